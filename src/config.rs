@@ -1,0 +1,635 @@
+//! The filter's configuration: parsed and validated once, in `on_configure`, into the typed
+//! value every request borrows. Every error names the field at fault and never a secret.
+//!
+//! ```json
+//! { "origin_authority": "s3.example.com", "origin_region": "us-east-1",
+//!   "credentials": [{ "access_key_id": "CLIENTKEY", "secret_access_key": "client-secret",
+//!                     "origin_access_key_id": "ORIGINKEY",
+//!                     "origin_secret_access_key_env": "ORIGIN_SECRET" }],
+//!   "max_clock_skew_seconds": 900, "anonymous": "reject" }
+//! ```
+//! An empty configuration reads the environment variables of the Python proxy this replaces.
+
+use crate::sigv4::signing::{Secret, SecretKey};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::fmt;
+
+pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
+/// A week, the longest a presigned URL may live: a larger skew would make expiry moot.
+const MAX_CLOCK_SKEW_SECONDS: u64 = 604_800;
+
+#[derive(Debug)]
+pub struct Config {
+    /// The Host the origin expects, port included when not the default.
+    pub origin_authority: String,
+    /// The region to sign for at the origin; `None` keeps the client's.
+    pub origin_region: Option<String>,
+    pub credentials: Vec<CredentialPair>,
+    pub max_clock_skew_seconds: u64,
+    pub anonymous: Anonymous,
+}
+
+/// What to do with a request that carries no signature at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Anonymous {
+    /// Answer 403 AccessDenied.
+    #[default]
+    Reject,
+    /// Forward it unsigned, with only the authority rewritten (public buckets).
+    Forward,
+}
+
+/// A key pair clients sign with, and the pair the proxy signs with at the origin.
+#[derive(Debug)]
+pub struct CredentialPair {
+    pub client: KeyPair,
+    origin: Option<KeyPair>,
+}
+
+impl CredentialPair {
+    pub fn origin(&self) -> &KeyPair {
+        self.origin.as_ref().unwrap_or(&self.client)
+    }
+}
+
+#[derive(Debug)]
+pub struct KeyPair {
+    pub access_key_id: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads an environment variable of the VM (Envoy `vm_config.environment_variables`).
+pub type Env<'e> = &'e dyn Fn(&str) -> Option<String>;
+
+impl Config {
+    pub fn parse(json: &[u8], env: Env<'_>) -> Result<Config, ConfigError> {
+        if json.iter().all(u8::is_ascii_whitespace) {
+            return Self::from_legacy_env(env);
+        }
+        let mut top = match serde_json::from_slice::<Value>(json) {
+            Ok(Value::Object(map)) => Fields::new(map, ""),
+            Ok(_) => return Err(ConfigError::new("configuration", "expected a JSON object")),
+            Err(e) => return Err(ConfigError::new("configuration", e.to_string())),
+        };
+        let origin_authority = top.required::<String>("origin_authority")?;
+        let origin_region = top.optional::<String>("origin_region")?;
+        let max_clock_skew_seconds = top
+            .optional::<u64>("max_clock_skew_seconds")?
+            .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
+        let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
+        let entries = top.required::<Vec<Value>>("credentials")?;
+        top.no_others()?;
+
+        let mut credentials = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.into_iter().enumerate() {
+            let path = format!("credentials[{i}]");
+            let Value::Object(map) = entry else {
+                return Err(ConfigError::new(path, "expected an object"));
+            };
+            let mut c = Fields::new(map, &path);
+            let client = c.key_pair("access_key_id", "secret_access_key", env)?;
+            let origin = match c.optional::<String>("origin_access_key_id")? {
+                Some(id) => Some(c.key_pair_with_id(
+                    id,
+                    "origin_access_key_id",
+                    "origin_secret_access_key",
+                    env,
+                )?),
+                None if c.has("origin_secret_access_key")
+                    || c.has("origin_secret_access_key_env") =>
+                {
+                    return Err(ConfigError::new(
+                        c.path("origin_access_key_id"),
+                        "required when an origin secret is given",
+                    ))
+                }
+                None => None,
+            };
+            c.no_others()?;
+            credentials.push(CredentialPair { client, origin });
+        }
+        Self::validated(
+            origin_authority,
+            origin_region,
+            credentials,
+            max_clock_skew_seconds,
+            anonymous,
+            [
+                "origin_authority",
+                "origin_region",
+                "credentials",
+                "max_clock_skew_seconds",
+            ],
+        )
+    }
+
+    /// `ORIGIN_DOMAIN`, `AWS_REGION`, `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single
+    /// pair `AWS_ACCESS_KEY`/`AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/
+    /// `ORIGIN_SECRET_KEY`.
+    fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
+            ConfigError::new(
+                "ORIGIN_DOMAIN",
+                "the configuration is empty, so the environment must name the origin",
+            )
+        })?;
+        let pair = |id: &str, secret: &str| match (var(id), var(secret)) {
+            (Some(id), Some(secret)) => Ok(Some(KeyPair {
+                access_key_id: id,
+                secret: Secret::new(SecretKey::new(secret)),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::new(secret, "is not set")),
+            (None, Some(_)) => Err(ConfigError::new(id, "is not set")),
+        };
+        let client = match pair("CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
+            Some(client) => client,
+            None => pair("AWS_ACCESS_KEY", "AWS_SECRET_KEY")?.ok_or_else(|| {
+                ConfigError::new(
+                    "CLIENT_ACCESS_KEY",
+                    "set CLIENT_ACCESS_KEY/CLIENT_SECRET_KEY or AWS_ACCESS_KEY/AWS_SECRET_KEY",
+                )
+            })?,
+        };
+        let origin = pair("ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
+        Self::validated(
+            origin_authority,
+            var("AWS_REGION"),
+            vec![CredentialPair { client, origin }],
+            DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+            Anonymous::Reject,
+            [
+                "ORIGIN_DOMAIN",
+                "AWS_REGION",
+                "CLIENT_ACCESS_KEY",
+                "max_clock_skew_seconds",
+            ],
+        )
+    }
+
+    /// The checks both sources share; `names` are how the source calls the fields.
+    fn validated(
+        origin_authority: String,
+        origin_region: Option<String>,
+        credentials: Vec<CredentialPair>,
+        max_clock_skew_seconds: u64,
+        anonymous: Anonymous,
+        [authority_name, region_name, credentials_name, skew_name]: [&str; 4],
+    ) -> Result<Config, ConfigError> {
+        check_authority(&origin_authority).map_err(|r| ConfigError::new(authority_name, r))?;
+        if let Some(region) = &origin_region {
+            check_region(region).map_err(|r| ConfigError::new(region_name, r))?;
+        }
+        if credentials.is_empty() {
+            return Err(ConfigError::new(
+                credentials_name,
+                "at least one key pair is required",
+            ));
+        }
+        for (i, pair) in credentials.iter().enumerate() {
+            if let Some(j) = credentials[..i]
+                .iter()
+                .position(|p| p.client.access_key_id == pair.client.access_key_id)
+            {
+                return Err(ConfigError::new(
+                    format!("{credentials_name}[{i}].access_key_id"),
+                    format!("repeats credentials[{j}].access_key_id"),
+                ));
+            }
+        }
+        if max_clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
+            return Err(ConfigError::new(
+                skew_name,
+                format!("must be at most {MAX_CLOCK_SKEW_SECONDS}"),
+            ));
+        }
+        Ok(Config {
+            origin_authority,
+            origin_region,
+            credentials,
+            max_clock_skew_seconds,
+            anonymous,
+        })
+    }
+
+    pub fn credential(&self, client_access_key_id: &str) -> Option<&CredentialPair> {
+        self.credentials
+            .iter()
+            .find(|c| c.client.access_key_id == client_access_key_id)
+    }
+}
+
+/// The fields of one JSON object, taken one by one so that each error names its field.
+struct Fields<'p> {
+    map: Map<String, Value>,
+    prefix: &'p str,
+}
+
+impl<'p> Fields<'p> {
+    fn new(map: Map<String, Value>, prefix: &'p str) -> Self {
+        Fields { map, prefix }
+    }
+
+    fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.map.get(name).is_some_and(|v| !v.is_null())
+    }
+
+    fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, ConfigError> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value(value)
+                .map(Some)
+                .map_err(|e| ConfigError::new(self.path(name), e.to_string())),
+        }
+    }
+
+    fn required<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, ConfigError> {
+        self.optional(name)?
+            .ok_or_else(|| ConfigError::new(self.path(name), "is required"))
+    }
+
+    fn no_others(&self) -> Result<(), ConfigError> {
+        match self.map.keys().next() {
+            Some(unknown) => Err(ConfigError::new(self.path(unknown), "unknown field")),
+            None => Ok(()),
+        }
+    }
+
+    fn key_pair(&mut self, id: &str, secret: &str, env: Env<'_>) -> Result<KeyPair, ConfigError> {
+        let access_key_id = self.required::<String>(id)?;
+        self.key_pair_with_id(access_key_id, id, secret, env)
+    }
+
+    /// The secret comes inline (`<secret>`) or from the VM environment (`<secret>_env`).
+    fn key_pair_with_id(
+        &mut self,
+        access_key_id: String,
+        id: &str,
+        secret: &str,
+        env: Env<'_>,
+    ) -> Result<KeyPair, ConfigError> {
+        check_access_key_id(&access_key_id).map_err(|r| ConfigError::new(self.path(id), r))?;
+        let secret_env = format!("{secret}_env");
+        let value = match (
+            self.optional::<String>(secret)?,
+            self.optional::<String>(&secret_env)?,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    self.path(secret),
+                    format!("give either {secret} or {secret_env}, not both"),
+                ))
+            }
+            (Some(inline), None) => inline,
+            (None, Some(var)) => env(&var).filter(|v| !v.is_empty()).ok_or_else(|| {
+                ConfigError::new(
+                    self.path(&secret_env),
+                    format!("the environment variable {var} is not set in the VM"),
+                )
+            })?,
+            (None, None) => {
+                return Err(ConfigError::new(
+                    self.path(secret),
+                    format!("{secret} or {secret_env} is required"),
+                ))
+            }
+        };
+        if value.is_empty() {
+            return Err(ConfigError::new(self.path(secret), "must not be empty"));
+        }
+        Ok(KeyPair {
+            access_key_id,
+            secret: Secret::new(SecretKey::new(value)),
+        })
+    }
+}
+
+fn check_authority(authority: &str) -> Result<(), String> {
+    if authority.contains("://") {
+        return Err(format!(
+            "expected host[:port], not a URL: drop the scheme from '{authority}'"
+        ));
+    }
+    let invalid = || format!("'{authority}' is not a valid host[:port]");
+    // "[v6]:port" or "name:port"; the port is optional.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (v6, after) = rest.split_once(']').ok_or_else(invalid)?;
+            if v6.is_empty()
+                || !v6
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return Err(invalid());
+            }
+            match after {
+                "" => (v6, None),
+                _ => (v6, Some(after.strip_prefix(':').ok_or_else(invalid)?)),
+            }
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_char = |b: u8| b.is_ascii_alphanumeric() || b"-._:".contains(&b);
+    if host.is_empty() || !host.bytes().all(host_char) {
+        return Err(invalid());
+    }
+    if let Some(port) = port {
+        port.parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0 && !port.starts_with('+'))
+            .ok_or_else(|| format!("'{port}' is not a valid port"))?;
+    }
+    Ok(())
+}
+
+fn check_region(region: &str) -> Result<(), String> {
+    let ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{region}' is not a region name"))
+    }
+}
+
+fn check_access_key_id(id: &str) -> Result<(), String> {
+    // It travels inside `Credential=a/b/c`, between `,` separators: those may not occur.
+    let ok = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{id}' is not a valid access key id"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse(json: &str) -> Result<Config, ConfigError> {
+        Config::parse(json.as_bytes(), &no_env)
+    }
+
+    fn field_of(json: &str) -> String {
+        parse(json).unwrap_err().field
+    }
+
+    const MINIMAL: &str = r#"{"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AK","secret_access_key":"s"}]}"#;
+
+    #[test]
+    fn minimal_configuration_gets_the_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.origin_authority, "s3.example.com");
+        assert_eq!(c.origin_region, None);
+        assert_eq!(c.max_clock_skew_seconds, 900);
+        assert_eq!(c.anonymous, Anonymous::Reject);
+        let pair = c.credential("AK").unwrap();
+        assert_eq!(pair.origin().access_key_id, "AK");
+        assert!(c.credential("ak").is_none());
+    }
+
+    #[test]
+    fn full_configuration_with_secrets_from_the_environment() {
+        let env = |name: &str| (name == "ORIGIN_SECRET").then(|| "os".to_owned());
+        let json = r#"{
+            "origin_authority": "127.0.0.1:9000", "origin_region": "eu-west-3",
+            "credentials": [
+              {"access_key_id": "CK", "secret_access_key": "cs",
+               "origin_access_key_id": "OK", "origin_secret_access_key_env": "ORIGIN_SECRET"},
+              {"access_key_id": "CK2", "secret_access_key": "cs2"}
+            ],
+            "max_clock_skew_seconds": 60, "anonymous": "forward" }"#;
+        let c = Config::parse(json.as_bytes(), &env).unwrap();
+        assert_eq!(c.origin_region.as_deref(), Some("eu-west-3"));
+        assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
+        assert_eq!(c.credential("CK2").unwrap().origin().access_key_id, "CK2");
+        assert_eq!(c.max_clock_skew_seconds, 60);
+        assert_eq!(c.anonymous, Anonymous::Forward);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let with = |extra: &str| MINIMAL.replacen('{', &format!("{{{extra},"), 1);
+        assert_eq!(field_of("[]"), "configuration");
+        assert_eq!(field_of("{"), "configuration");
+        assert_eq!(field_of(r#"{"credentials":[]}"#), "origin_authority");
+        assert_eq!(field_of(&with(r#""bogus":1"#)), "bogus");
+        assert_eq!(
+            field_of(&with(r#""max_clock_skew_seconds":"x""#)),
+            "max_clock_skew_seconds"
+        );
+        assert_eq!(
+            field_of(&with(r#""max_clock_skew_seconds":-1"#)),
+            "max_clock_skew_seconds"
+        );
+        assert_eq!(
+            field_of(&with(r#""max_clock_skew_seconds":9999999"#)),
+            "max_clock_skew_seconds"
+        );
+        assert_eq!(field_of(&with(r#""anonymous":"allow""#)), "anonymous");
+        assert_eq!(
+            field_of(&with(r#""origin_region":"us east""#)),
+            "origin_region"
+        );
+        assert_eq!(
+            field_of(&MINIMAL.replace("s3.example.com", "https://s3.example.com")),
+            "origin_authority"
+        );
+        for bad in [
+            "", "a b", "a/b", "h:0", "h:99999", "h:x", "h:1:2", "[::1", "[::1]x", "[]:1", "@h",
+        ] {
+            assert_eq!(
+                field_of(&MINIMAL.replace("s3.example.com", bad)),
+                "origin_authority",
+                "{bad}"
+            );
+        }
+        for good in [
+            "h",
+            "h:1",
+            "10.0.0.1:9000",
+            "[::1]",
+            "[::1]:9000",
+            "minio_1",
+        ] {
+            assert!(
+                parse(&MINIMAL.replace("s3.example.com", good)).is_ok(),
+                "{good}"
+            );
+        }
+        let cred = |c: &str| {
+            format!(
+                r#"{{"origin_authority":"h","credentials":[{{"access_key_id":"A","secret_access_key":"s"}},{c}]}}"#
+            )
+        };
+        assert_eq!(
+            field_of(r#"{"origin_authority":"h","credentials":[]}"#),
+            "credentials"
+        );
+        assert_eq!(field_of(&cred("1")), "credentials[1]");
+        assert_eq!(
+            field_of(&cred(r#"{"secret_access_key":"s"}"#)),
+            "credentials[1].access_key_id"
+        );
+        assert_eq!(
+            field_of(&cred(r#"{"access_key_id":"a/b","secret_access_key":"s"}"#)),
+            "credentials[1].access_key_id"
+        );
+        assert_eq!(
+            field_of(&cred(r#"{"access_key_id":"B"}"#)),
+            "credentials[1].secret_access_key"
+        );
+        assert_eq!(
+            field_of(&cred(r#"{"access_key_id":"B","secret_access_key":""}"#)),
+            "credentials[1].secret_access_key"
+        );
+        assert_eq!(
+            field_of(&cred(
+                r#"{"access_key_id":"B","secret_access_key":"s","secret_access_key_env":"X"}"#
+            )),
+            "credentials[1].secret_access_key"
+        );
+        assert_eq!(
+            field_of(&cred(
+                r#"{"access_key_id":"B","secret_access_key_env":"UNSET"}"#
+            )),
+            "credentials[1].secret_access_key_env"
+        );
+        assert_eq!(
+            field_of(&cred(r#"{"access_key_id":"A","secret_access_key":"s"}"#)),
+            "credentials[1].access_key_id"
+        );
+        assert_eq!(
+            field_of(&cred(
+                r#"{"access_key_id":"B","secret_access_key":"s","origin_secret_access_key":"o"}"#
+            )),
+            "credentials[1].origin_access_key_id"
+        );
+        assert_eq!(
+            field_of(&cred(
+                r#"{"access_key_id":"B","secret_access_key":"s","origin_access_key_id":"O"}"#
+            )),
+            "credentials[1].origin_secret_access_key"
+        );
+        assert_eq!(
+            field_of(&cred(
+                r#"{"access_key_id":"B","secret_access_key":"s","extra":1}"#
+            )),
+            "credentials[1].extra"
+        );
+    }
+
+    #[test]
+    fn errors_never_carry_secrets() {
+        let json = r#"{"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET","secret_access_key_env":"X"}]}"#;
+        let err = parse(json).unwrap_err().to_string();
+        assert!(!err.contains("TOPSECRET"), "{err}");
+        let ok = parse(r#"{"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET"}]}"#).unwrap();
+        assert!(!format!("{ok:?}").contains("TOPSECRET"));
+    }
+
+    #[test]
+    fn empty_configuration_reads_the_legacy_environment() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let env = vars(&[
+            ("ORIGIN_DOMAIN", "s3.example.com"),
+            ("AWS_REGION", "eu-central-1"),
+            ("CLIENT_ACCESS_KEY", "CK"),
+            ("CLIENT_SECRET_KEY", "cs"),
+            ("ORIGIN_ACCESS_KEY", "OK"),
+            ("ORIGIN_SECRET_KEY", "os"),
+        ]);
+        let c = Config::parse(b"  \n", &env).unwrap();
+        assert_eq!(c.origin_authority, "s3.example.com");
+        assert_eq!(c.origin_region.as_deref(), Some("eu-central-1"));
+        assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
+
+        let env = vars(&[
+            ("ORIGIN_DOMAIN", "s3.example.com"),
+            ("AWS_ACCESS_KEY", "AK"),
+            ("AWS_SECRET_KEY", "as"),
+        ]);
+        let c = Config::parse(b"", &env).unwrap();
+        assert_eq!(c.credential("AK").unwrap().origin().access_key_id, "AK");
+        assert_eq!(c.origin_region, None);
+
+        assert_eq!(
+            Config::parse(b"", &no_env).unwrap_err().field,
+            "ORIGIN_DOMAIN"
+        );
+        let env = vars(&[("ORIGIN_DOMAIN", "h")]);
+        assert_eq!(
+            Config::parse(b"", &env).unwrap_err().field,
+            "CLIENT_ACCESS_KEY"
+        );
+        let env = vars(&[("ORIGIN_DOMAIN", "h"), ("CLIENT_ACCESS_KEY", "CK")]);
+        assert_eq!(
+            Config::parse(b"", &env).unwrap_err().field,
+            "CLIENT_SECRET_KEY"
+        );
+        let env = vars(&[
+            ("ORIGIN_DOMAIN", "h"),
+            ("AWS_ACCESS_KEY", "A"),
+            ("AWS_SECRET_KEY", "s"),
+            ("ORIGIN_SECRET_KEY", "x"),
+        ]);
+        assert_eq!(
+            Config::parse(b"", &env).unwrap_err().field,
+            "ORIGIN_ACCESS_KEY"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! s3-resign: serve an S3-compatible store under another host name. A proxy-wasm HTTP filter
+//! for Envoy that verifies each request's AWS Signature V4 for the public host and signs it
+//! again for the origin.
+//!
+//! Everything but `filter` is plain Rust over plain types, tested natively; `filter` is the
+//! thin proxy-wasm adapter, built only for wasm32.
+
+pub mod config;
+pub mod gateway;
+pub mod request;
+pub mod resign;
+pub mod s3_error;
+pub mod sigv4;
+pub mod verify;

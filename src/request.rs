@@ -1,0 +1,114 @@
+//! A borrowed view of the request head as the filter receives it from Envoy.
+
+/// The request head: pseudo-headers apart, every other header in arrival order.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub method: &'a [u8],
+    /// `:path` as received: raw path and query, never normalised.
+    pub path: &'a [u8],
+    /// `:authority`, what the client put in Host.
+    pub authority: &'a [u8],
+    /// `(name, value)`, names lower-case as Envoy delivers them, repeats kept.
+    pub headers: Vec<(&'a [u8], &'a [u8])>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MissingPseudoHeader(pub &'static str);
+
+/// A header that may appear only once appeared more than once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepeatedHeader;
+
+impl<'a> Request<'a> {
+    pub fn from_pairs<N, V>(pairs: &'a [(N, V)]) -> Result<Self, MissingPseudoHeader>
+    where
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let (mut method, mut path, mut authority) = (None, None, None);
+        let mut headers = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            match name {
+                b":method" => method = Some(value),
+                b":path" => path = Some(value),
+                b":authority" => authority = Some(value),
+                _ if name.starts_with(b":") => {}
+                _ => headers.push((name, value)),
+            }
+        }
+        Ok(Request {
+            method: method.ok_or(MissingPseudoHeader(":method"))?,
+            path: path.ok_or(MissingPseudoHeader(":path"))?,
+            authority: authority.ok_or(MissingPseudoHeader(":authority"))?,
+            headers,
+        })
+    }
+
+    /// The path before `?`.
+    pub fn raw_path(&self) -> &'a [u8] {
+        self.split_path().0
+    }
+
+    /// The query after the first `?`, empty when there is none.
+    pub fn raw_query(&self) -> &'a [u8] {
+        self.split_path().1
+    }
+
+    fn split_path(&self) -> (&'a [u8], &'a [u8]) {
+        match self.path.iter().position(|&b| b == b'?') {
+            Some(q) => (&self.path[..q], &self.path[q + 1..]),
+            None => (self.path, b""),
+        }
+    }
+
+    pub fn values(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| *v)
+    }
+
+    /// The value of a header that must not repeat.
+    pub fn single(&self, name: &'a str) -> Result<Option<&'a [u8]>, RepeatedHeader> {
+        let mut values = self.values(name);
+        let first = values.next();
+        match values.next() {
+            Some(_) => Err(RepeatedHeader),
+            None => Ok(first),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_pseudo_headers_and_keeps_repeats() {
+        let pairs: Vec<(String, Vec<u8>)> = vec![
+            (":method".into(), b"GET".to_vec()),
+            (":scheme".into(), b"http".to_vec()),
+            (":path".into(), b"/b/k?x=1?y".to_vec()),
+            (":authority".into(), b"s3.mydomain.com".to_vec()),
+            ("x-a".into(), b"1".to_vec()),
+            ("X-A".into(), b"\xff".to_vec()),
+        ];
+        let r = Request::from_pairs(&pairs).unwrap();
+        assert_eq!(r.method, b"GET");
+        assert_eq!(r.raw_path(), b"/b/k");
+        assert_eq!(r.raw_query(), b"x=1?y");
+        assert_eq!(r.values("x-a").collect::<Vec<_>>(), [&b"1"[..], b"\xff"]);
+        assert_eq!(r.single("x-a"), Err(RepeatedHeader));
+        assert_eq!(r.single("x-b"), Ok(None));
+    }
+
+    #[test]
+    fn requires_the_pseudo_headers() {
+        let pairs = [(":method", "GET"), (":path", "/")];
+        assert_eq!(
+            Request::from_pairs(&pairs).unwrap_err(),
+            MissingPseudoHeader(":authority")
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Re-signing a verified request for the origin: the same canonical request with the origin
+//! host, signed with the origin key pair and region. Nothing the client did not sign is added.
+
+use crate::config::{Config, CredentialPair};
+use crate::sigv4::authorization;
+use crate::sigv4::credential::{Credential, Scope};
+use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
+use crate::sigv4::query::{canonical_query, replace_values, Edit};
+use crate::sigv4::signature::Signature;
+use crate::sigv4::signing::string_to_sign;
+use crate::sigv4::uri::encode_query_component;
+use crate::verify::{Verified, SERVICE};
+
+/// The new `Authorization` header for a header-signed request.
+pub fn header_auth(config: &Config, verified: &Verified<'_, '_>) -> String {
+    let date_stamp = verified.date.date_stamp();
+    let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
+    let signature = sign(config, verified, &credential);
+    authorization::format(&credential, verified.canonical.signed_headers(), &signature)
+}
+
+/// The new `:path` for a presigned URL: the same path and query, byte for byte, except the
+/// values of `X-Amz-Credential` and `X-Amz-Signature`. `X-Amz-Date`, `X-Amz-Expires` and
+/// `X-Amz-SignedHeaders` are kept, so the origin enforces the expiry the client was given.
+pub fn presigned(
+    config: &Config,
+    verified: &mut Verified<'_, '_>,
+    raw_path: &[u8],
+    raw_query: &[u8],
+) -> Vec<u8> {
+    let date_stamp = verified.date.date_stamp();
+    let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
+    let credential_text = credential.to_string();
+    verified.canonical.query = canonical_query(raw_query, |name| match name {
+        X_AMZ_SIGNATURE => Edit::Drop,
+        X_AMZ_CREDENTIAL => Edit::Set(credential_text.as_bytes()),
+        _ => Edit::Keep,
+    });
+    let signature = sign(config, verified, &credential).to_hex();
+    let mut encoded_credential = String::with_capacity(credential_text.len() + 16);
+    encode_query_component(&mut encoded_credential, credential_text.as_bytes());
+    let query = replace_values(raw_query, |name| match name {
+        X_AMZ_CREDENTIAL => Some(encoded_credential.clone()),
+        X_AMZ_SIGNATURE => Some(signature.clone()),
+        _ => None,
+    });
+    let mut path = Vec::with_capacity(raw_path.len() + 1 + query.len());
+    path.extend_from_slice(raw_path);
+    path.push(b'?');
+    path.extend_from_slice(&query);
+    path
+}
+
+fn origin_credential<'a>(
+    config: &'a Config,
+    pair: &'a CredentialPair,
+    client_region: &'a str,
+    date_stamp: &'a str,
+) -> Credential<'a> {
+    Credential {
+        access_key_id: &pair.origin().access_key_id,
+        scope: Scope {
+            date: date_stamp,
+            region: config.origin_region.as_deref().unwrap_or(client_region),
+            service: SERVICE,
+        },
+    }
+}
+
+fn sign(config: &Config, verified: &Verified<'_, '_>, credential: &Credential<'_>) -> Signature {
+    let canonical_request = verified
+        .canonical
+        .render(config.origin_authority.as_bytes());
+    let string_to_sign = string_to_sign(&verified.date, &credential.scope, &canonical_request);
+    verified
+        .pair
+        .origin()
+        .secret
+        .signing_key(&credential.scope)
+        .sign(string_to_sign.as_bytes())
+}

@@ -1,0 +1,153 @@
+//! The errors the filter answers itself, in the form S3 clients parse:
+//! `<Error><Code/><Message/></Error>` with the status S3 uses for the code.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum S3ErrorCode {
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    InternalError,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    InvalidRequest,
+    NotImplemented,
+    RequestTimeTooSkewed,
+    SignatureDoesNotMatch,
+}
+
+impl S3ErrorCode {
+    pub const ALL: [S3ErrorCode; 10] = [
+        S3ErrorCode::AccessDenied,
+        S3ErrorCode::AuthorizationHeaderMalformed,
+        S3ErrorCode::AuthorizationQueryParametersError,
+        S3ErrorCode::InternalError,
+        S3ErrorCode::InvalidAccessKeyId,
+        S3ErrorCode::InvalidArgument,
+        S3ErrorCode::InvalidRequest,
+        S3ErrorCode::NotImplemented,
+        S3ErrorCode::RequestTimeTooSkewed,
+        S3ErrorCode::SignatureDoesNotMatch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S3ErrorCode::AccessDenied => "AccessDenied",
+            S3ErrorCode::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
+            S3ErrorCode::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            S3ErrorCode::InternalError => "InternalError",
+            S3ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
+            S3ErrorCode::InvalidArgument => "InvalidArgument",
+            S3ErrorCode::InvalidRequest => "InvalidRequest",
+            S3ErrorCode::NotImplemented => "NotImplemented",
+            S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            S3ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+        }
+    }
+
+    pub fn status(self) -> u32 {
+        match self {
+            S3ErrorCode::AuthorizationHeaderMalformed
+            | S3ErrorCode::AuthorizationQueryParametersError
+            | S3ErrorCode::InvalidArgument
+            | S3ErrorCode::InvalidRequest => 400,
+            S3ErrorCode::AccessDenied
+            | S3ErrorCode::InvalidAccessKeyId
+            | S3ErrorCode::RequestTimeTooSkewed
+            | S3ErrorCode::SignatureDoesNotMatch => 403,
+            S3ErrorCode::InternalError => 500,
+            S3ErrorCode::NotImplemented => 501,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Error {
+    pub code: S3ErrorCode,
+    /// Sent to the client: says what was wrong, never a secret or a valid signature.
+    pub message: String,
+}
+
+impl S3Error {
+    pub fn new(code: S3ErrorCode, message: impl Into<String>) -> Self {
+        S3Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The XML body; `request_id` is Envoy's `x-request-id`, which ties the answer to the
+    /// access log.
+    pub fn xml_body(&self, request_id: Option<&str>) -> String {
+        let mut body = String::with_capacity(160 + self.message.len());
+        body.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+        body.push_str(self.code.as_str());
+        body.push_str("</Code><Message>");
+        escape_xml(&mut body, &self.message);
+        body.push_str("</Message>");
+        if let Some(id) = request_id {
+            body.push_str("<RequestId>");
+            escape_xml(&mut body, id);
+            body.push_str("</RequestId>");
+        }
+        body.push_str("</Error>");
+        body
+    }
+}
+
+impl fmt::Display for S3Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+fn escape_xml(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 cannot carry most control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_s3() {
+        use S3ErrorCode::*;
+        for (code, status) in [
+            (SignatureDoesNotMatch, 403),
+            (InvalidAccessKeyId, 403),
+            (AccessDenied, 403),
+            (RequestTimeTooSkewed, 403),
+            (AuthorizationQueryParametersError, 400),
+            (AuthorizationHeaderMalformed, 400),
+            (InvalidArgument, 400),
+            (InvalidRequest, 400),
+            (NotImplemented, 501),
+            (InternalError, 500),
+        ] {
+            assert_eq!(code.status(), status, "{code:?}");
+            assert_eq!(format!("{code:?}"), code.as_str());
+        }
+    }
+
+    #[test]
+    fn body_is_escaped_xml() {
+        let e = S3Error::new(S3ErrorCode::SignatureDoesNotMatch, "a<b & 'c'\u{1}");
+        assert_eq!(
+            e.xml_body(Some("id\"1")),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>a&lt;b &amp; &apos;c&apos;\u{FFFD}</Message><RequestId>id&quot;1</RequestId></Error>"
+        );
+        assert!(!e.xml_body(None).contains("RequestId"));
+    }
+}

@@ -1,0 +1,226 @@
+//! The request timestamp: `X-Amz-Date` (ISO 8601 basic, `20130524T000000Z`) or, as a fallback
+//! for header auth, the HTTP `Date` header (IMF-fixdate, `Fri, 24 May 2013 00:00:00 GMT`).
+
+use std::fmt;
+
+/// A UTC instant with one-second resolution, as SigV4 uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AmzDate {
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidDate;
+
+impl AmzDate {
+    /// Parses `YYYYMMDDTHHMMSSZ`.
+    pub fn parse(s: &[u8]) -> Result<Self, InvalidDate> {
+        if s.len() != 16 || s[8] != b'T' || s[15] != b'Z' {
+            return Err(InvalidDate);
+        }
+        Self::new(
+            digits(&s[0..4])?,
+            digits(&s[4..6])?,
+            digits(&s[6..8])?,
+            digits(&s[9..11])?,
+            digits(&s[11..13])?,
+            digits(&s[13..15])?,
+        )
+    }
+
+    /// Parses the IMF-fixdate form of RFC 9110 (`Sun, 06 Nov 1994 08:49:37 GMT`), the only
+    /// form a SigV4 client may put in `Date`.
+    pub fn parse_http_date(s: &[u8]) -> Result<Self, InvalidDate> {
+        // "Sun, 06 Nov 1994 08:49:37 GMT"
+        //  0    5  8    13   18 21 24 26
+        if s.len() != 29 || &s[3..5] != b", " || &s[25..] != b" GMT" {
+            return Err(InvalidDate);
+        }
+        if s[7] != b' ' || s[11] != b' ' || s[16] != b' ' || s[19] != b':' || s[22] != b':' {
+            return Err(InvalidDate);
+        }
+        const MONTHS: [&[u8; 3]; 12] = [
+            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+            b"Dec",
+        ];
+        let month = MONTHS
+            .iter()
+            .position(|m| &s[8..11] == *m)
+            .ok_or(InvalidDate)?;
+        Self::new(
+            digits(&s[12..16])?,
+            month as u32 + 1,
+            digits(&s[5..7])?,
+            digits(&s[17..19])?,
+            digits(&s[20..22])?,
+            digits(&s[23..25])?,
+        )
+    }
+
+    pub fn from_unix_seconds(secs: u64) -> Self {
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        AmzDate {
+            year: year as u16,
+            month: month as u8,
+            day: day as u8,
+            hour: (rem / 3600) as u8,
+            minute: (rem % 3600 / 60) as u8,
+            second: (rem % 60) as u8,
+        }
+    }
+
+    pub fn unix_seconds(&self) -> i64 {
+        days_from_civil(self.year.into(), self.month.into(), self.day.into()) * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+    }
+
+    /// The `YYYYMMDD` part that opens the credential scope.
+    pub fn date_stamp(&self) -> String {
+        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+    }
+
+    fn new(
+        year: u32,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+    ) -> Result<Self, InvalidDate> {
+        let valid = (1970..=9999).contains(&year)
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month)
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        if !valid {
+            return Err(InvalidDate);
+        }
+        Ok(AmzDate {
+            year: year as u16,
+            month: month as u8,
+            day: day as u8,
+            hour: hour as u8,
+            minute: minute as u8,
+            second: second as u8,
+        })
+    }
+}
+
+/// Formats as `YYYYMMDDTHHMMSSZ`, the form the string to sign carries.
+impl fmt::Display for AmzDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+fn digits(s: &[u8]) -> Result<u32, InvalidDate> {
+    s.iter().try_fold(0u32, |acc, &b| {
+        if b.is_ascii_digit() {
+            Ok(acc * 10 + u32::from(b - b'0'))
+        } else {
+            Err(InvalidDate)
+        }
+    })
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's proleptic-Gregorian day-count algorithms ("chrono-Compatible Low-Level
+// Date Algorithms"); valid for every date AmzDate can hold.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_formats_the_basic_form() {
+        let d = AmzDate::parse(b"20130524T000000Z").unwrap();
+        assert_eq!(d.to_string(), "20130524T000000Z");
+        assert_eq!(d.date_stamp(), "20130524");
+        assert_eq!(d.unix_seconds(), 1_369_353_600);
+    }
+
+    #[test]
+    fn http_date_matches_the_basic_form() {
+        let a = AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 GMT").unwrap();
+        assert_eq!(a, AmzDate::parse(b"20130524T000000Z").unwrap());
+        let b = AmzDate::parse_http_date(b"Sun, 30 Aug 2015 12:36:00 GMT").unwrap();
+        assert_eq!(b.to_string(), "20150830T123600Z");
+    }
+
+    #[test]
+    fn rejects_malformed_dates() {
+        for bad in [
+            &b""[..],
+            b"20130524T000000",
+            b"20130524 000000Z",
+            b"2013052AT000000Z",
+            b"20130230T000000Z",
+            b"20131301T000000Z",
+            b"20130524T240000Z",
+            b"20130524T006000Z",
+            b"+0130524T000000Z",
+            b"20130524T000000Z ",
+        ] {
+            assert_eq!(AmzDate::parse(bad), Err(InvalidDate), "{:?}", bad);
+        }
+        assert!(AmzDate::parse_http_date(b"Fri, 24 Foo 2013 00:00:00 GMT").is_err());
+        assert!(AmzDate::parse_http_date(b"Friday, 24-May-13 00:00:00 GMT").is_err());
+    }
+
+    #[test]
+    fn unix_round_trip_over_leap_years_and_month_ends() {
+        for secs in (0..4_102_444_800u64).step_by(86_399 * 7 + 13) {
+            let d = AmzDate::from_unix_seconds(secs);
+            assert_eq!(d.unix_seconds() as u64, secs);
+            assert_eq!(AmzDate::parse(d.to_string().as_bytes()), Ok(d));
+        }
+        assert_eq!(
+            AmzDate::from_unix_seconds(951_782_400).to_string(),
+            "20000229T000000Z"
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The canonical request (SigV4 task 1). The proxy renders it twice per request: with the
+//! public host (and the client's credential) to verify, then with the origin host (and the
+//! origin credential) to re-sign. Everything else is computed once and shared.
+
+use super::signed_headers::SignedHeaders;
+use std::fmt;
+
+/// A header the client signed that did not reach the filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingSignedHeader(pub String);
+
+impl fmt::Display for MissingSignedHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the signed header '{}' is not in the request", self.0)
+    }
+}
+
+#[derive(Debug)]
+pub struct CanonicalRequest<'a> {
+    method: &'a [u8],
+    uri: String,
+    /// The canonical query string; for presigned URLs it carries the credential, which
+    /// changes between verification and re-signing.
+    pub query: String,
+    /// `(name, canonical value)` of every signed header except `host`, in signed order.
+    headers: Vec<(&'a str, Vec<u8>)>,
+    signed_headers: String,
+    payload: &'a str,
+}
+
+impl<'a> CanonicalRequest<'a> {
+    /// `headers` are the request's `(name, value)` pairs, repeated names included; `host`
+    /// is not read from them: it is supplied at rendering.
+    pub fn new(
+        method: &'a [u8],
+        uri: String,
+        query: String,
+        signed: &SignedHeaders<'a>,
+        headers: &[(&[u8], &[u8])],
+        payload: &'a str,
+    ) -> Result<Self, MissingSignedHeader> {
+        let mut canonical = Vec::with_capacity(signed.names().len());
+        for &name in signed.names() {
+            if name == "host" {
+                continue;
+            }
+            let mut values = headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                .map(|(_, v)| *v)
+                .peekable();
+            let value = if values.peek().is_some() {
+                canonical_header_value(values)
+            } else if name == "expect" {
+                // Envoy, like most servers, answers `Expect: 100-continue` itself and drops
+                // the header; that is the only value a client sends.
+                b"100-continue".to_vec()
+            } else {
+                return Err(MissingSignedHeader(name.to_owned()));
+            };
+            canonical.push((name, value));
+        }
+        Ok(CanonicalRequest {
+            method,
+            uri,
+            query,
+            headers: canonical,
+            signed_headers: signed.to_string(),
+            payload,
+        })
+    }
+
+    /// The canonical request as signed for `host`.
+    pub fn render(&self, host: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            256 + self.uri.len()
+                + self.query.len()
+                + host.len()
+                + self
+                    .headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 2)
+                    .sum::<usize>(),
+        );
+        out.extend_from_slice(self.method);
+        out.push(b'\n');
+        out.extend_from_slice(self.uri.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(self.query.as_bytes());
+        out.push(b'\n');
+        // `headers` lacks only host, so host goes before the first name sorting after it.
+        let mut host_written = false;
+        for (name, value) in &self.headers {
+            if !host_written && *name > "host" {
+                push_header(&mut out, "host", host);
+                host_written = true;
+            }
+            push_header(&mut out, name, value);
+        }
+        if !host_written {
+            push_header(&mut out, "host", host);
+        }
+        out.push(b'\n');
+        out.extend_from_slice(self.signed_headers.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(self.payload.as_bytes());
+        out
+    }
+
+    pub fn signed_headers(&self) -> &str {
+        &self.signed_headers
+    }
+}
+
+fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b':');
+    out.extend_from_slice(value);
+    out.push(b'\n');
+}
+
+/// Each value trimmed, inner runs of white space folded to one space, repeated headers
+/// joined with `,` in the order received.
+pub fn canonical_header_value<'v>(values: impl Iterator<Item = &'v [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, value) in values.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut words = value
+            .split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .filter(|w| !w.is_empty());
+        if let Some(first) = words.next() {
+            out.extend_from_slice(first);
+            for word in words {
+                out.push(b' ');
+                out.extend_from_slice(word);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(values: &[&[u8]]) -> Vec<u8> {
+        canonical_header_value(values.iter().copied())
+    }
+
+    #[test]
+    fn header_values_are_trimmed_folded_and_joined() {
+        assert_eq!(value(&[b"  value1 "]), b"value1");
+        assert_eq!(value(&[b"\"a   b \t c\""]), b"\"a b c\"");
+        assert_eq!(
+            value(&[b"value2", b"value2", b"value1"]),
+            b"value2,value2,value1"
+        );
+        assert_eq!(value(&[b""]), b"");
+        assert_eq!(value(&[b" ", b"x"]), b",x");
+        assert_eq!(value(&[b"caf\xc3\xa9  \xff"]), b"caf\xc3\xa9 \xff");
+    }
+
+    #[test]
+    fn renders_with_host_in_sorted_place() {
+        let signed = SignedHeaders::parse("a;host;range;x-amz-date").unwrap();
+        let headers: Vec<(&[u8], &[u8])> = vec![
+            (b"range", b"bytes=0-9"),
+            (b"a", b"1"),
+            (b"X-Amz-Date", b"20130524T000000Z"),
+            (b"unsigned", b"ignored"),
+        ];
+        let c = CanonicalRequest::new(
+            b"GET",
+            "/k".into(),
+            "x=".into(),
+            &signed,
+            &headers,
+            "UNSIGNED-PAYLOAD",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(c.render(b"h.example")).unwrap(),
+            "GET\n/k\nx=\na:1\nhost:h.example\nrange:bytes=0-9\nx-amz-date:20130524T000000Z\n\na;host;range;x-amz-date\nUNSIGNED-PAYLOAD"
+        );
+        let only_host = SignedHeaders::parse("host").unwrap();
+        let c =
+            CanonicalRequest::new(b"GET", "/".into(), String::new(), &only_host, &[], "X").unwrap();
+        assert_eq!(c.render(b"h"), b"GET\n/\n\nhost:h\n\nhost\nX".to_vec());
+    }
+
+    #[test]
+    fn a_missing_signed_header_is_an_error_except_expect() {
+        let signed = SignedHeaders::parse("content-md5;host").unwrap();
+        let err = CanonicalRequest::new(b"PUT", "/".into(), String::new(), &signed, &[], "X")
+            .unwrap_err();
+        assert_eq!(err, MissingSignedHeader("content-md5".into()));
+        let signed = SignedHeaders::parse("expect;host").unwrap();
+        let c =
+            CanonicalRequest::new(b"PUT", "/".into(), String::new(), &signed, &[], "X").unwrap();
+        assert!(String::from_utf8(c.render(b"h"))
+            .unwrap()
+            .contains("expect:100-continue\nhost:h\n"));
+    }
+}

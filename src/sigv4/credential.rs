@@ -1,0 +1,123 @@
+//! The credential: `<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request`, as carried by
+//! `Credential=` in the Authorization header and by the `X-Amz-Credential` query parameter.
+
+use std::fmt;
+
+const TERMINATOR: &str = "aws4_request";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credential<'a> {
+    pub access_key_id: &'a str,
+    pub scope: Scope<'a>,
+}
+
+/// The credential scope: what a signing key is derived for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope<'a> {
+    /// `YYYYMMDD`, which must equal the request date's.
+    pub date: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredentialError {
+    /// Not five `/`-separated non-empty parts.
+    Malformed,
+    /// The date part is not eight digits.
+    BadDate,
+    /// The last part is not `aws4_request`.
+    BadTerminator,
+}
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CredentialError::Malformed => {
+                "the credential must be <key id>/<YYYYMMDD>/<region>/<service>/aws4_request"
+            }
+            CredentialError::BadDate => "the credential date must be YYYYMMDD",
+            CredentialError::BadTerminator => "the credential must end with aws4_request",
+        })
+    }
+}
+
+impl<'a> Credential<'a> {
+    pub fn parse(s: &'a str) -> Result<Self, CredentialError> {
+        let mut parts = s.split('/');
+        let mut next = || parts.next().filter(|p| !p.is_empty());
+        let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator)) =
+            (next(), next(), next(), next(), next())
+        else {
+            return Err(CredentialError::Malformed);
+        };
+        if parts.next().is_some() {
+            return Err(CredentialError::Malformed);
+        }
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CredentialError::BadDate);
+        }
+        if terminator != TERMINATOR {
+            return Err(CredentialError::BadTerminator);
+        }
+        Ok(Credential {
+            access_key_id,
+            scope: Scope {
+                date,
+                region,
+                service,
+            },
+        })
+    }
+}
+
+/// `<key id>/<scope>`.
+impl fmt::Display for Credential<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.access_key_id, self.scope)
+    }
+}
+
+/// `<YYYYMMDD>/<region>/<service>/aws4_request`, the third line of the string to sign.
+impl fmt::Display for Scope<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.date, self.region, self.service, TERMINATOR
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_back() {
+        let s = "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request";
+        let c = Credential::parse(s).unwrap();
+        assert_eq!(c.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(c.scope.date, "20130524");
+        assert_eq!(c.scope.region, "us-east-1");
+        assert_eq!(c.scope.service, "s3");
+        assert_eq!(c.to_string(), s);
+    }
+
+    #[test]
+    fn rejects_every_malformed_shape() {
+        use CredentialError::*;
+        for (input, want) in [
+            ("", Malformed),
+            ("AK/20130524/us-east-1/s3", Malformed),
+            ("AK/20130524/us-east-1/s3/aws4_request/x", Malformed),
+            ("AK//us-east-1/s3/aws4_request", Malformed),
+            ("/20130524/us-east-1/s3/aws4_request", Malformed),
+            ("AK/2013052/us-east-1/s3/aws4_request", BadDate),
+            ("AK/2013052x/us-east-1/s3/aws4_request", BadDate),
+            ("AK/20130524/us-east-1/s3/aws5_request", BadTerminator),
+        ] {
+            assert_eq!(Credential::parse(input), Err(want), "{input}");
+        }
+    }
+}

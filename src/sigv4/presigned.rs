@@ -1,0 +1,182 @@
+//! Query-string authentication (presigned URLs): the `X-Amz-*` parameters.
+
+use super::amz_date::AmzDate;
+use super::credential::{Credential, CredentialError};
+use super::query;
+use super::signature::Signature;
+use super::signed_headers::{SignedHeaders, SignedHeadersError};
+use std::fmt;
+
+pub const X_AMZ_ALGORITHM: &[u8] = b"X-Amz-Algorithm";
+pub const X_AMZ_CREDENTIAL: &[u8] = b"X-Amz-Credential";
+pub const X_AMZ_DATE: &[u8] = b"X-Amz-Date";
+pub const X_AMZ_EXPIRES: &[u8] = b"X-Amz-Expires";
+pub const X_AMZ_SIGNED_HEADERS: &[u8] = b"X-Amz-SignedHeaders";
+pub const X_AMZ_SIGNATURE: &[u8] = b"X-Amz-Signature";
+
+/// The longest validity S3 grants a presigned URL: seven days.
+pub const MAX_EXPIRES_SECONDS: u32 = 604_800;
+
+/// The authentication parameters of a query, decoded; present or not.
+#[derive(Default, Debug)]
+pub struct PresignedParams {
+    pub algorithm: Option<String>,
+    credential: Option<String>,
+    date: Option<String>,
+    expires: Option<String>,
+    signed_headers: Option<String>,
+    signature: Option<String>,
+    /// A parameter appeared twice: which copy was signed would be ambiguous.
+    duplicate: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresignedError {
+    Duplicate,
+    Missing,
+    NotUtf8,
+    Credential(CredentialError),
+    Date,
+    Expires,
+    ExpiresTooLong,
+    SignedHeaders(SignedHeadersError),
+    Signature,
+}
+
+impl fmt::Display for PresignedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PresignedError::Duplicate => f.write_str("an X-Amz-* authentication parameter is repeated"),
+            PresignedError::Missing => f.write_str(
+                "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+            ),
+            PresignedError::NotUtf8 => f.write_str("an X-Amz-* authentication parameter is not UTF-8"),
+            PresignedError::Credential(e) => write!(f, "Error parsing the X-Amz-Credential parameter: {e}"),
+            PresignedError::Date => f.write_str("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""),
+            PresignedError::Expires => f.write_str("X-Amz-Expires must be a whole number of seconds, at least 1"),
+            PresignedError::ExpiresTooLong => f.write_str("X-Amz-Expires must be less than a week (in seconds) that is 604800"),
+            PresignedError::SignedHeaders(e) => write!(f, "X-Amz-SignedHeaders: {e}"),
+            PresignedError::Signature => f.write_str("X-Amz-Signature must be 64 hex digits"),
+        }
+    }
+}
+
+impl PresignedParams {
+    pub fn extract(raw_query: &[u8]) -> Self {
+        let mut params = PresignedParams::default();
+        for p in query::params(raw_query) {
+            let name = p.decoded_name();
+            let slot = match &*name {
+                X_AMZ_ALGORITHM => &mut params.algorithm,
+                X_AMZ_CREDENTIAL => &mut params.credential,
+                X_AMZ_DATE => &mut params.date,
+                X_AMZ_EXPIRES => &mut params.expires,
+                X_AMZ_SIGNED_HEADERS => &mut params.signed_headers,
+                X_AMZ_SIGNATURE => &mut params.signature,
+                _ => continue,
+            };
+            // A value that is not UTF-8 can only be malformed; keep it as such.
+            let value = String::from_utf8(p.decoded_value().into_owned())
+                .unwrap_or_else(|_| "\u{FFFD}".to_owned());
+            if slot.replace(value).is_some() {
+                params.duplicate = true;
+            }
+        }
+        params
+    }
+
+    /// Whether the query attempts presigned-URL authentication at all.
+    pub fn present(&self) -> bool {
+        self.algorithm.is_some() || self.credential.is_some() || self.signature.is_some()
+    }
+
+    pub fn parse(&self) -> Result<PresignedV4<'_>, PresignedError> {
+        if self.duplicate {
+            return Err(PresignedError::Duplicate);
+        }
+        let (Some(credential), Some(date), Some(expires), Some(signed_headers), Some(signature)) = (
+            &self.credential,
+            &self.date,
+            &self.expires,
+            &self.signed_headers,
+            &self.signature,
+        ) else {
+            return Err(PresignedError::Missing);
+        };
+        let expires: u32 = match expires.parse() {
+            Ok(0) | Err(_) => return Err(PresignedError::Expires),
+            Ok(n) if n > MAX_EXPIRES_SECONDS => return Err(PresignedError::ExpiresTooLong),
+            Ok(n) => n,
+        };
+        Ok(PresignedV4 {
+            credential: Credential::parse(credential).map_err(PresignedError::Credential)?,
+            date: AmzDate::parse(date.as_bytes()).map_err(|_| PresignedError::Date)?,
+            expires,
+            signed_headers: SignedHeaders::parse(signed_headers)
+                .map_err(PresignedError::SignedHeaders)?,
+            signature: Signature::from_hex(signature.as_bytes())
+                .map_err(|_| PresignedError::Signature)?,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct PresignedV4<'a> {
+    pub credential: Credential<'a>,
+    pub date: AmzDate,
+    pub expires: u32,
+    pub signed_headers: SignedHeaders<'a>,
+    pub signature: Signature,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUERY: &str = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+
+    #[test]
+    fn parses_the_documented_example() {
+        let params = PresignedParams::extract(QUERY.as_bytes());
+        assert!(params.present());
+        assert_eq!(params.algorithm.as_deref(), Some("AWS4-HMAC-SHA256"));
+        let p = params.parse().unwrap();
+        assert_eq!(p.credential.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(p.date.to_string(), "20130524T000000Z");
+        assert_eq!(p.expires, 86_400);
+        assert_eq!(p.signed_headers.to_string(), "host");
+    }
+
+    #[test]
+    fn refuses_bad_parameters() {
+        use PresignedError::*;
+        let with = |from: &str, to: &str| QUERY.replace(from, to);
+        for (query, want) in [
+            (with("X-Amz-Expires=86400", "X-Amz-Expires=0"), Expires),
+            (with("X-Amz-Expires=86400", "X-Amz-Expires=-1"), Expires),
+            (
+                with("X-Amz-Expires=86400", "X-Amz-Expires=604801"),
+                ExpiresTooLong,
+            ),
+            (with("X-Amz-Expires=86400&", ""), Missing),
+            (
+                with("X-Amz-Date=20130524T000000Z", "X-Amz-Date=2013-05-24"),
+                Date,
+            ),
+            (
+                with("%2Fs3%2F", "%2Fs3"),
+                Credential(CredentialError::Malformed),
+            ),
+            (
+                with("SignedHeaders=host", "SignedHeaders=range"),
+                SignedHeaders(SignedHeadersError::MissingHost),
+            ),
+            (with("Signature=aeee", "Signature=zeee"), Signature),
+            (format!("{QUERY}&X-Amz-Date=20130524T000000Z"), Duplicate),
+        ] {
+            let params = PresignedParams::extract(query.as_bytes());
+            assert_eq!(params.parse().unwrap_err(), want, "{query}");
+        }
+        assert!(!PresignedParams::extract(b"X-Amz-Date=1&prefix=a").present());
+    }
+}

@@ -1,0 +1,65 @@
+//! A SigV4 signature: 32 bytes, written as 64 hex digits. It has no `==`: a guess compared with
+//! an early-exit equality leaks, byte by byte, how close it was.
+
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+pub struct Signature([u8; 32]);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidSignature;
+
+impl Signature {
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Signature(bytes)
+    }
+
+    /// Reads the 64 hex digits a client sent (either case).
+    pub fn from_hex(hex: &[u8]) -> Result<Self, InvalidSignature> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(hex, &mut bytes).map_err(|_| InvalidSignature)?;
+        Ok(Signature(bytes))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Constant-time comparison.
+    pub fn verifies(&self, claimed: &Signature) -> bool {
+        self.0.ct_eq(&claimed.0).into()
+    }
+}
+
+/// Never prints the value: a valid signature is a bearer credential until it expires.
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Signature(*****)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip_and_compare() {
+        let hex = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+        let a = Signature::from_hex(hex.as_bytes()).unwrap();
+        assert_eq!(a.to_hex(), hex);
+        let upper = Signature::from_hex(hex.to_uppercase().as_bytes()).unwrap();
+        assert!(a.verifies(&upper));
+        let mut flipped = hex.as_bytes().to_vec();
+        flipped[63] = b'5';
+        assert!(!a.verifies(&Signature::from_hex(&flipped).unwrap()));
+        assert_eq!(format!("{a:?}"), "Signature(*****)");
+    }
+
+    #[test]
+    fn refuses_wrong_lengths_and_digits() {
+        assert!(Signature::from_hex(b"").is_err());
+        assert!(Signature::from_hex(&[b'a'; 63]).is_err());
+        assert!(Signature::from_hex(&[b'a'; 65]).is_err());
+        assert!(Signature::from_hex(&[b'g'; 64]).is_err());
+    }
+}

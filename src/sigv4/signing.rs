@@ -1,0 +1,179 @@
+//! The signing steps of SigV4 after the canonical request: the string to sign, the signing
+//! key derived from the secret for one scope, and the signature.
+
+use super::amz_date::AmzDate;
+use super::credential::Scope;
+use super::signature::Signature;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::fmt;
+
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A secret access key. Never printed, never compared.
+#[derive(Clone)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    pub fn new(secret: impl Into<String>) -> Self {
+        SecretKey(secret.into())
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(*****)")
+    }
+}
+
+/// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
+#[derive(Clone)]
+pub struct SigningKey([u8; 32]);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(*****)")
+    }
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+    let mut mac = match HmacSha256::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+impl SigningKey {
+    pub fn derive(secret: &SecretKey, scope: &Scope<'_>) -> Self {
+        let mut k_secret = Vec::with_capacity(4 + secret.0.len());
+        k_secret.extend_from_slice(b"AWS4");
+        k_secret.extend_from_slice(secret.0.as_bytes());
+        let k_date = hmac(&k_secret, scope.date.as_bytes());
+        let k_region = hmac(&k_date, scope.region.as_bytes());
+        let k_service = hmac(&k_region, scope.service.as_bytes());
+        SigningKey(hmac(&k_service, b"aws4_request"))
+    }
+
+    /// The signature of any string to sign (request, chunk or trailer).
+    pub fn sign(&self, string_to_sign: &[u8]) -> Signature {
+        Signature::from_bytes(hmac(&self.0, string_to_sign))
+    }
+}
+
+/// Hex SHA-256, the digest form SigV4 uses everywhere.
+pub fn hex_sha256(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex sha256 of the canonical request>`.
+pub fn string_to_sign(date: &AmzDate, scope: &Scope<'_>, canonical_request: &[u8]) -> String {
+    format!(
+        "{ALGORITHM}\n{date}\n{scope}\n{}",
+        hex_sha256(canonical_request)
+    )
+}
+
+/// A secret together with the signing keys recently derived from it.
+///
+/// Deriving costs four HMACs; a key is valid for a whole day and region, so nearly every
+/// request finds its key here. Keyed by (date, region, service); a handful of slots covers a
+/// day boundary and a few regions without letting a client grow it.
+pub struct Secret {
+    key: SecretKey,
+    cache: RefCell<[Option<CachedKey>; CACHE_SLOTS]>,
+}
+
+const CACHE_SLOTS: usize = 4;
+
+#[derive(Clone)]
+struct CachedKey {
+    scope: String,
+    key: SigningKey,
+}
+
+impl Secret {
+    pub fn new(key: SecretKey) -> Self {
+        Secret {
+            key,
+            cache: RefCell::new(Default::default()),
+        }
+    }
+
+    pub fn signing_key(&self, scope: &Scope<'_>) -> SigningKey {
+        let wanted = scope.to_string();
+        // A failed borrow can only mean re-entrance; derive without the cache then.
+        let Ok(mut slots) = self.cache.try_borrow_mut() else {
+            return SigningKey::derive(&self.key, scope);
+        };
+        if let Some(hit) = slots.iter().flatten().find(|c| c.scope == wanted) {
+            return hit.key.clone();
+        }
+        let key = SigningKey::derive(&self.key, scope);
+        // Newest first; the oldest falls off the end.
+        slots.rotate_right(1);
+        slots[0] = Some(CachedKey {
+            scope: wanted,
+            key: key.clone(),
+        });
+        key
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(*****)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(date: &'static str) -> Scope<'static> {
+        Scope {
+            date,
+            region: "us-east-1",
+            service: "s3",
+        }
+    }
+
+    #[test]
+    fn signs_the_documented_presigned_example() {
+        let secret = SecretKey::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        let sts = "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04";
+        let sig = SigningKey::derive(&secret, &scope("20130524")).sign(sts.as_bytes());
+        assert_eq!(
+            sig.to_hex(),
+            "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        );
+    }
+
+    #[test]
+    fn cache_returns_the_derived_key_and_evicts_the_oldest() {
+        let secret = Secret::new(SecretKey::new("s"));
+        let days = ["20240101", "20240102", "20240103", "20240104", "20240105"];
+        for day in days {
+            let cached = secret.signing_key(&scope(day)).sign(b"x").to_hex();
+            let fresh = SigningKey::derive(&secret.key, &scope(day))
+                .sign(b"x")
+                .to_hex();
+            assert_eq!(cached, fresh);
+        }
+        let slots = secret.cache.borrow();
+        let held: Vec<&str> = slots.iter().flatten().map(|c| &c.scope[..8]).collect();
+        assert_eq!(held, ["20240105", "20240104", "20240103", "20240102"]);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret::new(SecretKey::new("hunter2"));
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        assert!(!format!("{:?}", SecretKey::new("hunter2")).contains("hunter2"));
+    }
+}

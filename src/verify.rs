@@ -1,0 +1,249 @@
+//! Verification of the client's signature against the request exactly as received, for the
+//! public host. What it proves (the credential pair, the canonical request, the scope) is
+//! what `resign` signs again for the origin.
+
+use crate::config::{Config, CredentialPair};
+use crate::gateway::Rejection;
+use crate::request::Request;
+use crate::s3_error::S3ErrorCode::*;
+use crate::sigv4::amz_date::AmzDate;
+use crate::sigv4::authorization::AuthorizationV4;
+use crate::sigv4::canonical::CanonicalRequest;
+use crate::sigv4::credential::Credential;
+use crate::sigv4::payload::{PayloadHash, UNSIGNED_PAYLOAD};
+use crate::sigv4::presigned::{PresignedV4, X_AMZ_SIGNATURE};
+use crate::sigv4::query::{canonical_query, Edit};
+use crate::sigv4::signature::Signature;
+use crate::sigv4::signing::string_to_sign;
+use crate::sigv4::uri::canonical_path;
+
+pub const SERVICE: &str = "s3";
+
+/// A request whose signature checked out.
+#[derive(Debug)]
+pub struct Verified<'r, 'c> {
+    pub pair: &'c CredentialPair,
+    pub date: AmzDate,
+    /// The region the client signed for.
+    pub region: &'r str,
+    pub canonical: CanonicalRequest<'r>,
+    pub payload: PayloadHash<'r>,
+}
+
+pub fn header_auth<'r, 'c>(
+    config: &'c Config,
+    req: &Request<'r>,
+    auth: &AuthorizationV4<'r>,
+    now: u64,
+) -> Result<Verified<'r, 'c>, Rejection> {
+    let malformed = |why: String| Rejection::new(AuthorizationHeaderMalformed, why);
+    let pair = credential_pair(config, &auth.credential)?;
+    check_service(&auth.credential).map_err(malformed)?;
+    let date = request_date(req)?;
+    check_scope_date(&auth.credential, &date).map_err(malformed)?;
+    if date.unix_seconds().abs_diff(now as i64) > config.max_clock_skew_seconds {
+        return Err(Rejection::new(
+            RequestTimeTooSkewed,
+            "The difference between the request time and the server's time is too large.",
+        ));
+    }
+    let payload = payload_hash(req)?;
+    let canonical = CanonicalRequest::new(
+        req.method,
+        canonical_path(req.raw_path()),
+        canonical_query(req.raw_query(), |_| Edit::Keep),
+        &auth.signed_headers,
+        &req.headers,
+        payload.as_str(),
+    )
+    .map_err(|missing| Rejection::new(SignatureDoesNotMatch, missing.to_string()))?;
+    check_signature(
+        req,
+        pair,
+        &auth.credential,
+        &date,
+        &canonical,
+        &auth.signature,
+    )?;
+    Ok(Verified {
+        pair,
+        date,
+        region: auth.credential.scope.region,
+        canonical,
+        payload,
+    })
+}
+
+pub fn presigned<'r, 'c>(
+    config: &'c Config,
+    req: &Request<'r>,
+    url: &PresignedV4<'r>,
+    now: u64,
+) -> Result<Verified<'r, 'c>, Rejection> {
+    let malformed = |why: String| Rejection::new(AuthorizationQueryParametersError, why);
+    let pair = credential_pair(config, &url.credential)?;
+    check_service(&url.credential).map_err(malformed)?;
+    check_scope_date(&url.credential, &url.date).map_err(malformed)?;
+    let signed_at = url.date.unix_seconds();
+    if signed_at > now as i64 + config.max_clock_skew_seconds as i64 {
+        return Err(Rejection::new(
+            RequestTimeTooSkewed,
+            "The request is dated too far in the future (X-Amz-Date).",
+        ));
+    }
+    if (now as i64) > signed_at + i64::from(url.expires) {
+        return Err(Rejection::new(AccessDenied, "Request has expired"));
+    }
+    let canonical = CanonicalRequest::new(
+        req.method,
+        canonical_path(req.raw_path()),
+        canonical_query(req.raw_query(), |name| match name {
+            X_AMZ_SIGNATURE => Edit::Drop,
+            _ => Edit::Keep,
+        }),
+        &url.signed_headers,
+        &req.headers,
+        // A presigned URL is made before the body exists.
+        UNSIGNED_PAYLOAD,
+    )
+    .map_err(|missing| Rejection::new(SignatureDoesNotMatch, missing.to_string()))?;
+    check_signature(
+        req,
+        pair,
+        &url.credential,
+        &url.date,
+        &canonical,
+        &url.signature,
+    )?;
+    Ok(Verified {
+        pair,
+        date: url.date,
+        region: url.credential.scope.region,
+        canonical,
+        payload: PayloadHash::Unsigned,
+    })
+}
+
+fn credential_pair<'c>(
+    config: &'c Config,
+    credential: &Credential<'_>,
+) -> Result<&'c CredentialPair, Rejection> {
+    config.credential(credential.access_key_id).ok_or_else(|| {
+        Rejection::new(
+            InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        )
+        .for_key(credential.access_key_id)
+    })
+}
+
+fn check_service(credential: &Credential<'_>) -> Result<(), String> {
+    if credential.scope.service == SERVICE {
+        Ok(())
+    } else {
+        Err(format!(
+            "the credential is scoped to the service '{}'; expected 's3'",
+            credential.scope.service
+        ))
+    }
+}
+
+fn check_scope_date(credential: &Credential<'_>, date: &AmzDate) -> Result<(), String> {
+    if credential.scope.date == date.date_stamp() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the credential date {} is not the request date {}",
+            credential.scope.date, date
+        ))
+    }
+}
+
+/// `x-amz-date`, or `Date` when that is absent.
+fn request_date(req: &Request<'_>) -> Result<AmzDate, Rejection> {
+    let invalid = || {
+        Rejection::new(
+            AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        )
+    };
+    let parsed = match req.single("x-amz-date").map_err(|_| invalid())? {
+        Some(value) => AmzDate::parse(value),
+        None => match req.single("date").map_err(|_| invalid())? {
+            Some(value) => AmzDate::parse_http_date(value),
+            None => return Err(invalid()),
+        },
+    };
+    parsed.map_err(|_| invalid())
+}
+
+fn payload_hash<'r>(req: &Request<'r>) -> Result<PayloadHash<'r>, Rejection> {
+    let value = req
+        .single("x-amz-content-sha256")
+        .map_err(|_| Rejection::new(InvalidArgument, "x-amz-content-sha256 is repeated"))?
+        .ok_or_else(|| {
+            Rejection::new(
+                InvalidRequest,
+                "Missing required header for this request: x-amz-content-sha256",
+            )
+        })?;
+    let payload = PayloadHash::parse(value).map_err(|_| {
+        Rejection::new(
+            InvalidArgument,
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, a STREAMING-AWS4-HMAC-SHA256-PAYLOAD mode, or a valid sha256 value.",
+        )
+    })?;
+    match payload {
+        PayloadHash::StreamingSigned | PayloadHash::StreamingSignedTrailer => Err(Rejection::new(
+            NotImplemented,
+            "Signed aws-chunked payloads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not supported by this proxy yet; use UNSIGNED-PAYLOAD or a payload hash.",
+        )),
+        PayloadHash::StreamingEcdsa => Err(Rejection::new(
+            NotImplemented,
+            "SigV4A (AWS4-ECDSA-P256-SHA256) streaming payloads are not supported.",
+        )),
+        other => Ok(other),
+    }
+}
+
+fn check_signature(
+    req: &Request<'_>,
+    pair: &CredentialPair,
+    credential: &Credential<'_>,
+    date: &AmzDate,
+    canonical: &CanonicalRequest<'_>,
+    claimed: &Signature,
+) -> Result<(), Rejection> {
+    let canonical_request = canonical.render(req.authority);
+    let string_to_sign = string_to_sign(date, &credential.scope, &canonical_request);
+    let expected = pair
+        .client
+        .secret
+        .signing_key(&credential.scope)
+        .sign(string_to_sign.as_bytes());
+    if expected.verifies(claimed) {
+        return Ok(());
+    }
+    Err(Rejection::new(
+        SignatureDoesNotMatch,
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    )
+    .for_key(credential.access_key_id)
+    .with_detail(format!(
+        "canonical request:\n{}\nstring to sign:\n{}",
+        redact_token(&String::from_utf8_lossy(&canonical_request)),
+        string_to_sign
+    )))
+}
+
+/// A session token is a credential: keep it out of the logs.
+fn redact_token(canonical_request: &str) -> String {
+    canonical_request
+        .split('\n')
+        .map(|line| match line.split_once(':') {
+            Some(("x-amz-security-token", _)) => "x-amz-security-token:*****",
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
