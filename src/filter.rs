@@ -1,0 +1,200 @@
+//! The proxy-wasm adapter: read the request head, ask the gateway, apply its rewrite or send
+//! its error. It holds no logic of its own, and it never panics: a failed host call answers
+//! the request with an error instead of forwarding it (fail closed).
+
+use crate::config::Config;
+use crate::gateway::{Decision, Forward, Gateway, Rejection};
+use crate::request::Request;
+use crate::s3_error::{S3Error, S3ErrorCode};
+use crate::sigv4::presigned::X_AMZ_SIGNATURE;
+use crate::sigv4::query::replace_values;
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+use std::rc::Rc;
+use std::time::UNIX_EPOCH;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info);
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { gateway: None }) });
+}}
+
+struct Root {
+    gateway: Option<Rc<Gateway>>,
+}
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let json = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+            Ok(json) => json.unwrap_or_default(),
+            Err(status) => {
+                log::error!("cannot read the plugin configuration: {status:?}");
+                return false;
+            }
+        };
+        match Config::parse(&json, &|name| std::env::var(name).ok()) {
+            Ok(config) => {
+                log::info!(
+                    "configured: origin {}, {} key pair(s), anonymous requests {:?}",
+                    config.origin_authority,
+                    config.credentials.len(),
+                    config.anonymous
+                );
+                self.gateway = Some(Rc::new(Gateway::new(config)));
+                true
+            }
+            Err(e) => {
+                log::error!("invalid configuration: {e}");
+                false
+            }
+        }
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Stream {
+            gateway: self.gateway.clone(),
+        }))
+    }
+}
+
+struct Stream {
+    gateway: Option<Rc<Gateway>>,
+}
+
+impl Context for Stream {}
+
+impl HttpContext for Stream {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let pairs = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
+            Ok(pairs) => pairs,
+            Err(status) => {
+                return internal_error(
+                    false,
+                    &format!("cannot read the request headers: {status:?}"),
+                )
+            }
+        };
+        let req = match Request::from_pairs(&pairs) {
+            Ok(req) => req,
+            Err(missing) => {
+                let rejection = Rejection::new(
+                    S3ErrorCode::InvalidRequest,
+                    format!("The request has no {} header.", missing.0),
+                );
+                return reject(&pairs_request_stub(), &rejection);
+            }
+        };
+        let Some(gateway) = &self.gateway else {
+            return internal_error(is_head(&req), "the filter is not configured");
+        };
+        let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH)) {
+            Ok(Ok(elapsed)) => elapsed.as_secs(),
+            _ => return internal_error(is_head(&req), "cannot read the clock"),
+        };
+        match gateway.decide(&req, now) {
+            Decision::Forward(forward) => match apply(&forward) {
+                Ok(()) => Action::Continue,
+                Err(status) => internal_error(
+                    is_head(&req),
+                    &format!("cannot rewrite the request: {status:?}"),
+                ),
+            },
+            Decision::Reject(rejection) => reject(&req, &rejection),
+        }
+    }
+}
+
+fn apply(forward: &Forward<'_>) -> Result<(), proxy_wasm::types::Status> {
+    let set = |name: &str, value: &[u8]| {
+        hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, Some(value))
+    };
+    set(":authority", forward.authority.as_bytes())?;
+    if let Some(path) = &forward.path {
+        set(":path", path)?;
+    }
+    if let Some(authorization) = &forward.authorization {
+        set("authorization", authorization.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn is_head(req: &Request<'_>) -> bool {
+    req.method == b"HEAD"
+}
+
+/// Stands in for a request whose head lacks a pseudo-header, so it can still be logged.
+fn pairs_request_stub() -> Request<'static> {
+    Request {
+        method: b"",
+        path: b"",
+        authority: b"",
+        headers: Vec::new(),
+    }
+}
+
+fn reject(req: &Request<'_>, rejection: &Rejection) -> Action {
+    log::info!(
+        "rejected {} {} (access key {}): {}",
+        String::from_utf8_lossy(req.method),
+        loggable_path(req),
+        rejection.access_key_id.as_deref().unwrap_or("-"),
+        rejection.error
+    );
+    if let Some(detail) = &rejection.detail {
+        log::debug!("{detail}");
+    }
+    let request_id = req
+        .single("x-request-id")
+        .ok()
+        .flatten()
+        .and_then(|id| std::str::from_utf8(id).ok());
+    send_error(is_head(req), &rejection.error, request_id)
+}
+
+fn internal_error(head: bool, why: &str) -> Action {
+    log::error!("{why}; the request is refused");
+    send_error(
+        head,
+        &S3Error::new(
+            S3ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
+        ),
+        None,
+    )
+}
+
+fn send_error(head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
+    let body = error.xml_body(request_id);
+    let mut headers = vec![("content-type", "application/xml")];
+    if let Some(id) = request_id {
+        headers.push(("x-amz-request-id", id));
+    }
+    let body = if head { None } else { Some(body.as_bytes()) };
+    if let Err(status) = hostcalls::send_http_response(error.code.status(), headers, body) {
+        // Nothing was forwarded; Envoy times the stream out.
+        log::error!("cannot send the error response: {status:?}");
+    }
+    Action::Pause
+}
+
+/// The path with any signature value masked: an expired or skewed URL may still carry a
+/// signature that becomes valid again.
+fn loggable_path(req: &Request<'_>) -> String {
+    let mut path = String::from_utf8_lossy(req.raw_path()).into_owned();
+    let query = req.raw_query();
+    if !query.is_empty() || req.path.contains(&b'?') {
+        let masked = replace_values(query, |name| {
+            (name == X_AMZ_SIGNATURE || name.eq_ignore_ascii_case(b"x-amz-security-token"))
+                .then(|| "*****".to_owned())
+        });
+        path.push('?');
+        path.push_str(&String::from_utf8_lossy(&masked));
+    }
+    path
+}

