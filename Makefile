@@ -34,6 +34,7 @@ $(S3S_FS):
 	cargo install --quiet s3s-fs@$(S3S_FS_VERSION) --locked --features binary --root $(TOOLS)
 
 lint:
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-wasip1 -- -D warnings
@@ -53,6 +54,7 @@ bench-native:
 	cargo bench --bench resign
 
 bench: deps build bench-native
+	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }
 	$(PYTHON) test-harness/bench.py
 
 clean:

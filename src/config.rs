@@ -367,8 +367,8 @@ fn check_authority(authority: &str) -> Result<(), String> {
             None => (authority, None),
         },
     };
-    let host_char = |b: u8| b.is_ascii_alphanumeric() || b"-._:".contains(&b);
-    if host.is_empty() || !host.bytes().all(host_char) {
+    let host_char = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
+    if host.is_empty() || (!authority.starts_with('[') && !host.bytes().all(host_char)) {
         return Err(invalid());
     }
     if let Some(port) = port {

@@ -6,8 +6,6 @@ use crate::config::Config;
 use crate::gateway::{Decision, Forward, Gateway, Rejection};
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
-use crate::sigv4::presigned::X_AMZ_SIGNATURE;
-use crate::sigv4::query::replace_values;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
@@ -83,11 +81,12 @@ impl HttpContext for Stream {
         let req = match Request::from_pairs(&pairs) {
             Ok(req) => req,
             Err(missing) => {
-                let rejection = Rejection::new(
+                log::info!("rejected a request without {}", missing.0);
+                let error = S3Error::new(
                     S3ErrorCode::InvalidRequest,
                     format!("The request has no {} header.", missing.0),
                 );
-                return reject(&pairs_request_stub(), &rejection);
+                return send_error(false, &error, None);
             }
         };
         let Some(gateway) = &self.gateway else {
@@ -128,21 +127,11 @@ fn is_head(req: &Request<'_>) -> bool {
     req.method == b"HEAD"
 }
 
-/// Stands in for a request whose head lacks a pseudo-header, so it can still be logged.
-fn pairs_request_stub() -> Request<'static> {
-    Request {
-        method: b"",
-        path: b"",
-        authority: b"",
-        headers: Vec::new(),
-    }
-}
-
 fn reject(req: &Request<'_>, rejection: &Rejection) -> Action {
     log::info!(
         "rejected {} {} (access key {}): {}",
         String::from_utf8_lossy(req.method),
-        loggable_path(req),
+        req.loggable_path(),
         rejection.access_key_id.as_deref().unwrap_or("-"),
         rejection.error
     );
@@ -181,20 +170,4 @@ fn send_error(head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
         log::error!("cannot send the error response: {status:?}");
     }
     Action::Pause
-}
-
-/// The path with any signature value masked: an expired or skewed URL may still carry a
-/// signature that becomes valid again.
-fn loggable_path(req: &Request<'_>) -> String {
-    let mut path = String::from_utf8_lossy(req.raw_path()).into_owned();
-    let query = req.raw_query();
-    if !query.is_empty() || req.path.contains(&b'?') {
-        let masked = replace_values(query, |name| {
-            (name == X_AMZ_SIGNATURE || name.eq_ignore_ascii_case(b"x-amz-security-token"))
-                .then(|| "*****".to_owned())
-        });
-        path.push('?');
-        path.push_str(&String::from_utf8_lossy(&masked));
-    }
-    path
 }

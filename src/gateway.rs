@@ -13,6 +13,7 @@ use crate::sigv4::signing::ALGORITHM;
 use crate::verify;
 
 const ECDSA_ALGORITHM: &[u8] = b"AWS4-ECDSA-P256-SHA256";
+const SIGV2_UNSUPPORTED: &str = "Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256). boto3 presigns with SigV2 unless its client has Config(signature_version='s3v4').";
 
 /// How the request authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,10 +114,7 @@ impl Gateway {
             )),
             (Some(value), false) => self.header_auth(req, value, now),
             (None, true) if presigned.present() => self.presigned(req, &presigned, now),
-            (None, true) => Err(Rejection::new(
-                NotImplemented,
-                "Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256).",
-            )),
+            (None, true) => Err(Rejection::new(NotImplemented, SIGV2_UNSUPPORTED)),
             (None, false) => match self.config.anonymous {
                 Anonymous::Forward => Ok(Forward {
                     kind: AuthKind::Anonymous,
@@ -146,13 +144,13 @@ impl Gateway {
                     "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
                 ))
             }
-            b"AWS" => {
+            b"AWS" => return Err(Rejection::new(NotImplemented, SIGV2_UNSUPPORTED)),
+            _ => {
                 return Err(Rejection::new(
-                    NotImplemented,
-                    "Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256).",
+                    InvalidArgument,
+                    "Unsupported Authorization Type",
                 ))
             }
-            _ => return Err(Rejection::new(InvalidArgument, "Unsupported Authorization Type")),
         }
         let malformed = |why: String| {
             Rejection::new(

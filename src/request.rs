@@ -1,5 +1,10 @@
 //! A borrowed view of the request head as the filter receives it from Envoy.
 
+use crate::sigv4::query::replace_values;
+
+/// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens.
+const SECRET_QUERY_PARAMS: [&[u8]; 3] = [b"X-Amz-Signature", b"Signature", b"X-Amz-Security-Token"];
+
 /// The request head: pseudo-headers apart, every other header in arrival order.
 #[derive(Debug)]
 pub struct Request<'a> {
@@ -62,6 +67,23 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// The path for a log line: any signature or session token in the query masked, since an
+    /// expired or skewed URL may carry a signature that is (or becomes) valid.
+    pub fn loggable_path(&self) -> String {
+        let mut path = String::from_utf8_lossy(self.raw_path()).into_owned();
+        if self.path.contains(&b'?') {
+            let masked = replace_values(self.raw_query(), |name| {
+                SECRET_QUERY_PARAMS
+                    .iter()
+                    .any(|secret| name.eq_ignore_ascii_case(secret))
+                    .then(|| "*****".to_owned())
+            });
+            path.push('?');
+            path.push_str(&String::from_utf8_lossy(&masked));
+        }
+        path
+    }
+
     pub fn values(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + '_ {
         self.headers
             .iter()
@@ -101,6 +123,32 @@ mod tests {
         assert_eq!(r.values("x-a").collect::<Vec<_>>(), [&b"1"[..], b"\xff"]);
         assert_eq!(r.single("x-a"), Err(RepeatedHeader));
         assert_eq!(r.single("x-b"), Ok(None));
+    }
+
+    #[test]
+    fn loggable_path_masks_credentials_in_the_query() {
+        let pairs = [
+            (":method", "GET"),
+            (
+                ":path",
+                "/b/k?a=1&X-Amz-Signature=abc&x-amz-security-token=t&Signature=s&&b",
+            ),
+            (":authority", "h"),
+        ];
+        let r = Request::from_pairs(&pairs).unwrap();
+        assert_eq!(
+            r.loggable_path(),
+            "/b/k?a=1&X-Amz-Signature=*****&x-amz-security-token=*****&Signature=*****&&b"
+        );
+        let pairs: [(&[u8], &[u8]); 3] = [
+            (b":method", b"GET"),
+            (b":path", b"/b/\xffk"),
+            (b":authority", b"h"),
+        ];
+        assert_eq!(
+            Request::from_pairs(&pairs).unwrap().loggable_path(),
+            "/b/\u{FFFD}k"
+        );
     }
 
     #[test]

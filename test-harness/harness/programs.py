@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from contextlib import contextmanager
+
 import yaml
 
 from . import envoy_config, paths
@@ -65,6 +67,9 @@ class Program:
             )
 
     def stop(self) -> None:
+        """Stops the program and removes its files; the log text stays readable in memory."""
+        if self.log.exists():
+            self._last_log = self.log.read_text(errors="replace")
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -74,8 +79,18 @@ class Program:
                 self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    @contextmanager
+    def _cleanup_on_failure(self):
+        try:
+            yield
+        except BaseException:
+            self.stop()
+            raise
+
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+        if self.log.exists():
+            return self.log.read_text(errors="replace")
+        return getattr(self, "_last_log", "")
 
     def __enter__(self):
         return self
@@ -105,6 +120,10 @@ class S3sFs(Origin):
 
     def __init__(self):
         super().__init__()
+        with self._cleanup_on_failure():
+            self._start()
+
+    def _start(self):
         self.port = free_port()
         (self.dir / "data").mkdir()
         self._spawn(
@@ -125,6 +144,10 @@ class MinIO(Origin):
 
     def __init__(self):
         super().__init__()
+        with self._cleanup_on_failure():
+            self._start()
+
+    def _start(self):
         self.port = free_port()
         self._spawn(
             [
@@ -162,6 +185,10 @@ class Envoy(Program):
 
     def __init__(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info"):
         super().__init__()
+        with self._cleanup_on_failure():
+            self._start(config, env, concurrency, log_level)
+
+    def _start(self, config: dict, env: dict | None, concurrency: int, log_level: str):
         self.config_path = self.dir / "envoy.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         admin_path = self.dir / "admin-address"

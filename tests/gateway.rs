@@ -1,0 +1,627 @@
+//! The filter's decision on whole requests: every signed part is binding (tampering with any
+//! of them is refused), and each kind of bad input gets its S3 error code.
+
+use s3_resign::config::Config;
+use s3_resign::gateway::{AuthKind, Decision, Gateway};
+use s3_resign::request::Request;
+use s3_resign::s3_error::S3ErrorCode::{self, *};
+use s3_resign::sigv4::amz_date::AmzDate;
+use s3_resign::sigv4::canonical::CanonicalRequest;
+use s3_resign::sigv4::credential::Scope;
+use s3_resign::sigv4::query::{canonical_query, Edit};
+use s3_resign::sigv4::signed_headers::SignedHeaders;
+use s3_resign::sigv4::signing::{string_to_sign, SecretKey, SigningKey};
+use s3_resign::sigv4::uri::canonical_path;
+
+const PUBLIC: &str = "s3.mydomain.com";
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/// 2026-11-29T12:00:00Z
+const NOW: u64 = 1_795_953_600;
+const DATE: &str = "20261129T120000Z";
+
+fn gateway(extra: serde_json::Value) -> Gateway {
+    let mut json = serde_json::json!({
+        "origin_authority": "origin:9000",
+        "credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
+                         "origin_access_key_id": "OK", "origin_secret_access_key": "os"}],
+    });
+    json.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    Gateway::new(Config::parse(json.to_string().as_bytes(), &|_| None).unwrap())
+}
+
+/// A request head as Envoy hands it over.
+#[derive(Clone)]
+struct Head {
+    pairs: Vec<(String, Vec<u8>)>,
+}
+
+impl Head {
+    fn new(method: &str, path: &str) -> Head {
+        Head {
+            pairs: vec![
+                (":method".into(), method.into()),
+                (":path".into(), path.into()),
+                (":authority".into(), PUBLIC.into()),
+            ],
+        }
+    }
+
+    fn with(mut self, name: &str, value: impl Into<Vec<u8>>) -> Head {
+        self.pairs.push((name.into(), value.into()));
+        self
+    }
+
+    fn set(mut self, name: &str, value: impl Into<Vec<u8>>) -> Head {
+        let value = value.into();
+        for pair in &mut self.pairs {
+            if pair.0 == name {
+                pair.1 = value.clone();
+            }
+        }
+        self
+    }
+
+    fn without(mut self, name: &str) -> Head {
+        self.pairs.retain(|(n, _)| n != name);
+        self
+    }
+
+    fn get(&self, name: &str) -> String {
+        let value = &self.pairs.iter().find(|(n, _)| n == name).unwrap().1;
+        String::from_utf8(value.clone()).unwrap()
+    }
+
+    /// Signs with the given secret the way a client does, covering `signed` headers.
+    fn sign(self, key: &str, secret: &str, signed: &str) -> Head {
+        let signature = self.signature(secret, signed);
+        let authorization = format!(
+            "AWS4-HMAC-SHA256 Credential={key}/20261129/us-east-1/s3/aws4_request, SignedHeaders={signed}, Signature={signature}"
+        );
+        self.with("authorization", authorization)
+    }
+
+    fn signature(&self, secret: &str, signed: &str) -> String {
+        let req = Request::from_pairs(&self.pairs).unwrap();
+        let signed = SignedHeaders::parse(signed).unwrap();
+        let payload = req
+            .single("x-amz-content-sha256")
+            .unwrap()
+            .map(|p| String::from_utf8(p.to_vec()).unwrap())
+            .unwrap_or_else(|| "UNSIGNED-PAYLOAD".into());
+        let canonical = CanonicalRequest::new(
+            req.method,
+            canonical_path(req.raw_path()),
+            canonical_query(req.raw_query(), |n| match n {
+                b"X-Amz-Signature" => Edit::Drop,
+                _ => Edit::Keep,
+            }),
+            &signed,
+            &req.headers,
+            &payload,
+        )
+        .unwrap()
+        .render(req.authority);
+        let scope = Scope {
+            date: "20261129",
+            region: "us-east-1",
+            service: "s3",
+        };
+        let date = AmzDate::parse(DATE.as_bytes()).unwrap();
+        SigningKey::derive(&SecretKey::new(secret), &scope)
+            .sign(string_to_sign(&date, &scope, &canonical).as_bytes())
+            .to_hex()
+    }
+
+    fn decide(&self, gateway: &Gateway) -> Result<AuthKind, (S3ErrorCode, String)> {
+        let req = Request::from_pairs(&self.pairs).unwrap();
+        match gateway.decide(&req, NOW) {
+            Decision::Forward(f) => Ok(f.kind),
+            Decision::Reject(r) => Err((r.error.code, r.error.message)),
+        }
+    }
+}
+
+fn header_signed() -> Head {
+    Head::new("PUT", "/bucket/a%20key?tagging&x=1")
+        .with("content-type", "text/plain")
+        .with("x-amz-meta-a", "one")
+        .with("x-amz-meta-a", "two")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .with("user-agent", "unsigned")
+        .sign(
+            "CK",
+            "cs",
+            "content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-a",
+        )
+}
+
+fn presigned_query(method: &str, path: &str, extra_query: &str) -> Head {
+    let query = format!(
+        "{extra_query}X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=content-type%3Bhost"
+    );
+    let unsigned = Head::new(method, &format!("{path}?{query}")).with("content-type", "text/plain");
+    let signature = unsigned.signature("cs", "content-type;host");
+    unsigned.set(
+        ":path",
+        format!("{path}?{query}&X-Amz-Signature={signature}"),
+    )
+}
+
+fn presigned() -> Head {
+    presigned_query("GET", "/bucket/k%2By", "response-content-type=text%2Fcsv&")
+}
+
+fn flip(hex: &str, at: usize) -> String {
+    let mut bytes = hex.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn valid_requests_are_forwarded() {
+    let g = gateway(serde_json::json!({}));
+    assert_eq!(header_signed().decide(&g), Ok(AuthKind::HeaderV4));
+    assert_eq!(presigned().decide(&g), Ok(AuthKind::PresignedV4));
+}
+
+#[test]
+fn tampering_with_any_signed_part_of_a_header_signed_request_is_refused() {
+    let g = gateway(serde_json::json!({}));
+    let good = header_signed();
+    let authz = good.get("authorization");
+    let mut tampered: Vec<(String, Head)> = vec![
+        ("method".into(), good.clone().set(":method", "POST")),
+        (
+            "path".into(),
+            good.clone().set(":path", "/bucket/a%20keY?tagging&x=1"),
+        ),
+        (
+            "path encoding".into(),
+            good.clone().set(":path", "/bucket/a+key?tagging&x=1"),
+        ),
+        (
+            "query value".into(),
+            good.clone().set(":path", "/bucket/a%20key?tagging&x=2"),
+        ),
+        (
+            "query removed".into(),
+            good.clone().set(":path", "/bucket/a%20key?x=1"),
+        ),
+        (
+            "query added".into(),
+            good.clone().set(":path", "/bucket/a%20key?tagging&x=1&y"),
+        ),
+        (
+            "host".into(),
+            good.clone().set(":authority", "s3.example.com"),
+        ),
+        (
+            "content-type".into(),
+            good.clone().set("content-type", "text/html"),
+        ),
+        (
+            "one of two values".into(),
+            good.clone()
+                .without("x-amz-meta-a")
+                .with("x-amz-meta-a", "one"),
+        ),
+        (
+            "value order".into(),
+            good.clone()
+                .without("x-amz-meta-a")
+                .with("x-amz-meta-a", "two")
+                .with("x-amz-meta-a", "one"),
+        ),
+        (
+            "date".into(),
+            good.clone().set("x-amz-date", "20261129T120001Z"),
+        ),
+        (
+            "payload hash".into(),
+            good.clone().set("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ),
+        (
+            "signed header dropped".into(),
+            good.clone().without("content-type"),
+        ),
+        (
+            "signed list".into(),
+            good.clone()
+                .set("authorization", authz.replace("content-type;", "")),
+        ),
+        (
+            "credential region".into(),
+            good.clone()
+                .set("authorization", authz.replace("us-east-1", "us-east-2")),
+        ),
+        (
+            "credential key".into(),
+            good.clone()
+                .set("authorization", authz.replace("=CK/", "=OK/")),
+        ),
+        (
+            "credential date".into(),
+            good.clone()
+                .set("authorization", authz.replace("20261129/", "20261128/")),
+        ),
+        (
+            "credential service".into(),
+            good.clone()
+                .set("authorization", authz.replace("/s3/", "/s4/")),
+        ),
+    ];
+    let signature_at = authz.len() - 64;
+    for i in 0..64 {
+        let head = good
+            .clone()
+            .set("authorization", flip(&authz, signature_at + i));
+        tampered.push((format!("signature digit {i}"), head));
+    }
+    for (what, head) in tampered {
+        let decision = head.decide(&g);
+        assert!(decision.is_err(), "{what}: forwarded");
+    }
+    // Unsigned headers are not covered and may change.
+    assert!(good.clone().set("user-agent", "other").decide(&g).is_ok());
+    assert!(good
+        .clone()
+        .with("x-forwarded-for", "10.0.0.1")
+        .decide(&g)
+        .is_ok());
+}
+
+#[test]
+fn tampering_with_any_signed_part_of_a_presigned_url_is_refused() {
+    let g = gateway(serde_json::json!({}));
+    let good = presigned();
+    let path = good.get(":path");
+    let edits: &[(&str, &str, &str)] = &[
+        ("other param", "text%2Fcsv", "text%2Fhtml"),
+        (
+            "param name",
+            "response-content-type",
+            "response-content-typo",
+        ),
+        ("algorithm", "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA512"),
+        ("credential", "us-east-1", "us-east-2"),
+        ("date", DATE, "20261129T120001Z"),
+        ("expires", "X-Amz-Expires=600", "X-Amz-Expires=6000"),
+        ("signed headers", "content-type%3Bhost", "host"),
+        ("key", "/bucket/k%2By", "/bucket/k%2Bz"),
+    ];
+    for (what, from, to) in edits {
+        let head = good.clone().set(":path", path.replace(from, to));
+        assert!(head.decide(&g).is_err(), "{what}: forwarded");
+    }
+    let signature_at = path.len() - 64;
+    for i in 0..64 {
+        let head = good.clone().set(":path", flip(&path, signature_at + i));
+        assert!(head.decide(&g).is_err(), "signature digit {i}: forwarded");
+    }
+    assert!(good.clone().set(":method", "PUT").decide(&g).is_err());
+    assert!(good.clone().set(":authority", "other").decide(&g).is_err());
+    assert!(good
+        .clone()
+        .set("content-type", "text/html")
+        .decide(&g)
+        .is_err());
+    assert!(good
+        .clone()
+        .set(":path", format!("{path}&extra=1"))
+        .decide(&g)
+        .is_err());
+}
+
+fn code(head: Head, g: &Gateway) -> S3ErrorCode {
+    head.decide(g).expect_err("must be refused").0
+}
+
+#[test]
+fn each_kind_of_bad_request_gets_its_code() {
+    let g = gateway(serde_json::json!({}));
+    let good = header_signed();
+    let authz = good.get("authorization");
+    assert_eq!(code(signed_with("CK", "not-cs"), &g), SignatureDoesNotMatch);
+    assert_eq!(code(signed_with("NOPE", "cs"), &g), InvalidAccessKeyId);
+    assert_eq!(signed_with("CK", "cs").decide(&g), Ok(AuthKind::HeaderV4));
+    assert_eq!(code(Head::new("GET", "/bucket/k"), &g), AccessDenied);
+    assert_eq!(
+        code(good.clone().set("x-amz-date", "20261129T130000Z"), &g),
+        RequestTimeTooSkewed
+    );
+    assert_eq!(
+        code(good.clone().set("x-amz-date", "tomorrow"), &g),
+        AccessDenied
+    );
+    assert_eq!(code(good.clone().without("x-amz-date"), &g), AccessDenied);
+    assert_eq!(
+        code(good.clone().with("x-amz-date", DATE), &g),
+        AccessDenied
+    );
+    assert_eq!(
+        code(
+            good.clone()
+                .set("authorization", authz.replace("Signature=", "Sig=")),
+            &g
+        ),
+        AuthorizationHeaderMalformed
+    );
+    assert_eq!(
+        code(
+            good.clone()
+                .set("authorization", b"AWS4-HMAC-SHA256 \xff".to_vec()),
+            &g
+        ),
+        AuthorizationHeaderMalformed
+    );
+    assert_eq!(
+        code(good.clone().set("authorization", "Basic dXNlcjpwYXNz"), &g),
+        InvalidArgument
+    );
+    assert_eq!(
+        code(good.clone().with("authorization", authz.clone()), &g),
+        InvalidArgument
+    );
+    assert_eq!(
+        code(good.clone().without("x-amz-content-sha256"), &g),
+        InvalidRequest
+    );
+    assert_eq!(
+        code(good.clone().set("x-amz-content-sha256", "abc"), &g),
+        InvalidArgument
+    );
+    assert_eq!(
+        code(good.clone().with("x-amz-content-sha256", EMPTY_SHA256), &g),
+        InvalidArgument
+    );
+    assert_eq!(
+        code(good.clone().set("authorization", "AWS CK:c2lnbmF0dXJl"), &g),
+        NotImplemented
+    );
+    assert_eq!(
+        code(
+            good.clone().set(
+                "authorization",
+                authz.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
+            ),
+            &g
+        ),
+        NotImplemented
+    );
+    for streaming in [
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+    ] {
+        let head = good.clone().set("x-amz-content-sha256", streaming);
+        assert_eq!(code(head, &g), NotImplemented, "{streaming}");
+    }
+
+    let url = presigned();
+    let path = url.get(":path");
+    assert_eq!(
+        code(url.clone().with("authorization", authz), &g),
+        InvalidArgument
+    );
+    assert_eq!(
+        code(
+            url.clone()
+                .set(":path", path.replace("X-Amz-Expires=600&", "")),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(
+            url.clone().set(
+                ":path",
+                path.replace("X-Amz-Expires=600", "X-Amz-Expires=604801")
+            ),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(
+            url.clone().set(
+                ":path",
+                path.replace("X-Amz-Expires=600", "X-Amz-Expires=0")
+            ),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(
+            url.clone()
+                .set(":path", format!("{path}&X-Amz-Date={DATE}")),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(
+            url.clone()
+                .set(":path", path.replace("20261129%2F", "20261128%2F")),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(
+            url.clone()
+                .set(":path", path.replace("%2Fs3%2F", "%2Fiam%2F")),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(
+            url.clone().set(
+                ":path",
+                path.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
+            ),
+            &g
+        ),
+        NotImplemented
+    );
+    assert_eq!(
+        code(
+            url.clone()
+                .set(":path", path.replace("AWS4-HMAC-SHA256", "X")),
+            &g
+        ),
+        AuthorizationQueryParametersError
+    );
+    assert_eq!(
+        code(url.set(":path", path.replace("CK%2F", "NOPE%2F")), &g),
+        InvalidAccessKeyId
+    );
+    assert_eq!(
+        code(
+            Head::new("GET", "/k?AWSAccessKeyId=CK&Expires=1&Signature=x"),
+            &g
+        ),
+        NotImplemented
+    );
+}
+
+fn signed_with(key: &str, secret: &str) -> Head {
+    Head::new("GET", "/bucket/k")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign(key, secret, "host;x-amz-content-sha256;x-amz-date")
+}
+
+#[test]
+fn presigned_urls_expire_and_may_not_be_dated_ahead() {
+    let g = gateway(serde_json::json!({"max_clock_skew_seconds": 60}));
+    let url = presigned();
+    let req_pairs = url.pairs.clone();
+    let req = Request::from_pairs(&req_pairs).unwrap();
+    let at = |now: u64| match g.decide(&req, now) {
+        Decision::Forward(_) => None,
+        Decision::Reject(r) => Some(r.error.code),
+    };
+    assert_eq!(at(NOW - 60), None, "within the skew ahead");
+    assert_eq!(at(NOW - 61), Some(RequestTimeTooSkewed));
+    assert_eq!(at(NOW + 600), None, "the last valid second");
+    assert_eq!(at(NOW + 601), Some(AccessDenied));
+}
+
+#[test]
+fn header_auth_allows_the_configured_skew_both_ways() {
+    let g = gateway(serde_json::json!({"max_clock_skew_seconds": 60}));
+    let head = header_signed();
+    let req = Request::from_pairs(&head.pairs).unwrap();
+    for (now, ok) in [
+        (NOW - 60, true),
+        (NOW + 60, true),
+        (NOW - 61, false),
+        (NOW + 61, false),
+    ] {
+        assert_eq!(
+            matches!(g.decide(&req, now), Decision::Forward(_)),
+            ok,
+            "{now}"
+        );
+    }
+}
+
+#[test]
+fn anonymous_forward_only_lets_unsigned_requests_through() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    assert_eq!(
+        Head::new("GET", "/public/k").decide(&g),
+        Ok(AuthKind::Anonymous)
+    );
+    let bad = header_signed().set("x-amz-date", "20261129T120001Z");
+    assert_eq!(bad.decide(&g).unwrap_err().0, SignatureDoesNotMatch);
+    let partial = Head::new("GET", "/public/k?X-Amz-Signature=00");
+    assert_eq!(
+        partial.decide(&g).unwrap_err().0,
+        AuthorizationQueryParametersError
+    );
+}
+
+#[test]
+fn the_date_header_stands_in_for_x_amz_date() {
+    let g = gateway(serde_json::json!({}));
+    // The string to sign carries the ISO 8601 form of the Date header.
+    let head = Head::new("GET", "/bucket/k")
+        .with("date", "Sun, 29 Nov 2026 12:00:00 GMT")
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "date;host;x-amz-content-sha256");
+    assert_eq!(head.decide(&g), Ok(AuthKind::HeaderV4));
+}
+
+#[test]
+fn a_signed_expect_header_that_envoy_consumed_still_verifies() {
+    let g = gateway(serde_json::json!({}));
+    let signed = Head::new("PUT", "/bucket/k")
+        .with("expect", "100-continue")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "expect;host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(signed.clone().decide(&g), Ok(AuthKind::HeaderV4));
+    assert_eq!(signed.without("expect").decide(&g), Ok(AuthKind::HeaderV4));
+}
+
+#[test]
+fn header_values_that_are_not_utf8_are_signed_as_bytes() {
+    let g = gateway(serde_json::json!({}));
+    let head = Head::new("PUT", "/bucket/k")
+        .with("x-amz-meta-raw", b"caf\xe9 \xff\xfe".to_vec())
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign(
+            "CK",
+            "cs",
+            "host;x-amz-content-sha256;x-amz-date;x-amz-meta-raw",
+        );
+    assert_eq!(head.clone().decide(&g), Ok(AuthKind::HeaderV4));
+    assert!(head
+        .set("x-amz-meta-raw", b"caf\xe9 \xff\xff".to_vec())
+        .decide(&g)
+        .is_err());
+}
+
+#[test]
+fn garbage_never_panics() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    let nasty: &[&[u8]] = &[
+        b"",
+        b" ",
+        b"\xff",
+        b"%",
+        b"%zz",
+        b"?",
+        b"??",
+        b"&&&",
+        b"=",
+        b"AWS4-HMAC-SHA256",
+        b"AWS4-HMAC-SHA256 ",
+        b"AWS4-HMAC-SHA256 Credential=",
+        b"AWS4-HMAC-SHA256 Credential=a/b/c/d/e,SignedHeaders=,Signature=",
+        b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%ff",
+        b"X-Amz-Credential=%2F%2F%2F%2F",
+        b"X-Amz-Date=99999999T999999Z",
+        b"\x00\x01",
+        "ሴ".as_bytes(),
+    ];
+    for a in nasty {
+        for b in nasty {
+            let path = [b"/".as_slice(), a, b"?", b].concat();
+            let head = Head::new("GET", "/")
+                .set(":path", path)
+                .with("authorization", a.to_vec())
+                .with("x-amz-date", b.to_vec())
+                .with("x-amz-content-sha256", a.to_vec());
+            let _ = head.decide(&g);
+            let _ = head.clone().without("authorization").decide(&g);
+        }
+    }
+}
