@@ -29,6 +29,21 @@ pub struct Config {
     pub credentials: Vec<CredentialPair>,
     pub max_clock_skew_seconds: u64,
     pub anonymous: Anonymous,
+    pub log_level: LogLevel,
+}
+
+/// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    /// Adds the canonical request behind each SignatureDoesNotMatch.
+    Debug,
+    /// One line per rejection.
+    #[default]
+    Info,
+    Warn,
+    Error,
 }
 
 /// What to do with a request that carries no signature at all.
@@ -103,6 +118,7 @@ impl Config {
             .optional::<u64>("max_clock_skew_seconds")?
             .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
         let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
+        let log_level = top.optional::<LogLevel>("log_level")?.unwrap_or_default();
         let entries = top.required::<Vec<Value>>("credentials")?;
         top.no_others()?;
 
@@ -134,7 +150,7 @@ impl Config {
             c.no_others()?;
             credentials.push(CredentialPair { client, origin });
         }
-        Self::validated(
+        let config = Self::validated(
             origin_authority,
             origin_region,
             credentials,
@@ -146,7 +162,11 @@ impl Config {
                 "credentials",
                 "max_clock_skew_seconds",
             ],
-        )
+        )?;
+        Ok(Config {
+            log_level,
+            ..config
+        })
     }
 
     /// `ORIGIN_DOMAIN`, `AWS_REGION`, `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single
@@ -236,6 +256,7 @@ impl Config {
             credentials,
             max_clock_skew_seconds,
             anonymous,
+            log_level: LogLevel::default(),
         })
     }
 
@@ -430,6 +451,7 @@ mod tests {
         assert_eq!(c.origin_region, None);
         assert_eq!(c.max_clock_skew_seconds, 900);
         assert_eq!(c.anonymous, Anonymous::Reject);
+        assert_eq!(c.log_level, LogLevel::Info);
         let pair = c.credential("AK").unwrap();
         assert_eq!(pair.origin().access_key_id, "AK");
         assert!(c.credential("ak").is_none());
@@ -445,13 +467,14 @@ mod tests {
                "origin_access_key_id": "OK", "origin_secret_access_key_env": "ORIGIN_SECRET"},
               {"access_key_id": "CK2", "secret_access_key": "cs2"}
             ],
-            "max_clock_skew_seconds": 60, "anonymous": "forward" }"#;
+            "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug" }"#;
         let c = Config::parse(json.as_bytes(), &env).unwrap();
         assert_eq!(c.origin_region.as_deref(), Some("eu-west-3"));
         assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
         assert_eq!(c.credential("CK2").unwrap().origin().access_key_id, "CK2");
         assert_eq!(c.max_clock_skew_seconds, 60);
         assert_eq!(c.anonymous, Anonymous::Forward);
+        assert_eq!(c.log_level, LogLevel::Debug);
     }
 
     #[test]
@@ -474,6 +497,7 @@ mod tests {
             "max_clock_skew_seconds"
         );
         assert_eq!(field_of(&with(r#""anonymous":"allow""#)), "anonymous");
+        assert_eq!(field_of(&with(r#""log_level":"verbose""#)), "log_level");
         assert_eq!(
             field_of(&with(r#""origin_region":"us east""#)),
             "origin_region"

@@ -2,23 +2,70 @@
 //! its error. It holds no logic of its own, and it never panics: a failed host call answers
 //! the request with an error instead of forwarding it (fail closed).
 
-use crate::config::Config;
-use crate::gateway::{Decision, Forward, Gateway, Rejection};
+use crate::config::{self, Config};
+use crate::gateway::{AuthKind, Decision, Forward, Gateway, Rejection};
+use crate::metrics;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { gateway: None }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
+        Box::new(Root { gateway: None, counters: Rc::new(Counters::define()) })
+    });
 }}
+
+/// The VM's counter ids (see `metrics`), in `AuthKind::ALL` and `S3ErrorCode::ALL` order.
+/// A counter that could not be defined is skipped: metrics never fail a request.
+struct Counters {
+    requests: Vec<Option<u32>>,
+    rejections: Vec<Option<u32>>,
+    config_ok: Option<u32>,
+    config_invalid: Option<u32>,
+}
+
+impl Counters {
+    fn define() -> Self {
+        let define = |name: String| hostcalls::define_metric(MetricType::Counter, &name).ok();
+        Counters {
+            requests: AuthKind::ALL
+                .iter()
+                .map(|k| define(metrics::requests(*k)))
+                .collect(),
+            rejections: S3ErrorCode::ALL
+                .iter()
+                .map(|c| define(metrics::rejections(*c)))
+                .collect(),
+            config_ok: define(metrics::config_reloads(true)),
+            config_invalid: define(metrics::config_reloads(false)),
+        }
+    }
+
+    fn forwarded(&self, kind: AuthKind) {
+        let at = AuthKind::ALL.iter().position(|k| *k == kind);
+        increment(at.and_then(|i| self.requests.get(i)).copied().flatten());
+    }
+
+    fn rejected(&self, code: S3ErrorCode) {
+        let at = S3ErrorCode::ALL.iter().position(|c| *c == code);
+        increment(at.and_then(|i| self.rejections.get(i)).copied().flatten());
+    }
+}
+
+fn increment(id: Option<u32>) {
+    if let Some(id) = id {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+}
 
 struct Root {
     gateway: Option<Rc<Gateway>>,
+    counters: Rc<Counters>,
 }
 
 impl Context for Root {}
@@ -29,11 +76,13 @@ impl RootContext for Root {
             Ok(json) => json.unwrap_or_default(),
             Err(status) => {
                 log::error!("cannot read the plugin configuration: {status:?}");
+                increment(self.counters.config_invalid);
                 return false;
             }
         };
         match Config::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(config) => {
+                proxy_wasm::set_log_level(log_level(config.log_level));
                 log::info!(
                     "configured: origin {}, {} key pair(s), anonymous requests {:?}",
                     config.origin_authority,
@@ -41,10 +90,12 @@ impl RootContext for Root {
                     config.anonymous
                 );
                 self.gateway = Some(Rc::new(Gateway::new(config)));
+                increment(self.counters.config_ok);
                 true
             }
             Err(e) => {
                 log::error!("invalid configuration: {e}");
+                increment(self.counters.config_invalid);
                 false
             }
         }
@@ -57,12 +108,24 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Stream {
             gateway: self.gateway.clone(),
+            counters: self.counters.clone(),
         }))
+    }
+}
+
+fn log_level(level: config::LogLevel) -> LogLevel {
+    match level {
+        config::LogLevel::Trace => LogLevel::Trace,
+        config::LogLevel::Debug => LogLevel::Debug,
+        config::LogLevel::Info => LogLevel::Info,
+        config::LogLevel::Warn => LogLevel::Warn,
+        config::LogLevel::Error => LogLevel::Error,
     }
 }
 
 struct Stream {
     gateway: Option<Rc<Gateway>>,
+    counters: Rc<Counters>,
 }
 
 impl Context for Stream {}
@@ -72,10 +135,8 @@ impl HttpContext for Stream {
         let pairs = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
             Ok(pairs) => pairs,
             Err(status) => {
-                return internal_error(
-                    false,
-                    &format!("cannot read the request headers: {status:?}"),
-                )
+                let why = format!("cannot read the request headers: {status:?}");
+                return self.internal_error(false, &why);
             }
         };
         let req = match Request::from_pairs(&pairs) {
@@ -86,26 +147,75 @@ impl HttpContext for Stream {
                     S3ErrorCode::InvalidRequest,
                     format!("The request has no {} header.", missing.0),
                 );
-                return send_error(false, &error, None);
+                return self.send_error(false, &error, None);
             }
         };
         let Some(gateway) = &self.gateway else {
-            return internal_error(is_head(&req), "the filter is not configured");
+            return self.internal_error(is_head(&req), "the filter is not configured");
         };
         let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH)) {
             Ok(Ok(elapsed)) => elapsed.as_secs(),
-            _ => return internal_error(is_head(&req), "cannot read the clock"),
+            _ => return self.internal_error(is_head(&req), "cannot read the clock"),
         };
         match gateway.decide(&req, now) {
             Decision::Forward(forward) => match apply(&forward) {
-                Ok(()) => Action::Continue,
-                Err(status) => internal_error(
-                    is_head(&req),
-                    &format!("cannot rewrite the request: {status:?}"),
-                ),
+                Ok(()) => {
+                    self.counters.forwarded(forward.kind);
+                    Action::Continue
+                }
+                Err(status) => {
+                    let why = format!("cannot rewrite the request: {status:?}");
+                    self.internal_error(is_head(&req), &why)
+                }
             },
-            Decision::Reject(rejection) => reject(&req, &rejection),
+            Decision::Reject(rejection) => self.reject(&req, &rejection),
         }
+    }
+}
+
+impl Stream {
+    fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {
+        log::info!(
+            "rejected {} {} (access key {}): {}",
+            String::from_utf8_lossy(req.method),
+            req.loggable_path(),
+            rejection.access_key_id.as_deref().unwrap_or("-"),
+            rejection.error
+        );
+        if let Some(detail) = &rejection.detail {
+            log::debug!("{detail}");
+        }
+        let request_id = req
+            .single("x-request-id")
+            .ok()
+            .flatten()
+            .and_then(|id| std::str::from_utf8(id).ok());
+        self.send_error(is_head(req), &rejection.error, request_id)
+    }
+
+    fn internal_error(&self, head: bool, why: &str) -> Action {
+        log::error!("{why}; the request is refused");
+        let error = S3Error::new(
+            S3ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
+        );
+        self.send_error(head, &error, None)
+    }
+
+    /// Answers the request with `error`; it is not forwarded.
+    fn send_error(&self, head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
+        self.counters.rejected(error.code);
+        let body = error.xml_body(request_id);
+        let mut headers = vec![("content-type", "application/xml")];
+        if let Some(id) = request_id {
+            headers.push(("x-amz-request-id", id));
+        }
+        let body = if head { None } else { Some(body.as_bytes()) };
+        if let Err(status) = hostcalls::send_http_response(error.code.status(), headers, body) {
+            // Nothing was forwarded; Envoy times the stream out.
+            log::error!("cannot send the error response: {status:?}");
+        }
+        Action::Pause
     }
 }
 
@@ -125,49 +235,4 @@ fn apply(forward: &Forward<'_>) -> Result<(), proxy_wasm::types::Status> {
 
 fn is_head(req: &Request<'_>) -> bool {
     req.method == b"HEAD"
-}
-
-fn reject(req: &Request<'_>, rejection: &Rejection) -> Action {
-    log::info!(
-        "rejected {} {} (access key {}): {}",
-        String::from_utf8_lossy(req.method),
-        req.loggable_path(),
-        rejection.access_key_id.as_deref().unwrap_or("-"),
-        rejection.error
-    );
-    if let Some(detail) = &rejection.detail {
-        log::debug!("{detail}");
-    }
-    let request_id = req
-        .single("x-request-id")
-        .ok()
-        .flatten()
-        .and_then(|id| std::str::from_utf8(id).ok());
-    send_error(is_head(req), &rejection.error, request_id)
-}
-
-fn internal_error(head: bool, why: &str) -> Action {
-    log::error!("{why}; the request is refused");
-    send_error(
-        head,
-        &S3Error::new(
-            S3ErrorCode::InternalError,
-            "We encountered an internal error. Please try again.",
-        ),
-        None,
-    )
-}
-
-fn send_error(head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
-    let body = error.xml_body(request_id);
-    let mut headers = vec![("content-type", "application/xml")];
-    if let Some(id) = request_id {
-        headers.push(("x-amz-request-id", id));
-    }
-    let body = if head { None } else { Some(body.as_bytes()) };
-    if let Err(status) = hostcalls::send_http_response(error.code.status(), headers, body) {
-        // Nothing was forwarded; Envoy times the stream out.
-        log::error!("cannot send the error response: {status:?}");
-    }
-    Action::Pause
 }

@@ -20,7 +20,24 @@ const SIGV2_UNSUPPORTED: &str = "Signature Version 2 is not supported; sign with
 pub enum AuthKind {
     PresignedV4,
     HeaderV4,
+    /// Unsigned, forwarded as allowed by `anonymous: forward`.
     Anonymous,
+}
+
+impl AuthKind {
+    pub const ALL: [AuthKind; 3] = [
+        AuthKind::PresignedV4,
+        AuthKind::HeaderV4,
+        AuthKind::Anonymous,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::PresignedV4 => "presigned_v4",
+            AuthKind::HeaderV4 => "header_v4",
+            AuthKind::Anonymous => "anonymous",
+        }
+    }
 }
 
 #[derive(Debug)]

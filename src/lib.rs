@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod gateway;
+pub mod metrics;
 pub mod request;
 pub mod resign;
 pub mod s3_error;
