@@ -9,7 +9,9 @@ S3S_FS    := $(TOOLS)/bin/s3s-fs
 S3S_FS_VERSION := 0.14.1
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
-.PHONY: all build deps test test-unit test-integration lint demo bench bench-native clean
+OCI_IMAGE ?= s3-resign:0.1.0
+
+.PHONY: all build deps test test-unit test-integration lint demo bench bench-native oci clean
 
 all: build
 
@@ -56,6 +58,16 @@ bench-native:
 bench: deps build bench-native
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }
 	$(PYTHON) test-harness/bench.py
+
+# The image Istio pulls (envoy/istio/wasmplugin.yaml): `docker build` when an engine runs,
+# else the same image as an OCI archive (target/oci/s3-resign.tar) for skopeo or crane to push.
+oci: build
+	@if docker info >/dev/null 2>&1; then \
+		docker build -t $(OCI_IMAGE) . && echo "==> built $(OCI_IMAGE); push it with: docker push $(OCI_IMAGE)"; \
+	else \
+		echo "==> no Docker engine here: writing the image as an OCI archive instead"; \
+		python3 test-harness/oci_image.py --tag $(OCI_IMAGE) --out target/oci; \
+	fi
 
 clean:
 	cargo clean

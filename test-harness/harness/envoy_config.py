@@ -6,7 +6,9 @@ import json
 
 import yaml
 
-from .paths import ENVOY_YAML, wasm_module
+from .paths import ENVOY_YAML, ROOT, wasm_module
+
+UPSTREAM_FILTER_YAML = ROOT / "envoy" / "upstream-filter.yaml"
 
 CLIENT_KEY = "CLIENTKEY"
 CLIENT_SECRET = "client-secret"
@@ -32,9 +34,27 @@ def filter_config_json(authority: str, **overrides) -> str:
     return json.dumps(config, indent=2)
 
 
-def _reference() -> dict:
-    with open(ENVOY_YAML) as f:
+def _load(path) -> dict:
+    with open(path) as f:
         return yaml.safe_load(f)
+
+
+def _wasm_filters(config: dict) -> list[dict]:
+    """The s3-resign filter blocks of a configuration: in the listener's filter chain, in the
+    origin cluster's upstream filters, or both."""
+    listener = config["static_resources"]["listeners"][0]
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    chains = [hcm["http_filters"]]
+    for cluster in config["static_resources"]["clusters"]:
+        options = cluster.get("typed_extension_protocol_options", {})
+        for option in options.values():
+            chains.append(option.get("http_filters", []))
+    return [
+        f["typed_config"]["config"]
+        for chain in chains
+        for f in chain
+        if f["name"] == "envoy.filters.http.wasm"
+    ]
 
 
 def render(
@@ -46,24 +66,26 @@ def render(
     listen_port: int = 0,
     admin_port: int = 0,
     http_filters: list[dict] | None = None,
+    reference=ENVOY_YAML,
 ) -> dict:
     """envoy/envoy.yaml adapted to this run. `filter_config=None` keeps the file's own filter
     configuration, pointed at this origin; `http_filters` replaces the filter chain before the
     router (benchmarks)."""
-    config = copy.deepcopy(_reference())
+    config = copy.deepcopy(_load(reference))
     config["admin"]["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": admin_port}
     listener = config["static_resources"]["listeners"][0]
     listener["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": listen_port}
     hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-    wasm = hcm["http_filters"][0]["typed_config"]["config"]
-    wasm["vm_config"]["code"]["local"]["filename"] = str(wasm_module())
-    if filter_config is None:
-        own = json.loads(wasm["configuration"]["value"])
-        own["origin_authority"] = f"{origin_host}:{origin_port}"
-        filter_config = json.dumps(own, indent=2)
-    wasm["configuration"]["value"] = filter_config
-    if env_keys is not None:
-        wasm["vm_config"]["environment_variables"]["host_env_keys"] = env_keys
+    for wasm in _wasm_filters(config):
+        wasm["vm_config"]["code"]["local"]["filename"] = str(wasm_module())
+        if filter_config is None:
+            own = json.loads(wasm["configuration"]["value"])
+            own["origin_authority"] = f"{origin_host}:{origin_port}"
+            wasm["configuration"]["value"] = json.dumps(own, indent=2)
+        else:
+            wasm["configuration"]["value"] = filter_config
+        if env_keys is not None:
+            wasm["vm_config"]["environment_variables"]["host_env_keys"] = env_keys
     if http_filters is not None:
         hcm["http_filters"] = http_filters + [hcm["http_filters"][-1]]
     cluster = config["static_resources"]["clusters"][0]
@@ -73,6 +95,5 @@ def render(
 
 
 def wasm_filter(config: dict) -> dict:
-    """The wasm filter's `config` block in a rendered configuration."""
-    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    return hcm["http_filters"][0]["typed_config"]["config"]
+    """The s3-resign filter's `config` block in a configuration."""
+    return _wasm_filters(config)[0]
