@@ -17,6 +17,9 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
+/// The largest aws-chunked chunk held in the VM, as MinIO allows.
+pub const DEFAULT_MAX_CHUNK_SIZE_BYTES: u64 = 16 * 1024 * 1024;
+const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=256 * 1024 * 1024;
 /// A week, the longest a presigned URL may live: a larger skew would make expiry moot.
 const MAX_CLOCK_SKEW_SECONDS: u64 = 604_800;
 
@@ -30,6 +33,8 @@ pub struct Config {
     pub max_clock_skew_seconds: u64,
     pub anonymous: Anonymous,
     pub log_level: LogLevel,
+    /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
+    pub max_chunk_size_bytes: u64,
 }
 
 /// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
@@ -119,6 +124,19 @@ impl Config {
             .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
         let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
         let log_level = top.optional::<LogLevel>("log_level")?.unwrap_or_default();
+        let max_chunk_size_bytes = top
+            .optional::<u64>("max_chunk_size_bytes")?
+            .unwrap_or(DEFAULT_MAX_CHUNK_SIZE_BYTES);
+        if !CHUNK_SIZE_LIMITS.contains(&max_chunk_size_bytes) {
+            return Err(ConfigError::new(
+                "max_chunk_size_bytes",
+                format!(
+                    "must be between {} and {}",
+                    CHUNK_SIZE_LIMITS.start(),
+                    CHUNK_SIZE_LIMITS.end()
+                ),
+            ));
+        }
         let entries = top.required::<Vec<Value>>("credentials")?;
         top.no_others()?;
 
@@ -165,6 +183,7 @@ impl Config {
         )?;
         Ok(Config {
             log_level,
+            max_chunk_size_bytes,
             ..config
         })
     }
@@ -257,6 +276,7 @@ impl Config {
             max_clock_skew_seconds,
             anonymous,
             log_level: LogLevel::default(),
+            max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
         })
     }
 
@@ -452,6 +472,7 @@ mod tests {
         assert_eq!(c.max_clock_skew_seconds, 900);
         assert_eq!(c.anonymous, Anonymous::Reject);
         assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.max_chunk_size_bytes, 16 * 1024 * 1024);
         let pair = c.credential("AK").unwrap();
         assert_eq!(pair.origin().access_key_id, "AK");
         assert!(c.credential("ak").is_none());
@@ -498,6 +519,12 @@ mod tests {
         );
         assert_eq!(field_of(&with(r#""anonymous":"allow""#)), "anonymous");
         assert_eq!(field_of(&with(r#""log_level":"verbose""#)), "log_level");
+        assert_eq!(
+            field_of(&with(r#""max_chunk_size_bytes":1024"#)),
+            "max_chunk_size_bytes"
+        );
+        let small = parse(&with(r#""max_chunk_size_bytes":65536"#)).unwrap();
+        assert_eq!(small.max_chunk_size_bytes, 65536);
         assert_eq!(
             field_of(&with(r#""origin_region":"us east""#)),
             "origin_region"

@@ -2,6 +2,7 @@
 //! its error. It holds no logic of its own, and it never panics: a failed host call answers
 //! the request with an error instead of forwarding it (fail closed).
 
+use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::config::{self, Config};
 use crate::gateway::{AuthKind, Decision, Forward, Gateway, Rejection};
 use crate::metrics;
@@ -27,6 +28,7 @@ struct Counters {
     rejections: Vec<Option<u32>>,
     config_ok: Option<u32>,
     config_invalid: Option<u32>,
+    chunks: Option<u32>,
 }
 
 impl Counters {
@@ -43,6 +45,7 @@ impl Counters {
                 .collect(),
             config_ok: define(metrics::config_reloads(true)),
             config_invalid: define(metrics::config_reloads(false)),
+            chunks: define(metrics::CHUNKS.to_owned()),
         }
     }
 
@@ -58,8 +61,14 @@ impl Counters {
 }
 
 fn increment(id: Option<u32>) {
-    if let Some(id) = id {
-        let _ = hostcalls::increment_metric(id, 1);
+    add(id, 1);
+}
+
+fn add(id: Option<u32>, n: u64) {
+    if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
+        if n > 0 {
+            let _ = hostcalls::increment_metric(id, n);
+        }
     }
 }
 
@@ -109,6 +118,9 @@ impl RootContext for Root {
         Some(Box::new(Stream {
             gateway: self.gateway.clone(),
             counters: self.counters.clone(),
+            body: None,
+            head: false,
+            described: String::new(),
         }))
     }
 }
@@ -126,12 +138,17 @@ fn log_level(level: config::LogLevel) -> LogLevel {
 struct Stream {
     gateway: Option<Rc<Gateway>>,
     counters: Rc<Counters>,
+    /// The re-signer of a signed aws-chunked body, while it streams.
+    body: Option<Box<ChunkedResigner>>,
+    head: bool,
+    /// `METHOD path (access key …)`, for the log line of a body refused mid-stream.
+    described: String,
 }
 
 impl Context for Stream {}
 
 impl HttpContext for Stream {
-    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
         let pairs = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
             Ok(pairs) => pairs,
             Err(status) => {
@@ -157,10 +174,18 @@ impl HttpContext for Stream {
             Ok(Ok(elapsed)) => elapsed.as_secs(),
             _ => return self.internal_error(is_head(&req), "cannot read the clock"),
         };
+        self.head = is_head(&req);
         match gateway.decide(&req, now) {
-            Decision::Forward(forward) => match apply(&forward) {
+            Decision::Forward(mut forward) => match apply(&forward) {
                 Ok(()) => {
                     self.counters.forwarded(forward.kind);
+                    self.body = forward.body.take();
+                    if self.body.is_some() {
+                        self.described = describe(&req, forward.access_key_id);
+                        if end_of_stream {
+                            return self.refuse_body(ChunkError::Truncated);
+                        }
+                    }
                     Action::Continue
                 }
                 Err(status) => {
@@ -171,17 +196,71 @@ impl HttpContext for Stream {
             Decision::Reject(rejection) => self.reject(&req, &rejection),
         }
     }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.resign_body(body_size, end_of_stream)
+    }
+
+    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        // An aws-chunked body ends inside the body; HTTP trailers after it would end the
+        // stream with the final chunk still held here, unverifiable.
+        match &self.body {
+            Some(_) => self.refuse_body(ChunkError::Truncated),
+            None => Action::Continue,
+        }
+    }
 }
 
 impl Stream {
+    /// Streams a signed aws-chunked body through its re-signer: what is complete and verified
+    /// goes on, the chunk still arriving stays in the VM.
+    fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        let Some(resigner) = self.body.as_mut() else {
+            return Action::Continue;
+        };
+        let input = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                let why = format!("cannot read the request body: {status:?}");
+                return self.internal_error(self.head, &why);
+            }
+        };
+        let chunks_before = resigner.chunks();
+        let mut output = Vec::with_capacity(input.len() + resigner.held());
+        let mut result = resigner.feed(&input, &mut output);
+        if result.is_ok() && end_of_stream {
+            result = resigner.finish(&mut output);
+        }
+        add(self.counters.chunks, resigner.chunks() - chunks_before);
+        if let Err(error) = result {
+            // Nothing of this piece goes on; the error answer resets the upstream request.
+            let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
+            return self.refuse_body(error);
+        }
+        if end_of_stream {
+            self.body = None;
+        }
+        match hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &output) {
+            Ok(()) => Action::Continue,
+            Err(status) => {
+                let why = format!("cannot rewrite the request body: {status:?}");
+                self.internal_error(self.head, &why)
+            }
+        }
+    }
+
+    /// Stops a signed aws-chunked body that failed: the client gets the S3 error and the
+    /// upstream request is reset, so the origin never completes the object.
+    fn refuse_body(&mut self, error: ChunkError) -> Action {
+        self.body = None;
+        let error = error.s3_error();
+        log::info!("rejected {}: {error}", self.described);
+        self.send_error(self.head, &error, None)
+    }
+
     fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {
-        log::info!(
-            "rejected {} {} (access key {}): {}",
-            String::from_utf8_lossy(req.method),
-            req.loggable_path(),
-            rejection.access_key_id.as_deref().unwrap_or("-"),
-            rejection.error
-        );
+        let described = describe(req, rejection.access_key_id.as_deref());
+        log::info!("rejected {described}: {}", rejection.error);
         if let Some(detail) = &rejection.detail {
             log::debug!("{detail}");
         }
@@ -204,6 +283,7 @@ impl Stream {
 
     /// Answers the request with `error`; it is not forwarded.
     fn send_error(&self, head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
+        // An error answer while the request is streaming also resets the upstream request.
         self.counters.rejected(error.code);
         let body = error.xml_body(request_id);
         let mut headers = vec![("content-type", "application/xml")];
@@ -231,6 +311,16 @@ fn apply(forward: &Forward<'_>) -> Result<(), proxy_wasm::types::Status> {
         set("authorization", authorization.as_bytes())?;
     }
     Ok(())
+}
+
+/// `METHOD path (access key …)`: what a log line says of a request, secrets masked.
+fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
+    format!(
+        "{} {} (access key {})",
+        String::from_utf8_lossy(req.method),
+        req.loggable_path(),
+        access_key_id.unwrap_or("-")
+    )
 }
 
 fn is_head(req: &Request<'_>) -> bool {

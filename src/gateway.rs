@@ -1,16 +1,20 @@
 //! The decision for one request: which authentication it attempts, whether it verifies, and
 //! the rewrite that carries it to the origin, or the S3 error that answers it.
 
+use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::config::{Anonymous, Config};
 use crate::request::Request;
 use crate::resign;
 use crate::s3_error::S3Error;
 use crate::s3_error::S3ErrorCode::{self, *};
 use crate::sigv4::authorization::{self, AuthorizationV4};
+use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
 use crate::sigv4::query;
+use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
-use crate::verify;
+use crate::verify::{self, Verified};
+use std::fmt;
 
 const ECDSA_ALGORITHM: &[u8] = b"AWS4-ECDSA-P256-SHA256";
 const SIGV2_UNSUPPORTED: &str = "Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256). boto3 presigns with SigV2 unless its client has Config(signature_version='s3v4').";
@@ -20,14 +24,17 @@ const SIGV2_UNSUPPORTED: &str = "Signature Version 2 is not supported; sign with
 pub enum AuthKind {
     PresignedV4,
     HeaderV4,
+    /// Header auth with a signed aws-chunked body, re-signed chunk by chunk.
+    ChunkedV4,
     /// Unsigned, forwarded as allowed by `anonymous: forward`.
     Anonymous,
 }
 
 impl AuthKind {
-    pub const ALL: [AuthKind; 3] = [
+    pub const ALL: [AuthKind; 4] = [
         AuthKind::PresignedV4,
         AuthKind::HeaderV4,
+        AuthKind::ChunkedV4,
         AuthKind::Anonymous,
     ];
 
@@ -35,6 +42,7 @@ impl AuthKind {
         match self {
             AuthKind::PresignedV4 => "presigned_v4",
             AuthKind::HeaderV4 => "header_v4",
+            AuthKind::ChunkedV4 => "chunked_v4",
             AuthKind::Anonymous => "anonymous",
         }
     }
@@ -47,7 +55,6 @@ pub enum Decision<'c> {
 }
 
 /// The rewrite that turns the public request into the origin's.
-#[derive(Debug, PartialEq, Eq)]
 pub struct Forward<'c> {
     pub kind: AuthKind,
     /// The new `:authority`.
@@ -56,6 +63,26 @@ pub struct Forward<'c> {
     pub path: Option<Vec<u8>>,
     /// The new `Authorization` header.
     pub authorization: Option<String>,
+    /// For a signed aws-chunked body: what verifies and re-signs it as it streams.
+    pub body: Option<Box<ChunkedResigner>>,
+    /// The client's access key id, for log lines.
+    pub access_key_id: Option<&'c str>,
+}
+
+impl fmt::Debug for Forward<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Forward")
+            .field("kind", &self.kind)
+            .field("authority", &self.authority)
+            .field("path", &self.path.as_deref().map(String::from_utf8_lossy))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "*****"),
+            )
+            .field("body", &self.body.as_ref().map(|_| "aws-chunked"))
+            .field("access_key_id", &self.access_key_id)
+            .finish()
+    }
 }
 
 /// A request the filter answers itself.
@@ -138,6 +165,8 @@ impl Gateway {
                     authority: &self.config.origin_authority,
                     path: None,
                     authorization: None,
+                    body: None,
+                    access_key_id: None,
                 }),
                 Anonymous::Reject => Err(Rejection::new(
                     AccessDenied,
@@ -180,12 +209,57 @@ impl Gateway {
         let key = auth.credential.access_key_id;
         let verified =
             verify::header_auth(&self.config, req, &auth, now).map_err(|r| r.for_key(key))?;
+        let resigned = resign::header_auth(&self.config, &verified);
+        let body = self
+            .chunked_body(req, &verified, &auth, &resigned.signature)
+            .map_err(|r| r.for_key(key))?;
         Ok(Forward {
-            kind: AuthKind::HeaderV4,
+            kind: if body.is_some() {
+                AuthKind::ChunkedV4
+            } else {
+                AuthKind::HeaderV4
+            },
             authority: &self.config.origin_authority,
             path: None,
-            authorization: Some(resign::header_auth(&self.config, &verified)),
+            authorization: Some(resigned.authorization),
+            body,
+            access_key_id: Some(&verified.pair.client.access_key_id),
         })
+    }
+
+    /// For `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, the re-signer of the body.
+    fn chunked_body(
+        &self,
+        req: &Request<'_>,
+        verified: &Verified<'_, '_>,
+        auth: &AuthorizationV4<'_>,
+        origin_seed: &Signature,
+    ) -> Result<Option<Box<ChunkedResigner>>, Rejection> {
+        let trailer = match verified.payload {
+            PayloadHash::StreamingSigned => Trailer::None,
+            PayloadHash::StreamingSignedTrailer => Trailer::Signed,
+            _ => return Ok(None),
+        };
+        let decoded_length = req
+            .single("x-amz-decoded-content-length")
+            .ok()
+            .flatten()
+            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+            .ok_or_else(|| {
+                Rejection::new(
+                    MissingContentLength,
+                    "A signed aws-chunked body needs a valid x-amz-decoded-content-length header.",
+                )
+            })?;
+        let (client, origin) =
+            resign::chunk_chains(&self.config, verified, &auth.signature, origin_seed);
+        Ok(Some(Box::new(ChunkedResigner::new(
+            client,
+            origin,
+            trailer,
+            self.config.max_chunk_size_bytes,
+            decoded_length,
+        ))))
     }
 
     fn presigned(
@@ -231,6 +305,8 @@ impl Gateway {
                 req.raw_query(),
             )),
             authorization: None,
+            body: None,
+            access_key_id: Some(&verified.pair.client.access_key_id),
         })
     }
 }

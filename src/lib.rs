@@ -5,6 +5,7 @@
 //! Everything but `filter` is plain Rust over plain types, tested natively; `filter` is the
 //! thin proxy-wasm adapter, built only for wasm32.
 
+pub mod aws_chunked;
 pub mod config;
 pub mod gateway;
 pub mod metrics;

@@ -10,6 +10,7 @@ use crate::s3_error::S3ErrorCode;
 pub const REQUESTS: &str = "s3_resign_requests_total";
 pub const REJECTIONS: &str = "s3_resign_rejections_total";
 pub const CONFIG_RELOADS: &str = "s3_resign_config_reloads_total";
+pub const CHUNKS: &str = "s3_resign_chunks_resigned_total";
 
 /// Every counter the filter defines, with its tag; defined up front so that all of them show
 /// (at zero) from the start.
@@ -18,6 +19,7 @@ pub fn all() -> Vec<String> {
     names.extend(S3ErrorCode::ALL.iter().map(|c| rejections(*c)));
     names.push(config_reloads(true));
     names.push(config_reloads(false));
+    names.push(CHUNKS.to_owned());
     names
 }
 
@@ -31,6 +33,8 @@ pub fn rejections(code: S3ErrorCode) -> String {
     tagged(REJECTIONS, "code", code.as_str())
 }
 
+/// Chunks of signed aws-chunked bodies verified and re-signed (`CHUNKS`, untagged).
+///
 /// Configurations loaded (by each VM: the main thread's and one per worker).
 pub fn config_reloads(valid: bool) -> String {
     tagged(
@@ -59,7 +63,9 @@ mod tests {
             "code=.=SignatureDoesNotMatch;.;s3_resign_rejections_total"
         );
         let all = all();
-        assert_eq!(all.len(), AuthKind::ALL.len() + S3ErrorCode::ALL.len() + 2);
-        assert!(all.iter().all(|n| n.contains(";.;s3_resign_")));
+        assert_eq!(all.len(), AuthKind::ALL.len() + S3ErrorCode::ALL.len() + 3);
+        assert!(all
+            .iter()
+            .all(|n| n.starts_with("s3_resign_") || n.contains(";.;s3_resign_")));
     }
 }

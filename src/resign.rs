@@ -3,6 +3,7 @@
 
 use crate::config::{Config, CredentialPair};
 use crate::sigv4::authorization;
+use crate::sigv4::chunk_signing::ChunkChain;
 use crate::sigv4::credential::{Credential, Scope};
 use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
 use crate::sigv4::query::{canonical_query, replace_values, Edit};
@@ -11,12 +12,49 @@ use crate::sigv4::signing::string_to_sign;
 use crate::sigv4::uri::encode_query_component;
 use crate::verify::{Verified, SERVICE};
 
-/// The new `Authorization` header for a header-signed request.
-pub fn header_auth(config: &Config, verified: &Verified<'_, '_>) -> String {
+/// A header-signed request, signed for the origin.
+pub struct HeaderResigned {
+    /// The new `Authorization` header.
+    pub authorization: String,
+    /// Its signature: the seed of the origin's chunk chain.
+    pub signature: Signature,
+}
+
+pub fn header_auth(config: &Config, verified: &Verified<'_, '_>) -> HeaderResigned {
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
     let signature = sign(config, verified, &credential);
-    authorization::format(&credential, verified.canonical.signed_headers(), &signature)
+    HeaderResigned {
+        authorization: authorization::format(
+            &credential,
+            verified.canonical.signed_headers(),
+            &signature,
+        ),
+        signature,
+    }
+}
+
+/// The chunk chains of a signed aws-chunked body: the client's, seeded with the signature it
+/// sent, and the origin's, seeded with the one the proxy sent in its place.
+pub fn chunk_chains(
+    config: &Config,
+    verified: &Verified<'_, '_>,
+    client_seed: &Signature,
+    origin_seed: &Signature,
+) -> (ChunkChain, ChunkChain) {
+    let date_stamp = verified.date.date_stamp();
+    let client_scope = Scope {
+        date: &date_stamp,
+        region: verified.region,
+        service: SERVICE,
+    };
+    let origin = origin_credential(config, verified.pair, verified.region, &date_stamp);
+    let client_key = verified.pair.client.secret.signing_key(&client_scope);
+    let origin_key = verified.pair.origin().secret.signing_key(&origin.scope);
+    (
+        ChunkChain::new(client_key, &verified.date, &client_scope, client_seed),
+        ChunkChain::new(origin_key, &verified.date, &origin.scope, origin_seed),
+    )
 }
 
 /// The new `:path` for a presigned URL: the same path and query, byte for byte, except the

@@ -8,24 +8,28 @@ pub enum S3ErrorCode {
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
+    IncompleteBody,
     InternalError,
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidRequest,
+    MissingContentLength,
     NotImplemented,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 10] = [
+    pub const ALL: [S3ErrorCode; 12] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
+        S3ErrorCode::IncompleteBody,
         S3ErrorCode::InternalError,
         S3ErrorCode::InvalidAccessKeyId,
         S3ErrorCode::InvalidArgument,
         S3ErrorCode::InvalidRequest,
+        S3ErrorCode::MissingContentLength,
         S3ErrorCode::NotImplemented,
         S3ErrorCode::RequestTimeTooSkewed,
         S3ErrorCode::SignatureDoesNotMatch,
@@ -36,10 +40,12 @@ impl S3ErrorCode {
             S3ErrorCode::AccessDenied => "AccessDenied",
             S3ErrorCode::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             S3ErrorCode::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            S3ErrorCode::IncompleteBody => "IncompleteBody",
             S3ErrorCode::InternalError => "InternalError",
             S3ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
             S3ErrorCode::InvalidArgument => "InvalidArgument",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
+            S3ErrorCode::MissingContentLength => "MissingContentLength",
             S3ErrorCode::NotImplemented => "NotImplemented",
             S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             S3ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
@@ -50,12 +56,14 @@ impl S3ErrorCode {
         match self {
             S3ErrorCode::AuthorizationHeaderMalformed
             | S3ErrorCode::AuthorizationQueryParametersError
+            | S3ErrorCode::IncompleteBody
             | S3ErrorCode::InvalidArgument
             | S3ErrorCode::InvalidRequest => 400,
             S3ErrorCode::AccessDenied
             | S3ErrorCode::InvalidAccessKeyId
             | S3ErrorCode::RequestTimeTooSkewed
             | S3ErrorCode::SignatureDoesNotMatch => 403,
+            S3ErrorCode::MissingContentLength => 411,
             S3ErrorCode::InternalError => 500,
             S3ErrorCode::NotImplemented => 501,
         }
@@ -133,6 +141,8 @@ mod tests {
             (AuthorizationHeaderMalformed, 400),
             (InvalidArgument, 400),
             (InvalidRequest, 400),
+            (IncompleteBody, 400),
+            (MissingContentLength, 411),
             (NotImplemented, 501),
             (InternalError, 500),
         ] {

@@ -194,10 +194,6 @@ fn payload_hash<'r>(req: &Request<'r>) -> Result<PayloadHash<'r>, Rejection> {
         )
     })?;
     match payload {
-        PayloadHash::StreamingSigned | PayloadHash::StreamingSignedTrailer => Err(Rejection::new(
-            NotImplemented,
-            "Signed aws-chunked payloads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) are not supported by this proxy yet; use UNSIGNED-PAYLOAD or a payload hash.",
-        )),
         PayloadHash::StreamingEcdsa => Err(Rejection::new(
             NotImplemented,
             "SigV4A (AWS4-ECDSA-P256-SHA256) streaming payloads are not supported.",

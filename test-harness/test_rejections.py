@@ -232,8 +232,8 @@ def test_unsupported_schemes_answer_not_implemented(proxy, origin_s3, bucket):
             "PUT",
             f"/{bucket}/chunked",
             {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "1"},
-            b"1;chunk-signature=" + b"0" * 64 + b"\r\nx\r\n",
-            payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            b"1;chunk-signature=" + b"0" * 144 + b"\r\nx\r\n",
+            payload_hash="STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
         ),
     ]
     for request in cases:

@@ -5,6 +5,7 @@
 pub mod amz_date;
 pub mod authorization;
 pub mod canonical;
+pub mod chunk_signing;
 pub mod credential;
 pub mod payload;
 pub mod presigned;

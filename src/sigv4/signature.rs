@@ -4,6 +4,7 @@
 use std::fmt;
 use subtle::ConstantTimeEq;
 
+#[derive(Clone)]
 pub struct Signature([u8; 32]);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

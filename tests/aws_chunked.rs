@@ -1,0 +1,443 @@
+//! Signed aws-chunked bodies: the documented examples verify and re-sign; the output is the
+//! input with only the signatures changed and verifies under the origin chain; any split of the
+//! body across callbacks gives the same output; every kind of tampering is refused.
+
+mod common;
+
+use common::s3_example;
+use s3_resign::aws_chunked::{ChunkError, ChunkedResigner, Trailer};
+use s3_resign::sigv4::amz_date::AmzDate;
+use s3_resign::sigv4::chunk_signing::ChunkChain;
+use s3_resign::sigv4::credential::Scope;
+use s3_resign::sigv4::signature::Signature;
+use s3_resign::sigv4::signing::{hex_sha256, SecretKey, SigningKey};
+
+const CLIENT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const ORIGIN_SECRET: &str = "origin-secret";
+const ORIGIN_SEED: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const MAX: u64 = 16 * 1024 * 1024;
+
+fn chain(secret: &str, region: &str, seed: &str) -> ChunkChain {
+    let scope = Scope {
+        date: "20130524",
+        region,
+        service: "s3",
+    };
+    let key = SigningKey::derive(&SecretKey::new(secret), &scope);
+    let date = AmzDate::parse(b"20130524T000000Z").unwrap();
+    ChunkChain::new(
+        key,
+        &date,
+        &scope,
+        &Signature::from_hex(seed.as_bytes()).unwrap(),
+    )
+}
+
+fn client(seed: &str) -> ChunkChain {
+    chain(CLIENT_SECRET, "us-east-1", seed)
+}
+
+fn origin() -> ChunkChain {
+    chain(ORIGIN_SECRET, "eu-west-1", ORIGIN_SEED)
+}
+
+/// Writes a signed aws-chunked body, the way a client does.
+fn write_body(
+    mut signer: ChunkChain,
+    chunks: &[&[u8]],
+    trailers: Option<&[(&str, &str)]>,
+    eol: &str,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    for data in chunks.iter().chain([&&b""[..]]) {
+        let signature = signer.next_chunk(&hex_sha256(data)).to_hex();
+        body.extend_from_slice(
+            format!("{:x};chunk-signature={signature}\r\n", data.len()).as_bytes(),
+        );
+        if !data.is_empty() {
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+    }
+    match trailers {
+        None => body.extend_from_slice(b"\r\n"),
+        Some(trailers) => {
+            let mut canonical = String::new();
+            for (name, value) in trailers {
+                body.extend_from_slice(format!("{name}:{value}{eol}").as_bytes());
+                canonical.push_str(&format!("{name}:{value}\n"));
+            }
+            let signature = signer.trailer(canonical.as_bytes()).to_hex();
+            body.extend_from_slice(
+                format!("x-amz-trailer-signature:{signature}{eol}\r\n").as_bytes(),
+            );
+        }
+    }
+    body
+}
+
+fn resigner(seed: &str, trailer: Trailer, length: u64) -> ChunkedResigner {
+    ChunkedResigner::new(client(seed), origin(), trailer, MAX, length)
+}
+
+fn run(mut r: ChunkedResigner, pieces: &[&[u8]]) -> Result<Vec<u8>, ChunkError> {
+    let mut out = Vec::new();
+    for piece in pieces {
+        r.feed(piece, &mut out)?;
+    }
+    r.finish(&mut out)?;
+    Ok(out)
+}
+
+/// The output verifies under the origin chain: re-verify it with the origin as "client".
+fn assert_verifies_for_origin(output: &[u8], trailer: Trailer, length: u64) {
+    let check = ChunkedResigner::new(origin(), client(ORIGIN_SEED), trailer, MAX, length);
+    run(check, &[output]).expect("the re-signed body verifies under the origin chain");
+}
+
+/// Only the 64-hex signatures differ between input and output.
+fn assert_only_signatures_changed(input: &[u8], output: &[u8]) {
+    assert_eq!(input.len(), output.len(), "lengths never change");
+    let mut at = 0;
+    while at < input.len() {
+        if input[at] != output[at] {
+            let start = input[..at]
+                .iter()
+                .rposition(|&b| b == b'=' || b == b':')
+                .unwrap()
+                + 1;
+            assert!(at - start < 64, "difference outside a signature at {at}");
+            at = start + 64;
+        } else {
+            at += 1;
+        }
+    }
+}
+
+#[test]
+fn the_documented_chunked_upload() {
+    let example = s3_example("chunked-upload");
+    let seed = example["expected"]["signature"].as_str().unwrap();
+    let a = vec![b'a'; 65536];
+    let b = vec![b'a'; 1024];
+    let body = write_body(client(seed), &[&a, &b], None, "\r\n");
+    // The documented chunk signatures are the ones on the wire.
+    for chunk in example["expected"]["chunks"].as_array().unwrap() {
+        let signature = chunk["signature"].as_str().unwrap();
+        let size = chunk["size"].as_u64().unwrap();
+        let header = format!("{size:x};chunk-signature={signature}\r\n");
+        assert!(
+            body.windows(header.len()).any(|w| w == header.as_bytes()),
+            "{header}"
+        );
+    }
+    assert_eq!(body.len(), 66824, "Content-Length of the example");
+    let out = run(resigner(seed, Trailer::None, 66560), &[&body]).unwrap();
+    assert_only_signatures_changed(&body, &out);
+    assert_verifies_for_origin(&out, Trailer::None, 66560);
+}
+
+#[test]
+fn the_documented_chunked_upload_with_signed_trailer() {
+    let example = s3_example("chunked-upload-signed-trailer");
+    let seed = example["expected"]["signature"].as_str().unwrap();
+    let a = vec![b'a'; 65536];
+    let b = vec![b'a'; 1024];
+    let body = write_body(
+        client(seed),
+        &[&a, &b],
+        Some(&[("x-amz-checksum-crc32c", "sOO8/Q==")]),
+        "\r\n",
+    );
+    let trailer_signature = example["expected"]["trailer"]["signature"]
+        .as_str()
+        .unwrap();
+    let line = format!("x-amz-trailer-signature:{trailer_signature}\r\n\r\n");
+    assert!(
+        body.ends_with(line.as_bytes()),
+        "the documented trailer signature"
+    );
+    let mut r = resigner(seed, Trailer::Signed, 66560);
+    let mut out = Vec::new();
+    r.feed(&body, &mut out).unwrap();
+    let final_header = b"\r\n0;chunk-signature=";
+    assert!(
+        !out.windows(final_header.len()).any(|w| w == final_header),
+        "the final chunk waits for the end"
+    );
+    r.finish(&mut out).unwrap();
+    assert_eq!(r.chunks(), 3);
+    assert_only_signatures_changed(&body, &out);
+    assert_verifies_for_origin(&out, Trailer::Signed, 66560);
+}
+
+const SEED: &str = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+
+fn small_body(trailer: Trailer) -> (Vec<u8>, u64) {
+    let chunks: [&[u8]; 3] = [b"first chunk, thirty bytes long", b"\r\n0;x\r\n", b"z"];
+    let trailers: &[(&str, &str)] = &[
+        ("x-amz-checksum-crc32", "AAAAAA=="),
+        ("x-amz-checksum-sha1", "x"),
+    ];
+    let body = match trailer {
+        Trailer::None => write_body(client(SEED), &chunks, None, "\r\n"),
+        Trailer::Signed => write_body(client(SEED), &chunks, Some(trailers), "\r\n"),
+    };
+    (body, chunks.iter().map(|c| c.len() as u64).sum())
+}
+
+#[test]
+fn every_split_gives_the_same_output() {
+    for trailer in [Trailer::None, Trailer::Signed] {
+        let (body, length) = small_body(trailer);
+        let whole = run(resigner(SEED, trailer, length), &[&body]).unwrap();
+        assert_verifies_for_origin(&whole, trailer, length);
+        for i in 0..=body.len() {
+            let (a, b) = body.split_at(i);
+            assert_eq!(
+                run(resigner(SEED, trailer, length), &[a, b]).unwrap(),
+                whole,
+                "split at {i}"
+            );
+            for j in (i..=body.len()).step_by(23) {
+                let (b1, b2) = b.split_at(j - i);
+                assert_eq!(
+                    run(resigner(SEED, trailer, length), &[a, b1, b2]).unwrap(),
+                    whole,
+                    "split at {i}, {j}"
+                );
+            }
+        }
+        let bytes: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(
+            run(resigner(SEED, trailer, length), &bytes).unwrap(),
+            whole,
+            "byte by byte"
+        );
+    }
+}
+
+#[test]
+fn completed_chunks_are_released_at_once_and_only_one_is_held() {
+    let big = vec![7u8; 100_000];
+    let body = write_body(client(SEED), &[&big, &big, &big], None, "\r\n");
+    let mut r = resigner(SEED, Trailer::None, 300_000);
+    let mut released = 0;
+    for piece in body.chunks(16 * 1024) {
+        let mut out = Vec::new();
+        r.feed(piece, &mut out).unwrap();
+        released += out.len();
+        assert!(r.held() <= 100_000 + 100, "held {}", r.held());
+    }
+    let header = 5 + 17 + 64 + 2;
+    assert_eq!(
+        released,
+        3 * (header + 100_000 + 2),
+        "all three chunks out before the end"
+    );
+    let mut out = Vec::new();
+    r.finish(&mut out).unwrap();
+    assert_eq!(released + out.len(), body.len());
+}
+
+fn refused(trailer: Trailer, length: u64, body: &[u8]) -> ChunkError {
+    run(resigner(SEED, trailer, length), &[body]).expect_err("must be refused")
+}
+
+fn replace_once(body: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = body
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("pattern present");
+    [&body[..at], to, &body[at + from.len()..]].concat()
+}
+
+#[test]
+fn tampering_is_refused() {
+    let (body, length) = small_body(Trailer::None);
+    // A data byte.
+    let changed = replace_once(&body, b"thirty", b"thirtY");
+    assert_eq!(
+        refused(Trailer::None, length, &changed),
+        ChunkError::ChunkSignature { index: 0 }
+    );
+    // A signature digit of each chunk.
+    let signatures: Vec<usize> = body
+        .windows(16)
+        .enumerate()
+        .filter(|(_, w)| *w == b"chunk-signature=")
+        .map(|(i, _)| i + 16)
+        .collect();
+    for (index, &at) in signatures.iter().enumerate() {
+        let mut changed = body.clone();
+        changed[at + 10] = if changed[at + 10] == b'0' { b'1' } else { b'0' };
+        assert_eq!(
+            refused(Trailer::None, length, &changed),
+            ChunkError::ChunkSignature {
+                index: index as u64
+            }
+        );
+    }
+    // Chunks reordered or dropped: each signature chains from the one before.
+    let good = write_body(client(SEED), &[b"one", b"two"], None, "\r\n");
+    let chunk = "3;chunk-signature=".len() + 64 + "\r\none\r\n".len();
+    let swapped = [&good[chunk..2 * chunk], &good[..chunk], &good[2 * chunk..]].concat();
+    assert_eq!(
+        refused(Trailer::None, 6, &swapped),
+        ChunkError::ChunkSignature { index: 0 }
+    );
+    let dropped = [&good[..chunk], &good[2 * chunk..]].concat();
+    assert_eq!(
+        refused(Trailer::None, 6, &dropped),
+        ChunkError::LengthMismatch {
+            declared: 6,
+            actual: 3
+        }
+    );
+    assert_eq!(
+        refused(Trailer::None, 3, &dropped),
+        ChunkError::ChunkSignature { index: 1 }
+    );
+}
+
+#[test]
+fn trailer_tampering_is_refused_and_the_lf_variant_accepted() {
+    let (body, length) = small_body(Trailer::Signed);
+    let changed = replace_once(&body, b"AAAAAA==", b"AAAAAB==");
+    assert_eq!(
+        refused(Trailer::Signed, length, &changed),
+        ChunkError::TrailerSignature
+    );
+    let dropped = replace_once(&body, b"x-amz-checksum-sha1:x\r\n", b"");
+    assert_eq!(
+        refused(Trailer::Signed, length, &dropped),
+        ChunkError::TrailerSignature
+    );
+    let unsigned = {
+        let at = body
+            .windows(24)
+            .position(|w| w == b"x-amz-trailer-signature:")
+            .unwrap();
+        [&body[..at], b"\r\n"].concat()
+    };
+    assert!(matches!(
+        refused(Trailer::Signed, length, &unsigned),
+        ChunkError::Malformed(_)
+    ));
+
+    // Lines ending in a bare LF, the section closed by CRLF (`\n\r\n`).
+    let chunks: [&[u8]; 1] = [b"data"];
+    let lf = write_body(
+        client(SEED),
+        &chunks,
+        Some(&[("x-amz-checksum-crc32c", "sOO8/Q==")]),
+        "\n",
+    );
+    assert!(lf.ends_with(b"\n\r\n"));
+    let out = run(resigner(SEED, Trailer::Signed, 4), &[&lf]).unwrap();
+    assert_only_signatures_changed(&lf, &out);
+    assert_verifies_for_origin(&out, Trailer::Signed, 4);
+}
+
+#[test]
+fn malformed_bodies_are_refused() {
+    let (body, length) = small_body(Trailer::None);
+    let malformed =
+        |b: &[u8]| matches!(refused(Trailer::None, length, b), ChunkError::Malformed(_));
+    assert!(malformed(&replace_once(
+        &body,
+        b";chunk-signature=",
+        b";chunk-signature=;x=1"
+    )));
+    assert!(malformed(&replace_once(
+        &body,
+        b";chunk-signature=",
+        b";other="
+    )));
+    assert!(malformed(&replace_once(&body, b"1e;", b"1g;")));
+    assert!(malformed(&replace_once(&body, b"1e;", b";")));
+    assert!(malformed(&replace_once(&body, b"long\r\n", b"longXX")));
+    assert!(malformed(&[&body[..], b"extra"].concat()));
+    assert!(malformed(&[b"x".repeat(200).as_slice(), b"\r\n"].concat()));
+    // Upper-case hex sizes are fine.
+    let upper = replace_once(&body, b"1e;", b"1E;");
+    assert_eq!(upper.len(), body.len());
+    assert_eq!(
+        run(resigner(SEED, Trailer::None, length), &[&upper])
+            .unwrap()
+            .len(),
+        body.len()
+    );
+}
+
+#[test]
+fn oversize_chunks_length_mismatches_and_truncation_are_refused() {
+    let big = vec![1u8; 5000];
+    let body = write_body(client(SEED), &[&big], None, "\r\n");
+    let small_cap = ChunkedResigner::new(client(SEED), origin(), Trailer::None, 4096, 5000);
+    assert_eq!(
+        run(small_cap, &[&body]).unwrap_err(),
+        ChunkError::ChunkTooLarge {
+            size: 5000,
+            max: 4096
+        }
+    );
+    assert_eq!(
+        refused(Trailer::None, 4999, &body),
+        ChunkError::LengthMismatch {
+            declared: 4999,
+            actual: 5000
+        }
+    );
+    assert_eq!(
+        refused(Trailer::None, 5001, &body),
+        ChunkError::LengthMismatch {
+            declared: 5001,
+            actual: 5000
+        }
+    );
+    for cut in 0..body.len() {
+        let mut r = resigner(SEED, Trailer::None, 5000);
+        let mut out = Vec::new();
+        r.feed(&body[..cut], &mut out).unwrap();
+        assert!(
+            !out.windows(2).any(|w| w == b"0;"),
+            "the final chunk is never released early"
+        );
+        assert_eq!(
+            r.finish(&mut out).unwrap_err(),
+            ChunkError::Truncated,
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn errors_map_to_s3_codes() {
+    use s3_resign::s3_error::S3ErrorCode::*;
+    assert_eq!(
+        ChunkError::ChunkSignature { index: 2 }.s3_error().code,
+        SignatureDoesNotMatch
+    );
+    assert_eq!(
+        ChunkError::TrailerSignature.s3_error().code,
+        SignatureDoesNotMatch
+    );
+    assert_eq!(ChunkError::Malformed("x").s3_error().code, InvalidRequest);
+    assert_eq!(
+        ChunkError::ChunkTooLarge { size: 2, max: 1 }
+            .s3_error()
+            .code,
+        InvalidRequest
+    );
+    assert_eq!(ChunkError::Truncated.s3_error().code, IncompleteBody);
+    assert_eq!(
+        ChunkError::LengthMismatch {
+            declared: 1,
+            actual: 2
+        }
+        .s3_error()
+        .code,
+        IncompleteBody
+    );
+}
