@@ -58,6 +58,7 @@ bench-native:
 bench: deps build bench-native
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }
 	$(PYTHON) test-harness/bench.py
+	$(PYTHON) test-harness/bench_chunked.py
 
 # The image Istio pulls (envoy/istio/wasmplugin.yaml): `docker build` when an engine runs,
 # else the same image as an OCI archive (target/oci/s3-resign.tar) for skopeo or crane to push.

@@ -92,8 +92,17 @@ pub enum Trailer {
     Signed,
 }
 
+/// What one piece of the body releases: `prefix` (a chunk completed from earlier pieces,
+/// re-signed), then `input[range]` (re-signed in place). The rest of the input is held.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Release {
+    pub prefix: Vec<u8>,
+    pub range: std::ops::Range<usize>,
+}
+
+/// Where the parser is within the current unit (a chunk, or the final chunk and what follows).
 enum State {
-    /// Reading a chunk header into `held`.
+    /// Reading a chunk header (a copy goes to `header`).
     Header,
     /// Reading a chunk's data.
     Data {
@@ -108,11 +117,24 @@ enum State {
         signature_at: usize,
     },
     /// After the final (empty) chunk, verified: the rest of the body, held until it ends.
-    Final {
-        section_at: usize,
-    },
+    Final,
     Done,
     Failed,
+}
+
+/// What a step of the parser completed.
+enum Event {
+    Nothing,
+    /// A chunk verified; the origin's signature goes at `signature_at` in the unit.
+    Chunk {
+        signature_at: usize,
+        signature: String,
+    },
+    /// The final chunk verified: the unit is held from here to the end of the body.
+    Final {
+        signature_at: usize,
+        signature: String,
+    },
 }
 
 pub struct ChunkedResigner {
@@ -123,7 +145,12 @@ pub struct ChunkedResigner {
     declared_length: u64,
     seen_length: u64,
     state: State,
-    /// The unit being assembled: a chunk header, its data and CRLF; or the final section.
+    /// The current chunk header, as read so far.
+    header: Vec<u8>,
+    /// Bytes of the current unit consumed so far.
+    unit_len: usize,
+    /// The current unit, when it began in an earlier piece (empty otherwise): the one
+    /// incomplete chunk, or the final chunk and trailer section.
     held: Vec<u8>,
     hasher: Sha256,
     chunks: u64,
@@ -145,6 +172,8 @@ impl ChunkedResigner {
             declared_length,
             seen_length: 0,
             state: State::Header,
+            header: Vec::with_capacity(MAX_HEADER),
+            unit_len: 0,
             held: Vec::new(),
             hasher: Sha256::new(),
             chunks: 0,
@@ -161,29 +190,30 @@ impl ChunkedResigner {
         self.held.len()
     }
 
-    /// Takes the next piece of the body; appends to `out` what is ready to forward.
-    pub fn feed(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkError> {
-        while !input.is_empty() {
-            let used = self.step(input, out).inspect_err(|_| self.fail())?;
-            input = &input[used..];
-        }
+    /// Takes the next piece of the body. Chunks completed inside `input` are re-signed in
+    /// place; the release says what goes on now, the rest waits in the resigner.
+    pub fn feed(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
+        self.feed_inner(input).inspect_err(|_| self.fail())
+    }
+
+    /// `feed`, appending what goes on to `out`.
+    pub fn feed_into(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkError> {
+        let mut piece = input.to_vec();
+        let release = self.feed(&mut piece)?;
+        out.extend_from_slice(&release.prefix);
+        out.extend_from_slice(&piece[release.range]);
         Ok(())
     }
 
-    /// The body has ended: appends the final chunk and trailer, once verified, to `out`.
-    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), ChunkError> {
+    /// The body has ended: returns the final chunk and trailer, once verified.
+    pub fn finish(&mut self) -> Result<Vec<u8>, ChunkError> {
         match self.state {
-            State::Final { section_at } => {
-                let result = self.finish_final(section_at);
-                if result.is_err() {
-                    self.fail();
-                }
-                result?;
-                out.append(&mut self.held);
+            State::Final => {
+                self.finish_final().inspect_err(|_| self.fail())?;
                 self.state = State::Done;
-                Ok(())
+                Ok(std::mem::take(&mut self.held))
             }
-            State::Done => Ok(()),
+            State::Done => Ok(Vec::new()),
             _ => {
                 self.fail();
                 Err(ChunkError::Truncated)
@@ -196,22 +226,89 @@ impl ChunkedResigner {
         self.held = Vec::new();
     }
 
-    /// Consumes some of `input`, returning how much.
-    fn step(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, ChunkError> {
+    fn feed_inner(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
+        let mut release = Release::default();
+        // The start, in `input`, of the current unit if it began in this piece.
+        let mut unit_start = if self.held.is_empty() && self.unit_len == 0 {
+            Some(0)
+        } else if self.held.is_empty() {
+            return Err(ChunkError::Malformed(
+                "internal: a unit was neither held nor here",
+            ));
+        } else {
+            None
+        };
+        let mut at = 0;
+        release.range = 0..0;
+        while at < input.len() {
+            let (used, event) = self.step(&input[at..])?;
+            if unit_start.is_none() {
+                self.held.extend_from_slice(&input[at..at + used]);
+            }
+            at += used;
+            self.unit_len += used;
+            match event {
+                Event::Nothing => {}
+                Event::Chunk {
+                    signature_at,
+                    signature,
+                } => {
+                    match unit_start {
+                        Some(start) => {
+                            let sig = start + signature_at;
+                            input[sig..sig + 64].copy_from_slice(signature.as_bytes());
+                        }
+                        None => {
+                            self.held[signature_at..signature_at + 64]
+                                .copy_from_slice(signature.as_bytes());
+                            release.prefix = std::mem::take(&mut self.held);
+                            release.range = at..at;
+                        }
+                    }
+                    release.range.end = at;
+                    self.unit_len = 0;
+                    unit_start = Some(at);
+                }
+                Event::Final {
+                    signature_at,
+                    signature,
+                } => {
+                    // Held to the end, whatever happens before: move it out of the input.
+                    if let Some(start) = unit_start.take() {
+                        self.held.extend_from_slice(&input[start..at]);
+                    }
+                    self.held[signature_at..signature_at + 64]
+                        .copy_from_slice(signature.as_bytes());
+                }
+            }
+        }
+        // An incomplete unit that began here waits for the next piece.
+        if let Some(start) = unit_start {
+            if start < input.len() {
+                self.held.extend_from_slice(&input[start..]);
+            }
+        }
+        Ok(release)
+    }
+
+    /// Consumes some of `input` (never past the current unit), returning how much.
+    fn step(&mut self, input: &[u8]) -> Result<(usize, Event), ChunkError> {
         match self.state {
             State::Header => {
                 let (line_end, used) = match input.iter().position(|&b| b == b'\n') {
                     Some(lf) => (true, lf + 1),
                     None => (false, input.len()),
                 };
-                self.held.extend_from_slice(&input[..used]);
-                if self.held.len() > MAX_HEADER {
+                self.header.extend_from_slice(&input[..used]);
+                if self.header.len() > MAX_HEADER {
                     return Err(ChunkError::Malformed("a chunk header is too long"));
                 }
-                if line_end {
-                    self.start_chunk()?;
-                }
-                Ok(used)
+                let event = if line_end {
+                    self.start_chunk()?
+                } else {
+                    Event::Nothing
+                };
+                Ok((used, event))
             }
             State::Data {
                 ref mut remaining,
@@ -222,7 +319,6 @@ impl ChunkedResigner {
                     .len()
                     .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
                 self.hasher.update(&input[..take]);
-                self.held.extend_from_slice(&input[..take]);
                 *remaining -= take as u64;
                 if *remaining == 0 {
                     self.state = State::DataEnd {
@@ -231,34 +327,36 @@ impl ChunkedResigner {
                         signature_at,
                     };
                 }
-                Ok(take)
+                Ok((take, Event::Nothing))
             }
             State::DataEnd { seen, .. } => {
                 if input[0] != b"\r\n"[seen] {
                     return Err(ChunkError::Malformed("chunk data is not followed by CRLF"));
                 }
-                self.held.push(input[0]);
-                match &mut self.state {
-                    State::DataEnd { seen, .. } if *seen == 0 => *seen = 1,
-                    _ => self.end_chunk(out)?,
-                }
-                Ok(1)
+                let event = match &mut self.state {
+                    State::DataEnd { seen, .. } if *seen == 0 => {
+                        *seen = 1;
+                        Event::Nothing
+                    }
+                    _ => self.end_chunk()?,
+                };
+                Ok((1, event))
             }
-            State::Final { .. } => {
+            State::Final => {
                 if self.held.len() + input.len() > MAX_HEADER + MAX_TRAILER_SECTION {
                     return Err(ChunkError::Malformed("the trailer section is too large"));
                 }
-                self.held.extend_from_slice(input);
-                Ok(input.len())
+                Ok((input.len(), Event::Nothing))
             }
             State::Done => Err(ChunkError::Malformed("data after the end of the body")),
             State::Failed => Err(ChunkError::Malformed("the body was already refused")),
         }
     }
 
-    /// A complete header line is in `held`.
-    fn start_chunk(&mut self) -> Result<(), ChunkError> {
-        let (size, claimed, signature_at) = parse_header(&self.held)?;
+    /// A complete header line is in `header`.
+    fn start_chunk(&mut self) -> Result<Event, ChunkError> {
+        let (size, claimed, signature_at) = parse_header(&self.header)?;
+        self.header.clear();
         if size > self.max_chunk_size {
             return Err(ChunkError::ChunkTooLarge {
                 size,
@@ -279,18 +377,19 @@ impl ChunkedResigner {
                 claimed,
                 signature_at,
             };
-            return Ok(());
+            return Ok(Event::Nothing);
         }
         // The final chunk has no data: verify it now, release it with the rest at the end.
-        self.resign(EMPTY_SHA256, &claimed, signature_at)?;
-        self.state = State::Final {
-            section_at: self.held.len(),
-        };
-        Ok(())
+        let signature = self.resign(EMPTY_SHA256, &claimed)?;
+        self.state = State::Final;
+        Ok(Event::Final {
+            signature_at,
+            signature,
+        })
     }
 
-    /// Data and CRLF are in `held`: verify, re-sign, release.
-    fn end_chunk(&mut self, out: &mut Vec<u8>) -> Result<(), ChunkError> {
+    /// Data and CRLF read: verify and re-sign.
+    fn end_chunk(&mut self) -> Result<Event, ChunkError> {
         let State::DataEnd {
             claimed,
             signature_at,
@@ -300,31 +399,31 @@ impl ChunkedResigner {
             return Err(ChunkError::Malformed("internal state"));
         };
         let digest = hex::encode(self.hasher.finalize_reset());
-        self.resign(&digest, &claimed, signature_at)?;
-        out.append(&mut self.held);
-        Ok(())
+        let signature = self.resign(&digest, &claimed)?;
+        Ok(Event::Chunk {
+            signature_at,
+            signature,
+        })
     }
 
-    /// Checks `claimed` against the client chain and writes the origin chain's signature at
-    /// `signature_at` in `held`.
-    fn resign(
-        &mut self,
-        data_sha256: &str,
-        claimed: &Signature,
-        signature_at: usize,
-    ) -> Result<(), ChunkError> {
+    /// Checks `claimed` against the client chain; returns the origin chain's signature.
+    fn resign(&mut self, data_sha256: &str, claimed: &Signature) -> Result<String, ChunkError> {
         let expected = self.client.next_chunk(data_sha256);
         if !expected.verifies(claimed) {
             return Err(ChunkError::ChunkSignature { index: self.chunks });
         }
-        let origin = self.origin.next_chunk(data_sha256).to_hex();
-        self.held[signature_at..signature_at + 64].copy_from_slice(origin.as_bytes());
         self.chunks += 1;
-        Ok(())
+        Ok(self.origin.next_chunk(data_sha256).to_hex())
     }
 
-    /// Verifies and re-signs what follows the final chunk.
-    fn finish_final(&mut self, section_at: usize) -> Result<(), ChunkError> {
+    /// Verifies and re-signs what follows the final chunk (all of it in `held`).
+    fn finish_final(&mut self) -> Result<(), ChunkError> {
+        // The held unit opens with the final chunk's header line.
+        let section_at = self
+            .held
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.held.len(), |lf| lf + 1);
         let section = &self.held[section_at..];
         if self.trailer == Trailer::None {
             return match section {

@@ -218,7 +218,7 @@ impl Stream {
         let Some(resigner) = self.body.as_mut() else {
             return Action::Continue;
         };
-        let input = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size) {
+        let mut input = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
                 let why = format!("cannot read the request body: {status:?}");
@@ -226,21 +226,39 @@ impl Stream {
             }
         };
         let chunks_before = resigner.chunks();
-        let mut output = Vec::with_capacity(input.len() + resigner.held());
-        let mut result = resigner.feed(&input, &mut output);
-        if result.is_ok() && end_of_stream {
-            result = resigner.finish(&mut output);
-        }
+        let result = resigner.feed(&mut input).and_then(|release| {
+            let last = if end_of_stream {
+                resigner.finish()?
+            } else {
+                Vec::new()
+            };
+            Ok((release, last))
+        });
         add(self.counters.chunks, resigner.chunks() - chunks_before);
-        if let Err(error) = result {
-            // Nothing of this piece goes on; the error answer resets the upstream request.
-            let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
-            return self.refuse_body(error);
-        }
+        let (release, last) = match result {
+            Ok(done) => done,
+            Err(error) => {
+                // Nothing of this piece goes on; the error answer resets the upstream request.
+                let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
+                return self.refuse_body(error);
+            }
+        };
         if end_of_stream {
             self.body = None;
         }
-        match hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &output) {
+        // Envoy's buffer takes: replace everything with the in-place part, then prepend the
+        // chunk completed from earlier pieces; the final chunk and trailer go at the end.
+        let mut middle = &input[release.range];
+        let joined;
+        if !last.is_empty() {
+            joined = [middle, &last].concat();
+            middle = &joined;
+        }
+        let mut written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
+        if written.is_ok() && !release.prefix.is_empty() {
+            written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, &release.prefix);
+        }
+        match written {
             Ok(()) => Action::Continue,
             Err(status) => {
                 let why = format!("cannot rewrite the request body: {status:?}");

@@ -83,9 +83,9 @@ fn resigner(seed: &str, trailer: Trailer, length: u64) -> ChunkedResigner {
 fn run(mut r: ChunkedResigner, pieces: &[&[u8]]) -> Result<Vec<u8>, ChunkError> {
     let mut out = Vec::new();
     for piece in pieces {
-        r.feed(piece, &mut out)?;
+        r.feed_into(piece, &mut out)?;
     }
-    r.finish(&mut out)?;
+    out.extend(r.finish()?);
     Ok(out)
 }
 
@@ -159,13 +159,13 @@ fn the_documented_chunked_upload_with_signed_trailer() {
     );
     let mut r = resigner(seed, Trailer::Signed, 66560);
     let mut out = Vec::new();
-    r.feed(&body, &mut out).unwrap();
+    r.feed_into(&body, &mut out).unwrap();
     let final_header = b"\r\n0;chunk-signature=";
     assert!(
         !out.windows(final_header.len()).any(|w| w == final_header),
         "the final chunk waits for the end"
     );
-    r.finish(&mut out).unwrap();
+    out.extend(r.finish().unwrap());
     assert_eq!(r.chunks(), 3);
     assert_only_signatures_changed(&body, &out);
     assert_verifies_for_origin(&out, Trailer::Signed, 66560);
@@ -225,7 +225,7 @@ fn completed_chunks_are_released_at_once_and_only_one_is_held() {
     let mut released = 0;
     for piece in body.chunks(16 * 1024) {
         let mut out = Vec::new();
-        r.feed(piece, &mut out).unwrap();
+        r.feed_into(piece, &mut out).unwrap();
         released += out.len();
         assert!(r.held() <= 100_000 + 100, "held {}", r.held());
     }
@@ -235,9 +235,34 @@ fn completed_chunks_are_released_at_once_and_only_one_is_held() {
         3 * (header + 100_000 + 2),
         "all three chunks out before the end"
     );
-    let mut out = Vec::new();
-    r.finish(&mut out).unwrap();
-    assert_eq!(released + out.len(), body.len());
+    assert_eq!(released + r.finish().unwrap().len(), body.len());
+}
+
+#[test]
+fn complete_chunks_are_released_in_place_without_copies() {
+    let data = vec![3u8; 1000];
+    let body = write_body(client(SEED), &[&data, &data, &data], None, "\r\n");
+    let chunk = "3e8;chunk-signature=".len() + 64 + 2 + 1000 + 2;
+    let mut r = resigner(SEED, Trailer::None, 3000);
+    // A piece holding one and a half chunks: the first is released in place.
+    let mut first = body[..chunk + chunk / 2].to_vec();
+    let release = r.feed(&mut first).unwrap();
+    assert_eq!((release.prefix.len(), release.range.clone()), (0, 0..chunk));
+    assert_eq!(r.held(), chunk / 2);
+    // The next piece completes the held chunk (released as the prefix) and carries the third.
+    let mut second = body[chunk + chunk / 2..].to_vec();
+    let release = r.feed(&mut second).unwrap();
+    assert_eq!(release.prefix.len(), chunk);
+    assert_eq!(release.range, chunk - chunk / 2..chunk - chunk / 2 + chunk);
+    let mut out = first[..chunk].to_vec();
+    out.extend(&release.prefix);
+    out.extend(&second[release.range]);
+    out.extend(r.finish().unwrap());
+    assert_eq!(
+        out,
+        run(resigner(SEED, Trailer::None, 3000), &[&body]).unwrap()
+    );
+    assert_verifies_for_origin(&out, Trailer::None, 3000);
 }
 
 fn refused(trailer: Trailer, length: u64, body: &[u8]) -> ChunkError {
@@ -399,13 +424,13 @@ fn oversize_chunks_length_mismatches_and_truncation_are_refused() {
     for cut in 0..body.len() {
         let mut r = resigner(SEED, Trailer::None, 5000);
         let mut out = Vec::new();
-        r.feed(&body[..cut], &mut out).unwrap();
+        r.feed_into(&body[..cut], &mut out).unwrap();
         assert!(
             !out.windows(2).any(|w| w == b"0;"),
             "the final chunk is never released early"
         );
         assert_eq!(
-            r.finish(&mut out).unwrap_err(),
+            r.finish().unwrap_err(),
             ChunkError::Truncated,
             "cut at {cut}"
         );
