@@ -9,7 +9,15 @@ from dataclasses import replace
 import pytest
 from botocore.exceptions import ClientError
 
-from harness.chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, Chain, chunked_put, signing_key
+from harness.chunked import (
+    SIGNED,
+    SIGNED_TRAILER,
+    UNSIGNED_TRAILER,
+    Chain,
+    chunked_put,
+    crc32_checksum,
+    signing_key,
+)
 from harness.clients import RawRequest, send
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from test_observability import prometheus
@@ -196,3 +204,59 @@ def test_chains_are_independent_of_the_harness_signer():
     assert chain.chunk(b"a" * 65536) == "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
     assert chain.chunk(b"a" * 1024) == "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
     assert chain.chunk(b"") == "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+
+
+@pytest.fixture
+def tls_proxy(origin, tmp_path):
+    """The proxy with its public listener on TLS (a self-signed certificate for localhost)."""
+    import subprocess
+
+    from harness import Envoy, filter_config_json, render
+    from harness.envoy_config import with_tls
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    config = with_tls(render(origin_host="127.0.0.1", origin_port=origin.port,
+                             filter_config=filter_config_json(origin.authority)), str(cert), str(key))
+    with Envoy(config) as envoy:
+        envoy.ca_bundle = str(cert)
+        yield envoy
+
+
+def test_boto3_over_https_sends_unsigned_trailer_chunks(tls_proxy, origin_s3, bucket):
+    """boto3's default over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC checksum
+    trailer; the header is re-signed, the body passes, the origin checks the checksum."""
+    import boto3
+    from botocore.config import Config
+
+    sent = []
+    client = boto3.client(
+        "s3", endpoint_url=f"https://{tls_proxy.authority}", aws_access_key_id="CLIENTKEY",
+        aws_secret_access_key="client-secret", region_name="us-east-1", verify=tls_proxy.ca_bundle,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    client.meta.events.register("before-send.s3.PutObject",
+                                lambda request, **_: sent.append(dict(request.headers)))
+    data = data_of(300_000)
+    import io
+    client.put_object(Bucket=bucket, Key="via-https", Body=io.BytesIO(data))
+    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[0].items()}
+    assert headers["x-amz-content-sha256"] == UNSIGNED_TRAILER
+    assert headers["x-amz-trailer"].startswith("x-amz-checksum-")
+    assert stored(origin_s3, bucket, "via-https") == data
+    assert client.get_object(Bucket=bucket, Key="via-https")["Body"].read() == data
+
+
+def test_the_unsigned_trailer_reaches_the_origin_intact(proxy, origin_s3, bucket):
+    """With an unsigned trailer the checksum is the body's only protection, and it is the
+    origin's to check: the proxy passes it through unchanged (the origin reports the value the
+    client computed). s3s-fs 0.14.1 records the checksum without comparing it; S3 and MinIO
+    refuse a wrong one."""
+    data = data_of(100_000)
+    request = chunked_put(proxy.authority, f"/{bucket}/crc", data, UNSIGNED_TRAILER)
+    assert send(proxy.authority, request).status == 200
+    head = origin_s3.head_object(Bucket=bucket, Key="crc", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == crc32_checksum(data)
+    assert stored(origin_s3, bucket, "crc") == data

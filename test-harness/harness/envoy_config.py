@@ -94,6 +94,22 @@ def render(
     return config
 
 
+def with_tls(config: dict, cert: str, key: str) -> dict:
+    """The public listener served over TLS with this certificate (boto3 and the AWS CLI
+    switch to STREAMING-UNSIGNED-PAYLOAD-TRAILER uploads over HTTPS)."""
+    listener = config["static_resources"]["listeners"][0]
+    listener["filter_chains"][0]["transport_socket"] = {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {
+                "tls_certificates": [{"certificate_chain": {"filename": cert}, "private_key": {"filename": key}}],
+            },
+        },
+    }
+    return config
+
+
 def wasm_filter(config: dict) -> dict:
     """The s3-resign filter's `config` block in a configuration."""
     return _wasm_filters(config)[0]
