@@ -322,80 +322,155 @@ fn code(head: Head, g: &Gateway) -> S3ErrorCode {
 #[test]
 fn each_kind_of_bad_request_gets_its_code() {
     let g = gateway(serde_json::json!({}));
-    let good = header_signed();
-    let authz = good.get("authorization");
+    assert_eq!(signed_with("CK", "cs").decide(&g), Ok(AuthKind::HeaderV4));
     assert_eq!(code(signed_with("CK", "not-cs"), &g), SignatureDoesNotMatch);
     assert_eq!(code(signed_with("NOPE", "cs"), &g), InvalidAccessKeyId);
-    assert_eq!(signed_with("CK", "cs").decide(&g), Ok(AuthKind::HeaderV4));
     assert_eq!(code(Head::new("GET", "/bucket/k"), &g), AccessDenied);
-    assert_eq!(
-        code(good.clone().set("x-amz-date", "20261129T130000Z"), &g),
-        RequestTimeTooSkewed
-    );
-    assert_eq!(
-        code(good.clone().set("x-amz-date", "tomorrow"), &g),
-        AccessDenied
-    );
-    assert_eq!(code(good.clone().without("x-amz-date"), &g), AccessDenied);
-    assert_eq!(
-        code(good.clone().with("x-amz-date", DATE), &g),
-        AccessDenied
-    );
-    assert_eq!(
-        code(
+    let v2_query = Head::new("GET", "/k?AWSAccessKeyId=CK&Expires=1&Signature=x");
+    assert_eq!(code(v2_query, &g), NotImplemented);
+
+    let good = header_signed();
+    let authz = good.get("authorization");
+    let header_cases: Vec<(&str, Head, S3ErrorCode)> = vec![
+        (
+            "date skewed",
+            good.clone().set("x-amz-date", "20261129T130000Z"),
+            RequestTimeTooSkewed,
+        ),
+        (
+            "date invalid",
+            good.clone().set("x-amz-date", "tomorrow"),
+            AccessDenied,
+        ),
+        (
+            "date missing",
+            good.clone().without("x-amz-date"),
+            AccessDenied,
+        ),
+        (
+            "date repeated",
+            good.clone().with("x-amz-date", DATE),
+            AccessDenied,
+        ),
+        (
+            "component",
             good.clone()
                 .set("authorization", authz.replace("Signature=", "Sig=")),
-            &g
+            AuthorizationHeaderMalformed,
         ),
-        AuthorizationHeaderMalformed
-    );
-    assert_eq!(
-        code(
+        (
+            "not UTF-8",
             good.clone()
                 .set("authorization", b"AWS4-HMAC-SHA256 \xff".to_vec()),
-            &g
+            AuthorizationHeaderMalformed,
         ),
-        AuthorizationHeaderMalformed
-    );
-    assert_eq!(
-        code(good.clone().set("authorization", "Basic dXNlcjpwYXNz"), &g),
-        InvalidArgument
-    );
-    assert_eq!(
-        code(good.clone().with("authorization", authz.clone()), &g),
-        InvalidArgument
-    );
-    assert_eq!(
-        code(good.clone().without("x-amz-content-sha256"), &g),
-        InvalidRequest
-    );
-    assert_eq!(
-        code(good.clone().set("x-amz-content-sha256", "abc"), &g),
-        InvalidArgument
-    );
-    assert_eq!(
-        code(good.clone().with("x-amz-content-sha256", EMPTY_SHA256), &g),
-        InvalidArgument
-    );
-    assert_eq!(
-        code(good.clone().set("authorization", "AWS CK:c2lnbmF0dXJl"), &g),
-        NotImplemented
-    );
-    assert_eq!(
-        code(
+        (
+            "scheme",
+            good.clone().set("authorization", "Basic dXNlcjpwYXNz"),
+            InvalidArgument,
+        ),
+        (
+            "two headers",
+            good.clone().with("authorization", authz.clone()),
+            InvalidArgument,
+        ),
+        (
+            "payload hash missing",
+            good.clone().without("x-amz-content-sha256"),
+            InvalidRequest,
+        ),
+        (
+            "payload hash invalid",
+            good.clone().set("x-amz-content-sha256", "abc"),
+            InvalidArgument,
+        ),
+        (
+            "payload hash repeated",
+            good.clone().with("x-amz-content-sha256", EMPTY_SHA256),
+            InvalidArgument,
+        ),
+        (
+            "SigV2",
+            good.clone().set("authorization", "AWS CK:c2lnbmF0dXJl"),
+            NotImplemented,
+        ),
+        (
+            "SigV4A",
             good.clone().set(
                 "authorization",
-                authz.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
+                authz.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256"),
             ),
-            &g
+            NotImplemented,
         ),
-        NotImplemented
-    );
-    let ecdsa = good.clone().set(
-        "x-amz-content-sha256",
-        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
-    );
-    assert_eq!(code(ecdsa, &g), NotImplemented);
+        (
+            "SigV4A chunks",
+            good.clone().set(
+                "x-amz-content-sha256",
+                "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+            ),
+            NotImplemented,
+        ),
+    ];
+    for (what, head, want) in header_cases {
+        assert_eq!(code(head, &g), want, "{what}");
+    }
+
+    let url = presigned();
+    let path = url.get(":path");
+    let edited = |from: &str, to: &str| url.clone().set(":path", path.replace(from, to));
+    let presigned_cases: Vec<(&str, Head, S3ErrorCode)> = vec![
+        (
+            "with a header",
+            url.clone().with("authorization", authz),
+            InvalidArgument,
+        ),
+        (
+            "expires missing",
+            edited("X-Amz-Expires=600&", ""),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "expires too long",
+            edited("X-Amz-Expires=600", "X-Amz-Expires=604801"),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "expires zero",
+            edited("X-Amz-Expires=600", "X-Amz-Expires=0"),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "date repeated",
+            url.clone()
+                .set(":path", format!("{path}&X-Amz-Date={DATE}")),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "scope date",
+            edited("20261129%2F", "20261128%2F"),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "scope service",
+            edited("%2Fs3%2F", "%2Fiam%2F"),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "SigV4A",
+            edited("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256"),
+            NotImplemented,
+        ),
+        (
+            "algorithm",
+            edited("AWS4-HMAC-SHA256", "X"),
+            AuthorizationQueryParametersError,
+        ),
+        ("key", edited("CK%2F", "NOPE%2F"), InvalidAccessKeyId),
+    ];
+    for (what, head, want) in presigned_cases {
+        assert_eq!(code(head, &g), want, "presigned: {what}");
+    }
+
     for streaming in [
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
@@ -414,94 +489,6 @@ fn each_kind_of_bad_request_gets_its_code() {
         );
         assert_eq!(signed.decide(&g), Ok(AuthKind::ChunkedV4), "{streaming}");
     }
-
-    let url = presigned();
-    let path = url.get(":path");
-    assert_eq!(
-        code(url.clone().with("authorization", authz), &g),
-        InvalidArgument
-    );
-    assert_eq!(
-        code(
-            url.clone()
-                .set(":path", path.replace("X-Amz-Expires=600&", "")),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(
-            url.clone().set(
-                ":path",
-                path.replace("X-Amz-Expires=600", "X-Amz-Expires=604801")
-            ),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(
-            url.clone().set(
-                ":path",
-                path.replace("X-Amz-Expires=600", "X-Amz-Expires=0")
-            ),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(
-            url.clone()
-                .set(":path", format!("{path}&X-Amz-Date={DATE}")),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(
-            url.clone()
-                .set(":path", path.replace("20261129%2F", "20261128%2F")),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(
-            url.clone()
-                .set(":path", path.replace("%2Fs3%2F", "%2Fiam%2F")),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(
-            url.clone().set(
-                ":path",
-                path.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
-            ),
-            &g
-        ),
-        NotImplemented
-    );
-    assert_eq!(
-        code(
-            url.clone()
-                .set(":path", path.replace("AWS4-HMAC-SHA256", "X")),
-            &g
-        ),
-        AuthorizationQueryParametersError
-    );
-    assert_eq!(
-        code(url.set(":path", path.replace("CK%2F", "NOPE%2F")), &g),
-        InvalidAccessKeyId
-    );
-    assert_eq!(
-        code(
-            Head::new("GET", "/k?AWSAccessKeyId=CK&Expires=1&Signature=x"),
-            &g
-        ),
-        NotImplemented
-    );
 }
 
 fn signed_with(key: &str, secret: &str) -> Head {
