@@ -4,7 +4,7 @@
 use super::amz_date::AmzDate;
 use super::credential::Scope;
 use super::signature::Signature;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::fmt;
