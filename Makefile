@@ -7,6 +7,7 @@ VENV      := $(TOOLS)/venv
 PYTHON    := $(VENV)/bin/python
 S3S_FS    := $(TOOLS)/bin/s3s-fs
 S3S_FS_VERSION := 0.14.1
+SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 OCI_IMAGE ?= s3-resign:0.1.0
@@ -23,7 +24,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS)
+deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT)
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
@@ -35,9 +36,16 @@ $(S3S_FS):
 	@echo "==> installing the s3s-fs S3 server $(S3S_FS_VERSION) (a few minutes, once)"
 	cargo install --quiet s3s-fs@$(S3S_FS_VERSION) --locked --features binary --root $(TOOLS)
 
+# The AWS SDK for Rust, a real client that sends signed aws-chunked uploads over HTTP.
+$(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.lock test-harness/sdk-client/src/main.rs
+	@echo "==> building the AWS SDK for Rust test client (a few minutes, once)"
+	cargo build --quiet --release --locked --manifest-path test-harness/sdk-client/Cargo.toml --target-dir $(TOOLS)/sdk-client
+	@touch $@
+
 lint:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path test-harness/sdk-client/Cargo.toml -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-wasip1 -- -D warnings
 

@@ -34,3 +34,11 @@ def wasm_module() -> Path:
     if not WASM.exists():
         raise RuntimeError(f"{WASM} is missing: run `make build`")
     return WASM
+
+
+def sdk_client_binary() -> str:
+    """The AWS SDK for Rust test client (test-harness/sdk-client), built by `make deps`."""
+    path = ROOT / ".tools" / "sdk-client" / "release" / "s3-sdk-client"
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{path} is missing: run `make deps`")
+    return str(path)
