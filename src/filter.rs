@@ -246,17 +246,17 @@ impl Stream {
         if end_of_stream {
             self.body = None;
         }
-        // Envoy's buffer takes: replace everything with the in-place part, then prepend the
-        // chunk completed from earlier pieces; the final chunk and trailer go at the end.
-        let mut middle = &input[release.range];
-        let joined;
-        if !last.is_empty() {
-            joined = [middle, &last].concat();
-            middle = &joined;
-        }
+        // Envoy's buffer takes three edits, no joining here: replace everything with what was
+        // re-signed in place, prepend the chunk completed from earlier pieces, append the
+        // final chunk and trailer when the body ends.
+        let middle = &input[release.range];
         let mut written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
         if written.is_ok() && !release.prefix.is_empty() {
             written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, &release.prefix);
+        }
+        if written.is_ok() && !last.is_empty() {
+            let end = release.prefix.len() + middle.len();
+            written = hostcalls::set_buffer(BufferType::HttpRequestBody, end, 0, &last);
         }
         match written {
             Ok(()) => Action::Continue,

@@ -126,10 +126,6 @@ impl Gateway {
         Gateway { config }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// Decides one request. `now` is the current Unix time in seconds.
     pub fn decide(&self, req: &Request<'_>, now: u64) -> Decision<'_> {
         match self.authenticate(req, now) {
