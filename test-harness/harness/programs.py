@@ -10,8 +10,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from contextlib import contextmanager
-
 import yaml
 
 from . import envoy_config, paths
@@ -50,10 +48,19 @@ class Program:
 
     name = "program"
 
-    def __init__(self):
+    def __init__(self, *args, **kwargs):
         self.dir = Path(tempfile.mkdtemp(prefix=f"s3-resign-{self.name}-"))
         self.log = self.dir / "log.txt"
         self.process: subprocess.Popen | None = None
+        try:
+            self._start(*args, **kwargs)
+        except BaseException:
+            # A program that failed to start leaves nothing behind either.
+            self.stop()
+            raise
+
+    def _start(self, *args, **kwargs) -> None:
+        raise NotImplementedError
 
     def _spawn(self, args: list[str], env: dict | None = None) -> None:
         with open(self.log, "wb") as log:
@@ -78,14 +85,6 @@ class Program:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    @contextmanager
-    def _cleanup_on_failure(self):
-        try:
-            yield
-        except BaseException:
-            self.stop()
-            raise
 
     def log_text(self) -> str:
         if self.log.exists():
@@ -118,11 +117,6 @@ class Origin(Program):
 class S3sFs(Origin):
     name = "s3s-fs"
 
-    def __init__(self):
-        super().__init__()
-        with self._cleanup_on_failure():
-            self._start()
-
     def _start(self):
         self.port = free_port()
         (self.dir / "data").mkdir()
@@ -141,11 +135,6 @@ class S3sFs(Origin):
 
 class MinIO(Origin):
     name = "minio"
-
-    def __init__(self):
-        super().__init__()
-        with self._cleanup_on_failure():
-            self._start()
 
     def _start(self):
         self.port = free_port()
@@ -183,12 +172,7 @@ class Envoy(Program):
 
     name = "envoy"
 
-    def __init__(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info"):
-        super().__init__()
-        with self._cleanup_on_failure():
-            self._start(config, env, concurrency, log_level)
-
-    def _start(self, config: dict, env: dict | None, concurrency: int, log_level: str):
+    def _start(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info"):
         self.config_path = self.dir / "envoy.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         admin_path = self.dir / "admin-address"
