@@ -239,7 +239,6 @@ impl ChunkedResigner {
             None
         };
         let mut at = 0;
-        release.range = 0..0;
         while at < input.len() {
             let (used, event) = self.step(&input[at..])?;
             if unit_start.is_none() {
