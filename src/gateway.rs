@@ -10,7 +10,6 @@ use crate::s3_error::S3ErrorCode::{self, *};
 use crate::sigv4::authorization::{self, AuthorizationV4};
 use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
-use crate::sigv4::query;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
 use crate::verify::{self, Verified};
@@ -144,10 +143,8 @@ impl Gateway {
             ));
         }
         let presigned = PresignedParams::extract(req.raw_query());
-        let v2_query =
-            query::params(req.raw_query()).any(|p| &*p.decoded_name() == b"AWSAccessKeyId");
 
-        match (header, presigned.present() || v2_query) {
+        match (header, presigned.present() || presigned.sigv2) {
             (Some(_), true) => Err(Rejection::new(
                 InvalidArgument,
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",

@@ -6,7 +6,7 @@ use crate::sigv4::authorization;
 use crate::sigv4::chunk_signing::ChunkChain;
 use crate::sigv4::credential::{Credential, Scope};
 use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
-use crate::sigv4::query::{canonical_query, replace_values, Edit};
+use crate::sigv4::query::{replace_values, set_canonical_value};
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::string_to_sign;
 use crate::sigv4::uri::encode_query_component;
@@ -69,11 +69,12 @@ pub fn presigned(
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
     let credential_text = credential.to_string();
-    verified.canonical.query = canonical_query(raw_query, |name| match name {
-        X_AMZ_SIGNATURE => Edit::Drop,
-        X_AMZ_CREDENTIAL => Edit::Set(credential_text.as_bytes()),
-        _ => Edit::Keep,
-    });
+    // The verified canonical query, with the origin's credential in place of the client's.
+    verified.canonical.query = set_canonical_value(
+        &verified.canonical.query,
+        X_AMZ_CREDENTIAL,
+        credential_text.as_bytes(),
+    );
     let signature = sign(config, verified, &credential).to_hex();
     let mut encoded_credential = String::with_capacity(credential_text.len() + 16);
     encode_query_component(&mut encoded_credential, credential_text.as_bytes());

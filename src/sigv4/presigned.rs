@@ -13,6 +13,7 @@ pub const X_AMZ_DATE: &[u8] = b"X-Amz-Date";
 pub const X_AMZ_EXPIRES: &[u8] = b"X-Amz-Expires";
 pub const X_AMZ_SIGNED_HEADERS: &[u8] = b"X-Amz-SignedHeaders";
 pub const X_AMZ_SIGNATURE: &[u8] = b"X-Amz-Signature";
+const AWS_ACCESS_KEY_ID: &[u8] = b"AWSAccessKeyId";
 
 /// The longest validity S3 grants a presigned URL: seven days.
 pub const MAX_EXPIRES_SECONDS: u32 = 604_800;
@@ -28,13 +29,14 @@ pub struct PresignedParams {
     signature: Option<String>,
     /// A parameter appeared twice: which copy was signed would be ambiguous.
     duplicate: bool,
+    /// `AWSAccessKeyId` is there: a SigV2 presigned URL.
+    pub sigv2: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PresignedError {
     Duplicate,
     Missing,
-    NotUtf8,
     Credential(CredentialError),
     Date,
     Expires,
@@ -50,7 +52,6 @@ impl fmt::Display for PresignedError {
             PresignedError::Missing => f.write_str(
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
             ),
-            PresignedError::NotUtf8 => f.write_str("an X-Amz-* authentication parameter is not UTF-8"),
             PresignedError::Credential(e) => write!(f, "Error parsing the X-Amz-Credential parameter: {e}"),
             PresignedError::Date => f.write_str("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""),
             PresignedError::Expires => f.write_str("X-Amz-Expires must be a whole number of seconds, at least 1"),
@@ -73,6 +74,10 @@ impl PresignedParams {
                 X_AMZ_EXPIRES => &mut params.expires,
                 X_AMZ_SIGNED_HEADERS => &mut params.signed_headers,
                 X_AMZ_SIGNATURE => &mut params.signature,
+                AWS_ACCESS_KEY_ID => {
+                    params.sigv2 = true;
+                    continue;
+                }
                 _ => continue,
             };
             // A value that is not UTF-8 can only be malformed; keep it as such.
@@ -178,5 +183,7 @@ mod tests {
             assert_eq!(params.parse().unwrap_err(), want, "{query}");
         }
         assert!(!PresignedParams::extract(b"X-Amz-Date=1&prefix=a").present());
+        let v2 = PresignedParams::extract(b"AWSAccessKeyId=AK&Expires=1&Signature=s");
+        assert!(v2.sigv2 && !v2.present());
     }
 }

@@ -78,6 +78,27 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     out
 }
 
+/// A canonical query with the value of `name` replaced by `value` (both decoded). `name` must
+/// occur once: pairs sort by name first, so the order still holds and nothing is re-sorted.
+pub fn set_canonical_value(canonical: &str, name: &[u8], value: &[u8]) -> String {
+    let mut prefix = String::with_capacity(name.len() + 1);
+    encode_query_component(&mut prefix, name);
+    prefix.push('=');
+    let mut out = String::with_capacity(canonical.len() + value.len() * 3);
+    for (i, pair) in canonical.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        if pair.starts_with(&prefix) {
+            out.push_str(&prefix);
+            encode_query_component(&mut out, value);
+        } else {
+            out.push_str(pair);
+        }
+    }
+    out
+}
+
 /// Rebuilds the raw query with the values of some parameters replaced (matched on the decoded
 /// name); every other segment, its order and its encoding are kept byte for byte.
 pub fn replace_values(raw_query: &[u8], replace: impl Fn(&[u8]) -> Option<String>) -> Vec<u8> {
@@ -144,6 +165,19 @@ mod tests {
             canonical_query(b"p=a+b%2Bc/d&X-Amz-Signature=x&c=z", edit),
             "c=A%2FB&p=a%20b%2Bc%2Fd"
         );
+    }
+
+    #[test]
+    fn set_canonical_value_equals_canonicalising_again() {
+        let raw = b"b=%7e1&X-Amz-Credential=A%2Fx&a&X-Amz-Credential-Other=1&c=d";
+        let first = canonical_query(raw, |_| Edit::Keep);
+        let set = set_canonical_value(&first, b"X-Amz-Credential", b"B/y z");
+        let again = canonical_query(raw, |n| match n {
+            b"X-Amz-Credential" => Edit::Set(b"B/y z"),
+            _ => Edit::Keep,
+        });
+        assert_eq!(set, again);
+        assert!(set.contains("X-Amz-Credential=B%2Fy%20z&X-Amz-Credential-Other=1"));
     }
 
     #[test]
