@@ -1,4 +1,4 @@
-//! The AWS SigV4 test suite (`../shared/testdata/aws4_testsuite`), one test per case: the
+//! The AWS SigV4 test suite (`tests/data/aws4_testsuite`), one test per case: the
 //! canonical request, then the string to sign, then the signature, each checked on its own.
 //!
 //! The suite is written for a generic service. S3 differs in one way: it never normalises the

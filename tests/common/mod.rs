@@ -1,4 +1,4 @@
-//! Helpers shared by the vector-driven tests: where the shared test data lives, and a parser
+//! Helpers shared by the vector-driven tests: where the test data lives, and a parser
 //! for the raw HTTP requests of the AWS test suite.
 #![allow(dead_code)]
 
@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 pub fn testdata(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata")
+        .join("tests/data")
         .join(relative)
 }
 
