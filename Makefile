@@ -8,6 +8,7 @@ PYTHON    := $(VENV)/bin/python
 S3S_FS    := $(TOOLS)/bin/s3s-fs
 S3S_FS_VERSION := 0.14.1
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
+PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 OCI_IMAGE ?= s3-resign:0.1.0
@@ -24,7 +25,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT)
+deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT) $(PROBE_WASM)
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
@@ -42,10 +43,16 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 	cargo build --quiet --release --locked --manifest-path test-harness/sdk-client/Cargo.toml --target-dir $(TOOLS)/sdk-client
 	@touch $@
 
+# Reference wasm filters the tests and benchmarks run beside s3-resign (noop, crash).
+$(PROBE_WASM): test-harness/wasm-probe/Cargo.toml test-harness/wasm-probe/Cargo.lock $(shell find test-harness/wasm-probe/src -name '*.rs')
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	cargo build --quiet --release --locked --manifest-path test-harness/wasm-probe/Cargo.toml --target wasm32-wasip1 --target-dir target/wasm-probe
+
 lint:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path test-harness/sdk-client/Cargo.toml -- --check
+	cargo fmt --manifest-path test-harness/wasm-probe/Cargo.toml -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-wasip1 -- -D warnings
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 const NOW: u64 = 1_795_953_600;
 
 fn gateway() -> Gateway {
-    let json = r#"{"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","origin_access_key_id":"ORIGINKEY","origin_secret_access_key":"origin-secret"}]}"#;
+    let json = r#"{"public_domains":["s3.mydomain.com"],"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","origin_access_key_id":"ORIGINKEY","origin_secret_access_key":"origin-secret"}]}"#;
     Gateway::new(Config::parse(json.as_bytes(), &|_| None).unwrap())
 }
 

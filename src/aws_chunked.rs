@@ -12,12 +12,19 @@
 //! and released. At most one chunk (bounded by the configured maximum) is held; the final
 //! chunk and the trailer are released only once the body has ended and they verify, so the
 //! origin cannot complete an object the client did not sign.
+//!
+//! A chunk is held in the VM, not in Envoy's buffer: a filter can release all of Envoy's
+//! buffered body or none of it, and the chunk still arriving must stay behind while the
+//! chunks before it go on. What is held is reserved from the VM's `MemoryBudget` first and
+//! allocated fallibly, so many held uploads get 503 SlowDown instead of exhausting the VM.
 
+use crate::memory_budget::{MemoryBudget, Reservation};
 use crate::s3_error::{S3Error, S3ErrorCode};
 use crate::sigv4::chunk_signing::ChunkChain;
 use crate::sigv4::signature::Signature;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::rc::Rc;
 
 /// `ffffffffffffffff;chunk-signature=<64>\r\n` is 99 bytes; anything longer is not a header.
 const MAX_HEADER: usize = 128;
@@ -46,6 +53,8 @@ pub enum ChunkError {
     },
     /// The body ended inside a chunk or before the final chunk.
     Truncated,
+    /// Holding the chunk would exceed the VM's memory budget (or the VM's memory).
+    OverBudget,
 }
 
 impl fmt::Display for ChunkError {
@@ -64,6 +73,9 @@ impl fmt::Display for ChunkError {
                 "the chunks carry {actual} bytes; x-amz-decoded-content-length says {declared}"
             ),
             ChunkError::Truncated => f.write_str("the body ended before its final chunk"),
+            ChunkError::OverBudget => {
+                f.write_str("too many uploads are in progress; please reduce your request rate")
+            }
         }
     }
 }
@@ -80,6 +92,7 @@ impl ChunkError {
             ChunkError::LengthMismatch { .. } | ChunkError::Truncated => {
                 S3ErrorCode::IncompleteBody
             }
+            ChunkError::OverBudget => S3ErrorCode::SlowDown,
         };
         S3Error::new(code, self.to_string())
     }
@@ -152,6 +165,8 @@ pub struct ChunkedResigner {
     /// The current unit, when it began in an earlier piece (empty otherwise): the one
     /// incomplete chunk, or the final chunk and trailer section.
     held: Vec<u8>,
+    /// The VM budget's cover for `held`'s capacity.
+    reservation: Reservation,
     hasher: Sha256,
     chunks: u64,
 }
@@ -163,6 +178,7 @@ impl ChunkedResigner {
         trailer: Trailer,
         max_chunk_size: u64,
         declared_length: u64,
+        budget: Rc<MemoryBudget>,
     ) -> Self {
         ChunkedResigner {
             client,
@@ -175,6 +191,7 @@ impl ChunkedResigner {
             header: Vec::with_capacity(MAX_HEADER),
             unit_len: 0,
             held: Vec::new(),
+            reservation: Reservation::new(budget),
             hasher: Sha256::new(),
             chunks: 0,
         }
@@ -211,7 +228,7 @@ impl ChunkedResigner {
             State::Final => {
                 self.finish_final().inspect_err(|_| self.fail())?;
                 self.state = State::Done;
-                Ok(std::mem::take(&mut self.held))
+                Ok(self.release_held())
             }
             State::Done => Ok(Vec::new()),
             _ => {
@@ -223,7 +240,47 @@ impl ChunkedResigner {
 
     fn fail(&mut self) {
         self.state = State::Failed;
-        self.held = Vec::new();
+        self.release_held();
+    }
+
+    /// Hands over the held unit; its reservation goes back to the budget.
+    fn release_held(&mut self) -> Vec<u8> {
+        self.reservation.resize(0);
+        std::mem::take(&mut self.held)
+    }
+
+    /// Appends to the held unit, reserving (and allocating) for the whole unit at once.
+    fn hold(&mut self, bytes: &[u8]) -> Result<(), ChunkError> {
+        let needed = self.held.len() + bytes.len();
+        if needed > self.held.capacity() {
+            let unit = needed.saturating_add(self.unit_remaining());
+            if !self.reservation.resize(unit) {
+                return Err(ChunkError::OverBudget);
+            }
+            self.held
+                .try_reserve_exact(unit - self.held.len())
+                .map_err(|_| ChunkError::OverBudget)?;
+        }
+        self.held.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// What the current unit still lacks, at most.
+    fn unit_remaining(&self) -> usize {
+        match &self.state {
+            State::Header => MAX_HEADER.saturating_sub(self.header.len()),
+            State::Data { remaining, .. } => usize::try_from(*remaining)
+                .unwrap_or(usize::MAX)
+                .saturating_add(2),
+            State::DataEnd { seen, .. } => 2 - seen,
+            // A trailer section is a line or two: grow in small steps (the total is capped
+            // in `step`).
+            State::Final => match self.trailer {
+                Trailer::None => 2,
+                Trailer::Signed => 256,
+            },
+            State::Done | State::Failed => 0,
+        }
     }
 
     fn feed_inner(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
@@ -242,7 +299,7 @@ impl ChunkedResigner {
         while at < input.len() {
             let (used, event) = self.step(&input[at..])?;
             if unit_start.is_none() {
-                self.held.extend_from_slice(&input[at..at + used]);
+                self.hold(&input[at..at + used])?;
             }
             at += used;
             self.unit_len += used;
@@ -260,7 +317,7 @@ impl ChunkedResigner {
                         None => {
                             self.held[signature_at..signature_at + 64]
                                 .copy_from_slice(signature.as_bytes());
-                            release.prefix = std::mem::take(&mut self.held);
+                            release.prefix = self.release_held();
                             release.range = at..at;
                         }
                     }
@@ -274,7 +331,7 @@ impl ChunkedResigner {
                 } => {
                     // Held to the end, whatever happens before: move it out of the input.
                     if let Some(start) = unit_start.take() {
-                        self.held.extend_from_slice(&input[start..at]);
+                        self.hold(&input[start..at])?;
                     }
                     self.held[signature_at..signature_at + 64]
                         .copy_from_slice(signature.as_bytes());
@@ -284,7 +341,7 @@ impl ChunkedResigner {
         // An incomplete unit that began here waits for the next piece.
         if let Some(start) = unit_start {
             if start < input.len() {
-                self.held.extend_from_slice(&input[start..]);
+                self.hold(&input[start..])?;
             }
         }
         Ok(release)
@@ -482,11 +539,11 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
         ))?;
     if signature.len() != 64 {
         return Err(ChunkError::Malformed(
-            "a chunk signature is not 64 hex digits",
+            "a chunk signature is not 64 lower-case hex digits",
         ));
     }
     let claimed = Signature::from_hex(signature)
-        .map_err(|_| ChunkError::Malformed("a chunk signature is not 64 hex digits"))?;
+        .map_err(|_| ChunkError::Malformed("a chunk signature is not 64 lower-case hex digits"))?;
     Ok((size, claimed, semicolon + 1 + SIGNATURE_PARAM.len()))
 }
 
@@ -537,8 +594,9 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
                 .count();
         let value = trim(&line[colon + 1..]);
         if name == TRAILER_SIGNATURE.as_bytes() {
-            let claimed = Signature::from_hex(value)
-                .map_err(|_| ChunkError::Malformed("the trailer signature is not 64 hex digits"))?;
+            let claimed = Signature::from_hex(value).map_err(|_| {
+                ChunkError::Malformed("the trailer signature is not 64 lower-case hex digits")
+            })?;
             if signature
                 .replace((line_at + value_start, claimed))
                 .is_some()

@@ -2,10 +2,12 @@
 //! its error. It holds no logic of its own, and it never panics: a failed host call answers
 //! the request with an error instead of forwarding it (fail closed).
 
+use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::config::{self, Config};
-use crate::gateway::{AuthKind, Decision, Forward, Gateway, Rejection};
+use crate::gateway::{Decision, Forward, Gateway};
 use crate::metrics;
+use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
 use proxy_wasm::hostcalls;
@@ -29,11 +31,14 @@ struct Counters {
     config_ok: Option<u32>,
     config_invalid: Option<u32>,
     chunks: Option<u32>,
+    held_bytes: Option<u32>,
+    vm_memory: Option<u32>,
 }
 
 impl Counters {
     fn define() -> Self {
         let define = |name: String| hostcalls::define_metric(MetricType::Counter, &name).ok();
+        let gauge = |name: &str| hostcalls::define_metric(MetricType::Gauge, name).ok();
         Counters {
             requests: AuthKind::ALL
                 .iter()
@@ -46,7 +51,15 @@ impl Counters {
             config_ok: define(metrics::config_reloads(true)),
             config_invalid: define(metrics::config_reloads(false)),
             chunks: define(metrics::CHUNKS.to_owned()),
+            held_bytes: gauge(metrics::HELD_BYTES),
+            vm_memory: gauge(metrics::VM_MEMORY),
         }
+    }
+
+    /// The memory gauges, after anything that may have changed them.
+    fn memory(&self, gateway: &Gateway) {
+        record(self.held_bytes, gateway.chunk_memory_used());
+        record(self.vm_memory, vm_memory_bytes());
     }
 
     fn forwarded(&self, kind: AuthKind) {
@@ -58,6 +71,17 @@ impl Counters {
         let at = S3ErrorCode::ALL.iter().position(|c| *c == code);
         increment(at.and_then(|i| self.rejections.get(i)).copied().flatten());
     }
+}
+
+fn record(id: Option<u32>, value: usize) {
+    if let (Some(id), Ok(value)) = (id, u64::try_from(value)) {
+        let _ = hostcalls::record_metric(id, value);
+    }
+}
+
+fn vm_memory_bytes() -> usize {
+    const WASM_PAGE: usize = 64 * 1024;
+    core::arch::wasm32::memory_size(0) * WASM_PAGE
 }
 
 fn increment(id: Option<u32>) {
@@ -92,13 +116,22 @@ impl RootContext for Root {
         match Config::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(config) => {
                 proxy_wasm::set_log_level(log_level(config.log_level));
+                let domains: Vec<String> = config
+                    .public_domains
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect();
                 log::info!(
-                    "configured: origin {}, {} key pair(s), anonymous requests {:?}",
+                    "configured: serving {}, origin {}, {} key pair(s), anonymous requests {:?}, chunk memory budget {} bytes",
+                    domains.join(", "),
                     config.origin_authority,
                     config.credentials.len(),
-                    config.anonymous
+                    config.anonymous,
+                    config.chunk_memory_budget_bytes
                 );
-                self.gateway = Some(Rc::new(Gateway::new(config)));
+                let gateway = Rc::new(Gateway::new(config));
+                self.counters.memory(&gateway);
+                self.gateway = Some(gateway);
                 increment(self.counters.config_ok);
                 true
             }
@@ -201,6 +234,14 @@ impl HttpContext for Stream {
         self.resign_body(body_size, end_of_stream)
     }
 
+    fn on_log(&mut self) {
+        // A stream that ends while its body is held (the client went away) gives the held
+        // bytes back to the VM's budget here.
+        if self.body.take().is_some() {
+            self.record_memory();
+        }
+    }
+
     fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
         // An aws-chunked body ends inside the body; HTTP trailers after it would end the
         // stream with the final chunk still held here, unverifiable.
@@ -235,6 +276,7 @@ impl Stream {
             Ok((release, last))
         });
         add(self.counters.chunks, resigner.chunks() - chunks_before);
+        self.record_memory();
         let (release, last) = match result {
             Ok(done) => done,
             Err(error) => {
@@ -271,9 +313,16 @@ impl Stream {
     /// upstream request is reset, so the origin never completes the object.
     fn refuse_body(&mut self, error: ChunkError) -> Action {
         self.body = None;
+        self.record_memory();
         let error = error.s3_error();
         log::info!("rejected {}: {error}", self.described);
         self.send_error(self.head, &error, None)
+    }
+
+    fn record_memory(&self) {
+        if let Some(gateway) = &self.gateway {
+            self.counters.memory(gateway);
+        }
     }
 
     fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {

@@ -1,51 +1,29 @@
-//! The decision for one request: which authentication it attempts, whether it verifies, and
-//! the rewrite that carries it to the origin, or the S3 error that answers it.
+//! The decision for one request: whether its host is served, which authentication it
+//! attempts, whether that verifies, and the rewrite that carries it to the origin, or the S3
+//! error that answers it. Checks that hold for every kind of request run here, once: the
+//! host before verification, unsigned `x-amz-*` headers after it.
 
+use crate::addressing::Style;
+use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::config::{Anonymous, Config};
+use crate::memory_budget::MemoryBudget;
+use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::resign;
-use crate::s3_error::S3Error;
-use crate::s3_error::S3ErrorCode::{self, *};
+use crate::s3_error::S3ErrorCode::*;
 use crate::sigv4::authorization::{self, AuthorizationV4};
 use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
+use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
 use std::fmt;
+use std::rc::Rc;
 
 const ECDSA_ALGORITHM: &[u8] = b"AWS4-ECDSA-P256-SHA256";
 const SIGV2_UNSUPPORTED: &str = "Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256). boto3 presigns with SigV2 unless its client has Config(signature_version='s3v4').";
-
-/// How the request authenticated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthKind {
-    PresignedV4,
-    HeaderV4,
-    /// Header auth with a signed aws-chunked body, re-signed chunk by chunk.
-    ChunkedV4,
-    /// Unsigned, forwarded as allowed by `anonymous: forward`.
-    Anonymous,
-}
-
-impl AuthKind {
-    pub const ALL: [AuthKind; 4] = [
-        AuthKind::PresignedV4,
-        AuthKind::HeaderV4,
-        AuthKind::ChunkedV4,
-        AuthKind::Anonymous,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthKind::PresignedV4 => "presigned_v4",
-            AuthKind::HeaderV4 => "header_v4",
-            AuthKind::ChunkedV4 => "chunked_v4",
-            AuthKind::Anonymous => "anonymous",
-        }
-    }
-}
 
 #[derive(Debug)]
 pub enum Decision<'c> {
@@ -84,59 +62,73 @@ impl fmt::Debug for Forward<'_> {
     }
 }
 
-/// A request the filter answers itself.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Rejection {
-    pub error: S3Error,
-    /// The key id the client claimed, for the log line.
-    pub access_key_id: Option<String>,
-    /// What a user needs to debug a mismatch (the canonical request and string to sign the
-    /// filter computed): for debug logs only, never for the client.
-    pub detail: Option<String>,
-}
-
-impl Rejection {
-    pub fn new(code: S3ErrorCode, message: impl Into<String>) -> Self {
-        Rejection {
-            error: S3Error::new(code, message),
-            access_key_id: None,
-            detail: None,
-        }
-    }
-
-    pub fn for_key(mut self, access_key_id: &str) -> Self {
-        self.access_key_id
-            .get_or_insert_with(|| access_key_id.to_owned());
-        self
-    }
-
-    pub fn with_detail(mut self, detail: String) -> Self {
-        self.detail = Some(detail);
-        self
-    }
-}
-
 pub struct Gateway {
     config: Config,
+    /// Shared by every stream of this VM.
+    chunk_memory: Rc<MemoryBudget>,
 }
 
 impl Gateway {
     pub fn new(config: Config) -> Self {
-        Gateway { config }
+        let budget = usize::try_from(config.chunk_memory_budget_bytes).unwrap_or(usize::MAX);
+        Gateway {
+            config,
+            chunk_memory: MemoryBudget::new(budget),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Bytes of incomplete chunks this VM holds now, across all streams.
+    pub fn chunk_memory_used(&self) -> usize {
+        self.chunk_memory.used()
     }
 
     /// Decides one request. `now` is the current Unix time in seconds.
     pub fn decide(&self, req: &Request<'_>, now: u64) -> Decision<'_> {
-        match self.authenticate(req, now) {
+        match self.forward(req, now) {
             Ok(forward) => Decision::Forward(forward),
             Err(rejection) => Decision::Reject(rejection),
         }
     }
 
-    fn authenticate(&self, req: &Request<'_>, now: u64) -> Result<Forward<'_>, Rejection> {
+    fn forward(&self, req: &Request<'_>, now: u64) -> Result<Forward<'_>, Rejection> {
+        match self.config.public_domains.style(req.authority) {
+            Some(Style::Path) => {}
+            Some(Style::Virtual { .. }) => {
+                return Err(Rejection::new(
+                    NotImplemented,
+                    "Virtual-hosted-style requests (the bucket in the host name) are not supported; address the bucket in the path.",
+                ))
+            }
+            None => {
+                return Err(Rejection::new(
+                    InvalidRequest,
+                    format!(
+                        "This endpoint does not serve the host '{}'.",
+                        String::from_utf8_lossy(req.authority)
+                    ),
+                ))
+            }
+        }
+        let (forward, covered) = self.authenticate(req, now)?;
+        unsigned_headers::check(req, &covered).map_err(|r| match forward.access_key_id {
+            Some(key) => r.for_key(key),
+            None => r,
+        })?;
+        Ok(forward)
+    }
+
+    fn authenticate(
+        &self,
+        req: &Request<'_>,
+        now: u64,
+    ) -> Result<(Forward<'_>, Covered), Rejection> {
         let mut authorization = req.values("authorization");
         let header = authorization.next();
-        if authorization.next().is_some() {
+        if authorization.next().is_some() || header.is_some_and(joins_several) {
             return Err(Rejection::new(
                 InvalidArgument,
                 "Only one Authorization header may be sent.",
@@ -153,14 +145,17 @@ impl Gateway {
             (None, true) if presigned.present() => self.presigned(req, &presigned, now),
             (None, true) => Err(Rejection::new(NotImplemented, SIGV2_UNSUPPORTED)),
             (None, false) => match self.config.anonymous {
-                Anonymous::Forward => Ok(Forward {
-                    kind: AuthKind::Anonymous,
-                    authority: &self.config.origin_authority,
-                    path: None,
-                    authorization: None,
-                    body: None,
-                    access_key_id: None,
-                }),
+                Anonymous::Forward => Ok((
+                    Forward {
+                        kind: AuthKind::Anonymous,
+                        authority: &self.config.origin_authority,
+                        path: None,
+                        authorization: None,
+                        body: None,
+                        access_key_id: None,
+                    },
+                    Covered::Nothing,
+                )),
                 Anonymous::Reject => Err(Rejection::new(
                     AccessDenied,
                     "Anonymous requests are not allowed; sign the request with AWS Signature Version 4.",
@@ -174,7 +169,7 @@ impl Gateway {
         req: &Request<'_>,
         value: &[u8],
         now: u64,
-    ) -> Result<Forward<'_>, Rejection> {
+    ) -> Result<(Forward<'_>, Covered), Rejection> {
         match authorization::scheme(value) {
             scheme if scheme == ALGORITHM.as_bytes() => {}
             scheme if scheme == ECDSA_ALGORITHM => {
@@ -206,7 +201,7 @@ impl Gateway {
         let body = self
             .chunked_body(req, &verified, &auth, &resigned.signature)
             .map_err(|r| r.for_key(key))?;
-        Ok(Forward {
+        let forward = Forward {
             kind: if body.is_some() {
                 AuthKind::ChunkedV4
             } else {
@@ -217,7 +212,11 @@ impl Gateway {
             authorization: Some(resigned.authorization),
             body,
             access_key_id: Some(&verified.pair.client.access_key_id),
-        })
+        };
+        Ok((
+            forward,
+            Covered::Listed(verified.canonical.signed_headers().to_owned()),
+        ))
     }
 
     /// For `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, the re-signer of the body.
@@ -252,6 +251,7 @@ impl Gateway {
             trailer,
             self.config.max_chunk_size_bytes,
             decoded_length,
+            self.chunk_memory.clone(),
         ))))
     }
 
@@ -260,7 +260,7 @@ impl Gateway {
         req: &Request<'_>,
         params: &PresignedParams,
         now: u64,
-    ) -> Result<Forward<'_>, Rejection> {
+    ) -> Result<(Forward<'_>, Covered), Rejection> {
         match params.algorithm.as_deref().map(str::as_bytes) {
             Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
             Some(ECDSA_ALGORITHM) => {
@@ -288,7 +288,8 @@ impl Gateway {
         let key = url.credential.access_key_id;
         let mut verified =
             verify::presigned(&self.config, req, &url, now).map_err(|r| r.for_key(key))?;
-        Ok(Forward {
+        let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
+        let forward = Forward {
             kind: AuthKind::PresignedV4,
             authority: &self.config.origin_authority,
             path: Some(resign::presigned(
@@ -300,6 +301,18 @@ impl Gateway {
             authorization: None,
             body: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
-        })
+        };
+        Ok((forward, covered))
     }
+}
+
+/// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme
+/// after a comma is the trace of a second header.
+fn joins_several(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').skip(1).any(|part| {
+        let part = part.trim_ascii_start();
+        [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, b"AWS"]
+            .iter()
+            .any(|scheme| part.starts_with(scheme) && part.get(scheme.len()) == Some(&b' '))
+    })
 }

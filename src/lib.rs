@@ -5,14 +5,20 @@
 //! Everything but `filter` is plain Rust over plain types, tested natively; `filter` is the
 //! thin proxy-wasm adapter, built only for wasm32.
 
+pub mod addressing;
+pub mod auth_kind;
 pub mod aws_chunked;
 pub mod config;
 pub mod gateway;
+pub mod memory_budget;
 pub mod metrics;
+pub mod redact;
+pub mod rejection;
 pub mod request;
 pub mod resign;
 pub mod s3_error;
 pub mod sigv4;
+pub mod unsigned_headers;
 pub mod verify;
 
 #[cfg(target_arch = "wasm32")]

@@ -4,7 +4,7 @@
 //! so the same tag-extraction rule serves Envoy (`stats_tags` in envoy/envoy.yaml) and Istio
 //! (`extraStatTags`): Prometheus then shows `s3_resign_requests_total{kind="presigned_v4"}`.
 
-use crate::gateway::AuthKind;
+use crate::auth_kind::AuthKind;
 use crate::s3_error::S3ErrorCode;
 
 pub const REQUESTS: &str = "s3_resign_requests_total";
@@ -12,6 +12,10 @@ pub const REJECTIONS: &str = "s3_resign_rejections_total";
 pub const CONFIG_RELOADS: &str = "s3_resign_config_reloads_total";
 /// Chunks of signed aws-chunked bodies verified and re-signed (untagged).
 pub const CHUNKS: &str = "s3_resign_chunks_resigned_total";
+/// Gauge: bytes of incomplete chunks the VM holds now, against its `chunk_memory_budget_bytes`.
+pub const HELD_BYTES: &str = "s3_resign_chunk_memory_held_bytes";
+/// Gauge: the VM's linear memory (it grows, never shrinks): what the filter costs a worker.
+pub const VM_MEMORY: &str = "s3_resign_vm_memory_bytes";
 
 /// Requests forwarded to the origin, by how they authenticated.
 pub fn requests(kind: AuthKind) -> String {

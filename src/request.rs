@@ -1,9 +1,6 @@
 //! A borrowed view of the request head as the filter receives it from Envoy.
 
-use crate::sigv4::query::replace_values;
-
-/// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens.
-const SECRET_QUERY_PARAMS: [&[u8]; 3] = [b"X-Amz-Signature", b"Signature", b"X-Amz-Security-Token"];
+use crate::redact;
 
 /// The request head: pseudo-headers apart, every other header in arrival order.
 #[derive(Debug)]
@@ -72,12 +69,7 @@ impl<'a> Request<'a> {
     pub fn loggable_path(&self) -> String {
         let mut path = String::from_utf8_lossy(self.raw_path()).into_owned();
         if self.path.contains(&b'?') {
-            let masked = replace_values(self.raw_query(), |name| {
-                SECRET_QUERY_PARAMS
-                    .iter()
-                    .any(|secret| name.eq_ignore_ascii_case(secret))
-                    .then(|| "*****".to_owned())
-            });
+            let masked = redact::query(self.raw_query());
             path.push('?');
             path.push_str(&String::from_utf8_lossy(&masked));
         }

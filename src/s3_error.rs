@@ -17,10 +17,11 @@ pub enum S3ErrorCode {
     NotImplemented,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
+    SlowDown,
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 12] = [
+    pub const ALL: [S3ErrorCode; 13] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -33,6 +34,7 @@ impl S3ErrorCode {
         S3ErrorCode::NotImplemented,
         S3ErrorCode::RequestTimeTooSkewed,
         S3ErrorCode::SignatureDoesNotMatch,
+        S3ErrorCode::SlowDown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +51,7 @@ impl S3ErrorCode {
             S3ErrorCode::NotImplemented => "NotImplemented",
             S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             S3ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            S3ErrorCode::SlowDown => "SlowDown",
         }
     }
 
@@ -66,6 +69,7 @@ impl S3ErrorCode {
             S3ErrorCode::MissingContentLength => 411,
             S3ErrorCode::InternalError => 500,
             S3ErrorCode::NotImplemented => 501,
+            S3ErrorCode::SlowDown => 503,
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct S3Error {
     pub code: S3ErrorCode,
     /// Sent to the client: says what was wrong, never a secret or a valid signature.
     pub message: String,
+    /// Elements S3 adds after `<Message>` for some codes (`HeadersNotSigned`), in order.
+    pub details: Vec<(&'static str, String)>,
 }
 
 impl S3Error {
@@ -82,7 +88,13 @@ impl S3Error {
         S3Error {
             code,
             message: message.into(),
+            details: Vec::new(),
         }
+    }
+
+    pub fn with_detail(mut self, element: &'static str, text: impl Into<String>) -> Self {
+        self.details.push((element, text.into()));
+        self
     }
 
     /// The XML body; `request_id` is Envoy's `x-request-id`, which ties the answer to the
@@ -94,10 +106,11 @@ impl S3Error {
         body.push_str("</Code><Message>");
         escape_xml(&mut body, &self.message);
         body.push_str("</Message>");
+        for (element, text) in &self.details {
+            push_element(&mut body, element, text);
+        }
         if let Some(id) = request_id {
-            body.push_str("<RequestId>");
-            escape_xml(&mut body, id);
-            body.push_str("</RequestId>");
+            push_element(&mut body, "RequestId", id);
         }
         body.push_str("</Error>");
         body
@@ -108,6 +121,16 @@ impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message)
     }
+}
+
+fn push_element(out: &mut String, element: &str, text: &str) {
+    out.push('<');
+    out.push_str(element);
+    out.push('>');
+    escape_xml(out, text);
+    out.push_str("</");
+    out.push_str(element);
+    out.push('>');
 }
 
 fn escape_xml(out: &mut String, text: &str) {
@@ -145,6 +168,7 @@ mod tests {
             (MissingContentLength, 411),
             (NotImplemented, 501),
             (InternalError, 500),
+            (SlowDown, 503),
         ] {
             assert_eq!(code.status(), status, "{code:?}");
             assert_eq!(format!("{code:?}"), code.as_str());
@@ -159,5 +183,11 @@ mod tests {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>a&lt;b &amp; &apos;c&apos;\u{FFFD}</Message><RequestId>id&quot;1</RequestId></Error>"
         );
         assert!(!e.xml_body(None).contains("RequestId"));
+        let unsigned = S3Error::new(S3ErrorCode::AccessDenied, "m")
+            .with_detail("HeadersNotSigned", "x-amz-acl, x-amz-meta-a");
+        assert_eq!(
+            unsigned.xml_body(Some("r")),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>m</Message><HeadersNotSigned>x-amz-acl, x-amz-meta-a</HeadersNotSigned><RequestId>r</RequestId></Error>"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! what `resign` signs again for the origin.
 
 use crate::config::{Config, CredentialPair};
-use crate::gateway::Rejection;
+use crate::redact;
+use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::*;
 use crate::sigv4::amz_date::AmzDate;
@@ -91,7 +92,8 @@ pub fn presigned<'r, 'c>(
             "The request is dated too far in the future (X-Amz-Date).",
         ));
     }
-    if (now as i64) > signed_at + i64::from(url.expires) {
+    // S3 counts X-Amz-Expires=0 as expired on arrival.
+    if url.expires == 0 || (now as i64) > signed_at + i64::from(url.expires) {
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
     let canonical = CanonicalRequest::new(
@@ -227,19 +229,7 @@ fn check_signature(
     .for_key(credential.access_key_id)
     .with_detail(format!(
         "canonical request:\n{}\nstring to sign:\n{}",
-        redact_token(&String::from_utf8_lossy(&canonical_request)),
+        redact::canonical_request(&canonical_request),
         string_to_sign
     )))
-}
-
-/// A session token is a credential: keep it out of the logs.
-fn redact_token(canonical_request: &str) -> String {
-    canonical_request
-        .split('\n')
-        .map(|line| match line.split_once(':') {
-            Some(("x-amz-security-token", _)) => "x-amz-security-token:*****",
-            _ => line,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

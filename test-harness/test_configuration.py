@@ -22,6 +22,7 @@ def test_the_reference_configuration_with_secrets_from_the_environment(origin, b
 def test_the_python_proxy_environment(origin, bucket, origin_s3):
     """An empty configuration reads the variables of the proxy s3-resign replaces."""
     env = {
+        "PUBLIC_DOMAINS": "s3.mydomain.com, localhost",
         "ORIGIN_DOMAIN": origin.authority,
         "AWS_REGION": "us-east-1",
         "CLIENT_ACCESS_KEY": "LEGACYKEY",
@@ -39,6 +40,9 @@ def test_the_python_proxy_environment(origin, bucket, origin_s3):
     "overrides, field",
     [
         ({"origin_authority": "https://s3.example.com"}, "origin_authority"),
+        ({"public_domains": []}, "public_domains"),
+        ({"public_domains": ["localhost", "https://s3.mydomain.com"]}, "public_domains[1]"),
+        ({"chunk_memory_budget_bytes": 1}, "chunk_memory_budget_bytes"),
         ({"credentials": []}, "credentials"),
         ({"credentials": [{"access_key_id": "K"}]}, "credentials[0].secret_access_key"),
         ({"credentials": [{"access_key_id": "K", "secret_access_key_env": "UNSET_VAR"}]}, "credentials[0].secret_access_key_env"),

@@ -140,7 +140,7 @@ def test_wasmplugin_follows_the_api():
     assert set(spec) <= WASMPLUGIN_SPEC_FIELDS, set(spec) - WASMPLUGIN_SPEC_FIELDS
     assert spec["url"].startswith("oci://")
     assert spec["phase"] == "AUTHN" and spec["phase"] in PHASES
-    assert spec["failStrategy"] == "FAIL_CLOSE" and spec["failStrategy"] in FAIL_STRATEGIES
+    assert spec["failStrategy"] == "FAIL_RELOAD" and spec["failStrategy"] in FAIL_STRATEGIES
     assert spec["imagePullPolicy"] in PULL_POLICIES
     assert spec["type"] in {"HTTP", "NETWORK", "UNSPECIFIED_PLUGIN_TYPE"}
     assert spec["selector"]["matchLabels"]
@@ -159,6 +159,7 @@ def test_wasmplugin_config_is_the_filter_contract(origin, bucket, origin_s3):
     referenced = sorted(v for c in plugin_config["credentials"] for k, v in c.items() if k.endswith("_env"))
     assert referenced == sorted(env_names), "every *_env the config names is exposed by vmConfig"
     plugin_config["origin_authority"] = origin.authority
+    plugin_config["public_domains"] = ["localhost"]
     env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
     config = render(origin_host="127.0.0.1", origin_port=origin.port,
                     filter_config=json.dumps(plugin_config), env_keys=env_names)

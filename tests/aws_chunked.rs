@@ -6,11 +6,13 @@ mod common;
 
 use common::s3_example;
 use s3_resign::aws_chunked::{ChunkError, ChunkedResigner, Trailer};
+use s3_resign::memory_budget::MemoryBudget;
 use s3_resign::sigv4::amz_date::AmzDate;
 use s3_resign::sigv4::chunk_signing::ChunkChain;
 use s3_resign::sigv4::credential::Scope;
 use s3_resign::sigv4::signature::Signature;
 use s3_resign::sigv4::signing::{hex_sha256, SecretKey, SigningKey};
+use std::rc::Rc;
 
 const CLIENT_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const ORIGIN_SECRET: &str = "origin-secret";
@@ -77,7 +79,11 @@ fn write_body(
 }
 
 fn resigner(seed: &str, trailer: Trailer, length: u64) -> ChunkedResigner {
-    ChunkedResigner::new(client(seed), origin(), trailer, MAX, length)
+    ChunkedResigner::new(client(seed), origin(), trailer, MAX, length, unlimited())
+}
+
+fn unlimited() -> Rc<MemoryBudget> {
+    MemoryBudget::new(usize::MAX)
 }
 
 fn run(mut r: ChunkedResigner, pieces: &[&[u8]]) -> Result<Vec<u8>, ChunkError> {
@@ -91,7 +97,14 @@ fn run(mut r: ChunkedResigner, pieces: &[&[u8]]) -> Result<Vec<u8>, ChunkError> 
 
 /// The output verifies under the origin chain: re-verify it with the origin as "client".
 fn assert_verifies_for_origin(output: &[u8], trailer: Trailer, length: u64) {
-    let check = ChunkedResigner::new(origin(), client(ORIGIN_SEED), trailer, MAX, length);
+    let check = ChunkedResigner::new(
+        origin(),
+        client(ORIGIN_SEED),
+        trailer,
+        MAX,
+        length,
+        unlimited(),
+    );
     run(check, &[output]).expect("the re-signed body verifies under the origin chain");
 }
 
@@ -399,7 +412,14 @@ fn malformed_bodies_are_refused() {
 fn oversize_chunks_length_mismatches_and_truncation_are_refused() {
     let big = vec![1u8; 5000];
     let body = write_body(client(SEED), &[&big], None, "\r\n");
-    let small_cap = ChunkedResigner::new(client(SEED), origin(), Trailer::None, 4096, 5000);
+    let small_cap = ChunkedResigner::new(
+        client(SEED),
+        origin(),
+        Trailer::None,
+        4096,
+        5000,
+        unlimited(),
+    );
     assert_eq!(
         run(small_cap, &[&body]).unwrap_err(),
         ChunkError::ChunkTooLarge {
@@ -465,4 +485,56 @@ fn errors_map_to_s3_codes() {
         .code,
         IncompleteBody
     );
+}
+
+#[test]
+fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
+    let data = vec![7u8; 10_000];
+    let body = write_body(client(SEED), &[&data], None, "\r\n");
+    let budget = MemoryBudget::new(12_000);
+    let new = || {
+        ChunkedResigner::new(
+            client(SEED),
+            origin(),
+            Trailer::None,
+            MAX,
+            10_000,
+            budget.clone(),
+        )
+    };
+    // One upload holds its incomplete chunk: the whole chunk is reserved at once.
+    let mut first = new();
+    let mut out = Vec::new();
+    first.feed_into(&body[..5_000], &mut out).unwrap();
+    assert!(out.is_empty());
+    let held = budget.used();
+    assert!((10_000..=10_200).contains(&held), "{held}");
+    // A second one cannot hold its chunk too: refused, nothing of it released.
+    let mut second = new();
+    let mut out2 = Vec::new();
+    assert_eq!(
+        second.feed_into(&body[..5_000], &mut out2).unwrap_err(),
+        ChunkError::OverBudget
+    );
+    assert!(out2.is_empty());
+    assert_eq!(budget.used(), held, "a refused upload holds nothing");
+    // The first completes; its reservation goes back.
+    first.feed_into(&body[5_000..], &mut out).unwrap();
+    out.extend(first.finish().unwrap());
+    assert_eq!(out.len(), body.len());
+    assert_eq!(budget.used(), 0);
+    // A chunk that arrives whole in one piece needs no holding at all.
+    let none = MemoryBudget::new(0);
+    let mut whole = ChunkedResigner::new(client(SEED), origin(), Trailer::None, MAX, 10_000, none);
+    let final_chunk = "0;chunk-signature=\r\n\r\n".len() + 64;
+    let chunks_only = &body[..body.len() - final_chunk];
+    let mut out3 = Vec::new();
+    whole.feed_into(chunks_only, &mut out3).unwrap();
+    assert_eq!(out3.len(), chunks_only.len());
+    // An upload that fails gives back what it held.
+    let mut failing = new();
+    failing.feed_into(&body[..5_000], &mut Vec::new()).unwrap();
+    assert!(budget.used() > 0);
+    drop(failing);
+    assert_eq!(budget.used(), 0);
 }

@@ -8,8 +8,9 @@ use aws_sigv4::http_request::{
     SignatureLocation, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
+use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
-use s3_resign::gateway::{AuthKind, Decision, Forward, Gateway};
+use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -101,6 +102,7 @@ fn sdk_sign(
 
 fn gateway(origin_region: Option<&str>) -> Gateway {
     let mut json = serde_json::json!({
+        "public_domains": [PUBLIC],
         "origin_authority": ORIGIN,
         "credentials": [{
             "access_key_id": "CLIENTKEY", "secret_access_key": "client/secret+key",

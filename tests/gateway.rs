@@ -1,8 +1,9 @@
 //! The filter's decision on whole requests: every signed part is binding (tampering with any
 //! of them is refused), and each kind of bad input gets its S3 error code.
 
+use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
-use s3_resign::gateway::{AuthKind, Decision, Gateway};
+use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode::{self, *};
 use s3_resign::sigv4::amz_date::AmzDate;
@@ -21,6 +22,7 @@ const DATE: &str = "20261129T120000Z";
 
 fn gateway(extra: serde_json::Value) -> Gateway {
     let mut json = serde_json::json!({
+        "public_domains": [PUBLIC],
         "origin_authority": "origin:9000",
         "credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
                          "origin_access_key_id": "OK", "origin_secret_access_key": "os"}],
@@ -375,6 +377,35 @@ fn each_kind_of_bad_request_gets_its_code() {
             InvalidArgument,
         ),
         (
+            "two headers joined by Envoy",
+            good.clone()
+                .set("authorization", format!("{authz},{authz}")),
+            InvalidArgument,
+        ),
+        (
+            "upper-case signature",
+            good.clone().set("authorization", {
+                let (rest, sig) = authz.split_at(authz.len() - 64);
+                format!("{rest}{}", sig.to_uppercase())
+            }),
+            AuthorizationHeaderMalformed,
+        ),
+        (
+            "unsigned x-amz header",
+            good.clone().with("x-amz-acl", "public-read"),
+            AccessDenied,
+        ),
+        (
+            "unknown host",
+            good.clone().set(":authority", "s3.example.net"),
+            InvalidRequest,
+        ),
+        (
+            "virtual-hosted host",
+            good.clone().set(":authority", "bucket.s3.mydomain.com"),
+            NotImplemented,
+        ),
+        (
             "payload hash missing",
             good.clone().without("x-amz-content-sha256"),
             InvalidRequest,
@@ -437,7 +468,30 @@ fn each_kind_of_bad_request_gets_its_code() {
         (
             "expires zero",
             edited("X-Amz-Expires=600", "X-Amz-Expires=0"),
+            AccessDenied,
+        ),
+        (
+            "expires with a leading zero",
+            edited("X-Amz-Expires=600", "X-Amz-Expires=0600"),
             AuthorizationQueryParametersError,
+        ),
+        (
+            "upper-case signature",
+            url.clone().set(":path", {
+                let (rest, sig) = path.split_at(path.len() - 64);
+                format!("{rest}{}", sig.to_uppercase())
+            }),
+            AuthorizationQueryParametersError,
+        ),
+        (
+            "unsigned x-amz header",
+            url.clone().with("x-amz-copy-source", "bucket/secret"),
+            AccessDenied,
+        ),
+        (
+            "unknown host",
+            url.clone().set(":authority", "s3.example.net"),
+            InvalidRequest,
         ),
         (
             "date repeated",

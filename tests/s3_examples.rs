@@ -5,8 +5,9 @@
 mod common;
 
 use common::{example_pairs, s3_example, s3_examples};
+use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
-use s3_resign::gateway::{AuthKind, Decision, Gateway};
+use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode;
 use s3_resign::sigv4::amz_date::AmzDate;
@@ -115,6 +116,7 @@ fn check(name: &str, kind: AuthKind) {
 fn example_gateway(all: &Value) -> Gateway {
     let c = &all["credentials"];
     let json = serde_json::json!({
+        "public_domains": ["examplebucket.s3.amazonaws.com", "s3.amazonaws.com", "awsexamplebucket1.s3.amazonaws.com", "johnsmith.s3.amazonaws.com"],
         "origin_authority": "origin.example:9000",
         "credentials": [{
             "access_key_id": c["access_key_id"],

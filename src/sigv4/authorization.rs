@@ -35,7 +35,9 @@ impl fmt::Display for AuthorizationError {
             AuthorizationError::Missing(what) => write!(f, "the {what} component is missing"),
             AuthorizationError::Credential(e) => e.fmt(f),
             AuthorizationError::SignedHeaders(e) => e.fmt(f),
-            AuthorizationError::Signature => f.write_str("the signature must be 64 hex digits"),
+            AuthorizationError::Signature => {
+                f.write_str("the signature must be 64 lower-case hex digits")
+            }
         }
     }
 }

@@ -54,10 +54,10 @@ impl fmt::Display for PresignedError {
             ),
             PresignedError::Credential(e) => write!(f, "Error parsing the X-Amz-Credential parameter: {e}"),
             PresignedError::Date => f.write_str("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""),
-            PresignedError::Expires => f.write_str("X-Amz-Expires must be a whole number of seconds, at least 1"),
+            PresignedError::Expires => f.write_str("X-Amz-Expires should be a number"),
             PresignedError::ExpiresTooLong => f.write_str("X-Amz-Expires must be less than a week (in seconds) that is 604800"),
             PresignedError::SignedHeaders(e) => write!(f, "X-Amz-SignedHeaders: {e}"),
-            PresignedError::Signature => f.write_str("X-Amz-Signature must be 64 hex digits"),
+            PresignedError::Signature => f.write_str("X-Amz-Signature must be 64 lower-case hex digits"),
         }
     }
 }
@@ -108,11 +108,7 @@ impl PresignedParams {
         ) else {
             return Err(PresignedError::Missing);
         };
-        let expires: u32 = match expires.parse() {
-            Ok(0) | Err(_) => return Err(PresignedError::Expires),
-            Ok(n) if n > MAX_EXPIRES_SECONDS => return Err(PresignedError::ExpiresTooLong),
-            Ok(n) => n,
-        };
+        let expires = parse_expires(expires)?;
         Ok(PresignedV4 {
             credential: Credential::parse(credential).map_err(PresignedError::Credential)?,
             date: AmzDate::parse(date.as_bytes()).map_err(|_| PresignedError::Date)?,
@@ -122,6 +118,22 @@ impl PresignedParams {
             signature: Signature::from_hex(signature.as_bytes())
                 .map_err(|_| PresignedError::Signature)?,
         })
+    }
+}
+
+/// Digits only, no sign and no leading zero (but "0" itself): the spellings AWS accepts. 0 is
+/// a URL that has expired already; verification says so.
+fn parse_expires(text: &str) -> Result<u32, PresignedError> {
+    let digits = text.as_bytes();
+    let canonical = !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1);
+    if !canonical {
+        return Err(PresignedError::Expires);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n <= MAX_EXPIRES_SECONDS => Ok(n),
+        _ => Err(PresignedError::ExpiresTooLong),
     }
 }
 
@@ -150,6 +162,8 @@ mod tests {
         assert_eq!(p.date.to_string(), "20130524T000000Z");
         assert_eq!(p.expires, 86_400);
         assert_eq!(p.signed_headers.to_string(), "host");
+        let zero = PresignedParams::extract(QUERY.replace("=86400", "=0").as_bytes());
+        assert_eq!(zero.parse().unwrap().expires, 0);
     }
 
     #[test]
@@ -157,8 +171,16 @@ mod tests {
         use PresignedError::*;
         let with = |from: &str, to: &str| QUERY.replace(from, to);
         for (query, want) in [
-            (with("X-Amz-Expires=86400", "X-Amz-Expires=0"), Expires),
             (with("X-Amz-Expires=86400", "X-Amz-Expires=-1"), Expires),
+            (with("X-Amz-Expires=86400", "X-Amz-Expires=%2B5"), Expires),
+            (with("X-Amz-Expires=86400", "X-Amz-Expires=05"), Expires),
+            (with("X-Amz-Expires=86400", "X-Amz-Expires=00"), Expires),
+            (with("X-Amz-Expires=86400", "X-Amz-Expires="), Expires),
+            (with("X-Amz-Expires=86400", "X-Amz-Expires=1.5"), Expires),
+            (
+                with("X-Amz-Expires=86400", "X-Amz-Expires=99999999999"),
+                ExpiresTooLong,
+            ),
             (
                 with("X-Amz-Expires=86400", "X-Amz-Expires=604801"),
                 ExpiresTooLong,
@@ -177,6 +199,7 @@ mod tests {
                 SignedHeaders(SignedHeadersError::MissingHost),
             ),
             (with("Signature=aeee", "Signature=zeee"), Signature),
+            (with("Signature=aeee", "Signature=AEEE"), Signature),
             (format!("{QUERY}&X-Amz-Date=20130524T000000Z"), Duplicate),
         ] {
             let params = PresignedParams::extract(query.as_bytes());

@@ -15,8 +15,12 @@ impl Signature {
         Signature(bytes)
     }
 
-    /// Reads the 64 hex digits a client sent (either case).
+    /// Reads the 64 lower-case hex digits a client sent. AWS accepts no other form, and
+    /// neither do we: one signature, one spelling.
     pub fn from_hex(hex: &[u8]) -> Result<Self, InvalidSignature> {
+        if hex.len() != 64 || !hex.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(InvalidSignature);
+        }
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(hex, &mut bytes).map_err(|_| InvalidSignature)?;
         Ok(Signature(bytes))
@@ -48,8 +52,7 @@ mod tests {
         let hex = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
         let a = Signature::from_hex(hex.as_bytes()).unwrap();
         assert_eq!(a.to_hex(), hex);
-        let upper = Signature::from_hex(hex.to_uppercase().as_bytes()).unwrap();
-        assert!(a.verifies(&upper));
+        assert!(a.verifies(&Signature::from_hex(hex.as_bytes()).unwrap()));
         let mut flipped = hex.as_bytes().to_vec();
         flipped[63] = b'5';
         assert!(!a.verifies(&Signature::from_hex(&flipped).unwrap()));
@@ -62,5 +65,9 @@ mod tests {
         assert!(Signature::from_hex(&[b'a'; 63]).is_err());
         assert!(Signature::from_hex(&[b'a'; 65]).is_err());
         assert!(Signature::from_hex(&[b'g'; 64]).is_err());
+        assert!(Signature::from_hex(&[b'A'; 64]).is_err());
+        let mut one_upper = [b'a'; 64];
+        one_upper[17] = b'F';
+        assert!(Signature::from_hex(&one_upper).is_err());
     }
 }

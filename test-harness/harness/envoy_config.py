@@ -20,6 +20,8 @@ def filter_config_json(authority: str, **overrides) -> str:
     """The filter's JSON configuration: client key pair CLIENTKEY translated to the origin's
     ORIGINKEY pair, secrets inline unless overridden."""
     config = {
+        # The harness's Envoy listens on a port the kernel picks: any port of localhost.
+        "public_domains": ["localhost"],
         "origin_authority": authority,
         "credentials": [
             {

@@ -7,6 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ENVOY_YAML = ROOT / "envoy" / "envoy.yaml"
 WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "s3_resign.wasm"
+PROBE_WASM = ROOT / "target" / "wasm-probe" / "wasm32-wasip1" / "release" / "wasm_probe.wasm"
 
 
 def envoy_binary() -> str:
@@ -34,6 +35,13 @@ def wasm_module() -> Path:
     if not WASM.exists():
         raise RuntimeError(f"{WASM} is missing: run `make build`")
     return WASM
+
+
+def probe_wasm() -> Path:
+    """The reference filters of test-harness/wasm-probe (noop, crash), built by `make deps`."""
+    if not PROBE_WASM.exists():
+        raise RuntimeError(f"{PROBE_WASM} is missing: run `make deps`")
+    return PROBE_WASM
 
 
 def sdk_client_binary() -> str:

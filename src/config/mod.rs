@@ -2,7 +2,8 @@
 //! value every request borrows. Every error names the field at fault and never a secret.
 //!
 //! ```json
-//! { "origin_authority": "s3.example.com", "origin_region": "us-east-1",
+//! { "public_domains": ["s3.mydomain.com"],
+//!   "origin_authority": "s3.example.com", "origin_region": "us-east-1",
 //!   "credentials": [{ "access_key_id": "CLIENTKEY", "secret_access_key": "client-secret",
 //!                     "origin_access_key_id": "ORIGINKEY",
 //!                     "origin_secret_access_key_env": "ORIGIN_SECRET" }],
@@ -10,6 +11,9 @@
 //! ```
 //! An empty configuration reads the environment variables of the Python proxy this replaces.
 
+mod strict_json;
+
+use crate::addressing::{PublicDomain, PublicDomains};
 use crate::sigv4::signing::{Secret, SecretKey};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -17,14 +21,23 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
-/// The largest aws-chunked chunk held in the VM, as MinIO allows.
-pub const DEFAULT_MAX_CHUNK_SIZE_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest aws-chunked chunk held in the VM. The AWS SDKs send 64 KiB (Rust, JS, Go, C++)
+/// to 128 KiB (Java) chunks and minio-go 64 KiB; 1 MiB leaves room for any of them and keeps
+/// what one upload can pin down small.
+pub const DEFAULT_MAX_CHUNK_SIZE_BYTES: u64 = 1024 * 1024;
 const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=256 * 1024 * 1024;
+/// What one VM (one Envoy worker) may hold of incomplete chunks across all its uploads: 64
+/// uploads at the largest default chunk at once.
+pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
+/// A wasm32 VM addresses 4 GiB at most; its allocations must stay far below.
+const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = 1024 * 1024 * 1024;
 /// A week, the longest a presigned URL may live: a larger skew would make expiry moot.
 const MAX_CLOCK_SKEW_SECONDS: u64 = 604_800;
 
 #[derive(Debug)]
 pub struct Config {
+    /// The host names clients reach the proxy by; requests for any other host are refused.
+    pub public_domains: PublicDomains,
     /// The Host the origin expects, port included when not the default.
     pub origin_authority: String,
     /// The region to sign for at the origin; `None` keeps the client's.
@@ -35,6 +48,9 @@ pub struct Config {
     pub log_level: LogLevel,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,
+    /// The most this VM holds of incomplete chunks across all streams; past it, an upload
+    /// that needs to hold a chunk is refused with 503 SlowDown.
+    pub chunk_memory_budget_bytes: u64,
 }
 
 /// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
@@ -112,11 +128,15 @@ impl Config {
         if json.iter().all(u8::is_ascii_whitespace) {
             return Self::from_legacy_env(env);
         }
-        let mut top = match serde_json::from_slice::<Value>(json) {
+        let mut top = match strict_json::parse(json) {
             Ok(Value::Object(map)) => Fields::new(map, ""),
             Ok(_) => return Err(ConfigError::new("configuration", "expected a JSON object")),
             Err(e) => return Err(ConfigError::new("configuration", e.to_string())),
         };
+        let public_domains = public_domains(
+            top.required::<Vec<String>>("public_domains")?,
+            "public_domains",
+        )?;
         let origin_authority = top.required::<String>("origin_authority")?;
         let origin_region = top.optional::<String>("origin_region")?;
         let max_clock_skew_seconds = top
@@ -134,6 +154,19 @@ impl Config {
                     "must be between {} and {}",
                     CHUNK_SIZE_LIMITS.start(),
                     CHUNK_SIZE_LIMITS.end()
+                ),
+            ));
+        }
+        let chunk_memory_budget_bytes = top
+            .optional::<u64>("chunk_memory_budget_bytes")?
+            .unwrap_or(DEFAULT_CHUNK_MEMORY_BUDGET_BYTES);
+        if !(max_chunk_size_bytes..=MAX_CHUNK_MEMORY_BUDGET_BYTES)
+            .contains(&chunk_memory_budget_bytes)
+        {
+            return Err(ConfigError::new(
+                "chunk_memory_budget_bytes",
+                format!(
+                    "must be between max_chunk_size_bytes ({max_chunk_size_bytes}) and {MAX_CHUNK_MEMORY_BUDGET_BYTES}"
                 ),
             ));
         }
@@ -169,6 +202,7 @@ impl Config {
             credentials.push(CredentialPair { client, origin });
         }
         let config = Self::validated(
+            public_domains,
             origin_authority,
             origin_region,
             credentials,
@@ -184,11 +218,12 @@ impl Config {
         Ok(Config {
             log_level,
             max_chunk_size_bytes,
+            chunk_memory_budget_bytes,
             ..config
         })
     }
 
-    /// `ORIGIN_DOMAIN`, `AWS_REGION`, `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single
+    /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`, `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single
     /// pair `AWS_ACCESS_KEY`/`AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/
     /// `ORIGIN_SECRET_KEY`.
     fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
@@ -199,6 +234,20 @@ impl Config {
                 "the configuration is empty, so the environment must name the origin",
             )
         })?;
+        let domains = var("PUBLIC_DOMAINS").ok_or_else(|| {
+            ConfigError::new(
+                "PUBLIC_DOMAINS",
+                "is not set: name the host(s) clients use, e.g. s3.mydomain.com",
+            )
+        })?;
+        let public_domains = public_domains(
+            domains
+                .split(',')
+                .map(|d| d.trim().to_owned())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            "PUBLIC_DOMAINS",
+        )?;
         let pair = |id: &str, secret: &str| match (var(id), var(secret)) {
             (Some(id), Some(secret)) => Ok(Some(KeyPair {
                 access_key_id: id,
@@ -219,6 +268,7 @@ impl Config {
         };
         let origin = pair("ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
         Self::validated(
+            public_domains,
             origin_authority,
             var("AWS_REGION"),
             vec![CredentialPair { client, origin }],
@@ -234,7 +284,9 @@ impl Config {
     }
 
     /// The checks both sources share; `names` are how the source calls the fields.
+    #[allow(clippy::too_many_arguments)]
     fn validated(
+        public_domains: PublicDomains,
         origin_authority: String,
         origin_region: Option<String>,
         credentials: Vec<CredentialPair>,
@@ -270,6 +322,7 @@ impl Config {
             ));
         }
         Ok(Config {
+            public_domains,
             origin_authority,
             origin_region,
             credentials,
@@ -277,6 +330,7 @@ impl Config {
             anonymous,
             log_level: LogLevel::default(),
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
+            chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
         })
     }
 
@@ -370,14 +424,36 @@ impl<'p> Fields<'p> {
                 ))
             }
         };
-        if value.is_empty() {
-            return Err(ConfigError::new(self.path(secret), "must not be empty"));
+        if value.trim().is_empty() {
+            return Err(ConfigError::new(
+                self.path(secret),
+                "must not be empty or white space",
+            ));
         }
         Ok(KeyPair {
             access_key_id,
             secret: Secret::new(SecretKey::new(value)),
         })
     }
+}
+
+fn public_domains(list: Vec<String>, field: &str) -> Result<PublicDomains, ConfigError> {
+    if list.is_empty() {
+        return Err(ConfigError::new(
+            field,
+            "at least one host name is required",
+        ));
+    }
+    let mut domains: Vec<PublicDomain> = Vec::with_capacity(list.len());
+    for (i, text) in list.iter().enumerate() {
+        let domain = PublicDomain::parse(text)
+            .map_err(|e| ConfigError::new(format!("{field}[{i}]"), e.0))?;
+        if domains.contains(&domain) {
+            return Err(ConfigError::new(format!("{field}[{i}]"), "is listed twice"));
+        }
+        domains.push(domain);
+    }
+    Ok(PublicDomains::new(domains))
 }
 
 fn check_authority(authority: &str) -> Result<(), String> {
@@ -462,7 +538,7 @@ mod tests {
         parse(json).unwrap_err().field
     }
 
-    const MINIMAL: &str = r#"{"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AK","secret_access_key":"s"}]}"#;
+    const MINIMAL: &str = r#"{"public_domains":["s3.mydomain.com"],"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AK","secret_access_key":"s"}]}"#;
 
     #[test]
     fn minimal_configuration_gets_the_defaults() {
@@ -472,7 +548,8 @@ mod tests {
         assert_eq!(c.max_clock_skew_seconds, 900);
         assert_eq!(c.anonymous, Anonymous::Reject);
         assert_eq!(c.log_level, LogLevel::Info);
-        assert_eq!(c.max_chunk_size_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
+        assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
         let pair = c.credential("AK").unwrap();
         assert_eq!(pair.origin().access_key_id, "AK");
         assert!(c.credential("ak").is_none());
@@ -482,14 +559,20 @@ mod tests {
     fn full_configuration_with_secrets_from_the_environment() {
         let env = |name: &str| (name == "ORIGIN_SECRET").then(|| "os".to_owned());
         let json = r#"{
+            "public_domains": ["s3.mydomain.com", "localhost:10000"],
             "origin_authority": "127.0.0.1:9000", "origin_region": "eu-west-3",
             "credentials": [
               {"access_key_id": "CK", "secret_access_key": "cs",
                "origin_access_key_id": "OK", "origin_secret_access_key_env": "ORIGIN_SECRET"},
               {"access_key_id": "CK2", "secret_access_key": "cs2"}
             ],
-            "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug" }"#;
+            "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug",
+            "max_chunk_size_bytes": 65536, "chunk_memory_budget_bytes": 1048576 }"#;
         let c = Config::parse(json.as_bytes(), &env).unwrap();
+        let domains: Vec<String> = c.public_domains.iter().map(|d| d.to_string()).collect();
+        assert_eq!(domains, ["s3.mydomain.com", "localhost:10000"]);
+        assert_eq!(c.max_chunk_size_bytes, 65536);
+        assert_eq!(c.chunk_memory_budget_bytes, 1048576);
         assert_eq!(c.origin_region.as_deref(), Some("eu-west-3"));
         assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
         assert_eq!(c.credential("CK2").unwrap().origin().access_key_id, "CK2");
@@ -503,7 +586,32 @@ mod tests {
         let with = |extra: &str| MINIMAL.replacen('{', &format!("{{{extra},"), 1);
         assert_eq!(field_of("[]"), "configuration");
         assert_eq!(field_of("{"), "configuration");
-        assert_eq!(field_of(r#"{"credentials":[]}"#), "origin_authority");
+        assert_eq!(field_of(r#"{"credentials":[]}"#), "public_domains");
+        assert_eq!(
+            field_of(r#"{"public_domains":["p"],"credentials":[]}"#),
+            "origin_authority"
+        );
+        for (domains, field) in [
+            ("[]", "public_domains"),
+            ("\"p\"", "public_domains"),
+            ("[\"https://p\"]", "public_domains[0]"),
+            ("[\"p\",\"p:\"]", "public_domains[1]"),
+            ("[\"p\",\"P\"]", "public_domains[1]"),
+        ] {
+            assert_eq!(
+                field_of(&MINIMAL.replace("[\"s3.mydomain.com\"]", domains)),
+                field,
+                "{domains}"
+            );
+        }
+        assert_eq!(
+            field_of(&with(r#""origin_region":"a","origin_region":"b""#)),
+            "configuration"
+        );
+        assert_eq!(
+            field_of(&with(r#""chunk_memory_budget_bytes":1000"#)),
+            "chunk_memory_budget_bytes"
+        );
         assert_eq!(field_of(&with(r#""bogus":1"#)), "bogus");
         assert_eq!(
             field_of(&with(r#""max_clock_skew_seconds":"x""#)),
@@ -557,11 +665,11 @@ mod tests {
         }
         let cred = |c: &str| {
             format!(
-                r#"{{"origin_authority":"h","credentials":[{{"access_key_id":"A","secret_access_key":"s"}},{c}]}}"#
+                r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[{{"access_key_id":"A","secret_access_key":"s"}},{c}]}}"#
             )
         };
         assert_eq!(
-            field_of(r#"{"origin_authority":"h","credentials":[]}"#),
+            field_of(r#"{"public_domains":["p"],"origin_authority":"h","credentials":[]}"#),
             "credentials"
         );
         assert_eq!(field_of(&cred("1")), "credentials[1]");
@@ -577,9 +685,20 @@ mod tests {
             field_of(&cred(r#"{"access_key_id":"B"}"#)),
             "credentials[1].secret_access_key"
         );
+        for blank in ["", " ", "\\t\\n"] {
+            assert_eq!(
+                field_of(&cred(&format!(
+                    r#"{{"access_key_id":"B","secret_access_key":"{blank}"}}"#
+                ))),
+                "credentials[1].secret_access_key",
+                "{blank:?}"
+            );
+        }
         assert_eq!(
-            field_of(&cred(r#"{"access_key_id":"B","secret_access_key":""}"#)),
-            "credentials[1].secret_access_key"
+            field_of(&cred(
+                r#"{"access_key_id":"B","secret_access_key":"s","secret_access_key":"t"}"#
+            )),
+            "configuration"
         );
         assert_eq!(
             field_of(&cred(
@@ -619,10 +738,10 @@ mod tests {
 
     #[test]
     fn errors_never_carry_secrets() {
-        let json = r#"{"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET","secret_access_key_env":"X"}]}"#;
+        let json = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET","secret_access_key_env":"X"}]}"#;
         let err = parse(json).unwrap_err().to_string();
         assert!(!err.contains("TOPSECRET"), "{err}");
-        let ok = parse(r#"{"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET"}]}"#).unwrap();
+        let ok = parse(r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET"}]}"#).unwrap();
         assert!(!format!("{ok:?}").contains("TOPSECRET"));
     }
 
@@ -637,6 +756,7 @@ mod tests {
             }
         };
         let env = vars(&[
+            ("PUBLIC_DOMAINS", "s3.mydomain.com, s3.other.org:8443"),
             ("ORIGIN_DOMAIN", "s3.example.com"),
             ("AWS_REGION", "eu-central-1"),
             ("CLIENT_ACCESS_KEY", "CK"),
@@ -648,8 +768,10 @@ mod tests {
         assert_eq!(c.origin_authority, "s3.example.com");
         assert_eq!(c.origin_region.as_deref(), Some("eu-central-1"));
         assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
+        assert_eq!(c.public_domains.iter().count(), 2);
 
         let env = vars(&[
+            ("PUBLIC_DOMAINS", "s3.mydomain.com"),
             ("ORIGIN_DOMAIN", "s3.example.com"),
             ("AWS_ACCESS_KEY", "AK"),
             ("AWS_SECRET_KEY", "as"),
@@ -665,15 +787,30 @@ mod tests {
         let env = vars(&[("ORIGIN_DOMAIN", "h")]);
         assert_eq!(
             Config::parse(b"", &env).unwrap_err().field,
+            "PUBLIC_DOMAINS"
+        );
+        let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a, http://b")]);
+        assert_eq!(
+            Config::parse(b"", &env).unwrap_err().field,
+            "PUBLIC_DOMAINS[1]"
+        );
+        let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "p")]);
+        assert_eq!(
+            Config::parse(b"", &env).unwrap_err().field,
             "CLIENT_ACCESS_KEY"
         );
-        let env = vars(&[("ORIGIN_DOMAIN", "h"), ("CLIENT_ACCESS_KEY", "CK")]);
+        let env = vars(&[
+            ("ORIGIN_DOMAIN", "h"),
+            ("PUBLIC_DOMAINS", "p"),
+            ("CLIENT_ACCESS_KEY", "CK"),
+        ]);
         assert_eq!(
             Config::parse(b"", &env).unwrap_err().field,
             "CLIENT_SECRET_KEY"
         );
         let env = vars(&[
             ("ORIGIN_DOMAIN", "h"),
+            ("PUBLIC_DOMAINS", "p"),
             ("AWS_ACCESS_KEY", "A"),
             ("AWS_SECRET_KEY", "s"),
             ("ORIGIN_SECRET_KEY", "x"),

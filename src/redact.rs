@@ -1,0 +1,69 @@
+//! What log lines may show of a request: everything but credentials. A signature is a bearer
+//! credential until it expires (an expired or skewed URL may still become, or have been,
+//! valid), and a session token is one outright.
+
+use crate::sigv4::query::replace_values;
+
+/// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens.
+const SECRET_QUERY_PARAMS: [&[u8]; 3] = [b"X-Amz-Signature", b"Signature", b"X-Amz-Security-Token"];
+/// Headers that are credentials, as they appear in a canonical request.
+const SECRET_HEADERS: [&str; 2] = ["authorization", "x-amz-security-token"];
+const MASK: &str = "*****";
+
+/// A raw or canonical query with the value of every credential parameter masked.
+pub fn query(raw_query: &[u8]) -> Vec<u8> {
+    replace_values(raw_query, |name| {
+        SECRET_QUERY_PARAMS
+            .iter()
+            .any(|secret| name.eq_ignore_ascii_case(secret))
+            .then(|| MASK.to_owned())
+    })
+}
+
+/// A canonical request for a debug line: its query line and credential headers masked.
+pub fn canonical_request(canonical: &[u8]) -> String {
+    let text = String::from_utf8_lossy(canonical);
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        // Line 3 is the canonical query; header lines follow it.
+        if i == 2 {
+            out.push_str(&String::from_utf8_lossy(&query(line.as_bytes())));
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, _)) if i > 2 && SECRET_HEADERS.contains(&name) => {
+                out.push_str(name);
+                out.push(':');
+                out.push_str(MASK);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_credential_parameters_in_any_case() {
+        assert_eq!(
+            query(b"a=1&X-Amz-Signature=abc&x-amz-security-token=t&Signature=s&&b"),
+            b"a=1&X-Amz-Signature=*****&x-amz-security-token=*****&Signature=*****&&b".to_vec()
+        );
+    }
+
+    #[test]
+    fn masks_the_canonical_query_and_token_header() {
+        let canonical = "GET\n/b/k\nX-Amz-Credential=AK%2F20130524&X-Amz-Security-Token=SECRET%2Ftoken\nhost:h\nx-amz-security-token:SECRET\n\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD";
+        let logged = canonical_request(canonical.as_bytes());
+        assert!(!logged.contains("SECRET"), "{logged}");
+        assert!(logged.contains("X-Amz-Credential=AK%2F20130524&X-Amz-Security-Token=*****"));
+        assert!(logged.contains("\nx-amz-security-token:*****\n"));
+        assert!(logged.ends_with("\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD"));
+    }
+}

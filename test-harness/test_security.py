@@ -1,0 +1,238 @@
+"""Attacks through the shipped configuration against the signature-checking origin, each as
+an attacker holding one valid signed request would try it: change one unsigned thing and see
+whether the origin does something the signer did not ask for. It must not."""
+
+import re
+import socket
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness.chunked import SIGNED, chunked_put
+from harness import Envoy, filter_config_json, render
+from harness.envoy_config import wasm_filter
+from harness.paths import probe_wasm
+from harness.clients import RawRequest, presign, send, sign_header
+from test_rejections import assert_refused, error_code
+
+# Header families that change what S3 does with a request, one value each.
+UNSIGNED_AMZ = {
+    "x-amz-copy-source": "{bucket}/secret.txt",
+    "x-amz-meta-owner": "mallory",
+    "x-amz-acl": "public-read",
+    "x-amz-grant-read": "uri=http://acs.amazonaws.com/groups/global/AllUsers",
+    "x-amz-tagging": "stolen=yes",
+    "x-amz-website-redirect-location": "https://evil.example/",
+    "x-amz-server-side-encryption": "AES256",
+    "x-amz-storage-class": "GLACIER",
+    "x-amz-metadata-directive": "REPLACE",
+    "x-amz-object-lock-mode": "GOVERNANCE",
+    "x-amz-bypass-governance-retention": "true",
+    "x-amz-security-token": "a-session-token",
+}
+
+
+@pytest.fixture
+def secret(origin_s3, bucket):
+    origin_s3.put_object(Bucket=bucket, Key="secret.txt", Body=b"the secret")
+    return b"the secret"
+
+
+def headers_not_signed(response) -> str:
+    match = re.search(rb"<HeadersNotSigned>([^<]*)</HeadersNotSigned>", response.body)
+    return match.group(1).decode() if match else ""
+
+
+def assert_object(origin_s3, bucket, key, body):
+    """What the origin holds at `key`: `body`, or nothing at all when `body` is None."""
+    if body is None:
+        with pytest.raises(ClientError):
+            origin_s3.head_object(Bucket=bucket, Key=key)
+    else:
+        assert origin_s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
+
+
+def test_presigned_put_cannot_become_a_copy(proxy, origin_s3, bucket, secret):
+    url = presign(proxy.authority, "PUT", f"/{bucket}/upload-slot.txt")
+    attack = RawRequest("PUT", url.target, [("x-amz-copy-source", f"{bucket}/secret.txt")], b"")
+    r = assert_refused(proxy, origin_s3, bucket, attack, 403, "AccessDenied")
+    assert headers_not_signed(r) == "x-amz-copy-source"
+    assert_object(origin_s3, bucket, "upload-slot.txt", None)
+    # The URL itself still works, for what it was made for.
+    assert send(proxy.authority, RawRequest("PUT", url.target, body=b"mine")).status == 200
+    assert_object(origin_s3, bucket, "upload-slot.txt", b"mine")
+
+
+@pytest.mark.parametrize("header", UNSIGNED_AMZ)
+@pytest.mark.parametrize("auth", ["presigned", "header"])
+def test_unsigned_amz_headers_are_refused(proxy, origin_s3, bucket, secret, header, auth):
+    key = f"slot-{auth}-{header}"
+    value = UNSIGNED_AMZ[header].format(bucket=bucket)
+    if auth == "presigned":
+        signed = presign(proxy.authority, "PUT", f"/{bucket}/{key}")
+        signed = RawRequest("PUT", signed.target, signed.headers, b"x")
+    else:
+        signed = sign_header(proxy.authority, "PUT", f"/{bucket}/{key}", {}, b"x")
+    r = assert_refused(proxy, origin_s3, bucket, signed.with_header(header, value), 403, "AccessDenied")
+    assert headers_not_signed(r) == header
+    assert b"There were headers present in the request which were not signed" in r.body
+
+
+def test_signed_amz_headers_still_pass(proxy, origin_s3, bucket):
+    signed = sign_header(
+        proxy.authority, "PUT", f"/{bucket}/with-meta",
+        {"x-amz-meta-owner": "alice", "x-amz-tagging": "team=a"}, b"x",
+    )
+    assert send(proxy.authority, signed).status == 200
+    head = origin_s3.head_object(Bucket=bucket, Key="with-meta")
+    assert head["Metadata"] == {"owner": "alice"}
+
+
+def test_unsigned_amz_header_on_a_signed_chunked_upload(proxy, origin_s3, bucket):
+    upload = chunked_put(proxy.authority, f"/{bucket}/chunked", b"data" * 1000, SIGNED)
+    attack = upload.with_header("x-amz-acl", "public-read-write")
+    r = assert_refused(proxy, origin_s3, bucket, attack, 403, "AccessDenied")
+    assert headers_not_signed(r) == "x-amz-acl"
+
+
+def test_a_host_not_served_is_refused(proxy, origin_s3, bucket):
+    """A request signed for another name (the origin's, or any endpoint sharing the key)."""
+    for host in (f"127.0.0.1:{proxy.port}", f"s3.example.net:{proxy.port}", "localhostx"):
+        signed = sign_header(host, "PUT", f"/{bucket}/other-host", {}, b"x")
+        r = assert_refused(proxy, origin_s3, bucket, signed, 400, "InvalidRequest", authority=host)
+        assert b"does not serve the host" in r.body
+
+
+def test_virtual_hosted_put_cannot_create_a_bucket(proxy, origin_s3, bucket):
+    """`PUT /newbucket` to `adv.localhost` means "object newbucket in bucket adv"; read
+    path-style it would create a bucket at the origin."""
+    host = f"adv.localhost:{proxy.port}"
+    signed = sign_header(host, "PUT", "/newbucket", {}, b"")
+    before = proxy.origin_requests()
+    r = send(host, signed, port=proxy.port)
+    assert r.status >= 400 and proxy.origin_requests() == before, r.body
+    names = [b["Name"] for b in origin_s3.list_buckets()["Buckets"]]
+    assert "newbucket" not in names
+
+
+def test_expires_zero_is_expired(proxy, origin_s3, bucket):
+    url = presign(proxy.authority, "GET", f"/{bucket}/k")
+    zero = RawRequest("GET", re.sub(r"X-Amz-Expires=\d+", "X-Amz-Expires=0", url.target))
+    r = assert_refused(proxy, origin_s3, bucket, zero, 403, "AccessDenied")
+    assert b"Request has expired" in r.body
+
+
+def test_two_authorization_headers(proxy, origin_s3, bucket):
+    signed = sign_header(proxy.authority, "PUT", f"/{bucket}/twice", {}, b"x")
+    twice = RawRequest(signed.method, signed.target, signed.headers + [("Authorization", signed.header("Authorization"))], b"x")
+    r = assert_refused(proxy, origin_s3, bucket, twice, 400, "InvalidArgument")
+    assert b"Only one Authorization header" in r.body
+
+
+def test_debug_logs_mask_session_tokens(origin, origin_s3, bucket):
+    config = render(
+        origin_host="127.0.0.1",
+        origin_port=origin.port,
+        filter_config=filter_config_json(origin.authority, log_level="debug"),
+    )
+    token = "TOKEN-THAT-MUST-NOT-BE-LOGGED"
+    with Envoy(config, log_level="debug") as proxy:
+        url = presign(proxy.authority, "GET", f"/{bucket}/k", headers={"x-amz-security-token": token})
+        # The token also rides in the query, as STS-backed clients send it; the signature is bad.
+        target = url.target.replace("X-Amz-Signature=", f"X-Amz-Security-Token={token}&X-Amz-Signature=")
+        target = target[:-1] + ("0" if target[-1] != "0" else "1")
+        r = send(proxy.authority, RawRequest("GET", target, [("x-amz-security-token", token)]))
+        assert r.status == 403
+        log = proxy.log_text()
+    assert "canonical request" in log
+    assert "X-Amz-Security-Token=*****" in log and "x-amz-security-token:*****" in log
+    assert token not in log
+
+
+class HeldUpload:
+    """A signed aws-chunked PUT whose head and most of its first chunk were sent, then held."""
+
+    def __init__(self, proxy, bucket, key, chunk_size):
+        data = bytes(chunk_size) * 2
+        upload = chunked_put(proxy.authority, f"/{bucket}/{key}", data, SIGNED, chunk_size=chunk_size)
+        head = [f"PUT {upload.target} HTTP/1.1", f"Host: {proxy.authority}"]
+        head += [f"{n}: {v}" for n, v in upload.headers]
+        self.sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        first_chunk_end = upload.body.index(b"\r\n") + 2 + chunk_size
+        self.sock.sendall(upload.body[: first_chunk_end - 1])
+
+    def response(self, wait: float) -> bytes:
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(65536)
+        except (TimeoutError, socket.timeout):
+            return b""
+        except ConnectionError:
+            return b"reset"
+
+    def close(self):
+        self.sock.close()
+
+
+def test_held_uploads_are_bounded_by_the_memory_budget(make_proxy, origin_s3, bucket):
+    """Many uploads each holding an almost complete chunk: beyond the VM's budget they are
+    refused with 503 SlowDown, and the proxy keeps serving everything else."""
+    chunk = 256 * 1024
+    proxy = make_proxy(max_chunk_size_bytes=chunk, chunk_memory_budget_bytes=4 * chunk + 4096)
+    origin_s3.put_object(Bucket=bucket, Key="probe", Body=b"still here")
+    held = []
+    try:
+        for i in range(10):
+            held.append(HeldUpload(proxy, bucket, f"held-{i}", chunk))
+            time.sleep(0.05)
+        answers = [h.response(wait=2 if i == 0 else 0.3) for i, h in enumerate(held)]
+        refused = [a for a in answers if a]
+        assert len(refused) == 6, answers
+        for answer in refused:
+            assert answer.startswith(b"HTTP/1.1 503"), answer
+            assert b"<Code>SlowDown</Code>" in answer
+        # Valid requests are served meanwhile.
+        url = presign(proxy.authority, "GET", f"/{bucket}/probe")
+        assert send(proxy.authority, url).body == b"still here"
+    finally:
+        for h in held:
+            h.close()
+    # Once the held uploads are gone, uploads are accepted again.
+    data = b"y" * (3 * chunk)
+    upload = chunked_put(proxy.authority, f"/{bucket}/after", data, SIGNED, chunk_size=chunk)
+    deadline = time.monotonic() + 10
+    while True:
+        r = send(proxy.authority, upload)
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status == 200, r.body
+    assert_object(origin_s3, bucket, "after", data)
+    for i in range(10):
+        assert_object(origin_s3, bucket, f"held-{i}", None)
+
+
+def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):
+    """The shipped failure policy, with a VM that traps on demand in place of the filter: the
+    request that crashed it is answered 503 and never forwarded, and service comes back on a
+    fresh VM within the reload backoff instead of 503 until Envoy restarts."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config="crash")
+    probe = wasm_filter(config)
+    probe["vm_config"]["code"]["local"]["filename"] = str(probe_wasm())
+    assert probe["failure_policy"] == "FAIL_RELOAD"
+    with Envoy(config) as envoy:
+        plain = RawRequest("GET", f"/{bucket}/k")
+        assert send(envoy.authority, plain).status in (403, 404)  # the origin's own answer
+        for _ in range(2):
+            before = envoy.origin_requests()
+            crash = send(envoy.authority, plain.with_header("x-probe-crash", "1"))
+            assert crash.status == 503
+            assert envoy.origin_requests() == before, "the crashing request was forwarded"
+            crashed = time.monotonic()
+            while send(envoy.authority, plain).status == 503:
+                assert time.monotonic() - crashed < 5, "no fresh VM within 5 s"
+                time.sleep(0.1)
+            assert envoy.origin_requests() > before
+        assert envoy.counter("wasm.s3-resign.vm_reload_success") >= 2
