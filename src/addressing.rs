@@ -1,8 +1,14 @@
-//! Which public host names the proxy serves, and what a request's `Host` says about its
-//! bucket: `s3.mydomain.com` is path-style (the bucket, if any, opens the path),
+//! Which public host names the proxy serves, what a request's `Host` says about its bucket,
+//! and where the same bucket and key live at the origin.
+//!
+//! `s3.mydomain.com` is path-style (the bucket, if any, opens the path),
 //! `bucket.s3.mydomain.com` is virtual-hosted (the bucket is in the host). A host that is
-//! neither is not ours: a signature made for it proves nothing here.
+//! neither is not ours: a signature made for it proves nothing here. Whatever style the origin
+//! gets, it addresses the same bucket and the same key, so a request cannot become another
+//! operation on the way (an object `PUT` never turns into a bucket `PUT`).
 
+use percent_encoding::percent_decode;
+use std::borrow::Cow;
 use std::fmt;
 
 /// One public host name, with the port it must carry when one is given.
@@ -108,6 +114,230 @@ impl PublicDomains {
     }
 }
 
+/// Where a request points, whatever its style.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target<'r> {
+    pub style: Style<'r>,
+    /// The bucket, decoded; `None` for requests on the service (`GET /` path-style).
+    pub bucket: Option<Cow<'r, str>>,
+    /// The raw path after the bucket: `/key…`, `/` for the bucket itself when virtual-hosted,
+    /// empty for `/bucket` path-style. The whole path when there is no bucket.
+    pub key_path: &'r [u8],
+}
+
+/// How the origin wants its requests addressed (`origin_addressing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OriginAddressing {
+    /// As the client addressed the proxy.
+    #[default]
+    Preserve,
+    /// `origin/bucket/key`.
+    Path,
+    /// `bucket.origin/key`.
+    Virtual,
+}
+
+/// The host and path the origin gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginTarget<'r, 'c> {
+    pub authority: Cow<'c, str>,
+    /// The raw path, restyled when the origin's style differs from the client's.
+    pub raw_path: Cow<'r, [u8]>,
+    pub style: OriginStyle,
+    /// Whether `raw_path` differs from the path the client sent.
+    pub restyled: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OriginStyle {
+    Path,
+    Virtual,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidBucketName(pub String);
+
+impl<'r> Target<'r> {
+    /// The target of a request in `style` with `raw_path` (before the query).
+    pub fn parse(style: Style<'r>, raw_path: &'r [u8]) -> Result<Self, InvalidBucketName> {
+        match style {
+            Style::Virtual { bucket } => {
+                if !is_valid_bucket(bucket) {
+                    return Err(InvalidBucketName(bucket.to_owned()));
+                }
+                Ok(Target {
+                    style,
+                    bucket: Some(Cow::Borrowed(bucket)),
+                    key_path: raw_path,
+                })
+            }
+            Style::Path => {
+                let rest = raw_path.strip_prefix(b"/").unwrap_or(raw_path);
+                let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+                if end == 0 {
+                    return Ok(Target {
+                        style,
+                        bucket: None,
+                        key_path: raw_path,
+                    });
+                }
+                let bucket = match percent_decode(&rest[..end]).decode_utf8() {
+                    Ok(name) => name,
+                    Err(_) => {
+                        return Err(InvalidBucketName(
+                            String::from_utf8_lossy(&rest[..end]).into_owned(),
+                        ))
+                    }
+                };
+                Ok(Target {
+                    style,
+                    bucket: Some(bucket),
+                    key_path: &rest[end..],
+                })
+            }
+        }
+    }
+
+    /// The SigV2 canonical resource: `/bucket/key` in either style, `/bucket/` for a
+    /// virtual-hosted bucket itself, the raw path as received otherwise.
+    pub fn canonical_resource_v2(&self, raw_path: &[u8]) -> Vec<u8> {
+        match (&self.style, &self.bucket) {
+            (Style::Virtual { .. }, Some(bucket)) => {
+                let mut out = Vec::with_capacity(1 + bucket.len() + self.key_path.len());
+                out.push(b'/');
+                out.extend_from_slice(bucket.as_bytes());
+                out.extend_from_slice(self.key_path);
+                out
+            }
+            _ => raw_path.to_vec(),
+        }
+    }
+
+    /// `/bucket/` for a path-style request on the bucket itself sent as `/bucket`: the form the
+    /// AWS SDKs sign.
+    pub fn bucket_root_with_slash(&self, raw_path: &[u8]) -> Option<Vec<u8>> {
+        match (&self.style, &self.bucket) {
+            (Style::Path, Some(_)) if self.key_path.is_empty() => {
+                let mut slashed = raw_path.to_vec();
+                slashed.push(b'/');
+                Some(slashed)
+            }
+            _ => None,
+        }
+    }
+
+    /// The SigV2 canonical resource of the same request at the origin.
+    pub fn origin_resource_v2(&self, origin: &OriginTarget<'_, '_>) -> Vec<u8> {
+        match (origin.style, &self.bucket) {
+            (OriginStyle::Virtual, Some(bucket)) => {
+                let mut out = Vec::with_capacity(1 + bucket.len() + origin.raw_path.len());
+                out.push(b'/');
+                out.extend_from_slice(bucket.as_bytes());
+                out.extend_from_slice(&origin.raw_path);
+                out
+            }
+            _ => origin.raw_path.to_vec(),
+        }
+    }
+
+    /// Where the origin finds the same bucket and key, in the style it takes.
+    pub fn at_origin<'c>(
+        &self,
+        raw_path: &'r [u8],
+        origin_authority: &'c str,
+        addressing: OriginAddressing,
+    ) -> OriginTarget<'r, 'c> {
+        let wanted = match (addressing, self.style) {
+            (OriginAddressing::Preserve, Style::Path) | (OriginAddressing::Path, _) => {
+                OriginStyle::Path
+            }
+            (OriginAddressing::Preserve, Style::Virtual { .. })
+            | (OriginAddressing::Virtual, _) => OriginStyle::Virtual,
+        };
+        // A bucket that cannot be a host name, or an origin that is an address, stays in the
+        // path, as the SDKs do.
+        let bucket = self.bucket.as_deref().filter(|b| {
+            wanted == OriginStyle::Virtual
+                && is_dns_compatible(b)
+                && !is_ip_literal(origin_authority)
+        });
+        match (bucket, self.style) {
+            (Some(bucket), Style::Virtual { .. }) => OriginTarget {
+                authority: Cow::Owned(format!("{bucket}.{origin_authority}")),
+                raw_path: Cow::Borrowed(raw_path),
+                style: OriginStyle::Virtual,
+                restyled: false,
+            },
+            (Some(bucket), Style::Path) => OriginTarget {
+                authority: Cow::Owned(format!("{bucket}.{origin_authority}")),
+                raw_path: if self.key_path.is_empty() {
+                    Cow::Borrowed(b"/")
+                } else {
+                    Cow::Borrowed(self.key_path)
+                },
+                style: OriginStyle::Virtual,
+                restyled: true,
+            },
+            (None, Style::Virtual { .. }) => {
+                let bucket = self.bucket.as_deref().unwrap_or_default();
+                let key = if self.key_path == b"/" {
+                    &b""[..]
+                } else {
+                    self.key_path
+                };
+                let mut path = Vec::with_capacity(1 + bucket.len() + key.len());
+                path.push(b'/');
+                path.extend_from_slice(bucket.as_bytes());
+                path.extend_from_slice(key);
+                OriginTarget {
+                    authority: Cow::Borrowed(origin_authority),
+                    raw_path: Cow::Owned(path),
+                    style: OriginStyle::Path,
+                    restyled: true,
+                }
+            }
+            (None, Style::Path) => OriginTarget {
+                authority: Cow::Borrowed(origin_authority),
+                raw_path: Cow::Borrowed(raw_path),
+                style: OriginStyle::Path,
+                restyled: false,
+            },
+        }
+    }
+}
+
+/// S3's bucket naming rules: 3 to 63 of `a-z 0-9 . -`, starting and ending with a letter or
+/// digit, no `..`.
+pub fn is_valid_bucket(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+}
+
+/// A bucket that can lead a host name: valid, no label starting or ending with `-`, and not
+/// shaped like an IPv4 address.
+fn is_dns_compatible(name: &str) -> bool {
+    is_valid_bucket(name)
+        && name
+            .split('.')
+            .all(|label| !label.starts_with('-') && !label.ends_with('-'))
+        && !name
+            .split('.')
+            .all(|label| label.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn is_ip_literal(authority: &str) -> bool {
+    let host = match split_port(authority.as_bytes()) {
+        Some((host, _)) => host,
+        None => authority.as_bytes(),
+    };
+    host.starts_with(b"[") || host.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
 /// `host[:port]` → (host, port). A port must be 1..=65535 written in digits only.
 fn split_port(authority: &[u8]) -> Option<(&[u8], Option<u16>)> {
     let Some(colon) = authority.iter().rposition(|&b| b == b':') else {
@@ -194,6 +424,138 @@ mod tests {
             d.style(b"b.s3.mydomain.com"),
             Some(Style::Virtual { bucket: "b" })
         );
+    }
+
+    fn target(style: Style<'static>, path: &'static str) -> Target<'static> {
+        Target::parse(style, path.as_bytes()).unwrap()
+    }
+
+    fn at_origin(
+        style: Style<'static>,
+        path: &'static str,
+        how: OriginAddressing,
+    ) -> (String, String) {
+        let o = target(style, path).at_origin(path.as_bytes(), "s3.example.com", how);
+        (
+            o.authority.into_owned(),
+            String::from_utf8(o.raw_path.into_owned()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn targets_name_the_bucket_in_either_style() {
+        let v = Style::Virtual { bucket: "photos" };
+        let t = target(v, "/2026/a%20b.jpg");
+        assert_eq!(t.bucket.as_deref(), Some("photos"));
+        assert_eq!(t.key_path, b"/2026/a%20b.jpg");
+        let t = target(Style::Path, "/photos/2026/a.jpg");
+        assert_eq!(t.bucket.as_deref(), Some("photos"));
+        assert_eq!(t.key_path, b"/2026/a.jpg");
+        let t = target(Style::Path, "/ph%6Ftos");
+        assert_eq!(t.bucket.as_deref(), Some("photos"));
+        assert_eq!(t.key_path, b"");
+        assert_eq!(target(Style::Path, "/").bucket, None);
+        for bad in ["Photos", "a_b", "ab", "-ab", "a..b", "x".repeat(64).leak()] {
+            assert!(
+                Target::parse(Style::Virtual { bucket: bad }, b"/").is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Target::parse(Style::Path, b"/%ff/k").is_err());
+    }
+
+    #[test]
+    fn the_origin_gets_the_same_bucket_and_key() {
+        use OriginAddressing::*;
+        let v = Style::Virtual { bucket: "photos" };
+        let cases = [
+            // (style, path, addressing) → (authority, path)
+            (v, "/k/x.jpg", Preserve, "photos.s3.example.com", "/k/x.jpg"),
+            (v, "/k/x.jpg", Path, "s3.example.com", "/photos/k/x.jpg"),
+            (v, "/", Path, "s3.example.com", "/photos"),
+            (v, "//", Path, "s3.example.com", "/photos//"),
+            (v, "/newbucket", Path, "s3.example.com", "/photos/newbucket"),
+            (
+                Style::Path,
+                "/photos/k",
+                Preserve,
+                "s3.example.com",
+                "/photos/k",
+            ),
+            (
+                Style::Path,
+                "/photos/k",
+                Virtual,
+                "photos.s3.example.com",
+                "/k",
+            ),
+            (
+                Style::Path,
+                "/photos",
+                Virtual,
+                "photos.s3.example.com",
+                "/",
+            ),
+            (
+                Style::Path,
+                "/photos/",
+                Virtual,
+                "photos.s3.example.com",
+                "/",
+            ),
+            (Style::Path, "/", Virtual, "s3.example.com", "/"),
+            // Buckets that cannot be host names stay in the path.
+            (
+                Style::Path,
+                "/my-bucket./k",
+                Virtual,
+                "s3.example.com",
+                "/my-bucket./k",
+            ),
+            (
+                Style::Path,
+                "/Upper/k",
+                Virtual,
+                "s3.example.com",
+                "/Upper/k",
+            ),
+            (
+                Style::Path,
+                "/10.0.0.1/k",
+                Virtual,
+                "s3.example.com",
+                "/10.0.0.1/k",
+            ),
+        ];
+        for (style, path, how, authority, origin_path) in cases {
+            assert_eq!(
+                at_origin(style, path, how),
+                (authority.to_owned(), origin_path.to_owned()),
+                "{style:?} {path} {how:?}"
+            );
+        }
+        // An origin that is an address takes path-style only.
+        let t = target(v, "/k");
+        let o = t.at_origin(b"/k", "127.0.0.1:9000", Preserve);
+        assert_eq!(
+            (o.authority.as_ref(), o.raw_path.as_ref()),
+            ("127.0.0.1:9000", &b"/photos/k"[..])
+        );
+    }
+
+    #[test]
+    fn canonical_resource_v2_names_the_bucket() {
+        let v = Style::Virtual { bucket: "photos" };
+        assert_eq!(
+            target(v, "/a.jpg").canonical_resource_v2(b"/a.jpg"),
+            b"/photos/a.jpg"
+        );
+        assert_eq!(target(v, "/").canonical_resource_v2(b"/"), b"/photos/");
+        assert_eq!(
+            target(Style::Path, "/photos").canonical_resource_v2(b"/photos"),
+            b"/photos"
+        );
+        assert_eq!(target(Style::Path, "/").canonical_resource_v2(b"/"), b"/");
     }
 
     #[test]

@@ -6,15 +6,21 @@ pub enum AuthKind {
     HeaderV4,
     /// Header auth with a signed aws-chunked body, re-signed chunk by chunk.
     ChunkedV4,
+    /// A SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`).
+    PresignedV2,
+    /// `Authorization: AWS <key>:<signature>`.
+    HeaderV2,
     /// Unsigned, forwarded as allowed by `anonymous: forward`.
     Anonymous,
 }
 
 impl AuthKind {
-    pub const ALL: [AuthKind; 4] = [
+    pub const ALL: [AuthKind; 6] = [
         AuthKind::PresignedV4,
         AuthKind::HeaderV4,
         AuthKind::ChunkedV4,
+        AuthKind::PresignedV2,
+        AuthKind::HeaderV2,
         AuthKind::Anonymous,
     ];
 
@@ -23,6 +29,8 @@ impl AuthKind {
             AuthKind::PresignedV4 => "presigned_v4",
             AuthKind::HeaderV4 => "header_v4",
             AuthKind::ChunkedV4 => "chunked_v4",
+            AuthKind::PresignedV2 => "presigned_v2",
+            AuthKind::HeaderV2 => "header_v2",
             AuthKind::Anonymous => "anonymous",
         }
     }

@@ -374,8 +374,8 @@ fn apply(forward: &Forward<'_>) -> Result<(), proxy_wasm::types::Status> {
     if let Some(path) = &forward.path {
         set(":path", path)?;
     }
-    if let Some(authorization) = &forward.authorization {
-        set("authorization", authorization.as_bytes())?;
+    for (name, value) in &forward.headers {
+        set(name, value)?;
     }
     Ok(())
 }

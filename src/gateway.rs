@@ -1,17 +1,20 @@
 //! The decision for one request: whether its host is served, which authentication it
 //! attempts, whether that verifies, and the rewrite that carries it to the origin, or the S3
-//! error that answers it. Checks that hold for every kind of request run here, once: the
-//! host before verification, unsigned `x-amz-*` headers after it.
+//! error that answers it. The schemes (SigV4 header and presigned, SigV2 header and presigned)
+//! verify and re-sign in their own modules; this one dispatches, and runs once the checks that
+//! hold for every kind of request: the host before verification, unsigned `x-amz-*` headers
+//! after it.
 
-use crate::addressing::Style;
+use crate::addressing::{OriginTarget, Style, Target};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
-use crate::config::{Anonymous, Config};
+use crate::config::{Anonymous, Config, OriginSignatureVersion};
 use crate::memory_budget::MemoryBudget;
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::resign;
 use crate::s3_error::S3ErrorCode::*;
+use crate::sigv2::authorization::{AuthorizationV2, SCHEME as SIGV2_SCHEME};
+use crate::sigv2::presigned::{self as presigned_v2, PresignedV2};
 use crate::sigv4::authorization::{self, AuthorizationV4};
 use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
@@ -19,11 +22,12 @@ use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
 use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
+use crate::{resign, resign_v2, verify_v2};
+use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
 
 const ECDSA_ALGORITHM: &[u8] = b"AWS4-ECDSA-P256-SHA256";
-const SIGV2_UNSUPPORTED: &str = "Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256). boto3 presigns with SigV2 unless its client has Config(signature_version='s3v4').";
 
 #[derive(Debug)]
 pub enum Decision<'c> {
@@ -35,27 +39,42 @@ pub enum Decision<'c> {
 pub struct Forward<'c> {
     pub kind: AuthKind,
     /// The new `:authority`.
-    pub authority: &'c str,
-    /// The new `:path`, when the query carries the signature.
+    pub authority: Cow<'c, str>,
+    /// The new `:path` (path and query), when it changes.
     pub path: Option<Vec<u8>>,
-    /// The new `Authorization` header.
-    pub authorization: Option<String>,
+    /// Headers to set, replacing any of the same name: the new `Authorization`, and what a
+    /// SigV2 request upgraded to SigV4 needs besides.
+    pub headers: Vec<(&'static str, Vec<u8>)>,
     /// For a signed aws-chunked body: what verifies and re-signs it as it streams.
     pub body: Option<Box<ChunkedResigner>>,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
 }
 
+impl Forward<'_> {
+    /// The value this forward sets for `name`, if it sets one.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
 impl fmt::Debug for Forward<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(n, _)| *n).collect();
         f.debug_struct("Forward")
             .field("kind", &self.kind)
             .field("authority", &self.authority)
-            .field("path", &self.path.as_deref().map(String::from_utf8_lossy))
             .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "*****"),
+                "path",
+                &self.path.as_deref().map(|p| {
+                    let query = p.iter().position(|&b| b == b'?').unwrap_or(p.len());
+                    String::from_utf8_lossy(&p[..query]).into_owned()
+                }),
             )
+            .field("headers", &headers)
             .field("body", &self.body.as_ref().map(|_| "aws-chunked"))
             .field("access_key_id", &self.access_key_id)
             .finish()
@@ -66,6 +85,26 @@ pub struct Gateway {
     config: Config,
     /// Shared by every stream of this VM.
     chunk_memory: Rc<MemoryBudget>,
+}
+
+/// A request's place, as the client addressed it and as the origin will get it.
+struct Route<'r, 'c> {
+    target: Target<'r>,
+    origin: OriginTarget<'r, 'c>,
+}
+
+impl<'r, 'c> Route<'r, 'c> {
+    /// The origin's `:path` when it differs from the client's.
+    fn restyled_path(&self, req: &Request<'_>) -> Option<Vec<u8>> {
+        self.origin.restyled.then(|| {
+            let mut path = self.origin.raw_path.to_vec();
+            if req.path.contains(&b'?') {
+                path.push(b'?');
+                path.extend_from_slice(req.raw_query());
+            }
+            path
+        })
+    }
 }
 
 impl Gateway {
@@ -95,25 +134,8 @@ impl Gateway {
     }
 
     fn forward(&self, req: &Request<'_>, now: u64) -> Result<Forward<'_>, Rejection> {
-        match self.config.public_domains.style(req.authority) {
-            Some(Style::Path) => {}
-            Some(Style::Virtual { .. }) => {
-                return Err(Rejection::new(
-                    NotImplemented,
-                    "Virtual-hosted-style requests (the bucket in the host name) are not supported; address the bucket in the path.",
-                ))
-            }
-            None => {
-                return Err(Rejection::new(
-                    InvalidRequest,
-                    format!(
-                        "This endpoint does not serve the host '{}'.",
-                        String::from_utf8_lossy(req.authority)
-                    ),
-                ))
-            }
-        }
-        let (forward, covered) = self.authenticate(req, now)?;
+        let route = self.route(req)?;
+        let (forward, covered) = self.authenticate(req, &route, now)?;
         unsigned_headers::check(req, &covered).map_err(|r| match forward.access_key_id {
             Some(key) => r.for_key(key),
             None => r,
@@ -121,11 +143,42 @@ impl Gateway {
         Ok(forward)
     }
 
-    fn authenticate(
-        &self,
+    /// The host must be one this proxy serves; the bucket it names (or the path names) is
+    /// where the origin's request goes too.
+    fn route<'r>(&self, req: &Request<'r>) -> Result<Route<'r, '_>, Rejection> {
+        let style: Style<'r> =
+            self.config
+                .public_domains
+                .style(req.authority)
+                .ok_or_else(|| {
+                    Rejection::new(
+                        InvalidRequest,
+                        format!(
+                            "This endpoint does not serve the host '{}'.",
+                            String::from_utf8_lossy(req.authority)
+                        ),
+                    )
+                })?;
+        let target = Target::parse(style, req.raw_path()).map_err(|bad| {
+            Rejection::new(
+                InvalidBucketName,
+                format!("The specified bucket is not valid: '{}'.", bad.0),
+            )
+        })?;
+        let origin = target.at_origin(
+            req.raw_path(),
+            &self.config.origin_authority,
+            self.config.origin_addressing,
+        );
+        Ok(Route { target, origin })
+    }
+
+    fn authenticate<'c>(
+        &'c self,
         req: &Request<'_>,
+        route: &Route<'_, 'c>,
         now: u64,
-    ) -> Result<(Forward<'_>, Covered), Rejection> {
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
         let mut authorization = req.values("authorization");
         let header = authorization.next();
         if authorization.next().is_some() || header.is_some_and(joins_several) {
@@ -134,58 +187,72 @@ impl Gateway {
                 "Only one Authorization header may be sent.",
             ));
         }
-        let presigned = PresignedParams::extract(req.raw_query());
-
-        match (header, presigned.present() || presigned.sigv2) {
-            (Some(_), true) => Err(Rejection::new(
+        let v4_query = PresignedParams::extract(req.raw_query());
+        let v2_query = presigned_v2::present(req.raw_query());
+        let several =
+            u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
+        if several > 1 {
+            return Err(Rejection::new(
                 InvalidArgument,
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
+            ));
+        }
+        if let Some(value) = header {
+            return self.header_auth(req, route, value, now);
+        }
+        if v4_query.present() {
+            return self.presigned_v4(req, route, &v4_query, now);
+        }
+        if v2_query {
+            return self.presigned_v2(req, route, now);
+        }
+        match self.config.anonymous {
+            Anonymous::Forward => Ok((
+                Forward {
+                    kind: AuthKind::Anonymous,
+                    authority: route.origin.authority.clone(),
+                    path: route.restyled_path(req),
+                    headers: Vec::new(),
+                    body: None,
+                    access_key_id: None,
+                },
+                Covered::Nothing,
             )),
-            (Some(value), false) => self.header_auth(req, value, now),
-            (None, true) if presigned.present() => self.presigned(req, &presigned, now),
-            (None, true) => Err(Rejection::new(NotImplemented, SIGV2_UNSUPPORTED)),
-            (None, false) => match self.config.anonymous {
-                Anonymous::Forward => Ok((
-                    Forward {
-                        kind: AuthKind::Anonymous,
-                        authority: &self.config.origin_authority,
-                        path: None,
-                        authorization: None,
-                        body: None,
-                        access_key_id: None,
-                    },
-                    Covered::Nothing,
-                )),
-                Anonymous::Reject => Err(Rejection::new(
-                    AccessDenied,
-                    "Anonymous requests are not allowed; sign the request with AWS Signature Version 4.",
-                )),
-            },
+            Anonymous::Reject => Err(Rejection::new(
+                AccessDenied,
+                "Anonymous requests are not allowed; sign the request with AWS Signature Version 4.",
+            )),
         }
     }
 
-    fn header_auth(
-        &self,
+    fn header_auth<'c>(
+        &'c self,
         req: &Request<'_>,
+        route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
-    ) -> Result<(Forward<'_>, Covered), Rejection> {
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
         match authorization::scheme(value) {
-            scheme if scheme == ALGORITHM.as_bytes() => {}
-            scheme if scheme == ECDSA_ALGORITHM => {
-                return Err(Rejection::new(
-                    NotImplemented,
-                    "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
-                ))
-            }
-            b"AWS" => return Err(Rejection::new(NotImplemented, SIGV2_UNSUPPORTED)),
-            _ => {
-                return Err(Rejection::new(
-                    InvalidArgument,
-                    "Unsupported Authorization Type",
-                ))
-            }
+            scheme if scheme == ALGORITHM.as_bytes() => self.header_v4(req, route, value, now),
+            SIGV2_SCHEME => self.header_v2(req, route, value, now),
+            ECDSA_ALGORITHM => Err(Rejection::new(
+                NotImplemented,
+                "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
+            )),
+            _ => Err(Rejection::new(
+                InvalidArgument,
+                "Unsupported Authorization Type",
+            )),
         }
+    }
+
+    fn header_v4<'c>(
+        &'c self,
+        req: &Request<'_>,
+        route: &Route<'_, 'c>,
+        value: &[u8],
+        now: u64,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
         let malformed = |why: String| {
             Rejection::new(
                 AuthorizationHeaderMalformed,
@@ -195,9 +262,10 @@ impl Gateway {
         let value = std::str::from_utf8(value).map_err(|_| malformed("it is not UTF-8".into()))?;
         let auth = AuthorizationV4::parse(value).map_err(|e| malformed(e.to_string()))?;
         let key = auth.credential.access_key_id;
-        let verified =
+        let mut verified =
             verify::header_auth(&self.config, req, &auth, now).map_err(|r| r.for_key(key))?;
-        let resigned = resign::header_auth(&self.config, &verified);
+        let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
+        let resigned = resign::header_auth(&self.config, &mut verified, &route.origin);
         let body = self
             .chunked_body(req, &verified, &auth, &resigned.signature)
             .map_err(|r| r.for_key(key))?;
@@ -207,16 +275,13 @@ impl Gateway {
             } else {
                 AuthKind::HeaderV4
             },
-            authority: &self.config.origin_authority,
-            path: None,
-            authorization: Some(resigned.authorization),
+            authority: route.origin.authority.clone(),
+            path: route.restyled_path(req),
+            headers: vec![("authorization", resigned.authorization.into_bytes())],
             body,
             access_key_id: Some(&verified.pair.client.access_key_id),
         };
-        Ok((
-            forward,
-            Covered::Listed(verified.canonical.signed_headers().to_owned()),
-        ))
+        Ok((forward, covered))
     }
 
     /// For `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, the re-signer of the body.
@@ -255,12 +320,13 @@ impl Gateway {
         ))))
     }
 
-    fn presigned(
-        &self,
+    fn presigned_v4<'c>(
+        &'c self,
         req: &Request<'_>,
+        route: &Route<'_, 'c>,
         params: &PresignedParams,
         now: u64,
-    ) -> Result<(Forward<'_>, Covered), Rejection> {
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
         match params.algorithm.as_deref().map(str::as_bytes) {
             Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
             Some(ECDSA_ALGORITHM) => {
@@ -289,20 +355,82 @@ impl Gateway {
         let mut verified =
             verify::presigned(&self.config, req, &url, now).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
+        let path = resign::presigned(&self.config, &mut verified, &route.origin, req.raw_query());
         let forward = Forward {
             kind: AuthKind::PresignedV4,
-            authority: &self.config.origin_authority,
-            path: Some(resign::presigned(
-                &self.config,
-                &mut verified,
-                req.raw_path(),
-                req.raw_query(),
-            )),
-            authorization: None,
+            authority: route.origin.authority.clone(),
+            path: Some(path),
+            headers: Vec::new(),
             body: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
         };
         Ok((forward, covered))
+    }
+
+    fn header_v2<'c>(
+        &'c self,
+        req: &Request<'_>,
+        route: &Route<'_, 'c>,
+        value: &[u8],
+        now: u64,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
+        let auth = AuthorizationV2::parse(value).map_err(|e| {
+            Rejection::new(
+                AuthorizationHeaderMalformed,
+                format!("The authorization header is malformed; {e}"),
+            )
+        })?;
+        let key = auth.access_key_id;
+        let verified = verify_v2::header_auth(&self.config, req, &route.target, &auth, now)
+            .map_err(|r| r.for_key(key))?;
+        self.forward_v2(req, route, verified, AuthKind::HeaderV2, now)
+    }
+
+    fn presigned_v2<'c>(
+        &'c self,
+        req: &Request<'_>,
+        route: &Route<'_, 'c>,
+        now: u64,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
+        let url = PresignedV2::parse(req.raw_query())
+            .map_err(|e| Rejection::new(AccessDenied, e.to_string()))?;
+        let verified = verify_v2::presigned(&self.config, req, &route.target, &url, now)
+            .map_err(|r| r.for_key(&url.access_key_id))?;
+        self.forward_v2(req, route, verified, AuthKind::PresignedV2, now)
+    }
+
+    fn forward_v2<'c>(
+        &'c self,
+        req: &Request<'_>,
+        route: &Route<'_, 'c>,
+        verified: verify_v2::VerifiedV2<'_, 'c>,
+        kind: AuthKind,
+        now: u64,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
+        let rewrite = match self.config.origin_signature_version {
+            OriginSignatureVersion::Same => {
+                resign_v2::same(req, &verified, &route.target, &route.origin)
+            }
+            OriginSignatureVersion::V4 => {
+                resign_v2::to_v4(&self.config, req, &verified, &route.origin, now).map_err(
+                    |_| {
+                        Rejection::new(
+                            InvalidArgument,
+                            "The request carries a header that Signature Version 4 cannot sign.",
+                        )
+                    },
+                )?
+            }
+        };
+        let forward = Forward {
+            kind,
+            authority: route.origin.authority.clone(),
+            path: rewrite.path,
+            headers: rewrite.headers,
+            body: None,
+            access_key_id: Some(&verified.pair.client.access_key_id),
+        };
+        Ok((forward, Covered::AllAmz))
     }
 }
 
@@ -311,7 +439,7 @@ impl Gateway {
 fn joins_several(value: &[u8]) -> bool {
     value.split(|&b| b == b',').skip(1).any(|part| {
         let part = part.trim_ascii_start();
-        [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, b"AWS"]
+        [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, SIGV2_SCHEME]
             .iter()
             .any(|scheme| part.starts_with(scheme) && part.get(scheme.len()) == Some(&b' '))
     })

@@ -16,10 +16,13 @@ pub mod redact;
 pub mod rejection;
 pub mod request;
 pub mod resign;
+pub mod resign_v2;
 pub mod s3_error;
+pub mod sigv2;
 pub mod sigv4;
 pub mod unsigned_headers;
 pub mod verify;
+pub mod verify_v2;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

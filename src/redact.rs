@@ -20,21 +20,33 @@ pub fn query(raw_query: &[u8]) -> Vec<u8> {
     })
 }
 
-/// A canonical request for a debug line: its query line and credential headers masked.
+/// A SigV4 canonical request for a debug line: its query line and credential headers masked.
 pub fn canonical_request(canonical: &[u8]) -> String {
-    let text = String::from_utf8_lossy(canonical);
+    // Line 3 is the canonical query; header lines follow it.
+    masked_lines(canonical, Some(2), 3)
+}
+
+/// A SigV2 string to sign for a debug line: credential headers masked (its `x-amz-*` lines
+/// follow the method and the three standard lines).
+pub fn string_to_sign_v2(string_to_sign: &[u8]) -> String {
+    masked_lines(string_to_sign, None, 4)
+}
+
+/// `text` with the query on line `query_line` masked, and `name:value` lines of credential
+/// headers from line `headers_from` on.
+fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> String {
+    let text = String::from_utf8_lossy(text);
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        // Line 3 is the canonical query; header lines follow it.
-        if i == 2 {
+        if Some(i) == query_line {
             out.push_str(&String::from_utf8_lossy(&query(line.as_bytes())));
             continue;
         }
         match line.split_once(':') {
-            Some((name, _)) if i > 2 && SECRET_HEADERS.contains(&name) => {
+            Some((name, _)) if i >= headers_from && SECRET_HEADERS.contains(&name) => {
                 out.push_str(name);
                 out.push(':');
                 out.push_str(MASK);
@@ -65,5 +77,14 @@ mod tests {
         assert!(logged.contains("X-Amz-Credential=AK%2F20130524&X-Amz-Security-Token=*****"));
         assert!(logged.contains("\nx-amz-security-token:*****\n"));
         assert!(logged.ends_with("\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD"));
+    }
+
+    #[test]
+    fn masks_the_token_in_a_v2_string_to_sign() {
+        let sts = "GET\n\ntext/plain\n\nx-amz-meta-a:1\nx-amz-security-token:SECRET\n/b/k?acl";
+        assert_eq!(
+            string_to_sign_v2(sts.as_bytes()),
+            "GET\n\ntext/plain\n\nx-amz-meta-a:1\nx-amz-security-token:*****\n/b/k?acl"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Re-signing a verified request for the origin: the same canonical request with the origin
-//! host, signed with the origin key pair and region. Nothing the client did not sign is added.
+//! host (and, when the origin takes another addressing style, the same bucket and key in its
+//! path), signed with the origin key pair and region. Nothing the client did not sign is added.
 
+use crate::addressing::OriginTarget;
 use crate::config::{Config, CredentialPair};
 use crate::sigv4::authorization;
 use crate::sigv4::chunk_signing::ChunkChain;
@@ -9,7 +11,7 @@ use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
 use crate::sigv4::query::{replace_values, set_canonical_value};
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::string_to_sign;
-use crate::sigv4::uri::encode_query_component;
+use crate::sigv4::uri::{canonical_path, encode_query_component};
 use crate::verify::{Verified, SERVICE};
 
 /// A header-signed request, signed for the origin.
@@ -20,10 +22,15 @@ pub struct HeaderResigned {
     pub signature: Signature,
 }
 
-pub fn header_auth(config: &Config, verified: &Verified<'_, '_>) -> HeaderResigned {
+pub fn header_auth(
+    config: &Config,
+    verified: &mut Verified<'_, '_>,
+    origin: &OriginTarget<'_, '_>,
+) -> HeaderResigned {
+    restyle(verified, origin);
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
-    let signature = sign(config, verified, &credential);
+    let signature = sign(verified, &credential, origin);
     HeaderResigned {
         authorization: authorization::format(
             &credential,
@@ -57,15 +64,17 @@ pub fn chunk_chains(
     )
 }
 
-/// The new `:path` for a presigned URL: the same path and query, byte for byte, except the
-/// values of `X-Amz-Credential` and `X-Amz-Signature`. `X-Amz-Date`, `X-Amz-Expires` and
-/// `X-Amz-SignedHeaders` are kept, so the origin enforces the expiry the client was given.
+/// The new `:path` for a presigned URL: the same path (restyled for the origin) and query,
+/// byte for byte, except the values of `X-Amz-Credential` and `X-Amz-Signature`.
+/// `X-Amz-Date`, `X-Amz-Expires` and `X-Amz-SignedHeaders` are kept, so the origin enforces the
+/// expiry the client was given.
 pub fn presigned(
     config: &Config,
     verified: &mut Verified<'_, '_>,
-    raw_path: &[u8],
+    origin: &OriginTarget<'_, '_>,
     raw_query: &[u8],
 ) -> Vec<u8> {
+    restyle(verified, origin);
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
     let credential_text = credential.to_string();
@@ -75,7 +84,7 @@ pub fn presigned(
         X_AMZ_CREDENTIAL,
         credential_text.as_bytes(),
     );
-    let signature = sign(config, verified, &credential).to_hex();
+    let signature = sign(verified, &credential, origin).to_hex();
     let mut encoded_credential = String::with_capacity(credential_text.len() + 16);
     encode_query_component(&mut encoded_credential, credential_text.as_bytes());
     let query = replace_values(raw_query, |name| match name {
@@ -83,6 +92,7 @@ pub fn presigned(
         X_AMZ_SIGNATURE => Some(signature.clone()),
         _ => None,
     });
+    let raw_path = origin.raw_path.as_ref();
     let mut path = Vec::with_capacity(raw_path.len() + 1 + query.len());
     path.extend_from_slice(raw_path);
     path.push(b'?');
@@ -106,10 +116,19 @@ fn origin_credential<'a>(
     }
 }
 
-fn sign(config: &Config, verified: &Verified<'_, '_>, credential: &Credential<'_>) -> Signature {
-    let canonical_request = verified
-        .canonical
-        .render(config.origin_authority.as_bytes());
+/// The canonical URI of the origin's path, when the origin addresses the bucket differently.
+fn restyle(verified: &mut Verified<'_, '_>, origin: &OriginTarget<'_, '_>) {
+    if origin.restyled {
+        verified.canonical.set_uri(canonical_path(&origin.raw_path));
+    }
+}
+
+fn sign(
+    verified: &Verified<'_, '_>,
+    credential: &Credential<'_>,
+    origin: &OriginTarget<'_, '_>,
+) -> Signature {
+    let canonical_request = verified.canonical.render(origin.authority.as_bytes());
     let string_to_sign = string_to_sign(&verified.date, &credential.scope, &canonical_request);
     verified
         .pair

@@ -12,6 +12,7 @@ pub enum S3ErrorCode {
     InternalError,
     InvalidAccessKeyId,
     InvalidArgument,
+    InvalidBucketName,
     InvalidRequest,
     MissingContentLength,
     NotImplemented,
@@ -21,7 +22,7 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 13] = [
+    pub const ALL: [S3ErrorCode; 14] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -29,6 +30,7 @@ impl S3ErrorCode {
         S3ErrorCode::InternalError,
         S3ErrorCode::InvalidAccessKeyId,
         S3ErrorCode::InvalidArgument,
+        S3ErrorCode::InvalidBucketName,
         S3ErrorCode::InvalidRequest,
         S3ErrorCode::MissingContentLength,
         S3ErrorCode::NotImplemented,
@@ -46,6 +48,7 @@ impl S3ErrorCode {
             S3ErrorCode::InternalError => "InternalError",
             S3ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
             S3ErrorCode::InvalidArgument => "InvalidArgument",
+            S3ErrorCode::InvalidBucketName => "InvalidBucketName",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
             S3ErrorCode::MissingContentLength => "MissingContentLength",
             S3ErrorCode::NotImplemented => "NotImplemented",
@@ -61,6 +64,7 @@ impl S3ErrorCode {
             | S3ErrorCode::AuthorizationQueryParametersError
             | S3ErrorCode::IncompleteBody
             | S3ErrorCode::InvalidArgument
+            | S3ErrorCode::InvalidBucketName
             | S3ErrorCode::InvalidRequest => 400,
             S3ErrorCode::AccessDenied
             | S3ErrorCode::InvalidAccessKeyId
@@ -163,6 +167,7 @@ mod tests {
             (AuthorizationQueryParametersError, 400),
             (AuthorizationHeaderMalformed, 400),
             (InvalidArgument, 400),
+            (InvalidBucketName, 400),
             (InvalidRequest, 400),
             (IncompleteBody, 400),
             (MissingContentLength, 411),

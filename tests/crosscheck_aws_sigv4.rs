@@ -167,8 +167,8 @@ fn header_signed_round_trip(origin_region: Option<&str>) {
             .map(|(_, v)| v.clone())
             .unwrap();
         assert_eq!(
-            f.authorization.as_deref(),
-            Some(expected.as_str()),
+            f.header("authorization"),
+            Some(expected.as_bytes()),
             "{} {}",
             case.method,
             case.target
@@ -209,7 +209,7 @@ fn presigned_urls_re_sign_as_the_sdk_would_for_the_origin() {
         let target = with_params(case.target, &client.params);
         let f = forward(&gateway, &pairs(case, &target, &[]));
         assert_eq!(f.kind, AuthKind::PresignedV4);
-        assert_eq!(f.authorization, None);
+        assert_eq!(f.header("authorization"), None);
 
         let origin = sdk_sign(
             case,

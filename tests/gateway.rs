@@ -329,7 +329,7 @@ fn each_kind_of_bad_request_gets_its_code() {
     assert_eq!(code(signed_with("NOPE", "cs"), &g), InvalidAccessKeyId);
     assert_eq!(code(Head::new("GET", "/bucket/k"), &g), AccessDenied);
     let v2_query = Head::new("GET", "/k?AWSAccessKeyId=CK&Expires=1&Signature=x");
-    assert_eq!(code(v2_query, &g), NotImplemented);
+    assert_eq!(code(v2_query, &g), AccessDenied);
 
     let good = header_signed();
     let authz = good.get("authorization");
@@ -401,9 +401,14 @@ fn each_kind_of_bad_request_gets_its_code() {
             InvalidRequest,
         ),
         (
-            "virtual-hosted host",
+            "signed path-style, sent virtual-hosted",
             good.clone().set(":authority", "bucket.s3.mydomain.com"),
-            NotImplemented,
+            SignatureDoesNotMatch,
+        ),
+        (
+            "virtual-hosted bucket not a bucket name",
+            good.clone().set(":authority", "Bucket_1.s3.mydomain.com"),
+            InvalidBucketName,
         ),
         (
             "payload hash missing",
@@ -421,9 +426,9 @@ fn each_kind_of_bad_request_gets_its_code() {
             InvalidArgument,
         ),
         (
-            "SigV2",
+            "SigV2 malformed",
             good.clone().set("authorization", "AWS CK:c2lnbmF0dXJl"),
-            NotImplemented,
+            AuthorizationHeaderMalformed,
         ),
         (
             "SigV4A",

@@ -13,7 +13,7 @@
 
 mod strict_json;
 
-use crate::addressing::{PublicDomain, PublicDomains};
+use crate::addressing::{OriginAddressing, PublicDomain, PublicDomains};
 use crate::sigv4::signing::{Secret, SecretKey};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -45,6 +45,10 @@ pub struct Config {
     pub credentials: Vec<CredentialPair>,
     pub max_clock_skew_seconds: u64,
     pub anonymous: Anonymous,
+    /// How the origin wants buckets addressed.
+    pub origin_addressing: OriginAddressing,
+    /// What SigV2 requests are signed with at the origin.
+    pub origin_signature_version: OriginSignatureVersion,
     pub log_level: LogLevel,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,
@@ -65,6 +69,19 @@ pub enum LogLevel {
     Info,
     Warn,
     Error,
+}
+
+/// The signature a SigV2 request carries to the origin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OriginSignatureVersion {
+    /// V2 stays V2 (same `Expires`); V4 stays V4.
+    #[default]
+    Same,
+    /// V2 becomes V4, for origins that refuse V2 (AWS S3, Garage): a presigned URL gets an
+    /// `X-Amz-Expires` that ends at the client's `Expires` (never later), header auth an
+    /// `Authorization` with `UNSIGNED-PAYLOAD` over what the V2 signature covered.
+    V4,
 }
 
 /// What to do with a request that carries no signature at all.
@@ -144,6 +161,20 @@ impl Config {
             .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
         let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
         let log_level = top.optional::<LogLevel>("log_level")?.unwrap_or_default();
+        let origin_addressing = match top.optional::<String>("origin_addressing")?.as_deref() {
+            None | Some("preserve") => OriginAddressing::Preserve,
+            Some("path") => OriginAddressing::Path,
+            Some("virtual") => OriginAddressing::Virtual,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "origin_addressing",
+                    format!("'{other}' is not one of preserve, path, virtual"),
+                ))
+            }
+        };
+        let origin_signature_version = top
+            .optional::<OriginSignatureVersion>("origin_signature_version")?
+            .unwrap_or_default();
         let max_chunk_size_bytes = top
             .optional::<u64>("max_chunk_size_bytes")?
             .unwrap_or(DEFAULT_MAX_CHUNK_SIZE_BYTES);
@@ -215,10 +246,18 @@ impl Config {
                 "max_clock_skew_seconds",
             ],
         )?;
+        if origin_addressing == OriginAddressing::Virtual && is_address(&config.origin_authority) {
+            return Err(ConfigError::new(
+                "origin_addressing",
+                "virtual needs an origin_authority that is a host name, not an address",
+            ));
+        }
         Ok(Config {
             log_level,
             max_chunk_size_bytes,
             chunk_memory_budget_bytes,
+            origin_addressing,
+            origin_signature_version,
             ..config
         })
     }
@@ -328,6 +367,8 @@ impl Config {
             credentials,
             max_clock_skew_seconds,
             anonymous,
+            origin_addressing: OriginAddressing::default(),
+            origin_signature_version: OriginSignatureVersion::default(),
             log_level: LogLevel::default(),
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
@@ -497,6 +538,12 @@ fn check_authority(authority: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An IP literal (`10.0.0.1:9000`, `[::1]`): no bucket can be put in front of it.
+fn is_address(authority: &str) -> bool {
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    authority.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
 fn check_region(region: &str) -> Result<(), String> {
     let ok = !region.is_empty()
         && region
@@ -548,6 +595,8 @@ mod tests {
         assert_eq!(c.max_clock_skew_seconds, 900);
         assert_eq!(c.anonymous, Anonymous::Reject);
         assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.origin_addressing, OriginAddressing::Preserve);
+        assert_eq!(c.origin_signature_version, OriginSignatureVersion::Same);
         assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
         assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
         let pair = c.credential("AK").unwrap();
@@ -626,6 +675,27 @@ mod tests {
             "max_clock_skew_seconds"
         );
         assert_eq!(field_of(&with(r#""anonymous":"allow""#)), "anonymous");
+        assert_eq!(
+            field_of(&with(r#""origin_addressing":"vhost""#)),
+            "origin_addressing"
+        );
+        assert_eq!(
+            field_of(&with(r#""origin_signature_version":"v3""#)),
+            "origin_signature_version"
+        );
+        assert_eq!(
+            field_of(
+                &with(r#""origin_addressing":"virtual""#)
+                    .replace("s3.example.com", "10.0.0.1:9000")
+            ),
+            "origin_addressing"
+        );
+        let v = parse(&with(
+            r#""origin_addressing":"virtual","origin_signature_version":"v4""#,
+        ))
+        .unwrap();
+        assert_eq!(v.origin_addressing, OriginAddressing::Virtual);
+        assert_eq!(v.origin_signature_version, OriginSignatureVersion::V4);
         assert_eq!(field_of(&with(r#""log_level":"verbose""#)), "log_level");
         assert_eq!(
             field_of(&with(r#""max_chunk_size_bytes":1024"#)),

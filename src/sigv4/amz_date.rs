@@ -33,17 +33,33 @@ impl AmzDate {
         )
     }
 
-    /// Parses the IMF-fixdate form of RFC 9110 (`Sun, 06 Nov 1994 08:49:37 GMT`), the only
-    /// form a SigV4 client may put in `Date`.
+    /// Parses an HTTP date: the IMF-fixdate of RFC 9110 (`Sun, 06 Nov 1994 08:49:37 GMT`),
+    /// the only form a SigV4 client may put in `Date`, or the same with a numeric zone
+    /// (`Tue, 27 Mar 2007 19:36:42 +0000`, RFC 2822) as SigV2 clients send it.
     pub fn parse_http_date(s: &[u8]) -> Result<Self, InvalidDate> {
         // "Sun, 06 Nov 1994 08:49:37 GMT"
         //  0    5  8    13   18 21 24 26
-        if s.len() != 29 || &s[3..5] != b", " || &s[25..] != b" GMT" {
+        if s.len() < 29 || &s[3..5] != b", " || s[25] != b' ' {
             return Err(InvalidDate);
         }
         if s[7] != b' ' || s[11] != b' ' || s[16] != b' ' || s[19] != b':' || s[22] != b':' {
             return Err(InvalidDate);
         }
+        let offset_seconds: i64 = match &s[26..] {
+            b"GMT" | b"UTC" => 0,
+            [sign @ (b'+' | b'-'), zone @ ..] if zone.len() == 4 => {
+                let minutes = i64::from(digits(&zone[..2])?) * 60 + i64::from(digits(&zone[2..])?);
+                if minutes >= 24 * 60 {
+                    return Err(InvalidDate);
+                }
+                if *sign == b'+' {
+                    minutes * 60
+                } else {
+                    -minutes * 60
+                }
+            }
+            _ => return Err(InvalidDate),
+        };
         const MONTHS: [&[u8; 3]; 12] = [
             b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
             b"Dec",
@@ -52,14 +68,19 @@ impl AmzDate {
             .iter()
             .position(|m| &s[8..11] == *m)
             .ok_or(InvalidDate)?;
-        Self::new(
+        let local = Self::new(
             digits(&s[12..16])?,
             month as u32 + 1,
             digits(&s[5..7])?,
             digits(&s[17..19])?,
             digits(&s[20..22])?,
             digits(&s[23..25])?,
-        )
+        )?;
+        if offset_seconds == 0 {
+            return Ok(local);
+        }
+        let utc = u64::try_from(local.unix_seconds() - offset_seconds).map_err(|_| InvalidDate)?;
+        Ok(Self::from_unix_seconds(utc))
     }
 
     pub fn from_unix_seconds(secs: u64) -> Self {
@@ -189,6 +210,12 @@ mod tests {
         assert_eq!(a, AmzDate::parse(b"20130524T000000Z").unwrap());
         let b = AmzDate::parse_http_date(b"Sun, 30 Aug 2015 12:36:00 GMT").unwrap();
         assert_eq!(b.to_string(), "20150830T123600Z");
+        let v2 = AmzDate::parse_http_date(b"Tue, 27 Mar 2007 19:36:42 +0000").unwrap();
+        assert_eq!(v2.to_string(), "20070327T193642Z");
+        let east = AmzDate::parse_http_date(b"Wed, 28 Mar 2007 01:06:42 +0530").unwrap();
+        assert_eq!(east, v2);
+        let west = AmzDate::parse_http_date(b"Tue, 27 Mar 2007 14:36:42 -0500").unwrap();
+        assert_eq!(west, v2);
     }
 
     #[test]
@@ -208,6 +235,9 @@ mod tests {
             assert_eq!(AmzDate::parse(bad), Err(InvalidDate), "{:?}", bad);
         }
         assert!(AmzDate::parse_http_date(b"Fri, 24 Foo 2013 00:00:00 GMT").is_err());
+        assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 EST").is_err());
+        assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 +2400").is_err());
+        assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 +01").is_err());
         assert!(AmzDate::parse_http_date(b"Friday, 24-May-13 00:00:00 GMT").is_err());
     }
 

@@ -110,6 +110,12 @@ impl<'a> CanonicalRequest<'a> {
     pub fn signed_headers(&self) -> &str {
         &self.signed_headers
     }
+
+    /// Moves the request to another canonical URI: the same bucket and key addressed in the
+    /// origin's style.
+    pub fn set_uri(&mut self, uri: String) {
+        self.uri = uri;
+    }
 }
 
 fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {

@@ -21,6 +21,12 @@ impl SecretKey {
     pub fn new(secret: impl Into<String>) -> Self {
         SecretKey(secret.into())
     }
+
+    /// The key bytes, for the other signing schemes' MACs (SigV2 is keyed with the secret
+    /// itself).
+    pub(crate) fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl fmt::Debug for SecretKey {
@@ -122,6 +128,10 @@ impl Secret {
             key,
             cache: RefCell::new(Default::default()),
         }
+    }
+
+    pub fn key(&self) -> &SecretKey {
+        &self.key
     }
 
     pub fn signing_key(&self, scope: &Scope<'_>) -> SigningKey {

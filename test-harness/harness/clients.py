@@ -20,19 +20,21 @@ REGION = "us-east-1"
 
 
 def s3_client(endpoint: str, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION, **config):
-    """A boto3 S3 client as users configure one for an S3-compatible endpoint."""
+    """A boto3 S3 client as users configure one for an S3-compatible endpoint: SigV4,
+    path-style, unless `config` says otherwise (`signature_version="s3"`, `s3=…`)."""
+    settings = {
+        "signature_version": "s3v4",
+        "s3": {"addressing_style": "path"},
+        "retries": {"max_attempts": 1, "mode": "standard"},
+        **config,
+    }
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         region_name=region,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1, "mode": "standard"},
-            **config,
-        ),
+        config=Config(**settings),
     )
 
 

@@ -14,14 +14,17 @@ CLIENT_KEY = "CLIENTKEY"
 CLIENT_SECRET = "client-secret"
 ORIGIN_KEY = "ORIGINKEY"
 ORIGIN_SECRET = "origin-secret"
+PUBLIC_TEST_DOMAIN = "s3.mydomain.test"
 
 
 def filter_config_json(authority: str, **overrides) -> str:
     """The filter's JSON configuration: client key pair CLIENTKEY translated to the origin's
     ORIGINKEY pair, secrets inline unless overridden."""
     config = {
-        # The harness's Envoy listens on a port the kernel picks: any port of localhost.
-        "public_domains": ["localhost"],
+        # The harness's Envoy listens on a port the kernel picks: any port of localhost. The
+        # second name, which no resolver knows, is reached with Envoy as the clients' HTTP
+        # proxy, with buckets in front of it (virtual-hosted style).
+        "public_domains": ["localhost", PUBLIC_TEST_DOMAIN],
         "origin_authority": authority,
         "credentials": [
             {

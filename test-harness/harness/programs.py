@@ -117,7 +117,10 @@ class Origin(Program):
 class S3sFs(Origin):
     name = "s3s-fs"
 
-    def _start(self):
+    def _start(self, domains: tuple[str, ...] = ()):
+        """`domains`: the names under which it takes virtual-hosted requests (on its port). With
+        any, s3s-fs reads every other host as a bucket name: address it by one of them."""
+        self.domains = domains
         self.port = free_port()
         (self.dir / "data").mkdir()
         self._spawn(
@@ -128,7 +131,11 @@ class S3sFs(Origin):
                 "--access-key", self.access_key,
                 "--secret-key", self.secret_key,
                 str(self.dir / "data"),
-            ]
+                # s3s matches the Host header port included.
+                *(arg for domain in self.domains for arg in ("--domain", f"{domain}:{self.port}")),
+            ],
+            # Which signature version it checked, for the tests that must know.
+            env={"RUST_LOG": "s3s::ops::signature=debug"},
         )
         wait_for_port(self.port, self.process, self.log, "s3s-fs")
 

@@ -1,0 +1,228 @@
+//! Verification of a SigV2 request (header or presigned) as received, for the public host.
+//!
+//! SigV2 signs only some query parameters (the sub-resources); S3 reads the others unsigned.
+//! Here an unsigned parameter is accepted only when it cannot change which operation the
+//! origin performs: listing and paging parameters, and the header copies that SDKs put in a
+//! presigned URL when the request carries the same header, signed. Anything else is refused,
+//! so a parameter an origin knows and the SigV2 list does not (`?retention`, `?legal-hold`)
+//! cannot ride on a signature made without it.
+
+use crate::addressing::Target;
+use crate::config::{Config, CredentialPair};
+use crate::redact;
+use crate::rejection::Rejection;
+use crate::request::Request;
+use crate::s3_error::S3ErrorCode::*;
+use crate::sigv2::authorization::AuthorizationV2;
+use crate::sigv2::presigned::{PresignedV2, AWS_ACCESS_KEY_ID, EXPIRES, SIGNATURE};
+use crate::sigv2::signature::{sign, SignatureV2};
+use crate::sigv2::string_to_sign::{string_to_sign, sub_resources, SubResources, SUB_RESOURCES};
+use crate::sigv4::amz_date::AmzDate;
+use crate::sigv4::query::params;
+
+/// Query parameters S3 reads unsigned under SigV2 that only shape a listing or a page of one.
+const UNSIGNED_READ_ONLY: [&[u8]; 16] = [
+    b"continuation-token",
+    b"delimiter",
+    b"encoding-type",
+    b"fetch-owner",
+    b"key-marker",
+    b"list-type",
+    b"marker",
+    b"max-keys",
+    b"max-parts",
+    b"max-uploads",
+    b"part-number-marker",
+    b"prefix",
+    b"start-after",
+    b"upload-id-marker",
+    b"version-id-marker",
+    b"x-id",
+];
+
+/// How the SigV2 request authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum V2Auth {
+    /// `Authorization` header, dated by `x-amz-date` or `Date`.
+    Header { date: AmzDate },
+    /// Query string, valid until `expires` (Unix seconds).
+    Presigned { expires: u64 },
+}
+
+/// A SigV2 request whose signature checked out, with what re-signing it needs.
+#[derive(Debug)]
+pub struct VerifiedV2<'r, 'c> {
+    pub pair: &'c CredentialPair,
+    pub auth: V2Auth,
+    /// The fourth line of the string to sign: `Date` (or empty), or `Expires`.
+    pub date_line: Vec<u8>,
+    pub sub_resources: SubResources<'r>,
+}
+
+pub fn header_auth<'r, 'c>(
+    config: &'c Config,
+    req: &Request<'r>,
+    target: &Target<'_>,
+    auth: &AuthorizationV2<'_>,
+    now: u64,
+) -> Result<VerifiedV2<'r, 'c>, Rejection> {
+    let pair = credential_pair(config, auth.access_key_id)?;
+    let (date, date_line) = request_date(req)?;
+    if date.unix_seconds().abs_diff(now as i64) > config.max_clock_skew_seconds {
+        return Err(Rejection::new(
+            RequestTimeTooSkewed,
+            "The difference between the request time and the server's time is too large.",
+        ));
+    }
+    check_unsigned_params(req, false)?;
+    let verified = VerifiedV2 {
+        pair,
+        auth: V2Auth::Header { date },
+        date_line,
+        sub_resources: subs(req)?,
+    };
+    check_signature(req, target, &verified, &auth.signature, auth.access_key_id)?;
+    Ok(verified)
+}
+
+pub fn presigned<'r, 'c>(
+    config: &'c Config,
+    req: &Request<'r>,
+    target: &Target<'_>,
+    url: &PresignedV2,
+    now: u64,
+) -> Result<VerifiedV2<'r, 'c>, Rejection> {
+    let pair = credential_pair(config, &url.access_key_id)?;
+    if now > url.expires {
+        return Err(Rejection::new(AccessDenied, "Request has expired"));
+    }
+    check_unsigned_params(req, true)?;
+    let verified = VerifiedV2 {
+        pair,
+        auth: V2Auth::Presigned {
+            expires: url.expires,
+        },
+        date_line: url.expires_text.clone().into_bytes(),
+        sub_resources: subs(req)?,
+    };
+    check_signature(req, target, &verified, &url.signature, &url.access_key_id)?;
+    Ok(verified)
+}
+
+fn credential_pair<'c>(config: &'c Config, id: &str) -> Result<&'c CredentialPair, Rejection> {
+    config.credential(id).ok_or_else(|| {
+        Rejection::new(
+            InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        )
+        .for_key(id)
+    })
+}
+
+/// `x-amz-date` (signed among the `x-amz-*` headers, so the date line is empty) or `Date`.
+fn request_date(req: &Request<'_>) -> Result<(AmzDate, Vec<u8>), Rejection> {
+    let invalid = || {
+        Rejection::new(
+            AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        )
+    };
+    let parse = |value: &[u8]| {
+        AmzDate::parse_http_date(value.trim_ascii())
+            .or_else(|_| AmzDate::parse(value.trim_ascii()))
+            .map_err(|_| invalid())
+    };
+    match req.single("x-amz-date").map_err(|_| invalid())? {
+        Some(amz) => Ok((parse(amz)?, Vec::new())),
+        None => {
+            let date = req
+                .single("date")
+                .map_err(|_| invalid())?
+                .ok_or_else(invalid)?;
+            Ok((parse(date)?, date.trim_ascii().to_vec()))
+        }
+    }
+}
+
+fn subs<'r>(req: &Request<'r>) -> Result<SubResources<'r>, Rejection> {
+    sub_resources(req.raw_query()).map_err(|repeated| {
+        Rejection::new(
+            InvalidArgument,
+            format!("The query parameter '{}' is repeated.", repeated.0),
+        )
+    })
+}
+
+/// Refuses a query parameter the SigV2 signature does not cover, unless it is read-only (or,
+/// in a presigned URL, the copy of a header the request carries with the same value).
+fn check_unsigned_params(req: &Request<'_>, presigned: bool) -> Result<(), Rejection> {
+    for param in params(req.raw_query()) {
+        let name = param.decoded_name();
+        let covered = SUB_RESOURCES.iter().any(|s| s.as_bytes() == name.as_ref())
+            || UNSIGNED_READ_ONLY.contains(&name.as_ref())
+            || (presigned && [AWS_ACCESS_KEY_ID, EXPIRES, SIGNATURE].contains(&name.as_ref()))
+            || (presigned && mirrors_a_header(req, &name, &param.decoded_value()));
+        if !covered {
+            return Err(Rejection::new(
+                AccessDenied,
+                format!(
+                    "The query parameter '{}' is not covered by the Signature Version 2 signature; sign the request with Signature Version 4.",
+                    String::from_utf8_lossy(&name)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `content-type=…`, `content-md5=…`, `x-amz-…=…` in a presigned URL, as the SDKs write the
+/// headers they signed into it: harmless when the request sends that header, with that value.
+fn mirrors_a_header(req: &Request<'_>, name: &[u8], value: &[u8]) -> bool {
+    let mirrored = name == b"content-type"
+        || name == b"content-md5"
+        || (name.len() > 6 && name.starts_with(b"x-amz-"));
+    let Ok(name) = std::str::from_utf8(name) else {
+        return false;
+    };
+    mirrored
+        && matches!(req.single(name), Ok(Some(sent)) if sent.trim_ascii() == value.trim_ascii())
+}
+
+fn check_signature(
+    req: &Request<'_>,
+    target: &Target<'_>,
+    verified: &VerifiedV2<'_, '_>,
+    claimed: &SignatureV2,
+    access_key_id: &str,
+) -> Result<(), Rejection> {
+    let secret = verified.pair.client.secret.key();
+    let string_to_sign = |resource: &[u8]| {
+        string_to_sign(
+            req.method,
+            &req.headers,
+            &verified.date_line,
+            resource,
+            &verified.sub_resources,
+        )
+    };
+    let sts = string_to_sign(&target.canonical_resource_v2(req.raw_path()));
+    if sign(secret, &sts).verifies(claimed) {
+        return Ok(());
+    }
+    // A path-style request on the bucket itself (`/bucket`): S3, and the AWS SDKs after it,
+    // sign the bucket as `/bucket/`. Both name the same bucket.
+    if let Some(slashed) = target.bucket_root_with_slash(req.raw_path()) {
+        if sign(secret, &string_to_sign(&slashed)).verifies(claimed) {
+            return Ok(());
+        }
+    }
+    Err(Rejection::new(
+        SignatureDoesNotMatch,
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+    )
+    .for_key(access_key_id)
+    .with_detail(format!(
+        "string to sign:\n{}",
+        redact::string_to_sign_v2(&sts)
+    )))
+}

@@ -1,0 +1,142 @@
+"""Virtual-hosted-style clients (`bucket.s3.mydomain.test/key`) through the proxy. No resolver
+knows the name: the clients use Envoy as their HTTP proxy, which is how the host reaches it
+unchanged. The origin gets the same bucket and key in the style it is configured for
+(`origin_addressing`): path-style at s3s-fs by address, virtual-hosted at s3s-fs by name."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness import Envoy, S3sFs, filter_config_json, render
+from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+
+ENDPOINT = f"http://{PUBLIC_TEST_DOMAIN}"
+
+
+def virtual_client(proxy, **config):
+    """boto3 addressing buckets in the host, sending through Envoy as an HTTP proxy."""
+    return s3_client(ENDPOINT, s3={"addressing_style": "virtual"}, proxies={"http": proxy.endpoint}, **config)
+
+
+def exercise(client, origin_s3, bucket):
+    """The core operations, and what the origin holds after them."""
+    client.put_object(Bucket=bucket, Key="dir/a b.txt", Body=b"virtual", Metadata={"m": "1"})
+    assert origin_s3.get_object(Bucket=bucket, Key="dir/a b.txt")["Body"].read() == b"virtual"
+    assert client.get_object(Bucket=bucket, Key="dir/a b.txt")["Body"].read() == b"virtual"
+    assert client.head_object(Bucket=bucket, Key="dir/a b.txt")["Metadata"] == {"m": "1"}
+    listed = client.list_objects_v2(Bucket=bucket, Prefix="dir/")
+    assert [o["Key"] for o in listed["Contents"]] == ["dir/a b.txt"]
+    upload = client.create_multipart_upload(Bucket=bucket, Key="multi")
+    part = client.upload_part(Bucket=bucket, Key="multi", UploadId=upload["UploadId"], PartNumber=1, Body=b"p" * 1024)
+    client.complete_multipart_upload(
+        Bucket=bucket, Key="multi", UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert origin_s3.get_object(Bucket=bucket, Key="multi")["Body"].read() == b"p" * 1024
+    client.delete_object(Bucket=bucket, Key="dir/a b.txt")
+    with pytest.raises(ClientError):
+        origin_s3.head_object(Bucket=bucket, Key="dir/a b.txt")
+
+
+@pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
+def test_boto3_virtual_hosted_to_a_path_style_origin(proxy, origin_s3, bucket, signature_version):
+    exercise(virtual_client(proxy, signature_version=signature_version), origin_s3, bucket)
+
+
+def test_presigned_virtual_hosted_url(proxy, origin_s3, bucket):
+    origin_s3.put_object(Bucket=bucket, Key="shared.txt", Body=b"shared")
+    for version in ("s3v4", "s3"):
+        url = virtual_client(proxy, signature_version=version).generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": "shared.txt"}, ExpiresIn=300)
+        host = f"{bucket}.{PUBLIC_TEST_DOMAIN}"
+        assert url.startswith(f"http://{host}/shared.txt?"), url
+        r = send(host, RawRequest("GET", url.split(host, 1)[1]), port=proxy.port)
+        assert r.body == b"shared", r.body
+
+
+def test_a_key_put_never_becomes_a_bucket_put(proxy, origin_s3, bucket):
+    """`PUT /newbucket` at `<bucket>.s3.mydomain.test` stores object `newbucket` in bucket."""
+    host = f"{bucket}.{PUBLIC_TEST_DOMAIN}"
+    name = f"nb-{uuid.uuid4().hex[:8]}"
+    r = send(host, sign_header(host, "PUT", f"/{name}", {}, b"object, not bucket"), port=proxy.port)
+    assert r.status == 200, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key=name)["Body"].read() == b"object, not bucket"
+    assert name not in [b["Name"] for b in origin_s3.list_buckets()["Buckets"]]
+    # The path under a virtual-hosted bucket is all key: `/other/k` is key `other/k`.
+    r = send(host, sign_header(host, "PUT", "/other/k", {}, b"nested"), port=proxy.port)
+    assert r.status == 200, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key="other/k")["Body"].read() == b"nested"
+
+
+def test_a_signature_binds_the_style(proxy, origin_s3, bucket):
+    """Signed path-style, sent virtual-hosted (or the other way): another host, refused."""
+    path_style = sign_header(proxy.authority, "PUT", f"/{bucket}/k", {}, b"x")
+    host = f"{bucket}.localhost:{proxy.port}"
+    moved = RawRequest("PUT", "/k", [(n, v) for n, v in path_style.headers if n.lower() != "host"], b"x")
+    before = proxy.origin_requests()
+    r = send(host, moved, port=proxy.port)
+    assert r.status == 403 and b"SignatureDoesNotMatch" in r.body
+    assert proxy.origin_requests() == before
+    bad_bucket = send(f"Not_A_Bucket.{PUBLIC_TEST_DOMAIN}", RawRequest("GET", "/k"), port=proxy.port)
+    assert bad_bucket.status == 400 and b"InvalidBucketName" in bad_bucket.body
+
+
+def test_aws_cli_virtual_hosted(proxy, origin_s3, bucket, tmp_path):
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\ns3 =\n    addressing_style = virtual\n    signature_version = s3v4\n")
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": CLIENT_KEY,
+        "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "HTTP_PROXY": proxy.endpoint,
+        "NO_PROXY": "",
+    }
+    local = tmp_path / "cli.txt"
+    local.write_bytes(b"from the cli")
+    cli = str(Path(sys.executable).parent / "aws")
+
+    def aws(*args):
+        done = subprocess.run([cli, "--endpoint-url", ENDPOINT, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    aws("s3", "cp", str(local), f"s3://{bucket}/cli.txt")
+    assert origin_s3.get_object(Bucket=bucket, Key="cli.txt")["Body"].read() == b"from the cli"
+    assert "cli.txt" in aws("s3", "ls", f"s3://{bucket}/")
+
+
+@pytest.fixture(scope="module")
+def named_origin():
+    """s3s-fs reached by name, taking virtual-hosted requests for `localhost`."""
+    with S3sFs(domains=("localhost",)) as o:
+        yield o
+
+
+@pytest.mark.parametrize("client_style", ["virtual", "path"])
+def test_virtual_hosted_origin(named_origin, client_style):
+    """`origin_addressing: virtual`: whatever the client's style, the origin gets
+    `bucket.localhost:port/key`."""
+    origin_authority = f"localhost:{named_origin.port}"
+    config = render(
+        origin_host="127.0.0.1",
+        origin_port=named_origin.port,
+        filter_config=filter_config_json(origin_authority, origin_addressing="virtual"),
+    )
+    origin_s3 = s3_client(f"http://{origin_authority}", named_origin.access_key, named_origin.secret_key)
+    bucket = f"vo-{uuid.uuid4().hex[:10]}"
+    origin_s3.create_bucket(Bucket=bucket)
+    with Envoy(config, log_level="debug") as proxy:
+        client = virtual_client(proxy) if client_style == "virtual" else s3_client(proxy.endpoint)
+        exercise(client, origin_s3, bucket)
+        url = presign(proxy.authority, "GET", f"/{bucket}/multi")
+        assert send(proxy.authority, url).body == b"p" * 1024

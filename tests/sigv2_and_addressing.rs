@@ -1,0 +1,601 @@
+//! SigV2 (header and presigned) and virtual-hosted addressing, through the whole decision:
+//! each request is signed here the way a SigV2 client does (the string to sign written out by
+//! hand), every signed part is binding, unsigned query parameters cannot change the operation,
+//! and what the filter forwards verifies at the origin — checked by a second gateway that
+//! holds only the origin's key pair, as the origin does.
+
+use s3_resign::auth_kind::AuthKind;
+use s3_resign::config::Config;
+use s3_resign::gateway::{Decision, Forward, Gateway};
+use s3_resign::request::Request;
+use s3_resign::s3_error::S3ErrorCode::{self, *};
+use s3_resign::sigv2::signature::sign;
+use s3_resign::sigv4::signing::SecretKey;
+use s3_resign::sigv4::uri::encode_query_component;
+use serde_json::json;
+
+/// 2026-11-29T12:00:00Z
+const NOW: u64 = 1_795_953_600;
+const DATE: &str = "Sun, 29 Nov 2026 12:00:00 GMT";
+const EXPIRES: u64 = NOW + 600;
+const PUBLIC: &str = "s3.mydomain.com";
+
+fn gateway(extra: serde_json::Value) -> Gateway {
+    let mut config = json!({
+        "public_domains": [PUBLIC],
+        "origin_authority": "s3.example.com",
+        "credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
+                         "origin_access_key_id": "OK", "origin_secret_access_key": "os"}],
+    });
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    Gateway::new(Config::parse(config.to_string().as_bytes(), &|_| None).unwrap())
+}
+
+/// The origin: it knows only the origin pair and its own name (path-style and
+/// virtual-hosted).
+fn origin() -> Gateway {
+    let config = json!({
+        "public_domains": ["s3.example.com"],
+        "origin_authority": "unused.example",
+        "credentials": [{"access_key_id": "OK", "secret_access_key": "os"}],
+    });
+    Gateway::new(Config::parse(config.to_string().as_bytes(), &|_| None).unwrap())
+}
+
+type Pairs = Vec<(String, Vec<u8>)>;
+
+fn head(method: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> Pairs {
+    let mut pairs: Pairs = vec![
+        (":method".into(), method.into()),
+        (":path".into(), path.into()),
+        (":authority".into(), host.into()),
+    ];
+    pairs.extend(
+        headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())),
+    );
+    pairs
+}
+
+fn v2_signature(secret: &str, string_to_sign: &str) -> String {
+    sign(&SecretKey::new(secret), string_to_sign.as_bytes()).to_base64()
+}
+
+fn encoded(value: &str) -> String {
+    let mut out = String::new();
+    encode_query_component(&mut out, value.as_bytes());
+    out
+}
+
+/// A header-signed SigV2 request; `string_to_sign` written out by the test.
+fn header_v2(
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    string_to_sign: &str,
+) -> Pairs {
+    let mut pairs = head(method, host, path, headers);
+    let authorization = format!("AWS CK:{}", v2_signature("cs", string_to_sign));
+    pairs.push(("authorization".into(), authorization.into_bytes()));
+    pairs
+}
+
+/// A SigV2 presigned URL valid until `EXPIRES`.
+fn presigned_v2(
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    string_to_sign: &str,
+) -> Pairs {
+    let signature = encoded(&v2_signature("cs", string_to_sign));
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let path =
+        format!("{path}{separator}AWSAccessKeyId=CK&Expires={EXPIRES}&Signature={signature}");
+    head(method, host, &path, headers)
+}
+
+fn decide<'g>(
+    g: &'g Gateway,
+    pairs: &Pairs,
+    now: u64,
+) -> Result<Forward<'g>, (S3ErrorCode, String)> {
+    let req = Request::from_pairs(pairs).unwrap();
+    match g.decide(&req, now) {
+        Decision::Forward(f) => Ok(f),
+        Decision::Reject(r) => Err((r.error.code, r.error.message)),
+    }
+}
+
+/// The request the origin receives.
+fn forwarded(pairs: &Pairs, f: &Forward<'_>) -> Pairs {
+    let mut out: Pairs = pairs
+        .iter()
+        .filter(|(n, _)| !f.headers.iter().any(|(set, _)| set == n))
+        .cloned()
+        .collect();
+    for (name, value) in out.iter_mut() {
+        match name.as_str() {
+            ":authority" => *value = f.authority.as_bytes().to_vec(),
+            ":path" => {
+                if let Some(path) = &f.path {
+                    *value = path.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(f.headers.iter().map(|(n, v)| (n.to_string(), v.clone())));
+    out
+}
+
+/// Forwarded by the proxy as `kind`, and accepted by the origin as `origin_kind`.
+fn passes(g: &Gateway, pairs: &Pairs, kind: AuthKind, origin_kind: AuthKind) -> Pairs {
+    let f = decide(g, pairs, NOW).unwrap_or_else(|e| panic!("refused: {e:?}"));
+    assert_eq!(f.kind, kind);
+    let at_origin = forwarded(pairs, &f);
+    let o = origin();
+    let accepted =
+        decide(&o, &at_origin, NOW).unwrap_or_else(|e| panic!("the origin refuses: {e:?}"));
+    assert_eq!(accepted.kind, origin_kind);
+    at_origin
+}
+
+fn get(pairs: &Pairs, name: &str) -> String {
+    String::from_utf8(pairs.iter().find(|(n, _)| n == name).unwrap().1.clone()).unwrap()
+}
+
+fn put_v2() -> Pairs {
+    header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/photos/a%20b.jpg?partNumber=2&uploadId=u1",
+        &[
+            ("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+            ("content-type", "image/jpeg"),
+            ("date", DATE),
+            ("x-amz-meta-b", "2"),
+            ("X-Amz-Meta-A", " 1 "),
+        ],
+        &format!("PUT\n1B2M2Y8AsgTpgAmY7PhCfg==\nimage/jpeg\n{DATE}\nx-amz-meta-a:1\nx-amz-meta-b:2\n/bucket/photos/a%20b.jpg?partNumber=2&uploadId=u1"),
+    )
+}
+
+fn get_presigned_v2() -> Pairs {
+    presigned_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k%2By?versionId=3&response-content-type=text%2Fcsv",
+        &[],
+        &format!("GET\n\n\n{EXPIRES}\n/bucket/k%2By?response-content-type=text/csv&versionId=3"),
+    )
+}
+
+#[test]
+fn sigv2_requests_verify_and_re_sign_as_sigv2() {
+    let g = gateway(json!({}));
+    let at_origin = passes(&g, &put_v2(), AuthKind::HeaderV2, AuthKind::HeaderV2);
+    assert!(get(&at_origin, "authorization").starts_with("AWS OK:"));
+    let at_origin = passes(
+        &g,
+        &get_presigned_v2(),
+        AuthKind::PresignedV2,
+        AuthKind::PresignedV2,
+    );
+    let path = get(&at_origin, ":path");
+    // Only the key id and the signature change; Expires and the rest stay, byte for byte.
+    assert!(path.starts_with(&format!(
+        "/bucket/k%2By?versionId=3&response-content-type=text%2Fcsv&AWSAccessKeyId=OK&Expires={EXPIRES}&Signature="
+    )), "{path}");
+}
+
+#[test]
+fn sigv2_upgrades_to_sigv4() {
+    let g = gateway(json!({"origin_signature_version": "v4", "origin_region": "eu-west-1"}));
+    let at_origin = passes(&g, &put_v2(), AuthKind::HeaderV2, AuthKind::HeaderV4);
+    let authorization = get(&at_origin, "authorization");
+    assert!(authorization.starts_with("AWS4-HMAC-SHA256 Credential=OK/20261129/eu-west-1/s3/aws4_request, SignedHeaders=content-md5;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;x-amz-meta-b, Signature="), "{authorization}");
+    assert_eq!(get(&at_origin, "x-amz-date"), "20261129T120000Z");
+    assert_eq!(get(&at_origin, "x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+
+    let at_origin = passes(
+        &g,
+        &get_presigned_v2(),
+        AuthKind::PresignedV2,
+        AuthKind::PresignedV4,
+    );
+    let path = get(&at_origin, ":path");
+    assert!(
+        !path.contains("AWSAccessKeyId") && !path.contains("&Expires="),
+        "{path}"
+    );
+    assert!(path.contains("&X-Amz-Signature="), "{path}");
+    assert!(
+        path.contains("X-Amz-Date=20261129T120000Z&X-Amz-Expires=600&"),
+        "{path}"
+    );
+    assert!(
+        path.contains("X-Amz-Credential=OK%2F20261129%2Feu-west-1%2Fs3%2Faws4_request"),
+        "{path}"
+    );
+    // The upgraded URL expires when the client's does: a second later the origin refuses it.
+    let o = origin();
+    assert_eq!(
+        decide(&o, &at_origin, EXPIRES + 1).unwrap_err().0,
+        AccessDenied
+    );
+
+    // A SigV2 URL valid for ten years becomes the longest SigV4 URL, a week: never later.
+    let years = NOW + 10 * 365 * 86_400;
+    let sts = format!("GET\n\n\n{years}\n/bucket/k");
+    let signature = encoded(&v2_signature("cs", &sts));
+    let long = head(
+        "GET",
+        PUBLIC,
+        &format!("/bucket/k?AWSAccessKeyId=CK&Expires={years}&Signature={signature}"),
+        &[],
+    );
+    let f = decide(&g, &long, NOW).unwrap();
+    let path = String::from_utf8(f.path.unwrap()).unwrap();
+    assert!(path.contains("X-Amz-Expires=604800&"), "{path}");
+}
+
+#[test]
+fn tampering_with_any_signed_part_of_a_sigv2_request_is_refused() {
+    let g = gateway(json!({}));
+    let set = |pairs: &Pairs, name: &str, value: &str| -> Pairs {
+        let mut out = pairs.clone();
+        for pair in out.iter_mut().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            pair.1 = value.as_bytes().to_vec();
+        }
+        out
+    };
+    let with = |pairs: &Pairs, name: &str, value: &str| -> Pairs {
+        let mut out = pairs.clone();
+        out.push((name.into(), value.as_bytes().to_vec()));
+        out
+    };
+    let good = put_v2();
+    let path = get(&good, ":path");
+    let authorization = get(&good, "authorization");
+    let mut tampered: Vec<(String, Pairs)> = vec![
+        ("method".into(), set(&good, ":method", "POST")),
+        (
+            "key".into(),
+            set(&good, ":path", &path.replace("a%20b", "a%20c")),
+        ),
+        (
+            "key encoding".into(),
+            set(&good, ":path", &path.replace("a%20b", "a+b")),
+        ),
+        (
+            "bucket".into(),
+            set(&good, ":path", &path.replace("/bucket/", "/other/")),
+        ),
+        (
+            "sub-resource value".into(),
+            set(
+                &good,
+                ":path",
+                &path.replace("partNumber=2", "partNumber=3"),
+            ),
+        ),
+        (
+            "sub-resource removed".into(),
+            set(&good, ":path", &path.replace("partNumber=2&", "")),
+        ),
+        (
+            "sub-resource added".into(),
+            set(&good, ":path", &format!("{path}&acl")),
+        ),
+        (
+            "content-md5".into(),
+            set(&good, "content-md5", "XXXXY8AsgTpgAmY7PhCfg=="),
+        ),
+        (
+            "content-type".into(),
+            set(&good, "content-type", "text/html"),
+        ),
+        (
+            "date".into(),
+            set(&good, "date", "Sun, 29 Nov 2026 12:00:01 GMT"),
+        ),
+        ("amz header value".into(), set(&good, "x-amz-meta-b", "3")),
+        (
+            "amz header added".into(),
+            with(&good, "x-amz-acl", "public-read"),
+        ),
+        ("x-amz-date added".into(), with(&good, "x-amz-date", DATE)),
+        (
+            "key id".into(),
+            set(
+                &good,
+                "authorization",
+                &authorization.replace("AWS CK:", "AWS OK:"),
+            ),
+        ),
+        (
+            "host style".into(),
+            set(&good, ":authority", "bucket.s3.mydomain.com"),
+        ),
+    ];
+    let signature_at = authorization.len() - 28;
+    for i in 0..27 {
+        let mut bytes = authorization.clone().into_bytes();
+        bytes[signature_at + i] = if bytes[signature_at + i] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        tampered.push((
+            format!("signature character {i}"),
+            set(&good, "authorization", &String::from_utf8(bytes).unwrap()),
+        ));
+    }
+    for (what, pairs) in tampered {
+        assert!(decide(&g, &pairs, NOW).is_err(), "{what}: forwarded");
+    }
+
+    let url = get_presigned_v2();
+    let url_path = get(&url, ":path");
+    let expires = (
+        format!("Expires={EXPIRES}"),
+        format!("Expires={}", EXPIRES + 1),
+    );
+    for (what, from, to) in [
+        ("expires", expires.0.as_str(), expires.1.as_str()),
+        ("key id", "AWSAccessKeyId=CK", "AWSAccessKeyId=OK"),
+        ("sub-resource", "versionId=3", "versionId=4"),
+        ("key", "k%2By", "k%2Bz"),
+    ] {
+        let pairs = set(&url, ":path", &url_path.replace(from, to));
+        assert!(
+            decide(&g, &pairs, NOW).is_err(),
+            "presigned {what}: forwarded"
+        );
+    }
+    // Expired, and the unknown key.
+    assert_eq!(decide(&g, &url, EXPIRES + 1).unwrap_err().0, AccessDenied);
+    let unknown = set(
+        &url,
+        ":path",
+        &url_path.replace("AWSAccessKeyId=CK", "AWSAccessKeyId=NOPE"),
+    );
+    assert_eq!(decide(&g, &unknown, NOW).unwrap_err().0, InvalidAccessKeyId);
+    // Skewed header auth.
+    assert_eq!(
+        decide(&g, &good, NOW + 3600).unwrap_err().0,
+        RequestTimeTooSkewed
+    );
+}
+
+#[test]
+fn sub_resources_sign_in_sorted_order_whatever_the_url_order() {
+    let g = gateway(json!({}));
+    let pairs = header_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k?versionId=7&acl",
+        &[("date", DATE)],
+        &format!("GET\n\n\n{DATE}\n/bucket/k?acl&versionId=7"),
+    );
+    assert!(decide(&g, &pairs, NOW).is_ok());
+}
+
+#[test]
+fn a_path_style_bucket_verifies_signed_as_the_sdks_sign_it() {
+    // `GET /bucket`, signed as `/bucket/` (the AWS SDKs) or as sent: the same bucket.
+    let g = gateway(json!({}));
+    for resource in ["/bucket/", "/bucket"] {
+        let pairs = header_v2(
+            "GET",
+            PUBLIC,
+            "/bucket?acl",
+            &[("date", DATE)],
+            &format!("GET\n\n\n{DATE}\n{resource}?acl"),
+        );
+        let at_origin = passes(&g, &pairs, AuthKind::HeaderV2, AuthKind::HeaderV2);
+        assert_eq!(get(&at_origin, ":path"), "/bucket?acl");
+    }
+    let other = header_v2(
+        "GET",
+        PUBLIC,
+        "/bucket?acl",
+        &[("date", DATE)],
+        &format!("GET\n\n\n{DATE}\n/bucket2/?acl"),
+    );
+    assert_eq!(
+        decide(&g, &other, NOW).unwrap_err().0,
+        SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn unsigned_query_parameters_cannot_change_the_operation() {
+    let g = gateway(json!({}));
+    // Listing parameters are outside a SigV2 signature, as at S3: they shape the listing only.
+    let list = header_v2(
+        "GET",
+        PUBLIC,
+        "/bucket?prefix=photos%2F&max-keys=5",
+        &[("date", DATE)],
+        &format!("GET\n\n\n{DATE}\n/bucket"),
+    );
+    assert!(decide(&g, &list, NOW).is_ok());
+    // A parameter the SigV2 list does not sign, but an origin would act on, is refused.
+    for param in [
+        "retention",
+        "legal-hold",
+        "x-amz-acl=public-read",
+        "anything=1",
+    ] {
+        let pairs = header_v2(
+            "PUT",
+            PUBLIC,
+            &format!("/bucket/k?{param}"),
+            &[("date", DATE)],
+            &format!("PUT\n\n\n{DATE}\n/bucket/k"),
+        );
+        let (code, message) = decide(&g, &pairs, NOW).unwrap_err();
+        assert_eq!(code, AccessDenied, "{param}");
+        assert!(message.contains("not covered"), "{message}");
+    }
+    // SDKs copy the headers they signed into a presigned URL; a copy must match the header.
+    let sts = format!("PUT\n\ntext/plain\n{EXPIRES}\n/bucket/k");
+    let with_copy = presigned_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k?content-type=text%2Fplain",
+        &[("content-type", "text/plain")],
+        &sts,
+    );
+    assert!(decide(&g, &with_copy, NOW).is_ok());
+    let mismatch = presigned_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k?content-type=text%2Fhtml",
+        &[("content-type", "text/plain")],
+        &sts,
+    );
+    assert_eq!(decide(&g, &mismatch, NOW).unwrap_err().0, AccessDenied);
+    // A repeated sub-resource is ambiguous.
+    let twice = header_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k?versionId=1&versionId=2",
+        &[("date", DATE)],
+        &format!("GET\n\n\n{DATE}\n/bucket/k?versionId=1"),
+    );
+    assert_eq!(decide(&g, &twice, NOW).unwrap_err().0, InvalidArgument);
+}
+
+#[test]
+fn unsigned_amz_headers_are_impossible_under_sigv2() {
+    // Every x-amz-* header is in the SigV2 string to sign: adding one breaks the signature
+    // (tested above), and one that is signed passes.
+    let g = gateway(json!({}));
+    let pairs = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k",
+        &[("date", DATE), ("x-amz-copy-source", "bucket/secret")],
+        &format!("PUT\n\n\n{DATE}\nx-amz-copy-source:bucket/secret\n/bucket/k"),
+    );
+    assert!(decide(&g, &pairs, NOW).is_ok());
+}
+
+#[test]
+fn virtual_hosted_sigv2_names_its_bucket_in_the_resource() {
+    let g = gateway(json!({"origin_addressing": "path"}));
+    let pairs = header_v2(
+        "GET",
+        "my.bucket.s3.mydomain.com",
+        "/k.txt",
+        &[("date", DATE)],
+        &format!("GET\n\n\n{DATE}\n/my.bucket/k.txt"),
+    );
+    let at_origin = passes(&g, &pairs, AuthKind::HeaderV2, AuthKind::HeaderV2);
+    assert_eq!(get(&at_origin, ":authority"), "s3.example.com");
+    assert_eq!(get(&at_origin, ":path"), "/my.bucket/k.txt");
+    // The bucket itself: `/bucket/` signed virtual-hosted, `/bucket` path-style at the origin.
+    let root = header_v2(
+        "GET",
+        "bk1.s3.mydomain.com",
+        "/?acl",
+        &[("date", DATE)],
+        &format!("GET\n\n\n{DATE}\n/bk1/?acl"),
+    );
+    let at_origin = passes(&g, &root, AuthKind::HeaderV2, AuthKind::HeaderV2);
+    assert_eq!(get(&at_origin, ":path"), "/bk1?acl");
+}
+
+/// A SigV4 request signed by hand for `host` and `path`, header auth.
+fn header_v4(method: &str, host: &str, path: &str) -> Pairs {
+    use s3_resign::sigv4::amz_date::AmzDate;
+    use s3_resign::sigv4::canonical::CanonicalRequest;
+    use s3_resign::sigv4::credential::Scope;
+    use s3_resign::sigv4::query::{canonical_query, Edit};
+    use s3_resign::sigv4::signed_headers::SignedHeaders;
+    use s3_resign::sigv4::signing::{string_to_sign, SigningKey};
+    use s3_resign::sigv4::uri::canonical_path;
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let mut pairs = head(
+        method,
+        host,
+        path,
+        &[
+            ("x-amz-date", "20261129T120000Z"),
+            ("x-amz-content-sha256", empty),
+        ],
+    );
+    let req = Request::from_pairs(&pairs).unwrap();
+    let signed = SignedHeaders::parse("host;x-amz-content-sha256;x-amz-date").unwrap();
+    let canonical = CanonicalRequest::new(
+        req.method,
+        canonical_path(req.raw_path()),
+        canonical_query(req.raw_query(), |_| Edit::Keep),
+        &signed,
+        &req.headers,
+        empty,
+    )
+    .unwrap()
+    .render(req.authority);
+    let scope = Scope {
+        date: "20261129",
+        region: "us-east-1",
+        service: "s3",
+    };
+    let date = AmzDate::parse(b"20261129T120000Z").unwrap();
+    let signature = SigningKey::derive(&SecretKey::new("cs"), &scope)
+        .sign(string_to_sign(&date, &scope, &canonical).as_bytes())
+        .to_hex();
+    pairs.push((
+        "authorization".into(),
+        format!("AWS4-HMAC-SHA256 Credential=CK/20261129/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}").into_bytes(),
+    ));
+    pairs
+}
+
+#[test]
+fn virtual_hosted_requests_keep_their_bucket_and_key_at_the_origin() {
+    // `PUT /newbucket` at `adv.s3.mydomain.com` stores object `newbucket` in bucket `adv`;
+    // it must never reach the origin as "create bucket newbucket".
+    let vhost_put = header_v4("PUT", "adv.s3.mydomain.com", "/newbucket");
+    for (addressing, authority, path) in [
+        ("path", "s3.example.com", "/adv/newbucket"),
+        ("preserve", "adv.s3.example.com", "/newbucket"),
+        ("virtual", "adv.s3.example.com", "/newbucket"),
+    ] {
+        let g = gateway(json!({"origin_addressing": addressing}));
+        let at_origin = passes(&g, &vhost_put, AuthKind::HeaderV4, AuthKind::HeaderV4);
+        assert_eq!(
+            (
+                get(&at_origin, ":authority").as_str(),
+                get(&at_origin, ":path").as_str()
+            ),
+            (authority, path),
+            "{addressing}"
+        );
+    }
+    // Path-style to a virtual-hosted origin.
+    let g = gateway(json!({"origin_addressing": "virtual"}));
+    let path_get = header_v4("GET", PUBLIC, "/photos/2026/a.jpg?versionId=1");
+    let at_origin = passes(&g, &path_get, AuthKind::HeaderV4, AuthKind::HeaderV4);
+    assert_eq!(get(&at_origin, ":authority"), "photos.s3.example.com");
+    assert_eq!(get(&at_origin, ":path"), "/2026/a.jpg?versionId=1");
+    // A bucket-level request stays bucket-level.
+    let bucket_put = header_v4("PUT", PUBLIC, "/photos");
+    let at_origin = passes(&g, &bucket_put, AuthKind::HeaderV4, AuthKind::HeaderV4);
+    assert_eq!(
+        (
+            get(&at_origin, ":authority").as_str(),
+            get(&at_origin, ":path").as_str()
+        ),
+        ("photos.s3.example.com", "/")
+    );
+}
