@@ -98,6 +98,30 @@ impl ChunkError {
     }
 }
 
+/// Which chunk chains a resigner runs. There is no variant with neither: a body is always
+/// either verified here or was verified by the edge filter (and then only re-signed here).
+pub enum Chains {
+    /// Verify against the client's chain, write the origin's signatures in place.
+    VerifyAndSign {
+        client: ChunkChain,
+        origin: ChunkChain,
+    },
+    /// Verify only, passing the client's signatures on (an edge filter).
+    Verify { client: ChunkChain },
+    /// Re-sign only what the edge filter verified (an origin filter).
+    Sign { origin: ChunkChain },
+}
+
+impl Chains {
+    fn split(self) -> (Option<ChunkChain>, Option<ChunkChain>) {
+        match self {
+            Chains::VerifyAndSign { client, origin } => (Some(client), Some(origin)),
+            Chains::Verify { client } => (Some(client), None),
+            Chains::Sign { origin } => (None, Some(origin)),
+        }
+    }
+}
+
 /// Whether the body ends with a signed trailer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trailer {
@@ -138,21 +162,22 @@ enum State {
 /// What a step of the parser completed.
 enum Event {
     Nothing,
-    /// A chunk verified; the origin's signature goes at `signature_at` in the unit.
+    /// A chunk verified; the origin's signature (if this filter signs) goes at `signature_at`
+    /// in the unit.
     Chunk {
         signature_at: usize,
-        signature: String,
+        signature: Option<String>,
     },
     /// The final chunk verified: the unit is held from here to the end of the body.
     Final {
         signature_at: usize,
-        signature: String,
+        signature: Option<String>,
     },
 }
 
 pub struct ChunkedResigner {
-    client: ChunkChain,
-    origin: ChunkChain,
+    client: Option<ChunkChain>,
+    origin: Option<ChunkChain>,
     trailer: Trailer,
     max_chunk_size: u64,
     declared_length: u64,
@@ -173,13 +198,13 @@ pub struct ChunkedResigner {
 
 impl ChunkedResigner {
     pub fn new(
-        client: ChunkChain,
-        origin: ChunkChain,
+        chains: Chains,
         trailer: Trailer,
         max_chunk_size: u64,
         declared_length: u64,
         budget: Rc<MemoryBudget>,
     ) -> Self {
+        let (client, origin) = chains.split();
         ChunkedResigner {
             client,
             origin,
@@ -311,12 +336,16 @@ impl ChunkedResigner {
                 } => {
                     match unit_start {
                         Some(start) => {
-                            let sig = start + signature_at;
-                            input[sig..sig + 64].copy_from_slice(signature.as_bytes());
+                            if let Some(signature) = &signature {
+                                let sig = start + signature_at;
+                                input[sig..sig + 64].copy_from_slice(signature.as_bytes());
+                            }
                         }
                         None => {
-                            self.held[signature_at..signature_at + 64]
-                                .copy_from_slice(signature.as_bytes());
+                            if let Some(signature) = &signature {
+                                self.held[signature_at..signature_at + 64]
+                                    .copy_from_slice(signature.as_bytes());
+                            }
                             release.prefix = self.release_held();
                             release.range = at..at;
                         }
@@ -333,8 +362,10 @@ impl ChunkedResigner {
                     if let Some(start) = unit_start.take() {
                         self.hold(&input[start..at])?;
                     }
-                    self.held[signature_at..signature_at + 64]
-                        .copy_from_slice(signature.as_bytes());
+                    if let Some(signature) = &signature {
+                        self.held[signature_at..signature_at + 64]
+                            .copy_from_slice(signature.as_bytes());
+                    }
                 }
             }
         }
@@ -463,13 +494,21 @@ impl ChunkedResigner {
     }
 
     /// Checks `claimed` against the client chain; returns the origin chain's signature.
-    fn resign(&mut self, data_sha256: &str, claimed: &Signature) -> Result<String, ChunkError> {
-        let expected = self.client.next_chunk(data_sha256);
-        if !expected.verifies(claimed) {
-            return Err(ChunkError::ChunkSignature { index: self.chunks });
+    fn resign(
+        &mut self,
+        data_sha256: &str,
+        claimed: &Signature,
+    ) -> Result<Option<String>, ChunkError> {
+        if let Some(client) = &mut self.client {
+            if !client.next_chunk(data_sha256).verifies(claimed) {
+                return Err(ChunkError::ChunkSignature { index: self.chunks });
+            }
         }
         self.chunks += 1;
-        Ok(self.origin.next_chunk(data_sha256).to_hex())
+        Ok(self
+            .origin
+            .as_mut()
+            .map(|origin| origin.next_chunk(data_sha256).to_hex()))
     }
 
     /// Verifies and re-signs what follows the final chunk (all of it in `held`).
@@ -503,12 +542,16 @@ impl ChunkedResigner {
                 ))
             };
         };
-        if !self.client.trailer(&parsed.canonical).verifies(&claimed) {
-            return Err(ChunkError::TrailerSignature);
+        if let Some(client) = &self.client {
+            if !client.trailer(&parsed.canonical).verifies(&claimed) {
+                return Err(ChunkError::TrailerSignature);
+            }
         }
-        let origin = self.origin.trailer(&parsed.canonical).to_hex();
-        let at = section_at + offset;
-        self.held[at..at + 64].copy_from_slice(origin.as_bytes());
+        if let Some(origin) = &self.origin {
+            let signature = origin.trailer(&parsed.canonical).to_hex();
+            let at = section_at + offset;
+            self.held[at..at + 64].copy_from_slice(signature.as_bytes());
+        }
         Ok(())
     }
 }

@@ -4,8 +4,10 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::config::{self, Config};
+use crate::config::{self, Config, Plugin, DEFAULT_CHUNK_MEMORY_BUDGET_BYTES};
 use crate::gateway::{Decision, Forward, Gateway};
+use crate::grant::Grant;
+use crate::memory_budget::MemoryBudget;
 use crate::metrics;
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -19,7 +21,7 @@ use std::time::UNIX_EPOCH;
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { gateway: None, counters: Rc::new(Counters::define()) })
+        Box::new(Root { filters: None, counters: Rc::new(Counters::define()) })
     });
 }}
 
@@ -57,8 +59,8 @@ impl Counters {
     }
 
     /// The memory gauges, after anything that may have changed them.
-    fn memory(&self, gateway: &Gateway) {
-        record(self.held_bytes, gateway.chunk_memory_used());
+    fn memory(&self, filters: &Filters) {
+        record(self.held_bytes, filters.budget.used());
         record(self.vm_memory, vm_memory_bytes());
     }
 
@@ -96,8 +98,43 @@ fn add(id: Option<u32>, n: u64) {
     }
 }
 
+/// Where the request's grant travels from the edge filter to the origin filters: Envoy filter
+/// state `wasm.s3_resign.grant`, which filters write and clients cannot.
+const GRANT_PROPERTY: &str = "s3_resign.grant";
+/// The endpoint metadata naming the origin an attempt goes to (`filter_metadata.s3_resign.origin`).
+const ORIGIN_METADATA: [&str; 5] = [
+    "xds",
+    "upstream_host_metadata",
+    "filter_metadata",
+    "s3_resign",
+    "origin",
+];
+/// What a re-signed request may have changed, put back as the client sent it before an origin
+/// filter re-signs a grant (a retry starts again from the client's request).
+const REWRITABLE: [&str; 5] = [
+    ":authority",
+    ":path",
+    "authorization",
+    "x-amz-date",
+    "x-amz-content-sha256",
+];
+
+/// What the plugin configuration made of this filter.
+struct Filters {
+    kind: FilterKind,
+    /// Held chunks of every stream of this filter in this VM.
+    budget: Rc<MemoryBudget>,
+}
+
+enum FilterKind {
+    /// A standalone or edge filter.
+    Single(Gateway),
+    /// An origin filter: a gateway per origin, by the name the endpoints carry.
+    Origins(Vec<(String, Gateway)>),
+}
+
 struct Root {
-    gateway: Option<Rc<Gateway>>,
+    filters: Option<Rc<Filters>>,
     counters: Rc<Counters>,
 }
 
@@ -113,25 +150,11 @@ impl RootContext for Root {
                 return false;
             }
         };
-        match Config::parse(&json, &|name| std::env::var(name).ok()) {
-            Ok(config) => {
-                proxy_wasm::set_log_level(log_level(config.log_level));
-                let domains: Vec<String> = config
-                    .public_domains
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect();
-                log::info!(
-                    "configured: serving {}, origin {}, {} key pair(s), anonymous requests {:?}, chunk memory budget {} bytes",
-                    domains.join(", "),
-                    config.origin_authority,
-                    config.credentials.len(),
-                    config.anonymous,
-                    config.chunk_memory_budget_bytes
-                );
-                let gateway = Rc::new(Gateway::new(config));
-                self.counters.memory(&gateway);
-                self.gateway = Some(gateway);
+        match Plugin::parse(&json, &|name| std::env::var(name).ok()) {
+            Ok(plugin) => {
+                let filters = Rc::new(filters_of(plugin));
+                self.counters.memory(&filters);
+                self.filters = Some(filters);
                 increment(self.counters.config_ok);
                 true
             }
@@ -149,13 +172,60 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Stream {
-            gateway: self.gateway.clone(),
+            filters: self.filters.clone(),
             counters: self.counters.clone(),
             body: None,
             head: false,
             described: String::new(),
         }))
     }
+}
+
+/// The gateways of a configuration, sharing one memory budget, with the log line that says
+/// what was configured.
+fn filters_of(plugin: Plugin) -> Filters {
+    let configs: Vec<&Config> = match &plugin {
+        Plugin::Single(config) => vec![config],
+        Plugin::Origins(origins) => origins.iter().map(|(_, c)| c).collect(),
+    };
+    let level = configs
+        .iter()
+        .map(|c| c.log_level)
+        .min()
+        .unwrap_or_default();
+    proxy_wasm::set_log_level(log_level(level));
+    let budget_bytes = configs
+        .iter()
+        .map(|c| c.chunk_memory_budget_bytes)
+        .max()
+        .unwrap_or(DEFAULT_CHUNK_MEMORY_BUDGET_BYTES);
+    let budget = MemoryBudget::new(usize::try_from(budget_bytes).unwrap_or(usize::MAX));
+    for config in &configs {
+        let domains: Vec<String> = config
+            .public_domains
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        log::info!(
+            "configured ({:?}): serving {}, origin {}, {} key pair(s), anonymous requests {:?}, chunk memory budget {} bytes",
+            config.role,
+            domains.join(", "),
+            config.origin_authority,
+            config.credentials.len(),
+            config.anonymous,
+            budget_bytes
+        );
+    }
+    let kind = match plugin {
+        Plugin::Single(config) => FilterKind::Single(Gateway::with_budget(config, budget.clone())),
+        Plugin::Origins(origins) => FilterKind::Origins(
+            origins
+                .into_iter()
+                .map(|(name, config)| (name, Gateway::with_budget(config, budget.clone())))
+                .collect(),
+        ),
+    };
+    Filters { kind, budget }
 }
 
 fn log_level(level: config::LogLevel) -> LogLevel {
@@ -169,7 +239,7 @@ fn log_level(level: config::LogLevel) -> LogLevel {
 }
 
 struct Stream {
-    gateway: Option<Rc<Gateway>>,
+    filters: Option<Rc<Filters>>,
     counters: Rc<Counters>,
     /// The re-signer of a signed aws-chunked body, while it streams.
     body: Option<Box<ChunkedResigner>>,
@@ -200,33 +270,32 @@ impl HttpContext for Stream {
                 return self.send_error(false, &error, None);
             }
         };
-        let Some(gateway) = &self.gateway else {
+        let Some(filters) = self.filters.clone() else {
             return self.internal_error(is_head(&req), "the filter is not configured");
         };
-        let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH)) {
-            Ok(Ok(elapsed)) => elapsed.as_secs(),
-            _ => return self.internal_error(is_head(&req), "cannot read the clock"),
-        };
         self.head = is_head(&req);
-        match gateway.decide(&req, now) {
-            Decision::Forward(mut forward) => match apply(&forward) {
-                Ok(()) => {
-                    self.counters.forwarded(forward.kind);
-                    self.body = forward.body.take();
-                    if self.body.is_some() {
-                        self.described = describe(&req, forward.access_key_id);
-                        if end_of_stream {
-                            return self.refuse_body(ChunkError::Truncated);
-                        }
-                    }
-                    Action::Continue
-                }
-                Err(status) => {
-                    let why = format!("cannot rewrite the request: {status:?}");
-                    self.internal_error(is_head(&req), &why)
-                }
-            },
-            Decision::Reject(rejection) => self.reject(&req, &rejection),
+        match &filters.kind {
+            FilterKind::Single(gateway) => {
+                let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH))
+                {
+                    Ok(Ok(elapsed)) => elapsed.as_secs(),
+                    _ => return self.internal_error(self.head, "cannot read the clock"),
+                };
+                let decision = gateway.decide(&req, now);
+                self.carry_out(&req, decision, None, end_of_stream)
+            }
+            FilterKind::Origins(origins) => {
+                let grant = match granted() {
+                    Ok(grant) => grant,
+                    Err(why) => return self.internal_error(self.head, &why),
+                };
+                let Some(gateway) = origin_of(origins) else {
+                    let why = "the endpoint's metadata names no configured origin (filter_metadata.s3_resign.origin)";
+                    return self.internal_error(self.head, why);
+                };
+                let decision = gateway.decide_granted(&grant);
+                self.carry_out(&grant.request(), decision, Some(&grant), end_of_stream)
+            }
         }
     }
 
@@ -253,6 +322,37 @@ impl HttpContext for Stream {
 }
 
 impl Stream {
+    /// Applies the decision: the rewrite (after putting back what an earlier attempt changed,
+    /// for a grant) and the grant for the origin filters, or the error.
+    fn carry_out(
+        &mut self,
+        req: &Request<'_>,
+        decision: Decision<'_>,
+        grant: Option<&Grant>,
+        end_of_stream: bool,
+    ) -> Action {
+        let mut forward = match decision {
+            Decision::Forward(forward) => forward,
+            Decision::Reject(rejection) => return self.reject(req, &rejection),
+        };
+        let applied = grant
+            .map_or(Ok(()), |g| restore(&g.request()))
+            .and_then(|()| apply(&forward));
+        if let Err(status) = applied {
+            let why = format!("cannot rewrite the request: {status:?}");
+            return self.internal_error(self.head, &why);
+        }
+        self.counters.forwarded(forward.kind);
+        self.body = forward.body.take();
+        if self.body.is_some() {
+            self.described = describe(req, forward.access_key_id);
+            if end_of_stream {
+                return self.refuse_body(ChunkError::Truncated);
+            }
+        }
+        Action::Continue
+    }
+
     /// Streams a signed aws-chunked body through its re-signer: what is complete and verified
     /// goes on, the chunk still arriving stays in the VM.
     fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
@@ -320,8 +420,8 @@ impl Stream {
     }
 
     fn record_memory(&self) {
-        if let Some(gateway) = &self.gateway {
-            self.counters.memory(gateway);
+        if let Some(filters) = &self.filters {
+            self.counters.memory(filters);
         }
     }
 
@@ -366,11 +466,51 @@ impl Stream {
     }
 }
 
+/// The grant of this request, from the edge filter.
+fn granted() -> Result<Grant, String> {
+    match hostcalls::get_property(vec![GRANT_PROPERTY]) {
+        Ok(Some(bytes)) => Grant::decode(&bytes)
+            .map_err(|_| "the edge filter's grant cannot be read (different versions?)".to_owned()),
+        Ok(None) => Err("no grant: no edge filter verified this request before the origin filter (check the filter chain)".to_owned()),
+        Err(status) => Err(format!("cannot read the grant: {status:?}")),
+    }
+}
+
+/// The origin this attempt goes to: the only one, or the one the endpoint's metadata names.
+fn origin_of(origins: &[(String, Gateway)]) -> Option<&Gateway> {
+    if let [(_, only)] = origins {
+        return Some(only);
+    }
+    let name = hostcalls::get_property(ORIGIN_METADATA.to_vec()).ok()??;
+    origins
+        .iter()
+        .find(|(n, _)| n.as_bytes() == name.as_slice())
+        .map(|(_, gateway)| gateway)
+}
+
+/// Puts back the headers a re-signed attempt may have changed, as the client sent them.
+fn restore(original: &Request<'_>) -> Result<(), proxy_wasm::types::Status> {
+    for name in REWRITABLE {
+        let value = match name {
+            ":authority" => Some(original.authority),
+            ":path" => Some(original.path),
+            _ => original.values(name).next(),
+        };
+        hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value)?;
+    }
+    Ok(())
+}
+
 fn apply(forward: &Forward<'_>) -> Result<(), proxy_wasm::types::Status> {
     let set = |name: &str, value: &[u8]| {
         hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, Some(value))
     };
-    set(":authority", forward.authority.as_bytes())?;
+    if let Some(authority) = &forward.authority {
+        set(":authority", authority.as_bytes())?;
+    }
+    if let Some(grant) = &forward.grant {
+        hostcalls::set_property(vec![GRANT_PROPERTY], Some(grant))?;
+    }
     if let Some(path) = &forward.path {
         set(":path", path)?;
     }

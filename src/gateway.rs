@@ -4,11 +4,17 @@
 //! verify and re-sign in their own modules; this one dispatches, and runs once the checks that
 //! hold for every kind of request: the host before verification, unsigned `x-amz-*` headers
 //! after it.
+//!
+//! By role (`config::Role`): a standalone filter verifies and re-signs; an edge filter verifies
+//! and hands a `Grant` on instead of re-signing; an origin filter re-signs from a grant
+//! (`decide_granted`), checking everything but the signature, which it cannot.
 
 use crate::addressing::{OriginTarget, Style, Target};
 use crate::auth_kind::AuthKind;
+use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
-use crate::config::{Anonymous, Config, OriginSignatureVersion};
+use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
+use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -38,8 +44,8 @@ pub enum Decision<'c> {
 /// The rewrite that turns the public request into the origin's.
 pub struct Forward<'c> {
     pub kind: AuthKind,
-    /// The new `:authority`.
-    pub authority: Cow<'c, str>,
+    /// The new `:authority` (none from an edge filter: the origin filters set it).
+    pub authority: Option<Cow<'c, str>>,
     /// The new `:path` (path and query), when it changes.
     pub path: Option<Vec<u8>>,
     /// Headers to set, replacing any of the same name: the new `Authorization`, and what a
@@ -49,6 +55,8 @@ pub struct Forward<'c> {
     pub body: Option<Box<ChunkedResigner>>,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
+    /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
+    pub grant: Option<Vec<u8>>,
 }
 
 impl Forward<'_> {
@@ -77,6 +85,7 @@ impl fmt::Debug for Forward<'_> {
             .field("headers", &headers)
             .field("body", &self.body.as_ref().map(|_| "aws-chunked"))
             .field("access_key_id", &self.access_key_id)
+            .field("grant", &self.grant.as_ref().map(Vec::len))
             .finish()
     }
 }
@@ -110,9 +119,14 @@ impl<'r, 'c> Route<'r, 'c> {
 impl Gateway {
     pub fn new(config: Config) -> Self {
         let budget = usize::try_from(config.chunk_memory_budget_bytes).unwrap_or(usize::MAX);
+        Self::with_budget(config, MemoryBudget::new(budget))
+    }
+
+    /// A gateway whose held chunks draw on `budget`, shared with others of the same VM.
+    pub fn with_budget(config: Config, budget: Rc<MemoryBudget>) -> Self {
         Gateway {
             config,
-            chunk_memory: MemoryBudget::new(budget),
+            chunk_memory: budget,
         }
     }
 
@@ -125,21 +139,55 @@ impl Gateway {
         self.chunk_memory.used()
     }
 
-    /// Decides one request. `now` is the current Unix time in seconds.
+    /// Decides one request, as a standalone or edge filter. `now` is the current Unix time in
+    /// seconds.
     pub fn decide(&self, req: &Request<'_>, now: u64) -> Decision<'_> {
-        match self.forward(req, now) {
+        if self.config.role == Role::Origin {
+            return Decision::Reject(crate::verify::no_client_secret());
+        }
+        match self.forward(req, now, Proof::Signature) {
+            Ok(mut forward) => {
+                if self.config.role == Role::Edge {
+                    forward.grant = Some(Grant::of(req, now).encode());
+                }
+                Decision::Forward(forward)
+            }
+            Err(rejection) => Decision::Reject(rejection),
+        }
+    }
+
+    /// Decides a request an edge filter verified, as an origin filter: the same checks at the
+    /// time of verification, the signature taken as checked, the rewrite for this origin.
+    pub fn decide_granted<'c>(&'c self, grant: &Grant) -> Decision<'c> {
+        let req = grant.request();
+        match self.forward(&req, grant.now, Proof::Granted) {
             Ok(forward) => Decision::Forward(forward),
             Err(rejection) => Decision::Reject(rejection),
         }
     }
 
-    fn forward(&self, req: &Request<'_>, now: u64) -> Result<Forward<'_>, Rejection> {
+    /// Whether this filter writes the origin's signature (an edge filter does not).
+    fn signs(&self) -> bool {
+        self.config.role != Role::Edge
+    }
+
+    fn forward<'c>(
+        &'c self,
+        req: &Request<'_>,
+        now: u64,
+        proof: Proof,
+    ) -> Result<Forward<'c>, Rejection> {
         let route = self.route(req)?;
-        let (forward, covered) = self.authenticate(req, &route, now)?;
+        let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
         unsigned_headers::check(req, &covered).map_err(|r| match forward.access_key_id {
             Some(key) => r.for_key(key),
             None => r,
         })?;
+        if !self.signs() {
+            forward.authority = None;
+            forward.path = None;
+            forward.headers.clear();
+        }
         Ok(forward)
     }
 
@@ -178,6 +226,7 @@ impl Gateway {
         req: &Request<'_>,
         route: &Route<'_, 'c>,
         now: u64,
+        proof: Proof,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let mut authorization = req.values("authorization");
         let header = authorization.next();
@@ -198,23 +247,24 @@ impl Gateway {
             ));
         }
         if let Some(value) = header {
-            return self.header_auth(req, route, value, now);
+            return self.header_auth(req, route, value, now, proof);
         }
         if v4_query.present() {
-            return self.presigned_v4(req, route, &v4_query, now);
+            return self.presigned_v4(req, route, &v4_query, now, proof);
         }
         if v2_query {
-            return self.presigned_v2(req, route, now);
+            return self.presigned_v2(req, route, now, proof);
         }
         match self.config.anonymous {
             Anonymous::Forward => Ok((
                 Forward {
                     kind: AuthKind::Anonymous,
-                    authority: route.origin.authority.clone(),
+                    authority: Some(route.origin.authority.clone()),
                     path: route.restyled_path(req),
                     headers: Vec::new(),
                     body: None,
                     access_key_id: None,
+                    grant: None,
                 },
                 Covered::Nothing,
             )),
@@ -231,10 +281,13 @@ impl Gateway {
         route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
+        proof: Proof,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         match authorization::scheme(value) {
-            scheme if scheme == ALGORITHM.as_bytes() => self.header_v4(req, route, value, now),
-            SIGV2_SCHEME => self.header_v2(req, route, value, now),
+            scheme if scheme == ALGORITHM.as_bytes() => {
+                self.header_v4(req, route, value, now, proof)
+            }
+            SIGV2_SCHEME => self.header_v2(req, route, value, now, proof),
             ECDSA_ALGORITHM => Err(Rejection::new(
                 NotImplemented,
                 "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
@@ -252,6 +305,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
+        proof: Proof,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let malformed = |why: String| {
             Rejection::new(
@@ -262,12 +316,15 @@ impl Gateway {
         let value = std::str::from_utf8(value).map_err(|_| malformed("it is not UTF-8".into()))?;
         let auth = AuthorizationV4::parse(value).map_err(|e| malformed(e.to_string()))?;
         let key = auth.credential.access_key_id;
-        let mut verified =
-            verify::header_auth(&self.config, req, &auth, now).map_err(|r| r.for_key(key))?;
+        let mut verified = verify::header_auth(&self.config, req, &auth, now, proof)
+            .map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
-        let resigned = resign::header_auth(&self.config, &mut verified, &route.origin);
+        let resigned = self
+            .signs()
+            .then(|| resign::header_auth(&self.config, &mut verified, &route.origin));
+        let origin_seed = resigned.as_ref().map(|r| &r.signature);
         let body = self
-            .chunked_body(req, &verified, &auth, &resigned.signature)
+            .chunked_body(req, &verified, &auth, origin_seed)
             .map_err(|r| r.for_key(key))?;
         let forward = Forward {
             kind: if body.is_some() {
@@ -275,11 +332,14 @@ impl Gateway {
             } else {
                 AuthKind::HeaderV4
             },
-            authority: route.origin.authority.clone(),
+            authority: Some(route.origin.authority.clone()),
             path: route.restyled_path(req),
-            headers: vec![("authorization", resigned.authorization.into_bytes())],
+            headers: resigned
+                .map(|r| vec![("authorization", r.authorization.into_bytes())])
+                .unwrap_or_default(),
             body,
             access_key_id: Some(&verified.pair.client.access_key_id),
+            grant: None,
         };
         Ok((forward, covered))
     }
@@ -290,7 +350,7 @@ impl Gateway {
         req: &Request<'_>,
         verified: &Verified<'_, '_>,
         auth: &AuthorizationV4<'_>,
-        origin_seed: &Signature,
+        origin_seed: Option<&Signature>,
     ) -> Result<Option<Box<ChunkedResigner>>, Rejection> {
         let trailer = match verified.payload {
             PayloadHash::StreamingSigned => Trailer::None,
@@ -308,11 +368,19 @@ impl Gateway {
                     "A signed aws-chunked body needs a valid x-amz-decoded-content-length header.",
                 )
             })?;
-        let (client, origin) =
-            resign::chunk_chains(&self.config, verified, &auth.signature, origin_seed);
+        let chains = match resign::chunk_chains(
+            verified,
+            &auth.signature,
+            origin_seed.map(|seed| (&self.config, seed)),
+        ) {
+            (Some(client), Some(origin)) => Chains::VerifyAndSign { client, origin },
+            (Some(client), None) => Chains::Verify { client },
+            (None, Some(origin)) => Chains::Sign { origin },
+            // Neither the secret to verify nor a signature to write: nothing may pass.
+            (None, None) => return Err(crate::verify::no_client_secret()),
+        };
         Ok(Some(Box::new(ChunkedResigner::new(
-            client,
-            origin,
+            chains,
             trailer,
             self.config.max_chunk_size_bytes,
             decoded_length,
@@ -326,6 +394,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         params: &PresignedParams,
         now: u64,
+        proof: Proof,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         match params.algorithm.as_deref().map(str::as_bytes) {
             Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
@@ -353,16 +422,19 @@ impl Gateway {
             .map_err(|e| Rejection::new(AuthorizationQueryParametersError, e.to_string()))?;
         let key = url.credential.access_key_id;
         let mut verified =
-            verify::presigned(&self.config, req, &url, now).map_err(|r| r.for_key(key))?;
+            verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
-        let path = resign::presigned(&self.config, &mut verified, &route.origin, req.raw_query());
+        let path = self.signs().then(|| {
+            resign::presigned(&self.config, &mut verified, &route.origin, req.raw_query())
+        });
         let forward = Forward {
             kind: AuthKind::PresignedV4,
-            authority: route.origin.authority.clone(),
-            path: Some(path),
+            authority: Some(route.origin.authority.clone()),
+            path,
             headers: Vec::new(),
             body: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
+            grant: None,
         };
         Ok((forward, covered))
     }
@@ -373,6 +445,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
+        proof: Proof,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let auth = AuthorizationV2::parse(value).map_err(|e| {
             Rejection::new(
@@ -381,7 +454,7 @@ impl Gateway {
             )
         })?;
         let key = auth.access_key_id;
-        let verified = verify_v2::header_auth(&self.config, req, &route.target, &auth, now)
+        let verified = verify_v2::header_auth(&self.config, req, &route.target, &auth, now, proof)
             .map_err(|r| r.for_key(key))?;
         self.forward_v2(req, route, verified, AuthKind::HeaderV2, now)
     }
@@ -391,10 +464,11 @@ impl Gateway {
         req: &Request<'_>,
         route: &Route<'_, 'c>,
         now: u64,
+        proof: Proof,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let url = PresignedV2::parse(req.raw_query())
             .map_err(|e| Rejection::new(AccessDenied, e.to_string()))?;
-        let verified = verify_v2::presigned(&self.config, req, &route.target, &url, now)
+        let verified = verify_v2::presigned(&self.config, req, &route.target, &url, now, proof)
             .map_err(|r| r.for_key(&url.access_key_id))?;
         self.forward_v2(req, route, verified, AuthKind::PresignedV2, now)
     }
@@ -408,6 +482,7 @@ impl Gateway {
         now: u64,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let rewrite = match self.config.origin_signature_version {
+            _ if !self.signs() => resign_v2::Rewrite::default(),
             OriginSignatureVersion::Same => {
                 resign_v2::same(req, &verified, &route.target, &route.origin)
             }
@@ -424,11 +499,12 @@ impl Gateway {
         };
         let forward = Forward {
             kind,
-            authority: route.origin.authority.clone(),
+            authority: Some(route.origin.authority.clone()),
             path: rewrite.path,
             headers: rewrite.headers,
             body: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
+            grant: None,
         };
         Ok((forward, Covered::AllAmz))
     }

@@ -10,6 +10,7 @@ pub mod auth_kind;
 pub mod aws_chunked;
 pub mod config;
 pub mod gateway;
+pub mod grant;
 pub mod memory_budget;
 pub mod metrics;
 pub mod redact;

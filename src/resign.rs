@@ -42,26 +42,30 @@ pub fn header_auth(
 }
 
 /// The chunk chains of a signed aws-chunked body: the client's, seeded with the signature it
-/// sent, and the origin's, seeded with the one the proxy sent in its place.
+/// sent (none where the filter holds no client secret: the edge verified the chunks), and the
+/// origin's, seeded with the one the proxy sent in its place (none where the filter does not
+/// sign: an edge filter passes the client's chunks on verified, for the origin filters).
 pub fn chunk_chains(
-    config: &Config,
     verified: &Verified<'_, '_>,
     client_seed: &Signature,
-    origin_seed: &Signature,
-) -> (ChunkChain, ChunkChain) {
+    origin: Option<(&Config, &Signature)>,
+) -> (Option<ChunkChain>, Option<ChunkChain>) {
     let date_stamp = verified.date.date_stamp();
     let client_scope = Scope {
         date: &date_stamp,
         region: verified.region,
         service: SERVICE,
     };
-    let origin = origin_credential(config, verified.pair, verified.region, &date_stamp);
-    let client_key = verified.pair.client.secret.signing_key(&client_scope);
-    let origin_key = verified.pair.origin().secret.signing_key(&origin.scope);
-    (
-        ChunkChain::new(client_key, &verified.date, &client_scope, client_seed),
-        ChunkChain::new(origin_key, &verified.date, &origin.scope, origin_seed),
-    )
+    let client = verified.pair.client.secret.as_ref().map(|secret| {
+        let key = secret.signing_key(&client_scope);
+        ChunkChain::new(key, &verified.date, &client_scope, client_seed)
+    });
+    let origin = origin.map(|(config, seed)| {
+        let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
+        let key = verified.pair.origin().secret.signing_key(&credential.scope);
+        ChunkChain::new(key, &verified.date, &credential.scope, seed)
+    });
+    (client, origin)
 }
 
 /// The new `:path` for a presigned URL: the same path (restyled for the origin) and query,

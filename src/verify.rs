@@ -3,6 +3,7 @@
 //! what `resign` signs again for the origin.
 
 use crate::config::{Config, CredentialPair};
+use crate::grant::Proof;
 use crate::redact;
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -36,6 +37,7 @@ pub fn header_auth<'r, 'c>(
     req: &Request<'r>,
     auth: &AuthorizationV4<'r>,
     now: u64,
+    proof: Proof,
 ) -> Result<Verified<'r, 'c>, Rejection> {
     let malformed = |why: String| Rejection::new(AuthorizationHeaderMalformed, why);
     let pair = credential_pair(config, &auth.credential)?;
@@ -65,6 +67,7 @@ pub fn header_auth<'r, 'c>(
         &date,
         &canonical,
         &auth.signature,
+        proof,
     )?;
     Ok(Verified {
         pair,
@@ -80,6 +83,7 @@ pub fn presigned<'r, 'c>(
     req: &Request<'r>,
     url: &PresignedV4<'r>,
     now: u64,
+    proof: Proof,
 ) -> Result<Verified<'r, 'c>, Rejection> {
     let malformed = |why: String| Rejection::new(AuthorizationQueryParametersError, why);
     let pair = credential_pair(config, &url.credential)?;
@@ -116,6 +120,7 @@ pub fn presigned<'r, 'c>(
         &url.date,
         &canonical,
         &url.signature,
+        proof,
     )?;
     Ok(Verified {
         pair,
@@ -211,12 +216,16 @@ fn check_signature(
     date: &AmzDate,
     canonical: &CanonicalRequest<'_>,
     claimed: &Signature,
+    proof: Proof,
 ) -> Result<(), Rejection> {
+    let secret = match (proof, &pair.client.secret) {
+        (Proof::Granted, _) => return Ok(()),
+        (Proof::Signature, Some(secret)) => secret,
+        (Proof::Signature, None) => return Err(no_client_secret()),
+    };
     let canonical_request = canonical.render(req.authority);
     let string_to_sign = string_to_sign(date, &credential.scope, &canonical_request);
-    let expected = pair
-        .client
-        .secret
+    let expected = secret
         .signing_key(&credential.scope)
         .sign(string_to_sign.as_bytes());
     if expected.verifies(claimed) {
@@ -232,4 +241,14 @@ fn check_signature(
         redact::canonical_request(&canonical_request),
         string_to_sign
     )))
+}
+
+/// A filter without the client's secret (an origin filter) asked to check a signature: a
+/// configuration error, never a pass.
+pub fn no_client_secret() -> Rejection {
+    Rejection::new(
+        InternalError,
+        "We encountered an internal error. Please try again.",
+    )
+    .with_detail("this filter holds no client secret and cannot verify".to_owned())
 }

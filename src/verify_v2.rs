@@ -9,6 +9,7 @@
 
 use crate::addressing::Target;
 use crate::config::{Config, CredentialPair};
+use crate::grant::Proof;
 use crate::redact;
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -65,6 +66,7 @@ pub fn header_auth<'r, 'c>(
     target: &Target<'_>,
     auth: &AuthorizationV2<'_>,
     now: u64,
+    proof: Proof,
 ) -> Result<VerifiedV2<'r, 'c>, Rejection> {
     let pair = credential_pair(config, auth.access_key_id)?;
     let (date, date_line) = request_date(req)?;
@@ -81,7 +83,14 @@ pub fn header_auth<'r, 'c>(
         date_line,
         sub_resources: subs(req)?,
     };
-    check_signature(req, target, &verified, &auth.signature, auth.access_key_id)?;
+    check_signature(
+        req,
+        target,
+        &verified,
+        &auth.signature,
+        auth.access_key_id,
+        proof,
+    )?;
     Ok(verified)
 }
 
@@ -91,6 +100,7 @@ pub fn presigned<'r, 'c>(
     target: &Target<'_>,
     url: &PresignedV2,
     now: u64,
+    proof: Proof,
 ) -> Result<VerifiedV2<'r, 'c>, Rejection> {
     let pair = credential_pair(config, &url.access_key_id)?;
     if now > url.expires {
@@ -105,7 +115,14 @@ pub fn presigned<'r, 'c>(
         date_line: url.expires_text.clone().into_bytes(),
         sub_resources: subs(req)?,
     };
-    check_signature(req, target, &verified, &url.signature, &url.access_key_id)?;
+    check_signature(
+        req,
+        target,
+        &verified,
+        &url.signature,
+        &url.access_key_id,
+        proof,
+    )?;
     Ok(verified)
 }
 
@@ -194,8 +211,13 @@ fn check_signature(
     verified: &VerifiedV2<'_, '_>,
     claimed: &SignatureV2,
     access_key_id: &str,
+    proof: Proof,
 ) -> Result<(), Rejection> {
-    let secret = verified.pair.client.secret.key();
+    let secret = match (proof, &verified.pair.client.secret) {
+        (Proof::Granted, _) => return Ok(()),
+        (Proof::Signature, Some(secret)) => secret.key(),
+        (Proof::Signature, None) => return Err(crate::verify::no_client_secret()),
+    };
     let string_to_sign = |resource: &[u8]| {
         string_to_sign(
             req.method,

@@ -5,7 +5,7 @@
 mod common;
 
 use common::s3_example;
-use s3_resign::aws_chunked::{ChunkError, ChunkedResigner, Trailer};
+use s3_resign::aws_chunked::{Chains, ChunkError, ChunkedResigner, Trailer};
 use s3_resign::memory_budget::MemoryBudget;
 use s3_resign::sigv4::amz_date::AmzDate;
 use s3_resign::sigv4::chunk_signing::ChunkChain;
@@ -79,7 +79,17 @@ fn write_body(
 }
 
 fn resigner(seed: &str, trailer: Trailer, length: u64) -> ChunkedResigner {
-    ChunkedResigner::new(client(seed), origin(), trailer, MAX, length, unlimited())
+    ChunkedResigner::new(
+        both(client(seed), origin()),
+        trailer,
+        MAX,
+        length,
+        unlimited(),
+    )
+}
+
+fn both(client: ChunkChain, origin: ChunkChain) -> Chains {
+    Chains::VerifyAndSign { client, origin }
 }
 
 fn unlimited() -> Rc<MemoryBudget> {
@@ -98,8 +108,7 @@ fn run(mut r: ChunkedResigner, pieces: &[&[u8]]) -> Result<Vec<u8>, ChunkError> 
 /// The output verifies under the origin chain: re-verify it with the origin as "client".
 fn assert_verifies_for_origin(output: &[u8], trailer: Trailer, length: u64) {
     let check = ChunkedResigner::new(
-        origin(),
-        client(ORIGIN_SEED),
+        both(origin(), client(ORIGIN_SEED)),
         trailer,
         MAX,
         length,
@@ -413,8 +422,7 @@ fn oversize_chunks_length_mismatches_and_truncation_are_refused() {
     let big = vec![1u8; 5000];
     let body = write_body(client(SEED), &[&big], None, "\r\n");
     let small_cap = ChunkedResigner::new(
-        client(SEED),
-        origin(),
+        both(client(SEED), origin()),
         Trailer::None,
         4096,
         5000,
@@ -494,8 +502,7 @@ fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
     let budget = MemoryBudget::new(12_000);
     let new = || {
         ChunkedResigner::new(
-            client(SEED),
-            origin(),
+            both(client(SEED), origin()),
             Trailer::None,
             MAX,
             10_000,
@@ -525,7 +532,13 @@ fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
     assert_eq!(budget.used(), 0);
     // A chunk that arrives whole in one piece needs no holding at all.
     let none = MemoryBudget::new(0);
-    let mut whole = ChunkedResigner::new(client(SEED), origin(), Trailer::None, MAX, 10_000, none);
+    let mut whole = ChunkedResigner::new(
+        both(client(SEED), origin()),
+        Trailer::None,
+        MAX,
+        10_000,
+        none,
+    );
     let final_chunk = "0;chunk-signature=\r\n\r\n".len() + 64;
     let chunks_only = &body[..body.len() - final_chunk];
     let mut out3 = Vec::new();

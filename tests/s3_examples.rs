@@ -106,7 +106,11 @@ fn check(name: &str, kind: AuthKind) {
             // preserve), path-style ones path-style.
             let host = String::from_utf8(req.authority.to_vec()).unwrap();
             let at_origin = host.replace("s3.amazonaws.com", "origin.example:9000");
-            assert_eq!(f.authority, at_origin, "{name}: authority");
+            assert_eq!(
+                f.authority.as_deref(),
+                Some(at_origin.as_str()),
+                "{name}: authority"
+            );
             assert_eq!(
                 f.body.is_some(),
                 kind == AuthKind::ChunkedV4,
@@ -261,11 +265,8 @@ fn sigv2_examples_verify() {
             Decision::Forward(f) => {
                 assert_eq!(f.kind, kind, "{name}");
                 let bucket = host.split('.').next().unwrap();
-                assert_eq!(
-                    f.authority,
-                    format!("{bucket}.origin.example:9000"),
-                    "{name}"
-                );
+                let at_origin = format!("{bucket}.origin.example:9000");
+                assert_eq!(f.authority.as_deref(), Some(at_origin.as_str()), "{name}");
             }
             Decision::Reject(r) => panic!("{name}: {:?}", r.error),
         }

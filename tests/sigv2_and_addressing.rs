@@ -121,7 +121,11 @@ fn forwarded(pairs: &Pairs, f: &Forward<'_>) -> Pairs {
         .collect();
     for (name, value) in out.iter_mut() {
         match name.as_str() {
-            ":authority" => *value = f.authority.as_bytes().to_vec(),
+            ":authority" => {
+                if let Some(authority) = &f.authority {
+                    *value = authority.as_bytes().to_vec();
+                }
+            }
             ":path" => {
                 if let Some(path) = &f.path {
                     *value = path.clone();

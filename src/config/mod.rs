@@ -36,6 +36,7 @@ const MAX_CLOCK_SKEW_SECONDS: u64 = 604_800;
 
 #[derive(Debug)]
 pub struct Config {
+    pub role: Role,
     /// The host names clients reach the proxy by; requests for any other host are refused.
     pub public_domains: PublicDomains,
     /// The Host the origin expects, port included when not the default.
@@ -71,6 +72,30 @@ pub enum LogLevel {
     Error,
 }
 
+/// Where the filter runs and what it does there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Role {
+    /// In the listener's filter chain: verify the client's signature and re-sign for the one
+    /// origin.
+    #[default]
+    Standalone,
+    /// In the listener's filter chain, in front of several origins: verify only, and hand the
+    /// verified request to the `Origin` filters in Envoy's filter state. Holds no origin key.
+    Edge,
+    /// In an origin cluster (an upstream filter): re-sign, for the origin that actually gets
+    /// this attempt, what the edge verified. Holds no client secret, so it cannot verify and
+    /// forwards nothing the edge did not hand over.
+    Origin,
+}
+
+/// A plugin configuration: one filter (standalone or edge), or the origins an origin filter
+/// signs for, by the name the cluster's endpoints carry in their metadata.
+#[derive(Debug)]
+pub enum Plugin {
+    Single(Config),
+    Origins(Vec<(String, Config)>),
+}
+
 /// The signature a SigV2 request carries to the origin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,17 +120,41 @@ pub enum Anonymous {
     Forward,
 }
 
-/// A key pair clients sign with, and the pair the proxy signs with at the origin.
+/// A key clients sign with, and the pair the proxy signs with at the origin.
 #[derive(Debug)]
 pub struct CredentialPair {
-    pub client: KeyPair,
-    origin: Option<KeyPair>,
+    pub client: ClientKey,
+    origin: KeyPair,
 }
 
 impl CredentialPair {
     pub fn origin(&self) -> &KeyPair {
-        self.origin.as_ref().unwrap_or(&self.client)
+        &self.origin
     }
+
+    /// A standalone filter's pair: the client's own key signs at the origin unless another
+    /// pair is given.
+    fn standalone(client: KeyPair, origin: Option<KeyPair>) -> Self {
+        let origin = origin.unwrap_or_else(|| KeyPair {
+            access_key_id: client.access_key_id.clone(),
+            secret: Secret::new(client.secret.key().clone()),
+        });
+        CredentialPair {
+            client: ClientKey {
+                access_key_id: client.access_key_id,
+                secret: Some(client.secret),
+            },
+            origin,
+        }
+    }
+}
+
+/// A client's access key id, and its secret where the filter verifies (an origin filter has
+/// none).
+#[derive(Debug)]
+pub struct ClientKey {
+    pub access_key_id: String,
+    pub secret: Option<Secret>,
 }
 
 #[derive(Debug)]
@@ -140,21 +189,92 @@ impl std::error::Error for ConfigError {}
 /// Reads an environment variable of the VM (Envoy `vm_config.environment_variables`).
 pub type Env<'e> = &'e dyn Fn(&str) -> Option<String>;
 
-impl Config {
-    pub fn parse(json: &[u8], env: Env<'_>) -> Result<Config, ConfigError> {
+impl Plugin {
+    /// The plugin configuration Envoy hands the filter. An empty one reads the environment
+    /// of the Python proxy this replaces.
+    pub fn parse(json: &[u8], env: Env<'_>) -> Result<Plugin, ConfigError> {
         if json.iter().all(u8::is_ascii_whitespace) {
-            return Self::from_legacy_env(env);
+            return Config::from_legacy_env(env).map(Plugin::Single);
         }
-        let mut top = match strict_json::parse(json) {
-            Ok(Value::Object(map)) => Fields::new(map, ""),
-            Ok(_) => return Err(ConfigError::new("configuration", "expected a JSON object")),
-            Err(e) => return Err(ConfigError::new("configuration", e.to_string())),
-        };
+        let mut top = object(json)?;
+        match role(&mut top)? {
+            Role::Origin => {
+                let entries = top.required::<Vec<Value>>("origins")?;
+                top.no_others()?;
+                if entries.is_empty() {
+                    return Err(ConfigError::new(
+                        "origins",
+                        "at least one origin is required",
+                    ));
+                }
+                let mut origins: Vec<(String, Config)> = Vec::with_capacity(entries.len());
+                for (i, entry) in entries.into_iter().enumerate() {
+                    let path = format!("origins[{i}]");
+                    let Value::Object(map) = entry else {
+                        return Err(ConfigError::new(path, "expected an object"));
+                    };
+                    let mut fields = Fields::new(map, &path);
+                    let name = fields.required::<String>("name")?;
+                    if name.is_empty() || origins.iter().any(|(n, _)| *n == name) {
+                        return Err(ConfigError::new(
+                            fields.path("name"),
+                            "must be given once and be unique",
+                        ));
+                    }
+                    origins.push((name, Config::from_fields(fields, Role::Origin, env)?));
+                }
+                Ok(Plugin::Origins(origins))
+            }
+            role => Config::from_fields(top, role, env).map(Plugin::Single),
+        }
+    }
+}
+
+impl Config {
+    /// A standalone or edge configuration (an origin filter's has several: `Plugin::parse`).
+    pub fn parse(json: &[u8], env: Env<'_>) -> Result<Config, ConfigError> {
+        match Plugin::parse(json, env)? {
+            Plugin::Single(config) => Ok(config),
+            Plugin::Origins(_) => Err(ConfigError::new(
+                "role",
+                "an origin filter's configuration has several origins: parse it as a Plugin",
+            )),
+        }
+    }
+
+    /// One configuration object, for a filter in `role`. Fields that do not belong to the
+    /// role are refused, so the split between verifying and signing is visible in the file.
+    fn from_fields(mut top: Fields<'_>, role: Role, env: Env<'_>) -> Result<Config, ConfigError> {
         let public_domains = public_domains(
             top.required::<Vec<String>>("public_domains")?,
-            "public_domains",
+            &top.path("public_domains"),
         )?;
-        let origin_authority = top.required::<String>("origin_authority")?;
+        let origin_authority = match role {
+            Role::Edge => {
+                top.refuse(role, "origin_authority")?;
+                String::new()
+            }
+            _ => top.required::<String>("origin_authority")?,
+        };
+        for name in [
+            "origin_region",
+            "origin_addressing",
+            "origin_signature_version",
+        ] {
+            if role == Role::Edge {
+                top.refuse(role, name)?;
+            }
+        }
+        for name in [
+            "max_clock_skew_seconds",
+            "anonymous",
+            "max_chunk_size_bytes",
+            "chunk_memory_budget_bytes",
+        ] {
+            if role == Role::Origin {
+                top.refuse(role, name)?;
+            }
+        }
         let origin_region = top.optional::<String>("origin_region")?;
         let max_clock_skew_seconds = top
             .optional::<u64>("max_clock_skew_seconds")?
@@ -167,7 +287,7 @@ impl Config {
             Some("virtual") => OriginAddressing::Virtual,
             Some(other) => {
                 return Err(ConfigError::new(
-                    "origin_addressing",
+                    top.path("origin_addressing"),
                     format!("'{other}' is not one of preserve, path, virtual"),
                 ))
             }
@@ -180,7 +300,7 @@ impl Config {
             .unwrap_or(DEFAULT_MAX_CHUNK_SIZE_BYTES);
         if !CHUNK_SIZE_LIMITS.contains(&max_chunk_size_bytes) {
             return Err(ConfigError::new(
-                "max_chunk_size_bytes",
+                top.path("max_chunk_size_bytes"),
                 format!(
                     "must be between {} and {}",
                     CHUNK_SIZE_LIMITS.start(),
@@ -195,42 +315,29 @@ impl Config {
             .contains(&chunk_memory_budget_bytes)
         {
             return Err(ConfigError::new(
-                "chunk_memory_budget_bytes",
+                top.path("chunk_memory_budget_bytes"),
                 format!(
                     "must be between max_chunk_size_bytes ({max_chunk_size_bytes}) and {MAX_CHUNK_MEMORY_BUDGET_BYTES}"
                 ),
             ));
         }
+        if role != Role::Edge && origin_authority.is_empty() {
+            return Err(ConfigError::new(
+                top.path("origin_authority"),
+                "must not be empty",
+            ));
+        }
+        let credentials_path = top.path("credentials");
         let entries = top.required::<Vec<Value>>("credentials")?;
         top.no_others()?;
 
         let mut credentials = Vec::with_capacity(entries.len());
         for (i, entry) in entries.into_iter().enumerate() {
-            let path = format!("credentials[{i}]");
+            let path = format!("{credentials_path}[{i}]");
             let Value::Object(map) = entry else {
                 return Err(ConfigError::new(path, "expected an object"));
             };
-            let mut c = Fields::new(map, &path);
-            let client = c.key_pair("access_key_id", "secret_access_key", env)?;
-            let origin = match c.optional::<String>("origin_access_key_id")? {
-                Some(id) => Some(c.key_pair_with_id(
-                    id,
-                    "origin_access_key_id",
-                    "origin_secret_access_key",
-                    env,
-                )?),
-                None if c.has("origin_secret_access_key")
-                    || c.has("origin_secret_access_key_env") =>
-                {
-                    return Err(ConfigError::new(
-                        c.path("origin_access_key_id"),
-                        "required when an origin secret is given",
-                    ))
-                }
-                None => None,
-            };
-            c.no_others()?;
-            credentials.push(CredentialPair { client, origin });
+            credentials.push(credential_pair(Fields::new(map, &path), role, env)?);
         }
         let config = Self::validated(
             public_domains,
@@ -240,19 +347,20 @@ impl Config {
             max_clock_skew_seconds,
             anonymous,
             [
-                "origin_authority",
-                "origin_region",
-                "credentials",
-                "max_clock_skew_seconds",
+                &top.path("origin_authority"),
+                &top.path("origin_region"),
+                &credentials_path,
+                &top.path("max_clock_skew_seconds"),
             ],
         )?;
         if origin_addressing == OriginAddressing::Virtual && is_address(&config.origin_authority) {
             return Err(ConfigError::new(
-                "origin_addressing",
+                top.path("origin_addressing"),
                 "virtual needs an origin_authority that is a host name, not an address",
             ));
         }
         Ok(Config {
+            role,
             log_level,
             max_chunk_size_bytes,
             chunk_memory_budget_bytes,
@@ -306,11 +414,12 @@ impl Config {
             })?,
         };
         let origin = pair("ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
+        let credentials = vec![CredentialPair::standalone(client, origin)];
         Self::validated(
             public_domains,
             origin_authority,
             var("AWS_REGION"),
-            vec![CredentialPair { client, origin }],
+            credentials,
             DEFAULT_MAX_CLOCK_SKEW_SECONDS,
             Anonymous::Reject,
             [
@@ -323,7 +432,6 @@ impl Config {
     }
 
     /// The checks both sources share; `names` are how the source calls the fields.
-    #[allow(clippy::too_many_arguments)]
     fn validated(
         public_domains: PublicDomains,
         origin_authority: String,
@@ -333,7 +441,9 @@ impl Config {
         anonymous: Anonymous,
         [authority_name, region_name, credentials_name, skew_name]: [&str; 4],
     ) -> Result<Config, ConfigError> {
-        check_authority(&origin_authority).map_err(|r| ConfigError::new(authority_name, r))?;
+        if !origin_authority.is_empty() {
+            check_authority(&origin_authority).map_err(|r| ConfigError::new(authority_name, r))?;
+        }
         if let Some(region) = &origin_region {
             check_region(region).map_err(|r| ConfigError::new(region_name, r))?;
         }
@@ -361,6 +471,7 @@ impl Config {
             ));
         }
         Ok(Config {
+            role: Role::Standalone,
             public_domains,
             origin_authority,
             origin_region,
@@ -417,6 +528,19 @@ impl<'p> Fields<'p> {
     fn required<T: DeserializeOwned>(&mut self, name: &str) -> Result<T, ConfigError> {
         self.optional(name)?
             .ok_or_else(|| ConfigError::new(self.path(name), "is required"))
+    }
+
+    /// A field that does not belong in a filter of `role`.
+    fn refuse(&self, role: Role, name: &str) -> Result<(), ConfigError> {
+        if !self.map.contains_key(name) {
+            return Ok(());
+        }
+        let why = match role {
+            Role::Edge => "an edge filter only verifies; this belongs to the origin filters",
+            Role::Origin => "an origin filter only re-signs what the edge verified; this belongs to the edge filter",
+            Role::Standalone => "not allowed here",
+        };
+        Err(ConfigError::new(self.path(name), why))
     }
 
     fn no_others(&self) -> Result<(), ConfigError> {
@@ -476,6 +600,94 @@ impl<'p> Fields<'p> {
             secret: Secret::new(SecretKey::new(value)),
         })
     }
+}
+
+/// The top-level JSON object.
+fn object(json: &[u8]) -> Result<Fields<'static>, ConfigError> {
+    match strict_json::parse(json) {
+        Ok(Value::Object(map)) => Ok(Fields::new(map, "")),
+        Ok(_) => Err(ConfigError::new("configuration", "expected a JSON object")),
+        Err(e) => Err(ConfigError::new("configuration", e.to_string())),
+    }
+}
+
+fn role(top: &mut Fields<'_>) -> Result<Role, ConfigError> {
+    match top.optional::<String>("role")?.as_deref() {
+        None | Some("standalone") => Ok(Role::Standalone),
+        Some("edge") => Ok(Role::Edge),
+        Some("origin") => Ok(Role::Origin),
+        Some(other) => Err(ConfigError::new(
+            "role",
+            format!("'{other}' is not one of standalone, edge, origin"),
+        )),
+    }
+}
+
+/// One `credentials` entry. A standalone filter verifies with the client secret and signs with
+/// the origin pair (the client's own when none is given); an edge filter holds the client
+/// secret only; an origin filter the origin pair only, found by the client's key id.
+fn credential_pair(
+    mut c: Fields<'_>,
+    role: Role,
+    env: Env<'_>,
+) -> Result<CredentialPair, ConfigError> {
+    let origin_fields = [
+        "origin_access_key_id",
+        "origin_secret_access_key",
+        "origin_secret_access_key_env",
+    ];
+    let pair = match role {
+        Role::Standalone | Role::Edge => {
+            if role == Role::Edge {
+                for name in origin_fields {
+                    c.refuse(role, name)?;
+                }
+            }
+            let client = c.key_pair("access_key_id", "secret_access_key", env)?;
+            let origin = match c.optional::<String>("origin_access_key_id")? {
+                Some(id) => Some(c.key_pair_with_id(
+                    id,
+                    "origin_access_key_id",
+                    "origin_secret_access_key",
+                    env,
+                )?),
+                None if c.has("origin_secret_access_key")
+                    || c.has("origin_secret_access_key_env") =>
+                {
+                    return Err(ConfigError::new(
+                        c.path("origin_access_key_id"),
+                        "required when an origin secret is given",
+                    ))
+                }
+                None => None,
+            };
+            CredentialPair::standalone(client, origin)
+        }
+        Role::Origin => {
+            for name in ["secret_access_key", "secret_access_key_env"] {
+                c.refuse(role, name)?;
+            }
+            let client_id = c.required::<String>("access_key_id")?;
+            check_access_key_id(&client_id)
+                .map_err(|r| ConfigError::new(c.path("access_key_id"), r))?;
+            let origin_id = c.required::<String>("origin_access_key_id")?;
+            let origin = c.key_pair_with_id(
+                origin_id,
+                "origin_access_key_id",
+                "origin_secret_access_key",
+                env,
+            )?;
+            CredentialPair {
+                client: ClientKey {
+                    access_key_id: client_id,
+                    secret: None,
+                },
+                origin,
+            }
+        }
+    };
+    c.no_others()?;
+    Ok(pair)
 }
 
 fn public_domains(list: Vec<String>, field: &str) -> Result<PublicDomains, ConfigError> {

@@ -1,0 +1,403 @@
+//! The edge / origin split for several origins: the edge filter verifies and hands on a grant,
+//! each origin filter re-signs the grant for its own origin and produces exactly what a
+//! standalone filter with that origin's keys would, and neither can do the other's job.
+
+use s3_resign::auth_kind::AuthKind;
+use s3_resign::aws_chunked::{Chains, ChunkedResigner, Trailer};
+use s3_resign::config::{Config, Plugin, Role};
+use s3_resign::gateway::{Decision, Forward, Gateway};
+use s3_resign::grant::Grant;
+use s3_resign::memory_budget::MemoryBudget;
+use s3_resign::request::Request;
+use s3_resign::s3_error::S3ErrorCode;
+use s3_resign::sigv4::amz_date::AmzDate;
+use s3_resign::sigv4::canonical::CanonicalRequest;
+use s3_resign::sigv4::chunk_signing::ChunkChain;
+use s3_resign::sigv4::credential::Scope;
+use s3_resign::sigv4::query::{canonical_query, Edit};
+use s3_resign::sigv4::signature::Signature;
+use s3_resign::sigv4::signed_headers::SignedHeaders;
+use s3_resign::sigv4::signing::{hex_sha256, string_to_sign, SecretKey, SigningKey};
+use s3_resign::sigv4::uri::canonical_path;
+use serde_json::{json, Value};
+
+const NOW: u64 = 1_795_953_600;
+const DATE: &str = "20261129T120000Z";
+
+fn parse(config: Value) -> Result<Plugin, String> {
+    Plugin::parse(config.to_string().as_bytes(), &|_| None).map_err(|e| e.field)
+}
+
+fn edge() -> Gateway {
+    let config = json!({
+        "role": "edge",
+        "public_domains": ["s3.mydomain.com"],
+        "credentials": [{"access_key_id": "CK", "secret_access_key": "cs"}],
+    });
+    match parse(config).unwrap() {
+        Plugin::Single(config) => Gateway::new(config),
+        Plugin::Origins(_) => unreachable!(),
+    }
+}
+
+fn origin_entry(name: &str, authority: &str, key: &str, secret: &str, region: &str) -> Value {
+    json!({
+        "name": name,
+        "public_domains": ["s3.mydomain.com"],
+        "origin_authority": authority,
+        "origin_region": region,
+        "credentials": [{"access_key_id": "CK", "origin_access_key_id": key,
+                         "origin_secret_access_key": secret}],
+    })
+}
+
+fn origins() -> Vec<(String, Gateway)> {
+    let config = json!({"role": "origin", "origins": [
+        origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1"),
+        origin_entry("backup", "backup.example", "BK", "bs", "garage"),
+    ]});
+    match parse(config).unwrap() {
+        Plugin::Origins(origins) => origins
+            .into_iter()
+            .map(|(n, c)| (n, Gateway::new(c)))
+            .collect(),
+        Plugin::Single(_) => unreachable!(),
+    }
+}
+
+/// What a standalone filter for the same origin would forward.
+fn standalone(authority: &str, key: &str, secret: &str, region: &str) -> Gateway {
+    let config = json!({
+        "public_domains": ["s3.mydomain.com"],
+        "origin_authority": authority,
+        "origin_region": region,
+        "credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
+                         "origin_access_key_id": key, "origin_secret_access_key": secret}],
+    });
+    Gateway::new(Config::parse(config.to_string().as_bytes(), &|_| None).unwrap())
+}
+
+type Pairs = Vec<(String, Vec<u8>)>;
+
+fn header_signed(method: &str, path: &str, extra: &[(&str, &str)], payload: &str) -> Pairs {
+    let mut pairs: Pairs = vec![
+        (":method".into(), method.into()),
+        (":path".into(), path.into()),
+        (":authority".into(), "s3.mydomain.com".into()),
+        ("x-amz-date".into(), DATE.into()),
+        ("x-amz-content-sha256".into(), payload.into()),
+    ];
+    pairs.extend(
+        extra
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())),
+    );
+    let names: Vec<String> = {
+        let mut n: Vec<String> = pairs
+            .iter()
+            .filter(|(n, _)| !n.starts_with(':'))
+            .map(|(n, _)| n.clone())
+            .chain(["host".to_owned()])
+            .collect();
+        n.sort();
+        n
+    };
+    let signed = names.join(";");
+    let req = Request::from_pairs(&pairs).unwrap();
+    let canonical = CanonicalRequest::new(
+        req.method,
+        canonical_path(req.raw_path()),
+        canonical_query(req.raw_query(), |_| Edit::Keep),
+        &SignedHeaders::parse(&signed).unwrap(),
+        &req.headers,
+        payload,
+    )
+    .unwrap()
+    .render(req.authority);
+    let sig = SigningKey::derive(&SecretKey::new("cs"), &scope())
+        .sign(string_to_sign(&date(), &scope(), &canonical).as_bytes())
+        .to_hex();
+    pairs.push((
+        "authorization".into(),
+        format!("AWS4-HMAC-SHA256 Credential=CK/20261129/us-east-1/s3/aws4_request, SignedHeaders={signed}, Signature={sig}").into_bytes(),
+    ));
+    pairs
+}
+
+fn scope() -> Scope<'static> {
+    Scope {
+        date: "20261129",
+        region: "us-east-1",
+        service: "s3",
+    }
+}
+
+fn date() -> AmzDate {
+    AmzDate::parse(DATE.as_bytes()).unwrap()
+}
+
+fn decided<'g>(d: Decision<'g>) -> Forward<'g> {
+    match d {
+        Decision::Forward(f) => f,
+        Decision::Reject(r) => panic!("refused: {:?}", r.error),
+    }
+}
+
+/// The rewrite, comparable: authority, path, headers set.
+type Rewrite = (
+    Option<String>,
+    Option<Vec<u8>>,
+    Vec<(&'static str, Vec<u8>)>,
+);
+
+fn rewrite(f: &Forward<'_>) -> Rewrite {
+    (
+        f.authority.as_deref().map(str::to_owned),
+        f.path.clone(),
+        f.headers.clone(),
+    )
+}
+
+#[test]
+fn the_edge_verifies_and_grants_without_rewriting() {
+    let edge = edge();
+    let pairs = header_signed(
+        "PUT",
+        "/bucket/k",
+        &[("x-amz-meta-a", "1")],
+        "UNSIGNED-PAYLOAD",
+    );
+    let req = Request::from_pairs(&pairs).unwrap();
+    let f = decided(edge.decide(&req, NOW));
+    assert_eq!(f.kind, AuthKind::HeaderV4);
+    assert_eq!(rewrite(&f), (None, None, vec![]));
+    let grant = Grant::decode(f.grant.as_ref().unwrap()).unwrap();
+    assert_eq!(grant.now, NOW);
+    assert_eq!(grant.request().headers, req.headers);
+    // A bad signature gets no grant: a rejection.
+    let mut forged = pairs.clone();
+    forged.last_mut().unwrap().1.pop();
+    forged.last_mut().unwrap().1.push(b'0');
+    match edge.decide(&Request::from_pairs(&forged).unwrap(), NOW) {
+        Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::SignatureDoesNotMatch),
+        d => panic!("{d:?}"),
+    }
+    // An unsigned x-amz-* header is refused at the edge, as everywhere.
+    let mut extra = pairs.clone();
+    extra.push(("x-amz-acl".into(), b"public-read".to_vec()));
+    assert!(matches!(
+        edge.decide(&Request::from_pairs(&extra).unwrap(), NOW),
+        Decision::Reject(_)
+    ));
+}
+
+#[test]
+fn each_origin_re_signs_the_grant_as_a_standalone_filter_would() {
+    let edge = edge();
+    let origins = origins();
+    let requests = [
+        header_signed(
+            "PUT",
+            "/bucket/a%20b?tagging",
+            &[("content-type", "text/plain")],
+            "UNSIGNED-PAYLOAD",
+        ),
+        header_signed(
+            "GET",
+            "/bucket?list-type=2",
+            &[],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+    ];
+    for pairs in requests {
+        let req = Request::from_pairs(&pairs).unwrap();
+        let grant = Grant::decode(&decided(edge.decide(&req, NOW)).grant.unwrap()).unwrap();
+        for ((name, gateway), (authority, key, secret, region)) in origins.iter().zip([
+            ("primary.example:9000", "PK", "ps", "us-east-1"),
+            ("backup.example", "BK", "bs", "garage"),
+        ]) {
+            let granted = decided(gateway.decide_granted(&grant));
+            let reference = standalone(authority, key, secret, region);
+            let expected = decided(reference.decide(&req, NOW));
+            assert_eq!(rewrite(&granted), rewrite(&expected), "{name}");
+            assert!(granted.grant.is_none());
+        }
+    }
+}
+
+#[test]
+fn an_origin_filter_cannot_verify_anything_itself() {
+    let (_, primary) = &origins()[0];
+    let pairs = header_signed("GET", "/bucket/k", &[], "UNSIGNED-PAYLOAD");
+    match primary.decide(&Request::from_pairs(&pairs).unwrap(), NOW) {
+        Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InternalError),
+        d => panic!("an origin filter decided without a grant: {d:?}"),
+    }
+}
+
+#[test]
+fn roles_refuse_the_other_roles_fields() {
+    let edge_with = |extra: Value| {
+        let mut c = json!({"role": "edge", "public_domains": ["p"],
+                           "credentials": [{"access_key_id": "CK", "secret_access_key": "cs"}]});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        parse(c).err()
+    };
+    assert_eq!(edge_with(json!({})), None);
+    assert_eq!(
+        edge_with(json!({"origin_authority": "o"})).as_deref(),
+        Some("origin_authority")
+    );
+    assert_eq!(
+        edge_with(json!({"origin_region": "r"})).as_deref(),
+        Some("origin_region")
+    );
+    assert_eq!(
+        edge_with(json!({"credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
+                                          "origin_access_key_id": "O", "origin_secret_access_key": "os"}]}))
+        .as_deref(),
+        Some("credentials[0].origin_access_key_id")
+    );
+    let origin_with = |entry: Value| parse(json!({"role": "origin", "origins": [entry]})).err();
+    let good = origin_entry("a", "o.example", "OK", "os", "r");
+    assert_eq!(origin_with(good.clone()), None);
+    let mut with_secret = good.clone();
+    with_secret["credentials"][0]["secret_access_key"] = json!("cs");
+    assert_eq!(
+        origin_with(with_secret).as_deref(),
+        Some("origins[0].credentials[0].secret_access_key")
+    );
+    let mut no_origin_key = good.clone();
+    no_origin_key["credentials"] = json!([{"access_key_id": "CK"}]);
+    assert_eq!(
+        origin_with(no_origin_key).as_deref(),
+        Some("origins[0].credentials[0].origin_access_key_id")
+    );
+    let mut anonymous = good.clone();
+    anonymous["anonymous"] = json!("forward");
+    assert_eq!(
+        origin_with(anonymous).as_deref(),
+        Some("origins[0].anonymous")
+    );
+    let mut unnamed = good.clone();
+    unnamed.as_object_mut().unwrap().remove("name");
+    assert_eq!(origin_with(unnamed).as_deref(), Some("origins[0].name"));
+    assert_eq!(
+        parse(json!({"role": "origin", "origins": [good.clone(), good.clone()]}))
+            .err()
+            .as_deref(),
+        Some("origins[1].name")
+    );
+    assert_eq!(
+        parse(json!({"role": "origin", "origins": []}))
+            .err()
+            .as_deref(),
+        Some("origins")
+    );
+    assert_eq!(
+        parse(json!({"role": "sidecar"})).err().as_deref(),
+        Some("role")
+    );
+    match parse(json!({"role": "origin", "origins": [good]})).unwrap() {
+        Plugin::Origins(o) => assert_eq!(o[0].1.role, Role::Origin),
+        Plugin::Single(_) => unreachable!(),
+    }
+}
+
+/// A signed aws-chunked body of one 70 000-byte chunk, as the client writes it.
+fn chunked_body(seed: &str) -> Vec<u8> {
+    let key = SigningKey::derive(&SecretKey::new("cs"), &scope());
+    let mut chain = ChunkChain::new(
+        key,
+        &date(),
+        &scope(),
+        &Signature::from_hex(seed.as_bytes()).unwrap(),
+    );
+    let data = vec![b'z'; 70_000];
+    let mut body = Vec::new();
+    for chunk in [&data[..], b""] {
+        let sig = chain.next_chunk(&hex_sha256(chunk)).to_hex();
+        body.extend_from_slice(format!("{:x};chunk-signature={sig}\r\n", chunk.len()).as_bytes());
+        if !chunk.is_empty() {
+            body.extend_from_slice(chunk);
+            body.extend_from_slice(b"\r\n");
+        }
+    }
+    body.extend_from_slice(b"\r\n");
+    body
+}
+
+fn run(mut resigner: Box<ChunkedResigner>, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for piece in body.chunks(4096) {
+        resigner.feed_into(piece, &mut out).unwrap();
+    }
+    out.extend(resigner.finish().unwrap());
+    out
+}
+
+#[test]
+fn chunked_bodies_are_verified_at_the_edge_and_re_signed_at_the_origin() {
+    let pairs = header_signed(
+        "PUT",
+        "/bucket/big",
+        &[
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "70000"),
+        ],
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    );
+    let req = Request::from_pairs(&pairs).unwrap();
+    let authorization = String::from_utf8(pairs.last().unwrap().1.clone()).unwrap();
+    let seed = authorization.rsplit('=').next().unwrap();
+    let body = chunked_body(seed);
+
+    let edge = edge();
+    let at_edge = decided(edge.decide(&req, NOW));
+    // The edge passes the client's chunks on, verified, unchanged.
+    assert_eq!(run(at_edge.body.unwrap(), &body), body);
+
+    let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
+    let (_, primary) = &origins()[0];
+    let granted = decided(primary.decide_granted(&grant)).body.unwrap();
+    let reference = standalone("primary.example:9000", "PK", "ps", "us-east-1");
+    let expected = decided(reference.decide(&req, NOW)).body.unwrap();
+    assert_eq!(run(granted, &body), run(expected, &body));
+
+    // The edge refuses a tampered chunk before any of it goes on.
+    let mut tampered = body.clone();
+    tampered[200] ^= 1;
+    let mut verifier = decided(edge.decide(&req, NOW)).body.unwrap();
+    let mut out = Vec::new();
+    let fed = tampered
+        .chunks(4096)
+        .try_for_each(|p| verifier.feed_into(p, &mut out));
+    assert!(fed.is_err() || verifier.finish().is_err());
+    assert!(out.len() < 70_000, "the tampered chunk was released");
+}
+
+#[test]
+fn a_resigner_always_verifies_or_was_granted() {
+    // The type has no variant with neither chain: the only ways to build one.
+    let key = SigningKey::derive(&SecretKey::new("cs"), &scope());
+    let seed = Signature::from_hex(&[b'0'; 64]).unwrap();
+    let chain = || ChunkChain::new(key.clone(), &date(), &scope(), &seed);
+    for chains in [
+        Chains::Verify { client: chain() },
+        Chains::Sign { origin: chain() },
+        Chains::VerifyAndSign {
+            client: chain(),
+            origin: chain(),
+        },
+    ] {
+        let _ = ChunkedResigner::new(
+            chains,
+            Trailer::None,
+            1 << 20,
+            0,
+            MemoryBudget::new(1 << 20),
+        );
+    }
+}
