@@ -8,6 +8,9 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+# The core client matrix: every test here runs against every origin kind.
+pytestmark = pytest.mark.every_origin
+
 KEYS = [
     "plain.txt",
     "with space.txt",
