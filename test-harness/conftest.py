@@ -6,7 +6,9 @@ every origin kind (s3s-fs, Garage, and MinIO when a `minio` binary is on PATH): 
 fixtures, `origin` and all that depend on it (`proxy`, `s3`, `origin_s3`, `bucket`, ...), are
 then those of each origin in turn."""
 
+import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Envoy, filter_config_json, origin_kinds, render, start_origin  # noqa: E402
 from harness.clients import s3_client  # noqa: E402
+from harness.envoy_config import with_tls  # noqa: E402
 
 
 EVERY_ORIGIN = "every_origin"
@@ -42,14 +45,15 @@ def origin(request):
 
 @pytest.fixture
 def origin_deviation(request, origin):
-    """`origin_deviation(what)`: this test meets a known deviation of the origin from S3
-    (`Origin.deviations`); with an origin that has it, an assertion of the test must fail
+    """`origin_deviation(what, ...)`: this test meets known deviations of origins from S3
+    (`Origin.deviations`); with an origin that has one, an assertion of the test must fail
     (strict xfail: should the origin be fixed, the test fails until the mark goes)."""
 
-    def expect(what: str) -> None:
-        reason = origin.deviations.get(what)
-        if reason:
-            request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"{origin.kind}: {reason}"))
+    def expect(*what: str) -> None:
+        reasons = [origin.deviations[w] for w in what if w in origin.deviations]
+        if reasons:
+            reason = f"{origin.kind}: " + "; ".join(reasons)
+            request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
 
     return expect
 
@@ -70,6 +74,32 @@ def proxy(origin):
     """Envoy + filter with the default configuration (CLIENTKEY translated to the origin's pair)."""
     with start_proxy(origin) as envoy:
         yield envoy
+
+
+def certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a certificate it signs for localhost: (CA, certificate, key)."""
+    ca, ca_key, cert, key = (directory / n for n in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem"))
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subprocess.run(openssl + ["-subj", "/CN=s3-resign tests", "-keyout", str(ca_key), "-out", str(ca)],
+                   check=True, capture_output=True)
+    subprocess.run(openssl + ["-CA", str(ca), "-CAkey", str(ca_key), "-subj", "/CN=localhost",
+                              "-addext", "subjectAltName=DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE",
+                              "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return ca, cert, key
+
+
+@pytest.fixture(scope="session")
+def tls_proxy(origin):
+    """The proxy with its public listener on TLS, its certificate signed by the CA in
+    `ca_bundle`: SDKs send unsigned-trailer uploads over HTTPS."""
+    with tempfile.TemporaryDirectory(prefix="s3-resign-tls-") as tmp:
+        ca, cert, key = certificates(Path(tmp))
+        config = with_tls(render(origin_host="127.0.0.1", origin_port=origin.port,
+                                 filter_config=filter_config_json(origin)), str(cert), str(key))
+        with Envoy(config) as envoy:
+            envoy.ca_bundle = str(ca)
+            yield envoy
 
 
 @pytest.fixture
@@ -110,7 +140,7 @@ def bucket(origin_s3):
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed:
-        for name in ("proxy",):
+        for name in ("proxy", "tls_proxy"):
             envoy = item.funcargs.get(name)
             if isinstance(envoy, Envoy):
                 report.sections.append(("envoy log (tail)", envoy.log_text()[-6000:]))

@@ -262,25 +262,6 @@ def test_chains_are_independent_of_the_harness_signer():
     assert chain.chunk(b"") == "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
 
 
-@pytest.fixture
-def tls_proxy(origin, tmp_path):
-    """The proxy with its public listener on TLS (a self-signed certificate for localhost)."""
-    import subprocess
-
-    from harness import Envoy, filter_config_json, render
-    from harness.envoy_config import with_tls
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    config = with_tls(render(origin_host="127.0.0.1", origin_port=origin.port,
-                             filter_config=filter_config_json(origin)), str(cert), str(key))
-    with Envoy(config) as envoy:
-        envoy.ca_bundle = str(cert)
-        yield envoy
-
-
 @pytest.mark.every_origin
 def test_boto3_over_https_sends_unsigned_trailer_chunks(tls_proxy, origin_s3, bucket):
     """boto3's default over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC checksum

@@ -103,9 +103,10 @@ class Program:
 
 
 # Known deviations from S3, the keys of `Origin.deviations`: a correct signed trailer refused,
-# a wrong unsigned-trailer checksum accepted.
+# a wrong unsigned-trailer checksum accepted, an empty multipart part refused.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER_CHECKSUM = "unsigned trailer checksum"
+EMPTY_PART = "empty part"
 
 
 class Origin(Program):
@@ -197,6 +198,8 @@ class Garage(Origin):
         SIGNED_TRAILER: "Garage 2.5.0 signs a trailer with AWS4-HMAC-SHA256-PAYLOAD, not -TRAILER, "
         "chained from the last data chunk, not the final empty one (signature/streaming.rs): it "
         "refuses correct signed-trailer uploads, sent directly too",
+        EMPTY_PART: "Garage 2.5.0 refuses an UploadPart with an empty body (400 \"Empty body\", "
+        "api/s3/multipart.rs); S3 sets no minimum size for the last part",
     }
     CLI_SECONDS = 30
     # On SIGTERM Garage waits 10 s for clients' idle keep-alive connections to close; its
