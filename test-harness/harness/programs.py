@@ -103,10 +103,12 @@ class Program:
 
 
 # Known deviations from S3, the keys of `Origin.deviations`: a correct signed trailer refused,
-# a wrong unsigned-trailer checksum accepted, an empty multipart part refused.
+# a wrong unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
+# another region accepted.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER_CHECKSUM = "unsigned trailer checksum"
 EMPTY_PART = "empty part"
+FOREIGN_REGION = "foreign region"
 
 
 class Origin(Program):
@@ -139,6 +141,7 @@ class S3sFs(Origin):
     deviations = {
         UNSIGNED_TRAILER_CHECKSUM: "s3s-fs 0.14.1 records the checksum of an unsigned trailer "
         "without comparing it with the body",
+        FOREIGN_REGION: "s3s-fs 0.14.1 takes a signature made for any region",
     }
 
     def _start(self):
