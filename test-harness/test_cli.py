@@ -13,6 +13,10 @@ from harness.clients import RawRequest, send
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 
 
+# The core client matrix: every test here runs against every origin kind.
+pytestmark = pytest.mark.every_origin
+
+
 @pytest.fixture
 def aws(proxy, tmp_path):
     config = tmp_path / "aws-config"

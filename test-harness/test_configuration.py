@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from harness import Envoy, render
 from harness.clients import RawRequest, s3_client, send
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, ORIGIN_KEY, ORIGIN_SECRET
-from harness.programs import EnvoyExited
+from harness.programs import FOREIGN_REGION, EnvoyExited
 
 
 def test_the_reference_configuration_with_secrets_from_the_environment(origin, bucket, origin_s3):
@@ -66,12 +66,29 @@ def test_configuration_errors_do_not_log_secrets(origin, make_proxy):
     assert "hunter2-secret" not in e.value.log
 
 
-def test_origin_region_replaces_the_clients(make_proxy, bucket, origin_s3):
+@pytest.mark.every_origin
+def test_origin_region_replaces_the_clients(make_proxy, origin, bucket, origin_s3):
     """Clients sign for whatever region they are set to; the origin gets its own."""
-    envoy = make_proxy(origin_region="us-east-1")
+    envoy = make_proxy(origin_region=origin.region)
     eu = s3_client(envoy.endpoint, region="eu-west-3")
     eu.put_object(Bucket=bucket, Key="regional", Body=b"r")
     assert origin_s3.get_object(Bucket=bucket, Key="regional")["Body"].read() == b"r"
+
+
+@pytest.mark.every_origin
+def test_the_origin_refuses_another_region(make_proxy, origin, bucket, origin_s3, origin_deviation):
+    """What `origin_region` is for: re-signed for a region that is not the origin's, a valid
+    request is refused by the origin, as S3 refuses it, and nothing is stored."""
+    origin_deviation(FOREIGN_REGION)
+    envoy = make_proxy(origin_region="eu-north-1")
+    try:
+        s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="misdirected", Body=b"r")
+        status = 200
+    except ClientError as e:
+        status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+    assert status in (400, 403), f"{origin.kind} took a request signed for another region"
+    with pytest.raises(ClientError):
+        origin_s3.head_object(Bucket=bucket, Key="misdirected")
 
 
 def test_several_key_pairs(make_proxy, bucket, origin_s3):

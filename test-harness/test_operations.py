@@ -8,6 +8,11 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from harness.programs import EMPTY_PART
+
+# The core client matrix: every test here runs against every origin kind.
+pytestmark = pytest.mark.every_origin
+
 KEYS = [
     "plain.txt",
     "with space.txt",
@@ -99,6 +104,20 @@ def test_multipart_upload(s3, origin_s3, bucket):
     )
     stored = origin_s3.get_object(Bucket=bucket, Key="big")["Body"].read()
     assert hashlib.sha256(stored).digest() == hashlib.sha256(part1 + part2).digest()
+
+
+def test_the_origin_takes_an_empty_part_directly(origin, origin_s3, bucket, origin_deviation):
+    """Without the proxy: S3 takes an empty last part (the multipart upload of an empty file)."""
+    origin_deviation(EMPTY_PART)
+    uid = origin_s3.create_multipart_upload(Bucket=bucket, Key="empty")["UploadId"]
+    try:
+        etag = origin_s3.upload_part(Bucket=bucket, Key="empty", UploadId=uid, PartNumber=1, Body=b"")["ETag"]
+    except ClientError as e:
+        origin_s3.abort_multipart_upload(Bucket=bucket, Key="empty", UploadId=uid)
+        raise AssertionError(f"{origin.kind} refused an empty part: {e}") from e
+    origin_s3.complete_multipart_upload(Bucket=bucket, Key="empty", UploadId=uid,
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert origin_s3.get_object(Bucket=bucket, Key="empty")["Body"].read() == b""
 
 
 def test_abort_multipart_upload(s3, bucket):

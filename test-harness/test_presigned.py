@@ -17,6 +17,7 @@ def fetch(proxy, url: str, method: str = "GET", body: bytes = b"", headers=None)
     return send(proxy.authority, RawRequest(method, target, list((headers or {}).items()), body))
 
 
+@pytest.mark.every_origin
 def test_presigned_get_with_response_overrides(proxy, s3, origin_s3, bucket):
     origin_s3.put_object(Bucket=bucket, Key="report.csv", Body=b"a,b\n1,2\n")
     url = s3.generate_presigned_url(
@@ -36,6 +37,7 @@ def test_presigned_get_with_response_overrides(proxy, s3, origin_s3, bucket):
     assert r.headers["content-type"] == "text/csv"
 
 
+@pytest.mark.every_origin
 def test_presigned_put_with_signed_content_type(proxy, s3, origin_s3, bucket):
     url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "up.txt", "ContentType": "text/plain"}, ExpiresIn=300
@@ -56,6 +58,7 @@ def test_presigned_put_with_signed_content_type(proxy, s3, origin_s3, bucket):
     assert origin_s3.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"uploaded"
 
 
+@pytest.mark.every_origin
 def test_presigned_head_and_delete(proxy, s3, origin_s3, bucket):
     origin_s3.put_object(Bucket=bucket, Key="h", Body=b"12345")
     head = fetch(proxy, s3.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": "h"}), "HEAD")
@@ -67,6 +70,7 @@ def test_presigned_head_and_delete(proxy, s3, origin_s3, bucket):
         origin_s3.head_object(Bucket=bucket, Key="h")
 
 
+@pytest.mark.every_origin
 @pytest.mark.parametrize("key", KEYS)
 def test_presigned_awkward_keys(proxy, s3, origin_s3, bucket, key):
     put = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key})

@@ -1,7 +1,8 @@
 """A real client that signs its chunks: the AWS SDK for Rust (test-harness/sdk-client) sends
 file bodies over plain HTTP as STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER — every chunk signed,
-a signed CRC32 trailer. Through the proxy, s3s-fs (which checks each chunk signature with the
-origin chain) must store exactly the file."""
+a signed CRC32 trailer — and over HTTPS as STREAMING-UNSIGNED-PAYLOAD-TRAILER (chunks left to
+TLS, a CRC32 trailer the origin checks). Through the proxy, the origin (which checks each chunk
+signature with the origin chain) must store exactly the file."""
 
 import hashlib
 import os
@@ -11,15 +12,21 @@ import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from harness.paths import sdk_client_binary
+from harness.programs import EMPTY_PART
+from harness.programs import SIGNED_TRAILER as SIGNED_TRAILER_DEVIATION
 from test_observability import prometheus
 
 SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 CHUNK = 64 * 1024
 
 
 def sdk_upload(proxy, bucket: str, key: str, path, op: str, secret: str = CLIENT_SECRET):
+    """Uploads through `proxy` (over HTTPS when it has a `ca_bundle`)."""
+    ca = getattr(proxy, "ca_bundle", None)
+    endpoint = f"https://{proxy.authority}" if ca else proxy.endpoint
     done = subprocess.run(
-        [sdk_client_binary(), proxy.endpoint, CLIENT_KEY, secret, bucket, key, str(path), op],
+        [sdk_client_binary(), endpoint, CLIENT_KEY, secret, bucket, key, str(path), op] + ([ca] if ca else []),
         capture_output=True, text=True, timeout=300,
     )
     return done.returncode, done.stdout.splitlines()
@@ -38,9 +45,16 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def empty_part(op: str, size: int) -> list[str]:
+    """The multipart upload of an empty file sends an empty part."""
+    return [EMPTY_PART] if (op, size) == ("multipart", 0) else []
+
+
+@pytest.mark.every_origin
 @pytest.mark.parametrize("op", ["put", "multipart"])
 @pytest.mark.parametrize("size", [0, 1, CHUNK, CHUNK + 1])
-def test_sdk_uploads_signed_chunks(proxy, origin_s3, bucket, tmp_path, op, size):
+def test_sdk_uploads_signed_chunks(proxy, origin_s3, bucket, tmp_path, op, size, origin_deviation):
+    origin_deviation(SIGNED_TRAILER_DEVIATION, *empty_part(op, size))
     path = file_of(tmp_path, size)
     before = prometheus(proxy)
     code, lines = sdk_upload(proxy, bucket, f"{op}-{size}", path, op)
@@ -53,6 +67,25 @@ def test_sdk_uploads_signed_chunks(proxy, origin_s3, bucket, tmp_path, op, size)
     assert after[kind] - before[kind] == 1
     chunks = -(-size // CHUNK) + 1
     assert after["s3_resign_chunks_resigned_total"] - before["s3_resign_chunks_resigned_total"] == chunks
+    stored = origin_s3.get_object(Bucket=bucket, Key=f"{op}-{size}")["Body"].read()
+    assert stored == path.read_bytes()
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("op", ["put", "multipart"])
+@pytest.mark.parametrize("size", [0, 1, CHUNK, CHUNK + 1])
+def test_sdk_over_https_uploads_unsigned_trailer_chunks(tls_proxy, origin_s3, bucket, tmp_path, op, size,
+                                                        origin_deviation):
+    origin_deviation(*empty_part(op, size))
+    path = file_of(tmp_path, size)
+    before = prometheus(tls_proxy)
+    code, lines = sdk_upload(tls_proxy, bucket, f"{op}-{size}", path, op)
+    assert code == 0, lines
+    body_requests = [line for line in lines if line.startswith("sent PUT")]
+    assert body_requests == [f"sent PUT x-amz-content-sha256={UNSIGNED_TRAILER} x-amz-trailer=x-amz-checksum-crc32"]
+    after = prometheus(tls_proxy)
+    # Header-signed; the body passes untouched: no chunk to re-sign.
+    assert after.get("s3_resign_chunks_resigned_total", 0) == before.get("s3_resign_chunks_resigned_total", 0)
     stored = origin_s3.get_object(Bucket=bucket, Key=f"{op}-{size}")["Body"].read()
     assert stored == path.read_bytes()
 

@@ -60,6 +60,7 @@ def chunked_put(
     key: str = CLIENT_KEY,
     secret: str = CLIENT_SECRET,
     sign_content_length: bool = True,
+    region: str = REGION,
 ) -> RawRequest:
     """A PUT with an aws-chunked body, as a client sends it (`mode` is the payload mode).
     With `sign_content_length=False` the body's length is not signed (as some SDKs do), so a
@@ -86,13 +87,14 @@ def chunked_put(
         headers["X-Amz-Trailer"] = checksum[0]
     if not sign_content_length:
         del headers["Content-Length"]
-    request = sign_header(authority, "PUT", target, headers, b"", key=key, secret=secret, payload_hash=mode)
+    request = sign_header(authority, "PUT", target, headers, b"", key=key, secret=secret, region=region,
+                          payload_hash=mode)
     if not sign_content_length:
         request = request.with_header("Content-Length", str(length))
     seed = request.header("Authorization").rsplit("Signature=", 1)[1]
     amz_date = request.header("X-Amz-Date")
-    chain = Chain(signing_key(secret, amz_date[:8], REGION), amz_date,
-                  f"{amz_date[:8]}/{REGION}/s3/aws4_request", seed)
+    chain = Chain(signing_key(secret, amz_date[:8], region), amz_date,
+                  f"{amz_date[:8]}/{region}/s3/aws4_request", seed)
 
     body = bytearray()
     for c in chunks + [b""]:

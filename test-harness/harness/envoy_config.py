@@ -17,9 +17,16 @@ ORIGIN_SECRET = "origin-secret"
 PUBLIC_TEST_DOMAIN = "s3.mydomain.test"
 
 
-def filter_config_json(authority: str, **overrides) -> str:
+def filter_config_json(origin, **overrides) -> str:
     """The filter's JSON configuration: client key pair CLIENTKEY translated to the origin's
-    ORIGINKEY pair, secrets inline unless overridden."""
+    own key pair, re-signed for the origin's region, secrets inline unless overridden.
+    `origin` is an Origin (its authority, `access_key`, `secret_key`, `region`), or just an
+    authority for an upstream that holds the default ORIGINKEY pair and takes the client's
+    region (the benchmarks' sinks)."""
+    if isinstance(origin, str):
+        authority, key, secret, region = origin, ORIGIN_KEY, ORIGIN_SECRET, None
+    else:
+        authority, key, secret, region = origin.authority, origin.access_key, origin.secret_key, origin.region
     config = {
         # The harness's Envoy listens on a port the kernel picks: any port of localhost. The
         # second name, which no resolver knows, is reached with Envoy as the clients' HTTP
@@ -30,11 +37,13 @@ def filter_config_json(authority: str, **overrides) -> str:
             {
                 "access_key_id": CLIENT_KEY,
                 "secret_access_key": CLIENT_SECRET,
-                "origin_access_key_id": ORIGIN_KEY,
-                "origin_secret_access_key": ORIGIN_SECRET,
+                "origin_access_key_id": key,
+                "origin_secret_access_key": secret,
             }
         ],
     }
+    if region is not None:
+        config["origin_region"] = region
     config.update(overrides)
     return json.dumps(config, indent=2)
 

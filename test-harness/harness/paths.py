@@ -31,6 +31,14 @@ def s3s_fs_binary() -> str:
     raise RuntimeError("s3s-fs is not installed: run `make deps`")
 
 
+def garage_binary() -> str:
+    """Garage, the second signature-checking origin of the tests, installed by `make deps`."""
+    for candidate in (ROOT / ".tools" / "bin" / "garage", shutil.which("garage")):
+        if candidate and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise RuntimeError("garage is not installed: run `make deps`")
+
+
 def wasm_module() -> Path:
     if not WASM.exists():
         raise RuntimeError(f"{WASM} is missing: run `make build`")

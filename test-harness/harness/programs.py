@@ -1,4 +1,4 @@
-"""Start and stop the real programs: Envoy, s3s-fs and MinIO."""
+"""Start and stop the real programs: Envoy, and the S3 origins s3s-fs, Garage and MinIO."""
 
 import json
 import os
@@ -11,8 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import envoy_config, paths
+from .clients import s3_client
 
 STARTUP_SECONDS = 60
 
@@ -47,6 +49,8 @@ class Program:
     """A child process with its own temporary directory and log file."""
 
     name = "program"
+    # How long a program may take to exit after SIGTERM before it is killed.
+    stop_seconds = 10
 
     def __init__(self, *args, **kwargs):
         self.dir = Path(tempfile.mkdtemp(prefix=f"s3-resign-{self.name}-"))
@@ -80,7 +84,7 @@ class Program:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                self.process.wait(self.stop_seconds)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -98,12 +102,30 @@ class Program:
         self.stop()
 
 
+# Known deviations from S3, the keys of `Origin.deviations`: a correct signed trailer refused,
+# a wrong unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
+# another region accepted.
+SIGNED_TRAILER = "signed trailer"
+UNSIGNED_TRAILER_CHECKSUM = "unsigned trailer checksum"
+EMPTY_PART = "empty part"
+FOREIGN_REGION = "foreign region"
+
+
 class Origin(Program):
-    """An S3 server that checks signatures, holding only the origin's key pair."""
+    """An S3 server that checks signatures, holding only the origin's key pair. Each kind
+    carries the key pair and the region the filter must re-sign with for it."""
 
     access_key = envoy_config.ORIGIN_KEY
     secret_key = envoy_config.ORIGIN_SECRET
+    region = "us-east-1"
+    # Where this kind of origin is known to part from S3: deviation -> why. A test that meets
+    # one expects the origin to refuse (see the `origin_deviation` fixture).
+    deviations: dict[str, str] = {}
     port: int
+
+    @property
+    def kind(self) -> str:
+        return self.name
 
     @property
     def authority(self) -> str:
@@ -116,6 +138,11 @@ class Origin(Program):
 
 class S3sFs(Origin):
     name = "s3s-fs"
+    deviations = {
+        UNSIGNED_TRAILER_CHECKSUM: "s3s-fs 0.14.1 records the checksum of an unsigned trailer "
+        "without comparing it with the body",
+        FOREIGN_REGION: "s3s-fs 0.14.1 takes a signature made for any region",
+    }
 
     def _start(self, domains: tuple[str, ...] = ()):
         """`domains`: the names under which it takes virtual-hosted requests (on its port). With
@@ -165,13 +192,112 @@ class MinIO(Origin):
         raise RuntimeError(f"minio is not ready:\n{tail(self.log)}")
 
 
+class Garage(Origin):
+    """A single-node Garage cluster (https://garagehq.deuxfleurs.fr). Garage checks SigV4
+    headers, presigned URLs and chunk signatures itself, refuses SigV2 and any region but its
+    own (`s3_region`), and serves path-style requests (no `root_domain`). Its origin key pair is
+    fixed, in the format of the keys Garage makes (`garage key create`): `GK` and 24 hex digits,
+    a 64-hex-digit secret. (`garage key import` in 2.5.0 takes any id of 8 or more characters
+    and any secret of 16 or more: the s3s-fs pair's secret is too short.)"""
+
+    name = "garage"
+    access_key = "GK5e3a9c1d7b2f40e8a6c1d9f3"
+    secret_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    region = "garage"
+    deviations = {
+        SIGNED_TRAILER: "Garage 2.5.0 signs a trailer with AWS4-HMAC-SHA256-PAYLOAD, not -TRAILER, "
+        "chained from the last data chunk, not the final empty one (signature/streaming.rs): it "
+        "refuses correct signed-trailer uploads, sent directly too",
+        EMPTY_PART: "Garage 2.5.0 refuses an UploadPart with an empty body (400 \"Empty body\", "
+        "api/s3/multipart.rs); S3 sets no minimum size for the last part",
+    }
+    CLI_SECONDS = 30
+    # On SIGTERM Garage waits 10 s for clients' idle keep-alive connections to close; its
+    # workers have stopped long before.
+    stop_seconds = 2
+
+    def _start(self):
+        self.port = free_port()
+        rpc = f"127.0.0.1:{free_port()}"
+        self.config_path = self.dir / "garage.toml"
+        self.config_path.write_text(
+            f"""metadata_dir = "{self.dir / 'meta'}"
+data_dir = "{self.dir / 'data'}"
+db_engine = "lmdb"
+replication_factor = 1
+compression_level = "none"
+rpc_bind_addr = "{rpc}"
+rpc_public_addr = "{rpc}"
+rpc_secret = "{os.urandom(32).hex()}"
+
+[s3_api]
+api_bind_addr = "127.0.0.1:{self.port}"
+s3_region = "{self.region}"
+"""
+        )
+        self._spawn([paths.garage_binary(), "-c", str(self.config_path), "server"],
+                    env={"RUST_LOG": "garage=info", "NO_COLOR": "1"})
+        wait_for_port(self.port, self.process, self.log, "garage")
+        node = self._cli_when_up("node", "id", "-q").split("@")[0]
+        self.cli("layout", "assign", "-z", "dc1", "-c", "1G", node)
+        self.cli("layout", "apply", "--version", "1")
+        self.cli("key", "import", "-n", "origin", "--yes", self.access_key, self.secret_key)
+        self.cli("key", "allow", "--create-bucket", self.access_key)
+        self._wait_for_s3()
+
+    def cli(self, *args: str) -> str:
+        """Runs a `garage` command against this node; its output, or an error with both logs."""
+        done = self._run_cli(args)
+        if done.returncode != 0:
+            raise RuntimeError(f"garage {' '.join(args)} failed:\n{done.stdout}{done.stderr}\n{tail(self.log)}")
+        return done.stdout.strip()
+
+    def _run_cli(self, args) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [paths.garage_binary(), "-c", str(self.config_path), *args],
+            capture_output=True, text=True, timeout=self.CLI_SECONDS, stdin=subprocess.DEVNULL,
+            env={**os.environ, "RUST_LOG": "warn"},
+        )
+
+    def _cli_when_up(self, *args: str) -> str:
+        """The first command: retried until the node answers on its RPC port."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"garage exited with {self.process.returncode}:\n{tail(self.log)}")
+            done = self._run_cli(args)
+            if done.returncode == 0:
+                return done.stdout.strip()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"garage {' '.join(args)} failed:\n{done.stdout}{done.stderr}\n{tail(self.log)}")
+            time.sleep(0.2)
+
+    def _wait_for_s3(self) -> None:
+        """A layout just applied takes a moment to reach the S3 API: wait for a signed request
+        with the origin key to succeed."""
+        client = s3_client(self.endpoint, self.access_key, self.secret_key, region=self.region)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                client.list_buckets()
+                return
+            except (BotoCoreError, ClientError) as e:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"garage does not serve S3 requests: {e}\n{tail(self.log)}") from e
+                time.sleep(0.2)
+
+
+ORIGINS = {"s3s-fs": S3sFs, "garage": Garage, "minio": MinIO}
+
+
 def origin_kinds() -> list[str]:
-    """s3s-fs always; MinIO too when a `minio` binary is on PATH."""
-    return ["s3s-fs"] + (["minio"] if shutil.which("minio") else [])
+    """Every origin the core client matrix runs against: s3s-fs and Garage always; MinIO
+    too when a `minio` binary is on PATH."""
+    return ["s3s-fs", "garage"] + (["minio"] if shutil.which("minio") else [])
 
 
 def start_origin(kind: str) -> Origin:
-    return {"s3s-fs": S3sFs, "minio": MinIO}[kind]()
+    return ORIGINS[kind]()
 
 
 class Envoy(Program):
