@@ -12,8 +12,9 @@ PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 OCI_IMAGE ?= s3-resign:0.1.0
+PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
-.PHONY: all build deps test test-unit test-integration lint demo bench bench-native oci clean
+.PHONY: all build deps test test-unit test-integration lint demo bench bench-native oci proxy-image clean
 
 all: build
 
@@ -84,6 +85,13 @@ oci: build
 		echo "==> no Docker engine here: writing the image as an OCI archive instead"; \
 		python3 test-harness/oci_image.py --tag $(OCI_IMAGE) --out target/oci; \
 	fi
+
+# The Python proxy's replacement: Envoy with the filter, configured by environment variables
+# (deploy/Dockerfile, deploy/entrypoint.sh). Needs a Docker engine; the tests run the same
+# entrypoint natively.
+proxy-image: build
+	@docker info >/dev/null 2>&1 || { echo "==> no Docker engine here: deploy/entrypoint.sh is tested natively (test_entrypoint.py)"; exit 1; }
+	docker build -f deploy/Dockerfile -t $(PROXY_IMAGE) .
 
 clean:
 	cargo clean
