@@ -15,7 +15,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from harness import Envoy, render
+from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML, wasm_filter
 from harness.paths import ENVOY_YAML, ROOT, WASM
@@ -202,6 +202,123 @@ def test_wasmplugin_config_is_the_filter_contract(origin, bucket, origin_s3):
     with Envoy(config, env=env) as envoy:
         s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="istio", Body=b"i")
     assert origin_s3.get_object(Bucket=bucket, Key="istio")["Body"].read() == b"i"
+
+
+ISTIO_DIR = ENVOY_DIR / "istio"
+
+
+def istio_docs() -> list[dict]:
+    """Every Kubernetes resource in envoy/istio/ (the Helm values file is not one)."""
+    docs = []
+    for path in sorted(ISTIO_DIR.glob("*.yaml")):
+        if path.name != "gateway-values.yaml":
+            docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+def istio_doc(kind: str) -> dict:
+    (doc,) = [d for d in istio_docs() if d["kind"] == kind]
+    return doc
+
+
+def test_istio_yaml_follows_istio_crd_schemas():
+    """Each resource against Istio's published CRD schema for its kind and version."""
+    docs = istio_docs()
+    assert {d["kind"] for d in docs} == {"WasmPlugin", "Gateway", "VirtualService", "EnvoyFilter",
+                                         "ServiceEntry", "DestinationRule"}
+    errors = istio_errors(docs)
+    assert errors == [None] * len(docs), [(d["kind"], e) for d, e in zip(docs, errors) if e]
+    # The schemas have teeth.
+    broken = [dict(istio_doc("WasmPlugin"), spec={**istio_doc("WasmPlugin")["spec"], "phase": "EARLY"}),
+              dict(istio_doc("DestinationRule"), spec={"host": "s3.example.com", "trafficPolicy": {"tls": {"mode": "TLS"}}})]
+    assert all(istio_errors(broken))
+
+
+def test_istio_pieces_fit_together():
+    plugin, gateway, service = istio_doc("WasmPlugin"), istio_doc("Gateway"), istio_doc("VirtualService")
+    envoy_filter, entry, rule = istio_doc("EnvoyFilter"), istio_doc("ServiceEntry"), istio_doc("DestinationRule")
+    assert {d["metadata"]["namespace"] for d in istio_docs()} == {"istio-ingress"}
+    # One dedicated gateway: the plugin, the Gateway and the path patch select the same pods.
+    labels = plugin["spec"]["selector"]["matchLabels"]
+    assert labels == {"istio": "s3-gateway"}
+    assert gateway["spec"]["selector"] == labels == envoy_filter["spec"]["workloadSelector"]["labels"]
+    assert "match" not in plugin["spec"], "a dedicated gateway, not a match (which cannot select hosts)"
+    config = plugin["spec"]["pluginConfig"]
+    origin_host = config["origin_authority"]
+    hosts = set(gateway["spec"]["servers"][0]["hosts"])
+    assert set(config["public_domains"]) | {origin_host} == hosts == set(service["spec"]["hosts"])
+    assert service["spec"]["gateways"] == [gateway["metadata"]["name"]]
+    (route,) = service["spec"]["http"][0]["route"]
+    assert route["destination"]["host"] == origin_host == entry["spec"]["hosts"][0] == rule["spec"]["host"]
+    (port,) = entry["spec"]["ports"]
+    assert route["destination"]["port"]["number"] == port["number"] and port["protocol"] == "HTTP"
+    assert port["targetPort"] == 443
+    (tls_port,) = rule["spec"]["trafficPolicy"]["portLevelSettings"]
+    assert tls_port["port"]["number"] == port["number"]
+    assert tls_port["tls"] == {"mode": "SIMPLE", "sni": origin_host, "subjectAltNames": [origin_host]}
+    assert entry["spec"]["exportTo"] == rule["spec"]["exportTo"] == ["."]
+    # The patch sets exactly the HCM path settings envoy.yaml uses.
+    patch = dict(envoy_filter["spec"]["configPatches"][0]["patch"]["value"]["typed_config"])
+    patch.pop("@type")
+    hcm = load(ENVOY_YAML)["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    assert patch == {k: hcm[k] for k in patch}
+    assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action"}
+
+
+@pytest.mark.parametrize("patched", [True, False], ids=["with-the-gateway-patch", "istio-default-normalisation"])
+def test_the_gateway_path_patch_keeps_signed_paths(origin, bucket, origin_s3, patched):
+    """An HCM as Istio's default normalisation leaves it (normalize_path on), with and
+    without gateway.yaml's EnvoyFilter patch merged in, in a real Envoy: with it, a presigned
+    URL for a key with `..` and `//` works; without, the filter sees another path than the
+    one signed and refuses it."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin.authority))
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    for key in ("normalize_path", "merge_slashes", "path_with_escaped_slashes_action"):
+        hcm.pop(key)
+    hcm["normalize_path"] = True  # Istio's BASE
+    if patched:
+        value = dict(istio_doc("EnvoyFilter")["spec"]["configPatches"][0]["patch"]["value"]["typed_config"])
+        value.pop("@type")
+        hcm.update(value)
+    origin_s3.put_object(Bucket=bucket, Key="a/../b//c", Body=b"exact")
+    with Envoy(config) as envoy:
+        r = send(envoy.authority, presign(envoy.authority, "GET", f"/{bucket}/a/../b//c"))
+    assert (r.status, r.body) == (200, b"exact") if patched else r.status == 403
+
+
+def test_the_istio_stats_advice_exports_the_filter_series(origin, bucket):
+    """gateway-values.yaml's proxyStatsMatcher and extraStatTags, turned into Envoy's stats
+    configuration the way Istio's bootstrap does (its own inclusions, the user's regexes as
+    safe_regex, one tag rule per extra tag), in a real Envoy with the filter: the filter's
+    series are exported and labelled. A prefix of the bare name would export none."""
+    values = load(ISTIO_DIR / "gateway-values.yaml")
+    proxy_config = yaml.safe_load(values["podAnnotations"]["proxy.istio.io/config"])
+
+    def istio_stats(patterns):
+        return {
+            "stats_tags": [{"tag_name": t, "regex": f"({t}=\\.=(.*?);\\.;)"} for t in proxy_config["extraStatTags"]],
+            "stats_matcher": {"inclusion_list": {"patterns": [{"prefix": "reporter="}, *patterns,
+                                                              {"prefix": "component"}, {"prefix": "istio"}]}},
+        }
+
+    advised = [{"safe_regex": {"regex": r}} for r in proxy_config["proxyStatsMatcher"]["inclusionRegexps"]]
+    for patterns, exported in ((advised, True), ([{"prefix": "s3_resign_"}], False)):
+        config = render(origin_host="127.0.0.1", origin_port=origin.port,
+                        filter_config=filter_config_json(origin.authority))
+        config["stats_config"] = istio_stats(patterns)
+        with Envoy(config) as envoy:
+            s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="stats", Body=b"s")
+            with pytest.raises(ClientError):
+                s3_client(envoy.endpoint, secret="wrong").get_object(Bucket=bucket, Key="stats")
+            metrics = envoy.admin_get("/stats/prometheus").decode()
+        lines = [line for line in metrics.splitlines() if line.startswith("s3_resign_")]
+        if exported:
+            assert 's3_resign_requests_total{kind="header_v4"} 1' in lines
+            assert 's3_resign_rejections_total{code="SignatureDoesNotMatch"} 1' in lines
+            assert any(line.startswith('s3_resign_config_reloads_total{result="ok"}') for line in lines)
+            assert any(line.startswith("s3_resign_vm_memory_bytes") for line in lines)
+        else:
+            assert lines == []
 
 
 # -- the OCI image ------------------------------------------------------------------------------
