@@ -112,6 +112,32 @@ def test_http_origin(origin, origin_s3, tmp_path):
     assert {line["s3_access_key_id"] for line in access} == {CLIENT_KEY}
 
 
+def test_the_rendered_configuration_keeps_the_reference_settings(origin):
+    """What the entrypoint renders, read back from the running Envoy, keeps envoy.yaml's
+    listener settings (byte-exact paths, timeouts), access-log format, failure policy and
+    stats tags."""
+    import yaml
+
+    from harness.paths import ENVOY_YAML
+
+    reference = yaml.safe_load(ENVOY_YAML.read_text())
+    ref_hcm = reference["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http")) as proxy:
+        dump = {c["@type"].rsplit(".", 1)[1]: c for c in proxy.admin_json("/config_dump")["configs"]}
+    (listener,) = [c["listener"] for c in dump["ListenersConfigDump"]["static_listeners"]
+                   if c["listener"]["name"] == "s3_public"]
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    assert hcm["normalize_path"] is False and hcm.get("merge_slashes", False) is False  # defaults are left out
+    assert hcm["path_with_escaped_slashes_action"] == ref_hcm["path_with_escaped_slashes_action"]
+    assert hcm["stream_idle_timeout"] == ref_hcm["stream_idle_timeout"]
+    assert hcm["access_log"][0]["typed_config"]["log_format"]["json_format"] == \
+        ref_hcm["access_log"][0]["typed_config"]["log_format"]["json_format"]
+    wasm = hcm["http_filters"][0]["typed_config"]["config"]
+    assert wasm["failure_policy"] == "FAIL_RELOAD"
+    assert wasm["configuration"]["value"] == ""
+    assert dump["BootstrapConfigDump"]["bootstrap"]["stats_config"]["stats_tags"] == reference["stats_config"]["stats_tags"]
+
+
 def test_metrics_port_serves_metrics_and_readiness_only(origin, origin_s3, tmp_path):
     env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http")
     with EntrypointProxy(env) as proxy:
