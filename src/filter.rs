@@ -343,6 +343,7 @@ impl Stream {
             return self.internal_error(self.head, &why);
         }
         self.counters.forwarded(forward.kind);
+        access_log::forwarded(forward.kind, forward.access_key_id);
         self.body = forward.body.take();
         if self.body.is_some() {
             self.described = describe(req, forward.access_key_id);
@@ -426,6 +427,7 @@ impl Stream {
     }
 
     fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {
+        access_log::access_key_id(rejection.access_key_id.as_deref());
         let described = describe(req, rejection.access_key_id.as_deref());
         log::info!("rejected {described}: {}", rejection.error);
         if let Some(detail) = &rejection.detail {
@@ -452,6 +454,7 @@ impl Stream {
     fn send_error(&self, head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
         // An error answer while the request is streaming also resets the upstream request.
         self.counters.rejected(error.code);
+        access_log::rejected(error.code);
         let body = error.xml_body(request_id);
         let mut headers = vec![("content-type", "application/xml")];
         if let Some(id) = request_id {
@@ -526,10 +529,64 @@ fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
         "{} {} (access key {})",
         String::from_utf8_lossy(req.method),
         req.loggable_path(),
-        access_key_id.unwrap_or("-")
+        access_key_id.map_or_else(|| "-".to_owned(), printable_key_id)
     )
+}
+
+/// The key id a client claimed, fit for a log line. It comes from the request (a presigned
+/// credential is percent-decoded, so it can hold a line break), so anything but printable
+/// ASCII becomes `?` and it is cut at 128 characters (AWS key ids have 16 to 128): a log line
+/// cannot be split or forged through it.
+fn printable_key_id(id: &str) -> String {
+    const MAX_KEY_ID: usize = 128;
+    id.chars()
+        .take(MAX_KEY_ID)
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 fn is_head(req: &Request<'_>) -> bool {
     req.method == b"HEAD"
+}
+
+/// What Envoy's access log can say of a request, as filter state it reads with
+/// `%FILTER_STATE(wasm.s3_resign.kind:PLAIN)%`, `…access_key_id…`, `…error_code…`: how the
+/// request authenticated, the client's access key id and the S3 error code it was answered
+/// with. Never a secret or a signature. Like metrics, these never fail a request.
+mod access_log {
+    use crate::auth_kind::AuthKind;
+    use crate::s3_error::S3ErrorCode;
+    use proxy_wasm::hostcalls;
+
+    const KIND: &str = "s3_resign.kind";
+    const ACCESS_KEY_ID: &str = "s3_resign.access_key_id";
+    const ERROR_CODE: &str = "s3_resign.error_code";
+
+    pub fn forwarded(kind: AuthKind, access_key_id: Option<&str>) {
+        set(KIND, kind.as_str());
+        self::access_key_id(access_key_id);
+    }
+
+    pub fn rejected(code: S3ErrorCode) {
+        set(ERROR_CODE, code.as_str());
+    }
+
+    /// The key id the client claimed, known or not, as log lines print it.
+    pub fn access_key_id(access_key_id: Option<&str>) {
+        if let Some(id) = access_key_id {
+            set(ACCESS_KEY_ID, &super::printable_key_id(id));
+        }
+    }
+
+    fn set(name: &str, value: &str) {
+        if let Err(status) = hostcalls::set_property(vec![name], Some(value.as_bytes())) {
+            log::debug!("cannot set {name} for the access log: {status:?}");
+        }
+    }
 }

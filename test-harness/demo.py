@@ -84,6 +84,16 @@ def main() -> int:
                 print(f"    GET -> {e.code} {code}; origin requests still {envoy.origin_requests()}"
                       f" (was {origin_hits})\n", flush=True)
 
+            metrics_url = f"http://{envoy.admin}/stats/prometheus"
+            step(f"where to look: the metrics, {metrics_url} (the filter's series are s3_resign_*):")
+            filter_series = [line for line in envoy.admin_get("/stats/prometheus").decode().splitlines()
+                             if line.startswith("s3_resign_") and not line.endswith(" 0")]
+            print("\n" + "\n".join(f"    {line}" for line in filter_series) + "\n", flush=True)
+            print(f"    curl -s {metrics_url} | grep ^s3_resign_\n"
+                  f"    dashboard: deploy/grafana/s3-resign-dashboard.json (Grafana, over Prometheus)\n"
+                  f"    access log: one JSON line per request (s3_auth_kind, s3_access_key_id, s3_error_code)"
+                  f" in Envoy's output, here {envoy.log}\n", flush=True)
+
             cli = (f"AWS_ACCESS_KEY_ID={CLIENT_KEY} AWS_SECRET_ACCESS_KEY={CLIENT_SECRET} "
                    f"AWS_DEFAULT_REGION=us-east-1 .tools/venv/bin/aws --endpoint-url {envoy.endpoint}")
             step("try it with the AWS CLI (installed in .tools/venv by make):")

@@ -13,3 +13,7 @@ def test_demo_shows_a_presigned_url_working():
     assert "GET -> 200: Hello from the origin, through s3-resign!" in done.stdout
     assert "GET -> 403 SignatureDoesNotMatch" in done.stdout
     assert "X-Amz-Signature=" in done.stdout
+    # Where to look: the metrics URL and the filter's counters after the demo's requests.
+    assert "/stats/prometheus (the filter's series are s3_resign_*)" in done.stdout
+    assert 's3_resign_requests_total{kind="presigned_v4"} 1' in done.stdout
+    assert 's3_resign_rejections_total{code="SignatureDoesNotMatch"} 1' in done.stdout

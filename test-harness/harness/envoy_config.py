@@ -9,6 +9,7 @@ import yaml
 from .paths import ENVOY_YAML, ROOT, wasm_module
 
 UPSTREAM_FILTER_YAML = ROOT / "envoy" / "upstream-filter.yaml"
+HTTPS_ORIGIN_YAML = ROOT / "envoy" / "https-origin.yaml"
 
 CLIENT_KEY = "CLIENTKEY"
 CLIENT_SECRET = "client-secret"
@@ -121,6 +122,18 @@ def with_tls(config: dict, cert: str, key: str) -> dict:
             },
         },
     }
+    return config
+
+
+def with_origin_name(config: dict, name: str, trusted_ca: str) -> dict:
+    """envoy/https-origin.yaml for a test origin: the name its certificate must carry (the
+    fixed SNI and the name checked) and the CA bundle to trust."""
+    tls = config["static_resources"]["clusters"][0]["transport_socket"]["typed_config"]
+    tls["sni"] = name
+    validation = tls["common_tls_context"]["validation_context"]
+    validation["trusted_ca"] = {"filename": trusted_ca}
+    for san in validation["match_typed_subject_alt_names"]:
+        san["matcher"] = {"exact": name}
     return config
 
 

@@ -78,9 +78,8 @@ class Program:
             )
 
     def stop(self) -> None:
-        """Stops the program and removes its files; the log text stays readable in memory."""
-        if self.log.exists():
-            self._last_log = self.log.read_text(errors="replace")
+        """Stops the program and removes its files; the log text, with what the program wrote
+        while stopping (Envoy flushes its access logs then), stays readable in memory."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -88,6 +87,8 @@ class Program:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log.exists():
+            self._last_log = self.log.read_text(errors="replace")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_text(self) -> str:

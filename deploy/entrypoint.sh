@@ -1,0 +1,321 @@
+#!/bin/sh
+# s3-resign configured the way the Python proxy was: by environment variables alone.
+#
+# Checks the variables, renders Envoy's configuration from them and execs Envoy with the
+# filter. The configuration goes to Envoy on its command line (--config-yaml), and it holds
+# no secret: the filter runs with an empty configuration and reads the variables itself from
+# its VM environment, which Envoy fills from its own (host_env_keys). Nothing is written to
+# disk, except a CA bundle when ORIGIN_CA_FILE is set (certificates, not secrets).
+#
+# The Python proxy's variables (README.md, "Migrating from the Python proxy"):
+#   CLIENT_ACCESS_KEY, CLIENT_SECRET_KEY   the key pair clients sign with (required)
+#   ORIGIN_ACCESS_KEY, ORIGIN_SECRET_KEY   the pair to re-sign with (default: the client's)
+#   ORIGIN_DOMAIN                          the origin's host or host:port (required)
+#   ORIGIN_SCHEME                          https (default) or http
+#   AWS_REGION                             the region to sign for at the origin (default: the client's)
+#   PORT                                   the port clients connect to (default 8080)
+#   PUBLIC_DOMAINS                         the host names clients use, comma-separated (required)
+#   LOG_LEVEL                              trace, debug, info (default), warn[ing], error, critical
+#   ORIGIN_CA_FILE                         a PEM file of CAs to trust besides the system's
+# and of this image (defaults suit it; the tests set them to run the same script natively):
+#   METRICS_PORT      Prometheus metrics and readiness, GET /stats/prometheus and /ready (9901)
+#   ADMIN_PORT        Envoy's admin interface, on 127.0.0.1 only (9902)
+#   BIND_ADDRESS      the address the listeners bind (0.0.0.0)
+#   ENVOY_BIN         the Envoy binary (envoy)
+#   S3_RESIGN_WASM    the filter (/usr/local/lib/s3-resign/s3_resign.wasm)
+#   SYSTEM_CA_FILE    the system's CA bundle (/etc/ssl/certs/ca-certificates.crt)
+# Arguments are passed on to Envoy (for example --concurrency 2).
+set -eu
+
+fail() {
+    printf 's3-resign: %s\n' "$*" >&2
+    exit 64
+}
+
+value() { eval "printf '%s' \"\${$1:-}\""; }
+
+required() {
+    [ -n "$(value "$1")" ] || fail "$1 is not set: $2"
+}
+
+# A TCP port, 1 to 65535: `port WHAT VALUE`; prints it.
+port() {
+    case $2 in
+        '' | *[!0-9]* | 0*) fail "$1 must be a port number from 1 to 65535, not '$2'" ;;
+    esac
+    [ "${#2}" -le 5 ] && [ "$2" -le 65535 ] || fail "$1 must be a port number from 1 to 65535, not '$2'"
+    printf '%s' "$2"
+}
+
+# A value that goes into the YAML between double quotes: `plain NAME VALUE`.
+plain() {
+    case $2 in
+        *[\\\"]* | *"
+"*) fail "$1 must not contain quotes, backslashes or line breaks" ;;
+    esac
+}
+
+# -- the Python proxy's variables --------------------------------------------------------
+
+# The client pair: CLIENT_* (or the Python proxy's older single pair AWS_ACCESS_KEY/AWS_SECRET_KEY).
+if [ -n "${CLIENT_ACCESS_KEY:-}${CLIENT_SECRET_KEY:-}" ] || [ -z "${AWS_ACCESS_KEY:-}${AWS_SECRET_KEY:-}" ]; then
+    required CLIENT_ACCESS_KEY "the access key id clients sign with"
+    required CLIENT_SECRET_KEY "the secret key clients sign with"
+else
+    required AWS_ACCESS_KEY "the access key id clients sign with"
+    required AWS_SECRET_KEY "the secret key clients sign with"
+fi
+if [ -n "${ORIGIN_ACCESS_KEY:-}" ] && [ -z "${ORIGIN_SECRET_KEY:-}" ]; then
+    fail "ORIGIN_SECRET_KEY is not set: ORIGIN_ACCESS_KEY needs its secret key"
+fi
+if [ -z "${ORIGIN_ACCESS_KEY:-}" ] && [ -n "${ORIGIN_SECRET_KEY:-}" ]; then
+    fail "ORIGIN_ACCESS_KEY is not set: ORIGIN_SECRET_KEY needs its access key id"
+fi
+
+required PUBLIC_DOMAINS "name the host(s) clients reach the proxy by, comma-separated, e.g. s3.mydomain.com"
+case $PUBLIC_DOMAINS in
+    *://* | */*) fail "PUBLIC_DOMAINS must list host names (host or host:port), not URLs: '$PUBLIC_DOMAINS'" ;;
+esac
+case $(printf '%s' "$PUBLIC_DOMAINS" | tr -d ', ') in
+    '') fail "PUBLIC_DOMAINS names no host" ;;
+esac
+
+scheme=$(printf '%s' "${ORIGIN_SCHEME:-https}" | tr '[:upper:]' '[:lower:]')
+case $scheme in
+    http) default_port=80 ;;
+    https) default_port=443 ;;
+    *) fail "ORIGIN_SCHEME must be https or http, not '${ORIGIN_SCHEME}'" ;;
+esac
+
+required ORIGIN_DOMAIN "the origin's host name (or host:port), e.g. s3.example.com"
+origin=$ORIGIN_DOMAIN
+case $origin in
+    *://*) fail "ORIGIN_DOMAIN must be a host or host:port, not a URL: '$origin' (the scheme goes in ORIGIN_SCHEME)" ;;
+    \[*\]) origin_host=${origin#\[}; origin_host=${origin_host%\]}; origin_port=$default_port ;;
+    \[*\]:*) origin_host=${origin#\[}; origin_host=${origin_host%%\]*}; origin_port=${origin##*\]:} ;;
+    *:*:*) fail "ORIGIN_DOMAIN: write an IPv6 address in brackets, [addr] or [addr]:port, not '$origin'" ;;
+    *:*) origin_host=${origin%:*}; origin_port=${origin##*:} ;;
+    *) origin_host=$origin; origin_port=$default_port ;;
+esac
+case $origin in
+    \[*) case $origin_host in
+             '' | *[!0-9A-Fa-f:.]*) fail "ORIGIN_DOMAIN must be a host or host:port, not '$origin'" ;;
+         esac
+         ip_origin=yes ;;
+    *) case $origin_host in
+           '' | .* | *. | *..* | *[!A-Za-z0-9.-]*) fail "ORIGIN_DOMAIN must be a host or host:port, not '$origin'" ;;
+           *[!0-9.]*) ip_origin=no ;;
+           *) ip_origin=yes ;;
+       esac ;;
+esac
+origin_port=$(port "ORIGIN_DOMAIN's port" "$origin_port") || exit 64
+
+if [ -n "${AWS_REGION:-}" ]; then
+    case $AWS_REGION in
+        *[!A-Za-z0-9_-]*) fail "AWS_REGION must be a region name such as us-east-1, not '$AWS_REGION'" ;;
+    esac
+fi
+
+listen_port=$(port PORT "${PORT:-8080}") || exit 64
+
+# Envoy logs at info (or above, when asked), its wasm component (the filter) at LOG_LEVEL.
+level=$(printf '%s' "${LOG_LEVEL:-info}" | tr '[:upper:]' '[:lower:]')
+case $level in
+    trace | debug | info) envoy_level=info; wasm_level=$level; filter_level=$level ;;
+    warn | warning) envoy_level=warning; wasm_level=warning; filter_level=warn ;;
+    error) envoy_level=error; wasm_level=error; filter_level=error ;;
+    critical) envoy_level=critical; wasm_level=critical; filter_level=error ;;
+    *) fail "LOG_LEVEL must be trace, debug, info, warn, warning, error or critical, not '${LOG_LEVEL}'" ;;
+esac
+# What the filter reads (it knows trace, debug, info, warn and error).
+LOG_LEVEL=$filter_level
+export LOG_LEVEL
+
+# -- this image's own settings -------------------------------------------------------------
+
+metrics_port=$(port METRICS_PORT "${METRICS_PORT:-9901}") || exit 64
+admin_port=$(port ADMIN_PORT "${ADMIN_PORT:-9902}") || exit 64
+[ "$admin_port" != "$metrics_port" ] && [ "$admin_port" != "$listen_port" ] && [ "$metrics_port" != "$listen_port" ] \
+    || fail "PORT, METRICS_PORT and ADMIN_PORT must differ ($listen_port, $metrics_port, $admin_port)"
+bind=${BIND_ADDRESS:-0.0.0.0}
+case $bind in
+    '' | *[!0-9A-Fa-f:.]*) fail "BIND_ADDRESS must be an IP address, not '$bind'" ;;
+esac
+envoy=${ENVOY_BIN:-envoy}
+wasm=${S3_RESIGN_WASM:-/usr/local/lib/s3-resign/s3_resign.wasm}
+plain S3_RESIGN_WASM "$wasm"
+[ -r "$wasm" ] || fail "S3_RESIGN_WASM: cannot read the filter at $wasm"
+system_cas=${SYSTEM_CA_FILE:-/etc/ssl/certs/ca-certificates.crt}
+plain SYSTEM_CA_FILE "$system_cas"
+plain TMPDIR "${TMPDIR:-/tmp}"
+
+# The variables the filter reads, as Envoy hands them to its VM: names only, never values.
+env_keys=""
+for name in PUBLIC_DOMAINS ORIGIN_DOMAIN AWS_REGION CLIENT_ACCESS_KEY CLIENT_SECRET_KEY \
+    AWS_ACCESS_KEY AWS_SECRET_KEY ORIGIN_ACCESS_KEY ORIGIN_SECRET_KEY LOG_LEVEL; do
+    [ -z "$(value "$name")" ] || env_keys="$env_keys${env_keys:+, }$name"
+done
+
+# -- the origin cluster's transport ---------------------------------------------------------
+
+transport=""
+if [ "$scheme" = https ]; then
+    trusted=$system_cas
+    if [ -n "${ORIGIN_CA_FILE:-}" ]; then
+        [ -r "$ORIGIN_CA_FILE" ] && [ -f "$ORIGIN_CA_FILE" ] || fail "ORIGIN_CA_FILE: cannot read $ORIGIN_CA_FILE"
+        grep -q -- '-----BEGIN CERTIFICATE-----' "$ORIGIN_CA_FILE" \
+            || fail "ORIGIN_CA_FILE: $ORIGIN_CA_FILE holds no PEM certificate"
+        # Envoy trusts one bundle: the system's CAs and these.
+        bundle_dir=$(mktemp -d "${TMPDIR:-/tmp}/s3-resign.XXXXXX") || fail "ORIGIN_CA_FILE: cannot write the CA bundle under ${TMPDIR:-/tmp}"
+        trusted=$bundle_dir/origin-cas.pem
+        { [ ! -r "$system_cas" ] || cat "$system_cas"; echo; cat "$ORIGIN_CA_FILE"; } > "$trusted"
+    else
+        [ -r "$system_cas" ] || fail "SYSTEM_CA_FILE: cannot read the system's CA bundle at $system_cas (set ORIGIN_CA_FILE)"
+    fi
+    if [ "$ip_origin" = yes ]; then
+        sni=""
+        san="{ san_type: IP_ADDRESS, matcher: { exact: \"$origin_host\" } }"
+    else
+        sni="sni: \"$origin_host\""
+        san="{ san_type: DNS, matcher: { exact: \"$origin_host\" } }"
+    fi
+    transport="
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+          $sni
+          common_tls_context:
+            validation_context:
+              trusted_ca: { filename: \"$trusted\" }
+              match_typed_subject_alt_names: [ $san ]"
+elif [ -n "${ORIGIN_CA_FILE:-}" ]; then
+    fail "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http: the origin is not reached over TLS"
+fi
+
+# -- Envoy's configuration -------------------------------------------------------------------
+
+config="
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } }
+stats_config:
+  stats_tags:
+    - { tag_name: kind, regex: '(kind=\\.=(.*?);\\.;)' }
+    - { tag_name: code, regex: '(code=\\.=(.*?);\\.;)' }
+    - { tag_name: result, regex: '(result=\\.=(.*?);\\.;)' }
+static_resources:
+  listeners:
+    - name: s3_public
+      address: { socket_address: { address: \"$bind\", port_value: $listen_port } }
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: s3_public
+                normalize_path: false
+                merge_slashes: false
+                path_with_escaped_slashes_action: KEEP_UNCHANGED
+                stream_idle_timeout: 300s
+                request_timeout: 0s
+                access_log:
+                  - name: envoy.access_loggers.stdout
+                    typed_config:
+                      \"@type\": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+                      log_format:
+                        json_format:
+                          time: \"%START_TIME%\"
+                          request_id: \"%REQ(X-REQUEST-ID)%\"
+                          client: \"%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\"
+                          method: \"%REQ(:METHOD)%\"
+                          path: \"%PATH(NQ)%\"
+                          protocol: \"%PROTOCOL%\"
+                          status: \"%RESPONSE_CODE%\"
+                          flags: \"%RESPONSE_FLAGS%\"
+                          bytes_in: \"%BYTES_RECEIVED%\"
+                          bytes_out: \"%BYTES_SENT%\"
+                          duration_ms: \"%DURATION%\"
+                          upstream_ms: \"%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%\"
+                          upstream: \"%UPSTREAM_HOST%\"
+                          user_agent: \"%REQ(USER-AGENT)%\"
+                          s3_auth_kind: \"%FILTER_STATE(wasm.s3_resign.kind:PLAIN)%\"
+                          s3_access_key_id: \"%FILTER_STATE(wasm.s3_resign.access_key_id:PLAIN)%\"
+                          s3_error_code: \"%FILTER_STATE(wasm.s3_resign.error_code:PLAIN)%\"
+                route_config:
+                  name: s3
+                  virtual_hosts:
+                    - name: s3
+                      domains: [\"*\"]
+                      routes:
+                        - match: { prefix: \"/\" }
+                          route: { cluster: s3_origin, timeout: 0s, idle_timeout: 300s }
+                http_filters:
+                  - name: envoy.filters.http.wasm
+                    typed_config:
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+                      config:
+                        name: s3-resign
+                        root_id: s3-resign
+                        failure_policy: FAIL_RELOAD
+                        reload_config: { backoff: { base_interval: 1s, max_interval: 1s } }
+                        vm_config:
+                          vm_id: s3-resign
+                          runtime: envoy.wasm.runtime.v8
+                          code: { local: { filename: \"$wasm\" } }
+                          environment_variables:
+                            host_env_keys: [$env_keys]
+                        # Empty: the filter reads the variables above from its environment.
+                        configuration:
+                          \"@type\": type.googleapis.com/google.protobuf.StringValue
+                          value: \"\"
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+    - name: metrics
+      address: { socket_address: { address: \"$bind\", port_value: $metrics_port } }
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: metrics
+                route_config:
+                  virtual_hosts:
+                    - name: metrics
+                      domains: [\"*\"]
+                      routes:
+                        - match: { path: /stats/prometheus, headers: [{ name: :method, string_match: { exact: GET } }] }
+                          route: { cluster: admin }
+                        - match: { path: /ready, headers: [{ name: :method, string_match: { exact: GET } }] }
+                          route: { cluster: admin }
+                http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+    - name: s3_origin
+      type: LOGICAL_DNS
+      dns_lookup_family: V4_PREFERRED
+      connect_timeout: 5s
+      load_assignment:
+        cluster_name: s3_origin
+        endpoints:
+          - lb_endpoints:
+              - endpoint: { address: { socket_address: { address: \"$origin_host\", port_value: $origin_port } } }
+      typed_extension_protocol_options:
+        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+          \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+          explicit_http_config: { http_protocol_options: {} }$transport
+    - name: admin
+      type: STATIC
+      connect_timeout: 1s
+      load_assignment:
+        cluster_name: admin
+        endpoints:
+          - lb_endpoints:
+              - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } } }
+"
+
+printf 's3-resign: serving %s on %s:%s for %s://%s (metrics on %s:%s/stats/prometheus)\n' \
+    "$PUBLIC_DOMAINS" "$bind" "$listen_port" "$scheme" "$ORIGIN_DOMAIN" "$bind" "$metrics_port" >&2
+exec "$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" "$@"

@@ -1,0 +1,58 @@
+"""deploy/entrypoint.sh run natively, as the container image runs it: configured only by
+environment variables, finding Envoy and the filter through ENVOY_BIN and S3_RESIGN_WASM."""
+
+import os
+import subprocess
+import time
+
+from . import paths
+from .programs import STARTUP_SECONDS, Envoy, free_port
+
+ENTRYPOINT = paths.ROOT / "deploy" / "entrypoint.sh"
+
+
+def image_environment(variables: dict, tmpdir) -> dict:
+    """What the entrypoint sees in the image, but on this machine: the user's variables, the
+    binaries' paths, loopback and free ports. Nothing else of the test's environment (an
+    AWS_REGION of the developer's must not leak in)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ENVOY_BIN": paths.envoy_binary(),
+        "S3_RESIGN_WASM": str(paths.wasm_module()),
+        "BIND_ADDRESS": "127.0.0.1",
+        "PORT": str(free_port()),
+        "METRICS_PORT": str(free_port()),
+        "ADMIN_PORT": str(free_port()),
+        "TMPDIR": str(tmpdir),
+    }
+    env.update(variables)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+class EntrypointProxy(Envoy):
+    """The proxy as the image starts it: `sh deploy/entrypoint.sh` with `variables`."""
+
+    name = "entrypoint"
+
+    def _start(self, variables: dict, args: tuple[str, ...] = ("--concurrency", "1")):
+        self.env = image_environment(variables, self.dir)
+        admin_path = self.dir / "admin-address"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                ["/bin/sh", str(ENTRYPOINT), "--disable-hot-restart", "--admin-address-path", str(admin_path), *args],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+                start_new_session=True,
+            )
+        self.admin = self._wait_ready(admin_path)
+        self.port = int(self.env["PORT"])
+        self.metrics_port = int(self.env["METRICS_PORT"])
+
+
+def run_to_failure(variables: dict, tmpdir, timeout: float = STARTUP_SECONDS) -> tuple[int, str, dict]:
+    """Runs the entrypoint expecting it to stop: (exit code, its output, its environment)."""
+    env = image_environment(variables, tmpdir)
+    started = time.monotonic()
+    done = subprocess.run(["/bin/sh", str(ENTRYPOINT), "--disable-hot-restart"], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert time.monotonic() - started < timeout
+    return done.returncode, done.stdout + done.stderr, env

