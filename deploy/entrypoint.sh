@@ -250,6 +250,13 @@ static_resources:
                         - match: { prefix: \"/\" }
                           route: { cluster: s3_origin, timeout: 0s, idle_timeout: 300s }
                 http_filters:
+                  # GET /healthz, as the Python proxy answered it: 200 while the origin is up.
+                  - name: envoy.filters.http.health_check
+                    typed_config:
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck
+                      pass_through_mode: false
+                      headers: [{ name: \":path\", string_match: { exact: /healthz } }]
+                      cluster_min_healthy_percentages: { s3_origin: { value: 100 } }
                   - name: envoy.filters.http.wasm
                     typed_config:
                       \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
@@ -297,6 +304,16 @@ static_resources:
       type: LOGICAL_DNS
       dns_lookup_family: V4_PREFERRED
       connect_timeout: 5s
+      health_checks:
+        - timeout: 2s
+          interval: 5s
+          no_traffic_interval: 5s
+          unhealthy_threshold: 2
+          healthy_threshold: 1
+          http_health_check:
+            path: /
+            host: \"$origin_host\"
+            expected_statuses: [{ start: 200, end: 500 }]
       load_assignment:
         cluster_name: s3_origin
         endpoints:

@@ -4,7 +4,7 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::config::{self, Config, Plugin, DEFAULT_CHUNK_MEMORY_BUDGET_BYTES};
+use crate::config::{self, Config, Plugin, Role, DEFAULT_CHUNK_MEMORY_BUDGET_BYTES};
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::memory_budget::MemoryBudget;
@@ -206,15 +206,23 @@ fn filters_of(plugin: Plugin) -> Filters {
             .iter()
             .map(|d| d.to_string())
             .collect();
-        log::info!(
-            "configured ({:?}): serving {}, origin {}, {} key pair(s), anonymous requests {:?}, chunk memory budget {} bytes",
-            config.role,
-            domains.join(", "),
-            config.origin_authority,
-            config.credentials.len(),
-            config.anonymous,
-            budget_bytes
-        );
+        let domains = domains.join(", ");
+        let keys = config.credentials.len();
+        match config.role {
+            Role::Standalone => log::info!(
+                "configured: serving {domains}, origin {}, {keys} key pair(s), anonymous requests {:?}, chunk memory budget {budget_bytes} bytes",
+                config.origin_authority,
+                config.anonymous,
+            ),
+            Role::Edge => log::info!(
+                "configured as the edge: serving {domains}, {keys} client key(s), anonymous requests {:?}, chunk memory budget {budget_bytes} bytes; the origin filters re-sign",
+                config.anonymous,
+            ),
+            Role::Origin => log::info!(
+                "configured as an origin filter: origin {}, {keys} key pair(s), for requests the edge verified",
+                config.origin_authority,
+            ),
+        }
     }
     let kind = match plugin {
         Plugin::Single(config) => FilterKind::Single(Gateway::with_budget(config, budget.clone())),

@@ -84,6 +84,30 @@ def test_compose_is_valid_for_the_compose_specification():
     assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
 
 
+def test_failover_compose_is_valid_and_runs_failover_yaml():
+    """docker-compose.failover.yml: valid for the compose specification, two MinIOs with
+    their own key pairs, Envoy running envoy/failover.yaml with the secrets it names."""
+    import jsonschema
+
+    failover = load(ENVOY_DIR / "docker-compose.failover.yml")
+    errors = list(jsonschema.Draft7Validator(compose_schema()).iter_errors(failover))
+    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+    services = failover["services"]
+    assert {"minio-primary", "minio-backup", "envoy"} <= set(services)
+    assert services["minio-primary"]["image"] == services["minio-backup"]["image"]
+    assert services["minio-primary"]["environment"]["MINIO_ROOT_USER"] != services["minio-backup"]["environment"]["MINIO_ROOT_USER"]
+    envoy = services["envoy"]
+    assert "./failover.yaml:/etc/envoy/failover.yaml:ro" in envoy["volumes"]
+    config = load(ENVOY_DIR / "failover.yaml")
+    wasm = [f for f in config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["http_filters"] if f["name"] == "envoy.filters.http.wasm"][0]
+    assert set(wasm["typed_config"]["config"]["vm_config"]["environment_variables"]["host_env_keys"]) \
+        == set(envoy["environment"])
+    for service in services.values():
+        for value in service.get("environment", {}).values():
+            interpolate(value, {})
+
+
 def test_compose_runs_the_proxy_image_against_minio():
     services = compose()["services"]
     assert set(services) == {"minio", "create-bucket", "s3-resign"}

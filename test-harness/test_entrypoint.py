@@ -132,7 +132,8 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert hcm["stream_idle_timeout"] == ref_hcm["stream_idle_timeout"]
     assert hcm["access_log"][0]["typed_config"]["log_format"]["json_format"] == \
         ref_hcm["access_log"][0]["typed_config"]["log_format"]["json_format"]
-    wasm = hcm["http_filters"][0]["typed_config"]["config"]
+    assert [f["name"] for f in hcm["http_filters"]] == [f["name"] for f in ref_hcm["http_filters"]]
+    wasm = hcm["http_filters"][1]["typed_config"]["config"]
     assert wasm["failure_policy"] == "FAIL_RELOAD"
     assert wasm["configuration"]["value"] == ""
     assert dump["BootstrapConfigDump"]["bootstrap"]["stats_config"]["stats_tags"] == reference["stats_config"]["stats_tags"]

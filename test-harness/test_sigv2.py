@@ -198,3 +198,26 @@ def test_sigv2_upgraded_to_sigv4(origin, make_proxy, origin_s3, bucket):
     assert head["ContentType"] == "text/plain" and head["Metadata"] == {"k": "v"}
     log = origin.log_text()[mark:]
     assert "checked signature v4" in log and "checked signature v2" not in log, log[-2000:]
+
+
+def test_sigv2_clients_reach_an_origin_that_refuses_sigv2():
+    """Garage refuses SigV2 outright; with `origin_signature_version: v4` SigV2 clients work
+    through the proxy all the same."""
+    from harness import Envoy, filter_config_json, render
+    from harness.programs import Garage
+
+    with Garage() as garage:
+        direct = s3_client(garage.endpoint, garage.access_key, garage.secret_key, region=garage.region)
+        direct.create_bucket(Bucket="legacy")
+        with pytest.raises(ClientError):
+            s3_client(garage.endpoint, garage.access_key, garage.secret_key, region=garage.region,
+                      signature_version="s3").put_object(Bucket="legacy", Key="direct", Body=b"x")
+        config = render(origin_host="127.0.0.1", origin_port=garage.port,
+                        filter_config=filter_config_json(garage, origin_signature_version="v4"))
+        with Envoy(config) as proxy:
+            v2 = s3_client(proxy.endpoint, signature_version="s3")
+            v2.put_object(Bucket="legacy", Key="old client.txt", Body=b"v2 in, v4 out", ContentType="text/plain")
+            assert direct.get_object(Bucket="legacy", Key="old client.txt")["Body"].read() == b"v2 in, v4 out"
+            url = v2.generate_presigned_url("get_object", Params={"Bucket": "legacy", "Key": "old client.txt"})
+            assert send(proxy.authority, RawRequest("GET", target_of(url))).body == b"v2 in, v4 out"
+            assert [o["Key"] for o in v2.list_objects(Bucket="legacy")["Contents"]] == ["old client.txt"]

@@ -10,6 +10,7 @@ from .paths import ENVOY_YAML, ROOT, wasm_module
 
 UPSTREAM_FILTER_YAML = ROOT / "envoy" / "upstream-filter.yaml"
 HTTPS_ORIGIN_YAML = ROOT / "envoy" / "https-origin.yaml"
+FAILOVER_YAML = ROOT / "envoy" / "failover.yaml"
 
 CLIENT_KEY = "CLIENTKEY"
 CLIENT_SECRET = "client-secret"
@@ -134,6 +135,47 @@ def with_origin_name(config: dict, name: str, trusted_ca: str) -> dict:
     validation["trusted_ca"] = {"filename": trusted_ca}
     for san in validation["match_typed_subject_alt_names"]:
         san["matcher"] = {"exact": name}
+    return config
+
+
+def render_failover(primary, backup, *, health_interval: str = "1s", edge: bool = True) -> dict:
+    """envoy/failover.yaml for this run: the two origins' addresses, keys and regions in the
+    origin filter, the client pair in the edge filter (left out with `edge=False`, to show the
+    origin filter alone forwards nothing), quick health checks."""
+    config = copy.deepcopy(_load(FAILOVER_YAML))
+    config["admin"]["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": 0}
+    listener = config["static_resources"]["listeners"][0]
+    listener["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": 0}
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    edge_filter, origin_filter = _wasm_filters(config)
+    for wasm in (edge_filter, origin_filter):
+        wasm["vm_config"]["code"]["local"]["filename"] = str(wasm_module())
+        wasm["vm_config"]["environment_variables"]["host_env_keys"] = []
+    edge_config = json.loads(edge_filter["configuration"]["value"])
+    edge_config["public_domains"] = ["localhost", PUBLIC_TEST_DOMAIN]
+    edge_config["credentials"] = [{"access_key_id": CLIENT_KEY, "secret_access_key": CLIENT_SECRET}]
+    edge_filter["configuration"]["value"] = json.dumps(edge_config)
+    origins = json.loads(origin_filter["configuration"]["value"])
+    for entry, origin in zip(origins["origins"], (primary, backup)):
+        entry["public_domains"] = ["localhost", PUBLIC_TEST_DOMAIN]
+        entry["origin_authority"] = origin.authority
+        entry["origin_region"] = origin.region
+        entry["credentials"] = [{
+            "access_key_id": CLIENT_KEY,
+            "origin_access_key_id": origin.access_key,
+            "origin_secret_access_key": origin.secret_key,
+        }]
+    origin_filter["configuration"]["value"] = json.dumps(origins)
+    if not edge:
+        hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.wasm"]
+    cluster = config["static_resources"]["clusters"][0]
+    for locality, origin in zip(cluster["load_assignment"]["endpoints"], (primary, backup)):
+        endpoint = locality["lb_endpoints"][0]["endpoint"]
+        endpoint["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": origin.port}
+    check = cluster["health_checks"][0]
+    check.update(interval=health_interval, no_traffic_interval=health_interval, timeout="1s",
+                 unhealthy_threshold=1, healthy_threshold=1)
+    cluster["outlier_detection"]["base_ejection_time"] = "2s"
     return config
 
 

@@ -67,7 +67,8 @@ class Program:
         raise NotImplementedError
 
     def _spawn(self, args: list[str], env: dict | None = None) -> None:
-        with open(self.log, "wb") as log:
+        self._command = (args, env)
+        with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 args,
                 stdout=log,
@@ -90,6 +91,20 @@ class Program:
         if self.log.exists():
             self._last_log = self.log.read_text(errors="replace")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def kill(self) -> None:
+        """Stops the process at once (an origin going down), keeping its files."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Starts the killed process again, same command, same files, same port."""
+        args, env = self._command
+        self._spawn(args, env)
+        port = getattr(self, "port", None)
+        if port is not None:
+            wait_for_port(port, self.process, self.log, self.name)
 
     def log_text(self) -> str:
         if self.log.exists():

@@ -1,0 +1,239 @@
+"""envoy/failover.yaml through real Envoy: two signature-checking origins with different keys
+and regions (s3s-fs as the primary, Garage as the backup), the edge filter verifying once, the
+origin filter re-signing every attempt for the origin it goes to. Traffic stays on the primary
+while it is up, moves to the backup when it goes down (retries at once, health checks within a
+second), and comes back; `/healthz` answers without authentication and lets nothing else by."""
+
+import socket
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness import Envoy, filter_config_json
+from harness.chunked import SIGNED, chunked_put
+from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.envoy_config import render, render_failover
+from harness.programs import Garage, S3sFs
+
+CLUSTER = "cluster.s3_origins"
+
+
+@pytest.fixture(scope="module")
+def primary():
+    with S3sFs() as o:
+        yield o
+
+
+@pytest.fixture(scope="module")
+def backup():
+    with Garage() as o:
+        yield o
+
+
+def client_of(origin):
+    return s3_client(origin.endpoint, origin.access_key, origin.secret_key, region=origin.region)
+
+
+def has(origin, bucket, key) -> bytes | None:
+    try:
+        return client_of(origin).get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError:
+        return None
+
+
+@pytest.fixture
+def bucket(primary, backup):
+    """The same bucket on both origins, as a replicated deployment would have it."""
+    name = f"fo-{uuid.uuid4().hex[:10]}"
+    for origin in (primary, backup):
+        client_of(origin).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def proxy(primary, backup):
+    with Envoy(render_failover(primary, backup)) as envoy:
+        wait_healthy(envoy, 2)
+        yield envoy
+
+
+def healthy_hosts(envoy) -> int:
+    clusters = envoy.admin_get("/clusters").decode()
+    return sum(
+        1 for line in clusters.splitlines()
+        if line.startswith("s3_origins::") and "::health_flags::healthy" in line
+    )
+
+
+def wait_healthy(envoy, count: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while healthy_hosts(envoy) != count:
+        assert time.monotonic() < deadline, envoy.admin_get("/clusters").decode()[-2000:]
+        time.sleep(0.1)
+
+
+def traffic(envoy, bucket, tag: str) -> list[str]:
+    """Presigned PUT and GET, header-signed PUT and a small signed-chunk upload; the keys."""
+    keys = [f"{tag}-presigned", f"{tag}-header", f"{tag}-chunked"]
+    put = presign(envoy.authority, "PUT", f"/{bucket}/{keys[0]}")
+    r = send(envoy.authority, RawRequest("PUT", put.target, body=b"presigned"))
+    assert r.status == 200, r.body
+    got = send(envoy.authority, presign(envoy.authority, "GET", f"/{bucket}/{keys[0]}"))
+    assert (got.status, got.body) == (200, b"presigned")
+    r = send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/{keys[1]}", {}, b"header"))
+    assert r.status == 200, r.body
+    data = bytes(range(256)) * 400  # 100 KiB: two chunks
+    r = send(envoy.authority, chunked_put(envoy.authority, f"/{bucket}/{keys[2]}", data, SIGNED))
+    assert r.status == 200, r.body
+    return keys
+
+
+def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, backup, bucket):
+    for key in traffic(proxy, bucket, "first"):
+        assert has(primary, bucket, key) is not None and has(backup, bucket, key) is None
+
+    primary.kill()
+    try:
+        # At once: the connection is refused, the attempt is retried on the backup.
+        for key in traffic(proxy, bucket, "down"):
+            assert has(backup, bucket, key) is not None, key
+        # Within the health-check interval Envoy knows; everything still succeeds.
+        wait_healthy(proxy, 1)
+        keys = traffic(proxy, bucket, "known")
+        assert all(has(backup, bucket, k) is not None for k in keys)
+        assert send(proxy.authority, RawRequest("GET", "/healthz")).status == 200
+    finally:
+        primary.restart()
+    # Traffic returns once Envoy has seen the primary healthy again (and its outlier ejection,
+    # after the failed attempts, has run out): a canary only the primary holds says when.
+    client_of(primary).put_object(Bucket=bucket, Key="canary", Body=b"primary")
+    wait_healthy(proxy, 2)
+    canary = presign(proxy.authority, "GET", f"/{bucket}/canary")
+    deadline = time.monotonic() + 15
+    while send(proxy.authority, canary).status != 200:
+        assert time.monotonic() < deadline, "traffic did not return to the primary"
+        time.sleep(0.2)
+    for key in traffic(proxy, bucket, "back"):
+        assert has(primary, bucket, key) is not None and has(backup, bucket, key) is None
+    assert proxy.counter(f"{CLUSTER}.upstream_rq_retry") >= 4
+
+
+class Upload:
+    """A signed aws-chunked PUT sent by hand, so an origin can go down in the middle of it."""
+
+    def __init__(self, envoy, bucket, key, size):
+        self.data = bytes(i % 251 for i in range(size))
+        upload = chunked_put(envoy.authority, f"/{bucket}/{key}", self.data, SIGNED)
+        head = [f"PUT {upload.target} HTTP/1.1", f"Host: {envoy.authority}"]
+        head += [f"{n}: {v}" for n, v in upload.headers]
+        self.body = upload.body
+        self.sock = socket.create_connection(("127.0.0.1", envoy.port), timeout=30)
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        self.half = len(self.body) // 2
+        self.sock.sendall(self.body[: self.half])
+
+    def finish(self) -> bytes:
+        try:
+            self.sock.sendall(self.body[self.half:])
+            return self.sock.recv(65536)
+        except OSError as e:
+            return f"connection error: {e}".encode()
+        finally:
+            self.sock.close()
+
+
+def wait_in_flight(envoy) -> None:
+    deadline = time.monotonic() + 10
+    while envoy.counter(f"{CLUSTER}.upstream_rq_active") < 1:
+        assert time.monotonic() < deadline, "the upload never reached an origin"
+        time.sleep(0.05)
+    time.sleep(0.2)
+
+
+@pytest.mark.parametrize("size, fails_over", [(200 * 1024, True), (4 * 1024 * 1024, False)])
+def test_an_upload_in_flight_when_the_primary_dies(proxy, primary, backup, bucket, size, fails_over):
+    """A body Envoy still holds for retries (under the route's 1 MiB buffer) is sent again,
+    re-signed, to the backup; a larger one cannot be replayed and fails cleanly: the client
+    gets an error and neither origin holds any of it."""
+    key = f"in-flight-{size}"
+    upload = Upload(proxy, bucket, key, size)
+    wait_in_flight(proxy)
+    primary.kill()
+    try:
+        answer = upload.finish()
+    finally:
+        primary.restart()
+    wait_healthy(proxy, 2)
+    if fails_over:
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert has(backup, bucket, key) == upload.data
+    else:
+        assert not answer.startswith(b"HTTP/1.1 200"), answer
+        assert has(backup, bucket, key) is None
+    assert has(primary, bucket, key) is None
+
+
+def test_healthz(primary, backup, bucket):
+    with Envoy(render_failover(primary, backup)) as envoy:
+        wait_healthy(envoy, 2)
+        for method in ("GET", "HEAD", "POST"):
+            assert send(envoy.authority, RawRequest(method, "/healthz")).status == 200
+        before = envoy.counter(f"{CLUSTER}.upstream_rq_total")
+        # Anything that is not exactly /healthz is an ordinary, unsigned request: refused by
+        # the edge filter, never forwarded.
+        for path in ("/healthz?x", "/healthz/../" + bucket + "/k", "/healthzX", "/healthz/", "/HEALTHZ", "/x/../healthz"):
+            r = send(envoy.authority, RawRequest("GET", path))
+            assert r.status == 403 and b"AccessDenied" in r.body, (path, r.status)
+        assert envoy.counter(f"{CLUSTER}.upstream_rq_total") == before
+        # With no origin healthy: 503.
+        primary.kill()
+        backup.kill()
+        try:
+            wait_healthy(envoy, 0)
+            assert send(envoy.authority, RawRequest("GET", "/healthz")).status == 503
+        finally:
+            primary.restart()
+            backup.restart()
+        wait_healthy(envoy, 2)
+        assert send(envoy.authority, RawRequest("GET", "/healthz")).status == 200
+
+
+def test_the_origin_filter_alone_forwards_nothing(primary, backup, bucket):
+    """Without the edge filter there is no grant: the origin filter answers 500 and sends
+    nothing, whatever the request carries."""
+    with Envoy(render_failover(primary, backup, edge=False)) as envoy:
+        wait_healthy(envoy, 2)
+        for request in (
+            sign_header(envoy.authority, "PUT", f"/{bucket}/bypass", {}, b"x"),
+            RawRequest("PUT", f"/{bucket}/bypass", [("s3_resign.grant", "S3RG"), ("x-envoy-grant", "1")], b"x"),
+            presign(envoy.authority, "GET", f"/{bucket}/bypass"),
+        ):
+            r = send(envoy.authority, request)
+            assert r.status == 500 and b"InternalError" in r.body, r.body
+        assert has(primary, bucket, "bypass") is None and has(backup, bucket, "bypass") is None
+        assert "no grant" in envoy.log_text()
+
+
+def test_healthz_with_one_origin():
+    """envoy/envoy.yaml answers /healthz too: 200 while its one origin is up, 503 when not."""
+    with S3sFs() as origin:
+        config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
+        check = config["static_resources"]["clusters"][0]["health_checks"][0]
+        check.update(interval="1s", no_traffic_interval="1s", unhealthy_threshold=1)
+        with Envoy(config) as envoy:
+            status = lambda: send(envoy.authority, RawRequest("GET", "/healthz")).status  # noqa: E731
+            deadline = time.monotonic() + 10
+            while status() != 200:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            r = send(envoy.authority, RawRequest("GET", "/healthz?x"))
+            assert r.status == 403 and b"AccessDenied" in r.body
+            origin.kill()
+            try:
+                while status() != 503:
+                    assert time.monotonic() < deadline + 10
+                    time.sleep(0.1)
+            finally:
+                origin.restart()
