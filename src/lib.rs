@@ -12,6 +12,7 @@ pub mod config;
 pub mod gateway;
 pub mod memory_budget;
 pub mod metrics;
+pub mod post_policy;
 pub mod redact;
 pub mod rejection;
 pub mod request;
