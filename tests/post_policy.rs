@@ -83,6 +83,8 @@ struct Form {
     content: Vec<u8>,
     /// Fields after the file (a browser's submit button).
     after: Vec<(String, String)>,
+    /// `requests` with `files=` for every field, as s3-tests posts: a `filename` on each part.
+    filename_everywhere: bool,
 }
 
 /// Chrome's boundary.
@@ -112,6 +114,7 @@ impl Form {
             filename: Some("photo.jpg".to_owned()),
             content: tricky_content(),
             after: Vec::new(),
+            filename_everywhere: false,
         }
     }
 
@@ -119,9 +122,16 @@ impl Form {
         let b = &self.boundary;
         let mut body = Vec::new();
         for (name, value) in &self.fields {
+            let filename = if self.filename_everywhere {
+                format!("; filename=\"{name}\"")
+            } else {
+                String::new()
+            };
             body.extend_from_slice(
-                format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
-                    .as_bytes(),
+                format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n"
+                )
+                .as_bytes(),
             );
             body.extend_from_slice(value);
             body.extend_from_slice(b"\r\n");
@@ -231,6 +241,7 @@ fn example(name: &str, boundary: &str) -> Example {
             filename: Some(text(&e["filename"])),
             content: tricky_content(),
             after: pairs(&e["after_file"]),
+            filename_everywhere: false,
         },
     }
 }
@@ -1275,6 +1286,43 @@ fn a_sigv2_form_is_upgraded_to_sigv4_for_origins_that_want_it() {
         };
         assert_eq!(at_origin.auth, PostAuth::SigV4);
     }
+}
+
+#[test]
+fn forms_origins_could_read_otherwise_are_normalised_for_them() {
+    // s3-tests' SigV2 forms: every part has a filename. An origin that takes the first part
+    // with a filename as the file (s3s) would store the key's value; it gets fields without.
+    let mut form = v2_default();
+    form.filename_everywhere = true;
+    let (out, verdict) = resigned(&same_keys(), &form);
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(text.matches("filename=").count(), 1);
+    assert!(text.contains("name=\"file\"; filename=\"photo.jpg\""));
+    assert_eq!(
+        verdict.content_length_delta,
+        out.len() as i64 - form.body().len() as i64
+    );
+    assert!(verdict.content_length_delta < 0);
+    // The normalised form verifies as it is.
+    let again = post_cut(&same_keys(), BUCKET, REQUESTS, &out, &[], NOW)
+        .unwrap_or_else(|(r, _)| panic!("{r:?}"));
+    assert_eq!(again.out, out);
+    // A text area: the file part has no filename; the origin's gets an empty one, and
+    // `${filename}` is verified as the origin then reads it, empty.
+    let mut conditions = v4_conditions();
+    conditions[1] = json!({"key": "user/1/"});
+    let mut text_area = v4_form(&conditions, &[("key", "user/1/${filename}")]);
+    text_area.filename = None;
+    let (out, _) = resigned(&same_keys(), &text_area);
+    assert!(String::from_utf8_lossy(&out)
+        .contains("name=\"file\"; filename=\"\"\r\nContent-Type: image/jpeg\r\n\r\n"));
+    conditions[1] = json!({"key": "user/1/${filename}"});
+    let mut literal = v4_form(&conditions, &[("key", "user/1/${filename}")]);
+    literal.filename = None;
+    assert_eq!(
+        refused(&same_keys(), &literal, NOW),
+        failed(r#"["eq", "$key", "user/1/${filename}"]"#)
+    );
 }
 
 // ---------------------------------------------------------------------------------------

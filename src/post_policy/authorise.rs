@@ -83,7 +83,9 @@ pub fn authorise(
             .for_key(&key));
         }
     }
-    let head = resign::for_origin(config, form, &verified, now).map_err(|r| r.for_key(&key))?;
+    let mut edits = form.normalising_edits();
+    edits.extend(resign::for_origin(config, &verified, now).map_err(|r| r.for_key(&key))?);
+    let head = (!edits.is_empty()).then(|| form.rewrite(&edits));
     Ok(Authorised {
         auth: match verified.signer {
             Signer::V4 { .. } => PostAuth::SigV4,

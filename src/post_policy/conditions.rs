@@ -6,9 +6,11 @@
 //!   `Content-Type` value with commas is a list whose every item must match; `$bucket` is the
 //!   bucket the request addresses; field names are case-insensitive, values are not;
 //! - `${filename}` in `key` is replaced by the file's name (the part after the last `/` or `\`)
-//!   before matching; a file part without a `filename` parameter leaves it as written, as S3
-//!   does. Another field holding `${filename}` must match both as written and as replaced,
-//!   whichever way the origin reads it;
+//!   before matching, by nothing when the file part has no `filename` ("If no file or file name
+//!   is provided, the variable is replaced with an empty string"; S3 was seen keeping it as
+//!   written then, so the origin's form gets `filename=""`). Another field holding
+//!   `${filename}` must match both as written and as replaced, whichever way the origin reads
+//!   it;
 //! - every field but the exempt ones is named by a condition ("Extra input fields");
 //! - `content-length-range` bounds are collected for the streamed file (both inclusive).
 //!
@@ -93,12 +95,8 @@ fn matches(m: &Match, field: &str, value: &[u8]) -> bool {
     }
 }
 
-/// `value` with every `${filename}` replaced by the file's base name, when the file part has
-/// a `filename`.
-pub fn expand<'v>(value: &'v [u8], filename: Option<&[u8]>) -> Cow<'v, [u8]> {
-    let Some(filename) = filename else {
-        return Cow::Borrowed(value);
-    };
+/// `value` with every `${filename}` replaced by the file's base name.
+pub fn expand<'v>(value: &'v [u8], filename: &[u8]) -> Cow<'v, [u8]> {
     if !value
         .windows(FILENAME_VARIABLE.len())
         .any(|w| w == FILENAME_VARIABLE)
@@ -289,9 +287,10 @@ mod tests {
         assert!(outcome(exact, &key, Some("MyPicture.jpg")).is_ok());
         assert!(outcome(exact, &key, Some("photos/MyPicture.jpg")).is_ok());
         assert!(outcome(exact, &key, Some("Other.jpg")).is_err());
-        // No filename parameter: S3 keeps the variable as written.
+        // No filename parameter: nothing, as for an empty one (the origin gets filename="").
         assert!(outcome(exact, &key, None).is_err());
-        assert!(outcome(r#"[{"key": "user/eric/${filename}"}]"#, &key, None).is_ok());
+        assert!(outcome(r#"[{"key": "user/eric/${filename}"}]"#, &key, None).is_err());
+        assert!(outcome(r#"[{"key": "user/eric/"}]"#, &key, None).is_ok());
         assert!(outcome(r#"[{"key": "user/eric/"}]"#, &key, Some("")).is_ok());
         // Another field must match however the origin reads it.
         let meta = r#"[["starts-with", "$x-amz-meta-name", "user/x"]]"#;
@@ -312,16 +311,14 @@ mod tests {
     #[test]
     fn expands_every_occurrence() {
         assert_eq!(
-            &*expand(b"${filename}/${filename}", Some(b"a/b.txt")),
+            &*expand(b"${filename}/${filename}", b"a/b.txt"),
             b"b.txt/b.txt"
         );
-        assert_eq!(&*expand(b"${filename", Some(b"a")), b"${filename");
-        assert_eq!(&*expand(b"x", None), b"x");
-        assert_eq!(&*expand(b"x${filename}", Some(b"dir/")), b"x");
+        assert_eq!(&*expand(b"${filename", b"a"), b"${filename");
+        assert_eq!(&*expand(b"x", b"a"), b"x");
+        assert_eq!(&*expand(b"x${filename}y", b""), b"xy");
+        assert_eq!(&*expand(b"x${filename}", b"dir/"), b"x");
         // Old browsers sent a Windows path (the form parser now refuses backslashes).
-        assert_eq!(
-            &*expand(b"${filename}", Some(b"C:\\Pictures\\a.jpg")),
-            b"a.jpg"
-        );
+        assert_eq!(&*expand(b"${filename}", b"C:\\Pictures\\a.jpg"), b"a.jpg");
     }
 }

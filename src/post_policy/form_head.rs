@@ -15,6 +15,14 @@
 //! rewrite for the origin changes values, drops or adds fields, and leaves every other byte as
 //! the client sent it.
 //!
+//! Origins do not all find the file the same way: S3 takes the part named `file`, others (s3s,
+//! and so RustFS) the first part with a `filename`. A form where the two differ (every part
+//! with a `filename`, as `requests` writes it for s3-tests; a `file` part without one, as a
+//! text area sends it) would let such an origin store another part, or read fields after the
+//! file that were never verified. `normalising_edits` removes the difference: fields lose their
+//! `filename`, and a `file` part without one gets `filename=""` (S3 then replaces `${filename}`
+//! with nothing, as AWS documents it, and that is how this module verifies it).
+//!
 //! The reading is strict where a lenient reader and the origin could disagree: the body opens
 //! with `--B` (no preamble), lines end with CRLF, a boundary is followed by exactly CRLF or
 //! `--` (no transport padding), and every part has exactly the headers `part_headers` allows.
@@ -34,14 +42,21 @@ struct Field {
     value: Range<usize>,
     /// The whole part, from its `--B` to the next part's `--B`.
     part: Range<usize>,
+    /// Its header lines, without the CRLF CRLF that ends them.
+    headers: Range<usize>,
+    has_filename: bool,
 }
 
 /// The part named `file`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct FilePart {
+    /// As sent.
+    name: String,
     filename: Option<Vec<u8>>,
+    content_type: Option<Vec<u8>>,
     /// Where its `--B` starts.
     part_start: usize,
+    headers: Range<usize>,
 }
 
 pub struct FormHead {
@@ -52,14 +67,23 @@ pub struct FormHead {
 }
 
 /// A change to the form for the origin.
-#[derive(Clone, Copy, Debug)]
-pub enum Edit<'a> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
     /// Replaces the value of the field named `name` (any case).
-    Set { name: &'a str, value: &'a [u8] },
+    Set { name: &'static str, value: Vec<u8> },
     /// Drops the field named `name` (any case).
-    Remove { name: &'a str },
+    Remove { name: &'static str },
     /// Adds a field just before the file.
-    Add { name: &'a str, value: &'a [u8] },
+    Add { name: &'static str, value: Vec<u8> },
+    /// Replaces the header lines of a part.
+    Headers { part: Part, headers: Vec<u8> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The field at this index of `fields()`.
+    Field(usize),
+    File,
 }
 
 impl FormHead {
@@ -103,43 +127,78 @@ impl FormHead {
         })
     }
 
-    /// The file part's `filename` parameter, when it has one.
-    pub fn filename(&self) -> Option<&[u8]> {
-        self.file.filename.as_deref()
+    /// The file's name as the origin reads it: the `filename` parameter, empty when there is
+    /// none (`normalising_edits` then adds `filename=""`).
+    pub fn filename(&self) -> &[u8] {
+        self.file.filename.as_deref().unwrap_or_default()
+    }
+
+    /// What makes every origin see the same file: fields without `filename`, a file part with
+    /// one. Empty for forms as browsers and SDKs write them.
+    pub fn normalising_edits(&self) -> Vec<Edit> {
+        let mut edits: Vec<Edit> = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.has_filename)
+            .map(|(i, f)| Edit::Headers {
+                part: Part::Field(i),
+                headers: disposition(&f.name, None),
+            })
+            .collect();
+        if self.file.filename.is_none() {
+            let mut headers = disposition(&self.file.name, Some(b""));
+            if let Some(content_type) = &self.file.content_type {
+                headers.extend_from_slice(b"\r\nContent-Type: ");
+                headers.extend_from_slice(content_type);
+            }
+            edits.push(Edit::Headers {
+                part: Part::File,
+                headers,
+            });
+        }
+        edits
+    }
+
+    fn named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Field> {
+        self.fields
+            .iter()
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// The head with `edits` applied; every other byte stays as sent.
-    pub fn rewrite(&self, edits: &[Edit<'_>]) -> Vec<u8> {
+    pub fn rewrite(&self, edits: &[Edit]) -> Vec<u8> {
         // (range replaced, replacement), in order of position.
         let mut splices: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
         let mut added = Vec::new();
         for edit in edits {
-            match *edit {
+            match edit {
                 Edit::Set { name, value } => {
-                    for f in self
-                        .fields
-                        .iter()
-                        .filter(|f| f.name.eq_ignore_ascii_case(name))
-                    {
-                        splices.push((f.value.clone(), value.to_vec()));
+                    for f in self.named(name) {
+                        splices.push((f.value.clone(), value.clone()));
                     }
                 }
                 Edit::Remove { name } => {
-                    for f in self
-                        .fields
-                        .iter()
-                        .filter(|f| f.name.eq_ignore_ascii_case(name))
-                    {
+                    for f in self.named(name) {
                         splices.push((f.part.clone(), Vec::new()));
                     }
                 }
                 Edit::Add { name, value } => {
                     added.extend_from_slice(&self.boundary.dash_boundary());
-                    added.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
-                    added.extend_from_slice(name.as_bytes());
-                    added.extend_from_slice(b"\"\r\n\r\n");
+                    added.extend_from_slice(b"\r\n");
+                    added.extend_from_slice(&disposition(name, None));
+                    added.extend_from_slice(b"\r\n\r\n");
                     added.extend_from_slice(value);
                     added.extend_from_slice(b"\r\n");
+                }
+                Edit::Headers { part, headers } => {
+                    let range = match part {
+                        Part::Field(i) => self.fields.get(*i).map(|f| f.headers.clone()),
+                        Part::File => Some(self.file.headers.clone()),
+                    };
+                    if let Some(range) = range {
+                        splices.push((range, headers.clone()));
+                    }
                 }
             }
         }
@@ -162,6 +221,20 @@ impl FormHead {
         out.extend_from_slice(self.bytes.get(at..).unwrap_or_default());
         out
     }
+}
+
+/// `Content-Disposition: form-data; name="…"[; filename="…"]`, as browsers write it. Names
+/// and file names come from quoted strings without `"`, `\\`, CR or LF.
+fn disposition(name: &str, filename: Option<&[u8]>) -> Vec<u8> {
+    let mut line = b"Content-Disposition: form-data; name=\"".to_vec();
+    line.extend_from_slice(name.as_bytes());
+    line.push(b'"');
+    if let Some(filename) = filename {
+        line.extend_from_slice(b"; filename=\"");
+        line.extend_from_slice(filename);
+        line.push(b'"');
+    }
+    line
 }
 
 /// Never prints values: the form carries a signature, valid until the policy expires.
@@ -213,6 +286,8 @@ enum State {
     Value {
         part_start: usize,
         name: String,
+        headers: Range<usize>,
+        has_filename: bool,
         value_start: usize,
         scan_from: usize,
     },
@@ -376,14 +451,19 @@ impl HeadParser {
                     let value_start = end + 4;
                     if headers.name.eq_ignore_ascii_case(super::fields::FILE) {
                         self.state = State::Done(FilePart {
+                            name: headers.name,
                             filename: headers.filename,
+                            content_type: headers.content_type,
                             part_start,
+                            headers: headers_start..end,
                         });
                         return Ok(Some(value_start));
                     }
                     self.state = State::Value {
                         part_start,
                         name: headers.name,
+                        headers: headers_start..end,
+                        has_filename: headers.filename.is_some(),
                         value_start,
                         scan_from: value_start,
                     };
@@ -391,6 +471,8 @@ impl HeadParser {
                 State::Value {
                     part_start,
                     name,
+                    headers,
+                    has_filename,
                     value_start,
                     scan_from,
                 } => {
@@ -410,6 +492,8 @@ impl HeadParser {
                                 name: std::mem::take(name),
                                 value: *value_start..at,
                                 part: *part_start..at + 2,
+                                headers: headers.clone(),
+                                has_filename: *has_filename,
                             });
                             self.state = State::Headers {
                                 part_start: at + 2,
@@ -506,7 +590,7 @@ mod tests {
             ]
         );
         assert_eq!(head.value("POLICY"), Some(&b"e30="[..]));
-        assert_eq!(head.filename(), Some(&b"a.txt"[..]));
+        assert_eq!(head.filename(), b"a.txt");
         assert_eq!(head.repeated(), None);
         assert!(!format!("{head:?}").contains("e30="));
     }
@@ -642,7 +726,7 @@ mod tests {
         let out = head.rewrite(&[
             Edit::Set {
                 name: "policy",
-                value: b"new-policy",
+                value: b"new-policy".to_vec(),
             },
             Edit::Remove {
                 name: "awsaccesskeyid",
@@ -650,7 +734,7 @@ mod tests {
             Edit::Remove { name: "signature" },
             Edit::Add {
                 name: "x-amz-date",
-                value: b"20260101T000000Z",
+                value: b"20260101T000000Z".to_vec(),
             },
         ]);
         let expected = body(
@@ -667,6 +751,42 @@ mod tests {
             String::from_utf8(expected_head.into_bytes()).unwrap()
         );
         assert_eq!(head.rewrite(&[]), head.bytes());
+    }
+
+    #[test]
+    fn forms_where_origins_would_find_another_file_are_normalised() {
+        // s3-tests through requests: a filename on every part.
+        let every = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"; filename=\"key\"\r\n\r\nk\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\nContent-Type: text/plain\r\n\r\nprivate\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"policy\"; filename=\"policy\"\r\nContent-Type: text/plain\r\n\r\np\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\nc"
+        );
+        let (head, _) = head_of(&every);
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\nContent-Type: text/plain\r\n\r\nprivate\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\np\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n"
+            )
+        );
+        // A text area: the file part gets an empty file name, its type stays.
+        let text_area = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+             --{B}\r\ncontent-type: text/plain\r\nContent-Disposition: form-data; name=File\r\n\r\nc"
+        );
+        let (head, _) = head_of(&text_area);
+        assert_eq!(head.filename(), b"");
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert!(out.ends_with(&format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"File\"; filename=\"\"\r\nContent-Type: text/plain\r\n\r\n"
+        )));
+        // As browsers and SDKs write forms: nothing to do.
+        let (head, _) = head_of(&body(&[("key", "k")], "c"));
+        assert!(head.normalising_edits().is_empty());
     }
 
     #[test]

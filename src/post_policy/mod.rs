@@ -60,7 +60,15 @@
 //! Where S3 is lenient and an origin could read the form otherwise, this module refuses: a
 //! repeated field, a part header other than `Content-Disposition`/`Content-Type`, a backslash
 //! in a quoted parameter, `filename*`, a preamble, transport padding, bare LF line ends, a
-//! `bucket` field naming another bucket, a `Content-Transfer-Encoding`.
+//! boundary followed by anything but CRLF or `--`, a `bucket` field naming another bucket.
+//! Where origins find the file differently (S3 by the name `file`, s3s by the first
+//! `filename`), the origin's head is normalised so that both find the same part: fields lose
+//! their `filename`, a `file` part without one gets `filename=""`. A form as browsers and SDKs
+//! write it passes byte for byte when the client's key pair and region serve at the origin.
+//!
+//! Fields after the file pass unread and unverified: S3 ignores them ("Any fields below it are
+//! ignored"), and s3s stops reading at the file. An origin that read on would see them
+//! unverified; holding them back would change the body's length after the headers went.
 
 mod authorise;
 pub mod boundary;

@@ -14,13 +14,15 @@ pub struct PartHeaders {
     pub name: String,
     /// The `filename` parameter, when there is one (possibly empty).
     pub filename: Option<Vec<u8>>,
+    /// The part's `Content-Type`, as sent.
+    pub content_type: Option<Vec<u8>>,
 }
 
 /// Parses the lines between a part's boundary line and the empty line that ends them (both
 /// excluded); lines are separated by CRLF.
 pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
     let mut disposition = None;
-    let mut content_type = false;
+    let mut content_type = None;
     for line in split_lines(block) {
         if line.starts_with(b" ") || line.starts_with(b"\t") {
             return Err("a part header is folded");
@@ -39,10 +41,9 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
                 return Err("a part has two Content-Disposition headers");
             }
         } else if name.eq_ignore_ascii_case(b"content-type") {
-            if content_type {
+            if content_type.replace(value).is_some() {
                 return Err("a part has two Content-Type headers");
             }
-            content_type = true;
         } else {
             return Err("a part carries a header other than Content-Disposition and Content-Type");
         }
@@ -63,6 +64,7 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
     Ok(PartHeaders {
         name: name.to_owned(),
         filename: parsed.get("filename").map(<[u8]>::to_vec),
+        content_type: content_type.map(<[u8]>::to_vec),
     })
 }
 
@@ -102,8 +104,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (file.name.as_str(), file.filename.as_deref()),
-            ("file", Some(&b"photo.jpg"[..]))
+            (
+                file.name.as_str(),
+                file.filename.as_deref(),
+                file.content_type.as_deref()
+            ),
+            ("file", Some(&b"photo.jpg"[..]), Some(&b"image/jpeg"[..]))
         );
         // Header names and the disposition in any case, unquoted names.
         let lax =

@@ -19,7 +19,7 @@
 use super::fields::{
     self, AWS_ACCESS_KEY_ID, POLICY, SIGNATURE, X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE,
 };
-use super::form_head::{Edit, FormHead};
+use super::form_head::Edit;
 use super::verify::{Signer, Verified};
 use crate::config::{Config, CredentialPair, OriginSignatureVersion};
 use crate::rejection::Rejection;
@@ -34,23 +34,27 @@ use serde_json::Value;
 
 /// The region a SigV2 form is signed for when upgraded without an `origin_region`.
 const DEFAULT_REGION: &str = "us-east-1";
+/// The SigV4 fields an upgraded form gets, spelt as botocore spells them.
+const NEW_ALGORITHM: &str = "x-amz-algorithm";
+const NEW_CREDENTIAL: &str = "x-amz-credential";
+const NEW_DATE: &str = "x-amz-date";
+const NEW_SIGNATURE: &str = "x-amz-signature";
 
-/// The head for the origin, or `None` when the client's goes on unchanged.
+/// The changes the origin's form needs; none when the client's signature holds there.
 pub fn for_origin(
     config: &Config,
-    form: &FormHead,
     verified: &Verified<'_, '_>,
     now: u64,
-) -> Result<Option<Vec<u8>>, Rejection> {
+) -> Result<Vec<Edit>, Rejection> {
     let pair = verified.pair;
     match (&verified.signer, config.origin_signature_version) {
-        (Signer::V4 { credential, .. }, _) => {
+        (Signer::V4 { credential }, _) => {
             let region = config
                 .origin_region
                 .as_deref()
                 .unwrap_or(credential.scope.region);
             if same_keys(pair) && region == credential.scope.region {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             let origin = Credential {
                 access_key_id: &pair.origin().access_key_id,
@@ -70,37 +74,37 @@ pub fn for_origin(
                 .signing_key(&origin.scope)
                 .sign(policy.as_bytes())
                 .to_hex();
-            Ok(Some(form.rewrite(&[
+            Ok(vec![
                 Edit::Set {
                     name: POLICY,
-                    value: policy.as_bytes(),
+                    value: policy.into_bytes(),
                 },
                 Edit::Set {
                     name: X_AMZ_CREDENTIAL,
-                    value: credential_text.as_bytes(),
+                    value: credential_text.into_bytes(),
                 },
                 Edit::Set {
                     name: X_AMZ_SIGNATURE,
-                    value: signature.as_bytes(),
+                    value: signature.into_bytes(),
                 },
-            ])))
+            ])
         }
         (Signer::V2, OriginSignatureVersion::Same) => {
             if same_keys(pair) {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             let origin = pair.origin();
             let signature = sign_v2(origin.secret.key(), verified.policy_text).to_base64();
-            Ok(Some(form.rewrite(&[
+            Ok(vec![
                 Edit::Set {
                     name: AWS_ACCESS_KEY_ID,
-                    value: origin.access_key_id.as_bytes(),
+                    value: origin.access_key_id.clone().into_bytes(),
                 },
                 Edit::Set {
                     name: SIGNATURE,
-                    value: signature.as_bytes(),
+                    value: signature.into_bytes(),
                 },
-            ])))
+            ])
         }
         (Signer::V2, OriginSignatureVersion::V4) => {
             let date = AmzDate::from_unix_seconds(now);
@@ -118,9 +122,9 @@ pub fn for_origin(
             let mut document = verified.policy.document().clone();
             if let Some(Value::Array(conditions)) = document.get_mut("conditions") {
                 for (name, value) in [
-                    ("x-amz-algorithm", ALGORITHM),
-                    ("x-amz-credential", credential_text.as_str()),
-                    ("x-amz-date", date_text.as_str()),
+                    (NEW_ALGORITHM, ALGORITHM),
+                    (NEW_CREDENTIAL, credential_text.as_str()),
+                    (NEW_DATE, date_text.as_str()),
                 ] {
                     conditions.push(serde_json::json!({ name: value }));
                 }
@@ -132,32 +136,32 @@ pub fn for_origin(
                 .signing_key(&origin.scope)
                 .sign(policy.as_bytes())
                 .to_hex();
-            Ok(Some(form.rewrite(&[
+            Ok(vec![
                 Edit::Remove {
                     name: AWS_ACCESS_KEY_ID,
                 },
                 Edit::Remove { name: SIGNATURE },
                 Edit::Set {
                     name: POLICY,
-                    value: policy.as_bytes(),
+                    value: policy.into_bytes(),
                 },
                 Edit::Add {
-                    name: "x-amz-algorithm",
-                    value: ALGORITHM.as_bytes(),
+                    name: NEW_ALGORITHM,
+                    value: ALGORITHM.as_bytes().to_vec(),
                 },
                 Edit::Add {
-                    name: "x-amz-credential",
-                    value: credential_text.as_bytes(),
+                    name: NEW_CREDENTIAL,
+                    value: credential_text.into_bytes(),
                 },
                 Edit::Add {
-                    name: "x-amz-date",
-                    value: date_text.as_bytes(),
+                    name: NEW_DATE,
+                    value: date_text.into_bytes(),
                 },
                 Edit::Add {
-                    name: "x-amz-signature",
-                    value: signature.as_bytes(),
+                    name: NEW_SIGNATURE,
+                    value: signature.into_bytes(),
                 },
-            ])))
+            ])
         }
     }
 }
