@@ -21,13 +21,15 @@
 //! text area sends it) would let such an origin store another part, or read fields after the
 //! file that were never verified. `normalising_edits` removes the difference: fields lose their
 //! `filename`, and a `file` part without one gets `filename=""` (S3 then replaces `${filename}`
-//! with nothing, as AWS documents it, and that is how this module verifies it).
+//! with nothing, as AWS documents it, and that is how this module verifies it); a file part
+//! named `File` or `FILE` is named `file`, for origins that compare the name exactly.
 //!
 //! The reading is strict where a lenient reader and the origin could disagree: the body opens
 //! with `--B` (no preamble), lines end with CRLF, a boundary is followed by exactly CRLF or
 //! `--` (no transport padding), and every part has exactly the headers `part_headers` allows.
 
 use super::boundary::Boundary;
+use super::fields::FILE;
 use super::part_headers;
 use crate::memory_budget::{MemoryBudget, Reservation};
 use std::fmt;
@@ -146,8 +148,9 @@ impl FormHead {
                 headers: disposition(&f.name, None),
             })
             .collect();
-        if self.file.filename.is_none() {
-            let mut headers = disposition(&self.file.name, Some(b""));
+        // Some origins match the name `file` in lower case only (MinIO compares it exactly).
+        if self.file.filename.is_none() || self.file.name != FILE {
+            let mut headers = disposition(FILE, Some(self.filename()));
             if let Some(content_type) = &self.file.content_type {
                 headers.extend_from_slice(b"\r\nContent-Type: ");
                 headers.extend_from_slice(content_type);
@@ -449,7 +452,7 @@ impl HeadParser {
                     let block = self.buf.get(headers_start..end).unwrap_or_default();
                     let headers = part_headers::parse(block).map_err(HeadError::Malformed)?;
                     let value_start = end + 4;
-                    if headers.name.eq_ignore_ascii_case(super::fields::FILE) {
+                    if headers.name.eq_ignore_ascii_case(FILE) {
                         self.state = State::Done(FilePart {
                             name: headers.name,
                             filename: headers.filename,
@@ -782,8 +785,16 @@ mod tests {
         assert_eq!(head.filename(), b"");
         let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
         assert!(out.ends_with(&format!(
-            "--{B}\r\nContent-Disposition: form-data; name=\"File\"; filename=\"\"\r\nContent-Type: text/plain\r\n\r\n"
+            "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\"\r\nContent-Type: text/plain\r\n\r\n"
         )));
+        // A file part named in another case.
+        let upper = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"FILE\"; filename=\"a.txt\"\r\n\r\nc"
+        );
+        let (head, _) = head_of(&upper);
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert!(out.ends_with("name=\"file\"; filename=\"a.txt\"\r\n\r\n"));
         // As browsers and SDKs write forms: nothing to do.
         let (head, _) = head_of(&body(&[("key", "k")], "c"));
         assert!(head.normalising_edits().is_empty());
