@@ -8,7 +8,8 @@
 //! `recognise` says whether a request is a form: `POST` to a bucket (`/bucket`, or `/` on a
 //! virtual host), no query, no `Authorization`, `Content-Type: multipart/form-data;
 //! boundary=…`. Its authentication is in the body, so the head has nothing to verify, and no
-//! header is signed: every `x-amz-*` header is unsigned (`Covered::Listed` of nothing).
+//! header is signed: `covered_headers()` is what the unsigned-header check gets, so that
+//! every `x-amz-*` header is refused.
 //!
 //! # Body
 //!
@@ -88,5 +89,5 @@ mod verify;
 
 pub use authorise::PostAuth;
 pub use boundary::Boundary;
-pub use recognise::recognise;
+pub use recognise::{covered_headers, recognise};
 pub use upload::{content_length, HeadVerdict, PostUpload, Release, DEFAULT_MAX_HEAD_BYTES};
