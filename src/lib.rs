@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod grant;
 pub mod memory_budget;
 pub mod metrics;
+pub mod post_policy;
 pub mod redact;
 pub mod rejection;
 pub mod request;

@@ -8,12 +8,19 @@ pub enum S3ErrorCode {
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
+    EntityTooLarge,
+    EntityTooSmall,
     IncompleteBody,
     InternalError,
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidBucketName,
+    InvalidPolicyDocument,
     InvalidRequest,
+    MalformedPOSTRequest,
+    /// S3 documents `MaxPostPreDataLengthExceededError` in its table of codes but answers
+    /// `MaxPostPreDataLengthExceeded` (without `Error`) on the wire; clients see the latter.
+    MaxPostPreDataLengthExceeded,
     MissingContentLength,
     NotImplemented,
     RequestTimeTooSkewed,
@@ -22,16 +29,21 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 14] = [
+    pub const ALL: [S3ErrorCode; 19] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
+        S3ErrorCode::EntityTooLarge,
+        S3ErrorCode::EntityTooSmall,
         S3ErrorCode::IncompleteBody,
         S3ErrorCode::InternalError,
         S3ErrorCode::InvalidAccessKeyId,
         S3ErrorCode::InvalidArgument,
         S3ErrorCode::InvalidBucketName,
+        S3ErrorCode::InvalidPolicyDocument,
         S3ErrorCode::InvalidRequest,
+        S3ErrorCode::MalformedPOSTRequest,
+        S3ErrorCode::MaxPostPreDataLengthExceeded,
         S3ErrorCode::MissingContentLength,
         S3ErrorCode::NotImplemented,
         S3ErrorCode::RequestTimeTooSkewed,
@@ -44,12 +56,17 @@ impl S3ErrorCode {
             S3ErrorCode::AccessDenied => "AccessDenied",
             S3ErrorCode::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             S3ErrorCode::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            S3ErrorCode::EntityTooLarge => "EntityTooLarge",
+            S3ErrorCode::EntityTooSmall => "EntityTooSmall",
             S3ErrorCode::IncompleteBody => "IncompleteBody",
             S3ErrorCode::InternalError => "InternalError",
             S3ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
             S3ErrorCode::InvalidArgument => "InvalidArgument",
             S3ErrorCode::InvalidBucketName => "InvalidBucketName",
+            S3ErrorCode::InvalidPolicyDocument => "InvalidPolicyDocument",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
+            S3ErrorCode::MalformedPOSTRequest => "MalformedPOSTRequest",
+            S3ErrorCode::MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
             S3ErrorCode::MissingContentLength => "MissingContentLength",
             S3ErrorCode::NotImplemented => "NotImplemented",
             S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
@@ -62,10 +79,15 @@ impl S3ErrorCode {
         match self {
             S3ErrorCode::AuthorizationHeaderMalformed
             | S3ErrorCode::AuthorizationQueryParametersError
+            | S3ErrorCode::EntityTooLarge
+            | S3ErrorCode::EntityTooSmall
             | S3ErrorCode::IncompleteBody
             | S3ErrorCode::InvalidArgument
             | S3ErrorCode::InvalidBucketName
-            | S3ErrorCode::InvalidRequest => 400,
+            | S3ErrorCode::InvalidPolicyDocument
+            | S3ErrorCode::InvalidRequest
+            | S3ErrorCode::MalformedPOSTRequest
+            | S3ErrorCode::MaxPostPreDataLengthExceeded => 400,
             S3ErrorCode::AccessDenied
             | S3ErrorCode::InvalidAccessKeyId
             | S3ErrorCode::RequestTimeTooSkewed
@@ -159,7 +181,7 @@ mod tests {
     #[test]
     fn statuses_follow_s3() {
         use S3ErrorCode::*;
-        for (code, status) in [
+        let table = [
             (SignatureDoesNotMatch, 403),
             (InvalidAccessKeyId, 403),
             (AccessDenied, 403),
@@ -170,13 +192,28 @@ mod tests {
             (InvalidBucketName, 400),
             (InvalidRequest, 400),
             (IncompleteBody, 400),
+            (EntityTooLarge, 400),
+            (EntityTooSmall, 400),
+            (InvalidPolicyDocument, 400),
+            (MalformedPOSTRequest, 400),
+            (MaxPostPreDataLengthExceeded, 400),
             (MissingContentLength, 411),
             (NotImplemented, 501),
             (InternalError, 500),
             (SlowDown, 503),
-        ] {
+        ];
+        for (code, status) in table {
             assert_eq!(code.status(), status, "{code:?}");
             assert_eq!(format!("{code:?}"), code.as_str());
+        }
+        // Every code has its row, and `ALL` lists every code once.
+        assert_eq!(table.len(), S3ErrorCode::ALL.len());
+        for code in S3ErrorCode::ALL {
+            assert_eq!(
+                table.iter().filter(|(c, _)| *c == code).count(),
+                1,
+                "{code:?}"
+            );
         }
     }
 

@@ -11,7 +11,7 @@
 //! ```
 //! An empty configuration reads the environment variables of the Python proxy this replaces.
 
-mod strict_json;
+pub(crate) mod strict_json;
 
 use crate::addressing::{OriginAddressing, PublicDomain, PublicDomains};
 use crate::sigv4::signing::{Secret, SecretKey};

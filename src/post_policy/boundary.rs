@@ -1,0 +1,154 @@
+//! The request's `Content-Type`: whether it is `multipart/form-data`, and its boundary
+//! (RFC 7578 §4.1, RFC 2046 §5.1.1).
+
+use super::header_params;
+use std::fmt;
+
+/// A multipart boundary: 1 to 70 of RFC 2046's `bchars`, not ending with a space. It can
+/// never hold CR or LF, so the delimiter `CRLF--boundary` has its only CR in first place.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Boundary(Vec<u8>);
+
+/// What the `Content-Type` of a request says about its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaType {
+    /// Not `multipart/form-data`.
+    Other,
+    FormData(Boundary),
+    /// `multipart/form-data` without a usable boundary; the reason is for the log line.
+    Malformed(&'static str),
+}
+
+impl Boundary {
+    pub fn new(value: &[u8]) -> Result<Self, &'static str> {
+        let allowed = |b: &u8| b.is_ascii_alphanumeric() || b"'()+_,-./:=? ".contains(b);
+        if value.is_empty() || value.len() > 70 {
+            return Err("the boundary must have 1 to 70 characters");
+        }
+        if !value.iter().all(allowed) || value.ends_with(b" ") {
+            return Err("the boundary holds a character RFC 2046 does not allow");
+        }
+        Ok(Boundary(value.to_vec()))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// `--boundary`: opens the body, and each part after a CRLF.
+    pub fn dash_boundary(&self) -> Vec<u8> {
+        let mut dash = Vec::with_capacity(2 + self.0.len());
+        dash.extend_from_slice(b"--");
+        dash.extend_from_slice(&self.0);
+        dash
+    }
+
+    /// `CRLF--boundary`: what ends a part's content.
+    pub fn delimiter(&self) -> Vec<u8> {
+        let mut delimiter = Vec::with_capacity(4 + self.0.len());
+        delimiter.extend_from_slice(b"\r\n--");
+        delimiter.extend_from_slice(&self.0);
+        delimiter
+    }
+}
+
+impl fmt::Debug for Boundary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Boundary({})", String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// Reads a `Content-Type` value. The media type is case-insensitive, the boundary is not.
+pub fn media_type(content_type: &[u8]) -> MediaType {
+    let parsed = match header_params::parse(content_type) {
+        Ok(parsed) => parsed,
+        Err(_) if !is_form_data(content_type) => return MediaType::Other,
+        Err(why) => return MediaType::Malformed(why),
+    };
+    if !parsed.value.eq_ignore_ascii_case(b"multipart/form-data") {
+        return MediaType::Other;
+    }
+    match parsed.get("boundary") {
+        None => MediaType::Malformed("multipart/form-data without a boundary"),
+        Some(value) => match Boundary::new(value) {
+            Ok(boundary) => MediaType::FormData(boundary),
+            Err(why) => MediaType::Malformed(why),
+        },
+    }
+}
+
+fn is_form_data(content_type: &[u8]) -> bool {
+    let end = content_type
+        .iter()
+        .position(|&b| b == b';')
+        .unwrap_or(content_type.len());
+    content_type
+        .get(..end)
+        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"multipart/form-data"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boundary(content_type: &str) -> MediaType {
+        media_type(content_type.as_bytes())
+    }
+
+    fn form(b: &str) -> MediaType {
+        MediaType::FormData(Boundary::new(b.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn reads_the_boundaries_clients_send() {
+        // requests / urllib3: 32 hex digits, unquoted.
+        assert_eq!(
+            boundary("multipart/form-data; boundary=0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+            form("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+        );
+        // Chrome and Safari.
+        assert_eq!(
+            boundary("multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW"),
+            form("----WebKitFormBoundary7MA4YWxkTrZu0gW")
+        );
+        // Quoted, with characters a token cannot hold, any case of the type.
+        assert_eq!(
+            boundary("Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b:c=d?\""),
+            form("a b:c=d?")
+        );
+        assert_eq!(
+            Boundary::new(b"9431149156168").unwrap().delimiter(),
+            b"\r\n--9431149156168"
+        );
+    }
+
+    #[test]
+    fn other_types_are_not_forms_and_bad_boundaries_are_malformed() {
+        for other in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "",
+            "multipart/mixed; boundary=x",
+        ] {
+            assert_eq!(boundary(other), MediaType::Other, "{other}");
+        }
+        for bad in [
+            "multipart/form-data",
+            "multipart/form-data; charset=utf-8",
+            "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=\"\"",
+            "multipart/form-data; boundary=\"ends with space \"",
+            "multipart/form-data; boundary=a\"b",
+            "multipart/form-data; boundary=\"a;b\"x",
+            "multipart/form-data; boundary=a; boundary=b",
+            "multipart/form-data; boundary=\"semi;colon\"",
+            "multipart/form-data; boundary=\"star*\"",
+        ] {
+            assert!(matches!(boundary(bad), MediaType::Malformed(_)), "{bad}");
+        }
+        let long = format!("multipart/form-data; boundary={}", "x".repeat(71));
+        assert!(matches!(boundary(&long), MediaType::Malformed(_)));
+        let max = format!("multipart/form-data; boundary={}", "x".repeat(70));
+        assert!(matches!(boundary(&max), MediaType::FormData(_)));
+    }
+}

@@ -1,0 +1,396 @@
+//! The file's content, streamed: every byte goes on as it arrives, except those that may be
+//! the start of the delimiter `CRLF--boundary` that ends it. The file's size is counted as it
+//! goes; it is over the policy's maximum as soon as it passes it, and under its minimum when
+//! the delimiter comes.
+//!
+//! Holding the delimiter back is what makes a refusal safe: until it is released the origin
+//! has not seen where the file ends, so an upload refused here (the adapter answers the error,
+//! which resets the upstream request) can never complete there. At most the delimiter and the
+//! two bytes after it are held (76 bytes).
+//!
+//! The boundary holds no CR, so a delimiter can only begin at a CR and at most one candidate
+//! is open at a time. After the delimiter comes `--` (the end of the form) or CRLF (another
+//! part); anything else is refused, as RFC 2046 forbids the delimiter inside a part. What
+//! follows the file passes unread: S3 ignores every field after it.
+
+use super::boundary::Boundary;
+use super::errors;
+use super::policy::SizeRange;
+use crate::rejection::Rejection;
+use std::ops::Range;
+
+/// What one piece releases: `prefix` (bytes held from earlier pieces), then `input[range]`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Piece {
+    pub prefix: Vec<u8>,
+    pub range: Range<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// In the file's content; `held` is a proper prefix of the delimiter, or empty.
+    Content,
+    /// `held` is the delimiter and fewer than two of the bytes after it.
+    AfterDelimiter,
+    /// The file ended within the policy's range: the rest passes.
+    Done,
+    Failed,
+}
+
+pub struct FileScanner {
+    delimiter: Vec<u8>,
+    range: SizeRange,
+    size: u64,
+    held: Vec<u8>,
+    state: State,
+}
+
+impl FileScanner {
+    pub fn new(boundary: &Boundary, range: SizeRange) -> Self {
+        FileScanner {
+            delimiter: boundary.delimiter(),
+            range,
+            size: 0,
+            held: Vec::new(),
+            state: State::Content,
+        }
+    }
+
+    /// Bytes of the file so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes held back.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn feed(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
+        let result = match self.state {
+            State::Done => Ok(Piece {
+                prefix: std::mem::take(&mut self.held),
+                range: 0..input.len(),
+            }),
+            State::Failed => Err(errors::malformed("the body was already refused")),
+            State::Content | State::AfterDelimiter => self.scan(input),
+        };
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
+    /// The body has ended: what is still held, if the file ended as it should.
+    pub fn finish(&mut self) -> Result<Vec<u8>, Rejection> {
+        match self.state {
+            State::Done => Ok(std::mem::take(&mut self.held)),
+            _ => {
+                self.fail();
+                Err(errors::malformed("the body ends inside the file"))
+            }
+        }
+    }
+
+    fn fail(&mut self) {
+        self.state = State::Failed;
+        self.held = Vec::new();
+    }
+
+    fn scan(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
+        let mut prefix = Vec::new();
+        // Where this piece's content starts, and where to look for a delimiter from.
+        let mut content_start = 0;
+        let mut search_from = 0;
+        if self.state == State::Content && !self.held.is_empty() {
+            // A candidate from earlier pieces: does this piece complete it?
+            let rest = self.delimiter.get(self.held.len()..).unwrap_or_default();
+            let n = rest.len().min(input.len());
+            let seen = input.get(..n).unwrap_or_default();
+            match rest.iter().zip(seen).position(|(a, b)| a != b) {
+                Some(mismatch) => {
+                    // Content after all; what matched contains no CR, so the search resumes at
+                    // the mismatch.
+                    self.count(self.held.len() as u64)?;
+                    prefix = std::mem::take(&mut self.held);
+                    search_from = mismatch;
+                }
+                None if n < rest.len() => {
+                    self.held.extend_from_slice(input);
+                    return Ok(Piece {
+                        prefix,
+                        range: 0..0,
+                    });
+                }
+                None => {
+                    self.held.extend_from_slice(seen);
+                    self.end_of_content()?;
+                    self.state = State::AfterDelimiter;
+                    content_start = n;
+                }
+            }
+        }
+        if self.state == State::AfterDelimiter {
+            return self.after_delimiter(input, content_start, prefix);
+        }
+        let mut from = search_from;
+        loop {
+            let Some(cr) = input
+                .get(from..)
+                .and_then(|rest| rest.iter().position(|&b| b == b'\r'))
+                .map(|offset| from + offset)
+            else {
+                self.count((input.len() - content_start) as u64)?;
+                return Ok(Piece {
+                    prefix,
+                    range: content_start..input.len(),
+                });
+            };
+            let candidate = input.get(cr..).unwrap_or_default();
+            let n = candidate.len().min(self.delimiter.len());
+            if candidate.get(..n) != self.delimiter.get(..n) {
+                from = cr + 1;
+                continue;
+            }
+            self.count((cr - content_start) as u64)?;
+            if n < self.delimiter.len() {
+                // Perhaps the delimiter, cut by the end of the piece: hold it.
+                self.held = candidate.to_vec();
+                return Ok(Piece {
+                    prefix,
+                    range: content_start..cr,
+                });
+            }
+            self.end_of_content()?;
+            let after = cr + n;
+            return match input.get(after..after + 2) {
+                Some(b"--" | b"\r\n") => {
+                    self.state = State::Done;
+                    Ok(Piece {
+                        prefix,
+                        range: content_start..input.len(),
+                    })
+                }
+                Some(_) => Err(not_a_delimiter()),
+                None if !may_follow(input.get(after)) => Err(not_a_delimiter()),
+                None => {
+                    // The bytes that say what follows are in the next piece.
+                    self.held = candidate.to_vec();
+                    self.state = State::AfterDelimiter;
+                    Ok(Piece {
+                        prefix,
+                        range: content_start..cr,
+                    })
+                }
+            };
+        }
+    }
+
+    /// `held` is the delimiter and perhaps a byte of what follows; `input[from..]` goes on.
+    fn after_delimiter(
+        &mut self,
+        input: &[u8],
+        from: usize,
+        mut prefix: Vec<u8>,
+    ) -> Result<Piece, Rejection> {
+        let missing = (self.delimiter.len() + 2).saturating_sub(self.held.len());
+        let rest = input.get(from..).unwrap_or_default();
+        let take = missing.min(rest.len());
+        self.held
+            .extend_from_slice(rest.get(..take).unwrap_or_default());
+        let from = from + take;
+        let Some(after) = self
+            .held
+            .get(self.delimiter.len()..self.delimiter.len() + 2)
+        else {
+            if !may_follow(self.held.get(self.delimiter.len())) {
+                return Err(not_a_delimiter());
+            }
+            return Ok(Piece {
+                prefix,
+                range: from..from,
+            });
+        };
+        if after != b"--" && after != b"\r\n" {
+            return Err(not_a_delimiter());
+        }
+        self.state = State::Done;
+        prefix.append(&mut self.held);
+        Ok(Piece {
+            prefix,
+            range: from..input.len(),
+        })
+    }
+
+    /// `n` more bytes of content.
+    fn count(&mut self, n: u64) -> Result<(), Rejection> {
+        self.size = self.size.saturating_add(n);
+        if self.size > self.range.max {
+            return Err(errors::too_large(self.size, self.range.max));
+        }
+        Ok(())
+    }
+
+    /// The delimiter came: the file has its final size.
+    fn end_of_content(&self) -> Result<(), Rejection> {
+        if self.size < self.range.min {
+            return Err(errors::too_small(self.size, self.range.min));
+        }
+        if self.size > self.range.max {
+            return Err(errors::too_large(self.size, self.range.max));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `byte` (absent: not there yet) can open the `--` or CRLF after a delimiter.
+fn may_follow(byte: Option<&u8>) -> bool {
+    matches!(byte, None | Some(b'-' | b'\r'))
+}
+
+fn not_a_delimiter() -> Rejection {
+    errors::malformed("a boundary is followed by something other than CRLF or --")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::s3_error::S3ErrorCode;
+
+    /// Content with every near-delimiter a file can hold: CRs, CRLF, `CRLF-`, `CRLF--`, the
+    /// boundary without its CRLF, cut one byte short, a CR right before the real delimiter.
+    const CONTENT: &[u8] = b"\r\r\n\r\n-\r\n--\r\n--Xy\r\n--XyY--XyZ\r\n-XyZ\r\r\n--Xy\rend\r";
+    const TAIL: &[u8] =
+        b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"submit\"\r\n\r\nGo\r\n--XyZ--\r\n";
+
+    fn scanner(min: u64, max: u64) -> FileScanner {
+        FileScanner::new(&Boundary::new(b"XyZ").unwrap(), SizeRange { min, max })
+    }
+
+    fn body() -> Vec<u8> {
+        [CONTENT, TAIL].concat()
+    }
+
+    /// Feeds `pieces`, then finishes; everything released, or the first error.
+    fn run(s: &mut FileScanner, pieces: &[&[u8]]) -> Result<Vec<u8>, Box<(Rejection, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for piece in pieces {
+            match s.feed(piece) {
+                Ok(p) => {
+                    out.extend_from_slice(&p.prefix);
+                    out.extend_from_slice(&piece[p.range]);
+                }
+                Err(e) => return Err(Box::new((e, out))),
+            }
+            assert!(s.held() <= s.delimiter.len() + 2, "held {}", s.held());
+        }
+        match s.finish() {
+            Ok(last) => {
+                out.extend_from_slice(&last);
+                Ok(out)
+            }
+            Err(e) => Err(Box::new((e, out))),
+        }
+    }
+
+    #[test]
+    fn passes_the_body_unchanged_at_every_split() {
+        let body = body();
+        for i in 0..=body.len() {
+            for j in i..=body.len() {
+                let mut s = scanner(0, u64::MAX);
+                let out = run(&mut s, &[&body[..i], &body[i..j], &body[j..]]).unwrap();
+                assert_eq!(out, body, "split {i} {j}");
+                assert_eq!(s.size(), CONTENT.len() as u64, "split {i} {j}");
+            }
+        }
+        let mut s = scanner(0, u64::MAX);
+        let bytes: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(run(&mut s, &bytes).unwrap(), body);
+    }
+
+    #[test]
+    fn the_bounds_are_inclusive() {
+        let n = CONTENT.len() as u64;
+        for (min, max) in [(n, n), (0, n), (n, u64::MAX)] {
+            assert_eq!(run(&mut scanner(min, max), &[&body()]).unwrap(), body());
+        }
+    }
+
+    #[test]
+    fn too_large_is_refused_before_the_end_is_released() {
+        let body = body();
+        let max = CONTENT.len() as u64 - 1;
+        for i in 0..=body.len() {
+            let (error, released) =
+                *run(&mut scanner(0, max), &[&body[..i], &body[i..]]).unwrap_err();
+            assert_eq!(error.error.code, S3ErrorCode::EntityTooLarge, "split {i}");
+            assert!(!released.windows(7).any(|w| w == b"\r\n--XyZ"), "split {i}");
+            assert!(released.len() <= CONTENT.len(), "split {i}");
+        }
+        // The size seen when the maximum was passed: here the whole file, in one piece.
+        let (error, _) = *run(&mut scanner(0, 3), &[&body]).unwrap_err();
+        assert_eq!(
+            error.error.details,
+            [
+                ("ProposedSize", CONTENT.len().to_string()),
+                ("MaxSizeAllowed", "3".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn too_small_is_refused_when_the_file_ends() {
+        let body = body();
+        let min = CONTENT.len() as u64 + 1;
+        for i in 0..=body.len() {
+            let (error, released) =
+                *run(&mut scanner(min, u64::MAX), &[&body[..i], &body[i..]]).unwrap_err();
+            assert_eq!(error.error.code, S3ErrorCode::EntityTooSmall, "split {i}");
+            assert!(released.len() <= CONTENT.len(), "split {i}");
+        }
+        let (error, _) = *run(&mut scanner(1, 9), &[b"\r\n--XyZ--"]).unwrap_err();
+        assert_eq!(
+            error.error.details,
+            [
+                ("ProposedSize", "0".to_owned()),
+                ("MinSizeAllowed", "1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_that_ends_inside_the_file_or_misuses_the_boundary_is_malformed() {
+        for pieces in [
+            &[&b"content"[..]][..],
+            &[b"content\r\n--Xy"],
+            &[b"content\r\n--XyZ"],
+            &[b"content\r\n--XyZ-"],
+            &[b"content\r\n--XyZx\r\n"],
+            &[b"content\r\n--XyZ", b" \r\n"],
+            &[b"content\r\n--XyZ\r", b"x"],
+        ] {
+            let (error, released) = *run(&mut scanner(0, u64::MAX), pieces).unwrap_err();
+            assert_eq!(
+                error.error.code,
+                S3ErrorCode::MalformedPOSTRequest,
+                "{pieces:?}"
+            );
+            assert!(
+                !released.windows(7).any(|w| w == b"\r\n--XyZ"),
+                "{pieces:?}"
+            );
+        }
+        let mut s = scanner(0, u64::MAX);
+        assert!(s.feed(b"x\r\n--XyZx").is_err());
+        assert!(s.feed(b"more").is_err());
+    }
+
+    #[test]
+    fn an_empty_file() {
+        assert_eq!(
+            run(&mut scanner(0, 0), &[b"\r\n--XyZ--\r\n"]).unwrap(),
+            b"\r\n--XyZ--\r\n"
+        );
+    }
+}

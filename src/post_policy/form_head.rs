@@ -1,0 +1,811 @@
+//! The head of a POST Object form: every byte before the file's content, that is the fields
+//! and the file part's own headers (RFC 7578, RFC 2046 §5.1.1):
+//!
+//! ```text
+//! --B CRLF  Content-Disposition: form-data; name="key" CRLF CRLF  <value> CRLF
+//! --B CRLF  Content-Disposition: form-data; name="policy" CRLF CRLF  <value> CRLF
+//! --B CRLF  Content-Disposition: form-data; name="file"; filename="a.jpg" CRLF
+//!           Content-Type: image/jpeg CRLF CRLF                       <- the head ends here
+//! <file content> CRLF --B-- CRLF
+//! ```
+//!
+//! `HeadParser` reads it incrementally from the pieces of the body, holding it (bounded by a
+//! limit, reserved from the VM's memory budget) until the file part's headers end; `FormHead`
+//! is the result: the bytes, each field's name and where its value lies, the file's name. A
+//! rewrite for the origin changes values, drops or adds fields, and leaves every other byte as
+//! the client sent it.
+//!
+//! Origins do not all find the file the same way: S3 takes the part named `file`, others (s3s,
+//! and so RustFS) the first part with a `filename`. A form where the two differ (every part
+//! with a `filename`, as `requests` writes it for s3-tests; a `file` part without one, as a
+//! text area sends it) would let such an origin store another part, or read fields after the
+//! file that were never verified. `normalising_edits` removes the difference: fields lose their
+//! `filename`, and a `file` part without one gets `filename=""` (S3 then replaces `${filename}`
+//! with nothing, as AWS documents it, and that is how this module verifies it); a file part
+//! named `File` or `FILE` is named `file`, for origins that compare the name exactly.
+//!
+//! The reading is strict where a lenient reader and the origin could disagree: the body opens
+//! with `--B` (no preamble), lines end with CRLF, a boundary is followed by exactly CRLF or
+//! `--` (no transport padding), and every part has exactly the headers `part_headers` allows.
+
+use super::boundary::Boundary;
+use super::fields::FILE;
+use super::part_headers;
+use crate::memory_budget::{MemoryBudget, Reservation};
+use std::fmt;
+use std::ops::Range;
+use std::rc::Rc;
+
+/// A field before the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Field {
+    /// As sent.
+    name: String,
+    value: Range<usize>,
+    /// The whole part, from its `--B` to the next part's `--B`.
+    part: Range<usize>,
+    /// Its header lines, without the CRLF CRLF that ends them.
+    headers: Range<usize>,
+    has_filename: bool,
+}
+
+/// The part named `file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FilePart {
+    /// As sent.
+    name: String,
+    filename: Option<Vec<u8>>,
+    content_type: Option<Vec<u8>>,
+    /// Where its `--B` starts.
+    part_start: usize,
+    headers: Range<usize>,
+}
+
+pub struct FormHead {
+    bytes: Vec<u8>,
+    boundary: Boundary,
+    fields: Vec<Field>,
+    file: FilePart,
+}
+
+/// A change to the form for the origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Edit {
+    /// Replaces the value of the field named `name` (any case).
+    Set { name: &'static str, value: Vec<u8> },
+    /// Drops the field named `name` (any case).
+    Remove { name: &'static str },
+    /// Adds a field just before the file.
+    Add { name: &'static str, value: Vec<u8> },
+    /// Replaces the header lines of a part.
+    Headers { part: Part, headers: Vec<u8> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The field at this index of `fields()`.
+    Field(usize),
+    File,
+}
+
+impl FormHead {
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// The fields before the file, `(name as sent, value)`, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.fields.iter().map(|f| {
+            (
+                f.name.as_str(),
+                self.bytes.get(f.value.clone()).unwrap_or_default(),
+            )
+        })
+    }
+
+    /// The value of the first field named `name`, in any case.
+    pub fn value(&self, name: &str) -> Option<&[u8]> {
+        self.fields()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.value(name).is_some()
+    }
+
+    /// The first name sent more than once (in any case), if any.
+    pub fn repeated(&self) -> Option<&str> {
+        self.fields.iter().enumerate().find_map(|(i, f)| {
+            self.fields
+                .iter()
+                .skip(i + 1)
+                .any(|g| g.name.eq_ignore_ascii_case(&f.name))
+                .then_some(f.name.as_str())
+        })
+    }
+
+    /// The file's name as the origin reads it: the `filename` parameter, empty when there is
+    /// none (`normalising_edits` then adds `filename=""`).
+    pub fn filename(&self) -> &[u8] {
+        self.file.filename.as_deref().unwrap_or_default()
+    }
+
+    /// What makes every origin see the same file: fields without `filename`, a file part with
+    /// one. Empty for forms as browsers and SDKs write them.
+    pub fn normalising_edits(&self) -> Vec<Edit> {
+        let mut edits: Vec<Edit> = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.has_filename)
+            .map(|(i, f)| Edit::Headers {
+                part: Part::Field(i),
+                headers: disposition(&f.name, None),
+            })
+            .collect();
+        // Some origins match the name `file` in lower case only (MinIO compares it exactly).
+        if self.file.filename.is_none() || self.file.name != FILE {
+            let mut headers = disposition(FILE, Some(self.filename()));
+            if let Some(content_type) = &self.file.content_type {
+                headers.extend_from_slice(b"\r\nContent-Type: ");
+                headers.extend_from_slice(content_type);
+            }
+            edits.push(Edit::Headers {
+                part: Part::File,
+                headers,
+            });
+        }
+        edits
+    }
+
+    fn named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Field> {
+        self.fields
+            .iter()
+            .filter(move |f| f.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The head with `edits` applied; every other byte stays as sent.
+    pub fn rewrite(&self, edits: &[Edit]) -> Vec<u8> {
+        // (range replaced, replacement), in order of position.
+        let mut splices: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+        let mut added = Vec::new();
+        for edit in edits {
+            match edit {
+                Edit::Set { name, value } => {
+                    for f in self.named(name) {
+                        splices.push((f.value.clone(), value.clone()));
+                    }
+                }
+                Edit::Remove { name } => {
+                    for f in self.named(name) {
+                        splices.push((f.part.clone(), Vec::new()));
+                    }
+                }
+                Edit::Add { name, value } => {
+                    added.extend_from_slice(&self.boundary.dash_boundary());
+                    added.extend_from_slice(b"\r\n");
+                    added.extend_from_slice(&disposition(name, None));
+                    added.extend_from_slice(b"\r\n\r\n");
+                    added.extend_from_slice(value);
+                    added.extend_from_slice(b"\r\n");
+                }
+                Edit::Headers { part, headers } => {
+                    let range = match part {
+                        Part::Field(i) => self.fields.get(*i).map(|f| f.headers.clone()),
+                        Part::File => Some(self.file.headers.clone()),
+                    };
+                    if let Some(range) = range {
+                        splices.push((range, headers.clone()));
+                    }
+                }
+            }
+        }
+        if !added.is_empty() {
+            let at = self.file.part_start;
+            splices.push((at..at, added));
+        }
+        splices.sort_by_key(|(range, _)| (range.start, range.end));
+        let mut out = Vec::with_capacity(self.bytes.len() + 1024);
+        let mut at = 0;
+        for (range, replacement) in splices {
+            if range.start < at {
+                // Overlapping edits (a value set in a field also removed): the removal wins.
+                continue;
+            }
+            out.extend_from_slice(self.bytes.get(at..range.start).unwrap_or_default());
+            out.extend_from_slice(&replacement);
+            at = range.end;
+        }
+        out.extend_from_slice(self.bytes.get(at..).unwrap_or_default());
+        out
+    }
+}
+
+/// `Content-Disposition: form-data; name="…"[; filename="…"]`, as browsers write it. Names
+/// and file names come from quoted strings without `"`, `\\`, CR or LF.
+fn disposition(name: &str, filename: Option<&[u8]>) -> Vec<u8> {
+    let mut line = b"Content-Disposition: form-data; name=\"".to_vec();
+    line.extend_from_slice(name.as_bytes());
+    line.push(b'"');
+    if let Some(filename) = filename {
+        line.extend_from_slice(b"; filename=\"");
+        line.extend_from_slice(filename);
+        line.push(b'"');
+    }
+    line
+}
+
+/// Never prints values: the form carries a signature, valid until the policy expires.
+impl fmt::Debug for FormHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        f.debug_struct("FormHead")
+            .field("len", &self.bytes.len())
+            .field("fields", &names)
+            .field(
+                "filename",
+                &self.file.filename.as_deref().map(String::from_utf8_lossy),
+            )
+            .finish()
+    }
+}
+
+/// Why a head cannot be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadError {
+    Malformed(&'static str),
+    /// Over the limit before the file part's headers ended.
+    TooLarge,
+    /// The form ended without a part named `file`.
+    NoFile,
+    /// Holding more would exceed the VM's memory budget.
+    OverBudget,
+}
+
+/// How far a push got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// All of the input is held; the head goes on in the next piece.
+    NeedMore,
+    /// The head ended after `used` bytes of the input; the rest is the file's content.
+    Complete { used: usize },
+}
+
+enum State {
+    /// Expecting `--B CRLF` at the start of the body.
+    Opening,
+    /// Reading a part's headers, which start at `headers_start`.
+    Headers {
+        part_start: usize,
+        headers_start: usize,
+        scan_from: usize,
+    },
+    /// Reading a field's value, up to the next delimiter.
+    Value {
+        part_start: usize,
+        name: String,
+        headers: Range<usize>,
+        has_filename: bool,
+        value_start: usize,
+        scan_from: usize,
+    },
+    Done(FilePart),
+    Failed,
+}
+
+pub struct HeadParser {
+    boundary: Boundary,
+    dash: Vec<u8>,
+    delimiter: Vec<u8>,
+    limit: usize,
+    buf: Vec<u8>,
+    reservation: Reservation,
+    fields: Vec<Field>,
+    state: State,
+}
+
+/// The smallest step the held head grows by.
+const GROWTH: usize = 4096;
+
+impl HeadParser {
+    pub fn new(boundary: Boundary, limit: usize, budget: Rc<MemoryBudget>) -> Self {
+        HeadParser {
+            dash: boundary.dash_boundary(),
+            delimiter: boundary.delimiter(),
+            boundary,
+            limit,
+            buf: Vec::new(),
+            reservation: Reservation::new(budget),
+            fields: Vec::new(),
+            state: State::Opening,
+        }
+    }
+
+    /// The most bytes the head may have.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes held.
+    pub fn held(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Takes the next piece of the body: holds what belongs to the head (never more than the
+    /// limit), and says whether the head is complete.
+    pub fn push(&mut self, input: &[u8]) -> Result<Progress, HeadError> {
+        let result = self.push_inner(input);
+        if result.is_err() {
+            self.state = State::Failed;
+            self.buf = Vec::new();
+            self.reservation.resize(0);
+        }
+        result
+    }
+
+    /// The head, once `push` said it is complete.
+    pub fn into_head(self) -> Option<FormHead> {
+        match self.state {
+            State::Done(file) => Some(FormHead {
+                bytes: self.buf,
+                boundary: self.boundary,
+                fields: self.fields,
+                file,
+            }),
+            _ => None,
+        }
+    }
+
+    fn push_inner(&mut self, input: &[u8]) -> Result<Progress, HeadError> {
+        if matches!(self.state, State::Done(_) | State::Failed) {
+            return Err(HeadError::Malformed("the form's head was already read"));
+        }
+        let room = self.limit.saturating_sub(self.buf.len());
+        let take = input.get(..room.min(input.len())).unwrap_or_default();
+        self.grow(take.len())?;
+        let before = self.buf.len();
+        self.buf.extend_from_slice(take);
+        match self.advance()? {
+            Some(end) => {
+                self.buf.truncate(end);
+                Ok(Progress::Complete {
+                    used: end.saturating_sub(before),
+                })
+            }
+            None if take.len() < input.len() => Err(HeadError::TooLarge),
+            None => Ok(Progress::NeedMore),
+        }
+    }
+
+    /// Reserves, then allocates, room for `more` bytes (fallibly: a VM out of memory refuses
+    /// the upload rather than trapping).
+    fn grow(&mut self, more: usize) -> Result<(), HeadError> {
+        let needed = self.buf.len().saturating_add(more);
+        if needed <= self.buf.capacity() {
+            return Ok(());
+        }
+        let capacity = self
+            .buf
+            .capacity()
+            .saturating_mul(2)
+            .max(GROWTH)
+            .min(self.limit)
+            .max(needed);
+        if !self.reservation.resize(capacity) {
+            return Err(HeadError::OverBudget);
+        }
+        self.buf
+            .try_reserve_exact(capacity - self.buf.len())
+            .map_err(|_| HeadError::OverBudget)
+    }
+
+    /// Parses as far as the held bytes allow; the end of the head once it is complete.
+    fn advance(&mut self) -> Result<Option<usize>, HeadError> {
+        loop {
+            match &mut self.state {
+                State::Opening => {
+                    let open = self.dash.len() + 2;
+                    let seen = self.buf.get(..self.buf.len().min(self.dash.len()));
+                    let expected = self.dash.get(..seen.map_or(0, <[u8]>::len));
+                    if seen != expected {
+                        return Err(HeadError::Malformed(
+                            "the body does not open with the boundary",
+                        ));
+                    }
+                    let Some(after) = self.buf.get(self.dash.len()..open) else {
+                        return Ok(None);
+                    };
+                    match after {
+                        b"\r\n" => {
+                            self.state = State::Headers {
+                                part_start: 0,
+                                headers_start: open,
+                                scan_from: open,
+                            }
+                        }
+                        b"--" => return Err(HeadError::NoFile),
+                        _ => return Err(after_boundary()),
+                    }
+                }
+                State::Headers {
+                    part_start,
+                    headers_start,
+                    scan_from,
+                } => {
+                    let (part_start, headers_start) = (*part_start, *headers_start);
+                    match self.buf.get(headers_start..headers_start + 2) {
+                        None => return Ok(None),
+                        Some(b"\r\n") => {
+                            return Err(HeadError::Malformed("a part has no headers"));
+                        }
+                        Some(_) => {}
+                    }
+                    let Some(end) = find(&self.buf, b"\r\n\r\n", *scan_from) else {
+                        *scan_from = self.buf.len().saturating_sub(3).max(headers_start);
+                        return Ok(None);
+                    };
+                    let block = self.buf.get(headers_start..end).unwrap_or_default();
+                    let headers = part_headers::parse(block).map_err(HeadError::Malformed)?;
+                    let value_start = end + 4;
+                    if headers.name.eq_ignore_ascii_case(FILE) {
+                        self.state = State::Done(FilePart {
+                            name: headers.name,
+                            filename: headers.filename,
+                            content_type: headers.content_type,
+                            part_start,
+                            headers: headers_start..end,
+                        });
+                        return Ok(Some(value_start));
+                    }
+                    self.state = State::Value {
+                        part_start,
+                        name: headers.name,
+                        headers: headers_start..end,
+                        has_filename: headers.filename.is_some(),
+                        value_start,
+                        scan_from: value_start,
+                    };
+                }
+                State::Value {
+                    part_start,
+                    name,
+                    headers,
+                    has_filename,
+                    value_start,
+                    scan_from,
+                } => {
+                    let Some(at) = find(&self.buf, &self.delimiter, *scan_from) else {
+                        let partial = self.delimiter.len() - 1;
+                        *scan_from = self.buf.len().saturating_sub(partial).max(*value_start);
+                        return Ok(None);
+                    };
+                    let after = at + self.delimiter.len();
+                    let Some(next) = self.buf.get(after..after + 2) else {
+                        *scan_from = at;
+                        return Ok(None);
+                    };
+                    match next {
+                        b"\r\n" => {
+                            self.fields.push(Field {
+                                name: std::mem::take(name),
+                                value: *value_start..at,
+                                part: *part_start..at + 2,
+                                headers: headers.clone(),
+                                has_filename: *has_filename,
+                            });
+                            self.state = State::Headers {
+                                part_start: at + 2,
+                                headers_start: after + 2,
+                                scan_from: after + 2,
+                            };
+                        }
+                        b"--" => return Err(HeadError::NoFile),
+                        _ => return Err(after_boundary()),
+                    }
+                }
+                State::Done(_) | State::Failed => {
+                    return Err(HeadError::Malformed("the form's head was already read"))
+                }
+            }
+        }
+    }
+}
+
+fn after_boundary() -> HeadError {
+    HeadError::Malformed("a boundary is followed by something other than CRLF or --")
+}
+
+/// The first position at or after `from` where `needle` starts in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let (&first, _) = needle.split_first()?;
+    let mut at = from;
+    loop {
+        let rest = haystack.get(at..)?;
+        let offset = rest.iter().position(|&b| b == first)?;
+        let start = at + offset;
+        if haystack.get(start..start + needle.len())? == needle {
+            return Some(start);
+        }
+        at = start + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: &str = "XyZ";
+
+    fn parser(limit: usize) -> HeadParser {
+        HeadParser::new(
+            Boundary::new(B.as_bytes()).unwrap(),
+            limit,
+            MemoryBudget::new(1 << 20),
+        )
+    }
+
+    fn body(parts: &[(&str, &str)], file: &str) -> String {
+        let mut body = String::new();
+        for (name, value) in parts {
+            body.push_str(&format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n{file}\r\n--{B}--\r\n"
+        ));
+        body
+    }
+
+    fn head_of(body: &str) -> (FormHead, usize) {
+        let mut p = parser(64 * 1024);
+        match p.push(body.as_bytes()).unwrap() {
+            Progress::Complete { used } => (p.into_head().unwrap(), used),
+            Progress::NeedMore => panic!("incomplete"),
+        }
+    }
+
+    #[test]
+    fn reads_fields_and_stops_at_the_file() {
+        let text = body(
+            &[
+                ("key", "a/${filename}"),
+                ("Policy", "e30="),
+                ("x-amz-meta-x", ""),
+            ],
+            "content",
+        );
+        let (head, used) = head_of(&text);
+        assert_eq!(&text[used..], "content\r\n--XyZ--\r\n");
+        assert_eq!(head.bytes().len(), used);
+        let fields: Vec<(&str, &[u8])> = head.fields().collect();
+        assert_eq!(
+            fields,
+            [
+                ("key", &b"a/${filename}"[..]),
+                ("Policy", b"e30="),
+                ("x-amz-meta-x", b"")
+            ]
+        );
+        assert_eq!(head.value("POLICY"), Some(&b"e30="[..]));
+        assert_eq!(head.filename(), b"a.txt");
+        assert_eq!(head.repeated(), None);
+        assert!(!format!("{head:?}").contains("e30="));
+    }
+
+    #[test]
+    fn reads_the_same_at_every_split() {
+        let text = body(
+            &[
+                ("key", "k"),
+                ("acl", "private"),
+                ("v", "a\r\n--XyY\r\n-XyZ--XyZ\r\n--X"),
+            ],
+            "c",
+        );
+        let (whole, used) = head_of(&text);
+        let bytes = text.as_bytes();
+        for split in 0..=bytes.len() {
+            let mut p = parser(64 * 1024);
+            let (a, b) = bytes.split_at(split);
+            let progress = match p.push(a).unwrap() {
+                Progress::NeedMore => match p.push(b).unwrap() {
+                    Progress::Complete { used } => split + used,
+                    Progress::NeedMore => panic!("split {split}: incomplete"),
+                },
+                Progress::Complete { used } => used,
+            };
+            assert_eq!(progress, used, "split {split}");
+            let head = p.into_head().unwrap();
+            assert_eq!(head.bytes(), whole.bytes(), "split {split}");
+        }
+        // A byte at a time.
+        let mut p = parser(64 * 1024);
+        let mut done = None;
+        for (i, byte) in bytes.iter().enumerate() {
+            if let Progress::Complete { used } = p.push(&[*byte]).unwrap() {
+                done = Some(i + used);
+                break;
+            }
+        }
+        assert_eq!(done, Some(used));
+    }
+
+    #[test]
+    fn the_limit_counts_everything_before_the_file_content() {
+        let text = body(&[("key", "k")], "content");
+        let (_, used) = head_of(&text);
+        let mut exact = parser(used);
+        assert_eq!(exact.push(text.as_bytes()), Ok(Progress::Complete { used }));
+        let mut short = parser(used - 1);
+        assert_eq!(short.push(text.as_bytes()), Err(HeadError::TooLarge));
+        let mut short = parser(used - 1);
+        assert_eq!(
+            short.push(&text.as_bytes()[..used - 1]),
+            Ok(Progress::NeedMore)
+        );
+        assert_eq!(
+            short.push(&text.as_bytes()[used - 1..]),
+            Err(HeadError::TooLarge)
+        );
+        assert!(short.held() == 0);
+    }
+
+    #[test]
+    fn holding_takes_from_the_budget() {
+        let budget = MemoryBudget::new(5000);
+        let text = body(&[("x-ignore-pad", &"p".repeat(6000))], "c");
+        let mut p = HeadParser::new(
+            Boundary::new(B.as_bytes()).unwrap(),
+            64 * 1024,
+            budget.clone(),
+        );
+        assert_eq!(p.push(text.as_bytes()), Err(HeadError::OverBudget));
+        assert_eq!(budget.used(), 0);
+        let mut p = HeadParser::new(
+            Boundary::new(B.as_bytes()).unwrap(),
+            64 * 1024,
+            budget.clone(),
+        );
+        assert_eq!(p.push(b"--XyZ\r\n"), Ok(Progress::NeedMore));
+        assert_eq!(budget.used(), GROWTH);
+        drop(p);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn refuses_forms_an_origin_could_read_otherwise() {
+        let ok = body(&[("key", "k")], "c");
+        for (bad, want) in [
+            (
+                "\r\n--XyZ\r\n",
+                HeadError::Malformed("the body does not open with the boundary"),
+            ),
+            (
+                "preamble\r\n--XyZ\r\n",
+                HeadError::Malformed("the body does not open with the boundary"),
+            ),
+            (
+                "--XyZ \r\n",
+                HeadError::Malformed("a boundary is followed by something other than CRLF or --"),
+            ),
+            ("--XyZ--\r\n", HeadError::NoFile),
+            (
+                "--XyZ\r\n\r\nvalue\r\n",
+                HeadError::Malformed("a part has no headers"),
+            ),
+            (
+                "--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XyZ--\r\n",
+                HeadError::NoFile,
+            ),
+            (
+                "--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XyZx\r\n",
+                HeadError::Malformed("a boundary is followed by something other than CRLF or --"),
+            ),
+        ] {
+            assert_eq!(parser(1024).push(bad.as_bytes()), Err(want), "{bad:?}");
+        }
+        let lf_only = ok.replace("\r\n", "\n");
+        assert!(parser(1024).push(lf_only.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn rewrites_values_removes_and_adds_fields() {
+        let text = body(
+            &[
+                ("key", "k"),
+                ("AWSAccessKeyId", "CK"),
+                ("Signature", "sig"),
+                ("policy", "p"),
+            ],
+            "c",
+        );
+        let (head, _) = head_of(&text);
+        let out = head.rewrite(&[
+            Edit::Set {
+                name: "policy",
+                value: b"new-policy".to_vec(),
+            },
+            Edit::Remove {
+                name: "awsaccesskeyid",
+            },
+            Edit::Remove { name: "signature" },
+            Edit::Add {
+                name: "x-amz-date",
+                value: b"20260101T000000Z".to_vec(),
+            },
+        ]);
+        let expected = body(
+            &[
+                ("key", "k"),
+                ("policy", "new-policy"),
+                ("x-amz-date", "20260101T000000Z"),
+            ],
+            "c",
+        );
+        let (expected_head, _) = head_of(&expected);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(expected_head.into_bytes()).unwrap()
+        );
+        assert_eq!(head.rewrite(&[]), head.bytes());
+    }
+
+    #[test]
+    fn forms_where_origins_would_find_another_file_are_normalised() {
+        // s3-tests through requests: a filename on every part.
+        let every = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"; filename=\"key\"\r\n\r\nk\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\nContent-Type: text/plain\r\n\r\nprivate\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"policy\"; filename=\"policy\"\r\nContent-Type: text/plain\r\n\r\np\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\nc"
+        );
+        let (head, _) = head_of(&every);
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\nContent-Type: text/plain\r\n\r\nprivate\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\np\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n"
+            )
+        );
+        // A text area: the file part gets an empty file name, its type stays.
+        let text_area = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+             --{B}\r\ncontent-type: text/plain\r\nContent-Disposition: form-data; name=File\r\n\r\nc"
+        );
+        let (head, _) = head_of(&text_area);
+        assert_eq!(head.filename(), b"");
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert!(out.ends_with(&format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\"\r\nContent-Type: text/plain\r\n\r\n"
+        )));
+        // A file part named in another case.
+        let upper = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"FILE\"; filename=\"a.txt\"\r\n\r\nc"
+        );
+        let (head, _) = head_of(&upper);
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert!(out.ends_with("name=\"file\"; filename=\"a.txt\"\r\n\r\n"));
+        // As browsers and SDKs write forms: nothing to do.
+        let (head, _) = head_of(&body(&[("key", "k")], "c"));
+        assert!(head.normalising_edits().is_empty());
+    }
+
+    #[test]
+    fn finds_needles() {
+        assert_eq!(find(b"ab\r\n\r\ncd", b"\r\n\r\n", 0), Some(2));
+        assert_eq!(find(b"ab\r\n\r\ncd", b"\r\n\r\n", 3), None);
+        assert_eq!(find(b"\r\r\n", b"\r\n", 0), Some(1));
+        assert_eq!(find(b"ab", b"", 0), None);
+        assert_eq!(find(b"ab", b"b", 9), None);
+    }
+}

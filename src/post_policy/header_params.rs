@@ -1,0 +1,164 @@
+//! The `value *( ";" parameter )` shape shared by `Content-Type` (the boundary, RFC 2045 §5.1)
+//! and a part's `Content-Disposition` (the field name and file name, RFC 7578 §4.2): a leading
+//! value, then `name=token` or `name="quoted string"` parameters.
+//!
+//! Stricter than the grammar where two readers could disagree: a quoted string may not hold a
+//! backslash (RFC 9110 reads `\"` as a quote, browsers and `requests` never write one, and a
+//! reader that does not unescape would see another name), a parameter may not repeat, and no
+//! control character is accepted.
+
+/// One parameter: its name lower-cased, its value unquoted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub value: Vec<u8>,
+}
+
+/// The leading value (trimmed) and the parameters, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed<'a> {
+    pub value: &'a [u8],
+    pub params: Vec<Param>,
+}
+
+impl Parsed<'_> {
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_slice())
+    }
+}
+
+/// Parses `value; a=b; c="d"`. The error says what is wrong, for the log line.
+pub fn parse(header: &[u8]) -> Result<Parsed<'_>, &'static str> {
+    if header
+        .iter()
+        .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        return Err("a header holds a control character");
+    }
+    let end = header
+        .iter()
+        .position(|&b| b == b';')
+        .unwrap_or(header.len());
+    let (value, mut rest) = header.split_at(end);
+    let mut params: Vec<Param> = Vec::new();
+    while let Some(after) = rest.strip_prefix(b";") {
+        let after = after.trim_ascii_start();
+        if after.is_empty() {
+            break;
+        }
+        if after.starts_with(b";") {
+            rest = after;
+            continue;
+        }
+        let eq = after
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or("a parameter has no '='")?;
+        let (name, value_and_rest) = after.split_at(eq);
+        let value_and_rest = value_and_rest.get(1..).unwrap_or_default();
+        if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
+            return Err("a parameter name is not a token");
+        }
+        let (value, remainder) = match value_and_rest.strip_prefix(b"\"") {
+            Some(quoted) => {
+                let close = quoted
+                    .iter()
+                    .position(|&b| b == b'"')
+                    .ok_or("a quoted parameter does not end")?;
+                let (inner, after_quote) = quoted.split_at(close);
+                if inner.contains(&b'\\') {
+                    return Err("a quoted parameter holds a backslash");
+                }
+                (inner.to_vec(), after_quote.get(1..).unwrap_or_default())
+            }
+            None => {
+                let end = value_and_rest
+                    .iter()
+                    .position(|&b| b == b';' || b == b' ' || b == b'\t')
+                    .unwrap_or(value_and_rest.len());
+                let (bare, remainder) = value_and_rest.split_at(end);
+                if bare.is_empty() || !bare.iter().all(|&b| b.is_ascii_graphic() && b != b'"') {
+                    return Err("a parameter value is neither a token nor a quoted string");
+                }
+                (bare.to_vec(), remainder)
+            }
+        };
+        let remainder = remainder.trim_ascii_start();
+        if !remainder.is_empty() && !remainder.starts_with(b";") {
+            return Err("a parameter is followed by something other than ';'");
+        }
+        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        if params.iter().any(|p| p.name == name) {
+            return Err("a parameter is repeated");
+        }
+        params.push(Param { name, value });
+        rest = remainder;
+    }
+    Ok(Parsed {
+        value: value.trim_ascii(),
+        params,
+    })
+}
+
+/// RFC 9110 `tchar`.
+fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(header: &str) -> Vec<(String, String)> {
+        parse(header.as_bytes())
+            .unwrap()
+            .params
+            .into_iter()
+            .map(|p| (p.name, String::from_utf8(p.value).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_tokens_and_quoted_strings() {
+        let p = parse(b"form-data; name=\"key\"; filename=\"a b;c.jpg\"").unwrap();
+        assert_eq!(p.value, b"form-data");
+        assert_eq!(p.get("name"), Some(&b"key"[..]));
+        assert_eq!(p.get("filename"), Some(&b"a b;c.jpg"[..]));
+        assert_eq!(
+            params("multipart/form-data;boundary=abc ; Charset=UTF-8"),
+            [
+                ("boundary".to_owned(), "abc".to_owned()),
+                ("charset".to_owned(), "UTF-8".to_owned())
+            ]
+        );
+        assert_eq!(params("form-data; name=\"\""), [("name".into(), "".into())]);
+        assert_eq!(
+            params("form-data; filename=\"\u{e9}t\u{e9}.txt\"")[0].1,
+            "\u{e9}t\u{e9}.txt"
+        );
+        assert!(parse(b"text/plain").unwrap().params.is_empty());
+        assert_eq!(params("a;; b=c;"), [("b".into(), "c".into())]);
+    }
+
+    #[test]
+    fn refuses_what_readers_could_read_differently() {
+        for bad in [
+            "form-data; name=\"a\\\"; name=\\\"key\"",
+            "form-data; name=\"a\\b\"",
+            "form-data; name=\"key\"; NAME=\"other\"",
+            "form-data; name=\"key",
+            "form-data; name",
+            "form-data; na me=x",
+            "form-data; name=\"key\" x",
+            "form-data; name=",
+            "form-data; name=a\"b",
+            "form-data; name=\"a\rb\"",
+            "form-data; name=\"a\u{7f}\"",
+        ] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The header block of one form part (RFC 7578 §4.2, §4.4): `Content-Disposition: form-data;
+//! name="…"` with an optional `filename="…"`, and an optional `Content-Type`.
+//!
+//! RFC 7578 §4.8 allows no other header in a part. Anything a reader could take another way is
+//! refused rather than guessed: another header (`Content-Transfer-Encoding` would have an
+//! origin decode what was verified raw), a folded line, a bare CR or LF, a repeated header, a
+//! disposition other than `form-data`, and `filename*` (RFC 7578 §4.2: "MUST NOT be used").
+
+use super::header_params;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartHeaders {
+    /// The field name, as sent (case kept).
+    pub name: String,
+    /// The `filename` parameter, when there is one (possibly empty).
+    pub filename: Option<Vec<u8>>,
+    /// The part's `Content-Type`, as sent.
+    pub content_type: Option<Vec<u8>>,
+}
+
+/// Parses the lines between a part's boundary line and the empty line that ends them (both
+/// excluded); lines are separated by CRLF.
+pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
+    let mut disposition = None;
+    let mut content_type = None;
+    for line in split_lines(block) {
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            return Err("a part header is folded");
+        }
+        if line.contains(&b'\r') || line.contains(&b'\n') {
+            return Err("a part header holds a bare CR or LF");
+        }
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or("a part header line has no ':'")?;
+        let (name, value) = line.split_at(colon);
+        let value = value.get(1..).unwrap_or_default().trim_ascii();
+        if name.eq_ignore_ascii_case(b"content-disposition") {
+            if disposition.replace(value).is_some() {
+                return Err("a part has two Content-Disposition headers");
+            }
+        } else if name.eq_ignore_ascii_case(b"content-type") {
+            if content_type.replace(value).is_some() {
+                return Err("a part has two Content-Type headers");
+            }
+        } else {
+            return Err("a part carries a header other than Content-Disposition and Content-Type");
+        }
+    }
+    let disposition = disposition.ok_or("a part has no Content-Disposition")?;
+    let parsed = header_params::parse(disposition)?;
+    if !parsed.value.eq_ignore_ascii_case(b"form-data") {
+        return Err("a part's disposition is not form-data");
+    }
+    if parsed.params.iter().any(|p| p.name == "filename*") {
+        return Err("a part names its file with filename*");
+    }
+    let name = parsed.get("name").ok_or("a part has no name")?;
+    let name = std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8")?;
+    if name.is_empty() {
+        return Err("a field name is empty");
+    }
+    Ok(PartHeaders {
+        name: name.to_owned(),
+        filename: parsed.get("filename").map(<[u8]>::to_vec),
+        content_type: content_type.map(<[u8]>::to_vec),
+    })
+}
+
+fn split_lines(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(block);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.windows(2).position(|w| w == b"\r\n") {
+            Some(at) => {
+                rest = current.get(at + 2..);
+                current.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(block: &str) -> Result<PartHeaders, &'static str> {
+        parse(block.as_bytes())
+    }
+
+    #[test]
+    fn reads_fields_and_files_as_clients_write_them() {
+        let field = headers("Content-Disposition: form-data; name=\"key\"").unwrap();
+        assert_eq!(field.name, "key");
+        assert_eq!(field.filename, None);
+        // requests: a file part with its type; s3-tests: a filename on every part.
+        let file = headers(
+            "Content-Disposition: form-data; name=\"file\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                file.name.as_str(),
+                file.filename.as_deref(),
+                file.content_type.as_deref()
+            ),
+            ("file", Some(&b"photo.jpg"[..]), Some(&b"image/jpeg"[..]))
+        );
+        // Header names and the disposition in any case, unquoted names.
+        let lax =
+            headers("content-type: text/plain\r\nCONTENT-DISPOSITION: Form-Data; name=X-Amz-Date")
+                .unwrap();
+        assert_eq!(lax.name, "X-Amz-Date");
+        // A browser's empty file input.
+        let empty =
+            headers("Content-Disposition: form-data; name=\"file\"; filename=\"\"").unwrap();
+        assert_eq!(empty.filename.as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn refuses_anything_an_origin_could_read_otherwise() {
+        for bad in [
+            "",
+            "Content-Type: text/plain",
+            "Content-Disposition: form-data",
+            "Content-Disposition: form-data; name=\"\"",
+            "Content-Disposition: attachment; name=\"file\"",
+            "Content-Disposition: file; name=\"file\"",
+            "Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: base64",
+            "Content-Disposition: form-data; name=\"key\"\r\nContent-Disposition: form-data; name=\"acl\"",
+            "Content-Disposition: form-data; name=\"key\"\r\nContent-Type: a\r\nContent-Type: b",
+            "Content-Disposition: form-data;\r\n name=\"key\"",
+            "Content-Disposition: form-data; name=\"key\"\nContent-Type: a",
+            "Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''a.txt",
+            "X-Other: 1\r\nContent-Disposition: form-data; name=\"key\"",
+            "Content-Disposition form-data; name=\"key\"",
+        ] {
+            assert!(headers(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse(b"Content-Disposition: form-data; name=\"\xff\"").is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! Whether a request head opens a browser upload (POST Object): `POST` to a bucket itself
+//! (`/bucket` path-style, `/` virtual-hosted), no query, no `Authorization`, and a
+//! `multipart/form-data` body. Its authentication is in the body; nothing in the head is
+//! signed, so the request head has nothing to verify and every `x-amz-*` header stays unsigned.
+
+use super::boundary::{media_type, Boundary, MediaType};
+use super::errors;
+use crate::addressing::Target;
+use crate::rejection::Rejection;
+use crate::request::Request;
+use crate::unsigned_headers::Covered;
+
+/// The request headers a form's signature covers: none. Origins read some headers of a POST
+/// besides the form (MinIO takes SSE-C from them), so the check after verification must refuse
+/// every `x-amz-*` header of a form upload.
+pub fn covered_headers() -> Covered {
+    Covered::Listed(String::new())
+}
+
+/// The boundary when `req` is a POST Object form; `None` when it is some other request (which
+/// then takes the other schemes' path: anonymous, most likely); an error when it is a form
+/// whose body cannot be read (`multipart/form-data` without a usable boundary).
+///
+/// A query, even an empty one, makes it another request: `POST /bucket?delete` is
+/// DeleteObjects, and the origin must never read a form as anything but an upload.
+pub fn recognise(req: &Request<'_>, target: &Target<'_>) -> Result<Option<Boundary>, Rejection> {
+    let to_bucket = target.bucket.is_some() && matches!(target.key_path, b"" | b"/");
+    if req.method != b"POST"
+        || !to_bucket
+        || req.path.contains(&b'?')
+        || req.values("authorization").next().is_some()
+    {
+        return Ok(None);
+    }
+    let content_type = match req.single("content-type") {
+        Ok(Some(value)) => value,
+        Ok(None) => return Ok(None),
+        Err(_) => return Err(errors::malformed("the Content-Type header is repeated")),
+    };
+    match media_type(content_type) {
+        MediaType::Other => Ok(None),
+        MediaType::FormData(boundary) => Ok(Some(boundary)),
+        MediaType::Malformed(why) => Err(errors::malformed(why)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addressing::Style;
+    use crate::s3_error::S3ErrorCode;
+
+    const FORM: &str = "multipart/form-data; boundary=xyz";
+
+    fn check(
+        style: Style<'static>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<Boundary>, Rejection> {
+        let mut pairs: Vec<(String, String)> = vec![
+            (":method".into(), method.into()),
+            (":path".into(), path.into()),
+            (":authority".into(), "s3.mydomain.com".into()),
+        ];
+        pairs.extend(headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let req = Request::from_pairs(&pairs).unwrap();
+        let target = Target::parse(style, req.raw_path()).unwrap();
+        recognise(&req, &target)
+    }
+
+    fn is_form(style: Style<'static>, path: &str, headers: &[(&str, &str)]) -> bool {
+        check(style, "POST", path, headers).unwrap().is_some()
+    }
+
+    #[test]
+    fn a_form_posted_to_a_bucket_in_either_style() {
+        let form = [("content-type", FORM)];
+        let virtual_host = Style::Virtual { bucket: "photos" };
+        assert_eq!(
+            check(Style::Path, "POST", "/photos", &form).unwrap(),
+            Some(Boundary::new(b"xyz").unwrap())
+        );
+        assert!(is_form(Style::Path, "/photos/", &form));
+        assert!(is_form(virtual_host, "/", &form));
+    }
+
+    #[test]
+    fn anything_else_is_not_a_form() {
+        let form = [("content-type", FORM)];
+        let virtual_host = Style::Virtual { bucket: "photos" };
+        assert!(!is_form(Style::Path, "/", &form));
+        assert!(!is_form(Style::Path, "/photos/key", &form));
+        assert!(!is_form(virtual_host, "/key", &form));
+        assert!(!is_form(Style::Path, "/photos?delete", &form));
+        assert!(!is_form(Style::Path, "/photos?", &form));
+        assert!(!is_form(virtual_host, "/?uploads", &form));
+        assert!(!is_form(
+            Style::Path,
+            "/photos",
+            &[
+                ("content-type", FORM),
+                ("authorization", "AWS4-HMAC-SHA256 x")
+            ]
+        ));
+        assert!(!is_form(
+            Style::Path,
+            "/photos",
+            &[("content-type", "text/plain")]
+        ));
+        assert!(!is_form(Style::Path, "/photos", &[]));
+        assert_eq!(check(Style::Path, "PUT", "/photos", &form).unwrap(), None);
+        assert_eq!(check(Style::Path, "post", "/photos", &form).unwrap(), None);
+    }
+
+    #[test]
+    fn no_header_of_a_form_is_signed() {
+        let pairs = [
+            (":method", "POST"),
+            (":path", "/photos"),
+            (":authority", "s3.mydomain.com"),
+            ("content-type", FORM),
+            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        ];
+        let req = Request::from_pairs(&pairs).unwrap();
+        let refused = crate::unsigned_headers::check(&req, &covered_headers()).unwrap_err();
+        assert_eq!(refused.error.code, S3ErrorCode::AccessDenied);
+    }
+
+    #[test]
+    fn a_form_without_a_usable_boundary_is_malformed() {
+        for headers in [
+            &[("content-type", "multipart/form-data")][..],
+            &[("content-type", "multipart/form-data; boundary=\"\"")],
+            &[("content-type", FORM), ("content-type", FORM)],
+        ] {
+            let err = check(Style::Path, "POST", "/photos", headers).unwrap_err();
+            assert_eq!(err.error.code, S3ErrorCode::MalformedPOSTRequest);
+        }
+    }
+}

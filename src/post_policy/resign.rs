@@ -1,0 +1,246 @@
+//! The form the origin gets. Its signature covers only the policy, never the host, so with
+//! the client's own key pair and region the form goes on byte for byte. Otherwise:
+//!
+//! - **SigV4**: a new policy, the client's with every `x-amz-credential` condition set to the
+//!   origin's credential (origin key, the client's credential date, the origin region), signed
+//!   with the origin's signing key; the `policy`, `x-amz-credential` and `x-amz-signature`
+//!   values change. `x-amz-date` and the expiration stay, so the origin enforces the same
+//!   deadline.
+//! - **SigV2** (`origin_signature_version: same`): the same policy, signed with the origin
+//!   secret; `AWSAccessKeyId` and `signature` change.
+//! - **SigV2 upgraded** (`origin_signature_version: v4`): the policy gains the three
+//!   conditions SigV4 requires (`x-amz-algorithm`, `x-amz-credential`, `x-amz-date`, dated
+//!   now, region the origin's or `us-east-1`), `AWSAccessKeyId` and `signature` go, and the
+//!   four SigV4 fields come in before the file.
+//!
+//! Nothing the client did not sign is added: the origin's policy allows exactly what the
+//! client's did, for the origin's key.
+
+use super::fields::{
+    self, AWS_ACCESS_KEY_ID, POLICY, SIGNATURE, X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE,
+};
+use super::form_head::Edit;
+use super::verify::{Signer, Verified};
+use crate::config::{Config, CredentialPair, OriginSignatureVersion};
+use crate::rejection::Rejection;
+use crate::s3_error::S3ErrorCode;
+use crate::sigv2::signature::sign as sign_v2;
+use crate::sigv4::amz_date::AmzDate;
+use crate::sigv4::credential::{Credential, Scope};
+use crate::sigv4::signing::ALGORITHM;
+use crate::verify::SERVICE;
+use base64::Engine;
+use serde_json::Value;
+
+/// The region a SigV2 form is signed for when upgraded without an `origin_region`.
+const DEFAULT_REGION: &str = "us-east-1";
+/// The SigV4 fields an upgraded form gets, spelt as botocore spells them.
+const NEW_ALGORITHM: &str = "x-amz-algorithm";
+const NEW_CREDENTIAL: &str = "x-amz-credential";
+const NEW_DATE: &str = "x-amz-date";
+const NEW_SIGNATURE: &str = "x-amz-signature";
+
+/// The changes the origin's form needs; none when the client's signature holds there.
+pub fn for_origin(
+    config: &Config,
+    verified: &Verified<'_, '_>,
+    now: u64,
+) -> Result<Vec<Edit>, Rejection> {
+    let pair = verified.pair;
+    match (&verified.signer, config.origin_signature_version) {
+        (Signer::V4 { credential }, _) => {
+            let region = config
+                .origin_region
+                .as_deref()
+                .unwrap_or(credential.scope.region);
+            if same_keys(pair) && region == credential.scope.region {
+                return Ok(Vec::new());
+            }
+            let origin = Credential {
+                access_key_id: &pair.origin().access_key_id,
+                scope: Scope {
+                    date: credential.scope.date,
+                    region,
+                    service: SERVICE,
+                },
+            };
+            let credential_text = origin.to_string();
+            let mut document = verified.policy.document().clone();
+            set_credential_conditions(&mut document, &credential_text);
+            let policy = encode(&document)?;
+            let signature = pair
+                .origin()
+                .secret
+                .signing_key(&origin.scope)
+                .sign(policy.as_bytes())
+                .to_hex();
+            Ok(vec![
+                Edit::Set {
+                    name: POLICY,
+                    value: policy.into_bytes(),
+                },
+                Edit::Set {
+                    name: X_AMZ_CREDENTIAL,
+                    value: credential_text.into_bytes(),
+                },
+                Edit::Set {
+                    name: X_AMZ_SIGNATURE,
+                    value: signature.into_bytes(),
+                },
+            ])
+        }
+        (Signer::V2, OriginSignatureVersion::Same) => {
+            if same_keys(pair) {
+                return Ok(Vec::new());
+            }
+            let origin = pair.origin();
+            let signature = sign_v2(origin.secret.key(), verified.policy_text).to_base64();
+            Ok(vec![
+                Edit::Set {
+                    name: AWS_ACCESS_KEY_ID,
+                    value: origin.access_key_id.clone().into_bytes(),
+                },
+                Edit::Set {
+                    name: SIGNATURE,
+                    value: signature.into_bytes(),
+                },
+            ])
+        }
+        (Signer::V2, OriginSignatureVersion::V4) => {
+            let date = AmzDate::from_unix_seconds(now);
+            let date_stamp = date.date_stamp();
+            let date_text = date.to_string();
+            let origin = Credential {
+                access_key_id: &pair.origin().access_key_id,
+                scope: Scope {
+                    date: &date_stamp,
+                    region: config.origin_region.as_deref().unwrap_or(DEFAULT_REGION),
+                    service: SERVICE,
+                },
+            };
+            let credential_text = origin.to_string();
+            let mut document = verified.policy.document().clone();
+            if let Some(Value::Array(conditions)) = document.get_mut("conditions") {
+                for (name, value) in [
+                    (NEW_ALGORITHM, ALGORITHM),
+                    (NEW_CREDENTIAL, credential_text.as_str()),
+                    (NEW_DATE, date_text.as_str()),
+                ] {
+                    conditions.push(serde_json::json!({ name: value }));
+                }
+            }
+            let policy = encode(&document)?;
+            let signature = pair
+                .origin()
+                .secret
+                .signing_key(&origin.scope)
+                .sign(policy.as_bytes())
+                .to_hex();
+            Ok(vec![
+                Edit::Remove {
+                    name: AWS_ACCESS_KEY_ID,
+                },
+                Edit::Remove { name: SIGNATURE },
+                Edit::Set {
+                    name: POLICY,
+                    value: policy.into_bytes(),
+                },
+                Edit::Add {
+                    name: NEW_ALGORITHM,
+                    value: ALGORITHM.as_bytes().to_vec(),
+                },
+                Edit::Add {
+                    name: NEW_CREDENTIAL,
+                    value: credential_text.into_bytes(),
+                },
+                Edit::Add {
+                    name: NEW_DATE,
+                    value: date_text.into_bytes(),
+                },
+                Edit::Add {
+                    name: NEW_SIGNATURE,
+                    value: signature.into_bytes(),
+                },
+            ])
+        }
+    }
+}
+
+/// Whether the origin gets the client's own key pair.
+fn same_keys(pair: &CredentialPair) -> bool {
+    std::ptr::eq(pair.origin(), &pair.client)
+}
+
+/// Every condition on `x-amz-credential`, in either form, now names `credential`.
+fn set_credential_conditions(document: &mut Value, credential: &str) {
+    let Some(Value::Array(conditions)) = document.get_mut("conditions") else {
+        return;
+    };
+    for condition in conditions {
+        match condition {
+            Value::Object(map) => {
+                for (name, value) in map.iter_mut() {
+                    if fields::is(name, X_AMZ_CREDENTIAL) {
+                        *value = Value::from(credential);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let names_credential = matches!(
+                    items.get(1),
+                    Some(Value::String(name))
+                        if name.strip_prefix('$').is_some_and(|n| fields::is(n, X_AMZ_CREDENTIAL))
+                );
+                if names_credential {
+                    if let Some(value) = items.get_mut(2) {
+                        *value = Value::from(credential);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The base64 of the document's JSON.
+fn encode(document: &Value) -> Result<String, Rejection> {
+    let json = serde_json::to_vec(document).map_err(|_| {
+        Rejection::new(
+            S3ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
+        )
+    })?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_conditions_are_replaced_in_both_forms_and_nothing_else() {
+        let mut document = serde_json::json!({
+            "expiration": "2026-01-01T00:00:00Z",
+            "conditions": [
+                {"X-Amz-Credential": "CK/20260101/us-east-1/s3/aws4_request"},
+                ["eq", "$x-amz-credential", "CK/20260101/us-east-1/s3/aws4_request"],
+                ["starts-with", "$X-AMZ-CREDENTIAL", "CK/"],
+                ["eq", "x-amz-credential", "unchanged: no $"],
+                {"key": "CK/20260101/us-east-1/s3/aws4_request"},
+                ["content-length-range", 1, 2],
+            ]
+        });
+        set_credential_conditions(&mut document, "OK/20260101/eu-west-3/s3/aws4_request");
+        assert_eq!(
+            document["conditions"],
+            serde_json::json!([
+                {"X-Amz-Credential": "OK/20260101/eu-west-3/s3/aws4_request"},
+                ["eq", "$x-amz-credential", "OK/20260101/eu-west-3/s3/aws4_request"],
+                ["starts-with", "$X-AMZ-CREDENTIAL", "OK/20260101/eu-west-3/s3/aws4_request"],
+                ["eq", "x-amz-credential", "unchanged: no $"],
+                {"key": "CK/20260101/us-east-1/s3/aws4_request"},
+                ["content-length-range", 1, 2],
+            ])
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! One POST Object upload as its body streams through, shaped like `aws_chunked`: the adapter
+//! feeds each piece of the body and gets back what to release.
+//!
+//! 1. **Head.** Every byte is held in the VM (bounded by the limit, reserved from the memory
+//!    budget) and nothing is released, until the file part's headers end.
+//! 2. **Verdict**, in the same call: the head is verified (`authorise`) and, when the origin
+//!    needs another, rewritten. The release then opens with the head for the origin, and
+//!    carries `HeadVerdict` with the change in body length, so the adapter can set
+//!    `Content-Length` before it lets the request headers go.
+//! 3. **File.** The content passes as it comes, but for a possible closing delimiter, which is
+//!    held until the file's size is known to be within `content-length-range`. What follows
+//!    the file passes unread.
+
+use super::authorise::{authorise, PostAuth};
+use super::boundary::Boundary;
+use super::errors;
+use super::file_part::FileScanner;
+use super::form_head::{HeadError, HeadParser, Progress};
+use crate::config::Config;
+use crate::memory_budget::MemoryBudget;
+use crate::rejection::Rejection;
+use std::ops::Range;
+use std::rc::Rc;
+
+/// S3 allows 20 KiB of fields before the file; browsers and SDKs stay far below. 64 KiB
+/// leaves room for long policies and metadata while bounding what one upload holds.
+pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// What one piece of the body releases: `prefix`, then `input[range]`; the rest of the input
+/// is held (or, once released in a prefix, dropped from the input).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Release {
+    pub prefix: Vec<u8>,
+    pub range: Range<usize>,
+    /// Set by the call that completed the head.
+    pub head: Option<HeadVerdict>,
+}
+
+/// The verdict on the form's head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadVerdict {
+    pub auth: PostAuth,
+    pub access_key_id: Option<String>,
+    /// The origin's body length minus the client's (the head for the origin minus the head
+    /// received); the rest of the body keeps its length.
+    pub content_length_delta: i64,
+}
+
+enum Phase {
+    Head(Box<HeadParser>),
+    File(FileScanner),
+    Failed,
+}
+
+pub struct PostUpload {
+    bucket: String,
+    boundary: Boundary,
+    phase: Phase,
+}
+
+impl PostUpload {
+    /// An upload to `bucket` with a body in `boundary`'s parts; `max_head_bytes` bounds the
+    /// fields before the file (400 `MaxPostPreDataLengthExceeded` past it), held within
+    /// `budget`.
+    pub fn new(
+        boundary: Boundary,
+        bucket: &str,
+        max_head_bytes: usize,
+        budget: Rc<MemoryBudget>,
+    ) -> Self {
+        PostUpload {
+            bucket: bucket.to_owned(),
+            phase: Phase::Head(Box::new(HeadParser::new(
+                boundary.clone(),
+                max_head_bytes,
+                budget,
+            ))),
+            boundary,
+        }
+    }
+
+    /// Whether the head is still being read: the request headers must wait.
+    pub fn head_pending(&self) -> bool {
+        matches!(self.phase, Phase::Head(_))
+    }
+
+    /// Bytes held in the VM.
+    pub fn held(&self) -> usize {
+        match &self.phase {
+            Phase::Head(parser) => parser.held(),
+            Phase::File(scanner) => scanner.held(),
+            Phase::Failed => 0,
+        }
+    }
+
+    /// The file's size so far, once its content has begun.
+    pub fn file_size(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::File(scanner) => Some(scanner.size()),
+            _ => None,
+        }
+    }
+
+    /// Takes the next piece of the body. `config` and `now` (Unix seconds) verify the head when
+    /// it completes. After an error nothing more is released.
+    pub fn feed(&mut self, input: &[u8], config: &Config, now: u64) -> Result<Release, Rejection> {
+        let result = self.feed_inner(input, config, now);
+        if result.is_err() {
+            self.phase = Phase::Failed;
+        }
+        result
+    }
+
+    /// The body has ended: what is still held, once the file has ended within its range.
+    pub fn finish(&mut self) -> Result<Vec<u8>, Rejection> {
+        let result = match &mut self.phase {
+            Phase::File(scanner) => scanner.finish(),
+            Phase::Head(_) => Err(errors::malformed("the body ends before the file")),
+            Phase::Failed => Err(errors::malformed("the body was already refused")),
+        };
+        if result.is_err() {
+            self.phase = Phase::Failed;
+        }
+        result
+    }
+
+    /// `feed`, appending what goes on to `out`.
+    pub fn feed_into(
+        &mut self,
+        input: &[u8],
+        config: &Config,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<HeadVerdict>, Rejection> {
+        let release = self.feed(input, config, now)?;
+        out.extend_from_slice(&release.prefix);
+        out.extend_from_slice(input.get(release.range).unwrap_or_default());
+        Ok(release.head)
+    }
+
+    fn feed_inner(
+        &mut self,
+        input: &[u8],
+        config: &Config,
+        now: u64,
+    ) -> Result<Release, Rejection> {
+        let parser = match &mut self.phase {
+            Phase::File(scanner) => {
+                let piece = scanner.feed(input)?;
+                return Ok(Release {
+                    prefix: piece.prefix,
+                    range: piece.range,
+                    head: None,
+                });
+            }
+            Phase::Failed => return Err(errors::malformed("the body was already refused")),
+            Phase::Head(parser) => parser,
+        };
+        let used = match parser.push(input) {
+            Ok(Progress::NeedMore) => {
+                return Ok(Release {
+                    prefix: Vec::new(),
+                    range: input.len()..input.len(),
+                    head: None,
+                })
+            }
+            Ok(Progress::Complete { used }) => used,
+            Err(HeadError::Malformed(why)) => return Err(errors::malformed(why)),
+            Err(HeadError::TooLarge) => return Err(errors::head_too_large(parser.limit())),
+            Err(HeadError::NoFile) => return Err(errors::no_file()),
+            Err(HeadError::OverBudget) => return Err(errors::over_budget()),
+        };
+        let Phase::Head(parser) = std::mem::replace(&mut self.phase, Phase::Failed) else {
+            return Err(errors::malformed("internal: the head was not being read"));
+        };
+        let head = parser
+            .into_head()
+            .ok_or_else(|| errors::malformed("internal: the head is incomplete"))?;
+        let authorised = authorise(config, &head, &self.bucket, now)?;
+        let received = head.bytes().len();
+        let out = authorised.head.unwrap_or_else(|| head.into_bytes());
+        let delta = i64::try_from(out.len()).unwrap_or(i64::MAX)
+            - i64::try_from(received).unwrap_or(i64::MAX);
+        let mut scanner = FileScanner::new(&self.boundary, authorised.size);
+        let rest = input.get(used..).unwrap_or_default();
+        let piece = scanner
+            .feed(rest)
+            .map_err(|r| match &authorised.access_key_id {
+                Some(key) => r.for_key(key),
+                None => r,
+            })?;
+        self.phase = Phase::File(scanner);
+        let mut prefix = out;
+        prefix.extend_from_slice(&piece.prefix);
+        Ok(Release {
+            prefix,
+            range: used + piece.range.start..used + piece.range.end,
+            head: Some(HeadVerdict {
+                auth: authorised.auth,
+                access_key_id: authorised.access_key_id,
+                content_length_delta: delta,
+            }),
+        })
+    }
+}
+
+/// The origin's `Content-Length`: the client's plus `delta`, or `None` when the client's is
+/// not a length or the sum is out of range.
+pub fn content_length(client: &[u8], delta: i64) -> Option<String> {
+    if client.is_empty() || client.len() > 19 || !client.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let length: i64 = std::str::from_utf8(client).ok()?.parse().ok()?;
+    let origin = length.checked_add(delta)?;
+    (origin >= 0).then(|| origin.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_adds_the_delta() {
+        assert_eq!(content_length(b"1000", 24).as_deref(), Some("1024"));
+        assert_eq!(content_length(b"1000", -1000).as_deref(), Some("0"));
+        assert_eq!(content_length(b"10", -11), None);
+        assert_eq!(content_length(b"", 0), None);
+        assert_eq!(content_length(b"+1", 0), None);
+        assert_eq!(content_length(b"1 ", 0), None);
+        assert_eq!(content_length(b"99999999999999999999", 0), None);
+        assert_eq!(content_length(b"9223372036854775807", 1), None);
+    }
+}
