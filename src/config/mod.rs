@@ -125,6 +125,8 @@ pub enum Anonymous {
 pub struct CredentialPair {
     pub client: ClientKey,
     origin: KeyPair,
+    /// Whether the origin gets another key pair than the client's own.
+    translated: bool,
 }
 
 impl CredentialPair {
@@ -132,9 +134,15 @@ impl CredentialPair {
         &self.origin
     }
 
+    /// Whether requests are signed at the origin with another key pair than the client's.
+    pub fn translates(&self) -> bool {
+        self.translated
+    }
+
     /// A standalone filter's pair: the client's own key signs at the origin unless another
     /// pair is given.
     fn standalone(client: KeyPair, origin: Option<KeyPair>) -> Self {
+        let translated = origin.is_some();
         let origin = origin.unwrap_or_else(|| KeyPair {
             access_key_id: client.access_key_id.clone(),
             secret: Secret::new(client.secret.key().clone()),
@@ -145,6 +153,7 @@ impl CredentialPair {
                 secret: Some(client.secret),
             },
             origin,
+            translated,
         }
     }
 }
@@ -701,6 +710,7 @@ fn credential_pair(
                     secret: None,
                 },
                 origin,
+                translated: true,
             }
         }
     };

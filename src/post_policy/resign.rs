@@ -168,7 +168,7 @@ pub fn for_origin(
 
 /// Whether the origin gets the client's own key pair.
 fn same_keys(pair: &CredentialPair) -> bool {
-    std::ptr::eq(pair.origin(), &pair.client)
+    !pair.translates()
 }
 
 /// Every condition on `x-amz-credential`, in either form, now names `credential`.

@@ -168,11 +168,12 @@ fn v4_form<'h, 'c>(config: &'c Config, form: &'h FormHead) -> Result<Verified<'h
     let pair = config
         .credential(credential.access_key_id)
         .ok_or_else(|| errors::unknown_key(credential.access_key_id))?;
-    let expected = pair
+    let secret = pair
         .client
         .secret
-        .signing_key(&credential.scope)
-        .sign(policy_text);
+        .as_ref()
+        .ok_or_else(crate::verify::no_client_secret)?;
+    let expected = secret.signing_key(&credential.scope).sign(policy_text);
     let holds = Signature::from_hex(signature).is_ok_and(|claimed| expected.verifies(&claimed));
     if !holds {
         return Err(errors::signature_mismatch(credential.access_key_id));
@@ -194,7 +195,12 @@ fn v2_form<'h, 'c>(config: &'c Config, form: &'h FormHead) -> Result<Verified<'h
     let pair = config
         .credential(access_key_id)
         .ok_or_else(|| errors::unknown_key(access_key_id))?;
-    let expected = sign_v2(pair.client.secret.key(), policy_text);
+    let secret = pair
+        .client
+        .secret
+        .as_ref()
+        .ok_or_else(crate::verify::no_client_secret)?;
+    let expected = sign_v2(secret.key(), policy_text);
     let holds =
         SignatureV2::from_base64(signature).is_ok_and(|claimed| expected.verifies(&claimed));
     if !holds {
