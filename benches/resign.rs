@@ -5,8 +5,34 @@
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::request::Request;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// Counts heap allocations, so the benchmark can report them per request.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// 2026-11-29T12:00:00Z
 const NOW: u64 = 1_795_953_600;
@@ -104,20 +130,27 @@ fn s3_resign_bench_sign(pairs: &[(String, Vec<u8>)], signed: &str) -> String {
     .to_hex()
 }
 
+fn decide(name: &str, gateway: &Gateway, pairs: &[(String, Vec<u8>)]) {
+    let req = Request::from_pairs(black_box(pairs)).unwrap();
+    match gateway.decide(&req, NOW) {
+        Decision::Forward(f) => {
+            black_box(f);
+        }
+        Decision::Reject(r) => panic!("{name}: {}", r.error),
+    }
+}
+
 fn bench(name: &str, gateway: &Gateway, pairs: &[(String, Vec<u8>)]) {
     let run = |iterations: u32| {
         let start = Instant::now();
         for _ in 0..iterations {
-            let req = Request::from_pairs(black_box(pairs)).unwrap();
-            match gateway.decide(&req, NOW) {
-                Decision::Forward(f) => {
-                    black_box(f);
-                }
-                Decision::Reject(r) => panic!("{name}: {}", r.error),
-            }
+            decide(name, gateway, pairs);
         }
         start.elapsed()
     };
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    decide(name, gateway, pairs);
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     // Calibrate to ~200 ms a sample, then take the median of 7 samples.
     let mut iterations = 100;
     while run(iterations) < Duration::from_millis(50) {
@@ -130,7 +163,7 @@ fn bench(name: &str, gateway: &Gateway, pairs: &[(String, Vec<u8>)]) {
     samples.sort_by(f64::total_cmp);
     let median = samples[3];
     println!(
-        "{name:<36} {:>8.2} µs/request  {:>9.0} requests/s  (samples {:.2}–{:.2} µs)",
+        "{name:<36} {:>8.2} µs/request  {:>9.0} requests/s  (samples {:.2}–{:.2} µs)  {allocations} allocations/request",
         median / 1000.0,
         1e9 / median,
         samples[0] / 1000.0,
@@ -139,8 +172,24 @@ fn bench(name: &str, gateway: &Gateway, pairs: &[(String, Vec<u8>)]) {
 }
 
 fn main() {
+    // `--profile N`: N requests of each kind, untimed, for `valgrind --tool=callgrind`, whose
+    // instruction counts hold still on a busy machine.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--profile")
+        .and_then(|i| args.get(i + 1)?.parse::<u32>().ok())
+    {
+        let gateway = gateway();
+        for (name, pairs) in [("presigned", presigned()), ("header", header_signed())] {
+            for _ in 0..n {
+                decide(name, &gateway, &pairs);
+            }
+        }
+        return;
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and wants speed.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !args.iter().any(|a| a == "--bench") {
         return;
     }
     let gateway = gateway();
