@@ -264,6 +264,9 @@ static_resources:
                         name: s3-resign
                         root_id: s3-resign
                         failure_policy: FAIL_RELOAD
+                        # A browser upload's headers wait in the filter until its form is verified, while
+                        # the body still reaches the filter (Envoy's default would hold the body back too).
+                        allow_on_headers_stop_iteration: true
                         reload_config: { backoff: { base_interval: 1s, max_interval: 1s } }
                         vm_config:
                           vm_id: s3-resign

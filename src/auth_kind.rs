@@ -10,17 +10,23 @@ pub enum AuthKind {
     PresignedV2,
     /// `Authorization: AWS <key>:<signature>`.
     HeaderV2,
+    /// A browser upload: POST Object with a signed policy, verified from the form.
+    PostPolicy,
+    /// A browser's CORS preflight, forwarded unsigned for the origin's CORS rules.
+    Preflight,
     /// Unsigned, forwarded as allowed by `anonymous: forward`.
     Anonymous,
 }
 
 impl AuthKind {
-    pub const ALL: [AuthKind; 6] = [
+    pub const ALL: [AuthKind; 8] = [
         AuthKind::PresignedV4,
         AuthKind::HeaderV4,
         AuthKind::ChunkedV4,
         AuthKind::PresignedV2,
         AuthKind::HeaderV2,
+        AuthKind::PostPolicy,
+        AuthKind::Preflight,
         AuthKind::Anonymous,
     ];
 
@@ -31,6 +37,8 @@ impl AuthKind {
             AuthKind::ChunkedV4 => "chunked_v4",
             AuthKind::PresignedV2 => "presigned_v2",
             AuthKind::HeaderV2 => "header_v2",
+            AuthKind::PostPolicy => "post_policy",
+            AuthKind::Preflight => "cors_preflight",
             AuthKind::Anonymous => "anonymous",
         }
     }

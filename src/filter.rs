@@ -9,6 +9,7 @@ use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::memory_budget::MemoryBudget;
 use crate::metrics;
+use crate::post_policy::{self, PostUpload};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -246,11 +247,18 @@ fn log_level(level: config::LogLevel) -> LogLevel {
     }
 }
 
+/// A body the filter reads: a signed aws-chunked upload, or a browser's form.
+enum Body {
+    Chunked(Box<ChunkedResigner>),
+    /// The request headers wait (`head_pending`) until the form's head is verified.
+    Form(Box<PostUpload>),
+}
+
 struct Stream {
     filters: Option<Rc<Filters>>,
     counters: Rc<Counters>,
-    /// The re-signer of a signed aws-chunked body, while it streams.
-    body: Option<Box<ChunkedResigner>>,
+    /// What verifies and re-signs the body, while it streams.
+    body: Option<Body>,
     head: bool,
     /// `METHOD path (access key …)`, for the log line of a body refused mid-stream.
     described: String,
@@ -323,7 +331,7 @@ impl HttpContext for Stream {
         // An aws-chunked body ends inside the body; HTTP trailers after it would end the
         // stream with the final chunk still held here, unverifiable.
         match &self.body {
-            Some(_) => self.refuse_body(ChunkError::Truncated),
+            Some(_) => self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error())),
             None => Action::Continue,
         }
     }
@@ -350,24 +358,36 @@ impl Stream {
             let why = format!("cannot rewrite the request: {status:?}");
             return self.internal_error(self.head, &why);
         }
+        self.described = describe(req, forward.access_key_id);
+        if let Some(form) = forward.form.take() {
+            // Counted and logged once the form's head says who signed it.
+            if end_of_stream {
+                let error = S3Error::new(
+                    S3ErrorCode::MalformedPOSTRequest,
+                    "The body of your POST request is not well-formed multipart/form-data.",
+                );
+                return self.refuse_body(Rejection::from(error));
+            }
+            self.body = Some(Body::Form(form));
+            return Action::Pause;
+        }
         self.counters.forwarded(forward.kind);
         access_log::forwarded(forward.kind, forward.access_key_id);
-        self.body = forward.body.take();
-        if self.body.is_some() {
-            self.described = describe(req, forward.access_key_id);
+        if let Some(chunked) = forward.body.take() {
             if end_of_stream {
-                return self.refuse_body(ChunkError::Truncated);
+                return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
             }
+            self.body = Some(Body::Chunked(chunked));
         }
         Action::Continue
     }
 
-    /// Streams a signed aws-chunked body through its re-signer: what is complete and verified
-    /// goes on, the chunk still arriving stays in the VM.
+    /// Streams the body through its re-signer: what is complete and verified goes on (edited
+    /// in Envoy's buffer), the rest stays in the VM until it is.
     fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
-        let Some(resigner) = self.body.as_mut() else {
+        if self.body.is_none() {
             return Action::Continue;
-        };
+        }
         let mut input = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
@@ -375,41 +395,37 @@ impl Stream {
                 return self.internal_error(self.head, &why);
             }
         };
-        let chunks_before = resigner.chunks();
-        let result = resigner.feed(&mut input).and_then(|release| {
-            let last = if end_of_stream {
-                resigner.finish()?
-            } else {
-                Vec::new()
-            };
-            Ok((release, last))
-        });
-        add(self.counters.chunks, resigner.chunks() - chunks_before);
+        let step = match self.body.as_mut() {
+            Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
+            Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
+            None => return Action::Continue,
+        };
         self.record_memory();
-        let (release, last) = match result {
-            Ok(done) => done,
-            Err(error) => {
+        let (range, prefix, last, wait) = match step {
+            Ok(step) => step,
+            Err(rejection) => {
                 // Nothing of this piece goes on; the error answer resets the upstream request.
                 let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
-                return self.refuse_body(error);
+                return self.refuse_body(rejection);
             }
         };
         if end_of_stream {
             self.body = None;
         }
         // Envoy's buffer takes three edits, no joining here: replace everything with what was
-        // re-signed in place, prepend the chunk completed from earlier pieces, append the
-        // final chunk and trailer when the body ends.
-        let middle = &input[release.range];
+        // re-signed in place, prepend what was completed from earlier pieces, append what the
+        // end of the body released.
+        let middle = &input[range];
         let mut written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
-        if written.is_ok() && !release.prefix.is_empty() {
-            written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, &release.prefix);
+        if written.is_ok() && !prefix.is_empty() {
+            written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, &prefix);
         }
         if written.is_ok() && !last.is_empty() {
-            let end = release.prefix.len() + middle.len();
+            let end = prefix.len() + middle.len();
             written = hostcalls::set_buffer(BufferType::HttpRequestBody, end, 0, &last);
         }
         match written {
+            Ok(()) if wait => Action::Pause,
             Ok(()) => Action::Continue,
             Err(status) => {
                 let why = format!("cannot rewrite the request body: {status:?}");
@@ -418,14 +434,87 @@ impl Stream {
         }
     }
 
-    /// Stops a signed aws-chunked body that failed: the client gets the S3 error and the
-    /// upstream request is reset, so the origin never completes the object.
-    fn refuse_body(&mut self, error: ChunkError) -> Action {
+    /// One piece of a signed aws-chunked body: (range of the input to keep, prefix, final
+    /// bytes, whether to keep the request waiting).
+    fn chunked_step(
+        &mut self,
+        input: &mut [u8],
+        end_of_stream: bool,
+    ) -> Result<BodyStep, Rejection> {
+        let Some(Body::Chunked(resigner)) = self.body.as_mut() else {
+            return Ok((0..0, Vec::new(), Vec::new(), false));
+        };
+        let chunks_before = resigner.chunks();
+        let result = resigner.feed(input).and_then(|release| {
+            let last = if end_of_stream {
+                resigner.finish()?
+            } else {
+                Vec::new()
+            };
+            Ok((release.range, release.prefix, last, false))
+        });
+        add(self.counters.chunks, resigner.chunks() - chunks_before);
+        result.map_err(|e| Rejection::from(e.s3_error()))
+    }
+
+    /// One piece of a browser's form. While the form's head is incomplete everything is held
+    /// and the request waits; the piece that completes it verifies it, fixes `Content-Length`
+    /// and lets the request go.
+    fn form_step(&mut self, input: &[u8], end_of_stream: bool) -> Result<BodyStep, Rejection> {
+        let Some(Body::Form(form)) = self.body.as_mut() else {
+            return Ok((0..0, Vec::new(), Vec::new(), false));
+        };
+        let Some(filters) = self.filters.clone() else {
+            return Err(Rejection::new(S3ErrorCode::InternalError, "not configured"));
+        };
+        let FilterKind::Single(gateway) = &filters.kind else {
+            return Err(Rejection::new(
+                S3ErrorCode::InternalError,
+                "not a standalone filter",
+            ));
+        };
+        let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH)) {
+            Ok(Ok(elapsed)) => elapsed.as_secs(),
+            _ => {
+                return Err(Rejection::new(
+                    S3ErrorCode::InternalError,
+                    "cannot read the clock",
+                ))
+            }
+        };
+        let release = form.feed(input, gateway.config(), now)?;
+        let last = if end_of_stream {
+            form.finish()?
+        } else {
+            Vec::new()
+        };
+        let wait = form.head_pending() && !end_of_stream;
+        if let Some(verdict) = &release.head {
+            let kind = AuthKind::PostPolicy;
+            self.counters.forwarded(kind);
+            access_log::forwarded(kind, verdict.access_key_id.as_deref());
+            self.described = format!(
+                "{} (access key {})",
+                self.described,
+                verdict
+                    .access_key_id
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), printable_key_id)
+            );
+            if verdict.content_length_delta != 0 {
+                set_content_length(verdict.content_length_delta)?;
+            }
+        }
+        Ok((release.range, release.prefix, last, wait))
+    }
+
+    /// Stops a body that failed: the client gets the S3 error and the upstream request is
+    /// reset (or never started), so the origin never completes the object.
+    fn refuse_body(&mut self, rejection: Rejection) -> Action {
         self.body = None;
         self.record_memory();
-        let error = error.s3_error();
-        log::info!("rejected {}: {error}", self.described);
-        self.send_error(self.head, &error, None)
+        log::info!("rejected {}: {}", self.described, rejection.error);
+        self.send_error(self.head, &rejection.error, None)
     }
 
     fn record_memory(&self) {
@@ -557,6 +646,29 @@ fn printable_key_id(id: &str) -> String {
             }
         })
         .collect()
+}
+
+/// (range of the input to keep, prefix, final bytes, whether to keep the request waiting).
+type BodyStep = (std::ops::Range<usize>, Vec<u8>, Vec<u8>, bool);
+
+/// The client's `Content-Length`, moved by `delta` (a re-signed form's head is longer or
+/// shorter). The headers are still waiting, so the origin gets the right length.
+fn set_content_length(delta: i64) -> Result<(), Rejection> {
+    let internal = |why: &str| Rejection::new(S3ErrorCode::InternalError, why.to_owned());
+    let current = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, "content-length")
+        .map_err(|_| internal("cannot read Content-Length"))?;
+    let Some(current) = current else {
+        // Chunked transfer encoding: nothing to fix.
+        return Ok(());
+    };
+    let length = post_policy::content_length(&current, delta)
+        .ok_or_else(|| internal("the form's new Content-Length is out of range"))?;
+    hostcalls::set_map_value_bytes(
+        MapType::HttpRequestHeaders,
+        "content-length",
+        Some(length.as_bytes()),
+    )
+    .map_err(|_| internal("cannot set Content-Length"))
 }
 
 fn is_head(req: &Request<'_>) -> bool {

@@ -16,6 +16,7 @@ use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
+use crate::post_policy::{self, PostUpload};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::*;
@@ -53,6 +54,9 @@ pub struct Forward<'c> {
     pub headers: Vec<(&'static str, Vec<u8>)>,
     /// For a signed aws-chunked body: what verifies and re-signs it as it streams.
     pub body: Option<Box<ChunkedResigner>>,
+    /// For a browser upload: the form, verified and re-signed as it streams. The request
+    /// headers wait until its head is verified (its `Content-Length` may change).
+    pub form: Option<Box<PostUpload>>,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
     /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
@@ -84,6 +88,7 @@ impl fmt::Debug for Forward<'_> {
             )
             .field("headers", &headers)
             .field("body", &self.body.as_ref().map(|_| "aws-chunked"))
+            .field("form", &self.form.as_ref().map(|_| "multipart/form-data"))
             .field("access_key_id", &self.access_key_id)
             .field("grant", &self.grant.as_ref().map(Vec::len))
             .finish()
@@ -236,6 +241,23 @@ impl Gateway {
                 "Only one Authorization header may be sent.",
             ));
         }
+        if header.is_none() && is_preflight(req) {
+            // Unsigned by nature, even for a presigned URL (the browser asks before it sends
+            // the signed request): the origin answers it from the bucket's CORS rules. It goes
+            // with no query (nothing but the path matters to CORS, and no signature of the
+            // client's should reach the origin) and no `x-amz-*` header.
+            let forward = Forward {
+                kind: AuthKind::Preflight,
+                authority: Some(route.origin.authority.clone()),
+                path: Some(route.origin.raw_path.to_vec()),
+                headers: Vec::new(),
+                body: None,
+                form: None,
+                access_key_id: None,
+                grant: None,
+            };
+            return Ok((forward, Covered::Listed(String::new())));
+        }
         let v4_query = PresignedParams::extract(req.raw_query());
         let v2_query = presigned_v2::present(req.raw_query());
         let several =
@@ -255,6 +277,9 @@ impl Gateway {
         if v2_query {
             return self.presigned_v2(req, route, now, proof);
         }
+        if let Some(boundary) = post_policy::recognise(req, &route.target)? {
+            return self.browser_upload(req, route, boundary);
+        }
         match self.config.anonymous {
             Anonymous::Forward => Ok((
                 Forward {
@@ -263,6 +288,7 @@ impl Gateway {
                     path: route.restyled_path(req),
                     headers: Vec::new(),
                     body: None,
+                    form: None,
                     access_key_id: None,
                     grant: None,
                 },
@@ -273,6 +299,39 @@ impl Gateway {
                 "Anonymous requests are not allowed; sign the request with AWS Signature Version 4.",
             )),
         }
+    }
+
+    /// A POST Object form: its authentication is in the body, verified as it streams.
+    fn browser_upload<'c>(
+        &'c self,
+        req: &Request<'_>,
+        route: &Route<'_, 'c>,
+        boundary: post_policy::Boundary,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
+        if self.config.role != Role::Standalone {
+            return Err(Rejection::new(
+                NotImplemented,
+                "Browser uploads (POST Object) are served by a standalone filter, not across edge and origin filters.",
+            ));
+        }
+        let bucket = route.target.bucket.as_deref().unwrap_or_default();
+        let upload = PostUpload::new(
+            boundary,
+            bucket,
+            post_policy::DEFAULT_MAX_HEAD_BYTES,
+            self.chunk_memory.clone(),
+        );
+        let forward = Forward {
+            kind: AuthKind::PostPolicy,
+            authority: Some(route.origin.authority.clone()),
+            path: route.restyled_path(req),
+            headers: Vec::new(),
+            body: None,
+            form: Some(Box::new(upload)),
+            access_key_id: None,
+            grant: None,
+        };
+        Ok((forward, post_policy::covered_headers()))
     }
 
     fn header_auth<'c>(
@@ -338,6 +397,7 @@ impl Gateway {
                 .map(|r| vec![("authorization", r.authorization.into_bytes())])
                 .unwrap_or_default(),
             body,
+            form: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
             grant: None,
         };
@@ -433,6 +493,7 @@ impl Gateway {
             path,
             headers: Vec::new(),
             body: None,
+            form: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
             grant: None,
         };
@@ -503,11 +564,20 @@ impl Gateway {
             path: rewrite.path,
             headers: rewrite.headers,
             body: None,
+            form: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
             grant: None,
         };
         Ok((forward, Covered::AllAmz))
     }
+}
+
+/// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+/// Any other `OPTIONS` is an ordinary request, signed or anonymous like the rest.
+fn is_preflight(req: &Request<'_>) -> bool {
+    req.method == b"OPTIONS"
+        && matches!(req.single("origin"), Ok(Some(_)))
+        && matches!(req.single("access-control-request-method"), Ok(Some(_)))
 }
 
 /// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme

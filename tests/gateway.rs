@@ -686,3 +686,33 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn only_a_genuine_cors_preflight_goes_unsigned() {
+    let g = gateway(serde_json::json!({}));
+    let preflight = Head::new("OPTIONS", "/bucket/k?X-Amz-Signature=00&uploads")
+        .with("origin", "https://app.example")
+        .with("access-control-request-method", "PUT");
+    let req_pairs = preflight.pairs.clone();
+    let req = Request::from_pairs(&req_pairs).unwrap();
+    match g.decide(&req, NOW) {
+        Decision::Forward(f) => {
+            assert_eq!(f.kind, AuthKind::Preflight);
+            // No query goes on: nothing of the client's signature, no sub-resource.
+            assert_eq!(f.path.as_deref(), Some(&b"/bucket/k"[..]));
+            assert!(f.headers.is_empty());
+        }
+        d => panic!("{d:?}"),
+    }
+    for head in [
+        Head::new("OPTIONS", "/bucket/k").with("origin", "https://app.example"),
+        Head::new("OPTIONS", "/bucket/k").with("access-control-request-method", "PUT"),
+        Head::new("GET", "/bucket/k")
+            .with("origin", "https://app.example")
+            .with("access-control-request-method", "GET"),
+    ] {
+        assert_eq!(code(head, &g), AccessDenied);
+    }
+    let with_amz = preflight.clone().with("x-amz-acl", "public-read");
+    assert_eq!(code(with_amz, &g), AccessDenied);
+}

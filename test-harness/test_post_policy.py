@@ -1,0 +1,141 @@
+"""Browser uploads through the proxy: forms made by boto3's `generate_presigned_post` (SigV4,
+and SigV2 with `signature_version="s3"`), posted with `requests` as a browser posts them, to
+s3s-fs, which checks the policy's signature itself with the origin keys. And CORS preflights,
+which reach the origin unsigned and nothing else does."""
+
+import re
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from harness.clients import RawRequest, s3_client, send
+from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
+from test_observability import prometheus
+
+KB = 1024
+
+
+def form_for(client, bucket, key, conditions=None, fields=None, expires=300):
+    return client.generate_presigned_post(
+        Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires
+    )
+
+
+def post(proxy, form, data: bytes, filename="photo.jpg", extra_fields=None, content_type="image/jpeg"):
+    """POSTs the form to the proxy's address, with the form's own URL (its path and Host)."""
+    url = form["url"]
+    fields = dict(form["fields"])
+    fields.update(extra_fields or {})
+    files = {"file": (filename, data, content_type)}
+    return requests.post(url.replace("localhost", "127.0.0.1"), data=fields, files=files, timeout=30,
+                         headers={"Host": url.split("/")[2]})
+
+
+def stored(origin_s3, bucket, key):
+    try:
+        obj = origin_s3.get_object(Bucket=bucket, Key=key)
+        return obj["Body"].read(), obj.get("ContentType"), obj["Metadata"]
+    except ClientError:
+        return None
+
+
+@pytest.mark.parametrize("signature_version", ["s3v4", "s3"])
+def test_a_browser_upload_with_conditions(proxy, origin_s3, bucket, signature_version):
+    client = s3_client(proxy.endpoint, signature_version=signature_version)
+    # (A key of "uploads/${filename}" verifies too, but s3s-fs 0.14.1 stores it literally,
+    # posted directly as well: it does not substitute the file name.)
+    form = form_for(
+        client, bucket, "uploads/cat.jpg",
+        fields={"Content-Type": "image/jpeg", "x-amz-meta-owner": "alice", "success_action_status": "201"},
+        conditions=[
+            ["content-length-range", 1, 64 * KB],
+            ["starts-with", "$key", "uploads/"],
+            {"Content-Type": "image/jpeg"},
+            {"x-amz-meta-owner": "alice"},
+            {"success_action_status": "201"},
+        ],
+    )
+    before = prometheus(proxy).get('s3_resign_requests_total{kind="post_policy"}', 0)
+    r = post(proxy, form, b"\xff\xd8JPEG" * 100, filename="cat.jpg")
+    assert r.status_code == 201, r.text
+    assert stored(origin_s3, bucket, "uploads/cat.jpg") == (b"\xff\xd8JPEG" * 100, "image/jpeg", {"owner": "alice"})
+    assert prometheus(proxy)['s3_resign_requests_total{kind="post_policy"}'] == before + 1
+
+
+def test_a_file_over_the_range_leaves_no_object(proxy, origin_s3, bucket):
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "small.bin", conditions=[["content-length-range", 1, 10 * KB]])
+    r = post(proxy, form, b"x" * (200 * KB))
+    assert r.status_code == 400 and "EntityTooLarge" in r.text, r.text
+    assert stored(origin_s3, bucket, "small.bin") is None
+    # Within the range, the same form stores.
+    assert post(proxy, form, b"x" * KB).status_code == 204
+    assert stored(origin_s3, bucket, "small.bin")[0] == b"x" * KB
+
+
+def test_forms_for_another_bucket_or_key_are_refused(proxy, origin_s3, bucket):
+    client = s3_client(proxy.endpoint)
+    other = f"{bucket}-other"
+    origin_s3.create_bucket(Bucket=other)
+    form = form_for(client, bucket, "users/alice/photo.jpg", conditions=[["starts-with", "$key", "users/alice/"]])
+    before = proxy.origin_requests()
+    # The form posted to another bucket.
+    moved = dict(form, url=form["url"].replace(f"/{bucket}", f"/{other}"))
+    r = post(proxy, moved, b"data")
+    assert r.status_code == 403 and "AccessDenied" in r.text, r.text
+    # Another key than the policy allows.
+    r = post(proxy, form, b"data", extra_fields={"key": "users/bob/photo.jpg"})
+    assert r.status_code == 403 and "Invalid according to Policy" in r.text, r.text
+    # A field the policy does not name.
+    r = post(proxy, form, b"data", extra_fields={"x-amz-meta-extra": "1"})
+    assert r.status_code == 403 and "Extra input fields" in r.text, r.text
+    # A tampered policy.
+    tampered = dict(form, fields=dict(form["fields"], policy=form["fields"]["policy"][:-4] + "AAAA"))
+    assert post(proxy, tampered, b"data").status_code in (400, 403)
+    assert proxy.origin_requests() == before
+    assert stored(origin_s3, other, "users/alice/photo.jpg") is None
+    assert stored(origin_s3, bucket, "users/bob/photo.jpg") is None
+
+
+def test_without_credential_translation_the_form_passes_untouched(make_proxy, origin_s3, bucket):
+    """Clients that hold the origin's own key pair: the form goes on byte for byte."""
+    proxy = make_proxy(credentials=[{"access_key_id": ORIGIN_KEY, "secret_access_key": ORIGIN_SECRET}])
+    client = s3_client(proxy.endpoint, ORIGIN_KEY, ORIGIN_SECRET)
+    form = form_for(client, bucket, "direct.txt")
+    assert post(proxy, form, b"same keys", content_type="text/plain").status_code == 204
+    assert stored(origin_s3, bucket, "direct.txt")[0] == b"same keys"
+
+
+def test_a_form_with_an_unsigned_amz_header_is_refused(proxy, origin_s3, bucket):
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "headers.txt")
+    url = form["url"]
+    r = requests.post(url.replace("localhost", "127.0.0.1"), data=form["fields"],
+                      files={"file": ("a.txt", b"x", "text/plain")}, timeout=30,
+                      headers={"Host": url.split("/")[2], "x-amz-server-side-encryption-customer-algorithm": "AES256"})
+    assert r.status_code == 403 and "HeadersNotSigned" in r.text, r.text
+    assert stored(origin_s3, bucket, "headers.txt") is None
+
+
+def test_cors_preflight_reaches_the_origin_unsigned_and_nothing_else_does(proxy, origin, bucket):
+    before = proxy.origin_requests()
+    preflight = RawRequest("OPTIONS", f"/{bucket}/photo.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00",
+                           [("Origin", "https://app.example"), ("Access-Control-Request-Method", "PUT")])
+    r = send(proxy.authority, preflight)
+    assert proxy.origin_requests() == before + 1, r.body
+    # The origin's own answer (s3s-fs has no CORS rules), not the filter's refusal.
+    assert "x-envoy-upstream-service-time" in r.headers and b"Anonymous requests" not in r.body
+    # What reached the origin carries no query: no signature of the client's goes on.
+    log = origin.log_text()
+    assert "X-Amz-Signature=00" not in log
+    # An OPTIONS that is not a preflight is an ordinary, unsigned request: refused.
+    for headers in ([("Origin", "https://app.example")], [("Access-Control-Request-Method", "PUT")], []):
+        r = send(proxy.authority, RawRequest("OPTIONS", f"/{bucket}/photo.jpg", headers))
+        assert r.status == 403 and b"AccessDenied" in r.body
+    # A preflight carrying an x-amz-* header is refused too.
+    r = send(proxy.authority, RawRequest("OPTIONS", f"/{bucket}/photo.jpg", [
+        ("Origin", "https://app.example"), ("Access-Control-Request-Method", "PUT"), ("x-amz-acl", "public-read")]))
+    assert r.status == 403 and b"HeadersNotSigned" in r.body
+    assert proxy.origin_requests() == before + 1
+    assert re.search(rb"cors_preflight", proxy.admin_get("/stats"))
