@@ -203,6 +203,15 @@ stats_config:
     - { tag_name: kind, regex: '(kind=\\.=(.*?);\\.;)' }
     - { tag_name: code, regex: '(code=\\.=(.*?);\\.;)' }
     - { tag_name: result, regex: '(result=\\.=(.*?);\\.;)' }
+# Bounds on what idle or slow clients can hold (SECURITY.md, "Exhaustion"): connections
+# overall here, streams per origin in the cluster's circuit breakers, time in the listener.
+overload_manager:
+  resource_monitors:
+    - name: envoy.resource_monitors.global_downstream_max_connections
+      typed_config:
+        \"@type\": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+        max_active_downstream_connections: 20000
+
 static_resources:
   listeners:
     - name: s3_public
@@ -216,8 +225,14 @@ static_resources:
                 normalize_path: false
                 merge_slashes: false
                 path_with_escaped_slashes_action: KEEP_UNCHANGED
-                stream_idle_timeout: 300s
+                stream_idle_timeout: 60s
                 request_timeout: 0s
+                # The whole request head within 10 s (a slow-header client holds nothing long).
+                request_headers_timeout: 10s
+                # x_amz_acl is x-amz-acl to origins that read headers CGI-style: refuse
+                # names with underscores outright (the filter refuses them unsigned too).
+                common_http_protocol_options:
+                  headers_with_underscores_action: REJECT_REQUEST
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:
@@ -307,6 +322,15 @@ static_resources:
       type: LOGICAL_DNS
       dns_lookup_family: V4_PREFERRED
       connect_timeout: 5s
+      # Room for many concurrent uploads, but bounded: a client holding requests open
+      # cannot take every slot to the origin (Envoy's default is 1024).
+      circuit_breakers:
+        thresholds:
+          - priority: DEFAULT
+            max_connections: 4096
+            max_pending_requests: 4096
+            max_requests: 4096
+            max_retries: 64
       health_checks:
         - timeout: 2s
           interval: 5s

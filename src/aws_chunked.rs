@@ -30,6 +30,8 @@ use std::rc::Rc;
 const MAX_HEADER: usize = 128;
 /// Checksums and the trailer signature fit easily.
 const MAX_TRAILER_SECTION: usize = 16 * 1024;
+/// The least a held unit reserves at a time.
+const MIN_HOLD: usize = 4 * 1024;
 const SIGNATURE_PARAM: &[u8] = b"chunk-signature=";
 const TRAILER_SIGNATURE: &str = "x-amz-trailer-signature";
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -194,6 +196,8 @@ pub struct ChunkedResigner {
     reservation: Reservation,
     hasher: Sha256,
     chunks: u64,
+    /// The trailer names the signed `x-amz-trailer` header announced, lower-cased, sorted.
+    announced: Vec<Vec<u8>>,
 }
 
 impl ChunkedResigner {
@@ -219,7 +223,22 @@ impl ChunkedResigner {
             reservation: Reservation::new(budget),
             hasher: Sha256::new(),
             chunks: 0,
+            announced: Vec::new(),
         }
+    }
+
+    /// The trailers the request's `x-amz-trailer` header announces (`a, b`): the body's
+    /// trailer section must carry exactly these.
+    pub fn announcing(mut self, x_amz_trailer: &[u8]) -> Self {
+        let mut names: Vec<Vec<u8>> = x_amz_trailer
+            .split(|&b| b == b',')
+            .map(|name| name.trim_ascii().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        names.sort();
+        names.dedup();
+        self.announced = names;
+        self
     }
 
     /// Chunks verified and re-signed so far, the final empty chunk included.
@@ -274,20 +293,32 @@ impl ChunkedResigner {
         std::mem::take(&mut self.held)
     }
 
-    /// Appends to the held unit, reserving (and allocating) for the whole unit at once.
+    /// Appends to the held unit. What is reserved (and allocated) follows what has arrived,
+    /// doubling up to the unit's end, never what a chunk header merely claims: a client that
+    /// declares large chunks and sends nothing holds almost nothing.
     fn hold(&mut self, bytes: &[u8]) -> Result<(), ChunkError> {
         let needed = self.held.len() + bytes.len();
         if needed > self.held.capacity() {
-            let unit = needed.saturating_add(self.unit_remaining());
-            if !self.reservation.resize(unit) {
+            let unit_end = needed.saturating_add(self.unit_remaining());
+            let target = needed
+                .max(self.held.capacity().saturating_mul(2))
+                .max(MIN_HOLD)
+                .min(unit_end);
+            if !self.reservation.resize(target) {
                 return Err(ChunkError::OverBudget);
             }
             self.held
-                .try_reserve_exact(unit - self.held.len())
+                .try_reserve_exact(target - self.held.len())
                 .map_err(|_| ChunkError::OverBudget)?;
         }
         self.held.extend_from_slice(bytes);
         Ok(())
+    }
+
+    /// Counts what this upload holds against `access_key_id`'s share of the budget.
+    pub fn for_key(mut self, access_key_id: &str) -> Self {
+        self.reservation.set_owner(access_key_id);
+        self
     }
 
     /// What the current unit still lacks, at most.
@@ -533,6 +564,13 @@ impl ChunkedResigner {
             return Err(ChunkError::Truncated);
         }
         let parsed = parse_trailer_section(section)?;
+        // What the signed `x-amz-trailer` header announced must be what came: a trailer that
+        // is dropped (or added) would leave the origin with another checksum than signed.
+        if !self.announced.is_empty() && parsed.names != self.announced {
+            return Err(ChunkError::Malformed(
+                "the trailers differ from those x-amz-trailer announced",
+            ));
+        }
         let Some((offset, claimed)) = parsed.signature else {
             return if parsed.canonical.is_empty() {
                 Ok(())
@@ -593,6 +631,8 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
 struct TrailerSection {
     /// `name:value\n` per trailer, sorted by name, names lower-cased, values trimmed.
     canonical: Vec<u8>,
+    /// The trailers' names (the signature's aside), lower-cased, sorted.
+    names: Vec<Vec<u8>>,
     /// Offset (in the section) and value of `x-amz-trailer-signature`.
     signature: Option<(usize, Signature)>,
 }
@@ -651,6 +691,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
         }
     }
     entries.sort();
+    let names: Vec<Vec<u8>> = entries.iter().map(|(name, _)| name.clone()).collect();
     let mut canonical = Vec::new();
     for (name, value) in entries {
         canonical.extend_from_slice(&name);
@@ -660,6 +701,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
     }
     Ok(TrailerSection {
         canonical,
+        names,
         signature,
     })
 }

@@ -4,7 +4,7 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::config::{self, Config, Plugin, Role, DEFAULT_CHUNK_MEMORY_BUDGET_BYTES};
+use crate::config::{self, Config, Plugin, Role};
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::memory_budget::MemoryBudget;
@@ -195,12 +195,8 @@ fn filters_of(plugin: Plugin) -> Filters {
         .min()
         .unwrap_or_default();
     proxy_wasm::set_log_level(log_level(level));
-    let budget_bytes = configs
-        .iter()
-        .map(|c| c.chunk_memory_budget_bytes)
-        .max()
-        .unwrap_or(DEFAULT_CHUNK_MEMORY_BUDGET_BYTES);
-    let budget = MemoryBudget::new(usize::try_from(budget_bytes).unwrap_or(usize::MAX));
+    let budget = crate::gateway::memory_budget(&configs);
+    let budget_bytes = budget.limit();
     for config in &configs {
         let domains: Vec<String> = config
             .public_domains

@@ -123,8 +123,8 @@ impl<'r, 'c> Route<'r, 'c> {
 
 impl Gateway {
     pub fn new(config: Config) -> Self {
-        let budget = usize::try_from(config.chunk_memory_budget_bytes).unwrap_or(usize::MAX);
-        Self::with_budget(config, MemoryBudget::new(budget))
+        let budget = memory_budget(&[&config]);
+        Self::with_budget(config, budget)
     }
 
     /// A gateway whose held chunks draw on `budget`, shared with others of the same VM.
@@ -439,13 +439,21 @@ impl Gateway {
             // Neither the secret to verify nor a signature to write: nothing may pass.
             (None, None) => return Err(crate::verify::no_client_secret()),
         };
-        Ok(Some(Box::new(ChunkedResigner::new(
+        let mut resigner = ChunkedResigner::new(
             chains,
             trailer,
             self.config.max_chunk_size_bytes,
             decoded_length,
             self.chunk_memory.clone(),
-        ))))
+        )
+        .for_key(&verified.pair.client.access_key_id);
+        if trailer == Trailer::Signed {
+            let announced = req
+                .single("x-amz-trailer")
+                .map_err(|_| Rejection::new(InvalidArgument, "x-amz-trailer is repeated"))?;
+            resigner = resigner.announcing(announced.unwrap_or_default());
+        }
+        Ok(Some(Box::new(resigner)))
     }
 
     fn presigned_v4<'c>(
@@ -570,6 +578,23 @@ impl Gateway {
         };
         Ok((forward, Covered::AllAmz))
     }
+}
+
+/// The memory budget for held chunks that the gateways of one filter share: the largest they
+/// configure, of which one access key may hold half when there are several keys to share it.
+pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
+    let limit = configs
+        .iter()
+        .map(|c| c.chunk_memory_budget_bytes)
+        .max()
+        .map_or(0, |bytes| usize::try_from(bytes).unwrap_or(usize::MAX));
+    let keys = configs
+        .iter()
+        .map(|c| c.credentials.len())
+        .max()
+        .unwrap_or(0);
+    let per_key = if keys > 1 { limit / 2 } else { limit };
+    MemoryBudget::shared(limit, per_key)
 }
 
 /// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.

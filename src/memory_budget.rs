@@ -2,7 +2,7 @@
 //! its Envoy worker, and an allocation it cannot make kills it for all of them, so holding
 //! bytes takes a reservation first and a request that would go over is refused instead.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -10,13 +10,24 @@ use std::rc::Rc;
 pub struct MemoryBudget {
     limit: usize,
     used: Cell<usize>,
+    /// The most one access key may hold, so that one key (or a captured request of it,
+    /// replayed on many connections) cannot take what the others need.
+    per_owner: usize,
+    owners: RefCell<Vec<(Rc<str>, usize)>>,
 }
 
 impl MemoryBudget {
     pub fn new(limit: usize) -> Rc<Self> {
+        Self::shared(limit, limit)
+    }
+
+    /// A budget of which one access key may hold at most `per_owner`.
+    pub fn shared(limit: usize, per_owner: usize) -> Rc<Self> {
         Rc::new(MemoryBudget {
             limit,
             used: Cell::new(0),
+            per_owner: per_owner.min(limit),
+            owners: RefCell::new(Vec::new()),
         })
     }
 
@@ -29,18 +40,46 @@ impl MemoryBudget {
         self.limit
     }
 
-    fn take(&self, bytes: usize) -> bool {
-        match self.used.get().checked_add(bytes) {
-            Some(total) if total <= self.limit => {
-                self.used.set(total);
-                true
+    fn take(&self, owner: Option<&Rc<str>>, bytes: usize) -> bool {
+        let total = match self.used.get().checked_add(bytes) {
+            Some(total) if total <= self.limit => total,
+            _ => return false,
+        };
+        if let Some(owner) = owner {
+            let Ok(mut owners) = self.owners.try_borrow_mut() else {
+                return false;
+            };
+            let at = match owners.iter().position(|(o, _)| o == owner) {
+                Some(at) => at,
+                None => {
+                    owners.push((owner.clone(), 0));
+                    owners.len() - 1
+                }
+            };
+            let held = owners[at].1.saturating_add(bytes);
+            if held > self.per_owner {
+                if owners[at].1 == 0 {
+                    owners.swap_remove(at);
+                }
+                return false;
             }
-            _ => false,
+            owners[at].1 = held;
         }
+        self.used.set(total);
+        true
     }
 
-    fn give_back(&self, bytes: usize) {
+    fn give_back(&self, owner: Option<&Rc<str>>, bytes: usize) {
         self.used.set(self.used.get().saturating_sub(bytes));
+        let Some(owner) = owner else { return };
+        if let Ok(mut owners) = self.owners.try_borrow_mut() {
+            if let Some(at) = owners.iter().position(|(o, _)| o == owner) {
+                owners[at].1 = owners[at].1.saturating_sub(bytes);
+                if owners[at].1 == 0 {
+                    owners.swap_remove(at);
+                }
+            }
+        }
     }
 }
 
@@ -53,12 +92,30 @@ impl fmt::Debug for MemoryBudget {
 /// One stream's share of the budget, given back when it is dropped.
 pub struct Reservation {
     budget: Rc<MemoryBudget>,
+    owner: Option<Rc<str>>,
     bytes: usize,
 }
 
 impl Reservation {
     pub fn new(budget: Rc<MemoryBudget>) -> Self {
-        Reservation { budget, bytes: 0 }
+        Reservation {
+            budget,
+            owner: None,
+            bytes: 0,
+        }
+    }
+
+    /// Counts what this reservation holds against `access_key_id`'s share too. Set before
+    /// anything is reserved.
+    pub fn owned_by(mut self, access_key_id: &str) -> Self {
+        self.set_owner(access_key_id);
+        self
+    }
+
+    pub fn set_owner(&mut self, access_key_id: &str) {
+        if self.bytes == 0 {
+            self.owner = Some(Rc::from(access_key_id));
+        }
     }
 
     pub fn bytes(&self) -> usize {
@@ -69,11 +126,12 @@ impl Reservation {
     /// cover the increase.
     pub fn resize(&mut self, bytes: usize) -> bool {
         if bytes > self.bytes {
-            if !self.budget.take(bytes - self.bytes) {
+            if !self.budget.take(self.owner.as_ref(), bytes - self.bytes) {
                 return false;
             }
         } else {
-            self.budget.give_back(self.bytes - bytes);
+            self.budget
+                .give_back(self.owner.as_ref(), self.bytes - bytes);
         }
         self.bytes = bytes;
         true
@@ -82,7 +140,7 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.budget.give_back(self.bytes);
+        self.budget.give_back(self.owner.as_ref(), self.bytes);
     }
 }
 
@@ -107,5 +165,23 @@ mod tests {
         drop(b);
         assert_eq!(budget.used(), 0);
         assert!(!Reservation::new(budget.clone()).resize(usize::MAX));
+    }
+
+    #[test]
+    fn one_key_cannot_take_the_others_share() {
+        let budget = MemoryBudget::shared(100, 50);
+        let mut a1 = Reservation::new(budget.clone()).owned_by("A");
+        let mut a2 = Reservation::new(budget.clone()).owned_by("A");
+        let mut b = Reservation::new(budget.clone()).owned_by("B");
+        assert!(a1.resize(30));
+        assert!(!a2.resize(21), "A's share is 50");
+        assert!(a2.resize(20));
+        assert!(b.resize(50));
+        assert_eq!(budget.used(), 100);
+        drop(a1);
+        assert!(a2.resize(50));
+        drop((a2, b));
+        assert_eq!(budget.used(), 0);
+        assert!(budget.owners.borrow().is_empty());
     }
 }

@@ -4,10 +4,23 @@
 
 use crate::sigv4::query::replace_values;
 
-/// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens.
-const SECRET_QUERY_PARAMS: [&[u8]; 3] = [b"X-Amz-Signature", b"Signature", b"X-Amz-Security-Token"];
-/// Headers that are credentials, as they appear in a canonical request.
-const SECRET_HEADERS: [&str; 2] = ["authorization", "x-amz-security-token"];
+/// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens, SSE-C
+/// customer keys (a presigned URL may carry them).
+const SECRET_QUERY_PARAMS: [&[u8]; 5] = [
+    b"X-Amz-Signature",
+    b"Signature",
+    b"X-Amz-Security-Token",
+    b"X-Amz-Server-Side-Encryption-Customer-Key",
+    b"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key",
+];
+/// Headers that are credentials, as they appear in a canonical request or string to sign:
+/// session tokens and SSE-C customer keys (whoever holds one reads the object).
+const SECRET_HEADERS: [&str; 4] = [
+    "authorization",
+    "x-amz-security-token",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key",
+];
 const MASK: &str = "*****";
 
 /// A raw or canonical query with the value of every credential parameter masked.
@@ -77,6 +90,19 @@ mod tests {
         assert!(logged.contains("X-Amz-Credential=AK%2F20130524&X-Amz-Security-Token=*****"));
         assert!(logged.contains("\nx-amz-security-token:*****\n"));
         assert!(logged.ends_with("\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD"));
+    }
+
+    #[test]
+    fn masks_sse_c_customer_keys() {
+        let canonical = "PUT\n/b/k\nx-amz-server-side-encryption-customer-key=KEY1\nhost:h\nx-amz-server-side-encryption-customer-key:KEY2\nx-amz-server-side-encryption-customer-key-md5:md5\n\nhost\nUNSIGNED-PAYLOAD";
+        let logged = canonical_request(canonical.as_bytes());
+        assert!(
+            !logged.contains("KEY1") && !logged.contains("KEY2"),
+            "{logged}"
+        );
+        assert!(logged.contains("customer-key-md5:md5"));
+        let sts = "PUT\n\n\n\nx-amz-copy-source-server-side-encryption-customer-key:KEY3\n/b/k";
+        assert!(!string_to_sign_v2(sts.as_bytes()).contains("KEY3"));
     }
 
     #[test]

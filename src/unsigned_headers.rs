@@ -2,11 +2,18 @@
 //! `x-amz-acl` publishes the object, `x-amz-meta-*` writes metadata), so a verified request
 //! may carry only those its signature covers. S3 refuses the others the same way: 403
 //! AccessDenied with a `HeadersNotSigned` list.
+//!
+//! S3-compatible servers act on more than `x-amz-*`: MinIO on `x-minio-*`
+//! (`x-minio-force-delete` empties a bucket it deletes), Ceph RGW on `x-rgw-*`, and servers that
+//! read headers CGI-style fold `_` into `-`, so `x_amz_acl` is `x-amz-acl` there. Those count
+//! as the same protected names here: unsigned, they are refused.
 
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
 
+/// Headers that change what an S3-compatible origin does, by prefix (after folding `_` to `-`).
+const PROTECTED_PREFIXES: [&[u8]; 3] = [b"x-amz-", b"x-minio-", b"x-rgw-"];
 const AMZ_PREFIX: &[u8] = b"x-amz-";
 /// S3 lets the payload hash go unsigned: it only says what the body is, and the origin
 /// checks the body against it.
@@ -17,30 +24,26 @@ const MAY_GO_UNSIGNED: &[u8] = b"x-amz-content-sha256";
 pub enum Covered {
     /// The SigV4 signed-header list, `a;b;c`.
     Listed(String),
-    /// Every `x-amz-*` header (SigV2 signs them all by construction).
+    /// Every header spelt `x-amz-*` (SigV2 signs them all by construction, and only them).
     AllAmz,
     /// Nothing: an anonymous request, forwarded unsigned for the origin to judge as such.
     Nothing,
 }
 
 pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
-    let Covered::Listed(list) = covered else {
-        return Ok(());
-    };
-    let is_listed = |name: &[u8]| {
-        list.split(';')
-            .any(|signed| signed.as_bytes().eq_ignore_ascii_case(name))
+    let is_covered = |name: &[u8]| match covered {
+        Covered::Nothing => true,
+        // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
+        Covered::AllAmz => starts_with_ignore_case(name, AMZ_PREFIX),
+        Covered::Listed(list) => list
+            .split(';')
+            .any(|signed| signed.as_bytes().eq_ignore_ascii_case(name)),
     };
     let mut unsigned: Vec<String> = req
         .headers
         .iter()
         .map(|(name, _)| *name)
-        .filter(|name| {
-            name.len() >= AMZ_PREFIX.len()
-                && name[..AMZ_PREFIX.len()].eq_ignore_ascii_case(AMZ_PREFIX)
-                && !name.eq_ignore_ascii_case(MAY_GO_UNSIGNED)
-                && !is_listed(name)
-        })
+        .filter(|name| is_protected(name) && !is_covered(name))
         .map(|name| String::from_utf8_lossy(name).to_ascii_lowercase())
         .collect();
     if unsigned.is_empty() {
@@ -55,6 +58,28 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         )
         .with_detail("HeadersNotSigned", unsigned.join(", ")),
     ))
+}
+
+/// Whether a header, spelt with `_` or `-`, in any case, is one an origin acts on (the
+/// payload hash aside: S3 lets it go unsigned, and the origin checks the body against it).
+fn is_protected(name: &[u8]) -> bool {
+    if name.eq_ignore_ascii_case(MAY_GO_UNSIGNED) {
+        return false;
+    }
+    PROTECTED_PREFIXES.iter().any(|prefix| {
+        name.len() >= prefix.len() && name.iter().zip(prefix.iter()).all(|(&n, &p)| fold(n) == p)
+    })
+}
+
+fn fold(b: u8) -> u8 {
+    match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    }
+}
+
+fn starts_with_ignore_case(name: &[u8], prefix: &[u8]) -> bool {
+    name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 #[cfg(test)]
@@ -107,5 +132,34 @@ mod tests {
         let headers = [("x-amz-copy-source", "b/secret")];
         assert_eq!(unsigned(&headers, &Covered::AllAmz), None);
         assert_eq!(unsigned(&headers, &Covered::Nothing), None);
+    }
+
+    #[test]
+    fn vendor_headers_and_underscore_spellings_are_protected_too() {
+        let listed = Covered::Listed("host;x-amz-date".into());
+        let headers = [
+            ("x-minio-force-delete", "true"),
+            ("X-Rgw-Anything", "1"),
+            ("x_amz_acl", "public-read"),
+            ("X_Amz_Copy_Source", "b/secret"),
+            ("x-amz_meta-a", "1"),
+            // Only the exact spelling of the payload hash may go unsigned: another could make
+            // an origin read another hash than the one verified.
+            ("x_amz_content_sha256", "UNSIGNED-PAYLOAD"),
+            ("x-minio", "no dash after"),
+            ("x-amzn-trace-id", "Root=1"),
+        ];
+        assert_eq!(
+            unsigned(&headers, &listed).as_deref(),
+            Some("x-amz_meta-a, x-minio-force-delete, x-rgw-anything, x_amz_acl, x_amz_content_sha256, x_amz_copy_source")
+        );
+        // SigV2 signs what is spelt x-amz- exactly; the rest is unsigned there too.
+        assert_eq!(
+            unsigned(&headers, &Covered::AllAmz).as_deref(),
+            Some("x-amz_meta-a, x-minio-force-delete, x-rgw-anything, x_amz_acl, x_amz_content_sha256, x_amz_copy_source")
+        );
+        // Signed under their own names, they pass.
+        let signed = Covered::Listed("host;x-minio-force-delete".into());
+        assert_eq!(unsigned(&headers[..1], &signed), None);
     }
 }

@@ -207,7 +207,7 @@ def test_the_origin_filter_alone_forwards_nothing(primary, backup, bucket):
         wait_healthy(envoy, 2)
         for request in (
             sign_header(envoy.authority, "PUT", f"/{bucket}/bypass", {}, b"x"),
-            RawRequest("PUT", f"/{bucket}/bypass", [("s3_resign.grant", "S3RG"), ("x-envoy-grant", "1")], b"x"),
+            RawRequest("PUT", f"/{bucket}/bypass", [("wasm.s3-resign.grant", "S3RG"), ("x-envoy-grant", "1")], b"x"),
             presign(envoy.authority, "GET", f"/{bucket}/bypass"),
         ):
             r = send(envoy.authority, request)

@@ -250,3 +250,21 @@ def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):
                 time.sleep(0.1)
             assert envoy.origin_requests() > before
         assert envoy.counter("wasm.s3-resign.vm_reload_success") >= 2
+
+
+@pytest.mark.parametrize("header", ["x-minio-force-delete", "x-rgw-anything", "X_Amz_Acl", "x_amz_copy_source"])
+def test_vendor_headers_and_underscore_spellings_are_refused(proxy, origin_s3, bucket, secret, header):
+    """MinIO acts on `x-minio-*` (`x-minio-force-delete` empties a bucket it deletes), Ceph
+    RGW on `x-rgw-*`, and an origin reading headers CGI-style takes `x_amz_acl` for
+    `x-amz-acl`: unsigned, none reaches the origin. Envoy refuses underscore names itself
+    (400, before the filter); the filter would refuse them too."""
+    signed = sign_header(proxy.authority, "DELETE", f"/{bucket}/secret.txt", {}, b"")
+    attack = signed.with_header(header, "true")
+    before = proxy.origin_requests()
+    r = send(proxy.authority, attack)
+    if "_" in header:
+        assert r.status == 400, r.body
+    else:
+        assert r.status == 403 and headers_not_signed(r) == header.lower(), r.body
+    assert proxy.origin_requests() == before
+    assert_object(origin_s3, bucket, "secret.txt", b"the secret")

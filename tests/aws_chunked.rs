@@ -509,18 +509,19 @@ fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
             budget.clone(),
         )
     };
-    // One upload holds its incomplete chunk: the whole chunk is reserved at once.
+    // One upload holds its incomplete chunk: what has arrived is reserved (in doubling steps
+    // up to the chunk's end), not what the header claims.
     let mut first = new();
     let mut out = Vec::new();
     first.feed_into(&body[..5_000], &mut out).unwrap();
     assert!(out.is_empty());
     let held = budget.used();
-    assert!((10_000..=10_200).contains(&held), "{held}");
-    // A second one cannot hold its chunk too: refused, nothing of it released.
+    assert!((5_000..=8_192).contains(&held), "{held}");
+    // A second one cannot hold as much again on top: refused, nothing of it released.
     let mut second = new();
     let mut out2 = Vec::new();
     assert_eq!(
-        second.feed_into(&body[..5_000], &mut out2).unwrap_err(),
+        second.feed_into(&body[..8_000], &mut out2).unwrap_err(),
         ChunkError::OverBudget
     );
     assert!(out2.is_empty());
@@ -550,4 +551,39 @@ fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
     assert!(budget.used() > 0);
     drop(failing);
     assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn the_trailers_must_be_those_x_amz_trailer_announced() {
+    let data = b"payload".to_vec();
+    let trailers = [("x-amz-checksum-crc32c", "sOO8/Q==")];
+    let body = write_body(client(SEED), &[&data], Some(&trailers), "\r\n");
+    let announcing =
+        |announced: &[u8]| resigner(SEED, Trailer::Signed, data.len() as u64).announcing(announced);
+    // As announced: passes.
+    assert!(run(announcing(b"x-amz-checksum-crc32c"), &[&body]).is_ok());
+    assert!(run(announcing(b" X-Amz-Checksum-CRC32C "), &[&body]).is_ok());
+    // The trailer section cut off after the final chunk: the announced checksum is missing.
+    let final_chunk_end = body
+        .windows(4)
+        .rposition(|w| w == b"\r\n0;")
+        .map(|at| at + 2)
+        .unwrap();
+    let line_end = final_chunk_end
+        + body[final_chunk_end..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let mut stripped = body[..line_end].to_vec();
+    stripped.extend_from_slice(b"\r\n");
+    assert!(matches!(
+        run(announcing(b"x-amz-checksum-crc32c"), &[&stripped]),
+        Err(ChunkError::Malformed(_))
+    ));
+    // Another trailer than announced.
+    assert!(matches!(
+        run(announcing(b"x-amz-checksum-sha256"), &[&body]),
+        Err(ChunkError::Malformed(_))
+    ));
 }

@@ -25,12 +25,13 @@ pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
 /// to 128 KiB (Java) chunks and minio-go 64 KiB; 1 MiB leaves room for any of them and keeps
 /// what one upload can pin down small.
 pub const DEFAULT_MAX_CHUNK_SIZE_BYTES: u64 = 1024 * 1024;
-const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=256 * 1024 * 1024;
+const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=64 * 1024 * 1024;
 /// What one VM (one Envoy worker) may hold of incomplete chunks across all its uploads: 64
 /// uploads at the largest default chunk at once.
 pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
-/// A wasm32 VM addresses 4 GiB at most; its allocations must stay far below.
-const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = 1024 * 1024 * 1024;
+/// Envoy's V8 lets a VM grow to about 1 GiB (measured); what uploads may hold stays well below,
+/// so the VM's own allocations (request heads, re-signing) always find room.
+const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
 /// A week, the longest a presigned URL may live: a larger skew would make expiry moot.
 const MAX_CLOCK_SKEW_SECONDS: u64 = 604_800;
 
