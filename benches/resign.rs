@@ -180,8 +180,12 @@ fn main() {
         .position(|a| a == "--profile")
         .and_then(|i| args.get(i + 1)?.parse::<u32>().ok())
     {
+        let only = args.last().map(String::as_str);
         let gateway = gateway();
         for (name, pairs) in [("presigned", presigned()), ("header", header_signed())] {
+            if matches!(only, Some("presigned" | "header")) && only != Some(name) {
+                continue;
+            }
             for _ in 0..n {
                 decide(name, &gateway, &pairs);
             }

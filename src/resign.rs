@@ -10,7 +10,6 @@ use crate::sigv4::credential::{Credential, Scope};
 use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
 use crate::sigv4::query::{replace_values, set_canonical_value};
 use crate::sigv4::signature::Signature;
-use crate::sigv4::signing::string_to_sign;
 use crate::sigv4::uri::{canonical_path, encode_query_component};
 use crate::verify::{Verified, SERVICE};
 
@@ -83,11 +82,12 @@ pub fn presigned(
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
     let credential_text = credential.to_string();
     // The verified canonical query, with the origin's credential in place of the client's.
-    verified.canonical.query = set_canonical_value(
-        &verified.canonical.query,
+    let query = set_canonical_value(
+        verified.canonical.query(),
         X_AMZ_CREDENTIAL,
         credential_text.as_bytes(),
     );
+    verified.canonical.set_query(query);
     let signature = sign(verified, &credential, origin).to_hex();
     let mut encoded_credential = String::with_capacity(credential_text.len() + 16);
     encode_query_component(&mut encoded_credential, credential_text.as_bytes());
@@ -128,16 +128,15 @@ fn restyle(verified: &mut Verified<'_, '_>, origin: &OriginTarget<'_, '_>) {
 }
 
 fn sign(
-    verified: &Verified<'_, '_>,
+    verified: &mut Verified<'_, '_>,
     credential: &Credential<'_>,
     origin: &OriginTarget<'_, '_>,
 ) -> Signature {
-    let canonical_request = verified.canonical.render(origin.authority.as_bytes());
-    let string_to_sign = string_to_sign(&verified.date, &credential.scope, &canonical_request);
+    let hash = verified.canonical.hash(origin.authority.as_bytes());
     verified
         .pair
         .origin()
         .secret
         .signing_key(&credential.scope)
-        .sign(string_to_sign.as_bytes())
+        .sign_request(&verified.date, &credential.scope, &hash)
 }

@@ -51,7 +51,7 @@ pub fn header_auth<'r, 'c>(
         ));
     }
     let payload = payload_hash(req)?;
-    let canonical = CanonicalRequest::new(
+    let mut canonical = CanonicalRequest::new(
         req.method,
         canonical_path(req.raw_path()),
         canonical_query(req.raw_query(), |_| Edit::Keep),
@@ -65,7 +65,7 @@ pub fn header_auth<'r, 'c>(
         pair,
         &auth.credential,
         &date,
-        &canonical,
+        &mut canonical,
         &auth.signature,
         proof,
     )?;
@@ -100,7 +100,7 @@ pub fn presigned<'r, 'c>(
     if url.expires == 0 || (now as i64) > signed_at + i64::from(url.expires) {
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
-    let canonical = CanonicalRequest::new(
+    let mut canonical = CanonicalRequest::new(
         req.method,
         canonical_path(req.raw_path()),
         canonical_query(req.raw_query(), |name| match name {
@@ -118,7 +118,7 @@ pub fn presigned<'r, 'c>(
         pair,
         &url.credential,
         &url.date,
-        &canonical,
+        &mut canonical,
         &url.signature,
         proof,
     )?;
@@ -214,7 +214,7 @@ fn check_signature(
     pair: &CredentialPair,
     credential: &Credential<'_>,
     date: &AmzDate,
-    canonical: &CanonicalRequest<'_>,
+    canonical: &mut CanonicalRequest<'_>,
     claimed: &Signature,
     proof: Proof,
 ) -> Result<(), Rejection> {
@@ -223,14 +223,17 @@ fn check_signature(
         (Proof::Signature, Some(secret)) => secret,
         (Proof::Signature, None) => return Err(no_client_secret()),
     };
-    let canonical_request = canonical.render(req.authority);
-    let string_to_sign = string_to_sign(date, &credential.scope, &canonical_request);
-    let expected = secret
-        .signing_key(&credential.scope)
-        .sign(string_to_sign.as_bytes());
+    let hash = canonical.hash(req.authority);
+    let expected =
+        secret
+            .signing_key(&credential.scope)
+            .sign_request(date, &credential.scope, &hash);
     if expected.verifies(claimed) {
         return Ok(());
     }
+    // Only a mismatch puts the texts together, for the debug line.
+    let canonical_request = canonical.render(req.authority);
+    let string_to_sign = string_to_sign(date, &credential.scope, &canonical_request);
     Err(Rejection::new(
         SignatureDoesNotMatch,
         "The request signature we calculated does not match the signature you provided. Check your key and signing method.",

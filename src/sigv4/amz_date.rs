@@ -106,7 +106,26 @@ impl AmzDate {
 
     /// The `YYYYMMDD` part that opens the credential scope.
     pub fn date_stamp(&self) -> String {
-        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+        let text = self.text();
+        String::from_utf8_lossy(&text[..8]).into_owned()
+    }
+
+    /// `YYYYMMDDTHHMMSSZ` as bytes, without formatting machinery (on every request's path).
+    pub fn text(&self) -> [u8; 16] {
+        let mut out = *b"00000000T000000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (0..width).rev() {
+                out[at + i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, u32::from(self.year));
+        put(4, 2, u32::from(self.month));
+        put(6, 2, u32::from(self.day));
+        put(9, 2, u32::from(self.hour));
+        put(11, 2, u32::from(self.minute));
+        put(13, 2, u32::from(self.second));
+        out
     }
 
     fn new(
@@ -141,11 +160,8 @@ impl AmzDate {
 /// Formats as `YYYYMMDDTHHMMSSZ`, the form the string to sign carries.
 impl fmt::Display for AmzDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
+        // The text is ASCII digits, `T` and `Z`.
+        f.write_str(std::str::from_utf8(&self.text()).unwrap_or_default())
     }
 }
 
@@ -247,6 +263,10 @@ mod tests {
             let d = AmzDate::from_unix_seconds(secs);
             assert_eq!(d.unix_seconds() as u64, secs);
             assert_eq!(AmzDate::parse(d.to_string().as_bytes()), Ok(d));
+            assert_eq!(
+                d.date_stamp(),
+                format!("{:04}{:02}{:02}", d.year, d.month, d.day)
+            );
         }
         assert_eq!(
             AmzDate::from_unix_seconds(951_782_400).to_string(),

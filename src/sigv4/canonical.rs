@@ -3,6 +3,7 @@
 //! origin credential) to re-sign. Everything else is computed once and shared.
 
 use super::signed_headers::SignedHeaders;
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// A header the client signed that did not reach the filter.
@@ -21,11 +22,14 @@ pub struct CanonicalRequest<'a> {
     uri: String,
     /// The canonical query string; for presigned URLs it carries the credential, which
     /// changes between verification and re-signing.
-    pub query: String,
+    query: String,
     /// `(name, canonical value)` of every signed header except `host`, in signed order.
     headers: Vec<(&'a str, Vec<u8>)>,
     signed_headers: String,
     payload: &'a str,
+    /// The hash state after everything before the host line, from the last `hash`: the client's
+    /// and the origin's canonical requests share it unless the path or query changed between.
+    before_host: Option<Sha256>,
 }
 
 impl<'a> CanonicalRequest<'a> {
@@ -67,7 +71,55 @@ impl<'a> CanonicalRequest<'a> {
             headers: canonical,
             signed_headers: signed.to_string(),
             payload,
+            before_host: None,
         })
+    }
+
+    /// The SHA-256 of the canonical request for `host`, hashed as it is produced (it is never
+    /// put together). The state before the host line is kept for the next call.
+    pub fn hash(&mut self, host: &[u8]) -> [u8; 32] {
+        // `headers` lacks only host, so host goes before the first name sorting after it.
+        let host_at = self
+            .headers
+            .iter()
+            .position(|(name, _)| *name > "host")
+            .unwrap_or(self.headers.len());
+        let mut hasher = match self.before_host.clone() {
+            Some(state) => state,
+            None => {
+                let mut h = Sha256::new();
+                h.update(self.method);
+                h.update(b"\n");
+                h.update(self.uri.as_bytes());
+                h.update(b"\n");
+                h.update(self.query.as_bytes());
+                h.update(b"\n");
+                for (name, value) in &self.headers[..host_at] {
+                    hash_header(&mut h, name, value);
+                }
+                self.before_host = Some(h.clone());
+                h
+            }
+        };
+        hash_header(&mut hasher, "host", host);
+        for (name, value) in &self.headers[host_at..] {
+            hash_header(&mut hasher, name, value);
+        }
+        hasher.update(b"\n");
+        hasher.update(self.signed_headers.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(self.payload.as_bytes());
+        hasher.finalize().into()
+    }
+
+    pub fn query(&self) -> &str {
+        &self.query
+    }
+
+    /// Another canonical query (the origin's credential in a presigned URL).
+    pub fn set_query(&mut self, query: String) {
+        self.query = query;
+        self.before_host = None;
     }
 
     /// The canonical request as signed for `host`.
@@ -115,7 +167,15 @@ impl<'a> CanonicalRequest<'a> {
     /// origin's style.
     pub fn set_uri(&mut self, uri: String) {
         self.uri = uri;
+        self.before_host = None;
     }
+}
+
+fn hash_header(hasher: &mut Sha256, name: &str, value: &[u8]) {
+    hasher.update(name.as_bytes());
+    hasher.update(b":");
+    hasher.update(value);
+    hasher.update(b"\n");
 }
 
 fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
@@ -194,6 +254,50 @@ mod tests {
         let c =
             CanonicalRequest::new(b"GET", "/".into(), String::new(), &only_host, &[], "X").unwrap();
         assert_eq!(c.render(b"h"), b"GET\n/\n\nhost:h\n\nhost\nX".to_vec());
+    }
+
+    #[test]
+    fn the_streamed_hash_is_the_hash_of_the_rendered_request() {
+        let signed = SignedHeaders::parse("a;host;range;x-amz-date").unwrap();
+        let headers: Vec<(&[u8], &[u8])> = vec![
+            (b"range", b"bytes=0-9"),
+            (b"a", b"1"),
+            (b"x-amz-date", b"d"),
+        ];
+        let mut c = CanonicalRequest::new(
+            b"GET",
+            "/k".into(),
+            "x=".into(),
+            &signed,
+            &headers,
+            "UNSIGNED-PAYLOAD",
+        )
+        .unwrap();
+        for host in [
+            &b"public.example"[..],
+            b"origin.example:9000",
+            b"public.example",
+        ] {
+            let want: [u8; 32] = Sha256::digest(c.render(host)).into();
+            assert_eq!(c.hash(host), want);
+        }
+        c.set_uri("/other".into());
+        assert_eq!(
+            c.hash(b"h"),
+            <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
+        );
+        c.set_query("y=".into());
+        assert_eq!(
+            c.hash(b"h"),
+            <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
+        );
+        let only_host = SignedHeaders::parse("host").unwrap();
+        let mut c =
+            CanonicalRequest::new(b"GET", "/".into(), String::new(), &only_host, &[], "X").unwrap();
+        assert_eq!(
+            c.hash(b"h"),
+            <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
+        );
     }
 
     #[test]

@@ -27,12 +27,42 @@ impl Signature {
     }
 
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.hex().as_str().to_owned()
+    }
+
+    /// The 64 hex digits, on the stack.
+    pub fn hex(&self) -> Hex64 {
+        Hex64::of(&self.0)
     }
 
     /// Constant-time comparison.
     pub fn verifies(&self, claimed: &Signature) -> bool {
         self.0.ct_eq(&claimed.0).into()
+    }
+}
+
+/// 32 bytes as 64 lower-case hex digits, without an allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Hex64([u8; 64]);
+
+impl Hex64 {
+    pub fn of(bytes: &[u8; 32]) -> Self {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, byte) in bytes.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(byte >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        Hex64(out)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Hex digits only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
@@ -52,6 +82,7 @@ mod tests {
         let hex = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
         let a = Signature::from_hex(hex.as_bytes()).unwrap();
         assert_eq!(a.to_hex(), hex);
+        assert_eq!(a.hex().as_str(), hex);
         assert!(a.verifies(&Signature::from_hex(hex.as_bytes()).unwrap()));
         let mut flipped = hex.as_bytes().to_vec();
         flipped[63] = b'5';

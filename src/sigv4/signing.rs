@@ -3,7 +3,7 @@
 
 use super::amz_date::AmzDate;
 use super::credential::Scope;
-use super::signature::Signature;
+use super::signature::{Hex64, Signature};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -73,15 +73,48 @@ impl SigningKey {
 
     /// The signature of any string to sign (request, chunk or trailer).
     pub fn sign(&self, string_to_sign: &[u8]) -> Signature {
+        self.sign_parts(&[string_to_sign])
+    }
+
+    /// The signature of the string to sign made of `parts`, fed to the MAC as they are: the
+    /// string itself is never put together.
+    pub fn sign_parts(&self, parts: &[&[u8]]) -> Signature {
         let mut mac = self.0.clone();
-        mac.update(string_to_sign);
+        for part in parts {
+            mac.update(part);
+        }
         Signature::from_bytes(mac.finalize().into_bytes().into())
+    }
+
+    /// The request signature: `AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex canonical hash>`,
+    /// streamed into the MAC (see `string_to_sign` for the same as text).
+    pub fn sign_request(
+        &self,
+        date: &AmzDate,
+        scope: &Scope<'_>,
+        canonical_hash: &[u8; 32],
+    ) -> Signature {
+        let date = date.text();
+        let hash = Hex64::of(canonical_hash);
+        self.sign_parts(&[
+            ALGORITHM.as_bytes(),
+            b"\n",
+            &date,
+            b"\n",
+            scope.date.as_bytes(),
+            b"/",
+            scope.region.as_bytes(),
+            b"/",
+            scope.service.as_bytes(),
+            b"/aws4_request\n",
+            hash.as_bytes(),
+        ])
     }
 }
 
 /// Hex SHA-256, the digest form SigV4 uses everywhere.
 pub fn hex_sha256(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    Hex64::of(&Sha256::digest(data).into()).as_str().to_owned()
 }
 
 /// `AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex sha256 of the canonical request>`.
@@ -181,6 +214,19 @@ mod tests {
         assert_eq!(
             sig.to_hex(),
             "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        );
+    }
+
+    #[test]
+    fn streamed_request_signature_equals_the_string_to_sign_signed() {
+        let key = SigningKey::derive(&SecretKey::new("s"), &scope("20130524"));
+        let date = AmzDate::parse(b"20130524T000000Z").unwrap();
+        let canonical = b"GET\n/\n\nhost:h\n\nhost\nUNSIGNED-PAYLOAD";
+        let hash: [u8; 32] = Sha256::digest(canonical).into();
+        let text = string_to_sign(&date, &scope("20130524"), canonical);
+        assert_eq!(
+            key.sign_request(&date, &scope("20130524"), &hash).to_hex(),
+            key.sign(text.as_bytes()).to_hex()
         );
     }
 
