@@ -16,6 +16,7 @@ use crate::s3_error::{S3Error, S3ErrorCode};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
@@ -34,6 +35,8 @@ struct Counters {
     config_ok: Option<u32>,
     config_invalid: Option<u32>,
     chunks: Option<u32>,
+    cache_hits: Option<u32>,
+    cache_misses: Option<u32>,
     held_bytes: Option<u32>,
     vm_memory: Option<u32>,
 }
@@ -54,6 +57,8 @@ impl Counters {
             config_ok: define(metrics::config_reloads(true)),
             config_invalid: define(metrics::config_reloads(false)),
             chunks: define(metrics::CHUNKS.to_owned()),
+            cache_hits: define(metrics::presigned_cache(true)),
+            cache_misses: define(metrics::presigned_cache(false)),
             held_bytes: gauge(metrics::HELD_BYTES),
             vm_memory: gauge(metrics::VM_MEMORY),
         }
@@ -63,6 +68,14 @@ impl Counters {
     fn memory(&self, filters: &Filters) {
         record(self.held_bytes, filters.budget.used());
         record(self.vm_memory, vm_memory_bytes());
+    }
+
+    /// The cache lookups a gateway made since `seen`, its counts when last reported.
+    fn presigned_cache(&self, gateway: &Gateway, seen: &Cell<(u64, u64)>) {
+        let (hits, misses) = gateway.presigned_cache_stats();
+        let (seen_hits, seen_misses) = seen.replace((hits, misses));
+        add(self.cache_hits, hits.saturating_sub(seen_hits));
+        add(self.cache_misses, misses.saturating_sub(seen_misses));
     }
 
     fn forwarded(&self, kind: AuthKind) {
@@ -125,6 +138,8 @@ struct Filters {
     kind: FilterKind,
     /// Held chunks of every stream of this filter in this VM.
     budget: Rc<MemoryBudget>,
+    /// The presigned cache's hits and misses already counted in the metrics.
+    cache_reported: Cell<(u64, u64)>,
 }
 
 enum FilterKind {
@@ -230,7 +245,11 @@ fn filters_of(plugin: Plugin) -> Filters {
                 .collect(),
         ),
     };
-    Filters { kind, budget }
+    Filters {
+        kind,
+        budget,
+        cache_reported: Cell::default(),
+    }
 }
 
 fn log_level(level: config::LogLevel) -> LogLevel {
@@ -294,6 +313,8 @@ impl HttpContext for Stream {
                     _ => return self.internal_error(self.head, "cannot read the clock"),
                 };
                 let decision = gateway.decide(&req, now);
+                self.counters
+                    .presigned_cache(gateway, &filters.cache_reported);
                 self.carry_out(&req, decision, None, end_of_stream)
             }
             FilterKind::Origins(origins) => {

@@ -17,6 +17,7 @@ use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
 use crate::post_policy::{self, PostUpload};
+use crate::presigned_cache::{self, Hit, PresignedCache};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::*;
@@ -63,7 +64,21 @@ pub struct Forward<'c> {
     pub grant: Option<Vec<u8>>,
 }
 
-impl Forward<'_> {
+impl<'c> Forward<'c> {
+    /// A forward of `kind` to `authority` that changes nothing else.
+    fn to(kind: AuthKind, authority: Option<Cow<'c, str>>) -> Self {
+        Forward {
+            kind,
+            authority,
+            path: None,
+            headers: Vec::new(),
+            body: None,
+            form: None,
+            access_key_id: None,
+            grant: None,
+        }
+    }
+
     /// The value this forward sets for `name`, if it sets one.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
@@ -99,6 +114,8 @@ pub struct Gateway {
     config: Config,
     /// Shared by every stream of this VM.
     chunk_memory: Rc<MemoryBudget>,
+    /// Presigned requests this VM verified, for their repeats.
+    presigned: PresignedCache,
 }
 
 /// A request's place, as the client addressed it and as the origin will get it.
@@ -130,6 +147,7 @@ impl Gateway {
     /// A gateway whose held chunks draw on `budget`, shared with others of the same VM.
     pub fn with_budget(config: Config, budget: Rc<MemoryBudget>) -> Self {
         Gateway {
+            presigned: PresignedCache::new(config.presigned_cache_entries),
             config,
             chunk_memory: budget,
         }
@@ -137,6 +155,11 @@ impl Gateway {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Repeated presigned requests served from the cache, and those verified from scratch.
+    pub fn presigned_cache_stats(&self) -> (u64, u64) {
+        self.presigned.stats()
     }
 
     /// Bytes of incomplete chunks this VM holds now, across all streams.
@@ -247,16 +270,16 @@ impl Gateway {
             // with no query (nothing but the path matters to CORS, and no signature of the
             // client's should reach the origin) and no `x-amz-*` header.
             let forward = Forward {
-                kind: AuthKind::Preflight,
-                authority: Some(route.origin.authority.clone()),
                 path: Some(route.origin.raw_path.to_vec()),
-                headers: Vec::new(),
-                body: None,
-                form: None,
-                access_key_id: None,
-                grant: None,
+                ..Forward::to(AuthKind::Preflight, Some(route.origin.authority.clone()))
             };
             return Ok((forward, Covered::Listed(String::new())));
+        }
+        let cache_key = self.presigned_cache_key(req, header, proof);
+        if let Some(key) = &cache_key {
+            if let Some(hit) = self.presigned.get(key, &req.headers, now as i64) {
+                return self.repeated_presigned(route, hit);
+            }
         }
         let v4_query = PresignedParams::extract(req.raw_query());
         let v2_query = presigned_v2::present(req.raw_query());
@@ -272,7 +295,7 @@ impl Gateway {
             return self.header_auth(req, route, value, now, proof);
         }
         if v4_query.present() {
-            return self.presigned_v4(req, route, &v4_query, now, proof);
+            return self.presigned_v4(req, route, &v4_query, now, proof, cache_key);
         }
         if v2_query {
             return self.presigned_v2(req, route, now, proof);
@@ -283,14 +306,8 @@ impl Gateway {
         match self.config.anonymous {
             Anonymous::Forward => Ok((
                 Forward {
-                    kind: AuthKind::Anonymous,
-                    authority: Some(route.origin.authority.clone()),
                     path: route.restyled_path(req),
-                    headers: Vec::new(),
-                    body: None,
-                    form: None,
-                    access_key_id: None,
-                    grant: None,
+                    ..Forward::to(AuthKind::Anonymous, Some(route.origin.authority.clone()))
                 },
                 Covered::Nothing,
             )),
@@ -322,14 +339,9 @@ impl Gateway {
             self.chunk_memory.clone(),
         );
         let forward = Forward {
-            kind: AuthKind::PostPolicy,
-            authority: Some(route.origin.authority.clone()),
             path: route.restyled_path(req),
-            headers: Vec::new(),
-            body: None,
             form: Some(Box::new(upload)),
-            access_key_id: None,
-            grant: None,
+            ..Forward::to(AuthKind::PostPolicy, Some(route.origin.authority.clone()))
         };
         Ok((forward, post_policy::covered_headers()))
     }
@@ -385,21 +397,19 @@ impl Gateway {
         let body = self
             .chunked_body(req, &verified, &auth, origin_seed)
             .map_err(|r| r.for_key(key))?;
+        let kind = if body.is_some() {
+            AuthKind::ChunkedV4
+        } else {
+            AuthKind::HeaderV4
+        };
         let forward = Forward {
-            kind: if body.is_some() {
-                AuthKind::ChunkedV4
-            } else {
-                AuthKind::HeaderV4
-            },
-            authority: Some(route.origin.authority.clone()),
             path: route.restyled_path(req),
             headers: resigned
                 .map(|r| vec![("authorization", r.authorization.into_bytes())])
                 .unwrap_or_default(),
             body,
-            form: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
-            grant: None,
+            ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
         Ok((forward, covered))
     }
@@ -463,6 +473,7 @@ impl Gateway {
         params: &PresignedParams,
         now: u64,
         proof: Proof,
+        cache_key: Option<Vec<u8>>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         match params.algorithm.as_deref().map(str::as_bytes) {
             Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
@@ -495,17 +506,71 @@ impl Gateway {
         let path = self.signs().then(|| {
             resign::presigned(&self.config, &mut verified, &route.origin, req.raw_query())
         });
+        if let Some(key) = cache_key {
+            let signed_at = url.date.unix_seconds();
+            let skew = i64::try_from(self.config.max_clock_skew_seconds).unwrap_or(i64::MAX);
+            let credential = self
+                .config
+                .credentials
+                .iter()
+                .position(|pair| std::ptr::eq(pair, verified.pair));
+            if let Some(credential) = credential {
+                let entry = presigned_cache::Entry {
+                    valid: signed_at.saturating_sub(skew)..=signed_at + i64::from(url.expires),
+                    signed: verified
+                        .canonical
+                        .headers()
+                        .iter()
+                        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                        .collect(),
+                    signed_list: verified.canonical.signed_headers().to_owned(),
+                    credential,
+                    path: path.clone(),
+                };
+                self.presigned.insert(key, entry);
+            }
+        }
         let forward = Forward {
-            kind: AuthKind::PresignedV4,
-            authority: Some(route.origin.authority.clone()),
             path,
-            headers: Vec::new(),
-            body: None,
-            form: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
-            grant: None,
+            ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
         };
         Ok((forward, covered))
+    }
+
+    /// The cache key of a request that may repeat a verified presigned URL: one verified by
+    /// this filter (not granted), with a SigV4 signature in its query and no other.
+    fn presigned_cache_key(
+        &self,
+        req: &Request<'_>,
+        authorization: Option<&[u8]>,
+        proof: Proof,
+    ) -> Option<Vec<u8>> {
+        let candidate = self.presigned.enabled()
+            && proof == Proof::Signature
+            && authorization.is_none()
+            && contains(req.raw_query(), b"X-Amz-Signature=");
+        candidate.then(|| PresignedCache::key(req.method, req.authority, req.path))
+    }
+
+    /// A request that repeats, byte for byte in everything signed, a presigned URL this filter
+    /// verified and that has not expired: forwarded with the rewrite computed then.
+    fn repeated_presigned<'c>(
+        &'c self,
+        route: &Route<'_, 'c>,
+        hit: Hit,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
+        let pair = self
+            .config
+            .credentials
+            .get(hit.credential)
+            .ok_or_else(crate::verify::no_client_secret)?;
+        let forward = Forward {
+            path: hit.path,
+            access_key_id: Some(&pair.client.access_key_id),
+            ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
+        };
+        Ok((forward, Covered::Listed(hit.signed_list)))
     }
 
     fn header_v2<'c>(
@@ -567,14 +632,10 @@ impl Gateway {
             }
         };
         let forward = Forward {
-            kind,
-            authority: Some(route.origin.authority.clone()),
             path: rewrite.path,
             headers: rewrite.headers,
-            body: None,
-            form: None,
             access_key_id: Some(&verified.pair.client.access_key_id),
-            grant: None,
+            ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
         Ok((forward, Covered::AllAmz))
     }
@@ -603,6 +664,10 @@ fn is_preflight(req: &Request<'_>) -> bool {
     req.method == b"OPTIONS"
         && matches!(req.single("origin"), Ok(Some(_)))
         && matches!(req.single("access-control-request-method"), Ok(Some(_)))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme

@@ -14,6 +14,7 @@ pub mod grant;
 pub mod memory_budget;
 pub mod metrics;
 pub mod post_policy;
+pub mod presigned_cache;
 pub mod redact;
 pub mod rejection;
 pub mod request;

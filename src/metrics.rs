@@ -10,6 +10,7 @@ use crate::s3_error::S3ErrorCode;
 pub const REQUESTS: &str = "s3_resign_requests_total";
 pub const REJECTIONS: &str = "s3_resign_rejections_total";
 pub const CONFIG_RELOADS: &str = "s3_resign_config_reloads_total";
+pub const PRESIGNED_CACHE: &str = "s3_resign_presigned_cache_lookups_total";
 /// Chunks of signed aws-chunked bodies verified and re-signed (untagged).
 pub const CHUNKS: &str = "s3_resign_chunks_resigned_total";
 /// Gauge: bytes of incomplete chunks the VM holds now, against its `chunk_memory_budget_bytes`.
@@ -34,6 +35,12 @@ pub fn config_reloads(valid: bool) -> String {
         "result",
         if valid { "ok" } else { "invalid" },
     )
+}
+
+/// Presigned requests looked up in the cache of verified ones: `hit` (forwarded as verified
+/// before) or `miss` (verified from scratch).
+pub fn presigned_cache(hit: bool) -> String {
+    tagged(PRESIGNED_CACHE, "result", if hit { "hit" } else { "miss" })
 }
 
 fn tagged(name: &str, tag: &str, value: &str) -> String {

@@ -716,3 +716,116 @@ fn only_a_genuine_cors_preflight_goes_unsigned() {
     let with_amz = preflight.clone().with("x-amz-acl", "public-read");
     assert_eq!(code(with_amz, &g), AccessDenied);
 }
+
+/// What a gateway forwards a request with: the new authority and path, or the error code.
+fn rewrite(head: &Head, g: &Gateway, now: u64) -> Result<(String, Option<Vec<u8>>), S3ErrorCode> {
+    let req = Request::from_pairs(&head.pairs).unwrap();
+    match g.decide(&req, now) {
+        Decision::Forward(f) => Ok((f.authority.unwrap_or_default().into_owned(), f.path)),
+        Decision::Reject(r) => Err(r.error.code),
+    }
+}
+
+fn uncached() -> Gateway {
+    gateway(serde_json::json!({"presigned_cache_entries": 0}))
+}
+
+#[test]
+fn a_repeated_presigned_url_is_forwarded_as_verified_the_first_time() {
+    let g = gateway(serde_json::json!({}));
+    let url = presigned();
+    let expected = rewrite(&url, &uncached(), NOW).unwrap();
+    assert_eq!(rewrite(&url, &g, NOW), Ok(expected.clone()));
+    assert_eq!(g.presigned_cache_stats(), (0, 1));
+    // Unsigned headers (a video player's Range) may differ between repeats.
+    let ranged = url.clone().with("range", "bytes=0-1023");
+    assert_eq!(rewrite(&ranged, &g, NOW + 10), Ok(expected));
+    assert_eq!(g.presigned_cache_stats(), (1, 1));
+}
+
+#[test]
+fn any_change_to_a_signed_input_misses_and_is_verified_from_scratch() {
+    let g = gateway(serde_json::json!({}));
+    let reference = uncached();
+    let url = presigned();
+    rewrite(&url, &g, NOW).unwrap();
+    let path = url.get(":path").into_bytes();
+    let mut changed = vec![
+        url.clone().set(":method", "HEAD"),
+        url.clone().set(":authority", "S3.mydomain.com"),
+        url.clone().set("content-type", "text/html"),
+        url.clone().with("content-type", "x"),
+        url.clone().without("content-type"),
+    ];
+    for i in 0..path.len() {
+        for replacement in [b'0', b'a', b'%'] {
+            if path[i] != replacement {
+                let mut p = path.clone();
+                p[i] = replacement;
+                changed.push(url.clone().set(":path", p));
+            }
+        }
+    }
+    let (hits, misses) = g.presigned_cache_stats();
+    for head in &changed {
+        assert_eq!(rewrite(head, &g, NOW), rewrite(head, &reference, NOW));
+    }
+    let (hits_after, misses_after) = g.presigned_cache_stats();
+    assert_eq!(hits_after, hits, "no change is a hit");
+    assert!(misses_after > misses);
+    // What the signature covers is the canonical form: white space it trims is no change.
+    let spaced = url.clone().set("content-type", "  text/plain ");
+    assert!(rewrite(&spaced, &g, NOW).is_ok());
+    assert_eq!(g.presigned_cache_stats().0, hits + 1);
+}
+
+#[test]
+fn a_cached_url_still_expires_and_is_not_valid_early() {
+    let g = gateway(serde_json::json!({"max_clock_skew_seconds": 60}));
+    let url = presigned();
+    assert!(rewrite(&url, &g, NOW).is_ok());
+    assert!(rewrite(&url, &g, NOW + 600).is_ok());
+    assert_eq!(rewrite(&url, &g, NOW + 601), Err(AccessDenied));
+    assert_eq!(rewrite(&url, &g, NOW - 61), Err(RequestTimeTooSkewed));
+    assert_eq!(g.presigned_cache_stats(), (1, 3));
+}
+
+#[test]
+fn unsigned_amz_headers_are_refused_on_a_repeat_too() {
+    let g = gateway(serde_json::json!({}));
+    let url = presigned();
+    rewrite(&url, &g, NOW).unwrap();
+    for name in [
+        "x-amz-copy-source",
+        "x-amz-acl",
+        "X_Amz_Meta_a",
+        "x-minio-force-delete",
+    ] {
+        let head = url.clone().with(name, "bucket/secret");
+        let req = Request::from_pairs(&head.pairs).unwrap();
+        match g.decide(&req, NOW) {
+            Decision::Reject(r) => {
+                assert_eq!(r.error.code, AccessDenied, "{name}");
+                assert!(
+                    r.error.xml_body(None).contains("HeadersNotSigned"),
+                    "{name}"
+                );
+            }
+            Decision::Forward(_) => panic!("{name} forwarded"),
+        }
+    }
+    assert_eq!(g.presigned_cache_stats().0, 4);
+}
+
+#[test]
+fn the_cache_stays_out_of_the_way_of_other_kinds_of_request() {
+    let g = gateway(serde_json::json!({}));
+    let url = presigned();
+    rewrite(&url, &g, NOW).unwrap();
+    // The same URL with an Authorization header is two auth mechanisms, not a repeat.
+    let doubled = url.clone().with("authorization", "AWS4-HMAC-SHA256 x");
+    assert_eq!(rewrite(&doubled, &g, NOW), Err(InvalidArgument));
+    // Header-signed requests are never looked up.
+    assert!(header_signed().decide(&g).is_ok());
+    assert_eq!(g.presigned_cache_stats(), (0, 1));
+}

@@ -281,6 +281,12 @@ fn roles_refuse_the_other_roles_fields() {
         origin_with(anonymous).as_deref(),
         Some("origins[0].anonymous")
     );
+    let mut cached = good.clone();
+    cached["presigned_cache_entries"] = json!(16);
+    assert_eq!(
+        origin_with(cached).as_deref(),
+        Some("origins[0].presigned_cache_entries")
+    );
     let mut unnamed = good.clone();
     unnamed.as_object_mut().unwrap().remove("name");
     assert_eq!(origin_with(unnamed).as_deref(), Some("origins[0].name"));
@@ -400,4 +406,53 @@ fn a_resigner_always_verifies_or_was_granted() {
             MemoryBudget::new(1 << 20),
         );
     }
+}
+
+fn presigned(path: &str) -> Pairs {
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=host"
+    );
+    let mut pairs: Pairs = vec![
+        (":method".into(), b"GET".to_vec()),
+        (":path".into(), format!("{path}?{query}").into_bytes()),
+        (":authority".into(), b"s3.mydomain.com".to_vec()),
+    ];
+    let req = Request::from_pairs(&pairs).unwrap();
+    let canonical = CanonicalRequest::new(
+        req.method,
+        canonical_path(req.raw_path()),
+        canonical_query(req.raw_query(), |_| Edit::Keep),
+        &SignedHeaders::parse("host").unwrap(),
+        &req.headers,
+        "UNSIGNED-PAYLOAD",
+    )
+    .unwrap()
+    .render(req.authority);
+    let sig = SigningKey::derive(&SecretKey::new("cs"), &scope())
+        .sign(string_to_sign(&date(), &scope(), &canonical).as_bytes())
+        .to_hex();
+    pairs[1].1 = format!("{path}?{query}&X-Amz-Signature={sig}").into_bytes();
+    pairs
+}
+
+#[test]
+fn a_repeated_presigned_url_at_the_edge_is_granted_as_the_first() {
+    let edge = edge();
+    let origins = origins();
+    let pairs = presigned("/bucket/movie.mp4");
+    let req = Request::from_pairs(&pairs).unwrap();
+    let first = Grant::decode(&decided(edge.decide(&req, NOW)).grant.unwrap()).unwrap();
+    let repeat = decided(edge.decide(&req, NOW + 1));
+    assert_eq!(edge.presigned_cache_stats(), (1, 1));
+    assert_eq!(rewrite(&repeat), (None, None, vec![]));
+    let repeat = Grant::decode(&repeat.grant.unwrap()).unwrap();
+    assert_eq!(repeat.now, NOW + 1);
+    for (_, gateway) in &origins {
+        assert_eq!(
+            rewrite(&decided(gateway.decide_granted(&repeat))),
+            rewrite(&decided(gateway.decide_granted(&first)))
+        );
+    }
+    // The origin filters keep no cache: they verify nothing.
+    assert_eq!(origins[0].1.presigned_cache_stats(), (0, 0));
 }

@@ -32,6 +32,10 @@ pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
 /// Envoy's V8 lets a VM grow to about 1 GiB (measured); what uploads may hold stays well below,
 /// so the VM's own allocations (request heads, re-signing) always find room.
 const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
+/// Verified presigned requests each VM remembers (`presigned_cache`): about 1 KiB each, so a
+/// few MiB by default.
+pub const DEFAULT_PRESIGNED_CACHE_ENTRIES: usize = 4096;
+const MAX_PRESIGNED_CACHE_ENTRIES: usize = 65_536;
 /// A week, the longest a presigned URL may live: a larger skew would make expiry moot.
 const MAX_CLOCK_SKEW_SECONDS: u64 = 604_800;
 
@@ -57,6 +61,9 @@ pub struct Config {
     /// The most this VM holds of incomplete chunks across all streams; past it, an upload
     /// that needs to hold a chunk is refused with 503 SlowDown.
     pub chunk_memory_budget_bytes: u64,
+    /// How many verified presigned requests to remember, so that repeats (range requests on
+    /// one URL) skip verification and re-signing; 0 remembers none.
+    pub presigned_cache_entries: usize,
 }
 
 /// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
@@ -280,6 +287,7 @@ impl Config {
             "anonymous",
             "max_chunk_size_bytes",
             "chunk_memory_budget_bytes",
+            "presigned_cache_entries",
         ] {
             if role == Role::Origin {
                 top.refuse(role, name)?;
@@ -331,6 +339,15 @@ impl Config {
                 ),
             ));
         }
+        let presigned_cache_entries = top
+            .optional::<usize>("presigned_cache_entries")?
+            .unwrap_or(DEFAULT_PRESIGNED_CACHE_ENTRIES);
+        if presigned_cache_entries > MAX_PRESIGNED_CACHE_ENTRIES {
+            return Err(ConfigError::new(
+                top.path("presigned_cache_entries"),
+                format!("must be at most {MAX_PRESIGNED_CACHE_ENTRIES}"),
+            ));
+        }
         if role != Role::Edge && origin_authority.is_empty() {
             return Err(ConfigError::new(
                 top.path("origin_authority"),
@@ -374,6 +391,10 @@ impl Config {
             log_level,
             max_chunk_size_bytes,
             chunk_memory_budget_bytes,
+            presigned_cache_entries: match role {
+                Role::Origin => 0,
+                _ => presigned_cache_entries,
+            },
             origin_addressing,
             origin_signature_version,
             ..config
@@ -511,6 +532,7 @@ impl Config {
             log_level: LogLevel::default(),
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
+            presigned_cache_entries: DEFAULT_PRESIGNED_CACHE_ENTRIES,
         })
     }
 
@@ -840,6 +862,7 @@ mod tests {
         assert_eq!(c.origin_signature_version, OriginSignatureVersion::Same);
         assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
         assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
+        assert_eq!(c.presigned_cache_entries, 4096);
         let pair = c.credential("AK").unwrap();
         assert_eq!(pair.origin().access_key_id, "AK");
         assert!(c.credential("ak").is_none());
@@ -902,6 +925,12 @@ mod tests {
             field_of(&with(r#""chunk_memory_budget_bytes":1000"#)),
             "chunk_memory_budget_bytes"
         );
+        for entries in ["-1", "65537", "\"many\""] {
+            assert_eq!(
+                field_of(&with(&format!(r#""presigned_cache_entries":{entries}"#))),
+                "presigned_cache_entries"
+            );
+        }
         assert_eq!(field_of(&with(r#""bogus":1"#)), "bogus");
         assert_eq!(
             field_of(&with(r#""max_clock_skew_seconds":"x""#)),

@@ -159,6 +159,11 @@ impl<'a> CanonicalRequest<'a> {
         out
     }
 
+    /// `(name, canonical value)` of every signed header but `host`.
+    pub fn headers(&self) -> &[(&'a str, Vec<u8>)] {
+        &self.headers
+    }
+
     pub fn signed_headers(&self) -> &str {
         &self.signed_headers
     }
