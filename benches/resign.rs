@@ -1,6 +1,7 @@
 //! Micro-benchmark of the per-request work: verify the client's signature and re-sign for the
 //! origin, for a presigned URL and a header-signed request (native code; inside Envoy's V8 the
-//! same work runs as wasm). `cargo bench --bench resign`.
+//! same work runs as wasm), and a presigned URL repeated (served from the cache of verified
+//! URLs). `cargo bench --bench resign`; `--profile N [presigned|repeated|header]` for callgrind.
 
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Gateway};
@@ -37,8 +38,12 @@ static GLOBAL: Counting = Counting;
 /// 2026-11-29T12:00:00Z
 const NOW: u64 = 1_795_953_600;
 
-fn gateway() -> Gateway {
-    let json = r#"{"public_domains":["s3.mydomain.com"],"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","origin_access_key_id":"ORIGINKEY","origin_secret_access_key":"origin-secret"}]}"#;
+/// A gateway remembering `cached` verified presigned URLs: 0 measures distinct requests (the
+/// same request again would otherwise be a cache hit).
+fn gateway(cached: usize) -> Gateway {
+    let json = format!(
+        r#"{{"public_domains":["s3.mydomain.com"],"origin_authority":"s3.example.com","presigned_cache_entries":{cached},"credentials":[{{"access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","origin_access_key_id":"ORIGINKEY","origin_secret_access_key":"origin-secret"}}]}}"#
+    );
     Gateway::new(Config::parse(json.as_bytes(), &|_| None).unwrap())
 }
 
@@ -181,9 +186,13 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse::<u32>().ok())
     {
         let only = args.last().map(String::as_str);
-        let gateway = gateway();
-        for (name, pairs) in [("presigned", presigned()), ("header", header_signed())] {
-            if matches!(only, Some("presigned" | "header")) && only != Some(name) {
+        let kinds = [
+            ("presigned", gateway(0), presigned()),
+            ("repeated", gateway(4096), presigned()),
+            ("header", gateway(0), header_signed()),
+        ];
+        for (name, gateway, pairs) in kinds {
+            if matches!(only, Some("presigned" | "repeated" | "header")) && only != Some(name) {
                 continue;
             }
             for _ in 0..n {
@@ -196,12 +205,16 @@ fn main() {
     if !args.iter().any(|a| a == "--bench") {
         return;
     }
-    let gateway = gateway();
     println!("verify + re-sign, one core, native (signing keys cached after the first request)");
-    bench("presigned GET", &gateway, &presigned());
+    bench("presigned GET", &gateway(0), &presigned());
     bench(
         "header-signed PUT (6 signed headers)",
-        &gateway,
+        &gateway(0),
         &header_signed(),
+    );
+    bench(
+        "presigned GET repeated (cache hit)",
+        &gateway(4096),
+        &presigned(),
     );
 }

@@ -375,7 +375,10 @@ impl Stream {
             let why = format!("cannot rewrite the request: {status:?}");
             return self.internal_error(self.head, &why);
         }
-        self.described = describe(req, forward.access_key_id);
+        if forward.form.is_some() || forward.body.is_some() {
+            // For the log line of a body refused mid-stream, when the head is gone.
+            self.described = describe(req, forward.access_key_id);
+        }
         if let Some(form) = forward.form.take() {
             // Counted and logged once the form's head says who signed it.
             if end_of_stream {

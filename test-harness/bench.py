@@ -1,17 +1,29 @@
-"""`make bench`: requests per second and proxy CPU per request, through Envoy with the
-s3-resign filter, against plain Envoy and Envoy's native aws_request_signing filter, in one
-run, reported as ratios. Each setup is one Envoy worker in front of the same upstream (an
-Envoy answering 200 itself, so the proxy is what is measured). The load comes from wrk on
-loopback, a bounded number of seconds per round; rounds are interleaved and the median taken,
-because these machines are shared and noisy.
+"""`make bench`: requests per second, latency and proxy CPU per request through one Envoy worker,
+for s3-resign and its yardsticks side by side in one run, reported as ratios:
 
-    python test-harness/bench.py [--seconds 8] [--rounds 3] [--connections 16]
+- plain Envoy (no filter): the ceiling of any proxy;
+- a do-nothing wasm filter: what any proxy-wasm filter costs a request;
+- Envoy's native `aws_request_signing` (C++; it signs and verifies nothing);
+- the least-work probe: a wasm filter doing only what verify + re-sign cannot avoid (read four
+  headers, two SHA-256 of a canonical request, two HMAC with cached keys, rewrite `:authority`
+  and `:path`): the floor for any verifying re-signer;
+- s3-resign (and, for the repeated URL, s3-resign with its presigned cache off).
+
+Workloads: 2000 distinct presigned GETs and 2000 distinct header-signed GETs (every request a
+different key and signature: nothing can be cached), and one presigned URL repeated with a
+`Range` header (a video player). wrk on loopback rotates through the requests (a Lua script);
+every proxy gets the same bytes. Each setup is one Envoy worker in front of the same upstream (an
+Envoy answering 200 itself). Rounds are interleaved and medians taken, since these machines are
+shared and noisy; compare within a run.
+
+    python test-harness/bench.py [--seconds 6] [--rounds 3] [--connections 32] [--json out.json]
 """
 
 import argparse
 import datetime
 import json
 import os
+import platform
 import re
 import shutil
 import statistics
@@ -23,8 +35,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Envoy, filter_config_json, render  # noqa: E402
 from harness.clients import RawRequest, presign, sign_header  # noqa: E402
-from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET  # noqa: E402
+from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET, wasm_filter  # noqa: E402
+from harness.paths import probe_wasm  # noqa: E402
 from harness.programs import free_port  # noqa: E402
+
+DISTINCT = 2000
+
+PLAIN = "plain envoy"
+NOOP = "noop wasm"
+NATIVE = "aws_request_signing"
+PROBE = "least-work probe"
+S3_RESIGN = "s3-resign"
+NO_CACHE = "s3-resign, no cache"
 
 
 def upstream_config(port: int) -> dict:
@@ -69,21 +91,64 @@ def native_signing_filter(origin_authority: str) -> dict:
     }
 
 
-def proxy_config(kind: str, upstream_port: int) -> dict:
+def proxy_config(variant: str, upstream_port: int) -> dict:
+    """The shipped envoy/envoy.yaml with the variant's filter in place of s3-resign's."""
     authority = f"127.0.0.1:{upstream_port}"
-    filters = {"plain envoy": [], "aws_request_signing": [native_signing_filter(authority)], "s3-resign": None}[kind]
+    if variant in (NOOP, PROBE):
+        mode = {NOOP: "noop", PROBE: "least-work"}[variant]
+        config = render(origin_host="127.0.0.1", origin_port=upstream_port, filter_config=mode)
+        wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(probe_wasm())
+        return config
+    filters = {PLAIN: [], NATIVE: [native_signing_filter(authority)]}.get(variant)
+    overrides = {"presigned_cache_entries": 0} if variant == NO_CACHE else {}
     return render(
         origin_host="127.0.0.1",
         origin_port=upstream_port,
-        filter_config=filter_config_json(authority),
+        filter_config=filter_config_json(authority, **overrides),
         http_filters=filters,
     )
 
 
-WRK_SCRIPT = """
-wrk.method = "{method}"
-{headers}
-"""
+def workloads(public: str) -> dict[str, list[RawRequest]]:
+    """Signed for `public`, fresh (header-signed requests carry the time they were signed)."""
+    key = "/bench/photos/{:05d}%20picture.jpg"
+    repeated = presign(public, "GET", key.format(0), expires=3600).with_header("Range", "bytes=0-1023")
+    return {
+        "distinct presigned GETs": [presign(public, "GET", key.format(i), expires=3600) for i in range(DISTINCT)],
+        "distinct header-signed GETs": [
+            sign_header(public, "GET", key.format(i), {"Range": "bytes=0-1023"}) for i in range(DISTINCT)
+        ],
+        "one presigned URL repeated (Range)": [repeated],
+    }
+
+
+def variants_for(workload: str, proxies: dict) -> list[str]:
+    """Every proxy, but the cache-less s3-resign only where the cache could help."""
+    return [v for v in proxies if v != NO_CACHE or "repeated" in workload]
+
+
+def lua_string(raw: bytes) -> str:
+    escaped = "".join(
+        f"\\{b:03d}" if b < 0x20 or b >= 0x7F or b in (0x22, 0x5C) else chr(b) for b in raw
+    )
+    return f'"{escaped}"'
+
+
+def wrk_script(requests: list[RawRequest], public: str) -> str:
+    """A wrk script that sends `requests` in turn, each as raw HTTP/1.1 for Host `public`."""
+    raws = []
+    for r in requests:
+        head = f"{r.method} {r.target} HTTP/1.1\r\nHost: {public}\r\n"
+        head += "".join(f"{n}: {v}\r\n" for n, v in r.headers) + "\r\n"
+        raws.append(lua_string(head.encode()))
+    return (
+        "local requests = {\n" + ",\n".join(raws) + "\n}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #requests + 1\n"
+        "  return requests[i]\n"
+        "end\n"
+    )
 
 
 def latency_ms(text: str) -> float:
@@ -96,59 +161,11 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is needed: apt-get install wrk", file=sys.stderr)
-        return 2
-
-    kinds = ["plain envoy", "aws_request_signing", "s3-resign"]
-    upstream_port = free_port()
-    with Envoy(upstream_config(upstream_port)) as _upstream:
-        proxies = {kind: Envoy(proxy_config(kind, upstream_port)) for kind in kinds}
-        try:
-            workdir = proxies["s3-resign"].dir
-            public = proxies["s3-resign"].authority
-            # The same signed requests go to every proxy; only s3-resign checks them.
-            requests = {
-                "presigned GET": presign(public, "GET", "/bench/photos/a%20picture.jpg", expires=3600),
-                "header-signed GET": sign_header(public, "GET", "/bench/photos/a%20picture.jpg",
-                                                 {"Range": "bytes=0-1023"}),
-            }
-            results = {name: {kind: [] for kind in kinds} for name in requests}
-            for round_ in range(args.rounds):
-                for name, request in requests.items():
-                    # Every proxy sees the request under the public name it was signed for.
-                    for kind in (kinds if round_ % 2 == 0 else reversed(kinds)):
-                        results[name][kind].append(
-                            run_wrk(proxies[kind], public, request, args.seconds, args.connections, workdir))
-                        print(f"  round {round_ + 1} {name:<18} {kind:<20} "
-                              f"{results[name][kind][-1]['rps']:>9.0f} req/s", flush=True)
-        finally:
-            for envoy in proxies.values():
-                envoy.stop()
-
-    summary = report(results, kinds)
-    if args.json:
-        args.json.write_text(json.dumps({"date": datetime.datetime.now().isoformat(), "results": summary}, indent=2))
-    return 0
-
-
-def run_wrk(envoy: Envoy, public: str, request: RawRequest, seconds: int, connections: int, workdir: Path):
-    """wrk against `envoy`, sending Host: `public` (what the request was signed for)."""
-    script = workdir / "request.lua"
-    lines = [f'wrk.headers["{n}"] = "{v}"' for n, v in request.headers]
-    lines.append(f'wrk.headers["Host"] = "{public}"')
-    script.write_text(WRK_SCRIPT.format(method=request.method, headers="\n".join(lines)))
+def run_wrk(envoy: Envoy, script: Path, seconds: int, connections: int) -> dict:
     cpu_before = process_cpu_seconds(envoy.process.pid)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{envoy.port}{request.target}"],
+         f"http://127.0.0.1:{envoy.port}/"],
         capture_output=True, text=True, check=True, timeout=seconds + 30,
     ).stdout
     cpu = process_cpu_seconds(envoy.process.pid) - cpu_before
@@ -164,24 +181,90 @@ def run_wrk(envoy: Envoy, public: str, request: RawRequest, seconds: int, connec
     }
 
 
-def report(results: dict, kinds: list[str]) -> dict:
-    summary = {}
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--variants", help="a comma-separated subset of the proxies, to look closer at some")
+    parser.add_argument("--workloads", help="a comma-separated subset of the workloads (name prefixes)")
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="another build of the filter (.wasm) to run beside s3-resign (A/B)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    variants = [PLAIN, NOOP, NATIVE, PROBE, S3_RESIGN, NO_CACHE]
+    if args.variants:
+        variants = [v for v in variants if v in args.variants.split(",")]
+    chosen = lambda workload: not args.workloads or any(
+        workload.startswith(w) for w in args.workloads.split(","))
+    upstream_port = free_port()
+    configs = {v: proxy_config(v, upstream_port) for v in variants}
+    for wasm in args.compare:
+        config = proxy_config(S3_RESIGN, upstream_port)
+        wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(wasm.resolve())
+        configs[f"s3-resign @ {wasm.name}"] = config
+    with Envoy(upstream_config(upstream_port)) as _upstream:
+        proxies = {v: Envoy(config) for v, config in configs.items()}
+        try:
+            workdir = proxies[S3_RESIGN].dir
+            # Every proxy sees the requests under the name they were signed for.
+            public = proxies[S3_RESIGN].authority
+            results: dict = {}
+            for round_ in range(args.rounds):
+                for name, requests in workloads(public).items():
+                    if not chosen(name):
+                        continue
+                    script = workdir / "requests.lua"
+                    script.write_text(wrk_script(requests, public))
+                    order = variants_for(name, proxies)
+                    for variant in order if round_ % 2 == 0 else reversed(order):
+                        run = run_wrk(proxies[variant], script, args.seconds, args.connections)
+                        results.setdefault(name, {}).setdefault(variant, []).append(run)
+                        print(f"  round {round_ + 1} {name:<36} {variant:<22} {run['rps']:>8.0f} req/s",
+                              flush=True)
+        finally:
+            for envoy in proxies.values():
+                envoy.stop()
+
+    summary = report(results, args)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+    return 0
+
+
+def report(results: dict, args) -> dict:
+    summary = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.processor() or platform.system()}",
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "workloads": {},
+    }
     print()
-    print(f"{'request':<18} {'proxy':<20} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs/req':>10}"
-          f" {'req/s vs plain':>15} {'vs native':>10}")
-    for name, by_kind in results.items():
+    print(f"{'workload':<36} {'proxy':<22} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'+p99 ms':>8}"
+          f" {'CPU µs':>7} {'/plain':>7} {'/native':>8} {'/probe':>7}")
+    for name, by_variant in results.items():
         medians = {
-            kind: {metric: statistics.median(r[metric] for r in runs) for metric in runs[0]}
-            for kind, runs in by_kind.items()
+            variant: {metric: statistics.median(r[metric] for r in runs) for metric in runs[0]}
+            for variant, runs in by_variant.items()
         }
-        summary[name] = medians
-        for kind in kinds:
-            m = medians[kind]
-            vs_plain = m["rps"] / medians["plain envoy"]["rps"]
-            vs_native = m["rps"] / medians["aws_request_signing"]["rps"]
-            print(f"{name:<18} {kind:<20} {m['rps']:>9.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}"
-                  f" {m['cpu_us_per_request']:>10.1f} {vs_plain:>15.2f} {vs_native:>10.2f}")
-    print("\nMedians of the rounds. CPU µs/req is the proxy Envoy's own CPU time per request.")
+        summary["workloads"][name] = medians
+        ratio = lambda m, ref: m["rps"] / medians[ref]["rps"] if ref in medians else float("nan")
+        for variant, m in medians.items():
+            m["vs_plain"] = ratio(m, PLAIN)
+            m["vs_native"] = ratio(m, NATIVE)
+            m["vs_probe"] = ratio(m, PROBE)
+            m["p99_over_noop_ms"] = m["p99_ms"] - medians[NOOP]["p99_ms"] if NOOP in medians else float("nan")
+            print(f"{name:<36} {variant:<22} {m['rps']:>8.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}"
+                  f" {m['p99_over_noop_ms']:>+8.2f} {m['cpu_us_per_request']:>7.1f}"
+                  f" {m['vs_plain']:>7.2f} {m['vs_native']:>8.2f} {m['vs_probe']:>7.2f}")
+    print(f"\nMedians of {args.rounds} rounds, wrk -c{args.connections}, one Envoy worker per proxy."
+          " +p99 is the p99 latency over the do-nothing wasm filter's; CPU µs is the proxy Envoy's"
+          " own CPU time per request; /plain, /native, /probe are request rates as ratios.")
     return summary
 
 

@@ -5,6 +5,7 @@ use super::credential::{Credential, CredentialError};
 use super::query;
 use super::signature::Signature;
 use super::signed_headers::{SignedHeaders, SignedHeadersError};
+use std::borrow::Cow;
 use std::fmt;
 
 pub const X_AMZ_ALGORITHM: &[u8] = b"X-Amz-Algorithm";
@@ -18,15 +19,16 @@ const AWS_ACCESS_KEY_ID: &[u8] = b"AWSAccessKeyId";
 /// The longest validity S3 grants a presigned URL: seven days.
 pub const MAX_EXPIRES_SECONDS: u32 = 604_800;
 
-/// The authentication parameters of a query, decoded; present or not.
+/// The authentication parameters of a query, decoded (borrowed from it when they need no
+/// decoding); present or not.
 #[derive(Default, Debug)]
-pub struct PresignedParams {
-    pub algorithm: Option<String>,
-    credential: Option<String>,
-    date: Option<String>,
-    expires: Option<String>,
-    signed_headers: Option<String>,
-    signature: Option<String>,
+pub struct PresignedParams<'q> {
+    pub algorithm: Option<Cow<'q, str>>,
+    credential: Option<Cow<'q, str>>,
+    date: Option<Cow<'q, str>>,
+    expires: Option<Cow<'q, str>>,
+    signed_headers: Option<Cow<'q, str>>,
+    signature: Option<Cow<'q, str>>,
     /// A parameter appeared twice: which copy was signed would be ambiguous.
     duplicate: bool,
     /// `AWSAccessKeyId` is there: a SigV2 presigned URL.
@@ -62,8 +64,8 @@ impl fmt::Display for PresignedError {
     }
 }
 
-impl PresignedParams {
-    pub fn extract(raw_query: &[u8]) -> Self {
+impl<'q> PresignedParams<'q> {
+    pub fn extract(raw_query: &'q [u8]) -> Self {
         let mut params = PresignedParams::default();
         for p in query::params(raw_query) {
             let name = p.decoded_name();
@@ -81,8 +83,15 @@ impl PresignedParams {
                 _ => continue,
             };
             // A value that is not UTF-8 can only be malformed; keep it as such.
-            let value = String::from_utf8(p.decoded_value().into_owned())
-                .unwrap_or_else(|_| "\u{FFFD}".to_owned());
+            let malformed = || Cow::Borrowed("\u{FFFD}");
+            let value = match p.decoded_value() {
+                Cow::Borrowed(bytes) => {
+                    std::str::from_utf8(bytes).map_or_else(|_| malformed(), Cow::Borrowed)
+                }
+                Cow::Owned(bytes) => {
+                    String::from_utf8(bytes).map_or_else(|_| malformed(), Cow::Owned)
+                }
+            };
             if slot.replace(value).is_some() {
                 params.duplicate = true;
             }
@@ -162,7 +171,8 @@ mod tests {
         assert_eq!(p.date.to_string(), "20130524T000000Z");
         assert_eq!(p.expires, 86_400);
         assert_eq!(p.signed_headers.to_string(), "host");
-        let zero = PresignedParams::extract(QUERY.replace("=86400", "=0").as_bytes());
+        let zero_query = QUERY.replace("=86400", "=0");
+        let zero = PresignedParams::extract(zero_query.as_bytes());
         assert_eq!(zero.parse().unwrap().expires, 0);
     }
 

@@ -1,8 +1,9 @@
 //! The raw query string: split into parameters without copying, canonicalised for signing,
 //! and rewritten in place (only the values the proxy must change, every other byte as sent).
 
-use super::uri::{decode_query_component, encode_query_component};
+use super::uri::{canonicalize_query_component, decode_query_component, encode_query_component};
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// One `name[=value]` segment of a raw query, still percent-encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,31 +50,36 @@ pub enum Edit<'v> {
 
 /// The canonical query string: each name and value decoded, SigV4-encoded, `name=value`
 /// (a bare `name` gets an empty value), sorted by name then value, joined with `&`.
-/// `edit` is asked about every parameter by decoded name.
+/// `edit` is asked about every parameter by its canonical name, which for the names that
+/// matter (unreserved ASCII, like `X-Amz-Signature`) is the decoded name.
 pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -> String {
-    let mut pairs: Vec<(String, String)> = params(raw_query)
-        .filter_map(|p| {
-            let name = p.decoded_name();
-            let mut v = String::new();
-            match edit(&name) {
-                Edit::Drop => return None,
-                Edit::Keep => encode_query_component(&mut v, &p.decoded_value()),
-                Edit::Set(value) => encode_query_component(&mut v, value),
+    // Every name and value canonicalised into one buffer, sorted as ranges of it.
+    let mut parts = String::with_capacity(raw_query.len() + 32);
+    let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
+    for p in params(raw_query) {
+        let start = parts.len();
+        canonicalize_query_component(&mut parts, p.name);
+        let name_end = parts.len();
+        match edit(&parts.as_bytes()[start..name_end]) {
+            Edit::Drop => {
+                parts.truncate(start);
+                continue;
             }
-            let mut n = String::new();
-            encode_query_component(&mut n, &name);
-            Some((n, v))
-        })
-        .collect();
-    pairs.sort_unstable();
-    let mut out = String::with_capacity(raw_query.len() + 16);
-    for (i, (n, v)) in pairs.iter().enumerate() {
+            Edit::Keep => canonicalize_query_component(&mut parts, p.value),
+            Edit::Set(value) => encode_query_component(&mut parts, value),
+        }
+        pairs.push((start..name_end, name_end..parts.len()));
+    }
+    let text = |range: &Range<usize>| &parts[range.clone()];
+    pairs.sort_unstable_by(|a, b| (text(&a.0), text(&a.1)).cmp(&(text(&b.0), text(&b.1))));
+    let mut out = String::with_capacity(parts.len() + 2 * pairs.len());
+    for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(n);
+        out.push_str(text(name));
         out.push('=');
-        out.push_str(v);
+        out.push_str(text(value));
     }
     out
 }
