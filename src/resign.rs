@@ -80,7 +80,7 @@ pub fn presigned(
     restyle(verified, origin);
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
-    let credential_text = credential.to_string();
+    let credential_text = credential.text();
     // The verified canonical query, with the origin's credential in place of the client's.
     let query = set_canonical_value(
         verified.canonical.query(),

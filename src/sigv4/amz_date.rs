@@ -105,9 +105,11 @@ impl AmzDate {
     }
 
     /// The `YYYYMMDD` part that opens the credential scope.
-    pub fn date_stamp(&self) -> String {
+    pub fn date_stamp(&self) -> DateStamp {
         let text = self.text();
-        String::from_utf8_lossy(&text[..8]).into_owned()
+        let mut stamp = [0; 8];
+        stamp.copy_from_slice(&text[..8]);
+        DateStamp(stamp)
     }
 
     /// `YYYYMMDDTHHMMSSZ` as bytes, without formatting machinery (on every request's path).
@@ -208,6 +210,31 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `YYYYMMDD`, held inline: it is on every request's path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateStamp([u8; 8]);
+
+impl std::ops::Deref for DateStamp {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        // Digits only, by construction.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl PartialEq<&str> for DateStamp {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<DateStamp> for &str {
+    fn eq(&self, other: &DateStamp) -> bool {
+        **self == **other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,7 +291,7 @@ mod tests {
             assert_eq!(d.unix_seconds() as u64, secs);
             assert_eq!(AmzDate::parse(d.to_string().as_bytes()), Ok(d));
             assert_eq!(
-                d.date_stamp(),
+                &*d.date_stamp(),
                 format!("{:04}{:02}{:02}", d.year, d.month, d.day)
             );
         }

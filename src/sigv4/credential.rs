@@ -72,6 +72,27 @@ impl<'a> Credential<'a> {
 }
 
 /// `<key id>/<scope>`.
+impl Credential<'_> {
+    /// `<key id>/<scope>`, as `Display` writes it, without formatting machinery.
+    pub fn text(&self) -> String {
+        let scope = &self.scope;
+        let parts = [
+            self.access_key_id,
+            "/",
+            scope.date,
+            "/",
+            scope.region,
+            "/",
+            scope.service,
+            "/",
+            TERMINATOR,
+        ];
+        let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| out.push_str(p));
+        out
+    }
+}
+
 impl fmt::Display for Credential<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.access_key_id, self.scope)
@@ -102,6 +123,7 @@ mod tests {
         assert_eq!(c.scope.region, "us-east-1");
         assert_eq!(c.scope.service, "s3");
         assert_eq!(c.to_string(), s);
+        assert_eq!(c.text(), s);
     }
 
     #[test]
