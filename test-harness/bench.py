@@ -10,8 +10,9 @@ for s3-resign and its yardsticks side by side in one run, reported as ratios:
 - s3-resign (and, for the repeated URL, s3-resign with its presigned cache off).
 
 Workloads: 2000 distinct presigned GETs and 2000 distinct header-signed GETs (every request a
-different key and signature: nothing can be cached), and one presigned URL repeated with a
-`Range` header (a video player). wrk on loopback rotates through the requests (a Lua script);
+different key and signature: nothing can be cached), one presigned URL repeated with a `Range`
+header (a video player), and the distinct presigned GETs again on one connection, where latency
+is each request's own time through the proxy rather than its wait in wrk's queue. wrk on loopback rotates through the requests (a Lua script);
 every proxy gets the same bytes. Each setup is one Envoy worker in front of the same upstream (an
 Envoy answering 200 itself). Rounds are interleaved and medians taken, since these machines are
 shared and noisy; compare within a run.
@@ -47,6 +48,7 @@ NATIVE = "aws_request_signing"
 PROBE = "least-work probe"
 S3_RESIGN = "s3-resign"
 NO_CACHE = "s3-resign, no cache"
+UNLOADED = "distinct presigned GETs on 1 connection"
 
 
 def upstream_config(port: int) -> dict:
@@ -113,12 +115,15 @@ def workloads(public: str) -> dict[str, list[RawRequest]]:
     """Signed for `public`, fresh (header-signed requests carry the time they were signed)."""
     key = "/bench/photos/{:05d}%20picture.jpg"
     repeated = presign(public, "GET", key.format(0), expires=3600).with_header("Range", "bytes=0-1023")
+    presigned = [presign(public, "GET", key.format(i), expires=3600) for i in range(DISTINCT)]
     return {
-        "distinct presigned GETs": [presign(public, "GET", key.format(i), expires=3600) for i in range(DISTINCT)],
+        "distinct presigned GETs": presigned,
         "distinct header-signed GETs": [
             sign_header(public, "GET", key.format(i), {"Range": "bytes=0-1023"}) for i in range(DISTINCT)
         ],
         "one presigned URL repeated (Range)": [repeated],
+        # One connection: no queue, so latency is each request's own time through the proxy.
+        UNLOADED: presigned,
     }
 
 
@@ -222,9 +227,10 @@ def main() -> int:
                     script.write_text(wrk_script(requests, public))
                     order = variants_for(name, proxies)
                     for variant in order if round_ % 2 == 0 else reversed(order):
-                        run = run_wrk(proxies[variant], script, args.seconds, args.connections)
+                        connections = 1 if name == UNLOADED else args.connections
+                        run = run_wrk(proxies[variant], script, args.seconds, connections)
                         results.setdefault(name, {}).setdefault(variant, []).append(run)
-                        print(f"  round {round_ + 1} {name:<36} {variant:<22} {run['rps']:>8.0f} req/s",
+                        print(f"  round {round_ + 1} {name:<40} {variant:<22} {run['rps']:>8.0f} req/s",
                               flush=True)
         finally:
             for envoy in proxies.values():
@@ -245,7 +251,7 @@ def report(results: dict, args) -> dict:
         "workloads": {},
     }
     print()
-    print(f"{'workload':<36} {'proxy':<22} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'+p99 ms':>8}"
+    print(f"{'workload':<40} {'proxy':<22} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'+p50 ms':>8} {'+p99 ms':>8}"
           f" {'CPU µs':>7} {'/plain':>7} {'/native':>8} {'/probe':>7}")
     for name, by_variant in results.items():
         medians = {
@@ -258,12 +264,14 @@ def report(results: dict, args) -> dict:
             m["vs_plain"] = ratio(m, PLAIN)
             m["vs_native"] = ratio(m, NATIVE)
             m["vs_probe"] = ratio(m, PROBE)
-            m["p99_over_noop_ms"] = m["p99_ms"] - medians[NOOP]["p99_ms"] if NOOP in medians else float("nan")
-            print(f"{name:<36} {variant:<22} {m['rps']:>8.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}"
-                  f" {m['p99_over_noop_ms']:>+8.2f} {m['cpu_us_per_request']:>7.1f}"
+            for p in ("p50", "p99"):
+                m[f"{p}_over_noop_ms"] = m[f"{p}_ms"] - medians[NOOP][f"{p}_ms"] if NOOP in medians else float("nan")
+            print(f"{name:<40} {variant:<22} {m['rps']:>8.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}"
+                  f" {m['p50_over_noop_ms']:>+8.2f} {m['p99_over_noop_ms']:>+8.2f} {m['cpu_us_per_request']:>7.1f}"
                   f" {m['vs_plain']:>7.2f} {m['vs_native']:>8.2f} {m['vs_probe']:>7.2f}")
-    print(f"\nMedians of {args.rounds} rounds, wrk -c{args.connections}, one Envoy worker per proxy."
-          " +p99 is the p99 latency over the do-nothing wasm filter's; CPU µs is the proxy Envoy's"
+    print(f"\nMedians of {args.rounds} rounds, wrk -c{args.connections} (-c1 where the workload says so),"
+          " one Envoy worker per proxy."
+          " +p50, +p99: latency over the do-nothing wasm filter's; CPU µs is the proxy Envoy's"
           " own CPU time per request; /plain, /native, /probe are request rates as ratios.")
     return summary
 
