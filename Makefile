@@ -109,7 +109,7 @@ fuzz-smoke:
 ifeq ($(HAVE_NIGHTLY),yes)
 	@$(MAKE) --no-print-directory fuzz-tools
 	@echo "==> fuzz smoke run: every target for $(FUZZ_SMOKE_SECONDS) s"
-	fuzz/run.sh $(FUZZ_SMOKE_SECONDS) -1
+	FUZZ_FRESH_CORPUS=1 fuzz/run.sh $(FUZZ_SMOKE_SECONDS) -1
 else
 	@echo "==> fuzz-smoke SKIPPED: no nightly Rust toolchain (cargo fuzz needs one: rustup toolchain install nightly)"
 endif

@@ -6,7 +6,8 @@ uploads with and without a trailer, virtual-hosted requests, browser forms — s
 the standard library only, for the fuzz targets' fixed configuration and clock (fuzz/src/lib.rs),
 so that seeds verify and mutations start from valid requests.
 
-    python3 fuzz/seeds.py            # every target
+    python3 fuzz/seeds.py            # every target, into fuzz/corpus/
+    python3 fuzz/seeds.py DIR        # into DIR/<target>/
 """
 
 import base64
@@ -321,4 +322,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        CORPUS = Path(sys.argv[1])
     sys.exit(main())
