@@ -275,14 +275,13 @@ def main() -> int:
     rss_peak = max(s[1] for s in samples)
     print(f"Envoy RSS: start {rss0 / 2**20:.1f} MiB, end {rss1 / 2**20:.1f} MiB, peak {rss_peak / 2**20:.1f} MiB")
     print(f"VM memory: start {vm0 / 2**20:.2f} MiB, end {vm1 / 2**20:.2f} MiB; held at the end {held1} B")
-    # Flat: a VM's linear memory never shrinks, and it may step up to a new high-water mark
-    # when more uploads than ever before are in flight at once; a leak grows it all along.
-    # So: nothing held at the end, at most 1 MiB of growth, none in the second half of the
-    # run; Envoy's RSS up by less than 10% (allocator caches and stats settle early).
-    vm_half = next(s[2] for s in samples if s[0] >= t1 / 2)
+    # Flat: a VM's linear memory never shrinks, and steps up to a new high-water mark when a
+    # busier moment than any before needs more at once (tests/no_leak.rs shows the core frees
+    # every byte of every request). So: nothing held at the end, the VM's memory up by at most
+    # 512 KiB (a few held chunks' worth), Envoy's RSS by less than 10%.
     steps = [(round(b[0]), b[2] - a[2]) for a, b in zip(samples, samples[1:]) if b[2] != a[2]]
-    print(f"VM memory steps (s, bytes): {steps or 'none'}; at half time {vm_half / 2**20:.2f} MiB")
-    ok &= held1 == 0 and vm1 - vm0 <= 2**20 and vm1 == vm_half and rss1 <= rss0 * 1.10
+    print(f"VM memory steps (s, bytes): {steps or 'none'}")
+    ok &= held1 == 0 and vm1 - vm0 <= 512 * 1024 and rss1 <= rss0 * 1.10
     mismatches = []
     for kind in ("presigned_v4", "header_v4", "chunked_v4", "header_v2", "presigned_v2", "anonymous", "post_policy"):
         series = f's3_resign_requests_total{{kind="{kind}"}}'
