@@ -181,7 +181,7 @@ def text_request(selector: int, method, path, query, host, headers, body=b"", no
     lines += [f"{n.lower()}: {v}" for n, v in headers]
     if now != NOW:
         lines.append(f"@now: {now}")
-    return bytes([selector]) + "\n".join(lines).encode() + b"\n\n" + body
+    return bytes([selector]) + "\n".join(lines).encode("utf-8") + b"\n\n" + body
 
 
 def requests():
@@ -202,6 +202,8 @@ def requests():
     yield "v2-presigned-acl", presigned_v2("GET", "/bucket/k", "/bucket/k", query="acl"), b""
     yield "v2-virtual", presigned_v2("GET", "/k", "/photos/k", host=f"photos.{PUBLIC}"), b""
     yield "anonymous", ("GET", "/bucket/k", "", PUBLIC, []), b""
+    # What the decide target found (SECURITY.md): a multi-byte character where a domain begins.
+    yield "multibyte-host", ("GET", "/k", "", "photos\u0485localhost", []), b""
     yield "preflight", ("OPTIONS", "/bucket/k", "", PUBLIC, [("origin", "https://app.example"), ("access-control-request-method", "PUT")]), b""
     for trailer in (False, True):
         name = "chunked-trailer" if trailer else "chunked"
