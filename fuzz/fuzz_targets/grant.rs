@@ -17,8 +17,9 @@ fuzz_target!(|data: &[u8]| {
         Decision::Forward(mut forward) => {
             let _ = format!("{forward:?}");
             if let Some(resigner) = forward.body.as_mut() {
-                // Re-signs without verifying: whatever chunks come, it never panics.
-                let body = grant.request().path.to_vec();
+                // Re-signs without verifying: whatever comes as the body (here the grant's own
+                // bytes, as good as any), it never panics.
+                let body = data.to_vec();
                 let mut out = Vec::new();
                 let mut splits = Splits::new(data.len() as u32);
                 let fed = splits

@@ -461,10 +461,6 @@ pub mod sign {
 
     pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-    pub fn scope_date(date: &AmzDate) -> String {
-        date.date_stamp()
-    }
-
     /// The SigV4 signature of `pairs` (no `authorization`) over `signed`, with `payload`.
     pub fn v4_signature(
         pairs: &Pairs,
