@@ -14,10 +14,23 @@ PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 SCHEMAS   := test-harness/schemas
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
+# Fuzzing (fuzz/, cargo fuzz on the nightly toolchain): a few seconds per target in `make
+# test`, the long runs in `make fuzz` (each target until FUZZ_RUNS executions or FUZZ_SECONDS).
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SECONDS ?= 1800
+FUZZ_RUNS ?= 10000000
+FUZZ_TARGETS ?=
+HAVE_NIGHTLY := $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo yes)
+# The mutation test: requests generated in `make mutation` (500 in `make test`).
+MUTATION_REQUESTS ?= 10000
+SOAK_SECONDS ?= 600
+
 OCI_IMAGE ?= s3-resign:0.1.0
 PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
-.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native oci proxy-image clean
+.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native oci proxy-image clean \
+	fuzz fuzz-smoke fuzz-tools mutation soak
 
 all: build
 
@@ -74,6 +87,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path test-harness/sdk-client/Cargo.toml -- --check
 	cargo fmt --manifest-path test-harness/wasm-probe/Cargo.toml -- --check
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --release --target wasm32-wasip1 -- -D warnings
 
@@ -83,7 +97,35 @@ test-unit:
 test-integration: deps build
 	$(PYTHON) -m pytest test-harness
 
-test: lint test-unit test-integration
+test: lint test-unit fuzz-smoke test-integration
+
+# cargo-fuzz, built once into .tools/bin when it is not on PATH.
+fuzz-tools:
+	@command -v cargo-fuzz >/dev/null || { echo "==> installing cargo-fuzz $(CARGO_FUZZ_VERSION) into $(TOOLS)/bin (a few minutes, once)"; \
+		cargo install --quiet cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked --root $(TOOLS); }
+
+# Every fuzz target for a few seconds, from the seed corpora (fuzz/seeds.py).
+fuzz-smoke:
+ifeq ($(HAVE_NIGHTLY),yes)
+	@$(MAKE) --no-print-directory fuzz-tools
+	@echo "==> fuzz smoke run: every target for $(FUZZ_SMOKE_SECONDS) s"
+	FUZZ_FRESH_CORPUS=1 fuzz/run.sh $(FUZZ_SMOKE_SECONDS) -1
+else
+	@echo "==> fuzz-smoke SKIPPED: no nightly Rust toolchain (cargo fuzz needs one: rustup toolchain install nightly)"
+endif
+
+# The long runs, one target at a time (FUZZ_TARGETS="decide grant" for some).
+fuzz: fuzz-tools
+	@test "$(HAVE_NIGHTLY)" = yes || { echo "make fuzz needs the nightly Rust toolchain (rustup toolchain install nightly)"; exit 1; }
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_TARGETS)
+
+# The security invariant at scale (tests/mutation.rs), optimised.
+mutation:
+	S3_RESIGN_MUTATION_REQUESTS=$(MUTATION_REQUESTS) cargo test --release --test mutation -- --nocapture
+
+# Mixed valid and malicious traffic against Envoy + filter + s3s-fs for SOAK_SECONDS.
+soak: deps build
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) test-harness/soak.py
 
 demo: deps build
 	$(PYTHON) test-harness/demo.py

@@ -102,6 +102,11 @@ impl PublicDomains {
             let Some(split) = host.len().checked_sub(domain.host.len() + 1) else {
                 continue;
             };
+            // Inside a multi-byte character there is no `.` to split at (found by fuzzing:
+            // `split_at` panicked there, which traps the VM).
+            if !host.is_char_boundary(split) {
+                continue;
+            }
             let (prefix, dot_domain) = host.split_at(split);
             let under_domain = !prefix.is_empty()
                 && dot_domain.starts_with('.')
@@ -400,6 +405,9 @@ mod tests {
             b"localhost:10001",
             b"b.localhost:10001",
             b"\xff.s3.mydomain.com",
+            "photos\u{485}s3.mydomain.com".as_bytes(),
+            "photos\u{485}localhost:10000".as_bytes(),
+            "é".as_bytes(),
             b"",
         ] {
             assert_eq!(d.style(host), None, "{}", String::from_utf8_lossy(host));
@@ -408,6 +416,11 @@ mod tests {
         assert_eq!(
             d.style(b"b.localhost:10000"),
             Some(Style::Virtual { bucket: "b" })
+        );
+        // A bucket label in UTF-8 is still a label (the bucket name check refuses it later).
+        assert_eq!(
+            d.style("é.localhost:10000".as_bytes()),
+            Some(Style::Virtual { bucket: "é" })
         );
     }
 

@@ -223,6 +223,12 @@ impl std::ops::Deref for DateStamp {
     }
 }
 
+impl fmt::Display for DateStamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
 impl PartialEq<&str> for DateStamp {
     fn eq(&self, other: &&str) -> bool {
         **self == **other
