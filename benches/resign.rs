@@ -1,7 +1,7 @@
 //! Micro-benchmark of the per-request work: verify the client's signature and re-sign for the
 //! origin, for a presigned URL and a header-signed request (native code; inside Envoy's V8 the
 //! same work runs as wasm), and a presigned URL repeated (served from the cache of verified
-//! URLs). `cargo bench --bench resign`; `--profile N [presigned|repeated|header]` for callgrind.
+//! URLs). `cargo bench --bench resign`; `--profile N [presigned|repeated|header|miss|distinct]` for callgrind.
 
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Gateway};
@@ -51,6 +51,11 @@ fn gateway(cached: usize) -> Gateway {
 fn presigned() -> Vec<(String, Vec<u8>)> {
     let path = "/bucket/photos/2026/a%20holiday%20picture.jpg?response-content-disposition=attachment&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T115959Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=SIG";
     sign_presigned(path)
+}
+
+/// The `i`th of many presigned URLs that differ in their key.
+fn distinct_presigned(i: u32) -> Vec<(String, Vec<u8>)> {
+    sign_presigned(&format!("/bucket/photos/2026/picture%20{i:06}.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T115959Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=SIG"))
 }
 
 fn header_signed() -> Vec<(String, Vec<u8>)> {
@@ -188,6 +193,18 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse::<u32>().ok())
     {
         let only = args.last().map(String::as_str);
+        // Distinct presigned URLs, each once: with the cache on, every one a miss and an
+        // insert (what the cache costs traffic that never repeats); with it off, the same
+        // requests without it. Signing them is counted too: compare `resign::decide`'s
+        // inclusive cost in callgrind_annotate.
+        if let Some(cached @ ("miss" | "distinct")) = only {
+            let gateway = gateway(if cached == "miss" { 4096 } else { 0 });
+            let requests: Vec<_> = (0..n).map(distinct_presigned).collect();
+            for pairs in &requests {
+                decide(cached, &gateway, pairs);
+            }
+            return;
+        }
         let kinds = [
             ("presigned", gateway(0), presigned()),
             ("repeated", gateway(4096), presigned()),

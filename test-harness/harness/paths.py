@@ -46,7 +46,8 @@ def wasm_module() -> Path:
 
 
 def probe_wasm() -> Path:
-    """The reference filters of test-harness/wasm-probe (noop, crash), built by `make deps`."""
+    """The reference filters of test-harness/wasm-probe (noop, least-work, hash-body, crash), built
+    by `make deps`."""
     if not PROBE_WASM.exists():
         raise RuntimeError(f"{PROBE_WASM} is missing: run `make deps`")
     return PROBE_WASM
