@@ -19,18 +19,20 @@ fi
 # Limits every target runs under: no input may take more than 10 s, make the process hold
 # more than 2 GiB, or ask for more than 256 MiB in one allocation.
 limits=(-rss_limit_mb=2048 -malloc_limit_mb=256 -timeout=10 -dict=dict/s3.dict -print_final_stats=1)
-corpus=corpus
+corpus=corpus logs=logs
 if [ "${FUZZ_FRESH_CORPUS:-}" = 1 ]; then
   corpus=$(mktemp -d -t s3-resign-fuzz-corpus-XXXXXX)
   trap 'rm -rf "$corpus"' EXIT
+  # Apart from the long runs' logs, which a smoke run beside them would overwrite.
+  logs=logs/smoke
 fi
 python3 seeds.py "$corpus" >/dev/null
 cargo +nightly fuzz build >/dev/null 2>build.log || { cat build.log; exit 1; }
-mkdir -p logs
+mkdir -p "$logs"
 printf '%-20s %14s %9s %10s\n' target executions seconds exec/s
 for target in "${targets[@]}"; do
   mkdir -p "$corpus/$target" "artifacts/$target"
-  log="logs/$target.log"
+  log="$logs/$target.log"
   status=0
   nice -n 10 cargo +nightly fuzz run "$target" "$corpus/$target" -- \
     "${limits[@]}" -max_total_time="$seconds" -runs="$runs" \
