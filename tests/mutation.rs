@@ -1263,6 +1263,9 @@ fn every_single_field_mutation_of_a_valid_request_is_refused() {
             })
             .collect(),
     );
+    // One gateway, with the default presigned cache: each presigned original is remembered
+    // once it verifies, so its mutations that keep method, host, path and query (a header
+    // added or changed, the clock past a bound) are decided on the cache's hit path.
     let gateway = gateway(&keys);
     let mut originals_refused: Vec<String> = Vec::new();
     let mut verified_when_refusal_expected: Vec<String> = Vec::new();
@@ -1335,5 +1338,11 @@ fn every_single_field_mutation_of_a_valid_request_is_refused() {
     assert!(
         equivalences_refused.is_empty(),
         "the documented equivalences are wrong"
+    );
+    let (hits, _) = gateway.presigned_cache_stats();
+    println!("  presigned cache hits among them: {hits}");
+    assert!(
+        requests < 100 || hits > 0,
+        "no mutation reached the presigned cache's hit path"
     );
 }
