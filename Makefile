@@ -29,7 +29,7 @@ SOAK_SECONDS ?= 600
 OCI_IMAGE ?= s3-resign:0.1.0
 PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
-.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native oci proxy-image clean \
+.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native bench-vm oci proxy-image clean \
 	fuzz fuzz-smoke fuzz-tools mutation soak
 
 all: build
@@ -133,7 +133,11 @@ demo: deps build
 bench-native:
 	cargo bench --bench resign
 
-bench: deps build bench-native
+# The filter's own code in V8 beside the probe, without Envoy: steady where request rates are not.
+bench-vm: deps build
+	$(PYTHON) test-harness/vm_bench.py
+
+bench: deps build bench-native bench-vm
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }
 	$(PYTHON) test-harness/bench.py
 	$(PYTHON) test-harness/bench_chunked.py

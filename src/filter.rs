@@ -7,6 +7,7 @@ use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::config::{self, Config, Plugin, Role};
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
+use crate::header_map;
 use crate::memory_budget::MemoryBudget;
 use crate::metrics;
 use crate::post_policy::{self, PostUpload};
@@ -283,14 +284,17 @@ impl Context for Stream {}
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
-        let pairs = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
-            Ok(pairs) => pairs,
+        let serialized = match host::request_headers() {
+            Ok(serialized) => serialized,
             Err(status) => {
-                let why = format!("cannot read the request headers: {status:?}");
+                let why = format!("cannot read the request headers: {status}");
                 return self.internal_error(false, &why);
             }
         };
-        let req = match Request::from_pairs(&pairs) {
+        let Some(pairs) = header_map::pairs(&serialized) else {
+            return self.internal_error(false, "the host sent a malformed header map");
+        };
+        let req = match Request::from_headers(pairs) {
             Ok(req) => req,
             Err(missing) => {
                 log::info!("rejected a request without {}", missing.0);
@@ -727,6 +731,40 @@ mod access_log {
     fn set(name: &str, value: &str) {
         if let Err(status) = hostcalls::set_property(vec![name], Some(value.as_bytes())) {
             log::debug!("cannot set {name} for the access log: {status:?}");
+        }
+    }
+}
+
+/// The host call the SDK only offers with a copy of every header: the serialised request
+/// header map, as the host wrote it into this VM's memory (see `header_map`).
+mod host {
+    use proxy_wasm::types::MapType;
+
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        #[allow(clashing_extern_declarations)]
+        fn proxy_get_header_map_pairs(
+            map_type: MapType,
+            return_data: *mut *mut u8,
+            return_size: *mut usize,
+        ) -> u32;
+    }
+
+    /// The request headers, serialised; the status the host answered otherwise.
+    pub fn request_headers() -> Result<Vec<u8>, u32> {
+        let mut data: *mut u8 = std::ptr::null_mut();
+        let mut size: usize = 0;
+        // SAFETY: the host writes a pointer and a size into the two out-parameters. The pointer
+        // comes from this module's `proxy_on_memory_allocate` (the SDK's: a boxed slice of
+        // exactly `size` bytes), so it is owned here and freed as a vector of that capacity,
+        // as the SDK's own `get_map_bytes` does.
+        let status = unsafe {
+            proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size)
+        };
+        match status {
+            0 if data.is_null() => Ok(Vec::new()),
+            0 => Ok(unsafe { Vec::from_raw_parts(data, size, size) }),
+            status => Err(status),
         }
     }
 }

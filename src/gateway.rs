@@ -473,7 +473,7 @@ impl Gateway {
         params: &PresignedParams,
         now: u64,
         proof: Proof,
-        cache_key: Option<Vec<u8>>,
+        cache_key: Option<presigned_cache::Key>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         match params.algorithm.as_deref().map(str::as_bytes) {
             Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
@@ -545,7 +545,7 @@ impl Gateway {
         req: &Request<'_>,
         authorization: Option<&[u8]>,
         proof: Proof,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<presigned_cache::Key> {
         let candidate = self.presigned.enabled()
             && proof == Proof::Signature
             && authorization.is_none()

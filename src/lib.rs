@@ -11,6 +11,7 @@ pub mod aws_chunked;
 pub mod config;
 pub mod gateway;
 pub mod grant;
+pub mod header_map;
 pub mod memory_budget;
 pub mod metrics;
 pub mod post_policy;

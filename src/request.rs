@@ -27,18 +27,29 @@ impl<'a> Request<'a> {
         N: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
+        Self::from_headers(
+            pairs
+                .iter()
+                .map(|(name, value)| (name.as_ref(), value.as_ref()))
+                .collect(),
+        )
+    }
+
+    /// The request of every header Envoy delivers, pseudo-headers included, in order; the
+    /// vector becomes the request's own list.
+    pub fn from_headers(
+        mut headers: Vec<(&'a [u8], &'a [u8])>,
+    ) -> Result<Self, MissingPseudoHeader> {
         let (mut method, mut path, mut authority) = (None, None, None);
-        let mut headers = Vec::with_capacity(pairs.len());
-        for (name, value) in pairs {
-            let (name, value) = (name.as_ref(), value.as_ref());
+        headers.retain(|&(name, value)| {
             match name {
                 b":method" => method = Some(value),
                 b":path" => path = Some(value),
                 b":authority" => authority = Some(value),
-                _ if name.starts_with(b":") => {}
-                _ => headers.push((name, value)),
+                _ => return !name.starts_with(b":"),
             }
-        }
+            false
+        });
         Ok(Request {
             method: method.ok_or(MissingPseudoHeader(":method"))?,
             path: path.ok_or(MissingPseudoHeader(":path"))?,

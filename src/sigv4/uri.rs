@@ -47,17 +47,13 @@ enum Component {
 /// it), and every byte outside the unreserved set (and `/` in a path) comes out as `%XX`.
 fn canonicalize(out: &mut String, raw: &[u8], component: Component) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let unreserved = |byte: u8| {
-        byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~')
-            || (byte == b'/' && component == Component::Path)
-    };
+    let unreserved = unreserved_set(component);
     let mut i = 0;
     while i < raw.len() {
-        // Runs that stay as they are go in whole.
-        let run = raw[i..].iter().take_while(|&&b| unreserved(b)).count();
+        // What is canonical already (nearly everything clients send) goes in whole.
+        let run = canonical_run(&raw[i..], unreserved);
         if run > 0 {
-            // Unreserved bytes are ASCII.
+            // A canonical run is ASCII.
             out.push_str(std::str::from_utf8(&raw[i..i + run]).unwrap_or_default());
             i += run;
             continue;
@@ -74,7 +70,7 @@ fn canonicalize(out: &mut String, raw: &[u8], component: Component) {
             byte => (byte, 1),
         };
         i += width;
-        if unreserved(byte) {
+        if unreserved[usize::from(byte)] {
             out.push(char::from(byte));
         } else {
             out.push('%');
@@ -82,6 +78,58 @@ fn canonicalize(out: &mut String, raw: &[u8], component: Component) {
             out.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
     }
+}
+
+type ByteSet = [bool; 256];
+
+/// `A-Z a-z 0-9 - . _ ~`, and `/` too in a path.
+fn unreserved_set(component: Component) -> &'static ByteSet {
+    const fn set(slash: bool) -> ByteSet {
+        let mut set = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let byte = b as u8;
+            set[b] = byte.is_ascii_alphanumeric()
+                || matches!(byte, b'-' | b'.' | b'_' | b'~')
+                || (slash && byte == b'/');
+            b += 1;
+        }
+        set
+    }
+    static QUERY: ByteSet = set(false);
+    static PATH: ByteSet = set(true);
+    match component {
+        Component::Query => &QUERY,
+        Component::Path => &PATH,
+    }
+}
+
+/// The length of the start of `raw` that canonicalises to itself: unreserved bytes, and
+/// upper-case `%XX` escapes of bytes that stay escaped.
+fn canonical_run(raw: &[u8], unreserved: &ByteSet) -> usize {
+    let upper_hex = |digit: &u8| match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    };
+    let mut i = 0;
+    while let Some(&byte) = raw.get(i) {
+        if unreserved[usize::from(byte)] {
+            i += 1;
+            continue;
+        }
+        if byte != b'%' {
+            break;
+        }
+        match (
+            raw.get(i + 1).and_then(upper_hex),
+            raw.get(i + 2).and_then(upper_hex),
+        ) {
+            (Some(high), Some(low)) if !unreserved[usize::from((high << 4) | low)] => i += 3,
+            _ => break,
+        }
+    }
+    i
 }
 
 fn hex_value(digit: &u8) -> Option<u8> {
