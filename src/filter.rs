@@ -17,6 +17,7 @@ use crate::s3_error::{S3Error, S3ErrorCode};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::UNIX_EPOCH;
@@ -287,7 +288,7 @@ impl HttpContext for Stream {
         let serialized = match host::request_headers() {
             Ok(serialized) => serialized,
             Err(status) => {
-                let why = format!("cannot read the request headers: {status}");
+                let why = format!("cannot read the request headers: {status:?}");
                 return self.internal_error(false, &why);
             }
         };
@@ -523,7 +524,7 @@ impl Stream {
                 verdict
                     .access_key_id
                     .as_deref()
-                    .map_or_else(|| "-".to_owned(), printable_key_id)
+                    .map_or_else(|| "-".to_owned(), |id| printable_key_id(id).into_owned())
             );
             if verdict.content_length_delta != 0 {
                 set_content_length(verdict.content_length_delta)?;
@@ -613,27 +614,25 @@ fn origin_of(origins: &[(String, Gateway)]) -> Option<&Gateway> {
 }
 
 /// Puts back the headers a re-signed attempt may have changed, as the client sent them.
-fn restore(original: &Request<'_>) -> Result<(), proxy_wasm::types::Status> {
+fn restore(original: &Request<'_>) -> Result<(), host::Status> {
     for name in REWRITABLE {
         let value = match name {
             ":authority" => Some(original.authority),
             ":path" => Some(original.path),
             _ => original.values(name).next(),
         };
-        hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value)?;
+        host::set_request_header(name, value)?;
     }
     Ok(())
 }
 
-fn apply(forward: &Forward<'_>) -> Result<(), proxy_wasm::types::Status> {
-    let set = |name: &str, value: &[u8]| {
-        hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, Some(value))
-    };
+fn apply(forward: &Forward<'_>) -> Result<(), host::Status> {
+    let set = |name: &str, value: &[u8]| host::set_request_header(name, Some(value));
     if let Some(authority) = &forward.authority {
         set(":authority", authority.as_bytes())?;
     }
     if let Some(grant) = &forward.grant {
-        hostcalls::set_property(vec![GRANT_PROPERTY], Some(grant))?;
+        host::set_property(GRANT_PROPERTY, grant)?;
     }
     if let Some(path) = &forward.path {
         set(":path", path)?;
@@ -650,7 +649,7 @@ fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
         "{} {} (access key {})",
         String::from_utf8_lossy(req.method),
         req.loggable_path(),
-        access_key_id.map_or_else(|| "-".to_owned(), printable_key_id)
+        access_key_id.map_or_else(|| "-".to_owned(), |id| printable_key_id(id).into_owned())
     )
 }
 
@@ -658,17 +657,15 @@ fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
 /// credential is percent-decoded, so it can hold a line break), so anything but printable
 /// ASCII becomes `?` and it is cut at 128 characters (AWS key ids have 16 to 128): a log line
 /// cannot be split or forged through it.
-fn printable_key_id(id: &str) -> String {
+fn printable_key_id(id: &str) -> Cow<'_, str> {
     const MAX_KEY_ID: usize = 128;
+    let printable = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\';
+    if id.len() <= MAX_KEY_ID && id.chars().all(printable) {
+        return Cow::Borrowed(id);
+    }
     id.chars()
         .take(MAX_KEY_ID)
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
-                c
-            } else {
-                '?'
-            }
-        })
+        .map(|c| if printable(c) { c } else { '?' })
         .collect()
 }
 
@@ -687,12 +684,8 @@ fn set_content_length(delta: i64) -> Result<(), Rejection> {
     };
     let length = post_policy::content_length(&current, delta)
         .ok_or_else(|| internal("the form's new Content-Length is out of range"))?;
-    hostcalls::set_map_value_bytes(
-        MapType::HttpRequestHeaders,
-        "content-length",
-        Some(length.as_bytes()),
-    )
-    .map_err(|_| internal("cannot set Content-Length"))
+    host::set_request_header("content-length", Some(length.as_bytes()))
+        .map_err(|_| internal("cannot set Content-Length"))
 }
 
 fn is_head(req: &Request<'_>) -> bool {
@@ -706,7 +699,6 @@ fn is_head(req: &Request<'_>) -> bool {
 mod access_log {
     use crate::auth_kind::AuthKind;
     use crate::s3_error::S3ErrorCode;
-    use proxy_wasm::hostcalls;
 
     const KIND: &str = "s3_resign.kind";
     const ACCESS_KEY_ID: &str = "s3_resign.access_key_id";
@@ -729,29 +721,66 @@ mod access_log {
     }
 
     fn set(name: &str, value: &str) {
-        if let Err(status) = hostcalls::set_property(vec![name], Some(value.as_bytes())) {
+        if let Err(status) = super::host::set_property(name, value.as_bytes()) {
             log::debug!("cannot set {name} for the access log: {status:?}");
         }
     }
 }
 
-/// The host call the SDK only offers with a copy of every header: the serialised request
-/// header map, as the host wrote it into this VM's memory (see `header_map`).
+/// The request-path host calls, raw: the SDK's wrappers copy every header to read the map,
+/// allocate twice to set a property, and panic (killing the VM) on a status they do not
+/// expect. These return the status instead, and the caller fails closed.
 mod host {
     use proxy_wasm::types::MapType;
+    use std::fmt;
 
+    /// A status other than Ok from the host.
+    #[derive(Clone, Copy)]
+    pub struct Status(u32);
+
+    impl fmt::Debug for Status {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "host status {}", self.0)
+        }
+    }
+
+    #[allow(clashing_extern_declarations)]
     #[link(wasm_import_module = "env")]
     extern "C" {
-        #[allow(clashing_extern_declarations)]
         fn proxy_get_header_map_pairs(
             map_type: MapType,
             return_data: *mut *mut u8,
             return_size: *mut usize,
         ) -> u32;
+        fn proxy_replace_header_map_value(
+            map_type: MapType,
+            key_data: *const u8,
+            key_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
+        fn proxy_remove_header_map_value(
+            map_type: MapType,
+            key_data: *const u8,
+            key_size: usize,
+        ) -> u32;
+        fn proxy_set_property(
+            path_data: *const u8,
+            path_size: usize,
+            value_data: *const u8,
+            value_size: usize,
+        ) -> u32;
     }
 
-    /// The request headers, serialised; the status the host answered otherwise.
-    pub fn request_headers() -> Result<Vec<u8>, u32> {
+    fn ok(status: u32) -> Result<(), Status> {
+        match status {
+            0 => Ok(()),
+            status => Err(Status(status)),
+        }
+    }
+
+    /// The request headers, serialised (see `header_map`).
+    pub fn request_headers() -> Result<Vec<u8>, Status> {
         let mut data: *mut u8 = std::ptr::null_mut();
         let mut size: usize = 0;
         // SAFETY: the host writes a pointer and a size into the two out-parameters. The pointer
@@ -761,10 +790,34 @@ mod host {
         let status = unsafe {
             proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size)
         };
-        match status {
-            0 if data.is_null() => Ok(Vec::new()),
-            0 => Ok(unsafe { Vec::from_raw_parts(data, size, size) }),
-            status => Err(status),
+        ok(status)?;
+        if data.is_null() {
+            return Ok(Vec::new());
         }
+        Ok(unsafe { Vec::from_raw_parts(data, size, size) })
+    }
+
+    /// Sets (replaces) a request header, or removes it (`None`).
+    pub fn set_request_header(name: &str, value: Option<&[u8]>) -> Result<(), Status> {
+        let map = MapType::HttpRequestHeaders;
+        // SAFETY: the host reads the given byte ranges during the call; they outlive it.
+        ok(unsafe {
+            match value {
+                Some(value) => proxy_replace_header_map_value(
+                    map,
+                    name.as_ptr(),
+                    name.len(),
+                    value.as_ptr(),
+                    value.len(),
+                ),
+                None => proxy_remove_header_map_value(map, name.as_ptr(), name.len()),
+            }
+        })
+    }
+
+    /// Sets the filter-state property `name` (one path segment).
+    pub fn set_property(name: &str, value: &[u8]) -> Result<(), Status> {
+        // SAFETY: as above.
+        ok(unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
     }
 }

@@ -521,7 +521,7 @@ impl Gateway {
                         .canonical
                         .headers()
                         .iter()
-                        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                        .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
                         .collect(),
                     signed_list: verified.canonical.signed_headers().to_owned(),
                     credential,
@@ -549,7 +549,7 @@ impl Gateway {
         let candidate = self.presigned.enabled()
             && proof == Proof::Signature
             && authorization.is_none()
-            && contains(req.raw_query(), b"X-Amz-Signature=");
+            && presigned_cache::signature_of(req.raw_query()).is_some();
         candidate.then(|| PresignedCache::key(req.method, req.authority, req.path))
     }
 
@@ -664,10 +664,6 @@ fn is_preflight(req: &Request<'_>) -> bool {
     req.method == b"OPTIONS"
         && matches!(req.single("origin"), Ok(Some(_)))
         && matches!(req.single("access-control-request-method"), Ok(Some(_)))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme

@@ -44,6 +44,14 @@ impl Hash for Key {
     }
 }
 
+/// The value of the first `X-Amz-Signature=` segment of a query (or of a path and query).
+pub fn signature_of(query: &[u8]) -> Option<&[u8]> {
+    const SIGNATURE: &[u8] = b"X-Amz-Signature=";
+    query
+        .split(|&b| b == b'&' || b == b'?')
+        .find_map(|segment| segment.strip_prefix(SIGNATURE))
+}
+
 /// What a verified presigned request was forwarded with, and when that holds.
 #[derive(Debug)]
 pub struct Entry {
@@ -108,7 +116,6 @@ impl PresignedCache {
 
     /// The key of a request: everything signed that is not a header.
     pub fn key(method: &[u8], authority: &[u8], path: &[u8]) -> Key {
-        const SIGNATURE: &[u8] = b"X-Amz-Signature=";
         let mut bytes = Vec::with_capacity(method.len() + authority.len() + path.len() + 2);
         bytes.extend_from_slice(method);
         bytes.push(b' ');
@@ -116,11 +123,11 @@ impl PresignedCache {
         bytes.push(b' ');
         let path_at = bytes.len();
         bytes.extend_from_slice(path);
-        let hashed = match path.windows(SIGNATURE.len()).position(|w| w == SIGNATURE) {
-            Some(at) => {
-                let start = path_at + at + SIGNATURE.len();
-                let len = bytes[start..].iter().position(|&b| b == b'&');
-                start..len.map_or(bytes.len(), |len| start + len)
+        let hashed = match signature_of(path) {
+            Some(signature) => {
+                // Where the signature lies in `path`, moved to where the path lies in `bytes`.
+                let start = path_at + (signature.as_ptr() as usize - path.as_ptr() as usize);
+                start..start + signature.len()
             }
             None => 0..bytes.len(),
         };

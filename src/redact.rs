@@ -29,7 +29,7 @@ pub fn query(raw_query: &[u8]) -> Vec<u8> {
         SECRET_QUERY_PARAMS
             .iter()
             .any(|secret| name.eq_ignore_ascii_case(secret))
-            .then(|| MASK.to_owned())
+            .then_some(MASK.as_bytes())
     })
 }
 

@@ -8,7 +8,7 @@ use crate::sigv4::authorization;
 use crate::sigv4::chunk_signing::ChunkChain;
 use crate::sigv4::credential::{Credential, Scope};
 use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
-use crate::sigv4::query::{replace_values, set_canonical_value};
+use crate::sigv4::query::{replace_values_into, set_canonical_value};
 use crate::sigv4::signature::Signature;
 use crate::sigv4::uri::{canonical_path, encode_query_component};
 use crate::verify::{Verified, SERVICE};
@@ -80,27 +80,26 @@ pub fn presigned(
     restyle(verified, origin);
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
-    let credential_text = credential.text();
+    // Encoded once: the canonical form of the value and what the query carries are the same.
+    let mut encoded_credential = String::with_capacity(96);
+    encode_query_component(&mut encoded_credential, credential.text().as_bytes());
     // The verified canonical query, with the origin's credential in place of the client's.
     let query = set_canonical_value(
         verified.canonical.query(),
         X_AMZ_CREDENTIAL,
-        credential_text.as_bytes(),
+        &encoded_credential,
     );
     verified.canonical.set_query(query);
-    let signature = sign(verified, &credential, origin).to_hex();
-    let mut encoded_credential = String::with_capacity(credential_text.len() + 16);
-    encode_query_component(&mut encoded_credential, credential_text.as_bytes());
-    let query = replace_values(raw_query, |name| match name {
-        X_AMZ_CREDENTIAL => Some(encoded_credential.clone()),
-        X_AMZ_SIGNATURE => Some(signature.clone()),
-        _ => None,
-    });
+    let signature = sign(verified, &credential, origin).hex();
     let raw_path = origin.raw_path.as_ref();
-    let mut path = Vec::with_capacity(raw_path.len() + 1 + query.len());
+    let mut path = Vec::with_capacity(raw_path.len() + 1 + raw_query.len() + 32);
     path.extend_from_slice(raw_path);
     path.push(b'?');
-    path.extend_from_slice(&query);
+    replace_values_into(&mut path, raw_query, |name| match name {
+        X_AMZ_CREDENTIAL => Some(encoded_credential.as_bytes()),
+        X_AMZ_SIGNATURE => Some(signature.as_bytes()),
+        _ => None,
+    });
     path
 }
 

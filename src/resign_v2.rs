@@ -78,8 +78,8 @@ pub fn same(
             let mut encoded_signature = String::new();
             encode_query_component(&mut encoded_signature, signature.to_base64().as_bytes());
             let query = replace_values(req.raw_query(), |name| match name {
-                AWS_ACCESS_KEY_ID => Some(id.clone()),
-                SIGNATURE => Some(encoded_signature.clone()),
+                AWS_ACCESS_KEY_ID => Some(id.as_bytes()),
+                SIGNATURE => Some(encoded_signature.as_bytes()),
                 _ => None,
             });
             Rewrite {

@@ -5,6 +5,7 @@ use super::credential::{Credential, CredentialError};
 use super::signature::Signature;
 use super::signed_headers::{SignedHeaders, SignedHeadersError};
 use super::signing::ALGORITHM;
+use super::split::{split, split_once};
 use std::fmt;
 
 #[derive(Debug)]
@@ -55,10 +56,8 @@ impl<'a> AuthorizationV4<'a> {
             .filter(|r| r.starts_with(' '))
             .ok_or(AuthorizationError::NotV4)?;
         let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-        for component in rest.split(',') {
-            let (name, value) = component
-                .trim_matches(' ')
-                .split_once('=')
+        for component in split(rest, b',') {
+            let (name, value) = split_once(component.trim_matches(' '), b'=')
                 .ok_or(AuthorizationError::BadComponent)?;
             let slot = match name {
                 "Credential" => &mut credential,
@@ -85,10 +84,20 @@ impl<'a> AuthorizationV4<'a> {
 
 /// Formats the header value the way the AWS SDKs do.
 pub fn format(credential: &Credential<'_>, signed_headers: &str, signature: &Signature) -> String {
-    format!(
-        "{ALGORITHM} Credential={credential}, SignedHeaders={signed_headers}, Signature={}",
-        signature.to_hex()
-    )
+    let credential = credential.text();
+    let signature = signature.hex();
+    let parts = [
+        ALGORITHM,
+        " Credential=",
+        &credential,
+        ", SignedHeaders=",
+        signed_headers,
+        ", Signature=",
+        signature.as_str(),
+    ];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| out.push_str(p));
+    out
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use super::signed_headers::SignedHeaders;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A header the client signed that did not reach the filter.
@@ -24,7 +25,7 @@ pub struct CanonicalRequest<'a> {
     /// changes between verification and re-signing.
     query: String,
     /// `(name, canonical value)` of every signed header except `host`, in signed order.
-    headers: Vec<(&'a str, Vec<u8>)>,
+    headers: Vec<(&'a str, Cow<'a, [u8]>)>,
     signed_headers: String,
     payload: &'a str,
     /// The hash state after everything before the host line, from the last `hash`: the client's
@@ -40,10 +41,11 @@ impl<'a> CanonicalRequest<'a> {
         uri: String,
         query: String,
         signed: &SignedHeaders<'a>,
-        headers: &[(&[u8], &[u8])],
+        headers: &[(&'a [u8], &'a [u8])],
         payload: &'a str,
     ) -> Result<Self, MissingSignedHeader> {
-        let mut canonical = Vec::with_capacity(signed.names().len());
+        // `host` is supplied at rendering: a URL signed over it alone needs no list here.
+        let mut canonical = Vec::with_capacity(signed.names().len() - 1);
         for &name in signed.names() {
             if name == "host" {
                 continue;
@@ -58,7 +60,7 @@ impl<'a> CanonicalRequest<'a> {
             } else if name == "expect" {
                 // Envoy, like most servers, answers `Expect: 100-continue` itself and drops
                 // the header; that is the only value a client sends.
-                b"100-continue".to_vec()
+                Cow::Borrowed(&b"100-continue"[..])
             } else {
                 return Err(MissingSignedHeader(name.to_owned()));
             };
@@ -69,7 +71,7 @@ impl<'a> CanonicalRequest<'a> {
             uri,
             query,
             headers: canonical,
-            signed_headers: signed.to_string(),
+            signed_headers: signed.text(),
             payload,
             before_host: None,
         })
@@ -160,7 +162,7 @@ impl<'a> CanonicalRequest<'a> {
     }
 
     /// `(name, canonical value)` of every signed header but `host`.
-    pub fn headers(&self) -> &[(&'a str, Vec<u8>)] {
+    pub fn headers(&self) -> &[(&'a str, Cow<'a, [u8]>)] {
         &self.headers
     }
 
@@ -191,16 +193,22 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 }
 
 /// Each value trimmed, inner runs of white space folded to one space, repeated headers
-/// joined with `,` in the order received.
-pub fn canonical_header_value<'v>(values: impl Iterator<Item = &'v [u8]>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, value) in values.enumerate() {
+/// joined with `,` in the order received. A single value that is canonical already (nearly
+/// every one) is borrowed, not copied.
+pub fn canonical_header_value<'v>(mut values: impl Iterator<Item = &'v [u8]>) -> Cow<'v, [u8]> {
+    let Some(first) = values.next() else {
+        return Cow::Borrowed(b"");
+    };
+    let mut rest = values.peekable();
+    if rest.peek().is_none() && is_canonical_value(first) {
+        return Cow::Borrowed(first);
+    }
+    let mut out = Vec::with_capacity(first.len());
+    for (i, value) in std::iter::once(first).chain(rest).enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let mut words = value
-            .split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            .filter(|w| !w.is_empty());
+        let mut words = value.split(|&b| is_space(b)).filter(|w| !w.is_empty());
         if let Some(first) = words.next() {
             out.extend_from_slice(first);
             for word in words {
@@ -209,7 +217,22 @@ pub fn canonical_header_value<'v>(values: impl Iterator<Item = &'v [u8]>) -> Vec
             }
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// No white space but single spaces between words.
+fn is_canonical_value(value: &[u8]) -> bool {
+    let edge = |b: Option<&u8>| b.is_some_and(|&b| is_space(b));
+    !edge(value.first())
+        && !edge(value.last())
+        && !value
+            .iter()
+            .zip(value.iter().skip(1))
+            .any(|(&a, &b)| matches!(a, b'\t' | b'\r' | b'\n') || (a == b' ' && is_space(b)))
 }
 
 #[cfg(test)]
@@ -217,7 +240,7 @@ mod tests {
     use super::*;
 
     fn value(values: &[&[u8]]) -> Vec<u8> {
-        canonical_header_value(values.iter().copied())
+        canonical_header_value(values.iter().copied()).to_vec()
     }
 
     #[test]
@@ -231,6 +254,26 @@ mod tests {
         assert_eq!(value(&[b""]), b"");
         assert_eq!(value(&[b" ", b"x"]), b",x");
         assert_eq!(value(&[b"caf\xc3\xa9  \xff"]), b"caf\xc3\xa9 \xff");
+        for odd in [
+            &b"a\tb"[..],
+            b"a \tb",
+            b"a\t",
+            b"\ta",
+            b"a\r\nb",
+            b"a  b",
+            b" ",
+        ] {
+            assert!(matches!(
+                canonical_header_value([odd].into_iter()),
+                Cow::Owned(_)
+            ));
+        }
+        for canonical in [&b"a b c"[..], b"x", b""] {
+            assert!(matches!(
+                canonical_header_value([canonical].into_iter()),
+                Cow::Borrowed(_)
+            ));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The credential: `<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request`, as carried by
 //! `Credential=` in the Authorization header and by the `X-Amz-Credential` query parameter.
 
+use super::split::split;
 use std::fmt;
 
 const TERMINATOR: &str = "aws4_request";
@@ -44,7 +45,7 @@ impl fmt::Display for CredentialError {
 
 impl<'a> Credential<'a> {
     pub fn parse(s: &'a str) -> Result<Self, CredentialError> {
-        let mut parts = s.split('/');
+        let mut parts = split(s, b'/');
         let mut next = || parts.next().filter(|p| !p.is_empty());
         let (Some(access_key_id), Some(date), Some(region), Some(service), Some(terminator)) =
             (next(), next(), next(), next(), next())

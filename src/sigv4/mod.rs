@@ -13,4 +13,5 @@ pub mod query;
 pub mod signature;
 pub mod signed_headers;
 pub mod signing;
+pub mod split;
 pub mod uri;

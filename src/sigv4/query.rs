@@ -53,6 +53,9 @@ pub enum Edit<'v> {
 /// `edit` is asked about every parameter by its canonical name, which for the names that
 /// matter (unreserved ASCII, like `X-Amz-Signature`) is the decoded name.
 pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -> String {
+    if raw_query.is_empty() {
+        return String::new();
+    }
     // Every name and value canonicalised into one buffer, sorted as ranges of it.
     let mut parts = String::with_capacity(raw_query.len() + 32);
     let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
@@ -84,20 +87,21 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     out
 }
 
-/// A canonical query with the value of `name` replaced by `value` (both decoded). `name` must
-/// occur once: pairs sort by name first, so the order still holds and nothing is re-sorted.
-pub fn set_canonical_value(canonical: &str, name: &[u8], value: &[u8]) -> String {
+/// A canonical query with the value of `name` (decoded) replaced by `encoded_value`, already
+/// in canonical form. `name` must occur once: pairs sort by name first, so the order still
+/// holds and nothing is re-sorted.
+pub fn set_canonical_value(canonical: &str, name: &[u8], encoded_value: &str) -> String {
     let mut prefix = String::with_capacity(name.len() + 1);
     encode_query_component(&mut prefix, name);
     prefix.push('=');
-    let mut out = String::with_capacity(canonical.len() + value.len() * 3);
+    let mut out = String::with_capacity(canonical.len() + encoded_value.len());
     for (i, pair) in canonical.split('&').enumerate() {
         if i > 0 {
             out.push('&');
         }
         if pair.starts_with(&prefix) {
             out.push_str(&prefix);
-            encode_query_component(&mut out, value);
+            out.push_str(encoded_value);
         } else {
             out.push_str(pair);
         }
@@ -106,9 +110,23 @@ pub fn set_canonical_value(canonical: &str, name: &[u8], value: &[u8]) -> String
 }
 
 /// Rebuilds the raw query with the values of some parameters replaced (matched on the decoded
-/// name); every other segment, its order and its encoding are kept byte for byte.
-pub fn replace_values(raw_query: &[u8], replace: impl Fn(&[u8]) -> Option<String>) -> Vec<u8> {
+/// name) by what `replace` gives, as it gives it; every other segment, its order and its
+/// encoding are kept byte for byte.
+pub fn replace_values<'v>(
+    raw_query: &[u8],
+    replace: impl Fn(&[u8]) -> Option<&'v [u8]>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw_query.len() + 32);
+    replace_values_into(&mut out, raw_query, replace);
+    out
+}
+
+/// `replace_values`, appended to `out`.
+pub fn replace_values_into<'v>(
+    out: &mut Vec<u8>,
+    raw_query: &[u8],
+    replace: impl Fn(&[u8]) -> Option<&'v [u8]>,
+) {
     for (i, segment) in raw_query.split(|&b| b == b'&').enumerate() {
         if i > 0 {
             out.push(b'&');
@@ -120,12 +138,11 @@ pub fn replace_values(raw_query: &[u8], replace: impl Fn(&[u8]) -> Option<String
             Some((name, value)) => {
                 out.extend_from_slice(name);
                 out.push(b'=');
-                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(value);
             }
             None => out.extend_from_slice(segment),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -177,7 +194,7 @@ mod tests {
     fn set_canonical_value_equals_canonicalising_again() {
         let raw = b"b=%7e1&X-Amz-Credential=A%2Fx&a&X-Amz-Credential-Other=1&c=d";
         let first = canonical_query(raw, |_| Edit::Keep);
-        let set = set_canonical_value(&first, b"X-Amz-Credential", b"B/y z");
+        let set = set_canonical_value(&first, b"X-Amz-Credential", "B%2Fy%20z");
         let again = canonical_query(raw, |n| match n {
             b"X-Amz-Credential" => Edit::Set(b"B/y z"),
             _ => Edit::Keep,
@@ -190,8 +207,8 @@ mod tests {
     fn replace_values_touches_only_the_named_params() {
         let q = b"b=%7e1&X-Amz-Credential=A%2Fx&&c&X-Amz-Signature=00";
         let out = replace_values(q, |name| match name {
-            b"X-Amz-Credential" => Some("B%2Fy".into()),
-            b"X-Amz-Signature" => Some("ff".into()),
+            b"X-Amz-Credential" => Some(&b"B%2Fy"[..]),
+            b"X-Amz-Signature" => Some(b"ff"),
             _ => None,
         });
         assert_eq!(

@@ -1,6 +1,7 @@
 //! The signed-header list (`SignedHeaders=` / `X-Amz-SignedHeaders`): which headers the
 //! client's signature covers. The proxy signs for the origin over exactly this set.
 
+use super::split::split;
 use std::fmt;
 
 /// Lower-case, sorted, distinct header names; `host` always among them.
@@ -36,7 +37,7 @@ impl<'a> SignedHeaders<'a> {
         if s.is_empty() {
             return Err(SignedHeadersError::Empty);
         }
-        let mut names: Vec<&str> = s.split(';').collect();
+        let mut names: Vec<&str> = split(s, b';').collect();
         for name in &names {
             let token = !name.is_empty()
                 && name.bytes().all(|b| {
@@ -56,21 +57,26 @@ impl<'a> SignedHeaders<'a> {
         Ok(SignedHeaders(names))
     }
 
+    /// `a;b;c`, as the canonical request and the Authorization header carry it.
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(self.0.iter().map(|n| n.len() + 1).sum());
+        for (i, name) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(name);
+        }
+        out
+    }
+
     pub fn names(&self) -> &[&'a str] {
         &self.0
     }
 }
 
-/// `a;b;c`, as it appears in the canonical request and the Authorization header.
 impl fmt::Display for SignedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, name) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(";")?;
-            }
-            f.write_str(name)?;
-        }
-        Ok(())
+        f.write_str(&self.text())
     }
 }
 
