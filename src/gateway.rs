@@ -22,7 +22,7 @@ use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::*;
 use crate::sigv2::authorization::{AuthorizationV2, SCHEME as SIGV2_SCHEME};
-use crate::sigv2::presigned::{self as presigned_v2, PresignedV2};
+use crate::sigv2::presigned::PresignedV2;
 use crate::sigv4::authorization::{self, AuthorizationV4};
 use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
@@ -277,12 +277,19 @@ impl Gateway {
         }
         let cache_key = self.presigned_cache_key(req, header, proof);
         if let Some(key) = &cache_key {
-            if let Some(hit) = self.presigned.get(key, &req.headers, now as i64) {
+            let request = presigned_cache::Lookup {
+                method: req.method,
+                authority: req.authority,
+                path: req.path,
+                headers: &req.headers,
+                now: now as i64,
+            };
+            if let Some(hit) = self.presigned.get(key, &request) {
                 return self.repeated_presigned(route, hit);
             }
         }
         let v4_query = PresignedParams::extract(req.raw_query());
-        let v2_query = presigned_v2::present(req.raw_query());
+        let v2_query = v4_query.sigv2;
         let several =
             u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
         if several > 1 {
@@ -516,6 +523,7 @@ impl Gateway {
                 .position(|pair| std::ptr::eq(pair, verified.pair));
             if let Some(credential) = credential {
                 let entry = presigned_cache::Entry {
+                    request: presigned_cache::request_line(req.method, req.authority, req.path),
                     valid: signed_at.saturating_sub(skew)..=signed_at + i64::from(url.expires),
                     signed: verified
                         .canonical
@@ -546,11 +554,11 @@ impl Gateway {
         authorization: Option<&[u8]>,
         proof: Proof,
     ) -> Option<presigned_cache::Key> {
-        let candidate = self.presigned.enabled()
-            && proof == Proof::Signature
-            && authorization.is_none()
-            && presigned_cache::signature_of(req.raw_query()).is_some();
-        candidate.then(|| PresignedCache::key(req.method, req.authority, req.path))
+        let candidate =
+            self.presigned.enabled() && proof == Proof::Signature && authorization.is_none();
+        candidate
+            .then(|| presigned_cache::Key::of(req.raw_query()))
+            .flatten()
     }
 
     /// A request that repeats, byte for byte in everything signed, a presigned URL this filter

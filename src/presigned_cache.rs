@@ -12,49 +12,96 @@
 
 use crate::sigv4::canonical::canonical_header_value;
 use std::cell::{Cell, RefCell};
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::ops::{Range, RangeInclusive};
+use std::ops::RangeInclusive;
 
-/// The hasher has no random keys (the VM need not provide randomness): only verified requests
-/// enter, so an outsider cannot choose the keys.
-type Map = HashMap<Key, Entry, BuildHasherDefault<DefaultHasher>>;
+type Map = HashMap<Key, Entry, BuildHasherDefault<KeyHasher>>;
 
-/// A request's key: everything signed that is not a header, compared byte for byte. It hashes
-/// its `X-Amz-Signature` value only: a MAC of the rest, which tells verified requests apart as
-/// well as the whole would, for an eighth of the hashing.
-#[derive(Clone, Debug)]
-pub struct Key {
-    bytes: Vec<u8>,
-    hashed: Range<usize>,
-}
+/// A request's key: the signature it carries (`X-Amz-Signature`), a MAC of everything the
+/// client signed. It tells verified requests apart by itself; its entry holds the rest of the
+/// request (method, host, path and query), compared byte for byte. No allocation to look up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key([u8; 32]);
 
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+impl Key {
+    /// The key of a query with a SigV4 signature (64 hex digits), if it has one.
+    pub fn of(query: &[u8]) -> Option<Key> {
+        let mut key = [0; 32];
+        hex::decode_to_slice(signature_of(query)?, &mut key).ok()?;
+        Some(Key(key))
     }
 }
 
-impl Eq for Key {}
-
+/// A key's hash is its first eight bytes. No hashing (SipHash would cost as much as the rest of
+/// a lookup), and no keys to keep secret: only requests that verified enter, and their
+/// signatures are MACs under a secret the filter holds, so an outsider cannot choose them.
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(self.bytes.get(self.hashed.clone()).unwrap_or(&self.bytes));
+        let mut first = [0; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
     }
 }
 
-/// The value of the first `X-Amz-Signature=` segment of a query (or of a path and query).
-pub fn signature_of(query: &[u8]) -> Option<&[u8]> {
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    /// Only `write_u64` is called (by `Key`); anything else is folded in, for completeness.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The value of the first `X-Amz-Signature=` segment of a query.
+fn signature_of(query: &[u8]) -> Option<&[u8]> {
     const SIGNATURE: &[u8] = b"X-Amz-Signature=";
     query
-        .split(|&b| b == b'&' || b == b'?')
+        .split(|&b| b == b'&')
         .find_map(|segment| segment.strip_prefix(SIGNATURE))
+}
+
+/// What a request is, apart from its headers: `METHOD authority path?query`.
+pub fn request_line(method: &[u8], authority: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut line = Vec::with_capacity(method.len() + authority.len() + path.len() + 2);
+    for (i, part) in [method, authority, path].into_iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        line.extend_from_slice(part);
+    }
+    line
+}
+
+fn is_line_of(line: &[u8], method: &[u8], authority: &[u8], path: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(method).and_then(|r| r.strip_prefix(b" ")) else {
+        return false;
+    };
+    let Some(rest) = rest
+        .strip_prefix(authority)
+        .and_then(|r| r.strip_prefix(b" "))
+    else {
+        return false;
+    };
+    rest == path
 }
 
 /// What a verified presigned request was forwarded with, and when that holds.
 #[derive(Debug)]
 pub struct Entry {
+    /// The request, as `request_line` puts it.
+    pub request: Vec<u8>,
     /// Unix seconds from which the URL verifies (`X-Amz-Date` less the clock skew) until it
     /// expires (`X-Amz-Date` + `X-Amz-Expires`).
     pub valid: RangeInclusive<i64>,
@@ -68,9 +115,24 @@ pub struct Entry {
     pub path: Option<Vec<u8>>,
 }
 
+/// What is looked up: a request's line and headers, at a time.
+pub struct Lookup<'a, 'r> {
+    pub method: &'r [u8],
+    pub authority: &'r [u8],
+    pub path: &'r [u8],
+    pub headers: &'a [(&'r [u8], &'r [u8])],
+    pub now: i64,
+}
+
 impl Entry {
-    fn holds(&self, headers: &[(&[u8], &[u8])], now: i64) -> bool {
-        self.valid.contains(&now)
+    fn holds(&self, request: &Lookup<'_, '_>) -> bool {
+        let (headers, now) = (request.headers, request.now);
+        is_line_of(
+            &self.request,
+            request.method,
+            request.authority,
+            request.path,
+        ) && self.valid.contains(&now)
             && self.signed.iter().all(|(name, value)| {
                 let values = headers
                     .iter()
@@ -114,31 +176,11 @@ impl PresignedCache {
         self.generation > 0
     }
 
-    /// The key of a request: everything signed that is not a header.
-    pub fn key(method: &[u8], authority: &[u8], path: &[u8]) -> Key {
-        let mut bytes = Vec::with_capacity(method.len() + authority.len() + path.len() + 2);
-        bytes.extend_from_slice(method);
-        bytes.push(b' ');
-        bytes.extend_from_slice(authority);
-        bytes.push(b' ');
-        let path_at = bytes.len();
-        bytes.extend_from_slice(path);
-        let hashed = match signature_of(path) {
-            Some(signature) => {
-                // Where the signature lies in `path`, moved to where the path lies in `bytes`.
-                let start = path_at + (signature.as_ptr() as usize - path.as_ptr() as usize);
-                start..start + signature.len()
-            }
-            None => 0..bytes.len(),
-        };
-        Key { bytes, hashed }
-    }
-
-    /// The rewrite for `key` if its entry still holds at `now` for a request with these
-    /// `headers`.
-    pub fn get(&self, key: &Key, headers: &[(&[u8], &[u8])], now: i64) -> Option<Hit> {
+    /// The rewrite for `key` if its entry holds for `request`: the same request line and
+    /// signed header values, within the URL's validity.
+    pub fn get(&self, key: &Key, request: &Lookup<'_, '_>) -> Option<Hit> {
         let hit = self.lookup(key, |entry| {
-            entry.holds(headers, now).then(|| Hit {
+            entry.holds(request).then(|| Hit {
                 path: entry.path.clone(),
                 signed_list: entry.signed_list.clone(),
                 credential: entry.credential,
@@ -167,7 +209,7 @@ impl PresignedCache {
         // Used again: back to the young generation.
         let entry = old.remove(key)?;
         let found = hit(&entry);
-        Self::insert_into(&mut young, &mut old, self.generation, key.clone(), entry);
+        Self::insert_into(&mut young, &mut old, self.generation, *key, entry);
         found
     }
 
@@ -212,54 +254,109 @@ impl PresignedCache {
 mod tests {
     use super::*;
 
-    fn entry(path: &str) -> Entry {
+    const SIG: &str = "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
+
+    fn path(object: &str, signature: &str) -> Vec<u8> {
+        format!("/b/{object}?X-Amz-Date=1&X-Amz-Signature={signature}").into_bytes()
+    }
+
+    fn key_of(path: &[u8]) -> Key {
+        let query = path.split(|&b| b == b'?').nth(1).unwrap();
+        Key::of(query).unwrap()
+    }
+
+    fn entry(path: &[u8], origin: &str) -> Entry {
         Entry {
+            request: request_line(b"GET", b"h", path),
             valid: 100..=200,
             signed: vec![("x-amz-meta-a".into(), b"1".to_vec())],
             signed_list: "host;x-amz-meta-a".into(),
             credential: 0,
-            path: Some(path.as_bytes().to_vec()),
+            path: Some(origin.as_bytes().to_vec()),
+        }
+    }
+
+    fn lookup<'a>(path: &'a [u8], headers: &'a [(&'a [u8], &'a [u8])], now: i64) -> Lookup<'a, 'a> {
+        Lookup {
+            method: b"GET",
+            authority: b"h",
+            path,
+            headers,
+            now,
         }
     }
 
     #[test]
-    fn a_hit_needs_the_same_key_signed_headers_and_time() {
+    fn a_hit_needs_the_same_request_signed_headers_and_time() {
         let cache = PresignedCache::new(8);
-        let key = PresignedCache::key(b"GET", b"h", b"/b/k?X-Amz-Signature=1");
-        cache.insert(key.clone(), entry("/origin"));
+        let k = path("k", SIG);
+        let key = key_of(&k);
+        cache.insert(key, entry(&k, "/origin"));
         let headers: [(&[u8], &[u8]); 2] = [(b"x-amz-meta-a", b" 1 "), (b"range", b"bytes=0-9")];
-        assert_eq!(
-            cache.get(&key, &headers, 150).unwrap().path.unwrap(),
-            b"/origin"
-        );
+        let hit = cache.get(&key, &lookup(&k, &headers, 150)).unwrap();
+        assert_eq!(hit.path.unwrap(), b"/origin");
         // Unsigned headers may differ; signed ones may not; nor the time.
         let other: [(&[u8], &[u8]); 1] = [(b"x-amz-meta-a", b"2")];
-        assert!(cache.get(&key, &other, 150).is_none());
-        assert!(cache.get(&key, &[], 150).is_none());
-        assert!(cache.get(&key, &headers, 201).is_none());
-        assert!(cache.get(&key, &headers, 99).is_none());
-        let changed = PresignedCache::key(b"GET", b"h", b"/b/k?X-Amz-Signature=2");
-        assert!(cache.get(&changed, &headers, 150).is_none());
-        // The same signature on another request is another key.
-        let moved = PresignedCache::key(b"GET", b"h", b"/b/j?X-Amz-Signature=1");
-        assert!(cache.get(&moved, &headers, 150).is_none());
-        assert_eq!(cache.stats(), (1, 6));
+        assert!(cache.get(&key, &lookup(&k, &other, 150)).is_none());
+        assert!(cache.get(&key, &lookup(&k, &[], 150)).is_none());
+        assert!(cache.get(&key, &lookup(&k, &headers, 201)).is_none());
+        assert!(cache.get(&key, &lookup(&k, &headers, 99)).is_none());
+        // The same signature on another request, method or host misses.
+        let j = path("j", SIG);
+        assert!(cache.get(&key, &lookup(&j, &headers, 150)).is_none());
+        let post = Lookup {
+            method: b"PUT",
+            ..lookup(&k, &headers, 150)
+        };
+        assert!(cache.get(&key, &post).is_none());
+        let host = Lookup {
+            authority: b"h2",
+            ..lookup(&k, &headers, 150)
+        };
+        assert!(cache.get(&key, &host).is_none());
+        // Another signature is another key.
+        let other_sig = SIG.replace('a', "b");
+        let other_key = key_of(&path("k", &other_sig));
+        assert!(cache.get(&other_key, &lookup(&k, &headers, 150)).is_none());
+        assert_eq!(cache.stats(), (1, 8));
+    }
+
+    #[test]
+    fn keys_are_signatures() {
+        assert_eq!(
+            Key::of(format!("a=1&X-Amz-Signature={SIG}&b").as_bytes()).map(|k| k.0[0]),
+            Some(0xae)
+        );
+        for query in [
+            "a=1",
+            "X-Amz-Signature=zz",
+            "X-Amz-Signature=ab",
+            "x-amz-signature=ab",
+        ] {
+            assert_eq!(Key::of(query.as_bytes()), None, "{query}");
+        }
     }
 
     #[test]
     fn it_stays_bounded_and_keeps_what_is_used() {
         let cache = PresignedCache::new(4);
-        let key = |i: u32| PresignedCache::key(b"GET", b"h", i.to_string().as_bytes());
+        let request = |i: u32| path(&i.to_string(), &format!("{i:064x}"));
+        let key = |i: u32| key_of(&request(i));
         let headers: [(&[u8], &[u8]); 1] = [(b"x-amz-meta-a", b"1")];
+        let zero = request(0);
         for i in 0..100 {
-            cache.insert(key(i), entry("/p"));
-            // Key 0 is used all along: it is never dropped.
-            assert!(cache.get(&key(0), &headers, 150).is_some(), "{i}");
+            cache.insert(key(i), entry(&request(i), "/p"));
+            // Request 0 is used all along: it is never dropped.
+            assert!(
+                cache.get(&key(0), &lookup(&zero, &headers, 150)).is_some(),
+                "{i}"
+            );
             assert!(cache.len() <= 4, "{}", cache.len());
         }
-        assert!(cache.get(&key(1), &headers, 150).is_none());
+        let one = request(1);
+        assert!(cache.get(&key(1), &lookup(&one, &headers, 150)).is_none());
         let off = PresignedCache::new(0);
-        off.insert(key(1), entry("/p"));
-        assert!(off.is_empty() && off.get(&key(1), &headers, 150).is_none());
+        off.insert(key(1), entry(&one, "/p"));
+        assert!(off.is_empty() && off.get(&key(1), &lookup(&one, &headers, 150)).is_none());
     }
 }

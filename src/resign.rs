@@ -84,12 +84,9 @@ pub fn presigned(
     let mut encoded_credential = String::with_capacity(96);
     encode_query_component(&mut encoded_credential, credential.text().as_bytes());
     // The verified canonical query, with the origin's credential in place of the client's.
-    let query = set_canonical_value(
-        verified.canonical.query(),
-        X_AMZ_CREDENTIAL,
-        &encoded_credential,
-    );
-    verified.canonical.set_query(query);
+    verified
+        .canonical
+        .edit_query(|query| set_canonical_value(query, X_AMZ_CREDENTIAL, &encoded_credential));
     let signature = sign(verified, &credential, origin).hex();
     let raw_path = origin.raw_path.as_ref();
     let mut path = Vec::with_capacity(raw_path.len() + 1 + raw_query.len() + 32);

@@ -120,7 +120,12 @@ impl<'a> CanonicalRequest<'a> {
 
     /// Another canonical query (the origin's credential in a presigned URL).
     pub fn set_query(&mut self, query: String) {
-        self.query = query;
+        self.edit_query(|q| *q = query);
+    }
+
+    /// The canonical query changed in place.
+    pub fn edit_query(&mut self, edit: impl FnOnce(&mut String)) {
+        edit(&mut self.query);
         self.before_host = None;
     }
 

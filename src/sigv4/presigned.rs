@@ -14,7 +14,6 @@ pub const X_AMZ_DATE: &[u8] = b"X-Amz-Date";
 pub const X_AMZ_EXPIRES: &[u8] = b"X-Amz-Expires";
 pub const X_AMZ_SIGNED_HEADERS: &[u8] = b"X-Amz-SignedHeaders";
 pub const X_AMZ_SIGNATURE: &[u8] = b"X-Amz-Signature";
-const AWS_ACCESS_KEY_ID: &[u8] = b"AWSAccessKeyId";
 
 /// The longest validity S3 grants a presigned URL: seven days.
 pub const MAX_EXPIRES_SECONDS: u32 = 604_800;
@@ -31,7 +30,7 @@ pub struct PresignedParams<'q> {
     signature: Option<Cow<'q, str>>,
     /// A parameter appeared twice: which copy was signed would be ambiguous.
     duplicate: bool,
-    /// `AWSAccessKeyId` is there: a SigV2 presigned URL.
+    /// A SigV2 authentication parameter is there (`sigv2::presigned::is_auth_param`).
     pub sigv2: bool,
 }
 
@@ -76,11 +75,10 @@ impl<'q> PresignedParams<'q> {
                 X_AMZ_EXPIRES => &mut params.expires,
                 X_AMZ_SIGNED_HEADERS => &mut params.signed_headers,
                 X_AMZ_SIGNATURE => &mut params.signature,
-                AWS_ACCESS_KEY_ID => {
-                    params.sigv2 = true;
+                other => {
+                    params.sigv2 |= crate::sigv2::presigned::is_auth_param(other);
                     continue;
                 }
-                _ => continue,
             };
             // A value that is not UTF-8 can only be malformed; keep it as such.
             let malformed = || Cow::Borrowed("\u{FFFD}");
@@ -218,5 +216,7 @@ mod tests {
         assert!(!PresignedParams::extract(b"X-Amz-Date=1&prefix=a").present());
         let v2 = PresignedParams::extract(b"AWSAccessKeyId=AK&Expires=1&Signature=s");
         assert!(v2.sigv2 && !v2.present());
+        assert!(PresignedParams::extract(b"a=1&Signature=s").sigv2);
+        assert!(!PresignedParams::extract(b"a=1&X-Amz-Signature=s").sigv2);
     }
 }

@@ -87,26 +87,25 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     out
 }
 
-/// A canonical query with the value of `name` (decoded) replaced by `encoded_value`, already
-/// in canonical form. `name` must occur once: pairs sort by name first, so the order still
-/// holds and nothing is re-sorted.
-pub fn set_canonical_value(canonical: &str, name: &[u8], encoded_value: &str) -> String {
+/// Replaces, in place, the value of `name` (decoded) in a canonical query by `encoded_value`,
+/// already in canonical form. `name` must occur once: pairs sort by name first, so the order
+/// still holds and nothing is re-sorted.
+pub fn set_canonical_value(canonical: &mut String, name: &[u8], encoded_value: &str) {
     let mut prefix = String::with_capacity(name.len() + 1);
     encode_query_component(&mut prefix, name);
     prefix.push('=');
-    let mut out = String::with_capacity(canonical.len() + encoded_value.len());
-    for (i, pair) in canonical.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
+    let mut start = 0;
+    while start <= canonical.len() {
+        let end = canonical[start..]
+            .bytes()
+            .position(|b| b == b'&')
+            .map_or(canonical.len(), |len| start + len);
+        if canonical[start..end].starts_with(&prefix) {
+            canonical.replace_range(start + prefix.len()..end, encoded_value);
+            return;
         }
-        if pair.starts_with(&prefix) {
-            out.push_str(&prefix);
-            out.push_str(encoded_value);
-        } else {
-            out.push_str(pair);
-        }
+        start = end + 1;
     }
-    out
 }
 
 /// Rebuilds the raw query with the values of some parameters replaced (matched on the decoded
@@ -194,7 +193,8 @@ mod tests {
     fn set_canonical_value_equals_canonicalising_again() {
         let raw = b"b=%7e1&X-Amz-Credential=A%2Fx&a&X-Amz-Credential-Other=1&c=d";
         let first = canonical_query(raw, |_| Edit::Keep);
-        let set = set_canonical_value(&first, b"X-Amz-Credential", "B%2Fy%20z");
+        let mut set = first.clone();
+        set_canonical_value(&mut set, b"X-Amz-Credential", "B%2Fy%20z");
         let again = canonical_query(raw, |n| match n {
             b"X-Amz-Credential" => Edit::Set(b"B/y z"),
             _ => Edit::Keep,
