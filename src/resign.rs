@@ -10,7 +10,7 @@ use crate::sigv4::credential::{Credential, Scope};
 use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
 use crate::sigv4::query::{replace_values_into, set_canonical_value};
 use crate::sigv4::signature::Signature;
-use crate::sigv4::uri::{canonical_path, encode_query_component};
+use crate::sigv4::uri::canonical_path;
 use crate::verify::{Verified, SERVICE};
 
 /// A header-signed request, signed for the origin.
@@ -81,8 +81,7 @@ pub fn presigned(
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
     // Encoded once: the canonical form of the value and what the query carries are the same.
-    let mut encoded_credential = String::with_capacity(96);
-    encode_query_component(&mut encoded_credential, credential.text().as_bytes());
+    let encoded_credential = credential.encoded();
     // The verified canonical query, with the origin's credential in place of the client's.
     verified
         .canonical

@@ -2,6 +2,7 @@
 //! `Credential=` in the Authorization header and by the `X-Amz-Credential` query parameter.
 
 use super::split::split;
+use super::uri::encode_query_component;
 use std::fmt;
 
 const TERMINATOR: &str = "aws4_request";
@@ -94,6 +95,28 @@ impl Credential<'_> {
     }
 }
 
+impl Credential<'_> {
+    /// `text()` as a query value carries it, percent-encoded (`/` as `%2F`).
+    pub fn encoded(&self) -> String {
+        let scope = &self.scope;
+        let parts = [
+            self.access_key_id,
+            scope.date,
+            scope.region,
+            scope.service,
+            TERMINATOR,
+        ];
+        let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 3).sum());
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str("%2F");
+            }
+            encode_query_component(&mut out, part.as_bytes());
+        }
+        out
+    }
+}
+
 impl fmt::Display for Credential<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.access_key_id, self.scope)
@@ -114,6 +137,18 @@ impl fmt::Display for Scope<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_as_a_query_value() {
+        let c = Credential::parse("AK+/20130524/us east/s3/aws4_request").unwrap();
+        let mut text = String::new();
+        encode_query_component(&mut text, c.text().as_bytes());
+        assert_eq!(c.encoded(), text);
+        assert_eq!(
+            c.encoded(),
+            "AK%2B%2F20130524%2Fus%20east%2Fs3%2Faws4_request"
+        );
+    }
 
     #[test]
     fn parses_and_prints_back() {

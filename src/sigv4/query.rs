@@ -87,21 +87,19 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     out
 }
 
-/// Replaces, in place, the value of `name` (decoded) in a canonical query by `encoded_value`,
-/// already in canonical form. `name` must occur once: pairs sort by name first, so the order
+/// Replaces, in place, the value of `name` in a canonical query by `encoded_value`; both are
+/// in canonical form already. `name` must occur once: pairs sort by name first, so the order
 /// still holds and nothing is re-sorted.
 pub fn set_canonical_value(canonical: &mut String, name: &[u8], encoded_value: &str) {
-    let mut prefix = String::with_capacity(name.len() + 1);
-    encode_query_component(&mut prefix, name);
-    prefix.push('=');
     let mut start = 0;
     while start <= canonical.len() {
         let end = canonical[start..]
             .bytes()
             .position(|b| b == b'&')
             .map_or(canonical.len(), |len| start + len);
-        if canonical[start..end].starts_with(&prefix) {
-            canonical.replace_range(start + prefix.len()..end, encoded_value);
+        let pair = &canonical.as_bytes()[start..end];
+        if pair.strip_prefix(name).and_then(|rest| rest.first()) == Some(&b'=') {
+            canonical.replace_range(start + name.len() + 1..end, encoded_value);
             return;
         }
         start = end + 1;
