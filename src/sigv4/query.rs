@@ -56,13 +56,14 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     if raw_query.is_empty() {
         return String::new();
     }
-    // Every name and value canonicalised into one buffer, sorted as ranges of it.
+    // Every pair canonicalised into one buffer as `name=value&`, in arrival order.
     let mut parts = String::with_capacity(raw_query.len() + 32);
     let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
     for p in params(raw_query) {
         let start = parts.len();
         canonicalize_query_component(&mut parts, p.name);
         let name_end = parts.len();
+        parts.push('=');
         match edit(&parts.as_bytes()[start..name_end]) {
             Edit::Drop => {
                 parts.truncate(start);
@@ -71,18 +72,25 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
             Edit::Keep => canonicalize_query_component(&mut parts, p.value),
             Edit::Set(value) => encode_query_component(&mut parts, value),
         }
-        pairs.push((start..name_end, name_end..parts.len()));
+        pairs.push((start..name_end, name_end + 1..parts.len()));
+        parts.push('&');
     }
+    parts.pop();
     let text = |range: &Range<usize>| &parts[range.clone()];
-    pairs.sort_unstable_by(|a, b| (text(&a.0), text(&a.1)).cmp(&(text(&b.0), text(&b.1))));
-    let mut out = String::with_capacity(parts.len() + 2 * pairs.len());
-    for (i, (name, value)) in pairs.iter().enumerate() {
+    let key = |pair: &(Range<usize>, Range<usize>)| (text(&pair.0), text(&pair.1));
+    // Clients mostly send the pairs sorted already: then the buffer is the canonical query.
+    if pairs.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return parts;
+    }
+    pairs.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+    let mut out = String::with_capacity(parts.len());
+    for (i, pair) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        out.push_str(text(name));
+        out.push_str(text(&pair.0));
         out.push('=');
-        out.push_str(text(value));
+        out.push_str(text(&pair.1));
     }
     out
 }
