@@ -523,7 +523,11 @@ impl Gateway {
                 .position(|pair| std::ptr::eq(pair, verified.pair));
             if let Some(credential) = credential {
                 let entry = presigned_cache::Entry {
-                    request: presigned_cache::request_line(req.method, req.authority, req.path),
+                    texts: presigned_cache::Texts::new(
+                        (req.method, req.authority, req.path),
+                        verified.canonical.signed_headers(),
+                        path.as_deref(),
+                    ),
                     valid: signed_at.saturating_sub(skew)..=signed_at + i64::from(url.expires),
                     signed: verified
                         .canonical
@@ -531,9 +535,7 @@ impl Gateway {
                         .iter()
                         .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
                         .collect(),
-                    signed_list: verified.canonical.signed_headers().to_owned(),
                     credential,
-                    path: path.clone(),
                 };
                 self.presigned.insert(key, entry);
             }

@@ -76,47 +76,82 @@ fn signature_of(query: &[u8]) -> Option<&[u8]> {
     })
 }
 
-/// What a request is, apart from its headers: `METHOD authority path?query`.
-pub fn request_line(method: &[u8], authority: &[u8], path: &[u8]) -> Vec<u8> {
-    let mut line = Vec::with_capacity(method.len() + authority.len() + path.len() + 2);
-    for (i, part) in [method, authority, path].into_iter().enumerate() {
-        if i > 0 {
-            line.push(b' ');
-        }
-        line.extend_from_slice(part);
-    }
-    line
+/// The texts of an entry, in one allocation (a cache of thousands of entries drops them by
+/// the thousand): the request's method, authority and path (with the query), the
+/// signed-header list, and the origin's `:path`.
+#[derive(Debug)]
+pub struct Texts {
+    bytes: Vec<u8>,
+    /// Where the request's authority, path and the signed-header list start.
+    authority_at: usize,
+    request_path_at: usize,
+    list_at: usize,
+    path_at: Option<usize>,
 }
 
-fn is_line_of(line: &[u8], method: &[u8], authority: &[u8], path: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(method).and_then(|r| r.strip_prefix(b" ")) else {
-        return false;
-    };
-    let Some(rest) = rest
-        .strip_prefix(authority)
-        .and_then(|r| r.strip_prefix(b" "))
-    else {
-        return false;
-    };
-    rest == path
+impl Texts {
+    pub fn new(
+        (method, authority, path): (&[u8], &[u8], &[u8]),
+        signed_list: &str,
+        origin_path: Option<&[u8]>,
+    ) -> Self {
+        let size = method.len()
+            + authority.len()
+            + path.len()
+            + signed_list.len()
+            + origin_path.map_or(0, <[u8]>::len);
+        let mut bytes = Vec::with_capacity(size);
+        let mut put = |part: &[u8]| {
+            let at = bytes.len();
+            bytes.extend_from_slice(part);
+            at
+        };
+        put(method);
+        let authority_at = put(authority);
+        let request_path_at = put(path);
+        let list_at = put(signed_list.as_bytes());
+        let path_at = origin_path.map(put);
+        Texts {
+            bytes,
+            authority_at,
+            request_path_at,
+            list_at,
+            path_at,
+        }
+    }
+
+    /// Each part compared on its own: no two requests share a line.
+    fn is_request(&self, method: &[u8], authority: &[u8], path: &[u8]) -> bool {
+        let b = &self.bytes;
+        b[..self.authority_at] == *method
+            && b[self.authority_at..self.request_path_at] == *authority
+            && b[self.request_path_at..self.list_at] == *path
+    }
+
+    fn signed_list(&self) -> &str {
+        let end = self.path_at.unwrap_or(self.bytes.len());
+        // Signed-header names are ASCII tokens.
+        std::str::from_utf8(&self.bytes[self.list_at..end]).unwrap_or_default()
+    }
+
+    fn path(&self) -> Option<&[u8]> {
+        self.path_at.map(|at| &self.bytes[at..])
+    }
 }
 
 /// What a verified presigned request was forwarded with, and when that holds.
 #[derive(Debug)]
 pub struct Entry {
-    /// The request, as `request_line` puts it.
-    pub request: Vec<u8>,
+    /// The request line, the signed-header list and the origin's `:path` (none from an edge
+    /// filter, which does not rewrite).
+    pub texts: Texts,
     /// Unix seconds from which the URL verifies (`X-Amz-Date` less the clock skew) until it
     /// expires (`X-Amz-Date` + `X-Amz-Expires`).
     pub valid: RangeInclusive<i64>,
     /// Every signed header but `host`, with its canonical value when verified.
     pub signed: Vec<(String, Vec<u8>)>,
-    /// The signed-header list, `a;b`, for the unsigned-header check.
-    pub signed_list: String,
     /// The client's key: its index in the configuration's credentials.
     pub credential: usize,
-    /// The origin's `:path` (none from an edge filter, which does not rewrite).
-    pub path: Option<Vec<u8>>,
 }
 
 /// What is looked up: a request's line and headers, at a time.
@@ -131,12 +166,9 @@ pub struct Lookup<'a, 'r> {
 impl Entry {
     fn holds(&self, request: &Lookup<'_, '_>) -> bool {
         let (headers, now) = (request.headers, request.now);
-        is_line_of(
-            &self.request,
-            request.method,
-            request.authority,
-            request.path,
-        ) && self.valid.contains(&now)
+        self.texts
+            .is_request(request.method, request.authority, request.path)
+            && self.valid.contains(&now)
             && self.signed.iter().all(|(name, value)| {
                 let values = headers
                     .iter()
@@ -185,8 +217,8 @@ impl PresignedCache {
     pub fn get(&self, key: &Key, request: &Lookup<'_, '_>) -> Option<Hit> {
         let hit = self.lookup(key, |entry| {
             entry.holds(request).then(|| Hit {
-                path: entry.path.clone(),
-                signed_list: entry.signed_list.clone(),
+                path: entry.texts.path().map(<[u8]>::to_vec),
+                signed_list: entry.texts.signed_list().to_owned(),
                 credential: entry.credential,
             })
         });
@@ -271,12 +303,14 @@ mod tests {
 
     fn entry(path: &[u8], origin: &str) -> Entry {
         Entry {
-            request: request_line(b"GET", b"h", path),
+            texts: Texts::new(
+                (b"GET", b"h", path),
+                "host;x-amz-meta-a",
+                Some(origin.as_bytes()),
+            ),
             valid: 100..=200,
             signed: vec![("x-amz-meta-a".into(), b"1".to_vec())],
-            signed_list: "host;x-amz-meta-a".into(),
             credential: 0,
-            path: Some(origin.as_bytes().to_vec()),
         }
     }
 
@@ -323,6 +357,15 @@ mod tests {
         let other_key = key_of(&path("k", &other_sig));
         assert!(cache.get(&other_key, &lookup(&k, &headers, 150)).is_none());
         assert_eq!(cache.stats(), (1, 8));
+    }
+
+    #[test]
+    fn the_parts_of_a_request_are_compared_apart() {
+        let texts = Texts::new((b"GET", b"a b", b"c"), "host", None);
+        assert!(texts.is_request(b"GET", b"a b", b"c"));
+        assert!(!texts.is_request(b"GET", b"a", b"b c"));
+        assert!(!texts.is_request(b"GET a", b"b", b"c"));
+        assert_eq!((texts.signed_list(), texts.path()), ("host", None));
     }
 
     #[test]
