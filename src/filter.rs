@@ -20,7 +20,6 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, Metr
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -93,7 +92,7 @@ impl Counters {
 
 fn record(id: Option<u32>, value: usize) {
     if let (Some(id), Ok(value)) = (id, u64::try_from(value)) {
-        let _ = hostcalls::record_metric(id, value);
+        let _ = host::record_metric(id, value);
     }
 }
 
@@ -109,7 +108,7 @@ fn increment(id: Option<u32>) {
 fn add(id: Option<u32>, n: u64) {
     if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
         if n > 0 {
-            let _ = hostcalls::increment_metric(id, n);
+            let _ = host::increment_metric(id, n);
         }
     }
 }
@@ -312,10 +311,8 @@ impl HttpContext for Stream {
         self.head = is_head(&req);
         match &filters.kind {
             FilterKind::Single(gateway) => {
-                let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH))
-                {
-                    Ok(Ok(elapsed)) => elapsed.as_secs(),
-                    _ => return self.internal_error(self.head, "cannot read the clock"),
+                let Ok(now) = host::unix_seconds() else {
+                    return self.internal_error(self.head, "cannot read the clock");
                 };
                 let decision = gateway.decide(&req, now);
                 self.counters
@@ -498,9 +495,9 @@ impl Stream {
                 "not a standalone filter",
             ));
         };
-        let now = match hostcalls::get_current_time().map(|t| t.duration_since(UNIX_EPOCH)) {
-            Ok(Ok(elapsed)) => elapsed.as_secs(),
-            _ => {
+        let now = match host::unix_seconds() {
+            Ok(now) => now,
+            Err(_) => {
                 return Err(Rejection::new(
                     S3ErrorCode::InternalError,
                     "cannot read the clock",
@@ -729,7 +726,8 @@ mod access_log {
 
 /// The request-path host calls, raw: the SDK's wrappers copy every header to read the map,
 /// allocate twice to set a property, and panic (killing the VM) on a status they do not
-/// expect. These return the status instead, and the caller fails closed.
+/// expect. These return the status instead, and the caller fails closed (or, for metrics,
+/// goes on without them).
 mod host {
     use proxy_wasm::types::MapType;
     use std::fmt;
@@ -770,6 +768,9 @@ mod host {
             value_data: *const u8,
             value_size: usize,
         ) -> u32;
+        fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
+        fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
+        fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
     }
 
     fn ok(status: u32) -> Result<(), Status> {
@@ -813,6 +814,24 @@ mod host {
                 None => proxy_remove_header_map_value(map, name.as_ptr(), name.len()),
             }
         })
+    }
+
+    /// The host's clock, in whole seconds since the Unix epoch.
+    pub fn unix_seconds() -> Result<u64, Status> {
+        let mut nanos: u64 = 0;
+        // SAFETY: the host writes the time into the out-parameter during the call.
+        ok(unsafe { proxy_get_current_time_nanoseconds(&mut nanos) })?;
+        Ok(nanos / 1_000_000_000)
+    }
+
+    pub fn increment_metric(id: u32, offset: i64) -> Result<(), Status> {
+        // SAFETY: plain values only.
+        ok(unsafe { proxy_increment_metric(id, offset) })
+    }
+
+    pub fn record_metric(id: u32, value: u64) -> Result<(), Status> {
+        // SAFETY: plain values only.
+        ok(unsafe { proxy_record_metric(id, value) })
     }
 
     /// Sets the filter-state property `name` (one path segment).
