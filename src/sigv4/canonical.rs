@@ -45,7 +45,7 @@ impl<'a> CanonicalRequest<'a> {
         payload: &'a str,
     ) -> Result<Self, MissingSignedHeader> {
         // `host` is supplied at rendering: a URL signed over it alone needs no list here.
-        let mut canonical = Vec::with_capacity(signed.names().len() - 1);
+        let mut canonical = Vec::with_capacity(signed.names().len().saturating_sub(1));
         for &name in signed.names() {
             if name == "host" {
                 continue;
@@ -118,12 +118,7 @@ impl<'a> CanonicalRequest<'a> {
         &self.query
     }
 
-    /// Another canonical query (the origin's credential in a presigned URL).
-    pub fn set_query(&mut self, query: String) {
-        self.edit_query(|q| *q = query);
-    }
-
-    /// The canonical query changed in place.
+    /// The canonical query changed in place (the origin's credential in a presigned URL).
     pub fn edit_query(&mut self, edit: impl FnOnce(&mut String)) {
         edit(&mut self.query);
         self.before_host = None;
@@ -339,7 +334,7 @@ mod tests {
             c.hash(b"h"),
             <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
         );
-        c.set_query("y=".into());
+        c.edit_query(|q| *q = "y=".into());
         assert_eq!(
             c.hash(b"h"),
             <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
