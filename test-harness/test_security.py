@@ -117,6 +117,32 @@ def test_virtual_hosted_put_cannot_create_a_bucket(proxy, origin_s3, bucket):
     assert newbucket not in [b["Name"] for b in origin_s3.list_buckets()["Buckets"]]
 
 
+def test_a_remembered_presigned_url_lends_its_signature_to_nothing_else(proxy, origin_s3, bucket, secret):
+    """The presigned cache looks entries up by the signature a request carries. One valid URL,
+    served once (so remembered), then its signature on requests that each change one thing: all
+    carry the remembered entry's key, none is that request, so each is verified afresh and
+    refused (were the key enough, the cache would forward them); the origin sees none of them,
+    and the object is as it was."""
+    url = presign(proxy.authority, "GET", f"/{bucket}/secret.txt")
+    assert send(proxy.authority, url).status == 200
+    path, query = url.target.split("?", 1)
+    attempts = {
+        "another key": (proxy.authority, RawRequest("GET", f"/{bucket}/other.txt?{query}")),
+        "another method": (proxy.authority, RawRequest("DELETE", url.target)),
+        "a write": (proxy.authority, RawRequest("PUT", url.target, body=b"overwritten")),
+        "a sub-resource added": (proxy.authority, RawRequest("GET", f"{path}?acl&{query}")),
+        "another bucket style": (f"{bucket}.{proxy.authority}", RawRequest("GET", f"/secret.txt?{query}")),
+    }
+    for what, (host, attack) in attempts.items():
+        before = proxy.origin_requests()
+        r = send(host, attack, port=proxy.port)
+        assert (r.status, error_code(r)) == (403, "SignatureDoesNotMatch"), (what, r.body)
+        assert proxy.origin_requests() == before, what
+    assert_object(origin_s3, bucket, "secret.txt", secret)
+    # The URL itself is still served, from the cache.
+    assert send(proxy.authority, url).status == 200
+
+
 def test_expires_zero_is_expired(proxy, origin_s3, bucket):
     url = presign(proxy.authority, "GET", f"/{bucket}/k")
     zero = RawRequest("GET", re.sub(r"X-Amz-Expires=\d+", "X-Amz-Expires=0", url.target))
