@@ -67,7 +67,8 @@ impl<'q> PresignedParams<'q> {
     pub fn extract(raw_query: &'q [u8]) -> Self {
         let mut params = PresignedParams::default();
         for p in query::params(raw_query) {
-            let name = p.decoded_name();
+            // Every name matched here is of unreserved bytes.
+            let name = p.plain_name();
             let slot = match &*name {
                 X_AMZ_ALGORITHM => &mut params.algorithm,
                 X_AMZ_CREDENTIAL => &mut params.credential,

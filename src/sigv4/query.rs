@@ -1,7 +1,10 @@
 //! The raw query string: split into parameters without copying, canonicalised for signing,
 //! and rewritten in place (only the values the proxy must change, every other byte as sent).
 
-use super::uri::{canonicalize_query_component, decode_query_component, encode_query_component};
+use super::uri::{
+    canonicalize_query_component, decode_query_component, encode_query_component, stays_escaped,
+    QUERY_UNRESERVED,
+};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -10,6 +13,12 @@ use std::ops::Range;
 pub struct RawParam<'a> {
     pub name: &'a [u8],
     pub value: &'a [u8],
+    /// Name and value are in SigV4's canonical encoding already, as the AWS SDKs send them:
+    /// canonicalising changes nothing.
+    pub canonical: bool,
+    /// Where the segment starts and ends in the raw query.
+    pub start: usize,
+    pub end: usize,
 }
 
 impl<'a> RawParam<'a> {
@@ -20,23 +29,73 @@ impl<'a> RawParam<'a> {
     pub fn decoded_value(&self) -> Cow<'a, [u8]> {
         decode_query_component(self.value)
     }
+
+    /// The name to compare with names of unreserved bytes only (every authentication and
+    /// sub-resource parameter's): decoded, except that a canonical name is compared as sent,
+    /// which equals such a name exactly when its decoding does (it escapes only bytes those
+    /// names never hold).
+    pub fn plain_name(&self) -> Cow<'a, [u8]> {
+        if self.canonical {
+            Cow::Borrowed(self.name)
+        } else {
+            self.decoded_name()
+        }
+    }
 }
 
 /// The non-empty `&`-separated segments of a raw query, in order.
-pub fn params(raw_query: &[u8]) -> impl Iterator<Item = RawParam<'_>> {
-    raw_query
-        .split(|&b| b == b'&')
-        .filter(|segment| !segment.is_empty())
-        .map(|segment| match segment.iter().position(|&b| b == b'=') {
-            Some(eq) => RawParam {
-                name: &segment[..eq],
-                value: &segment[eq + 1..],
-            },
-            None => RawParam {
-                name: segment,
-                value: b"",
-            },
-        })
+pub fn params(raw_query: &[u8]) -> Params<'_> {
+    Params {
+        raw: raw_query,
+        at: 0,
+    }
+}
+
+pub struct Params<'a> {
+    raw: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = RawParam<'a>;
+
+    fn next(&mut self) -> Option<RawParam<'a>> {
+        let raw = self.raw;
+        while self.at < raw.len() {
+            let start = self.at;
+            // One pass over the segment finds its end and its `=` and checks its encoding.
+            let (mut i, mut eq, mut canonical) = (start, None, true);
+            while let Some(&byte) = raw.get(i) {
+                if QUERY_UNRESERVED[usize::from(byte)] {
+                    i += 1;
+                    continue;
+                }
+                match byte {
+                    b'&' => break,
+                    b'=' if eq.is_none() => eq = Some(i),
+                    b'%' if stays_escaped(raw.get(i + 1..i + 3), &QUERY_UNRESERVED) => i += 2,
+                    _ => canonical = false,
+                }
+                i += 1;
+            }
+            self.at = i + 1;
+            if i == start {
+                continue;
+            }
+            let (name, value) = match eq {
+                Some(eq) => (&raw[start..eq], &raw[eq + 1..i]),
+                None => (&raw[start..i], &raw[i..i]),
+            };
+            return Some(RawParam {
+                name,
+                value,
+                canonical,
+                start,
+                end: i,
+            });
+        }
+        None
+    }
 }
 
 /// What to do with one parameter when canonicalising.
@@ -56,6 +115,11 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     if raw_query.is_empty() {
         return String::new();
     }
+    canonical_as_sent(raw_query, &edit).unwrap_or_else(|| canonicalised(raw_query, &edit))
+}
+
+/// `canonical_query` of any query: each name and value decoded and encoded again, then sorted.
+fn canonicalised<'v>(raw_query: &[u8], edit: &impl Fn(&[u8]) -> Edit<'v>) -> String {
     // Every pair canonicalised into one buffer as `name=value&`, in arrival order.
     let mut parts = String::with_capacity(raw_query.len() + 32);
     let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
@@ -95,6 +159,37 @@ pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -
     out
 }
 
+/// The canonical query of a query whose kept pairs all arrived canonical (as the AWS SDKs
+/// send them): those pairs as they came, sorted, with nothing decoded or encoded again.
+/// `None` for any other query.
+fn canonical_as_sent<'v>(raw_query: &[u8], edit: &impl Fn(&[u8]) -> Edit<'v>) -> Option<String> {
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
+    for p in params(raw_query) {
+        if !p.canonical {
+            return None;
+        }
+        match edit(p.name) {
+            Edit::Keep => pairs.push((p.name, p.value)),
+            Edit::Drop => {}
+            Edit::Set(_) => return None,
+        }
+    }
+    if !pairs.is_sorted() {
+        pairs.sort_unstable();
+    }
+    let mut out = Vec::with_capacity(raw_query.len() + 1);
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(name);
+        out.push(b'=');
+        out.extend_from_slice(value);
+    }
+    // Canonical bytes are ASCII.
+    String::from_utf8(out).ok()
+}
+
 /// Replaces, in place, the value of `name` in a canonical query by `encoded_value`; both are
 /// in canonical form already. `name` must occur once: pairs sort by name first, so the order
 /// still holds and nothing is re-sorted.
@@ -132,22 +227,17 @@ pub fn replace_values_into<'v>(
     raw_query: &[u8],
     replace: impl Fn(&[u8]) -> Option<&'v [u8]>,
 ) {
-    for (i, segment) in raw_query.split(|&b| b == b'&').enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        let replacement = params(segment)
-            .next()
-            .and_then(|p| replace(&p.decoded_name()).map(|value| (p.name, value)));
-        match replacement {
-            Some((name, value)) => {
-                out.extend_from_slice(name);
-                out.push(b'=');
-                out.extend_from_slice(value);
-            }
-            None => out.extend_from_slice(segment),
+    let mut copied = 0;
+    for p in params(raw_query) {
+        if let Some(value) = replace(&p.plain_name()) {
+            let name_end = p.start + p.name.len();
+            out.extend_from_slice(&raw_query[copied..name_end]);
+            out.push(b'=');
+            out.extend_from_slice(value);
+            copied = p.end;
         }
     }
+    out.extend_from_slice(&raw_query[copied..]);
 }
 
 #[cfg(test)]
@@ -156,17 +246,73 @@ mod tests {
 
     #[test]
     fn splits_segments_keeping_raw_bytes() {
-        let got: Vec<_> = params(b"a=1&&b&c=&=d&e=x=y").collect();
-        let raw = |n: &'static [u8], v: &'static [u8]| RawParam { name: n, value: v };
+        let query = b"a=1&&b&c=&=d&e=x=y&f%2F=%41";
+        type Seen<'a> = (&'a [u8], &'a [u8], bool, &'a [u8]);
+        let got: Vec<Seen> = params(query)
+            .map(|p| (p.name, p.value, p.canonical, &query[p.start..p.end]))
+            .collect();
+        let raw: [Seen; 6] = [
+            (b"a", b"1", true, b"a=1"),
+            (b"b", b"", true, b"b"),
+            (b"c", b"", true, b"c="),
+            (b"", b"d", true, b"=d"),
+            (b"e", b"x=y", false, b"e=x=y"),
+            (b"f%2F", b"%41", false, b"f%2F=%41"),
+        ];
+        assert_eq!(got, raw);
+    }
+
+    /// What the scan calls canonical is what canonicalising leaves as it is.
+    #[test]
+    fn a_canonical_param_canonicalises_to_itself() {
+        let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+        for b in 0..=255u8 {
+            inputs.push(format!("%{b:02X}").into_bytes());
+            inputs.push(format!("%{b:02x}").into_bytes());
+        }
+        inputs.extend([&b"%"[..], b"%4", b"%G1", b"a%2", b"%2Fx%20"].map(<[u8]>::to_vec));
+        for input in &inputs {
+            let mut canonical = String::new();
+            canonicalize_query_component(&mut canonical, input);
+            let mut segment = b"n=".to_vec();
+            segment.extend_from_slice(input);
+            let scanned: Vec<_> = params(&segment).collect();
+            if input.contains(&b'&') {
+                continue;
+            }
+            let expected = canonical.as_bytes() == input.as_slice() && !input.contains(&b'=');
+            assert_eq!(scanned[0].canonical, expected, "{input:?}");
+        }
+    }
+
+    /// Queries sent canonical are only sorted; the result is what canonicalising them gives.
+    #[test]
+    fn a_query_sent_canonical_is_its_own_canonical_form() {
+        let edit = |n: &[u8]| match n {
+            b"X-Amz-Signature" => Edit::Drop,
+            _ => Edit::Keep,
+        };
+        let queries: [&[u8]; 8] = [
+            b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T115959Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+            b"a=1&&b&c=&X-Amz-Signature=x&d=%2F",
+            b"b=1&a=2",
+            b"a=2&a=1",
+            b"a&a=1&a=1",
+            b"a=%2f",
+            b"a+b=c",
+            b"&&X-Amz-Signature=1&&",
+        ];
+        for query in queries {
+            let fast = canonical_as_sent(query, &edit);
+            let slow = canonicalised(query, &edit);
+            assert_eq!(fast.clone().unwrap_or_else(|| slow.clone()), slow);
+            assert_eq!(canonical_query(query, edit), slow);
+            let canonical = !matches!(query, b"a=%2f" | b"a+b=c");
+            assert_eq!(fast.is_some(), canonical, "{query:?}");
+        }
         assert_eq!(
-            got,
-            vec![
-                raw(b"a", b"1"),
-                raw(b"b", b""),
-                raw(b"c", b""),
-                raw(b"", b"d"),
-                raw(b"e", b"x=y"),
-            ]
+            canonical_as_sent(b"a=1&&b&c=&X-Amz-Signature=x&d=%2F", &edit).as_deref(),
+            Some("a=1&b=&c=&d=%2F")
         );
     }
 

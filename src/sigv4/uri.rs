@@ -80,53 +80,61 @@ fn canonicalize(out: &mut String, raw: &[u8], component: Component) {
     }
 }
 
-type ByteSet = [bool; 256];
+pub type ByteSet = [bool; 256];
 
 /// `A-Z a-z 0-9 - . _ ~`, and `/` too in a path.
 fn unreserved_set(component: Component) -> &'static ByteSet {
-    const fn set(slash: bool) -> ByteSet {
-        let mut set = [false; 256];
-        let mut b = 0;
-        while b < 256 {
-            let byte = b as u8;
-            set[b] = byte.is_ascii_alphanumeric()
-                || matches!(byte, b'-' | b'.' | b'_' | b'~')
-                || (slash && byte == b'/');
-            b += 1;
-        }
-        set
-    }
-    static QUERY: ByteSet = set(false);
-    static PATH: ByteSet = set(true);
     match component {
-        Component::Query => &QUERY,
-        Component::Path => &PATH,
+        Component::Query => &QUERY_UNRESERVED,
+        Component::Path => &PATH_UNRESERVED,
+    }
+}
+
+const fn unreserved(slash: bool) -> ByteSet {
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        set[b] = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'.' | b'_' | b'~')
+            || (slash && byte == b'/');
+        b += 1;
+    }
+    set
+}
+
+/// Unreserved bytes of a query name or value: they stand for themselves.
+pub static QUERY_UNRESERVED: ByteSet = unreserved(false);
+static PATH_UNRESERVED: ByteSet = unreserved(true);
+
+/// Whether the two digits after a `%` make an escape canonical form keeps as it is: upper-case
+/// hex naming a byte outside `unreserved`.
+pub fn stays_escaped(digits: Option<&[u8]>, unreserved: &ByteSet) -> bool {
+    let upper_hex = |digit: u8| match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    };
+    match digits {
+        Some(&[high, low]) => match (upper_hex(high), upper_hex(low)) {
+            (Some(high), Some(low)) => !unreserved[usize::from((high << 4) | low)],
+            _ => false,
+        },
+        _ => false,
     }
 }
 
 /// The length of the start of `raw` that canonicalises to itself: unreserved bytes, and
 /// upper-case `%XX` escapes of bytes that stay escaped.
 fn canonical_run(raw: &[u8], unreserved: &ByteSet) -> usize {
-    let upper_hex = |digit: &u8| match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    };
     let mut i = 0;
     while let Some(&byte) = raw.get(i) {
         if unreserved[usize::from(byte)] {
             i += 1;
-            continue;
-        }
-        if byte != b'%' {
+        } else if byte == b'%' && stays_escaped(raw.get(i + 1..i + 3), unreserved) {
+            i += 3;
+        } else {
             break;
-        }
-        match (
-            raw.get(i + 1).and_then(upper_hex),
-            raw.get(i + 2).and_then(upper_hex),
-        ) {
-            (Some(high), Some(low)) if !unreserved[usize::from((high << 4) | low)] => i += 3,
-            _ => break,
         }
     }
     i
