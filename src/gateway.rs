@@ -522,7 +522,7 @@ impl Gateway {
                 .iter()
                 .position(|pair| std::ptr::eq(pair, verified.pair));
             if let Some(credential) = credential {
-                let entry = presigned_cache::Entry {
+                let entry = || presigned_cache::Entry {
                     texts: presigned_cache::Texts::new(
                         (req.method, req.authority, req.path),
                         verified.canonical.signed_headers(),
@@ -537,7 +537,7 @@ impl Gateway {
                         .collect(),
                     credential,
                 };
-                self.presigned.insert(key, entry);
+                self.presigned.offer(key, entry);
             }
         }
         let forward = Forward {

@@ -8,7 +8,8 @@
 //! Bounded: two generations of at most half the configured entries each. Entries go into the
 //! young one; a hit in the old one moves back to the young one; when the young one is full it
 //! becomes the old one and the old one is dropped — least recently used, approximately, in
-//! constant time. Only requests that verified are ever inserted.
+//! constant time. Only requests that verified are ever inserted, and only from their second
+//! time: the first leaves a fingerprint of its key (see `PresignedCache::offer`).
 
 use crate::sigv4::canonical::canonical_header_value;
 use std::cell::{Cell, RefCell};
@@ -38,9 +39,15 @@ impl Key {
 /// signatures are MACs under a secret the filter holds, so an outsider cannot choose them.
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.first_eight());
+    }
+}
+
+impl Key {
+    fn first_eight(&self) -> u64 {
         let mut first = [0; 8];
         first.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_le_bytes(first));
+        u64::from_le_bytes(first)
     }
 }
 
@@ -190,6 +197,8 @@ pub struct Hit {
 pub struct PresignedCache {
     /// Entries per generation.
     generation: usize,
+    /// Fingerprints of keys verified once, one per slot (0 is none): a power of two of slots.
+    seen: RefCell<Vec<u64>>,
     young: RefCell<Map>,
     old: RefCell<Map>,
     hits: Cell<u64>,
@@ -199,8 +208,15 @@ pub struct PresignedCache {
 impl PresignedCache {
     /// A cache of at most `entries` entries; 0 (or 1) keeps nothing.
     pub fn new(entries: usize) -> Self {
+        let generation = entries / 2;
+        let slots = if generation > 0 {
+            entries.next_power_of_two()
+        } else {
+            0
+        };
         PresignedCache {
-            generation: entries / 2,
+            generation,
+            seen: RefCell::new(vec![0; slots]),
             young: RefCell::default(),
             old: RefCell::default(),
             hits: Cell::new(0),
@@ -247,6 +263,29 @@ impl PresignedCache {
         let found = hit(&entry);
         Self::insert_into(&mut young, &mut old, self.generation, *key, entry);
         found
+    }
+
+    /// Offers a request that verified: remembered (with the entry `entry` makes) if its key was
+    /// offered before, since its fingerprint was last overwritten; otherwise its fingerprint is
+    /// noted. Traffic that never repeats (most downloads) then costs a store, not an entry, and
+    /// cannot push the URLs that do repeat out of the cache.
+    pub fn offer(&self, key: Key, entry: impl FnOnce() -> Entry) {
+        let Ok(mut seen) = self.seen.try_borrow_mut() else {
+            return;
+        };
+        // Keys are signatures: their bytes are as good as a hash. Never 0, the empty slot.
+        let fingerprint = key.first_eight() | 1;
+        let slots = seen.len();
+        let Some(slot) = seen.get_mut((fingerprint >> 1) as usize & slots.wrapping_sub(1)) else {
+            return;
+        };
+        if *slot == fingerprint {
+            *slot = 0;
+            drop(seen);
+            self.insert(key, entry());
+        } else {
+            *slot = fingerprint;
+        }
     }
 
     /// Remembers a request that verified.
@@ -357,6 +396,36 @@ mod tests {
         let other_key = key_of(&path("k", &other_sig));
         assert!(cache.get(&other_key, &lookup(&k, &headers, 150)).is_none());
         assert_eq!(cache.stats(), (1, 8));
+    }
+
+    #[test]
+    fn a_url_is_remembered_from_its_second_time() {
+        let cache = PresignedCache::new(8);
+        let k = path("k", SIG);
+        let key = key_of(&k);
+        let headers: [(&[u8], &[u8]); 1] = [(b"x-amz-meta-a", b"1")];
+        let mut made = 0;
+        cache.offer(key, || {
+            made += 1;
+            entry(&k, "/o")
+        });
+        assert_eq!((made, cache.len()), (0, 0));
+        cache.offer(key, || entry(&k, "/o"));
+        assert!(cache.get(&key, &lookup(&k, &headers, 150)).is_some());
+        // Another key's fingerprint in the same slot in between: the first starts again.
+        let j = path("j", &format!("a0{}", "11".repeat(31)));
+        let x = path("x", &format!("a1{}", "22".repeat(31)));
+        let (twin, other) = (key_of(&j), key_of(&x));
+        cache.offer(twin, || entry(&j, "/o"));
+        cache.offer(other, || entry(&x, "/o"));
+        cache.offer(twin, || entry(&j, "/o"));
+        assert_eq!(cache.len(), 1);
+        cache.offer(twin, || entry(&j, "/o"));
+        assert!(cache.get(&twin, &lookup(&j, &headers, 150)).is_some());
+        let off = PresignedCache::new(0);
+        off.offer(key, || entry(&k, "/o"));
+        off.offer(key, || entry(&k, "/o"));
+        assert!(off.is_empty());
     }
 
     #[test]
