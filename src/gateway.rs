@@ -288,7 +288,7 @@ impl Gateway {
                 return self.repeated_presigned(route, hit);
             }
         }
-        let v4_query = PresignedParams::extract(req.raw_query());
+        let v4_query = PresignedParams::of(req.params().iter().copied());
         let v2_query = v4_query.sigv2;
         let several =
             u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
@@ -510,9 +510,9 @@ impl Gateway {
         let mut verified =
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
-        let path = self.signs().then(|| {
-            resign::presigned(&self.config, &mut verified, &route.origin, req.raw_query())
-        });
+        let path = self
+            .signs()
+            .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
         if let Some(key) = cache_key {
             let signed_at = url.date.unix_seconds();
             let skew = i64::try_from(self.config.max_clock_skew_seconds).unwrap_or(i64::MAX);

@@ -52,16 +52,15 @@ impl Grant {
 
     /// The client's request, as it was verified.
     pub fn request(&self) -> Request<'_> {
-        Request {
-            method: &self.method,
-            path: &self.path,
-            authority: &self.authority,
-            headers: self
-                .headers
+        Request::new(
+            &self.method,
+            &self.path,
+            &self.authority,
+            self.headers
                 .iter()
                 .map(|(n, v)| (n.as_slice(), v.as_slice()))
                 .collect(),
-        }
+        )
     }
 
     pub fn encode(&self) -> Vec<u8> {

@@ -1,6 +1,8 @@
 //! A borrowed view of the request head as the filter receives it from Envoy.
 
 use crate::redact;
+use crate::sigv4::query::{params, RawParam};
+use std::cell::OnceCell;
 
 /// The request head: pseudo-headers apart, every other header in arrival order.
 #[derive(Debug)]
@@ -12,6 +14,9 @@ pub struct Request<'a> {
     pub authority: &'a [u8],
     /// `(name, value)`, names lower-case as Envoy delivers them, repeats kept.
     pub headers: Vec<(&'a [u8], &'a [u8])>,
+    /// The query's parameters, split once for everything that reads them, when first read (a
+    /// repeated presigned URL is forwarded without).
+    params: OnceCell<Vec<RawParam<'a>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,12 +55,33 @@ impl<'a> Request<'a> {
             }
             false
         });
-        Ok(Request {
-            method: method.ok_or(MissingPseudoHeader(":method"))?,
-            path: path.ok_or(MissingPseudoHeader(":path"))?,
-            authority: authority.ok_or(MissingPseudoHeader(":authority"))?,
+        Ok(Request::new(
+            method.ok_or(MissingPseudoHeader(":method"))?,
+            path.ok_or(MissingPseudoHeader(":path"))?,
+            authority.ok_or(MissingPseudoHeader(":authority"))?,
             headers,
-        })
+        ))
+    }
+
+    pub fn new(
+        method: &'a [u8],
+        path: &'a [u8],
+        authority: &'a [u8],
+        headers: Vec<(&'a [u8], &'a [u8])>,
+    ) -> Self {
+        Request {
+            method,
+            path,
+            authority,
+            headers,
+            params: OnceCell::new(),
+        }
+    }
+
+    /// The non-empty parameters of the query, in order (`query::params`).
+    pub fn params(&self) -> &[RawParam<'a>] {
+        self.params
+            .get_or_init(|| params(self.raw_query()).collect())
     }
 
     /// The path before `?`.
@@ -69,10 +95,7 @@ impl<'a> Request<'a> {
     }
 
     fn split_path(&self) -> (&'a [u8], &'a [u8]) {
-        match self.path.iter().position(|&b| b == b'?') {
-            Some(q) => (&self.path[..q], &self.path[q + 1..]),
-            None => (self.path, b""),
-        }
+        split_path(self.path)
     }
 
     /// The path for a log line: any signature or session token in the query masked, since an
@@ -87,7 +110,7 @@ impl<'a> Request<'a> {
         path
     }
 
-    pub fn values(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub fn values<'n>(&'n self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + 'n {
         self.headers
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
@@ -95,13 +118,20 @@ impl<'a> Request<'a> {
     }
 
     /// The value of a header that must not repeat.
-    pub fn single(&self, name: &'a str) -> Result<Option<&'a [u8]>, RepeatedHeader> {
+    pub fn single(&self, name: &str) -> Result<Option<&'a [u8]>, RepeatedHeader> {
         let mut values = self.values(name);
         let first = values.next();
         match values.next() {
             Some(_) => Err(RepeatedHeader),
             None => Ok(first),
         }
+    }
+}
+
+fn split_path(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().position(|&b| b == b'?') {
+        Some(q) => (&path[..q], &path[q + 1..]),
+        None => (path, b""),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::addressing::OriginTarget;
 use crate::config::{Config, CredentialPair};
+use crate::request::Request;
 use crate::sigv4::authorization;
 use crate::sigv4::chunk_signing::ChunkChain;
 use crate::sigv4::credential::{Credential, Scope};
@@ -75,7 +76,7 @@ pub fn presigned(
     config: &Config,
     verified: &mut Verified<'_, '_>,
     origin: &OriginTarget<'_, '_>,
-    raw_query: &[u8],
+    req: &Request<'_>,
 ) -> Vec<u8> {
     restyle(verified, origin);
     let date_stamp = verified.date.date_stamp();
@@ -87,11 +88,11 @@ pub fn presigned(
         .canonical
         .edit_query(|query| set_canonical_value(query, X_AMZ_CREDENTIAL, &encoded_credential));
     let signature = sign(verified, &credential, origin).hex();
-    let raw_path = origin.raw_path.as_ref();
+    let (raw_path, raw_query) = (origin.raw_path.as_ref(), req.raw_query());
     let mut path = Vec::with_capacity(raw_path.len() + 1 + raw_query.len() + 32);
     path.extend_from_slice(raw_path);
     path.push(b'?');
-    replace_values_into(&mut path, raw_query, |name| match name {
+    replace_values_into(&mut path, raw_query, req.params(), |name| match name {
         X_AMZ_CREDENTIAL => Some(encoded_credential.as_bytes()),
         X_AMZ_SIGNATURE => Some(signature.as_bytes()),
         _ => None,

@@ -14,7 +14,7 @@ use crate::sigv4::canonical::CanonicalRequest;
 use crate::sigv4::credential::Credential;
 use crate::sigv4::payload::{PayloadHash, UNSIGNED_PAYLOAD};
 use crate::sigv4::presigned::{PresignedV4, X_AMZ_SIGNATURE};
-use crate::sigv4::query::{canonical_query, Edit};
+use crate::sigv4::query::{canonical_params, Edit};
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::string_to_sign;
 use crate::sigv4::uri::canonical_path;
@@ -32,9 +32,9 @@ pub struct Verified<'r, 'c> {
     pub payload: PayloadHash<'r>,
 }
 
-pub fn header_auth<'r, 'c>(
+pub fn header_auth<'r, 'q: 'r, 'c>(
     config: &'c Config,
-    req: &Request<'r>,
+    req: &Request<'q>,
     auth: &AuthorizationV4<'r>,
     now: u64,
     proof: Proof,
@@ -54,7 +54,7 @@ pub fn header_auth<'r, 'c>(
     let mut canonical = CanonicalRequest::new(
         req.method,
         canonical_path(req.raw_path()),
-        canonical_query(req.raw_query(), |_| Edit::Keep),
+        canonical_params(req.params(), |_| Edit::Keep),
         &auth.signed_headers,
         &req.headers,
         payload.as_str(),
@@ -78,9 +78,9 @@ pub fn header_auth<'r, 'c>(
     })
 }
 
-pub fn presigned<'r, 'c>(
+pub fn presigned<'r, 'q: 'r, 'c>(
     config: &'c Config,
-    req: &Request<'r>,
+    req: &Request<'q>,
     url: &PresignedV4<'r>,
     now: u64,
     proof: Proof,
@@ -103,7 +103,7 @@ pub fn presigned<'r, 'c>(
     let mut canonical = CanonicalRequest::new(
         req.method,
         canonical_path(req.raw_path()),
-        canonical_query(req.raw_query(), |name| match name {
+        canonical_params(req.params(), |name| match name {
             X_AMZ_SIGNATURE => Edit::Drop,
             _ => Edit::Keep,
         }),
@@ -184,7 +184,7 @@ fn request_date(req: &Request<'_>) -> Result<AmzDate, Rejection> {
     parsed.map_err(|_| invalid())
 }
 
-fn payload_hash<'r>(req: &Request<'r>) -> Result<PayloadHash<'r>, Rejection> {
+fn payload_hash<'r, 'q: 'r>(req: &Request<'q>) -> Result<PayloadHash<'r>, Rejection> {
     let value = req
         .single("x-amz-content-sha256")
         .map_err(|_| Rejection::new(InvalidArgument, "x-amz-content-sha256 is repeated"))?

@@ -65,8 +65,13 @@ impl fmt::Display for PresignedError {
 
 impl<'q> PresignedParams<'q> {
     pub fn extract(raw_query: &'q [u8]) -> Self {
+        Self::of(query::params(raw_query))
+    }
+
+    /// `extract` from a query split already (`Request::params`).
+    pub fn of(query: impl IntoIterator<Item = query::RawParam<'q>>) -> Self {
         let mut params = PresignedParams::default();
-        for p in query::params(raw_query) {
+        for p in query {
             // Every name matched here is of unreserved bytes.
             let name = p.plain_name();
             let slot = match &*name {

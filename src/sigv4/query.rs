@@ -112,18 +112,24 @@ pub enum Edit<'v> {
 /// `edit` is asked about every parameter by its canonical name, which for the names that
 /// matter (unreserved ASCII, like `X-Amz-Signature`) is the decoded name.
 pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -> String {
-    if raw_query.is_empty() {
+    canonical_params(&params(raw_query).collect::<Vec<_>>(), edit)
+}
+
+/// `canonical_query` of a query split already (`Request::params`).
+pub fn canonical_params<'v>(params: &[RawParam<'_>], edit: impl Fn(&[u8]) -> Edit<'v>) -> String {
+    if params.is_empty() {
         return String::new();
     }
-    canonical_as_sent(raw_query, &edit).unwrap_or_else(|| canonicalised(raw_query, &edit))
+    canonical_as_sent(params, &edit).unwrap_or_else(|| canonicalised(params, &edit))
 }
 
 /// `canonical_query` of any query: each name and value decoded and encoded again, then sorted.
-fn canonicalised<'v>(raw_query: &[u8], edit: &impl Fn(&[u8]) -> Edit<'v>) -> String {
+fn canonicalised<'v>(params: &[RawParam<'_>], edit: &impl Fn(&[u8]) -> Edit<'v>) -> String {
+    let raw_len: usize = params.iter().map(|p| p.end - p.start + 1).sum();
     // Every pair canonicalised into one buffer as `name=value&`, in arrival order.
-    let mut parts = String::with_capacity(raw_query.len() + 32);
-    let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(16);
-    for p in params(raw_query) {
+    let mut parts = String::with_capacity(raw_len + 32);
+    let mut pairs: Vec<(Range<usize>, Range<usize>)> = Vec::with_capacity(params.len());
+    for p in params {
         let start = parts.len();
         canonicalize_query_component(&mut parts, p.name);
         let name_end = parts.len();
@@ -162,14 +168,21 @@ fn canonicalised<'v>(raw_query: &[u8], edit: &impl Fn(&[u8]) -> Edit<'v>) -> Str
 /// The canonical query of a query whose kept pairs all arrived canonical (as the AWS SDKs
 /// send them): those pairs as they came, sorted, with nothing decoded or encoded again.
 /// `None` for any other query.
-fn canonical_as_sent<'v>(raw_query: &[u8], edit: &impl Fn(&[u8]) -> Edit<'v>) -> Option<String> {
-    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
-    for p in params(raw_query) {
+fn canonical_as_sent<'v>(
+    params: &[RawParam<'_>],
+    edit: &impl Fn(&[u8]) -> Edit<'v>,
+) -> Option<String> {
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(params.len());
+    let mut len = 0;
+    for p in params {
         if !p.canonical {
             return None;
         }
         match edit(p.name) {
-            Edit::Keep => pairs.push((p.name, p.value)),
+            Edit::Keep => {
+                pairs.push((p.name, p.value));
+                len += p.name.len() + p.value.len() + 2;
+            }
             Edit::Drop => {}
             Edit::Set(_) => return None,
         }
@@ -177,7 +190,7 @@ fn canonical_as_sent<'v>(raw_query: &[u8], edit: &impl Fn(&[u8]) -> Edit<'v>) ->
     if !pairs.is_sorted() {
         pairs.sort_unstable();
     }
-    let mut out = Vec::with_capacity(raw_query.len() + 1);
+    let mut out = Vec::with_capacity(len);
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push(b'&');
@@ -217,18 +230,20 @@ pub fn replace_values<'v>(
     replace: impl Fn(&[u8]) -> Option<&'v [u8]>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw_query.len() + 32);
-    replace_values_into(&mut out, raw_query, replace);
+    let params: Vec<_> = params(raw_query).collect();
+    replace_values_into(&mut out, raw_query, &params, replace);
     out
 }
 
-/// `replace_values`, appended to `out`.
+/// `replace_values`, appended to `out`, for a query split already (into `params`).
 pub fn replace_values_into<'v>(
     out: &mut Vec<u8>,
     raw_query: &[u8],
+    params: &[RawParam<'_>],
     replace: impl Fn(&[u8]) -> Option<&'v [u8]>,
 ) {
     let mut copied = 0;
-    for p in params(raw_query) {
+    for p in params {
         if let Some(value) = replace(&p.plain_name()) {
             let name_end = p.start + p.name.len();
             out.extend_from_slice(&raw_query[copied..name_end]);
@@ -303,15 +318,17 @@ mod tests {
             b"&&X-Amz-Signature=1&&",
         ];
         for query in queries {
-            let fast = canonical_as_sent(query, &edit);
-            let slow = canonicalised(query, &edit);
+            let params: Vec<_> = params(query).collect();
+            let fast = canonical_as_sent(&params, &edit);
+            let slow = canonicalised(&params, &edit);
             assert_eq!(fast.clone().unwrap_or_else(|| slow.clone()), slow);
             assert_eq!(canonical_query(query, edit), slow);
             let canonical = !matches!(query, b"a=%2f" | b"a+b=c");
             assert_eq!(fast.is_some(), canonical, "{query:?}");
         }
+        let params: Vec<_> = params(b"a=1&&b&c=&X-Amz-Signature=x&d=%2F").collect();
         assert_eq!(
-            canonical_as_sent(b"a=1&&b&c=&X-Amz-Signature=x&d=%2F", &edit).as_deref(),
+            canonical_as_sent(&params, &edit).as_deref(),
             Some("a=1&b=&c=&d=%2F")
         );
     }
