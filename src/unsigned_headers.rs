@@ -11,6 +11,7 @@
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
+use crate::sigv4::split::split;
 
 /// Headers that change what an S3-compatible origin does, by prefix (after folding `_` to `-`).
 const PROTECTED_PREFIXES: [&[u8]; 3] = [b"x-amz-", b"x-minio-", b"x-rgw-"];
@@ -35,9 +36,9 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         Covered::Nothing => true,
         // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
         Covered::AllAmz => starts_with_ignore_case(name, AMZ_PREFIX),
-        Covered::Listed(list) => list
-            .split(';')
-            .any(|signed| signed.as_bytes().eq_ignore_ascii_case(name)),
+        Covered::Listed(list) => {
+            split(list, b';').any(|signed| signed.as_bytes().eq_ignore_ascii_case(name))
+        }
     };
     let mut unsigned: Vec<String> = req
         .headers

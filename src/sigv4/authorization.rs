@@ -43,6 +43,17 @@ impl fmt::Display for AuthorizationError {
     }
 }
 
+/// `text` without the spaces around it (`trim_matches(' ')`, byte-wise).
+fn trim_spaces(text: &str) -> &str {
+    let start = text.bytes().position(|b| b != b' ').unwrap_or(text.len());
+    let end = text
+        .bytes()
+        .rposition(|b| b != b' ')
+        .map_or(start, |at| at + 1);
+    // Spaces are ASCII: both ends are character boundaries.
+    text.get(start..end).unwrap_or_default()
+}
+
 /// The authentication scheme: the token before the first space.
 pub fn scheme(value: &[u8]) -> &[u8] {
     let end = value.iter().position(|&b| b == b' ').unwrap_or(value.len());
@@ -57,8 +68,8 @@ impl<'a> AuthorizationV4<'a> {
             .ok_or(AuthorizationError::NotV4)?;
         let (mut credential, mut signed_headers, mut signature) = (None, None, None);
         for component in split(rest, b',') {
-            let (name, value) = split_once(component.trim_matches(' '), b'=')
-                .ok_or(AuthorizationError::BadComponent)?;
+            let (name, value) =
+                split_once(trim_spaces(component), b'=').ok_or(AuthorizationError::BadComponent)?;
             let slot = match name {
                 "Credential" => &mut credential,
                 "SignedHeaders" => &mut signed_headers,
@@ -121,6 +132,13 @@ mod tests {
                 format(&a.credential, &a.signed_headers.to_string(), &a.signature),
                 format!("AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range, Signature={SIG}")
             );
+        }
+    }
+
+    #[test]
+    fn trims_spaces_as_the_standard_library_does() {
+        for text in ["", " ", "  ", "a", " a ", "  a b  ", "\ta ", " é ", "a  "] {
+            assert_eq!(trim_spaces(text), text.trim_matches(' '), "{text:?}");
         }
     }
 

@@ -30,6 +30,36 @@ impl fmt::Display for SignedHeadersError {
     }
 }
 
+/// The bytes of a lower-case HTTP token (RFC 9110's `tchar`, no upper case).
+static LOWER_TOKEN: [bool; 256] = {
+    let mut set = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        set[b] = byte.is_ascii_lowercase()
+            || byte.is_ascii_digit()
+            || matches!(
+                byte,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    set
+};
+
 impl<'a> SignedHeaders<'a> {
     /// Parses a `;`-separated list. Order is not enforced (servers sort it too); duplicates
     /// are refused.
@@ -39,15 +69,15 @@ impl<'a> SignedHeaders<'a> {
         }
         let mut names: Vec<&str> = split(s, b';').collect();
         for name in &names {
-            let token = !name.is_empty()
-                && name.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
-                });
+            let token = !name.is_empty() && name.bytes().all(|b| LOWER_TOKEN[usize::from(b)]);
             if !token {
                 return Err(SignedHeadersError::BadName);
             }
         }
-        names.sort_unstable();
+        // Clients send the list sorted.
+        if !names.is_sorted() {
+            names.sort_unstable();
+        }
         if names.windows(2).any(|w| w[0] == w[1]) {
             return Err(SignedHeadersError::Duplicate);
         }
@@ -83,6 +113,15 @@ impl fmt::Display for SignedHeaders<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_bytes_are_lower_case_tchar() {
+        for b in 0..=255u8 {
+            let tchar =
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(LOWER_TOKEN[usize::from(b)], tchar, "{b}");
+        }
+    }
 
     #[test]
     fn sorts_and_prints() {
