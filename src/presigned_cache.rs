@@ -274,8 +274,9 @@ impl PresignedCache {
         };
         // Keys are signatures: their bytes are as good as a hash. Never 0, the empty slot.
         let fingerprint = key.hash64() | 1;
-        let slots = seen.len();
-        let Some(slot) = seen.get_mut((fingerprint >> 1) as usize & slots.wrapping_sub(1)) else {
+        // A power of two of slots (none when the cache is off): the low bits pick one.
+        let slot_of = (fingerprint >> 1) as usize & seen.len().saturating_sub(1);
+        let Some(slot) = seen.get_mut(slot_of) else {
             return;
         };
         if *slot == fingerprint {

@@ -95,7 +95,10 @@ impl<'a> Request<'a> {
     }
 
     fn split_path(&self) -> (&'a [u8], &'a [u8]) {
-        split_path(self.path)
+        match self.path.iter().position(|&b| b == b'?') {
+            Some(q) => (&self.path[..q], &self.path[q + 1..]),
+            None => (self.path, b""),
+        }
     }
 
     /// The path for a log line: any signature or session token in the query masked, since an
@@ -125,13 +128,6 @@ impl<'a> Request<'a> {
             Some(_) => Err(RepeatedHeader),
             None => Ok(first),
         }
-    }
-}
-
-fn split_path(path: &[u8]) -> (&[u8], &[u8]) {
-    match path.iter().position(|&b| b == b'?') {
-        Some(q) => (&path[..q], &path[q + 1..]),
-        None => (path, b""),
     }
 }
 
