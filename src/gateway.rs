@@ -482,7 +482,7 @@ impl Gateway {
         proof: Proof,
         cache_key: Option<presigned_cache::Key>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
-        match params.algorithm.as_deref().map(str::as_bytes) {
+        match params.algorithm.as_deref() {
             Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
             Some(ECDSA_ALGORITHM) => {
                 return Err(Rejection::new(

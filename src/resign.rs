@@ -9,7 +9,7 @@ use crate::sigv4::authorization;
 use crate::sigv4::chunk_signing::ChunkChain;
 use crate::sigv4::credential::{Credential, Scope};
 use crate::sigv4::presigned::{X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
-use crate::sigv4::query::{replace_values_into, set_canonical_value};
+use crate::sigv4::query::replace_values_into;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::uri::canonical_path;
 use crate::verify::{Verified, SERVICE};
@@ -84,10 +84,12 @@ pub fn presigned(
     // Encoded once: the canonical form of the value and what the query carries are the same.
     let encoded_credential = credential.encoded();
     // The verified canonical query, with the origin's credential in place of the client's.
-    verified
-        .canonical
-        .edit_query(|query| set_canonical_value(query, X_AMZ_CREDENTIAL, &encoded_credential));
-    let signature = sign(verified, &credential, origin).hex();
+    let hash = verified.canonical.hash_with_query_value(
+        origin.authority.as_bytes(),
+        X_AMZ_CREDENTIAL,
+        &encoded_credential,
+    );
+    let signature = sign_hash(verified, &credential, &hash).hex();
     let (raw_path, raw_query) = (origin.raw_path.as_ref(), req.raw_query());
     let mut path = Vec::with_capacity(raw_path.len() + 1 + raw_query.len() + 32);
     path.extend_from_slice(raw_path);
@@ -129,10 +131,18 @@ fn sign(
     origin: &OriginTarget<'_, '_>,
 ) -> Signature {
     let hash = verified.canonical.hash(origin.authority.as_bytes());
+    sign_hash(verified, credential, &hash)
+}
+
+fn sign_hash(
+    verified: &Verified<'_, '_>,
+    credential: &Credential<'_>,
+    hash: &[u8; 32],
+) -> Signature {
     verified
         .pair
         .origin()
         .secret
         .signing_key(&credential.scope)
-        .sign_request(&verified.date, &credential.scope, &hash)
+        .sign_request(&verified.date, &credential.scope, hash)
 }

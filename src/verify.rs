@@ -54,7 +54,7 @@ pub fn header_auth<'r, 'q: 'r, 'c>(
     let mut canonical = CanonicalRequest::new(
         req.method,
         canonical_path(req.raw_path()),
-        canonical_params(req.params(), |_| Edit::Keep),
+        canonical_params(req.raw_query(), req.params(), |_| Edit::Keep),
         &auth.signed_headers,
         &req.headers,
         payload.as_str(),
@@ -103,7 +103,7 @@ pub fn presigned<'r, 'q: 'r, 'c>(
     let mut canonical = CanonicalRequest::new(
         req.method,
         canonical_path(req.raw_path()),
-        canonical_params(req.params(), |name| match name {
+        canonical_params(req.raw_query(), req.params(), |name| match name {
             X_AMZ_SIGNATURE => Edit::Drop,
             _ => Edit::Keep,
         }),

@@ -12,6 +12,8 @@ pub struct AmzDate {
     hour: u8,
     minute: u8,
     second: u8,
+    /// `YYYYMMDDTHHMMSSZ`, written once: every signature and scope on the request path reads it.
+    text: [u8; 16],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,14 +89,14 @@ impl AmzDate {
         let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
         let (year, month, day) = civil_from_days(days);
-        AmzDate {
-            year: year as u16,
-            month: month as u8,
-            day: day as u8,
-            hour: (rem / 3600) as u8,
-            minute: (rem % 3600 / 60) as u8,
-            second: (rem % 60) as u8,
-        }
+        AmzDate::of(
+            year as u16,
+            month as u8,
+            day as u8,
+            (rem / 3600) as u8,
+            (rem % 3600 / 60) as u8,
+            (rem % 60) as u8,
+        )
     }
 
     pub fn unix_seconds(&self) -> i64 {
@@ -106,14 +108,32 @@ impl AmzDate {
 
     /// The `YYYYMMDD` part that opens the credential scope.
     pub fn date_stamp(&self) -> DateStamp {
-        let text = self.text();
         let mut stamp = [0; 8];
-        stamp.copy_from_slice(&text[..8]);
+        stamp.copy_from_slice(&self.text[..8]);
         DateStamp(stamp)
     }
 
-    /// `YYYYMMDDTHHMMSSZ` as bytes, without formatting machinery (on every request's path).
+    /// `YYYYMMDDTHHMMSSZ` as bytes.
     pub fn text(&self) -> [u8; 16] {
+        self.text
+    }
+
+    fn of(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Self {
+        let mut date = AmzDate {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            text: [0; 16],
+        };
+        date.text = date.format();
+        date
+    }
+
+    /// Written without formatting machinery (on every request's path).
+    fn format(&self) -> [u8; 16] {
         let mut out = *b"00000000T000000Z";
         let mut put = |at: usize, width: usize, mut value: u32| {
             for i in (0..width).rev() {
@@ -148,14 +168,14 @@ impl AmzDate {
         if !valid {
             return Err(InvalidDate);
         }
-        Ok(AmzDate {
-            year: year as u16,
-            month: month as u8,
-            day: day as u8,
-            hour: hour as u8,
-            minute: minute as u8,
-            second: second as u8,
-        })
+        Ok(AmzDate::of(
+            year as u16,
+            month as u8,
+            day as u8,
+            hour as u8,
+            minute as u8,
+            second as u8,
+        ))
     }
 }
 

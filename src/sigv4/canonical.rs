@@ -2,10 +2,12 @@
 //! public host (and the client's credential) to verify, then with the origin host (and the
 //! origin credential) to re-sign. Everything else is computed once and shared.
 
+use super::query::canonical_value_range;
 use super::signed_headers::SignedHeaders;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// A header the client signed that did not reach the filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,13 +22,14 @@ impl fmt::Display for MissingSignedHeader {
 #[derive(Debug)]
 pub struct CanonicalRequest<'a> {
     method: &'a [u8],
-    uri: String,
+    /// Borrowed from the request when it arrived canonical, as nearly every one does.
+    uri: Cow<'a, str>,
     /// The canonical query string; for presigned URLs it carries the credential, which
     /// changes between verification and re-signing.
-    query: String,
+    query: Cow<'a, str>,
     /// `(name, canonical value)` of every signed header except `host`, in signed order.
     headers: Vec<(&'a str, Cow<'a, [u8]>)>,
-    signed_headers: String,
+    signed_headers: Cow<'a, str>,
     payload: &'a str,
     /// The hash state after everything before the host line, from the last `hash`: the client's
     /// and the origin's canonical requests share it unless the path or query changed between.
@@ -38,8 +41,8 @@ impl<'a> CanonicalRequest<'a> {
     /// is not read from them: it is supplied at rendering.
     pub fn new(
         method: &'a [u8],
-        uri: String,
-        query: String,
+        uri: impl Into<Cow<'a, str>>,
+        query: impl Into<Cow<'a, str>>,
         signed: &SignedHeaders<'a>,
         headers: &[(&'a [u8], &'a [u8])],
         payload: &'a str,
@@ -68,8 +71,8 @@ impl<'a> CanonicalRequest<'a> {
         }
         Ok(CanonicalRequest {
             method,
-            uri,
-            query,
+            uri: uri.into(),
+            query: query.into(),
             headers: canonical,
             signed_headers: signed.text(),
             payload,
@@ -80,13 +83,36 @@ impl<'a> CanonicalRequest<'a> {
     /// The SHA-256 of the canonical request for `host`, hashed as it is produced (it is never
     /// put together). The state before the host line is kept for the next call.
     pub fn hash(&mut self, host: &[u8]) -> [u8; 32] {
+        self.hash_spliced(host, None)
+    }
+
+    /// `hash` with the value of the query parameter `name` (canonical already) replaced by
+    /// `encoded_value`, as the origin's credential replaces the client's in a presigned URL:
+    /// hashed around the old value, without a new copy of the query. `name` must occur once.
+    pub fn hash_with_query_value(
+        &mut self,
+        host: &[u8],
+        name: &[u8],
+        encoded_value: &str,
+    ) -> [u8; 32] {
+        match canonical_value_range(&self.query, name) {
+            Some(range) => self.hash_spliced(host, Some((range, encoded_value))),
+            None => self.hash(host),
+        }
+    }
+
+    fn hash_spliced(&mut self, host: &[u8], splice: Option<(Range<usize>, &str)>) -> [u8; 32] {
         // `headers` lacks only host, so host goes before the first name sorting after it.
         let host_at = self
             .headers
             .iter()
             .position(|(name, _)| *name > "host")
             .unwrap_or(self.headers.len());
-        let mut hasher = match self.before_host.clone() {
+        let cached = match splice {
+            None => self.before_host.clone(),
+            Some(_) => None,
+        };
+        let mut hasher = match cached {
             Some(state) => state,
             None => {
                 let mut h = Sha256::new();
@@ -94,12 +120,23 @@ impl<'a> CanonicalRequest<'a> {
                 h.update(b"\n");
                 h.update(self.uri.as_bytes());
                 h.update(b"\n");
-                h.update(self.query.as_bytes());
+                let query = self.query.as_bytes();
+                match &splice {
+                    Some((range, value)) => {
+                        h.update(&query[..range.start]);
+                        h.update(value.as_bytes());
+                        h.update(&query[range.end..]);
+                    }
+                    None => h.update(query),
+                }
                 h.update(b"\n");
                 for (name, value) in &self.headers[..host_at] {
                     hash_header(&mut h, name, value);
                 }
-                self.before_host = Some(h.clone());
+                // Kept only for the query as it stands.
+                if splice.is_none() {
+                    self.before_host = Some(h.clone());
+                }
                 h
             }
         };
@@ -118,9 +155,9 @@ impl<'a> CanonicalRequest<'a> {
         &self.query
     }
 
-    /// The canonical query changed in place (the origin's credential in a presigned URL).
+    /// The canonical query changed in place.
     pub fn edit_query(&mut self, edit: impl FnOnce(&mut String)) {
-        edit(&mut self.query);
+        edit(self.query.to_mut());
         self.before_host = None;
     }
 
@@ -172,8 +209,8 @@ impl<'a> CanonicalRequest<'a> {
 
     /// Moves the request to another canonical URI: the same bucket and key addressed in the
     /// origin's style.
-    pub fn set_uri(&mut self, uri: String) {
-        self.uri = uri;
+    pub fn set_uri(&mut self, uri: Cow<'_, str>) {
+        self.uri = Cow::Owned(uri.into_owned());
         self.before_host = None;
     }
 }
@@ -285,22 +322,14 @@ mod tests {
             (b"X-Amz-Date", b"20130524T000000Z"),
             (b"unsigned", b"ignored"),
         ];
-        let c = CanonicalRequest::new(
-            b"GET",
-            "/k".into(),
-            "x=".into(),
-            &signed,
-            &headers,
-            "UNSIGNED-PAYLOAD",
-        )
-        .unwrap();
+        let c = CanonicalRequest::new(b"GET", "/k", "x=", &signed, &headers, "UNSIGNED-PAYLOAD")
+            .unwrap();
         assert_eq!(
             String::from_utf8(c.render(b"h.example")).unwrap(),
             "GET\n/k\nx=\na:1\nhost:h.example\nrange:bytes=0-9\nx-amz-date:20130524T000000Z\n\na;host;range;x-amz-date\nUNSIGNED-PAYLOAD"
         );
         let only_host = SignedHeaders::parse("host").unwrap();
-        let c =
-            CanonicalRequest::new(b"GET", "/".into(), String::new(), &only_host, &[], "X").unwrap();
+        let c = CanonicalRequest::new(b"GET", "/", "", &only_host, &[], "X").unwrap();
         assert_eq!(c.render(b"h"), b"GET\n/\n\nhost:h\n\nhost\nX".to_vec());
     }
 
@@ -312,15 +341,9 @@ mod tests {
             (b"a", b"1"),
             (b"x-amz-date", b"d"),
         ];
-        let mut c = CanonicalRequest::new(
-            b"GET",
-            "/k".into(),
-            "x=".into(),
-            &signed,
-            &headers,
-            "UNSIGNED-PAYLOAD",
-        )
-        .unwrap();
+        let mut c =
+            CanonicalRequest::new(b"GET", "/k", "x=", &signed, &headers, "UNSIGNED-PAYLOAD")
+                .unwrap();
         for host in [
             &b"public.example"[..],
             b"origin.example:9000",
@@ -339,9 +362,24 @@ mod tests {
             c.hash(b"h"),
             <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
         );
+        // A spliced hash equals the hash of the edited query, and leaves the query as it was.
+        let mut c = CanonicalRequest::new(
+            b"GET",
+            "/k",
+            "X-Amz-Credential=A%2Fx&a=1",
+            &signed,
+            &headers,
+            "UNSIGNED-PAYLOAD",
+        )
+        .unwrap();
+        let before = c.hash(b"h");
+        let spliced = c.hash_with_query_value(b"h", b"X-Amz-Credential", "BB%2Fyy");
+        assert_eq!(c.hash(b"h"), before);
+        c.edit_query(|q| *q = "X-Amz-Credential=BB%2Fyy&a=1".into());
+        assert_eq!(spliced, c.hash(b"h"));
+        assert_eq!(c.hash_with_query_value(b"h", b"absent", "z"), c.hash(b"h"));
         let only_host = SignedHeaders::parse("host").unwrap();
-        let mut c =
-            CanonicalRequest::new(b"GET", "/".into(), String::new(), &only_host, &[], "X").unwrap();
+        let mut c = CanonicalRequest::new(b"GET", "/", "", &only_host, &[], "X").unwrap();
         assert_eq!(
             c.hash(b"h"),
             <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
@@ -351,12 +389,10 @@ mod tests {
     #[test]
     fn a_missing_signed_header_is_an_error_except_expect() {
         let signed = SignedHeaders::parse("content-md5;host").unwrap();
-        let err = CanonicalRequest::new(b"PUT", "/".into(), String::new(), &signed, &[], "X")
-            .unwrap_err();
+        let err = CanonicalRequest::new(b"PUT", "/", "", &signed, &[], "X").unwrap_err();
         assert_eq!(err, MissingSignedHeader("content-md5".into()));
         let signed = SignedHeaders::parse("expect;host").unwrap();
-        let c =
-            CanonicalRequest::new(b"PUT", "/".into(), String::new(), &signed, &[], "X").unwrap();
+        let c = CanonicalRequest::new(b"PUT", "/", "", &signed, &[], "X").unwrap();
         assert!(String::from_utf8(c.render(b"h"))
             .unwrap()
             .contains("expect:100-continue\nhost:h\n"));

@@ -19,15 +19,16 @@ pub const X_AMZ_SIGNATURE: &[u8] = b"X-Amz-Signature";
 pub const MAX_EXPIRES_SECONDS: u32 = 604_800;
 
 /// The authentication parameters of a query, decoded (borrowed from it when they need no
-/// decoding); present or not.
+/// decoding); present or not. Bytes until `parse`: only the credential and the signed-header
+/// list are read as text.
 #[derive(Default, Debug)]
 pub struct PresignedParams<'q> {
-    pub algorithm: Option<Cow<'q, str>>,
-    credential: Option<Cow<'q, str>>,
-    date: Option<Cow<'q, str>>,
-    expires: Option<Cow<'q, str>>,
-    signed_headers: Option<Cow<'q, str>>,
-    signature: Option<Cow<'q, str>>,
+    pub algorithm: Option<Cow<'q, [u8]>>,
+    credential: Option<Cow<'q, [u8]>>,
+    date: Option<Cow<'q, [u8]>>,
+    expires: Option<Cow<'q, [u8]>>,
+    signed_headers: Option<Cow<'q, [u8]>>,
+    signature: Option<Cow<'q, [u8]>>,
     /// A parameter appeared twice: which copy was signed would be ambiguous.
     duplicate: bool,
     /// A SigV2 authentication parameter is there (`sigv2::presigned::is_auth_param`).
@@ -86,17 +87,7 @@ impl<'q> PresignedParams<'q> {
                     continue;
                 }
             };
-            // A value that is not UTF-8 can only be malformed; keep it as such.
-            let malformed = || Cow::Borrowed("\u{FFFD}");
-            let value = match p.decoded_value() {
-                Cow::Borrowed(bytes) => {
-                    std::str::from_utf8(bytes).map_or_else(|_| malformed(), Cow::Borrowed)
-                }
-                Cow::Owned(bytes) => {
-                    String::from_utf8(bytes).map_or_else(|_| malformed(), Cow::Owned)
-                }
-            };
-            if slot.replace(value).is_some() {
+            if slot.replace(p.decoded_value()).is_some() {
                 params.duplicate = true;
             }
         }
@@ -122,30 +113,36 @@ impl<'q> PresignedParams<'q> {
             return Err(PresignedError::Missing);
         };
         let expires = parse_expires(expires)?;
+        // A value that is not UTF-8 can only be malformed; it is read as such.
+        fn text(bytes: &[u8]) -> &str {
+            std::str::from_utf8(bytes).unwrap_or("\u{FFFD}")
+        }
         Ok(PresignedV4 {
-            credential: Credential::parse(credential).map_err(PresignedError::Credential)?,
-            date: AmzDate::parse(date.as_bytes()).map_err(|_| PresignedError::Date)?,
+            credential: Credential::parse(text(credential)).map_err(PresignedError::Credential)?,
+            date: AmzDate::parse(date).map_err(|_| PresignedError::Date)?,
             expires,
-            signed_headers: SignedHeaders::parse(signed_headers)
+            signed_headers: SignedHeaders::parse(text(signed_headers))
                 .map_err(PresignedError::SignedHeaders)?,
-            signature: Signature::from_hex(signature.as_bytes())
-                .map_err(|_| PresignedError::Signature)?,
+            signature: Signature::from_hex(signature).map_err(|_| PresignedError::Signature)?,
         })
     }
 }
 
 /// Digits only, no sign and no leading zero (but "0" itself): the spellings AWS accepts. 0 is
 /// a URL that has expired already; verification says so.
-fn parse_expires(text: &str) -> Result<u32, PresignedError> {
-    let digits = text.as_bytes();
+fn parse_expires(digits: &[u8]) -> Result<u32, PresignedError> {
     let canonical = !digits.is_empty()
         && digits.iter().all(u8::is_ascii_digit)
         && (digits[0] != b'0' || digits.len() == 1);
     if !canonical {
         return Err(PresignedError::Expires);
     }
-    match text.parse::<u32>() {
-        Ok(n) if n <= MAX_EXPIRES_SECONDS => Ok(n),
+    // Digits only: past ten of them it is too long whatever they say.
+    let value = digits.iter().try_fold(0u32, |n, &d| {
+        n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+    });
+    match value {
+        Some(n) if n <= MAX_EXPIRES_SECONDS => Ok(n),
         _ => Err(PresignedError::ExpiresTooLong),
     }
 }
@@ -169,7 +166,7 @@ mod tests {
     fn parses_the_documented_example() {
         let params = PresignedParams::extract(QUERY.as_bytes());
         assert!(params.present());
-        assert_eq!(params.algorithm.as_deref(), Some("AWS4-HMAC-SHA256"));
+        assert_eq!(params.algorithm.as_deref(), Some(&b"AWS4-HMAC-SHA256"[..]));
         let p = params.parse().unwrap();
         assert_eq!(p.credential.access_key_id, "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(p.date.to_string(), "20130524T000000Z");

@@ -16,6 +16,8 @@ pub struct RawParam<'a> {
     /// Name and value are in SigV4's canonical encoding already, as the AWS SDKs send them:
     /// canonicalising changes nothing.
     pub canonical: bool,
+    /// The segment holds a `%` or a `+`: decoding may change it (otherwise it is as sent).
+    pub escaped: bool,
     /// Where the segment starts and ends in the raw query.
     pub start: usize,
     pub end: usize,
@@ -23,11 +25,19 @@ pub struct RawParam<'a> {
 
 impl<'a> RawParam<'a> {
     pub fn decoded_name(&self) -> Cow<'a, [u8]> {
-        decode_query_component(self.name)
+        self.decode(self.name)
     }
 
     pub fn decoded_value(&self) -> Cow<'a, [u8]> {
-        decode_query_component(self.value)
+        self.decode(self.value)
+    }
+
+    fn decode(&self, raw: &'a [u8]) -> Cow<'a, [u8]> {
+        if self.escaped {
+            decode_query_component(raw)
+        } else {
+            Cow::Borrowed(raw)
+        }
     }
 
     /// The name to compare with names of unreserved bytes only (every authentication and
@@ -64,7 +74,7 @@ impl<'a> Iterator for Params<'a> {
         while self.at < raw.len() {
             let start = self.at;
             // One pass over the segment finds its end and its `=` and checks its encoding.
-            let (mut i, mut eq, mut canonical) = (start, None, true);
+            let (mut i, mut eq, mut canonical, mut escaped) = (start, None, true, false);
             while let Some(&byte) = raw.get(i) {
                 if QUERY_UNRESERVED[usize::from(byte)] {
                     i += 1;
@@ -73,7 +83,18 @@ impl<'a> Iterator for Params<'a> {
                 match byte {
                     b'&' => break,
                     b'=' if eq.is_none() => eq = Some(i),
-                    b'%' if stays_escaped(raw.get(i + 1..i + 3), &QUERY_UNRESERVED) => i += 2,
+                    b'%' => {
+                        escaped = true;
+                        if stays_escaped(raw.get(i + 1..i + 3), &QUERY_UNRESERVED) {
+                            i += 2;
+                        } else {
+                            canonical = false;
+                        }
+                    }
+                    b'+' => {
+                        escaped = true;
+                        canonical = false;
+                    }
                     _ => canonical = false,
                 }
                 i += 1;
@@ -90,6 +111,7 @@ impl<'a> Iterator for Params<'a> {
                 name,
                 value,
                 canonical,
+                escaped,
                 start,
                 end: i,
             });
@@ -112,15 +134,66 @@ pub enum Edit<'v> {
 /// `edit` is asked about every parameter by its canonical name, which for the names that
 /// matter (unreserved ASCII, like `X-Amz-Signature`) is the decoded name.
 pub fn canonical_query<'v>(raw_query: &[u8], edit: impl Fn(&[u8]) -> Edit<'v>) -> String {
-    canonical_params(&params(raw_query).collect::<Vec<_>>(), edit)
+    canonical_params(raw_query, &params(raw_query).collect::<Vec<_>>(), edit).into_owned()
 }
 
-/// `canonical_query` of a query split already (`Request::params`).
-pub fn canonical_params<'v>(params: &[RawParam<'_>], edit: impl Fn(&[u8]) -> Edit<'v>) -> String {
+/// `canonical_query` of a query split already (`Request::params`), borrowed from `raw_query`
+/// when the kept pairs arrived canonical, sorted and side by side, as the AWS SDKs send them.
+pub fn canonical_params<'q, 'v>(
+    raw_query: &'q [u8],
+    params: &[RawParam<'q>],
+    edit: impl Fn(&[u8]) -> Edit<'v>,
+) -> Cow<'q, str> {
     if params.is_empty() {
-        return String::new();
+        return Cow::Borrowed("");
     }
-    canonical_as_sent(params, &edit).unwrap_or_else(|| canonicalised(params, &edit))
+    if let Some(run) = canonical_run(params, &edit) {
+        if let Ok(text) = std::str::from_utf8(&raw_query[run]) {
+            return Cow::Borrowed(text);
+        }
+    }
+    Cow::Owned(canonical_as_sent(params, &edit).unwrap_or_else(|| canonicalised(params, &edit)))
+}
+
+/// Where in the raw query the canonical query already stands, if it does: every kept pair
+/// canonical, written `name=value`, in sorted order, one `&` from the next; dropped pairs
+/// only before or after them.
+fn canonical_run<'v>(
+    params: &[RawParam<'_>],
+    edit: &impl Fn(&[u8]) -> Edit<'v>,
+) -> Option<Range<usize>> {
+    let mut run: Option<Range<usize>> = None;
+    let mut last: Option<&RawParam<'_>> = None;
+    let mut ended = false;
+    for p in params {
+        if !p.canonical {
+            return None;
+        }
+        match edit(p.name) {
+            Edit::Keep => {}
+            Edit::Drop => {
+                ended = run.is_some();
+                continue;
+            }
+            Edit::Set(_) => return None,
+        }
+        let has_equals = p.end - p.start == p.name.len() + 1 + p.value.len();
+        if ended || !has_equals {
+            return None;
+        }
+        match (&mut run, last) {
+            (Some(run), Some(prev)) => {
+                let adjacent = prev.end + 1 == p.start;
+                if !adjacent || (prev.name, prev.value) > (p.name, p.value) {
+                    return None;
+                }
+                run.end = p.end;
+            }
+            _ => run = Some(p.start..p.end),
+        }
+        last = Some(p);
+    }
+    run
 }
 
 /// `canonical_query` of any query: each name and value decoded and encoded again, then sorted.
@@ -207,19 +280,26 @@ fn canonical_as_sent<'v>(
 /// in canonical form already. `name` must occur once: pairs sort by name first, so the order
 /// still holds and nothing is re-sorted.
 pub fn set_canonical_value(canonical: &mut String, name: &[u8], encoded_value: &str) {
+    if let Some(value) = canonical_value_range(canonical, name) {
+        canonical.replace_range(value, encoded_value);
+    }
+}
+
+/// Where the value of `name` stands in a canonical query (its first occurrence).
+pub fn canonical_value_range(canonical: &str, name: &[u8]) -> Option<Range<usize>> {
     let mut start = 0;
     while start <= canonical.len() {
-        let end = canonical[start..]
-            .bytes()
-            .position(|b| b == b'&')
+        let end = canonical.as_bytes()[start..]
+            .iter()
+            .position(|&b| b == b'&')
             .map_or(canonical.len(), |len| start + len);
         let pair = &canonical.as_bytes()[start..end];
         if pair.strip_prefix(name).and_then(|rest| rest.first()) == Some(&b'=') {
-            canonical.replace_range(start + name.len() + 1..end, encoded_value);
-            return;
+            return Some(start + name.len() + 1..end);
         }
         start = end + 1;
     }
+    None
 }
 
 /// Rebuilds the raw query with the values of some parameters replaced (matched on the decoded
@@ -275,6 +355,10 @@ mod tests {
             (b"f%2F", b"%41", false, b"f%2F=%41"),
         ];
         assert_eq!(got, raw);
+        let escaped: Vec<bool> = params(b"a=1&b=%41&c+=d&e=%zz&f%2F")
+            .map(|p| p.escaped)
+            .collect();
+        assert_eq!(escaped, [false, true, true, true, true]);
     }
 
     /// What the scan calls canonical is what canonicalising leaves as it is.
@@ -297,6 +381,12 @@ mod tests {
             }
             let expected = canonical.as_bytes() == input.as_slice() && !input.contains(&b'=');
             assert_eq!(scanned[0].canonical, expected, "{input:?}");
+            // Decoding skips what the scan found unescaped, and only that.
+            assert_eq!(
+                scanned[0].decoded_value(),
+                decode_query_component(input),
+                "{input:?}"
+            );
         }
     }
 
@@ -331,6 +421,43 @@ mod tests {
             canonical_as_sent(&params, &edit).as_deref(),
             Some("a=1&b=&c=&d=%2F")
         );
+    }
+
+    /// The canonical query is borrowed exactly when it stands in the raw query already, and
+    /// then equals the one built.
+    #[test]
+    fn a_canonical_run_is_borrowed() {
+        let edit = |n: &[u8]| match n {
+            b"X-Amz-Signature" => Edit::Drop,
+            _ => Edit::Keep,
+        };
+        let borrowed: [&[u8]; 5] = [
+            b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T115959Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+            b"X-Amz-Signature=00&a=1&b=2",
+            b"&a=1&b=&X-Amz-Signature=x&",
+            b"a=1&a=1&a=2",
+            b"a=",
+        ];
+        let built: [&[u8]; 8] = [
+            b"a=1&X-Amz-Signature=x&b=2",
+            b"b=1&a=2",
+            b"a=1&&b=2",
+            b"a=1&b",
+            b"a&b=1",
+            b"a=%2f",
+            b"a=2&a=1",
+            b"X-Amz-Signature=x",
+        ];
+        for (query, borrow) in borrowed
+            .iter()
+            .map(|q| (q, true))
+            .chain(built.iter().map(|q| (q, false)))
+        {
+            let params: Vec<_> = params(query).collect();
+            let got = canonical_params(query, &params, edit);
+            assert_eq!(matches!(got, Cow::Borrowed(_)), borrow, "{query:?}");
+            assert_eq!(got, canonicalised(&params, &edit), "{query:?}");
+        }
     }
 
     #[test]

@@ -2,11 +2,17 @@
 //! client's signature covers. The proxy signs for the origin over exactly this set.
 
 use super::split::split;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Lower-case, sorted, distinct header names; `host` always among them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignedHeaders<'a>(Vec<&'a str>);
+pub struct SignedHeaders<'a> {
+    names: Vec<&'a str>,
+    /// The list as received, when it came sorted (as clients send it): then it is the
+    /// canonical text too.
+    sorted_text: Option<&'a str>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignedHeadersError {
@@ -75,7 +81,8 @@ impl<'a> SignedHeaders<'a> {
             }
         }
         // Clients send the list sorted.
-        if !names.is_sorted() {
+        let sorted_text = names.is_sorted().then_some(s);
+        if sorted_text.is_none() {
             names.sort_unstable();
         }
         if names.windows(2).any(|w| w[0] == w[1]) {
@@ -84,23 +91,26 @@ impl<'a> SignedHeaders<'a> {
         if names.binary_search(&"host").is_err() {
             return Err(SignedHeadersError::MissingHost);
         }
-        Ok(SignedHeaders(names))
+        Ok(SignedHeaders { names, sorted_text })
     }
 
     /// `a;b;c`, as the canonical request and the Authorization header carry it.
-    pub fn text(&self) -> String {
-        let mut out = String::with_capacity(self.0.iter().map(|n| n.len() + 1).sum());
-        for (i, name) in self.0.iter().enumerate() {
+    pub fn text(&self) -> Cow<'a, str> {
+        if let Some(text) = self.sorted_text {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(self.names.iter().map(|n| n.len() + 1).sum());
+        for (i, name) in self.names.iter().enumerate() {
             if i > 0 {
                 out.push(';');
             }
             out.push_str(name);
         }
-        out
+        Cow::Owned(out)
     }
 
     pub fn names(&self) -> &[&'a str] {
-        &self.0
+        &self.names
     }
 }
 
@@ -128,6 +138,18 @@ mod tests {
         let s = SignedHeaders::parse("x-amz-date;host;content-type").unwrap();
         assert_eq!(s.names(), ["content-type", "host", "x-amz-date"]);
         assert_eq!(s.to_string(), "content-type;host;x-amz-date");
+        let sent_sorted = SignedHeaders::parse("content-type;host;x-amz-date").unwrap();
+        assert_eq!(
+            sent_sorted,
+            SignedHeaders {
+                names: s.names.clone(),
+                sorted_text: Some("content-type;host;x-amz-date")
+            }
+        );
+        assert!(matches!(
+            sent_sorted.text(),
+            Cow::Borrowed("content-type;host;x-amz-date")
+        ));
     }
 
     #[test]

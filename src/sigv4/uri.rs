@@ -5,7 +5,7 @@
 //! path decoded and encoded again: `%7E`, `~` and `%7e` all canonicalise to `~`, the way S3,
 //! MinIO and s3s read them.
 
-use percent_encoding::{percent_decode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
 
 /// Bytes SigV4 encodes in a query name or value.
@@ -17,17 +17,31 @@ const QUERY_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Appends `input` encoded for a query name or value.
 pub fn encode_query_component(out: &mut String, input: &[u8]) {
+    // Unreserved bytes only (the parts of a credential, nearly always) are themselves.
+    if input.iter().all(|&b| QUERY_UNRESERVED[usize::from(b)]) {
+        if let Ok(text) = std::str::from_utf8(input) {
+            out.push_str(text);
+            return;
+        }
+    }
     out.extend(percent_encoding::percent_encode(input, QUERY_COMPONENT));
 }
 
-/// The canonical URI of a raw (as received) request path.
-pub fn canonical_path(raw_path: &[u8]) -> String {
+/// The canonical URI of a raw (as received) request path: the path itself, borrowed, when it
+/// is canonical already (as clients send it).
+pub fn canonical_path(raw_path: &[u8]) -> Cow<'_, str> {
     if raw_path.is_empty() {
-        return "/".to_owned();
+        return Cow::Borrowed("/");
+    }
+    if canonical_run(raw_path, &PATH_UNRESERVED) == raw_path.len() {
+        // A canonical run is ASCII.
+        if let Ok(path) = std::str::from_utf8(raw_path) {
+            return Cow::Borrowed(path);
+        }
     }
     let mut out = String::with_capacity(raw_path.len() + 8);
     canonicalize(&mut out, raw_path, Component::Path);
-    out
+    Cow::Owned(out)
 }
 
 /// Appends the canonical form of a raw query name or value: decoded as S3-compatible servers
@@ -152,23 +166,35 @@ fn hex_value(digit: &u8) -> Option<u8> {
 /// Decodes a raw query name or value as `application/x-www-form-urlencoded` (`+` is a
 /// space), which is how S3-compatible servers read the query before they canonicalise it.
 pub fn decode_query_component(raw: &[u8]) -> Cow<'_, [u8]> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+    let Some(first) = raw.iter().position(|&b| b == b'%' || b == b'+') else {
         return Cow::Borrowed(raw);
+    };
+    // One pass into one buffer of the right size: decoding only shortens.
+    let mut out = Vec::with_capacity(raw.len());
+    out.extend_from_slice(&raw[..first]);
+    let mut i = first;
+    while let Some(&byte) = raw.get(i) {
+        let (decoded, width) = match byte {
+            b'%' => match (
+                raw.get(i + 1).and_then(hex_value),
+                raw.get(i + 2).and_then(hex_value),
+            ) {
+                (Some(high), Some(low)) => ((high << 4) | low, 3),
+                _ => (b'%', 1),
+            },
+            b'+' => (b' ', 1),
+            byte => (byte, 1),
+        };
+        out.push(decoded);
+        i += width;
     }
-    if raw.contains(&b'+') {
-        let spaced: Vec<u8> = raw
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect();
-        Cow::Owned(percent_decode(&spaced).collect())
-    } else {
-        percent_decode(raw).into()
-    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use percent_encoding::percent_decode;
 
     fn query(input: &[u8]) -> String {
         let mut s = String::new();
@@ -232,7 +258,25 @@ mod tests {
             let mut got = String::new();
             canonicalize(&mut got, raw, Component::Path);
             assert_eq!(got, path, "path {raw:?}");
+            assert_eq!(canonical_path(raw), path.as_str(), "canonical_path {raw:?}");
+            // The decoder against `percent_decode` after `+` is read as a space.
+            let spaced: Vec<u8> = raw
+                .iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect();
+            let reference: Vec<u8> = percent_decode(&spaced).collect();
+            assert_eq!(&*decoded, reference.as_slice(), "decoded {raw:?}");
         }
+    }
+
+    #[test]
+    fn a_canonical_path_is_borrowed() {
+        assert!(matches!(
+            canonical_path(b"/b/a%20k~"),
+            Cow::Borrowed("/b/a%20k~")
+        ));
+        assert!(matches!(canonical_path(b"/b/a%2fk"), Cow::Owned(_)));
+        assert!(matches!(canonical_path(b"/b/a k"), Cow::Owned(_)));
     }
 
     #[test]
