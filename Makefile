@@ -29,7 +29,7 @@ SOAK_SECONDS ?= 600
 OCI_IMAGE ?= s3-resign:0.1.0
 PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
-.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native bench-vm oci proxy-image clean \
+.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native bench-vm bench-instructions oci proxy-image clean \
 	fuzz fuzz-smoke fuzz-tools mutation soak
 
 all: build
@@ -136,6 +136,11 @@ bench-native:
 # The filter's own code in V8 beside the probe, without Envoy: steady where request rates are not.
 bench-vm: deps build
 	$(PYTHON) test-harness/vm_bench.py
+
+# Instructions per request through Envoy under callgrind: the ratios of make bench, holding still.
+bench-instructions: deps build
+	@command -v valgrind >/dev/null || { echo "==> installing valgrind (Debian package)"; apt-get install -y -q valgrind >/dev/null; }
+	$(PYTHON) test-harness/bench_instructions.py
 
 bench: deps build bench-native bench-vm
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }

@@ -321,12 +321,17 @@ class Envoy(Program):
 
     name = "envoy"
 
-    def _start(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info"):
+    def _start(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info",
+               wrapper: list[str] | None = None, startup_seconds: float = STARTUP_SECONDS):
+        """`wrapper` prefixes the command (a profiler), which may slow the start down to
+        `startup_seconds`."""
         self.config_path = self.dir / "envoy.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         admin_path = self.dir / "admin-address"
+        self.admin_timeout = 60 if wrapper else 5
         self._spawn(
             [
+                *(wrapper or []),
                 paths.envoy_binary(),
                 "-c", str(self.config_path),
                 "--concurrency", str(concurrency),
@@ -337,7 +342,7 @@ class Envoy(Program):
             ],
             env=env,
         )
-        self.admin = self._wait_ready(admin_path)
+        self.admin = self._wait_ready(admin_path, startup_seconds)
         self.port = self._listener_port()
 
     @property
@@ -349,8 +354,8 @@ class Envoy(Program):
     def endpoint(self) -> str:
         return f"http://{self.authority}"
 
-    def _wait_ready(self, admin_path: Path) -> str:
-        deadline = time.monotonic() + STARTUP_SECONDS
+    def _wait_ready(self, admin_path: Path, startup_seconds: float) -> str:
+        deadline = time.monotonic() + startup_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EnvoyExited(self.process.returncode, self.log_text())
@@ -370,7 +375,7 @@ class Envoy(Program):
         return statuses[0]["local_address"]["socket_address"]["port_value"]
 
     def admin_get(self, path: str) -> bytes:
-        with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=5) as r:
+        with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=self.admin_timeout) as r:
             return r.read()
 
     def admin_json(self, path: str):
