@@ -679,10 +679,46 @@ fn is_preflight(req: &Request<'_>) -> bool {
 /// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme
 /// after a comma is the trace of a second header.
 fn joins_several(value: &[u8]) -> bool {
-    value.split(|&b| b == b',').skip(1).any(|part| {
-        let part = part.trim_ascii_start();
-        [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, SIGV2_SCHEME]
+    let mut rest = value;
+    while let Some(comma) = rest.iter().position(|&b| b == b',') {
+        rest = &rest[comma + 1..];
+        let part = rest.trim_ascii_start();
+        let second = [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, SIGV2_SCHEME]
             .iter()
-            .any(|scheme| part.starts_with(scheme) && part.get(scheme.len()) == Some(&b' '))
-    })
+            .any(|scheme| part.starts_with(scheme) && part.get(scheme.len()) == Some(&b' '));
+        if second {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::joins_several;
+
+    #[test]
+    fn a_second_scheme_after_a_comma_is_a_second_header() {
+        let v4 = "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range, Signature=00";
+        assert!(!joins_several(v4.as_bytes()));
+        assert!(!joins_several(b"AWS AK:c2ln"));
+        assert!(!joins_several(b""));
+        for second in [
+            "AWS4-HMAC-SHA256 Credential=x",
+            "AWS AK:c2ln",
+            "AWS4-ECDSA-P256-SHA256 x",
+        ] {
+            assert!(
+                joins_several(format!("{v4},{second}").as_bytes()),
+                "{second}"
+            );
+            assert!(
+                joins_several(format!("{v4},  {second}").as_bytes()),
+                "{second}"
+            );
+        }
+        // A scheme's name without its space is not one.
+        assert!(!joins_several(format!("{v4}, AWS4-HMAC-SHA256").as_bytes()));
+        assert!(!joins_several(format!("{v4}, AWSx").as_bytes()));
+    }
 }
