@@ -320,6 +320,8 @@ class Envoy(Program):
     """Envoy running a configuration rendered from envoy/envoy.yaml."""
 
     name = "envoy"
+    # Seconds an admin request may take (longer under a profiler).
+    admin_timeout = 5
 
     def _start(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info",
                wrapper: list[str] | None = None, startup_seconds: float = STARTUP_SECONDS):
@@ -328,7 +330,8 @@ class Envoy(Program):
         self.config_path = self.dir / "envoy.yaml"
         self.config_path.write_text(yaml.safe_dump(config))
         admin_path = self.dir / "admin-address"
-        self.admin_timeout = 60 if wrapper else 5
+        if wrapper:
+            self.admin_timeout = 60
         self._spawn(
             [
                 *(wrapper or []),
@@ -354,7 +357,7 @@ class Envoy(Program):
     def endpoint(self) -> str:
         return f"http://{self.authority}"
 
-    def _wait_ready(self, admin_path: Path, startup_seconds: float) -> str:
+    def _wait_ready(self, admin_path: Path, startup_seconds: float = STARTUP_SECONDS) -> str:
         deadline = time.monotonic() + startup_seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
