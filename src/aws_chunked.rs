@@ -198,6 +198,11 @@ pub struct ChunkedResigner {
     chunks: u64,
     /// The trailer names the signed `x-amz-trailer` header announced, lower-cased, sorted.
     announced: Vec<Vec<u8>>,
+    /// The last byte of what was released, kept until more follows or the body ends well.
+    /// A body cut short right after a complete chunk would otherwise reach the origin whole
+    /// by its `Content-Length` before the filter hears that it ended, and a lenient origin
+    /// stores it without the final chunk.
+    last_released: Option<u8>,
 }
 
 impl ChunkedResigner {
@@ -224,6 +229,7 @@ impl ChunkedResigner {
             hasher: Sha256::new(),
             chunks: 0,
             announced: Vec::new(),
+            last_released: None,
         }
     }
 
@@ -254,7 +260,17 @@ impl ChunkedResigner {
     /// Takes the next piece of the body. Chunks completed inside `input` are re-signed in
     /// place; the release says what goes on now, the rest waits in the resigner.
     pub fn feed(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
-        self.feed_inner(input).inspect_err(|_| self.fail())
+        let mut release = self.feed_inner(input).inspect_err(|_| self.fail())?;
+        if let Some(byte) = self.last_released.take() {
+            release.prefix.insert(0, byte);
+        }
+        if release.range.end > release.range.start {
+            release.range.end -= 1;
+            self.last_released = input.get(release.range.end).copied();
+        } else {
+            self.last_released = release.prefix.pop();
+        }
+        Ok(release)
     }
 
     /// `feed`, appending what goes on to `out`.
@@ -268,18 +284,22 @@ impl ChunkedResigner {
 
     /// The body has ended: returns the final chunk and trailer, once verified.
     pub fn finish(&mut self) -> Result<Vec<u8>, ChunkError> {
-        match self.state {
+        let rest = match self.state {
             State::Final => {
                 self.finish_final().inspect_err(|_| self.fail())?;
                 self.state = State::Done;
-                Ok(self.release_held())
+                self.release_held()
             }
-            State::Done => Ok(Vec::new()),
+            State::Done => Vec::new(),
             _ => {
                 self.fail();
-                Err(ChunkError::Truncated)
+                return Err(ChunkError::Truncated);
             }
-        }
+        };
+        Ok(match self.last_released.take() {
+            Some(byte) => [&[byte][..], &rest].concat(),
+            None => rest,
+        })
     }
 
     fn fail(&mut self) {

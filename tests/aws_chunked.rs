@@ -254,10 +254,29 @@ fn completed_chunks_are_released_at_once_and_only_one_is_held() {
     let header = 5 + 17 + 64 + 2;
     assert_eq!(
         released,
-        3 * (header + 100_000 + 2),
-        "all three chunks out before the end"
+        3 * (header + 100_000 + 2) - 1,
+        "all three chunks out before the end, but for their last byte"
     );
     assert_eq!(released + r.finish().unwrap().len(), body.len());
+}
+
+/// A body cut short right after a complete chunk: everything but the last byte goes on, so
+/// the origin never receives the whole `Content-Length`, and the end refuses it.
+#[test]
+fn a_body_cut_after_a_complete_chunk_never_reaches_the_origin_whole() {
+    let data = vec![5u8; 1000];
+    let body = write_body(client(SEED), &[&data, &data], None, "\r\n");
+    let final_chunk = "0;chunk-signature=\r\n\r\n".len() + 64;
+    let cut = &body[..body.len() - final_chunk];
+    for piece in [cut.len(), 1000, 7, 1] {
+        let mut r = resigner(SEED, Trailer::None, 2000);
+        let mut out = Vec::new();
+        for part in cut.chunks(piece) {
+            r.feed_into(part, &mut out).unwrap();
+        }
+        assert_eq!(out.len(), cut.len() - 1, "pieces of {piece}");
+        assert_eq!(r.finish(), Err(ChunkError::Truncated), "pieces of {piece}");
+    }
 }
 
 #[test]
@@ -266,17 +285,25 @@ fn complete_chunks_are_released_in_place_without_copies() {
     let body = write_body(client(SEED), &[&data, &data, &data], None, "\r\n");
     let chunk = "3e8;chunk-signature=".len() + 64 + 2 + 1000 + 2;
     let mut r = resigner(SEED, Trailer::None, 3000);
-    // A piece holding one and a half chunks: the first is released in place.
+    // A piece holding one and a half chunks: the first is released in place, but for its last
+    // byte, which waits for more.
     let mut first = body[..chunk + chunk / 2].to_vec();
     let release = r.feed(&mut first).unwrap();
-    assert_eq!((release.prefix.len(), release.range.clone()), (0, 0..chunk));
+    assert_eq!(
+        (release.prefix.len(), release.range.clone()),
+        (0, 0..chunk - 1)
+    );
     assert_eq!(r.held(), chunk / 2);
-    // The next piece completes the held chunk (released as the prefix) and carries the third.
+    // The next piece completes the held chunk (released as the prefix, after the byte that
+    // waited) and carries the third.
     let mut second = body[chunk + chunk / 2..].to_vec();
     let release = r.feed(&mut second).unwrap();
-    assert_eq!(release.prefix.len(), chunk);
-    assert_eq!(release.range, chunk - chunk / 2..chunk - chunk / 2 + chunk);
-    let mut out = first[..chunk].to_vec();
+    assert_eq!(release.prefix.len(), 1 + chunk);
+    assert_eq!(
+        release.range,
+        chunk - chunk / 2..chunk - chunk / 2 + chunk - 1
+    );
+    let mut out = first[..chunk - 1].to_vec();
     out.extend(&release.prefix);
     out.extend(&second[release.range]);
     out.extend(r.finish().unwrap());
@@ -544,7 +571,7 @@ fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
     let chunks_only = &body[..body.len() - final_chunk];
     let mut out3 = Vec::new();
     whole.feed_into(chunks_only, &mut out3).unwrap();
-    assert_eq!(out3.len(), chunks_only.len());
+    assert_eq!(out3.len(), chunks_only.len() - 1, "all but the last byte");
     // An upload that fails gives back what it held.
     let mut failing = new();
     failing.feed_into(&body[..5_000], &mut Vec::new()).unwrap();
