@@ -262,6 +262,9 @@ impl ChunkedResigner {
     pub fn feed(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
         let mut release = self.feed_inner(input).inspect_err(|_| self.fail())?;
         if let Some(byte) = self.last_released.take() {
+            // Room for one byte exactly: the prefix is a whole held chunk, whose capacity
+            // would otherwise double, outside the memory budget.
+            release.prefix.reserve_exact(1);
             release.prefix.insert(0, byte);
         }
         if release.range.end > release.range.start {

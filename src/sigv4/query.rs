@@ -147,7 +147,7 @@ pub fn canonical_params<'q, 'v>(
     if params.is_empty() {
         return Cow::Borrowed("");
     }
-    if let Some(run) = canonical_run(params, &edit) {
+    if let Some(run) = canonical_span(params, &edit) {
         if let Ok(text) = std::str::from_utf8(&raw_query[run]) {
             return Cow::Borrowed(text);
         }
@@ -158,7 +158,7 @@ pub fn canonical_params<'q, 'v>(
 /// Where in the raw query the canonical query already stands, if it does: every kept pair
 /// canonical, written `name=value`, in sorted order, one `&` from the next; dropped pairs
 /// only before or after them.
-fn canonical_run<'v>(
+fn canonical_span<'v>(
     params: &[RawParam<'_>],
     edit: &impl Fn(&[u8]) -> Edit<'v>,
 ) -> Option<Range<usize>> {

@@ -72,17 +72,7 @@ fn canonicalize(out: &mut String, raw: &[u8], component: Component) {
             i += run;
             continue;
         }
-        let (byte, width) = match raw[i] {
-            b'%' => match (
-                raw.get(i + 1).and_then(hex_value),
-                raw.get(i + 2).and_then(hex_value),
-            ) {
-                (Some(high), Some(low)) => ((high << 4) | low, 3),
-                _ => (b'%', 1),
-            },
-            b'+' if component == Component::Query => (b' ', 1),
-            byte => (byte, 1),
-        };
+        let (byte, width) = decode_at(raw, i, component == Component::Query);
         i += width;
         if unreserved[usize::from(byte)] {
             out.push(char::from(byte));
@@ -154,6 +144,23 @@ fn canonical_run(raw: &[u8], unreserved: &ByteSet) -> usize {
     i
 }
 
+/// The byte the input at `at` stands for, and how many input bytes it takes: `%XX` (either
+/// case) is the byte it names, a `%` without two hex digits after it a literal percent sign,
+/// and `+` a space where `plus_is_space` (a query).
+fn decode_at(raw: &[u8], at: usize, plus_is_space: bool) -> (u8, usize) {
+    match raw[at] {
+        b'%' => match (
+            raw.get(at + 1).and_then(hex_value),
+            raw.get(at + 2).and_then(hex_value),
+        ) {
+            (Some(high), Some(low)) => ((high << 4) | low, 3),
+            _ => (b'%', 1),
+        },
+        b'+' if plus_is_space => (b' ', 1),
+        byte => (byte, 1),
+    }
+}
+
 fn hex_value(digit: &u8) -> Option<u8> {
     match digit {
         b'0'..=b'9' => Some(digit - b'0'),
@@ -173,18 +180,8 @@ pub fn decode_query_component(raw: &[u8]) -> Cow<'_, [u8]> {
     let mut out = Vec::with_capacity(raw.len());
     out.extend_from_slice(&raw[..first]);
     let mut i = first;
-    while let Some(&byte) = raw.get(i) {
-        let (decoded, width) = match byte {
-            b'%' => match (
-                raw.get(i + 1).and_then(hex_value),
-                raw.get(i + 2).and_then(hex_value),
-            ) {
-                (Some(high), Some(low)) => ((high << 4) | low, 3),
-                _ => (b'%', 1),
-            },
-            b'+' => (b' ', 1),
-            byte => (byte, 1),
-        };
+    while i < raw.len() {
+        let (decoded, width) = decode_at(raw, i, true);
         out.push(decoded);
         i += width;
     }
