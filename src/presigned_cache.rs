@@ -5,13 +5,14 @@
 //! (checked on every hit) and never beyond it. Anything else is a miss and is verified from
 //! scratch.
 //!
-//! Bounded: two generations of at most half the configured entries each. Entries go into the
-//! young one; a hit in the old one moves back to the young one; when the young one is full it
-//! becomes the old one and the old one is dropped — least recently used, approximately, in
-//! constant time. Only requests that verified are ever inserted, and only from their second
+//! Bounded: two generations of at most half the configured entries each, and of at most
+//! `BYTES_PER_ENTRY` per entry they may hold. Entries go into the young one; a hit in the old
+//! one moves back to the young one; when the young one is full it becomes the old one and the
+//! old one is dropped — least recently used, approximately, in constant time. Only requests that verified are ever inserted, and only from their second
 //! time: the first leaves a fingerprint of its key (see `PresignedCache::offer`).
 
-use crate::sigv4::canonical::canonical_header_value;
+use crate::sigv4::canonical::signed_header_value;
+use crate::sigv4::signature::same_words;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -19,12 +20,30 @@ use std::ops::RangeInclusive;
 
 type Map = HashMap<Key, Entry, BuildHasherDefault<KeyHasher>>;
 
+/// The bytes a generation may hold, per entry it may hold. A real URL's entry takes well under
+/// this (its path and query twice, a few hundred bytes each), so the count of entries bounds a
+/// cache of real traffic; the bytes bound one filled with long URLs minted to exhaust the VM's
+/// memory (a key pair's holder can mint any number).
+const BYTES_PER_ENTRY: usize = 2 * 1024;
+
+/// The most one entry may take. A larger one is not remembered: it is verified every time, as
+/// with the cache off. A URL naming the longest key S3 allows, escaped, fits.
+const ENTRY_BYTES_MAX: usize = 8 * 1024;
+
 /// A request's key: the signature it carries (`X-Amz-Signature`, its 64 hex digits as sent), a
 /// MAC of everything the client signed. It tells verified requests apart by itself; its entry
 /// holds the rest of the request (method, host, path and query), compared byte for byte. No
 /// allocation or decoding to look up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Eq)]
 pub struct Key([u8; 64]);
+
+/// In constant time: a guessed signature is compared with the verified one of a URL someone
+/// else sent, a MAC under the client's secret.
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        same_words::<8>(&self.0, &other.0)
+    }
+}
 
 impl Key {
     /// The key of a query with a SigV4 signature of 64 characters, if it has one (one that is
@@ -170,17 +189,26 @@ pub struct Lookup<'a, 'r> {
 }
 
 impl Entry {
+    /// The heap and table bytes the entry takes, near enough to bound the cache by.
+    fn size(&self) -> usize {
+        const FIXED: usize = std::mem::size_of::<Entry>() + std::mem::size_of::<Key>();
+        let signed: usize = self
+            .signed
+            .iter()
+            .map(|(name, value)| {
+                std::mem::size_of::<(String, Vec<u8>)>() + name.capacity() + value.capacity()
+            })
+            .sum();
+        FIXED + self.texts.bytes.capacity() + signed
+    }
+
     fn holds(&self, request: &Lookup<'_, '_>) -> bool {
         let (headers, now) = (request.headers, request.now);
         self.texts
             .is_request(request.method, request.authority, request.path)
             && self.valid.contains(&now)
             && self.signed.iter().all(|(name, value)| {
-                let values = headers
-                    .iter()
-                    .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-                    .map(|(_, v)| *v);
-                canonical_header_value(values) == *value
+                signed_header_value(headers, name).is_some_and(|v| *v == **value)
             })
     }
 }
@@ -198,8 +226,7 @@ pub struct PresignedCache {
     generation: usize,
     /// Fingerprints of keys verified once, one per slot (0 is none): a power of two of slots.
     seen: RefCell<Vec<u64>>,
-    young: RefCell<Map>,
-    old: RefCell<Map>,
+    generations: RefCell<Generations>,
     hits: Cell<u64>,
     misses: Cell<u64>,
 }
@@ -216,8 +243,7 @@ impl PresignedCache {
         PresignedCache {
             generation,
             seen: RefCell::new(vec![0; slots]),
-            young: RefCell::default(),
-            old: RefCell::default(),
+            generations: RefCell::default(),
             hits: Cell::new(0),
             misses: Cell::new(0),
         }
@@ -250,17 +276,16 @@ impl PresignedCache {
         if !self.enabled() {
             return None;
         }
-        let (Ok(mut young), Ok(mut old)) = (self.young.try_borrow_mut(), self.old.try_borrow_mut())
-        else {
+        let Ok(mut generations) = self.generations.try_borrow_mut() else {
             return None;
         };
-        if let Some(entry) = young.get(key) {
+        if let Some(entry) = generations.young.get(key) {
             return hit(entry);
         }
         // Used again: back to the young generation.
-        let entry = old.remove(key)?;
+        let entry = generations.old.remove(key)?;
         let found = hit(&entry);
-        Self::insert_into(&mut young, &mut old, self.generation, *key, entry);
+        generations.insert(self.generation, *key, entry);
         found
     }
 
@@ -293,21 +318,9 @@ impl PresignedCache {
         if !self.enabled() {
             return;
         }
-        if let (Ok(mut young), Ok(mut old)) =
-            (self.young.try_borrow_mut(), self.old.try_borrow_mut())
-        {
-            Self::insert_into(&mut young, &mut old, self.generation, key, entry);
+        if let Ok(mut generations) = self.generations.try_borrow_mut() {
+            generations.insert(self.generation, key, entry);
         }
-    }
-
-    fn insert_into(young: &mut Map, old: &mut Map, generation: usize, key: Key, entry: Entry) {
-        if young.len() >= generation && !young.contains_key(&key) {
-            // The old generation's table is reused, not dropped: no regrowing and rehashing
-            // of the young one through its first thousands of entries, again and again.
-            std::mem::swap(young, old);
-            young.clear();
-        }
-        young.insert(key, entry);
     }
 
     /// Hits and misses so far.
@@ -316,12 +329,57 @@ impl PresignedCache {
     }
 
     pub fn len(&self) -> usize {
-        let count = |map: &RefCell<Map>| map.try_borrow().map_or(0, |m| m.len());
-        count(&self.young) + count(&self.old)
+        self.generations
+            .try_borrow()
+            .map_or(0, |g| g.young.len() + g.old.len())
+    }
+
+    /// The bytes the entries take, as the bound counts them.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.generations.try_borrow().map_or(0, |g| {
+            g.young
+                .values()
+                .chain(g.old.values())
+                .map(Entry::size)
+                .sum()
+        })
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[derive(Default)]
+struct Generations {
+    young: Map,
+    old: Map,
+    /// What the young generation's entries take (`Entry::size`).
+    young_bytes: usize,
+}
+
+impl Generations {
+    /// Into the young generation, which first becomes the old one if it holds `generation`
+    /// entries or their bytes; an entry larger than `ENTRY_BYTES_MAX` is left out.
+    fn insert(&mut self, generation: usize, key: Key, entry: Entry) {
+        let size = entry.size();
+        if size > ENTRY_BYTES_MAX {
+            return;
+        }
+        let full = self.young.len() >= generation
+            || self.young_bytes + size > generation.saturating_mul(BYTES_PER_ENTRY);
+        if full && !self.young.contains_key(&key) {
+            // The old generation's table is reused, not dropped: no regrowing and rehashing
+            // of the young one through its first thousands of entries, again and again.
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
+            self.young_bytes = 0;
+        }
+        if let Some(replaced) = self.young.insert(key, entry) {
+            self.young_bytes = self.young_bytes.saturating_sub(replaced.size());
+        }
+        self.young_bytes += size;
     }
 }
 
@@ -474,5 +532,27 @@ mod tests {
         let off = PresignedCache::new(0);
         off.insert(key(1), entry(&one, "/p"));
         assert!(off.is_empty() && off.get(&key(1), &lookup(&one, &headers, 150)).is_none());
+    }
+
+    #[test]
+    fn long_urls_are_bounded_by_their_bytes_too() {
+        let cache = PresignedCache::new(64);
+        let long = "x".repeat(3000);
+        let request = |i: u32| path(&format!("{long}{i}"), &format!("{i:064x}"));
+        let headers: [(&[u8], &[u8]); 1] = [(b"x-amz-meta-a", b"1")];
+        for i in 0..1000 {
+            let r = request(i);
+            cache.insert(key_of(&r), entry(&r, &String::from_utf8_lossy(&r)));
+            assert!(cache.get(&key_of(&r), &lookup(&r, &headers, 150)).is_some());
+            assert!(cache.bytes() <= 64 * BYTES_PER_ENTRY + ENTRY_BYTES_MAX);
+        }
+        // Long URLs fill the bytes before the count.
+        assert!(cache.len() < 40, "{}", cache.len());
+        // One larger than an entry may be is verified every time instead.
+        let huge = path(&"y".repeat(ENTRY_BYTES_MAX), SIG);
+        cache.insert(key_of(&huge), entry(&huge, "/o"));
+        assert!(cache
+            .get(&key_of(&huge), &lookup(&huge, &headers, 150))
+            .is_none());
     }
 }

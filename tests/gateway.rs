@@ -141,10 +141,15 @@ fn header_signed() -> Head {
 }
 
 fn presigned_query(method: &str, path: &str, extra_query: &str) -> Head {
+    presigned_over(method, path, extra_query, "text/plain")
+}
+
+/// A presigned URL signed over `content-type` with the value `content_type`.
+fn presigned_over(method: &str, path: &str, extra_query: &str, content_type: &str) -> Head {
     let query = format!(
         "{extra_query}X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=content-type%3Bhost"
     );
-    let unsigned = Head::new(method, &format!("{path}?{query}")).with("content-type", "text/plain");
+    let unsigned = Head::new(method, &format!("{path}?{query}")).with("content-type", content_type);
     let signature = unsigned.signature("cs", "content-type;host");
     unsigned.set(
         ":path",
@@ -785,6 +790,19 @@ fn any_change_to_a_signed_input_misses_and_is_verified_from_scratch() {
     let spaced = url.clone().set("content-type", "  text/plain ");
     assert!(rewrite(&spaced, &g, NOW).is_ok());
     assert_eq!(g.presigned_cache_stats().0, hits + 1);
+}
+
+#[test]
+fn a_signed_header_sent_empty_is_not_one_left_out_on_a_repeat_either() {
+    let g = gateway(serde_json::json!({}));
+    let url = presigned_over("PUT", "/bucket/k", "", "");
+    remember(&url, &g);
+    assert!(rewrite(&url, &g, NOW).is_ok());
+    assert_eq!(g.presigned_cache_stats(), (1, 2));
+    let without = url.clone().without("content-type");
+    let refused = rewrite(&without, &uncached(), NOW);
+    assert!(refused.is_err());
+    assert_eq!(rewrite(&without, &g, NOW), refused);
 }
 
 #[test]

@@ -53,20 +53,8 @@ impl<'a> CanonicalRequest<'a> {
             if name == "host" {
                 continue;
             }
-            let mut values = headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-                .map(|(_, v)| *v)
-                .peekable();
-            let value = if values.peek().is_some() {
-                canonical_header_value(values)
-            } else if name == "expect" {
-                // Envoy, like most servers, answers `Expect: 100-continue` itself and drops
-                // the header; that is the only value a client sends.
-                Cow::Borrowed(&b"100-continue"[..])
-            } else {
-                return Err(MissingSignedHeader(name.to_owned()));
-            };
+            let value = signed_header_value(headers, name)
+                .ok_or_else(|| MissingSignedHeader(name.to_owned()))?;
             canonical.push((name, value));
         }
         Ok(CanonicalRequest {
@@ -229,10 +217,33 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
+/// The canonical value of the signed header `name`, or none when the request does not carry
+/// it. Verification and the presigned cache both read signed values through here, so a header
+/// signed with an empty value is never taken for one that is absent.
+pub fn signed_header_value<'v>(
+    headers: &[(&'v [u8], &'v [u8])],
+    name: &str,
+) -> Option<Cow<'v, [u8]>> {
+    let mut values = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, v)| *v)
+        .peekable();
+    if values.peek().is_some() {
+        Some(canonical_header_value(values))
+    } else if name == "expect" {
+        // Envoy, like most servers, answers `Expect: 100-continue` itself and drops the
+        // header; that is the only value a client sends.
+        Some(Cow::Borrowed(&b"100-continue"[..]))
+    } else {
+        None
+    }
+}
+
 /// Each value trimmed, inner runs of white space folded to one space, repeated headers
 /// joined with `,` in the order received. A single value that is canonical already (nearly
 /// every one) is borrowed, not copied.
-pub fn canonical_header_value<'v>(mut values: impl Iterator<Item = &'v [u8]>) -> Cow<'v, [u8]> {
+fn canonical_header_value<'v>(mut values: impl Iterator<Item = &'v [u8]>) -> Cow<'v, [u8]> {
     let Some(first) = values.next() else {
         return Cow::Borrowed(b"");
     };
