@@ -163,10 +163,13 @@ pub fn to_v4(
             })
         }
         V2Auth::Presigned { expires } => {
-            let date = AmzDate::from_unix_seconds(now);
+            // A SigV4 URL lives a second at least: in the client's last valid second (`Expires`
+            // is now), signed from the second before, so it expires when the client's does.
+            let signed_at = now.min(expires.saturating_sub(1));
+            let date = AmzDate::from_unix_seconds(signed_at);
             let date_text = date.to_string();
             let lifetime = expires
-                .saturating_sub(now)
+                .saturating_sub(signed_at)
                 .clamp(1, u64::from(MAX_EXPIRES_SECONDS));
             let scope = Scope {
                 date: &date_text[..8],

@@ -35,7 +35,9 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     let is_covered = |name: &[u8]| match covered {
         Covered::Nothing => true,
         // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
-        Covered::AllAmz => starts_with_ignore_case(name, AMZ_PREFIX),
+        Covered::AllAmz => {
+            name.len() > AMZ_PREFIX.len() && starts_with_ignore_case(name, AMZ_PREFIX)
+        }
         Covered::Listed(list) => {
             split(list, b';').any(|signed| signed.as_bytes().eq_ignore_ascii_case(name))
         }
@@ -154,7 +156,9 @@ mod tests {
             unsigned(&headers, &listed).as_deref(),
             Some("x-amz_meta-a, x-minio-force-delete, x-rgw-anything, x_amz_acl, x_amz_content_sha256, x_amz_copy_source")
         );
-        // SigV2 signs what is spelt x-amz- exactly; the rest is unsigned there too.
+        // SigV2 signs what is spelt x-amz- exactly, and a name longer than the prefix alone;
+        // the rest is unsigned there too.
+        assert!(unsigned(&[("x-amz-", "1")], &Covered::AllAmz).is_some());
         assert_eq!(
             unsigned(&headers, &Covered::AllAmz).as_deref(),
             Some("x-amz_meta-a, x-minio-force-delete, x-rgw-anything, x_amz_acl, x_amz_content_sha256, x_amz_copy_source")

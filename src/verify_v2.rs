@@ -17,7 +17,9 @@ use crate::s3_error::S3ErrorCode::*;
 use crate::sigv2::authorization::AuthorizationV2;
 use crate::sigv2::presigned::{PresignedV2, AWS_ACCESS_KEY_ID, EXPIRES, SIGNATURE};
 use crate::sigv2::signature::{sign, SignatureV2};
-use crate::sigv2::string_to_sign::{string_to_sign, sub_resources, SubResources, SUB_RESOURCES};
+use crate::sigv2::string_to_sign::{
+    string_to_sign, sub_resources, AmbiguousSubResources, SubResources, SUB_RESOURCES,
+};
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::query::params;
 
@@ -162,11 +164,16 @@ fn request_date(req: &Request<'_>) -> Result<(AmzDate, Vec<u8>), Rejection> {
 }
 
 fn subs<'r>(req: &Request<'r>) -> Result<SubResources<'r>, Rejection> {
-    sub_resources(req.raw_query()).map_err(|repeated| {
-        Rejection::new(
-            InvalidArgument,
-            format!("The query parameter '{}' is repeated.", repeated.0),
-        )
+    sub_resources(req.raw_query()).map_err(|ambiguous| {
+        let message = match ambiguous {
+            AmbiguousSubResources::Repeated(name) => {
+                format!("The query parameter '{name}' is repeated.")
+            }
+            AmbiguousSubResources::Folded(name) => format!(
+                "The value of the query parameter '{name}' holds '&' and the name of another, which a Signature Version 2 signature cannot tell from two parameters; sign the request with Signature Version 4."
+            ),
+        };
+        Rejection::new(InvalidArgument, message)
     })
 }
 

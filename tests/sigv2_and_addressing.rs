@@ -234,6 +234,15 @@ fn sigv2_upgrades_to_sigv4() {
         AccessDenied
     );
 
+    // Upgraded in the URL's last valid second, it does not outlive it either.
+    let last = decide(&g, &get_presigned_v2(), EXPIRES).unwrap();
+    let at_origin = forwarded(&get_presigned_v2(), &last);
+    assert!(decide(&o, &at_origin, EXPIRES).is_ok());
+    assert_eq!(
+        decide(&o, &at_origin, EXPIRES + 1).unwrap_err().0,
+        AccessDenied
+    );
+
     // A SigV2 URL valid for ten years becomes the longest SigV4 URL, a week: never later.
     let years = NOW + 10 * 365 * 86_400;
     let sts = format!("GET\n\n\n{years}\n/bucket/k");
@@ -247,6 +256,43 @@ fn sigv2_upgrades_to_sigv4() {
     let f = decide(&g, &long, NOW).unwrap();
     let path = String::from_utf8(f.path.unwrap()).unwrap();
     assert!(path.contains("X-Amz-Expires=604800&"), "{path}");
+}
+
+/// In a SigV2 string to sign, `?partNumber=1&uploadId=U` reads the same as the one parameter
+/// `partNumber=1%26uploadId%3DU`: a URL for an UploadPart must not become a PutObject.
+#[test]
+fn sub_resources_folded_into_one_value_are_refused() {
+    for version in ["same", "v4"] {
+        let g = gateway(json!({ "origin_signature_version": version }));
+        let upload_part = presigned_v2(
+            "PUT",
+            PUBLIC,
+            "/bucket/k?partNumber=1&uploadId=U",
+            &[],
+            &format!("PUT\n\n\n{EXPIRES}\n/bucket/k?partNumber=1&uploadId=U"),
+        );
+        assert!(decide(&g, &upload_part, NOW).is_ok());
+        for (from, to) in [
+            ("partNumber=1&uploadId=U", "partNumber=1%26uploadId%3DU"),
+            ("partNumber=1&uploadId=U", "partNumber=1%26uploadId=U"),
+        ] {
+            let folded: Pairs = upload_part
+                .iter()
+                .map(|(n, v)| match n.as_str() {
+                    ":path" => (
+                        n.clone(),
+                        get(&upload_part, ":path").replace(from, to).into(),
+                    ),
+                    _ => (n.clone(), v.clone()),
+                })
+                .collect();
+            assert_eq!(
+                decide(&g, &folded, NOW).unwrap_err().0,
+                InvalidArgument,
+                "{version} {to}"
+            );
+        }
+    }
 }
 
 #[test]

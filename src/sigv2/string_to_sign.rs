@@ -53,12 +53,20 @@ pub const SUB_RESOURCES: [&str; 35] = [
 /// The signed sub-resources of a query, in signing order: name and decoded value.
 pub type SubResources<'q> = Vec<(&'static str, Cow<'q, [u8]>)>;
 
-/// A sub-resource appears twice: which copy is signed would be ambiguous.
+/// Sub-resources whose string to sign would stand for other requests too.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RepeatedSubResource(pub &'static str);
+pub enum AmbiguousSubResources {
+    /// One appears twice: which copy is signed would be ambiguous.
+    Repeated(&'static str),
+    /// One's decoded value holds `&` and the name of another: in the string to sign,
+    /// `?partNumber=1&uploadId=U` is one parameter (`partNumber=1%26uploadId%3DU`) as well as
+    /// two, so a signature over the two would let the one through, and the origin would be
+    /// asked for another operation (a PutObject instead of an UploadPart).
+    Folded(&'static str),
+}
 
 /// The sub-resources of a raw query, in signing order, values decoded.
-pub fn sub_resources(raw_query: &[u8]) -> Result<SubResources<'_>, RepeatedSubResource> {
+pub fn sub_resources(raw_query: &[u8]) -> Result<SubResources<'_>, AmbiguousSubResources> {
     let mut found: SubResources = Vec::new();
     for param in params(raw_query) {
         let name = param.decoded_name();
@@ -67,12 +75,31 @@ pub fn sub_resources(raw_query: &[u8]) -> Result<SubResources<'_>, RepeatedSubRe
         };
         let name = SUB_RESOURCES[at];
         if found.iter().any(|(n, _)| *n == name) {
-            return Err(RepeatedSubResource(name));
+            return Err(AmbiguousSubResources::Repeated(name));
         }
-        found.push((name, param.decoded_value()));
+        let value = param.decoded_value();
+        if folds_a_sub_resource(&value) {
+            return Err(AmbiguousSubResources::Folded(name));
+        }
+        found.push((name, value));
     }
     found.sort_by_key(|(name, _)| *name);
     Ok(found)
+}
+
+/// Whether a value reads, in the string to sign, as ending one sub-resource and starting
+/// another. A `&` before anything else (`filename="a&b.txt"`) is harmless: no request's string
+/// to sign has a parameter there that is not a sub-resource.
+fn folds_a_sub_resource(value: &[u8]) -> bool {
+    value.split(|&b| b == b'&').skip(1).any(|piece| {
+        let name = piece
+            .iter()
+            .position(|&b| b == b'=')
+            .map_or(piece, |at| &piece[..at]);
+        SUB_RESOURCES
+            .binary_search_by(|s| s.as_bytes().cmp(name))
+            .is_ok()
+    })
 }
 
 /// The string to sign of a request. `date_line` is the `Date` header for header auth (empty
@@ -179,8 +206,36 @@ mod tests {
         assert_eq!(subs[1].1.as_ref(), b"text/plain");
         assert_eq!(
             sub_resources(b"acl&acl=").unwrap_err(),
-            RepeatedSubResource("acl")
+            AmbiguousSubResources::Repeated("acl")
         );
+    }
+
+    #[test]
+    fn a_value_that_reads_as_more_sub_resources_is_refused() {
+        for query in [
+            &b"partNumber=1%26uploadId%3DU"[..],
+            b"response-content-type=text%2Fplain%26versionId%3Dv1",
+            b"response-content-type=a%26acl",
+            b"versionId=1%26tagging%26x",
+        ] {
+            assert!(
+                matches!(sub_resources(query), Err(AmbiguousSubResources::Folded(_))),
+                "{}",
+                String::from_utf8_lossy(query)
+            );
+        }
+        // A `&` before anything but a sub-resource cannot stand for one.
+        for query in [
+            &b"response-content-disposition=attachment%3B%20filename%3D%22a%26b.txt%22"[..],
+            b"response-content-type=a%26",
+            b"response-content-type=a%26Acl%3D1",
+        ] {
+            assert!(
+                sub_resources(query).is_ok(),
+                "{}",
+                String::from_utf8_lossy(query)
+            );
+        }
     }
 
     #[test]
