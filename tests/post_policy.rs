@@ -1344,6 +1344,37 @@ impl Rng {
     }
 }
 
+/// Go's mime package (MinIO) takes `name*=` for the name, and skips a part whose parameters it
+/// cannot parse, then reads on past the file that was verified: neither may pass.
+#[test]
+fn part_headers_an_origin_could_read_otherwise_are_refused() {
+    let body = v4_default().body();
+    let file = "name=\"file\"; filename=\"photo.jpg\"";
+    // The body with the file part's disposition parameters `file` replaced.
+    let with = |parameters: &str| -> Vec<u8> {
+        let at = body
+            .windows(file.len())
+            .position(|w| w == file.as_bytes())
+            .unwrap();
+        [&body[..at], parameters.as_bytes(), &body[at + file.len()..]].concat()
+    };
+    let disguised_field = format!(
+        "name=\"x-ignore-note\"; name*=UTF-8''x-minio-fanout-list\r\n\r\n{{\"key\":\"admin/evil.txt\"}}\r\n--{REQUESTS}\r\nContent-Disposition: form-data; {file}"
+    );
+    for variant in [
+        with(&disguised_field),
+        with(&format!("{file}; x=a=b")),
+        with("name=\"file\"; filename=photo/a.jpg"),
+        with("name=\"file\"; filename*0=\"photo.jpg\""),
+        with(&format!("{file};")),
+        with("name=\"file\";; filename=\"photo.jpg\""),
+    ] {
+        let outcome = post_cut(&same_keys(), BUCKET, REQUESTS, &variant, &[], NOW);
+        assert!(outcome.is_err(), "{}", String::from_utf8_lossy(&variant));
+    }
+    assert!(post_cut(&same_keys(), BUCKET, REQUESTS, &body, &[], NOW).is_ok());
+}
+
 #[test]
 fn hostile_bodies_are_refused_without_panicking() {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);

@@ -60,7 +60,7 @@ impl fmt::Debug for Boundary {
 
 /// Reads a `Content-Type` value. The media type is case-insensitive, the boundary is not.
 pub fn media_type(content_type: &[u8]) -> MediaType {
-    let parsed = match header_params::parse(content_type) {
+    let parsed = match header_params::parse(content_type, &["boundary", "charset"]) {
         Ok(parsed) => parsed,
         Err(_) if !is_form_data(content_type) => return MediaType::Other,
         Err(why) => return MediaType::Malformed(why),

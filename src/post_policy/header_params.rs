@@ -2,15 +2,19 @@
 //! and a part's `Content-Disposition` (the field name and file name, RFC 7578 §4.2): a leading
 //! value, then `name=token` or `name="quoted string"` parameters.
 //!
-//! Stricter than the grammar where two readers could disagree: a quoted string may not hold a
-//! backslash (RFC 9110 reads `\"` as a quote, browsers and `requests` never write one, and a
-//! reader that does not unescape would see another name), a parameter may not repeat, and no
-//! control character is accepted.
+//! Stricter than the grammar where two readers could disagree, since the origin parses the same
+//! bytes again and acts on its reading (Go's `mime.ParseMediaType`, which MinIO uses, reads
+//! `name*=` as the name, skips a part it cannot parse, and then reads on past the file the
+//! proxy verified): only the parameters the caller names are accepted (no `name*`, `name*0`,
+//! `boundary*`), each once; a bare value is a token; a quoted string may not hold a backslash
+//! (RFC 9110 reads `\"` as a quote, browsers and `requests` never write one, and a reader that
+//! does not unescape would see another name); no parameter is empty (`;;`); and no control
+//! character is accepted.
 
-/// One parameter: its name lower-cased, its value unquoted.
+/// One parameter: its name (one of those asked for), its value unquoted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Param {
-    pub name: String,
+    pub name: &'static str,
     pub value: Vec<u8>,
 }
 
@@ -30,8 +34,9 @@ impl Parsed<'_> {
     }
 }
 
-/// Parses `value; a=b; c="d"`. The error says what is wrong, for the log line.
-pub fn parse(header: &[u8]) -> Result<Parsed<'_>, &'static str> {
+/// Parses `value; a=b; c="d"`, where the parameters may only be those `allowed` (lower case;
+/// matched in any case). The error says what is wrong, for the log line.
+pub fn parse<'h>(header: &'h [u8], allowed: &[&'static str]) -> Result<Parsed<'h>, &'static str> {
     if header
         .iter()
         .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
@@ -46,12 +51,8 @@ pub fn parse(header: &[u8]) -> Result<Parsed<'_>, &'static str> {
     let mut params: Vec<Param> = Vec::new();
     while let Some(after) = rest.strip_prefix(b";") {
         let after = after.trim_ascii_start();
-        if after.is_empty() {
-            break;
-        }
-        if after.starts_with(b";") {
-            rest = after;
-            continue;
+        if after.is_empty() || after.starts_with(b";") {
+            return Err("a parameter is empty");
         }
         let eq = after
             .iter()
@@ -61,6 +62,13 @@ pub fn parse(header: &[u8]) -> Result<Parsed<'_>, &'static str> {
         let value_and_rest = value_and_rest.get(1..).unwrap_or_default();
         if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
             return Err("a parameter name is not a token");
+        }
+        let name = *allowed
+            .iter()
+            .find(|known| known.as_bytes().eq_ignore_ascii_case(name))
+            .ok_or("a parameter is not one this proxy reads")?;
+        if params.iter().any(|p| p.name == name) {
+            return Err("a parameter is repeated");
         }
         let (value, remainder) = match value_and_rest.strip_prefix(b"\"") {
             Some(quoted) => {
@@ -80,7 +88,7 @@ pub fn parse(header: &[u8]) -> Result<Parsed<'_>, &'static str> {
                     .position(|&b| b == b';' || b == b' ' || b == b'\t')
                     .unwrap_or(value_and_rest.len());
                 let (bare, remainder) = value_and_rest.split_at(end);
-                if bare.is_empty() || !bare.iter().all(|&b| b.is_ascii_graphic() && b != b'"') {
+                if bare.is_empty() || !bare.iter().all(|&b| is_token(b)) {
                     return Err("a parameter value is neither a token nor a quoted string");
                 }
                 (bare.to_vec(), remainder)
@@ -89,10 +97,6 @@ pub fn parse(header: &[u8]) -> Result<Parsed<'_>, &'static str> {
         let remainder = remainder.trim_ascii_start();
         if !remainder.is_empty() && !remainder.starts_with(b";") {
             return Err("a parameter is followed by something other than ';'");
-        }
-        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        if params.iter().any(|p| p.name == name) {
-            return Err("a parameter is repeated");
         }
         params.push(Param { name, value });
         rest = remainder;
@@ -112,18 +116,20 @@ fn is_token(b: u8) -> bool {
 mod tests {
     use super::*;
 
+    const ALL: &[&str] = &["name", "filename", "boundary", "charset", "b"];
+
     fn params(header: &str) -> Vec<(String, String)> {
-        parse(header.as_bytes())
+        parse(header.as_bytes(), ALL)
             .unwrap()
             .params
             .into_iter()
-            .map(|p| (p.name, String::from_utf8(p.value).unwrap()))
+            .map(|p| (p.name.to_owned(), String::from_utf8(p.value).unwrap()))
             .collect()
     }
 
     #[test]
     fn reads_tokens_and_quoted_strings() {
-        let p = parse(b"form-data; name=\"key\"; filename=\"a b;c.jpg\"").unwrap();
+        let p = parse(b"form-data; name=\"key\"; filename=\"a b;c.jpg\"", ALL).unwrap();
         assert_eq!(p.value, b"form-data");
         assert_eq!(p.get("name"), Some(&b"key"[..]));
         assert_eq!(p.get("filename"), Some(&b"a b;c.jpg"[..]));
@@ -139,8 +145,7 @@ mod tests {
             params("form-data; filename=\"\u{e9}t\u{e9}.txt\"")[0].1,
             "\u{e9}t\u{e9}.txt"
         );
-        assert!(parse(b"text/plain").unwrap().params.is_empty());
-        assert_eq!(params("a;; b=c;"), [("b".into(), "c".into())]);
+        assert!(parse(b"text/plain", ALL).unwrap().params.is_empty());
     }
 
     #[test]
@@ -157,8 +162,29 @@ mod tests {
             "form-data; name=a\"b",
             "form-data; name=\"a\rb\"",
             "form-data; name=\"a\u{7f}\"",
+            // What Go's mime package reads as another name, or as no parameters at all (then
+            // MinIO skips the part and reads on past the file that was verified).
+            "form-data; name=\"x-ignore\"; name*=UTF-8''x-minio-fanout-list",
+            "form-data; name*0=\"key\"",
+            "form-data; name=\"file\"; filename*=UTF-8''a.txt",
+            "form-data; name=\"file\"; filename=a/b.txt",
+            "form-data; name=\"file\"; x=a=b",
+            "form-data; name=\"file\"; x=\"y\"",
+            "multipart/form-data; boundary=abc; boundary*=xyz",
+            "form-data;; name=\"key\"",
+            "form-data; name=\"key\";",
+            "form-data; name=a@b",
         ] {
-            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+            assert!(parse(bad.as_bytes(), ALL).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn many_parameters_cost_no_more_than_the_first_unknown_one() {
+        let header = format!("form-data{}", "; p=1".repeat(10_000));
+        assert_eq!(
+            parse(header.as_bytes(), ALL),
+            Err("a parameter is not one this proxy reads")
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! RFC 7578 §4.8 allows no other header in a part. Anything a reader could take another way is
 //! refused rather than guessed: another header (`Content-Transfer-Encoding` would have an
 //! origin decode what was verified raw), a folded line, a bare CR or LF, a repeated header, a
-//! disposition other than `form-data`, and `filename*` (RFC 7578 §4.2: "MUST NOT be used").
+//! disposition other than `form-data`, and any parameter but `name` and `filename` (`filename*`,
+//! which RFC 7578 §4.2 says "MUST NOT be used"; `name*`, which Go's mime package, and so MinIO,
+//! takes for the name).
 
 use super::header_params;
 
@@ -49,12 +51,9 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
         }
     }
     let disposition = disposition.ok_or("a part has no Content-Disposition")?;
-    let parsed = header_params::parse(disposition)?;
+    let parsed = header_params::parse(disposition, &["name", "filename"])?;
     if !parsed.value.eq_ignore_ascii_case(b"form-data") {
         return Err("a part's disposition is not form-data");
-    }
-    if parsed.params.iter().any(|p| p.name == "filename*") {
-        return Err("a part names its file with filename*");
     }
     let name = parsed.get("name").ok_or("a part has no name")?;
     let name = std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8")?;
