@@ -657,7 +657,8 @@ fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
 fn printable_key_id(id: &str) -> Cow<'_, str> {
     const MAX_KEY_ID: usize = 128;
     let printable = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\';
-    if id.len() <= MAX_KEY_ID && id.chars().all(printable) {
+    // Byte by byte first: what is printable ASCII needs no UTF-8 decoding to tell.
+    if id.len() <= MAX_KEY_ID && id.bytes().all(|b| printable(char::from(b))) {
         return Cow::Borrowed(id);
     }
     id.chars()

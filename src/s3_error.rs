@@ -143,9 +143,19 @@ impl S3Error {
     }
 }
 
+/// For the log line: messages can quote the request (a credential's service, a policy's
+/// text), so control characters are written escaped and no request can split or forge a line.
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
+        write!(f, "{}: ", self.code.as_str())?;
+        for c in self.message.chars() {
+            if c.is_control() {
+                write!(f, "\\u{{{:x}}}", u32::from(c))?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -167,8 +177,10 @@ fn escape_xml(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // XML 1.0 cannot carry most control characters, even escaped.
+            // XML 1.0 cannot carry most control characters, even escaped, nor U+FFFE and
+            // U+FFFF.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
+            '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -177,6 +189,19 @@ fn escape_xml(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_line_cannot_be_split_by_a_message() {
+        let e = S3Error {
+            code: S3ErrorCode::InvalidArgument,
+            message: "service 's3\n[info] forged\r\u{85}'".into(),
+            details: Vec::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "InvalidArgument: service 's3\\u{a}[info] forged\\u{d}\\u{85}'"
+        );
+    }
 
     #[test]
     fn statuses_follow_s3() {
@@ -219,10 +244,10 @@ mod tests {
 
     #[test]
     fn body_is_escaped_xml() {
-        let e = S3Error::new(S3ErrorCode::SignatureDoesNotMatch, "a<b & 'c'\u{1}");
+        let e = S3Error::new(S3ErrorCode::SignatureDoesNotMatch, "a<b & 'c'\u{1}\u{FFFF}");
         assert_eq!(
             e.xml_body(Some("id\"1")),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>a&lt;b &amp; &apos;c&apos;\u{FFFD}</Message><RequestId>id&quot;1</RequestId></Error>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>a&lt;b &amp; &apos;c&apos;\u{FFFD}\u{FFFD}</Message><RequestId>id&quot;1</RequestId></Error>"
         );
         assert!(!e.xml_body(None).contains("RequestId"));
         let unsigned = S3Error::new(S3ErrorCode::AccessDenied, "m")

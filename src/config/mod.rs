@@ -569,9 +569,18 @@ impl<'p> Fields<'p> {
     fn optional<T: DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, ConfigError> {
         match self.map.remove(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(value) => serde_json::from_value(value)
-                .map(Some)
-                .map_err(|e| ConfigError::new(self.path(name), e.to_string())),
+            Some(value) => {
+                let found = kind_of(&value);
+                serde_json::from_value(value).map(Some).map_err(|e| {
+                    // serde quotes the value it could not take: that can be a secret.
+                    let why = e.to_string();
+                    let why = match why.split_once(", expected ") {
+                        Some((_, expected)) => format!("expected {expected}, found {found}"),
+                        None => why,
+                    };
+                    ConfigError::new(self.path(name), why)
+                })
+            }
         }
     }
 
@@ -832,6 +841,18 @@ fn check_access_key_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// What a JSON value is, for an error that must not quote it.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1083,6 +1104,11 @@ mod tests {
         assert!(!err.contains("TOPSECRET"), "{err}");
         let ok = parse(r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET"}]}"#).unwrap();
         assert!(!format!("{ok:?}").contains("TOPSECRET"));
+        // A secret of the wrong type is not quoted either (serde would).
+        let json = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":731731731}]}"#;
+        let err = parse(json).unwrap_err().to_string();
+        assert!(!err.contains("731731731"), "{err}");
+        assert!(err.contains("secret_access_key") && err.contains("found a number"), "{err}");
     }
 
     #[test]
