@@ -665,7 +665,10 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
         .max()
         .unwrap_or(0);
     let per_key = if keys > 1 { limit / 2 } else { limit };
-    MemoryBudget::shared(limit, per_key)
+    // Form fields held before their signature is checked: an eighth, or room for two forms'
+    // fields at their longest, so that idle, unsigned forms cannot starve signed uploads.
+    let unverified = (limit / 8).max(limit.min(2 * post_policy::DEFAULT_MAX_HEAD_BYTES));
+    MemoryBudget::shared(limit, per_key, unverified)
 }
 
 /// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
@@ -695,7 +698,29 @@ fn joins_several(value: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::joins_several;
+    use super::{joins_several, memory_budget};
+    use crate::config::Config;
+    use crate::memory_budget::{Reservation, UNVERIFIED};
+
+    #[test]
+    fn idle_unsigned_forms_cannot_take_what_signed_uploads_need() {
+        let json = r#"{"public_domains":["p"],"origin_authority":"o","credentials":[
+            {"access_key_id":"A","secret_access_key":"a"},{"access_key_id":"B","secret_access_key":"b"}]}"#;
+        let config = Config::parse(json.as_bytes(), &|_| None).unwrap();
+        let budget = memory_budget(&[&config]);
+        let limit = budget.limit();
+        let mut forms = Vec::new();
+        loop {
+            let mut form = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+            if !form.resize(32 * 1024) {
+                break;
+            }
+            forms.push(form);
+        }
+        assert_eq!(forms.len() * 32 * 1024, limit / 8);
+        let mut signed = Reservation::new(budget.clone()).owned_by("A");
+        assert!(signed.resize(limit / 2));
+    }
 
     #[test]
     fn a_second_scheme_after_a_comma_is_a_second_header() {

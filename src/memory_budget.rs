@@ -13,20 +13,30 @@ pub struct MemoryBudget {
     /// The most one access key may hold, so that one key (or a captured request of it,
     /// replayed on many connections) cannot take what the others need.
     per_owner: usize,
+    /// The most the streams owned by `UNVERIFIED` may hold together.
+    unverified: usize,
     owners: RefCell<Vec<(Rc<str>, usize)>>,
 }
 
+/// The owner of what streams hold before any key is known: the fields of browser forms, read
+/// before their signature can be checked. Anyone can open such a stream and let it idle, so
+/// together they get a share of their own (`MemoryBudget::shared`), and signed uploads keep
+/// the rest. (Access key ids are printable: none is spelt so.)
+pub const UNVERIFIED: &str = "\0unverified";
+
 impl MemoryBudget {
     pub fn new(limit: usize) -> Rc<Self> {
-        Self::shared(limit, limit)
+        Self::shared(limit, limit, limit)
     }
 
-    /// A budget of which one access key may hold at most `per_owner`.
-    pub fn shared(limit: usize, per_owner: usize) -> Rc<Self> {
+    /// A budget of which one access key may hold at most `per_owner`, and the streams not yet
+    /// verified at most `unverified` together.
+    pub fn shared(limit: usize, per_owner: usize, unverified: usize) -> Rc<Self> {
         Rc::new(MemoryBudget {
             limit,
             used: Cell::new(0),
             per_owner: per_owner.min(limit),
+            unverified: unverified.min(limit),
             owners: RefCell::new(Vec::new()),
         })
     }
@@ -57,7 +67,12 @@ impl MemoryBudget {
                 }
             };
             let held = owners[at].1.saturating_add(bytes);
-            if held > self.per_owner {
+            let share = if &**owner == UNVERIFIED {
+                self.unverified
+            } else {
+                self.per_owner
+            };
+            if held > share {
                 if owners[at].1 == 0 {
                     owners.swap_remove(at);
                 }
@@ -169,7 +184,7 @@ mod tests {
 
     #[test]
     fn one_key_cannot_take_the_others_share() {
-        let budget = MemoryBudget::shared(100, 50);
+        let budget = MemoryBudget::shared(100, 50, 100);
         let mut a1 = Reservation::new(budget.clone()).owned_by("A");
         let mut a2 = Reservation::new(budget.clone()).owned_by("A");
         let mut b = Reservation::new(budget.clone()).owned_by("B");
@@ -183,5 +198,20 @@ mod tests {
         drop((a2, b));
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
+    }
+
+    #[test]
+    fn unverified_streams_keep_to_their_share() {
+        let budget = MemoryBudget::shared(800, 800, 100);
+        let mut heads: Vec<Reservation> = (0..3)
+            .map(|_| Reservation::new(budget.clone()).owned_by(UNVERIFIED))
+            .collect();
+        assert!(heads[0].resize(60));
+        assert!(heads[1].resize(40));
+        assert!(!heads[2].resize(1), "their share is taken");
+        let mut signed = Reservation::new(budget.clone()).owned_by("A");
+        assert!(signed.resize(700));
+        drop(heads);
+        assert_eq!(budget.used(), 700);
     }
 }

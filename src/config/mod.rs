@@ -1108,7 +1108,10 @@ mod tests {
         let json = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":731731731}]}"#;
         let err = parse(json).unwrap_err().to_string();
         assert!(!err.contains("731731731"), "{err}");
-        assert!(err.contains("secret_access_key") && err.contains("found a number"), "{err}");
+        assert!(
+            err.contains("secret_access_key") && err.contains("found a number"),
+            "{err}"
+        );
     }
 
     #[test]

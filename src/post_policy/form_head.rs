@@ -31,7 +31,7 @@
 use super::boundary::Boundary;
 use super::fields::FILE;
 use super::part_headers;
-use crate::memory_budget::{MemoryBudget, Reservation};
+use crate::memory_budget::{self, MemoryBudget, Reservation};
 use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
@@ -320,7 +320,8 @@ impl HeadParser {
             boundary,
             limit,
             buf: Vec::new(),
-            reservation: Reservation::new(budget),
+            // Held before the signature is checked: from the share of unverified streams.
+            reservation: Reservation::new(budget).owned_by(memory_budget::UNVERIFIED),
             fields: Vec::new(),
             state: State::Opening,
         }
