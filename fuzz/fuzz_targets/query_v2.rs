@@ -32,6 +32,9 @@ fuzz_target!(|query: &[u8]| {
             .filter(|name| SUB_RESOURCES.iter().any(|s| s.as_bytes() == *name))
             .collect();
         let names: Vec<&[u8]> = subs.iter().map(|(n, _)| n.as_bytes()).collect();
-        assert_eq!(read, names, "the signed section reads as other sub-resources");
+        assert_eq!(
+            read, names,
+            "the signed section reads as other sub-resources"
+        );
     }
 });
