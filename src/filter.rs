@@ -14,9 +14,8 @@ use crate::post_policy::{self, PostUpload};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MetricType};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -44,8 +43,8 @@ struct Counters {
 
 impl Counters {
     fn define() -> Self {
-        let define = |name: String| hostcalls::define_metric(MetricType::Counter, &name).ok();
-        let gauge = |name: &str| hostcalls::define_metric(MetricType::Gauge, name).ok();
+        let define = |name: String| host::define_metric(MetricType::Counter, &name).ok();
+        let gauge = |name: &str| host::define_metric(MetricType::Gauge, name).ok();
         Counters {
             requests: AuthKind::ALL
                 .iter()
@@ -159,7 +158,7 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let json = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+        let json = match host::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(json) => json.unwrap_or_default(),
             Err(status) => {
                 log::error!("cannot read the plugin configuration: {status:?}");
@@ -410,7 +409,7 @@ impl Stream {
         if self.body.is_none() {
             return Action::Continue;
         }
-        let mut input = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size) {
+        let mut input = match host::get_buffer(BufferType::HttpRequestBody, 0, size) {
             Ok(bytes) => bytes.unwrap_or_default(),
             Err(status) => {
                 let why = format!("cannot read the request body: {status:?}");
@@ -427,7 +426,7 @@ impl Stream {
             Ok(step) => step,
             Err(rejection) => {
                 // Nothing of this piece goes on; the error answer resets the upstream request.
-                let _ = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
+                let _ = host::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
                 return self.refuse_body(rejection);
             }
         };
@@ -438,13 +437,13 @@ impl Stream {
         // re-signed in place, prepend what was completed from earlier pieces, append what the
         // end of the body released.
         let middle = &input[range];
-        let mut written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
+        let mut written = host::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
         if written.is_ok() && !prefix.is_empty() {
-            written = hostcalls::set_buffer(BufferType::HttpRequestBody, 0, 0, &prefix);
+            written = host::set_buffer(BufferType::HttpRequestBody, 0, 0, &prefix);
         }
         if written.is_ok() && !last.is_empty() {
             let end = prefix.len() + middle.len();
-            written = hostcalls::set_buffer(BufferType::HttpRequestBody, end, 0, &last);
+            written = host::set_buffer(BufferType::HttpRequestBody, end, 0, &last);
         }
         match written {
             Ok(()) if wait => Action::Pause,
@@ -579,8 +578,8 @@ impl Stream {
         if let Some(id) = request_id {
             headers.push(("x-amz-request-id", id));
         }
-        let body = if head { None } else { Some(body.as_bytes()) };
-        if let Err(status) = hostcalls::send_http_response(error.code.status(), headers, body) {
+        let body = if head { &[][..] } else { body.as_bytes() };
+        if let Err(status) = host::send_local_response(error.code.status(), &headers, body) {
             // Nothing was forwarded; Envoy times the stream out.
             log::error!("cannot send the error response: {status:?}");
         }
@@ -590,7 +589,7 @@ impl Stream {
 
 /// The grant of this request, from the edge filter.
 fn granted() -> Result<Grant, String> {
-    match hostcalls::get_property(vec![GRANT_PROPERTY]) {
+    match host::get_property(&[GRANT_PROPERTY]) {
         Ok(Some(bytes)) => Grant::decode(&bytes)
             .map_err(|_| "the edge filter's grant cannot be read (different versions?)".to_owned()),
         Ok(None) => Err("no grant: no edge filter verified this request before the origin filter (check the filter chain)".to_owned()),
@@ -603,7 +602,7 @@ fn origin_of(origins: &[(String, Gateway)]) -> Option<&Gateway> {
     if let [(_, only)] = origins {
         return Some(only);
     }
-    let name = hostcalls::get_property(ORIGIN_METADATA.to_vec()).ok()??;
+    let name = host::get_property(&ORIGIN_METADATA).ok()??;
     origins
         .iter()
         .find(|(n, _)| n.as_bytes() == name.as_slice())
@@ -674,7 +673,7 @@ type BodyStep = (std::ops::Range<usize>, Vec<u8>, Vec<u8>, bool);
 /// shorter). The headers are still waiting, so the origin gets the right length.
 fn set_content_length(delta: i64) -> Result<(), Rejection> {
     let internal = |why: &str| Rejection::new(S3ErrorCode::InternalError, why.to_owned());
-    let current = hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, "content-length")
+    let current = host::request_header("content-length")
         .map_err(|_| internal("cannot read Content-Length"))?;
     let Some(current) = current else {
         // Chunked transfer encoding: nothing to fix.
@@ -725,12 +724,14 @@ mod access_log {
     }
 }
 
-/// The request-path host calls, raw: the SDK's wrappers copy every header to read the map,
-/// allocate twice to set a property, and panic (killing the VM) on a status they do not
-/// expect. These return the status instead, and the caller fails closed (or, for metrics,
-/// goes on without them).
+/// Every host call the filter makes, raw: the SDK's wrappers panic (killing the VM for every
+/// stream of its worker) on a status they do not expect, copy every header to read the map,
+/// and allocate twice to set a property. These return the status instead, and the caller fails
+/// closed (or, for metrics, goes on without them). The SDK's dispatcher and logger, which the
+/// filter cannot avoid, still panic if the host breaks the ABI itself (an unknown context id,
+/// a failed log call).
 mod host {
-    use proxy_wasm::types::MapType;
+    use proxy_wasm::types::{BufferType, MapType, MetricType};
     use std::fmt;
 
     /// A status other than Ok from the host.
@@ -772,13 +773,181 @@ mod host {
         fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
         fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
         fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
+        fn proxy_define_metric(
+            metric_type: MetricType,
+            name_data: *const u8,
+            name_size: usize,
+            return_id: *mut u32,
+        ) -> u32;
+        fn proxy_get_buffer_bytes(
+            buffer_type: BufferType,
+            start: usize,
+            max_size: usize,
+            return_data: *mut *mut u8,
+            return_size: *mut usize,
+        ) -> u32;
+        fn proxy_set_buffer_bytes(
+            buffer_type: BufferType,
+            start: usize,
+            size: usize,
+            data: *const u8,
+            data_size: usize,
+        ) -> u32;
+        fn proxy_get_header_map_value(
+            map_type: MapType,
+            key_data: *const u8,
+            key_size: usize,
+            return_data: *mut *mut u8,
+            return_size: *mut usize,
+        ) -> u32;
+        fn proxy_get_property(
+            path_data: *const u8,
+            path_size: usize,
+            return_data: *mut *mut u8,
+            return_size: *mut usize,
+        ) -> u32;
+        fn proxy_send_local_response(
+            status_code: u32,
+            details_data: *const u8,
+            details_size: usize,
+            body_data: *const u8,
+            body_size: usize,
+            headers_data: *const u8,
+            headers_size: usize,
+            grpc_status: i32,
+        ) -> u32;
     }
+
+    /// The ABI's `NotFound`.
+    const NOT_FOUND: u32 = 1;
 
     fn ok(status: u32) -> Result<(), Status> {
         match status {
             0 => Ok(()),
             status => Err(Status(status)),
         }
+    }
+
+    /// Takes what the host returned through a pair of out-parameters: `None` for nothing.
+    ///
+    /// # Safety
+    /// `data` is null, or the host's allocation of `size` bytes, made through this module's
+    /// `proxy_on_memory_allocate` (the SDK's: a boxed slice of exactly `size` bytes), so it is
+    /// owned here and freed as a vector of that capacity, as the SDK itself does.
+    unsafe fn returned(status: u32, data: *mut u8, size: usize) -> Result<Option<Vec<u8>>, Status> {
+        match status {
+            0 if data.is_null() => Ok(None),
+            0 => Ok(Some(unsafe { Vec::from_raw_parts(data, size, size) })),
+            NOT_FOUND => Ok(None),
+            status => Err(Status(status)),
+        }
+    }
+
+    /// Up to `max_size` bytes of a buffer from `start`.
+    pub fn get_buffer(
+        buffer_type: BufferType,
+        start: usize,
+        max_size: usize,
+    ) -> Result<Option<Vec<u8>>, Status> {
+        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
+        // SAFETY: the host writes the out-parameters during the call (see `returned`).
+        unsafe {
+            let status = proxy_get_buffer_bytes(buffer_type, start, max_size, &mut data, &mut size);
+            returned(status, data, size)
+        }
+    }
+
+    /// Replaces `size` bytes of a buffer from `start` with `value` (`size` 0 inserts).
+    pub fn set_buffer(
+        buffer_type: BufferType,
+        start: usize,
+        size: usize,
+        value: &[u8],
+    ) -> Result<(), Status> {
+        // SAFETY: the host reads `value` during the call.
+        ok(
+            unsafe {
+                proxy_set_buffer_bytes(buffer_type, start, size, value.as_ptr(), value.len())
+            },
+        )
+    }
+
+    /// One request header's value (repeats joined by the host), if it is there.
+    pub fn request_header(name: &str) -> Result<Option<Vec<u8>>, Status> {
+        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
+        // SAFETY: as in `get_buffer`.
+        unsafe {
+            let status = proxy_get_header_map_value(
+                MapType::HttpRequestHeaders,
+                name.as_ptr(),
+                name.len(),
+                &mut data,
+                &mut size,
+            );
+            returned(status, data, size)
+        }
+    }
+
+    /// A property by its path, whose segments the ABI separates with NUL.
+    pub fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
+        let serialized = path.join("\0");
+        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
+        // SAFETY: as in `get_buffer`.
+        unsafe {
+            let status =
+                proxy_get_property(serialized.as_ptr(), serialized.len(), &mut data, &mut size);
+            returned(status, data, size)
+        }
+    }
+
+    /// Answers the request from the filter: Envoy sends `status`, `headers` and `body` and
+    /// ends (or resets) the stream.
+    pub fn send_local_response(
+        status: u32,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), Status> {
+        // The ABI's header map: a count, each pair's two lengths, then each name and value
+        // followed by a NUL (all lengths little-endian u32).
+        let length = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+        let mut map = Vec::with_capacity(
+            4 + headers.len() * 10
+                + headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len())
+                    .sum::<usize>(),
+        );
+        map.extend_from_slice(&length(headers.len()));
+        for (name, value) in headers {
+            map.extend_from_slice(&length(name.len()));
+            map.extend_from_slice(&length(value.len()));
+        }
+        for (name, value) in headers {
+            for part in [name.as_bytes(), value.as_bytes()] {
+                map.extend_from_slice(part);
+                map.push(0);
+            }
+        }
+        // SAFETY: the host reads the given byte ranges during the call.
+        ok(unsafe {
+            proxy_send_local_response(
+                status,
+                std::ptr::null(),
+                0,
+                body.as_ptr(),
+                body.len(),
+                map.as_ptr(),
+                map.len(),
+                -1,
+            )
+        })
+    }
+
+    pub fn define_metric(metric_type: MetricType, name: &str) -> Result<u32, Status> {
+        let mut id = 0;
+        // SAFETY: the host reads `name` and writes the id during the call.
+        ok(unsafe { proxy_define_metric(metric_type, name.as_ptr(), name.len(), &mut id) })?;
+        Ok(id)
     }
 
     /// The request headers, serialised (see `header_map`).
