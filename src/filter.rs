@@ -347,9 +347,15 @@ impl HttpContext for Stream {
 
     fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
         // An aws-chunked body ends inside the body; HTTP trailers after it would end the
-        // stream with the final chunk still held here, unverifiable.
+        // stream with the final chunk still held here, unverifiable. A form's file is sized
+        // and closed inside the body too.
         match &self.body {
-            Some(_) => self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error())),
+            Some(Body::Chunked(_)) => {
+                self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()))
+            }
+            Some(Body::Form(_)) => self.refuse_body(post_policy::malformed(
+                "the form ends in HTTP trailers, not in its closing boundary",
+            )),
             None => Action::Continue,
         }
     }

@@ -89,5 +89,6 @@ mod verify;
 
 pub use authorise::PostAuth;
 pub use boundary::Boundary;
+pub use errors::malformed;
 pub use recognise::{covered_headers, recognise};
 pub use upload::{content_length, HeadVerdict, PostUpload, Release, DEFAULT_MAX_HEAD_BYTES};
