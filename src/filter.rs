@@ -193,6 +193,7 @@ impl RootContext for Root {
             body: None,
             head: false,
             described: String::new(),
+            answered: Cell::new(false),
         }))
     }
 }
@@ -277,6 +278,10 @@ struct Stream {
     head: bool,
     /// `METHOD path (access key …)`, for the log line of a body refused mid-stream.
     described: String,
+    /// The filter answered the request itself: nothing of it may go on, whatever Envoy calls
+    /// next (with `allow_on_headers_stop_iteration`, a `Continue` from a body callback would
+    /// release the headers held back).
+    answered: Cell<bool>,
 }
 
 impl Context for Stream {}
@@ -334,6 +339,9 @@ impl HttpContext for Stream {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.answered.get() {
+            return Action::Pause;
+        }
         self.resign_body(body_size, end_of_stream)
     }
 
@@ -346,6 +354,9 @@ impl HttpContext for Stream {
     }
 
     fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        if self.answered.get() {
+            return Action::Pause;
+        }
         // An aws-chunked body ends inside the body; HTTP trailers after it would end the
         // stream with the final chunk still held here, unverifiable. A form's file is sized
         // and closed inside the body too.
@@ -577,6 +588,7 @@ impl Stream {
     /// Answers the request with `error`; it is not forwarded.
     fn send_error(&self, head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
         // An error answer while the request is streaming also resets the upstream request.
+        self.answered.set(true);
         self.counters.rejected(error.code);
         access_log::rejected(error.code);
         let body = error.xml_body(request_id);
