@@ -118,6 +118,13 @@ fi
 
 listen_port=$(port PORT "${PORT:-8080}") || exit 64
 
+# Load balancers in front that append the client's address to X-Forwarded-For (Envoy then
+# takes the address that many hops back as the client's, for the origin).
+trusted_hops=${TRUSTED_PROXY_HOPS:-0}
+case $trusted_hops in
+    '' | *[!0-9]* | ?????*) fail "TRUSTED_PROXY_HOPS must be a small number of load balancers, not '$trusted_hops'" ;;
+esac
+
 # Envoy logs at info (or above, when asked), its wasm component (the filter) at LOG_LEVEL.
 level=$(printf '%s' "${LOG_LEVEL:-info}" | tr '[:upper:]' '[:lower:]')
 case $level in
@@ -233,6 +240,13 @@ static_resources:
                 # names with underscores outright (the filter refuses them unsigned too).
                 common_http_protocol_options:
                   headers_with_underscores_action: REJECT_REQUEST
+                # Who the client is, as the origin reads it (MinIO's aws:SourceIp, its audit log), is
+                # Envoy's view of the peer, never the client's unsigned word: X-Forwarded-For is
+                # written anew and the headers that claim another address or host are removed (in
+                # route_config, so after the filter). Behind a load balancer that appends to
+                # X-Forwarded-For, TRUSTED_PROXY_HOPS is the number of such hops.
+                use_remote_address: true
+                xff_num_trusted_hops: $trusted_hops
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:
@@ -258,6 +272,10 @@ static_resources:
                           s3_error_code: \"%FILTER_STATE(wasm.s3_resign.error_code:PLAIN)%\"
                 route_config:
                   name: s3
+                  request_headers_to_remove: [x-real-ip, forwarded, x-forwarded-host]
+                  request_headers_to_add:
+                    - header: { key: x-forwarded-for, value: \"%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\" }
+                      append_action: OVERWRITE_IF_EXISTS_OR_ADD
                   virtual_hosts:
                     - name: s3
                       domains: [\"*\"]

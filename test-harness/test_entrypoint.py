@@ -130,6 +130,10 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert hcm["normalize_path"] is False and hcm.get("merge_slashes", False) is False  # defaults are left out
     assert hcm["path_with_escaped_slashes_action"] == ref_hcm["path_with_escaped_slashes_action"]
     assert hcm["stream_idle_timeout"] == ref_hcm["stream_idle_timeout"]
+    assert hcm["use_remote_address"] is True
+    routes, ref_routes = hcm["route_config"], ref_hcm["route_config"]
+    assert routes["request_headers_to_remove"] == ref_routes["request_headers_to_remove"]
+    assert routes["request_headers_to_add"][0]["header"]["key"] == "x-forwarded-for"
     assert hcm["access_log"][0]["typed_config"]["log_format"]["json_format"] == \
         ref_hcm["access_log"][0]["typed_config"]["log_format"]["json_format"]
     assert [f["name"] for f in hcm["http_filters"]] == [f["name"] for f in ref_hcm["http_filters"]]
@@ -204,6 +208,7 @@ BAD = [
     ({"PORT": "eighty"}, "PORT must be a port number"),
     ({"PORT": "70000"}, "PORT must be a port number"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"),
+    ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS must be"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE: /etc/hostname holds no PEM certificate"),
     ({"ORIGIN_SCHEME": "http", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http"),

@@ -2,9 +2,11 @@
 an attacker holding one valid signed request would try it: change one unsigned thing and see
 whether the origin does something the signer did not ask for. It must not."""
 
+import http.server
 import re
 import select
 import socket
+import threading
 import time
 
 import pytest
@@ -295,3 +297,52 @@ def test_vendor_headers_and_underscore_spellings_are_refused(proxy, origin_s3, b
         assert r.status == 403 and headers_not_signed(r) == header.lower(), r.body
     assert proxy.origin_requests() == before
     assert_object(origin_s3, bucket, "secret.txt", b"the secret")
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """An origin that answers 200 to anything and keeps the headers it received."""
+
+    received: list = []
+
+    def do_GET(self):
+        self.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
+    """MinIO takes the client's address for aws:SourceIp and its logs from X-Forwarded-For,
+    X-Real-IP or Forwarded, which no client signs: the shipped configuration writes
+    X-Forwarded-For itself and removes the others, after the filter."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.received = []
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    try:
+        origin = f"127.0.0.1:{recorder.server_port}"
+        config = render(
+            origin_host="127.0.0.1",
+            origin_port=recorder.server_port,
+            filter_config=filter_config_json(origin),
+        )
+        with Envoy(config) as envoy:
+            spoofed = {
+                "X-Forwarded-For": "10.1.2.3",
+                "X-Real-IP": "10.1.2.3",
+                "Forwarded": "for=10.1.2.3",
+                "X-Forwarded-Host": "evil.example",
+            }
+            request = sign_header(envoy.authority, "GET", "/bucket/key")
+            for name, value in spoofed.items():
+                request = request.with_header(name, value)
+            assert send(envoy.authority, request).status == 200
+    finally:
+        recorder.shutdown()
+    # Envoy's health checks of the origin come in too.
+    [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    for name in ("x-real-ip", "forwarded", "x-forwarded-host"):
+        assert name not in headers, name
