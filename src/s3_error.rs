@@ -149,7 +149,11 @@ impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.code.as_str())?;
         for c in self.message.chars() {
-            if c.is_control() {
+            // Line and paragraph separators and bidi controls too: some log viewers break or
+            // reorder lines at them.
+            let unprintable = c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if unprintable {
                 write!(f, "\\u{{{:x}}}", u32::from(c))?;
             } else {
                 fmt::Write::write_char(f, c)?;
@@ -194,12 +198,12 @@ mod tests {
     fn a_log_line_cannot_be_split_by_a_message() {
         let e = S3Error {
             code: S3ErrorCode::InvalidArgument,
-            message: "service 's3\n[info] forged\r\u{85}'".into(),
+            message: "service 's3\n[info] forged\r\u{85}\u{2028}\u{202e}'".into(),
             details: Vec::new(),
         };
         assert_eq!(
             e.to_string(),
-            "InvalidArgument: service 's3\\u{a}[info] forged\\u{d}\\u{85}'"
+            "InvalidArgument: service 's3\\u{a}[info] forged\\u{d}\\u{85}\\u{2028}\\u{202e}'"
         );
     }
 

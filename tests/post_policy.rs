@@ -1366,7 +1366,7 @@ fn part_headers_an_origin_could_read_otherwise_are_refused() {
         with(&format!("{file}; x=a=b")),
         with("name=\"file\"; filename=photo/a.jpg"),
         with("name=\"file\"; filename*0=\"photo.jpg\""),
-        with(&format!("{file};")),
+        with("name=\"file\"; filename=\"photo.jpg; name=key\""),
         with("name=\"file\";; filename=\"photo.jpg\""),
     ] {
         let outcome = post_cut(&same_keys(), BUCKET, REQUESTS, &variant, &[], NOW);

@@ -59,14 +59,25 @@ impl fmt::Debug for Boundary {
 }
 
 /// Reads a `Content-Type` value. The media type is case-insensitive, the boundary is not.
+///
+/// A value that names `multipart/form-data` anywhere is a form, well-formed or not: MinIO
+/// takes a POST for a form on that substring alone, and Go trims white space the filter would
+/// not (U+00A0, `\v`), so a form the filter took for something else would reach the origin
+/// without any of the form's checks.
 pub fn media_type(content_type: &[u8]) -> MediaType {
+    const FORM_DATA: &[u8] = b"multipart/form-data";
+    let names_a_form = content_type
+        .windows(FORM_DATA.len())
+        .any(|w| w.eq_ignore_ascii_case(FORM_DATA));
+    if !names_a_form {
+        return MediaType::Other;
+    }
     let parsed = match header_params::parse(content_type, &["boundary", "charset"]) {
         Ok(parsed) => parsed,
-        Err(_) if !is_form_data(content_type) => return MediaType::Other,
         Err(why) => return MediaType::Malformed(why),
     };
-    if !parsed.value.eq_ignore_ascii_case(b"multipart/form-data") {
-        return MediaType::Other;
+    if !parsed.value.eq_ignore_ascii_case(FORM_DATA) {
+        return MediaType::Malformed("the Content-Type names multipart/form-data but is not it");
     }
     match parsed.get("boundary") {
         None => MediaType::Malformed("multipart/form-data without a boundary"),
@@ -75,16 +86,6 @@ pub fn media_type(content_type: &[u8]) -> MediaType {
             Err(why) => MediaType::Malformed(why),
         },
     }
-}
-
-fn is_form_data(content_type: &[u8]) -> bool {
-    let end = content_type
-        .iter()
-        .position(|&b| b == b';')
-        .unwrap_or(content_type.len());
-    content_type
-        .get(..end)
-        .is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(b"multipart/form-data"))
 }
 
 #[cfg(test)]
@@ -143,6 +144,11 @@ mod tests {
             "multipart/form-data; boundary=a; boundary=b",
             "multipart/form-data; boundary=\"semi;colon\"",
             "multipart/form-data; boundary=\"star*\"",
+            // Named, but not exactly it: the origin may still take it for a form.
+            "\u{a0}multipart/form-data; boundary=x",
+            "\u{b}multipart/form-data; boundary=x",
+            "text/plain; multipart/form-data; boundary=x",
+            "multipart/form-data-x; boundary=x",
         ] {
             assert!(matches!(boundary(bad), MediaType::Malformed(_)), "{bad}");
         }

@@ -8,8 +8,8 @@
 //! proxy verified): only the parameters the caller names are accepted (no `name*`, `name*0`,
 //! `boundary*`), each once; a bare value is a token; a quoted string may not hold a backslash
 //! (RFC 9110 reads `\"` as a quote, browsers and `requests` never write one, and a reader that
-//! does not unescape would see another name); no parameter is empty (`;;`); and no control
-//! character is accepted.
+//! does not unescape would see another name); no parameter is empty (`;;`; a trailing `;` is
+//! ignored, as Go ignores it); and no control character is accepted.
 
 /// One parameter: its name (one of those asked for), its value unquoted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +51,11 @@ pub fn parse<'h>(header: &'h [u8], allowed: &[&'static str]) -> Result<Parsed<'h
     let mut params: Vec<Param> = Vec::new();
     while let Some(after) = rest.strip_prefix(b";") {
         let after = after.trim_ascii_start();
-        if after.is_empty() || after.starts_with(b";") {
+        if after.is_empty() {
+            // A trailing `;`, which Go's reader ignores too.
+            break;
+        }
+        if after.starts_with(b";") {
             return Err("a parameter is empty");
         }
         let eq = after
@@ -146,6 +150,10 @@ mod tests {
             "\u{e9}t\u{e9}.txt"
         );
         assert!(parse(b"text/plain", ALL).unwrap().params.is_empty());
+        assert_eq!(
+            params("form-data; name=\"key\"; "),
+            [("name".into(), "key".into())]
+        );
     }
 
     #[test]
@@ -172,7 +180,6 @@ mod tests {
             "form-data; name=\"file\"; x=\"y\"",
             "multipart/form-data; boundary=abc; boundary*=xyz",
             "form-data;; name=\"key\"",
-            "form-data; name=\"key\";",
             "form-data; name=a@b",
         ] {
             assert!(parse(bad.as_bytes(), ALL).is_err(), "{bad}");

@@ -60,10 +60,31 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
     if name.is_empty() {
         return Err("a field name is empty");
     }
+    // Ceph RGW splits the disposition at every `;`, quotes or not: `name="x-ignore-a;
+    // name=file"` is a field named `file` there.
+    if name.contains(';') {
+        return Err("a field name holds ';'");
+    }
+    if parsed.get("filename").is_some_and(reads_as_a_parameter) {
+        return Err("a file name holds '; name=' as a parameter would");
+    }
     Ok(PartHeaders {
         name: name.to_owned(),
         filename: parsed.get("filename").map(<[u8]>::to_vec),
         content_type: content_type.map(<[u8]>::to_vec),
+    })
+}
+
+/// Whether a quoted value holds what a reader that splits at every `;` would take for another
+/// parameter: `;`, white space, a token and `=`.
+fn reads_as_a_parameter(value: &[u8]) -> bool {
+    value.split(|&b| b == b';').skip(1).any(|rest| {
+        let rest = rest.trim_ascii_start();
+        let name_len = rest
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            .count();
+        name_len > 0 && rest.get(name_len) == Some(&b'=')
     })
 }
 
@@ -138,8 +159,18 @@ mod tests {
             "Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''a.txt",
             "X-Other: 1\r\nContent-Disposition: form-data; name=\"key\"",
             "Content-Disposition form-data; name=\"key\"",
+            // What Ceph RGW, splitting at every `;`, reads as another name.
+            "Content-Disposition: form-data; name=\"x-ignore-a; name=file\"",
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a; name=key; x=\"",
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a;filename=b\"",
         ] {
             assert!(headers(bad).is_err(), "{bad:?}");
+        }
+        // A `;` in a file name that reads as no parameter is a file name.
+        for fine in ["a;b.txt", "a; b.txt", "a;=b", "a; x y=z"] {
+            let part =
+                format!("Content-Disposition: form-data; name=\"file\"; filename=\"{fine}\"");
+            assert!(headers(&part).is_ok(), "{fine}");
         }
         assert!(parse(b"Content-Disposition: form-data; name=\"\xff\"").is_err());
     }
