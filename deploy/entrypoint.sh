@@ -240,11 +240,13 @@ static_resources:
                 # names with underscores outright (the filter refuses them unsigned too).
                 common_http_protocol_options:
                   headers_with_underscores_action: REJECT_REQUEST
-                # Who the client is, as the origin reads it (MinIO's aws:SourceIp, its audit log), is
-                # Envoy's view of the peer, never the client's unsigned word: X-Forwarded-For is
-                # written anew and the headers that claim another address or host are removed (in
-                # route_config, so after the filter). Behind a load balancer that appends to
-                # X-Forwarded-For, TRUSTED_PROXY_HOPS is the number of such hops.
+                # Who the client is, as the origin reads it (MinIO's aws:SourceIp, its audit
+                # log), is Envoy's view of the peer, never the client's unsigned word:
+                # X-Forwarded-For is written anew and the headers that claim another address or
+                # host are removed, in route_config (after the filter). Behind a load balancer
+                # that appends to X-Forwarded-For, TRUSTED_PROXY_HOPS is the number of such hops
+                # (with 0, the origin sees the balancer's address, and X-Forwarded-Proto is this
+                # listener's scheme).
                 use_remote_address: true
                 xff_num_trusted_hops: $trusted_hops
                 access_log:
