@@ -575,7 +575,15 @@ impl<'p> Fields<'p> {
                     // serde quotes the value it could not take: that can be a secret.
                     let why = e.to_string();
                     let why = match why.split_once(", expected ") {
-                        Some((_, expected)) => format!("expected {expected}, found {found}"),
+                        Some((given, expected)) => {
+                            // serde names the kind of a nested value it refused (`invalid
+                            // type: integer `5``): that kind, without the value.
+                            let found = given
+                                .strip_prefix("invalid type: ")
+                                .and_then(|kind| kind.split([' ', ',']).next())
+                                .unwrap_or(found);
+                            format!("expected {expected}, found {found}")
+                        }
                         None => why,
                     };
                     ConfigError::new(self.path(name), why)
@@ -1109,9 +1117,13 @@ mod tests {
         let err = parse(json).unwrap_err().to_string();
         assert!(!err.contains("731731731"), "{err}");
         assert!(
-            err.contains("secret_access_key") && err.contains("found a number"),
+            err.contains("secret_access_key") && err.contains("found integer"),
             "{err}"
         );
+        let err = parse(r#"{"public_domains":[5],"origin_authority":"h","credentials":[]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a string, found integer"), "{err}");
     }
 
     #[test]
