@@ -970,20 +970,15 @@ mod host {
 
     /// The request headers, serialised (see `header_map`).
     pub fn request_headers() -> Result<Vec<u8>, Status> {
-        let mut data: *mut u8 = std::ptr::null_mut();
-        let mut size: usize = 0;
-        // SAFETY: the host writes a pointer and a size into the two out-parameters. The pointer
-        // comes from this module's `proxy_on_memory_allocate` (the SDK's: a boxed slice of
-        // exactly `size` bytes), so it is owned here and freed as a vector of that capacity,
-        // as the SDK's own `get_map_bytes` does.
-        let status = unsafe {
-            proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size)
-        };
-        ok(status)?;
-        if data.is_null() {
-            return Ok(Vec::new());
+        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
+        // SAFETY: as in `get_buffer`. Unlike a buffer, the map is never missing: any status
+        // but Ok is an error.
+        unsafe {
+            let status =
+                proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size);
+            ok(status)?;
+            Ok(returned(status, data, size)?.unwrap_or_default())
         }
-        Ok(unsafe { Vec::from_raw_parts(data, size, size) })
     }
 
     /// Sets (replaces) a request header, or removes it (`None`).

@@ -8,8 +8,9 @@
 //! Bounded: two generations of at most half the configured entries each, and of at most
 //! `BYTES_PER_ENTRY` per entry they may hold. Entries go into the young one; a hit in the old
 //! one moves back to the young one; when the young one is full it becomes the old one and the
-//! old one is dropped — least recently used, approximately, in constant time. Only requests that verified are ever inserted, and only from their second
-//! time: the first leaves a fingerprint of its key (see `PresignedCache::offer`).
+//! old one is dropped — least recently used, approximately, in constant time. Only requests
+//! that verified are ever inserted, and only from their second time: the first leaves a
+//! fingerprint of its key (see `PresignedCache::offer`).
 
 use crate::sigv4::canonical::signed_header_value;
 use crate::sigv4::signature::same_words;

@@ -112,7 +112,7 @@ pub fn parse<'h>(header: &'h [u8], allowed: &[&'static str]) -> Result<Parsed<'h
 }
 
 /// RFC 9110 `tchar`.
-fn is_token(b: u8) -> bool {
+pub(super) fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -82,7 +82,7 @@ fn reads_as_a_parameter(value: &[u8]) -> bool {
         let rest = rest.trim_ascii_start();
         let name_len = rest
             .iter()
-            .take_while(|&&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            .take_while(|&&b| header_params::is_token(b))
             .count();
         name_len > 0 && rest.get(name_len) == Some(&b'=')
     })

@@ -69,11 +69,9 @@ pub enum AmbiguousSubResources {
 pub fn sub_resources(raw_query: &[u8]) -> Result<SubResources<'_>, AmbiguousSubResources> {
     let mut found: SubResources = Vec::new();
     for param in params(raw_query) {
-        let name = param.decoded_name();
-        let Ok(at) = SUB_RESOURCES.binary_search_by(|s| s.as_bytes().cmp(&name)) else {
+        let Some(name) = sub_resource(&param.decoded_name()) else {
             continue;
         };
-        let name = SUB_RESOURCES[at];
         if found.iter().any(|(n, _)| *n == name) {
             return Err(AmbiguousSubResources::Repeated(name));
         }
@@ -96,10 +94,16 @@ fn folds_a_sub_resource(value: &[u8]) -> bool {
             .iter()
             .position(|&b| b == b'=')
             .map_or(piece, |at| &piece[..at]);
-        SUB_RESOURCES
-            .binary_search_by(|s| s.as_bytes().cmp(name))
-            .is_ok()
+        sub_resource(name).is_some()
     })
+}
+
+/// The sub-resource `name` spells, if it spells one (names are case-sensitive).
+fn sub_resource(name: &[u8]) -> Option<&'static str> {
+    let at = SUB_RESOURCES
+        .binary_search_by(|s| s.as_bytes().cmp(name))
+        .ok()?;
+    Some(SUB_RESOURCES[at])
 }
 
 /// The string to sign of a request. `date_line` is the `Date` header for header auth (empty
