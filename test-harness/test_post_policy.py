@@ -139,3 +139,26 @@ def test_cors_preflight_reaches_the_origin_unsigned_and_nothing_else_does(proxy,
     assert r.status == 403 and b"HeadersNotSigned" in r.body
     assert proxy.origin_requests() == before + 1
     assert re.search(rb"cors_preflight", proxy.admin_get("/stats"))
+
+
+def test_a_form_field_an_origin_would_read_under_another_name_is_refused(proxy, origin_s3, bucket):
+    """Go's mime package (MinIO) takes `name*=` for a part's name: a field the filter reads as
+    `x-ignore-note` (exempt from the policy) would be MinIO's `x-minio-fanout-list`."""
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "fanout.txt")
+    url = form["url"]
+    fields = dict(form["fields"], **{"x-ignore-note": '{"key":"elsewhere.txt"}'})
+    prepared = requests.Request("POST", url, data=fields, files={"file": ("a.txt", b"x", "text/plain")}).prepare()
+    disguised = prepared.body.replace(
+        b'name="x-ignore-note"', b"name=\"x-ignore-note\"; name*=UTF-8''x-minio-fanout-list")
+    assert disguised != prepared.body
+    before = proxy.origin_requests()
+    r = requests.post(url.replace("localhost", "127.0.0.1"), data=disguised, timeout=30,
+                      headers={"Host": url.split("/")[2], "Content-Type": prepared.headers["Content-Type"]})
+    assert r.status_code == 400 and "MalformedPOSTRequest" in r.text, r.text
+    assert proxy.origin_requests() == before
+    assert stored(origin_s3, bucket, "fanout.txt") is None and stored(origin_s3, bucket, "elsewhere.txt") is None
+    # The same form, undisguised, uploads.
+    r = requests.post(url.replace("localhost", "127.0.0.1"), data=prepared.body, timeout=30,
+                      headers={"Host": url.split("/")[2], "Content-Type": prepared.headers["Content-Type"]})
+    assert r.status_code == 204, r.text

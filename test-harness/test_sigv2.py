@@ -106,6 +106,23 @@ def test_tampered_and_expired_sigv2_urls(proxy, origin_s3, bucket):
     assert b"Request has expired" in r.body
 
 
+def test_a_part_upload_url_folded_into_one_value_is_refused(proxy, origin_s3, bucket):
+    """SigV2 signs sub-resource values decoded and joined with `&`: `partNumber=1&uploadId=U`
+    and the one parameter `partNumber=1%26uploadId%3DU` read the same. Folded, an UploadPart
+    URL would reach the origin as a PutObject of the key."""
+    v2 = s3_client(proxy.endpoint, signature_version="s3")
+    upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="folded.bin")["UploadId"]
+    url = target_of(v2.generate_presigned_url(
+        "upload_part", Params={"Bucket": bucket, "Key": "folded.bin", "UploadId": upload, "PartNumber": 1}))
+    # botocore writes uploadId first; the string to sign sorts partNumber first.
+    both = re.search(r"uploadId=([^&]+)&partNumber=1", url)
+    folded = url.replace(both.group(0), f"partNumber=1%26uploadId%3D{both.group(1)}")
+    assert folded != url
+    assert_refused(proxy, origin_s3, bucket, RawRequest("PUT", folded, [], b"not the object"), 400, "InvalidArgument")
+    # The URL as signed uploads its part.
+    assert send(proxy.authority, RawRequest("PUT", url, [], b"part one"), port=proxy.port).status == 200
+
+
 def aws_cli_env(tmp_path: Path, config: str) -> dict:
     (tmp_path / "aws-config").write_text(config)
     return {
