@@ -34,6 +34,19 @@ pub struct CanonicalRequest<'a> {
     /// The hash state after everything before the host line, from the last `hash`: the client's
     /// and the origin's canonical requests share it unless the path or query changed between.
     before_host: Option<Sha256>,
+    /// The query value a hash keeps its state before (`keep_state_before`): a presigned URL's
+    /// two canonical requests are the same up to the credential's value, so re-signing
+    /// hashes only from there.
+    splice: Option<Splice<'a>>,
+}
+
+#[derive(Debug)]
+struct Splice<'a> {
+    name: &'a [u8],
+    /// Where the value stands in the canonical query.
+    value: Range<usize>,
+    /// The hash state just before it, from the last `hash` from the start.
+    state: Option<Sha256>,
 }
 
 impl<'a> CanonicalRequest<'a> {
@@ -65,6 +78,7 @@ impl<'a> CanonicalRequest<'a> {
             signed_headers: signed.text(),
             payload,
             before_host: None,
+            splice: None,
         })
     }
 
@@ -83,10 +97,24 @@ impl<'a> CanonicalRequest<'a> {
         name: &[u8],
         encoded_value: &str,
     ) -> [u8; 32] {
-        match canonical_value_range(&self.query, name) {
+        let range = match &self.splice {
+            Some(splice) if splice.name == name => Some(splice.value.clone()),
+            _ => canonical_value_range(&self.query, name),
+        };
+        match range {
             Some(range) => self.hash_spliced(host, Some((range, encoded_value))),
             None => self.hash(host),
         }
+    }
+
+    /// Has the next `hash` keep its state from just before the value of the query parameter
+    /// `name`, for a `hash_with_query_value` of that parameter after it.
+    pub fn keep_state_before(&mut self, name: &'a [u8]) {
+        self.splice = canonical_value_range(&self.query, name).map(|value| Splice {
+            name,
+            value,
+            state: None,
+        });
     }
 
     fn hash_spliced(&mut self, host: &[u8], splice: Option<(Range<usize>, &str)>) -> [u8; 32] {
@@ -103,19 +131,38 @@ impl<'a> CanonicalRequest<'a> {
         let mut hasher = match cached {
             Some(state) => state,
             None => {
-                let mut h = Sha256::new();
-                h.update(self.method);
-                h.update(b"\n");
-                h.update(self.uri.as_bytes());
-                h.update(b"\n");
                 let query = self.query.as_bytes();
+                let kept = match (&splice, &self.splice) {
+                    (Some((range, _)), Some(kept)) if kept.value.start == range.start => {
+                        kept.state.clone()
+                    }
+                    _ => None,
+                };
+                let mut h = kept.unwrap_or_else(|| {
+                    let mut h = Sha256::new();
+                    h.update(self.method);
+                    h.update(b"\n");
+                    h.update(self.uri.as_bytes());
+                    h.update(b"\n");
+                    if let Some((range, _)) = &splice {
+                        h.update(&query[..range.start]);
+                    }
+                    h
+                });
                 match &splice {
                     Some((range, value)) => {
-                        h.update(&query[..range.start]);
                         h.update(value.as_bytes());
                         h.update(&query[range.end..]);
                     }
-                    None => h.update(query),
+                    None => match &mut self.splice {
+                        Some(kept) if kept.value.start <= query.len() => {
+                            let at = kept.value.start;
+                            h.update(&query[..at]);
+                            kept.state = Some(h.clone());
+                            h.update(&query[at..]);
+                        }
+                        _ => h.update(query),
+                    },
                 }
                 h.update(b"\n");
                 for (name, value) in &self.headers[..host_at] {
@@ -147,6 +194,7 @@ impl<'a> CanonicalRequest<'a> {
     pub fn edit_query(&mut self, edit: impl FnOnce(&mut String)) {
         edit(self.query.to_mut());
         self.before_host = None;
+        self.splice = None;
     }
 
     /// The canonical request as signed for `host`.
@@ -200,6 +248,9 @@ impl<'a> CanonicalRequest<'a> {
     pub fn set_uri(&mut self, uri: Cow<'_, str>) {
         self.uri = Cow::Owned(uri.into_owned());
         self.before_host = None;
+        if let Some(kept) = &mut self.splice {
+            kept.state = None;
+        }
     }
 }
 
@@ -394,6 +445,57 @@ mod tests {
         assert_eq!(
             c.hash(b"h"),
             <[u8; 32]>::from(Sha256::digest(c.render(b"h")))
+        );
+    }
+
+    #[test]
+    fn a_splice_resumes_from_the_state_kept_before_the_value() {
+        let signed = SignedHeaders::parse("host;x-amz-date").unwrap();
+        let headers: [(&[u8], &[u8]); 1] = [(b"x-amz-date", b"20261129T115959Z")];
+        // Over a block before the value, so the kept state has compressed some of it.
+        let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2Fx&X-Amz-Date=1&a=1";
+        let fresh = |uri: &str, query: &str, host: &[u8]| {
+            let c = CanonicalRequest::new(
+                b"GET",
+                uri.to_owned(),
+                query.to_owned(),
+                &signed,
+                &headers,
+                "U",
+            );
+            <[u8; 32]>::from(Sha256::digest(c.unwrap().render(host)))
+        };
+        let spliced = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=BB%2Fyy&X-Amz-Date=1&a=1";
+        let long_uri = "/a-bucket/a-key-long-enough-to-fill-the-first-block-of-the-hash";
+        for uri in ["/k", long_uri] {
+            let mut c = CanonicalRequest::new(b"GET", uri, query, &signed, &headers, "U").unwrap();
+            c.keep_state_before(b"X-Amz-Credential");
+            assert_eq!(c.hash(b"public"), fresh(uri, query, b"public"));
+            assert!(c.splice.as_ref().is_some_and(|s| s.state.is_some()));
+            let origin = c.hash_with_query_value(b"origin", b"X-Amz-Credential", "BB%2Fyy");
+            assert_eq!(origin, fresh(uri, spliced, b"origin"));
+            // Another parameter, or another path, is hashed from the start.
+            let other = c.hash_with_query_value(b"origin", b"X-Amz-Date", "2");
+            assert_eq!(
+                other,
+                fresh(uri, &query.replace("Date=1", "Date=2"), b"origin")
+            );
+            c.set_uri("/other".into());
+            let moved = c.hash_with_query_value(b"origin", b"X-Amz-Credential", "BB%2Fyy");
+            assert_eq!(moved, fresh("/other", spliced, b"origin"));
+        }
+        // Kept only once asked for, and not across an edit of the query.
+        let mut c = CanonicalRequest::new(b"GET", "/k", query, &signed, &headers, "U").unwrap();
+        c.hash(b"h");
+        assert!(c.splice.is_none());
+        c.keep_state_before(b"X-Amz-Credential");
+        c.hash(b"h");
+        c.edit_query(|q| *q = q.replace("a=1", "a=2"));
+        let edited = query.replace("a=1", "a=2");
+        let want = fresh("/k", &edited.replace("A%2Fx", "BB%2Fyy"), b"o");
+        assert_eq!(
+            c.hash_with_query_value(b"o", b"X-Amz-Credential", "BB%2Fyy"),
+            want
         );
     }
 
