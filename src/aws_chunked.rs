@@ -131,10 +131,14 @@ pub enum Trailer {
     Signed,
 }
 
-/// What one piece of the body releases: `prefix` (a chunk completed from earlier pieces,
-/// re-signed), then `input[range]` (re-signed in place). The rest of the input is held.
+/// What one piece of the body releases: `lead` (the byte held back from the last release),
+/// `prefix` (a chunk completed from earlier pieces, re-signed), then `input[range]` (re-signed
+/// in place). The rest of the input is held.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Release {
+    /// Apart from `prefix`, which it would otherwise have to be moved in front of: a byte
+    /// written before a held chunk costs a copy of the chunk.
+    pub lead: Option<u8>,
     pub prefix: Vec<u8>,
     pub range: std::ops::Range<usize>,
 }
@@ -261,17 +265,15 @@ impl ChunkedResigner {
     /// place; the release says what goes on now, the rest waits in the resigner.
     pub fn feed(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
         let mut release = self.feed_inner(input).inspect_err(|_| self.fail())?;
-        if let Some(byte) = self.last_released.take() {
-            // Room for one byte exactly: the prefix is a whole held chunk, whose capacity
-            // would otherwise double, outside the memory budget.
-            release.prefix.reserve_exact(1);
-            release.prefix.insert(0, byte);
-        }
+        release.lead = self.last_released.take();
         if release.range.end > release.range.start {
             release.range.end -= 1;
             self.last_released = input.get(release.range.end).copied();
+        } else if let Some(byte) = release.prefix.pop() {
+            self.last_released = Some(byte);
         } else {
-            self.last_released = release.prefix.pop();
+            // Nothing new went on: the byte stays back.
+            self.last_released = release.lead.take();
         }
         Ok(release)
     }
@@ -280,6 +282,7 @@ impl ChunkedResigner {
     pub fn feed_into(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkError> {
         let mut piece = input.to_vec();
         let release = self.feed(&mut piece)?;
+        out.extend(release.lead);
         out.extend_from_slice(&release.prefix);
         out.extend_from_slice(&piece[release.range]);
         Ok(())

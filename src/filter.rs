@@ -439,7 +439,7 @@ impl Stream {
             None => return Action::Continue,
         };
         self.record_memory();
-        let (range, prefix, last, wait) = match step {
+        let step = match step {
             Ok(step) => step,
             Err(rejection) => {
                 // Nothing of this piece goes on; the error answer resets the upstream request.
@@ -450,20 +450,23 @@ impl Stream {
         if end_of_stream {
             self.body = None;
         }
-        // Envoy's buffer takes three edits, no joining here: replace everything with what was
-        // re-signed in place, prepend what was completed from earlier pieces, append what the
-        // end of the body released.
-        let middle = &input[range];
+        // Envoy's buffer takes up to four edits, no joining here: replace everything with what
+        // was re-signed in place, prepend what was completed from earlier pieces and the byte
+        // before it, append what the end of the body released.
+        let middle = input.get(step.range).unwrap_or_default();
         let mut written = host::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
-        if written.is_ok() && !prefix.is_empty() {
-            written = host::set_buffer(BufferType::HttpRequestBody, 0, 0, &prefix);
+        if written.is_ok() && !step.prefix.is_empty() {
+            written = host::set_buffer(BufferType::HttpRequestBody, 0, 0, &step.prefix);
         }
-        if written.is_ok() && !last.is_empty() {
-            let end = prefix.len() + middle.len();
-            written = host::set_buffer(BufferType::HttpRequestBody, end, 0, &last);
+        if let (Ok(()), Some(lead)) = (&written, step.lead) {
+            written = host::set_buffer(BufferType::HttpRequestBody, 0, 0, &[lead]);
+        }
+        if written.is_ok() && !step.last.is_empty() {
+            let end = usize::from(step.lead.is_some()) + step.prefix.len() + middle.len();
+            written = host::set_buffer(BufferType::HttpRequestBody, end, 0, &step.last);
         }
         match written {
-            Ok(()) if wait => Action::Pause,
+            Ok(()) if step.wait => Action::Pause,
             Ok(()) => Action::Continue,
             Err(status) => {
                 let why = format!("cannot rewrite the request body: {status:?}");
@@ -480,7 +483,7 @@ impl Stream {
         end_of_stream: bool,
     ) -> Result<BodyStep, Rejection> {
         let Some(Body::Chunked(resigner)) = self.body.as_mut() else {
-            return Ok((0..0, Vec::new(), Vec::new(), false));
+            return Ok(BodyStep::default());
         };
         let chunks_before = resigner.chunks();
         let result = resigner.feed(input).and_then(|release| {
@@ -489,7 +492,13 @@ impl Stream {
             } else {
                 Vec::new()
             };
-            Ok((release.range, release.prefix, last, false))
+            Ok(BodyStep {
+                lead: release.lead,
+                prefix: release.prefix,
+                range: release.range,
+                last,
+                wait: false,
+            })
         });
         add(self.counters.chunks, resigner.chunks() - chunks_before);
         result.map_err(|e| Rejection::from(e.s3_error()))
@@ -500,7 +509,7 @@ impl Stream {
     /// and lets the request go.
     fn form_step(&mut self, input: &[u8], end_of_stream: bool) -> Result<BodyStep, Rejection> {
         let Some(Body::Form(form)) = self.body.as_mut() else {
-            return Ok((0..0, Vec::new(), Vec::new(), false));
+            return Ok(BodyStep::default());
         };
         let Some(filters) = self.filters.clone() else {
             return Err(Rejection::new(S3ErrorCode::InternalError, "not configured"));
@@ -543,7 +552,13 @@ impl Stream {
                 set_content_length(verdict.content_length_delta)?;
             }
         }
-        Ok((release.range, release.prefix, last, wait))
+        Ok(BodyStep {
+            lead: None,
+            prefix: release.prefix,
+            range: release.range,
+            last,
+            wait,
+        })
     }
 
     /// Stops a body that failed: the client gets the S3 error and the upstream request is
@@ -684,8 +699,17 @@ fn printable_key_id(id: &str) -> Cow<'_, str> {
         .collect()
 }
 
-/// (range of the input to keep, prefix, final bytes, whether to keep the request waiting).
-type BodyStep = (std::ops::Range<usize>, Vec<u8>, Vec<u8>, bool);
+/// What goes on of one piece of a body: `lead`, `prefix` and `input[range]` in that order
+/// in place of the piece, and `last` after them.
+#[derive(Default)]
+struct BodyStep {
+    lead: Option<u8>,
+    prefix: Vec<u8>,
+    range: std::ops::Range<usize>,
+    last: Vec<u8>,
+    /// Keep the request waiting.
+    wait: bool,
+}
 
 /// The client's `Content-Length`, moved by `delta` (a re-signed form's head is longer or
 /// shorter). The headers are still waiting, so the origin gets the right length.

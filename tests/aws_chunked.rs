@@ -290,20 +290,22 @@ fn complete_chunks_are_released_in_place_without_copies() {
     let mut first = body[..chunk + chunk / 2].to_vec();
     let release = r.feed(&mut first).unwrap();
     assert_eq!(
-        (release.prefix.len(), release.range.clone()),
-        (0, 0..chunk - 1)
+        (release.lead, release.prefix.len(), release.range.clone()),
+        (None, 0, 0..chunk - 1)
     );
     assert_eq!(r.held(), chunk / 2);
     // The next piece completes the held chunk (released as the prefix, after the byte that
     // waited) and carries the third.
     let mut second = body[chunk + chunk / 2..].to_vec();
     let release = r.feed(&mut second).unwrap();
-    assert_eq!(release.prefix.len(), 1 + chunk);
+    assert_eq!(release.lead, Some(first[chunk - 1]));
+    assert_eq!(release.prefix.len(), chunk);
     assert_eq!(
         release.range,
         chunk - chunk / 2..chunk - chunk / 2 + chunk - 1
     );
     let mut out = first[..chunk - 1].to_vec();
+    out.extend(release.lead);
     out.extend(&release.prefix);
     out.extend(&second[release.range]);
     out.extend(r.finish().unwrap());
