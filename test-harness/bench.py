@@ -52,6 +52,10 @@ PROBE = "least-work probe"
 S3_RESIGN = "s3-resign"
 NO_CACHE = "s3-resign, no cache"
 UNLOADED = "distinct presigned GETs on 1 connection"
+PACED = "distinct presigned GETs paced"
+# Workloads that send the distinct presigned GETs again in another pattern: the benchmarks of
+# the filter's work per request (vm_bench, bench_instructions) count those requests once.
+REPLAYS = (UNLOADED, PACED)
 
 
 def upstream_config(port: int) -> dict:
@@ -127,6 +131,10 @@ def workloads(public: str) -> dict[str, list[RawRequest]]:
         "one presigned URL repeated (Range)": [repeated],
         # One connection: no queue, so latency is each request's own time through the proxy.
         UNLOADED: presigned,
+        # The benchmark's connections, each pausing a random time between its requests: a load
+        # the worker keeps up with, so latency is the proxy's own time plus what queueing at
+        # that load adds, not the wait behind a saturated worker.
+        PACED: presigned,
     }
 
 
@@ -142,8 +150,10 @@ def lua_string(raw: bytes) -> str:
     return f'"{escaped}"'
 
 
-def wrk_script(requests: list[RawRequest], public: str) -> str:
-    """A wrk script that sends `requests` in turn, each as raw HTTP/1.1 for Host `public`."""
+def wrk_script(requests: list[RawRequest], public: str, mean_delay_ms: int = 0) -> str:
+    """A wrk script that sends `requests` in turn, each as raw HTTP/1.1 for Host `public`; with
+    `mean_delay_ms`, each connection waits a uniformly random 0 to twice that many milliseconds
+    before each request (random, so the connections do not fall into step and arrive in bursts)."""
     raws = []
     for r in requests:
         head = f"{r.method} {r.target} HTTP/1.1\r\nHost: {public}\r\n"
@@ -156,6 +166,7 @@ def wrk_script(requests: list[RawRequest], public: str) -> str:
         "  i = i % #requests + 1\n"
         "  return requests[i]\n"
         "end\n"
+        + (f"delay = function()\n  return math.random(0, {2 * mean_delay_ms})\nend\n" if mean_delay_ms else "")
     )
 
 
@@ -194,6 +205,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--paced-rate", type=int, default=1000,
+                        help="the paced workload's offered request rate (all connections together)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--variants", help="a comma-separated subset of the proxies, to look closer at some")
     parser.add_argument("--workloads", help="a comma-separated subset of the workloads (name prefixes)")
@@ -227,7 +240,8 @@ def main() -> int:
                     if not chosen(name):
                         continue
                     script = workdir / "requests.lua"
-                    script.write_text(wrk_script(requests, public))
+                    delay = round(args.connections * 1000 / args.paced_rate) if name == PACED else 0
+                    script.write_text(wrk_script(requests, public, delay))
                     order = variants_for(name, proxies)
                     for variant in order if round_ % 2 == 0 else reversed(order):
                         connections = 1 if name == UNLOADED else args.connections

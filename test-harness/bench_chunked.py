@@ -6,7 +6,7 @@ process's peak memory (VmHWM) for two object sizes, to show memory does not grow
 object. The upstream is a sink that reads and discards the body, so the proxy is what is
 measured.
 
-    python test-harness/bench_chunked.py [--gib 1] [--rounds 3]
+    python test-harness/bench_chunked.py [--gib 1] [--rounds 3] [--compare other.wasm ...]
 """
 
 import argparse
@@ -103,6 +103,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gib", type=float, default=1.0, help="the large object's size")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare", type=Path, action="append", default=[],
+                        help="another build of the filter (.wasm) to run beside s3-resign (A/B)")
     args = parser.parse_args()
 
     sink_port = free_port()
@@ -117,6 +119,10 @@ def main() -> int:
         "s3-resign": Envoy(render(origin_host="127.0.0.1", origin_port=sink_port,
                                   filter_config=filter_config_json(authority))),
     }
+    for wasm in args.compare:
+        config = render(origin_host="127.0.0.1", origin_port=sink_port, filter_config=filter_config_json(authority))
+        wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(wasm.resolve())
+        proxies[f"s3-resign @ {wasm.name}"] = Envoy(config)
     try:
         public = proxies["s3-resign"].authority
         sizes = [256 * MIB, int(args.gib * 1024) * MIB]
@@ -129,19 +135,19 @@ def main() -> int:
                 for kind, envoy in proxies.items():
                     mbps = upload(envoy, public, head, view)
                     results.setdefault((kind, size), []).append(mbps)
-                    print(f"  round {round_ + 1} {size // MIB:>5} MiB {kind:<14} {mbps:>7.0f} MB/s  "
+                    print(f"  round {round_ + 1} {size // MIB:>5} MiB {kind:<24} {mbps:>7.0f} MB/s  "
                           f"peak RSS {peak_rss_mib(envoy.process.pid):.0f} MiB", flush=True)
             peaks = {kind: peak_rss_mib(envoy.process.pid) for kind, envoy in proxies.items()}
             results[("peak", size)] = peaks
             del body, view
-        print(f"\n{'object':>8} {'proxy':<14} {'MB/s (median)':>14} {'vs plain':>9} {'vs hash-only':>13}"
+        print(f"\n{'object':>8} {'proxy':<24} {'MB/s (median)':>14} {'vs plain':>9} {'vs hash-only':>13}"
               f" {'Envoy peak RSS':>15}")
         for size in sizes:
             plain = statistics.median(results[("plain envoy", size)])
             ceiling = statistics.median(results[("hash-only wasm", size)])
             for kind in proxies:
                 mbps = statistics.median(results[(kind, size)])
-                print(f"{size // MIB:>5} MiB {kind:<14} {mbps:>14.0f} {mbps / plain:>9.2f} {mbps / ceiling:>13.2f}"
+                print(f"{size // MIB:>5} MiB {kind:<24} {mbps:>14.0f} {mbps / plain:>9.2f} {mbps / ceiling:>13.2f}"
                       f" {results[('peak', size)][kind]:>12.0f} MiB")
         print("\nOne Envoy worker each. Peak RSS is the process's high-water mark after all uploads of that size;")
         print("equal figures for both sizes mean memory does not grow with the object.")

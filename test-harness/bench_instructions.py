@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import NATIVE, NOOP, PLAIN, PROBE, S3_RESIGN, proxy_config, upstream_config, workloads  # noqa: E402
+from bench import NATIVE, NOOP, PLAIN, PROBE, REPLAYS, S3_RESIGN, proxy_config, upstream_config, workloads  # noqa: E402
 from harness import Envoy  # noqa: E402
 from harness.envoy_config import wasm_filter  # noqa: E402
 from harness.programs import free_port  # noqa: E402
@@ -134,7 +134,7 @@ def main() -> int:
             print(f"{tool} is needed: apt-get install valgrind", file=sys.stderr)
             return 2
 
-    names = [w for w in workloads("localhost") if "1 connection" not in w]
+    names = [w for w in workloads("localhost") if w not in REPLAYS]
     if args.workloads:
         names = [w for w in names if any(w.startswith(p) for p in args.workloads.split(","))]
     variants = [PLAIN, NOOP, NATIVE, PROBE, S3_RESIGN]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import DISTINCT, workloads  # noqa: E402
+from bench import DISTINCT, REPLAYS, workloads  # noqa: E402
 from harness import filter_config_json  # noqa: E402
 from harness.paths import WASM, probe_wasm  # noqa: E402
 
@@ -54,8 +54,7 @@ def main() -> int:
         {"name": "least-work probe", "wasm": str(probe_wasm()), "config": "least-work"},
         {"name": "s3-resign", "wasm": str(WASM), "config": config},
     ] + [{"name": f"s3-resign @ {w.name}", "wasm": str(w.resolve()), "config": config} for w in args.compare]
-    chosen = {k: v for k, v in workloads(PUBLIC).items() if k.startswith("distinct") and "1 connection" not in k
-              or k.startswith("one presigned")}
+    chosen = {k: v for k, v in workloads(PUBLIC).items() if k not in REPLAYS}
     heads = {name: [envoy_head(r, PUBLIC) for r in requests] for name, requests in chosen.items()}
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "input.json"
