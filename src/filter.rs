@@ -4,6 +4,7 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
+use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
@@ -450,21 +451,12 @@ impl Stream {
         if end_of_stream {
             self.body = None;
         }
-        // Envoy's buffer takes up to four edits, no joining here: replace everything with what
-        // was re-signed in place, prepend what was completed from earlier pieces and the byte
-        // before it, append what the end of the body released.
         let middle = input.get(step.range).unwrap_or_default();
-        let mut written = host::set_buffer(BufferType::HttpRequestBody, 0, size, middle);
-        if written.is_ok() && !step.prefix.is_empty() {
-            written = host::set_buffer(BufferType::HttpRequestBody, 0, 0, &step.prefix);
-        }
-        if let (Ok(()), Some(lead)) = (&written, step.lead) {
-            written = host::set_buffer(BufferType::HttpRequestBody, 0, 0, &[lead]);
-        }
-        if written.is_ok() && !step.last.is_empty() {
-            let end = usize::from(step.lead.is_some()) + step.prefix.len() + middle.len();
-            written = host::set_buffer(BufferType::HttpRequestBody, end, 0, &step.last);
-        }
+        let lead = step.lead.as_slice();
+        let written =
+            body_edits::edits(size, lead, &step.prefix, middle, &step.last).try_for_each(|e| {
+                host::set_buffer(BufferType::HttpRequestBody, e.start, e.length, e.data)
+            });
         match written {
             Ok(()) if step.wait => Action::Pause,
             Ok(()) => Action::Continue,
@@ -475,8 +467,8 @@ impl Stream {
         }
     }
 
-    /// One piece of a signed aws-chunked body: (range of the input to keep, prefix, final
-    /// bytes, whether to keep the request waiting).
+    /// One piece of a signed aws-chunked body: what goes on of it (re-signed in place, a held
+    /// chunk completed, the end of the body when it ends).
     fn chunked_step(
         &mut self,
         input: &mut [u8],

@@ -8,6 +8,7 @@
 pub mod addressing;
 pub mod auth_kind;
 pub mod aws_chunked;
+pub mod body_edits;
 pub mod config;
 pub mod gateway;
 pub mod grant;

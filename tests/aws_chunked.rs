@@ -6,6 +6,7 @@ mod common;
 
 use common::s3_example;
 use s3_resign::aws_chunked::{Chains, ChunkError, ChunkedResigner, Trailer};
+use s3_resign::body_edits::{edits, Edit};
 use s3_resign::memory_budget::MemoryBudget;
 use s3_resign::sigv4::amz_date::AmzDate;
 use s3_resign::sigv4::chunk_signing::ChunkChain;
@@ -208,6 +209,49 @@ fn small_body(trailer: Trailer) -> (Vec<u8>, u64) {
     (body, chunks.iter().map(|c| c.len() as u64).sum())
 }
 
+/// Envoy's buffer as the proxy-wasm host edits it: replaced from its start, or added to.
+fn apply(buffer: &mut Vec<u8>, edit: Edit<'_>) {
+    if edit.start == 0 {
+        buffer.drain(..edit.length.min(buffer.len()));
+        buffer.splice(0..0, edit.data.iter().copied());
+    } else {
+        assert!(
+            edit.start >= buffer.len(),
+            "Envoy refuses an edit inside the buffer"
+        );
+        buffer.extend_from_slice(edit.data);
+    }
+}
+
+/// What the origin receives when the filter takes `pieces` from Envoy, each edited in Envoy's
+/// buffer as the filter does; the end of the stream comes with the last piece or, with
+/// `end_alone`, in an empty piece after it.
+fn through_envoy(mut r: ChunkedResigner, pieces: &[&[u8]], end_alone: bool) -> Vec<u8> {
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let empty: &[u8] = b"";
+    let pieces = pieces.iter().copied().chain(end_alone.then_some(empty));
+    let count = pieces.clone().count();
+    let mut forwarded = Vec::new();
+    for (i, piece) in pieces.enumerate() {
+        let end = i + 1 == count;
+        let mut input = piece.to_vec();
+        let release = r.feed(&mut input).unwrap();
+        let last = if end { r.finish().unwrap() } else { Vec::new() };
+        let mut buffer = piece.to_vec();
+        let lead = release.lead.as_slice();
+        let middle = &input[release.range];
+        for edit in edits(piece.len(), lead, &release.prefix, middle, &last) {
+            apply(&mut buffer, edit);
+        }
+        forwarded.extend(buffer);
+        assert!(
+            end || forwarded.len() < total,
+            "the whole body before its end"
+        );
+    }
+    forwarded
+}
+
 #[test]
 fn every_split_gives_the_same_output() {
     for trailer in [Trailer::None, Trailer::Signed] {
@@ -221,6 +265,11 @@ fn every_split_gives_the_same_output() {
                 whole,
                 "split at {i}"
             );
+            // The same through Envoy's buffer, however the stream's end arrives.
+            for end_alone in [false, true] {
+                let r = resigner(SEED, trailer, length);
+                assert_eq!(through_envoy(r, &[a, b], end_alone), whole, "split at {i}");
+            }
             for j in (i..=body.len()).step_by(23) {
                 let (b1, b2) = b.split_at(j - i);
                 assert_eq!(
@@ -228,6 +277,9 @@ fn every_split_gives_the_same_output() {
                     whole,
                     "split at {i}, {j}"
                 );
+                let r = resigner(SEED, trailer, length);
+                let through = through_envoy(r, &[a, b1, b2], j % 2 == 0);
+                assert_eq!(through, whole, "split at {i}, {j}");
             }
         }
         let bytes: Vec<&[u8]> = body.chunks(1).collect();
