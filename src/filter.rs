@@ -451,7 +451,12 @@ impl Stream {
         if end_of_stream {
             self.body = None;
         }
-        let middle = input.get(step.range).unwrap_or_default();
+        let Some(middle) = input.get(step.range) else {
+            // Never so by construction; nothing of the piece goes on if it were.
+            let _ = host::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
+            let why = "a body release outside its piece";
+            return self.refuse_body(Rejection::new(S3ErrorCode::InternalError, why));
+        };
         let lead = step.lead.as_slice();
         let written =
             body_edits::edits(size, lead, &step.prefix, middle, &step.last).try_for_each(|e| {
