@@ -39,37 +39,3 @@ pub fn edits<'a>(
     let extra = [prepend(prefix), prepend(lead), append];
     std::iter::once(replace).chain(extra.into_iter().filter(|e| !e.data.is_empty()))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Envoy's buffer as the proxy-wasm host edits it.
-    fn apply(buffer: &mut Vec<u8>, edit: Edit<'_>) {
-        if edit.start == 0 {
-            buffer.drain(..edit.length.min(buffer.len()));
-            buffer.splice(0..0, edit.data.iter().copied());
-        } else {
-            assert!(
-                edit.start >= buffer.len(),
-                "Envoy refuses an edit inside the buffer"
-            );
-            buffer.extend_from_slice(edit.data);
-        }
-    }
-
-    #[test]
-    fn the_parts_replace_the_piece_in_order() {
-        let parts: [&[u8]; 4] = [b"L", b"prefix", b"middle", b"last"];
-        // Every part present or empty.
-        for mask in 0..16 {
-            let part = |i: usize| if mask & (1 << i) != 0 { parts[i] } else { b"" };
-            let (lead, prefix, middle, last) = (part(0), part(1), part(2), part(3));
-            let mut buffer = b"the piece as it came".to_vec();
-            for edit in edits(buffer.len(), lead, prefix, middle, last) {
-                apply(&mut buffer, edit);
-            }
-            assert_eq!(buffer, [lead, prefix, middle, last].concat(), "{mask}");
-        }
-    }
-}

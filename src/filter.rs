@@ -440,8 +440,16 @@ impl Stream {
             None => return Action::Continue,
         };
         self.record_memory();
-        let step = match step {
-            Ok(step) => step,
+        let step = step.and_then(|step| {
+            // Never outside the piece by construction; refused like any bad piece if it were.
+            let middle = input.get(step.range.clone()).ok_or_else(|| {
+                let why = "a body release outside its piece";
+                Rejection::new(S3ErrorCode::InternalError, why)
+            })?;
+            Ok((step, middle))
+        });
+        let (step, middle) = match step {
+            Ok(released) => released,
             Err(rejection) => {
                 // Nothing of this piece goes on; the error answer resets the upstream request.
                 let _ = host::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
@@ -451,12 +459,6 @@ impl Stream {
         if end_of_stream {
             self.body = None;
         }
-        let Some(middle) = input.get(step.range) else {
-            // Never so by construction; nothing of the piece goes on if it were.
-            let _ = host::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
-            let why = "a body release outside its piece";
-            return self.refuse_body(Rejection::new(S3ErrorCode::InternalError, why));
-        };
         let lead = step.lead.as_slice();
         let written =
             body_edits::edits(size, lead, &step.prefix, middle, &step.last).try_for_each(|e| {

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::s3_example;
+use common::{envoy_edit, s3_example};
 use s3_resign::aws_chunked::{Chains, ChunkError, ChunkedResigner, Trailer};
-use s3_resign::body_edits::{edits, Edit};
+use s3_resign::body_edits::edits;
 use s3_resign::memory_budget::MemoryBudget;
 use s3_resign::sigv4::amz_date::AmzDate;
 use s3_resign::sigv4::chunk_signing::ChunkChain;
@@ -209,20 +209,6 @@ fn small_body(trailer: Trailer) -> (Vec<u8>, u64) {
     (body, chunks.iter().map(|c| c.len() as u64).sum())
 }
 
-/// Envoy's buffer as the proxy-wasm host edits it: replaced from its start, or added to.
-fn apply(buffer: &mut Vec<u8>, edit: Edit<'_>) {
-    if edit.start == 0 {
-        buffer.drain(..edit.length.min(buffer.len()));
-        buffer.splice(0..0, edit.data.iter().copied());
-    } else {
-        assert!(
-            edit.start >= buffer.len(),
-            "Envoy refuses an edit inside the buffer"
-        );
-        buffer.extend_from_slice(edit.data);
-    }
-}
-
 /// What the origin receives when the filter takes `pieces` from Envoy, each edited in Envoy's
 /// buffer as the filter does; the end of the stream comes with the last piece or, with
 /// `end_alone`, in an empty piece after it.
@@ -241,7 +227,7 @@ fn through_envoy(mut r: ChunkedResigner, pieces: &[&[u8]], end_alone: bool) -> V
         let lead = release.lead.as_slice();
         let middle = &input[release.range];
         for edit in edits(piece.len(), lead, &release.prefix, middle, &last) {
-            apply(&mut buffer, edit);
+            envoy_edit(&mut buffer, edit);
         }
         forwarded.extend(buffer);
         assert!(

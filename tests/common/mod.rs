@@ -1,6 +1,8 @@
 //! Helpers shared by the vector-driven tests: where the test data lives, and a parser
-//! for the raw HTTP requests of the AWS test suite.
+//! for the raw HTTP requests of the AWS test suite; and a model of Envoy's body buffer.
 #![allow(dead_code)]
+
+use s3_resign::body_edits::Edit;
 
 use std::path::PathBuf;
 
@@ -142,4 +144,19 @@ pub fn example_pairs(example: &serde_json::Value) -> Vec<(String, Vec<u8>)> {
         ));
     }
     pairs
+}
+
+/// Envoy's body buffer as the proxy-wasm host edits it: replaced from its start (drain, then
+/// prepend), or added to at its end; nothing else.
+pub fn envoy_edit(buffer: &mut Vec<u8>, edit: Edit<'_>) {
+    if edit.start == 0 {
+        buffer.drain(..edit.length.min(buffer.len()));
+        buffer.splice(0..0, edit.data.iter().copied());
+    } else {
+        assert!(
+            edit.start >= buffer.len(),
+            "Envoy refuses an edit inside the buffer"
+        );
+        buffer.extend_from_slice(edit.data);
+    }
 }
