@@ -162,6 +162,20 @@ def test_access_log_fields(origin, bucket, origin_s3):
     assert "(access key EVIL?{?forged?:1}): InvalidAccessKeyId" in envoy.log_text()
 
 
+def test_access_log_fields_only_when_asked(origin, bucket):
+    """Without "access_log_filter_state" the filter stores no filter state (Envoy spends about
+    5,000 instructions on each): the same access log has the fields empty, and requests are
+    served and refused as before."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
+    with Envoy(config) as envoy:
+        assert send(envoy.authority, presign(envoy.authority, "GET", f"/{bucket}/none")).status == 404
+        bad = sign_header(envoy.authority, "GET", f"/{bucket}/none", secret="wrong-secret")
+        assert send(envoy.authority, bad).status == 403
+        lines = access_log(envoy)
+    assert [(line["status"], line["s3_auth_kind"], line["s3_access_key_id"], line["s3_error_code"])
+            for line in lines] == [(404, None, None, None), (403, None, None, None)]
+
+
 def test_access_log_of_the_upstream_filter_example(origin, bucket):
     """The upstream (cluster) filter sets the same fields, and its access log shows them."""
     config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None,

@@ -56,6 +56,10 @@ pub struct Config {
     /// What SigV2 requests are signed with at the origin.
     pub origin_signature_version: OriginSignatureVersion,
     pub log_level: LogLevel,
+    /// Whether each request's auth kind, access key id and error code are written to Envoy's
+    /// filter state for the access log. Off unless asked for: Envoy spends about 5,000
+    /// instructions on each property it stores, 3% of a request through it.
+    pub access_log_filter_state: bool,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,
     /// The most this VM holds of incomplete chunks across all streams; past it, an upload
@@ -299,6 +303,9 @@ impl Config {
             .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
         let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
         let log_level = top.optional::<LogLevel>("log_level")?.unwrap_or_default();
+        let access_log_filter_state = top
+            .optional::<bool>("access_log_filter_state")?
+            .unwrap_or(false);
         let origin_addressing = match top.optional::<String>("origin_addressing")?.as_deref() {
             None | Some("preserve") => OriginAddressing::Preserve,
             Some("path") => OriginAddressing::Path,
@@ -389,6 +396,7 @@ impl Config {
         Ok(Config {
             role,
             log_level,
+            access_log_filter_state,
             max_chunk_size_bytes,
             chunk_memory_budget_bytes,
             presigned_cache_entries: match role {
@@ -476,6 +484,8 @@ impl Config {
         )?;
         Ok(Config {
             log_level,
+            // The container image, which configures the filter this way, logs them.
+            access_log_filter_state: true,
             ..config
         })
     }
@@ -530,6 +540,7 @@ impl Config {
             origin_addressing: OriginAddressing::default(),
             origin_signature_version: OriginSignatureVersion::default(),
             log_level: LogLevel::default(),
+            access_log_filter_state: false,
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
             presigned_cache_entries: DEFAULT_PRESIGNED_CACHE_ENTRIES,
@@ -892,6 +903,7 @@ mod tests {
         assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
         assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
         assert_eq!(c.presigned_cache_entries, 4096);
+        assert!(!c.access_log_filter_state);
         let pair = c.credential("AK").unwrap();
         assert_eq!(pair.origin().access_key_id, "AK");
         assert!(c.credential("ak").is_none());
@@ -909,6 +921,7 @@ mod tests {
               {"access_key_id": "CK2", "secret_access_key": "cs2"}
             ],
             "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug",
+            "access_log_filter_state": true,
             "max_chunk_size_bytes": 65536, "chunk_memory_budget_bytes": 1048576 }"#;
         let c = Config::parse(json.as_bytes(), &env).unwrap();
         let domains: Vec<String> = c.public_domains.iter().map(|d| d.to_string()).collect();
@@ -921,6 +934,7 @@ mod tests {
         assert_eq!(c.max_clock_skew_seconds, 60);
         assert_eq!(c.anonymous, Anonymous::Forward);
         assert_eq!(c.log_level, LogLevel::Debug);
+        assert!(c.access_log_filter_state);
     }
 
     #[test]
@@ -974,6 +988,10 @@ mod tests {
             "max_clock_skew_seconds"
         );
         assert_eq!(field_of(&with(r#""anonymous":"allow""#)), "anonymous");
+        assert_eq!(
+            field_of(&with(r#""access_log_filter_state":"yes""#)),
+            "access_log_filter_state"
+        );
         assert_eq!(
             field_of(&with(r#""origin_addressing":"vhost""#)),
             "origin_addressing"
@@ -1151,6 +1169,7 @@ mod tests {
         assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
         assert_eq!(c.public_domains.iter().count(), 2);
         assert_eq!(c.log_level, LogLevel::Info);
+        assert!(c.access_log_filter_state, "the image's access log reads it");
 
         let env = vars(&[
             ("PUBLIC_DOMAINS", "s3.mydomain.com"),
