@@ -7,7 +7,8 @@ for s3-resign and its yardsticks side by side in one run, reported as ratios:
 - the least-work probe: a wasm filter doing only what verify + re-sign cannot avoid (read four
   headers, two SHA-256 of a canonical request, two HMAC with cached keys, rewrite `:authority`
   and `:path`): the floor for any verifying re-signer;
-- s3-resign (and, for the repeated URL, s3-resign with its presigned cache off).
+- s3-resign (and, for the repeated URL, s3-resign with its presigned cache off; with
+  `--variants`, also "s3-resign, access log": with `access_log_filter_state` on).
 
 Workloads: 10,000 distinct presigned GETs and 10,000 distinct header-signed GETs (every request
 a different key and signature, more than the presigned cache holds: nothing is served from it),
@@ -51,6 +52,8 @@ NATIVE = "aws_request_signing"
 PROBE = "least-work probe"
 S3_RESIGN = "s3-resign"
 NO_CACHE = "s3-resign, no cache"
+# With the access log's filter state on (`access_log_filter_state`), as the shipped configs run.
+ACCESS_LOG = "s3-resign, access log"
 UNLOADED = "distinct presigned GETs on 1 connection"
 PACED = "distinct presigned GETs paced"
 # Workloads that send the distinct presigned GETs again in another pattern: the benchmarks of
@@ -109,7 +112,8 @@ def proxy_config(variant: str, upstream_port: int) -> dict:
         wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(probe_wasm())
         return config
     filters = {PLAIN: [], NATIVE: [native_signing_filter(authority)]}.get(variant)
-    overrides = {"presigned_cache_entries": 0} if variant == NO_CACHE else {}
+    overrides = {NO_CACHE: {"presigned_cache_entries": 0},
+                 ACCESS_LOG: {"access_log_filter_state": True}}.get(variant, {})
     return render(
         origin_host="127.0.0.1",
         origin_port=upstream_port,
@@ -219,7 +223,7 @@ def main() -> int:
 
     variants = [PLAIN, NOOP, NATIVE, PROBE, S3_RESIGN, NO_CACHE]
     if args.variants:
-        variants = [v for v in variants if v in args.variants.split(",")]
+        variants = [v for v in variants + [ACCESS_LOG] if v in args.variants.split(",")]
     chosen = lambda workload: not args.workloads or any(
         workload.startswith(w) for w in args.workloads.split(","))
     upstream_port = free_port()

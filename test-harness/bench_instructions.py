@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import NATIVE, NOOP, PLAIN, PROBE, REPLAYS, S3_RESIGN, proxy_config, upstream_config, workloads  # noqa: E402
+from bench import ACCESS_LOG, NATIVE, NOOP, PLAIN, PROBE, REPLAYS, S3_RESIGN, proxy_config, upstream_config, workloads  # noqa: E402
 from harness import Envoy  # noqa: E402
 from harness.envoy_config import wasm_filter  # noqa: E402
 from harness.programs import free_port  # noqa: E402
@@ -137,7 +137,9 @@ def main() -> int:
     names = [w for w in workloads("localhost") if w not in REPLAYS]
     if args.workloads:
         names = [w for w in names if any(w.startswith(p) for p in args.workloads.split(","))]
-    variants = [PLAIN, NOOP, NATIVE, PROBE, S3_RESIGN]
+    # s3-resign as configured by default, and as the shipped configurations run it (their
+    # access log reads the filter state it then writes).
+    variants = [PLAIN, NOOP, NATIVE, PROBE, S3_RESIGN, ACCESS_LOG]
     if args.variants:
         variants = [v for v in variants if v in args.variants.split(",")]
     results: dict[str, dict[str, float]] = {}
