@@ -194,7 +194,8 @@ impl RootContext for Root {
             access_log: self
                 .filters
                 .as_ref()
-                .map_or(AccessLog { enabled: false }, |f| f.access_log),
+                .map(|f| f.access_log)
+                .unwrap_or_default(),
             filters: self.filters.clone(),
             counters: self.counters.clone(),
             body: None,
@@ -750,7 +751,7 @@ fn is_head(req: &Request<'_>) -> bool {
 /// with. Never a secret or a signature. Like metrics, these never fail a request. Written only
 /// when the configuration asks (`access_log_filter_state`): Envoy executes about 5,000
 /// instructions for each property it stores, 1.5% of a request through it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct AccessLog {
     enabled: bool,
 }
