@@ -8,7 +8,7 @@ for s3-resign and its yardsticks side by side in one run, reported as ratios:
   headers, two SHA-256 of a canonical request, two HMAC with cached keys, rewrite `:authority`
   and `:path`): the floor for any verifying re-signer;
 - s3-resign (and, for the repeated URL, s3-resign with its presigned cache off; with
-  `--variants`, also "s3-resign, access log": with `access_log_filter_state` on).
+  `--variants`, also "s3-resign +access log": with `access_log_filter_state` on).
 
 Workloads: 10,000 distinct presigned GETs and 10,000 distinct header-signed GETs (every request
 a different key and signature, more than the presigned cache holds: nothing is served from it),
@@ -51,9 +51,9 @@ NOOP = "noop wasm"
 NATIVE = "aws_request_signing"
 PROBE = "least-work probe"
 S3_RESIGN = "s3-resign"
-NO_CACHE = "s3-resign, no cache"
+NO_CACHE = "s3-resign no cache"
 # With the access log's filter state on (`access_log_filter_state`), as the shipped configs run.
-ACCESS_LOG = "s3-resign, access log"
+ACCESS_LOG = "s3-resign +access log"
 UNLOADED = "distinct presigned GETs on 1 connection"
 PACED = "distinct presigned GETs paced"
 # Workloads that send the distinct presigned GETs again in another pattern: the benchmarks of
