@@ -772,8 +772,9 @@ impl AccessLog {
 
     /// The key id the client claimed, known or not, as log lines print it.
     fn access_key_id(self, access_key_id: Option<&str>) {
-        if let Some(id) = access_key_id {
-            self.set(Self::ACCESS_KEY_ID, &printable_key_id(id));
+        match access_key_id {
+            Some(id) if self.enabled => self.set(Self::ACCESS_KEY_ID, &printable_key_id(id)),
+            _ => {}
         }
     }
 
