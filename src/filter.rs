@@ -191,11 +191,6 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Stream {
-            access_log: self
-                .filters
-                .as_ref()
-                .map(|f| f.access_log)
-                .unwrap_or_default(),
             filters: self.filters.clone(),
             counters: self.counters.clone(),
             body: None,
@@ -284,7 +279,6 @@ enum Body {
 
 struct Stream {
     filters: Option<Rc<Filters>>,
-    access_log: AccessLog,
     counters: Rc<Counters>,
     /// What verifies and re-signs the body, while it streams.
     body: Option<Body>,
@@ -423,7 +417,7 @@ impl Stream {
             return Action::Pause;
         }
         self.counters.forwarded(forward.kind);
-        self.access_log
+        self.access_log()
             .forwarded(forward.kind, forward.access_key_id);
         if let Some(chunked) = forward.body.take() {
             if end_of_stream {
@@ -551,7 +545,7 @@ impl Stream {
         if let Some(verdict) = &release.head {
             let kind = AuthKind::PostPolicy;
             self.counters.forwarded(kind);
-            self.access_log
+            self.access_log()
                 .forwarded(kind, verdict.access_key_id.as_deref());
             self.described = format!(
                 "{} (access key {})",
@@ -583,6 +577,14 @@ impl Stream {
         self.send_error(self.head, &rejection.error, None)
     }
 
+    /// What this filter records for the access log (nothing where no configuration loaded).
+    fn access_log(&self) -> AccessLog {
+        self.filters
+            .as_ref()
+            .map(|f| f.access_log)
+            .unwrap_or_default()
+    }
+
     fn record_memory(&self) {
         if let Some(filters) = &self.filters {
             self.counters.memory(filters);
@@ -590,7 +592,7 @@ impl Stream {
     }
 
     fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {
-        self.access_log
+        self.access_log()
             .access_key_id(rejection.access_key_id.as_deref());
         let described = describe(req, rejection.access_key_id.as_deref());
         log::info!("rejected {described}: {}", rejection.error);
@@ -619,7 +621,7 @@ impl Stream {
         // An error answer while the request is streaming also resets the upstream request.
         self.answered.set(true);
         self.counters.rejected(error.code);
-        self.access_log.rejected(error.code);
+        self.access_log().rejected(error.code);
         let body = error.xml_body(request_id);
         let mut headers = vec![("content-type", "application/xml")];
         if let Some(id) = request_id {
