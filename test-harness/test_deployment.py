@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from botocore.exceptions import ClientError
 from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML, wasm_filter
-from harness.paths import ENVOY_YAML, ROOT, WASM
+from harness.paths import ENVOY_YAML, PROBE_WASM, ROOT, WASM
 from harness.schemas import compose_schema, istio_errors
 
 ENVOY_DIR = ROOT / "envoy"
@@ -343,6 +344,34 @@ def test_the_istio_stats_advice_exports_the_filter_series(origin, bucket):
             assert any(line.startswith("s3_resign_vm_memory_bytes") for line in lines)
         else:
             assert lines == []
+
+
+# -- the module ---------------------------------------------------------------------------------
+
+def module_exports(path: Path) -> set[str]:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from wasm_unexport import exports
+    finally:
+        sys.path.pop(0)
+    return set(exports(path.read_bytes()))
+
+
+@pytest.mark.parametrize("module", [WASM, PROBE_WASM], ids=["s3-resign", "probe"])
+def test_the_module_is_entered_only_for_callbacks_it_implements(module):
+    """Envoy enters a module for each callback it exports: the build leaves out the response
+    callbacks and `proxy_on_done`, which only ran the SDK's defaults (a request costs two or
+    three VM entries fewer), and keeps everything the filter and the SDK need."""
+    makefile = (ROOT / "Makefile").read_text()
+    unused = set(re.search(r"^UNUSED_CALLBACKS := (.*)$", makefile, re.M).group(1).split())
+    assert unused == {"proxy_on_response_headers", "proxy_on_response_body",
+                      "proxy_on_response_trailers", "proxy_on_done"}
+    exported = module_exports(module)
+    assert not exported & unused
+    assert {"proxy_abi_version_0_2_1", "proxy_on_memory_allocate", "proxy_on_vm_start",
+            "proxy_on_configure", "proxy_on_context_create", "proxy_on_request_headers",
+            "proxy_on_request_body", "proxy_on_request_trailers", "proxy_on_log",
+            "proxy_on_delete"} <= exported
 
 
 # -- the OCI image ------------------------------------------------------------------------------
