@@ -110,9 +110,9 @@ class Host {
     this.x.proxy_on_context_create(id, 1);
     const action = this.x.proxy_on_request_headers(id, head.headers.length, 1);
     // As Envoy does: a callback the module does not export is not called (make build leaves
-    // out proxy_on_done).
+    // out proxy_on_done and proxy_on_log).
     this.x.proxy_on_done?.(id);
-    this.x.proxy_on_log(id);
+    this.x.proxy_on_log?.(id);
     this.x.proxy_on_delete(id);
     return action === CONTINUE && this.failed === null;
   }
