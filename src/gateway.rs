@@ -28,6 +28,7 @@ use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
+use crate::sigv4::split::find_byte;
 use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, verify_v2};
@@ -682,20 +683,12 @@ fn is_preflight(req: &Request<'_>) -> bool {
 /// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme
 /// after a comma is the trace of a second header.
 fn joins_several(value: &[u8]) -> bool {
-    // A signed header holds two commas in some 200 bytes: blocks without one are passed over
-    // whole (a test of every byte of a block compiles to a few vector instructions, where a
-    // search byte by byte would take a branch per byte).
-    const BLOCK: usize = 16;
-    let mut at = 0;
-    for block in value.chunks(BLOCK) {
-        if block.iter().fold(false, |any, &b| any | (b == b',')) {
-            for (i, _) in block.iter().enumerate().filter(|(_, &b)| b == b',') {
-                if starts_a_scheme(&value[at + i + 1..]) {
-                    return true;
-                }
-            }
+    let mut rest = value;
+    while let Some(comma) = find_byte(rest, b',') {
+        rest = &rest[comma + 1..];
+        if starts_a_scheme(rest) {
+            return true;
         }
-        at += block.len();
     }
     false
 }
