@@ -2,6 +2,7 @@
 
 use crate::redact;
 use crate::sigv4::query::{params, RawParam};
+use crate::sigv4::split::find_byte;
 use std::cell::OnceCell;
 
 /// The request head: pseudo-headers apart, every other header in arrival order.
@@ -95,7 +96,7 @@ impl<'a> Request<'a> {
     }
 
     fn split_path(&self) -> (&'a [u8], &'a [u8]) {
-        match self.path.iter().position(|&b| b == b'?') {
+        match find_byte(self.path, b'?') {
             Some(q) => (&self.path[..q], &self.path[q + 1..]),
             None => (self.path, b""),
         }
