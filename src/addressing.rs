@@ -7,6 +7,7 @@
 //! gets, it addresses the same bucket and the same key, so a request cannot become another
 //! operation on the way (an object `PUT` never turns into a bucket `PUT`).
 
+use crate::sigv4::split::find_byte;
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
 use std::fmt;
@@ -178,7 +179,7 @@ impl<'r> Target<'r> {
             }
             Style::Path => {
                 let rest = raw_path.strip_prefix(b"/").unwrap_or(raw_path);
-                let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+                let end = find_byte(rest, b'/').unwrap_or(rest.len());
                 if end == 0 {
                     return Ok(Target {
                         style,

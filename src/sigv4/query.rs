@@ -1,6 +1,7 @@
 //! The raw query string: split into parameters without copying, canonicalised for signing,
 //! and rewritten in place (only the values the proxy must change, every other byte as sent).
 
+use super::split::find_byte;
 use super::uri::{
     canonicalize_query_component, decode_query_component, encode_query_component, stays_escaped,
     QUERY_UNRESERVED,
@@ -289,9 +290,7 @@ pub fn set_canonical_value(canonical: &mut String, name: &[u8], encoded_value: &
 pub fn canonical_value_range(canonical: &str, name: &[u8]) -> Option<Range<usize>> {
     let mut start = 0;
     while start <= canonical.len() {
-        let end = canonical.as_bytes()[start..]
-            .iter()
-            .position(|&b| b == b'&')
+        let end = find_byte(&canonical.as_bytes()[start..], b'&')
             .map_or(canonical.len(), |len| start + len);
         let pair = &canonical.as_bytes()[start..end];
         if pair.strip_prefix(name).and_then(|rest| rest.first()) == Some(&b'=') {
