@@ -45,7 +45,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexp
 	@echo "==> building the filter ($(WASM))"
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo build --release --target wasm32-wasip1
-	python3 scripts/wasm_unexport.py $(WASM) $(UNUSED_CALLBACKS)
+	python3 scripts/wasm_unexport.py $(WASM) $(UNUSED_CALLBACKS) || { rm -f $(WASM); exit 1; }
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
 deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed rclone
@@ -83,7 +83,7 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 $(PROBE_WASM): test-harness/wasm-probe/Cargo.toml test-harness/wasm-probe/Cargo.lock $(shell find test-harness/wasm-probe/src -name '*.rs') scripts/wasm_unexport.py
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo build --quiet --release --locked --manifest-path test-harness/wasm-probe/Cargo.toml --target wasm32-wasip1 --target-dir target/wasm-probe
-	python3 scripts/wasm_unexport.py $(PROBE_WASM) $(UNUSED_CALLBACKS)
+	python3 scripts/wasm_unexport.py $(PROBE_WASM) $(UNUSED_CALLBACKS) || { rm -f $(PROBE_WASM); exit 1; }
 
 # rclone, a real client the integration tests drive: Debian's package.
 rclone:

@@ -9,6 +9,7 @@ the stream is done, to run the SDK's defaults. Each entry costs Envoy and V8 a f
 instructions. Only the export section changes; every other byte of the module stays.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -90,7 +91,11 @@ def main() -> int:
     path, names = Path(sys.argv[1]), set(sys.argv[2:])
     try:
         # Names the module does not export are no error: running it twice changes nothing.
-        path.write_bytes(unexport(path.read_bytes(), names))
+        module = unexport(path.read_bytes(), names)
+        # Replaced whole or not at all: an interrupted write leaves the module cargo built.
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(module)
+        os.replace(partial, path)
     except ValueError as e:
         print(f"{path}: {e}", file=sys.stderr)
         return 1
