@@ -77,6 +77,13 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 	@echo "==> building the AWS SDK for Rust test client (a few minutes, once)"
 	cargo build --quiet --release --locked --manifest-path test-harness/sdk-client/Cargo.toml --target-dir $(TOOLS)/sdk-client
 	@touch $@
+# The filter built keeping its function names, for `bench_instructions.py --functions`. A
+# stripped build inlines a few functions differently, so the profile runs this build itself
+# rather than mapping its names onto the shipped module.
+NAMED_WASM := target/wasm-names/wasm32-wasip1/release/s3_resign.wasm
+$(NAMED_WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexport.py
+	CARGO_PROFILE_RELEASE_STRIP=none cargo build --quiet --release --target wasm32-wasip1 --target-dir target/wasm-names
+	python3 scripts/wasm_unexport.py $@ $(UNUSED_CALLBACKS) || { rm -f $@; exit 1; }
 
 # Reference wasm filters the tests and benchmarks run beside s3-resign (noop, crash).
 # The least-work probe does the least work there too.

@@ -10,7 +10,17 @@ is counted: Envoy, V8, the filter, the allocator (the main thread, whose timers 
 often as valgrind slows it down, is left out). Instructions are not time (a cache miss costs more
 than an add), so this complements `make bench`, it does not replace it.
 
+`--cache-sim` also simulates the worker's caches (callgrind's model of this CPU's L1 and last
+level) and counts first-level instruction-cache misses per request, in all and in the code V8
+generated (the filters' compiled wasm and the builtins it calls). A request runs each line of a
+filter's straight-line code once, and Envoy's own work between two requests evicts it, so these
+misses measure the code a filter runs per request, a cost instruction counts leave out.
+`--functions N` adds, for a build of s3-resign that keeps its function names (run beside the
+others: a stripped build inlines a few functions differently), the N wasm functions that miss
+most.
+
     python test-harness/bench_instructions.py [--requests 400] [--variants ...] [--compare x.wasm]
+                                              [--cache-sim [--functions 25]]
 """
 
 import argparse
@@ -28,9 +38,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench import ACCESS_LOG, NATIVE, NOOP, PLAIN, PROBE, REPLAYS, S3_RESIGN, proxy_config, upstream_config, workloads  # noqa: E402
 from harness import Envoy  # noqa: E402
 from harness.envoy_config import wasm_filter  # noqa: E402
+from harness.paths import ROOT  # noqa: E402
 from harness.programs import free_port  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from wasm_unexport import read_leb, sections  # noqa: E402
+
 WARM_UP = 50
+NAMED = "s3-resign, named build"
 # V8 compiles the modules under callgrind: a start takes a minute or two.
 STARTUP_SECONDS = 900
 
@@ -75,20 +90,169 @@ def raw_heads(requests, public: str, count: int) -> list[bytes]:
     return heads
 
 
-def total_instructions(dump: Path) -> int:
+def summary(dump: Path) -> dict[str, int]:
+    """A callgrind dump's totals, by event (`Ir`, instructions, first)."""
+    events: list[str] = []
     for line in dump.read_text(errors="replace").splitlines():
-        if line.startswith("summary:"):
-            return int(line.split()[1])
+        if line.startswith("events:"):
+            events = line.split()[1:]
+        elif line.startswith("summary:"):
+            return dict(zip(events, map(int, line.split()[1:])))
     raise RuntimeError(f"no summary in {dump}")
 
 
-def measure(name: str, config: dict, chosen: list[str], count: int) -> dict[str, float]:
-    """Instructions per request of one proxy, for each workload."""
+# Code from no file: what V8 generated (and its builtins, embedded in Envoy's binary but not
+# named there).
+GENERATED = ("", "???")
+NAME_LINE = re.compile(r"^(c?ob|c?fn|c?fl|c?fi|c?fe)=\((\d+)\)(?: (.*))?$")
+
+
+def costs_by_function(dump: Path) -> dict[tuple[str, str], dict[str, int]]:
+    """Each (object, function)'s own events in a callgrind dump (calls' inclusive lines left out)."""
+    events: list[str] = []
+    names: dict[str, dict[str, str]] = {"ob": {}, "fn": {}}
+    ob = fn = ""
+    after_calls = False
+    costs: dict[tuple[str, str], dict[str, int]] = {}
+    for line in dump.read_text(errors="replace").splitlines():
+        if line.startswith("events:"):
+            events = line.split()[1:]
+        elif match := NAME_LINE.match(line):
+            kind, ident, name = match.groups()
+            table = names.get(kind.lstrip("c"))
+            if table is not None and name:
+                table[ident] = name
+            if kind == "ob":
+                ob = names["ob"].get(ident, "")
+            elif kind == "fn":
+                fn = names["fn"].get(ident, ident)
+        elif line.startswith("calls="):
+            after_calls = True
+        elif line and (line[0].isdigit() or line[0] in "+-*"):
+            if after_calls:
+                after_calls = False
+                continue
+            own = costs.setdefault((ob, fn), dict.fromkeys(events, 0))
+            for event, value in zip(events, line.split()[1:]):
+                own[event] += int(value)
+    return costs
+
+
+def wasm_function_names(module: Path) -> list[str]:
+    """The names of a module's own (not imported) functions, by index, from its name section."""
+    def skip_limits(data: bytes, at: int) -> int:
+        flags, at = read_leb(data, at)
+        _, at = read_leb(data, at)
+        return read_leb(data, at)[1] if flags & 1 else at
+
+    imported, names = 0, {}
+    for section, data in sections(module.read_bytes()):
+        if section == 2:  # imports: the imported functions take the first indices
+            count, pos = read_leb(data, 0)
+            for _ in range(count):
+                for _module_then_field in range(2):
+                    length, pos = read_leb(data, pos)
+                    pos += length
+                kind, pos = data[pos], pos + 1
+                if kind == 0:  # a function: its type
+                    imported += 1
+                    _, pos = read_leb(data, pos)
+                elif kind == 1:  # a table: its element type, then limits
+                    pos = skip_limits(data, pos + 1)
+                elif kind == 2:  # a memory: limits
+                    pos = skip_limits(data, pos)
+                else:  # a global: its type and mutability
+                    pos += 2
+        elif section == 0:
+            length, pos = read_leb(data, 0)
+            if data[pos:pos + length] != b"name":
+                continue
+            pos += length
+            while pos < len(data):
+                subsection = data[pos]
+                size, pos = read_leb(data, pos + 1)
+                if subsection == 1:  # function names
+                    count, q = read_leb(data, pos)
+                    for _ in range(count):
+                        index, q = read_leb(data, q)
+                        length, q = read_leb(data, q)
+                        names[index] = data[q:q + length].decode(errors="replace")
+                        q += length
+                pos += size
+    if not names:
+        raise RuntimeError(f"{module} has no function names")
+    return [names.get(i, f"function {i}") for i in range(imported, max(names) + 1)]
+
+
+def module_with_names() -> Path:
+    """The filter built keeping its function names (the Makefile's `NAMED_WASM`)."""
+    named = ROOT / "target" / "wasm-names" / "wasm32-wasip1" / "release" / "s3_resign.wasm"
+    subprocess.run(["make", "--no-print-directory", str(named.relative_to(ROOT))], cwd=ROOT, check=True)
+    return named
+
+
+ESCAPES = [("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("$C$", ","), ("$RF$", "&"), ("$BP$", "*"),
+           ("$u7b$", "{"), ("$u7d$", "}"), ("$u27$", "'"), ("$u5b$", "["), ("$u5d$", "]"), ("..", "::")]
+
+
+def demangle(symbol: str) -> str:
+    """A legacy Rust symbol (`_ZN…E`) as a path, without its hash; other names as they are."""
+    if not symbol.startswith("_ZN"):
+        return symbol
+    parts, at = [], 3
+    while at < len(symbol) and symbol[at].isdigit():
+        digits = at
+        while symbol[at].isdigit():
+            at += 1
+        length = int(symbol[digits:at])
+        parts.append(symbol[at:at + length])
+        at += length
+    if parts and re.fullmatch(r"h[0-9a-f]{16}", parts[-1]):
+        parts.pop()
+    text = "::".join(part.lstrip("_") if part.startswith("_$") else part for part in parts)
+    for escape, char in ESCAPES:
+        text = text.replace(escape, char)
+    return text
+
+
+def misses_by_wasm_function(costs: dict, names: list[str]) -> list[tuple[str, float, float]]:
+    """The compiled module's functions by their instruction-cache misses: (name, I1 misses, Ir).
+
+    V8 enters a module's functions through its jump table, one 8-byte slot per function in
+    index order, so callgrind names each function's code by the address of its slot. The
+    table starts at a page boundary below the lowest slot; the function running the most
+    instructions (SHA-256's compression) checks the mapping."""
+    generated = {int(fn, 16): c for (ob, fn), c in costs.items() if ob in GENERATED and fn.startswith("0x")}
+    # V8's code space is mapped far above Envoy's binary, where its builtins are embedded.
+    slots = [a for a in generated if a >= 1 << 40]
+    if not slots:
+        return []
+    base = min(slots) & ~0xFFF
+    rows = []
+    for address, c in generated.items():
+        index, offset = divmod(address - base, 8)
+        inside = address >= base and index < len(names) and offset == 0
+        rows.append((names[index] if inside else "V8 builtin or stub", c["I1mr"], c["Ir"]))
+    hottest = max(rows, key=lambda r: r[2])[0]
+    if "compress" not in hottest:
+        raise RuntimeError(f"the jump-table mapping does not hold: the hottest function is {hottest}")
+    merged: dict[str, list[float]] = {}
+    for name, misses, instructions in rows:
+        total = merged.setdefault(name, [0, 0])
+        total[0] += misses
+        total[1] += instructions
+    return sorted(((n, m, i) for n, (m, i) in merged.items()), key=lambda r: -r[1])
+
+
+def measure(name: str, config: dict, chosen: list[str], count: int,
+            cache_sim: bool = False) -> dict[str, dict]:
+    """Per request, for each workload, the worker's instructions and (with `cache_sim`) its
+    instruction-cache misses, in all and in generated code; with them, its costs by function."""
     out_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"s3-resign-callgrind-{os.getpid()}"
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir()
     wrapper = ["valgrind", "--tool=callgrind", "--smc-check=all-non-file", "--separate-threads=yes",
-               f"--callgrind-out-file={out_dir}/callgrind.out"]
+               f"--callgrind-out-file={out_dir}/callgrind.out"] + (["--cache-sim=yes"] if cache_sim else [])
     envoy = Envoy(config, wrapper=wrapper, startup_seconds=STARTUP_SECONDS)
     results = {}
     try:
@@ -111,10 +275,20 @@ def measure(name: str, config: dict, chosen: list[str], count: int) -> dict[str,
             # One file per thread: the worker's is the one that served the requests.
             dumps = set(out_dir.iterdir()) - before
             conn.close()
-            counts = {dump.name: total_instructions(dump) for dump in dumps}
-            results[workload] = max(counts.values()) / count
-            print(f"  {name:<22} {workload:<40} {results[workload] / 1000:8.1f}k instructions/request",
-                  flush=True)
+            totals = {dump: summary(dump) for dump in dumps}
+            worker = max(totals, key=lambda dump: totals[dump]["Ir"])
+            result = {"instructions": totals[worker]["Ir"] / count}
+            line = f"  {name:<22} {workload:<40} {result['instructions'] / 1000:8.1f}k instructions/request"
+            if cache_sim:
+                costs = costs_by_function(worker)
+                result["costs"] = {key: {e: v / count for e, v in c.items()} for key, c in costs.items()}
+                result["i1_misses"] = totals[worker]["I1mr"] / count
+                result["generated_misses"] = sum(c["I1mr"] for (ob, _), c in result["costs"].items()
+                                                 if ob in GENERATED)
+                line += (f", {result['i1_misses']:,.0f} I1 misses ({result['generated_misses']:,.0f}"
+                         " in generated code)")
+            results[workload] = result
+            print(line, flush=True)
     finally:
         envoy.stop()
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -128,7 +302,13 @@ def main() -> int:
     parser.add_argument("--workloads", help="a comma-separated subset of the workloads (name prefixes)")
     parser.add_argument("--compare", type=Path, action="append", default=[],
                         help="another build of the filter (.wasm) to count beside s3-resign (A/B)")
+    parser.add_argument("--cache-sim", action="store_true",
+                        help="also count instruction-cache misses per request (callgrind's cache model)")
+    parser.add_argument("--functions", type=int, default=0, metavar="N",
+                        help="with --cache-sim: the N wasm functions of s3-resign that miss most")
     args = parser.parse_args()
+    if args.functions and not args.cache_sim:
+        parser.error("--functions needs --cache-sim")
     for tool in ("valgrind", "callgrind_control"):
         if not shutil.which(tool):
             print(f"{tool} is needed: apt-get install valgrind", file=sys.stderr)
@@ -150,18 +330,36 @@ def main() -> int:
             config = proxy_config(S3_RESIGN, upstream_port)
             wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(wasm.resolve())
             configs[f"s3-resign @ {wasm.name}"] = config
+        if args.functions:
+            config = proxy_config(S3_RESIGN, upstream_port)
+            wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(module_with_names())
+            configs[NAMED] = config
         for name, config in configs.items():
-            results[name] = measure(name, config, names, args.requests)
+            results[name] = measure(name, config, names, args.requests, args.cache_sim)
 
     print()
     print(f"{'workload':<40} {'proxy':<22} {'instr/req':>10} {'/plain':>7} {'/native':>8} {'/probe':>7}")
     for workload in names:
-        counts = {v: r[workload] for v, r in results.items()}
+        counts = {v: r[workload]["instructions"] for v, r in results.items()}
         # As request-rate ratios are: how many of this proxy's requests the reference's cost buys.
         ratio = lambda v, ref: counts[ref] / counts[v] if ref in counts else float("nan")
         for variant, count in counts.items():
             print(f"{workload:<40} {variant:<22} {count / 1000:>9.1f}k {ratio(variant, PLAIN):>7.3f}"
                   f" {ratio(variant, NATIVE):>8.3f} {ratio(variant, PROBE):>7.3f}")
+    if args.cache_sim:
+        print(f"\n{'workload':<40} {'proxy':<22} {'I1 misses/req':>14} {'in generated code':>18}")
+        for workload in names:
+            for variant, r in results.items():
+                print(f"{workload:<40} {variant:<22} {r[workload]['i1_misses']:>14,.0f}"
+                      f" {r[workload]['generated_misses']:>18,.0f}")
+    if args.functions:
+        function_names = wasm_function_names(module_with_names())
+        for workload in names:
+            rows = misses_by_wasm_function(results[NAMED][workload]["costs"], function_names)
+            print(f"\n{NAMED}, {workload}: the wasm functions that miss most (per request)")
+            print(f"{'I1 misses':>10} {'instructions':>13}  function")
+            for name, misses, instructions in rows[:args.functions]:
+                print(f"{misses:>10.1f} {instructions:>13,.0f}  {demangle(name)}")
     print(f"\n{args.requests} requests per workload on one connection after {WARM_UP} to warm up, one Envoy worker,"
           " the worker thread counted. Ratios are the reference's instructions per request over the"
           " proxy's: comparable with make bench's request-rate ratios.")
