@@ -40,12 +40,14 @@ build: $(WASM)
 # the callbacks it exports: without these, a request costs three or four VM entries fewer
 # (scripts/wasm_unexport.py; 8.9k instructions of Envoy's, 2.8% of a presigned GET).
 UNUSED_CALLBACKS := proxy_on_response_headers proxy_on_response_body proxy_on_response_trailers proxy_on_done proxy_on_log
+# The build's last step for each module: a failed rewrite removes it, so the next make builds it again.
+UNEXPORT = python3 scripts/wasm_unexport.py $@ $(UNUSED_CALLBACKS) || { rm -f $@; exit 1; }
 
 $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexport.py
 	@echo "==> building the filter ($(WASM))"
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo build --release --target wasm32-wasip1
-	python3 scripts/wasm_unexport.py $(WASM) $(UNUSED_CALLBACKS) || { rm -f $(WASM); exit 1; }
+	$(UNEXPORT)
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
 deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed rclone
@@ -77,20 +79,21 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 	@echo "==> building the AWS SDK for Rust test client (a few minutes, once)"
 	cargo build --quiet --release --locked --manifest-path test-harness/sdk-client/Cargo.toml --target-dir $(TOOLS)/sdk-client
 	@touch $@
+
 # The filter built keeping its function names, for `bench_instructions.py --functions`. A
 # stripped build inlines a few functions differently, so the profile runs this build itself
 # rather than mapping its names onto the shipped module.
 NAMED_WASM := target/wasm-names/wasm32-wasip1/release/s3_resign.wasm
 $(NAMED_WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexport.py
 	CARGO_PROFILE_RELEASE_STRIP=none cargo build --quiet --release --target wasm32-wasip1 --target-dir target/wasm-names
-	python3 scripts/wasm_unexport.py $@ $(UNUSED_CALLBACKS) || { rm -f $@; exit 1; }
+	$(UNEXPORT)
 
 # Reference wasm filters the tests and benchmarks run beside s3-resign (noop, crash).
 # The least-work probe does the least work there too.
 $(PROBE_WASM): test-harness/wasm-probe/Cargo.toml test-harness/wasm-probe/Cargo.lock $(shell find test-harness/wasm-probe/src -name '*.rs') scripts/wasm_unexport.py
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo build --quiet --release --locked --manifest-path test-harness/wasm-probe/Cargo.toml --target wasm32-wasip1 --target-dir target/wasm-probe
-	python3 scripts/wasm_unexport.py $(PROBE_WASM) $(UNUSED_CALLBACKS) || { rm -f $(PROBE_WASM); exit 1; }
+	$(UNEXPORT)
 
 # rclone, a real client the integration tests drive: Debian's package.
 rclone:

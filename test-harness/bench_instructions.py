@@ -330,9 +330,10 @@ def main() -> int:
             config = proxy_config(S3_RESIGN, upstream_port)
             wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(wasm.resolve())
             configs[f"s3-resign @ {wasm.name}"] = config
-        if args.functions:
+        named_module = module_with_names() if args.functions else None
+        if named_module:
             config = proxy_config(S3_RESIGN, upstream_port)
-            wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(module_with_names())
+            wasm_filter(config)["vm_config"]["code"]["local"]["filename"] = str(named_module)
             configs[NAMED] = config
         for name, config in configs.items():
             results[name] = measure(name, config, names, args.requests, args.cache_sim)
@@ -352,8 +353,8 @@ def main() -> int:
             for variant, r in results.items():
                 print(f"{workload:<40} {variant:<22} {r[workload]['i1_misses']:>14,.0f}"
                       f" {r[workload]['generated_misses']:>18,.0f}")
-    if args.functions:
-        function_names = wasm_function_names(module_with_names())
+    if named_module:
+        function_names = wasm_function_names(named_module)
         for workload in names:
             rows = misses_by_wasm_function(results[NAMED][workload]["costs"], function_names)
             print(f"\n{NAMED}, {workload}: the wasm functions that miss most (per request)")
