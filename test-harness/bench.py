@@ -19,7 +19,14 @@ proxy gets the same bytes. Each setup is one Envoy worker in front of the same u
 answering 200 itself). Rounds are interleaved and medians taken, since these machines are shared
 and noisy; compare within a run.
 
+`--cpu-split` also samples each proxy with `perf record -e cpu-clock` while wrk runs and splits
+its CPU time per request by where it ran: Envoy's own code (its binary, which embeds V8's
+builtins and the host functions a filter calls), the code V8 compiled (the wasm filters), the
+kernel, and the C library. A filter costs a request its own code's time and also what it makes
+Envoy's code lose (caches and branch predictors it evicts); instruction counts see only the first.
+
     python test-harness/bench.py [--seconds 6] [--rounds 3] [--connections 32] [--json out.json]
+                                 [--cpu-split]
 """
 
 import argparse
@@ -29,6 +36,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -184,7 +192,37 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(envoy: Envoy, script: Path, seconds: int, connections: int) -> dict:
+# Where a proxy's CPU time goes, by the object perf finds the sampled code in.
+CPU_SPLIT = ("envoy", "wasm", "kernel", "libc")
+
+
+def where(dso: str) -> str:
+    if dso.startswith("[JIT]"):  # anonymous executable memory: V8's compiled code
+        return "wasm"
+    if dso.startswith("[kernel"):
+        return "kernel"
+    if dso.startswith("lib") or dso == "[vdso]":  # the C library, libm, the vDSO
+        return "libc"
+    return "envoy"
+
+
+def cpu_split(samples: Path, cpu_us: float) -> dict:
+    """`cpu_us` apportioned by where perf's samples in `samples` fell."""
+    out = subprocess.run(["perf", "report", "-i", str(samples), "--stdio", "--sort", "dso"],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    shares = dict.fromkeys(CPU_SPLIT, 0.0)
+    for line in out.splitlines():
+        match = re.fullmatch(r"\s*([\d.]+)%\s+(.+?)\s*", line)
+        if match and not line.lstrip().startswith("#"):
+            shares[where(match.group(2))] += float(match.group(1)) / 100
+    return {f"cpu_{k}_us": v * cpu_us for k, v in shares.items()}
+
+
+def run_wrk(envoy: Envoy, script: Path, seconds: int, connections: int, sample: bool = False) -> dict:
+    samples = envoy.dir / "perf.data"
+    perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-o", str(samples),
+                             "-p", str(envoy.process.pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if sample else None
     cpu_before = process_cpu_seconds(envoy.process.pid)
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
@@ -192,16 +230,22 @@ def run_wrk(envoy: Envoy, script: Path, seconds: int, connections: int) -> dict:
         capture_output=True, text=True, check=True, timeout=seconds + 30,
     ).stdout
     cpu = process_cpu_seconds(envoy.process.pid) - cpu_before
+    if perf:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(timeout=60)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise RuntimeError(f"{non_2xx.group(1)} failed requests:\n{out}\n{envoy.log_text()[-2000:]}")
-    return {
+    run = {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_ms": latency_ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "p99_ms": latency_ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
         "cpu_us_per_request": cpu / requests * 1e6,
     }
+    if perf:
+        run.update(cpu_split(samples, run["cpu_us_per_request"]))
+    return run
 
 
 def main() -> int:
@@ -216,10 +260,13 @@ def main() -> int:
     parser.add_argument("--workloads", help="a comma-separated subset of the workloads (name prefixes)")
     parser.add_argument("--compare", type=Path, action="append", default=[],
                         help="another build of the filter (.wasm) to run beside s3-resign (A/B)")
+    parser.add_argument("--cpu-split", action="store_true",
+                        help="split each proxy's CPU time per request by where it ran (perf)")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is needed: apt-get install wrk", file=sys.stderr)
-        return 2
+    for tool, package in [("wrk", "wrk")] + ([("perf", "linux-perf")] if args.cpu_split else []):
+        if not shutil.which(tool):
+            print(f"{tool} is needed: apt-get install {package}", file=sys.stderr)
+            return 2
 
     variants = [PLAIN, NOOP, NATIVE, PROBE, S3_RESIGN, NO_CACHE]
     if args.variants:
@@ -249,7 +296,7 @@ def main() -> int:
                     order = variants_for(name, proxies)
                     for variant in order if round_ % 2 == 0 else reversed(order):
                         connections = 1 if name == UNLOADED else args.connections
-                        run = run_wrk(proxies[variant], script, args.seconds, connections)
+                        run = run_wrk(proxies[variant], script, args.seconds, connections, args.cpu_split)
                         results.setdefault(name, {}).setdefault(variant, []).append(run)
                         print(f"  round {round_ + 1} {name:<40} {variant:<22} {run['rps']:>8.0f} req/s",
                               flush=True)
@@ -290,10 +337,19 @@ def report(results: dict, args) -> dict:
             print(f"{name:<40} {variant:<22} {m['rps']:>8.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}"
                   f" {m['p50_over_noop_ms']:>+8.2f} {m['p99_over_noop_ms']:>+8.2f} {m['cpu_us_per_request']:>7.1f}"
                   f" {m['vs_plain']:>7.2f} {m['vs_native']:>8.2f} {m['vs_probe']:>7.2f}")
+    if args.cpu_split:
+        print(f"\n{'workload':<40} {'proxy':<22} {'CPU µs':>7}" + "".join(f" {k:>7}" for k in CPU_SPLIT))
+        for name, medians in summary["workloads"].items():
+            for variant, m in medians.items():
+                print(f"{name:<40} {variant:<22} {m['cpu_us_per_request']:>7.1f}"
+                      + "".join(f" {m[f'cpu_{k}_us']:>7.1f}" for k in CPU_SPLIT))
     print(f"\nMedians of {args.rounds} rounds, wrk -c{args.connections} (-c1 where the workload says so),"
           " one Envoy worker per proxy."
           " +p50, +p99: latency over the do-nothing wasm filter's; CPU µs is the proxy Envoy's"
-          " own CPU time per request; /plain, /native, /probe are request rates as ratios.")
+          " own CPU time per request; /plain, /native, /probe are request rates as ratios."
+          + (" The CPU split is µs per request by where perf's samples fell: Envoy's binary (V8's"
+             " builtins and the host functions included), the compiled wasm, the kernel, the C library."
+             if args.cpu_split else ""))
     return summary
 
 
