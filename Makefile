@@ -162,7 +162,7 @@ bench-instructions: deps build
 
 bench: deps build bench-native bench-vm
 	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }
-	$(PYTHON) test-harness/bench.py
+	$(PYTHON) test-harness/bench.py $(if $(shell command -v perf),--cpu-split)
 	$(PYTHON) test-harness/bench_chunked.py
 
 # The image Istio pulls (envoy/istio/wasmplugin.yaml): `docker build` when an engine runs,

@@ -208,6 +208,8 @@ def where(dso: str) -> str:
 
 def cpu_split(samples: Path, cpu_us: float) -> dict:
     """`cpu_us` apportioned by where perf's samples in `samples` fell."""
+    if not samples.exists():
+        raise RuntimeError("perf recorded nothing: is kernel.perf_event_paranoid above 1 for this user?")
     out = subprocess.run(["perf", "report", "-i", str(samples), "--stdio", "--sort", "dso"],
                          capture_output=True, text=True, check=True, timeout=120).stdout
     shares = dict.fromkeys(CPU_SPLIT, 0.0)
