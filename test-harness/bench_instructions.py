@@ -14,7 +14,8 @@ than an add), so this complements `make bench`, it does not replace it.
 level) and counts first-level instruction-cache misses per request, in all and in the code V8
 generated (the filters' compiled wasm and the builtins it calls). A request runs each line of a
 filter's straight-line code once, and Envoy's own work between two requests evicts it, so these
-misses measure the code a filter runs per request, a cost instruction counts leave out.
+misses measure how much code a filter runs per request, which instruction counts leave out;
+what that costs in time, callgrind's model cannot say (`bench.py --cpu-split` measures it).
 `--functions N` adds, for a build of s3-resign that keeps its function names (run beside the
 others: a stripped build inlines a few functions differently), the N wasm functions that miss
 most.
