@@ -182,7 +182,8 @@ fn subs<'r>(req: &Request<'r>) -> Result<SubResources<'r>, Rejection> {
 fn check_unsigned_params(req: &Request<'_>, presigned: bool) -> Result<(), Rejection> {
     for param in params(req.raw_query()) {
         let name = param.decoded_name();
-        let covered = SUB_RESOURCES.iter().any(|s| s.as_bytes() == name.as_ref())
+        let signed = SUB_RESOURCES.iter().any(|s| s.as_bytes() == name.as_ref());
+        let covered = signed
             || UNSIGNED_READ_ONLY.contains(&name.as_ref())
             || (presigned && [AWS_ACCESS_KEY_ID, EXPIRES, SIGNATURE].contains(&name.as_ref()))
             || (presigned && mirrors_a_header(req, &name, &param.decoded_value()));
@@ -191,6 +192,18 @@ fn check_unsigned_params(req: &Request<'_>, presigned: bool) -> Result<(), Rejec
                 AccessDenied,
                 format!(
                     "The query parameter '{}' is not covered by the Signature Version 2 signature; sign the request with Signature Version 4.",
+                    String::from_utf8_lossy(&name)
+                ),
+            ));
+        }
+        // Some origins' query parsers also split at `;` (Go's before 1.17, old CGI code): an
+        // unsigned value holding one would reach them as a parameter of its own. A signed one
+        // cannot: split there, it no longer matches the string the re-signature covers.
+        if !signed && (param.name.contains(&b';') || param.value.contains(&b';')) {
+            return Err(Rejection::new(
+                InvalidArgument,
+                format!(
+                    "The query parameter '{}' holds a literal ';', which some servers read as the start of another parameter; send it percent-encoded (%3B).",
                     String::from_utf8_lossy(&name)
                 ),
             ));

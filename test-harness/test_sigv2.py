@@ -98,6 +98,10 @@ def test_tampered_and_expired_sigv2_urls(proxy, origin_s3, bucket):
         assert_refused(proxy, origin_s3, bucket, RawRequest("GET", tampered), 403, "SignatureDoesNotMatch")
     # A parameter an origin would act on that SigV2 does not sign.
     assert_refused(proxy, origin_s3, bucket, RawRequest("GET", url.replace("?", "?retention&", 1)), 403, "AccessDenied")
+    # A listing parameter is unsigned; one holding a literal `;` would be two to an origin whose
+    # query parser splits there.
+    assert_refused(proxy, origin_s3, bucket, RawRequest("GET", url.replace("?", "?prefix=a;tagging&", 1)), 400,
+                   "InvalidArgument")
     past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(time, "time", lambda: past.timestamp())
