@@ -3,12 +3,15 @@ and SigV2 with `signature_version="s3"`), posted with `requests` as a browser po
 s3s-fs, which checks the policy's signature itself with the origin keys. And CORS preflights,
 which reach the origin unsigned and nothing else does."""
 
+import http.server
 import re
+import threading
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, s3_client, send
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from test_observability import prometheus
@@ -195,3 +198,87 @@ def test_a_form_whose_parts_end_in_a_semicolon_stores_nothing_but_what_was_signe
     r = post_body(url, prepared, prepared.body)
     assert r.status_code == 204, r.text
     assert stored(origin_s3, bucket, "semicolon.txt")[0] == b"signed bytes"
+
+
+def with_fields_after_the_file(prepared, fields: dict) -> bytes:
+    """The prepared form's body with `fields` after the file part, as a page whose submit
+    button (or any input) comes after the file input posts it."""
+    boundary = prepared.headers["Content-Type"].split("boundary=")[1].encode()
+    closing = b"--" + boundary + b"--\r\n"
+    assert prepared.body.endswith(closing)
+    after = b"".join(
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n\r\n'
+        + value.encode() + b"\r\n"
+        for name, value in fields.items()
+    )
+    return prepared.body[: -len(closing)] + after + closing
+
+
+@pytest.mark.every_origin
+def test_fields_after_the_file_are_ignored_as_s3_ignores_them(proxy, origin_s3, bucket):
+    """S3 ignores the fields after the file, and the filter checks none of them; the origin
+    gets them after the form's closing delimiter, so it ignores them too, and stores the file
+    as the policy allows."""
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "after.txt")
+    prepared = requests.Request(
+        "POST", form["url"], data=form["fields"], files={"file": ("a.txt", b"the file", "text/plain")}
+    ).prepare()
+    body = with_fields_after_the_file(prepared, {"submit": "Upload", "acl": "public-read-write",
+                                                 "x-amz-meta-unchecked": "yes", "key": "elsewhere.txt"})
+    r = post_body(form["url"], prepared, body)
+    assert r.status_code == 204, r.text
+    data, _, metadata = stored(origin_s3, bucket, "after.txt")
+    assert data == b"the file" and metadata == {}
+    assert stored(origin_s3, bucket, "elsewhere.txt") is None
+
+
+class _FormRecorder(http.server.BaseHTTPRequestHandler):
+    """An origin that answers 204 to any POST and keeps the bodies it received."""
+
+    bodies: list = []
+
+    def do_POST(self):
+        self.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self):  # Envoy's health checks
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_origin_gets_the_form_closed_after_the_file():
+    """Some origins read fields after the file (SeaweedFS; MinIO before it refused fields the
+    policy does not name): the delimiter after the file reaches them as the form's closing one,
+    the body at its length, so that what follows is the form's epilogue."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FormRecorder)
+    _FormRecorder.bodies = []
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    try:
+        origin = f"127.0.0.1:{recorder.server_port}"
+        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
+                        filter_config=filter_config_json(origin))
+        with Envoy(config) as envoy:
+            form = form_for(s3_client(envoy.endpoint), "bucket", "k.txt")
+            prepared = requests.Request(
+                "POST", form["url"], data=form["fields"], files={"file": ("a.txt", b"the file", "text/plain")}
+            ).prepare()
+            body = with_fields_after_the_file(prepared, {"acl": "public-read-write"})
+            r = post_body(form["url"], prepared, body)
+            assert r.status_code == 204, r.text
+    finally:
+        recorder.shutdown()
+    [received] = _FormRecorder.bodies
+    boundary = prepared.headers["Content-Type"].split("boundary=")[1].encode()
+    file_end = received.index(b"the file") + len(b"the file")
+    # The delimiter closes the form; the acl part, less its first two bytes, is the epilogue.
+    assert received[file_end:].startswith(b"\r\n--" + boundary + b"--\r\nntent-Disposition: form-data; name=\"acl\"")
+    assert received.count(b"\r\n--" + boundary + b"\r\n") == len(form["fields"])
+    # Re-signed for the origin's key: the fields before the file changed, not the length after.
+    assert len(received) - file_end == len(body) - (body.index(b"the file") + len(b"the file"))

@@ -144,15 +144,34 @@ impl Form {
         }
         body.extend_from_slice(b"\r\nContent-Type: image/jpeg\r\n\r\n");
         body.extend_from_slice(&self.content);
+        body.extend_from_slice(&self.tail());
+        body
+    }
+
+    /// What follows the file's content: the fields after it, and the closing delimiter.
+    fn tail(&self) -> Vec<u8> {
+        let b = &self.boundary;
+        let mut tail = Vec::new();
         for (name, value) in &self.after {
-            body.extend_from_slice(
+            tail.extend_from_slice(
                 format!(
                     "\r\n--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
                 )
                 .as_bytes(),
             );
         }
-        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        tail.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        tail
+    }
+
+    /// The body as the origin must get it: the delimiter after the file closes the form, so
+    /// the fields after the file, which S3 ignores, are its epilogue (the length is the same).
+    fn origin_body(&self) -> Vec<u8> {
+        let mut body = self.body();
+        if !self.after.is_empty() {
+            let crlf = body.len() - self.tail().len() + "\r\n--".len() + self.boundary.len();
+            body[crlf..crlf + 4].copy_from_slice(b"--\r\n");
+        }
         body
     }
 
@@ -459,7 +478,7 @@ fn the_documented_examples_verify_and_pass_untouched() {
         for boundary in [BROWSER, REQUESTS] {
             let e = example(name, boundary);
             let posted = post_example(&same_keys(), &e).unwrap_or_else(|r| panic!("{name}: {r:?}"));
-            assert_eq!(posted.out, e.form.body(), "{name}");
+            assert_eq!(posted.out, e.form.origin_body(), "{name}");
             let auth = if e.kind == "sigv4" {
                 PostAuth::SigV4
             } else {
@@ -488,10 +507,11 @@ fn the_documented_examples_read_the_same_at_every_split() {
         for boundary in [BROWSER, REQUESTS] {
             let e = example(name, boundary);
             let body = e.form.body();
+            let origin_body = e.form.origin_body();
             for cut in 0..=body.len() {
                 let posted = post_cut(&same_keys(), &e.bucket, boundary, &body, &[cut], e.now)
                     .unwrap_or_else(|(r, _)| panic!("{name} cut {cut}: {r:?}"));
-                assert_eq!(posted.out, body, "{name} cut {cut}");
+                assert_eq!(posted.out, origin_body, "{name} cut {cut}");
             }
         }
     }
@@ -1075,6 +1095,37 @@ fn anonymous_forms_follow_the_anonymous_setting() {
     assert_eq!(posted.out, form.body());
     assert_eq!(posted.verdict.auth, PostAuth::Anonymous);
     assert_eq!(posted.verdict.access_key_id, None);
+}
+
+/// S3 ignores the fields after the file, and so the filter checks none against the policy;
+/// an origin that reads them (SeaweedFS, older MinIO) would act on them unchecked. They reach
+/// it as the form's epilogue, after the delimiter that now closes the form.
+#[test]
+fn fields_after_the_file_reach_the_origin_after_the_form_has_closed() {
+    let mut form = v4_default();
+    form.after = vec![
+        ("acl".to_owned(), "public-read-write".to_owned()),
+        ("x-amz-meta-unchecked".to_owned(), "yes".to_owned()),
+    ];
+    let body = form.body();
+    for config in [same_keys(), translating(json!({}))] {
+        let whole = post(&config, &form, NOW).unwrap().out;
+        let file_end = whole.len() - form.tail().len();
+        let closing = format!("\r\n--{}--\r\nntent-Disposition", form.boundary);
+        assert!(whole[file_end..].starts_with(closing.as_bytes()));
+        assert_eq!(
+            whole[file_end..].len(),
+            body[body.len() - form.tail().len()..].len()
+        );
+        for cut in 0..=body.len() {
+            let posted = post_cut(&config, BUCKET, &form.boundary, &body, &[cut], NOW).unwrap();
+            assert_eq!(posted.out, whole, "cut {cut}");
+        }
+    }
+    assert_eq!(
+        post(&same_keys(), &form, NOW).unwrap().out,
+        form.origin_body()
+    );
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! tests/data/s3-post-policy-examples.json verify), translated to another pair at the origin
 //! when the selector's low bit is set (the form is rewritten), kept otherwise.
 //!
-//! Invariants: no panic, every refusal renders, and when the upload is gone the memory budget
-//! holds nothing.
+//! Invariants: no panic, every refusal renders, a form passed untranslated keeps its length,
+//! and when the upload is gone the memory budget holds nothing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -67,7 +67,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         match upload.finish() {
-            Ok(last) => out.extend_from_slice(&last),
+            Ok(last) => {
+                out.extend_from_slice(&last);
+                // Untranslated, the form passes at its own length: fields after the file are
+                // closed off in place, never cut.
+                if selector & 1 == 0 {
+                    assert_eq!(out.len(), body.len(), "the form keeps its length");
+                }
+            }
             Err(rejection) => render_rejection(&rejection),
         }
     });

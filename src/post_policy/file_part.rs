@@ -6,12 +6,18 @@
 //! Holding the delimiter back is what makes a refusal safe: until it is released the origin
 //! has not seen where the file ends, so an upload refused here (the adapter answers the error,
 //! which resets the upstream request) can never complete there. At most the delimiter and the
-//! two bytes after it are held (76 bytes).
+//! four bytes after it are held (78 bytes).
 //!
 //! The boundary holds no CR, so a delimiter can only begin at a CR and at most one candidate
 //! is open at a time. After the delimiter comes `--` (the end of the form) or CRLF (another
-//! part); anything else is refused, as RFC 2046 forbids the delimiter inside a part. What
-//! follows the file passes unread: S3 ignores every field after it.
+//! part); anything else is refused, as RFC 2046 forbids the delimiter inside a part.
+//!
+//! S3 ignores every part after the file, so the filter checks none of them against the policy.
+//! Some origins read them all the same (SeaweedFS, older MinIO): an `acl` or `x-amz-*` field
+//! placed after the file would reach them unchecked. So the four bytes after the file's
+//! delimiter, CRLF and the start of the next part's headers, become `--` CRLF: the delimiter
+//! closes the form, and what follows is its epilogue, which multipart parsers skip. The body
+//! keeps its length, and every origin reads the form as S3 does.
 
 use super::boundary::Boundary;
 use super::errors;
@@ -30,9 +36,9 @@ pub struct Piece {
 enum State {
     /// In the file's content; `held` is a proper prefix of the delimiter, or empty.
     Content,
-    /// `held` is the delimiter and fewer than two of the bytes after it.
+    /// `held` is the delimiter and too few of the bytes after it to tell what follows.
     AfterDelimiter,
-    /// The file ended within the policy's range: the rest passes.
+    /// The file ended within the policy's range, the form closed after it: the rest passes.
     Done,
     Failed,
 }
@@ -163,17 +169,25 @@ impl FileScanner {
             }
             self.end_of_content()?;
             let after = cr + n;
-            return match input.get(after..after + 2) {
-                Some(b"--" | b"\r\n") => {
+            let follows = input.get(after..).unwrap_or_default();
+            return match Follows::read(follows) {
+                Follows::End => {
                     self.state = State::Done;
                     Ok(Piece {
                         prefix,
                         range: content_start..input.len(),
                     })
                 }
-                Some(_) => Err(not_a_delimiter()),
-                None if !may_follow(input.get(after)) => Err(not_a_delimiter()),
-                None => {
+                Follows::Part => {
+                    self.state = State::Done;
+                    prefix.extend_from_slice(input.get(content_start..after).unwrap_or_default());
+                    prefix.extend_from_slice(CLOSE);
+                    Ok(Piece {
+                        prefix,
+                        range: after + CLOSE.len()..input.len(),
+                    })
+                }
+                Follows::Unknown => {
                     // The bytes that say what follows are in the next piece.
                     self.held = candidate.to_vec();
                     self.state = State::AfterDelimiter;
@@ -182,37 +196,40 @@ impl FileScanner {
                         range: content_start..cr,
                     })
                 }
+                Follows::Invalid => Err(not_a_delimiter()),
             };
         }
     }
 
-    /// `held` is the delimiter and perhaps a byte of what follows; `input[from..]` goes on.
+    /// `held` is the delimiter and perhaps bytes of what follows; `input[from..]` goes on.
     fn after_delimiter(
         &mut self,
         input: &[u8],
         from: usize,
         mut prefix: Vec<u8>,
     ) -> Result<Piece, Rejection> {
-        let missing = (self.delimiter.len() + 2).saturating_sub(self.held.len());
+        let delimiter = self.delimiter.len();
+        let missing = (delimiter + CLOSE.len()).saturating_sub(self.held.len());
         let rest = input.get(from..).unwrap_or_default();
         let take = missing.min(rest.len());
         self.held
             .extend_from_slice(rest.get(..take).unwrap_or_default());
         let from = from + take;
-        let Some(after) = self
-            .held
-            .get(self.delimiter.len()..self.delimiter.len() + 2)
-        else {
-            if !may_follow(self.held.get(self.delimiter.len())) {
-                return Err(not_a_delimiter());
+        let follows = self.held.get_mut(delimiter..).unwrap_or_default();
+        match Follows::read(follows) {
+            Follows::End => {}
+            Follows::Part => {
+                if let Some(follows) = follows.get_mut(..CLOSE.len()) {
+                    follows.copy_from_slice(CLOSE);
+                }
             }
-            return Ok(Piece {
-                prefix,
-                range: from..from,
-            });
-        };
-        if after != b"--" && after != b"\r\n" {
-            return Err(not_a_delimiter());
+            Follows::Unknown => {
+                return Ok(Piece {
+                    prefix,
+                    range: from..from,
+                })
+            }
+            Follows::Invalid => return Err(not_a_delimiter()),
         }
         self.state = State::Done;
         prefix.append(&mut self.held);
@@ -243,9 +260,32 @@ impl FileScanner {
     }
 }
 
-/// Whether `byte` (absent: not there yet) can open the `--` or CRLF after a delimiter.
-fn may_follow(byte: Option<&u8>) -> bool {
-    matches!(byte, None | Some(b'-' | b'\r'))
+/// What replaces the four bytes after the file's delimiter when another part follows: the
+/// delimiter becomes RFC 2046's close-delimiter, on a line of its own.
+const CLOSE: &[u8] = b"--\r\n";
+
+/// What the bytes after a delimiter say follows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follows {
+    /// `--`: the end of the form.
+    End,
+    /// CRLF and two bytes of another part's headers.
+    Part,
+    /// Too few bytes yet to tell.
+    Unknown,
+    /// Neither: the delimiter is misused.
+    Invalid,
+}
+
+impl Follows {
+    fn read(bytes: &[u8]) -> Follows {
+        match bytes {
+            [b'-', b'-', ..] => Follows::End,
+            [b'\r', b'\n', _, _, ..] => Follows::Part,
+            [] | [b'-'] | [b'\r'] | [b'\r', b'\n'] | [b'\r', b'\n', _] => Follows::Unknown,
+            _ => Follows::Invalid,
+        }
+    }
 }
 
 fn not_a_delimiter() -> Rejection {
@@ -271,6 +311,15 @@ mod tests {
         [CONTENT, TAIL].concat()
     }
 
+    /// The body as the origin gets it: the delimiter after the file closes the form, and the
+    /// part that followed (less its first two bytes) is the epilogue.
+    fn closed() -> Vec<u8> {
+        let mut tail = TAIL.to_vec();
+        tail[7..11].copy_from_slice(b"--\r\n");
+        assert!(tail.starts_with(b"\r\n--XyZ--\r\nntent-Disposition"));
+        [CONTENT, &tail].concat()
+    }
+
     /// Feeds `pieces`, then finishes; everything released, or the first error.
     fn run(s: &mut FileScanner, pieces: &[&[u8]]) -> Result<Vec<u8>, Box<(Rejection, Vec<u8>)>> {
         let mut out = Vec::new();
@@ -282,7 +331,7 @@ mod tests {
                 }
                 Err(e) => return Err(Box::new((e, out))),
             }
-            assert!(s.held() <= s.delimiter.len() + 2, "held {}", s.held());
+            assert!(s.held() <= s.delimiter.len() + 4, "held {}", s.held());
         }
         match s.finish() {
             Ok(last) => {
@@ -294,26 +343,37 @@ mod tests {
     }
 
     #[test]
-    fn passes_the_body_unchanged_at_every_split() {
+    fn closes_the_form_after_the_file_at_every_split() {
         let body = body();
+        let closed = closed();
+        assert_eq!(closed.len(), body.len());
         for i in 0..=body.len() {
             for j in i..=body.len() {
                 let mut s = scanner(0, u64::MAX);
                 let out = run(&mut s, &[&body[..i], &body[i..j], &body[j..]]).unwrap();
-                assert_eq!(out, body, "split {i} {j}");
+                assert_eq!(out, closed, "split {i} {j}");
                 assert_eq!(s.size(), CONTENT.len() as u64, "split {i} {j}");
             }
         }
         let mut s = scanner(0, u64::MAX);
         let bytes: Vec<&[u8]> = body.chunks(1).collect();
-        assert_eq!(run(&mut s, &bytes).unwrap(), body);
+        assert_eq!(run(&mut s, &bytes).unwrap(), closed);
+    }
+
+    #[test]
+    fn a_form_that_ends_with_the_file_passes_unchanged() {
+        let body = [CONTENT, b"\r\n--XyZ--\r\n"].concat();
+        for i in 0..=body.len() {
+            let out = run(&mut scanner(0, u64::MAX), &[&body[..i], &body[i..]]).unwrap();
+            assert_eq!(out, body, "split {i}");
+        }
     }
 
     #[test]
     fn the_bounds_are_inclusive() {
         let n = CONTENT.len() as u64;
         for (min, max) in [(n, n), (0, n), (n, u64::MAX)] {
-            assert_eq!(run(&mut scanner(min, max), &[&body()]).unwrap(), body());
+            assert_eq!(run(&mut scanner(min, max), &[&body()]).unwrap(), closed());
         }
     }
 
@@ -369,6 +429,10 @@ mod tests {
             &[b"content\r\n--XyZx\r\n"],
             &[b"content\r\n--XyZ", b" \r\n"],
             &[b"content\r\n--XyZ\r", b"x"],
+            // A part begins after the file, and the body ends before its headers do.
+            &[b"content\r\n--XyZ\r\n"],
+            &[b"content\r\n--XyZ\r\nC"],
+            &[b"content\r\n--XyZ", b"\r", b"\n", b"C"],
         ] {
             let (error, released) = *run(&mut scanner(0, u64::MAX), pieces).unwrap_err();
             assert_eq!(
