@@ -1128,6 +1128,37 @@ fn fields_after_the_file_reach_the_origin_after_the_form_has_closed() {
     );
 }
 
+/// Go's reader (MinIO, SeaweedFS) takes `--B` opening a part's content for a boundary, with no
+/// CRLF before it (the part is empty), and Ceph RGW `--B` anywhere. A field (`x-ignore-*` needs
+/// no condition) or a file whose content opens with it would hide parts from the filter that
+/// those origins read: a MinIO fan-out list, an `acl`, another file.
+#[test]
+fn a_form_hiding_parts_behind_the_boundary_is_refused() {
+    let b = REQUESTS;
+    let hidden = |name: &str, value: &str| {
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}")
+    };
+    let fanout = hidden("x-minio-fanout-list", r#"[{"key":"anywhere/evil.html"}]"#);
+    let acl = hidden("acl", "public-read-write");
+    for config in [same_keys(), translating(json!({}))] {
+        for value in [
+            fanout.as_str(),
+            acl.as_str(),
+            "a--4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d",
+        ] {
+            let form = v4_default().with("x-ignore-a", value);
+            let (code, message) = refused(&config, &form, NOW);
+            assert_eq!(code, MalformedPOSTRequest, "{value}");
+            assert!(message.contains("holds the boundary"), "{message}");
+        }
+        let mut form = v4_default();
+        form.content = format!("{acl}\r\n").into_bytes();
+        let (code, message) = refused(&config, &form, NOW);
+        assert_eq!(code, MalformedPOSTRequest);
+        assert!(message.contains("begins with the boundary"), "{message}");
+    }
+}
+
 #[test]
 fn the_fields_before_the_file_are_bounded() {
     let mut conditions = v4_conditions();

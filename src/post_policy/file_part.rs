@@ -48,16 +48,23 @@ pub struct FileScanner {
     range: SizeRange,
     size: u64,
     held: Vec<u8>,
+    /// How many of the first bytes held were never sent: the CRLF the content starts after.
+    unsent: usize,
     state: State,
 }
 
 impl FileScanner {
     pub fn new(boundary: &Boundary, range: SizeRange) -> Self {
+        // Go's reader (MinIO, SeaweedFS) takes `--B` at the very start of a part's content for
+        // a boundary (the part is empty), with no CRLF before it. Content that starts so is
+        // refused: scanned as if the CRLF that ends the part's headers opened it, the `--B`
+        // completes a delimiter.
         FileScanner {
             delimiter: boundary.delimiter(),
             range,
             size: 0,
-            held: Vec::new(),
+            held: CRLF.to_vec(),
+            unsent: CRLF.len(),
             state: State::Content,
         }
     }
@@ -69,7 +76,7 @@ impl FileScanner {
 
     /// Bytes held back.
     pub fn held(&self) -> usize {
-        self.held.len()
+        self.held.len() - self.unsent
     }
 
     pub fn feed(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
@@ -117,8 +124,9 @@ impl FileScanner {
                 Some(mismatch) => {
                     // Content after all; what matched contains no CR, so the search resumes at
                     // the mismatch.
-                    self.count(self.held.len() as u64)?;
                     prefix = std::mem::take(&mut self.held);
+                    prefix.drain(..std::mem::take(&mut self.unsent));
+                    self.count(prefix.len() as u64)?;
                     search_from = mismatch;
                 }
                 None if n < rest.len() => {
@@ -127,6 +135,11 @@ impl FileScanner {
                         prefix,
                         range: 0..0,
                     });
+                }
+                None if self.unsent > 0 => {
+                    return Err(errors::malformed(
+                        "the file's content begins with the boundary, which some origins read as a new part",
+                    ));
                 }
                 None => {
                     self.held.extend_from_slice(seen);
@@ -260,6 +273,8 @@ impl FileScanner {
     }
 }
 
+const CRLF: &[u8] = b"\r\n";
+
 /// What replaces the four bytes after the file's delimiter when another part follows: the
 /// delimiter becomes RFC 2046's close-delimiter, on a line of its own.
 const CLOSE: &[u8] = b"--\r\n";
@@ -370,6 +385,20 @@ mod tests {
     }
 
     #[test]
+    fn content_that_only_starts_like_the_boundary_passes() {
+        for body in [
+            &b"--XyY\r\n--XyZ--\r\n"[..],
+            b"-\r\n--XyZ--",
+            b"--Xy\r\n--XyZ--",
+        ] {
+            for i in 0..=body.len() {
+                let out = run(&mut scanner(0, u64::MAX), &[&body[..i], &body[i..]]).unwrap();
+                assert_eq!(out, body, "split {i}");
+            }
+        }
+    }
+
+    #[test]
     fn the_bounds_are_inclusive() {
         let n = CONTENT.len() as u64;
         for (min, max) in [(n, n), (0, n), (n, u64::MAX)] {
@@ -429,6 +458,12 @@ mod tests {
             &[b"content\r\n--XyZx\r\n"],
             &[b"content\r\n--XyZ", b" \r\n"],
             &[b"content\r\n--XyZ\r", b"x"],
+            // Content that opens with the boundary: an empty file to Go's reader, whose next
+            // part would be one this scanner counted as content.
+            &[b"--XyZ\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\nx\r\n--XyZ--"],
+            &[b"--Xy", b"Z--\r\n"],
+            &[b"-", b"-", b"XyZ\r\n"],
+            &[b"", b"--XyZ"],
             // A part begins after the file, and the body ends before its headers do.
             &[b"content\r\n--XyZ\r\n"],
             &[b"content\r\n--XyZ\r\nC"],

@@ -27,6 +27,10 @@
 //! The reading is strict where a lenient reader and the origin could disagree: the body opens
 //! with `--B` (no preamble), lines end with CRLF, a boundary is followed by exactly CRLF or
 //! `--` (no transport padding), and every part has exactly the headers `part_headers` allows.
+//! No part before the file holds `--B` anywhere but at its start: Go's reader (MinIO,
+//! SeaweedFS) also takes `--B` at the very start of a part's content for a boundary (an empty
+//! part), without the CRLF this module looks for, and Ceph RGW splits at `--B` wherever it is;
+//! either would find parts inside what this module read as one field's value.
 
 use super::boundary::Boundary;
 use super::fields::FILE;
@@ -451,6 +455,9 @@ impl HeadParser {
                         return Ok(None);
                     };
                     let block = self.buf.get(headers_start..end).unwrap_or_default();
+                    if find(block, &self.dash, 0).is_some() {
+                        return Err(holds_the_boundary());
+                    }
                     let headers = part_headers::parse(block).map_err(HeadError::Malformed)?;
                     let value_start = end + 4;
                     if headers.name.eq_ignore_ascii_case(FILE) {
@@ -490,6 +497,10 @@ impl HeadParser {
                         *scan_from = at;
                         return Ok(None);
                     };
+                    let value = self.buf.get(*value_start..at).unwrap_or_default();
+                    if find(value, &self.dash, 0).is_some() {
+                        return Err(holds_the_boundary());
+                    }
                     match next {
                         b"\r\n" => {
                             self.fields.push(Field {
@@ -515,6 +526,10 @@ impl HeadParser {
             }
         }
     }
+}
+
+fn holds_the_boundary() -> HeadError {
+    HeadError::Malformed("a part holds the boundary, which some origins read as a new part")
 }
 
 fn after_boundary() -> HeadError {
@@ -599,13 +614,38 @@ mod tests {
         assert!(!format!("{head:?}").contains("e30="));
     }
 
+    /// Go reads `--B` opening a part's content as a boundary (the part is empty), and Ceph RGW
+    /// `--B` anywhere: a value holding it would be a field to this module and parts to them.
+    #[test]
+    fn a_part_holding_the_boundary_is_refused() {
+        let hidden = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\npublic-read-write"
+        );
+        for value in [hidden.as_str(), "a--XyZ", "--XyZ", "a --XyZ-- b"] {
+            let text = body(&[("key", "k"), ("x-ignore-a", value)], "c");
+            let mut p = parser(64 * 1024);
+            assert_eq!(
+                p.push(text.as_bytes()).err(),
+                Some(HeadError::Malformed(
+                    "a part holds the boundary, which some origins read as a new part"
+                )),
+                "{value:?}"
+            );
+        }
+        let text = body(&[("key", "k")], "c").replace("a.txt", "--XyZ.txt");
+        assert!(parser(64 * 1024).push(text.as_bytes()).is_err());
+        // Near misses are values like any other.
+        let text = body(&[("x-ignore-a", "-XyZ --Xy Z -\r\n-XyZ")], "c");
+        assert!(parser(64 * 1024).push(text.as_bytes()).is_ok());
+    }
+
     #[test]
     fn reads_the_same_at_every_split() {
         let text = body(
             &[
                 ("key", "k"),
                 ("acl", "private"),
-                ("v", "a\r\n--XyY\r\n-XyZ--XyZ\r\n--X"),
+                ("v", "a\r\n--XyY\r\n-XyZ-XyZ\r\n--X"),
             ],
             "c",
         );
