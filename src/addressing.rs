@@ -66,6 +66,22 @@ impl PublicDomain {
     }
 }
 
+impl PublicDomain {
+    /// When `self` is `<labels>.<other>` on a port `other` serves too: the bucket `<labels>`
+    /// of `other`, virtual-hosted, has the same host name. Which one a request signed for it
+    /// meant, nothing in the request says (a presigned DELETE of `other`'s object `k` in
+    /// bucket `<labels>`, read path-style, deletes the bucket `k`), so the configuration
+    /// refuses such a pair.
+    pub fn bucket_host_under<'a>(&'a self, other: &PublicDomain) -> Option<&'a str> {
+        let ports_meet = self.port.is_none() || other.port.is_none() || self.port == other.port;
+        let labels = self
+            .host
+            .strip_suffix(other.host.as_str())?
+            .strip_suffix('.')?;
+        (ports_meet && !labels.is_empty()).then_some(labels)
+    }
+}
+
 impl fmt::Display for PublicDomain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.port {
@@ -94,8 +110,8 @@ impl PublicDomains {
         let (host, port) = split_port(authority)?;
         let host = std::str::from_utf8(host).ok()?;
         let port_fits = |d: &PublicDomain| d.port.is_none() || d.port == port;
-        // With nested domains (s3.a.com and a.com), the longest one decides.
-        let mut bucket: Option<&'r str> = None;
+        // The configuration holds no domain under another (`PublicDomain::bucket_host_under`),
+        // so at most one domain matches a host.
         for domain in self.0.iter().filter(|d| port_fits(d)) {
             if host.eq_ignore_ascii_case(&domain.host) {
                 return Some(Style::Path);
@@ -109,14 +125,14 @@ impl PublicDomains {
                 continue;
             }
             let (prefix, dot_domain) = host.split_at(split);
-            let under_domain = !prefix.is_empty()
+            if !prefix.is_empty()
                 && dot_domain.starts_with('.')
-                && dot_domain[1..].eq_ignore_ascii_case(&domain.host);
-            if under_domain && bucket.is_none_or(|b| prefix.len() < b.len()) {
-                bucket = Some(prefix);
+                && dot_domain[1..].eq_ignore_ascii_case(&domain.host)
+            {
+                return Some(Style::Virtual { bucket: prefix });
             }
         }
-        bucket.map(|bucket| Style::Virtual { bucket })
+        None
     }
 }
 
@@ -426,18 +442,25 @@ mod tests {
     }
 
     #[test]
-    fn the_longest_domain_decides() {
-        let d = domains(&["mydomain.com", "s3.mydomain.com"]);
+    fn a_domain_under_another_is_a_bucket_host_of_it() {
+        let d = |text| PublicDomain::parse(text).unwrap();
+        let under = |a, b| d(a).bucket_host_under(&d(b)).map(str::to_owned);
         assert_eq!(
-            d.style(b"b.s3.mydomain.com"),
-            Some(Style::Virtual { bucket: "b" })
+            under("files.mydomain.com", "mydomain.com").as_deref(),
+            Some("files")
         );
-        assert_eq!(d.style(b"s3.mydomain.com"), Some(Style::Path));
-        let d = domains(&["s3.mydomain.com", "mydomain.com"]);
         assert_eq!(
-            d.style(b"b.s3.mydomain.com"),
-            Some(Style::Virtual { bucket: "b" })
+            under("a.b.mydomain.com:9000", "mydomain.com").as_deref(),
+            Some("a.b")
         );
+        assert_eq!(
+            under("files.mydomain.com", "mydomain.com:9000").as_deref(),
+            Some("files")
+        );
+        assert_eq!(under("files.mydomain.com:9000", "mydomain.com:9001"), None);
+        assert_eq!(under("mydomain.com", "files.mydomain.com"), None);
+        assert_eq!(under("xmydomain.com", "mydomain.com"), None);
+        assert_eq!(under("mydomain.com", "mydomain.com"), None);
     }
 
     fn target(style: Style<'static>, path: &'static str) -> Target<'static> {

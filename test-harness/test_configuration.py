@@ -42,6 +42,8 @@ def test_the_python_proxy_environment(origin, bucket, origin_s3):
         ({"origin_authority": "https://s3.example.com"}, "origin_authority"),
         ({"public_domains": []}, "public_domains"),
         ({"public_domains": ["localhost", "https://s3.mydomain.com"]}, "public_domains[1]"),
+        # A bucket's virtual-hosted name under the first: a signature for it could mean either.
+        ({"public_domains": ["mydomain.test", "files.mydomain.test"]}, "public_domains[1]"),
         ({"chunk_memory_budget_bytes": 1}, "chunk_memory_budget_bytes"),
         ({"credentials": []}, "credentials"),
         ({"credentials": [{"access_key_id": "K"}]}, "credentials[0].secret_access_key"),

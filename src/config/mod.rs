@@ -783,6 +783,22 @@ fn public_domains(list: Vec<String>, field: &str) -> Result<PublicDomains, Confi
         if domains.contains(&domain) {
             return Err(ConfigError::new(format!("{field}[{i}]"), "is listed twice"));
         }
+        for (j, other) in domains.iter().enumerate() {
+            let clash =
+                (domain.bucket_host_under(other).map(|b| (&domain, b, other))).or_else(|| {
+                    other
+                        .bucket_host_under(&domain)
+                        .map(|b| (other, b, &domain))
+                });
+            if let Some((host, bucket, parent)) = clash {
+                return Err(ConfigError::new(
+                    format!("{field}[{i}]"),
+                    format!(
+                        "'{host}' is also the host of bucket '{bucket}' of '{parent}', virtual-hosted ({field}[{j}] and [{i}]): a request signed for it could mean either; serve one of the two"
+                    ),
+                ));
+            }
+        }
         domains.push(domain);
     }
     Ok(PublicDomains::new(domains))
@@ -938,6 +954,27 @@ mod tests {
     }
 
     #[test]
+    fn a_domain_under_another_is_refused_unless_their_ports_differ() {
+        let domains = |list: &str| MINIMAL.replace("[\"s3.mydomain.com\"]", list);
+        let error = Config::parse(
+            domains(r#"["mydomain.com","files.mydomain.com"]"#).as_bytes(),
+            &|_| None,
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "public_domains[1]");
+        assert!(
+            error.reason.contains("bucket 'files' of 'mydomain.com'"),
+            "{}",
+            error.reason
+        );
+        assert!(Config::parse(
+            domains(r#"["mydomain.com:9000","files.mydomain.com:9001"]"#).as_bytes(),
+            &|_| None
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let with = |extra: &str| MINIMAL.replacen('{', &format!("{{{extra},"), 1);
         assert_eq!(field_of("[]"), "configuration");
@@ -953,6 +990,9 @@ mod tests {
             ("[\"https://p\"]", "public_domains[0]"),
             ("[\"p\",\"p:\"]", "public_domains[1]"),
             ("[\"p\",\"P\"]", "public_domains[1]"),
+            // One under another: its bucket's host, virtual-hosted, would be the other.
+            ("[\"a.com\",\"files.a.com\"]", "public_domains[1]"),
+            ("[\"x.y.a.com:9000\",\"b\",\"a.com\"]", "public_domains[2]"),
         ] {
             assert_eq!(
                 field_of(&MINIMAL.replace("[\"s3.mydomain.com\"]", domains)),
