@@ -611,6 +611,27 @@ fn anonymous_forward_only_lets_unsigned_requests_through() {
         partial.decide(&g).unwrap_err().0,
         AuthorizationQueryParametersError
     );
+    // Authentication in a spelling the filter does not read (Garage does: it would check a
+    // signature the filter never saw) is not anonymous either.
+    for query in [
+        "x-amz-algorithm=AWS4-HMAC-SHA256&x-amz-credential=K%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&x-amz-signature=00",
+        "X-AMZ-SIGNATURE=00",
+        "x-amz-credential=K",
+        "awsaccesskeyid=K&expires=1&signature=s",
+        "AWSAccessKeyID=K",
+        "x-amz-%53ignature=00",
+    ] {
+        let spelt = Head::new("GET", &format!("/public/k?{query}"));
+        assert_eq!(
+            spelt.decide(&g).unwrap_err().0,
+            AuthorizationQueryParametersError,
+            "{query}"
+        );
+    }
+    // A form is verified, or refused: never forwarded for the origin to authenticate.
+    let form =
+        Head::new("POST", "/public?x=1").with("content-type", "multipart/form-data; boundary=b");
+    assert_eq!(form.decide(&g).unwrap_err().0, MalformedPOSTRequest);
 }
 
 #[test]

@@ -21,15 +21,13 @@ pub fn covered_headers() -> Covered {
 /// then takes the other schemes' path: anonymous, most likely); an error when it is a form
 /// whose body cannot be read (`multipart/form-data` without a usable boundary).
 ///
-/// A query, even an empty one, makes it another request: `POST /bucket?delete` is
-/// DeleteObjects, and the origin must never read a form as anything but an upload.
+/// A form goes to the bucket itself with no query, not even an empty one: `POST /bucket?delete`
+/// is DeleteObjects, and the origin must never read a form as anything but an upload. Some
+/// origins read one elsewhere all the same (Garage at `/bucket?x=1` and `/bucket//`), checking
+/// its signature themselves; so an unsigned `POST` with a form body anywhere else is refused,
+/// never forwarded as anonymous.
 pub fn recognise(req: &Request<'_>, target: &Target<'_>) -> Result<Option<Boundary>, Rejection> {
-    let to_bucket = target.bucket.is_some() && matches!(target.key_path, b"" | b"/");
-    if req.method != b"POST"
-        || !to_bucket
-        || req.path.contains(&b'?')
-        || req.values("authorization").next().is_some()
-    {
+    if req.method != b"POST" || req.values("authorization").next().is_some() {
         return Ok(None);
     }
     let content_type = match req.single("content-type") {
@@ -37,9 +35,15 @@ pub fn recognise(req: &Request<'_>, target: &Target<'_>) -> Result<Option<Bounda
         Ok(None) => return Ok(None),
         Err(_) => return Err(errors::malformed("the Content-Type header is repeated")),
     };
+    let to_bucket = target.bucket.is_some() && matches!(target.key_path, b"" | b"/");
     match media_type(content_type) {
         MediaType::Other => Ok(None),
-        MediaType::FormData(boundary) => Ok(Some(boundary)),
+        MediaType::FormData(boundary) if to_bucket && !req.path.contains(&b'?') => {
+            Ok(Some(boundary))
+        }
+        MediaType::FormData(_) => Err(errors::malformed(
+            "a browser upload goes to the bucket itself, with no query",
+        )),
         MediaType::Malformed(why) => Err(errors::malformed(why)),
     }
 }
@@ -85,16 +89,35 @@ mod tests {
         assert!(is_form(virtual_host, "/", &form));
     }
 
+    /// Elsewhere a form is refused, not forwarded as anonymous: Garage reads one at
+    /// `/bucket?x=1` and `/bucket//` too, and checks its signature itself.
+    #[test]
+    fn a_form_anywhere_else_is_refused() {
+        let form = [("content-type", FORM)];
+        let virtual_host = Style::Virtual { bucket: "photos" };
+        for (style, path) in [
+            (Style::Path, "/"),
+            (Style::Path, "/photos/key"),
+            (Style::Path, "/photos//"),
+            (virtual_host, "/key"),
+            (virtual_host, "//"),
+            (Style::Path, "/photos?delete"),
+            (Style::Path, "/photos?x=1"),
+            (Style::Path, "/photos?"),
+            (virtual_host, "/?uploads"),
+        ] {
+            let refused = check(style, "POST", path, &form).unwrap_err();
+            assert_eq!(
+                refused.error.code,
+                S3ErrorCode::MalformedPOSTRequest,
+                "{path}"
+            );
+        }
+    }
+
     #[test]
     fn anything_else_is_not_a_form() {
         let form = [("content-type", FORM)];
-        let virtual_host = Style::Virtual { bucket: "photos" };
-        assert!(!is_form(Style::Path, "/", &form));
-        assert!(!is_form(Style::Path, "/photos/key", &form));
-        assert!(!is_form(virtual_host, "/key", &form));
-        assert!(!is_form(Style::Path, "/photos?delete", &form));
-        assert!(!is_form(Style::Path, "/photos?", &form));
-        assert!(!is_form(virtual_host, "/?uploads", &form));
         assert!(!is_form(
             Style::Path,
             "/photos",
