@@ -308,14 +308,7 @@ impl Gateway {
         if v2_query {
             return self.presigned_v2(req, route, now, proof);
         }
-        if let Some(name) = auth_param_spelt_otherwise(req) {
-            return Err(Rejection::new(
-                AuthorizationQueryParametersError,
-                format!(
-                    "The query parameter '{name}' names an authentication parameter in a spelling S3 does not read; spell it as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...)."
-                ),
-            ));
-        }
+        no_auth_param_spelt_otherwise(req)?;
         if let Some(boundary) = post_policy::recognise(req, &route.target)? {
             return self.browser_upload(req, route, boundary);
         }
@@ -681,10 +674,12 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
 }
 
 /// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
-/// A query parameter some origin reads as authentication that this filter did not (Garage
-/// takes `x-amz-signature`, in any case): such a request is neither verified here nor
-/// anonymous, and `anonymous: forward` must not let the origin authenticate it instead.
-fn auth_param_spelt_otherwise(req: &Request<'_>) -> Option<String> {
+/// Refuses a query parameter some origin reads as authentication that this filter did not
+/// (Garage takes `x-amz-signature`, in any case): such a request is neither verified here nor
+/// anonymous, and `anonymous: forward` must not let the origin authenticate it instead. (Out
+/// of line: only requests that carry no authentication the filter knows get here.)
+#[inline(never)]
+fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
     const NAMES: [&[u8]; 5] = [
         b"x-amz-algorithm",
         b"x-amz-credential",
@@ -692,13 +687,19 @@ fn auth_param_spelt_otherwise(req: &Request<'_>) -> Option<String> {
         b"awsaccesskeyid",
         b"signature",
     ];
-    req.params().iter().find_map(|param| {
+    for param in req.params() {
         let name = param.decoded_name();
-        NAMES
-            .iter()
-            .any(|auth| auth.eq_ignore_ascii_case(&name))
-            .then(|| String::from_utf8_lossy(&name).into_owned())
-    })
+        if NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(&name)) {
+            return Err(Rejection::new(
+                AuthorizationQueryParametersError,
+                format!(
+                    "The query parameter '{}' names an authentication parameter in a spelling S3 does not read; spell it as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
+                    String::from_utf8_lossy(&name)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Any other `OPTIONS` is an ordinary request, signed or anonymous like the rest.
