@@ -254,6 +254,12 @@ fn roles_refuse_the_other_roles_fields() {
         edge_with(json!({"origin_region": "r"})).as_deref(),
         Some("origin_region")
     );
+    // The origin filters could not let them by: refused here rather than silently.
+    assert_eq!(
+        edge_with(json!({"anonymous": "forward"})).as_deref(),
+        Some("anonymous")
+    );
+    assert_eq!(edge_with(json!({"anonymous": "reject"})), None);
     assert_eq!(
         edge_with(json!({"credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
                                           "origin_access_key_id": "O", "origin_secret_access_key": "os"}]}))

@@ -302,6 +302,13 @@ impl Config {
             .optional::<u64>("max_clock_skew_seconds")?
             .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
         let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
+        if role == Role::Edge && anonymous == Anonymous::Forward {
+            // The origin filters, which may not set it, would refuse what the edge let by.
+            return Err(ConfigError::new(
+                top.path("anonymous"),
+                "an edge filter cannot let unsigned requests through: the origin filters re-sign only what the edge verified, and refuse the rest (serve public buckets from a standalone filter)",
+            ));
+        }
         let log_level = top.optional::<LogLevel>("log_level")?.unwrap_or_default();
         let access_log_filter_state = top
             .optional::<bool>("access_log_filter_state")?
