@@ -32,6 +32,7 @@ use crate::sigv4::split::find_byte;
 use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, verify_v2};
+use percent_encoding::percent_decode;
 use std::borrow::Cow;
 use std::fmt;
 use std::rc::Rc;
@@ -673,11 +674,11 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
     MemoryBudget::shared(limit, per_key, unverified)
 }
 
-/// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
 /// Refuses a query parameter some origin reads as authentication that this filter did not
-/// (Garage takes `x-amz-signature`, in any case): such a request is neither verified here nor
-/// anonymous, and `anonymous: forward` must not let the origin authenticate it instead. (Out
-/// of line: only requests that carry no authentication the filter knows get here.)
+/// (Garage takes `x-amz-signature`, in any case), also after a `;` (for origins whose query
+/// parser splits there): such a request is neither verified here nor anonymous, and
+/// `anonymous: forward` must not let the origin authenticate it instead. (Out of line: only
+/// requests that carry no authentication the filter knows get here.)
 #[inline(never)]
 fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
     const NAMES: [&[u8]; 5] = [
@@ -687,8 +688,10 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
         b"awsaccesskeyid",
         b"signature",
     ];
-    for param in req.params() {
-        let name = param.decoded_name();
+    let segments = req.raw_query().split(|&b| b == b'&' || b == b';');
+    for segment in segments {
+        let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
+        let name: Cow<'_, [u8]> = percent_decode(raw_name).into();
         if NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(&name)) {
             return Err(Rejection::new(
                 AuthorizationQueryParametersError,
@@ -702,6 +705,7 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
 /// Any other `OPTIONS` is an ordinary request, signed or anonymous like the rest.
 fn is_preflight(req: &Request<'_>) -> bool {
     req.method == b"OPTIONS"

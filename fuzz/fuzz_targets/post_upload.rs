@@ -4,8 +4,8 @@
 //! tests/data/s3-post-policy-examples.json verify), translated to another pair at the origin
 //! when the selector's low bit is set (the form is rewritten), kept otherwise.
 //!
-//! Invariants: no panic, every refusal renders, a form passed untranslated keeps its length,
-//! and when the upload is gone the memory budget holds nothing.
+//! Invariants: no panic, every refusal renders, a form passed is as long as the verdict told
+//! (the origin's Content-Length), and when the upload is gone the memory budget holds nothing.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -60,20 +60,28 @@ fuzz_target!(|data: &[u8]| {
     CONFIGS.with(|configs| {
         let config = &configs[usize::from(selector & 1)];
         let mut out = Vec::new();
+        let mut delta = 0;
         for piece in splits.pieces(body) {
-            if let Err(rejection) = upload.feed_into(piece, config, now, &mut out) {
-                render_rejection(&rejection);
-                return;
+            match upload.feed_into(piece, config, now, &mut out) {
+                Ok(Some(verdict)) => delta = verdict.content_length_delta,
+                Ok(None) => {}
+                Err(rejection) => {
+                    render_rejection(&rejection);
+                    return;
+                }
             }
         }
         match upload.finish() {
             Ok(last) => {
                 out.extend_from_slice(&last);
-                // Untranslated, the form passes at its own length: fields after the file are
-                // closed off in place, never cut.
-                if selector & 1 == 0 {
-                    assert_eq!(out.len(), body.len(), "the form keeps its length");
-                }
+                // The origin's Content-Length, sent before the file, must hold: only the head
+                // changes length (fields after the file are closed off in place).
+                let expected = i64::try_from(body.len()).unwrap() + delta;
+                assert_eq!(
+                    i64::try_from(out.len()).unwrap(),
+                    expected,
+                    "the length told"
+                );
             }
             Err(rejection) => render_rejection(&rejection),
         }

@@ -50,6 +50,8 @@ pub struct FileScanner {
     held: Vec<u8>,
     /// How many of the first bytes held were never sent: the CRLF the content starts after.
     unsent: usize,
+    /// `--B` anywhere in the content (Ceph RGW splits the file there).
+    dash: DashSearch,
     state: State,
 }
 
@@ -65,6 +67,7 @@ impl FileScanner {
             size: 0,
             held: CRLF.to_vec(),
             unsent: CRLF.len(),
+            dash: DashSearch::new(boundary.dash_boundary()),
             state: State::Content,
         }
     }
@@ -108,6 +111,7 @@ impl FileScanner {
     fn fail(&mut self) {
         self.state = State::Failed;
         self.held = Vec::new();
+        self.unsent = 0;
     }
 
     fn scan(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
@@ -126,7 +130,7 @@ impl FileScanner {
                     // the mismatch.
                     prefix = std::mem::take(&mut self.held);
                     prefix.drain(..std::mem::take(&mut self.unsent));
-                    self.count(prefix.len() as u64)?;
+                    self.content(&prefix)?;
                     search_from = mismatch;
                 }
                 None if n < rest.len() => {
@@ -159,7 +163,7 @@ impl FileScanner {
                 .and_then(|rest| rest.iter().position(|&b| b == b'\r'))
                 .map(|offset| from + offset)
             else {
-                self.count((input.len() - content_start) as u64)?;
+                self.content(input.get(content_start..).unwrap_or_default())?;
                 return Ok(Piece {
                     prefix,
                     range: content_start..input.len(),
@@ -171,7 +175,7 @@ impl FileScanner {
                 from = cr + 1;
                 continue;
             }
-            self.count((cr - content_start) as u64)?;
+            self.content(input.get(content_start..cr).unwrap_or_default())?;
             if n < self.delimiter.len() {
                 // Perhaps the delimiter, cut by the end of the piece: hold it.
                 self.held = candidate.to_vec();
@@ -252,11 +256,16 @@ impl FileScanner {
         })
     }
 
-    /// `n` more bytes of content.
-    fn count(&mut self, n: u64) -> Result<(), Rejection> {
-        self.size = self.size.saturating_add(n);
+    /// More bytes of content: counted, and searched for `--B`.
+    fn content(&mut self, bytes: &[u8]) -> Result<(), Rejection> {
+        self.size = self.size.saturating_add(bytes.len() as u64);
         if self.size > self.range.max {
             return Err(errors::too_large(self.size, self.range.max));
+        }
+        if self.dash.finds_in(bytes) {
+            return Err(errors::malformed(
+                "the file's content holds the boundary, which some origins read as a new part",
+            ));
         }
         Ok(())
     }
@@ -274,6 +283,73 @@ impl FileScanner {
 }
 
 const CRLF: &[u8] = b"\r\n";
+
+/// A search for `--B` across the pieces of a stream (Knuth–Morris–Pratt: `--B` may overlap
+/// itself, as Chrome's `----WebKitFormBoundary…` does).
+struct DashSearch {
+    pattern: Vec<u8>,
+    /// For each prefix of the pattern, the longest proper prefix that is also its suffix.
+    fallback: Vec<usize>,
+    /// How much of the pattern the stream's last bytes match.
+    matched: usize,
+}
+
+impl DashSearch {
+    fn new(pattern: Vec<u8>) -> Self {
+        let mut fallback = vec![0; pattern.len()];
+        let mut k = 0;
+        for i in 1..pattern.len() {
+            while k > 0 && pattern.get(i) != pattern.get(k) {
+                k = fallback.get(k - 1).copied().unwrap_or(0);
+            }
+            if pattern.get(i) == pattern.get(k) {
+                k += 1;
+            }
+            if let Some(f) = fallback.get_mut(i) {
+                *f = k;
+            }
+        }
+        DashSearch {
+            pattern,
+            fallback,
+            matched: 0,
+        }
+    }
+
+    /// Whether the pattern ends within `bytes`, read after everything fed before.
+    fn finds_in(&mut self, bytes: &[u8]) -> bool {
+        let Some(&first) = self.pattern.first() else {
+            return false;
+        };
+        let mut at = 0;
+        while at < bytes.len() {
+            if self.matched == 0 {
+                // Most content holds few dashes: skip to the next.
+                match bytes
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|&b| b == first))
+                {
+                    Some(offset) => at += offset,
+                    None => return false,
+                }
+            }
+            let Some(&b) = bytes.get(at) else {
+                return false;
+            };
+            while self.matched > 0 && self.pattern.get(self.matched) != Some(&b) {
+                self.matched = self.fallback.get(self.matched - 1).copied().unwrap_or(0);
+            }
+            if self.pattern.get(self.matched) == Some(&b) {
+                self.matched += 1;
+                if self.matched == self.pattern.len() {
+                    return true;
+                }
+            }
+            at += 1;
+        }
+        false
+    }
+}
 
 /// What replaces the four bytes after the file's delimiter when another part follows: the
 /// delimiter becomes RFC 2046's close-delimiter, on a line of its own.
@@ -313,8 +389,8 @@ mod tests {
     use crate::s3_error::S3ErrorCode;
 
     /// Content with every near-delimiter a file can hold: CRs, CRLF, `CRLF-`, `CRLF--`, the
-    /// boundary without its CRLF, cut one byte short, a CR right before the real delimiter.
-    const CONTENT: &[u8] = b"\r\r\n\r\n-\r\n--\r\n--Xy\r\n--XyY--XyZ\r\n-XyZ\r\r\n--Xy\rend\r";
+    /// boundary cut one byte short, with one dash, a CR right before the real delimiter.
+    const CONTENT: &[u8] = b"\r\r\n\r\n-\r\n--\r\n--Xy\r\n--XyY-XyZ--Xy\r\n-XyZ\r\r\n--Xy\rend\r";
     const TAIL: &[u8] =
         b"\r\n--XyZ\r\nContent-Disposition: form-data; name=\"submit\"\r\n\r\nGo\r\n--XyZ--\r\n";
 
@@ -381,6 +457,38 @@ mod tests {
         for i in 0..=body.len() {
             let out = run(&mut scanner(0, u64::MAX), &[&body[..i], &body[i..]]).unwrap();
             assert_eq!(out, body, "split {i}");
+        }
+    }
+
+    /// Against a plain search, over every two-piece split of content made of the pattern's own
+    /// bytes, for a boundary of dashes like Chrome's (`--` + `----WebKit…` overlaps itself).
+    #[test]
+    fn the_dash_search_finds_the_boundary_across_pieces() {
+        for boundary in [
+            &b"----WebKitFormBoundary7MA4YWxkTrZu0gW"[..],
+            b"-",
+            b"a-a",
+            b"XyZ",
+        ] {
+            let pattern = Boundary::new(boundary).unwrap().dash_boundary();
+            let alphabet: Vec<u8> = pattern.iter().copied().chain([b'x']).collect();
+            let mut seed = 0x9e37_79b9_u32;
+            for _ in 0..300 {
+                let len = (seed % 90) as usize;
+                let content: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        alphabet[(seed >> 24) as usize % alphabet.len()]
+                    })
+                    .collect();
+                let expected = content.windows(pattern.len()).any(|w| w == pattern);
+                for cut in 0..=content.len() {
+                    let mut search = DashSearch::new(pattern.clone());
+                    let found =
+                        search.finds_in(&content[..cut]) || search.finds_in(&content[cut..]);
+                    assert_eq!(found, expected, "{content:?} cut {cut}");
+                }
+            }
         }
     }
 
@@ -458,6 +566,11 @@ mod tests {
             &[b"content\r\n--XyZx\r\n"],
             &[b"content\r\n--XyZ", b" \r\n"],
             &[b"content\r\n--XyZ\r", b"x"],
+            // The boundary in the content, not after a CRLF: Ceph RGW ends the file there.
+            &[b"abc--XyZ\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\nx\r\n--XyZ--"],
+            &[b"abc--Xy", b"Z"],
+            &[b"abc-", b"-", b"X", b"y", b"Z"],
+            &[b"abc---XyZ"],
             // Content that opens with the boundary: an empty file to Go's reader, whose next
             // part would be one this scanner counted as content.
             &[b"--XyZ\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\nx\r\n--XyZ--"],

@@ -8,8 +8,8 @@
 //!    carries `HeadVerdict` with the change in body length, so the adapter can set
 //!    `Content-Length` before it lets the request headers go.
 //! 3. **File.** The content passes as it comes, but for a possible closing delimiter, which is
-//!    held until the file's size is known to be within `content-length-range`. What follows
-//!    the file passes unread.
+//!    held until the file's size is known to be within `content-length-range`. The part
+//!    after the file, if any, is closed off (`file_part`); what follows passes unread.
 
 use super::authorise::{authorise, PostAuth};
 use super::boundary::Boundary;
