@@ -30,6 +30,8 @@ use std::rc::Rc;
 const MAX_HEADER: usize = 128;
 /// Checksums and the trailer signature fit easily.
 const MAX_TRAILER_SECTION: usize = 16 * 1024;
+/// The most hex digits a chunk's size may have.
+const MAX_SIZE_DIGITS: usize = 8;
 /// The least a held unit reserves at a time.
 const MIN_HOLD: usize = 4 * 1024;
 const SIGNATURE_PARAM: &[u8] = b"chunk-signature=";
@@ -632,11 +634,18 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
             "a chunk header has no chunk-signature",
         ))?;
     let (size_hex, extension) = (&line[..semicolon], &line[semicolon + 1..]);
-    if size_hex.is_empty() || size_hex.len() > 16 || !size_hex.iter().all(u8::is_ascii_hexdigit) {
-        return Err(ChunkError::Malformed("a chunk size is not hexadecimal"));
+    // Eight digits at most, as origins read them: s3s reads the first eight and drops the rest
+    // (`000000010` is 1 byte to it, 16 here), Garage refuses a ninth. Any size a chunk may
+    // have fits (the SDKs send the shortest form).
+    if size_hex.is_empty()
+        || size_hex.len() > MAX_SIZE_DIGITS
+        || !size_hex.iter().all(u8::is_ascii_hexdigit)
+    {
+        return Err(ChunkError::Malformed(
+            "a chunk size is not 1 to 8 hexadecimal digits",
+        ));
     }
     let size = size_hex.iter().fold(0u64, |acc, &b| {
-        // Sixteen hex digits at most: no overflow.
         (acc << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
     });
     let signature = extension
