@@ -7,6 +7,15 @@
 //! (`x-minio-force-delete` empties a bucket it deletes), Ceph RGW on `x-rgw-*`, and servers that
 //! read headers CGI-style fold `_` into `-`, so `x_amz_acl` is `x-amz-acl` there. Those count
 //! as the same protected names here: unsigned, they are refused.
+//!
+//! Some origins also read other names as `x-amz-*` ones, which no S3 client sends: Ceph RGW
+//! takes `x-goog-*`, `x-dho-*`, `x-object-*`, `x-container-*` and `x-account-*` for `x-amz-*`
+//! (metadata, the website redirect, SSE-C keys), SeaweedFS stores `Seaweed-X-Amz-*` (a legal
+//! hold, the owner, the ACL) and reads `X-SeaweedFS-*` keys and IVs; and MinIO (with
+//! minio/pkg before 3.7.0) lets a header named like a policy condition key (`SourceIp`,
+//! `SecureTransport`, `CurrentTime`, a claim such as `Sub`) stand for that key's value. These
+//! are refused unsigned on anonymous requests as well: on those they would answer questions
+//! the origin asks about the anonymous client itself.
 
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -33,7 +42,7 @@ pub enum Covered {
 
 pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     let is_covered = |name: &[u8]| match covered {
-        Covered::Nothing => true,
+        Covered::Nothing => !is_alias(name),
         // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
         Covered::AllAmz => {
             name.len() > AMZ_PREFIX.len() && starts_with_ignore_case(name, AMZ_PREFIX)
@@ -46,7 +55,7 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         .headers
         .iter()
         .map(|(name, _)| *name)
-        .filter(|name| is_protected(name) && !is_covered(name))
+        .filter(|name| (is_protected(name) || is_alias(name)) && !is_covered(name))
         .map(|name| String::from_utf8_lossy(name).to_ascii_lowercase())
         .collect();
     if unsigned.is_empty() {
@@ -72,6 +81,70 @@ fn is_protected(name: &[u8]) -> bool {
     PROTECTED_PREFIXES.iter().any(|prefix| {
         name.len() >= prefix.len() && name.iter().zip(prefix.iter()).all(|(&n, &p)| fold(n) == p)
     })
+}
+
+/// Whether a header is one an origin reads as an `x-amz-*` header or a policy condition key.
+/// (Every header of every request is asked: its first bytes pick the few names it could be.)
+fn is_alias(name: &[u8]) -> bool {
+    let Some(&first) = name.first() else {
+        return false;
+    };
+    let first = fold(first);
+    let prefix: &[u8] = match (first, name.get(2).copied().map(fold)) {
+        (b'x', Some(b'g')) => b"x-goog-",
+        (b'x', Some(b'd')) => b"x-dho-",
+        (b'x', Some(b'o')) => b"x-object-",
+        (b'x', Some(b'c')) => b"x-container-",
+        (b'x', Some(b'a')) => b"x-account-",
+        (b'x', Some(b's')) => b"x-seaweedfs-",
+        (b's', _) => b"seaweed-",
+        _ => b"",
+    };
+    let prefixed = !prefix.is_empty()
+        && name
+            .get(..prefix.len())
+            .is_some_and(|start| folded_eq(start, prefix));
+    prefixed || condition_keys(first).iter().any(|key| folded_eq(name, key))
+}
+
+/// The names MinIO reads as policy condition keys (`aws:SourceIp` from `SourceIp`, and
+/// claims such as `jwt:sub` from `Sub`) that begin with `first`, folded.
+fn condition_keys(first: u8) -> &'static [&'static [u8]] {
+    match first {
+        b'a' => &[b"authtype", b"aud"],
+        b'c' => &[b"currenttime"],
+        b'd' => &[b"delimiter", b"durationseconds", b"dn"],
+        b'e' => &[b"epochtime", b"email"],
+        b'g' => &[b"groups"],
+        b'i' => &[b"iss"],
+        b'j' => &[b"jti"],
+        b'l' => &[b"locationconstraint", b"ldapuser"],
+        b'm' => &[b"max-keys"],
+        b'n' => &[b"name"],
+        b'o' => &[
+            b"object-lock-mode",
+            b"object-lock-legal-hold",
+            b"object-lock-retain-until-date",
+            b"object-lock-remaining-retention-days",
+        ],
+        b'p' => &[b"principaltype", b"prefix"],
+        b's' => &[
+            b"sourceip",
+            b"securetransport",
+            b"signatureversion",
+            b"signatureage",
+            b"sub",
+            b"scope",
+        ],
+        b'u' => &[b"useragent", b"username", b"userid", b"user", b"upn"],
+        b'v' => &[b"versionid"],
+        _ => &[],
+    }
+}
+
+/// Whether `name`, folded, is `lower` (which is lower case, with `-`).
+fn folded_eq(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(&n, &l)| fold(n) == l)
 }
 
 fn fold(b: u8) -> u8 {
@@ -166,5 +239,44 @@ mod tests {
         // Signed under their own names, they pass.
         let signed = Covered::Listed("host;x-minio-force-delete".into());
         assert_eq!(unsigned(&headers[..1], &signed), None);
+    }
+
+    #[test]
+    fn names_origins_read_as_amz_headers_or_condition_keys_are_protected_even_anonymous() {
+        let listed = Covered::Listed("host;x-amz-date;x-goog-meta-signed".into());
+        let headers = [
+            ("x-goog-server-side-encryption-customer-key", "k"),
+            ("X-Object-Meta-A", "1"),
+            ("x-dho-meta-a", "1"),
+            ("x-container-read", "*"),
+            ("x-account-meta-a", "1"),
+            ("Seaweed-X-Amz-Legal-Hold", "ON"),
+            ("x-seaweedfs-sse-s3-base-iv", "x"),
+            ("SourceIp", "10.1.2.3"),
+            ("securetransport", "true"),
+            ("Object_Lock_Mode", "COMPLIANCE"),
+            ("sub", "admin"),
+            ("x-goog-meta-signed", "1"),
+            // Names like them, but not them.
+            ("user-agent", "aws-sdk"),
+            ("referer", "https://example.com"),
+            ("x-object", "no dash after"),
+            ("subject", "x"),
+            ("content-type", "text/plain"),
+        ];
+        let refused = "object_lock_mode, seaweed-x-amz-legal-hold, securetransport, sourceip, sub, x-account-meta-a, x-container-read, x-dho-meta-a, x-goog-server-side-encryption-customer-key, x-object-meta-a, x-seaweedfs-sse-s3-base-iv";
+        assert_eq!(unsigned(&headers, &listed).as_deref(), Some(refused));
+        // Anonymous requests may not carry them either; SigV2 signs none of them.
+        let also_unsigned = refused.replace("x-dho-meta-a, ", "x-dho-meta-a, x-goog-meta-signed, ");
+        assert_eq!(
+            unsigned(&headers, &Covered::Nothing).as_deref(),
+            Some(also_unsigned.as_str())
+        );
+        assert_eq!(
+            unsigned(&headers, &Covered::AllAmz).as_deref(),
+            Some(also_unsigned.as_str())
+        );
+        assert_eq!(unsigned(&headers[11..], &listed), None);
+        assert_eq!(unsigned(&headers[12..], &Covered::Nothing), None);
     }
 }

@@ -334,6 +334,10 @@ def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
                 "X-Real-IP": "10.1.2.3",
                 "Forwarded": "for=10.1.2.3",
                 "X-Forwarded-Host": "evil.example",
+                # SeaweedFS tries these as the signed host and path; MinIO reads the scheme.
+                "X-Forwarded-Scheme": "https",
+                "X-Forwarded-Port": "443",
+                "X-Forwarded-Prefix": "/other",
             }
             request = sign_header(envoy.authority, "GET", "/bucket/key")
             for name, value in spoofed.items():
@@ -344,5 +348,6 @@ def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
     # Envoy's health checks of the origin come in too.
     [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
     assert headers["x-forwarded-for"] == "127.0.0.1"
-    for name in ("x-real-ip", "forwarded", "x-forwarded-host"):
+    for name in ("x-real-ip", "forwarded", "x-forwarded-host", "x-forwarded-scheme", "x-forwarded-port",
+                 "x-forwarded-prefix"):
         assert name not in headers, name
