@@ -696,7 +696,7 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
             return Err(Rejection::new(
                 AuthorizationQueryParametersError,
                 format!(
-                    "The query parameter '{}' names an authentication parameter in a spelling S3 does not read; spell it as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
+                    "The query parameter '{}' looks like authentication, spelt or placed where this endpoint does not read it; sign as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
                     String::from_utf8_lossy(&name)
                 ),
             ));

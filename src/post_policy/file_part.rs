@@ -596,6 +596,10 @@ mod tests {
         let mut s = scanner(0, u64::MAX);
         assert!(s.feed(b"x\r\n--XyZx").is_err());
         assert!(s.feed(b"more").is_err());
+        // A scanner refused at its start holds nothing, the CRLF it starts after included.
+        let mut s = scanner(0, u64::MAX);
+        assert!(s.feed(b"--XyZ\r\n").is_err());
+        assert_eq!(s.held(), 0);
     }
 
     #[test]
