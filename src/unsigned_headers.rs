@@ -108,26 +108,37 @@ fn is_alias(name: &[u8]) -> bool {
 }
 
 /// The names MinIO reads as policy condition keys (`aws:SourceIp` from `SourceIp`, and
-/// claims such as `jwt:sub` from `Sub`) that begin with `first`, folded.
+/// claims such as `jwt:sub` from `Sub`: minio/pkg's `condition/key.go`) that begin with
+/// `first`, folded.
 fn condition_keys(first: u8) -> &'static [&'static [u8]] {
     match first {
-        b'a' => &[b"authtype", b"aud"],
-        b'c' => &[b"currenttime"],
+        b'a' => &[b"authtype", b"aud", b"address"],
+        b'b' => &[b"birthdate"],
+        b'c' => &[b"currenttime", b"client-id"],
         b'd' => &[b"delimiter", b"durationseconds", b"dn"],
         b'e' => &[b"epochtime", b"email"],
-        b'g' => &[b"groups"],
+        b'f' => &[b"family-name"],
+        b'g' => &[b"groups", b"gender", b"given-name"],
         b'i' => &[b"iss"],
         b'j' => &[b"jti"],
         b'l' => &[b"locationconstraint", b"ldapuser"],
-        b'm' => &[b"max-keys"],
-        b'n' => &[b"name"],
+        b'm' => &[b"max-keys", b"middle-name"],
+        b'n' => &[b"name", b"nickname"],
         b'o' => &[
             b"object-lock-mode",
             b"object-lock-legal-hold",
             b"object-lock-retain-until-date",
             b"object-lock-remaining-retention-days",
         ],
-        b'p' => &[b"principaltype", b"prefix"],
+        b'p' => &[
+            b"principaltype",
+            b"prefix",
+            b"profile",
+            b"picture",
+            b"preferred-username",
+            b"phone-number",
+        ],
+        b'r' => &[b"requestobjecttagkeys"],
         b's' => &[
             b"sourceip",
             b"securetransport",
@@ -138,6 +149,7 @@ fn condition_keys(first: u8) -> &'static [&'static [u8]] {
         ],
         b'u' => &[b"useragent", b"username", b"userid", b"user", b"upn"],
         b'v' => &[b"versionid"],
+        b'w' => &[b"website"],
         _ => &[],
     }
 }
@@ -256,6 +268,8 @@ mod tests {
             ("securetransport", "true"),
             ("Object_Lock_Mode", "COMPLIANCE"),
             ("sub", "admin"),
+            ("Nickname", "admin"),
+            ("Preferred_Username", "admin"),
             ("x-goog-meta-signed", "1"),
             // Names like them, but not them.
             ("user-agent", "aws-sdk"),
@@ -264,7 +278,7 @@ mod tests {
             ("subject", "x"),
             ("content-type", "text/plain"),
         ];
-        let refused = "object_lock_mode, seaweed-x-amz-legal-hold, securetransport, sourceip, sub, x-account-meta-a, x-container-read, x-dho-meta-a, x-goog-server-side-encryption-customer-key, x-object-meta-a, x-seaweedfs-sse-s3-base-iv";
+        let refused = "nickname, object_lock_mode, preferred_username, seaweed-x-amz-legal-hold, securetransport, sourceip, sub, x-account-meta-a, x-container-read, x-dho-meta-a, x-goog-server-side-encryption-customer-key, x-object-meta-a, x-seaweedfs-sse-s3-base-iv";
         assert_eq!(unsigned(&headers, &listed).as_deref(), Some(refused));
         // Anonymous requests may not carry them either; SigV2 signs none of them.
         let also_unsigned = refused.replace("x-dho-meta-a, ", "x-dho-meta-a, x-goog-meta-signed, ");
@@ -276,7 +290,7 @@ mod tests {
             unsigned(&headers, &Covered::AllAmz).as_deref(),
             Some(also_unsigned.as_str())
         );
-        assert_eq!(unsigned(&headers[11..], &listed), None);
-        assert_eq!(unsigned(&headers[12..], &Covered::Nothing), None);
+        assert_eq!(unsigned(&headers[13..], &listed), None);
+        assert_eq!(unsigned(&headers[14..], &Covered::Nothing), None);
     }
 }
