@@ -64,9 +64,7 @@ impl PublicDomain {
             port,
         })
     }
-}
 
-impl PublicDomain {
     /// When `self` is `<labels>.<other>` on a port `other` serves too: the bucket `<labels>`
     /// of `other`, virtual-hosted, has the same host name. Which one a request signed for it
     /// meant, nothing in the request says (a presigned DELETE of `other`'s object `k` in

@@ -22,8 +22,6 @@ use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
 use crate::sigv4::split::split;
 
-/// Headers that change what an S3-compatible origin does, by prefix (after folding `_` to `-`).
-const PROTECTED_PREFIXES: [&[u8]; 3] = [b"x-amz-", b"x-minio-", b"x-rgw-"];
 const AMZ_PREFIX: &[u8] = b"x-amz-";
 /// S3 lets the payload hash go unsigned: it only says what the body is, and the origin
 /// checks the body against it.
@@ -40,9 +38,20 @@ pub enum Covered {
     Nothing,
 }
 
+/// How much a header's name matters to origins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protection {
+    /// `x-amz-*`, `x-minio-*`, `x-rgw-*`: refused unless signed; an anonymous request may
+    /// carry them, for the origin to judge it by.
+    Named,
+    /// A name an origin reads as one of those, or as a policy condition's value: refused
+    /// unless signed, on anonymous requests too.
+    Alias,
+}
+
 pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
-    let is_covered = |name: &[u8]| match covered {
-        Covered::Nothing => !is_alias(name),
+    let is_covered = |name: &[u8], protection| match covered {
+        Covered::Nothing => protection == Protection::Named,
         // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
         Covered::AllAmz => {
             name.len() > AMZ_PREFIX.len() && starts_with_ignore_case(name, AMZ_PREFIX)
@@ -55,7 +64,7 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         .headers
         .iter()
         .map(|(name, _)| *name)
-        .filter(|name| (is_protected(name) || is_alias(name)) && !is_covered(name))
+        .filter(|name| protection(name).is_some_and(|p| !is_covered(name, p)))
         .map(|name| String::from_utf8_lossy(name).to_ascii_lowercase())
         .collect();
     if unsigned.is_empty() {
@@ -72,39 +81,39 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     ))
 }
 
-/// Whether a header, spelt with `_` or `-`, in any case, is one an origin acts on (the
-/// payload hash aside: S3 lets it go unsigned, and the origin checks the body against it).
-fn is_protected(name: &[u8]) -> bool {
+/// How a header, spelt with `_` or `-`, in any case, matters to origins; `None` when it does
+/// not (nor does the payload hash: S3 lets it go unsigned, and the origin checks the body
+/// against it). Every header of every request is asked: its first and third bytes pick the
+/// few names it could be.
+fn protection(name: &[u8]) -> Option<Protection> {
+    use Protection::{Alias, Named};
     if name.eq_ignore_ascii_case(MAY_GO_UNSIGNED) {
-        return false;
+        return None;
     }
-    PROTECTED_PREFIXES.iter().any(|prefix| {
-        name.len() >= prefix.len() && name.iter().zip(prefix.iter()).all(|(&n, &p)| fold(n) == p)
-    })
-}
-
-/// Whether a header is one an origin reads as an `x-amz-*` header or a policy condition key.
-/// (Every header of every request is asked: its first bytes pick the few names it could be.)
-fn is_alias(name: &[u8]) -> bool {
-    let Some(&first) = name.first() else {
-        return false;
+    let first = fold(*name.first()?);
+    let prefixes: &[(&[u8], Protection)] = match (first, name.get(2).copied().map(fold)) {
+        (b'x', Some(b'a')) => &[(AMZ_PREFIX, Named), (b"x-account-", Alias)],
+        (b'x', Some(b'm')) => &[(b"x-minio-", Named)],
+        (b'x', Some(b'r')) => &[(b"x-rgw-", Named)],
+        (b'x', Some(b'g')) => &[(b"x-goog-", Alias)],
+        (b'x', Some(b'd')) => &[(b"x-dho-", Alias)],
+        (b'x', Some(b'o')) => &[(b"x-object-", Alias)],
+        (b'x', Some(b'c')) => &[(b"x-container-", Alias)],
+        (b'x', Some(b's')) => &[(b"x-seaweedfs-", Alias)],
+        (b's', _) => &[(b"seaweed-", Alias)],
+        _ => &[],
     };
-    let first = fold(first);
-    let prefix: &[u8] = match (first, name.get(2).copied().map(fold)) {
-        (b'x', Some(b'g')) => b"x-goog-",
-        (b'x', Some(b'd')) => b"x-dho-",
-        (b'x', Some(b'o')) => b"x-object-",
-        (b'x', Some(b'c')) => b"x-container-",
-        (b'x', Some(b'a')) => b"x-account-",
-        (b'x', Some(b's')) => b"x-seaweedfs-",
-        (b's', _) => b"seaweed-",
-        _ => b"",
-    };
-    let prefixed = !prefix.is_empty()
-        && name
-            .get(..prefix.len())
-            .is_some_and(|start| folded_eq(start, prefix));
-    prefixed || condition_keys(first).iter().any(|key| folded_eq(name, key))
+    let by_prefix = prefixes.iter().find(|(prefix, _)| {
+        name.get(..prefix.len())
+            .is_some_and(|start| folded_eq(start, prefix))
+    });
+    match by_prefix {
+        Some(&(_, protection)) => Some(protection),
+        None => condition_keys(first)
+            .iter()
+            .any(|key| folded_eq(name, key))
+            .then_some(Alias),
+    }
 }
 
 /// The names MinIO reads as policy condition keys (`aws:SourceIp` from `SourceIp`, and
