@@ -299,6 +299,39 @@ def test_vendor_headers_and_underscore_spellings_are_refused(proxy, origin_s3, b
     assert_object(origin_s3, bucket, "secret.txt", b"the secret")
 
 
+ALIASES = ["X-Goog-Meta-A", "x-object-meta-a", "Seaweed-X-Amz-Legal-Hold", "x-seaweedfs-sse-s3-base-iv",
+           "SourceIp", "Nickname"]
+
+
+@pytest.mark.parametrize("header", ALIASES)
+def test_names_origins_read_as_amz_headers_or_condition_keys_are_refused(proxy, origin_s3, bucket, secret,
+                                                                          header):
+    """Ceph RGW reads `x-goog-*` and kin as `x-amz-*`, SeaweedFS `Seaweed-X-Amz-*`, and MinIO a
+    header named like a policy condition key as that key's value: one signed request with one
+    of them added unsigned never reaches the origin."""
+    signed = sign_header(proxy.authority, "DELETE", f"/{bucket}/secret.txt", {}, b"")
+    before = proxy.origin_requests()
+    r = send(proxy.authority, signed.with_header(header, "ON"))
+    assert r.status == 403 and headers_not_signed(r) == header.lower(), r.body
+    assert proxy.origin_requests() == before
+    assert_object(origin_s3, bucket, "secret.txt", b"the secret")
+
+
+@pytest.mark.parametrize("header", ["SourceIp", "X-Goog-Meta-A"])
+def test_anonymous_requests_may_not_carry_them_either(make_proxy, origin_s3, bucket, secret, header):
+    """With `anonymous: forward` an unsigned request goes on for the origin to judge, but not
+    with a header that would answer what the origin asks about the anonymous client."""
+    proxy = make_proxy(anonymous="forward")
+    before = proxy.origin_requests()
+    r = send(proxy.authority, RawRequest("DELETE", f"/{bucket}/secret.txt").with_header(header, "10.1.2.3"))
+    assert r.status == 403 and headers_not_signed(r) == header.lower(), r.body
+    assert proxy.origin_requests() == before
+    assert_object(origin_s3, bucket, "secret.txt", b"the secret")
+    # Without it the request goes on, anonymous, for the origin to answer.
+    send(proxy.authority, RawRequest("GET", f"/{bucket}/secret.txt"))
+    assert proxy.origin_requests() == before + 1
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
     """An origin that answers 200 to anything and keeps the headers it received."""
 
