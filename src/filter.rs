@@ -600,8 +600,13 @@ impl Stream {
             .access_key_id(rejection.access_key_id.as_deref());
         let described = describe(req, rejection.access_key_id.as_deref());
         log::info!("rejected {described}: {}", rejection.error);
-        if let Some(detail) = &rejection.detail {
-            log::debug!("{detail}");
+        match &rejection.detail {
+            // The filter's configuration, not the client, is at fault: the operator must see it.
+            Some(detail) if rejection.error.code == S3ErrorCode::InternalError => {
+                log::warn!("{detail}")
+            }
+            Some(detail) => log::debug!("{detail}"),
+            None => {}
         }
         let request_id = req
             .single("x-request-id")

@@ -176,12 +176,7 @@ impl Gateway {
             return Decision::Reject(crate::verify::no_client_secret());
         }
         match self.forward(req, now, Proof::Signature) {
-            Ok(mut forward) => {
-                if self.config.role == Role::Edge {
-                    forward.grant = Some(Grant::of(req, now).encode());
-                }
-                Decision::Forward(forward)
-            }
+            Ok(forward) => Decision::Forward(forward),
             Err(rejection) => Decision::Reject(rejection),
         }
     }
@@ -190,7 +185,7 @@ impl Gateway {
     /// time of verification, the signature taken as checked, the rewrite for this origin.
     pub fn decide_granted<'c>(&'c self, grant: &Grant) -> Decision<'c> {
         let req = grant.request();
-        match self.forward(&req, grant.now, Proof::Granted) {
+        match self.forward(&req, grant.now, Proof::Granted(grant)) {
             Ok(forward) => Decision::Forward(forward),
             Err(rejection) => Decision::Reject(rejection),
         }
@@ -205,9 +200,14 @@ impl Gateway {
         &'c self,
         req: &Request<'_>,
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Result<Forward<'c>, Rejection> {
         let route = self.route(req)?;
+        if let Proof::Granted(grant) = proof {
+            if !grant.read_as(route.target.style) {
+                return Err(host_read_otherwise());
+            }
+        }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
         unsigned_headers::check(req, &covered).map_err(|r| match forward.access_key_id {
             Some(key) => r.for_key(key),
@@ -217,6 +217,8 @@ impl Gateway {
             forward.authority = None;
             forward.path = None;
             forward.headers.clear();
+            let max_chunk = self.config.max_chunk_size_bytes;
+            forward.grant = Some(Grant::of(req, now, route.target.style, max_chunk).encode());
         }
         Ok(forward)
     }
@@ -256,7 +258,7 @@ impl Gateway {
         req: &Request<'_>,
         route: &Route<'_, 'c>,
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let mut authorization = req.values("authorization");
         let header = authorization.next();
@@ -362,7 +364,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         match authorization::scheme(value) {
             scheme if scheme == ALGORITHM.as_bytes() => {
@@ -386,7 +388,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let malformed = |why: String| {
             Rejection::new(
@@ -405,7 +407,7 @@ impl Gateway {
             .then(|| resign::header_auth(&self.config, &mut verified, &route.origin));
         let origin_seed = resigned.as_ref().map(|r| &r.signature);
         let body = self
-            .chunked_body(req, &verified, &auth, origin_seed)
+            .chunked_body(req, &verified, &auth, origin_seed, proof)
             .map_err(|r| r.for_key(key))?;
         let kind = if body.is_some() {
             AuthKind::ChunkedV4
@@ -431,6 +433,7 @@ impl Gateway {
         verified: &Verified<'_, '_>,
         auth: &AuthorizationV4<'_>,
         origin_seed: Option<&Signature>,
+        proof: Proof<'_>,
     ) -> Result<Option<Box<ChunkedResigner>>, Rejection> {
         let trailer = match verified.payload {
             PayloadHash::StreamingSigned => Trailer::None,
@@ -459,10 +462,15 @@ impl Gateway {
             // Neither the secret to verify nor a signature to write: nothing may pass.
             (None, None) => return Err(crate::verify::no_client_secret()),
         };
+        // An origin filter meets only chunks the edge let through, by the edge's limit.
+        let max_chunk_size_bytes = match proof {
+            Proof::Signature => self.config.max_chunk_size_bytes,
+            Proof::Granted(grant) => grant.max_chunk_size_bytes,
+        };
         let mut resigner = ChunkedResigner::new(
             chains,
             trailer,
-            self.config.max_chunk_size_bytes,
+            max_chunk_size_bytes,
             decoded_length,
             self.chunk_memory.clone(),
         )
@@ -482,7 +490,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         params: &PresignedParams,
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
         cache_key: Option<presigned_cache::Key>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         match params.algorithm.as_deref() {
@@ -557,7 +565,7 @@ impl Gateway {
         &self,
         req: &Request<'_>,
         authorization: Option<&[u8]>,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Option<presigned_cache::Key> {
         let candidate =
             self.presigned.enabled() && proof == Proof::Signature && authorization.is_none();
@@ -592,7 +600,7 @@ impl Gateway {
         route: &Route<'_, 'c>,
         value: &[u8],
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let auth = AuthorizationV2::parse(value).map_err(|e| {
             Rejection::new(
@@ -611,7 +619,7 @@ impl Gateway {
         req: &Request<'_>,
         route: &Route<'_, 'c>,
         now: u64,
-        proof: Proof,
+        proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         let url = PresignedV2::parse(req.raw_query())
             .map_err(|e| Rejection::new(AccessDenied, e.to_string()))?;
@@ -652,6 +660,19 @@ impl Gateway {
         };
         Ok((forward, Covered::AllAmz))
     }
+}
+
+/// An origin filter found the host naming another bucket (or none) than the edge filter found:
+/// their `public_domains` differ, and which reading the client signed, nothing says.
+fn host_read_otherwise() -> Rejection {
+    Rejection::new(
+        InternalError,
+        "We encountered an internal error. Please try again.",
+    )
+    .with_detail(
+        "the edge filter read the host's bucket otherwise: give the edge and origin filters the same public_domains"
+            .to_owned(),
+    )
 }
 
 /// The memory budget for held chunks that the gateways of one filter share: the largest they

@@ -3,28 +3,40 @@
 //! filters write and clients cannot; an origin filter re-signs from it alone, so a retry to
 //! another origin starts again from the client's request, not from the previous attempt's.
 //!
-//! Encoding: `S3RG`, a version byte, the time (u64, big-endian), method, path, authority, the
-//! number of headers (u32), then each header's name and value; every field a u32 big-endian
-//! length and its bytes. Nothing may follow.
+//! It also carries what the edge decided with settings only the edge has, so that an origin
+//! filter cannot decide otherwise: how the host named the bucket (an origin filter whose
+//! `public_domains` differ would read `files.mydomain.com/k` as the bucket `k`), and the largest
+//! chunk the edge let through.
+//!
+//! Encoding: `S3RG`, a version byte, the time (u64, big-endian), the largest chunk (u64), the
+//! bucket the host named (a flag byte, 1 then the field, or 0 for a path-style host), method,
+//! path, authority, the number of headers (u32), then each header's name and value; every
+//! field a u32 big-endian length and its bytes. Nothing may follow.
 
+use crate::addressing::Style;
 use crate::request::Request;
 
 const MAGIC: &[u8; 4] = b"S3RG";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// How a request's signature is established.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proof {
+pub enum Proof<'g> {
     /// Check it with the client's secret.
     Signature,
-    /// The edge filter checked it; this filter holds no client secret.
-    Granted,
+    /// The edge filter checked it, signature, time window and all; this filter holds no client
+    /// secret.
+    Granted(&'g Grant),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     /// Unix seconds at verification: the time every later decision on it uses.
     pub now: u64,
+    /// The edge's `max_chunk_size_bytes`: every chunk it released is at most this long.
+    pub max_chunk_size_bytes: u64,
+    /// The bucket the host named (virtual-hosted), or `None` for a path-style host.
+    host_bucket: Option<Vec<u8>>,
     method: Vec<u8>,
     path: Vec<u8>,
     authority: Vec<u8>,
@@ -35,10 +47,15 @@ pub struct Grant {
 pub struct InvalidGrant;
 
 impl Grant {
-    /// The grant for `req`, verified at `now`.
-    pub fn of(req: &Request<'_>, now: u64) -> Self {
+    /// The grant for `req`, verified at `now`, whose host the edge read as `style`.
+    pub fn of(req: &Request<'_>, now: u64, style: Style<'_>, max_chunk_size_bytes: u64) -> Self {
         Grant {
             now,
+            max_chunk_size_bytes,
+            host_bucket: match style {
+                Style::Path => None,
+                Style::Virtual { bucket } => Some(bucket.as_bytes().to_vec()),
+            },
             method: req.method.to_vec(),
             path: req.path.to_vec(),
             authority: req.authority.to_vec(),
@@ -47,6 +64,15 @@ impl Grant {
                 .iter()
                 .map(|(n, v)| (n.to_vec(), v.to_vec()))
                 .collect(),
+        }
+    }
+
+    /// Whether `style` is how the edge read the host.
+    pub fn read_as(&self, style: Style<'_>) -> bool {
+        match (style, &self.host_bucket) {
+            (Style::Path, None) => true,
+            (Style::Virtual { bucket }, Some(granted)) => bucket.as_bytes() == granted.as_slice(),
+            _ => false,
         }
     }
 
@@ -73,10 +99,19 @@ impl Grant {
                 .iter()
                 .map(|(n, v)| n.len() + v.len())
                 .sum::<usize>();
-        let mut out = Vec::with_capacity(13 + 4 * fields + size);
+        let host_bucket = self.host_bucket.as_deref().map_or(0, |b| 4 + b.len());
+        let mut out = Vec::with_capacity(22 + host_bucket + 4 * fields + size);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&self.now.to_be_bytes());
+        out.extend_from_slice(&self.max_chunk_size_bytes.to_be_bytes());
+        match &self.host_bucket {
+            None => out.push(0),
+            Some(bucket) => {
+                out.push(1);
+                push_field(&mut out, bucket);
+            }
+        }
         for field in [&self.method, &self.path, &self.authority] {
             push_field(&mut out, field);
         }
@@ -96,7 +131,13 @@ impl Grant {
             return Err(InvalidGrant);
         }
         let (now, rest) = rest.split_first_chunk::<8>().ok_or(InvalidGrant)?;
+        let (max_chunk, rest) = rest.split_first_chunk::<8>().ok_or(InvalidGrant)?;
         let mut cursor = Cursor(rest);
+        let host_bucket = match cursor.take(1)? {
+            [0] => None,
+            [1] => Some(cursor.field()?),
+            _ => return Err(InvalidGrant),
+        };
         let method = cursor.field()?;
         let path = cursor.field()?;
         let authority = cursor.field()?;
@@ -111,6 +152,8 @@ impl Grant {
         }
         Ok(Grant {
             now: u64::from_be_bytes(*now),
+            max_chunk_size_bytes: u64::from_be_bytes(*max_chunk),
+            host_bucket,
             method,
             path,
             authority,
@@ -165,30 +208,54 @@ mod tests {
         ]
     }
 
+    const MIB: u64 = 1024 * 1024;
+
     #[test]
     fn round_trips_the_head_byte_for_byte() {
         let pairs = sample();
         let req = Request::from_pairs(&pairs).unwrap();
-        let grant = Grant::of(&req, 1_795_953_600);
-        let decoded = Grant::decode(&grant.encode()).unwrap();
-        assert_eq!(decoded, grant);
-        let back = decoded.request();
-        assert_eq!(back.method, b"PUT");
-        assert_eq!(back.path, b"/b/k%20x?uploads");
-        assert_eq!(back.authority, b"s3.mydomain.com");
-        assert_eq!(back.headers, req.headers);
-        assert_eq!(decoded.now, 1_795_953_600);
+        for style in [Style::Path, Style::Virtual { bucket: "files" }] {
+            let grant = Grant::of(&req, 1_795_953_600, style, 8 * MIB);
+            let decoded = Grant::decode(&grant.encode()).unwrap();
+            assert_eq!(decoded, grant);
+            let back = decoded.request();
+            assert_eq!(back.method, b"PUT");
+            assert_eq!(back.path, b"/b/k%20x?uploads");
+            assert_eq!(back.authority, b"s3.mydomain.com");
+            assert_eq!(back.headers, req.headers);
+            assert_eq!(decoded.now, 1_795_953_600);
+            assert_eq!(decoded.max_chunk_size_bytes, 8 * MIB);
+            assert!(decoded.read_as(style));
+        }
+    }
+
+    #[test]
+    fn knows_how_the_edge_read_the_host() {
+        let pairs = sample();
+        let req = Request::from_pairs(&pairs).unwrap();
+        let path = Grant::of(&req, 7, Style::Path, MIB);
+        let files = Grant::of(&req, 7, Style::Virtual { bucket: "files" }, MIB);
+        assert!(!path.read_as(Style::Virtual { bucket: "files" }));
+        assert!(!files.read_as(Style::Path));
+        assert!(!files.read_as(Style::Virtual { bucket: "file" }));
+        assert!(!files.read_as(Style::Virtual { bucket: "files.s3" }));
     }
 
     #[test]
     fn refuses_anything_else() {
         let pairs = sample();
-        let encoded = Grant::of(&Request::from_pairs(&pairs).unwrap(), 7).encode();
+        let encoded =
+            Grant::of(&Request::from_pairs(&pairs).unwrap(), 7, Style::Path, MIB).encode();
         assert!(Grant::decode(b"").is_err());
         assert!(Grant::decode(b"S3RG").is_err());
-        let mut other_version = encoded.clone();
-        other_version[4] = 2;
-        assert!(Grant::decode(&other_version).is_err());
+        for version in [1, 3] {
+            let mut other_version = encoded.clone();
+            other_version[4] = version;
+            assert!(Grant::decode(&other_version).is_err());
+        }
+        let mut unknown_style = encoded.clone();
+        unknown_style[21] = 2;
+        assert!(Grant::decode(&unknown_style).is_err());
         for cut in 0..encoded.len() {
             assert!(Grant::decode(&encoded[..cut]).is_err(), "cut at {cut}");
         }
@@ -196,7 +263,7 @@ mod tests {
         longer.push(0);
         assert!(Grant::decode(&longer).is_err());
         let mut lying = encoded.clone();
-        lying[13..17].copy_from_slice(&u32::MAX.to_be_bytes());
+        lying[22..26].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(Grant::decode(&lying).is_err());
     }
 }

@@ -216,6 +216,21 @@ def test_the_origin_filter_alone_forwards_nothing(primary, backup, bucket):
         assert "no grant" in envoy.log_text()
 
 
+def test_edge_and_origin_filters_reading_a_host_otherwise(primary, backup, bucket):
+    """Found by an attack run (2026-12-01): with the edge serving `localhost` and the origin
+    filter `files.localhost`, a presigned DeleteObject of key <bucket> in bucket `files`
+    (virtual-hosted) was re-signed as DeleteBucket <bucket>. The grant says how the edge read
+    the host; the origin filter, reading it otherwise, answers 500 and forwards nothing."""
+    with Envoy(render_failover(primary, backup, origin_domains=["files.localhost"])) as envoy:
+        wait_healthy(envoy, 2)
+        host = f"files.localhost:{envoy.port}"
+        r = send(host, presign(host, "DELETE", f"/{bucket}"))
+        assert r.status == 500 and b"InternalError" in r.body, r.body
+        for origin in (primary, backup):
+            client_of(origin).head_bucket(Bucket=bucket)
+        assert "public_domains" in envoy.log_text()
+
+
 def test_healthz_with_one_origin():
     """envoy/envoy.yaml answers /healthz too: 200 while its one origin is up, 503 when not."""
     with S3sFs() as origin:

@@ -29,11 +29,19 @@ fn parse(config: Value) -> Result<Plugin, String> {
 }
 
 fn edge() -> Gateway {
-    let config = json!({
+    edge_with(json!({}))
+}
+
+/// An edge filter with `settings` added to the default's.
+fn edge_with(settings: Value) -> Gateway {
+    let mut config = json!({
         "role": "edge",
         "public_domains": ["s3.mydomain.com"],
         "credentials": [{"access_key_id": "CK", "secret_access_key": "cs"}],
     });
+    for (name, value) in settings.as_object().unwrap() {
+        config[name] = value.clone();
+    }
     match parse(config).unwrap() {
         Plugin::Single(config) => Gateway::new(config),
         Plugin::Origins(_) => unreachable!(),
@@ -52,11 +60,14 @@ fn origin_entry(name: &str, authority: &str, key: &str, secret: &str, region: &s
 }
 
 fn origins() -> Vec<(String, Gateway)> {
-    let config = json!({"role": "origin", "origins": [
+    origin_gateways(vec![
         origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1"),
         origin_entry("backup", "backup.example", "BK", "bs", "garage"),
-    ]});
-    match parse(config).unwrap() {
+    ])
+}
+
+fn origin_gateways(entries: Vec<Value>) -> Vec<(String, Gateway)> {
+    match parse(json!({"role": "origin", "origins": entries})).unwrap() {
         Plugin::Origins(origins) => origins
             .into_iter()
             .map(|(n, c)| (n, Gateway::new(c)))
@@ -80,10 +91,20 @@ fn standalone(authority: &str, key: &str, secret: &str, region: &str) -> Gateway
 type Pairs = Vec<(String, Vec<u8>)>;
 
 fn header_signed(method: &str, path: &str, extra: &[(&str, &str)], payload: &str) -> Pairs {
+    header_signed_for("s3.mydomain.com", method, path, extra, payload)
+}
+
+fn header_signed_for(
+    authority: &str,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    payload: &str,
+) -> Pairs {
     let mut pairs: Pairs = vec![
         (":method".into(), method.into()),
         (":path".into(), path.into()),
-        (":authority".into(), "s3.mydomain.com".into()),
+        (":authority".into(), authority.into()),
         ("x-amz-date".into(), DATE.into()),
         ("x-amz-content-sha256".into(), payload.into()),
     ];
@@ -318,8 +339,77 @@ fn roles_refuse_the_other_roles_fields() {
     }
 }
 
+#[test]
+fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
+    // Found by an attack run (2026-12-01): with the edge serving `mydomain.test` and the
+    // origin filters `files.mydomain.test`, a DeleteObject of key `tmp-x` in bucket `files`
+    // (virtual-hosted) was re-signed as DeleteBucket `tmp-x`.
+    let edge = edge_with(json!({"public_domains": ["mydomain.test"]}));
+    let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
+    entry["public_domains"] = json!(["files.mydomain.test"]);
+    let origins = origin_gateways(vec![entry]);
+    let pairs = header_signed_for(
+        "files.mydomain.test",
+        "DELETE",
+        "/tmp-x",
+        &[],
+        "UNSIGNED-PAYLOAD",
+    );
+    let req = Request::from_pairs(&pairs).unwrap();
+    let grant = Grant::decode(&decided(edge.decide(&req, NOW)).grant.unwrap()).unwrap();
+    match origins[0].1.decide_granted(&grant) {
+        Decision::Reject(r) => {
+            assert_eq!(r.error.code, S3ErrorCode::InternalError);
+            assert!(
+                r.detail
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("public_domains"),
+                "{r:?}"
+            );
+        }
+        d => panic!("re-signed as the origin filter read it: {d:?}"),
+    }
+    // The same domains on both sides: the object, as the client meant.
+    let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
+    entry["public_domains"] = json!(["mydomain.test"]);
+    let origins = origin_gateways(vec![entry]);
+    let f = decided(origins[0].1.decide_granted(&grant));
+    assert_eq!(f.authority.as_deref(), Some("files.primary.example:9000"));
+    assert_eq!(f.path, None);
+}
+
+#[test]
+fn the_time_window_is_the_edges() {
+    // Found by an attack run (2026-12-01): an origin filter, which cannot set
+    // `max_clock_skew_seconds`, checked the default 15 minutes again and refused what an edge
+    // with a wider window had granted.
+    let edge = edge_with(json!({"max_clock_skew_seconds": 3600}));
+    let pairs = header_signed("GET", "/bucket/k", &[], "UNSIGNED-PAYLOAD");
+    let req = Request::from_pairs(&pairs).unwrap();
+    let half_an_hour_early = NOW - 1800;
+    let grant = decided(edge.decide(&req, half_an_hour_early))
+        .grant
+        .unwrap();
+    let grant = Grant::decode(&grant).unwrap();
+    for (name, gateway) in &origins() {
+        let f = decided(gateway.decide_granted(&grant));
+        assert!(f.authority.is_some(), "{name}");
+    }
+    // The edge's own window still holds.
+    assert!(matches!(
+        edge.decide(&req, NOW - 3601),
+        Decision::Reject(r) if r.error.code == S3ErrorCode::RequestTimeTooSkewed
+    ));
+}
+
 /// A signed aws-chunked body of one 70 000-byte chunk, as the client writes it.
 fn chunked_body(seed: &str) -> Vec<u8> {
+    chunked_body_of(seed, 70_000)
+}
+
+/// A signed aws-chunked body of one chunk of `size` bytes.
+fn chunked_body_of(seed: &str, size: usize) -> Vec<u8> {
     let key = SigningKey::derive(&SecretKey::new("cs"), &scope());
     let mut chain = ChunkChain::new(
         key,
@@ -327,7 +417,7 @@ fn chunked_body(seed: &str) -> Vec<u8> {
         &scope(),
         &Signature::from_hex(seed.as_bytes()).unwrap(),
     );
-    let data = vec![b'z'; 70_000];
+    let data = vec![b'z'; size];
     let mut body = Vec::new();
     for chunk in [&data[..], b""] {
         let sig = chain.next_chunk(&hex_sha256(chunk)).to_hex();
@@ -388,6 +478,39 @@ fn chunked_bodies_are_verified_at_the_edge_and_re_signed_at_the_origin() {
         .try_for_each(|p| verifier.feed_into(p, &mut out));
     assert!(fed.is_err() || verifier.finish().is_err());
     assert!(out.len() < 70_000, "the tampered chunk was released");
+}
+
+#[test]
+fn the_largest_chunk_is_the_edges() {
+    // An origin filter, which cannot set `max_chunk_size_bytes`, re-signs the chunks the edge
+    // let through, by the edge's limit (it used its own default, 1 MiB, and failed mid-upload).
+    let size = 1_500_000;
+    let length = size.to_string();
+    let pairs = header_signed(
+        "PUT",
+        "/bucket/big",
+        &[
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", &length),
+        ],
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+    );
+    let req = Request::from_pairs(&pairs).unwrap();
+    let authorization = String::from_utf8(pairs.last().unwrap().1.clone()).unwrap();
+    let body = chunked_body_of(authorization.rsplit('=').next().unwrap(), size);
+    let edge = edge_with(json!({"max_chunk_size_bytes": 2 * 1024 * 1024}));
+    let at_edge = decided(edge.decide(&req, NOW));
+    assert_eq!(run(at_edge.body.unwrap(), &body), body);
+    let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
+    assert_eq!(grant.max_chunk_size_bytes, 2 * 1024 * 1024);
+    let (_, primary) = &origins()[0];
+    let mut resigner = decided(primary.decide_granted(&grant)).body.unwrap();
+    let mut out = Vec::new();
+    for piece in body.chunks(4096) {
+        resigner.feed_into(piece, &mut out).unwrap();
+    }
+    out.extend(resigner.finish().unwrap());
+    assert!(out.len() > size);
 }
 
 #[test]

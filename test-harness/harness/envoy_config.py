@@ -138,10 +138,13 @@ def with_origin_name(config: dict, name: str, trusted_ca: str) -> dict:
     return config
 
 
-def render_failover(primary, backup, *, health_interval: str = "1s", edge: bool = True) -> dict:
+def render_failover(
+    primary, backup, *, health_interval: str = "1s", edge: bool = True, origin_domains: list[str] | None = None
+) -> dict:
     """envoy/failover.yaml for this run: the two origins' addresses, keys and regions in the
     origin filter, the client pair in the edge filter (left out with `edge=False`, to show the
-    origin filter alone forwards nothing), quick health checks."""
+    origin filter alone forwards nothing), quick health checks. `origin_domains` gives the
+    origin filter other `public_domains` than the edge's."""
     config = copy.deepcopy(_load(FAILOVER_YAML))
     config["admin"]["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": 0}
     listener = config["static_resources"]["listeners"][0]
@@ -157,7 +160,7 @@ def render_failover(primary, backup, *, health_interval: str = "1s", edge: bool 
     edge_filter["configuration"]["value"] = json.dumps(edge_config)
     origins = json.loads(origin_filter["configuration"]["value"])
     for entry, origin in zip(origins["origins"], (primary, backup)):
-        entry["public_domains"] = ["localhost", PUBLIC_TEST_DOMAIN]
+        entry["public_domains"] = origin_domains or ["localhost", PUBLIC_TEST_DOMAIN]
         entry["origin_authority"] = origin.authority
         entry["origin_region"] = origin.region
         entry["credentials"] = [{
