@@ -12,7 +12,7 @@
 //! that verified are ever inserted, and only from their second time: the first leaves a
 //! fingerprint of its key (see `PresignedCache::offer`).
 
-use crate::sigv4::canonical::signed_header_value;
+use crate::sigv4::canonical::signed_header;
 use crate::sigv4::signature::same_words;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -209,7 +209,7 @@ impl Entry {
             .is_request(request.method, request.authority, request.path)
             && self.valid.contains(&now)
             && self.signed.iter().all(|(name, value)| {
-                signed_header_value(headers, name).is_some_and(|v| *v == **value)
+                signed_header(headers, name).is_some_and(|h| !h.repeated && *h.value == **value)
             })
     }
 }

@@ -63,6 +63,9 @@ pub fn header_auth<'r, 'q: 'r, 'c>(
         payload.as_str(),
     )
     .map_err(|missing| Rejection::new(SignatureDoesNotMatch, missing.to_string()))?;
+    if let Some(name) = canonical.repeated_header() {
+        return Err(repeated_signed_header(name.as_bytes()));
+    }
     check_signature(
         req,
         pair,
@@ -117,6 +120,9 @@ pub fn presigned<'r, 'q: 'r, 'c>(
         UNSIGNED_PAYLOAD,
     )
     .map_err(|missing| Rejection::new(SignatureDoesNotMatch, missing.to_string()))?;
+    if let Some(name) = canonical.repeated_header() {
+        return Err(repeated_signed_header(name.as_bytes()));
+    }
     // Re-signing replaces the credential's value; the hash up to it is the same.
     canonical.keep_state_before(X_AMZ_CREDENTIAL);
     check_signature(
@@ -254,6 +260,19 @@ fn check_signature(
 
 /// A filter without the client's secret (an origin filter) asked to check a signature: a
 /// configuration error, never a pass.
+/// A signed header sent more than once: the signature covers its values joined with `,`, and
+/// an origin that reads only the first would act on part of what was signed
+/// (`CanonicalRequest::repeated_header`). No S3 client repeats one.
+pub fn repeated_signed_header(name: &[u8]) -> Rejection {
+    Rejection::new(
+        InvalidArgument,
+        format!(
+            "The signed header '{}' is sent more than once; send it once, its values joined with ','.",
+            String::from_utf8_lossy(name).to_ascii_lowercase()
+        ),
+    )
+}
+
 pub fn no_client_secret() -> Rejection {
     Rejection::new(
         InternalError,

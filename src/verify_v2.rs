@@ -82,6 +82,7 @@ pub fn header_auth<'r, 'c>(
         ));
     }
     check_unsigned_params(req, false)?;
+    check_repeated_headers(req)?;
     let verified = VerifiedV2 {
         pair,
         auth: V2Auth::Header { date },
@@ -112,6 +113,7 @@ pub fn presigned<'r, 'c>(
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
     check_unsigned_params(req, true)?;
+    check_repeated_headers(req)?;
     let verified = VerifiedV2 {
         pair,
         auth: V2Auth::Presigned {
@@ -182,6 +184,23 @@ fn subs<'r>(req: &Request<'r>) -> Result<SubResources<'r>, Rejection> {
 
 /// Refuses a query parameter the SigV2 signature does not cover, unless it is read-only (or,
 /// in a presigned URL, the copy of a header the request carries with the same value).
+/// The headers SigV2 signs (`Content-MD5`, `Content-Type`, `x-amz-*`) sent once each: it joins
+/// repeated ones with `,`, as SigV4 does (`CanonicalRequest::repeated_header`).
+fn check_repeated_headers(req: &Request<'_>) -> Result<(), Rejection> {
+    let signed = |name: &[u8]| {
+        name.eq_ignore_ascii_case(b"content-md5")
+            || name.eq_ignore_ascii_case(b"content-type")
+            || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"))
+    };
+    for (i, (name, _)) in req.headers.iter().enumerate() {
+        let before = &req.headers[..i];
+        if signed(name) && before.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Err(crate::verify::repeated_signed_header(name));
+        }
+    }
+    Ok(())
+}
+
 fn check_unsigned_params(req: &Request<'_>, presigned: bool) -> Result<(), Rejection> {
     for param in params(req.raw_query()) {
         let name = param.decoded_name();

@@ -99,6 +99,22 @@ def test_unsigned_amz_header_on_a_signed_chunked_upload(proxy, origin_s3, bucket
     assert headers_not_signed(r) == "x-amz-acl"
 
 
+@pytest.mark.every_origin
+def test_a_signed_header_split_in_two_is_refused(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): the signature covers a repeated header's values
+    joined with `,`, so a signed `x-amz-copy-source: /b/a,b.txt` verified when sent as `/b/a`
+    and `b.txt`; Garage, reading the first, copied the object `a`."""
+    origin_s3.put_object(Bucket=bucket, Key="a,b.txt", Body=b"public")
+    origin_s3.put_object(Bucket=bucket, Key="a", Body=b"SECRET")
+    signed = sign_header(proxy.authority, "PUT", f"/{bucket}/copy.txt", {"x-amz-copy-source": f"/{bucket}/a,b.txt"})
+    split = [(n, v) for n, v in signed.headers if n.lower() != "x-amz-copy-source"]
+    split += [("x-amz-copy-source", f"/{bucket}/a"), ("x-amz-copy-source", "b.txt")]
+    r = assert_refused(proxy, origin_s3, bucket, RawRequest("PUT", signed.target, split), 400, "InvalidArgument")
+    assert b"x-amz-copy-source" in r.body
+    assert send(proxy.authority, signed).status == 200
+    assert_object(origin_s3, bucket, "copy.txt", b"public")
+
+
 def test_a_host_not_served_is_refused(proxy, origin_s3, bucket):
     """A request signed for another name (the origin's, or any endpoint sharing the key)."""
     for host in (f"127.0.0.1:{proxy.port}", f"s3.example.net:{proxy.port}", "localhostx"):

@@ -19,6 +19,7 @@ use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
+use s3_resign::s3_error::S3ErrorCode;
 use sha2::{Digest, Sha256};
 
 const PUBLIC: &str = "s3.mydomain.com";
@@ -150,6 +151,37 @@ fn pairs(method: &str, target: &str, headers: &[(String, String)]) -> Vec<(Strin
     pairs
 }
 
+/// Whether a header is sent more than once: the SDK signs its values joined, and the filter
+/// refuses such a request (an origin reading only the first value would act on part of what
+/// was signed).
+fn repeats_a_header(headers: &[(String, String)]) -> bool {
+    headers.iter().enumerate().any(|(i, (name, _))| {
+        headers[..i]
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    })
+}
+
+fn assert_refused_as_repeated(gateway: &Gateway, pairs: &[(String, Vec<u8>)], now: u64) {
+    let req = Request::from_pairs(pairs).unwrap();
+    match gateway.decide(&req, now) {
+        Decision::Reject(r) => {
+            assert_eq!(
+                r.error.code,
+                S3ErrorCode::InvalidArgument,
+                "{}",
+                r.error.message
+            );
+            assert!(
+                r.error.message.contains("more than once"),
+                "{}",
+                r.error.message
+            );
+        }
+        Decision::Forward(_) => panic!("a repeated signed header went on: {pairs:?}"),
+    }
+}
+
 fn forward<'g>(gateway: &'g Gateway, pairs: &[(String, Vec<u8>)], now: u64) -> Forward<'g> {
     let req = Request::from_pairs(pairs).unwrap();
     match gateway.decide(&req, now) {
@@ -187,6 +219,10 @@ fn re_signed_header_auth_equals_aws_sigv4_for_the_origin() {
         let mut all = headers.clone();
         all.extend(client.headers);
         let now = when + rng.below(900) as u64;
+        if repeats_a_header(&headers) {
+            assert_refused_as_repeated(&s.gateway, &pairs(&method, &target, &all), now);
+            continue;
+        }
         let f = forward(&s.gateway, &pairs(&method, &target, &all), now);
         assert_eq!(f.kind, AuthKind::HeaderV4);
         assert_eq!(f.path, None, "the path is kept");
@@ -236,6 +272,10 @@ fn re_signed_presigned_urls_equal_aws_sigv4_for_the_origin() {
         );
         let url = with_params(&target, &client.params);
         let now = when + rng.below(expires as usize) as u64;
+        if repeats_a_header(&headers) {
+            assert_refused_as_repeated(&s.gateway, &pairs(&method, &url, &headers), now);
+            continue;
+        }
         let f = forward(&s.gateway, &pairs(&method, &url, &headers), now);
         assert_eq!(f.kind, AuthKind::PresignedV4);
         let origin = sdk_sign(

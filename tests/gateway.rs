@@ -128,8 +128,7 @@ impl Head {
 fn header_signed() -> Head {
     Head::new("PUT", "/bucket/a%20key?tagging&x=1")
         .with("content-type", "text/plain")
-        .with("x-amz-meta-a", "one")
-        .with("x-amz-meta-a", "two")
+        .with("x-amz-meta-a", "one,two")
         .with("x-amz-date", DATE)
         .with("x-amz-content-sha256", EMPTY_SHA256)
         .with("user-agent", "unsigned")
@@ -211,16 +210,19 @@ fn tampering_with_any_signed_part_of_a_header_signed_request_is_refused() {
         ),
         (
             "one of two values".into(),
-            good.clone()
-                .without("x-amz-meta-a")
-                .with("x-amz-meta-a", "one"),
+            good.clone().set("x-amz-meta-a", "one"),
         ),
         (
             "value order".into(),
+            good.clone().set("x-amz-meta-a", "two,one"),
+        ),
+        (
+            // The same canonical value, but an origin reading the first header reads `one`.
+            "values split into two headers".into(),
             good.clone()
                 .without("x-amz-meta-a")
-                .with("x-amz-meta-a", "two")
-                .with("x-amz-meta-a", "one"),
+                .with("x-amz-meta-a", "one")
+                .with("x-amz-meta-a", "two"),
         ),
         (
             "date".into(),
@@ -826,6 +828,28 @@ fn a_signed_header_sent_empty_is_not_one_left_out_on_a_repeat_either() {
     let refused = rewrite(&without, &uncached(), NOW);
     assert!(refused.is_err());
     assert_eq!(rewrite(&without, &g, NOW), refused);
+}
+
+#[test]
+fn a_signed_header_split_at_a_comma_is_refused_cached_or_not() {
+    // Found by an attack run (2026-12-01): the two headers' canonical value is the one header's,
+    // so the split verified (and was a cache hit); an origin reading the first reads `a`.
+    let g = gateway(serde_json::json!({}));
+    let url = presigned_over("PUT", "/bucket/k", "", "a,b");
+    remember(&url, &g);
+    let split = url
+        .clone()
+        .without("content-type")
+        .with("content-type", "a")
+        .with("content-type", "b");
+    assert_eq!(
+        rewrite(&split, &uncached(), NOW),
+        Err(S3ErrorCode::InvalidArgument)
+    );
+    assert_eq!(rewrite(&split, &g, NOW), Err(S3ErrorCode::InvalidArgument));
+    let (hits, _) = g.presigned_cache_stats();
+    assert!(rewrite(&url, &g, NOW).is_ok());
+    assert_eq!(g.presigned_cache_stats().0, hits + 1);
 }
 
 #[test]

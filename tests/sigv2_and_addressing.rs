@@ -681,3 +681,60 @@ fn virtual_hosted_requests_keep_their_bucket_and_key_at_the_origin() {
         ("photos.s3.example.com", "/")
     );
 }
+
+#[test]
+fn a_signed_header_split_at_a_comma_into_two_is_refused() {
+    // Found by an attack run (2026-12-01): SigV2 (and SigV4) join a repeated header's values
+    // with `,`, so a signed `x-amz-copy-source: /bucket/a,b.txt` verified when sent as two
+    // headers, `/bucket/a` and `b.txt`; Garage, which reads the first, copied `/bucket/a`.
+    let g = gateway(json!({}));
+    let signed = format!("PUT\n\n\n{DATE}\nx-amz-copy-source:/bucket/a,b.txt\n/bucket/copy.txt");
+    let whole = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/copy.txt",
+        &[("date", DATE), ("x-amz-copy-source", "/bucket/a,b.txt")],
+        &signed,
+    );
+    passes(&g, &whole, AuthKind::HeaderV2, AuthKind::HeaderV2);
+    let split = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/copy.txt",
+        &[
+            ("date", DATE),
+            ("x-amz-copy-source", "/bucket/a"),
+            ("X-Amz-Copy-Source", "b.txt"),
+        ],
+        &signed,
+    );
+    let (code, message) = decide(&g, &split, NOW).unwrap_err();
+    assert_eq!(code, InvalidArgument);
+    assert!(message.contains("x-amz-copy-source"), "{message}");
+    // The same for the other headers SigV2 signs, and for a presigned URL.
+    for name in ["content-type", "content-md5"] {
+        let pairs = header_v2(
+            "PUT",
+            PUBLIC,
+            "/bucket/k",
+            &[("date", DATE), (name, "a"), (name, "b")],
+            "unused",
+        );
+        assert_eq!(
+            decide(&g, &pairs, NOW).unwrap_err().0,
+            InvalidArgument,
+            "{name}"
+        );
+    }
+    let presigned = presigned_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/copy.txt",
+        &[
+            ("x-amz-copy-source", "/bucket/a"),
+            ("x-amz-copy-source", "b.txt"),
+        ],
+        &format!("PUT\n\n\n{EXPIRES}\nx-amz-copy-source:/bucket/a,b.txt\n/bucket/copy.txt"),
+    );
+    assert_eq!(decide(&g, &presigned, NOW).unwrap_err().0, InvalidArgument);
+}

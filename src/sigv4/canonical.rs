@@ -31,6 +31,8 @@ pub struct CanonicalRequest<'a> {
     headers: Vec<(&'a str, Cow<'a, [u8]>)>,
     signed_headers: Cow<'a, str>,
     payload: &'a str,
+    /// The first signed header the request repeats (see `repeated_header`).
+    repeated: Option<&'a str>,
     /// The hash state after everything before the host line, from the last `hash`: the client's
     /// and the origin's canonical requests share it unless the path or query changed between.
     before_host: Option<Sha256>,
@@ -62,13 +64,17 @@ impl<'a> CanonicalRequest<'a> {
     ) -> Result<Self, MissingSignedHeader> {
         // `host` is supplied at rendering: a URL signed over it alone needs no list here.
         let mut canonical = Vec::with_capacity(signed.names().len().saturating_sub(1));
+        let mut repeated = None;
         for &name in signed.names() {
             if name == "host" {
                 continue;
             }
-            let value = signed_header_value(headers, name)
-                .ok_or_else(|| MissingSignedHeader(name.to_owned()))?;
-            canonical.push((name, value));
+            let signed =
+                signed_header(headers, name).ok_or_else(|| MissingSignedHeader(name.to_owned()))?;
+            if signed.repeated {
+                repeated = repeated.or(Some(name));
+            }
+            canonical.push((name, signed.value));
         }
         Ok(CanonicalRequest {
             method,
@@ -77,9 +83,18 @@ impl<'a> CanonicalRequest<'a> {
             headers: canonical,
             signed_headers: signed.text(),
             payload,
+            repeated,
             before_host: None,
             splice: None,
         })
+    }
+
+    /// A signed header the request sends more than once. SigV4 joins the values with `,`, so
+    /// one signed `x-amz-copy-source: /b/a,b.txt` verifies when sent as two headers, `/b/a`
+    /// and `b.txt`; an origin that reads the first (Garage, Go's `Header.Get`) then copies
+    /// `/b/a`. A verifier that forwards requests must refuse such a request.
+    pub fn repeated_header(&self) -> Option<&'a str> {
+        self.repeated
     }
 
     /// The SHA-256 of the canonical request for `host`, hashed as it is produced (it is never
@@ -275,19 +290,35 @@ pub fn signed_header_value<'v>(
     headers: &[(&'v [u8], &'v [u8])],
     name: &str,
 ) -> Option<Cow<'v, [u8]>> {
+    signed_header(headers, name).map(|signed| signed.value)
+}
+
+/// A signed header's canonical value, and whether the request sent it more than once.
+pub struct SignedHeader<'v> {
+    pub value: Cow<'v, [u8]>,
+    pub repeated: bool,
+}
+
+/// `signed_header_value`, telling a header sent once from one sent several times.
+pub fn signed_header<'v>(headers: &[(&'v [u8], &'v [u8])], name: &str) -> Option<SignedHeader<'v>> {
     let mut values = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| *v)
-        .peekable();
-    if values.peek().is_some() {
-        Some(canonical_header_value(values))
-    } else if name == "expect" {
+        .map(|(_, v)| *v);
+    match values.next() {
+        Some(first) => {
+            let mut rest = values.peekable();
+            let repeated = rest.peek().is_some();
+            let value = canonical_header_value(std::iter::once(first).chain(rest));
+            Some(SignedHeader { value, repeated })
+        }
         // Envoy, like most servers, answers `Expect: 100-continue` itself and drops the
         // header; that is the only value a client sends.
-        Some(Cow::Borrowed(&b"100-continue"[..]))
-    } else {
-        None
+        None if name == "expect" => Some(SignedHeader {
+            value: Cow::Borrowed(&b"100-continue"[..]),
+            repeated: false,
+        }),
+        None => None,
     }
 }
 
