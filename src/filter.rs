@@ -364,7 +364,7 @@ impl HttpContext for Stream {
         self.resign_body(body_size, end_of_stream)
     }
 
-    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+    fn on_http_request_trailers(&mut self, trailers: usize) -> Action {
         if self.answered.get() {
             return Action::Pause;
         }
@@ -377,6 +377,13 @@ impl HttpContext for Stream {
             }
             Some(Body::Form(_)) => self.refuse_body(post_policy::malformed(
                 "the form ends in HTTP trailers, not in its closing boundary",
+            )),
+            // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
+            // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
+            // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
+            None if trailers > 0 => self.refuse_body(Rejection::new(
+                S3ErrorCode::InvalidRequest,
+                "HTTP trailers are not accepted: no signature covers them.",
             )),
             None => Action::Continue,
         }
@@ -577,7 +584,11 @@ impl Stream {
     fn refuse_body(&mut self, rejection: Rejection) -> Action {
         self.body = None;
         self.record_memory();
-        log::info!("rejected {}: {}", self.described, rejection.error);
+        let described = match self.described.as_str() {
+            "" => "a request",
+            described => described,
+        };
+        log::info!("rejected {described}: {}", rejection.error);
         self.send_error(self.head, &rejection.error, None)
     }
 

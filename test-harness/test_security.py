@@ -400,3 +400,76 @@ def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
     for name in ("x-real-ip", "forwarded", "x-forwarded-host", "x-forwarded-scheme", "x-forwarded-port",
                  "x-forwarded-prefix"):
         assert name not in headers, name
+
+
+class _TrailerRecorder(http.server.BaseHTTPRequestHandler):
+    """An origin that reads a chunked body to its end, trailers included, and keeps it raw."""
+
+    protocol_version = "HTTP/1.1"
+    received: list = []
+
+    def do_PUT(self):
+        raw = b""
+        try:
+            while True:
+                size = self.rfile.readline()
+                raw += size
+                if not size or int(size.split(b";")[0], 16) == 0:
+                    break
+                raw += self.rfile.read(int(size.split(b";")[0], 16) + 2)
+            while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                raw += line
+        except (ConnectionError, ValueError):
+            pass
+        self.received.append(raw)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_PUT
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http_trailers_are_refused():
+    """Found by an attack run (2026-12-01): nothing signs HTTP trailers, and an upstream that
+    carries them (HTTP/2, or HTTP/1 with `enable_trailers`, as here) delivered an unsigned
+    `x-amz-acl` to the origin after a verified request's body. Such a request is refused."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrailerRecorder)
+    _TrailerRecorder.received = []
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    trailers = {"enable_trailers": True}
+    try:
+        config = render(
+            origin_host="127.0.0.1",
+            origin_port=recorder.server_port,
+            filter_config=filter_config_json(f"127.0.0.1:{recorder.server_port}"),
+        )
+        listener = config["static_resources"]["listeners"][0]
+        listener["filter_chains"][0]["filters"][0]["typed_config"]["http_protocol_options"] = trailers
+        config["static_resources"]["clusters"][0]["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http_protocol_options": trailers},
+            }
+        }
+        with Envoy(config) as envoy:
+            signed = sign_header(envoy.authority, "PUT", "/bucket/key", {}, payload_hash="UNSIGNED-PAYLOAD")
+            head = f"PUT {signed.target} HTTP/1.1\r\nHost: {envoy.authority}\r\nTransfer-Encoding: chunked\r\n"
+            head += "".join(f"{n}: {v}\r\n" for n, v in signed.headers if n.lower() != "content-length") + "\r\n"
+            body = b"5\r\nhello\r\n0\r\nx-amz-acl: public-read\r\n\r\n"
+            with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
+                s.sendall(head.encode() + body)
+                answer = s.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 400"), answer
+            assert b"<Code>InvalidRequest</Code>" in answer and b"trailers" in answer, answer
+            # Without trailers the same request goes on, body and all.
+            plain = head.encode() + b"5\r\nhello\r\n0\r\n\r\n"
+            with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
+                s.sendall(plain)
+                assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    finally:
+        recorder.shutdown()
+    assert not any(b"x-amz-acl" in raw for raw in _TrailerRecorder.received), _TrailerRecorder.received
+    assert any(b"hello" in raw for raw in _TrailerRecorder.received)
