@@ -8,7 +8,6 @@
 //! operation on the way (an object `PUT` never turns into a bucket `PUT`).
 
 use crate::sigv4::split::find_byte;
-use percent_encoding::percent_decode;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -201,17 +200,21 @@ impl<'r> Target<'r> {
                         key_path: raw_path,
                     });
                 }
-                let bucket = match percent_decode(&rest[..end]).decode_utf8() {
-                    Ok(name) => name,
-                    Err(_) => {
+                // No bucket name needs escaping, and origins differ on whether they decode
+                // the bucket's segment (s3s does; Garage looks up `%62kt` as sent): refused
+                // rather than read one way here and another there.
+                let segment = &rest[..end];
+                let bucket = match std::str::from_utf8(segment) {
+                    Ok(name) if find_byte(segment, b'%').is_none() => name,
+                    _ => {
                         return Err(InvalidBucketName(
-                            String::from_utf8_lossy(&rest[..end]).into_owned(),
+                            String::from_utf8_lossy(segment).into_owned(),
                         ))
                     }
                 };
                 Ok(Target {
                     style,
-                    bucket: Some(bucket),
+                    bucket: Some(Cow::Borrowed(bucket)),
                     key_path: &rest[end..],
                 })
             }
@@ -404,6 +407,20 @@ mod tests {
     }
 
     #[test]
+    fn a_path_style_bucket_is_taken_as_sent() {
+        let target = |path: &'static [u8]| Target::parse(Style::Path, path);
+        let parsed = target(b"/bkt/a%20b").unwrap();
+        assert_eq!(parsed.bucket.as_deref(), Some("bkt"));
+        assert_eq!(parsed.key_path, b"/a%20b");
+        assert_eq!(target(b"/").unwrap().bucket, None);
+        // Found by an attack run (2026-12-01): `/%62kt/k` was bucket `bkt` here and at s3s,
+        // bucket `%62kt` at Garage.
+        for path in [&b"/%62kt/k"[..], b"/bkt%2Fdir/k", b"/bkt%2fdir", b"/\xff/k"] {
+            assert!(target(path).is_err(), "{}", String::from_utf8_lossy(path));
+        }
+    }
+
+    #[test]
     fn other_hosts_are_not_served() {
         let d = domains(&["s3.mydomain.com", "localhost:10000"]);
         for host in [
@@ -486,7 +503,7 @@ mod tests {
         let t = target(Style::Path, "/photos/2026/a.jpg");
         assert_eq!(t.bucket.as_deref(), Some("photos"));
         assert_eq!(t.key_path, b"/2026/a.jpg");
-        let t = target(Style::Path, "/ph%6Ftos");
+        let t = target(Style::Path, "/photos");
         assert_eq!(t.bucket.as_deref(), Some("photos"));
         assert_eq!(t.key_path, b"");
         assert_eq!(target(Style::Path, "/").bucket, None);
