@@ -87,6 +87,19 @@ def test_a_signature_binds_the_style(proxy, origin_s3, bucket):
     assert bad_bucket.status == 400 and b"InvalidBucketName" in bad_bucket.body
 
 
+@pytest.mark.every_origin
+def test_an_escaped_path_style_bucket_is_refused(proxy, origin_s3, bucket):
+    """`/%62ucket/k` is bucket `bucket` to s3s and to SigV4's canonical path, bucket `%62ucket`
+    to Garage: a bucket name needs no escape, and one spelt with one is refused."""
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    escaped = f"/%{ord(bucket[0]):02X}{bucket[1:]}/k"
+    before = proxy.origin_requests()
+    r = send(proxy.authority, sign_header(proxy.authority, "GET", escaped))
+    assert r.status == 400 and b"InvalidBucketName" in r.body, r.body
+    assert proxy.origin_requests() == before
+    assert send(proxy.authority, sign_header(proxy.authority, "GET", f"/{bucket}/k")).status == 200
+
+
 def test_aws_cli_virtual_hosted(proxy, origin_s3, bucket, tmp_path):
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    addressing_style = virtual\n    signature_version = s3v4\n")
