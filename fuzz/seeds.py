@@ -220,8 +220,12 @@ def write(target: str, name: str, data: bytes) -> None:
 
 
 def grant(method, path, authority, headers, now=NOW) -> bytes:
+    """Version 2 (src/grant.rs): the time, the edge's largest chunk, the bucket its host named."""
     field = lambda b: struct.pack(">I", len(b)) + b
-    out = b"S3RG" + bytes([1]) + struct.pack(">Q", now)
+    out = b"S3RG" + bytes([2]) + struct.pack(">Q", now) + struct.pack(">Q", 1024 * 1024)
+    host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+    bucket = host[: -len(PUBLIC) - 1] if host.endswith("." + PUBLIC) else ""
+    out += bytes([1]) + field(bucket.encode()) if bucket else bytes([0])
     out += field(method.encode()) + field(path.encode()) + field(authority.encode())
     out += struct.pack(">I", len(headers))
     for n, v in headers:

@@ -258,8 +258,6 @@ fn check_signature(
     )))
 }
 
-/// A filter without the client's secret (an origin filter) asked to check a signature: a
-/// configuration error, never a pass.
 /// A signed header sent more than once: the signature covers its values joined with `,`, and
 /// an origin that reads only the first would act on part of what was signed
 /// (`CanonicalRequest::repeated_header`). No S3 client repeats one.
@@ -273,6 +271,8 @@ pub fn repeated_signed_header(name: &[u8]) -> Rejection {
     )
 }
 
+/// A filter without the client's secret (an origin filter) asked to check a signature: a
+/// configuration error, never a pass.
 pub fn no_client_secret() -> Rejection {
     Rejection::new(
         InternalError,

@@ -182,8 +182,6 @@ fn subs<'r>(req: &Request<'r>) -> Result<SubResources<'r>, Rejection> {
     })
 }
 
-/// Refuses a query parameter the SigV2 signature does not cover, unless it is read-only (or,
-/// in a presigned URL, the copy of a header the request carries with the same value).
 /// The headers SigV2 signs (`Content-MD5`, `Content-Type`, `x-amz-*`) sent once each: it joins
 /// repeated ones with `,`, as SigV4 does (`CanonicalRequest::repeated_header`).
 fn check_repeated_headers(req: &Request<'_>) -> Result<(), Rejection> {
@@ -201,6 +199,8 @@ fn check_repeated_headers(req: &Request<'_>) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Refuses a query parameter the SigV2 signature does not cover, unless it is read-only (or,
+/// in a presigned URL, the copy of a header the request carries with the same value).
 fn check_unsigned_params(req: &Request<'_>, presigned: bool) -> Result<(), Rejection> {
     for param in params(req.raw_query()) {
         let name = param.decoded_name();
