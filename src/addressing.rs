@@ -8,6 +8,7 @@
 //! operation on the way (an object `PUT` never turns into a bucket `PUT`).
 
 use crate::sigv4::split::find_byte;
+use percent_encoding::percent_decode;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -200,21 +201,21 @@ impl<'r> Target<'r> {
                         key_path: raw_path,
                     });
                 }
-                // No bucket name needs escaping, and origins differ on whether they decode
-                // the bucket's segment (s3s does; Garage looks up `%62kt` as sent): refused
-                // rather than read one way here and another there.
                 let segment = &rest[..end];
-                let bucket = match std::str::from_utf8(segment) {
-                    Ok(name) if find_byte(segment, b'%').is_none() => name,
-                    _ => {
-                        return Err(InvalidBucketName(
-                            String::from_utf8_lossy(segment).into_owned(),
-                        ))
-                    }
+                let invalid = || InvalidBucketName(String::from_utf8_lossy(segment).into_owned());
+                let bucket = if find_byte(segment, b'%').is_none() {
+                    Cow::Borrowed(std::str::from_utf8(segment).map_err(|_| invalid())?)
+                } else if escapes_a_name_byte(segment) {
+                    return Err(invalid());
+                } else {
+                    // Ceph's tenants: `tenant:bucket`, which clients send as `tenant%3Abucket`.
+                    percent_decode(segment)
+                        .decode_utf8()
+                        .map_err(|_| invalid())?
                 };
                 Ok(Target {
                     style,
-                    bucket: Some(Cow::Borrowed(bucket)),
+                    bucket: Some(bucket),
                     key_path: &rest[end..],
                 })
             }
@@ -329,6 +330,28 @@ impl<'r> Target<'r> {
     }
 }
 
+/// Whether a path-style bucket segment spells with an escape a byte that needs none in a
+/// bucket name (`%62kt`), or `/`, or holds a malformed escape. Origins differ on whether they
+/// decode the segment (s3s does; Garage looks up `%62kt` as sent), so such a spelling names
+/// two valid buckets at once and is refused. Other escapes (`%3A`) leave a name that is no
+/// valid bucket where it is not decoded.
+fn escapes_a_name_byte(segment: &[u8]) -> bool {
+    let hex = |b: u8| (b as char).to_digit(16);
+    segment.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && match (
+                segment.get(i + 1).and_then(|&h| hex(h)),
+                segment.get(i + 2).and_then(|&l| hex(l)),
+            ) {
+                (Some(h), Some(l)) => {
+                    let byte = (h * 16 + l) as u8;
+                    byte.is_ascii_alphanumeric() || b"._-/".contains(&byte)
+                }
+                _ => true,
+            }
+    })
+}
+
 /// S3's bucket naming rules: 3 to 63 of `a-z 0-9 . -`, starting and ending with a letter or
 /// digit, no `..`.
 pub fn is_valid_bucket(name: &str) -> bool {
@@ -415,9 +438,22 @@ mod tests {
         assert_eq!(target(b"/").unwrap().bucket, None);
         // Found by an attack run (2026-12-01): `/%62kt/k` was bucket `bkt` here and at s3s,
         // bucket `%62kt` at Garage.
-        for path in [&b"/%62kt/k"[..], b"/bkt%2Fdir/k", b"/bkt%2fdir", b"/\xff/k"] {
+        for path in [
+            &b"/%62kt/k"[..],
+            b"/bkt%2Fdir/k",
+            b"/bkt%2fdir",
+            b"/b%2Dt/k",
+            b"/b%zzt/k",
+            b"/b%6/k",
+            b"/\xff/k",
+            b"/b%FFt/k",
+        ] {
             assert!(target(path).is_err(), "{}", String::from_utf8_lossy(path));
         }
+        // A Ceph tenant's bucket, as the SDKs escape it: no bucket at all where not decoded.
+        let tenant = target(b"/tenant%3Abkt/k").unwrap();
+        assert_eq!(tenant.bucket.as_deref(), Some("tenant:bkt"));
+        assert_eq!(tenant.key_path, b"/k");
     }
 
     #[test]
