@@ -202,7 +202,12 @@ impl Gateway {
         now: u64,
         proof: Proof<'_>,
     ) -> Result<Forward<'c>, Rejection> {
-        let route = self.route(req)?;
+        let route = match self.route(req) {
+            Ok(route) => route,
+            // The edge served this host and bucket: this filter's `public_domains` differ.
+            Err(_) if proof != Proof::Signature => return Err(host_read_otherwise()),
+            Err(rejection) => return Err(rejection),
+        };
         if let Proof::Granted(grant) = proof {
             if !grant.read_as(route.target.style) {
                 return Err(host_read_otherwise());

@@ -314,6 +314,10 @@ fn roles_refuse_the_other_roles_fields() {
         origin_with(cached).as_deref(),
         Some("origins[0].presigned_cache_entries")
     );
+    // It holds chunks to re-sign them: its budget is its own.
+    let mut budget = good.clone();
+    budget["chunk_memory_budget_bytes"] = json!(256 * 1024 * 1024);
+    assert_eq!(origin_with(budget), None);
     let mut unnamed = good.clone();
     unnamed.as_object_mut().unwrap().remove("name");
     assert_eq!(origin_with(unnamed).as_deref(), Some("origins[0].name"));
@@ -369,6 +373,13 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
             );
         }
         d => panic!("re-signed as the origin filter read it: {d:?}"),
+    }
+    // Nor a host it does not serve at all: the same misconfiguration.
+    let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
+    entry["public_domains"] = json!(["elsewhere.test"]);
+    match origin_gateways(vec![entry])[0].1.decide_granted(&grant) {
+        Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InternalError),
+        d => panic!("{d:?}"),
     }
     // The same domains on both sides: the object, as the client meant.
     let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");

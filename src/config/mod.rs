@@ -286,11 +286,11 @@ impl Config {
                 top.refuse(role, name)?;
             }
         }
+        // An origin filter holds chunks too (to re-sign each), so it may size its own budget.
         for name in [
             "max_clock_skew_seconds",
             "anonymous",
             "max_chunk_size_bytes",
-            "chunk_memory_budget_bytes",
             "presigned_cache_entries",
         ] {
             if role == Role::Origin {
