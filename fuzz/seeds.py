@@ -112,8 +112,9 @@ def v2_signature(string_to_sign: str, secret=CLIENT_SECRET) -> str:
 def header_v2(method, path, resource, headers=(), host=PUBLIC):
     date = http_date(NOW)
     content_type = dict(headers).get("content-type", "")
+    content_md5 = dict(headers).get("content-md5", "")
     amz = "".join(f"{n}:{v}\n" for n, v in sorted(headers) if n.startswith("x-amz-"))
-    sts = f"{method}\n\n{content_type}\n{date}\n{amz}{resource}"
+    sts = f"{method}\n{content_md5}\n{content_type}\n{date}\n{amz}{resource}"
     return method, path, "", host, [*headers, ("date", date), ("authorization", f"AWS {CLIENT_KEY}:{v2_signature(sts)}")]
 
 
@@ -209,6 +210,18 @@ def requests():
         name = "chunked-trailer" if trailer else "chunked"
         head, body = chunked_v4(f"/bucket/{name}", bytes(range(256)) * 40, 4096, trailer)
         yield name, head, body
+    # Bodies bound only by a signed Content-MD5 (SigV2; SigV4 UNSIGNED-PAYLOAD or presigned),
+    # with the body signed and with another.
+    body = b"<Delete><Object><Key>a.txt</Key></Object></Delete>"
+    md5 = [("content-md5", base64.b64encode(hashlib.md5(body).digest()).decode())]
+    other = body.replace(b"a.txt", b"b.txt")
+    for name, head in (
+        ("md5-unsigned-payload", header_v4("POST", "/bucket", "delete", md5, payload="UNSIGNED-PAYLOAD")),
+        ("md5-presigned", presigned_v4("PUT", "/bucket/only-this", "", md5)),
+        ("md5-v2-delete", header_v2("POST", "/bucket?delete", "/bucket?delete", [*md5, ("content-type", "application/xml")])),
+    ):
+        yield name, head, body
+        yield f"{name}-other-body", head, other
     boundary, body = post_form("bucket", "uploads/a.txt")
     yield "post-form", ("POST", "/bucket", "", PUBLIC, [("content-type", f"multipart/form-data; boundary={boundary}")]), body
 

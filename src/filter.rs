@@ -6,6 +6,7 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
+use crate::content_md5::ContentMd5;
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
@@ -270,11 +271,13 @@ fn log_level(level: config::LogLevel) -> LogLevel {
     }
 }
 
-/// A body the filter reads: a signed aws-chunked upload, or a browser's form.
+/// A body the filter reads: a signed aws-chunked upload, a browser's form, or a body checked
+/// against the `Content-MD5` its signature covers.
 enum Body {
     Chunked(Box<ChunkedResigner>),
     /// The request headers wait (`head_pending`) until the form's head is verified.
     Form(Box<PostUpload>),
+    ContentMd5(Box<ContentMd5>),
 }
 
 struct Stream {
@@ -378,13 +381,12 @@ impl HttpContext for Stream {
             Some(Body::Form(_)) => self.refuse_body(post_policy::malformed(
                 "the form ends in HTTP trailers, not in its closing boundary",
             )),
+            // The body's last byte is still held here, its digest unchecked.
+            Some(Body::ContentMd5(_)) => self.refuse_body(trailers_refused()),
             // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
             // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
             // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
-            None if trailers > 0 => self.refuse_body(Rejection::new(
-                S3ErrorCode::InvalidRequest,
-                "HTTP trailers are not accepted: no signature covers them.",
-            )),
+            None if trailers > 0 => self.refuse_body(trailers_refused()),
             None => Action::Continue,
         }
     }
@@ -411,7 +413,7 @@ impl Stream {
             let why = format!("cannot rewrite the request: {status:?}");
             return self.internal_error(self.head, &why);
         }
-        if forward.form.is_some() || forward.body.is_some() {
+        if forward.form.is_some() || forward.body.is_some() || forward.content_md5.is_some() {
             // For the log line of a body refused mid-stream, when the head is gone.
             self.described = describe(req, forward.access_key_id);
         }
@@ -435,6 +437,14 @@ impl Stream {
                 return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
             }
             self.body = Some(Body::Chunked(chunked));
+        } else if let Some(expected) = forward.content_md5 {
+            if end_of_stream {
+                if !expected.matches_empty() {
+                    return self.refuse_body(bad_digest());
+                }
+            } else {
+                self.body = Some(Body::ContentMd5(Box::new(ContentMd5::new(expected))));
+            }
         }
         Action::Continue
     }
@@ -455,6 +465,7 @@ impl Stream {
         let step = match self.body.as_mut() {
             Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
             Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
+            Some(Body::ContentMd5(check)) => content_md5_step(check, &input, end_of_stream),
             None => return Action::Continue,
         };
         self.record_memory();
@@ -733,6 +744,43 @@ fn printable_key_id(id: &str) -> Cow<'_, str> {
         .take(MAX_KEY_ID)
         .map(|c| if printable(c) { c } else { '?' })
         .collect()
+}
+
+/// One piece of a body checked against its signed `Content-MD5`: all of it goes on but the
+/// last byte that arrived, which goes on when more follows, or at the end if the body matches.
+fn content_md5_step(
+    check: &mut ContentMd5,
+    input: &[u8],
+    end_of_stream: bool,
+) -> Result<BodyStep, Rejection> {
+    let release = check.feed(input);
+    let last = if end_of_stream {
+        let held = check.finish().map_err(|_| bad_digest())?;
+        held.into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    Ok(BodyStep {
+        lead: release.lead,
+        prefix: Vec::new(),
+        range: release.range,
+        last,
+        wait: false,
+    })
+}
+
+fn bad_digest() -> Rejection {
+    Rejection::new(
+        S3ErrorCode::BadDigest,
+        "The Content-MD5 you specified did not match what we received.",
+    )
+}
+
+fn trailers_refused() -> Rejection {
+    Rejection::new(
+        S3ErrorCode::InvalidRequest,
+        "HTTP trailers are not accepted: no signature covers them.",
+    )
 }
 
 /// What goes on of one piece of a body: `lead`, `prefix` and `input[range]` in that order

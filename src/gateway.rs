@@ -14,6 +14,7 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
+use crate::content_md5;
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
 use crate::post_policy::{self, PostUpload};
@@ -60,6 +61,10 @@ pub struct Forward<'c> {
     /// For a browser upload: the form, verified and re-signed as it streams. The request
     /// headers wait until its head is verified (its `Content-Length` may change).
     pub form: Option<Box<PostUpload>>,
+    /// For a body whose payload hash is not signed but whose `Content-MD5` is (SigV2, SigV4
+    /// `UNSIGNED-PAYLOAD` or presigned): what it must hash to, checked as it streams
+    /// (`content_md5::ContentMd5`). Not for an aws-chunked body or a form.
+    pub content_md5: Option<content_md5::Expected>,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
     /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
@@ -76,6 +81,7 @@ impl<'c> Forward<'c> {
             headers: Vec::new(),
             body: None,
             form: None,
+            content_md5: None,
             access_key_id: None,
             grant: None,
         }
@@ -106,6 +112,7 @@ impl fmt::Debug for Forward<'_> {
             .field("headers", &headers)
             .field("body", &self.body.as_ref().map(|_| "aws-chunked"))
             .field("form", &self.form.as_ref().map(|_| "multipart/form-data"))
+            .field("content_md5", &self.content_md5.is_some())
             .field("access_key_id", &self.access_key_id)
             .field("grant", &self.grant.as_ref().map(Vec::len))
             .finish()
@@ -419,12 +426,21 @@ impl Gateway {
         } else {
             AuthKind::HeaderV4
         };
+        let content_md5 = match verified.payload {
+            // A signed SHA-256 the origin checks; signed chunks are checked here as they stream;
+            // `STREAMING-UNSIGNED-PAYLOAD-TRAILER` is aws-chunked, its MD5 over the decoded data.
+            PayloadHash::Unsigned => {
+                signed_content_md5_v4(&verified).map_err(|r| r.for_key(key))?
+            }
+            _ => None,
+        };
         let forward = Forward {
             path: route.restyled_path(req),
             headers: resigned
                 .map(|r| vec![("authorization", r.authorization.into_bytes())])
                 .unwrap_or_default(),
             body,
+            content_md5,
             access_key_id: Some(&verified.pair.client.access_key_id),
             ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
@@ -526,6 +542,8 @@ impl Gateway {
         let mut verified =
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
+        // Before the cache takes the URL: a repeat is forwarded with the same check.
+        let content_md5 = signed_content_md5_v4(&verified).map_err(|r| r.for_key(key))?;
         let path = self
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
@@ -552,12 +570,14 @@ impl Gateway {
                         .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
                         .collect(),
                     credential,
+                    content_md5,
                 };
                 self.presigned.offer(key, entry);
             }
         }
         let forward = Forward {
             path,
+            content_md5,
             access_key_id: Some(&verified.pair.client.access_key_id),
             ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
         };
@@ -593,6 +613,7 @@ impl Gateway {
             .ok_or_else(crate::verify::no_client_secret)?;
         let forward = Forward {
             path: hit.path,
+            content_md5: hit.content_md5,
             access_key_id: Some(&pair.client.access_key_id),
             ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
         };
@@ -641,6 +662,15 @@ impl Gateway {
         kind: AuthKind,
         now: u64,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
+        // SigV2 has no payload hash: a non-empty `Content-MD5` (the string to sign's second
+        // line) is all that binds the body, whichever way the origin's request is signed.
+        let content_md5 = match verified.content_md5.map(<[u8]>::trim_ascii) {
+            Some(value) if !value.is_empty() => Some(
+                parse_content_md5(value)
+                    .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?,
+            ),
+            _ => None,
+        };
         let rewrite = match self.config.origin_signature_version {
             _ if !self.signs() => resign_v2::Rewrite::default(),
             OriginSignatureVersion::Same => {
@@ -660,11 +690,31 @@ impl Gateway {
         let forward = Forward {
             path: rewrite.path,
             headers: rewrite.headers,
+            content_md5,
             access_key_id: Some(&verified.pair.client.access_key_id),
             ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
         Ok((forward, Covered::AllAmz))
     }
+}
+
+/// The `Content-MD5` a SigV4 request signed (`content-md5` among its signed headers), read
+/// from the signed-header list already parsed: for a request whose payload hash is not signed.
+fn signed_content_md5_v4(
+    verified: &Verified<'_, '_>,
+) -> Result<Option<content_md5::Expected>, Rejection> {
+    verified
+        .canonical
+        .headers()
+        .iter()
+        .find(|(name, _)| *name == "content-md5")
+        .map(|(_, value)| parse_content_md5(value))
+        .transpose()
+}
+
+fn parse_content_md5(value: &[u8]) -> Result<content_md5::Expected, Rejection> {
+    content_md5::Expected::parse(value)
+        .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
 }
 
 /// An origin filter found the host naming another bucket (or none) than the edge filter found:

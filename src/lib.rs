@@ -10,6 +10,7 @@ pub mod auth_kind;
 pub mod aws_chunked;
 pub mod body_edits;
 pub mod config;
+pub mod content_md5;
 pub mod gateway;
 pub mod grant;
 pub mod header_map;

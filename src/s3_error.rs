@@ -8,6 +8,7 @@ pub enum S3ErrorCode {
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
+    BadDigest,
     EntityTooLarge,
     EntityTooSmall,
     IncompleteBody,
@@ -15,6 +16,7 @@ pub enum S3ErrorCode {
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidBucketName,
+    InvalidDigest,
     InvalidPolicyDocument,
     InvalidRequest,
     MalformedPOSTRequest,
@@ -29,10 +31,11 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 19] = [
+    pub const ALL: [S3ErrorCode; 21] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
+        S3ErrorCode::BadDigest,
         S3ErrorCode::EntityTooLarge,
         S3ErrorCode::EntityTooSmall,
         S3ErrorCode::IncompleteBody,
@@ -40,6 +43,7 @@ impl S3ErrorCode {
         S3ErrorCode::InvalidAccessKeyId,
         S3ErrorCode::InvalidArgument,
         S3ErrorCode::InvalidBucketName,
+        S3ErrorCode::InvalidDigest,
         S3ErrorCode::InvalidPolicyDocument,
         S3ErrorCode::InvalidRequest,
         S3ErrorCode::MalformedPOSTRequest,
@@ -56,6 +60,7 @@ impl S3ErrorCode {
             S3ErrorCode::AccessDenied => "AccessDenied",
             S3ErrorCode::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             S3ErrorCode::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            S3ErrorCode::BadDigest => "BadDigest",
             S3ErrorCode::EntityTooLarge => "EntityTooLarge",
             S3ErrorCode::EntityTooSmall => "EntityTooSmall",
             S3ErrorCode::IncompleteBody => "IncompleteBody",
@@ -63,6 +68,7 @@ impl S3ErrorCode {
             S3ErrorCode::InvalidAccessKeyId => "InvalidAccessKeyId",
             S3ErrorCode::InvalidArgument => "InvalidArgument",
             S3ErrorCode::InvalidBucketName => "InvalidBucketName",
+            S3ErrorCode::InvalidDigest => "InvalidDigest",
             S3ErrorCode::InvalidPolicyDocument => "InvalidPolicyDocument",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
             S3ErrorCode::MalformedPOSTRequest => "MalformedPOSTRequest",
@@ -79,11 +85,13 @@ impl S3ErrorCode {
         match self {
             S3ErrorCode::AuthorizationHeaderMalformed
             | S3ErrorCode::AuthorizationQueryParametersError
+            | S3ErrorCode::BadDigest
             | S3ErrorCode::EntityTooLarge
             | S3ErrorCode::EntityTooSmall
             | S3ErrorCode::IncompleteBody
             | S3ErrorCode::InvalidArgument
             | S3ErrorCode::InvalidBucketName
+            | S3ErrorCode::InvalidDigest
             | S3ErrorCode::InvalidPolicyDocument
             | S3ErrorCode::InvalidRequest
             | S3ErrorCode::MalformedPOSTRequest
@@ -221,6 +229,8 @@ mod tests {
             (InvalidBucketName, 400),
             (InvalidRequest, 400),
             (IncompleteBody, 400),
+            (BadDigest, 400),
+            (InvalidDigest, 400),
             (EntityTooLarge, 400),
             (EntityTooSmall, 400),
             (InvalidPolicyDocument, 400),

@@ -60,6 +60,9 @@ pub struct VerifiedV2<'r, 'c> {
     /// The fourth line of the string to sign: `Date` (or empty), or `Expires`.
     pub date_line: Vec<u8>,
     pub sub_resources: SubResources<'r>,
+    /// The `Content-MD5` header as sent (the string to sign's second line), if there is one:
+    /// the only thing that binds the body to a SigV2 signature.
+    pub content_md5: Option<&'r [u8]>,
 }
 
 pub fn header_auth<'r, 'c>(
@@ -82,12 +85,13 @@ pub fn header_auth<'r, 'c>(
         ));
     }
     check_unsigned_params(req, false)?;
-    check_repeated_headers(req)?;
+    let content_md5 = check_repeated_headers(req)?;
     let verified = VerifiedV2 {
         pair,
         auth: V2Auth::Header { date },
         date_line,
         sub_resources: subs(req)?,
+        content_md5,
     };
     check_signature(
         req,
@@ -113,7 +117,7 @@ pub fn presigned<'r, 'c>(
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
     check_unsigned_params(req, true)?;
-    check_repeated_headers(req)?;
+    let content_md5 = check_repeated_headers(req)?;
     let verified = VerifiedV2 {
         pair,
         auth: V2Auth::Presigned {
@@ -121,6 +125,7 @@ pub fn presigned<'r, 'c>(
         },
         date_line: url.expires_text.clone().into_bytes(),
         sub_resources: subs(req)?,
+        content_md5,
     };
     check_signature(
         req,
@@ -183,20 +188,24 @@ fn subs<'r>(req: &Request<'r>) -> Result<SubResources<'r>, Rejection> {
 }
 
 /// The headers SigV2 signs (`Content-MD5`, `Content-Type`, `x-amz-*`) sent once each: it joins
-/// repeated ones with `,`, as SigV4 does (`CanonicalRequest::repeated_header`).
-fn check_repeated_headers(req: &Request<'_>) -> Result<(), Rejection> {
-    let signed = |name: &[u8]| {
-        name.eq_ignore_ascii_case(b"content-md5")
+/// repeated ones with `,`, as SigV4 does (`CanonicalRequest::repeated_header`). Returns the
+/// `Content-MD5` header, met on the way.
+fn check_repeated_headers<'r>(req: &Request<'r>) -> Result<Option<&'r [u8]>, Rejection> {
+    let mut content_md5 = None;
+    for (i, &(name, value)) in req.headers.iter().enumerate() {
+        let is_md5 = name.eq_ignore_ascii_case(b"content-md5");
+        let signed = is_md5
             || name.eq_ignore_ascii_case(b"content-type")
-            || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"))
-    };
-    for (i, (name, _)) in req.headers.iter().enumerate() {
+            || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"));
         let before = &req.headers[..i];
-        if signed(name) && before.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if signed && before.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Err(crate::verify::repeated_signed_header(name));
         }
+        if is_md5 {
+            content_md5 = Some(value);
+        }
     }
-    Ok(())
+    Ok(content_md5)
 }
 
 /// Refuses a query parameter the SigV2 signature does not cover, unless it is read-only (or,

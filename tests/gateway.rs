@@ -3,6 +3,7 @@
 
 use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
+use s3_resign::content_md5::Expected;
 use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode::{self, *};
@@ -901,4 +902,120 @@ fn the_cache_stays_out_of_the_way_of_other_kinds_of_request() {
     // Header-signed requests are never looked up.
     assert!(header_signed().decide(&g).is_ok());
     assert_eq!(g.presigned_cache_stats(), (0, 1));
+}
+
+/// base64 of the MD5 of "hello".
+const MD5_HELLO: &str = "XUFAKrxLKna5cZ2REBfFkg==";
+
+/// What the body of a forwarded request must hash to, when the filter checks it.
+fn body_check(head: &Head, g: &Gateway) -> Result<Option<Expected>, S3ErrorCode> {
+    let req = Request::from_pairs(&head.pairs).unwrap();
+    match g.decide(&req, NOW) {
+        Decision::Forward(f) => Ok(f.content_md5),
+        Decision::Reject(r) => Err(r.error.code),
+    }
+}
+
+fn hello() -> Option<Expected> {
+    Some(Expected::parse(MD5_HELLO.as_bytes()).unwrap())
+}
+
+/// A header-signed PUT whose payload hash is `payload`, with `content-md5` signed or not.
+fn put_with_md5(payload: &str, md5: &str, md5_signed: bool) -> Head {
+    let signed = if md5_signed {
+        "content-md5;host;x-amz-content-sha256;x-amz-date"
+    } else {
+        "host;x-amz-content-sha256;x-amz-date"
+    };
+    Head::new("POST", "/bucket?delete")
+        .with("content-md5", md5)
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", payload)
+        .sign("CK", "cs", signed)
+}
+
+/// A presigned PUT URL over `signed` (`content-md5` with the value `md5` among them or not).
+fn presigned_put(md5: &str, signed: &str) -> Head {
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders={}",
+        signed.replace(';', "%3B")
+    );
+    let path = format!("/bucket/upload.bin?{query}");
+    let unsigned = Head::new("PUT", &path).with("content-md5", md5);
+    let signature = unsigned.signature("cs", signed);
+    unsigned.set(":path", format!("{path}&X-Amz-Signature={signature}"))
+}
+
+#[test]
+fn a_signed_content_md5_binds_a_body_whose_payload_hash_is_unsigned() {
+    // Found by an attack run (2026-12-01): the origin's request says UNSIGNED-PAYLOAD, and
+    // s3s-fs and Garage do not check Content-MD5 on every operation, so a captured request
+    // replayed with another body went through. The filter checks the body itself.
+    let g = gateway(serde_json::json!({}));
+    let unsigned_payload = put_with_md5("UNSIGNED-PAYLOAD", MD5_HELLO, true);
+    assert_eq!(body_check(&unsigned_payload, &g), Ok(hello()));
+    // Presigned: checked when verified, and on every repeat the cache serves.
+    let url = presigned_put(MD5_HELLO, "content-md5;host");
+    for _ in 0..4 {
+        assert_eq!(body_check(&url, &g), Ok(hello()));
+    }
+    assert_eq!(g.presigned_cache_stats().0, 2);
+    // An edge filter checks it too (an origin filter's check, in tests/roles.rs).
+    let edge = Gateway::new(
+        Config::parse(
+            br#"{"role":"edge","public_domains":["s3.mydomain.com"],
+                 "credentials":[{"access_key_id":"CK","secret_access_key":"cs"}]}"#,
+            &|_| None,
+        )
+        .unwrap(),
+    );
+    assert_eq!(body_check(&unsigned_payload, &edge), Ok(hello()));
+    assert_eq!(body_check(&url, &edge), Ok(hello()));
+}
+
+#[test]
+fn a_body_is_checked_only_where_nothing_else_binds_it() {
+    let g = gateway(serde_json::json!({}));
+    // The SHA-256 of the payload is signed: the origin checks it.
+    assert_eq!(
+        body_check(&put_with_md5(EMPTY_SHA256, MD5_HELLO, true), &g),
+        Ok(None)
+    );
+    // Content-MD5 sent but not signed: the body is as unsigned as at S3.
+    assert_eq!(
+        body_check(&put_with_md5("UNSIGNED-PAYLOAD", MD5_HELLO, false), &g),
+        Ok(None)
+    );
+    let url = presigned_put(MD5_HELLO, "host");
+    assert_eq!(body_check(&url, &g), Ok(None));
+    // Neither does anything else carry a check.
+    assert_eq!(body_check(&header_signed(), &g), Ok(None));
+    assert_eq!(body_check(&presigned(), &g), Ok(None));
+}
+
+#[test]
+fn a_signed_content_md5_that_is_no_md5_is_refused() {
+    let g = gateway(serde_json::json!({}));
+    for bad in [
+        "abc",
+        "XUFAKrxLKna5cZ2REBfFkg",
+        "5d41402abc4b2a76b9719d911017c592",
+        "AAAA",
+    ] {
+        assert_eq!(
+            body_check(&put_with_md5("UNSIGNED-PAYLOAD", bad, true), &g),
+            Err(InvalidDigest),
+            "{bad}"
+        );
+        assert_eq!(
+            body_check(&presigned_put(bad, "content-md5;host"), &g),
+            Err(InvalidDigest),
+            "{bad}"
+        );
+        // Where the payload hash is signed the origin checks the digest, and answers.
+        assert_eq!(
+            body_check(&put_with_md5(EMPTY_SHA256, bad, true), &g),
+            Ok(None)
+        );
+    }
 }

@@ -6,6 +6,7 @@
 
 use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
+use s3_resign::content_md5::Expected;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode::{self, *};
@@ -737,4 +738,68 @@ fn a_signed_header_split_at_a_comma_into_two_is_refused() {
         &format!("PUT\n\n\n{EXPIRES}\nx-amz-copy-source:/bucket/a,b.txt\n/bucket/copy.txt"),
     );
     assert_eq!(decide(&g, &presigned, NOW).unwrap_err().0, InvalidArgument);
+}
+
+/// base64 of the MD5 of "hello".
+const MD5_HELLO: &str = "XUFAKrxLKna5cZ2REBfFkg==";
+
+/// A SigV2 `POST ?delete` with `content-md5` as sent (empty for none).
+fn delete_objects_v2(md5: &str) -> Pairs {
+    let mut headers = vec![("content-type", "application/xml"), ("date", DATE)];
+    if !md5.is_empty() {
+        headers.push(("content-md5", md5));
+    }
+    header_v2(
+        "POST",
+        PUBLIC,
+        "/bucket?delete",
+        &headers,
+        &format!(
+            "POST\n{}\napplication/xml\n{DATE}\n/bucket/?delete",
+            md5.trim()
+        ),
+    )
+}
+
+#[test]
+fn a_sigv2_body_is_bound_by_its_content_md5_whatever_the_origin_gets() {
+    // Found by an attack run (2026-12-01): SigV2 has no payload hash, and s3s-fs and Garage
+    // did not check Content-MD5 on DeleteObjects; a captured request replayed with another
+    // body deleted other keys. The filter checks the body against the signed Content-MD5,
+    // however the origin's request is signed.
+    let hello = Some(Expected::parse(MD5_HELLO.as_bytes()).unwrap());
+    for version in ["v4", "same"] {
+        let g = gateway(json!({"origin_signature_version": version}));
+        let header = delete_objects_v2(MD5_HELLO);
+        assert_eq!(
+            decide(&g, &header, NOW).unwrap().content_md5,
+            hello,
+            "{version}"
+        );
+        let url = presigned_v2(
+            "PUT",
+            PUBLIC,
+            "/bucket/upload.bin",
+            &[("content-md5", MD5_HELLO)],
+            &format!("PUT\n{MD5_HELLO}\n\n{EXPIRES}\n/bucket/upload.bin"),
+        );
+        let f = decide(&g, &url, NOW).unwrap();
+        assert_eq!((f.kind, f.content_md5), (AuthKind::PresignedV2, hello));
+        // Without a Content-MD5 (or an empty one) nothing binds the body, as at S3.
+        let f = decide(&g, &delete_objects_v2(""), NOW).unwrap();
+        assert_eq!(f.content_md5, None);
+        let f = decide(&g, &delete_objects_v2(" "), NOW).unwrap();
+        assert_eq!(f.content_md5, None);
+        // A signed Content-MD5 that is no MD5.
+        for bad in ["abc", "5d41402abc4b2a76b9719d911017c592"] {
+            let refused = decide(&g, &delete_objects_v2(bad), NOW).unwrap_err();
+            assert_eq!(
+                refused,
+                (
+                    InvalidDigest,
+                    "The Content-MD5 you specified was invalid.".to_owned()
+                )
+            );
+        }
+    }
 }

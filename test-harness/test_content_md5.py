@@ -1,0 +1,170 @@
+"""Bodies bound only by a signed Content-MD5: SigV2 requests (SigV2 has no payload hash) and
+SigV4 requests whose payload is unsigned (`UNSIGNED-PAYLOAD` header-signed, or presigned) that
+signed `content-md5`. The origin's re-signed request says `UNSIGNED-PAYLOAD`, so only a check
+of Content-MD5 binds the body, and s3s-fs and Garage skip it on several operations: found by an
+attack run (2026-12-01), a captured SigV2 `POST ?delete` replayed with another body deleted
+other keys. The filter checks the body itself as it streams, holding its last byte until the
+digest matches: a body that does not match never reaches the origin whole."""
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import os
+
+import pytest
+from botocore.exceptions import ClientError
+
+from harness.clients import RawRequest, presign, send, sign_header
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
+from test_rejections import error_code
+from test_security import assert_object
+
+
+def content_md5(body: bytes) -> str:
+    return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def sign_v2(method: str, target: str, headers: dict, body: bytes = b"") -> RawRequest:
+    """A SigV2 header-signed request, the string to sign written out as the SDKs do. `target`
+    carries only sub-resources in its query (they are all signed)."""
+    headers = {**headers, "Date": email.utils.formatdate(usegmt=True)}
+    amz = "".join(f"{n.lower()}:{v}\n" for n, v in sorted(headers.items()) if n.lower().startswith("x-amz-"))
+    string_to_sign = (f"{method}\n{headers.get('Content-MD5', '')}\n{headers.get('Content-Type', '')}\n"
+                      f"{headers['Date']}\n{amz}{target}")
+    mac = hmac.new(CLIENT_SECRET.encode(), string_to_sign.encode(), hashlib.sha1).digest()
+    headers["Authorization"] = f"AWS {CLIENT_KEY}:{base64.b64encode(mac).decode()}"
+    return RawRequest(method, target, list(headers.items()), body)
+
+
+def delete_objects(bucket: str, *keys: str) -> bytes:
+    objects = "".join(f"<Object><Key>{k}</Key></Object>" for k in keys)
+    return f'<?xml version="1.0" encoding="UTF-8"?><Delete>{objects}</Delete>'.encode()
+
+
+def refused_bad_digest(proxy, request: RawRequest):
+    r = send(proxy.authority, request)
+    assert (r.status, error_code(r)) == (400, "BadDigest"), r.body
+    assert b"The Content-MD5 you specified did not match what we received." in r.body
+    return r
+
+
+def bad_digests(proxy) -> int:
+    """BadDigest answers of the filter itself (the origin's own are not counted)."""
+    for line in proxy.admin_get("/stats/prometheus").decode().splitlines():
+        if line.startswith('s3_resign_rejections_total{code="BadDigest"}'):
+            return int(line.rsplit(" ", 1)[1])
+    return 0
+
+
+@pytest.mark.every_origin
+def test_a_sigv2_delete_objects_replayed_with_another_body_is_refused(origin, make_proxy, origin_s3, bucket):
+    """The attack: a captured SigV2 DeleteObjects (Content-MD5 signed) sent again within the
+    clock skew with another list of keys. Garage takes only SigV4, so the origin gets SigV4
+    (`UNSIGNED-PAYLOAD`, Content-MD5 signed), as in the attack run."""
+    proxy = make_proxy(origin_signature_version="v4")
+    for key in ("a.txt", "b.txt"):
+        origin_s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    body = delete_objects(bucket, "a.txt")
+    headers = {"Content-MD5": content_md5(body), "Content-Type": "application/xml"}
+    captured = sign_v2("POST", f"/{bucket}?delete", headers, body)
+    before = bad_digests(proxy)
+    for other in (delete_objects(bucket, "b.txt"), delete_objects(bucket, "b.txt", "a.txt"), body + b" "):
+        refused_bad_digest(proxy, RawRequest("POST", captured.target, captured.headers, other))
+        assert_object(origin_s3, bucket, "b.txt", b"b.txt")
+        assert_object(origin_s3, bucket, "a.txt", b"a.txt")
+    assert bad_digests(proxy) == before + 3
+    # The request as signed still works, and deletes only what it named.
+    r = send(proxy.authority, captured)
+    assert r.status == 200 and b"<Deleted>" in r.body and b"b.txt" not in r.body, r.body
+    assert_object(origin_s3, bucket, "a.txt", None)
+    assert_object(origin_s3, bucket, "b.txt", b"b.txt")
+
+
+def test_sigv2_as_sigv2_at_the_origin_is_checked_too(proxy, origin_s3, bucket):
+    """`origin_signature_version: same` (the default): the origin gets SigV2, still without a
+    payload hash."""
+    origin_s3.put_object(Bucket=bucket, Key="keep.txt", Body=b"keep")
+    origin_s3.put_object(Bucket=bucket, Key="gone.txt", Body=b"gone")
+    body = delete_objects(bucket, "gone.txt")
+    headers = {"Content-MD5": content_md5(body), "Content-Type": "application/xml"}
+    captured = sign_v2("POST", f"/{bucket}?delete", headers, body)
+    refused_bad_digest(proxy, RawRequest("POST", captured.target, captured.headers, delete_objects(bucket, "keep.txt")))
+    assert_object(origin_s3, bucket, "keep.txt", b"keep")
+    r = send(proxy.authority, captured)
+    assert r.status == 200, r.body
+    assert_object(origin_s3, bucket, "gone.txt", None)
+    assert_object(origin_s3, bucket, "keep.txt", b"keep")
+    # A signed Content-MD5 that is no MD5 at all.
+    for bad in ("abc", hashlib.md5(body).hexdigest()):
+        bad_request = sign_v2("POST", f"/{bucket}?delete", {**headers, "Content-MD5": bad}, body)
+        r = send(proxy.authority, bad_request)
+        assert (r.status, error_code(r)) == (400, "InvalidDigest"), r.body
+
+
+@pytest.mark.every_origin
+def test_a_presigned_put_bound_to_its_content_md5_uploads_only_that_file(proxy, origin_s3, bucket):
+    """"This URL may upload only this file": a SigV4 presigned PUT with Content-MD5 signed."""
+    body = b"the file the URL was made for\n" * 100
+    url = presign(proxy.authority, "PUT", f"/{bucket}/only-this.bin", {"Content-MD5": content_md5(body)})
+    before = bad_digests(proxy)
+    for other in (b"another file", body[:-1] + b"X", body + b"more"):
+        refused_bad_digest(proxy, RawRequest("PUT", url.target, url.headers, other))
+        assert_object(origin_s3, bucket, "only-this.bin", None)
+    assert bad_digests(proxy) == before + 3
+    r = send(proxy.authority, RawRequest("PUT", url.target, url.headers, body))
+    assert r.status == 200, r.body
+    assert_object(origin_s3, bucket, "only-this.bin", body)
+    # The cache serves the repeat: checked all the same.
+    refused_bad_digest(proxy, RawRequest("PUT", url.target, url.headers, b"a third try"))
+    assert_object(origin_s3, bucket, "only-this.bin", body)
+
+
+def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):
+    body = b"x" * 1000
+    signed = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned-payload.bin",
+                         {"Content-MD5": content_md5(body)}, body, payload_hash="UNSIGNED-PAYLOAD")
+    refused_bad_digest(proxy, RawRequest("PUT", signed.target, signed.headers, b"y" * 1000))
+    assert_object(origin_s3, bucket, "unsigned-payload.bin", None)
+    assert send(proxy.authority, signed).status == 200
+    assert_object(origin_s3, bucket, "unsigned-payload.bin", body)
+
+
+@pytest.mark.every_origin
+def test_large_bodies_stream_through_the_check_intact(origin, make_proxy, origin_s3, bucket):
+    """Several MiB, in many pieces: the right one arrives whole, one wrong in its last byte is
+    refused (the origin never had that byte) and nothing is stored."""
+    proxy = make_proxy(origin_signature_version="v4")
+    body = os.urandom(6 * 1024 * 1024 + 7)
+    headers = {"Content-MD5": content_md5(body), "Content-Type": "application/octet-stream"}
+    target = f"/{bucket}/large.bin"
+    refused_bad_digest(proxy, sign_v2("PUT", target, headers, body[:-1] + bytes([body[-1] ^ 1])))
+    assert_object(origin_s3, bucket, "large.bin", None)
+    r = send(proxy.authority, sign_v2("PUT", target, headers, body))
+    assert r.status == 200, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key="large.bin")["Body"].read() == body
+    signed = sign_header(proxy.authority, "PUT", f"/{bucket}/large-v4.bin", {"Content-MD5": content_md5(body)},
+                         body, payload_hash="UNSIGNED-PAYLOAD")
+    assert send(proxy.authority, signed).status == 200
+    assert origin_s3.get_object(Bucket=bucket, Key="large-v4.bin")["Body"].read() == body
+
+
+def test_an_empty_body_is_checked_at_the_head(proxy, origin_s3, bucket):
+    empty = {"Content-MD5": content_md5(b"")}
+    assert send(proxy.authority, sign_v2("PUT", f"/{bucket}/empty.txt", empty)).status == 200
+    assert_object(origin_s3, bucket, "empty.txt", b"")
+    wrong = {"Content-MD5": content_md5(b"something")}
+    r = send(proxy.authority, sign_v2("PUT", f"/{bucket}/not-empty.txt", wrong))
+    assert (r.status, error_code(r)) == (400, "BadDigest"), r.body
+    assert_object(origin_s3, bucket, "not-empty.txt", None)
+
+
+def test_boto3_sigv2_delete_objects_still_works(proxy, origin_s3, bucket):
+    from harness.clients import s3_client
+    v2 = s3_client(proxy.endpoint, signature_version="s3")
+    for key in ("d1", "d2", "d3"):
+        origin_s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    v2.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "d1"}, {"Key": "d2"}]})
+    assert_object(origin_s3, bucket, "d3", b"x")
+    with pytest.raises(ClientError):
+        origin_s3.head_object(Bucket=bucket, Key="d1")
