@@ -4,9 +4,9 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
+use crate::body_digest::{BodyDigest, BodyError, Expected};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
-use crate::content_md5::ContentMd5;
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
@@ -272,12 +272,12 @@ fn log_level(level: config::LogLevel) -> LogLevel {
 }
 
 /// A body the filter reads: a signed aws-chunked upload, a browser's form, or a body checked
-/// against the `Content-MD5` its signature covers.
+/// against a digest its signature covers.
 enum Body {
     Chunked(Box<ChunkedResigner>),
     /// The request headers wait (`head_pending`) until the form's head is verified.
     Form(Box<PostUpload>),
-    ContentMd5(Box<ContentMd5>),
+    Digest(Box<BodyDigest>),
 }
 
 struct Stream {
@@ -381,8 +381,8 @@ impl HttpContext for Stream {
             Some(Body::Form(_)) => self.refuse_body(post_policy::malformed(
                 "the form ends in HTTP trailers, not in its closing boundary",
             )),
-            // The body's last byte is still held here, its digest unchecked.
-            Some(Body::ContentMd5(_)) => self.refuse_body(trailers_refused()),
+            // The body's last byte (or all of it) is still held here, its digest unchecked.
+            Some(Body::Digest(_)) => self.refuse_body(trailers_refused()),
             // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
             // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
             // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
@@ -413,7 +413,7 @@ impl Stream {
             let why = format!("cannot rewrite the request: {status:?}");
             return self.internal_error(self.head, &why);
         }
-        if forward.form.is_some() || forward.body.is_some() || forward.content_md5.is_some() {
+        if forward.form.is_some() || forward.body.is_some() || forward.body_check.is_some() {
             // For the log line of a body refused mid-stream, when the head is gone.
             self.described = describe(req, forward.access_key_id);
         }
@@ -429,22 +429,30 @@ impl Stream {
             self.body = Some(Body::Form(form));
             return Action::Pause;
         }
+        // A body that ends with the head is judged now, before the request counts as forwarded.
+        if end_of_stream && forward.body.is_some() {
+            return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
+        }
+        if let Some(check) = forward.body_check.filter(|_| end_of_stream) {
+            if !check.expected.matches_empty() {
+                return self.refuse_body(body_refused(BodyError::Mismatch(check.expected)));
+            }
+        }
         self.counters.forwarded(forward.kind);
         self.access_log()
             .forwarded(forward.kind, forward.access_key_id);
         if let Some(chunked) = forward.body.take() {
-            if end_of_stream {
-                return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
-            }
             self.body = Some(Body::Chunked(chunked));
-        } else if let Some(expected) = forward.content_md5 {
-            if end_of_stream {
-                if !expected.matches_empty() {
-                    return self.refuse_body(bad_digest());
-                }
-            } else {
-                self.body = Some(Body::ContentMd5(Box::new(ContentMd5::new(expected))));
-            }
+        } else if let Some(check) = forward.body_check.filter(|_| !end_of_stream) {
+            let Some(filters) = &self.filters else {
+                return self.internal_error(self.head, "not configured");
+            };
+            let digest = BodyDigest::new(check, filters.budget.clone());
+            let digest = match forward.access_key_id {
+                Some(key) => digest.owned_by(key),
+                None => digest,
+            };
+            self.body = Some(Body::Digest(Box::new(digest)));
         }
         Action::Continue
     }
@@ -465,7 +473,7 @@ impl Stream {
         let step = match self.body.as_mut() {
             Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
             Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
-            Some(Body::ContentMd5(check)) => content_md5_step(check, &input, end_of_stream),
+            Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
             None => return Action::Continue,
         };
         self.record_memory();
@@ -746,17 +754,16 @@ fn printable_key_id(id: &str) -> Cow<'_, str> {
         .collect()
 }
 
-/// One piece of a body checked against its signed `Content-MD5`: all of it goes on but the
-/// last byte that arrived, which goes on when more follows, or at the end if the body matches.
-fn content_md5_step(
-    check: &mut ContentMd5,
+/// One piece of a body checked against its signed digest: object data goes on but for the
+/// last byte that arrived, a document not at all, until the end, if the body matches.
+fn digest_step(
+    check: &mut BodyDigest,
     input: &[u8],
     end_of_stream: bool,
 ) -> Result<BodyStep, Rejection> {
-    let release = check.feed(input);
+    let release = check.feed(input).map_err(body_refused)?;
     let last = if end_of_stream {
-        let held = check.finish().map_err(|_| bad_digest())?;
-        held.into_iter().collect()
+        check.finish().map_err(body_refused)?
     } else {
         Vec::new()
     };
@@ -769,11 +776,25 @@ fn content_md5_step(
     })
 }
 
-fn bad_digest() -> Rejection {
-    Rejection::new(
-        S3ErrorCode::BadDigest,
-        "The Content-MD5 you specified did not match what we received.",
-    )
+fn body_refused(error: BodyError) -> Rejection {
+    match error {
+        BodyError::Mismatch(Expected::Md5(_)) => Rejection::new(
+            S3ErrorCode::BadDigest,
+            "The Content-MD5 you specified did not match what we received.",
+        ),
+        BodyError::Mismatch(Expected::Sha256(_)) => Rejection::new(
+            S3ErrorCode::XAmzContentSHA256Mismatch,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ),
+        BodyError::TooLarge => Rejection::new(
+            S3ErrorCode::MaxMessageLengthExceeded,
+            format!(
+                "Your request was too big: a document is held whole until its digest is checked, at most {} bytes.",
+                crate::body_digest::MAX_DOCUMENT_BYTES
+            ),
+        ),
+        BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
+    }
 }
 
 fn trailers_refused() -> Rejection {

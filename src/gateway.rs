@@ -13,8 +13,8 @@ use crate::addressing::{OriginTarget, Style, Target};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
+use crate::body_digest::{BodyCheck, Expected, Hold};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
-use crate::content_md5;
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
 use crate::post_policy::{self, PostUpload};
@@ -61,10 +61,11 @@ pub struct Forward<'c> {
     /// For a browser upload: the form, verified and re-signed as it streams. The request
     /// headers wait until its head is verified (its `Content-Length` may change).
     pub form: Option<Box<PostUpload>>,
-    /// For a body whose payload hash is not signed but whose `Content-MD5` is (SigV2, SigV4
-    /// `UNSIGNED-PAYLOAD` or presigned): what it must hash to, checked as it streams
-    /// (`content_md5::ContentMd5`). Not for an aws-chunked body or a form.
-    pub content_md5: Option<content_md5::Expected>,
+    /// For a body bound by a signed digest the origin might act before checking (a
+    /// `Content-MD5` with an unsigned payload hash; a SHA-256 payload hash on a document):
+    /// what it must hash to and how much of it waits, checked as it streams
+    /// (`body_digest::BodyDigest`). Not for an aws-chunked body or a form.
+    pub body_check: Option<BodyCheck>,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
     /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
@@ -81,7 +82,7 @@ impl<'c> Forward<'c> {
             headers: Vec::new(),
             body: None,
             form: None,
-            content_md5: None,
+            body_check: None,
             access_key_id: None,
             grant: None,
         }
@@ -112,7 +113,7 @@ impl fmt::Debug for Forward<'_> {
             .field("headers", &headers)
             .field("body", &self.body.as_ref().map(|_| "aws-chunked"))
             .field("form", &self.form.as_ref().map(|_| "multipart/form-data"))
-            .field("content_md5", &self.content_md5.is_some())
+            .field("body_check", &self.body_check)
             .field("access_key_id", &self.access_key_id)
             .field("grant", &self.grant.as_ref().map(Vec::len))
             .finish()
@@ -426,12 +427,23 @@ impl Gateway {
         } else {
             AuthKind::HeaderV4
         };
-        let content_md5 = match verified.payload {
-            // A signed SHA-256 the origin checks; signed chunks are checked here as they stream;
-            // `STREAMING-UNSIGNED-PAYLOAD-TRAILER` is aws-chunked, its MD5 over the decoded data.
-            PayloadHash::Unsigned => {
-                signed_content_md5_v4(&verified).map_err(|r| r.for_key(key))?
+        let body_check = match verified.payload {
+            PayloadHash::Unsigned => signed_content_md5_v4(&verified)
+                .map_err(|r| r.for_key(key))?
+                .map(|expected| BodyCheck {
+                    expected,
+                    hold: hold(req, &route.target),
+                }),
+            // Object data the origin stores only whole, after checking it; a document it
+            // might act on before (see `body_digest`).
+            PayloadHash::Sha256(hex) if is_document(req, &route.target) => {
+                Expected::sha256_hex(hex).map(|expected| BodyCheck {
+                    expected,
+                    hold: Hold::Whole,
+                })
             }
+            // Signed chunks are checked here as they stream; `STREAMING-UNSIGNED-PAYLOAD-TRAILER`
+            // is aws-chunked, its digests over the decoded data, left to the origin.
             _ => None,
         };
         let forward = Forward {
@@ -440,7 +452,7 @@ impl Gateway {
                 .map(|r| vec![("authorization", r.authorization.into_bytes())])
                 .unwrap_or_default(),
             body,
-            content_md5,
+            body_check,
             access_key_id: Some(&verified.pair.client.access_key_id),
             ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
@@ -543,7 +555,15 @@ impl Gateway {
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
         // Before the cache takes the URL: a repeat is forwarded with the same check.
-        let content_md5 = signed_content_md5_v4(&verified).map_err(|r| r.for_key(key))?;
+        let body_check = signed_content_md5_v4(&verified)
+            .map_err(|r| r.for_key(key))?
+            .map(|expected| BodyCheck {
+                expected,
+                hold: hold(req, &route.target),
+            });
+        if body_check.is_some() {
+            refuse_unsigned_streaming(req).map_err(|r| r.for_key(key))?;
+        }
         let path = self
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
@@ -570,14 +590,14 @@ impl Gateway {
                         .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
                         .collect(),
                     credential,
-                    content_md5,
+                    body_check,
                 };
                 self.presigned.offer(key, entry);
             }
         }
         let forward = Forward {
             path,
-            content_md5,
+            body_check,
             access_key_id: Some(&verified.pair.client.access_key_id),
             ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
         };
@@ -613,7 +633,7 @@ impl Gateway {
             .ok_or_else(crate::verify::no_client_secret)?;
         let forward = Forward {
             path: hit.path,
-            content_md5: hit.content_md5,
+            body_check: hit.body_check,
             access_key_id: Some(&pair.client.access_key_id),
             ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
         };
@@ -664,11 +684,12 @@ impl Gateway {
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         // SigV2 has no payload hash: a non-empty `Content-MD5` (the string to sign's second
         // line) is all that binds the body, whichever way the origin's request is signed.
-        let content_md5 = match verified.content_md5.map(<[u8]>::trim_ascii) {
-            Some(value) if !value.is_empty() => Some(
-                parse_content_md5(value)
+        let body_check = match verified.content_md5.map(<[u8]>::trim_ascii) {
+            Some(value) if !value.is_empty() => Some(BodyCheck {
+                expected: parse_content_md5(value)
                     .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?,
-            ),
+                hold: hold(req, &route.target),
+            }),
             _ => None,
         };
         let rewrite = match self.config.origin_signature_version {
@@ -690,7 +711,7 @@ impl Gateway {
         let forward = Forward {
             path: rewrite.path,
             headers: rewrite.headers,
-            content_md5,
+            body_check,
             access_key_id: Some(&verified.pair.client.access_key_id),
             ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
@@ -700,9 +721,7 @@ impl Gateway {
 
 /// The `Content-MD5` a SigV4 request signed (`content-md5` among its signed headers), read
 /// from the signed-header list already parsed: for a request whose payload hash is not signed.
-fn signed_content_md5_v4(
-    verified: &Verified<'_, '_>,
-) -> Result<Option<content_md5::Expected>, Rejection> {
+fn signed_content_md5_v4(verified: &Verified<'_, '_>) -> Result<Option<Expected>, Rejection> {
     verified
         .canonical
         .headers()
@@ -712,9 +731,59 @@ fn signed_content_md5_v4(
         .transpose()
 }
 
-fn parse_content_md5(value: &[u8]) -> Result<content_md5::Expected, Rejection> {
-    content_md5::Expected::parse(value)
+fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
+    Expected::content_md5(value)
         .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
+}
+
+/// How much of a body checked against a signed `Content-MD5` waits for the digest.
+fn hold(req: &Request<'_>, target: &Target<'_>) -> Hold {
+    if is_document(req, target) {
+        Hold::Whole
+    } else {
+        Hold::LastByte
+    }
+}
+
+/// Whether a request's body is a document (XML, JSON) rather than object data: a `POST`, or a
+/// `PUT` of a bucket or with a query parameter other than an upload part's and the
+/// signatures'. An origin may parse a document as it arrives and act at its end, before the
+/// padding after it, while it stores object data only once it has all of `Content-Length`.
+fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
+    match req.method {
+        b"POST" => true,
+        b"PUT" if target.bucket.is_none() || matches!(target.key_path, b"" | b"/") => true,
+        b"PUT" => !req.params().iter().all(|param| {
+            let name = param.decoded_name();
+            OBJECT_DATA_PARAMS.contains(&name.as_ref())
+                || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"))
+        }),
+        _ => false,
+    }
+}
+
+/// The query parameters a `PUT` of object data carries: an upload part's, the SDKs' operation
+/// hint, and presigned URLs' (`X-Amz-*`, with hoisted `x-amz-*` headers; SigV2's).
+const OBJECT_DATA_PARAMS: [&[u8]; 6] = [
+    b"partNumber",
+    b"uploadId",
+    b"x-id",
+    b"AWSAccessKeyId",
+    b"Expires",
+    b"Signature",
+];
+
+/// On a presigned URL whose body is checked against its `Content-MD5`, an unsigned
+/// `x-amz-content-sha256: STREAMING-*` (with `Content-Encoding: aws-chunked`) would have the
+/// origin decode the body the filter hashed as sent and store something else.
+fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejection> {
+    match req.single("x-amz-content-sha256") {
+        Ok(Some(value)) if value.starts_with(b"STREAMING-") => Err(Rejection::new(
+            InvalidArgument,
+            "A presigned request whose Content-MD5 is signed cannot declare an aws-chunked body.",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An origin filter found the host naming another bucket (or none) than the edge filter found:

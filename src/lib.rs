@@ -8,9 +8,9 @@
 pub mod addressing;
 pub mod auth_kind;
 pub mod aws_chunked;
+pub mod body_digest;
 pub mod body_edits;
 pub mod config;
-pub mod content_md5;
 pub mod gateway;
 pub mod grant;
 pub mod header_map;

@@ -179,7 +179,7 @@ pub struct Entry {
     /// The client's key: its index in the configuration's credentials.
     pub credential: usize,
     /// What the body must hash to, when the URL signed `content-md5`.
-    pub content_md5: Option<crate::content_md5::Expected>,
+    pub body_check: Option<crate::body_digest::BodyCheck>,
 }
 
 /// What is looked up: a request's line and headers, at a time.
@@ -222,7 +222,7 @@ pub struct Hit {
     pub path: Option<Vec<u8>>,
     pub signed_list: String,
     pub credential: usize,
-    pub content_md5: Option<crate::content_md5::Expected>,
+    pub body_check: Option<crate::body_digest::BodyCheck>,
 }
 
 pub struct PresignedCache {
@@ -265,7 +265,7 @@ impl PresignedCache {
                 path: entry.texts.path().map(<[u8]>::to_vec),
                 signed_list: entry.texts.signed_list().to_owned(),
                 credential: entry.credential,
-                content_md5: entry.content_md5,
+                body_check: entry.body_check,
             })
         });
         let counter = if hit.is_some() {
@@ -413,7 +413,7 @@ mod tests {
             valid: 100..=200,
             signed: vec![("x-amz-meta-a".into(), b"1".to_vec())],
             credential: 0,
-            content_md5: None,
+            body_check: None,
         }
     }
 

@@ -22,16 +22,18 @@ pub enum S3ErrorCode {
     MalformedPOSTRequest,
     /// S3 documents `MaxPostPreDataLengthExceededError` in its table of codes but answers
     /// `MaxPostPreDataLengthExceeded` (without `Error`) on the wire; clients see the latter.
+    MaxMessageLengthExceeded,
     MaxPostPreDataLengthExceeded,
     MissingContentLength,
     NotImplemented,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     SlowDown,
+    XAmzContentSHA256Mismatch,
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 21] = [
+    pub const ALL: [S3ErrorCode; 23] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -47,12 +49,14 @@ impl S3ErrorCode {
         S3ErrorCode::InvalidPolicyDocument,
         S3ErrorCode::InvalidRequest,
         S3ErrorCode::MalformedPOSTRequest,
+        S3ErrorCode::MaxMessageLengthExceeded,
         S3ErrorCode::MaxPostPreDataLengthExceeded,
         S3ErrorCode::MissingContentLength,
         S3ErrorCode::NotImplemented,
         S3ErrorCode::RequestTimeTooSkewed,
         S3ErrorCode::SignatureDoesNotMatch,
         S3ErrorCode::SlowDown,
+        S3ErrorCode::XAmzContentSHA256Mismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,12 +76,14 @@ impl S3ErrorCode {
             S3ErrorCode::InvalidPolicyDocument => "InvalidPolicyDocument",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
             S3ErrorCode::MalformedPOSTRequest => "MalformedPOSTRequest",
+            S3ErrorCode::MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
             S3ErrorCode::MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
             S3ErrorCode::MissingContentLength => "MissingContentLength",
             S3ErrorCode::NotImplemented => "NotImplemented",
             S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             S3ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             S3ErrorCode::SlowDown => "SlowDown",
+            S3ErrorCode::XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
         }
     }
 
@@ -95,7 +101,9 @@ impl S3ErrorCode {
             | S3ErrorCode::InvalidPolicyDocument
             | S3ErrorCode::InvalidRequest
             | S3ErrorCode::MalformedPOSTRequest
-            | S3ErrorCode::MaxPostPreDataLengthExceeded => 400,
+            | S3ErrorCode::MaxMessageLengthExceeded
+            | S3ErrorCode::MaxPostPreDataLengthExceeded
+            | S3ErrorCode::XAmzContentSHA256Mismatch => 400,
             S3ErrorCode::AccessDenied
             | S3ErrorCode::InvalidAccessKeyId
             | S3ErrorCode::RequestTimeTooSkewed
@@ -236,6 +244,8 @@ mod tests {
             (InvalidPolicyDocument, 400),
             (MalformedPOSTRequest, 400),
             (MaxPostPreDataLengthExceeded, 400),
+            (MaxMessageLengthExceeded, 400),
+            (XAmzContentSHA256Mismatch, 400),
             (MissingContentLength, 411),
             (NotImplemented, 501),
             (InternalError, 500),

@@ -1,10 +1,19 @@
-"""Bodies bound only by a signed Content-MD5: SigV2 requests (SigV2 has no payload hash) and
-SigV4 requests whose payload is unsigned (`UNSIGNED-PAYLOAD` header-signed, or presigned) that
-signed `content-md5`. The origin's re-signed request says `UNSIGNED-PAYLOAD`, so only a check
-of Content-MD5 binds the body, and s3s-fs and Garage skip it on several operations: found by an
-attack run (2026-12-01), a captured SigV2 `POST ?delete` replayed with another body deleted
-other keys. The filter checks the body itself as it streams, holding its last byte until the
-digest matches: a body that does not match never reaches the origin whole."""
+"""Bodies bound by a signed digest the origin might act on before checking it.
+
+SigV2 requests (SigV2 has no payload hash) and SigV4 requests whose payload is unsigned
+(`UNSIGNED-PAYLOAD` header-signed, or presigned) that signed `content-md5`: the origin's
+re-signed request says `UNSIGNED-PAYLOAD`, so only a check of Content-MD5 binds the body, and
+s3s-fs and Garage skip it on several operations. Found by an attack run (2026-12-01): a captured
+SigV2 `POST ?delete` replayed with another body deleted other keys. And documents (a POST, a PUT
+of a sub-resource) whose SHA-256 is signed: MinIO checks it at the body's end, after its XML
+decoder has stopped at the root element's end and the handler has acted (found by a review the
+same day). The filter checks the body itself as it streams: object data goes on but for its
+last byte, a document not at all, until the digest matches."""
+
+import http.server
+import socket
+import threading
+import time
 
 import base64
 import email.utils
@@ -15,6 +24,7 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
+from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, presign, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_rejections import error_code
@@ -168,3 +178,77 @@ def test_boto3_sigv2_delete_objects_still_works(proxy, origin_s3, bucket):
     assert_object(origin_s3, bucket, "d3", b"x")
     with pytest.raises(ClientError):
         origin_s3.head_object(Bucket=bucket, Key="d1")
+
+
+class _StreamingXmlOrigin(http.server.BaseHTTPRequestHandler):
+    """An origin that acts on a document as soon as its root element ends, as MinIO's XML
+    decoder lets DeleteObjects do, before the body's end and any check there."""
+
+    protocol_version = "HTTP/1.1"
+    received: list = []
+    acted: list = []
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = b""
+        try:
+            while len(body) < length:
+                piece = self.rfile.read1(length - len(body))
+                if not piece:
+                    break
+                body += piece
+                self.received.append(piece)
+                if b"</Delete>" in body and not self.acted:
+                    self.acted.append(body)
+        except ConnectionError:
+            return
+        if len(body) == length:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    do_PUT = do_POST
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("payload", ["sha256", "content-md5"])
+def test_a_document_is_held_whole_until_its_digest_matches(payload):
+    """A captured DeleteObjects replayed with another document, padded after its end and sent
+    but for its last byte: an origin that acts at the root's end acts on nothing, since nothing
+    of a document goes on before its digest matches."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StreamingXmlOrigin)
+    _StreamingXmlOrigin.received, _StreamingXmlOrigin.acted = [], []
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    try:
+        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
+                        filter_config=filter_config_json(f"127.0.0.1:{recorder.server_port}"))
+        with Envoy(config) as envoy:
+            signed_body = delete_objects("b", "tmp.txt")
+            headers = {"Content-MD5": content_md5(signed_body)}
+            if payload == "sha256":
+                captured = sign_header(envoy.authority, "POST", "/b?delete", headers, signed_body)
+                code = "XAmzContentSHA256Mismatch"
+            else:
+                captured = sign_header(envoy.authority, "POST", "/b?delete", headers, signed_body,
+                                       payload_hash="UNSIGNED-PAYLOAD")
+                code = "BadDigest"
+            forged = delete_objects("b", "precious.txt") + b"  "
+            head = f"POST {captured.target} HTTP/1.1\r\nHost: {envoy.authority}\r\n"
+            head += "".join(f"{n}: {v}\r\n" for n, v in captured.headers if n.lower() != "content-length")
+            head += f"Content-Length: {len(forged)}\r\n\r\n"
+            with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
+                s.sendall(head.encode() + forged[:-1])
+                time.sleep(1)
+                assert _StreamingXmlOrigin.acted == [], "the origin had the document before its digest matched"
+                assert b"".join(_StreamingXmlOrigin.received) == b""
+                s.sendall(forged[-1:])
+                answer = s.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 400") and f"<Code>{code}</Code>".encode() in answer, answer
+            assert _StreamingXmlOrigin.acted == []
+            # The request as signed goes on whole.
+            assert send(envoy.authority, captured).status == 200
+            assert _StreamingXmlOrigin.acted == [signed_body]
+    finally:
+        recorder.shutdown()

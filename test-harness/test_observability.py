@@ -51,7 +51,7 @@ def test_counters_after_known_traffic(make_proxy, bucket):
     assert got['s3_resign_config_reloads_total{result="invalid"}'] == 0
     # Every series the README documents exists, at zero or more.
     codes = {m.group(1) for k in got if (m := re.match(r's3_resign_rejections_total\{code="(\w+)"\}', k))}
-    assert len(codes) == 21
+    assert len(codes) == 23
 
 
 def test_anonymous_forwards_are_counted(make_proxy, bucket):

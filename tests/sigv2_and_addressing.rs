@@ -5,8 +5,8 @@
 //! holds only the origin's key pair, as the origin does.
 
 use s3_resign::auth_kind::AuthKind;
+use s3_resign::body_digest::Expected;
 use s3_resign::config::Config;
-use s3_resign::content_md5::Expected;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode::{self, *};
@@ -767,12 +767,15 @@ fn a_sigv2_body_is_bound_by_its_content_md5_whatever_the_origin_gets() {
     // did not check Content-MD5 on DeleteObjects; a captured request replayed with another
     // body deleted other keys. The filter checks the body against the signed Content-MD5,
     // however the origin's request is signed.
-    let hello = Some(Expected::parse(MD5_HELLO.as_bytes()).unwrap());
+    let hello = Some(Expected::content_md5(MD5_HELLO.as_bytes()).unwrap());
     for version in ["v4", "same"] {
         let g = gateway(json!({"origin_signature_version": version}));
         let header = delete_objects_v2(MD5_HELLO);
         assert_eq!(
-            decide(&g, &header, NOW).unwrap().content_md5,
+            decide(&g, &header, NOW)
+                .unwrap()
+                .body_check
+                .map(|c| c.expected),
             hello,
             "{version}"
         );
@@ -784,12 +787,15 @@ fn a_sigv2_body_is_bound_by_its_content_md5_whatever_the_origin_gets() {
             &format!("PUT\n{MD5_HELLO}\n\n{EXPIRES}\n/bucket/upload.bin"),
         );
         let f = decide(&g, &url, NOW).unwrap();
-        assert_eq!((f.kind, f.content_md5), (AuthKind::PresignedV2, hello));
+        assert_eq!(
+            (f.kind, f.body_check.map(|c| c.expected)),
+            (AuthKind::PresignedV2, hello)
+        );
         // Without a Content-MD5 (or an empty one) nothing binds the body, as at S3.
         let f = decide(&g, &delete_objects_v2(""), NOW).unwrap();
-        assert_eq!(f.content_md5, None);
+        assert_eq!(f.body_check.map(|c| c.expected), None);
         let f = decide(&g, &delete_objects_v2(" "), NOW).unwrap();
-        assert_eq!(f.content_md5, None);
+        assert_eq!(f.body_check.map(|c| c.expected), None);
         // A signed Content-MD5 that is no MD5.
         for bad in ["abc", "5d41402abc4b2a76b9719d911017c592"] {
             let refused = decide(&g, &delete_objects_v2(bad), NOW).unwrap_err();

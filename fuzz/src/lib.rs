@@ -328,29 +328,31 @@ fn stream_body(
             }
         };
     }
-    if let Some(expected) = forward.content_md5 {
+    if let Some(check) = forward.body_check {
         assert!(
             forward.body.is_none() && forward.form.is_none(),
             "a body is checked one way"
         );
-        return content_md5_checked(expected, &pieces, body);
+        return digest_checked(check, &pieces, body);
     }
     Some(body.to_vec())
 }
 
-/// A body checked against its signed `Content-MD5`, in pieces as the adapter streams it: the
-/// origin has all but the last byte until the end, all of it only if the digest matches, and
-/// the verdict does not depend on where the pieces split.
-fn content_md5_checked(
-    expected: s3_resign::content_md5::Expected,
+/// A body checked against a signed digest, in pieces as the adapter streams it: until the end
+/// the origin has all but the last byte (object data) or nothing (a document), all of it only
+/// if the digest matches, and the verdict does not depend on where the pieces split.
+fn digest_checked(
+    check: s3_resign::body_digest::BodyCheck,
     pieces: &[&[u8]],
     body: &[u8],
 ) -> Option<Vec<u8>> {
-    use s3_resign::content_md5::ContentMd5;
-    let mut check = ContentMd5::new(expected);
+    use s3_resign::body_digest::{BodyDigest, Hold};
+    use s3_resign::memory_budget::MemoryBudget;
+    let budget = || MemoryBudget::new(64 << 20);
+    let mut digest = BodyDigest::new(check, budget());
     let mut out = Vec::with_capacity(body.len());
     for piece in pieces {
-        let release = check.feed(piece);
+        let release = digest.feed(piece).ok()?;
         out.extend(release.lead);
         out.extend_from_slice(
             piece
@@ -358,21 +360,23 @@ fn content_md5_checked(
                 .expect("a release inside its piece"),
         );
     }
+    let before_end: &[u8] = match check.hold {
+        Hold::LastByte => &body[..body.len().saturating_sub(1)],
+        Hold::Whole => &[],
+    };
     assert_eq!(
-        out,
-        body[..body.len().saturating_sub(1)],
-        "the body's last byte went on before its digest was checked"
+        out, before_end,
+        "the body went on before its digest was checked"
     );
     let whole = {
-        let mut one_piece = ContentMd5::new(expected);
-        one_piece.feed(body);
-        one_piece.finish().is_ok()
+        let mut one_piece = BodyDigest::new(check, budget());
+        one_piece.feed(body).is_ok() && one_piece.finish().is_ok()
     };
-    let verdict = check.finish();
+    let verdict = digest.finish();
     assert_eq!(verdict.is_ok(), whole, "the verdict depends on the pieces");
     if body.is_empty() {
         assert_eq!(
-            expected.matches_empty(),
+            check.expected.matches_empty(),
             whole,
             "the head's check disagrees"
         );

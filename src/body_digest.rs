@@ -1,0 +1,384 @@
+//! A request body checked against a digest its signature covers, as it streams, for the
+//! bodies an origin might act on before it has checked them itself.
+//!
+//! - **A signed `Content-MD5` with an unsigned payload hash**: SigV2 (which has no payload
+//!   hash), and SigV4 with `UNSIGNED-PAYLOAD` (header-signed or presigned) that signed
+//!   `content-md5`. The origin's re-signed request says `UNSIGNED-PAYLOAD` too, so without this
+//!   check the body is bound to the signature only if the origin checks `Content-MD5`, and
+//!   s3s-fs and Garage do not on several operations: a captured `POST ?delete` replayed with
+//!   another body deleted other keys (found by an attack run, 2026-12-01).
+//! - **A signed SHA-256 payload hash on a document** (a `POST`, a `PUT` of a sub-resource or a
+//!   bucket): MinIO checks the hash when it reaches the body's end, but its XML decoder stops
+//!   at the root element's end and the handler acts then, so a replayed DeleteObjects whose
+//!   new body ends in padding deleted before the hash was ever checked (found by a review,
+//!   2026-12-01).
+//!
+//! How much is held until the digest matches (`Hold`): object data (PutObject, UploadPart)
+//! goes on as it arrives but for its last byte, since an origin stores an object only once it
+//! has all of `Content-Length`; a document is held whole (bounded by `MAX_DOCUMENT_BYTES` and
+//! the VM's memory budget), since the padding after its end is the sender's choice. Plain
+//! Rust, no proxy-wasm: the filter applies it (`filter.rs`).
+
+use crate::memory_budget::{MemoryBudget, Reservation};
+use base64::Engine;
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::rc::Rc;
+use subtle::ConstantTimeEq;
+
+/// The largest document held whole: a DeleteObjects of 1,000 keys of 1,024 bytes, or a
+/// CompleteMultipartUpload of 10,000 parts with checksums, fit in it.
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// What a signed digest says the body hashes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// A signed `Content-MD5`.
+    Md5([u8; 16]),
+    /// A signed `x-amz-content-sha256`.
+    Sha256([u8; 32]),
+}
+
+/// How much of the body waits for the digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Object data: the last byte that has arrived.
+    LastByte,
+    /// A document: all of it.
+    Whole,
+}
+
+/// The check a request's body gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyCheck {
+    pub expected: Expected,
+    pub hold: Hold,
+}
+
+/// The signed `Content-MD5` is not the base64 of 16 bytes (S3's `InvalidDigest`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidDigest;
+
+/// Why a body does not go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// It does not hash to the signed digest (S3's `BadDigest`, or
+    /// `XAmzContentSHA256Mismatch` for a SHA-256).
+    Mismatch(Expected),
+    /// A document longer than `MAX_DOCUMENT_BYTES` (S3's `MaxMessageLengthExceeded`).
+    TooLarge,
+    /// Holding it would exceed the VM's memory budget (`SlowDown`).
+    OverBudget,
+}
+
+impl Expected {
+    /// A `Content-MD5` value (surrounding spaces aside): base64, padded, of exactly 16 bytes.
+    pub fn content_md5(value: &[u8]) -> Result<Self, InvalidDigest> {
+        let value = value.trim_ascii();
+        // 16 bytes are 24 characters of padded base64; anything longer is refused unread.
+        if value.len() != 24 {
+            return Err(InvalidDigest);
+        }
+        let mut digest = [0u8; 16];
+        match base64::engine::general_purpose::STANDARD.decode_slice(value, &mut digest) {
+            Ok(16) => Ok(Expected::Md5(digest)),
+            _ => Err(InvalidDigest),
+        }
+    }
+
+    /// A payload hash in hex (verified as the signature's, so well-formed), or `None`.
+    pub fn sha256_hex(value: &str) -> Option<Self> {
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(value, &mut digest).ok()?;
+        Some(Expected::Sha256(digest))
+    }
+
+    /// Whether an empty body matches.
+    pub fn matches_empty(&self) -> bool {
+        Hasher::of(self).matches(self)
+    }
+}
+
+enum Hasher {
+    Md5(Md5),
+    Sha256(Sha256),
+}
+
+impl Hasher {
+    fn of(expected: &Expected) -> Self {
+        match expected {
+            Expected::Md5(_) => Hasher::Md5(Md5::new()),
+            Expected::Sha256(_) => Hasher::Sha256(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+        }
+    }
+
+    fn matches(self, expected: &Expected) -> bool {
+        let equal = match (self, expected) {
+            (Hasher::Md5(h), Expected::Md5(e)) => h.finalize().as_slice().ct_eq(e),
+            (Hasher::Sha256(h), Expected::Sha256(e)) => h.finalize().as_slice().ct_eq(e),
+            _ => return false,
+        };
+        bool::from(equal)
+    }
+}
+
+/// What one piece releases: `lead` (the byte held back from the piece before), then
+/// `input[range]`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Release {
+    pub lead: Option<u8>,
+    pub range: std::ops::Range<usize>,
+}
+
+/// The check of one body as it streams.
+pub struct BodyDigest {
+    check: BodyCheck,
+    hasher: Option<Hasher>,
+    /// What has arrived and not gone on: the last byte, or the whole document.
+    held: Vec<u8>,
+    /// The VM budget's cover for a held document.
+    reservation: Reservation,
+}
+
+impl BodyDigest {
+    pub fn new(check: BodyCheck, budget: Rc<MemoryBudget>) -> Self {
+        BodyDigest {
+            hasher: Some(Hasher::of(&check.expected)),
+            check,
+            held: Vec::new(),
+            reservation: Reservation::new(budget),
+        }
+    }
+
+    /// Counts what this body holds against `access_key_id`'s share of the budget.
+    pub fn owned_by(mut self, access_key_id: &str) -> Self {
+        self.reservation = self.reservation.owned_by(access_key_id);
+        self
+    }
+
+    /// Bytes held now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Takes the next piece of the body: object data goes on but for its last byte, which
+    /// waits (an empty piece releases nothing); a document waits whole.
+    pub fn feed(&mut self, input: &[u8]) -> Result<Release, BodyError> {
+        let Some(last) = input.len().checked_sub(1) else {
+            return Ok(Release::default());
+        };
+        if let Some(hasher) = self.hasher.as_mut() {
+            hasher.update(input);
+        }
+        match self.check.hold {
+            Hold::LastByte => {
+                let lead = self.held.pop();
+                self.held.push(input[last]);
+                Ok(Release {
+                    lead,
+                    range: 0..last,
+                })
+            }
+            Hold::Whole => {
+                let size = self.held.len() + input.len();
+                if size > MAX_DOCUMENT_BYTES {
+                    return Err(BodyError::TooLarge);
+                }
+                if self.held.try_reserve(input.len()).is_err()
+                    || !self.reservation.resize(self.held.capacity())
+                {
+                    return Err(BodyError::OverBudget);
+                }
+                self.held.extend_from_slice(input);
+                Ok(Release::default())
+            }
+        }
+    }
+
+    /// The body has ended: what was held, if the body matches the digest.
+    pub fn finish(&mut self) -> Result<Vec<u8>, BodyError> {
+        let expected = self.check.expected;
+        let matches = self
+            .hasher
+            .take()
+            .is_some_and(|hasher| hasher.matches(&expected));
+        let held = std::mem::take(&mut self.held);
+        self.reservation.resize(0);
+        if matches {
+            Ok(held)
+        } else {
+            Err(BodyError::Mismatch(expected))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(digest: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    }
+
+    fn md5_of(body: &[u8]) -> Expected {
+        Expected::content_md5(b64(&Md5::digest(body)).as_bytes()).unwrap()
+    }
+
+    fn sha256_of(body: &[u8]) -> Expected {
+        Expected::sha256_hex(&hex::encode(Sha256::digest(body))).unwrap()
+    }
+
+    fn digest(expected: Expected, hold: Hold, budget: usize) -> BodyDigest {
+        BodyDigest::new(BodyCheck { expected, hold }, MemoryBudget::new(budget))
+    }
+
+    /// Streams `pieces`: what went on before the end, and the result of the end.
+    fn stream_with(
+        mut check: BodyDigest,
+        pieces: &[&[u8]],
+    ) -> (Vec<u8>, Result<Vec<u8>, BodyError>) {
+        let mut out = Vec::new();
+        for piece in pieces {
+            match check.feed(piece) {
+                Ok(release) => {
+                    out.extend(release.lead);
+                    out.extend_from_slice(&piece[release.range]);
+                }
+                Err(e) => return (out, Err(e)),
+            }
+        }
+        let before_end = out.clone();
+        let end = check.finish().map(|held| {
+            out.extend(held);
+            out
+        });
+        (before_end, end)
+    }
+
+    fn stream(expected: Expected, pieces: &[&[u8]]) -> (Vec<u8>, Result<Vec<u8>, BodyError>) {
+        stream_with(digest(expected, Hold::LastByte, 1 << 20), pieces)
+    }
+
+    #[test]
+    fn the_empty_body_is_checked_at_the_head() {
+        // The MD5 of "": 1B2M2Y8AsgTpgAmY7PhCfg==
+        let empty = Expected::content_md5(b"1B2M2Y8AsgTpgAmY7PhCfg==").unwrap();
+        assert!(empty.matches_empty());
+        assert!(!md5_of(b"x").matches_empty());
+        assert!(sha256_of(b"").matches_empty());
+        assert!(!sha256_of(b"x").matches_empty());
+        let (before, end) = stream(empty, &[]);
+        assert!(before.is_empty());
+        assert_eq!(end, Ok(Vec::new()));
+        let (_, end) = stream(empty, &[b"", b""]);
+        assert_eq!(end, Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_body_split_anywhere_matches_and_arrives_whole_only_at_the_end() {
+        let body: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        for expected in [md5_of(&body), sha256_of(&body)] {
+            for cut in 0..=body.len() {
+                let (a, b) = body.split_at(cut);
+                for pieces in [vec![a, b], vec![a, b"", b]] {
+                    let (before, end) = stream(expected, &pieces);
+                    assert_eq!(before, body[..body.len() - 1], "cut at {cut}");
+                    assert_eq!(end.as_deref(), Ok(&body[..]), "cut at {cut}");
+                    let whole = digest(expected, Hold::Whole, 1 << 20);
+                    let (before, end) = stream_with(whole, &pieces);
+                    assert!(before.is_empty(), "cut at {cut}");
+                    assert_eq!(end.as_deref(), Ok(&body[..]), "cut at {cut}");
+                }
+            }
+            // Byte by byte.
+            let singles: Vec<&[u8]> = body.chunks(1).collect();
+            let (before, end) = stream(expected, &singles);
+            assert_eq!(before, body[..body.len() - 1]);
+            assert_eq!(end.as_deref(), Ok(&body[..]));
+        }
+    }
+
+    #[test]
+    fn another_body_is_refused_with_its_last_byte_or_all_of_it_held() {
+        let body = b"<Delete><Object><Key>a</Key></Object></Delete>";
+        // Padding after the root element: a streaming XML decoder has the document before
+        // the last byte, so a document is held whole.
+        let other = b"<Delete><Object><Key>b</Key></Object></Delete>   ";
+        for expected in [md5_of(body), sha256_of(body)] {
+            for cut in 0..=other.len() {
+                let (a, b) = other.split_at(cut);
+                let (before, end) = stream(expected, &[a, b]);
+                assert_eq!(end, Err(BodyError::Mismatch(expected)), "cut at {cut}");
+                assert_eq!(before, other[..other.len() - 1], "cut at {cut}");
+                let whole = digest(expected, Hold::Whole, 1 << 20);
+                let (before, end) = stream_with(whole, &[a, b]);
+                assert_eq!(end, Err(BodyError::Mismatch(expected)), "cut at {cut}");
+                assert!(before.is_empty(), "cut at {cut}");
+            }
+            // A prefix of the right body, or the right body and more, is refused too.
+            let refused = Err(BodyError::Mismatch(expected));
+            assert_eq!(stream(expected, &[&body[..10]]).1, refused);
+            assert_eq!(stream(expected, &[body, b"x"]).1, refused);
+            assert_eq!(stream(expected, &[]).1, refused);
+        }
+    }
+
+    #[test]
+    fn a_document_is_held_within_its_bounds() {
+        let big = vec![b' '; MAX_DOCUMENT_BYTES + 1];
+        let expected = sha256_of(&big);
+        let (_, end) = stream_with(digest(expected, Hold::Whole, 8 << 20), &[&big]);
+        assert_eq!(end, Err(BodyError::TooLarge));
+        let (_, end) = stream_with(digest(expected, Hold::Whole, 1024), &[&big[..2048]]);
+        assert_eq!(end, Err(BodyError::OverBudget));
+        // What a refused or finished document held goes back to the budget.
+        let budget = MemoryBudget::new(1 << 20);
+        let check = BodyCheck {
+            expected: sha256_of(b"doc"),
+            hold: Hold::Whole,
+        };
+        let mut held = BodyDigest::new(check, budget.clone());
+        held.feed(b"doc").unwrap();
+        assert!(budget.used() >= 3);
+        assert_eq!(held.finish(), Ok(b"doc".to_vec()));
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn only_base64_of_sixteen_bytes_is_a_content_md5() {
+        let good = b64(&[7u8; 16]);
+        assert_eq!(
+            Expected::content_md5(good.as_bytes()),
+            Ok(Expected::Md5([7u8; 16]))
+        );
+        assert_eq!(
+            Expected::content_md5(format!("  {good} ").as_bytes()),
+            Ok(Expected::Md5([7u8; 16]))
+        );
+        for bad in [
+            String::new(),
+            "x".to_owned(),
+            b64(&[7u8; 15]),
+            b64(&[7u8; 17]),
+            b64(&[7u8; 32]),
+            good.trim_end_matches('=').to_owned(),
+            good.replace('=', "A"),
+            format!("{}!", &good[..23]),
+            "d41d8cd98f00b204e9800998ecf8427e".to_owned(), // hex, not base64
+            "1B2M2Y8AsgTpgAmY7PhCfh==".to_owned(),         // non-canonical trailing bits
+        ] {
+            assert_eq!(
+                Expected::content_md5(bad.as_bytes()),
+                Err(InvalidDigest),
+                "{bad:?}"
+            );
+        }
+    }
+}
