@@ -168,6 +168,26 @@ impl BodyDigest {
         self.held.len()
     }
 
+    /// Sizes the hold for a body of `length` bytes (its `Content-Length`): a document too long
+    /// to hold is refused before any of it arrives.
+    pub fn expect_length(&mut self, length: u64) -> Result<(), BodyError> {
+        if self.check.hold == Hold::LastByte {
+            return Ok(());
+        }
+        match usize::try_from(length) {
+            Ok(length) if length <= MAX_DOCUMENT_BYTES => self.grow_to(length),
+            _ => Err(BodyError::TooLarge),
+        }
+    }
+
+    fn grow_to(&mut self, capacity: usize) -> Result<(), BodyError> {
+        let more = capacity.saturating_sub(self.held.len());
+        if !self.reservation.resize(capacity) || self.held.try_reserve_exact(more).is_err() {
+            return Err(BodyError::OverBudget);
+        }
+        Ok(())
+    }
+
     /// Takes the next piece of the body: object data goes on but for its last byte, which
     /// waits (an empty piece releases nothing); a document waits whole.
     pub fn feed(&mut self, input: &[u8]) -> Result<Release, BodyError> {
@@ -191,10 +211,10 @@ impl BodyDigest {
                 if size > MAX_DOCUMENT_BYTES {
                     return Err(BodyError::TooLarge);
                 }
-                if self.held.try_reserve(input.len()).is_err()
-                    || !self.reservation.resize(self.held.capacity())
-                {
-                    return Err(BodyError::OverBudget);
+                if size > self.held.capacity() {
+                    // Doubling, within the bound; the budget first, then the allocation.
+                    let capacity = size.max(self.held.capacity() * 2).min(MAX_DOCUMENT_BYTES);
+                    self.grow_to(capacity)?;
                 }
                 self.held.extend_from_slice(input);
                 Ok(Release::default())
@@ -349,6 +369,43 @@ mod tests {
         assert!(budget.used() >= 3);
         assert_eq!(held.finish(), Ok(b"doc".to_vec()));
         assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_document_reserves_what_it_holds_and_its_announced_length() {
+        let budget = MemoryBudget::new(8 << 20);
+        let check = BodyCheck {
+            expected: sha256_of(b""),
+            hold: Hold::Whole,
+        };
+        // Pieces of any size: the reservation covers the allocation, never twice the bound.
+        let mut held = BodyDigest::new(check, budget.clone());
+        for _ in 0..1000 {
+            held.feed(&[b'x'; 4000]).unwrap();
+            assert!(budget.used() >= held.held());
+            assert!(budget.used() <= MAX_DOCUMENT_BYTES);
+        }
+        drop(held);
+        assert_eq!(budget.used(), 0);
+        // An announced length sizes it once; one too long is refused before anything arrives.
+        let mut sized = BodyDigest::new(check, budget.clone());
+        sized.expect_length(10_000).unwrap();
+        assert_eq!(budget.used(), 10_000);
+        sized.feed(&[b'x'; 10_000]).unwrap();
+        assert_eq!(budget.used(), 10_000);
+        let mut long = BodyDigest::new(check, budget.clone());
+        assert_eq!(
+            long.expect_length(MAX_DOCUMENT_BYTES as u64 + 1),
+            Err(BodyError::TooLarge)
+        );
+        let object = BodyCheck {
+            hold: Hold::LastByte,
+            ..check
+        };
+        assert_eq!(
+            BodyDigest::new(object, budget).expect_length(u64::MAX),
+            Ok(())
+        );
     }
 
     #[test]

@@ -429,13 +429,31 @@ impl Stream {
             self.body = Some(Body::Form(form));
             return Action::Pause;
         }
-        // A body that ends with the head is judged now, before the request counts as forwarded.
+        // A body that ends with the head, or that announces a length it cannot have, is judged
+        // now, before the request counts as forwarded.
         if end_of_stream && forward.body.is_some() {
             return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
         }
-        if let Some(check) = forward.body_check.filter(|_| end_of_stream) {
-            if !check.expected.matches_empty() {
-                return self.refuse_body(body_refused(BodyError::Mismatch(check.expected)));
+        let mut digest = None;
+        if let Some(check) = forward.body_check {
+            if end_of_stream {
+                if !check.expected.matches_empty() {
+                    return self.refuse_body(body_refused(BodyError::Mismatch(check.expected)));
+                }
+            } else {
+                let Some(filters) = &self.filters else {
+                    return self.internal_error(self.head, "not configured");
+                };
+                let mut check = BodyDigest::new(check, filters.budget.clone());
+                if let Some(key) = forward.access_key_id {
+                    check = check.owned_by(key);
+                }
+                let length = req.single("content-length").ok().flatten();
+                let length = length.and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
+                if let Some(Err(error)) = length.map(|length| check.expect_length(length)) {
+                    return self.refuse_body(body_refused(error));
+                }
+                digest = Some(Body::Digest(Box::new(check)));
             }
         }
         self.counters.forwarded(forward.kind);
@@ -443,16 +461,8 @@ impl Stream {
             .forwarded(forward.kind, forward.access_key_id);
         if let Some(chunked) = forward.body.take() {
             self.body = Some(Body::Chunked(chunked));
-        } else if let Some(check) = forward.body_check.filter(|_| !end_of_stream) {
-            let Some(filters) = &self.filters else {
-                return self.internal_error(self.head, "not configured");
-            };
-            let digest = BodyDigest::new(check, filters.budget.clone());
-            let digest = match forward.access_key_id {
-                Some(key) => digest.owned_by(key),
-                None => digest,
-            };
-            self.body = Some(Body::Digest(Box::new(digest)));
+        } else if digest.is_some() {
+            self.body = digest;
         }
         Action::Continue
     }

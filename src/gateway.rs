@@ -222,6 +222,12 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
+        if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
+            refuse_unsigned_streaming(req).map_err(|r| match forward.access_key_id {
+                Some(key) => r.for_key(key),
+                None => r,
+            })?;
+        }
         unsigned_headers::check(req, &covered).map_err(|r| match forward.access_key_id {
             Some(key) => r.for_key(key),
             None => r,
@@ -428,20 +434,19 @@ impl Gateway {
             AuthKind::HeaderV4
         };
         let body_check = match verified.payload {
+            _ if !reads_body(req) => None,
             PayloadHash::Unsigned => signed_content_md5_v4(&verified)
                 .map_err(|r| r.for_key(key))?
                 .map(|expected| BodyCheck {
                     expected,
                     hold: hold(req, &route.target),
                 }),
-            // Object data the origin stores only whole, after checking it; a document it
-            // might act on before (see `body_digest`).
-            PayloadHash::Sha256(hex) if is_document(req, &route.target) => {
-                Expected::sha256_hex(hex).map(|expected| BodyCheck {
-                    expected,
-                    hold: Hold::Whole,
-                })
-            }
+            // Not every origin checks it (SeaweedFS does not), and some act on a document
+            // before they do (see `body_digest`).
+            PayloadHash::Sha256(hex) => Expected::sha256_hex(hex).map(|expected| BodyCheck {
+                expected,
+                hold: hold(req, &route.target),
+            }),
             // Signed chunks are checked here as they stream; `STREAMING-UNSIGNED-PAYLOAD-TRAILER`
             // is aws-chunked, its digests over the decoded data, left to the origin.
             _ => None,
@@ -555,15 +560,15 @@ impl Gateway {
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
         // Before the cache takes the URL: a repeat is forwarded with the same check.
-        let body_check = signed_content_md5_v4(&verified)
-            .map_err(|r| r.for_key(key))?
-            .map(|expected| BodyCheck {
-                expected,
-                hold: hold(req, &route.target),
-            });
-        if body_check.is_some() {
-            refuse_unsigned_streaming(req).map_err(|r| r.for_key(key))?;
-        }
+        let body_check = match reads_body(req) {
+            true => signed_content_md5_v4(&verified).map_err(|r| r.for_key(key))?,
+            false => None,
+        };
+        let body_check = body_check.map(|expected| BodyCheck {
+            expected,
+            hold: hold(req, &route.target),
+        });
+
         let path = self
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
@@ -682,16 +687,28 @@ impl Gateway {
         kind: AuthKind,
         now: u64,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
-        // SigV2 has no payload hash: a non-empty `Content-MD5` (the string to sign's second
-        // line) is all that binds the body, whichever way the origin's request is signed.
-        let body_check = match verified.content_md5.map(<[u8]>::trim_ascii) {
-            Some(value) if !value.is_empty() => Some(BodyCheck {
-                expected: parse_content_md5(value)
+        // SigV2 has no payload hash of its own: a hex `x-amz-content-sha256` (signed among the
+        // `x-amz-*` headers, and the upgrade's payload hash), else a non-empty `Content-MD5`
+        // (the string to sign's second line), is what binds the body.
+        let signed_sha256 = reads_body(req)
+            .then(|| req.single("x-amz-content-sha256"))
+            .and_then(Result::ok)
+            .flatten()
+            .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
+            .and_then(Expected::sha256_hex);
+        let expected = match verified.content_md5.map(<[u8]>::trim_ascii) {
+            _ if !reads_body(req) => None,
+            _ if signed_sha256.is_some() => signed_sha256,
+            Some(value) if !value.is_empty() => Some(
+                parse_content_md5(value)
                     .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?,
-                hold: hold(req, &route.target),
-            }),
+            ),
             _ => None,
         };
+        let body_check = expected.map(|expected| BodyCheck {
+            expected,
+            hold: hold(req, &route.target),
+        });
         let rewrite = match self.config.origin_signature_version {
             _ if !self.signs() => resign_v2::Rewrite::default(),
             OriginSignatureVersion::Same => {
@@ -736,7 +753,13 @@ fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
         .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
 }
 
-/// How much of a body checked against a signed `Content-MD5` waits for the digest.
+/// Whether S3 reads the request's body (`PUT`, `POST`): origins ignore a `GET`'s or a
+/// `DELETE`'s, so only these get a body check.
+fn reads_body(req: &Request<'_>) -> bool {
+    matches!(req.method, b"PUT" | b"POST")
+}
+
+/// How much of a body checked against a signed digest waits for it.
 fn hold(req: &Request<'_>, target: &Target<'_>) -> Hold {
     if is_document(req, target) {
         Hold::Whole
@@ -750,6 +773,16 @@ fn hold(req: &Request<'_>, target: &Target<'_>) -> Hold {
 /// signatures'. An origin may parse a document as it arrives and act at its end, before the
 /// padding after it, while it stores object data only once it has all of `Content-Length`.
 fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
+    // MinIO untars such a PUT into objects as it reads it, keys and all, before its digests
+    // are checked at the end (`PutObjectExtractHandler`).
+    if req.method == b"PUT"
+        && req
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(SNOWBALL))
+    {
+        return true;
+    }
     match req.method {
         b"POST" => true,
         b"PUT" if target.bucket.is_none() || matches!(target.key_path, b"" | b"/") => true,
@@ -761,6 +794,8 @@ fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
         _ => false,
     }
 }
+
+const SNOWBALL: &[u8] = b"x-amz-meta-snowball-auto-extract";
 
 /// The query parameters a `PUT` of object data carries: an upload part's, the SDKs' operation
 /// hint, and presigned URLs' (`X-Amz-*`, with hoisted `x-amz-*` headers; SigV2's).

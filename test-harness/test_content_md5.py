@@ -252,3 +252,16 @@ def test_a_document_is_held_whole_until_its_digest_matches(payload):
             assert _StreamingXmlOrigin.acted == [signed_body]
     finally:
         recorder.shutdown()
+
+
+@pytest.mark.every_origin
+def test_object_data_is_bound_by_its_signed_sha256_here_too(proxy, origin_s3, bucket):
+    """SeaweedFS stores a header-signed PUT without checking its signed SHA-256 (a second
+    review, 2026-12-01): the filter checks it as the body streams, its last byte held."""
+    captured = sign_header(proxy.authority, "PUT", f"/{bucket}/signed.txt", {}, b"hello")
+    replayed = RawRequest("PUT", captured.target, captured.headers, b"jello")
+    r = send(proxy.authority, replayed)
+    assert (r.status, error_code(r)) == (400, "XAmzContentSHA256Mismatch"), r.body
+    assert_object(origin_s3, bucket, "signed.txt", None)
+    assert send(proxy.authority, captured).status == 200
+    assert_object(origin_s3, bucket, "signed.txt", b"hello")
