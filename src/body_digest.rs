@@ -30,6 +30,9 @@ use subtle::ConstantTimeEq;
 /// CompleteMultipartUpload of 10,000 parts with checksums, fit in it.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
 
+/// What a document's announced length reserves before its bytes arrive.
+const FIRST_HOLD: usize = 64 * 1024;
+
 /// What a signed digest says the body hashes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expected {
@@ -168,19 +171,21 @@ impl BodyDigest {
         self.held.len()
     }
 
-    /// Sizes the hold for a body of `length` bytes (its `Content-Length`): a document too long
-    /// to hold is refused before any of it arrives.
+    /// A body of `length` bytes is coming (its `Content-Length`): a document too long to hold
+    /// is refused before any of it arrives. Memory is still taken only as bytes arrive, so a
+    /// head alone holds little (a review found heads that each reserved 4 MiB).
     pub fn expect_length(&mut self, length: u64) -> Result<(), BodyError> {
         if self.check.hold == Hold::LastByte {
             return Ok(());
         }
         match usize::try_from(length) {
-            Ok(length) if length <= MAX_DOCUMENT_BYTES => self.grow_to(length),
+            Ok(length) if length <= MAX_DOCUMENT_BYTES => self.grow_to(length.min(FIRST_HOLD)),
             _ => Err(BodyError::TooLarge),
         }
     }
 
     fn grow_to(&mut self, capacity: usize) -> Result<(), BodyError> {
+        let capacity = capacity.max(self.held.capacity());
         let more = capacity.saturating_sub(self.held.len());
         if !self.reservation.resize(capacity) || self.held.try_reserve_exact(more).is_err() {
             return Err(BodyError::OverBudget);
@@ -387,12 +392,16 @@ mod tests {
         }
         drop(held);
         assert_eq!(budget.used(), 0);
-        // An announced length sizes it once; one too long is refused before anything arrives.
+        // An announced length sizes a small document once, and reserves no more than 64 KiB
+        // of a large one before its bytes arrive; one too long is refused before anything does.
         let mut sized = BodyDigest::new(check, budget.clone());
         sized.expect_length(10_000).unwrap();
         assert_eq!(budget.used(), 10_000);
         sized.feed(&[b'x'; 10_000]).unwrap();
         assert_eq!(budget.used(), 10_000);
+        let mut large = BodyDigest::new(check, budget.clone());
+        large.expect_length(MAX_DOCUMENT_BYTES as u64).unwrap();
+        assert_eq!(budget.used(), 10_000 + FIRST_HOLD);
         let mut long = BodyDigest::new(check, budget.clone());
         assert_eq!(
             long.expect_length(MAX_DOCUMENT_BYTES as u64 + 1),

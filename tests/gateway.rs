@@ -1061,10 +1061,21 @@ fn a_presigned_body_bound_by_its_md5_cannot_be_declared_aws_chunked() {
     let url = presigned_put(MD5_HELLO, "content-md5;host")
         .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
     assert_eq!(body_check(&url, &g), Err(InvalidArgument));
-    // Nor when the URL is served from the cache (a second review found the hit let it by).
+    // Nor when the URL is served from the cache (a second review found the hit let it by),
+    // nor as the first or the second of two values.
     remember(&presigned_put(MD5_HELLO, "content-md5;host"), &g);
     assert_eq!(body_check(&url, &g), Err(InvalidArgument));
     assert!(g.presigned_cache_stats().0 >= 1);
+    for (first, second) in [
+        ("STREAMING-UNSIGNED-PAYLOAD-TRAILER", "UNSIGNED-PAYLOAD"),
+        ("UNSIGNED-PAYLOAD", "streaming-unsigned-payload-trailer"),
+    ] {
+        let twice = presigned_put(MD5_HELLO, "content-md5;host")
+            .with("x-amz-content-sha256", first)
+            .with("x-amz-content-sha256", second);
+        assert_eq!(body_check(&twice, &g), Err(InvalidArgument));
+        assert_eq!(body_check(&twice, &uncached()), Err(InvalidArgument));
+    }
     let plain = presigned_put(MD5_HELLO, "content-md5;host")
         .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
     assert_eq!(body_check(&plain, &g), Ok(hello()));

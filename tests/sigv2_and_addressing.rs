@@ -5,7 +5,7 @@
 //! holds only the origin's key pair, as the origin does.
 
 use s3_resign::auth_kind::AuthKind;
-use s3_resign::body_digest::Expected;
+use s3_resign::body_digest::{Expected, Hold};
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
@@ -808,4 +808,45 @@ fn a_sigv2_body_is_bound_by_its_content_md5_whatever_the_origin_gets() {
             );
         }
     }
+}
+
+#[test]
+fn a_sigv2_signed_sha256_binds_the_body_before_its_content_md5() {
+    // SigV2 signs every `x-amz-*` header, so a hex `x-amz-content-sha256` is signed; the
+    // upgrade makes it the origin's payload hash. The filter checks the body against it (a
+    // second review, 2026-12-01), object data all but its last byte, a document whole.
+    let g = gateway(json!({}));
+    let sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"; // "hello"
+    let put = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k",
+        &[
+            ("date", DATE),
+            ("content-md5", MD5_HELLO),
+            ("x-amz-content-sha256", sha256),
+        ],
+        &format!("PUT\n{MD5_HELLO}\n\n{DATE}\nx-amz-content-sha256:{sha256}\n/bucket/k"),
+    );
+    let check = decide(&g, &put, NOW).unwrap().body_check.unwrap();
+    assert_eq!(check.expected, Expected::sha256_hex(sha256).unwrap());
+    assert_eq!(check.hold, Hold::LastByte);
+    let tagging = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k?tagging",
+        &[("date", DATE), ("x-amz-content-sha256", sha256)],
+        &format!("PUT\n\n\n{DATE}\nx-amz-content-sha256:{sha256}\n/bucket/k?tagging"),
+    );
+    let check = decide(&g, &tagging, NOW).unwrap().body_check.unwrap();
+    assert_eq!(check.hold, Hold::Whole);
+    // A GET's body is not checked: origins ignore it.
+    let get = header_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k",
+        &[("date", DATE), ("content-md5", MD5_HELLO)],
+        &format!("GET\n{MD5_HELLO}\n\n{DATE}\n/bucket/k"),
+    );
+    assert_eq!(decide(&g, &get, NOW).unwrap().body_check, None);
 }
