@@ -7,11 +7,11 @@
 //!   check the body is bound to the signature only if the origin checks `Content-MD5`, and
 //!   s3s-fs and Garage do not on several operations: a captured `POST ?delete` replayed with
 //!   another body deleted other keys (found by an attack run, 2026-12-01).
-//! - **A signed SHA-256 payload hash on a document** (a `POST`, a `PUT` of a sub-resource or a
-//!   bucket): MinIO checks the hash when it reaches the body's end, but its XML decoder stops
-//!   at the root element's end and the handler acts then, so a replayed DeleteObjects whose
-//!   new body ends in padding deleted before the hash was ever checked (found by a review,
-//!   2026-12-01).
+//! - **A signed SHA-256 payload hash**: SeaweedFS never checks it on object data; and on a
+//!   document (a `POST`, a `PUT` of a sub-resource or a bucket) MinIO checks it when it reaches
+//!   the body's end, but its XML decoder stops at the root element's end and the handler acts
+//!   then, so a replayed DeleteObjects whose new body ends in padding deleted before the hash
+//!   was ever checked (both found by reviews, 2026-12-01).
 //!
 //! How much is held until the digest matches (`Hold`): object data (PutObject, UploadPart)
 //! goes on as it arrives but for its last byte, since an origin stores an object only once it
