@@ -448,8 +448,7 @@ impl Stream {
                 if let Some(key) = forward.access_key_id {
                     check = check.owned_by(key);
                 }
-                let length = req.single("content-length").ok().flatten();
-                let length = length.and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
+                let length = req.number("content-length");
                 if let Some(Err(error)) = length.map(|length| check.expect_length(length)) {
                     return self.refuse_body(body_refused(error));
                 }

@@ -433,24 +433,16 @@ impl Gateway {
         } else {
             AuthKind::HeaderV4
         };
-        let body_check = match verified.payload {
-            _ if !reads_body(req) => None,
-            PayloadHash::Unsigned => signed_content_md5_v4(&verified)
-                .map_err(|r| r.for_key(key))?
-                .map(|expected| BodyCheck {
-                    expected,
-                    hold: hold(req, &route.target),
-                }),
+        let body_check = body_check_for(req, &route.target, || match verified.payload {
+            PayloadHash::Unsigned => signed_content_md5_v4(&verified),
             // Not every origin checks it (SeaweedFS does not), and some act on a document
             // before they do (see `body_digest`).
-            PayloadHash::Sha256(hex) => Expected::sha256_hex(hex).map(|expected| BodyCheck {
-                expected,
-                hold: hold(req, &route.target),
-            }),
+            PayloadHash::Sha256(hex) => Ok(Expected::sha256_hex(hex)),
             // Signed chunks are checked here as they stream; `STREAMING-UNSIGNED-PAYLOAD-TRAILER`
             // is aws-chunked, its digests over the decoded data, left to the origin.
-            _ => None,
-        };
+            _ => Ok(None),
+        })
+        .map_err(|r| r.for_key(key))?;
         let forward = Forward {
             path: route.restyled_path(req),
             headers: resigned
@@ -478,17 +470,12 @@ impl Gateway {
             PayloadHash::StreamingSignedTrailer => Trailer::Signed,
             _ => return Ok(None),
         };
-        let decoded_length = req
-            .single("x-amz-decoded-content-length")
-            .ok()
-            .flatten()
-            .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
-            .ok_or_else(|| {
-                Rejection::new(
-                    MissingContentLength,
-                    "A signed aws-chunked body needs a valid x-amz-decoded-content-length header.",
-                )
-            })?;
+        let decoded_length = req.number("x-amz-decoded-content-length").ok_or_else(|| {
+            Rejection::new(
+                MissingContentLength,
+                "A signed aws-chunked body needs a valid x-amz-decoded-content-length header.",
+            )
+        })?;
         let chains = match resign::chunk_chains(
             verified,
             &auth.signature,
@@ -560,15 +547,8 @@ impl Gateway {
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
         // Before the cache takes the URL: a repeat is forwarded with the same check.
-        let body_check = match reads_body(req) {
-            true => signed_content_md5_v4(&verified).map_err(|r| r.for_key(key))?,
-            false => None,
-        };
-        let body_check = body_check.map(|expected| BodyCheck {
-            expected,
-            hold: hold(req, &route.target),
-        });
-
+        let body_check = body_check_for(req, &route.target, || signed_content_md5_v4(&verified))
+            .map_err(|r| r.for_key(key))?;
         let path = self
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
@@ -690,25 +670,20 @@ impl Gateway {
         // SigV2 has no payload hash of its own: a hex `x-amz-content-sha256` (signed among the
         // `x-amz-*` headers, and the upgrade's payload hash), else a non-empty `Content-MD5`
         // (the string to sign's second line), is what binds the body.
-        let signed_sha256 = reads_body(req)
-            .then(|| req.single("x-amz-content-sha256"))
-            .and_then(Result::ok)
-            .flatten()
-            .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
-            .and_then(Expected::sha256_hex);
-        let expected = match verified.content_md5.map(<[u8]>::trim_ascii) {
-            _ if !reads_body(req) => None,
-            _ if signed_sha256.is_some() => signed_sha256,
-            Some(value) if !value.is_empty() => Some(
-                parse_content_md5(value)
-                    .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?,
-            ),
-            _ => None,
-        };
-        let body_check = expected.map(|expected| BodyCheck {
-            expected,
-            hold: hold(req, &route.target),
-        });
+        let body_check = body_check_for(req, &route.target, || {
+            let signed_sha256 = req
+                .single("x-amz-content-sha256")
+                .ok()
+                .flatten()
+                .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
+                .and_then(Expected::sha256_hex);
+            match (signed_sha256, verified.content_md5.map(<[u8]>::trim_ascii)) {
+                (Some(sha256), _) => Ok(Some(sha256)),
+                (None, Some(md5)) if !md5.is_empty() => parse_content_md5(md5).map(Some),
+                _ => Ok(None),
+            }
+        })
+        .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?;
         let rewrite = match self.config.origin_signature_version {
             _ if !self.signs() => resign_v2::Rewrite::default(),
             OriginSignatureVersion::Same => {
@@ -753,19 +728,25 @@ fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
         .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
 }
 
-/// Whether S3 reads the request's body (`PUT`, `POST`): origins ignore a `GET`'s or a
-/// `DELETE`'s, so only these get a body check.
-fn reads_body(req: &Request<'_>) -> bool {
-    matches!(req.method, b"PUT" | b"POST")
-}
-
-/// How much of a body checked against a signed digest waits for it.
-fn hold(req: &Request<'_>, target: &Target<'_>) -> Hold {
-    if is_document(req, target) {
-        Hold::Whole
-    } else {
-        Hold::LastByte
+/// The check the body of a `PUT` or a `POST` gets against `expected`, the digest its signature
+/// covers, and how much of it waits (a document all of it). Other methods' bodies are not
+/// checked, nor `expected` read: origins ignore them.
+fn body_check_for(
+    req: &Request<'_>,
+    target: &Target<'_>,
+    expected: impl FnOnce() -> Result<Option<Expected>, Rejection>,
+) -> Result<Option<BodyCheck>, Rejection> {
+    if !matches!(req.method, b"PUT" | b"POST") {
+        return Ok(None);
     }
+    let hold = || match is_document(req, target) {
+        true => Hold::Whole,
+        false => Hold::LastByte,
+    };
+    Ok(expected()?.map(|expected| BodyCheck {
+        expected,
+        hold: hold(),
+    }))
 }
 
 /// Whether a request's body is a document (XML, JSON) rather than object data: a `POST`, or a
@@ -773,29 +754,25 @@ fn hold(req: &Request<'_>, target: &Target<'_>) -> Hold {
 /// signatures'. An origin may parse a document as it arrives and act at its end, before the
 /// padding after it, while it stores object data only once it has all of `Content-Length`.
 fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
-    // MinIO untars such a PUT into objects as it reads it, keys and all, before its digests
-    // are checked at the end (`PutObjectExtractHandler`).
-    if req.method == b"PUT"
-        && req
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(SNOWBALL))
-    {
-        return true;
-    }
     match req.method {
         b"POST" => true,
-        b"PUT" if target.bucket.is_none() || matches!(target.key_path, b"" | b"/") => true,
-        b"PUT" => !req.params().iter().all(|param| {
-            let name = param.decoded_name();
-            OBJECT_DATA_PARAMS.contains(&name.as_ref())
-                || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"))
-        }),
+        b"PUT" => {
+            target.bucket.is_none()
+                || matches!(target.key_path, b"" | b"/")
+                // MinIO untars such a PUT into objects as it reads it, keys and all, before
+                // its digests are checked at the end (`PutObjectExtractHandler`).
+                || req.values(SNOWBALL).next().is_some()
+                || !req.params().iter().all(|param| {
+                    let name = param.decoded_name();
+                    OBJECT_DATA_PARAMS.contains(&name.as_ref())
+                        || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"))
+                })
+        }
         _ => false,
     }
 }
 
-const SNOWBALL: &[u8] = b"x-amz-meta-snowball-auto-extract";
+const SNOWBALL: &str = "x-amz-meta-snowball-auto-extract";
 
 /// The query parameters a `PUT` of object data carries: an upload part's, the SDKs' operation
 /// hint, and presigned URLs' (`X-Amz-*`, with hoisted `x-amz-*` headers; SigV2's).

@@ -130,6 +130,13 @@ impl<'a> Request<'a> {
             None => Ok(first),
         }
     }
+
+    /// A header that must not repeat, read as a decimal number: `None` when it is absent,
+    /// repeated or no number.
+    pub fn number(&self, name: &str) -> Option<u64> {
+        let value = self.single(name).ok()??;
+        std::str::from_utf8(value).ok()?.parse().ok()
+    }
 }
 
 #[cfg(test)]
