@@ -455,20 +455,22 @@ def test_http_trailers_are_refused():
             }
         }
         with Envoy(config) as envoy:
-            signed = sign_header(envoy.authority, "PUT", "/bucket/key", {}, payload_hash="UNSIGNED-PAYLOAD")
-            head = f"PUT {signed.target} HTTP/1.1\r\nHost: {envoy.authority}\r\nTransfer-Encoding: chunked\r\n"
-            head += "".join(f"{n}: {v}\r\n" for n, v in signed.headers if n.lower() != "content-length") + "\r\n"
-            body = b"5\r\nhello\r\n0\r\nx-amz-acl: public-read\r\n\r\n"
-            with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
-                s.sendall(head.encode() + body)
-                answer = s.recv(65536)
-            assert answer.startswith(b"HTTP/1.1 400"), answer
-            assert b"<Code>InvalidRequest</Code>" in answer and b"trailers" in answer, answer
-            # Without trailers the same request goes on, body and all.
-            plain = head.encode() + b"5\r\nhello\r\n0\r\n\r\n"
-            with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
-                s.sendall(plain)
-                assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            # An unsigned body, and one whose signed SHA-256 the filter checks as it streams.
+            for payload_hash in ("UNSIGNED-PAYLOAD", None):
+                signed = sign_header(envoy.authority, "PUT", "/bucket/key", {}, b"hello", payload_hash=payload_hash)
+                head = f"PUT {signed.target} HTTP/1.1\r\nHost: {envoy.authority}\r\nTransfer-Encoding: chunked\r\n"
+                head += "".join(f"{n}: {v}\r\n" for n, v in signed.headers if n.lower() != "content-length") + "\r\n"
+                body = b"5\r\nhello\r\n0\r\nx-amz-acl: public-read\r\n\r\n"
+                with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
+                    s.sendall(head.encode() + body)
+                    answer = s.recv(65536)
+                assert answer.startswith(b"HTTP/1.1 400"), answer
+                assert b"<Code>InvalidRequest</Code>" in answer and b"trailers" in answer, answer
+                # Without trailers the same request goes on, body and all.
+                plain = head.encode() + b"5\r\nhello\r\n0\r\n\r\n"
+                with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
+                    s.sendall(plain)
+                    assert s.recv(65536).startswith(b"HTTP/1.1 200")
     finally:
         recorder.shutdown()
     assert not any(b"x-amz-acl" in raw for raw in _TrailerRecorder.received), _TrailerRecorder.received
