@@ -8,6 +8,7 @@
 //! operation on the way (an object `PUT` never turns into a bucket `PUT`).
 
 use crate::sigv4::split::find_byte;
+use crate::sigv4::uri::decode_at;
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
 use std::fmt;
@@ -336,17 +337,10 @@ impl<'r> Target<'r> {
 /// two valid buckets at once and is refused. Other escapes (`%3A`) leave a name that is no
 /// valid bucket where it is not decoded.
 fn escapes_a_name_byte(segment: &[u8]) -> bool {
-    let hex = |b: u8| (b as char).to_digit(16);
     segment.iter().enumerate().any(|(i, &b)| {
         b == b'%'
-            && match (
-                segment.get(i + 1).and_then(|&h| hex(h)),
-                segment.get(i + 2).and_then(|&l| hex(l)),
-            ) {
-                (Some(h), Some(l)) => {
-                    let byte = (h * 16 + l) as u8;
-                    byte.is_ascii_alphanumeric() || b"._-/".contains(&byte)
-                }
+            && match decode_at(segment, i, false) {
+                (byte, 3) => byte.is_ascii_alphanumeric() || b"._-/".contains(&byte),
                 _ => true,
             }
     })

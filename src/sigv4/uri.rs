@@ -147,7 +147,7 @@ fn canonical_run(raw: &[u8], unreserved: &ByteSet) -> usize {
 /// The byte the input at `at` stands for, and how many input bytes it takes: `%XX` (either
 /// case) is the byte it names, a `%` without two hex digits after it a literal percent sign,
 /// and `+` a space where `plus_is_space` (a query).
-fn decode_at(raw: &[u8], at: usize, plus_is_space: bool) -> (u8, usize) {
+pub(crate) fn decode_at(raw: &[u8], at: usize, plus_is_space: bool) -> (u8, usize) {
     match raw[at] {
         b'%' => match (
             raw.get(at + 1).and_then(hex_value),
