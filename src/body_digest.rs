@@ -17,7 +17,7 @@
 //! goes on as it arrives but for its last byte, since an origin stores an object only once it
 //! has all of `Content-Length`; a document is held whole (bounded by `MAX_DOCUMENT_BYTES` and
 //! the VM's memory budget), since the padding after its end is the sender's choice. Plain
-//! Rust, no proxy-wasm: the filter applies it (`filter.rs`).
+//! Rust, no proxy-wasm: the filter applies it (`src/filter/`).
 
 use crate::memory_budget::{MemoryBudget, Reservation};
 use base64::Engine;

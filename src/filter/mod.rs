@@ -11,16 +11,20 @@ use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
 use crate::memory_budget::MemoryBudget;
-use crate::metrics;
 use crate::post_policy::{self, PostUpload};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
+use access_log::{printable_key_id, AccessLog};
+use counters::Counters;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MetricType};
-use std::borrow::Cow;
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel};
 use std::cell::Cell;
 use std::rc::Rc;
+
+mod access_log;
+mod counters;
+mod host;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -28,91 +32,6 @@ proxy_wasm::main! {{
         Box::new(Root { filters: None, counters: Rc::new(Counters::define()) })
     });
 }}
-
-/// The VM's counter ids (see `metrics`), in `AuthKind::ALL` and `S3ErrorCode::ALL` order.
-/// A counter that could not be defined is skipped: metrics never fail a request.
-struct Counters {
-    requests: Vec<Option<u32>>,
-    rejections: Vec<Option<u32>>,
-    config_ok: Option<u32>,
-    config_invalid: Option<u32>,
-    chunks: Option<u32>,
-    cache_hits: Option<u32>,
-    cache_misses: Option<u32>,
-    held_bytes: Option<u32>,
-    vm_memory: Option<u32>,
-}
-
-impl Counters {
-    fn define() -> Self {
-        let define = |name: String| host::define_metric(MetricType::Counter, &name).ok();
-        let gauge = |name: &str| host::define_metric(MetricType::Gauge, name).ok();
-        Counters {
-            requests: AuthKind::ALL
-                .iter()
-                .map(|k| define(metrics::requests(*k)))
-                .collect(),
-            rejections: S3ErrorCode::ALL
-                .iter()
-                .map(|c| define(metrics::rejections(*c)))
-                .collect(),
-            config_ok: define(metrics::config_reloads(true)),
-            config_invalid: define(metrics::config_reloads(false)),
-            chunks: define(metrics::CHUNKS.to_owned()),
-            cache_hits: define(metrics::presigned_cache(true)),
-            cache_misses: define(metrics::presigned_cache(false)),
-            held_bytes: gauge(metrics::HELD_BYTES),
-            vm_memory: gauge(metrics::VM_MEMORY),
-        }
-    }
-
-    /// The memory gauges, after anything that may have changed them.
-    fn memory(&self, filters: &Filters) {
-        record(self.held_bytes, filters.budget.used());
-        record(self.vm_memory, vm_memory_bytes());
-    }
-
-    /// The cache lookups a gateway made since `seen`, its counts when last reported.
-    fn presigned_cache(&self, gateway: &Gateway, seen: &Cell<(u64, u64)>) {
-        let (hits, misses) = gateway.presigned_cache_stats();
-        let (seen_hits, seen_misses) = seen.replace((hits, misses));
-        add(self.cache_hits, hits.saturating_sub(seen_hits));
-        add(self.cache_misses, misses.saturating_sub(seen_misses));
-    }
-
-    fn forwarded(&self, kind: AuthKind) {
-        let at = AuthKind::ALL.iter().position(|k| *k == kind);
-        increment(at.and_then(|i| self.requests.get(i)).copied().flatten());
-    }
-
-    fn rejected(&self, code: S3ErrorCode) {
-        let at = S3ErrorCode::ALL.iter().position(|c| *c == code);
-        increment(at.and_then(|i| self.rejections.get(i)).copied().flatten());
-    }
-}
-
-fn record(id: Option<u32>, value: usize) {
-    if let (Some(id), Ok(value)) = (id, u64::try_from(value)) {
-        let _ = host::record_metric(id, value);
-    }
-}
-
-fn vm_memory_bytes() -> usize {
-    const WASM_PAGE: usize = 64 * 1024;
-    core::arch::wasm32::memory_size(0) * WASM_PAGE
-}
-
-fn increment(id: Option<u32>) {
-    add(id, 1);
-}
-
-fn add(id: Option<u32>, n: u64) {
-    if let (Some(id), Ok(n)) = (id, i64::try_from(n)) {
-        if n > 0 {
-            let _ = host::increment_metric(id, n);
-        }
-    }
-}
 
 /// Where the request's grant travels from the edge filter to the origin filters: Envoy filter
 /// state `wasm.s3_resign.grant`, which filters write and clients cannot.
@@ -166,21 +85,21 @@ impl RootContext for Root {
             Ok(json) => json.unwrap_or_default(),
             Err(status) => {
                 log::error!("cannot read the plugin configuration: {status:?}");
-                increment(self.counters.config_invalid);
+                self.counters.configured(false);
                 return false;
             }
         };
         match Plugin::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
-                self.counters.memory(&filters);
+                self.counters.memory(&filters.budget);
                 self.filters = Some(filters);
-                increment(self.counters.config_ok);
+                self.counters.configured(true);
                 true
             }
             Err(e) => {
                 log::error!("invalid configuration: {e}");
-                increment(self.counters.config_invalid);
+                self.counters.configured(false);
                 false
             }
         }
@@ -545,7 +464,8 @@ impl Stream {
                 wait: false,
             })
         });
-        add(self.counters.chunks, resigner.chunks() - chunks_before);
+        self.counters
+            .chunks_resigned(resigner.chunks() - chunks_before);
         result.map_err(|e| Rejection::from(e.s3_error()))
     }
 
@@ -630,7 +550,7 @@ impl Stream {
 
     fn record_memory(&self) {
         if let Some(filters) = &self.filters {
-            self.counters.memory(filters);
+            self.counters.memory(&filters.budget);
         }
     }
 
@@ -746,23 +666,6 @@ fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
     )
 }
 
-/// The key id a client claimed, fit for a log line. It comes from the request (a presigned
-/// credential is percent-decoded, so it can hold a line break), so anything but printable
-/// ASCII becomes `?` and it is cut at 128 characters (AWS key ids have 16 to 128): a log line
-/// cannot be split or forged through it.
-fn printable_key_id(id: &str) -> Cow<'_, str> {
-    const MAX_KEY_ID: usize = 128;
-    let printable = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\';
-    // Byte by byte first: what is printable ASCII needs no UTF-8 decoding to tell.
-    if id.len() <= MAX_KEY_ID && id.bytes().all(|b| printable(char::from(b))) {
-        return Cow::Borrowed(id);
-    }
-    id.chars()
-        .take(MAX_KEY_ID)
-        .map(|c| if printable(c) { c } else { '?' })
-        .collect()
-}
-
 /// One piece of a body checked against its signed digest: object data goes on but for the
 /// last byte that arrived, a document not at all, until the end, if the body matches.
 fn digest_step(
@@ -843,329 +746,4 @@ fn set_content_length(delta: i64) -> Result<(), Rejection> {
 
 fn is_head(req: &Request<'_>) -> bool {
     req.method == b"HEAD"
-}
-
-/// What Envoy's access log can say of a request, as filter state it reads with
-/// `%FILTER_STATE(wasm.s3_resign.kind:PLAIN)%`, `…access_key_id…`, `…error_code…`: how the
-/// request authenticated, the client's access key id and the S3 error code it was answered
-/// with. Never a secret or a signature. Like metrics, these never fail a request. Written only
-/// when the configuration asks (`access_log_filter_state`): Envoy executes about 5,000
-/// instructions for each property it stores, 1.5% of a request through it.
-#[derive(Clone, Copy, Default)]
-struct AccessLog {
-    enabled: bool,
-}
-
-impl AccessLog {
-    const KIND: &'static str = "s3_resign.kind";
-    const ACCESS_KEY_ID: &'static str = "s3_resign.access_key_id";
-    const ERROR_CODE: &'static str = "s3_resign.error_code";
-
-    fn forwarded(self, kind: AuthKind, access_key_id: Option<&str>) {
-        self.set(Self::KIND, kind.as_str());
-        self.access_key_id(access_key_id);
-    }
-
-    fn rejected(self, code: S3ErrorCode) {
-        self.set(Self::ERROR_CODE, code.as_str());
-    }
-
-    /// The key id the client claimed, known or not, as log lines print it.
-    fn access_key_id(self, access_key_id: Option<&str>) {
-        match access_key_id {
-            Some(id) if self.enabled => self.set(Self::ACCESS_KEY_ID, &printable_key_id(id)),
-            _ => {}
-        }
-    }
-
-    fn set(self, name: &str, value: &str) {
-        if !self.enabled {
-            return;
-        }
-        if let Err(status) = host::set_property(name, value.as_bytes()) {
-            log::debug!("cannot set {name} for the access log: {status:?}");
-        }
-    }
-}
-
-/// Every host call the filter makes, raw: the SDK's wrappers panic (killing the VM for every
-/// stream of its worker) on a status they do not expect, copy every header to read the map,
-/// and allocate twice to set a property. These return the status instead, and the caller fails
-/// closed (or, for metrics, goes on without them). The SDK's dispatcher and logger, which the
-/// filter cannot avoid, still panic if the host breaks the ABI itself (an unknown context id,
-/// a failed log call).
-mod host {
-    use proxy_wasm::types::{BufferType, MapType, MetricType};
-    use std::fmt;
-
-    /// A status other than Ok from the host.
-    #[derive(Clone, Copy)]
-    pub struct Status(u32);
-
-    impl fmt::Debug for Status {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "host status {}", self.0)
-        }
-    }
-
-    #[allow(clashing_extern_declarations)]
-    #[link(wasm_import_module = "env")]
-    extern "C" {
-        fn proxy_get_header_map_pairs(
-            map_type: MapType,
-            return_data: *mut *mut u8,
-            return_size: *mut usize,
-        ) -> u32;
-        fn proxy_replace_header_map_value(
-            map_type: MapType,
-            key_data: *const u8,
-            key_size: usize,
-            value_data: *const u8,
-            value_size: usize,
-        ) -> u32;
-        fn proxy_remove_header_map_value(
-            map_type: MapType,
-            key_data: *const u8,
-            key_size: usize,
-        ) -> u32;
-        fn proxy_set_property(
-            path_data: *const u8,
-            path_size: usize,
-            value_data: *const u8,
-            value_size: usize,
-        ) -> u32;
-        fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
-        fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
-        fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
-        fn proxy_define_metric(
-            metric_type: MetricType,
-            name_data: *const u8,
-            name_size: usize,
-            return_id: *mut u32,
-        ) -> u32;
-        fn proxy_get_buffer_bytes(
-            buffer_type: BufferType,
-            start: usize,
-            max_size: usize,
-            return_data: *mut *mut u8,
-            return_size: *mut usize,
-        ) -> u32;
-        fn proxy_set_buffer_bytes(
-            buffer_type: BufferType,
-            start: usize,
-            size: usize,
-            data: *const u8,
-            data_size: usize,
-        ) -> u32;
-        fn proxy_get_header_map_value(
-            map_type: MapType,
-            key_data: *const u8,
-            key_size: usize,
-            return_data: *mut *mut u8,
-            return_size: *mut usize,
-        ) -> u32;
-        fn proxy_get_property(
-            path_data: *const u8,
-            path_size: usize,
-            return_data: *mut *mut u8,
-            return_size: *mut usize,
-        ) -> u32;
-        fn proxy_send_local_response(
-            status_code: u32,
-            details_data: *const u8,
-            details_size: usize,
-            body_data: *const u8,
-            body_size: usize,
-            headers_data: *const u8,
-            headers_size: usize,
-            grpc_status: i32,
-        ) -> u32;
-    }
-
-    /// The ABI's `NotFound`.
-    const NOT_FOUND: u32 = 1;
-
-    fn ok(status: u32) -> Result<(), Status> {
-        match status {
-            0 => Ok(()),
-            status => Err(Status(status)),
-        }
-    }
-
-    /// Takes what the host returned through a pair of out-parameters: `None` for nothing.
-    ///
-    /// # Safety
-    /// `data` is null, or the host's allocation of `size` bytes, made through this module's
-    /// `proxy_on_memory_allocate` (the SDK's: a boxed slice of exactly `size` bytes), so it is
-    /// owned here and freed as a vector of that capacity, as the SDK itself does.
-    unsafe fn returned(status: u32, data: *mut u8, size: usize) -> Result<Option<Vec<u8>>, Status> {
-        match status {
-            0 if data.is_null() => Ok(None),
-            0 => Ok(Some(unsafe { Vec::from_raw_parts(data, size, size) })),
-            NOT_FOUND => Ok(None),
-            status => Err(Status(status)),
-        }
-    }
-
-    /// Up to `max_size` bytes of a buffer from `start`.
-    pub fn get_buffer(
-        buffer_type: BufferType,
-        start: usize,
-        max_size: usize,
-    ) -> Result<Option<Vec<u8>>, Status> {
-        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
-        // SAFETY: the host writes the out-parameters during the call (see `returned`).
-        unsafe {
-            let status = proxy_get_buffer_bytes(buffer_type, start, max_size, &mut data, &mut size);
-            returned(status, data, size)
-        }
-    }
-
-    /// Replaces `size` bytes of a buffer from `start` with `value` (`size` 0 inserts).
-    pub fn set_buffer(
-        buffer_type: BufferType,
-        start: usize,
-        size: usize,
-        value: &[u8],
-    ) -> Result<(), Status> {
-        // SAFETY: the host reads `value` during the call.
-        ok(
-            unsafe {
-                proxy_set_buffer_bytes(buffer_type, start, size, value.as_ptr(), value.len())
-            },
-        )
-    }
-
-    /// One request header's value (repeats joined by the host), if it is there.
-    pub fn request_header(name: &str) -> Result<Option<Vec<u8>>, Status> {
-        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
-        // SAFETY: as in `get_buffer`.
-        unsafe {
-            let status = proxy_get_header_map_value(
-                MapType::HttpRequestHeaders,
-                name.as_ptr(),
-                name.len(),
-                &mut data,
-                &mut size,
-            );
-            returned(status, data, size)
-        }
-    }
-
-    /// A property by its path, whose segments the ABI separates with NUL.
-    pub fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
-        let serialized = path.join("\0");
-        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
-        // SAFETY: as in `get_buffer`.
-        unsafe {
-            let status =
-                proxy_get_property(serialized.as_ptr(), serialized.len(), &mut data, &mut size);
-            returned(status, data, size)
-        }
-    }
-
-    /// Answers the request from the filter: Envoy sends `status`, `headers` and `body` and
-    /// ends (or resets) the stream.
-    pub fn send_local_response(
-        status: u32,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<(), Status> {
-        // The ABI's header map: a count, each pair's two lengths, then each name and value
-        // followed by a NUL (all lengths little-endian u32).
-        let length = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
-        let mut map = Vec::with_capacity(
-            4 + headers.len() * 10
-                + headers
-                    .iter()
-                    .map(|(n, v)| n.len() + v.len())
-                    .sum::<usize>(),
-        );
-        map.extend_from_slice(&length(headers.len()));
-        for (name, value) in headers {
-            map.extend_from_slice(&length(name.len()));
-            map.extend_from_slice(&length(value.len()));
-        }
-        for (name, value) in headers {
-            for part in [name.as_bytes(), value.as_bytes()] {
-                map.extend_from_slice(part);
-                map.push(0);
-            }
-        }
-        // SAFETY: the host reads the given byte ranges during the call.
-        ok(unsafe {
-            proxy_send_local_response(
-                status,
-                std::ptr::null(),
-                0,
-                body.as_ptr(),
-                body.len(),
-                map.as_ptr(),
-                map.len(),
-                -1,
-            )
-        })
-    }
-
-    pub fn define_metric(metric_type: MetricType, name: &str) -> Result<u32, Status> {
-        let mut id = 0;
-        // SAFETY: the host reads `name` and writes the id during the call.
-        ok(unsafe { proxy_define_metric(metric_type, name.as_ptr(), name.len(), &mut id) })?;
-        Ok(id)
-    }
-
-    /// The request headers, serialised (see `header_map`).
-    pub fn request_headers() -> Result<Vec<u8>, Status> {
-        let (mut data, mut size): (*mut u8, usize) = (std::ptr::null_mut(), 0);
-        // SAFETY: as in `get_buffer`. Unlike a buffer, the map is never missing: any status
-        // but Ok is an error.
-        unsafe {
-            let status =
-                proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size);
-            ok(status)?;
-            Ok(returned(status, data, size)?.unwrap_or_default())
-        }
-    }
-
-    /// Sets (replaces) a request header, or removes it (`None`).
-    pub fn set_request_header(name: &str, value: Option<&[u8]>) -> Result<(), Status> {
-        let map = MapType::HttpRequestHeaders;
-        // SAFETY: the host reads the given byte ranges during the call; they outlive it.
-        ok(unsafe {
-            match value {
-                Some(value) => proxy_replace_header_map_value(
-                    map,
-                    name.as_ptr(),
-                    name.len(),
-                    value.as_ptr(),
-                    value.len(),
-                ),
-                None => proxy_remove_header_map_value(map, name.as_ptr(), name.len()),
-            }
-        })
-    }
-
-    /// The host's clock, in whole seconds since the Unix epoch.
-    pub fn unix_seconds() -> Result<u64, Status> {
-        let mut nanos: u64 = 0;
-        // SAFETY: the host writes the time into the out-parameter during the call.
-        ok(unsafe { proxy_get_current_time_nanoseconds(&mut nanos) })?;
-        Ok(nanos / 1_000_000_000)
-    }
-
-    pub fn increment_metric(id: u32, offset: i64) -> Result<(), Status> {
-        // SAFETY: plain values only.
-        ok(unsafe { proxy_increment_metric(id, offset) })
-    }
-
-    pub fn record_metric(id: u32, value: u64) -> Result<(), Status> {
-        // SAFETY: plain values only.
-        ok(unsafe { proxy_record_metric(id, value) })
-    }
-
-    /// Sets the filter-state property `name` (one path segment).
-    pub fn set_property(name: &str, value: &[u8]) -> Result<(), Status> {
-        // SAFETY: as above.
-        ok(unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
-    }
 }
