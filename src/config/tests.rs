@@ -1,0 +1,389 @@
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn parse(json: &str) -> Result<Config, ConfigError> {
+    Config::parse(json.as_bytes(), &no_env)
+}
+
+fn field_of(json: &str) -> String {
+    parse(json).unwrap_err().field
+}
+
+const MINIMAL: &str = r#"{"public_domains":["s3.mydomain.com"],"origin_authority":"s3.example.com","credentials":[{"access_key_id":"AK","secret_access_key":"s"}]}"#;
+
+#[test]
+fn minimal_configuration_gets_the_defaults() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.origin_authority, "s3.example.com");
+    assert_eq!(c.origin_region, None);
+    assert_eq!(c.max_clock_skew_seconds, 900);
+    assert_eq!(c.anonymous, Anonymous::Reject);
+    assert_eq!(c.log_level, LogLevel::Info);
+    assert_eq!(c.origin_addressing, OriginAddressing::Preserve);
+    assert_eq!(c.origin_signature_version, OriginSignatureVersion::Same);
+    assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
+    assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
+    assert_eq!(c.presigned_cache_entries, 4096);
+    assert!(!c.access_log_filter_state);
+    let pair = c.credential("AK").unwrap();
+    assert_eq!(pair.origin().access_key_id, "AK");
+    assert!(c.credential("ak").is_none());
+}
+
+#[test]
+fn full_configuration_with_secrets_from_the_environment() {
+    let env = |name: &str| (name == "ORIGIN_SECRET").then(|| "os".to_owned());
+    let json = r#"{
+        "public_domains": ["s3.mydomain.com", "localhost:10000"],
+        "origin_authority": "127.0.0.1:9000", "origin_region": "eu-west-3",
+        "credentials": [
+          {"access_key_id": "CK", "secret_access_key": "cs",
+           "origin_access_key_id": "OK", "origin_secret_access_key_env": "ORIGIN_SECRET"},
+          {"access_key_id": "CK2", "secret_access_key": "cs2"}
+        ],
+        "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug",
+        "access_log_filter_state": true,
+        "max_chunk_size_bytes": 65536, "chunk_memory_budget_bytes": 1048576 }"#;
+    let c = Config::parse(json.as_bytes(), &env).unwrap();
+    let domains: Vec<String> = c.public_domains.iter().map(|d| d.to_string()).collect();
+    assert_eq!(domains, ["s3.mydomain.com", "localhost:10000"]);
+    assert_eq!(c.max_chunk_size_bytes, 65536);
+    assert_eq!(c.chunk_memory_budget_bytes, 1048576);
+    assert_eq!(c.origin_region.as_deref(), Some("eu-west-3"));
+    assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
+    assert_eq!(c.credential("CK2").unwrap().origin().access_key_id, "CK2");
+    assert_eq!(c.max_clock_skew_seconds, 60);
+    assert_eq!(c.anonymous, Anonymous::Forward);
+    assert_eq!(c.log_level, LogLevel::Debug);
+    assert!(c.access_log_filter_state);
+}
+
+#[test]
+fn a_domain_under_another_is_refused_unless_their_ports_differ() {
+    let domains = |list: &str| MINIMAL.replace("[\"s3.mydomain.com\"]", list);
+    let error = Config::parse(
+        domains(r#"["mydomain.com","files.mydomain.com"]"#).as_bytes(),
+        &|_| None,
+    )
+    .unwrap_err();
+    assert_eq!(error.field, "public_domains[1]");
+    assert!(
+        error.reason.contains("bucket 'files' of 'mydomain.com'"),
+        "{}",
+        error.reason
+    );
+    assert!(Config::parse(
+        domains(r#"["mydomain.com:9000","files.mydomain.com:9001"]"#).as_bytes(),
+        &|_| None
+    )
+    .is_ok());
+}
+
+#[test]
+fn errors_name_the_field() {
+    let with = |extra: &str| MINIMAL.replacen('{', &format!("{{{extra},"), 1);
+    assert_eq!(field_of("[]"), "configuration");
+    assert_eq!(field_of("{"), "configuration");
+    assert_eq!(field_of(r#"{"credentials":[]}"#), "public_domains");
+    assert_eq!(
+        field_of(r#"{"public_domains":["p"],"credentials":[]}"#),
+        "origin_authority"
+    );
+    for (domains, field) in [
+        ("[]", "public_domains"),
+        ("\"p\"", "public_domains"),
+        ("[\"https://p\"]", "public_domains[0]"),
+        ("[\"p\",\"p:\"]", "public_domains[1]"),
+        ("[\"p\",\"P\"]", "public_domains[1]"),
+        // One under another: its bucket's host, virtual-hosted, would be the other.
+        ("[\"a.com\",\"files.a.com\"]", "public_domains[1]"),
+        ("[\"x.y.a.com:9000\",\"b\",\"a.com\"]", "public_domains[2]"),
+    ] {
+        assert_eq!(
+            field_of(&MINIMAL.replace("[\"s3.mydomain.com\"]", domains)),
+            field,
+            "{domains}"
+        );
+    }
+    assert_eq!(
+        field_of(&with(r#""origin_region":"a","origin_region":"b""#)),
+        "configuration"
+    );
+    assert_eq!(
+        field_of(&with(r#""chunk_memory_budget_bytes":1000"#)),
+        "chunk_memory_budget_bytes"
+    );
+    for entries in ["-1", "65537", "\"many\""] {
+        assert_eq!(
+            field_of(&with(&format!(r#""presigned_cache_entries":{entries}"#))),
+            "presigned_cache_entries"
+        );
+    }
+    assert_eq!(field_of(&with(r#""bogus":1"#)), "bogus");
+    assert_eq!(
+        field_of(&with(r#""max_clock_skew_seconds":"x""#)),
+        "max_clock_skew_seconds"
+    );
+    assert_eq!(
+        field_of(&with(r#""max_clock_skew_seconds":-1"#)),
+        "max_clock_skew_seconds"
+    );
+    assert_eq!(
+        field_of(&with(r#""max_clock_skew_seconds":9999999"#)),
+        "max_clock_skew_seconds"
+    );
+    assert_eq!(field_of(&with(r#""anonymous":"allow""#)), "anonymous");
+    assert_eq!(
+        field_of(&with(r#""access_log_filter_state":"yes""#)),
+        "access_log_filter_state"
+    );
+    assert_eq!(
+        field_of(&with(r#""origin_addressing":"vhost""#)),
+        "origin_addressing"
+    );
+    assert_eq!(
+        field_of(&with(r#""origin_signature_version":"v3""#)),
+        "origin_signature_version"
+    );
+    assert_eq!(
+        field_of(
+            &with(r#""origin_addressing":"virtual""#).replace("s3.example.com", "10.0.0.1:9000")
+        ),
+        "origin_addressing"
+    );
+    let v = parse(&with(
+        r#""origin_addressing":"virtual","origin_signature_version":"v4""#,
+    ))
+    .unwrap();
+    assert_eq!(v.origin_addressing, OriginAddressing::Virtual);
+    assert_eq!(v.origin_signature_version, OriginSignatureVersion::V4);
+    assert_eq!(field_of(&with(r#""log_level":"verbose""#)), "log_level");
+    assert_eq!(
+        field_of(&with(r#""max_chunk_size_bytes":1024"#)),
+        "max_chunk_size_bytes"
+    );
+    let small = parse(&with(r#""max_chunk_size_bytes":65536"#)).unwrap();
+    assert_eq!(small.max_chunk_size_bytes, 65536);
+    assert_eq!(
+        field_of(&with(r#""origin_region":"us east""#)),
+        "origin_region"
+    );
+    assert_eq!(
+        field_of(&MINIMAL.replace("s3.example.com", "https://s3.example.com")),
+        "origin_authority"
+    );
+    for bad in [
+        "", "a b", "a/b", "h:0", "h:99999", "h:x", "h:1:2", "[::1", "[::1]x", "[]:1", "@h",
+    ] {
+        assert_eq!(
+            field_of(&MINIMAL.replace("s3.example.com", bad)),
+            "origin_authority",
+            "{bad}"
+        );
+    }
+    for good in [
+        "h",
+        "h:1",
+        "10.0.0.1:9000",
+        "[::1]",
+        "[::1]:9000",
+        "minio_1",
+    ] {
+        assert!(
+            parse(&MINIMAL.replace("s3.example.com", good)).is_ok(),
+            "{good}"
+        );
+    }
+    let cred = |c: &str| {
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[{{"access_key_id":"A","secret_access_key":"s"}},{c}]}}"#
+        )
+    };
+    assert_eq!(
+        field_of(r#"{"public_domains":["p"],"origin_authority":"h","credentials":[]}"#),
+        "credentials"
+    );
+    assert_eq!(field_of(&cred("1")), "credentials[1]");
+    assert_eq!(
+        field_of(&cred(r#"{"secret_access_key":"s"}"#)),
+        "credentials[1].access_key_id"
+    );
+    assert_eq!(
+        field_of(&cred(r#"{"access_key_id":"a/b","secret_access_key":"s"}"#)),
+        "credentials[1].access_key_id"
+    );
+    assert_eq!(
+        field_of(&cred(r#"{"access_key_id":"B"}"#)),
+        "credentials[1].secret_access_key"
+    );
+    for blank in ["", " ", "\\t\\n"] {
+        assert_eq!(
+            field_of(&cred(&format!(
+                r#"{{"access_key_id":"B","secret_access_key":"{blank}"}}"#
+            ))),
+            "credentials[1].secret_access_key",
+            "{blank:?}"
+        );
+    }
+    assert_eq!(
+        field_of(&cred(
+            r#"{"access_key_id":"B","secret_access_key":"s","secret_access_key":"t"}"#
+        )),
+        "configuration"
+    );
+    assert_eq!(
+        field_of(&cred(
+            r#"{"access_key_id":"B","secret_access_key":"s","secret_access_key_env":"X"}"#
+        )),
+        "credentials[1].secret_access_key"
+    );
+    assert_eq!(
+        field_of(&cred(
+            r#"{"access_key_id":"B","secret_access_key_env":"UNSET"}"#
+        )),
+        "credentials[1].secret_access_key_env"
+    );
+    assert_eq!(
+        field_of(&cred(r#"{"access_key_id":"A","secret_access_key":"s"}"#)),
+        "credentials[1].access_key_id"
+    );
+    assert_eq!(
+        field_of(&cred(
+            r#"{"access_key_id":"B","secret_access_key":"s","origin_secret_access_key":"o"}"#
+        )),
+        "credentials[1].origin_access_key_id"
+    );
+    assert_eq!(
+        field_of(&cred(
+            r#"{"access_key_id":"B","secret_access_key":"s","origin_access_key_id":"O"}"#
+        )),
+        "credentials[1].origin_secret_access_key"
+    );
+    assert_eq!(
+        field_of(&cred(
+            r#"{"access_key_id":"B","secret_access_key":"s","extra":1}"#
+        )),
+        "credentials[1].extra"
+    );
+}
+
+#[test]
+fn errors_never_carry_secrets() {
+    let json = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET","secret_access_key_env":"X"}]}"#;
+    let err = parse(json).unwrap_err().to_string();
+    assert!(!err.contains("TOPSECRET"), "{err}");
+    let ok = parse(r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":"TOPSECRET"}]}"#).unwrap();
+    assert!(!format!("{ok:?}").contains("TOPSECRET"));
+    // A secret of the wrong type is not quoted either (serde would).
+    let json = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"A","secret_access_key":731731731}]}"#;
+    let err = parse(json).unwrap_err().to_string();
+    assert!(!err.contains("731731731"), "{err}");
+    assert!(
+        err.contains("secret_access_key") && err.contains("found integer"),
+        "{err}"
+    );
+    let err = parse(r#"{"public_domains":[5],"origin_authority":"h","credentials":[]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("expected a string, found integer"), "{err}");
+}
+
+#[test]
+fn empty_configuration_reads_the_legacy_environment() {
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let env = vars(&[
+        ("PUBLIC_DOMAINS", "s3.mydomain.com, s3.other.org:8443"),
+        ("ORIGIN_DOMAIN", "s3.example.com"),
+        ("AWS_REGION", "eu-central-1"),
+        ("CLIENT_ACCESS_KEY", "CK"),
+        ("CLIENT_SECRET_KEY", "cs"),
+        ("ORIGIN_ACCESS_KEY", "OK"),
+        ("ORIGIN_SECRET_KEY", "os"),
+    ]);
+    let c = Config::parse(b"  \n", &env).unwrap();
+    assert_eq!(c.origin_authority, "s3.example.com");
+    assert_eq!(c.origin_region.as_deref(), Some("eu-central-1"));
+    assert_eq!(c.credential("CK").unwrap().origin().access_key_id, "OK");
+    assert_eq!(c.public_domains.iter().count(), 2);
+    assert_eq!(c.log_level, LogLevel::Info);
+    assert!(c.access_log_filter_state, "the image's access log reads it");
+
+    let env = vars(&[
+        ("PUBLIC_DOMAINS", "s3.mydomain.com"),
+        ("ORIGIN_DOMAIN", "s3.example.com"),
+        ("AWS_ACCESS_KEY", "AK"),
+        ("AWS_SECRET_KEY", "as"),
+    ]);
+    let c = Config::parse(b"", &env).unwrap();
+    assert_eq!(c.credential("AK").unwrap().origin().access_key_id, "AK");
+    assert_eq!(c.origin_region, None);
+
+    assert_eq!(
+        Config::parse(b"", &no_env).unwrap_err().field,
+        "ORIGIN_DOMAIN"
+    );
+    let env = vars(&[("ORIGIN_DOMAIN", "h")]);
+    assert_eq!(
+        Config::parse(b"", &env).unwrap_err().field,
+        "PUBLIC_DOMAINS"
+    );
+    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a, http://b")]);
+    assert_eq!(
+        Config::parse(b"", &env).unwrap_err().field,
+        "PUBLIC_DOMAINS[1]"
+    );
+    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "p")]);
+    assert_eq!(
+        Config::parse(b"", &env).unwrap_err().field,
+        "CLIENT_ACCESS_KEY"
+    );
+    let env = vars(&[
+        ("ORIGIN_DOMAIN", "h"),
+        ("PUBLIC_DOMAINS", "p"),
+        ("CLIENT_ACCESS_KEY", "CK"),
+    ]);
+    assert_eq!(
+        Config::parse(b"", &env).unwrap_err().field,
+        "CLIENT_SECRET_KEY"
+    );
+    let env = vars(&[
+        ("ORIGIN_DOMAIN", "h"),
+        ("PUBLIC_DOMAINS", "p"),
+        ("AWS_ACCESS_KEY", "A"),
+        ("AWS_SECRET_KEY", "s"),
+        ("ORIGIN_SECRET_KEY", "x"),
+    ]);
+    assert_eq!(
+        Config::parse(b"", &env).unwrap_err().field,
+        "ORIGIN_ACCESS_KEY"
+    );
+
+    let with_level = |level: &'static str| {
+        move |name: &str| match name {
+            "LOG_LEVEL" => Some(level.to_owned()),
+            "ORIGIN_DOMAIN" => Some("h".to_owned()),
+            "PUBLIC_DOMAINS" => Some("p".to_owned()),
+            "CLIENT_ACCESS_KEY" => Some("CK".to_owned()),
+            "CLIENT_SECRET_KEY" => Some("cs".to_owned()),
+            _ => None,
+        }
+    };
+    let c = Config::parse(b"", &with_level("debug")).unwrap();
+    assert_eq!(c.log_level, LogLevel::Debug);
+    assert_eq!(
+        Config::parse(b"", &with_level("verbose"))
+            .unwrap_err()
+            .field,
+        "LOG_LEVEL"
+    );
+}
