@@ -223,6 +223,20 @@ impl<'r> Target<'r> {
         }
     }
 
+    /// Whether the key (or, without a bucket, the path) starts with `/`, sent as `/` or as
+    /// `%2F`. Both spellings canonicalise alike and so carry one signature, but origins differ:
+    /// Garage strips a key's leading slashes before decoding it, so `/b//k` is its key `k`,
+    /// `/b/%2Fk` its key `/k`, and `/b//` (a DeleteObject of the key `/`) the bucket itself
+    /// (found by an attack run, 2026-12-01). S3 keeps the slash, s3s-fs fails on it: no spelling
+    /// reaches one object everywhere, so such keys are refused.
+    pub fn key_starts_with_a_slash(&self) -> bool {
+        match self.key_path.get(1..).unwrap_or_default() {
+            [b'/', ..] => true,
+            [b'%', b'2', f, ..] => f.eq_ignore_ascii_case(&b'f'),
+            _ => false,
+        }
+    }
+
     /// The SigV2 canonical resource: `/bucket/key` in either style, `/bucket/` for a
     /// virtual-hosted bucket itself, the raw path as received otherwise.
     pub fn canonical_resource_v2(&self, raw_path: &[u8]) -> Vec<u8> {
@@ -448,6 +462,49 @@ mod tests {
         let tenant = target(b"/tenant%3Abkt/k").unwrap();
         assert_eq!(tenant.bucket.as_deref(), Some("tenant:bkt"));
         assert_eq!(tenant.key_path, b"/k");
+    }
+
+    #[test]
+    fn a_key_starting_with_a_slash_is_told_in_either_spelling() {
+        let starts = |style, path: &'static [u8]| {
+            Target::parse(style, path)
+                .unwrap()
+                .key_starts_with_a_slash()
+        };
+        let v = Style::Virtual { bucket: "bkt" };
+        for path in [
+            &b"/bkt//k"[..],
+            b"/bkt//",
+            b"/bkt/%2Fk",
+            b"/bkt/%2f",
+            b"//k",
+        ] {
+            assert!(
+                starts(Style::Path, path),
+                "{}",
+                String::from_utf8_lossy(path)
+            );
+        }
+        for path in [&b"//k"[..], b"//", b"/%2Fk", b"/%2f"] {
+            assert!(starts(v, path), "{}", String::from_utf8_lossy(path));
+        }
+        for path in [
+            &b"/bkt/k//x"[..],
+            b"/bkt/k%2F",
+            b"/bkt/",
+            b"/bkt",
+            b"/",
+            b"/bkt/%2",
+        ] {
+            assert!(
+                !starts(Style::Path, path),
+                "{}",
+                String::from_utf8_lossy(path)
+            );
+        }
+        for path in [&b"/"[..], b"/k", b"/k//x", b"/%20k", b"/%2"] {
+            assert!(!starts(v, path), "{}", String::from_utf8_lossy(path));
+        }
     }
 
     #[test]

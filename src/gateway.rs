@@ -267,6 +267,12 @@ impl Gateway {
                 format!("The specified bucket is not valid: '{}'.", bad.0),
             )
         })?;
+        if target.key_starts_with_a_slash() {
+            return Err(Rejection::new(
+                InvalidArgument,
+                "Object keys that begin with '/' are not accepted: origins read them differently.",
+            ));
+        }
         let origin = target.at_origin(
             req.raw_path(),
             &self.config.origin_authority,

@@ -100,6 +100,33 @@ def test_an_escaped_path_style_bucket_is_refused(proxy, origin_s3, bucket):
     assert send(proxy.authority, sign_header(proxy.authority, "GET", f"/{bucket}/k")).status == 200
 
 
+@pytest.mark.every_origin
+def test_a_key_starting_with_a_slash_is_refused(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): `/b//k` and `/b/%2Fk` canonicalise alike, so one
+    signature serves both, but Garage reads the first as key `k`, the second as `/k`, and
+    `/b//` (DeleteObject of the key `/`) as the bucket itself. Refused in every spelling and
+    style, presigned or not; a `/` inside a key still goes through."""
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    host = f"{bucket}.{PUBLIC_TEST_DOMAIN}"
+    before = proxy.origin_requests()
+    for authority, port, method, path in [
+        (proxy.authority, None, "GET", f"/{bucket}//k"),
+        (proxy.authority, None, "GET", f"/{bucket}/%2Fk"),
+        (proxy.authority, None, "PUT", f"/{bucket}/%2fk"),
+        (proxy.authority, None, "DELETE", f"/{bucket}//"),
+        (host, proxy.port, "DELETE", "//"),
+        (host, proxy.port, "GET", "/%2Fk"),
+    ]:
+        for signed in (sign_header(authority, method, path), presign(authority, method, path)):
+            r = send(authority, signed, port=port)
+            assert r.status == 400 and b"InvalidArgument" in r.body, (method, path, r.body)
+    assert proxy.origin_requests() == before
+    origin_s3.head_bucket(Bucket=bucket)
+    r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/d/k", {}, b"y"))
+    assert r.status == 200, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key="d/k")["Body"].read() == b"y"
+
+
 def test_aws_cli_virtual_hosted(proxy, origin_s3, bucket, tmp_path):
     config = tmp_path / "aws-config"
     config.write_text("[default]\ns3 =\n    addressing_style = virtual\n    signature_version = s3v4\n")

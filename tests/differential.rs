@@ -162,7 +162,16 @@ fn repeats_a_header(headers: &[(String, String)]) -> bool {
     })
 }
 
-fn assert_refused_as_repeated(gateway: &Gateway, pairs: &[(String, Vec<u8>)], now: u64) {
+/// Whether the key starts with `/` (the path's first segment after the bucket is empty): one
+/// signature for keys that origins read differently, refused by the filter.
+fn key_starts_with_a_slash(target: &str) -> bool {
+    let path = target.split('?').next().unwrap_or_default();
+    path.splitn(3, '/')
+        .nth(2)
+        .is_some_and(|key| key.starts_with('/'))
+}
+
+fn assert_refused(gateway: &Gateway, pairs: &[(String, Vec<u8>)], now: u64, why: &str) {
     let req = Request::from_pairs(pairs).unwrap();
     match gateway.decide(&req, now) {
         Decision::Reject(r) => {
@@ -172,13 +181,9 @@ fn assert_refused_as_repeated(gateway: &Gateway, pairs: &[(String, Vec<u8>)], no
                 "{}",
                 r.error.message
             );
-            assert!(
-                r.error.message.contains("more than once"),
-                "{}",
-                r.error.message
-            );
+            assert!(r.error.message.contains(why), "{}", r.error.message);
         }
-        Decision::Forward(_) => panic!("a repeated signed header went on: {pairs:?}"),
+        Decision::Forward(_) => panic!("went on, though {why}: {pairs:?}"),
     }
 }
 
@@ -219,8 +224,15 @@ fn re_signed_header_auth_equals_aws_sigv4_for_the_origin() {
         let mut all = headers.clone();
         all.extend(client.headers);
         let now = when + rng.below(900) as u64;
+        // The key is read before the signature.
+        if key_starts_with_a_slash(&target) {
+            let pairs = pairs(&method, &target, &all);
+            assert_refused(&s.gateway, &pairs, now, "begin with '/'");
+            continue;
+        }
         if repeats_a_header(&headers) {
-            assert_refused_as_repeated(&s.gateway, &pairs(&method, &target, &all), now);
+            let pairs = pairs(&method, &target, &all);
+            assert_refused(&s.gateway, &pairs, now, "more than once");
             continue;
         }
         let f = forward(&s.gateway, &pairs(&method, &target, &all), now);
@@ -272,8 +284,15 @@ fn re_signed_presigned_urls_equal_aws_sigv4_for_the_origin() {
         );
         let url = with_params(&target, &client.params);
         let now = when + rng.below(expires as usize) as u64;
+        // The key is read before the signature.
+        if key_starts_with_a_slash(&target) {
+            let pairs = pairs(&method, &url, &headers);
+            assert_refused(&s.gateway, &pairs, now, "begin with '/'");
+            continue;
+        }
         if repeats_a_header(&headers) {
-            assert_refused_as_repeated(&s.gateway, &pairs(&method, &url, &headers), now);
+            let pairs = pairs(&method, &url, &headers);
+            assert_refused(&s.gateway, &pairs, now, "more than once");
             continue;
         }
         let f = forward(&s.gateway, &pairs(&method, &url, &headers), now);
