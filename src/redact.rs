@@ -3,6 +3,7 @@
 //! valid), and a session token is one outright.
 
 use crate::sigv4::query::replace_values;
+use std::borrow::Cow;
 
 /// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens, SSE-C
 /// customer keys (a presigned URL may carry them).
@@ -31,6 +32,33 @@ pub fn query(raw_query: &[u8]) -> Vec<u8> {
             .any(|secret| name.eq_ignore_ascii_case(secret))
             .then_some(MASK.as_bytes())
     })
+}
+
+/// `text` fit for one log line: control characters, line and paragraph separators and bidi
+/// controls written escaped (`\u{2028}`), since some log viewers break or reorder lines at
+/// them, so nothing a client sent can split a line or forge another; cut after `max` bytes.
+pub fn printable(text: &str, max: usize) -> Cow<'_, str> {
+    let unprintable = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    // Byte by byte first: printable ASCII needs no decoding to tell.
+    if text.len() <= max && text.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len().min(max) + 16);
+    for (at, c) in text.char_indices() {
+        if at >= max {
+            out.push_str(&format!("…({} bytes)", text.len()));
+            break;
+        }
+        if unprintable(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A SigV4 canonical request for a debug line: its query line and credential headers masked.

@@ -3,6 +3,7 @@
 use crate::redact;
 use crate::sigv4::query::{params, RawParam};
 use crate::sigv4::split::find_byte;
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// The request head: pseudo-headers apart, every other header in arrival order.
@@ -103,15 +104,21 @@ impl<'a> Request<'a> {
     }
 
     /// The path for a log line: any signature or session token in the query masked, since an
-    /// expired or skewed URL may carry a signature that is (or becomes) valid.
+    /// expired or skewed URL may carry a signature that is (or becomes) valid; what could split
+    /// or forge a line escaped (HTTP/2 carries a path's raw UTF-8: U+2028, U+202E), and cut
+    /// after 1 KiB.
     pub fn loggable_path(&self) -> String {
+        const MAX_LOGGED_PATH: usize = 1024;
         let mut path = String::from_utf8_lossy(self.raw_path()).into_owned();
         if self.path.contains(&b'?') {
             let masked = redact::query(self.raw_query());
             path.push('?');
             path.push_str(&String::from_utf8_lossy(&masked));
         }
-        path
+        match redact::printable(&path, MAX_LOGGED_PATH) {
+            Cow::Borrowed(_) => path,
+            Cow::Owned(printable) => printable,
+        }
     }
 
     pub fn values<'n>(&'n self, name: &'n str) -> impl Iterator<Item = &'a [u8]> + 'n {
@@ -185,6 +192,25 @@ mod tests {
         assert_eq!(
             Request::from_pairs(&pairs).unwrap().loggable_path(),
             "/b/\u{FFFD}k"
+        );
+        // Found by an attack run (2026-12-01): over HTTP/2 a path reaches the filter with line
+        // separators and bidi controls, which split or reorder a log line.
+        let forged = "/b/k\u{2028}[info][wasm] forged\u{85}x\u{202e}y";
+        let pairs = [(":method", "GET"), (":path", forged), (":authority", "h")];
+        assert_eq!(
+            Request::from_pairs(&pairs).unwrap().loggable_path(),
+            r"/b/k\u{2028}[info][wasm] forged\u{85}x\u{202e}y"
+        );
+        let long = format!("/b/{}", "k".repeat(5000));
+        let pairs = [
+            (":method", "GET"),
+            (":path", long.as_str()),
+            (":authority", "h"),
+        ];
+        let logged = Request::from_pairs(&pairs).unwrap().loggable_path();
+        assert!(
+            logged.len() < 1100 && logged.ends_with("…(5003 bytes)"),
+            "{logged}"
         );
     }
 

@@ -163,19 +163,8 @@ impl S3Error {
 /// text), so control characters are written escaped and no request can split or forge a line.
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.code.as_str())?;
-        for c in self.message.chars() {
-            // Line and paragraph separators and bidi controls too: some log viewers break or
-            // reorder lines at them.
-            let unprintable = c.is_control()
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-            if unprintable {
-                write!(f, "\\u{{{:x}}}", u32::from(c))?;
-            } else {
-                fmt::Write::write_char(f, c)?;
-            }
-        }
-        Ok(())
+        let message = crate::redact::printable(&self.message, usize::MAX);
+        write!(f, "{}: {message}", self.code.as_str())
     }
 }
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
-from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from harness.chunked import chunked_put
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
 
@@ -86,6 +86,22 @@ def test_rejection_log_lines(origin, bucket):
     for secret in (CLIENT_SECRET, ORIGIN_SECRET, "wrong-secret"):
         assert secret not in log
     assert bad.header("Authorization").rsplit("=", 1)[1] not in log
+
+
+def test_a_path_cannot_split_or_forge_a_log_line(origin, bucket):
+    """Found by an attack run (2026-12-01): over HTTP/2 (the shipped listener takes h2c) a
+    path reaches the filter with raw UTF-8, and the rejection line printed its line separators
+    and bidi controls as sent: a viewer broke the line there, showing a forged one."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin.authority))
+    with Envoy(config) as envoy:
+        path = f"/{bucket}/k\u2028[2026-12-01T00:00:00.000][1][info][wasm]forged\u202egpj.exe"
+        r = send_h2(envoy.authority, "GET", path.encode(), envoy.port)
+        assert r.status == 403 and b"AccessDenied" in r.body, r
+        log = envoy.log_text()
+    rejected = [line for line in log.splitlines() if "rejected GET" in line]
+    assert len(rejected) == 1, rejected
+    assert "/k\\u{2028}[2026-12-01T00:00:00.000][1][info][wasm]forged\\u{202e}gpj.exe" in rejected[0]
+    assert "\u2028" not in rejected[0] and "\u202e" not in rejected[0]
 
 
 def test_the_filter_log_level_holds_back_the_detail(origin, bucket):

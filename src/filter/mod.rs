@@ -660,7 +660,7 @@ fn apply(forward: &Forward<'_>) -> Result<(), host::Status> {
 fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
     format!(
         "{} {} (access key {})",
-        String::from_utf8_lossy(req.method),
+        crate::redact::printable(&String::from_utf8_lossy(req.method), 32),
         req.loggable_path(),
         access_key_id.map_or_else(|| "-".to_owned(), |id| printable_key_id(id).into_owned())
     )

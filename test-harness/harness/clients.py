@@ -89,6 +89,44 @@ def send(authority: str, request: RawRequest, port: int | None = None) -> Respon
         conn.close()
 
 
+def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[tuple[bytes, bytes]] = ()) -> Response:
+    """One request over HTTP/2 with prior knowledge (h2c), through the `h2` library with its
+    outbound checks off: the path's bytes go as given (HTTP/1 clients percent-encode what
+    HTTP/2 carries raw), and no body."""
+    import socket
+
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, validate_outbound_headers=False))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        conn.initiate_connection()
+        pseudo = [(b":method", method.encode()), (b":scheme", b"http"), (b":authority", authority.encode()), (b":path", path)]
+        conn.send_headers(1, pseudo + list(headers), end_stream=True)
+        sock.sendall(conn.data_to_send())
+        status, response_headers, body = None, {}, b""
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("the connection closed before the response ended")
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    response_headers = {n.decode().lower(): v.decode() for n, v in event.headers}
+                    status = int(response_headers.pop(":status"))
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamReset):
+                    raise ConnectionError(f"stream reset: {event.error_code}")
+                elif isinstance(event, h2.events.StreamEnded):
+                    return Response(status, response_headers, body)
+            sock.sendall(conn.data_to_send())
+    finally:
+        sock.close()
+
+
 @contextmanager
 def clock(when: datetime.datetime | None):
     """botocore's signers read the time through one function; pin it."""
