@@ -1,32 +1,92 @@
 //! Which request bodies the filter checks against a digest their signature covers, and how
-//! much of each waits for the check. An origin that checks `Content-MD5` or a signed SHA-256
-//! itself may check it too late (after acting on a document, or never); the filter checks as
-//! the body streams (`body_digest`), so a replayed signature cannot carry another body.
+//! much of each waits for the check. An origin that checks `Content-MD5`, a checksum or a
+//! signed SHA-256 itself may check it too late (after acting on a document or storing the
+//! object, or never); the filter checks as the body streams (`body_digest`), so a replayed
+//! signature cannot carry another body.
 
 use crate::addressing::Target;
-use crate::body_digest::{BodyCheck, Expected, Hold};
+use crate::body_digest::{BodyCheck, Expected, Hold, CHECKSUM_HEADERS};
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest};
+use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
 use crate::verify::Verified;
 
-/// The `Content-MD5` a SigV4 request signed (`content-md5` among its signed headers), read
-/// from the signed-header list already parsed: for a request whose payload hash is not signed.
-pub(crate) fn signed_content_md5_v4(
+/// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not
+/// signed: a signed `x-amz-checksum-sha256` or `-sha1` (a header, or a query parameter, which
+/// the signature covers whole: hoisted into a presigned URL), else a signed `content-md5`.
+pub(crate) fn signed_digest_v4(
     verified: &Verified<'_, '_>,
+    req: &Request<'_>,
 ) -> Result<Option<Expected>, Rejection> {
-    verified
-        .canonical
-        .headers()
-        .iter()
-        .find(|(name, _)| *name == "content-md5")
-        .map(|(_, value)| parse_content_md5(value))
-        .transpose()
+    let mut strongest = None;
+    for (name, value) in verified.canonical.headers() {
+        let digest = match *name {
+            "content-md5" => parse_content_md5(value)?,
+            name if CHECKSUM_HEADERS.contains(&name) => parse_checksum(name, value)?,
+            _ => continue,
+        };
+        strongest = Some(digest.strongest(strongest));
+    }
+    hoisted_checksums(req, &mut strongest)?;
+    Ok(strongest)
+}
+
+/// The strongest digest of its body a SigV2 request signed: a hex `x-amz-content-sha256` (the
+/// upgrade's payload hash), a checksum (SigV2 signs every `x-amz-*` header), or a non-empty
+/// `Content-MD5` (the string to sign's second line).
+pub(crate) fn signed_digest_v2(
+    req: &Request<'_>,
+    content_md5: Option<&[u8]>,
+) -> Result<Option<Expected>, Rejection> {
+    let sha256 = req
+        .single("x-amz-content-sha256")
+        .ok()
+        .flatten()
+        .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
+        .and_then(Expected::sha256_hex);
+    if sha256.is_some() {
+        return Ok(sha256);
+    }
+    let mut strongest = match content_md5.map(<[u8]>::trim_ascii) {
+        Some(md5) if !md5.is_empty() => Some(parse_content_md5(md5)?),
+        _ => None,
+    };
+    for name in CHECKSUM_HEADERS {
+        // Sent more than once, a signed header is refused before this is asked.
+        if let Ok(Some(value)) = req.single(name) {
+            strongest = Some(parse_checksum(name, value)?.strongest(strongest));
+        }
+    }
+    Ok(strongest)
+}
+
+/// Checksums in the query, which the signature covers, as a presigned URL carries them.
+fn hoisted_checksums(req: &Request<'_>, strongest: &mut Option<Expected>) -> Result<(), Rejection> {
+    for param in req.params() {
+        let name = param.decoded_name();
+        let known = CHECKSUM_HEADERS
+            .iter()
+            .find(|header| header.as_bytes().eq_ignore_ascii_case(&name));
+        if let Some(header) = known {
+            let digest = parse_checksum(header, &param.decoded_value())?;
+            *strongest = Some(digest.strongest(*strongest));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
     Expected::content_md5(value)
         .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
+}
+
+fn parse_checksum(name: &str, value: &[u8]) -> Result<Expected, Rejection> {
+    Expected::checksum(name, value).map_err(|_| {
+        Rejection::new(
+            InvalidRequest,
+            format!("Value for {name} header is invalid."),
+        )
+    })
 }
 
 /// The check the body of a `PUT` or a `POST` gets against `expected`, the digest its signature

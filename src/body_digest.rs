@@ -7,11 +7,22 @@
 //!   check the body is bound to the signature only if the origin checks `Content-MD5`, and
 //!   s3s-fs and Garage do not on several operations: a captured `POST ?delete` replayed with
 //!   another body deleted other keys (found by an attack run, 2026-12-01).
+//! - **A signed `x-amz-checksum-sha256` or `x-amz-checksum-sha1`** (header, or hoisted into a
+//!   presigned URL's query) with an unsigned payload hash: AWS's own recipe for a URL that
+//!   uploads one file only. s3s-fs renames the object into place before it compares the
+//!   checksum and never compares an UploadPart's, and neither origin checks one on
+//!   DeleteObjects: replays with another body stored and deleted (found by an attack run,
+//!   2026-12-01). A signed CRC binds nothing (any body can be given any CRC) and stays the
+//!   origin's.
 //! - **A signed SHA-256 payload hash**: SeaweedFS never checks it on object data; and on a
 //!   document (a `POST`, a `PUT` of a sub-resource or a bucket) MinIO checks it when it reaches
 //!   the body's end, but its XML decoder stops at the root element's end and the handler acts
 //!   then, so a replayed DeleteObjects whose new body ends in padding deleted before the hash
 //!   was ever checked (both found by reviews, 2026-12-01).
+//!
+//! One digest suffices: the strongest signed one is checked (`Expected::strongest`); a body
+//! that matches it is the body its signer hashed, and any other digest is the origin's to
+//! compare.
 //!
 //! How much is held until the digest matches (`Hold`): object data (PutObject, UploadPart)
 //! goes on as it arrives but for its last byte, since an origin stores an object only once it
@@ -22,6 +33,7 @@
 use crate::memory_budget::{MemoryBudget, Reservation};
 use base64::Engine;
 use md5::Md5;
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use std::rc::Rc;
 use subtle::ConstantTimeEq;
@@ -30,16 +42,17 @@ use subtle::ConstantTimeEq;
 /// CompleteMultipartUpload of 10,000 parts with checksums, fit in it.
 pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
 
-/// What a document's announced length reserves before its bytes arrive.
-const FIRST_HOLD: usize = 64 * 1024;
-
 /// What a signed digest says the body hashes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expected {
     /// A signed `Content-MD5`.
     Md5([u8; 16]),
-    /// A signed `x-amz-content-sha256`.
+    /// A signed `x-amz-content-sha256`, the payload hash.
     Sha256([u8; 32]),
+    /// A signed `x-amz-checksum-sha256`.
+    ChecksumSha256([u8; 32]),
+    /// A signed `x-amz-checksum-sha1`.
+    ChecksumSha1([u8; 20]),
 }
 
 /// How much of the body waits for the digest.
@@ -58,7 +71,8 @@ pub struct BodyCheck {
     pub hold: Hold,
 }
 
-/// The signed `Content-MD5` is not the base64 of 16 bytes (S3's `InvalidDigest`).
+/// A signed digest is not the base64 of as many bytes as its algorithm gives (S3's
+/// `InvalidDigest` for `Content-MD5`, `InvalidRequest` for a checksum).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidDigest;
 
@@ -74,18 +88,37 @@ pub enum BodyError {
     OverBudget,
 }
 
+/// The checksum headers whose algorithm binds a body, strongest first.
+pub const CHECKSUM_HEADERS: [&str; 2] = ["x-amz-checksum-sha256", "x-amz-checksum-sha1"];
+
 impl Expected {
     /// A `Content-MD5` value (surrounding spaces aside): base64, padded, of exactly 16 bytes.
     pub fn content_md5(value: &[u8]) -> Result<Self, InvalidDigest> {
-        let value = value.trim_ascii();
-        // 16 bytes are 24 characters of padded base64; anything longer is refused unread.
-        if value.len() != 24 {
-            return Err(InvalidDigest);
-        }
-        let mut digest = [0u8; 16];
-        match base64::engine::general_purpose::STANDARD.decode_slice(value, &mut digest) {
-            Ok(16) => Ok(Expected::Md5(digest)),
+        base64_digest(value).map(Expected::Md5)
+    }
+
+    /// The value of one of `CHECKSUM_HEADERS`, named in lower case: base64 of the digest.
+    pub fn checksum(name: &str, value: &[u8]) -> Result<Self, InvalidDigest> {
+        match name {
+            "x-amz-checksum-sha256" => base64_digest(value).map(Expected::ChecksumSha256),
+            "x-amz-checksum-sha1" => base64_digest(value).map(Expected::ChecksumSha1),
             _ => Err(InvalidDigest),
+        }
+    }
+
+    /// The digest to check of several a request signed: a SHA-256, else a SHA-1, else an MD5.
+    pub fn strongest(self, other: Option<Self>) -> Self {
+        match other {
+            Some(other) if other.strength() > self.strength() => other,
+            _ => self,
+        }
+    }
+
+    fn strength(&self) -> u8 {
+        match self {
+            Expected::Sha256(_) | Expected::ChecksumSha256(_) => 3,
+            Expected::ChecksumSha1(_) => 2,
+            Expected::Md5(_) => 1,
         }
     }
 
@@ -102,16 +135,32 @@ impl Expected {
     }
 }
 
+/// Padded base64 (surrounding spaces aside) of exactly `N` bytes.
+fn base64_digest<const N: usize>(value: &[u8]) -> Result<[u8; N], InvalidDigest> {
+    let value = value.trim_ascii();
+    // Anything but the padded length of `N` bytes is refused unread.
+    if value.len() != N.div_ceil(3) * 4 {
+        return Err(InvalidDigest);
+    }
+    let mut digest = [0u8; N];
+    match base64::engine::general_purpose::STANDARD.decode_slice(value, &mut digest) {
+        Ok(n) if n == N => Ok(digest),
+        _ => Err(InvalidDigest),
+    }
+}
+
 enum Hasher {
     Md5(Md5),
     Sha256(Sha256),
+    Sha1(Sha1),
 }
 
 impl Hasher {
     fn of(expected: &Expected) -> Self {
         match expected {
             Expected::Md5(_) => Hasher::Md5(Md5::new()),
-            Expected::Sha256(_) => Hasher::Sha256(Sha256::new()),
+            Expected::Sha256(_) | Expected::ChecksumSha256(_) => Hasher::Sha256(Sha256::new()),
+            Expected::ChecksumSha1(_) => Hasher::Sha1(Sha1::new()),
         }
     }
 
@@ -119,13 +168,17 @@ impl Hasher {
         match self {
             Hasher::Md5(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha1(h) => h.update(data),
         }
     }
 
     fn matches(self, expected: &Expected) -> bool {
         let equal = match (self, expected) {
             (Hasher::Md5(h), Expected::Md5(e)) => h.finalize().as_slice().ct_eq(e),
-            (Hasher::Sha256(h), Expected::Sha256(e)) => h.finalize().as_slice().ct_eq(e),
+            (Hasher::Sha256(h), Expected::Sha256(e) | Expected::ChecksumSha256(e)) => {
+                h.finalize().as_slice().ct_eq(e)
+            }
+            (Hasher::Sha1(h), Expected::ChecksumSha1(e)) => h.finalize().as_slice().ct_eq(e),
             _ => return false,
         };
         bool::from(equal)
@@ -172,15 +225,16 @@ impl BodyDigest {
     }
 
     /// A body of `length` bytes is coming (its `Content-Length`): a document too long to hold
-    /// is refused before any of it arrives. Memory is still taken only as bytes arrive, so a
-    /// head alone holds little (a review found heads that each reserved 4 MiB).
-    pub fn expect_length(&mut self, length: u64) -> Result<(), BodyError> {
-        if self.check.hold == Hold::LastByte {
-            return Ok(());
-        }
+    /// is refused before any of it arrives. Memory is taken only as bytes arrive, so a head
+    /// holds nothing: a review found heads that each reserved 4 MiB, an attack run 1,030 idle
+    /// heads of a replayed DeleteObjects that reserved 64 KiB each, the whole budget.
+    pub fn expect_length(&self, length: u64) -> Result<(), BodyError> {
         match usize::try_from(length) {
-            Ok(length) if length <= MAX_DOCUMENT_BYTES => self.grow_to(length.min(FIRST_HOLD)),
-            _ => Err(BodyError::TooLarge),
+            Ok(length) if self.check.hold == Hold::Whole && length > MAX_DOCUMENT_BYTES => {
+                Err(BodyError::TooLarge)
+            }
+            Err(_) if self.check.hold == Hold::Whole => Err(BodyError::TooLarge),
+            _ => Ok(()),
         }
     }
 
@@ -392,29 +446,68 @@ mod tests {
         }
         drop(held);
         assert_eq!(budget.used(), 0);
-        // An announced length sizes a small document once, and reserves no more than 64 KiB
-        // of a large one before its bytes arrive; one too long is refused before anything does.
-        let mut sized = BodyDigest::new(check, budget.clone());
-        sized.expect_length(10_000).unwrap();
-        assert_eq!(budget.used(), 10_000);
-        sized.feed(&[b'x'; 10_000]).unwrap();
-        assert_eq!(budget.used(), 10_000);
-        let mut large = BodyDigest::new(check, budget.clone());
-        large.expect_length(MAX_DOCUMENT_BYTES as u64).unwrap();
-        assert_eq!(budget.used(), 10_000 + FIRST_HOLD);
-        let mut long = BodyDigest::new(check, budget.clone());
+        // An announced length reserves nothing before the bytes arrive (idle heads would take
+        // the budget); one too long is refused before anything does.
+        let sized = BodyDigest::new(check, budget.clone());
+        sized.expect_length(MAX_DOCUMENT_BYTES as u64).unwrap();
+        assert_eq!(budget.used(), 0);
+        let long = BodyDigest::new(check, budget.clone());
         assert_eq!(
             long.expect_length(MAX_DOCUMENT_BYTES as u64 + 1),
             Err(BodyError::TooLarge)
         );
+        assert_eq!(long.expect_length(u64::MAX), Err(BodyError::TooLarge));
         let object = BodyCheck {
             hold: Hold::LastByte,
             ..check
         };
         assert_eq!(
-            BodyDigest::new(object, budget).expect_length(u64::MAX),
+            BodyDigest::new(object, budget.clone()).expect_length(u64::MAX),
             Ok(())
         );
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn checksums_bind_a_body_by_their_algorithm() {
+        use sha1::Sha1;
+        let body = b"one file only";
+        let sha256 = Expected::checksum(
+            "x-amz-checksum-sha256",
+            b64(&Sha256::digest(body)).as_bytes(),
+        )
+        .unwrap();
+        let sha1 =
+            Expected::checksum("x-amz-checksum-sha1", b64(&Sha1::digest(body)).as_bytes()).unwrap();
+        for expected in [sha256, sha1] {
+            assert_eq!(stream(expected, &[body]).1.as_deref(), Ok(&body[..]));
+            let other = b"another file";
+            assert_eq!(
+                stream(expected, &[other]).1,
+                Err(BodyError::Mismatch(expected))
+            );
+        }
+        // A digest of the other algorithm's length, hex, a CRC or an unknown name: not one.
+        for (name, value) in [
+            ("x-amz-checksum-sha256", b64(&[1u8; 20])),
+            ("x-amz-checksum-sha1", b64(&[1u8; 32])),
+            ("x-amz-checksum-sha256", hex::encode(Sha256::digest(body))),
+            ("x-amz-checksum-crc32", b64(&[1u8; 4])),
+            ("x-amz-checksum-sha512", b64(&[1u8; 64])),
+        ] {
+            assert_eq!(
+                Expected::checksum(name, value.as_bytes()),
+                Err(InvalidDigest),
+                "{name} {value}"
+            );
+        }
+        // The strongest of several is the one checked.
+        let md5 = md5_of(body);
+        assert_eq!(md5.strongest(Some(sha1)), sha1);
+        assert_eq!(sha1.strongest(Some(md5)), sha1);
+        assert_eq!(sha1.strongest(Some(sha256)), sha256);
+        assert_eq!(sha256.strongest(Some(sha256_of(body))), sha256);
+        assert_eq!(md5.strongest(None), md5);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, parse_content_md5, refuse_unsigned_streaming, signed_content_md5_v4,
+    body_check_for, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
 };
 use crate::body_digest::{BodyCheck, Expected};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -443,7 +443,7 @@ impl Gateway {
             AuthKind::HeaderV4
         };
         let body_check = body_check_for(req, &route.target, || match verified.payload {
-            PayloadHash::Unsigned => signed_content_md5_v4(&verified),
+            PayloadHash::Unsigned => signed_digest_v4(&verified, req),
             // Not every origin checks it (SeaweedFS does not), and some act on a document
             // before they do (see `body_digest`).
             PayloadHash::Sha256(hex) => Ok(Expected::sha256_hex(hex)),
@@ -556,7 +556,7 @@ impl Gateway {
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
         // Before the cache takes the URL: a repeat is forwarded with the same check.
-        let body_check = body_check_for(req, &route.target, || signed_content_md5_v4(&verified))
+        let body_check = body_check_for(req, &route.target, || signed_digest_v4(&verified, req))
             .map_err(|r| r.for_key(key))?;
         let path = self
             .signs()
@@ -676,21 +676,10 @@ impl Gateway {
         kind: AuthKind,
         now: u64,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
-        // SigV2 has no payload hash of its own: a hex `x-amz-content-sha256` (signed among the
-        // `x-amz-*` headers, and the upgrade's payload hash), else a non-empty `Content-MD5`
-        // (the string to sign's second line), is what binds the body.
+        // SigV2 has no payload hash of its own: what binds the body is a digest among what it
+        // signs.
         let body_check = body_check_for(req, &route.target, || {
-            let signed_sha256 = req
-                .single("x-amz-content-sha256")
-                .ok()
-                .flatten()
-                .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
-                .and_then(Expected::sha256_hex);
-            match (signed_sha256, verified.content_md5.map(<[u8]>::trim_ascii)) {
-                (Some(sha256), _) => Ok(Some(sha256)),
-                (None, Some(md5)) if !md5.is_empty() => parse_content_md5(md5).map(Some),
-                _ => Ok(None),
-            }
+            signed_digest_v2(req, verified.content_md5)
         })
         .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?;
         let rewrite = match self.config.origin_signature_version {

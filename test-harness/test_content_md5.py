@@ -7,8 +7,10 @@ s3s-fs and Garage skip it on several operations. Found by an attack run (2026-12
 SigV2 `POST ?delete` replayed with another body deleted other keys. And documents (a POST, a PUT
 of a sub-resource) whose SHA-256 is signed: MinIO checks it at the body's end, after its XML
 decoder has stopped at the root element's end and the handler has acted (found by a review the
-same day). The filter checks the body itself as it streams: object data goes on but for its
-last byte, a document not at all, until the digest matches."""
+same day). Signed `x-amz-checksum-sha256`/`-sha1` likewise: s3s-fs stores a PutObject before
+comparing it, and neither origin compares one on DeleteObjects (a later attack run). The
+filter checks the body itself as it streams: object data goes on but for its last byte, a
+document not at all, until the digest matches."""
 
 import http.server
 import socket
@@ -20,6 +22,7 @@ import email.utils
 import hashlib
 import hmac
 import os
+from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
@@ -128,6 +131,74 @@ def test_a_presigned_put_bound_to_its_content_md5_uploads_only_that_file(proxy, 
     # The cache serves the repeat: checked all the same.
     refused_bad_digest(proxy, RawRequest("PUT", url.target, url.headers, b"a third try"))
     assert_object(origin_s3, bucket, "only-this.bin", body)
+
+
+def checksum(algorithm: str, body: bytes) -> str:
+    return base64.b64encode(hashlib.new(algorithm, body).digest()).decode()
+
+
+def refused_checksum(proxy, request: RawRequest, algorithm: str):
+    r = send(proxy.authority, request)
+    assert (r.status, error_code(r)) == (400, "BadDigest"), r.body
+    assert f"The {algorithm.upper()} you specified did not match the calculated checksum.".encode() in r.body
+    return r
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("algorithm", ["sha256", "sha1"])
+def test_a_captured_delete_objects_bound_by_its_checksum_cannot_carry_other_keys(proxy, origin_s3, bucket, algorithm):
+    """Found by an attack run (2026-12-01): with `UNSIGNED-PAYLOAD` (as SDKs sign over HTTPS)
+    and a signed `x-amz-checksum-*`, neither s3s-fs nor Garage compared the checksum of a
+    DeleteObjects: the replay deleted the victim."""
+    for key in ("tmp-1", "victim"):
+        origin_s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    body = delete_objects(bucket, "tmp-1")
+    headers = {f"x-amz-checksum-{algorithm}": checksum(algorithm, body), "Content-Type": "application/xml"}
+    captured = sign_header(proxy.authority, "POST", f"/{bucket}?delete", headers, body, payload_hash="UNSIGNED-PAYLOAD")
+    unsized = [(n, v) for n, v in captured.headers if n.lower() != "content-length"]
+    for other in (delete_objects(bucket, "victim"), body + b" "):
+        refused_checksum(proxy, RawRequest("POST", captured.target, unsized, other), algorithm)
+        assert_object(origin_s3, bucket, "victim", b"victim")
+        assert_object(origin_s3, bucket, "tmp-1", b"tmp-1")
+    r = send(proxy.authority, captured)
+    assert r.status == 200 and b"<Deleted>" in r.body, r.body
+    assert_object(origin_s3, bucket, "tmp-1", None)
+    assert_object(origin_s3, bucket, "victim", b"victim")
+
+
+@pytest.mark.every_origin
+def test_a_presigned_put_bound_to_its_checksum_uploads_only_that_file(proxy, origin_s3, bucket):
+    """AWS's recipe for a presigned URL that uploads one file only: boto3's
+    `generate_presigned_url('put_object', Params={..., 'ChecksumSHA256': ...})` signs
+    `x-amz-checksum-sha256`. s3s-fs renamed another body into place before it compared the
+    checksum (an attack run, 2026-12-01). The checksum may also be hoisted into the query."""
+    body = b"the approved file\n" * 100
+    origin_s3.put_object(Bucket=bucket, Key="slot", Body=b"original")
+    signed_header = presign(proxy.authority, "PUT", f"/{bucket}/slot", {"x-amz-checksum-sha256": checksum("sha256", body)})
+    hoisted = presign(proxy.authority, "PUT", f"/{bucket}/slot?x-amz-checksum-sha256={quote(checksum('sha256', body), safe='')}")
+    for url in (signed_header, hoisted):
+        for other in (b"<script>attacker</script>", body[:-1] + b"X"):
+            refused_checksum(proxy, RawRequest("PUT", url.target, url.headers, other), "sha256")
+            assert_object(origin_s3, bucket, "slot", b"original")
+    r = send(proxy.authority, RawRequest("PUT", signed_header.target, signed_header.headers, body))
+    assert r.status == 200, r.body
+    assert_object(origin_s3, bucket, "slot", body)
+    # A signed checksum that is no SHA-256 is refused as S3 refuses it.
+    bad = presign(proxy.authority, "PUT", f"/{bucket}/slot", {"x-amz-checksum-sha256": checksum("sha1", body)})
+    r = send(proxy.authority, RawRequest("PUT", bad.target, bad.headers, body))
+    assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
+
+
+def test_an_upload_part_bound_by_its_checksum_takes_only_that_part(proxy, origin_s3, bucket):
+    """s3s-fs never compared a part's checksum: the completed object held the attacker's bytes."""
+    upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    part = b"G" * 1000
+    url = presign(proxy.authority, "PUT", f"/{bucket}/mp?partNumber=1&uploadId={upload}",
+                  {"x-amz-checksum-sha256": checksum("sha256", part)})
+    refused_checksum(proxy, RawRequest("PUT", url.target, url.headers, b"E" * 1000), "sha256")
+    r = send(proxy.authority, RawRequest("PUT", url.target, url.headers, part))
+    assert r.status == 200, r.body
+    origin_s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
 
 
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):

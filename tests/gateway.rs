@@ -973,6 +973,72 @@ fn a_signed_content_md5_binds_a_body_whose_payload_hash_is_unsigned() {
     assert_eq!(body_check(&url, &edge), Ok(hello()));
 }
 
+/// base64 of the SHA-256 and the SHA-1 of "hello".
+const SHA256_HELLO: &str = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+const SHA1_HELLO: &str = "qvTGHdzF6KLavt4PO0gs2a6pQ00=";
+
+#[test]
+fn a_signed_checksum_binds_a_body_whose_payload_hash_is_unsigned() {
+    // Found by an attack run (2026-12-01): s3s-fs stores a PutObject before it compares its
+    // checksum and never compares an UploadPart's, and neither origin compares one on
+    // DeleteObjects, so a captured request replayed with another body went through.
+    let g = gateway(serde_json::json!({}));
+    let sha256 =
+        Some(Expected::checksum("x-amz-checksum-sha256", SHA256_HELLO.as_bytes()).unwrap());
+    let sha1 = Some(Expected::checksum("x-amz-checksum-sha1", SHA1_HELLO.as_bytes()).unwrap());
+    let put = |checksums: &[(&str, &str)], signed: &str| {
+        let mut head = Head::new("PUT", "/bucket/k")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+        for (name, value) in checksums {
+            head = head.with(name, *value);
+        }
+        head.sign("CK", "cs", signed)
+    };
+    let signed_sha256 = "host;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date";
+    let head = put(&[("x-amz-checksum-sha256", SHA256_HELLO)], signed_sha256);
+    assert_eq!(body_check(&head, &g), Ok(sha256));
+    let head = put(
+        &[("x-amz-checksum-sha1", SHA1_HELLO)],
+        "host;x-amz-checksum-sha1;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Ok(sha1));
+    // With a signed Content-MD5 too, the stronger digest is the one checked.
+    let head = put(
+        &[
+            ("content-md5", MD5_HELLO),
+            ("x-amz-checksum-sha1", SHA1_HELLO),
+        ],
+        "content-md5;host;x-amz-checksum-sha1;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Ok(sha1));
+    // A malformed signed checksum is refused, as S3 refuses it.
+    let head = put(&[("x-amz-checksum-sha256", SHA1_HELLO)], signed_sha256);
+    assert_eq!(body_check(&head, &g), Err(InvalidRequest));
+    // A CRC binds nothing (any body can be given any CRC): left to the origin.
+    let head = put(
+        &[("x-amz-checksum-crc32", "NhCmhg==")],
+        "host;x-amz-checksum-crc32;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Ok(None));
+    // Presigned, the checksum a signed header or hoisted into the signed query.
+    let url = presigned_put(MD5_HELLO, "content-md5;host");
+    assert_eq!(body_check(&url, &g), Ok(hello()));
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=host&x-amz-checksum-sha256={}",
+        SHA256_HELLO.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+    );
+    let hoisted = Head::new("PUT", &format!("/bucket/upload.bin?{query}"));
+    let signature = hoisted.signature("cs", "host");
+    let hoisted = hoisted.set(
+        ":path",
+        format!("/bucket/upload.bin?{query}&X-Amz-Signature={signature}"),
+    );
+    for _ in 0..3 {
+        assert_eq!(body_check(&hoisted, &g), Ok(sha256));
+    }
+}
+
 fn empty_sha256() -> Option<Expected> {
     Expected::sha256_hex(EMPTY_SHA256)
 }

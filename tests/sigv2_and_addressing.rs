@@ -811,6 +811,37 @@ fn a_sigv2_body_is_bound_by_its_content_md5_whatever_the_origin_gets() {
 }
 
 #[test]
+fn a_sigv2_signed_checksum_binds_the_body_before_its_content_md5() {
+    // SigV2 signs every `x-amz-*` header, a checksum among them (an attack run, 2026-12-01).
+    let g = gateway(json!({}));
+    let sha1 = "qvTGHdzF6KLavt4PO0gs2a6pQ00="; // "hello"
+    let put = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k",
+        &[
+            ("date", DATE),
+            ("content-md5", MD5_HELLO),
+            ("x-amz-checksum-sha1", sha1),
+        ],
+        &format!("PUT\n{MD5_HELLO}\n\n{DATE}\nx-amz-checksum-sha1:{sha1}\n/bucket/k"),
+    );
+    let check = decide(&g, &put, NOW).unwrap().body_check.unwrap();
+    assert_eq!(
+        check.expected,
+        Expected::checksum("x-amz-checksum-sha1", sha1.as_bytes()).unwrap()
+    );
+    let bad = header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k",
+        &[("date", DATE), ("x-amz-checksum-sha256", sha1)],
+        &format!("PUT\n\n\n{DATE}\nx-amz-checksum-sha256:{sha1}\n/bucket/k"),
+    );
+    assert_eq!(decide(&g, &bad, NOW).unwrap_err().0, InvalidRequest);
+}
+
+#[test]
 fn a_sigv2_signed_sha256_binds_the_body_before_its_content_md5() {
     // SigV2 signs every `x-amz-*` header, so a hex `x-amz-content-sha256` is signed; the
     // upgrade makes it the origin's payload hash. The filter checks the body against it (a

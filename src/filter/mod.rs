@@ -698,6 +698,14 @@ fn body_refused(error: BodyError) -> Rejection {
             S3ErrorCode::XAmzContentSHA256Mismatch,
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ),
+        BodyError::Mismatch(Expected::ChecksumSha256(_)) => Rejection::new(
+            S3ErrorCode::BadDigest,
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+        BodyError::Mismatch(Expected::ChecksumSha1(_)) => Rejection::new(
+            S3ErrorCode::BadDigest,
+            "The SHA1 you specified did not match the calculated checksum.",
+        ),
         BodyError::TooLarge => Rejection::new(
             S3ErrorCode::MaxMessageLengthExceeded,
             format!(
