@@ -201,6 +201,40 @@ def test_an_upload_part_bound_by_its_checksum_takes_only_that_part(proxy, origin
     origin_s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
 
 
+def test_document_heads_alone_hold_no_memory(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): each head of a replayed DeleteObjects announcing
+    4 MB reserved 64 KiB before any body arrived; 1,030 idle connections (425 KB sent) held the
+    whole budget and signed uploads got 503. A head now holds nothing; the bytes that arrive do."""
+    body = delete_objects(bucket, "k")
+    captured = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
+                           {"Content-MD5": content_md5(body), "Content-Type": "application/xml"}, body,
+                           payload_hash="UNSIGNED-PAYLOAD")
+    lines = [f"POST {captured.target} HTTP/1.1", f"Host: {proxy.authority}", "Content-Length: 4000000"]
+    lines += [f"{n}: {v}" for n, v in captured.headers if n.lower() != "content-length"]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    held = "wasmcustom.s3_resign_chunk_memory_held_bytes"
+    idle = []
+    try:
+        for _ in range(20):
+            conn = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            conn.sendall(head)
+            idle.append(conn)
+        deadline = time.monotonic() + 10
+        while proxy.counter("http.s3_public.downstream_rq_active") < 20:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert proxy.counter(held) == 0
+        idle[0].sendall(body[:10])
+        deadline = time.monotonic() + 10
+        while proxy.counter(held) == 0:
+            assert time.monotonic() < deadline, "the bytes that arrived are not held"
+            time.sleep(0.05)
+        assert proxy.counter(held) < 1024
+    finally:
+        for conn in idle:
+            conn.close()
+
+
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):
     body = b"x" * 1000
     signed = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned-payload.bin",
