@@ -200,6 +200,37 @@ def test_a_form_whose_parts_end_in_a_semicolon_stores_nothing_but_what_was_signe
     assert stored(origin_s3, bucket, "semicolon.txt")[0] == b"signed bytes"
 
 
+@pytest.mark.every_origin
+def test_a_form_garage_would_read_under_other_names_is_refused_or_normalised(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): Garage's multipart reader takes a part's name from
+    the first lower-case `name=` after white space or `;`, quoted values included, and puts the
+    whole file name in place of `${filename}`. A field the filter read as an exempt `x-ignore-`
+    one was Garage's `key` (an object stored under a key the filter never checked), `NAME=`
+    was a field here and none there, and `filename="dir/a.txt"` was checked as `uploads/a.txt`
+    and stored as `uploads/dir/a.txt`. Such names are refused; a file name is cut to its base."""
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "uploads/${filename}", conditions=[["starts-with", "$key", "uploads/"]])
+    url = form["url"]
+    fields = dict(form["fields"], **{"x-ignore-a": "uploads/not-verified.txt"})
+    prepared = requests.Request("POST", url, data=fields, files={"file": ("a.txt", b"x", "text/plain")}).prepare()
+    before = proxy.origin_requests()
+    for old, new in [(b'name="x-ignore-a"', b'name="x-ignore-a name=key "'), (b'name="key"', b'NAME="key"'),
+                     (b'name="file"; filename="a.txt"', b'filename="a.txt"; name="file"')]:
+        disguised = prepared.body.replace(old, new)
+        assert disguised != prepared.body
+        r = post_body(url, prepared, disguised)
+        assert r.status_code == 400 and "MalformedPOSTRequest" in r.text, r.text
+    assert proxy.origin_requests() == before
+    # A file name with a path: stored under the key the filter verified, its base name.
+    with_path = prepared.body.replace(b'filename="a.txt"', b'filename="dir/sub/a.txt"')
+    r = post_body(url, prepared, with_path)
+    assert r.status_code == 204, r.text
+    keys = [o["Key"] for o in origin_s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert "uploads/not-verified.txt" not in keys and "uploads/dir/sub/a.txt" not in keys, keys
+    if "uploads/${filename}" not in keys:  # s3s-fs 0.14.1 stores the key literally
+        assert keys == ["uploads/a.txt"], keys
+
+
 def with_fields_after_the_file(prepared, fields: dict) -> bytes:
     """The prepared form's body with `fields` after the file part, as a page whose submit
     button (or any input) comes after the file input posts it."""

@@ -1,7 +1,7 @@
 //! The request's `Content-Type`: whether it is `multipart/form-data`, and its boundary
 //! (RFC 7578 §4.1, RFC 2046 §5.1.1).
 
-use super::header_params;
+use super::header_params::{self, NameCase};
 use std::fmt;
 
 /// A multipart boundary: 1 to 70 of RFC 2046's `bchars`, not ending with a space. It can
@@ -72,7 +72,7 @@ pub fn media_type(content_type: &[u8]) -> MediaType {
     if !names_a_form {
         return MediaType::Other;
     }
-    let parsed = match header_params::parse(content_type, &["boundary", "charset"]) {
+    let parsed = match header_params::parse(content_type, &["boundary", "charset"], NameCase::Any) {
         Ok(parsed) => parsed,
         Err(why) => return MediaType::Malformed(why),
     };

@@ -103,11 +103,7 @@ pub fn expand<'v>(value: &'v [u8], filename: &[u8]) -> Cow<'v, [u8]> {
     {
         return Cow::Borrowed(value);
     }
-    let base = filename
-        .iter()
-        .rposition(|&b| b == b'/' || b == b'\\')
-        .and_then(|at| filename.get(at + 1..))
-        .unwrap_or(filename);
+    let base = fields::base_name(filename);
     let mut out = Vec::with_capacity(value.len() + base.len());
     let mut rest = value;
     while let Some(at) = rest

@@ -24,6 +24,17 @@ pub const IGNORE_PREFIX: &str = "x-ignore-";
 /// Replaced in `key` by the name of the file sent.
 pub const FILENAME_VARIABLE: &[u8] = b"${filename}";
 
+/// What replaces `${filename}`: "If the browser or client provides a full or partial path to
+/// the file, only the text following the last slash (/) or backslash (\\) is used" (S3's
+/// POST documentation).
+pub fn base_name(filename: &[u8]) -> &[u8] {
+    filename
+        .iter()
+        .rposition(|&b| b == b'/' || b == b'\\')
+        .and_then(|at| filename.get(at + 1..))
+        .unwrap_or(filename)
+}
+
 /// SigV4: "Each form field that you specify in a form (except x-amz-signature, file, policy,
 /// and field names that have an x-ignore- prefix) must appear in the list of conditions."
 /// (sigv4-HTTPPOSTConstructPolicy).

@@ -22,7 +22,10 @@
 //! file that were never verified. `normalising_edits` removes the difference: fields lose their
 //! `filename`, and a `file` part without one gets `filename=""` (S3 then replaces `${filename}`
 //! with nothing, as AWS documents it, and that is how this module verifies it); a file part
-//! named `File` or `FILE` is named `file`, for origins that compare the name exactly.
+//! named `File` or `FILE` is named `file`, for origins that compare the name exactly; and a
+//! file name with a path (`dir/a.txt`) is cut to its base name, which S3
+//! puts in place of `${filename}` and this module verifies, while Garage used the whole (an
+//! attack run, 2026-12-01: checked as `uploads/a.txt`, stored as `uploads/dir/a.txt`).
 //!
 //! The reading is strict where a lenient reader and the origin could disagree: the body opens
 //! with `--B` (no preamble), lines end with CRLF, a boundary is followed by exactly CRLF or
@@ -33,7 +36,7 @@
 //! either would find parts inside what this module read as one field's value.
 
 use super::boundary::Boundary;
-use super::fields::FILE;
+use super::fields::{base_name, FILE};
 use super::part_headers;
 use crate::memory_budget::{self, MemoryBudget, Reservation};
 use std::fmt;
@@ -153,8 +156,9 @@ impl FormHead {
             })
             .collect();
         // Some origins match the name `file` in lower case only (MinIO compares it exactly).
-        if self.file.filename.is_none() || self.file.name != FILE {
-            let mut headers = disposition(FILE, Some(self.filename()));
+        let base = base_name(self.filename());
+        if self.file.filename.is_none() || self.file.name != FILE || base != self.filename() {
+            let mut headers = disposition(FILE, Some(base));
             if let Some(content_type) = &self.file.content_type {
                 headers.extend_from_slice(b"\r\nContent-Type: ");
                 headers.extend_from_slice(content_type);
@@ -836,6 +840,22 @@ mod tests {
         let (head, _) = head_of(&upper);
         let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
         assert!(out.ends_with("name=\"file\"; filename=\"a.txt\"\r\n\r\n"));
+        // A file name with a path: its base name, which `${filename}` is verified as.
+        // (A backslash is refused in any quoted value.)
+        for path in ["dir/sub/a.txt", "/a.txt"] {
+            let with_path = format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path}\"\r\nContent-Type: text/plain\r\n\r\nc"
+            );
+            let (head, _) = head_of(&with_path);
+            let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+            assert!(
+                out.ends_with(
+                    "name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+                ),
+                "{out}"
+            );
+        }
         // As browsers and SDKs write forms: nothing to do.
         let (head, _) = head_of(&body(&[("key", "k")], "c"));
         assert!(head.normalising_edits().is_empty());

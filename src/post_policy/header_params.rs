@@ -6,7 +6,8 @@
 //! bytes again and acts on its reading (Go's `mime.ParseMediaType`, which MinIO uses, reads
 //! `name*=` as the name, skips a part it cannot parse, and then reads on past the file the
 //! proxy verified): only the parameters the caller names are accepted (no `name*`, `name*0`,
-//! `boundary*`), each once; a bare value is a token; a quoted string may not hold a backslash
+//! `boundary*`), each once (and for a part, in lower case: Garage's reader looks for `name` in
+//! lower case only, so `NAME="key"` was a field here and none there, an attack run found); a bare value is a token; a quoted string may not hold a backslash
 //! (RFC 9110 reads `\"` as a quote, browsers and `requests` never write one, and a reader that
 //! does not unescape would see another name); no parameter is empty (`;;`; a trailing `;` is
 //! ignored, as Go ignores it); and no control character is accepted.
@@ -34,9 +35,22 @@ impl Parsed<'_> {
     }
 }
 
-/// Parses `value; a=b; c="d"`, where the parameters may only be those `allowed` (lower case;
-/// matched in any case). The error says what is wrong, for the log line.
-pub fn parse<'h>(header: &'h [u8], allowed: &[&'static str]) -> Result<Parsed<'h>, &'static str> {
+/// How a parameter's name may be spelt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameCase {
+    /// In any case, as RFC 9110 has it.
+    Any,
+    /// In lower case only, as every client writes it and some readers match it.
+    Lower,
+}
+
+/// Parses `value; a=b; c="d"`, where the parameters may only be those `allowed` (lower case),
+/// spelt in `case`. The error says what is wrong, for the log line.
+pub fn parse<'h>(
+    header: &'h [u8],
+    allowed: &[&'static str],
+    case: NameCase,
+) -> Result<Parsed<'h>, &'static str> {
     if header
         .iter()
         .any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
@@ -67,10 +81,14 @@ pub fn parse<'h>(header: &'h [u8], allowed: &[&'static str]) -> Result<Parsed<'h
         if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
             return Err("a parameter name is not a token");
         }
+        let sent = name;
         let name = *allowed
             .iter()
-            .find(|known| known.as_bytes().eq_ignore_ascii_case(name))
+            .find(|known| known.as_bytes().eq_ignore_ascii_case(sent))
             .ok_or("a parameter is not one this proxy reads")?;
+        if case == NameCase::Lower && name.as_bytes() != sent {
+            return Err("a parameter name is not in lower case");
+        }
         if params.iter().any(|p| p.name == name) {
             return Err("a parameter is repeated");
         }
@@ -123,7 +141,7 @@ mod tests {
     const ALL: &[&str] = &["name", "filename", "boundary", "charset", "b"];
 
     fn params(header: &str) -> Vec<(String, String)> {
-        parse(header.as_bytes(), ALL)
+        parse(header.as_bytes(), ALL, NameCase::Any)
             .unwrap()
             .params
             .into_iter()
@@ -133,7 +151,12 @@ mod tests {
 
     #[test]
     fn reads_tokens_and_quoted_strings() {
-        let p = parse(b"form-data; name=\"key\"; filename=\"a b;c.jpg\"", ALL).unwrap();
+        let p = parse(
+            b"form-data; name=\"key\"; filename=\"a b;c.jpg\"",
+            ALL,
+            NameCase::Any,
+        )
+        .unwrap();
         assert_eq!(p.value, b"form-data");
         assert_eq!(p.get("name"), Some(&b"key"[..]));
         assert_eq!(p.get("filename"), Some(&b"a b;c.jpg"[..]));
@@ -149,7 +172,10 @@ mod tests {
             params("form-data; filename=\"\u{e9}t\u{e9}.txt\"")[0].1,
             "\u{e9}t\u{e9}.txt"
         );
-        assert!(parse(b"text/plain", ALL).unwrap().params.is_empty());
+        assert!(parse(b"text/plain", ALL, NameCase::Any)
+            .unwrap()
+            .params
+            .is_empty());
         assert_eq!(
             params("form-data; name=\"key\"; "),
             [("name".into(), "key".into())]
@@ -182,7 +208,7 @@ mod tests {
             "form-data;; name=\"key\"",
             "form-data; name=a@b",
         ] {
-            assert!(parse(bad.as_bytes(), ALL).is_err(), "{bad}");
+            assert!(parse(bad.as_bytes(), ALL, NameCase::Any).is_err(), "{bad}");
         }
     }
 
@@ -190,7 +216,7 @@ mod tests {
     fn many_parameters_cost_no_more_than_the_first_unknown_one() {
         let header = format!("form-data{}", "; p=1".repeat(10_000));
         assert_eq!(
-            parse(header.as_bytes(), ALL),
+            parse(header.as_bytes(), ALL, NameCase::Any),
             Err("a parameter is not one this proxy reads")
         );
     }

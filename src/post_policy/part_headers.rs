@@ -8,7 +8,7 @@
 //! which RFC 7578 §4.2 says "MUST NOT be used"; `name*`, which Go's mime package, and so MinIO,
 //! takes for the name).
 
-use super::header_params;
+use super::header_params::{self, NameCase};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartHeaders {
@@ -51,7 +51,7 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
         }
     }
     let disposition = disposition.ok_or("a part has no Content-Disposition")?;
-    let parsed = header_params::parse(disposition, &["name", "filename"])?;
+    let parsed = header_params::parse(disposition, &["name", "filename"], NameCase::Lower)?;
     if !parsed.value.eq_ignore_ascii_case(b"form-data") {
         return Err("a part's disposition is not form-data");
     }
@@ -60,10 +60,16 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
     if name.is_empty() {
         return Err("a field name is empty");
     }
-    // Ceph RGW splits the disposition at every `;`, quotes or not: `name="x-ignore-a;
-    // name=file"` is a field named `file` there.
-    if name.contains(';') {
-        return Err("a field name holds ';'");
+    // Field names are HTTP header names (`x-amz-meta-…`) or S3's own, all tokens. Readers
+    // that search the disposition for `name` read inside a quoted one: Ceph RGW splits at every
+    // `;` (`name="x-ignore-a; name=file"` is a field named `file` there), Garage's takes the
+    // first `name=` after white space (`name="x-ignore-a name=key "` was its field `key`, an
+    // attack run found). For the same reason `name` comes first, before a file name.
+    if !name.bytes().all(header_params::is_token) {
+        return Err("a field name is not a token");
+    }
+    if parsed.params.first().map(|p| p.name) != Some("name") {
+        return Err("a part's name is not the first parameter of its disposition");
     }
     if parsed.get("filename").is_some_and(reads_as_a_parameter) {
         return Err("a file name holds '; name=' as a parameter would");
@@ -163,6 +169,15 @@ mod tests {
             "Content-Disposition: form-data; name=\"x-ignore-a; name=file\"",
             "Content-Disposition: form-data; name=\"file\"; filename=\"a; name=key; x=\"",
             "Content-Disposition: form-data; name=\"file\"; filename=\"a;filename=b\"",
+            // What Garage, taking the first lower-case `name` after white space or `;`, reads
+            // otherwise (an attack run, 2026-12-01): another field, or none.
+            "Content-Disposition: form-data; name=\"x-ignore-a name=key \"",
+            "Content-Disposition: form-data; NAME=\"key\"",
+            "Content-Disposition: form-data; Name=\"key\"",
+            "Content-Disposition: form-data; name=\"file\"; FileName=\"a.txt\"",
+            "Content-Disposition: form-data; filename=\"a name=key\"; name=\"file\"",
+            "Content-Disposition: form-data; name=\"a b\"",
+            "Content-Disposition: form-data; name=\"a=b\"",
         ] {
             assert!(headers(bad).is_err(), "{bad:?}");
         }
