@@ -66,6 +66,12 @@ def interpolate(value, env: dict):
     return value.replace("$$", "$")
 
 
+def assert_published_on_loopback(services: dict):
+    for service in services.values():
+        for mapping in service.get("ports", []):
+            assert interpolate(mapping, {}).startswith("127.0.0.1:"), mapping
+
+
 def compose() -> dict:
     return load(ENVOY_DIR / "docker-compose.yml")
 
@@ -107,6 +113,7 @@ def test_failover_compose_is_valid_and_runs_failover_yaml():
     for service in services.values():
         for value in service.get("environment", {}).values():
             interpolate(value, {})
+    assert_published_on_loopback(services)
 
 
 def test_compose_runs_the_proxy_image_against_minio():
@@ -123,12 +130,12 @@ def test_compose_runs_the_proxy_image_against_minio():
     minio_env = {k: interpolate(v, {}) for k, v in services["minio"]["environment"].items()}
     assert (minio_env["MINIO_ROOT_USER"], minio_env["MINIO_ROOT_PASSWORD"]) == (env["ORIGIN_ACCESS_KEY"], env["ORIGIN_SECRET_KEY"])
     assert "--address" in services["minio"]["command"] and ":9000" in services["minio"]["command"]
-    # The public port is PORT; the metrics port only on the host's loopback.
-    assert f"{env['PORT']}:{env['PORT']}" in proxy["ports"]
-    for service in services.values():
-        for mapping in service.get("ports", []):
-            if mapping.split(":")[-1] != env["PORT"]:
-                assert mapping.startswith("127.0.0.1:"), mapping
+    # Every port on the host's loopback, the public one (PORT) too until PUBLISH_ADDRESS says
+    # otherwise: the demo secrets are published, and Docker's ports bypass host firewalls (an
+    # attack run, 2026-12-01).
+    assert_published_on_loopback(services)
+    public = [interpolate(m, {"PUBLISH_ADDRESS": "0.0.0.0"}) for m in proxy["ports"]]
+    assert f"0.0.0.0:{env['PORT']}:{env['PORT']}" in public
     assert "127.0.0.1:9901:9901" in proxy["ports"]
     for name in ("create-bucket", "s3-resign"):
         assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy"
@@ -282,12 +289,21 @@ def test_istio_pieces_fit_together():
     assert tls_port["port"]["number"] == port["number"]
     assert tls_port["tls"] == {"mode": "SIMPLE", "sni": origin_host, "subjectAltNames": [origin_host]}
     assert entry["spec"]["exportTo"] == rule["spec"]["exportTo"] == ["."]
-    # The patch sets exactly the HCM path settings envoy.yaml uses.
+    # The patch sets exactly the HCM path settings and idle-client limits envoy.yaml uses (an
+    # attack run found the Istio gateway without the limits, 2026-12-01).
     patch = dict(envoy_filter["spec"]["configPatches"][0]["patch"]["value"]["typed_config"])
     patch.pop("@type")
-    hcm = load(ENVOY_YAML)["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    envoy_yaml = load(ENVOY_YAML)["static_resources"]
+    hcm = envoy_yaml["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     assert patch == {k: hcm[k] for k in patch}
-    assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action"}
+    assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
+                          "request_headers_timeout", "stream_idle_timeout"}
+    # The origin's circuit breakers too.
+    (origin_cluster,) = [c for c in envoy_yaml["clusters"] if c["name"] == "s3_origin"]
+    (thresholds,) = origin_cluster["circuit_breakers"]["thresholds"]
+    pool = rule["spec"]["trafficPolicy"]["connectionPool"]["http"]
+    assert pool == {"http1MaxPendingRequests": thresholds["max_pending_requests"],
+                    "http2MaxRequests": thresholds["max_requests"]}
 
 
 @pytest.mark.parametrize("patched", [True, False], ids=["with-the-gateway-patch", "istio-default-normalisation"])
