@@ -89,6 +89,11 @@ fn parse_checksum(name: &str, value: &[u8]) -> Result<Expected, Rejection> {
     })
 }
 
+/// Whether requests of `method` carry a body in S3: only `PUT` and `POST` do.
+pub(crate) fn carries_a_body(method: &[u8]) -> bool {
+    matches!(method, b"PUT" | b"POST")
+}
+
 /// The check the body of a `PUT` or a `POST` gets against `expected`, the digest its signature
 /// covers, and how much of it waits (a document all of it). Other methods' bodies are not
 /// checked, nor `expected` read: origins ignore them.
@@ -97,7 +102,7 @@ pub(crate) fn body_check_for(
     target: &Target<'_>,
     expected: impl FnOnce() -> Result<Option<Expected>, Rejection>,
 ) -> Result<Option<BodyCheck>, Rejection> {
-    if !matches!(req.method, b"PUT" | b"POST") {
+    if !carries_a_body(req.method) {
         return Ok(None);
     }
     let hold = || match is_document(req, target) {

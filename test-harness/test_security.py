@@ -475,3 +475,23 @@ def test_http_trailers_are_refused():
         recorder.shutdown()
     assert not any(b"x-amz-acl" in raw for raw in _TrailerRecorder.received), _TrailerRecorder.received
     assert any(b"hello" in raw for raw in _TrailerRecorder.received)
+
+
+def test_a_body_on_a_method_that_carries_none_is_refused(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): a GET signed over the empty body reached the origin
+    with a body that was itself an HTTP request. Envoy frames it by Content-Length, and s3s-fs
+    and Garage drain it, but an origin ignoring a GET's Content-Length would read it as the
+    next request on an upstream connection other clients share. Only PUT and POST carry a body."""
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"object")
+    smuggled = b"GET /other HTTP/1.1\r\nHost: s3.example.com\r\n\r\n"
+    for method in ("GET", "HEAD", "DELETE"):
+        signed = presign(proxy.authority, method, f"/{bucket}/k")
+        r = send(proxy.authority, RawRequest(method, signed.target, signed.headers + [("Content-Length", str(len(smuggled)))], smuggled))
+        assert r.status == 400, (method, r.status, r.body)
+        if method != "HEAD":
+            assert error_code(r) == "InvalidRequest" and b"Only PUT and POST" in r.body, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"object"
+    # Without a body (or with an empty one) they go on.
+    signed = presign(proxy.authority, "GET", f"/{bucket}/k")
+    assert send(proxy.authority, RawRequest("GET", signed.target, signed.headers + [("Content-Length", "0")])).body == b"object"
+    assert send(proxy.authority, signed).body == b"object"

@@ -4,6 +4,7 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
+use crate::body_checks::carries_a_body;
 use crate::body_digest::{BodyDigest, BodyError, Expected};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
@@ -197,6 +198,11 @@ enum Body {
     /// The request headers wait (`head_pending`) until the form's head is verified.
     Form(Box<PostUpload>),
     Digest(Box<BodyDigest>),
+    /// A body on a method S3 gives none (all but `PUT` and `POST`): refused at its first byte,
+    /// before any of it goes on. An origin that ignores a `GET`'s `Content-Length` would read
+    /// the body as the next request on a connection other clients share (an attack run found
+    /// such bodies forwarded, 2026-12-01); the refusal resets that connection.
+    Unexpected,
 }
 
 struct Stream {
@@ -301,7 +307,7 @@ impl HttpContext for Stream {
                 "the form ends in HTTP trailers, not in its closing boundary",
             )),
             // The body's last byte (or all of it) is still held here, its digest unchecked.
-            Some(Body::Digest(_)) => self.refuse_body(trailers_refused()),
+            Some(Body::Digest(_) | Body::Unexpected) => self.refuse_body(trailers_refused()),
             // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
             // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
             // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
@@ -381,6 +387,9 @@ impl Stream {
             self.body = Some(Body::Chunked(chunked));
         } else if digest.is_some() {
             self.body = digest;
+        } else if !end_of_stream && !carries_a_body(req.method) {
+            self.described = describe(req, forward.access_key_id);
+            self.body = Some(Body::Unexpected);
         }
         Action::Continue
     }
@@ -402,6 +411,11 @@ impl Stream {
             Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
             Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
             Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
+            Some(Body::Unexpected) if !input.is_empty() => Err(Rejection::new(
+                S3ErrorCode::InvalidRequest,
+                "Only PUT and POST requests carry a body.",
+            )),
+            Some(Body::Unexpected) => Ok(BodyStep::default()),
             None => return Action::Continue,
         };
         self.record_memory();
