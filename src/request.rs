@@ -138,6 +138,15 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// Whether the head says a body follows: a `Content-Length` other than 0, or a
+    /// `Transfer-Encoding`.
+    pub fn announces_a_body(&self) -> bool {
+        self.values("transfer-encoding").next().is_some()
+            || self
+                .values("content-length")
+                .any(|length| length.trim_ascii() != b"0")
+    }
+
     /// A header that must not repeat, read as a decimal number: `None` when it is absent,
     /// repeated or no number.
     pub fn number(&self, name: &str) -> Option<u64> {
@@ -212,6 +221,19 @@ mod tests {
             logged.len() < 1100 && logged.ends_with("…(5003 bytes)"),
             "{logged}"
         );
+    }
+
+    #[test]
+    fn a_body_is_announced_by_its_length_or_its_encoding() {
+        let with = |headers: &[(&str, &str)]| {
+            let mut pairs = vec![(":method", "GET"), (":path", "/"), (":authority", "h")];
+            pairs.extend_from_slice(headers);
+            Request::from_pairs(&pairs).unwrap().announces_a_body()
+        };
+        assert!(!with(&[]));
+        assert!(!with(&[("content-length", "0")]));
+        assert!(with(&[("content-length", "5")]));
+        assert!(with(&[("Transfer-Encoding", "chunked")]));
     }
 
     #[test]

@@ -16,7 +16,7 @@ from harness.chunked import SIGNED, chunked_put
 from harness import Envoy, filter_config_json, render
 from harness.envoy_config import wasm_filter
 from harness.paths import probe_wasm
-from harness.clients import RawRequest, presign, send, sign_header
+from harness.clients import RawRequest, presign, send, send_h2, sign_header
 from test_rejections import assert_refused, error_code
 
 # Header families that change what S3 does with a request, one value each.
@@ -491,7 +491,14 @@ def test_a_body_on_a_method_that_carries_none_is_refused(proxy, origin_s3, bucke
         if method != "HEAD":
             assert error_code(r) == "InvalidRequest" and b"Only PUT and POST" in r.body, r.body
     assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"object"
+    # Over HTTP/2 a body may come in DATA frames its head never announced: refused at its
+    # first byte, before any of it goes on.
+    signed = presign(proxy.authority, "GET", f"/{bucket}/k")
+    headers = [(n.lower().encode(), v.encode()) for n, v in signed.headers if n.lower() != "host"]
+    r = send_h2(proxy.authority, "GET", signed.target.encode(), proxy.port, headers, body=smuggled)
+    assert r.status == 400 and b"Only PUT and POST" in r.body, r
     # Without a body (or with an empty one) they go on.
+    assert send_h2(proxy.authority, "GET", signed.target.encode(), proxy.port, headers).body == b"object"
     signed = presign(proxy.authority, "GET", f"/{bucket}/k")
     assert send(proxy.authority, RawRequest("GET", signed.target, signed.headers + [("Content-Length", "0")])).body == b"object"
     assert send(proxy.authority, signed).body == b"object"

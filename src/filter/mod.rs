@@ -198,10 +198,12 @@ enum Body {
     /// The request headers wait (`head_pending`) until the form's head is verified.
     Form(Box<PostUpload>),
     Digest(Box<BodyDigest>),
-    /// A body on a method S3 gives none (all but `PUT` and `POST`): refused at its first byte,
-    /// before any of it goes on. An origin that ignores a `GET`'s `Content-Length` would read
-    /// the body as the next request on a connection other clients share (an attack run found
-    /// such bodies forwarded, 2026-12-01); the refusal resets that connection.
+    /// A body on a method S3 gives none (all but `PUT` and `POST`) that its head did not
+    /// announce (HTTP/2 DATA frames without `Content-Length`; an announced one is refused with
+    /// the head): refused at its first byte, before any of it goes on. An origin that ignores
+    /// a `GET`'s `Content-Length` would read the body as the next request on a connection other
+    /// clients share (an attack run found such bodies forwarded, 2026-12-01); the refusal
+    /// resets that connection.
     Unexpected,
 }
 
@@ -380,6 +382,15 @@ impl Stream {
                 digest = Some(Body::Digest(Box::new(check)));
             }
         }
+        let unexpected = !end_of_stream && !carries_a_body(req.method);
+        if unexpected {
+            self.described = describe(req, forward.access_key_id);
+            // Announced in the head, before the head goes on (a DELETE would run at the origin
+            // before its body arrived); else (HTTP/2 DATA frames) at the body's first byte.
+            if req.announces_a_body() {
+                return self.refuse_body(unexpected_body());
+            }
+        }
         self.counters.forwarded(forward.kind);
         self.access_log()
             .forwarded(forward.kind, forward.access_key_id);
@@ -387,8 +398,7 @@ impl Stream {
             self.body = Some(Body::Chunked(chunked));
         } else if digest.is_some() {
             self.body = digest;
-        } else if !end_of_stream && !carries_a_body(req.method) {
-            self.described = describe(req, forward.access_key_id);
+        } else if unexpected {
             self.body = Some(Body::Unexpected);
         }
         Action::Continue
@@ -411,10 +421,7 @@ impl Stream {
             Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
             Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
             Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
-            Some(Body::Unexpected) if !input.is_empty() => Err(Rejection::new(
-                S3ErrorCode::InvalidRequest,
-                "Only PUT and POST requests carry a body.",
-            )),
+            Some(Body::Unexpected) if !input.is_empty() => Err(unexpected_body()),
             Some(Body::Unexpected) => Ok(BodyStep::default()),
             None => return Action::Continue,
         };
@@ -729,6 +736,13 @@ fn body_refused(error: BodyError) -> Rejection {
         ),
         BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
     }
+}
+
+fn unexpected_body() -> Rejection {
+    Rejection::new(
+        S3ErrorCode::InvalidRequest,
+        "Only PUT and POST requests carry a body.",
+    )
 }
 
 fn trailers_refused() -> Rejection {
