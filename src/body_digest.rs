@@ -201,6 +201,8 @@ pub struct BodyDigest {
     held: Vec<u8>,
     /// The VM budget's cover for a held document.
     reservation: Reservation,
+    /// The body's announced length: a held document never takes more.
+    announced: Option<usize>,
 }
 
 impl BodyDigest {
@@ -210,6 +212,7 @@ impl BodyDigest {
             check,
             held: Vec::new(),
             reservation: Reservation::new(budget),
+            announced: None,
         }
     }
 
@@ -228,13 +231,17 @@ impl BodyDigest {
     /// is refused before any of it arrives. Memory is taken only as bytes arrive, so a head
     /// holds nothing: a review found heads that each reserved 4 MiB, an attack run 1,030 idle
     /// heads of a replayed DeleteObjects that reserved 64 KiB each, the whole budget.
-    pub fn expect_length(&self, length: u64) -> Result<(), BodyError> {
+    pub fn expect_length(&mut self, length: u64) -> Result<(), BodyError> {
         match usize::try_from(length) {
             Ok(length) if self.check.hold == Hold::Whole && length > MAX_DOCUMENT_BYTES => {
                 Err(BodyError::TooLarge)
             }
             Err(_) if self.check.hold == Hold::Whole => Err(BodyError::TooLarge),
-            _ => Ok(()),
+            Ok(length) => {
+                self.announced = Some(length);
+                Ok(())
+            }
+            Err(_) => Ok(()),
         }
     }
 
@@ -271,8 +278,14 @@ impl BodyDigest {
                     return Err(BodyError::TooLarge);
                 }
                 if size > self.held.capacity() {
-                    // Doubling, within the bound; the budget first, then the allocation.
-                    let capacity = size.max(self.held.capacity() * 2).min(MAX_DOCUMENT_BYTES);
+                    // Doubling, within the bound and the announced length (a review found
+                    // documents reserving twice what they were); the budget first, then the
+                    // allocation.
+                    let bound = self.announced.map_or(MAX_DOCUMENT_BYTES, |n| n.max(size));
+                    let capacity = size
+                        .max(self.held.capacity() * 2)
+                        .min(bound)
+                        .min(MAX_DOCUMENT_BYTES);
                     self.grow_to(capacity)?;
                 }
                 self.held.extend_from_slice(input);
@@ -448,10 +461,17 @@ mod tests {
         assert_eq!(budget.used(), 0);
         // An announced length reserves nothing before the bytes arrive (idle heads would take
         // the budget); one too long is refused before anything does.
-        let sized = BodyDigest::new(check, budget.clone());
-        sized.expect_length(MAX_DOCUMENT_BYTES as u64).unwrap();
+        let mut sized = BodyDigest::new(check, budget.clone());
+        sized.expect_length(1_100_000).unwrap();
         assert_eq!(budget.used(), 0);
-        let long = BodyDigest::new(check, budget.clone());
+        // Then never more than the announced length, however the pieces come.
+        for _ in 0..1_100 {
+            sized.feed(&[b'x'; 1_000]).unwrap();
+            assert!(budget.used() <= 1_100_000, "{}", budget.used());
+        }
+        assert_eq!(budget.used(), 1_100_000);
+        drop(sized);
+        let mut long = BodyDigest::new(check, budget.clone());
         assert_eq!(
             long.expect_length(MAX_DOCUMENT_BYTES as u64 + 1),
             Err(BodyError::TooLarge)

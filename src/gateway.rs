@@ -14,7 +14,8 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
+    body_check_for, carries_a_body, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
+    unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -479,6 +480,11 @@ impl Gateway {
             PayloadHash::StreamingSignedTrailer => Trailer::Signed,
             _ => return Ok(None),
         };
+        // The filter refuses any other body on these methods at the head or its first byte; a
+        // signed one would be re-signed and let through (a review found it, 2026-12-01).
+        if !carries_a_body(req.method) {
+            return Err(unexpected_body());
+        }
         let decoded_length = req.number("x-amz-decoded-content-length").ok_or_else(|| {
             Rejection::new(
                 MissingContentLength,

@@ -235,6 +235,28 @@ def test_document_heads_alone_hold_no_memory(proxy, origin_s3, bucket):
             conn.close()
 
 
+@pytest.mark.every_origin
+def test_a_complete_multipart_upload_with_the_object_checksum_goes_on(proxy, origin_s3, bucket):
+    """On CompleteMultipartUpload `x-amz-checksum-*` is the whole object's, not the XML body's:
+    left to the origin, which checks it against the parts (a review found valid completions
+    refused, 2026-12-01)."""
+    upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    part = b"P" * 1000
+    digest = hashlib.sha256(part).digest()
+    etag = origin_s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=part,
+                                 ChecksumSHA256=base64.b64encode(digest).decode())["ETag"]
+    body = (f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>"
+            f"<ChecksumSHA256>{base64.b64encode(digest).decode()}</ChecksumSHA256></Part>"
+            f"</CompleteMultipartUpload>").encode()
+    headers = {"x-amz-checksum-sha256": base64.b64encode(hashlib.sha256(digest).digest()).decode(),
+               "Content-Type": "application/xml"}
+    signed = sign_header(proxy.authority, "POST", f"/{bucket}/mp?uploadId={upload}", headers, body,
+                         payload_hash="UNSIGNED-PAYLOAD")
+    r = send(proxy.authority, signed)
+    assert r.status == 200 and b"CompleteMultipartUploadResult" in r.body, r.body
+    assert_object(origin_s3, bucket, "mp", part)
+
+
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):
     body = b"x" * 1000
     signed = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned-payload.bin",

@@ -555,6 +555,19 @@ fn each_kind_of_bad_request_gets_its_code() {
             "host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length",
         );
         assert_eq!(signed.decide(&g), Ok(AuthKind::ChunkedV4), "{streaming}");
+        // Only PUT and POST carry a body: a signed one on GET would be re-signed and go on.
+        for method in ["GET", "HEAD", "DELETE"] {
+            let signed = Head::new(method, "/bucket/k")
+                .with("x-amz-date", DATE)
+                .with("x-amz-content-sha256", streaming)
+                .with("x-amz-decoded-content-length", "5")
+                .sign(
+                    "CK",
+                    "cs",
+                    "host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length",
+                );
+            assert_eq!(code(signed, &g), InvalidRequest, "{method} {streaming}");
+        }
     }
 }
 
@@ -1021,6 +1034,14 @@ fn a_signed_checksum_binds_a_body_whose_payload_hash_is_unsigned() {
         "host;x-amz-checksum-crc32;x-amz-content-sha256;x-amz-date",
     );
     assert_eq!(body_check(&head, &g), Ok(None));
+    // On CompleteMultipartUpload a checksum is the whole object's, not the XML body's: the
+    // origin's to check (a review found valid completions refused).
+    let complete = Head::new("POST", "/bucket/k?uploadId=U")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .with("x-amz-checksum-sha256", SHA256_HELLO)
+        .sign("CK", "cs", signed_sha256);
+    assert_eq!(body_check(&complete, &g), Ok(None));
     // Presigned, the checksum a signed header or hoisted into the signed query.
     let url = presigned_put(MD5_HELLO, "content-md5;host");
     assert_eq!(body_check(&url, &g), Ok(hello()));

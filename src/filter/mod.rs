@@ -4,7 +4,7 @@
 
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::body_checks::carries_a_body;
+use crate::body_checks::{carries_a_body, unexpected_body};
 use crate::body_digest::{BodyDigest, BodyError, Expected};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
@@ -736,13 +736,6 @@ fn body_refused(error: BodyError) -> Rejection {
         ),
         BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
     }
-}
-
-fn unexpected_body() -> Rejection {
-    Rejection::new(
-        S3ErrorCode::InvalidRequest,
-        "Only PUT and POST requests carry a body.",
-    )
 }
 
 fn trailers_refused() -> Rejection {
