@@ -5,7 +5,7 @@
 //! signature cannot carry another body.
 
 use crate::addressing::Target;
-use crate::body_digest::{BodyCheck, Expected, Hold, CHECKSUM_HEADERS};
+use crate::body_digest::{BodyCheck, Expected, Framing, Hold, CHECKSUM_HEADERS};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
@@ -122,6 +122,7 @@ pub(crate) fn unexpected_body() -> Rejection {
 pub(crate) fn body_check_for(
     req: &Request<'_>,
     target: &Target<'_>,
+    framing: Framing,
     expected: impl FnOnce() -> Result<Option<Expected>, Rejection>,
 ) -> Result<Option<BodyCheck>, Rejection> {
     if !carries_a_body(req.method) {
@@ -134,6 +135,7 @@ pub(crate) fn body_check_for(
     Ok(expected()?.map(|expected| BodyCheck {
         expected,
         hold: hold(),
+        framing,
     }))
 }
 

@@ -31,6 +31,7 @@
 //! Rust, no proxy-wasm: the filter applies it (`src/filter/`).
 
 use crate::memory_budget::{MemoryBudget, Reservation};
+use crate::unsigned_chunks::ChunkDecoder;
 use base64::Engine;
 use md5::Md5;
 use sha1::Sha1;
@@ -64,11 +65,30 @@ pub enum Hold {
     Whole,
 }
 
+/// How the body carries the data its digest is over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Framing {
+    /// As it is.
+    #[default]
+    Plain,
+    /// In unsigned aws-chunked framing (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the digest is
+    /// over the decoded data, and the body must be well framed.
+    AwsChunked,
+}
+
 /// The check a request's body gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyCheck {
     pub expected: Expected,
     pub hold: Hold,
+    pub framing: Framing,
+}
+
+impl BodyCheck {
+    /// Whether an empty body passes (one that ends with the request head).
+    pub fn accepts_empty(&self) -> bool {
+        self.framing == Framing::Plain && self.expected.matches_empty()
+    }
 }
 
 /// A signed digest is not the base64 of as many bytes as its algorithm gives (S3's
@@ -86,6 +106,8 @@ pub enum BodyError {
     TooLarge,
     /// Holding it would exceed the VM's memory budget (`SlowDown`).
     OverBudget,
+    /// Its aws-chunked framing is malformed or ends early (`InvalidRequest`).
+    Framing(&'static str),
 }
 
 /// The checksum headers whose algorithm binds a body, strongest first.
@@ -197,6 +219,8 @@ pub struct Release {
 pub struct BodyDigest {
     check: BodyCheck,
     hasher: Option<Hasher>,
+    /// The aws-chunked framing the digest's data is read from, if any.
+    chunks: Option<ChunkDecoder>,
     /// What has arrived and not gone on: the last byte, or the whole document.
     held: Vec<u8>,
     /// The VM budget's cover for a held document.
@@ -209,6 +233,7 @@ impl BodyDigest {
     pub fn new(check: BodyCheck, budget: Rc<MemoryBudget>) -> Self {
         BodyDigest {
             hasher: Some(Hasher::of(&check.expected)),
+            chunks: (check.framing == Framing::AwsChunked).then(ChunkDecoder::default),
             check,
             held: Vec::new(),
             reservation: Reservation::new(budget),
@@ -260,8 +285,12 @@ impl BodyDigest {
         let Some(last) = input.len().checked_sub(1) else {
             return Ok(Release::default());
         };
-        if let Some(hasher) = self.hasher.as_mut() {
-            hasher.update(input);
+        match (self.hasher.as_mut(), self.chunks.as_mut()) {
+            (Some(hasher), Some(chunks)) => chunks
+                .feed(input, |data| hasher.update(data))
+                .map_err(BodyError::Framing)?,
+            (Some(hasher), None) => hasher.update(input),
+            (None, _) => {}
         }
         match self.check.hold {
             Hold::LastByte => {
@@ -297,12 +326,14 @@ impl BodyDigest {
     /// The body has ended: what was held, if the body matches the digest.
     pub fn finish(&mut self) -> Result<Vec<u8>, BodyError> {
         let expected = self.check.expected;
+        let framed = self.chunks.as_ref().map_or(Ok(()), ChunkDecoder::finish);
         let matches = self
             .hasher
             .take()
             .is_some_and(|hasher| hasher.matches(&expected));
         let held = std::mem::take(&mut self.held);
         self.reservation.resize(0);
+        framed.map_err(BodyError::Framing)?;
         if matches {
             Ok(held)
         } else {
@@ -328,7 +359,14 @@ mod tests {
     }
 
     fn digest(expected: Expected, hold: Hold, budget: usize) -> BodyDigest {
-        BodyDigest::new(BodyCheck { expected, hold }, MemoryBudget::new(budget))
+        BodyDigest::new(
+            BodyCheck {
+                expected,
+                hold,
+                framing: Framing::Plain,
+            },
+            MemoryBudget::new(budget),
+        )
     }
 
     /// Streams `pieces`: what went on before the end, and the result of the end.
@@ -435,6 +473,7 @@ mod tests {
         let check = BodyCheck {
             expected: sha256_of(b"doc"),
             hold: Hold::Whole,
+            framing: Framing::Plain,
         };
         let mut held = BodyDigest::new(check, budget.clone());
         held.feed(b"doc").unwrap();
@@ -449,6 +488,7 @@ mod tests {
         let check = BodyCheck {
             expected: sha256_of(b""),
             hold: Hold::Whole,
+            framing: Framing::Plain,
         };
         // Pieces of any size: the reservation covers the allocation, never twice the bound.
         let mut held = BodyDigest::new(check, budget.clone());
@@ -486,6 +526,49 @@ mod tests {
             Ok(())
         );
         assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn an_aws_chunked_body_is_checked_by_its_decoded_data() {
+        let data = b"hello0123456789";
+        let body = b"5\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        let chunked = |expected| {
+            let check = BodyCheck {
+                expected,
+                hold: Hold::LastByte,
+                framing: Framing::AwsChunked,
+            };
+            BodyDigest::new(check, MemoryBudget::new(1 << 20))
+        };
+        for cut in 0..=body.len() {
+            let (a, b) = body.split_at(cut);
+            let (before, end) = stream_with(chunked(md5_of(data)), &[a, b]);
+            assert_eq!(before, body[..body.len() - 1], "cut at {cut}");
+            assert_eq!(end.as_deref(), Ok(&body[..]), "cut at {cut}");
+        }
+        // Other data in the same framing, or the right data badly framed, is refused.
+        let other = b"5\r\nHELLO\r\nA\r\n0123456789\r\n0\r\n\r\n";
+        let expected = md5_of(data);
+        assert_eq!(
+            stream_with(chunked(expected), &[other]).1,
+            Err(BodyError::Mismatch(expected))
+        );
+        let truncated = &body[..body.len() - 2];
+        assert!(matches!(
+            stream_with(chunked(expected), &[truncated]).1,
+            Err(BodyError::Framing(_))
+        ));
+        let extended = b"5;x=y\r\nhello\r\n0\r\n\r\n";
+        assert!(matches!(
+            stream_with(chunked(md5_of(b"hello")), &[extended]).1,
+            Err(BodyError::Framing(_))
+        ));
+        assert!(!BodyCheck {
+            expected: md5_of(b""),
+            hold: Hold::LastByte,
+            framing: Framing::AwsChunked
+        }
+        .accepts_empty());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::body_checks::{
     body_check_for, carries_a_body, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
     unexpected_body,
 };
-use crate::body_digest::{BodyCheck, Expected};
+use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
@@ -443,13 +443,21 @@ impl Gateway {
         } else {
             AuthKind::HeaderV4
         };
-        let body_check = body_check_for(req, &route.target, || match verified.payload {
-            PayloadHash::Unsigned => signed_digest_v4(&verified, req),
+        let framing = match verified.payload {
+            PayloadHash::StreamingUnsignedTrailer => Framing::AwsChunked,
+            _ => Framing::Plain,
+        };
+        let body_check = body_check_for(req, &route.target, framing, || match verified.payload {
+            // The SDKs' uploads over HTTPS: s3s-fs stores the object before it compares a
+            // digest, Garage compares the unsigned trailer's CRC instead of a signed checksum
+            // (a review, 2026-12-01); the digest is over the decoded data.
+            PayloadHash::Unsigned | PayloadHash::StreamingUnsignedTrailer => {
+                signed_digest_v4(&verified, req)
+            }
             // Not every origin checks it (SeaweedFS does not), and some act on a document
             // before they do (see `body_digest`).
             PayloadHash::Sha256(hex) => Ok(Expected::sha256_hex(hex)),
-            // Signed chunks are checked here as they stream; `STREAMING-UNSIGNED-PAYLOAD-TRAILER`
-            // is aws-chunked, its digests over the decoded data, left to the origin.
+            // Signed chunks are checked here as they stream.
             _ => Ok(None),
         })
         .map_err(|r| r.for_key(key))?;
@@ -562,8 +570,10 @@ impl Gateway {
             verify::presigned(&self.config, req, &url, now, proof).map_err(|r| r.for_key(key))?;
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
         // Before the cache takes the URL: a repeat is forwarded with the same check.
-        let body_check = body_check_for(req, &route.target, || signed_digest_v4(&verified, req))
-            .map_err(|r| r.for_key(key))?;
+        let body_check = body_check_for(req, &route.target, Framing::Plain, || {
+            signed_digest_v4(&verified, req)
+        })
+        .map_err(|r| r.for_key(key))?;
         let path = self
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
@@ -684,7 +694,7 @@ impl Gateway {
     ) -> Result<(Forward<'c>, Covered), Rejection> {
         // SigV2 has no payload hash of its own: what binds the body is a digest among what it
         // signs.
-        let body_check = body_check_for(req, &route.target, || {
+        let body_check = body_check_for(req, &route.target, Framing::Plain, || {
             signed_digest_v2(req, verified.content_md5)
         })
         .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?;

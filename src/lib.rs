@@ -27,6 +27,7 @@ pub mod resign_v2;
 pub mod s3_error;
 pub mod sigv2;
 pub mod sigv4;
+pub mod unsigned_chunks;
 pub mod unsigned_headers;
 pub mod verify;
 pub mod verify_v2;

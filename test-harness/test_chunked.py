@@ -282,6 +282,8 @@ def test_boto3_over_https_sends_unsigned_trailer_chunks(tls_proxy, origin_s3, bu
     client.meta.events.register("before-send.s3.PutObject",
                                 lambda request, **_: sent.append(dict(request.headers)))
     data = data_of(300_000)
+    import base64
+    import hashlib
     import io
     client.put_object(Bucket=bucket, Key="via-https", Body=io.BytesIO(data))
     headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[0].items()}
@@ -289,6 +291,12 @@ def test_boto3_over_https_sends_unsigned_trailer_chunks(tls_proxy, origin_s3, bu
     assert headers["x-amz-trailer"].startswith("x-amz-checksum-")
     assert stored(origin_s3, bucket, "via-https") == data
     assert client.get_object(Bucket=bucket, Key="via-https")["Body"].read() == data
+    # With a signed Content-MD5 the filter checks the decoded chunks against it as they pass.
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    client.put_object(Bucket=bucket, Key="with-md5", Body=io.BytesIO(data), ContentMD5=md5)
+    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[-1].items()}
+    assert headers["x-amz-content-sha256"] == UNSIGNED_TRAILER and headers["content-md5"] == md5
+    assert stored(origin_s3, bucket, "with-md5") == data
 
 
 @pytest.mark.every_origin

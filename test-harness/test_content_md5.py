@@ -22,12 +22,14 @@ import email.utils
 import hashlib
 import hmac
 import os
+import zlib
 from urllib.parse import quote
 
 import pytest
 from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
+from harness.chunked import UNSIGNED_TRAILER
 from harness.clients import RawRequest, presign, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_rejections import error_code
@@ -255,6 +257,37 @@ def test_a_complete_multipart_upload_with_the_object_checksum_goes_on(proxy, ori
     r = send(proxy.authority, signed)
     assert r.status == 200 and b"CompleteMultipartUploadResult" in r.body, r.body
     assert_object(origin_s3, bucket, "mp", part)
+
+
+def unsigned_chunks(data: bytes, trailer: str) -> bytes:
+    """`data` in one unsigned aws-chunked chunk, then the final chunk and a CRC32 trailer."""
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    return f"{len(data):x}\r\n".encode() + data + f"\r\n0\r\n{trailer}:{crc}\r\n\r\n".encode()
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("digest", ["content-md5", "x-amz-checksum-sha256"])
+def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin, origin_s3, bucket, digest):
+    """Found by a review (2026-12-01): what the AWS SDKs send over HTTPS, unsigned chunks with
+    an unsigned CRC trailer (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), was left to the origin even
+    with a signed Content-MD5 or checksum; a replay with other chunks and a matching CRC was
+    stored by s3s-fs (which then answered BadDigest) and by Garage (which compared the CRC).
+    The filter checks the decoded data against the signed digest."""
+    origin_s3.put_object(Bucket=bucket, Key="slot", Body=b"original")
+    data, other = b"approved-file-contents", b"ATTACKER-file-contents"
+    algorithm = "md5" if digest == "content-md5" else "sha256"
+    body = unsigned_chunks(data, "x-amz-checksum-crc32")
+    headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(data)),
+               "Content-Length": str(len(body)), "X-Amz-Trailer": "x-amz-checksum-crc32",
+               digest: base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}
+    captured = sign_header(proxy.authority, "PUT", f"/{bucket}/slot", headers, b"", payload_hash=UNSIGNED_TRAILER)
+    for replayed in (unsigned_chunks(other, "x-amz-checksum-crc32"), body[:-1] + b"X"):
+        r = send(proxy.authority, RawRequest("PUT", captured.target, captured.headers, replayed))
+        assert r.status == 400 and error_code(r) in ("BadDigest", "InvalidRequest"), r.body
+        assert_object(origin_s3, bucket, "slot", b"original")
+    r = send(proxy.authority, RawRequest("PUT", captured.target, captured.headers, body))
+    assert r.status == 200, r.body
+    assert_object(origin_s3, bucket, "slot", data)
 
 
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):

@@ -5,7 +5,7 @@
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::body_checks::{carries_a_body, unexpected_body};
-use crate::body_digest::{BodyDigest, BodyError, Expected};
+use crate::body_digest::{BodyDigest, BodyError, Expected, Framing};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
 use crate::gateway::{Decision, Forward, Gateway};
@@ -364,7 +364,10 @@ impl Stream {
         let mut digest = None;
         if let Some(check) = forward.body_check {
             if end_of_stream {
-                if !check.expected.matches_empty() {
+                if check.framing == Framing::AwsChunked {
+                    return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
+                }
+                if !check.accepts_empty() {
                     return self.refuse_body(body_refused(BodyError::Mismatch(check.expected)));
                 }
             } else {
@@ -735,6 +738,7 @@ fn body_refused(error: BodyError) -> Rejection {
             ),
         ),
         BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
+        BodyError::Framing(what) => Rejection::from(ChunkError::Malformed(what).s3_error()),
     }
 }
 
