@@ -221,12 +221,14 @@ def test_a_form_garage_would_read_under_other_names_is_refused_or_normalised(pro
         r = post_body(url, prepared, disguised)
         assert r.status_code == 400 and "MalformedPOSTRequest" in r.text, r.text
     assert proxy.origin_requests() == before
-    # A file name with a path: stored under the key the filter verified, its base name.
-    with_path = prepared.body.replace(b'filename="a.txt"', b'filename="dir/sub/a.txt"')
-    r = post_body(url, prepared, with_path)
-    assert r.status_code == 204, r.text
+    # A file name with a path, or unquoted and followed by a TAB (which ends it here and was
+    # part of it at Garage): stored under the key the filter verified.
+    for spelling in (b'filename="dir/sub/a.txt"', b"filename=a.txt\t;"):
+        r = post_body(url, prepared, prepared.body.replace(b'filename="a.txt"', spelling))
+        assert r.status_code == 204, r.text
     keys = [o["Key"] for o in origin_s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert "uploads/not-verified.txt" not in keys and "uploads/dir/sub/a.txt" not in keys, keys
+    assert "uploads/a.txt\t" not in keys, keys
     if "uploads/${filename}" not in keys:  # s3s-fs 0.14.1 stores the key literally
         assert keys == ["uploads/a.txt"], keys
 

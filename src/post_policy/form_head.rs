@@ -53,7 +53,7 @@ struct Field {
     part: Range<usize>,
     /// Its header lines, without the CRLF CRLF that ends them.
     headers: Range<usize>,
-    has_filename: bool,
+    content_type: Option<Vec<u8>>,
 }
 
 /// The part named `file`.
@@ -136,33 +136,35 @@ impl FormHead {
         })
     }
 
-    /// The file's name as the origin reads it: the `filename` parameter, empty when there is
-    /// none (`normalising_edits` then adds `filename=""`).
+    /// The `filename` parameter as sent, empty when there is none. The origin gets its base
+    /// name (`normalising_edits`), which is what S3 puts in place of `${filename}`.
     pub fn filename(&self) -> &[u8] {
         self.file.filename.as_deref().unwrap_or_default()
     }
 
-    /// What makes every origin see the same file: fields without `filename`, a file part with
-    /// one. Empty for forms as browsers and SDKs write them.
+    /// What makes every origin read the parts as this module did: each part's header lines as
+    /// browsers write them (fields without `filename`; the file part named `file` in lower case,
+    /// which MinIO compares exactly, with a `filename` that is a base name), wherever they were
+    /// written otherwise, since origins parse dispositions differently (a TAB after an unquoted
+    /// file name ended it here and was part of it at Garage: a review, 2026-12-01). Empty for
+    /// forms as browsers and SDKs write them.
     pub fn normalising_edits(&self) -> Vec<Edit> {
+        let sent = |range: &Range<usize>| self.bytes.get(range.clone()).unwrap_or_default();
         let mut edits: Vec<Edit> = self
             .fields
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.has_filename)
-            .map(|(i, f)| Edit::Headers {
-                part: Part::Field(i),
-                headers: disposition(&f.name, None),
+            .filter_map(|(i, f)| {
+                let headers = part_headers(&f.name, None, f.content_type.as_deref());
+                (sent(&f.headers) != headers.as_slice()).then_some(Edit::Headers {
+                    part: Part::Field(i),
+                    headers,
+                })
             })
             .collect();
-        // Some origins match the name `file` in lower case only (MinIO compares it exactly).
         let base = base_name(self.filename());
-        if self.file.filename.is_none() || self.file.name != FILE || base != self.filename() {
-            let mut headers = disposition(FILE, Some(base));
-            if let Some(content_type) = &self.file.content_type {
-                headers.extend_from_slice(b"\r\nContent-Type: ");
-                headers.extend_from_slice(content_type);
-            }
+        let headers = part_headers(FILE, Some(base), self.file.content_type.as_deref());
+        if sent(&self.file.headers) != headers.as_slice() {
             edits.push(Edit::Headers {
                 part: Part::File,
                 headers,
@@ -234,6 +236,16 @@ impl FormHead {
     }
 }
 
+/// A part's header lines as browsers write them: the disposition, then any `Content-Type`.
+fn part_headers(name: &str, filename: Option<&[u8]>, content_type: Option<&[u8]>) -> Vec<u8> {
+    let mut headers = disposition(name, filename);
+    if let Some(content_type) = content_type {
+        headers.extend_from_slice(b"\r\nContent-Type: ");
+        headers.extend_from_slice(content_type);
+    }
+    headers
+}
+
 /// `Content-Disposition: form-data; name="…"[; filename="…"]`, as browsers write it. Names
 /// and file names come from quoted strings without `"`, `\\`, CR or LF.
 fn disposition(name: &str, filename: Option<&[u8]>) -> Vec<u8> {
@@ -298,7 +310,7 @@ enum State {
         part_start: usize,
         name: String,
         headers: Range<usize>,
-        has_filename: bool,
+        content_type: Option<Vec<u8>>,
         value_start: usize,
         scan_from: usize,
     },
@@ -478,7 +490,7 @@ impl HeadParser {
                         part_start,
                         name: headers.name,
                         headers: headers_start..end,
-                        has_filename: headers.filename.is_some(),
+                        content_type: headers.content_type,
                         value_start,
                         scan_from: value_start,
                     };
@@ -487,7 +499,7 @@ impl HeadParser {
                     part_start,
                     name,
                     headers,
-                    has_filename,
+                    content_type,
                     value_start,
                     scan_from,
                 } => {
@@ -512,7 +524,7 @@ impl HeadParser {
                                 value: *value_start..at,
                                 part: *part_start..at + 2,
                                 headers: headers.clone(),
-                                has_filename: *has_filename,
+                                content_type: content_type.take(),
                             });
                             self.state = State::Headers {
                                 part_start: at + 2,
@@ -817,7 +829,7 @@ mod tests {
             format!(
                 "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
                  --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\nContent-Type: text/plain\r\n\r\nprivate\r\n\
-                 --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\np\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\nContent-Type: text/plain\r\n\r\np\r\n\
                  --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n"
             )
         );
@@ -856,6 +868,21 @@ mod tests {
                 "{out}"
             );
         }
+        // Any other spelling of a part's headers is written as browsers write it: a TAB that
+        // ends an unquoted file name here was part of it at Garage (a review, 2026-12-01).
+        let tabbed = format!(
+            "--{B}\r\ncontent-disposition: form-data;name=key\r\n\r\nk\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=a.txt\t;\r\ncontent-type:  text/plain\r\n\r\nc"
+        );
+        let (head, _) = head_of(&tabbed);
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+            )
+        );
         // As browsers and SDKs write forms: nothing to do.
         let (head, _) = head_of(&body(&[("key", "k")], "c"));
         assert!(head.normalising_edits().is_empty());
