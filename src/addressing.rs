@@ -46,7 +46,8 @@ impl fmt::Display for InvalidDomain {
 impl PublicDomain {
     /// `host` or `host:port`; a name, not a URL, not an IP literal with a bucket in front.
     pub fn parse(text: &str) -> Result<Self, InvalidDomain> {
-        let invalid = |why: &str| InvalidDomain(format!("'{text}' {why}"));
+        // No value quoted: a URL may carry `user:password@` (see config's checks).
+        let invalid = |why: &str| InvalidDomain(why.to_owned());
         if text.contains("://") {
             return Err(invalid("is a URL: give the host name only"));
         }

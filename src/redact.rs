@@ -74,7 +74,8 @@ pub fn string_to_sign_v2(string_to_sign: &[u8]) -> String {
 }
 
 /// `text` with the query on line `query_line` masked, and `name:value` lines of credential
-/// headers from line `headers_from` on.
+/// headers from line `headers_from` on; each line `printable` (a review found header values
+/// with line separators written raw into the debug detail, 2026-12-01).
 fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> String {
     let text = String::from_utf8_lossy(text);
     let mut out = String::with_capacity(text.len());
@@ -83,7 +84,8 @@ fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> 
             out.push('\n');
         }
         if Some(i) == query_line {
-            out.push_str(&String::from_utf8_lossy(&query(line.as_bytes())));
+            let masked = String::from_utf8_lossy(&query(line.as_bytes())).into_owned();
+            out.push_str(&printable(&masked, usize::MAX));
             continue;
         }
         match line.split_once(':') {
@@ -92,7 +94,7 @@ fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> 
                 out.push(':');
                 out.push_str(MASK);
             }
-            _ => out.push_str(line),
+            _ => out.push_str(&printable(line, usize::MAX)),
         }
     }
     out
@@ -101,6 +103,23 @@ fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_lines_cannot_be_split_or_forged_either() {
+        let canonical = "PUT\n/b/k\u{2028}x\nX-Amz-Signature=s&a=\u{202e}\nx-amz-meta-a:v\u{85}w\nauthorization:secret\n";
+        let logged = canonical_request(canonical.as_bytes());
+        assert_eq!(
+            logged,
+            "PUT\n/b/k\\u{2028}x\nX-Amz-Signature=*****&a=\\u{202e}\nx-amz-meta-a:v\\u{85}w\nauthorization:*****\n"
+        );
+    }
+
+    #[test]
+    fn printable_escapes_and_cuts() {
+        assert_eq!(printable("plain text", 100), "plain text");
+        assert_eq!(printable("a\u{2029}b\tc", 100), "a\\u{2029}b\\u{9}c");
+        assert_eq!(printable("ééé", 3), "éé…(6 bytes)");
+    }
 
     #[test]
     fn masks_credential_parameters_in_any_case() {

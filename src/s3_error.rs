@@ -159,11 +159,15 @@ impl S3Error {
     }
 }
 
+/// The most of a message a log line shows.
+const MAX_LOGGED_MESSAGE: usize = 2048;
+
 /// For the log line: messages can quote the request (a credential's service, a policy's
 /// text), so control characters are written escaped and no request can split or forge a line.
 impl fmt::Display for S3Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let message = crate::redact::printable(&self.message, usize::MAX);
+        // Cut too: a message may quote a request's host or header, up to Envoy's limits.
+        let message = crate::redact::printable(&self.message, MAX_LOGGED_MESSAGE);
         write!(f, "{}: {message}", self.code.as_str())
     }
 }

@@ -289,6 +289,32 @@ fn errors_never_carry_secrets() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("expected a string, found integer"), "{err}");
+    // A secret in the wrong field, or credentials in a URL: the field is named, no value
+    // quoted (a review found a swapped key id and secret logged, 2026-12-01).
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    for json in [
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[{{"access_key_id":"{secret}","secret_access_key":"s"}}]}}"#
+        ),
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[{{"access_key_id":"A","secret_access_key":"s","origin_access_key_id":"{secret}","origin_secret_access_key":"s"}}]}}"#
+        ),
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"https://u:{secret}@h","credentials":[{{"access_key_id":"A","secret_access_key":"s"}}]}}"#
+        ),
+        format!(
+            r#"{{"public_domains":["https://u:{secret}@p"],"origin_authority":"h","credentials":[{{"access_key_id":"A","secret_access_key":"s"}}]}}"#
+        ),
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h:{secret}","credentials":[{{"access_key_id":"A","secret_access_key":"s"}}]}}"#
+        ),
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h","origin_region":"{secret}","credentials":[{{"access_key_id":"A","secret_access_key":"s"}}]}}"#
+        ),
+    ] {
+        let err = parse(&json).unwrap_err().to_string();
+        assert!(!err.contains("EXAMPLEKEY"), "{err}");
+    }
 }
 
 #[test]
