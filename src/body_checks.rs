@@ -13,25 +13,30 @@ use crate::verify::Verified;
 
 /// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not
 /// signed: a signed `x-amz-checksum-sha256` or `-sha1` (a header, or a query parameter, which
-/// the signature covers whole: hoisted into a presigned URL), else a signed `content-md5`.
+/// the signature covers whole: a presigned URL may carry it there), else a signed
+/// `content-md5`.
 pub(crate) fn signed_digest_v4(
     verified: &Verified<'_, '_>,
     req: &Request<'_>,
 ) -> Result<Option<Expected>, Rejection> {
-    let checksums = checksums_digest_the_body(req);
-    let mut strongest = None;
+    let mut signed = Signed::for_body_of(req);
     for (name, value) in verified.canonical.headers() {
-        let digest = match *name {
-            "content-md5" => parse_content_md5(value)?,
-            name if checksums && CHECKSUM_HEADERS.contains(&name) => parse_checksum(name, value)?,
-            _ => continue,
-        };
-        strongest = Some(digest.strongest(strongest));
+        match *name {
+            "content-md5" => signed.add(parse_content_md5(value)?),
+            name if CHECKSUM_HEADERS.contains(&name) => signed.checksum(name, value, "header")?,
+            _ => {}
+        }
     }
-    if checksums {
-        hoisted_checksums(req, &mut strongest)?;
+    for param in req.params() {
+        let name = param.decoded_name();
+        let known = CHECKSUM_HEADERS
+            .iter()
+            .find(|header| header.as_bytes().eq_ignore_ascii_case(&name));
+        if let Some(header) = known {
+            signed.checksum(header, &param.decoded_value(), "query parameter")?;
+        }
     }
-    Ok(strongest)
+    Ok(signed.strongest)
 }
 
 /// The strongest digest of its body a SigV2 request signed: a hex `x-amz-content-sha256` (the
@@ -50,20 +55,67 @@ pub(crate) fn signed_digest_v2(
     if sha256.is_some() {
         return Ok(sha256);
     }
-    let mut strongest = match content_md5.map(<[u8]>::trim_ascii) {
-        Some(md5) if !md5.is_empty() => Some(parse_content_md5(md5)?),
-        _ => None,
-    };
-    for name in CHECKSUM_HEADERS
-        .into_iter()
-        .filter(|_| checksums_digest_the_body(req))
-    {
+    let mut signed = Signed::for_body_of(req);
+    match content_md5.map(<[u8]>::trim_ascii) {
+        Some(md5) if !md5.is_empty() => signed.add(parse_content_md5(md5)?),
+        _ => {}
+    }
+    for name in CHECKSUM_HEADERS {
         // Sent more than once, a signed header is refused before this is asked.
         if let Ok(Some(value)) = req.single(name) {
-            strongest = Some(parse_checksum(name, value)?.strongest(strongest));
+            signed.checksum(name, value, "header")?;
         }
     }
-    Ok(strongest)
+    Ok(signed.strongest)
+}
+
+/// The digests of its body a request signed, as they are found.
+struct Signed {
+    strongest: Option<Expected>,
+    /// Whether its checksums are its body's (see `checksums_digest_the_body`).
+    checksums_count: bool,
+    checksum_seen: bool,
+}
+
+impl Signed {
+    fn for_body_of(req: &Request<'_>) -> Self {
+        Signed {
+            strongest: None,
+            checksums_count: checksums_digest_the_body(req),
+            checksum_seen: false,
+        }
+    }
+
+    fn add(&mut self, digest: Expected) {
+        self.strongest = Some(digest.strongest(self.strongest));
+    }
+
+    /// A checksum, from a `header` or a `query parameter`: one at most, as S3 (and s3s-fs and
+    /// Garage) take one, so that no two readings can pick different ones.
+    fn checksum(&mut self, name: &str, value: &[u8], from: &str) -> Result<(), Rejection> {
+        if !self.checksums_count {
+            return Ok(());
+        }
+        if std::mem::replace(&mut self.checksum_seen, true) {
+            return Err(Rejection::new(
+                InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+            ));
+        }
+        let digest = Expected::checksum(name, value).map_err(|_| {
+            Rejection::new(
+                InvalidRequest,
+                format!("Value for {name} {from} is invalid."),
+            )
+        })?;
+        self.add(digest);
+        Ok(())
+    }
+}
+
+fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
+    Expected::content_md5(value)
+        .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
 }
 
 /// Whether a request's `x-amz-checksum-*` is the digest of its body: on CompleteMultipartUpload
@@ -75,35 +127,6 @@ fn checksums_digest_the_body(req: &Request<'_>) -> bool {
             .params()
             .iter()
             .any(|param| param.decoded_name().as_ref() == b"uploadId"))
-}
-
-/// Checksums in the query, which the signature covers, as a presigned URL carries them.
-fn hoisted_checksums(req: &Request<'_>, strongest: &mut Option<Expected>) -> Result<(), Rejection> {
-    for param in req.params() {
-        let name = param.decoded_name();
-        let known = CHECKSUM_HEADERS
-            .iter()
-            .find(|header| header.as_bytes().eq_ignore_ascii_case(&name));
-        if let Some(header) = known {
-            let digest = parse_checksum(header, &param.decoded_value())?;
-            *strongest = Some(digest.strongest(*strongest));
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
-    Expected::content_md5(value)
-        .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
-}
-
-fn parse_checksum(name: &str, value: &[u8]) -> Result<Expected, Rejection> {
-    Expected::checksum(name, value).map_err(|_| {
-        Rejection::new(
-            InvalidRequest,
-            format!("Value for {name} header is invalid."),
-        )
-    })
 }
 
 /// Whether requests of `method` carry a body in S3: only `PUT` and `POST` do.
@@ -175,9 +198,10 @@ const OBJECT_DATA_PARAMS: [&[u8]; 6] = [
     b"Signature",
 ];
 
-/// On a presigned URL whose body is checked against its `Content-MD5`, an unsigned
-/// `x-amz-content-sha256: STREAMING-*` (with `Content-Encoding: aws-chunked`) would have the
-/// origin decode the body the filter hashed as sent and store something else.
+/// On a presigned URL whose body is checked against a signed digest (`Content-MD5`, a
+/// checksum), an unsigned `x-amz-content-sha256: STREAMING-*` (with `Content-Encoding:
+/// aws-chunked`) would have the origin decode the body the filter hashed as sent and store
+/// something else.
 pub(crate) fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejection> {
     // Every value: an origin may read either of two (a review found the second let by).
     let streaming = req.values("x-amz-content-sha256").any(|value| {
@@ -187,7 +211,7 @@ pub(crate) fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejecti
     match streaming {
         true => Err(Rejection::new(
             InvalidArgument,
-            "A presigned request whose Content-MD5 is signed cannot declare an aws-chunked body.",
+            "A presigned request whose body is bound by a signed digest cannot declare an aws-chunked body.",
         )),
         false => Ok(()),
     }

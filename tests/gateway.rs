@@ -1025,8 +1025,17 @@ fn a_signed_checksum_binds_a_body_whose_payload_hash_is_unsigned() {
         "content-md5;host;x-amz-checksum-sha1;x-amz-content-sha256;x-amz-date",
     );
     assert_eq!(body_check(&head, &g), Ok(sha1));
-    // A malformed signed checksum is refused, as S3 refuses it.
+    // A malformed signed checksum is refused, as S3 refuses it; so are two checksums (S3 and
+    // both origins take one; two readers could pick different ones).
     let head = put(&[("x-amz-checksum-sha256", SHA1_HELLO)], signed_sha256);
+    assert_eq!(body_check(&head, &g), Err(InvalidRequest));
+    let head = put(
+        &[
+            ("x-amz-checksum-sha1", SHA1_HELLO),
+            ("x-amz-checksum-sha256", SHA256_HELLO),
+        ],
+        "host;x-amz-checksum-sha1;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date",
+    );
     assert_eq!(body_check(&head, &g), Err(InvalidRequest));
     // A CRC binds nothing (any body can be given any CRC): left to the origin.
     let head = put(

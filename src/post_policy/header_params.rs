@@ -7,10 +7,11 @@
 //! `name*=` as the name, skips a part it cannot parse, and then reads on past the file the
 //! proxy verified): only the parameters the caller names are accepted (no `name*`, `name*0`,
 //! `boundary*`), each once (and for a part, in lower case: Garage's reader looks for `name` in
-//! lower case only, so `NAME="key"` was a field here and none there, an attack run found); a bare value is a token; a quoted string may not hold a backslash
-//! (RFC 9110 reads `\"` as a quote, browsers and `requests` never write one, and a reader that
-//! does not unescape would see another name); no parameter is empty (`;;`; a trailing `;` is
-//! ignored, as Go ignores it); and no control character is accepted.
+//! lower case only, so `NAME="key"` was a field here and none there, an attack run found); a
+//! bare value is a token; a quoted string may not hold a backslash (RFC 9110 reads `\"` as a
+//! quote, browsers and `requests` never write one, and a reader that does not unescape would
+//! see another name); no parameter is empty (`;;`; a trailing `;` is ignored, as Go ignores
+//! it); and no control character is accepted.
 
 /// One parameter: its name (one of those asked for), its value unquoted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,17 +77,16 @@ pub fn parse<'h>(
             .iter()
             .position(|&b| b == b'=')
             .ok_or("a parameter has no '='")?;
-        let (name, value_and_rest) = after.split_at(eq);
+        let (sent_name, value_and_rest) = after.split_at(eq);
         let value_and_rest = value_and_rest.get(1..).unwrap_or_default();
-        if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
+        if sent_name.is_empty() || !sent_name.iter().all(|&b| is_token(b)) {
             return Err("a parameter name is not a token");
         }
-        let sent = name;
         let name = *allowed
             .iter()
-            .find(|known| known.as_bytes().eq_ignore_ascii_case(sent))
+            .find(|known| known.as_bytes().eq_ignore_ascii_case(sent_name))
             .ok_or("a parameter is not one this proxy reads")?;
-        if case == NameCase::Lower && name.as_bytes() != sent {
+        if case == NameCase::Lower && name.as_bytes() != sent_name {
             return Err("a parameter name is not in lower case");
         }
         if params.iter().any(|p| p.name == name) {
