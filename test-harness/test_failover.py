@@ -252,3 +252,28 @@ def test_healthz_with_one_origin():
                     time.sleep(0.1)
             finally:
                 origin.restart()
+
+
+def test_the_memory_gauge_counts_what_the_edge_holds(proxy, bucket):
+    """Found by an attack run (2026-12-01): the edge and the origin filters share a VM and
+    each reported its own budget into the one gauge, the last one winning, so it read 0 while
+    the edge's budget was full. The gauge is now what every budget of the VM holds."""
+    held = "wasmcustom.s3_resign_chunk_memory_held_bytes"
+    upload = chunked_put(proxy.authority, f"/{bucket}/held", bytes(200_000), SIGNED, chunk_size=128 * 1024)
+    head = f"PUT {upload.target} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+    head += "".join(f"{n}: {v}\r\n" for n, v in upload.headers) + "\r\n"
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as conn:
+        conn.sendall(head.encode() + upload.body[:100_000])  # inside the first chunk
+        deadline = time.monotonic() + 10
+        while proxy.counter(held) < 90_000:
+            assert time.monotonic() < deadline, proxy.counter(held)
+            time.sleep(0.05)
+        # Another upload passes both filters meanwhile: the origin filters' budget, empty,
+        # used to overwrite the gauge.
+        other = chunked_put(proxy.authority, f"/{bucket}/other", bytes(100_000), SIGNED)
+        assert send(proxy.authority, other).status == 200
+        assert proxy.counter(held) >= 90_000
+    deadline = time.monotonic() + 10
+    while proxy.counter(held) != 0:
+        assert time.monotonic() < deadline, proxy.counter(held)
+        time.sleep(0.05)

@@ -3,7 +3,7 @@
 use super::host;
 use crate::auth_kind::AuthKind;
 use crate::gateway::Gateway;
-use crate::memory_budget::MemoryBudget;
+use crate::memory_budget;
 use crate::metrics;
 use crate::s3_error::S3ErrorCode;
 use proxy_wasm::types::MetricType;
@@ -46,9 +46,10 @@ impl Counters {
         }
     }
 
-    /// The memory gauges, after anything that may have changed them.
-    pub fn memory(&self, budget: &MemoryBudget) {
-        record(self.held_bytes, budget.used());
+    /// The memory gauges, after anything that may have changed them: what every budget of
+    /// the VM holds, and the VM's memory.
+    pub fn memory(&self) {
+        record(self.held_bytes, memory_budget::held_in_this_vm());
         record(self.vm_memory, vm_memory_bytes());
     }
 

@@ -93,7 +93,7 @@ impl RootContext for Root {
         match Plugin::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
-                self.counters.memory(&filters.budget);
+                self.counters.memory();
                 self.filters = Some(filters);
                 self.counters.configured(true);
                 true
@@ -573,9 +573,7 @@ impl Stream {
     }
 
     fn record_memory(&self) {
-        if let Some(filters) = &self.filters {
-            self.counters.memory(&filters.budget);
-        }
+        self.counters.memory();
     }
 
     fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {
