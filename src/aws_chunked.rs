@@ -634,20 +634,9 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
             "a chunk header has no chunk-signature",
         ))?;
     let (size_hex, extension) = (&line[..semicolon], &line[semicolon + 1..]);
-    // Eight digits at most, as origins read them: s3s reads the first eight and drops the rest
-    // (`000000010` is 1 byte to it, 16 here), Garage refuses a ninth. Any size a chunk may
-    // have fits (the SDKs send the shortest form).
-    if size_hex.is_empty()
-        || size_hex.len() > MAX_SIZE_DIGITS
-        || !size_hex.iter().all(u8::is_ascii_hexdigit)
-    {
-        return Err(ChunkError::Malformed(
-            "a chunk size is not 1 to 8 hexadecimal digits",
-        ));
-    }
-    let size = size_hex.iter().fold(0u64, |acc, &b| {
-        (acc << 4) | u64::from((b as char).to_digit(16).unwrap_or(0))
-    });
+    let size = chunk_size(size_hex).ok_or(ChunkError::Malformed(
+        "a chunk size is not 1 to 8 hexadecimal digits",
+    ))?;
     let signature = extension
         .strip_prefix(SIGNATURE_PARAM)
         .ok_or(ChunkError::Malformed(
@@ -661,6 +650,18 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
     let claimed = Signature::from_hex(signature)
         .map_err(|_| ChunkError::Malformed("a chunk signature is not 64 lower-case hex digits"))?;
     Ok((size, claimed, semicolon + 1 + SIGNATURE_PARAM.len()))
+}
+
+/// A chunk's size, as its header spells it: 1 to 8 hex digits. Eight at most, as origins read
+/// them: s3s reads the first eight and drops the rest (`000000010` is 1 byte to it, 16 here),
+/// Garage refuses a ninth. Any size a chunk may have fits (the SDKs send the shortest form).
+pub(crate) fn chunk_size(hex: &[u8]) -> Option<u64> {
+    if hex.is_empty() || hex.len() > MAX_SIZE_DIGITS || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    Some(hex.iter().fold(0u64, |size, &digit| {
+        (size << 4) | u64::from(char::from(digit).to_digit(16).unwrap_or(0))
+    }))
 }
 
 struct TrailerSection {

@@ -18,23 +18,17 @@ use crate::verify::Verified;
 pub(crate) fn signed_digest_v4(
     verified: &Verified<'_, '_>,
     req: &Request<'_>,
+    target: &Target<'_>,
 ) -> Result<Option<Expected>, Rejection> {
-    let mut signed = Signed::for_body_of(req);
+    let mut signed = Signed::for_body_of(req, target);
     for (name, value) in verified.canonical.headers() {
         match *name {
             "content-md5" => signed.add(parse_content_md5(value)?),
-            name if CHECKSUM_HEADERS.contains(&name) => signed.checksum(name, value, "header")?,
-            _ => {}
+            name => signed.maybe_checksum(name.as_bytes(), value, Source::Header)?,
         }
     }
     for param in req.params() {
-        let name = param.decoded_name();
-        let known = CHECKSUM_HEADERS
-            .iter()
-            .find(|header| header.as_bytes().eq_ignore_ascii_case(&name));
-        if let Some(header) = known {
-            signed.checksum(header, &param.decoded_value(), "query parameter")?;
-        }
+        signed.maybe_checksum(&param.decoded_name(), &param.decoded_value(), Source::Query)?;
     }
     Ok(signed.strongest)
 }
@@ -44,44 +38,61 @@ pub(crate) fn signed_digest_v4(
 /// `Content-MD5` (the string to sign's second line).
 pub(crate) fn signed_digest_v2(
     req: &Request<'_>,
+    target: &Target<'_>,
     content_md5: Option<&[u8]>,
 ) -> Result<Option<Expected>, Rejection> {
+    let mut signed = Signed::for_body_of(req, target);
+    if let Some(md5) = content_md5
+        .map(<[u8]>::trim_ascii)
+        .filter(|md5| !md5.is_empty())
+    {
+        signed.add(parse_content_md5(md5)?);
+    }
+    for (name, value) in &req.headers {
+        signed.maybe_checksum(name, value, Source::Header)?;
+    }
     let sha256 = req
         .single("x-amz-content-sha256")
         .ok()
         .flatten()
         .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
         .and_then(Expected::sha256_hex);
-    if sha256.is_some() {
-        return Ok(sha256);
-    }
-    let mut signed = Signed::for_body_of(req);
-    match content_md5.map(<[u8]>::trim_ascii) {
-        Some(md5) if !md5.is_empty() => signed.add(parse_content_md5(md5)?),
-        _ => {}
-    }
-    for name in CHECKSUM_HEADERS {
-        // Sent more than once, a signed header is refused before this is asked.
-        if let Ok(Some(value)) = req.single(name) {
-            signed.checksum(name, value, "header")?;
-        }
+    if let Some(sha256) = sha256 {
+        signed.add(sha256);
     }
     Ok(signed.strongest)
 }
 
+/// Where a checksum was found, for the error that refuses it.
+#[derive(Clone, Copy)]
+enum Source {
+    Header,
+    Query,
+}
+
+/// The checksums S3 knows, each of which makes a request's one checksum. Only those in
+/// `CHECKSUM_HEADERS` bind a body; a CRC is the origin's to compare.
+const EVERY_CHECKSUM: [&str; 5] = [
+    "x-amz-checksum-crc32",
+    "x-amz-checksum-crc32c",
+    "x-amz-checksum-crc64nvme",
+    "x-amz-checksum-sha1",
+    "x-amz-checksum-sha256",
+];
+
 /// The digests of its body a request signed, as they are found.
 struct Signed {
     strongest: Option<Expected>,
-    /// Whether its checksums are its body's (see `checksums_digest_the_body`).
-    checksums_count: bool,
+    /// Whether its checksums are its body's (see `checksums_bind_the_body`).
+    checksums_bind: bool,
     checksum_seen: bool,
 }
 
 impl Signed {
-    fn for_body_of(req: &Request<'_>) -> Self {
+    fn for_body_of(req: &Request<'_>, target: &Target<'_>) -> Self {
         Signed {
             strongest: None,
-            checksums_count: checksums_digest_the_body(req),
+            checksums_bind: checksums_bind_the_body(req, target),
             checksum_seen: false,
         }
     }
@@ -90,10 +101,16 @@ impl Signed {
         self.strongest = Some(digest.strongest(self.strongest));
     }
 
-    /// A checksum, from a `header` or a `query parameter`: one at most, as S3 (and s3s-fs and
-    /// Garage) take one, so that no two readings can pick different ones.
-    fn checksum(&mut self, name: &str, value: &[u8], from: &str) -> Result<(), Rejection> {
-        if !self.checksums_count {
+    /// `name: value`, if `name` is a checksum's: one at most, as S3 (and s3s-fs and Garage)
+    /// take one, so that no two readings can pick different ones.
+    fn maybe_checksum(&mut self, name: &[u8], value: &[u8], from: Source) -> Result<(), Rejection> {
+        let Some(known) = EVERY_CHECKSUM
+            .into_iter()
+            .find(|known| known.as_bytes().eq_ignore_ascii_case(name))
+        else {
+            return Ok(());
+        };
+        if !self.checksums_bind {
             return Ok(());
         }
         if std::mem::replace(&mut self.checksum_seen, true) {
@@ -102,10 +119,17 @@ impl Signed {
                 "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
             ));
         }
-        let digest = Expected::checksum(name, value).map_err(|_| {
+        if !CHECKSUM_HEADERS.contains(&known) {
+            return Ok(());
+        }
+        let digest = Expected::checksum(known, value).map_err(|_| {
+            let from = match from {
+                Source::Header => "header",
+                Source::Query => "query parameter",
+            };
             Rejection::new(
                 InvalidRequest,
-                format!("Value for {name} {from} is invalid."),
+                format!("Value for {known} {from} is invalid."),
             )
         })?;
         self.add(digest);
@@ -119,14 +143,24 @@ fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
 }
 
 /// Whether a request's `x-amz-checksum-*` is the digest of its body: on CompleteMultipartUpload
-/// (`POST ?uploadId`) it is the whole object's, which the origin checks against the parts (a
-/// review found valid completions refused, 2026-12-01).
-fn checksums_digest_the_body(req: &Request<'_>) -> bool {
-    !(req.method == b"POST"
-        && req
-            .params()
+/// (`POST /bucket/key?uploadId=…`) it is the whole object's, which the origin checks against
+/// the parts (a review found valid completions refused). Only there: origins route a bucket's
+/// `?delete&uploadId=…` as DeleteObjects, and an object's `?uploads`, `?restore` or `?select`
+/// before `uploadId` (a later review).
+fn checksums_bind_the_body(req: &Request<'_>, target: &Target<'_>) -> bool {
+    let has = |wanted: &[u8]| {
+        req.params()
             .iter()
-            .any(|param| param.decoded_name().as_ref() == b"uploadId"))
+            .any(|param| param.decoded_name().as_ref() == wanted)
+    };
+    let object = target.bucket.is_some() && !matches!(target.key_path, b"" | b"/");
+    let completes = req.method == b"POST"
+        && object
+        && has(b"uploadId")
+        && ![&b"delete"[..], b"uploads", b"restore", b"select"]
+            .iter()
+            .any(|other| has(other));
+    !completes
 }
 
 /// Whether requests of `method` carry a body in S3: only `PUT` and `POST` do.

@@ -452,7 +452,7 @@ impl Gateway {
             // digest, Garage compares the unsigned trailer's CRC instead of a signed checksum
             // (a review, 2026-12-01); the digest is over the decoded data.
             PayloadHash::Unsigned | PayloadHash::StreamingUnsignedTrailer => {
-                signed_digest_v4(&verified, req)
+                signed_digest_v4(&verified, req, &route.target)
             }
             // Not every origin checks it (SeaweedFS does not), and some act on a document
             // before they do (see `body_digest`).
@@ -571,7 +571,7 @@ impl Gateway {
         let covered = Covered::Listed(verified.canonical.signed_headers().to_owned());
         // Before the cache takes the URL: a repeat is forwarded with the same check.
         let body_check = body_check_for(req, &route.target, Framing::Plain, || {
-            signed_digest_v4(&verified, req)
+            signed_digest_v4(&verified, req, &route.target)
         })
         .map_err(|r| r.for_key(key))?;
         let path = self
@@ -695,7 +695,7 @@ impl Gateway {
         // SigV2 has no payload hash of its own: what binds the body is a digest among what it
         // signs.
         let body_check = body_check_for(req, &route.target, Framing::Plain, || {
-            signed_digest_v2(req, verified.content_md5)
+            signed_digest_v2(req, &route.target, verified.content_md5)
         })
         .map_err(|r| r.for_key(&verified.pair.client.access_key_id))?;
         let rewrite = match self.config.origin_signature_version {

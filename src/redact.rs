@@ -67,6 +67,12 @@ pub fn canonical_request(canonical: &[u8]) -> String {
     masked_lines(canonical, Some(2), 3)
 }
 
+/// A SigV4 string to sign for a debug line: nothing in it is a credential, but its scope and
+/// hash lines come from the request.
+pub fn string_to_sign_v4(string_to_sign: &[u8]) -> String {
+    masked_lines(string_to_sign, None, usize::MAX)
+}
+
 /// A SigV2 string to sign for a debug line: credential headers masked (its `x-amz-*` lines
 /// follow the method and the three standard lines).
 pub fn string_to_sign_v2(string_to_sign: &[u8]) -> String {
@@ -111,6 +117,15 @@ mod tests {
         assert_eq!(
             logged,
             "PUT\n/b/k\\u{2028}x\nX-Amz-Signature=*****&a=\\u{202e}\nx-amz-meta-a:v\\u{85}w\nauthorization:*****\n"
+        );
+    }
+
+    #[test]
+    fn a_v4_string_to_sign_is_escaped_line_by_line() {
+        let sts = "AWS4-HMAC-SHA256\n20261201T000000Z\n20261201/us\u{202e}/s3/aws4_request\nabc";
+        assert_eq!(
+            string_to_sign_v4(sts.as_bytes()),
+            "AWS4-HMAC-SHA256\n20261201T000000Z\n20261201/us\\u{202e}/s3/aws4_request\nabc"
         );
     }
 

@@ -254,7 +254,7 @@ fn check_signature(
     .with_detail(format!(
         "canonical request:\n{}\nstring to sign:\n{}",
         redact::canonical_request(&canonical_request),
-        string_to_sign
+        redact::string_to_sign_v4(string_to_sign.as_bytes())
     )))
 }
 

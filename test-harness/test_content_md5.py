@@ -281,7 +281,10 @@ def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin,
                "Content-Length": str(len(body)), "X-Amz-Trailer": "x-amz-checksum-crc32",
                digest: base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}
     captured = sign_header(proxy.authority, "PUT", f"/{bucket}/slot", headers, b"", payload_hash=UNSIGNED_TRAILER)
-    for replayed in (unsigned_chunks(other, "x-amz-checksum-crc32"), body[:-1] + b"X"):
+    # Another body; the right one spoilt at its end; the right one with a nine-digit size,
+    # which s3s reads as its first eight (a later review: s3s-fs stored another body).
+    nine_digits = b"0" + f"{len(data):08x}".encode() + body[body.index(b"\r\n"):]
+    for replayed in (unsigned_chunks(other, "x-amz-checksum-crc32"), body[:-1] + b"X", nine_digits):
         r = send(proxy.authority, RawRequest("PUT", captured.target, captured.headers, replayed))
         assert r.status == 400 and error_code(r) in ("BadDigest", "InvalidRequest"), r.body
         assert_object(origin_s3, bucket, "slot", b"original")

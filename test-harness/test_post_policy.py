@@ -233,6 +233,33 @@ def test_a_form_garage_would_read_under_other_names_is_refused_or_normalised(pro
         assert keys == ["uploads/a.txt"], keys
 
 
+@pytest.mark.every_origin
+def test_a_field_value_reaches_the_origin_as_the_text_checked(proxy, origin_s3, bucket):
+    """Found by a review (2026-12-01): Garage decodes a field's value by the `charset` of the
+    part's `Content-Type` (or a byte-order mark), so `uploads/ESC(B../x` in `iso-2022-jp` was
+    checked as sent and stored as `uploads/../x`. A field's `Content-Type` no longer reaches
+    the origin, and a value must be UTF-8 text without a byte-order mark."""
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "uploads/x", conditions=[["starts-with", "$key", "uploads/"]])
+    url = form["url"]
+    prepared = requests.Request("POST", url, data=form["fields"], files={"file": ("a.txt", b"x", "text/plain")}).prepare()
+    key_part = b'name="key"\r\n\r\nuploads/x\r\n'
+    assert key_part in prepared.body
+    escaped = prepared.body.replace(
+        key_part, b'name="key"\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n\r\nuploads/\x1b(B../escaped.txt\r\n')
+    r = post_body(url, prepared, escaped)
+    keys = [o["Key"] for o in origin_s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert "uploads/../escaped.txt" not in keys and "escaped.txt" not in keys, keys
+    for value in (b"uploads/caf\xe9.txt", b"\xef\xbb\xbfuploads/bom.txt"):
+        r = post_body(url, prepared, prepared.body.replace(key_part, b'name="key"\r\n\r\n' + value + b"\r\n"))
+        assert r.status_code == 400 and "MalformedPOSTRequest" in r.text, r.text
+    # A file name that is not UTF-8: Garage read none and stored `${filename}` as spelt.
+    form = form_for(client, bucket, "uploads/${filename}", conditions=[["starts-with", "$key", "uploads/"]])
+    prepared = requests.Request("POST", url, data=form["fields"], files={"file": ("a.txt", b"x", "text/plain")}).prepare()
+    r = post_body(url, prepared, prepared.body.replace(b'filename="a.txt"', b'filename="caf\xe9.txt"'))
+    assert r.status_code == 400 and "MalformedPOSTRequest" in r.text, r.text
+
+
 def with_fields_after_the_file(prepared, fields: dict) -> bytes:
     """The prepared form's body with `fields` after the file part, as a page whose submit
     button (or any input) comes after the file input posts it."""

@@ -1051,6 +1051,25 @@ fn a_signed_checksum_binds_a_body_whose_payload_hash_is_unsigned() {
         .with("x-amz-checksum-sha256", SHA256_HELLO)
         .sign("CK", "cs", signed_sha256);
     assert_eq!(body_check(&complete, &g), Ok(None));
+    // Only there: a bucket's `?delete&uploadId=` is DeleteObjects at the origins, and an
+    // object's `?uploads` comes before `uploadId` (a later review).
+    for path in ["/bucket?delete&uploadId=U", "/bucket/k?uploads&uploadId=U"] {
+        let other = Head::new("POST", path)
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .with("x-amz-checksum-sha256", SHA256_HELLO)
+            .sign("CK", "cs", signed_sha256);
+        assert_eq!(body_check(&other, &g), Ok(sha256), "{path}");
+    }
+    // A CRC beside a SHA-256 makes two checksums, refused as S3 refuses them.
+    let head = put(
+        &[
+            ("x-amz-checksum-crc32", "NhCmhg=="),
+            ("x-amz-checksum-sha256", SHA256_HELLO),
+        ],
+        "host;x-amz-checksum-crc32;x-amz-checksum-sha256;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Err(InvalidRequest));
     // Presigned, the checksum a signed header or hoisted into the signed query.
     let url = presigned_put(MD5_HELLO, "content-md5;host");
     assert_eq!(body_check(&url, &g), Ok(hello()));

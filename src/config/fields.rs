@@ -117,7 +117,8 @@ impl<'p> Fields<'p> {
             (None, Some(var)) => env(&var).filter(|v| !v.is_empty()).ok_or_else(|| {
                 ConfigError::new(
                     self.path(&secret_env),
-                    format!("the environment variable {var} is not set in the VM"),
+                    // Not named: a secret pasted here by mistake would be logged (a review).
+                    "the environment variable it names is not set in the VM",
                 )
             })?,
             (None, None) => {

@@ -657,17 +657,13 @@ fn public_domains(list: Vec<String>, field: &str) -> Result<PublicDomains, Confi
             return Err(ConfigError::new(format!("{field}[{i}]"), "is listed twice"));
         }
         for (j, other) in domains.iter().enumerate() {
-            let clash =
-                (domain.bucket_host_under(other).map(|b| (&domain, b, other))).or_else(|| {
-                    other
-                        .bucket_host_under(&domain)
-                        .map(|b| (other, b, &domain))
-                });
-            if let Some((host, bucket, parent)) = clash {
+            let clash = domain.bucket_host_under(other).is_some()
+                || other.bucket_host_under(&domain).is_some();
+            if clash {
                 return Err(ConfigError::new(
                     format!("{field}[{i}]"),
                     format!(
-                        "'{host}' is also the host of bucket '{bucket}' of '{parent}', virtual-hosted ({field}[{j}] and [{i}]): a request signed for it could mean either; serve one of the two"
+                        "one of it and {field}[{j}] is the host of a bucket under the other (virtual-hosted): a request signed for that host could mean either; serve one of the two"
                     ),
                 ));
             }

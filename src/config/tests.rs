@@ -71,7 +71,9 @@ fn a_domain_under_another_is_refused_unless_their_ports_differ() {
     .unwrap_err();
     assert_eq!(error.field, "public_domains[1]");
     assert!(
-        error.reason.contains("bucket 'files' of 'mydomain.com'"),
+        error
+            .reason
+            .contains("public_domains[0] is the host of a bucket under the other"),
         "{}",
         error.reason
     );

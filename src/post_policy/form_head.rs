@@ -53,7 +53,6 @@ struct Field {
     part: Range<usize>,
     /// Its header lines, without the CRLF CRLF that ends them.
     headers: Range<usize>,
-    content_type: Option<Vec<u8>>,
 }
 
 /// The part named `file`.
@@ -155,7 +154,9 @@ impl FormHead {
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                let headers = part_headers(&f.name, None, f.content_type.as_deref());
+                // Without its `Content-Type`, whose `charset` Garage would decode the value by
+                // (`iso-2022-jp` made `..` of other bytes, a review found): UTF-8, as checked.
+                let headers = as_browsers_write(&f.name, None, None);
                 (sent(&f.headers) != headers.as_slice()).then_some(Edit::Headers {
                     part: Part::Field(i),
                     headers,
@@ -163,7 +164,7 @@ impl FormHead {
             })
             .collect();
         let base = base_name(self.filename());
-        let headers = part_headers(FILE, Some(base), self.file.content_type.as_deref());
+        let headers = as_browsers_write(FILE, Some(base), self.file.content_type.as_deref());
         if sent(&self.file.headers) != headers.as_slice() {
             edits.push(Edit::Headers {
                 part: Part::File,
@@ -237,7 +238,7 @@ impl FormHead {
 }
 
 /// A part's header lines as browsers write them: the disposition, then any `Content-Type`.
-fn part_headers(name: &str, filename: Option<&[u8]>, content_type: Option<&[u8]>) -> Vec<u8> {
+fn as_browsers_write(name: &str, filename: Option<&[u8]>, content_type: Option<&[u8]>) -> Vec<u8> {
     let mut headers = disposition(name, filename);
     if let Some(content_type) = content_type {
         headers.extend_from_slice(b"\r\nContent-Type: ");
@@ -310,7 +311,6 @@ enum State {
         part_start: usize,
         name: String,
         headers: Range<usize>,
-        content_type: Option<Vec<u8>>,
         value_start: usize,
         scan_from: usize,
     },
@@ -490,7 +490,6 @@ impl HeadParser {
                         part_start,
                         name: headers.name,
                         headers: headers_start..end,
-                        content_type: headers.content_type,
                         value_start,
                         scan_from: value_start,
                     };
@@ -499,7 +498,6 @@ impl HeadParser {
                     part_start,
                     name,
                     headers,
-                    content_type,
                     value_start,
                     scan_from,
                 } => {
@@ -517,6 +515,14 @@ impl HeadParser {
                     if find(value, &self.dash, 0).is_some() {
                         return Err(holds_the_boundary());
                     }
+                    // Read as UTF-8 text here; Garage decodes a value (by a byte-order mark,
+                    // else as UTF-8 with replacement), so anything else would be another value
+                    // there than the one checked (a review, 2026-12-01).
+                    if std::str::from_utf8(value).is_err() || value.starts_with(UTF8_BOM) {
+                        return Err(HeadError::Malformed(
+                            "a field's value is not UTF-8 text (or opens with a byte-order mark)",
+                        ));
+                    }
                     match next {
                         b"\r\n" => {
                             self.fields.push(Field {
@@ -524,7 +530,6 @@ impl HeadParser {
                                 value: *value_start..at,
                                 part: *part_start..at + 2,
                                 headers: headers.clone(),
-                                content_type: content_type.take(),
                             });
                             self.state = State::Headers {
                                 part_start: at + 2,
@@ -543,6 +548,8 @@ impl HeadParser {
         }
     }
 }
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 fn holds_the_boundary() -> HeadError {
     HeadError::Malformed("a part holds the boundary, which some origins read as a new part")
@@ -828,8 +835,8 @@ mod tests {
             out,
             format!(
                 "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
-                 --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\nContent-Type: text/plain\r\n\r\nprivate\r\n\
-                 --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\nContent-Type: text/plain\r\n\r\np\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"acl\"\r\n\r\nprivate\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\np\r\n\
                  --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n"
             )
         );
@@ -886,6 +893,28 @@ mod tests {
         // As browsers and SDKs write forms: nothing to do.
         let (head, _) = head_of(&body(&[("key", "k")], "c"));
         assert!(head.normalising_edits().is_empty());
+    }
+
+    #[test]
+    fn field_values_are_utf8_text() {
+        // Garage decodes a value by its byte-order mark or as UTF-8 with replacement: any
+        // other value would be another there than the one checked.
+        for value in ["caf\u{e9}", "\u{feff}uploads/a", "\u{fffd}"] {
+            let form = body(&[("key", value)], "c");
+            let ok = parser(64 * 1024).push(form.as_bytes()).is_ok();
+            assert_eq!(ok, !value.starts_with('\u{feff}'), "{value:?}");
+        }
+        let mut latin1 =
+            format!("--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n").into_bytes();
+        latin1.extend_from_slice(b"caf\xe9\r\n");
+        latin1.extend_from_slice(
+            format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nc"
+            )
+            .as_bytes(),
+        );
+        let mut p = parser(1 << 20);
+        assert!(matches!(p.push(&latin1), Err(HeadError::Malformed(_))));
     }
 
     #[test]

@@ -56,7 +56,6 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
         return Err("a part's disposition is not form-data");
     }
     let name = parsed.get("name").ok_or("a part has no name")?;
-    let name = std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8")?;
     if name.is_empty() {
         return Err("a field name is empty");
     }
@@ -65,18 +64,25 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
     // `;` (`name="x-ignore-a; name=file"` is a field named `file` there), Garage's takes the
     // first `name=` after white space (`name="x-ignore-a name=key "` was its field `key`, an
     // attack run found). For the same reason `name` comes first, before a file name.
-    if !name.bytes().all(header_params::is_token) {
+    if !name.iter().all(|&b| header_params::is_token(b)) {
         return Err("a field name is not a token");
     }
+    let name = std::str::from_utf8(name).map_err(|_| "a field name is not a token")?;
     if parsed.params.first().map(|p| p.name) != Some("name") {
         return Err("a part's name is not the first parameter of its disposition");
     }
-    if parsed.get("filename").is_some_and(reads_as_a_parameter) {
+    let filename = parsed.get("filename");
+    // Garage's reader gives no file name for one that is not UTF-8, and then stores
+    // `${filename}` as spelt (a review found it).
+    if filename.is_some_and(|f| std::str::from_utf8(f).is_err()) {
+        return Err("a file name is not UTF-8");
+    }
+    if filename.is_some_and(reads_as_a_parameter) {
         return Err("a file name holds '; name=' as a parameter would");
     }
     Ok(PartHeaders {
         name: name.to_owned(),
-        filename: parsed.get("filename").map(<[u8]>::to_vec),
+        filename: filename.map(<[u8]>::to_vec),
         content_type: content_type.map(<[u8]>::to_vec),
     })
 }
@@ -188,5 +194,9 @@ mod tests {
             assert!(headers(&part).is_ok(), "{fine}");
         }
         assert!(parse(b"Content-Disposition: form-data; name=\"\xff\"").is_err());
+        assert!(
+            parse(b"Content-Disposition: form-data; name=\"file\"; filename=\"caf\xe9.txt\"")
+                .is_err()
+        );
     }
 }

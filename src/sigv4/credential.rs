@@ -30,6 +30,9 @@ pub enum CredentialError {
     BadDate,
     /// The last part is not `aws4_request`.
     BadTerminator,
+    /// The region holds something no region name has (it reaches the debug detail's string
+    /// to sign, where a line break or a bidi control once forged a log line).
+    BadRegion,
 }
 
 impl fmt::Display for CredentialError {
@@ -40,6 +43,9 @@ impl fmt::Display for CredentialError {
             }
             CredentialError::BadDate => "the credential date must be YYYYMMDD",
             CredentialError::BadTerminator => "the credential must end with aws4_request",
+            CredentialError::BadRegion => {
+                "the credential's region must be letters, digits, '-', '_' or '.'"
+            }
         })
     }
 }
@@ -61,6 +67,12 @@ impl<'a> Credential<'a> {
         }
         if terminator != TERMINATOR {
             return Err(CredentialError::BadTerminator);
+        }
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(CredentialError::BadRegion);
         }
         Ok(Credential {
             access_key_id,
@@ -140,13 +152,13 @@ mod tests {
 
     #[test]
     fn encodes_as_a_query_value() {
-        let c = Credential::parse("AK+/20130524/us east/s3/aws4_request").unwrap();
+        let c = Credential::parse("A K+/20130524/us-east.1/s3/aws4_request").unwrap();
         let mut text = String::new();
         encode_query_component(&mut text, c.text().as_bytes());
         assert_eq!(c.encoded(), text);
         assert_eq!(
             c.encoded(),
-            "AK%2B%2F20130524%2Fus%20east%2Fs3%2Faws4_request"
+            "A%20K%2B%2F20130524%2Fus-east.1%2Fs3%2Faws4_request"
         );
     }
 
@@ -174,6 +186,10 @@ mod tests {
             ("AK/2013052/us-east-1/s3/aws4_request", BadDate),
             ("AK/2013052x/us-east-1/s3/aws4_request", BadDate),
             ("AK/20130524/us-east-1/s3/aws5_request", BadTerminator),
+            // A region that could split or forge the debug line it reaches (a review).
+            ("AK/20130524/us-east-1\nFORGED/s3/aws4_request", BadRegion),
+            ("AK/20130524/us\u{2028}east/s3/aws4_request", BadRegion),
+            ("AK/20130524/us east/s3/aws4_request", BadRegion),
         ] {
             assert_eq!(Credential::parse(input), Err(want), "{input}");
         }
