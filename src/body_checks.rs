@@ -9,6 +9,7 @@ use crate::body_digest::{BodyCheck, Expected, Framing, Hold, CHECKSUM_HEADERS};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
+use crate::sigv4::split::{is_amz_name, starts_with_ignore_ascii_case};
 use crate::verify::Verified;
 
 /// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not
@@ -185,9 +186,12 @@ pub(crate) fn body_check_for(
     if !carries_a_body(req.method) {
         return Ok(None);
     }
-    let hold = || match is_document(req, target) {
-        true => Hold::Whole,
-        false => Hold::LastByte,
+    let hold = || {
+        if is_document(req, target) {
+            Hold::Whole
+        } else {
+            Hold::LastByte
+        }
     };
     Ok(expected()?.map(|expected| BodyCheck {
         expected,
@@ -212,7 +216,7 @@ fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
                 || !req.params().iter().all(|param| {
                     let name = param.decoded_name();
                     OBJECT_DATA_PARAMS.contains(&name.as_ref())
-                        || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"))
+                        || is_amz_name(&name)
                 })
         }
         _ => false,
@@ -240,13 +244,13 @@ pub(crate) fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejecti
     // Every value: an origin may read either of two (a review found the second let by).
     let streaming = req.values("x-amz-content-sha256").any(|value| {
         let value = value.trim_ascii();
-        value.len() >= 10 && value[..10].eq_ignore_ascii_case(b"STREAMING-")
+        starts_with_ignore_ascii_case(value, b"STREAMING-")
     });
-    match streaming {
-        true => Err(Rejection::new(
+    if streaming {
+        return Err(Rejection::new(
             InvalidArgument,
             "A presigned request whose body is bound by a signed digest cannot declare an aws-chunked body.",
-        )),
-        false => Ok(()),
+        ));
     }
+    Ok(())
 }

@@ -225,7 +225,7 @@ pub struct BodyDigest {
     held: Vec<u8>,
     /// The VM budget's cover for a held document.
     reservation: Reservation,
-    /// The body's announced length: a held document never takes more.
+    /// A held document's announced length: it never takes more.
     announced: Option<usize>,
 }
 
@@ -257,16 +257,15 @@ impl BodyDigest {
     /// holds nothing: a review found heads that each reserved 4 MiB, an attack run 1,030 idle
     /// heads of a replayed DeleteObjects that reserved 64 KiB each, the whole budget.
     pub fn expect_length(&mut self, length: u64) -> Result<(), BodyError> {
+        if self.check.hold == Hold::LastByte {
+            return Ok(());
+        }
         match usize::try_from(length) {
-            Ok(length) if self.check.hold == Hold::Whole && length > MAX_DOCUMENT_BYTES => {
-                Err(BodyError::TooLarge)
-            }
-            Err(_) if self.check.hold == Hold::Whole => Err(BodyError::TooLarge),
-            Ok(length) => {
+            Ok(length) if length <= MAX_DOCUMENT_BYTES => {
                 self.announced = Some(length);
                 Ok(())
             }
-            Err(_) => Ok(()),
+            _ => Err(BodyError::TooLarge),
         }
     }
 

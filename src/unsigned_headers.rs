@@ -20,7 +20,7 @@
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
-use crate::sigv4::split::split;
+use crate::sigv4::split::{is_amz_name, split};
 
 const AMZ_PREFIX: &[u8] = b"x-amz-";
 /// S3 lets the payload hash go unsigned: it only says what the body is, and the origin
@@ -53,9 +53,7 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     let is_covered = |name: &[u8], protection| match covered {
         Covered::Nothing => protection == Protection::Named,
         // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
-        Covered::AllAmz => {
-            name.len() > AMZ_PREFIX.len() && starts_with_ignore_case(name, AMZ_PREFIX)
-        }
+        Covered::AllAmz => is_amz_name(name),
         Covered::Listed(list) => {
             split(list, b';').any(|signed| signed.as_bytes().eq_ignore_ascii_case(name))
         }
@@ -173,10 +171,6 @@ fn fold(b: u8) -> u8 {
         b'_' => b'-',
         b => b.to_ascii_lowercase(),
     }
-}
-
-fn starts_with_ignore_case(name: &[u8], prefix: &[u8]) -> bool {
-    name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::sigv2::string_to_sign::{
 };
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::query::params;
+use crate::sigv4::split::is_amz_name;
 
 /// Query parameters S3 reads unsigned under SigV2 that only shape a listing or a page of one.
 const UNSIGNED_READ_ONLY: [&[u8]; 16] = [
@@ -194,9 +195,7 @@ fn check_repeated_headers<'r>(req: &Request<'r>) -> Result<Option<&'r [u8]>, Rej
     let mut content_md5 = None;
     for (i, &(name, value)) in req.headers.iter().enumerate() {
         let is_md5 = name.eq_ignore_ascii_case(b"content-md5");
-        let signed = is_md5
-            || name.eq_ignore_ascii_case(b"content-type")
-            || (name.len() > 6 && name[..6].eq_ignore_ascii_case(b"x-amz-"));
+        let signed = is_md5 || name.eq_ignore_ascii_case(b"content-type") || is_amz_name(name);
         let before = &req.headers[..i];
         if signed && before.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             return Err(crate::verify::repeated_signed_header(name));

@@ -20,6 +20,7 @@ use access_log::{printable_key_id, AccessLog};
 use counters::Counters;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -116,7 +117,8 @@ impl RootContext for Root {
             counters: self.counters.clone(),
             body: None,
             head: false,
-            described: String::new(),
+            request_line: String::new(),
+            access_key_id: None,
             answered: Cell::new(false),
         }))
     }
@@ -213,8 +215,10 @@ struct Stream {
     /// What verifies and re-signs the body, while it streams.
     body: Option<Body>,
     head: bool,
-    /// `METHOD path (access key …)`, for the log line of a body refused mid-stream.
-    described: String,
+    /// `METHOD path` and the key id the request claims, for the log line of a body refused
+    /// mid-stream, when the head is gone.
+    request_line: String,
+    access_key_id: Option<String>,
     /// The filter answered the request itself: nothing of it may go on, whatever Envoy calls
     /// next (with `allow_on_headers_stop_iteration`, a `Continue` from a body callback would
     /// release the headers held back).
@@ -342,7 +346,7 @@ impl Stream {
         }
         if forward.form.is_some() || forward.body.is_some() || forward.body_check.is_some() {
             // For the log line of a body refused mid-stream, when the head is gone.
-            self.described = describe(req, forward.access_key_id);
+            self.describe(req, forward.access_key_id);
         }
         if let Some(form) = forward.form.take() {
             // Counted and logged once the form's head says who signed it.
@@ -387,7 +391,7 @@ impl Stream {
         }
         let unexpected = !end_of_stream && !carries_a_body(req.method);
         if unexpected {
-            self.described = describe(req, forward.access_key_id);
+            self.describe(req, forward.access_key_id);
             // Announced in the head, before the head goes on (a DELETE would run at the origin
             // before its body arrived); else (HTTP/2 DATA frames) at the body's first byte.
             if req.announces_a_body() {
@@ -530,14 +534,7 @@ impl Stream {
             self.counters.forwarded(kind);
             self.access_log()
                 .forwarded(kind, verdict.access_key_id.as_deref());
-            self.described = format!(
-                "{} (access key {})",
-                self.described,
-                verdict
-                    .access_key_id
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |id| printable_key_id(id).into_owned())
-            );
+            self.access_key_id.clone_from(&verdict.access_key_id);
             if verdict.content_length_delta != 0 {
                 set_content_length(verdict.content_length_delta)?;
             }
@@ -556,12 +553,25 @@ impl Stream {
     fn refuse_body(&mut self, rejection: Rejection) -> Action {
         self.body = None;
         self.record_memory();
-        let described = match self.described.as_str() {
+        // A form refused for its policy knows its key only from the rejection (a review found
+        // such lines and access logs without it).
+        let key = rejection
+            .access_key_id
+            .as_deref()
+            .or(self.access_key_id.as_deref());
+        self.access_log().access_key_id(key);
+        let line = match self.request_line.as_str() {
             "" => "a request",
-            described => described,
+            line => line,
         };
-        log::info!("rejected {described}: {}", rejection.error);
+        log::info!("rejected {}: {}", with_key(line, key), rejection.error);
         self.send_error(self.head, &rejection.error, None)
+    }
+
+    /// Remembers what a log line says of the request, for a body refused once the head is gone.
+    fn describe(&mut self, req: &Request<'_>, access_key_id: Option<&str>) {
+        self.request_line = request_line(req);
+        self.access_key_id = access_key_id.map(str::to_owned);
     }
 
     /// What this filter records for the access log (nothing where no configuration loaded).
@@ -579,7 +589,7 @@ impl Stream {
     fn reject(&self, req: &Request<'_>, rejection: &Rejection) -> Action {
         self.access_log()
             .access_key_id(rejection.access_key_id.as_deref());
-        let described = describe(req, rejection.access_key_id.as_deref());
+        let described = with_key(&request_line(req), rejection.access_key_id.as_deref());
         log::info!("rejected {described}: {}", rejection.error);
         match &rejection.detail {
             // The filter's configuration, not the client, is at fault: the operator must see it.
@@ -678,14 +688,19 @@ fn apply(forward: &Forward<'_>) -> Result<(), host::Status> {
     Ok(())
 }
 
-/// `METHOD path (access key …)`: what a log line says of a request, secrets masked.
-fn describe(req: &Request<'_>, access_key_id: Option<&str>) -> String {
+/// `METHOD path`: what a log line says of a request, its credentials masked.
+fn request_line(req: &Request<'_>) -> String {
     format!(
-        "{} {} (access key {})",
+        "{} {}",
         crate::redact::printable(&String::from_utf8_lossy(req.method), 32),
         req.loggable_path(),
-        access_key_id.map_or_else(|| "-".to_owned(), |id| printable_key_id(id).into_owned())
     )
+}
+
+/// `… (access key …)`: the key id a request claimed, printable (see `printable_key_id`).
+fn with_key(line: &str, access_key_id: Option<&str>) -> String {
+    let key = access_key_id.map_or(Cow::Borrowed("-"), printable_key_id);
+    format!("{line} (access key {key})")
 }
 
 /// One piece of a body checked against its signed digest: object data goes on but for the

@@ -5,6 +5,8 @@
 //! constants are compared with `eq_ignore_ascii_case`, and the spelling here is the one S3
 //! uses when it names a missing field.
 
+use crate::sigv4::split::starts_with_ignore_ascii_case;
+
 pub const KEY: &str = "key";
 pub const FILE: &str = "file";
 pub const POLICY: &str = "Policy";
@@ -50,9 +52,7 @@ pub fn is(name: &str, field: &str) -> bool {
 /// Whether a field named `name` may be absent from the policy's conditions.
 pub fn is_exempt(name: &str, exempt: &[&str]) -> bool {
     exempt.iter().any(|e| is(name, e))
-        || name
-            .get(..IGNORE_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(IGNORE_PREFIX))
+        || starts_with_ignore_ascii_case(name.as_bytes(), IGNORE_PREFIX.as_bytes())
 }
 
 #[cfg(test)]

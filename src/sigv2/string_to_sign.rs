@@ -8,6 +8,7 @@
 //! sorted, with their values decoded. Every other query parameter is outside the signature.
 
 use crate::sigv4::query::params;
+use crate::sigv4::split::is_amz_name;
 use std::borrow::Cow;
 
 /// The query parameters S3 signs in SigV2, sorted: what the AWS SDKs sign and S3-compatible
@@ -157,7 +158,7 @@ fn push_joined(out: &mut Vec<u8>, headers: &[(&[u8], &[u8])], name: &[u8]) {
 fn push_amz_headers(out: &mut Vec<u8>, headers: &[(&[u8], &[u8])]) {
     let mut amz: Vec<(Vec<u8>, &[u8])> = headers
         .iter()
-        .filter(|(n, _)| n.len() > 6 && n[..6].eq_ignore_ascii_case(b"x-amz-"))
+        .filter(|(n, _)| is_amz_name(n))
         .map(|(n, v)| (n.to_ascii_lowercase(), v.trim_ascii()))
         .collect();
     // Stable: repeated headers keep their order.

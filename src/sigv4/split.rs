@@ -27,6 +27,18 @@ pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
     tail.iter().position(|&b| b == byte).map(|i| tail_start + i)
 }
 
+/// Whether `text` starts with `prefix`, ASCII letters in any case.
+pub fn starts_with_ignore_ascii_case(text: &[u8], prefix: &[u8]) -> bool {
+    text.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
+/// Whether `name` is an `x-amz-*` name (header or parameter), in any case, with something
+/// after the prefix: what SigV2 signs and origins read as S3's own.
+pub fn is_amz_name(name: &[u8]) -> bool {
+    name.len() > 6 && starts_with_ignore_ascii_case(name, b"x-amz-")
+}
+
 /// The pieces of `text` between occurrences of `delimiter`, as `str::split` gives them.
 pub fn split(text: &str, delimiter: u8) -> impl Iterator<Item = &str> {
     debug_assert!(delimiter.is_ascii());
