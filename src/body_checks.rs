@@ -145,23 +145,23 @@ fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
 
 /// Whether a request's `x-amz-checksum-*` is the digest of its body: on CompleteMultipartUpload
 /// (`POST /bucket/key?uploadId=…`) it is the whole object's, which the origin checks against
-/// the parts (a review found valid completions refused). Only there: origins route a bucket's
+/// the parts (a review found valid completions refused). Only there, and only with nothing in
+/// the query but `uploadId`, the SDKs' `x-id` and authentication: origins route a bucket's
 /// `?delete&uploadId=…` as DeleteObjects, and an object's `?uploads`, `?restore` or `?select`
 /// before `uploadId` (a later review).
 fn checksums_bind_the_body(req: &Request<'_>, target: &Target<'_>) -> bool {
-    let has = |wanted: &[u8]| {
-        req.params()
-            .iter()
-            .any(|param| param.decoded_name().as_ref() == wanted)
-    };
     let object = target.bucket.is_some() && !matches!(target.key_path, b"" | b"/");
-    let completes = req.method == b"POST"
-        && object
-        && has(b"uploadId")
-        && ![&b"delete"[..], b"uploads", b"restore", b"select"]
-            .iter()
-            .any(|other| has(other));
-    !completes
+    if req.method != b"POST" || !object {
+        return true;
+    }
+    let mut upload_id = false;
+    let only_completion = req.params().iter().all(|param| {
+        let name = param.decoded_name();
+        upload_id |= name.as_ref() == b"uploadId";
+        name.as_ref() != b"partNumber"
+            && (OBJECT_DATA_PARAMS.contains(&name.as_ref()) || is_amz_name(&name))
+    });
+    !(upload_id && only_completion)
 }
 
 /// Whether requests of `method` carry a body in S3: only `PUT` and `POST` do.

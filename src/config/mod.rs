@@ -15,6 +15,7 @@ mod fields;
 pub(crate) mod strict_json;
 
 use crate::addressing::{OriginAddressing, PublicDomain, PublicDomains};
+use crate::sigv4::credential::is_region_name;
 use crate::sigv4::signing::{Secret, SecretKey};
 use fields::{object, Fields};
 use serde::Deserialize;
@@ -722,14 +723,10 @@ fn is_address(authority: &str) -> bool {
 }
 
 fn check_region(region: &str) -> Result<(), String> {
-    let ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if ok {
+    if is_region_name(region) {
         Ok(())
     } else {
-        Err("is not a region name (letters, digits, '-', '_', '.')".to_owned())
+        Err("is not a region name (printable ASCII without '/', ',' or '=')".to_owned())
     }
 }
 

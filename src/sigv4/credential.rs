@@ -44,10 +44,20 @@ impl fmt::Display for CredentialError {
             CredentialError::BadDate => "the credential date must be YYYYMMDD",
             CredentialError::BadTerminator => "the credential must end with aws4_request",
             CredentialError::BadRegion => {
-                "the credential's region must be letters, digits, '-', '_' or '.'"
+                "the credential's region must be printable ASCII without '/', ',' or '='"
             }
         })
     }
+}
+
+/// What may name a region: printable ASCII but the separators of a credential and of an
+/// `Authorization` header's parameters. SigV4 sets no rule, and origins take free text (Garage,
+/// Ceph's zonegroups, `dc1:zone`); nothing that could split a log line or a header.
+pub fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b))
 }
 
 impl<'a> Credential<'a> {
@@ -68,10 +78,7 @@ impl<'a> Credential<'a> {
         if terminator != TERMINATOR {
             return Err(CredentialError::BadTerminator);
         }
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        {
+        if !is_region_name(region) {
             return Err(CredentialError::BadRegion);
         }
         Ok(Credential {
@@ -151,6 +158,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn regions_are_free_text_but_for_separators() {
+        for region in [
+            "us-east-1",
+            "garage",
+            "default",
+            "US-EAST-1",
+            "my_region",
+            "dc1:zone",
+            "a+b",
+        ] {
+            let credential = format!("AK/20130524/{region}/s3/aws4_request");
+            assert!(Credential::parse(&credential).is_ok(), "{region}");
+        }
+    }
+
+    #[test]
     fn encodes_as_a_query_value() {
         let c = Credential::parse("A K+/20130524/us-east.1/s3/aws4_request").unwrap();
         let mut text = String::new();
@@ -190,6 +213,8 @@ mod tests {
             ("AK/20130524/us-east-1\nFORGED/s3/aws4_request", BadRegion),
             ("AK/20130524/us\u{2028}east/s3/aws4_request", BadRegion),
             ("AK/20130524/us east/s3/aws4_request", BadRegion),
+            ("AK/20130524/a,b/s3/aws4_request", BadRegion),
+            ("AK/20130524/r\u{e9}gion/s3/aws4_request", BadRegion),
         ] {
             assert_eq!(Credential::parse(input), Err(want), "{input}");
         }
