@@ -1392,6 +1392,20 @@ fn a_sigv2_form_is_upgraded_to_sigv4_for_origins_that_want_it() {
         };
         assert_eq!(at_origin.auth, PostAuth::SigV4);
     }
+    // A SigV2 form with its own `x-amz-date` field: the origin gets only the filter's.
+    let form = v2_form(
+        &[
+            json!({"bucket": BUCKET}),
+            json!(["starts-with", "$key", "user/1/"]),
+            json!(["starts-with", "$x-amz-date", ""]),
+        ],
+        &[("key", "user/1/a.txt"), ("x-amz-date", "20000101T000000Z")],
+    );
+    let config = translating(json!({"origin_signature_version": "v4"}));
+    let (out, _) = resigned(&config, &form);
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(text.matches("name=\"x-amz-date\"").count(), 1, "{text}");
+    assert_eq!(field_of(&out, "x-amz-date").as_deref(), Some(DATE));
 }
 
 #[test]

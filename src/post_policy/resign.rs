@@ -141,6 +141,9 @@ pub fn for_origin(
                     name: AWS_ACCESS_KEY_ID,
                 },
                 Edit::Remove { name: SIGNATURE },
+                // A SigV2 form may carry its own `x-amz-date` field (it marks no SigV4 form):
+                // the origin would get two (an attack run found it, 2026-12-01).
+                Edit::Remove { name: NEW_DATE },
                 Edit::Set {
                     name: POLICY,
                     value: policy.into_bytes(),
