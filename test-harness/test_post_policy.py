@@ -260,6 +260,28 @@ def test_a_field_value_reaches_the_origin_as_the_text_checked(proxy, origin_s3, 
     assert r.status_code == 400 and "MalformedPOSTRequest" in r.text, r.text
 
 
+@pytest.mark.every_origin
+def test_forms_as_http_libraries_write_them_upload(proxy, origin_s3, bucket):
+    """Found by an interoperability run (2026-12-01): OkHttp writes a Content-Length in every
+    part, Apache HttpClient a Content-Transfer-Encoding (8bit, binary), .NET a `filename*`
+    after the `filename`; the filter refused them all. They change nothing of the content: the
+    filter reads past them and the origin gets the parts as browsers write them (s3s-fs, which
+    refuses them sent directly, then takes the form)."""
+    client = s3_client(proxy.endpoint)
+    form = form_for(client, bucket, "lib.txt")
+    prepared = requests.Request("POST", form["url"], data=form["fields"],
+                                files={"file": ("lib.txt", b"from a library", "text/plain")}).prepare()
+    body = re.sub(rb'(Content-Disposition: form-data; name="[^"]+")\r\n\r\n',
+                  rb"\1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n", prepared.body)
+    body = body.replace(b'name="file"; filename="lib.txt"\r\nContent-Type: text/plain\r\n',
+                        b"name=\"file\"; filename=\"lib.txt\"; filename*=utf-8''lib.txt\r\n"
+                        b"Content-Type: text/plain\r\nContent-Length: 14\r\n")
+    assert body.count(b"Content-Transfer-Encoding") == len(form["fields"]) and b"filename*" in body
+    r = post_body(form["url"], prepared, body)
+    assert r.status_code == 204, r.text
+    assert stored(origin_s3, bucket, "lib.txt")[0] == b"from a library"
+
+
 def with_fields_after_the_file(prepared, fields: dict) -> bytes:
     """The prepared form's body with `fields` after the file part, as a page whose submit
     button (or any input) comes after the file input posts it."""

@@ -890,6 +890,21 @@ mod tests {
                  --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
             )
         );
+        // What HTTP libraries add (OkHttp's per-part length, Apache's identity encoding, .NET's
+        // `filename*`) is dropped: the origin gets the parts as browsers write them.
+        let libraries = format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: 8bit\r\nContent-Length: 1\r\n\r\nk\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=file; filename=a.txt; filename*=utf-8''a.txt\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nc"
+        );
+        let (head, _) = head_of(&libraries);
+        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
+                 --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+            )
+        );
         // As browsers and SDKs write forms: nothing to do.
         let (head, _) = head_of(&body(&[("key", "k")], "c"));
         assert!(head.normalising_edits().is_empty());

@@ -46,12 +46,22 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
             if content_type.replace(value).is_some() {
                 return Err("a part has two Content-Type headers");
             }
-        } else {
+        } else if !is_ignorable(name, value) {
             return Err("a part carries a header other than Content-Disposition and Content-Type");
         }
     }
     let disposition = disposition.ok_or("a part has no Content-Disposition")?;
-    let parsed = header_params::parse(disposition, &["name", "filename"], NameCase::Lower)?;
+    let parsed = header_params::parse(
+        disposition,
+        &["name", "filename", "filename*"],
+        NameCase::Lower,
+    )?;
+    // RFC 7578 §4.2: `filename*` "MUST NOT be used". .NET writes it after a `filename`, which
+    // is the name read here; the part reaches the origin without it (rewritten as browsers
+    // write it). Alone it would be the only name some readers (Go's) take: refused.
+    if parsed.get("filename*").is_some() && parsed.get("filename").is_none() {
+        return Err("a part names its file only by filename*");
+    }
     if !parsed.value.eq_ignore_ascii_case(b"form-data") {
         return Err("a part's disposition is not form-data");
     }
@@ -85,6 +95,21 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
         filename: filename.map(<[u8]>::to_vec),
         content_type: content_type.map(<[u8]>::to_vec),
     })
+}
+
+/// Headers some HTTP libraries write in every part that change nothing of its content: a
+/// `Content-Length` (OkHttp) and an identity `Content-Transfer-Encoding` (Apache HttpClient's
+/// strict mode: `7bit`, `8bit`, `binary`). They are read past here, and the part reaches the
+/// origin without them (`FormHead::normalising_edits` writes its headers as browsers do); any
+/// other encoding would have an origin decode what was verified raw, and is refused.
+fn is_ignorable(name: &[u8], value: &[u8]) -> bool {
+    if name.eq_ignore_ascii_case(b"content-length") {
+        return !value.is_empty() && value.len() <= 19 && value.iter().all(u8::is_ascii_digit);
+    }
+    name.eq_ignore_ascii_case(b"content-transfer-encoding")
+        && [&b"7bit"[..], b"8bit", b"binary"]
+            .iter()
+            .any(|identity| value.eq_ignore_ascii_case(identity))
 }
 
 /// Whether a quoted value holds what a reader that splits at every `;` would take for another
@@ -184,6 +209,21 @@ mod tests {
             "Content-Disposition: form-data; filename=\"a name=key\"; name=\"file\"",
             "Content-Disposition: form-data; name=\"a b\"",
             "Content-Disposition: form-data; name=\"a=b\"",
+        ] {
+            assert!(headers(bad).is_err(), "{bad:?}");
+        }
+        // What HTTP libraries add that changes nothing: read past, and dropped for the origin.
+        for fine in [
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\nContent-Length: 5",
+            "Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: 8bit",
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Transfer-Encoding: binary",
+            "Content-Disposition: form-data; name=file; filename=a.txt; filename*=utf-8''a.txt",
+        ] {
+            assert!(headers(fine).is_ok(), "{fine:?}");
+        }
+        for bad in [
+            "Content-Disposition: form-data; name=\"key\"\r\nContent-Length: x",
+            "Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: quoted-printable",
         ] {
             assert!(headers(bad).is_err(), "{bad:?}");
         }
