@@ -59,8 +59,16 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
     // RFC 7578 §4.2: `filename*` "MUST NOT be used". .NET writes it after a `filename`, which
     // is the name read here; the part reaches the origin without it (rewritten as browsers
     // write it). Alone it would be the only name some readers (Go's) take: refused.
-    if parsed.get("filename*").is_some() && parsed.get("filename").is_none() {
-        return Err("a part names its file only by filename*");
+    match parsed.get("filename*") {
+        Some(_) if parsed.get("filename").is_none() => {
+            return Err("a part names its file only by filename*");
+        }
+        // RFC 8187's `charset'language'value`, percent-encoded: nothing in it that a reader
+        // splitting at `;` or `=` could take for another parameter.
+        Some(extended) if !extended.iter().all(|&b| is_ext_value_byte(b)) => {
+            return Err("a filename* is not charset'language'percent-encoded");
+        }
+        _ => {}
     }
     if !parsed.value.eq_ignore_ascii_case(b"form-data") {
         return Err("a part's disposition is not form-data");
@@ -95,6 +103,11 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
         filename: filename.map(<[u8]>::to_vec),
         content_type: content_type.map(<[u8]>::to_vec),
     })
+}
+
+/// RFC 8187 `attr-char`, `%` and the `'` that separate charset, language and value.
+fn is_ext_value_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~%'".contains(&b)
 }
 
 /// Headers some HTTP libraries write in every part that change nothing of its content: a
@@ -222,6 +235,8 @@ mod tests {
             assert!(headers(fine).is_ok(), "{fine:?}");
         }
         for bad in [
+            "Content-Disposition: form-data; name=\"x\"; filename=\"a\"; filename*=\"; name=signature\"",
+            "Content-Disposition: form-data; name=\"x\"; filename=\"a\"; filename*=\"utf-8''a b\"",
             "Content-Disposition: form-data; name=\"key\"\r\nContent-Length: x",
             "Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: quoted-printable",
         ] {
