@@ -5,7 +5,7 @@
 //! signature cannot carry another body.
 
 use crate::addressing::Target;
-use crate::body_digest::{BodyCheck, Expected, Framing, Hold, CHECKSUM_HEADERS};
+use crate::body_digest::{BodyCheck, Expected, Framing, Hold};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
@@ -71,14 +71,14 @@ enum Source {
     Query,
 }
 
-/// The checksums S3 knows, each of which makes a request's one checksum. Only those in
-/// `CHECKSUM_HEADERS` bind a body; a CRC is the origin's to compare.
-const EVERY_CHECKSUM: [&str; 5] = [
-    "x-amz-checksum-crc32",
-    "x-amz-checksum-crc32c",
-    "x-amz-checksum-crc64nvme",
-    "x-amz-checksum-sha1",
-    "x-amz-checksum-sha256",
+/// The checksums S3 knows, each of which makes a request's one checksum, and whether it binds
+/// a body: a CRC does not (any body can be given any CRC), and is the origin's to compare.
+const CHECKSUMS: [(&str, bool); 5] = [
+    ("x-amz-checksum-crc32", false),
+    ("x-amz-checksum-crc32c", false),
+    ("x-amz-checksum-crc64nvme", false),
+    ("x-amz-checksum-sha1", true),
+    ("x-amz-checksum-sha256", true),
 ];
 
 /// The digests of its body a request signed, as they are found.
@@ -105,9 +105,9 @@ impl Signed {
     /// `name: value`, if `name` is a checksum's: one at most, as S3 (and s3s-fs and Garage)
     /// take one, so that no two readings can pick different ones.
     fn maybe_checksum(&mut self, name: &[u8], value: &[u8], from: Source) -> Result<(), Rejection> {
-        let Some(known) = EVERY_CHECKSUM
+        let Some((known, binds)) = CHECKSUMS
             .into_iter()
-            .find(|known| known.as_bytes().eq_ignore_ascii_case(name))
+            .find(|(known, _)| known.as_bytes().eq_ignore_ascii_case(name))
         else {
             return Ok(());
         };
@@ -120,7 +120,7 @@ impl Signed {
                 "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
             ));
         }
-        if !CHECKSUM_HEADERS.contains(&known) {
+        if !binds {
             return Ok(());
         }
         let digest = Expected::checksum(known, value).map_err(|_| {
@@ -158,8 +158,7 @@ fn checksums_bind_the_body(req: &Request<'_>, target: &Target<'_>) -> bool {
     let only_completion = req.params().iter().all(|param| {
         let name = param.decoded_name();
         upload_id |= name.as_ref() == b"uploadId";
-        name.as_ref() != b"partNumber"
-            && (OBJECT_DATA_PARAMS.contains(&name.as_ref()) || is_amz_name(&name))
+        name.as_ref() != b"partNumber" && is_object_data_param(&name)
     });
     !(upload_id && only_completion)
 }
@@ -213,11 +212,10 @@ fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
                 // MinIO untars such a PUT into objects as it reads it, keys and all, before
                 // its digests are checked at the end (`PutObjectExtractHandler`).
                 || req.values(SNOWBALL).next().is_some()
-                || !req.params().iter().all(|param| {
-                    let name = param.decoded_name();
-                    OBJECT_DATA_PARAMS.contains(&name.as_ref())
-                        || is_amz_name(&name)
-                })
+                || !req
+                    .params()
+                    .iter()
+                    .all(|param| is_object_data_param(&param.decoded_name()))
         }
         _ => false,
     }
@@ -235,6 +233,10 @@ const OBJECT_DATA_PARAMS: [&[u8]; 6] = [
     b"Expires",
     b"Signature",
 ];
+
+fn is_object_data_param(name: &[u8]) -> bool {
+    OBJECT_DATA_PARAMS.contains(&name) || is_amz_name(name)
+}
 
 /// On a presigned URL whose body is checked against a signed digest (`Content-MD5`, a
 /// checksum), an unsigned `x-amz-content-sha256: STREAMING-*` (with `Content-Encoding:

@@ -110,16 +110,14 @@ pub enum BodyError {
     Framing(&'static str),
 }
 
-/// The checksum headers whose algorithm binds a body, strongest first.
-pub const CHECKSUM_HEADERS: [&str; 2] = ["x-amz-checksum-sha256", "x-amz-checksum-sha1"];
-
 impl Expected {
     /// A `Content-MD5` value (surrounding spaces aside): base64, padded, of exactly 16 bytes.
     pub fn content_md5(value: &[u8]) -> Result<Self, InvalidDigest> {
         base64_digest(value).map(Expected::Md5)
     }
 
-    /// The value of one of `CHECKSUM_HEADERS`, named in lower case: base64 of the digest.
+    /// The value of `x-amz-checksum-sha256` or `-sha1`, named in lower case: base64 of the
+    /// digest. (A CRC binds nothing: no `Expected` for one.)
     pub fn checksum(name: &str, value: &[u8]) -> Result<Self, InvalidDigest> {
         match name {
             "x-amz-checksum-sha256" => base64_digest(value).map(Expected::ChecksumSha256),

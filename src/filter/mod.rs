@@ -368,11 +368,12 @@ impl Stream {
         let mut digest = None;
         if let Some(check) = forward.body_check {
             if end_of_stream {
-                if check.framing == Framing::AwsChunked {
-                    return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
-                }
                 if !check.accepts_empty() {
-                    return self.refuse_body(body_refused(BodyError::Mismatch(check.expected)));
+                    return self.refuse_body(match check.framing {
+                        // An aws-chunked body has at least its final chunk.
+                        Framing::AwsChunked => Rejection::from(ChunkError::Truncated.s3_error()),
+                        Framing::Plain => body_refused(BodyError::Mismatch(check.expected)),
+                    });
                 }
             } else {
                 let Some(filters) = &self.filters else {

@@ -601,6 +601,12 @@ mod tests {
         body
     }
 
+    /// The head of `body` as the origin gets it, normalised.
+    fn normalised(body: &str) -> String {
+        let (head, _) = head_of(body);
+        String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap()
+    }
+
     fn head_of(body: &str) -> (FormHead, usize) {
         let mut p = parser(64 * 1024);
         match p.push(body.as_bytes()).unwrap() {
@@ -829,8 +835,7 @@ mod tests {
              --{B}\r\nContent-Disposition: form-data; name=\"policy\"; filename=\"policy\"\r\nContent-Type: text/plain\r\n\r\np\r\n\
              --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\nc"
         );
-        let (head, _) = head_of(&every);
-        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        let out = normalised(&every);
         assert_eq!(
             out,
             format!(
@@ -856,8 +861,7 @@ mod tests {
             "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
              --{B}\r\nContent-Disposition: form-data; name=\"FILE\"; filename=\"a.txt\"\r\n\r\nc"
         );
-        let (head, _) = head_of(&upper);
-        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        let out = normalised(&upper);
         assert!(out.ends_with("name=\"file\"; filename=\"a.txt\"\r\n\r\n"));
         // A file name with a path: its base name, which `${filename}` is verified as.
         // (A backslash is refused in any quoted value.)
@@ -866,8 +870,7 @@ mod tests {
                 "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
                  --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path}\"\r\nContent-Type: text/plain\r\n\r\nc"
             );
-            let (head, _) = head_of(&with_path);
-            let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+            let out = normalised(&with_path);
             assert!(
                 out.ends_with(
                     "name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
@@ -881,8 +884,7 @@ mod tests {
             "--{B}\r\ncontent-disposition: form-data;name=key\r\n\r\nk\r\n\
              --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=a.txt\t;\r\ncontent-type:  text/plain\r\n\r\nc"
         );
-        let (head, _) = head_of(&tabbed);
-        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        let out = normalised(&tabbed);
         assert_eq!(
             out,
             format!(
@@ -896,8 +898,7 @@ mod tests {
             "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: 8bit\r\nContent-Length: 1\r\n\r\nk\r\n\
              --{B}\r\nContent-Disposition: form-data; name=file; filename=a.txt; filename*=utf-8''a.txt\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nc"
         );
-        let (head, _) = head_of(&libraries);
-        let out = String::from_utf8(head.rewrite(&head.normalising_edits())).unwrap();
+        let out = normalised(&libraries);
         assert_eq!(
             out,
             format!(
