@@ -280,6 +280,21 @@ def test_forms_as_http_libraries_write_them_upload(proxy, origin_s3, bucket):
     r = post_body(form["url"], prepared, body)
     assert r.status_code == 204, r.text
     assert stored(origin_s3, bucket, "lib.txt")[0] == b"from a library"
+    # The attacker's version: a `filename*` naming another file and a part length that lies.
+    # The origin stores the file the filter read, under the name it checked, whole.
+    form = form_for(client, bucket, "up/${filename}", conditions=[["starts-with", "$key", "up/"]])
+    prepared = requests.Request("POST", form["url"], data=form["fields"],
+                                files={"file": ("good.txt", b"the checked file", "text/plain")}).prepare()
+    body = prepared.body.replace(b'name="file"; filename="good.txt"\r\nContent-Type: text/plain\r\n',
+                                 b"name=\"file\"; filename=\"good.txt\"; filename*=utf-8''evil.txt\r\n"
+                                 b"Content-Type: text/plain\r\nContent-Length: 3\r\n")
+    assert b"evil.txt" in body
+    r = post_body(form["url"], prepared, body)
+    assert r.status_code == 204, r.text
+    keys = [o["Key"] for o in origin_s3.list_objects_v2(Bucket=bucket, Prefix="up/").get("Contents", [])]
+    assert keys and not any("evil" in k for k in keys), keys
+    for key in keys:  # `up/good.txt` (s3s-fs stores `${filename}` as spelt)
+        assert stored(origin_s3, bucket, key)[0] == b"the checked file"
 
 
 def with_fields_after_the_file(prepared, fields: dict) -> bytes:
