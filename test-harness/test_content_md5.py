@@ -293,6 +293,22 @@ def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin,
     assert_object(origin_s3, bucket, "slot", data)
 
 
+@pytest.mark.every_origin
+def test_the_completion_exemption_binds_every_other_post(proxy, origin_s3, bucket):
+    """The checksum of an object's `POST ?uploadId` is the whole object's and left to the
+    origin; a bucket's `?delete&uploadId=…` is DeleteObjects at both origins (a review): its
+    signed checksum binds its body, and a replay with another key list deletes nothing."""
+    for key in ("tmp-1", "victim"):
+        origin_s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    body = delete_objects(bucket, "tmp-1")
+    headers = {"x-amz-checksum-sha256": checksum("sha256", body), "Content-Type": "application/xml"}
+    captured = sign_header(proxy.authority, "POST", f"/{bucket}?delete&uploadId=x", headers, body,
+                           payload_hash="UNSIGNED-PAYLOAD")
+    unsized = [(n, v) for n, v in captured.headers if n.lower() != "content-length"]
+    refused_checksum(proxy, RawRequest("POST", captured.target, unsized, delete_objects(bucket, "victim")), "sha256")
+    assert_object(origin_s3, bucket, "victim", b"victim")
+
+
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):
     body = b"x" * 1000
     signed = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned-payload.bin",
