@@ -345,13 +345,16 @@ impl Gateway {
             return self.browser_upload(req, route, boundary);
         }
         match self.config.anonymous {
-            Anonymous::Forward => Ok((
+            Anonymous::Forward => {
+                no_other_service(req, &route.target)?;
+                Ok((
                 Forward {
                     path: route.restyled_path(req),
                     ..Forward::to(AuthKind::Anonymous, Some(route.origin.authority.clone()))
                 },
                 Covered::Nothing,
-            )),
+            ))
+            }
             Anonymous::Reject => Err(Rejection::new(
                 AccessDenied,
                 "Anonymous requests are not allowed; sign the request with AWS Signature Version 4.",
@@ -701,7 +704,7 @@ impl Gateway {
         let rewrite = match self.config.origin_signature_version {
             _ if !self.signs() => resign_v2::Rewrite::default(),
             OriginSignatureVersion::Same => {
-                resign_v2::same(req, &verified, &route.target, &route.origin)
+                resign_v2::same(req, &verified, &route.target, &route.origin, now)
             }
             OriginSignatureVersion::V4 => {
                 resign_v2::to_v4(&self.config, req, &verified, &route.origin, now).map_err(
@@ -772,21 +775,46 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
         b"awsaccesskeyid",
         b"signature",
     ];
-    let segments = req.raw_query().split(|&b| b == b'&' || b == b';');
-    for segment in segments {
-        let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
-        let name: Cow<'_, [u8]> = percent_decode(raw_name).into();
-        if NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(&name)) {
-            return Err(Rejection::new(
-                AuthorizationQueryParametersError,
-                format!(
-                    "The query parameter '{}' looks like authentication, spelt or placed where this endpoint does not read it; sign as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
-                    String::from_utf8_lossy(&name)
-                ),
-            ));
-        }
+    match query_names(req).find(|name| NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(name))) {
+        Some(name) => Err(Rejection::new(
+            AuthorizationQueryParametersError,
+            format!(
+                "The query parameter '{}' looks like authentication, spelt or placed where this endpoint does not read it; sign as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
+                String::from_utf8_lossy(&name)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an anonymous request that is no S3 operation but another service's at the same
+/// origin: MinIO and Ceph answer STS (`AssumeRoleWithWebIdentity`, `…WithLDAPIdentity`:
+/// a token or an LDAP password, checked by the origin, buys origin credentials) on any path,
+/// named by an `Action` parameter in the query or in a urlencoded POST body. S3 has no
+/// `Action` parameter, no `POST` but to a bucket, and every one of those names its operation
+/// in the query (`?uploads`, `?delete`, …) but a browser upload, which the filter verifies
+/// itself; so none of them is forwarded anonymously (an attack run found them, 2026-12-01).
+fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
+    let action = query_names(req).any(|name| name.eq_ignore_ascii_case(b"action"));
+    let post = req.method == b"POST";
+    if action || (post && (target.bucket.is_none() || req.raw_query().is_empty())) {
+        return Err(Rejection::new(
+            AccessDenied,
+            "Anonymous requests are forwarded only as S3 operations: an Action parameter, or a POST naming no subresource, must be signed.",
+        ));
     }
     Ok(())
+}
+
+/// The query's parameter names, decoded, also those after a `;` (for origins whose query
+/// parser splits there).
+fn query_names<'r>(req: &Request<'r>) -> impl Iterator<Item = Cow<'r, [u8]>> {
+    req.raw_query()
+        .split(|&b| b == b'&' || b == b';')
+        .map(|segment| {
+            let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
+            percent_decode(raw_name).into()
+        })
 }
 
 /// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.

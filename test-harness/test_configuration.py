@@ -123,3 +123,24 @@ def test_anonymous_forward_passes_unsigned_requests_only(make_proxy, bucket):
         s3_client(envoy.endpoint, CLIENT_KEY, "wrong").list_objects_v2(Bucket=bucket)
     assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
     assert envoy.origin_requests() == before + 1
+
+
+def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
+    """MinIO and Ceph answer STS on the S3 port, authenticated by a web identity token or an
+    LDAP password in the query or a urlencoded body: with `anonymous: forward` such a request
+    would buy origin credentials from the public endpoint. None reaches the origin."""
+    envoy = make_proxy(anonymous="forward")
+    before = envoy.origin_requests()
+    form = [("content-type", "application/x-www-form-urlencoded")]
+    for method, path, body in [
+        ("POST", "/?Action=AssumeRoleWithWebIdentity&WebIdentityToken=t&Version=2011-06-15", b""),
+        ("POST", "/", b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p"),
+        ("POST", f"/{bucket}/k", b"Action=AssumeRoleWithWebIdentity&WebIdentityToken=t"),
+        ("GET", f"/{bucket}/k?Action=AssumeRoleWithWebIdentity", b""),
+    ]:
+        r = send(envoy.authority, RawRequest(method, path, form, body))
+        assert r.status == 403 and b"<Code>AccessDenied</Code>" in r.body, (method, path)
+    assert envoy.origin_requests() == before
+    # An S3 POST names its operation: it still goes on, for the origin to judge.
+    r = send(envoy.authority, RawRequest("POST", f"/{bucket}/k?uploads"))
+    assert envoy.origin_requests() == before + 1 and r.status == 403

@@ -653,6 +653,48 @@ fn anonymous_forward_only_lets_unsigned_requests_through() {
 }
 
 #[test]
+fn anonymous_forward_passes_s3_operations_only() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    // MinIO and Ceph answer STS on the same port, authenticated by what the body or query
+    // carries (a web identity token, an LDAP password): no S3 operation looks like one.
+    for (method, path) in [
+        (
+            "POST",
+            "/?Action=AssumeRoleWithWebIdentity&WebIdentityToken=t&Version=2011-06-15",
+        ),
+        ("POST", "/"),
+        ("POST", "/?x=1"),
+        ("POST", "/public/k"),
+        ("POST", "/public"),
+        ("GET", "/public/k?Action=AssumeRoleWithLDAPIdentity"),
+        ("GET", "/public/k?x=1;action=x"),
+        ("POST", "/public/k?%41ction=AssumeRole"),
+    ] {
+        let head =
+            Head::new(method, path).with("content-type", "application/x-www-form-urlencoded");
+        assert_eq!(
+            head.decide(&g).unwrap_err().0,
+            AccessDenied,
+            "{method} {path}"
+        );
+    }
+    // S3's own POSTs name their operation, and other parameters pass as before.
+    for (method, path) in [
+        ("POST", "/public/k?uploads"),
+        ("POST", "/public?delete"),
+        ("POST", "/public/k?uploadId=u"),
+        ("GET", "/public/k?actions=1&response-content-type=a"),
+        ("PUT", "/public/k"),
+    ] {
+        assert_eq!(
+            Head::new(method, path).decide(&g),
+            Ok(AuthKind::Anonymous),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
 fn the_date_header_stands_in_for_x_amz_date() {
     let g = gateway(serde_json::json!({}));
     // The string to sign carries the ISO 8601 form of the Date header.
