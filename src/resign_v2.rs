@@ -46,18 +46,32 @@ pub struct Rewrite {
 }
 
 /// SigV2 again, with the origin key pair: only the resource can differ (when the origin
-/// addresses the bucket in another style), so the expiry and everything signed stay.
+/// addresses the bucket in another style), and a presigned URL's expiry, which is kept but
+/// never more than a week after now. SigV2 sets no bound, so a client key could mint a URL
+/// for the year 5138, and the origin-signed copy in the origin's logs would outlive the
+/// client key (an attack run, 2026-12-01); SigV4 bounds its URLs at a week.
 pub fn same(
     req: &Request<'_>,
     verified: &VerifiedV2<'_, '_>,
     target: &Target<'_>,
     origin: &OriginTarget<'_, '_>,
+    now: u64,
 ) -> Rewrite {
     let origin_pair = verified.pair.origin();
+    let capped_expiry = match verified.auth {
+        V2Auth::Presigned { expires } => {
+            let latest = now.saturating_add(MAX_EXPIRES_SECONDS.into());
+            (expires > latest).then(|| latest.to_string())
+        }
+        V2Auth::Header { .. } => None,
+    };
+    let date_line = capped_expiry
+        .as_ref()
+        .map_or(verified.date_line.as_slice(), |e| e.as_bytes());
     let sts = string_to_sign(
         req.method,
         &req.headers,
-        &verified.date_line,
+        date_line,
         &target.origin_resource_v2(origin),
         &verified.sub_resources,
     );
@@ -80,6 +94,7 @@ pub fn same(
             let query = replace_values(req.raw_query(), |name| match name {
                 AWS_ACCESS_KEY_ID => Some(id.as_bytes()),
                 SIGNATURE => Some(encoded_signature.as_bytes()),
+                EXPIRES => capped_expiry.as_ref().map(|e| e.as_bytes()),
                 _ => None,
             });
             Rewrite {

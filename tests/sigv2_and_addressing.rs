@@ -197,6 +197,35 @@ fn sigv2_requests_verify_and_re_sign_as_sigv2() {
     assert!(path.starts_with(&format!(
         "/bucket/k%2By?versionId=3&response-content-type=text%2Fcsv&AWSAccessKeyId=OK&Expires={EXPIRES}&Signature="
     )), "{path}");
+
+    // SigV2 bounds no expiry; the origin-signed copy of a URL valid for ten years is valid for
+    // a week from now, as a SigV4 URL at most, and the origin checks that.
+    let years = NOW + 10 * 365 * 86_400;
+    let sts = format!("GET\n\n\n{years}\n/bucket/k");
+    let signature = encoded(&v2_signature("cs", &sts));
+    let long = head(
+        "GET",
+        PUBLIC,
+        &format!("/bucket/k?AWSAccessKeyId=CK&Expires={years}&Signature={signature}"),
+        &[],
+    );
+    let f = decide(&g, &long, NOW).unwrap();
+    let at_origin = forwarded(&long, &f);
+    let path = get(&at_origin, ":path");
+    let week = NOW + 604_800;
+    assert!(
+        path.starts_with(&format!(
+            "/bucket/k?AWSAccessKeyId=OK&Expires={week}&Signature="
+        )),
+        "{path}"
+    );
+    let o = origin();
+    assert!(decide(&o, &at_origin, week).is_ok());
+    assert_eq!(
+        decide(&o, &at_origin, week + 1).unwrap_err().0,
+        AccessDenied
+    );
+    // A URL within the week keeps its expiry, byte for byte (above).
 }
 
 #[test]
