@@ -31,6 +31,8 @@
 //! Rust, no proxy-wasm: the filter applies it (`src/filter/`).
 
 use crate::memory_budget::{MemoryBudget, Reservation};
+use crate::rejection::Rejection;
+use crate::s3_error::S3ErrorCode::{BadDigest, XAmzContentSHA256Mismatch};
 use crate::unsigned_chunks::ChunkDecoder;
 use base64::Engine;
 use md5::Md5;
@@ -169,6 +171,61 @@ fn base64_digest<const N: usize>(value: &[u8]) -> Result<[u8; N], InvalidDigest>
     }
 }
 
+/// A digest taken of data as it streams, to compare with the expected one at its end.
+pub struct RunningDigest {
+    expected: Expected,
+    hasher: Hasher,
+}
+
+impl RunningDigest {
+    pub fn new(expected: Expected) -> Self {
+        RunningDigest {
+            hasher: Hasher::of(&expected),
+            expected,
+        }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+    }
+
+    /// Whether what was fed hashes to the expected digest.
+    pub fn matches(self) -> bool {
+        self.hasher.matches(&self.expected)
+    }
+
+    /// Whether what was fed matches: if not, the refusal S3 gives.
+    pub fn check(self) -> Result<(), Rejection> {
+        let expected = self.expected;
+        match self.matches() {
+            true => Ok(()),
+            false => Err(mismatch(expected)),
+        }
+    }
+}
+
+/// The refusal of a body that does not hash to `expected`, as S3 words it.
+pub fn mismatch(expected: Expected) -> Rejection {
+    match expected {
+        Expected::Md5(_) => Rejection::new(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received.",
+        ),
+        Expected::Sha256(_) => Rejection::new(
+            XAmzContentSHA256Mismatch,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ),
+        Expected::ChecksumSha256(_) => Rejection::new(
+            BadDigest,
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+        Expected::ChecksumSha1(_) => Rejection::new(
+            BadDigest,
+            "The SHA1 you specified did not match the calculated checksum.",
+        ),
+    }
+}
+
 enum Hasher {
     Md5(Md5),
     Sha256(Sha256),
@@ -216,7 +273,7 @@ pub struct Release {
 /// The check of one body as it streams.
 pub struct BodyDigest {
     check: BodyCheck,
-    hasher: Option<Hasher>,
+    digest: Option<RunningDigest>,
     /// The aws-chunked framing the digest's data is read from, if any.
     chunks: Option<ChunkDecoder>,
     /// What has arrived and not gone on: the last byte, or the whole document.
@@ -230,7 +287,7 @@ pub struct BodyDigest {
 impl BodyDigest {
     pub fn new(check: BodyCheck, budget: Rc<MemoryBudget>) -> Self {
         BodyDigest {
-            hasher: Some(Hasher::of(&check.expected)),
+            digest: Some(RunningDigest::new(check.expected)),
             chunks: (check.framing == Framing::AwsChunked).then(ChunkDecoder::default),
             check,
             held: Vec::new(),
@@ -282,11 +339,11 @@ impl BodyDigest {
         let Some(last) = input.len().checked_sub(1) else {
             return Ok(Release::default());
         };
-        match (self.hasher.as_mut(), self.chunks.as_mut()) {
-            (Some(hasher), Some(chunks)) => chunks
-                .feed(input, |data| hasher.update(data))
+        match (self.digest.as_mut(), self.chunks.as_mut()) {
+            (Some(digest), Some(chunks)) => chunks
+                .feed(input, |data| digest.update(data))
                 .map_err(BodyError::Framing)?,
-            (Some(hasher), None) => hasher.update(input),
+            (Some(digest), None) => digest.update(input),
             (None, _) => {}
         }
         match self.check.hold {
@@ -324,10 +381,7 @@ impl BodyDigest {
     pub fn finish(&mut self) -> Result<Vec<u8>, BodyError> {
         let expected = self.check.expected;
         let framed = self.chunks.as_ref().map_or(Ok(()), ChunkDecoder::finish);
-        let matches = self
-            .hasher
-            .take()
-            .is_some_and(|hasher| hasher.matches(&expected));
+        let matches = self.digest.take().is_some_and(RunningDigest::matches);
         let held = std::mem::take(&mut self.held);
         self.reservation.resize(0);
         framed.map_err(BodyError::Framing)?;

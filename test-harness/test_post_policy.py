@@ -83,6 +83,28 @@ def test_a_file_over_the_range_leaves_no_object(proxy, origin_s3, bucket):
     assert stored(origin_s3, bucket, "small.bin")[0] == b"x" * KB
 
 
+@pytest.mark.every_origin
+@pytest.mark.parametrize("field", ["x-amz-checksum-sha256", "Content-MD5"])
+def test_a_form_pinning_its_file_by_digest_stores_that_file_only(proxy, origin_s3, bucket, field):
+    """A policy with `{"x-amz-checksum-sha256": …}` allows one file; s3s-fs compares the field
+    only after storing the file, Garage not at all: the filter refuses any other file before
+    the form's end reaches the origin."""
+    import base64
+    import hashlib
+    approved = b"the approved file\n" * 100
+    digest = (hashlib.sha256 if field.startswith("x-amz") else hashlib.md5)(approved).digest()
+    value = base64.b64encode(digest).decode()
+    origin_s3.put_object(Bucket=bucket, Key="pinned.txt", Body=b"ORIGINAL")
+    form = form_for(s3_client(proxy.endpoint), bucket, "pinned.txt",
+                    fields={field: value}, conditions=[{field: value}])
+    r = post(proxy, form, b"ATTACKER FILE, NOT APPROVED")
+    assert r.status_code == 400 and "<Code>BadDigest</Code>" in r.text, r.text
+    assert stored(origin_s3, bucket, "pinned.txt")[0] == b"ORIGINAL"
+    r = post(proxy, form, approved)
+    assert r.status_code == 204, r.text
+    assert stored(origin_s3, bucket, "pinned.txt")[0] == approved
+
+
 def test_forms_for_another_bucket_or_key_are_refused(proxy, origin_s3, bucket):
     client = s3_client(proxy.endpoint)
     other = f"{bucket}-other"

@@ -808,24 +808,15 @@ fn every_condition_type_holds_or_fails() {
         &[("x-amz-meta-a", "bc")]
     )
     .is_err());
+    let checksum = sha256_b64(&tricky_content());
     assert_eq!(
         with(
             &[json!(["starts-with", "$x-amz-checksum-sha256", ""])],
-            &[(
-                "x-amz-checksum-sha256",
-                "aTL9MeXa9HObn6eP93eygxsJlcwdCwCTysgGAZAgE7w="
-            )]
+            &[("x-amz-checksum-sha256", &checksum)]
         ),
         Ok(())
     );
-    assert!(with(
-        &[],
-        &[(
-            "x-amz-checksum-sha256",
-            "aTL9MeXa9HObn6eP93eygxsJlcwdCwCTysgGAZAgE7w="
-        )]
-    )
-    .is_err());
+    assert!(with(&[], &[("x-amz-checksum-sha256", &checksum)]).is_err());
     assert_eq!(
         with(
             &[json!({"x-amz-security-token": "token"})],
@@ -875,6 +866,111 @@ fn every_condition_type_holds_or_fails() {
     let mut no_name = v4_form(&conditions, &[("key", "user/1/${filename}")]);
     no_name.filename = None;
     assert!(post(&config, &no_name, NOW).is_err());
+}
+
+fn b64(digest: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(digest)
+}
+
+fn sha256_b64(content: &[u8]) -> String {
+    use sha2::Digest;
+    b64(&sha2::Sha256::digest(content))
+}
+
+/// A policy that pins the file by its digest (`{"x-amz-checksum-sha256": …}`) allows that
+/// file only: the origins check the field too late (s3s-fs stores the file first) or not at all
+/// (Garage), so the filter compares the file before the form's closing delimiter goes on.
+#[test]
+fn the_file_must_match_the_digest_its_fields_give() {
+    use sha2::Digest;
+    let config = same_keys();
+    let approved = tricky_content();
+    let md5 = b64(&md5::Md5::digest(&approved));
+    let sha1 = b64(&sha1::Sha1::digest(&approved));
+    let sha256 = sha256_b64(&approved);
+    let form = |fields: &[(&str, &str)], content: &[u8]| {
+        let mut conditions = v4_conditions();
+        for (name, value) in fields {
+            conditions.push(json!({*name: *value}));
+        }
+        let mut all = vec![("key", "user/1/${filename}")];
+        all.extend_from_slice(fields);
+        let mut form = v4_form(&conditions, &all);
+        form.content = content.to_vec();
+        form
+    };
+    let other = b"ATTACKER FILE, NOT APPROVED".as_slice();
+    for (field, value, message) in [
+        (
+            "x-amz-checksum-sha256",
+            &sha256,
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+        (
+            "x-amz-checksum-sha1",
+            &sha1,
+            "The SHA1 you specified did not match the calculated checksum.",
+        ),
+        (
+            "Content-MD5",
+            &md5,
+            "The Content-MD5 you specified did not match what we received.",
+        ),
+    ] {
+        let pinned = form(&[(field, value)], &approved);
+        let body = pinned.body();
+        // The approved file passes, split anywhere.
+        for cut in (0..body.len()).step_by(7) {
+            let posted = post_cut(&config, BUCKET, &pinned.boundary, &body, &[cut], NOW);
+            assert!(posted.is_ok(), "{field} cut at {cut}");
+        }
+        // Another file, or the approved one with a byte changed, is refused before the
+        // delimiter that ends it goes on.
+        let mut changed = approved.clone();
+        changed[3] ^= 1;
+        for content in [other, &changed[..], b"".as_slice()] {
+            let forged = form(&[(field, value)], content);
+            let (code, got) = refused(&config, &forged, NOW);
+            assert_eq!((code, got.as_str()), (BadDigest, message), "{field}");
+            let body = forged.body();
+            // The file's end: its headers' end, the content, the delimiter.
+            let mut end = b"\r\n\r\n".to_vec();
+            end.extend_from_slice(content);
+            end.extend_from_slice(format!("\r\n--{}", forged.boundary).as_bytes());
+            for cut in (0..body.len()).step_by(5) {
+                let Err((_, out)) = post_cut(&config, BUCKET, &forged.boundary, &body, &[cut], NOW)
+                else {
+                    panic!("{field}: accepted, cut at {cut}");
+                };
+                let ended = out.windows(end.len()).any(|w| w == end);
+                assert!(
+                    !ended,
+                    "{field}: the file ended at the origin, cut at {cut}"
+                );
+            }
+        }
+    }
+    // The strongest decides; a CRC is the origin's; a second checksum or a malformed one is
+    // refused, as S3 refuses them.
+    let both = form(
+        &[("Content-MD5", &md5), ("x-amz-checksum-sha256", &sha256)],
+        &approved,
+    );
+    assert!(post(&config, &both, NOW).is_ok());
+    let crc = form(&[("x-amz-checksum-crc32", "AAAAAA==")], &approved);
+    assert!(post(&config, &crc, NOW).is_ok());
+    let two = form(
+        &[
+            ("x-amz-checksum-crc32", "AAAAAA=="),
+            ("x-amz-checksum-sha256", &sha256),
+        ],
+        &approved,
+    );
+    assert_eq!(refused(&config, &two, NOW).0, InvalidRequest);
+    let malformed = form(&[("x-amz-checksum-sha256", "bm90IGEgZGlnZXN0")], &approved);
+    assert_eq!(refused(&config, &malformed, NOW).0, InvalidRequest);
+    let malformed = form(&[("content-md5", "bm90IGEgZGlnZXN0")], &approved);
+    assert_eq!(refused(&config, &malformed, NOW).0, InvalidDigest);
 }
 
 #[test]

@@ -728,22 +728,7 @@ fn digest_step(
 
 fn body_refused(error: BodyError) -> Rejection {
     match error {
-        BodyError::Mismatch(Expected::Md5(_)) => Rejection::new(
-            S3ErrorCode::BadDigest,
-            "The Content-MD5 you specified did not match what we received.",
-        ),
-        BodyError::Mismatch(Expected::Sha256(_)) => Rejection::new(
-            S3ErrorCode::XAmzContentSHA256Mismatch,
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        ),
-        BodyError::Mismatch(Expected::ChecksumSha256(_)) => Rejection::new(
-            S3ErrorCode::BadDigest,
-            "The SHA256 you specified did not match the calculated checksum.",
-        ),
-        BodyError::Mismatch(Expected::ChecksumSha1(_)) => Rejection::new(
-            S3ErrorCode::BadDigest,
-            "The SHA1 you specified did not match the calculated checksum.",
-        ),
+        BodyError::Mismatch(expected) => crate::body_digest::mismatch(expected),
         BodyError::TooLarge => Rejection::new(
             S3ErrorCode::MaxMessageLengthExceeded,
             format!(

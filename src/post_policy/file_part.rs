@@ -22,6 +22,7 @@
 use super::boundary::Boundary;
 use super::errors;
 use super::policy::SizeRange;
+use crate::body_digest::{Expected, RunningDigest};
 use crate::rejection::Rejection;
 use std::ops::Range;
 
@@ -52,6 +53,8 @@ pub struct FileScanner {
     unsent: usize,
     /// `--B` anywhere in the content (Ceph RGW splits the file there).
     dash: DashSearch,
+    /// The digest the form's fields give the file, compared before its delimiter goes on.
+    digest: Option<Box<RunningDigest>>,
     state: State,
 }
 
@@ -68,8 +71,15 @@ impl FileScanner {
             held: CRLF.to_vec(),
             unsent: CRLF.len(),
             dash: DashSearch::new(boundary.dash_boundary()),
+            digest: None,
             state: State::Content,
         }
+    }
+
+    /// The file must hash to `expected`, if given.
+    pub fn checking(mut self, expected: Option<Expected>) -> Self {
+        self.digest = expected.map(|expected| Box::new(RunningDigest::new(expected)));
+        self
     }
 
     /// Bytes of the file so far.
@@ -267,18 +277,21 @@ impl FileScanner {
                 "the file's content holds the boundary, which some origins read as a new part",
             ));
         }
+        if let Some(digest) = &mut self.digest {
+            digest.update(bytes);
+        }
         Ok(())
     }
 
-    /// The delimiter came: the file has its final size.
-    fn end_of_content(&self) -> Result<(), Rejection> {
+    /// The delimiter came: the file is whole.
+    fn end_of_content(&mut self) -> Result<(), Rejection> {
         if self.size < self.range.min {
             return Err(errors::too_small(self.size, self.range.min));
         }
         if self.size > self.range.max {
             return Err(errors::too_large(self.size, self.range.max));
         }
-        Ok(())
+        self.digest.take().map_or(Ok(()), |digest| digest.check())
     }
 }
 

@@ -16,6 +16,7 @@ use super::boundary::Boundary;
 use super::errors;
 use super::file_part::FileScanner;
 use super::form_head::{HeadError, HeadParser, Progress};
+use crate::body_checks::form_file_digest;
 use crate::config::Config;
 use crate::memory_budget::MemoryBudget;
 use crate::rejection::Rejection;
@@ -177,18 +178,18 @@ impl PostUpload {
             .into_head()
             .ok_or_else(|| errors::malformed("internal: the head is incomplete"))?;
         let authorised = authorise(config, &head, &self.bucket, now)?;
+        let for_key = |r: Rejection| match &authorised.access_key_id {
+            Some(key) => r.for_key(key),
+            None => r,
+        };
+        let digest = form_file_digest(head.fields()).map_err(for_key)?;
         let received = head.bytes().len();
         let out = authorised.head.unwrap_or_else(|| head.into_bytes());
         let delta = i64::try_from(out.len()).unwrap_or(i64::MAX)
             - i64::try_from(received).unwrap_or(i64::MAX);
-        let mut scanner = FileScanner::new(&self.boundary, authorised.size);
+        let mut scanner = FileScanner::new(&self.boundary, authorised.size).checking(digest);
         let rest = input.get(used..).unwrap_or_default();
-        let piece = scanner
-            .feed(rest)
-            .map_err(|r| match &authorised.access_key_id {
-                Some(key) => r.for_key(key),
-                None => r,
-            })?;
+        let piece = scanner.feed(rest).map_err(for_key)?;
         self.phase = Phase::File(scanner);
         let mut prefix = out;
         prefix.extend_from_slice(&piece.prefix);
