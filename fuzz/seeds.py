@@ -158,20 +158,23 @@ def chunked_v4(path, data, chunk=4096, trailer=False):
     return (method, path, query, host, pairs), chunk_body(data, chunk, CLIENT_SECRET, seed, trailer, amz_date(NOW))
 
 
-def post_form(bucket, key, boundary="----s3resignboundary", secret=CLIENT_SECRET, access_key=CLIENT_KEY, when=NOW):
+def post_form(bucket, key, boundary="----s3resignboundary", secret=CLIENT_SECRET, access_key=CLIENT_KEY, when=NOW,
+              extra=(), content=b"hello form"):
+    """A SigV4 form; `extra` fields are pinned by the policy (a digest of `content`, say)."""
     date = amz_date(when)
     credential = f"{access_key}/{date[:8]}/us-east-1/s3/aws4_request"
     policy = base64.b64encode(json.dumps({
         "expiration": datetime.fromtimestamp(when + 3600, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "conditions": [{"bucket": bucket}, ["starts-with", "$key", ""], {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
-                       {"x-amz-credential": credential}, {"x-amz-date": date}, ["content-length-range", 0, 1000]],
+                       {"x-amz-credential": credential}, {"x-amz-date": date}, ["content-length-range", 0, 1000]]
+                      + [{n: v} for n, v in extra],
     }).encode()).decode()
     signature = hmac.new(signing_key(secret, date[:8]), policy.encode(), hashlib.sha256).hexdigest()
-    fields = [("key", key), ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential),
+    fields = [("key", key), *extra, ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential),
               ("x-amz-date", date), ("policy", policy), ("x-amz-signature", signature)]
     body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'.encode() for n, v in fields)
     body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
-             f"Content-Type: text/plain\r\n\r\nhello form\r\n--{boundary}--\r\n").encode()
+             f"Content-Type: text/plain\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
     return boundary, body
 
 
@@ -310,6 +313,17 @@ def main() -> int:
         when = int(datetime.strptime(e["now"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp())
         for selector in (0, 1, 6, 7):
             write("post_upload", f"{e['name']}-{selector}", bytes([selector]) + f"{e['bucket']}\n{boundary}\n{when}\n".encode() + body)
+            count += 1
+    # Forms that pin their file by a digest (checked as the file streams).
+    example_key, example_secret = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    content = b"hello form"
+    for name, digest in (("x-amz-checksum-sha256", hashlib.sha256), ("x-amz-checksum-sha1", hashlib.sha1),
+                         ("content-md5", hashlib.md5)):
+        pin = [(name, base64.b64encode(digest(content).digest()).decode())]
+        boundary, body = post_form("bucket", "uploads/a.txt", secret=example_secret, access_key=example_key,
+                                   extra=pin, content=content)
+        for selector in (0, 1):
+            write("post_upload", f"digest-{name}-{selector}", bytes([selector]) + f"bucket\n{boundary}\n{NOW}\n".encode() + body)
             count += 1
     # config: the shipped and documented configurations, and the fuzz targets' own.
     configs = {
