@@ -347,13 +347,11 @@ impl Gateway {
         match self.config.anonymous {
             Anonymous::Forward => {
                 no_other_service(req, &route.target)?;
-                Ok((
-                Forward {
+                let forward = Forward {
                     path: route.restyled_path(req),
                     ..Forward::to(AuthKind::Anonymous, Some(route.origin.authority.clone()))
-                },
-                Covered::Nothing,
-            ))
+                };
+                Ok((forward, Covered::Nothing))
             }
             Anonymous::Reject => Err(Rejection::new(
                 AccessDenied,
