@@ -297,7 +297,10 @@ def test_istio_pieces_fit_together():
     hcm = envoy_yaml["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     assert patch == {k: hcm[k] for k in patch}
     assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-                          "request_headers_timeout", "stream_idle_timeout"}
+                          "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options"}
+    # Retries only of what never reached the origin (Istio's default retries a POST on 503).
+    retries = service["spec"]["http"][0]["retries"]
+    assert set(retries["retryOn"].split(",")) == {"connect-failure", "refused-stream"}
     # The origin's circuit breakers too.
     (origin_cluster,) = [c for c in envoy_yaml["clusters"] if c["name"] == "s3_origin"]
     (thresholds,) = origin_cluster["circuit_breakers"]["thresholds"]

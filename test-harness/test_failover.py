@@ -99,6 +99,8 @@ def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, bac
         # At once: the connection is refused, the attempt is retried on the backup.
         for key in traffic(proxy, bucket, "down"):
             assert has(backup, bucket, key) is not None, key
+        # Refused connections are the origin's own failures: outlier detection ejects it.
+        assert proxy.counter(f"{CLUSTER}.outlier_detection.ejections_enforced_total") >= 1
         # Within the health-check interval Envoy knows; everything still succeeds.
         wait_healthy(proxy, 1)
         keys = traffic(proxy, bucket, "known")
@@ -118,6 +120,21 @@ def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, bac
     for key in traffic(proxy, bucket, "back"):
         assert has(primary, bucket, key) is not None and has(backup, bucket, key) is None
     assert proxy.counter(f"{CLUSTER}.upstream_rq_retry") >= 4
+
+
+def test_answers_a_client_can_provoke_move_no_traffic(proxy, primary, backup, bucket):
+    """An origin's 5xx answer is the client's to provoke: s3s-fs answers any CORS preflight,
+    which anyone may send and the edge forwards unsigned, 501. A burst of them ejects nothing,
+    and everyone's writes stay on the primary (an attack run, 2026-12-01: with ejection on
+    5xx, twelve preflights moved a signed PUT to the backup)."""
+    preflight = RawRequest("OPTIONS", f"/{bucket}/victim",
+                           [("Origin", "http://evil.example"), ("Access-Control-Request-Method", "PUT")])
+    for _ in range(12):
+        assert send(proxy.authority, preflight).status == 501
+    assert proxy.counter(f"{CLUSTER}.outlier_detection.ejections_detected_consecutive_5xx") >= 1
+    assert proxy.counter(f"{CLUSTER}.outlier_detection.ejections_enforced_total") == 0
+    for key in traffic(proxy, bucket, "after-5xx"):
+        assert has(primary, bucket, key) is not None and has(backup, bucket, key) is None
 
 
 class Upload:
