@@ -5,7 +5,7 @@
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::body_checks::{carries_a_body, unexpected_body};
-use crate::body_digest::{BodyDigest, BodyError, Expected, Framing};
+use crate::body_digest::{BodyDigest, BodyError, Framing};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
 use crate::gateway::{Decision, Forward, Gateway};
