@@ -31,7 +31,7 @@ pub(crate) fn signed_digest_v4(
     for param in req.params() {
         signed.maybe_checksum(&param.decoded_name(), &param.decoded_value(), Source::Query)?;
     }
-    Ok(signed.strongest)
+    Ok(signed.strongest())
 }
 
 /// The strongest digest of its body a SigV2 request signed: a hex `x-amz-content-sha256` (the
@@ -61,19 +61,21 @@ pub(crate) fn signed_digest_v2(
     if let Some(sha256) = sha256 {
         signed.add(sha256);
     }
-    Ok(signed.strongest)
+    Ok(signed.strongest())
 }
 
-/// The strongest digest of its file a browser form's fields give (`x-amz-checksum-sha256` or
-/// `-sha1`, else `Content-MD5`): a policy that pins one with `eq` allows that file only, and
-/// the origins check it too late (s3s-fs stores the file first) or not at all (Garage reads a
-/// checksum field only beside `x-amz-checksum-algorithm`), so the filter compares the file
-/// before the form's end goes on (an attack run found other files stored, 2026-12-01).
-pub(crate) fn form_file_digest<'f>(
+/// Every digest of its file a browser form's fields give (`x-amz-checksum-sha256` or `-sha1`,
+/// `Content-MD5`): a policy that pins one with `eq` allows that file only, and the origins check
+/// them too late (s3s-fs stores the file first) or not at all (Garage reads a checksum field
+/// only beside `x-amz-checksum-algorithm`), so the filter compares the file before the form's
+/// end goes on (an attack run found other files stored, 2026-12-01). Every one, not the
+/// strongest: the poster chooses the fields the policy leaves free, and a free SHA-256 of
+/// another file beside a pinned MD5 would have let that file by (a review).
+pub(crate) fn form_file_digests<'f>(
     fields: impl Iterator<Item = (&'f str, &'f [u8])>,
-) -> Result<Option<Expected>, Rejection> {
+) -> Result<Vec<Expected>, Rejection> {
     let mut given = Signed {
-        strongest: None,
+        digests: Vec::new(),
         checksums_bind: true,
         checksum_seen: false,
     };
@@ -84,7 +86,7 @@ pub(crate) fn form_file_digest<'f>(
             given.maybe_checksum(name.as_bytes(), value, Source::Field)?;
         }
     }
-    Ok(given.strongest)
+    Ok(given.digests)
 }
 
 /// Where a checksum was found, for the error that refuses it.
@@ -105,9 +107,10 @@ const CHECKSUMS: [(&str, bool); 5] = [
     ("x-amz-checksum-sha256", true),
 ];
 
-/// The digests of its body a request signed, as they are found.
+/// The digests of its body a request signed, as they are found: a `Content-MD5`, one checksum
+/// and a payload hash at most.
 struct Signed {
-    strongest: Option<Expected>,
+    digests: Vec<Expected>,
     /// Whether its checksums are its body's (see `checksums_bind_the_body`).
     checksums_bind: bool,
     checksum_seen: bool,
@@ -116,14 +119,21 @@ struct Signed {
 impl Signed {
     fn for_body_of(req: &Request<'_>, target: &Target<'_>) -> Self {
         Signed {
-            strongest: None,
+            digests: Vec::new(),
             checksums_bind: checksums_bind_the_body(req, target),
             checksum_seen: false,
         }
     }
 
     fn add(&mut self, digest: Expected) {
-        self.strongest = Some(digest.strongest(self.strongest));
+        self.digests.push(digest);
+    }
+
+    /// One signer chose them all: the strongest stands for the rest.
+    fn strongest(&self) -> Option<Expected> {
+        self.digests
+            .iter()
+            .fold(None, |strongest, &digest| Some(digest.strongest(strongest)))
     }
 
     /// `name: value`, if `name` is a checksum's: one at most, as S3 (and s3s-fs and Garage)

@@ -84,23 +84,32 @@ def test_a_file_over_the_range_leaves_no_object(proxy, origin_s3, bucket):
 
 
 @pytest.mark.every_origin
-@pytest.mark.parametrize("field", ["x-amz-checksum-sha256", "Content-MD5"])
-def test_a_form_pinning_its_file_by_digest_stores_that_file_only(proxy, origin_s3, bucket, field):
+@pytest.mark.parametrize("pinned, free", [("x-amz-checksum-sha256", None), ("Content-MD5", None),
+                                          ("Content-MD5", "x-amz-checksum-sha256")])
+def test_a_form_pinning_its_file_by_digest_stores_that_file_only(proxy, origin_s3, bucket, pinned, free):
     """A policy with `{"x-amz-checksum-sha256": …}` allows one file; s3s-fs compares the field
     only after storing the file, Garage not at all: the filter refuses any other file before
-    the form's end reaches the origin."""
+    the form's end reaches the origin. Every digest field counts, also beside one the policy
+    leaves free for the poster to fill with the digest of another file (a review)."""
     import base64
     import hashlib
-    approved = b"the approved file\n" * 100
-    digest = (hashlib.sha256 if field.startswith("x-amz") else hashlib.md5)(approved).digest()
-    value = base64.b64encode(digest).decode()
+
+    def digest(name, data):
+        algorithm = hashlib.sha256 if name.startswith("x-amz") else hashlib.md5
+        return base64.b64encode(algorithm(data).digest()).decode()
+
+    approved, other = b"the approved file\n" * 100, b"ATTACKER FILE, NOT APPROVED"
     origin_s3.put_object(Bucket=bucket, Key="pinned.txt", Body=b"ORIGINAL")
-    form = form_for(s3_client(proxy.endpoint), bucket, "pinned.txt",
-                    fields={field: value}, conditions=[{field: value}])
-    r = post(proxy, form, b"ATTACKER FILE, NOT APPROVED")
+    conditions = [{pinned: digest(pinned, approved)}] + ([["starts-with", f"${free}", ""]] if free else [])
+
+    def form(content):
+        fields = {pinned: digest(pinned, approved)} | ({free: digest(free, content)} if free else {})
+        return form_for(s3_client(proxy.endpoint), bucket, "pinned.txt", fields=fields, conditions=conditions)
+
+    r = post(proxy, form(other), other)
     assert r.status_code == 400 and "<Code>BadDigest</Code>" in r.text, r.text
     assert stored(origin_s3, bucket, "pinned.txt")[0] == b"ORIGINAL"
-    r = post(proxy, form, approved)
+    r = post(proxy, form(approved), approved)
     assert r.status_code == 204, r.text
     assert stored(origin_s3, bucket, "pinned.txt")[0] == approved
 

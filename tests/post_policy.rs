@@ -950,13 +950,38 @@ fn the_file_must_match_the_digest_its_fields_give() {
             }
         }
     }
-    // The strongest decides; a CRC is the origin's; a second checksum or a malformed one is
-    // refused, as S3 refuses them.
+    // Every digest is checked, not only the strongest: the poster chooses the fields the
+    // policy leaves free, and a free SHA-256 of another file beside a pinned MD5 would let
+    // that file by (a review, 2026-12-01).
     let both = form(
         &[("Content-MD5", &md5), ("x-amz-checksum-sha256", &sha256)],
         &approved,
     );
     assert!(post(&config, &both, NOW).is_ok());
+    let md5_pinned_sha256_free = |sha256: &str, content: &[u8]| {
+        let mut conditions = v4_conditions();
+        conditions.push(json!({"Content-MD5": md5}));
+        conditions.push(json!(["starts-with", "$x-amz-checksum-sha256", ""]));
+        let fields = [
+            ("key", "user/1/${filename}"),
+            ("Content-MD5", md5.as_str()),
+            ("x-amz-checksum-sha256", sha256),
+        ];
+        let mut form = v4_form(&conditions, &fields);
+        form.content = content.to_vec();
+        form
+    };
+    assert!(post(&config, &md5_pinned_sha256_free(&sha256, &approved), NOW).is_ok());
+    let forged = md5_pinned_sha256_free(&sha256_b64(other), other);
+    assert_eq!(
+        refused(&config, &forged, NOW),
+        (
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received.".to_owned()
+        )
+    );
+    // A CRC is the origin's; a second checksum or a malformed one is refused, as S3 refuses
+    // them.
     let crc = form(&[("x-amz-checksum-crc32", "AAAAAA==")], &approved);
     assert!(post(&config, &crc, NOW).is_ok());
     let two = form(

@@ -53,8 +53,8 @@ pub struct FileScanner {
     unsent: usize,
     /// `--B` anywhere in the content (Ceph RGW splits the file there).
     dash: DashSearch,
-    /// The digest the form's fields give the file, compared before its delimiter goes on.
-    digest: Option<Box<RunningDigest>>,
+    /// The digests the form's fields give the file, compared before its delimiter goes on.
+    digests: Vec<RunningDigest>,
     state: State,
 }
 
@@ -71,14 +71,14 @@ impl FileScanner {
             held: CRLF.to_vec(),
             unsent: CRLF.len(),
             dash: DashSearch::new(boundary.dash_boundary()),
-            digest: None,
+            digests: Vec::new(),
             state: State::Content,
         }
     }
 
-    /// The file must hash to `expected`, if given.
-    pub fn checking(mut self, expected: Option<Expected>) -> Self {
-        self.digest = expected.map(|expected| Box::new(RunningDigest::new(expected)));
+    /// The file must hash to every one of `expected`.
+    pub fn checking(mut self, expected: Vec<Expected>) -> Self {
+        self.digests = expected.into_iter().map(RunningDigest::new).collect();
         self
     }
 
@@ -277,7 +277,7 @@ impl FileScanner {
                 "the file's content holds the boundary, which some origins read as a new part",
             ));
         }
-        if let Some(digest) = &mut self.digest {
+        for digest in &mut self.digests {
             digest.update(bytes);
         }
         Ok(())
@@ -291,7 +291,9 @@ impl FileScanner {
         if self.size > self.range.max {
             return Err(errors::too_large(self.size, self.range.max));
         }
-        self.digest.take().map_or(Ok(()), |digest| digest.check())
+        std::mem::take(&mut self.digests)
+            .into_iter()
+            .try_for_each(RunningDigest::check)
     }
 }
 

@@ -16,7 +16,7 @@ use super::boundary::Boundary;
 use super::errors;
 use super::file_part::FileScanner;
 use super::form_head::{HeadError, HeadParser, Progress};
-use crate::body_checks::form_file_digest;
+use crate::body_checks::form_file_digests;
 use crate::config::Config;
 use crate::memory_budget::MemoryBudget;
 use crate::rejection::Rejection;
@@ -182,12 +182,12 @@ impl PostUpload {
             Some(key) => r.for_key(key),
             None => r,
         };
-        let digest = form_file_digest(head.fields()).map_err(for_key)?;
+        let digests = form_file_digests(head.fields()).map_err(for_key)?;
         let received = head.bytes().len();
         let out = authorised.head.unwrap_or_else(|| head.into_bytes());
         let delta = i64::try_from(out.len()).unwrap_or(i64::MAX)
             - i64::try_from(received).unwrap_or(i64::MAX);
-        let mut scanner = FileScanner::new(&self.boundary, authorised.size).checking(digest);
+        let mut scanner = FileScanner::new(&self.boundary, authorised.size).checking(digests);
         let rest = input.get(used..).unwrap_or_default();
         let piece = scanner.feed(rest).map_err(for_key)?;
         self.phase = Phase::File(scanner);
