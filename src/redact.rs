@@ -6,21 +6,31 @@ use crate::sigv4::query::replace_values;
 use std::borrow::Cow;
 
 /// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens, SSE-C
-/// customer keys (a presigned URL may carry them).
-const SECRET_QUERY_PARAMS: [&[u8]; 5] = [
+/// customer keys (a presigned URL may carry them), and what the STS and Swift logins the
+/// filter refuses carry (an LDAP password, a web identity token, a TempURL signature: a review
+/// found them logged, 2026-12-01).
+const SECRET_QUERY_PARAMS: [&[u8]; 9] = [
     b"X-Amz-Signature",
     b"Signature",
     b"X-Amz-Security-Token",
     b"X-Amz-Server-Side-Encryption-Customer-Key",
     b"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key",
+    b"LDAPPassword",
+    b"WebIdentityToken",
+    b"Token",
+    b"temp_url_sig",
 ];
 /// Headers that are credentials, as they appear in a canonical request or string to sign:
-/// session tokens and SSE-C customer keys (whoever holds one reads the object).
-const SECRET_HEADERS: [&str; 4] = [
+/// session tokens and SSE-C customer keys (whoever holds one reads the object), and Swift's.
+const SECRET_HEADERS: [&str; 8] = [
     "authorization",
     "x-amz-security-token",
     "x-amz-server-side-encryption-customer-key",
     "x-amz-copy-source-server-side-encryption-customer-key",
+    "x-auth-key",
+    "x-auth-token",
+    "x-storage-pass",
+    "x-storage-token",
 ];
 const MASK: &str = "*****";
 
@@ -141,6 +151,11 @@ mod tests {
         assert_eq!(
             query(b"a=1&X-Amz-Signature=abc&x-amz-security-token=t&Signature=s&&b"),
             b"a=1&X-Amz-Signature=*****&x-amz-security-token=*****&Signature=*****&&b".to_vec()
+        );
+        // The logins the filter refuses: an LDAP password, tokens, a TempURL signature.
+        assert_eq!(
+            query(b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=pw&WebIdentityToken=t&token=t&temp_url_sig=s"),
+            b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=*****&WebIdentityToken=*****&token=*****&temp_url_sig=*****".to_vec()
         );
     }
 

@@ -15,7 +15,9 @@
 //! minio/pkg before 3.7.0) lets a header named like a policy condition key (`SourceIp`,
 //! `SecureTransport`, `CurrentTime`, a claim such as `Sub`) stand for that key's value. These
 //! are refused unsigned on anonymous requests as well: on those they would answer questions
-//! the origin asks about the anonymous client itself.
+//! the origin asks about the anonymous client itself. So are Swift's credentials
+//! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`): Ceph RGW serves Swift on the
+//! same port and would authenticate a request by them (a review, 2026-12-01).
 
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -90,14 +92,18 @@ fn protection(name: &[u8]) -> Option<Protection> {
     }
     let first = fold(*name.first()?);
     let prefixes: &[(&[u8], Protection)] = match (first, name.get(2).copied().map(fold)) {
-        (b'x', Some(b'a')) => &[(AMZ_PREFIX, Named), (b"x-account-", Alias)],
+        (b'x', Some(b'a')) => &[
+            (AMZ_PREFIX, Named),
+            (b"x-account-", Alias),
+            (b"x-auth-", Alias),
+        ],
         (b'x', Some(b'm')) => &[(b"x-minio-", Named)],
         (b'x', Some(b'r')) => &[(b"x-rgw-", Named)],
         (b'x', Some(b'g')) => &[(b"x-goog-", Alias)],
         (b'x', Some(b'd')) => &[(b"x-dho-", Alias)],
         (b'x', Some(b'o')) => &[(b"x-object-", Alias)],
         (b'x', Some(b'c')) => &[(b"x-container-", Alias)],
-        (b'x', Some(b's')) => &[(b"x-seaweedfs-", Alias)],
+        (b'x', Some(b's')) => &[(b"x-seaweedfs-", Alias), (b"x-storage-", Alias)],
         (b's', _) => &[(b"seaweed-", Alias)],
         _ => &[],
     };
@@ -267,6 +273,10 @@ mod tests {
             ("x-account-meta-a", "1"),
             ("Seaweed-X-Amz-Legal-Hold", "ON"),
             ("x-seaweedfs-sse-s3-base-iv", "x"),
+            // Swift's credentials, which Ceph RGW reads on the same port.
+            ("X-Auth-Token", "AUTH_rgwtk0"),
+            ("x_auth_user", "t:u"),
+            ("X-Storage-Pass", "guess"),
             ("SourceIp", "10.1.2.3"),
             ("securetransport", "true"),
             ("Object_Lock_Mode", "COMPLIANCE"),
@@ -276,12 +286,14 @@ mod tests {
             ("x-goog-meta-signed", "1"),
             // Names like them, but not them.
             ("user-agent", "aws-sdk"),
+            ("x-authorization", "x"),
+            ("x-storage", "no dash after"),
             ("referer", "https://example.com"),
             ("x-object", "no dash after"),
             ("subject", "x"),
             ("content-type", "text/plain"),
         ];
-        let refused = "nickname, object_lock_mode, preferred_username, seaweed-x-amz-legal-hold, securetransport, sourceip, sub, x-account-meta-a, x-container-read, x-dho-meta-a, x-goog-server-side-encryption-customer-key, x-object-meta-a, x-seaweedfs-sse-s3-base-iv";
+        let refused = "nickname, object_lock_mode, preferred_username, seaweed-x-amz-legal-hold, securetransport, sourceip, sub, x-account-meta-a, x-auth-token, x-container-read, x-dho-meta-a, x-goog-server-side-encryption-customer-key, x-object-meta-a, x-seaweedfs-sse-s3-base-iv, x-storage-pass, x_auth_user";
         assert_eq!(unsigned(&headers, &listed).as_deref(), Some(refused));
         // Anonymous requests may not carry them either; SigV2 signs none of them.
         let also_unsigned = refused.replace("x-dho-meta-a, ", "x-dho-meta-a, x-goog-meta-signed, ");
@@ -293,7 +305,7 @@ mod tests {
             unsigned(&headers, &Covered::AllAmz).as_deref(),
             Some(also_unsigned.as_str())
         );
-        assert_eq!(unsigned(&headers[13..], &listed), None);
-        assert_eq!(unsigned(&headers[14..], &Covered::Nothing), None);
+        assert_eq!(unsigned(&headers[16..], &listed), None);
+        assert_eq!(unsigned(&headers[17..], &Covered::Nothing), None);
     }
 }

@@ -5,7 +5,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness import Envoy, render
-from harness.clients import RawRequest, s3_client, send
+from harness.clients import RawRequest, s3_client, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, ORIGIN_KEY, ORIGIN_SECRET
 from harness.programs import FOREIGN_REGION, EnvoyExited
 
@@ -127,19 +127,31 @@ def test_anonymous_forward_passes_unsigned_requests_only(make_proxy, bucket):
 
 def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
     """MinIO and Ceph answer STS on the S3 port, authenticated by a web identity token or an
-    LDAP password in the query or a urlencoded body: with `anonymous: forward` such a request
-    would buy origin credentials from the public endpoint. None reaches the origin."""
+    LDAP password in the query or a urlencoded body, and Ceph Swift, by its own credentials:
+    with `anonymous: forward` such a request would buy origin credentials from the public
+    endpoint, or let anyone guess passwords through it. None reaches the origin, signed or
+    not."""
     envoy = make_proxy(anonymous="forward")
     before = envoy.origin_requests()
     form = [("content-type", "application/x-www-form-urlencoded")]
-    for method, path, body in [
-        ("POST", "/?Action=AssumeRoleWithWebIdentity&WebIdentityToken=t&Version=2011-06-15", b""),
-        ("POST", "/", b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p"),
-        ("POST", f"/{bucket}/k", b"Action=AssumeRoleWithWebIdentity&WebIdentityToken=t"),
-        ("GET", f"/{bucket}/k?Action=AssumeRoleWithWebIdentity", b""),
+    for method, path, headers, body, status, code in [
+        ("POST", "/?Action=AssumeRoleWithWebIdentity&WebIdentityToken=t&Version=2011-06-15", form, b"",
+         400, "InvalidArgument"),
+        ("POST", "/", form, b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p", 403, "AccessDenied"),
+        ("POST", f"/{bucket}/k", form, b"Action=AssumeRoleWithWebIdentity&WebIdentityToken=t", 403, "AccessDenied"),
+        ("GET", f"/{bucket}/k?Action=AssumeRoleWithWebIdentity", [], b"", 400, "InvalidArgument"),
+        ("GET", "/auth/v1.0", [("X-Auth-User", "t:u"), ("X-Auth-Key", "guess")], b"", 403, "AccessDenied"),
+        ("PUT", "/swift/v1/c/o", [("X-Auth-Token", "AUTH_rgwtk0")], b"x", 403, "AccessDenied"),
+        ("GET", "/swift/v1/AUTH_a/c/o?temp_url_sig=00&temp_url_expires=1", [], b"", 400,
+         "AuthorizationQueryParametersError"),
     ]:
-        r = send(envoy.authority, RawRequest(method, path, form, body))
-        assert r.status == 403 and b"<Code>AccessDenied</Code>" in r.body, (method, path)
+        r = send(envoy.authority, RawRequest(method, path, headers, body))
+        assert r.status == status and f"<Code>{code}</Code>".encode() in r.body, (method, path, r.body)
+    # Signed, the LDAP login is refused all the same: MinIO would check the password and
+    # ignore the signature.
+    sts = "/?Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p&Version=2011-06-15"
+    r = send(envoy.authority, sign_header(envoy.authority, "POST", sts, {}, b""))
+    assert r.status == 400 and b"<Code>InvalidArgument</Code>" in r.body, r.body
     assert envoy.origin_requests() == before
     # An S3 POST names its operation: it still goes on, for the origin to judge.
     r = send(envoy.authority, RawRequest("POST", f"/{bucket}/k?uploads"))

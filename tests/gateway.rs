@@ -653,31 +653,66 @@ fn anonymous_forward_only_lets_unsigned_requests_through() {
 }
 
 #[test]
+fn another_services_requests_are_not_served_signed_either() {
+    let g = gateway(serde_json::json!({}));
+    // MinIO checks the LDAP password of AssumeRoleWithLDAPIdentity and ignores the signature:
+    // verified and re-signed, the request would have the origin authenticate the password.
+    let sts =
+        "/?Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p&Version=2011-06-15";
+    let header = Head::new("POST", sts)
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(header.decide(&g).unwrap_err().0, InvalidArgument);
+    let url = presigned_query("GET", "/bucket/k", "action=AssumeRole&");
+    assert_eq!(url.decide(&g).unwrap_err().0, InvalidArgument);
+    // Swift's credentials (Ceph RGW serves Swift on the same port) must be signed to pass.
+    let swift = header_signed().with("x-auth-token", "AUTH_rgwtk0");
+    assert_eq!(swift.decide(&g).unwrap_err().0, AccessDenied);
+}
+
+#[test]
 fn anonymous_forward_passes_s3_operations_only() {
     let g = gateway(serde_json::json!({"anonymous": "forward"}));
     // MinIO and Ceph answer STS on the same port, authenticated by what the body or query
     // carries (a web identity token, an LDAP password): no S3 operation looks like one.
-    for (method, path) in [
+    for (method, path, code) in [
         (
             "POST",
             "/?Action=AssumeRoleWithWebIdentity&WebIdentityToken=t&Version=2011-06-15",
+            InvalidArgument,
         ),
-        ("POST", "/"),
-        ("POST", "/?x=1"),
-        ("POST", "/public/k"),
-        ("POST", "/public"),
-        ("GET", "/public/k?Action=AssumeRoleWithLDAPIdentity"),
-        ("GET", "/public/k?x=1;action=x"),
-        ("POST", "/public/k?%41ction=AssumeRole"),
+        ("POST", "/", AccessDenied),
+        ("POST", "/?x=1", AccessDenied),
+        ("POST", "/public/k", AccessDenied),
+        ("POST", "/public", AccessDenied),
+        (
+            "GET",
+            "/public/k?Action=AssumeRoleWithLDAPIdentity",
+            InvalidArgument,
+        ),
+        ("GET", "/public/k?x=1;action=x", InvalidArgument),
+        ("POST", "/public/k?%41ction=AssumeRole", InvalidArgument),
     ] {
         let head =
             Head::new(method, path).with("content-type", "application/x-www-form-urlencoded");
-        assert_eq!(
-            head.decide(&g).unwrap_err().0,
-            AccessDenied,
-            "{method} {path}"
-        );
+        assert_eq!(head.decide(&g).unwrap_err().0, code, "{method} {path}");
     }
+    // Nor do Swift's credentials: a login, a token, a TempURL.
+    let login = Head::new("GET", "/auth/v1.0")
+        .with("x-auth-user", "t:u")
+        .with("x-auth-key", "guess");
+    assert_eq!(login.decide(&g).unwrap_err().0, AccessDenied);
+    let token = Head::new("PUT", "/swift/v1/c/o").with("X-Auth-Token", "AUTH_rgwtk0");
+    assert_eq!(token.decide(&g).unwrap_err().0, AccessDenied);
+    let temp_url = Head::new(
+        "GET",
+        "/swift/v1/AUTH_a/c/o?temp_url_sig=00&temp_url_expires=1",
+    );
+    assert_eq!(
+        temp_url.decide(&g).unwrap_err().0,
+        AuthorizationQueryParametersError
+    );
     // S3's own POSTs name their operation, and other parameters pass as before.
     for (method, path) in [
         ("POST", "/public/k?uploads"),
