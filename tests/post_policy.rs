@@ -309,7 +309,11 @@ fn v4_conditions() -> Vec<Value> {
 /// A SigV4 form as botocore builds it: `fields`, then the signature fields, all covered by
 /// `conditions`.
 fn v4_form(conditions: &[Value], fields: &[(&str, &str)]) -> Form {
-    let policy = encode(&json!({"expiration": "2026-11-29T13:00:00Z", "conditions": conditions}));
+    v4_form_until("2026-11-29T13:00:00Z", conditions, fields)
+}
+
+fn v4_form_until(expiration: &str, conditions: &[Value], fields: &[(&str, &str)]) -> Form {
+    let policy = encode(&json!({"expiration": expiration, "conditions": conditions}));
     let signature = sign_v4(&policy, SECRET, DATE, "us-east-1");
     let cred = credential(KEY, DATE, "us-east-1");
     let mut all: Vec<(&str, &str)> = fields.to_vec();
@@ -329,7 +333,11 @@ fn v4_default() -> Form {
 
 /// A SigV2 form as s3-tests builds it.
 fn v2_form(conditions: &[Value], fields: &[(&str, &str)]) -> Form {
-    let policy = encode(&json!({"expiration": "2026-11-29T13:00:00Z", "conditions": conditions}));
+    v2_form_until("2026-11-29T13:00:00Z", conditions, fields)
+}
+
+fn v2_form_until(expiration: &str, conditions: &[Value], fields: &[(&str, &str)]) -> Form {
+    let policy = encode(&json!({"expiration": expiration, "conditions": conditions}));
     let signature = sign_v2(&policy, SECRET);
     let mut all: Vec<(&str, &str)> = fields.to_vec();
     all.extend([
@@ -1495,6 +1503,43 @@ fn a_sigv2_form_is_re_signed_with_the_origin_secret() {
         (at_origin.auth, at_origin.access_key_id.as_deref()),
         (PostAuth::SigV2, Some(ORIGIN_KEY))
     );
+}
+
+/// S3 bounds no policy's expiration; the origin-signed copy of one a client key wrote for ten
+/// years would work at the origin that long, so the origin's lives a week at most, as a SigV4
+/// URL (a review, 2026-12-01). The client's own passes untouched.
+#[test]
+fn an_origin_signed_policy_lives_a_week_at_most() {
+    let decade = "2036-11-29T12:00:00Z";
+    let week = "2026-12-06T12:00:00.000Z";
+    let v2_conditions = [
+        json!({"bucket": BUCKET}),
+        json!(["starts-with", "$key", "user/1/"]),
+    ];
+    let v4 = v4_form_until(decade, &v4_conditions(), &[("key", "user/1/a")]);
+    let v2 = v2_form_until(decade, &v2_conditions, &[("key", "user/1/a")]);
+    for (config, form) in [
+        (translating(json!({})), &v4),
+        (translating(json!({})), &v2),
+        (translating(json!({"origin_signature_version": "v4"})), &v2),
+    ] {
+        let (out, _) = resigned(&config, form);
+        assert_eq!(decoded_policy(&out, "policy")["expiration"], week);
+        origin_accepts(&out, REQUESTS);
+        let refused = post_cut(&origin_side(), BUCKET, REQUESTS, &out, &[], NOW + 604_801);
+        assert!(refused.is_err(), "the origin's policy outlived a week");
+    }
+    // Within the week the expiration stays as the client wrote it; with the client's own
+    // keys nothing is signed anew.
+    let soon = v2_form_until(
+        "2026-12-06T11:59:59Z",
+        &v2_conditions,
+        &[("key", "user/1/a")],
+    );
+    let (out, _) = resigned(&translating(json!({})), &soon);
+    assert_eq!(field_of(&out, "policy"), field_of(&soon.body(), "policy"));
+    let (out, _) = resigned(&same_keys(), &v4);
+    assert_eq!(out, v4.body());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //!   origin's credential (origin key, the client's credential date, the origin region), signed
 //!   with the origin's signing key; the `policy`, `x-amz-credential` and `x-amz-signature`
 //!   values change. `x-amz-date` and the expiration stay, so the origin enforces the same
-//!   deadline.
+//!   deadline (but never more than a week after now: `cap_expiration`).
 //! - **SigV2** (`origin_signature_version: same`): the same policy, signed with the origin
 //!   secret; `AWSAccessKeyId` and `signature` change.
 //! - **SigV2 upgraded** (`origin_signature_version: v4`): the policy gains the three
@@ -27,6 +27,7 @@ use crate::s3_error::S3ErrorCode;
 use crate::sigv2::signature::sign as sign_v2;
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::credential::{Credential, Scope};
+use crate::sigv4::presigned::MAX_EXPIRES_SECONDS;
 use crate::sigv4::signing::ALGORITHM;
 use crate::verify::SERVICE;
 use base64::Engine;
@@ -67,6 +68,7 @@ pub fn for_origin(
             let credential_text = origin.to_string();
             let mut document = verified.policy.document().clone();
             set_credential_conditions(&mut document, &credential_text);
+            cap_expiration(&mut document, verified.policy.expiration, now);
             let policy = encode(&document)?;
             let signature = pair
                 .origin()
@@ -94,17 +96,28 @@ pub fn for_origin(
                 return Ok(Vec::new());
             }
             let origin = pair.origin();
-            let signature = sign_v2(origin.secret.key(), verified.policy_text).to_base64();
-            Ok(vec![
-                Edit::Set {
-                    name: AWS_ACCESS_KEY_ID,
-                    value: origin.access_key_id.clone().into_bytes(),
-                },
-                Edit::Set {
-                    name: SIGNATURE,
-                    value: signature.into_bytes(),
-                },
-            ])
+            let mut document = verified.policy.document().clone();
+            let mut edits = Vec::new();
+            let signature = if cap_expiration(&mut document, verified.policy.expiration, now) {
+                let policy = encode(&document)?;
+                let signature = sign_v2(origin.secret.key(), policy.as_bytes());
+                edits.push(Edit::Set {
+                    name: POLICY,
+                    value: policy.into_bytes(),
+                });
+                signature
+            } else {
+                sign_v2(origin.secret.key(), verified.policy_text)
+            };
+            edits.push(Edit::Set {
+                name: AWS_ACCESS_KEY_ID,
+                value: origin.access_key_id.clone().into_bytes(),
+            });
+            edits.push(Edit::Set {
+                name: SIGNATURE,
+                value: signature.to_base64().into_bytes(),
+            });
+            Ok(edits)
         }
         (Signer::V2, OriginSignatureVersion::V4) => {
             let date = AmzDate::from_unix_seconds(now);
@@ -120,6 +133,7 @@ pub fn for_origin(
             };
             let credential_text = origin.to_string();
             let mut document = verified.policy.document().clone();
+            cap_expiration(&mut document, verified.policy.expiration, now);
             if let Some(Value::Array(conditions)) = document.get_mut("conditions") {
                 for (name, value) in [
                     (NEW_ALGORITHM, ALGORITHM),
@@ -167,6 +181,29 @@ pub fn for_origin(
             ])
         }
     }
+}
+
+/// Sets the expiration of a policy the origin's key signs to a week after `now` at most, as
+/// long as a SigV4 URL may live: S3 bounds no policy, and the origin-signed copy of one a
+/// client key wrote for ten years would work at the origin that long, after the client key is
+/// gone (a review, 2026-12-01). Whether it changed.
+fn cap_expiration(document: &mut Value, expiration: u64, now: u64) -> bool {
+    let latest = now.saturating_add(MAX_EXPIRES_SECONDS.into());
+    let Some(map) = document.as_object_mut().filter(|_| expiration > latest) else {
+        return false;
+    };
+    let t = AmzDate::from_unix_seconds(latest).to_string();
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}.000Z",
+        &t[0..4],
+        &t[4..6],
+        &t[6..8],
+        &t[9..11],
+        &t[11..13],
+        &t[13..15]
+    );
+    map.insert("expiration".to_owned(), Value::from(iso));
+    true
 }
 
 /// Whether the origin gets the client's own key pair.
