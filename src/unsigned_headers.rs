@@ -16,7 +16,7 @@
 //! `SecureTransport`, `CurrentTime`, a claim such as `Sub`) stand for that key's value. These
 //! are refused unsigned on anonymous requests as well: on those they would answer questions
 //! the origin asks about the anonymous client itself. So are Swift's credentials
-//! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`): Ceph RGW serves Swift on the
+//! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW serves Swift on the
 //! same port and would authenticate a request by them (a review, 2026-12-01).
 
 use crate::rejection::Rejection;
@@ -92,18 +92,14 @@ fn protection(name: &[u8]) -> Option<Protection> {
     }
     let first = fold(*name.first()?);
     let prefixes: &[(&[u8], Protection)] = match (first, name.get(2).copied().map(fold)) {
-        (b'x', Some(b'a')) => &[
-            (AMZ_PREFIX, Named),
-            (b"x-account-", Alias),
-            (b"x-auth-", Alias),
-        ],
+        (b'x', Some(b'a')) => &[(AMZ_PREFIX, Named), (b"x-account-", Alias)],
         (b'x', Some(b'm')) => &[(b"x-minio-", Named)],
         (b'x', Some(b'r')) => &[(b"x-rgw-", Named)],
         (b'x', Some(b'g')) => &[(b"x-goog-", Alias)],
         (b'x', Some(b'd')) => &[(b"x-dho-", Alias)],
         (b'x', Some(b'o')) => &[(b"x-object-", Alias)],
         (b'x', Some(b'c')) => &[(b"x-container-", Alias)],
-        (b'x', Some(b's')) => &[(b"x-seaweedfs-", Alias), (b"x-storage-", Alias)],
+        (b'x', Some(b's')) => &[(b"x-seaweedfs-", Alias)],
         (b's', _) => &[(b"seaweed-", Alias)],
         _ => &[],
     };
@@ -115,10 +111,27 @@ fn protection(name: &[u8]) -> Option<Protection> {
         Some(&(_, protection)) => Some(protection),
         None => condition_keys(first)
             .iter()
+            .chain(if first == b'x' {
+                &SWIFT_CREDENTIALS[..]
+            } else {
+                &[]
+            })
             .any(|key| folded_eq(name, key))
             .then_some(Alias),
     }
 }
+
+/// Swift's credentials, which Ceph RGW reads on the S3 port: a login and its tokens. Exact
+/// names, not prefixes: `X-Auth-Request-User`, which oauth2-proxy adds, is none of Swift's.
+const SWIFT_CREDENTIALS: [&[u8]; 7] = [
+    b"x-auth-user",
+    b"x-auth-key",
+    b"x-auth-token",
+    b"x-storage-user",
+    b"x-storage-pass",
+    b"x-storage-token",
+    b"x-service-token",
+];
 
 /// The names MinIO reads as policy condition keys (`aws:SourceIp` from `SourceIp`, and
 /// claims such as `jwt:sub` from `Sub`: minio/pkg's `condition/key.go`) that begin with
@@ -288,6 +301,7 @@ mod tests {
             ("user-agent", "aws-sdk"),
             ("x-authorization", "x"),
             ("x-storage", "no dash after"),
+            ("X-Auth-Request-User", "oauth2-proxy's"),
             ("referer", "https://example.com"),
             ("x-object", "no dash after"),
             ("subject", "x"),
