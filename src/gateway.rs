@@ -321,13 +321,13 @@ impl Gateway {
                 return self.repeated_presigned(route, hit);
             }
         }
-        if names_another_service(req) {
-            return Err(another_service());
-        }
         let v4_query = PresignedParams::of(req.params().iter().copied());
         let v2_query = v4_query.sigv2;
         let several =
             u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
+        if several > 0 {
+            no_other_service(req, &route.target)?;
+        }
         if several > 1 {
             return Err(Rejection::new(
                 InvalidArgument,
@@ -765,8 +765,9 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
 /// Refuses a query parameter some origin reads as authentication that this filter did not
 /// (Garage takes `x-amz-signature`, in any case), also after a `;` (for origins whose query
 /// parser splits there): such a request is neither verified here nor anonymous, and
-/// `anonymous: forward` must not let the origin authenticate it instead. (Out of line: only
-/// requests that carry no authentication the filter knows get here.)
+/// `anonymous: forward` must not let the origin authenticate it instead. So is an `Action`
+/// there, another service's login (`no_other_service`). (Out of line: only requests that
+/// carry no authentication the filter knows get here.)
 #[inline(never)]
 fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
     // Ceph RGW also serves Swift on the S3 port, where a TempURL authenticates by these.
@@ -779,7 +780,12 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
         b"temp_url_sig",
         b"temp_url_expires",
     ];
-    match query_names(req).find(|name| NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(name))) {
+    let mut names = query_names(req).filter(|name| {
+        name.eq_ignore_ascii_case(ACTION)
+            || NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(name))
+    });
+    match names.next() {
+        Some(name) if name.eq_ignore_ascii_case(ACTION) => Err(action_refused()),
         Some(name) => Err(Rejection::new(
             AuthorizationQueryParametersError,
             format!(
@@ -791,38 +797,37 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
     }
 }
 
-/// Whether the query names another service's operation: MinIO and Ceph answer STS and IAM on
-/// the S3 port, on any path (MinIO) or the service's (Ceph), named by an `Action` parameter,
-/// which S3 has not. `AssumeRoleWithLDAPIdentity` and `…WithWebIdentity` authenticate by an
-/// LDAP password or a token in the request and ignore its signature: verified and re-signed
-/// here, one went on for MinIO to check the password (a review, 2026-12-01). In every mode;
-/// never on a repeat of a cached presigned URL, which was asked before it was cached.
-fn names_another_service(req: &Request<'_>) -> bool {
-    req.params()
-        .iter()
-        .any(|param| param.plain_name().eq_ignore_ascii_case(b"action"))
-}
+const ACTION: &[u8] = b"action";
 
-/// Refuses an anonymous request that is no S3 operation but another service's at the same
-/// origin: STS named by `Action` in a urlencoded POST body (MinIO, Ceph), or in the query
-/// after a `;` (for origins whose query parser splits there). S3 has no `POST` but to a
-/// bucket, and every one of those names its operation in the query (`?uploads`, `?delete`,
-/// …) but a browser upload, which the filter verifies itself; so none of them is forwarded
-/// anonymously (an attack run found them, 2026-12-01).
+/// Refuses a request that is no S3 operation but another service's at the same origin, in
+/// every mode. MinIO and Ceph answer STS and IAM on the S3 port, named by an `Action`
+/// parameter, which S3 has not, in the query or in a urlencoded `POST` body: MinIO on any path
+/// whose query is empty, Ceph at the service's. `AssumeRoleWithLDAPIdentity` and
+/// `…WithWebIdentity` authenticate by an LDAP password or a token they carry, and MinIO ignores
+/// the signature: anonymous (an attack run) or signed (a review), one went on for the origin to
+/// check the password and hand out credentials (2026-12-01). S3 has no `POST` but to a bucket,
+/// and every one names its operation in the query (`?uploads`, `?delete`, …) but a browser
+/// upload, which comes unsigned and is verified on its own path: asked of signed requests
+/// before they are verified, and of anonymous ones that are no browser upload. Not asked of a
+/// repeat of a cached presigned URL: it was asked before it was cached.
 fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
-    if query_names(req).any(|name| name.eq_ignore_ascii_case(b"action")) {
-        return Err(another_service());
+    let action = req
+        .params()
+        .iter()
+        .any(|param| param.plain_name().eq_ignore_ascii_case(ACTION));
+    if action {
+        return Err(action_refused());
     }
     if req.method == b"POST" && (target.bucket.is_none() || req.raw_query().is_empty()) {
         return Err(Rejection::new(
-            AccessDenied,
-            "Anonymous requests are forwarded only as S3 operations: a POST naming no subresource must be signed.",
+            InvalidRequest,
+            "A POST names its S3 operation in the query (?uploads, ?delete, ...), or is a browser upload: this one is neither.",
         ));
     }
     Ok(())
 }
 
-fn another_service() -> Rejection {
+fn action_refused() -> Rejection {
     Rejection::new(
         InvalidArgument,
         "The Action parameter names an STS or IAM request, which this endpoint does not serve.",

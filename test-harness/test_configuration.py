@@ -137,8 +137,8 @@ def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
     for method, path, headers, body, status, code in [
         ("POST", "/?Action=AssumeRoleWithWebIdentity&WebIdentityToken=t&Version=2011-06-15", form, b"",
          400, "InvalidArgument"),
-        ("POST", "/", form, b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p", 403, "AccessDenied"),
-        ("POST", f"/{bucket}/k", form, b"Action=AssumeRoleWithWebIdentity&WebIdentityToken=t", 403, "AccessDenied"),
+        ("POST", "/", form, b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p", 400, "InvalidRequest"),
+        ("POST", f"/{bucket}/k", form, b"Action=AssumeRoleWithWebIdentity&WebIdentityToken=t", 400, "InvalidRequest"),
         ("GET", f"/{bucket}/k?Action=AssumeRoleWithWebIdentity", [], b"", 400, "InvalidArgument"),
         ("GET", "/auth/v1.0", [("X-Auth-User", "t:u"), ("X-Auth-Key", "guess")], b"", 403, "AccessDenied"),
         ("PUT", "/swift/v1/c/o", [("X-Auth-Token", "AUTH_rgwtk0")], b"x", 403, "AccessDenied"),
@@ -147,11 +147,14 @@ def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
     ]:
         r = send(envoy.authority, RawRequest(method, path, headers, body))
         assert r.status == status and f"<Code>{code}</Code>".encode() in r.body, (method, path, r.body)
-    # Signed, the LDAP login is refused all the same: MinIO would check the password and
-    # ignore the signature.
+    # Signed, the logins are refused all the same: MinIO would check the password and ignore
+    # the signature.
     sts = "/?Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p&Version=2011-06-15"
     r = send(envoy.authority, sign_header(envoy.authority, "POST", sts, {}, b""))
     assert r.status == 400 and b"<Code>InvalidArgument</Code>" in r.body, r.body
+    body = b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p&Version=2011-06-15"
+    r = send(envoy.authority, sign_header(envoy.authority, "POST", "/", dict(form), body))
+    assert r.status == 400 and b"<Code>InvalidRequest</Code>" in r.body, r.body
     assert envoy.origin_requests() == before
     # An S3 POST names its operation: it still goes on, for the origin to judge.
     r = send(envoy.authority, RawRequest("POST", f"/{bucket}/k?uploads"))
