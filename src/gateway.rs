@@ -765,9 +765,8 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
 /// Refuses a query parameter some origin reads as authentication that this filter did not
 /// (Garage takes `x-amz-signature`, in any case), also after a `;` (for origins whose query
 /// parser splits there): such a request is neither verified here nor anonymous, and
-/// `anonymous: forward` must not let the origin authenticate it instead. So is an `Action`
-/// there, another service's login (`no_other_service`). (Out of line: only requests that
-/// carry no authentication the filter knows get here.)
+/// `anonymous: forward` must not let the origin authenticate it instead. (Out of line: only
+/// requests that carry no authentication the filter knows get here.)
 #[inline(never)]
 fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
     // Ceph RGW also serves Swift on the S3 port, where a TempURL authenticates by these.
@@ -780,12 +779,7 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
         b"temp_url_sig",
         b"temp_url_expires",
     ];
-    let mut names = query_names(req).filter(|name| {
-        name.eq_ignore_ascii_case(ACTION)
-            || NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(name))
-    });
-    match names.next() {
-        Some(name) if name.eq_ignore_ascii_case(ACTION) => Err(action_refused()),
+    match query_names(req).find(|name| NAMES.iter().any(|auth| auth.eq_ignore_ascii_case(name))) {
         Some(name) => Err(Rejection::new(
             AuthorizationQueryParametersError,
             format!(
@@ -796,8 +790,6 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
         None => Ok(()),
     }
 }
-
-const ACTION: &[u8] = b"action";
 
 /// Refuses a request that is no S3 operation but another service's at the same origin, in
 /// every mode. MinIO and Ceph answer STS and IAM on the S3 port, named by an `Action`
@@ -811,12 +803,12 @@ const ACTION: &[u8] = b"action";
 /// before they are verified, and of anonymous ones that are no browser upload. Not asked of a
 /// repeat of a cached presigned URL: it was asked before it was cached.
 fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
-    let action = req
-        .params()
-        .iter()
-        .any(|param| param.plain_name().eq_ignore_ascii_case(ACTION));
-    if action {
-        return Err(action_refused());
+    // Split at `;` too, for origins whose query parser splits there.
+    if query_names(req).any(|name| name.eq_ignore_ascii_case(b"action")) {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "The Action parameter names an STS or IAM request, which this endpoint does not serve.",
+        ));
     }
     if req.method == b"POST" && (target.bucket.is_none() || req.raw_query().is_empty()) {
         return Err(Rejection::new(
@@ -825,13 +817,6 @@ fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Reject
         ));
     }
     Ok(())
-}
-
-fn action_refused() -> Rejection {
-    Rejection::new(
-        InvalidArgument,
-        "The Action parameter names an STS or IAM request, which this endpoint does not serve.",
-    )
 }
 
 /// The query's parameter names, decoded, also those after a `;` (for origins whose query

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 /// customer keys (a presigned URL may carry them), and what the STS and Swift logins the
 /// filter refuses carry (an LDAP password, a web identity token, a TempURL signature: a review
 /// found them logged, 2026-12-01).
-const SECRET_QUERY_PARAMS: [&[u8]; 9] = [
+const SECRET_QUERY_PARAMS: [&[u8]; 10] = [
     b"X-Amz-Signature",
     b"Signature",
     b"X-Amz-Security-Token",
@@ -17,6 +17,7 @@ const SECRET_QUERY_PARAMS: [&[u8]; 9] = [
     b"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key",
     b"LDAPPassword",
     b"WebIdentityToken",
+    b"WebIdentityAccessToken",
     b"Token",
     b"temp_url_sig",
 ];
@@ -34,14 +35,23 @@ const SECRET_HEADERS: [&str; 8] = [
 ];
 const MASK: &str = "*****";
 
-/// A raw or canonical query with the value of every credential parameter masked.
+/// A raw or canonical query with the value of every credential parameter masked, also in a
+/// part after a `;`, where origins whose parser splits there (and the refusals of those
+/// spellings) read one (a review found a password logged so, 2026-12-01).
 pub fn query(raw_query: &[u8]) -> Vec<u8> {
-    replace_values(raw_query, |name| {
-        SECRET_QUERY_PARAMS
-            .iter()
-            .any(|secret| name.eq_ignore_ascii_case(secret))
-            .then_some(MASK.as_bytes())
-    })
+    let mut out = Vec::with_capacity(raw_query.len());
+    for (i, part) in raw_query.split(|&b| b == b';').enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        out.extend(replace_values(part, |name| {
+            SECRET_QUERY_PARAMS
+                .iter()
+                .any(|secret| name.eq_ignore_ascii_case(secret))
+                .then_some(MASK.as_bytes())
+        }));
+    }
+    out
 }
 
 /// `text` fit for one log line: control characters, line and paragraph separators and bidi
@@ -156,6 +166,11 @@ mod tests {
         assert_eq!(
             query(b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=pw&WebIdentityToken=t&token=t&temp_url_sig=s"),
             b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=*****&WebIdentityToken=*****&token=*****&temp_url_sig=*****".to_vec()
+        );
+        // Also after a `;`, and spelt with escapes.
+        assert_eq!(
+            query(b"x=1;Action=A;LDAP%50assword=pw&a=b;WebIdentityAccessToken=t"),
+            b"x=1;Action=A;LDAP%50assword=*****&a=b;WebIdentityAccessToken=*****".to_vec()
         );
     }
 

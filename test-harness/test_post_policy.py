@@ -114,6 +114,17 @@ def test_a_form_pinning_its_file_by_digest_stores_that_file_only(proxy, origin_s
     assert stored(origin_s3, bucket, "pinned.txt")[0] == approved
 
 
+@pytest.mark.every_origin
+def test_a_form_valid_for_years_uploads_under_a_policy_capped_for_the_origin(proxy, origin_s3, bucket):
+    """The origin-signed copy of a ten-year policy expires a week after the upload (the origin
+    key signed it); the upload works all the same, the origin checking the capped policy."""
+    form = form_for(s3_client(proxy.endpoint), bucket, "years.txt", expires=10 * 365 * 86400,
+                    conditions=[["content-length-range", 1, 1024]])
+    r = post(proxy, form, b"for years")
+    assert r.status_code == 204, r.text
+    assert stored(origin_s3, bucket, "years.txt")[0] == b"for years"
+
+
 def test_forms_for_another_bucket_or_key_are_refused(proxy, origin_s3, bucket):
     client = s3_client(proxy.endpoint)
     other = f"{bucket}-other"

@@ -90,7 +90,7 @@ def flip_last_hex(value: str) -> str:
 
 
 HEADER_TAMPERING = {
-    "method": lambda r: replace(r, method="POST"),
+    "method": lambda r: replace(r, method="DELETE"),
     "path": lambda r: replace(r, target=r.target.replace("tampered", "tampereD")),
     "query param added": lambda r: replace(r, target=r.target + "?uploads"),
     "signed header value": lambda r: r.with_header("X-Amz-Meta-Owner", "mallory"),
@@ -159,7 +159,7 @@ def edit_query(request: RawRequest, name: str, edit) -> RawRequest:
 
 
 PRESIGNED_TAMPERING = {
-    "method": lambda r: replace(r, method="POST"),
+    "method": lambda r: replace(r, method="DELETE"),
     "path": lambda r: replace(r, target=r.target.replace("presigned", "presigneD")),
     "query param added": lambda r: replace(r, target=r.target + "&x-id=PutObject"),
     "expires": lambda r: edit_query(r, "X-Amz-Expires", lambda v: str(int(v) + 1)),

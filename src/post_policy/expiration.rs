@@ -41,9 +41,35 @@ pub fn parse(text: &str) -> Option<u64> {
     u64::try_from(date.unix_seconds()).ok()
 }
 
+/// Unix seconds as botocore writes an expiration, `YYYY-MM-DDTHH:MM:SS.000Z`.
+pub fn format(unix_seconds: u64) -> String {
+    // The basic format, `YYYYMMDDTHHMMSSZ`, with the separators put in.
+    let basic = AmzDate::from_unix_seconds(unix_seconds).text();
+    let mut out = String::with_capacity(24);
+    for (i, &c) in basic.iter().enumerate() {
+        match i {
+            4 | 6 => out.push('-'),
+            11 | 13 => out.push(':'),
+            15 => out.push_str(".000"),
+            _ => {}
+        }
+        out.push(char::from(c));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_what_it_reads() {
+        assert_eq!(format(1_795_953_600), "2026-11-29T12:00:00.000Z");
+        assert_eq!(format(1_451_476_859), "2015-12-30T12:00:59.000Z");
+        for secs in [0, 1_451_476_800, 1_795_953_600 + 604_800, 4_102_444_799] {
+            assert_eq!(parse(&format(secs)), Some(secs));
+        }
+    }
 
     #[test]
     fn reads_the_forms_clients_write() {

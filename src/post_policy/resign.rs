@@ -6,8 +6,9 @@
 //!   with the origin's signing key; the `policy`, `x-amz-credential` and `x-amz-signature`
 //!   values change. `x-amz-date` and the expiration stay, so the origin enforces the same
 //!   deadline (but never more than a week after now: `cap_expiration`).
-//! - **SigV2** (`origin_signature_version: same`): the same policy, signed with the origin
-//!   secret; `AWSAccessKeyId` and `signature` change.
+//! - **SigV2** (`origin_signature_version: same`): the same policy (its expiration brought
+//!   within a week, if further), signed with the origin secret; `AWSAccessKeyId` and
+//!   `signature` change (and `policy`, when its expiration does).
 //! - **SigV2 upgraded** (`origin_signature_version: v4`): the policy gains the three
 //!   conditions SigV4 requires (`x-amz-algorithm`, `x-amz-credential`, `x-amz-date`, dated
 //!   now, region the origin's or `us-east-1`), `AWSAccessKeyId` and `signature` go, and the
@@ -16,6 +17,7 @@
 //! Nothing the client did not sign is added: the origin's policy allows exactly what the
 //! client's did, for the origin's key.
 
+use super::expiration;
 use super::fields::{
     self, AWS_ACCESS_KEY_ID, POLICY, SIGNATURE, X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE,
 };
@@ -192,17 +194,10 @@ fn cap_expiration(document: &mut Value, expiration: u64, now: u64) -> bool {
     let Some(map) = document.as_object_mut().filter(|_| expiration > latest) else {
         return false;
     };
-    let t = AmzDate::from_unix_seconds(latest).to_string();
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}.000Z",
-        &t[0..4],
-        &t[4..6],
-        &t[6..8],
-        &t[9..11],
-        &t[11..13],
-        &t[13..15]
+    map.insert(
+        "expiration".to_owned(),
+        Value::from(expiration::format(latest)),
     );
-    map.insert("expiration".to_owned(), Value::from(iso));
     true
 }
 
