@@ -88,6 +88,35 @@ def test_rejection_log_lines(origin, bucket):
     assert bad.header("Authorization").rsplit("=", 1)[1] not in log
 
 
+def test_every_answer_and_its_log_line_carry_the_request_id(origin, bucket):
+    """Refusals given once the head has gone on (a body that fails its digest, a body on a
+    GET) carried no request id (a review, 2026-12-01): every answer now has Envoy's, in the
+    body and in `x-amz-request-id`, and its log line says it, to be found in the access log."""
+    import base64
+    import hashlib
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin.authority))
+    md5 = base64.b64encode(hashlib.md5(b"signed").digest()).decode()
+    with Envoy(config) as envoy:
+        wrong = sign_header(envoy.authority, "GET", f"/{bucket}/k", secret="wrong-secret")
+        get_with_body = sign_header(envoy.authority, "GET", f"/{bucket}/k", {}, b"hello")
+        other_body = sign_header(envoy.authority, "PUT", f"/{bucket}/k", {"Content-MD5": md5}, b"signed",
+                                 payload_hash="UNSIGNED-PAYLOAD")
+        other_body = RawRequest(other_body.method, other_body.target, other_body.headers, b"other!")
+        ids = []
+        for request, code in [(wrong, b"SignatureDoesNotMatch"), (get_with_body, b"InvalidRequest"),
+                              (other_body, b"BadDigest")]:
+            r = send(envoy.authority, request)
+            assert b"<Code>" + code + b"</Code>" in r.body, r.body
+            request_id = r.headers.get("x-amz-request-id")
+            assert request_id and f"<RequestId>{request_id}</RequestId>".encode() in r.body, (r.headers, r.body)
+            ids.append(request_id)
+        log = envoy.log_text()
+    rejected = [line for line in log.splitlines() if "rejected " in line]
+    assert len(rejected) == 3, rejected
+    for line, request_id in zip(rejected, ids):
+        assert line.endswith(f"; request id {request_id}"), line
+
+
 def test_a_path_cannot_split_or_forge_a_log_line(origin, bucket):
     """Found by an attack run (2026-12-01): over HTTP/2 (the shipped listener takes h2c) a
     path reaches the filter with raw UTF-8, and the rejection line printed its line separators

@@ -119,6 +119,7 @@ impl RootContext for Root {
             head: false,
             request_line: String::new(),
             access_key_id: None,
+            request_id: RequestId::default(),
             answered: Cell::new(false),
         }))
     }
@@ -219,6 +220,8 @@ struct Stream {
     /// mid-stream, when the head is gone.
     request_line: String,
     access_key_id: Option<String>,
+    /// Envoy's id of the request, for every answer, also one given once the head has gone on.
+    request_id: RequestId,
     /// The filter answered the request itself: nothing of it may go on, whatever Envoy calls
     /// next (with `allow_on_headers_stop_iteration`, a `Continue` from a body callback would
     /// release the headers held back).
@@ -259,9 +262,10 @@ impl HttpContext for Stream {
                     S3ErrorCode::InvalidRequest,
                     format!("The request has no {} header.", missing.0),
                 );
-                return self.send_error(false, &error, None);
+                return self.send_error(false, &error);
             }
         };
+        self.request_id = RequestId::of(&req);
         let Some(filters) = self.filters.clone() else {
             return self.internal_error(is_head(&req), "the filter is not configured");
         };
@@ -565,8 +569,13 @@ impl Stream {
             "" => "a request",
             line => line,
         };
-        log::info!("rejected {}: {}", with_key(line, key), rejection.error);
-        self.send_error(self.head, &rejection.error, None)
+        log::info!(
+            "rejected {}: {}{}",
+            with_key(line, key),
+            rejection.error,
+            self.request_id.logged()
+        );
+        self.send_error(self.head, &rejection.error)
     }
 
     /// Remembers what a log line says of the request, for a body refused once the head is gone.
@@ -591,7 +600,11 @@ impl Stream {
         self.access_log()
             .access_key_id(rejection.access_key_id.as_deref());
         let described = with_key(&request_line(req), rejection.access_key_id.as_deref());
-        log::info!("rejected {described}: {}", rejection.error);
+        log::info!(
+            "rejected {described}: {}{}",
+            rejection.error,
+            self.request_id.logged()
+        );
         match &rejection.detail {
             // The filter's configuration, not the client, is at fault: the operator must see it.
             Some(detail) if rejection.error.code == S3ErrorCode::InternalError => {
@@ -600,25 +613,21 @@ impl Stream {
             Some(detail) => log::debug!("{detail}"),
             None => {}
         }
-        let request_id = req
-            .single("x-request-id")
-            .ok()
-            .flatten()
-            .and_then(|id| std::str::from_utf8(id).ok());
-        self.send_error(is_head(req), &rejection.error, request_id)
+        self.send_error(is_head(req), &rejection.error)
     }
 
     fn internal_error(&self, head: bool, why: &str) -> Action {
-        log::error!("{why}; the request is refused");
+        log::error!("{why}; the request is refused{}", self.request_id.logged());
         let error = S3Error::new(
             S3ErrorCode::InternalError,
             "We encountered an internal error. Please try again.",
         );
-        self.send_error(head, &error, None)
+        self.send_error(head, &error)
     }
 
     /// Answers the request with `error`; it is not forwarded.
-    fn send_error(&self, head: bool, error: &S3Error, request_id: Option<&str>) -> Action {
+    fn send_error(&self, head: bool, error: &S3Error) -> Action {
+        let request_id = self.request_id.as_str();
         // An error answer while the request is streaming also resets the upstream request.
         self.answered.set(true);
         self.counters.rejected(error.code);
@@ -634,6 +643,49 @@ impl Stream {
             log::error!("cannot send the error response: {status:?}");
         }
         Action::Pause
+    }
+}
+
+/// Envoy's id of the request (`x-request-id`, a UUID), kept in place: every answer carries it,
+/// also one given once the head has gone on, when Envoy lets a filter read it no longer (a
+/// review found such answers without one, 2026-12-01), and a copy costs no allocation.
+struct RequestId {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        RequestId {
+            bytes: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl RequestId {
+    fn of(req: &Request<'_>) -> Self {
+        let mut id = RequestId::default();
+        if let Ok(Some(value)) = req.single("x-request-id") {
+            if let Some(bytes) = id.bytes.get_mut(..value.len()) {
+                if value.iter().all(|b| b.is_ascii_graphic()) {
+                    bytes.copy_from_slice(value);
+                    id.len = value.len();
+                }
+            }
+        }
+        id
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        let id = self.bytes.get(..self.len).filter(|id| !id.is_empty())?;
+        std::str::from_utf8(id).ok()
+    }
+
+    /// `; request id …` for a log line, so that it can be found beside the access log's.
+    fn logged(&self) -> String {
+        self.as_str()
+            .map_or_else(String::new, |id| format!("; request id {id}"))
     }
 }
 
