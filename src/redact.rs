@@ -2,7 +2,7 @@
 //! credential until it expires (an expired or skewed URL may still become, or have been,
 //! valid), and a session token is one outright.
 
-use crate::sigv4::query::replace_values;
+use percent_encoding::percent_decode;
 use std::borrow::Cow;
 
 /// Query parameters that are credentials: SigV4 and SigV2 signatures, session tokens, SSE-C
@@ -35,23 +35,46 @@ const SECRET_HEADERS: [&str; 8] = [
 ];
 const MASK: &str = "*****";
 
-/// A raw or canonical query with the value of every credential parameter masked, also in a
-/// part after a `;`, where origins whose parser splits there (and the refusals of those
-/// spellings) read one (a review found a password logged so, 2026-12-01).
+/// A raw or canonical query with the value of every credential parameter masked, up to the
+/// next `&` (`;` and all), and in the parts after a `;` of the others, where origins whose
+/// parser splits there read one (a review found a password logged so). A name is compared as
+/// any origin may read it: decoded whole before its first `=` (Ceph's `LDAPPassword%3Dpw`),
+/// without a `?` that opens the query.
 pub fn query(raw_query: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw_query.len());
-    for (i, part) in raw_query.split(|&b| b == b';').enumerate() {
+    for (i, segment) in raw_query.split(|&b| b == b'&').enumerate() {
         if i > 0 {
-            out.push(b';');
+            out.push(b'&');
         }
-        out.extend(replace_values(part, |name| {
-            SECRET_QUERY_PARAMS
-                .iter()
-                .any(|secret| name.eq_ignore_ascii_case(secret))
-                .then_some(MASK.as_bytes())
-        }));
+        if masked(&mut out, segment) {
+            continue;
+        }
+        for (j, part) in segment.split(|&b| b == b';').enumerate() {
+            if j > 0 {
+                out.push(b';');
+            }
+            if j == 0 || !masked(&mut out, part) {
+                out.extend_from_slice(part);
+            }
+        }
     }
     out
+}
+
+/// Writes `name=*****` for `part` if it is a credential parameter's, and says whether it did.
+fn masked(out: &mut Vec<u8>, part: &[u8]) -> bool {
+    let decoded: Cow<'_, [u8]> = percent_decode(part).into();
+    let decoded = decoded.strip_prefix(b"?").unwrap_or(&decoded);
+    let name = decoded.split(|&b| b == b'=').next().unwrap_or_default();
+    let secret = SECRET_QUERY_PARAMS
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret));
+    if secret {
+        out.extend_from_slice(name);
+        out.push(b'=');
+        out.extend_from_slice(MASK.as_bytes());
+    }
+    secret
 }
 
 /// `text` fit for one log line: control characters, line and paragraph separators and bidi
@@ -167,10 +190,19 @@ mod tests {
             query(b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=pw&WebIdentityToken=t&token=t&temp_url_sig=s"),
             b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=*****&WebIdentityToken=*****&token=*****&temp_url_sig=*****".to_vec()
         );
-        // Also after a `;`, and spelt with escapes.
+        // Also after a `;`, spelt with escapes, and whole when a value holds a `;`.
         assert_eq!(
             query(b"x=1;Action=A;LDAP%50assword=pw&a=b;WebIdentityAccessToken=t"),
-            b"x=1;Action=A;LDAP%50assword=*****&a=b;WebIdentityAccessToken=*****".to_vec()
+            b"x=1;Action=A;LDAPPassword=*****&a=b;WebIdentityAccessToken=*****".to_vec()
+        );
+        assert_eq!(
+            query(b"LDAPPassword=first;REST&X-Amz-Security-Token=tok;TOK&b"),
+            b"LDAPPassword=*****&X-Amz-Security-Token=*****&b".to_vec()
+        );
+        // As Ceph reads a name: decoded before it is split at `=`, a leading `?` skipped.
+        assert_eq!(
+            query(b"?WebIdentityToken%3Djwt&temp_url_sig%3d00&x=WebIdentityToken%3Djwt"),
+            b"WebIdentityToken=*****&temp_url_sig=*****&x=WebIdentityToken%3Djwt".to_vec()
         );
     }
 

@@ -254,10 +254,15 @@ impl HttpContext for Stream {
         let Some(pairs) = header_map::pairs(&serialized) else {
             return self.internal_error(false, "the host sent a malformed header map");
         };
+        self.request_id = RequestId::of(&pairs);
         let req = match Request::from_headers(pairs) {
             Ok(req) => req,
             Err(missing) => {
-                log::info!("rejected a request without {}", missing.0);
+                log::info!(
+                    "rejected a request without {}{}",
+                    missing.0,
+                    self.request_id.logged()
+                );
                 let error = S3Error::new(
                     S3ErrorCode::InvalidRequest,
                     format!("The request has no {} header.", missing.0),
@@ -265,7 +270,6 @@ impl HttpContext for Stream {
                 return self.send_error(false, &error);
             }
         };
-        self.request_id = RequestId::of(&req);
         let Some(filters) = self.filters.clone() else {
             return self.internal_error(is_head(&req), "the filter is not configured");
         };
@@ -664,14 +668,18 @@ impl Default for RequestId {
 }
 
 impl RequestId {
-    fn of(req: &Request<'_>) -> Self {
+    /// From the request's headers as the host gave them, before anything else is read of them
+    /// (a request without `:path` is answered with the id too).
+    fn of(headers: &[(&[u8], &[u8])]) -> Self {
         let mut id = RequestId::default();
-        if let Ok(Some(value)) = req.single("x-request-id") {
+        let value = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(b"x-request-id"))
+            .map(|&(_, value)| value);
+        if let Some(value) = value.filter(|v| v.iter().all(u8::is_ascii_graphic)) {
             if let Some(bytes) = id.bytes.get_mut(..value.len()) {
-                if value.iter().all(|b| b.is_ascii_graphic()) {
-                    bytes.copy_from_slice(value);
-                    id.len = value.len();
-                }
+                bytes.copy_from_slice(value);
+                id.len = value.len();
             }
         }
         id
