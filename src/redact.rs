@@ -35,46 +35,48 @@ const SECRET_HEADERS: [&str; 8] = [
 ];
 const MASK: &str = "*****";
 
-/// A raw or canonical query with the value of every credential parameter masked, up to the
-/// next `&` (`;` and all), and in the parts after a `;` of the others, where origins whose
-/// parser splits there read one (a review found a password logged so). A name is compared as
-/// any origin may read it: decoded whole before its first `=` (Ceph's `LDAPPassword%3Dpw`),
-/// without a `?` that opens the query.
+/// A raw or canonical query with the value of every parameter that carries a credential masked,
+/// up to the next `&`: a credential's own, and one that holds a credential after a `;`, where
+/// origins whose parser splits there read one (a review found a password logged so). A name is
+/// compared as any origin may read it: decoded whole before its first `=` (Ceph's
+/// `LDAPPassword%3Dpw`), without a `?` that opens the query.
 pub fn query(raw_query: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw_query.len());
     for (i, segment) in raw_query.split(|&b| b == b'&').enumerate() {
         if i > 0 {
             out.push(b'&');
         }
-        if masked(&mut out, segment) {
-            continue;
-        }
-        for (j, part) in segment.split(|&b| b == b';').enumerate() {
-            if j > 0 {
-                out.push(b';');
+        match secret_in(segment) {
+            Some(name) => {
+                out.extend_from_slice(&name);
+                out.push(b'=');
+                out.extend_from_slice(MASK.as_bytes());
             }
-            if j == 0 || !masked(&mut out, part) {
-                out.extend_from_slice(part);
-            }
+            None => out.extend_from_slice(segment),
         }
     }
     out
 }
 
-/// Writes `name=*****` for `part` if it is a credential parameter's, and says whether it did.
-fn masked(out: &mut Vec<u8>, part: &[u8]) -> bool {
-    let decoded: Cow<'_, [u8]> = percent_decode(part).into();
-    let decoded = decoded.strip_prefix(b"?").unwrap_or(&decoded);
-    let name = decoded.split(|&b| b == b'=').next().unwrap_or_default();
-    let secret = SECRET_QUERY_PARAMS
-        .iter()
-        .any(|secret| name.eq_ignore_ascii_case(secret));
-    if secret {
-        out.extend_from_slice(name);
-        out.push(b'=');
-        out.extend_from_slice(MASK.as_bytes());
-    }
-    secret
+/// The name of `segment`, as an origin reads it, if the segment carries a credential, in itself
+/// or in a part after a `;`, raw or escaped (a canonical query writes a `;` as `%3B`).
+fn secret_in(segment: &[u8]) -> Option<Vec<u8>> {
+    let decoded: Cow<'_, [u8]> = percent_decode(segment).into();
+    let name = |part: &[u8]| -> Vec<u8> {
+        let part = part.strip_prefix(b"?").unwrap_or(part);
+        part.split(|&b| b == b'=')
+            .next()
+            .unwrap_or_default()
+            .to_vec()
+    };
+    let secret = decoded.split(|&b| b == b';').any(|part| {
+        let name = name(part);
+        SECRET_QUERY_PARAMS
+            .iter()
+            .any(|secret| name.eq_ignore_ascii_case(secret))
+    });
+    // Decoded, and cut at the first `=`: a name sent as `Token%3D…` must not print its value.
+    secret.then(|| name(decoded.split(|&b| b == b';').next().unwrap_or_default()))
 }
 
 /// `text` fit for one log line: control characters, line and paragraph separators and bidi
@@ -190,10 +192,11 @@ mod tests {
             query(b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=pw&WebIdentityToken=t&token=t&temp_url_sig=s"),
             b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=*****&WebIdentityToken=*****&token=*****&temp_url_sig=*****".to_vec()
         );
-        // Also after a `;`, spelt with escapes, and whole when a value holds a `;`.
+        // Also after a `;` (raw, or escaped as a canonical query writes it), spelt with
+        // escapes, and whole when a value holds a `;`.
         assert_eq!(
-            query(b"x=1;Action=A;LDAP%50assword=pw&a=b;WebIdentityAccessToken=t"),
-            b"x=1;Action=A;LDAPPassword=*****&a=b;WebIdentityAccessToken=*****".to_vec()
+            query(b"x=1;Action=A;LDAP%50assword=pw&a=b;WebIdentityAccessToken=t&c=1%3BToken%3Dt"),
+            b"x=*****&a=*****&c=*****".to_vec()
         );
         assert_eq!(
             query(b"LDAPPassword=first;REST&X-Amz-Security-Token=tok;TOK&b"),
