@@ -101,6 +101,15 @@ fn presigned_v2(
     head(method, host, &path, headers)
 }
 
+/// A SigV2 presigned GET of `/bucket/k` valid for ten years (SigV2 bounds no expiry).
+fn presigned_v2_for_ten_years() -> Pairs {
+    let years = NOW + 10 * 365 * 86_400;
+    let sts = format!("GET\n\n\n{years}\n/bucket/k");
+    let signature = encoded(&v2_signature("cs", &sts));
+    let path = format!("/bucket/k?AWSAccessKeyId=CK&Expires={years}&Signature={signature}");
+    head("GET", PUBLIC, &path, &[])
+}
+
 fn decide<'g>(
     g: &'g Gateway,
     pairs: &Pairs,
@@ -200,15 +209,7 @@ fn sigv2_requests_verify_and_re_sign_as_sigv2() {
 
     // SigV2 bounds no expiry; the origin-signed copy of a URL valid for ten years is valid for
     // a week from now, as a SigV4 URL at most, and the origin checks that.
-    let years = NOW + 10 * 365 * 86_400;
-    let sts = format!("GET\n\n\n{years}\n/bucket/k");
-    let signature = encoded(&v2_signature("cs", &sts));
-    let long = head(
-        "GET",
-        PUBLIC,
-        &format!("/bucket/k?AWSAccessKeyId=CK&Expires={years}&Signature={signature}"),
-        &[],
-    );
+    let long = presigned_v2_for_ten_years();
     let f = decide(&g, &long, NOW).unwrap();
     let at_origin = forwarded(&long, &f);
     let path = get(&at_origin, ":path");
@@ -274,15 +275,7 @@ fn sigv2_upgrades_to_sigv4() {
     );
 
     // A SigV2 URL valid for ten years becomes the longest SigV4 URL, a week: never later.
-    let years = NOW + 10 * 365 * 86_400;
-    let sts = format!("GET\n\n\n{years}\n/bucket/k");
-    let signature = encoded(&v2_signature("cs", &sts));
-    let long = head(
-        "GET",
-        PUBLIC,
-        &format!("/bucket/k?AWSAccessKeyId=CK&Expires={years}&Signature={signature}"),
-        &[],
-    );
+    let long = presigned_v2_for_ten_years();
     let f = decide(&g, &long, NOW).unwrap();
     let path = String::from_utf8(f.path.unwrap()).unwrap();
     assert!(path.contains("X-Amz-Expires=604800&"), "{path}");
