@@ -7,7 +7,7 @@
 //! gets, it addresses the same bucket and the same key, so a request cannot become another
 //! operation on the way (an object `PUT` never turns into a bucket `PUT`).
 
-use crate::sigv4::split::find_byte;
+use crate::bytes::find_byte;
 use crate::sigv4::uri::decode_at;
 use percent_encoding::percent_decode;
 use std::borrow::Cow;

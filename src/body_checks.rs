@@ -6,10 +6,10 @@
 
 use crate::addressing::Target;
 use crate::body_digest::{BodyCheck, Expected, Framing, Hold};
+use crate::bytes::{is_amz_name, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
-use crate::sigv4::split::{is_amz_name, starts_with_ignore_ascii_case};
 use crate::verify::Verified;
 
 /// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not

@@ -18,6 +18,7 @@ use crate::body_checks::{
     unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
+use crate::bytes::find_byte;
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
@@ -33,7 +34,6 @@ use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
-use crate::sigv4::split::find_byte;
 use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, verify_v2};

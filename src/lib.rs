@@ -11,6 +11,7 @@ pub mod aws_chunked;
 mod body_checks;
 pub mod body_digest;
 pub mod body_edits;
+pub mod bytes;
 pub mod config;
 pub mod gateway;
 pub mod grant;

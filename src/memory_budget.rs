@@ -145,6 +145,11 @@ impl Reservation {
     }
 
     pub fn set_owner(&mut self, access_key_id: &str) {
+        // Bytes taken before would be released against a share they were never counted in.
+        debug_assert_eq!(
+            self.bytes, 0,
+            "the owner is set before anything is reserved"
+        );
         if self.bytes == 0 {
             self.owner = Some(Rc::from(access_key_id));
         }

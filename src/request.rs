@@ -1,8 +1,8 @@
 //! A borrowed view of the request head as the filter receives it from Envoy.
 
+use crate::bytes::find_byte;
 use crate::redact;
 use crate::sigv4::query::{params, RawParam};
-use crate::sigv4::split::find_byte;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
@@ -150,8 +150,7 @@ impl<'a> Request<'a> {
     /// A header that must not repeat, read as a decimal number: `None` when it is absent,
     /// repeated or no number.
     pub fn number(&self, name: &str) -> Option<u64> {
-        let value = self.single(name).ok()??;
-        std::str::from_utf8(value).ok()?.parse().ok()
+        crate::bytes::decimal(self.single(name).ok()??)
     }
 }
 

@@ -19,10 +19,10 @@
 //! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW serves Swift on the
 //! same port and would authenticate a request by them (a review, 2026-12-01).
 
+use crate::bytes::{is_amz_name, split};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
-use crate::sigv4::split::{is_amz_name, split};
 
 const AMZ_PREFIX: &[u8] = b"x-amz-";
 /// S3 lets the payload hash go unsigned: it only says what the body is, and the origin

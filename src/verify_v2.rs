@@ -8,6 +8,7 @@
 //! cannot ride on a signature made without it.
 
 use crate::addressing::Target;
+use crate::bytes::is_amz_name;
 use crate::config::{Config, CredentialPair};
 use crate::grant::Proof;
 use crate::redact;
@@ -22,7 +23,6 @@ use crate::sigv2::string_to_sign::{
 };
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::query::params;
-use crate::sigv4::split::is_amz_name;
 
 /// Query parameters S3 reads unsigned under SigV2 that only shape a listing or a page of one.
 const UNSIGNED_READ_ONLY: [&[u8]; 16] = [

@@ -34,8 +34,8 @@ pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
 /// Envoy's V8 lets a VM grow to about 1 GiB (measured); what uploads may hold stays well below,
 /// so the VM's own allocations (request heads, re-signing) always find room.
 const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
-/// Verified presigned requests each VM remembers (`presigned_cache`): about 1 KiB each, so a
-/// few MiB by default.
+/// Verified presigned requests each VM remembers (`presigned_cache`): at most 2 KiB each on
+/// average, so 8 MiB by default.
 pub const DEFAULT_PRESIGNED_CACHE_ENTRIES: usize = 4096;
 const MAX_PRESIGNED_CACHE_ENTRIES: usize = 65_536;
 /// A week, the longest a presigned URL may live: a larger skew would make expiry moot.
@@ -358,10 +358,11 @@ impl Config {
         let presigned_cache_entries = top
             .optional::<usize>("presigned_cache_entries")?
             .unwrap_or(DEFAULT_PRESIGNED_CACHE_ENTRIES);
-        if presigned_cache_entries > MAX_PRESIGNED_CACHE_ENTRIES {
+        // The cache keeps two generations of entries / 2 each: one entry would be none.
+        if presigned_cache_entries == 1 || presigned_cache_entries > MAX_PRESIGNED_CACHE_ENTRIES {
             return Err(ConfigError::new(
                 top.path("presigned_cache_entries"),
-                format!("must be at most {MAX_PRESIGNED_CACHE_ENTRIES}"),
+                format!("must be 0 (no cache) or from 2 to {MAX_PRESIGNED_CACHE_ENTRIES}"),
             ));
         }
         if role != Role::Edge && origin_authority.is_empty() {
@@ -731,15 +732,19 @@ fn check_region(region: &str) -> Result<(), String> {
 }
 
 fn check_access_key_id(id: &str) -> Result<(), String> {
-    // It travels inside `Credential=a/b/c`, between `,` separators: those may not occur.
+    // It travels inside `Credential=a/b/c`, between `,` separators, and before the `:` of
+    // SigV2's `AWS id:signature`: those may not occur.
     let ok = !id.is_empty()
         && id
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"/,=".contains(&b));
+            .all(|b| b.is_ascii_graphic() && !b"/,=:".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err("is not a valid access key id (printable ASCII without '/', ',' or '=')".to_owned())
+        Err(
+            "is not a valid access key id (printable ASCII without '/', ',', '=' or ':')"
+                .to_owned(),
+        )
     }
 }
 

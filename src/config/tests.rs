@@ -118,7 +118,7 @@ fn errors_name_the_field() {
         field_of(&with(r#""chunk_memory_budget_bytes":1000"#)),
         "chunk_memory_budget_bytes"
     );
-    for entries in ["-1", "65537", "\"many\""] {
+    for entries in ["-1", "1", "65537", "\"many\""] {
         assert_eq!(
             field_of(&with(&format!(r#""presigned_cache_entries":{entries}"#))),
             "presigned_cache_entries"
@@ -215,6 +215,11 @@ fn errors_name_the_field() {
     );
     assert_eq!(
         field_of(&cred(r#"{"access_key_id":"a/b","secret_access_key":"s"}"#)),
+        "credentials[1].access_key_id"
+    );
+    // SigV2 writes `AWS id:signature`: an id with a colon could never sign that way.
+    assert_eq!(
+        field_of(&cred(r#"{"access_key_id":"a:b","secret_access_key":"s"}"#)),
         "credentials[1].access_key_id"
     );
     assert_eq!(

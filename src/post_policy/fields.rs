@@ -5,7 +5,7 @@
 //! constants are compared with `eq_ignore_ascii_case`, and the spelling here is the one S3
 //! uses when it names a missing field.
 
-use crate::sigv4::split::starts_with_ignore_ascii_case;
+use crate::bytes::starts_with_ignore_ascii_case;
 
 pub const KEY: &str = "key";
 pub const FILE: &str = "file";

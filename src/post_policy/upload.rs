@@ -208,10 +208,7 @@ impl PostUpload {
 /// The origin's `Content-Length`: the client's plus `delta`, or `None` when the client's is
 /// not a length or the sum is out of range.
 pub fn content_length(client: &[u8], delta: i64) -> Option<String> {
-    if client.is_empty() || client.len() > 19 || !client.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let length: i64 = std::str::from_utf8(client).ok()?.parse().ok()?;
+    let length = i64::try_from(crate::bytes::decimal(client)?).ok()?;
     let origin = length.checked_add(delta)?;
     (origin >= 0).then(|| origin.to_string())
 }

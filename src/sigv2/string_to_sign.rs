@@ -7,8 +7,8 @@
 //! The resource is `/bucket/key` as sent (encoded), followed by the sub-resources S3 signs,
 //! sorted, with their values decoded. Every other query parameter is outside the signature.
 
+use crate::bytes::is_amz_name;
 use crate::sigv4::query::params;
-use crate::sigv4::split::is_amz_name;
 use std::borrow::Cow;
 
 /// The query parameters S3 signs in SigV2, sorted: what the AWS SDKs sign and S3-compatible

@@ -50,10 +50,11 @@ impl AmzDate {
         let offset_seconds: i64 = match &s[26..] {
             b"GMT" | b"UTC" => 0,
             [sign @ (b'+' | b'-'), zone @ ..] if zone.len() == 4 => {
-                let minutes = i64::from(digits(&zone[..2])?) * 60 + i64::from(digits(&zone[2..])?);
-                if minutes >= 24 * 60 {
+                let (hours, minutes) = (digits(&zone[..2])?, digits(&zone[2..])?);
+                if hours >= 24 || minutes >= 60 {
                     return Err(InvalidDate);
                 }
+                let minutes = i64::from(hours) * 60 + i64::from(minutes);
                 if *sign == b'+' {
                     minutes * 60
                 } else {
@@ -82,7 +83,12 @@ impl AmzDate {
             return Ok(local);
         }
         let utc = u64::try_from(local.unix_seconds() - offset_seconds).map_err(|_| InvalidDate)?;
-        Ok(Self::from_unix_seconds(utc))
+        // The zone can carry a date across the years AmzDate holds (9999-12-31 at -2359).
+        let date = Self::from_unix_seconds(utc);
+        if date.year > 9999 {
+            return Err(InvalidDate);
+        }
+        Ok(date)
     }
 
     pub fn from_unix_seconds(secs: u64) -> Self {
@@ -307,6 +313,10 @@ mod tests {
         assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 EST").is_err());
         assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 +2400").is_err());
         assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 +01").is_err());
+        assert!(AmzDate::parse_http_date(b"Fri, 24 May 2013 00:00:00 +0099").is_err());
+        // A zone may not carry the date past the last year AmzDate writes in four digits.
+        assert!(AmzDate::parse_http_date(b"Fri, 31 Dec 9999 23:59:59 -2359").is_err());
+        assert!(AmzDate::parse_http_date(b"Fri, 31 Dec 9999 23:59:59 +2359").is_ok());
         assert!(AmzDate::parse_http_date(b"Friday, 24-May-13 00:00:00 GMT").is_err());
     }
 

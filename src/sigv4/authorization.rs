@@ -5,7 +5,7 @@ use super::credential::{Credential, CredentialError};
 use super::signature::Signature;
 use super::signed_headers::{SignedHeaders, SignedHeadersError};
 use super::signing::ALGORITHM;
-use super::split::{split, split_once};
+use crate::bytes::{split, split_once};
 use std::fmt;
 
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! The credential: `<access key id>/<YYYYMMDD>/<region>/<service>/aws4_request`, as carried by
 //! `Credential=` in the Authorization header and by the `X-Amz-Credential` query parameter.
 
-use super::split::split;
 use super::uri::encode_query_component;
+use crate::bytes::split;
 use std::fmt;
 
 const TERMINATOR: &str = "aws4_request";

@@ -13,5 +13,4 @@ pub mod query;
 pub mod signature;
 pub mod signed_headers;
 pub mod signing;
-pub mod split;
 pub mod uri;

@@ -1,11 +1,11 @@
 //! The raw query string: split into parameters without copying, canonicalised for signing,
 //! and rewritten in place (only the values the proxy must change, every other byte as sent).
 
-use super::split::find_byte;
 use super::uri::{
     canonicalize_query_component, decode_query_component, encode_query_component, stays_escaped,
     QUERY_UNRESERVED,
 };
+use crate::bytes::find_byte;
 use std::borrow::Cow;
 use std::ops::Range;
 

@@ -1,7 +1,7 @@
 //! The signed-header list (`SignedHeaders=` / `X-Amz-SignedHeaders`): which headers the
 //! client's signature covers. The proxy signs for the origin over exactly this set.
 
-use super::split::split;
+use crate::bytes::split;
 use std::borrow::Cow;
 use std::fmt;
 
