@@ -327,6 +327,9 @@ impl Gateway {
             u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
         if several > 0 {
             no_other_service(req, &route.target)?;
+            if let Some(name) = v4_query.spelt_otherwise {
+                return Err(auth_param_spelt_otherwise(name));
+            }
         }
         if several > 1 {
             return Err(Rejection::new(
@@ -788,16 +791,18 @@ fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
             .find(|auth| auth.eq_ignore_ascii_case(name))
             .copied()
     });
-    match named {
-        Some(name) => Err(Rejection::new(
-            AuthorizationQueryParametersError,
-            format!(
-                "The query parameter '{}' looks like authentication, spelt or placed where this endpoint does not read it; sign as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
-                String::from_utf8_lossy(name)
-            ),
-        )),
-        None => Ok(()),
-    }
+    named.map_or(Ok(()), |name| Err(auth_param_spelt_otherwise(name)))
+}
+
+/// A parameter named like authentication, quoted as the name it imitates (never its value).
+fn auth_param_spelt_otherwise(name: &[u8]) -> Rejection {
+    Rejection::new(
+        AuthorizationQueryParametersError,
+        format!(
+            "The query parameter '{}' looks like authentication, spelt or placed where this endpoint does not read it; sign as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
+            String::from_utf8_lossy(name)
+        ),
+    )
 }
 
 /// Refuses a request that is no S3 operation but another service's at the same origin, in

@@ -20,9 +20,9 @@ pub enum S3ErrorCode {
     InvalidPolicyDocument,
     InvalidRequest,
     MalformedPOSTRequest,
+    MaxMessageLengthExceeded,
     /// S3 documents `MaxPostPreDataLengthExceededError` in its table of codes but answers
     /// `MaxPostPreDataLengthExceeded` (without `Error`) on the wire; clients see the latter.
-    MaxMessageLengthExceeded,
     MaxPostPreDataLengthExceeded,
     MissingContentLength,
     NotImplemented,

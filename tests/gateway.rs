@@ -694,6 +694,36 @@ fn another_services_requests_are_not_served_signed_either() {
 }
 
 #[test]
+fn a_signed_copy_of_an_authentication_parameter_in_another_case_is_refused() {
+    let g = gateway(serde_json::json!({}));
+    // Signed along with the rest, so the signature holds: an origin that read names in any
+    // case would take the second copy's window (or key) for the one the filter checked.
+    for extra in [
+        "x-amz-expires=604800&",
+        "X-AMZ-DATE=99991231T235959Z&",
+        "awsaccesskeyid=OK&",
+    ] {
+        let url = presigned_query("GET", "/bucket/k", extra);
+        assert_eq!(
+            url.decide(&g).unwrap_err().0,
+            AuthorizationQueryParametersError,
+            "{extra}"
+        );
+    }
+    let header = Head::new("GET", "/bucket/k?x-amz-signature=0")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(
+        header.decide(&g).unwrap_err().0,
+        AuthorizationQueryParametersError
+    );
+    // S3's own parameters that merely resemble them pass.
+    let url = presigned_query("GET", "/bucket/k", "response-expires=0&");
+    assert_eq!(url.decide(&g), Ok(AuthKind::PresignedV4));
+}
+
+#[test]
 fn anonymous_forward_passes_s3_operations_only() {
     let g = gateway(serde_json::json!({"anonymous": "forward"}));
     // MinIO and Ceph answer STS on the same port, authenticated by what the body or query

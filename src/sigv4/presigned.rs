@@ -33,6 +33,35 @@ pub struct PresignedParams<'q> {
     duplicate: bool,
     /// A SigV2 authentication parameter is there (`sigv2::presigned::is_auth_param`).
     pub sigv2: bool,
+    /// The first parameter named like an authentication parameter in another case
+    /// (`x-amz-expires`), as the name it imitates.
+    pub spelt_otherwise: Option<&'static [u8]>,
+}
+
+/// The parameters an origin authenticates a URL by, as S3 spells them. An origin that compared
+/// names in any case would read a second copy in another spelling: a window or a key the filter
+/// never checked, signed along with the rest.
+const AUTH_NAMES: [&[u8]; 8] = [
+    X_AMZ_ALGORITHM,
+    X_AMZ_CREDENTIAL,
+    X_AMZ_DATE,
+    X_AMZ_EXPIRES,
+    X_AMZ_SIGNED_HEADERS,
+    X_AMZ_SIGNATURE,
+    crate::sigv2::presigned::AWS_ACCESS_KEY_ID,
+    crate::sigv2::presigned::SIGNATURE,
+];
+
+/// The authentication parameter `name` spells in another case, if any (never the exact name,
+/// which the caller matched before).
+fn imitated_auth_name(name: &[u8]) -> Option<&'static [u8]> {
+    // Most names are short sub-resources (`uploadId`, `versionId`): one length test each.
+    if name.len() < 9 {
+        return None;
+    }
+    AUTH_NAMES
+        .into_iter()
+        .find(|auth| auth.eq_ignore_ascii_case(name) && *auth != name)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +112,11 @@ impl<'q> PresignedParams<'q> {
                 X_AMZ_SIGNED_HEADERS => &mut params.signed_headers,
                 X_AMZ_SIGNATURE => &mut params.signature,
                 other => {
-                    params.sigv2 |= crate::sigv2::presigned::is_auth_param(other);
+                    let v2 = crate::sigv2::presigned::is_auth_param(other);
+                    params.sigv2 |= v2;
+                    if !v2 && params.spelt_otherwise.is_none() {
+                        params.spelt_otherwise = imitated_auth_name(other);
+                    }
                     continue;
                 }
             };
@@ -221,5 +254,23 @@ mod tests {
         assert!(v2.sigv2 && !v2.present());
         assert!(PresignedParams::extract(b"a=1&Signature=s").sigv2);
         assert!(!PresignedParams::extract(b"a=1&X-Amz-Signature=s").sigv2);
+    }
+
+    #[test]
+    fn names_an_authentication_parameter_in_another_case() {
+        let spelt = |query: &str| PresignedParams::extract(query.as_bytes()).spelt_otherwise;
+        assert_eq!(spelt(QUERY), None);
+        assert_eq!(spelt("AWSAccessKeyId=AK&Expires=1&Signature=s"), None);
+        assert_eq!(spelt("uploadId=1&versionId=2&response-expires=3"), None);
+        assert_eq!(
+            spelt(&format!("{QUERY}&x-amz-expires=604800")),
+            Some(X_AMZ_EXPIRES)
+        );
+        assert_eq!(spelt("X-AMZ-DATE=99991231T235959Z"), Some(X_AMZ_DATE));
+        assert_eq!(spelt("a=1&%73ignature=s"), Some(&b"Signature"[..]));
+        assert_eq!(
+            spelt("awsaccesskeyid=AK&X-Amz-signedheaders=host"),
+            Some(&b"AWSAccessKeyId"[..])
+        );
     }
 }
