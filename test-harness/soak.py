@@ -198,15 +198,6 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def prometheus(envoy) -> dict[str, int]:
-    series = {}
-    for line in envoy.admin_get("/stats/prometheus").decode().splitlines():
-        if line.startswith("s3_resign_"):
-            name, value = line.rsplit(" ", 1)
-            series[name.removesuffix("{}")] = int(value)
-    return series
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 600)))
@@ -229,7 +220,7 @@ def main() -> int:
             warm_up = max(10.0, min(30.0, args.seconds / 10))
             run_clients(args, envoy.authority, bucket, warm_up, lambda: None)
             failures_before = {n: envoy.counter(n) for n in (*WASM_FAILURES, VMS_CREATED)}
-            counters_before = prometheus(envoy)
+            counters_before = envoy.prometheus()
             samples = [(0.0, rss_bytes(pid), envoy.counter(VM_MEMORY), envoy.counter(HELD))]
             print(f"soak: {args.seconds:.0f} s after a {warm_up:.0f} s warm-up, {args.clients} client processes, "
                   f"{args.rate:g} requests/s, {args.invalid:.0%} invalid; Envoy pid {pid}", flush=True)
@@ -245,7 +236,7 @@ def main() -> int:
             time.sleep(1)
             samples.append((time.monotonic() - started, rss_bytes(pid), envoy.counter(VM_MEMORY), envoy.counter(HELD)))
             failures_after = {n: envoy.counter(n) for n in (*WASM_FAILURES, VMS_CREATED)}
-            counters_after = prometheus(envoy)
+            counters_after = envoy.prometheus()
 
     sent, kinds, codes, resets = Counter(), Counter(), Counter(), Counter()
     unexpected: list[str] = []

@@ -105,6 +105,12 @@ def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, bac
         wait_healthy(proxy, 1)
         keys = traffic(proxy, bucket, "known")
         assert all(has(backup, bucket, k) is not None for k in keys)
+        # Each request counts once, where the edge decided it, however many origins it was
+        # tried on (the "down" round was retried on the backup).
+        got = proxy.prometheus()
+        assert got['s3_resign_requests_total{kind="presigned_v4"}'] == 6, got
+        assert got['s3_resign_requests_total{kind="header_v4"}'] == 3, got
+        assert got['s3_resign_requests_total{kind="chunked_v4"}'] == 3, got
         assert send(proxy.authority, RawRequest("GET", "/healthz")).status == 200
     finally:
         primary.restart()

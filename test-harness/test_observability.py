@@ -13,16 +13,6 @@ from harness.chunked import chunked_put
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
 
 
-def prometheus(envoy) -> dict[str, int]:
-    """The filter's series from /stats/prometheus: {'name{label="v"}': value}."""
-    series = {}
-    for line in envoy.admin_get("/stats/prometheus").decode().splitlines():
-        if line.startswith("s3_resign_"):
-            name, value = line.rsplit(" ", 1)
-            series[name.removesuffix("{}")] = int(value)
-    return series
-
-
 def test_counters_after_known_traffic(make_proxy, bucket):
     envoy = make_proxy()
     ok = s3_client(envoy.endpoint)
@@ -37,7 +27,7 @@ def test_counters_after_known_traffic(make_proxy, bucket):
         s3_client(envoy.endpoint, key="NOBODY").get_object(Bucket=bucket, Key="a")
     assert send(envoy.authority, RawRequest("GET", f"/{bucket}/a")).status == 403
 
-    got = prometheus(envoy)
+    got = envoy.prometheus()
     assert got['s3_resign_requests_total{kind="header_v4"}'] == 2
     assert got['s3_resign_requests_total{kind="presigned_v4"}'] == 1
     assert got['s3_resign_requests_total{kind="anonymous"}'] == 0
@@ -57,7 +47,7 @@ def test_counters_after_known_traffic(make_proxy, bucket):
 def test_anonymous_forwards_are_counted(make_proxy, bucket):
     envoy = make_proxy(anonymous="forward")
     send(envoy.authority, RawRequest("GET", f"/{bucket}/public"))
-    assert prometheus(envoy)['s3_resign_requests_total{kind="anonymous"}'] == 1
+    assert envoy.prometheus()['s3_resign_requests_total{kind="anonymous"}'] == 1
 
 
 def test_rejection_log_lines(origin, bucket):

@@ -14,7 +14,6 @@ from botocore.exceptions import ClientError
 from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, s3_client, send
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
-from test_observability import prometheus
 
 KB = 1024
 
@@ -65,11 +64,11 @@ def test_a_browser_upload_with_conditions(proxy, origin_s3, bucket, signature_ve
             {"success_action_status": "201"},
         ],
     )
-    before = prometheus(proxy).get('s3_resign_requests_total{kind="post_policy"}', 0)
+    before = proxy.prometheus().get('s3_resign_requests_total{kind="post_policy"}', 0)
     r = post(proxy, form, b"\xff\xd8JPEG" * 100, filename="cat.jpg")
     assert r.status_code == 201, r.text
     assert stored(origin_s3, bucket, "uploads/cat.jpg") == (b"\xff\xd8JPEG" * 100, "image/jpeg", {"owner": "alice"})
-    assert prometheus(proxy)['s3_resign_requests_total{kind="post_policy"}'] == before + 1
+    assert proxy.prometheus()['s3_resign_requests_total{kind="post_policy"}'] == before + 1
 
 
 def test_a_file_over_the_range_leaves_no_object(proxy, origin_s3, bucket):

@@ -98,12 +98,11 @@ def test_presigned_url_keeps_its_expiry_at_the_origin(proxy, s3, origin_s3, buck
 def test_range_requests_on_one_url_are_served_from_the_cache(proxy, s3, origin_s3, bucket):
     """A video player's pattern: many Range GETs with one URL. The repeats skip verification
     (the cache's hit counter says so) and still get exactly what the first request did."""
-    from test_observability import prometheus
 
     body = bytes(range(256)) * 256  # 16 ranges of 4 KiB
     origin_s3.put_object(Bucket=bucket, Key="movie.mp4", Body=body)
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "movie.mp4"}, ExpiresIn=300)
-    before = prometheus(proxy)
+    before = proxy.prometheus()
     for start in range(0, len(body), 4096):
         r = fetch(proxy, url, headers={"Range": f"bytes={start}-{start + 4095}"})
         assert (r.status, r.body) == (206, body[start:start + 4096])
@@ -113,7 +112,7 @@ def test_range_requests_on_one_url_are_served_from_the_cache(proxy, s3, origin_s
     # A changed signature is a miss, verified from scratch, and refused.
     r = fetch(proxy, url[:-1] + ("0" if url[-1] != "0" else "1"))
     assert r.status == 403 and b"SignatureDoesNotMatch" in r.body
-    after = prometheus(proxy)
+    after = proxy.prometheus()
     lookups = lambda series, result: series.get(f's3_resign_presigned_cache_lookups_total{{result="{result}"}}', 0)
     # 16 ranges: two misses (a URL is remembered from its second time), then 14 hits; the
     # refused repeat was a hit too.

@@ -14,7 +14,6 @@ from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from harness.paths import sdk_client_binary
 from harness.programs import EMPTY_PART
 from harness.programs import SIGNED_TRAILER as SIGNED_TRAILER_DEVIATION
-from test_observability import prometheus
 
 SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
@@ -56,13 +55,13 @@ def empty_part(op: str, size: int) -> list[str]:
 def test_sdk_uploads_signed_chunks(proxy, origin_s3, bucket, tmp_path, op, size, origin_deviation):
     origin_deviation(SIGNED_TRAILER_DEVIATION, *empty_part(op, size))
     path = file_of(tmp_path, size)
-    before = prometheus(proxy)
+    before = proxy.prometheus()
     code, lines = sdk_upload(proxy, bucket, f"{op}-{size}", path, op)
     assert code == 0, lines
     # The PUT carrying the body really was a signed-chunk stream with a signed trailer.
     body_requests = [line for line in lines if line.startswith("sent PUT")]
     assert body_requests == [f"sent PUT x-amz-content-sha256={SIGNED_TRAILER} x-amz-trailer=x-amz-checksum-crc32"]
-    after = prometheus(proxy)
+    after = proxy.prometheus()
     kind = 's3_resign_requests_total{kind="chunked_v4"}'
     assert after[kind] - before[kind] == 1
     chunks = -(-size // CHUNK) + 1
@@ -78,12 +77,12 @@ def test_sdk_over_https_uploads_unsigned_trailer_chunks(tls_proxy, origin_s3, bu
                                                         origin_deviation):
     origin_deviation(*empty_part(op, size))
     path = file_of(tmp_path, size)
-    before = prometheus(tls_proxy)
+    before = tls_proxy.prometheus()
     code, lines = sdk_upload(tls_proxy, bucket, f"{op}-{size}", path, op)
     assert code == 0, lines
     body_requests = [line for line in lines if line.startswith("sent PUT")]
     assert body_requests == [f"sent PUT x-amz-content-sha256={UNSIGNED_TRAILER} x-amz-trailer=x-amz-checksum-crc32"]
-    after = prometheus(tls_proxy)
+    after = tls_proxy.prometheus()
     # Header-signed; the body passes untouched: no chunk to re-sign.
     assert after.get("s3_resign_chunks_resigned_total", 0) == before.get("s3_resign_chunks_resigned_total", 0)
     stored = origin_s3.get_object(Bucket=bucket, Key=f"{op}-{size}")["Body"].read()

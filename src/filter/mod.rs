@@ -121,6 +121,7 @@ impl RootContext for Root {
             access_key_id: None,
             request_id: RequestId::default(),
             answered: Cell::new(false),
+            uncounted: None,
         }))
     }
 }
@@ -226,6 +227,9 @@ struct Stream {
     /// next (with `allow_on_headers_stop_iteration`, a `Continue` from a body callback would
     /// release the headers held back).
     answered: Cell<bool>,
+    /// How the request authenticated, counted in `s3_resign_requests_total` once all of it
+    /// has gone on: a body refused on the way is a rejection only.
+    uncounted: Option<AuthKind>,
 }
 
 impl Context for Stream {}
@@ -303,7 +307,11 @@ impl HttpContext for Stream {
         if self.answered.get() {
             return Action::Pause;
         }
-        self.resign_body(body_size, end_of_stream)
+        let action = self.resign_body(body_size, end_of_stream);
+        if end_of_stream {
+            self.count_forwarded();
+        }
+        action
     }
 
     fn on_http_request_trailers(&mut self, trailers: usize) -> Action {
@@ -313,7 +321,7 @@ impl HttpContext for Stream {
         // An aws-chunked body ends inside the body; HTTP trailers after it would end the
         // stream with the final chunk still held here, unverifiable. A form's file is sized
         // and closed inside the body too.
-        match &self.body {
+        let action = match &self.body {
             Some(Body::Chunked(_)) => {
                 self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()))
             }
@@ -327,11 +335,22 @@ impl HttpContext for Stream {
             // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
             None if trailers > 0 => self.refuse_body(trailers_refused()),
             None => Action::Continue,
-        }
+        };
+        self.count_forwarded();
+        action
     }
 }
 
 impl Stream {
+    /// Counts the request as forwarded, once, when the last of it has gone on unrefused.
+    fn count_forwarded(&mut self) {
+        if let Some(kind) = self.uncounted.take() {
+            if !self.answered.get() {
+                self.counters.forwarded(kind);
+            }
+        }
+    }
+
     /// Applies the decision: the rewrite (after putting back what an earlier attempt changed,
     /// for a grant) and the grant for the origin filters, or the error.
     fn carry_out(
@@ -407,9 +426,16 @@ impl Stream {
                 return self.refuse_body(unexpected_body());
             }
         }
-        self.counters.forwarded(forward.kind);
         self.access_log()
             .forwarded(forward.kind, forward.access_key_id);
+        // Counted where the request was decided: an origin filter carries out the edge's
+        // decision, once per attempt.
+        if grant.is_none() {
+            self.uncounted = Some(forward.kind);
+            if end_of_stream {
+                self.count_forwarded();
+            }
+        }
         if let Some(chunked) = forward.body.take() {
             self.body = Some(Body::Chunked(chunked));
         } else if digest.is_some() {
@@ -540,7 +566,7 @@ impl Stream {
         let wait = form.head_pending() && !end_of_stream;
         if let Some(verdict) = &release.head {
             let kind = AuthKind::PostPolicy;
-            self.counters.forwarded(kind);
+            self.uncounted = Some(kind);
             self.access_log()
                 .forwarded(kind, verdict.access_key_id.as_deref());
             self.access_key_id.clone_from(&verdict.access_key_id);

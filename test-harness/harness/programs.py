@@ -384,6 +384,15 @@ class Envoy(Program):
     def admin_json(self, path: str):
         return json.loads(self.admin_get(path))
 
+    def prometheus(self) -> dict[str, int]:
+        """The filter's series from /stats/prometheus: {'name{label="v"}': value}."""
+        series = {}
+        for line in self.admin_get("/stats/prometheus").decode().splitlines():
+            if line.startswith("s3_resign_"):
+                name, value = line.rsplit(" ", 1)
+                series[name.removesuffix("{}")] = int(value)
+        return series
+
     def counter(self, name: str) -> int:
         """One counter from /stats (0 when it does not exist yet)."""
         for line in self.admin_get(f"/stats?filter=^{name}$").decode().splitlines():
