@@ -23,6 +23,7 @@ use crate::sigv2::string_to_sign::{
 };
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::query::params;
+use crate::verify::{check_skew, credential_pair};
 
 /// Query parameters S3 reads unsigned under SigV2 that only shape a listing or a page of one.
 const UNSIGNED_READ_ONLY: [&[u8]; 16] = [
@@ -76,15 +77,7 @@ pub fn header_auth<'r, 'c>(
 ) -> Result<VerifiedV2<'r, 'c>, Rejection> {
     let pair = credential_pair(config, auth.access_key_id)?;
     let (date, date_line) = request_date(req)?;
-    // The edge checked the time window when it verified, by its own limit.
-    if proof == Proof::Signature
-        && date.unix_seconds().abs_diff(now as i64) > config.max_clock_skew_seconds
-    {
-        return Err(Rejection::new(
-            RequestTimeTooSkewed,
-            "The difference between the request time and the server's time is too large.",
-        ));
-    }
+    check_skew(config, &date, now, proof)?;
     check_unsigned_params(req, false)?;
     let content_md5 = check_repeated_headers(req)?;
     let verified = VerifiedV2 {
@@ -139,17 +132,9 @@ pub fn presigned<'r, 'c>(
     Ok(verified)
 }
 
-fn credential_pair<'c>(config: &'c Config, id: &str) -> Result<&'c CredentialPair, Rejection> {
-    config.credential(id).ok_or_else(|| {
-        Rejection::new(
-            InvalidAccessKeyId,
-            "The AWS Access Key Id you provided does not exist in our records.",
-        )
-        .for_key(id)
-    })
-}
-
-/// `x-amz-date` (signed among the `x-amz-*` headers, so the date line is empty) or `Date`.
+/// `x-amz-date` (signed among the `x-amz-*` headers, so the date line is empty) or `Date`,
+/// each as an HTTP date (with a numeric zone too) or in SigV4's basic form: SigV2 clients
+/// write either in either header.
 fn request_date(req: &Request<'_>) -> Result<(AmzDate, Vec<u8>), Rejection> {
     let invalid = || {
         Rejection::new(

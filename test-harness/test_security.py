@@ -502,3 +502,33 @@ def test_a_body_on_a_method_that_carries_none_is_refused(proxy, origin_s3, bucke
     signed = presign(proxy.authority, "GET", f"/{bucket}/k")
     assert send(proxy.authority, RawRequest("GET", signed.target, signed.headers + [("Content-Length", "0")])).body == b"object"
     assert send(proxy.authority, signed).body == b"object"
+
+
+def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_head(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): `Connection: content-length` has Envoy frame the
+    body by the header and then remove it, so the filter saw no body announced, let the head of
+    a presigned DELETE go on and refused the body only at its first byte; sent a moment later,
+    the DELETE had run. Over HTTP/1 a head that does not end the stream frames a body."""
+    smuggled = b"GET /other HTTP/1.1\r\nHost: s3.example.com\r\n\r\n"
+    for hidden in ("content-length", "transfer-encoding"):
+        origin_s3.put_object(Bucket=bucket, Key="victim", Body=b"kept")
+        signed = presign(proxy.authority, "DELETE", f"/{bucket}/victim")
+        framing = (f"Content-Length: {len(smuggled)}\r\n\r\n".encode(), smuggled) if hidden == "content-length" \
+            else (b"Transfer-Encoding: chunked\r\n\r\n", b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled))
+        head = (f"DELETE {signed.target} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+                f"Connection: {hidden}\r\n").encode() + framing[0]
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as conn:
+            conn.sendall(head)
+            time.sleep(0.3)  # the head alone, as a slow client sends it
+            try:
+                conn.sendall(framing[1])
+            except OSError:
+                pass  # answered and closed already
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400"), (hidden, answer[:300])
+        assert origin_s3.get_object(Bucket=bucket, Key="victim")["Body"].read() == b"kept", hidden

@@ -817,7 +817,33 @@ fn a_signed_expect_header_that_envoy_consumed_still_verifies() {
         .with("x-amz-content-sha256", EMPTY_SHA256)
         .sign("CK", "cs", "expect;host;x-amz-content-sha256;x-amz-date");
     assert_eq!(signed.clone().decide(&g), Ok(AuthKind::HeaderV4));
-    assert_eq!(signed.without("expect").decide(&g), Ok(AuthKind::HeaderV4));
+    assert_eq!(
+        signed.clone().without("expect").decide(&g),
+        Ok(AuthKind::HeaderV4)
+    );
+
+    // The origin gets no `Expect` either; a signature over one would not verify there
+    // (s3s-fs answered SignatureDoesNotMatch: an attack run, 2026-12-01). The origin's
+    // signature leaves it out only when Envoy took it.
+    let at_origin = gateway(serde_json::json!({
+        "public_domains": ["origin:9000"],
+        "credentials": [{"access_key_id": "OK", "secret_access_key": "os"}],
+    }));
+    for (received, expect_signed) in [(signed.clone().without("expect"), false), (signed, true)] {
+        let req = Request::from_pairs(&received.pairs).unwrap();
+        let Decision::Forward(f) = g.decide(&req, NOW) else {
+            panic!("refused");
+        };
+        let authorization = String::from_utf8(f.header("authorization").unwrap().to_vec()).unwrap();
+        assert_eq!(
+            authorization.contains("SignedHeaders=expect;"),
+            expect_signed
+        );
+        let forwarded = received
+            .set(":authority", f.authority.unwrap().into_owned())
+            .set("authorization", authorization);
+        assert_eq!(forwarded.decide(&at_origin), Ok(AuthKind::HeaderV4));
+    }
 }
 
 #[test]

@@ -172,6 +172,13 @@ pub fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
 
 /// Answers the request from the filter: Envoy sends `status`, `headers` and `body` and
 /// ends (or resets) the stream.
+/// Whether the request came over HTTP/1.x (Envoy's `request.protocol`); `None` when Envoy
+/// does not say.
+pub fn request_is_http1() -> Option<bool> {
+    let protocol = get_property(&["request", "protocol"]).ok()??;
+    Some(protocol.starts_with(b"HTTP/1"))
+}
+
 pub fn send_local_response(
     status: u32,
     headers: &[(&str, &str)],

@@ -422,7 +422,10 @@ impl Stream {
             self.describe(req, forward.access_key_id);
             // Announced in the head, before the head goes on (a DELETE would run at the origin
             // before its body arrived); else (HTTP/2 DATA frames) at the body's first byte.
-            if req.announces_a_body() {
+            // Over HTTP/1 a head that does not end the stream frames a body, whether or not
+            // its `Content-Length` is still there: a client's `Connection: content-length`
+            // has Envoy read the body by it and remove it (an attack run, 2026-12-01).
+            if req.announces_a_body() || host::request_is_http1() != Some(false) {
                 return self.refuse_body(unexpected_body());
             }
         }

@@ -33,6 +33,8 @@ pub struct CanonicalRequest<'a> {
     payload: &'a str,
     /// The first signed header the request repeats (see `repeated_header`).
     repeated: Option<&'a str>,
+    /// `expect` is signed but was not received: Envoy answered it (see `signed_header`).
+    expect_consumed: bool,
     /// The hash state after everything before the host line, from the last `hash`: the client's
     /// and the origin's canonical requests share it unless the path or query changed between.
     before_host: Option<Sha256>,
@@ -65,6 +67,7 @@ impl<'a> CanonicalRequest<'a> {
         // `host` is supplied at rendering: a URL signed over it alone needs no list here.
         let mut canonical = Vec::with_capacity(signed.names().len().saturating_sub(1));
         let mut repeated = None;
+        let mut expect_consumed = false;
         for &name in signed.names() {
             if name == "host" {
                 continue;
@@ -74,6 +77,7 @@ impl<'a> CanonicalRequest<'a> {
             if signed.repeated {
                 repeated = repeated.or(Some(name));
             }
+            expect_consumed |= signed.consumed;
             canonical.push((name, signed.value));
         }
         Ok(CanonicalRequest {
@@ -84,9 +88,26 @@ impl<'a> CanonicalRequest<'a> {
             signed_headers: signed.text(),
             payload,
             repeated,
+            expect_consumed,
             before_host: None,
             splice: None,
         })
+    }
+
+    /// Leaves a signed `Expect` that Envoy answered and dropped out of the request to sign:
+    /// the origin never receives it, so a signature over it would not verify there (the
+    /// client's, made before Envoy answered, did cover it). Signs less, never more.
+    pub fn leave_out_consumed_expect(&mut self) {
+        if !std::mem::take(&mut self.expect_consumed) {
+            return;
+        }
+        self.headers.retain(|(name, _)| *name != "expect");
+        let names: Vec<&str> = crate::bytes::split(&self.signed_headers, b';')
+            .filter(|name| *name != "expect")
+            .collect();
+        self.signed_headers = Cow::Owned(names.join(";"));
+        self.before_host = None;
+        self.splice = None;
     }
 
     /// A signed header the request sends more than once. SigV4 joins the values with `,`, so
@@ -297,6 +318,8 @@ pub fn signed_header_value<'v>(
 pub struct SignedHeader<'v> {
     pub value: Cow<'v, [u8]>,
     pub repeated: bool,
+    /// Not received: an `Expect` Envoy answered, standing for the value the client sent.
+    pub consumed: bool,
 }
 
 /// `signed_header_value`, telling a header sent once from one sent several times.
@@ -310,13 +333,18 @@ pub fn signed_header<'v>(headers: &[(&'v [u8], &'v [u8])], name: &str) -> Option
             let mut rest = values.peekable();
             let repeated = rest.peek().is_some();
             let value = canonical_header_value(std::iter::once(first).chain(rest));
-            Some(SignedHeader { value, repeated })
+            Some(SignedHeader {
+                value,
+                repeated,
+                consumed: false,
+            })
         }
         // Envoy, like most servers, answers `Expect: 100-continue` itself and drops the
         // header; that is the only value a client sends.
         None if name == "expect" => Some(SignedHeader {
             value: Cow::Borrowed(&b"100-continue"[..]),
             repeated: false,
+            consumed: true,
         }),
         None => None,
     }
