@@ -385,7 +385,8 @@ fn is_dns_compatible(name: &str) -> bool {
             .all(|label| label.bytes().all(|c| c.is_ascii_digit()))
 }
 
-fn is_ip_literal(authority: &str) -> bool {
+/// An IP literal (`10.0.0.1:9000`, `[::1]`): no bucket can be put in front of it.
+pub(crate) fn is_ip_literal(authority: &str) -> bool {
     let host = match split_port(authority.as_bytes()) {
         Some((host, _)) => host,
         None => authority.as_bytes(),

@@ -205,6 +205,24 @@ impl RunningDigest {
 }
 
 /// The refusal of a body that does not hash to `expected`, as S3 words it.
+impl BodyError {
+    /// The S3 error the client gets for it.
+    pub fn rejection(self) -> Rejection {
+        use crate::aws_chunked::ChunkError;
+        match self {
+            BodyError::Mismatch(expected) => mismatch(expected),
+            BodyError::TooLarge => Rejection::new(
+                crate::s3_error::S3ErrorCode::MaxMessageLengthExceeded,
+                format!(
+                    "Your request was too big: a document is held whole until its digest is checked, at most {MAX_DOCUMENT_BYTES} bytes."
+                ),
+            ),
+            BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
+            BodyError::Framing(what) => Rejection::from(ChunkError::Malformed(what).s3_error()),
+        }
+    }
+}
+
 pub fn mismatch(expected: Expected) -> Rejection {
     match expected {
         Expected::Md5(_) => Rejection::new(

@@ -126,8 +126,10 @@ impl fmt::Debug for Forward<'_> {
 
 pub struct Gateway {
     config: Config,
-    /// Shared by every stream of this VM.
-    chunk_memory: Rc<MemoryBudget>,
+    /// What bodies this VM holds (incomplete chunks, documents, form heads) may take
+    /// (`chunk_memory_budget_bytes`, named when chunks were all it held); shared by every
+    /// stream of this VM.
+    body_memory: Rc<MemoryBudget>,
     /// Presigned requests this VM verified, for their repeats.
     presigned: PresignedCache,
 }
@@ -163,7 +165,7 @@ impl Gateway {
         Gateway {
             presigned: PresignedCache::new(config.presigned_cache_entries),
             config,
-            chunk_memory: budget,
+            body_memory: budget,
         }
     }
 
@@ -176,9 +178,9 @@ impl Gateway {
         self.presigned.stats()
     }
 
-    /// Bytes of incomplete chunks this VM holds now, across all streams.
-    pub fn chunk_memory_used(&self) -> usize {
-        self.chunk_memory.used()
+    /// Bytes of bodies this VM holds now, across all streams.
+    pub fn body_memory_used(&self) -> usize {
+        self.body_memory.used()
     }
 
     /// Decides one request, as a standalone or edge filter. `now` is the current Unix time in
@@ -384,7 +386,7 @@ impl Gateway {
             boundary,
             bucket,
             post_policy::DEFAULT_MAX_HEAD_BYTES,
-            self.chunk_memory.clone(),
+            self.body_memory.clone(),
         );
         let forward = Forward {
             path: route.restyled_path(req),
@@ -527,7 +529,7 @@ impl Gateway {
             trailer,
             max_chunk_size_bytes,
             decoded_length,
-            self.chunk_memory.clone(),
+            self.body_memory.clone(),
         )
         .for_key(&verified.pair.client.access_key_id);
         if trailer == Trailer::Signed {

@@ -244,7 +244,7 @@ fn requests_leave_no_live_allocation_behind() {
         rounds * 5,
         "2 signed requests and 3 uploads per round go on"
     );
-    assert_eq!(g.chunk_memory_used(), 0, "the memory budget is empty");
+    assert_eq!(g.body_memory_used(), 0, "the memory budget is empty");
     assert_eq!(
         after - before,
         0,

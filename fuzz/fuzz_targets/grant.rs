@@ -33,5 +33,5 @@ fuzz_target!(|data: &[u8]| {
         }
         Decision::Reject(rejection) => render_rejection(&rejection),
     }
-    assert_eq!(g.origin_filter.chunk_memory_used(), 0, "held memory leaked");
+    assert_eq!(g.origin_filter.body_memory_used(), 0, "held memory leaked");
 });

@@ -444,7 +444,7 @@ pub fn decide_everything(selector: u8, pairs: &[(Vec<u8>, Vec<u8>)], now: u64, b
         }
     }
     for gateway in g.all() {
-        assert_eq!(gateway.chunk_memory_used(), 0, "held memory leaked");
+        assert_eq!(gateway.body_memory_used(), 0, "held memory leaked");
     }
 }
 

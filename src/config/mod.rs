@@ -397,7 +397,9 @@ impl Config {
                 &top.path("max_clock_skew_seconds"),
             ],
         )?;
-        if origin_addressing == OriginAddressing::Virtual && is_address(&config.origin_authority) {
+        if origin_addressing == OriginAddressing::Virtual
+            && crate::addressing::is_ip_literal(&config.origin_authority)
+        {
             return Err(ConfigError::new(
                 top.path("origin_addressing"),
                 "virtual needs an origin_authority that is a host name, not an address",
@@ -715,12 +717,6 @@ fn check_authority(authority: &str) -> Result<(), String> {
             .ok_or_else(|| "has no valid port (1 to 65535)".to_owned())?;
     }
     Ok(())
-}
-
-/// An IP literal (`10.0.0.1:9000`, `[::1]`): no bucket can be put in front of it.
-fn is_address(authority: &str) -> bool {
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    authority.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 fn check_region(region: &str) -> Result<(), String> {

@@ -399,7 +399,7 @@ impl Stream {
                     return self.refuse_body(match check.framing {
                         // An aws-chunked body has at least its final chunk.
                         Framing::AwsChunked => Rejection::from(ChunkError::Truncated.s3_error()),
-                        Framing::Plain => body_refused(BodyError::Mismatch(check.expected)),
+                        Framing::Plain => BodyError::Mismatch(check.expected).rejection(),
                     });
                 }
             } else {
@@ -412,7 +412,7 @@ impl Stream {
                 }
                 let length = req.number("content-length");
                 if let Some(Err(error)) = length.map(|length| check.expect_length(length)) {
-                    return self.refuse_body(body_refused(error));
+                    return self.refuse_body(error.rejection());
                 }
                 digest = Some(Body::Digest(Box::new(check)));
             }
@@ -800,9 +800,9 @@ fn digest_step(
     input: &[u8],
     end_of_stream: bool,
 ) -> Result<BodyStep, Rejection> {
-    let release = check.feed(input).map_err(body_refused)?;
+    let release = check.feed(input).map_err(BodyError::rejection)?;
     let last = if end_of_stream {
-        check.finish().map_err(body_refused)?
+        check.finish().map_err(BodyError::rejection)?
     } else {
         Vec::new()
     };
@@ -813,21 +813,6 @@ fn digest_step(
         last,
         wait: false,
     })
-}
-
-fn body_refused(error: BodyError) -> Rejection {
-    match error {
-        BodyError::Mismatch(expected) => crate::body_digest::mismatch(expected),
-        BodyError::TooLarge => Rejection::new(
-            S3ErrorCode::MaxMessageLengthExceeded,
-            format!(
-                "Your request was too big: a document is held whole until its digest is checked, at most {} bytes.",
-                crate::body_digest::MAX_DOCUMENT_BYTES
-            ),
-        ),
-        BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
-        BodyError::Framing(what) => Rejection::from(ChunkError::Malformed(what).s3_error()),
-    }
 }
 
 fn trailers_refused() -> Rejection {
