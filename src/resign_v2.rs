@@ -117,128 +117,152 @@ pub fn to_v4(
     origin: &OriginTarget<'_, '_>,
     now: u64,
 ) -> Result<Rewrite, Unsignable> {
-    let origin_pair = verified.pair.origin();
+    let access_key_id = verified.pair.origin().access_key_id.as_str();
     let region = config.origin_region.as_deref().unwrap_or(DEFAULT_REGION);
     match verified.auth {
         V2Auth::Header { date } => {
-            let date_text = date.to_string();
-            // Any x-amz-date or payload hash the client sent gives way to the V4 ones: the date
-            // is the same instant, the hash is kept when it is one.
-            let payload = match req.single(X_AMZ_CONTENT_SHA256) {
-                Ok(Some(hash)) if hash.len() == 64 && hash.iter().all(u8::is_ascii_hexdigit) => {
-                    hash.to_vec()
-                }
-                _ => UNSIGNED_PAYLOAD.as_bytes().to_vec(),
-            };
-            let mut headers: Vec<(&[u8], &[u8])> = req
-                .headers
-                .iter()
-                .filter(|(n, _)| {
-                    !n.eq_ignore_ascii_case(X_AMZ_DATE_HEADER.as_bytes())
-                        && !n.eq_ignore_ascii_case(X_AMZ_CONTENT_SHA256.as_bytes())
-                })
-                .copied()
-                .collect();
-            headers.push((X_AMZ_DATE_HEADER.as_bytes(), date_text.as_bytes()));
-            headers.push((X_AMZ_CONTENT_SHA256.as_bytes(), &payload));
-            let names = signed_header_names(&headers);
-            let scope = Scope {
-                date: &date_text[..8],
-                region,
-                service: SERVICE,
-            };
-            let payload_text = String::from_utf8_lossy(&payload).into_owned();
-            let signature = sign_v4(
-                req,
-                origin,
-                &headers,
-                &names,
-                canonical_query(req.raw_query(), |_| Edit::Keep),
-                &payload_text,
-                &date,
-                &scope,
-                verified,
-            )?;
-            let credential = Credential {
-                access_key_id: &origin_pair.access_key_id,
-                scope,
-            };
-            Ok(Rewrite {
-                path: origin
-                    .restyled
-                    .then(|| with_query(&origin.raw_path, req.raw_query())),
-                headers: vec![
-                    (
-                        "authorization",
-                        authorization_v4::format(&credential, &names, &signature).into_bytes(),
-                    ),
-                    (X_AMZ_DATE_HEADER, date_text.into_bytes()),
-                    (X_AMZ_CONTENT_SHA256, payload),
-                ],
-            })
+            header_to_v4(req, verified, origin, (access_key_id, region), date)
         }
         V2Auth::Presigned { expires } => {
-            // A SigV4 URL lives a second at least: in the client's last valid second (`Expires`
-            // is now), signed from the second before, so it expires when the client's does.
-            let signed_at = now.min(expires.saturating_sub(1));
-            let date = AmzDate::from_unix_seconds(signed_at);
-            let date_text = date.to_string();
-            let lifetime = expires
-                .saturating_sub(signed_at)
-                .clamp(1, u64::from(MAX_EXPIRES_SECONDS));
-            let scope = Scope {
-                date: &date_text[..8],
-                region,
-                service: SERVICE,
-            };
-            let credential = Credential {
-                access_key_id: &origin_pair.access_key_id,
-                scope,
-            };
-            let names = signed_header_names(&req.headers);
-            // The query without SigV2's parameters, then SigV4's, the signature last.
-            let mut query = Vec::with_capacity(req.raw_query().len() + 256);
-            for param in params(req.raw_query()) {
-                let name = param.decoded_name();
-                if [AWS_ACCESS_KEY_ID, EXPIRES, SIGNATURE].contains(&name.as_ref()) {
-                    continue;
-                }
-                if !query.is_empty() {
-                    query.push(b'&');
-                }
-                query.extend_from_slice(param.name);
-                if !param.value.is_empty() {
-                    query.push(b'=');
-                    query.extend_from_slice(param.value);
-                }
-            }
-            for (name, value) in [
-                (X_AMZ_ALGORITHM, ALGORITHM.to_owned()),
-                (X_AMZ_CREDENTIAL, credential.to_string()),
-                (X_AMZ_DATE, date_text.clone()),
-                (X_AMZ_EXPIRES, lifetime.to_string()),
-                (X_AMZ_SIGNED_HEADERS, names.clone()),
-            ] {
-                push_param(&mut query, name, value.as_bytes());
-            }
-            let signature = sign_v4(
-                req,
-                origin,
-                &req.headers,
-                &names,
-                canonical_query(&query, |_| Edit::Keep),
-                UNSIGNED_PAYLOAD,
-                &date,
-                &scope,
-                verified,
-            )?;
-            push_param(&mut query, X_AMZ_SIGNATURE, signature.to_hex().as_bytes());
-            Ok(Rewrite {
-                path: Some(with_query(&origin.raw_path, &query)),
-                headers: Vec::new(),
-            })
+            presigned_to_v4(req, verified, origin, (access_key_id, region), expires, now)
         }
     }
+}
+
+/// An `Authorization` header dated as the client dated its request.
+fn header_to_v4(
+    req: &Request<'_>,
+    verified: &VerifiedV2<'_, '_>,
+    origin: &OriginTarget<'_, '_>,
+    (access_key_id, region): (&str, &str),
+    date: AmzDate,
+) -> Result<Rewrite, Unsignable> {
+    let date_text = date.to_string();
+    // Any x-amz-date or payload hash the client sent gives way to the V4 ones: the date
+    // is the same instant, the hash is kept when it is one.
+    let payload = match req.single(X_AMZ_CONTENT_SHA256) {
+        Ok(Some(hash)) if hash.len() == 64 && hash.iter().all(u8::is_ascii_hexdigit) => {
+            hash.to_vec()
+        }
+        _ => UNSIGNED_PAYLOAD.as_bytes().to_vec(),
+    };
+    let mut headers: Vec<(&[u8], &[u8])> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| {
+            !n.eq_ignore_ascii_case(X_AMZ_DATE_HEADER.as_bytes())
+                && !n.eq_ignore_ascii_case(X_AMZ_CONTENT_SHA256.as_bytes())
+        })
+        .copied()
+        .collect();
+    headers.push((X_AMZ_DATE_HEADER.as_bytes(), date_text.as_bytes()));
+    headers.push((X_AMZ_CONTENT_SHA256.as_bytes(), &payload));
+    let names = signed_header_names(&headers);
+    let scope = Scope {
+        date: &date_text[..8],
+        region,
+        service: SERVICE,
+    };
+    let payload_text = String::from_utf8_lossy(&payload).into_owned();
+    let signature = sign_v4(
+        req,
+        origin,
+        &headers,
+        &names,
+        canonical_query(req.raw_query(), |_| Edit::Keep),
+        &payload_text,
+        &date,
+        &scope,
+        verified,
+    )?;
+    let credential = Credential {
+        access_key_id,
+        scope,
+    };
+    Ok(Rewrite {
+        path: origin
+            .restyled
+            .then(|| with_query(&origin.raw_path, req.raw_query())),
+        headers: vec![
+            (
+                "authorization",
+                authorization_v4::format(&credential, &names, &signature).into_bytes(),
+            ),
+            (X_AMZ_DATE_HEADER, date_text.into_bytes()),
+            (X_AMZ_CONTENT_SHA256, payload),
+        ],
+    })
+}
+
+/// A presigned URL that expires when the client's does (never later, and at most a week
+/// after now).
+fn presigned_to_v4(
+    req: &Request<'_>,
+    verified: &VerifiedV2<'_, '_>,
+    origin: &OriginTarget<'_, '_>,
+    (access_key_id, region): (&str, &str),
+    expires: u64,
+    now: u64,
+) -> Result<Rewrite, Unsignable> {
+    // A SigV4 URL lives a second at least: in the client's last valid second (`Expires`
+    // is now), signed from the second before, so it expires when the client's does.
+    let signed_at = now.min(expires.saturating_sub(1));
+    let date = AmzDate::from_unix_seconds(signed_at);
+    let date_text = date.to_string();
+    let lifetime = expires
+        .saturating_sub(signed_at)
+        .clamp(1, u64::from(MAX_EXPIRES_SECONDS));
+    let scope = Scope {
+        date: &date_text[..8],
+        region,
+        service: SERVICE,
+    };
+    let credential = Credential {
+        access_key_id,
+        scope,
+    };
+    let names = signed_header_names(&req.headers);
+    // The query without SigV2's parameters, then SigV4's, the signature last.
+    let mut query = Vec::with_capacity(req.raw_query().len() + 256);
+    for param in params(req.raw_query()) {
+        let name = param.decoded_name();
+        if [AWS_ACCESS_KEY_ID, EXPIRES, SIGNATURE].contains(&name.as_ref()) {
+            continue;
+        }
+        if !query.is_empty() {
+            query.push(b'&');
+        }
+        query.extend_from_slice(param.name);
+        if !param.value.is_empty() {
+            query.push(b'=');
+            query.extend_from_slice(param.value);
+        }
+    }
+    for (name, value) in [
+        (X_AMZ_ALGORITHM, ALGORITHM.to_owned()),
+        (X_AMZ_CREDENTIAL, credential.to_string()),
+        (X_AMZ_DATE, date_text.clone()),
+        (X_AMZ_EXPIRES, lifetime.to_string()),
+        (X_AMZ_SIGNED_HEADERS, names.clone()),
+    ] {
+        push_param(&mut query, name, value.as_bytes());
+    }
+    let signature = sign_v4(
+        req,
+        origin,
+        &req.headers,
+        &names,
+        canonical_query(&query, |_| Edit::Keep),
+        UNSIGNED_PAYLOAD,
+        &date,
+        &scope,
+        verified,
+    )?;
+    push_param(&mut query, X_AMZ_SIGNATURE, signature.to_hex().as_bytes());
+    Ok(Rewrite {
+        path: Some(with_query(&origin.raw_path, &query)),
+        headers: Vec::new(),
+    })
 }
 
 /// `host` and every header SigV2 signed that the request carries, as a SigV4 list.
