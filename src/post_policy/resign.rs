@@ -49,140 +49,161 @@ pub fn for_origin(
     verified: &Verified<'_, '_>,
     now: u64,
 ) -> Result<Vec<Edit>, Rejection> {
-    let pair = verified.pair;
     match (&verified.signer, config.origin_signature_version) {
-        (Signer::V4 { credential }, _) => {
-            let region = config
-                .origin_region
-                .as_deref()
-                .unwrap_or(credential.scope.region);
-            if same_keys(pair) && region == credential.scope.region {
-                return Ok(Vec::new());
-            }
-            let origin = Credential {
-                access_key_id: &pair.origin().access_key_id,
-                scope: Scope {
-                    date: credential.scope.date,
-                    region,
-                    service: SERVICE,
-                },
-            };
-            let credential_text = origin.to_string();
-            let mut document = verified.policy.document().clone();
-            set_credential_conditions(&mut document, &credential_text);
-            cap_expiration(&mut document, verified.policy.expiration, now);
-            let policy = encode(&document)?;
-            let signature = pair
-                .origin()
-                .secret
-                .signing_key(&origin.scope)
-                .sign(policy.as_bytes())
-                .to_hex();
-            Ok(vec![
-                Edit::Set {
-                    name: POLICY,
-                    value: policy.into_bytes(),
-                },
-                Edit::Set {
-                    name: X_AMZ_CREDENTIAL,
-                    value: credential_text.into_bytes(),
-                },
-                Edit::Set {
-                    name: X_AMZ_SIGNATURE,
-                    value: signature.into_bytes(),
-                },
-            ])
-        }
-        (Signer::V2, OriginSignatureVersion::Same) => {
-            if same_keys(pair) {
-                return Ok(Vec::new());
-            }
-            let origin = pair.origin();
-            let mut document = verified.policy.document().clone();
-            let mut edits = Vec::new();
-            let signature = if cap_expiration(&mut document, verified.policy.expiration, now) {
-                let policy = encode(&document)?;
-                let signature = sign_v2(origin.secret.key(), policy.as_bytes());
-                edits.push(Edit::Set {
-                    name: POLICY,
-                    value: policy.into_bytes(),
-                });
-                signature
-            } else {
-                sign_v2(origin.secret.key(), verified.policy_text)
-            };
-            edits.push(Edit::Set {
-                name: AWS_ACCESS_KEY_ID,
-                value: origin.access_key_id.clone().into_bytes(),
-            });
-            edits.push(Edit::Set {
-                name: SIGNATURE,
-                value: signature.to_base64().into_bytes(),
-            });
-            Ok(edits)
-        }
-        (Signer::V2, OriginSignatureVersion::V4) => {
-            let date = AmzDate::from_unix_seconds(now);
-            let date_stamp = date.date_stamp();
-            let date_text = date.to_string();
-            let origin = Credential {
-                access_key_id: &pair.origin().access_key_id,
-                scope: Scope {
-                    date: &date_stamp,
-                    region: config.origin_region.as_deref().unwrap_or(DEFAULT_REGION),
-                    service: SERVICE,
-                },
-            };
-            let credential_text = origin.to_string();
-            let mut document = verified.policy.document().clone();
-            cap_expiration(&mut document, verified.policy.expiration, now);
-            if let Some(Value::Array(conditions)) = document.get_mut("conditions") {
-                for (name, value) in [
-                    (NEW_ALGORITHM, ALGORITHM),
-                    (NEW_CREDENTIAL, credential_text.as_str()),
-                    (NEW_DATE, date_text.as_str()),
-                ] {
-                    conditions.push(serde_json::json!({ name: value }));
-                }
-            }
-            let policy = encode(&document)?;
-            let signature = pair
-                .origin()
-                .secret
-                .signing_key(&origin.scope)
-                .sign(policy.as_bytes())
-                .to_hex();
-            Ok(vec![
-                Edit::Remove {
-                    name: AWS_ACCESS_KEY_ID,
-                },
-                Edit::Remove { name: SIGNATURE },
-                // A SigV2 form may carry its own `x-amz-date` field (it marks no SigV4 form):
-                // the origin would get two (an attack run found it, 2026-12-01).
-                Edit::Remove { name: NEW_DATE },
-                Edit::Set {
-                    name: POLICY,
-                    value: policy.into_bytes(),
-                },
-                Edit::Add {
-                    name: NEW_ALGORITHM,
-                    value: ALGORITHM.as_bytes().to_vec(),
-                },
-                Edit::Add {
-                    name: NEW_CREDENTIAL,
-                    value: credential_text.into_bytes(),
-                },
-                Edit::Add {
-                    name: NEW_DATE,
-                    value: date_text.into_bytes(),
-                },
-                Edit::Add {
-                    name: NEW_SIGNATURE,
-                    value: signature.into_bytes(),
-                },
-            ])
+        (Signer::V4 { credential }, _) => v4_form(config, verified, credential, now),
+        (Signer::V2, OriginSignatureVersion::Same) => v2_form(verified, now),
+        (Signer::V2, OriginSignatureVersion::V4) => v2_form_upgraded(config, verified, now),
+    }
+}
+
+/// A SigV4 form: signed again when the origin's key pair or region differs.
+fn v4_form(
+    config: &Config,
+    verified: &Verified<'_, '_>,
+    credential: &Credential<'_>,
+    now: u64,
+) -> Result<Vec<Edit>, Rejection> {
+    let pair = verified.pair;
+    let region = config
+        .origin_region
+        .as_deref()
+        .unwrap_or(credential.scope.region);
+    if same_keys(pair) && region == credential.scope.region {
+        return Ok(Vec::new());
+    }
+    let origin = Credential {
+        access_key_id: &pair.origin().access_key_id,
+        scope: Scope {
+            date: credential.scope.date,
+            region,
+            service: SERVICE,
+        },
+    };
+    let credential_text = origin.to_string();
+    let mut document = verified.policy.document().clone();
+    set_credential_conditions(&mut document, &credential_text);
+    cap_expiration(&mut document, verified.policy.expiration, now);
+    let policy = encode(&document)?;
+    let signature = pair
+        .origin()
+        .secret
+        .signing_key(&origin.scope)
+        .sign(policy.as_bytes())
+        .to_hex();
+    Ok(vec![
+        Edit::Set {
+            name: POLICY,
+            value: policy.into_bytes(),
+        },
+        Edit::Set {
+            name: X_AMZ_CREDENTIAL,
+            value: credential_text.into_bytes(),
+        },
+        Edit::Set {
+            name: X_AMZ_SIGNATURE,
+            value: signature.into_bytes(),
+        },
+    ])
+}
+
+/// A SigV2 form, signed with the origin's key pair when it differs.
+fn v2_form(verified: &Verified<'_, '_>, now: u64) -> Result<Vec<Edit>, Rejection> {
+    let pair = verified.pair;
+    if same_keys(pair) {
+        return Ok(Vec::new());
+    }
+    let origin = pair.origin();
+    let mut document = verified.policy.document().clone();
+    let mut edits = Vec::new();
+    let signature = if cap_expiration(&mut document, verified.policy.expiration, now) {
+        let policy = encode(&document)?;
+        let signature = sign_v2(origin.secret.key(), policy.as_bytes());
+        edits.push(Edit::Set {
+            name: POLICY,
+            value: policy.into_bytes(),
+        });
+        signature
+    } else {
+        sign_v2(origin.secret.key(), verified.policy_text)
+    };
+    edits.push(Edit::Set {
+        name: AWS_ACCESS_KEY_ID,
+        value: origin.access_key_id.clone().into_bytes(),
+    });
+    edits.push(Edit::Set {
+        name: SIGNATURE,
+        value: signature.to_base64().into_bytes(),
+    });
+    Ok(edits)
+}
+
+/// A SigV2 form made a SigV4 one, for origins that refuse SigV2: dated now, its policy
+/// carrying the SigV4 fields as conditions.
+fn v2_form_upgraded(
+    config: &Config,
+    verified: &Verified<'_, '_>,
+    now: u64,
+) -> Result<Vec<Edit>, Rejection> {
+    let pair = verified.pair;
+    let date = AmzDate::from_unix_seconds(now);
+    let date_stamp = date.date_stamp();
+    let date_text = date.to_string();
+    let origin = Credential {
+        access_key_id: &pair.origin().access_key_id,
+        scope: Scope {
+            date: &date_stamp,
+            region: config.origin_region.as_deref().unwrap_or(DEFAULT_REGION),
+            service: SERVICE,
+        },
+    };
+    let credential_text = origin.to_string();
+    let mut document = verified.policy.document().clone();
+    cap_expiration(&mut document, verified.policy.expiration, now);
+    if let Some(Value::Array(conditions)) = document.get_mut("conditions") {
+        for (name, value) in [
+            (NEW_ALGORITHM, ALGORITHM),
+            (NEW_CREDENTIAL, credential_text.as_str()),
+            (NEW_DATE, date_text.as_str()),
+        ] {
+            conditions.push(serde_json::json!({ name: value }));
         }
     }
+    let policy = encode(&document)?;
+    let signature = pair
+        .origin()
+        .secret
+        .signing_key(&origin.scope)
+        .sign(policy.as_bytes())
+        .to_hex();
+    Ok(vec![
+        Edit::Remove {
+            name: AWS_ACCESS_KEY_ID,
+        },
+        Edit::Remove { name: SIGNATURE },
+        // A SigV2 form may carry its own `x-amz-date` field (it marks no SigV4 form):
+        // the origin would get two (an attack run found it, 2026-12-01).
+        Edit::Remove { name: NEW_DATE },
+        Edit::Set {
+            name: POLICY,
+            value: policy.into_bytes(),
+        },
+        Edit::Add {
+            name: NEW_ALGORITHM,
+            value: ALGORITHM.as_bytes().to_vec(),
+        },
+        Edit::Add {
+            name: NEW_CREDENTIAL,
+            value: credential_text.into_bytes(),
+        },
+        Edit::Add {
+            name: NEW_DATE,
+            value: date_text.into_bytes(),
+        },
+        Edit::Add {
+            name: NEW_SIGNATURE,
+            value: signature.into_bytes(),
+        },
+    ])
 }
 
 /// Sets the expiration of a policy the origin's key signs to a week after `now` at most, as
