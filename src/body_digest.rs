@@ -204,7 +204,6 @@ impl RunningDigest {
     }
 }
 
-/// The refusal of a body that does not hash to `expected`, as S3 words it.
 impl BodyError {
     /// The S3 error the client gets for it.
     pub fn rejection(self) -> Rejection {
@@ -223,6 +222,7 @@ impl BodyError {
     }
 }
 
+/// The refusal of a body that does not hash to `expected`, as S3 words it.
 pub fn mismatch(expected: Expected) -> Rejection {
     match expected {
         Expected::Md5(_) => Rejection::new(

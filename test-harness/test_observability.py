@@ -3,6 +3,7 @@ lines (one per rejection; the canonical request at debug level; never a secret).
 
 import json
 import re
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -42,6 +43,21 @@ def test_counters_after_known_traffic(make_proxy, bucket):
     # Every series the README documents exists, at zero or more.
     codes = {m.group(1) for k in got if (m := re.match(r's3_resign_rejections_total\{code="(\w+)"\}', k))}
     assert len(codes) == 23
+
+
+def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):
+    """A request counts once all of it has gone on, or when its stream ends: an HTTP/2 GET
+    whose head does not end the stream (an empty DATA frame would) is answered by the origin
+    first (a review, 2026-12-01: it went uncounted)."""
+    envoy = make_proxy()
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"object")
+    signed = presign(envoy.authority, "GET", f"/{bucket}/k")
+    r = send_h2(envoy.authority, "GET", signed.target.encode(), envoy.port, end_stream=False)
+    assert (r.status, r.body) == (200, b"object")
+    deadline = time.monotonic() + 5
+    while envoy.prometheus()['s3_resign_requests_total{kind="presigned_v4"}'] != 1:
+        assert time.monotonic() < deadline, envoy.prometheus()
+        time.sleep(0.05)
 
 
 def test_anonymous_forwards_are_counted(make_proxy, bucket):

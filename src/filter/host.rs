@@ -170,8 +170,6 @@ pub fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
     }
 }
 
-/// Answers the request from the filter: Envoy sends `status`, `headers` and `body` and
-/// ends (or resets) the stream.
 /// Whether the request came over HTTP/1.x (Envoy's `request.protocol`); `None` when Envoy
 /// does not say.
 pub fn request_is_http1() -> Option<bool> {
@@ -179,6 +177,8 @@ pub fn request_is_http1() -> Option<bool> {
     Some(protocol.starts_with(b"HTTP/1"))
 }
 
+/// Answers the request from the filter: Envoy sends `status`, `headers` and `body` and
+/// ends (or resets) the stream.
 pub fn send_local_response(
     status: u32,
     headers: &[(&str, &str)],

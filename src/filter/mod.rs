@@ -5,7 +5,7 @@
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::body_checks::{carries_a_body, unexpected_body};
-use crate::body_digest::{BodyDigest, BodyError, Framing};
+use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
 use crate::gateway::{Decision, Forward, Gateway};
@@ -228,7 +228,7 @@ struct Stream {
     /// release the headers held back).
     answered: Cell<bool>,
     /// How the request authenticated, counted in `s3_resign_requests_total` once all of it
-    /// has gone on: a body refused on the way is a rejection only.
+    /// has gone on, or its stream ended: a body refused on the way is a rejection only.
     uncounted: Option<AuthKind>,
 }
 
@@ -240,6 +240,9 @@ impl Context for Stream {}
 /// Makefile).
 impl Drop for Stream {
     fn drop(&mut self) {
+        // A request whose stream ended before its body did (the origin answered first, or the
+        // client went away) was forwarded all the same.
+        self.count_forwarded();
         if self.body.take().is_some() {
             self.record_memory();
         }
@@ -342,7 +345,7 @@ impl HttpContext for Stream {
 }
 
 impl Stream {
-    /// Counts the request as forwarded, once, when the last of it has gone on unrefused.
+    /// Counts the request as forwarded, once, unless the filter refused it.
     fn count_forwarded(&mut self) {
         if let Some(kind) = self.uncounted.take() {
             if !self.answered.get() {
@@ -392,31 +395,14 @@ impl Stream {
         if end_of_stream && forward.body.is_some() {
             return self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()));
         }
-        let mut digest = None;
-        if let Some(check) = forward.body_check {
-            if end_of_stream {
-                if !check.accepts_empty() {
-                    return self.refuse_body(match check.framing {
-                        // An aws-chunked body has at least its final chunk.
-                        Framing::AwsChunked => Rejection::from(ChunkError::Truncated.s3_error()),
-                        Framing::Plain => BodyError::Mismatch(check.expected).rejection(),
-                    });
-                }
-            } else {
-                let Some(filters) = &self.filters else {
-                    return self.internal_error(self.head, "not configured");
-                };
-                let mut check = BodyDigest::new(check, filters.budget.clone());
-                if let Some(key) = forward.access_key_id {
-                    check = check.owned_by(key);
-                }
-                let length = req.number("content-length");
-                if let Some(Err(error)) = length.map(|length| check.expect_length(length)) {
-                    return self.refuse_body(error.rejection());
-                }
-                digest = Some(Body::Digest(Box::new(check)));
-            }
-        }
+        let digest = match forward.body_check.take() {
+            Some(check) => match self.digest_body(req, check, forward.access_key_id, end_of_stream)
+            {
+                Ok(digest) => digest,
+                Err(rejection) => return self.refuse_body(rejection),
+            },
+            None => None,
+        };
         let unexpected = !end_of_stream && !carries_a_body(req.method);
         if unexpected {
             self.describe(req, forward.access_key_id);
@@ -447,6 +433,38 @@ impl Stream {
             self.body = Some(Body::Unexpected);
         }
         Action::Continue
+    }
+
+    /// What checks a body against the digest its signature binds, as it streams; `None` when
+    /// the head ends the stream and the empty body matches.
+    fn digest_body(
+        &self,
+        req: &Request<'_>,
+        check: BodyCheck,
+        access_key_id: Option<&str>,
+        end_of_stream: bool,
+    ) -> Result<Option<Body>, Rejection> {
+        if end_of_stream {
+            if check.accepts_empty() {
+                return Ok(None);
+            }
+            return Err(match check.framing {
+                // An aws-chunked body has at least its final chunk.
+                Framing::AwsChunked => Rejection::from(ChunkError::Truncated.s3_error()),
+                Framing::Plain => BodyError::Mismatch(check.expected).rejection(),
+            });
+        }
+        let Some(filters) = &self.filters else {
+            return Err(Rejection::new(S3ErrorCode::InternalError, "not configured"));
+        };
+        let mut digest = BodyDigest::new(check, filters.budget.clone());
+        if let Some(key) = access_key_id {
+            digest = digest.owned_by(key);
+        }
+        if let Some(length) = req.number("content-length") {
+            digest.expect_length(length).map_err(BodyError::rejection)?;
+        }
+        Ok(Some(Body::Digest(Box::new(digest))))
     }
 
     /// Streams the body through its re-signer: what is complete and verified goes on (edited

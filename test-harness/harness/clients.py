@@ -90,10 +90,12 @@ def send(authority: str, request: RawRequest, port: int | None = None) -> Respon
 
 
 def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[tuple[bytes, bytes]] = (),
-            body: bytes = b"") -> Response:
+            body: bytes = b"", end_stream: bool = True) -> Response:
     """One request over HTTP/2 with prior knowledge (h2c), through the `h2` library with its
     outbound checks off: the path's bytes go as given (HTTP/1 clients percent-encode what
-    HTTP/2 carries raw); a body goes in DATA frames, with no `content-length` unless given."""
+    HTTP/2 carries raw); a body goes in DATA frames, with no `content-length` unless given.
+    `end_stream=False` leaves the request open after its head and body, as a client still
+    sending does, for the answer to end the stream."""
     import socket
 
     import h2.config
@@ -105,9 +107,9 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
     try:
         conn.initiate_connection()
         pseudo = [(b":method", method.encode()), (b":scheme", b"http"), (b":authority", authority.encode()), (b":path", path)]
-        conn.send_headers(1, pseudo + list(headers), end_stream=not body)
+        conn.send_headers(1, pseudo + list(headers), end_stream=end_stream and not body)
         if body:
-            conn.send_data(1, body, end_stream=True)
+            conn.send_data(1, body, end_stream=end_stream)
         sock.sendall(conn.data_to_send())
         status, response_headers, body = None, {}, b""
         while True:
