@@ -150,10 +150,13 @@ pub struct Target<'r> {
 /// How the origin wants its requests addressed (`origin_addressing`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OriginAddressing {
-    /// As the client addressed the proxy.
-    #[default]
+    /// As the client addressed the proxy: only for origins that serve virtual-hosted requests
+    /// for the origin's name (MinIO with `MINIO_DOMAIN`, Garage with `root_domain`).
     Preserve,
-    /// `origin/bucket/key`.
+    /// `origin/bucket/key`: every S3 server takes it. The default: an origin that does not
+    /// serve virtual-hosted requests reads `bucket.origin/key` as the path-style `/key`, the
+    /// key's first segment its bucket (a new user's walk-through, 2026-12-01).
+    #[default]
     Path,
     /// `bucket.origin/key`.
     Virtual,

@@ -214,6 +214,8 @@ BAD = [
     ({"ORIGIN_SCHEME": "http", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http"),
     # What only the filter checks stops Envoy, with the variable named just the same.
     ({"PUBLIC_DOMAINS": "s3.mydomain.com:99999"}, "invalid configuration: PUBLIC_DOMAINS[0]"),
+    ({"ORIGIN_ADDRESSING": "vhost"}, "invalid configuration: ORIGIN_ADDRESSING"),
+    ({"ORIGIN_SIGNATURE_VERSION": "2"}, "invalid configuration: ORIGIN_SIGNATURE_VERSION"),
 ]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import Envoy, S3sFs, filter_config_json, render
+from harness import Envoy, Garage, S3sFs, filter_config_json, render
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 
@@ -180,3 +180,33 @@ def test_virtual_hosted_origin(named_origin, client_style):
         exercise(client, origin_s3, bucket)
         url = presign(proxy.authority, "GET", f"/{bucket}/multi")
         assert send(proxy.authority, url).body == b"p" * 1024
+
+
+def test_a_virtual_hosted_client_reaches_the_object_at_an_origin_that_reads_paths_only():
+    """Found by a new user's walk-through (2026-12-01): the README's Garage configuration, an
+    origin reached by name that serves no virtual-hosted requests (no `root_domain`), and a
+    virtual-hosted client. With `preserve` the default, `demo.localhost/private` went on as
+    such, which Garage reads as the path-style `/private`: object requests acted on buckets.
+    The default, `path`, sends `localhost/demo/private`."""
+    with Garage() as garage:
+        origin_authority = f"localhost:{garage.port}"
+        origin_s3 = s3_client(f"http://{origin_authority}", garage.access_key, garage.secret_key, region=garage.region)
+        for name in ("demo", "private", "newb"):
+            origin_s3.create_bucket(Bucket=name)
+        origin_s3.put_object(Bucket="private", Key="payroll.csv", Body=b"secret rows")
+        origin_s3.put_object(Bucket="demo", Key="private", Body=b"the object")
+        config = render(origin_host="127.0.0.1", origin_port=garage.port,
+                        filter_config=filter_config_json(origin_authority, origin_region=garage.region,
+                                                         credentials=[{
+                                                             "access_key_id": CLIENT_KEY, "secret_access_key": CLIENT_SECRET,
+                                                             "origin_access_key_id": garage.access_key,
+                                                             "origin_secret_access_key": garage.secret_key}]))
+        with Envoy(config) as proxy:
+            client = virtual_client(proxy)
+            assert client.get_object(Bucket="demo", Key="private")["Body"].read() == b"the object"
+            client.delete_object(Bucket="demo", Key="newb")
+            client.put_object(Bucket="demo", Key="surprise", Body=b"")
+        buckets = sorted(b["Name"] for b in origin_s3.list_buckets()["Buckets"])
+        assert buckets == ["demo", "newb", "private"], buckets
+        keys = sorted(o["Key"] for o in origin_s3.list_objects_v2(Bucket="demo")["Contents"])
+        assert keys == ["private", "surprise"], keys

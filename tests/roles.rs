@@ -402,13 +402,14 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
         Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InternalError),
         d => panic!("{d:?}"),
     }
-    // The same domains on both sides: the object, as the client meant.
+    // The same domains on both sides: the object, as the client meant (path-style at the
+    // origin, by default).
     let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
     entry["public_domains"] = json!(["mydomain.test"]);
     let origins = origin_gateways(vec![entry]);
     let f = decided(origins[0].1.decide_granted(&grant));
-    assert_eq!(f.authority.as_deref(), Some("files.primary.example:9000"));
-    assert_eq!(f.path, None);
+    assert_eq!(f.authority.as_deref(), Some("primary.example:9000"));
+    assert_eq!(f.path.as_deref(), Some(&b"/files/tmp-x"[..]));
 }
 
 #[test]

@@ -126,6 +126,7 @@ fn example_gateway(all: &Value) -> Gateway {
     let json = serde_json::json!({
         "public_domains": ["s3.amazonaws.com"],
         "origin_authority": "origin.example:9000",
+        "origin_addressing": "preserve",
         "credentials": [{
             "access_key_id": c["access_key_id"],
             "secret_access_key": c["secret_access_key"],

@@ -315,17 +315,13 @@ impl Config {
         let access_log_filter_state = top
             .optional::<bool>("access_log_filter_state")?
             .unwrap_or(false);
-        let origin_addressing = match top.optional::<String>("origin_addressing")?.as_deref() {
-            None | Some("preserve") => OriginAddressing::Preserve,
-            Some("path") => OriginAddressing::Path,
-            Some("virtual") => OriginAddressing::Virtual,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    top.path("origin_addressing"),
-                    "is not one of preserve, path, virtual",
-                ))
-            }
-        };
+        let origin_addressing = top.optional::<String>("origin_addressing")?.map_or(
+            Ok(OriginAddressing::default()),
+            |name| {
+                addressing_named(&name)
+                    .map_err(|r| ConfigError::new(top.path("origin_addressing"), r))
+            },
+        )?;
         let origin_signature_version = top
             .optional::<OriginSignatureVersion>("origin_signature_version")?
             .unwrap_or_default();
@@ -397,14 +393,8 @@ impl Config {
                 &top.path("max_clock_skew_seconds"),
             ],
         )?;
-        if origin_addressing == OriginAddressing::Virtual
-            && crate::addressing::is_ip_literal(&config.origin_authority)
-        {
-            return Err(ConfigError::new(
-                top.path("origin_addressing"),
-                "virtual needs an origin_authority that is a host name, not an address",
-            ));
-        }
+        check_addressing(origin_addressing, &config.origin_authority)
+            .map_err(|r| ConfigError::new(top.path("origin_addressing"), r))?;
         Ok(Config {
             role,
             log_level,
@@ -494,8 +484,28 @@ impl Config {
                 "max_clock_skew_seconds",
             ],
         )?;
+        let origin_addressing = var("ORIGIN_ADDRESSING")
+            .map_or(Ok(OriginAddressing::default()), |name| {
+                addressing_named(&name)
+            })
+            .and_then(|addressing| {
+                check_addressing(addressing, &config.origin_authority).map(|()| addressing)
+            })
+            .map_err(|r| ConfigError::new("ORIGIN_ADDRESSING", r))?;
+        let origin_signature_version = match var("ORIGIN_SIGNATURE_VERSION").as_deref() {
+            None | Some("same") => OriginSignatureVersion::Same,
+            Some("v4") => OriginSignatureVersion::V4,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "ORIGIN_SIGNATURE_VERSION",
+                    "must be same or v4",
+                ))
+            }
+        };
         Ok(Config {
             log_level,
+            origin_addressing,
+            origin_signature_version,
             // The container image, which configures the filter this way, logs them.
             access_log_filter_state: true,
             ..config
@@ -715,6 +725,26 @@ fn check_authority(authority: &str) -> Result<(), String> {
             .ok()
             .filter(|&p| p != 0 && !port.starts_with('+'))
             .ok_or_else(|| "has no valid port (1 to 65535)".to_owned())?;
+    }
+    Ok(())
+}
+
+fn addressing_named(name: &str) -> Result<OriginAddressing, String> {
+    match name {
+        "path" => Ok(OriginAddressing::Path),
+        "virtual" => Ok(OriginAddressing::Virtual),
+        "preserve" => Ok(OriginAddressing::Preserve),
+        _ => Err("is not one of path, virtual, preserve".to_owned()),
+    }
+}
+
+/// No bucket can be put in front of an address.
+fn check_addressing(addressing: OriginAddressing, origin_authority: &str) -> Result<(), String> {
+    if addressing == OriginAddressing::Virtual && crate::addressing::is_ip_literal(origin_authority)
+    {
+        return Err(
+            "virtual needs an origin authority that is a host name, not an address".to_owned(),
+        );
     }
     Ok(())
 }

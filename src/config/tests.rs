@@ -22,7 +22,7 @@ fn minimal_configuration_gets_the_defaults() {
     assert_eq!(c.max_clock_skew_seconds, 900);
     assert_eq!(c.anonymous, Anonymous::Reject);
     assert_eq!(c.log_level, LogLevel::Info);
-    assert_eq!(c.origin_addressing, OriginAddressing::Preserve);
+    assert_eq!(c.origin_addressing, OriginAddressing::Path);
     assert_eq!(c.origin_signature_version, OriginSignatureVersion::Same);
     assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
     assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
@@ -419,4 +419,31 @@ fn empty_configuration_reads_the_legacy_environment() {
             .field,
         "LOG_LEVEL"
     );
+
+    // The image's two choices the Python proxy never had: path-style and SigV2 kept by default.
+    let with = |name: &'static str, value: &'static str, origin: &'static str| {
+        move |n: &str| match n {
+            "ORIGIN_DOMAIN" => Some(origin.to_owned()),
+            "PUBLIC_DOMAINS" => Some("p".to_owned()),
+            "CLIENT_ACCESS_KEY" => Some("CK".to_owned()),
+            "CLIENT_SECRET_KEY" => Some("cs".to_owned()),
+            n if n == name => Some(value.to_owned()),
+            _ => None,
+        }
+    };
+    let c = Config::parse(b"", &with("", "", "h")).unwrap();
+    assert_eq!(c.origin_addressing, OriginAddressing::Path);
+    assert_eq!(c.origin_signature_version, OriginSignatureVersion::Same);
+    let c = Config::parse(b"", &with("ORIGIN_ADDRESSING", "virtual", "h")).unwrap();
+    assert_eq!(c.origin_addressing, OriginAddressing::Virtual);
+    let c = Config::parse(b"", &with("ORIGIN_SIGNATURE_VERSION", "v4", "h")).unwrap();
+    assert_eq!(c.origin_signature_version, OriginSignatureVersion::V4);
+    for (name, value, origin) in [
+        ("ORIGIN_ADDRESSING", "virtual", "10.0.0.1:9000"),
+        ("ORIGIN_ADDRESSING", "vhost", "h"),
+        ("ORIGIN_SIGNATURE_VERSION", "2", "h"),
+    ] {
+        let error = Config::parse(b"", &with(name, value, origin)).unwrap_err();
+        assert_eq!(error.field, name, "{value}");
+    }
 }
