@@ -145,7 +145,7 @@ mutation:
 soak: deps build
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) test-harness/soak.py
 
-demo: deps build
+demo: $(VENV)/.installed $(S3S_FS) build
 	$(PYTHON) test-harness/demo.py
 
 bench-native:
