@@ -21,6 +21,7 @@ pub struct Request<'a> {
     params: OnceCell<Vec<RawParam<'a>>>,
 }
 
+/// A pseudo-header is absent, or `:path` is no path (it must begin with `/`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MissingPseudoHeader(pub &'static str);
 
@@ -59,7 +60,10 @@ impl<'a> Request<'a> {
         });
         Ok(Request::new(
             method.ok_or(MissingPseudoHeader(":method"))?,
-            path.ok_or(MissingPseudoHeader(":path"))?,
+            // Envoy refuses other forms (`*`, absolute URIs) before filters run; a path that
+            // does not begin with `/` would have the bucket read from its first bytes.
+            path.filter(|path| path.first() == Some(&b'/'))
+                .ok_or(MissingPseudoHeader(":path"))?,
             authority.ok_or(MissingPseudoHeader(":authority"))?,
             headers,
         ))
@@ -242,5 +246,13 @@ mod tests {
             Request::from_pairs(&pairs).unwrap_err(),
             MissingPseudoHeader(":authority")
         );
+        for path in ["*", "bucket/key", "", "http://h/b/k"] {
+            let pairs = [(":method", "GET"), (":path", path), (":authority", "h")];
+            assert_eq!(
+                Request::from_pairs(&pairs).unwrap_err(),
+                MissingPseudoHeader(":path"),
+                "{path}"
+            );
+        }
     }
 }

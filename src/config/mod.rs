@@ -717,7 +717,14 @@ fn check_authority(authority: &str) -> Result<(), String> {
         },
     };
     let host_char = |b: u8| b.is_ascii_alphanumeric() || b"-._".contains(&b);
-    if host.is_empty() || (!authority.starts_with('[') && !host.bytes().all(host_char)) {
+    // No empty label (`origin.`, `.origin`, `a..b`): Garage matches its root domain label by
+    // label, so `bucket.origin.` was no virtual-hosted name to it, and it read the request
+    // path-style, the key's first segment as the bucket (an attack run, 2026-12-01).
+    let name = !authority.starts_with('[');
+    if host.is_empty()
+        || (name && !host.bytes().all(host_char))
+        || (name && host.split('.').any(str::is_empty))
+    {
         return Err(invalid());
     }
     if let Some(port) = port {

@@ -178,7 +178,22 @@ fn errors_name_the_field() {
         "origin_authority"
     );
     for bad in [
-        "", "a b", "a/b", "h:0", "h:99999", "h:x", "h:1:2", "[::1", "[::1]x", "[]:1", "@h",
+        "",
+        "a b",
+        "a/b",
+        "h:0",
+        "h:99999",
+        "h:x",
+        "h:1:2",
+        "[::1",
+        "[::1]x",
+        "[]:1",
+        "@h",
+        "h.",
+        "h.:9000",
+        ".h",
+        "a..b",
+        "10.0.0.1.",
     ] {
         assert_eq!(
             field_of(&MINIMAL.replace("s3.example.com", bad)),

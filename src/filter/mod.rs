@@ -272,7 +272,7 @@ impl HttpContext for Stream {
                 );
                 let error = S3Error::new(
                     S3ErrorCode::InvalidRequest,
-                    format!("The request has no {} header.", missing.0),
+                    format!("The request has no valid {} header.", missing.0),
                 );
                 return self.send_error(false, &error);
             }
