@@ -3,13 +3,15 @@
 # target, the executions done and the time taken; exits non-zero on the first finding (the
 # input is in fuzz/artifacts/<target>/).
 #
-#   fuzz/run.sh SECONDS RUNS [target...]     e.g. fuzz/run.sh 1800 10000000
+#   fuzz/run.sh SECONDS RUNS [target...]     e.g. fuzz/run.sh 1800 10000000 (RUNS -1: no limit)
 #
 # With FUZZ_FRESH_CORPUS=1 (the smoke run of make test) the targets start from the seeds alone,
 # in a temporary directory removed afterwards, so the run takes the same time however large
 # fuzz/corpus/ has grown; otherwise they start from (and add to) fuzz/corpus/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
+# cargo-fuzz where `make fuzz-tools` installs it, when it is not on PATH already.
+export PATH="$PATH:$PWD/../.tools/bin"
 seconds=$1 runs=$2
 shift 2
 targets=("$@")

@@ -103,6 +103,9 @@ def test_failover_compose_is_valid_and_runs_failover_yaml():
     assert {"minio-primary", "minio-backup", "envoy"} <= set(services)
     assert services["minio-primary"]["image"] == services["minio-backup"]["image"]
     assert services["minio-primary"]["environment"]["MINIO_ROOT_USER"] != services["minio-backup"]["environment"]["MINIO_ROOT_USER"]
+    # The namespace and the published ports belong to a service no failover demo stops.
+    assert {s.get("network_mode") for s in services.values()} == {None, "service:netns"}
+    assert [name for name, s in services.items() if "ports" in s] == ["netns"]
     envoy = services["envoy"]
     assert "./failover.yaml:/etc/envoy/failover.yaml:ro" in envoy["volumes"]
     config = load(ENVOY_DIR / "failover.yaml")

@@ -87,6 +87,11 @@ def traffic(envoy, bucket, tag: str) -> list[str]:
     data = bytes(range(256)) * 400  # 100 KiB: two chunks
     r = send(envoy.authority, chunked_put(envoy.authority, f"/{bucket}/{keys[2]}", data, SIGNED))
     assert r.status == 200, r.body
+    # SigV2, as `aws s3 presign` signs: upgraded to SigV4 for either origin (Garage refuses SigV2).
+    v2 = s3_client(envoy.endpoint, signature_version="s3")
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": keys[0]})
+    got = send(envoy.authority, RawRequest("GET", url.split(envoy.authority, 1)[1]))
+    assert (got.status, got.body) == (200, b"presigned"), got.body
     return keys
 
 

@@ -9,7 +9,8 @@
 //!   signature), with the origin's key and the re-signed request's signature as seed; and the
 //!   data between the signatures is unchanged.
 //!
-//! `S3_RESIGN_DIFFERENTIAL_REQUESTS` sets how many (default 300 of each).
+//! `S3_RESIGN_DIFFERENTIAL_REQUESTS` sets how many (default 300 for each of the first two, a
+//! third of that for the chunked bodies).
 
 mod random_requests;
 
