@@ -298,10 +298,12 @@ impl<'r> Target<'r> {
             | (OriginAddressing::Virtual, _) => OriginStyle::Virtual,
         };
         // A bucket that cannot be a host name, or an origin that is an address, stays in the
-        // path, as the SDKs do.
+        // path, as the SDKs do; so does a dotted one, which no wildcard certificate of the
+        // origin's (`*.s3.example.com`, one label) would cover over TLS (botocore does the same).
         let bucket = self.bucket.as_deref().filter(|b| {
             wanted == OriginStyle::Virtual
                 && is_dns_compatible(b)
+                && !b.contains('.')
                 && !is_ip_literal(origin_authority)
         });
         match (bucket, self.style) {
@@ -655,6 +657,23 @@ mod tests {
                 Virtual,
                 "s3.example.com",
                 "/my-bucket./k",
+            ),
+            // So do dotted ones, beyond the reach of the origin's wildcard certificate.
+            (
+                Style::Path,
+                "/my.bucket/k",
+                Virtual,
+                "s3.example.com",
+                "/my.bucket/k",
+            ),
+            (
+                Style::Virtual {
+                    bucket: "my.bucket",
+                },
+                "/k",
+                Preserve,
+                "s3.example.com",
+                "/my.bucket/k",
             ),
             (
                 Style::Path,

@@ -455,7 +455,9 @@ impl Stream {
             });
         }
         let Some(filters) = &self.filters else {
-            return Err(Rejection::new(S3ErrorCode::InternalError, "not configured"));
+            let error = "We encountered an internal error. Please try again.";
+            let detail = "the filter is not configured".to_owned();
+            return Err(Rejection::new(S3ErrorCode::InternalError, error).with_detail(detail));
         };
         let mut digest = BodyDigest::new(check, filters.budget.clone());
         if let Some(key) = access_key_id {
