@@ -32,6 +32,12 @@ thread_local! {
     static HELD_IN_THIS_VM: Cell<usize> = const { Cell::new(0) };
 }
 
+/// The most every budget of a VM may hold together. Each filter configuration the VM runs has
+/// its own budget (listeners sharing a `vm_id`; an edge and its origin filters), each up to
+/// this much, and their sum must leave the VM (about 1 GiB at most in Envoy's V8) room for its
+/// own work (a configuration footgun hunt, 2026-12-01).
+pub const MAX_HELD_IN_A_VM: usize = 256 * 1024 * 1024;
+
 /// Bytes reserved now by every budget of this VM.
 pub fn held_in_this_vm() -> usize {
     HELD_IN_THIS_VM.with(Cell::get)
@@ -68,6 +74,9 @@ impl MemoryBudget {
             Some(total) if total <= self.limit => total,
             _ => return false,
         };
+        if held_in_this_vm().saturating_add(bytes) > MAX_HELD_IN_A_VM {
+            return false;
+        }
         if let Some(owner) = owner {
             let Ok(mut owners) = self.owners.try_borrow_mut() else {
                 return false;
@@ -198,6 +207,23 @@ mod tests {
         assert_eq!(held_in_this_vm(), before + 10);
         drop(a);
         assert_eq!(held_in_this_vm(), before);
+    }
+
+    #[test]
+    fn the_budgets_of_a_vm_hold_no_more_than_it_can_spare_together() {
+        // Three listeners sharing a VM, each with the largest budget.
+        let budgets: Vec<_> = (0..3)
+            .map(|_| MemoryBudget::new(MAX_HELD_IN_A_VM))
+            .collect();
+        let mut held: Vec<Reservation> = budgets
+            .iter()
+            .map(|b| Reservation::new(b.clone()))
+            .collect();
+        let room = MAX_HELD_IN_A_VM - held_in_this_vm();
+        assert!(held[0].resize(room / 2) && held[1].resize(room - room / 2));
+        assert!(!held[2].resize(1), "the VM's whole share is taken");
+        drop(held.remove(0));
+        assert!(held[1].resize(1));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use fields::{object, Fields};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
+use subtle::ConstantTimeEq;
 
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
 /// The largest aws-chunked chunk held in the VM. The AWS SDKs send 64 KiB (Rust, JS, Go, C++)
@@ -33,7 +34,7 @@ const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=64 * 1024 * 
 pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
 /// Envoy's V8 lets a VM grow to about 1 GiB (measured); what uploads may hold stays well below,
 /// so the VM's own allocations (request heads, re-signing) always find room.
-const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = crate::memory_budget::MAX_HELD_IN_A_VM as u64;
 /// Verified presigned requests each VM remembers (`presigned_cache`): at most 2 KiB each on
 /// average, so 8 MiB by default.
 pub const DEFAULT_PRESIGNED_CACHE_ENTRIES: usize = 4096;
@@ -542,6 +543,27 @@ impl Config {
                 return Err(ConfigError::new(
                     format!("{credentials_name}[{i}].access_key_id"),
                     format!("repeats credentials[{j}].access_key_id"),
+                ));
+            }
+        }
+        // No signature but a presigned SigV4 URL's covers the access key id (SigV4's
+        // `Credential` in the header, SigV2's `AWS id:` and `AWSAccessKeyId`, a SigV2 form's
+        // field): two key ids with one secret let a request signed as one go as the other,
+        // with the other's origin key pair (a configuration footgun hunt, 2026-12-01).
+        fn secret_of(pair: &CredentialPair) -> Option<&[u8]> {
+            pair.client.secret.as_ref().map(|s| s.key().expose())
+        }
+        for (i, pair) in credentials.iter().enumerate() {
+            let Some(secret) = secret_of(pair) else {
+                continue;
+            };
+            let shared = credentials[..i]
+                .iter()
+                .position(|other| secret_of(other).is_some_and(|o| bool::from(o.ct_eq(secret))));
+            if let Some(j) = shared {
+                return Err(ConfigError::new(
+                    format!("{credentials_name}[{i}]"),
+                    format!("has the secret of {credentials_name}[{j}]: no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
                 ));
             }
         }

@@ -462,3 +462,21 @@ fn empty_configuration_reads_the_legacy_environment() {
         assert_eq!(error.field, name, "{value}");
     }
 }
+
+#[test]
+fn two_client_keys_may_not_share_a_secret() {
+    // The access key id is signed by nothing but a presigned SigV4 URL: with one secret, a
+    // request signed as A would pass as B, re-signed with B's origin key.
+    let env = |name: &str| (name == "SHARED").then(|| "one-secret".to_owned());
+    let json = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[
+        {"access_key_id":"A","secret_access_key_env":"SHARED","origin_access_key_id":"RO","origin_secret_access_key":"r"},
+        {"access_key_id":"B","secret_access_key_env":"SHARED","origin_access_key_id":"RW","origin_secret_access_key":"w"}]}"#;
+    let e = Config::parse(json.as_bytes(), &env).unwrap_err();
+    assert_eq!(e.field, "credentials[1]");
+    assert!(!e.reason.contains("one-secret"));
+    let own = json.replace(
+        r#""secret_access_key_env":"SHARED","origin_access_key_id":"RW""#,
+        r#""secret_access_key":"two","origin_access_key_id":"RW""#,
+    );
+    assert!(Config::parse(own.as_bytes(), &env).is_ok());
+}
