@@ -437,14 +437,21 @@ impl Config {
                 .collect(),
             "PUBLIC_DOMAINS",
         )?;
-        let pair = |id: &str, secret: &str| match (var(id), var(secret)) {
-            (Some(id), Some(secret)) => Ok(Some(KeyPair {
-                access_key_id: id,
-                secret: Secret::new(SecretKey::new(secret)),
-            })),
+        let pair = |id_name: &str, secret_name: &str| match (var(id_name), var(secret_name)) {
+            (Some(id), Some(secret)) => {
+                // As a JSON configuration's key pairs are checked.
+                check_access_key_id(&id).map_err(|r| ConfigError::new(id_name, r))?;
+                if secret.trim().is_empty() {
+                    return Err(ConfigError::new(secret_name, "must not be white space"));
+                }
+                Ok(Some(KeyPair {
+                    access_key_id: id,
+                    secret: Secret::new(SecretKey::new(secret)),
+                }))
+            }
             (None, None) => Ok(None),
-            (Some(_), None) => Err(ConfigError::new(secret, "is not set")),
-            (None, Some(_)) => Err(ConfigError::new(id, "is not set")),
+            (Some(_), None) => Err(ConfigError::new(secret_name, "is not set")),
+            (None, Some(_)) => Err(ConfigError::new(id_name, "is not set")),
         };
         let client = match pair("CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
             Some(client) => client,

@@ -438,11 +438,11 @@ fn empty_configuration_reads_the_legacy_environment() {
     // The image's two choices the Python proxy never had: path-style and SigV2 kept by default.
     let with = |name: &'static str, value: &'static str, origin: &'static str| {
         move |n: &str| match n {
+            n if n == name => Some(value.to_owned()),
             "ORIGIN_DOMAIN" => Some(origin.to_owned()),
             "PUBLIC_DOMAINS" => Some("p".to_owned()),
             "CLIENT_ACCESS_KEY" => Some("CK".to_owned()),
             "CLIENT_SECRET_KEY" => Some("cs".to_owned()),
-            n if n == name => Some(value.to_owned()),
             _ => None,
         }
     };
@@ -454,6 +454,8 @@ fn empty_configuration_reads_the_legacy_environment() {
     let c = Config::parse(b"", &with("ORIGIN_SIGNATURE_VERSION", "v4", "h")).unwrap();
     assert_eq!(c.origin_signature_version, OriginSignatureVersion::V4);
     for (name, value, origin) in [
+        ("CLIENT_SECRET_KEY", "  ", "h"),
+        ("CLIENT_ACCESS_KEY", "a/b", "h"),
         ("ORIGIN_ADDRESSING", "virtual", "10.0.0.1:9000"),
         ("ORIGIN_ADDRESSING", "vhost", "h"),
         ("ORIGIN_SIGNATURE_VERSION", "2", "h"),
