@@ -54,7 +54,7 @@ def test_upstream_filter_example(origin, bucket, origin_s3):
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MC_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
-SECRET_VARIABLES = ("CLIENT_SECRET_KEY", "ORIGIN_SECRET_KEY")
+SECRET_VARIABLES = ("CLIENT_SECRET_KEY", "ORIGIN_SECRET_KEY", "MINIO_ROOT_PASSWORD")
 
 
 def interpolate(value, env: dict):
@@ -102,7 +102,14 @@ def test_failover_compose_is_valid_and_runs_failover_yaml():
     services = failover["services"]
     assert {"minio-primary", "minio-backup", "envoy"} <= set(services)
     assert services["minio-primary"]["image"] == services["minio-backup"]["image"]
-    assert services["minio-primary"]["environment"]["MINIO_ROOT_USER"] != services["minio-backup"]["environment"]["MINIO_ROOT_USER"]
+    # The proxy signs as a user of each MinIO limited to bucket demo, with a key pair per
+    # origin, never as the root user.
+    job = interpolate(services["create-buckets"]["command"][0], {})
+    for origin, user in (("primary", "PRIMARYKEY"), ("backup", "BACKUPKEY")):
+        assert f"mc admin user add {origin} {user} " in job
+        assert f"mc admin policy attach {origin} s3-resign-demo --user {user}" in job
+    for name in ("minio-primary", "minio-backup"):
+        assert interpolate(services[name]["environment"]["MINIO_ROOT_USER"], {}) not in ("PRIMARYKEY", "BACKUPKEY")
     # The namespace and the published ports belong to a service no failover demo stops.
     assert {s.get("network_mode") for s in services.values()} == {None, "service:netns"}
     assert [name for name, s in services.items() if "ports" in s] == ["netns"]
@@ -131,7 +138,16 @@ def test_compose_runs_the_proxy_image_against_minio():
     env = {k: interpolate(v, {}) for k, v in proxy["environment"].items()}
     assert env["ORIGIN_DOMAIN"] == "minio:9000" and env["ORIGIN_SCHEME"] == "http"
     minio_env = {k: interpolate(v, {}) for k, v in services["minio"]["environment"].items()}
-    assert (minio_env["MINIO_ROOT_USER"], minio_env["MINIO_ROOT_PASSWORD"]) == (env["ORIGIN_ACCESS_KEY"], env["ORIGIN_SECRET_KEY"])
+    # The proxy signs as a MinIO user limited to bucket demo, never as the root user, whose
+    # admin API a translated client key would reach (a configuration footgun hunt, 2026-12-01).
+    assert minio_env["MINIO_ROOT_USER"] != env["ORIGIN_ACCESS_KEY"]
+    job = interpolate(services["create-bucket"]["command"][0], {})
+    assert 'mc admin user add root "$ORIGIN_ACCESS_KEY" "$ORIGIN_SECRET_KEY"' in job
+    assert 'mc admin policy attach root s3-resign-demo --user "$ORIGIN_ACCESS_KEY"' in job
+    policy = json.loads(job.split("printf '%s' '", 1)[1].split("'", 1)[0])
+    assert {r for st in policy["Statement"] for r in st["Resource"]} == {"arn:aws:s3:::*", "arn:aws:s3:::demo", "arn:aws:s3:::demo/*"}
+    assert [st["Action"] for st in policy["Statement"] if "arn:aws:s3:::*" in st["Resource"]] == [["s3:ListAllMyBuckets", "s3:GetBucketLocation"]]
+    assert proxy["depends_on"]["create-bucket"]["condition"] == "service_completed_successfully"
     assert "--address" in services["minio"]["command"] and ":9000" in services["minio"]["command"]
     # Every port on the host's loopback, the public one (PORT) too until PUBLISH_ADDRESS says
     # otherwise: the demo secrets are published, and Docker's ports bypass host firewalls (an
@@ -143,7 +159,7 @@ def test_compose_runs_the_proxy_image_against_minio():
     for name in ("create-bucket", "s3-resign"):
         assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy"
     assert services["create-bucket"]["restart"] == "no"
-    assert "mc mb --ignore-existing origin/demo" in services["create-bucket"]["command"][0]
+    assert "mc mb --ignore-existing root/demo" in services["create-bucket"]["command"][0]
 
 
 def test_compose_secrets_come_from_the_environment():
