@@ -35,8 +35,15 @@ thread_local! {
 /// The most every budget of a VM may hold together. Each filter configuration the VM runs has
 /// its own budget (listeners sharing a `vm_id`; an edge and its origin filters), each up to
 /// this much, and their sum must leave the VM (about 1 GiB at most in Envoy's V8) room for its
-/// own work (a configuration footgun hunt, 2026-12-01).
+/// own work (a configuration footgun hunt, 2026-12-01). When their limits add up to more,
+/// each budget is scaled down to its share: a pool all could draw from would let one listener
+/// take what another's uploads need (a review of the first version).
 pub const MAX_HELD_IN_A_VM: usize = 256 * 1024 * 1024;
+
+thread_local! {
+    /// The limits of the budgets alive in this VM, added up.
+    static LIMITS_IN_THIS_VM: Cell<usize> = const { Cell::new(0) };
+}
 
 /// Bytes reserved now by every budget of this VM.
 pub fn held_in_this_vm() -> usize {
@@ -51,6 +58,7 @@ impl MemoryBudget {
     /// A budget of which one access key may hold at most `per_owner`, and the streams not yet
     /// verified at most `unverified` together.
     pub fn shared(limit: usize, per_owner: usize, unverified: usize) -> Rc<Self> {
+        LIMITS_IN_THIS_VM.with(|sum| sum.set(sum.get().saturating_add(limit)));
         Rc::new(MemoryBudget {
             limit,
             used: Cell::new(0),
@@ -69,14 +77,21 @@ impl MemoryBudget {
         self.limit
     }
 
+    /// The limit, or its share of `MAX_HELD_IN_A_VM` when the VM's budgets add up to more.
+    fn effective_limit(&self) -> usize {
+        let sum = LIMITS_IN_THIS_VM.with(Cell::get);
+        if sum <= MAX_HELD_IN_A_VM {
+            return self.limit;
+        }
+        let share = self.limit as u128 * MAX_HELD_IN_A_VM as u128 / sum as u128;
+        usize::try_from(share).unwrap_or(self.limit).min(self.limit)
+    }
+
     fn take(&self, owner: Option<&Rc<str>>, bytes: usize) -> bool {
         let total = match self.used.get().checked_add(bytes) {
-            Some(total) if total <= self.limit => total,
+            Some(total) if total <= self.effective_limit() => total,
             _ => return false,
         };
-        if held_in_this_vm().saturating_add(bytes) > MAX_HELD_IN_A_VM {
-            return false;
-        }
         if let Some(owner) = owner {
             let Ok(mut owners) = self.owners.try_borrow_mut() else {
                 return false;
@@ -121,6 +136,12 @@ impl MemoryBudget {
                 }
             }
         }
+    }
+}
+
+impl Drop for MemoryBudget {
+    fn drop(&mut self) {
+        LIMITS_IN_THIS_VM.with(|sum| sum.set(sum.get().saturating_sub(self.limit)));
     }
 }
 
@@ -211,19 +232,28 @@ mod tests {
 
     #[test]
     fn the_budgets_of_a_vm_hold_no_more_than_it_can_spare_together() {
-        // Three listeners sharing a VM, each with the largest budget.
-        let budgets: Vec<_> = (0..3)
-            .map(|_| MemoryBudget::new(MAX_HELD_IN_A_VM))
-            .collect();
+        // Three listeners sharing a VM: one with the largest budget, two with half of it.
+        let half = MAX_HELD_IN_A_VM / 2;
+        let budgets = [
+            MemoryBudget::new(MAX_HELD_IN_A_VM),
+            MemoryBudget::new(half),
+            MemoryBudget::new(half),
+        ];
         let mut held: Vec<Reservation> = budgets
             .iter()
             .map(|b| Reservation::new(b.clone()))
             .collect();
-        let room = MAX_HELD_IN_A_VM - held_in_this_vm();
-        assert!(held[0].resize(room / 2) && held[1].resize(room - room / 2));
-        assert!(!held[2].resize(1), "the VM's whole share is taken");
+        // Each keeps its share of the VM's room, whatever the others hold.
+        assert!(held[0].resize(MAX_HELD_IN_A_VM / 2));
+        assert!(!held[0].resize(MAX_HELD_IN_A_VM / 2 + 1));
+        assert!(held[1].resize(MAX_HELD_IN_A_VM / 4));
+        assert!(held[2].resize(MAX_HELD_IN_A_VM / 4));
+        assert!(!held[2].resize(MAX_HELD_IN_A_VM / 4 + 1));
+        // A configuration gone (its budget dropped), the others have their whole limits again.
         drop(held.remove(0));
-        assert!(held[1].resize(1));
+        let [first, ..] = budgets;
+        drop(first);
+        assert!(held[0].resize(half));
     }
 
     #[test]

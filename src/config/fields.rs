@@ -128,12 +128,7 @@ impl<'p> Fields<'p> {
                 ))
             }
         };
-        if value.trim().is_empty() {
-            return Err(ConfigError::new(
-                self.path(secret),
-                "must not be empty or white space",
-            ));
-        }
+        super::check_secret(&value).map_err(|r| ConfigError::new(self.path(secret), r))?;
         Ok(KeyPair {
             access_key_id,
             secret: Secret::new(SecretKey::new(value)),

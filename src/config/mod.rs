@@ -441,9 +441,7 @@ impl Config {
             (Some(id), Some(secret)) => {
                 // As a JSON configuration's key pairs are checked.
                 check_access_key_id(&id).map_err(|r| ConfigError::new(id_name, r))?;
-                if secret.trim().is_empty() {
-                    return Err(ConfigError::new(secret_name, "must not be white space"));
-                }
+                check_secret(&secret).map_err(|r| ConfigError::new(secret_name, r))?;
                 Ok(Some(KeyPair {
                     access_key_id: id,
                     secret: Secret::new(SecretKey::new(secret)),
@@ -791,6 +789,18 @@ fn check_region(region: &str) -> Result<(), String> {
     } else {
         Err("is not a region name (printable ASCII without '/', ',' or '=')".to_owned())
     }
+}
+
+fn check_secret(secret: &str) -> Result<(), String> {
+    if secret.trim().is_empty() {
+        return Err("must not be empty or white space".to_owned());
+    }
+    // HMAC pads a key with zero bytes: `k` and `k\0` sign alike, and two keys differing so
+    // would pass the check that no two client keys share a secret (a review, 2026-12-01).
+    if secret.chars().any(char::is_control) {
+        return Err("must not hold control characters".to_owned());
+    }
+    Ok(())
 }
 
 fn check_access_key_id(id: &str) -> Result<(), String> {

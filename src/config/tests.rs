@@ -476,6 +476,13 @@ fn two_client_keys_may_not_share_a_secret() {
     let e = Config::parse(json.as_bytes(), &env).unwrap_err();
     assert_eq!(e.field, "credentials[1]");
     assert!(!e.reason.contains("one-secret"));
+    // HMAC pads keys with zeros: a secret and the same with a NUL after it sign alike.
+    let padded = json.replace(
+        r#""secret_access_key_env":"SHARED","origin_access_key_id":"RW""#,
+        r#""secret_access_key":"one-secret\u0000","origin_access_key_id":"RW""#,
+    );
+    let e = Config::parse(padded.as_bytes(), &env).unwrap_err();
+    assert_eq!(e.field, "credentials[1].secret_access_key");
     let own = json.replace(
         r#""secret_access_key_env":"SHARED","origin_access_key_id":"RW""#,
         r#""secret_access_key":"two","origin_access_key_id":"RW""#,
