@@ -77,19 +77,21 @@ impl MemoryBudget {
         self.limit
     }
 
-    /// The limit, or its share of `MAX_HELD_IN_A_VM` when the VM's budgets add up to more.
-    fn effective_limit(&self) -> usize {
+    /// `bytes` of this budget's limits (the whole, a key's share, the unverified streams'),
+    /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when the VM's budgets add up
+    /// to more.
+    fn scaled(&self, bytes: usize) -> usize {
         let sum = LIMITS_IN_THIS_VM.with(Cell::get);
         if sum <= MAX_HELD_IN_A_VM {
-            return self.limit;
+            return bytes;
         }
-        let share = self.limit as u128 * MAX_HELD_IN_A_VM as u128 / sum as u128;
-        usize::try_from(share).unwrap_or(self.limit).min(self.limit)
+        let share = bytes as u128 * MAX_HELD_IN_A_VM as u128 / sum as u128;
+        usize::try_from(share).unwrap_or(bytes).min(bytes)
     }
 
     fn take(&self, owner: Option<&Rc<str>>, bytes: usize) -> bool {
         let total = match self.used.get().checked_add(bytes) {
-            Some(total) if total <= self.effective_limit() => total,
+            Some(total) if total <= self.scaled(self.limit) => total,
             _ => return false,
         };
         if let Some(owner) = owner {
@@ -104,11 +106,11 @@ impl MemoryBudget {
                 }
             };
             let held = owners[at].1.saturating_add(bytes);
-            let share = if &**owner == UNVERIFIED {
+            let share = self.scaled(if &**owner == UNVERIFIED {
                 self.unverified
             } else {
                 self.per_owner
-            };
+            });
             if held > share {
                 if owners[at].1 == 0 {
                     owners.swap_remove(at);
@@ -254,6 +256,19 @@ mod tests {
         let [first, ..] = budgets;
         drop(first);
         assert!(held[0].resize(half));
+    }
+
+    #[test]
+    fn a_scaled_down_budget_keeps_its_shares_in_proportion() {
+        let budget = MemoryBudget::shared(MAX_HELD_IN_A_VM, MAX_HELD_IN_A_VM / 2, 1024);
+        let _other = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        // Half the VM's room is this budget's, a quarter one key's, and 512 bytes the
+        // unverified streams'.
+        let mut a = Reservation::new(budget.clone()).owned_by("A");
+        assert!(!a.resize(MAX_HELD_IN_A_VM / 4 + 1));
+        assert!(a.resize(MAX_HELD_IN_A_VM / 4));
+        let mut form = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(!form.resize(513) && form.resize(512));
     }
 
     #[test]
