@@ -32,6 +32,7 @@ use crate::sigv2::presigned::PresignedV2;
 use crate::sigv4::authorization::{self, AuthorizationV4};
 use crate::sigv4::payload::PayloadHash;
 use crate::sigv4::presigned::PresignedParams;
+use crate::sigv4::query::as_origins_read;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
 use crate::unsigned_headers::{self, Covered};
@@ -856,15 +857,6 @@ fn query_names<'r>(req: &Request<'r>) -> impl Iterator<Item = Cow<'r, [u8]>> {
             let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
             percent_decode(raw_name).into()
         })
-}
-
-/// A decoded parameter name as any origin may read it: Ceph RGW decodes a whole `name=value`
-/// before it splits it at its first `=`, so `Action%3DX` is its `Action`, and skips a `?` that
-/// opens the query (`??Action=X`); other parsers split first, and read either whole, a name
-/// no check knows (a review found both spellings let by, 2026-12-01).
-fn as_origins_read(decoded: &[u8]) -> &[u8] {
-    let name = decoded.strip_prefix(b"?").unwrap_or(decoded);
-    name.split(|&b| b == b'=').next().unwrap_or(name)
 }
 
 /// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.

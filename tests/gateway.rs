@@ -702,6 +702,8 @@ fn a_signed_copy_of_an_authentication_parameter_in_another_case_is_refused() {
         "x-amz-expires=604800&",
         "X-AMZ-DATE=99991231T235959Z&",
         "awsaccesskeyid=OK&",
+        // Ceph decodes a whole segment before it splits it at `=`.
+        "X-Amz-Expires%3D604800&",
     ] {
         let url = presigned_query("GET", "/bucket/k", extra);
         assert_eq!(

@@ -52,16 +52,19 @@ const AUTH_NAMES: [&[u8]; 8] = [
     crate::sigv2::presigned::SIGNATURE,
 ];
 
-/// The authentication parameter `name` spells in another case, if any (never the exact name,
-/// which the caller matched before).
+/// The authentication parameter `name` spells otherwise, if any: in another case, or as an
+/// origin reads it (`query::as_origins_read`: Ceph takes `X-Amz-Expires%3D604800` for an
+/// `X-Amz-Expires` of 604800, a final-build red team found). Never the exact name, which the
+/// caller matched before.
 fn imitated_auth_name(name: &[u8]) -> Option<&'static [u8]> {
     // Most names are short sub-resources (`uploadId`, `versionId`): one length test each.
     if name.len() < 9 {
         return None;
     }
+    let read = query::as_origins_read(name);
     AUTH_NAMES
         .into_iter()
-        .find(|auth| auth.eq_ignore_ascii_case(name) && *auth != name)
+        .find(|auth| auth.eq_ignore_ascii_case(read) && *auth != name)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,7 +118,12 @@ impl<'q> PresignedParams<'q> {
                     let v2 = crate::sigv2::presigned::is_auth_param(other);
                     params.sigv2 |= v2;
                     if !v2 && params.spelt_otherwise.is_none() {
-                        params.spelt_otherwise = imitated_auth_name(other);
+                        // A canonical name is compared as sent above; an origin may decode
+                        // its escapes (`%3D`) before it reads it.
+                        params.spelt_otherwise = match crate::bytes::find_byte(other, b'%') {
+                            Some(_) => imitated_auth_name(&p.decoded_name()),
+                            None => imitated_auth_name(other),
+                        };
                     }
                     continue;
                 }
@@ -268,6 +276,12 @@ mod tests {
         );
         assert_eq!(spelt("X-AMZ-DATE=99991231T235959Z"), Some(X_AMZ_DATE));
         assert_eq!(spelt("a=1&%73ignature=s"), Some(&b"Signature"[..]));
+        // As Ceph reads them: decoded whole, then split at the first `=`; a leading `?` skipped.
+        assert_eq!(
+            spelt(&format!("{QUERY}&X-Amz-Expires%3D604800")),
+            Some(X_AMZ_EXPIRES)
+        );
+        assert_eq!(spelt("%3FX-Amz-Date=1"), Some(X_AMZ_DATE));
         assert_eq!(
             spelt("awsaccesskeyid=AK&X-Amz-signedheaders=host"),
             Some(&b"AWSAccessKeyId"[..])

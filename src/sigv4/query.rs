@@ -54,6 +54,15 @@ impl<'a> RawParam<'a> {
     }
 }
 
+/// A decoded parameter name as any origin may read it: Ceph RGW decodes a whole `name=value`
+/// before it splits it at its first `=`, so `Action%3DX` is its `Action`, and skips a `?` that
+/// opens the query (`??Action=X`); other parsers split first, and read either whole, a name
+/// no check knows (a review found both spellings let by, 2026-12-01).
+pub fn as_origins_read(decoded: &[u8]) -> &[u8] {
+    let name = decoded.strip_prefix(b"?").unwrap_or(decoded);
+    name.split(|&b| b == b'=').next().unwrap_or(name)
+}
+
 /// The non-empty `&`-separated segments of a raw query, in order.
 pub fn params(raw_query: &[u8]) -> Params<'_> {
     Params {
