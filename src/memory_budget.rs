@@ -94,6 +94,12 @@ impl MemoryBudget {
             Some(total) if total <= self.scaled(self.limit) => total,
             _ => return false,
         };
+        // Shares shrink when a budget is added (a listener, a configuration reloaded while the
+        // old one drains) and the older ones keep what they hold: the VM's total stays bounded
+        // all the same (a review of the shares).
+        if held_in_this_vm().saturating_add(bytes) > MAX_HELD_IN_A_VM {
+            return false;
+        }
         if let Some(owner) = owner {
             let Ok(mut owners) = self.owners.try_borrow_mut() else {
                 return false;
@@ -256,6 +262,18 @@ mod tests {
         let [first, ..] = budgets;
         drop(first);
         assert!(held[0].resize(half));
+    }
+
+    #[test]
+    fn budgets_added_while_others_hold_leave_the_vm_total_bounded() {
+        let first = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        let mut held = Reservation::new(first.clone());
+        assert!(held.resize(MAX_HELD_IN_A_VM));
+        // A listener added (or a configuration reloaded) while the first budget is full.
+        let second = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        assert!(!Reservation::new(second.clone()).resize(1));
+        drop(held);
+        assert!(Reservation::new(second).resize(MAX_HELD_IN_A_VM / 2));
     }
 
     #[test]

@@ -396,6 +396,19 @@ impl Config {
         )?;
         check_addressing(origin_addressing, &config.origin_authority)
             .map_err(|r| ConfigError::new(top.path("origin_addressing"), r))?;
+        // With several keys one may hold half the budget (`gateway::memory_budget`), and a
+        // chunk is held whole with its CRLF: a half smaller than that refused every upload of
+        // full-sized chunks with 503 (a review, 2026-12-01).
+        if config.credentials.len() > 1
+            && chunk_memory_budget_bytes / 2 < max_chunk_size_bytes.saturating_add(2)
+        {
+            return Err(ConfigError::new(
+                top.path("chunk_memory_budget_bytes"),
+                format!(
+                    "must hold two chunks of max_chunk_size_bytes ({max_chunk_size_bytes}) when several keys share it: one key may hold half"
+                ),
+            ));
+        }
         Ok(Config {
             role,
             log_level,

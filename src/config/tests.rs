@@ -489,3 +489,16 @@ fn two_client_keys_may_not_share_a_secret() {
     );
     assert!(Config::parse(own.as_bytes(), &env).is_ok());
 }
+
+#[test]
+fn with_several_keys_a_key_s_half_of_the_budget_holds_a_whole_chunk() {
+    let two_keys = |budget: u64| {
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h","max_chunk_size_bytes":1048576,"chunk_memory_budget_bytes":{budget},"credentials":[
+            {{"access_key_id":"A","secret_access_key":"a"}},{{"access_key_id":"B","secret_access_key":"b"}}]}}"#
+        )
+    };
+    let e = Config::parse(two_keys(1_048_576).as_bytes(), &no_env).unwrap_err();
+    assert_eq!(e.field, "chunk_memory_budget_bytes");
+    assert!(Config::parse(two_keys(2_097_156).as_bytes(), &no_env).is_ok());
+}
