@@ -827,10 +827,7 @@ fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Reject
     let named = req
         .params()
         .iter()
-        .any(|param| match find_byte(param.name, b'%').is_some() {
-            true => action(&param.decoded_name()),
-            false => action(param.name),
-        })
+        .any(|param| action(&param.decoded_name()))
         || (find_byte(req.raw_query(), b';').is_some()
             && query_names(req).any(|name| action(&name)));
     if named {

@@ -83,13 +83,7 @@ fn v4_form(
     let mut document = verified.policy.document().clone();
     set_credential_conditions(&mut document, &credential_text);
     cap_expiration(&mut document, verified.policy.expiration, now);
-    let policy = encode(&document)?;
-    let signature = pair
-        .origin()
-        .secret
-        .signing_key(&origin.scope)
-        .sign(policy.as_bytes())
-        .to_hex();
+    let (policy, signature) = signed_v4(pair, &origin.scope, &document)?;
     Ok(vec![
         Edit::Set {
             name: POLICY,
@@ -168,13 +162,7 @@ fn v2_form_upgraded(
             conditions.push(serde_json::json!({ name: value }));
         }
     }
-    let policy = encode(&document)?;
-    let signature = pair
-        .origin()
-        .secret
-        .signing_key(&origin.scope)
-        .sign(policy.as_bytes())
-        .to_hex();
+    let (policy, signature) = signed_v4(pair, &origin.scope, &document)?;
     Ok(vec![
         Edit::Remove {
             name: AWS_ACCESS_KEY_ID,
@@ -256,6 +244,22 @@ fn set_credential_conditions(document: &mut Value, credential: &str) {
             _ => {}
         }
     }
+}
+
+/// The document as the form's `policy` field, and its SigV4 signature with the origin key.
+fn signed_v4(
+    pair: &CredentialPair,
+    scope: &Scope<'_>,
+    document: &Value,
+) -> Result<(String, String), Rejection> {
+    let policy = encode(document)?;
+    let signature = pair
+        .origin()
+        .secret
+        .signing_key(scope)
+        .sign(policy.as_bytes())
+        .to_hex();
+    Ok((policy, signature))
 }
 
 /// The base64 of the document's JSON.

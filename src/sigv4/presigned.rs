@@ -56,15 +56,18 @@ const AUTH_NAMES: [&[u8]; 8] = [
 /// origin reads it (`query::as_origins_read`: Ceph takes `X-Amz-Expires%3D604800` for an
 /// `X-Amz-Expires` of 604800, a final-build red team found). Never the exact name, which the
 /// caller matched before.
-fn imitated_auth_name(name: &[u8]) -> Option<&'static [u8]> {
-    // Most names are short sub-resources (`uploadId`, `versionId`): one length test each.
-    if name.len() < 9 {
+fn imitated_auth_name(param: &query::RawParam<'_>) -> Option<&'static [u8]> {
+    // Most names are short sub-resources (`uploadId`, `versionId`): one length test each
+    // (decoding only shortens a name). A canonical name was compared as sent above; an origin
+    // may decode its escapes (`%3D`) before it reads it.
+    if param.name.len() < 9 {
         return None;
     }
-    let read = query::as_origins_read(name);
+    let name = param.decoded_name();
+    let read = query::as_origins_read(&name);
     AUTH_NAMES
         .into_iter()
-        .find(|auth| auth.eq_ignore_ascii_case(read) && *auth != name)
+        .find(|auth| auth.eq_ignore_ascii_case(read) && *auth != &*name)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,12 +121,7 @@ impl<'q> PresignedParams<'q> {
                     let v2 = crate::sigv2::presigned::is_auth_param(other);
                     params.sigv2 |= v2;
                     if !v2 && params.spelt_otherwise.is_none() {
-                        // A canonical name is compared as sent above; an origin may decode
-                        // its escapes (`%3D`) before it reads it.
-                        params.spelt_otherwise = match crate::bytes::find_byte(other, b'%') {
-                            Some(_) => imitated_auth_name(&p.decoded_name()),
-                            None => imitated_auth_name(other),
-                        };
+                        params.spelt_otherwise = imitated_auth_name(&p);
                     }
                     continue;
                 }
