@@ -4,6 +4,7 @@ What the origin stored is checked with a client that talks to it directly."""
 
 import hashlib
 import uuid
+from dataclasses import replace
 
 import botocore.auth
 import pytest
@@ -67,6 +68,20 @@ def test_a_signed_expect_that_envoy_answered(proxy, origin_s3, bucket, monkeypat
     r = send(proxy.authority, request)
     assert r.status == 200, r.body
     assert origin_s3.get_object(Bucket=bucket, Key="expected")["Body"].read() == b"continued"
+    # Such a request with one thing its signature covers changed leaves the origin untouched:
+    # another body, an unsigned x-amz-acl added, another key in the path, another method.
+    guarded = sign_header(proxy.authority, "PUT", f"/{bucket}/guarded", {"Expect": "100-continue"}, b"guarded")
+    for tampered in (
+        replace(guarded, body=b"something else"),
+        replace(guarded, headers=guarded.headers + [("x-amz-acl", "public-read")]),
+        replace(guarded, target=guarded.target.replace("/guarded", "/elsewhere")),
+        replace(guarded, method="POST"),
+    ):
+        r = send(proxy.authority, tampered)
+        assert r.status >= 400, (tampered.method, tampered.target, r.status)
+    for key in ("guarded", "elsewhere"):
+        with pytest.raises(ClientError):
+            origin_s3.head_object(Bucket=bucket, Key=key)
 
 
 @pytest.mark.parametrize("key", KEYS)
