@@ -31,7 +31,7 @@ use crate::sigv2::authorization::{AuthorizationV2, SCHEME as SIGV2_SCHEME};
 use crate::sigv2::presigned::PresignedV2;
 use crate::sigv4::authorization::{self, AuthorizationV4};
 use crate::sigv4::payload::PayloadHash;
-use crate::sigv4::presigned::PresignedParams;
+use crate::sigv4::presigned::{PresignedParams, PresignedV4};
 use crate::sigv4::query::as_origins_read;
 use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
@@ -551,27 +551,7 @@ impl Gateway {
         proof: Proof<'_>,
         cache_key: Option<presigned_cache::Key>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
-        match params.algorithm.as_deref() {
-            Some(algorithm) if algorithm == ALGORITHM.as_bytes() => {}
-            Some(ECDSA_ALGORITHM) => {
-                return Err(Rejection::new(
-                    NotImplemented,
-                    "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
-                ))
-            }
-            Some(_) => {
-                return Err(Rejection::new(
-                    AuthorizationQueryParametersError,
-                    "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
-                ))
-            }
-            None => {
-                return Err(Rejection::new(
-                    AuthorizationQueryParametersError,
-                    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
-                ))
-            }
-        }
+        presigned_algorithm(params)?;
         let url = params
             .parse()
             .map_err(|e| Rejection::new(AuthorizationQueryParametersError, e.to_string()))?;
@@ -588,32 +568,7 @@ impl Gateway {
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
         if let Some(key) = cache_key {
-            let signed_at = url.date.unix_seconds();
-            let skew = i64::try_from(self.config.max_clock_skew_seconds).unwrap_or(i64::MAX);
-            let credential = self
-                .config
-                .credentials
-                .iter()
-                .position(|pair| std::ptr::eq(pair, verified.pair));
-            if let Some(credential) = credential {
-                let entry = || presigned_cache::Entry {
-                    texts: presigned_cache::Texts::new(
-                        (req.method, req.authority, req.path),
-                        verified.canonical.signed_headers(),
-                        path.as_deref(),
-                    ),
-                    valid: signed_at.saturating_sub(skew)..=signed_at + i64::from(url.expires),
-                    signed: verified
-                        .canonical
-                        .headers()
-                        .iter()
-                        .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
-                        .collect(),
-                    credential,
-                    body_check,
-                };
-                self.presigned.offer(key, entry);
-            }
+            self.remember_presigned(key, req, &url, &verified, path.as_deref(), body_check);
         }
         let forward = Forward {
             path,
@@ -622,6 +577,45 @@ impl Gateway {
             ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
         };
         Ok((forward, covered))
+    }
+
+    /// Offers a verified presigned URL to the cache, valid from its date (less the skew
+    /// allowed) to its expiry, with everything a repeat must match.
+    fn remember_presigned(
+        &self,
+        key: presigned_cache::Key,
+        req: &Request<'_>,
+        url: &PresignedV4<'_>,
+        verified: &Verified<'_, '_>,
+        path: Option<&[u8]>,
+        body_check: Option<BodyCheck>,
+    ) {
+        let signed_at = url.date.unix_seconds();
+        let skew = i64::try_from(self.config.max_clock_skew_seconds).unwrap_or(i64::MAX);
+        let credential = self
+            .config
+            .credentials
+            .iter()
+            .position(|pair| std::ptr::eq(pair, verified.pair));
+        if let Some(credential) = credential {
+            let entry = || presigned_cache::Entry {
+                texts: presigned_cache::Texts::new(
+                    (req.method, req.authority, req.path),
+                    verified.canonical.signed_headers(),
+                    path,
+                ),
+                valid: signed_at.saturating_sub(skew)..=signed_at + i64::from(url.expires),
+                signed: verified
+                    .canonical
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
+                    .collect(),
+                credential,
+                body_check,
+            };
+            self.presigned.offer(key, entry);
+        }
     }
 
     /// The cache key of a request that may repeat a verified presigned URL: one verified by
@@ -732,6 +726,25 @@ impl Gateway {
             ..Forward::to(kind, Some(route.origin.authority.clone()))
         };
         Ok((forward, Covered::AllAmz))
+    }
+}
+
+/// A presigned URL's `X-Amz-Algorithm`: SigV4's, or refused as S3 refuses each other value.
+fn presigned_algorithm(params: &PresignedParams) -> Result<(), Rejection> {
+    match params.algorithm.as_deref() {
+        Some(algorithm) if algorithm == ALGORITHM.as_bytes() => Ok(()),
+        Some(ECDSA_ALGORITHM) => Err(Rejection::new(
+            NotImplemented,
+            "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
+        )),
+        Some(_) => Err(Rejection::new(
+            AuthorizationQueryParametersError,
+            "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
+        )),
+        None => Err(Rejection::new(
+            AuthorizationQueryParametersError,
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
+        )),
     }
 }
 
