@@ -33,6 +33,15 @@ pub struct Piece {
     pub range: Range<usize>,
 }
 
+/// Where a piece's scan starts after a candidate held from earlier pieces was settled.
+#[derive(Default)]
+struct Resume {
+    /// Bytes held that turned out to be content, to go on before the piece.
+    prefix: Vec<u8>,
+    content_start: usize,
+    search_from: usize,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// In the file's content; `held` is a proper prefix of the delimiter, or empty.
@@ -125,48 +134,67 @@ impl FileScanner {
     }
 
     fn scan(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
-        let mut prefix = Vec::new();
-        // Where this piece's content starts, and where to look for a delimiter from.
-        let mut content_start = 0;
-        let mut search_from = 0;
-        if self.state == State::Content && !self.held.is_empty() {
-            // A candidate from earlier pieces: does this piece complete it?
-            let rest = self.delimiter.get(self.held.len()..).unwrap_or_default();
-            let n = rest.len().min(input.len());
-            let seen = input.get(..n).unwrap_or_default();
-            match rest.iter().zip(seen).position(|(a, b)| a != b) {
-                Some(mismatch) => {
-                    // Content after all; what matched contains no CR, so the search resumes at
-                    // the mismatch.
-                    prefix = std::mem::take(&mut self.held);
-                    prefix.drain(..std::mem::take(&mut self.unsent));
-                    self.content(&prefix)?;
-                    search_from = mismatch;
-                }
-                None if n < rest.len() => {
-                    self.held.extend_from_slice(input);
-                    return Ok(Piece {
-                        prefix,
-                        range: 0..0,
-                    });
-                }
-                None if self.unsent > 0 => {
-                    return Err(errors::malformed(
-                        "the file's content begins with the boundary, which some origins read as a new part",
-                    ));
-                }
-                None => {
-                    self.held.extend_from_slice(seen);
-                    self.end_of_content()?;
-                    self.state = State::AfterDelimiter;
-                    content_start = n;
-                }
+        let resume = if self.state == State::Content && !self.held.is_empty() {
+            match self.resume_candidate(input)? {
+                Some(resume) => resume,
+                None => return Ok(Piece::default()),
+            }
+        } else {
+            Resume::default()
+        };
+        if self.state == State::AfterDelimiter {
+            return self.after_delimiter(input, resume.content_start, resume.prefix);
+        }
+        self.search(input, resume)
+    }
+
+    /// A candidate held from earlier pieces: does this piece complete it? `None` when the
+    /// piece ends first (all of it is then held).
+    fn resume_candidate(&mut self, input: &[u8]) -> Result<Option<Resume>, Rejection> {
+        let rest = self.delimiter.get(self.held.len()..).unwrap_or_default();
+        let n = rest.len().min(input.len());
+        let seen = input.get(..n).unwrap_or_default();
+        match rest.iter().zip(seen).position(|(a, b)| a != b) {
+            Some(mismatch) => {
+                // Content after all; what matched contains no CR, so the search resumes at the
+                // mismatch.
+                let mut prefix = std::mem::take(&mut self.held);
+                prefix.drain(..std::mem::take(&mut self.unsent));
+                self.content(&prefix)?;
+                Ok(Some(Resume {
+                    prefix,
+                    content_start: 0,
+                    search_from: mismatch,
+                }))
+            }
+            None if n < rest.len() => {
+                self.held.extend_from_slice(input);
+                Ok(None)
+            }
+            None if self.unsent > 0 => Err(errors::malformed(
+                "the file's content begins with the boundary, which some origins read as a new part",
+            )),
+            None => {
+                self.held.extend_from_slice(seen);
+                self.end_of_content()?;
+                self.state = State::AfterDelimiter;
+                Ok(Some(Resume {
+                    prefix: Vec::new(),
+                    content_start: n,
+                    search_from: n,
+                }))
             }
         }
-        if self.state == State::AfterDelimiter {
-            return self.after_delimiter(input, content_start, prefix);
-        }
-        let mut from = search_from;
+    }
+
+    /// Content from `content_start`: everything up to a delimiter (or the start of one the
+    /// piece cuts off) goes on.
+    fn search(&mut self, input: &[u8], resume: Resume) -> Result<Piece, Rejection> {
+        let Resume {
+            prefix,
+            content_start,
+            search_from: mut from,
+        } = resume;
         loop {
             let Some(cr) = input
                 .get(from..)
@@ -194,37 +222,47 @@ impl FileScanner {
                     range: content_start..cr,
                 });
             }
-            self.end_of_content()?;
-            let after = cr + n;
-            let follows = input.get(after..).unwrap_or_default();
-            return match Follows::read(follows) {
-                Follows::End => {
-                    self.state = State::Done;
-                    Ok(Piece {
-                        prefix,
-                        range: content_start..input.len(),
-                    })
-                }
-                Follows::Part => {
-                    self.state = State::Done;
-                    prefix.extend_from_slice(input.get(content_start..after).unwrap_or_default());
-                    prefix.extend_from_slice(CLOSE);
-                    Ok(Piece {
-                        prefix,
-                        range: after + CLOSE.len()..input.len(),
-                    })
-                }
-                Follows::Unknown => {
-                    // The bytes that say what follows are in the next piece.
-                    self.held = candidate.to_vec();
-                    self.state = State::AfterDelimiter;
-                    Ok(Piece {
-                        prefix,
-                        range: content_start..cr,
-                    })
-                }
-                Follows::Invalid => Err(not_a_delimiter()),
-            };
+            return self.delimiter_at(input, prefix, content_start, cr);
+        }
+    }
+
+    /// The whole delimiter at `input[cr..]`: the file has ended, and the form is closed after it.
+    fn delimiter_at(
+        &mut self,
+        input: &[u8],
+        mut prefix: Vec<u8>,
+        content_start: usize,
+        cr: usize,
+    ) -> Result<Piece, Rejection> {
+        self.end_of_content()?;
+        let after = cr + self.delimiter.len();
+        match Follows::read(input.get(after..).unwrap_or_default()) {
+            Follows::End => {
+                self.state = State::Done;
+                Ok(Piece {
+                    prefix,
+                    range: content_start..input.len(),
+                })
+            }
+            Follows::Part => {
+                self.state = State::Done;
+                prefix.extend_from_slice(input.get(content_start..after).unwrap_or_default());
+                prefix.extend_from_slice(CLOSE);
+                Ok(Piece {
+                    prefix,
+                    range: after + CLOSE.len()..input.len(),
+                })
+            }
+            Follows::Unknown => {
+                // The bytes that say what follows are in the next piece.
+                self.held = input.get(cr..).unwrap_or_default().to_vec();
+                self.state = State::AfterDelimiter;
+                Ok(Piece {
+                    prefix,
+                    range: content_start..cr,
+                })
+            }
+            Follows::Invalid => Err(not_a_delimiter()),
         }
     }
 

@@ -300,22 +300,36 @@ pub enum Progress {
 enum State {
     /// Expecting `--B CRLF` at the start of the body.
     Opening,
-    /// Reading a part's headers, which start at `headers_start`.
-    Headers {
-        part_start: usize,
-        headers_start: usize,
-        scan_from: usize,
-    },
-    /// Reading a field's value, up to the next delimiter.
-    Value {
-        part_start: usize,
-        name: String,
-        headers: Range<usize>,
-        value_start: usize,
-        scan_from: usize,
-    },
+    Headers(PartHeaders),
+    Value(FieldValue),
     Done(FilePart),
     Failed,
+}
+
+/// Reading a part's headers, which start at `headers_start`.
+struct PartHeaders {
+    part_start: usize,
+    headers_start: usize,
+    scan_from: usize,
+}
+
+/// Reading a field's value, up to the next delimiter.
+struct FieldValue {
+    part_start: usize,
+    name: String,
+    headers: Range<usize>,
+    value_start: usize,
+    scan_from: usize,
+}
+
+/// What one step of reading the held bytes came to.
+enum Step {
+    /// The next state is set: read on.
+    Read,
+    /// The held bytes end first; the state is kept, to go on from where it stopped.
+    NeedMore,
+    /// The file's content starts here: the head is complete.
+    FileAt(usize),
 }
 
 pub struct HeadParser {
@@ -428,123 +442,141 @@ impl HeadParser {
     /// Parses as far as the held bytes allow; the end of the head once it is complete.
     fn advance(&mut self) -> Result<Option<usize>, HeadError> {
         loop {
-            match &mut self.state {
-                State::Opening => {
-                    let open = self.dash.len() + 2;
-                    let seen = self.buf.get(..self.buf.len().min(self.dash.len()));
-                    let expected = self.dash.get(..seen.map_or(0, <[u8]>::len));
-                    if seen != expected {
-                        return Err(HeadError::Malformed(
-                            "the body does not open with the boundary",
-                        ));
-                    }
-                    let Some(after) = self.buf.get(self.dash.len()..open) else {
-                        return Ok(None);
-                    };
-                    match after {
-                        b"\r\n" => {
-                            self.state = State::Headers {
-                                part_start: 0,
-                                headers_start: open,
-                                scan_from: open,
-                            }
-                        }
-                        b"--" => return Err(HeadError::NoFile),
-                        _ => return Err(after_boundary()),
-                    }
-                }
-                State::Headers {
-                    part_start,
-                    headers_start,
-                    scan_from,
-                } => {
-                    let (part_start, headers_start) = (*part_start, *headers_start);
-                    match self.buf.get(headers_start..headers_start + 2) {
-                        None => return Ok(None),
-                        Some(b"\r\n") => {
-                            return Err(HeadError::Malformed("a part has no headers"));
-                        }
-                        Some(_) => {}
-                    }
-                    let Some(end) = find(&self.buf, b"\r\n\r\n", *scan_from) else {
-                        *scan_from = self.buf.len().saturating_sub(3).max(headers_start);
-                        return Ok(None);
-                    };
-                    let block = self.buf.get(headers_start..end).unwrap_or_default();
-                    if find(block, &self.dash, 0).is_some() {
-                        return Err(holds_the_boundary());
-                    }
-                    let headers = part_headers::parse(block).map_err(HeadError::Malformed)?;
-                    let value_start = end + 4;
-                    if headers.name.eq_ignore_ascii_case(FILE) {
-                        self.state = State::Done(FilePart {
-                            name: headers.name,
-                            filename: headers.filename,
-                            content_type: headers.content_type,
-                            part_start,
-                            headers: headers_start..end,
-                        });
-                        return Ok(Some(value_start));
-                    }
-                    self.state = State::Value {
-                        part_start,
-                        name: headers.name,
-                        headers: headers_start..end,
-                        value_start,
-                        scan_from: value_start,
-                    };
-                }
-                State::Value {
-                    part_start,
-                    name,
-                    headers,
-                    value_start,
-                    scan_from,
-                } => {
-                    let Some(at) = find(&self.buf, &self.delimiter, *scan_from) else {
-                        let partial = self.delimiter.len() - 1;
-                        *scan_from = self.buf.len().saturating_sub(partial).max(*value_start);
-                        return Ok(None);
-                    };
-                    let after = at + self.delimiter.len();
-                    let Some(next) = self.buf.get(after..after + 2) else {
-                        *scan_from = at;
-                        return Ok(None);
-                    };
-                    let value = self.buf.get(*value_start..at).unwrap_or_default();
-                    if find(value, &self.dash, 0).is_some() {
-                        return Err(holds_the_boundary());
-                    }
-                    // Read as UTF-8 text here; Garage decodes a value (by a byte-order mark,
-                    // else as UTF-8 with replacement), so anything else would be another value
-                    // there than the one checked (a review, 2026-12-01).
-                    if std::str::from_utf8(value).is_err() || value.starts_with(UTF8_BOM) {
-                        return Err(HeadError::Malformed(
-                            "a field's value is not UTF-8 text (or opens with a byte-order mark)",
-                        ));
-                    }
-                    match next {
-                        b"\r\n" => {
-                            self.fields.push(Field {
-                                name: std::mem::take(name),
-                                value: *value_start..at,
-                                part: *part_start..at + 2,
-                                headers: headers.clone(),
-                            });
-                            self.state = State::Headers {
-                                part_start: at + 2,
-                                headers_start: after + 2,
-                                scan_from: after + 2,
-                            };
-                        }
-                        b"--" => return Err(HeadError::NoFile),
-                        _ => return Err(after_boundary()),
-                    }
-                }
+            // Each step sets the state it leaves; one that fails leaves `Failed`.
+            let step = match std::mem::replace(&mut self.state, State::Failed) {
+                State::Opening => self.opening(),
+                State::Headers(part) => self.part_headers(part),
+                State::Value(field) => self.field_value(field),
                 State::Done(_) | State::Failed => {
-                    return Err(HeadError::Malformed("the form's head was already read"))
+                    Err(HeadError::Malformed("the form's head was already read"))
                 }
+            }?;
+            match step {
+                Step::Read => {}
+                Step::NeedMore => return Ok(None),
+                Step::FileAt(start) => return Ok(Some(start)),
             }
+        }
+    }
+
+    fn opening(&mut self) -> Result<Step, HeadError> {
+        let open = self.dash.len() + 2;
+        let seen = self.buf.get(..self.buf.len().min(self.dash.len()));
+        let expected = self.dash.get(..seen.map_or(0, <[u8]>::len));
+        if seen != expected {
+            return Err(HeadError::Malformed(
+                "the body does not open with the boundary",
+            ));
+        }
+        let Some(after) = self.buf.get(self.dash.len()..open) else {
+            self.state = State::Opening;
+            return Ok(Step::NeedMore);
+        };
+        match after {
+            b"\r\n" => {
+                self.state = State::Headers(PartHeaders {
+                    part_start: 0,
+                    headers_start: open,
+                    scan_from: open,
+                });
+                Ok(Step::Read)
+            }
+            b"--" => Err(HeadError::NoFile),
+            _ => Err(after_boundary()),
+        }
+    }
+
+    fn part_headers(&mut self, mut part: PartHeaders) -> Result<Step, HeadError> {
+        let PartHeaders {
+            part_start,
+            headers_start,
+            scan_from,
+        } = part;
+        match self.buf.get(headers_start..headers_start + 2) {
+            None => {
+                self.state = State::Headers(part);
+                return Ok(Step::NeedMore);
+            }
+            Some(b"\r\n") => return Err(HeadError::Malformed("a part has no headers")),
+            Some(_) => {}
+        }
+        let Some(end) = find(&self.buf, b"\r\n\r\n", scan_from) else {
+            part.scan_from = self.buf.len().saturating_sub(3).max(headers_start);
+            self.state = State::Headers(part);
+            return Ok(Step::NeedMore);
+        };
+        let block = self.buf.get(headers_start..end).unwrap_or_default();
+        if find(block, &self.dash, 0).is_some() {
+            return Err(holds_the_boundary());
+        }
+        let headers = part_headers::parse(block).map_err(HeadError::Malformed)?;
+        let value_start = end + 4;
+        if headers.name.eq_ignore_ascii_case(FILE) {
+            self.state = State::Done(FilePart {
+                name: headers.name,
+                filename: headers.filename,
+                content_type: headers.content_type,
+                part_start,
+                headers: headers_start..end,
+            });
+            return Ok(Step::FileAt(value_start));
+        }
+        self.state = State::Value(FieldValue {
+            part_start,
+            name: headers.name,
+            headers: headers_start..end,
+            value_start,
+            scan_from: value_start,
+        });
+        Ok(Step::Read)
+    }
+
+    fn field_value(&mut self, mut field: FieldValue) -> Result<Step, HeadError> {
+        let Some(at) = find(&self.buf, &self.delimiter, field.scan_from) else {
+            let partial = self.delimiter.len() - 1;
+            field.scan_from = self
+                .buf
+                .len()
+                .saturating_sub(partial)
+                .max(field.value_start);
+            self.state = State::Value(field);
+            return Ok(Step::NeedMore);
+        };
+        let after = at + self.delimiter.len();
+        let Some(next) = self.buf.get(after..after + 2) else {
+            field.scan_from = at;
+            self.state = State::Value(field);
+            return Ok(Step::NeedMore);
+        };
+        let value = self.buf.get(field.value_start..at).unwrap_or_default();
+        if find(value, &self.dash, 0).is_some() {
+            return Err(holds_the_boundary());
+        }
+        // Read as UTF-8 text here; Garage decodes a value (by a byte-order mark, else as UTF-8
+        // with replacement), so anything else would be another value there than the one
+        // checked (a review, 2026-12-01).
+        if std::str::from_utf8(value).is_err() || value.starts_with(UTF8_BOM) {
+            return Err(HeadError::Malformed(
+                "a field's value is not UTF-8 text (or opens with a byte-order mark)",
+            ));
+        }
+        match next {
+            b"\r\n" => {
+                self.fields.push(Field {
+                    name: field.name,
+                    value: field.value_start..at,
+                    part: field.part_start..at + 2,
+                    headers: field.headers,
+                });
+                self.state = State::Headers(PartHeaders {
+                    part_start: at + 2,
+                    headers_start: after + 2,
+                    scan_from: after + 2,
+                });
+                Ok(Step::Read)
+            }
+            b"--" => Err(HeadError::NoFile),
+            _ => Err(after_boundary()),
         }
     }
 }
