@@ -280,26 +280,7 @@ impl Config {
             }
             _ => top.required::<String>("origin_authority")?,
         };
-        for name in [
-            "origin_region",
-            "origin_addressing",
-            "origin_signature_version",
-        ] {
-            if role == Role::Edge {
-                top.refuse(role, name)?;
-            }
-        }
-        // An origin filter holds chunks too (to re-sign each), so it may size its own budget.
-        for name in [
-            "max_clock_skew_seconds",
-            "anonymous",
-            "max_chunk_size_bytes",
-            "presigned_cache_entries",
-        ] {
-            if role == Role::Origin {
-                top.refuse(role, name)?;
-            }
-        }
+        refuse_what_the_role_sets_elsewhere(&mut top, role)?;
         let origin_region = top.optional::<String>("origin_region")?;
         let max_clock_skew_seconds = top
             .optional::<u64>("max_clock_skew_seconds")?
@@ -326,42 +307,8 @@ impl Config {
         let origin_signature_version = top
             .optional::<OriginSignatureVersion>("origin_signature_version")?
             .unwrap_or_default();
-        let max_chunk_size_bytes = top
-            .optional::<u64>("max_chunk_size_bytes")?
-            .unwrap_or(DEFAULT_MAX_CHUNK_SIZE_BYTES);
-        if !CHUNK_SIZE_LIMITS.contains(&max_chunk_size_bytes) {
-            return Err(ConfigError::new(
-                top.path("max_chunk_size_bytes"),
-                format!(
-                    "must be between {} and {}",
-                    CHUNK_SIZE_LIMITS.start(),
-                    CHUNK_SIZE_LIMITS.end()
-                ),
-            ));
-        }
-        let chunk_memory_budget_bytes = top
-            .optional::<u64>("chunk_memory_budget_bytes")?
-            .unwrap_or(DEFAULT_CHUNK_MEMORY_BUDGET_BYTES);
-        if !(max_chunk_size_bytes..=MAX_CHUNK_MEMORY_BUDGET_BYTES)
-            .contains(&chunk_memory_budget_bytes)
-        {
-            return Err(ConfigError::new(
-                top.path("chunk_memory_budget_bytes"),
-                format!(
-                    "must be between max_chunk_size_bytes ({max_chunk_size_bytes}) and {MAX_CHUNK_MEMORY_BUDGET_BYTES}"
-                ),
-            ));
-        }
-        let presigned_cache_entries = top
-            .optional::<usize>("presigned_cache_entries")?
-            .unwrap_or(DEFAULT_PRESIGNED_CACHE_ENTRIES);
-        // The cache keeps two generations of entries / 2 each: one entry would be none.
-        if presigned_cache_entries == 1 || presigned_cache_entries > MAX_PRESIGNED_CACHE_ENTRIES {
-            return Err(ConfigError::new(
-                top.path("presigned_cache_entries"),
-                format!("must be 0 (no cache) or from 2 to {MAX_PRESIGNED_CACHE_ENTRIES}"),
-            ));
-        }
+        let (max_chunk_size_bytes, chunk_memory_budget_bytes) = body_limits(&mut top)?;
+        let presigned_cache_entries = presigned_cache_entries(&mut top)?;
         if role != Role::Edge && origin_authority.is_empty() {
             return Err(ConfigError::new(
                 top.path("origin_authority"),
@@ -372,14 +319,7 @@ impl Config {
         let entries = top.required::<Vec<Value>>("credentials")?;
         top.no_others()?;
 
-        let mut credentials = Vec::with_capacity(entries.len());
-        for (i, entry) in entries.into_iter().enumerate() {
-            let path = format!("{credentials_path}[{i}]");
-            let Value::Object(map) = entry else {
-                return Err(ConfigError::new(path, "expected an object"));
-            };
-            credentials.push(credential_pair(Fields::new(map, &path), role, env)?);
-        }
+        let credentials = credential_pairs(entries, &credentials_path, role, env)?;
         let config = Self::validated(
             public_domains,
             origin_authority,
@@ -396,19 +336,8 @@ impl Config {
         )?;
         check_addressing(origin_addressing, &config.origin_authority)
             .map_err(|r| ConfigError::new(top.path("origin_addressing"), r))?;
-        // With several keys one may hold half the budget (`gateway::memory_budget`), and a
-        // chunk is held whole with its CRLF: a half smaller than that refused every upload of
-        // full-sized chunks with 503 (a review, 2026-12-01).
-        if config.credentials.len() > 1
-            && chunk_memory_budget_bytes / 2 < max_chunk_size_bytes.saturating_add(2)
-        {
-            return Err(ConfigError::new(
-                top.path("chunk_memory_budget_bytes"),
-                format!(
-                    "must hold two chunks of max_chunk_size_bytes ({max_chunk_size_bytes}) when several keys share it: one key may hold half"
-                ),
-            ));
-        }
+        check_key_shares(&config, max_chunk_size_bytes, chunk_memory_budget_bytes)
+            .map_err(|r| ConfigError::new(top.path("chunk_memory_budget_bytes"), r))?;
         Ok(Config {
             role,
             log_level,
@@ -429,7 +358,7 @@ impl Config {
     /// pair `AWS_ACCESS_KEY`/`AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/
     /// `ORIGIN_SECRET_KEY` and `LOG_LEVEL`.
     fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
-        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let var = |name: &str| legacy_var(env, name);
         let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
             ConfigError::new(
                 "ORIGIN_DOMAIN",
@@ -450,45 +379,17 @@ impl Config {
                 .collect(),
             "PUBLIC_DOMAINS",
         )?;
-        let pair = |id_name: &str, secret_name: &str| match (var(id_name), var(secret_name)) {
-            (Some(id), Some(secret)) => {
-                // As a JSON configuration's key pairs are checked.
-                check_access_key_id(&id).map_err(|r| ConfigError::new(id_name, r))?;
-                check_secret(&secret).map_err(|r| ConfigError::new(secret_name, r))?;
-                Ok(Some(KeyPair {
-                    access_key_id: id,
-                    secret: Secret::new(SecretKey::new(secret)),
-                }))
-            }
-            (None, None) => Ok(None),
-            (Some(_), None) => Err(ConfigError::new(secret_name, "is not set")),
-            (None, Some(_)) => Err(ConfigError::new(id_name, "is not set")),
-        };
-        let client = match pair("CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
+        let client = match legacy_pair(env, "CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
             Some(client) => client,
-            None => pair("AWS_ACCESS_KEY", "AWS_SECRET_KEY")?.ok_or_else(|| {
+            None => legacy_pair(env, "AWS_ACCESS_KEY", "AWS_SECRET_KEY")?.ok_or_else(|| {
                 ConfigError::new(
                     "CLIENT_ACCESS_KEY",
                     "set CLIENT_ACCESS_KEY/CLIENT_SECRET_KEY or AWS_ACCESS_KEY/AWS_SECRET_KEY",
                 )
             })?,
         };
-        let origin = pair("ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
+        let origin = legacy_pair(env, "ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
         let credentials = vec![CredentialPair::standalone(client, origin)];
-        let log_level = match var("LOG_LEVEL").as_deref() {
-            None => LogLevel::default(),
-            Some("trace") => LogLevel::Trace,
-            Some("debug") => LogLevel::Debug,
-            Some("info") => LogLevel::Info,
-            Some("warn") => LogLevel::Warn,
-            Some("error") => LogLevel::Error,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "LOG_LEVEL",
-                    "must be trace, debug, info, warn or error",
-                ))
-            }
-        };
         let config = Self::validated(
             public_domains,
             origin_authority,
@@ -511,20 +412,10 @@ impl Config {
                 check_addressing(addressing, &config.origin_authority).map(|()| addressing)
             })
             .map_err(|r| ConfigError::new("ORIGIN_ADDRESSING", r))?;
-        let origin_signature_version = match var("ORIGIN_SIGNATURE_VERSION").as_deref() {
-            None | Some("same") => OriginSignatureVersion::Same,
-            Some("v4") => OriginSignatureVersion::V4,
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "ORIGIN_SIGNATURE_VERSION",
-                    "must be same or v4",
-                ))
-            }
-        };
         Ok(Config {
-            log_level,
+            log_level: legacy_log_level(env)?,
             origin_addressing,
-            origin_signature_version,
+            origin_signature_version: legacy_signature_version(env)?,
             // The container image, which configures the filter this way, logs them.
             access_log_filter_state: true,
             ..config
@@ -626,6 +517,159 @@ fn role(top: &mut Fields<'_>) -> Result<Role, ConfigError> {
             "is not one of standalone, edge, origin",
         )),
     }
+}
+/// A variable of the Python proxy's environment; set but empty counts as unset.
+fn legacy_var(env: Env<'_>, name: &str) -> Option<String> {
+    env(name).filter(|v| !v.is_empty())
+}
+
+/// A key pair from two variables of the Python proxy's environment, checked as a JSON
+/// configuration's key pairs are; `None` when neither is set.
+fn legacy_pair(
+    env: Env<'_>,
+    id_name: &str,
+    secret_name: &str,
+) -> Result<Option<KeyPair>, ConfigError> {
+    match (legacy_var(env, id_name), legacy_var(env, secret_name)) {
+        (Some(id), Some(secret)) => {
+            check_access_key_id(&id).map_err(|r| ConfigError::new(id_name, r))?;
+            check_secret(&secret).map_err(|r| ConfigError::new(secret_name, r))?;
+            Ok(Some(KeyPair {
+                access_key_id: id,
+                secret: Secret::new(SecretKey::new(secret)),
+            }))
+        }
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::new(secret_name, "is not set")),
+        (None, Some(_)) => Err(ConfigError::new(id_name, "is not set")),
+    }
+}
+
+fn legacy_log_level(env: Env<'_>) -> Result<LogLevel, ConfigError> {
+    Ok(match legacy_var(env, "LOG_LEVEL").as_deref() {
+        None => LogLevel::default(),
+        Some("trace") => LogLevel::Trace,
+        Some("debug") => LogLevel::Debug,
+        Some("info") => LogLevel::Info,
+        Some("warn") => LogLevel::Warn,
+        Some("error") => LogLevel::Error,
+        Some(_) => {
+            return Err(ConfigError::new(
+                "LOG_LEVEL",
+                "must be trace, debug, info, warn or error",
+            ))
+        }
+    })
+}
+
+fn legacy_signature_version(env: Env<'_>) -> Result<OriginSignatureVersion, ConfigError> {
+    match legacy_var(env, "ORIGIN_SIGNATURE_VERSION").as_deref() {
+        None | Some("same") => Ok(OriginSignatureVersion::Same),
+        Some("v4") => Ok(OriginSignatureVersion::V4),
+        Some(_) => Err(ConfigError::new(
+            "ORIGIN_SIGNATURE_VERSION",
+            "must be same or v4",
+        )),
+    }
+}
+
+/// Fields an edge leaves to its origin filters, and an origin filter to its edge.
+fn refuse_what_the_role_sets_elsewhere(
+    top: &mut Fields<'_>,
+    role: Role,
+) -> Result<(), ConfigError> {
+    let elsewhere: &[&str] = match role {
+        Role::Edge => &[
+            "origin_region",
+            "origin_addressing",
+            "origin_signature_version",
+        ],
+        // An origin filter holds chunks too (to re-sign each), so it may size its own budget.
+        Role::Origin => &[
+            "max_clock_skew_seconds",
+            "anonymous",
+            "max_chunk_size_bytes",
+            "presigned_cache_entries",
+        ],
+        Role::Standalone => &[],
+    };
+    for name in elsewhere {
+        top.refuse(role, name)?;
+    }
+    Ok(())
+}
+
+/// `max_chunk_size_bytes` and `chunk_memory_budget_bytes`, each within its bounds.
+fn body_limits(top: &mut Fields<'_>) -> Result<(u64, u64), ConfigError> {
+    let max_chunk_size_bytes = top
+        .optional::<u64>("max_chunk_size_bytes")?
+        .unwrap_or(DEFAULT_MAX_CHUNK_SIZE_BYTES);
+    if !CHUNK_SIZE_LIMITS.contains(&max_chunk_size_bytes) {
+        return Err(ConfigError::new(
+            top.path("max_chunk_size_bytes"),
+            format!(
+                "must be between {} and {}",
+                CHUNK_SIZE_LIMITS.start(),
+                CHUNK_SIZE_LIMITS.end()
+            ),
+        ));
+    }
+    let chunk_memory_budget_bytes = top
+        .optional::<u64>("chunk_memory_budget_bytes")?
+        .unwrap_or(DEFAULT_CHUNK_MEMORY_BUDGET_BYTES);
+    if !(max_chunk_size_bytes..=MAX_CHUNK_MEMORY_BUDGET_BYTES).contains(&chunk_memory_budget_bytes)
+    {
+        return Err(ConfigError::new(
+            top.path("chunk_memory_budget_bytes"),
+            format!(
+                "must be between max_chunk_size_bytes ({max_chunk_size_bytes}) and {MAX_CHUNK_MEMORY_BUDGET_BYTES}"
+            ),
+        ));
+    }
+    Ok((max_chunk_size_bytes, chunk_memory_budget_bytes))
+}
+
+fn presigned_cache_entries(top: &mut Fields<'_>) -> Result<usize, ConfigError> {
+    let presigned_cache_entries = top
+        .optional::<usize>("presigned_cache_entries")?
+        .unwrap_or(DEFAULT_PRESIGNED_CACHE_ENTRIES);
+    // The cache keeps two generations of entries / 2 each: one entry would be none.
+    if presigned_cache_entries == 1 || presigned_cache_entries > MAX_PRESIGNED_CACHE_ENTRIES {
+        return Err(ConfigError::new(
+            top.path("presigned_cache_entries"),
+            format!("must be 0 (no cache) or from 2 to {MAX_PRESIGNED_CACHE_ENTRIES}"),
+        ));
+    }
+    Ok(presigned_cache_entries)
+}
+
+fn credential_pairs(
+    entries: Vec<Value>,
+    credentials_path: &str,
+    role: Role,
+    env: Env<'_>,
+) -> Result<Vec<CredentialPair>, ConfigError> {
+    let mut credentials = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let path = format!("{credentials_path}[{i}]");
+        let Value::Object(map) = entry else {
+            return Err(ConfigError::new(path, "expected an object"));
+        };
+        credentials.push(credential_pair(Fields::new(map, &path), role, env)?);
+    }
+    Ok(credentials)
+}
+
+/// With several keys one may hold half the budget (`gateway::memory_budget`), and a chunk is
+/// held whole with its CRLF: a half smaller than that refused every upload of full-sized
+/// chunks with 503 (a review, 2026-12-01).
+fn check_key_shares(config: &Config, max_chunk: u64, budget: u64) -> Result<(), String> {
+    if config.credentials.len() > 1 && budget / 2 < max_chunk.saturating_add(2) {
+        return Err(format!(
+            "must hold two chunks of max_chunk_size_bytes ({max_chunk}) when several keys share it: one key may hold half"
+        ));
+    }
+    Ok(())
 }
 
 /// One `credentials` entry. A standalone filter verifies with the client secret and signs with
