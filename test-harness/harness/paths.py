@@ -59,3 +59,14 @@ def sdk_client_binary() -> str:
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"{path} is missing: run `make deps`")
     return str(path)
+
+
+JS_CLIENT = ROOT / "test-harness" / "js-client"
+
+
+def js_client_script() -> str:
+    """The AWS SDK for JavaScript v3 test client (test-harness/js-client), its packages
+    installed by `make deps` (npm ci)."""
+    if not (JS_CLIENT / "node_modules" / ".installed").exists():
+        raise RuntimeError(f"{JS_CLIENT / 'node_modules'} is missing: run `make deps`")
+    return str(JS_CLIENT / "s3.mjs")

@@ -120,11 +120,12 @@ class Program:
 
 # Known deviations from S3, the keys of `Origin.deviations`: a correct signed trailer refused,
 # a wrong unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
-# another region accepted.
+# another region accepted, a listing with `encoding-type=url` answered with keys not encoded.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER_CHECKSUM = "unsigned trailer checksum"
 EMPTY_PART = "empty part"
 FOREIGN_REGION = "foreign region"
+URL_ENCODED_LISTING = "url-encoded listing"
 
 
 class Origin(Program):
@@ -158,6 +159,9 @@ class S3sFs(Origin):
         UNSIGNED_TRAILER_CHECKSUM: "s3s-fs 0.14.1 records the checksum of an unsigned trailer "
         "without comparing it with the body",
         FOREIGN_REGION: "s3s-fs 0.14.1 takes a signature made for any region",
+        URL_ENCODED_LISTING: "s3s-fs 0.14.1 answers a listing with encoding-type=url with its keys "
+        "as stored, not URL-encoded (yet says <EncodingType>url</EncodingType>): clients decode them, "
+        "a `+` in a key reads as a space",
     }
 
     def _start(self, domains: tuple[str, ...] = ()):
