@@ -19,6 +19,7 @@
 #   ORIGIN_CA_FILE                         a PEM file of CAs to trust besides the system's
 #   ORIGIN_ADDRESSING                      path (default), virtual or preserve (origin_addressing)
 #   ORIGIN_SIGNATURE_VERSION               same (default) or v4 (origin_signature_version)
+#   ERROR_CORS_ORIGINS                     web origins that may read the filter's refusals (error_cors_origins)
 # and of this image (defaults suit it; the tests set them to run the same script natively):
 #   METRICS_PORT      Prometheus metrics and readiness, GET /stats/prometheus and /ready (9901)
 #   ADMIN_PORT        Envoy's admin interface, on 127.0.0.1 only (9902)
@@ -162,7 +163,7 @@ plain TMPDIR "${TMPDIR:-/tmp}"
 env_keys=""
 for name in PUBLIC_DOMAINS ORIGIN_DOMAIN AWS_REGION CLIENT_ACCESS_KEY CLIENT_SECRET_KEY \
     AWS_ACCESS_KEY AWS_SECRET_KEY ORIGIN_ACCESS_KEY ORIGIN_SECRET_KEY LOG_LEVEL \
-    ORIGIN_ADDRESSING ORIGIN_SIGNATURE_VERSION; do
+    ORIGIN_ADDRESSING ORIGIN_SIGNATURE_VERSION ERROR_CORS_ORIGINS; do
     [ -z "$(value "$name")" ] || env_keys="$env_keys${env_keys:+, }$name"
 done
 

@@ -13,6 +13,7 @@ pub mod body_digest;
 pub mod body_edits;
 pub mod bytes;
 pub mod config;
+pub mod error_cors;
 pub mod gateway;
 pub mod grant;
 pub mod header_map;

@@ -216,6 +216,7 @@ BAD = [
     ({"PUBLIC_DOMAINS": "s3.mydomain.com:99999"}, "invalid configuration: PUBLIC_DOMAINS[0]"),
     ({"ORIGIN_ADDRESSING": "vhost"}, "invalid configuration: ORIGIN_ADDRESSING"),
     ({"ORIGIN_SIGNATURE_VERSION": "2"}, "invalid configuration: ORIGIN_SIGNATURE_VERSION"),
+    ({"ERROR_CORS_ORIGINS": "https://app.example/"}, "invalid configuration: ERROR_CORS_ORIGINS[0]"),
 ]
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
@@ -193,6 +194,36 @@ def test_clock_skew_and_expiry(proxy, origin_s3, bucket):
     # Within the allowed skew, and a presigned URL signed an hour ago for two hours, pass.
     assert send(proxy.authority, put_request(proxy, bucket, when=NOW - datetime.timedelta(minutes=10))).status == 200
     assert send(proxy.authority, presigned_put(proxy, bucket, when=NOW - hour, expires=7200)).status == 200
+
+
+def test_listed_web_pages_can_read_refusals(proxy, make_proxy, origin_s3, bucket):
+    """A web developer's walk-through (2026-12-01): a page whose presigned URL had expired, or
+    whose form upload was too large, saw a network error, since the filter's refusals carried
+    no CORS header. Pages listed in `error_cors_origins` may now read them; others still not."""
+    app = "https://app.example"
+    expired = presigned_put(proxy, bucket, when=NOW - datetime.timedelta(hours=2), expires=3600)
+    r = assert_refused(proxy, origin_s3, bucket, expired.with_header("Origin", app), 403, "AccessDenied")
+    assert not {"access-control-allow-origin", "vary"} & set(r.headers), "none unless configured"
+
+    listed = make_proxy(error_cors_origins=[app, "http://localhost:3000"])
+    r = assert_refused(listed, origin_s3, bucket, expired.with_header("Origin", app), 403, "AccessDenied")
+    assert (r.headers["access-control-allow-origin"], r.headers["vary"]) == (app, "Origin")
+    for other in ("https://evil.example", "https://app.example.evil", "null", "HTTPS://APP.EXAMPLE"):
+        r = assert_refused(listed, origin_s3, bucket, expired.with_header("Origin", other), 403, "AccessDenied")
+        assert "access-control-allow-origin" not in r.headers and r.headers["vary"] == "Origin", other
+    # Refused once the head has gone on: the form's file is over the policy's size.
+    form = s3_client(listed.endpoint).generate_presigned_post(
+        Bucket=bucket, Key="form.txt", Conditions=[["content-length-range", 1, 10]])
+    r = requests.post(f"http://127.0.0.1:{listed.port}/{bucket}", data=form["fields"], timeout=30,
+                      files={"file": ("f.txt", b"x" * 100_000, "text/plain")},
+                      headers={"Host": listed.authority, "Origin": app})
+    assert (r.status_code, r.headers.get("access-control-allow-origin")) == (400, app), r.text
+    assert b"<Code>EntityTooLarge</Code>" in r.content
+    with pytest.raises(ClientError):
+        origin_s3.head_object(Bucket=bucket, Key="form.txt")
+    # What the origin answers is its own.
+    ok = send(listed.authority, presigned_put(listed, bucket).with_header("Origin", app))
+    assert ok.status == 200 and ok.headers.get("access-control-allow-origin") != app
 
 
 def test_malformed_authentication(proxy, origin_s3, bucket):

@@ -1224,6 +1224,14 @@ fn anonymous_forms_follow_the_anonymous_setting() {
     let posted = post(&forward, &form, NOW).unwrap();
     assert_eq!(posted.out, form.body());
     assert_eq!(posted.verdict.auth, PostAuth::Anonymous);
+    // A form whose file comes first has no fields: S3's answer names the missing key and the
+    // order of the fields, whether the form would have been signed or not (a walk-through).
+    for config in [&same_keys(), &forward] {
+        let (code, message) = refused(config, &Form::new(BROWSER, &[]), NOW);
+        assert_eq!(code, InvalidArgument);
+        assert!(message.contains("field named 'key'"), "{message}");
+        assert!(message.contains("order of the fields"), "{message}");
+    }
     assert_eq!(posted.verdict.access_key_id, None);
     // Written otherwise, its parts reach the origin as browsers write them: an origin reading
     // a part's headers otherwise could find authentication the filter did not (a review).

@@ -303,6 +303,10 @@ fn roles_refuse_the_other_roles_fields() {
     );
     assert_eq!(edge_with(json!({"anonymous": "reject"})), None);
     assert_eq!(
+        edge_with(json!({"error_cors_origins": ["https://app.example"]})),
+        None
+    );
+    assert_eq!(
         edge_with(json!({"credentials": [{"access_key_id": "CK", "secret_access_key": "cs",
                                           "origin_access_key_id": "O", "origin_secret_access_key": "os"}]}))
         .as_deref(),
@@ -334,6 +338,13 @@ fn roles_refuse_the_other_roles_fields() {
     assert_eq!(
         origin_with(cached).as_deref(),
         Some("origins[0].presigned_cache_entries")
+    );
+    // The edge answers the client's browser; an origin filter answers none.
+    let mut cors = good.clone();
+    cors["error_cors_origins"] = json!(["https://app.example"]);
+    assert_eq!(
+        origin_with(cors).as_deref(),
+        Some("origins[0].error_cors_origins")
     );
     // It holds chunks to re-sign them: its budget is its own.
     let mut budget = good.clone();

@@ -15,6 +15,7 @@ mod fields;
 pub(crate) mod strict_json;
 
 use crate::addressing::{OriginAddressing, PublicDomain, PublicDomains};
+use crate::error_cors::ErrorCors;
 use crate::sigv4::credential::is_region_name;
 use crate::sigv4::signing::{Secret, SecretKey};
 use fields::{object, Fields};
@@ -71,6 +72,8 @@ pub struct Config {
     /// How many verified presigned requests to remember, so that repeats (range requests on
     /// one URL) skip verification and re-signing; 0 remembers none.
     pub presigned_cache_entries: usize,
+    /// The web pages that may read the filter's own refusals (CORS).
+    pub error_cors_origins: ErrorCors,
 }
 
 /// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
@@ -309,6 +312,14 @@ impl Config {
             .unwrap_or_default();
         let (max_chunk_size_bytes, chunk_memory_budget_bytes) = body_limits(&mut top)?;
         let presigned_cache_entries = presigned_cache_entries(&mut top)?;
+        let error_cors_origins = top.optional::<Vec<String>>("error_cors_origins")?.map_or(
+            Ok(ErrorCors::default()),
+            |list| {
+                ErrorCors::parse(list).map_err(|(i, why)| {
+                    ConfigError::new(format!("{}[{i}]", top.path("error_cors_origins")), why)
+                })
+            },
+        )?;
         if role != Role::Edge && origin_authority.is_empty() {
             return Err(ConfigError::new(
                 top.path("origin_authority"),
@@ -350,6 +361,7 @@ impl Config {
             },
             origin_addressing,
             origin_signature_version,
+            error_cors_origins,
             ..config
         })
     }
@@ -416,6 +428,7 @@ impl Config {
             log_level: legacy_log_level(env)?,
             origin_addressing,
             origin_signature_version: legacy_signature_version(env)?,
+            error_cors_origins: legacy_error_cors(env)?,
             // The container image, which configures the filter this way, logs them.
             access_log_filter_state: true,
             ..config
@@ -497,6 +510,7 @@ impl Config {
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
             presigned_cache_entries: DEFAULT_PRESIGNED_CACHE_ENTRIES,
+            error_cors_origins: ErrorCors::default(),
         })
     }
 
@@ -562,6 +576,18 @@ fn legacy_log_level(env: Env<'_>) -> Result<LogLevel, ConfigError> {
     })
 }
 
+/// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.
+fn legacy_error_cors(env: Env<'_>) -> Result<ErrorCors, ConfigError> {
+    let list = legacy_var(env, "ERROR_CORS_ORIGINS").map_or_else(Vec::new, |list| {
+        list.split(',')
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()
+    });
+    ErrorCors::parse(list)
+        .map_err(|(i, why)| ConfigError::new(format!("ERROR_CORS_ORIGINS[{i}]"), why))
+}
+
 fn legacy_signature_version(env: Env<'_>) -> Result<OriginSignatureVersion, ConfigError> {
     match legacy_var(env, "ORIGIN_SIGNATURE_VERSION").as_deref() {
         None | Some("same") => Ok(OriginSignatureVersion::Same),
@@ -590,6 +616,7 @@ fn refuse_what_the_role_sets_elsewhere(
             "anonymous",
             "max_chunk_size_bytes",
             "presigned_cache_entries",
+            "error_cors_origins",
         ],
         Role::Standalone => &[],
     };

@@ -8,6 +8,7 @@ use crate::body_checks::{carries_a_body, unexpected_body};
 use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
 use crate::body_edits;
 use crate::config::{self, Config, Plugin, Role};
+use crate::error_cors::{Allowed, ErrorCors};
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
@@ -120,6 +121,7 @@ impl RootContext for Root {
             request_line: String::new(),
             access_key_id: None,
             request_id: RequestId::default(),
+            cors_origin: None,
             answered: Cell::new(false),
             uncounted: None,
         }))
@@ -223,6 +225,8 @@ struct Stream {
     access_key_id: Option<String>,
     /// Envoy's id of the request, for every answer, also one given once the head has gone on.
     request_id: RequestId,
+    /// The request's `Origin`, when its page may read the filter's refusals (CORS).
+    cors_origin: Option<Allowed>,
     /// The filter answered the request itself: nothing of it may go on, whatever Envoy calls
     /// next (with `allow_on_headers_stop_iteration`, a `Continue` from a body callback would
     /// release the headers held back).
@@ -262,6 +266,9 @@ impl HttpContext for Stream {
             return self.internal_error(false, "the host sent a malformed header map");
         };
         self.request_id = RequestId::of(&pairs);
+        if let Some(cors) = self.error_cors().filter(|cors| !cors.is_empty()) {
+            self.cors_origin = only_origin(&pairs).and_then(|origin| cors.allows(origin));
+        }
         let req = match Request::from_headers(pairs) {
             Ok(req) => req,
             Err(missing) => {
@@ -645,6 +652,14 @@ impl Stream {
             .unwrap_or_default()
     }
 
+    /// Which pages may read this filter's refusals (a standalone or edge filter's).
+    fn error_cors(&self) -> Option<&ErrorCors> {
+        match &self.filters.as_deref()?.kind {
+            FilterKind::Single(gateway) => Some(&gateway.config().error_cors_origins),
+            FilterKind::Origins(_) => None,
+        }
+    }
+
     fn record_memory(&self) {
         self.counters.memory();
     }
@@ -689,6 +704,9 @@ impl Stream {
         let mut headers = vec![("content-type", "application/xml")];
         if let Some(id) = request_id {
             headers.push(("x-amz-request-id", id));
+        }
+        if let Some(cors) = self.error_cors() {
+            headers.extend(cors.headers(self.cors_origin));
         }
         let body = if head { &[][..] } else { body.as_bytes() };
         if let Err(status) = host::send_local_response(error.code.status(), &headers, body) {
@@ -744,6 +762,16 @@ impl RequestId {
         self.as_str()
             .map_or_else(String::new, |id| format!("; request id {id}"))
     }
+}
+
+/// The request's `Origin`, when it has one (a browser sends one; two are no browser's).
+fn only_origin<'h>(headers: &[(&[u8], &'h [u8])]) -> Option<&'h [u8]> {
+    let mut origins = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(b"origin"))
+        .map(|&(_, value)| value);
+    let first = origins.next()?;
+    origins.next().is_none().then_some(first)
 }
 
 /// The grant of this request, from the edge filter.

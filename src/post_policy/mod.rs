@@ -50,8 +50,9 @@
 //!   `HTTPPOSTExamples` (SigV2, "Any fields below it are ignored"), `ErrorResponses`.
 //! - S3's observed answers where AWS is silent: 403 `AccessDenied` "Invalid according to
 //!   Policy: Policy expired." / "Policy Condition failed: [\"eq\", \"$key\", …]" / "Extra input
-//!   fields: …"; 400 `InvalidPolicyDocument` "Invalid Policy: …"; 400 `EntityTooLarge` and
-//!   `EntityTooSmall` with `ProposedSize`; 400 `MaxPostPreDataLengthExceeded` (the wire code;
+//!   fields: …"; 400 `InvalidPolicyDocument` "Invalid Policy: …"; 400 `EntityTooLarge` with
+//!   `ProposedSize` and `MaxSizeAllowed` (here only the latter: a file refused as it passes
+//!   its maximum has no known size), `EntityTooSmall` with `ProposedSize`; 400 `MaxPostPreDataLengthExceeded` (the wire code;
 //!   the table says `…Error`) with `MaxPostPreDataLengthBytes`; 400 `InvalidArgument` "Bucket
 //!   POST must contain a field named '…'"; a `${filename}` kept as written when the file part
 //!   has no `filename`; a condition on an absent field failing even with `""`. As recorded by

@@ -88,11 +88,13 @@ pub fn verify<'h, 'c>(
             "Only one auth mechanism allowed; send either the X-Amz-* fields (Signature Version 4) or AWSAccessKeyId and Signature (Signature Version 2).",
         ));
     }
-    if !v4 && !v2 {
-        return Ok(Verdict::Anonymous);
-    }
+    // Before the signature: a form whose file comes first has no fields at all, and "sign the
+    // policy" would send its author looking for a signing bug (a walk-through, 2026-12-01).
     if !form.has(KEY) {
         return Err(errors::missing_field(KEY));
+    }
+    if !v4 && !v2 {
+        return Ok(Verdict::Anonymous);
     }
     let verified = if v4 {
         v4_form(config, form)?
