@@ -22,6 +22,7 @@ use crate::bytes::find_byte;
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
 use crate::grant::{Grant, Proof};
 use crate::memory_budget::MemoryBudget;
+use crate::post_policy::boundary::{media_type, MediaType};
 use crate::post_policy::{self, PostUpload};
 use crate::presigned_cache::{self, Hit, PresignedCache};
 use crate::rejection::Rejection;
@@ -229,6 +230,13 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
+        // After authentication, so that a repeat of a cached presigned URL is asked too.
+        if forward.access_key_id.is_some() && forward.kind != AuthKind::PostPolicy {
+            no_form_in_a_signed_post(req).map_err(|r| match forward.access_key_id {
+                Some(key) => r.for_key(key),
+                None => r,
+            })?;
+        }
         if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
             refuse_unsigned_streaming(req).map_err(|r| match forward.access_key_id {
                 Some(key) => r.for_key(key),
@@ -853,6 +861,28 @@ fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Reject
         return Err(Rejection::new(
             InvalidRequest,
             "A POST names its S3 operation in the query (?uploads, ?delete, ...), or is a browser upload: this one is neither.",
+        ));
+    }
+    Ok(())
+}
+
+/// A `POST` signed in its header or query whose body is a form (its `Content-Type` names
+/// `multipart/form-data`): origins read such a body as a browser upload, which authenticates
+/// by its own fields, whatever the query. Its signature leaves the body unsigned, so the form
+/// would go on without any of the checks a form gets here: an attack run (2026-12-01) had a
+/// presigned `POST /bucket` carry a form whose file its digest field did not pin, stored by
+/// Garage, and an anonymous form past `anonymous: reject`. No S3 operation posts a form.
+fn no_form_in_a_signed_post(req: &Request<'_>) -> Result<(), Rejection> {
+    if req.method != b"POST" {
+        return Ok(());
+    }
+    let form = req
+        .values("content-type")
+        .any(|value| !matches!(media_type(value), MediaType::Other));
+    if form {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "A browser upload (multipart/form-data) is signed by its policy, in its own fields: it carries no Authorization header and no signature in its query.",
         ));
     }
     Ok(())

@@ -12,7 +12,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
-from harness.clients import RawRequest, s3_client, send
+from harness.clients import RawRequest, s3_client, send, sign_header
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 
 KB = 1024
@@ -272,6 +272,30 @@ def test_a_form_garage_would_read_under_other_names_is_refused_or_normalised(pro
     assert "uploads/a.txt\t" not in keys, keys
     if "uploads/${filename}" not in keys:  # s3s-fs 0.14.1 stores the key literally
         assert keys == ["uploads/a.txt"], keys
+
+
+@pytest.mark.every_origin
+def test_a_signed_post_cannot_carry_a_form(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-01): origins read a POST whose body is a form as a
+    browser upload, whatever its query and its signature. A presigned `POST /bucket`, or a
+    header-signed `POST /bucket?x=1`, carried an anonymous form past `anonymous: reject`, and at
+    Garage a form with a file its digest field did not pin; a URL remembered by the presigned
+    cache while it carried no form carried one on its next repeat."""
+    client = s3_client(proxy.endpoint)
+    prepared = requests.Request("POST", f"{proxy.endpoint}/{bucket}", data={"key": "wrapped.txt"},
+                                files={"file": ("a.txt", b"not checked", "text/plain")}).prepare()
+    form_type = prepared.headers["Content-Type"]
+    url = client.generate_presigned_url("create_multipart_upload", Params={"Bucket": bucket, "Key": "k"})
+    target = url.split(proxy.authority, 1)[1]
+    for _ in range(3):  # into the presigned cache, with an innocent body
+        assert send(proxy.authority, RawRequest("POST", target, [("Content-Type", "text/plain")], b"")).status == 200
+    header = sign_header(proxy.authority, "POST", f"/{bucket}?x=1", {"Content-Type": form_type}, body=prepared.body)
+    before = proxy.origin_requests()
+    for request in (RawRequest("POST", target, [("Content-Type", form_type)], prepared.body), header):
+        r = send(proxy.authority, request)
+        assert (r.status, re.search(rb"<Code>(\w+)</Code>", r.body)[1]) == (400, b"InvalidArgument"), r.body
+    assert proxy.origin_requests() == before
+    assert stored(origin_s3, bucket, "wrapped.txt") is None
 
 
 @pytest.mark.every_origin

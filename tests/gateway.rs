@@ -693,6 +693,56 @@ fn another_services_requests_are_not_served_signed_either() {
     assert_eq!(swift.decide(&g).unwrap_err().0, AccessDenied);
 }
 
+/// A presigned `POST /bucket` signing only the host, its `Content-Type` left free.
+fn presigned_post(content_type: &str) -> Head {
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=host"
+    );
+    let unsigned = Head::new("POST", &format!("/bucket?{query}"));
+    let signature = unsigned.signature("cs", "host");
+    unsigned
+        .set(":path", format!("/bucket?{query}&X-Amz-Signature={signature}"))
+        .with("content-type", content_type)
+}
+
+#[test]
+fn a_signed_post_carries_no_form() {
+    // Origins read a form body as a browser upload that authenticates by its own fields: the
+    // request's signature would stand in for checks the form never got (an attack run).
+    let g = gateway(serde_json::json!({}));
+    for content_type in [
+        "multipart/form-data; boundary=b",
+        "MULTIPART/FORM-DATA;boundary=b",
+        "text/plain, multipart/form-data",
+    ] {
+        for path in ["/bucket?foo=1", "/bucket?delete", "/bucket/k?uploads"] {
+            let header = Head::new("POST", path)
+                .with("content-type", content_type)
+                .with("x-amz-date", DATE)
+                .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+                .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+            assert_eq!(header.decide(&g).unwrap_err().0, InvalidArgument, "{path}");
+        }
+        let url = presigned_post(content_type);
+        assert_eq!(url.decide(&g).unwrap_err().0, InvalidArgument);
+    }
+    // A repeat of a URL remembered while it carried no form is asked too.
+    let g = gateway(serde_json::json!({}));
+    let plain = presigned_post("text/plain");
+    remember(&plain, &g);
+    assert_eq!(plain.decide(&g), Ok(AuthKind::PresignedV4));
+    let form = presigned_post("multipart/form-data; boundary=b");
+    assert_eq!(form.decide(&g).unwrap_err().0, InvalidArgument);
+    assert_eq!(g.presigned_cache_stats().0, 2, "both were hits");
+    // S3's own POSTs pass with any other body.
+    let delete = Head::new("POST", "/bucket?delete")
+        .with("content-type", "application/xml")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(delete.decide(&g), Ok(AuthKind::HeaderV4));
+}
+
 #[test]
 fn a_signed_copy_of_an_authentication_parameter_in_another_case_is_refused() {
     let g = gateway(serde_json::json!({}));
