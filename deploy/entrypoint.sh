@@ -289,12 +289,16 @@ static_resources:
                         - match: { prefix: \"/\" }
                           route: { cluster: s3_origin, timeout: 0s, idle_timeout: 300s }
                 http_filters:
-                  # GET /healthz, as the Python proxy answered it: 200 while the origin is up.
+                  # An unsigned GET (or HEAD) /healthz, as the Python proxy answered it: 200 while the origin is up.
                   - name: envoy.filters.http.health_check
                     typed_config:
                       \"@type\": type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck
                       pass_through_mode: false
-                      headers: [{ name: \":path\", string_match: { exact: /healthz } }]
+                      # Not a signed request, nor another method: a bucket or key named healthz is S3's.
+                      headers:
+                        - { name: \":path\", string_match: { exact: /healthz } }
+                        - { name: \":method\", string_match: { safe_regex: { regex: \"GET|HEAD\" } } }
+                        - { name: authorization, present_match: true, invert_match: true }
                       cluster_min_healthy_percentages: { s3_origin: { value: 100 } }
                   - name: envoy.filters.http.wasm
                     typed_config:

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.chunked import chunked_put
-from harness.clients import presign, s3_client, send
+from harness.clients import RawRequest, presign, s3_client, send
 from harness.entrypoint import EntrypointProxy, run_to_failure
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from harness.tls import Authority, tls_front
@@ -79,6 +79,12 @@ def exercise(proxy, origin_s3, tmp_path) -> str:
     with pytest.raises(ClientError) as e:
         s3_client(endpoint, CLIENT_KEY, "wrong").get_object(Bucket=bucket, Key="boto3.txt")
     assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    # An unsigned GET /healthz is the health check; a signed one, or a PUT, is S3's.
+    assert send(authority, RawRequest("GET", "/healthz")).status == 200
+    assert send(authority, RawRequest("PUT", "/healthz")).status == 403
+    with pytest.raises(ClientError) as e:
+        s3.list_objects_v2(Bucket="healthz")
+    assert e.value.response["Error"]["Code"] == "NoSuchBucket"
     return bucket
 
 
@@ -109,7 +115,7 @@ def test_http_origin(origin, origin_s3, tmp_path):
     assert "canonical request:" in log
     access = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert {line["s3_auth_kind"] for line in access} >= {"header_v4", "presigned_v4", "chunked_v4"}
-    assert {line["s3_access_key_id"] for line in access} == {CLIENT_KEY}
+    assert {line["s3_access_key_id"] for line in access} == {CLIENT_KEY, None}  # None: unsigned PUT /healthz
 
 
 def test_the_rendered_configuration_keeps_the_reference_settings(origin):
