@@ -33,7 +33,14 @@ const SECRET_HEADERS: [&str; 8] = [
     "x-storage-pass",
     "x-storage-token",
 ];
-const MASK: &str = "*****";
+pub const MASK: &str = "*****";
+
+/// Whether a header (or a form field of the same name) carries a credential.
+pub fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS
+        .iter()
+        .any(|secret| secret.eq_ignore_ascii_case(name))
+}
 
 /// A raw or canonical query with the value of every parameter that carries a credential masked,
 /// up to the next `&`: a credential's own, and one that holds a credential after a `;`, where

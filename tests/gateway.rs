@@ -701,7 +701,10 @@ fn presigned_post(content_type: &str) -> Head {
     let unsigned = Head::new("POST", &format!("/bucket?{query}"));
     let signature = unsigned.signature("cs", "host");
     unsigned
-        .set(":path", format!("/bucket?{query}&X-Amz-Signature={signature}"))
+        .set(
+            ":path",
+            format!("/bucket?{query}&X-Amz-Signature={signature}"),
+        )
         .with("content-type", content_type)
 }
 

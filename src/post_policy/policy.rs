@@ -19,6 +19,7 @@
 use super::errors::invalid_policy;
 use super::expiration;
 use crate::config::strict_json;
+use crate::redact;
 use crate::rejection::Rejection;
 use base64::Engine;
 use serde_json::Value;
@@ -92,12 +93,15 @@ impl Match {
         self.name.strip_prefix('$')
     }
 
-    /// As S3 prints it: `["eq", "$key", "user/a.txt"]`.
+    /// As S3 prints it: `["eq", "$key", "user/a.txt"]`, but for a credential's value (an SSE-C
+    /// customer key a policy pins), which the message would carry into the log (an attack run,
+    /// 2026-12-01).
     pub fn render(&self) -> String {
+        let secret = self.field().is_some_and(redact::is_secret_header);
         render(&[
             Value::from(self.op_text.as_str()),
             Value::from(self.name.as_str()),
-            Value::from(self.value.as_str()),
+            Value::from(if secret { redact::MASK } else { &self.value }),
         ])
     }
 }
@@ -329,6 +333,19 @@ mod tests {
         assert_eq!(
             p.matches().nth(2).unwrap().render(),
             r#"["EQ", "$Content-Type", "image/png"]"#
+        );
+        // A customer key the policy pins is not written out: the message reaches the log.
+        let p = policy(
+            r#"[{"X-Amz-Server-Side-Encryption-Customer-Key": "S0VZ"}, ["starts-with", "$x-amz-security-token", "t"]]"#,
+        )
+        .unwrap();
+        let rendered: Vec<String> = p.matches().map(Match::render).collect();
+        assert_eq!(
+            rendered,
+            [
+                r#"["eq", "$X-Amz-Server-Side-Encryption-Customer-Key", "*****"]"#,
+                r#"["starts-with", "$x-amz-security-token", "*****"]"#
+            ]
         );
     }
 
