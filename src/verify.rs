@@ -2,7 +2,7 @@
 //! public host. What it proves (the credential pair, the canonical request, the scope) is
 //! what `resign` signs again for the origin.
 
-use crate::config::{Config, CredentialPair};
+use crate::config::{Config, CredentialPair, Role};
 use crate::grant::Proof;
 use crate::redact;
 use crate::rejection::Rejection;
@@ -141,6 +141,19 @@ pub(crate) fn credential_pair<'c>(
     access_key_id: &str,
 ) -> Result<&'c CredentialPair, Rejection> {
     config.credential(access_key_id).ok_or_else(|| {
+        if config.role == Role::Origin {
+            // The edge verified the key: this origin's credentials are what is wrong, which
+            // the operator must see (a failover onto an origin that lacks one, an attack run
+            // found answered as the client's fault, 2026-12-01).
+            return Rejection::new(
+                InternalError,
+                "We encountered an internal error. Please try again.",
+            )
+            .with_detail(
+                "the edge verified a key this origin's credentials do not list: give every origin in origins[] each client key the edge has".to_owned(),
+            )
+            .for_key(access_key_id);
+        }
         Rejection::new(
             InvalidAccessKeyId,
             "The AWS Access Key Id you provided does not exist in our records.",

@@ -424,6 +424,24 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
 }
 
 #[test]
+fn a_key_the_edge_verified_and_an_origin_lacks_is_the_configurations_fault() {
+    // Found by an attack run (2026-12-01): after a failover onto an origin whose entry lists
+    // fewer keys, the client was told its key does not exist, and the log said so at `info`.
+    let pairs = header_signed("GET", "/bucket/k", &[], "UNSIGNED-PAYLOAD");
+    let req = Request::from_pairs(&pairs).unwrap();
+    let grant = Grant::decode(&decided(edge().decide(&req, NOW)).grant.unwrap()).unwrap();
+    let mut entry = origin_entry("backup", "backup.example", "BK", "bs", "garage");
+    entry["credentials"][0]["access_key_id"] = json!("OTHER");
+    match origin_gateways(vec![entry])[0].1.decide_granted(&grant) {
+        Decision::Reject(r) => {
+            assert_eq!(r.error.code, S3ErrorCode::InternalError);
+            assert!(r.detail.unwrap_or_default().contains("origins[]"));
+        }
+        d => panic!("{d:?}"),
+    }
+}
+
+#[test]
 fn the_time_window_is_the_edges() {
     // Found by an attack run (2026-12-01): an origin filter, which cannot set
     // `max_clock_skew_seconds`, checked the default 15 minutes again and refused what an edge
