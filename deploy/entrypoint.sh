@@ -1,8 +1,8 @@
 #!/bin/sh
 # s3-resign configured the way the Python proxy was: by environment variables alone.
 #
-# Checks the variables, renders Envoy's configuration from them and execs Envoy with the
-# filter. The configuration goes to Envoy on its command line (--config-yaml), and it holds
+# Checks the variables, renders Envoy's configuration from them and runs Envoy with the
+# filter, stopping it gracefully on SIGTERM. The configuration goes to Envoy on its command line (--config-yaml), and it holds
 # no secret: the filter runs with an empty configuration and reads the variables itself from
 # its VM environment, which Envoy fills from its own (host_env_keys). Nothing is written to
 # disk, except a CA bundle when ORIGIN_CA_FILE is set (certificates, not secrets).
@@ -27,6 +27,7 @@
 #   ENVOY_BIN         the Envoy binary (envoy)
 #   S3_RESIGN_WASM    the filter (/usr/local/lib/s3-resign/s3_resign.wasm)
 #   SYSTEM_CA_FILE    the system's CA bundle (/etc/ssl/certs/ca-certificates.crt)
+#   DRAIN_SECONDS     how long requests in flight may take to finish after SIGTERM (8)
 # Arguments are passed on to Envoy (for example --concurrency 2).
 set -eu
 
@@ -148,6 +149,11 @@ admin_port=$(port ADMIN_PORT "${ADMIN_PORT:-9902}") || exit 64
 [ "$admin_port" != "$metrics_port" ] && [ "$admin_port" != "$listen_port" ] && [ "$metrics_port" != "$listen_port" ] \
     || fail "PORT, METRICS_PORT and ADMIN_PORT must differ ($listen_port, $metrics_port, $admin_port)"
 bind=${BIND_ADDRESS:-0.0.0.0}
+case ${DRAIN_SECONDS:-8} in
+    '' | *[!0-9]*) fail "DRAIN_SECONDS must be a whole number of seconds, not '${DRAIN_SECONDS}'" ;;
+esac
+drain_seconds=${DRAIN_SECONDS:-8}
+[ "${#drain_seconds}" -le 4 ] || fail "DRAIN_SECONDS must be at most 9999, not '$drain_seconds'"
 case $bind in
     '' | *[!0-9A-Fa-f:.]*) fail "BIND_ADDRESS must be an IP address, not '$bind'" ;;
 esac
@@ -390,4 +396,50 @@ static_resources:
 
 printf 's3-resign: serving %s on %s:%s for %s://%s (metrics on %s:%s/stats/prometheus)\n' \
     "$PUBLIC_DOMAINS" "$bind" "$listen_port" "$scheme" "$ORIGIN_DOMAIN" "$bind" "$metrics_port" >&2
-exec "$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" "$@"
+
+# -- stopping gracefully -------------------------------------------------------------------
+
+# Envoy stops at once on SIGTERM, cutting every upload and download in flight (a walk-through
+# found a pod's restart did, 2026-12-01), so this script stays, and on SIGTERM (docker stop, a
+# pod deleted) or SIGINT: /healthz answers 503 so that load balancers stop sending, clients are
+# told to close (HTTP/1 `Connection: close`, HTTP/2 GOAWAY), requests in flight get up to
+# DRAIN_SECONDS to finish, then Envoy stops.
+
+# `admin METHOD PATH`: the body of Envoy's answer on its loopback admin port. Through bash's
+# /dev/tcp: POSIX sh has no sockets and the image no HTTP client (bash is in its Ubuntu base).
+admin() {
+    bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" "$2" "$3" >&3
+        sed "1,/^\r\$/d" <&3' admin "$admin_port" "$1" "$2" 2>/dev/null
+}
+
+active_requests() {
+    admin GET '/stats?filter=^http\.s3_public\.downstream_rq_active$' \
+        | sed -n 's/^http\.s3_public\.downstream_rq_active: //p'
+}
+
+stop_gracefully() {
+    trap '' TERM INT
+    printf 's3-resign: stopping: requests in flight have up to %s s to finish\n' "$drain_seconds" >&2
+    admin POST /healthcheck/fail >/dev/null || true
+    admin POST '/drain_listeners?graceful' >/dev/null || true
+    waited=0
+    while [ "$waited" -lt "$drain_seconds" ]; do
+        active=$(active_requests) || active=
+        [ "${active:-0}" -gt 0 ] 2>/dev/null || break
+        sleep 1
+        waited=$((waited + 1))
+    done
+    kill -TERM "$envoy_pid" 2>/dev/null || true
+}
+
+"$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" \
+    --drain-time-s "$drain_seconds" --drain-strategy immediate "$@" &
+envoy_pid=$!
+trap stop_gracefully TERM INT
+# A trapped signal ends `wait` early: wait on until Envoy has exited, and exit as it did.
+status=0
+while kill -0 "$envoy_pid" 2>/dev/null; do
+    wait "$envoy_pid" && status=0 || status=$?
+done
+exit "$status"

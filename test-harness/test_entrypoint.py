@@ -6,9 +6,11 @@ listens."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -92,7 +94,8 @@ def assert_no_secret_anywhere(proxy, *extra: str):
     """Secrets are in Envoy's environment only: not on its command line, not in its
     configuration, not in its log, not in a file."""
     secrets = [CLIENT_SECRET, ORIGIN_SECRET, *extra]
-    cmdline = open(f"/proc/{proxy.process.pid}/cmdline", "rb").read().decode(errors="replace")
+    cmdline = open(f"/proc/{proxy.envoy_pid}/cmdline", "rb").read().decode(errors="replace")
+    assert "envoy" in cmdline
     config_dump = proxy.admin_get("/config_dump").decode()
     files = [p for p in proxy.dir.rglob("*") if p.is_file()]
     for secret in secrets:
@@ -116,6 +119,38 @@ def test_http_origin(origin, origin_s3, tmp_path):
     access = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert {line["s3_auth_kind"] for line in access} >= {"header_v4", "presigned_v4", "chunked_v4"}
     assert {line["s3_access_key_id"] for line in access} == {CLIENT_KEY, None}  # None: unsigned PUT /healthz
+
+
+def test_sigterm_lets_requests_in_flight_finish(origin, origin_s3):
+    """Found by a walk-through (2026-12-01): the entrypoint exec'd Envoy, which stops at once
+    on SIGTERM, so every restart cut the uploads in flight. Now /healthz turns 503, and a
+    request in flight finishes within DRAIN_SECONDS before Envoy stops."""
+    bucket = f"ep-{uuid.uuid4().hex[:10]}"
+    origin_s3.create_bucket(Bucket=bucket)
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", DRAIN_SECONDS="20")
+    with EntrypointProxy(env) as proxy:
+        authority = f"localhost:{proxy.port}"
+        data = os.urandom(300_000)
+        upload = chunked_put(authority, f"/{bucket}/in-flight", data, key=CLIENT_KEY, secret=CLIENT_SECRET)
+        head = f"PUT {upload.target} HTTP/1.1\r\nHost: {authority}\r\n"
+        head += "".join(f"{n}: {v}\r\n" for n, v in upload.headers) + "\r\n"
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=20) as conn:
+            conn.sendall(head.encode() + upload.body[:100_000])
+            time.sleep(0.5)
+            stopped_at = time.monotonic()
+            proxy.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while send(authority, RawRequest("GET", "/healthz")).status != 503:
+                assert time.monotonic() < deadline, "/healthz still answers 200"
+                time.sleep(0.1)
+            conn.sendall(upload.body[100_000:])
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert origin_s3.get_object(Bucket=bucket, Key="in-flight")["Body"].read() == data
+        # Nothing in flight any more: Envoy stops without waiting out the 20 s.
+        assert proxy.process.wait(15) == 0
+        assert time.monotonic() - stopped_at < 10
+        assert "stopping: requests in flight have up to 20 s to finish" in proxy.log_text()
 
 
 def test_the_rendered_configuration_keeps_the_reference_settings(origin):

@@ -2,6 +2,7 @@
 environment variables, finding Envoy and the filter through ENVOY_BIN and S3_RESIGN_WASM."""
 
 import os
+import signal
 import subprocess
 import time
 
@@ -46,6 +47,23 @@ class EntrypointProxy(Envoy):
         self.admin = self._wait_ready(admin_path)
         self.port = int(self.env["PORT"])
         self.metrics_port = int(self.env["METRICS_PORT"])
+
+    @property
+    def envoy_pid(self) -> int:
+        """Envoy's process, the entrypoint's child (the entrypoint stays, to stop it gracefully)."""
+        [pid] = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read().split()
+        return int(pid)
+
+    def stop(self) -> None:
+        """SIGTERM to the entrypoint, which drains Envoy and stops it; anything left of the
+        process group (Envoy, had the entrypoint been killed) goes with it."""
+        group = self.process.pid if self.process else None
+        super().stop()
+        if group is not None:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def run_to_failure(variables: dict, tmpdir, timeout: float = STARTUP_SECONDS) -> tuple[int, str, dict]:
