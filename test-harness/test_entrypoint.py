@@ -250,6 +250,7 @@ BAD = [
     ({"PORT": "70000"}, "PORT must be a port number"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"),
     ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS must be"),
+    ({"DRAIN_SECONDS": "5s"}, "DRAIN_SECONDS must be a whole number"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE: /etc/hostname holds no PEM certificate"),
     ({"ORIGIN_SCHEME": "http", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http"),
