@@ -45,6 +45,24 @@ def test_counters_after_known_traffic(make_proxy, bucket):
     assert len(codes) == 23
 
 
+def test_the_memory_gauges_add_up_over_the_workers(origin, bucket):
+    """Found by a day-two walk-through (2026-12-01): every worker's VM set the shared gauges to
+    its own value, so with two workers they showed whichever reported last. Each VM now adds
+    its change: the gauges are the sums, and held bytes return to 0 when uploads end."""
+    vm_memory = "wasmcustom.s3_resign_vm_memory_bytes"
+    held = "wasmcustom.s3_resign_chunk_memory_held_bytes"
+    sums = {}
+    for workers in (1, 3):
+        config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
+        with Envoy(config, concurrency=workers) as envoy:
+            upload = chunked_put(envoy.authority, f"/{bucket}/gauged", bytes(300_000), chunk_size=128 * 1024)
+            assert send(envoy.authority, upload).status == 200
+            sums[workers] = envoy.counter(vm_memory)
+            assert envoy.counter(held) == 0
+    # Each VM is over 1 MiB; two more workers add two more VMs.
+    assert sums[3] >= sums[1] + 2 * 1024 * 1024, sums
+
+
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):
     """A request counts once all of it has gone on, or when its stream ends: an HTTP/2 GET
     whose head does not end the stream (an empty DATA frame would) is answered by the origin

@@ -47,10 +47,15 @@ impl Counters {
     }
 
     /// The memory gauges, after anything that may have changed them: what every budget of
-    /// the VM holds, and the VM's memory.
+    /// the VM holds, and the VM's memory. Every worker's VM shares Envoy's gauges, so each adds
+    /// the change since it last reported and the gauges are the sums over the VMs; set to the
+    /// VM's own value, they showed whichever VM reported last (a walk-through with two
+    /// workers, 2026-12-01).
     pub fn memory(&self) {
-        record(self.held_bytes, memory_budget::held_in_this_vm());
-        record(self.vm_memory, vm_memory_bytes());
+        let now = [memory_budget::held_in_this_vm(), vm_memory_bytes()].map(|v| v as u64);
+        let before = REPORTED.with(|reported| reported.replace(now));
+        adjust(self.held_bytes, before[0], now[0]);
+        adjust(self.vm_memory, before[1], now[1]);
     }
 
     /// The cache lookups a gateway made since `seen`, its counts when last reported.
@@ -84,9 +89,17 @@ impl Counters {
     }
 }
 
-fn record(id: Option<u32>, value: usize) {
-    if let (Some(id), Ok(value)) = (id, u64::try_from(value)) {
-        let _ = host::record_metric(id, value);
+thread_local! {
+    /// What this VM last added to the memory gauges (held bytes, linear memory): one VM may
+    /// run several filter configurations, each with its `Counters`, and must add its change once.
+    static REPORTED: Cell<[u64; 2]> = const { Cell::new([0, 0]) };
+}
+
+/// Moves a gauge shared by every VM by this VM's change from `before` to `now`.
+fn adjust(id: Option<u32>, before: u64, now: u64) {
+    let delta = i64::try_from(now).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX);
+    if let (Some(id), true) = (id, delta != 0) {
+        let _ = host::increment_metric(id, delta);
     }
 }
 

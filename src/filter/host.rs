@@ -46,7 +46,6 @@ extern "C" {
     ) -> u32;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
-    fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
     fn proxy_define_metric(
         metric_type: MetricType,
         name_data: *const u8,
@@ -268,11 +267,6 @@ pub fn unix_seconds() -> Result<u64, Status> {
 pub fn increment_metric(id: u32, offset: i64) -> Result<(), Status> {
     // SAFETY: plain values only.
     ok(unsafe { proxy_increment_metric(id, offset) })
-}
-
-pub fn record_metric(id: u32, value: u64) -> Result<(), Status> {
-    // SAFETY: plain values only.
-    ok(unsafe { proxy_record_metric(id, value) })
 }
 
 /// Sets the filter-state property `name` (one path segment).
