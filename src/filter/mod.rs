@@ -673,12 +673,15 @@ impl Stream {
             rejection.error,
             self.request_id.logged()
         );
+        // Led by the request id: the detail spans lines, and with several workers the lines of
+        // requests interleave (a walk-through could not tell whose canonical request it read).
+        let id = self.request_id.as_str().unwrap_or("-");
         match &rejection.detail {
             // The filter's configuration, not the client, is at fault: the operator must see it.
             Some(detail) if rejection.error.code == S3ErrorCode::InternalError => {
-                log::warn!("{detail}")
+                log::warn!("request id {id}: {detail}")
             }
-            Some(detail) => log::debug!("{detail}"),
+            Some(detail) => log::debug!("request id {id}: {detail}"),
             None => {}
         }
         self.send_error(is_head(req), &rejection.error)
