@@ -57,14 +57,22 @@ impl ErrorCors {
 
     /// The headers a refusal carries: `Access-Control-Allow-Origin` for an allowed origin, and
     /// `Vary: Origin` whenever the answer depends on it (a cache must not serve one page's
-    /// answer to another). With `*` the answer is the same for everyone.
+    /// answer to another). With `*` the answer is the same for everyone, with an `Origin` or
+    /// without (a review found a cache could keep the one without for a page).
     pub fn headers(&self, allowed: Option<Allowed>) -> impl Iterator<Item = (&str, &str)> {
         let any = self.origins.iter().any(|o| o == ANY);
-        let allow_origin = allowed
-            .and_then(|Allowed(i)| self.origins.get(i))
-            .map(|origin| ("access-control-allow-origin", origin.as_str()));
+        let allow_origin = if any {
+            Some(ANY)
+        } else {
+            allowed
+                .and_then(|Allowed(i)| self.origins.get(i))
+                .map(String::as_str)
+        };
         let vary = (!self.origins.is_empty() && !any).then_some(("vary", "Origin"));
-        allow_origin.into_iter().chain(vary)
+        allow_origin
+            .map(|origin| ("access-control-allow-origin", origin))
+            .into_iter()
+            .chain(vary)
     }
 }
 
@@ -212,7 +220,11 @@ mod tests {
             headers(&any, b"https://whoever.example"),
             [pair("access-control-allow-origin", "*")]
         );
-        assert_eq!(any.headers(None).count(), 0);
+        assert_eq!(
+            headers(&any, b""),
+            [pair("access-control-allow-origin", "*")]
+        );
+        assert_eq!(any.headers(None).count(), 1);
         let none = ErrorCors::default();
         assert!(none.is_empty());
         assert_eq!(none.allows(b"https://a.example"), None);

@@ -25,12 +25,12 @@ def dashboard() -> dict:
 
 def queries(board: dict) -> list[str]:
     """Every target's expression, with the dashboard's variables at their defaults and
-    Grafana's $__rate_interval as Prometheus would get it."""
+    Grafana's $__rate_interval and $__range as Prometheus would get them."""
     defaults = {v["name"]: v["current"].get("value") for v in board["templating"]["list"] if v["type"] != "datasource"}
     found = []
     for panel in board["panels"]:
         for target in panel.get("targets", []):
-            expr = target["expr"].replace("$__rate_interval", "1m")
+            expr = target["expr"].replace("$__rate_interval", "1m").replace("$__range", "1h")
             for name, value in defaults.items():
                 expr = expr.replace(f"${name}", value)
             assert "$" not in expr, expr

@@ -284,6 +284,10 @@ def test_healthz_with_one_origin():
             assert [o["Key"] for o in client.list_objects_v2(Bucket="healthz")["Contents"]] == ["k"]
             assert send(envoy.authority, RawRequest("HEAD", "/healthz")).status == 200
             assert send(envoy.authority, RawRequest("PUT", "/healthz")).status == 403
+            # Signed, the very health-check request is S3's: ListObjects of bucket healthz.
+            listed = send(envoy.authority, sign_header(envoy.authority, "GET", "/healthz"))
+            assert listed.status == 200 and b"<Key>k</Key>" in listed.body, listed.body
+            assert send(envoy.authority, sign_header(envoy.authority, "HEAD", "/healthz")).status == 200
             origin.kill()
             try:
                 while status() != 503:

@@ -97,7 +97,9 @@ impl Match {
     /// customer key a policy pins), which the message would carry into the log (an attack run,
     /// 2026-12-01).
     pub fn render(&self) -> String {
-        let secret = self.field().is_some_and(redact::is_secret_header);
+        // Whatever its `$`s: a condition on `$$name` or a bare `name` never holds, and its value
+        // is quoted all the same (a review).
+        let secret = redact::is_secret_header(self.name.trim_start_matches('$'));
         render(&[
             Value::from(self.op_text.as_str()),
             Value::from(self.name.as_str()),
@@ -336,7 +338,7 @@ mod tests {
         );
         // A customer key the policy pins is not written out: the message reaches the log.
         let p = policy(
-            r#"[{"X-Amz-Server-Side-Encryption-Customer-Key": "S0VZ"}, ["starts-with", "$x-amz-security-token", "t"]]"#,
+            r#"[{"X-Amz-Server-Side-Encryption-Customer-Key": "S0VZ"}, ["starts-with", "$x-amz-security-token", "t"], ["eq", "x-amz-security-token", "u"], {"$$x-amz-server-side-encryption-customer-key": "v"}]"#,
         )
         .unwrap();
         let rendered: Vec<String> = p.matches().map(Match::render).collect();
@@ -344,7 +346,9 @@ mod tests {
             rendered,
             [
                 r#"["eq", "$X-Amz-Server-Side-Encryption-Customer-Key", "*****"]"#,
-                r#"["starts-with", "$x-amz-security-token", "*****"]"#
+                r#"["starts-with", "$x-amz-security-token", "*****"]"#,
+                r#"["eq", "x-amz-security-token", "*****"]"#,
+                r#"["eq", "$$$x-amz-server-side-encryption-customer-key", "*****"]"#
             ]
         );
     }
