@@ -20,6 +20,7 @@
 #   ORIGIN_ADDRESSING                      path (default), virtual or preserve (origin_addressing)
 #   ORIGIN_SIGNATURE_VERSION               same (default) or v4 (origin_signature_version)
 #   ERROR_CORS_ORIGINS                     web origins that may read the filter's refusals (error_cors_origins)
+#   TRUSTED_PROXY_HOPS                     load balancers in front that append to X-Forwarded-For (0)
 # and of this image (defaults suit it; the tests set them to run the same script natively):
 #   METRICS_PORT      Prometheus metrics and readiness, GET /stats/prometheus and /ready (9901)
 #   ADMIN_PORT        Envoy's admin interface, on 127.0.0.1 only (9902)

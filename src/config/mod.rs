@@ -366,9 +366,10 @@ impl Config {
         })
     }
 
-    /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`, `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single
-    /// pair `AWS_ACCESS_KEY`/`AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/
-    /// `ORIGIN_SECRET_KEY` and `LOG_LEVEL`.
+    /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`,
+    /// `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single pair `AWS_ACCESS_KEY`/
+    /// `AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/`ORIGIN_SECRET_KEY`, `LOG_LEVEL`,
+    /// `ORIGIN_ADDRESSING`, `ORIGIN_SIGNATURE_VERSION` and `ERROR_CORS_ORIGINS`.
     fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
         let var = |name: &str| legacy_var(env, name);
         let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
