@@ -434,13 +434,15 @@ stop_gracefully() {
     kill -TERM "$envoy_pid" 2>/dev/null || true
 }
 
-"$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" \
+# In a session of its own: a SIGINT to the whole process group (Ctrl-C in a terminal, `docker
+# run -it`) would otherwise reach Envoy too, which stops at once (a red team found it did).
+setsid "$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" \
     --drain-time-s "$drain_seconds" --drain-strategy immediate "$@" &
 envoy_pid=$!
 trap stop_gracefully TERM INT
 # A trapped signal ends `wait` early: wait on until Envoy has exited, and exit as it did.
-status=0
-while kill -0 "$envoy_pid" 2>/dev/null; do
+while :; do
     wait "$envoy_pid" && status=0 || status=$?
+    kill -0 "$envoy_pid" 2>/dev/null || break
 done
 exit "$status"

@@ -121,10 +121,12 @@ def test_http_origin(origin, origin_s3, tmp_path):
     assert {line["s3_access_key_id"] for line in access} == {CLIENT_KEY, None}  # None: unsigned PUT /healthz
 
 
-def test_sigterm_lets_requests_in_flight_finish(origin, origin_s3):
+@pytest.mark.parametrize("to_the_group", [False, True], ids=["SIGTERM", "SIGINT-to-the-group"])
+def test_sigterm_lets_requests_in_flight_finish(origin, origin_s3, to_the_group):
     """Found by a walk-through (2026-12-01): the entrypoint exec'd Envoy, which stops at once
     on SIGTERM, so every restart cut the uploads in flight. Now /healthz turns 503, and a
-    request in flight finishes within DRAIN_SECONDS before Envoy stops."""
+    request in flight finishes within DRAIN_SECONDS before Envoy stops. Also on a SIGINT to
+    the whole process group (Ctrl-C in a terminal), which reached Envoy too (a red team)."""
     bucket = f"ep-{uuid.uuid4().hex[:10]}"
     origin_s3.create_bucket(Bucket=bucket)
     env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", DRAIN_SECONDS="20")
@@ -138,7 +140,10 @@ def test_sigterm_lets_requests_in_flight_finish(origin, origin_s3):
             conn.sendall(head.encode() + upload.body[:100_000])
             time.sleep(0.5)
             stopped_at = time.monotonic()
-            proxy.process.send_signal(signal.SIGTERM)
+            if to_the_group:
+                os.killpg(proxy.process.pid, signal.SIGINT)
+            else:
+                proxy.process.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 5
             while send(authority, RawRequest("GET", "/healthz")).status != 503:
                 assert time.monotonic() < deadline, "/healthz still answers 200"

@@ -55,13 +55,16 @@ class EntrypointProxy(Envoy):
         return int(pid)
 
     def stop(self) -> None:
-        """SIGTERM to the entrypoint, which drains Envoy and stops it; anything left of the
-        process group (Envoy, had the entrypoint been killed) goes with it."""
-        group = self.process.pid if self.process else None
+        """SIGTERM to the entrypoint, which drains Envoy and stops it; Envoy (in a session of
+        its own) is killed too should the entrypoint not have stopped it in time."""
+        try:
+            envoy = self.envoy_pid if self.process and self.process.poll() is None else None
+        except (OSError, ValueError):
+            envoy = None
         super().stop()
-        if group is not None:
+        if envoy is not None:
             try:
-                os.killpg(group, signal.SIGKILL)
+                os.kill(envoy, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
