@@ -711,7 +711,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
                 .iter()
                 .take_while(|b| **b == b' ' || **b == b'\t')
                 .count();
-        let value = trim(&line[colon + 1..]);
+        let value = trim_sp_htab(&line[colon + 1..]);
         if name == TRAILER_SIGNATURE.as_bytes() {
             let claimed = Signature::from_hex(value).map_err(|_| {
                 ChunkError::Malformed("the trailer signature is not 64 lower-case hex digits")
@@ -727,6 +727,11 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
         }
     }
     entries.sort();
+    // One value per name: two, sorted into the canonical form, would sign the same whichever
+    // the origin read (a review).
+    if entries.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return Err(ChunkError::Malformed("a trailer is repeated"));
+    }
     let names: Vec<Vec<u8>> = entries.iter().map(|(name, _)| name.clone()).collect();
     let mut canonical = Vec::new();
     for (name, value) in entries {
@@ -742,7 +747,8 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
     })
 }
 
-fn trim(value: &[u8]) -> &[u8] {
+/// Space and tab only, not `trim_ascii`'s CR and FF: a stray CR stays in the signed value.
+fn trim_sp_htab(value: &[u8]) -> &[u8] {
     let start = value
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t'))

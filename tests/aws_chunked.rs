@@ -439,6 +439,23 @@ fn trailer_tampering_is_refused_and_the_lf_variant_accepted() {
         ChunkError::Malformed(_)
     ));
 
+    // A trailer sent twice, each copy signed by the client: sorted into the canonical form,
+    // the two sign alike whichever an origin reads (a review).
+    let chunks: [&[u8]; 1] = [b"data"];
+    let twice = write_body(
+        client(SEED),
+        &chunks,
+        Some(&[
+            ("x-amz-checksum-crc32", "AAAAAA=="),
+            ("x-amz-checksum-crc32", "AAAAAB=="),
+        ]),
+        "\r\n",
+    );
+    assert_eq!(
+        refused(Trailer::Signed, 4, &twice),
+        ChunkError::Malformed("a trailer is repeated")
+    );
+
     // Lines ending in a bare LF, the section closed by CRLF (`\n\r\n`).
     let chunks: [&[u8]; 1] = [b"data"];
     let lf = write_body(
