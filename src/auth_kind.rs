@@ -30,6 +30,18 @@ impl AuthKind {
         AuthKind::Anonymous,
     ];
 
+    /// Signed in the request's header or query (a form is signed in its body).
+    pub fn signed_in_head(self) -> bool {
+        match self {
+            AuthKind::PresignedV4
+            | AuthKind::HeaderV4
+            | AuthKind::ChunkedV4
+            | AuthKind::PresignedV2
+            | AuthKind::HeaderV2 => true,
+            AuthKind::PostPolicy | AuthKind::Preflight | AuthKind::Anonymous => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthKind::PresignedV4 => "presigned_v4",

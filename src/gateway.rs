@@ -189,7 +189,7 @@ impl Gateway {
     /// seconds.
     pub fn decide(&self, req: &Request<'_>, now: u64) -> Decision<'_> {
         if self.config.role == Role::Origin {
-            return Decision::Reject(crate::verify::no_client_secret());
+            return Decision::Reject(verify::no_client_secret());
         }
         match self.forward(req, now, Proof::Signature) {
             Ok(forward) => Decision::Forward(forward),
@@ -230,23 +230,8 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
-        // After authentication, so that a repeat of a cached presigned URL is asked too.
-        if forward.access_key_id.is_some() && forward.kind != AuthKind::PostPolicy {
-            no_form_in_a_signed_post(req).map_err(|r| match forward.access_key_id {
-                Some(key) => r.for_key(key),
-                None => r,
-            })?;
-        }
-        if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
-            refuse_unsigned_streaming(req).map_err(|r| match forward.access_key_id {
-                Some(key) => r.for_key(key),
-                None => r,
-            })?;
-        }
-        unsigned_headers::check(req, &covered).map_err(|r| match forward.access_key_id {
-            Some(key) => r.for_key(key),
-            None => r,
-        })?;
+        authenticated_checks(req, &forward, &covered)
+            .map_err(|r| r.for_key_of(forward.access_key_id))?;
         if !self.signs() {
             forward.authority = None;
             forward.path = None;
@@ -418,10 +403,7 @@ impl Gateway {
                 self.header_v4(req, route, value, now, proof)
             }
             SIGV2_SCHEME => self.header_v2(req, route, value, now, proof),
-            ECDSA_ALGORITHM => Err(Rejection::new(
-                NotImplemented,
-                "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
-            )),
+            ECDSA_ALGORITHM => Err(sigv4a_unsupported()),
             _ => Err(Rejection::new(
                 InvalidArgument,
                 "Unsupported Authorization Type",
@@ -437,14 +419,8 @@ impl Gateway {
         now: u64,
         proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
-        let malformed = |why: String| {
-            Rejection::new(
-                AuthorizationHeaderMalformed,
-                format!("The authorization header is malformed; {why}"),
-            )
-        };
-        let value = std::str::from_utf8(value).map_err(|_| malformed("it is not UTF-8".into()))?;
-        let auth = AuthorizationV4::parse(value).map_err(|e| malformed(e.to_string()))?;
+        let value = std::str::from_utf8(value).map_err(|_| header_malformed("it is not UTF-8"))?;
+        let auth = AuthorizationV4::parse(value).map_err(header_malformed)?;
         let key = auth.credential.access_key_id;
         let mut verified = verify::header_auth(&self.config, req, &auth, now, proof)
             .map_err(|r| r.for_key(key))?;
@@ -526,7 +502,7 @@ impl Gateway {
             (Some(client), None) => Chains::Verify { client },
             (None, Some(origin)) => Chains::Sign { origin },
             // Neither the secret to verify nor a signature to write: nothing may pass.
-            (None, None) => return Err(crate::verify::no_client_secret()),
+            (None, None) => return Err(verify::no_client_secret()),
         };
         // An origin filter meets only chunks the edge let through, by the edge's limit.
         let max_chunk_size_bytes = match proof {
@@ -652,7 +628,7 @@ impl Gateway {
             .config
             .credentials
             .get(hit.credential)
-            .ok_or_else(crate::verify::no_client_secret)?;
+            .ok_or_else(verify::no_client_secret)?;
         let forward = Forward {
             path: hit.path,
             body_check: hit.body_check,
@@ -670,12 +646,7 @@ impl Gateway {
         now: u64,
         proof: Proof<'_>,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
-        let auth = AuthorizationV2::parse(value).map_err(|e| {
-            Rejection::new(
-                AuthorizationHeaderMalformed,
-                format!("The authorization header is malformed; {e}"),
-            )
-        })?;
+        let auth = AuthorizationV2::parse(value).map_err(header_malformed)?;
         let key = auth.access_key_id;
         let verified = verify_v2::header_auth(&self.config, req, &route.target, &auth, now, proof)
             .map_err(|r| r.for_key(key))?;
@@ -737,14 +708,25 @@ impl Gateway {
     }
 }
 
+fn sigv4a_unsupported() -> Rejection {
+    Rejection::new(
+        NotImplemented,
+        "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
+    )
+}
+
+fn header_malformed(why: impl fmt::Display) -> Rejection {
+    Rejection::new(
+        AuthorizationHeaderMalformed,
+        format!("The authorization header is malformed; {why}"),
+    )
+}
+
 /// A presigned URL's `X-Amz-Algorithm`: SigV4's, or refused as S3 refuses each other value.
 fn presigned_algorithm(params: &PresignedParams) -> Result<(), Rejection> {
     match params.algorithm.as_deref() {
         Some(algorithm) if algorithm == ALGORITHM.as_bytes() => Ok(()),
-        Some(ECDSA_ALGORITHM) => Err(Rejection::new(
-            NotImplemented,
-            "Signature Version 4A (AWS4-ECDSA-P256-SHA256) is not supported.",
-        )),
+        Some(ECDSA_ALGORITHM) => Err(sigv4a_unsupported()),
         Some(_) => Err(Rejection::new(
             AuthorizationQueryParametersError,
             "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
@@ -759,13 +741,8 @@ fn presigned_algorithm(params: &PresignedParams) -> Result<(), Rejection> {
 /// An origin filter found the host naming another bucket (or none) than the edge filter found:
 /// their `public_domains` differ, and which reading the client signed, nothing says.
 fn host_read_otherwise() -> Rejection {
-    Rejection::new(
-        InternalError,
-        "We encountered an internal error. Please try again.",
-    )
-    .with_detail(
-        "the edge filter read the host's bucket otherwise: give the edge and origin filters the same public_domains"
-            .to_owned(),
+    Rejection::internal(
+        "the edge filter read the host's bucket otherwise: give the edge and origin filters the same public_domains",
     )
 }
 
@@ -864,6 +841,22 @@ fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Reject
         ));
     }
     Ok(())
+}
+
+/// What every request is asked once authenticated: after authentication, so that a repeat of
+/// a cached presigned URL is asked too.
+fn authenticated_checks(
+    req: &Request<'_>,
+    forward: &Forward<'_>,
+    covered: &Covered,
+) -> Result<(), Rejection> {
+    if forward.kind.signed_in_head() {
+        no_form_in_a_signed_post(req)?;
+    }
+    if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
+        refuse_unsigned_streaming(req)?;
+    }
+    unsigned_headers::check(req, covered)
 }
 
 /// A `POST` signed in its header or query whose body is a form (its `Content-Type` names

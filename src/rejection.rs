@@ -24,9 +24,28 @@ impl Rejection {
         self
     }
 
-    pub fn with_detail(mut self, detail: String) -> Self {
+    /// The filter cannot carry the request out (its configuration, a host call): the client
+    /// gets S3's generic answer, and the operator the reason, logged as a warning.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Rejection::new(
+            S3ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
+        )
+        .with_log_detail(detail.into())
+    }
+
+    /// What only the log line gives (`detail`); `S3Error::with_detail` is what the client sees.
+    pub fn with_log_detail(mut self, detail: String) -> Self {
         self.detail = Some(detail);
         self
+    }
+
+    /// `for_key` when the request claimed a key.
+    pub fn for_key_of(self, access_key_id: Option<&str>) -> Self {
+        match access_key_id {
+            Some(key) => self.for_key(key),
+            None => self,
+        }
     }
 }
 

@@ -145,12 +145,8 @@ pub(crate) fn credential_pair<'c>(
             // The edge verified the key: this origin's credentials are what is wrong, which
             // the operator must see (a failover onto an origin that lacks one, an attack run
             // found answered as the client's fault, 2026-12-01).
-            return Rejection::new(
-                InternalError,
-                "We encountered an internal error. Please try again.",
-            )
-            .with_detail(
-                "the edge verified a key this origin's credentials do not list: give every origin in origins[] each client key the edge has".to_owned(),
+            return Rejection::internal(
+                "the edge verified a key this origin's credentials do not list: give every origin in origins[] each client key the edge has",
             )
             .for_key(access_key_id);
         }
@@ -278,7 +274,7 @@ fn check_signature(
         "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
     )
     .for_key(credential.access_key_id)
-    .with_detail(format!(
+    .with_log_detail(format!(
         "canonical request:\n{}\nstring to sign:\n{}",
         redact::canonical_request(&canonical_request),
         redact::string_to_sign_v4(string_to_sign.as_bytes())
@@ -301,9 +297,5 @@ pub fn repeated_signed_header(name: &[u8]) -> Rejection {
 /// A filter without the client's secret (an origin filter) asked to check a signature: a
 /// configuration error, never a pass.
 pub fn no_client_secret() -> Rejection {
-    Rejection::new(
-        InternalError,
-        "We encountered an internal error. Please try again.",
-    )
-    .with_detail("this filter holds no client secret and cannot verify".to_owned())
+    Rejection::internal("this filter holds no client secret and cannot verify")
 }

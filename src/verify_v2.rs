@@ -278,7 +278,7 @@ fn check_signature(
         "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
     )
     .for_key(access_key_id)
-    .with_detail(format!(
+    .with_log_detail(format!(
         "string to sign:\n{}",
         redact::string_to_sign_v2(&sts)
     )))

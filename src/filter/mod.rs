@@ -462,9 +462,7 @@ impl Stream {
             });
         }
         let Some(filters) = &self.filters else {
-            let error = "We encountered an internal error. Please try again.";
-            let detail = "the filter is not configured".to_owned();
-            return Err(Rejection::new(S3ErrorCode::InternalError, error).with_detail(detail));
+            return Err(Rejection::internal("the filter is not configured"));
         };
         let mut digest = BodyDigest::new(check, filters.budget.clone());
         if let Some(key) = access_key_id {
@@ -500,10 +498,9 @@ impl Stream {
         self.record_memory();
         let step = step.and_then(|step| {
             // Never outside the piece by construction; refused like any bad piece if it were.
-            let middle = input.get(step.range.clone()).ok_or_else(|| {
-                let why = "a body release outside its piece";
-                Rejection::new(S3ErrorCode::InternalError, why)
-            })?;
+            let middle = input
+                .get(step.range.clone())
+                .ok_or_else(|| Rejection::internal("a body release outside its piece"))?;
             Ok((step, middle))
         });
         let (step, middle) = match step {
@@ -570,23 +567,15 @@ impl Stream {
             return Ok(BodyStep::default());
         };
         let Some(filters) = self.filters.clone() else {
-            return Err(Rejection::new(S3ErrorCode::InternalError, "not configured"));
+            return Err(Rejection::internal("the filter is not configured"));
         };
         let FilterKind::Single(gateway) = &filters.kind else {
-            return Err(Rejection::new(
-                S3ErrorCode::InternalError,
-                "not a standalone filter",
+            return Err(Rejection::internal(
+                "a form reached a filter that is not standalone",
             ));
         };
-        let now = match host::unix_seconds() {
-            Ok(now) => now,
-            Err(_) => {
-                return Err(Rejection::new(
-                    S3ErrorCode::InternalError,
-                    "cannot read the clock",
-                ))
-            }
-        };
+        let now = host::unix_seconds()
+            .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
         let release = form.feed(input, gateway.config(), now)?;
         let last = if end_of_stream {
             form.finish()?
@@ -635,6 +624,7 @@ impl Stream {
             rejection.error,
             self.request_id.logged()
         );
+        self.log_detail(&rejection);
         self.send_error(self.head, &rejection.error)
     }
 
@@ -673,8 +663,13 @@ impl Stream {
             rejection.error,
             self.request_id.logged()
         );
-        // Led by the request id: the detail spans lines, and with several workers the lines of
-        // requests interleave (a walk-through could not tell whose canonical request it read).
+        self.log_detail(rejection);
+        self.send_error(is_head(req), &rejection.error)
+    }
+
+    /// What only the log gives of a refusal, led by the request id: the detail spans lines,
+    /// and with several workers the lines of requests interleave.
+    fn log_detail(&self, rejection: &Rejection) {
         let id = self.request_id.as_str().unwrap_or("-");
         match &rejection.detail {
             // The filter's configuration, not the client, is at fault: the operator must see it.
@@ -684,7 +679,6 @@ impl Stream {
             Some(detail) => log::debug!("request id {id}: {detail}"),
             None => {}
         }
-        self.send_error(is_head(req), &rejection.error)
     }
 
     fn internal_error(&self, head: bool, why: &str) -> Action {
@@ -888,7 +882,7 @@ struct BodyStep {
 /// The client's `Content-Length`, moved by `delta` (a re-signed form's head is longer or
 /// shorter). The headers are still waiting, so the origin gets the right length.
 fn set_content_length(delta: i64) -> Result<(), Rejection> {
-    let internal = |why: &str| Rejection::new(S3ErrorCode::InternalError, why.to_owned());
+    let internal = |why: &str| Rejection::internal(why);
     let current = host::request_header("content-length")
         .map_err(|_| internal("cannot read Content-Length"))?;
     let Some(current) = current else {

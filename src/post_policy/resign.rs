@@ -25,7 +25,6 @@ use super::form_head::Edit;
 use super::verify::{Signer, Verified};
 use crate::config::{Config, CredentialPair, OriginSignatureVersion};
 use crate::rejection::Rejection;
-use crate::s3_error::S3ErrorCode;
 use crate::sigv2::signature::sign as sign_v2;
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::credential::{Credential, Scope};
@@ -264,12 +263,8 @@ fn signed_v4(
 
 /// The base64 of the document's JSON.
 fn encode(document: &Value) -> Result<String, Rejection> {
-    let json = serde_json::to_vec(document).map_err(|_| {
-        Rejection::new(
-            S3ErrorCode::InternalError,
-            "We encountered an internal error. Please try again.",
-        )
-    })?;
+    let json = serde_json::to_vec(document)
+        .map_err(|e| Rejection::internal(format!("cannot write the origin's policy: {e}")))?;
     Ok(base64::engine::general_purpose::STANDARD.encode(json))
 }
 
