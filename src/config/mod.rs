@@ -12,12 +12,13 @@
 //! An empty configuration reads the environment variables of the Python proxy this replaces.
 
 mod fields;
+mod legacy_env;
 pub(crate) mod strict_json;
 
 use crate::addressing::{OriginAddressing, PublicDomain, PublicDomains};
 use crate::error_cors::ErrorCors;
 use crate::sigv4::credential::is_region_name;
-use crate::sigv4::signing::{Secret, SecretKey};
+use crate::sigv4::signing::Secret;
 use fields::{object, Fields};
 use serde::Deserialize;
 use serde_json::Value;
@@ -366,76 +367,6 @@ impl Config {
         })
     }
 
-    /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`,
-    /// `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single pair `AWS_ACCESS_KEY`/
-    /// `AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/`ORIGIN_SECRET_KEY`, `LOG_LEVEL`,
-    /// `ORIGIN_ADDRESSING`, `ORIGIN_SIGNATURE_VERSION` and `ERROR_CORS_ORIGINS`.
-    fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
-        let var = |name: &str| legacy_var(env, name);
-        let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
-            ConfigError::new(
-                "ORIGIN_DOMAIN",
-                "the configuration is empty, so the environment must name the origin",
-            )
-        })?;
-        let domains = var("PUBLIC_DOMAINS").ok_or_else(|| {
-            ConfigError::new(
-                "PUBLIC_DOMAINS",
-                "is not set: name the host(s) clients use, e.g. s3.mydomain.com",
-            )
-        })?;
-        let public_domains = public_domains(
-            domains
-                .split(',')
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty())
-                .collect(),
-            "PUBLIC_DOMAINS",
-        )?;
-        let client = match legacy_pair(env, "CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
-            Some(client) => client,
-            None => legacy_pair(env, "AWS_ACCESS_KEY", "AWS_SECRET_KEY")?.ok_or_else(|| {
-                ConfigError::new(
-                    "CLIENT_ACCESS_KEY",
-                    "set CLIENT_ACCESS_KEY/CLIENT_SECRET_KEY or AWS_ACCESS_KEY/AWS_SECRET_KEY",
-                )
-            })?,
-        };
-        let origin = legacy_pair(env, "ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
-        let credentials = vec![CredentialPair::standalone(client, origin)];
-        let config = Self::validated(
-            public_domains,
-            origin_authority,
-            var("AWS_REGION"),
-            credentials,
-            DEFAULT_MAX_CLOCK_SKEW_SECONDS,
-            Anonymous::Reject,
-            [
-                "ORIGIN_DOMAIN",
-                "AWS_REGION",
-                "CLIENT_ACCESS_KEY",
-                "max_clock_skew_seconds",
-            ],
-        )?;
-        let origin_addressing = var("ORIGIN_ADDRESSING")
-            .map_or(Ok(OriginAddressing::default()), |name| {
-                addressing_named(&name)
-            })
-            .and_then(|addressing| {
-                check_addressing(addressing, &config.origin_authority).map(|()| addressing)
-            })
-            .map_err(|r| ConfigError::new("ORIGIN_ADDRESSING", r))?;
-        Ok(Config {
-            log_level: legacy_log_level(env)?,
-            origin_addressing,
-            origin_signature_version: legacy_signature_version(env)?,
-            error_cors_origins: legacy_error_cors(env)?,
-            // The container image, which configures the filter this way, logs them.
-            access_log_filter_state: true,
-            ..config
-        })
-    }
-
     /// The checks both sources share; `names` are how the source calls the fields.
     fn validated(
         public_domains: PublicDomains,
@@ -533,73 +464,6 @@ fn role(top: &mut Fields<'_>) -> Result<Role, ConfigError> {
         )),
     }
 }
-/// A variable of the Python proxy's environment; set but empty counts as unset.
-fn legacy_var(env: Env<'_>, name: &str) -> Option<String> {
-    env(name).filter(|v| !v.is_empty())
-}
-
-/// A key pair from two variables of the Python proxy's environment, checked as a JSON
-/// configuration's key pairs are; `None` when neither is set.
-fn legacy_pair(
-    env: Env<'_>,
-    id_name: &str,
-    secret_name: &str,
-) -> Result<Option<KeyPair>, ConfigError> {
-    match (legacy_var(env, id_name), legacy_var(env, secret_name)) {
-        (Some(id), Some(secret)) => {
-            check_access_key_id(&id).map_err(|r| ConfigError::new(id_name, r))?;
-            check_secret(&secret).map_err(|r| ConfigError::new(secret_name, r))?;
-            Ok(Some(KeyPair {
-                access_key_id: id,
-                secret: Secret::new(SecretKey::new(secret)),
-            }))
-        }
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(ConfigError::new(secret_name, "is not set")),
-        (None, Some(_)) => Err(ConfigError::new(id_name, "is not set")),
-    }
-}
-
-fn legacy_log_level(env: Env<'_>) -> Result<LogLevel, ConfigError> {
-    Ok(match legacy_var(env, "LOG_LEVEL").as_deref() {
-        None => LogLevel::default(),
-        Some("trace") => LogLevel::Trace,
-        Some("debug") => LogLevel::Debug,
-        Some("info") => LogLevel::Info,
-        Some("warn") => LogLevel::Warn,
-        Some("error") => LogLevel::Error,
-        Some(_) => {
-            return Err(ConfigError::new(
-                "LOG_LEVEL",
-                "must be trace, debug, info, warn or error",
-            ))
-        }
-    })
-}
-
-/// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.
-fn legacy_error_cors(env: Env<'_>) -> Result<ErrorCors, ConfigError> {
-    let list = legacy_var(env, "ERROR_CORS_ORIGINS").map_or_else(Vec::new, |list| {
-        list.split(',')
-            .map(|o| o.trim().to_owned())
-            .filter(|o| !o.is_empty())
-            .collect()
-    });
-    ErrorCors::parse(list)
-        .map_err(|(i, why)| ConfigError::new(format!("ERROR_CORS_ORIGINS[{i}]"), why))
-}
-
-fn legacy_signature_version(env: Env<'_>) -> Result<OriginSignatureVersion, ConfigError> {
-    match legacy_var(env, "ORIGIN_SIGNATURE_VERSION").as_deref() {
-        None | Some("same") => Ok(OriginSignatureVersion::Same),
-        Some("v4") => Ok(OriginSignatureVersion::V4),
-        Some(_) => Err(ConfigError::new(
-            "ORIGIN_SIGNATURE_VERSION",
-            "must be same or v4",
-        )),
-    }
-}
-
 /// Fields an edge leaves to its origin filters, and an origin filter to its edge.
 fn refuse_what_the_role_sets_elsewhere(
     top: &mut Fields<'_>,

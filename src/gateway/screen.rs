@@ -1,0 +1,154 @@
+//! What a request is asked besides its signature: that it is S3's and nothing another service
+//! at the origin would read (STS and IAM, authentication spelt otherwise, a form in a signed
+//! `POST`), and how it announces itself (a CORS preflight, two `Authorization` headers).
+
+use super::ECDSA_ALGORITHM;
+use crate::addressing::Target;
+use crate::bytes::find_byte;
+use crate::post_policy::boundary::{media_type, MediaType};
+use crate::rejection::Rejection;
+use crate::request::Request;
+use crate::s3_error::S3ErrorCode::*;
+use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
+use crate::sigv4::query::as_origins_read;
+use crate::sigv4::signing::ALGORITHM;
+use percent_encoding::percent_decode;
+use std::borrow::Cow;
+
+/// Refuses a query parameter some origin reads as authentication that this filter did not
+/// (Garage takes `x-amz-signature`, in any case), also after a `;` (for origins whose query
+/// parser splits there): such a request is neither verified here nor anonymous, and
+/// `anonymous: forward` must not let the origin authenticate it instead. (Out of line: only
+/// requests that carry no authentication the filter knows get here.)
+#[inline(never)]
+pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rejection> {
+    // Ceph RGW also serves Swift on the S3 port, where a TempURL authenticates by these.
+    const NAMES: [&[u8]; 7] = [
+        b"x-amz-algorithm",
+        b"x-amz-credential",
+        b"x-amz-signature",
+        b"awsaccesskeyid",
+        b"signature",
+        b"temp_url_sig",
+        b"temp_url_expires",
+    ];
+    // The name is quoted as the check knows it: decoded whole, `temp_url_sig%3D…` would quote
+    // the signature after it into the log (a review, 2026-12-01).
+    let named = query_names(req).find_map(|name| {
+        let name = as_origins_read(&name);
+        NAMES
+            .iter()
+            .find(|auth| auth.eq_ignore_ascii_case(name))
+            .copied()
+    });
+    named.map_or(Ok(()), |name| Err(auth_param_spelt_otherwise(name)))
+}
+
+/// A parameter named like authentication, quoted as the name it imitates (never its value).
+pub(super) fn auth_param_spelt_otherwise(name: &[u8]) -> Rejection {
+    Rejection::new(
+        AuthorizationQueryParametersError,
+        format!(
+            "The query parameter '{}' looks like authentication, spelt or placed where this endpoint does not read it; sign as the AWS SDKs do (X-Amz-Signature, AWSAccessKeyId, ...).",
+            String::from_utf8_lossy(name)
+        ),
+    )
+}
+
+/// Refuses a request that is no S3 operation but another service's at the same origin, in
+/// every mode. MinIO and Ceph answer STS and IAM on the S3 port, named by an `Action`
+/// parameter, which S3 has not, in the query or in a urlencoded `POST` body: MinIO on any path
+/// whose query is empty, Ceph at the service's. `AssumeRoleWithLDAPIdentity` and
+/// `…WithWebIdentity` authenticate by an LDAP password or a token they carry, and MinIO ignores
+/// the signature: anonymous (an attack run) or signed (a review), one went on for the origin to
+/// check the password and hand out credentials (2026-12-01). S3 has no `POST` but to a bucket,
+/// and every one names its operation in the query (`?uploads`, `?delete`, …) but a browser
+/// upload, which comes unsigned and is verified on its own path: asked of signed requests
+/// before they are verified, and of anonymous ones that are no browser upload. Not asked of a
+/// repeat of a cached presigned URL: it was asked before it was cached.
+pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
+    // The parameters as split already, and again at `;` (for origins whose query parser
+    // splits there) only when there is one: a presigned URL's query is long, and splitting it
+    // anew cost 5k instructions a request (`make bench-instructions`).
+    let action = |name: &[u8]| as_origins_read(name).eq_ignore_ascii_case(b"action");
+    let named = req
+        .params()
+        .iter()
+        .any(|param| action(&param.decoded_name()))
+        || (find_byte(req.raw_query(), b';').is_some()
+            && query_names(req).any(|name| action(&name)));
+    if named {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "The Action parameter names an STS or IAM request, which this endpoint does not serve.",
+        ));
+    }
+    if req.method == b"POST" && (target.bucket.is_none() || req.raw_query().is_empty()) {
+        return Err(Rejection::new(
+            InvalidRequest,
+            "A POST names its S3 operation in the query (?uploads, ?delete, ...), or is a browser upload: this one is neither.",
+        ));
+    }
+    Ok(())
+}
+
+/// A `POST` signed in its header or query whose body is a form (its `Content-Type` names
+/// `multipart/form-data`): origins read such a body as a browser upload, which authenticates
+/// by its own fields, whatever the query. Its signature leaves the body unsigned, so the form
+/// would go on without any of the checks a form gets here: an attack run (2026-12-01) had a
+/// presigned `POST /bucket` carry a form whose file its digest field did not pin, stored by
+/// Garage, and an anonymous form past `anonymous: reject`. No S3 operation posts a form.
+pub(super) fn no_form_in_a_signed_post(req: &Request<'_>) -> Result<(), Rejection> {
+    if req.method != b"POST" {
+        return Ok(());
+    }
+    let form = req
+        .values("content-type")
+        .any(|value| !matches!(media_type(value), MediaType::Other));
+    if form {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "A browser upload (multipart/form-data) is signed by its policy, in its own fields: it carries no Authorization header and no signature in its query.",
+        ));
+    }
+    Ok(())
+}
+
+/// The query's parameter names, decoded, also those after a `;` (for origins whose query
+/// parser splits there); compare them `as_origins_read`.
+pub(super) fn query_names<'r>(req: &Request<'r>) -> impl Iterator<Item = Cow<'r, [u8]>> {
+    req.raw_query()
+        .split(|&b| b == b'&' || b == b';')
+        .map(|segment| {
+            let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
+            percent_decode(raw_name).into()
+        })
+}
+
+/// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+/// Any other `OPTIONS` is an ordinary request, signed or anonymous like the rest.
+pub(super) fn is_preflight(req: &Request<'_>) -> bool {
+    req.method == b"OPTIONS"
+        && matches!(req.single("origin"), Ok(Some(_)))
+        && matches!(req.single("access-control-request-method"), Ok(Some(_)))
+}
+
+/// Envoy joins repeated `Authorization` headers with `,` into one value: a second scheme
+/// after a comma is the trace of a second header.
+pub(super) fn joins_several(value: &[u8]) -> bool {
+    let mut rest = value;
+    while let Some(comma) = find_byte(rest, b',') {
+        rest = &rest[comma + 1..];
+        if starts_a_scheme(rest) {
+            return true;
+        }
+    }
+    false
+}
+
+pub(super) fn starts_a_scheme(rest: &[u8]) -> bool {
+    let part = rest.trim_ascii_start();
+    [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, SIGV2_SCHEME]
+        .iter()
+        .any(|scheme| part.starts_with(scheme) && part.get(scheme.len()) == Some(&b' '))
+}
