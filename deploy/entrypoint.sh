@@ -445,4 +445,7 @@ while :; do
     wait "$envoy_pid" && status=0 || status=$?
     kill -0 "$envoy_pid" 2>/dev/null || break
 done
+# Envoy may have exited while the trap ran (its commands reap it): the shell kept its status
+# for this wait (127: nothing left to wait for, the status above stands).
+wait "$envoy_pid" 2>/dev/null && status=0 || { last=$?; [ "$last" -eq 127 ] || status=$last; }
 exit "$status"

@@ -47,26 +47,28 @@ class EntrypointProxy(Envoy):
         self.admin = self._wait_ready(admin_path)
         self.port = int(self.env["PORT"])
         self.metrics_port = int(self.env["METRICS_PORT"])
-
-    @property
-    def envoy_pid(self) -> int:
-        """Envoy's process, the entrypoint's child (the entrypoint stays, to stop it gracefully)."""
+        # Envoy is the entrypoint's only child while it runs (the drain adds helpers).
         [pid] = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read().split()
-        return int(pid)
+        self.envoy_pid = int(pid)
 
     def stop(self) -> None:
-        """SIGTERM to the entrypoint, which drains Envoy and stops it; Envoy (in a session of
-        its own) is killed too should the entrypoint not have stopped it in time."""
-        try:
-            envoy = self.envoy_pid if self.process and self.process.poll() is None else None
-        except (OSError, ValueError):
-            envoy = None
+        """SIGTERM to the entrypoint, which drains Envoy and stops it; Envoy (in a session, and
+        so a process group, of its own) is killed too should the entrypoint not have stopped it
+        in time."""
+        envoy = getattr(self, "envoy_pid", None)
         super().stop()
-        if envoy is not None:
+        if envoy is not None and b"envoy" in self._cmdline(envoy):
             try:
-                os.kill(envoy, signal.SIGKILL)
+                os.killpg(envoy, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    @staticmethod
+    def _cmdline(pid: int) -> bytes:
+        try:
+            return open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            return b""
 
 
 def run_to_failure(variables: dict, tmpdir, timeout: float = STARTUP_SECONDS) -> tuple[int, str, dict]:
