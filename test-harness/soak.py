@@ -150,7 +150,9 @@ def client(worker: int, authority: str, bucket: str, seconds: float, rate: float
         attack = rng.random() < invalid_share
         name, request, status, kind, code = traffic.attack() if attack else traffic.valid()
         sent[name] += 1
-        if kind:
+        # A request refused on its way (its body) counts as a rejection only: requests_total
+        # counts a request once all of it has gone on.
+        if kind and not code:
             kinds[kind] += 1
         if code:
             codes[code] += 1
