@@ -126,15 +126,21 @@ fn legacy_log_level(env: Env<'_>) -> Result<LogLevel, ConfigError> {
 }
 
 /// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.
+/// Empty entries (a trailing comma) are skipped; an error names the entry by its place in the
+/// variable as written.
 fn legacy_error_cors(env: Env<'_>) -> Result<ErrorCors, ConfigError> {
-    let list = legacy_var(env, "ERROR_CORS_ORIGINS").map_or_else(Vec::new, |list| {
-        list.split(',')
-            .map(|o| o.trim().to_owned())
-            .filter(|o| !o.is_empty())
-            .collect()
-    });
-    ErrorCors::parse(list)
-        .map_err(|(i, why)| ConfigError::new(format!("ERROR_CORS_ORIGINS[{i}]"), why))
+    let value = legacy_var(env, "ERROR_CORS_ORIGINS").unwrap_or_default();
+    let (places, list): (Vec<usize>, Vec<String>) = value
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .filter(|(_, origin)| !origin.is_empty())
+        .map(|(place, origin)| (place, origin.to_owned()))
+        .unzip();
+    ErrorCors::parse(list).map_err(|(i, why)| {
+        let place = places.get(i).copied().unwrap_or(i);
+        ConfigError::new(format!("ERROR_CORS_ORIGINS[{place}]"), why)
+    })
 }
 
 fn legacy_signature_version(env: Env<'_>) -> Result<OriginSignatureVersion, ConfigError> {

@@ -488,6 +488,15 @@ fn empty_configuration_reads_the_legacy_environment() {
         let error = Config::parse(b"", &with(name, value, origin)).unwrap_err();
         assert!(error.field.starts_with(name), "{value}: {}", error.field);
     }
+    // An entry is named by its place as written, empty entries counted.
+    let places = [
+        ("https://a.example,,null", "ERROR_CORS_ORIGINS[2]"),
+        (",https://A.example", "ERROR_CORS_ORIGINS[1]"),
+    ];
+    for (value, field) in places {
+        let error = Config::parse(b"", &with("ERROR_CORS_ORIGINS", value, "h")).unwrap_err();
+        assert_eq!(error.field, field, "{value}");
+    }
 }
 
 #[test]
