@@ -77,7 +77,7 @@ impl ErrorCors {
 }
 
 /// An origin as a browser serialises it: `http` or `https`, `://`, a lower-case host (a name,
-/// an IPv4 address or a bracketed IPv6 one), and a port only when it is not the scheme's
+/// `_` allowed as browsers allow it, an IPv4 address or a bracketed IPv6 one), and a port only when it is not the scheme's
 /// default; nothing after it. Anything else would never equal what a browser sends, and
 /// `null` (sandboxed pages, files) is no page's origin to trust.
 fn check_origin(origin: &str) -> Result<(), &'static str> {
@@ -106,7 +106,7 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
                 !label.is_empty()
                     && label
                         .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b))
             })
     };
     let port_ok = port.is_none_or(|port| {
@@ -150,6 +150,7 @@ mod tests {
             "https://127.0.0.1",
             "http://[::1]:3000",
             "https://a-b.c9.example:8443",
+            "http://dev_box.local:3000",
         ] {
             assert_eq!(check_origin(ok), Ok(()), "{ok}");
         }
