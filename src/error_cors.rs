@@ -77,8 +77,8 @@ impl ErrorCors {
 }
 
 /// An origin as a browser serialises it: `http` or `https`, `://`, a lower-case host (a name,
-/// `_` allowed as browsers allow it, an IPv4 address or a bracketed IPv6 one), and a port only when it is not the scheme's
-/// default; nothing after it. Anything else would never equal what a browser sends, and
+/// `_` allowed as browsers allow it, an IPv4 address or a bracketed IPv6 one), and a port only
+/// when it is not the scheme's default; nothing after it. Anything else would never equal what a browser sends, and
 /// `null` (sandboxed pages, files) is no page's origin to trust.
 fn check_origin(origin: &str) -> Result<(), &'static str> {
     const SHAPE: &str =
@@ -113,7 +113,6 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
         !port.is_empty()
             && port != default_port
             && !port.starts_with('0')
-            && port.len() <= 5
             && port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u16>().is_ok()
     });

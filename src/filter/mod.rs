@@ -685,11 +685,7 @@ impl Stream {
 
     fn internal_error(&self, head: bool, why: &str) -> Action {
         log::error!("{why}; the request is refused{}", self.request_id.logged());
-        let error = S3Error::new(
-            S3ErrorCode::InternalError,
-            "We encountered an internal error. Please try again.",
-        );
-        self.send_error(head, &error)
+        self.send_error(head, &Rejection::internal(why).error)
     }
 
     /// Answers the request with `error`; it is not forwarded.
