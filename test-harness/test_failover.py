@@ -7,6 +7,7 @@ second), and comes back; `/healthz` answers without authentication and lets noth
 import socket
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 from botocore.exceptions import ClientError
@@ -288,6 +289,13 @@ def test_healthz_with_one_origin():
             listed = send(envoy.authority, sign_header(envoy.authority, "GET", "/healthz"))
             assert listed.status == 200 and b"<Key>k</Key>" in listed.body, listed.body
             assert send(envoy.authority, sign_header(envoy.authority, "HEAD", "/healthz")).status == 200
+            # The signed request with one unsigned thing changed is refused, the bucket untouched;
+            # an empty Authorization is no health check either.
+            other_method = replace(sign_header(envoy.authority, "GET", "/healthz"), method="DELETE")
+            assert send(envoy.authority, other_method).status == 403
+            empty = send(envoy.authority, RawRequest("GET", "/healthz", [("Authorization", "")]))
+            assert empty.status == 400 and b"<Error>" in empty.body
+            assert client.head_bucket(Bucket="healthz")["ResponseMetadata"]["HTTPStatusCode"] == 200
             origin.kill()
             try:
                 while status() != 503:
