@@ -674,11 +674,15 @@ struct TrailerSection {
 }
 
 /// Lines end with CRLF or a bare LF (clients differ); the section ends with an empty line
-/// or simply with the body.
+/// or simply with the body. One empty line may also stand between the trailers and their
+/// signature: minio-go writes `name:value\n` lines, then `\r\n`, then
+/// `x-amz-trailer-signature:<64 hex>\r\n\r\n` (`StreamingReader.addSignedTrailer`, v7.0.46
+/// to this day), which MinIO and s3s read as the same trailers and signature. Nothing else may
+/// follow an empty line.
 fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
     let mut entries: Vec<(Vec<u8>, &[u8])> = Vec::new();
     let mut signature = None;
-    let mut ended = false;
+    let mut empty_lines = 0;
     let mut at = 0;
     while at < section.len() {
         let lf = section[at..]
@@ -690,11 +694,21 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
         let line_at = at;
         at += lf + 1;
         if line.is_empty() {
-            ended = true;
+            empty_lines += 1;
             continue;
         }
-        if ended {
-            return Err(ChunkError::Malformed("data after the trailer section"));
+        if empty_lines > 0 {
+            // After an empty line: only minio-go's signature line, once (then only the end).
+            let prefix = TRAILER_SIGNATURE.as_bytes();
+            let signs_the_trailers = line
+                .get(..prefix.len())
+                .is_some_and(|name| name.eq_ignore_ascii_case(prefix))
+                && line.get(prefix.len()) == Some(&b':')
+                && !entries.is_empty()
+                && signature.is_none();
+            if empty_lines > 1 || !signs_the_trailers {
+                return Err(ChunkError::Malformed("data after the trailer section"));
+            }
         }
         let colon = line
             .iter()

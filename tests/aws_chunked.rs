@@ -470,6 +470,72 @@ fn trailer_tampering_is_refused_and_the_lf_variant_accepted() {
     assert_verifies_for_origin(&out, Trailer::Signed, 4);
 }
 
+/// minio-go's signed trailer: `name:value\n` lines, `\r\n`, then the signature line and the
+/// final `\r\n` (an empty line between the trailers and their signature).
+#[test]
+fn minio_go_trailer_layout_is_accepted_and_nothing_else_after_an_empty_line() {
+    let chunks: [&[u8]; 1] = [b"data"];
+    let trailers = [("x-amz-checksum-crc32c", "sOO8/Q==")];
+    let body = write_body(client(SEED), &chunks, Some(&trailers), "\r\n");
+    let minio = replace_once(
+        &body,
+        b"x-amz-checksum-crc32c:sOO8/Q==\r\n",
+        b"x-amz-checksum-crc32c:sOO8/Q==\n\r\n",
+    );
+    let out = run(
+        resigner(SEED, Trailer::Signed, 4).announcing(b"x-amz-checksum-crc32c"),
+        &[&minio],
+    )
+    .unwrap();
+    assert_only_signatures_changed(&minio, &out);
+    assert_verifies_for_origin(&out, Trailer::Signed, 4);
+    // Split at every byte: the same output.
+    for at in 0..minio.len() {
+        let split = run(
+            resigner(SEED, Trailer::Signed, 4),
+            &[&minio[..at], &minio[at..]],
+        );
+        assert_eq!(split.as_ref(), Ok(&out), "split at {at}");
+    }
+    // The signature is still checked.
+    let tampered = replace_once(&minio, b"sOO8/Q==", b"sOO8/R==");
+    assert_eq!(
+        refused(Trailer::Signed, 4, &tampered),
+        ChunkError::TrailerSignature
+    );
+
+    // Anything else after an empty line is refused for its layout, before any signature.
+    let final_header_end = {
+        let at = minio.windows(4).rposition(|w| w == b"\r\n0;").unwrap() + 2;
+        at + minio[at..].iter().position(|&b| b == b'\n').unwrap() + 1
+    };
+    let signature_at = minio
+        .windows(24)
+        .position(|w| w == b"x-amz-trailer-signature:")
+        .unwrap()
+        + 24;
+    let sig = std::str::from_utf8(&minio[signature_at..signature_at + 64]).unwrap();
+    let crc = "x-amz-checksum-crc32c:sOO8/Q==";
+    for section in [
+        format!("{crc}\n\r\n\r\nx-amz-trailer-signature:{sig}\r\n\r\n"),
+        format!(
+            "{crc}\n\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:{sig}\r\n\r\n"
+        ),
+        format!(
+            "{crc}\n\r\nx-amz-trailer-signature:{sig}\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+        ),
+        format!("{crc}\nx-amz-trailer-signature:{sig}\n\r\nx-amz-trailer-signature:{sig}\r\n\r\n"),
+        format!("\r\nx-amz-trailer-signature:{sig}\r\n\r\n"),
+    ] {
+        let body = [&minio[..final_header_end], section.as_bytes()].concat();
+        assert_eq!(
+            refused(Trailer::Signed, 4, &body),
+            ChunkError::Malformed("data after the trailer section"),
+            "{section:?}"
+        );
+    }
+}
+
 #[test]
 fn malformed_bodies_are_refused() {
     let (body, length) = small_body(Trailer::None);
