@@ -13,6 +13,12 @@ SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 SCHEMAS   := test-harness/schemas
 JS_CLIENT := test-harness/js-client
+GO_CLIENT := $(TOOLS)/go-client/go-client
+# The Go SDKs come from Debian's packages (.ci/run installs them; test_sdk_go.py skips, naming
+# them, without): the Go client is built only where they are.
+GOCODE    := /usr/share/gocode/src/github.com
+HAVE_GO_SDKS := $(shell command -v go >/dev/null && test -d $(GOCODE)/aws/aws-sdk-go-v2/service/s3 \
+	&& test -d $(GOCODE)/aws/aws-sdk-go/service/s3 && test -d $(GOCODE)/minio/minio-go/v7 && echo yes)
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 # Fuzzing (fuzz/, cargo fuzz on the nightly toolchain): a few seconds per target in `make
@@ -51,7 +57,8 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexp
 	$(UNEXPORT)
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone
+deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone \
+	$(if $(HAVE_GO_SDKS),$(GO_CLIENT))
 
 $(VENV)/.installed: test-harness/requirements.txt
 	@echo "==> installing Envoy, boto3, the AWS CLI, minio-py and pytest into $(VENV)"
@@ -86,6 +93,14 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 	@echo "==> building the AWS SDK for Rust test client (a few minutes, once)"
 	cargo build --quiet --release --locked --manifest-path test-harness/sdk-client/Cargo.toml --target-dir $(TOOLS)/sdk-client
 	@touch $@
+
+# The AWS SDKs for Go v2 and v1 and minio-go, real clients the integration tests drive
+# (test_sdk_go.py): compiled offline against Debian's sources in GOPATH mode, which needs no
+# module proxy and takes the packaged versions as they are (about 35 s the first time).
+$(GO_CLIENT): $(wildcard test-harness/go-client/*.go)
+	@echo "==> building the Go SDK test client (Debian's Go SDKs)"
+	cd test-harness/go-client && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=$(TOOLS)/go-client/cache \
+		go build -o $@ .
 
 # The filter built keeping its function names, for `bench_instructions.py --functions`. A
 # stripped build inlines a few functions differently, so the profile runs this build itself

@@ -70,3 +70,27 @@ def js_client_script() -> str:
     if not (JS_CLIENT / "node_modules" / ".installed").exists():
         raise RuntimeError(f"{JS_CLIENT / 'node_modules'} is missing: run `make deps`")
     return str(JS_CLIENT / "s3.mjs")
+
+
+GO_CLIENT = ROOT / ".tools" / "go-client" / "go-client"
+# Debian's packaged sources the Go test client compiles against (GOPATH mode, offline).
+GO_PACKAGES = {
+    "golang-go": "/usr/bin/go",
+    "golang-github-aws-aws-sdk-go-v2-dev": "/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/service/s3",
+    "golang-github-aws-aws-sdk-go-dev": "/usr/share/gocode/src/github.com/aws/aws-sdk-go/service/s3",
+    "golang-github-minio-minio-go-v7-dev": "/usr/share/gocode/src/github.com/minio/minio-go/v7",
+}
+
+
+def missing_go_packages() -> list[str]:
+    """The Debian packages of GO_PACKAGES not installed."""
+    return [name for name, path in GO_PACKAGES.items() if not os.path.exists(path)]
+
+
+def go_client_binary() -> str:
+    """The Go test client (test-harness/go-client: the AWS SDKs for Go v2 and v1, minio-go),
+    built by `make deps` when the Debian packages are installed (the tests skip without them)."""
+    if not os.access(GO_CLIENT, os.X_OK):
+        raise RuntimeError(f"{GO_CLIENT} is missing: run `make deps`")
+    return str(GO_CLIENT)
+
