@@ -63,7 +63,9 @@ type sent struct {
 	Expect   string `json:"expect,omitempty"`
 	Encoding string `json:"encoding,omitempty"`
 	Trailer  string `json:"trailer,omitempty"`
-	Status   int    `json:"status"`
+	// SignedHeaders of a header-signed request.
+	Signed string `json:"signed,omitempty"`
+	Status int    `json:"status"`
 }
 
 // Records each request the SDK sends.
@@ -80,6 +82,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		Expect:   req.Header.Get("Expect"),
 		Encoding: req.Header.Get("Content-Encoding"),
 		Trailer:  req.Header.Get("X-Amz-Trailer"),
+		Signed:   signedHeaders(req.Header.Get("Authorization")),
 	}
 	if s.Host == "" {
 		s.Host = req.URL.Host
@@ -92,6 +95,16 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.sent = append(r.sent, s)
 	r.mu.Unlock()
 	return resp, err
+}
+
+// signedHeaders is the SignedHeaders list of a SigV4 Authorization header.
+func signedHeaders(authorization string) string {
+	_, rest, ok := strings.Cut(authorization, "SignedHeaders=")
+	if !ok {
+		return ""
+	}
+	list, _, _ := strings.Cut(rest, ",")
+	return list
 }
 
 func main() {
