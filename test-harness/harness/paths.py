@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,3 +95,13 @@ def go_client_binary() -> str:
         raise RuntimeError(f"{GO_CLIENT} is missing: run `make deps`")
     return str(GO_CLIENT)
 
+
+RUBY_CLIENT = ROOT / "test-harness" / "ruby-client" / "s3.rb"
+
+
+def ruby_sdk_missing() -> str | None:
+    """Why the AWS SDK for Ruby cannot run here (Debian's ruby-aws-sdk-s3), or None."""
+    if shutil.which("ruby") is None:
+        return "ruby is not installed"
+    done = subprocess.run(["ruby", "-e", "require 'aws-sdk-s3'"], capture_output=True, text=True, timeout=60)
+    return None if done.returncode == 0 else "the aws-sdk-s3 gem does not load"
