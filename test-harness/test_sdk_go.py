@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import go_client_binary, missing_go_packages
-from harness.programs import SIGNED_TRAILER
+from harness.programs import PART_CHECKSUM_ANSWER, SIGNED_TRAILER
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -35,12 +35,14 @@ STREAMING_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 
 
 def go(sdk: str, endpoint: str, bucket: str, op: str, *args: str, virtual_port: int | None = None,
-       key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION, check: bool = True) -> dict:
+       ca: str | None = None, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION,
+       check: bool = True) -> dict:
     """Runs one operation; its JSON: `result` (or `error` and `code`) and the `requests` sent."""
     # The v1 SDK loads AWS_CA_BUNDLE into its own transport, refusing the recording one: no TLS here.
     env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
     env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=region)
     flags = ["-virtual", "-connect", f"127.0.0.1:{virtual_port}"] if virtual_port else []
+    flags += ["-ca", ca] if ca else []
     done = subprocess.run([go_client_binary(), *flags, sdk, endpoint, bucket, op, *map(str, args)],
                           env=env, capture_output=True, text=True, timeout=300)
     out = json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr}
@@ -141,6 +143,26 @@ def test_minio_multipart_with_signed_trailers(proxy, origin_s3, bucket, tmp_path
     assert {(r["sha256"], r.get("trailer")) for r in parts} == {(STREAMING_TRAILER, "x-amz-checksum-crc32c")}
     assert "error" not in out, out
     assert origin_s3.get_object(Bucket=bucket, Key="trailer.bin")["Body"].read() == path.read_bytes()
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("op", ["put", "multipart-trailer"])
+def test_minio_over_https(tls_proxy, origin_s3, bucket, tmp_path, op, origin_deviation):
+    """Over HTTPS minio-go signs no body: a PUT is UNSIGNED-PAYLOAD, and with TrailingHeaders
+    each part an unsigned aws-chunked stream with a CRC32C trailer the origin checks, and the
+    completion a composite CRC32C of the parts' (from the origin's answers)."""
+    if op == "multipart-trailer":
+        origin_deviation(PART_CHECKSUM_ANSWER)
+    path = file_of(tmp_path, (11 if op == "multipart-trailer" else 1) * MIB + 1)
+    endpoint = f"https://{tls_proxy.authority}"
+    out = go("minio", endpoint, bucket, op, "tls.bin", path, ca=tls_proxy.ca_bundle)
+    if op == "put":
+        assert [(r["sha256"], r.get("trailer")) for r in puts(out)] == [("UNSIGNED-PAYLOAD", None)]
+    else:
+        parts = [r for r in puts(out) if "partNumber=" in r["query"]]
+        assert [(r["sha256"], r.get("trailer")) for r in parts] == [
+            ("STREAMING-UNSIGNED-PAYLOAD-TRAILER", "x-amz-checksum-crc32c")] * 3
+    assert origin_s3.get_object(Bucket=bucket, Key="tls.bin")["Body"].read() == path.read_bytes()
 
 
 @pytest.mark.every_origin

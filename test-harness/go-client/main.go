@@ -1,6 +1,6 @@
 // Go S3 clients of s3-resign, driven by test_sdk_go.py:
 //
-//	go-client [-virtual] [-connect ADDR] SDK ENDPOINT BUCKET OP [ARG...]
+//	go-client [-virtual] [-connect ADDR] [-ca FILE] SDK ENDPOINT BUCKET OP [ARG...]
 //
 // SDK is v2 (the AWS SDK for Go v2), v1 (the AWS SDK for Go v1) or minio (minio-go v7); the key
 // pair comes from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the region from AWS_REGION
@@ -13,6 +13,8 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -66,6 +68,8 @@ type sent struct {
 	// SignedHeaders of a header-signed request.
 	Signed string `json:"signed,omitempty"`
 	Status int    `json:"status"`
+	// The answer's x-amz-checksum-crc32c: what the origin says it stored.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // Records each request the SDK sends.
@@ -90,6 +94,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := r.next.RoundTrip(req)
 	if resp != nil {
 		s.Status = resp.StatusCode
+		s.Checksum = resp.Header.Get("X-Amz-Checksum-Crc32c")
 	}
 	r.mu.Lock()
 	r.sent = append(r.sent, s)
@@ -110,10 +115,11 @@ func signedHeaders(authorization string) string {
 func main() {
 	virtual := flag.Bool("virtual", false, "virtual-hosted addressing (bucket in the host name)")
 	connect := flag.String("connect", "", "connect every host name to this address (no resolver knows the bucket hosts)")
+	ca := flag.String("ca", "", "trust the CA certificates in this PEM file for https endpoints")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) < 4 {
-		fmt.Fprintln(os.Stderr, "usage: go-client [-virtual] [-connect ADDR] v2|v1|minio ENDPOINT BUCKET OP [ARG...]")
+		fmt.Fprintln(os.Stderr, "usage: go-client [-virtual] [-connect ADDR] [-ca FILE] v2|v1|minio ENDPOINT BUCKET OP [ARG...]")
 		os.Exit(2)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -122,6 +128,17 @@ func main() {
 		transport.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, network, *connect)
 		}
+	}
+	if *ca != "" {
+		pem, err := os.ReadFile(*ca)
+		if err != nil {
+			panic(err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			panic("no certificate in " + *ca)
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: roots}
 	}
 	rec := &recorder{next: transport}
 	region := os.Getenv("AWS_REGION")
