@@ -4,7 +4,8 @@ ranges, listing, copy, multipart uploads, presigned URLs fetched with `requests`
 signs its bodies with, asserted from the requests it sent: v2 and v1 the payload's SHA-256 (v1
 with `Expect: 100-Continue` from 2 MiB on, which Envoy answers and drops; v1 1.44 does not sign
 it), minio-go signed aws-chunked bodies over plain HTTP, with a signed CRC32C trailer on
-multipart parts when asked for trailing headers (its own trailer layout: README, Clients)."""
+multipart parts when asked for trailing headers (its own trailer layout: README, Clients), and
+over HTTPS no body signed (unsigned CRC32C trailers on parts)."""
 
 import hashlib
 import json
@@ -38,7 +39,8 @@ def go(sdk: str, endpoint: str, bucket: str, op: str, *args: str, virtual_port: 
        ca: str | None = None, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION,
        check: bool = True) -> dict:
     """Runs one operation; its JSON: `result` (or `error` and `code`) and the `requests` sent."""
-    # The v1 SDK loads AWS_CA_BUNDLE into its own transport, refusing the recording one: no TLS here.
+    # The v1 SDK loads AWS_CA_BUNDLE into its own transport, refusing the recording one; the
+    # client trusts the TLS proxy's CA by `-ca`.
     env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
     env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=region)
     flags = ["-virtual", "-connect", f"127.0.0.1:{virtual_port}"] if virtual_port else []

@@ -1,9 +1,9 @@
 """The AWS SDK for Ruby (aws-sdk-s3, Debian's ruby-aws-sdk-s3) through the proxy
 (test-harness/ruby-client/s3.rb, one process per operation): objects, ranges, listing, copy,
-`upload_file` in parts, presigned URLs fetched with `requests`, virtual-hosted through Envoy as
-its HTTP proxy. Asserted from the requests it sent: every body signed by its SHA-256, with a
-signed Content-MD5, and `Expect: 100-continue` (not signed) on every request with a body, which
-Envoy answers itself and drops."""
+`upload_file` in parts, presigned URLs fetched with `requests`, a `presigned_post` form posted
+with `requests`, virtual-hosted through Envoy as its HTTP proxy. Asserted from the requests it
+sent: every body signed by its SHA-256, with a signed Content-MD5, and `Expect: 100-continue`
+(not signed) on every request with a body, which Envoy answers itself and drops."""
 
 import hashlib
 import json
@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import RUBY_CLIENT, ruby_sdk_missing
-from test_post_policy import stored
+from test_post_policy import post, stored
 from test_sdk_rust import file_of
 
 _missing = ruby_sdk_missing()
@@ -98,6 +98,21 @@ def test_presigned_urls(proxy, origin_s3, bucket):
     url = rb(proxy.endpoint, bucket, "presign-get", "presigned.txt")["result"]
     r = requests.get(url, timeout=30)
     assert (r.status_code, r.content) == (200, b"presigned put")
+
+
+@pytest.mark.every_origin
+def test_presigned_post(proxy, origin_s3, bucket):
+    """`Bucket#presigned_post`: a SigV4 browser form, posted with `requests`."""
+    form = rb(proxy.endpoint, bucket, "presign-post")["result"]
+    assert form["url"] == f"{proxy.endpoint}/{bucket}"
+    assert form["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    r = post(proxy, form, b"posted by a form", extra_fields={"key": "uploads/form.txt"}, content_type="text/plain")
+    assert r.status_code == 204, r.text
+    assert stored(origin_s3, bucket, "uploads/form.txt")[:2] == (b"posted by a form", "text/plain")
+    # Outside the policy's key prefix: refused, nothing stored.
+    r = post(proxy, form, b"elsewhere", extra_fields={"key": "other/form.txt"}, content_type="text/plain")
+    assert r.status_code == 403, r.text
+    assert stored(origin_s3, bucket, "other/form.txt") is None
 
 
 def test_virtual_hosted_through_envoy_as_http_proxy(proxy, origin_s3, bucket, tmp_path):

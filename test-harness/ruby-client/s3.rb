@@ -79,6 +79,13 @@ def run(client, bucket, op, args)
   when 'presign-get', 'presign-put'
     method = op == 'presign-get' ? :get_object : :put_object
     Aws::S3::Presigner.new(client: client).presigned_url(method, bucket: bucket, key: args[0], expires_in: 300)
+  when 'presign-post'
+    # A browser form for keys under uploads/ of 1 byte to 1 KiB, text/plain.
+    post = Aws::S3::Resource.new(client: client).bucket(bucket).presigned_post(
+      key_starts_with: 'uploads/', content_length_range: 1..1024, content_type: 'text/plain',
+      signature_expiration: Time.now + 300
+    )
+    { url: post.url, fields: post.fields }
   else
     raise ArgumentError, "unknown operation #{op}"
   end
