@@ -298,10 +298,14 @@ def main() -> int:
                                                    (5000, 1000, True), (0, 8192, True), (8192, 8192, False)]):
         data = bytes((i * 7) & 0xFF for i in range(size))
         body = chunk_body(data, chunk, CLIENT_SECRET, CLIENT_SEED, trailer, date)
+        # minio-go's layout of a signed trailer: an empty line before the trailer signature.
+        layouts = [("", body)] + ([("-minio-go", body.replace(b"==\r\nx-amz-trailer", b"==\n\r\nx-amz-trailer"))]
+                                  if trailer else [])
         for bits in (0, 2, 4):
             selector = (1 if trailer else 0) | bits | (mode << 3)
-            write("aws_chunked", f"{mode}-{bits}", bytes([selector]) + f"{size}\n".encode() + body)
-            count += 1
+            for suffix, layout in layouts:
+                write("aws_chunked", f"{mode}-{bits}{suffix}", bytes([selector]) + f"{size}\n".encode() + layout)
+                count += 1
     # post_upload: the forms of the test data, and one made here.
     posts = json.loads((DATA / "s3-post-policy-examples.json").read_text())
     for e in posts["examples"]:
