@@ -421,6 +421,24 @@ impl Config {
                 ));
             }
         }
+        // Nor may a client hold an origin key's secret (under another key id: a client key
+        // that is also an origin key is one pair): it could sign for the origin itself,
+        // around every check of the filter's (a tenants' attack run, 2026-12-01).
+        for (i, pair) in credentials.iter().enumerate() {
+            let Some(secret) = secret_of(pair) else {
+                continue;
+            };
+            let origin_of = |other: &CredentialPair| {
+                other.origin.access_key_id != pair.client.access_key_id
+                    && bool::from(other.origin.secret.key().expose().ct_eq(secret))
+            };
+            if let Some(j) = credentials.iter().position(origin_of) {
+                return Err(ConfigError::new(
+                    format!("{credentials_name}[{i}]"),
+                    format!("has the secret of the origin key of {credentials_name}[{j}]: whoever holds this client key could sign for the origin itself; give it a secret of its own"),
+                ));
+            }
+        }
         if max_clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
             return Err(ConfigError::new(
                 skew_name,

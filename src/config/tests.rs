@@ -525,6 +525,29 @@ fn two_client_keys_may_not_share_a_secret() {
 }
 
 #[test]
+fn a_client_may_not_hold_an_origin_key_s_secret() {
+    let config = |a: &str, b: &str| {
+        format!(
+            r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[
+            {{"access_key_id":"A","secret_access_key":"{a}"}},
+            {{"access_key_id":"B","secret_access_key":"{b}","origin_access_key_id":"RO","origin_secret_access_key":"origin"}}]}}"#
+        )
+    };
+    // Another tenant's origin key, and the client's own.
+    for (a, b) in [("origin", "b"), ("a", "origin")] {
+        let e = Config::parse(config(a, b).as_bytes(), &no_env).unwrap_err();
+        assert!(e.reason.contains("origin key of credentials[1]"), "{e:?}");
+        assert!(!e.reason.contains("origin\""), "{e:?}");
+    }
+    assert!(Config::parse(config("a", "b").as_bytes(), &no_env).is_ok());
+    // A client key that another tenant's requests are signed with at the origin is one pair.
+    let shared = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[
+        {"access_key_id":"A","secret_access_key":"a"},
+        {"access_key_id":"B","secret_access_key":"b","origin_access_key_id":"A","origin_secret_access_key":"a"}]}"#;
+    assert!(Config::parse(shared.as_bytes(), &no_env).is_ok());
+}
+
+#[test]
 fn with_several_keys_a_key_s_half_of_the_budget_holds_a_whole_chunk() {
     let two_keys = |budget: u64| {
         format!(
