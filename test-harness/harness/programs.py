@@ -393,12 +393,33 @@ class Envoy(Program):
     def admin_json(self, path: str):
         return json.loads(self.admin_get(path))
 
-    def prometheus(self) -> dict[str, int]:
-        """The filter's series from /stats/prometheus: {'name{label="v"}': value}."""
+    def version(self) -> tuple[int, ...]:
+        """Envoy's release, from /server_info ("<commit>/1.40.0/Clean/RELEASE/BoringSSL")."""
+        release = self.admin_json("/server_info")["version"].split("/")[1]
+        return tuple(int(part) for part in release.split(".")[:3])
+
+    def upstream_vm_cluster(self, cluster: str) -> str | None:
+        """Where a wasm VM that `cluster`'s upstream filter started counts its stats
+        (`wasmcustom.*`, and its plugin's `wasm.*`): None for the root scope, where Envoy 1.39 and
+        later count it as they count a listener filter's (envoyproxy/envoy#45242); `cluster` for
+        that cluster's scope (`cluster.<name>.`), where earlier releases count it. Clusters load
+        before listeners, so in failover.yaml the origin filter starts the VM the edge shares."""
+        return None if self.version() >= (1, 39) else cluster
+
+    def prometheus(self, cluster: str | None = None) -> dict[str, int]:
+        """The filter's series from /stats/prometheus: {'name{label="v"}': value}. With
+        `cluster` (`upstream_vm_cluster`), those counted in its scope, named as at the root."""
+        prefix, own = ("envoy_cluster_wasmcustom_", f'envoy_cluster_name="{cluster}"') if cluster else ("", "")
         series = {}
         for line in self.admin_get("/stats/prometheus").decode().splitlines():
-            if line.startswith("s3_resign_"):
-                name, value = line.rsplit(" ", 1)
+            if line.startswith(prefix + "s3_resign_"):
+                name, value = line.removeprefix(prefix).rsplit(" ", 1)
+                if cluster:
+                    name, _, labels = name.partition("{")
+                    labels = labels.removesuffix("}").split(",")
+                    if own not in labels:
+                        continue
+                    name += "{" + ",".join(label for label in labels if label != own) + "}"
                 series[name.removesuffix("{}")] = int(value)
         return series
 
