@@ -261,3 +261,22 @@ def test_access_log_of_the_upstream_filter_example(origin, bucket):
         ("header_v4", "CLIENTKEY", None),
         (None, "CLIENTKEY", "SignatureDoesNotMatch"),
     ]
+
+
+def test_counters_of_the_upstream_filter_example(origin, bucket):
+    """The upstream (cluster) filter's counters, where this Envoy keeps them: at the root, as a
+    listener filter's, since Envoy 1.39; before, in the cluster's scope, so that Prometheus
+    reads `envoy_cluster_wasmcustom_s3_resign_requests_total{envoy_cluster_name="s3_origin"}`
+    (README.md, *Metrics*)."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None,
+                    reference=UPSTREAM_FILTER_YAML)
+    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
+    with Envoy(config, env=env) as envoy:
+        assert send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/up", body=b"u")).status == 200
+        assert send(envoy.authority, sign_header(envoy.authority, "GET", f"/{bucket}/up", secret="bad")).status == 403
+        scope = envoy.upstream_vm_cluster("s3_origin")
+        got = envoy.prometheus(scope)
+        assert got['s3_resign_requests_total{kind="header_v4"}'] == 1, got
+        assert got['s3_resign_rejections_total{code="SignatureDoesNotMatch"}'] == 1, got
+        # Nowhere else: the other scope has none of the filter's series.
+        assert envoy.prometheus(None if scope else "s3_origin") == {}
