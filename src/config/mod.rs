@@ -421,21 +421,29 @@ impl Config {
                 ));
             }
         }
-        // Nor may a client hold an origin key's secret (under another key id: a client key
-        // that is also an origin key is one pair): it could sign for the origin itself,
-        // around every check of the filter's (a tenants' attack run, 2026-12-01).
+        // Nor may a client hold an origin key's secret: it could sign for the origin itself,
+        // around every check of the filter's (a tenants' attack run, 2026-12-01). Unless the
+        // origin key is the client's own pair, passed through for its requests: then it is
+        // the same key, whoever else's requests the origin gets signed with it.
         for (i, pair) in credentials.iter().enumerate() {
             let Some(secret) = secret_of(pair) else {
                 continue;
             };
-            let origin_of = |other: &CredentialPair| {
-                other.origin.access_key_id != pair.client.access_key_id
+            let passed_through =
+                |key_id: &str| !pair.translates() && key_id == pair.client.access_key_id;
+            let holds = |other: &CredentialPair| {
+                !passed_through(&other.origin.access_key_id)
                     && bool::from(other.origin.secret.key().expose().ct_eq(secret))
             };
-            if let Some(j) = credentials.iter().position(origin_of) {
+            if let Some(j) = credentials.iter().position(holds) {
+                let whose = if i == j {
+                    "its own origin key".to_owned()
+                } else {
+                    format!("the origin key of {credentials_name}[{j}]")
+                };
                 return Err(ConfigError::new(
                     format!("{credentials_name}[{i}]"),
-                    format!("has the secret of the origin key of {credentials_name}[{j}]: whoever holds this client key could sign for the origin itself; give it a secret of its own"),
+                    format!("has the secret of {whose}: whoever holds this client key could sign for the origin itself; give it a secret of its own"),
                 ));
             }
         }

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -396,7 +397,8 @@ class Envoy(Program):
     def version(self) -> tuple[int, ...]:
         """Envoy's release, from /server_info ("<commit>/1.40.0/Clean/RELEASE/BoringSSL")."""
         release = self.admin_json("/server_info")["version"].split("/")[1]
-        return tuple(int(part) for part in release.split(".")[:3])
+        # A development build says "1.41.0-dev".
+        return tuple(int(re.match(r"\d*", part).group() or 0) for part in release.split(".")[:3])
 
     def upstream_vm_cluster(self, cluster: str) -> str | None:
         """Where a wasm VM that `cluster`'s upstream filter started counts its stats
