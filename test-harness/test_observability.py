@@ -248,25 +248,11 @@ def test_access_log_fields_only_when_asked(origin, bucket):
             for line in lines] == [(404, None, None, None), (403, None, None, None)]
 
 
-def test_access_log_of_the_upstream_filter_example(origin, bucket):
-    """The upstream (cluster) filter sets the same fields, and its access log shows them."""
-    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None,
-                    reference=UPSTREAM_FILTER_YAML)
-    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
-    with Envoy(config, env=env) as envoy:
-        assert send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/up", body=b"u")).status == 200
-        assert send(envoy.authority, sign_header(envoy.authority, "GET", f"/{bucket}/up", secret="bad")).status == 403
-        lines = access_log(envoy)
-    assert [(line["s3_auth_kind"], line["s3_access_key_id"], line["s3_error_code"]) for line in lines] == [
-        ("header_v4", "CLIENTKEY", None),
-        (None, "CLIENTKEY", "SignatureDoesNotMatch"),
-    ]
-
-
-def test_counters_of_the_upstream_filter_example(origin, bucket):
-    """The upstream (cluster) filter's counters, where this Envoy keeps them: at the root, as a
-    listener filter's, since Envoy 1.39; before, in the cluster's scope, so that Prometheus
-    reads `envoy_cluster_wasmcustom_s3_resign_requests_total{envoy_cluster_name="s3_origin"}`
+def test_access_log_and_counters_of_the_upstream_filter_example(origin, bucket):
+    """The upstream (cluster) filter sets the same access-log fields, and counts where this Envoy
+    keeps a cluster filter's counters: at the root, as a listener filter's, since Envoy 1.39;
+    before, in the cluster's scope, so that Prometheus reads
+    `envoy_cluster_wasmcustom_s3_resign_requests_total{envoy_cluster_name="s3_origin"}`
     (README.md, *Metrics*)."""
     config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None,
                     reference=UPSTREAM_FILTER_YAML)
@@ -280,3 +266,8 @@ def test_counters_of_the_upstream_filter_example(origin, bucket):
         assert got['s3_resign_rejections_total{code="SignatureDoesNotMatch"}'] == 1, got
         # Nowhere else: the other scope has none of the filter's series.
         assert envoy.prometheus(None if scope else "s3_origin") == {}
+        lines = access_log(envoy)
+    assert [(line["s3_auth_kind"], line["s3_access_key_id"], line["s3_error_code"]) for line in lines] == [
+        ("header_v4", "CLIENTKEY", None),
+        (None, "CLIENTKEY", "SignatureDoesNotMatch"),
+    ]
