@@ -67,9 +67,10 @@ $(VENV)/.installed: test-harness/requirements.txt
 	@touch $@
 
 # Published schemas the deployment tests check the shipped YAML against: the compose
-# specification (in dclint) and Istio's CRDs (@kubernetes-models/istio). npm, pinned by the lock.
+# specification (in dclint) and the CRDs of Istio, Envoy Gateway and the Gateway API
+# (@kubernetes-models/istio, /envoy-gateway, /gateway-api). npm, pinned by the lock.
 $(SCHEMAS)/node_modules/.installed: $(SCHEMAS)/package.json $(SCHEMAS)/package-lock.json
-	@echo "==> installing the compose and Istio schemas (npm) into $(SCHEMAS)/node_modules"
+	@echo "==> installing the compose, Istio and Envoy Gateway schemas (npm) into $(SCHEMAS)/node_modules"
 	cd $(SCHEMAS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -20,7 +20,7 @@ from harness import Envoy, filter_config_json, render
 from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML, wasm_filter
 from harness.paths import ENVOY_YAML, PROBE_WASM, ROOT, WASM
-from harness.schemas import compose_schema, istio_errors
+from harness.schemas import compose_schema, crd_errors
 
 ENVOY_DIR = ROOT / "envoy"
 
@@ -277,12 +277,12 @@ def test_istio_yaml_follows_istio_crd_schemas():
     docs = istio_docs()
     assert {d["kind"] for d in docs} == {"WasmPlugin", "Gateway", "VirtualService", "EnvoyFilter",
                                          "ServiceEntry", "DestinationRule"}
-    errors = istio_errors(docs)
+    errors = crd_errors(docs)
     assert errors == [None] * len(docs), [(d["kind"], e) for d, e in zip(docs, errors) if e]
     # The schemas have teeth.
     broken = [dict(istio_doc("WasmPlugin"), spec={**istio_doc("WasmPlugin")["spec"], "phase": "EARLY"}),
               dict(istio_doc("DestinationRule"), spec={"host": "s3.example.com", "trafficPolicy": {"tls": {"mode": "TLS"}}})]
-    assert all(istio_errors(broken))
+    assert all(crd_errors(broken))
 
 
 def test_istio_pieces_fit_together():

@@ -1,6 +1,7 @@
 """Published schemas for the deployment artefacts, installed by `make deps` from npm into
 test-harness/schemas/node_modules: the compose specification's JSON schema (as dclint ships
-it) and Istio's CRD schemas (compiled validators in @kubernetes-models/istio)."""
+it), and the CRD schemas of Istio, Envoy Gateway and the Gateway API (compiled validators in
+@kubernetes-models/istio, /envoy-gateway and /gateway-api)."""
 
 import json
 import shutil
@@ -22,10 +23,11 @@ def compose_schema() -> dict:
     return json.loads(_installed(COMPOSE_SCHEMA).read_text())
 
 
-def istio_errors(docs: list[dict]) -> list[list[str] | None]:
-    """Each document checked against Istio's published CRD schema for its kind: None when
-    valid, else the schema's errors."""
-    _installed(SCHEMAS / "node_modules" / "@kubernetes-models" / "istio")
-    done = subprocess.run([shutil.which("node") or "node", str(SCHEMAS / "validate-istio.mjs")],
+def crd_errors(docs: list[dict]) -> list[list[str] | None]:
+    """Each document checked against the published CRD schema for its apiVersion and kind
+    (Istio, Envoy Gateway, Gateway API): None when valid, else the schema's errors."""
+    for package in ("istio", "envoy-gateway", "gateway-api"):
+        _installed(SCHEMAS / "node_modules" / "@kubernetes-models" / package)
+    done = subprocess.run([shutil.which("node") or "node", str(SCHEMAS / "validate-crds.mjs")],
                           input=json.dumps(docs), capture_output=True, text=True, cwd=SCHEMAS, timeout=60, check=True)
     return json.loads(done.stdout)
