@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from harness.clients import RawRequest, s3_client, send
+from harness.clients import RawRequest, s3_client, send, target_of
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from test_rejections import assert_refused
 
 V2 = {"signature_version": "s3"}
-
-
-def target_of(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @pytest.fixture
