@@ -151,6 +151,8 @@ def test_respellings_of_a_signed_request_act_on_its_key_or_are_refused(proxy, or
             if did != expected:
                 failures.append(f"{key!r}, {what}: forwarded, and did {did!r:.300}, not {expected!r:.200}\n"
                                 f"  {method} {respelt}")
+                if what == "as signed":
+                    break  # the respellings of a request that does not work say nothing more
     print(f"\n{origin.kind} {method} {signing}: {refused} respellings refused, forwarded: {forwarded_kinds}")
     assert not failures, (f"seed {SEED}, {method} {signing}: {len(failures)} respellings forwarded act "
                           "otherwise than the request as signed:\n" + "\n".join(failures))
