@@ -40,62 +40,75 @@ def fresh_bucket(admin) -> str:
     return name
 
 
+def replay(n: int, kind: str) -> str:
+    return (f"  replay: RANDOM_DIFFERENTIAL_SEED={SEED} RANDOM_DIFFERENTIAL_ONLY={n} .tools/venv/bin/python "
+            f"-m pytest test-harness/test_random_differential.py -k 'random_requests and {kind}'")
+
+
 @pytest.mark.every_origin
 def test_random_requests_do_through_the_proxy_what_they_do_at_the_origin(proxy, origin, origin_s3):
-    traits = ORIGINS[origin.kind]
     admin = raw_listing(origin_s3)
-    direct_side = Side("origin", origin.authority, origin.access_key, origin.secret_key, origin.region)
-    proxy_side = Side("proxy", proxy.authority, CLIENT_KEY, CLIENT_SECRET, "us-east-1")
     failures, counts = [], {}
     for n in case_numbers(origin.kind):
-        # the same request, made for each side's bucket
-        bucket = fresh_bucket(admin)
-        case = make_case(SEED, n, bucket, traits)
-        populate(admin, bucket, case)
-        sigver = case.sigver
-        if sigver != "s3v4" and case.bucket_level and traits.sigv2_bucket_as_sent:
-            # boto3's own SigV2 bucket-level requests are refused by s3s-fs (see
-            # `Origin.sigv2_bucket_as_sent`): what the origin does with the call, signed with
-            # SigV4, is what the proxy must do with it.
-            sigver = "s3v4"
-        direct = run(direct_side, case, sigver)
-        stored_direct = stored(admin, bucket, case)
-
-        bucket = fresh_bucket(admin)
-        case = make_case(SEED, n, bucket, traits)
-        populate(admin, bucket, case)
-        before = proxy.origin_requests()
-        proxied = run(proxy_side, case, case.sigver)
-        forwarded = proxy.origin_requests() > before
-        stored_proxied = stored(admin, bucket, case)
-
-        why = not_canonical(proxied.sent, case.headers) if case.kind == "raw" else None
-        if why:
-            # Signed over bytes that are not SigV4's canonical form: S3 and Garage refuse it,
-            # and so must the proxy, itself. s3s-fs 0.14.1 checks the path and query as sent,
-            # and takes some. (A HEAD answer has no body to name the error.)
-            found = []
-            code = None if case.method == "HEAD" else "SignatureDoesNotMatch"
-            if (proxied.status, proxied.code) != (403, code) or forwarded:
-                found.append(f"{why}: the proxy must refuse it itself, 403 {code}")
-            if direct.ok and origin.kind != "s3s-fs":
-                found.append(f"{why}: {origin.kind} took it")
-            kind = f"not canonical, refused ({why})"
-        else:
-            found = differences(direct, proxied, stored_direct, stored_proxied)
-            kind = case.tag
+        try:
+            kind, failure = differential_case(n, proxy, origin, admin)
+        except Exception as e:  # the harness or an origin failed: still a case to replay
+            kind, failure = "error", f"seed {SEED} case {n}: {type(e).__name__}: {e}"
         counts[kind] = counts.get(kind, 0) + 1
-        if found:
-            failures.append(
-                f"seed {SEED} case {n} ({case.tag}, key {case.key!r}): {'; '.join(found)}\n"
-                f"  origin: {direct.status} {direct.code} {direct.says[:200]!r} {direct.sent[:300]}\n"
-                f"  proxy:  {proxied.status} {proxied.code} {proxied.says[:200]!r} {proxied.sent[:300]}\n"
-                + (f"  stored at the origin: {stored_direct}\n  stored through the proxy: {stored_proxied}\n"
-                   if stored_direct != stored_proxied else "")
-                + f"  replay: RANDOM_DIFFERENTIAL_SEED={SEED} RANDOM_DIFFERENTIAL_ONLY={n} .tools/venv/bin/python "
-                f"-m pytest test-harness/test_random_differential.py -k 'random_requests and {origin.kind}'")
+        if failure:
+            failures.append(failure + "\n" + replay(n, origin.kind))
     print(f"\n{origin.kind}, seed {SEED}: {sum(counts.values())} cases: {sorted(counts.items())}")
     assert not failures, f"{len(failures)} of {sum(counts.values())} cases differ:\n" + "\n".join(failures)
+
+
+def differential_case(n: int, proxy, origin, admin) -> tuple[str, str | None]:
+    """Case `n` sent straight to the origin and through the proxy: its kind, and how the two
+    differ (None when they do not)."""
+    traits = ORIGINS[origin.kind]
+    # the same request, made for each side's bucket
+    bucket = fresh_bucket(admin)
+    case = make_case(SEED, n, bucket, traits)
+    populate(admin, bucket, case)
+    sigver = case.sigver
+    if sigver != "s3v4" and case.bucket_level and traits.sigv2_bucket_as_sent:
+        # boto3's own SigV2 bucket-level requests are refused by s3s-fs (see
+        # `Origin.sigv2_bucket_as_sent`): what the origin does with the call, signed with
+        # SigV4, is what the proxy must do with it.
+        sigver = "s3v4"
+    direct = run(Side("origin", origin.authority, origin.access_key, origin.secret_key, origin.region), case, sigver)
+    stored_direct = stored(admin, bucket, case)
+
+    bucket = fresh_bucket(admin)
+    case = make_case(SEED, n, bucket, traits)
+    populate(admin, bucket, case)
+    before = proxy.origin_requests()
+    proxied = run(Side("proxy", proxy.authority, CLIENT_KEY, CLIENT_SECRET, "us-east-1"), case, case.sigver)
+    forwarded = proxy.origin_requests() > before
+    stored_proxied = stored(admin, bucket, case)
+
+    why = not_canonical(proxied.sent, case.headers) if case.kind == "raw" else None
+    if why:
+        # Signed over bytes that are not SigV4's canonical form: S3 and Garage refuse it, and
+        # so must the proxy, itself. s3s-fs 0.14.1 checks the path and query as sent, and takes
+        # some. (A HEAD answer has no body to name the error.)
+        found = []
+        code = None if case.method == "HEAD" else "SignatureDoesNotMatch"
+        if (proxied.status, proxied.code) != (403, code) or forwarded:
+            found.append(f"{why}: the proxy must refuse it itself, 403 {code}")
+        if direct.ok and origin.kind != "s3s-fs":
+            found.append(f"{why}: {origin.kind} took it")
+        kind = f"not canonical, refused ({why})"
+    else:
+        found = differences(direct, proxied, stored_direct, stored_proxied)
+        kind = case.tag
+    if not found:
+        return kind, None
+    return kind, (
+        f"seed {SEED} case {n} ({case.tag}, key {case.key!r}): {'; '.join(found)}\n"
+        f"  origin: {direct.status} {direct.code} {direct.says[:200]!r} {direct.sent[:300]}\n"
+        f"  proxy:  {proxied.status} {proxied.code} {proxied.says[:200]!r} {proxied.sent[:300]}"
+        + (f"\n  stored at the origin: {stored_direct}\n  stored through the proxy: {stored_proxied}"
+           if stored_direct != stored_proxied else ""))
 
 
 def sizes(admin, bucket: str) -> dict[str, int]:

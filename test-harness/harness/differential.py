@@ -9,7 +9,7 @@ import random
 import re
 from dataclasses import dataclass, field, replace
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 
 from .clients import RawRequest, presign, s3_client, send, sign_header, target_of
 from .random_requests import Case
@@ -94,6 +94,8 @@ def _boto_call(client, case: Case) -> Outcome:
         out = getattr(client, case.op)(**case.params)
     except ClientError as e:
         return Outcome(e.response["ResponseMetadata"].get("HTTPStatusCode"), e.response["Error"].get("Code"))
+    except ConnectionClosedError as e:
+        return Outcome(None, str(e))
     says = b""
     if case.op == "get_object":
         says = out["Body"].read()

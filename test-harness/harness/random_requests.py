@@ -38,8 +38,9 @@ class Origin:
     empty_delimiter: bool
     # It stores an object as a file named by its key (s3s-fs, MinIO): a `..` segment leaves the
     # bucket's directory (into another bucket's: the other side's), a `.` segment is dropped
-    # (the key `.` is the bucket's directory: 500), and a key ending in `/` is a directory (400
-    # UnexpectedContent). S3 takes all three; such keys are not generated.
+    # (the key `.` is the bucket's directory: 500), a key ending in `/` is a directory (400
+    # UnexpectedContent), and a key cannot be both an object and the directory of another.
+    # S3 takes all four; such keys are not generated.
     keys_as_files: bool
     # The longest key it stores (S3: 1024 bytes). s3s-fs 0.14.1 writes a file per object named
     # `.bucket-<base64 of the bucket>.object-<base64 of the whole key>.metadata.json`, which
@@ -91,12 +92,21 @@ class Case:
 def make_case(seed: int, n: int, bucket: str, origin: Origin) -> Case:
     rng = random.Random(f"{seed}:{n}")
     k, k2 = key(rng, origin), key(rng, origin)
+    if origin.keys_as_files and _file_and_directory(k, k2):
+        k2 += "_"
     kind = rng.choice(["boto", "boto", "presign", "raw", "raw", "raw"])
     sigver = "s3" if origin.sigv2 and rng.random() < 0.25 else "s3v4"
     body = rng.choice([b"", b"hello", bytes(rng.randrange(256) for _ in range(rng.randint(1, 300)))])
     case = Case(seed, n, kind, sigver, "", k, k2, body)
     {"boto": _boto, "presign": _presign, "raw": _raw}[kind](case, rng, bucket, origin)
     return case
+
+
+def _file_and_directory(k: str, k2: str) -> bool:
+    """Whether one key names the other's directory (`a` and `a/b`, `a//b`): S3 holds both, an
+    origin that stores keys as files cannot (the second write is answered 500)."""
+    a, b = ("/".join(s for s in x.split("/") if s) for x in (k, k2))
+    return a.startswith(b + "/") or b.startswith(a + "/")
 
 
 BOTO_OPS = ["put_object", "get_object", "head_object", "delete_object", "delete_objects", "list_objects",
