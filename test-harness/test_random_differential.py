@@ -21,7 +21,7 @@ from harness.random_requests import ORIGINS, make_case, not_canonical
 from harness.respellings import DOT_FAMILIES, FAMILIES, respellings
 
 SEED = int(os.environ.get("RANDOM_DIFFERENTIAL_SEED", "20261201"))
-# About a minute in all on two cores with the respellings below.
+# About 30 s in all here with the respellings below (a minute on a loaded machine).
 CASES = {"s3s-fs": 100, "garage": 50, "minio": 50}
 
 
