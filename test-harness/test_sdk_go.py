@@ -8,9 +8,7 @@ multipart parts when asked for trailing headers (its own trailer layout: README,
 over HTTPS no body signed (unsigned CRC32C trailers on parts)."""
 
 import hashlib
-import json
 import os
-import subprocess
 
 import pytest
 import requests
@@ -19,7 +17,7 @@ from botocore.exceptions import ClientError
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import go_client_binary, missing_go_packages
-from harness.programs import PART_CHECKSUM_ANSWER, SIGNED_TRAILER
+from harness.programs import PART_CHECKSUM_ANSWER, SIGNED_TRAILER, run_json_client
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -45,12 +43,8 @@ def go(sdk: str, endpoint: str, bucket: str, op: str, *args: str, virtual_port: 
     env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=region)
     flags = ["-virtual", "-connect", f"127.0.0.1:{virtual_port}"] if virtual_port else []
     flags += ["-ca", ca] if ca else []
-    done = subprocess.run([go_client_binary(), *flags, sdk, endpoint, bucket, op, *map(str, args)],
-                          env=env, capture_output=True, text=True, timeout=300)
-    out = json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr}
-    if check:
-        assert done.returncode == 0, f"{sdk} {op}: {out.get('error')} {out.get('requests')}"
-    return out
+    return run_json_client([go_client_binary(), *flags, sdk, endpoint, bucket, op, *map(str, args)],
+                           env, f"{sdk} {op}", check)
 
 
 def puts(out: dict) -> list[dict]:

@@ -6,9 +6,7 @@ sent: every body signed by its SHA-256, with a signed Content-MD5, and `Expect: 
 (not signed) on every request with a body, which Envoy answers itself and drops."""
 
 import hashlib
-import json
 import os
-import subprocess
 
 import pytest
 import requests
@@ -17,6 +15,7 @@ from botocore.exceptions import ClientError
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import RUBY_CLIENT, ruby_sdk_missing
+from harness.programs import run_json_client
 from test_post_policy import post, stored
 from test_sdk_rust import file_of
 
@@ -36,12 +35,7 @@ def rb(endpoint: str, bucket: str, op: str, *args, http_proxy: str | None = None
                AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     if http_proxy:
         env["S3_PROXY"] = http_proxy
-    done = subprocess.run(["ruby", str(RUBY_CLIENT), endpoint, bucket, op, *map(str, args)],
-                          env=env, capture_output=True, text=True, timeout=300)
-    out = json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr}
-    if check:
-        assert done.returncode == 0, f"{op}: {out.get('error')} {out.get('requests')}"
-    return out
+    return run_json_client(["ruby", str(RUBY_CLIENT), endpoint, bucket, op, *map(str, args)], env, op, check)
 
 
 def puts(out: dict) -> list[dict]:

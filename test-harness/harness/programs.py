@@ -46,6 +46,17 @@ def tail(path: Path, lines: int = 40) -> str:
         return "(no log)"
 
 
+
+def run_json_client(argv: list[str], env: dict, label: str, check: bool = True) -> dict:
+    """Runs a test client that prints one JSON object (the Go and Ruby SDK clients); its
+    stderr as `error` when it printed nothing. With `check`, it must have succeeded."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    out = json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr}
+    if check:
+        assert done.returncode == 0, f"{label}: {out.get('error')} {out.get('requests')}"
+    return out
+
+
 class Program:
     """A child process with its own temporary directory and log file."""
 
