@@ -316,7 +316,7 @@ def test_the_route_must_list_the_origin_host(origin, bucket, origin_s3):
 
 def test_with_eg_a_crashed_vm_answers_503_until_the_proxy_restarts(origin, bucket):
     """EG configures the Wasm filter with `fail_open` alone (failOpen: false), which is
-    Envoy's FAIL_CLOSED, not the FAIL_RELOAD every shipped configuration uses: with a VM that
+    Envoy's FAIL_CLOSED, not the FAIL_RELOAD every other shipped configuration uses: with a VM that
     traps on demand (the probe) in the filter's place, the crash's request is answered 503
     and not forwarded, as with FAIL_RELOAD, but so is every request after it on that worker,
     where FAIL_RELOAD has a fresh VM within a second (test_security.py)."""
@@ -343,7 +343,7 @@ def test_with_eg_browser_forms_wait_until_the_stream_times_out(origin, bucket, o
     """EG's Wasm filter has no allow_on_headers_stop_iteration (EnvoyExtensionPolicy has no
     field for it): a browser form's body never reaches the filter while its headers wait, and
     the upload ends at the stream idle timeout (shortened here to 2 s), stored nowhere. With the
-    field, as every shipped configuration sets it, the same form uploads."""
+    field, as the shipped Envoy configurations set it, the same form uploads."""
     import requests
 
     config, hcm = eg_listener(origin, client_policy=eg_doc("ClientTrafficPolicy")["spec"],
