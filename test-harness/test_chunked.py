@@ -72,6 +72,28 @@ def test_trailer_lines_ending_in_lf(proxy, origin_s3, bucket):
     assert stored(origin_s3, bucket, "lf") == data
 
 
+def test_trailers_as_minio_go_writes_them_and_what_they_must_not_carry(proxy, origin_s3, bucket):
+    """minio-go puts an empty line between its trailers and their signature, which the filter
+    takes, and nothing else: the same signed upload with an unsigned trailer added after that
+    empty line, or a second empty line, is refused and stores nothing."""
+    data = data_of(100_000)
+
+    def put(key: str, between: bytes) -> RawRequest:
+        """A signed-trailer upload of `data` to `key` with `between` before the signature line."""
+        request = chunked_put(proxy.authority, f"/{bucket}/{key}", data, SIGNED_TRAILER, trailer_eol="\n",
+                              sign_content_length=False)
+        at = request.body.rindex(b"x-amz-trailer-signature:")
+        body = request.body[:at] + between + request.body[at:].rstrip(b"\r\n") + b"\r\n\r\n"
+        return replace(request, body=body).with_header("Content-Length", str(len(body)))
+
+    assert send(proxy.authority, put("minio", b"\r\n")).status == 200
+    assert stored(origin_s3, bucket, "minio") == data
+    for key, between in {"added": b"\r\nx-amz-checksum-crc32c:AAAAAA==\r\n", "twice": b"\r\n\r\n"}.items():
+        r = send_refused(proxy, put(key, between))
+        assert r is None or (r.status, error_code(r)) == (400, "InvalidRequest"), f"{key}: {r and r.body}"
+        assert stored(origin_s3, bucket, key) is None, key
+
+
 def send_refused(proxy, request: RawRequest):
     """Sends a stream the filter must stop; returns the response, or None when the connection
     was reset before it could be read (the client was still sending)."""
