@@ -78,8 +78,8 @@ impl ErrorCors {
 
 /// An origin as a browser serialises it: `http` or `https`, `://`, a lower-case host (a name,
 /// `_` allowed as browsers allow it, an IPv4 address or a bracketed IPv6 one), and a port only
-/// when it is not the scheme's default; nothing after it. Anything else would never equal what a browser sends, and
-/// `null` (sandboxed pages, files) is no page's origin to trust.
+/// when it is not the scheme's default; nothing after it. Anything else would never equal what
+/// a browser sends, and `null` (sandboxed pages, files) is no page's origin to trust.
 fn check_origin(origin: &str) -> Result<(), &'static str> {
     const SHAPE: &str =
         "must be \"*\" or an origin as browsers send it: http:// or https://, a lower-case host and a port only if not the default, nothing after it (https://app.example)";
