@@ -133,13 +133,14 @@ class Program:
 # Known deviations from S3, the keys of `Origin.deviations`: a correct signed trailer refused,
 # a wrong unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
 # another region accepted, a listing with `encoding-type=url` answered with keys not encoded,
-# a part's trailer checksum not given back.
+# a part's trailer checksum not given back, an XML answer without a Content-Type.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER_CHECKSUM = "unsigned trailer checksum"
 EMPTY_PART = "empty part"
 FOREIGN_REGION = "foreign region"
 URL_ENCODED_LISTING = "url-encoded listing"
 PART_CHECKSUM_ANSWER = "part checksum answer"
+UNTYPED_XML_ANSWER = "untyped XML answer"
 
 
 class Origin(Program):
@@ -247,6 +248,9 @@ class Garage(Origin):
         PART_CHECKSUM_ANSWER: "Garage 2.5.0 answers an UploadPart whose CRC32C came in a trailer "
         "without x-amz-checksum-crc32c, so minio-go 7.0.46 completes with the composite checksum of "
         "nothing, which Garage refuses (400 InvalidDigest); through an Envoy without the filter too",
+        UNTYPED_XML_ANSWER: "Garage 2.5.0 answers CreateMultipartUpload without a Content-Type, and "
+        "Net::Amazon::S3 0.991 reads an answer's XML only when one says it is XML: it finds no upload "
+        "id, sent directly too",
     }
     CLI_SECONDS = 30
     # On SIGTERM Garage waits 10 s for clients' idle keep-alive connections to close; its
