@@ -45,6 +45,22 @@ def test_objects(proxy, origin_s3, bucket):
     assert stored(origin_s3, bucket, key) is None
 
 
+def test_conditional_puts(proxy, origin_s3, bucket):
+    """What table formats commit with (Delta Lake, Iceberg through object_store): a put that
+    creates only (`If-None-Match: *`), and one that replaces only the version read
+    (`If-Match`). object_store does not sign these headers; they reach the origin as sent.
+    (s3s-fs alone: Garage 2.5.0 ignores both on a PUT, sent to it directly too.)"""
+    st = store(proxy.endpoint, bucket)
+    first = obs.put(st, "_delta_log/0.json", b"commit 0", mode="create")
+    with pytest.raises(obs.exceptions.AlreadyExistsError):
+        obs.put(st, "_delta_log/0.json", b"a rival commit 0", mode="create")
+    assert stored(origin_s3, bucket, "_delta_log/0.json")[0] == b"commit 0"
+    obs.put(st, "_delta_log/0.json", b"commit 0, replaced", mode={"e_tag": first["e_tag"]})
+    with pytest.raises(obs.exceptions.PreconditionError):
+        obs.put(st, "_delta_log/0.json", b"stale", mode={"e_tag": first["e_tag"]})
+    assert stored(origin_s3, bucket, "_delta_log/0.json")[0] == b"commit 0, replaced"
+
+
 @pytest.mark.every_origin
 def test_multipart_upload(proxy, origin_s3, bucket, tmp_path):
     data = file_of(tmp_path, 11 * MIB + 1).read_bytes()
