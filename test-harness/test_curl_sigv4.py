@@ -5,7 +5,8 @@ virtual-hosted through Envoy as its HTTP proxy.
 What curl signs that SDKs do not: every header given with `-H` (`Cache-Control`, any
 `X-Custom`), so those bind too and are re-signed as signed. What it does not do (curl 7.88):
 compute `x-amz-content-sha256` (S3 requires it: pass it with `-H`, the hex SHA-256 of the body
-or `UNSIGNED-PAYLOAD`), sort the query, or percent-encode `/` in a query value. A query not
+or `UNSIGNED-PAYLOAD`), sort the query, percent-encode `/` in a query value, or encode the
+path: pass it encoded. A query not
 already in canonical order and encoding is signed in its own and refused, by the origin
 without the proxy as by the proxy: asserted below, so that a newer curl that fixes it shows."""
 
@@ -102,6 +103,21 @@ def test_curl_788_queries_refused_as_the_origin_refuses_them(proxy, origin, buck
         pytest.skip(f"this curl signs `{query}` canonically: {direct[2].splitlines()[0]}")
     assert (direct[0], through[0]) == (403, 403)
     assert b"SignatureDoesNotMatch" in direct[1] and b"SignatureDoesNotMatch" in through[1]
+
+
+@pytest.mark.every_origin
+def test_reserved_characters_left_raw_in_the_path(proxy, origin, origin_s3, bucket):
+    """curl signs the path as written. S3's canonical URI encodes every byte but the unreserved
+    ones, so a `+` or `!'()*` left raw is signed in a spelling S3 does not compute: refused,
+    as Garage refuses it sent directly (s3s-fs 0.14.1 signs the raw path and takes it). Encoded,
+    the same key is served."""
+    origin_s3.put_object(Bucket=bucket, Key="a+b!'()*.txt", Body=b"reserved")
+    status, body, _ = curl(f"{proxy.endpoint}/{bucket}/a+b!'()*.txt")
+    assert status == 403 and b"SignatureDoesNotMatch" in body
+    assert curl(f"{proxy.endpoint}/{bucket}/a%2Bb%21%27%28%29%2A.txt")[:2] == (200, b"reserved")
+    direct = curl(f"{origin.endpoint}/{bucket}/a+b!'()*.txt", key=origin.access_key, secret=origin.secret_key,
+                  region=origin.region)
+    assert direct[0] == (200 if origin.kind == "s3s-fs" else 403)
 
 
 def test_virtual_hosted_through_envoy_as_http_proxy(proxy, origin_s3, bucket):
