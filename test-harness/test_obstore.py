@@ -41,8 +41,21 @@ def test_objects(proxy, origin_s3, bucket):
     assert ([m["path"] for m in listed["objects"]], listed["common_prefixes"]) == ([key], ["dir/sub"])
     obs.copy(st, key, "dir/copy.txt")
     assert stored(origin_s3, bucket, "dir/copy.txt")[0] == b"from obstore"
-    obs.delete(st, key)
-    assert stored(origin_s3, bucket, key) is None
+    obs.rename(st, "dir/copy.txt", "dir/renamed.txt")
+    assert stored(origin_s3, bucket, "dir/copy.txt") is None
+    # Several keys at once: one DeleteObjects POST.
+    obs.delete(st, [key, "dir/renamed.txt"])
+    assert stored(origin_s3, bucket, key) is None and stored(origin_s3, bucket, "dir/renamed.txt") is None
+
+
+@pytest.mark.every_origin
+def test_attributes(proxy, origin_s3, bucket):
+    st = store(proxy.endpoint, bucket)
+    attributes = {"Content-Type": "text/x-ob", "Cache-Control": "max-age=1", "Content-Disposition": "attachment",
+                  "my-meta": "v"}
+    obs.put(st, "attributed.txt", b"x", attributes=attributes)
+    assert stored(origin_s3, bucket, "attributed.txt") == (b"x", "text/x-ob", {"my-meta": "v"})
+    assert obs.get(st, "attributed.txt").attributes == attributes
 
 
 def test_conditional_puts(proxy, origin_s3, bucket):

@@ -47,6 +47,10 @@ def test_parquet_listing_and_delete(proxy, origin_s3, bucket):
     files = sorted(i.path for i in listed if i.type == pafs.FileType.File)
     assert files == [f"{bucket}/data/year=2025/part-0.parquet", f"{bucket}/data/year=2026/part 0 é.parquet"]
     assert pq.ParquetDataset(files, filesystem=fs).read().num_rows == 5010
+    fs.copy_file(f"{bucket}/data/year=2025/part-0.parquet", f"{bucket}/copy é.parquet")
+    fs.move(f"{bucket}/copy é.parquet", f"{bucket}/moved.parquet")
+    assert stored(origin_s3, bucket, "copy é.parquet") is None
+    assert pq.read_table(f"{bucket}/moved.parquet", filesystem=fs).num_rows == 10
     fs.delete_file(f"{bucket}/data/year=2025/part-0.parquet")
     assert stored(origin_s3, bucket, "data/year=2025/part-0.parquet") is None
     assert stored(origin_s3, bucket, "data/year=2026/part 0 é.parquet") is not None
