@@ -3,7 +3,9 @@ written with `COPY ... TO 's3://…'` (1.7 MB, one PUT signed by its SHA-256), r
 (listing), a CSV under a key with spaces and UTF-8, and virtual-hosted through Envoy as its
 HTTP proxy. DuckDB downloads its extensions at run time, which cannot happen offline: the
 `duckdb-ext-httpfs` wheel ships the extension for one DuckDB release, which is why DuckDB is
-pinned to that release, and the tests load it from the wheel by path."""
+pinned to that release, and the tests load it from the wheel by path. (The wheel is a third
+party's repackaging; DuckDB loads only extensions DuckDB signed, `allow_unsigned_extensions`
+being off, so what runs is DuckDB's own build.)"""
 
 import os
 
