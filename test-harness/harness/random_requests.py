@@ -48,13 +48,30 @@ class Origin:
     # bytes at the most (longer: 500 InternalError). Garage 2.5.0 keeps objects in LMDB, whose
     # keys (the bucket's 32-byte id and the key) are 511 bytes at the most (longer: 503).
     max_key_bytes: int
+    # How it answers a browser form that its policy does not allow (a condition failed, a field
+    # the policy does not name), where S3 answers 403 AccessDenied, "Invalid according to
+    # Policy" (as the proxy does itself): s3s 0.14.1 400 InvalidPolicyDocument, Garage 2.5.0
+    # 400 InvalidRequest ("Bad request: Key 'key' has value not allowed in policy").
+    policy_refusal: tuple[int, str] = (403, "AccessDenied")
+    # A browser form whose file is outside its `content-length-range`: S3 answers 400
+    # EntityTooLarge or EntityTooSmall (so does the proxy), Garage 2.5.0 400 InvalidRequest.
+    length_refusal: str | None = None
+    # An upload whose `x-amz-checksum-*` header does not match its body: S3 answers 400
+    # BadDigest (so does the proxy, which checks a signed SHA-256 or SHA-1 itself), Garage
+    # 2.5.0 400 InvalidDigest.
+    checksum_refusal: str = "BadDigest"
+    # An upload refused for a wrong Content-MD5 (400 BadDigest) has still written its body over
+    # the object's bytes, its ETag and metadata kept (s3s-fs 0.14.1 writes the file as the body
+    # comes and checks the digest after).
+    writes_before_digest: bool = False
 
 
 ORIGINS = {
     "s3s-fs": Origin(sigv2=True, sigv2_bucket_as_sent=True, empty_delimiter=False, keys_as_files=True,
-                     max_key_bytes=150),
+                     max_key_bytes=150, policy_refusal=(400, "InvalidPolicyDocument"), writes_before_digest=True),
     "garage": Origin(sigv2=False, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=False,
-                     max_key_bytes=479),
+                     max_key_bytes=479, policy_refusal=(400, "InvalidRequest"),
+                     length_refusal="InvalidRequest", checksum_refusal="InvalidDigest"),
     # not run here yet (no `minio` binary): S3's limits, and object names as paths
     "minio": Origin(sigv2=True, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=True,
                     max_key_bytes=1024),
