@@ -60,9 +60,10 @@ class Origin:
     # BadDigest (so does the proxy, which checks a signed SHA-256 or SHA-1 itself), Garage
     # 2.5.0 400 InvalidDigest.
     checksum_refusal: str = "BadDigest"
-    # An upload refused for a wrong Content-MD5 (400 BadDigest) has still written its body over
-    # the object's bytes, its ETag and metadata kept (s3s-fs 0.14.1 writes the file as the body
-    # comes and checks the digest after).
+    # An upload refused for a wrong Content-MD5 or `x-amz-checksum-*` (400 BadDigest) has still
+    # written its body over the object's bytes, its ETag and metadata kept (s3s-fs 0.14.1 writes
+    # the file as the body comes and checks the digest after). The proxy refuses a signed
+    # Content-MD5, SHA-256 or SHA-1 that does not match before the origin sees the body.
     writes_before_digest: bool = False
 
 
