@@ -9,8 +9,8 @@ and `play` sends it to one side, for that side's bucket. Case `n` of seed `s` is
 same plan, so it can be played on both sides and replayed alone."""
 
 import base64
-import http.client
 import hashlib
+import http.client
 import random
 import re
 import urllib.parse
@@ -25,7 +25,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, Chain, signing_key
-from .clients import RawRequest, Response, presign, quote_key, send, sign_header, target_of
+from .clients import RawRequest, Response, presign, quote_key, sign_header, target_of
 from .random_requests import Origin, _file_and_directory, key, meta_value
 
 FAMILIES = ["sigv2", "chunked", "multipart", "copy", "delete_objects", "post_form"]
@@ -57,7 +57,7 @@ class Plan:
     # What the plan breaks on purpose (a browser form's policy, a checksum): an origin may name
     # another of several faults first
     broken: list = field(default_factory=list)
-    # Why the proxy must refuse it itself, whatever the origin does, and how (status, code)
+    # (why, status, code): the proxy must refuse it itself so, whatever the origin does
     refused_by_design: tuple | None = None
     steps: list = field(default_factory=list)  # (name, callable(Context) -> Result)
 
@@ -95,7 +95,7 @@ def make_plan(seed: int, n: int, origin: Origin, families: list[str] | None = No
         k2 += "_"
     family = rng.choice(families or FAMILIES)
     plan = Plan(seed, n, family, k, k2)
-    globals()[f"_{family}"](plan, rng, origin)
+    DRAW[family](plan, rng, origin)
     return plan
 
 
@@ -555,3 +555,7 @@ def _post_form(plan: Plan, rng: random.Random, origin: Origin) -> None:
                              prepared.body)
         return _send(ctx, request)
     plan.steps.append((plan.op, step))
+
+
+DRAW = {"sigv2": _sigv2, "chunked": _chunked, "multipart": _multipart, "copy": _copy,
+        "delete_objects": _delete_objects, "post_form": _post_form}

@@ -65,11 +65,17 @@ class Origin:
     # the file as the body comes and checks the digest after). The proxy refuses a signed
     # Content-MD5, SHA-256 or SHA-1 that does not match before the origin sees the body.
     writes_before_digest: bool = False
+    # It answers an upload it refuses by its head (an upload id it does not know) before
+    # reading the body, and closes with the body unread: the kernel resets the connection,
+    # and Envoy, still sending the body, may lose the answer and answer 503 itself (s3s-fs
+    # 0.14.1). A client sending straight reads the answer.
+    resets_early_refusals: bool = False
 
 
 ORIGINS = {
     "s3s-fs": Origin(sigv2=True, sigv2_bucket_as_sent=True, empty_delimiter=False, keys_as_files=True,
-                     max_key_bytes=150, policy_refusal=(400, "InvalidPolicyDocument"), writes_before_digest=True),
+                     max_key_bytes=150, policy_refusal=(400, "InvalidPolicyDocument"), writes_before_digest=True,
+                     resets_early_refusals=True),
     "garage": Origin(sigv2=False, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=False,
                      max_key_bytes=479, policy_refusal=(400, "InvalidRequest"),
                      length_refusal="InvalidRequest", checksum_refusal="InvalidDigest"),
