@@ -246,8 +246,14 @@ def _sigv2(plan: Plan, rng: random.Random, origin: Origin) -> None:
         method, query = "POST", "delete"
         body = (f"<Delete><Object><Key>{escape(plan.key)}</Key></Object>"
                 f"<Object><Key>{escape(plan.key2)}</Key></Object></Delete>").encode()
-        headers["Content-MD5"] = md5_b64(body if rng.random() < 0.8 else body + b" ")
+        right = rng.random() < 0.8
+        headers["Content-MD5"] = md5_b64(body if right else body + b" ")
         headers["Content-Type"] = "application/xml"
+        if not right:
+            # SigV2 signs no payload: the Content-MD5 is what ties the body to the signature,
+            # and the proxy checks it, as S3 does; s3s-fs and Garage check none on a
+            # DeleteObjects, and delete
+            plan.refused_by_design = ("a SigV2 DeleteObjects whose Content-MD5 is not its body's", 400, "BadDigest")
 
     def step(ctx: Context) -> Result:
         h = dict(headers)
