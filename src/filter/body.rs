@@ -1,0 +1,353 @@
+//! The request body, as the stream's callbacks meet it: which body the decision left to read
+//! (a signed aws-chunked upload, a browser's form, a body bound by a digest, one its method
+//! should not have), each piece of it verified, re-signed and written back into Envoy's
+//! buffer, and the refusal of a body that fails on the way.
+
+use super::{host, with_key, FilterKind, Stream};
+use crate::auth_kind::AuthKind;
+use crate::aws_chunked::{ChunkError, ChunkedResigner};
+use crate::body_checks::{carries_a_body, unexpected_body};
+use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
+use crate::body_edits;
+use crate::gateway::Forward;
+use crate::post_policy::{self, PostUpload};
+use crate::rejection::Rejection;
+use crate::request::Request;
+use crate::s3_error::{S3Error, S3ErrorCode};
+use proxy_wasm::types::{Action, BufferType};
+
+/// A body the filter reads: a signed aws-chunked upload, a browser's form, or a body checked
+/// against a digest its signature covers.
+pub(super) enum Body {
+    Chunked(Box<ChunkedResigner>),
+    /// The request headers wait (`head_pending`) until the form's head is verified.
+    Form(Box<PostUpload>),
+    Digest(Box<BodyDigest>),
+    /// A body on a method S3 gives none (all but `PUT` and `POST`) that its head did not
+    /// announce (HTTP/2 DATA frames without `Content-Length`; an announced one is refused with
+    /// the head): refused at its first byte, before any of it goes on. An origin that ignores
+    /// a `GET`'s `Content-Length` would read the body as the next request on a connection other
+    /// clients share (an attack run found such bodies forwarded, 2026-12-01); the refusal
+    /// resets that connection.
+    Unexpected,
+}
+
+impl Stream {
+    /// Holds a browser's form until its head is verified (the request headers wait); a form
+    /// that ends with the head has no body to verify.
+    pub(super) fn hold_form(&mut self, form: Box<PostUpload>, end_of_stream: bool) -> Action {
+        if end_of_stream {
+            let error = S3Error::new(
+                S3ErrorCode::MalformedPOSTRequest,
+                "The body of your POST request is not well-formed multipart/form-data.",
+            );
+            return self.refuse_body(Rejection::from(error));
+        }
+        self.body = Some(Body::Form(form));
+        Action::Pause
+    }
+
+    /// The body the forwarded request leaves to read as it streams, if any. A body that ends
+    /// with the head, or that announces a length it cannot have, is judged now, before the
+    /// request counts as forwarded.
+    pub(super) fn body_to_read(
+        &mut self,
+        req: &Request<'_>,
+        forward: &mut Forward<'_>,
+        end_of_stream: bool,
+    ) -> Result<Option<Body>, Rejection> {
+        if end_of_stream && forward.body.is_some() {
+            return Err(Rejection::from(ChunkError::Truncated.s3_error()));
+        }
+        let digest = match forward.body_check.take() {
+            Some(check) => self.digest_body(req, check, forward.access_key_id, end_of_stream)?,
+            None => None,
+        };
+        let unexpected = !end_of_stream && !carries_a_body(req.method);
+        if unexpected {
+            self.describe(req, forward.access_key_id);
+            // Announced in the head, before the head goes on (a DELETE would run at the origin
+            // before its body arrived); else (HTTP/2 DATA frames) at the body's first byte.
+            // Over HTTP/1 a head that does not end the stream frames a body, whether or not
+            // its `Content-Length` is still there: a client's `Connection: content-length`
+            // has Envoy read the body by it and remove it (an attack run, 2026-12-01).
+            if req.announces_a_body() || host::request_is_http1() != Some(false) {
+                return Err(unexpected_body());
+            }
+        }
+        Ok(if let Some(chunked) = forward.body.take() {
+            Some(Body::Chunked(chunked))
+        } else if digest.is_some() {
+            digest
+        } else if unexpected {
+            Some(Body::Unexpected)
+        } else {
+            None
+        })
+    }
+
+    /// What checks a body against the digest its signature binds, as it streams; `None` when
+    /// the head ends the stream and the empty body matches.
+    fn digest_body(
+        &self,
+        req: &Request<'_>,
+        check: BodyCheck,
+        access_key_id: Option<&str>,
+        end_of_stream: bool,
+    ) -> Result<Option<Body>, Rejection> {
+        if end_of_stream {
+            if check.accepts_empty() {
+                return Ok(None);
+            }
+            return Err(match check.framing {
+                // An aws-chunked body has at least its final chunk.
+                Framing::AwsChunked => Rejection::from(ChunkError::Truncated.s3_error()),
+                Framing::Plain => BodyError::Mismatch(check.expected).rejection(),
+            });
+        }
+        let Some(filters) = &self.filters else {
+            return Err(Rejection::internal("the filter is not configured"));
+        };
+        let mut digest = BodyDigest::new(check, filters.budget.clone());
+        if let Some(key) = access_key_id {
+            digest = digest.owned_by(key);
+        }
+        if let Some(length) = req.number("content-length") {
+            digest.expect_length(length).map_err(BodyError::rejection)?;
+        }
+        Ok(Some(Body::Digest(Box::new(digest))))
+    }
+
+    /// Streams the body through its re-signer: what is complete and verified goes on (edited
+    /// in Envoy's buffer), the rest stays in the VM until it is.
+    pub(super) fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        if self.body.is_none() {
+            return Action::Continue;
+        }
+        let mut input = match host::get_buffer(BufferType::HttpRequestBody, 0, size) {
+            Ok(bytes) => bytes.unwrap_or_default(),
+            Err(status) => {
+                let why = format!("cannot read the request body: {status:?}");
+                return self.internal_error(self.head, &why);
+            }
+        };
+        let step = match self.body.as_mut() {
+            Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
+            Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
+            Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
+            Some(Body::Unexpected) if !input.is_empty() => Err(unexpected_body()),
+            Some(Body::Unexpected) => Ok(BodyStep::default()),
+            None => return Action::Continue,
+        };
+        self.record_memory();
+        let step = step.and_then(|step| {
+            // Never outside the piece by construction; refused like any bad piece if it were.
+            let middle = input
+                .get(step.range.clone())
+                .ok_or_else(|| Rejection::internal("a body release outside its piece"))?;
+            Ok((step, middle))
+        });
+        let (step, middle) = match step {
+            Ok(released) => released,
+            Err(rejection) => {
+                // Nothing of this piece goes on; the error answer resets the upstream request.
+                let _ = host::set_buffer(BufferType::HttpRequestBody, 0, size, &[]);
+                return self.refuse_body(rejection);
+            }
+        };
+        if end_of_stream {
+            self.body = None;
+        }
+        let lead = step.lead.as_slice();
+        let written =
+            body_edits::edits(size, lead, &step.prefix, middle, &step.last).try_for_each(|e| {
+                host::set_buffer(BufferType::HttpRequestBody, e.start, e.length, e.data)
+            });
+        match written {
+            Ok(()) if step.wait => Action::Pause,
+            Ok(()) => Action::Continue,
+            Err(status) => {
+                let why = format!("cannot rewrite the request body: {status:?}");
+                self.internal_error(self.head, &why)
+            }
+        }
+    }
+
+    /// One piece of a signed aws-chunked body: what goes on of it (re-signed in place, a held
+    /// chunk completed, the end of the body when it ends).
+    fn chunked_step(
+        &mut self,
+        input: &mut [u8],
+        end_of_stream: bool,
+    ) -> Result<BodyStep, Rejection> {
+        let Some(Body::Chunked(resigner)) = self.body.as_mut() else {
+            return Ok(BodyStep::default());
+        };
+        let chunks_before = resigner.chunks();
+        let result = resigner.feed(input).and_then(|release| {
+            let last = if end_of_stream {
+                resigner.finish()?
+            } else {
+                Vec::new()
+            };
+            Ok(BodyStep {
+                lead: release.lead,
+                prefix: release.prefix,
+                range: release.range,
+                last,
+                wait: false,
+            })
+        });
+        self.counters
+            .chunks_resigned(resigner.chunks() - chunks_before);
+        result.map_err(|e| Rejection::from(e.s3_error()))
+    }
+
+    /// One piece of a browser's form. While the form's head is incomplete everything is held
+    /// and the request waits; the piece that completes it verifies it, fixes `Content-Length`
+    /// and lets the request go.
+    fn form_step(&mut self, input: &[u8], end_of_stream: bool) -> Result<BodyStep, Rejection> {
+        let Some(Body::Form(form)) = self.body.as_mut() else {
+            return Ok(BodyStep::default());
+        };
+        let Some(filters) = self.filters.clone() else {
+            return Err(Rejection::internal("the filter is not configured"));
+        };
+        let FilterKind::Single(gateway) = &filters.kind else {
+            return Err(Rejection::internal(
+                "a form reached a filter that is not standalone",
+            ));
+        };
+        let now = host::unix_seconds()
+            .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
+        let release = form.feed(input, gateway.config(), now)?;
+        let last = if end_of_stream {
+            form.finish()?
+        } else {
+            Vec::new()
+        };
+        let wait = form.head_pending() && !end_of_stream;
+        if let Some(verdict) = &release.head {
+            let kind = AuthKind::PostPolicy;
+            self.uncounted = Some(kind);
+            self.access_log()
+                .forwarded(kind, verdict.access_key_id.as_deref());
+            self.access_key_id.clone_from(&verdict.access_key_id);
+            if verdict.content_length_delta != 0 {
+                set_content_length(verdict.content_length_delta)?;
+            }
+        }
+        Ok(BodyStep {
+            lead: None,
+            prefix: release.prefix,
+            range: release.range,
+            last,
+            wait,
+        })
+    }
+
+    /// HTTP trailers: refused after any body the filter reads, and any at all on a request
+    /// without one. An aws-chunked body ends inside the body; HTTP trailers after it would end
+    /// the stream with the final chunk still held here, unverifiable. A form's file is sized
+    /// and closed inside the body too.
+    pub(super) fn judge_trailers(&mut self, trailers: usize) -> Action {
+        match &self.body {
+            Some(Body::Chunked(_)) => {
+                self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()))
+            }
+            Some(Body::Form(_)) => self.refuse_body(post_policy::malformed(
+                "the form ends in HTTP trailers, not in its closing boundary",
+            )),
+            // The body's last byte (or all of it) is still held here, its digest unchecked.
+            Some(Body::Digest(_) | Body::Unexpected) => self.refuse_body(trailers_refused()),
+            // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
+            // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
+            // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
+            None if trailers > 0 => self.refuse_body(trailers_refused()),
+            None => Action::Continue,
+        }
+    }
+
+    /// Stops a body that failed: the client gets the S3 error and the upstream request is
+    /// reset (or never started), so the origin never completes the object.
+    pub(super) fn refuse_body(&mut self, rejection: Rejection) -> Action {
+        self.body = None;
+        self.record_memory();
+        // A form refused for its policy knows its key only from the rejection (a review found
+        // such lines and access logs without it).
+        let key = rejection
+            .access_key_id
+            .as_deref()
+            .or(self.access_key_id.as_deref());
+        self.access_log().access_key_id(key);
+        let line = match self.request_line.as_str() {
+            "" => "a request",
+            line => line,
+        };
+        log::info!(
+            "rejected {}: {}{}",
+            with_key(line, key),
+            rejection.error,
+            self.request_id.logged()
+        );
+        self.log_detail(&rejection);
+        self.send_error(self.head, &rejection.error)
+    }
+}
+
+/// One piece of a body checked against its signed digest: object data goes on but for the
+/// last byte that arrived, a document not at all, until the end, if the body matches.
+fn digest_step(
+    check: &mut BodyDigest,
+    input: &[u8],
+    end_of_stream: bool,
+) -> Result<BodyStep, Rejection> {
+    let release = check.feed(input).map_err(BodyError::rejection)?;
+    let last = if end_of_stream {
+        check.finish().map_err(BodyError::rejection)?
+    } else {
+        Vec::new()
+    };
+    Ok(BodyStep {
+        lead: release.lead,
+        prefix: Vec::new(),
+        range: release.range,
+        last,
+        wait: false,
+    })
+}
+
+fn trailers_refused() -> Rejection {
+    Rejection::new(
+        S3ErrorCode::InvalidRequest,
+        "HTTP trailers are not accepted: no signature covers them.",
+    )
+}
+
+/// What goes on of one piece of a body: `lead`, `prefix` and `input[range]` in that order
+/// in place of the piece, and `last` after them.
+#[derive(Default)]
+struct BodyStep {
+    lead: Option<u8>,
+    prefix: Vec<u8>,
+    range: std::ops::Range<usize>,
+    last: Vec<u8>,
+    /// Keep the request waiting.
+    wait: bool,
+}
+
+/// The client's `Content-Length`, moved by `delta` (a re-signed form's head is longer or
+/// shorter). The headers are still waiting, so the origin gets the right length.
+fn set_content_length(delta: i64) -> Result<(), Rejection> {
+    let internal = |why: &str| Rejection::internal(why);
+    let current = host::request_header("content-length")
+        .map_err(|_| internal("cannot read Content-Length"))?;
+    let Some(current) = current else {
+        // Chunked transfer encoding: nothing to fix.
+        return Ok(());
+    };
+    let length = post_policy::content_length(&current, delta)
+        .ok_or_else(|| internal("the form's new Content-Length is out of range"))?;
+    host::set_request_header("content-length", Some(length.as_bytes()))
+        .map_err(|_| internal("cannot set Content-Length"))
+}
