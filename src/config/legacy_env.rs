@@ -3,8 +3,8 @@
 
 use super::{
     addressing_named, check_access_key_id, check_addressing, check_secret, public_domains,
-    Anonymous, Config, ConfigError, CredentialPair, Env, KeyPair, LogLevel, OriginAddressing,
-    OriginSignatureVersion, DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+    Anonymous, Common, CommonNames, Config, ConfigError, CredentialPair, Env, KeyPair, LogLevel,
+    OriginAddressing, OriginSignatureVersion, DEFAULT_MAX_CLOCK_SKEW_SECONDS,
 };
 use crate::error_cors::ErrorCors;
 use crate::sigv4::signing::{Secret, SecretKey};
@@ -46,20 +46,21 @@ impl Config {
             })?,
         };
         let origin = legacy_pair(env, "ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
-        let credentials = vec![CredentialPair::standalone(client, origin)];
         let config = Self::validated(
-            public_domains,
-            origin_authority,
-            var("AWS_REGION"),
-            credentials,
-            DEFAULT_MAX_CLOCK_SKEW_SECONDS,
-            Anonymous::Reject,
-            [
-                "ORIGIN_DOMAIN",
-                "AWS_REGION",
-                "CLIENT_ACCESS_KEY",
-                "max_clock_skew_seconds",
-            ],
+            Common {
+                public_domains,
+                origin_authority,
+                origin_region: var("AWS_REGION"),
+                credentials: vec![CredentialPair::standalone(client, origin)],
+                max_clock_skew_seconds: DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+                anonymous: Anonymous::Reject,
+            },
+            CommonNames {
+                origin_authority: "ORIGIN_DOMAIN",
+                origin_region: "AWS_REGION",
+                credentials: "CLIENT_ACCESS_KEY",
+                max_clock_skew_seconds: "max_clock_skew_seconds",
+            },
         )?;
         let origin_addressing = var("ORIGIN_ADDRESSING")
             .map_or(Ok(OriginAddressing::default()), |name| {

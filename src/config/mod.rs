@@ -333,18 +333,20 @@ impl Config {
 
         let credentials = credential_pairs(entries, &credentials_path, role, env)?;
         let config = Self::validated(
-            public_domains,
-            origin_authority,
-            origin_region,
-            credentials,
-            max_clock_skew_seconds,
-            anonymous,
-            [
-                &top.path("origin_authority"),
-                &top.path("origin_region"),
-                &credentials_path,
-                &top.path("max_clock_skew_seconds"),
-            ],
+            Common {
+                public_domains,
+                origin_authority,
+                origin_region,
+                credentials,
+                max_clock_skew_seconds,
+                anonymous,
+            },
+            CommonNames {
+                origin_authority: &top.path("origin_authority"),
+                origin_region: &top.path("origin_region"),
+                credentials: &credentials_path,
+                max_clock_skew_seconds: &top.path("max_clock_skew_seconds"),
+            },
         )?;
         check_addressing(origin_addressing, &config.origin_authority)
             .map_err(|r| ConfigError::new(top.path("origin_addressing"), r))?;
@@ -368,15 +370,21 @@ impl Config {
     }
 
     /// The checks both sources share; `names` are how the source calls the fields.
-    fn validated(
-        public_domains: PublicDomains,
-        origin_authority: String,
-        origin_region: Option<String>,
-        credentials: Vec<CredentialPair>,
-        max_clock_skew_seconds: u64,
-        anonymous: Anonymous,
-        [authority_name, region_name, credentials_name, skew_name]: [&str; 4],
-    ) -> Result<Config, ConfigError> {
+    fn validated(common: Common, names: CommonNames<'_>) -> Result<Config, ConfigError> {
+        let Common {
+            public_domains,
+            origin_authority,
+            origin_region,
+            credentials,
+            max_clock_skew_seconds,
+            anonymous,
+        } = common;
+        let CommonNames {
+            origin_authority: authority_name,
+            origin_region: region_name,
+            credentials: credentials_name,
+            max_clock_skew_seconds: skew_name,
+        } = names;
         if !origin_authority.is_empty() {
             check_authority(&origin_authority).map_err(|r| ConfigError::new(authority_name, r))?;
         }
@@ -477,6 +485,25 @@ impl Config {
             .iter()
             .find(|c| c.client.access_key_id == client_access_key_id)
     }
+}
+
+/// What both sources (the JSON configuration and the legacy variables) give alike, for
+/// `Config::validated` to check alike.
+struct Common {
+    public_domains: PublicDomains,
+    origin_authority: String,
+    origin_region: Option<String>,
+    credentials: Vec<CredentialPair>,
+    max_clock_skew_seconds: u64,
+    anonymous: Anonymous,
+}
+
+/// How a source calls the fields of `Common` its errors name.
+struct CommonNames<'a> {
+    origin_authority: &'a str,
+    origin_region: &'a str,
+    credentials: &'a str,
+    max_clock_skew_seconds: &'a str,
 }
 
 fn role(top: &mut Fields<'_>) -> Result<Role, ConfigError> {
