@@ -18,6 +18,7 @@
 //! chunks before it go on. What is held is reserved from the VM's `MemoryBudget` first and
 //! allocated fallibly, so many held uploads get 503 SlowDown instead of exhausting the VM.
 
+use crate::bytes::split_once_bytes;
 use crate::memory_budget::{MemoryBudget, Reservation};
 use crate::s3_error::{S3Error, S3ErrorCode};
 use crate::sigv4::chunk_signing::ChunkChain;
@@ -627,13 +628,9 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
     let line = line.strip_suffix(b"\r\n").ok_or(ChunkError::Malformed(
         "a chunk header does not end with CRLF",
     ))?;
-    let semicolon = line
-        .iter()
-        .position(|&b| b == b';')
-        .ok_or(ChunkError::Malformed(
-            "a chunk header has no chunk-signature",
-        ))?;
-    let (size_hex, extension) = (&line[..semicolon], &line[semicolon + 1..]);
+    let (size_hex, extension) = split_once_bytes(line, b';').ok_or(ChunkError::Malformed(
+        "a chunk header has no chunk-signature",
+    ))?;
     let size = chunk_size(size_hex).ok_or(ChunkError::Malformed(
         "a chunk size is not 1 to 8 hexadecimal digits",
     ))?;
@@ -649,7 +646,7 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
     }
     let claimed = Signature::from_hex(signature)
         .map_err(|_| ChunkError::Malformed("a chunk signature is not 64 lower-case hex digits"))?;
-    Ok((size, claimed, semicolon + 1 + SIGNATURE_PARAM.len()))
+    Ok((size, claimed, size_hex.len() + 1 + SIGNATURE_PARAM.len()))
 }
 
 /// A chunk's size, as its header spells it: 1 to 8 hex digits. Eight at most, as origins read
@@ -710,22 +707,20 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
                 return Err(ChunkError::Malformed("data after the trailer section"));
             }
         }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
+        let (name, after_colon) = split_once_bytes(line, b':')
             .ok_or(ChunkError::Malformed("a trailer line is not name:value"))?;
-        let name = line[..colon].to_ascii_lowercase();
+        let name = name.to_ascii_lowercase();
         let token = |b: &u8| b.is_ascii_alphanumeric() || b"-_".contains(b);
         if name.is_empty() || !name.iter().all(token) {
             return Err(ChunkError::Malformed("a trailer name is not a token"));
         }
-        let value_start = colon
+        let value_start = name.len()
             + 1
-            + line[colon + 1..]
+            + after_colon
                 .iter()
                 .take_while(|b| **b == b' ' || **b == b'\t')
                 .count();
-        let value = trim_sp_htab(&line[colon + 1..]);
+        let value = trim_sp_htab(after_colon);
         if name == TRAILER_SIGNATURE.as_bytes() {
             let claimed = Signature::from_hex(value).map_err(|_| {
                 ChunkError::Malformed("the trailer signature is not 64 lower-case hex digits")

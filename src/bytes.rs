@@ -81,9 +81,27 @@ pub fn split_once(text: &str, delimiter: u8) -> Option<(&str, &str)> {
     Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
+/// `bytes` around the first `delimiter`, as `str::split_once` gives a string. A byte at a
+/// time, as the parsers it serves (chunk headers, form parts, SigV2's `Authorization`) always
+/// searched; `split_once` takes eight at a time, for the fields of a SigV4 signature.
+pub fn split_once_bytes(bytes: &[u8], delimiter: u8) -> Option<(&[u8], &[u8])> {
+    let at = bytes.iter().position(|&b| b == delimiter)?;
+    Some((&bytes[..at], &bytes[at + 1..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_once_bytes_splits_at_the_first_delimiter() {
+        assert_eq!(
+            split_once_bytes(b"a:b:c", b':'),
+            Some((&b"a"[..], &b"b:c"[..]))
+        );
+        assert_eq!(split_once_bytes(b":", b':'), Some((&b""[..], &b""[..])));
+        assert_eq!(split_once_bytes(b"abc", b':'), None);
+    }
 
     #[test]
     fn decimal_takes_digits_only() {

@@ -13,6 +13,8 @@
 //! see another name); no parameter is empty (`;;`; a trailing `;` is ignored, as Go ignores
 //! it); and no control character is accepted.
 
+use crate::bytes::split_once_bytes;
+
 /// One parameter: its name (one of those asked for), its value unquoted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Param {
@@ -73,12 +75,8 @@ pub fn parse<'h>(
         if after.starts_with(b";") {
             return Err("a parameter is empty");
         }
-        let eq = after
-            .iter()
-            .position(|&b| b == b'=')
-            .ok_or("a parameter has no '='")?;
-        let (sent_name, value_and_rest) = after.split_at(eq);
-        let value_and_rest = value_and_rest.get(1..).unwrap_or_default();
+        let (sent_name, value_and_rest) =
+            split_once_bytes(after, b'=').ok_or("a parameter has no '='")?;
         if sent_name.is_empty() || !sent_name.iter().all(|&b| is_token(b)) {
             return Err("a parameter name is not a token");
         }
@@ -94,15 +92,12 @@ pub fn parse<'h>(
         }
         let (value, remainder) = match value_and_rest.strip_prefix(b"\"") {
             Some(quoted) => {
-                let close = quoted
-                    .iter()
-                    .position(|&b| b == b'"')
-                    .ok_or("a quoted parameter does not end")?;
-                let (inner, after_quote) = quoted.split_at(close);
+                let (inner, after_quote) =
+                    split_once_bytes(quoted, b'"').ok_or("a quoted parameter does not end")?;
                 if inner.contains(&b'\\') {
                     return Err("a quoted parameter holds a backslash");
                 }
-                (inner.to_vec(), after_quote.get(1..).unwrap_or_default())
+                (inner.to_vec(), after_quote)
             }
             None => {
                 let end = value_and_rest

@@ -9,6 +9,7 @@
 //! takes for the name).
 
 use super::header_params::{self, NameCase};
+use crate::bytes::split_once_bytes;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartHeaders {
@@ -32,12 +33,8 @@ pub fn parse(block: &[u8]) -> Result<PartHeaders, &'static str> {
         if line.contains(&b'\r') || line.contains(&b'\n') {
             return Err("a part header holds a bare CR or LF");
         }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or("a part header line has no ':'")?;
-        let (name, value) = line.split_at(colon);
-        let value = value.get(1..).unwrap_or_default().trim_ascii();
+        let (name, value) = split_once_bytes(line, b':').ok_or("a part header line has no ':'")?;
+        let value = value.trim_ascii();
         if name.eq_ignore_ascii_case(b"content-disposition") {
             if disposition.replace(value).is_some() {
                 return Err("a part has two Content-Disposition headers");

@@ -1,6 +1,7 @@
 //! The SigV2 `Authorization` header: `AWS <access key id>:<base64 signature>`.
 
 use super::signature::SignatureV2;
+use crate::bytes::split_once_bytes;
 use std::fmt;
 
 pub const SCHEME: &[u8] = b"AWS";
@@ -32,18 +33,15 @@ impl<'a> AuthorizationV2<'a> {
             .strip_prefix(SCHEME)
             .and_then(|r| r.strip_prefix(b" "))
             .ok_or(AuthorizationV2Error::Malformed)?;
-        let colon = rest
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or(AuthorizationV2Error::Malformed)?;
-        let id =
-            std::str::from_utf8(&rest[..colon]).map_err(|_| AuthorizationV2Error::Malformed)?;
+        let (id, signature) =
+            split_once_bytes(rest, b':').ok_or(AuthorizationV2Error::Malformed)?;
+        let id = std::str::from_utf8(id).map_err(|_| AuthorizationV2Error::Malformed)?;
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(AuthorizationV2Error::Malformed);
         }
         Ok(AuthorizationV2 {
             access_key_id: id,
-            signature: SignatureV2::from_base64(&rest[colon + 1..])
+            signature: SignatureV2::from_base64(signature)
                 .map_err(|_| AuthorizationV2Error::Signature)?,
         })
     }
