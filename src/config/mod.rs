@@ -391,70 +391,7 @@ impl Config {
         if let Some(region) = &origin_region {
             check_region(region).map_err(|r| ConfigError::new(region_name, r))?;
         }
-        if credentials.is_empty() {
-            return Err(ConfigError::new(
-                credentials_name,
-                "at least one key pair is required",
-            ));
-        }
-        for (i, pair) in credentials.iter().enumerate() {
-            if let Some(j) = credentials[..i]
-                .iter()
-                .position(|p| p.client.access_key_id == pair.client.access_key_id)
-            {
-                return Err(ConfigError::new(
-                    format!("{credentials_name}[{i}].access_key_id"),
-                    format!("repeats credentials[{j}].access_key_id"),
-                ));
-            }
-        }
-        // No signature but a presigned SigV4 URL's covers the access key id (SigV4's
-        // `Credential` in the header, SigV2's `AWS id:` and `AWSAccessKeyId`, a SigV2 form's
-        // field): two key ids with one secret let a request signed as one go as the other,
-        // with the other's origin key pair (a configuration footgun hunt, 2026-12-01).
-        fn secret_of(pair: &CredentialPair) -> Option<&[u8]> {
-            pair.client.secret.as_ref().map(|s| s.key().expose())
-        }
-        for (i, pair) in credentials.iter().enumerate() {
-            let Some(secret) = secret_of(pair) else {
-                continue;
-            };
-            let shared = credentials[..i]
-                .iter()
-                .position(|other| secret_of(other).is_some_and(|o| bool::from(o.ct_eq(secret))));
-            if let Some(j) = shared {
-                return Err(ConfigError::new(
-                    format!("{credentials_name}[{i}]"),
-                    format!("has the secret of {credentials_name}[{j}]: no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
-                ));
-            }
-        }
-        // Nor may a client hold an origin key's secret: it could sign for the origin itself,
-        // around every check of the filter's (a tenants' attack run, 2026-12-01). Unless the
-        // origin key is the client's own pair, passed through for its requests: then it is
-        // the same key, whoever else's requests the origin gets signed with it.
-        for (i, pair) in credentials.iter().enumerate() {
-            let Some(secret) = secret_of(pair) else {
-                continue;
-            };
-            let passed_through =
-                |key_id: &str| !pair.translates() && key_id == pair.client.access_key_id;
-            let holds = |other: &CredentialPair| {
-                !passed_through(&other.origin.access_key_id)
-                    && bool::from(other.origin.secret.key().expose().ct_eq(secret))
-            };
-            if let Some(j) = credentials.iter().position(holds) {
-                let whose = if i == j {
-                    "its own origin key".to_owned()
-                } else {
-                    format!("the origin key of {credentials_name}[{j}]")
-                };
-                return Err(ConfigError::new(
-                    format!("{credentials_name}[{i}]"),
-                    format!("has the secret of {whose}: whoever holds this client key could sign for the origin itself; give it a secret of its own"),
-                ));
-            }
-        }
+        check_credentials(&credentials, credentials_name)?;
         if max_clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
             return Err(ConfigError::new(
                 skew_name,
@@ -603,6 +540,80 @@ fn credential_pairs(
         credentials.push(credential_pair(Fields::new(map, &path), role, env)?);
     }
     Ok(credentials)
+}
+
+/// The key pairs, each against the others: at least one, no access key id twice, no client
+/// secret twice, and no client secret that is an origin key's. `credentials_name` is how the
+/// source calls the list.
+fn check_credentials(
+    credentials: &[CredentialPair],
+    credentials_name: &str,
+) -> Result<(), ConfigError> {
+    if credentials.is_empty() {
+        return Err(ConfigError::new(
+            credentials_name,
+            "at least one key pair is required",
+        ));
+    }
+    for (i, pair) in credentials.iter().enumerate() {
+        if let Some(j) = credentials[..i]
+            .iter()
+            .position(|p| p.client.access_key_id == pair.client.access_key_id)
+        {
+            return Err(ConfigError::new(
+                format!("{credentials_name}[{i}].access_key_id"),
+                format!("repeats credentials[{j}].access_key_id"),
+            ));
+        }
+    }
+    // No signature but a presigned SigV4 URL's covers the access key id (SigV4's
+    // `Credential` in the header, SigV2's `AWS id:` and `AWSAccessKeyId`, a SigV2 form's
+    // field): two key ids with one secret let a request signed as one go as the other,
+    // with the other's origin key pair (a configuration footgun hunt, 2026-12-01).
+    fn secret_of(pair: &CredentialPair) -> Option<&[u8]> {
+        pair.client.secret.as_ref().map(|s| s.key().expose())
+    }
+    for (i, pair) in credentials.iter().enumerate() {
+        let Some(secret) = secret_of(pair) else {
+            continue;
+        };
+        let shared = credentials[..i]
+            .iter()
+            .position(|other| secret_of(other).is_some_and(|o| bool::from(o.ct_eq(secret))));
+        if let Some(j) = shared {
+            return Err(ConfigError::new(
+                format!("{credentials_name}[{i}]"),
+                format!("has the secret of {credentials_name}[{j}]: no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
+            ));
+        }
+    }
+    // Nor may a client hold an origin key's secret: it could sign for the origin itself,
+    // around every check of the filter's (a tenants' attack run, 2026-12-01). Unless the
+    // origin key is the client's own pair, passed through for its requests: then it is
+    // the same key, whoever else's requests the origin gets signed with it.
+    for (i, pair) in credentials.iter().enumerate() {
+        let Some(secret) = secret_of(pair) else {
+            continue;
+        };
+        let passed_through =
+            |key_id: &str| !pair.translates() && key_id == pair.client.access_key_id;
+        let holds = |other: &CredentialPair| {
+            !passed_through(&other.origin.access_key_id)
+                && bool::from(other.origin.secret.key().expose().ct_eq(secret))
+        };
+        if let Some(j) = credentials.iter().position(holds) {
+            let whose = if i == j {
+                "its own origin key".to_owned()
+            } else {
+                format!("the origin key of {credentials_name}[{j}]")
+            };
+            return Err(ConfigError::new(
+                format!("{credentials_name}[{i}]"),
+                format!("has the secret of {whose}: whoever holds this client key could sign for the origin itself; give it a secret of its own"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// With several keys one may hold half the budget (`gateway::memory_budget`), and a chunk is
