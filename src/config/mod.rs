@@ -371,41 +371,28 @@ impl Config {
 
     /// The checks both sources share; `names` are how the source calls the fields.
     fn validated(common: Common, names: CommonNames<'_>) -> Result<Config, ConfigError> {
-        let Common {
-            public_domains,
-            origin_authority,
-            origin_region,
-            credentials,
-            max_clock_skew_seconds,
-            anonymous,
-        } = common;
-        let CommonNames {
-            origin_authority: authority_name,
-            origin_region: region_name,
-            credentials: credentials_name,
-            max_clock_skew_seconds: skew_name,
-        } = names;
-        if !origin_authority.is_empty() {
-            check_authority(&origin_authority).map_err(|r| ConfigError::new(authority_name, r))?;
+        if !common.origin_authority.is_empty() {
+            check_authority(&common.origin_authority)
+                .map_err(|r| ConfigError::new(names.origin_authority, r))?;
         }
-        if let Some(region) = &origin_region {
-            check_region(region).map_err(|r| ConfigError::new(region_name, r))?;
+        if let Some(region) = &common.origin_region {
+            check_region(region).map_err(|r| ConfigError::new(names.origin_region, r))?;
         }
-        check_credentials(&credentials, credentials_name)?;
-        if max_clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
+        check_credentials(&common.credentials, names.credentials)?;
+        if common.max_clock_skew_seconds > MAX_CLOCK_SKEW_SECONDS {
             return Err(ConfigError::new(
-                skew_name,
+                names.max_clock_skew_seconds,
                 format!("must be at most {MAX_CLOCK_SKEW_SECONDS}"),
             ));
         }
         Ok(Config {
             role: Role::Standalone,
-            public_domains,
-            origin_authority,
-            origin_region,
-            credentials,
-            max_clock_skew_seconds,
-            anonymous,
+            public_domains: common.public_domains,
+            origin_authority: common.origin_authority,
+            origin_region: common.origin_region,
+            credentials: common.credentials,
+            max_clock_skew_seconds: common.max_clock_skew_seconds,
+            anonymous: common.anonymous,
             origin_addressing: OriginAddressing::default(),
             origin_signature_version: OriginSignatureVersion::default(),
             log_level: LogLevel::default(),
