@@ -144,7 +144,9 @@ def test_sigterm_lets_requests_in_flight_finish(origin, origin_s3, to_the_group)
                 os.killpg(proxy.process.pid, signal.SIGINT)
             else:
                 proxy.process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 5
+            # Seconds on a loaded machine (it once took 5.1): the entrypoint's signal handler,
+            # then Envoy's admin call, then this probe's own request.
+            deadline = time.monotonic() + 10
             while send(authority, RawRequest("GET", "/healthz")).status != 503:
                 assert time.monotonic() < deadline, "/healthz still answers 200"
                 time.sleep(0.1)
@@ -154,7 +156,7 @@ def test_sigterm_lets_requests_in_flight_finish(origin, origin_s3, to_the_group)
         assert origin_s3.get_object(Bucket=bucket, Key="in-flight")["Body"].read() == data
         # Nothing in flight any more: Envoy stops without waiting out the 20 s.
         assert proxy.process.wait(15) == 0
-        assert time.monotonic() - stopped_at < 10
+        assert time.monotonic() - stopped_at < 15
         assert "stopping: requests in flight have up to 20 s to finish" in proxy.log_text()
 
 

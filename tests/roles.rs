@@ -353,6 +353,24 @@ fn roles_refuse_the_other_roles_fields() {
     let mut unnamed = good.clone();
     unnamed.as_object_mut().unwrap().remove("name");
     assert_eq!(origin_with(unnamed).as_deref(), Some("origins[0].name"));
+    // Both key pairs named where the operator wrote them: in this origin's list.
+    let mut repeated = good.clone();
+    let pair = repeated["credentials"][0].clone();
+    repeated["credentials"] = json!([pair.clone(), pair]);
+    let error = Plugin::parse(
+        json!({"role": "origin", "origins": [repeated]})
+            .to_string()
+            .as_bytes(),
+        &|_| None,
+    )
+    .err()
+    .map(|e| format!("{e}"));
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains(
+            "origins[0].credentials[1].access_key_id: repeats origins[0].credentials[0].access_key_id"
+        )),
+        "{error:?}"
+    );
     assert_eq!(
         parse(json!({"role": "origin", "origins": [good.clone(), good.clone()]}))
             .err()

@@ -549,7 +549,7 @@ fn check_credentials(
         {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}].access_key_id"),
-                format!("repeats credentials[{j}].access_key_id"),
+                format!("repeats {credentials_name}[{j}].access_key_id"),
             ));
         }
     }
