@@ -61,7 +61,8 @@ def test_attributes(proxy, origin_s3, bucket):
 def test_conditional_puts(proxy, origin_s3, bucket):
     """What table formats commit with (Delta Lake, Iceberg through object_store): a put that
     creates only (`If-None-Match: *`), and one that replaces only the version read
-    (`If-Match`). object_store does not sign these headers; they reach the origin as sent.
+    (`If-Match`). object_store signs these headers (`if-none-match`, `if-match` in its
+    SignedHeaders), so they bind, and reach the origin re-signed.
     (s3s-fs alone: Garage 2.5.0 ignores both on a PUT, sent to it directly too.)"""
     st = store(proxy.endpoint, bucket)
     first = obs.put(st, "_delta_log/0.json", b"commit 0", mode="create")
