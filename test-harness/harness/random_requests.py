@@ -62,8 +62,9 @@ class Origin:
     checksum_refusal: str = "BadDigest"
     # An upload refused for a wrong Content-MD5 or `x-amz-checksum-*` (400 BadDigest) has still
     # written its body over the object's bytes, its ETag and metadata kept (s3s-fs 0.14.1 writes
-    # the file as the body comes and checks the digest after). The proxy refuses a signed
-    # Content-MD5, SHA-256 or SHA-1 that does not match before the origin sees the body.
+    # the file as the body comes and checks the digest after). The proxy checks the strongest
+    # signed digest (payload SHA-256, checksum SHA-256 or SHA-1, Content-MD5) before the origin
+    # sees the body's end; a wrong Content-MD5 beside a matching signed SHA-256 reaches it.
     writes_before_digest: bool = False
     # It answers an upload it refuses by its head (an upload id it does not know) before
     # reading the body, and closes with the body unread: the kernel resets the connection,
