@@ -7,6 +7,7 @@ pub mod authorization;
 pub mod canonical;
 pub mod chunk_signing;
 pub mod credential;
+pub mod joined;
 pub mod payload;
 pub mod presigned;
 pub mod query;

@@ -3,6 +3,7 @@
 
 use super::amz_date::AmzDate;
 use super::credential::Scope;
+use super::joined::update_joined;
 use super::signature::{Hex64, Signature};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -96,19 +97,24 @@ impl SigningKey {
     ) -> Signature {
         let date = date.text();
         let hash = Hex64::of(canonical_hash);
-        self.sign_parts(&[
-            ALGORITHM.as_bytes(),
-            b"\n",
-            &date,
-            b"\n",
-            scope.date.as_bytes(),
-            b"/",
-            scope.region.as_bytes(),
-            b"/",
-            scope.service.as_bytes(),
-            b"/aws4_request\n",
-            hash.as_bytes(),
-        ])
+        let mut mac = self.0.clone();
+        update_joined(
+            &mut mac,
+            &[
+                ALGORITHM.as_bytes(),
+                b"\n",
+                &date,
+                b"\n",
+                scope.date.as_bytes(),
+                b"/",
+                scope.region.as_bytes(),
+                b"/",
+                scope.service.as_bytes(),
+                b"/aws4_request\n",
+                hash.as_bytes(),
+            ],
+        );
+        Signature::from_bytes(mac.finalize().into_bytes().into())
     }
 }
 
