@@ -61,13 +61,16 @@ def chunked_put(
     secret: str = CLIENT_SECRET,
     sign_content_length: bool = True,
     region: str = REGION,
+    checksum: tuple[str, str] | None = None,
+    extra_headers: dict | None = None,
 ) -> RawRequest:
     """A PUT with an aws-chunked body, as a client sends it (`mode` is the payload mode).
     With `sign_content_length=False` the body's length is not signed (as some SDKs do), so a
-    test may reframe the body."""
+    test may reframe the body. A trailer carries `checksum` (name, value; the data's CRC32 by
+    default); `extra_headers` are signed beside the framing's."""
     chunks = [data[i:i + chunk_size] for i in range(0, len(data), chunk_size)]
     trailer = mode in (SIGNED_TRAILER, UNSIGNED_TRAILER)
-    checksum = ("x-amz-checksum-crc32", crc32_checksum(data))
+    checksum = checksum or ("x-amz-checksum-crc32", crc32_checksum(data))
     unsigned_length = sum(len(f"{len(c):x}\r\n") + len(c) + 2 for c in chunks) + len("0\r\n")
     signed_length = sum(len(f"{len(c):x};chunk-signature=") + 64 + 2 + len(c) + 2 for c in chunks) \
         + len("0;chunk-signature=") + 64 + 2
@@ -81,6 +84,7 @@ def chunked_put(
     headers = {
         "Content-Encoding": "aws-chunked",
         "X-Amz-Decoded-Content-Length": str(len(data)),
+        **(extra_headers or {}),
         "Content-Length": str(length),
     }
     if trailer:

@@ -24,7 +24,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, Chain, signing_key
+from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
 from .clients import RawRequest, Response, presign, quote_key, sign_header, target_of
 from .random_requests import Origin, _file_and_directory, key, meta_value
 
@@ -276,49 +276,10 @@ def chunked_upload(ctx: Context, target: str, data: bytes, mode: str, chunk_size
                    wrong_trailer: bool, headers: dict) -> RawRequest:
     """An aws-chunked PUT as SDKs frame it, signed for this side (`mode` the payload mode);
     `algorithm` names the trailer's checksum (wrong if `wrong_trailer`)."""
-    chunks = [data[i:i + chunk_size] for i in range(0, len(data), chunk_size)]
-    trailer = mode in (SIGNED_TRAILER, UNSIGNED_TRAILER)
     name = f"x-amz-checksum-{algorithm or 'crc32'}"
     checksum = CHECKSUMS[algorithm or "crc32"](data + (b"!" if wrong_trailer else b""))
-    h = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(data)), **headers}
-    if trailer:
-        h["X-Amz-Trailer"] = name
-    body = bytearray()
-    # the length is signed: the body is framed first with placeholder signatures of the same size
-    for c in chunks + [b""]:
-        body += f"{len(c):x}".encode() + (b"" if mode == UNSIGNED_TRAILER else b";chunk-signature=" + b"0" * 64)
-        body += b"\r\n" + (c + b"\r\n" if c else b"")
-    if mode == UNSIGNED_TRAILER:
-        body += f"{name}:{checksum}\r\n\r\n".encode()
-    elif mode == SIGNED_TRAILER:
-        body += f"{name}:{checksum}\r\nx-amz-trailer-signature:{'0' * 64}\r\n\r\n".encode()
-    else:
-        body += b"\r\n"
-    h["Content-Length"] = str(len(body))
-    request = sign_header(ctx.authority, "PUT", target, h, b"", key=ctx.access_key, secret=ctx.secret,
-                          region=ctx.region, payload_hash=mode)
-    seed = request.header("Authorization").rsplit("Signature=", 1)[1]
-    amz_date = request.header("X-Amz-Date")
-    chain = Chain(signing_key(ctx.secret, amz_date[:8], ctx.region), amz_date,
-                  f"{amz_date[:8]}/{ctx.region}/s3/aws4_request", seed)
-    out = bytearray()
-    for c in chunks + [b""]:
-        if mode == UNSIGNED_TRAILER:
-            out += f"{len(c):x}\r\n".encode()
-        else:
-            out += f"{len(c):x};chunk-signature={chain.chunk(c)}\r\n".encode()
-        if c:
-            out += c + b"\r\n"
-    if mode == UNSIGNED_TRAILER:
-        out += f"{name}:{checksum}\r\n\r\n".encode()
-    elif mode == SIGNED_TRAILER:
-        out += f"{name}:{checksum}\r\n".encode()
-        signature = chain.trailer(f"{name}:{checksum}\n".encode())
-        out += f"x-amz-trailer-signature:{signature}\r\n\r\n".encode()
-    else:
-        out += b"\r\n"
-    assert len(out) == len(body)
-    return RawRequest("PUT", request.target, request.headers, bytes(out))
+    return chunked_put(ctx.authority, target, data, mode, chunk_size, key=ctx.access_key, secret=ctx.secret,
+                       region=ctx.region, checksum=(name, checksum), extra_headers=headers)
 
 
 def _chunked(plan: Plan, rng: random.Random, origin: Origin) -> None:
