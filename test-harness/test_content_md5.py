@@ -30,14 +30,10 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
 from harness.chunked import UNSIGNED_TRAILER
-from harness.clients import RawRequest, presign, send, sign_header
+from harness.clients import RawRequest, content_md5, presign, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_rejections import error_code
 from test_security import assert_object
-
-
-def content_md5(body: bytes) -> str:
-    return base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 def sign_v2(method: str, target: str, headers: dict, body: bytes = b"") -> RawRequest:

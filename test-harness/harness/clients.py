@@ -1,7 +1,9 @@
 """S3 clients: boto3 for the SDK's view, botocore's signers for hand-made requests, and a raw
 HTTP/1.1 sender that puts the request target on the wire exactly as given."""
 
+import base64
 import datetime
+import hashlib
 import http.client
 import urllib.parse
 from contextlib import contextmanager
@@ -205,3 +207,8 @@ def target_of(url: str) -> str:
     """The request target of a URL: its path and query as they go on the wire."""
     parts = urllib.parse.urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def content_md5(body: bytes) -> str:
+    """The Content-MD5 value of `body`: base64 of its MD5."""
+    return base64.b64encode(hashlib.md5(body).digest()).decode()

@@ -14,7 +14,6 @@ import http.client
 import random
 import re
 import urllib.parse
-import zlib
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -24,8 +23,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
-from .clients import RawRequest, Response, presign, quote_key, sign_header, target_of
+from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put, crc32_checksum
+from .clients import RawRequest, Response, content_md5, presign, quote_key, sign_header, target_of
 from .random_requests import Origin, _file_and_directory, key, meta_value
 
 FAMILIES = ["sigv2", "chunked", "multipart", "copy", "delete_objects", "post_form"]
@@ -165,12 +164,8 @@ def sign_v2(ctx: Context, method: str, target: str, headers: dict, body: bytes, 
     return RawRequest(method, target_of(prepared.url), list(prepared.headers.items()), body)
 
 
-def md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
 CHECKSUMS = {
-    "crc32": lambda d: base64.b64encode(zlib.crc32(d).to_bytes(4, "big")).decode(),
+    "crc32": crc32_checksum,
     "sha1": lambda d: base64.b64encode(hashlib.sha1(d).digest()).decode(),
     "sha256": lambda d: base64.b64encode(hashlib.sha256(d).digest()).decode(),
 }
@@ -214,7 +209,7 @@ def _sigv2(plan: Plan, rng: random.Random, origin: Origin) -> None:
         if rng.random() < 0.5:
             headers["Content-Type"] = rng.choice(["text/plain", "image/png", "a/b; c=d"])
         if rng.random() < 0.4:
-            headers["Content-MD5"] = md5_b64(body if rng.random() < 0.75 else body + b"x")
+            headers["Content-MD5"] = content_md5(body if rng.random() < 0.75 else body + b"x")
         if not presigned:
             for i in range(rng.randint(0, 2)):
                 headers[f"x-amz-meta-m{i}"] = meta_value(rng).replace("\t", " ").replace("é", "e").strip()
@@ -230,7 +225,7 @@ def _sigv2(plan: Plan, rng: random.Random, origin: Origin) -> None:
         if method == "PUT":
             tag = escape(rng.choice(["a", "b c", "x+y"]))
             body = f"<Tagging><TagSet><Tag><Key>{tag}</Key><Value>v</Value></Tag></TagSet></Tagging>".encode()
-            headers["Content-MD5"] = md5_b64(body)
+            headers["Content-MD5"] = content_md5(body)
     elif what == "create_upload":
         method, query = "POST", "uploads"
     elif what == "copy":
@@ -247,7 +242,7 @@ def _sigv2(plan: Plan, rng: random.Random, origin: Origin) -> None:
         body = (f"<Delete><Object><Key>{escape(plan.key)}</Key></Object>"
                 f"<Object><Key>{escape(plan.key2)}</Key></Object></Delete>").encode()
         right = rng.random() < 0.8
-        headers["Content-MD5"] = md5_b64(body if right else body + b" ")
+        headers["Content-MD5"] = content_md5(body if right else body + b" ")
         headers["Content-Type"] = "application/xml"
         if not right:
             # SigV2 signs no payload: the Content-MD5 is what ties the body to the signature,
@@ -296,7 +291,7 @@ def _chunked(plan: Plan, rng: random.Random, origin: Origin) -> None:
         headers["x-amz-meta-u"] = meta_value(rng).replace("\t", " ").replace("é", "e").strip()
     if rng.random() < 0.25:
         right = rng.random() < 0.6
-        headers["Content-MD5"] = md5_b64(data if right else data + b"x")
+        headers["Content-MD5"] = content_md5(data if right else data + b"x")
         plan.broken += [] if right else ["Content-MD5"]
     if mode in (SIGNED, "unsigned") and rng.random() < 0.4:
         alg, right = rng.choice(list(CHECKSUMS)), rng.random() < 0.6
@@ -460,7 +455,7 @@ def _delete_objects(plan: Plan, rng: random.Random, origin: Origin) -> None:
                                   sorted(e["Key"] for e in out.get("Errors", []))]).encode())[0]
         body = ("<Delete>" + ("<Quiet>true</Quiet>" if quiet else "")
                 + "".join(f"<Object><Key>{escape(k)}</Key></Object>" for k in keys) + "</Delete>").encode()
-        headers = {"Content-MD5": md5_b64(body if right_md5 else body + b" ")}
+        headers = {"Content-MD5": content_md5(body if right_md5 else body + b" ")}
         request = sign_header(ctx.authority, "POST", f"/{ctx.bucket}?delete", headers, body, key=ctx.access_key,
                               secret=ctx.secret, region=ctx.region)
         return _send(ctx, request)

@@ -7,13 +7,13 @@ Three kinds of case: a boto3 call (SigV4, or SigV2 where the origin takes it), a
 presigned URL, and a request written by hand and signed by botocore's SigV4 signers (header or
 presigned), its target encoded as a client might."""
 
-import base64
-import hashlib
 import random
 import string
 import urllib.parse
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
+
+from .clients import content_md5
 
 PRINTABLE = [c for c in string.printable if c not in "\t\n\r\x0b\x0c"]
 NASTY = list("+=&;%~*'()!$,:@[]{}|\\^`\"<>#? ")
@@ -151,7 +151,7 @@ def _boto(case: Case, rng: random.Random, bucket: str, origin: Origin) -> None:
             p["Metadata"] = {f"m{i}": meta_value(rng).replace("\t", " ").replace("é", "e")
                              for i in range(rng.randint(1, 3))}
         if rng.random() < 0.3:
-            p["ContentMD5"] = base64.b64encode(hashlib.md5(case.body).digest()).decode()
+            p["ContentMD5"] = content_md5(case.body)
         if rng.random() < 0.3:
             p["Tagging"] = urllib.parse.urlencode({value(rng, origin)[:20] or "t": value(rng, origin)[:20]})
     elif case.op in ("get_object", "head_object", "delete_object"):
@@ -232,13 +232,13 @@ def _raw(case: Case, rng: random.Random, bucket: str, origin: Origin) -> None:
         if rng.random() < 0.4:
             case.headers["Content-Type"] = rng.choice(["text/plain", "a/b;  c=d", 'text/html; charset="utf 8"'])
         if rng.random() < 0.3:
-            case.headers["Content-MD5"] = base64.b64encode(hashlib.md5(case.body).digest()).decode()
+            case.headers["Content-MD5"] = content_md5(case.body)
         if rng.random() < 0.2:
             case.headers["x-amz-tagging"] = "a%20b=c%2Bd&e=" + urllib.parse.quote(value(rng, origin)[:10], safe="")
     elif what == "post_delete":
         case.body = (f"<Delete><Object><Key>{escape(case.key)}</Key></Object>"
                      f"<Object><Key>{escape(case.key2)}</Key></Object></Delete>").encode()
-        case.headers["Content-MD5"] = base64.b64encode(hashlib.md5(case.body).digest()).decode()
+        case.headers["Content-MD5"] = content_md5(case.body)
         case.presigned = False
     else:
         case.body = b""
