@@ -12,6 +12,9 @@ pub struct Request<'a> {
     pub method: &'a [u8],
     /// `:path` as received: raw path and query, never normalised.
     pub path: &'a [u8],
+    /// Where `path`'s first `?` is, if it has one: found once, since every reader of the path
+    /// or the query would otherwise look for it again.
+    query_mark: Option<usize>,
     /// `:authority`, what the client put in Host.
     pub authority: &'a [u8],
     /// `(name, value)`, names lower-case as Envoy delivers them, repeats kept.
@@ -78,6 +81,7 @@ impl<'a> Request<'a> {
         Request {
             method,
             path,
+            query_mark: find_byte(path, b'?'),
             authority,
             headers,
             params: OnceCell::new(),
@@ -100,8 +104,13 @@ impl<'a> Request<'a> {
         self.split_path().1
     }
 
+    /// Whether the path carries a query (`?`), even an empty one.
+    pub fn has_query(&self) -> bool {
+        self.query_mark.is_some()
+    }
+
     fn split_path(&self) -> (&'a [u8], &'a [u8]) {
-        match find_byte(self.path, b'?') {
+        match self.query_mark {
             Some(q) => (&self.path[..q], &self.path[q + 1..]),
             None => (self.path, b""),
         }
@@ -114,7 +123,7 @@ impl<'a> Request<'a> {
     pub fn loggable_path(&self) -> String {
         const MAX_LOGGED_PATH: usize = 1024;
         let mut path = String::from_utf8_lossy(self.raw_path()).into_owned();
-        if self.path.contains(&b'?') {
+        if self.has_query() {
             // Masked only as far as the line shows it.
             let masked = redact::query_prefix(self.raw_query(), MAX_LOGGED_PATH + 1);
             path.push('?');

@@ -149,7 +149,7 @@ impl<'r, 'c> Route<'r, 'c> {
     fn restyled_path(&self, req: &Request<'_>) -> Option<Vec<u8>> {
         self.origin.restyled.then(|| {
             let mut path = self.origin.raw_path.to_vec();
-            if req.path.contains(&b'?') {
+            if req.has_query() {
                 path.push(b'?');
                 path.extend_from_slice(req.raw_query());
             }

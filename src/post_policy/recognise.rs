@@ -38,9 +38,7 @@ pub fn recognise(req: &Request<'_>, target: &Target<'_>) -> Result<Option<Bounda
     let to_bucket = target.bucket.is_some() && matches!(target.key_path, b"" | b"/");
     match media_type(content_type) {
         MediaType::Other => Ok(None),
-        MediaType::FormData(boundary) if to_bucket && !req.path.contains(&b'?') => {
-            Ok(Some(boundary))
-        }
+        MediaType::FormData(boundary) if to_bucket && !req.has_query() => Ok(Some(boundary)),
         MediaType::FormData(_) => Err(errors::malformed(
             "a browser upload goes to the bucket itself, with no query",
         )),
