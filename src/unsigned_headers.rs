@@ -8,6 +8,13 @@
 //! read headers CGI-style fold `_` into `-`, so `x_amz_acl` is `x-amz-acl` there. Those count
 //! as the same protected names here: unsigned, they are refused.
 //!
+//! So do the S3 APIs of other clouds, on headers of their own (found missing by an unanchored
+//! attack run, 2026-12-02): Alibaba OSS `x-oss-*`, Tencent COS `x-cos-*`, Huawei OBS
+//! `x-obs-*`, Dell ECS `x-emc-*` (`x-emc-namespace` picks the tenant), NetApp StorageGRID
+//! `x-ntap-sg-*`, IBM COS `ibm-*` (a new bucket's key and service instance), and Cloudflare R2
+//! `cf-create-bucket-if-missing` (a PUT that creates its bucket) and `cf-copy-destination-if-*`;
+//! not the rest of `cf-*`, which Cloudflare's edge adds to every request it passes on.
+//!
 //! Some origins also read other names as `x-amz-*` ones, which no S3 client sends: Ceph RGW
 //! takes `x-goog-*`, `x-dho-*`, `x-object-*`, `x-container-*` and `x-account-*` for `x-amz-*`
 //! (metadata, the website redirect, SSE-C keys), SeaweedFS stores `Seaweed-X-Amz-*` (a legal
@@ -43,8 +50,8 @@ pub enum Covered {
 /// How much a header's name matters to origins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Protection {
-    /// `x-amz-*`, `x-minio-*`, `x-rgw-*`: refused unless signed; an anonymous request may
-    /// carry them, for the origin to judge it by.
+    /// `x-amz-*`, `x-minio-*`, `x-rgw-*`, and the S3-compatible clouds' own (below): refused
+    /// unless signed; an anonymous request may carry them, for the origin to judge it by.
     Named,
     /// A name an origin reads as one of those, or as a policy condition's value: refused
     /// unless signed, on anonymous requests too.
@@ -97,10 +104,21 @@ fn protection(name: &[u8]) -> Option<Protection> {
         (b'x', Some(b'r')) => &[(b"x-rgw-", Named)],
         (b'x', Some(b'g')) => &[(b"x-goog-", Alias)],
         (b'x', Some(b'd')) => &[(b"x-dho-", Alias)],
-        (b'x', Some(b'o')) => &[(b"x-object-", Alias)],
-        (b'x', Some(b'c')) => &[(b"x-container-", Alias)],
+        (b'x', Some(b'o')) => &[
+            (b"x-object-", Alias),
+            (b"x-oss-", Named),
+            (b"x-obs-", Named),
+        ],
+        (b'x', Some(b'c')) => &[(b"x-container-", Alias), (b"x-cos-", Named)],
         (b'x', Some(b's')) => &[(b"x-seaweedfs-", Alias)],
+        (b'x', Some(b'e')) => &[(b"x-emc-", Named)],
+        (b'x', Some(b'n')) => &[(b"x-ntap-sg-", Named)],
         (b's', _) => &[(b"seaweed-", Alias)],
+        (b'i', _) => &[(b"ibm-", Named)],
+        (b'c', _) => &[
+            (b"cf-create-bucket-", Named),
+            (b"cf-copy-destination-", Named),
+        ],
         _ => &[],
     };
     let by_prefix = prefixes.iter().find(|(prefix, _)| {
@@ -273,6 +291,33 @@ mod tests {
         // Signed under their own names, they pass.
         let signed = Covered::Listed("host;x-minio-force-delete".into());
         assert_eq!(unsigned(&headers[..1], &signed), None);
+    }
+
+    #[test]
+    fn other_clouds_headers_are_protected_but_cloudflares_own_pass() {
+        let listed = Covered::Listed("host;x-amz-date;x-oss-meta-signed".into());
+        let headers = [
+            ("x-oss-object-acl", "public-read"),
+            ("X-Cos-Acl", "public-read"),
+            ("x-obs-acl", "public-read"),
+            ("x-emc-namespace", "other-tenant"),
+            ("x-ntap-sg-consistency", "weak"),
+            ("ibm-sse-kp-customer-root-key-crn", "crn:x"),
+            ("cf-create-bucket-if-missing", "true"),
+            ("CF_Copy_Destination_If_None_Match", "*"),
+            ("x-oss-meta-signed", "1"),
+            // What Cloudflare's edge adds, and names like theirs.
+            ("cf-connecting-ip", "192.0.2.1"),
+            ("cf-ray", "8a1"),
+            ("cf-ipcountry", "NL"),
+            ("x-ossified", "no dash after x-oss"),
+            ("x-emc", "no dash after"),
+            ("ibm", "no dash after"),
+        ];
+        let refused = "cf-create-bucket-if-missing, cf_copy_destination_if_none_match, ibm-sse-kp-customer-root-key-crn, x-cos-acl, x-emc-namespace, x-ntap-sg-consistency, x-obs-acl, x-oss-object-acl";
+        assert_eq!(unsigned(&headers, &listed).as_deref(), Some(refused));
+        // The origin judges an anonymous request by them, as by x-amz-*.
+        assert_eq!(unsigned(&headers, &Covered::Nothing), None);
     }
 
     #[test]

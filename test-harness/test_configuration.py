@@ -5,8 +5,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness import Envoy, render
-from harness.clients import RawRequest, s3_client, send, sign_header
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, ORIGIN_KEY, ORIGIN_SECRET
+from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, ORIGIN_KEY, ORIGIN_SECRET, PUBLIC_TEST_DOMAIN
 from harness.programs import FOREIGN_REGION, EnvoyExited
 
 
@@ -159,3 +159,27 @@ def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
     # An S3 POST names its operation: it still goes on, for the origin to judge.
     r = send(envoy.authority, RawRequest("POST", f"/{bucket}/k?uploads"))
     assert envoy.origin_requests() == before + 1 and r.status == 403
+
+
+def test_minios_own_apis_and_cephs_zone_requests_are_not_served(make_proxy, bucket):
+    """MinIO serves its admin, KMS, metrics and node APIs under the bucket name it keeps,
+    `minio` (admin S3-signed, some node APIs unsigned: the bootstrap check of CVE-2023-28432),
+    and Ceph lets a system user's request act as any user with `rgwx-uid`: a client key
+    translated to a powerful origin key, or `anonymous: forward`, would reach them. Refused in
+    either bucket style, signed or not, before the origin."""
+    envoy = make_proxy(anonymous="forward")
+    before = envoy.origin_requests()
+    virtual = f"minio.{PUBLIC_TEST_DOMAIN}"
+    for authority, request, status, code in [
+        (envoy.authority, RawRequest("POST", "/minio/bootstrap/v1/verify?x"), 400, "InvalidBucketName"),
+        (envoy.authority, RawRequest("GET", "/minio/v2/metrics/cluster"), 400, "InvalidBucketName"),
+        (envoy.authority, sign_header(envoy.authority, "GET", "/minio/admin/v3/info"), 400, "InvalidBucketName"),
+        (envoy.authority, presign(envoy.authority, "PUT", "/minio/admin/v3/set-user-status?accessKey=v&status=disabled"),
+         400, "InvalidBucketName"),
+        (virtual, sign_header(virtual, "GET", "/admin/v3/info"), 400, "InvalidBucketName"),
+        (envoy.authority, sign_header(envoy.authority, "GET", f"/{bucket}/k?rgwx-uid=victim"), 400, "InvalidArgument"),
+        (envoy.authority, RawRequest("GET", f"/{bucket}/k?rgwx-uid=victim"), 400, "InvalidArgument"),
+    ]:
+        r = send(authority, request, port=envoy.port)
+        assert r.status == status and f"<Code>{code}</Code>".encode() in r.body, (authority, request.target, r.body)
+    assert envoy.origin_requests() == before

@@ -297,11 +297,13 @@ def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):
         assert envoy.counter("wasm.s3-resign.vm_reload_success") >= 2
 
 
-@pytest.mark.parametrize("header", ["x-minio-force-delete", "x-rgw-anything", "X_Amz_Acl", "x_amz_copy_source"])
+@pytest.mark.parametrize("header", ["x-minio-force-delete", "x-rgw-anything", "X_Amz_Acl", "x_amz_copy_source",
+                                    "x-oss-object-acl", "x-emc-namespace", "cf-create-bucket-if-missing"])
 def test_vendor_headers_and_underscore_spellings_are_refused(proxy, origin_s3, bucket, secret, header):
     """MinIO acts on `x-minio-*` (`x-minio-force-delete` empties a bucket it deletes), Ceph
-    RGW on `x-rgw-*`, and an origin reading headers CGI-style takes `x_amz_acl` for
-    `x-amz-acl`: unsigned, none reaches the origin. Envoy refuses underscore names itself
+    RGW on `x-rgw-*`, other clouds' S3 APIs on their own (Alibaba's `x-oss-*`, Dell ECS's
+    `x-emc-namespace`, R2's `cf-create-bucket-if-missing`), and an origin reading headers
+    CGI-style takes `x_amz_acl` for `x-amz-acl`: unsigned, none reaches the origin. Envoy refuses underscore names itself
     (400, before the filter); the filter would refuse them too."""
     signed = sign_header(proxy.authority, "DELETE", f"/{bucket}/secret.txt", {}, b"")
     attack = signed.with_header(header, "true")

@@ -693,6 +693,59 @@ fn another_services_requests_are_not_served_signed_either() {
     assert_eq!(swift.decide(&g).unwrap_err().0, AccessDenied);
 }
 
+#[test]
+fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    // MinIO serves admin, KMS, metrics and node APIs under the bucket name it keeps, some of
+    // them unsigned: refused however the bucket is spelt or addressed.
+    for (method, host, path) in [
+        (
+            "PUT",
+            PUBLIC.to_owned(),
+            "/minio/admin/v3/set-user-status?accessKey=v&status=disabled",
+        ),
+        ("GET", format!("minio.{PUBLIC}"), "/admin/v3/info"),
+        ("POST", PUBLIC.to_owned(), "/minio/bootstrap/v1/verify?x"),
+        ("GET", PUBLIC.to_owned(), "/MINIO/v2/metrics/cluster"),
+        ("GET", PUBLIC.to_owned(), "/minio"),
+    ] {
+        let anonymous = Head::new(method, path).set(":authority", host.as_str());
+        assert_eq!(
+            anonymous.decide(&g).unwrap_err().0,
+            InvalidBucketName,
+            "{host}{path}"
+        );
+    }
+    let signed = presigned_query("DELETE", "/minio/admin/v3/remove-user", "accessKey=v&");
+    assert_eq!(signed.decide(&g).unwrap_err().0, InvalidBucketName);
+    let header = Head::new("GET", "/minio/admin/v3/accountinfo")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(header.decide(&g).unwrap_err().0, InvalidBucketName);
+    // Names that only begin like it are buckets like any other.
+    assert_eq!(
+        Head::new("GET", "/minio-backups/k").decide(&g),
+        Ok(AuthKind::Anonymous)
+    );
+    // Ceph's requests between zones: `rgwx-uid` makes a system user's request act as anyone.
+    for query in [
+        "rgwx-uid=victim&",
+        "RGWX-UID=victim&",
+        "rgwx%2Duid=victim&",
+        "x=1;rgwx-uid=v&",
+    ] {
+        let url = presigned_query("GET", "/bucket/k", query);
+        assert_eq!(url.decide(&g).unwrap_err().0, InvalidArgument, "{query}");
+        let anonymous = Head::new("GET", &format!("/public/k?{query}"));
+        assert_eq!(
+            anonymous.decide(&g).unwrap_err().0,
+            InvalidArgument,
+            "{query}"
+        );
+    }
+}
+
 /// A presigned `POST /bucket` signing only the host, its `Content-Type` left free.
 fn presigned_post(content_type: &str) -> Head {
     let query = format!(

@@ -38,7 +38,7 @@ use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, verify_v2};
 use screen::{
     auth_param_spelt_otherwise, is_preflight, joins_several, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_other_service,
+    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -266,6 +266,7 @@ impl Gateway {
                 format!("The specified bucket is not valid: '{}'.", bad.0),
             )
         })?;
+        no_origin_own_bucket(&target)?;
         if target.key_starts_with_a_slash() {
             return Err(Rejection::new(
                 InvalidArgument,

@@ -1,6 +1,6 @@
 //! What a request is asked besides its signature: that it is S3's and nothing another service
-//! at the origin would read (STS and IAM, authentication spelt otherwise, a form in a signed
-//! `POST`), and how it announces itself (a CORS preflight, two `Authorization` headers).
+//! at the origin would read (STS and IAM, MinIO's admin and node APIs, Ceph's requests between
+//! zones, authentication spelt otherwise, a form in a signed `POST`), and how it announces itself (a CORS preflight, two `Authorization` headers).
 
 use super::ECDSA_ALGORITHM;
 use crate::addressing::Target;
@@ -55,6 +55,30 @@ pub(super) fn auth_param_spelt_otherwise(name: &[u8]) -> Rejection {
     )
 }
 
+/// Ceph RGW's query parameters for its own requests between zones: on a system user's
+/// request `rgwx-uid` makes it act as any user (an unanchored attack run, 2026-12-02).
+const RGW_SYSTEM_PREFIX: &[u8] = b"rgwx-";
+
+/// The bucket name MinIO keeps for its own APIs: admin (`/minio/admin/v3/…`, S3-signed), KMS,
+/// health, metrics, and the nodes' own (bootstrap, peer, storage, lock), some answering
+/// unsigned requests. No S3 bucket has the name there; elsewhere it is just unusual.
+const MINIO_OWN_APIS: &str = "minio";
+
+/// Refuses a request for MinIO's own APIs, in every mode and in either bucket style (a route
+/// that blocks `/minio/` would not see `minio.s3.mydomain.com/admin/…`, which becomes that
+/// path here): a client key translated to a key with admin rights would administer MinIO, and
+/// `anonymous: forward` would reach its unsigned node APIs (an unanchored attack run,
+/// 2026-12-02).
+pub(super) fn no_origin_own_bucket(target: &Target<'_>) -> Result<(), Rejection> {
+    match target.bucket.as_deref() {
+        Some(bucket) if bucket.eq_ignore_ascii_case(MINIO_OWN_APIS) => Err(Rejection::new(
+            InvalidBucketName,
+            "The bucket name 'minio' is where MinIO serves its admin and node APIs; this endpoint serves only S3.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Refuses a request that is no S3 operation but another service's at the same origin, in
 /// every mode. MinIO and Ceph answer STS and IAM on the S3 port, named by an `Action`
 /// parameter, which S3 has not, in the query or in a urlencoded `POST` body: MinIO on any path
@@ -70,18 +94,29 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
     // The parameters as split already, and again at `;` (for origins whose query parser
     // splits there) only when there is one: a presigned URL's query is long, and splitting it
     // anew cost 5k instructions a request (`make bench-instructions`).
-    let action = |name: &[u8]| as_origins_read(name).eq_ignore_ascii_case(b"action");
+    let other = |name: &[u8]| {
+        let name = as_origins_read(name);
+        if name.eq_ignore_ascii_case(b"action") {
+            Some("The Action parameter names an STS or IAM request, which this endpoint does not serve.")
+        } else if name
+            .get(..RGW_SYSTEM_PREFIX.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(RGW_SYSTEM_PREFIX))
+        {
+            Some("rgwx- parameters are Ceph's requests between zones, which this endpoint does not serve.")
+        } else {
+            None
+        }
+    };
     let named = req
         .params()
         .iter()
-        .any(|param| action(&param.decoded_name()))
-        || (find_byte(req.raw_query(), b';').is_some()
-            && query_names(req).any(|name| action(&name)));
-    if named {
-        return Err(Rejection::new(
-            InvalidArgument,
-            "The Action parameter names an STS or IAM request, which this endpoint does not serve.",
-        ));
+        .find_map(|param| other(&param.decoded_name()))
+        .or_else(|| {
+            find_byte(req.raw_query(), b';')
+                .and_then(|_| query_names(req).find_map(|name| other(&name)))
+        });
+    if let Some(message) = named {
+        return Err(Rejection::new(InvalidArgument, message));
     }
     if req.method == b"POST" && (target.bucket.is_none() || req.raw_query().is_empty()) {
         return Err(Rejection::new(
