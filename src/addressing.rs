@@ -299,12 +299,14 @@ impl<'r> Target<'r> {
         };
         // A bucket that cannot be a host name, or an origin that is an address, stays in the
         // path, as the SDKs do; so does a dotted one, which no wildcard certificate of the
-        // origin's (`*.s3.example.com`, one label) would cover over TLS (botocore does the same).
+        // origin's (`*.s3.example.com`, one label) would cover over TLS (botocore does the same),
+        // and a key that would make the origin's path MinIO's own.
         let bucket = self.bucket.as_deref().filter(|b| {
             wanted == OriginStyle::Virtual
                 && is_dns_compatible(b)
                 && !b.contains('.')
                 && !is_ip_literal(origin_authority)
+                && !leads_to_minios_own_apis(self.key_path)
         });
         match (bucket, self.style) {
             (Some(bucket), Style::Virtual { .. }) => OriginTarget {
@@ -349,6 +351,19 @@ impl<'r> Target<'r> {
             },
         }
     }
+}
+
+/// Whether a key's first segment is `minio`, however spelt. Virtual-hosted at the origin, the
+/// key is the whole path, and MinIO serves `/minio/admin/…`, `/minio/health/…`, its metrics and
+/// its nodes' APIs by the path alone, on any host, before S3's (a review of the refusal of the
+/// bucket `minio`, 2026-12-02): such a key goes path-style, where it is an object like any
+/// other.
+fn leads_to_minios_own_apis(key_path: &[u8]) -> bool {
+    let rest = key_path.strip_prefix(b"/").unwrap_or(key_path);
+    let first = &rest[..find_byte(rest, b'/').unwrap_or(rest.len())];
+    percent_decode(first)
+        .map(|b| b.to_ascii_lowercase())
+        .eq(b"minio".iter().copied())
 }
 
 /// Whether a path-style bucket segment spells with an escape a byte that needs none in a

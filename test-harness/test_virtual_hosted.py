@@ -180,6 +180,11 @@ def test_virtual_hosted_origin(named_origin, client_style):
         exercise(client, origin_s3, bucket)
         url = presign(proxy.authority, "GET", f"/{bucket}/multi")
         assert send(proxy.authority, url).body == b"p" * 1024
+        # A key under MinIO's own path (its admin API, on any host) goes path-style instead,
+        # an object like any other.
+        client.put_object(Bucket=bucket, Key="minio/admin/v3/info", Body=b"an object")
+        assert client.get_object(Bucket=bucket, Key="minio/admin/v3/info")["Body"].read() == b"an object"
+        assert origin_s3.get_object(Bucket=bucket, Key="minio/admin/v3/info")["Body"].read() == b"an object"
 
 
 def test_a_virtual_hosted_client_reaches_the_object_at_an_origin_that_reads_paths_only():

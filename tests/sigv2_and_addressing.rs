@@ -717,6 +717,71 @@ fn virtual_hosted_requests_keep_their_bucket_and_key_at_the_origin() {
 }
 
 #[test]
+fn a_key_under_minios_own_path_goes_path_style() {
+    // MinIO routes `/minio/admin/…` (and its health, metrics and node APIs) by the path alone,
+    // whatever the host: virtual-hosted at the origin, the key `minio/admin/v3/info` of bucket
+    // `bkt` would be its admin API. Such a key stays in the path, an object like any other.
+    for addressing in ["virtual", "preserve"] {
+        let g = gateway(json!({"origin_addressing": addressing}));
+        for (host, path, origin_path) in [
+            (
+                "bkt.s3.mydomain.com",
+                "/minio/admin/v3/info",
+                "/bkt/minio/admin/v3/info",
+            ),
+            (
+                "bkt.s3.mydomain.com",
+                "/MinIO/health/live",
+                "/bkt/MinIO/health/live",
+            ),
+            (
+                "bkt.s3.mydomain.com",
+                "/%6Dinio/v2/metrics/cluster",
+                "/bkt/%6Dinio/v2/metrics/cluster",
+            ),
+            ("bkt.s3.mydomain.com", "/minio", "/bkt/minio"),
+        ] {
+            let at_origin = passes(
+                &g,
+                &header_v4("GET", host, path),
+                AuthKind::HeaderV4,
+                AuthKind::HeaderV4,
+            );
+            assert_eq!(
+                (
+                    get(&at_origin, ":authority").as_str(),
+                    get(&at_origin, ":path").as_str()
+                ),
+                ("s3.example.com", origin_path),
+                "{addressing} {host}{path}"
+            );
+        }
+        // Keys that only begin like it keep the style asked for.
+        let at_origin = passes(
+            &g,
+            &header_v4("GET", "bkt.s3.mydomain.com", "/minio-data/k"),
+            AuthKind::HeaderV4,
+            AuthKind::HeaderV4,
+        );
+        assert_eq!(get(&at_origin, ":authority"), "bkt.s3.example.com");
+    }
+    let g = gateway(json!({"origin_addressing": "virtual"}));
+    let at_origin = passes(
+        &g,
+        &header_v4("GET", PUBLIC, "/bkt/minio/admin/v3/info"),
+        AuthKind::HeaderV4,
+        AuthKind::HeaderV4,
+    );
+    assert_eq!(
+        (
+            get(&at_origin, ":authority").as_str(),
+            get(&at_origin, ":path").as_str()
+        ),
+        ("s3.example.com", "/bkt/minio/admin/v3/info")
+    );
+}
+
+#[test]
 fn a_signed_header_split_at_a_comma_into_two_is_refused() {
     // Found by an attack run (2026-12-01): SigV2 (and SigV4) join a repeated header's values
     // with `,`, so a signed `x-amz-copy-source: /bucket/a,b.txt` verified when sent as two
