@@ -956,6 +956,60 @@ fn a_signed_expect_header_that_envoy_consumed_still_verifies() {
 }
 
 #[test]
+fn a_consumed_expect_signed_as_boto_2_spells_it_verifies() {
+    // boto 2.49 signs `expect:100-Continue`; Envoy consumes any case of it, so the filter
+    // tries the spellings clients use. Found with Debian's python3-boto through Envoy.
+    let g = gateway(serde_json::json!({}));
+    let sign = |expect: &str| {
+        Head::new("PUT", "/bucket/k")
+            .with("expect", expect.to_owned())
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256)
+            .sign("CK", "cs", "expect;host;x-amz-content-sha256;x-amz-date")
+    };
+    let boto = sign("100-Continue");
+    assert_eq!(boto.clone().decide(&g), Ok(AuthKind::HeaderV4));
+    assert_eq!(
+        boto.clone().without("expect").decide(&g),
+        Ok(AuthKind::HeaderV4)
+    );
+    // Only the spellings clients use stand in for a consumed one.
+    let code = |head: Head| head.decide(&g).map_err(|(code, _)| code);
+    assert_eq!(
+        code(sign("100-CONTINUE").without("expect")),
+        Err(SignatureDoesNotMatch)
+    );
+    // Every other part is as binding as before: the signed payload hash, the path, and an
+    // unsigned `x-amz-*` header added.
+    let body = boto
+        .clone()
+        .without("expect")
+        .set("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    assert_eq!(code(body), Err(SignatureDoesNotMatch));
+    let path = boto.clone().without("expect").set(":path", "/bucket/other");
+    assert_eq!(code(path), Err(SignatureDoesNotMatch));
+    let extra = boto.clone().without("expect").with("x-amz-meta-added", "1");
+    assert!(extra.decide(&g).is_err());
+
+    // The origin's signature leaves the consumed `Expect` out and verifies there.
+    let at_origin = gateway(serde_json::json!({
+        "public_domains": ["origin:9000"],
+        "credentials": [{"access_key_id": "OK", "secret_access_key": "os"}],
+    }));
+    let received = boto.without("expect");
+    let req = Request::from_pairs(&received.pairs).unwrap();
+    let Decision::Forward(f) = g.decide(&req, NOW) else {
+        panic!("refused");
+    };
+    let authorization = String::from_utf8(f.header("authorization").unwrap().to_vec()).unwrap();
+    assert!(!authorization.contains("expect"), "{authorization}");
+    let forwarded = received
+        .set(":authority", f.authority.unwrap().into_owned())
+        .set("authorization", authorization);
+    assert_eq!(forwarded.decide(&at_origin), Ok(AuthKind::HeaderV4));
+}
+
+#[test]
 fn header_values_that_are_not_utf8_are_signed_as_bytes() {
     let g = gateway(serde_json::json!({}));
     let head = Head::new("PUT", "/bucket/k")

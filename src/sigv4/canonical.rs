@@ -110,6 +110,33 @@ impl<'a> CanonicalRequest<'a> {
         self.splice = None;
     }
 
+    /// Signs a consumed `Expect` with its next spelling (`CONSUMED_EXPECT_SPELLINGS`);
+    /// false when there is none to try (no consumed `Expect`, or every spelling tried). Only
+    /// that value changes: the expectation is the same whatever its case, and it is never
+    /// forwarded (`leave_out_consumed_expect`).
+    pub fn respell_consumed_expect(&mut self) -> bool {
+        if !self.expect_consumed {
+            return false;
+        }
+        let Some((_, value)) = self.headers.iter_mut().find(|(name, _)| *name == "expect") else {
+            return false;
+        };
+        let Some(at) = CONSUMED_EXPECT_SPELLINGS
+            .iter()
+            .position(|s| *s == value.as_ref())
+        else {
+            return false;
+        };
+        let Some(next) = CONSUMED_EXPECT_SPELLINGS.get(at + 1) else {
+            return false;
+        };
+        *value = Cow::Borrowed(next);
+        // `expect` sorts before `host`: the state kept before the host line no longer holds
+        // (the one before a query value, `splice`, does).
+        self.before_host = None;
+        true
+    }
+
     /// A signed header the request sends more than once. SigV4 joins the values with `,`, so
     /// one signed `x-amz-copy-source: /b/a,b.txt` verifies when sent as two headers, `/b/a`
     /// and `b.txt`; an origin that reads the first (Garage, Go's `Header.Get`) then copies
@@ -322,6 +349,12 @@ pub struct SignedHeader<'v> {
     pub consumed: bool,
 }
 
+/// How clients spell the `Expect` Envoy consumes, most common first. Envoy takes
+/// `100-continue` in any case (RFC 9110 makes it case-insensitive) and drops it, so which
+/// one a client signed is not known: botocore, curl, Go and Ruby write `100-continue`;
+/// aws-sdk-go v1 and boto 2 write `100-Continue`, and boto 2 signs it.
+const CONSUMED_EXPECT_SPELLINGS: [&[u8]; 2] = [b"100-continue", b"100-Continue"];
+
 /// `signed_header_value`, telling a header sent once from one sent several times.
 pub fn signed_header<'v>(headers: &[(&'v [u8], &'v [u8])], name: &str) -> Option<SignedHeader<'v>> {
     let mut values = headers
@@ -340,9 +373,10 @@ pub fn signed_header<'v>(headers: &[(&'v [u8], &'v [u8])], name: &str) -> Option
             })
         }
         // Envoy, like most servers, answers `Expect: 100-continue` itself and drops the
-        // header; that is the only value a client sends.
+        // header; that is the only expectation a client sends, though not always spelt so
+        // (`CanonicalRequest::respell_consumed_expect`).
         None if name == "expect" => Some(SignedHeader {
-            value: Cow::Borrowed(&b"100-continue"[..]),
+            value: Cow::Borrowed(CONSUMED_EXPECT_SPELLINGS[0]),
             repeated: false,
             consumed: true,
         }),
