@@ -10,10 +10,10 @@ took it sent directly."""
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
+import requests
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
@@ -98,8 +98,6 @@ def test_presigned_url(proxy, origin_s3, bucket):
     """`Key.generate_url` with the SigV2 signer. (With SigV4 boto 2 writes the host twice into
     the URL through an HTTP proxy, `http://hosthttp://host/...`, and signs `host:port:port`
     without one: not usable against any endpoint but an AWS one, with the proxy or without.)"""
-    import requests
-
     origin_s3.put_object(Bucket=bucket, Key="presigned é.txt", Body=b"presigned")
     url = boto2(proxy, "v2", "path", bucket, "url", "presigned é.txt")["result"]
     assert "Signature=" in url and "AWSAccessKeyId=" in url
