@@ -111,9 +111,10 @@ impl<'a> CanonicalRequest<'a> {
     }
 
     /// Signs a consumed `Expect` with its next spelling (`CONSUMED_EXPECT_SPELLINGS`);
-    /// false when there is none to try (no consumed `Expect`, or every spelling tried). Only
-    /// that value changes: the expectation is the same whatever its case, and it is never
-    /// forwarded (`leave_out_consumed_expect`).
+    /// false when there is none to try (no consumed `Expect`, or every spelling tried: the
+    /// first is back, for the debug line of a mismatch). Only that value changes: the
+    /// expectation is the same whatever its case, and it is never forwarded
+    /// (`leave_out_consumed_expect`).
     pub fn respell_consumed_expect(&mut self) -> bool {
         if !self.expect_consumed {
             return false;
@@ -127,14 +128,12 @@ impl<'a> CanonicalRequest<'a> {
         else {
             return false;
         };
-        let Some(next) = CONSUMED_EXPECT_SPELLINGS.get(at + 1) else {
-            return false;
-        };
-        *value = Cow::Borrowed(next);
+        let next = CONSUMED_EXPECT_SPELLINGS.get(at + 1);
+        *value = Cow::Borrowed(next.unwrap_or(&CONSUMED_EXPECT_SPELLINGS[0]));
         // `expect` sorts before `host`: the state kept before the host line no longer holds
         // (the one before a query value, `splice`, does).
         self.before_host = None;
-        true
+        next.is_some()
     }
 
     /// A signed header the request sends more than once. SigV4 joins the values with `,`, so
@@ -635,5 +634,24 @@ mod tests {
         assert!(String::from_utf8(c.render(b"h"))
             .unwrap()
             .contains("expect:100-continue\nhost:h\n"));
+    }
+
+    #[test]
+    fn a_consumed_expect_is_respelt_once_then_back_to_the_first() {
+        let signed = SignedHeaders::parse("expect;host").unwrap();
+        let mut c = CanonicalRequest::new(b"PUT", "/", "", &signed, &[], "X").unwrap();
+        let first = c.hash(b"h");
+        assert!(c.respell_consumed_expect());
+        assert!(String::from_utf8(c.render(b"h"))
+            .unwrap()
+            .contains("expect:100-Continue\nhost:h\n"));
+        // The hash kept before the host line is not reused across spellings.
+        assert_ne!(c.hash(b"h"), first);
+        assert!(!c.respell_consumed_expect());
+        assert_eq!(c.hash(b"h"), first);
+        // A received `Expect` is signed as received, never respelt.
+        let headers: [(&[u8], &[u8]); 1] = [(b"expect", b"100-continue")];
+        let mut c = CanonicalRequest::new(b"PUT", "/", "", &signed, &headers, "X").unwrap();
+        assert!(!c.respell_consumed_expect());
     }
 }
