@@ -13,7 +13,11 @@ from botocore.exceptions import ClientError
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 
-NOW = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+def utc_now() -> datetime.datetime:
+    """Now, read by each test: a time read at import is minutes old by the time a long run
+    reaches a test (a request "10 minutes old" was then past the 15-minute skew)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def error_code(response) -> str:
@@ -185,15 +189,16 @@ def test_presigned_control_succeeds(proxy, origin_s3, bucket):
 
 def test_clock_skew_and_expiry(proxy, origin_s3, bucket):
     hour = datetime.timedelta(hours=1)
-    assert_refused(proxy, origin_s3, bucket, put_request(proxy, bucket, when=NOW - hour), 403, "RequestTimeTooSkewed")
-    assert_refused(proxy, origin_s3, bucket, put_request(proxy, bucket, when=NOW + hour), 403, "RequestTimeTooSkewed")
-    assert_refused(proxy, origin_s3, bucket, presigned_put(proxy, bucket, when=NOW + hour), 403, "RequestTimeTooSkewed")
-    expired = presigned_put(proxy, bucket, when=NOW - 2 * hour, expires=3600)
+    now = utc_now()
+    assert_refused(proxy, origin_s3, bucket, put_request(proxy, bucket, when=now - hour), 403, "RequestTimeTooSkewed")
+    assert_refused(proxy, origin_s3, bucket, put_request(proxy, bucket, when=now + hour), 403, "RequestTimeTooSkewed")
+    assert_refused(proxy, origin_s3, bucket, presigned_put(proxy, bucket, when=now + hour), 403, "RequestTimeTooSkewed")
+    expired = presigned_put(proxy, bucket, when=now - 2 * hour, expires=3600)
     r = assert_refused(proxy, origin_s3, bucket, expired, 403, "AccessDenied")
     assert b"Request has expired" in r.body
     # Within the allowed skew, and a presigned URL signed an hour ago for two hours, pass.
-    assert send(proxy.authority, put_request(proxy, bucket, when=NOW - datetime.timedelta(minutes=10))).status == 200
-    assert send(proxy.authority, presigned_put(proxy, bucket, when=NOW - hour, expires=7200)).status == 200
+    assert send(proxy.authority, put_request(proxy, bucket, when=now - datetime.timedelta(minutes=10))).status == 200
+    assert send(proxy.authority, presigned_put(proxy, bucket, when=now - hour, expires=7200)).status == 200
 
 
 def test_listed_web_pages_can_read_refusals(proxy, make_proxy, origin_s3, bucket):
@@ -201,7 +206,7 @@ def test_listed_web_pages_can_read_refusals(proxy, make_proxy, origin_s3, bucket
     whose form upload was too large, saw a network error, since the filter's refusals carried
     no CORS header. Pages listed in `error_cors_origins` may now read them; others still not."""
     app = "https://app.example"
-    expired = presigned_put(proxy, bucket, when=NOW - datetime.timedelta(hours=2), expires=3600)
+    expired = presigned_put(proxy, bucket, when=utc_now() - datetime.timedelta(hours=2), expires=3600)
     r = assert_refused(proxy, origin_s3, bucket, expired.with_header("Origin", app), 403, "AccessDenied")
     assert not {"access-control-allow-origin", "vary"} & set(r.headers), "none unless configured"
 
