@@ -8,6 +8,8 @@
 //!   second gateway holding only the origin's key pair, as the origin does), body included;
 //! - when a decision and its body are gone, the VM's memory budget holds nothing.
 
+pub mod oracle;
+
 use s3_resign::config::{Config, Plugin};
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;

@@ -1,0 +1,504 @@
+//! A differential of the SigV4 core against an independent signer, the AWS SDK for Rust's
+//! `aws-sigv4` (`s3_resign_fuzz::oracle`), on structured requests: a method, a path of any
+//! bytes encoded as clients encode it, query parameters of any text (empty, bare, repeated),
+//! headers of any value (inner runs of white space, repeats), a date, a region, an expiry,
+//! signed in the header or as a presigned URL. For each:
+//!
+//! 1. what `aws-sigv4` signed for the public host with the client's key is forwarded by the
+//!    gateway (`Gateway::decide`, the filter's entry point), unless refused for a documented
+//!    reason (`documented_refusal`);
+//! 2. what the gateway forwards is what `aws-sigv4` signs for the origin host with the origin
+//!    key over the forwarded request (the same `Authorization`, or the same `X-Amz-*`);
+//! 3. the canonical requests of both, client's and origin's, agree byte for byte.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use s3_resign::config::Config;
+use s3_resign::gateway::{Decision, Gateway};
+use s3_resign::rejection::Rejection;
+use s3_resign::request::Request;
+use s3_resign::s3_error::S3ErrorCode;
+use s3_resign::sigv4::uri::decode_query_component;
+use s3_resign_fuzz::oracle::{filter_canonical, sign_with_aws_sigv4, Oracle, Payload, Signed};
+use s3_resign_fuzz::{forwarded_pairs, NOW, PUBLIC};
+
+const ORIGIN: &str = "origin.example:9000";
+const CLIENT: (&str, &str) = ("CLIENTKEY", "client/secret+key");
+const ORIGIN_PAIR: (&str, &str) = ("ORIGINKEY", "origin-secret");
+const ORIGIN_REGION: &str = "eu-central-1";
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+#[derive(Arbitrary, Debug)]
+enum Method {
+    Get,
+    Put,
+    Head,
+    Delete,
+    Post,
+    /// Upper-case letters, as any extension method.
+    Other(Vec<u8>),
+}
+
+#[derive(Arbitrary, Debug)]
+enum Name {
+    Meta(u8),
+    Custom(u8),
+    ContentType,
+    CacheControl,
+    ContentDisposition,
+    ContentLanguage,
+    Range,
+    IfMatch,
+    XAmzAcl,
+    XAmzTagging,
+    XAmzStorageClass,
+    /// Token characters after `x-o`, so never one `aws-sigv4` sets or leaves out.
+    Other(Vec<u8>),
+}
+
+impl Name {
+    fn text(&self) -> String {
+        match self {
+            Name::Meta(n) => format!("x-amz-meta-{}", n % 4),
+            Name::Custom(n) => format!("x-custom-{}", n % 4),
+            Name::ContentType => "content-type".into(),
+            Name::CacheControl => "cache-control".into(),
+            Name::ContentDisposition => "content-disposition".into(),
+            Name::ContentLanguage => "content-language".into(),
+            Name::Range => "range".into(),
+            Name::IfMatch => "if-match".into(),
+            Name::XAmzAcl => "x-amz-acl".into(),
+            Name::XAmzTagging => "x-amz-tagging".into(),
+            Name::XAmzStorageClass => "x-amz-storage-class".into(),
+            Name::Other(bytes) => {
+                let token: String = bytes
+                    .iter()
+                    .map(|b| b.to_ascii_lowercase())
+                    .filter(|b| {
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || b"-_.!#$%&'*+^`|~".contains(b)
+                    })
+                    .map(char::from)
+                    .collect();
+                format!("x-o{token}")
+            }
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+enum PayloadHash {
+    Unsigned,
+    Empty,
+    Of(Vec<u8>),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    method: Method,
+    /// Which bucket, or none (the service).
+    bucket: u8,
+    key: Vec<u8>,
+    query: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    headers: Vec<(Name, Vec<u8>)>,
+    presigned: bool,
+    payload: PayloadHash,
+    /// Seconds after `NOW` the request is signed.
+    date: u32,
+    region: Vec<u8>,
+    expires: u32,
+    /// Seconds after the date the filter sees it.
+    elapsed: u16,
+    /// The origin region: the client's, or another.
+    other_origin_region: bool,
+}
+
+thread_local! {
+    static GATEWAYS: [Gateway; 2] = [gateway(None), gateway(Some(ORIGIN_REGION))];
+}
+
+fn gateway(origin_region: Option<&str>) -> Gateway {
+    let mut json = serde_json::json!({
+        "public_domains": [PUBLIC],
+        "origin_authority": ORIGIN,
+        "credentials": [{
+            "access_key_id": CLIENT.0, "secret_access_key": CLIENT.1,
+            "origin_access_key_id": ORIGIN_PAIR.0, "origin_secret_access_key": ORIGIN_PAIR.1,
+        }],
+        "max_clock_skew_seconds": 900,
+    });
+    if let Some(region) = origin_region {
+        json["origin_region"] = region.into();
+    }
+    Gateway::new(Config::parse(json.to_string().as_bytes(), &|_| None).unwrap())
+}
+
+/// SigV4's encoding, as the SDKs write paths and queries: unreserved bytes as they are,
+/// everything else `%XX`; `/` kept in paths.
+fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Query text: `aws-sigv4` decodes the query as UTF-8 (`form_urlencoded`), replacing what is
+/// not, so the target gives it UTF-8 only (the filter, like S3, signs the bytes).
+fn query_text(bytes: &[u8]) -> String {
+    uri_encode(String::from_utf8_lossy(bytes).as_bytes(), false)
+}
+
+/// A header value as `http` takes it: UTF-8 without control characters but tab. A tab inside
+/// becomes a space: SigV4 folds "sequential spaces", which botocore and the Java SDK read as
+/// any white space and `aws-sigv4` as spaces only; the filter folds tabs as botocore does, so
+/// the two signers agree only on values without one (a tab at either end goes in transit).
+fn header_value(bytes: &[u8]) -> String {
+    let value: String = String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|&c| c == '\t' || (c >= ' ' && c != '\u{7f}'))
+        .collect();
+    if value.trim_matches([' ', '\t']).contains('\t') {
+        return value.replace('\t', " ");
+    }
+    value
+}
+
+fn pairs(method: &str, target: &str, headers: &[(String, String)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pairs = vec![
+        (b":method".to_vec(), method.as_bytes().to_vec()),
+        (b":path".to_vec(), target.as_bytes().to_vec()),
+        (b":authority".to_vec(), PUBLIC.as_bytes().to_vec()),
+    ];
+    for (n, v) in headers {
+        pairs.push((n.as_bytes().to_vec(), v.as_bytes().to_vec()));
+    }
+    pairs
+}
+
+/// A refusal the filter makes on purpose, for a reason documented in README.md ("Requests
+/// always refused", the key shapes and repeats of SECURITY.md) that this request has.
+fn documented_refusal(
+    rejection: &Rejection,
+    method: &str,
+    key: &str,
+    query: &[(String, Option<String>)],
+    headers: &[(String, String)],
+) -> bool {
+    let message = &rejection.error.message;
+    let names: Vec<String> = query
+        .iter()
+        .map(|(n, _)| {
+            String::from_utf8_lossy(&decode_query_component(n.as_bytes())).to_ascii_lowercase()
+        })
+        .collect();
+    let repeated_header = headers
+        .iter()
+        .enumerate()
+        .any(|(i, (n, _))| headers[..i].iter().any(|(m, _)| m == n));
+    match rejection.error.code {
+        S3ErrorCode::InvalidArgument if message.contains("more than once") => repeated_header,
+        S3ErrorCode::InvalidArgument if message.contains("begin with '/'") => key.starts_with('/'),
+        S3ErrorCode::AuthorizationQueryParametersError => names.iter().any(|n| {
+            n.contains("signature")
+                || n.starts_with("x-amz-")
+                || n == "awsaccesskeyid"
+                || n == "expires"
+                || n.contains(';')
+        }),
+        S3ErrorCode::InvalidArgument if message.contains("Action") => {
+            names.iter().any(|n| n == "action")
+        }
+        S3ErrorCode::InvalidRequest => method == "POST",
+        _ => false,
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let method = match &input.method {
+        Method::Get => "GET".to_owned(),
+        Method::Put => "PUT".to_owned(),
+        Method::Head => "HEAD".to_owned(),
+        Method::Delete => "DELETE".to_owned(),
+        Method::Post => "POST".to_owned(),
+        Method::Other(bytes) => {
+            let m: String = bytes
+                .iter()
+                .filter(|b| b.is_ascii_alphabetic())
+                .map(|b| b.to_ascii_uppercase() as char)
+                .take(12)
+                .collect();
+            if m.is_empty() {
+                return;
+            }
+            m
+        }
+    };
+    let key = uri_encode(&input.key, true);
+    let path = match input.bucket % 4 {
+        0 => "/".to_owned(),
+        1 => format!("/bucket/{key}"),
+        2 => format!("/my-bucket-1/{key}"),
+        _ => format!("/dotted.bucket/{key}"),
+    };
+    let query: Vec<(String, Option<String>)> = input
+        .query
+        .iter()
+        .map(|(n, v)| (query_text(n), v.as_deref().map(query_text)))
+        .collect();
+    let mut target = path.clone();
+    for (i, (n, v)) in query.iter().enumerate() {
+        target.push(if i == 0 { '?' } else { '&' });
+        target.push_str(n);
+        if let Some(v) = v {
+            target.push('=');
+            target.push_str(v);
+        }
+    }
+    // What the client signs, and what Envoy hands the filter: the value without white space
+    // at either end (HTTP's optional white space), inner runs kept. `aws-sigv4` trims only
+    // spaces, so a value with a tab at an end is given to it as it arrives.
+    let mut signed_headers = Vec::new();
+    let mut received_headers = Vec::new();
+    for (name, value) in &input.headers {
+        let value = header_value(value);
+        let arrives = value.trim_matches([' ', '\t']).to_owned();
+        let signed = if value.trim_matches(' ') == arrives {
+            value
+        } else {
+            arrives.clone()
+        };
+        signed_headers.push((name.text(), signed));
+        received_headers.push((name.text(), arrives));
+    }
+    let region: String = input
+        .region
+        .iter()
+        .map(|b| b.to_ascii_lowercase())
+        .filter(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        .map(char::from)
+        .take(20)
+        .collect();
+    let region = if region.is_empty() {
+        "us-east-1".to_owned()
+    } else {
+        region
+    };
+    let date = NOW + u64::from(input.date % 400_000_000);
+    let expires = 1 + u64::from(input.expires % 604_800);
+    let now = date + u64::from(input.elapsed) % expires.min(900);
+    let payload_hash = match &input.payload {
+        PayloadHash::Unsigned => "UNSIGNED-PAYLOAD".to_owned(),
+        PayloadHash::Empty => EMPTY_SHA256.to_owned(),
+        PayloadHash::Of(data) => s3_resign::sigv4::signing::hex_sha256(data),
+    };
+    let payload = if input.presigned {
+        Payload::Presigned(expires)
+    } else {
+        Payload::Header(&payload_hash)
+    };
+    let Some(client) = sign_with_aws_sigv4(&Oracle {
+        method: &method,
+        host: PUBLIC,
+        target: &target,
+        headers: &signed_headers,
+        key: CLIENT,
+        region: &region,
+        time: date,
+        payload,
+    }) else {
+        return;
+    };
+
+    // The request as it reaches the filter.
+    let (sent_target, mut sent_headers) = if input.presigned {
+        (
+            with_params(&target, &client.params),
+            received_headers.clone(),
+        )
+    } else {
+        let mut headers = received_headers.clone();
+        headers.extend(client.headers.iter().cloned());
+        (target.clone(), headers)
+    };
+    for (name, _) in sent_headers.iter_mut() {
+        name.make_ascii_lowercase();
+    }
+    let sent = pairs(&method, &sent_target, &sent_headers);
+    let req = Request::from_pairs(&sent).expect("a whole head");
+
+    // 3, client side: the canonical request the filter verifies is the one aws-sigv4 signed.
+    let signed_list = signed_list_of(&client);
+    let client_payload = if input.presigned {
+        "UNSIGNED-PAYLOAD"
+    } else {
+        &payload_hash
+    };
+    if let Some(ours) = filter_canonical(&req, &signed_list, client_payload, input.presigned) {
+        assert_eq!(
+            ours, client.canonical,
+            "the canonical requests differ (filter, then aws-sigv4)"
+        );
+    }
+
+    GATEWAYS.with(|gateways| {
+        let gateway = &gateways[usize::from(input.other_origin_region)];
+        // 1: what aws-sigv4 signed verifies.
+        let forward = match gateway.decide(&req, now) {
+            Decision::Forward(f) => {
+                trace(|| format!("forwarded {:?}", f.kind));
+                f
+            }
+            Decision::Reject(r) => {
+                trace(|| format!("refused {:?} {}", r.error.code, r.error.message));
+                assert!(
+                    documented_refusal(&r, &method, &key, &query, &received_headers),
+                    "refused a request aws-sigv4 signed: {:?} {}\n{:?}\n{sent:?}",
+                    r.error.code,
+                    r.error.message,
+                    r.detail
+                );
+                return;
+            }
+        };
+        let forwarded = forwarded_pairs(&req, &forward);
+        let text = |name: &[u8]| {
+            forwarded
+                .iter()
+                .find(|(n, _)| n.as_slice() == name)
+                .map(|(_, v)| String::from_utf8(v.clone()).expect("forwarded as text"))
+        };
+        let origin_target = text(b":path").unwrap();
+        let origin_host = text(b":authority").unwrap();
+        assert_eq!(origin_host, ORIGIN);
+        let origin_region = if input.other_origin_region {
+            ORIGIN_REGION
+        } else {
+            &region
+        };
+
+        // 2: the forwarded request is what aws-sigv4 signs for the origin.
+        let auth_headers = ["authorization", "x-amz-date", "x-amz-content-sha256"];
+        let origin_headers: Vec<(String, String)> = forwarded
+            .iter()
+            .filter(|(n, _)| !n.starts_with(b":"))
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .filter(|(n, _)| input.presigned || !auth_headers.contains(&n.as_str()))
+            .collect();
+        let (unsigned_target, origin_payload) = if input.presigned {
+            (
+                without_presigned_params(&origin_target),
+                Payload::Presigned(expires),
+            )
+        } else {
+            (origin_target.clone(), Payload::Header(&payload_hash))
+        };
+        let origin = sign_with_aws_sigv4(&Oracle {
+            method: &method,
+            host: ORIGIN,
+            target: &unsigned_target,
+            headers: &origin_headers,
+            key: ORIGIN_PAIR,
+            region: origin_region,
+            time: date,
+            payload: origin_payload,
+        })
+        .expect("aws-sigv4 signs the forwarded request");
+        if input.presigned {
+            assert_eq!(
+                origin_target,
+                with_params(&unsigned_target, &origin.params),
+                "the re-signed URL is not aws-sigv4's for the origin"
+            );
+        } else {
+            for name in auth_headers {
+                assert_eq!(
+                    text(name.as_bytes()).as_deref(),
+                    origin.header(name),
+                    "the re-signed {name} is not aws-sigv4's for the origin"
+                );
+            }
+        }
+
+        // 3, origin side.
+        let origin_req = Request::from_pairs(&forwarded).expect("a whole head");
+        let ours = filter_canonical(
+            &origin_req,
+            &signed_list_of(&origin),
+            client_payload,
+            input.presigned,
+        )
+        .expect("the forwarded request has its signed headers");
+        assert_eq!(
+            ours, origin.canonical,
+            "the origin's canonical requests differ (filter, then aws-sigv4)"
+        );
+    });
+});
+
+/// With `S3_RESIGN_FUZZ_TRACE` set, says what became of each input (to see how many verify).
+fn trace(line: impl FnOnce() -> String) {
+    thread_local! {
+        static ON: bool = std::env::var_os("S3_RESIGN_FUZZ_TRACE").is_some();
+    }
+    if ON.with(|on| *on) {
+        eprintln!("{}", line());
+    }
+}
+
+/// `SignedHeaders` of a signature by `aws-sigv4`, from wherever it put it.
+fn signed_list_of(signed: &Signed) -> String {
+    if let Some(list) = signed.param("X-Amz-SignedHeaders") {
+        return list.to_owned();
+    }
+    let auth = signed.header("authorization").expect("header auth");
+    let from = auth.find("SignedHeaders=").expect("a signed header list") + "SignedHeaders=".len();
+    auth[from..].split(',').next().unwrap().to_owned()
+}
+
+/// `target` with `params` appended as the SDKs append them, values encoded.
+fn with_params(target: &str, params: &[(String, String)]) -> String {
+    let mut out = target.to_owned();
+    for (n, v) in params {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(n);
+        out.push('=');
+        out.push_str(&uri_encode(v.as_bytes(), false));
+    }
+    out
+}
+
+/// A presigned target without its `X-Amz-*` authentication parameters.
+fn without_presigned_params(target: &str) -> String {
+    const AUTH: [&str; 6] = [
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+    ];
+    let Some((path, query)) = target.split_once('?') else {
+        return target.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !AUTH.contains(&p.split('=').next().unwrap_or_default()))
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    }
+}
