@@ -156,9 +156,9 @@ fn query_text(bytes: &[u8]) -> String {
 }
 
 /// A header value as `http` takes it: UTF-8 without control characters but tab. A tab inside
-/// becomes a space: SigV4 folds "sequential spaces", which botocore and the Java SDK read as
-/// any white space and `aws-sigv4` as spaces only; the filter folds tabs as botocore does, so
-/// the two signers agree only on values without one (a tab at either end goes in transit).
+/// becomes a space: SigV4 folds "sequential spaces", which botocore reads as any white space
+/// and `aws-sigv4` (like the Go SDK) as spaces only; the filter folds tabs as botocore does, so
+/// the two agree only on values without one (a tab at either end goes in transit).
 fn header_value(bytes: &[u8]) -> String {
     let value: String = String::from_utf8_lossy(bytes)
         .chars()
