@@ -85,16 +85,19 @@ def play(plan: Plan, ctx: Context) -> list[Result]:
     return [step(ctx) for _, step in plan.steps]
 
 
-def make_plan(seed: int, n: int, origin: Origin, families: list[str] | None = None) -> Plan:
+def make_plan(seed: int, n: int, origin: Origin, families: list[str] | None = None, draw: dict | None = None) -> Plan:
+    """Case `n` of `seed`, of one of `families` (default: `FAMILIES`) drawn by `draw` (default:
+    `DRAW`; `more_families.MORE_DRAW` for its own)."""
+    draw = draw or DRAW
     rng = random.Random(f"{seed}:families:{n}")
     k, k2 = key(rng, origin), key(rng, origin)
     if k2 == k:
         k2 += "2"
     if origin.keys_as_files and _file_and_directory(k, k2):
         k2 += "_"
-    family = rng.choice(families or FAMILIES)
+    family = rng.choice(families or list(draw))
     plan = Plan(seed, n, family, k, k2)
-    DRAW[family](plan, rng, origin)
+    draw[family](plan, rng, origin)
     return plan
 
 

@@ -71,6 +71,14 @@ class Origin:
     # and Envoy, still sending the body, may lose the answer and answer 503 itself (s3s-fs
     # 0.14.1). A client sending straight reads the answer.
     resets_early_refusals: bool = False
+    # A signature that does not match (a presigned URL sent with another value of a header it
+    # signs): S3 answers 403 SignatureDoesNotMatch (so does the proxy), Garage 2.5.0 403
+    # AccessDenied ("Forbidden: Invalid signature").
+    signature_refusal: str = "SignatureDoesNotMatch"
+    # A presigned URL or a browser form past its expiry: S3 answers 403 AccessDenied ("Request
+    # has expired", "Invalid according to Policy: Policy expired."), as the proxy does; Garage
+    # 2.5.0 400 InvalidRequest ("Expiration date is in the past").
+    expiry_refusal: tuple[int, str] = (403, "AccessDenied")
 
 
 ORIGINS = {
@@ -79,7 +87,8 @@ ORIGINS = {
                      resets_early_refusals=True),
     "garage": Origin(sigv2=False, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=False,
                      max_key_bytes=479, policy_refusal=(400, "InvalidRequest"),
-                     length_refusal="InvalidRequest", checksum_refusal="InvalidDigest"),
+                     length_refusal="InvalidRequest", checksum_refusal="InvalidDigest",
+                     signature_refusal="AccessDenied", expiry_refusal=(400, "InvalidRequest")),
     # not run here yet (no `minio` binary): S3's limits, and object names as paths
     "minio": Origin(sigv2=True, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=True,
                     max_key_bytes=1024),
