@@ -179,6 +179,9 @@ def step_difference(d, p, traits, plan) -> str | None:
     if "signature" in plan.broken and (d.status, d.code, p.status, p.code) == (
             403, traits.signature_refusal, 403, "SignatureDoesNotMatch"):
         return None  # `Origin.signature_refusal`
+    if "signed header missing" in plan.broken and (d.status, d.code) == traits.missing_signed_header_refusal and (
+            p.status, p.code) == (403, "SignatureDoesNotMatch"):
+        return None  # `Origin.missing_signed_header_refusal`
     if "expired" in plan.broken and (d.status, d.code) == traits.expiry_refusal and (p.status, p.code) == (
             403, "AccessDenied"):
         return None  # `Origin.expiry_refusal`

@@ -313,6 +313,13 @@ def _windows(plan: Plan, rng: random.Random, origin: Origin) -> None:
     if what == "presigned reused" or {"presigned": ago < 0 or ago >= expires, "sigv2 presigned": expires <= 0,
                                       "form": expires <= 1, "skew": abs(ago) > 900}[what]:
         plan.broken.append("expired")
+    # What S3 refuses and an origin takes: the proxy must refuse it itself
+    if what == "skew" and abs(ago) > 900 or what == "presigned" and ago < -900:
+        # Garage 2.5.0 takes a request dated 16 minutes away, header-signed or presigned
+        plan.refused_by_design = ("a request dated more than 15 minutes away", 403, "RequestTimeTooSkewed")
+    elif what == "presigned" and expires > 604800:
+        # s3s-fs 0.14.1 takes an X-Amz-Expires over a week (Garage: 400 InvalidRequest)
+        plan.refused_by_design = ("an X-Amz-Expires over a week", 400, "AuthorizationQueryParametersError")
 
     if what == "form":
         def form(ctx: Context) -> Result:
@@ -396,8 +403,10 @@ def _presigned_headers(plan: Plan, rng: random.Random, origin: Origin) -> None:
         plan.refused_by_design = (("an x-amz-meta-* header a SigV2 presigned URL does not sign", 403,
                                    "SignatureDoesNotMatch") if v2 else
                                   ("an x-amz-meta-* header a presigned URL does not sign", 403, "AccessDenied"))
-    if how in ("other value", "missing"):
+    if how == "other value":
         plan.broken.append("signature")
+    elif how == "missing":
+        plan.broken.append("signed header missing")
     elif how == "other case":
         sent = {k.upper() if k == name else k: v for k, v in sent.items()}
     plan.op = f"{'SigV2' if v2 else 'SigV4'} {sorted(signed)} sent {how}" + (f" ({name})" if how != "same" else "")

@@ -75,6 +75,9 @@ class Origin:
     # signs): S3 answers 403 SignatureDoesNotMatch (so does the proxy), Garage 2.5.0 403
     # AccessDenied ("Forbidden: Invalid signature").
     signature_refusal: str = "SignatureDoesNotMatch"
+    # A request sent without a header its signature signs: S3 answers 403
+    # SignatureDoesNotMatch (so does the proxy), Garage 2.5.0 400 InvalidRequest.
+    missing_signed_header_refusal: tuple[int, str] = (403, "SignatureDoesNotMatch")
     # A presigned URL or a browser form past its expiry: S3 answers 403 AccessDenied ("Request
     # has expired", "Invalid according to Policy: Policy expired."), as the proxy does; Garage
     # 2.5.0 400 InvalidRequest ("Expiration date is in the past").
@@ -88,7 +91,8 @@ ORIGINS = {
     "garage": Origin(sigv2=False, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=False,
                      max_key_bytes=479, policy_refusal=(400, "InvalidRequest"),
                      length_refusal="InvalidRequest", checksum_refusal="InvalidDigest",
-                     signature_refusal="AccessDenied", expiry_refusal=(400, "InvalidRequest")),
+                     signature_refusal="AccessDenied", missing_signed_header_refusal=(400, "InvalidRequest"),
+                     expiry_refusal=(400, "InvalidRequest")),
     # not run here yet (no `minio` binary): S3's limits, and object names as paths
     "minio": Origin(sigv2=True, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=True,
                     max_key_bytes=1024),
