@@ -1,16 +1,20 @@
 """More seeded random request families, in `random_families`' style (a case is a `Plan` drawn
 whole before anything is sent): SigV2 bucket-level requests (listings with their parameters,
-`acl`, `location`, `uploads`, `versioning`, `versions`, HEAD), copies written by hand
-(UploadPartCopy with a source range and `x-amz-copy-source-if-*`, CopyObject replacing the
-metadata), checksums beyond CRC32 (CRC32C, CRC64NVME, SHA-1; in a signed header and in a
-trailer, right and wrong), the edges of the time windows of presigned URLs, signed requests and
-POST forms, and presigned PUTs whose signed headers are sent with the values signed or others.
+`acl`, `location`, `uploads`, `versioning`, `versions`, HEAD); SigV2 signed here rather than by
+botocore (dated by `x-amz-date`, `response-*` overrides, conditional headers); copies written
+by hand (UploadPartCopy with a source range and `x-amz-copy-source-if-*`, CopyObject replacing
+the metadata); checksums beyond CRC32 (CRC32C, CRC64NVME, SHA-1; in a signed header and in a
+trailer, right and wrong); the edges of the time windows of presigned URLs, signed requests and
+POST forms; and presigned PUTs whose signed headers are sent with the values signed or others.
 
-They are a list of their own (`MORE_FAMILIES`), not drawn among `random_families.FAMILIES`, so
-that case `n` of a seed there is still the case SECURITY.md and docs/testing.md name."""
+They are drawn from a list of their own (`MORE_DRAW`), not among `random_families.FAMILIES`,
+so that case `n` of a seed there is still the case SECURITY.md and docs/testing.md name."""
 
+import base64
 import datetime
+import email.utils
 import hashlib
+import hmac
 import http.client
 import random
 import re
@@ -24,11 +28,10 @@ from botocore.credentials import Credentials
 
 from .checksums import CHECKSUMS
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
-from .clients import RawRequest, presign, quote_key, sign_header, target_of
+from .clients import RawRequest, content_md5, presign, quote_key, sign_header, target_of
 from .random_families import Context, Plan, Result, _boto, _send_reading_early_answers, _target, sign_v2
 from .random_requests import Origin
 
-MORE_FAMILIES = ["sigv2_bucket", "copy_by_hand", "checksums", "windows", "presigned_headers"]
 
 # What differs between the two sides' answers without being what the request did: the bucket's
 # name, dates, upload ids
@@ -68,6 +71,10 @@ def _bucket_target(ctx: Context, query: str = "") -> str:
 # --- SigV2 bucket-level requests -----------------------------------------------------------
 
 
+# The bucket-level sub-resources drawn, sent bare (`?acl`, not `?acl=`)
+BUCKET_SUBRESOURCES = {"acl", "location", "uploads", "versioning", "versions", "tagging", "policy", "cors"}
+
+
 def _sigv2_bucket(plan: Plan, rng: random.Random, origin: Origin) -> None:
     what = rng.choice(["list", "list", "list_v2", "acl", "location", "uploads", "versioning", "versions",
                        "head", "tagging", "policy", "cors"])
@@ -96,7 +103,7 @@ def _sigv2_bucket(plan: Plan, rng: random.Random, origin: Origin) -> None:
         method = "HEAD"
     else:
         params.append((what, ""))
-    query = "&".join(f"{k}={urllib.parse.quote(v, safe='')}" if v or k not in MORE_SUBRESOURCES else k
+    query = "&".join(f"{k}={urllib.parse.quote(v, safe='')}" if v or k not in BUCKET_SUBRESOURCES else k
                      for k, v in params)
     if what == "uploads":
         plan.op += f" {query}"
@@ -108,9 +115,6 @@ def _sigv2_bucket(plan: Plan, rng: random.Random, origin: Origin) -> None:
     def step(ctx: Context) -> Result:
         return _send(ctx, sign_v2(ctx, method, _bucket_target(ctx, query), {}, b"", presigned))
     plan.steps.append((plan.op, step))
-
-
-MORE_SUBRESOURCES = {"acl", "location", "uploads", "versioning", "versions", "tagging", "policy", "cors"}
 
 
 # --- copies by hand ------------------------------------------------------------------------
@@ -263,13 +267,17 @@ def _checksums(plan: Plan, rng: random.Random, origin: Origin) -> None:
                 h[name] = value
             request = chunked_put(ctx.authority, target, data, way, chunk, checksum=(name, value), extra_headers=h,
                                   **who)
-        return _send(ctx, request, _write_answer)
+        result = _send(ctx, request, _write_answer)
+        ctx.state["taken"] = result.ok
+        return result
     plan.steps.append((plan.op, step))
 
     def head(ctx: Context) -> Result:
         request = sign_header(ctx.authority, "HEAD", _target(ctx.bucket, plan.key), {"x-amz-checksum-mode": "ENABLED"},
                               b"", key=ctx.access_key, secret=ctx.secret, region=ctx.region)
-        return _send(ctx, request, _write_answer)
+        # after a refused upload, only whether the object is there: s3s-fs 0.14.1 has written
+        # the refused body (`Origin.writes_before_digest`) where the proxy refused it first
+        return _send(ctx, request, _write_answer if ctx.state["taken"] else lambda r: b"")
     plan.steps.append(("head with checksum mode", head))
 
 
@@ -308,7 +316,7 @@ def _windows(plan: Plan, rng: random.Random, origin: Origin) -> None:
         ago, expires = 0, rng.choice([-5, -1, 3, 300, 1])  # 1: sent after 2 s
     else:
         # a header-signed request's date, S3's 15 minutes either side
-        ago, expires = rng.choice([14 * 60, 16 * 60, -14 * 60, -16 * 60, 0, 7 * 86400]), 0
+        ago, expires = rng.choice([14 * 60, 16 * 60, -14 * 60, -16 * 60, 0, 3600, -3600, 86400, 7 * 86400]), 0
     plan.op = f"{what} {method} signed {ago} s ago for {expires} s"
     if what == "presigned reused" or {"presigned": ago < 0 or ago >= expires, "sigv2 presigned": expires <= 0,
                                       "form": expires <= 1, "skew": abs(ago) > 900}[what]:
@@ -322,6 +330,11 @@ def _windows(plan: Plan, rng: random.Random, origin: Origin) -> None:
         plan.refused_by_design = ("an X-Amz-Expires over a week", 400, "AuthorizationQueryParametersError")
 
     if what == "form":
+        if plan.key.startswith("\ufeff"):
+            # as `random_families._post_form`: Garage would store another key than the policy
+            # was checked against
+            plan.refused_by_design = ("a form field opening with a byte-order mark", 400, "MalformedPOSTRequest")
+
         def form(ctx: Context) -> Result:
             if expires == 1:
                 _at_a_second_start()
@@ -359,16 +372,21 @@ def _windows(plan: Plan, rng: random.Random, origin: Origin) -> None:
         return RawRequest(method, r.target, r.headers, data)
 
     if what == "presigned reused":
-        # the same URL twice, in its window and after it: a verification the proxy remembers
+        # the same URL in its window and after it: a verification the proxy remembers
         # (presigned_cache.rs) must not outlive the URL
+        # (presigned_cache.rs) must not outlive the URL; it remembers a URL from its second
+        # verification, so the third is answered from memory
         def first(ctx: Context) -> Result:
             ctx.state["request"] = request(ctx)
             return _send(ctx, ctx.state["request"], _write_answer)
 
         def again(ctx: Context) -> Result:
-            time.sleep(2.1)
             return _send(ctx, ctx.state["request"], _write_answer)
-        plan.steps += [("in its window", first), ("after it", again)]
+
+        def after(ctx: Context) -> Result:
+            time.sleep(2.1)
+            return again(ctx)
+        plan.steps += [("in its window", first), ("again", again), ("a third time", again), ("after it", after)]
         return
     plan.steps.append((plan.op, lambda ctx: _send(ctx, request(ctx), _write_answer)))
 
@@ -409,17 +427,134 @@ def _presigned_headers(plan: Plan, rng: random.Random, origin: Origin) -> None:
         plan.broken.append("signed header missing")
     elif how == "other case":
         sent = {k.upper() if k == name else k: v for k, v in sent.items()}
-    plan.op = f"{'SigV2' if v2 else 'SigV4'} {sorted(signed)} sent {how}" + (f" ({name})" if how != "same" else "")
+    # sent as signed three times first: the proxy remembers a verified URL from its second
+    # time (presigned_cache.rs), and must still compare what the last one sends otherwise
+    replayed = rng.random() < 0.3
+    plan.op = f"{'SigV2' if v2 else 'SigV4'} {sorted(signed)} sent {how}" + (f" ({name})" if how != "same" else "") + (
+        " after 3 sent as signed" if replayed else "")
+
+    def url(ctx: Context) -> str:
+        if "url" not in ctx.state:
+            target = _target(ctx.bucket, plan.key)
+            if v2:
+                ctx.state["url"] = sign_v2(ctx, "PUT", target, signed, data, True).target
+            else:
+                ctx.state["url"] = presign(ctx.authority, "PUT", target, signed, key=ctx.access_key, secret=ctx.secret,
+                                           region=ctx.region).target
+        return ctx.state["url"]
+
+    def as_signed(ctx: Context) -> Result:
+        return _send(ctx, RawRequest("PUT", url(ctx), list(signed.items()), data), _write_answer)
 
     def step(ctx: Context) -> Result:
-        target = _target(ctx.bucket, plan.key)
-        if v2:
-            r = sign_v2(ctx, "PUT", target, signed, data, True)
-        else:
-            r = presign(ctx.authority, "PUT", target, signed, key=ctx.access_key, secret=ctx.secret, region=ctx.region)
-        return _send(ctx, RawRequest("PUT", r.target, list(sent.items()), data), _write_answer)
+        return _send(ctx, RawRequest("PUT", url(ctx), list(sent.items()), data), _write_answer)
+    if replayed:
+        plan.steps += [(f"sent as signed {i}", as_signed) for i in (1, 2, 3)]
     plan.steps.append((plan.op, step))
 
 
+# --- SigV2 signed by hand ------------------------------------------------------------------
+
+# The query parameters SigV2 signs (S3's list): the others are left out of the string to sign
+SIGV2_SUBRESOURCES = {"acl", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy",
+                      "requestPayment", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
+                      "versions", "website", "cors", "restore", "response-cache-control",
+                      "response-content-disposition", "response-content-encoding", "response-content-language",
+                      "response-content-type", "response-expires"}
+
+
+def sigv2_by_hand(ctx: Context, method: str, target: str, headers: dict, body: bytes, presigned: bool,
+                  amz_date: bool) -> RawRequest:
+    """SigV2 as S3 documents it, written here rather than botocore's (which dates every request
+    by `Date`): dated by `x-amz-date` (s3cmd's way; the date line is then empty) or `Date`, or
+    presigned (`Expires`). Where the side does not take SigV2 (Garage straight), SigV4."""
+    if not ctx.sigv2:
+        who = {"key": ctx.access_key, "secret": ctx.secret, "region": ctx.region}
+        if presigned:
+            r = presign(ctx.authority, method, target, headers, **who)
+            return RawRequest(method, r.target, r.headers, body)
+        return sign_header(ctx.authority, method, target, headers, body, **who)
+    h = dict(headers)
+    if presigned:
+        date_line = str(int(time.time()) + 300)
+    elif amz_date:
+        h["x-amz-date"], date_line = email.utils.formatdate(usegmt=True), ""
+    else:
+        h["Date"] = date_line = email.utils.formatdate(usegmt=True)
+    lower = {k.lower(): v.strip() for k, v in h.items()}
+    amz = "".join(f"{k}:{lower[k]}\n" for k in sorted(lower) if k.startswith("x-amz-"))
+    path, _, query = target.partition("?")
+    subs = sorted((n, urllib.parse.unquote(v) if eq else None)
+                  for n, eq, v in (p.partition("=") for p in query.split("&") if p) if n in SIGV2_SUBRESOURCES)
+    resource = path + ("?" + "&".join(n + ("" if v is None else f"={v}") for n, v in subs) if subs else "")
+    sts = f"{method}\n{lower.get('content-md5', '')}\n{lower.get('content-type', '')}\n{date_line}\n{amz}{resource}"
+    signature = base64.b64encode(hmac.new(ctx.secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+    if presigned:
+        auth = urllib.parse.urlencode({"AWSAccessKeyId": ctx.access_key, "Expires": date_line,
+                                       "Signature": signature})
+        return RawRequest(method, target + ("&" if query else "?") + auth, list(h.items()), body)
+    return RawRequest(method, target, list(h.items()) + [("Authorization", f"AWS {ctx.access_key}:{signature}")],
+                      body)
+
+
+def _sigv2_by_hand(plan: Plan, rng: random.Random, origin: Origin) -> None:
+    what = rng.choice(["get", "get", "get", "head", "put", "put", "part"])
+    how = rng.choice(["Date", "x-amz-date", "presigned"])
+    method = {"head": "HEAD", "put": "PUT"}.get(what, "GET")
+    headers, params, body = {}, [], b""
+    etag = '"' + hashlib.md5(f"body of {plan.key}".encode()).hexdigest() + '"'
+    past, future = "Wed, 01 Jan 2020 00:00:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT"
+    if what in ("get", "head", "part"):
+        if what == "part":
+            params.append(("partNumber", rng.choice(["1", "1", "2"])))
+        if what == "get":
+            for name in rng.sample(["response-content-type", "response-content-disposition", "response-cache-control",
+                                    "response-content-language", "response-expires", "response-content-encoding"],
+                                   rng.randint(0, 3)):
+                params.append((name, {"response-content-type": "text/x y",
+                                      "response-content-disposition": 'attachment; filename="a b.txt"',
+                                      "response-cache-control": "no-cache", "response-content-language": "en",
+                                      "response-expires": past, "response-content-encoding": "identity"}[name]))
+            if rng.random() < 0.2:
+                params.append(("versionId", "null"))
+            if rng.random() < 0.3:
+                headers["Range"] = rng.choice(["bytes=0-3", "bytes=-5", "bytes=100-200"])
+        for name, values in (("If-Match", [etag, '"' + "0" * 32 + '"', "*"]), ("If-None-Match", [etag, "*"]),
+                             ("If-Modified-Since", [past, future]), ("If-Unmodified-Since", [past, future])):
+            if rng.random() < 0.15:
+                headers[name] = rng.choice(values)
+        rng.shuffle(params)
+    else:
+        body = plan.sent[plan.key] = rng.randbytes(rng.choice([0, 7, 300]))
+        if rng.random() < 0.6:
+            headers["Content-Type"] = rng.choice(["text/plain", "image/png", "a/b; c=d"])
+        if rng.random() < 0.4:
+            headers["Content-MD5"] = content_md5(body)
+        for i in range(rng.randint(0, 2)):
+            # SigV2 signs the names lower-cased and the values trimmed
+            headers[rng.choice([f"x-amz-meta-h{i}", f"X-Amz-Meta-H{i}"])] = rng.choice(["v", " padded ", "a  b"])
+        if rng.random() < 0.2:
+            headers["x-amz-storage-class"] = "STANDARD"
+    if how == "presigned":
+        # a client sends the `x-amz-*` headers it signed; `x-amz-date` dates nothing there
+        headers = {k: v for k, v in headers.items() if k.lower() not in ("x-amz-date",)}
+    query = "&".join(f"{n}={urllib.parse.quote(v, safe='')}" for n, v in params)
+    plan.op = f"{what} {how}" + (f" ?{','.join(n for n, _ in params)}" if params else "") + (
+        f" {','.join(sorted(headers))}" if headers else "")
+
+    def step(ctx: Context) -> Result:
+        request = sigv2_by_hand(ctx, method, _target(ctx.bucket, plan.key, query), headers, body,
+                                how == "presigned", how == "x-amz-date")
+        return _send(ctx, request, _read_answer if method == "GET" else _write_answer)
+    plan.steps.append((plan.op, step))
+
+
+def _read_answer(r) -> bytes:
+    """What a GET said: the body and the headers it was asked to set."""
+    names = _HEADERS + ("content-disposition", "cache-control", "content-language", "expires", "content-encoding",
+                        "content-range")
+    return "".join(f"{h}: {r.headers[h]}\n" for h in names if h in r.headers).encode() + r.body
+
+
 MORE_DRAW = {"sigv2_bucket": _sigv2_bucket, "copy_by_hand": _copy_by_hand, "checksums": _checksums,
-             "windows": _windows, "presigned_headers": _presigned_headers}
+             "windows": _windows, "presigned_headers": _presigned_headers, "sigv2_by_hand": _sigv2_by_hand}

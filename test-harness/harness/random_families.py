@@ -81,8 +81,9 @@ class Context:
     state: dict = field(default_factory=dict)
 
 
-def play(plan: Plan, ctx: Context) -> list[Result]:
-    return [step(ctx) for _, step in plan.steps]
+def play(plan: Plan, ctx: Context, steps: list | None = None) -> list[Result]:
+    """The plan's steps (or `steps` of them) sent to one side."""
+    return [step(ctx) for _, step in (plan.steps if steps is None else steps)]
 
 
 def make_plan(seed: int, n: int, origin: Origin, families: list[str] | None = None, draw: dict | None = None) -> Plan:
