@@ -98,6 +98,7 @@ def run_cases(proxy, origin, draw: dict, cases: dict, selector: str) -> None:
                    sigv2=True, client=s3_client(proxy.endpoint),
                    client_v2=s3_client(proxy.endpoint, signature_version="s3"))
     failures, counts, steps = [], {}, 0
+    hits_before = cache_hits(proxy)
     slowest, answers = [], {}  # answers: how many cases' last step each side took
     for n in case_numbers(origin.kind, cases):
         plan = make_plan(SEED, n, traits, chosen, draw)
@@ -116,8 +117,14 @@ def run_cases(proxy, origin, draw: dict, cases: dict, selector: str) -> None:
                             f"RANDOM_FAMILIES={','.join(chosen)} .tools/venv/bin/python -m pytest "
                             f"test-harness/test_random_families.py -k '{selector} and {origin.kind}'")
     print(f"\n{origin.kind}, seed {SEED}: {sum(counts.values())} cases, {steps} requests: {sorted(counts.items())}, "
-          f"{len(failures)} differ; last step taken (origin, proxy): {answers}; slowest: {sorted(slowest)[-3:]}")
+          f"{len(failures)} differ; last step taken (origin, proxy): {answers}; slowest: {sorted(slowest)[-3:]}; "
+          f"answered from the proxy's presigned cache: {cache_hits(proxy) - hits_before}")
     assert not failures, f"{len(failures)} of {sum(counts.values())} cases differ:\n" + "\n".join(failures)
+
+
+def cache_hits(proxy) -> int:
+    """Requests the proxy answered from its memory of verified presigned URLs (presigned_cache.rs)."""
+    return proxy.prometheus().get('s3_resign_presigned_cache_lookups_total{result="hit"}', 0)
 
 
 def differential(plan, admin, direct: dict, proxied: dict, traits) -> tuple[list[str], tuple[bool, bool]]:
