@@ -9,32 +9,16 @@
 mod oracle;
 mod random_requests;
 
-use oracle::{filter_canonical, sign_with_aws_sigv4, Oracle, Payload, Signed};
+use oracle::{
+    filter_canonical, gateway, sign_with_aws_sigv4, Oracle, Payload, Signed, CLIENT, ORIGIN,
+    ORIGIN_PAIR,
+};
 use random_requests::{count, uri_encode, Rng, NOW};
-use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
 
 const PUBLIC: &str = "s3.mydomain.com";
-const ORIGIN: &str = "origin.example:9000";
-const CLIENT: (&str, &str) = ("CLIENTKEY", "client/secret+key");
-const ORIGIN_PAIR: (&str, &str) = ("ORIGINKEY", "origin-secret");
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-fn gateway(origin_region: Option<&str>) -> Gateway {
-    let mut json = serde_json::json!({
-        "public_domains": [PUBLIC],
-        "origin_authority": ORIGIN,
-        "credentials": [{
-            "access_key_id": CLIENT.0, "secret_access_key": CLIENT.1,
-            "origin_access_key_id": ORIGIN_PAIR.0, "origin_secret_access_key": ORIGIN_PAIR.1,
-        }],
-    });
-    if let Some(region) = origin_region {
-        json["origin_region"] = region.into();
-    }
-    Gateway::new(Config::parse(json.to_string().as_bytes(), &|_| None).unwrap())
-}
 
 /// Text for queries and header values: ASCII with reserved characters, runs of spaces, and
 /// multi-byte characters (`aws-sigv4` reads queries as UTF-8).
@@ -254,8 +238,8 @@ fn check(case: &Case, presigned: bool, gateway: &Gateway, origin_region: Option<
 fn requests_aws_sigv4_signs_verify_with_its_canonical_request_and_re_sign_as_it_would() {
     let mut rng = Rng::new(count("ORACLE_SEED", 7) as u64);
     let gateways = [
-        (gateway(None), None),
-        (gateway(Some("eu-central-1")), Some("eu-central-1")),
+        (gateway(PUBLIC, None), None),
+        (gateway(PUBLIC, Some("eu-central-1")), Some("eu-central-1")),
     ];
     for i in 0..count("ORACLE_REQUESTS", 3000) {
         let case = random_case(&mut rng);

@@ -14,18 +14,17 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::rejection::Rejection;
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode;
 use s3_resign::sigv4::uri::decode_query_component;
-use s3_resign_fuzz::oracle::{filter_canonical, sign_with_aws_sigv4, Oracle, Payload, Signed};
+use s3_resign_fuzz::oracle::{
+    filter_canonical, gateway, sign_with_aws_sigv4, Oracle, Payload, Signed, CLIENT, ORIGIN,
+    ORIGIN_PAIR,
+};
 use s3_resign_fuzz::{forwarded_pairs, NOW, PUBLIC};
 
-const ORIGIN: &str = "origin.example:9000";
-const CLIENT: (&str, &str) = ("CLIENTKEY", "client/secret+key");
-const ORIGIN_PAIR: (&str, &str) = ("ORIGINKEY", "origin-secret");
 const ORIGIN_REGION: &str = "eu-central-1";
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -116,23 +115,7 @@ struct Input {
 }
 
 thread_local! {
-    static GATEWAYS: [Gateway; 2] = [gateway(None), gateway(Some(ORIGIN_REGION))];
-}
-
-fn gateway(origin_region: Option<&str>) -> Gateway {
-    let mut json = serde_json::json!({
-        "public_domains": [PUBLIC],
-        "origin_authority": ORIGIN,
-        "credentials": [{
-            "access_key_id": CLIENT.0, "secret_access_key": CLIENT.1,
-            "origin_access_key_id": ORIGIN_PAIR.0, "origin_secret_access_key": ORIGIN_PAIR.1,
-        }],
-        "max_clock_skew_seconds": 900,
-    });
-    if let Some(region) = origin_region {
-        json["origin_region"] = region.into();
-    }
-    Gateway::new(Config::parse(json.to_string().as_bytes(), &|_| None).unwrap())
+    static GATEWAYS: [Gateway; 2] = [gateway(PUBLIC, None), gateway(PUBLIC, Some(ORIGIN_REGION))];
 }
 
 /// SigV4's encoding, as the SDKs write paths and queries: unreserved bytes as they are,

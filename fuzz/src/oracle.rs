@@ -10,6 +10,8 @@ use aws_sigv4::http_request::{
     SignatureLocation, SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
+use s3_resign::config::Config;
+use s3_resign::gateway::Gateway;
 use s3_resign::request::Request;
 use s3_resign::sigv4::canonical::CanonicalRequest;
 use s3_resign::sigv4::presigned::X_AMZ_SIGNATURE;
@@ -23,6 +25,31 @@ use std::time::{Duration, UNIX_EPOCH};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+
+/// The origin the filter under test re-signs for, and the key pairs on either side.
+pub const ORIGIN: &str = "origin.example:9000";
+pub const CLIENT: (&str, &str) = ("CLIENTKEY", "client/secret+key");
+pub const ORIGIN_PAIR: (&str, &str) = ("ORIGINKEY", "origin-secret");
+
+/// The filter under test: serving `public`, the client's key translated to the origin's,
+/// path-style, signing for `origin_region` when given (the client's region otherwise).
+pub fn gateway(public: &str, origin_region: Option<&str>) -> Gateway {
+    let mut json = serde_json::json!({
+        "public_domains": [public],
+        "origin_authority": ORIGIN,
+        "credentials": [{
+            "access_key_id": CLIENT.0, "secret_access_key": CLIENT.1,
+            "origin_access_key_id": ORIGIN_PAIR.0, "origin_secret_access_key": ORIGIN_PAIR.1,
+        }],
+    });
+    if let Some(region) = origin_region {
+        json["origin_region"] = region.into();
+    }
+    Gateway::new(
+        Config::parse(json.to_string().as_bytes(), &|_| None)
+            .expect("the oracle's filter configuration parses"),
+    )
+}
 
 /// How the payload is signed.
 pub enum Payload<'a> {

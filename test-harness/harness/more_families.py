@@ -29,7 +29,8 @@ from botocore.credentials import Credentials
 from .checksums import CHECKSUMS
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
 from .clients import RawRequest, content_md5, presign, quote_key, sign_header, target_of
-from .random_families import Context, Plan, Result, _boto, _send_reading_early_answers, _target, sign_v2
+from .random_families import (Context, Plan, Result, _boto, _send_reading_early_answers, _target, list_parts_of,
+                              sign_v2)
 from .random_requests import Origin
 
 
@@ -209,11 +210,7 @@ def _copy_by_hand(plan: Plan, rng: random.Random, origin: Origin) -> None:
             return result
         plan.steps.append((f"part {p} copy {r}", part))
 
-    def list_parts(ctx: Context) -> Result:
-        return _boto(lambda: ctx.client.list_parts(Bucket=ctx.bucket, Key=plan.key2, UploadId=ctx.state["upload"]),
-                     lambda out: repr(sorted((q["PartNumber"], q["Size"], q.get("ETag")) for q in out.get("Parts", [])))
-                     .encode())[0]
-    plan.steps.append(("list parts", list_parts))
+    plan.steps.append(("list parts", list_parts_of(plan.key2)))
     if complete:
         def finish(ctx: Context) -> Result:
             listed = [{"PartNumber": p, "ETag": ctx.state["etags"].get(p, '"0"')} for p in sorted(parts)]

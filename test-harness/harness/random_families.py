@@ -137,6 +137,17 @@ def _send_reading_early_answers(authority: str, request: RawRequest) -> Response
         conn.close()
 
 
+def list_parts_of(key: str):
+    """A step listing the parts of the upload in `ctx.state["upload"]` of `key`: numbers,
+    sizes and ETags."""
+    def list_parts(ctx: Context) -> Result:
+        return _boto(lambda: ctx.client.list_parts(Bucket=ctx.bucket, Key=key, UploadId=ctx.state["upload"]),
+                     # sorted: s3s-fs 0.14.1 lists parts in its directory's order, S3 by number
+                     lambda out: repr(sorted((q["PartNumber"], q["Size"], q.get("ETag")) for q in out.get("Parts", [])))
+                     .encode())[0]
+    return list_parts
+
+
 def _boto(call, says=lambda out: b""):
     try:
         out = call()
@@ -383,13 +394,7 @@ def _multipart(plan: Plan, rng: random.Random, origin: Origin) -> None:
             return _code(r)
         plan.steps.append((f"part {p} ({ways[p]})", upload))
 
-    def list_parts(ctx: Context) -> Result:
-        return _boto(lambda: ctx.client.list_parts(Bucket=ctx.bucket, Key=plan.key, UploadId=ctx.state["upload"]),
-                     # sorted: s3s-fs 0.14.1 lists parts in its directory's order, S3 by number
-                     lambda out: repr(sorted((q["PartNumber"], q["Size"], q.get("ETag")) for q in out.get("Parts", [])))
-                     .encode())[0]
-
-    plan.steps.append(("list parts", list_parts))
+    plan.steps.append(("list parts", list_parts_of(plan.key)))
     if end == "complete":
         def complete(ctx: Context) -> Result:
             listed = [{"PartNumber": p, "ETag": ctx.state["etags"].get(p, '"0"')} for p in chosen]
@@ -405,7 +410,7 @@ def _multipart(plan: Plan, rng: random.Random, origin: Origin) -> None:
     elif end == "abort":
         plan.steps.append(("abort", lambda ctx: _boto(lambda: ctx.client.abort_multipart_upload(
             Bucket=ctx.bucket, Key=plan.key, UploadId=ctx.state["upload"]))[0]))
-        plan.steps.append(("list parts after abort", list_parts))
+        plan.steps.append(("list parts after abort", list_parts_of(plan.key)))
 
 
 def _code(r) -> Result:
