@@ -353,6 +353,11 @@ impl<'r> Target<'r> {
     }
 }
 
+/// The bucket name MinIO keeps for its own APIs: admin (`/minio/admin/v3/…`, S3-signed), KMS,
+/// health, metrics, and the nodes' own (bootstrap, peer, storage, lock), some answering
+/// unsigned requests. No S3 bucket has the name there; elsewhere it is just unusual.
+pub const MINIO_OWN_BUCKET: &str = "minio";
+
 /// Whether a key's first segment is `minio`, however spelt. Virtual-hosted at the origin, the
 /// key is the whole path, and MinIO serves `/minio/admin/…`, `/minio/health/…`, its metrics and
 /// its nodes' APIs by the path alone, on any host, before S3's (a review of the refusal of the
@@ -363,7 +368,7 @@ fn leads_to_minios_own_apis(key_path: &[u8]) -> bool {
     let first = &rest[..find_byte(rest, b'/').unwrap_or(rest.len())];
     percent_decode(first)
         .map(|b| b.to_ascii_lowercase())
-        .eq(b"minio".iter().copied())
+        .eq(MINIO_OWN_BUCKET.bytes())
 }
 
 /// Whether a path-style bucket segment spells with an escape a byte that needs none in a

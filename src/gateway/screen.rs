@@ -1,9 +1,10 @@
 //! What a request is asked besides its signature: that it is S3's and nothing another service
 //! at the origin would read (STS and IAM, MinIO's admin and node APIs, Ceph's requests between
-//! zones, authentication spelt otherwise, a form in a signed `POST`), and how it announces itself (a CORS preflight, two `Authorization` headers).
+//! zones, authentication spelt otherwise, a form in a signed `POST`), and how it announces
+//! itself (a CORS preflight, two `Authorization` headers).
 
 use super::ECDSA_ALGORITHM;
-use crate::addressing::Target;
+use crate::addressing::{Target, MINIO_OWN_BUCKET};
 use crate::bytes::find_byte;
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
@@ -59,11 +60,6 @@ pub(super) fn auth_param_spelt_otherwise(name: &[u8]) -> Rejection {
 /// request `rgwx-uid` makes it act as any user (an unanchored attack run, 2026-12-02).
 const RGW_SYSTEM_PREFIX: &[u8] = b"rgwx-";
 
-/// The bucket name MinIO keeps for its own APIs: admin (`/minio/admin/v3/…`, S3-signed), KMS,
-/// health, metrics, and the nodes' own (bootstrap, peer, storage, lock), some answering
-/// unsigned requests. No S3 bucket has the name there; elsewhere it is just unusual.
-const MINIO_OWN_APIS: &str = "minio";
-
 /// Refuses a request for MinIO's own APIs, in every mode and in either bucket style (a route
 /// that blocks `/minio/` would not see `minio.s3.mydomain.com/admin/…`, which becomes that
 /// path here): a client key translated to a key with admin rights would administer MinIO, and
@@ -71,7 +67,7 @@ const MINIO_OWN_APIS: &str = "minio";
 /// 2026-12-02).
 pub(super) fn no_origin_own_bucket(target: &Target<'_>) -> Result<(), Rejection> {
     match target.bucket.as_deref() {
-        Some(bucket) if bucket.eq_ignore_ascii_case(MINIO_OWN_APIS) => Err(Rejection::new(
+        Some(bucket) if bucket.eq_ignore_ascii_case(MINIO_OWN_BUCKET) => Err(Rejection::new(
             InvalidBucketName,
             "The bucket name 'minio' is where MinIO serves its admin and node APIs; this endpoint serves only S3.",
         )),
