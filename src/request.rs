@@ -10,8 +10,9 @@ use std::cell::OnceCell;
 #[derive(Debug)]
 pub struct Request<'a> {
     pub method: &'a [u8],
-    /// `:path` as received: raw path and query, never normalised.
-    pub path: &'a [u8],
+    /// `:path` as received: raw path and query, never normalised. Read through `path()`: the
+    /// mark below indexes it.
+    path: &'a [u8],
     /// Where `path`'s first `?` is, if it has one: found once, since every reader of the path
     /// or the query would otherwise look for it again.
     query_mark: Option<usize>,
@@ -102,6 +103,11 @@ impl<'a> Request<'a> {
     /// The query after the first `?`, empty when there is none.
     pub fn raw_query(&self) -> &'a [u8] {
         self.split_path().1
+    }
+
+    /// `:path` as received: raw path and query.
+    pub fn path(&self) -> &'a [u8] {
+        self.path
     }
 
     /// Whether the path carries a query (`?`), even an empty one.

@@ -395,7 +395,7 @@ pub fn forwarded_pairs(req: &Request<'_>, forward: &Forward<'_>) -> Vec<(Vec<u8>
         (b":method".to_vec(), req.method.to_vec()),
         (
             b":path".to_vec(),
-            forward.path.clone().unwrap_or_else(|| req.path.to_vec()),
+            forward.path.clone().unwrap_or_else(|| req.path().to_vec()),
         ),
         (
             b":authority".to_vec(),

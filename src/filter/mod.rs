@@ -492,7 +492,7 @@ fn restore(original: &Request<'_>) -> Result<(), host::Status> {
     for name in REWRITABLE {
         let value = match name {
             ":authority" => Some(original.authority),
-            ":path" => Some(original.path),
+            ":path" => Some(original.path()),
             _ => original.values(name).next(),
         };
         host::set_request_header(name, value)?;

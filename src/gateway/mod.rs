@@ -312,7 +312,7 @@ impl Gateway {
             let request = presigned_cache::Lookup {
                 method: req.method,
                 authority: req.authority,
-                path: req.path,
+                path: req.path(),
                 headers: &req.headers,
                 now: now as i64,
             };
@@ -587,7 +587,7 @@ impl Gateway {
         if let Some(credential) = credential {
             let entry = || presigned_cache::Entry {
                 texts: presigned_cache::Texts::new(
-                    (req.method, req.authority, req.path),
+                    (req.method, req.authority, req.path()),
                     verified.canonical.signed_headers(),
                     path,
                 ),
