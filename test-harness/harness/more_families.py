@@ -30,7 +30,7 @@ from .checksums import CHECKSUMS
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
 from .clients import RawRequest, content_md5, presign, quote_key, sign_header, target_of
 from .random_families import (Context, Plan, Result, _boto, _send_reading_early_answers, _target, list_parts_of,
-                              sign_v2)
+                              sign_v2, sign_v4_instead)
 from .random_requests import Origin
 
 
@@ -466,11 +466,7 @@ def sigv2_by_hand(ctx: Context, method: str, target: str, headers: dict, body: b
     by `Date`): dated by `x-amz-date` (s3cmd's way; the date line is then empty) or `Date`, or
     presigned (`Expires`). Where the side does not take SigV2 (Garage straight), SigV4."""
     if not ctx.sigv2:
-        who = {"key": ctx.access_key, "secret": ctx.secret, "region": ctx.region}
-        if presigned:
-            r = presign(ctx.authority, method, target, headers, **who)
-            return RawRequest(method, r.target, r.headers, body)
-        return sign_header(ctx.authority, method, target, headers, body, **who)
+        return sign_v4_instead(ctx, method, target, headers, body, presigned)
     h = dict(headers)
     if presigned:
         date_line = str(int(time.time()) + 300)

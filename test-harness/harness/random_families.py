@@ -158,15 +158,22 @@ def _boto(call, says=lambda out: b""):
     return Result(out["ResponseMetadata"]["HTTPStatusCode"], None, says(out)), out
 
 
+def sign_v4_instead(ctx: Context, method: str, target: str, headers: dict, body: bytes,
+                    presigned: bool) -> RawRequest:
+    """A request meant for SigV2, signed with SigV4 for a side that does not take SigV2
+    (Garage straight), as the proxy upgrades it."""
+    who = {"key": ctx.access_key, "secret": ctx.secret, "region": ctx.region}
+    if presigned:
+        r = presign(ctx.authority, method, target, headers, **who)
+        return RawRequest(method, r.target, r.headers, body)
+    return sign_header(ctx.authority, method, target, headers, body, **who)
+
+
 def sign_v2(ctx: Context, method: str, target: str, headers: dict, body: bytes, presigned: bool) -> RawRequest:
     """Signed as botocore signs SigV2 (s3cmd, `aws s3 presign`); where the side does not take
-    SigV2 (Garage straight), the same request signed with SigV4, as the proxy upgrades it."""
+    SigV2, with SigV4 (`sign_v4_instead`)."""
     if not ctx.sigv2:
-        who = {"key": ctx.access_key, "secret": ctx.secret, "region": ctx.region}
-        if presigned:
-            r = presign(ctx.authority, method, target, headers, **who)
-            return RawRequest(method, r.target, r.headers, body)
-        return sign_header(ctx.authority, method, target, headers, body, **who)
+        return sign_v4_instead(ctx, method, target, headers, body, presigned)
     req = AWSRequest(method=method, url=f"http://{ctx.authority}{target}", data=body, headers=dict(headers))
     creds = Credentials(ctx.access_key, ctx.secret)
     if presigned:
