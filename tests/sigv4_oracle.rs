@@ -5,11 +5,9 @@
 //!
 //! `S3_RESIGN_ORACLE_REQUESTS` sets how many (default 3000), `S3_RESIGN_ORACLE_SEED` the seed.
 
-#[path = "../fuzz/src/oracle.rs"]
-mod oracle;
 mod random_requests;
 
-use oracle::{
+use random_requests::oracle::{
     filter_canonical, gateway, sign_with_aws_sigv4, Oracle, Payload, Signed, CLIENT, ORIGIN,
     ORIGIN_PAIR,
 };

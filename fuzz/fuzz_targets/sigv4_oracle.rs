@@ -20,8 +20,8 @@ use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode;
 use s3_resign::sigv4::uri::decode_query_component;
 use s3_resign_fuzz::oracle::{
-    filter_canonical, gateway, sign_with_aws_sigv4, Oracle, Payload, Signed, CLIENT, ORIGIN,
-    ORIGIN_PAIR,
+    filter_canonical, gateway, sign_with_aws_sigv4, uri_encode, Oracle, Payload, Signed, CLIENT,
+    ORIGIN, ORIGIN_PAIR,
 };
 use s3_resign_fuzz::{forwarded_pairs, NOW, PUBLIC};
 
@@ -116,20 +116,6 @@ struct Input {
 
 thread_local! {
     static GATEWAYS: [Gateway; 2] = [gateway(PUBLIC, None), gateway(PUBLIC, Some(ORIGIN_REGION))];
-}
-
-/// SigV4's encoding, as the SDKs write paths and queries: unreserved bytes as they are,
-/// everything else `%XX`; `/` kept in paths.
-fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Query text: `aws-sigv4` decodes the query as UTF-8 (`form_urlencoded`), replacing what is

@@ -51,6 +51,20 @@ pub fn gateway(public: &str, origin_region: Option<&str>) -> Gateway {
     )
 }
 
+/// SigV4's encoding, as the SDKs write paths and queries: unreserved bytes as they are,
+/// everything else `%XX` (upper case); `/` kept in paths.
+pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// How the payload is signed.
 pub enum Payload<'a> {
     /// Header auth with this `x-amz-content-sha256` (a hex hash or `UNSIGNED-PAYLOAD`).

@@ -1,17 +1,15 @@
 //! What the randomised tests share (`mutation.rs`, `differential.rs`): a seeded generator, URI
 //! encoding as the SDKs write it, and signing by an independent implementation — SigV4 by the
-//! AWS SDK for Rust's `aws-sigv4`, SigV2 by a string to sign written out here.
+//! AWS SDK for Rust's `aws-sigv4` (the fuzz crate's oracle module, shared), SigV2 by a string
+//! to sign written out here.
 #![allow(dead_code)]
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
+#[path = "../../fuzz/src/oracle.rs"]
+pub mod oracle;
+
+use oracle::{sign_with_aws_sigv4, Oracle, Payload};
 use s3_resign::sigv2::signature::sign as sign_v2;
 use s3_resign::sigv4::signing::SecretKey;
-use std::time::{Duration, UNIX_EPOCH};
 
 /// 2026-11-29T12:00:00Z
 pub const NOW: u64 = 1_795_953_600;
@@ -71,19 +69,7 @@ impl Rng {
     }
 }
 
-/// The SigV4 encoding the SDKs use: unreserved bytes as they are, everything else `%XX` (upper
-/// case); `/` kept in paths.
-pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use oracle::uri_encode;
 
 /// What `aws-sigv4` adds to a request: headers (header auth), or query parameters (presigned).
 pub struct SdkSigned {
@@ -98,8 +84,9 @@ pub enum Body<'a> {
     Presigned,
 }
 
-/// Signs with `aws-sigv4` the way S3 clients do: single encoding, no path normalisation.
-/// `target` is the path and query as sent; every header in `headers` is signed.
+/// Signs with `aws-sigv4` the way S3 clients do: single encoding, no path normalisation
+/// (`oracle::sign_with_aws_sigv4`). `target` is the path and query as sent; every header in
+/// `headers` is signed.
 #[allow(clippy::too_many_arguments)]
 pub fn sdk_sign(
     method: &str,
@@ -112,53 +99,24 @@ pub fn sdk_sign(
     time: u64,
     expires: Option<u64>,
 ) -> SdkSigned {
-    let identity = Credentials::new(key.0, key.1, None, None, "tests").into();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let signable_body = match body {
-        Body::Literal(hash) => {
-            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-            settings.signature_location = SignatureLocation::Headers;
-            SignableBody::Precomputed(hash.to_owned())
-        }
-        Body::Presigned => {
-            settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-            settings.signature_location = SignatureLocation::QueryParams;
-            settings.expires_in = Some(Duration::from_secs(expires.unwrap_or(3600)));
-            SignableBody::UnsignedPayload
-        }
+    let payload = match body {
+        Body::Literal(hash) => Payload::Header(hash),
+        Body::Presigned => Payload::Presigned(expires.unwrap_or(3600)),
     };
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(UNIX_EPOCH + Duration::from_secs(time))
-        .settings(settings)
-        .build()
-        .expect("signing parameters")
-        .into();
-    let url = format!("http://{host}{target}");
-    let request = SignableRequest::new(
+    let signed = sign_with_aws_sigv4(&Oracle {
         method,
-        url,
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        signable_body,
-    )
-    .expect("a signable request");
-    let (instructions, _) = sign(request, &params)
-        .expect("aws-sigv4 signs")
-        .into_parts();
-    let (headers, params) = instructions.into_parts();
+        host,
+        target,
+        headers,
+        key,
+        region,
+        time,
+        payload,
+    })
+    .expect("aws-sigv4 signs");
     SdkSigned {
-        headers: headers
-            .iter()
-            .map(|h| (h.name().to_owned(), h.value().to_owned()))
-            .collect(),
-        params: params
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
+        headers: signed.headers,
+        params: signed.params,
     }
 }
 
