@@ -20,8 +20,8 @@ use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode;
 use s3_resign::sigv4::uri::decode_query_component;
 use s3_resign_fuzz::oracle::{
-    filter_canonical, gateway, sign_with_aws_sigv4, uri_encode, Oracle, Payload, Signed, CLIENT,
-    ORIGIN, ORIGIN_PAIR,
+    filter_canonical, gateway, sign_with_aws_sigv4, uri_encode, with_params, Oracle, Payload,
+    Signed, CLIENT, ORIGIN, ORIGIN_PAIR,
 };
 use s3_resign_fuzz::{forwarded_pairs, NOW, PUBLIC};
 
@@ -439,18 +439,6 @@ fn signed_list_of(signed: &Signed) -> String {
     let auth = signed.header("authorization").expect("header auth");
     let from = auth.find("SignedHeaders=").expect("a signed header list") + "SignedHeaders=".len();
     auth[from..].split(',').next().unwrap().to_owned()
-}
-
-/// `target` with `params` appended as the SDKs append them, values encoded.
-fn with_params(target: &str, params: &[(String, String)]) -> String {
-    let mut out = target.to_owned();
-    for (n, v) in params {
-        out.push(if out.contains('?') { '&' } else { '?' });
-        out.push_str(n);
-        out.push('=');
-        out.push_str(&uri_encode(v.as_bytes(), false));
-    }
-    out
 }
 
 /// A presigned target without its `X-Amz-*` authentication parameters.

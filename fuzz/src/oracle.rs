@@ -65,6 +65,18 @@ pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
     out
 }
 
+/// `target` with `params` appended as the SDKs append them, values encoded.
+pub fn with_params(target: &str, params: &[(String, String)]) -> String {
+    let mut out = target.to_owned();
+    for (n, v) in params {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(n);
+        out.push('=');
+        out.push_str(&uri_encode(v.as_bytes(), false));
+    }
+    out
+}
+
 /// How the payload is signed.
 pub enum Payload<'a> {
     /// Header auth with this `x-amz-content-sha256` (a hex hash or `UNSIGNED-PAYLOAD`).

@@ -69,7 +69,8 @@ impl Rng {
     }
 }
 
-pub use oracle::uri_encode;
+#[allow(unused_imports)] // not every test that shares this module encodes
+pub use oracle::{uri_encode, with_params};
 
 /// What `aws-sigv4` adds to a request: headers (header auth), or query parameters (presigned).
 pub struct SdkSigned {
@@ -118,18 +119,6 @@ pub fn sdk_sign(
         headers: signed.headers,
         params: signed.params,
     }
-}
-
-/// `target` with `params` appended, values encoded.
-pub fn with_params(target: &str, params: &[(String, String)]) -> String {
-    let mut out = target.to_owned();
-    for (n, v) in params {
-        out.push(if out.contains('?') { '&' } else { '?' });
-        out.push_str(n);
-        out.push('=');
-        out.push_str(&uri_encode(v.as_bytes(), false));
-    }
-    out
 }
 
 /// The SigV2 string to sign, written out from S3's documentation: method, Content-MD5,
