@@ -2,22 +2,18 @@
 //! `aws-sigv4`: requests it signs for the public host verify, and the filter's re-signed
 //! request is exactly what `aws-sigv4` produces for the origin with the origin key pair.
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+mod random_requests;
+
+use random_requests::oracle::{
+    gateway, sign_with_aws_sigv4, with_params, Oracle, Payload, Signed, CLIENT, ORIGIN, ORIGIN_PAIR,
 };
-use aws_sigv4::sign::v4;
+use random_requests::NOW;
 use s3_resign::auth_kind::AuthKind;
-use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
-use std::time::{Duration, UNIX_EPOCH};
+use sha2::{Digest, Sha256};
 
 const PUBLIC: &str = "s3.mydomain.com";
-const ORIGIN: &str = "s3.example.com:9000";
-/// 2026-11-29T12:00:00Z
-const NOW: u64 = 1_795_953_600;
 
 struct Case {
     method: &'static str,
@@ -42,77 +38,31 @@ const CASES: &[Case] = &[
     Case { method: "GET", target: "/", headers: &[], body: b"" },
 ];
 
-fn settings(location: SignatureLocation) -> SigningSettings {
-    let mut s = SigningSettings::default();
-    s.percent_encoding_mode = PercentEncodingMode::Single;
-    s.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    s.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    s.signature_location = location;
-    if location == SignatureLocation::QueryParams {
-        s.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-        s.expires_in = Some(Duration::from_secs(3600));
-    }
-    s
-}
-
-/// What `aws-sigv4` adds to the request: headers, or query parameters.
-struct Signed {
-    headers: Vec<(String, String)>,
-    params: Vec<(String, String)>,
-}
-
-fn sdk_sign(
-    case: &Case,
-    host: &str,
-    key: (&str, &str),
-    region: &str,
-    location: SignatureLocation,
-) -> Signed {
-    let identity = Credentials::new(key.0, key.1, None, None, "crosscheck").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(UNIX_EPOCH + Duration::from_secs(NOW))
-        .settings(settings(location))
-        .build()
-        .unwrap()
-        .into();
-    let url = format!("http://{host}{}", case.target);
-    let headers = case.headers.iter().copied();
-    let body = if location == SignatureLocation::QueryParams {
-        SignableBody::UnsignedPayload
+/// `case` as `aws-sigv4` signs it for `host` with `key`: in headers over the body's hash, or
+/// as a presigned URL.
+fn sdk_sign(case: &Case, host: &str, key: (&str, &str), region: &str, presigned: bool) -> Signed {
+    let headers: Vec<(String, String)> = case
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let hash = hex::encode(Sha256::digest(case.body));
+    let payload = if presigned {
+        Payload::Presigned(3600)
     } else {
-        SignableBody::Bytes(case.body)
+        Payload::Header(&hash)
     };
-    let request = SignableRequest::new(case.method, url, headers, body).unwrap();
-    let (instructions, _) = sign(request, &params).unwrap().into_parts();
-    let (headers, params) = instructions.into_parts();
-    Signed {
-        headers: headers
-            .iter()
-            .map(|h| (h.name().to_owned(), h.value().to_owned()))
-            .collect(),
-        params: params
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-    }
-}
-
-fn gateway(origin_region: Option<&str>) -> Gateway {
-    let mut json = serde_json::json!({
-        "public_domains": [PUBLIC],
-        "origin_authority": ORIGIN,
-        "credentials": [{
-            "access_key_id": "CLIENTKEY", "secret_access_key": "client/secret+key",
-            "origin_access_key_id": "ORIGINKEY", "origin_secret_access_key": "origin-secret"
-        }],
-    });
-    if let Some(region) = origin_region {
-        json["origin_region"] = region.into();
-    }
-    Gateway::new(Config::parse(json.to_string().as_bytes(), &|_| None).unwrap())
+    sign_with_aws_sigv4(&Oracle {
+        method: case.method,
+        host,
+        target: case.target,
+        headers: &headers,
+        key,
+        region,
+        time: NOW,
+        payload,
+    })
+    .expect("aws-sigv4 signs every case")
 }
 
 fn pairs(case: &Case, target: &str, headers: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
@@ -139,36 +89,29 @@ fn forward<'g>(gateway: &'g Gateway, pairs: &[(String, Vec<u8>)]) -> Forward<'g>
 }
 
 /// The client's request, signed by `aws-sigv4` for the public host with the client pair.
-fn client_signed(case: &Case, location: SignatureLocation) -> Signed {
-    let client = ("CLIENTKEY", "client/secret+key");
-    sdk_sign(case, PUBLIC, client, "us-west-2", location)
+fn client_signed(case: &Case, presigned: bool) -> Signed {
+    sdk_sign(case, PUBLIC, CLIENT, "us-west-2", presigned)
 }
 
 fn header_signed_round_trip(origin_region: Option<&str>) {
-    let gateway = gateway(origin_region);
+    let gateway = gateway(PUBLIC, origin_region);
     for case in CASES {
-        let client = client_signed(case, SignatureLocation::Headers);
+        let client = client_signed(case, false);
         let f = forward(&gateway, &pairs(case, case.target, &client.headers));
         assert_eq!(f.kind, AuthKind::HeaderV4);
         assert_eq!(f.authority.as_deref(), Some(ORIGIN));
         assert_eq!(f.path, None, "{}: the path is kept", case.target);
 
-        let origin = sdk_sign(
-            case,
-            ORIGIN,
-            ("ORIGINKEY", "origin-secret"),
-            origin_region.unwrap_or("us-west-2"),
-            SignatureLocation::Headers,
-        );
-        let expected = origin
-            .headers
-            .iter()
-            .find(|(n, _)| n == "authorization")
-            .map(|(_, v)| v.clone())
-            .unwrap();
+        let region = origin_region.unwrap_or("us-west-2");
+        let origin = sdk_sign(case, ORIGIN, ORIGIN_PAIR, region, false);
         assert_eq!(
             f.header("authorization"),
-            Some(expected.as_bytes()),
+            Some(
+                origin
+                    .header("authorization")
+                    .expect("signed in headers")
+                    .as_bytes()
+            ),
             "{} {}",
             case.method,
             case.target
@@ -186,38 +129,17 @@ fn header_signed_requests_re_sign_for_another_origin_region() {
     header_signed_round_trip(Some("eu-central-1"));
 }
 
-fn with_params(target: &str, params: &[(String, String)]) -> String {
-    let mut out = target.to_owned();
-    for (i, (n, v)) in params.iter().enumerate() {
-        out.push(if i == 0 && !target.contains('?') {
-            '?'
-        } else {
-            '&'
-        });
-        let mut encoded = String::new();
-        s3_resign::sigv4::uri::encode_query_component(&mut encoded, v.as_bytes());
-        out.push_str(&format!("{n}={encoded}"));
-    }
-    out
-}
-
 #[test]
 fn presigned_urls_re_sign_as_the_sdk_would_for_the_origin() {
-    let gateway = gateway(None);
+    let gateway = gateway(PUBLIC, None);
     for case in CASES {
-        let client = client_signed(case, SignatureLocation::QueryParams);
+        let client = client_signed(case, true);
         let target = with_params(case.target, &client.params);
         let f = forward(&gateway, &pairs(case, &target, &[]));
         assert_eq!(f.kind, AuthKind::PresignedV4);
         assert_eq!(f.header("authorization"), None);
 
-        let origin = sdk_sign(
-            case,
-            ORIGIN,
-            ("ORIGINKEY", "origin-secret"),
-            "us-west-2",
-            SignatureLocation::QueryParams,
-        );
+        let origin = sdk_sign(case, ORIGIN, ORIGIN_PAIR, "us-west-2", true);
         let expected = with_params(case.target, &origin.params);
         assert_eq!(
             String::from_utf8(f.path.unwrap()).unwrap(),
