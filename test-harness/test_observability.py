@@ -8,7 +8,10 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
+import yaml
+
 from harness import Envoy, filter_config_json, render
+from harness.programs import free_port
 from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from harness.chunked import chunked_put
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
@@ -45,11 +48,25 @@ def test_counters_after_known_traffic(make_proxy, bucket):
     assert len(codes) == 23
 
 
+VM_MEMORY = "wasmcustom.s3_resign_vm_memory_bytes"
+
+
+def serve_on_every_worker(envoy: Envoy, workers: int) -> None:
+    """Requests on new connections until each worker has taken one (the kernel spreads
+    connections over the workers' sockets as it likes): the VMs report on their streams."""
+    for _ in range(300):
+        stats = envoy.admin_get("/stats?filter=^listener[.].*[.]worker_[0-9]+[.]downstream_cx_total$").decode()
+        served = {int(m[1]) for m in re.finditer(r"worker_(\d+)\.downstream_cx_total: ([1-9])", stats)}
+        if served >= set(range(workers)):
+            return
+        send(envoy.authority, RawRequest("GET", "/"))
+    pytest.fail(f"{workers} workers did not all take a connection")
+
+
 def test_the_memory_gauges_add_up_over_the_workers(origin, bucket):
     """Found by a day-two walk-through (2026-12-01): every worker's VM set the shared gauges to
     its own value, so with two workers they showed whichever reported last. Each VM now adds
     its change: the gauges are the sums, and held bytes return to 0 when uploads end."""
-    vm_memory = "wasmcustom.s3_resign_vm_memory_bytes"
     held = "wasmcustom.s3_resign_chunk_memory_held_bytes"
     sums = {}
     for workers in (1, 3):
@@ -57,10 +74,53 @@ def test_the_memory_gauges_add_up_over_the_workers(origin, bucket):
         with Envoy(config, concurrency=workers) as envoy:
             upload = chunked_put(envoy.authority, f"/{bucket}/gauged", bytes(300_000), chunk_size=128 * 1024)
             assert send(envoy.authority, upload).status == 200
-            sums[workers] = envoy.counter(vm_memory)
+            serve_on_every_worker(envoy, workers)
+            sums[workers] = envoy.counter(VM_MEMORY)
             assert envoy.counter(held) == 0
     # Each VM is over 1 MiB; two more workers add two more VMs.
     assert sums[3] >= sums[1] + 2 * 1024 * 1024, sums
+
+
+def test_listener_updates_leave_the_memory_gauge_as_it_was(origin, bucket, tmp_path):
+    """A red team on state (2026-12-02): every listener update (LDS) added about 1.2 MB to the
+    VM memory gauge for good. Envoy configures a VM on its main thread for each update and
+    ends it without deleting its root context, whose report from `on_configure` stayed in the
+    sum. Only VMs that serve streams report now; the workers' VMs take the new configuration
+    and are counted once."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin),
+                    listen_port=free_port())
+    listener = config["static_resources"].pop("listeners")[0]
+    listener["@type"] = "type.googleapis.com/envoy.config.listener.v3.Listener"
+    (wasm,) = [f["typed_config"]["config"] for f in listener["filter_chains"][0]["filters"][0]["typed_config"]
+               ["http_filters"] if f["name"] == "envoy.filters.http.wasm"]
+    lds = tmp_path / "lds.yaml"
+
+    def publish(entries: int) -> None:
+        wasm["configuration"]["value"] = filter_config_json(origin, presigned_cache_entries=entries)
+        staged = tmp_path / "lds.staged"
+        staged.write_text(yaml.safe_dump({"resources": [listener]}))
+        # Envoy watches the file by its name: a rename is one complete update.
+        staged.rename(lds)
+
+    publish(4096)
+    config["dynamic_resources"] = {"lds_config": {"resource_api_version": "V3", "path_config_source": {"path": str(lds)}}}
+    config["node"] = {"id": "s3-resign-test", "cluster": "s3-resign-test"}
+    with Envoy(config, concurrency=2) as envoy:
+        url = presign(envoy.authority, "GET", f"/{bucket}/absent")
+        serve_on_every_worker(envoy, 2)
+        before = envoy.counter(VM_MEMORY)
+        updates = envoy.counter("listener_manager.lds.update_success")
+        for i in range(1, 6):
+            publish(4096 + i)
+            deadline = time.monotonic() + 10
+            while envoy.counter("listener_manager.lds.update_success") < updates + i:
+                assert time.monotonic() < deadline, "Envoy did not take the listener update"
+                time.sleep(0.05)
+            assert send(envoy.authority, url).status == 404
+        serve_on_every_worker(envoy, 2)
+        after = envoy.counter(VM_MEMORY)
+    # Five updates added 6 MB before; the workers' new gateways take a few pages at most.
+    assert after - before < 1024 * 1024, (before, after)
 
 
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):

@@ -94,7 +94,6 @@ impl RootContext for Root {
         match Plugin::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
-                self.counters.memory();
                 self.filters = Some(filters);
                 self.counters.configured(true);
                 true
@@ -112,6 +111,12 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // Only VMs that serve streams report, and each stream reports what the last one left
+        // (the presigned cache grows on GETs too). Not in `on_configure`: for every listener
+        // update Envoy configures a VM on the main thread and ends it without deleting its
+        // root context, so its report stayed in the summed gauge for good (1.2 MB a push; a
+        // red team on state, 2026-12-02). No host call unless the memory changed.
+        self.counters.memory();
         Some(Box::new(Stream {
             filters: self.filters.clone(),
             counters: self.counters.clone(),
