@@ -19,6 +19,7 @@ pub mod grant;
 pub mod header_map;
 pub mod memory_budget;
 pub mod metrics;
+pub mod origin_refusals;
 pub mod post_policy;
 mod presigned_cache;
 pub mod redact;

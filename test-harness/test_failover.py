@@ -330,3 +330,28 @@ def test_the_memory_gauge_counts_what_the_edge_holds(proxy, bucket):
     while proxy.counter(held) != 0:
         assert time.monotonic() < deadline, proxy.counter(held)
         time.sleep(0.05)
+
+
+def test_a_request_an_origin_filter_refuses_counts_once(primary, backup, bucket):
+    """Found auditing the metrics (2026-12-02): the edge counted a request as forwarded as soon
+    as it had verified it, and the origin filter that then refused it (here, no origin lists
+    the client's key) counted it as a rejection too: one request, refused, read as one
+    forwarded and one refused (the refused share at 50%). The edge now counts a request once
+    its stream ends, as a rejection only when an origin filter refused its last attempt."""
+    with Envoy(render_failover(primary, backup, origin_client_key="SOMEONE-ELSE")) as envoy:
+        wait_healthy(envoy, 2)
+        cluster = envoy.upstream_vm_cluster("s3_origins")
+        refused = [
+            presign(envoy.authority, "GET", f"/{bucket}/k"),
+            sign_header(envoy.authority, "PUT", f"/{bucket}/k", {}, b"body"),
+            chunked_put(envoy.authority, f"/{bucket}/c", bytes(100_000), SIGNED),
+        ]
+        for request in refused:
+            r = send(envoy.authority, request)
+            assert r.status == 500 and b"InternalError" in r.body, r.body
+        deadline = time.monotonic() + 5
+        while (got := envoy.prometheus(cluster))['s3_resign_rejections_total{code="InternalError"}'] != 3:
+            assert time.monotonic() < deadline, got
+            time.sleep(0.05)
+        forwarded = {k: v for k, v in got.items() if k.startswith("s3_resign_requests_total") and v}
+        assert forwarded == {}, forwarded

@@ -9,6 +9,7 @@ use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
 use crate::memory_budget::MemoryBudget;
+use crate::origin_refusals;
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -128,6 +129,7 @@ impl RootContext for Root {
             cors_origin: None,
             answered: Cell::new(false),
             uncounted: None,
+            edge: false,
         }))
     }
 }
@@ -222,6 +224,9 @@ struct Stream {
     /// How the request authenticated, counted in `s3_resign_requests_total` once all of it
     /// has gone on, or its stream ended: a body refused on the way is a rejection only.
     uncounted: Option<AuthKind>,
+    /// The edge filter granted the request to origin filters, which may refuse its attempts
+    /// until its stream ends: only then is it counted (`origin_refusals`).
+    edge: bool,
 }
 
 impl Context for Stream {}
@@ -232,8 +237,13 @@ impl Context for Stream {}
 /// Makefile).
 impl Drop for Stream {
     fn drop(&mut self) {
+        // An origin filter refused the last attempt and counted it: a rejection only.
+        if self.edge && origin_refusals::take(self.request_id.as_str()) {
+            self.uncounted = None;
+        }
         // A request whose stream ended before its body did (the origin answered first, or the
         // client went away) was forwarded all the same.
+        self.edge = false;
         self.count_forwarded();
         if self.body.take().is_some() {
             self.record_memory();
@@ -323,8 +333,12 @@ impl HttpContext for Stream {
 }
 
 impl Stream {
-    /// Counts the request as forwarded, once, unless the filter refused it.
+    /// Counts the request as forwarded, once, unless the filter refused it (an edge's, when
+    /// its stream ends).
     fn count_forwarded(&mut self) {
+        if self.edge {
+            return;
+        }
         if let Some(kind) = self.uncounted.take() {
             if !self.answered.get() {
                 self.counters.forwarded(kind);
@@ -345,6 +359,7 @@ impl Stream {
             Decision::Forward(forward) => forward,
             Decision::Reject(rejection) => return self.reject(req, &rejection),
         };
+        self.edge = forward.grant.is_some();
         let applied = grant
             .map_or(Ok(()), |g| restore(&g.request()))
             .and_then(|()| apply(&forward));
@@ -367,12 +382,15 @@ impl Stream {
         self.access_log()
             .forwarded(forward.kind, forward.access_key_id);
         // Counted where the request was decided: an origin filter carries out the edge's
-        // decision, once per attempt.
+        // decision, once per attempt, and tells the edge when a later attempt goes on after
+        // it refused one.
         if grant.is_none() {
             self.uncounted = Some(forward.kind);
             if end_of_stream {
                 self.count_forwarded();
             }
+        } else {
+            origin_refusals::forwarded(self.request_id.as_str());
         }
         self.body = body;
         Action::Continue
@@ -442,6 +460,10 @@ impl Stream {
         // An error answer while the request is streaming also resets the upstream request.
         self.answered.set(true);
         self.counters.rejected(error.code);
+        if let Some(FilterKind::Origins(_)) = self.filters.as_deref().map(|f| &f.kind) {
+            // The edge counted nothing yet: this refusal is the request's count.
+            origin_refusals::refused(request_id);
+        }
         self.access_log().rejected(error.code);
         let body = error.xml_body(request_id);
         let mut headers = vec![("content-type", "application/xml")];

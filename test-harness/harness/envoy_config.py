@@ -139,12 +139,14 @@ def with_origin_name(config: dict, name: str, trusted_ca: str) -> dict:
 
 
 def render_failover(
-    primary, backup, *, health_interval: str = "1s", edge: bool = True, origin_domains: list[str] | None = None
+    primary, backup, *, health_interval: str = "1s", edge: bool = True, origin_domains: list[str] | None = None,
+    origin_client_key: str = CLIENT_KEY,
 ) -> dict:
     """envoy/failover.yaml for this run: the two origins' addresses, keys and regions in the
     origin filter, the client pair in the edge filter (left out with `edge=False`, to show the
     origin filter alone forwards nothing), quick health checks. `origin_domains` gives the
-    origin filter other `public_domains` than the edge's."""
+    origin filter other `public_domains` than the edge's; `origin_client_key`, the client key
+    the origins list (another than the edge's leaves every verified request refused there)."""
     config = copy.deepcopy(_load(FAILOVER_YAML))
     config["admin"]["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": 0}
     listener = config["static_resources"]["listeners"][0]
@@ -164,7 +166,7 @@ def render_failover(
         entry["origin_authority"] = origin.authority
         entry["origin_region"] = origin.region
         entry["credentials"] = [{
-            "access_key_id": CLIENT_KEY,
+            "access_key_id": origin_client_key,
             "origin_access_key_id": origin.access_key,
             "origin_secret_access_key": origin.secret_key,
         }]
