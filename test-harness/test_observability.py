@@ -81,46 +81,83 @@ def test_the_memory_gauges_add_up_over_the_workers(origin, bucket):
     assert sums[3] >= sums[1] + 2 * 1024 * 1024, sums
 
 
+class ListenerUpdates:
+    """The public listener served over LDS from a file, as a control plane pushes it: the
+    Envoy configuration (`config`) and `publish(filter_json)`, one listener update."""
+
+    def __init__(self, origin, tmp_path):
+        self.config = render(origin_host="127.0.0.1", origin_port=origin.port,
+                             filter_config=filter_config_json(origin), listen_port=free_port())
+        self.listener = self.config["static_resources"].pop("listeners")[0]
+        self.listener["@type"] = "type.googleapis.com/envoy.config.listener.v3.Listener"
+        (self.wasm,) = [f["typed_config"]["config"] for f in self.listener["filter_chains"][0]["filters"][0]
+                        ["typed_config"]["http_filters"] if f["name"] == "envoy.filters.http.wasm"]
+        self.dir = tmp_path
+        self.publish(filter_config_json(origin))
+        self.config["dynamic_resources"] = {
+            "lds_config": {"resource_api_version": "V3", "path_config_source": {"path": str(tmp_path / "lds.yaml")}}}
+        self.config["node"] = {"id": "s3-resign-test", "cluster": "s3-resign-test"}
+
+    def publish(self, filter_json: str) -> None:
+        self.wasm["configuration"]["value"] = filter_json
+        staged = self.dir / "lds.staged"
+        staged.write_text(yaml.safe_dump({"resources": [self.listener]}))
+        # Envoy watches the file by its name: a rename is one complete update.
+        staged.rename(self.dir / "lds.yaml")
+
+
+def wait_for_counter(envoy: Envoy, name: str, at_least: int) -> None:
+    deadline = time.monotonic() + 10
+    while envoy.counter(name) < at_least:
+        assert time.monotonic() < deadline, f"{name} stays below {at_least}"
+        time.sleep(0.05)
+
+
 def test_listener_updates_leave_the_memory_gauge_as_it_was(origin, bucket, tmp_path):
     """A red team on state (2026-12-02): every listener update (LDS) added about 1.2 MB to the
     VM memory gauge for good. Envoy configures a VM on its main thread for each update and
     ends it without deleting its root context, whose report from `on_configure` stayed in the
     sum. Only VMs that serve streams report now; the workers' VMs take the new configuration
     and are counted once."""
-    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin),
-                    listen_port=free_port())
-    listener = config["static_resources"].pop("listeners")[0]
-    listener["@type"] = "type.googleapis.com/envoy.config.listener.v3.Listener"
-    (wasm,) = [f["typed_config"]["config"] for f in listener["filter_chains"][0]["filters"][0]["typed_config"]
-               ["http_filters"] if f["name"] == "envoy.filters.http.wasm"]
-    lds = tmp_path / "lds.yaml"
-
-    def publish(entries: int) -> None:
-        wasm["configuration"]["value"] = filter_config_json(origin, presigned_cache_entries=entries)
-        staged = tmp_path / "lds.staged"
-        staged.write_text(yaml.safe_dump({"resources": [listener]}))
-        # Envoy watches the file by its name: a rename is one complete update.
-        staged.rename(lds)
-
-    publish(4096)
-    config["dynamic_resources"] = {"lds_config": {"resource_api_version": "V3", "path_config_source": {"path": str(lds)}}}
-    config["node"] = {"id": "s3-resign-test", "cluster": "s3-resign-test"}
-    with Envoy(config, concurrency=2) as envoy:
+    lds = ListenerUpdates(origin, tmp_path)
+    with Envoy(lds.config, concurrency=2) as envoy:
         url = presign(envoy.authority, "GET", f"/{bucket}/absent")
         serve_on_every_worker(envoy, 2)
         before = envoy.counter(VM_MEMORY)
         updates = envoy.counter("listener_manager.lds.update_success")
         for i in range(1, 6):
-            publish(4096 + i)
-            deadline = time.monotonic() + 10
-            while envoy.counter("listener_manager.lds.update_success") < updates + i:
-                assert time.monotonic() < deadline, "Envoy did not take the listener update"
-                time.sleep(0.05)
+            lds.publish(filter_config_json(origin, presigned_cache_entries=4096 + i))
+            wait_for_counter(envoy, "listener_manager.lds.update_success", updates + i)
             assert send(envoy.authority, url).status == 404
         serve_on_every_worker(envoy, 2)
         after = envoy.counter(VM_MEMORY)
     # Five updates added 6 MB before; the workers' new gateways take a few pages at most.
     assert after - before < 1024 * 1024, (before, after)
+
+
+def test_listener_updates_count_a_load_per_vm_and_a_refused_one_once(origin, bucket, tmp_path):
+    """What the alert on refused configurations reads (README, *Metrics*; a metrics audit,
+    2026-12-02): a listener update counts one load in every VM that loads it, each worker's
+    and the main thread's, and one that Envoy refuses counts once as `invalid` (the main
+    thread refuses it, no worker sees it) while the previous configuration serves on."""
+    ok, invalid = ('wasmcustom.result=.=ok;.;s3_resign_config_reloads_total',
+                   'wasmcustom.result=.=invalid;.;s3_resign_config_reloads_total')
+    lds = ListenerUpdates(origin, tmp_path)
+    workers = 2
+    with Envoy(lds.config, concurrency=workers) as envoy:
+        url = presign(envoy.authority, "GET", f"/{bucket}/absent")
+        before, updates = envoy.counter(ok), envoy.counter("listener_manager.lds.update_success")
+        lds.publish(filter_config_json(origin, presigned_cache_entries=100))
+        wait_for_counter(envoy, "listener_manager.lds.update_success", updates + 1)
+        # Each worker's VM, and at least one on the main thread (two on Envoy 1.40).
+        wait_for_counter(envoy, ok, before + workers + 1)
+        assert envoy.counter(invalid) == 0
+        loads = envoy.counter(ok)
+        lds.publish(json.dumps({"origin_authority": origin.authority, "credentials": []}))
+        wait_for_counter(envoy, "listener_manager.lds.update_rejected", 1)
+        assert envoy.counter(invalid) == 1
+        assert envoy.counter(ok) == loads
+        assert send(envoy.authority, url).status == 404
 
 
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):
@@ -256,8 +293,11 @@ def known_traffic(envoy, bucket) -> list[RawRequest]:
     at = bad_chunk.body.index(b"chunk-signature=") + len(b"chunk-signature=")
     body = bad_chunk.body[:at] + (b"0" if bad_chunk.body[at:at + 1] != b"0" else b"1") + bad_chunk.body[at + 1:]
     sent.append(RawRequest(bad_chunk.method, bad_chunk.target, bad_chunk.headers, body))
+    # A body other than the one whose SHA-256 the head signed: refused once the head went on.
+    other = sign_header(authority, "PUT", f"/{bucket}/digest", body=b"signed")
+    sent.append(RawRequest(other.method, other.target, other.headers, b"other!"))
     statuses = [send(authority, request).status for request in sent]
-    assert statuses == [200, 200, 200, 403, 403, 403, 403, 403]
+    assert statuses == [200, 200, 200, 403, 403, 403, 403, 403, 400]
     return sent
 
 
@@ -279,6 +319,7 @@ def test_access_log_fields(origin, bucket, origin_s3):
         (403, None, None, "AccessDenied"),
         (403, None, 'EVIL?{?forged?:1}', "InvalidAccessKeyId"),
         (403, "chunked_v4", "CLIENTKEY", "SignatureDoesNotMatch"),
+        (400, "header_v4", "CLIENTKEY", "XAmzContentSHA256Mismatch"),
     ]
     assert [line["path"] for line in lines][:2] == [f"/{bucket}/logged"] * 2, "paths without their query"
     assert all(line["method"] in ("GET", "PUT") and line["request_id"] for line in lines)
