@@ -16,7 +16,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
-from harness import Envoy, filter_config_json, render
+from harness import Envoy, filter_config_json, istio, render
 from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML, wasm_filter
 from harness.paths import ENVOY_YAML, PROBE_WASM, ROOT, WASM
@@ -351,24 +351,18 @@ def test_the_gateway_path_patch_keeps_signed_paths(origin, bucket, origin_s3, pa
 
 def test_the_istio_stats_advice_exports_the_filter_series(origin, bucket):
     """gateway-values.yaml's proxyStatsMatcher and extraStatTags, turned into Envoy's stats
-    configuration the way Istio's bootstrap does (its own inclusions, the user's regexes as
-    safe_regex, one tag rule per extra tag), in a real Envoy with the filter: the filter's
-    series are exported and labelled. A prefix of the bare name would export none."""
-    values = load(ISTIO_DIR / "gateway-values.yaml")
-    proxy_config = yaml.safe_load(values["podAnnotations"]["proxy.istio.io/config"])
-
-    def istio_stats(patterns):
-        return {
-            "stats_tags": [{"tag_name": t, "regex": f"({t}=\\.=(.*?);\\.;)"} for t in proxy_config["extraStatTags"]],
-            "stats_matcher": {"inclusion_list": {"patterns": [{"prefix": "reporter="}, *patterns,
-                                                              {"prefix": "component"}, {"prefix": "istio"}]}},
-        }
-
-    advised = [{"safe_regex": {"regex": r}} for r in proxy_config["proxyStatsMatcher"]["inclusionRegexps"]]
-    for patterns, exported in ((advised, True), ([{"prefix": "s3_resign_"}], False)):
+    configuration the way Istio's bootstrap does (its own tags and inclusions, the user's
+    regexes as safe_regex, one tag rule per extra tag), in a real Envoy with the filter: the
+    filter's series are exported and labelled. Istio always keeps the prefix `wasm`, which the
+    full names (`wasmcustom.…`) match, so they are exported without the advice too; a plain
+    Envoy inclusion list of the bare names' prefix exports none."""
+    advised = istio.stats_config(istio.gateway_proxy_config())
+    istio_own = istio.stats_config({"extraStatTags": istio.gateway_proxy_config()["extraStatTags"]})
+    bare_prefix = {"stats_matcher": {"inclusion_list": {"patterns": [{"prefix": "s3_resign_"}]}}}
+    for stats, exported in ((advised, True), (istio_own, True), (bare_prefix, False)):
         config = render(origin_host="127.0.0.1", origin_port=origin.port,
                         filter_config=filter_config_json(origin.authority))
-        config["stats_config"] = istio_stats(patterns)
+        config["stats_config"] = stats
         with Envoy(config) as envoy:
             s3_client(envoy.endpoint).put_object(Bucket=bucket, Key="stats", Body=b"s")
             with pytest.raises(ClientError):
