@@ -335,6 +335,37 @@ def test_access_log_fields(origin, bucket, origin_s3):
     assert "(access key EVIL?{?forged?:1}): InvalidAccessKeyId" in envoy.log_text()
 
 
+def test_a_form_refused_for_its_file_agrees_everywhere(origin, bucket):
+    """A browser form whose head verified and whose file then failed (its Content-MD5 field,
+    which the policy pins, does not match): one rejection counted, one log line with the
+    answer's request id, and an access log line with the form's kind beside the error code,
+    as for any request refused in its body (a metrics audit, 2026-12-02: the kind was null when
+    the file was judged in the piece that completed the head, post_policy when in a later one)."""
+    import base64
+    import hashlib
+    import requests
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
+    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
+    md5 = base64.b64encode(hashlib.md5(b"approved").digest()).decode()
+    with Envoy(config, env=env) as envoy:
+        form = s3_client(envoy.endpoint).generate_presigned_post(
+            Bucket=bucket, Key="form", Fields={"Content-MD5": md5}, Conditions=[{"Content-MD5": md5}])
+        r = requests.post(form["url"].replace("localhost", "127.0.0.1"), data=form["fields"],
+                          files={"file": ("f.txt", b"other", "text/plain")}, headers={"Host": envoy.authority},
+                          timeout=30)
+        assert r.status_code == 400 and "<Code>BadDigest</Code>" in r.text, r.text
+        got = envoy.prometheus()
+        assert got['s3_resign_rejections_total{code="BadDigest"}'] == 1
+        assert got['s3_resign_requests_total{kind="post_policy"}'] == 0
+        (line,) = access_log(envoy)
+    request_id = r.headers["x-amz-request-id"]
+    assert (line["status"], line["s3_auth_kind"], line["s3_access_key_id"], line["s3_error_code"], line["request_id"]) \
+        == (400, "post_policy", "CLIENTKEY", "BadDigest", request_id)
+    rejected = [text for text in envoy.log_text().splitlines() if "rejected " in text]
+    assert len(rejected) == 1 and rejected[0].endswith(f"BadDigest: The Content-MD5 you specified did not match "
+                                                       f"what we received.; request id {request_id}"), rejected
+
+
 def test_access_log_fields_only_when_asked(origin, bucket):
     """Without "access_log_filter_state" the filter stores no filter state (Envoy spends about
     5,000 instructions on each): the same access log has the fields empty, and requests are

@@ -1733,3 +1733,35 @@ fn hostile_bodies_are_refused_without_panicking() {
     // Changes inside the file's content still upload; the rest is refused.
     assert!(accepted > 0 && accepted < 3000, "{accepted}");
 }
+
+#[test]
+fn a_verified_head_is_known_even_when_its_file_fails_in_the_same_piece() {
+    // The adapter logs a form refused for its file with the form's kind and key id, as any
+    // request refused in its body, whichever piece held the failure (a metrics audit,
+    // 2026-12-02: the kind was missing when it was the piece that completed the head).
+    let config = same_keys();
+    let mut conditions = v4_conditions();
+    conditions.push(json!(["content-length-range", 0, 9]));
+    let mut form = v4_form(&conditions, &[("key", "user/1/a")]);
+    form.content = vec![b'x'; 100];
+    let body = form.body();
+    let upload = || {
+        PostUpload::new(
+            Boundary::new(form.boundary.as_bytes()).unwrap(),
+            BUCKET,
+            DEFAULT_MAX_HEAD_BYTES,
+            MemoryBudget::new(1 << 24),
+        )
+    };
+    let mut whole = upload();
+    let refused = whole.feed(&body, &config, NOW).unwrap_err();
+    assert_eq!(refused.error.code, EntityTooLarge);
+    let verified = whole.take_verified().expect("the head verified");
+    assert!(verified.is_some());
+    assert_eq!(whole.take_verified(), None, "taken once");
+    // A head its policy refuses is not.
+    let mut unsigned = upload();
+    let tampered = String::from_utf8_lossy(&body).replace("user/1/a", "user/2/a");
+    assert!(unsigned.feed(tampered.as_bytes(), &config, NOW).is_err());
+    assert_eq!(unsigned.take_verified(), None);
+}

@@ -220,19 +220,23 @@ impl Stream {
         };
         let now = host::unix_seconds()
             .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
-        let release = form.feed(input, gateway.config(), now)?;
-        let last = if end_of_stream {
-            form.finish()?
-        } else {
-            Vec::new()
-        };
+        let fed = form.feed(input, gateway.config(), now);
+        // Whether its file then fails in this piece or a later one, a form whose head verified
+        // authenticated: counted (unless refused) and logged with its kind, as any request
+        // refused in its body (the kind was missing when the piece that completed the head
+        // also held the failure; a metrics audit, 2026-12-02).
+        let verified = form.take_verified();
+        let finished = (fed.is_ok() && end_of_stream).then(|| form.finish());
         let wait = form.head_pending() && !end_of_stream;
-        if let Some(verdict) = &release.head {
+        if let Some(key) = verified {
             let kind = AuthKind::PostPolicy;
             self.uncounted = Some(kind);
-            self.access_log()
-                .forwarded(kind, verdict.access_key_id.as_deref());
-            self.access_key_id.clone_from(&verdict.access_key_id);
+            self.access_log().forwarded(kind, key.as_deref());
+            self.access_key_id = key;
+        }
+        let release = fed?;
+        let last = finished.transpose()?.unwrap_or_default();
+        if let Some(verdict) = &release.head {
             if verdict.content_length_delta != 0 {
                 set_content_length(verdict.content_length_delta)?;
             }

@@ -57,6 +57,8 @@ pub struct PostUpload {
     bucket: String,
     boundary: Boundary,
     phase: Phase,
+    /// The key id of a head that verified (`None` inside for an anonymous form), until taken.
+    verified: Option<Option<String>>,
 }
 
 impl PostUpload {
@@ -77,7 +79,14 @@ impl PostUpload {
                 budget,
             ))),
             boundary,
+            verified: None,
         }
+    }
+
+    /// Whether the head verified since last asked, and the key id it claimed: set when its
+    /// signature and policy hold, even if the file fails in the same piece.
+    pub fn take_verified(&mut self) -> Option<Option<String>> {
+        self.verified.take()
     }
 
     /// Whether the head is still being read: the request headers must wait.
@@ -178,6 +187,7 @@ impl PostUpload {
             .into_head()
             .ok_or_else(|| errors::malformed("internal: the head is incomplete"))?;
         let authorised = authorise(config, &head, &self.bucket, now)?;
+        self.verified = Some(authorised.access_key_id.clone());
         let for_key = |r: Rejection| match &authorised.access_key_id {
             Some(key) => r.for_key(key),
             None => r,
