@@ -175,6 +175,31 @@ def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origi
         time.sleep(0.05)
 
 
+def test_a_request_a_filter_before_answers_is_counted_nowhere(origin, bucket):
+    """A filter before s3-resign that answers (here Envoy's local rate limit, 429) leaves the
+    request uncounted by s3-resign, neither forwarded nor refused, and its access log fields
+    null: the filter never saw its head (a metrics audit, 2026-12-02)."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["http_filters"].insert(0, {"name": "envoy.filters.http.local_ratelimit", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "stat_prefix": "limited",
+        "token_bucket": {"max_tokens": 1, "tokens_per_fill": 1, "fill_interval": "3600s"},
+        "filter_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+        "filter_enforced": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}}})
+    env = {"S3_RESIGN_CLIENT_SECRET": CLIENT_SECRET, "S3_RESIGN_ORIGIN_SECRET": ORIGIN_SECRET}
+    with Envoy(config, env=env) as envoy:
+        a = envoy.authority
+        assert send(a, sign_header(a, "GET", f"/{bucket}/absent")).status == 404
+        assert send(a, sign_header(a, "GET", f"/{bucket}/absent")).status == 429
+        assert send(a, sign_header(a, "GET", f"/{bucket}/absent", secret="wrong")).status == 429
+        got = {k: v for k, v in envoy.prometheus().items() if v and k.startswith(("s3_resign_requests", "s3_resign_rejections"))}
+        assert got == {'s3_resign_requests_total{kind="header_v4"}': 1}, got
+        lines = access_log(envoy)
+    assert [(line["status"], line["s3_auth_kind"], line["s3_error_code"]) for line in lines] == [
+        (404, "header_v4", None), (429, None, None), (429, None, None)]
+
+
 def test_anonymous_forwards_are_counted(make_proxy, bucket):
     envoy = make_proxy(anonymous="forward")
     send(envoy.authority, RawRequest("GET", f"/{bucket}/public"))
