@@ -355,3 +355,14 @@ def test_a_request_an_origin_filter_refuses_counts_once(primary, backup, bucket)
             time.sleep(0.05)
         forwarded = {k: v for k, v in got.items() if k.startswith("s3_resign_requests_total") and v}
         assert forwarded == {}, forwarded
+
+
+def test_a_signed_upload_counts_its_chunks_once(proxy, bucket):
+    """Found auditing the metrics (2026-12-02): the edge counted each chunk it verified and the
+    origin filter each chunk it re-signed, so behind an edge every chunk counted twice (and
+    again for each attempt). Chunks count where their request does, at the edge: two chunks
+    of data and the final empty one."""
+    upload = chunked_put(proxy.authority, f"/{bucket}/chunks", bytes(100_000), SIGNED, chunk_size=64 * 1024)
+    assert send(proxy.authority, upload).status == 200
+    got = proxy.prometheus(proxy.upstream_vm_cluster("s3_origins"))
+    assert got["s3_resign_chunks_resigned_total"] == 3, got

@@ -198,8 +198,15 @@ impl Stream {
                 wait: false,
             })
         });
-        self.counters
-            .chunks_resigned(resigner.chunks() - chunks_before);
+        // Counted where the request is (a standalone or edge filter): an origin filter
+        // re-signs the chunks the edge verified, again for each attempt.
+        if !matches!(
+            self.filters.as_deref().map(|f| &f.kind),
+            Some(FilterKind::Origins(_))
+        ) {
+            self.counters
+                .chunks_resigned(resigner.chunks() - chunks_before);
+        }
         result.map_err(|e| Rejection::from(e.s3_error()))
     }
 
