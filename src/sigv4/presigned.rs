@@ -256,6 +256,17 @@ mod tests {
             assert_eq!(params.parse().unwrap_err(), want, "{query}");
         }
         assert!(!PresignedParams::extract(b"X-Amz-Date=1&prefix=a").present());
+        // Any one of them is an attempt, refused as incomplete: never read as an anonymous
+        // request that carries a signature on to the origin (cargo-mutants: `||` as `&&`).
+        for one in [
+            &b"X-Amz-Algorithm=AWS4-HMAC-SHA256"[..],
+            b"X-Amz-Credential=AK%2F20130524%2Fus-east-1%2Fs3%2Faws4_request",
+            b"X-Amz-Signature=aeee",
+        ] {
+            let params = PresignedParams::extract(one);
+            assert!(params.present(), "{}", String::from_utf8_lossy(one));
+            assert_eq!(params.parse().unwrap_err(), Missing);
+        }
         let v2 = PresignedParams::extract(b"AWSAccessKeyId=AK&Expires=1&Signature=s");
         assert!(v2.sigv2 && !v2.present());
         assert!(PresignedParams::extract(b"a=1&Signature=s").sigv2);
@@ -274,6 +285,9 @@ mod tests {
         );
         assert_eq!(spelt("X-AMZ-DATE=99991231T235959Z"), Some(X_AMZ_DATE));
         assert_eq!(spelt("a=1&%73ignature=s"), Some(&b"Signature"[..]));
+        // Nine bytes, the shortest authentication name: the length fast path must not skip
+        // it (cargo-mutants: `< 9` as `== 9` went unnoticed).
+        assert_eq!(spelt("a=1&signature=s"), Some(&b"Signature"[..]));
         // As Ceph reads them: decoded whole, then split at the first `=`; a leading `?` skipped.
         assert_eq!(
             spelt(&format!("{QUERY}&X-Amz-Expires%3D604800")),
