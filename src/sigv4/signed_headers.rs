@@ -156,6 +156,7 @@ mod tests {
         let sent_sorted = SignedHeaders::parse("content-type;host;x-amz-date").unwrap();
         // Equal lists, however sent; only the one sent sorted is its own text.
         assert_eq!(sent_sorted, s);
+        assert_ne!(s, SignedHeaders::parse("content-type;host").unwrap());
         assert_eq!(
             sent_sorted.sorted_text,
             Some("content-type;host;x-amz-date")
@@ -176,6 +177,11 @@ mod tests {
             ("Host", BadName),
             ("host;x y", BadName),
             ("host;a;a", Duplicate),
+            // Sent sorted, the list skips the sort: its ascent must be strict, or a name sent
+            // twice in order would be signed once and checked twice (cargo-mutants: `<` as
+            // `<=` went unnoticed).
+            ("a;a;host", Duplicate),
+            ("host;host", Duplicate),
             ("x-amz-date", MissingHost),
         ] {
             assert_eq!(SignedHeaders::parse(input), Err(want), "{input}");
