@@ -367,4 +367,66 @@ mod tests {
         assert_eq!(unsigned(&headers[16..], &listed), None);
         assert_eq!(unsigned(&headers[17..], &Covered::Nothing), None);
     }
+
+    /// Each condition key MinIO takes from a header is refused unsigned, whatever its first
+    /// letter: the table is split by that letter, and cargo-mutants deleted the arm of most
+    /// letters (`a`–`m`, `r`, `u`, `v`) without a test noticing, so a header such as
+    /// `UserName` or `VersionId` could have stood in for a policy's condition value again.
+    #[test]
+    fn every_condition_key_minio_reads_is_refused_unsigned_even_anonymous() {
+        // minio/pkg's condition/key.go names (and jwt claims), as a client could spell them.
+        let keys = [
+            "AuthType",
+            "Aud",
+            "Address",
+            "Birthdate",
+            "CurrentTime",
+            "Client_Id",
+            "Delimiter",
+            "DurationSeconds",
+            "Dn",
+            "EpochTime",
+            "Email",
+            "Family-Name",
+            "Groups",
+            "Gender",
+            "Given_Name",
+            "Iss",
+            "Jti",
+            "LocationConstraint",
+            "LdapUser",
+            "Max-Keys",
+            "Middle_Name",
+            "Name",
+            "Nickname",
+            "Object-Lock-Mode",
+            "Object-Lock-Legal-Hold",
+            "Object-Lock-Retain-Until-Date",
+            "Object-Lock-Remaining-Retention-Days",
+            "PrincipalType",
+            "Prefix",
+            "Profile",
+            "Picture",
+            "Preferred_Username",
+            "Phone-Number",
+            "RequestObjectTagKeys",
+            "SourceIp",
+            "SecureTransport",
+            "SignatureVersion",
+            "SignatureAge",
+            "Sub",
+            "Scope",
+            "UserAgent",
+            "Username",
+            "UserId",
+            "User",
+            "Upn",
+            "VersionId",
+            "Website",
+        ];
+        for key in keys {
+            let refused = unsigned(&[(key, "x")], &Covered::Nothing);
+            assert_eq!(refused, Some(key.to_ascii_lowercase()), "{key}");
+        }
+    }
 }
