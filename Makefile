@@ -32,12 +32,18 @@ HAVE_NIGHTLY := $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' &
 # The mutation test: requests generated in `make mutation` (500 in `make test`).
 MUTATION_REQUESTS ?= 10000
 SOAK_SECONDS ?= 600
+# Mutation testing of the code (`make mutants`, cargo-mutants; never in `make test`: an hour
+# and more): the files it mutates, and where it writes mutants.out.
+CARGO_MUTANTS_VERSION := 27.1.0
+MUTANTS_FILES ?= src/verify.rs src/sigv4/signature.rs src/sigv4/presigned.rs src/sigv4/amz_date.rs \
+	src/sigv4/credential.rs src/sigv4/authorization.rs src/sigv4/signed_headers.rs
+MUTANTS_OUT ?= target/mutants
 
 OCI_IMAGE ?= s3-resign:0.1.0
 PROXY_IMAGE ?= s3-resign-proxy:0.1.0
 
 .PHONY: all build deps rclone test test-unit test-integration test-envoy-versions lint demo bench bench-native bench-vm bench-instructions oci proxy-image clean \
-	fuzz fuzz-smoke fuzz-tools mutation soak
+	fuzz fuzz-smoke fuzz-tools mutation mutants mutants-tools soak
 
 all: build
 
@@ -195,6 +201,22 @@ fuzz: fuzz-tools
 # The security invariant at scale (tests/mutation.rs), optimised.
 mutation:
 	S3_RESIGN_MUTATION_REQUESTS=$(MUTATION_REQUESTS) cargo test --release --test mutation -- --nocapture
+
+mutants-tools:
+	@command -v cargo-mutants >/dev/null || { echo "==> installing cargo-mutants $(CARGO_MUTANTS_VERSION) into $(TOOLS)/bin (a few minutes, once)"; \
+		cargo install --quiet cargo-mutants@$(CARGO_MUTANTS_VERSION) --locked --root $(TOOLS); }
+
+# Which changes to the core no native test notices (docs/testing.md, "Mutation testing"). Two
+# passes over a scratch copy, one mutant at a time: the unit tests alone (seconds a mutant),
+# then what they missed against every native test (--iterate skips what the first caught). A
+# build past 300 s is a mutant that loops constant evaluation. cargo-mutants exits 2 for missed
+# mutants and 3 for timeouts: reported, not failures of make.
+MUTANTS_RUN = CARGO_BUILD_JOBS=1 CARGO_PROFILE_DEV_DEBUG=0 CARGO_PROFILE_TEST_DEBUG=0 \
+	cargo mutants -j 1 --jobserver-tasks 1 --build-timeout 300 --cap-lints true -o $(MUTANTS_OUT) $(addprefix -f ,$(MUTANTS_FILES))
+mutants: mutants-tools
+	$(MUTANTS_RUN) --timeout 60 -- --lib || { rc=$$?; [ $$rc -eq 2 ] || [ $$rc -eq 3 ]; }
+	$(MUTANTS_RUN) --timeout 300 --iterate || { rc=$$?; [ $$rc -eq 2 ] || [ $$rc -eq 3 ]; }
+	@echo "==> missed mutants: $(MUTANTS_OUT)/mutants.out/missed.txt"
 
 # Mixed valid and malicious traffic against Envoy + filter + s3s-fs for SOAK_SECONDS.
 soak: deps build
