@@ -320,6 +320,27 @@ mod tests {
         assert!(AmzDate::parse_http_date(b"Friday, 24-May-13 00:00:00 GMT").is_err());
     }
 
+    /// Each separator of an HTTP date is checked on its own, and a date cut short anywhere is
+    /// refused, not read past its end: cargo-mutants joined the checks with `&&` unnoticed,
+    /// which takes `Fri; 24 May…` and panics on a short `Date`.
+    #[test]
+    fn http_dates_need_every_separator_and_every_byte() {
+        let good = b"Fri, 24 May 2013 00:00:00 GMT";
+        assert!(AmzDate::parse_http_date(good).is_ok());
+        for at in [3, 4, 7, 11, 16, 19, 22, 25] {
+            let mut bad = *good;
+            bad[at] = b'x';
+            assert_eq!(AmzDate::parse_http_date(&bad), Err(InvalidDate), "{at}");
+        }
+        for len in 0..good.len() {
+            assert_eq!(
+                AmzDate::parse_http_date(&good[..len]),
+                Err(InvalidDate),
+                "{len}"
+            );
+        }
+    }
+
     #[test]
     fn unix_round_trip_over_leap_years_and_month_ends() {
         for secs in (0..4_102_444_800u64).step_by(86_399 * 7 + 13) {
