@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Envoy, filter_config_json, origin_kinds, render, start_origin  # noqa: E402
 from harness.clients import s3_client  # noqa: E402
-from harness.envoy_config import with_tls  # noqa: E402
+from harness.envoy_config import ALPN_H2, with_tls  # noqa: E402
 
 
 EVERY_ORIGIN = "every_origin"
@@ -89,17 +90,47 @@ def certificates(directory: Path) -> tuple[Path, Path, Path]:
     return ca, cert, key
 
 
-@pytest.fixture(scope="session")
-def tls_proxy(origin):
-    """The proxy with its public listener on TLS, its certificate signed by the CA in
-    `ca_bundle`: SDKs send unsigned-trailer uploads over HTTPS."""
+@contextmanager
+def start_tls_proxy(origin, alpn: list[str] | None = None):
+    """The proxy with its public listener on TLS (offering `alpn`), its certificate signed
+    by the CA in `ca_bundle`."""
     with tempfile.TemporaryDirectory(prefix="s3-resign-tls-") as tmp:
         ca, cert, key = certificates(Path(tmp))
         config = with_tls(render(origin_host="127.0.0.1", origin_port=origin.port,
-                                 filter_config=filter_config_json(origin)), str(cert), str(key))
+                                 filter_config=filter_config_json(origin)), str(cert), str(key), alpn)
         with Envoy(config) as envoy:
-            envoy.ca_bundle = str(ca)
+            envoy.scheme, envoy.ca_bundle, envoy.offers_h2 = "https", str(ca), "h2" in (alpn or [])
             yield envoy
+
+
+@pytest.fixture(scope="session")
+def tls_proxy(origin):
+    """The proxy with its public listener on TLS offering no ALPN: every client speaks
+    HTTP/1.1, and SDKs send unsigned-trailer uploads."""
+    with start_tls_proxy(origin) as envoy:
+        yield envoy
+
+
+@pytest.fixture(scope="session")
+def h2_proxy(origin):
+    """The proxy with its public listener on TLS offering h2 and http/1.1 by ALPN, as
+    gateways' listeners do: Go's net/http, the AWS SDK for Rust and curl speak HTTP/2 to it
+    (Envoy speaks HTTP/1.1 to the origin), boto3 and Node's http still HTTP/1.1."""
+    with start_tls_proxy(origin, ALPN_H2) as envoy:
+        yield envoy
+
+
+@pytest.fixture(params=["h1", "h2"], ids=["tls", "tls-h2"])
+def https_proxy(request, origin):
+    """`tls_proxy`, then `h2_proxy`: a test over HTTPS run with each listener."""
+    return request.getfixturevalue({"h1": "tls_proxy", "h2": "h2_proxy"}[request.param])
+
+
+@pytest.fixture(params=["http", "h2"], ids=["http", "tls-h2"])
+def public(request, origin):
+    """`proxy` (plain HTTP), then `h2_proxy` (HTTPS offering h2): a client test run as
+    clients reach the proxy directly and as they reach it behind a TLS listener."""
+    return request.getfixturevalue({"http": "proxy", "h2": "h2_proxy"}[request.param])
 
 
 @pytest.fixture
@@ -140,10 +171,10 @@ def bucket(origin_s3):
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed:
-        for name in ("proxy", "tls_proxy"):
-            envoy = item.funcargs.get(name)
-            if isinstance(envoy, Envoy):
-                report.sections.append(("envoy log (tail)", envoy.log_text()[-6000:]))
+        names = ("proxy", "tls_proxy", "h2_proxy", "https_proxy", "public")
+        envoys = {id(e): e for e in map(item.funcargs.get, names) if isinstance(e, Envoy)}
+        for envoy in envoys.values():
+            report.sections.append(("envoy log (tail)", envoy.log_text()[-6000:]))
         origin = item.funcargs.get("origin")
         if origin is not None and origin.kind != "s3s-fs":
             report.sections.append((f"{origin.kind} log (tail)", origin.log_text()[-6000:]))

@@ -108,12 +108,17 @@ def send(authority: str, request: RawRequest, port: int | None = None) -> Respon
 
 
 def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[tuple[bytes, bytes]] = (),
-            body: bytes = b"", end_stream: bool = True) -> Response:
+            body: bytes = b"", end_stream: bool = True, ca: str | None = None, frame: int | None = None,
+            trailers: list[tuple[bytes, bytes]] | None = None) -> Response:
     """One request over HTTP/2 with prior knowledge (h2c), through the `h2` library with its
     outbound checks off: the path's bytes go as given (HTTP/1 clients percent-encode what
     HTTP/2 carries raw); a body goes in DATA frames, with no `content-length` unless given.
     `end_stream=False` leaves the request open after its head and body, as a client still
-    sending does, for the answer to end the stream."""
+    sending does, for the answer to end the stream. With `ca`, over TLS trusting it, h2
+    negotiated by ALPN (as browsers, Go and curl reach a listener that offers it); `frame` cuts
+    the body into DATA frames of at most that many bytes, each sent as soon as the peer's flow
+    control allows (so the filter sees the body in pieces that fall anywhere); `trailers` end
+    the stream with a HEADERS frame after the body."""
     import socket
 
     import h2.config
@@ -122,14 +127,40 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
 
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, validate_outbound_headers=False))
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    if ca:
+        import ssl
+
+        context = ssl.create_default_context(cafile=ca)
+        context.set_alpn_protocols(["h2"])
+        sock = context.wrap_socket(sock, server_hostname=authority.rsplit(":", 1)[0])
+        if sock.selected_alpn_protocol() != "h2":
+            raise ConnectionError(f"ALPN chose {sock.selected_alpn_protocol()!r}, not h2")
     try:
         conn.initiate_connection()
-        pseudo = [(b":method", method.encode()), (b":scheme", b"http"), (b":authority", authority.encode()), (b":path", path)]
-        conn.send_headers(1, pseudo + list(headers), end_stream=end_stream and not body)
-        if body:
-            conn.send_data(1, body, end_stream=end_stream)
+        scheme = b"https" if ca else b"http"
+        pseudo = [(b":method", method.encode()), (b":scheme", scheme), (b":authority", authority.encode()), (b":path", path)]
+        ends_with_head = end_stream and not body and not trailers
+        conn.send_headers(1, pseudo + list(headers), end_stream=ends_with_head)
+        # 16384: the largest DATA frame a peer must take.
+        size = min(frame or 16384, 16384)
+        pending = [body[i:i + size] for i in range(0, len(body), size)]
         sock.sendall(conn.data_to_send())
         status, response_headers, body = None, {}, b""
+        ended = ends_with_head
+
+        def send_what_the_window_allows() -> None:
+            nonlocal ended
+            while pending and conn.local_flow_control_window(1) >= len(pending[0]):
+                piece = pending.pop(0)
+                conn.send_data(1, piece, end_stream=end_stream and not pending and not trailers)
+                sock.sendall(conn.data_to_send())
+            if not pending and not ended:
+                if trailers:
+                    conn.send_headers(1, list(trailers), end_stream=True)
+                    sock.sendall(conn.data_to_send())
+                ended = True
+
+        send_what_the_window_allows()
         while True:
             data = sock.recv(65536)
             if not data:
@@ -146,6 +177,7 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
                 elif isinstance(event, h2.events.StreamEnded):
                     return Response(status, response_headers, body)
             sock.sendall(conn.data_to_send())
+            send_what_the_window_allows()
     finally:
         sock.close()
 

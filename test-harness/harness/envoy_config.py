@@ -110,17 +110,25 @@ def render(
     return config
 
 
-def with_tls(config: dict, cert: str, key: str) -> dict:
+# What TLS listeners usually offer (Istio's and Envoy Gateway's gateways, most hand-written
+# ones): clients that speak HTTP/2 (Go's net/http, the AWS SDK for Rust, curl, browsers) then
+# do, while Envoy still speaks HTTP/1.1 to the origin.
+ALPN_H2 = ["h2", "http/1.1"]
+
+
+def with_tls(config: dict, cert: str, key: str, alpn: list[str] | None = None) -> dict:
     """The public listener served over TLS with this certificate (boto3 and the AWS CLI
-    switch to STREAMING-UNSIGNED-PAYLOAD-TRAILER uploads over HTTPS)."""
+    switch to STREAMING-UNSIGNED-PAYLOAD-TRAILER uploads over HTTPS). Without `alpn` it
+    offers no protocol, and every client speaks HTTP/1.1; with ALPN_H2, h2 clients speak h2."""
     listener = config["static_resources"]["listeners"][0]
+    common = {"tls_certificates": [{"certificate_chain": {"filename": cert}, "private_key": {"filename": key}}]}
+    if alpn:
+        common["alpn_protocols"] = list(alpn)
     listener["filter_chains"][0]["transport_socket"] = {
         "name": "envoy.transport_sockets.tls",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-            "common_tls_context": {
-                "tls_certificates": [{"certificate_chain": {"filename": cert}, "private_key": {"filename": key}}],
-            },
+            "common_tls_context": common,
         },
     }
     return config

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -347,6 +348,11 @@ class Envoy(Program):
     name = "envoy"
     # Seconds an admin request may take (longer under a profiler).
     admin_timeout = 5
+    # How the public listener is reached: a TLS one has a `ca_bundle` to trust, and `offers_h2`
+    # when its ALPN offers h2 (conftest's `tls_proxy`, `h2_proxy`).
+    scheme = "http"
+    ca_bundle: str | None = None
+    offers_h2 = False
 
     def _start(self, config: dict, env: dict | None = None, concurrency: int = 1, log_level: str = "info",
                wrapper: list[str] | None = None, startup_seconds: float = STARTUP_SECONDS):
@@ -380,7 +386,27 @@ class Envoy(Program):
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.authority}"
+        return f"{self.scheme}://{self.authority}"
+
+    def downstream_connections(self) -> dict[str, int]:
+        """Connections the public listener (stat prefix s3_public) took, by protocol."""
+        return {protocol: self.counter(f"http.s3_public.downstream_cx_{name}_total")
+                for protocol, name in (("HTTP/1.1", "http1"), ("HTTP/2", "http2"))}
+
+    def protocol_of(self, speaks_h2: bool) -> str:
+        """The protocol a client that does (or does not) speak HTTP/2 over TLS gets here:
+        HTTP/2 only where ALPN offers it (no client tested speaks h2c, HTTP/2 in clear)."""
+        return "HTTP/2" if speaks_h2 and self.offers_h2 else "HTTP/1.1"
+
+    @contextmanager
+    def speaking(self, protocol: str):
+        """Asserts that the clients run inside opened connections here, all in `protocol`:
+        what ALPN negotiated, as the listener counted it."""
+        before = self.downstream_connections()
+        yield
+        after = self.downstream_connections()
+        opened = {p: after[p] - before[p] for p in after if after[p] != before[p]}
+        assert list(opened) == [protocol], f"connections opened, by protocol: {opened}, expected {protocol} only"
 
     def _wait_ready(self, admin_path: Path, startup_seconds: float = STARTUP_SECONDS) -> str:
         deadline = time.monotonic() + startup_seconds
