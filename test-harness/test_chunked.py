@@ -19,7 +19,7 @@ from harness.chunked import (
     crc32_checksum,
     signing_key,
 )
-from harness.clients import RawRequest, send
+from harness.clients import RawRequest, send, send_h2
 from harness.programs import SIGNED_TRAILER as SIGNED_TRAILER_DEVIATION
 from harness.programs import UNSIGNED_TRAILER_CHECKSUM
 
@@ -52,6 +52,31 @@ def test_chunked_upload(proxy, origin_s3, bucket, mode, size, origin_deviation):
     assert stored(origin_s3, bucket, f"obj-{size}") == data
     chunks = 0 if mode == UNSIGNED_TRAILER else -(-size // (64 * 1024)) + 1
     assert proxy.prometheus()["s3_resign_chunks_resigned_total"] - before == chunks
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("mode", [SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER])
+@pytest.mark.parametrize("frame, length", [(16384, True), (7, False)], ids=["frames-16k", "frames-7-no-length"])
+def test_chunked_upload_over_http2(h2_proxy, origin_s3, bucket, mode, frame, length, origin_deviation):
+    """The streams as an SDK sends them over HTTPS where the listener offers h2 (ALPN): in
+    DATA frames of any size, so a chunk's header, signature or the trailer is cut anywhere,
+    with or without a Content-Length (HTTP/2 needs none; Envoy then sends the origin
+    `Transfer-Encoding: chunked`). The chunks and trailer are the body's, not HTTP/2's."""
+    if mode == SIGNED_TRAILER:
+        origin_deviation(SIGNED_TRAILER_DEVIATION)
+    data = data_of(2 * 64 * 1024 + 3)
+    key = f"h2-{frame}"
+    request = chunked_put(h2_proxy.authority, f"/{bucket}/{key}", data, mode, sign_content_length=length)
+    headers = [(n.lower().encode(), v.encode()) for n, v in request.headers
+               if n.lower() != "host" and (length or n.lower() != "content-length")]
+    before = h2_proxy.prometheus().get("s3_resign_chunks_resigned_total", 0)
+    with h2_proxy.speaking("HTTP/2"):
+        r = send_h2(h2_proxy.authority, "PUT", request.target.encode(), h2_proxy.port, headers, request.body,
+                    ca=h2_proxy.ca_bundle, frame=frame)
+    assert r.status == 200, r.body
+    assert stored(origin_s3, bucket, key) == data
+    chunks = 0 if mode == UNSIGNED_TRAILER else 4
+    assert h2_proxy.prometheus().get("s3_resign_chunks_resigned_total", 0) - before == chunks
 
 
 def test_large_upload_streams_through(proxy, origin_s3, bucket):
@@ -289,16 +314,17 @@ def test_chains_are_independent_of_the_harness_signer():
 
 
 @pytest.mark.every_origin
-def test_boto3_over_https_sends_unsigned_trailer_chunks(tls_proxy, origin_s3, bucket):
+def test_boto3_over_https_sends_unsigned_trailer_chunks(https_proxy, origin_s3, bucket):
     """boto3's default over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC checksum
-    trailer; the header is re-signed, the body passes, the origin checks the checksum."""
+    trailer; the header is re-signed, the body passes, the origin checks the checksum. urllib3
+    offers no ALPN: HTTP/1.1 even where the listener offers h2."""
     import boto3
     from botocore.config import Config
 
     sent = []
     client = boto3.client(
-        "s3", endpoint_url=f"https://{tls_proxy.authority}", aws_access_key_id="CLIENTKEY",
-        aws_secret_access_key="client-secret", region_name="us-east-1", verify=tls_proxy.ca_bundle,
+        "s3", endpoint_url=https_proxy.endpoint, aws_access_key_id="CLIENTKEY",
+        aws_secret_access_key="client-secret", region_name="us-east-1", verify=https_proxy.ca_bundle,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
     )
     client.meta.events.register("before-send.s3.PutObject",
@@ -307,7 +333,8 @@ def test_boto3_over_https_sends_unsigned_trailer_chunks(tls_proxy, origin_s3, bu
     import base64
     import hashlib
     import io
-    client.put_object(Bucket=bucket, Key="via-https", Body=io.BytesIO(data))
+    with https_proxy.speaking(https_proxy.protocol_of(speaks_h2=False)):
+        client.put_object(Bucket=bucket, Key="via-https", Body=io.BytesIO(data))
     headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[0].items()}
     assert headers["x-amz-content-sha256"] == UNSIGNED_TRAILER
     assert headers["x-amz-trailer"].startswith("x-amz-checksum-")

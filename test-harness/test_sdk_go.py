@@ -5,7 +5,9 @@ signs its bodies with, asserted from the requests it sent: v2 and v1 the payload
 with `Expect: 100-Continue` from 2 MiB on, which Envoy answers and drops; v1 1.44 does not sign
 it), minio-go signed aws-chunked bodies over plain HTTP, with a signed CRC32C trailer on
 multipart parts when asked for trailing headers (its own trailer layout: README, Clients), and
-over HTTPS no body signed (unsigned CRC32C trailers on parts)."""
+over HTTPS no body signed (unsigned CRC32C trailers on parts). The core tests run twice: over
+plain HTTP, and over HTTPS to a listener that offers h2, where Go's net/http speaks HTTP/2 to
+Envoy (DATA frames, `:authority`; Envoy speaks HTTP/1.1 to the origin)."""
 
 import hashlib
 import os
@@ -14,7 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness.clients import REGION
+from harness.clients import REGION, send_h2, target_of
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import go_client_binary, missing_go_packages
 from harness.programs import PART_CHECKSUM_ANSWER, SIGNED_TRAILER, run_json_client
@@ -47,77 +49,89 @@ def go(sdk: str, endpoint: str, bucket: str, op: str, *args: str, virtual_port: 
                            env, f"{sdk} {op}", check)
 
 
+def go_via(proxy, sdk: str, bucket: str, op: str, *args: str, check: bool = True) -> dict:
+    """`go` through `proxy` as its listener is reached (HTTPS trusting its CA), asserting
+    the protocol Go negotiated: HTTP/2 wherever ALPN offers it."""
+    with proxy.speaking(proxy.protocol_of(speaks_h2=True)):
+        return go(sdk, proxy.endpoint, bucket, op, *args, ca=proxy.ca_bundle, check=check)
+
+
 def puts(out: dict) -> list[dict]:
     return [r for r in out["requests"] if r["method"] == "PUT"]
 
 
-def body_signing(sdk: str, data: bytes) -> str:
-    """What each SDK puts in x-amz-content-sha256 for a body over plain HTTP."""
+def body_signing(sdk: str, data: bytes, scheme: str = "http") -> str:
+    """What each SDK puts in x-amz-content-sha256 for a body: over HTTPS, v2 and minio-go
+    leave it to TLS."""
+    if scheme == "https" and sdk != "v1":
+        return "UNSIGNED-PAYLOAD"
     return STREAMING if sdk == "minio" else hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.every_origin
 @pytest.mark.parametrize("sdk", SDKS)
-def test_objects(proxy, origin, origin_s3, bucket, tmp_path, sdk):
+def test_objects(public, origin, origin_s3, bucket, tmp_path, sdk):
     key = "dir/a b&c=d.txt"
     data = b"from the Go client"
     path = tmp_path / "small.txt"
     path.write_bytes(data)
-    e = proxy.endpoint
-    out = go(sdk, e, bucket, "put", key, path)
-    assert [r["sha256"] for r in puts(out)] == [body_signing(sdk, data)]
+    out = go_via(public, sdk, bucket, "put", key, path)
+    assert [r["sha256"] for r in puts(out)] == [body_signing(sdk, data, public.scheme)]
     assert stored(origin_s3, bucket, key) == (data, "text/x-go", {"m": "1"})
-    assert go(sdk, e, bucket, "get", key)["result"]["body"] == data.decode()
-    assert go(sdk, e, bucket, "get", key, "bytes=5-7")["result"]["body"] == "the"
-    assert go(sdk, e, bucket, "head", key)["result"] == {"length": len(data), "contentType": "text/x-go",
-                                                         "metadata": {"m": "1"}}
-    go(sdk, e, bucket, "copy", key, "dir/copy.txt")
+    assert go_via(public, sdk, bucket, "get", key)["result"]["body"] == data.decode()
+    assert go_via(public, sdk, bucket, "get", key, "bytes=5-7")["result"]["body"] == "the"
+    assert go_via(public, sdk, bucket, "head", key)["result"] == {
+        "length": len(data), "contentType": "text/x-go", "metadata": {"m": "1"}}
+    go_via(public, sdk, bucket, "copy", key, "dir/copy.txt")
     assert stored(origin_s3, bucket, "dir/copy.txt")[0] == data
     origin_s3.put_object(Bucket=bucket, Key="dir/sub/c.txt", Body=b"x")
     # Two keys a page: the listing is paginated. Through the proxy as straight from the origin:
     # minio-go lists with an empty `delimiter=`, which s3s-fs 0.14.1 answers with the keys cut
     # after the prefix's next character (`dir/a`), directly as well.
-    listed = go(sdk, e, bucket, "list", "dir/")["result"]
+    listed = go_via(public, sdk, bucket, "list", "dir/")["result"]
     direct = go(sdk, origin.endpoint, bucket, "list", "dir/", key=origin.access_key, secret=origin.secret_key,
                 region=origin.region)["result"]
     assert listed == direct
     if (sdk, origin.kind) != ("minio", "s3s-fs"):
         assert listed == [key, "dir/copy.txt", "dir/sub/c.txt"]
-    go(sdk, e, bucket, "delete", "dir/copy.txt")
+    go_via(public, sdk, bucket, "delete", "dir/copy.txt")
     with pytest.raises(ClientError):
         origin_s3.head_object(Bucket=bucket, Key="dir/copy.txt")
 
 
 @pytest.mark.every_origin
 @pytest.mark.parametrize("sdk", SDKS)
-def test_large_put(proxy, origin_s3, bucket, tmp_path, sdk):
+def test_large_put(public, origin_s3, bucket, tmp_path, sdk):
     """One PUT of 6 MiB + 1: v1 asks `Expect: 100-Continue` (Envoy answers it and drops it;
-    v1 leaves it out of the signature), minio-go streams 97 signed chunks and the final one."""
+    v1 leaves it out of the signature; over HTTP/2 too), minio-go streams 97 signed chunks and
+    the final one over plain HTTP."""
     path = file_of(tmp_path, 6 * MIB + 1)
     data = path.read_bytes()
-    before = proxy.prometheus()
-    out = go(sdk, proxy.endpoint, bucket, "put", "large.bin", path)
+    before = public.prometheus()
+    out = go_via(public, sdk, bucket, "put", "large.bin", path)
     [put] = puts(out)
-    assert put["sha256"] == body_signing(sdk, data)
+    assert put["sha256"] == body_signing(sdk, data, public.scheme)
     assert put.get("expect") == ("100-Continue" if sdk == "v1" else None)
     assert "expect" not in put["signed"].split(";")
-    chunks = proxy.prometheus()["s3_resign_chunks_resigned_total"] - before.get("s3_resign_chunks_resigned_total", 0)
-    assert chunks == (-(-len(data) // (64 * 1024)) + 1 if sdk == "minio" else 0)
+    chunks = public.prometheus().get("s3_resign_chunks_resigned_total", 0) \
+        - before.get("s3_resign_chunks_resigned_total", 0)
+    assert chunks == (-(-len(data) // (64 * 1024)) + 1 if put["sha256"] == STREAMING else 0)
     assert hashlib.sha256(stored(origin_s3, bucket, "large.bin")[0]).digest() == hashlib.sha256(data).digest()
-    got = go(sdk, proxy.endpoint, bucket, "get", "large.bin", f"bytes={3 * MIB}-{4 * MIB - 1}")["result"]
+    got = go_via(public, sdk, bucket, "get", "large.bin", f"bytes={3 * MIB}-{4 * MIB - 1}")["result"]
     assert got["sha256"] == hashlib.sha256(data[3 * MIB:4 * MIB]).hexdigest()
 
 
 @pytest.mark.every_origin
 @pytest.mark.parametrize("sdk", SDKS)
-def test_multipart(proxy, origin_s3, bucket, tmp_path, sdk):
+def test_multipart(public, origin_s3, bucket, tmp_path, sdk):
     path = file_of(tmp_path, 11 * MIB + 1)
     data = path.read_bytes()
-    out = go(sdk, proxy.endpoint, bucket, "multipart", "multipart.bin", path)
+    out = go_via(public, sdk, bucket, "multipart", "multipart.bin", path)
     parts = [r for r in puts(out) if "partNumber=" in r["query"]]
     assert len(parts) == 3
-    if sdk == "minio":
-        assert {r["sha256"] for r in parts} == {STREAMING}
+    signing = body_signing(sdk, b"", public.scheme)
+    if signing in (STREAMING, "UNSIGNED-PAYLOAD"):
+        assert {r["sha256"] for r in parts} == {signing}
     else:
         assert all(len(r["sha256"]) == 64 for r in parts)
     # v1 asks 100-continue for the two parts of 5 MiB, not for the last of 1 MiB + 1.
@@ -143,15 +157,15 @@ def test_minio_multipart_with_signed_trailers(proxy, origin_s3, bucket, tmp_path
 
 @pytest.mark.every_origin
 @pytest.mark.parametrize("op", ["put", "multipart-trailer"])
-def test_minio_over_https(tls_proxy, origin_s3, bucket, tmp_path, op, origin_deviation):
+def test_minio_over_https(https_proxy, origin_s3, bucket, tmp_path, op, origin_deviation):
     """Over HTTPS minio-go signs no body: a PUT is UNSIGNED-PAYLOAD, and with TrailingHeaders
     each part an unsigned aws-chunked stream with a CRC32C trailer the origin checks, and the
-    completion a composite CRC32C of the parts' (from the origin's answers)."""
+    completion a composite CRC32C of the parts' (from the origin's answers). Over HTTP/1.1,
+    and over HTTP/2 where the listener offers it."""
     if op == "multipart-trailer":
         origin_deviation(PART_CHECKSUM_ANSWER)
     path = file_of(tmp_path, (11 if op == "multipart-trailer" else 1) * MIB + 1)
-    endpoint = f"https://{tls_proxy.authority}"
-    out = go("minio", endpoint, bucket, op, "tls.bin", path, ca=tls_proxy.ca_bundle)
+    out = go_via(https_proxy, "minio", bucket, op, "tls.bin", path)
     if op == "put":
         assert [(r["sha256"], r.get("trailer")) for r in puts(out)] == [("UNSIGNED-PAYLOAD", None)]
     else:
@@ -163,14 +177,21 @@ def test_minio_over_https(tls_proxy, origin_s3, bucket, tmp_path, op, origin_dev
 
 @pytest.mark.every_origin
 @pytest.mark.parametrize("sdk", SDKS)
-def test_presigned_urls(proxy, origin_s3, bucket, sdk):
-    url = go(sdk, proxy.endpoint, bucket, "presign-put", "presigned.txt")["result"]
-    r = requests.put(url, data=b"presigned put", timeout=30)
+def test_presigned_urls(public, origin_s3, bucket, sdk):
+    """The URLs fetched with `requests` (HTTP/1.1); where the listener offers h2, the GET
+    with a `Range` over HTTP/2 as well (as a browser's player fetches it)."""
+    url = go(sdk, public.endpoint, bucket, "presign-put", "presigned.txt")["result"]
+    r = requests.put(url, data=b"presigned put", timeout=30, verify=public.ca_bundle or True)
     assert r.status_code == 200, r.text
     assert stored(origin_s3, bucket, "presigned.txt")[0] == b"presigned put"
-    url = go(sdk, proxy.endpoint, bucket, "presign-get", "presigned.txt")["result"]
-    r = requests.get(url, timeout=30)
+    url = go(sdk, public.endpoint, bucket, "presign-get", "presigned.txt")["result"]
+    r = requests.get(url, timeout=30, verify=public.ca_bundle or True)
     assert (r.status_code, r.content) == (200, b"presigned put")
+    if public.offers_h2:
+        with public.speaking("HTTP/2"):
+            r = send_h2(public.authority, "GET", target_of(url).encode(), public.port, [(b"range", b"bytes=3-8")],
+                        ca=public.ca_bundle)
+        assert (r.status, r.body) == (206, b"signed")
 
 
 @pytest.mark.parametrize("sdk", ["v2", "minio"])

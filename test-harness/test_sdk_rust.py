@@ -1,8 +1,9 @@
 """A real client that signs its chunks: the AWS SDK for Rust (test-harness/sdk-client) sends
 file bodies over plain HTTP as STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER — every chunk signed,
 a signed CRC32 trailer — and over HTTPS as STREAMING-UNSIGNED-PAYLOAD-TRAILER (chunks left to
-TLS, a CRC32 trailer the origin checks). Through the proxy, the origin (which checks each chunk
-signature with the origin chain) must store exactly the file."""
+TLS, a CRC32 trailer the origin checks), in HTTP/2 where the listener offers h2. Through the
+proxy, the origin (which checks each chunk signature with the origin chain) must store exactly
+the file."""
 
 import hashlib
 import os
@@ -73,16 +74,19 @@ def test_sdk_uploads_signed_chunks(proxy, origin_s3, bucket, tmp_path, op, size,
 @pytest.mark.every_origin
 @pytest.mark.parametrize("op", ["put", "multipart"])
 @pytest.mark.parametrize("size", [0, 1, CHUNK, CHUNK + 1])
-def test_sdk_over_https_uploads_unsigned_trailer_chunks(tls_proxy, origin_s3, bucket, tmp_path, op, size,
+def test_sdk_over_https_uploads_unsigned_trailer_chunks(https_proxy, origin_s3, bucket, tmp_path, op, size,
                                                         origin_deviation):
+    """Over HTTP/1.1, and over HTTP/2 where the listener offers it (hyper then sends the
+    stream in DATA frames, with its length and trailer inside the body as over HTTP/1.1)."""
     origin_deviation(*empty_part(op, size))
     path = file_of(tmp_path, size)
-    before = tls_proxy.prometheus()
-    code, lines = sdk_upload(tls_proxy, bucket, f"{op}-{size}", path, op)
+    before = https_proxy.prometheus()
+    with https_proxy.speaking(https_proxy.protocol_of(speaks_h2=True)):
+        code, lines = sdk_upload(https_proxy, bucket, f"{op}-{size}", path, op)
     assert code == 0, lines
     body_requests = [line for line in lines if line.startswith("sent PUT")]
     assert body_requests == [f"sent PUT x-amz-content-sha256={UNSIGNED_TRAILER} x-amz-trailer=x-amz-checksum-crc32"]
-    after = tls_proxy.prometheus()
+    after = https_proxy.prometheus()
     # Header-signed; the body passes untouched: no chunk to re-sign.
     assert after.get("s3_resign_chunks_resigned_total", 0) == before.get("s3_resign_chunks_resigned_total", 0)
     stored = origin_s3.get_object(Bucket=bucket, Key=f"{op}-{size}")["Body"].read()
