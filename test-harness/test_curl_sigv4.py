@@ -1,6 +1,7 @@
 """curl's own SigV4 signer (`--aws-sigv4 "aws:amz:REGION:s3"`, written in C) through the proxy:
 PUT, GET, a `Range`, HEAD, DELETE, keys with spaces and UTF-8, a listing query, path-style and
-virtual-hosted through Envoy as its HTTP proxy.
+virtual-hosted through Envoy as its HTTP proxy; the objects over HTTPS too, where the listener
+offers h2 and curl speaks HTTP/2 (`-v` then shows the head in lower case).
 
 What curl signs that SDKs do not: every header given with `-H` (`Cache-Control`, any
 `X-Custom`), so those bind too and are re-signed as signed. What it does not do (curl 7.88):
@@ -36,9 +37,11 @@ UNSIGNED = "UNSIGNED-PAYLOAD"
 
 
 def curl(url: str, *args: str, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, sha256: str = UNSIGNED,
-         region: str = REGION) -> tuple[int, bytes, str]:
-    """(status, body, what curl sent: its `-v` request lines) of one signed request."""
-    done = subprocess.run([CURL, "-sSv", "--aws-sigv4", f"aws:amz:{region}:s3", "--user", f"{key}:{secret}",
+         region: str = REGION, ca: str | None = None) -> tuple[int, bytes, str]:
+    """(status, body, what curl sent: its `-v` request lines) of one signed request (over
+    HTTPS trusting `ca`)."""
+    trust = ["--cacert", ca] if ca else []
+    done = subprocess.run([CURL, "-sSv", *trust, "--aws-sigv4", f"aws:amz:{region}:s3", "--user", f"{key}:{secret}",
                            "-H", f"x-amz-content-sha256: {sha256}", "-w", "\n%{http_code}", *args, url],
                           capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
@@ -52,24 +55,26 @@ def signed_headers(sent: str) -> str:
 
 
 @pytest.mark.every_origin
-def test_objects(proxy, origin_s3, bucket, tmp_path):
+def test_objects(public, origin_s3, bucket, tmp_path):
     data = b"from curl's own signer"
     path = tmp_path / "body"
     path.write_bytes(data)
-    url = f"{proxy.endpoint}/{bucket}/dir/a%20b%20%C3%A9.txt"
-    status, body, sent = curl(url, "-T", str(path), "-H", "Content-Type: text/x-curl", "-H", "x-amz-meta-m: 1",
-                              "-H", "Cache-Control: no-cache", sha256=hashlib.sha256(data).hexdigest())
-    assert status == 200, body
-    assert signed_headers(sent) == "cache-control;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-m"
-    assert stored(origin_s3, bucket, "dir/a b é.txt") == (data, "text/x-curl", {"m": "1"})
-    assert curl(url)[:2] == (200, data)
-    assert curl(url, "-r", "5-8")[:2] == (206, b"curl")
-    status, headers, _ = curl(url, "-I")
-    assert status == 200 and b"content-length: 22" in headers.lower()
-    status, body, _ = curl(f"{proxy.endpoint}/{bucket}?list-type=2&prefix=dir%2F")
-    assert status == 200, body
-    assert b"<Key>dir/a b \xc3\xa9.txt</Key>" in body
-    assert curl(url, "-X", "DELETE")[0] == 204
+    url = f"{public.endpoint}/{bucket}/dir/a%20b%20%C3%A9.txt"
+    with public.speaking(public.protocol_of(speaks_h2=True)):
+        status, body, sent = curl(url, "-T", str(path), "-H", "Content-Type: text/x-curl", "-H", "x-amz-meta-m: 1",
+                                  "-H", "Cache-Control: no-cache", sha256=hashlib.sha256(data).hexdigest(),
+                                  ca=public.ca_bundle)
+        assert status == 200, body
+        assert signed_headers(sent) == "cache-control;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-m"
+        assert stored(origin_s3, bucket, "dir/a b é.txt") == (data, "text/x-curl", {"m": "1"})
+        assert curl(url, ca=public.ca_bundle)[:2] == (200, data)
+        assert curl(url, "-r", "5-8", ca=public.ca_bundle)[:2] == (206, b"curl")
+        status, headers, _ = curl(url, "-I", ca=public.ca_bundle)
+        assert status == 200 and b"content-length: 22" in headers.lower()
+        status, body, _ = curl(f"{public.endpoint}/{bucket}?list-type=2&prefix=dir%2F", ca=public.ca_bundle)
+        assert status == 200, body
+        assert b"<Key>dir/a b \xc3\xa9.txt</Key>" in body
+        assert curl(url, "-X", "DELETE", ca=public.ca_bundle)[0] == 204
     assert stored(origin_s3, bucket, "dir/a b é.txt") is None
 
 

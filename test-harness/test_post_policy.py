@@ -5,6 +5,8 @@ which reach the origin unsigned and nothing else does."""
 
 import http.server
 import re
+import shutil
+import subprocess
 import threading
 
 import pytest
@@ -12,7 +14,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
-from harness.clients import RawRequest, s3_client, send, sign_header
+from harness.clients import RawRequest, s3_client, send, send_h2, sign_header, target_of
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 
 KB = 1024
@@ -69,6 +71,37 @@ def test_a_browser_upload_with_conditions(proxy, origin_s3, bucket, signature_ve
     assert r.status_code == 201, r.text
     assert stored(origin_s3, bucket, "uploads/cat.jpg") == (b"\xff\xd8JPEG" * 100, "image/jpeg", {"owner": "alice"})
     assert proxy.prometheus()['s3_resign_requests_total{kind="post_policy"}'] == before + 1
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("client", ["curl", "frames-7-no-length"])
+def test_a_browser_upload_over_http2(h2_proxy, origin_s3, bucket, tmp_path, client):
+    """Browsers post forms over HTTP/2 wherever the listener offers h2: curl -F as one does
+    (a Content-Length, DATA frames of 16 KiB), and the same form in DATA frames of 7 bytes and
+    no Content-Length (HTTP/2 needs none): the head, each field and the file's boundary come
+    cut anywhere while the filter holds the head."""
+    if client == "curl" and shutil.which("curl") is None:
+        pytest.skip("curl is not installed: apt-get install -y curl")
+    form = form_for(s3_client(h2_proxy.endpoint), bucket, "h2/photo.jpg",
+                    conditions=[["content-length-range", 1, 64 * KB]])
+    data = b"\xff\xd8JPEG" * 3000
+    with h2_proxy.speaking("HTTP/2"):
+        if client == "curl":
+            photo = tmp_path / "photo.jpg"
+            photo.write_bytes(data)
+            fields = [arg for name, value in form["fields"].items() for arg in ("-F", f"{name}={value}")]
+            done = subprocess.run(["curl", "-sS", "--cacert", h2_proxy.ca_bundle, "-o", "/dev/null", "-w",
+                                   "%{http_version} %{http_code}", *fields, "-F", f"file=@{photo}", form["url"]],
+                                  capture_output=True, text=True, timeout=30)
+            assert done.stdout == "2 204", done.stderr
+        else:
+            prepared = requests.Request("POST", form["url"], data=form["fields"],
+                                        files={"file": ("photo.jpg", data, "image/jpeg")}).prepare()
+            r = send_h2(h2_proxy.authority, "POST", target_of(form["url"]).encode(), h2_proxy.port,
+                        [(b"content-type", prepared.headers["Content-Type"].encode())], prepared.body,
+                        ca=h2_proxy.ca_bundle, frame=7)
+            assert r.status == 204, r.body
+    assert stored(origin_s3, bucket, "h2/photo.jpg")[0] == data
 
 
 def test_a_file_over_the_range_leaves_no_object(proxy, origin_s3, bucket):
