@@ -15,6 +15,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 import requests
@@ -135,8 +136,42 @@ def test_virtual_hosted_through_envoy_as_http_proxy(proxy, origin_s3, bucket):
     assert curl(url, "-x", proxy.endpoint)[:2] == (200, b"virtual")
 
 
-def test_a_wrong_secret_is_refused(proxy, origin_s3, bucket):
-    status, body, _ = curl(f"{proxy.endpoint}/{bucket}/refused", "-X", "PUT", secret="not-the-secret",
-                           sha256=hashlib.sha256(b"").hexdigest())
-    assert status == 403 and b"SignatureDoesNotMatch" in body
+# What curl 7.88 does with an answer that comes before its upload ends, over HTTP/2.
+CURL_EARLY_ANSWER = ("curl 7.88 over HTTP/2 drops an answer that arrives before its upload ends: Envoy ends the "
+                     "stream with RST_STREAM(NO_ERROR) after the complete answer, as RFC 9113 8.1 allows and "
+                     "forbids clients to discard the answer for; curl exits 92 ('Stream error in the HTTP/2 "
+                     "framing layer') or 52 ('Empty reply from server') without the 403. The refusal itself is "
+                     "right (nothing stored)")
+
+
+def test_a_wrong_secret_is_refused(public, origin_s3, bucket, request):
+    """Refused at the head, while curl still has its body to send (it reads it from a pipe
+    written only once the proxy has answered): over HTTP/1.1 curl shows the 403; over HTTP/2,
+    curl 7.88 loses that answer."""
+    if public.offers_h2:
+        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=CURL_EARLY_ANSWER))
+    data = b"refused before it is sent"
+    refused = public.counter("http.s3_public.downstream_rq_4xx")
+    trust = ["--cacert", public.ca_bundle] if public.ca_bundle else []
+    sending = subprocess.Popen(
+        [CURL, "-sS", *trust, "--aws-sigv4", f"aws:amz:{REGION}:s3", "--user", f"{CLIENT_KEY}:not-the-secret",
+         "-H", f"x-amz-content-sha256: {hashlib.sha256(data).hexdigest()}", "-w", "\n%{http_code}", "-T", "-",
+         f"{public.endpoint}/{bucket}/refused"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while public.counter("http.s3_public.downstream_rq_4xx") == refused and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            sending.stdin.write(data)
+            sending.stdin.close()
+        except BrokenPipeError:
+            pass
+        sending.wait(timeout=30)
+        out, err = sending.stdout.read(), sending.stderr.read()
+    finally:
+        sending.kill()
     assert stored(origin_s3, bucket, "refused") is None
+    assert sending.returncode == 0, err.decode(errors="replace")
+    body, _, status = out.rpartition(b"\n")
+    assert status == b"403" and b"SignatureDoesNotMatch" in body
