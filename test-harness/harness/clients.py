@@ -144,21 +144,21 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
         # 16384: the largest DATA frame a peer must take.
         size = min(frame or 16384, 16384)
         pending = [body[i:i + size] for i in range(0, len(body), size)]
-        sock.sendall(conn.data_to_send())
         status, response_headers, body = None, {}, b""
         ended = ends_with_head
 
         def send_what_the_window_allows() -> None:
+            """The frames the window allows, in one write with the head (a body that fits
+            arrives with it, as most clients send it)."""
             nonlocal ended
             while pending and conn.local_flow_control_window(1) >= len(pending[0]):
                 piece = pending.pop(0)
                 conn.send_data(1, piece, end_stream=end_stream and not pending and not trailers)
-                sock.sendall(conn.data_to_send())
             if not pending and not ended:
                 if trailers:
                     conn.send_headers(1, list(trailers), end_stream=True)
-                    sock.sendall(conn.data_to_send())
                 ended = True
+            sock.sendall(conn.data_to_send())
 
         send_what_the_window_allows()
         while True:
