@@ -19,6 +19,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { NodeHttp2Handler } from "@smithy/node-http-handler";
 
 const [scenario, endpoint, bucket, arg] = process.argv.slice(2);
 
@@ -32,7 +33,10 @@ function client({ virtual = false, checksums = "WHEN_SUPPORTED" } = {}) {
     forcePathStyle: !virtual,
     maxAttempts: 1,
     requestChecksumCalculation: checksums,
-    requestHandler: virtual ? { httpAgent: new http.Agent({ lookup: loopback }) } : undefined,
+    // S3_HTTP2=1: the SDK's HTTP/2 handler (Node's http2, ALPN h2 only), as a browser's fetch
+    // speaks HTTP/2 to a listener that offers it; the HTTPS endpoint's CA in NODE_EXTRA_CA_CERTS.
+    requestHandler: process.env.S3_HTTP2 ? new NodeHttp2Handler()
+      : virtual ? { httpAgent: new http.Agent({ lookup: loopback }) } : undefined,
   });
 }
 
