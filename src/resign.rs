@@ -29,6 +29,7 @@ pub fn header_auth(
 ) -> HeaderResigned {
     restyle(verified, origin);
     verified.canonical.leave_out_consumed_expect();
+    verified.canonical.sign_host_for_http1();
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);
     let signature = sign(verified, &credential, origin);

@@ -46,20 +46,14 @@ def test_objects(proxy, origin_s3, bucket, style):
         origin_s3.head_object(Bucket=bucket, Key="gone.txt")
 
 
-# The SDK's NodeHttp2Handler signs `:authority` in place of `host` (its host-header middleware
-# sets `:authority` for an h2 handler), as SigV4 over HTTP/2 has it; the filter knows only `host`.
-AUTHORITY_SIGNED = ("filter: SignedHeaders=:authority;... (the AWS SDK for JavaScript v3 with NodeHttp2Handler) is "
-                    "refused 400 AuthorizationHeaderMalformed ('a signed header name is not a lower-case token'): "
-                    "the filter takes `host` only (src/sigv4/signed_headers.rs); README, Serving the public name "
-                    "over TLS")
-
-
 @pytest.mark.parametrize("handler", ["node-http", "node-http2"])
-def test_objects_over_https_with_h2_offered(h2_proxy, origin_s3, bucket, handler, request):
+def test_objects_over_https_with_h2_offered(h2_proxy, origin_s3, bucket, handler):
     """The default handler (node:http) speaks HTTP/1.1 to a listener that offers h2; the
-    SDK's NodeHttp2Handler speaks HTTP/2 and signs `:authority`."""
-    if handler == "node-http2":
-        request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=AUTHORITY_SIGNED))
+    SDK's NodeHttp2Handler speaks HTTP/2 and signs `:authority` in place of `host` (its
+    host-header middleware sets `:authority` for an h2 handler), as SigV4 over HTTP/2 has
+    it. The filter refused that list (400 AuthorizationHeaderMalformed, "a signed header name
+    is not a lower-case token"); it now verifies `:authority` and signs the same value as
+    `host` for the origin, which Envoy reaches over HTTP/1.1."""
     env = {"NODE_EXTRA_CA_CERTS": h2_proxy.ca_bundle, **({"S3_HTTP2": "1"} if handler == "node-http2" else {})}
     with h2_proxy.speaking("HTTP/2" if handler == "node-http2" else "HTTP/1.1"):
         seen = js("objects", h2_proxy.endpoint, bucket, env=env)

@@ -3,7 +3,7 @@
 //! origin credential) to re-sign. Everything else is computed once and shared.
 
 use super::query::canonical_value_range;
-use super::signed_headers::SignedHeaders;
+use super::signed_headers::{SignedHeaders, AUTHORITY};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +29,9 @@ pub struct CanonicalRequest<'a> {
     query: Cow<'a, str>,
     /// `(name, canonical value)` of every signed header except `host`, in signed order.
     headers: Vec<(&'a str, Cow<'a, [u8]>)>,
+    /// The name the host is signed under: `host`, or `:authority` as HTTP/2 clients may sign
+    /// it (`sign_host_for_http1` turns it into `host` for the origin).
+    host_name: &'static str,
     signed_headers: Cow<'a, str>,
     payload: &'a str,
     /// The first signed header the request repeats (see `repeated_header`).
@@ -68,8 +71,9 @@ impl<'a> CanonicalRequest<'a> {
         let mut canonical = Vec::with_capacity(signed.names().len().saturating_sub(1));
         let mut repeated = None;
         let mut expect_consumed = false;
+        let host_name = signed.host_name();
         for &name in signed.names() {
-            if name == "host" {
+            if name == host_name {
                 continue;
             }
             let signed =
@@ -85,6 +89,7 @@ impl<'a> CanonicalRequest<'a> {
             uri: uri.into(),
             query: query.into(),
             headers: canonical,
+            host_name,
             signed_headers: signed.text(),
             payload,
             repeated,
@@ -105,6 +110,23 @@ impl<'a> CanonicalRequest<'a> {
         let names: Vec<&str> = crate::bytes::split(&self.signed_headers, b';')
             .filter(|name| *name != "expect")
             .collect();
+        self.signed_headers = Cow::Owned(names.join(";"));
+        self.before_host = None;
+        self.splice = None;
+    }
+
+    /// Signs the host as `host` where the client signed it as `:authority` (HTTP/2): Envoy
+    /// speaks HTTP/1.1 to the origin, which reads a `Host` header, never a pseudo-header, and
+    /// could not verify a list naming `:authority`. The same value, under its HTTP/1.1 name.
+    pub fn sign_host_for_http1(&mut self) {
+        if self.host_name != AUTHORITY {
+            return;
+        }
+        self.host_name = "host";
+        let mut names: Vec<&str> = crate::bytes::split(&self.signed_headers, b';')
+            .map(|name| if name == AUTHORITY { "host" } else { name })
+            .collect();
+        names.sort_unstable();
         self.signed_headers = Cow::Owned(names.join(";"));
         self.before_host = None;
         self.splice = None;
@@ -184,7 +206,7 @@ impl<'a> CanonicalRequest<'a> {
         let host_at = self
             .headers
             .iter()
-            .position(|(name, _)| *name > "host")
+            .position(|(name, _)| *name > self.host_name)
             .unwrap_or(self.headers.len());
         let cached = match splice {
             None => self.before_host.clone(),
@@ -237,7 +259,7 @@ impl<'a> CanonicalRequest<'a> {
                 h
             }
         };
-        hash_header(&mut hasher, "host", host);
+        hash_header(&mut hasher, self.host_name, host);
         for (name, value) in &self.headers[host_at..] {
             hash_header(&mut hasher, name, value);
         }
@@ -280,14 +302,14 @@ impl<'a> CanonicalRequest<'a> {
         // `headers` lacks only host, so host goes before the first name sorting after it.
         let mut host_written = false;
         for (name, value) in &self.headers {
-            if !host_written && *name > "host" {
-                push_header(&mut out, "host", host);
+            if !host_written && *name > self.host_name {
+                push_header(&mut out, self.host_name, host);
                 host_written = true;
             }
             push_header(&mut out, name, value);
         }
         if !host_written {
-            push_header(&mut out, "host", host);
+            push_header(&mut out, self.host_name, host);
         }
         out.push(b'\n');
         out.extend_from_slice(self.signed_headers.as_bytes());
@@ -518,6 +540,39 @@ mod tests {
         let only_host = SignedHeaders::parse("host").unwrap();
         let c = CanonicalRequest::new(b"GET", "/", "", &only_host, &[], "X").unwrap();
         assert_eq!(c.render(b"h"), b"GET\n/\n\nhost:h\n\nhost\nX".to_vec());
+    }
+
+    #[test]
+    fn an_authority_signed_for_http2_is_signed_as_host_for_the_origin() {
+        // As the AWS SDK for JavaScript v3 signs over HTTP/2: `:authority`, first in order.
+        let signed = SignedHeaders::parse(":authority;content-length;x-amz-date").unwrap();
+        let headers: Vec<(&[u8], &[u8])> = vec![
+            (b"content-length", b"2"),
+            (b"x-amz-date", b"20261202T080701Z"),
+        ];
+        let mut c = CanonicalRequest::new(b"PUT", "/b/k", "", &signed, &headers, "P").unwrap();
+        assert_eq!(
+            String::from_utf8(c.render(b"public:443")).unwrap(),
+            "PUT\n/b/k\n\n:authority:public:443\ncontent-length:2\nx-amz-date:20261202T080701Z\n\n:authority;content-length;x-amz-date\nP"
+        );
+        let client: [u8; 32] = Sha256::digest(c.render(b"public:443")).into();
+        assert_eq!(c.hash(b"public:443"), client);
+        c.sign_host_for_http1();
+        assert_eq!(c.signed_headers(), "content-length;host;x-amz-date");
+        assert_eq!(
+            String::from_utf8(c.render(b"origin:9000")).unwrap(),
+            "PUT\n/b/k\n\ncontent-length:2\nhost:origin:9000\nx-amz-date:20261202T080701Z\n\ncontent-length;host;x-amz-date\nP"
+        );
+        // The state kept from the client's hash is not reused for the other order.
+        assert_eq!(
+            c.hash(b"origin:9000"),
+            <[u8; 32]>::from(Sha256::digest(c.render(b"origin:9000")))
+        );
+        // A list signed with `host` stays as it is.
+        let signed = SignedHeaders::parse("host;x-amz-date").unwrap();
+        let mut c = CanonicalRequest::new(b"GET", "/", "", &signed, &headers, "P").unwrap();
+        c.sign_host_for_http1();
+        assert_eq!(c.signed_headers(), "host;x-amz-date");
     }
 
     #[test]

@@ -156,12 +156,18 @@ impl<'q> PresignedParams<'q> {
         fn text(bytes: &[u8]) -> &str {
             std::str::from_utf8(bytes).unwrap_or("\u{FFFD}")
         }
+        let signed_headers =
+            SignedHeaders::parse(text(signed_headers)).map_err(PresignedError::SignedHeaders)?;
+        // A URL is re-signed in place, its list kept for the origin, which reads `host` over
+        // HTTP/1.1: `:authority` (HTTP/2 header signing only) is no name for a URL.
+        if signed_headers.host_name() != "host" {
+            return Err(PresignedError::SignedHeaders(SignedHeadersError::BadName));
+        }
         Ok(PresignedV4 {
             credential: Credential::parse(text(credential)).map_err(PresignedError::Credential)?,
             date: AmzDate::parse(date).map_err(|_| PresignedError::Date)?,
             expires,
-            signed_headers: SignedHeaders::parse(text(signed_headers))
-                .map_err(PresignedError::SignedHeaders)?,
+            signed_headers,
             signature: Signature::from_hex(signature).map_err(|_| PresignedError::Signature)?,
         })
     }
@@ -247,6 +253,11 @@ mod tests {
             (
                 with("SignedHeaders=host", "SignedHeaders=range"),
                 SignedHeaders(SignedHeadersError::MissingHost),
+            ),
+            // HTTP/2's name for the host signs headers, never a URL re-signed in place.
+            (
+                with("SignedHeaders=host", "SignedHeaders=%3Aauthority"),
+                SignedHeaders(SignedHeadersError::BadName),
             ),
             (with("Signature=aeee", "Signature=zeee"), Signature),
             (with("Signature=aeee", "Signature=AEEE"), Signature),

@@ -5,7 +5,12 @@ use crate::bytes::split;
 use std::borrow::Cow;
 use std::fmt;
 
-/// Lower-case, sorted, distinct header names; `host` always among them.
+/// The HTTP/2 spelling of `host`: SigV4 over HTTP/2 signs the `:authority` pseudo-header in
+/// its place (the AWS SDK for JavaScript v3 with `NodeHttp2Handler` does). Its value is the
+/// request's authority, as `host`'s is.
+pub const AUTHORITY: &str = ":authority";
+
+/// Lower-case, sorted, distinct header names; `host` (or `:authority`) always among them.
 #[derive(Clone, Debug)]
 pub struct SignedHeaders<'a> {
     names: Vec<&'a str>,
@@ -87,7 +92,8 @@ impl<'a> SignedHeaders<'a> {
         // it: sorted, with no name twice.
         let mut ascending = true;
         for name in split(s, b';') {
-            let token = !name.is_empty() && name.bytes().all(|b| LOWER_TOKEN[usize::from(b)]);
+            let token = name == AUTHORITY
+                || (!name.is_empty() && name.bytes().all(|b| LOWER_TOKEN[usize::from(b)]));
             if !token {
                 return Err(SignedHeadersError::BadName);
             }
@@ -103,8 +109,15 @@ impl<'a> SignedHeaders<'a> {
                 return Err(SignedHeadersError::Duplicate);
             }
         }
-        if names.binary_search(&"host").is_err() {
-            return Err(SignedHeadersError::MissingHost);
+        // One name for the authority: both would be the same value signed twice under two
+        // names, which no client sends.
+        match (
+            names.binary_search(&"host"),
+            names.binary_search(&AUTHORITY),
+        ) {
+            (Err(_), Err(_)) => return Err(SignedHeadersError::MissingHost),
+            (Ok(_), Ok(_)) => return Err(SignedHeadersError::Duplicate),
+            _ => {}
         }
         Ok(SignedHeaders { names, sorted_text })
     }
@@ -126,6 +139,15 @@ impl<'a> SignedHeaders<'a> {
 
     pub fn names(&self) -> &[&'a str] {
         &self.names
+    }
+
+    /// The name the authority is signed under: `host`, or `:authority` (HTTP/2).
+    pub fn host_name(&self) -> &'static str {
+        if self.names.binary_search(&AUTHORITY).is_ok() {
+            AUTHORITY
+        } else {
+            "host"
+        }
     }
 }
 
@@ -169,6 +191,14 @@ mod tests {
     }
 
     #[test]
+    fn takes_the_authority_spelt_for_http2() {
+        let s = SignedHeaders::parse(":authority;content-length;x-amz-date").unwrap();
+        assert_eq!(s.host_name(), AUTHORITY);
+        assert_eq!(s.to_string(), ":authority;content-length;x-amz-date");
+        assert_eq!(SignedHeaders::parse("host").unwrap().host_name(), "host");
+    }
+
+    #[test]
     fn refuses_bad_lists() {
         use SignedHeadersError::*;
         for (input, want) in [
@@ -183,6 +213,8 @@ mod tests {
             ("a;a;host", Duplicate),
             ("host;host", Duplicate),
             ("x-amz-date", MissingHost),
+            (":path;x-amz-date", BadName),
+            (":authority;host;x-amz-date", Duplicate),
         ] {
             assert_eq!(SignedHeaders::parse(input), Err(want), "{input}");
         }
