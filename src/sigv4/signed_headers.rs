@@ -17,6 +17,8 @@ pub struct SignedHeaders<'a> {
     /// The list as received, when it came sorted (as clients send it): then it is the
     /// canonical text too.
     sorted_text: Option<&'a str>,
+    /// The name the authority is signed under (`host_name`), found while parsing.
+    host_name: &'static str,
 }
 
 /// The same names make the same list, however they were sent.
@@ -111,15 +113,20 @@ impl<'a> SignedHeaders<'a> {
         }
         // One name for the authority: both would be the same value signed twice under two
         // names, which no client sends.
-        match (
+        let host_name = match (
             names.binary_search(&"host"),
-            names.binary_search(&AUTHORITY),
+            names.binary_search(&AUTHORITY).is_ok(),
         ) {
-            (Err(_), Err(_)) => return Err(SignedHeadersError::MissingHost),
-            (Ok(_), Ok(_)) => return Err(SignedHeadersError::Duplicate),
-            _ => {}
-        }
-        Ok(SignedHeaders { names, sorted_text })
+            (Err(_), false) => return Err(SignedHeadersError::MissingHost),
+            (Ok(_), true) => return Err(SignedHeadersError::Duplicate),
+            (Ok(_), false) => "host",
+            (Err(_), true) => AUTHORITY,
+        };
+        Ok(SignedHeaders {
+            names,
+            sorted_text,
+            host_name,
+        })
     }
 
     /// `a;b;c`, as the canonical request and the Authorization header carry it.
@@ -143,11 +150,7 @@ impl<'a> SignedHeaders<'a> {
 
     /// The name the authority is signed under: `host`, or `:authority` (HTTP/2).
     pub fn host_name(&self) -> &'static str {
-        if self.names.binary_search(&AUTHORITY).is_ok() {
-            AUTHORITY
-        } else {
-            "host"
-        }
+        self.host_name
     }
 }
 
@@ -196,6 +199,9 @@ mod tests {
         assert_eq!(s.host_name(), AUTHORITY);
         assert_eq!(s.to_string(), ":authority;content-length;x-amz-date");
         assert_eq!(SignedHeaders::parse("host").unwrap().host_name(), "host");
+        // Not always first: names of digits and `-` sort before `:`.
+        let s = SignedHeaders::parse("0;:authority;x-amz-date").unwrap();
+        assert_eq!(s.host_name(), AUTHORITY);
     }
 
     #[test]
@@ -215,6 +221,8 @@ mod tests {
             ("x-amz-date", MissingHost),
             (":path;x-amz-date", BadName),
             (":authority;host;x-amz-date", Duplicate),
+            // Names of digits and `-` sort before `:`.
+            ("-a;0;:authority;host", Duplicate),
         ] {
             assert_eq!(SignedHeaders::parse(input), Err(want), "{input}");
         }
