@@ -489,6 +489,30 @@ mod tests {
         assert_eq!(off.len(), 0);
     }
 
+    /// A fingerprint is never the empty slot's 0, and its slot is picked by its own bits
+    /// above the lowest (which `| 1` sets): cargo-mutants made the fingerprint `^ 1`, which
+    /// takes a signature whose first digits spell 1 for one seen before, on its first time,
+    /// and picked the slot by `<<`, which leaves the odd slots unused so that keys evict each
+    /// other's fingerprints twice as often.
+    #[test]
+    fn fingerprints_are_never_empty_and_spread_over_every_slot() {
+        let cache = PresignedCache::new(8);
+        let key = |digit: char| {
+            let signature = format!("{}{digit}{}", "0".repeat(15), "11".repeat(24));
+            let request = path("k", &signature);
+            (key_of(&request), request)
+        };
+        let (one, r) = key('1');
+        cache.offer(one, || entry(&r, "/o"));
+        assert_eq!(cache.len(), 0);
+        // `…1` and `…5` differ in the bits that pick a slot: neither forgets the other.
+        let (five, r5) = key('5');
+        cache.offer(five, || entry(&r5, "/o"));
+        cache.offer(one, || entry(&r, "/o"));
+        cache.offer(five, || entry(&r5, "/o"));
+        assert_eq!(cache.len(), 2);
+    }
+
     #[test]
     fn the_parts_of_a_request_are_compared_apart() {
         let texts = Texts::new((b"GET", b"a b", b"c"), "host", None);
@@ -535,6 +559,65 @@ mod tests {
         let off = PresignedCache::new(0);
         off.insert(key(1), entry(&one, "/p"));
         assert!(off.len() == 0 && off.get(&key(1), &lookup(&one, &headers, 150)).is_none());
+    }
+
+    /// The table's hash of a key is its first sixteen digits: cargo-mutants made it a
+    /// constant unnoticed (every hash `Key::hash`, `write_u64` or `finish` left out), which
+    /// keeps every lookup right and makes each one a walk through the whole table: with
+    /// thousands of entries, a presigned request's cost grows with the cache's.
+    #[test]
+    fn a_key_hashes_to_its_first_digits() {
+        use std::hash::BuildHasher;
+        let table = BuildHasherDefault::<KeyHasher>::default();
+        let a = key_of(&path("k", SIG));
+        let b = key_of(&path("k", &SIG.replace('a', "b")));
+        assert_eq!(table.hash_one(a), 0xaeee_d9bb_ccd4_d02e);
+        assert_eq!(table.hash_one(b), b.hash64());
+        assert_ne!(table.hash_one(a), table.hash_one(b));
+    }
+
+    /// What bounds the cache's bytes counts every byte an entry holds, once: cargo-mutants
+    /// made the count of texts, signed names and values subtract or multiply unnoticed, which
+    /// lets a cache of minted long URLs or signed values past its bound, or empties it early.
+    #[test]
+    fn an_entry_counts_each_byte_it_holds() {
+        let k = path("k", SIG);
+        let sized = |object: usize, name: usize, value: usize| {
+            let mut e = entry(&path(&"k".repeat(object), SIG), "/o");
+            e.signed = vec![("n".repeat(name), vec![b'v'; value])];
+            e.size()
+        };
+        let base = sized(1, 1, 1);
+        assert_eq!(sized(101, 1, 1) - base, 100);
+        assert_eq!(sized(1, 101, 1) - base, 100);
+        assert_eq!(sized(1, 1, 101) - base, 100);
+        // The entry and its key themselves, and each signed header's own bytes.
+        let mut bare = entry(&k, "/o");
+        bare.signed.clear();
+        let texts = bare.texts.bytes.capacity();
+        assert!(bare.size() >= std::mem::size_of::<Entry>() + std::mem::size_of::<Key>() + texts);
+        assert!(base - bare.size() >= std::mem::size_of::<(String, Vec<u8>)>() + 2);
+    }
+
+    /// Entries of real URLs (a key of a few hundred bytes, a presigned query) are bounded by
+    /// their count: a generation's bytes are enough for as many of them as it holds. Made
+    /// `2 + 1024` bytes an entry (cargo-mutants), the cache kept half the URLs it is sized for.
+    #[test]
+    fn a_cache_holds_as_many_real_urls_as_it_is_sized_for() {
+        let cache = PresignedCache::new(8);
+        let key = "k".repeat(300);
+        let request = |i: u32| path(&format!("{key}{i}"), &format!("{i:064x}"));
+        let headers: [(&[u8], &[u8]); 1] = [(b"x-amz-meta-a", b"1")];
+        for i in 0..8 {
+            let r = request(i);
+            cache.insert(key_of(&r), entry(&r, &String::from_utf8_lossy(&r)));
+        }
+        // Both generations full, none dropped (a hit in the old one would move it).
+        assert_eq!(cache.len(), 8);
+        let last = request(7);
+        assert!(cache
+            .get(&key_of(&last), &lookup(&last, &headers, 150))
+            .is_some());
     }
 
     #[test]
