@@ -741,6 +741,47 @@ mod tests {
         assert_eq!(target(Style::Path, "/").canonical_resource_v2(b"/"), b"/");
     }
 
+    /// SigV2 signs `/bucket/key` whatever the style, so the resource the origin's signature
+    /// names must be the bucket's and key's as the origin gets them; and the SDKs sign a
+    /// path-style bucket sent as `/bucket` as `/bucket/`. Only integration tests held either
+    /// (cargo-mutants emptied both, or took every path-style request for the bucket itself).
+    #[test]
+    fn sigv2_resources_name_the_bucket_at_the_origin_and_its_root() {
+        let resource = |style, path: &'static str, how| {
+            let t = target(style, path);
+            t.origin_resource_v2(&t.at_origin(path.as_bytes(), "s3.example.com", how))
+        };
+        let v = Style::Virtual { bucket: "photos" };
+        use OriginAddressing::{Path, Preserve, Virtual};
+        assert_eq!(resource(Style::Path, "/photos/k", Virtual), b"/photos/k");
+        assert_eq!(resource(Style::Path, "/photos", Virtual), b"/photos/");
+        assert_eq!(resource(v, "/k", Preserve), b"/photos/k");
+        assert_eq!(resource(v, "/k", Path), b"/photos/k");
+        assert_eq!(resource(Style::Path, "/", Virtual), b"/");
+        let root =
+            |style, path: &'static str| target(style, path).bucket_root_with_slash(path.as_bytes());
+        assert_eq!(root(Style::Path, "/photos"), Some(b"/photos/".to_vec()));
+        assert_eq!(root(Style::Path, "/photos/"), None);
+        assert_eq!(root(Style::Path, "/photos/k"), None);
+        assert_eq!(root(Style::Path, "/"), None);
+        assert_eq!(root(v, "/"), None);
+    }
+
+    /// A host name is at most 253 bytes (RFC 1035, dots included), each label 63: the
+    /// length was checked only joined to the empty name's check (cargo-mutants made it `&&`,
+    /// `>=` or `==` unnoticed), and a name no resolver or certificate takes would have been
+    /// configured without a word.
+    #[test]
+    fn a_domain_name_is_at_most_253_bytes() {
+        // Four labels of 63 and one of 1: 253 bytes with their dots; one more is too long.
+        let longest = format!("{0}.{0}.{0}.{1}", "x".repeat(63), "x".repeat(61));
+        assert_eq!(longest.len(), 253);
+        assert!(PublicDomain::parse(&longest).is_ok());
+        assert!(PublicDomain::parse(&format!("{longest}x")).is_err());
+        assert!(PublicDomain::parse(&format!("{}.a", "x".repeat(63))).is_ok());
+        assert!(PublicDomain::parse(&format!("{}.a", "x".repeat(64))).is_err());
+    }
+
     #[test]
     fn parses_domains() {
         for bad in [
