@@ -356,6 +356,30 @@ mod tests {
         }
     }
 
+    /// The day count holds for every year AmzDate takes, 1970 to 9999, not only for the
+    /// years near now: a client chooses `X-Amz-Date`, and a far date miscounted could land in
+    /// the window of requests accepted (the round trip below stops at 2100, before the day
+    /// the 400-year cycle ends, 2400-02-29).
+    #[test]
+    fn unix_seconds_hold_from_1970_to_9999() {
+        for (text, secs) in [
+            (&b"19700101T000000Z"[..], 0),
+            (b"23991231T000000Z", 13_569_379_200),
+            (b"24000229T000000Z", 13_574_563_200),
+            (b"24000301T000000Z", 13_574_649_600),
+            (b"99991231T235959Z", 253_402_300_799),
+        ] {
+            let date = AmzDate::parse(text).unwrap();
+            assert_eq!(date.unix_seconds(), secs, "{date}");
+            assert_eq!(AmzDate::from_unix_seconds(secs as u64), date);
+        }
+        for secs in (0..253_402_300_800u64).step_by(86_399 * 365 * 7 + 13) {
+            let d = AmzDate::from_unix_seconds(secs);
+            assert_eq!(d.unix_seconds() as u64, secs);
+            assert_eq!(AmzDate::parse(d.to_string().as_bytes()), Ok(d));
+        }
+    }
+
     #[test]
     fn unix_round_trip_over_leap_years_and_month_ends() {
         for secs in (0..4_102_444_800u64).step_by(86_399 * 7 + 13) {
