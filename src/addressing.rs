@@ -547,6 +547,9 @@ mod tests {
             b"s3.mydomain.com:99999",
             b"s3.mydomain.com:",
             b"s3.mydomain.com:+1",
+            // Too many digits for a port, wrapping to 10000 past 2^32 (cargo-mutants joined
+            // the length check with `&&` unnoticed: the sum overflows).
+            b"localhost:4294977296",
             b"localhost",
             b"localhost:10001",
             b"b.localhost:10001",
@@ -765,6 +768,39 @@ mod tests {
         assert_eq!(root(Style::Path, "/photos/k"), None);
         assert_eq!(root(Style::Path, "/"), None);
         assert_eq!(root(v, "/"), None);
+    }
+
+    /// Virtual-hosted at the origin, a key is the whole path, and MinIO serves `/minio/…`
+    /// (admin, health, metrics, its nodes' APIs) by the path alone: a key whose first segment
+    /// is `minio`, however spelt, stays path-style. Only integration tests held it
+    /// (cargo-mutants made `leads_to_minios_own_apis` false unnoticed by the unit tests).
+    #[test]
+    fn a_key_under_minio_stays_path_style() {
+        use OriginAddressing::Virtual;
+        for path in [
+            "/photos/minio/admin/v3/info",
+            "/photos/MinIO/health/live",
+            "/photos/%6Dinio/admin/v3/info",
+            "/photos/minio",
+            "/photos/minio/",
+        ] {
+            assert_eq!(
+                at_origin(Style::Path, path, Virtual),
+                ("s3.example.com".to_owned(), path.to_owned()),
+                "{path}"
+            );
+        }
+        for (path, key) in [
+            ("/photos/minios/x", "/minios/x"),
+            ("/photos/x/minio/admin", "/x/minio/admin"),
+            ("/photos/min", "/min"),
+        ] {
+            assert_eq!(
+                at_origin(Style::Path, path, Virtual),
+                ("photos.s3.example.com".to_owned(), key.to_owned()),
+                "{path}"
+            );
+        }
     }
 
     /// A host name is at most 253 bytes (RFC 1035, dots included), each label 63: the
