@@ -1558,3 +1558,45 @@ fn a_signed_content_md5_that_is_no_md5_is_refused() {
         );
     }
 }
+
+/// The host signed under HTTP/2's name binds as `host` does: one valid request, and each
+/// unsigned change an attacker holding it could make (host and bucket style, method, path,
+/// a signed value, an unsigned `x-amz-*` header, the payload hash), refused.
+#[test]
+fn the_host_signed_as_authority_binds_like_host() {
+    let g = gateway(serde_json::json!({}));
+    let good = Head::new("PUT", "/bucket/k")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .with("x-amz-meta-a", "1")
+        .sign(
+            "CK",
+            "cs",
+            ":authority;x-amz-content-sha256;x-amz-date;x-amz-meta-a",
+        );
+    assert_eq!(good.decide(&g), Ok(AuthKind::HeaderV4));
+    let tampered = [
+        (
+            "another host",
+            good.clone().set(":authority", "s3.example.com"),
+        ),
+        (
+            "virtual-hosted",
+            good.clone().set(":authority", "bucket.s3.mydomain.com"),
+        ),
+        ("method", good.clone().set(":method", "DELETE")),
+        ("path", good.clone().set(":path", "/bucket/other")),
+        ("signed value", good.clone().set("x-amz-meta-a", "2")),
+        (
+            "unsigned x-amz-*",
+            good.clone().with("x-amz-acl", "public-read"),
+        ),
+        (
+            "payload",
+            good.clone().set("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ),
+    ];
+    for (what, head) in tampered {
+        assert!(head.decide(&g).is_err(), "{what}: forwarded");
+    }
+}
