@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Envoy, filter_config_json, origin_kinds, render, start_origin  # noqa: E402
 from harness.clients import s3_client  # noqa: E402
-from harness.envoy_config import ALPN_H2, with_tls  # noqa: E402
+from harness.envoy_config import ALPN_H2, PUBLIC_TEST_DOMAIN, with_tls  # noqa: E402
 
 
 EVERY_ORIGIN = "every_origin"
@@ -78,13 +78,15 @@ def proxy(origin):
 
 
 def certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A throw-away CA and a certificate it signs for localhost: (CA, certificate, key)."""
+    """A throw-away CA and a certificate it signs for localhost and the public test domain,
+    its virtual-hosted names included (`*.s3.mydomain.test`, as a deployment's certificate
+    covers `*.s3.mydomain.com`): (CA, certificate, key)."""
     ca, ca_key, cert, key = (directory / n for n in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem"))
     openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
     subprocess.run(openssl + ["-subj", "/CN=s3-resign tests", "-keyout", str(ca_key), "-out", str(ca)],
                    check=True, capture_output=True)
     subprocess.run(openssl + ["-CA", str(ca), "-CAkey", str(ca_key), "-subj", "/CN=localhost",
-                              "-addext", "subjectAltName=DNS:localhost", "-addext", "basicConstraints=critical,CA:FALSE",
+                              "-addext", f"subjectAltName=DNS:localhost,DNS:{PUBLIC_TEST_DOMAIN},DNS:*.{PUBLIC_TEST_DOMAIN}", "-addext", "basicConstraints=critical,CA:FALSE",
                               "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
     return ca, cert, key
