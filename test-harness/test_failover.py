@@ -362,6 +362,87 @@ def test_a_request_an_origin_filter_refuses_counts_once(primary, backup, bucket)
         assert forwarded == {}, forwarded
 
 
+def h2_burst(envoy, request: RawRequest, connections: int, streams: int) -> int:
+    """`streams` copies of `request` on each of `connections` HTTP/2 connections, each
+    connection's written at once (Envoy reads them in one pass); the streams that ended."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    head = [(b":method", request.method.encode()), (b":scheme", b"http"),
+            (b":authority", envoy.authority.encode()), (b":path", request.target.encode())]
+    head += [(n.lower().encode(), v.encode()) for n, v in request.headers]
+    opened = []
+    for _ in range(connections):
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        sock = socket.create_connection(("127.0.0.1", envoy.port), timeout=10)
+        conn.initiate_connection()
+        for _ in range(streams):
+            conn.send_headers(conn.get_next_available_stream_id(), head, end_stream=True)
+        opened.append((conn, sock))
+    for conn, sock in opened:
+        sock.sendall(conn.data_to_send())
+    ended, deadline = 0, time.monotonic() + 30
+    try:
+        while ended < connections * streams and time.monotonic() < deadline:
+            for conn, sock in opened:
+                sock.settimeout(0.05)
+                try:
+                    data = sock.recv(1 << 16)
+                except socket.timeout:
+                    continue
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    ended += isinstance(event, (h2.events.StreamEnded, h2.events.StreamReset))
+                sock.sendall(conn.data_to_send())
+    finally:
+        for _, sock in opened:
+            sock.close()
+    return ended
+
+
+def assert_counted_as_refused_only(envoy, refused: int) -> None:
+    cluster = envoy.upstream_vm_cluster("s3_origins")
+    deadline = time.monotonic() + 10
+    while (got := envoy.prometheus(cluster)).get('s3_resign_rejections_total{code="InternalError"}', 0) != refused:
+        assert time.monotonic() < deadline, got
+        time.sleep(0.05)
+    time.sleep(0.5)  # the edge streams' ends, counted after the origin filters' refusals
+    got = envoy.prometheus(cluster)
+    forwarded = {k: v for k, v in got.items() if k.startswith("s3_resign_requests_total") and v}
+    assert forwarded == {}, forwarded
+
+
+def test_refusals_of_a_burst_of_streams_count_once(primary, backup, bucket):
+    """Found by a red team (2026-12-02): the origin filters' refusals were kept for the edge
+    in a list of 1024, keyed by `x-request-id`. Two HTTP/2 connections of 1000 refused
+    streams each, read in one event-loop pass, were all refused before Envoy deleted any edge
+    stream: the oldest refusals were pushed out, and a third of those requests counted as
+    forwarded as well. Now the edge opens a ticket per request, closed with its stream."""
+    with Envoy(render_failover(primary, backup, origin_client_key="SOMEONE-ELSE")) as envoy:
+        wait_healthy(envoy, 2)
+        request = sign_header(envoy.authority, "GET", f"/{bucket}/k")
+        assert h2_burst(envoy, request, connections=2, streams=1000) == 2000
+        assert_counted_as_refused_only(envoy, 2000)
+
+
+@pytest.mark.parametrize("request_id", ["x" * 65, "has space", "shared-id"])
+def test_a_refusal_counts_once_whatever_request_id_the_client_chose(primary, backup, bucket, request_id):
+    """Found by the same red team: where Envoy keeps the client's `x-request-id`
+    (`preserve_external_request_id`, a gateway's "preserve" mode), an id the filter does not
+    hold (over 64 bytes, a space) lost the origin filter's refusal, and two requests with one
+    id shared it. The ticket is the filter's own, out of the client's reach."""
+    config = render_failover(primary, backup, origin_client_key="SOMEONE-ELSE")
+    listener = config["static_resources"]["listeners"][0]
+    listener["filter_chains"][0]["filters"][0]["typed_config"]["preserve_external_request_id"] = True
+    with Envoy(config) as envoy:
+        wait_healthy(envoy, 2)
+        request = sign_header(envoy.authority, "GET", f"/{bucket}/k").with_header("x-request-id", request_id)
+        assert h2_burst(envoy, request, connections=1, streams=2) == 2
+        assert_counted_as_refused_only(envoy, 2)
+
+
 def test_a_signed_upload_counts_its_chunks_once(proxy, bucket):
     """Found auditing the metrics (2026-12-02): the edge counted each chunk it verified and the
     origin filter each chunk it re-signed, so behind an edge every chunk counted twice (and

@@ -9,7 +9,7 @@ use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
 use crate::memory_budget::MemoryBudget;
-use crate::origin_refusals;
+use crate::origin_refusals::Ticket;
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -39,6 +39,9 @@ proxy_wasm::main! {{
 /// Where the request's grant travels from the edge filter to the origin filters: Envoy filter
 /// state `wasm.s3_resign.grant`, which filters write and clients cannot.
 const GRANT_PROPERTY: &str = "s3_resign.grant";
+/// Beside it, the edge stream's ticket, for the origin filters to mark a refusal on
+/// (`origin_refusals`).
+const TICKET_PROPERTY: &str = "s3_resign.ticket";
 /// The endpoint metadata naming the origin an attempt goes to (`filter_metadata.s3_resign.origin`).
 const ORIGIN_METADATA: [&str; 5] = [
     "xds",
@@ -129,7 +132,8 @@ impl RootContext for Root {
             cors_origin: None,
             answered: Cell::new(false),
             uncounted: None,
-            edge: false,
+            edge_ticket: None,
+            granted_ticket: None,
         }))
     }
 }
@@ -226,7 +230,9 @@ struct Stream {
     uncounted: Option<AuthKind>,
     /// The edge filter granted the request to origin filters, which may refuse its attempts
     /// until its stream ends: only then is it counted (`origin_refusals`).
-    edge: bool,
+    edge_ticket: Option<Ticket>,
+    /// An origin filter's: the ticket of the edge stream that granted the request.
+    granted_ticket: Option<Ticket>,
 }
 
 impl Context for Stream {}
@@ -238,12 +244,11 @@ impl Context for Stream {}
 impl Drop for Stream {
     fn drop(&mut self) {
         // An origin filter refused the last attempt and counted it: a rejection only.
-        if self.edge && origin_refusals::take(self.request_id.as_str()) {
+        if self.edge_ticket.take().is_some_and(Ticket::close) {
             self.uncounted = None;
         }
         // A request whose stream ended before its body did (the origin answered first, or the
         // client went away) was forwarded all the same.
-        self.edge = false;
         self.count_forwarded();
         if self.body.take().is_some() {
             self.record_memory();
@@ -301,6 +306,7 @@ impl HttpContext for Stream {
                     Ok(grant) => grant,
                     Err(why) => return self.internal_error(self.head, &why),
                 };
+                self.granted_ticket = granted_ticket();
                 let Some(gateway) = origin_of(origins) else {
                     let why = "the endpoint's metadata names no configured origin (filter_metadata.s3_resign.origin)";
                     return self.internal_error(self.head, why);
@@ -336,7 +342,7 @@ impl Stream {
     /// Counts the request as forwarded, once, unless the filter refused it (an edge's, when
     /// its stream ends).
     fn count_forwarded(&mut self) {
-        if self.edge {
+        if self.edge_ticket.is_some() {
             return;
         }
         if let Some(kind) = self.uncounted.take() {
@@ -359,10 +365,10 @@ impl Stream {
             Decision::Forward(forward) => forward,
             Decision::Reject(rejection) => return self.reject(req, &rejection),
         };
-        self.edge = forward.grant.is_some();
+        self.edge_ticket = forward.grant.is_some().then(Ticket::open);
         let applied = grant
             .map_or(Ok(()), |g| restore(&g.request()))
-            .and_then(|()| apply(&forward));
+            .and_then(|()| apply(&forward, self.edge_ticket));
         if let Err(status) = applied {
             let why = format!("cannot rewrite the request: {status:?}");
             return self.internal_error(self.head, &why);
@@ -389,8 +395,8 @@ impl Stream {
             if end_of_stream {
                 self.count_forwarded();
             }
-        } else {
-            origin_refusals::forwarded(self.request_id.as_str());
+        } else if let Some(ticket) = self.granted_ticket {
+            ticket.forwarded();
         }
         self.body = body;
         Action::Continue
@@ -460,9 +466,9 @@ impl Stream {
         // An error answer while the request is streaming also resets the upstream request.
         self.answered.set(true);
         self.counters.rejected(error.code);
-        if let Some(FilterKind::Origins(_)) = self.filters.as_deref().map(|f| &f.kind) {
+        if let Some(ticket) = self.granted_ticket {
             // The edge counted nothing yet: this refusal is the request's count.
-            origin_refusals::refused(request_id);
+            ticket.refused();
         }
         self.access_log().rejected(error.code);
         let body = error.xml_body(request_id);
@@ -502,6 +508,13 @@ fn granted() -> Result<Grant, String> {
     }
 }
 
+/// The ticket of the edge stream that granted this request; none from an edge of another
+/// version (the count is then the edge's and the refusal's both, as before tickets).
+fn granted_ticket() -> Option<Ticket> {
+    let bytes = host::get_property(&[TICKET_PROPERTY]).ok()??;
+    Ticket::from_bytes(&bytes)
+}
+
 /// The origin this attempt goes to: the only one, or the one the endpoint's metadata names.
 fn origin_of(origins: &[(String, Gateway)]) -> Option<&Gateway> {
     if let [(_, only)] = origins {
@@ -527,13 +540,16 @@ fn restore(original: &Request<'_>) -> Result<(), host::Status> {
     Ok(())
 }
 
-fn apply(forward: &Forward<'_>) -> Result<(), host::Status> {
+fn apply(forward: &Forward<'_>, ticket: Option<Ticket>) -> Result<(), host::Status> {
     let set = |name: &str, value: &[u8]| host::set_request_header(name, Some(value));
     if let Some(authority) = &forward.authority {
         set(":authority", authority.as_bytes())?;
     }
     if let Some(grant) = &forward.grant {
         host::set_property(GRANT_PROPERTY, grant)?;
+    }
+    if let Some(ticket) = ticket {
+        host::set_property(TICKET_PROPERTY, &ticket.to_bytes())?;
     }
     if let Some(path) = &forward.path {
         set(":path", path)?;
