@@ -5,7 +5,8 @@
 # filter, stopping it gracefully on SIGTERM. The configuration goes to Envoy on its command line (--config-yaml), and it holds
 # no secret: the filter runs with an empty configuration and reads the variables itself from
 # its VM environment, which Envoy fills from its own (host_env_keys). Nothing is written to
-# disk, except a CA bundle when ORIGIN_CA_FILE is set (certificates, not secrets).
+# disk, except a CA bundle when ORIGIN_CA_FILE is set (certificates, not secrets) and, when
+# TLS_CERT_FILE is, an SDS file naming the certificate and key files (paths, not their contents).
 #
 # The Python proxy's variables (README.md, "Migrating from the Python proxy"):
 #   CLIENT_ACCESS_KEY, CLIENT_SECRET_KEY   the key pair clients sign with (required)
@@ -29,6 +30,8 @@
 #   S3_RESIGN_WASM    the filter (/usr/local/lib/s3-resign/s3_resign.wasm)
 #   SYSTEM_CA_FILE    the system's CA bundle (/etc/ssl/certs/ca-certificates.crt)
 #   DRAIN_SECONDS     how long requests in flight may take to finish after SIGTERM (8)
+#   TLS_CERT_FILE     a PEM certificate chain: PORT then speaks HTTPS (h2 and http/1.1), with
+#   TLS_KEY_FILE      its private key (PEM, no passphrase); both or neither (plain HTTP)
 # Arguments are passed on to Envoy (for example --concurrency 2).
 set -eu
 
@@ -211,9 +214,87 @@ elif [ -n "${ORIGIN_CA_FILE:-}" ]; then
     fail "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http: the origin is not reached over TLS"
 fi
 
+# -- the public listener's transport --------------------------------------------------------
+
+# With TLS_CERT_FILE and TLS_KEY_FILE, PORT speaks HTTPS: h2 and http/1.1 offered by ALPN (so Go,
+# Rust and curl clients speak HTTP/2; Envoy still speaks HTTP/1.1 to the origin), TLS 1.2 at
+# least. Envoy reads the pair through SDS from a file here that names them (paths, never the
+# key), and so watches their directories: a pair renamed into place (a Kubernetes Secret
+# updated, `mv`) is served from the next handshake on, with no restart (a static pair is read
+# once, at the start).
+listener_scheme=http
+listener_transport=""
+if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
+    required TLS_CERT_FILE "TLS_KEY_FILE needs the certificate chain it is the key of (a PEM file)"
+    required TLS_KEY_FILE "TLS_CERT_FILE needs its private key (a PEM file)"
+    # Envoy watches the files' directories: their paths must be absolute.
+    case $TLS_CERT_FILE in /*) tls_cert=$TLS_CERT_FILE ;; *) tls_cert=$PWD/$TLS_CERT_FILE ;; esac
+    case $TLS_KEY_FILE in /*) tls_key=$TLS_KEY_FILE ;; *) tls_key=$PWD/$TLS_KEY_FILE ;; esac
+    plain TLS_CERT_FILE "$tls_cert"
+    plain TLS_KEY_FILE "$tls_key"
+    [ -r "$tls_cert" ] && [ -f "$tls_cert" ] || fail "TLS_CERT_FILE: cannot read $TLS_CERT_FILE"
+    grep -q -- '-----BEGIN CERTIFICATE-----' "$tls_cert" \
+        || fail "TLS_CERT_FILE: $TLS_CERT_FILE holds no PEM certificate"
+    # Read here as Envoy will (the image's unprivileged user); grep -q prints nothing of it.
+    [ -r "$tls_key" ] && [ -f "$tls_key" ] || fail "TLS_KEY_FILE: cannot read $TLS_KEY_FILE"
+    grep -q -- '-----BEGIN [A-Z ]*PRIVATE KEY-----' "$tls_key" \
+        || fail "TLS_KEY_FILE: $TLS_KEY_FILE holds no PEM private key"
+    ! grep -q -e '-----BEGIN ENCRYPTED PRIVATE KEY-----' -e '^Proc-Type: 4,ENCRYPTED' "$tls_key" \
+        || fail "TLS_KEY_FILE: $TLS_KEY_FILE is encrypted: Envoy needs the key without a passphrase"
+    # A chain that does not parse, or a key that is not its certificate's, would leave Envoy
+    # serving with no certificate at all (an SDS secret refused is not fatal): Envoy checks the
+    # pair now, as a static one, binding nothing (in a fraction of a second). Its message names the
+    # file, never its contents.
+    tls_check="
+static_resources:
+  listeners:
+    - name: tls_check
+      address: { socket_address: { address: 127.0.0.1, port_value: 1 } }
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.tcp_proxy
+              typed_config:
+                \"@type\": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                stat_prefix: tls_check
+                cluster: none
+          transport_socket:
+            name: envoy.transport_sockets.tls
+            typed_config:
+              \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+              common_tls_context:
+                tls_certificates: [{ certificate_chain: { filename: \"$tls_cert\" }, private_key: { filename: \"$tls_key\" } }]"
+    if ! refused=$("$envoy" --mode validate --config-yaml "$tls_check" --log-level critical 2>&1); then
+        why=$(printf '%s\n' "$refused" | sed -n 's/.*error initializing configuration [^:]*: //p' | head -n 1)
+        fail "TLS_CERT_FILE, TLS_KEY_FILE: Envoy cannot serve this pair: ${why:-$(printf '%s\n' "$refused" | tail -n 1)}"
+    fi
+    sds_dir=$(mktemp -d "${TMPDIR:-/tmp}/s3-resign.XXXXXX") || fail "TLS_CERT_FILE: cannot write the SDS file under ${TMPDIR:-/tmp}"
+    sds=$sds_dir/public-tls.yaml
+    printf '%s\n' \
+        'resources:' \
+        '  - "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret' \
+        '    name: public_tls' \
+        '    tls_certificate:' \
+        "      certificate_chain: { filename: \"$tls_cert\" }" \
+        "      private_key: { filename: \"$tls_key\" }" > "$sds"
+    listener_scheme=https
+    listener_transport="
+          transport_socket:
+            name: envoy.transport_sockets.tls
+            typed_config:
+              \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+              common_tls_context:
+                alpn_protocols: [h2, http/1.1]
+                tls_params: { tls_minimum_protocol_version: TLSv1_2 }
+                tls_certificate_sds_secret_configs:
+                  - name: public_tls
+                    sds_config: { path_config_source: { path: \"$sds\" }, resource_api_version: V3 }"
+fi
+
 # -- Envoy's configuration -------------------------------------------------------------------
 
 config="
+# SDS (the public listener's certificate, with TLS_CERT_FILE) needs a node to name.
+node: { id: s3-resign, cluster: s3-resign }
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } }
 stats_config:
@@ -330,7 +411,7 @@ static_resources:
                           value: \"\"
                   - name: envoy.filters.http.router
                     typed_config:
-                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router$listener_transport
     - name: metrics
       address: { socket_address: { address: \"$bind\", port_value: $metrics_port } }
       filter_chains:
@@ -395,8 +476,8 @@ static_resources:
               - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } } }
 "
 
-printf 's3-resign: serving %s on %s:%s for %s://%s (metrics on %s:%s/stats/prometheus)\n' \
-    "$PUBLIC_DOMAINS" "$bind" "$listen_port" "$scheme" "$ORIGIN_DOMAIN" "$bind" "$metrics_port" >&2
+printf 's3-resign: serving %s on %s://%s:%s for %s://%s (metrics on %s:%s/stats/prometheus)\n' \
+    "$PUBLIC_DOMAINS" "$listener_scheme" "$bind" "$listen_port" "$scheme" "$ORIGIN_DOMAIN" "$bind" "$metrics_port" >&2
 
 # -- stopping gracefully -------------------------------------------------------------------
 
