@@ -224,6 +224,7 @@ fi
 # once, at the start).
 listener_scheme=http
 listener_transport=""
+node=""
 if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
     required TLS_CERT_FILE "TLS_KEY_FILE needs the certificate chain it is the key of (a PEM file)"
     required TLS_KEY_FILE "TLS_CERT_FILE needs its private key (a PEM file)"
@@ -276,6 +277,9 @@ static_resources:
         '    tls_certificate:' \
         "      certificate_chain: { filename: \"$tls_cert\" }" \
         "      private_key: { filename: \"$tls_key\" }" > "$sds"
+    # SDS needs a node to name (the cluster's name is /healthz's x-envoy-upstream-healthchecked-cluster).
+    node="
+node: { id: s3-resign, cluster: s3-resign }"
     listener_scheme=https
     listener_transport="
           transport_socket:
@@ -292,9 +296,7 @@ fi
 
 # -- Envoy's configuration -------------------------------------------------------------------
 
-config="
-# SDS (the public listener's certificate, with TLS_CERT_FILE) needs a node to name.
-node: { id: s3-resign, cluster: s3-resign }
+config="$node
 admin:
   address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } }
 stats_config:
