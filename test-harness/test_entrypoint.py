@@ -4,22 +4,31 @@ front of the test origin over HTTP and over HTTPS, driven by boto3, the AWS CLI 
 harness's signed-chunk writer. Bad variables stop it with the variable named, and nothing
 listens."""
 
+import http.client
 import json
 import os
+import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
+import warnings
+from pathlib import Path
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from harness.chunked import chunked_put
-from harness.clients import RawRequest, presign, s3_client, send
+from harness.clients import RawRequest, presign, s3_client, send, send_h2, target_of
 from harness.entrypoint import EntrypointProxy, run_to_failure
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from harness.tls import Authority, tls_front
@@ -50,7 +59,7 @@ def aws_cli(proxy, *args: str, tmp_path) -> str:
            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_EC2_METADATA_DISABLED": "true",
            "AWS_MAX_ATTEMPTS": "1"}
     cli = os.path.join(os.path.dirname(sys.executable), "aws")
-    done = subprocess.run([cli, "--endpoint-url", f"http://localhost:{proxy.port}", *args], env=env,
+    done = subprocess.run([cli, "--endpoint-url", proxy.endpoint, *args], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -59,7 +68,7 @@ def aws_cli(proxy, *args: str, tmp_path) -> str:
 def exercise(proxy, origin_s3, tmp_path) -> str:
     """boto3 (header auth), a presigned URL, a signed aws-chunked upload and the AWS CLI
     through the proxy; returns the bucket, checked at the origin."""
-    endpoint = f"http://localhost:{proxy.port}"
+    endpoint = proxy.endpoint
     authority = f"localhost:{proxy.port}"
     bucket = f"ep-{uuid.uuid4().hex[:10]}"
     s3 = s3_client(endpoint, CLIENT_KEY, CLIENT_SECRET)
@@ -239,6 +248,240 @@ def test_https_origin_not_trusted_gets_nothing(origin, origin_s3, pki, tmp_path)
             assert front.front_requests() == 0 and front.backend_requests() == 0
 
 
+# -- the public listener over TLS (TLS_CERT_FILE, TLS_KEY_FILE) --------------------------------
+
+
+@pytest.fixture(scope="module")
+def public_pki(tmp_path_factory):
+    """The public name's certificate, as a user mounts it: a throw-away CA, and a chain and
+    key it signs for localhost, each pair in a directory of its own."""
+    directory = tmp_path_factory.mktemp("public-pki")
+    ca = Authority.create(directory, "public-ca")
+    pairs = []
+    for n in range(3):
+        (directory / str(n)).mkdir()
+        pairs.append(ca.issue(directory / str(n), "localhost"))
+    return {"ca": ca, "pairs": pairs}
+
+
+def key_material(key: Path) -> list[str]:
+    """The base64 lines of a PEM key: what must never be printed, dumped or copied."""
+    return [line for line in key.read_text().splitlines() if line and not line.startswith("-----")]
+
+
+def served_certificate(proxy, ca: str) -> bytes:
+    """The certificate PORT presents (DER), checked against `ca` for the name localhost."""
+    context = ssl.create_default_context(cafile=ca)
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def der(cert: Path) -> bytes:
+    return x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(serialization.Encoding.DER)
+
+
+def test_tls_on_the_public_listener(origin, origin_s3, public_pki, tmp_path, monkeypatch):
+    """TLS_CERT_FILE and TLS_KEY_FILE: PORT speaks HTTPS, h2 and http/1.1 by ALPN, TLS 1.2 at
+    least: boto3 and the AWS CLI (trusting the CA through AWS_CA_BUNDLE, as users do), a
+    presigned URL fetched over HTTP/1.1 and over HTTP/2, /healthz over TLS; plain HTTP on PORT
+    gets nothing, the metrics port stays plain, and the key is nowhere but in its file."""
+    ca = str(public_pki["ca"].cert_file)
+    cert, key = public_pki["pairs"][0]
+    monkeypatch.setenv("AWS_CA_BUNDLE", ca)
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", TLS_CERT_FILE=str(cert), TLS_KEY_FILE=str(key))
+    with EntrypointProxy(env) as proxy:
+        assert proxy.endpoint == f"https://localhost:{proxy.port}"
+        authority = f"localhost:{proxy.port}"
+        bucket = f"ep-{uuid.uuid4().hex[:10]}"
+        s3 = s3_client(proxy.endpoint, CLIENT_KEY, CLIENT_SECRET)
+        with proxy.speaking("HTTP/1.1"):  # boto3 and the AWS CLI offer no h2
+            s3.create_bucket(Bucket=bucket)
+            s3.put_object(Bucket=bucket, Key="boto3.txt", Body=b"from boto3 over TLS")
+            upload = tmp_path / "cli.txt"
+            upload.write_bytes(b"from the AWS CLI over TLS\n" * 1000)
+            aws_cli(proxy, "s3", "cp", str(upload), f"s3://{bucket}/cli.txt", tmp_path=tmp_path)
+            listed = aws_cli(proxy, "s3api", "list-objects-v2", "--bucket", bucket, tmp_path=tmp_path)
+            url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "boto3.txt"}, ExpiresIn=300)
+            r = requests.get(url, verify=ca, timeout=30)
+            assert (r.status_code, r.content) == (200, b"from boto3 over TLS")
+            r = requests.get(f"{proxy.endpoint}/healthz", verify=ca, timeout=30)
+            assert r.status_code == 200
+        assert sorted(o["Key"] for o in json.loads(listed)["Contents"]) == ["boto3.txt", "cli.txt"]
+        assert origin_s3.get_object(Bucket=bucket, Key="cli.txt")["Body"].read() == upload.read_bytes()
+        assert origin_s3.get_object(Bucket=bucket, Key="boto3.txt")["Body"].read() == b"from boto3 over TLS"
+        with proxy.speaking("HTTP/2"):  # h2 by ALPN
+            r = send_h2(authority, "GET", target_of(url).encode(), proxy.port, ca=ca)
+            assert (r.status, r.body) == (200, b"from boto3 over TLS")
+            assert send_h2(authority, "GET", b"/healthz", proxy.port, ca=ca).status == 200
+            wrong = send_h2(authority, "GET", target_of(url).replace("boto3.txt", "other.txt").encode(), proxy.port, ca=ca)
+            assert wrong.status == 403
+        # Plain HTTP on PORT is not answered; TLS 1.1 is refused (and TLS 1.2 taken, by the same client).
+        with pytest.raises((OSError, http.client.HTTPException)):
+            send(authority, RawRequest("GET", "/healthz"))
+        old = ssl.create_default_context(cafile=ca)
+        old.set_ciphers("DEFAULT:@SECLEVEL=0")
+        old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+        with pytest.raises(ssl.SSLError) as refused:
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as raw:
+                old.wrap_socket(raw, server_hostname="localhost").close()
+        assert refused.value.reason == "TLSV1_ALERT_PROTOCOL_VERSION"  # the server's alert
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as raw:
+            with old.wrap_socket(raw, server_hostname="localhost") as tls:
+                assert tls.version() == "TLSv1.2"
+        # The metrics port is unchanged: plain HTTP.
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{proxy.metrics_port}/stats/prometheus", timeout=5).read()
+        # The certificate's expiry, to alert on.
+        expiry = int(x509.load_pem_x509_certificate(cert.read_bytes()).not_valid_after_utc.timestamp())
+        assert re.search(rb'envoy_listener_ssl_certificate_expiration_unix_time_seconds\{[^}]*public_tls[^}]*\} '
+                         + str(expiry).encode(), metrics), metrics
+        assert urllib.request.urlopen(f"http://127.0.0.1:{proxy.metrics_port}/ready", timeout=5).read().strip() == b"LIVE"
+        assert served_certificate(proxy, ca) == der(cert)
+        assert "serving s3.mydomain.com, localhost on https://127.0.0.1:" in proxy.log_text()
+        assert_no_secret_anywhere(proxy, *key_material(key))
+    # The access log (flushed by the stop): the presigned URL in both protocols.
+    access = [json.loads(line) for line in proxy.log_text().splitlines() if line.startswith("{")]
+    assert {line["protocol"] for line in access if line["s3_auth_kind"] == "presigned_v4"} == {"HTTP/1.1", "HTTP/2"}
+
+
+def rename_into_place(source: Path, target: Path) -> None:
+    """A file replaced as `mv` does: written beside it, then renamed over it."""
+    shutil.copyfile(source, target.with_name(f".{target.name}.new"))
+    os.replace(target.with_name(f".{target.name}.new"), target)
+
+
+def kubernetes_secret(directory: Path, cert: Path, key: Path) -> None:
+    """A Kubernetes Secret as the kubelet mounts and updates one: tls.crt and tls.key are
+    symlinks through ..data, itself a symlink to a timestamped directory, swapped in one
+    rename for the next version."""
+    version = directory / f"..{uuid.uuid4().hex[:8]}"
+    version.mkdir()
+    shutil.copyfile(cert, version / "tls.crt")
+    shutil.copyfile(key, version / "tls.key")
+    (directory / "..data_tmp").symlink_to(version.name)
+    os.replace(directory / "..data_tmp", directory / "..data")
+    for name in ("tls.crt", "tls.key"):
+        if not (directory / name).is_symlink():
+            (directory / name).symlink_to(f"..data/{name}")
+
+
+def wait_for_certificate(proxy, ca: str, cert: Path, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while served_certificate(proxy, ca) != der(cert):
+        assert time.monotonic() < deadline, "the new certificate is not served"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("layout", ["mv", "kubernetes-secret"])
+def test_a_pair_renamed_into_place_is_served_without_a_restart(origin, public_pki, tmp_path, layout):
+    """Envoy reads the pair through SDS and watches the files' directory: the next
+    certificate, renamed into place (or a Kubernetes Secret updated), is served from the
+    next handshake on. A key alone renamed in first (the pair then mismatched) is refused and
+    the previous pair kept, as is a later pair that does not parse."""
+    ca = str(public_pki["ca"].cert_file)
+    (first, first_key), (second, second_key), (third, third_key) = public_pki["pairs"]
+    live = tmp_path / "tls"
+    live.mkdir()
+    if layout == "mv":
+        shutil.copyfile(first, live / "cert.pem")
+        shutil.copyfile(first_key, live / "key.pem")
+        files = {"TLS_CERT_FILE": str(live / "cert.pem"), "TLS_KEY_FILE": str(live / "key.pem")}
+    else:
+        kubernetes_secret(live, first, first_key)
+        files = {"TLS_CERT_FILE": str(live / "tls.crt"), "TLS_KEY_FILE": str(live / "tls.key")}
+    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http", **files)) as proxy:
+        assert served_certificate(proxy, ca) == der(first)
+        if layout == "mv":
+            rename_into_place(second_key, live / "key.pem")
+            deadline = time.monotonic() + 10
+            while proxy.counter("sds.public_tls.key_rotation_failed") < 1:
+                assert time.monotonic() < deadline, "the lone key was not read"
+                time.sleep(0.1)
+            assert served_certificate(proxy, ca) == der(first)
+            rename_into_place(second, live / "cert.pem")
+        else:
+            kubernetes_secret(live, second, second_key)
+        wait_for_certificate(proxy, ca, second)
+        assert requests.get(f"{proxy.endpoint}/healthz", verify=ca, timeout=30).status_code == 200
+        # A chain that does not parse: refused, the second pair kept.
+        broken = tmp_path / "broken.pem"
+        broken.write_text("-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n")
+        failed = proxy.counter("sds.public_tls.key_rotation_failed")
+        if layout == "mv":
+            rename_into_place(broken, live / "cert.pem")
+        else:
+            kubernetes_secret(live, broken, third_key)
+        deadline = time.monotonic() + 10
+        while proxy.counter("sds.public_tls.key_rotation_failed") == failed:
+            assert time.monotonic() < deadline, "the broken chain was not read"
+            time.sleep(0.1)
+        assert served_certificate(proxy, ca) == der(second)
+        assert proxy.process.poll() is None
+
+
+def bad_tls_files(public_pki, tmp_path) -> dict:
+    """Pairs of files the entrypoint must refuse, by name: (variables, message)."""
+    (cert, key), (_, other_key) = public_pki["pairs"][:2]
+    encrypted = tmp_path / "encrypted.key"
+    encrypted.write_bytes(serialization.load_pem_private_key(key.read_bytes(), None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"passphrase")))
+    garbled = tmp_path / "garbled.pem"
+    garbled.write_text("-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n")
+    return {
+        "cert-without-key": ({"TLS_CERT_FILE": str(cert)}, "TLS_KEY_FILE is not set: TLS_CERT_FILE needs its private key"),
+        "key-without-cert": ({"TLS_KEY_FILE": str(key)}, "TLS_CERT_FILE is not set: TLS_KEY_FILE needs the certificate chain"),
+        "missing-cert": ({"TLS_CERT_FILE": str(tmp_path / "none.pem"), "TLS_KEY_FILE": str(key)},
+                         f"TLS_CERT_FILE: cannot read {tmp_path / 'none.pem'}"),
+        "missing-key": ({"TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(tmp_path / "none.key")},
+                        f"TLS_KEY_FILE: cannot read {tmp_path / 'none.key'}"),
+        "a-directory": ({"TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(tmp_path)}, f"TLS_KEY_FILE: cannot read {tmp_path}"),
+        "key-as-cert": ({"TLS_CERT_FILE": str(key), "TLS_KEY_FILE": str(key)}, f"TLS_CERT_FILE: {key} holds no PEM certificate"),
+        "cert-as-key": ({"TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(cert)}, f"TLS_KEY_FILE: {cert} holds no PEM private key"),
+        "encrypted-key": ({"TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(encrypted)},
+                          f"TLS_KEY_FILE: {encrypted} is encrypted"),
+        "another-certificate's-key": ({"TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(other_key)},
+                                      f"Envoy cannot serve this pair: Failed to load private key from {other_key}"),
+        "garbled-cert": ({"TLS_CERT_FILE": str(garbled), "TLS_KEY_FILE": str(key)},
+                         f"Envoy cannot serve this pair: Failed to load certificate chain from {garbled}"),
+        "quote-in-path": ({"TLS_CERT_FILE": str(cert) + '"', "TLS_KEY_FILE": str(key)},
+                          "TLS_CERT_FILE must not contain quotes"),
+    }
+
+
+BAD_TLS = ["cert-without-key", "key-without-cert", "missing-cert", "missing-key", "a-directory", "key-as-cert",
+           "cert-as-key", "encrypted-key", "another-certificate's-key", "garbled-cert", "quote-in-path"]
+
+
+@pytest.mark.parametrize("case", BAD_TLS)
+def test_bad_tls_files_stop_it_with_the_variable_named(case, public_pki, tmp_path):
+    """Both or neither; each file readable and of its kind; the pair one Envoy can serve
+    (checked by Envoy before it starts: a pair refused through SDS would leave it running
+    with no certificate). Nothing of the key is printed, nothing listens."""
+    change, message = bad_tls_files(public_pki, tmp_path)[case]
+    env = python_proxy_env("s3.example.com:9000", ORIGIN_SCHEME="http", **change)
+    code, output, used = run_to_failure(env, tmp_path)
+    assert code != 0
+    assert message in output, output[-3000:]
+    assert_stopped_with_nothing_listening(output, used, *key_material(public_pki["pairs"][0][1]))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: run the tests as another user to see a key it cannot read")
+def test_a_key_it_cannot_read_is_named(public_pki, tmp_path):
+    key = tmp_path / "unreadable.key"
+    shutil.copyfile(public_pki["pairs"][0][1], key)
+    key.chmod(0)
+    env = python_proxy_env("s3.example.com:9000", ORIGIN_SCHEME="http", TLS_CERT_FILE=str(public_pki["pairs"][0][0]),
+                           TLS_KEY_FILE=str(key))
+    code, output, used = run_to_failure(env, tmp_path)
+    assert code != 0 and f"TLS_KEY_FILE: cannot read {key}" in output, output[-3000:]
+    assert_stopped_with_nothing_listening(output, used)
+
+
 BAD = [
     ({"PUBLIC_DOMAINS": None}, "PUBLIC_DOMAINS is not set"),
     ({"PUBLIC_DOMAINS": " , "}, "PUBLIC_DOMAINS names no host"),
@@ -275,9 +518,12 @@ def test_bad_variables_stop_it_with_the_variable_named(change, message, tmp_path
     code, output, used = run_to_failure(env, tmp_path)
     assert code != 0
     assert message in output, output[-3000:]
-    for secret in (CLIENT_SECRET, ORIGIN_SECRET):
+    assert_stopped_with_nothing_listening(output, used)
+
+
+def assert_stopped_with_nothing_listening(output: str, used: dict, *secrets: str):
+    for secret in (CLIENT_SECRET, ORIGIN_SECRET, *secrets):
         assert secret not in output
-    # Nothing listens.
     for name in ("PORT", "METRICS_PORT", "ADMIN_PORT"):
         if used[name].isdigit() and int(used[name]) < 65536:
             with pytest.raises(OSError):

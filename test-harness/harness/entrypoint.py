@@ -46,6 +46,9 @@ class EntrypointProxy(Envoy):
             )
         self.admin = self._wait_ready(admin_path)
         self.port = int(self.env["PORT"])
+        # With TLS_CERT_FILE, PORT speaks HTTPS, offering h2 (the caller knows the CA to trust).
+        if self.env.get("TLS_CERT_FILE"):
+            self.scheme, self.offers_h2 = "https", True
         self.metrics_port = int(self.env["METRICS_PORT"])
         # Envoy is the entrypoint's only child while it runs (the drain adds helpers).
         [pid] = open(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read().split()
