@@ -348,6 +348,68 @@ def test_tls_on_the_public_listener(origin, origin_s3, public_pki, tmp_path, mon
     assert {line["protocol"] for line in access if line["s3_auth_kind"] == "presigned_v4"} == {"HTTP/1.1", "HTTP/2"}
 
 
+def test_sigterm_over_tls_lets_an_http2_upload_finish(origin, origin_s3, public_pki):
+    """Over TLS the clients that speak HTTP/2 (Go's, Rust's, curl) do: on SIGTERM an HTTP/2
+    upload in flight finishes, and Envoy stops as soon as it has, well within DRAIN_SECONDS."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    import hyperframe.frame
+
+    ca = str(public_pki["ca"].cert_file)
+    cert, key = public_pki["pairs"][0]
+    bucket = f"ep-{uuid.uuid4().hex[:10]}"
+    origin_s3.create_bucket(Bucket=bucket)
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", DRAIN_SECONDS="20",
+                           TLS_CERT_FILE=str(cert), TLS_KEY_FILE=str(key))
+    with EntrypointProxy(env) as proxy:
+        authority = f"localhost:{proxy.port}"
+        url = presign(authority, "PUT", f"/{bucket}/in-flight", key=CLIENT_KEY, secret=CLIENT_SECRET)
+        data = os.urandom(300_000)
+        context = ssl.create_default_context(cafile=ca)
+        context.set_alpn_protocols(["h2"])
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        # The h2 library closes its side on any GOAWAY, where RFC 9113 (6.8) lets the streams up to
+        # its last_stream_id go on, as Go's and Rust's clients do: note it, and go on.
+        goaways = []
+        conn._frame_dispatch_table[hyperframe.frame.GoAwayFrame] = lambda frame: (goaways.append(frame), ([], []))[1]
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", proxy.port), timeout=20),
+                                 server_hostname="localhost") as sock:
+            assert sock.selected_alpn_protocol() == "h2"
+            conn.initiate_connection()
+            conn.send_headers(1, [(":method", "PUT"), (":scheme", "https"), (":authority", authority),
+                                  (":path", url.target), ("content-length", str(len(data)))])
+            for at in range(0, 49_152, 16_384):  # within the window every peer starts with
+                conn.send_data(1, data[at:at + 16_384])
+            sock.sendall(conn.data_to_send())
+            time.sleep(0.5)
+            stopped_at = time.monotonic()
+            proxy.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while requests.get(f"{proxy.endpoint}/healthz", verify=ca, timeout=10).status_code != 503:
+                assert time.monotonic() < deadline, "/healthz still answers 200"
+                time.sleep(0.1)
+            rest, status, ended = data[49_152:], None, False
+            while not ended:
+                # The rest as Envoy's windows (its SETTINGS and WINDOW_UPDATEs) allow.
+                while rest and conn.local_flow_control_window(1) >= min(len(rest), 16_384):
+                    conn.send_data(1, rest[:16_384], end_stream=len(rest) <= 16_384)
+                    rest = rest[16_384:]
+                sock.sendall(conn.data_to_send())
+                chunk = sock.recv(65536)
+                assert chunk, "closed before the answer"
+                for event in conn.receive_data(chunk):
+                    if isinstance(event, h2.events.ResponseReceived):
+                        status = dict(event.headers)[b":status"]
+                    ended = ended or isinstance(event, h2.events.StreamEnded)
+        assert status == b"200"
+        # Told to go with the answer, its stream kept.
+        assert [(g.error_code, g.last_stream_id >= 1) for g in goaways][:1] == [(0, True)], goaways
+        assert origin_s3.get_object(Bucket=bucket, Key="in-flight")["Body"].read() == data
+        assert proxy.process.wait(15) == 0
+        assert time.monotonic() - stopped_at < 15
+
+
 def rename_into_place(source: Path, target: Path) -> None:
     """A file replaced as `mv` does: written beside it, then renamed over it."""
     shutil.copyfile(source, target.with_name(f".{target.name}.new"))
