@@ -220,8 +220,8 @@ fi
 # Rust and curl clients speak HTTP/2; Envoy still speaks HTTP/1.1 to the origin), TLS 1.2 at
 # least. Envoy reads the pair through SDS from a file here that names them (paths, never the
 # key), and so watches their directories: a pair renamed into place (a Kubernetes Secret
-# updated, `mv`) is served from the next handshake on, with no restart (a static pair is read
-# once, at the start).
+# updated, `mv`) is served from the next handshake on, with no restart (a pair written in the
+# listener itself would be read once, at the start).
 listener_scheme=http
 listener_transport=""
 node=""
@@ -244,8 +244,8 @@ if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
         || fail "TLS_KEY_FILE: $TLS_KEY_FILE is encrypted: Envoy needs the key without a passphrase"
     # A chain that does not parse, or a key that is not its certificate's, would leave Envoy
     # serving with no certificate at all (an SDS secret refused is not fatal): Envoy checks the
-    # pair now, as a static one, binding nothing (in a fraction of a second). Its message names the
-    # file, never its contents.
+    # pair now, as a static one, binding nothing (in a fraction of a second). Its message names
+    # the file, never its contents.
     tls_check="
 static_resources:
   listeners:
