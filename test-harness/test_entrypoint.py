@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -532,16 +533,31 @@ def test_bad_tls_files_stop_it_with_the_variable_named(case, public_pki, tmp_pat
     assert_stopped_with_nothing_listening(output, used, *key_material(public_pki["pairs"][0][1]))
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: run the tests as another user to see a key it cannot read")
-def test_a_key_it_cannot_read_is_named(public_pki, tmp_path):
-    key = tmp_path / "unreadable.key"
-    shutil.copyfile(public_pki["pairs"][0][1], key)
-    key.chmod(0)
-    env = python_proxy_env("s3.example.com:9000", ORIGIN_SCHEME="http", TLS_CERT_FILE=str(public_pki["pairs"][0][0]),
-                           TLS_KEY_FILE=str(key))
-    code, output, used = run_to_failure(env, tmp_path)
-    assert code != 0 and f"TLS_KEY_FILE: cannot read {key}" in output, output[-3000:]
-    assert_stopped_with_nothing_listening(output, used)
+def test_a_key_it_cannot_read_is_named(public_pki):
+    """A key the image's unprivileged user cannot read (mounted for root alone, mode 0600) is
+    named, and nothing listens. Root reads any file: as root, the entrypoint runs as nobody."""
+    cert, key = public_pki["pairs"][0]
+    directory = Path(tempfile.mkdtemp(prefix="s3-resign-tls-"))  # /tmp: another user may enter it
+    try:
+        directory.chmod(0o755)
+        shutil.copyfile(cert, directory / "cert.pem")
+        shutil.copyfile(key, directory / "key.pem")
+        (directory / "cert.pem").chmod(0o644)
+        as_user: tuple[str, ...] = ()
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                pytest.skip("running as root, who reads any file: install setpriv (util-linux) to run it as nobody")
+            (directory / "key.pem").chmod(0o600)
+            as_user = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+        else:
+            (directory / "key.pem").chmod(0)
+        env = python_proxy_env("s3.example.com:9000", ORIGIN_SCHEME="http", TLS_CERT_FILE=str(directory / "cert.pem"),
+                               TLS_KEY_FILE=str(directory / "key.pem"))
+        code, output, used = run_to_failure(env, directory, as_user=as_user)
+        assert code != 0 and f"TLS_KEY_FILE: cannot read {directory / 'key.pem'}" in output, output[-3000:]
+        assert_stopped_with_nothing_listening(output, used, *key_material(key))
+    finally:
+        shutil.rmtree(directory)
 
 
 BAD = [

@@ -74,11 +74,13 @@ class EntrypointProxy(Envoy):
             return b""
 
 
-def run_to_failure(variables: dict, tmpdir, timeout: float = STARTUP_SECONDS) -> tuple[int, str, dict]:
-    """Runs the entrypoint expecting it to stop: (exit code, its output, its environment)."""
+def run_to_failure(variables: dict, tmpdir, timeout: float = STARTUP_SECONDS,
+                   as_user: tuple[str, ...] = ()) -> tuple[int, str, dict]:
+    """Runs the entrypoint expecting it to stop: (exit code, its output, its environment).
+    `as_user` prefixes the command (setpriv, to run it as another user)."""
     env = image_environment(variables, tmpdir)
     started = time.monotonic()
-    done = subprocess.run(["/bin/sh", str(ENTRYPOINT), "--disable-hot-restart"], env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run([*as_user, "/bin/sh", str(ENTRYPOINT), "--disable-hot-restart"], env=env,
+                          capture_output=True, text=True, timeout=timeout)
     assert time.monotonic() - started < timeout
     return done.returncode, done.stdout + done.stderr, env
