@@ -258,6 +258,10 @@ impl Drop for Stream {
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
+        if let Some(FilterKind::Origins(_)) = self.filters.as_deref().map(|f| &f.kind) {
+            // First: any refusal of this attempt, however early, is the request's count.
+            self.granted_ticket = granted_ticket();
+        }
         let serialized = match host::request_headers() {
             Ok(serialized) => serialized,
             Err(status) => {
@@ -306,7 +310,6 @@ impl HttpContext for Stream {
                     Ok(grant) => grant,
                     Err(why) => return self.internal_error(self.head, &why),
                 };
-                self.granted_ticket = granted_ticket();
                 let Some(gateway) = origin_of(origins) else {
                     let why = "the endpoint's metadata names no configured origin (filter_metadata.s3_resign.origin)";
                     return self.internal_error(self.head, why);
