@@ -57,9 +57,10 @@ port() {
 
 # A value that goes into the YAML between double quotes: `plain NAME VALUE`.
 plain() {
+    # Control characters too: YAML folds a carriage return into a space, so Envoy would read
+    # another path than the one checked here (a review found it, 2026-12-02).
     case $2 in
-        *[\\\"]* | *"
-"*) fail "$1 must not contain quotes, backslashes or line breaks" ;;
+        *[\\\"]* | *[[:cntrl:]]*) fail "$1 must not contain quotes, backslashes or control characters (line breaks, tabs)" ;;
     esac
 }
 
@@ -281,7 +282,11 @@ static_resources:
     node="
 node: { id: s3-resign, cluster: s3-resign }"
     listener_scheme=https
+    # A handshake must end within 10 s, as a request head must arrive (request_headers_timeout):
+    # otherwise a connection that sends part of a ClientHello, or nothing, holds its slot
+    # until the idle timeout, an hour (a red team found it, 2026-12-02).
     listener_transport="
+          transport_socket_connect_timeout: 10s
           transport_socket:
             name: envoy.transport_sockets.tls
             typed_config:
@@ -531,4 +536,7 @@ done
 # Envoy may have exited while the trap ran (its commands reap it): the shell kept its status
 # for this wait (127: nothing left to wait for, the status above stands).
 wait "$envoy_pid" 2>/dev/null && status=0 || { last=$?; [ "$last" -eq 127 ] || status=$last; }
+# What this start wrote (read by Envoy while it ran): a container restarted in place would
+# gather one directory a start.
+rm -rf "${bundle_dir:-}" "${sds_dir:-}"
 exit "$status"

@@ -513,11 +513,15 @@ def bad_tls_files(public_pki, tmp_path) -> dict:
                          f"Envoy cannot serve this pair: Failed to load certificate chain from {garbled}"),
         "quote-in-path": ({"TLS_CERT_FILE": str(cert) + '"', "TLS_KEY_FILE": str(key)},
                           "TLS_CERT_FILE must not contain quotes"),
+        # YAML reads a carriage return as a space: Envoy would open another file than the one checked.
+        "return-in-path": ({"TLS_CERT_FILE": str(cert), "TLS_KEY_FILE": str(key) + "\r"},
+                           "TLS_KEY_FILE must not contain quotes, backslashes or control characters"),
     }
 
 
 BAD_TLS = ["cert-without-key", "key-without-cert", "missing-cert", "missing-key", "a-directory", "key-as-cert",
-           "cert-as-key", "encrypted-key", "another-certificate's-key", "garbled-cert", "quote-in-path"]
+           "cert-as-key", "encrypted-key", "another-certificate's-key", "garbled-cert", "quote-in-path",
+           "return-in-path"]
 
 
 @pytest.mark.parametrize("case", BAD_TLS)
@@ -531,6 +535,54 @@ def test_bad_tls_files_stop_it_with_the_variable_named(case, public_pki, tmp_pat
     assert code != 0
     assert message in output, output[-3000:]
     assert_stopped_with_nothing_listening(output, used, *key_material(public_pki["pairs"][0][1]))
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the peer closes `sock` within `seconds` (whatever it sends before)."""
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if sock.recv(65536) == b"":
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def test_a_stalled_tls_handshake_is_cut_as_a_slow_request_head_is(origin, public_pki):
+    """Found by a red team (2026-12-02): over plain HTTP a request head must arrive within 10 s
+    (`request_headers_timeout`), but nothing bounded the TLS handshake: a connection that
+    sent part of a ClientHello, or nothing, held one of the 20,000 connection slots for the
+    idle timeout, an hour. `transport_socket_connect_timeout` bounds it at 10 s."""
+    cert, key = public_pki["pairs"][0]
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", TLS_CERT_FILE=str(cert), TLS_KEY_FILE=str(key))
+    with EntrypointProxy(env) as proxy:
+        stalled = socket.create_connection(("127.0.0.1", proxy.port))
+        # A TLS record header announcing a 512-byte ClientHello, and its first bytes only.
+        stalled.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]))
+        silent = socket.create_connection(("127.0.0.1", proxy.port))
+        with stalled, silent:
+            assert closed_within(stalled, 15), "a half-sent ClientHello still holds its connection after 15 s"
+            assert closed_within(silent, 1), "a connection that sent nothing still held after 15 s"
+
+
+def test_what_a_start_writes_is_removed_when_it_stops(origin, public_pki, tmp_path):
+    """Found by the same red team: each start wrote a directory under $TMPDIR (the SDS file
+    naming the pair here; the origin's CA bundle likewise) that nothing removed: a container
+    restarted in place gathered one a start."""
+    cert, key = public_pki["pairs"][0]
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", TLS_CERT_FILE=str(cert), TLS_KEY_FILE=str(key),
+                           TMPDIR=str(directory))
+    for _ in range(2):
+        with EntrypointProxy(env) as proxy:
+            assert list(directory.glob("s3-resign.*"))
+        assert proxy.process.returncode == 0  # stopped gracefully (SIGTERM, drained)
+    assert not list(directory.glob("s3-resign.*"))
 
 
 def test_a_key_it_cannot_read_is_named(public_pki):

@@ -124,6 +124,7 @@ def with_tls(config: dict, cert: str, key: str, alpn: list[str] | None = None) -
     common = {"tls_certificates": [{"certificate_chain": {"filename": cert}, "private_key": {"filename": key}}]}
     if alpn:
         common["alpn_protocols"] = list(alpn)
+    listener["filter_chains"][0]["transport_socket_connect_timeout"] = "10s"
     listener["filter_chains"][0]["transport_socket"] = {
         "name": "envoy.transport_sockets.tls",
         "typed_config": {
