@@ -85,6 +85,8 @@ mod part_headers;
 mod policy;
 mod recognise;
 mod resign;
+#[cfg(test)]
+mod test_forms;
 mod upload;
 mod verify;
 

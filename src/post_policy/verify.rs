@@ -224,3 +224,160 @@ pub fn exempt(signer: &Signer<'_>) -> &'static [&'static str] {
         Signer::V2 => &fields::EXEMPT_V2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::post_policy::test_forms::{
+        self, head, v2_fields, v4_fields, v4_policy, with, DATE, KEY, NOW,
+    };
+
+    fn outcome(fields: &[(&str, &str)], now: u64) -> Result<&'static str, (S3ErrorCode, String)> {
+        let config = test_forms::config("forward");
+        let form = head(fields);
+        match verify(&config, &form, now) {
+            Ok(Verdict::Anonymous) => Ok("anonymous"),
+            Ok(Verdict::Signed(v)) => {
+                assert_eq!(v.access_key_id(), KEY);
+                assert_eq!(v.policy_text, form.value(POLICY).unwrap());
+                Ok(match v.signer {
+                    Signer::V4 { .. } => "v4",
+                    Signer::V2 => "v2",
+                })
+            }
+            Err(r) => Err((r.error.code, r.error.message)),
+        }
+    }
+
+    fn code(fields: &[(&str, &str)]) -> S3ErrorCode {
+        outcome(fields, NOW).unwrap_err().0
+    }
+
+    /// "valid through the second it names": a form posted in its expiration's second holds,
+    /// one a second later is expired (the comparison made `>=`, `==` or `<` passed every
+    /// unit test).
+    #[test]
+    fn a_policy_holds_through_its_expirations_second() {
+        let v4 = v4_fields(&v4_policy("a"), DATE, "s3");
+        let v2 = v2_fields(&v4_policy("a"));
+        for signed in [&v4, &v2] {
+            let fields = with(&[("key", "a")], signed);
+            assert!(outcome(&fields, NOW - 1).is_ok());
+            assert!(outcome(&fields, NOW).is_ok());
+            assert_eq!(
+                outcome(&fields, NOW + 1),
+                Err((
+                    S3ErrorCode::AccessDenied,
+                    "Invalid according to Policy: Policy expired.".to_owned()
+                ))
+            );
+        }
+    }
+
+    /// Which scheme a form uses is decided by any one of its fields, both at once are refused,
+    /// neither is anonymous; a `key` is needed either way.
+    #[test]
+    fn one_scheme_at_a_time_and_none_is_anonymous() {
+        let v4 = v4_fields(&v4_policy("a"), DATE, "s3");
+        let v2 = v2_fields(&v4_policy("a"));
+        assert_eq!(outcome(&with(&[("key", "a")], &v4), NOW), Ok("v4"));
+        assert_eq!(outcome(&with(&[("key", "a")], &v2), NOW), Ok("v2"));
+        assert_eq!(outcome(&[("key", "a"), ("acl", "x")], NOW), Ok("anonymous"));
+        let both: Vec<(String, String)> = v4.iter().chain(&v2[..1]).cloned().collect();
+        assert_eq!(
+            code(&with(&[("key", "a")], &both)),
+            S3ErrorCode::InvalidArgument
+        );
+        // One field of a scheme is that scheme, the others then missing.
+        for lone in ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"] {
+            let (code, message) = outcome(&[("key", "a"), (lone, "x")], NOW).unwrap_err();
+            assert_eq!(code, S3ErrorCode::InvalidArgument, "{lone}");
+            assert!(message.contains("must contain a field named"), "{message}");
+        }
+        for lone in ["AWSAccessKeyId", "Signature"] {
+            assert_eq!(
+                code(&[("key", "a"), (lone, "x")]),
+                S3ErrorCode::InvalidArgument,
+                "{lone}"
+            );
+        }
+        // No key: named before the signature is looked at, signed or not.
+        for fields in [&v4[..], &v2[..], &[]] {
+            let (code, message) = outcome(&with(&[], fields), NOW).unwrap_err();
+            assert_eq!(code, S3ErrorCode::InvalidArgument);
+            assert!(message.contains("'key'"), "{message}");
+        }
+    }
+
+    /// Each SigV4 field is read for what it says: the algorithm, the credential's service and
+    /// date, the signature; a SigV2 signature likewise.
+    #[test]
+    fn a_signature_holds_for_its_own_algorithm_scope_and_policy_only() {
+        let policy = v4_policy("a");
+        let set = |fields: &[(String, String)], name: &str, value: &str| -> Vec<(String, String)> {
+            fields
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.clone(),
+                        if n == name {
+                            value.to_owned()
+                        } else {
+                            v.clone()
+                        },
+                    )
+                })
+                .collect()
+        };
+        let v4 = v4_fields(&policy, DATE, "s3");
+        let refused = |fields: &[(String, String)]| code(&with(&[("key", "a")], fields));
+        assert_eq!(
+            refused(&set(&v4, "X-Amz-Algorithm", "AWS4-HMAC-SHA1")),
+            S3ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            refused(&set(&v4, "X-Amz-Algorithm", "AWS4-ECDSA-P256-SHA256")),
+            S3ErrorCode::NotImplemented
+        );
+        // Signed as it claims, but for another service, or dated another day than X-Amz-Date.
+        assert_eq!(
+            refused(&v4_fields(&policy, DATE, "iam")),
+            S3ErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            refused(&set(&v4, "X-Amz-Date", "20261130T120000Z")),
+            S3ErrorCode::InvalidArgument
+        );
+        let other = v4_fields(&v4_policy("b"), DATE, "s3");
+        let signature = &other[4].1;
+        assert_eq!(
+            refused(&set(&v4, "X-Amz-Signature", signature)),
+            S3ErrorCode::SignatureDoesNotMatch
+        );
+        let v2 = v2_fields(&policy);
+        let other = v2_fields(&v4_policy("b"));
+        assert_eq!(
+            refused(&set(&v2, "Signature", &other[2].1)),
+            S3ErrorCode::SignatureDoesNotMatch
+        );
+    }
+
+    /// What a policy need not name differs by scheme: a SigV2 form's `AWSAccessKeyId` is not
+    /// a SigV4 form's to send unnamed.
+    #[test]
+    fn each_scheme_has_its_own_exempt_fields() {
+        let config = test_forms::config("forward");
+        let v4 = v4_fields(&v4_policy("a"), DATE, "s3");
+        let form = head(&with(&[("key", "a")], &v4));
+        let Ok(Verdict::Signed(v)) = verify(&config, &form, NOW) else {
+            panic!("not signed")
+        };
+        assert_eq!(exempt(&v.signer), &fields::EXEMPT_V4);
+        let v2 = v2_fields(&v4_policy("a"));
+        let form = head(&with(&[("key", "a")], &v2));
+        let Ok(Verdict::Signed(v)) = verify(&config, &form, NOW) else {
+            panic!("not signed")
+        };
+        assert_eq!(exempt(&v.signer), &fields::EXEMPT_V2);
+    }
+}
