@@ -100,3 +100,57 @@ pub fn authorise(
         head,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::post_policy::test_forms::{
+        self, head, head_with_parts, v4_fields, v4_policy, with, BUCKET, DATE, NOW,
+    };
+    use crate::s3_error::S3ErrorCode;
+
+    /// The JavaScript SDK's `bucket` field must name the bucket posted to: the policy's
+    /// `$bucket` is the request's, so only this check stops a form naming another one from
+    /// reaching an origin that reads the field.
+    #[test]
+    fn a_bucket_field_names_the_bucket_posted_to() {
+        let config = test_forms::config("reject");
+        let signed = v4_fields(&v4_policy("a"), DATE, "s3");
+        let form = head(&with(&[("key", "a"), ("bucket", BUCKET)], &signed));
+        assert!(authorise(&config, &form, BUCKET, NOW).is_ok());
+        let form = head(&with(&[("key", "a"), ("bucket", "other")], &signed));
+        let refused = authorise(&config, &form, BUCKET, NOW).unwrap_err();
+        assert_eq!(refused.error.code, S3ErrorCode::InvalidArgument);
+    }
+
+    /// A form as browsers write it passes untouched (no head of the filter's); one whose
+    /// field carries a `filename` reaches the origin without it, signed or anonymous, since
+    /// origins that take the first part with a `filename` for the file would store the field.
+    #[test]
+    fn only_forms_written_otherwise_get_a_new_head() {
+        let config = test_forms::config("forward");
+        let signed = v4_fields(&v4_policy("a"), DATE, "s3");
+        let signed: Vec<(&str, &str)> = with(&[("key", "a")], &signed);
+        let anonymous = [("key", "a")];
+        for fields in [&signed[..], &anonymous] {
+            let plain = authorise(&config, &head(fields), BUCKET, NOW).unwrap();
+            assert_eq!(plain.head, None);
+            let disposition = |name: &str| {
+                if name == "key" {
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"k\"")
+                } else {
+                    format!("Content-Disposition: form-data; name=\"{name}\"")
+                }
+            };
+            let parts: Vec<(String, &str)> =
+                fields.iter().map(|(n, v)| (disposition(n), *v)).collect();
+            let parts: Vec<(&str, &str)> = parts.iter().map(|(h, v)| (h.as_str(), *v)).collect();
+            let written_otherwise = head_with_parts(&parts);
+            let out = authorise(&config, &written_otherwise, BUCKET, NOW)
+                .unwrap()
+                .head
+                .expect("a new head");
+            assert_eq!(out, head(fields).bytes());
+        }
+    }
+}
