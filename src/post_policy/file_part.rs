@@ -650,6 +650,23 @@ mod tests {
         assert_eq!(s.held(), 0);
     }
 
+    /// `held` is what the tests above bound the held bytes by (the delimiter and four bytes):
+    /// it counts the bytes kept back from the origin, and not the CRLF the scan starts after,
+    /// which was never sent (made 0, or adding that CRLF, no test noticed).
+    #[test]
+    fn held_counts_the_bytes_kept_back_and_not_the_crlf_before_the_content() {
+        let mut s = scanner(0, u64::MAX);
+        assert_eq!(s.held(), 0);
+        let piece = s.feed(b"abc\r\n-").unwrap();
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b""[..], 0..3));
+        assert_eq!(s.held(), 3);
+        s.feed(b"-Xy").unwrap();
+        assert_eq!(s.held(), 6);
+        // The delimiter and two bytes of what follows: the rest of it is in the next piece.
+        s.feed(b"Z\r\n").unwrap();
+        assert_eq!(s.held(), 9);
+    }
+
     #[test]
     fn an_empty_file() {
         assert_eq!(
