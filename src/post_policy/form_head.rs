@@ -810,6 +810,28 @@ mod tests {
         assert_eq!(budget.used(), 0);
     }
 
+    /// The buffer never holds more room than the budget was asked for: growing it reserves
+    /// `capacity` and allocates the room up to it, not that much again on top of what is held
+    /// (`capacity - len` made `+` passed every test: the first growth starts from nothing).
+    #[test]
+    fn what_is_held_never_exceeds_what_was_reserved() {
+        let budget = MemoryBudget::new(1 << 20);
+        let mut p = HeadParser::new(
+            Boundary::new(B.as_bytes()).unwrap(),
+            64 * 1024,
+            budget.clone(),
+        );
+        assert_eq!(p.push(b"--XyZ\r\n"), Ok(Progress::NeedMore));
+        let value = format!(
+            "Content-Disposition: form-data; name=\"x-ignore-pad\"\r\n\r\n{}",
+            "p".repeat(GROWTH)
+        );
+        assert_eq!(p.push(value.as_bytes()), Ok(Progress::NeedMore));
+        assert_eq!(p.held(), 7 + value.len());
+        assert_eq!(budget.used(), 2 * GROWTH);
+        assert!(p.buf.capacity() <= budget.used(), "{}", p.buf.capacity());
+    }
+
     #[test]
     fn refuses_forms_an_origin_could_read_otherwise() {
         let ok = body(&[("key", "k")], "c");
