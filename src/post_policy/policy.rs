@@ -353,6 +353,20 @@ mod tests {
         );
     }
 
+    /// The document is kept as parsed: the origin's copy of the policy is written from it
+    /// (made `null`, only the re-signing integration tests noticed).
+    #[test]
+    fn keeps_the_document_it_read() {
+        let p = policy(r#"[{"key": "a"}, ["content-length-range", 1, 2]]"#).unwrap();
+        assert_eq!(
+            p.document(),
+            &serde_json::json!({
+                "expiration": "2026-11-29T12:00:00.000Z",
+                "conditions": [{"key": "a"}, ["content-length-range", 1, 2]]
+            })
+        );
+    }
+
     #[test]
     fn unreadable_bounds_fail_later_and_numbers_that_are_not_whole_are_invalid() {
         let p = policy(r#"[["content-length-range", "test", "10"]]"#).unwrap();
