@@ -206,6 +206,23 @@ def test_anonymous_forwards_are_counted(make_proxy, bucket):
     assert envoy.prometheus()['s3_resign_requests_total{kind="anonymous"}'] == 1
 
 
+def test_an_anonymous_form_counts_as_anonymous(make_proxy, bucket):
+    """A browser form with no signature, forwarded as `anonymous: forward` allows, is an
+    anonymous request, not a verified `post_policy` one (a mutation run found the form's own
+    kinds unused, 2026-12-02)."""
+    import requests
+
+    envoy = make_proxy(anonymous="forward")
+    form = requests.Request("POST", f"{envoy.endpoint}/{bucket}", data={"key": "public/a.txt"},
+                            files={"file": ("a.txt", b"anonymous")}).prepare()
+    send(envoy.authority, RawRequest("POST", f"/{bucket}", [(k, v) for k, v in form.headers.items()], form.body))
+    deadline = time.monotonic() + 5
+    while not (counted := {k: v for k, v in envoy.prometheus().items() if v and k.startswith("s3_resign_requests")}):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert counted == {'s3_resign_requests_total{kind="anonymous"}': 1}, counted
+
+
 def test_rejection_log_lines(origin, bucket):
     config = render(
         origin_host="127.0.0.1",

@@ -1756,8 +1756,9 @@ fn a_verified_head_is_known_even_when_its_file_fails_in_the_same_piece() {
     let mut whole = upload();
     let refused = whole.feed(&body, &config, NOW).unwrap_err();
     assert_eq!(refused.error.code, EntityTooLarge);
-    let verified = whole.take_verified().expect("the head verified");
-    assert!(verified.is_some());
+    let (auth, key) = whole.take_verified().expect("the head verified");
+    assert_eq!(auth, PostAuth::SigV4);
+    assert!(key.is_some());
     assert_eq!(whole.take_verified(), None, "taken once");
     // A head its policy refuses is not.
     let mut unsigned = upload();

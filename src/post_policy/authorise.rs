@@ -11,23 +11,14 @@ use super::verify::{self, Signer, Verdict};
 use crate::config::{Anonymous, Config};
 use crate::rejection::Rejection;
 
-/// How the form authenticated: the label of its counter and log line.
+/// How the form authenticated: a signed form counts as `post_policy`, an anonymous one as
+/// `anonymous`, as any request forwarded unsigned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostAuth {
     SigV4,
     SigV2,
     /// No signature: forwarded as `anonymous: forward` allows, for the origin to judge.
     Anonymous,
-}
-
-impl PostAuth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PostAuth::SigV4 => "post_policy_v4",
-            PostAuth::SigV2 => "post_policy_v2",
-            PostAuth::Anonymous => "post_anonymous",
-        }
-    }
 }
 
 /// A form allowed through.

@@ -57,8 +57,9 @@ pub struct PostUpload {
     bucket: String,
     boundary: Boundary,
     phase: Phase,
-    /// The key id of a head that verified (`None` inside for an anonymous form), until taken.
-    verified: Option<Option<String>>,
+    /// How a head that verified authenticated, and the key id it claimed (none for an
+    /// anonymous form), until taken.
+    verified: Option<(PostAuth, Option<String>)>,
 }
 
 impl PostUpload {
@@ -83,9 +84,9 @@ impl PostUpload {
         }
     }
 
-    /// Whether the head verified since last asked, and the key id it claimed: set when its
-    /// signature and policy hold, even if the file fails in the same piece.
-    pub fn take_verified(&mut self) -> Option<Option<String>> {
+    /// Whether the head verified since last asked, how, and the key id it claimed: set when
+    /// its signature and policy hold, even if the file fails in the same piece.
+    pub fn take_verified(&mut self) -> Option<(PostAuth, Option<String>)> {
         self.verified.take()
     }
 
@@ -187,7 +188,7 @@ impl PostUpload {
             .into_head()
             .ok_or_else(|| errors::malformed("internal: the head is incomplete"))?;
         let authorised = authorise(config, &head, &self.bucket, now)?;
-        self.verified = Some(authorised.access_key_id.clone());
+        self.verified = Some((authorised.auth, authorised.access_key_id.clone()));
         let for_key = |r: Rejection| match &authorised.access_key_id {
             Some(key) => r.for_key(key),
             None => r,
