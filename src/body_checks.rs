@@ -291,3 +291,117 @@ pub(crate) fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejecti
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addressing::Style;
+
+    /// base64 of the MD5, the SHA-256 and the SHA-1 of "hello".
+    const MD5_HELLO: &[u8] = b"XUFAKrxLKna5cZ2REBfFkg==";
+    const SHA256_HELLO: &[u8] = b"LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+    const SHA1_HELLO: &[u8] = b"qvTGHdzF6KLavt4PO0gs2a6pQ00=";
+
+    fn request(method: &'static str, path: &'static str) -> Request<'static> {
+        Request::new(
+            method.as_bytes(),
+            path.as_bytes(),
+            b"s3.mydomain.com",
+            Vec::new(),
+        )
+    }
+
+    fn target<'r>(req: &Request<'r>) -> Target<'r> {
+        Target::parse(Style::Path, req.raw_path()).unwrap()
+    }
+
+    fn form(fields: &[(&'static str, &'static [u8])]) -> Result<Vec<Expected>, Rejection> {
+        form_file_digests(fields.iter().copied())
+    }
+
+    /// A browser form's file is compared with every digest its fields give, the MD5 as much as
+    /// the SHA-256: the policy may pin either, and the poster picks the other (cargo-mutants:
+    /// only `tests/post_policy.rs`, outside the quick targets, read these digests).
+    #[test]
+    fn a_form_gives_every_digest_of_its_file() {
+        let md5 = Expected::content_md5(MD5_HELLO).unwrap();
+        let sha256 = Expected::checksum("x-amz-checksum-sha256", SHA256_HELLO).unwrap();
+        let sha1 = Expected::checksum("x-amz-checksum-sha1", SHA1_HELLO).unwrap();
+        assert_eq!(
+            form(&[
+                ("Content-MD5", MD5_HELLO),
+                ("key", b"k"),
+                ("X-Amz-Checksum-Sha256", SHA256_HELLO),
+            ]),
+            Ok(vec![md5, sha256])
+        );
+        assert_eq!(form(&[("x-amz-checksum-sha1", SHA1_HELLO)]), Ok(vec![sha1]));
+        assert_eq!(form(&[("key", b"k")]), Ok(vec![]));
+        // A CRC binds nothing, but is a checksum: a second one is refused, as S3 refuses it.
+        assert_eq!(form(&[("x-amz-checksum-crc32", b"NhCmhg==")]), Ok(vec![]));
+        for bad in [
+            &[
+                ("x-amz-checksum-crc32", &b"NhCmhg=="[..]),
+                ("x-amz-checksum-sha256", SHA256_HELLO),
+            ][..],
+            &[("x-amz-checksum-sha256", SHA1_HELLO)],
+            &[("content-md5", b"abc")],
+        ] {
+            assert!(form(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// A checksum is the whole object's, not the body's, on a CompleteMultipartUpload only: an
+    /// object's `POST` whose query is `uploadId` (and the SDKs' `x-id`). Anywhere else it binds
+    /// the body, or a captured request replays with another body (cargo-mutants: the bucket's
+    /// `POST ?uploadId`, the object's `PUT ?uploadId` and its bare `POST` were untested).
+    #[test]
+    fn a_checksum_is_the_objects_only_on_a_completion() {
+        for (method, path) in [
+            ("POST", "/bucket/k?uploadId=U"),
+            ("POST", "/bucket/k?uploadId=U&x-id=CompleteMultipartUpload"),
+        ] {
+            let req = request(method, path);
+            assert!(!checksums_bind_the_body(&req, &target(&req)), "{path}");
+        }
+        for (method, path) in [
+            ("POST", "/bucket?uploadId=U"),
+            ("POST", "/bucket/?uploadId=U"),
+            ("PUT", "/bucket/k?uploadId=U"),
+            ("POST", "/bucket/k"),
+            ("POST", "/bucket/k?x-id=PutObject"),
+            ("POST", "/bucket/k?uploadId=U&partNumber=1"),
+            ("POST", "/bucket?delete&uploadId=U"),
+            ("POST", "/bucket/k?uploads&uploadId=U"),
+        ] {
+            let req = request(method, path);
+            assert!(
+                checksums_bind_the_body(&req, &target(&req)),
+                "{method} {path}"
+            );
+        }
+    }
+
+    /// A `PUT` of a bucket (CreateBucket's configuration) is a document, held whole: an origin
+    /// may act at its root element's end, before the padding after it has been hashed
+    /// (cargo-mutants: only sub-resources were tested, not the bucket itself).
+    #[test]
+    fn a_put_of_a_bucket_is_a_document() {
+        for (method, path, document) in [
+            ("PUT", "/bucket", true),
+            ("PUT", "/bucket/", true),
+            ("PUT", "/bucket/k?tagging", true),
+            ("PUT", "/bucket/k", false),
+            ("PUT", "/bucket/k?partNumber=1&uploadId=U", false),
+            ("POST", "/bucket/k?uploadId=U", true),
+            ("GET", "/bucket", false),
+        ] {
+            let req = request(method, path);
+            assert_eq!(
+                is_document(&req, &target(&req)),
+                document,
+                "{method} {path}"
+            );
+        }
+    }
+}
