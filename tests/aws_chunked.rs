@@ -741,3 +741,97 @@ fn the_trailers_must_be_those_x_amz_trailer_announced() {
         Err(ChunkError::Malformed(_))
     ));
 }
+
+/// A refused body gives back what it held at once, not when the stream is dropped, and takes
+/// nothing more; one that ended takes nothing more either, and finishing it again adds
+/// nothing (cargo-mutants: `fail` emptied and the finished state's arm deleted, unnoticed).
+#[test]
+fn a_refused_or_finished_body_takes_nothing_more() {
+    let data = vec![7u8; 10_000];
+    let body = write_body(client(SEED), &[&data], None, "\r\n");
+    let budget = MemoryBudget::new(1 << 20);
+    let mut r = ChunkedResigner::new(
+        both(client(SEED), origin()),
+        Trailer::None,
+        MAX,
+        10_000,
+        budget.clone(),
+    );
+    let mut out = Vec::new();
+    r.feed_into(&body[..5_000], &mut out).unwrap();
+    assert!(budget.used() > 0);
+    let mut tampered = body[5_000..].to_vec();
+    tampered[100] ^= 1;
+    assert_eq!(
+        r.feed_into(&tampered, &mut out).unwrap_err(),
+        ChunkError::ChunkSignature { index: 0 }
+    );
+    assert_eq!((r.held(), budget.used()), (0, 0));
+    let final_chunk = &body[body.len() - ("0;chunk-signature=\r\n\r\n".len() + 64)..];
+    assert!(matches!(
+        r.feed_into(final_chunk, &mut out),
+        Err(ChunkError::Malformed(_))
+    ));
+    assert!(r.finish().is_err());
+
+    let (body, length) = small_body(Trailer::None);
+    let mut r = resigner(SEED, Trailer::None, length);
+    let mut out = Vec::new();
+    r.feed_into(&body, &mut out).unwrap();
+    out.extend(r.finish().unwrap());
+    assert_eq!(out.len(), body.len());
+    assert_eq!(r.finish(), Ok(Vec::new()));
+    assert!(matches!(
+        r.feed_into(b"0", &mut out),
+        Err(ChunkError::Malformed(_))
+    ));
+}
+
+/// A signed trailer section may take up to 16 KiB (many checksums, long names), no more
+/// (cargo-mutants: the bound made `16 + 1024` refused no body a test sent).
+#[test]
+fn a_trailer_section_may_take_16_kib() {
+    let body = |pad: usize| {
+        let value = "a".repeat(pad);
+        write_body(
+            client(SEED),
+            &[b"data"],
+            Some(&[("x-amz-meta-pad", value.as_str())]),
+            "\r\n",
+        )
+    };
+    let fits = body(15_000);
+    assert_eq!(
+        run(resigner(SEED, Trailer::Signed, 4), &[&fits])
+            .unwrap()
+            .len(),
+        fits.len()
+    );
+    assert_eq!(
+        refused(Trailer::Signed, 4, &body(17_000)),
+        ChunkError::Malformed("the trailer section is too large")
+    );
+}
+
+/// A held chunk reserves at least 4 KiB at a time, so that a chunk arriving in small pieces
+/// is not reallocated (and its reservation resized) for each (cargo-mutants: the step made
+/// `4 + 1024` or `4 / 1024`, unnoticed).
+#[test]
+fn a_held_chunk_reserves_4_kib_at_a_time() {
+    let data = vec![7u8; 10_000];
+    let body = write_body(client(SEED), &[&data], None, "\r\n");
+    let budget = MemoryBudget::new(1 << 20);
+    let mut r = ChunkedResigner::new(
+        both(client(SEED), origin()),
+        Trailer::None,
+        MAX,
+        10_000,
+        budget.clone(),
+    );
+    let mut out = Vec::new();
+    r.feed_into(&body[..200], &mut out).unwrap();
+    for at in (200..4_000).step_by(100) {
+        r.feed_into(&body[at..at + 100], &mut out).unwrap();
+        assert_eq!(budget.used(), 4 * 1024, "{at}");
+    }
+}
