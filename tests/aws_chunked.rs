@@ -814,24 +814,40 @@ fn a_trailer_section_may_take_16_kib() {
 }
 
 /// A held chunk reserves at least 4 KiB at a time, so that a chunk arriving in small pieces
-/// is not reallocated (and its reservation resized) for each (cargo-mutants: the step made
-/// `4 + 1024` or `4 / 1024`, unnoticed).
+/// is not reallocated (and its reservation resized) for each; never less than it holds, or
+/// the budget undercounts the VM's memory; and never more than the chunk (cargo-mutants: the
+/// step made `4 + 1024` or `4 / 1024`, the allocation made larger than the reservation, and
+/// the chunk's end miscounted, all unnoticed).
 #[test]
-fn a_held_chunk_reserves_4_kib_at_a_time() {
+fn a_held_chunk_reserves_4_kib_at_a_time_what_it_holds_and_no_more_than_the_chunk() {
     let data = vec![7u8; 10_000];
     let body = write_body(client(SEED), &[&data], None, "\r\n");
+    let chunk_end = body.iter().position(|&b| b == b'\n').unwrap() + 1 + 10_000 + 2;
     let budget = MemoryBudget::new(1 << 20);
-    let mut r = ChunkedResigner::new(
-        both(client(SEED), origin()),
-        Trailer::None,
-        MAX,
-        10_000,
-        budget.clone(),
-    );
+    let new = || {
+        ChunkedResigner::new(
+            both(client(SEED), origin()),
+            Trailer::None,
+            MAX,
+            10_000,
+            budget.clone(),
+        )
+    };
     let mut out = Vec::new();
+    let mut r = new();
     r.feed_into(&body[..200], &mut out).unwrap();
-    for at in (200..4_000).step_by(100) {
-        r.feed_into(&body[at..at + 100], &mut out).unwrap();
-        assert_eq!(budget.used(), 4 * 1024, "{at}");
+    for at in (200..chunk_end - 1).step_by(100) {
+        let end = (at + 100).min(chunk_end - 1);
+        r.feed_into(&body[at..end], &mut out).unwrap();
+        if end <= 4 * 1024 {
+            assert_eq!(budget.used(), 4 * 1024, "{end}");
+        }
+        assert!(budget.used() >= r.held(), "{end}");
     }
+    drop(r);
+    // The chunk but its last byte, in two pieces: all of the chunk is reserved, no more.
+    let mut r = new();
+    r.feed_into(&body[..5_000], &mut out).unwrap();
+    r.feed_into(&body[5_000..chunk_end - 1], &mut out).unwrap();
+    assert_eq!(budget.used(), chunk_end);
 }
