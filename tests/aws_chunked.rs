@@ -851,3 +851,52 @@ fn a_held_chunk_reserves_4_kib_at_a_time_what_it_holds_and_no_more_than_the_chun
     r.feed_into(&body[5_000..chunk_end - 1], &mut out).unwrap();
     assert_eq!(budget.used(), chunk_end);
 }
+
+/// A chunk header that has not ended is refused as soon as it passes 128 bytes, however the
+/// pieces fall: a header is kept until its line ends, and one that never ends would grow
+/// without bound (cargo-mutants: the bound made `==` let every header by that skipped 128).
+#[test]
+fn a_chunk_header_is_refused_once_past_128_bytes() {
+    for pieces in [&[200][..], &[100, 100], &[1, 127, 1]] {
+        let mut r = resigner(SEED, Trailer::None, 10);
+        let mut fed = 0;
+        let mut result = Ok(());
+        for &n in pieces {
+            result = r.feed_into(&b"1".repeat(n), &mut Vec::new());
+            fed += n;
+            if fed <= 128 {
+                assert_eq!(result, Ok(()), "{pieces:?}");
+            }
+        }
+        assert_eq!(
+            result,
+            Err(ChunkError::Malformed("a chunk header is too long")),
+            "{pieces:?}"
+        );
+    }
+}
+
+/// A chunk may be as large as the configured maximum, not only smaller (cargo-mutants: `>=`
+/// refused an SDK's chunks of exactly the maximum, unnoticed).
+#[test]
+fn a_chunk_of_the_maximum_size_is_taken() {
+    let data = vec![1u8; 4096];
+    let body = write_body(client(SEED), &[&data], None, "\r\n");
+    let at_most = |max| {
+        ChunkedResigner::new(
+            both(client(SEED), origin()),
+            Trailer::None,
+            max,
+            4096,
+            unlimited(),
+        )
+    };
+    assert_eq!(run(at_most(4096), &[&body]).unwrap().len(), body.len());
+    assert_eq!(
+        run(at_most(4095), &[&body]).unwrap_err(),
+        ChunkError::ChunkTooLarge {
+            size: 4096,
+            max: 4095
+        }
+    );
+}
