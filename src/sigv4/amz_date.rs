@@ -380,6 +380,24 @@ mod tests {
         }
     }
 
+    /// A credential's scope date is compared with the request's day as `&str == DateStamp`
+    /// (verify.rs, post_policy/verify.rs): it must hold for that day only, whichever side it is
+    /// on, or a signing key derived for one day signs requests dated any other (cargo-mutants:
+    /// both comparisons made `true`, or the scope's made `false` or `!=`, unnoticed by the
+    /// unit tests, which compared with `assert_eq!` alone).
+    #[test]
+    fn a_date_stamp_equals_its_own_day_only() {
+        let stamp = AmzDate::parse(b"20130524T235959Z").unwrap().date_stamp();
+        assert!("20130524" == stamp);
+        assert!(stamp == "20130524");
+        for other in ["20130525", "20130523", "2013052", "201305240", ""] {
+            assert!(other != stamp, "{other}");
+            assert!(stamp != other, "{other}");
+        }
+        assert_eq!(stamp.to_string(), "20130524");
+        assert_eq!(format!("{stamp}/s3"), "20130524/s3");
+    }
+
     #[test]
     fn unix_round_trip_over_leap_years_and_month_ends() {
         for secs in (0..4_102_444_800u64).step_by(86_399 * 7 + 13) {
