@@ -712,4 +712,87 @@ mod tests {
             );
         }
     }
+
+    /// An empty body is taken with the head when it matches the digest and is not framed: the
+    /// filter's only chance to check a body that never comes (cargo-mutants: `accepts_empty`
+    /// made `false`, unnoticed by the unit tests).
+    #[test]
+    fn an_empty_body_is_taken_at_the_head_when_it_matches_unframed() {
+        let check = |expected, framing| BodyCheck {
+            expected,
+            hold: Hold::LastByte,
+            framing,
+        };
+        assert!(check(md5_of(b""), Framing::Plain).accepts_empty());
+        assert!(!check(md5_of(b"x"), Framing::Plain).accepts_empty());
+        assert!(!check(md5_of(b""), Framing::AwsChunked).accepts_empty());
+    }
+
+    /// base64 of 31 bytes is 44 characters, as long as a SHA-256's, and of 19 bytes 28, as a
+    /// SHA-1's: the bytes decoded are counted, not the characters alone, as S3 refuses them
+    /// (cargo-mutants: the count's guard made `true` took them, a zero for the missing byte).
+    #[test]
+    fn a_digest_one_byte_short_in_as_many_characters_is_refused() {
+        for (name, n) in [("x-amz-checksum-sha256", 32), ("x-amz-checksum-sha1", 20)] {
+            let short = b64(&vec![7u8; n - 1]);
+            assert_eq!(short.len(), b64(&vec![7u8; n]).len(), "{name}");
+            assert_eq!(
+                Expected::checksum(name, short.as_bytes()),
+                Err(InvalidDigest)
+            );
+            assert!(Expected::checksum(name, b64(&vec![7u8; n]).as_bytes()).is_ok());
+        }
+    }
+
+    /// A form's file is checked by `RunningDigest::check`: another body is refused as S3
+    /// refuses it (cargo-mutants: `check` made `Ok(())`, which no unit test called).
+    #[test]
+    fn a_running_digest_refuses_another_body() {
+        let mut same = RunningDigest::new(md5_of(b"hello"));
+        same.update(b"hel");
+        same.update(b"lo");
+        assert_eq!(same.check(), Ok(()));
+        let mut other = RunningDigest::new(md5_of(b"hello"));
+        other.update(b"hellp");
+        assert_eq!(other.check().unwrap_err().error.code, BadDigest);
+    }
+
+    /// What is held is what `held` says: the last byte of object data, all of a document
+    /// (cargo-mutants: `held` made 0 or 1, unnoticed).
+    #[test]
+    fn held_counts_what_waits() {
+        let mut object = digest(md5_of(b"abcdef"), Hold::LastByte, 1 << 20);
+        object.feed(b"abc").unwrap();
+        assert_eq!(object.held(), 1);
+        let mut document = digest(md5_of(b"abcdef"), Hold::Whole, 1 << 20);
+        document.feed(b"abc").unwrap();
+        document.feed(b"de").unwrap();
+        assert_eq!(document.held(), 5);
+    }
+
+    /// A document's reservation doubles, and only when what arrives does not fit: one that
+    /// grew by what each piece brings would be copied whole for every piece, a quadratic cost
+    /// a sender chooses (cargo-mutants: `* 2` made `+ 2` or `/ 2`, and `>` made `>=`,
+    /// unnoticed). A document of exactly the bound is held.
+    #[test]
+    fn a_document_reservation_doubles_and_may_reach_the_bound() {
+        let budget = MemoryBudget::new(8 << 20);
+        let check = BodyCheck {
+            expected: md5_of(b""),
+            hold: Hold::Whole,
+            framing: Framing::Plain,
+        };
+        let mut doc = BodyDigest::new(check, budget.clone());
+        for reserved in [1000, 2000, 4000, 4000, 8000, 8000, 8000, 8000, 16000] {
+            doc.feed(&[b'x'; 1000]).unwrap();
+            assert_eq!(budget.used(), reserved);
+        }
+        drop(doc);
+        let mut full = BodyDigest::new(check, budget.clone());
+        assert_eq!(
+            full.feed(&vec![b' '; MAX_DOCUMENT_BYTES]),
+            Ok(Release::default())
+        );
+        assert_eq!(full.held(), MAX_DOCUMENT_BYTES);
+    }
 }
