@@ -919,7 +919,7 @@ fn a_trailer_signature_after_spaces_is_replaced_where_it_is() {
         assert_eq!(out.len(), spaced.len());
         let name_end = out.len() - "\r\n\r\n".len() - 64 - spaces.len();
         assert_eq!(
-            &out[..name_end].rsplit(|&b| b == b'\n').next().unwrap()[..],
+            out[..name_end].rsplit(|&b| b == b'\n').next().unwrap(),
             b"x-amz-trailer-signature:"
         );
         assert_eq!(&out[name_end..name_end + spaces.len()], spaces);
