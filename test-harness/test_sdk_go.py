@@ -209,10 +209,10 @@ def test_virtual_hosted(proxy, origin_s3, bucket, tmp_path, sdk):
 @pytest.mark.parametrize("sdk", ["v2", "minio"])
 def test_virtual_hosted_over_https_and_h2(h2_proxy, origin_s3, bucket, tmp_path, sdk):
     """The deployment users see: `https://bucket.s3.mydomain.com`, one wildcard certificate
-    for every bucket, HTTP/2 by ALPN. The bucket reaches the filter in `:authority` (and
-    the TLS server name); it is checked and re-signed as in `Host` over HTTP/1.1. A key
-    signed for one bucket's name cannot be sent to another's: the signature covers the
-    host."""
+    for every bucket, HTTP/2 by ALPN. The bucket reaches the filter in `:authority` (the
+    filter never reads the TLS server name); it is checked and re-signed as in `Host` over
+    HTTP/1.1. A URL signed for one bucket's name cannot be sent to another's: the signature
+    covers the host."""
     endpoint = f"https://{PUBLIC_TEST_DOMAIN}:{h2_proxy.port}"
     path = tmp_path / "v.txt"
     path.write_bytes(b"virtual over h2")
