@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness import Envoy, Garage, S3sFs, filter_config_json, render
-from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header, target_of
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 
 ENDPOINT = f"http://{PUBLIC_TEST_DOMAIN}"
@@ -58,6 +58,24 @@ def test_presigned_virtual_hosted_url(proxy, origin_s3, bucket):
         assert url.startswith(f"http://{host}/shared.txt?"), url
         r = send(host, RawRequest("GET", url.split(host, 1)[1]), port=proxy.port)
         assert r.body == b"shared", r.body
+
+
+def test_boto3_sends_a_dotted_bucket_path_style_over_https(h2_proxy, origin_s3):
+    """A wildcard certificate (`*.s3.mydomain.test`) covers one label: asked for virtual-hosted
+    addressing over HTTPS, boto3 puts a bucket whose name holds dots in the path, at the
+    public name itself, and such a URL goes through (the other buckets stay in the host)."""
+    dotted = f"dotted.{uuid.uuid4().hex[:10]}"
+    origin_s3.create_bucket(Bucket=dotted)
+    origin_s3.put_object(Bucket=dotted, Key="k.txt", Body=b"dotted")
+    endpoint = f"https://{PUBLIC_TEST_DOMAIN}:{h2_proxy.port}"
+    client = s3_client(endpoint, s3={"addressing_style": "virtual"})
+    plain = client.generate_presigned_url("get_object", Params={"Bucket": "plain", "Key": "k.txt"})
+    assert plain.startswith(f"https://plain.{PUBLIC_TEST_DOMAIN}:{h2_proxy.port}/k.txt?"), plain
+    url = client.generate_presigned_url("get_object", Params={"Bucket": dotted, "Key": "k.txt"}, ExpiresIn=300)
+    assert url.startswith(f"{endpoint}/{dotted}/k.txt?"), url
+    r = send_h2(f"{PUBLIC_TEST_DOMAIN}:{h2_proxy.port}", "GET", target_of(url).encode(), h2_proxy.port,
+                ca=h2_proxy.ca_bundle)
+    assert (r.status, r.body) == (200, b"dotted"), r.body
 
 
 def test_a_key_put_never_becomes_a_bucket_put(proxy, origin_s3, bucket):
