@@ -180,6 +180,9 @@ impl Stream {
         input: &mut [u8],
         end_of_stream: bool,
     ) -> Result<BodyStep, Rejection> {
+        // Counted where the request is (a standalone or edge filter): an origin filter
+        // re-signs the chunks the edge verified, again for each attempt.
+        let counted_here = !self.is_origin_filter();
         let Some(Body::Chunked(resigner)) = self.body.as_mut() else {
             return Ok(BodyStep::default());
         };
@@ -198,12 +201,7 @@ impl Stream {
                 wait: false,
             })
         });
-        // Counted where the request is (a standalone or edge filter): an origin filter
-        // re-signs the chunks the edge verified, again for each attempt.
-        if !matches!(
-            self.filters.as_deref().map(|f| &f.kind),
-            Some(FilterKind::Origins(_))
-        ) {
+        if counted_here {
             self.counters
                 .chunks_resigned(resigner.chunks() - chunks_before);
         }

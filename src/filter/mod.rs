@@ -258,7 +258,7 @@ impl Drop for Stream {
 
 impl HttpContext for Stream {
     fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
-        if let Some(FilterKind::Origins(_)) = self.filters.as_deref().map(|f| &f.kind) {
+        if self.is_origin_filter() {
             // First: any refusal of this attempt, however early, is the request's count.
             self.granted_ticket = granted_ticket();
         }
@@ -417,6 +417,14 @@ impl Stream {
             .as_ref()
             .map(|f| f.access_log)
             .unwrap_or_default()
+    }
+
+    /// Whether this filter re-signs for the origins after an edge filter (`role: origin`).
+    fn is_origin_filter(&self) -> bool {
+        matches!(
+            self.filters.as_deref().map(|f| &f.kind),
+            Some(FilterKind::Origins(_))
+        )
     }
 
     /// Which pages may read this filter's refusals (a standalone or edge filter's).
