@@ -12,7 +12,7 @@ use base64::Engine;
 use s3_resign::config::Config;
 use s3_resign::memory_budget::MemoryBudget;
 use s3_resign::post_policy::{
-    content_length, Boundary, HeadVerdict, PostAuth, PostUpload, DEFAULT_MAX_HEAD_BYTES,
+    content_length, Boundary, PostAuth, PostUpload, Verified, DEFAULT_MAX_HEAD_BYTES,
 };
 use s3_resign::rejection::Rejection;
 use s3_resign::s3_error::S3ErrorCode::{self, *};
@@ -365,7 +365,14 @@ fn v2_default() -> Form {
 
 struct Posted {
     out: Vec<u8>,
-    verdict: HeadVerdict,
+    verdict: Verdict,
+}
+
+/// What the upload said of the form's head.
+#[derive(Debug)]
+struct Verdict {
+    verified: Verified,
+    length_change: i64,
 }
 
 /// Feeds `body` cut at `cuts` (ascending) the way the adapter does, then ends it.
@@ -384,26 +391,31 @@ fn post_cut(
         MemoryBudget::new(1 << 24),
     );
     let mut out = Vec::new();
-    let mut verdict = None;
+    let mut verified = None;
+    let mut length_change = None;
     let mut at = 0;
     for &cut in cuts.iter().chain([&body.len()]) {
         let piece = &body[at..cut];
         at = cut;
-        let release = match upload.feed(piece, config, now) {
+        let fed = upload.feed(piece, config, now);
+        // Verified once, by the piece that completes the head, whether or not its file fails.
+        if let Some(v) = upload.take_verified() {
+            assert!(verified.replace(v).is_none());
+        }
+        let release = match fed {
             Ok(release) => release,
             Err(e) => return Err((e, out)),
         };
+        let done = length_change.is_some() || release.length_change.is_some();
         // Nothing of the head goes on before its verdict.
-        assert!(verdict.is_some() || release.head.is_some() || release.prefix.is_empty());
-        assert!(verdict.is_some() || release.head.is_some() || release.range.is_empty());
-        assert_eq!(
-            upload.head_pending(),
-            verdict.is_none() && release.head.is_none()
-        );
+        assert!(done || release.prefix.is_empty());
+        assert!(done || release.range.is_empty());
+        assert_eq!(upload.head_pending(), !done);
+        assert_eq!(done, verified.is_some());
         out.extend_from_slice(&release.prefix);
         out.extend_from_slice(&piece[release.range]);
-        if let Some(head) = release.head {
-            assert!(verdict.replace(head).is_none());
+        if let Some(change) = release.length_change {
+            assert!(length_change.replace(change).is_none());
         }
     }
     match upload.finish() {
@@ -412,7 +424,10 @@ fn post_cut(
     }
     Ok(Posted {
         out,
-        verdict: verdict.expect("a verdict"),
+        verdict: Verdict {
+            verified: verified.expect("verified"),
+            length_change: length_change.expect("a change in length"),
+        },
     })
 }
 
@@ -494,14 +509,14 @@ fn the_documented_examples_verify_and_pass_untouched() {
                 PostAuth::SigV2
             };
             assert_eq!(
-                posted.verdict,
-                HeadVerdict {
+                posted.verdict.verified,
+                Verified {
                     auth,
                     access_key_id: Some(KEY.to_owned()),
-                    content_length_delta: 0
                 },
                 "{name}"
             );
+            assert_eq!(posted.verdict.length_change, 0, "{name}");
             // Valid through the expiration's second, not after.
             let mut at_expiry = example(name, boundary);
             at_expiry.now = e.expiration;
@@ -1223,7 +1238,7 @@ fn anonymous_forms_follow_the_anonymous_setting() {
     );
     let posted = post(&forward, &form, NOW).unwrap();
     assert_eq!(posted.out, form.body());
-    assert_eq!(posted.verdict.auth, PostAuth::Anonymous);
+    assert_eq!(posted.verdict.verified.auth, PostAuth::Anonymous);
     // A form whose file comes first has no fields: S3's answer names the missing key and the
     // order of the fields, whether the form would have been signed or not (a walk-through).
     for config in [&same_keys(), &forward] {
@@ -1232,7 +1247,7 @@ fn anonymous_forms_follow_the_anonymous_setting() {
         assert!(message.contains("field named 'key'"), "{message}");
         assert!(message.contains("order of the fields"), "{message}");
     }
-    assert_eq!(posted.verdict.access_key_id, None);
+    assert_eq!(posted.verdict.verified.access_key_id, None);
     // Written otherwise, its parts reach the origin as browsers write them: an origin reading
     // a part's headers otherwise could find authentication the filter did not (a review).
     let mut body = form.body();
@@ -1250,7 +1265,7 @@ fn anonymous_forms_follow_the_anonymous_setting() {
         "{out}"
     );
     assert_eq!(
-        posted.verdict.content_length_delta,
+        posted.verdict.length_change,
         posted.out.len() as i64 - body.len() as i64
     );
 }
@@ -1380,7 +1395,7 @@ fn the_fields_before_the_file_are_bounded() {
 
 /// Posts `form` through `config`, checks the output at every cut is the same, the length
 /// change is the verdict's, and returns the output.
-fn resigned(config: &Config, form: &Form) -> (Vec<u8>, HeadVerdict) {
+fn resigned(config: &Config, form: &Form) -> (Vec<u8>, Verdict) {
     let body = form.body();
     let whole = post_cut(config, BUCKET, &form.boundary, &body, &[], NOW)
         .unwrap_or_else(|(r, _)| panic!("{r:?}"));
@@ -1389,7 +1404,7 @@ fn resigned(config: &Config, form: &Form) -> (Vec<u8>, HeadVerdict) {
             .unwrap_or_else(|(r, _)| panic!("cut {cut}: {r:?}"));
         assert_eq!(posted.out, whole.out, "cut {cut}");
     }
-    let delta = whole.verdict.content_length_delta;
+    let delta = whole.verdict.length_change;
     assert_eq!(whole.out.len() as i64, body.len() as i64 + delta);
     assert_eq!(
         content_length(body.len().to_string().as_bytes(), delta),
@@ -1403,7 +1418,7 @@ fn resigned(config: &Config, form: &Form) -> (Vec<u8>, HeadVerdict) {
 }
 
 /// The origin's view of a re-signed body: it verifies under the origin's keys.
-fn origin_accepts(out: &[u8], boundary: &str) -> HeadVerdict {
+fn origin_accepts(out: &[u8], boundary: &str) -> Verdict {
     post_cut(&origin_side(), BUCKET, boundary, out, &[], NOW)
         .unwrap_or_else(|(r, _)| panic!("the origin refuses: {r:?}"))
         .verdict
@@ -1421,8 +1436,8 @@ fn a_sigv4_form_is_re_signed_for_the_origin_keys_and_region() {
     ]));
     let form = v4_form(&conditions, &[("key", "user/1/${filename}")]);
     let (out, verdict) = resigned(&config, &form);
-    assert_eq!(verdict.auth, PostAuth::SigV4);
-    assert_eq!(verdict.access_key_id.as_deref(), Some(KEY));
+    assert_eq!(verdict.verified.auth, PostAuth::SigV4);
+    assert_eq!(verdict.verified.access_key_id.as_deref(), Some(KEY));
     let origin_credential = credential(ORIGIN_KEY, DATE, "eu-west-3");
     assert_eq!(
         field_of(&out, "x-amz-credential"),
@@ -1439,8 +1454,11 @@ fn a_sigv4_form_is_re_signed_for_the_origin_keys_and_region() {
     expected[6][2] = json!(origin_credential);
     assert_eq!(new["conditions"], expected);
     let at_origin = origin_accepts(&out, REQUESTS);
-    assert_eq!(at_origin.access_key_id.as_deref(), Some(ORIGIN_KEY));
-    assert_eq!(at_origin.content_length_delta, 0);
+    assert_eq!(
+        at_origin.verified.access_key_id.as_deref(),
+        Some(ORIGIN_KEY)
+    );
+    assert_eq!(at_origin.length_change, 0);
     // The client's form does not verify at the origin, nor the origin's here.
     assert!(post_cut(&origin_side(), BUCKET, REQUESTS, &form.body(), &[], NOW).is_err());
     assert!(post_cut(&config, BUCKET, REQUESTS, &out, &[], NOW).is_err());
@@ -1455,13 +1473,13 @@ fn the_documented_example_is_re_signed_too() {
     let verdict = post_cut(&origin_side(), &e.bucket, BROWSER, &posted.out, &[], e.now)
         .unwrap_or_else(|(r, _)| panic!("{r:?}"))
         .verdict;
-    assert_eq!(verdict.access_key_id.as_deref(), Some(ORIGIN_KEY));
+    assert_eq!(verdict.verified.access_key_id.as_deref(), Some(ORIGIN_KEY));
     assert_eq!(
         field_of(&posted.out, "X-Amz-Credential").as_deref(),
         Some("ORIGINKEY/20151229/us-east-1/s3/aws4_request")
     );
     assert_eq!(
-        posted.verdict.content_length_delta,
+        posted.verdict.length_change,
         posted.out.len() as i64 - e.form.body().len() as i64
     );
 }
@@ -1478,7 +1496,7 @@ fn same_keys_in_another_region_re_sign_the_credential_only() {
         Some(credential(KEY, DATE, "eu-west-3"))
     );
     assert_eq!(
-        verdict.content_length_delta,
+        verdict.length_change,
         out.len() as i64 - v4_default().body().len() as i64
     );
     // Same region: untouched.
@@ -1496,19 +1514,22 @@ fn same_keys_in_another_region_re_sign_the_credential_only() {
 fn a_sigv2_form_is_re_signed_with_the_origin_secret() {
     let form = v2_default();
     let (out, verdict) = resigned(&translating(json!({})), &form);
-    assert_eq!(verdict.auth, PostAuth::SigV2);
+    assert_eq!(verdict.verified.auth, PostAuth::SigV2);
     assert_eq!(
         field_of(&out, "AWSAccessKeyId").as_deref(),
         Some(ORIGIN_KEY)
     );
     assert_eq!(field_of(&out, "policy"), field_of(&form.body(), "policy"));
     assert_eq!(
-        verdict.content_length_delta,
+        verdict.length_change,
         ORIGIN_KEY.len() as i64 - KEY.len() as i64
     );
     let at_origin = origin_accepts(&out, REQUESTS);
     assert_eq!(
-        (at_origin.auth, at_origin.access_key_id.as_deref()),
+        (
+            at_origin.verified.auth,
+            at_origin.verified.access_key_id.as_deref()
+        ),
         (PostAuth::SigV2, Some(ORIGIN_KEY))
     );
 }
@@ -1560,7 +1581,7 @@ fn a_sigv2_form_is_upgraded_to_sigv4_for_origins_that_want_it() {
         ),
     ] {
         let (out, verdict) = resigned(&config, &v2_default());
-        assert_eq!(verdict.auth, PostAuth::SigV2);
+        assert_eq!(verdict.verified.auth, PostAuth::SigV2);
         assert_eq!(field_of(&out, "AWSAccessKeyId"), None);
         assert_eq!(field_of(&out, "signature"), None);
         assert_eq!(
@@ -1584,7 +1605,7 @@ fn a_sigv2_form_is_upgraded_to_sigv4_for_origins_that_want_it() {
                     .verdict
             }
         };
-        assert_eq!(at_origin.auth, PostAuth::SigV4);
+        assert_eq!(at_origin.verified.auth, PostAuth::SigV4);
     }
     // A SigV2 form with its own `x-amz-date` field: the origin gets only the filter's.
     let form = v2_form(
@@ -1613,10 +1634,10 @@ fn forms_origins_could_read_otherwise_are_normalised_for_them() {
     assert_eq!(text.matches("filename=").count(), 1);
     assert!(text.contains("name=\"file\"; filename=\"photo.jpg\""));
     assert_eq!(
-        verdict.content_length_delta,
+        verdict.length_change,
         out.len() as i64 - form.body().len() as i64
     );
-    assert!(verdict.content_length_delta < 0);
+    assert!(verdict.length_change < 0);
     // The normalised form verifies as it is.
     let again = post_cut(&same_keys(), BUCKET, REQUESTS, &out, &[], NOW)
         .unwrap_or_else(|(r, _)| panic!("{r:?}"));
@@ -1756,9 +1777,9 @@ fn a_verified_head_is_known_even_when_its_file_fails_in_the_same_piece() {
     let mut whole = upload();
     let refused = whole.feed(&body, &config, NOW).unwrap_err();
     assert_eq!(refused.error.code, EntityTooLarge);
-    let (auth, key) = whole.take_verified().expect("the head verified");
-    assert_eq!(auth, PostAuth::SigV4);
-    assert!(key.is_some());
+    let verified = whole.take_verified().expect("the head verified");
+    assert_eq!(verified.auth, PostAuth::SigV4);
+    assert!(verified.access_key_id.is_some());
     assert_eq!(whole.take_verified(), None, "taken once");
     // A head its policy refuses is not.
     let mut unsigned = upload();

@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         let mut delta = 0;
         for piece in splits.pieces(body) {
             match upload.feed_into(piece, config, now, &mut out) {
-                Ok(Some(verdict)) => delta = verdict.content_length_delta,
+                Ok(Some(change)) => delta = change,
                 Ok(None) => {}
                 Err(rejection) => {
                     render_rejection(&rejection);

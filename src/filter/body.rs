@@ -10,7 +10,7 @@ use crate::body_checks::{carries_a_body, unexpected_body};
 use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
 use crate::body_edits;
 use crate::gateway::Forward;
-use crate::post_policy::{self, PostAuth, PostUpload};
+use crate::post_policy::{self, PostAuth, PostUpload, Verified};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -233,7 +233,11 @@ impl Stream {
         let verified = form.take_verified();
         let finished = (fed.is_ok() && end_of_stream).then(|| form.finish());
         let wait = form.head_pending() && !end_of_stream;
-        if let Some((auth, key)) = verified {
+        if let Some(Verified {
+            auth,
+            access_key_id: key,
+        }) = verified
+        {
             let kind = match auth {
                 // Forwarded unsigned, as `anonymous: forward` allows: counted as such (a
                 // mutation run found the form's own kinds unused, 2026-12-02).
@@ -246,10 +250,8 @@ impl Stream {
         }
         let release = fed?;
         let last = finished.transpose()?.unwrap_or_default();
-        if let Some(verdict) = &release.head {
-            if verdict.content_length_delta != 0 {
-                set_content_length(verdict.content_length_delta)?;
-            }
+        if let Some(change) = release.length_change.filter(|&change| change != 0) {
+            set_content_length(change)?;
         }
         Ok(BodyStep {
             lead: None,

@@ -31,10 +31,6 @@ impl Boundary {
         Ok(Boundary(value.to_vec()))
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
     /// `--boundary`: opens the body, and each part after a CRLF.
     pub fn dash_boundary(&self) -> Vec<u8> {
         let mut dash = Vec::with_capacity(2 + self.0.len());

@@ -97,6 +97,7 @@ impl FileScanner {
     }
 
     /// Bytes held back.
+    #[cfg(test)]
     pub fn held(&self) -> usize {
         self.held.len() - self.unsent
     }

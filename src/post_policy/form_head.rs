@@ -373,6 +373,7 @@ impl HeadParser {
     }
 
     /// Bytes held.
+    #[cfg(test)]
     pub fn held(&self) -> usize {
         self.buf.len()
     }

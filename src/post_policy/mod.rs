@@ -23,8 +23,8 @@
 //! `PostUpload::feed` takes each piece and returns a `Release` (`prefix`, then
 //! `input[range]`). While the head is incomplete it holds everything and releases nothing. The
 //! call that completes it verifies it (signature, expiration, every condition, extra fields)
-//! and returns, with the head for the origin in `prefix`, a `HeadVerdict` whose
-//! `content_length_delta` is known from the head alone: only the head changes. The file then
+//! and returns, with the head for the origin in `prefix`, the change in the body's length
+//! (`length_change`), known from the head alone: only the head changes. The file then
 //! streams; the delimiter that ends it is held until the file's size is known to be within the
 //! policy's `content-length-range`.
 //!
@@ -94,4 +94,4 @@ pub use authorise::PostAuth;
 pub use boundary::Boundary;
 pub use errors::malformed;
 pub use recognise::{covered_headers, recognise};
-pub use upload::{content_length, HeadVerdict, PostUpload, Release, DEFAULT_MAX_HEAD_BYTES};
+pub use upload::{content_length, PostUpload, Release, Verified, DEFAULT_MAX_HEAD_BYTES};

@@ -5,8 +5,9 @@
 //!    budget) and nothing is released, until the file part's headers end.
 //! 2. **Verdict**, in the same call: the head is verified (`authorise`) and, when the origin
 //!    needs another, rewritten. The release then opens with the head for the origin, and
-//!    carries `HeadVerdict` with the change in body length, so the adapter can set
-//!    `Content-Length` before it lets the request headers go.
+//!    carries the change in body length, so the adapter can set `Content-Length` before it
+//!    lets the request headers go; how the head authenticated is taken apart
+//!    (`take_verified`), as the file may fail in the same piece.
 //! 3. **File.** The content passes as it comes, but for a possible closing delimiter, which is
 //!    held until the file's size is known to be within `content-length-range`. The part
 //!    after the file, if any, is closed off (`file_part`); what follows passes unread.
@@ -33,18 +34,18 @@ pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
 pub struct Release {
     pub prefix: Vec<u8>,
     pub range: Range<usize>,
-    /// Set by the call that completed the head.
-    pub head: Option<HeadVerdict>,
+    /// Set by the call that completed the head: the origin's body length minus the client's
+    /// (the head for the origin minus the head received); the rest of the body keeps its
+    /// length.
+    pub length_change: Option<i64>,
 }
 
-/// The verdict on the form's head.
+/// How a form's head authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HeadVerdict {
+pub struct Verified {
     pub auth: PostAuth,
+    /// The key id it claimed; none for an anonymous form.
     pub access_key_id: Option<String>,
-    /// The origin's body length minus the client's (the head for the origin minus the head
-    /// received); the rest of the body keeps its length.
-    pub content_length_delta: i64,
 }
 
 enum Phase {
@@ -57,9 +58,8 @@ pub struct PostUpload {
     bucket: String,
     boundary: Boundary,
     phase: Phase,
-    /// How a head that verified authenticated, and the key id it claimed (none for an
-    /// anonymous form), until taken.
-    verified: Option<(PostAuth, Option<String>)>,
+    /// How a head that verified authenticated, until taken.
+    verified: Option<Verified>,
 }
 
 impl PostUpload {
@@ -84,24 +84,15 @@ impl PostUpload {
         }
     }
 
-    /// Whether the head verified since last asked, how, and the key id it claimed: set when
-    /// its signature and policy hold, even if the file fails in the same piece.
-    pub fn take_verified(&mut self) -> Option<(PostAuth, Option<String>)> {
+    /// Whether the head verified since last asked, and how: set when its signature and policy
+    /// hold, even if the file fails in the same piece.
+    pub fn take_verified(&mut self) -> Option<Verified> {
         self.verified.take()
     }
 
     /// Whether the head is still being read: the request headers must wait.
     pub fn head_pending(&self) -> bool {
         matches!(self.phase, Phase::Head(_))
-    }
-
-    /// Bytes held in the VM.
-    pub fn held(&self) -> usize {
-        match &self.phase {
-            Phase::Head(parser) => parser.held(),
-            Phase::File(scanner) => scanner.held(),
-            Phase::Failed => 0,
-        }
     }
 
     /// The file's size so far, once its content has begun.
@@ -135,18 +126,18 @@ impl PostUpload {
         result
     }
 
-    /// `feed`, appending what goes on to `out`.
+    /// `feed`, appending what goes on to `out`; the change in length once the head is done.
     pub fn feed_into(
         &mut self,
         input: &[u8],
         config: &Config,
         now: u64,
         out: &mut Vec<u8>,
-    ) -> Result<Option<HeadVerdict>, Rejection> {
+    ) -> Result<Option<i64>, Rejection> {
         let release = self.feed(input, config, now)?;
         out.extend_from_slice(&release.prefix);
         out.extend_from_slice(input.get(release.range).unwrap_or_default());
-        Ok(release.head)
+        Ok(release.length_change)
     }
 
     fn feed_inner(
@@ -161,7 +152,7 @@ impl PostUpload {
                 return Ok(Release {
                     prefix: piece.prefix,
                     range: piece.range,
-                    head: None,
+                    length_change: None,
                 });
             }
             Phase::Failed => return Err(errors::malformed("the body was already refused")),
@@ -172,7 +163,7 @@ impl PostUpload {
                 return Ok(Release {
                     prefix: Vec::new(),
                     range: input.len()..input.len(),
-                    head: None,
+                    length_change: None,
                 })
             }
             Ok(Progress::Complete { used }) => used,
@@ -188,8 +179,11 @@ impl PostUpload {
             .into_head()
             .ok_or_else(|| errors::malformed("internal: the head is incomplete"))?;
         let authorised = authorise(config, &head, &self.bucket, now)?;
-        self.verified = Some((authorised.auth, authorised.access_key_id.clone()));
-        let for_key = |r: Rejection| match &authorised.access_key_id {
+        let verified = self.verified.insert(Verified {
+            auth: authorised.auth,
+            access_key_id: authorised.access_key_id,
+        });
+        let for_key = |r: Rejection| match &verified.access_key_id {
             Some(key) => r.for_key(key),
             None => r,
         };
@@ -207,11 +201,7 @@ impl PostUpload {
         Ok(Release {
             prefix,
             range: used + piece.range.start..used + piece.range.end,
-            head: Some(HeadVerdict {
-                auth: authorised.auth,
-                access_key_id: authorised.access_key_id,
-                content_length_delta: delta,
-            }),
+            length_change: Some(delta),
         })
     }
 }
