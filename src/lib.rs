@@ -27,6 +27,7 @@ pub mod rejection;
 pub mod request;
 mod resign;
 mod resign_v2;
+mod router_directives;
 pub mod s3_error;
 pub mod sigv2;
 pub mod sigv4;

@@ -404,6 +404,60 @@ def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
         assert name not in headers, name
 
 
+class _Unavailable(http.server.BaseHTTPRequestHandler):
+    """An origin that answers 503 to every request for a bucket and keeps its headers."""
+
+    received: list = []
+
+    def do_GET(self):
+        self.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        self.send_response(503 if self.path.startswith("/bucket/") else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
+    """Envoy's router takes retries, timeouts and hedging from the headers of a client it counts
+    as internal (`internal_address_config`; before 1.40 any private address): a signed request
+    went to the backup origin after the primary refused it, a signed POST ran at two (red teams,
+    2026-12-02). The filter removes them; Envoy's own x-envoy-internal shows the client was
+    internal."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
+    _Unavailable.received = []
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    steering = {
+        "x-envoy-retry-on": "5xx,retriable-status-codes",
+        "x-envoy-retriable-status-codes": "503",
+        "x-envoy-max-retries": "3",
+        "x-envoy-upstream-rq-per-try-timeout-ms": "2000",
+        "x-envoy-hedge-on-per-try-timeout": "true",
+    }
+    try:
+        origin = f"127.0.0.1:{recorder.server_port}"
+        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
+                        filter_config=filter_config_json(origin))
+        hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        hcm["internal_address_config"] = {"cidr_ranges": [{"address_prefix": "127.0.0.1", "prefix_len": 32}]}
+        with Envoy(config) as envoy:
+            for method, path in (("GET", "/bucket/key"), ("POST", "/bucket/key?uploads")):
+                request = sign_header(envoy.authority, method, path)
+                for name, value in steering.items():
+                    request = request.with_header(name, value)
+                assert send(envoy.authority, request).status == 503
+    finally:
+        recorder.shutdown()
+    sent = [(path, headers) for path, headers in _Unavailable.received if path.startswith("/bucket/")]
+    assert [path for path, _ in sent] == ["/bucket/key", "/bucket/key?uploads"], "each tried once"
+    for _, headers in sent:
+        assert headers.get("x-envoy-internal") == "true"
+        assert not set(steering) & set(headers), headers
+
+
 class _TrailerRecorder(http.server.BaseHTTPRequestHandler):
     """An origin that reads a chunked body to its end, trailers included, and keeps it raw."""
 

@@ -1600,3 +1600,61 @@ fn the_host_signed_as_authority_binds_like_host() {
         assert!(head.decide(&g).is_err(), "{what}: forwarded");
     }
 }
+
+/// What a forwarded request has removed, or its refusal's code.
+fn removed(head: &Head, gateway: &Gateway) -> Result<Vec<&'static str>, S3ErrorCode> {
+    let req = Request::from_pairs(&head.pairs).unwrap();
+    match gateway.decide(&req, NOW) {
+        Decision::Forward(f) => Ok(f.remove),
+        Decision::Reject(r) => Err(r.error.code),
+    }
+}
+
+/// Envoy's router takes these as instructions from a client it counts as internal: a signed
+/// request steered to the backup origin, or run at two (red teams, 2026-12-02). Removed from
+/// whatever the filter lets through; what the router only reports stays.
+#[test]
+fn the_routers_directives_are_removed_from_every_request_let_through() {
+    let steer = |head: Head| {
+        head.with("x-envoy-retry-on", "retriable-status-codes")
+            .with("x-envoy-retriable-status-codes", "403")
+            .with("x-envoy-max-retries", "5")
+            .with("x-envoy-hedge-on-per-try-timeout", "true")
+            .with("x-envoy-upstream-rq-per-try-timeout-ms", "200")
+            .with("x-envoy-retry-on", "5xx")
+            .with("x-envoy-attempt-count", "1")
+    };
+    let expected = [
+        "x-envoy-retry-on",
+        "x-envoy-retriable-status-codes",
+        "x-envoy-max-retries",
+        "x-envoy-hedge-on-per-try-timeout",
+        "x-envoy-upstream-rq-per-try-timeout-ms",
+    ];
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    assert_eq!(removed(&steer(header_signed()), &g).unwrap(), expected);
+    assert_eq!(removed(&header_signed(), &g).unwrap(), Vec::<&str>::new());
+    // A presigned URL's repeats, the third served from the cache, with them or without.
+    for _ in 0..3 {
+        assert_eq!(removed(&steer(presigned()), &g).unwrap(), expected);
+    }
+    assert_eq!(removed(&presigned(), &g).unwrap(), Vec::<&str>::new());
+    assert_eq!(
+        removed(&steer(Head::new("GET", "/bucket/k")), &g).unwrap(),
+        expected
+    );
+    // An edge hands the request to the origin filters, which run after the router.
+    let edge = serde_json::json!({
+        "role": "edge",
+        "public_domains": [PUBLIC],
+        "credentials": [{"access_key_id": "CK", "secret_access_key": "cs"}],
+    });
+    let edge = Gateway::new(Config::parse(edge.to_string().as_bytes(), &|_| None).unwrap());
+    assert_eq!(removed(&steer(header_signed()), &edge).unwrap(), expected);
+    // A refusal forwards nothing.
+    let forged = steer(header_signed()).set("x-amz-meta-a", "three");
+    assert_eq!(
+        removed(&forged, &g),
+        Err(S3ErrorCode::SignatureDoesNotMatch)
+    );
+}

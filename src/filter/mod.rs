@@ -568,6 +568,9 @@ fn apply(forward: &Forward<'_>, ticket: Option<Ticket>) -> Result<(), host::Stat
     for (name, value) in &forward.headers {
         set(name, value)?;
     }
+    for name in &forward.remove {
+        host::set_request_header(name, None)?;
+    }
     Ok(())
 }
 

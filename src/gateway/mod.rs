@@ -35,7 +35,7 @@ use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
 use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
-use crate::{resign, resign_v2, verify_v2};
+use crate::{resign, resign_v2, router_directives, verify_v2};
 use screen::{
     auth_param_spelt_otherwise, is_preflight, joins_several, no_auth_param_spelt_otherwise,
     no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
@@ -78,6 +78,9 @@ pub struct Forward<'c> {
     pub access_key_id: Option<&'c str>,
     /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
     pub grant: Option<Vec<u8>>,
+    /// Headers to remove: the directives to Envoy's router the client sent
+    /// (`router_directives`).
+    pub remove: Vec<&'static str>,
 }
 
 impl<'c> Forward<'c> {
@@ -93,6 +96,7 @@ impl<'c> Forward<'c> {
             body_check: None,
             access_key_id: None,
             grant: None,
+            remove: Vec::new(),
         }
     }
 
@@ -124,6 +128,7 @@ impl fmt::Debug for Forward<'_> {
             .field("body_check", &self.body_check)
             .field("access_key_id", &self.access_key_id)
             .field("grant", &self.grant.as_ref().map(Vec::len))
+            .field("remove", &self.remove)
             .finish()
     }
 }
@@ -194,7 +199,10 @@ impl Gateway {
             return Decision::Reject(verify::no_client_secret());
         }
         match self.forward(req, now, Proof::Signature) {
-            Ok(forward) => Decision::Forward(forward),
+            Ok(mut forward) => {
+                forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
+                Decision::Forward(forward)
+            }
             Err(rejection) => Decision::Reject(rejection),
         }
     }
