@@ -339,6 +339,17 @@ static_resources:
                 # names with underscores outright (the filter refuses them unsigned too).
                 common_http_protocol_options:
                   headers_with_underscores_action: REJECT_REQUEST
+                  # A connection with no request in flight is closed after 30 s (Envoy's
+                  # default: an hour). request_headers_timeout starts only at a request's
+                  # first byte: without this, connections that never send one hold their
+                  # slots of the 20,000 for an hour. A little longer than AWS S3 keeps an
+                  # idle connection (about 20 s): SDK pools, which already cope with S3
+                  # closing, lose nothing, and one that closes before S3 does closes first.
+                  idle_timeout: 30s
+                # No client address is internal, so no client's x-envoy-* headers steer
+                # retries, timeouts or hedging (before Envoy 1.40, without this, RFC 1918
+                # addresses were).
+                internal_address_config: {}
                 # Who the client is, as the origin reads it (MinIO's aws:SourceIp, its audit
                 # log), is Envoy's view of the peer, never the client's unsigned word:
                 # X-Forwarded-For is written anew and the headers that claim another address or
@@ -419,14 +430,26 @@ static_resources:
                   - name: envoy.filters.http.router
                     typed_config:
                       \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router$listener_transport
+    # Bounded apart from PORT: outside the global 20,000 (flooding it cannot starve PORT), with
+    # 64 connections of its own, each holding nothing long, as PORT's.
     - name: metrics
       address: { socket_address: { address: \"$bind\", port_value: $metrics_port } }
+      ignore_global_conn_limit: true
       filter_chains:
         - filters:
+            - name: envoy.filters.network.connection_limit
+              typed_config:
+                \"@type\": type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit
+                stat_prefix: metrics
+                max_connections: 64
             - name: envoy.filters.network.http_connection_manager
               typed_config:
                 \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                 stat_prefix: metrics
+                request_headers_timeout: 10s
+                stream_idle_timeout: 60s
+                common_http_protocol_options: { idle_timeout: 30s }
+                internal_address_config: {}
                 route_config:
                   virtual_hosts:
                     - name: metrics

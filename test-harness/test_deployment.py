@@ -29,6 +29,38 @@ def load(path: Path):
     return yaml.safe_load(path.read_text())
 
 
+# -- what every shipped configuration bounds ---------------------------------------------------
+
+SHIPPED_ENVOY_CONFIGS = ["envoy.yaml", "failover.yaml", "https-origin.yaml", "upstream-filter.yaml"]
+
+
+def connection_managers(config: dict) -> list[dict]:
+    """Every downstream HTTP connection manager of a bootstrap's static listeners."""
+    return [f["typed_config"] for listener in config["static_resources"]["listeners"]
+            for chain in listener["filter_chains"] for f in chain["filters"]
+            if f["name"] == "envoy.filters.network.http_connection_manager"]
+
+
+def assert_bounds_idle_clients(hcm: dict, where: str):
+    """A request head within 10 s; a connection with no request in flight closed after 30 s
+    (Envoy's default, an hour, applies before a head's first byte: a red team held 20,000
+    silent connections so, 2026-12-02); no client counted as internal (x-envoy-* headers)."""
+    assert hcm.get("request_headers_timeout") == "10s", where
+    assert hcm.get("common_http_protocol_options", {}).get("idle_timeout") == "30s", where
+    assert hcm.get("internal_address_config") == {}, where
+
+
+@pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
+def test_every_shipped_connection_manager_bounds_idle_clients(name):
+    """Each shipped Envoy configuration: every downstream connection manager has the head
+    deadline, the idle timeout and an explicit (empty) internal address list. (The image's
+    rendered configuration: test_entrypoint.py; Istio's and Envoy Gateway's: their tests.)"""
+    managers = connection_managers(load(ENVOY_DIR / name))
+    assert managers
+    for hcm in managers:
+        assert_bounds_idle_clients(hcm, f"{name}: {hcm['stat_prefix']}")
+
+
 # -- the upstream (cluster) filter example -----------------------------------------------------
 
 def test_upstream_filter_example(origin, bucket, origin_s3):
@@ -316,7 +348,9 @@ def test_istio_pieces_fit_together():
     hcm = envoy_yaml["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     assert patch == {k: hcm[k] for k in patch}
     assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-                          "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options"}
+                          "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options",
+                          "internal_address_config"}
+    assert_bounds_idle_clients(patch, "the Istio gateway's EnvoyFilter")
     # Retries only of what never reached the origin (Istio's default retries a POST on 503).
     retries = service["spec"]["http"][0]["retries"]
     assert set(retries["retryOn"].split(",")) == {"connect-failure", "refused-stream"}

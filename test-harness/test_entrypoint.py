@@ -190,6 +190,20 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert hcm["path_with_escaped_slashes_action"] == ref_hcm["path_with_escaped_slashes_action"]
     assert hcm["stream_idle_timeout"] == ref_hcm["stream_idle_timeout"]
     assert hcm["use_remote_address"] is True
+    # Both listeners bound what an idle client holds and count no client as internal, as every
+    # shipped connection manager does (test_deployment.py); the metrics listener has a
+    # connection limit of its own, outside the global one.
+    (metrics,) = [c["listener"] for c in dump["ListenersConfigDump"]["static_listeners"]
+                  if c["listener"]["name"] == "metrics"]
+    metrics_filters = metrics["filter_chains"][0]["filters"]
+    assert [f["name"] for f in metrics_filters] == ["envoy.filters.network.connection_limit",
+                                                    "envoy.filters.network.http_connection_manager"]
+    assert metrics["ignore_global_conn_limit"] is True
+    for each in (hcm, metrics_filters[1]["typed_config"]):
+        assert each["request_headers_timeout"] == ref_hcm["request_headers_timeout"]
+        assert each["common_http_protocol_options"]["idle_timeout"] == \
+            ref_hcm["common_http_protocol_options"]["idle_timeout"]
+        assert each["internal_address_config"] == {}
     routes, ref_routes = hcm["route_config"], ref_hcm["route_config"]
     assert routes["request_headers_to_remove"] == ref_routes["request_headers_to_remove"]
     assert routes["request_headers_to_add"][0]["header"]["key"] == "x-forwarded-for"
@@ -607,6 +621,37 @@ def test_a_stalled_tls_handshake_is_cut_as_a_slow_request_head_is(origin, public
         with stalled, silent:
             assert closed_within(stalled, 15), "a half-sent ClientHello still holds its connection after 15 s"
             assert closed_within(silent, 1), "a connection that sent nothing still held after 15 s"
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout(origin):
+    """Found by a red team (2026-12-02): `request_headers_timeout` starts at a request's first
+    byte; before it, Envoy's idle timeout applied, an hour by default, so a connection that
+    sent nothing held one of the 20,000 slots for an hour (with the limit scaled down, 40
+    silent connections locked every client out). The idle timeout is now 30 s, on PORT and on
+    the metrics listener, which also bounds a request head to 10 s and takes at most 64
+    connections, apart from PORT's."""
+    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http")) as proxy:
+        opened = time.monotonic()
+        silent = socket.create_connection(("127.0.0.1", proxy.port))
+        silent_metrics = socket.create_connection(("127.0.0.1", proxy.metrics_port))
+        slow_metrics = socket.create_connection(("127.0.0.1", proxy.metrics_port))
+        slow_metrics.sendall(b"GET /ready HTTP/1.1\r\nHost: x\r\n")
+        more = [socket.create_connection(("127.0.0.1", proxy.metrics_port)) for _ in range(62)]
+        try:
+            # The metrics listener's 64 are taken: the next is closed at once, and PORT serves on.
+            over = socket.create_connection(("127.0.0.1", proxy.metrics_port))
+            with over:
+                assert closed_within(over, 5), "a 65th connection to the metrics port was kept"
+            assert send(proxy.authority, RawRequest("GET", "/healthz")).status == 200
+            assert closed_within(slow_metrics, 15), "a metrics request head still open after 15 s"
+            assert 8 <= time.monotonic() - opened
+            assert not closed_within(silent, 25 - (time.monotonic() - opened)), "closed before 25 s"
+            assert closed_within(silent, 40 - (time.monotonic() - opened)), "a silent connection held past 40 s"
+            assert 25 <= time.monotonic() - opened < 40
+            assert closed_within(silent_metrics, 2), "a silent metrics connection held past the idle timeout"
+        finally:
+            for each in (silent, silent_metrics, slow_metrics, *more):
+                each.close()
 
 
 def test_what_a_start_writes_is_removed_when_it_stops(origin, public_pki, tmp_path):

@@ -136,13 +136,16 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     assert (hcm["path_with_escaped_slashes_action"], hcm["merge_slashes"]) == ("KEEP_UNCHANGED", False)
     assert clients["headers"]["withUnderscoresAction"] == "RejectRequest"
     assert hcm["common_http_protocol_options"]["headers_with_underscores_action"] == "REJECT_REQUEST"
-    assert clients["timeout"]["http"] == {"streamIdleTimeout": hcm["stream_idle_timeout"]}
+    assert clients["timeout"]["http"] == {"streamIdleTimeout": hcm["stream_idle_timeout"],
+                                          "idleTimeout": hcm["common_http_protocol_options"]["idle_timeout"]}
     assert "clientIPDetection" not in clients and hcm["use_remote_address"] is True
     (monitor,) = config["overload_manager"]["resource_monitors"]
     assert clients["connection"]["connectionLimit"]["value"] == monitor["typed_config"]["max_active_downstream_connections"]
-    # What EG cannot set, the patch sets: normalize_path off, the request head deadline.
+    # What EG cannot set, the patch sets: normalize_path off, the request head deadline, no
+    # client address internal (an empty list, as envoy.yaml's).
     patched = {p["operation"]["path"].lstrip("/"): p["operation"]["value"] for p in eg_doc("EnvoyPatchPolicy")["spec"]["jsonPatches"]}
-    assert patched == {"normalize_path": hcm["normalize_path"], "request_headers_timeout": hcm["request_headers_timeout"]}
+    assert patched == {"normalize_path": hcm["normalize_path"], "request_headers_timeout": hcm["request_headers_timeout"],
+                       "internal_address_config": hcm["internal_address_config"]}
     # The route: no whole-request deadline; X-Forwarded-For written anew, the claims removed.
     (rule,) = eg_doc("HTTPRoute")["spec"]["rules"]
     vhost_route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
@@ -233,9 +236,11 @@ def eg_listener(origin, *, client_policy: dict | None, hostnames: list[str]) -> 
                 "suppress_envoy_headers": True}},
         ],
     }
-    stream_idle = (client_policy or {}).get("timeout", {}).get("http", {}).get("streamIdleTimeout")
-    if stream_idle:
-        hcm["stream_idle_timeout"] = stream_idle
+    http_timeouts = (client_policy or {}).get("timeout", {}).get("http", {})
+    if "streamIdleTimeout" in http_timeouts:
+        hcm["stream_idle_timeout"] = http_timeouts["streamIdleTimeout"]
+    if "idleTimeout" in http_timeouts:
+        hcm["common_http_protocol_options"]["idle_timeout"] = http_timeouts["idleTimeout"]
     config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
     listener = config["static_resources"]["listeners"][0]
     listener["filter_chains"][0]["filters"] = [{"name": HCM_FILTER, "typed_config": hcm}]
