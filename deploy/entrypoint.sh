@@ -547,8 +547,12 @@ stop_gracefully() {
 
 # In a session of its own: a SIGINT to the whole process group (Ctrl-C in a terminal, `docker
 # run -it`) would otherwise reach Envoy too, which stops at once (a red team found it did).
+# With hot restart off: this image never hot-restarts, and otherwise Envoy listens on an
+# abstract Unix socket (@envoy_domain_socket_parent_0, no owner, no mode) through which any
+# process of any uid in the network namespace can take the listening socket or stop Envoy
+# (a red team did both, 2026-12-02).
 setsid "$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" \
-    --drain-time-s "$drain_seconds" --drain-strategy immediate "$@" &
+    --drain-time-s "$drain_seconds" --drain-strategy immediate --disable-hot-restart "$@" &
 envoy_pid=$!
 trap stop_gracefully TERM INT
 # A trapped signal ends `wait` early: wait on until Envoy has exited, and exit as it did.

@@ -147,6 +147,8 @@ def test_failover_compose_is_valid_and_runs_failover_yaml():
     assert [name for name, s in services.items() if "ports" in s] == ["netns"]
     envoy = services["envoy"]
     assert "./failover.yaml:/etc/envoy/failover.yaml:ro" in envoy["volumes"]
+    # Envoy shares its namespace with both MinIOs: no hot-restart socket for them to use.
+    assert "--disable-hot-restart" in envoy["command"]
     config = load(ENVOY_DIR / "failover.yaml")
     wasm = [f for f in config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
             ["typed_config"]["http_filters"] if f["name"] == "envoy.filters.http.wasm"][0]

@@ -33,6 +33,7 @@ from harness.chunked import chunked_put
 from harness.clients import RawRequest, presign, s3_client, send, send_h2, target_of
 from harness.entrypoint import EntrypointProxy, run_to_failure
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
+from harness.paths import envoy_binary
 from harness.tls import Authority, tls_front
 
 CLIENT_KEY, CLIENT_SECRET = "PYPROXYKEY", "py-proxy-client-secret"
@@ -621,6 +622,55 @@ def test_a_stalled_tls_handshake_is_cut_as_a_slow_request_head_is(origin, public
         with stalled, silent:
             assert closed_within(stalled, 15), "a half-sent ClientHello still holds its connection after 15 s"
             assert closed_within(silent, 1), "a connection that sent nothing still held after 15 s"
+
+
+def unix_socket_names(pid: int) -> list[str]:
+    """The names of the Unix sockets process `pid` holds (abstract ones as `@name`): its
+    /proc/PID/fd links `socket:[inode]` looked up in /proc/net/unix, so that other processes'
+    sockets (other Envoys run on this machine) do not count."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    names = []
+    for line in open("/proc/net/unix").read().splitlines()[1:]:
+        fields = line.split(None, 7)
+        if len(fields) == 8 and fields[6] in inodes:
+            names.append(fields[7])
+    return names
+
+
+def test_envoy_listens_on_no_hot_restart_socket(origin):
+    """Found by a red team (2026-12-02): the image's Envoy ran with hot restart on, so it
+    listened on an abstract Unix socket, `@envoy_domain_socket_parent_0`, which has no owner
+    or mode: any process of any uid in the network namespace took the public listening socket
+    through it (and answered clients itself) or stopped Envoy. The image never hot-restarts;
+    the entrypoint passes `--disable-hot-restart` (the harness used to add it itself, and so
+    hid its absence)."""
+    # The check has teeth: an Envoy with hot restart on holds the socket (a base id of its
+    # own, so as not to meet another Envoy's on this machine).
+    base_id = 40000 + os.getpid() % 20000
+    admin_only = "admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }"
+    with tempfile.TemporaryFile() as log:
+        envoy = subprocess.Popen([envoy_binary(), "--config-yaml", admin_only,
+                                  "--base-id", str(base_id), "--log-level", "error"], stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 20
+            while not any("envoy_domain_socket" in n for n in unix_socket_names(envoy.pid)):
+                assert envoy.poll() is None and time.monotonic() < deadline, "no hot-restart socket found"
+                time.sleep(0.2)
+        finally:
+            envoy.kill()
+            envoy.wait()
+    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http")) as proxy:
+        s3_client(f"http://localhost:{proxy.port}", CLIENT_KEY, CLIENT_SECRET).list_buckets()
+        names = unix_socket_names(proxy.envoy_pid)
+        assert not [n for n in names if "envoy_domain_socket" in n], names
+        assert b"--disable-hot-restart" in proxy._cmdline(proxy.envoy_pid).split(b"\0")
 
 
 def test_a_silent_connection_is_closed_after_the_idle_timeout(origin):

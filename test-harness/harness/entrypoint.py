@@ -40,7 +40,7 @@ class EntrypointProxy(Envoy):
         admin_path = self.dir / "admin-address"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                ["/bin/sh", str(ENTRYPOINT), "--disable-hot-restart", "--admin-address-path", str(admin_path), *args],
+                ["/bin/sh", str(ENTRYPOINT), "--admin-address-path", str(admin_path), *args],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
                 start_new_session=True,
             )
@@ -80,7 +80,7 @@ def run_to_failure(variables: dict, tmpdir, timeout: float = STARTUP_SECONDS,
     `as_user` prefixes the command (setpriv, to run it as another user)."""
     env = image_environment(variables, tmpdir)
     started = time.monotonic()
-    done = subprocess.run([*as_user, "/bin/sh", str(ENTRYPOINT), "--disable-hot-restart"], env=env,
+    done = subprocess.run([*as_user, "/bin/sh", str(ENTRYPOINT)], env=env,
                           capture_output=True, text=True, timeout=timeout)
     assert time.monotonic() - started < timeout
     return done.returncode, done.stdout + done.stderr, env
