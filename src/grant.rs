@@ -100,7 +100,8 @@ impl Grant {
                 .map(|(n, v)| n.len() + v.len())
                 .sum::<usize>();
         let host_bucket = self.host_bucket.as_deref().map_or(0, |b| 4 + b.len());
-        let mut out = Vec::with_capacity(22 + host_bucket + 4 * fields + size);
+        // The magic, the version, the two u64s, the style's flag and the header count: 26.
+        let mut out = Vec::with_capacity(26 + host_bucket + 4 * fields + size);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&self.now.to_be_bytes());
@@ -216,7 +217,10 @@ mod tests {
         let req = Request::from_pairs(&pairs).unwrap();
         for style in [Style::Path, Style::Virtual { bucket: "files" }] {
             let grant = Grant::of(&req, 1_795_953_600, style, 8 * MIB);
-            let decoded = Grant::decode(&grant.encode()).unwrap();
+            let encoded = grant.encode();
+            // Sized once: what it reserves is what it writes.
+            assert_eq!(encoded.capacity(), encoded.len());
+            let decoded = Grant::decode(&encoded).unwrap();
             assert_eq!(decoded, grant);
             let back = decoded.request();
             assert_eq!(back.method, b"PUT");
