@@ -979,3 +979,64 @@ fn a_sigv2_signed_sha256_binds_the_body_before_its_content_md5() {
     );
     assert_eq!(decide(&g, &get, NOW).unwrap().body_check, None);
 }
+
+/// A SigV2 `PUT /bucket/k` dated by its own `x-amz-date` (the Date line empty), with an
+/// `x-amz-content-sha256` of `hash`: SigV2 signs both among the `x-amz-*` headers.
+fn put_v2_with_amz_date(hash: &str) -> Pairs {
+    header_v2(
+        "PUT",
+        PUBLIC,
+        "/bucket/k",
+        &[("x-amz-date", DATE), ("x-amz-content-sha256", hash)],
+        &format!("PUT\n\n\n\nx-amz-content-sha256:{hash}\nx-amz-date:{DATE}\n/bucket/k"),
+    )
+}
+
+#[test]
+fn an_upgrade_signs_its_own_date_and_keeps_a_payload_hash_only_when_it_is_one() {
+    let g = gateway(json!({"origin_signature_version": "v4"}));
+    // The client's x-amz-date and hex hash give way to the V4 headers, the hash kept: the
+    // origin gets (and the signature covers) one of each.
+    let sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    let put = put_v2_with_amz_date(sha256);
+    let at_origin = passes(&g, &put, AuthKind::HeaderV2, AuthKind::HeaderV4);
+    assert_eq!(get(&at_origin, "x-amz-content-sha256"), sha256);
+    assert_eq!(get(&at_origin, "x-amz-date"), "20261129T120000Z");
+    let authorization = get(&at_origin, "authorization");
+    assert!(
+        authorization.contains("SignedHeaders=host;x-amz-content-sha256;x-amz-date, "),
+        "{authorization}"
+    );
+    // Anything else in its place is no payload hash: the origin is told UNSIGNED-PAYLOAD.
+    let short = &sha256[..63];
+    let not_hex = "z".repeat(64);
+    let long = format!("{sha256}0");
+    for hash in [short, not_hex.as_str(), long.as_str(), "UNSIGNED-PAYLOAD"] {
+        let put = put_v2_with_amz_date(hash);
+        let f = decide(&g, &put, NOW).unwrap_or_else(|e| panic!("{hash}: refused: {e:?}"));
+        let at_origin = forwarded(&put, &f);
+        assert_eq!(
+            get(&at_origin, "x-amz-content-sha256"),
+            "UNSIGNED-PAYLOAD",
+            "{hash}"
+        );
+        assert!(decide(&origin(), &at_origin, NOW).is_ok(), "{hash}");
+    }
+}
+
+#[test]
+fn an_upgraded_url_keeps_the_clients_parameters_as_sent_and_drops_sigv2s() {
+    let g = gateway(json!({"origin_signature_version": "v4"}));
+    let url = presigned_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k?tagging&versionId=3&x-id=GetObjectTagging",
+        &[],
+        &format!("GET\n\n\n{EXPIRES}\n/bucket/k?tagging&versionId=3"),
+    );
+    let at_origin = passes(&g, &url, AuthKind::PresignedV2, AuthKind::PresignedV4);
+    let path = get(&at_origin, ":path");
+    let want = "/bucket/k?tagging&versionId=3&x-id=GetObjectTagging&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=OK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261129T120000Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=";
+    assert!(path.starts_with(want), "{path}");
+    assert_eq!(path.len(), want.len() + 64, "{path}");
+}

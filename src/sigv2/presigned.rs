@@ -112,6 +112,28 @@ mod tests {
     }
 
     #[test]
+    fn expires_takes_up_to_twelve_digits() {
+        let twelve = QUERY.replace("1175139620", "999999999999");
+        let p = PresignedV2::parse(twelve.as_bytes()).unwrap();
+        assert_eq!(
+            (p.expires, p.expires_text.as_str()),
+            (999_999_999_999, "999999999999")
+        );
+        // Leading zeros are digits too, and signed as sent.
+        let zeros = QUERY.replace("1175139620", "001175139620");
+        let p = PresignedV2::parse(zeros.as_bytes()).unwrap();
+        assert_eq!(
+            (p.expires, p.expires_text.as_str()),
+            (1_175_139_620, "001175139620")
+        );
+        let thirteen = QUERY.replace("1175139620", "0001175139620");
+        assert_eq!(
+            PresignedV2::parse(thirteen.as_bytes()).unwrap_err(),
+            PresignedV2Error::Expires
+        );
+    }
+
+    #[test]
     fn refuses_bad_parameters() {
         use PresignedV2Error::*;
         for (query, want) in [

@@ -266,6 +266,23 @@ mod tests {
     }
 
     #[test]
+    fn repeated_content_headers_are_trimmed_and_joined_with_commas() {
+        let got = sts(
+            &[
+                ("Content-MD5", " a== "),
+                ("content-type", "text/plain"),
+                ("content-md5", "b=="),
+                ("Content-Type", " charset=utf-8"),
+                ("content-md5", "c=="),
+            ],
+            "",
+            "/b/k",
+            "",
+        );
+        assert_eq!(got, "GET\na==,b==,c==\ntext/plain,charset=utf-8\n\n/b/k");
+    }
+
+    #[test]
     fn amz_headers_are_lowered_sorted_trimmed_and_joined() {
         let got = sts(
             &[
