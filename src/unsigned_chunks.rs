@@ -220,4 +220,35 @@ mod tests {
             Err("the trailer is too long")
         );
     }
+
+    #[test]
+    fn a_line_and_the_trailer_may_take_exactly_their_bounds() {
+        // A trailer of lines `len` bytes long, CRLF included, then its empty last line.
+        fn trailer(lens: &[usize]) -> Vec<u8> {
+            let mut body = b"0\r\n".to_vec();
+            for &len in lens {
+                let mut line = b"x-amz-meta-pad:".to_vec();
+                line.resize(len - 2, b'a');
+                body.extend_from_slice(&line);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(b"\r\n");
+            body
+        }
+        fn decode(body: &[u8]) -> Result<(), &'static str> {
+            let mut decoder = ChunkDecoder::default();
+            decoder.feed(body, |_| {}).and_then(|()| decoder.finish())
+        }
+        assert_eq!(decode(&trailer(&[MAX_LINE])), Ok(()));
+        assert_eq!(
+            decode(&trailer(&[MAX_LINE + 1])),
+            Err("a chunk size or trailer line is too long")
+        );
+        // The whole trailer, its last empty line counted.
+        let mut lens = vec![MAX_LINE; 15];
+        lens.push(MAX_TRAILER - 15 * MAX_LINE - 2);
+        assert_eq!(decode(&trailer(&lens)), Ok(()));
+        *lens.last_mut().unwrap() += 1;
+        assert_eq!(decode(&trailer(&lens)), Err("the trailer is too long"));
+    }
 }

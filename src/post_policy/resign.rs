@@ -298,4 +298,25 @@ mod tests {
             ])
         );
     }
+
+    #[test]
+    fn an_expiration_past_a_week_from_now_is_brought_to_it_and_no_other() {
+        let now = 1_795_953_600; // 2026-11-29T12:00:00Z
+        let week = now + 604_800;
+        let written = "2036-11-29T12:00:00.000Z";
+        for (expiration, capped) in [(now + 600, false), (week, false), (week + 1, true)] {
+            let mut document = serde_json::json!({"expiration": written, "conditions": []});
+            assert_eq!(
+                cap_expiration(&mut document, expiration, now),
+                capped,
+                "{expiration}"
+            );
+            let want = if capped {
+                "2026-12-06T12:00:00.000Z"
+            } else {
+                written
+            };
+            assert_eq!(document["expiration"], want, "{expiration}");
+        }
+    }
 }
