@@ -92,6 +92,7 @@ impl FileScanner {
     }
 
     /// Bytes of the file so far.
+    #[cfg(test)]
     pub fn size(&self) -> u64 {
         self.size
     }

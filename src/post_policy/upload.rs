@@ -95,14 +95,6 @@ impl PostUpload {
         matches!(self.phase, Phase::Head(_))
     }
 
-    /// The file's size so far, once its content has begun.
-    pub fn file_size(&self) -> Option<u64> {
-        match &self.phase {
-            Phase::File(scanner) => Some(scanner.size()),
-            _ => None,
-        }
-    }
-
     /// Takes the next piece of the body. `config` and `now` (Unix seconds) verify the head when
     /// it completes. After an error nothing more is released.
     pub fn feed(&mut self, input: &[u8], config: &Config, now: u64) -> Result<Release, Rejection> {
