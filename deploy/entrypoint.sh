@@ -342,13 +342,13 @@ static_resources:
                   # A connection with no request in flight is closed after 30 s (Envoy's
                   # default: an hour). request_headers_timeout starts only at a request's
                   # first byte: without this, connections that never send one hold their
-                  # slots of the 20,000 for an hour. A little longer than AWS S3 keeps an
-                  # idle connection (about 20 s): SDK pools, which already cope with S3
-                  # closing, lose nothing, and one that closes before S3 does closes first.
+                  # slots of the 20,000 for an hour. A little longer than AWS S3 is seen to keep an
+                  # idle connection (about 20 s): SDK pools, which cope with S3 closing, lose
+                  # nothing they do not lose there. A request in flight is never idle.
                   idle_timeout: 30s
-                # No client address is internal, so no client's x-envoy-* headers steer
-                # retries, timeouts or hedging (before Envoy 1.40, without this, RFC 1918
-                # addresses were).
+                # No client address is internal: Envoy would take retries, timeouts and hedging
+                # from their x-envoy-* headers (which the filter removes too; Envoys before 1.36
+                # could count RFC 1918 addresses as internal when this is unset).
                 internal_address_config: {}
                 # Who the client is, as the origin reads it (MinIO's aws:SourceIp, its audit
                 # log), is Envoy's view of the peer, never the client's unsigned word:
@@ -550,9 +550,15 @@ stop_gracefully() {
 # With hot restart off: this image never hot-restarts, and otherwise Envoy listens on an
 # abstract Unix socket (@envoy_domain_socket_parent_0, no owner, no mode) through which any
 # process of any uid in the network namespace can take the listening socket or stop Envoy
-# (a red team did both, 2026-12-02).
+# (a red team did both, 2026-12-02). Once: Envoy refuses a flag given twice, and the README
+# tells those who run Envoy to pass it (a review found a `docker run … --disable-hot-restart`
+# would not start).
+hot_restart_off=--disable-hot-restart
+for arg in "$@"; do
+    [ "$arg" != --disable-hot-restart ] || hot_restart_off=
+done
 setsid "$envoy" --config-yaml "$config" --log-level "$envoy_level" --component-log-level "wasm:$wasm_level" \
-    --drain-time-s "$drain_seconds" --drain-strategy immediate --disable-hot-restart "$@" &
+    --drain-time-s "$drain_seconds" --drain-strategy immediate ${hot_restart_off:+"$hot_restart_off"} "$@" &
 envoy_pid=$!
 trap stop_gracefully TERM INT
 # A trapped signal ends `wait` early: wait on until Envoy has exited, and exit as it did.

@@ -100,8 +100,9 @@ impl Grant {
                 .map(|(n, v)| n.len() + v.len())
                 .sum::<usize>();
         let host_bucket = self.host_bucket.as_deref().map_or(0, |b| 4 + b.len());
-        // The magic, the version, the two u64s, the style's flag and the header count: 26.
-        let mut out = Vec::with_capacity(26 + host_bucket + 4 * fields + size);
+        // The magic, the version, the two u64s, the style's flag and the header count.
+        let fixed = MAGIC.len() + 1 + 8 + 8 + 1 + 4;
+        let mut out = Vec::with_capacity(fixed + host_bucket + 4 * fields + size);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&self.now.to_be_bytes());

@@ -1,11 +1,13 @@
 //! Request headers Envoy's router takes as instructions: how often to retry and on what, how
 //! long to wait, whether to hedge, which host to pick. Envoy removes them from a client it
 //! counts as external, but honours them from one it counts as internal
-//! (`internal_address_config`, and before Envoy 1.40 any private address when it is unset):
+//! (`internal_address_config`; Envoys before 1.36 could count any private address when it is
+//! unset):
 //! a signed request carrying them went to the backup origin, re-signed with the backup's key,
 //! after the primary refused it, and a signed `POST` ran at both origins (two red teams,
-//! 2026-12-02). No signature covers them, so no client may steer the router with them: the
-//! filter removes them from every request it lets through, whoever Envoy thinks sent it.
+//! 2026-12-02). They are orders to the proxy, not part of an S3 request, so no client may steer
+//! the router with them: the filter removes them from every request it lets through, whoever
+//! Envoy thinks sent it (one a client signed then fails the origin's check: closed).
 //!
 //! Envoy's other `x-envoy-*` request headers stay: a front Envoy or Istio sets them (attempt
 //! counts, peer metadata, tracing) and the router only reports them.
@@ -28,7 +30,7 @@ const DIRECTIVES: [&str; 13] = [
     "x-envoy-upstream-stream-duration-ms",
 ];
 
-/// The directives among `headers` (names in lower case, as Envoy delivers them), each once.
+/// The directives among `names` (in lower case, as Envoy delivers them), each once.
 pub fn present<'h>(names: impl IntoIterator<Item = &'h [u8]>) -> Vec<&'static str> {
     let mut found = Vec::new();
     for name in names {

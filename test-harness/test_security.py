@@ -423,7 +423,7 @@ class _Unavailable(http.server.BaseHTTPRequestHandler):
 
 def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
     """Envoy's router takes retries, timeouts and hedging from the headers of a client it counts
-    as internal (`internal_address_config`; before 1.40 any private address): a signed request
+    as internal (`internal_address_config`; Envoys before 1.36 could count any private address): a signed request
     went to the backup origin after the primary refused it, a signed POST ran at two (red teams,
     2026-12-02). The filter removes them; Envoy's own x-envoy-internal shows the client was
     internal."""
