@@ -355,9 +355,12 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
     received: list = []
 
+    def status(self) -> int:
+        return 200
+
     def do_GET(self):
         self.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-        self.send_response(200)
+        self.send_response(self.status())
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -404,29 +407,23 @@ def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
         assert name not in headers, name
 
 
-class _Unavailable(http.server.BaseHTTPRequestHandler):
+class _Unavailable(_Recorder):
     """An origin that answers 503 to every request for a bucket and keeps its headers."""
 
     received: list = []
 
-    def do_GET(self):
-        self.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-        self.send_response(503 if self.path.startswith("/bucket/") else 200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+    def status(self) -> int:
+        return 503 if self.path.startswith("/bucket/") else 200
 
-    do_POST = do_GET
-
-    def log_message(self, *args):
-        pass
+    do_POST = _Recorder.do_GET
 
 
 def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
     """Envoy's router takes retries, timeouts and hedging from the headers of a client it counts
-    as internal (`internal_address_config`; Envoys before 1.36 could count any private address): a signed request
-    went to the backup origin after the primary refused it, a signed POST ran at two (red teams,
-    2026-12-02). The filter removes them; Envoy's own x-envoy-internal shows the client was
-    internal."""
+    as internal (`internal_address_config`; Envoys before 1.36 could count any private
+    address): a signed request went to the backup origin after the primary refused it, a
+    signed POST ran at two (red teams, 2026-12-02). The filter removes them; Envoy's own
+    x-envoy-internal shows the client was internal."""
     recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
     _Unavailable.received = []
     threading.Thread(target=recorder.serve_forever, daemon=True).start()
