@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, istio, render
 from harness.clients import RawRequest, presign, s3_client, send
-from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML, wasm_filter
+from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
 from harness.paths import ENVOY_YAML, PROBE_WASM, ROOT, WASM
 from harness.schemas import compose_schema, crd_errors
 

@@ -12,7 +12,6 @@ Envoy, so they are counted rather than timed.
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
