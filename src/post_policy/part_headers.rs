@@ -251,4 +251,21 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn refuses_a_bare_cr_or_lf_in_a_content_type() {
+        // The disposition's parser refuses control characters itself; a part's Content-Type
+        // has only this check, and the file's reaches the origin as sent (`as_browsers_write`),
+        // where a bare CR or LF could end the header and start another.
+        for bad in [
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a\"\r\nContent-Type: text/plain\rContent-Transfer-Encoding: base64",
+            "Content-Disposition: form-data; name=\"file\"; filename=\"a\"\r\nContent-Type: text/plain\nContent-Transfer-Encoding: base64",
+        ] {
+            assert_eq!(
+                headers(bad),
+                Err("a part header holds a bare CR or LF"),
+                "{bad:?}"
+            );
+        }
+    }
 }
