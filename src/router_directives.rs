@@ -7,10 +7,14 @@
 //! after the primary refused it, and a signed `POST` ran at both origins (two red teams,
 //! 2026-12-02). They are orders to the proxy, not part of an S3 request, so no client may steer
 //! the router with them: the filter removes them from every request it lets through, whoever
-//! Envoy thinks sent it (one a client signed then fails the origin's check: closed).
+//! Envoy thinks sent it, and refuses a request that signed one (400 `InvalidArgument`), which
+//! would otherwise fail at the origin.
 //!
 //! Envoy's other `x-envoy-*` request headers stay: a front Envoy or Istio sets them (attempt
 //! counts, peer metadata, tracing) and the router only reports them.
+
+use crate::rejection::Rejection;
+use crate::s3_error::S3ErrorCode::InvalidArgument;
 
 /// The router's directives, as Envoy's router documentation lists them, and the original
 /// destination cluster's host header.
@@ -29,6 +33,15 @@ const DIRECTIVES: [&str; 13] = [
     "x-envoy-upstream-rq-timeout-ms",
     "x-envoy-upstream-stream-duration-ms",
 ];
+
+/// A directive the client signed: it is no part of the S3 request, and removed, it would fail
+/// the origin's check of the signature.
+pub fn signed(name: &str) -> Rejection {
+    Rejection::new(
+        InvalidArgument,
+        format!("The header {name} is an instruction to the proxy, not part of the request: it cannot be signed."),
+    )
+}
 
 /// The directives among `names` (in lower case, as Envoy delivers them), each once.
 pub fn present<'h>(names: impl IntoIterator<Item = &'h [u8]>) -> Vec<&'static str> {

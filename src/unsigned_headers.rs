@@ -47,6 +47,16 @@ pub enum Covered {
     Nothing,
 }
 
+impl Covered {
+    /// Whether the signature lists `name` (lower case) among its signed headers.
+    pub fn lists(&self, name: &str) -> bool {
+        match self {
+            Covered::Listed(list) => split(list, b';').any(|signed| signed == name),
+            Covered::AllAmz | Covered::Nothing => false,
+        }
+    }
+}
+
 /// How much a header's name matters to origins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Protection {

@@ -1657,4 +1657,23 @@ fn the_routers_directives_are_removed_from_every_request_let_through() {
         removed(&forged, &g),
         Err(S3ErrorCode::SignatureDoesNotMatch)
     );
+    // One the client signed is refused: removed, it would fail the origin's check.
+    let signed = Head::new("GET", "/bucket/k")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .with("x-envoy-max-retries", "5");
+    let refused = signed.clone().sign(
+        "CK",
+        "cs",
+        "host;x-amz-content-sha256;x-amz-date;x-envoy-max-retries",
+    );
+    assert_eq!(removed(&refused, &g), Err(S3ErrorCode::InvalidArgument));
+    let message = match g.decide(&Request::from_pairs(&refused.pairs).unwrap(), NOW) {
+        Decision::Reject(r) => r.error.message,
+        Decision::Forward(_) => panic!("forwarded"),
+    };
+    assert!(message.contains("x-envoy-max-retries"), "{message}");
+    // Unsigned beside a signed request, it is only removed.
+    let unsigned = signed.sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(removed(&unsigned, &g).unwrap(), ["x-envoy-max-retries"]);
 }

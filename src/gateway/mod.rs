@@ -199,10 +199,7 @@ impl Gateway {
             return Decision::Reject(verify::no_client_secret());
         }
         match self.forward(req, now, Proof::Signature) {
-            Ok(mut forward) => {
-                forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
-                Decision::Forward(forward)
-            }
+            Ok(forward) => Decision::Forward(forward),
             Err(rejection) => Decision::Reject(rejection),
         }
     }
@@ -242,6 +239,11 @@ impl Gateway {
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
         authenticated_checks(req, &forward, &covered)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
+        // Removed from what goes on; one the client signed would then fail at the origin.
+        forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
+        if let Some(signed) = forward.remove.iter().find(|name| covered.lists(name)) {
+            return Err(router_directives::signed(signed).for_key_of(forward.access_key_id));
+        }
         if !self.signs() {
             forward.authority = None;
             forward.path = None;
