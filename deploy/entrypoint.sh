@@ -342,9 +342,10 @@ static_resources:
                   # A connection with no request in flight is closed after 30 s (Envoy's
                   # default: an hour). request_headers_timeout starts only at a request's
                   # first byte: without this, connections that never send one hold their
-                  # slots of the 20,000 for an hour. A little longer than AWS S3 is seen to keep an
-                  # idle connection (about 20 s): SDK pools, which cope with S3 closing, lose
-                  # nothing they do not lose there. A request in flight is never idle.
+                  # slots of the 20,000 for an hour. A little longer than AWS S3 is seen
+                  # to keep an idle connection (about 20 s): SDK pools, which cope with S3
+                  # closing, lose nothing they do not lose there. A request in flight is
+                  # never idle.
                   idle_timeout: 30s
                 # No client address is internal: Envoy would take retries, timeouts and hedging
                 # from their x-envoy-* headers (which the filter removes too; Envoys before 1.36

@@ -48,10 +48,12 @@ pub enum Covered {
 }
 
 impl Covered {
-    /// Whether the signature lists `name` (lower case) among its signed headers.
-    pub fn lists(&self, name: &str) -> bool {
+    /// Whether the signature lists `name` among its signed headers.
+    pub fn lists(&self, name: &[u8]) -> bool {
         match self {
-            Covered::Listed(list) => split(list, b';').any(|signed| signed == name),
+            Covered::Listed(list) => {
+                split(list, b';').any(|signed| signed.as_bytes().eq_ignore_ascii_case(name))
+            }
             Covered::AllAmz | Covered::Nothing => false,
         }
     }
@@ -73,9 +75,7 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         Covered::Nothing => protection == Protection::Named,
         // SigV2's string to sign takes the names spelt `x-amz-` exactly, and no other.
         Covered::AllAmz => is_amz_name(name),
-        Covered::Listed(list) => {
-            split(list, b';').any(|signed| signed.as_bytes().eq_ignore_ascii_case(name))
-        }
+        Covered::Listed(_) => covered.lists(name),
     };
     let mut unsigned: Vec<String> = req
         .headers

@@ -35,6 +35,7 @@ from harness.clients import RawRequest, presign, s3_client, send, send_h2, targe
 from harness.entrypoint import EntrypointProxy, run_to_failure
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from harness.paths import envoy_binary
+from test_deployment import assert_bounds_idle_clients
 from harness.tls import Authority, tls_front
 
 CLIENT_KEY, CLIENT_SECRET = "PYPROXYKEY", "py-proxy-client-secret"
@@ -201,11 +202,8 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert [f["name"] for f in metrics_filters] == ["envoy.filters.network.connection_limit",
                                                     "envoy.filters.network.http_connection_manager"]
     assert metrics["ignore_global_conn_limit"] is True
-    for each in (hcm, metrics_filters[1]["typed_config"]):
-        assert each["request_headers_timeout"] == ref_hcm["request_headers_timeout"]
-        assert each["common_http_protocol_options"]["idle_timeout"] == \
-            ref_hcm["common_http_protocol_options"]["idle_timeout"]
-        assert each["internal_address_config"] == {}
+    assert_bounds_idle_clients(hcm, "the public listener")
+    assert_bounds_idle_clients(metrics_filters[1]["typed_config"], "the metrics listener")
     routes, ref_routes = hcm["route_config"], ref_hcm["route_config"]
     assert routes["request_headers_to_remove"] == ref_routes["request_headers_to_remove"]
     assert routes["request_headers_to_add"][0]["header"]["key"] == "x-forwarded-for"

@@ -241,7 +241,11 @@ impl Gateway {
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
-        if let Some(signed) = forward.remove.iter().find(|name| covered.lists(name)) {
+        if let Some(signed) = forward
+            .remove
+            .iter()
+            .find(|name| covered.lists(name.as_bytes()))
+        {
             return Err(router_directives::signed(signed).for_key_of(forward.access_key_id));
         }
         if !self.signs() {
