@@ -305,6 +305,43 @@ def test_the_completion_exemption_binds_every_other_post(proxy, origin_s3, bucke
     assert_object(origin_s3, bucket, "victim", b"victim")
 
 
+LIFECYCLE_EXPIRING_ALL = (b'<LifecycleConfiguration><Rule><ID>all</ID><Filter><Prefix></Prefix></Filter>'
+                          b'<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>'
+                          b'</LifecycleConfiguration>')
+
+
+@pytest.mark.every_origin
+def test_a_document_s3_requires_a_digest_on_is_refused_without_one(proxy, origin_s3, bucket):
+    """Found by an attack run (2026-12-02): S3 refuses DeleteObjects and the other operations
+    its API model marks `httpChecksumRequired` without a Content-MD5 or a checksum, so a
+    captured one whose payload hash is unsigned is of no use there; Garage acted on any body
+    (the replay deleted another key; a lifecycle rule came to expire the whole bucket). The
+    filter refuses them as S3 does, before the origin."""
+    origin_s3.put_object(Bucket=bucket, Key="victim", Body=b"victim")
+    captured = sign_header(proxy.authority, "POST", f"/{bucket}?delete", {"Content-Type": "application/xml"},
+                           delete_objects(bucket, "nothing"), payload_hash="UNSIGNED-PAYLOAD")
+    unsized = [(n, v) for n, v in captured.headers if n.lower() != "content-length"]
+    for request in (captured, RawRequest("POST", captured.target, unsized, delete_objects(bucket, "victim"))):
+        r = send(proxy.authority, request)
+        assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
+        assert b"Missing required header for this request: Content-MD5" in r.body
+        assert_object(origin_s3, bucket, "victim", b"victim")
+    # A presigned URL for a lifecycle rule, with the body the attack run sent.
+    url = presign(proxy.authority, "PUT", f"/{bucket}?lifecycle")
+    r = send(proxy.authority, RawRequest("PUT", url.target, url.headers, LIFECYCLE_EXPIRING_ALL))
+    assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
+    with pytest.raises(ClientError):
+        origin_s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    # With a digest it goes on (the origin compares an unsigned one, as S3 does).
+    body = delete_objects(bucket, "victim")
+    with_md5 = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
+                           {"Content-Type": "application/xml", "Content-MD5": content_md5(body)},
+                           body, payload_hash="UNSIGNED-PAYLOAD")
+    r = send(proxy.authority, with_md5)
+    assert r.status == 200 and b"<Deleted>" in r.body, r.body
+    assert_object(origin_s3, bucket, "victim", None)
+
+
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):
     body = b"x" * 1000
     signed = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned-payload.bin",

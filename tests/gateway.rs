@@ -796,8 +796,8 @@ fn a_signed_post_carries_no_form() {
     assert_eq!(form.decide(&g).unwrap_err().0, InvalidArgument);
     assert_eq!(g.presigned_cache_stats().0, 2, "both were hits");
     // S3's own POSTs pass with any other body.
-    let delete = header_signed_post("/bucket?delete", "application/xml");
-    assert_eq!(delete.decide(&g), Ok(AuthKind::HeaderV4));
+    let create = header_signed_post("/bucket/k?uploads", "application/xml");
+    assert_eq!(create.decide(&g), Ok(AuthKind::HeaderV4));
 }
 
 #[test]
@@ -1529,6 +1529,91 @@ fn a_presigned_body_bound_by_its_md5_cannot_be_declared_aws_chunked() {
     let plain = presigned_put(MD5_HELLO, "content-md5;host")
         .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
     assert_eq!(body_check(&plain, &g), Ok(hello()));
+}
+
+/// A header-signed request over `path` whose payload hash is unsigned, with `extra` headers
+/// signed.
+fn unsigned_payload(method: &str, path: &str, extra: &[(&str, &str)]) -> Head {
+    let mut head = Head::new(method, path)
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    let mut signed = vec!["host", "x-amz-content-sha256", "x-amz-date"];
+    for &(name, value) in extra {
+        head = head.with(name, value);
+        signed.push(name);
+    }
+    signed.sort_unstable();
+    head.sign("CK", "cs", &signed.join(";"))
+}
+
+#[test]
+fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
+    // Found by an attack run (2026-12-02): S3 refuses DeleteObjects, lifecycle rules and the
+    // other `httpChecksumRequired` operations without a Content-MD5 or a checksum, and so a
+    // captured one with an unsigned payload hash is useless there; Garage acted on any body,
+    // deleting other keys and expiring the whole bucket.
+    let g = gateway(serde_json::json!({}));
+    let refused = Err(InvalidRequest);
+    for (method, path) in [
+        ("POST", "/bucket?delete"),
+        ("POST", "/bucket?delete="),
+        ("POST", "/bucket/?DELETE&x-id=DeleteObjects"),
+        ("PUT", "/bucket?lifecycle"),
+        ("PUT", "/bucket?cors"),
+        ("PUT", "/bucket?policy"),
+        ("PUT", "/bucket/k?acl"),
+        ("PUT", "/bucket/k?retention"),
+        ("PUT", "/bucket/k?legal-hold"),
+        ("PUT", "/bucket?object-lock"),
+    ] {
+        let head = unsigned_payload(method, path, &[]);
+        assert_eq!(body_check(&head, &g), refused, "{method} {path}");
+        // A presigned URL for it, first verified and then as the cache serves it.
+        let (base, query) = path.split_once('?').unwrap();
+        let url = presigned_query(method, base, &format!("{query}&"));
+        assert_eq!(body_check(&url, &g), refused, "presigned {method} {path}");
+        assert_eq!(body_check(&url, &g), refused, "repeated {method} {path}");
+        // With a digest, even one the signature does not cover, it goes on: the body is then
+        // as unsigned as at S3, where the origin compares it.
+        for digest in [
+            ("content-md5", MD5_HELLO),
+            ("x-amz-checksum-crc32", "NhCmhg=="),
+            ("x-amz-checksum-sha256", SHA256_HELLO),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ] {
+            let head = unsigned_payload(method, path, &[digest]);
+            assert!(body_check(&head, &g).is_ok(), "{method} {path} {digest:?}");
+        }
+        let unsigned_md5 = unsigned_payload(method, path, &[]).with("content-md5", MD5_HELLO);
+        assert_eq!(body_check(&unsigned_md5, &g), Ok(None), "{method} {path}");
+        let empty_md5 = unsigned_payload(method, path, &[("content-md5", " ")]);
+        assert!(body_check(&empty_md5, &g).is_err(), "{method} {path}");
+        // A signed payload hash binds it.
+        let hashed = Head::new(method, path)
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256)
+            .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+        assert_eq!(
+            body_check(&hashed, &g),
+            Ok(empty_sha256()),
+            "{method} {path}"
+        );
+    }
+    // A presigned URL may carry its checksum in the query.
+    let url = presigned_query("PUT", "/bucket/k", "acl&x-amz-checksum-crc32=NhCmhg%3D%3D&");
+    assert_eq!(body_check(&url, &g), Ok(None));
+    // Object data, other operations and other methods need none, as at S3.
+    for (method, path) in [
+        ("PUT", "/bucket/k"),
+        ("PUT", "/bucket/k?partNumber=1&uploadId=u"),
+        ("POST", "/bucket/k?uploads"),
+        ("PUT", "/bucket?analytics&id=a"),
+        ("GET", "/bucket?lifecycle"),
+        ("DELETE", "/bucket?cors"),
+    ] {
+        let head = unsigned_payload(method, path, &[]);
+        assert_eq!(body_check(&head, &g), Ok(None), "{method} {path}");
+    }
 }
 
 #[test]

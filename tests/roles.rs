@@ -221,7 +221,10 @@ fn each_origin_re_signs_the_grant_as_a_standalone_filter_would() {
         header_signed(
             "PUT",
             "/bucket/a%20b?tagging",
-            &[("content-type", "text/plain")],
+            &[
+                ("content-type", "text/plain"),
+                ("content-md5", "XUFAKrxLKna5cZ2REBfFkg=="),
+            ],
             "UNSIGNED-PAYLOAD",
         ),
         header_signed(

@@ -14,8 +14,8 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, carries_a_body, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
-    unexpected_body,
+    body_check_for, carries_a_body, refuse_undigested_document, refuse_unsigned_streaming,
+    signed_digest_v2, signed_digest_v4, unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -795,6 +795,13 @@ fn authenticated_checks(
     }
     if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
         refuse_unsigned_streaming(req)?;
+    }
+    // A signed chunk chain binds its body as a signed digest does.
+    if forward.kind.signed_in_head()
+        && forward.kind != AuthKind::ChunkedV4
+        && forward.body_check.is_none()
+    {
+        refuse_undigested_document(req)?;
     }
     unsigned_headers::check(req, covered)
 }
