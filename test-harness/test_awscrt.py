@@ -2,8 +2,8 @@
 implementation of its own that the AWS CLI v2, Mountpoint for S3, the Java SDK's CRT client and
 boto3's CRT transfers run) through the proxy. What it sends was read off the wire:
 
-- s3transfer's `CRTTransferManager` (what `aws s3 cp` of the AWS CLI v2 and boto3's
-  `preferred_transfer_client="crt"` run): a 20 MiB file up and down in 8 MiB parts.
+- s3transfer's `CRTTransferManager` (behind boto3's `preferred_transfer_client="crt"`; the AWS
+  CLI v2 runs its own copy): a 20 MiB file up and down in 8 MiB parts.
   `CreateMultipartUpload` signs `x-amz-checksum-algorithm: CRC32`; each part is one aws-chunked
   chunk of the whole part, `STREAMING-UNSIGNED-PAYLOAD-TRAILER` with an `x-amz-checksum-crc32`
   trailer even over plain HTTP (`content-encoding`, `x-amz-trailer` and
@@ -86,7 +86,7 @@ def trailer(algorithm="CRC32") -> "crt_s3.S3ChecksumConfig":
                                    location=crt_s3.S3ChecksumLocation.TRAILER)
 
 
-# s3transfer's CRT transfer manager, as the AWS CLI v2 builds it for an endpoint of its own.
+# s3transfer's CRT transfer manager, built for the proxy's endpoint.
 
 
 def transfer_manager(proxy, secret: str = CLIENT_SECRET):
