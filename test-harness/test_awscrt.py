@@ -12,6 +12,8 @@ boto3's CRT transfers run) through the proxy. What it sends was read off the wir
 - boto3's own route to it (`TransferConfig(preferred_transfer_client="crt")`), over HTTPS only:
   boto3 ignores the client's `endpoint_url` there (the CRT's requests are serialised for AWS's
   endpoint, or `AWS_ENDPOINT_URL_S3`) and always speaks TLS.
+- botocore with awscrt installed, which signs every SigV4 request with the CRT's signer in
+  place of its own (`boto3[crt]`, the AWS CLI v2): put/get/list, parts, presigned URLs.
 - `awscrt.s3.S3Client` itself: with no checksum configured it signs `UNSIGNED-PAYLOAD` and
   `content-length` on every request, parts included; with each checksum algorithm in a header
   (which the filter checks the body against for SHA-1 and SHA-256) or a trailer.
@@ -23,11 +25,14 @@ boto3's CRT transfers run) through the proxy. What it sends was read off the wir
 import datetime
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import urllib.parse
 
 import pytest
 
-from harness.clients import REGION, RawRequest, quote_key, s3_client, send
+from harness.clients import REGION, RawRequest, quote_key, send
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_post_policy import stored
 from test_rejections import assert_refused, error_code
@@ -125,44 +130,99 @@ def test_transfer_manager_wrong_secret_is_refused(proxy, origin_s3, bucket, tmp_
     assert stored(origin_s3, bucket, "refused") is None
 
 
-# boto3's TransferConfig(preferred_transfer_client="crt").
+# boto3 and botocore as they run with awscrt installed (`pip install boto3[crt]`, and the AWS CLI
+# v2's botocore), each in a process of its own: the harness turns botocore's use of the CRT off
+# for every other test (BOTO_DISABLE_CRT, harness/__init__.py).
+
+BOTO3_CRT_TRANSFER = """
+import sys
+import boto3, boto3.crt, boto3.s3.transfer
+from boto3.s3.transfer import S3Transfer, TransferConfig
+from s3transfer.crt import CRTTransferManager, acquire_crt_s3_process_lock, create_s3_crt_client
+
+endpoint, ca, bucket, source, back = sys.argv[1:]
+if acquire_crt_s3_process_lock(boto3.crt.PROCESS_LOCK_NAME) is None:
+    sys.exit(3)
+# The throw-away CA, for which boto3 has no setting.
+boto3.crt.create_s3_crt_client = lambda **kw: create_s3_crt_client(**kw, verify=ca)
+client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="%s", aws_secret_access_key="%s",
+                      region_name="%s")
+config = TransferConfig(preferred_transfer_client="crt", multipart_chunksize=%d, multipart_threshold=%d)
+manager = boto3.s3.transfer.create_transfer_manager(client, config)
+assert isinstance(manager, CRTTransferManager), manager
+with S3Transfer(manager=manager) as transfer:
+    transfer.upload_file(source, bucket, "boto3-crt.bin")
+    transfer.download_file(bucket, "boto3-crt.bin", back)
+""" % (CLIENT_KEY, CLIENT_SECRET, REGION, PART, PART)
+
+BOTOCORE_CRT_SIGNER = """
+import io, sys
+import boto3, botocore.auth, requests
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+endpoint, bucket = sys.argv[1:]
+assert botocore.auth.AUTH_TYPE_MAPS["s3v4"].__module__ == "botocore.crt.auth", botocore.auth.AUTH_TYPE_MAPS
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="%s", aws_secret_access_key="%s",
+                  region_name="%s", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+key = "crt signer/a b=c é.txt"
+s3.put_object(Bucket=bucket, Key=key, Body=b"signed by botocore's CRT signer", ContentType="text/x-crt",
+              Metadata={"signer": "aws-c-auth"})
+got = s3.get_object(Bucket=bucket, Key=key, Range="bytes=10-18")["Body"].read()
+assert got == b"botocore'", got
+listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="crt signer/")["Contents"]]
+assert listed == [key], listed
+# A multipart upload through boto3's classic transfer manager.
+s3.upload_fileobj(io.BytesIO(bytes(range(256)) * 45000), bucket, "parts.bin",
+                  Config=TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20,
+                                        preferred_transfer_client="classic"))
+url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "presigned é.txt"}, ExpiresIn=300)
+r = requests.put(url, data=b"presigned by the CRT", timeout=30)
+assert r.status_code == 200, r.text
+url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "presigned é.txt"}, ExpiresIn=300)
+r = requests.get(url, timeout=30)
+assert (r.status_code, r.content) == (200, b"presigned by the CRT"), r.text
+""" % (CLIENT_KEY, CLIENT_SECRET, REGION)
+
+
+def with_the_crt(script: str, *args: str) -> subprocess.CompletedProcess:
+    """`script` in a Python of its own where botocore uses awscrt, as it does once installed."""
+    env = {k: v for k, v in os.environ.items() if k != "BOTO_DISABLE_CRT"}
+    return subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
+                          timeout=TIMEOUT)
 
 
 def test_boto3_transfer_config_crt_over_https(tls_proxy, origin_s3, bucket, tmp_path, monkeypatch):
     """boto3 hands a transfer to the CRT only as it would to AWS: its CRT client is built with
     TLS on and its requests serialised by a fresh botocore session, so the client's
-    `endpoint_url` is not used (`AWS_ENDPOINT_URL_S3` and the config file are). The test's
-    throw-away CA is given to the CRT, which boto3 has no setting for (a certificate from a
-    public CA needs none)."""
-    import boto3.crt
-    import boto3.s3.transfer
-    from boto3.s3.transfer import S3Transfer, TransferConfig
-    from s3transfer.crt import CRTTransferManager, acquire_crt_s3_process_lock, create_s3_crt_client
-
-    if acquire_crt_s3_process_lock(boto3.crt.PROCESS_LOCK_NAME) is None:
-        pytest.skip("another process holds boto3's CRT lock: boto3 would use its classic transfer manager")
+    `endpoint_url` is not used (`AWS_ENDPOINT_URL_S3` and the config file are)."""
     config_file = tmp_path / "config"
     config_file.write_text("[default]\ns3 =\n    addressing_style = path\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", tls_proxy.endpoint)
-    monkeypatch.setattr(boto3.crt, "CRT_S3_CLIENT", None)
-    monkeypatch.setattr(boto3.crt, "BOTOCORE_CRT_SERIALIZER", None)
-    monkeypatch.setattr(boto3.crt, "create_s3_crt_client",
-                        lambda **kw: create_s3_crt_client(**kw, verify=tls_proxy.ca_bundle))
-
-    client = s3_client(tls_proxy.endpoint)
-    config = TransferConfig(preferred_transfer_client="crt", multipart_chunksize=PART, multipart_threshold=PART)
-    manager = boto3.s3.transfer.create_transfer_manager(client, config)
-    assert isinstance(manager, CRTTransferManager)
     source = file_of(tmp_path, 20 * MIB)
+    done = with_the_crt(BOTO3_CRT_TRANSFER, tls_proxy.endpoint, tls_proxy.ca_bundle, bucket, str(source),
+                        str(tmp_path / "back"))
+    if done.returncode == 3:
+        pytest.skip("another process holds boto3's CRT lock: boto3 would use its classic transfer manager")
+    assert done.returncode == 0, done.stderr
     data = source.read_bytes()
-    with S3Transfer(manager=manager) as transfer:
-        transfer.upload_file(str(source), bucket, "boto3-crt.bin")
-        obj = origin_s3.get_object(Bucket=bucket, Key="boto3-crt.bin")
-        assert obj["ETag"].endswith('-3"')
-        assert obj["Body"].read() == data
-        transfer.download_file(bucket, "boto3-crt.bin", str(tmp_path / "back"))
+    obj = origin_s3.get_object(Bucket=bucket, Key="boto3-crt.bin")
+    assert obj["ETag"].endswith('-3"')
+    assert obj["Body"].read() == data
     assert (tmp_path / "back").read_bytes() == data
+
+
+@pytest.mark.every_origin
+def test_botocore_with_the_crt_signer(proxy, origin_s3, bucket):
+    """With awscrt installed, botocore signs every SigV4 request with aws-c-auth
+    (`botocore.crt.auth`), headers and presigned URLs alike."""
+    done = with_the_crt(BOTOCORE_CRT_SIGNER, proxy.endpoint, bucket)
+    assert done.returncode == 0, done.stderr
+    assert stored(origin_s3, bucket, "crt signer/a b=c é.txt") == (
+        b"signed by botocore's CRT signer", "text/x-crt", {"signer": "aws-c-auth"})
+    assert origin_s3.get_object(Bucket=bucket, Key="parts.bin")["ETag"].endswith('-3"')
+    assert stored(origin_s3, bucket, "presigned é.txt")[0] == b"presigned by the CRT"
 
 
 # awscrt.s3.S3Client.
