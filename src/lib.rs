@@ -17,6 +17,7 @@ mod error_cors;
 pub mod gateway;
 pub mod grant;
 pub mod header_map;
+pub mod held_body;
 pub mod memory_budget;
 pub mod metrics;
 pub mod origin_refusals;

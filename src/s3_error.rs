@@ -26,6 +26,7 @@ pub enum S3ErrorCode {
     MaxPostPreDataLengthExceeded,
     MissingContentLength,
     NotImplemented,
+    RequestTimeout,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     SlowDown,
@@ -33,7 +34,7 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 23] = [
+    pub const ALL: [S3ErrorCode; 24] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -53,6 +54,7 @@ impl S3ErrorCode {
         S3ErrorCode::MaxPostPreDataLengthExceeded,
         S3ErrorCode::MissingContentLength,
         S3ErrorCode::NotImplemented,
+        S3ErrorCode::RequestTimeout,
         S3ErrorCode::RequestTimeTooSkewed,
         S3ErrorCode::SignatureDoesNotMatch,
         S3ErrorCode::SlowDown,
@@ -80,6 +82,7 @@ impl S3ErrorCode {
             S3ErrorCode::MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
             S3ErrorCode::MissingContentLength => "MissingContentLength",
             S3ErrorCode::NotImplemented => "NotImplemented",
+            S3ErrorCode::RequestTimeout => "RequestTimeout",
             S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             S3ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             S3ErrorCode::SlowDown => "SlowDown",
@@ -103,6 +106,7 @@ impl S3ErrorCode {
             | S3ErrorCode::MalformedPOSTRequest
             | S3ErrorCode::MaxMessageLengthExceeded
             | S3ErrorCode::MaxPostPreDataLengthExceeded
+            | S3ErrorCode::RequestTimeout
             | S3ErrorCode::XAmzContentSHA256Mismatch => 400,
             S3ErrorCode::AccessDenied
             | S3ErrorCode::InvalidAccessKeyId
@@ -224,6 +228,7 @@ mod tests {
             (InvalidAccessKeyId, 403),
             (AccessDenied, 403),
             (RequestTimeTooSkewed, 403),
+            (RequestTimeout, 400),
             (AuthorizationQueryParametersError, 400),
             (AuthorizationHeaderMalformed, 400),
             (InvalidArgument, 400),

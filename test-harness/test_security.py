@@ -199,7 +199,7 @@ def test_debug_logs_mask_session_tokens(origin, origin_s3, bucket):
 class HeldUpload:
     """A signed aws-chunked PUT whose head and most of its first chunk were sent, then held."""
 
-    def __init__(self, proxy, bucket, key, chunk_size):
+    def __init__(self, proxy, bucket, key, chunk_size, missing=1):
         data = bytes(chunk_size) * 2
         upload = chunked_put(proxy.authority, f"/{bucket}/{key}", data, SIGNED, chunk_size=chunk_size)
         head = [f"PUT {upload.target} HTTP/1.1", f"Host: {proxy.authority}"]
@@ -207,7 +207,7 @@ class HeldUpload:
         self.sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
         self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
         first_chunk_end = upload.body.index(b"\r\n") + 2 + chunk_size
-        self.sock.sendall(upload.body[: first_chunk_end - 1])
+        self.sock.sendall(upload.body[: first_chunk_end - missing])
 
     def close(self):
         self.sock.close()
@@ -271,6 +271,95 @@ def test_held_uploads_are_bounded_by_the_memory_budget(make_proxy, origin_s3, bu
     assert_object(origin_s3, bucket, "after", data)
     for i in range(10):
         assert_object(origin_s3, bucket, f"held-{i}", None)
+
+
+HELD_GAUGE = "wasmcustom.s3_resign_chunk_memory_held_bytes"
+
+
+def wait_for_held(proxy, held: bool):
+    deadline = time.monotonic() + 10
+    while (proxy.counter(HELD_GAUGE) > 0) != held:
+        assert time.monotonic() < deadline, f"held bytes {proxy.counter(HELD_GAUGE)}"
+        time.sleep(0.05)
+
+
+def refused_for_its_stall(sock) -> None:
+    sock.settimeout(10)
+    answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert b"<Code>RequestTimeout</Code>" in answer, answer
+
+
+def test_a_held_chunk_that_stops_moving_is_refused(make_proxy, origin_s3, bucket):
+    """Found by a red team (2026-12-02): streams replaying one captured upload head, each
+    holding a chunk short of its end and sending a byte every 25 s, kept the whole memory
+    budget held for as long as they stayed (each byte reset Envoy's idle timeouts), and every
+    other upload got 503. A hold must end within `held_body_timeout_seconds` and a second per
+    16 KiB it holds: here 1 s and 1 s for the chunk."""
+    chunk = 16 * 1024
+    proxy = make_proxy(held_body_timeout_seconds=1, max_chunk_size_bytes=chunk)
+    stalled = HeldUpload(proxy, bucket, "stalled", chunk, missing=100)
+    try:
+        wait_for_held(proxy, True)
+        time.sleep(2.5)
+        stalled.sock.sendall(b"\0")
+        refused_for_its_stall(stalled.sock)
+        wait_for_held(proxy, False)
+    finally:
+        stalled.close()
+    assert_object(origin_s3, bucket, "stalled", None)
+    assert "RequestTimeout" in proxy.log_text()
+    # One that falls silent altogether is answered by the filter's tick, not after Envoy's
+    # idle timeout (300 s on the shipped routes).
+    silent = HeldUpload(proxy, bucket, "silent", chunk, missing=100)
+    try:
+        wait_for_held(proxy, True)
+        started = time.monotonic()
+        refused_for_its_stall(silent.sock)
+        assert time.monotonic() - started < 5
+        wait_for_held(proxy, False)
+    finally:
+        silent.close()
+    assert f"rejected PUT /{bucket}/silent (access key CLIENTKEY): RequestTimeout: " in proxy.log_text()
+    assert "its held body fell silent" in proxy.log_text()
+    # Both refused are rejections, neither a forwarded request.
+    got = proxy.prometheus()
+    assert got['s3_resign_rejections_total{code="RequestTimeout"}'] == 2
+    assert got['s3_resign_requests_total{kind="chunked_v4"}'] == 0
+    # An upload whose chunks keep completing is never refused, however long it takes.
+    data = bytes(range(256)) * 256
+    upload = chunked_put(proxy.authority, f"/{bucket}/moving", data, SIGNED, chunk_size=8 * 1024)
+    assert send(proxy.authority, upload).status == 200
+    assert_object(origin_s3, bucket, "moving", data)
+
+
+def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
+    """The same red team held the share of unverified forms (an eighth of the budget) with
+    forms no key signed, a field each that never ended: every browser upload got 503. Their
+    fields are held under the same rule."""
+    proxy = make_proxy(held_body_timeout_seconds=1)
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    field = b'--b\r\nContent-Disposition: form-data; name="x-ignore-pad"\r\n\r\n' + b"p" * 1000
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    try:
+        sock.sendall(head.encode() + field)
+        wait_for_held(proxy, True)
+        time.sleep(1.5)
+        sock.sendall(b"p")
+        refused_for_its_stall(sock)
+        wait_for_held(proxy, False)
+    finally:
+        sock.close()
+    # And one that falls silent is answered by the tick.
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    try:
+        sock.sendall(head.encode() + field)
+        wait_for_held(proxy, True)
+        refused_for_its_stall(sock)
+        wait_for_held(proxy, False)
+    finally:
+        sock.close()
 
 
 def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):

@@ -34,6 +34,9 @@ const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=64 * 1024 * 
 /// What one VM (one Envoy worker) may hold of incomplete chunks across all its uploads: 64
 /// uploads at the largest default chunk at once.
 pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
+/// As long as AWS S3 is seen to wait for a silent upload before its `RequestTimeout`.
+pub const DEFAULT_HELD_BODY_TIMEOUT_SECONDS: u64 = 20;
+const HELD_BODY_TIMEOUT_LIMITS: std::ops::RangeInclusive<u64> = 1..=600;
 /// Envoy's V8 lets a VM grow to about 1 GiB (measured); what uploads may hold stays well below,
 /// so the VM's own allocations (request heads, re-signing) always find room.
 const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = crate::memory_budget::MAX_HELD_IN_A_VM as u64;
@@ -70,6 +73,9 @@ pub struct Config {
     /// The most this VM holds of incomplete chunks across all streams; past it, an upload
     /// that needs to hold a chunk is refused with 503 SlowDown.
     pub chunk_memory_budget_bytes: u64,
+    /// How long a stream may hold body bytes in the VM without passing any on, beyond a
+    /// second per 16 KiB held (`held_body`); past it the upload is refused.
+    pub held_body_timeout_seconds: u64,
     /// How many verified presigned requests to remember, so that repeats (range requests on
     /// one URL) skip verification and re-signing; 0 remembers none.
     pub presigned_cache_entries: usize,
@@ -312,6 +318,7 @@ impl Config {
             .optional::<OriginSignatureVersion>("origin_signature_version")?
             .unwrap_or_default();
         let (max_chunk_size_bytes, chunk_memory_budget_bytes) = body_limits(&mut top)?;
+        let held_body_timeout_seconds = held_body_timeout(&mut top)?;
         let presigned_cache_entries = presigned_cache_entries(&mut top)?;
         let error_cors_origins = top.optional::<Vec<String>>("error_cors_origins")?.map_or(
             Ok(ErrorCors::default()),
@@ -358,6 +365,7 @@ impl Config {
             access_log_filter_state,
             max_chunk_size_bytes,
             chunk_memory_budget_bytes,
+            held_body_timeout_seconds,
             presigned_cache_entries: match role {
                 Role::Origin => 0,
                 _ => presigned_cache_entries,
@@ -399,6 +407,7 @@ impl Config {
             access_log_filter_state: false,
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
+            held_body_timeout_seconds: DEFAULT_HELD_BODY_TIMEOUT_SECONDS,
             presigned_cache_entries: DEFAULT_PRESIGNED_CACHE_ENTRIES,
             error_cors_origins: ErrorCors::default(),
         })
@@ -496,6 +505,23 @@ fn body_limits(top: &mut Fields<'_>) -> Result<(u64, u64), ConfigError> {
         ));
     }
     Ok((max_chunk_size_bytes, chunk_memory_budget_bytes))
+}
+
+fn held_body_timeout(top: &mut Fields<'_>) -> Result<u64, ConfigError> {
+    let seconds = top
+        .optional::<u64>("held_body_timeout_seconds")?
+        .unwrap_or(DEFAULT_HELD_BODY_TIMEOUT_SECONDS);
+    if !HELD_BODY_TIMEOUT_LIMITS.contains(&seconds) {
+        return Err(ConfigError::new(
+            top.path("held_body_timeout_seconds"),
+            format!(
+                "must be between {} and {}",
+                HELD_BODY_TIMEOUT_LIMITS.start(),
+                HELD_BODY_TIMEOUT_LIMITS.end()
+            ),
+        ));
+    }
+    Ok(seconds)
 }
 
 fn presigned_cache_entries(top: &mut Fields<'_>) -> Result<usize, ConfigError> {

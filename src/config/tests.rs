@@ -27,6 +27,7 @@ fn minimal_configuration_gets_the_defaults() {
     assert_eq!(c.max_chunk_size_bytes, 1024 * 1024);
     assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
     assert_eq!(c.presigned_cache_entries, 4096);
+    assert_eq!(c.held_body_timeout_seconds, 20);
     assert!(!c.access_log_filter_state);
     let pair = c.credential("AK").unwrap();
     assert_eq!(pair.origin().access_key_id, "AK");
@@ -118,6 +119,14 @@ fn errors_name_the_field() {
         field_of(&with(r#""chunk_memory_budget_bytes":1000"#)),
         "chunk_memory_budget_bytes"
     );
+    for seconds in ["0", "601", "-1", "1.5"] {
+        assert_eq!(
+            field_of(&with(&format!(r#""held_body_timeout_seconds":{seconds}"#))),
+            "held_body_timeout_seconds"
+        );
+    }
+    let quick = parse(&with(r#""held_body_timeout_seconds":1"#)).unwrap();
+    assert_eq!(quick.held_body_timeout_seconds, 1);
     for entries in ["-1", "1", "65537", "\"many\""] {
         assert_eq!(
             field_of(&with(&format!(r#""presigned_cache_entries":{entries}"#))),

@@ -3,6 +3,7 @@
 //! should not have), each piece of it verified, re-signed and written back into Envoy's
 //! buffer, and the refusal of a body that fails on the way.
 
+use super::silent_holds::{request_timeout, Hold};
 use super::{host, with_key, FilterKind, Stream};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
@@ -30,6 +31,18 @@ pub(super) enum Body {
     /// clients share (an attack run found such bodies forwarded, 2026-12-01); the refusal
     /// resets that connection.
     Unexpected,
+}
+
+impl Body {
+    /// The bytes it holds in the VM, waiting to go on.
+    fn held(&self) -> usize {
+        match self {
+            Body::Chunked(resigner) => resigner.held(),
+            Body::Form(form) => form.held(),
+            Body::Digest(check) => check.held(),
+            Body::Unexpected => 0,
+        }
+    }
 }
 
 impl Stream {
@@ -141,6 +154,10 @@ impl Stream {
         };
         self.record_memory();
         let step = step.and_then(|step| {
+            self.time_the_hold(&step)?;
+            Ok(step)
+        });
+        let step = step.and_then(|step| {
             // Never outside the piece by construction; refused like any bad piece if it were.
             let middle = input
                 .get(step.range.clone())
@@ -171,6 +188,45 @@ impl Stream {
                 self.internal_error(self.head, &why)
             }
         }
+    }
+
+    /// Refuses a body that has held bytes longer than they may wait without any going on
+    /// (`held_body`): the budget's share it holds is freed for other uploads.
+    fn time_the_hold(&mut self, step: &BodyStep) -> Result<(), Rejection> {
+        let released = step.lead.is_some()
+            || !step.prefix.is_empty()
+            || !step.range.is_empty()
+            || !step.last.is_empty();
+        let held = self.body.as_ref().map_or(0, Body::held);
+        let grace_ms = self.filters.as_ref().map_or(0, |f| f.held_body_grace_ms);
+        let now_ms = host::unix_millis()
+            .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
+        self.hold
+            .observe(held, released, now_ms, grace_ms)
+            .map_err(|overdue| {
+                Rejection::from(request_timeout()).with_log_detail(format!(
+                    "{} bytes held for {} ms without any going on",
+                    overdue.held, overdue.elapsed_ms
+                ))
+            })?;
+        // Should the client fall silent, the root's tick answers at the deadline.
+        let Some(filters) = &self.filters else {
+            return Ok(());
+        };
+        match self.hold.deadline_ms(held, grace_ms) {
+            Some(deadline_ms) => filters
+                .silent_holds
+                .track(self.context_id, deadline_ms, || Hold {
+                    context_id: self.context_id,
+                    deadline_ms,
+                    answered: self.answered.clone(),
+                    request_id: self.request_id.as_str().map(str::to_owned),
+                    line: with_key(&self.request_line, self.access_key_id.as_deref()),
+                    granted_ticket: self.granted_ticket,
+                }),
+            None => filters.silent_holds.forget(self.context_id),
+        }
+        Ok(())
     }
 
     /// One piece of a signed aws-chunked body: what goes on of it (re-signed in place, a held

@@ -45,6 +45,8 @@ extern "C" {
         value_size: usize,
     ) -> u32;
     fn proxy_get_current_time_nanoseconds(return_time: *mut u64) -> u32;
+    fn proxy_set_effective_context(context_id: u32) -> u32;
+    fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
     fn proxy_define_metric(
         metric_type: MetricType,
@@ -258,10 +260,32 @@ pub fn set_request_header(name: &str, value: Option<&[u8]>) -> Result<(), Status
 
 /// The host's clock, in whole seconds since the Unix epoch.
 pub fn unix_seconds() -> Result<u64, Status> {
+    Ok(unix_nanos()? / 1_000_000_000)
+}
+
+/// The host's clock, in milliseconds since the Unix epoch.
+pub fn unix_millis() -> Result<u64, Status> {
+    Ok(unix_nanos()? / 1_000_000)
+}
+
+fn unix_nanos() -> Result<u64, Status> {
     let mut nanos: u64 = 0;
     // SAFETY: the host writes the time into the out-parameter during the call.
     ok(unsafe { proxy_get_current_time_nanoseconds(&mut nanos) })?;
-    Ok(nanos / 1_000_000_000)
+    Ok(nanos)
+}
+
+/// Makes the stream (or root) `context_id` the one the host calls that follow act on: a root's
+/// tick answering a stream. Fails when the host no longer knows it.
+pub fn set_effective_context(context_id: u32) -> Result<(), Status> {
+    // SAFETY: plain values only.
+    ok(unsafe { proxy_set_effective_context(context_id) })
+}
+
+/// Has the host call the root's `on_tick` every `period_ms` milliseconds.
+pub fn set_tick_period(period_ms: u32) -> Result<(), Status> {
+    // SAFETY: plain values only.
+    ok(unsafe { proxy_set_tick_period_milliseconds(period_ms) })
 }
 
 pub fn increment_metric(id: u32, offset: i64) -> Result<(), Status> {

@@ -8,6 +8,7 @@ use crate::error_cors::{Allowed, ErrorCors};
 use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
+use crate::held_body::HoldClock;
 use crate::memory_budget::MemoryBudget;
 use crate::origin_refusals::Ticket;
 use crate::rejection::Rejection;
@@ -19,6 +20,7 @@ use counters::Counters;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel};
 use request_id::RequestId;
+use silent_holds::SilentHolds;
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -28,6 +30,7 @@ mod body;
 mod counters;
 mod host;
 mod request_id;
+mod silent_holds;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
@@ -67,6 +70,11 @@ struct Filters {
     access_log: AccessLog,
     /// Held chunks of every stream of this filter in this VM.
     budget: Rc<MemoryBudget>,
+    /// How long a stream may hold body bytes without passing any on (`held_body`), beyond the
+    /// time they take at the slowest rate: the longest its configurations allow.
+    held_body_grace_ms: u64,
+    /// Its streams' holds, for the root's tick to end those that fall silent.
+    silent_holds: SilentHolds,
     /// The presigned cache's hits and misses already counted in the metrics.
     cache_reported: Cell<(u64, u64)>,
 }
@@ -99,6 +107,9 @@ impl RootContext for Root {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
                 self.filters = Some(filters);
+                if let Err(status) = host::set_tick_period(silent_holds::TICK_MS as u32) {
+                    log::warn!("cannot set a tick: silent held bodies wait for Envoy's idle timeout ({status:?})");
+                }
                 self.counters.configured(true);
                 true
             }
@@ -110,11 +121,22 @@ impl RootContext for Root {
         }
     }
 
+    fn on_tick(&mut self) {
+        let Some(filters) = &self.filters else {
+            return;
+        };
+        if let Ok(now_ms) = host::unix_millis() {
+            filters
+                .silent_holds
+                .answer_overdue(now_ms, &self.counters, filters.access_log);
+        }
+    }
+
     fn get_type(&self) -> Option<ContextType> {
         Some(ContextType::HttpContext)
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // Only VMs that serve streams report, and each stream reports what the last one left
         // (the presigned cache grows on GETs too). Not in `on_configure`: for every listener
         // update Envoy configures a VM on the main thread and ends it without deleting its
@@ -125,12 +147,14 @@ impl RootContext for Root {
             filters: self.filters.clone(),
             counters: self.counters.clone(),
             body: None,
+            hold: HoldClock::default(),
             head: false,
             request_line: String::new(),
             access_key_id: None,
             request_id: RequestId::default(),
             cors_origin: None,
-            answered: Cell::new(false),
+            answered: Rc::default(),
+            context_id,
             uncounted: None,
             edge_ticket: None,
             granted_ticket: None,
@@ -153,6 +177,11 @@ fn filters_of(plugin: Plugin) -> Filters {
     proxy_wasm::set_log_level(log_level(level));
     let budget = crate::gateway::memory_budget(&configs);
     let budget_bytes = budget.limit();
+    let held_body_grace_ms = configs
+        .iter()
+        .map(|c| c.held_body_timeout_seconds.saturating_mul(1000))
+        .max()
+        .unwrap_or(config::DEFAULT_HELD_BODY_TIMEOUT_SECONDS * 1000);
     let access_log = AccessLog {
         enabled: configs.iter().any(|c| c.access_log_filter_state),
     };
@@ -193,6 +222,8 @@ fn filters_of(plugin: Plugin) -> Filters {
         kind,
         access_log,
         budget,
+        held_body_grace_ms,
+        silent_holds: SilentHolds::default(),
         cache_reported: Cell::default(),
     }
 }
@@ -212,6 +243,8 @@ struct Stream {
     counters: Rc<Counters>,
     /// What verifies and re-signs the body, while it streams.
     body: Option<Body>,
+    /// Since when the body has held bytes without passing any on.
+    hold: HoldClock,
     head: bool,
     /// `METHOD path` and the key id the request claims, for the log line of a body refused
     /// mid-stream, when the head is gone.
@@ -224,7 +257,9 @@ struct Stream {
     /// The filter answered the request itself: nothing of it may go on, whatever Envoy calls
     /// next (with `allow_on_headers_stop_iteration`, a `Continue` from a body callback would
     /// release the headers held back).
-    answered: Cell<bool>,
+    answered: Rc<Cell<bool>>,
+    /// Envoy's id of the stream, by which the root's tick answers it (`silent_holds`).
+    context_id: u32,
     /// How the request authenticated, counted in `s3_resign_requests_total` once all of it
     /// has gone on, or its stream ended: a body refused on the way is a rejection only.
     uncounted: Option<AuthKind>,
@@ -252,6 +287,9 @@ impl Drop for Stream {
         self.count_forwarded();
         if self.body.take().is_some() {
             self.record_memory();
+        }
+        if let Some(filters) = &self.filters {
+            filters.silent_holds.forget(self.context_id);
         }
     }
 }

@@ -98,7 +98,6 @@ impl FileScanner {
     }
 
     /// Bytes held back.
-    #[cfg(test)]
     pub fn held(&self) -> usize {
         self.held.len() - self.unsent
     }

@@ -373,7 +373,6 @@ impl HeadParser {
     }
 
     /// Bytes held.
-    #[cfg(test)]
     pub fn held(&self) -> usize {
         self.buf.len()
     }

@@ -90,6 +90,15 @@ impl PostUpload {
         self.verified.take()
     }
 
+    /// The bytes held, waiting to go on: the head's, then what the file keeps back.
+    pub fn held(&self) -> usize {
+        match &self.phase {
+            Phase::Head(head) => head.held(),
+            Phase::File(file) => file.held(),
+            Phase::Failed => 0,
+        }
+    }
+
     /// Whether the head is still being read: the request headers must wait.
     pub fn head_pending(&self) -> bool {
         matches!(self.phase, Phase::Head(_))

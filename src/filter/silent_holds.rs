@@ -1,0 +1,112 @@
+//! Streams that hold body bytes and have fallen silent. `held_body` is asked at each piece of
+//! a body; a stream that sends nothing more is never asked again and keeps its bytes until
+//! Envoy's idle timeout (300 s on the shipped routes). Each stream holding bytes leaves its
+//! deadline here, and the root's tick answers the ones past it, as their own body callback
+//! would have: 400 `RequestTimeout`, the upstream request reset, the bytes given back when
+//! Envoy deletes the stream.
+
+use super::access_log::AccessLog;
+use super::counters::Counters;
+use super::host;
+use crate::origin_refusals::Ticket;
+use crate::s3_error::{S3Error, S3ErrorCode};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// How often the root looks: a silent hold ends at most this long after its deadline.
+pub const TICK_MS: u64 = 1000;
+
+/// The error a hold past its deadline gets, from a body callback or from the tick.
+pub fn request_timeout() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::RequestTimeout,
+        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+    )
+}
+
+/// What the tick needs to answer a stream it cannot call.
+pub struct Hold {
+    pub context_id: u32,
+    pub deadline_ms: u64,
+    /// The stream's own flag: once set, nothing of the request goes on.
+    pub answered: Rc<Cell<bool>>,
+    pub request_id: Option<String>,
+    /// `METHOD path (key)` for the log line.
+    pub line: String,
+    pub granted_ticket: Option<Ticket>,
+}
+
+/// The holds of one filter configuration's streams in this VM.
+#[derive(Default)]
+pub struct SilentHolds(RefCell<Vec<Hold>>);
+
+impl SilentHolds {
+    /// Sets the deadline of `context_id`'s hold (`make` describes a new one).
+    pub fn track(&self, context_id: u32, deadline_ms: u64, make: impl FnOnce() -> Hold) {
+        let Ok(mut holds) = self.0.try_borrow_mut() else {
+            return;
+        };
+        match holds.iter_mut().find(|h| h.context_id == context_id) {
+            Some(hold) => hold.deadline_ms = deadline_ms,
+            None => holds.push(Hold {
+                deadline_ms,
+                ..make()
+            }),
+        }
+    }
+
+    /// The stream holds nothing now, or is gone.
+    pub fn forget(&self, context_id: u32) {
+        if let Ok(mut holds) = self.0.try_borrow_mut() {
+            holds.retain(|h| h.context_id != context_id);
+        }
+    }
+
+    /// Answers every hold past its deadline at `now_ms`.
+    pub fn answer_overdue(&self, now_ms: u64, counters: &Counters, access_log: AccessLog) {
+        let overdue: Vec<Hold> = match self.0.try_borrow_mut() {
+            Ok(mut holds) => {
+                let (overdue, kept) = std::mem::take(&mut *holds)
+                    .into_iter()
+                    .partition(|h| h.deadline_ms < now_ms);
+                *holds = kept;
+                overdue
+            }
+            Err(_) => return,
+        };
+        for hold in overdue {
+            answer(&hold, counters, access_log);
+        }
+    }
+}
+
+fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
+    if hold.answered.get() {
+        return;
+    }
+    // The stream is gone when Envoy no longer knows its context.
+    if host::set_effective_context(hold.context_id).is_err() {
+        return;
+    }
+    hold.answered.set(true);
+    let error = request_timeout();
+    counters.rejected(error.code);
+    if let Some(ticket) = hold.granted_ticket {
+        ticket.refused();
+    }
+    access_log.rejected(error.code);
+    let request_id = hold.request_id.as_deref();
+    log::info!(
+        "rejected {}: {error}; its held body fell silent{}",
+        hold.line,
+        request_id.map_or_else(String::new, |id| format!("; request id {id}"))
+    );
+    let body = error.xml_body(request_id);
+    let mut headers = vec![("content-type", "application/xml")];
+    if let Some(id) = request_id {
+        headers.push(("x-amz-request-id", id));
+    }
+    if let Err(status) = host::send_local_response(error.code.status(), &headers, body.as_bytes()) {
+        log::error!("cannot send the error response: {status:?}");
+    }
+}
