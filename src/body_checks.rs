@@ -174,8 +174,11 @@ impl Signed {
 }
 
 fn parse_content_md5(value: &[u8]) -> Result<Expected, Rejection> {
-    Expected::content_md5(value)
-        .map_err(|_| Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid."))
+    Expected::content_md5(value).map_err(|_| invalid_content_md5())
+}
+
+fn invalid_content_md5() -> Rejection {
+    Rejection::new(InvalidDigest, "The Content-MD5 you specified was invalid.")
 }
 
 /// Whether a request's `x-amz-checksum-*` is the digest of its body: on CompleteMultipartUpload
@@ -274,21 +277,18 @@ fn is_object_data_param(name: &[u8]) -> bool {
 }
 
 /// Whether S3 refuses the operation `method` with the query parameter `name` names without a
-/// digest of its document (`Content-MD5` or a checksum: its API model's
-/// `httpChecksumRequired` operations). Without one S3 has nothing to bind a body whose payload
-/// hash is not signed, so it refuses them; Garage and s3s-fs act on any body (an attack run,
-/// 2026-12-02, replayed a captured `UNSIGNED-PAYLOAD` DeleteObjects naming other keys, and a
-/// lifecycle rule expiring the whole bucket). Any case: refusing a spelling S3 would route
-/// elsewhere costs a client nothing it could have sent without a digest.
+/// digest of its document (`Content-MD5` or a checksum), and compares the one it has: those
+/// its documentation says must carry one (DeleteObjects, a bucket's CORS, lifecycle, tagging
+/// and replication, object lock, an object's retention and legal hold). Without one S3 has
+/// nothing to bind a body whose payload hash is not signed; Garage and s3s-fs act on any body
+/// (an attack run, 2026-12-02, replayed a captured `UNSIGNED-PAYLOAD` DeleteObjects naming
+/// other keys, and a lifecycle rule expiring the whole bucket). Any case: refusing a spelling
+/// S3 would route elsewhere costs a client nothing it could have sent without a digest.
 fn requires_digest(method: &[u8], name: &[u8]) -> bool {
     // Lists a loop scans: LLVM unrolls a table of string comparisons into 8 KB of code.
     let documents = match method {
-        b"POST" => "delete metadataConfiguration metadataTable",
-        b"PUT" => {
-            "acl cors encryption lifecycle logging notification ownershipControls policy \
-             replication requestPayment tagging versioning website legal-hold object-lock \
-             retention publicAccessBlock metadataInventoryTable metadataJournalTable"
-        }
+        b"POST" => "delete",
+        b"PUT" => "cors lifecycle tagging replication object-lock retention legal-hold",
         _ => return false,
     };
     documents
@@ -296,36 +296,61 @@ fn requires_digest(method: &[u8], name: &[u8]) -> bool {
         .any(|document| document.as_bytes().eq_ignore_ascii_case(name))
 }
 
-/// Refuses, as S3 does, an operation that `requires_digest` and carries no digest of its body:
-/// no `Content-MD5`, no `x-amz-checksum-*` (a header, or a presigned URL's parameter) and no
-/// trailer to carry one. Asked of requests whose signature binds no digest of their body (no
-/// signed payload hash, chunk chain or digest): a digest they carry unsigned, or a CRC, binds
-/// as little as at S3, which is as far as the filter can follow it.
-// Out of line: the request path's own code stays as compact as before.
-#[inline(never)]
-pub(crate) fn refuse_undigested_document(req: &Request<'_>) -> Result<(), Rejection> {
-    if !carries_a_body(req.method) {
-        return Ok(());
+/// The check the document of an operation that `requires_digest` gets when its signature binds
+/// no digest of it (no signed payload hash, chunk chain, `Content-MD5` or SHA checksum): its
+/// `Content-MD5`, signed or not, compared here as S3 compares it (the origins do not: a review
+/// replayed such a DeleteObjects with a `Content-MD5` of anything); none when it carries a CRC
+/// checksum instead (in a header, a presigned URL's query or an unsigned trailer announced
+/// for it), which binds as little as at S3, where anyone choosing the body can match it (the
+/// limit in SECURITY.md); refused, as S3 refuses it, when it carries no digest at all.
+pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Rejection> {
+    let required = carries_a_body(req.method)
+        && req
+            .params()
+            .iter()
+            .any(|param| requires_digest(req.method, &param.decoded_name()));
+    if !required {
+        return Ok(None);
     }
-    let (mut required, mut digest) = (false, false);
-    for param in req.params() {
-        let name = param.decoded_name();
-        required |= requires_digest(req.method, &name);
-        digest |= is_checksum(&name) && gives_one(&param.decoded_value());
+    let framing = match req.single("x-amz-content-sha256") {
+        Ok(Some(value)) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {
+            Framing::AwsChunked
+        }
+        _ => Framing::Plain,
+    };
+    // A value S3 would read as none (SigV2 signs an empty `Content-MD5` line) gives none.
+    let md5 = req
+        .single("content-md5")
+        .map_err(|_| invalid_content_md5())?;
+    if let Some(md5) = md5.map(<[u8]>::trim_ascii).filter(|md5| !md5.is_empty()) {
+        return Ok(Some(BodyCheck {
+            expected: parse_content_md5(md5)?,
+            hold: Hold::Whole,
+            framing,
+        }));
     }
-    digest |= req.headers.iter().any(|&(name, value)| {
-        (is_checksum(name)
-            || name.eq_ignore_ascii_case(b"content-md5")
-            || name.eq_ignore_ascii_case(b"x-amz-trailer"))
-            && gives_one(value)
-    });
-    if required && !digest {
-        return Err(Rejection::new(
-            InvalidRequest,
-            "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
-        ));
+    let checksum =
+        req.headers
+            .iter()
+            .any(|&(name, value)| is_checksum(name) && gives_one(value))
+            || req.params().iter().any(|param| {
+                is_checksum(&param.decoded_name()) && gives_one(&param.decoded_value())
+            });
+    let trailer = framing == Framing::AwsChunked
+        && req
+            .values("x-amz-trailer")
+            .any(|value| is_checksum(value.trim_ascii()));
+    if checksum || trailer {
+        return Ok(None);
     }
-    Ok(())
+    Err(Rejection::new(
+        InvalidRequest,
+        "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
+    ))
+}
+
+fn gives_one(value: &[u8]) -> bool {
+    !value.trim_ascii().is_empty()
 }
 
 /// Whether `name` is one of `CHECKSUMS`, in any case: by its algorithm's name after the
@@ -339,11 +364,6 @@ fn is_checksum(name: &[u8]) -> bool {
     "crc32 crc32c crc64nvme sha1 sha256"
         .split(' ')
         .any(|known| known.as_bytes().eq_ignore_ascii_case(algorithm))
-}
-
-/// A value S3 would read as none (SigV2 signs an empty `Content-MD5` line) gives none.
-fn gives_one(value: &[u8]) -> bool {
-    !value.trim_ascii().is_empty()
 }
 
 /// On a presigned URL whose body is checked against a signed digest (`Content-MD5`, a

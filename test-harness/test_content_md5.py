@@ -312,19 +312,28 @@ LIFECYCLE_EXPIRING_ALL = (b'<LifecycleConfiguration><Rule><ID>all</ID><Filter><P
 
 @pytest.mark.every_origin
 def test_a_document_s3_requires_a_digest_on_is_refused_without_one(proxy, origin_s3, bucket):
-    """Found by an attack run (2026-12-02): S3 refuses DeleteObjects and the other operations
-    its API model marks `httpChecksumRequired` without a Content-MD5 or a checksum, so a
-    captured one whose payload hash is unsigned is of no use there; Garage acted on any body
-    (the replay deleted another key; a lifecycle rule came to expire the whole bucket). The
-    filter refuses them as S3 does, before the origin."""
+    """Found by an attack run (2026-12-02): S3 refuses DeleteObjects, lifecycle rules and the
+    other documents it requires a digest on without a Content-MD5 or a checksum, and compares
+    the one they carry; Garage and s3s-fs do neither, and acted on any body (the replay of a
+    captured `UNSIGNED-PAYLOAD` DeleteObjects deleted another key; a lifecycle rule came to
+    expire the whole bucket). A review of the first fix replayed it with a `Content-MD5` of
+    anything. The filter refuses one with no digest, as S3 does, and compares a Content-MD5,
+    signed or not."""
     origin_s3.put_object(Bucket=bucket, Key="victim", Body=b"victim")
     captured = sign_header(proxy.authority, "POST", f"/{bucket}?delete", {"Content-Type": "application/xml"},
                            delete_objects(bucket, "nothing"), payload_hash="UNSIGNED-PAYLOAD")
     unsized = [(n, v) for n, v in captured.headers if n.lower() != "content-length"]
-    for request in (captured, RawRequest("POST", captured.target, unsized, delete_objects(bucket, "victim"))):
+    other = delete_objects(bucket, "victim")
+    for request in (captured, RawRequest("POST", captured.target, unsized, other)):
         r = send(proxy.authority, request)
         assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
         assert b"Missing required header for this request: Content-MD5" in r.body
+        assert_object(origin_s3, bucket, "victim", b"victim")
+    # An unsigned Content-MD5 added to the replay is compared: one of anything, or of another
+    # body, is refused (as S3 refuses it).
+    for md5, code in (("garbage", "InvalidDigest"), (content_md5(b"other"), "BadDigest")):
+        r = send(proxy.authority, RawRequest("POST", captured.target, unsized + [("Content-MD5", md5)], other))
+        assert (r.status, error_code(r)) == (400, code), r.body
         assert_object(origin_s3, bucket, "victim", b"victim")
     # A presigned URL for a lifecycle rule, with the body the attack run sent.
     url = presign(proxy.authority, "PUT", f"/{bucket}?lifecycle")
@@ -332,12 +341,9 @@ def test_a_document_s3_requires_a_digest_on_is_refused_without_one(proxy, origin
     assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
     with pytest.raises(ClientError):
         origin_s3.get_bucket_lifecycle_configuration(Bucket=bucket)
-    # With a digest it goes on (the origin compares an unsigned one, as S3 does).
+    # With the Content-MD5 of its body it goes on, signed or not, as at S3.
     body = delete_objects(bucket, "victim")
-    with_md5 = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
-                           {"Content-Type": "application/xml", "Content-MD5": content_md5(body)},
-                           body, payload_hash="UNSIGNED-PAYLOAD")
-    r = send(proxy.authority, with_md5)
+    r = send(proxy.authority, RawRequest("POST", captured.target, unsized + [("Content-MD5", content_md5(body))], body))
     assert r.status == 200 and b"<Deleted>" in r.body, r.body
     assert_object(origin_s3, bucket, "victim", None)
 

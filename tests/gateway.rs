@@ -1457,10 +1457,11 @@ fn a_body_is_checked_only_where_nothing_else_binds_it() {
             "host;x-amz-content-sha256;x-amz-date;x-amz-meta-snowball-auto-extract",
         );
     assert_eq!(hold_of(&snowball, &g), Some(Hold::Whole));
-    // Content-MD5 sent but not signed: the body is as unsigned as at S3.
+    // Content-MD5 sent but not signed: object data is as unsigned as at S3; a DeleteObjects
+    // is compared with it, as S3 compares it (the origins do not).
     assert_eq!(
         body_check(&put_with_md5("UNSIGNED-PAYLOAD", MD5_HELLO, false), &g),
-        Ok(None)
+        Ok(hello())
     );
     let url = presigned_put(MD5_HELLO, "host");
     assert_eq!(body_check(&url, &g), Ok(None));
@@ -1549,9 +1550,10 @@ fn unsigned_payload(method: &str, path: &str, extra: &[(&str, &str)]) -> Head {
 #[test]
 fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
     // Found by an attack run (2026-12-02): S3 refuses DeleteObjects, lifecycle rules and the
-    // other `httpChecksumRequired` operations without a Content-MD5 or a checksum, and so a
-    // captured one with an unsigned payload hash is useless there; Garage acted on any body,
-    // deleting other keys and expiring the whole bucket.
+    // other documents it requires a digest on without a Content-MD5 or a checksum, and
+    // compares the one they carry, so a captured one whose payload hash is unsigned replays
+    // there only with a digest of the new body; Garage and s3s-fs compare none and acted on any
+    // body, deleting other keys and expiring the whole bucket.
     let g = gateway(serde_json::json!({}));
     let refused = Err(InvalidRequest);
     for (method, path) in [
@@ -1560,11 +1562,11 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
         ("POST", "/bucket/?DELETE&x-id=DeleteObjects"),
         ("PUT", "/bucket?lifecycle"),
         ("PUT", "/bucket?cors"),
-        ("PUT", "/bucket?policy"),
-        ("PUT", "/bucket/k?acl"),
+        ("PUT", "/bucket?tagging"),
+        ("PUT", "/bucket?replication"),
+        ("PUT", "/bucket?object-lock"),
         ("PUT", "/bucket/k?retention"),
         ("PUT", "/bucket/k?legal-hold"),
-        ("PUT", "/bucket?object-lock"),
     ] {
         let head = unsigned_payload(method, path, &[]);
         assert_eq!(body_check(&head, &g), refused, "{method} {path}");
@@ -1573,22 +1575,47 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
         let url = presigned_query(method, base, &format!("{query}&"));
         assert_eq!(body_check(&url, &g), refused, "presigned {method} {path}");
         assert_eq!(body_check(&url, &g), refused, "repeated {method} {path}");
-        // With a digest, even one the signature does not cover, it goes on: the body is then
-        // as unsigned as at S3, where the origin compares it.
-        for digest in [
-            ("content-md5", MD5_HELLO),
-            ("x-amz-checksum-crc32", "NhCmhg=="),
-            ("x-amz-checksum-sha256", SHA256_HELLO),
-            ("x-amz-trailer", "x-amz-checksum-crc32"),
-        ] {
-            let head = unsigned_payload(method, path, &[digest]);
-            assert!(body_check(&head, &g).is_ok(), "{method} {path} {digest:?}");
-        }
+        // A Content-MD5 is compared here, signed or not (the origins compare none): a replay
+        // must carry the new body's, as at S3; one that is no MD5 is refused.
+        let signed_md5 = unsigned_payload(method, path, &[("content-md5", MD5_HELLO)]);
+        assert_eq!(body_check(&signed_md5, &g), Ok(hello()), "{method} {path}");
         let unsigned_md5 = unsigned_payload(method, path, &[]).with("content-md5", MD5_HELLO);
-        assert_eq!(body_check(&unsigned_md5, &g), Ok(None), "{method} {path}");
-        let empty_md5 = unsigned_payload(method, path, &[("content-md5", " ")]);
-        assert!(body_check(&empty_md5, &g).is_err(), "{method} {path}");
-        // A signed payload hash binds it.
+        assert_eq!(
+            body_check(&unsigned_md5, &g),
+            Ok(hello()),
+            "{method} {path}"
+        );
+        let md5_on_a_repeat = url.clone().with("content-md5", MD5_HELLO);
+        assert_eq!(
+            body_check(&md5_on_a_repeat, &g),
+            Ok(hello()),
+            "{method} {path}"
+        );
+        for bad in ["garbage", ",", "AAAA"] {
+            let head = unsigned_payload(method, path, &[]).with("content-md5", bad);
+            assert_eq!(
+                body_check(&head, &g),
+                Err(InvalidDigest),
+                "{method} {path} {bad}"
+            );
+        }
+        let twice = unsigned_md5.clone().with("content-md5", MD5_HELLO);
+        assert_eq!(
+            body_check(&twice, &g),
+            Err(InvalidDigest),
+            "{method} {path}"
+        );
+        let empty_md5 = unsigned_payload(method, path, &[]).with("content-md5", " ");
+        assert_eq!(body_check(&empty_md5, &g), refused, "{method} {path}");
+        // A CRC is the origin's to compare, as at S3 (SECURITY.md, the limit); a SHA checksum
+        // or a signed payload hash binds the body and is checked here.
+        let crc = unsigned_payload(method, path, &[("x-amz-checksum-crc32", "NhCmhg==")]);
+        assert_eq!(body_check(&crc, &g), Ok(None), "{method} {path}");
+        let sha = unsigned_payload(method, path, &[("x-amz-checksum-sha256", SHA256_HELLO)]);
+        assert!(
+            matches!(body_check(&sha, &g), Ok(Some(_))),
+            "{method} {path}"
+        );
         let hashed = Head::new(method, path)
             .with("x-amz-date", DATE)
             .with("x-amz-content-sha256", EMPTY_SHA256)
@@ -1598,16 +1625,31 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
             Ok(empty_sha256()),
             "{method} {path}"
         );
+        // A trailer announced for a checksum counts only on a body that carries trailers.
+        let trailer = [("x-amz-trailer", "x-amz-checksum-crc32")];
+        assert_eq!(
+            body_check(&unsigned_payload(method, path, &trailer), &g),
+            refused,
+            "{method} {path}"
+        );
+        let not_a_checksum = [("x-amz-trailer", "x-amz-meta-nothing")];
+        assert_eq!(
+            body_check(&unsigned_payload(method, path, &not_a_checksum), &g),
+            refused,
+            "{method} {path}"
+        );
     }
     // A presigned URL may carry its checksum in the query.
-    let url = presigned_query("PUT", "/bucket/k", "acl&x-amz-checksum-crc32=NhCmhg%3D%3D&");
+    let url = presigned_query("PUT", "/bucket", "cors&x-amz-checksum-crc32=NhCmhg%3D%3D&");
     assert_eq!(body_check(&url, &g), Ok(None));
-    // Object data, other operations and other methods need none, as at S3.
+    // Object data, documents S3 takes without a digest and other methods need none.
     for (method, path) in [
         ("PUT", "/bucket/k"),
         ("PUT", "/bucket/k?partNumber=1&uploadId=u"),
         ("POST", "/bucket/k?uploads"),
-        ("PUT", "/bucket?analytics&id=a"),
+        ("PUT", "/bucket/k?acl"),
+        ("PUT", "/bucket?policy"),
+        ("PUT", "/bucket?versioning"),
         ("GET", "/bucket?lifecycle"),
         ("DELETE", "/bucket?cors"),
     ] {

@@ -14,8 +14,8 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, carries_a_body, refuse_undigested_document, refuse_unsigned_streaming,
-    signed_digest_v2, signed_digest_v4, unexpected_body,
+    body_check_for, carries_a_body, document_digest, refuse_unsigned_streaming, signed_digest_v2,
+    signed_digest_v4, unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -237,7 +237,7 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
-        authenticated_checks(req, &forward, &covered)
+        authenticated_checks(req, &mut forward, &covered)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
@@ -783,25 +783,26 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
     MemoryBudget::shared(limit, per_key, unverified)
 }
 
-/// What every request is asked once authenticated: after authentication, so that a repeat of
-/// a cached presigned URL is asked too.
+/// What every request is asked once authenticated, and the check its body gets where S3
+/// requires a digest the signature does not cover (`document_digest`): after authentication,
+/// so that a repeat of a cached presigned URL is asked too, with its own `Content-MD5`.
 fn authenticated_checks(
     req: &Request<'_>,
-    forward: &Forward<'_>,
+    forward: &mut Forward<'_>,
     covered: &Covered,
 ) -> Result<(), Rejection> {
     if forward.kind.signed_in_head() {
         no_form_in_a_signed_post(req)?;
-    }
-    if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
-        refuse_unsigned_streaming(req)?;
     }
     // A signed chunk chain binds its body as a signed digest does.
     if forward.kind.signed_in_head()
         && forward.kind != AuthKind::ChunkedV4
         && forward.body_check.is_none()
     {
-        refuse_undigested_document(req)?;
+        forward.body_check = document_digest(req)?;
+    }
+    if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
+        refuse_unsigned_streaming(req)?;
     }
     unsigned_headers::check(req, covered)
 }
