@@ -23,6 +23,7 @@ use fields::{object, Fields};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
+use std::ops::RangeInclusive;
 use subtle::ConstantTimeEq;
 
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
@@ -30,13 +31,13 @@ pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
 /// to 128 KiB (Java) chunks and minio-go 64 KiB; 1 MiB leaves room for any of them and keeps
 /// what one upload can pin down small.
 pub const DEFAULT_MAX_CHUNK_SIZE_BYTES: u64 = 1024 * 1024;
-const CHUNK_SIZE_LIMITS: std::ops::RangeInclusive<u64> = 8 * 1024..=64 * 1024 * 1024;
+const CHUNK_SIZE_LIMITS: RangeInclusive<u64> = 8 * 1024..=64 * 1024 * 1024;
 /// What one VM (one Envoy worker) may hold of incomplete chunks across all its uploads: 64
 /// uploads at the largest default chunk at once.
 pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
 /// As long as AWS S3 is seen to wait for a silent upload before its `RequestTimeout`.
 pub const DEFAULT_HELD_BODY_TIMEOUT_SECONDS: u64 = 20;
-const HELD_BODY_TIMEOUT_LIMITS: std::ops::RangeInclusive<u64> = 1..=600;
+const HELD_BODY_TIMEOUT_LIMITS: RangeInclusive<u64> = 1..=600;
 /// Envoy's V8 lets a VM grow to about 1 GiB (measured); what uploads may hold stays well below,
 /// so the VM's own allocations (request heads, re-signing) always find room.
 const MAX_CHUNK_MEMORY_BUDGET_BYTES: u64 = crate::memory_budget::MAX_HELD_IN_A_VM as u64;
@@ -479,19 +480,12 @@ fn refuse_what_the_role_sets_elsewhere(
 
 /// `max_chunk_size_bytes` and `chunk_memory_budget_bytes`, each within its bounds.
 fn body_limits(top: &mut Fields<'_>) -> Result<(u64, u64), ConfigError> {
-    let max_chunk_size_bytes = top
-        .optional::<u64>("max_chunk_size_bytes")?
-        .unwrap_or(DEFAULT_MAX_CHUNK_SIZE_BYTES);
-    if !CHUNK_SIZE_LIMITS.contains(&max_chunk_size_bytes) {
-        return Err(ConfigError::new(
-            top.path("max_chunk_size_bytes"),
-            format!(
-                "must be between {} and {}",
-                CHUNK_SIZE_LIMITS.start(),
-                CHUNK_SIZE_LIMITS.end()
-            ),
-        ));
-    }
+    let max_chunk_size_bytes = bounded(
+        top,
+        "max_chunk_size_bytes",
+        DEFAULT_MAX_CHUNK_SIZE_BYTES,
+        CHUNK_SIZE_LIMITS,
+    )?;
     let chunk_memory_budget_bytes = top
         .optional::<u64>("chunk_memory_budget_bytes")?
         .unwrap_or(DEFAULT_CHUNK_MEMORY_BUDGET_BYTES);
@@ -508,20 +502,29 @@ fn body_limits(top: &mut Fields<'_>) -> Result<(u64, u64), ConfigError> {
 }
 
 fn held_body_timeout(top: &mut Fields<'_>) -> Result<u64, ConfigError> {
-    let seconds = top
-        .optional::<u64>("held_body_timeout_seconds")?
-        .unwrap_or(DEFAULT_HELD_BODY_TIMEOUT_SECONDS);
-    if !HELD_BODY_TIMEOUT_LIMITS.contains(&seconds) {
+    bounded(
+        top,
+        "held_body_timeout_seconds",
+        DEFAULT_HELD_BODY_TIMEOUT_SECONDS,
+        HELD_BODY_TIMEOUT_LIMITS,
+    )
+}
+
+/// The whole number `name`, `default` when absent, within `limits`.
+fn bounded(
+    top: &mut Fields<'_>,
+    name: &str,
+    default: u64,
+    limits: RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = top.optional::<u64>(name)?.unwrap_or(default);
+    if !limits.contains(&value) {
         return Err(ConfigError::new(
-            top.path("held_body_timeout_seconds"),
-            format!(
-                "must be between {} and {}",
-                HELD_BODY_TIMEOUT_LIMITS.start(),
-                HELD_BODY_TIMEOUT_LIMITS.end()
-            ),
+            top.path(name),
+            format!("must be between {} and {}", limits.start(), limits.end()),
         ));
     }
-    Ok(seconds)
+    Ok(value)
 }
 
 fn presigned_cache_entries(top: &mut Fields<'_>) -> Result<usize, ConfigError> {
