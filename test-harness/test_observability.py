@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 import yaml
 
 from harness import Envoy, filter_config_json, render
+from harness.paths import ROOT
 from harness.programs import free_port
 from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from harness.chunked import chunked_put
@@ -43,11 +44,15 @@ def test_counters_after_known_traffic(make_proxy, bucket):
     # One configuration load per VM: Envoy's main thread, its base VM and the one worker.
     assert got['s3_resign_config_reloads_total{result="ok"}'] >= 2
     assert got['s3_resign_config_reloads_total{result="invalid"}'] == 0
-    # Every series the README documents exists, at zero or more.
+    # A series for every code of the README's table of errors, at zero or more.
     codes = {m.group(1) for k in got if (m := re.match(r's3_resign_rejections_total\{code="(\w+)"\}', k))}
-    assert len(codes) == 23
+    errors = README.read_text().split("### Errors the filter answers", 1)[1].split("\n### ", 1)[0]
+    cells = re.findall(r"^\| ([^|]+) \| \d{3} \|", errors, re.M)
+    assert codes == {code for cell in cells for code in re.findall(r"`(\w+)`", cell)}
+    assert len(codes) == 24
 
 
+README = ROOT / "README.md"
 VM_MEMORY = "wasmcustom.s3_resign_vm_memory_bytes"
 
 
