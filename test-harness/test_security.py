@@ -301,8 +301,12 @@ def test_a_held_chunk_that_stops_moving_is_refused(make_proxy, origin_s3, bucket
     stalled = HeldUpload(proxy, bucket, "stalled", chunk, missing=100)
     try:
         wait_for_held(proxy, True)
-        time.sleep(2.5)
-        stalled.sock.sendall(b"\0")
+        # A byte every half second: never silent for the grace, past the allowance all the same.
+        for _ in range(8):
+            readable, _, _ = select.select([stalled.sock], [], [], 0.5)
+            if readable:
+                break
+            stalled.sock.sendall(b"\0")
         refused_for_its_stall(stalled.sock)
         wait_for_held(proxy, False)
     finally:
@@ -345,8 +349,11 @@ def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
     try:
         sock.sendall(head.encode() + field)
         wait_for_held(proxy, True)
-        time.sleep(1.5)
-        sock.sendall(b"p")
+        for _ in range(8):
+            readable, _, _ = select.select([sock], [], [], 0.5)
+            if readable:
+                break
+            sock.sendall(b"p")
         refused_for_its_stall(sock)
         wait_for_held(proxy, False)
     finally:
@@ -360,6 +367,45 @@ def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
         wait_for_held(proxy, False)
     finally:
         sock.close()
+
+
+def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, bucket):
+    """Found by a red team (2026-12-02): the tick answered every hold past its deadline at
+    once; Envoy sends each answer after the tick returns, and each stream's deletion enters
+    the VM, inside which the next answer goes: the calls nested one deep per answer, 300
+    silent forms (no key) overflowed V8's stack, and the other streams of the worker got 503.
+    A tick answers 16; the rest wait a quarter of a second."""
+    proxy = make_proxy(held_body_timeout_seconds=1)
+    origin_s3.put_object(Bucket=bucket, Key="probe", Body=b"still here")
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    field = b'--b\r\nContent-Disposition: form-data; name="x-ignore-pad"\r\n\r\n' + b"p" * 100
+    socks = []
+    try:
+        for _ in range(400):
+            sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            sock.sendall(head.encode() + field)
+            socks.append(sock)
+        answers: dict[socket.socket, bytes] = {}
+        deadline = time.monotonic() + 30
+        while len(answers) < len(socks) and time.monotonic() < deadline:
+            waiting = [s for s in socks if s not in answers]
+            readable, _, _ = select.select(waiting, [], [], 1)
+            for sock in readable:
+                try:
+                    answers[sock] = sock.recv(65536) or b"closed"
+                except ConnectionError:
+                    answers[sock] = b"reset"
+        statuses = [a.split(b"\r\n", 1)[0] for a in answers.values()]
+        assert len(answers) == 400 and set(statuses) == {b"HTTP/1.1 400 Bad Request"}, set(statuses)
+        assert all(b"<Code>RequestTimeout</Code>" in a for a in answers.values())
+    finally:
+        for sock in socks:
+            sock.close()
+    assert "Maximum call stack" not in proxy.log_text()
+    url = presign(proxy.authority, "GET", f"/{bucket}/probe")
+    assert send(proxy.authority, url).body == b"still here"
+    assert proxy.prometheus()['s3_resign_rejections_total{code="RequestTimeout"}'] == 400
 
 
 def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):

@@ -13,8 +13,15 @@ use crate::s3_error::{S3Error, S3ErrorCode};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// How often the root looks: a silent hold ends at most this long after its deadline.
-pub const TICK_MS: u64 = 1000;
+/// How often the root looks: a silent hold ends this long after its deadline, or, behind
+/// many others, `MAX_ANSWERS_PER_TICK` of them a tick.
+pub const TICK_MS: u64 = 250;
+
+/// The most holds one tick answers. Envoy sends each answer once the tick returns, and each
+/// ends a stream whose deletion enters the VM, inside which the next answer is sent: the
+/// calls nest one deep per answer, and a red team's 300 silent forms due at once overflowed
+/// V8's stack (every other stream of the worker got 503; 2026-12-02).
+const MAX_ANSWERS_PER_TICK: usize = 16;
 
 /// The error a hold past its deadline gets, from a body callback or from the tick.
 pub fn request_timeout() -> S3Error {
@@ -62,16 +69,15 @@ impl SilentHolds {
         }
     }
 
-    /// Answers every hold past its deadline at `now_ms`.
+    /// Answers holds past their deadline at `now_ms`, up to `MAX_ANSWERS_PER_TICK`; the rest
+    /// wait for the next tick.
     pub fn answer_overdue(&self, now_ms: u64, counters: &Counters, access_log: AccessLog) {
         let overdue: Vec<Hold> = match self.0.try_borrow_mut() {
-            Ok(mut holds) => {
-                let (overdue, kept) = std::mem::take(&mut *holds)
-                    .into_iter()
-                    .partition(|h| h.deadline_ms < now_ms);
-                *holds = kept;
-                overdue
-            }
+            // Those not taken stay where they are.
+            Ok(mut holds) => holds
+                .extract_if(.., |h| h.deadline_ms < now_ms)
+                .take(MAX_ANSWERS_PER_TICK)
+                .collect(),
             Err(_) => return,
         };
         for hold in overdue {
