@@ -205,15 +205,15 @@ impl Stream {
             .observe(held, released, now_ms, grace_ms)
             .map_err(|overdue| {
                 Rejection::from(request_timeout()).with_log_detail(format!(
-                    "{} bytes held for {} ms without any going on",
-                    overdue.held, overdue.elapsed_ms
+                    "{} bytes held with none going on, {} ms past the time their arrival bought",
+                    overdue.held, overdue.late_ms
                 ))
             })?;
         // Should the client fall silent, the root's tick answers at the deadline.
         let Some(filters) = &self.filters else {
             return Ok(());
         };
-        match self.hold.deadline_ms(held, grace_ms) {
+        match self.hold.deadline_ms() {
             Some(deadline_ms) => filters
                 .silent_holds
                 .track(self.context_id, deadline_ms, || Hold {
