@@ -72,14 +72,19 @@ impl SilentHolds {
     /// Answers holds past their deadline at `now_ms`, up to `MAX_ANSWERS_PER_TICK`; the rest
     /// wait for the next tick.
     pub fn answer_overdue(&self, now_ms: u64, counters: &Counters, access_log: AccessLog) {
-        let overdue: Vec<Hold> = match self.0.try_borrow_mut() {
-            // Those not taken stay where they are.
-            Ok(mut holds) => holds
-                .extract_if(.., |h| h.deadline_ms < now_ms)
-                .take(MAX_ANSWERS_PER_TICK)
-                .collect(),
-            Err(_) => return,
+        let Ok(mut holds) = self.0.try_borrow_mut() else {
+            return;
         };
+        let mut overdue = Vec::new();
+        let mut at = 0;
+        while at < holds.len() && overdue.len() < MAX_ANSWERS_PER_TICK {
+            if holds[at].deadline_ms < now_ms {
+                overdue.push(holds.swap_remove(at));
+            } else {
+                at += 1;
+            }
+        }
+        drop(holds);
         for hold in overdue {
             answer(&hold, counters, access_log);
         }
