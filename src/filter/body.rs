@@ -190,7 +190,7 @@ impl Stream {
         }
     }
 
-    /// Refuses a body that has held bytes longer than they may wait without any going on
+    /// Refuses a body that holds bytes, none going on, past the time their arrival bought
     /// (`held_body`): the budget's share it holds is freed for other uploads.
     fn time_the_hold(&mut self, step: &BodyStep) -> Result<(), Rejection> {
         let released = step.lead.is_some()

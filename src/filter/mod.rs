@@ -70,8 +70,8 @@ struct Filters {
     access_log: AccessLog,
     /// Held chunks of every stream of this filter in this VM.
     budget: Rc<MemoryBudget>,
-    /// How long a stream may hold body bytes without passing any on (`held_body`), beyond the
-    /// time they take at the slowest rate: the longest its configurations allow.
+    /// The time a stream's hold of body bytes starts with and may bank ahead (`held_body`):
+    /// the longest its configurations allow.
     held_body_grace_ms: u64,
     /// Its streams' holds, for the root's tick to end those that fall silent.
     silent_holds: SilentHolds,
@@ -243,7 +243,7 @@ struct Stream {
     counters: Rc<Counters>,
     /// What verifies and re-signs the body, while it streams.
     body: Option<Body>,
-    /// Since when the body has held bytes without passing any on.
+    /// Until when the body may hold bytes with none going on (`held_body`).
     hold: HoldClock,
     head: bool,
     /// `METHOD path` and the key id the request claims, for the log line of a body refused
