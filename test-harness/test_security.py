@@ -283,11 +283,12 @@ def wait_for_held(proxy, held: bool):
         time.sleep(0.05)
 
 
-def refused_for_its_stall(sock) -> None:
+def refused_for_its_stall(sock) -> bytes:
     sock.settimeout(10)
     answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 400"), answer
     assert b"<Code>RequestTimeout</Code>" in answer, answer
+    return answer
 
 
 def test_a_held_chunk_that_stops_moving_is_refused(make_proxy, origin_s3, bucket):
@@ -340,9 +341,10 @@ def test_a_held_chunk_that_stops_moving_is_refused(make_proxy, origin_s3, bucket
 def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
     """The same red team held the share of unverified forms (an eighth of the budget) with
     forms no key signed, a field each that never ended: every browser upload got 503. Their
-    fields are held under the same rule."""
-    proxy = make_proxy(held_body_timeout_seconds=1)
-    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+    fields are held under the same rule; the page that posted one may read the refusal (a
+    later red team found the tick's answer without CORS headers)."""
+    proxy = make_proxy(held_body_timeout_seconds=1, error_cors_origins=["https://app.example"])
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\nOrigin: https://app.example\r\n"
             "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
     field = b'--b\r\nContent-Disposition: form-data; name="x-ignore-pad"\r\n\r\n' + b"p" * 1000
     sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
@@ -363,7 +365,9 @@ def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
     try:
         sock.sendall(head.encode() + field)
         wait_for_held(proxy, True)
-        refused_for_its_stall(sock)
+        answer = refused_for_its_stall(sock).lower()
+        assert b"access-control-allow-origin: https://app.example\r\n" in answer, answer
+        assert b"vary: origin\r\n" in answer, answer
         wait_for_held(proxy, False)
     finally:
         sock.close()

@@ -223,6 +223,11 @@ impl Stream {
                     request_id: self.request_id.as_str().map(str::to_owned),
                     line: with_key(&self.request_line, self.access_key_id.as_deref()),
                     granted_ticket: self.granted_ticket,
+                    cors: self.error_cors().map_or_else(Vec::new, |cors| {
+                        cors.headers(self.cors_origin)
+                            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                            .collect()
+                    }),
                 }),
             None => filters.silent_holds.forget(self.context_id),
         }

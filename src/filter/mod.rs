@@ -35,7 +35,11 @@ mod silent_holds;
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(Root { filters: None, counters: Rc::new(Counters::define()) })
+        Box::new(Root {
+            filters: None,
+            counters: Rc::new(Counters::define()),
+            tick_ms: 0,
+        })
     });
 }}
 
@@ -89,6 +93,8 @@ enum FilterKind {
 struct Root {
     filters: Option<Rc<Filters>>,
     counters: Rc<Counters>,
+    /// The tick's period now (`silent_holds`).
+    tick_ms: u32,
 }
 
 impl Context for Root {}
@@ -107,7 +113,8 @@ impl RootContext for Root {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
                 self.filters = Some(filters);
-                if let Err(status) = host::set_tick_period(silent_holds::TICK_MS as u32) {
+                self.tick_ms = silent_holds::TICK_MS;
+                if let Err(status) = host::set_tick_period(self.tick_ms) {
                     log::warn!("cannot set a tick: silent held bodies wait for Envoy's idle timeout ({status:?})");
                 }
                 self.counters.configured(true);
@@ -125,10 +132,20 @@ impl RootContext for Root {
         let Some(filters) = &self.filters else {
             return;
         };
-        if let Ok(now_ms) = host::unix_millis() {
+        let Ok(now_ms) = host::unix_millis() else {
+            return;
+        };
+        let backlog =
             filters
                 .silent_holds
                 .answer_overdue(now_ms, &self.counters, filters.access_log);
+        let tick_ms = if backlog {
+            silent_holds::BACKLOG_TICK_MS
+        } else {
+            silent_holds::TICK_MS
+        };
+        if tick_ms != self.tick_ms && host::set_tick_period(tick_ms).is_ok() {
+            self.tick_ms = tick_ms;
         }
     }
 
