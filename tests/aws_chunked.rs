@@ -840,13 +840,14 @@ fn a_trailer_section_may_take_16_kib() {
     );
 }
 
-/// A held chunk reserves at least 4 KiB at a time, so that a chunk arriving in small pieces
-/// is not reallocated (and its reservation resized) for each; never less than it holds, or
-/// the budget undercounts the VM's memory; and never more than the chunk (cargo-mutants: the
-/// step made `4 + 1024` or `4 / 1024`, the allocation made larger than the reservation, and
-/// the chunk's end miscounted, all unnoticed).
+/// A held chunk reserves what has arrived, doubling as it grows, so that a chunk arriving in
+/// small pieces is not reallocated for each; never less than it holds, or the budget
+/// undercounts the VM's memory; never more than twice (a first byte reserved 4 KiB, and a
+/// third red team's 6,000 replays of one head, a data byte each, reserved 23 MiB,
+/// 2026-12-02); and never more than the chunk (cargo-mutants: the allocation made larger than
+/// the reservation, and the chunk's end miscounted, went unnoticed).
 #[test]
-fn a_held_chunk_reserves_4_kib_at_a_time_what_it_holds_and_no_more_than_the_chunk() {
+fn a_held_chunk_reserves_what_it_holds_doubling_and_no_more_than_the_chunk() {
     let data = vec![7u8; 10_000];
     let body = write_body(client(SEED), &[&data], None, "\r\n");
     let chunk_end = body.iter().position(|&b| b == b'\n').unwrap() + 1 + 10_000 + 2;
@@ -866,10 +867,8 @@ fn a_held_chunk_reserves_4_kib_at_a_time_what_it_holds_and_no_more_than_the_chun
     for at in (200..chunk_end - 1).step_by(100) {
         let end = (at + 100).min(chunk_end - 1);
         r.feed_into(&body[at..end], &mut out).unwrap();
-        if end <= 4 * 1024 {
-            assert_eq!(budget.used(), 4 * 1024, "{end}");
-        }
         assert!(budget.used() >= r.held(), "{end}");
+        assert!(budget.used() <= 2 * r.held(), "{end}: {}", budget.used());
     }
     drop(r);
     // The chunk but its last byte, in two pieces: all of the chunk is reserved, no more.
