@@ -528,29 +528,63 @@ impl Stream {
 
     /// Answers the request with `error`; it is not forwarded.
     fn send_error(&self, head: bool, error: &S3Error) -> Action {
-        let request_id = self.request_id.as_str();
-        // An error answer while the request is streaming also resets the upstream request.
-        self.answered.set(true);
-        self.counters.rejected(error.code);
-        if let Some(ticket) = self.granted_ticket {
-            // The edge counted nothing yet: this refusal is the request's count.
-            ticket.refused();
-        }
-        self.access_log().rejected(error.code);
-        let body = error.xml_body(request_id);
-        let mut headers = vec![("content-type", "application/xml")];
-        if let Some(id) = request_id {
-            headers.push(("x-amz-request-id", id));
-        }
-        if let Some(cors) = self.error_cors() {
-            headers.extend(cors.headers(self.cors_origin));
-        }
-        let body = if head { &[][..] } else { body.as_bytes() };
-        if let Err(status) = host::send_local_response(error.code.status(), &headers, body) {
-            // Nothing was forwarded; Envoy times the stream out.
-            log::error!("cannot send the error response: {status:?}");
-        }
+        let cors: Vec<(&str, &str)> = self
+            .error_cors()
+            .map(|cors| cors.headers(self.cors_origin).collect())
+            .unwrap_or_default();
+        let counts = Counts {
+            counters: &self.counters,
+            granted_ticket: self.granted_ticket,
+            access_log: self.access_log(),
+        };
+        answer(
+            &self.answered,
+            counts,
+            error,
+            head,
+            self.request_id.as_str(),
+            &cors,
+        );
         Action::Pause
+    }
+}
+
+/// Where a refusal is counted: the metrics, the edge's ticket (an origin filter's), the
+/// access log.
+struct Counts<'c> {
+    counters: &'c Counters,
+    granted_ticket: Option<Ticket>,
+    access_log: AccessLog,
+}
+
+/// Answers the stream with `error`, from one of its callbacks or from the root's tick
+/// (`silent_holds`): nothing of the request goes on from now (`answered`), and an answer
+/// while the request streams resets the upstream request.
+fn answer(
+    answered: &Cell<bool>,
+    counts: Counts<'_>,
+    error: &S3Error,
+    head: bool,
+    request_id: Option<&str>,
+    cors: &[(&str, &str)],
+) {
+    answered.set(true);
+    counts.counters.rejected(error.code);
+    if let Some(ticket) = counts.granted_ticket {
+        // The edge counted nothing yet: this refusal is the request's count.
+        ticket.refused();
+    }
+    counts.access_log.rejected(error.code);
+    let body = error.xml_body(request_id);
+    let mut headers = vec![("content-type", "application/xml")];
+    if let Some(id) = request_id {
+        headers.push(("x-amz-request-id", id));
+    }
+    headers.extend_from_slice(cors);
+    let body = if head { &[][..] } else { body.as_bytes() };
+    if let Err(status) = host::send_local_response(error.code.status(), &headers, body) {
+        // Nothing was forwarded; Envoy times the stream out.
+        log::error!("cannot send the error response: {status:?}");
     }
 }
 

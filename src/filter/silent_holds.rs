@@ -7,7 +7,7 @@
 
 use super::access_log::AccessLog;
 use super::counters::Counters;
-use super::host;
+use super::{host, Counts};
 use crate::origin_refusals::Ticket;
 use crate::s3_error::{S3Error, S3ErrorCode};
 use std::cell::{Cell, RefCell};
@@ -106,30 +106,23 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
     if host::set_effective_context(hold.context_id).is_err() {
         return;
     }
-    hold.answered.set(true);
     let error = request_timeout();
-    counters.rejected(error.code);
-    if let Some(ticket) = hold.granted_ticket {
-        ticket.refused();
-    }
-    access_log.rejected(error.code);
     let request_id = hold.request_id.as_deref();
     log::info!(
         "rejected {}: {error}; its held body fell silent{}",
         hold.line,
         request_id.map_or_else(String::new, |id| format!("; request id {id}"))
     );
-    let body = error.xml_body(request_id);
-    let mut headers = vec![("content-type", "application/xml")];
-    if let Some(id) = request_id {
-        headers.push(("x-amz-request-id", id));
-    }
-    headers.extend(
-        hold.cors
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    );
-    if let Err(status) = host::send_local_response(error.code.status(), &headers, body.as_bytes()) {
-        log::error!("cannot send the error response: {status:?}");
-    }
+    let cors: Vec<(&str, &str)> = hold
+        .cors
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let counts = Counts {
+        counters,
+        granted_ticket: hold.granted_ticket,
+        access_log,
+    };
+    // A held body is a PUT's or a POST's: never a HEAD's.
+    super::answer(&hold.answered, counts, &error, false, request_id, &cors);
 }
