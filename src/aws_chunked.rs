@@ -262,6 +262,11 @@ impl ChunkedResigner {
         self.held.len()
     }
 
+    /// Bytes of the budget reserved for what is held.
+    pub fn reserved(&self) -> usize {
+        self.reservation.bytes()
+    }
+
     /// Takes the next piece of the body. Chunks completed inside `input` are re-signed in
     /// place; the release says what goes on now, the rest waits in the resigner.
     pub fn feed(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {

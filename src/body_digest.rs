@@ -325,6 +325,11 @@ impl BodyDigest {
         self.held.len()
     }
 
+    /// Bytes of the budget reserved for what is held.
+    pub fn reserved(&self) -> usize {
+        self.reservation.bytes()
+    }
+
     /// A body of `length` bytes is coming (its `Content-Length`): a document too long to hold
     /// is refused before any of it arrives. Memory is taken only as bytes arrive, so a head
     /// holds nothing: a review found heads that each reserved 4 MiB, an attack run 1,030 idle

@@ -4,15 +4,32 @@
 //! share from every other upload: a red team held the whole budget for as long as it cared,
 //! sending one byte per stream every 25 s over one HTTP/2 connection, each stream's activity
 //! resetting Envoy's idle timeouts (2026-12-02). A hold (bytes held, none going on) runs on
-//! time its bytes buy: it starts with a grace, each piece that arrives buys a second per
-//! `MIN_BYTES_PER_SECOND`, and no hold may bank more than the grace ahead. So its bytes must
-//! keep arriving at that rate, on average, with a pause of at most the grace: a client that
-//! sends a nearly whole chunk or document at once and then trickles (a second red team held
-//! the budget 276 s so) has a grace left, and to keep holding must complete what it holds.
+//! time its bytes buy: it starts with a grace, each piece that arrives buys time at the rate
+//! the hold must keep (`required_rate`), and no hold may bank more than the grace ahead. So its
+//! bytes must keep arriving at that rate, on average, with a pause of at most the grace: a
+//! client that sends a nearly whole chunk or document at once and then trickles (a second red
+//! team held the budget 276 s so) has a grace left, and to keep holding must complete what it
+//! holds.
+//!
+//! The rate follows what the hold reserved, not what arrived, since the budget charges the
+//! reservation: a hold must bring its reservation every `TURNOVER_SECONDS`, and never less
+//! than `MIN_BYTES_PER_SECOND`. Holding any share of the budget then costs at least that
+//! share every 64 s, whatever the holds' shapes: a fixed rate per stream let 16 documents,
+//! each reserving 4 MiB for 2 MiB and a byte, hold 64 MiB for 463 KiB/s (a third red team,
+//! 2026-12-02), where 64 chunks of 1 MiB cost 1 MiB/s.
 
 /// The slowest rate at which a client's held bytes count as arriving: 16 KiB/s (128 kbit/s),
 /// a 1 MiB chunk (the default largest) in 64 s.
 pub const MIN_BYTES_PER_SECOND: u64 = 16 * 1024;
+
+/// The time in which a hold reserving more than a 1 MiB chunk must bring what it reserved.
+pub const TURNOVER_SECONDS: u64 = 64;
+
+/// The rate, in bytes a second, at which a hold reserving `reserved` bytes must receive them.
+pub fn required_rate(reserved: usize) -> u64 {
+    let reserved = u64::try_from(reserved).unwrap_or(u64::MAX);
+    MIN_BYTES_PER_SECOND.max(reserved / TURNOVER_SECONDS)
+}
 
 /// Until when the stream's current hold may run, and what it held at the last piece.
 #[derive(Debug, Default)]
@@ -30,12 +47,14 @@ pub struct Overdue {
 }
 
 impl HoldClock {
-    /// After a piece of the body at `now_ms`: the stream holds `held` bytes, and `released`
-    /// says whether any went on (a chunk verified, a form's head, object data), which starts
-    /// the hold again, with `grace_ms`. A piece past the deadline finds the hold overdue.
+    /// After a piece of the body at `now_ms`: the stream holds `held` bytes, for which it
+    /// reserved `reserved`, and `released` says whether any went on (a chunk verified, a
+    /// form's head, object data), which starts the hold again, with `grace_ms`. A piece past
+    /// the deadline finds the hold overdue.
     pub fn observe(
         &mut self,
         held: usize,
+        reserved: usize,
         released: bool,
         now_ms: u64,
         grace_ms: u64,
@@ -62,7 +81,7 @@ impl HoldClock {
         let bought = u64::try_from(arrived)
             .unwrap_or(u64::MAX)
             .saturating_mul(1000)
-            / MIN_BYTES_PER_SECOND;
+            / required_rate(reserved.max(held));
         self.deadline_ms = Some(deadline.saturating_add(bought).min(fresh));
         Ok(())
     }
@@ -86,12 +105,12 @@ mod tests {
         for every in [10_000, 25_000] {
             let mut clock = HoldClock::default();
             let held = (1 << 20) - 5_000;
-            assert_eq!(clock.observe(held, false, 1_000, GRACE), Ok(()));
+            assert_eq!(clock.observe(held, held, false, 1_000, GRACE), Ok(()));
             assert_eq!(clock.deadline_ms(), Some(21_000));
             let mut now = 1_000;
             let overdue = loop {
                 now += every;
-                if let Err(overdue) = clock.observe(held + 1, false, now, GRACE) {
+                if let Err(overdue) = clock.observe(held + 1, held + 1, false, now, GRACE) {
                     break overdue;
                 }
             };
@@ -105,12 +124,15 @@ mod tests {
         // 16 KiB a second, a piece every half second: never overdue, however long.
         let mut clock = HoldClock::default();
         let mut held = 0;
-        for half_second in 1..=400 {
+        for half_second in 1..=128 {
             held += 8 * 1024;
-            assert_eq!(clock.observe(held, false, half_second * 500, GRACE), Ok(()));
+            assert_eq!(
+                clock.observe(held, held, false, half_second * 500, GRACE),
+                Ok(())
+            );
         }
         // Its time never runs more than the grace ahead.
-        assert_eq!(clock.deadline_ms(), Some(200_000 + 20_000));
+        assert_eq!(clock.deadline_ms(), Some(64_000 + 20_000));
         // Half that rate falls behind: overdue once the grace is spent (about 40 s).
         let mut clock = HoldClock::default();
         let mut held = 0;
@@ -118,7 +140,7 @@ mod tests {
             .find(|half_second| {
                 held += 4 * 1024;
                 clock
-                    .observe(held, false, half_second * 500, GRACE)
+                    .observe(held, held, false, half_second * 500, GRACE)
                     .is_err()
             })
             .unwrap();
@@ -126,14 +148,56 @@ mod tests {
     }
 
     #[test]
+    fn a_hold_pays_for_what_it_reserved_not_what_arrived() {
+        // The third red team's documents: 2 MiB and a byte arrived, 4 MiB reserved, then
+        // 17 KiB/s each. Sixteen held the 64 MiB budget for 463 KiB/s; now each must bring its
+        // reservation every 64 s.
+        let (arrived, reserved) = ((2 << 20) + 1, 4 << 20);
+        assert_eq!(required_rate(reserved), 64 * 1024);
+        let mut clock = HoldClock::default();
+        let mut now = 0;
+        let mut held = arrived;
+        let overdue = loop {
+            now += 1000;
+            held += 17 * 1024;
+            if let Err(overdue) = clock.observe(held, reserved, false, now, GRACE) {
+                break overdue;
+            }
+        };
+        assert!(now <= 30_000, "{now}");
+        assert!(overdue.held < reserved);
+        // At 64 KiB/s it holds until it is whole (and its digest checked), 32 s on.
+        let mut clock = HoldClock::default();
+        let mut held = arrived;
+        for second in 0..32 {
+            assert_eq!(
+                clock.observe(held, reserved, false, second * 1000, GRACE),
+                Ok(())
+            );
+            held += 64 * 1024;
+        }
+        // Whatever the holds' shapes, holding the budget costs at least a 64th of it a
+        // second: 1 MiB/s for 64 MiB.
+        let budget = 64u64 << 20;
+        for reserved in [1 << 10, 64 << 10, 1 << 20, 2 << 20, 4 << 20, 64 << 20] {
+            let streams = budget / reserved as u64;
+            let cost = streams * required_rate(reserved);
+            assert!(cost >= budget / TURNOVER_SECONDS, "{reserved}: {cost}");
+        }
+    }
+
+    #[test]
     fn releasing_bytes_or_holding_none_starts_the_hold_again() {
         let mut clock = HoldClock::default();
-        assert_eq!(clock.observe(1000, false, 0, GRACE), Ok(()));
+        assert_eq!(clock.observe(1000, 1000, false, 0, GRACE), Ok(()));
         // A slow upload whose chunks complete within the grace is never overdue.
         for second in 1..1000 {
-            assert_eq!(clock.observe(1000, true, second * 15_000, GRACE), Ok(()));
+            assert_eq!(
+                clock.observe(1000, 1000, true, second * 15_000, GRACE),
+                Ok(())
+            );
         }
-        let late = clock.observe(1000, false, 14_985_000 + 20_001, GRACE);
+        let late = clock.observe(1000, 1000, false, 14_985_000 + 20_001, GRACE);
         assert_eq!(
             late,
             Err(Overdue {
@@ -142,11 +206,11 @@ mod tests {
             })
         );
         // Nothing held: nothing to time; the next hold starts when it does.
-        assert_eq!(clock.observe(0, false, 20_000_000, GRACE), Ok(()));
+        assert_eq!(clock.observe(0, 0, false, 20_000_000, GRACE), Ok(()));
         assert_eq!(clock.deadline_ms(), None);
-        assert_eq!(clock.observe(1, false, 30_000_000, GRACE), Ok(()));
+        assert_eq!(clock.observe(1, 1, false, 30_000_000, GRACE), Ok(()));
         assert_eq!(clock.deadline_ms(), Some(30_020_000));
         // A clock that went back is no hold's end.
-        assert_eq!(clock.observe(1, false, 0, GRACE), Ok(()));
+        assert_eq!(clock.observe(1, 1, false, 0, GRACE), Ok(()));
     }
 }

@@ -338,6 +338,63 @@ def test_a_held_chunk_that_stops_moving_is_refused(make_proxy, origin_s3, bucket
     assert_object(origin_s3, bucket, "moving", data)
 
 
+def test_a_held_document_pays_for_what_it_reserved(make_proxy, origin_s3, bucket):
+    """Found by a third red team (2026-12-02): a document's buffer doubles within its
+    Content-Length, and each byte bought the same time whatever the hold reserved, so 16
+    replayed documents of 2 MiB and a byte, each reserving 4 MiB, held the 64 MiB budget at
+    17 KiB/s each (463 KiB/s in all, where 1 MiB chunks cost 1 MiB/s). A hold must now bring
+    what it reserved every 64 s: this one reserves 2 to 3 MiB, so 32 to 48 KiB/s."""
+    from test_content_md5 import delete_objects
+    from harness.clients import content_md5, sign_header
+
+    proxy = make_proxy(held_body_timeout_seconds=2)
+    origin_s3.put_object(Bucket=bucket, Key="kept", Body=b"kept")
+    document = delete_objects(bucket, "kept")
+    length = 3 << 20
+    body = document.replace(b"<Delete>", b"<Delete>" + b" " * (length - len(document)))
+    signed = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
+                         {"Content-MD5": content_md5(body), "Content-Type": "application/xml"}, body,
+                         payload_hash="UNSIGNED-PAYLOAD")
+    lines = [f"POST {signed.target} HTTP/1.1", f"Host: {proxy.authority}"]
+    lines += [f"{n}: {v}" for n, v in signed.headers]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def trickle(sock, sent: int, per_second: int):
+        """Sends the rest of the body at `per_second`, in tenths, until it ends or is answered."""
+        while sent < length and not select.select([sock], [], [], 0.1)[0]:
+            sock.sendall(body[sent:sent + per_second // 10])
+            sent += per_second // 10
+
+    # 2 MiB and a byte at once, then 20 KiB/s: more than the 16 KiB/s any hold must keep,
+    # less than this one's reservation asks.
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    try:
+        sock.sendall(head + body[: (2 << 20) + 1])
+        deadline = time.monotonic() + 10
+        while proxy.counter(HELD_GAUGE) < 2 << 20:
+            assert time.monotonic() < deadline, f"held bytes {proxy.counter(HELD_GAUGE)}"
+            time.sleep(0.05)
+        started = time.monotonic()
+        trickle(sock, (2 << 20) + 1, 20 * 1024)
+        refused_for_its_stall(sock)
+        assert time.monotonic() - started < 10
+        wait_for_held(proxy, False)
+    finally:
+        sock.close()
+    assert_object(origin_s3, bucket, "kept", b"kept")
+    # One that brings its reservation in time goes on: 2.5 MiB, then 96 KiB/s.
+    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    try:
+        sock.sendall(head + body[: 5 << 19])
+        trickle(sock, 5 << 19, 96 * 1024)
+        sock.settimeout(30)
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    finally:
+        sock.close()
+    assert_object(origin_s3, bucket, "kept", None)
+
+
 def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
     """The same red team held the share of unverified forms (an eighth of the budget) with
     forms no key signed, a field each that never ended: every browser upload got 503. Their

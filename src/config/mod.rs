@@ -74,8 +74,8 @@ pub struct Config {
     /// The most this VM holds of incomplete chunks across all streams; past it, an upload
     /// that needs to hold a chunk is refused with 503 SlowDown.
     pub chunk_memory_budget_bytes: u64,
-    /// How long a stream may hold body bytes in the VM without passing any on, beyond a
-    /// second per 16 KiB held (`held_body`); past it the upload is refused.
+    /// How long a stream may hold body bytes in the VM without passing any on, beyond the
+    /// time the bytes that arrive buy (`held_body`); past it the upload is refused.
     pub held_body_timeout_seconds: u64,
     /// How many verified presigned requests to remember, so that repeats (range requests on
     /// one URL) skip verification and re-signing; 0 remembers none.

@@ -43,6 +43,16 @@ impl Body {
             Body::Unexpected => 0,
         }
     }
+
+    /// The budget's bytes reserved for what it holds.
+    fn reserved(&self) -> usize {
+        match self {
+            Body::Chunked(resigner) => resigner.reserved(),
+            Body::Form(form) => form.reserved(),
+            Body::Digest(check) => check.reserved(),
+            Body::Unexpected => 0,
+        }
+    }
 }
 
 impl Stream {
@@ -197,12 +207,15 @@ impl Stream {
             || !step.prefix.is_empty()
             || !step.range.is_empty()
             || !step.last.is_empty();
-        let held = self.body.as_ref().map_or(0, Body::held);
+        let (held, reserved) = self
+            .body
+            .as_ref()
+            .map_or((0, 0), |body| (body.held(), body.reserved()));
         let grace_ms = self.filters.as_ref().map_or(0, |f| f.held_body_grace_ms);
         let now_ms = host::unix_millis()
             .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
         self.hold
-            .observe(held, released, now_ms, grace_ms)
+            .observe(held, reserved, released, now_ms, grace_ms)
             .map_err(|overdue| {
                 Rejection::from(request_timeout()).with_log_detail(format!(
                     "{} bytes held with none going on, {} ms past the time their arrival bought",

@@ -374,6 +374,11 @@ impl HeadParser {
         self.buf.len()
     }
 
+    /// Bytes of the budget reserved for what is held.
+    pub fn reserved(&self) -> usize {
+        self.reservation.bytes()
+    }
+
     /// Takes the next piece of the body: holds what belongs to the head (never more than the
     /// limit), and says whether the head is complete.
     pub fn push(&mut self, input: &[u8]) -> Result<Progress, HeadError> {

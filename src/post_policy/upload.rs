@@ -99,6 +99,15 @@ impl PostUpload {
         }
     }
 
+    /// Bytes of the budget reserved: the head's (what the file keeps back is a few bytes of
+    /// a boundary, held without one).
+    pub fn reserved(&self) -> usize {
+        match &self.phase {
+            Phase::Head(head) => head.reserved(),
+            Phase::File(_) | Phase::Failed => 0,
+        }
+    }
+
     /// Whether the head is still being read: the request headers must wait.
     pub fn head_pending(&self) -> bool {
         matches!(self.phase, Phase::Head(_))
