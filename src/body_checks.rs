@@ -498,6 +498,50 @@ mod tests {
         }
     }
 
+    /// A document that S3 requires a digest of goes unchecked here only for a checksum of a
+    /// known algorithm with a value (a mutation run found a prefix match, or an empty value,
+    /// passed every test: a captured DeleteObjects that signed `x-amz-checksum-type` would have
+    /// carried any keys, 2026-12-03).
+    #[test]
+    fn a_document_needs_a_checksum_that_is_one() {
+        let delete = |headers: Vec<(&'static [u8], &'static [u8])>, path: &'static str| {
+            let req = Request::new(b"POST", path.as_bytes(), b"s3.mydomain.com", headers);
+            document_digest(&req).map(|check| check.is_some())
+        };
+        for (name, value) in [
+            (&b"x-amz-checksum-type"[..], &b"COMPOSITE"[..]),
+            (b"x-amz-checksum-algorithm", b"CRC32"),
+            (b"x-amz-checksum-crc32", b""),
+            (b"x-amz-checksum-crc32", b"  "),
+            (b"x-amz-checksum-md5", b"XUFAKrxLKna5cZ2REBfFkg=="),
+        ] {
+            let refused = delete(vec![(name, value)], "/bucket?delete").unwrap_err();
+            assert_eq!(refused.error.code, InvalidRequest, "{name:?} {value:?}");
+        }
+        assert_eq!(
+            delete(
+                vec![(b"x-amz-checksum-crc32".as_slice(), b"AAAAAA==".as_slice())],
+                "/bucket?delete"
+            ),
+            Ok(false)
+        );
+        assert_eq!(
+            delete(
+                Vec::new(),
+                "/bucket?delete&X-Amz-Checksum-Crc32=AAAAAA%3D%3D"
+            ),
+            Ok(false)
+        );
+        assert!(delete(Vec::new(), "/bucket?delete&x-amz-checksum-type=FULL_OBJECT").is_err());
+        assert_eq!(
+            delete(
+                vec![(b"content-md5".as_slice(), MD5_HELLO)],
+                "/bucket?delete"
+            ),
+            Ok(true)
+        );
+    }
+
     /// A `PUT` of a bucket (CreateBucket's configuration) is a document, held whole: an origin
     /// may act at its root element's end, before the padding after it has been hashed
     /// (cargo-mutants: only sub-resources were tested, not the bucket itself).

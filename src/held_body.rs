@@ -5,8 +5,9 @@
 //! sending one byte per stream every 25 s over one HTTP/2 connection, each stream's activity
 //! resetting Envoy's idle timeouts (2026-12-02). A hold (bytes held, none going on) runs on
 //! time its bytes buy: it starts with a grace, each piece that arrives buys time at the rate
-//! the hold must keep (`required_rate`), and no hold may bank more than the grace ahead. So its
-//! bytes must keep arriving at that rate, on average, with a pause of at most the grace: a
+//! the hold must keep (`required_rate`), and no hold may bank more than the grace ahead (less
+//! at a faster rate: `ahead`). So its bytes must keep arriving at that rate, on average, with
+//! a pause of at most the grace: a
 //! client that sends a nearly whole chunk or document at once and then trickles (a second red
 //! team held the budget 276 s so) has a grace left, and to keep holding must complete what it
 //! holds.
@@ -29,6 +30,15 @@ pub const TURNOVER_SECONDS: u64 = 64;
 pub fn required_rate(reserved: usize) -> u64 {
     let reserved = u64::try_from(reserved).unwrap_or(u64::MAX);
     MIN_BYTES_PER_SECOND.max(reserved / TURNOVER_SECONDS)
+}
+
+/// How far ahead of now a hold that must keep `rate` may bank: the grace, for a hold at the
+/// slowest rate; for a faster one, what the grace at the slowest rate brings (a 4 MiB hold,
+/// 64 KiB/s, banks 5 s of 20). A hold banks at most one grace's bytes at the slowest rate
+/// whatever it reserved: a document ramping at its rate, then riding a whole grace at its
+/// full reservation, held it a sixth longer than it paid for (a fourth red team, 2026-12-03).
+fn ahead(grace_ms: u64, rate: u64) -> u64 {
+    grace_ms.saturating_mul(MIN_BYTES_PER_SECOND) / rate.max(1)
 }
 
 /// Until when the stream's current hold may run, and what it held at the last piece.
@@ -78,11 +88,16 @@ impl HoldClock {
                 late_ms: now_ms - deadline,
             });
         }
+        let rate = required_rate(reserved.max(held));
         let bought = u64::try_from(arrived)
             .unwrap_or(u64::MAX)
             .saturating_mul(1000)
-            / required_rate(reserved.max(held));
-        self.deadline_ms = Some(deadline.saturating_add(bought).min(fresh));
+            / rate;
+        self.deadline_ms = Some(
+            deadline
+                .saturating_add(bought)
+                .min(now_ms.saturating_add(ahead(grace_ms, rate))),
+        );
         Ok(())
     }
 
@@ -184,6 +199,54 @@ mod tests {
             let cost = streams * required_rate(reserved);
             assert!(cost >= budget / TURNOVER_SECONDS, "{reserved}: {cost}");
         }
+    }
+
+    #[test]
+    fn no_hold_banks_more_than_one_grace_at_the_slowest_rate() {
+        // A first byte, then all but the end of a 1 MiB chunk at once: 64 s bought, the grace
+        // kept (a mutation run found the cap untested natively, 2026-12-03).
+        let mut clock = HoldClock::default();
+        assert_eq!(clock.observe(1, 1, false, 0, GRACE), Ok(()));
+        assert_eq!(clock.observe(1 << 20, 1 << 20, false, 100, GRACE), Ok(()));
+        assert_eq!(clock.deadline_ms(), Some(100 + GRACE));
+        // Reserving 4 MiB (64 KiB/s), a quarter of it: 320 KiB at 16 KiB/s.
+        assert_eq!(clock.observe(2 << 20, 4 << 20, false, 200, GRACE), Ok(()));
+        assert_eq!(clock.deadline_ms(), Some(200 + GRACE / 4));
+    }
+
+    #[test]
+    fn a_document_ramping_at_its_rate_pays_for_its_last_grace() {
+        // A fourth red team's document (2026-12-02): 4 MiB announced, its buffer doubling from
+        // 4 KiB as it fills, every tenth of a second 6% more than its rate asks, one byte short
+        // of the end, then silent. It held its reservation 76 s for what it brought.
+        let length: usize = 4 << 20;
+        let reserved = |held: usize| held.next_power_of_two().clamp(4096, length);
+        let mut clock = HoldClock::default();
+        let (mut held, mut now, mut reserved_ms) = (4096, 0u64, 0u128);
+        assert_eq!(
+            clock.observe(held, reserved(held), false, now, GRACE),
+            Ok(())
+        );
+        loop {
+            now += 100;
+            reserved_ms += reserved(held) as u128 * 100;
+            let next = held + (required_rate(reserved(held)) as usize / 10) * 106 / 100;
+            held = next.min(length - 1);
+            if clock
+                .observe(held, reserved(held), false, now, GRACE)
+                .is_err()
+            {
+                break;
+            }
+            if held == length - 1 {
+                // Silent: the tick answers at the deadline.
+                let deadline = clock.deadline_ms().unwrap();
+                reserved_ms += reserved(held) as u128 * u128::from(deadline - now);
+                break;
+            }
+        }
+        let turnover_s = reserved_ms / 1000 / held as u128;
+        assert!(turnover_s <= TURNOVER_SECONDS as u128, "{turnover_s} s");
     }
 
     #[test]

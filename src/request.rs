@@ -167,6 +167,15 @@ impl<'a> Request<'a> {
                 .any(|length| length.trim_ascii() != b"0")
     }
 
+    /// The bytes of the head as the filter read it: its pseudo-headers' values, every
+    /// header's name and value.
+    pub fn head_bytes(&self) -> usize {
+        let pseudo = self.method.len() + self.path.len() + self.authority.len();
+        self.headers
+            .iter()
+            .fold(pseudo, |sum, (name, value)| sum + name.len() + value.len())
+    }
+
     /// A header that must not repeat, read as a decimal number: `None` when it is absent,
     /// repeated or no number.
     pub fn number(&self, name: &str) -> Option<u64> {

@@ -44,10 +44,13 @@ def connection_managers(config: dict) -> list[dict]:
 def assert_bounds_idle_clients(hcm: dict, where: str):
     """A request head within 10 s; a connection with no request in flight closed after 30 s
     (Envoy's default, an hour, applies before a head's first byte: a red team held 20,000
-    silent connections so, 2026-12-02); no client counted as internal (x-envoy-* headers)."""
+    silent connections so, 2026-12-02); no client counted as internal (x-envoy-* headers); at
+    most 100 streams at once on an HTTP/2 connection (a red team paused 1,000 a connection,
+    2026-12-03)."""
     assert hcm.get("request_headers_timeout") == "10s", where
     assert hcm.get("common_http_protocol_options", {}).get("idle_timeout") == "30s", where
     assert hcm.get("internal_address_config") == {}, where
+    assert hcm.get("http2_protocol_options", {}).get("max_concurrent_streams") == 100, where
 
 
 @pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
@@ -351,7 +354,7 @@ def test_istio_pieces_fit_together():
     assert patch == {k: hcm[k] for k in patch}
     assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
                           "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options",
-                          "internal_address_config"}
+                          "internal_address_config", "http2_protocol_options"}
     assert_bounds_idle_clients(patch, "the Istio gateway's EnvoyFilter")
     # Retries only of what never reached the origin (Istio's default retries a POST on 503).
     retries = service["spec"]["http"][0]["retries"]

@@ -138,6 +138,7 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     assert hcm["common_http_protocol_options"]["headers_with_underscores_action"] == "REJECT_REQUEST"
     assert clients["timeout"]["http"] == {"streamIdleTimeout": hcm["stream_idle_timeout"],
                                           "idleTimeout": hcm["common_http_protocol_options"]["idle_timeout"]}
+    assert clients["http2"] == {"maxConcurrentStreams": hcm["http2_protocol_options"]["max_concurrent_streams"]}
     assert "clientIPDetection" not in clients and hcm["use_remote_address"] is True
     (monitor,) = config["overload_manager"]["resource_monitors"]
     assert clients["connection"]["connectionLimit"]["value"] == monitor["typed_config"]["max_active_downstream_connections"]

@@ -1804,3 +1804,33 @@ fn the_routers_directives_are_removed_from_every_request_let_through() {
     let unsigned = signed.sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
     assert_eq!(removed(&unsigned, &g).unwrap(), ["x-envoy-max-retries"]);
 }
+
+#[test]
+fn forms_waiting_for_their_fields_count_against_the_unverified_share() {
+    // A form's request headers wait in Envoy until its fields verify, and anyone can open one
+    // and send nothing: a red team paused 20,000 so, for 1.6 GiB of Envoy's memory
+    // (2026-12-03). Each counts its headers and a stream's cost in the unverified share (an
+    // eighth of the budget, here 8 MiB), refused with 503 `SlowDown` past it.
+    let g = gateway(serde_json::json!({}));
+    let small =
+        Head::new("POST", "/bucket").with("content-type", "multipart/form-data; boundary=b");
+    let padded = small.clone().with("x-pad", "p".repeat(60 * 1024));
+    let share = 8 << 20;
+    for (form, headers) in [(&small, 69), (&padded, 69 + 5 + 60 * 1024)] {
+        let req = Request::from_pairs(&form.pairs).unwrap();
+        assert_eq!(req.head_bytes(), headers);
+        let each = headers + s3_resign::post_policy::WAITING_FORM_BYTES;
+        let mut waiting = Vec::new();
+        let refused = loop {
+            match g.decide(&req, NOW) {
+                Decision::Forward(forward) => waiting.push(forward),
+                Decision::Reject(rejection) => break rejection,
+            }
+        };
+        assert_eq!(refused.error.code, SlowDown);
+        assert_eq!(waiting.len(), share / each, "{headers}");
+        // Those that end give their share back.
+        waiting.pop();
+        assert!(matches!(g.decide(&req, NOW), Decision::Forward(_)));
+    }
+}

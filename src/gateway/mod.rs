@@ -393,12 +393,16 @@ impl Gateway {
             ));
         }
         let bucket = route.target.bucket.as_deref().unwrap_or_default();
-        let upload = PostUpload::new(
+        let mut upload = PostUpload::new(
             boundary,
             bucket,
             post_policy::DEFAULT_MAX_HEAD_BYTES,
             self.body_memory.clone(),
         );
+        upload.wait_with_headers(
+            req.head_bytes()
+                .saturating_add(post_policy::WAITING_FORM_BYTES),
+        )?;
         let forward = Forward {
             path: route.restyled_path(req),
             form: Some(Box::new(upload)),
@@ -831,6 +835,11 @@ mod tests {
         assert_eq!(forms.len() * 32 * 1024, limit / 8);
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize(limit / 2));
+        // With two keys, one takes half: the rest is the other's.
+        let mut more = Reservation::new(budget.clone()).owned_by("A");
+        assert!(!more.resize(1));
+        let mut other = Reservation::new(budget.clone()).owned_by("B");
+        assert!(other.resize(limit / 2 - limit / 8));
     }
 
     #[test]

@@ -344,6 +344,8 @@ pub struct HeadParser {
     delimiter: Vec<u8>,
     limit: usize,
     buf: Vec<u8>,
+    /// What the request's waiting headers count for in `reservation` (`wait_with_headers`).
+    waiting: usize,
     reservation: Reservation,
     fields: Vec<Field>,
     state: State,
@@ -357,6 +359,7 @@ impl HeadParser {
             boundary,
             limit,
             buf: Vec::new(),
+            waiting: 0,
             // Held before the signature is checked: from the share of unverified streams.
             reservation: Reservation::new(budget).owned_by(memory_budget::UNVERIFIED),
             fields: Vec::new(),
@@ -374,6 +377,24 @@ impl HeadParser {
         self.buf.len()
     }
 
+    /// Counts `bytes` for the request headers, which wait (in Envoy, outside the VM) until the
+    /// head is verified, in its reservation: anyone can open a form and send nothing, and
+    /// such forms are bounded by the unverified share with the fields they hold. `false` (and
+    /// unchanged) when the share cannot cover them.
+    pub fn wait_with_headers(&mut self, bytes: usize) -> bool {
+        let fields = self.reservation.bytes().saturating_sub(self.waiting);
+        if !self.reservation.resize(fields.saturating_add(bytes)) {
+            return false;
+        }
+        self.waiting = bytes;
+        true
+    }
+
+    /// What the waiting headers count for (`wait_with_headers`).
+    pub fn waiting(&self) -> usize {
+        self.waiting
+    }
+
     /// Bytes of the budget reserved for what is held.
     pub fn reserved(&self) -> usize {
         self.reservation.bytes()
@@ -386,6 +407,7 @@ impl HeadParser {
         if result.is_err() {
             self.state = State::Failed;
             self.buf = Vec::new();
+            self.waiting = 0;
             self.reservation.resize(0);
         }
         result
@@ -448,7 +470,10 @@ impl HeadParser {
             .saturating_mul(2)
             .min(self.limit)
             .max(needed);
-        if !self.reservation.resize(capacity) {
+        if !self
+            .reservation
+            .resize(self.waiting.saturating_add(capacity))
+        {
             return Err(HeadError::OverBudget);
         }
         self.buf
@@ -809,6 +834,35 @@ mod tests {
         // What arrived, not a round 4 KiB: a third red team's 2,048 one-byte forms held
         // 8 MiB so (2026-12-02).
         assert_eq!(budget.used(), 7);
+        drop(p);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn the_waiting_request_headers_count_with_the_fields() {
+        let budget = MemoryBudget::new(5000);
+        let mut p = HeadParser::new(
+            Boundary::new(B.as_bytes()).unwrap(),
+            64 * 1024,
+            budget.clone(),
+        );
+        assert!(!p.wait_with_headers(5001));
+        assert!(p.wait_with_headers(4000));
+        assert_eq!((p.waiting(), p.held(), budget.used()), (4000, 0, 4000));
+        assert_eq!(p.push(b"--XyZ\r\n"), Ok(Progress::NeedMore));
+        assert_eq!(budget.used(), 4007);
+        // The fields grow within what is left.
+        assert_eq!(p.push(&[b'x'; 994]), Err(HeadError::OverBudget));
+        assert_eq!(budget.used(), 0, "a failed head gives all back");
+        let mut p = HeadParser::new(
+            Boundary::new(B.as_bytes()).unwrap(),
+            64 * 1024,
+            budget.clone(),
+        );
+        assert!(p.wait_with_headers(100));
+        assert_eq!(p.push(b"--XyZ\r\n"), Ok(Progress::NeedMore));
+        assert!(p.wait_with_headers(50));
+        assert_eq!(budget.used(), 57);
         drop(p);
         assert_eq!(budget.used(), 0);
     }

@@ -94,4 +94,6 @@ pub use authorise::PostAuth;
 pub use boundary::Boundary;
 pub use errors::malformed;
 pub use recognise::{covered_headers, recognise};
-pub use upload::{content_length, PostUpload, Release, Verified, DEFAULT_MAX_HEAD_BYTES};
+pub use upload::{
+    content_length, PostUpload, Release, Verified, DEFAULT_MAX_HEAD_BYTES, WAITING_FORM_BYTES,
+};
