@@ -419,11 +419,12 @@ def test_refusals_of_a_burst_of_streams_count_once(primary, backup, bucket):
     in a list of 1024, keyed by `x-request-id`. Two HTTP/2 connections of 1000 refused
     streams each, read in one event-loop pass, were all refused before Envoy deleted any edge
     stream: the oldest refusals were pushed out, and a third of those requests counted as
-    forwarded as well. Now the edge opens a ticket per request, closed with its stream."""
+    forwarded as well. Now the edge opens a ticket per request, closed with its stream. (The
+    shipped configurations now allow 100 streams at once a connection: 20 connections.)"""
     with Envoy(render_failover(primary, backup, origin_client_key="SOMEONE-ELSE")) as envoy:
         wait_healthy(envoy, 2)
         request = sign_header(envoy.authority, "GET", f"/{bucket}/k")
-        assert h2_burst(envoy, request, connections=2, streams=1000) == 2000
+        assert h2_burst(envoy, request, connections=20, streams=100) == 2000
         assert_counted_as_refused_only(envoy, 2000)
 
 

@@ -47,9 +47,9 @@ def wasm_state(envoy) -> dict:
 
 
 @contextmanager
-def proxy_in_front_of(faulty: FaultyOrigin, route_timeout: str | None = None):
+def proxy_in_front_of(faulty: FaultyOrigin, route_timeout: str | None = None, **filter_settings):
     config = render(origin_host="127.0.0.1", origin_port=faulty.port,
-                    filter_config=filter_config_json(faulty.authority))
+                    filter_config=filter_config_json(faulty.authority, **filter_settings))
     if route_timeout is not None:
         hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
         hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["timeout"] = route_timeout
@@ -108,6 +108,31 @@ def test_origin_slower_than_the_route_timeout_gives_504():
         url = presign(envoy.authority, "GET", "/slow/4/bucket/presigned")
         assert send(envoy.authority, url).status == 504
         assert_still_serving(envoy, faulty, wasm)
+
+
+def test_an_origin_that_stalls_does_not_time_out_a_fast_upload():
+    """Found by a red team (2026-12-03): an origin that stops reading (a disk stall, Ceph
+    peering) fills Envoy's buffer, and Envoy stops reading the client, so the filter saw no
+    piece of a PutObject whose Content-MD5 it checks while holding its last byte, and answered
+    RequestTimeout after the grace, blaming the client. A hold that takes nothing of the
+    budget (object data's last byte, a form's file) is not timed: its stream has gone on, and
+    Envoy bounds it as any upload."""
+    import hashlib
+    import base64
+
+    body = random.randbytes(16 << 20)
+    md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+    with FaultyOrigin() as faulty, proxy_in_front_of(faulty, held_body_timeout_seconds=1) as envoy:
+        wasm_before = wasm_state(envoy)
+        put = sign_header(envoy.authority, "PUT", "/stall-body/4/bucket/object", {"Content-MD5": md5},
+                          body, payload_hash="UNSIGNED-PAYLOAD")
+        started = time.monotonic()
+        r = send(envoy.authority, put)
+        assert (r.status, r.body) == (200, b"ok"), r.body[:300]
+        assert time.monotonic() - started > 4
+        assert faulty.seen[-1] == "/stall-body/4/bucket/object"
+        assert envoy.counter(HELD) == 0
+        assert_still_serving(envoy, faulty, wasm_before)
 
 
 def test_origin_resetting_mid_response():

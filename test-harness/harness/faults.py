@@ -4,6 +4,8 @@ to see what Envoy and the filter do when the origin is slow, resets, or is gone.
 
 Each request's path says what it gets:
 - `/slow/<seconds>/…`   waits that long (at most 30 s), then answers 200;
+- `/stall-body/<seconds>/…` stops reading before the body that long (at most 30 s), as an
+                        origin whose disk stalls, then reads it and answers 200;
 - `/reset-head/…`       resets the connection (RST) without answering;
 - `/reset-partial/…`    sends half a status line, then resets;
 - `/reset-body/…`       sends a 200 head announcing 1000 bytes, 10 of them, then resets;
@@ -40,6 +42,8 @@ class _Handler(socketserver.BaseRequestHandler):
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value.strip() or 0)
+                if path.startswith("/stall-body/"):
+                    time.sleep(min(float(path.split("/")[2]), MAX_SLOW_SECONDS))
                 while len(buffered) < length:
                     data = sock.recv(65536)
                     if not data:
@@ -96,7 +100,12 @@ class FaultyOrigin:
         self.start()
 
     def start(self) -> None:
-        self._server = _Server(("127.0.0.1", self.port), _Handler)
+        self._server = _Server(("127.0.0.1", self.port), _Handler, bind_and_activate=False)
+        # A small receive window, as a busy origin's: what it does not read backs up into
+        # Envoy, not into the kernel's buffers.
+        self._server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        self._server.server_bind()
+        self._server.server_activate()
         self._server.seen = self.seen
         self._server.connections = set()
         self.port = self._server.server_address[1]
