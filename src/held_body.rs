@@ -58,7 +58,7 @@ pub struct Overdue {
 
 impl HoldClock {
     /// After a piece of the body at `now_ms`: the stream holds `held` bytes, for which it
-    /// reserved `reserved`, and `released` says whether any went on (a chunk verified, a
+    /// reserved `reserved` (a hold reserving nothing is none), and `released` says whether any went on (a chunk verified, a
     /// form's head, object data), which starts the hold again, with `grace_ms`. A piece past
     /// the deadline finds the hold overdue.
     pub fn observe(
@@ -69,6 +69,11 @@ impl HoldClock {
         now_ms: u64,
         grace_ms: u64,
     ) -> Result<(), Overdue> {
+        // A hold that takes nothing of the budget (object data's last byte, a form's file) is
+        // not timed: its stream has gone on, bounded by Envoy as any upload's. An origin that
+        // stops reading stops Envoy reading the client, and such a hold looked silent: a red
+        // team's fast PutObject was refused when its origin stalled 20 s (2026-12-03).
+        let held = if reserved == 0 { 0 } else { held };
         let arrived = held.saturating_sub(std::mem::replace(&mut self.held, held));
         if held == 0 {
             self.deadline_ms = None;
@@ -275,5 +280,10 @@ mod tests {
         assert_eq!(clock.deadline_ms(), Some(30_020_000));
         // A clock that went back is no hold's end.
         assert_eq!(clock.observe(1, 1, false, 0, GRACE), Ok(()));
+        // A byte held for a digest, reserving nothing of the budget: no hold, however long.
+        let mut clock = HoldClock::default();
+        assert_eq!(clock.observe(1, 0, true, 0, GRACE), Ok(()));
+        assert_eq!(clock.observe(1, 0, false, 10 * GRACE, GRACE), Ok(()));
+        assert_eq!(clock.deadline_ms(), None);
     }
 }

@@ -214,11 +214,6 @@ impl Stream {
             .body
             .as_ref()
             .map_or((0, 0), |body| (body.held(), body.reserved()));
-        // A hold that takes nothing of the budget (object data's last byte, a form's file) is
-        // not timed: its stream has gone on, bounded by Envoy as any upload's. An origin that
-        // stops reading stops Envoy reading the client, and such a hold looked silent: a red
-        // team's fast PutObject was refused when its origin stalled 20 s (2026-12-03).
-        let held = if reserved == 0 { 0 } else { held };
         let grace_ms = self.filters.as_ref().map_or(0, |f| f.held_body_grace_ms);
         let now_ms = host::unix_millis()
             .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
