@@ -7,10 +7,9 @@
 //! time its bytes buy: it starts with a grace, each piece that arrives buys time at the rate
 //! the hold must keep (`required_rate`), and no hold may bank more than the grace ahead (less
 //! at a faster rate: `ahead`). So its bytes must keep arriving at that rate, on average, with
-//! a pause of at most the grace: a
-//! client that sends a nearly whole chunk or document at once and then trickles (a second red
-//! team held the budget 276 s so) has a grace left, and to keep holding must complete what it
-//! holds.
+//! a pause of at most the grace: a client that sends a nearly whole chunk or document at once
+//! and then trickles (a second red team held the budget 276 s so) has a grace left, and to
+//! keep holding must complete what it holds.
 //!
 //! The rate follows what the hold reserved, not what arrived, since the budget charges the
 //! reservation: a hold must bring its reservation every `TURNOVER_SECONDS`, and never less
@@ -58,9 +57,9 @@ pub struct Overdue {
 
 impl HoldClock {
     /// After a piece of the body at `now_ms`: the stream holds `held` bytes, for which it
-    /// reserved `reserved` (a hold reserving nothing is none), and `released` says whether any went on (a chunk verified, a
-    /// form's head, object data), which starts the hold again, with `grace_ms`. A piece past
-    /// the deadline finds the hold overdue.
+    /// reserved `reserved` (holding without reserving is no hold), and `released` says
+    /// whether any went on (a chunk verified, a form's head, object data), which starts the
+    /// hold again, with `grace_ms`. A piece past the deadline finds the hold overdue.
     pub fn observe(
         &mut self,
         held: usize,
@@ -221,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_document_ramping_at_its_rate_pays_for_its_last_grace() {
-        // A fourth red team's document (2026-12-02): 4 MiB announced, its buffer doubling from
+        // A fourth red team's document (2026-12-03): 4 MiB announced, its buffer doubling from
         // 4 KiB as it fills, every tenth of a second 6% more than its rate asks, one byte short
         // of the end, then silent. It held its reservation 76 s for what it brought.
         let length: usize = 4 << 20;
