@@ -3,8 +3,9 @@
 //! bytes takes a reservation first and a request that would go over is refused instead.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// A VM's budget; single-threaded, like the VM.
 pub struct MemoryBudget {
@@ -16,6 +17,8 @@ pub struct MemoryBudget {
     /// The most the streams owned by `UNVERIFIED` may hold together.
     unverified: usize,
     owners: RefCell<Vec<(Rc<str>, usize)>>,
+    /// The charges of forms waiting for their fields, oldest first (`charge_waiting`).
+    waiting: RefCell<VecDeque<Weak<Waiting>>>,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -65,7 +68,66 @@ impl MemoryBudget {
             per_owner: per_owner.min(limit),
             unverified: unverified.min(limit),
             owners: RefCell::new(Vec::new()),
+            waiting: RefCell::new(VecDeque::new()),
         })
+    }
+
+    /// Charges `bytes` to the unverified streams' share for a browser form whose request
+    /// headers wait (in Envoy) for its fields. Past the share, the oldest waiting forms whose
+    /// fields have not yet brought their charge are taken back (`Waiting::evicted`): a form
+    /// sends its fields right after its headers, so the newest form gets in whatever waits
+    /// without paying. Charged by the share alone, forms sending nothing (a few bytes each
+    /// over HTTP/2, headers compressed) kept every browser upload refused for 233 B/s (a red
+    /// team, 2026-12-03). `None` when even that leaves no room.
+    pub fn charge_waiting(self: &Rc<Self>, bytes: usize) -> Option<Rc<Waiting>> {
+        let owner: Rc<str> = Rc::from(UNVERIFIED);
+        while !self.take(Some(&owner), bytes) {
+            if !self.evict_waiting(None) {
+                return None;
+            }
+        }
+        let charge = Rc::new(Waiting {
+            budget: self.clone(),
+            bytes,
+            arrived: Cell::new(0),
+            evicted: Cell::new(false),
+        });
+        if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
+            // Those that ended or paid leave from the front, where the oldest are.
+            while waiting.front().is_some_and(|w| !Waiting::evictable(w)) {
+                waiting.pop_front();
+            }
+            if waiting.len() >= 64 && waiting.len().is_power_of_two() {
+                waiting.retain(Waiting::evictable);
+            }
+            waiting.push_back(Rc::downgrade(&charge));
+        }
+        Some(charge)
+    }
+
+    /// Takes back the oldest charge of a form still waiting without having paid for it, but
+    /// `except`'s; whether there was one.
+    fn evict_waiting(&self, except: Option<&Rc<Waiting>>) -> bool {
+        let Ok(mut waiting) = self.waiting.try_borrow_mut() else {
+            return false;
+        };
+        let mut at = 0;
+        while at < waiting.len() {
+            let Some(charge) = waiting[at].upgrade().filter(|c| c.unpaid()) else {
+                waiting.remove(at);
+                continue;
+            };
+            if except.is_some_and(|own| Rc::ptr_eq(own, &charge)) {
+                at += 1;
+                continue;
+            }
+            waiting.remove(at);
+            drop(waiting);
+            charge.evicted.set(true);
+            self.give_back(Some(&Rc::from(UNVERIFIED)), charge.bytes);
+            return true;
+        }
+        false
     }
 
     /// Bytes reserved now, across all streams.
@@ -159,6 +221,49 @@ impl fmt::Debug for MemoryBudget {
     }
 }
 
+/// What a browser form waiting for its fields is charged for its request headers
+/// (`MemoryBudget::charge_waiting`), given back when dropped, unless taken back first.
+pub struct Waiting {
+    budget: Rc<MemoryBudget>,
+    bytes: usize,
+    /// Bytes of the form's body that arrived: once they reach its charge, it has paid.
+    arrived: Cell<usize>,
+    evicted: Cell<bool>,
+}
+
+impl Waiting {
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The form's body has brought `arrived` bytes.
+    pub fn arrived(&self, arrived: usize) {
+        self.arrived.set(arrived);
+    }
+
+    /// The charge was taken back for a newer form: the form is to be refused.
+    pub fn evicted(&self) -> bool {
+        self.evicted.get()
+    }
+
+    fn unpaid(&self) -> bool {
+        !self.evicted.get() && self.arrived.get() < self.bytes
+    }
+
+    fn evictable(charge: &Weak<Waiting>) -> bool {
+        charge.upgrade().is_some_and(|c| c.unpaid())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if !self.evicted.get() {
+            self.budget
+                .give_back(Some(&Rc::from(UNVERIFIED)), self.bytes);
+        }
+    }
+}
+
 /// One stream's share of the budget, given back when it is dropped.
 pub struct Reservation {
     budget: Rc<MemoryBudget>,
@@ -195,6 +300,22 @@ impl Reservation {
 
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    pub fn budget(&self) -> &Rc<MemoryBudget> {
+        &self.budget
+    }
+
+    /// `resize`, taking back the charges of waiting forms that have not paid (but `own`'s) when
+    /// the budget cannot cover the increase: bytes that arrived come before charges for bytes
+    /// that never came.
+    pub fn resize_evicting(&mut self, bytes: usize, own: Option<&Rc<Waiting>>) -> bool {
+        while !self.resize(bytes) {
+            if !self.budget.evict_waiting(own) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Makes the reservation `bytes` in all; `false` (and unchanged) when the budget cannot
@@ -324,6 +445,38 @@ mod tests {
         drop((a2, b));
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
+    }
+
+    #[test]
+    fn waiting_forms_that_have_not_paid_make_room_for_newer_ones() {
+        let budget = MemoryBudget::shared(800, 800, 100);
+        let first = budget.charge_waiting(40).unwrap();
+        let second = budget.charge_waiting(40).unwrap();
+        // The second's fields bring its charge: paid, it stays.
+        second.arrived(40);
+        let third = budget.charge_waiting(40).unwrap();
+        assert!(first.evicted() && !second.evicted() && !third.evicted());
+        assert_eq!(budget.used(), 80);
+        // Taken back once: dropping it gives back nothing more.
+        drop(first);
+        assert_eq!(budget.used(), 80);
+        // Nothing left to take back but what paid and the asker's own: refused.
+        let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(!fields.resize_evicting(21, Some(&third)));
+        assert!(!third.evicted());
+        assert!(budget.charge_waiting(61).is_none());
+        // Fields that arrived come before a charge for bytes that never came.
+        assert!(fields.resize_evicting(60, None));
+        assert!(third.evicted());
+        drop((second, third, fields));
+        assert_eq!(budget.used(), 0);
+        assert!(budget.owners.borrow().is_empty());
+        // A plain resize (signed uploads') takes nothing back.
+        let mut signed = Reservation::new(budget.clone()).owned_by("A");
+        assert!(signed.resize(750));
+        let waiting = budget.charge_waiting(50).unwrap();
+        assert!(!Reservation::new(budget.clone()).owned_by("B").resize(1));
+        assert!(!waiting.evicted());
     }
 
     #[test]

@@ -449,6 +449,46 @@ def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
     assert proxy.prometheus()['s3_resign_rejections_total{code="RequestTimeout"}'] == 3
 
 
+def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, origin_s3, bucket):
+    """Found by a red team (2026-12-03): waiting forms are charged their headers and a stream's
+    cost in the unverified forms' share, and over HTTP/2 headers cost a few bytes each, so 131
+    forms that sent nothing filled it and every browser upload got 503 `SlowDown`, for 233 B/s
+    with no key. Past the share, the oldest form that has not paid its charge in fields makes
+    room (503 `SlowDown`), not the newest: a browser sends its fields at once. Here the share
+    is 128 KiB (a 1 MiB budget): nine waiting forms."""
+    from test_post_policy import form_for, post
+    from harness.clients import s3_client
+
+    proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
+    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    socks = []
+    try:
+        for _ in range(30):
+            sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            sock.sendall(head.encode())
+            socks.append(sock)
+        # The oldest are answered at once (the tick's next turn), the newest wait: about nine,
+        # charged 12 KiB, their headers and 384 bytes a header each.
+        answered = {}
+        while ready := select.select([s for s in socks if s not in answered], [], [], 1)[0]:
+            for sock in ready:
+                answered[sock] = sock.recv(65536)
+        assert 7 <= len(socks) - len(answered) <= 9, len(answered)
+        assert all(a.startswith(b"HTTP/1.1 503") and b"<Code>SlowDown</Code>" in a for a in answered.values())
+        assert set(socks[:len(answered)]) == set(answered), "not the oldest"
+        assert proxy.counter(HELD_GAUGE) <= 128 * 1024
+        # A browser upload gets in, and is stored.
+        client = s3_client(proxy.endpoint)
+        r = post(proxy, form_for(client, bucket, "in.txt"), b"made it")
+        assert r.status_code == 204, r.text
+        assert_object(origin_s3, bucket, "in.txt", b"made it")
+    finally:
+        for sock in socks:
+            sock.close()
+    assert "its waiting form made room for a newer one" in proxy.log_text()
+
+
 def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, bucket):
     """Found by a red team (2026-12-02): the tick answered every hold past its deadline at
     once; Envoy sends each answer after the tick returns, and each stream's deletion enters

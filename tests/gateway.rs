@@ -1809,28 +1809,40 @@ fn the_routers_directives_are_removed_from_every_request_let_through() {
 fn forms_waiting_for_their_fields_count_against_the_unverified_share() {
     // A form's request headers wait in Envoy until its fields verify, and anyone can open one
     // and send nothing: a red team paused 20,000 so, for 1.6 GiB of Envoy's memory
-    // (2026-12-03). Each counts its headers and a stream's cost in the unverified share (an
-    // eighth of the budget, here 8 MiB), refused with 503 `SlowDown` past it.
+    // (2026-12-03). Each is charged its headers and a stream's cost in the unverified share
+    // (an eighth of the budget, here 8 MiB). Past it, the oldest that have not paid their
+    // charge in fields are taken back, not the newest refused: charged by the share alone,
+    // forms sending nothing kept every browser upload refused for 233 B/s (the next red team).
+    use s3_resign::post_policy::{WAITING_FORM_BYTES, WAITING_HEADER_BYTES};
     let g = gateway(serde_json::json!({}));
     let small =
         Head::new("POST", "/bucket").with("content-type", "multipart/form-data; boundary=b");
     let padded = small.clone().with("x-pad", "p".repeat(60 * 1024));
     let share = 8 << 20;
-    for (form, headers) in [(&small, 69), (&padded, 69 + 5 + 60 * 1024)] {
+    for (form, headers, count) in [(&small, 69, 1), (&padded, 69 + 5 + 60 * 1024, 2)] {
         let req = Request::from_pairs(&form.pairs).unwrap();
         assert_eq!(req.head_bytes(), headers);
-        let each = headers + s3_resign::post_policy::WAITING_FORM_BYTES;
+        let each = headers + count * WAITING_HEADER_BYTES + WAITING_FORM_BYTES;
         let mut waiting = Vec::new();
-        let refused = loop {
+        for _ in 0..2 * share / each {
             match g.decide(&req, NOW) {
-                Decision::Forward(forward) => waiting.push(forward),
-                Decision::Reject(rejection) => break rejection,
+                Decision::Forward(forward) => waiting.push(forward.form.unwrap()),
+                Decision::Reject(rejection) => panic!("{rejection:?}"),
             }
-        };
-        assert_eq!(refused.error.code, SlowDown);
-        assert_eq!(waiting.len(), share / each, "{headers}");
+        }
+        let evicted: Vec<bool> = waiting
+            .iter()
+            .map(|form| form.waiting_charge().unwrap().evicted())
+            .collect();
+        let kept = evicted.iter().filter(|&&e| !e).count();
+        assert_eq!(kept, share / each, "{headers}");
+        // The oldest made room, the newest wait.
+        assert!(evicted[..evicted.len() - kept].iter().all(|&e| e));
         // Those that end give their share back.
-        waiting.pop();
-        assert!(matches!(g.decide(&req, NOW), Decision::Forward(_)));
+        drop(waiting);
+        let Decision::Forward(forward) = g.decide(&req, NOW) else {
+            panic!("refused")
+        };
+        assert!(!forward.form.unwrap().waiting_charge().unwrap().evicted());
     }
 }

@@ -16,6 +16,7 @@ use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
 use proxy_wasm::types::{Action, BufferType};
+use std::rc::Rc;
 
 /// A body the filter reads: a signed aws-chunked upload, a browser's form, or a body checked
 /// against a digest its signature covers.
@@ -244,6 +245,10 @@ impl Stream {
                             .map(|(name, value)| (name.to_owned(), value.to_owned()))
                             .collect()
                     }),
+                    waiting: match &self.body {
+                        Some(Body::Form(form)) => form.waiting_charge().map(Rc::downgrade),
+                        _ => None,
+                    },
                 }),
             None => filters.silent_holds.forget(self.context_id),
         }

@@ -8,10 +8,12 @@
 use super::access_log::AccessLog;
 use super::counters::Counters;
 use super::{host, Counts};
+use crate::memory_budget::Waiting;
 use crate::origin_refusals::Ticket;
+use crate::post_policy::over_budget;
 use crate::s3_error::{S3Error, S3ErrorCode};
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// How often the root looks: a silent hold ends this long after its deadline.
 pub const TICK_MS: u32 = 250;
@@ -46,6 +48,22 @@ pub struct Hold {
     pub granted_ticket: Option<Ticket>,
     /// The CORS headers the stream's refusals carry (`error_cors_origins`).
     pub cors: Vec<(String, String)>,
+    /// A form's charge for its waiting headers: taken back for a newer form, the form is
+    /// refused at once (503 `SlowDown`), whatever its deadline.
+    pub waiting: Option<Weak<Waiting>>,
+}
+
+impl Hold {
+    fn evicted(&self) -> bool {
+        self.waiting
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .is_some_and(|w| w.evicted())
+    }
+
+    fn due(&self, now_ms: u64) -> bool {
+        self.deadline_ms < now_ms || self.evicted()
+    }
 }
 
 /// The holds of one filter configuration's streams in this VM.
@@ -83,13 +101,13 @@ impl SilentHolds {
         let mut overdue = Vec::new();
         let mut at = 0;
         while at < holds.len() && overdue.len() < MAX_ANSWERS_PER_TICK {
-            if holds[at].deadline_ms < now_ms {
+            if holds[at].due(now_ms) {
                 overdue.push(holds.swap_remove(at));
             } else {
                 at += 1;
             }
         }
-        let backlog = holds[at..].iter().any(|h| h.deadline_ms < now_ms);
+        let backlog = holds[at..].iter().any(|h| h.due(now_ms));
         drop(holds);
         for hold in overdue {
             answer(&hold, counters, access_log);
@@ -106,10 +124,17 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
     if host::set_effective_context(hold.context_id).is_err() {
         return;
     }
-    let error = request_timeout();
+    let (error, why) = if hold.evicted() {
+        (
+            over_budget().error,
+            "its waiting form made room for a newer one",
+        )
+    } else {
+        (request_timeout(), "its held body fell silent")
+    };
     let request_id = hold.request_id.as_deref();
     log::info!(
-        "rejected {}: {error}; its held body fell silent{}",
+        "rejected {}: {error}; {why}{}",
         hold.line,
         request_id.map_or_else(String::new, |id| format!("; request id {id}"))
     );

@@ -38,7 +38,7 @@
 use super::boundary::Boundary;
 use super::fields::{base_name, FILE};
 use super::part_headers;
-use crate::memory_budget::{self, MemoryBudget, Reservation};
+use crate::memory_budget::{self, MemoryBudget, Reservation, Waiting};
 use std::fmt;
 use std::ops::Range;
 use std::rc::Rc;
@@ -344,8 +344,8 @@ pub struct HeadParser {
     delimiter: Vec<u8>,
     limit: usize,
     buf: Vec<u8>,
-    /// What the request's waiting headers count for in `reservation` (`wait_with_headers`).
-    waiting: usize,
+    /// What the request's waiting headers are charged (`wait_with_headers`).
+    waiting: Option<Rc<Waiting>>,
     reservation: Reservation,
     fields: Vec<Field>,
     state: State,
@@ -359,7 +359,7 @@ impl HeadParser {
             boundary,
             limit,
             buf: Vec::new(),
-            waiting: 0,
+            waiting: None,
             // Held before the signature is checked: from the share of unverified streams.
             reservation: Reservation::new(budget).owned_by(memory_budget::UNVERIFIED),
             fields: Vec::new(),
@@ -377,27 +377,30 @@ impl HeadParser {
         self.buf.len()
     }
 
-    /// Counts `bytes` for the request headers, which wait (in Envoy, outside the VM) until the
-    /// head is verified, in its reservation: anyone can open a form and send nothing, and
-    /// such forms are bounded by the unverified share with the fields they hold. `false` (and
-    /// unchanged) when the share cannot cover them.
+    /// Charges `bytes` for the request headers, which wait (in Envoy, outside the VM) until
+    /// the head is verified, to the unverified streams' share: anyone can open a form and
+    /// send nothing (`MemoryBudget::charge_waiting`). `false` when the share cannot take them.
     pub fn wait_with_headers(&mut self, bytes: usize) -> bool {
-        let fields = self.reservation.bytes().saturating_sub(self.waiting);
-        if !self.reservation.resize(fields.saturating_add(bytes)) {
-            return false;
-        }
-        self.waiting = bytes;
-        true
+        self.waiting = self.reservation.budget().charge_waiting(bytes);
+        self.waiting.is_some()
     }
 
-    /// What the waiting headers count for (`wait_with_headers`).
+    /// What the waiting headers are charged, unless taken back.
     pub fn waiting(&self) -> usize {
         self.waiting
+            .as_ref()
+            .filter(|w| !w.evicted())
+            .map_or(0, |w| w.bytes())
     }
 
-    /// Bytes of the budget reserved for what is held.
+    /// The waiting headers' charge, for the stream's hold to tell when it is taken back.
+    pub fn waiting_charge(&self) -> Option<&Rc<Waiting>> {
+        self.waiting.as_ref()
+    }
+
+    /// Bytes of the budget reserved for what is held, and charged for the waiting headers.
     pub fn reserved(&self) -> usize {
-        self.reservation.bytes()
+        self.reservation.bytes().saturating_add(self.waiting())
     }
 
     /// Takes the next piece of the body: holds what belongs to the head (never more than the
@@ -407,7 +410,7 @@ impl HeadParser {
         if result.is_err() {
             self.state = State::Failed;
             self.buf = Vec::new();
-            self.waiting = 0;
+            self.waiting = None;
             self.reservation.resize(0);
         }
         result
@@ -440,11 +443,17 @@ impl HeadParser {
         if matches!(self.state, State::Done(_) | State::Failed) {
             return Err(HeadError::Malformed("the form's head was already read"));
         }
+        if self.waiting.as_ref().is_some_and(|w| w.evicted()) {
+            return Err(HeadError::OverBudget);
+        }
         let room = self.limit.saturating_sub(self.buf.len());
         let take = input.get(..room.min(input.len())).unwrap_or_default();
         self.grow(take.len())?;
         let before = self.buf.len();
         self.buf.extend_from_slice(take);
+        if let Some(waiting) = &self.waiting {
+            waiting.arrived(self.buf.len());
+        }
         match self.advance()? {
             Some(end) => {
                 self.buf.truncate(end);
@@ -472,7 +481,7 @@ impl HeadParser {
             .max(needed);
         if !self
             .reservation
-            .resize(self.waiting.saturating_add(capacity))
+            .resize_evicting(capacity, self.waiting.as_ref())
         {
             return Err(HeadError::OverBudget);
         }

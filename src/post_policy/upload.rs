@@ -19,7 +19,7 @@ use super::file_part::FileScanner;
 use super::form_head::{HeadError, HeadParser, Progress};
 use crate::body_checks::form_file_digests;
 use crate::config::Config;
-use crate::memory_budget::MemoryBudget;
+use crate::memory_budget::{MemoryBudget, Waiting};
 use crate::rejection::Rejection;
 use std::ops::Range;
 use std::rc::Rc;
@@ -28,12 +28,16 @@ use std::rc::Rc;
 /// leaves room for long policies and metadata while bounding what one upload holds.
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// What a form whose request headers wait costs besides them, in the unverified streams'
-/// share: Envoy keeps about 13 KiB for such a stream and the VM about 1 KiB. A red team
-/// paused 20,000 forms that sent no body, with no key, over 20 HTTP/2 connections: 1.6 GiB of
-/// Envoy's memory for 657 KB sent (2026-12-03). Counted so, the share of 8 MiB (a 64 MiB
-/// budget) bounds a worker's waiting forms to about 1,800, or 130 with 60 KiB of headers.
-pub const WAITING_FORM_BYTES: usize = 4 * 1024;
+/// What a form whose request headers wait is charged in the unverified streams' share,
+/// besides their bytes: Envoy keeps about 10 KiB for such a stream and about 380 bytes a
+/// header beyond its name and value, the VM about 1 KiB. A red team paused 20,000 forms that
+/// sent no body, with no key, over 20 HTTP/2 connections: 1.6 GiB of Envoy's memory for
+/// 657 KB sent (2026-12-03). Counted so, the share of 8 MiB (a 64 MiB budget) bounds a
+/// worker's waiting forms to about 600, or 110 with 60 KiB of headers.
+pub const WAITING_FORM_BYTES: usize = 12 * 1024;
+
+/// What each of a waiting form's headers is charged beyond its name and value.
+pub const WAITING_HEADER_BYTES: usize = 384;
 
 /// What one piece of the body releases: `prefix`, then `input[range]`; the rest of the input
 /// is held (or, once released in a prefix, dropped from the input).
@@ -106,6 +110,14 @@ impl PostUpload {
                 .then_some(())
                 .ok_or_else(errors::over_budget),
             _ => Err(errors::over_budget()),
+        }
+    }
+
+    /// What the request headers waiting with the head are charged, while they wait.
+    pub fn waiting_charge(&self) -> Option<&Rc<Waiting>> {
+        match &self.phase {
+            Phase::Head(head) => head.waiting_charge(),
+            Phase::File(_) | Phase::Failed => None,
         }
     }
 
