@@ -82,7 +82,7 @@ impl MemoryBudget {
     pub fn charge_waiting(self: &Rc<Self>, bytes: usize) -> Option<Rc<Waiting>> {
         let owner: Rc<str> = Rc::from(UNVERIFIED);
         while !self.take(Some(&owner), bytes) {
-            if !self.evict_waiting(None) {
+            if !self.make_room(bytes, None) {
                 return None;
             }
         }
@@ -103,6 +103,20 @@ impl MemoryBudget {
             waiting.push_back(Rc::downgrade(&charge));
         }
         Some(charge)
+    }
+
+    /// When the unverified streams' share is what keeps `more` bytes of theirs out (not the
+    /// budget as a whole, which signed uploads fill), takes back a waiting form's charge
+    /// (`evict_waiting`); whether it did.
+    fn make_room(&self, more: usize, except: Option<&Rc<Waiting>>) -> bool {
+        let share = self.scaled(self.unverified);
+        let held = self.owners.try_borrow().map_or(usize::MAX, |owners| {
+            owners
+                .iter()
+                .find(|(owner, _)| &**owner == UNVERIFIED)
+                .map_or(0, |(_, held)| *held)
+        });
+        more <= share && held.saturating_add(more) > share && self.evict_waiting(except)
     }
 
     /// Takes back the oldest charge of a form still waiting without having paid for it, but
@@ -311,7 +325,8 @@ impl Reservation {
     /// that never came.
     pub fn resize_evicting(&mut self, bytes: usize, own: Option<&Rc<Waiting>>) -> bool {
         while !self.resize(bytes) {
-            if !self.budget.evict_waiting(own) {
+            let more = bytes.saturating_sub(self.bytes);
+            if !self.budget.make_room(more, own) {
                 return false;
             }
         }
@@ -476,6 +491,16 @@ mod tests {
         assert!(signed.resize(750));
         let waiting = budget.charge_waiting(50).unwrap();
         assert!(!Reservation::new(budget.clone()).owned_by("B").resize(1));
+        assert!(!waiting.evicted());
+        // Nor does a form when the budget is full but the forms' share is not: what it would
+        // free is not what keeps it out.
+        assert!(budget.charge_waiting(10).is_none());
+        let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(!fields.resize_evicting(10, None));
+        assert!(!waiting.evicted());
+        // Nor for a charge larger than the whole share.
+        drop(signed);
+        assert!(budget.charge_waiting(101).is_none());
         assert!(!waiting.evicted());
     }
 
