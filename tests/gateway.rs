@@ -1824,20 +1824,24 @@ fn forms_waiting_for_their_fields_count_against_the_unverified_share() {
         assert_eq!(req.head_bytes(), headers);
         let each = headers + count * WAITING_HEADER_BYTES + WAITING_FORM_BYTES;
         let mut waiting = Vec::new();
-        for _ in 0..2 * share / each {
+        let refused = loop {
+            assert!(waiting.len() <= 2 * share / each);
             match g.decide(&req, NOW) {
                 Decision::Forward(forward) => waiting.push(forward.form.unwrap()),
-                Decision::Reject(rejection) => panic!("{rejection:?}"),
+                Decision::Reject(rejection) => break rejection,
             }
-        }
+        };
         let evicted: Vec<bool> = waiting
             .iter()
             .map(|form| form.waiting_charge().unwrap().evicted())
             .collect();
         let kept = evicted.iter().filter(|&&e| !e).count();
         assert_eq!(kept, share / each, "{headers}");
-        // The oldest made room, the newest wait.
+        // The oldest made room, the newest wait; those taken back count until their streams
+        // end, up to the share again: past that, a newcomer is refused until they do.
         assert!(evicted[..evicted.len() - kept].iter().all(|&e| e));
+        assert_eq!(evicted.len() - kept, share / each);
+        assert_eq!(refused.error.code, SlowDown);
         // Those that end give their share back.
         drop(waiting);
         let Decision::Forward(forward) = g.decide(&req, NOW) else {
