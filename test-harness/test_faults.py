@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
 from harness.chunked import SIGNED, SIGNED_TRAILER, chunked_put
-from harness.clients import RawRequest, presign, send, sign_header
+from harness.clients import RawRequest, content_md5, presign, send, sign_header
 from harness.faults import FaultyOrigin
 from harness.paths import envoy_binary
 from harness.programs import EnvoyExited, free_port
@@ -117,14 +117,10 @@ def test_an_origin_that_stalls_does_not_time_out_a_fast_upload():
     RequestTimeout after the grace, blaming the client. A hold that takes nothing of the
     budget (object data's last byte, a form's file) is not timed: its stream has gone on, and
     Envoy bounds it as any upload."""
-    import hashlib
-    import base64
-
     body = random.randbytes(16 << 20)
-    md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
     with FaultyOrigin() as faulty, proxy_in_front_of(faulty, held_body_timeout_seconds=1) as envoy:
         wasm_before = wasm_state(envoy)
-        put = sign_header(envoy.authority, "PUT", "/stall-body/4/bucket/object", {"Content-MD5": md5},
+        put = sign_header(envoy.authority, "PUT", "/stall-body/4/bucket/object", {"Content-MD5": content_md5(body)},
                           body, payload_hash="UNSIGNED-PAYLOAD")
         started = time.monotonic()
         r = send(envoy.authority, put)

@@ -461,14 +461,25 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
     from test_post_policy import form_for, post
     from harness.clients import s3_client
 
+    import requests
+
     proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
+    client = s3_client(proxy.endpoint)
     head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
             "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    # The oldest is a valid browser upload whose fields come late: taken back, it must store
+    # nothing when they come.
+    late = form_for(client, bucket, "late.txt")
+    prepared = requests.Request("POST", late["url"], data=late["fields"],
+                                files={"file": ("a.txt", b"never stored", "text/plain")}).prepare()
+    late_head = (f"POST /{late['url'].split('/', 3)[3]} HTTP/1.1\r\nHost: {late['url'].split('/')[2]}\r\n"
+                 f"Content-Type: {prepared.headers['Content-Type']}\r\n"
+                 f"Content-Length: {len(prepared.body)}\r\n\r\n")
     socks = []
     try:
-        for _ in range(30):
+        for at in range(30):
             sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
-            sock.sendall(head.encode())
+            sock.sendall((late_head if at == 0 else head).encode())
             socks.append(sock)
             # Those taken back wait for the tick's answer (every 250 ms), up to the share.
             time.sleep(0.05)
@@ -482,8 +493,11 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
         assert all(a.startswith(b"HTTP/1.1 503") and b"<Code>SlowDown</Code>" in a for a in answered.values())
         assert set(socks[:len(answered)]) == set(answered), "not the oldest"
         assert proxy.counter(HELD_GAUGE) <= 128 * 1024
+        try:
+            socks[0].sendall(prepared.body)
+        except OSError:
+            pass  # the connection the answer closed
         # A browser upload gets in, and is stored.
-        client = s3_client(proxy.endpoint)
         r = post(proxy, form_for(client, bucket, "in.txt"), b"made it")
         assert r.status_code == 204, r.text
         assert_object(origin_s3, bucket, "in.txt", b"made it")
@@ -491,6 +505,7 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
         for sock in socks:
             sock.close()
     assert "its waiting form made room for a newer one" in proxy.log_text()
+    assert_object(origin_s3, bucket, "late.txt", None)
 
 
 def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, bucket):

@@ -399,15 +399,7 @@ impl Gateway {
             post_policy::DEFAULT_MAX_HEAD_BYTES,
             self.body_memory.clone(),
         );
-        let waiting = req
-            .headers
-            .len()
-            .saturating_mul(post_policy::WAITING_HEADER_BYTES);
-        upload.wait_with_headers(
-            req.head_bytes()
-                .saturating_add(waiting)
-                .saturating_add(post_policy::WAITING_FORM_BYTES),
-        )?;
+        upload.wait_with_headers(req)?;
         let forward = Forward {
             path: route.restyled_path(req),
             form: Some(Box::new(upload)),

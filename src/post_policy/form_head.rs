@@ -876,6 +876,32 @@ mod tests {
         assert_eq!(budget.used(), 0);
     }
 
+    #[test]
+    fn a_head_whose_charge_was_taken_back_reads_no_more() {
+        // The second form's charge takes the first's from the forms' share, and the first's
+        // fields, arriving after, are refused, never held.
+        let budget = MemoryBudget::shared(10_000, 10_000, 5000);
+        let parser = || {
+            HeadParser::new(
+                Boundary::new(B.as_bytes()).unwrap(),
+                64 * 1024,
+                budget.clone(),
+            )
+        };
+        let (mut first, mut second) = (parser(), parser());
+        assert!(first.wait_with_headers(3000));
+        assert!(second.wait_with_headers(3000));
+        assert!(first.waiting_charge().unwrap().evicted());
+        assert_eq!(first.reserved(), 0);
+        let text = body(&[("key", "a")], "c");
+        assert_eq!(first.push(text.as_bytes()), Err(HeadError::OverBudget));
+        assert_eq!(first.held(), 0);
+        assert!(matches!(
+            second.push(text.as_bytes()),
+            Ok(Progress::Complete { .. })
+        ));
+    }
+
     /// The buffer never holds more room than the budget was asked for: growing it reserves
     /// `capacity` and allocates the room up to it, not that much again on top of what is held
     /// (`capacity - len` made `+` passed every test: the first growth starts from nothing).

@@ -21,6 +21,7 @@ use crate::body_checks::form_file_digests;
 use crate::config::Config;
 use crate::memory_budget::{MemoryBudget, Waiting};
 use crate::rejection::Rejection;
+use crate::request::Request;
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -101,16 +102,21 @@ impl PostUpload {
         self.verified.take()
     }
 
-    /// Counts `head_bytes` of request headers, waiting with the head, against the unverified
-    /// streams' share (503 `SlowDown` past it). Before the first piece.
-    pub fn wait_with_headers(&mut self, head_bytes: usize) -> Result<(), Rejection> {
-        match &mut self.phase {
-            Phase::Head(head) => head
-                .wait_with_headers(head_bytes)
-                .then_some(())
-                .ok_or_else(errors::over_budget),
-            _ => Err(errors::over_budget()),
-        }
+    /// Charges `req`'s headers, which wait with the head, to the unverified streams' share:
+    /// their bytes, `WAITING_HEADER_BYTES` a header and `WAITING_FORM_BYTES` (503 `SlowDown`
+    /// past it). Before the first piece.
+    pub fn wait_with_headers(&mut self, req: &Request<'_>) -> Result<(), Rejection> {
+        let charge = req
+            .headers
+            .len()
+            .saturating_mul(WAITING_HEADER_BYTES)
+            .saturating_add(req.head_bytes())
+            .saturating_add(WAITING_FORM_BYTES);
+        let charged = match &mut self.phase {
+            Phase::Head(head) => head.wait_with_headers(charge),
+            Phase::File(_) | Phase::Failed => false,
+        };
+        charged.then_some(()).ok_or_else(errors::over_budget)
     }
 
     /// What the request headers waiting with the head are charged, while they wait.
