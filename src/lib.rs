@@ -12,6 +12,7 @@ mod body_checks;
 pub mod body_digest;
 pub mod body_edits;
 mod bytes;
+pub mod client_net;
 pub mod config;
 mod error_cors;
 pub mod gateway;

@@ -2,6 +2,7 @@
 //! its Envoy worker, and an allocation it cannot make kills it for all of them, so holding
 //! bytes takes a reservation first and a request that would go over is refused instead.
 
+use crate::client_net::ClientNet;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
@@ -19,6 +20,9 @@ pub struct MemoryBudget {
     owners: RefCell<Vec<(Rc<str>, usize)>>,
     /// The charges of forms waiting for their fields, oldest first (`charge_waiting`).
     waiting: RefCell<VecDeque<Weak<Waiting>>>,
+    /// What the waiting forms that have not paid are charged, by the network they come from,
+    /// in the order the networks began to wait (`evict_waiting` takes from the heaviest).
+    unpaid_by_network: RefCell<Vec<(Option<ClientNet>, usize)>>,
     /// Charges taken back from forms whose streams have not yet ended: still held (Envoy
     /// keeps the streams until the tick answers them), outside the forms' share, and at most
     /// as much again. Given back at once, they let a client reopening forms as fast as the
@@ -74,30 +78,37 @@ impl MemoryBudget {
             unverified: unverified.min(limit),
             owners: RefCell::new(Vec::new()),
             waiting: RefCell::new(VecDeque::new()),
+            unpaid_by_network: RefCell::new(Vec::new()),
             evicted: Cell::new(0),
         })
     }
 
-    /// Charges `bytes` to the unverified streams' share for a browser form whose request
-    /// headers wait (in Envoy) for its fields. Past the share, the oldest waiting forms whose
+    /// Charges `bytes` to the unverified streams' share for a browser form from `from` whose
+    /// request headers wait (in Envoy) for its fields. Past the share, waiting forms whose
     /// fields have not yet brought their charge are taken back (`Waiting::evicted`): a form
     /// sends its fields right after its headers, so the newest form gets in whatever waits
     /// without paying. Charged by the share alone, forms sending nothing (a few bytes each
     /// over HTTP/2, headers compressed) kept every browser upload refused for 233 B/s (a red
     /// team, 2026-12-03). `None` when even that leaves no room.
-    pub fn charge_waiting(self: &Rc<Self>, bytes: usize) -> Option<Rc<Waiting>> {
+    pub fn charge_waiting(
+        self: &Rc<Self>,
+        bytes: usize,
+        from: Option<ClientNet>,
+    ) -> Option<Rc<Waiting>> {
         let owner: Rc<str> = Rc::from(UNVERIFIED);
         while !self.take(Some(&owner), bytes) {
-            if !self.make_room(bytes, None) {
+            if !self.make_room(bytes, None, from) {
                 return None;
             }
         }
         let charge = Rc::new(Waiting {
             budget: self.clone(),
             bytes,
+            from,
             arrived: Cell::new(0),
             evicted: Cell::new(false),
         });
+        self.count_unpaid(from, bytes);
         if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
             // Those that ended or paid leave from the front, where the oldest are.
             while waiting.front().is_some_and(|w| !Waiting::evictable(w)) {
@@ -111,10 +122,15 @@ impl MemoryBudget {
         Some(charge)
     }
 
-    /// When the unverified streams' share is what keeps `more` bytes of theirs out (not the
-    /// budget as a whole, which signed uploads fill), takes back a waiting form's charge
-    /// (`evict_waiting`); whether it did.
-    fn make_room(&self, more: usize, except: Option<&Rc<Waiting>>) -> bool {
+    /// When the unverified streams' share is what keeps `more` bytes of theirs (asked for
+    /// `from`) out, not the budget as a whole, which signed uploads fill, takes back a
+    /// waiting form's charge (`evict_waiting`); whether it did.
+    fn make_room(
+        &self,
+        more: usize,
+        except: Option<&Rc<Waiting>>,
+        from: Option<ClientNet>,
+    ) -> bool {
         let share = self.scaled(self.unverified);
         let held = self.owners.try_borrow().map_or(usize::MAX, |owners| {
             owners
@@ -122,39 +138,100 @@ impl MemoryBudget {
                 .find(|(owner, _)| &**owner == UNVERIFIED)
                 .map_or(0, |(_, held)| *held)
         });
-        more <= share && held.saturating_add(more) > share && self.evict_waiting(except)
+        more <= share && held.saturating_add(more) > share && self.evict_waiting(except, from, more)
     }
 
-    /// Takes back the oldest charge of a form still waiting without having paid for it, but
+    /// Takes back the charge of a form still waiting without having paid for it, but
     /// `except`'s, while what was taken back from streams not yet ended stays within the
-    /// share; whether it did.
-    fn evict_waiting(&self, except: Option<&Rc<Waiting>>) -> bool {
+    /// share; whether it did. The form is the oldest of the network whose forms are charged
+    /// the most, counting the `more` bytes `from` asks for: a client flooding forms makes room
+    /// with its own, and another's form whose fields come late is taken back only for a
+    /// network waiting with less. Taking the oldest of all let one client cycling forms at
+    /// 20 KB/s have every form refused whose fields came 0.2 s after its headers (a red team,
+    /// 2026-12-03).
+    fn evict_waiting(
+        &self,
+        except: Option<&Rc<Waiting>>,
+        from: Option<ClientNet>,
+        more: usize,
+    ) -> bool {
+        let Some(network) = self.heaviest_network(except, from, more) else {
+            return false;
+        };
         let Ok(mut waiting) = self.waiting.try_borrow_mut() else {
             return false;
         };
-        let mut at = 0;
-        while at < waiting.len() {
-            let Some(charge) = waiting[at].upgrade().filter(|c| c.unpaid()) else {
-                waiting.remove(at);
-                continue;
-            };
-            if except.is_some_and(|own| Rc::ptr_eq(own, &charge)) {
-                at += 1;
-                continue;
-            }
-            let evicted = self.evicted.get().saturating_add(charge.bytes);
-            if evicted > self.scaled(self.unverified) {
-                return false;
-            }
-            waiting.remove(at);
-            drop(waiting);
-            charge.evicted.set(true);
-            self.evicted.set(evicted);
-            // Out of the forms' share, still held until the stream ends (`Waiting::drop`).
-            self.out_of_share(UNVERIFIED, charge.bytes);
-            return true;
+        waiting.retain(Waiting::evictable);
+        let Some(charge) = waiting
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|c| c.from == network && !except.is_some_and(|own| Rc::ptr_eq(own, c)))
+        else {
+            return false;
+        };
+        let evicted = self.evicted.get().saturating_add(charge.bytes);
+        if evicted > self.scaled(self.unverified) {
+            return false;
         }
-        false
+        waiting.retain(|w| w.as_ptr() != Rc::as_ptr(&charge));
+        drop(waiting);
+        self.settle_unpaid(charge.from, charge.bytes);
+        charge.evicted.set(true);
+        self.evicted.set(evicted);
+        // Out of the forms' share, still held until the stream ends (`Waiting::drop`).
+        self.out_of_share(UNVERIFIED, charge.bytes);
+        true
+    }
+
+    /// The network whose unpaid forms are charged the most, counting the `more` bytes `from`
+    /// asks for, of those with a form to take back (`except`'s apart); of equals, the one that
+    /// began to wait first.
+    fn heaviest_network(
+        &self,
+        except: Option<&Rc<Waiting>>,
+        from: Option<ClientNet>,
+        more: usize,
+    ) -> Option<Option<ClientNet>> {
+        let networks = self.unpaid_by_network.try_borrow().ok()?;
+        let own = except.filter(|own| own.unpaid());
+        let mut heaviest: Option<(Option<ClientNet>, usize)> = None;
+        for &(network, unpaid) in networks.iter() {
+            if own.is_some_and(|own| own.from == network && own.bytes >= unpaid) {
+                continue;
+            }
+            let asked = if network == from { more } else { 0 };
+            let weight = unpaid.saturating_add(asked);
+            if heaviest.is_none_or(|(_, most)| weight > most) {
+                heaviest = Some((network, weight));
+            }
+        }
+        heaviest.map(|(network, _)| network)
+    }
+
+    /// Counts a new waiting form's charge for its network until it is settled.
+    fn count_unpaid(&self, network: Option<ClientNet>, bytes: usize) {
+        let Ok(mut networks) = self.unpaid_by_network.try_borrow_mut() else {
+            return;
+        };
+        match networks.iter_mut().find(|(n, _)| *n == network) {
+            Some((_, unpaid)) => *unpaid = unpaid.saturating_add(bytes),
+            None => networks.push((network, bytes)),
+        }
+    }
+
+    /// Stops counting a waiting form's charge for its network: it has paid, was taken back or
+    /// ended.
+    fn settle_unpaid(&self, network: Option<ClientNet>, bytes: usize) {
+        let Ok(mut networks) = self.unpaid_by_network.try_borrow_mut() else {
+            return;
+        };
+        if let Some(at) = networks.iter().position(|(n, _)| *n == network) {
+            networks[at].1 = networks[at].1.saturating_sub(bytes);
+            if networks[at].1 == 0 {
+                // Removed in place: the order is which began to wait first.
+                networks.remove(at);
+            }
+        }
     }
 
     /// Stops counting `bytes` against `owner`'s share (what it holds may still count).
@@ -259,6 +336,8 @@ impl fmt::Debug for MemoryBudget {
 pub struct Waiting {
     budget: Rc<MemoryBudget>,
     bytes: usize,
+    /// Where the form comes from, for the oldest of the heaviest network to make room.
+    from: Option<ClientNet>,
     /// Bytes of the form's body that arrived: once they reach its charge, it has paid.
     arrived: Cell<usize>,
     evicted: Cell<bool>,
@@ -271,7 +350,11 @@ impl Waiting {
 
     /// The form's body has brought `arrived` bytes.
     pub fn arrived(&self, arrived: usize) {
-        self.arrived.set(arrived);
+        let unpaid = self.unpaid();
+        self.arrived.set(self.arrived.get().max(arrived));
+        if unpaid && !self.unpaid() {
+            self.budget.settle_unpaid(self.from, self.bytes);
+        }
     }
 
     /// The charge was taken back for a newer form: the form is to be refused.
@@ -290,6 +373,9 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
+        if self.unpaid() {
+            self.budget.settle_unpaid(self.from, self.bytes);
+        }
         if self.evicted.get() {
             // Out of the share already (`evict_waiting`): only the bytes held.
             let budget = &self.budget;
@@ -352,7 +438,8 @@ impl Reservation {
     pub fn resize_evicting(&mut self, bytes: usize, own: Option<&Rc<Waiting>>) -> bool {
         while !self.resize(bytes) {
             let more = bytes.saturating_sub(self.bytes);
-            if !self.budget.make_room(more, own) {
+            let from = own.and_then(|own| own.from);
+            if !self.budget.make_room(more, own, from) {
                 return false;
             }
         }
@@ -491,11 +578,11 @@ mod tests {
     #[test]
     fn waiting_forms_that_have_not_paid_make_room_for_newer_ones() {
         let budget = MemoryBudget::shared(800, 800, 100);
-        let first = budget.charge_waiting(40).unwrap();
-        let second = budget.charge_waiting(40).unwrap();
+        let first = budget.charge_waiting(40, None).unwrap();
+        let second = budget.charge_waiting(40, None).unwrap();
         // The second's fields bring its charge: paid, it stays.
         second.arrived(40);
-        let third = budget.charge_waiting(40).unwrap();
+        let third = budget.charge_waiting(40, None).unwrap();
         assert!(first.evicted() && !second.evicted() && !third.evicted());
         // Taken back, the first is held until its stream ends, outside the share.
         assert_eq!(budget.used(), 120);
@@ -505,40 +592,88 @@ mod tests {
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
         assert!(!fields.resize_evicting(21, Some(&third)));
         assert!(!third.evicted());
-        assert!(budget.charge_waiting(61).is_none());
+        assert!(budget.charge_waiting(61, None).is_none());
         // Fields that arrived come before a charge for bytes that never came.
         assert!(fields.resize_evicting(60, None));
         assert!(third.evicted());
         drop((second, third, fields));
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
+        assert!(budget.unpaid_by_network.borrow().is_empty());
         // What was taken back from streams not yet ended stays within the share: past it, a
         // newcomer waits for their ends (the tick answers them).
-        let [a, b, c, d] = [(); 4].map(|()| budget.charge_waiting(50).unwrap());
+        let [a, b, c, d] = [(); 4].map(|()| budget.charge_waiting(50, None).unwrap());
         assert!(a.evicted() && b.evicted() && !c.evicted() && !d.evicted());
-        assert!(budget.charge_waiting(50).is_none());
+        assert!(budget.charge_waiting(50, None).is_none());
         assert_eq!(budget.used(), 200);
         drop(a);
-        let e = budget.charge_waiting(50).unwrap();
+        let e = budget.charge_waiting(50, None).unwrap();
         assert!(c.evicted());
         drop((b, c, d, e));
         assert_eq!(budget.used(), 0);
+        assert!(budget.unpaid_by_network.borrow().is_empty());
         // A plain resize (signed uploads') takes nothing back.
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize(750));
-        let waiting = budget.charge_waiting(50).unwrap();
+        let waiting = budget.charge_waiting(50, None).unwrap();
         assert!(!Reservation::new(budget.clone()).owned_by("B").resize(1));
         assert!(!waiting.evicted());
         // Nor does a form when the budget is full but the forms' share is not: what it would
         // free is not what keeps it out.
-        assert!(budget.charge_waiting(10).is_none());
+        assert!(budget.charge_waiting(10, None).is_none());
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
         assert!(!fields.resize_evicting(10, None));
         assert!(!waiting.evicted());
         // Nor for a charge larger than the whole share.
         drop(signed);
-        assert!(budget.charge_waiting(101).is_none());
+        assert!(budget.charge_waiting(101, None).is_none());
         assert!(!waiting.evicted());
+    }
+
+    #[test]
+    fn the_network_waiting_with_the_most_makes_room_with_its_own_oldest() {
+        // Room for five forms of 20.
+        let budget = MemoryBudget::shared(1000, 1000, 100);
+        let (flood, late, third) = (
+            Some(ClientNet::V4([192, 0, 2, 1])),
+            Some(ClientNet::V4([198, 51, 100, 7])),
+            Some(ClientNet::V6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1])),
+        );
+        let wait = |from| budget.charge_waiting(20, from).unwrap();
+        // The oldest form is another network's, whose fields come late.
+        let slow = wait(late);
+        let mut flooded: Vec<_> = (0..4).map(|_| wait(flood)).collect();
+        // Each newcomer of the flood takes back the flood's own oldest, never the other's
+        // (those taken back are answered, and end).
+        for _ in 0..10 {
+            let oldest = Rc::clone(&flooded[0]);
+            flooded.push(wait(flood));
+            assert!(oldest.evicted() && !slow.evicted());
+            flooded.retain(|f| !f.evicted());
+            assert_eq!(flooded.len(), 4);
+        }
+        // A third network's newcomer takes back the flood's oldest too.
+        let other = wait(third);
+        assert!(flooded[0].evicted() && !slow.evicted());
+        flooded.retain(|f| !f.evicted());
+        // A newcomer's network counts what it asks: with two of the flood's left, the third
+        // network's second newcomer makes its network's 60 against the flood's 40, and its
+        // own oldest makes room. Without its ask, a tie, the flood's (waiting longer) would.
+        drop(flooded.remove(0));
+        let mate = wait(third);
+        assert!(!slow.evicted() && flooded.iter().all(|f| !f.evicted()));
+        let newest = wait(third);
+        assert!(other.evicted());
+        assert!(!slow.evicted() && !mate.evicted() && !newest.evicted());
+        assert!(flooded.iter().all(|f| !f.evicted()));
+        // A form's own fields never take back its own charge, but its network's others.
+        drop(other);
+        let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(fields.resize_evicting(20, Some(&newest)));
+        assert!(mate.evicted() && !newest.evicted() && !slow.evicted());
+        drop((slow, flooded, mate, newest, fields));
+        assert_eq!(budget.used(), 0);
+        assert!(budget.unpaid_by_network.borrow().is_empty());
     }
 
     #[test]

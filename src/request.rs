@@ -1,6 +1,7 @@
 //! A borrowed view of the request head as the filter receives it from Envoy.
 
 use crate::bytes::find_byte;
+use crate::client_net::ClientNet;
 use crate::redact;
 use crate::sigv4::query::{params, RawParam};
 use std::borrow::Cow;
@@ -23,6 +24,9 @@ pub struct Request<'a> {
     /// The query's parameters, split once for everything that reads them, when first read (a
     /// repeated presigned URL is forwarded without).
     params: OnceCell<Vec<RawParam<'a>>>,
+    /// Asks the host where the request comes from: only what needs it asks (a browser form's
+    /// waiting charge), since every request would otherwise pay a host call for it.
+    client_net: Option<fn() -> Option<ClientNet>>,
 }
 
 /// A pseudo-header is absent, or `:path` is no path (it must begin with `/`).
@@ -86,7 +90,19 @@ impl<'a> Request<'a> {
             authority,
             headers,
             params: OnceCell::new(),
+            client_net: None,
         }
+    }
+
+    /// The request, with where it comes from told by `lookup` when asked.
+    pub fn with_client_net(mut self, lookup: fn() -> Option<ClientNet>) -> Self {
+        self.client_net = Some(lookup);
+        self
+    }
+
+    /// The network the request comes from, when the host tells it.
+    pub fn client_net(&self) -> Option<ClientNet> {
+        self.client_net.and_then(|lookup| lookup())
     }
 
     /// The non-empty parameters of the query, in order (`query::params`).

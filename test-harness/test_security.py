@@ -508,6 +508,62 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
     assert_object(origin_s3, bucket, "late.txt", None)
 
 
+def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
+        make_proxy, origin_s3, bucket):
+    """Found by a red team (2026-12-03): a client cycling bodiless forms at about 20 KB/s
+    turned the waiting forms over every 170 ms, so a browser upload whose fields came 0.2 s
+    or more after its headers (curl's `Expect: 100-continue` over a slow link) was taken back
+    for a newer form and refused `SlowDown`. Past the share, the network (an IPv4 address, an
+    IPv6 /64) whose waiting forms are charged the most now makes room with its own oldest:
+    here the flood's, from 127.0.0.1, for an upload from 127.0.0.2 whose fields come 3 s late."""
+    from test_post_policy import form_for
+    from harness.clients import s3_client
+
+    import requests
+
+    proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
+    client = s3_client(proxy.endpoint)
+    late = form_for(client, bucket, "late.txt")
+    prepared = requests.Request("POST", late["url"], data=late["fields"],
+                                files={"file": ("a.txt", b"came late", "text/plain")}).prepare()
+    late_head = (f"POST /{late['url'].split('/', 3)[3]} HTTP/1.1\r\nHost: {late['url'].split('/')[2]}\r\n"
+                 f"Content-Type: {prepared.headers['Content-Type']}\r\n"
+                 f"Content-Length: {len(prepared.body)}\r\n\r\n")
+    flood_head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+                  "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    browser = socket.create_connection(("127.0.0.1", proxy.port), timeout=10,
+                                       source_address=("127.0.0.2", 0))
+    flood = []
+    try:
+        browser.sendall(late_head.encode())
+        # About nine forms fill the share (128 KiB of a 1 MiB budget): sixty turn it over
+        # six times, each newcomer taking back the flood's oldest.
+        for _ in range(60):
+            sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            sock.sendall(flood_head.encode())
+            flood.append(sock)
+            time.sleep(0.05)
+        answered = {}
+        while ready := select.select([s for s in flood if s not in answered], [], [], 1)[0]:
+            for sock in ready:
+                answered[sock] = sock.recv(65536)
+        assert len(answered) >= 45, len(answered)
+        assert all(b"<Code>SlowDown</Code>" in a for a in answered.values())
+        assert browser not in select.select([browser], [], [], 0)[0], "the browser was answered"
+        browser.sendall(prepared.body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            piece = browser.recv(65536)
+            assert piece, answer
+            answer += piece
+        assert answer.startswith(b"HTTP/1.1 204"), answer
+    finally:
+        browser.close()
+        for sock in flood:
+            sock.close()
+    assert_object(origin_s3, bucket, "late.txt", b"came late")
+
+
 def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, bucket):
     """Found by a red team (2026-12-02): the tick answered every hold past its deadline at
     once; Envoy sends each answer after the tick returns, and each stream's deletion enters

@@ -1850,3 +1850,37 @@ fn forms_waiting_for_their_fields_count_against_the_unverified_share() {
         assert!(!forward.form.unwrap().waiting_charge().unwrap().evicted());
     }
 }
+
+#[test]
+fn a_form_waiting_for_its_fields_is_not_taken_back_for_another_networks_flood() {
+    // A red team cycling bodiless forms at 20 KB/s turned the waiting forms over every
+    // 170 ms, so a browser upload whose fields came 0.2 s after its headers got 503
+    // (2026-12-03). Past the share, the network waiting with the most makes room with its own.
+    use s3_resign::client_net::ClientNet;
+    fn flood() -> Option<ClientNet> {
+        Some(ClientNet::V4([192, 0, 2, 66]))
+    }
+    fn browser() -> Option<ClientNet> {
+        "[2001:db8:7::1]:443".parse().ok().map(ClientNet::of)
+    }
+    let g = gateway(serde_json::json!({}));
+    let head = Head::new("POST", "/bucket").with("content-type", "multipart/form-data; boundary=b");
+    let form = |from: fn() -> Option<ClientNet>| {
+        let req = Request::from_pairs(&head.pairs)
+            .unwrap()
+            .with_client_net(from);
+        match g.decide(&req, NOW) {
+            Decision::Forward(forward) => forward.form.unwrap(),
+            Decision::Reject(rejection) => panic!("{rejection:?}"),
+        }
+    };
+    let late = form(browser);
+    // Ten times the share's worth of the flood's forms, each answered once taken back.
+    let mut flooded = Vec::new();
+    for _ in 0..8000 {
+        flooded.push(form(flood));
+        flooded.retain(|f| !f.waiting_charge().unwrap().evicted());
+    }
+    assert!(flooded.len() > 500, "{}", flooded.len());
+    assert!(!late.waiting_charge().unwrap().evicted());
+}

@@ -5,6 +5,7 @@
 //! filter cannot avoid, still panic if the host breaks the ABI itself (an unknown context id,
 //! a failed log call).
 
+use crate::client_net::ClientNet;
 use proxy_wasm::types::{BufferType, MapType, MetricType};
 use std::fmt;
 
@@ -169,6 +170,14 @@ pub fn get_property(path: &[&str]) -> Result<Option<Vec<u8>>, Status> {
             proxy_get_property(serialized.as_ptr(), serialized.len(), &mut data, &mut size);
         returned(status, data, size)
     }
+}
+
+/// The network of the request's client: Envoy's `source.address`, the peer of the downstream
+/// connection, or the address the connection manager takes from `X-Forwarded-For` where its
+/// configuration trusts that header.
+pub fn client_net() -> Option<ClientNet> {
+    let address = get_property(&["source", "address"]).ok()??;
+    ClientNet::parse(&address)
 }
 
 /// Whether the request came over HTTP/1.x (Envoy's `request.protocol`); `None` when Envoy

@@ -332,7 +332,7 @@ impl HttpContext for Stream {
             self.cors_origin = only_origin(&pairs).and_then(|origin| cors.allows(origin));
         }
         let req = match Request::from_headers(pairs) {
-            Ok(req) => req,
+            Ok(req) => req.with_client_net(host::client_net),
             Err(missing) => {
                 log::info!(
                     "rejected a request without {}{}",

@@ -38,6 +38,7 @@
 use super::boundary::Boundary;
 use super::fields::{base_name, FILE};
 use super::part_headers;
+use crate::client_net::ClientNet;
 use crate::memory_budget::{self, MemoryBudget, Reservation, Waiting};
 use std::fmt;
 use std::ops::Range;
@@ -380,8 +381,8 @@ impl HeadParser {
     /// Charges `bytes` for the request headers, which wait (in Envoy, outside the VM) until
     /// the head is verified, to the unverified streams' share: anyone can open a form and
     /// send nothing (`MemoryBudget::charge_waiting`). `false` when the share cannot take them.
-    pub fn wait_with_headers(&mut self, bytes: usize) -> bool {
-        self.waiting = self.reservation.budget().charge_waiting(bytes);
+    pub fn wait_with_headers(&mut self, bytes: usize, from: Option<ClientNet>) -> bool {
+        self.waiting = self.reservation.budget().charge_waiting(bytes, from);
         self.waiting.is_some()
     }
 
@@ -855,8 +856,8 @@ mod tests {
             64 * 1024,
             budget.clone(),
         );
-        assert!(!p.wait_with_headers(5001));
-        assert!(p.wait_with_headers(4000));
+        assert!(!p.wait_with_headers(5001, None));
+        assert!(p.wait_with_headers(4000, None));
         assert_eq!((p.waiting(), p.held(), budget.used()), (4000, 0, 4000));
         assert_eq!(p.push(b"--XyZ\r\n"), Ok(Progress::NeedMore));
         assert_eq!(budget.used(), 4007);
@@ -868,9 +869,9 @@ mod tests {
             64 * 1024,
             budget.clone(),
         );
-        assert!(p.wait_with_headers(100));
+        assert!(p.wait_with_headers(100, None));
         assert_eq!(p.push(b"--XyZ\r\n"), Ok(Progress::NeedMore));
-        assert!(p.wait_with_headers(50));
+        assert!(p.wait_with_headers(50, None));
         assert_eq!(budget.used(), 57);
         drop(p);
         assert_eq!(budget.used(), 0);
@@ -889,8 +890,8 @@ mod tests {
             )
         };
         let (mut first, mut second) = (parser(), parser());
-        assert!(first.wait_with_headers(3000));
-        assert!(second.wait_with_headers(3000));
+        assert!(first.wait_with_headers(3000, None));
+        assert!(second.wait_with_headers(3000, None));
         assert!(first.waiting_charge().unwrap().evicted());
         assert_eq!(first.reserved(), 0);
         let text = body(&[("key", "a")], "c");

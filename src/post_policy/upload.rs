@@ -104,7 +104,7 @@ impl PostUpload {
 
     /// Charges `req`'s headers, which wait with the head, to the unverified streams' share:
     /// their bytes, `WAITING_HEADER_BYTES` a header and `WAITING_FORM_BYTES` (503 `SlowDown`
-    /// past it). Before the first piece.
+    /// past it), counted for the network it comes from. Before the first piece.
     pub fn wait_with_headers(&mut self, req: &Request<'_>) -> Result<(), Rejection> {
         let charge = req
             .headers
@@ -113,7 +113,7 @@ impl PostUpload {
             .saturating_add(req.head_bytes())
             .saturating_add(WAITING_FORM_BYTES);
         let charged = match &mut self.phase {
-            Phase::Head(head) => head.wait_with_headers(charge),
+            Phase::Head(head) => head.wait_with_headers(charge, req.client_net()),
             Phase::File(_) | Phase::Failed => false,
         };
         charged.then_some(()).ok_or_else(errors::over_budget)
