@@ -20,8 +20,8 @@ pub struct MemoryBudget {
     owners: RefCell<Vec<(Rc<str>, usize)>>,
     /// The charges of forms waiting for their fields, oldest first (`charge_waiting`).
     waiting: RefCell<VecDeque<Weak<Waiting>>>,
-    /// What the waiting forms that have not paid are charged, by the network they come from,
-    /// in the order the networks began to wait (`evict_waiting` takes from the heaviest).
+    /// How many waiting forms have not paid, by the network they come from, in the order the
+    /// networks began to wait (`evict_waiting` takes from the heaviest).
     unpaid_by_network: RefCell<Vec<(Option<ClientNet>, usize)>>,
     /// Charges taken back from forms whose streams have not yet ended: still held (Envoy
     /// keeps the streams until the tick answers them), outside the forms' share, and at most
@@ -97,7 +97,7 @@ impl MemoryBudget {
     ) -> Option<Rc<Waiting>> {
         let owner: Rc<str> = Rc::from(UNVERIFIED);
         while !self.take(Some(&owner), bytes) {
-            if !self.make_room(bytes, None, from) {
+            if !self.make_room(bytes, Asking::NewForm(from)) {
                 return None;
             }
         }
@@ -108,7 +108,7 @@ impl MemoryBudget {
             arrived: Cell::new(0),
             evicted: Cell::new(false),
         });
-        self.count_unpaid(from, bytes);
+        self.count_unpaid(from);
         if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
             // Those that ended or paid leave from the front, where the oldest are.
             while waiting.front().is_some_and(|w| !Waiting::evictable(w)) {
@@ -122,15 +122,10 @@ impl MemoryBudget {
         Some(charge)
     }
 
-    /// When the unverified streams' share is what keeps `more` bytes of theirs (asked for
-    /// `from`) out, not the budget as a whole, which signed uploads fill, takes back a
-    /// waiting form's charge (`evict_waiting`); whether it did.
-    fn make_room(
-        &self,
-        more: usize,
-        except: Option<&Rc<Waiting>>,
-        from: Option<ClientNet>,
-    ) -> bool {
+    /// When the unverified streams' share is what keeps `more` bytes of theirs out (not the
+    /// budget as a whole, which signed uploads fill), takes back a waiting form's charge
+    /// (`evict_waiting`); whether it did.
+    fn make_room(&self, more: usize, asking: Asking<'_>) -> bool {
         let share = self.scaled(self.unverified);
         let held = self.owners.try_borrow().map_or(usize::MAX, |owners| {
             owners
@@ -138,34 +133,38 @@ impl MemoryBudget {
                 .find(|(owner, _)| &**owner == UNVERIFIED)
                 .map_or(0, |(_, held)| *held)
         });
-        more <= share && held.saturating_add(more) > share && self.evict_waiting(except, from, more)
+        more <= share && held.saturating_add(more) > share && self.evict_waiting(asking)
     }
 
-    /// Takes back the charge of a form still waiting without having paid for it, but
-    /// `except`'s, while what was taken back from streams not yet ended stays within the
-    /// share; whether it did. The form is the oldest of the network whose forms are charged
-    /// the most, counting the `more` bytes `from` asks for: a client flooding forms makes room
-    /// with its own, and another's form whose fields come late is taken back only for a
-    /// network waiting with less. Taking the oldest of all let one client cycling forms at
-    /// 20 KB/s have every form refused whose fields came 0.2 s after its headers (a red team,
-    /// 2026-12-03).
-    fn evict_waiting(
-        &self,
-        except: Option<&Rc<Waiting>>,
-        from: Option<ClientNet>,
-        more: usize,
-    ) -> bool {
-        let Some(network) = self.heaviest_network(except, from, more) else {
-            return false;
+    /// Takes back the charge of a form still waiting without having paid for it (never the
+    /// asking form's own), while what was taken back from streams not yet ended stays within
+    /// the share; whether it did. The form is the oldest of the network with the most unpaid
+    /// forms, a new form counted with its own: a client flooding forms makes room with its
+    /// own, and another's form whose fields come late is taken back only for a network
+    /// waiting with fewer. Taking the oldest of all let one client cycling forms at 20 KB/s
+    /// have every form refused whose fields came 0.2 s after its headers (a red team,
+    /// 2026-12-03). Counted in forms, not bytes: a client's headers are its to choose, and a
+    /// browser's cookies would have made its network the heaviest.
+    fn evict_waiting(&self, asking: Asking<'_>) -> bool {
+        let own = match asking {
+            Asking::Fields(own) => own,
+            Asking::NewForm(_) => None,
         };
+        let network = self.heaviest_network(asking);
         let Ok(mut waiting) = self.waiting.try_borrow_mut() else {
             return false;
         };
         waiting.retain(Waiting::evictable);
-        let Some(charge) = waiting
-            .iter()
-            .filter_map(Weak::upgrade)
-            .find(|c| c.from == network && !except.is_some_and(|own| Rc::ptr_eq(own, c)))
+        let others = || {
+            waiting
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|c| !own.is_some_and(|own| Rc::ptr_eq(own, c)))
+        };
+        // The oldest of all when the count points nowhere (it never should).
+        let Some(charge) = network
+            .and_then(|network| others().find(|c| c.from == network))
+            .or_else(|| others().next())
         else {
             return false;
         };
@@ -175,7 +174,7 @@ impl MemoryBudget {
         }
         waiting.retain(|w| w.as_ptr() != Rc::as_ptr(&charge));
         drop(waiting);
-        self.settle_unpaid(charge.from, charge.bytes);
+        self.settle_unpaid(charge.from);
         charge.evicted.set(true);
         self.evicted.set(evicted);
         // Out of the forms' share, still held until the stream ends (`Waiting::drop`).
@@ -183,50 +182,48 @@ impl MemoryBudget {
         true
     }
 
-    /// The network whose unpaid forms are charged the most, counting the `more` bytes `from`
-    /// asks for, of those with a form to take back (`except`'s apart); of equals, the one that
-    /// began to wait first.
-    fn heaviest_network(
-        &self,
-        except: Option<&Rc<Waiting>>,
-        from: Option<ClientNet>,
-        more: usize,
-    ) -> Option<Option<ClientNet>> {
+    /// The network with the most unpaid forms, a new form counted with its own, of those with
+    /// a form to take back (the asking form's apart); of equals, the one waiting longest (its
+    /// forms unpaid all along).
+    fn heaviest_network(&self, asking: Asking<'_>) -> Option<Option<ClientNet>> {
         let networks = self.unpaid_by_network.try_borrow().ok()?;
-        let own = except.filter(|own| own.unpaid());
         let mut heaviest: Option<(Option<ClientNet>, usize)> = None;
         for &(network, unpaid) in networks.iter() {
-            if own.is_some_and(|own| own.from == network && own.bytes >= unpaid) {
-                continue;
-            }
-            let asked = if network == from { more } else { 0 };
-            let weight = unpaid.saturating_add(asked);
-            if heaviest.is_none_or(|(_, most)| weight > most) {
-                heaviest = Some((network, weight));
+            let forms = match asking {
+                Asking::NewForm(from) if from == network => unpaid.saturating_add(1),
+                Asking::Fields(Some(own)) if own.from == network && own.unpaid() => {
+                    if unpaid <= 1 {
+                        continue; // its only one
+                    }
+                    unpaid
+                }
+                _ => unpaid,
+            };
+            if heaviest.is_none_or(|(_, most)| forms > most) {
+                heaviest = Some((network, forms));
             }
         }
         heaviest.map(|(network, _)| network)
     }
 
-    /// Counts a new waiting form's charge for its network until it is settled.
-    fn count_unpaid(&self, network: Option<ClientNet>, bytes: usize) {
+    /// Counts a new waiting form for its network until it is settled.
+    fn count_unpaid(&self, network: Option<ClientNet>) {
         let Ok(mut networks) = self.unpaid_by_network.try_borrow_mut() else {
             return;
         };
         match networks.iter_mut().find(|(n, _)| *n == network) {
-            Some((_, unpaid)) => *unpaid = unpaid.saturating_add(bytes),
-            None => networks.push((network, bytes)),
+            Some((_, unpaid)) => *unpaid = unpaid.saturating_add(1),
+            None => networks.push((network, 1)),
         }
     }
 
-    /// Stops counting a waiting form's charge for its network: it has paid, was taken back or
-    /// ended.
-    fn settle_unpaid(&self, network: Option<ClientNet>, bytes: usize) {
+    /// Stops counting a waiting form for its network: it has paid, was taken back or ended.
+    fn settle_unpaid(&self, network: Option<ClientNet>) {
         let Ok(mut networks) = self.unpaid_by_network.try_borrow_mut() else {
             return;
         };
         if let Some(at) = networks.iter().position(|(n, _)| *n == network) {
-            networks[at].1 = networks[at].1.saturating_sub(bytes);
+            networks[at].1 = networks[at].1.saturating_sub(1);
             if networks[at].1 == 0 {
                 // Removed in place: the order is which began to wait first.
                 networks.remove(at);
@@ -331,6 +328,15 @@ impl fmt::Debug for MemoryBudget {
     }
 }
 
+/// Who asks for room in the unverified streams' share.
+#[derive(Clone, Copy)]
+enum Asking<'a> {
+    /// A new form, from its network.
+    NewForm(Option<ClientNet>),
+    /// A form's fields, arriving (with the form's own charge, if it has one).
+    Fields(Option<&'a Rc<Waiting>>),
+}
+
 /// What a browser form waiting for its fields is charged for its request headers
 /// (`MemoryBudget::charge_waiting`), given back when dropped, unless taken back first.
 pub struct Waiting {
@@ -353,7 +359,7 @@ impl Waiting {
         let unpaid = self.unpaid();
         self.arrived.set(self.arrived.get().max(arrived));
         if unpaid && !self.unpaid() {
-            self.budget.settle_unpaid(self.from, self.bytes);
+            self.budget.settle_unpaid(self.from);
         }
     }
 
@@ -374,7 +380,7 @@ impl Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         if self.unpaid() {
-            self.budget.settle_unpaid(self.from, self.bytes);
+            self.budget.settle_unpaid(self.from);
         }
         if self.evicted.get() {
             // Out of the share already (`evict_waiting`): only the bytes held.
@@ -438,8 +444,7 @@ impl Reservation {
     pub fn resize_evicting(&mut self, bytes: usize, own: Option<&Rc<Waiting>>) -> bool {
         while !self.resize(bytes) {
             let more = bytes.saturating_sub(self.bytes);
-            let from = own.and_then(|own| own.from);
-            if !self.budget.make_room(more, own, from) {
+            if !self.budget.make_room(more, Asking::Fields(own)) {
                 return false;
             }
         }
@@ -634,10 +639,11 @@ mod tests {
     fn the_network_waiting_with_the_most_makes_room_with_its_own_oldest() {
         // Room for five forms of 20.
         let budget = MemoryBudget::shared(1000, 1000, 100);
+        let net = |last: u8| Some(ClientNet::V4([192, 0, 2, last]));
         let (flood, late, third) = (
-            Some(ClientNet::V4([192, 0, 2, 1])),
-            Some(ClientNet::V4([198, 51, 100, 7])),
-            Some(ClientNet::V6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1])),
+            net(1),
+            net(2),
+            Some(ClientNet::V6([0x20, 1, 0xd, 0xb8, 0, 0, 0, 1])),
         );
         let wait = |from| budget.charge_waiting(20, from).unwrap();
         // The oldest form is another network's, whose fields come late.
@@ -656,22 +662,52 @@ mod tests {
         let other = wait(third);
         assert!(flooded[0].evicted() && !slow.evicted());
         flooded.retain(|f| !f.evicted());
-        // A newcomer's network counts what it asks: with two of the flood's left, the third
-        // network's second newcomer makes its network's 60 against the flood's 40, and its
-        // own oldest makes room. Without its ask, a tie, the flood's (waiting longer) would.
+        // A newcomer counts with its network: with two of the flood's left, the third
+        // network's second newcomer makes its network three against the flood's two, and its
+        // own oldest makes room. Uncounted, a tie, the flood (waiting longer) would.
         drop(flooded.remove(0));
         let mate = wait(third);
         assert!(!slow.evicted() && flooded.iter().all(|f| !f.evicted()));
         let newest = wait(third);
-        assert!(other.evicted());
-        assert!(!slow.evicted() && !mate.evicted() && !newest.evicted());
+        assert!(other.evicted() && !slow.evicted() && !mate.evicted() && !newest.evicted());
         assert!(flooded.iter().all(|f| !f.evicted()));
-        // A form's own fields never take back its own charge, but its network's others.
         drop(other);
+        // A form's fields count for no one: two forms each, and the network waiting longer
+        // makes room (the flood, which began before the third).
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
         assert!(fields.resize_evicting(20, Some(&newest)));
-        assert!(mate.evicted() && !newest.evicted() && !slow.evicted());
-        drop((slow, flooded, mate, newest, fields));
+        assert!(flooded[0].evicted() && !mate.evicted() && !newest.evicted());
+        drop(flooded.remove(0));
+        // They never take back their own form's charge: the late form's fields, its
+        // network's only form, take the heaviest other network's oldest.
+        let mut slow_fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(slow_fields.resize_evicting(20, Some(&slow)));
+        assert!(mate.evicted() && !slow.evicted() && !newest.evicted());
+        drop((mate, slow_fields, fields));
+        // Counted in forms, not bytes: a browser's form with long headers is one form.
+        let heavy = budget.charge_waiting(40, net(3)).unwrap();
+        assert!(!heavy.evicted());
+        // Networks that stopped waiting leave the order in place: the late network's form
+        // ends, and of the flood, the third and the heavy form's network, one form each, the
+        // flood began first and makes room.
+        drop(slow);
+        let [fourth, fifth] = [net(4), net(5)].map(wait);
+        assert!(flooded[0].evicted() && !newest.evicted() && !heavy.evicted());
+        assert!(!fourth.evicted() && !fifth.evicted());
+        drop(flooded);
+        drop((newest, heavy, fourth, fifth));
+        assert!(budget.unpaid_by_network.borrow().is_empty());
+        // A form's fields, its network's only form, take the next network's oldest that has
+        // not paid (the late network began first, then `a`'s, whose oldest has paid).
+        let (a, b, c) = (net(10), net(11), net(12));
+        let slow = wait(late);
+        let [paid, b_first, a_unpaid, c_first] = [a, b, a, c].map(wait);
+        paid.arrived(20);
+        let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(fields.resize_evicting(20, Some(&slow)));
+        assert!(a_unpaid.evicted());
+        assert!(!paid.evicted() && !slow.evicted() && !b_first.evicted() && !c_first.evicted());
+        drop((slow, paid, b_first, a_unpaid, c_first, fields));
         assert_eq!(budget.used(), 0);
         assert!(budget.unpaid_by_network.borrow().is_empty());
     }
