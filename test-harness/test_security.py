@@ -449,6 +449,37 @@ def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
     assert proxy.prometheus()['s3_resign_rejections_total{code="RequestTimeout"}'] == 3
 
 
+def bodiless_form_head(proxy, bucket) -> str:
+    """The head of a form that announces a body and sends none: no key needed."""
+    return (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+
+
+def browser_form_in_two(client, bucket, key, content) -> tuple[str, bytes]:
+    """A valid browser upload of `content` as `key`, as its HTTP/1.1 head and its form, to be
+    sent apart."""
+    from test_post_policy import form_for
+
+    import requests
+
+    form = form_for(client, bucket, key)
+    prepared = requests.Request("POST", form["url"], data=form["fields"],
+                                files={"file": ("a.txt", content, "text/plain")}).prepare()
+    head = (f"POST /{form['url'].split('/', 3)[3]} HTTP/1.1\r\nHost: {form['url'].split('/')[2]}\r\n"
+            f"Content-Type: {prepared.headers['Content-Type']}\r\n"
+            f"Content-Length: {len(prepared.body)}\r\n\r\n")
+    return head, prepared.body
+
+
+def answers_until_quiet(socks, quiet=1.0) -> dict:
+    """What each of `socks` was answered, until none is for `quiet` seconds."""
+    answered = {}
+    while ready := select.select([s for s in socks if s not in answered], [], [], quiet)[0]:
+        for sock in ready:
+            answered[sock] = sock.recv(65536)
+    return answered
+
+
 def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, origin_s3, bucket):
     """Found by a red team (2026-12-03): waiting forms are charged their headers and a stream's
     cost in the unverified forms' share, and over HTTP/2 headers cost a few bytes each, so 131
@@ -461,20 +492,12 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
     from test_post_policy import form_for, post
     from harness.clients import s3_client
 
-    import requests
-
     proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
     client = s3_client(proxy.endpoint)
-    head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
-            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    head = bodiless_form_head(proxy, bucket)
     # The oldest is a valid browser upload whose fields come late: taken back, it must store
     # nothing when they come.
-    late = form_for(client, bucket, "late.txt")
-    prepared = requests.Request("POST", late["url"], data=late["fields"],
-                                files={"file": ("a.txt", b"never stored", "text/plain")}).prepare()
-    late_head = (f"POST /{late['url'].split('/', 3)[3]} HTTP/1.1\r\nHost: {late['url'].split('/')[2]}\r\n"
-                 f"Content-Type: {prepared.headers['Content-Type']}\r\n"
-                 f"Content-Length: {len(prepared.body)}\r\n\r\n")
+    late_head, late_body = browser_form_in_two(client, bucket, "late.txt", b"never stored")
     socks = []
     try:
         for at in range(30):
@@ -485,16 +508,13 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
             time.sleep(0.05)
         # The oldest are answered at once (the tick's next turn), the newest wait: about nine,
         # charged 12 KiB, their headers and 384 bytes a header each.
-        answered = {}
-        while ready := select.select([s for s in socks if s not in answered], [], [], 1)[0]:
-            for sock in ready:
-                answered[sock] = sock.recv(65536)
+        answered = answers_until_quiet(socks)
         assert 7 <= len(socks) - len(answered) <= 9, len(answered)
         assert all(a.startswith(b"HTTP/1.1 503") and b"<Code>SlowDown</Code>" in a for a in answered.values())
         assert set(socks[:len(answered)]) == set(answered), "not the oldest"
         assert proxy.counter(HELD_GAUGE) <= 128 * 1024
         try:
-            socks[0].sendall(prepared.body)
+            socks[0].sendall(late_body)
         except OSError:
             pass  # the connection the answer closed
         # A browser upload gets in, and is stored.
@@ -516,21 +536,12 @@ def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
     for a newer form and refused `SlowDown`. Past the share, the network (an IPv4 address, an
     IPv6 /64) whose waiting forms are charged the most now makes room with its own oldest:
     here the flood's, from 127.0.0.1, for an upload from 127.0.0.2 whose fields come 3 s late."""
-    from test_post_policy import form_for
     from harness.clients import s3_client
-
-    import requests
 
     proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
     client = s3_client(proxy.endpoint)
-    late = form_for(client, bucket, "late.txt")
-    prepared = requests.Request("POST", late["url"], data=late["fields"],
-                                files={"file": ("a.txt", b"came late", "text/plain")}).prepare()
-    late_head = (f"POST /{late['url'].split('/', 3)[3]} HTTP/1.1\r\nHost: {late['url'].split('/')[2]}\r\n"
-                 f"Content-Type: {prepared.headers['Content-Type']}\r\n"
-                 f"Content-Length: {len(prepared.body)}\r\n\r\n")
-    flood_head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
-                  "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n")
+    late_head, late_body = browser_form_in_two(client, bucket, "late.txt", b"came late")
+    flood_head = bodiless_form_head(proxy, bucket)
     browser = socket.create_connection(("127.0.0.1", proxy.port), timeout=10,
                                        source_address=("127.0.0.2", 0))
     flood = []
@@ -543,14 +554,11 @@ def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
             sock.sendall(flood_head.encode())
             flood.append(sock)
             time.sleep(0.05)
-        answered = {}
-        while ready := select.select([s for s in flood if s not in answered], [], [], 1)[0]:
-            for sock in ready:
-                answered[sock] = sock.recv(65536)
+        answered = answers_until_quiet(flood)
         assert len(answered) >= 45, len(answered)
         assert all(b"<Code>SlowDown</Code>" in a for a in answered.values())
         assert browser not in select.select([browser], [], [], 0)[0], "the browser was answered"
-        browser.sendall(prepared.body)
+        browser.sendall(late_body)
         answer = b""
         while b"\r\n\r\n" not in answer:
             piece = browser.recv(65536)
