@@ -20,9 +20,9 @@ pub struct MemoryBudget {
     owners: RefCell<Vec<(Rc<str>, usize)>>,
     /// The charges of forms waiting for their fields, oldest first (`charge_waiting`).
     waiting: RefCell<VecDeque<Weak<Waiting>>>,
-    /// How many waiting forms have not paid, by the network they come from, in the order the
-    /// networks began to wait (`evict_waiting` takes from the heaviest).
-    unpaid_by_network: RefCell<Vec<(Option<ClientNet>, usize)>>,
+    /// What each network's waiting forms weigh, in the order the networks began to wait
+    /// (`evict_waiting` takes from the heaviest).
+    by_network: RefCell<Vec<NetworkWaiting>>,
     /// Charges taken back from forms whose streams have not yet ended: still held (Envoy
     /// keeps the streams until the tick answers them), outside the forms' share, and at most
     /// as much again. Given back at once, they let a client reopening forms as fast as the
@@ -78,7 +78,7 @@ impl MemoryBudget {
             unverified: unverified.min(limit),
             owners: RefCell::new(Vec::new()),
             waiting: RefCell::new(VecDeque::new()),
-            unpaid_by_network: RefCell::new(Vec::new()),
+            by_network: RefCell::new(Vec::new()),
             evicted: Cell::new(0),
         })
     }
@@ -97,7 +97,7 @@ impl MemoryBudget {
     ) -> Option<Rc<Waiting>> {
         let owner: Rc<str> = Rc::from(UNVERIFIED);
         while !self.take(Some(&owner), bytes) {
-            if !self.make_room(bytes, Asking::NewForm(from)) {
+            if !self.make_room(bytes, Asking::NewForm(from, form_weight(bytes))) {
                 return None;
             }
         }
@@ -108,7 +108,7 @@ impl MemoryBudget {
             arrived: Cell::new(0),
             evicted: Cell::new(false),
         });
-        self.count_unpaid(from);
+        self.count_waiting(from, form_weight(bytes));
         if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
             // Those that ended or paid leave from the front, where the oldest are.
             while waiting.front().is_some_and(|w| !Waiting::evictable(w)) {
@@ -138,33 +138,28 @@ impl MemoryBudget {
 
     /// Takes back the charge of a form still waiting without having paid for it (never the
     /// asking form's own), while what was taken back from streams not yet ended stays within
-    /// the share; whether it did. The form is the oldest of the network with the most unpaid
-    /// forms, a new form counted with its own: a client flooding forms makes room with its
-    /// own, and another's form whose fields come late is taken back only for a network
-    /// waiting with fewer. Taking the oldest of all let one client cycling forms at 20 KB/s
-    /// have every form refused whose fields came 0.2 s after its headers (a red team,
-    /// 2026-12-03). Counted in forms, not bytes: a client's headers are its to choose, and a
-    /// browser's cookies would have made its network the heaviest.
+    /// the share; whether it did. The form is the oldest unpaid one of the network whose
+    /// waiting forms weigh the most (`heaviest_network`): a client flooding forms makes room
+    /// with its own, and another's form whose fields come late is taken back only for a
+    /// network waiting with less. Taking the oldest of all let one client cycling forms at
+    /// 20 KB/s have every form refused whose fields came 0.2 s after its headers (a red team,
+    /// 2026-12-03).
     fn evict_waiting(&self, asking: Asking<'_>) -> bool {
         let own = match asking {
             Asking::Fields(own) => own,
-            Asking::NewForm(_) => None,
+            Asking::NewForm(..) => None,
         };
-        let network = self.heaviest_network(asking);
+        let Some(network) = self.heaviest_network(asking) else {
+            return false;
+        };
         let Ok(mut waiting) = self.waiting.try_borrow_mut() else {
             return false;
         };
         waiting.retain(Waiting::evictable);
-        let others = || {
-            waiting
-                .iter()
-                .filter_map(Weak::upgrade)
-                .filter(|c| !own.is_some_and(|own| Rc::ptr_eq(own, c)))
-        };
-        // The oldest of all when the count points nowhere (it never should).
-        let Some(charge) = network
-            .and_then(|network| others().find(|c| c.from == network))
-            .or_else(|| others().next())
+        let Some(charge) = waiting
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|c| c.from == network && !own.is_some_and(|own| Rc::ptr_eq(own, c)))
         else {
             return false;
         };
@@ -174,7 +169,7 @@ impl MemoryBudget {
         }
         waiting.retain(|w| w.as_ptr() != Rc::as_ptr(&charge));
         drop(waiting);
-        self.settle_unpaid(charge.from);
+        self.settle_waiting(charge.from, form_weight(charge.bytes), 1);
         charge.evicted.set(true);
         self.evicted.set(evicted);
         // Out of the forms' share, still held until the stream ends (`Waiting::drop`).
@@ -182,49 +177,83 @@ impl MemoryBudget {
         true
     }
 
-    /// The network with the most unpaid forms, a new form counted with its own, of those with
-    /// a form to take back (the asking form's apart); of equals, the one waiting longest (its
-    /// forms unpaid all along).
+    /// The network that makes room for `asking`: of those with an unpaid form to take back
+    /// (the asking form's apart), the one whose waiting forms weigh the most, paid or not (a
+    /// client's forms that paid take room all the same: unseen, they let its newcomers take
+    /// another's), and of equals the one waiting longest (with forms waiting all along).
+    /// `None` when a new form's own network, counted with it, weighs more than any (as much,
+    /// if it was waiting already): it makes room with its own or not at all, so a few heavy
+    /// forms from as many networks cannot take a lighter network's place (a red team filled
+    /// the share with one 104 KiB form an address, from two addresses, 2026-12-03).
     fn heaviest_network(&self, asking: Asking<'_>) -> Option<Option<ClientNet>> {
-        let networks = self.unpaid_by_network.try_borrow().ok()?;
-        let mut heaviest: Option<(Option<ClientNet>, usize)> = None;
-        for &(network, unpaid) in networks.iter() {
-            let forms = match asking {
-                Asking::NewForm(from) if from == network => unpaid.saturating_add(1),
-                Asking::Fields(Some(own)) if own.from == network && own.unpaid() => {
-                    if unpaid <= 1 {
-                        continue; // its only one
-                    }
-                    unpaid
-                }
-                _ => unpaid,
-            };
-            if heaviest.is_none_or(|(_, most)| forms > most) {
-                heaviest = Some((network, forms));
+        let networks = self.by_network.try_borrow().ok()?;
+        let (asker, new_weight) = match asking {
+            Asking::NewForm(from, weight) => (Some(from), weight),
+            Asking::Fields(_) => (None, 0),
+        };
+        let own = match asking {
+            Asking::Fields(Some(own)) if own.unpaid() => Some(own),
+            _ => None,
+        };
+        // (network, weight, whether it has a form to take back)
+        let mut heaviest: Option<(Option<ClientNet>, usize, bool)> = None;
+        let mut asker_waits = false;
+        for n in networks.iter() {
+            let is_asker = asker == Some(n.network);
+            asker_waits |= is_asker;
+            let own_unpaid = own.is_some_and(|own| own.from == n.network);
+            let takeable = n.unpaid.saturating_sub(usize::from(own_unpaid)) > 0;
+            if !takeable && !is_asker {
+                continue;
+            }
+            let weight = n
+                .weight
+                .saturating_add(if is_asker { new_weight } else { 0 });
+            if heaviest.is_none_or(|(_, most, _)| weight > most) {
+                heaviest = Some((n.network, weight, takeable));
             }
         }
-        heaviest.map(|(network, _)| network)
+        // A new form's network waiting with nothing yet comes last, losing ties: a browser's
+        // form, among as many networks' each, takes the oldest's place, as all forms did.
+        if let Some(network) = asker.filter(|_| !asker_waits) {
+            if heaviest.is_none_or(|(_, most, _)| new_weight > most) {
+                heaviest = Some((network, new_weight, false));
+            }
+        }
+        heaviest
+            .filter(|&(_, _, takeable)| takeable)
+            .map(|(network, _, _)| network)
     }
 
-    /// Counts a new waiting form for its network until it is settled.
-    fn count_unpaid(&self, network: Option<ClientNet>) {
-        let Ok(mut networks) = self.unpaid_by_network.try_borrow_mut() else {
+    /// Counts a new waiting form for its network: `weight`, and one unpaid form.
+    fn count_waiting(&self, network: Option<ClientNet>, weight: usize) {
+        let Ok(mut networks) = self.by_network.try_borrow_mut() else {
             return;
         };
-        match networks.iter_mut().find(|(n, _)| *n == network) {
-            Some((_, unpaid)) => *unpaid = unpaid.saturating_add(1),
-            None => networks.push((network, 1)),
+        match networks.iter_mut().find(|n| n.network == network) {
+            Some(n) => {
+                n.weight = n.weight.saturating_add(weight);
+                n.unpaid = n.unpaid.saturating_add(1);
+            }
+            None => networks.push(NetworkWaiting {
+                network,
+                weight,
+                unpaid: 1,
+            }),
         }
     }
 
-    /// Stops counting a waiting form for its network: it has paid, was taken back or ended.
-    fn settle_unpaid(&self, network: Option<ClientNet>) {
-        let Ok(mut networks) = self.unpaid_by_network.try_borrow_mut() else {
+    /// Stops counting `weight` and `unpaid` forms of a network's: a form paid (`0, 1`), was
+    /// taken back (`weight, 1`) or ended (`weight`, and 1 if it had not paid).
+    fn settle_waiting(&self, network: Option<ClientNet>, weight: usize, unpaid: usize) {
+        let Ok(mut networks) = self.by_network.try_borrow_mut() else {
             return;
         };
-        if let Some(at) = networks.iter().position(|(n, _)| *n == network) {
-            networks[at].1 = networks[at].1.saturating_sub(1);
-            if networks[at].1 == 0 {
+        if let Some(at) = networks.iter().position(|n| n.network == network) {
+            let n = &mut networks[at];
+            n.weight = n.weight.saturating_sub(weight);
+            n.unpaid = n.unpaid.saturating_sub(unpaid);
+            if n.weight == 0 {
                 // Removed in place: the order is which began to wait first.
                 networks.remove(at);
             }
@@ -328,11 +357,31 @@ impl fmt::Debug for MemoryBudget {
     }
 }
 
+/// What one network's waiting forms weigh (`MemoryBudget::heaviest_network`).
+struct NetworkWaiting {
+    network: Option<ClientNet>,
+    /// Its waiting forms' weights (`form_weight`), paid or not: what it holds of the share.
+    weight: usize,
+    /// How many of them have not paid, and may be taken back.
+    unpaid: usize,
+}
+
+/// A waiting form weighs its charge in steps of `FORM_WEIGHT_STEP`: a browser's form (12 KiB
+/// for its stream, its headers and cookies) weighs one, whatever its cookies, and a client
+/// cannot fill the share with a few heavy forms each from a network weighing one. Weighed in
+/// bytes, a browser's long cookies made its network the heaviest (a review, 2026-12-03);
+/// counted in forms, two addresses sending 104 KiB forms did (a red team, the same day).
+fn form_weight(bytes: usize) -> usize {
+    bytes.div_ceil(FORM_WEIGHT_STEP).max(1)
+}
+
+pub const FORM_WEIGHT_STEP: usize = 32 * 1024;
+
 /// Who asks for room in the unverified streams' share.
 #[derive(Clone, Copy)]
 enum Asking<'a> {
-    /// A new form, from its network.
-    NewForm(Option<ClientNet>),
+    /// A new form, from its network, and its weight.
+    NewForm(Option<ClientNet>, usize),
     /// A form's fields, arriving (with the form's own charge, if it has one).
     Fields(Option<&'a Rc<Waiting>>),
 }
@@ -359,7 +408,7 @@ impl Waiting {
         let unpaid = self.unpaid();
         self.arrived.set(self.arrived.get().max(arrived));
         if unpaid && !self.unpaid() {
-            self.budget.settle_unpaid(self.from);
+            self.budget.settle_waiting(self.from, 0, 1);
         }
     }
 
@@ -379,8 +428,10 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        if self.unpaid() {
-            self.budget.settle_unpaid(self.from);
+        if !self.evicted.get() {
+            let unpaid = usize::from(self.unpaid());
+            self.budget
+                .settle_waiting(self.from, form_weight(self.bytes), unpaid);
         }
         if self.evicted.get() {
             // Out of the share already (`evict_waiting`): only the bytes held.
@@ -604,7 +655,7 @@ mod tests {
         drop((second, third, fields));
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
-        assert!(budget.unpaid_by_network.borrow().is_empty());
+        assert!(budget.by_network.borrow().is_empty());
         // What was taken back from streams not yet ended stays within the share: past it, a
         // newcomer waits for their ends (the tick answers them).
         let [a, b, c, d] = [(); 4].map(|()| budget.charge_waiting(50, None).unwrap());
@@ -616,7 +667,7 @@ mod tests {
         assert!(c.evicted());
         drop((b, c, d, e));
         assert_eq!(budget.used(), 0);
-        assert!(budget.unpaid_by_network.borrow().is_empty());
+        assert!(budget.by_network.borrow().is_empty());
         // A plain resize (signed uploads') takes nothing back.
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize(750));
@@ -696,7 +747,7 @@ mod tests {
         assert!(!fourth.evicted() && !fifth.evicted());
         drop(flooded);
         drop((newest, heavy, fourth, fifth));
-        assert!(budget.unpaid_by_network.borrow().is_empty());
+        assert!(budget.by_network.borrow().is_empty());
         // A form's fields, its network's only form, take the next network's oldest that has
         // not paid (the late network began first, then `a`'s, whose oldest has paid).
         let (a, b, c) = (net(10), net(11), net(12));
@@ -709,7 +760,49 @@ mod tests {
         assert!(!paid.evicted() && !slow.evicted() && !b_first.evicted() && !c_first.evicted());
         drop((slow, paid, b_first, a_unpaid, c_first, fields));
         assert_eq!(budget.used(), 0);
-        assert!(budget.unpaid_by_network.borrow().is_empty());
+        assert!(budget.by_network.borrow().is_empty());
+    }
+
+    #[test]
+    fn heavy_forms_and_forms_that_paid_take_no_lighter_networks_place() {
+        const KIB: usize = 1024;
+        let budget = MemoryBudget::shared(4096 * KIB, 4096 * KIB, 256 * KIB);
+        let net = |last: u8| Some(ClientNet::V4([198, 51, 100, last]));
+        let (late, a, b, c) = (net(1), net(2), net(3), net(4));
+        // A browser's form (weighing one), then forms of 104 KiB (four) from two networks:
+        // each newcomer takes another heavy network's place, never the lighter one's.
+        let slow = budget.charge_waiting(14 * KIB, late).unwrap();
+        let heavy = |from| budget.charge_waiting(104 * KIB, from);
+        let mut flood = vec![heavy(a).unwrap(), heavy(b).unwrap()];
+        for from in [a, b].repeat(5) {
+            flood.push(heavy(from).unwrap());
+            assert!(!slow.evicted());
+            flood.retain(|f| !f.evicted());
+            assert_eq!(flood.len(), 2);
+        }
+        // A third network's newcomer, as heavy: one of theirs.
+        flood.push(heavy(c).unwrap());
+        assert!(!slow.evicted());
+        flood.retain(|f| !f.evicted());
+        drop(flood);
+        // Forms that paid weigh all the same: a network whose forms paid and fill the share
+        // gets no room for its newcomer from a lighter network's form.
+        let paid: Vec<_> = (0..5)
+            .map(|_| budget.charge_waiting(45 * KIB, a).unwrap())
+            .collect();
+        for form in &paid {
+            form.arrived(45 * KIB);
+        }
+        assert!(budget.charge_waiting(45 * KIB, a).is_none());
+        assert!(budget.charge_waiting(20 * KIB, a).is_none());
+        // Nor does a heavier newcomer from elsewhere; one weighing as little makes room.
+        assert!(budget.charge_waiting(45 * KIB, b).is_none());
+        assert!(!slow.evicted());
+        let light = budget.charge_waiting(20 * KIB, b).unwrap();
+        assert!(slow.evicted() && !light.evicted());
+        drop((slow, paid, light));
+        assert_eq!(budget.used(), 0);
+        assert!(budget.by_network.borrow().is_empty());
     }
 
     #[test]

@@ -528,34 +528,62 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
     assert_object(origin_s3, bucket, "late.txt", None)
 
 
+def heavy_form_head(proxy, bucket) -> str:
+    """A bodiless form's head as heavy as Envoy lets it be (48 KB in one header, 90 more):
+    charged about 96 KiB while it waits, against about 14 KiB for a browser's."""
+    small = "".join(f"x-h{i}: v\r\n" for i in range(90))
+    return bodiless_form_head(proxy, bucket).replace(
+        "\r\n\r\n", f"\r\n{small}x-pad: {'p' * 48000}\r\n\r\n", 1)
+
+
+@pytest.mark.parametrize("flood", ["bodiless", "heavy from two addresses", "paid, then heavy"])
 def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
-        make_proxy, origin_s3, bucket):
+        make_proxy, origin_s3, bucket, flood):
     """Found by a red team (2026-12-03): a client cycling bodiless forms at about 20 KB/s
     turned the waiting forms over every 170 ms, so a browser upload whose fields came 0.2 s
     or more after its headers (curl's `Expect: 100-continue` over a slow link) was taken back
     for a newer form and refused `SlowDown`. Past the share, the network (an IPv4 address, an
-    IPv6 /64) whose waiting forms are charged the most now makes room with its own oldest:
-    here the flood's, from 127.0.0.1, for an upload from 127.0.0.2 whose fields come 3 s late."""
+    IPv6 /64) whose waiting forms weigh the most now makes room with its own oldest, and a new
+    form's network heavier than any makes room with its own or not at all: here for an upload
+    from 127.0.0.2 whose fields come 2 s late. The next red team got the upload refused by
+    forms charged 96 KiB from two addresses (one each weighed as much as the browser's), and
+    by newcomers of an address whose form had paid (paid forms weighed nothing)."""
     from harness.clients import s3_client
 
     proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
     client = s3_client(proxy.endpoint)
     late_head, late_body = browser_form_in_two(client, bucket, "late.txt", b"came late")
-    flood_head = bodiless_form_head(proxy, bucket)
-    browser = socket.create_connection(("127.0.0.1", proxy.port), timeout=10,
-                                       source_address=("127.0.0.2", 0))
-    flood = []
+    sources = {"bodiless": ["127.0.0.1"], "heavy from two addresses": ["127.0.0.3", "127.0.0.4"],
+               "paid, then heavy": ["127.0.0.5"]}[flood]
+    flood_head = (bodiless_form_head if flood == "bodiless" else heavy_form_head)(proxy, bucket)
+
+    def connect(source):
+        return socket.create_connection(("127.0.0.1", proxy.port), timeout=10,
+                                        source_address=(source, 0))
+
+    socks = []
+    if flood == "paid, then heavy":
+        # 20 KB of fields: more than its charge, so the form has paid, and waits on.
+        payer = connect(sources[0])
+        payer.sendall(bodiless_form_head(proxy, bucket).encode()
+                      + b'--b\r\nContent-Disposition: form-data; name="x-ignore-pad"\r\n\r\n'
+                      + b"p" * 20000)
+        socks.append(payer)
+        time.sleep(0.2)
+    browser = connect("127.0.0.2")
     try:
         browser.sendall(late_head.encode())
-        # About nine forms fill the share (128 KiB of a 1 MiB budget): sixty turn it over
-        # six times, each newcomer taking back the flood's oldest.
-        for _ in range(60):
-            sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        # About nine plain forms fill the share (128 KiB of a 1 MiB budget), one heavy one
+        # beside the browser's: each newcomer takes back one of the flood's, or is refused.
+        flooded = []
+        for at in range(40):
+            sock = connect(sources[at % len(sources)])
             sock.sendall(flood_head.encode())
-            flood.append(sock)
+            flooded.append(sock)
             time.sleep(0.05)
-        answered = answers_until_quiet(flood)
-        assert len(answered) >= 45, len(answered)
+        socks += flooded
+        answered = answers_until_quiet(flooded)
+        assert len(answered) >= 30, len(answered)
         assert all(b"<Code>SlowDown</Code>" in a for a in answered.values())
         assert browser not in select.select([browser], [], [], 0)[0], "the browser was answered"
         browser.sendall(late_body)
@@ -567,7 +595,7 @@ def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
         assert answer.startswith(b"HTTP/1.1 204"), answer
     finally:
         browser.close()
-        for sock in flood:
+        for sock in socks:
             sock.close()
     assert_object(origin_s3, bucket, "late.txt", b"came late")
 
