@@ -107,6 +107,7 @@ impl MemoryBudget {
             from,
             arrived: Cell::new(0),
             evicted: Cell::new(false),
+            taken_for: Cell::new(None),
         });
         self.count_waiting(from, form_weight(bytes));
         if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
@@ -167,9 +168,25 @@ impl MemoryBudget {
         if evicted > self.scaled(self.unverified) {
             return false;
         }
+        // Forms whose network is not known share the whole allowance, as all forms did.
+        let taker = match asking {
+            Asking::NewForm(from, _) => from,
+            Asking::Fields(own) => own.and_then(|own| own.from),
+        };
+        // (One form may go past the cap, whatever its charge.)
+        if taker.is_some() && self.took_back(taker) >= self.took_back_cap() {
+            return false;
+        }
         waiting.retain(|w| w.as_ptr() != Rc::as_ptr(&charge));
         drop(waiting);
-        self.settle_waiting(charge.from, form_weight(charge.bytes), 1);
+        // Taken back, it weighs for its network until its stream ends.
+        self.settle_waiting(charge.from, 0, 1);
+        if taker.is_some() {
+            self.tally(taker, |n| {
+                n.took_back = n.took_back.saturating_add(charge.bytes)
+            });
+            charge.taken_for.set(taker);
+        }
         charge.evicted.set(true);
         self.evicted.set(evicted);
         // Out of the forms' share, still held until the stream ends (`Waiting::drop`).
@@ -177,87 +194,100 @@ impl MemoryBudget {
         true
     }
 
-    /// The network that makes room for `asking`: of those with an unpaid form to take back
-    /// (the asking form's apart), the one whose waiting forms weigh the most, paid or not (a
-    /// client's forms that paid take room all the same: unseen, they let its newcomers take
-    /// another's), and of equals the one waiting longest (with forms waiting all along).
-    /// `None` when a new form's own network, counted with it, weighs more than any (as much,
-    /// if it was waiting already): it makes room with its own or not at all, so a few heavy
-    /// forms from as many networks cannot take a lighter network's place (a red team filled
-    /// the share with one 104 KiB form an address, from two addresses, 2026-12-03).
+    /// The network that makes room for `asking`: of the other networks with an unpaid form
+    /// to take back, the one whose waiting forms weigh the most, paid, unpaid or taken back
+    /// and not yet ended (unseen, a client's paid forms let its newcomers take another's
+    /// place), of equals the one waiting longest; but the asking form's own network when it
+    /// weighs more (counted with a new form), with an unpaid form of its own to take back
+    /// (never the asking form's), else none. So a few heavy forms from as many networks
+    /// cannot take a lighter network's place (a red team filled the share with one 104 KiB
+    /// form an address, from two addresses, 2026-12-03), nor can a client's fields, growing
+    /// beside its paid forms (the next red team).
     fn heaviest_network(&self, asking: Asking<'_>) -> Option<Option<ClientNet>> {
         let networks = self.by_network.try_borrow().ok()?;
-        let (asker, new_weight) = match asking {
-            Asking::NewForm(from, weight) => (Some(from), weight),
-            Asking::Fields(_) => (None, 0),
+        let (asker, added, own) = match asking {
+            Asking::NewForm(from, weight) => (Some(from), weight, None),
+            Asking::Fields(Some(own)) => (Some(own.from), 0, Some(own)),
+            Asking::Fields(None) => (None, 0, None),
         };
-        let own = match asking {
-            Asking::Fields(Some(own)) if own.unpaid() => Some(own),
-            _ => None,
-        };
-        // (network, weight, whether it has a form to take back)
-        let mut heaviest: Option<(Option<ClientNet>, usize, bool)> = None;
-        let mut asker_waits = false;
+        let mut asker_weight = added;
+        let mut asker_takeable = false;
+        let mut heaviest_other: Option<(Option<ClientNet>, usize)> = None;
         for n in networks.iter() {
-            let is_asker = asker == Some(n.network);
-            asker_waits |= is_asker;
-            let own_unpaid = own.is_some_and(|own| own.from == n.network);
-            let takeable = n.unpaid.saturating_sub(usize::from(own_unpaid)) > 0;
-            if !takeable && !is_asker {
-                continue;
-            }
-            let weight = n
-                .weight
-                .saturating_add(if is_asker { new_weight } else { 0 });
-            if heaviest.is_none_or(|(_, most, _)| weight > most) {
-                heaviest = Some((n.network, weight, takeable));
+            if asker == Some(n.network) {
+                asker_weight = asker_weight.saturating_add(n.weight);
+                let own_unpaid = own.is_some_and(|own| own.unpaid());
+                asker_takeable = n.unpaid > usize::from(own_unpaid);
+            } else if n.unpaid > 0 && heaviest_other.is_none_or(|(_, most)| n.weight > most) {
+                heaviest_other = Some((n.network, n.weight));
             }
         }
-        // A new form's network waiting with nothing yet comes last, losing ties: a browser's
-        // form, among as many networks' each, takes the oldest's place, as all forms did.
-        if let Some(network) = asker.filter(|_| !asker_waits) {
-            if heaviest.is_none_or(|(_, most, _)| new_weight > most) {
-                heaviest = Some((network, new_weight, false));
-            }
+        match heaviest_other {
+            Some((network, most)) if asker_weight <= most => Some(network),
+            _ => asker.filter(|_| asker_takeable),
         }
-        heaviest
-            .filter(|&(_, _, takeable)| takeable)
-            .map(|(network, _, _)| network)
     }
 
     /// Counts a new waiting form for its network: `weight`, and one unpaid form.
     fn count_waiting(&self, network: Option<ClientNet>, weight: usize) {
-        let Ok(mut networks) = self.by_network.try_borrow_mut() else {
-            return;
-        };
-        match networks.iter_mut().find(|n| n.network == network) {
-            Some(n) => {
-                n.weight = n.weight.saturating_add(weight);
-                n.unpaid = n.unpaid.saturating_add(1);
-            }
-            None => networks.push(NetworkWaiting {
-                network,
-                weight,
-                unpaid: 1,
-            }),
-        }
+        self.tally(network, |n| {
+            n.weight = n.weight.saturating_add(weight);
+            n.unpaid = n.unpaid.saturating_add(1);
+        });
     }
 
     /// Stops counting `weight` and `unpaid` forms of a network's: a form paid (`0, 1`), was
-    /// taken back (`weight, 1`) or ended (`weight`, and 1 if it had not paid).
+    /// taken back (`0, 1`: it holds its charge until its stream ends) or ended (`weight`, and
+    /// 1 if it had not paid).
     fn settle_waiting(&self, network: Option<ClientNet>, weight: usize, unpaid: usize) {
+        self.tally(network, |n| {
+            n.weight = n.weight.saturating_sub(weight);
+            n.unpaid = n.unpaid.saturating_sub(unpaid);
+        });
+    }
+
+    /// Changes `network`'s tally, added when absent and removed once it counts nothing (in
+    /// place: the order is which began to wait first).
+    fn tally(&self, network: Option<ClientNet>, change: impl FnOnce(&mut NetworkWaiting)) {
         let Ok(mut networks) = self.by_network.try_borrow_mut() else {
             return;
         };
-        if let Some(at) = networks.iter().position(|n| n.network == network) {
-            let n = &mut networks[at];
-            n.weight = n.weight.saturating_sub(weight);
-            n.unpaid = n.unpaid.saturating_sub(unpaid);
-            if n.weight == 0 {
-                // Removed in place: the order is which began to wait first.
-                networks.remove(at);
+        let at = match networks.iter().position(|n| n.network == network) {
+            Some(at) => at,
+            None => {
+                networks.push(NetworkWaiting {
+                    network,
+                    weight: 0,
+                    unpaid: 0,
+                    took_back: 0,
+                });
+                networks.len() - 1
             }
+        };
+        change(&mut networks[at]);
+        let n = &networks[at];
+        if n.weight == 0 && n.unpaid == 0 && n.took_back == 0 {
+            networks.remove(at);
         }
+    }
+
+    /// The most a network's forms may have taken back from streams not yet ended: a
+    /// thirty-second of the share, but at least 64 KiB. Those streams are answered by the
+    /// tick (at most 640 a second), and what all networks took back stays within the share,
+    /// so a single client opening forms faster than that, each taking back its own oldest,
+    /// kept it full and every other client's forms refused at their headers (2 KB/s over
+    /// HTTP/2 at the smallest budget, 19 KB/s at the default; a red team, 2026-12-03).
+    fn took_back_cap(&self) -> usize {
+        (self.scaled(self.unverified) / 32).max(64 * 1024)
+    }
+
+    fn took_back(&self, network: Option<ClientNet>) -> usize {
+        self.by_network.try_borrow().map_or(usize::MAX, |networks| {
+            networks
+                .iter()
+                .find(|n| n.network == network)
+                .map_or(0, |n| n.took_back)
+        })
     }
 
     /// Stops counting `bytes` against `owner`'s share (what it holds may still count).
@@ -364,6 +394,9 @@ struct NetworkWaiting {
     weight: usize,
     /// How many of them have not paid, and may be taken back.
     unpaid: usize,
+    /// The charges of other forms taken back for this network's, while their streams last
+    /// (`MemoryBudget::took_back_cap`).
+    took_back: usize,
 }
 
 /// A waiting form weighs its charge in steps of `FORM_WEIGHT_STEP`: a browser's form (12 KiB
@@ -396,6 +429,8 @@ pub struct Waiting {
     /// Bytes of the form's body that arrived: once they reach its charge, it has paid.
     arrived: Cell<usize>,
     evicted: Cell<bool>,
+    /// The network this form was taken back for, when known.
+    taken_for: Cell<Option<ClientNet>>,
 }
 
 impl Waiting {
@@ -428,10 +463,14 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        if !self.evicted.get() {
-            let unpaid = usize::from(self.unpaid());
-            self.budget
-                .settle_waiting(self.from, form_weight(self.bytes), unpaid);
+        let unpaid = usize::from(self.unpaid());
+        self.budget
+            .settle_waiting(self.from, form_weight(self.bytes), unpaid);
+        if let Some(taker) = self.taken_for.get() {
+            let bytes = self.bytes;
+            self.budget.tally(Some(taker), |n| {
+                n.took_back = n.took_back.saturating_sub(bytes)
+            });
         }
         if self.evicted.get() {
             // Out of the share already (`evict_waiting`): only the bytes held.
@@ -801,6 +840,67 @@ mod tests {
         let light = budget.charge_waiting(20 * KIB, b).unwrap();
         assert!(slow.evicted() && !light.evicted());
         drop((slow, paid, light));
+        assert_eq!(budget.used(), 0);
+        assert!(budget.by_network.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_network_takes_back_no_more_than_its_part_while_those_streams_last() {
+        const KIB: usize = 1024;
+        // A share of 4 MiB: a network may have taken back 128 KiB (and one form past it).
+        let budget = MemoryBudget::shared(64 << 20, 64 << 20, 4 << 20);
+        let net = |last: u8| Some(ClientNet::V4([203, 0, 113, last]));
+        let (flood, browser) = (net(1), net(2));
+        let mut waiting: Vec<_> = (0..256)
+            .map(|_| budget.charge_waiting(16 * KIB, flood).unwrap())
+            .collect();
+        // The flood's newcomers take back its own oldest, whose streams the tick has not yet
+        // answered: eight (128 KiB), then they are refused.
+        for _ in 0..8 {
+            waiting.push(budget.charge_waiting(16 * KIB, flood).unwrap());
+        }
+        assert!(budget.charge_waiting(16 * KIB, flood).is_none());
+        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 8);
+        // Another network's newcomers still get in.
+        let first = budget.charge_waiting(16 * KIB, browser).unwrap();
+        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 9);
+        // Once the streams taken back end, the flood may take back again.
+        waiting.retain(|w| !w.evicted());
+        waiting.push(budget.charge_waiting(16 * KIB, flood).unwrap());
+        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 1);
+        drop((waiting, first));
+        assert_eq!(budget.used(), 0);
+        assert!(budget.by_network.borrow().is_empty());
+    }
+
+    #[test]
+    fn fields_take_room_only_from_networks_weighing_as_much_as_their_own() {
+        const KIB: usize = 1024;
+        let budget = MemoryBudget::shared(4096 * KIB, 4096 * KIB, 256 * KIB);
+        let net = |last: u8| Some(ClientNet::V4([192, 0, 2, last]));
+        let (late, a, b) = (net(1), net(2), net(3));
+        let slow = budget.charge_waiting(14 * KIB, late).unwrap();
+        // Two forms of one network that paid (weighing two), the second's fields growing.
+        let wait_paid = |from| {
+            let form = budget.charge_waiting(14 * KIB, from).unwrap();
+            form.arrived(14 * KIB);
+            form
+        };
+        let (first, second) = (wait_paid(a), wait_paid(a));
+        let mut first_fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(first_fields.resize_evicting(100 * KIB, Some(&first)));
+        let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(fields.resize_evicting(114 * KIB, Some(&second)));
+        assert!(!fields.resize_evicting(128 * KIB, Some(&second)));
+        assert!(!slow.evicted());
+        // A network's single form weighs no more than the late one's: its fields, bytes that
+        // came, take the place of a charge for bytes that never did.
+        drop((first, first_fields));
+        let lone = wait_paid(b);
+        let mut lone_fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(lone_fields.resize_evicting(110 * KIB, Some(&lone)));
+        assert!(slow.evicted());
+        drop((slow, second, fields, lone, lone_fields));
         assert_eq!(budget.used(), 0);
         assert!(budget.by_network.borrow().is_empty());
     }

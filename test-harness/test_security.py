@@ -600,6 +600,82 @@ def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
     assert_object(origin_s3, bucket, "late.txt", b"came late")
 
 
+def h2_bodiless_forms(proxy, bucket, source, rate, seconds) -> int:
+    """Opens bodiless forms over HTTP/2 (cleartext) from `source` at `rate` a second for
+    `seconds`, on ten connections, reading what Envoy answers; how many it opened."""
+    import h2.config
+    import h2.connection
+    import h2.exceptions
+
+    headers = [(":method", "POST"), (":scheme", "http"), (":authority", proxy.authority),
+               (":path", f"/{bucket}"), ("content-type", "multipart/form-data; boundary=b"),
+               ("content-length", "100000")]
+    connections = []
+    for _ in range(10):
+        sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10,
+                                        source_address=(source, 0))
+        h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        h2c.initiate_connection()
+        sock.sendall(h2c.data_to_send())
+        sock.setblocking(False)
+        connections.append((sock, h2c))
+    opened, start = 0, time.monotonic()
+    try:
+        while (elapsed := time.monotonic() - start) < seconds:
+            for sock, h2c in connections:
+                try:
+                    while data := sock.recv(65536):
+                        h2c.receive_data(data)
+                except BlockingIOError:
+                    pass
+            while opened < elapsed * rate:
+                sock, h2c = connections[opened % len(connections)]
+                opened += 1
+                try:
+                    h2c.send_headers(h2c.get_next_available_stream_id(), headers)
+                except h2.exceptions.TooManyStreamsError:
+                    continue
+            for sock, h2c in connections:
+                if out := h2c.data_to_send():
+                    sock.setblocking(True)
+                    sock.sendall(out)
+                    sock.setblocking(False)
+            time.sleep(0.005)
+    finally:
+        for sock, _ in connections:
+            sock.close()
+    return opened
+
+
+def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3, bucket):
+    """Found by a red team (2026-12-03): forms taken back hold their streams until the tick
+    answers them (at most 640 a second), within one share for all clients; one address
+    opening bodiless forms over HTTP/2 faster than that, each taking back its own oldest,
+    kept that allowance spent, and every other client's browser upload was refused at its
+    headers (16 of 77 stored for 3 KB/s at this budget; 17 of 51 for 19 KB/s at the default).
+    A network may now have taken back a thirty-second of the share (at least 64 KiB) while
+    those streams last; past it, its own newcomers are refused."""
+    from harness.clients import s3_client
+    from test_post_policy import form_for, post
+
+    proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
+    client = s3_client(proxy.endpoint)
+    flood = threading.Thread(target=h2_bodiless_forms,
+                             args=(proxy, bucket, "127.0.0.3", 300, 8))
+    flood.start()
+    try:
+        time.sleep(1.5)
+        codes = []
+        while flood.is_alive() and len(codes) < 40:
+            codes.append(post(proxy, form_for(client, bucket, f"in-{len(codes)}"), b"in").status_code)
+            time.sleep(0.1)
+    finally:
+        flood.join()
+    assert len(codes) >= 20, codes
+    assert codes.count(204) == len(codes), codes
+    assert proxy.prometheus()['s3_resign_rejections_total{code="SlowDown"}'] > 1000
+
+
 def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, bucket):
     """Found by a red team (2026-12-02): the tick answered every hold past its deadline at
     once; Envoy sends each answer after the tick returns, and each stream's deletion enters
