@@ -567,6 +567,14 @@ impl Drop for Reservation {
 mod tests {
     use super::*;
 
+    const KIB: usize = 1024;
+
+    /// Everything was given back, and no network is counted.
+    fn assert_all_given_back(budget: &MemoryBudget) {
+        assert_eq!(budget.used(), 0);
+        assert!(budget.by_network.borrow().is_empty());
+    }
+
     #[test]
     fn the_vm_gauge_counts_every_budget_of_the_vm() {
         let before = held_in_this_vm();
@@ -705,8 +713,7 @@ mod tests {
         let e = budget.charge_waiting(50, None).unwrap();
         assert!(c.evicted());
         drop((b, c, d, e));
-        assert_eq!(budget.used(), 0);
-        assert!(budget.by_network.borrow().is_empty());
+        assert_all_given_back(&budget);
         // A plain resize (signed uploads') takes nothing back.
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize(750));
@@ -798,13 +805,11 @@ mod tests {
         assert!(a_unpaid.evicted());
         assert!(!paid.evicted() && !slow.evicted() && !b_first.evicted() && !c_first.evicted());
         drop((slow, paid, b_first, a_unpaid, c_first, fields));
-        assert_eq!(budget.used(), 0);
-        assert!(budget.by_network.borrow().is_empty());
+        assert_all_given_back(&budget);
     }
 
     #[test]
     fn heavy_forms_and_forms_that_paid_take_no_lighter_networks_place() {
-        const KIB: usize = 1024;
         let budget = MemoryBudget::shared(4096 * KIB, 4096 * KIB, 256 * KIB);
         let net = |last: u8| Some(ClientNet::V4([198, 51, 100, last]));
         let (late, a, b, c) = (net(1), net(2), net(3), net(4));
@@ -840,13 +845,11 @@ mod tests {
         let light = budget.charge_waiting(20 * KIB, b).unwrap();
         assert!(slow.evicted() && !light.evicted());
         drop((slow, paid, light));
-        assert_eq!(budget.used(), 0);
-        assert!(budget.by_network.borrow().is_empty());
+        assert_all_given_back(&budget);
     }
 
     #[test]
     fn a_network_takes_back_no_more_than_its_part_while_those_streams_last() {
-        const KIB: usize = 1024;
         // A share of 4 MiB: a network may have taken back 128 KiB (and one form past it).
         let budget = MemoryBudget::shared(64 << 20, 64 << 20, 4 << 20);
         let net = |last: u8| Some(ClientNet::V4([203, 0, 113, last]));
@@ -869,13 +872,11 @@ mod tests {
         waiting.push(budget.charge_waiting(16 * KIB, flood).unwrap());
         assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 1);
         drop((waiting, first));
-        assert_eq!(budget.used(), 0);
-        assert!(budget.by_network.borrow().is_empty());
+        assert_all_given_back(&budget);
     }
 
     #[test]
     fn fields_take_room_only_from_networks_weighing_as_much_as_their_own() {
-        const KIB: usize = 1024;
         let budget = MemoryBudget::shared(4096 * KIB, 4096 * KIB, 256 * KIB);
         let net = |last: u8| Some(ClientNet::V4([192, 0, 2, last]));
         let (late, a, b) = (net(1), net(2), net(3));
@@ -901,8 +902,7 @@ mod tests {
         assert!(lone_fields.resize_evicting(110 * KIB, Some(&lone)));
         assert!(slow.evicted());
         drop((slow, second, fields, lone, lone_fields));
-        assert_eq!(budget.used(), 0);
-        assert!(budget.by_network.borrow().is_empty());
+        assert_all_given_back(&budget);
     }
 
     #[test]
