@@ -302,6 +302,11 @@ impl MemoryBudget {
         }
     }
 
+    /// Whether forms taken back still hold their streams, waiting for the tick's answer.
+    pub fn holds_taken_back(&self) -> bool {
+        self.evicted.get() > 0
+    }
+
     /// Bytes reserved now, across all streams.
     pub fn used(&self) -> usize {
         self.used.get()

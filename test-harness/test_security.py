@@ -600,8 +600,8 @@ def test_a_browser_upload_whose_fields_come_late_outlasts_another_clients_flood(
     assert_object(origin_s3, bucket, "late.txt", b"came late")
 
 
-def h2_bodiless_forms(proxy, bucket, source, rate, seconds) -> int:
-    """Opens bodiless forms over HTTP/2 (cleartext) from `source` at `rate` a second for
+def h2_bodiless_forms(proxy, bucket, sources, rate, seconds) -> int:
+    """Opens bodiless forms over HTTP/2 (cleartext) from `sources` at `rate` a second for
     `seconds`, on ten connections, reading what Envoy answers; how many it opened."""
     import h2.config
     import h2.connection
@@ -611,9 +611,9 @@ def h2_bodiless_forms(proxy, bucket, source, rate, seconds) -> int:
                (":path", f"/{bucket}"), ("content-type", "multipart/form-data; boundary=b"),
                ("content-length", "100000")]
     connections = []
-    for _ in range(10):
+    for at in range(10):
         sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10,
-                                        source_address=(source, 0))
+                                        source_address=(sources[at % len(sources)], 0))
         h2c = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
         h2c.initiate_connection()
         sock.sendall(h2c.data_to_send())
@@ -647,21 +647,24 @@ def h2_bodiless_forms(proxy, bucket, source, rate, seconds) -> int:
     return opened
 
 
-def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3, bucket):
+@pytest.mark.parametrize("sources", [["127.0.0.3"], ["127.0.0.3", "127.0.0.4"]])
+def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3, bucket, sources):
     """Found by a red team (2026-12-03): forms taken back hold their streams until the tick
     answers them (at most 640 a second), within one share for all clients; one address
     opening bodiless forms over HTTP/2 faster than that, each taking back its own oldest,
     kept that allowance spent, and every other client's browser upload was refused at its
     headers (16 of 77 stored for 3 KB/s at this budget; 17 of 51 for 19 KB/s at the default).
     A network may now have taken back a thirty-second of the share (at least 64 KiB) while
-    those streams last; past it, its own newcomers are refused."""
+    those streams last; past it, its own newcomers are refused. The next red team spent the
+    allowance with two addresses (23 of 76 stored for 1.6 KB/s): taken-back forms are now
+    answered within 25 ms, not 250."""
     from harness.clients import s3_client
     from test_post_policy import form_for, post
 
     proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
     client = s3_client(proxy.endpoint)
     flood = threading.Thread(target=h2_bodiless_forms,
-                             args=(proxy, bucket, "127.0.0.3", 300, 8))
+                             args=(proxy, bucket, sources, 300, 8))
     flood.start()
     try:
         time.sleep(1.5)
@@ -672,7 +675,9 @@ def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3,
     finally:
         flood.join()
     assert len(codes) >= 20, codes
-    assert codes.count(204) == len(codes), codes
+    # Two networks at 150 forms a second each: a few refused before the root's first tick
+    # sees forms taken back and answers them within 25 ms (5 of 40 stored before).
+    assert codes.count(204) >= len(codes) - 6 * (len(sources) - 1), codes
     assert proxy.prometheus()['s3_resign_rejections_total{code="SlowDown"}'] > 1000
 
 

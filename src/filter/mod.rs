@@ -139,7 +139,9 @@ impl RootContext for Root {
             filters
                 .silent_holds
                 .answer_overdue(now_ms, &self.counters, filters.access_log);
-        let tick_ms = if backlog {
+        // Forms taken back are answered within a short tick too: until then they hold their
+        // streams, and what their networks may take back (`MemoryBudget::took_back_cap`).
+        let tick_ms = if backlog || filters.budget.holds_taken_back() {
             silent_holds::BACKLOG_TICK_MS
         } else {
             silent_holds::TICK_MS
