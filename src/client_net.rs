@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 /// An IPv4 address, or an IPv6 /64: the smallest network an IPv6 host is usually given, so a
 /// client drawing new addresses from its own /64 still counts as one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientNet {
     V4([u8; 4]),
     V6([u8; 8]),

@@ -146,10 +146,6 @@ impl MemoryBudget {
     /// 20 KB/s have every form refused whose fields came 0.2 s after its headers (a red team,
     /// 2026-12-03).
     fn evict_waiting(&self, asking: Asking<'_>) -> bool {
-        let own = match asking {
-            Asking::Fields(own) => own,
-            Asking::NewForm(..) => None,
-        };
         let Some(network) = self.heaviest_network(asking) else {
             return false;
         };
@@ -157,11 +153,12 @@ impl MemoryBudget {
             return false;
         };
         waiting.retain(Waiting::evictable);
-        let Some(charge) = waiting
-            .iter()
-            .filter_map(Weak::upgrade)
-            .find(|c| c.from == network && !own.is_some_and(|own| Rc::ptr_eq(own, c)))
-        else {
+        let own = asking.own();
+        let Some((at, charge)) = waiting.iter().enumerate().find_map(|(at, w)| {
+            let charge = w.upgrade()?;
+            let taken = charge.from == network && !own.is_some_and(|own| Rc::ptr_eq(own, &charge));
+            taken.then_some((at, charge))
+        }) else {
             return false;
         };
         let evicted = self.evicted.get().saturating_add(charge.bytes);
@@ -169,15 +166,12 @@ impl MemoryBudget {
             return false;
         }
         // Forms whose network is not known share the whole allowance, as all forms did.
-        let taker = match asking {
-            Asking::NewForm(from, _) => from,
-            Asking::Fields(own) => own.and_then(|own| own.from),
-        };
+        let taker = asking.network().flatten();
         // (One form may go past the cap, whatever its charge.)
         if taker.is_some() && self.took_back(taker) >= self.took_back_cap() {
             return false;
         }
-        waiting.retain(|w| w.as_ptr() != Rc::as_ptr(&charge));
+        waiting.remove(at);
         drop(waiting);
         // Taken back, it weighs for its network until its stream ends.
         self.settle_waiting(charge.from, 0, 1);
@@ -205,12 +199,11 @@ impl MemoryBudget {
     /// beside its paid forms (the next red team).
     fn heaviest_network(&self, asking: Asking<'_>) -> Option<Option<ClientNet>> {
         let networks = self.by_network.try_borrow().ok()?;
-        let (asker, added, own) = match asking {
-            Asking::NewForm(from, weight) => (Some(from), weight, None),
-            Asking::Fields(Some(own)) => (Some(own.from), 0, Some(own)),
-            Asking::Fields(None) => (None, 0, None),
+        let (asker, own) = (asking.network(), asking.own());
+        let mut asker_weight = match asking {
+            Asking::NewForm(_, weight) => weight,
+            Asking::Fields(_) => 0,
         };
-        let mut asker_weight = added;
         let mut asker_takeable = false;
         let mut heaviest_other: Option<(Option<ClientNet>, usize)> = None;
         for n in networks.iter() {
@@ -413,7 +406,7 @@ fn form_weight(bytes: usize) -> usize {
     bytes.div_ceil(FORM_WEIGHT_STEP).max(1)
 }
 
-pub const FORM_WEIGHT_STEP: usize = 32 * 1024;
+const FORM_WEIGHT_STEP: usize = 32 * 1024;
 
 /// Who asks for room in the unverified streams' share.
 #[derive(Clone, Copy)]
@@ -422,6 +415,24 @@ enum Asking<'a> {
     NewForm(Option<ClientNet>, usize),
     /// A form's fields, arriving (with the form's own charge, if it has one).
     Fields(Option<&'a Rc<Waiting>>),
+}
+
+impl<'a> Asking<'a> {
+    /// The asking form's own charge, never taken back for it.
+    fn own(self) -> Option<&'a Rc<Waiting>> {
+        match self {
+            Asking::Fields(own) => own,
+            Asking::NewForm(..) => None,
+        }
+    }
+
+    /// The asking network, when there is one (fields of a form with no charge have none).
+    fn network(self) -> Option<Option<ClientNet>> {
+        match self {
+            Asking::NewForm(from, _) => Some(from),
+            Asking::Fields(own) => own.map(|own| own.from),
+        }
+    }
 }
 
 /// What a browser form waiting for its fields is charged for its request headers
