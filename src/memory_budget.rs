@@ -266,7 +266,7 @@ impl MemoryBudget {
 
     /// The most a network's forms may have taken back from streams not yet ended: a
     /// thirty-second of the share, but at least 64 KiB. Those streams are answered by the
-    /// tick (at most 640 a second), and what all networks took back stays within the share,
+    /// tick (then at most 640 a second), and what all networks took back stays within the share,
     /// so a single client opening forms faster than that, each taking back its own oldest,
     /// kept it full and every other client's forms refused at their headers (2 KB/s over
     /// HTTP/2 at the smallest budget, 19 KB/s at the default; a red team, 2026-12-03).

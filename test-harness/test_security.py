@@ -504,7 +504,7 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
             sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
             sock.sendall((late_head if at == 0 else head).encode())
             socks.append(sock)
-            # Those taken back wait for the tick's answer (every 250 ms), up to the share.
+            # Those taken back wait for the tick's answer (within a few ms), up to the share.
             time.sleep(0.05)
         # The oldest are answered at once (the tick's next turn), the newest wait: about nine,
         # charged 12 KiB, their headers and 384 bytes a header each.
@@ -526,6 +526,45 @@ def test_forms_that_send_nothing_cannot_keep_browser_uploads_out(make_proxy, ori
             sock.close()
     assert "its waiting form made room for a newer one" in proxy.log_text()
     assert_object(origin_s3, bucket, "late.txt", None)
+
+
+def test_a_form_taken_back_is_answered_at_once(make_proxy, origin_s3, bucket):
+    """A form taken back for a newer one holds its stream until the root's tick answers it.
+    The tick comes every 250 ms when nothing is waiting, and the stream that takes a form
+    back now hastens it at once: the answer came up to 250 ms later (125 on average), and a
+    burst of forms fitted in that time spent what a network may take back."""
+    import random
+
+    proxy = make_proxy(chunk_memory_budget_bytes=1 << 20)
+    head = bodiless_form_head(proxy, bucket).encode()
+
+    def form():
+        sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+        sock.sendall(head)
+        return sock
+
+    # More than the share (128 KiB: about nine): the oldest are taken back.
+    socks = []
+    try:
+        for _ in range(12):
+            socks.append(form())
+            time.sleep(0.05)
+        waiting = [s for s in socks if s not in answers_until_quiet(socks, quiet=0.5)]
+        delays = []
+        for _ in range(8):
+            # The tick is back to 250 ms, at a phase of its own.
+            time.sleep(random.uniform(0.3, 0.6))
+            started = time.monotonic()
+            socks.append(form())
+            ready = select.select(waiting, [], [], 1)[0]
+            delays.append(time.monotonic() - started)
+            assert len(ready) == 1 and b"<Code>SlowDown</Code>" in ready[0].recv(65536), delays
+            waiting = [s for s in waiting if s is not ready[0]] + [socks[-1]]
+    finally:
+        for sock in socks:
+            sock.close()
+    print(f"taken back, answered after {[round(d * 1000) for d in delays]} ms")
+    assert sum(delays) / len(delays) < 0.06, delays
 
 
 def heavy_form_head(proxy, bucket) -> str:
@@ -647,7 +686,9 @@ def h2_bodiless_forms(proxy, bucket, sources, rate, seconds) -> int:
     return opened
 
 
-@pytest.mark.parametrize("sources,rate", [(["127.0.0.3"], 300), (["127.0.0.3", "127.0.0.4"], 100)])
+@pytest.mark.parametrize("sources,rate", [
+    (["127.0.0.3"], 300), (["127.0.0.3", "127.0.0.4"], 100),
+    ([f"127.0.0.{n}" for n in range(3, 9)], 600)])
 def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3, bucket, sources, rate):
     """Found by a red team (2026-12-03): forms taken back hold their streams until the tick
     answers them (at most 640 a second), within one share for all clients; one address
@@ -657,7 +698,9 @@ def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3,
     A network may now have taken back a thirty-second of the share (at least 64 KiB) while
     those streams last; past it, its own newcomers are refused. The next red team spent the
     allowance with two addresses (23 of 76 stored for 1.6 KB/s): taken-back forms are now
-    answered within 25 ms, not 250."""
+    answered within 25 ms, not 250. Six addresses at 600 forms a second (9 KB/s) still kept
+    about half out (20 of 40 stored): the stream that takes a form back now starts the short
+    period at once, and it is a millisecond."""
     from harness.clients import s3_client
     from test_post_policy import form_for, post
 
@@ -675,9 +718,8 @@ def test_one_clients_forms_cannot_keep_everyone_elses_out(make_proxy, origin_s3,
     finally:
         flood.join()
     assert len(codes) >= 20, codes
-    # From two networks, a few refused before the root's first tick sees forms taken back
-    # and answers them within 25 ms (23 of 76 stored before, at this rate).
-    assert codes.count(204) >= len(codes) - 6 * (len(sources) - 1), codes
+    print(f"{codes.count(204)} of {len(codes)} stored")
+    assert codes.count(204) >= len(codes) - 2, codes
     assert proxy.prometheus()['s3_resign_rejections_total{code="SlowDown"}'] > rate * 4
 
 
@@ -686,7 +728,7 @@ def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, b
     once; Envoy sends each answer after the tick returns, and each stream's deletion enters
     the VM, inside which the next answer goes: the calls nested one deep per answer, 300
     silent forms (no key) overflowed V8's stack, and the other streams of the worker got 503.
-    A tick answers 16; while more are overdue, the next comes 25 ms later."""
+    A tick answers 16; while more are overdue, the next comes a millisecond later."""
     proxy = make_proxy(held_body_timeout_seconds=1)
     origin_s3.put_object(Bucket=bucket, Key="probe", Body=b"still here")
     head = (f"POST /{bucket} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
@@ -709,7 +751,7 @@ def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, b
                     answers[sock] = sock.recv(65536) or b"closed"
                 except ConnectionError:
                     answers[sock] = b"reset"
-        # Within 16 a tick, a tick every 25 ms while a backlog lasts (at 250 ms, 6 s; a
+        # Within 16 a tick, a tick every millisecond while a backlog lasts (at 250 ms, 6 s; a
         # mutation run found that untested, 2026-12-03).
         answered = time.monotonic() - sent
         statuses = [a.split(b"\r\n", 1)[0] for a in answers.values()]

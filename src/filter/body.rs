@@ -3,7 +3,7 @@
 //! should not have), each piece of it verified, re-signed and written back into Envoy's
 //! buffer, and the refusal of a body that fails on the way.
 
-use super::silent_holds::{request_timeout, Hold};
+use super::silent_holds::{request_timeout, Hold, BACKLOG_TICK_MS};
 use super::{host, with_key, FilterKind, Stream};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
@@ -251,6 +251,12 @@ impl Stream {
                     },
                 }),
             None => filters.silent_holds.forget(self.context_id),
+        }
+        // Forms taken back (by this stream or another) hold their streams until the tick
+        // answers them: within the short period from now, not in what is left of the long
+        // one (a burst of forms fitted in it).
+        if filters.budget.holds_taken_back() {
+            let _ = self.tick.set(BACKLOG_TICK_MS);
         }
         Ok(())
     }

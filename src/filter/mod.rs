@@ -20,7 +20,7 @@ use counters::Counters;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel};
 use request_id::RequestId;
-use silent_holds::SilentHolds;
+use silent_holds::{SilentHolds, TickPeriod};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -38,7 +38,7 @@ proxy_wasm::main! {{
         Box::new(Root {
             filters: None,
             counters: Rc::new(Counters::define()),
-            tick_ms: 0,
+            tick: Rc::default(),
         })
     });
 }}
@@ -93,8 +93,8 @@ enum FilterKind {
 struct Root {
     filters: Option<Rc<Filters>>,
     counters: Rc<Counters>,
-    /// The tick's period now (`silent_holds`).
-    tick_ms: u32,
+    /// The tick's period now (`silent_holds`), which streams may hasten.
+    tick: Rc<TickPeriod>,
 }
 
 impl Context for Root {}
@@ -113,8 +113,7 @@ impl RootContext for Root {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
                 self.filters = Some(filters);
-                self.tick_ms = silent_holds::TICK_MS;
-                if let Err(status) = host::set_tick_period(self.tick_ms) {
+                if let Err(status) = self.tick.set(silent_holds::TICK_MS) {
                     log::warn!("cannot set a tick: silent held bodies wait for Envoy's idle timeout ({status:?})");
                 }
                 self.counters.configured(true);
@@ -139,16 +138,16 @@ impl RootContext for Root {
             filters
                 .silent_holds
                 .answer_overdue(now_ms, &self.counters, filters.access_log);
-        // Forms taken back are answered within a short tick too: until then they hold their
-        // streams, and what their networks may take back (`MemoryBudget::took_back_cap`).
+        // Forms taken back are answered within the short period too (a stream taking one back
+        // starts it): until then they hold their streams, and what their networks may take
+        // back (`MemoryBudget::took_back_cap`).
         let tick_ms = if backlog || filters.budget.holds_taken_back() {
             silent_holds::BACKLOG_TICK_MS
         } else {
             silent_holds::TICK_MS
         };
-        if tick_ms != self.tick_ms && host::set_tick_period(tick_ms).is_ok() {
-            self.tick_ms = tick_ms;
-        }
+        // (On failure the next tick comes at the period before, and tries again.)
+        let _ = self.tick.set(tick_ms);
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -165,6 +164,7 @@ impl RootContext for Root {
         Some(Box::new(Stream {
             filters: self.filters.clone(),
             counters: self.counters.clone(),
+            tick: self.tick.clone(),
             body: None,
             hold: HoldClock::default(),
             head: false,
@@ -260,6 +260,7 @@ fn log_level(level: config::LogLevel) -> LogLevel {
 struct Stream {
     filters: Option<Rc<Filters>>,
     counters: Rc<Counters>,
+    tick: Rc<TickPeriod>,
     /// What verifies and re-signs the body, while it streams.
     body: Option<Body>,
     /// Until when the body may hold bytes with none going on (`held_body`).
