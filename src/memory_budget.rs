@@ -23,10 +23,11 @@ pub struct MemoryBudget {
     /// What each network's waiting forms weigh, in the order the networks began to wait
     /// (`evict_waiting` takes from the heaviest).
     by_network: RefCell<Vec<NetworkWaiting>>,
-    /// Charges taken back from forms whose streams have not yet ended: still held (Envoy
-    /// keeps the streams until the tick answers them), outside the forms' share, and at most
-    /// as much again. Given back at once, they let a client reopening forms as fast as the
-    /// tick answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
+    /// Charges taken back from forms whose streams have not yet ended: Envoy keeps the
+    /// streams until the tick answers them, so they are counted here, out of the share and of
+    /// the budget (the VM holds nothing for them), up to `took_back_allowance`. Given back
+    /// at once and counted nowhere, they let a client reopening forms as fast as the tick
+    /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
     evicted: Cell<usize>,
 }
 
@@ -162,7 +163,7 @@ impl MemoryBudget {
             return false;
         };
         let evicted = self.evicted.get().saturating_add(charge.bytes);
-        if evicted > self.scaled(self.unverified) {
+        if evicted > self.took_back_allowance() {
             return false;
         }
         // Forms whose network is not known share the whole allowance, as all forms did.
@@ -183,9 +184,21 @@ impl MemoryBudget {
         }
         charge.evicted.set(true);
         self.evicted.set(evicted);
-        // Out of the forms' share, still held until the stream ends (`Waiting::drop`).
+        // Out of the forms' share and of the budget, counted in `evicted` until the stream
+        // ends (`Waiting::drop`).
         self.out_of_share(UNVERIFIED, charge.bytes);
+        self.release(charge.bytes);
         true
+    }
+
+    /// The most the charges of forms taken back may come to while their streams last: the
+    /// unverified share, and at least `TOOK_BACK_FLOOR`. Those streams are answered within
+    /// a few milliseconds, so the allowance is spent by forms taken back faster than that;
+    /// at the smallest budget the share held two forms of 64 KiB, which HTTP/2 sends in 30
+    /// bytes (a header set indexed once), and three addresses taking back each other's at
+    /// 600 a second kept half the browser uploads out (a red team, 2026-12-03).
+    fn took_back_allowance(&self) -> usize {
+        self.scaled(self.unverified).max(TOOK_BACK_FLOOR)
     }
 
     /// The network that makes room for `asking`: of the other networks with an unpaid form
@@ -363,13 +376,18 @@ impl MemoryBudget {
     }
 
     fn give_back(&self, owner: Option<&Rc<str>>, bytes: usize) {
+        self.release(bytes);
+        if let Some(owner) = owner {
+            self.out_of_share(owner, bytes);
+        }
+    }
+
+    /// Stops counting `bytes` in the budget (and the VM's total), not in any owner's share.
+    fn release(&self, bytes: usize) {
         let used = self.used.get();
         let given = bytes.min(used);
         self.used.set(used - given);
         HELD_IN_THIS_VM.with(|held| held.set(held.get().saturating_sub(given)));
-        if let Some(owner) = owner {
-            self.out_of_share(owner, bytes);
-        }
     }
 }
 
@@ -407,6 +425,11 @@ fn form_weight(bytes: usize) -> usize {
 }
 
 const FORM_WEIGHT_STEP: usize = 32 * 1024;
+
+/// What forms taken back may come to at the smallest budgets (`took_back_allowance`): 2 MiB
+/// of Envoy's memory a worker, for streams about to end; about 150 browser forms, or 20 of
+/// the heaviest Envoy lets in.
+const TOOK_BACK_FLOOR: usize = 2 * 1024 * 1024;
 
 /// Who asks for room in the unverified streams' share.
 #[derive(Clone, Copy)]
@@ -489,12 +512,11 @@ impl Drop for Waiting {
             });
         }
         if self.evicted.get() {
-            // Out of the share already (`evict_waiting`): only the bytes held.
+            // Out of the share and the budget already (`evict_waiting`).
             let budget = &self.budget;
             budget
                 .evicted
                 .set(budget.evicted.get().saturating_sub(self.bytes));
-            budget.give_back(None, self.bytes);
         } else {
             self.budget
                 .give_back(Some(&Rc::from(UNVERIFIED)), self.bytes);
@@ -589,6 +611,7 @@ mod tests {
     fn assert_all_given_back(budget: &MemoryBudget) {
         assert_eq!(budget.used(), 0);
         assert!(budget.by_network.borrow().is_empty());
+        assert!(!budget.holds_taken_back());
     }
 
     #[test]
@@ -703,9 +726,12 @@ mod tests {
         second.arrived(40);
         let third = budget.charge_waiting(40, None).unwrap();
         assert!(first.evicted() && !second.evicted() && !third.evicted());
-        // Taken back, the first is held until its stream ends, outside the share.
-        assert_eq!(budget.used(), 120);
+        // Taken back, the first is out of the share and the budget (Envoy holds its stream
+        // until the tick answers it).
+        assert_eq!(budget.used(), 80);
+        assert!(budget.holds_taken_back());
         drop(first);
+        assert!(!budget.holds_taken_back());
         assert_eq!(budget.used(), 80);
         // Nothing left to take back but what paid and the asker's own: refused.
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
@@ -719,17 +745,6 @@ mod tests {
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
         assert!(budget.by_network.borrow().is_empty());
-        // What was taken back from streams not yet ended stays within the share: past it, a
-        // newcomer waits for their ends (the tick answers them).
-        let [a, b, c, d] = [(); 4].map(|()| budget.charge_waiting(50, None).unwrap());
-        assert!(a.evicted() && b.evicted() && !c.evicted() && !d.evicted());
-        assert!(budget.charge_waiting(50, None).is_none());
-        assert_eq!(budget.used(), 200);
-        drop(a);
-        let e = budget.charge_waiting(50, None).unwrap();
-        assert!(c.evicted());
-        drop((b, c, d, e));
-        assert_all_given_back(&budget);
         // A plain resize (signed uploads') takes nothing back.
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize(750));
@@ -746,6 +761,29 @@ mod tests {
         drop(signed);
         assert!(budget.charge_waiting(101, None).is_none());
         assert!(!waiting.evicted());
+    }
+
+    #[test]
+    fn forms_taken_back_count_outside_the_budget_up_to_their_allowance() {
+        // A share of 128 KiB, two forms of 64 KiB, and the allowance's floor of 2 MiB: 32.
+        let budget = MemoryBudget::shared(1 << 20, 1 << 20, 128 * KIB);
+        let net = |n: u8| Some(ClientNet::V4([198, 51, 100, n]));
+        let mut waiting: Vec<_> = (0..34)
+            .map(|n| budget.charge_waiting(64 * KIB, net(n)).unwrap())
+            .collect();
+        // Each newcomer took back another network's form: Envoy holds those streams until
+        // the tick answers them, the VM nothing.
+        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 32);
+        assert_eq!(budget.used(), 128 * KIB);
+        let mut signed = Reservation::new(budget.clone()).owned_by("A");
+        assert!(signed.resize((1 << 20) - 128 * KIB));
+        // Past the allowance, a newcomer waits for their ends.
+        assert!(budget.charge_waiting(64 * KIB, net(100)).is_none());
+        drop(waiting.remove(0));
+        waiting.push(budget.charge_waiting(64 * KIB, net(100)).unwrap());
+        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 32);
+        drop((waiting, signed));
+        assert_all_given_back(&budget);
     }
 
     #[test]
