@@ -140,7 +140,7 @@ impl MemoryBudget {
 
     /// Takes back the charge of a form still waiting without having paid for it (never the
     /// asking form's own), while what was taken back from streams not yet ended stays within
-    /// the share; whether it did. The form is the oldest unpaid one of the network whose
+    /// `took_back_allowance`; whether it did. The form is the oldest unpaid one of the network whose
     /// waiting forms weigh the most (`heaviest_network`): a client flooding forms makes room
     /// with its own, and another's form whose fields come late is taken back only for a
     /// network waiting with less. Taking the oldest of all let one client cycling forms at
@@ -243,8 +243,8 @@ impl MemoryBudget {
     }
 
     /// Stops counting `weight` and `unpaid` forms of a network's: a form paid (`0, 1`), was
-    /// taken back (`0, 1`: it holds its charge until its stream ends) or ended (`weight`, and
-    /// 1 if it had not paid).
+    /// taken back (`0, 1`: it weighs until its stream ends) or ended (`weight`, and 1 if it
+    /// had not paid).
     fn settle_waiting(&self, network: Option<ClientNet>, weight: usize, unpaid: usize) {
         self.tally(network, |n| {
             n.weight = n.weight.saturating_sub(weight);
@@ -278,11 +278,12 @@ impl MemoryBudget {
     }
 
     /// The most a network's forms may have taken back from streams not yet ended: a
-    /// thirty-second of the share, but at least 64 KiB. Those streams are answered by the
-    /// tick (then at most 640 a second), and what all networks took back stays within the share,
-    /// so a single client opening forms faster than that, each taking back its own oldest,
-    /// kept it full and every other client's forms refused at their headers (2 KB/s over
-    /// HTTP/2 at the smallest budget, 19 KB/s at the default; a red team, 2026-12-03).
+    /// thirty-second of the share, but at least 64 KiB. Those streams last until the tick
+    /// answers them, within one allowance for all networks (`took_back_allowance`), and when
+    /// the tick answered 640 a second a single client opening forms faster than that, each
+    /// taking back its own oldest, kept the allowance spent and every other client's forms
+    /// refused at their headers (2 KB/s over HTTP/2 at the smallest budget, 19 KB/s at the
+    /// default; a red team, 2026-12-03).
     fn took_back_cap(&self) -> usize {
         (self.scaled(self.unverified) / 32).max(64 * 1024)
     }
@@ -427,7 +428,7 @@ fn form_weight(bytes: usize) -> usize {
 const FORM_WEIGHT_STEP: usize = 32 * 1024;
 
 /// What forms taken back may come to at the smallest budgets (`took_back_allowance`): 2 MiB
-/// of Envoy's memory a worker, for streams about to end; about 150 browser forms, or 20 of
+/// of Envoy's memory a worker, for streams about to end; about 140 browser forms, or 20 of
 /// the heaviest Envoy lets in.
 const TOOK_BACK_FLOOR: usize = 2 * 1024 * 1024;
 
@@ -612,6 +613,8 @@ mod tests {
         assert_eq!(budget.used(), 0);
         assert!(budget.by_network.borrow().is_empty());
         assert!(!budget.holds_taken_back());
+        // (Each test runs on a thread of its own, with a VM total of its own.)
+        assert_eq!(held_in_this_vm(), 0);
     }
 
     #[test]
@@ -783,6 +786,16 @@ mod tests {
         waiting.push(budget.charge_waiting(64 * KIB, net(100)).unwrap());
         assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 32);
         drop((waiting, signed));
+        assert_all_given_back(&budget);
+        // Past 2 MiB, the share: 4 MiB of forms of 64 KiB, 64.
+        let budget = MemoryBudget::shared(64 << 20, 64 << 20, 4 << 20);
+        let net = |n: u8| Some(ClientNet::V4([198, 51, 101, n]));
+        let waiting: Vec<_> = (0..128)
+            .map(|n| budget.charge_waiting(64 * KIB, net(n)).unwrap())
+            .collect();
+        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 64);
+        assert!(budget.charge_waiting(64 * KIB, net(200)).is_none());
+        drop(waiting);
         assert_all_given_back(&budget);
     }
 

@@ -27,6 +27,8 @@ pub struct Request<'a> {
     /// Asks the host where the request comes from: only what needs it asks (a browser form's
     /// waiting charge), since every request would otherwise pay a host call for it.
     client_net: Option<fn() -> Option<ClientNet>>,
+    /// No body follows the head.
+    ends_with_head: bool,
 }
 
 /// A pseudo-header is absent, or `:path` is no path (it must begin with `/`).
@@ -91,6 +93,7 @@ impl<'a> Request<'a> {
             headers,
             params: OnceCell::new(),
             client_net: None,
+            ends_with_head: false,
         }
     }
 
@@ -98,6 +101,16 @@ impl<'a> Request<'a> {
     pub fn with_client_net(mut self, lookup: fn() -> Option<ClientNet>) -> Self {
         self.client_net = Some(lookup);
         self
+    }
+
+    /// The request, ending with its head or not.
+    pub fn ending_with_head(mut self, ends: bool) -> Self {
+        self.ends_with_head = ends;
+        self
+    }
+
+    pub fn ends_with_head(&self) -> bool {
+        self.ends_with_head
     }
 
     /// The network the request comes from, when the host tells it.

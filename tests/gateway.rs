@@ -1884,3 +1884,43 @@ fn a_form_waiting_for_its_fields_is_not_taken_back_for_another_networks_flood() 
     assert!(flooded.len() > 500, "{}", flooded.len());
     assert!(!late.waiting_charge().unwrap().evicted());
 }
+
+#[test]
+fn a_form_that_ends_with_its_head_takes_no_waiting_form_back() {
+    // It has no fields to wait for: asking for room first, it took another's waiting form back
+    // for nothing (a review, 2026-12-03).
+    let g = gateway(serde_json::json!({}));
+    let head = Head::new("POST", "/bucket").with("content-type", "multipart/form-data; boundary=b");
+    let form = |ends: bool| {
+        g.decide(
+            &Request::from_pairs(&head.pairs)
+                .unwrap()
+                .ending_with_head(ends),
+            NOW,
+        )
+    };
+    let mut waiting = Vec::new();
+    loop {
+        match form(false) {
+            Decision::Forward(forward) => waiting.push(forward.form.unwrap()),
+            Decision::Reject(rejection) => panic!("{rejection:?}"),
+        }
+        if waiting
+            .iter()
+            .any(|f| f.waiting_charge().unwrap().evicted())
+        {
+            break;
+        }
+    }
+    // The share is full: the next waiting form would take one back.
+    waiting.retain(|f| !f.waiting_charge().unwrap().evicted());
+    match form(true) {
+        Decision::Reject(rejection) => {
+            assert_eq!(rejection.error.code, S3ErrorCode::MalformedPOSTRequest)
+        }
+        Decision::Forward(_) => panic!("a form without a body was forwarded"),
+    }
+    assert!(waiting
+        .iter()
+        .all(|f| !f.waiting_charge().unwrap().evicted()));
+}

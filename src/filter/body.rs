@@ -3,7 +3,7 @@
 //! should not have), each piece of it verified, re-signed and written back into Envoy's
 //! buffer, and the refusal of a body that fails on the way.
 
-use super::silent_holds::{request_timeout, Hold, BACKLOG_TICK_MS};
+use super::silent_holds::{request_timeout, Hold};
 use super::{host, with_key, FilterKind, Stream};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
@@ -14,7 +14,7 @@ use crate::gateway::Forward;
 use crate::post_policy::{self, PostAuth, PostUpload, Verified};
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::{S3Error, S3ErrorCode};
+use crate::s3_error::S3ErrorCode;
 use proxy_wasm::types::{Action, BufferType};
 use std::rc::Rc;
 
@@ -61,11 +61,8 @@ impl Stream {
     /// that ends with the head has no body to verify.
     pub(super) fn hold_form(&mut self, form: Box<PostUpload>, end_of_stream: bool) -> Action {
         if end_of_stream {
-            let error = S3Error::new(
-                S3ErrorCode::MalformedPOSTRequest,
-                "The body of your POST request is not well-formed multipart/form-data.",
-            );
-            return self.refuse_body(Rejection::from(error));
+            // (The gateway refuses such forms before they wait: a request it was not told of.)
+            return self.refuse_body(crate::post_policy::no_body());
         }
         self.body = Some(Body::Form(form));
         self.record_memory();
@@ -251,12 +248,6 @@ impl Stream {
                     },
                 }),
             None => filters.silent_holds.forget(self.context_id),
-        }
-        // Forms taken back (by this stream or another) hold their streams until the tick
-        // answers them: within the short period from now, not in what is left of the long
-        // one (a burst of forms fitted in it).
-        if filters.budget.holds_taken_back() {
-            let _ = self.tick.set(BACKLOG_TICK_MS);
         }
         Ok(())
     }

@@ -142,7 +142,7 @@ impl RootContext for Root {
         // starts it): until then they hold their streams, and what their networks may take
         // back (`MemoryBudget::took_back_cap`).
         let tick_ms = if backlog || filters.budget.holds_taken_back() {
-            silent_holds::BACKLOG_TICK_MS
+            silent_holds::SHORT_TICK_MS
         } else {
             silent_holds::TICK_MS
         };
@@ -335,7 +335,9 @@ impl HttpContext for Stream {
             self.cors_origin = only_origin(&pairs).and_then(|origin| cors.allows(origin));
         }
         let req = match Request::from_headers(pairs) {
-            Ok(req) => req.with_client_net(host::client_net),
+            Ok(req) => req
+                .with_client_net(host::client_net)
+                .ending_with_head(end_of_stream),
             Err(missing) => {
                 log::info!(
                     "rejected a request without {}{}",
@@ -361,7 +363,9 @@ impl HttpContext for Stream {
                 let decision = gateway.decide(&req, now);
                 self.counters
                     .presigned_cache(gateway, &filters.cache_reported);
-                self.carry_out(&req, decision, None, end_of_stream)
+                let action = self.carry_out(&req, decision, None, end_of_stream);
+                self.hasten_answers();
+                action
             }
             FilterKind::Origins(origins) => {
                 let grant = match granted() {
@@ -386,6 +390,7 @@ impl HttpContext for Stream {
         if end_of_stream {
             self.count_forwarded();
         }
+        self.hasten_answers();
         action
     }
 
@@ -400,6 +405,19 @@ impl HttpContext for Stream {
 }
 
 impl Stream {
+    /// Forms taken back (by this stream or another) hold their streams until the tick answers
+    /// them: within the short period from now, not in what is left of the long one (a burst
+    /// of forms fitted in it). Asked after each callback that may have taken one back, a
+    /// form's head or a piece of its fields, whatever became of the request: refused at once
+    /// (a form that ends with its head, over budget), it may have taken one back all the same.
+    fn hasten_answers(&self) {
+        if let Some(filters) = &self.filters {
+            if filters.budget.holds_taken_back() {
+                let _ = self.tick.set(silent_holds::SHORT_TICK_MS);
+            }
+        }
+    }
+
     /// Counts the request as forwarded, once, unless the filter refused it (an edge's, when
     /// its stream ends).
     fn count_forwarded(&mut self) {

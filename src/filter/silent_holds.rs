@@ -26,10 +26,11 @@ pub const TICK_MS: u32 = 250;
 /// team, 2026-12-03). Up to 16,000 answers a second. Ticking every millisecond costs an idle
 /// Envoy about 6% of a core (0.5% at 250 ms; measured), so the short period lasts only while
 /// some are due or wait.
-pub const BACKLOG_TICK_MS: u32 = 1;
+pub const SHORT_TICK_MS: u32 = 1;
 
 /// The root's tick period, shared with its streams: a stream that takes a form back hastens
-/// the tick at once (a form taken back holds its stream until the tick answers it).
+/// the tick at once (a form taken back holds its stream until the tick answers it). 0 until
+/// first set.
 #[derive(Default)]
 pub struct TickPeriod(Cell<u32>);
 

@@ -392,6 +392,11 @@ impl Gateway {
                 "Browser uploads (POST Object) are served by a standalone filter, not across edge and origin filters.",
             ));
         }
+        // Refused before it asks for room to wait: it would take another's waiting form back
+        // for nothing.
+        if req.ends_with_head() {
+            return Err(post_policy::no_body());
+        }
         let bucket = route.target.bucket.as_deref().unwrap_or_default();
         let mut upload = PostUpload::new(
             boundary,

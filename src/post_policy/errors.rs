@@ -13,6 +13,14 @@ pub fn malformed(why: &str) -> Rejection {
     )
 }
 
+/// 400 `MalformedPOSTRequest` for a form with no body at all.
+pub fn no_body() -> Rejection {
+    Rejection::from(S3Error::new(
+        MalformedPOSTRequest,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    ))
+}
+
 /// 400 `MaxPostPreDataLengthExceeded`: the fields before the file are over `limit` bytes.
 pub fn head_too_large(limit: usize) -> Rejection {
     Rejection::from(

@@ -92,7 +92,7 @@ mod verify;
 
 pub use authorise::PostAuth;
 pub use boundary::Boundary;
-pub use errors::{malformed, over_budget};
+pub use errors::{malformed, no_body, over_budget};
 pub use recognise::{covered_headers, recognise};
 pub use upload::{
     content_length, PostUpload, Release, Verified, DEFAULT_MAX_HEAD_BYTES, WAITING_FORM_BYTES,
