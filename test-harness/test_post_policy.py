@@ -477,3 +477,14 @@ def test_the_origin_gets_the_form_closed_after_the_file():
     assert received.count(b"\r\n--" + boundary + b"\r\n") == len(form["fields"])
     # Re-signed for the origin's key: the fields before the file changed, not the length after.
     assert len(received) - file_end == len(body) - (body.index(b"the file") + len(b"the file"))
+
+
+def test_a_form_without_a_body_is_refused_before_it_waits(proxy, origin_s3, bucket):
+    """A form whose head ends the request (`Content-Length: 0`) has no fields to wait for: 400
+    `MalformedPOSTRequest`, nothing at the origin. It used to ask for room to wait first, and,
+    past the share, took another's waiting form back for nothing (a review, 2026-12-03)."""
+    before = proxy.origin_requests()
+    r = requests.post(f"{proxy.endpoint}/{bucket}", data=b"",
+                      headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 400 and "<Code>MalformedPOSTRequest</Code>" in r.text, r.text
+    assert proxy.origin_requests() == before

@@ -57,13 +57,10 @@ impl Body {
 }
 
 impl Stream {
-    /// Holds a browser's form until its head is verified (the request headers wait); a form
-    /// that ends with the head has no body to verify.
-    pub(super) fn hold_form(&mut self, form: Box<PostUpload>, end_of_stream: bool) -> Action {
-        if end_of_stream {
-            // (The gateway refuses such forms before they wait: a request it was not told of.)
-            return self.refuse_body(crate::post_policy::no_body());
-        }
+    /// Holds a browser's form until its head is verified (the request headers wait). A form
+    /// that ends with its head never gets here: the gateway refuses it before it waits
+    /// (`Request::ends_with_head`).
+    pub(super) fn hold_form(&mut self, form: Box<PostUpload>) -> Action {
         self.body = Some(Body::Form(form));
         self.record_memory();
         // The headers wait from now: a form that sends nothing is timed as one that holds

@@ -458,7 +458,7 @@ impl Stream {
         }
         if let Some(form) = forward.form.take() {
             // Counted and logged once the form's head says who signed it.
-            return self.hold_form(form, end_of_stream);
+            return self.hold_form(form);
         }
         let body = match self.body_to_read(req, &mut forward, end_of_stream) {
             Ok(body) => body,
