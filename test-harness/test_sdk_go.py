@@ -32,6 +32,11 @@ pytestmark = pytest.mark.skipif(
 
 MIB = 1024 * 1024
 SDKS = ["v2", "v1", "minio"]
+# minio-go 7.0.46 reads the clock again after signing an upload with unsigned trailers and
+# sends that X-Amz-Date (go-client/restamp.go): a part signed at the end of a second goes out
+# with a date its signature does not cover, and is refused, as any SigV4 server refuses it.
+# The client tells those refusals apart (`restamped`); such a run goes again.
+RESTAMP_ATTEMPTS = 3
 STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 
@@ -46,8 +51,15 @@ def go(sdk: str, endpoint: str, bucket: str, op: str, *args: str, virtual_port: 
     env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=region)
     flags = ["-virtual", "-connect", f"127.0.0.1:{virtual_port}"] if virtual_port else []
     flags += ["-ca", ca] if ca else []
-    return run_json_client([go_client_binary(), *flags, sdk, endpoint, bucket, op, *map(str, args)],
-                           env, f"{sdk} {op}", check)
+    argv = [go_client_binary(), *flags, sdk, endpoint, bucket, op, *map(str, args)]
+    for _ in range(RESTAMP_ATTEMPTS):
+        out = run_json_client(argv, env, f"{sdk} {op}", check=False)
+        refused = [r for r in out.get("requests") or [] if r["status"] == 403]
+        if not refused or not all(r.get("restamped") for r in refused):
+            break
+    if check:
+        assert "error" not in out, f"{sdk} {op}: {out.get('error')} {out.get('requests')}"
+    return out
 
 
 def go_via(proxy, sdk: str, bucket: str, op: str, *args: str, check: bool = True) -> dict:

@@ -70,13 +70,16 @@ type sent struct {
 	Status int    `json:"status"`
 	// The answer's x-amz-checksum-crc32c: what the origin says it stored.
 	Checksum string `json:"checksum,omitempty"`
+	// A refusal of minio-go's bug (restamp.go), not of the filter.
+	Restamped bool `json:"restamped,omitempty"`
 }
 
 // Records each request the SDK sends.
 type recorder struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	sent []sent
+	next           http.RoundTripper
+	secret, region string
+	mu             sync.Mutex
+	sent           []sent
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -95,6 +98,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil {
 		s.Status = resp.StatusCode
 		s.Checksum = resp.Header.Get("X-Amz-Checksum-Crc32c")
+		s.Restamped = resp.StatusCode == http.StatusForbidden && restampedAfterSigning(req, r.secret, r.region)
 	}
 	r.mu.Lock()
 	r.sent = append(r.sent, s)
@@ -140,11 +144,11 @@ func main() {
 		}
 		transport.TLSClientConfig = &tls.Config{RootCAs: roots}
 	}
-	rec := &recorder{next: transport}
 	region := os.Getenv("AWS_REGION")
 	if region == "" {
 		region = "us-east-1"
 	}
+	rec := &recorder{next: transport, secret: os.Getenv("AWS_SECRET_ACCESS_KEY"), region: region}
 	s := settings{
 		endpoint: args[1], bucket: args[2], virtual: *virtual, region: region,
 		key: os.Getenv("AWS_ACCESS_KEY_ID"), secret: os.Getenv("AWS_SECRET_ACCESS_KEY"),
