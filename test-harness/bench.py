@@ -187,11 +187,6 @@ def latency_ms(text: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def process_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # Where a proxy's CPU time goes, by the object perf finds the sampled code in.
 CPU_SPLIT = ("envoy", "wasm", "kernel", "libc")
 
@@ -225,13 +220,13 @@ def run_wrk(envoy: Envoy, script: Path, seconds: int, connections: int, sample: 
     perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-o", str(samples),
                              "-p", str(envoy.process.pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if sample else None
-    cpu_before = process_cpu_seconds(envoy.process.pid)
+    cpu_before = envoy.cpu_seconds()
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
          f"http://127.0.0.1:{envoy.port}/"],
         capture_output=True, text=True, check=True, timeout=seconds + 30,
     ).stdout
-    cpu = process_cpu_seconds(envoy.process.pid) - cpu_before
+    cpu = envoy.cpu_seconds() - cpu_before
     if perf:
         perf.send_signal(signal.SIGINT)
         perf.wait(timeout=60)

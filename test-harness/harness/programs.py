@@ -91,6 +91,11 @@ class Program:
                 start_new_session=True,
             )
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the process has used, all its threads, user and system."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """Stops the program and removes its files; the log text, with what the program wrote
         while stopping (Envoy flushes its access logs then), stays readable in memory."""
