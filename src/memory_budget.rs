@@ -21,14 +21,14 @@ pub struct MemoryBudget {
     /// The charges of forms waiting for their fields, oldest first (`charge_waiting`).
     waiting: RefCell<VecDeque<Weak<Waiting>>>,
     /// What each network's waiting forms weigh, in the order the networks began to wait
-    /// (`evict_waiting` takes from the heaviest).
+    /// (`take_back_waiting` takes from the heaviest).
     by_network: RefCell<Vec<NetworkWaiting>>,
     /// Charges taken back from forms whose streams have not yet ended: Envoy keeps the
     /// streams until the tick answers them, so they are counted here, out of the share and of
     /// the budget (the VM holds nothing for them), up to `took_back_allowance`. Given back
     /// at once and counted nowhere, they let a client reopening forms as fast as the tick
     /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
-    evicted: Cell<usize>,
+    taken_back: Cell<usize>,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -80,13 +80,13 @@ impl MemoryBudget {
             owners: RefCell::new(Vec::new()),
             waiting: RefCell::new(VecDeque::new()),
             by_network: RefCell::new(Vec::new()),
-            evicted: Cell::new(0),
+            taken_back: Cell::new(0),
         })
     }
 
     /// Charges `bytes` to the unverified streams' share for a browser form from `from` whose
     /// request headers wait (in Envoy) for its fields. Past the share, waiting forms whose
-    /// fields have not yet brought their charge are taken back (`Waiting::evicted`): a form
+    /// fields have not yet brought their charge are taken back (`Waiting::taken_back`): a form
     /// sends its fields right after its headers, so the newest form gets in whatever waits
     /// without paying. Charged by the share alone, forms sending nothing (a few bytes each
     /// over HTTP/2, headers compressed) kept every browser upload refused for 233 B/s (a red
@@ -107,17 +107,20 @@ impl MemoryBudget {
             bytes,
             from,
             arrived: Cell::new(0),
-            evicted: Cell::new(false),
+            taken_back: Cell::new(false),
             taken_for: Cell::new(None),
         });
         self.count_waiting(from, form_weight(bytes));
         if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
             // Those that ended or paid leave from the front, where the oldest are.
-            while waiting.front().is_some_and(|w| !Waiting::evictable(w)) {
+            while waiting
+                .front()
+                .is_some_and(|w| !Waiting::can_be_taken_back(w))
+            {
                 waiting.pop_front();
             }
             if waiting.len() >= 64 && waiting.len().is_power_of_two() {
-                waiting.retain(Waiting::evictable);
+                waiting.retain(Waiting::can_be_taken_back);
             }
             waiting.push_back(Rc::downgrade(&charge));
         }
@@ -126,7 +129,7 @@ impl MemoryBudget {
 
     /// When the unverified streams' share is what keeps `more` bytes of theirs out (not the
     /// budget as a whole, which signed uploads fill), takes back a waiting form's charge
-    /// (`evict_waiting`); whether it did.
+    /// (`take_back_waiting`); whether it did.
     fn make_room(&self, more: usize, asking: Asking<'_>) -> bool {
         let share = self.scaled(self.unverified);
         let held = self.owners.try_borrow().map_or(usize::MAX, |owners| {
@@ -135,7 +138,7 @@ impl MemoryBudget {
                 .find(|(owner, _)| &**owner == UNVERIFIED)
                 .map_or(0, |(_, held)| *held)
         });
-        more <= share && held.saturating_add(more) > share && self.evict_waiting(asking)
+        more <= share && held.saturating_add(more) > share && self.take_back_waiting(asking)
     }
 
     /// Takes back the charge of a form still waiting without having paid for it (never the
@@ -146,14 +149,14 @@ impl MemoryBudget {
     /// network waiting with less. Taking the oldest of all let one client cycling forms at
     /// 20 KB/s have every form refused whose fields came 0.2 s after its headers (a red team,
     /// 2026-12-03).
-    fn evict_waiting(&self, asking: Asking<'_>) -> bool {
+    fn take_back_waiting(&self, asking: Asking<'_>) -> bool {
         let Some(network) = self.heaviest_network(asking) else {
             return false;
         };
         let Ok(mut waiting) = self.waiting.try_borrow_mut() else {
             return false;
         };
-        waiting.retain(Waiting::evictable);
+        waiting.retain(Waiting::can_be_taken_back);
         let own = asking.own();
         let Some((at, charge)) = waiting.iter().enumerate().find_map(|(at, w)| {
             let charge = w.upgrade()?;
@@ -162,8 +165,8 @@ impl MemoryBudget {
         }) else {
             return false;
         };
-        let evicted = self.evicted.get().saturating_add(charge.bytes);
-        if evicted > self.took_back_allowance() {
+        let taken_back = self.taken_back.get().saturating_add(charge.bytes);
+        if taken_back > self.took_back_allowance() {
             return false;
         }
         // Forms whose network is not known share the whole allowance, as all forms did.
@@ -182,9 +185,9 @@ impl MemoryBudget {
             });
             charge.taken_for.set(taker);
         }
-        charge.evicted.set(true);
-        self.evicted.set(evicted);
-        // Out of the forms' share and of the budget, counted in `evicted` until the stream
+        charge.taken_back.set(true);
+        self.taken_back.set(taken_back);
+        // Out of the forms' share and of the budget, counted in `taken_back` until the stream
         // ends (`Waiting::drop`).
         self.out_of_share(UNVERIFIED, charge.bytes);
         self.release(charge.bytes);
@@ -311,7 +314,7 @@ impl MemoryBudget {
 
     /// Whether forms taken back still hold their streams, waiting for the tick's answer.
     pub fn holds_taken_back(&self) -> bool {
-        self.evicted.get() > 0
+        self.taken_back.get() > 0
     }
 
     /// Bytes reserved now, across all streams.
@@ -468,7 +471,7 @@ pub struct Waiting {
     from: Option<ClientNet>,
     /// Bytes of the form's body that arrived: once they reach its charge, it has paid.
     arrived: Cell<usize>,
-    evicted: Cell<bool>,
+    taken_back: Cell<bool>,
     /// The network this form was taken back for, when known.
     taken_for: Cell<Option<ClientNet>>,
 }
@@ -488,15 +491,15 @@ impl Waiting {
     }
 
     /// The charge was taken back for a newer form: the form is to be refused.
-    pub fn evicted(&self) -> bool {
-        self.evicted.get()
+    pub fn taken_back(&self) -> bool {
+        self.taken_back.get()
     }
 
     fn unpaid(&self) -> bool {
-        !self.evicted.get() && self.arrived.get() < self.bytes
+        !self.taken_back.get() && self.arrived.get() < self.bytes
     }
 
-    fn evictable(charge: &Weak<Waiting>) -> bool {
+    fn can_be_taken_back(charge: &Weak<Waiting>) -> bool {
         charge.upgrade().is_some_and(|c| c.unpaid())
     }
 }
@@ -512,12 +515,12 @@ impl Drop for Waiting {
                 n.took_back = n.took_back.saturating_sub(bytes)
             });
         }
-        if self.evicted.get() {
-            // Out of the share and the budget already (`evict_waiting`).
+        if self.taken_back.get() {
+            // Out of the share and the budget already (`take_back_waiting`).
             let budget = &self.budget;
             budget
-                .evicted
-                .set(budget.evicted.get().saturating_sub(self.bytes));
+                .taken_back
+                .set(budget.taken_back.get().saturating_sub(self.bytes));
         } else {
             self.budget
                 .give_back(Some(&Rc::from(UNVERIFIED)), self.bytes);
@@ -570,7 +573,7 @@ impl Reservation {
     /// `resize`, taking back the charges of waiting forms that have not paid (but `own`'s) when
     /// the budget cannot cover the increase: bytes that arrived come before charges for bytes
     /// that never came.
-    pub fn resize_evicting(&mut self, bytes: usize, own: Option<&Rc<Waiting>>) -> bool {
+    pub fn resize_taking_back(&mut self, bytes: usize, own: Option<&Rc<Waiting>>) -> bool {
         while !self.resize(bytes) {
             let more = bytes.saturating_sub(self.bytes);
             if !self.budget.make_room(more, Asking::Fields(own)) {
@@ -728,7 +731,7 @@ mod tests {
         // The second's fields bring its charge: paid, it stays.
         second.arrived(40);
         let third = budget.charge_waiting(40, None).unwrap();
-        assert!(first.evicted() && !second.evicted() && !third.evicted());
+        assert!(first.taken_back() && !second.taken_back() && !third.taken_back());
         // Taken back, the first is out of the share and the budget (Envoy holds its stream
         // until the tick answers it).
         assert_eq!(budget.used(), 80);
@@ -738,12 +741,12 @@ mod tests {
         assert_eq!(budget.used(), 80);
         // Nothing left to take back but what paid and the asker's own: refused.
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(!fields.resize_evicting(21, Some(&third)));
-        assert!(!third.evicted());
+        assert!(!fields.resize_taking_back(21, Some(&third)));
+        assert!(!third.taken_back());
         assert!(budget.charge_waiting(61, None).is_none());
         // Fields that arrived come before a charge for bytes that never came.
-        assert!(fields.resize_evicting(60, None));
-        assert!(third.evicted());
+        assert!(fields.resize_taking_back(60, None));
+        assert!(third.taken_back());
         drop((second, third, fields));
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
@@ -753,17 +756,17 @@ mod tests {
         assert!(signed.resize(750));
         let waiting = budget.charge_waiting(50, None).unwrap();
         assert!(!Reservation::new(budget.clone()).owned_by("B").resize(1));
-        assert!(!waiting.evicted());
+        assert!(!waiting.taken_back());
         // Nor does a form when the budget is full but the forms' share is not: what it would
         // free is not what keeps it out.
         assert!(budget.charge_waiting(10, None).is_none());
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(!fields.resize_evicting(10, None));
-        assert!(!waiting.evicted());
+        assert!(!fields.resize_taking_back(10, None));
+        assert!(!waiting.taken_back());
         // Nor for a charge larger than the whole share.
         drop(signed);
         assert!(budget.charge_waiting(101, None).is_none());
-        assert!(!waiting.evicted());
+        assert!(!waiting.taken_back());
     }
 
     #[test]
@@ -776,7 +779,7 @@ mod tests {
             .collect();
         // Each newcomer took back another network's form: Envoy holds those streams until
         // the tick answers them, the VM nothing.
-        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 32);
+        assert_eq!(waiting.iter().filter(|w| w.taken_back()).count(), 32);
         assert_eq!(budget.used(), 128 * KIB);
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize((1 << 20) - 128 * KIB));
@@ -784,7 +787,7 @@ mod tests {
         assert!(budget.charge_waiting(64 * KIB, net(100)).is_none());
         drop(waiting.remove(0));
         waiting.push(budget.charge_waiting(64 * KIB, net(100)).unwrap());
-        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 32);
+        assert_eq!(waiting.iter().filter(|w| w.taken_back()).count(), 32);
         drop((waiting, signed));
         assert_all_given_back(&budget);
         // Past 2 MiB, the share: 4 MiB of forms of 64 KiB, 64.
@@ -793,7 +796,7 @@ mod tests {
         let waiting: Vec<_> = (0..128)
             .map(|n| budget.charge_waiting(64 * KIB, net(n)).unwrap())
             .collect();
-        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 64);
+        assert_eq!(waiting.iter().filter(|w| w.taken_back()).count(), 64);
         assert!(budget.charge_waiting(64 * KIB, net(200)).is_none());
         drop(waiting);
         assert_all_given_back(&budget);
@@ -818,46 +821,48 @@ mod tests {
         for _ in 0..10 {
             let oldest = Rc::clone(&flooded[0]);
             flooded.push(wait(flood));
-            assert!(oldest.evicted() && !slow.evicted());
-            flooded.retain(|f| !f.evicted());
+            assert!(oldest.taken_back() && !slow.taken_back());
+            flooded.retain(|f| !f.taken_back());
             assert_eq!(flooded.len(), 4);
         }
         // A third network's newcomer takes back the flood's oldest too.
         let other = wait(third);
-        assert!(flooded[0].evicted() && !slow.evicted());
-        flooded.retain(|f| !f.evicted());
+        assert!(flooded[0].taken_back() && !slow.taken_back());
+        flooded.retain(|f| !f.taken_back());
         // A newcomer counts with its network: with two of the flood's left, the third
         // network's second newcomer makes its network three against the flood's two, and its
         // own oldest makes room. Uncounted, a tie, the flood (waiting longer) would.
         drop(flooded.remove(0));
         let mate = wait(third);
-        assert!(!slow.evicted() && flooded.iter().all(|f| !f.evicted()));
+        assert!(!slow.taken_back() && flooded.iter().all(|f| !f.taken_back()));
         let newest = wait(third);
-        assert!(other.evicted() && !slow.evicted() && !mate.evicted() && !newest.evicted());
-        assert!(flooded.iter().all(|f| !f.evicted()));
+        assert!(
+            other.taken_back() && !slow.taken_back() && !mate.taken_back() && !newest.taken_back()
+        );
+        assert!(flooded.iter().all(|f| !f.taken_back()));
         drop(other);
         // A form's fields count for no one: two forms each, and the network waiting longer
         // makes room (the flood, which began before the third).
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(fields.resize_evicting(20, Some(&newest)));
-        assert!(flooded[0].evicted() && !mate.evicted() && !newest.evicted());
+        assert!(fields.resize_taking_back(20, Some(&newest)));
+        assert!(flooded[0].taken_back() && !mate.taken_back() && !newest.taken_back());
         drop(flooded.remove(0));
         // They never take back their own form's charge: the late form's fields, its
         // network's only form, take the heaviest other network's oldest.
         let mut slow_fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(slow_fields.resize_evicting(20, Some(&slow)));
-        assert!(mate.evicted() && !slow.evicted() && !newest.evicted());
+        assert!(slow_fields.resize_taking_back(20, Some(&slow)));
+        assert!(mate.taken_back() && !slow.taken_back() && !newest.taken_back());
         drop((mate, slow_fields, fields));
         // Counted in forms, not bytes: a browser's form with long headers is one form.
         let heavy = budget.charge_waiting(40, net(3)).unwrap();
-        assert!(!heavy.evicted());
+        assert!(!heavy.taken_back());
         // Networks that stopped waiting leave the order in place: the late network's form
         // ends, and of the flood, the third and the heavy form's network, one form each, the
         // flood began first and makes room.
         drop(slow);
         let [fourth, fifth] = [net(4), net(5)].map(wait);
-        assert!(flooded[0].evicted() && !newest.evicted() && !heavy.evicted());
-        assert!(!fourth.evicted() && !fifth.evicted());
+        assert!(flooded[0].taken_back() && !newest.taken_back() && !heavy.taken_back());
+        assert!(!fourth.taken_back() && !fifth.taken_back());
         drop(flooded);
         drop((newest, heavy, fourth, fifth));
         assert!(budget.by_network.borrow().is_empty());
@@ -868,9 +873,14 @@ mod tests {
         let [paid, b_first, a_unpaid, c_first] = [a, b, a, c].map(wait);
         paid.arrived(20);
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(fields.resize_evicting(20, Some(&slow)));
-        assert!(a_unpaid.evicted());
-        assert!(!paid.evicted() && !slow.evicted() && !b_first.evicted() && !c_first.evicted());
+        assert!(fields.resize_taking_back(20, Some(&slow)));
+        assert!(a_unpaid.taken_back());
+        assert!(
+            !paid.taken_back()
+                && !slow.taken_back()
+                && !b_first.taken_back()
+                && !c_first.taken_back()
+        );
         drop((slow, paid, b_first, a_unpaid, c_first, fields));
         assert_all_given_back(&budget);
     }
@@ -887,14 +897,14 @@ mod tests {
         let mut flood = vec![heavy(a).unwrap(), heavy(b).unwrap()];
         for from in [a, b].repeat(5) {
             flood.push(heavy(from).unwrap());
-            assert!(!slow.evicted());
-            flood.retain(|f| !f.evicted());
+            assert!(!slow.taken_back());
+            flood.retain(|f| !f.taken_back());
             assert_eq!(flood.len(), 2);
         }
         // A third network's newcomer, as heavy: one of theirs.
         flood.push(heavy(c).unwrap());
-        assert!(!slow.evicted());
-        flood.retain(|f| !f.evicted());
+        assert!(!slow.taken_back());
+        flood.retain(|f| !f.taken_back());
         drop(flood);
         // Forms that paid weigh all the same: a network whose forms paid and fill the share
         // gets no room for its newcomer from a lighter network's form.
@@ -908,9 +918,9 @@ mod tests {
         assert!(budget.charge_waiting(20 * KIB, a).is_none());
         // Nor does a heavier newcomer from elsewhere; one weighing as little makes room.
         assert!(budget.charge_waiting(45 * KIB, b).is_none());
-        assert!(!slow.evicted());
+        assert!(!slow.taken_back());
         let light = budget.charge_waiting(20 * KIB, b).unwrap();
-        assert!(slow.evicted() && !light.evicted());
+        assert!(slow.taken_back() && !light.taken_back());
         drop((slow, paid, light));
         assert_all_given_back(&budget);
     }
@@ -930,14 +940,14 @@ mod tests {
             waiting.push(budget.charge_waiting(16 * KIB, flood).unwrap());
         }
         assert!(budget.charge_waiting(16 * KIB, flood).is_none());
-        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 8);
+        assert_eq!(waiting.iter().filter(|w| w.taken_back()).count(), 8);
         // Another network's newcomers still get in.
         let first = budget.charge_waiting(16 * KIB, browser).unwrap();
-        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 9);
+        assert_eq!(waiting.iter().filter(|w| w.taken_back()).count(), 9);
         // Once the streams taken back end, the flood may take back again.
-        waiting.retain(|w| !w.evicted());
+        waiting.retain(|w| !w.taken_back());
         waiting.push(budget.charge_waiting(16 * KIB, flood).unwrap());
-        assert_eq!(waiting.iter().filter(|w| w.evicted()).count(), 1);
+        assert_eq!(waiting.iter().filter(|w| w.taken_back()).count(), 1);
         drop((waiting, first));
         assert_all_given_back(&budget);
     }
@@ -956,18 +966,18 @@ mod tests {
         };
         let (first, second) = (wait_paid(a), wait_paid(a));
         let mut first_fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(first_fields.resize_evicting(100 * KIB, Some(&first)));
+        assert!(first_fields.resize_taking_back(100 * KIB, Some(&first)));
         let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(fields.resize_evicting(114 * KIB, Some(&second)));
-        assert!(!fields.resize_evicting(128 * KIB, Some(&second)));
-        assert!(!slow.evicted());
+        assert!(fields.resize_taking_back(114 * KIB, Some(&second)));
+        assert!(!fields.resize_taking_back(128 * KIB, Some(&second)));
+        assert!(!slow.taken_back());
         // A network's single form weighs no more than the late one's: its fields, bytes that
         // came, take the place of a charge for bytes that never did.
         drop((first, first_fields));
         let lone = wait_paid(b);
         let mut lone_fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
-        assert!(lone_fields.resize_evicting(110 * KIB, Some(&lone)));
-        assert!(slow.evicted());
+        assert!(lone_fields.resize_taking_back(110 * KIB, Some(&lone)));
+        assert!(slow.taken_back());
         drop((slow, second, fields, lone, lone_fields));
         assert_all_given_back(&budget);
     }

@@ -1831,23 +1831,23 @@ fn forms_waiting_for_their_fields_count_against_the_unverified_share() {
                 Decision::Reject(rejection) => break rejection,
             }
         };
-        let evicted: Vec<bool> = waiting
+        let taken_back: Vec<bool> = waiting
             .iter()
-            .map(|form| form.waiting_charge().unwrap().evicted())
+            .map(|form| form.waiting_charge().unwrap().taken_back())
             .collect();
-        let kept = evicted.iter().filter(|&&e| !e).count();
+        let kept = taken_back.iter().filter(|&&e| !e).count();
         assert_eq!(kept, share / each, "{headers}");
         // The oldest made room, the newest wait; those taken back count until their streams
         // end, up to the share again: past that, a newcomer is refused until they do.
-        assert!(evicted[..evicted.len() - kept].iter().all(|&e| e));
-        assert_eq!(evicted.len() - kept, share / each);
+        assert!(taken_back[..taken_back.len() - kept].iter().all(|&e| e));
+        assert_eq!(taken_back.len() - kept, share / each);
         assert_eq!(refused.error.code, SlowDown);
         // Those that end give their share back.
         drop(waiting);
         let Decision::Forward(forward) = g.decide(&req, NOW) else {
             panic!("refused")
         };
-        assert!(!forward.form.unwrap().waiting_charge().unwrap().evicted());
+        assert!(!forward.form.unwrap().waiting_charge().unwrap().taken_back());
     }
 }
 
@@ -1879,10 +1879,10 @@ fn a_form_waiting_for_its_fields_is_not_taken_back_for_another_networks_flood() 
     let mut flooded = Vec::new();
     for _ in 0..8000 {
         flooded.push(form(flood));
-        flooded.retain(|f| !f.waiting_charge().unwrap().evicted());
+        flooded.retain(|f| !f.waiting_charge().unwrap().taken_back());
     }
     assert!(flooded.len() > 500, "{}", flooded.len());
-    assert!(!late.waiting_charge().unwrap().evicted());
+    assert!(!late.waiting_charge().unwrap().taken_back());
 }
 
 #[test]
@@ -1907,13 +1907,13 @@ fn a_form_that_ends_with_its_head_takes_no_waiting_form_back() {
         }
         if waiting
             .iter()
-            .any(|f| f.waiting_charge().unwrap().evicted())
+            .any(|f| f.waiting_charge().unwrap().taken_back())
         {
             break;
         }
     }
     // The share is full: the next waiting form would take one back.
-    waiting.retain(|f| !f.waiting_charge().unwrap().evicted());
+    waiting.retain(|f| !f.waiting_charge().unwrap().taken_back());
     match form(true) {
         Decision::Reject(rejection) => {
             assert_eq!(rejection.error.code, S3ErrorCode::MalformedPOSTRequest)
@@ -1922,5 +1922,5 @@ fn a_form_that_ends_with_its_head_takes_no_waiting_form_back() {
     }
     assert!(waiting
         .iter()
-        .all(|f| !f.waiting_charge().unwrap().evicted()));
+        .all(|f| !f.waiting_charge().unwrap().taken_back()));
 }

@@ -79,15 +79,15 @@ pub struct Hold {
 }
 
 impl Hold {
-    fn evicted(&self) -> bool {
+    fn taken_back(&self) -> bool {
         self.waiting
             .as_ref()
             .and_then(Weak::upgrade)
-            .is_some_and(|w| w.evicted())
+            .is_some_and(|w| w.taken_back())
     }
 
     fn due(&self, now_ms: u64) -> bool {
-        self.deadline_ms < now_ms || self.evicted()
+        self.deadline_ms < now_ms || self.taken_back()
     }
 }
 
@@ -149,7 +149,7 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
     if host::set_effective_context(hold.context_id).is_err() {
         return;
     }
-    let (error, why) = if hold.evicted() {
+    let (error, why) = if hold.taken_back() {
         (
             over_budget().error,
             "its waiting form made room for a newer one",

@@ -390,7 +390,7 @@ impl HeadParser {
     pub fn waiting(&self) -> usize {
         self.waiting
             .as_ref()
-            .filter(|w| !w.evicted())
+            .filter(|w| !w.taken_back())
             .map_or(0, |w| w.bytes())
     }
 
@@ -444,7 +444,7 @@ impl HeadParser {
         if matches!(self.state, State::Done(_) | State::Failed) {
             return Err(HeadError::Malformed("the form's head was already read"));
         }
-        if self.waiting.as_ref().is_some_and(|w| w.evicted()) {
+        if self.waiting.as_ref().is_some_and(|w| w.taken_back()) {
             return Err(HeadError::OverBudget);
         }
         let room = self.limit.saturating_sub(self.buf.len());
@@ -482,7 +482,7 @@ impl HeadParser {
             .max(needed);
         if !self
             .reservation
-            .resize_evicting(capacity, self.waiting.as_ref())
+            .resize_taking_back(capacity, self.waiting.as_ref())
         {
             return Err(HeadError::OverBudget);
         }
@@ -892,7 +892,7 @@ mod tests {
         let (mut first, mut second) = (parser(), parser());
         assert!(first.wait_with_headers(3000, None));
         assert!(second.wait_with_headers(3000, None));
-        assert!(first.waiting_charge().unwrap().evicted());
+        assert!(first.waiting_charge().unwrap().taken_back());
         assert_eq!(first.reserved(), 0);
         let text = body(&[("key", "a")], "c");
         assert_eq!(first.push(text.as_bytes()), Err(HeadError::OverBudget));
