@@ -379,7 +379,7 @@ impl MemoryBudget {
         true
     }
 
-    fn give_back(&self, owner: Option<&Rc<str>>, bytes: usize) {
+    fn give_back(&self, owner: Option<&str>, bytes: usize) {
         self.release(bytes);
         if let Some(owner) = owner {
             self.out_of_share(owner, bytes);
@@ -522,8 +522,7 @@ impl Drop for Waiting {
                 .taken_back
                 .set(budget.taken_back.get().saturating_sub(self.bytes));
         } else {
-            self.budget
-                .give_back(Some(&Rc::from(UNVERIFIED)), self.bytes);
+            self.budget.give_back(Some(UNVERIFIED), self.bytes);
         }
     }
 }
@@ -592,7 +591,7 @@ impl Reservation {
             }
         } else {
             self.budget
-                .give_back(self.owner.as_ref(), self.bytes - bytes);
+                .give_back(self.owner.as_deref(), self.bytes - bytes);
         }
         self.bytes = bytes;
         true
@@ -601,7 +600,7 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.budget.give_back(self.owner.as_ref(), self.bytes);
+        self.budget.give_back(self.owner.as_deref(), self.bytes);
     }
 }
 
