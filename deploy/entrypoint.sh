@@ -348,9 +348,11 @@ static_resources:
                   # never idle.
                   idle_timeout: 30s
                 # No client address is internal: Envoy would take retries, timeouts and hedging
-                # from their x-envoy-* headers (which the filter removes too; Envoys before 1.36
-                # could count RFC 1918 addresses as internal when this is unset).
-                internal_address_config: {}
+                # from their x-envoy-* headers (which the filter removes too), keep their
+                # x-request-id and pass their other x-envoy-* headers on. Not an empty list:
+                # with no range Envoy falls back to its old rule, RFC 1918 and loopback
+                # addresses internal (a red team, 2026-12-03); 0.0.0.0 is no client's address.
+                internal_address_config: { cidr_ranges: [{ address_prefix: 0.0.0.0, prefix_len: 32 }] }
                 # At most 100 requests at once on one HTTP/2 connection (RFC 9113's suggested
                 # least; Envoy's default is 2^31 - 1): with HPACK, each more costs a client a
                 # few bytes and Envoy a stream with its headers (a red team opened 1,000 a
@@ -455,7 +457,7 @@ static_resources:
                 request_headers_timeout: 10s
                 stream_idle_timeout: 60s
                 common_http_protocol_options: { idle_timeout: 30s }
-                internal_address_config: {}
+                internal_address_config: { cidr_ranges: [{ address_prefix: 0.0.0.0, prefix_len: 32 }] }
                 http2_protocol_options: { max_concurrent_streams: 100 }
                 route_config:
                   virtual_hosts:

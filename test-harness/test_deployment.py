@@ -32,6 +32,9 @@ def load(path: Path):
 # -- what every shipped configuration bounds ---------------------------------------------------
 
 SHIPPED_ENVOY_CONFIGS = ["envoy.yaml", "failover.yaml", "https-origin.yaml", "upstream-filter.yaml"]
+# Every shipped connection manager's `internal_address_config`: one range no client is in (an
+# empty list counts RFC 1918 and loopback addresses internal: test_security.py).
+NO_INTERNAL_CLIENTS = {"cidr_ranges": [{"address_prefix": "0.0.0.0", "prefix_len": 32}]}
 
 
 def connection_managers(config: dict) -> list[dict]:
@@ -44,19 +47,20 @@ def connection_managers(config: dict) -> list[dict]:
 def assert_bounds_idle_clients(hcm: dict, where: str):
     """A request head within 10 s; a connection with no request in flight closed after 30 s
     (Envoy's default, an hour, applies before a head's first byte: a red team held 20,000
-    silent connections so, 2026-12-02); no client counted as internal (x-envoy-* headers); at
+    silent connections so, 2026-12-02); no client counted as internal (x-envoy-* headers: one
+    range no client has, as an empty list counts RFC 1918 and loopback addresses); at
     most 100 streams at once on an HTTP/2 connection (a red team paused 1,000 a connection,
     2026-12-03)."""
     assert hcm.get("request_headers_timeout") == "10s", where
     assert hcm.get("common_http_protocol_options", {}).get("idle_timeout") == "30s", where
-    assert hcm.get("internal_address_config") == {}, where
+    assert hcm.get("internal_address_config") == NO_INTERNAL_CLIENTS, where
     assert hcm.get("http2_protocol_options", {}).get("max_concurrent_streams") == 100, where
 
 
 @pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
 def test_every_shipped_connection_manager_bounds_idle_clients(name):
     """Each shipped Envoy configuration: every downstream connection manager has the head
-    deadline, the idle timeout and an explicit (empty) internal address list. (The image's
+    deadline, the idle timeout and an internal address list no client is in. (The image's
     rendered configuration: test_entrypoint.py; Istio's and Envoy Gateway's: their tests.)"""
     managers = connection_managers(load(ENVOY_DIR / name))
     assert managers

@@ -143,7 +143,7 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     (monitor,) = config["overload_manager"]["resource_monitors"]
     assert clients["connection"]["connectionLimit"]["value"] == monitor["typed_config"]["max_active_downstream_connections"]
     # What EG cannot set, the patch sets: normalize_path off, the request head deadline, no
-    # client address internal (an empty list, as envoy.yaml's).
+    # client address internal (one range no client has, as envoy.yaml's).
     patched = {p["operation"]["path"].lstrip("/"): p["operation"]["value"] for p in eg_doc("EnvoyPatchPolicy")["spec"]["jsonPatches"]}
     assert patched == {"normalize_path": hcm["normalize_path"], "request_headers_timeout": hcm["request_headers_timeout"],
                        "internal_address_config": hcm["internal_address_config"]}

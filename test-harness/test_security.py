@@ -889,43 +889,67 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
-    """MinIO takes the client's address for aws:SourceIp and its logs from X-Forwarded-For,
-    X-Real-IP or Forwarded, which no client signs: the shipped configuration writes
-    X-Forwarded-For itself and removes the others, after the filter."""
+def headers_at_origin(sent: dict) -> dict:
+    """The headers a recording origin behind the shipped configuration receives of a signed
+    GET from 127.0.0.1 that carries `sent` besides."""
     recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.received = []
     threading.Thread(target=recorder.serve_forever, daemon=True).start()
     try:
         origin = f"127.0.0.1:{recorder.server_port}"
-        config = render(
-            origin_host="127.0.0.1",
-            origin_port=recorder.server_port,
-            filter_config=filter_config_json(origin),
-        )
+        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
+                        filter_config=filter_config_json(origin))
         with Envoy(config) as envoy:
-            spoofed = {
-                "X-Forwarded-For": "10.1.2.3",
-                "X-Real-IP": "10.1.2.3",
-                "Forwarded": "for=10.1.2.3",
-                "X-Forwarded-Host": "evil.example",
-                # SeaweedFS tries these as the signed host and path; MinIO reads the scheme.
-                "X-Forwarded-Scheme": "https",
-                "X-Forwarded-Port": "443",
-                "X-Forwarded-Prefix": "/other",
-            }
             request = sign_header(envoy.authority, "GET", "/bucket/key")
-            for name, value in spoofed.items():
+            for name, value in sent.items():
                 request = request.with_header(name, value)
             assert send(envoy.authority, request).status == 200
     finally:
         recorder.shutdown()
     # Envoy's health checks of the origin come in too.
     [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
+    return headers
+
+
+def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
+    """MinIO takes the client's address for aws:SourceIp and its logs from X-Forwarded-For,
+    X-Real-IP or Forwarded, which no client signs: the shipped configuration writes
+    X-Forwarded-For itself and removes the others, after the filter."""
+    headers = headers_at_origin({
+        "X-Forwarded-For": "10.1.2.3",
+        "X-Real-IP": "10.1.2.3",
+        "Forwarded": "for=10.1.2.3",
+        "X-Forwarded-Host": "evil.example",
+        # SeaweedFS tries these as the signed host and path; MinIO reads the scheme.
+        "X-Forwarded-Scheme": "https",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Prefix": "/other",
+    })
     assert headers["x-forwarded-for"] == "127.0.0.1"
     for name in ("x-real-ip", "forwarded", "x-forwarded-host", "x-forwarded-scheme", "x-forwarded-port",
                  "x-forwarded-prefix"):
         assert name not in headers, name
+
+
+def test_no_client_counts_as_internal():
+    """A client Envoy counts as internal has its retries, timeouts and hedging taken from its
+    x-envoy-* headers (the filter removes those: class 1c), its x-request-id kept (the id of
+    the access log, the filter's log lines and its error answers) and its other x-envoy-*
+    headers (forced tracing, decorators) passed on. The shipped configurations said so with
+    `internal_address_config: {}`, but with no range Envoy falls back to its old rule, RFC
+    1918 and loopback addresses internal: this loopback client was (a red team, 2026-12-03).
+    They now list one range, 0.0.0.0/32, no client's address."""
+    headers = headers_at_origin({
+        "x-request-id": "client-chosen-id",
+        "x-envoy-force-trace": "1",
+        "x-envoy-decorator-operation": "op",
+        "x-envoy-downstream-service-cluster": "c",
+        "x-envoy-ip-tags": "t",
+    })
+    assert "x-envoy-internal" not in headers, headers
+    assert headers.get("x-request-id") not in (None, "client-chosen-id"), headers
+    assert not {"x-envoy-force-trace", "x-envoy-decorator-operation", "x-envoy-downstream-service-cluster",
+                "x-envoy-ip-tags"} & set(headers), headers
 
 
 class _Unavailable(_Recorder):
