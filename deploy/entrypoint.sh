@@ -364,7 +364,8 @@ static_resources:
                 # host are removed, in route_config (after the filter). Behind a load balancer
                 # that appends to X-Forwarded-For, TRUSTED_PROXY_HOPS is the number of such hops
                 # (with 0, the origin sees the balancer's address, and X-Forwarded-Proto is this
-                # listener's scheme).
+                # listener's scheme; with more, Envoy keeps the X-Forwarded-Proto it receives, so
+                # the balancer must set it, not pass the client's on).
                 use_remote_address: true
                 xff_num_trusted_hops: $trusted_hops
                 access_log:
@@ -458,6 +459,11 @@ static_resources:
                 stream_idle_timeout: 60s
                 common_http_protocol_options: { idle_timeout: 30s }
                 internal_address_config: { cidr_ranges: [{ address_prefix: 0.0.0.0, prefix_len: 32 }] }
+                # The peer's address, not X-Forwarded-For's last entry, is what the range is
+                # matched against: without it, a scraper sending X-Forwarded-For: 0.0.0.0
+                # counted as internal, and its x-envoy-max-retries had admin render one scrape
+                # 51 times (a red team, 2026-12-03).
+                use_remote_address: true
                 http2_protocol_options: { max_concurrent_streams: 100 }
                 route_config:
                   virtual_hosts:

@@ -231,6 +231,14 @@ def test_metrics_port_serves_metrics_and_readiness_only(origin, origin_s3, tmp_p
             assert e.value.code == 404
         # The admin interface itself is on loopback only.
         assert proxy.admin.startswith("127.0.0.1:")
+        # No scraper is internal, whatever its X-Forwarded-For says: one that claimed the one
+        # internal address, 0.0.0.0, had its x-envoy-* retries obeyed (a red team, 2026-12-03).
+        before = proxy.counter("cluster.admin.upstream_rq_total")
+        steering = {"x-envoy-retry-on": "retriable-status-codes", "x-envoy-retriable-status-codes": "200",
+                    "x-envoy-max-retries": "3", "X-Forwarded-For": "0.0.0.0"}
+        urllib.request.urlopen(urllib.request.Request(f"{base}/ready", headers=steering), timeout=5).read()
+        time.sleep(0.5)
+        assert proxy.counter("cluster.admin.upstream_rq_total") - before == 1
 
 
 @pytest.fixture(scope="module")
