@@ -935,9 +935,10 @@ def test_no_client_counts_as_internal():
     """A client Envoy counts as internal has its retries, timeouts and hedging taken from its
     x-envoy-* headers (the filter removes those: class 1c), its x-request-id kept (the id of
     the access log, the filter's log lines and its error answers) and its other x-envoy-*
-    headers (forced tracing, decorators) passed on. The shipped configurations said so with
-    `internal_address_config: {}`, but with no range Envoy falls back to its old rule, RFC
-    1918 and loopback addresses internal: this loopback client was (a red team, 2026-12-03).
+    headers (forced tracing, decorators) passed on. The shipped configurations meant to count
+    no client so with `internal_address_config: {}`, but with no range Envoy falls back to its
+    old rule, RFC 1918 and loopback addresses internal: this loopback client was (a red team,
+    2026-12-03).
     They now list one range, 0.0.0.0/32, no client's address."""
     headers = headers_at_origin({
         "x-request-id": "client-chosen-id",

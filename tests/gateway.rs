@@ -1835,7 +1835,7 @@ fn forms_waiting_for_their_fields_count_against_the_unverified_share() {
             .iter()
             .map(|form| form.waiting_charge().unwrap().taken_back())
             .collect();
-        let kept = taken_back.iter().filter(|&&e| !e).count();
+        let kept = taken_back.iter().filter(|&&taken| !taken).count();
         assert_eq!(kept, share / each, "{headers}");
         // The oldest made room, the newest wait; those taken back count until their streams
         // end, up to the share again: past that, a newcomer is refused until they do.
