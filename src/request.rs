@@ -70,8 +70,9 @@ impl<'a> Request<'a> {
         });
         Ok(Request::new(
             method.ok_or(MissingPseudoHeader(":method"))?,
-            // Envoy refuses other forms (`*`, absolute URIs) before filters run; a path that
-            // does not begin with `/` would have the bucket read from its first bytes.
+            // Envoy answers `OPTIONS *` itself and splits an absolute URI into `:authority`
+            // and a path before filters run; a path that does not begin with `/` would have
+            // the bucket read from its first bytes.
             path.filter(|path| path.first() == Some(&b'/'))
                 .ok_or(MissingPseudoHeader(":path"))?,
             authority.ok_or(MissingPseudoHeader(":authority"))?,

@@ -123,6 +123,22 @@ def test_a_host_not_served_is_refused(proxy, origin_s3, bucket):
         assert b"does not serve the host" in r.body
 
 
+def test_an_absolute_uri_names_the_host(proxy, origin_s3, bucket, secret):
+    """Envoy's HTTP/1 codec takes a request target in absolute form (as clients send it to a
+    forward proxy: DuckDB's `http_proxy`) and the host in it over `Host` (RFC 9112, 3.2.2):
+    that host is the `:authority` the filter verifies and serves. A request signed for the
+    served name goes on whatever `Host` says; the same request with its URI naming a host not
+    served is refused, though its `Host` names the served one."""
+    url = presign(proxy.authority, "GET", f"/{bucket}/secret.txt")
+    r = send("s3.example.net", RawRequest("GET", f"http://{proxy.authority}{url.target}"), port=proxy.port)
+    assert (r.status, r.body) == (200, secret)
+    signed = sign_header(proxy.authority, "DELETE", f"/{bucket}/secret.txt")
+    elsewhere = RawRequest("DELETE", f"http://s3.example.net:{proxy.port}{signed.target}", signed.headers)
+    r = assert_refused(proxy, origin_s3, bucket, elsewhere, 400, "InvalidRequest")
+    assert b"does not serve the host" in r.body
+    assert_object(origin_s3, bucket, "secret.txt", secret)
+
+
 def test_virtual_hosted_put_cannot_create_a_bucket(proxy, origin_s3, bucket):
     """`PUT /newbucket` to `<bucket>.localhost` means "put object newbucket into bucket"; read
     path-style it would create bucket newbucket at the origin. It reaches the origin as the
