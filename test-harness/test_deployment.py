@@ -136,6 +136,19 @@ def test_compose_is_valid_for_the_compose_specification():
     assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
 
 
+def test_failover_tries_each_origin_once():
+    """failover.yaml retries as many times as it has origins besides the first, so a request
+    is tried at each at most once: with two retries for two origins, a DELETE both answered
+    503 after acting ran twice at the primary and once at the backup (red team 19)."""
+    config = load(ENVOY_DIR / "failover.yaml")
+    (cluster,) = [c for c in config["static_resources"]["clusters"] if c["name"] == "s3_origins"]
+    origins = len(cluster["load_assignment"]["endpoints"])
+    (manager,) = connection_managers(config)
+    routes = [r for v in manager["route_config"]["virtual_hosts"] for r in v["routes"]]
+    policies = [r["route"]["retry_policy"] for r in routes if r["route"].get("cluster") == "s3_origins"]
+    assert policies and all(p["num_retries"] == origins - 1 for p in policies), policies
+
+
 def test_failover_compose_is_valid_and_runs_failover_yaml():
     """docker-compose.failover.yml: valid for the compose specification, two MinIOs with
     their own key pairs, Envoy running envoy/failover.yaml with the secrets it names."""
