@@ -136,6 +136,15 @@ def test_compose_is_valid_for_the_compose_specification():
     assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
 
 
+def test_the_readme_s_yaml_snippets_parse():
+    """A reader copies README's YAML excerpts: each fenced block is YAML as it stands (an
+    elision belongs in a comment)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        list(yaml.safe_load_all(block))
+
+
 def test_failover_tries_each_origin_once():
     """failover.yaml retries as many times as it has origins besides the first, so a request
     is tried at each at most once: with two retries for two origins, a DELETE both answered

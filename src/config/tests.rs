@@ -580,3 +580,23 @@ fn with_several_keys_a_key_s_half_of_the_budget_holds_a_whole_chunk() {
     assert_eq!(e.field, "chunk_memory_budget_bytes");
     assert!(Config::parse(two_keys(2_097_156).as_bytes(), &no_env).is_ok());
 }
+
+/// The configurations README.md shows load as they stand (a reader copies them): every
+/// fenced JSON block that names `public_domains`, its `*_env` variables set.
+#[test]
+fn the_readme_s_configurations_load() {
+    let readme = include_str!("../../README.md");
+    let env = |name: &str| Some(format!("the secret in {name}"));
+    let mut loaded = 0;
+    for block in readme.split("```json\n").skip(1) {
+        let json = block.split("```").next().unwrap_or_default();
+        if !json.contains("\"public_domains\"") {
+            continue;
+        }
+        if let Err(e) = Plugin::parse(json.as_bytes(), &env) {
+            panic!("README's configuration does not load: {e:?}\n{json}");
+        }
+        loaded += 1;
+    }
+    assert!(loaded >= 2, "{loaded} configurations found in README.md");
+}
