@@ -10,6 +10,7 @@ use crate::bytes::{is_amz_name, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
+use crate::unsigned_chunks::Trailers;
 use crate::verify::Verified;
 
 /// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not
@@ -230,11 +231,49 @@ pub(crate) fn body_check_for(
             Hold::LastByte
         }
     };
-    Ok(expected()?.map(|expected| BodyCheck {
+    let expected = expected()?;
+    // An unsigned aws-chunked body is read for its trailer even when no digest binds it.
+    if expected.is_none() && framing == Framing::Plain {
+        return Ok(None);
+    }
+    Ok(Some(BodyCheck {
         expected,
         hold: hold(),
         framing,
     }))
+}
+
+/// How the body carries its data: in unsigned aws-chunked framing when the request says so
+/// (`x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER`, signed or not: the origin
+/// decodes the body either way), its trailer carrying the checksums `x-amz-trailer` announces.
+pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
+    match req.single("x-amz-content-sha256") {
+        Ok(Some(value)) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {}
+        _ => return Ok(Framing::Plain),
+    }
+    let announced = req
+        .single("x-amz-trailer")
+        .map_err(|_| Rejection::new(InvalidArgument, "x-amz-trailer is repeated"))?;
+    Trailers::announced(announced)
+        .map(Framing::AwsChunked)
+        .map_err(|why| Rejection::new(InvalidRequest, why))
+}
+
+/// The check of an unsigned aws-chunked body that no digest binds: its framing, and a trailer
+/// of exactly the checksums announced. The last byte waits, so an origin never completes a
+/// body whose trailer carries more (a red team found such trailers forwarded, 2026-12-04).
+pub(crate) fn framing_check(req: &Request<'_>) -> Result<Option<BodyCheck>, Rejection> {
+    if !carries_a_body(req.method) {
+        return Ok(None);
+    }
+    Ok(match framing_of(req)? {
+        Framing::Plain => None,
+        framing => Some(BodyCheck {
+            expected: None,
+            hold: Hold::LastByte,
+            framing,
+        }),
+    })
 }
 
 /// Whether a request's body is a document (XML, JSON) rather than object data: a `POST`, or a
@@ -312,19 +351,14 @@ pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Re
     if !required {
         return Ok(None);
     }
-    let framing = match req.single("x-amz-content-sha256") {
-        Ok(Some(value)) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {
-            Framing::AwsChunked
-        }
-        _ => Framing::Plain,
-    };
+    let framing = framing_of(req)?;
     // A value S3 would read as none (SigV2 signs an empty `Content-MD5` line) gives none.
     let md5 = req
         .single("content-md5")
         .map_err(|_| invalid_content_md5())?;
     if let Some(md5) = md5.map(<[u8]>::trim_ascii).filter(|md5| !md5.is_empty()) {
         return Ok(Some(BodyCheck {
-            expected: parse_content_md5(md5)?,
+            expected: Some(parse_content_md5(md5)?),
             hold: Hold::Whole,
             framing,
         }));
@@ -336,10 +370,9 @@ pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Re
             || req.params().iter().any(|param| {
                 is_checksum(&param.decoded_name()) && gives_one(&param.decoded_value())
             });
-    let trailer = framing == Framing::AwsChunked
-        && req
-            .values("x-amz-trailer")
-            .any(|value| is_checksum(value.trim_ascii()));
+    // What framing_of read: only checksums may be announced.
+    let trailer =
+        matches!(framing, Framing::AwsChunked(announced) if announced != Trailers::default());
     if checksum || trailer {
         return Ok(None);
     }

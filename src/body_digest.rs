@@ -33,7 +33,7 @@
 use crate::memory_budget::{MemoryBudget, Reservation};
 use crate::rejection::Rejection;
 use crate::s3_error::S3ErrorCode::{BadDigest, XAmzContentSHA256Mismatch};
-use crate::unsigned_chunks::ChunkDecoder;
+use crate::unsigned_chunks::{ChunkDecoder, Trailers};
 use base64::Engine;
 use md5::Md5;
 use sha1::Sha1;
@@ -74,14 +74,16 @@ pub enum Framing {
     #[default]
     Plain,
     /// In unsigned aws-chunked framing (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the digest is
-    /// over the decoded data, and the body must be well framed.
-    AwsChunked,
+    /// over the decoded data, and the body must be well framed, its trailer carrying exactly
+    /// these checksums.
+    AwsChunked(Trailers),
 }
 
 /// The check a request's body gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BodyCheck {
-    pub expected: Expected,
+    /// The digest it must match; none for an aws-chunked body checked for its framing alone.
+    pub expected: Option<Expected>,
     pub hold: Hold,
     pub framing: Framing,
 }
@@ -89,7 +91,7 @@ pub struct BodyCheck {
 impl BodyCheck {
     /// Whether an empty body passes (one that ends with the request head).
     pub fn accepts_empty(&self) -> bool {
-        self.framing == Framing::Plain && self.expected.matches_empty()
+        self.framing == Framing::Plain && self.expected.is_none_or(|e| e.matches_empty())
     }
 }
 
@@ -305,8 +307,11 @@ pub struct BodyDigest {
 impl BodyDigest {
     pub fn new(check: BodyCheck, budget: Rc<MemoryBudget>) -> Self {
         BodyDigest {
-            digest: Some(RunningDigest::new(check.expected)),
-            chunks: (check.framing == Framing::AwsChunked).then(ChunkDecoder::default),
+            digest: check.expected.map(RunningDigest::new),
+            chunks: match check.framing {
+                Framing::AwsChunked(trailers) => Some(ChunkDecoder::new(trailers)),
+                Framing::Plain => None,
+            },
             check,
             held: Vec::new(),
             reservation: Reservation::new(budget),
@@ -367,7 +372,8 @@ impl BodyDigest {
                 .feed(input, |data| digest.update(data))
                 .map_err(BodyError::Framing)?,
             (Some(digest), None) => digest.update(input),
-            (None, _) => {}
+            (None, Some(chunks)) => chunks.feed(input, |_| {}).map_err(BodyError::Framing)?,
+            (None, None) => {}
         }
         match self.check.hold {
             Hold::LastByte => {
@@ -402,16 +408,16 @@ impl BodyDigest {
 
     /// The body has ended: what was held, if the body matches the digest.
     pub fn finish(&mut self) -> Result<Vec<u8>, BodyError> {
-        let expected = self.check.expected;
         let framed = self.chunks.as_ref().map_or(Ok(()), ChunkDecoder::finish);
-        let matches = self.digest.take().is_some_and(RunningDigest::matches);
+        let digest = self.digest.take();
         let held = std::mem::take(&mut self.held);
         self.reservation.resize(0);
         framed.map_err(BodyError::Framing)?;
-        if matches {
-            Ok(held)
-        } else {
-            Err(BodyError::Mismatch(expected))
+        match self.check.expected {
+            Some(expected) if !digest.is_some_and(RunningDigest::matches) => {
+                Err(BodyError::Mismatch(expected))
+            }
+            _ => Ok(held),
         }
     }
 }
@@ -435,7 +441,7 @@ mod tests {
     fn digest(expected: Expected, hold: Hold, budget: usize) -> BodyDigest {
         BodyDigest::new(
             BodyCheck {
-                expected,
+                expected: Some(expected),
                 hold,
                 framing: Framing::Plain,
             },
@@ -545,7 +551,7 @@ mod tests {
         // What a refused or finished document held goes back to the budget.
         let budget = MemoryBudget::new(1 << 20);
         let check = BodyCheck {
-            expected: sha256_of(b"doc"),
+            expected: Some(sha256_of(b"doc")),
             hold: Hold::Whole,
             framing: Framing::Plain,
         };
@@ -560,7 +566,7 @@ mod tests {
     fn a_document_reserves_what_it_holds_and_its_announced_length() {
         let budget = MemoryBudget::new(8 << 20);
         let check = BodyCheck {
-            expected: sha256_of(b""),
+            expected: Some(sha256_of(b"")),
             hold: Hold::Whole,
             framing: Framing::Plain,
         };
@@ -606,11 +612,12 @@ mod tests {
     fn an_aws_chunked_body_is_checked_by_its_decoded_data() {
         let data = b"hello0123456789";
         let body = b"5\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        let crc32 = Trailers::announced(Some(b"x-amz-checksum-crc32")).unwrap();
         let chunked = |expected| {
             let check = BodyCheck {
-                expected,
+                expected: Some(expected),
                 hold: Hold::LastByte,
-                framing: Framing::AwsChunked,
+                framing: Framing::AwsChunked(crc32),
             };
             BodyDigest::new(check, MemoryBudget::new(1 << 20))
         };
@@ -621,7 +628,7 @@ mod tests {
             assert_eq!(end.as_deref(), Ok(&body[..]), "cut at {cut}");
         }
         // Other data in the same framing, or the right data badly framed, is refused.
-        let other = b"5\r\nHELLO\r\nA\r\n0123456789\r\n0\r\n\r\n";
+        let other = b"5\r\nHELLO\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
         let expected = md5_of(data);
         assert_eq!(
             stream_with(chunked(expected), &[other]).1,
@@ -632,17 +639,36 @@ mod tests {
             stream_with(chunked(expected), &[truncated]).1,
             Err(BodyError::Framing(_))
         ));
-        let extended = b"5;x=y\r\nhello\r\n0\r\n\r\n";
+        let extended = b"5;x=y\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
         assert!(matches!(
             stream_with(chunked(md5_of(b"hello")), &[extended]).1,
             Err(BodyError::Framing(_))
         ));
         assert!(!BodyCheck {
-            expected: md5_of(b""),
+            expected: Some(md5_of(b"")),
             hold: Hold::LastByte,
-            framing: Framing::AwsChunked
+            framing: Framing::AwsChunked(crc32)
         }
         .accepts_empty());
+        // With no digest, the framing and the trailer alone: an unannounced trailer's last
+        // byte never goes on.
+        let framing_only = || {
+            let check = BodyCheck {
+                expected: None,
+                hold: Hold::LastByte,
+                framing: Framing::AwsChunked(crc32),
+            };
+            BodyDigest::new(check, MemoryBudget::new(1 << 20))
+        };
+        let (before, end) = stream_with(framing_only(), &[other]);
+        assert_eq!(before, other[..other.len() - 1]);
+        assert_eq!(end.as_deref(), Ok(&other[..]));
+        let smuggled =
+            b"5\r\nHELLO\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-acl:public-read\r\n\r\n";
+        assert!(matches!(
+            stream_with(framing_only(), &[smuggled]).1,
+            Err(BodyError::Framing(_))
+        ));
     }
 
     #[test]
@@ -724,13 +750,14 @@ mod tests {
     #[test]
     fn an_empty_body_is_taken_at_the_head_when_it_matches_unframed() {
         let check = |expected, framing| BodyCheck {
-            expected,
+            expected: Some(expected),
             hold: Hold::LastByte,
             framing,
         };
         assert!(check(md5_of(b""), Framing::Plain).accepts_empty());
         assert!(!check(md5_of(b"x"), Framing::Plain).accepts_empty());
-        assert!(!check(md5_of(b""), Framing::AwsChunked).accepts_empty());
+        let none = Framing::AwsChunked(Trailers::default());
+        assert!(!check(md5_of(b""), none).accepts_empty());
     }
 
     /// base64 of 31 bytes is 44 characters, as long as a SHA-256's, and of 19 bytes 28, as a
@@ -783,7 +810,7 @@ mod tests {
     fn a_document_reservation_doubles_and_may_reach_the_bound() {
         let budget = MemoryBudget::new(8 << 20);
         let check = BodyCheck {
-            expected: md5_of(b""),
+            expected: Some(md5_of(b"")),
             hold: Hold::Whole,
             framing: Framing::Plain,
         };

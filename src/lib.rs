@@ -33,7 +33,7 @@ mod router_directives;
 pub mod s3_error;
 pub mod sigv2;
 pub mod sigv4;
-mod unsigned_chunks;
+pub mod unsigned_chunks;
 mod unsigned_headers;
 mod verify;
 mod verify_v2;

@@ -1,6 +1,7 @@
 //! The data of an aws-chunked body whose chunks are unsigned
 //! (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`, what the AWS SDKs send over HTTPS), decoded as it
-//! streams so that a signed `Content-MD5` or checksum can be checked against it:
+//! streams so that a signed `Content-MD5` or checksum can be checked against it, and its
+//! trailer held to the checksums the signed `x-amz-trailer` announced:
 //!
 //! ```text
 //! <hex size>\r\n<data>\r\n   … repeated …
@@ -15,13 +16,57 @@
 //! digits, as for signed chunks (`aws_chunked::chunk_size`: s3s reads only the first eight, so
 //! a ninth let a chosen body read one way here and another at s3s-fs, a review found); data not
 //! followed by exactly CRLF; bytes after the trailer).
+//!
+//! Nothing signs the trailer's values, so it may carry nothing but what the signature
+//! announced: an origin reads its fields like headers (s3s-fs checked an unannounced
+//! `x-amz-checksum-sha256` there), and an `x-amz-acl` or `x-minio-*` line would be an unsigned
+//! header by another road (a red team saw them forwarded, 2026-12-04).
 
 use crate::aws_chunked::chunk_size;
+use crate::bytes::split_once_bytes;
 
 /// The most bytes a size line or a trailer line may have.
 const MAX_LINE: usize = 1024;
-/// The most bytes the whole trailer may have.
-const MAX_TRAILER: usize = 16 * 1024;
+
+/// The trailers an unsigned aws-chunked body may carry: S3's checksums, each once.
+const CHECKSUMS: [&[u8]; 5] = [
+    b"x-amz-checksum-crc32",
+    b"x-amz-checksum-crc32c",
+    b"x-amz-checksum-crc64nvme",
+    b"x-amz-checksum-sha1",
+    b"x-amz-checksum-sha256",
+];
+
+/// A set of the trailers in `CHECKSUMS`, one bit each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Trailers(u8);
+
+impl Trailers {
+    /// The trailers an `x-amz-trailer` value announces (`a, b`; none without one). A name that
+    /// is not a checksum, or one named twice, is refused: S3 takes only checksums there.
+    pub fn announced(x_amz_trailer: Option<&[u8]>) -> Result<Self, &'static str> {
+        let mut set = Trailers::default();
+        for name in x_amz_trailer.unwrap_or_default().split(|&b| b == b',') {
+            let name = name.trim_ascii();
+            if name.is_empty() {
+                continue;
+            }
+            let bit = bit_of(name).ok_or("x-amz-trailer names a trailer that is not a checksum")?;
+            if set.0 & bit != 0 {
+                return Err("x-amz-trailer names a trailer twice");
+            }
+            set.0 |= bit;
+        }
+        Ok(set)
+    }
+}
+
+fn bit_of(name: &[u8]) -> Option<u8> {
+    CHECKSUMS
+        .iter()
+        .position(|known| known.eq_ignore_ascii_case(name))
+        .map(|at| 1 << at)
+}
 
 enum State {
     /// Reading a chunk's size line.
@@ -30,9 +75,12 @@ enum State {
     Data(u64),
     /// After a chunk's data: this many bytes of its CRLF seen.
     DataEnd(u8),
-    /// After the final chunk: reading trailer lines, this many bytes so far.
-    Trailer(usize),
-    Done,
+    /// After the final chunk: reading trailer lines.
+    Trailer,
+    /// After the trailer, this many bytes of one more CRLF seen: minio-go ends its trailer with
+    /// two (`name:value\n\r\n\r\n`, v7.0.46 on), which origins skip. Only that may follow,
+    /// once: other bytes would be read as the next request on the origin's connection.
+    Done(u8),
 }
 
 /// Decodes one body.
@@ -40,18 +88,22 @@ pub struct ChunkDecoder {
     state: State,
     /// The line being read (a size line or a trailer line), bounded by `MAX_LINE`.
     line: Vec<u8>,
-}
-
-impl Default for ChunkDecoder {
-    fn default() -> Self {
-        ChunkDecoder {
-            state: State::Size,
-            line: Vec::new(),
-        }
-    }
+    /// What the trailer must carry, and what it has so far.
+    announced: Trailers,
+    seen: Trailers,
 }
 
 impl ChunkDecoder {
+    /// A decoder for a body whose trailer carries exactly `announced`.
+    pub fn new(announced: Trailers) -> Self {
+        ChunkDecoder {
+            state: State::Size,
+            line: Vec::new(),
+            announced,
+            seen: Trailers::default(),
+        }
+    }
+
     /// Takes the next piece of the encoded body, handing `data` every piece of chunk data in it,
     /// in order. The error says what is malformed.
     pub fn feed(
@@ -61,7 +113,7 @@ impl ChunkDecoder {
     ) -> Result<(), &'static str> {
         while let Some(&first) = input.first() {
             match self.state {
-                State::Size | State::Trailer(_) => {
+                State::Size | State::Trailer => {
                     let end = input.iter().position(|&b| b == b'\n').map(|at| at + 1);
                     let (part, rest) = input.split_at(end.unwrap_or(input.len()));
                     if self.line.len() + part.len() > MAX_LINE {
@@ -96,7 +148,13 @@ impl ChunkDecoder {
                         _ => State::Size,
                     };
                 }
-                State::Done => return Err("bytes follow the trailer"),
+                State::Done(seen) => {
+                    if b"\r\n".get(usize::from(seen)) != Some(&first) {
+                        return Err("bytes follow the trailer");
+                    }
+                    input = input.get(1..).unwrap_or_default();
+                    self.state = State::Done(seen + 1);
+                }
             }
         }
         Ok(())
@@ -105,34 +163,44 @@ impl ChunkDecoder {
     /// The body has ended: whether it ended where it may.
     pub fn finish(&self) -> Result<(), &'static str> {
         match self.state {
-            State::Done => Ok(()),
+            State::Done(0 | 2) => Ok(()),
             _ => Err("the body ended before its final chunk and trailer"),
         }
     }
 
     fn end_line(&mut self, line: &[u8]) -> Result<(), &'static str> {
-        let content = line
-            .strip_suffix(b"\r\n")
-            .ok_or("a line does not end in CRLF")?;
+        const TRAILERS_DIFFER: &str = "the trailers differ from those x-amz-trailer announced";
+        let crlf = line.strip_suffix(b"\r\n");
+        // A trailer line may end in a bare LF: minio-go writes `name:value\n` (and MinIO and
+        // s3s read it so, as `aws_chunked` does); a size line may not.
+        let content = match self.state {
+            State::Trailer => crlf.or_else(|| line.strip_suffix(b"\n")),
+            _ => crlf,
+        }
+        .ok_or("a line does not end in CRLF")?;
         match self.state {
             State::Size => {
                 let size = chunk_size(content)
                     .ok_or("a chunk size is not 1 to 8 hex digits (or carries an extension)")?;
                 self.state = match size {
-                    0 => State::Trailer(0),
+                    0 => State::Trailer,
                     size => State::Data(size),
                 };
             }
-            State::Trailer(so_far) => {
-                let so_far = so_far + line.len();
-                if so_far > MAX_TRAILER {
-                    return Err("the trailer is too long");
+            State::Trailer if content.is_empty() => {
+                if self.seen != self.announced {
+                    return Err(TRAILERS_DIFFER);
                 }
-                self.state = match content {
-                    [] => State::Done,
-                    _ if content.contains(&b':') => State::Trailer(so_far),
-                    _ => return Err("a trailer line is not name:value"),
-                };
+                self.state = State::Done(0);
+            }
+            State::Trailer => {
+                let (name, _) =
+                    split_once_bytes(content, b':').ok_or("a trailer line is not name:value")?;
+                let bit = bit_of(name.trim_ascii()).ok_or(TRAILERS_DIFFER)?;
+                if self.announced.0 & bit == 0 || self.seen.0 & bit != 0 {
+                    return Err(TRAILERS_DIFFER);
+                }
+                self.seen.0 |= bit;
             }
             _ => {}
         }
@@ -144,11 +212,15 @@ impl ChunkDecoder {
 mod tests {
     use super::*;
 
-    /// Decodes `body` split at every point into two pieces: the data, or the error.
-    fn decode_split(body: &[u8]) -> Result<Vec<u8>, &'static str> {
+    const CRC32: &[u8] = b"x-amz-checksum-crc32";
+
+    /// Decodes `body`, whose trailer must carry `announced`, split at every point into two
+    /// pieces: the data, or the error.
+    fn decode_split(body: &[u8], announced: &[u8]) -> Result<Vec<u8>, &'static str> {
+        let announced = Trailers::announced(Some(announced)).unwrap();
         let mut first = None;
         for cut in 0..=body.len() {
-            let mut decoder = ChunkDecoder::default();
+            let mut decoder = ChunkDecoder::new(announced);
             let mut out = Vec::new();
             let result = decoder
                 .feed(&body[..cut], |d| out.extend_from_slice(d))
@@ -166,11 +238,22 @@ mod tests {
     #[test]
     fn decodes_what_the_sdks_send_split_anywhere() {
         let body = b"5\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
-        assert_eq!(decode_split(body), Ok(b"hello0123456789".to_vec()));
-        assert_eq!(decode_split(b"0\r\n\r\n"), Ok(Vec::new()));
+        assert_eq!(decode_split(body, CRC32), Ok(b"hello0123456789".to_vec()));
+        assert_eq!(decode_split(b"0\r\n\r\n", b""), Ok(Vec::new()));
         assert_eq!(
-            decode_split(b"000B\r\nhello world\r\n0\r\n\r\n"),
+            decode_split(b"000B\r\nhello world\r\n0\r\n\r\n", b""),
             Ok(b"hello world".to_vec())
+        );
+        let two = b"0\r\nx-amz-checksum-sha256:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\nX-Amz-Checksum-CRC32 : NhCmhg==\r\n\r\n";
+        assert_eq!(
+            decode_split(two, b"x-amz-checksum-crc32, x-amz-checksum-sha256"),
+            Ok(Vec::new())
+        );
+        // minio-go's unsigned trailer (v7.0.46 on).
+        let minio_go = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32c:mnG7TA==\n\r\n\r\n";
+        assert_eq!(
+            decode_split(minio_go, b"x-amz-checksum-crc32c"),
+            Ok(b"hello".to_vec())
         );
     }
 
@@ -190,65 +273,62 @@ mod tests {
             b"000000005\r\nhello\r\n0\r\n\r\n",
             b"5\r\nhello\r\n0\r\nno-colon\r\n\r\n",
             b"5\r\nhello\r\n0\r\n\r\nextra",
-            b"5\r\nhello\r\n0\r\n\r\n\r\n",
+            b"5\r\nhello\r\n0\r\n\r\n\r\n\r\n",
+            b"5\r\nhello\r\n0\r\n\r\n\r",
+            b"5\r\nhello\r\n0\r\n\r\n\n",
             b"5\r\nhello\r\n0\r\n",
             b"5\r\nhel",
             b"",
         ] {
             assert!(
-                decode_split(bad).is_err(),
+                decode_split(bad, b"").is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
         // A line without end is bounded.
-        let mut decoder = ChunkDecoder::default();
+        let mut decoder = ChunkDecoder::new(Trailers::default());
         assert!(decoder.feed(&[b'0'; MAX_LINE + 1], |_| {}).is_err());
-        let trailer: Vec<u8> = b"0\r\n"
-            .iter()
-            .copied()
-            .chain((0..40).flat_map(|_| {
-                let mut line = b"x-amz-meta-pad:".to_vec();
-                line.extend_from_slice(&[b'a'; 500]);
-                line.extend_from_slice(b"\r\n");
-                line
-            }))
-            .collect();
-        let mut decoder = ChunkDecoder::default();
-        assert_eq!(
-            decoder.feed(&trailer, |_| {}),
-            Err("the trailer is too long")
-        );
     }
 
     #[test]
-    fn a_line_and_the_trailer_may_take_exactly_their_bounds() {
-        // A trailer of lines `len` bytes long, CRLF included, then its empty last line.
-        fn trailer(lens: &[usize]) -> Vec<u8> {
-            let mut body = b"0\r\n".to_vec();
-            for &len in lens {
-                let mut line = b"x-amz-meta-pad:".to_vec();
-                line.resize(len - 2, b'a');
-                body.extend_from_slice(&line);
-                body.extend_from_slice(b"\r\n");
-            }
-            body.extend_from_slice(b"\r\n");
-            body
+    fn the_trailer_carries_exactly_the_checksums_announced() {
+        const DIFFER: Result<Vec<u8>, &str> =
+            Err("the trailers differ from those x-amz-trailer announced");
+        let crc = b"0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
+        // Unannounced: an unsigned header by another road, or a checksum the origin would
+        // check instead.
+        for extra in [
+            &b"x-amz-acl:public-read"[..],
+            b"x-amz-meta-a:b",
+            b"x-minio-force-delete:true",
+            b"content-type:text/html",
+            b"x-amz-checksum-sha256:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=",
+            b"x-amz-checksum-crc32:AAAAAA==",
+        ] {
+            let mut body = b"0\r\nx-amz-checksum-crc32:NhCmhg==\r\n".to_vec();
+            body.extend_from_slice(extra);
+            body.extend_from_slice(b"\r\n\r\n");
+            assert_eq!(
+                decode_split(&body, CRC32),
+                DIFFER,
+                "{}",
+                String::from_utf8_lossy(extra)
+            );
         }
-        fn decode(body: &[u8]) -> Result<(), &'static str> {
-            let mut decoder = ChunkDecoder::default();
-            decoder.feed(body, |_| {}).and_then(|()| decoder.finish())
+        // Missing, or with none announced.
+        assert_eq!(decode_split(b"0\r\n\r\n", CRC32), DIFFER);
+        assert_eq!(decode_split(crc, b""), DIFFER);
+        assert_eq!(decode_split(crc, b"x-amz-checksum-crc32c"), DIFFER);
+        // Only checksums may be announced, each once.
+        for announced in [
+            &b"x-amz-acl"[..],
+            b"x-amz-checksum-crc32,x-amz-checksum-crc32",
+            b"x-amz-checksum-md5",
+        ] {
+            assert!(Trailers::announced(Some(announced)).is_err());
         }
-        assert_eq!(decode(&trailer(&[MAX_LINE])), Ok(()));
-        assert_eq!(
-            decode(&trailer(&[MAX_LINE + 1])),
-            Err("a chunk size or trailer line is too long")
-        );
-        // The whole trailer, its last empty line counted.
-        let mut lens = vec![MAX_LINE; 15];
-        lens.push(MAX_TRAILER - 15 * MAX_LINE - 2);
-        assert_eq!(decode(&trailer(&lens)), Ok(()));
-        *lens.last_mut().unwrap() += 1;
-        assert_eq!(decode(&trailer(&lens)), Err("the trailer is too long"));
+        assert_eq!(Trailers::announced(None), Ok(Trailers::default()));
+        assert_eq!(Trailers::announced(Some(b" , ")), Ok(Trailers::default()));
     }
 }

@@ -372,3 +372,25 @@ def test_the_origin_checks_an_unsigned_trailer(proxy, origin_s3, bucket, origin_
     r = send_refused(proxy, replace(request, body=body))
     assert r is None or r.status == 400, r.body
     assert stored(origin_s3, bucket, "bad-crc") is None
+
+
+@pytest.mark.every_origin
+def test_an_unsigned_trailer_carries_only_what_x_amz_trailer_announced(proxy, origin_s3, bucket):
+    """Nothing signs an unsigned trailer's values, and origins read its fields like headers:
+    one the signed x-amz-trailer does not announce (an x-amz-acl, an x-minio-* name, a second
+    checksum) would be an unsigned header by another road (a red team saw them forwarded,
+    2026-12-04). The upload is refused before its last byte goes on, and nothing is stored;
+    the same upload with its announced trailer alone is stored."""
+    data = data_of(100_000)
+    request = chunked_put(proxy.authority, f"/{bucket}/ok", data, UNSIGNED_TRAILER)
+    assert send(proxy.authority, request).status == 200
+    assert stored(origin_s3, bucket, "ok") == data
+    for key, extra in {"acl": b"x-amz-acl:public-read", "minio": b"x-minio-force-delete:true",
+                       "type": b"content-type:text/html",
+                       "checksum": b"x-amz-checksum-crc32c:AAAAAA=="}.items():
+        request = chunked_put(proxy.authority, f"/{bucket}/{key}", data, UNSIGNED_TRAILER,
+                              sign_content_length=False)
+        body = request.body[:-2] + extra + b"\r\n\r\n"
+        r = send_refused(proxy, replace(request, body=body).with_header("Content-Length", str(len(body))))
+        assert r is None or (r.status, error_code(r)) == (400, "InvalidRequest"), f"{key}: {r and r.body}"
+        assert stored(origin_s3, bucket, key) is None, key

@@ -947,6 +947,23 @@ def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
         assert name not in headers, name
 
 
+def test_no_unsigned_header_asks_for_another_method_or_url():
+    """Web frameworks and front servers take the method from X-HTTP-Method-Override (and its
+    kin) and the URL from X-Original-URL or X-Rewrite-URL (IIS, Symfony): no S3 server here
+    does, but one behind such a layer would run a presigned GET as a DELETE (a red team saw
+    them forwarded, 2026-12-04). The shipped configurations remove them, after the filter."""
+    headers = headers_at_origin({
+        "X-HTTP-Method-Override": "DELETE",
+        "X-HTTP-Method": "DELETE",
+        "X-Method-Override": "DELETE",
+        "X-Original-URL": "/bucket/other",
+        "X-Rewrite-URL": "/bucket/other",
+    })
+    for name in ("x-http-method-override", "x-http-method", "x-method-override", "x-original-url",
+                 "x-rewrite-url"):
+        assert name not in headers, name
+
+
 def test_no_client_counts_as_internal():
     """A client Envoy counts as internal has its retries, timeouts and hedging taken from its
     x-envoy-* headers (the filter removes those: class 1c), its x-request-id kept (the id of

@@ -2,7 +2,7 @@
 //! of them is refused), and each kind of bad input gets its S3 error code.
 
 use s3_resign::auth_kind::AuthKind;
-use s3_resign::body_digest::{Expected, Hold};
+use s3_resign::body_digest::{BodyCheck, Expected, Framing, Hold};
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::request::Request;
@@ -14,6 +14,7 @@ use s3_resign::sigv4::query::{canonical_query, Edit};
 use s3_resign::sigv4::signed_headers::SignedHeaders;
 use s3_resign::sigv4::signing::{string_to_sign, SecretKey, SigningKey};
 use s3_resign::sigv4::uri::canonical_path;
+use s3_resign::unsigned_chunks::Trailers;
 
 const PUBLIC: &str = "s3.mydomain.com";
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -1259,7 +1260,7 @@ const MD5_HELLO: &str = "XUFAKrxLKna5cZ2REBfFkg==";
 fn body_check(head: &Head, g: &Gateway) -> Result<Option<Expected>, S3ErrorCode> {
     let req = Request::from_pairs(&head.pairs).unwrap();
     match g.decide(&req, NOW) {
-        Decision::Forward(f) => Ok(f.body_check.map(|c| c.expected)),
+        Decision::Forward(f) => Ok(f.body_check.and_then(|c| c.expected)),
         Decision::Reject(r) => Err(r.error.code),
     }
 }
@@ -1923,4 +1924,52 @@ fn a_form_that_ends_with_its_head_takes_no_waiting_form_back() {
     assert!(waiting
         .iter()
         .all(|f| !f.waiting_charge().unwrap().taken_back()));
+}
+
+/// The body check a forwarded request gets, or the refusal's code.
+fn full_body_check(head: &Head, g: &Gateway) -> Result<Option<BodyCheck>, S3ErrorCode> {
+    let req = Request::from_pairs(&head.pairs).unwrap();
+    match g.decide(&req, NOW) {
+        Decision::Forward(f) => Ok(f.body_check),
+        Decision::Reject(r) => Err(r.error.code),
+    }
+}
+
+#[test]
+fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
+    // Found by a red team (2026-12-04): with no digest signed the body went unread, and its
+    // trailer could carry fields no signature announced (an x-amz-acl) to the origin.
+    let g = gateway(serde_json::json!({}));
+    let put = |trailer: &str| {
+        Head::new("PUT", "/bucket/k")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+            .with("x-amz-trailer", trailer)
+            .sign(
+                "CK",
+                "cs",
+                "host;x-amz-content-sha256;x-amz-date;x-amz-trailer",
+            )
+    };
+    let crc32 = Trailers::announced(Some(b"x-amz-checksum-crc32")).unwrap();
+    let framing_only = BodyCheck {
+        expected: None,
+        hold: Hold::LastByte,
+        framing: Framing::AwsChunked(crc32),
+    };
+    assert_eq!(
+        full_body_check(&put("x-amz-checksum-crc32"), &g),
+        Ok(Some(framing_only))
+    );
+    // Only checksums may be announced.
+    assert_eq!(
+        full_body_check(&put("x-amz-acl"), &g),
+        Err(S3ErrorCode::InvalidRequest)
+    );
+    // A presigned PUT declaring such a body unsigned: read, with nothing announced.
+    let url = presigned_put(MD5_HELLO, "host")
+        .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    let check = full_body_check(&url, &g).unwrap().unwrap();
+    assert_eq!(check.framing, Framing::AwsChunked(Trailers::default()));
+    assert_eq!(check.expected, None);
 }

@@ -262,11 +262,15 @@ fn a_signed_content_md5_is_checked_at_the_edge_and_again_at_the_origin() {
     let req = Request::from_pairs(&pairs).unwrap();
     let edge = edge();
     let at_edge = decided(edge.decide(&req, NOW));
-    assert_eq!(at_edge.body_check.map(|c| c.expected), expected);
+    assert_eq!(at_edge.body_check.and_then(|c| c.expected), expected);
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     for (name, gateway) in &origins() {
         let granted = decided(gateway.decide_granted(&grant));
-        assert_eq!(granted.body_check.map(|c| c.expected), expected, "{name}");
+        assert_eq!(
+            granted.body_check.and_then(|c| c.expected),
+            expected,
+            "{name}"
+        );
     }
 }
 

@@ -123,10 +123,12 @@ impl Stream {
             if check.accepts_empty() {
                 return Ok(None);
             }
-            return Err(match check.framing {
+            return Err(match (check.framing, check.expected) {
                 // An aws-chunked body has at least its final chunk.
-                Framing::AwsChunked => Rejection::from(ChunkError::Truncated.s3_error()),
-                Framing::Plain => BodyError::Mismatch(check.expected).rejection(),
+                (Framing::AwsChunked(_), _) => Rejection::from(ChunkError::Truncated.s3_error()),
+                (Framing::Plain, Some(expected)) => BodyError::Mismatch(expected).rejection(),
+                // Not made: a plain body is checked only against a digest.
+                (Framing::Plain, None) => Rejection::internal("a body check with nothing to check"),
             });
         }
         let Some(filters) = &self.filters else {

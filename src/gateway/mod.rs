@@ -14,8 +14,8 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, carries_a_body, document_digest, refuse_unsigned_streaming, signed_digest_v2,
-    signed_digest_v4, unexpected_body,
+    body_check_for, carries_a_body, document_digest, framing_check, framing_of,
+    refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4, unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -460,10 +460,7 @@ impl Gateway {
         } else {
             AuthKind::HeaderV4
         };
-        let framing = match verified.payload {
-            PayloadHash::StreamingUnsignedTrailer => Framing::AwsChunked,
-            _ => Framing::Plain,
-        };
+        let framing = framing_of(req).map_err(|r| r.for_key(key))?;
         let body_check = body_check_for(req, &route.target, framing, || match verified.payload {
             // The SDKs' uploads over HTTPS: s3s-fs stores the object before it compares a
             // digest, Garage compares the unsigned trailer's CRC instead of a signed checksum
@@ -809,6 +806,9 @@ fn authenticated_checks(
     }
     if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
         refuse_unsigned_streaming(req)?;
+    }
+    if forward.body_check.is_none() && forward.body.is_none() && forward.form.is_none() {
+        forward.body_check = framing_check(req)?;
     }
     unsigned_headers::check(req, covered)
 }
