@@ -14,9 +14,9 @@ use crate::unsigned_chunks::Trailers;
 use crate::verify::Verified;
 
 /// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not
-/// signed: a signed `x-amz-checksum-sha256` or `-sha1` (a header, or a query parameter, which
-/// the signature covers whole: a presigned URL may carry it there), else a signed
-/// `content-md5`.
+/// signed: a hex `X-Amz-Content-Sha256` query parameter, a signed `x-amz-checksum-sha256` or
+/// `-sha1` (a header, or a query parameter, which the signature covers whole: a presigned URL
+/// may carry it there), else a signed `content-md5`.
 pub(crate) fn signed_digest_v4(
     verified: &Verified<'_, '_>,
     req: &Request<'_>,
@@ -30,7 +30,20 @@ pub(crate) fn signed_digest_v4(
         }
     }
     for param in req.params() {
-        signed.maybe_checksum(&param.decoded_name(), &param.decoded_value(), Source::Query)?;
+        let name = param.decoded_name();
+        // MinIO reads a presigned URL's `X-Amz-Content-Sha256` as the body's hash: a signer
+        // who put one there meant this body only (a red team saw another stored, 2026-12-04).
+        if name.eq_ignore_ascii_case(b"x-amz-content-sha256") {
+            let value = param.decoded_value();
+            if let Some(sha256) = std::str::from_utf8(&value)
+                .ok()
+                .and_then(Expected::sha256_hex)
+            {
+                signed.add(sha256);
+            }
+            continue;
+        }
+        signed.maybe_checksum(&name, &param.decoded_value(), Source::Query)?;
     }
     Ok(signed.strongest())
 }

@@ -1973,3 +1973,19 @@ fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
     assert_eq!(check.framing, Framing::AwsChunked(Trailers::default()));
     assert_eq!(check.expected, None);
 }
+
+#[test]
+fn a_presigned_url_s_hex_content_sha256_binds_its_body() {
+    // Found by a red team (2026-12-04): MinIO reads it as the body's hash, and the signer put it
+    // in the signed query to allow that body only; s3s-fs stored another.
+    let g = gateway(serde_json::json!({}));
+    let hello_sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256={hello_sha256}&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=host"
+    );
+    let path = format!("/bucket/upload.bin?{query}");
+    let unsigned = Head::new("PUT", &path);
+    let signature = unsigned.signature("cs", "host");
+    let url = unsigned.set(":path", format!("{path}&X-Amz-Signature={signature}"));
+    assert_eq!(body_check(&url, &g), Ok(Expected::sha256_hex(hello_sha256)));
+}
