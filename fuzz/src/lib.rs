@@ -377,11 +377,7 @@ fn digest_checked(
     let verdict = digest.finish();
     assert_eq!(verdict.is_ok(), whole, "the verdict depends on the pieces");
     if body.is_empty() {
-        assert_eq!(
-            check.accepts_empty(),
-            whole,
-            "the head's check disagrees"
-        );
+        assert_eq!(check.accepts_empty(), whole, "the head's check disagrees");
     }
     let held = verdict.ok()?;
     out.extend(held);
