@@ -6,7 +6,12 @@ process's peak memory (VmHWM) for two object sizes, to show memory does not grow
 object. The upstream is a sink that reads and discards the body, so the proxy is what is
 measured.
 
-    python test-harness/bench_chunked.py [--gib 1] [--rounds 3] [--compare other.wasm ...]
+With `--mode unsigned-trailer`, the upload the SDKs send over HTTPS instead
+(STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer, 64 KiB chunks), which s3-resign reads
+for its framing and trailer without hashing it.
+
+    python test-harness/bench_chunked.py [--gib 1] [--rounds 3] [--mode signed|unsigned-trailer]
+                                         [--compare other.wasm ...]
 """
 
 import argparse
@@ -21,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Envoy, filter_config_json, render  # noqa: E402
-from harness.chunked import SIGNED, chunked_put  # noqa: E402
+from harness.chunked import SIGNED, UNSIGNED_TRAILER, chunked_put  # noqa: E402
 from harness.envoy_config import wasm_filter  # noqa: E402
 from harness.paths import probe_wasm  # noqa: E402
 from harness.programs import free_port  # noqa: E402
@@ -90,10 +95,10 @@ def upload(envoy: Envoy, public: str, head: bytes, body: memoryview) -> float:
     return len(body) / elapsed / 1e6
 
 
-def request_bytes(public: str, size: int) -> tuple[bytes, bytes]:
+def request_bytes(public: str, size: int, mode: str) -> tuple[bytes, bytes]:
     data = bytes(range(256)) * (MIB // 256)
     data = data * (size // MIB)
-    request = chunked_put(public, "/bench/big-object", data, SIGNED, chunk_size=64 * 1024)
+    request = chunked_put(public, "/bench/big-object", data, mode, chunk_size=64 * 1024)
     head = f"PUT {request.target} HTTP/1.1\r\nHost: {public}\r\n"
     head += "".join(f"{n}: {v}\r\n" for n, v in request.headers) + "\r\n"
     return head.encode(), request.body
@@ -105,7 +110,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", type=Path, action="append", default=[],
                         help="another build of the filter (.wasm) to run beside s3-resign (A/B)")
+    parser.add_argument("--mode", choices=["signed", "unsigned-trailer"], default="signed",
+                        help="signed chunks (default) or unsigned ones with a checksum trailer")
     args = parser.parse_args()
+    mode = {"signed": SIGNED, "unsigned-trailer": UNSIGNED_TRAILER}[args.mode]
 
     sink_port = free_port()
     Sink(sink_port)
@@ -128,8 +136,8 @@ def main() -> int:
         sizes = [256 * MIB, int(args.gib * 1024) * MIB]
         results: dict = {}
         for size in sizes:
-            print(f"  preparing a signed {size // MIB} MiB body (64 KiB chunks)...", flush=True)
-            head, body = request_bytes(public, size)
+            print(f"  preparing a {args.mode} {size // MIB} MiB body (64 KiB chunks)...", flush=True)
+            head, body = request_bytes(public, size, mode)
             view = memoryview(body)
             for round_ in range(args.rounds):
                 for kind, envoy in proxies.items():
