@@ -4,7 +4,7 @@
 use s3_resign::auth_kind::AuthKind;
 use s3_resign::body_digest::{BodyCheck, Expected, Framing, Hold};
 use s3_resign::config::Config;
-use s3_resign::gateway::{Decision, Gateway};
+use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode::{self, *};
 use s3_resign::sigv4::amz_date::AmzDate;
@@ -1258,11 +1258,7 @@ const MD5_HELLO: &str = "XUFAKrxLKna5cZ2REBfFkg==";
 
 /// What the body of a forwarded request must hash to, when the filter checks it.
 fn body_check(head: &Head, g: &Gateway) -> Result<Option<Expected>, S3ErrorCode> {
-    let req = Request::from_pairs(&head.pairs).unwrap();
-    match g.decide(&req, NOW) {
-        Decision::Forward(f) => Ok(f.body_check.and_then(|c| c.expected)),
-        Decision::Reject(r) => Err(r.error.code),
-    }
+    forwarded(head, g, |f| f.body_check.and_then(|c| c.expected))
 }
 
 fn hello() -> Option<Expected> {
@@ -1729,13 +1725,22 @@ fn the_host_signed_as_authority_binds_like_host() {
     }
 }
 
-/// What a forwarded request has removed, or its refusal's code.
-fn removed(head: &Head, gateway: &Gateway) -> Result<Vec<&'static str>, S3ErrorCode> {
+/// `pick` of the decision to forward `head`, or its refusal's code.
+fn forwarded<T>(
+    head: &Head,
+    gateway: &Gateway,
+    pick: impl FnOnce(Forward<'_>) -> T,
+) -> Result<T, S3ErrorCode> {
     let req = Request::from_pairs(&head.pairs).unwrap();
     match gateway.decide(&req, NOW) {
-        Decision::Forward(f) => Ok(f.remove),
+        Decision::Forward(f) => Ok(pick(f)),
         Decision::Reject(r) => Err(r.error.code),
     }
+}
+
+/// What a forwarded request has removed, or its refusal's code.
+fn removed(head: &Head, gateway: &Gateway) -> Result<Vec<&'static str>, S3ErrorCode> {
+    forwarded(head, gateway, |f| f.remove)
 }
 
 /// Envoy's router takes these as instructions from a client it counts as internal: a signed
@@ -1928,11 +1933,7 @@ fn a_form_that_ends_with_its_head_takes_no_waiting_form_back() {
 
 /// The body check a forwarded request gets, or the refusal's code.
 fn full_body_check(head: &Head, g: &Gateway) -> Result<Option<BodyCheck>, S3ErrorCode> {
-    let req = Request::from_pairs(&head.pairs).unwrap();
-    match g.decide(&req, NOW) {
-        Decision::Forward(f) => Ok(f.body_check),
-        Decision::Reject(r) => Err(r.error.code),
-    }
+    forwarded(head, g, |f| f.body_check)
 }
 
 #[test]
