@@ -260,8 +260,13 @@ pub(crate) fn body_check_for(
 /// (`x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER`, signed or not: the origin
 /// decodes the body either way), its trailer carrying the checksums `x-amz-trailer` announces.
 pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
-    match req.single("x-amz-content-sha256") {
-        Ok(Some(value)) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {}
+    // Repeated, an origin reading the first would decode what the filter left unread (a red
+    // team, 2026-12-04): refused, as for a signed one.
+    let declared = req
+        .single("x-amz-content-sha256")
+        .map_err(|_| Rejection::new(InvalidArgument, "x-amz-content-sha256 is repeated"))?;
+    match declared {
+        Some(value) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {}
         _ => return Ok(Framing::Plain),
     }
     let announced = req
