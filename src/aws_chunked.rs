@@ -761,7 +761,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
 }
 
 /// Space and tab only, not `trim_ascii`'s CR and FF: a stray CR stays in the signed value.
-fn trim_sp_htab(value: &[u8]) -> &[u8] {
+pub(crate) fn trim_sp_htab(value: &[u8]) -> &[u8] {
     let start = value
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t'))

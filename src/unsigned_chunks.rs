@@ -22,7 +22,7 @@
 //! `x-amz-checksum-sha256` there), and an `x-amz-acl` or `x-minio-*` line would be an unsigned
 //! header by another road (a red team saw them forwarded, 2026-12-04).
 
-use crate::aws_chunked::chunk_size;
+use crate::aws_chunked::{chunk_size, trim_sp_htab};
 use crate::bytes::split_once_bytes;
 
 /// The most bytes a size line or a trailer line may have.
@@ -59,6 +59,10 @@ impl Trailers {
         }
         Ok(set)
     }
+}
+
+fn is_base64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
 }
 
 fn bit_of(name: &[u8]) -> Option<u8> {
@@ -194,9 +198,15 @@ impl ChunkDecoder {
                 self.state = State::Done(0);
             }
             State::Trailer => {
-                let (name, _) =
+                let (name, value) =
                     split_once_bytes(content, b':').ok_or("a trailer line is not name:value")?;
-                let bit = bit_of(name.trim_ascii()).ok_or(TRAILERS_DIFFER)?;
+                let bit = bit_of(name).ok_or(TRAILERS_DIFFER)?;
+                // A checksum is base64: anything else in the value (a bare CR, a NUL, a `,`
+                // and more `name:value`) is a line another reader may split (red team 23).
+                let value = trim_sp_htab(value);
+                if value.is_empty() || !value.iter().all(|&b| is_base64(b)) {
+                    return Err("a trailer's checksum is not base64");
+                }
                 if self.announced.0 & bit == 0 || self.seen.0 & bit != 0 {
                     return Err(TRAILERS_DIFFER);
                 }
@@ -244,7 +254,7 @@ mod tests {
             decode_split(b"000B\r\nhello world\r\n0\r\n\r\n", b""),
             Ok(b"hello world".to_vec())
         );
-        let two = b"0\r\nx-amz-checksum-sha256:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\nX-Amz-Checksum-CRC32 : NhCmhg==\r\n\r\n";
+        let two = b"0\r\nx-amz-checksum-sha256:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=\r\nX-Amz-Checksum-CRC32: NhCmhg==\r\n\r\n";
         assert_eq!(
             decode_split(two, b"x-amz-checksum-crc32, x-amz-checksum-sha256"),
             Ok(Vec::new())
@@ -314,6 +324,25 @@ mod tests {
                 DIFFER,
                 "{}",
                 String::from_utf8_lossy(extra)
+            );
+        }
+        // A name padded, or a value that is not base64, as another reader may split it.
+        for line in [
+            &b" x-amz-checksum-crc32:NhCmhg=="[..],
+            b"x-amz-checksum-crc32 :NhCmhg==",
+            b"x-amz-checksum-crc32:NhCmhg==\rx-amz-acl:public-read",
+            b"x-amz-checksum-crc32:NhCmhg==\0",
+            b"x-amz-checksum-crc32:NhCmhg==,x-amz-acl:public-read",
+            b"x-amz-checksum-crc32::NhCmhg==",
+            b"x-amz-checksum-crc32:",
+        ] {
+            let mut body = b"0\r\n".to_vec();
+            body.extend_from_slice(line);
+            body.extend_from_slice(b"\r\n\r\n");
+            assert!(
+                decode_split(&body, CRC32).is_err(),
+                "{}",
+                String::from_utf8_lossy(line)
             );
         }
         // Missing, or with none announced.

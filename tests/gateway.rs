@@ -1973,6 +1973,16 @@ fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
     let check = full_body_check(&url, &g).unwrap().unwrap();
     assert_eq!(check.framing, Framing::AwsChunked(Trailers::default()));
     assert_eq!(check.expected, None);
+    // A document S3 requires a digest on still needs one (red team 23: the framing's own
+    // check had stood for it).
+    let delete = Head::new("POST", "/bucket?delete")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(
+        full_body_check(&delete, &g),
+        Err(S3ErrorCode::InvalidRequest)
+    );
     // Declared twice, it is refused: an origin reading the first would decode a body the
     // filter took as plain and left unread (a red team, 2026-12-04).
     let twice = url.with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
