@@ -301,6 +301,17 @@ mod tests {
         assert!(decoder.feed(&[b'0'; MAX_LINE + 1], |_| {}).is_err());
     }
 
+    /// The final chunk and a trailer of `lines`.
+    fn trailer(lines: &[&[u8]]) -> Vec<u8> {
+        let mut body = b"0\r\n".to_vec();
+        for line in lines {
+            body.extend_from_slice(line);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"\r\n");
+        body
+    }
+
     #[test]
     fn the_trailer_carries_exactly_the_checksums_announced() {
         const DIFFER: Result<Vec<u8>, &str> =
@@ -316,9 +327,7 @@ mod tests {
             b"x-amz-checksum-sha256:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=",
             b"x-amz-checksum-crc32:AAAAAA==",
         ] {
-            let mut body = b"0\r\nx-amz-checksum-crc32:NhCmhg==\r\n".to_vec();
-            body.extend_from_slice(extra);
-            body.extend_from_slice(b"\r\n\r\n");
+            let body = trailer(&[b"x-amz-checksum-crc32:NhCmhg==", extra]);
             assert_eq!(
                 decode_split(&body, CRC32),
                 DIFFER,
@@ -336,11 +345,8 @@ mod tests {
             b"x-amz-checksum-crc32::NhCmhg==",
             b"x-amz-checksum-crc32:",
         ] {
-            let mut body = b"0\r\n".to_vec();
-            body.extend_from_slice(line);
-            body.extend_from_slice(b"\r\n\r\n");
             assert!(
-                decode_split(&body, CRC32).is_err(),
+                decode_split(&trailer(&[line]), CRC32).is_err(),
                 "{}",
                 String::from_utf8_lossy(line)
             );
