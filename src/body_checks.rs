@@ -226,8 +226,8 @@ pub(crate) fn unexpected_body() -> Rejection {
 }
 
 /// The check the body of a `PUT` or a `POST` gets against `expected`, the digest its signature
-/// covers, and how much of it waits (a document all of it). Other methods' bodies are not
-/// checked, nor `expected` read: origins ignore them.
+/// covers, if any. Other methods' bodies are not checked, nor `expected` read: origins ignore
+/// them. An unsigned aws-chunked body no digest binds gets `framing_check`'s instead.
 pub(crate) fn body_check_for(
     req: &Request<'_>,
     target: &Target<'_>,
@@ -237,23 +237,21 @@ pub(crate) fn body_check_for(
     if !carries_a_body(req.method) {
         return Ok(None);
     }
-    let hold = || {
-        if is_document(req, target) {
-            Hold::Whole
-        } else {
-            Hold::LastByte
-        }
-    };
-    let expected = expected()?;
-    // An unsigned aws-chunked body is read for its trailer even when no digest binds it.
-    if expected.is_none() && framing == Framing::Plain {
-        return Ok(None);
-    }
-    Ok(Some(BodyCheck {
-        expected,
-        hold: hold(),
+    Ok(expected()?.map(|expected| BodyCheck {
+        expected: Some(expected),
+        hold: hold_for(req, target),
         framing,
     }))
+}
+
+/// How much of a checked body waits for its check: a document all of it, object data its last
+/// byte.
+fn hold_for(req: &Request<'_>, target: &Target<'_>) -> Hold {
+    if is_document(req, target) {
+        Hold::Whole
+    } else {
+        Hold::LastByte
+    }
 }
 
 /// How the body carries its data: in unsigned aws-chunked framing when the request says so
@@ -278,9 +276,13 @@ pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
 }
 
 /// The check of an unsigned aws-chunked body that no digest binds: its framing, and a trailer
-/// of exactly the checksums announced. The last byte waits, so an origin never completes a
-/// body whose trailer carries more (a red team found such trailers forwarded, 2026-12-04).
-pub(crate) fn framing_check(req: &Request<'_>) -> Result<Option<BodyCheck>, Rejection> {
+/// of exactly the checksums announced. What waits, waits until the trailer is read, so an
+/// origin never completes a body whose trailer carries more (a red team found such trailers
+/// forwarded, 2026-12-04).
+pub(crate) fn framing_check(
+    req: &Request<'_>,
+    target: &Target<'_>,
+) -> Result<Option<BodyCheck>, Rejection> {
     if !carries_a_body(req.method) {
         return Ok(None);
     }
@@ -288,7 +290,7 @@ pub(crate) fn framing_check(req: &Request<'_>) -> Result<Option<BodyCheck>, Reje
         Framing::Plain => None,
         framing => Some(BodyCheck {
             expected: None,
-            hold: Hold::LastByte,
+            hold: hold_for(req, target),
             framing,
         }),
     })

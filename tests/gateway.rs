@@ -1983,6 +1983,31 @@ fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
         full_body_check(&delete, &g),
         Err(S3ErrorCode::InvalidRequest)
     );
+    // A document waits whole for its trailer, however it was signed.
+    let tagging = Head::new("PUT", "/bucket/k?tagging")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        .with("x-amz-trailer", "x-amz-checksum-crc32")
+        .sign(
+            "CK",
+            "cs",
+            "host;x-amz-content-sha256;x-amz-date;x-amz-trailer",
+        );
+    let whole = BodyCheck {
+        hold: Hold::Whole,
+        ..framing_only
+    };
+    assert_eq!(full_body_check(&tagging, &g), Ok(Some(whole)));
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=host%3Bx-amz-trailer&tagging="
+    );
+    let path = format!("/bucket/k?{query}");
+    let unsigned = Head::new("PUT", &path).with("x-amz-trailer", "x-amz-checksum-crc32");
+    let signature = unsigned.signature("cs", "host;x-amz-trailer");
+    let presigned_tagging = unsigned
+        .set(":path", format!("{path}&X-Amz-Signature={signature}"))
+        .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    assert_eq!(full_body_check(&presigned_tagging, &g), Ok(Some(whole)));
     // Declared twice, it is refused: an origin reading the first would decode a body the
     // filter took as plain and left unread (a red team, 2026-12-04).
     let twice = url.with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");

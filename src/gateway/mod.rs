@@ -237,7 +237,7 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
-        authenticated_checks(req, &mut forward, &covered)
+        authenticated_checks(req, &route.target, &mut forward, &covered)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
@@ -791,6 +791,7 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
 /// so that a repeat of a cached presigned URL is asked too, with its own `Content-MD5`.
 fn authenticated_checks(
     req: &Request<'_>,
+    target: &Target<'_>,
     forward: &mut Forward<'_>,
     covered: &Covered,
 ) -> Result<(), Rejection> {
@@ -798,12 +799,9 @@ fn authenticated_checks(
         no_form_in_a_signed_post(req)?;
     }
     // A signed chunk chain binds its body as a signed digest does.
-    // A check of an unsigned trailer's framing alone binds nothing either (red team 23).
     if forward.kind.signed_in_head()
         && forward.kind != AuthKind::ChunkedV4
-        && forward
-            .body_check
-            .is_none_or(|check| check.expected.is_none())
+        && forward.body_check.is_none()
     {
         if let Some(check) = document_digest(req)? {
             forward.body_check = Some(check);
@@ -812,8 +810,9 @@ fn authenticated_checks(
     if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
         refuse_unsigned_streaming(req)?;
     }
+    // The framing alone, last: it binds nothing, and stood for a digest once (red team 23).
     if forward.body_check.is_none() && forward.body.is_none() && forward.form.is_none() {
-        forward.body_check = framing_check(req)?;
+        forward.body_check = framing_check(req, target)?;
     }
     unsigned_headers::check(req, covered)
 }
