@@ -246,7 +246,7 @@ impl ChunkedResigner {
             .map(|name| name.trim_ascii().to_ascii_lowercase())
             .filter(|name| !name.is_empty())
             .collect();
-        names.sort();
+        crate::sort::sort(&mut names);
         names.dedup();
         self.announced = names;
         self
@@ -739,7 +739,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
             entries.push((name, value));
         }
     }
-    entries.sort();
+    crate::sort::sort(&mut entries);
     // One value per name: two, sorted into the canonical form, would sign the same whichever
     // the origin read (a review).
     if entries.windows(2).any(|pair| pair[0].0 == pair[1].0) {

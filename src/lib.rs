@@ -33,6 +33,7 @@ mod router_directives;
 pub mod s3_error;
 pub mod sigv2;
 pub mod sigv4;
+pub(crate) mod sort;
 pub mod unsigned_chunks;
 mod unsigned_headers;
 mod verify;

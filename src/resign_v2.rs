@@ -278,7 +278,7 @@ fn signed_header_names(headers: &[(&[u8], &[u8])]) -> String {
         .map(|n| String::from_utf8_lossy(&n).into_owned())
         .collect();
     names.push("host".to_owned());
-    names.sort_unstable();
+    crate::sort::sort(&mut names);
     names.dedup();
     names.join(";")
 }

@@ -87,7 +87,7 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     if unsigned.is_empty() {
         return Ok(());
     }
-    unsigned.sort_unstable();
+    crate::sort::sort(&mut unsigned);
     unsigned.dedup();
     Err(Rejection::from(
         S3Error::new(

@@ -55,7 +55,7 @@ pub fn check(
         .matches()
         .filter_map(|m| m.field().map(str::to_ascii_lowercase))
         .collect();
-    named.sort_unstable();
+    crate::sort::sort(&mut named);
     let extra: Vec<&str> = form
         .fields()
         .map(|(name, _)| name)

@@ -227,7 +227,7 @@ impl FormHead {
             let at = self.file.part_start;
             splices.push((at..at, added));
         }
-        splices.sort_by_key(|(range, _)| (range.start, range.end));
+        crate::sort::sort_by_key(&mut splices, |(range, _)| (range.start, range.end));
         let mut out = Vec::with_capacity(self.bytes.len() + 1024);
         let mut at = 0;
         for (range, replacement) in splices {
@@ -427,7 +427,7 @@ impl HeadParser {
                     .enumerate()
                     .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
                     .collect();
-                by_name.sort_unstable();
+                crate::sort::sort(&mut by_name);
                 Some(FormHead {
                     bytes: self.buf,
                     boundary: self.boundary,

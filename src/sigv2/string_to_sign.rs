@@ -82,7 +82,7 @@ pub fn sub_resources(raw_query: &[u8]) -> Result<SubResources<'_>, AmbiguousSubR
         }
         found.push((name, value));
     }
-    found.sort_by_key(|(name, _)| *name);
+    crate::sort::sort_by_key(&mut found, |(name, _)| *name);
     Ok(found)
 }
 
@@ -162,7 +162,7 @@ fn push_amz_headers(out: &mut Vec<u8>, headers: &[(&[u8], &[u8])]) {
         .map(|(n, v)| (n.to_ascii_lowercase(), v.trim_ascii()))
         .collect();
     // Stable: repeated headers keep their order.
-    amz.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut amz, |a, b| a.0.cmp(&b.0));
     for (i, (name, value)) in amz.iter().enumerate() {
         let first = i == 0 || amz[i - 1].0 != *name;
         if first {

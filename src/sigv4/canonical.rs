@@ -126,7 +126,7 @@ impl<'a> CanonicalRequest<'a> {
         let mut names: Vec<&str> = crate::bytes::split(&self.signed_headers, b';')
             .map(|name| if name == AUTHORITY { "host" } else { name })
             .collect();
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         self.signed_headers = Cow::Owned(names.join(";"));
         self.before_host = None;
         self.splice = None;

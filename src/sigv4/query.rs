@@ -235,7 +235,7 @@ fn canonicalised<'v>(params: &[RawParam<'_>], edit: &impl Fn(&[u8]) -> Edit<'v>)
     if pairs.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
         return parts;
     }
-    pairs.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+    crate::sort::sort_by(&mut pairs, |a, b| key(a).cmp(&key(b)));
     let mut out = String::with_capacity(parts.len());
     for (i, pair) in pairs.iter().enumerate() {
         if i > 0 {
@@ -271,7 +271,7 @@ fn canonical_as_sent<'v>(
         }
     }
     if !pairs.is_sorted() {
-        pairs.sort_unstable();
+        crate::sort::sort(&mut pairs);
     }
     let mut out = Vec::with_capacity(len);
     for (i, (name, value)) in pairs.iter().enumerate() {

@@ -106,7 +106,7 @@ impl<'a> SignedHeaders<'a> {
         }
         let sorted_text = ascending.then_some(s);
         if !ascending {
-            names.sort_unstable();
+            crate::sort::sort(&mut names);
             if names.windows(2).any(|w| w[0] == w[1]) {
                 return Err(SignedHeadersError::Duplicate);
             }
