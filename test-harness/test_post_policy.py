@@ -6,8 +6,10 @@ which reach the origin unsigned and nothing else does."""
 import http.server
 import re
 import shutil
+import socket
 import subprocess
 import threading
+import time
 
 import pytest
 import requests
@@ -477,6 +479,61 @@ def test_the_origin_gets_the_form_closed_after_the_file():
     assert received.count(b"\r\n--" + boundary + b"\r\n") == len(form["fields"])
     # Re-signed for the origin's key: the fields before the file changed, not the length after.
     assert len(received) - file_end == len(body) - (body.index(b"the file") + len(b"the file"))
+
+
+def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole():
+    """A body that ends inside the file (no closing delimiter, its Content-Length ending
+    there), its last byte late: the origin got every byte before the filter saw the end, a
+    request complete by its length, and a reader that ends the last part at the body's end
+    would store a file the policy forbids (an attack run, 2026-12-04). The content's last byte
+    now waits for what follows it."""
+    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FormRecorder)
+    _FormRecorder.bodies = []
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    try:
+        origin = f"127.0.0.1:{recorder.server_port}"
+        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
+                        filter_config=filter_config_json(origin))
+        with Envoy(config) as envoy:
+            form = form_for(s3_client(envoy.endpoint), "bucket", "k.txt",
+                            conditions=[["content-length-range", 100, 1000]])
+            prepared = requests.Request(
+                "POST", form["url"], data=form["fields"], files={"file": ("a.txt", b"too short", "text/plain")}
+            ).prepare()
+            body = prepared.body[:prepared.body.rindex(b"\r\n--")]
+            host = form["url"].split("/")[2]
+            head = (f"POST /bucket HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Content-Type: {prepared.headers['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n")
+            with socket.create_connection(("127.0.0.1", envoy.port), timeout=30) as conn:
+                conn.sendall(head.encode() + body[:-1])
+                time.sleep(0.5)
+                conn.sendall(body[-1:])
+                answer = conn.recv(65536)
+    finally:
+        recorder.shutdown()
+    assert answer.startswith(b"HTTP/1.1 400") and b"<Code>MalformedPOSTRequest</Code>" in answer, answer
+    # Re-signed for the origin, the form's head changed length: its end tells.
+    assert body.endswith(b"too short")
+    assert not any(received.endswith(b"too short") for received in _FormRecorder.bodies), "the whole body"
+
+
+def test_a_form_s_key_with_a_dot_segment_is_refused(proxy, origin_s3, bucket):
+    """A policy allowing `uploads/` only: s3s-fs stores keys as files, and wrote
+    `uploads/../../<bucket>/x` into another bucket (an attack run, 2026-12-04). S3 would keep
+    the key as written; here a form's key may hold no `.` or `..` segment."""
+    origin_s3.put_object(Bucket=bucket, Key="private.txt", Body=b"private")
+    form = form_for(s3_client(proxy.endpoint), bucket, "uploads/${filename}",
+                    conditions=[["starts-with", "$key", "uploads/"]])
+    before = proxy.origin_requests()
+    for key, filename in [("uploads/../private.txt", "a.txt"), ("uploads/${filename}/../x", "a.txt"),
+                          ("uploads/./../private.txt", "a.txt"), ("uploads/${filename}/private.txt", "..")]:
+        r = post(proxy, form, b"attacker's", filename=filename, extra_fields={"key": key})
+        assert r.status_code == 400 and "<Code>InvalidArgument</Code>" in r.text, (key, r.text)
+    assert proxy.origin_requests() == before
+    assert stored(origin_s3, bucket, "private.txt")[0] == b"private"
+    r = post(proxy, form, b"a photo", extra_fields={"key": "uploads/..photo.jpg"})
+    assert r.status_code == 204, r.text
+    assert stored(origin_s3, bucket, "uploads/..photo.jpg")[0] == b"a photo"
 
 
 def test_a_form_without_a_body_is_refused_before_it_waits(proxy, origin_s3, bucket):

@@ -3,7 +3,7 @@
 
 use super::conditions;
 use super::errors;
-use super::fields::BUCKET;
+use super::fields::{BUCKET, KEY};
 use super::form_head::FormHead;
 use super::policy::SizeRange;
 use super::resign;
@@ -40,7 +40,14 @@ pub fn authorise(
     bucket: &str,
     now: u64,
 ) -> Result<Authorised, Rejection> {
-    let verified = match verify::verify(config, form, now)? {
+    let verdict = verify::verify(config, form, now)?;
+    if let Err(refused) = key_stays_where_written(form) {
+        return Err(match &verdict {
+            Verdict::Signed(verified) => refused.for_key(verified.access_key_id()),
+            Verdict::Anonymous => refused,
+        });
+    }
+    let verified = match verdict {
         Verdict::Signed(verified) => verified,
         Verdict::Anonymous => {
             // Written as browsers write it for the origin too: an origin that reads a part's
@@ -92,6 +99,31 @@ pub fn authorise(
     })
 }
 
+/// A form's key must not hold a `.` or `..` segment (between `/` or `\`), as written or with
+/// `${filename}` replaced. S3 keeps such a key as it is, inside the prefix a policy's
+/// `starts-with` allows; an origin that stores keys as files resolves it (s3s-fs wrote
+/// `uploads/../../other-bucket/x` into another bucket: an attack run, 2026-12-04). A presigned
+/// URL's or a signed request's key is its signer's choice; a form's is its poster's.
+fn key_stays_where_written(form: &FormHead) -> Result<(), Rejection> {
+    let Some(key) = form.value(KEY) else {
+        return Ok(());
+    };
+    let expanded = conditions::expand(key, form.filename());
+    let dot_segment = |key: &[u8]| {
+        key.split(|&b| b == b'/' || b == b'\\')
+            .any(|segment| matches!(segment, b"." | b".."))
+    };
+    if dot_segment(key) || dot_segment(&expanded) {
+        return Err(errors::invalid_argument(
+            "A form's key must not hold a '.' or '..' segment, which origins storing keys as files \
+             resolve outside the prefix its policy allows.",
+            KEY,
+            &String::from_utf8_lossy(&expanded),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +144,46 @@ mod tests {
         let form = head(&with(&[("key", "a"), ("bucket", "other")], &signed));
         let refused = authorise(&config, &form, BUCKET, NOW).unwrap_err();
         assert_eq!(refused.error.code, S3ErrorCode::InvalidArgument);
+    }
+
+    /// A key with a `.` or `..` segment, as written or as `${filename}` fills it, is refused,
+    /// signed or anonymous: an origin storing keys as files would resolve it (an attack run,
+    /// 2026-12-04). Dots elsewhere are a key like any other.
+    #[test]
+    fn a_form_s_key_has_no_dot_segment() {
+        let disposition = |name: &str| format!("Content-Disposition: form-data; name=\"{name}\"");
+        let form = |key: &str, filename: &str, signed: bool| {
+            let fields = v4_fields(&v4_policy(&key.replace('\\', "\\\\")), DATE, "s3");
+            let mut parts = vec![(disposition("key"), key.to_owned())];
+            if signed {
+                parts.extend(fields.iter().map(|(n, v)| (disposition(n), v.clone())));
+            }
+            let parts: Vec<(&str, &str)> = parts
+                .iter()
+                .map(|(h, v)| (h.as_str(), v.as_str()))
+                .collect();
+            test_forms::head_with_file(&parts, filename)
+        };
+        let config = test_forms::config("forward");
+        for signed in [true, false] {
+            for (key, filename) in [
+                ("uploads/../evil.txt", "a.txt"),
+                ("uploads/./a", "a.txt"),
+                ("uploads/..", "a.txt"),
+                ("../x", "a.txt"),
+                ("uploads\\..\\x", "a.txt"),
+                ("uploads/${filename}/x", ".."),
+                ("uploads/${filename}", "."),
+            ] {
+                let refused =
+                    authorise(&config, &form(key, filename, signed), BUCKET, NOW).expect_err(key);
+                assert_eq!(refused.error.code, S3ErrorCode::InvalidArgument, "{key}");
+            }
+            for key in ["uploads/..x", "uploads/x..", "uploads/.hidden", "a...b/c"] {
+                let passed = authorise(&config, &form(key, "a.txt", signed), BUCKET, NOW);
+                assert!(passed.is_ok(), "{key}: {passed:?}");
+            }
+        }
     }
 
     /// A form as browsers write it passes untouched (no head of the filter's); one whose

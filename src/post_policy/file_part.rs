@@ -60,6 +60,10 @@ pub struct FileScanner {
     held: Vec<u8>,
     /// How many of the first bytes held were never sent: the CRLF the content starts after.
     unsent: usize,
+    /// The content's last byte when a piece ended in content: held, so that a body ending
+    /// inside the file never reaches the origin whole (by its `Content-Length`, the origin
+    /// would have the complete request of an upload refused here: an attack run, 2026-12-04).
+    tail: Option<u8>,
     /// `--B` anywhere in the content (Ceph RGW splits the file there).
     dash: DashSearch,
     /// The digests the form's fields give the file, compared before its delimiter goes on.
@@ -79,6 +83,7 @@ impl FileScanner {
             size: 0,
             held: CRLF.to_vec(),
             unsent: CRLF.len(),
+            tail: None,
             dash: DashSearch::new(boundary.dash_boundary()),
             digests: Vec::new(),
             state: State::Content,
@@ -99,7 +104,7 @@ impl FileScanner {
 
     /// Bytes held back.
     pub fn held(&self) -> usize {
-        self.held.len() - self.unsent
+        self.held.len() - self.unsent + usize::from(self.tail.is_some())
     }
 
     pub fn feed(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
@@ -109,7 +114,17 @@ impl FileScanner {
                 range: 0..input.len(),
             }),
             State::Failed => Err(errors::malformed("the body was already refused")),
-            State::Content | State::AfterDelimiter => self.scan(input),
+            // An empty piece changes nothing, and must not release the tail.
+            State::Content | State::AfterDelimiter if input.is_empty() => Ok(Piece::default()),
+            State::Content | State::AfterDelimiter => {
+                let tail = self.tail.take();
+                self.scan(input).map(|mut piece| {
+                    if let Some(byte) = tail {
+                        piece.prefix.insert(0, byte);
+                    }
+                    piece
+                })
+            }
         };
         if result.is_err() {
             self.fail();
@@ -132,6 +147,7 @@ impl FileScanner {
         self.state = State::Failed;
         self.held = Vec::new();
         self.unsent = 0;
+        self.tail = None;
     }
 
     fn scan(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
@@ -203,9 +219,15 @@ impl FileScanner {
                 .map(|offset| from + offset)
             else {
                 self.content(input.get(content_start..).unwrap_or_default())?;
+                let end = if content_start < input.len() {
+                    self.tail = input.last().copied();
+                    input.len() - 1
+                } else {
+                    input.len()
+                };
                 return Ok(Piece {
                     prefix,
-                    range: content_start..input.len(),
+                    range: content_start..end,
                 });
             };
             let candidate = input.get(cr..).unwrap_or_default();
@@ -641,6 +663,10 @@ mod tests {
                 !released.windows(7).any(|w| w == b"\r\n--XyZ"),
                 "{pieces:?}"
             );
+            // Its last byte never goes on: an origin counting to `Content-Length` would have
+            // the whole request (an attack run, 2026-12-04).
+            let sent: usize = pieces.iter().map(|piece| piece.len()).sum();
+            assert!(released.len() < sent, "{pieces:?}");
         }
         let mut s = scanner(0, u64::MAX);
         assert!(s.feed(b"x\r\n--XyZx").is_err());
@@ -666,6 +692,24 @@ mod tests {
         // The delimiter and two bytes of what follows: the rest of it is in the next piece.
         s.feed(b"Z\r\n").unwrap();
         assert_eq!(s.held(), 9);
+    }
+
+    /// A piece that ends in content keeps its last byte until the next piece (an empty one
+    /// changes nothing), so the stream's last byte waits for the delimiter.
+    #[test]
+    fn the_content_s_last_byte_waits_for_what_follows() {
+        let mut s = scanner(0, u64::MAX);
+        let piece = s.feed(b"abc").unwrap();
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b""[..], 0..2));
+        assert_eq!(s.held(), 1);
+        assert_eq!(s.feed(b"").unwrap(), Piece::default());
+        assert_eq!(s.held(), 1);
+        let piece = s.feed(b"de").unwrap();
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b"c"[..], 0..1));
+        let piece = s.feed(b"\r\n--XyZ--").unwrap();
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b"e"[..], 0..9));
+        assert_eq!(s.finish().unwrap(), b"");
+        assert_eq!(s.size(), 5);
     }
 
     #[test]

@@ -33,13 +33,18 @@ pub fn config(anonymous: &str) -> Config {
 /// The head of a form of `parts` (each its header lines and its value), then the file part
 /// as browsers write it.
 pub fn head_with_parts(parts: &[(&str, &str)]) -> FormHead {
+    head_with_file(parts, "a.txt")
+}
+
+/// The head of a form of `parts`, then a file part with `filename`.
+pub fn head_with_file(parts: &[(&str, &str)], filename: &str) -> FormHead {
     let mut body = String::new();
     for (headers, value) in parts {
         body.push_str(&format!("--B\r\n{headers}\r\n\r\n{value}\r\n"));
     }
-    body.push_str(
-        "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\n",
-    );
+    body.push_str(&format!(
+        "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\r\n"
+    ));
     let mut parser = HeadParser::new(
         Boundary::new(b"B").unwrap(),
         1 << 16,
