@@ -394,7 +394,8 @@ static_resources:
                 route_config:
                   name: s3
                   request_headers_to_remove: [x-real-ip, forwarded, x-forwarded-host, x-forwarded-scheme, x-forwarded-port, x-forwarded-prefix,
-                    x-http-method-override, x-http-method, x-method-override, x-original-url, x-rewrite-url]
+                    x-http-method-override, x-http-method, x-method-override, x-original-url, x-rewrite-url,
+                    x-original-uri, x-forwarded-uri, x-host, x-forwarded-server]
                   request_headers_to_add:
                     - header: { key: x-forwarded-for, value: \"%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\" }
                       append_action: OVERWRITE_IF_EXISTS_OR_ADD

@@ -958,9 +958,14 @@ def test_no_unsigned_header_asks_for_another_method_or_url():
         "X-Method-Override": "DELETE",
         "X-Original-URL": "/bucket/other",
         "X-Rewrite-URL": "/bucket/other",
+        # Their kin, from nginx, Traefik and Apache's front servers (a red team, same day).
+        "X-Original-URI": "/bucket/other",
+        "X-Forwarded-Uri": "/bucket/other",
+        "X-Host": "other.example",
+        "X-Forwarded-Server": "other.example",
     })
     for name in ("x-http-method-override", "x-http-method", "x-method-override", "x-original-url",
-                 "x-rewrite-url"):
+                 "x-rewrite-url", "x-original-uri", "x-forwarded-uri", "x-host", "x-forwarded-server"):
         assert name not in headers, name
 
 
