@@ -200,6 +200,12 @@ def test_a_form_with_an_unsigned_amz_header_is_refused(proxy, origin_s3, bucket)
                       files={"file": ("a.txt", b"x", "text/plain")}, timeout=30,
                       headers={"Host": url.split("/")[2], "x-amz-server-side-encryption-customer-algorithm": "AES256"})
     assert r.status_code == 403 and "HeadersNotSigned" in r.text, r.text
+    # Nor a payload hash, which other requests may leave unsigned: a form has none, and an
+    # origin might decode a framing it names (an attack run saw it pass, 2026-12-04).
+    r = requests.post(url.replace("localhost", "127.0.0.1"), data=form["fields"],
+                      files={"file": ("a.txt", b"x", "text/plain")}, timeout=30,
+                      headers={"Host": url.split("/")[2], "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
+    assert r.status_code == 400 and "<Code>InvalidArgument</Code>" in r.text, r.text
     assert stored(origin_s3, bucket, "headers.txt") is None
 
 

@@ -38,11 +38,29 @@ pub fn recognise(req: &Request<'_>, target: &Target<'_>) -> Result<Option<Bounda
     let to_bucket = target.bucket.is_some() && matches!(target.key_path, b"" | b"/");
     match media_type(content_type) {
         MediaType::Other => Ok(None),
-        MediaType::FormData(boundary) if to_bucket && !req.has_query() => Ok(Some(boundary)),
+        MediaType::FormData(boundary) if to_bucket && !req.has_query() => {
+            no_payload_hash(req)?;
+            Ok(Some(boundary))
+        }
         MediaType::FormData(_) => Err(errors::malformed(
             "a browser upload goes to the bucket itself, with no query",
         )),
         MediaType::Malformed(why) => Err(errors::malformed(why)),
+    }
+}
+
+/// A form has no payload hash, and no browser sends one; a value an origin reads as a framing
+/// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`) would have it decode another body than the form read
+/// here. Only this `x-amz-*` header passes unsigned elsewhere (an attack run saw it pass on
+/// forms, 2026-12-04).
+fn no_payload_hash(req: &Request<'_>) -> Result<(), Rejection> {
+    match req.values("x-amz-content-sha256").next() {
+        Some(value) => Err(errors::invalid_argument(
+            "A browser upload (POST Object) carries no payload hash.",
+            "x-amz-content-sha256",
+            &String::from_utf8_lossy(value),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -146,6 +164,17 @@ mod tests {
         let req = Request::from_pairs(&pairs).unwrap();
         let refused = crate::unsigned_headers::check(&req, &covered_headers()).unwrap_err();
         assert_eq!(refused.error.code, S3ErrorCode::AccessDenied);
+        // Nor a payload hash, which passes unsigned on other requests.
+        for value in ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER", ""] {
+            let refused = check(
+                Style::Path,
+                "POST",
+                "/photos",
+                &[("content-type", FORM), ("x-amz-content-sha256", value)],
+            )
+            .unwrap_err();
+            assert_eq!(refused.error.code, S3ErrorCode::InvalidArgument, "{value}");
+        }
     }
 
     #[test]
