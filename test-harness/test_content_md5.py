@@ -14,7 +14,6 @@ document not at all, until the digest matches."""
 
 import http.server
 import socket
-import threading
 import time
 
 import base64
@@ -28,7 +27,7 @@ from urllib.parse import quote
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import Envoy, filter_config_json, render
+from harness import Envoy, stand_in_origin
 from harness.chunked import UNSIGNED_TRAILER
 from harness.clients import RawRequest, content_md5, presign, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
@@ -436,12 +435,8 @@ def test_a_document_is_held_whole_until_its_digest_matches(payload):
     """A captured DeleteObjects replayed with another document, padded after its end and sent
     but for its last byte: an origin that acts at the root's end acts on nothing, since nothing
     of a document goes on before its digest matches."""
-    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StreamingXmlOrigin)
     _StreamingXmlOrigin.received, _StreamingXmlOrigin.acted = [], []
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
-    try:
-        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
-                        filter_config=filter_config_json(f"127.0.0.1:{recorder.server_port}"))
+    with stand_in_origin(_StreamingXmlOrigin) as config:
         with Envoy(config) as envoy:
             signed_body = delete_objects("b", "tmp.txt")
             headers = {"Content-MD5": content_md5(signed_body)}
@@ -468,8 +463,6 @@ def test_a_document_is_held_whole_until_its_digest_matches(payload):
             # The request as signed goes on whole.
             assert send(envoy.authority, captured).status == 200
             assert _StreamingXmlOrigin.acted == [signed_body]
-    finally:
-        recorder.shutdown()
 
 
 @pytest.mark.every_origin

@@ -8,14 +8,13 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness import Envoy, filter_config_json, render
+from harness import Envoy, stand_in_origin
 from harness.clients import RawRequest, s3_client, send, send_h2, sign_header, target_of
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 
@@ -460,13 +459,8 @@ def test_the_origin_gets_the_form_closed_after_the_file():
     """Some origins read fields after the file (SeaweedFS; MinIO before it refused fields the
     policy does not name): the delimiter after the file reaches them as the form's closing one,
     the body at its length, so that what follows is the form's epilogue."""
-    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FormRecorder)
     _FormRecorder.bodies = []
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
-    try:
-        origin = f"127.0.0.1:{recorder.server_port}"
-        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
-                        filter_config=filter_config_json(origin))
+    with stand_in_origin(_FormRecorder) as config:
         with Envoy(config) as envoy:
             form = form_for(s3_client(envoy.endpoint), "bucket", "k.txt")
             prepared = requests.Request(
@@ -475,8 +469,6 @@ def test_the_origin_gets_the_form_closed_after_the_file():
             body = with_fields_after_the_file(prepared, {"acl": "public-read-write"})
             r = post_body(form["url"], prepared, body)
             assert r.status_code == 204, r.text
-    finally:
-        recorder.shutdown()
     [received] = _FormRecorder.bodies
     boundary = prepared.headers["Content-Type"].split("boundary=")[1].encode()
     file_end = received.index(b"the file") + len(b"the file")
@@ -493,13 +485,8 @@ def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole()
     request complete by its length, and a reader that ends the last part at the body's end
     would store a file the policy forbids (an attack run, 2026-12-04). The content's last byte
     now waits for what follows it."""
-    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FormRecorder)
     _FormRecorder.bodies = []
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
-    try:
-        origin = f"127.0.0.1:{recorder.server_port}"
-        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
-                        filter_config=filter_config_json(origin))
+    with stand_in_origin(_FormRecorder) as config:
         with Envoy(config) as envoy:
             form = form_for(s3_client(envoy.endpoint), "bucket", "k.txt",
                             conditions=[["content-length-range", 100, 1000]])
@@ -515,8 +502,6 @@ def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole()
                 time.sleep(0.5)
                 conn.sendall(body[-1:])
                 answer = conn.recv(65536)
-    finally:
-        recorder.shutdown()
     assert answer.startswith(b"HTTP/1.1 400") and b"<Code>MalformedPOSTRequest</Code>" in answer, answer
     # Re-signed for the origin, the form's head changed length: its end tells.
     assert body.endswith(b"too short")

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.chunked import SIGNED, chunked_put
-from harness import Envoy, filter_config_json, render
+from harness import Envoy, filter_config_json, render, stand_in_origin
 from harness.envoy_config import wasm_filter
 from harness.paths import probe_wasm
 from harness.clients import RawRequest, presign, send, send_h2, sign_header
@@ -908,20 +908,13 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 def headers_at_origin(sent: dict) -> dict:
     """The headers a recording origin behind the shipped configuration receives of a signed
     GET from 127.0.0.1 that carries `sent` besides."""
-    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     _Recorder.received = []
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
-    try:
-        origin = f"127.0.0.1:{recorder.server_port}"
-        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
-                        filter_config=filter_config_json(origin))
+    with stand_in_origin(_Recorder) as config:
         with Envoy(config) as envoy:
             request = sign_header(envoy.authority, "GET", "/bucket/key")
             for name, value in sent.items():
                 request = request.with_header(name, value)
             assert send(envoy.authority, request).status == 200
-    finally:
-        recorder.shutdown()
     # Envoy's health checks of the origin come in too.
     [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
     return headers
@@ -1008,9 +1001,7 @@ def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
     address): a signed request went to the backup origin after the primary refused it, a
     signed POST ran at two (red teams, 2026-12-02). The filter removes them; Envoy's own
     x-envoy-internal shows the client was internal."""
-    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unavailable)
     _Unavailable.received = []
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
     steering = {
         "x-envoy-retry-on": "5xx,retriable-status-codes",
         "x-envoy-retriable-status-codes": "503",
@@ -1018,10 +1009,7 @@ def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
         "x-envoy-upstream-rq-per-try-timeout-ms": "2000",
         "x-envoy-hedge-on-per-try-timeout": "true",
     }
-    try:
-        origin = f"127.0.0.1:{recorder.server_port}"
-        config = render(origin_host="127.0.0.1", origin_port=recorder.server_port,
-                        filter_config=filter_config_json(origin))
+    with stand_in_origin(_Unavailable) as config:
         hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
         hcm["internal_address_config"] = {"cidr_ranges": [{"address_prefix": "127.0.0.1", "prefix_len": 32}]}
         with Envoy(config) as envoy:
@@ -1030,8 +1018,6 @@ def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
                 for name, value in steering.items():
                     request = request.with_header(name, value)
                 assert send(envoy.authority, request).status == 503
-    finally:
-        recorder.shutdown()
     sent = [(path, headers) for path, headers in _Unavailable.received if path.startswith("/bucket/")]
     assert [path for path, _ in sent] == ["/bucket/key", "/bucket/key?uploads"], "each tried once"
     for _, headers in sent:
@@ -1073,16 +1059,9 @@ def test_http_trailers_are_refused():
     """Found by an attack run (2026-12-01): nothing signs HTTP trailers, and an upstream that
     carries them (HTTP/2, or HTTP/1 with `enable_trailers`, as here) delivered an unsigned
     `x-amz-acl` to the origin after a verified request's body. Such a request is refused."""
-    recorder = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrailerRecorder)
     _TrailerRecorder.received = []
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
     trailers = {"enable_trailers": True}
-    try:
-        config = render(
-            origin_host="127.0.0.1",
-            origin_port=recorder.server_port,
-            filter_config=filter_config_json(f"127.0.0.1:{recorder.server_port}"),
-        )
+    with stand_in_origin(_TrailerRecorder) as config:
         listener = config["static_resources"]["listeners"][0]
         listener["filter_chains"][0]["filters"][0]["typed_config"]["http_protocol_options"] = trailers
         config["static_resources"]["clusters"][0]["typed_extension_protocol_options"] = {
@@ -1108,8 +1087,6 @@ def test_http_trailers_are_refused():
                 with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
                     s.sendall(plain)
                     assert s.recv(65536).startswith(b"HTTP/1.1 200")
-    finally:
-        recorder.shutdown()
     assert not any(b"x-amz-acl" in raw for raw in _TrailerRecorder.received), _TrailerRecorder.received
     assert any(b"hello" in raw for raw in _TrailerRecorder.received)
 

@@ -1,5 +1,6 @@
 """Start and stop the real programs: Envoy, and the S3 origins s3s-fs, Garage and MinIO."""
 
+import http.server
 import json
 import os
 import re
@@ -7,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -335,6 +337,22 @@ s3_region = "{self.region}"
 
 
 ORIGINS = {"s3s-fs": S3sFs, "garage": Garage, "minio": MinIO}
+
+
+@contextmanager
+def stand_in_origin(handler: type[http.server.BaseHTTPRequestHandler]):
+    """An HTTP server on 127.0.0.1 serving `handler` in place of an origin (to record what an
+    origin would receive, or to answer as no origin here does), stopped at the context's end;
+    yields the shipped Envoy configuration in front of it, to adjust before starting Envoy."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_port
+        yield envoy_config.render(origin_host="127.0.0.1", origin_port=port,
+                                  filter_config=envoy_config.filter_config_json(f"127.0.0.1:{port}"))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def origin_kinds() -> list[str]:
