@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, stand_in_origin
 from harness.chunked import UNSIGNED_TRAILER
-from harness.clients import RawRequest, content_md5, presign, send, sign_header
+from harness.clients import RawRequest, content_md5, presign, send, send_h2, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_rejections import error_code
 from test_security import assert_object
@@ -384,6 +384,53 @@ def test_an_empty_body_is_checked_at_the_head(proxy, origin_s3, bucket):
     r = send(proxy.authority, sign_v2("PUT", f"/{bucket}/not-empty.txt", wrong))
     assert (r.status, error_code(r)) == (400, "BadDigest"), r.body
     assert_object(origin_s3, bucket, "not-empty.txt", None)
+
+
+class _PutRecorder(http.server.BaseHTTPRequestHandler):
+    """An origin that stores a PUT's body as it comes, comparing no digest (as SeaweedFS does
+    not): what the filter forwards whole is what it keeps."""
+
+    protocol_version = "HTTP/1.1"
+    stored: list = []
+
+    def do_PUT(self):
+        length = int(self.headers.get("content-length") or 0)
+        self.stored.append((self.path.split("?")[0], self.rfile.read(length)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self):  # Envoy's health checks
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_http2_head_announcing_no_body_is_checked_at_the_head():
+    """Found by an attack run (2026-12-04): over HTTP/2 a head with `content-length: 0` that
+    does not end its stream reaches the (HTTP/1) origin as a whole request with an empty body.
+    A signed PUT of another body was stored empty by an origin that trusts the filter to
+    compare digests (s3s-fs and Garage compare these two themselves): no byte came for the
+    filter to hold. Such a head is judged as one that ends the stream."""
+    body = b"the signed content of the object"
+    md5 = {"Content-MD5": content_md5(body)}
+    _PutRecorder.stored = []
+    with stand_in_origin(_PutRecorder) as config, Envoy(config) as envoy:
+        header_signed = sign_header(envoy.authority, "PUT", "/bucket/sha256.txt", {}, body)
+        presigned = presign(envoy.authority, "PUT", "/bucket/md5.txt", md5)
+        for request in (header_signed, presigned):
+            headers = [(n.lower().encode(), v.encode()) for n, v in request.headers
+                       if n.lower() not in ("host", "content-length")] + [(b"content-length", b"0")]
+            r = send_h2(envoy.authority, "PUT", request.target.encode(), envoy.port, headers, end_stream=False)
+            assert r.status == 400 and error_code(r) in ("BadDigest", "XAmzContentSHA256Mismatch"), r.body
+            # As signed, over HTTP/2 as well, it is stored.
+            headers = [(n.lower().encode(), v.encode()) for n, v in request.headers
+                       if n.lower() not in ("host", "content-length")] + [(b"content-length", b"%d" % len(body))]
+            assert send_h2(envoy.authority, "PUT", request.target.encode(), envoy.port, headers, body).status == 200
+    assert _PutRecorder.stored == [("/bucket/sha256.txt", body), ("/bucket/md5.txt", body)]
 
 
 def test_boto3_sigv2_delete_objects_still_works(proxy, origin_s3, bucket):

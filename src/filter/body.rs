@@ -80,11 +80,16 @@ impl Stream {
         forward: &mut Forward<'_>,
         end_of_stream: bool,
     ) -> Result<Option<Body>, Rejection> {
-        if end_of_stream && forward.body.is_some() {
+        // An HTTP/2 head with `content-length: 0` that does not end its stream is a whole
+        // request to an HTTP/1 origin: its body is empty, whatever DATA follows (which Envoy
+        // refuses), and judged now, as when the head ends the stream (an attack run had a
+        // signed PUT stored empty so, its digest never compared, 2026-12-04).
+        let empty = end_of_stream || req.number("content-length") == Some(0);
+        if empty && forward.body.is_some() {
             return Err(Rejection::from(ChunkError::Truncated.s3_error()));
         }
         let digest = match forward.body_check.take() {
-            Some(check) => self.digest_body(req, check, forward.access_key_id, end_of_stream)?,
+            Some(check) => self.digest_body(req, check, forward.access_key_id, empty)?,
             None => None,
         };
         let unexpected = !end_of_stream && !carries_a_body(req.method);
@@ -111,15 +116,15 @@ impl Stream {
     }
 
     /// What checks a body against the digest its signature binds, as it streams; `None` when
-    /// the head ends the stream and the empty body matches.
+    /// the body is `empty` (the head ends the stream or announces no byte) and that matches.
     fn digest_body(
         &self,
         req: &Request<'_>,
         check: BodyCheck,
         access_key_id: Option<&str>,
-        end_of_stream: bool,
+        empty: bool,
     ) -> Result<Option<Body>, Rejection> {
-        if end_of_stream {
+        if empty {
             if check.accepts_empty() {
                 return Ok(None);
             }
