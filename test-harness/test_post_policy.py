@@ -479,12 +479,45 @@ def test_the_origin_gets_the_form_closed_after_the_file():
     assert len(received) - file_end == len(body) - (body.index(b"the file") + len(b"the file"))
 
 
-def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole():
+def _send_h2_ending_late(port: int, authority: str, content_type: str, body: bytes) -> int:
+    """The form over HTTP/2 (h2c): its head and all its body, the stream ended by an empty
+    DATA frame half a second later. The answer's status."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", authority),
+                              (":path", "/bucket"), ("content-type", content_type),
+                              ("content-length", str(len(body)))])
+        conn.send_data(1, body)
+        sock.sendall(conn.data_to_send())
+        time.sleep(0.5)
+        conn.send_data(1, b"", end_stream=True)
+        sock.sendall(conn.data_to_send())
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed before an answer")
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    return int(dict(event.headers)[b":status"])
+                if isinstance(event, h2.events.StreamReset):
+                    return 0
+            sock.sendall(conn.data_to_send())
+
+
+@pytest.mark.parametrize("transport", ["http1", "h2"])
+@pytest.mark.parametrize("cut", ["inside the file", "after the head"])
+def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole(cut, transport):
     """A body that ends inside the file (no closing delimiter, its Content-Length ending
     there), its last byte late: the origin got every byte before the filter saw the end, a
     request complete by its length, and a reader that ends the last part at the body's end
-    would store a file the policy forbids (an attack run, 2026-12-04). The content's last byte
-    now waits for what follows it."""
+    would store a file the policy forbids (an attack run, 2026-12-04; the next found the same
+    for a body ending right after the file part's headers). The last byte of what goes on now
+    waits for what follows it."""
     _FormRecorder.bodies = []
     with stand_in_origin(_FormRecorder) as config:
         with Envoy(config) as envoy:
@@ -493,25 +526,28 @@ def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole()
             prepared = requests.Request(
                 "POST", form["url"], data=form["fields"], files={"file": ("a.txt", b"too short", "text/plain")}
             ).prepare()
-            body = prepared.body[:prepared.body.rindex(b"\r\n--")]
+            end = prepared.body.rindex(b"too short" if cut == "after the head" else b"\r\n--")
+            body = prepared.body[:end]
             host = form["url"].split("/")[2]
             head = (f"POST /bucket HTTP/1.1\r\nHost: {host}\r\n"
                     f"Content-Type: {prepared.headers['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n")
-            with socket.create_connection(("127.0.0.1", envoy.port), timeout=30) as conn:
-                conn.sendall(head.encode() + body[:-1])
-                time.sleep(0.5)
-                conn.sendall(body[-1:])
-                answer = conn.recv(65536)
-    assert answer.startswith(b"HTTP/1.1 400") and b"<Code>MalformedPOSTRequest</Code>" in answer, answer
-    # Re-signed for the origin, the form's head changed length: its end tells.
-    assert body.endswith(b"too short")
-    assert not any(received.endswith(b"too short") for received in _FormRecorder.bodies), "the whole body"
+            if transport == "h2":
+                assert _send_h2_ending_late(envoy.port, host, prepared.headers["Content-Type"], body) == 400
+            else:
+                with socket.create_connection(("127.0.0.1", envoy.port), timeout=30) as conn:
+                    conn.sendall(head.encode() + body[:-1])
+                    time.sleep(0.5)
+                    conn.sendall(body[-1:])
+                    answer = conn.recv(65536)
+                assert answer.startswith(b"HTTP/1.1 400") and b"<Code>MalformedPOSTRequest</Code>" in answer, answer
+    # Re-signed for the origin, the form's fields changed length, not the file part: its end tells.
+    assert not any(received.endswith(body[-20:]) for received in _FormRecorder.bodies), "the whole body"
 
 
 def test_a_form_s_key_with_a_dot_segment_is_refused(proxy, origin_s3, bucket):
     """A policy allowing `uploads/` only: s3s-fs stores keys as files, and wrote
     `uploads/../../<bucket>/x` into another bucket (an attack run, 2026-12-04). S3 would keep
-    the key as written; here a form's key may hold no `.` or `..` segment."""
+    the key as written; here a form's key may hold no `.` or `..` segment, nor begin with `/`."""
     origin_s3.put_object(Bucket=bucket, Key="private.txt", Body=b"private")
     form = form_for(s3_client(proxy.endpoint), bucket, "uploads/${filename}",
                     conditions=[["starts-with", "$key", "uploads/"]])
@@ -522,6 +558,12 @@ def test_a_form_s_key_with_a_dot_segment_is_refused(proxy, origin_s3, bucket):
         assert r.status_code == 400 and "<Code>InvalidArgument</Code>" in r.text, (key, r.text)
     assert proxy.origin_requests() == before
     assert stored(origin_s3, bucket, "private.txt")[0] == b"private"
+    # A key from the root of an origin's files: any key a policy of `starts-with $key ""` (what
+    # boto3 writes for Key="${filename}") allows, and s3s-fs wrote another bucket's object so.
+    anywhere = form_for(s3_client(proxy.endpoint), bucket, "${filename}", conditions=[["starts-with", "$key", ""]])
+    r = post(proxy, anywhere, b"attacker's", extra_fields={"key": "/srv/s3/other-bucket/x"})
+    assert r.status_code == 400 and "<Code>InvalidArgument</Code>" in r.text, r.text
+    assert proxy.origin_requests() == before
     r = post(proxy, form, b"a photo", extra_fields={"key": "uploads/..photo.jpg"})
     assert r.status_code == 204, r.text
     assert stored(origin_s3, bucket, "uploads/..photo.jpg")[0] == b"a photo"

@@ -99,24 +99,28 @@ pub fn authorise(
     })
 }
 
-/// A form's key must not hold a `.` or `..` segment (between `/` or `\`), as written or with
-/// `${filename}` replaced. S3 keeps such a key as it is, inside the prefix a policy's
-/// `starts-with` allows; an origin that stores keys as files resolves it (s3s-fs wrote
-/// `uploads/../../other-bucket/x` into another bucket: an attack run, 2026-12-04). A presigned
-/// URL's or a signed request's key is its signer's choice; a form's is its poster's.
+/// A form's key must not begin with `/` (or `\`) nor hold a `.` or `..` segment (between `/`
+/// or `\`), as written or with `${filename}` replaced. S3 keeps such a key as it is, inside the
+/// prefix a policy's `starts-with` allows; an origin that stores keys as files resolves it
+/// (s3s-fs wrote `uploads/../../other-bucket/x` into another bucket, and a key naming a path
+/// from its root anywhere under it: attack runs, 2026-12-04). A presigned URL's or a signed
+/// request's key is its signer's choice (and one beginning with `/` is refused there too); a
+/// form's is its poster's.
 fn key_stays_where_written(form: &FormHead) -> Result<(), Rejection> {
     let Some(key) = form.value(KEY) else {
         return Ok(());
     };
     let expanded = conditions::expand(key, form.filename());
-    let dot_segment = |key: &[u8]| {
-        key.split(|&b| b == b'/' || b == b'\\')
-            .any(|segment| matches!(segment, b"." | b".."))
+    let leaves = |key: &[u8]| {
+        matches!(key.first(), Some(b'/' | b'\\'))
+            || key
+                .split(|&b| b == b'/' || b == b'\\')
+                .any(|segment| matches!(segment, b"." | b".."))
     };
-    if dot_segment(key) || dot_segment(&expanded) {
+    if leaves(key) || leaves(&expanded) {
         return Err(errors::invalid_argument(
-            "A form's key must not hold a '.' or '..' segment, which origins storing keys as files \
-             resolve outside the prefix its policy allows.",
+            "A form's key must not begin with '/' or hold a '.' or '..' segment, which origins \
+             storing keys as files resolve outside the prefix its policy allows.",
             KEY,
             &String::from_utf8_lossy(&expanded),
         ));
@@ -146,11 +150,11 @@ mod tests {
         assert_eq!(refused.error.code, S3ErrorCode::InvalidArgument);
     }
 
-    /// A key with a `.` or `..` segment, as written or as `${filename}` fills it, is refused,
-    /// signed or anonymous: an origin storing keys as files would resolve it (an attack run,
-    /// 2026-12-04). Dots elsewhere are a key like any other.
+    /// A key with a `.` or `..` segment or a leading `/`, as written or as `${filename}` fills
+    /// it, is refused, signed or anonymous: an origin storing keys as files would resolve it
+    /// (attack runs, 2026-12-04). Dots elsewhere are a key like any other.
     #[test]
-    fn a_form_s_key_has_no_dot_segment() {
+    fn a_form_s_key_has_no_dot_segment_nor_a_leading_slash() {
         let disposition = |name: &str| format!("Content-Disposition: form-data; name=\"{name}\"");
         let form = |key: &str, filename: &str, signed: bool| {
             let fields = v4_fields(&v4_policy(&key.replace('\\', "\\\\")), DATE, "s3");
@@ -174,6 +178,8 @@ mod tests {
                 ("uploads\\..\\x", "a.txt"),
                 ("uploads/${filename}/x", ".."),
                 ("uploads/${filename}", "."),
+                ("/srv/data/other/evil.txt", "a.txt"),
+                ("\\srv\\other", "a.txt"),
             ] {
                 let refused =
                     authorise(&config, &form(key, filename, signed), BUCKET, NOW).expect_err(key);

@@ -6,7 +6,8 @@
 //! Holding the delimiter back is what makes a refusal safe: until it is released the origin
 //! has not seen where the file ends, so an upload refused here (the adapter answers the error,
 //! which resets the upstream request) can never complete there. At most the delimiter and the
-//! four bytes after it are held (78 bytes).
+//! four bytes after it are held, and the last byte before them (79 bytes): the last byte of
+//! what goes on always waits for the next piece, or for the end of a form that ended well.
 //!
 //! The boundary holds no CR, so a delimiter can only begin at a CR and at most one candidate
 //! is open at a time. After the delimiter comes `--` (the end of the form) or CRLF (another
@@ -60,10 +61,11 @@ pub struct FileScanner {
     held: Vec<u8>,
     /// How many of the first bytes held were never sent: the CRLF the content starts after.
     unsent: usize,
-    /// The content's last byte when a piece ended in content: held, so that a body ending
-    /// inside the file never reaches the origin whole (by its `Content-Length`, the origin
-    /// would have the complete request of an upload refused here: an attack run, 2026-12-04).
-    tail: Option<u8>,
+    /// The last byte of what went on so far (from the form's head on): held until the next
+    /// piece, or the end of a form that ended as it should. A body refused here, ending inside
+    /// the file or right after the head, or in HTTP trailers, so never reaches the origin
+    /// whole by its `Content-Length` (attack runs, 2026-12-04).
+    last: Option<u8>,
     /// `--B` anywhere in the content (Ceph RGW splits the file there).
     dash: DashSearch,
     /// The digests the form's fields give the file, compared before its delimiter goes on.
@@ -83,11 +85,18 @@ impl FileScanner {
             size: 0,
             held: CRLF.to_vec(),
             unsent: CRLF.len(),
-            tail: None,
+            last: None,
             dash: DashSearch::new(boundary.dash_boundary()),
             digests: Vec::new(),
             state: State::Content,
         }
+    }
+
+    /// The head's last byte, released by the form's head, held with the content's: a body
+    /// that ends right after the head must not reach the origin whole either.
+    pub fn after_holding(mut self, byte: Option<u8>) -> Self {
+        self.last = byte;
+        self
     }
 
     /// The file must hash to every one of `expected`.
@@ -104,38 +113,56 @@ impl FileScanner {
 
     /// Bytes held back.
     pub fn held(&self) -> usize {
-        self.held.len() - self.unsent + usize::from(self.tail.is_some())
+        self.held.len() - self.unsent + usize::from(self.last.is_some())
     }
 
     pub fn feed(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
+        // An empty piece changes nothing, and must not release the last byte.
+        if input.is_empty() && self.state != State::Failed {
+            return Ok(Piece::default());
+        }
+        let last = self.last.take();
         let result = match self.state {
             State::Done => Ok(Piece {
                 prefix: std::mem::take(&mut self.held),
                 range: 0..input.len(),
             }),
             State::Failed => Err(errors::malformed("the body was already refused")),
-            // An empty piece changes nothing, and must not release the tail.
-            State::Content | State::AfterDelimiter if input.is_empty() => Ok(Piece::default()),
-            State::Content | State::AfterDelimiter => {
-                let tail = self.tail.take();
-                self.scan(input).map(|mut piece| {
-                    if let Some(byte) = tail {
-                        piece.prefix.insert(0, byte);
-                    }
-                    piece
-                })
-            }
+            State::Content | State::AfterDelimiter => self.scan(input),
         };
-        if result.is_err() {
-            self.fail();
+        match result {
+            Ok(mut piece) => {
+                if let Some(byte) = last {
+                    piece.prefix.insert(0, byte);
+                }
+                self.hold_the_last_byte(&mut piece, input);
+                Ok(piece)
+            }
+            Err(refused) => {
+                self.fail();
+                Err(refused)
+            }
         }
-        result
+    }
+
+    /// Keeps back the last byte `piece` would release, until the next piece or the end.
+    fn hold_the_last_byte(&mut self, piece: &mut Piece, input: &[u8]) {
+        if piece.range.is_empty() {
+            self.last = piece.prefix.pop();
+        } else {
+            piece.range.end -= 1;
+            self.last = input.get(piece.range.end).copied();
+        }
     }
 
     /// The body has ended: what is still held, if the file ended as it should.
     pub fn finish(&mut self) -> Result<Vec<u8>, Rejection> {
         match self.state {
-            State::Done => Ok(std::mem::take(&mut self.held)),
+            State::Done => {
+                let mut rest = std::mem::take(&mut self.held);
+                rest.extend(self.last.take());
+                Ok(rest)
+            }
             _ => {
                 self.fail();
                 Err(errors::malformed("the body ends inside the file"))
@@ -147,7 +174,7 @@ impl FileScanner {
         self.state = State::Failed;
         self.held = Vec::new();
         self.unsent = 0;
-        self.tail = None;
+        self.last = None;
     }
 
     fn scan(&mut self, input: &[u8]) -> Result<Piece, Rejection> {
@@ -219,15 +246,9 @@ impl FileScanner {
                 .map(|offset| from + offset)
             else {
                 self.content(input.get(content_start..).unwrap_or_default())?;
-                let end = if content_start < input.len() {
-                    self.tail = input.last().copied();
-                    input.len() - 1
-                } else {
-                    input.len()
-                };
                 return Ok(Piece {
                     prefix,
-                    range: content_start..end,
+                    range: content_start..input.len(),
                 });
             };
             let candidate = input.get(cr..).unwrap_or_default();
@@ -498,7 +519,7 @@ mod tests {
                 }
                 Err(e) => return Err(Box::new((e, out))),
             }
-            assert!(s.held() <= s.delimiter.len() + 4, "held {}", s.held());
+            assert!(s.held() <= s.delimiter.len() + 5, "held {}", s.held());
         }
         match s.finish() {
             Ok(last) => {
@@ -685,17 +706,19 @@ mod tests {
         let mut s = scanner(0, u64::MAX);
         assert_eq!(s.held(), 0);
         let piece = s.feed(b"abc\r\n-").unwrap();
-        assert_eq!((piece.prefix.as_slice(), piece.range), (&b""[..], 0..3));
-        assert_eq!(s.held(), 3);
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b""[..], 0..2));
+        assert_eq!(s.held(), 4);
         s.feed(b"-Xy").unwrap();
-        assert_eq!(s.held(), 6);
-        // The delimiter and two bytes of what follows: the rest of it is in the next piece.
+        assert_eq!(s.held(), 7);
+        // The delimiter and two bytes of what follows (the rest of it is in the next piece),
+        // and the content's last byte.
         s.feed(b"Z\r\n").unwrap();
-        assert_eq!(s.held(), 9);
+        assert_eq!(s.held(), 10);
     }
 
-    /// A piece that ends in content keeps its last byte until the next piece (an empty one
-    /// changes nothing), so the stream's last byte waits for the delimiter.
+    /// A piece keeps the last byte it would release until the next piece (an empty one changes
+    /// nothing) or the end of a form that ended as it should: a body that ends inside the file,
+    /// or in HTTP trailers after it, never reaches the origin whole.
     #[test]
     fn the_content_s_last_byte_waits_for_what_follows() {
         let mut s = scanner(0, u64::MAX);
@@ -707,9 +730,19 @@ mod tests {
         let piece = s.feed(b"de").unwrap();
         assert_eq!((piece.prefix.as_slice(), piece.range), (&b"c"[..], 0..1));
         let piece = s.feed(b"\r\n--XyZ--").unwrap();
-        assert_eq!((piece.prefix.as_slice(), piece.range), (&b"e"[..], 0..9));
-        assert_eq!(s.finish().unwrap(), b"");
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b"e"[..], 0..8));
+        assert_eq!(s.held(), 1);
+        assert_eq!(s.finish().unwrap(), b"-");
         assert_eq!(s.size(), 5);
+        // The head's last byte, when the scan is given it, waits the same way.
+        let mut s = scanner(0, u64::MAX).after_holding(Some(b'\n'));
+        assert_eq!(s.held(), 1);
+        assert_eq!(s.feed(b"").unwrap(), Piece::default());
+        let piece = s.feed(b"ab").unwrap();
+        assert_eq!((piece.prefix.as_slice(), piece.range), (&b"\n"[..], 0..1));
+        let mut s = scanner(0, u64::MAX).after_holding(Some(b'\n'));
+        assert!(s.finish().is_err());
+        assert_eq!(s.held(), 0);
     }
 
     #[test]

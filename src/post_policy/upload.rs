@@ -240,11 +240,13 @@ impl PostUpload {
         let out = authorised.head.unwrap_or_else(|| head.into_bytes());
         let delta = i64::try_from(out.len()).unwrap_or(i64::MAX)
             - i64::try_from(received).unwrap_or(i64::MAX);
-        let mut scanner = FileScanner::new(&self.boundary, authorised.size).checking(digests);
+        let mut prefix = out;
+        let mut scanner = FileScanner::new(&self.boundary, authorised.size)
+            .checking(digests)
+            .after_holding(prefix.pop());
         let rest = input.get(used..).unwrap_or_default();
         let piece = scanner.feed(rest).map_err(for_key)?;
         self.phase = Phase::File(scanner);
-        let mut prefix = out;
         prefix.extend_from_slice(&piece.prefix);
         Ok(Release {
             prefix,
