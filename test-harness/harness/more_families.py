@@ -29,8 +29,8 @@ from botocore.credentials import Credentials
 from .checksums import CHECKSUMS
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
 from .clients import RawRequest, content_md5, presign, quote_key, sign_header, target_of
-from .random_families import (DOT_SEGMENT_REFUSAL, Context, Plan, Result, _boto, _send_reading_early_answers, _target,
-                              has_dot_segment, list_parts_of, sign_v2, sign_v4_instead)
+from .random_families import (FORM_KEY_REFUSAL, Context, Plan, Result, _boto, _send_reading_early_answers, _target,
+                              leaves_its_place, list_parts_of, sign_v2, sign_v4_instead)
 from .random_requests import Origin
 
 
@@ -327,8 +327,8 @@ def _windows(plan: Plan, rng: random.Random, origin: Origin) -> None:
         plan.refused_by_design = ("an X-Amz-Expires over a week", 400, "AuthorizationQueryParametersError")
 
     if what == "form":
-        if has_dot_segment(plan.key) and expires != 1:
-            plan.refused_by_design = DOT_SEGMENT_REFUSAL
+        if leaves_its_place(plan.key) and expires != 1:
+            plan.refused_by_design = FORM_KEY_REFUSAL
         if plan.key.startswith("\ufeff"):
             # as `random_families._post_form`: Garage would store another key than the policy
             # was checked against

@@ -481,13 +481,14 @@ def _delete_objects(plan: Plan, rng: random.Random, origin: Origin) -> None:
 # --- browser POST forms --------------------------------------------------------------------
 
 
-def has_dot_segment(key: str) -> bool:
-    """Whether a form's key holds a `.` or `..` segment, which an origin storing keys as files
-    resolves elsewhere: the filter refuses it (README, Browser uploads; authorise.rs)."""
-    return any(segment in (".", "..") for segment in re.split(r"[/\\]", key))
+def leaves_its_place(key: str) -> bool:
+    """Whether a form's key begins with `/` or holds a `.` or `..` segment, which an origin
+    storing keys as files resolves elsewhere: the filter refuses it (README, Browser uploads;
+    authorise.rs)."""
+    return key.startswith(("/", "\\")) or any(segment in (".", "..") for segment in re.split(r"[/\\]", key))
 
 
-DOT_SEGMENT_REFUSAL = ("a form key with a '.' or '..' segment", 400, "InvalidArgument")
+FORM_KEY_REFUSAL = ("a form key beginning with '/' or with a '.' or '..' segment", 400, "InvalidArgument")
 
 
 def _post_form(plan: Plan, rng: random.Random, origin: Origin) -> None:
@@ -526,8 +527,8 @@ def _post_form(plan: Plan, rng: random.Random, origin: Origin) -> None:
     v2 = rng.random() < 0.3
     plan.op = f"{'SigV2' if v2 else 'SigV4'} form {len(data)} B" + (f" breaking {broken}" if broken else "")
     plan.broken = broken
-    if has_dot_segment(posted.get("key", plan.key)):
-        plan.refused_by_design = DOT_SEGMENT_REFUSAL
+    if leaves_its_place(posted.get("key", plan.key)):
+        plan.refused_by_design = FORM_KEY_REFUSAL
     if plan.key.startswith("\ufeff") and "key" not in posted:
         # Garage decodes a field by its byte-order mark: the key it would store is not the key
         # the policy was checked against (README, Browser uploads; form_head.rs)
