@@ -12,7 +12,6 @@ comparing it, and neither origin compares one on DeleteObjects (a later attack r
 filter checks the body itself as it streams: object data goes on but for its last byte, a
 document not at all, until the digest matches."""
 
-import http.server
 import socket
 import time
 
@@ -27,7 +26,7 @@ from urllib.parse import quote
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import Envoy, stand_in_origin
+from harness import Envoy, StandIn, stand_in_origin
 from harness.chunked import UNSIGNED_TRAILER
 from harness.clients import RawRequest, content_md5, presign, send, send_h2, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
@@ -386,7 +385,7 @@ def test_an_empty_body_is_checked_at_the_head(proxy, origin_s3, bucket):
     assert_object(origin_s3, bucket, "not-empty.txt", None)
 
 
-class _PutRecorder(http.server.BaseHTTPRequestHandler):
+class _PutRecorder(StandIn):
     """An origin that stores a PUT's body as it comes, comparing no digest (as SeaweedFS does
     not): what the filter forwards whole is what it keeps."""
 
@@ -396,17 +395,7 @@ class _PutRecorder(http.server.BaseHTTPRequestHandler):
     def do_PUT(self):
         length = int(self.headers.get("content-length") or 0)
         self.stored.append((self.path.split("?")[0], self.rfile.read(length)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_GET(self):  # Envoy's health checks
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.answer()
 
 
 def test_an_http2_head_announcing_no_body_is_checked_at_the_head():
@@ -444,7 +433,7 @@ def test_boto3_sigv2_delete_objects_still_works(proxy, origin_s3, bucket):
         origin_s3.head_object(Bucket=bucket, Key="d1")
 
 
-class _StreamingXmlOrigin(http.server.BaseHTTPRequestHandler):
+class _StreamingXmlOrigin(StandIn):
     """An origin that acts on a document as soon as its root element ends, as MinIO's XML
     decoder lets DeleteObjects do, before the body's end and any check there."""
 
@@ -467,14 +456,9 @@ class _StreamingXmlOrigin(http.server.BaseHTTPRequestHandler):
         except ConnectionError:
             return
         if len(body) == length:
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.answer()
 
     do_PUT = do_POST
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.mark.parametrize("payload", ["sha256", "content-md5"])

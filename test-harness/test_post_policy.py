@@ -3,7 +3,6 @@ and SigV2 with `signature_version="s3"`), posted with `requests` as a browser po
 s3s-fs, which checks the policy's signature itself with the origin keys. And CORS preflights,
 which reach the origin unsigned and nothing else does."""
 
-import http.server
 import re
 import shutil
 import socket
@@ -14,7 +13,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness import Envoy, stand_in_origin
+from harness import Envoy, StandIn, stand_in_origin
 from harness.clients import RawRequest, s3_client, send, send_h2, sign_header, target_of
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 
@@ -435,24 +434,14 @@ def test_fields_after_the_file_are_ignored_as_s3_ignores_them(proxy, origin_s3, 
     assert stored(origin_s3, bucket, "elsewhere.txt") is None
 
 
-class _FormRecorder(http.server.BaseHTTPRequestHandler):
+class _FormRecorder(StandIn):
     """An origin that answers 204 to any POST and keeps the bodies it received."""
 
     bodies: list = []
 
     def do_POST(self):
         self.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(204)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_GET(self):  # Envoy's health checks
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.answer(204)
 
 
 def test_the_origin_gets_the_form_closed_after_the_file():
@@ -479,36 +468,6 @@ def test_the_origin_gets_the_form_closed_after_the_file():
     assert len(received) - file_end == len(body) - (body.index(b"the file") + len(b"the file"))
 
 
-def _send_h2_ending_late(port: int, authority: str, content_type: str, body: bytes) -> int:
-    """The form over HTTP/2 (h2c): its head and all its body, the stream ended by an empty
-    DATA frame half a second later. The answer's status."""
-    import h2.config
-    import h2.connection
-    import h2.events
-
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        conn.initiate_connection()
-        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", authority),
-                              (":path", "/bucket"), ("content-type", content_type),
-                              ("content-length", str(len(body)))])
-        conn.send_data(1, body)
-        sock.sendall(conn.data_to_send())
-        time.sleep(0.5)
-        conn.send_data(1, b"", end_stream=True)
-        sock.sendall(conn.data_to_send())
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed before an answer")
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.ResponseReceived):
-                    return int(dict(event.headers)[b":status"])
-                if isinstance(event, h2.events.StreamReset):
-                    return 0
-            sock.sendall(conn.data_to_send())
-
-
 @pytest.mark.parametrize("transport", ["http1", "h2"])
 @pytest.mark.parametrize("cut", ["inside the file", "after the head"])
 def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole(cut, transport):
@@ -532,7 +491,9 @@ def test_a_form_whose_body_ends_inside_the_file_never_reaches_the_origin_whole(c
             head = (f"POST /bucket HTTP/1.1\r\nHost: {host}\r\n"
                     f"Content-Type: {prepared.headers['Content-Type']}\r\nContent-Length: {len(body)}\r\n\r\n")
             if transport == "h2":
-                assert _send_h2_ending_late(envoy.port, host, prepared.headers["Content-Type"], body) == 400
+                headers = [(b"content-type", prepared.headers["Content-Type"].encode()),
+                           (b"content-length", b"%d" % len(body))]
+                assert send_h2(host, "POST", b"/bucket", envoy.port, headers, body, end_late=0.5).status == 400
             else:
                 with socket.create_connection(("127.0.0.1", envoy.port), timeout=30) as conn:
                     conn.sendall(head.encode() + body[:-1])

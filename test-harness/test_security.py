@@ -2,7 +2,6 @@
 an attacker holding one valid signed request would try it: change one unsigned thing and see
 whether the origin does something the signer did not ask for. It must not."""
 
-import http.server
 import re
 import select
 import socket
@@ -13,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.chunked import SIGNED, chunked_put
-from harness import Envoy, filter_config_json, render, stand_in_origin
+from harness import Envoy, StandIn, filter_config_json, render, stand_in_origin
 from harness.envoy_config import wasm_filter
 from harness.paths import probe_wasm
 from harness.clients import RawRequest, presign, send, send_h2, sign_header
@@ -887,7 +886,7 @@ def test_anonymous_requests_may_not_carry_them_either(make_proxy, origin_s3, buc
     assert proxy.origin_requests() == before + 1
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
+class _Recorder(StandIn):
     """An origin that answers 200 to anything and keeps the headers it received."""
 
     received: list = []
@@ -897,12 +896,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-        self.send_response(self.status())
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.answer(self.status())
 
 
 def headers_at_origin(sent: dict) -> dict:
@@ -1025,7 +1019,7 @@ def test_a_client_envoy_counts_as_internal_cannot_steer_the_router():
         assert not set(steering) & set(headers), headers
 
 
-class _TrailerRecorder(http.server.BaseHTTPRequestHandler):
+class _TrailerRecorder(StandIn):
     """An origin that reads a chunked body to its end, trailers included, and keeps it raw."""
 
     protocol_version = "HTTP/1.1"
@@ -1045,14 +1039,9 @@ class _TrailerRecorder(http.server.BaseHTTPRequestHandler):
         except (ConnectionError, ValueError):
             pass
         self.received.append(raw)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        self.answer()
 
     do_GET = do_PUT
-
-    def log_message(self, *args):
-        pass
 
 
 def test_http_trailers_are_refused():

@@ -12,5 +12,5 @@ import os
 # botocore with the CRT's in a process of its own). Set before anything imports botocore.
 os.environ.setdefault("BOTO_DISABLE_CRT", "true")
 
-from .programs import Envoy, Garage, MinIO, S3sFs, origin_kinds, stand_in_origin, start_origin  # noqa: F401
+from .programs import Envoy, Garage, MinIO, S3sFs, origin_kinds, StandIn, stand_in_origin, start_origin  # noqa: F401
 from .envoy_config import filter_config_json, render  # noqa: F401

@@ -5,6 +5,7 @@ import base64
 import datetime
 import hashlib
 import http.client
+import time
 import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -109,7 +110,7 @@ def send(authority: str, request: RawRequest, port: int | None = None) -> Respon
 
 def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[tuple[bytes, bytes]] = (),
             body: bytes = b"", end_stream: bool = True, ca: str | None = None, frame: int | None = None,
-            trailers: list[tuple[bytes, bytes]] | None = None) -> Response:
+            trailers: list[tuple[bytes, bytes]] | None = None, end_late: float = 0) -> Response:
     """One request over HTTP/2 with prior knowledge (h2c), through the `h2` library with its
     outbound checks off: the path's bytes go as given (HTTP/1 clients percent-encode what
     HTTP/2 carries raw); a body goes in DATA frames, with no `content-length` unless given.
@@ -118,7 +119,8 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
     negotiated by ALPN (as browsers, Go and curl reach a listener that offers it); `frame` cuts
     the body into DATA frames of at most that many bytes, each sent as soon as the peer's flow
     control allows (so the filter sees the body in pieces that fall anywhere); `trailers` end
-    the stream with a HEADERS frame after the body."""
+    the stream with a HEADERS frame after the body; `end_late` seconds after the body, an empty
+    DATA frame ends it (a client whose stream's end comes late)."""
     import socket
 
     import h2.config
@@ -153,10 +155,14 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
             nonlocal ended
             while pending and conn.local_flow_control_window(1) >= len(pending[0]):
                 piece = pending.pop(0)
-                conn.send_data(1, piece, end_stream=end_stream and not pending and not trailers)
+                conn.send_data(1, piece, end_stream=end_stream and not pending and not trailers and not end_late)
             if not pending and not ended:
                 if trailers:
                     conn.send_headers(1, list(trailers), end_stream=True)
+                elif end_stream and end_late:
+                    sock.sendall(conn.data_to_send())
+                    time.sleep(end_late)
+                    conn.send_data(1, b"", end_stream=True)
                 ended = True
             sock.sendall(conn.data_to_send())
 

@@ -339,8 +339,25 @@ s3_region = "{self.region}"
 ORIGINS = {"s3s-fs": S3sFs, "garage": Garage, "minio": MinIO}
 
 
+class StandIn(http.server.BaseHTTPRequestHandler):
+    """A handler for `stand_in_origin`: it answers Envoy's health checks (`GET`) and logs
+    nothing; subclasses record or answer the requests a test is about."""
+
+    def answer(self, status: int = 200) -> None:
+        """An answer with no body."""
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self):
+        self.answer()
+
+    def log_message(self, *args):
+        pass
+
+
 @contextmanager
-def stand_in_origin(handler: type[http.server.BaseHTTPRequestHandler]):
+def stand_in_origin(handler: type[StandIn]):
     """An HTTP server on 127.0.0.1 serving `handler` in place of an origin (to record what an
     origin would receive, or to answer as no origin here does), stopped at the context's end;
     yields the shipped Envoy configuration in front of it, to adjust before starting Envoy."""
