@@ -29,11 +29,19 @@ pub(crate) fn signed_digest_v4(
             name => signed.maybe_checksum(name.as_bytes(), value, Source::Header)?,
         }
     }
+    let mut payload_param_seen = false;
     for param in req.params() {
         let name = param.decoded_name();
         // MinIO reads a presigned URL's `X-Amz-Content-Sha256` as the body's hash: a signer
         // who put one there meant this body only (a red team saw another stored, 2026-12-04).
+        // Given twice, which copy an origin reads is its own choice: refused, as the header is.
         if name.eq_ignore_ascii_case(b"x-amz-content-sha256") {
+            if std::mem::replace(&mut payload_param_seen, true) {
+                return Err(Rejection::new(
+                    InvalidArgument,
+                    "X-Amz-Content-Sha256 is repeated",
+                ));
+            }
             let value = param.decoded_value();
             if let Some(sha256) = std::str::from_utf8(&value)
                 .ok()

@@ -2033,4 +2033,15 @@ fn a_presigned_url_s_hex_content_sha256_binds_its_body() {
     let signature = unsigned.signature("cs", "host");
     let url = unsigned.set(":path", format!("{path}&X-Amz-Signature={signature}"));
     assert_eq!(body_check(&url, &g), Ok(Expected::sha256_hex(hello_sha256)));
+
+    // Signed twice, with two bodies' hashes: an origin would pick one and the filter another.
+    let empty_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let path = format!("/bucket/upload.bin?{query}&x-amz-content-sha256={empty_sha256}");
+    let unsigned = Head::new("PUT", &path);
+    let signature = unsigned.signature("cs", "host");
+    let twice = unsigned.set(":path", format!("{path}&X-Amz-Signature={signature}"));
+    assert_eq!(
+        full_body_check(&twice, &g),
+        Err(S3ErrorCode::InvalidArgument)
+    );
 }
