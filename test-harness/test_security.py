@@ -833,6 +833,104 @@ def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):
         assert envoy.counter("wasm.s3-resign.vm_reload_success") >= 2
 
 
+class _StalledOrigin:
+    """An origin that accepts connections and never reads from them: every byte Envoy is
+    given for it waits in Envoy's buffers."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=1024)
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.accepted.append(self.listener.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.listener.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def _fill_envoys_buffers(envoy: Envoy, connections: int, streams: int, until, seconds: float):
+    """Presigned PUTs over HTTP/2, sent as fast as Envoy's flow-control windows let them go,
+    until `until()` holds or `seconds` have passed."""
+    import h2.config
+    import h2.connection
+
+    clients = []
+    for c in range(connections):
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        sock = socket.create_connection(("127.0.0.1", envoy.port), timeout=5)
+        sock.setblocking(False)
+        conn.initiate_connection()
+        for s in range(streams):
+            put = presign(envoy.authority, "PUT", f"/bucket/filler-{c}-{s}")
+            conn.send_headers(conn.get_next_available_stream_id(), [
+                (":method", "PUT"), (":scheme", "http"), (":authority", envoy.authority),
+                (":path", put.target), ("content-length", str(1 << 30))])
+        clients.append((conn, sock))
+    piece = b"x" * 16384
+    deadline = time.monotonic() + seconds
+    asked = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            if time.monotonic() - asked > 0.5:
+                if until():
+                    return
+                asked = time.monotonic()
+            for conn, sock in clients:
+                try:
+                    conn.receive_data(sock.recv(1 << 20))
+                except (BlockingIOError, OSError):
+                    pass
+                for stream_id, stream in list(conn.streams.items()):
+                    while stream.open and conn.local_flow_control_window(stream_id) >= len(piece):
+                        conn.send_data(stream_id, piece)
+                try:
+                    sock.send(conn.data_to_send())
+                except (BlockingIOError, OSError):
+                    pass
+            time.sleep(0.01)
+    finally:
+        for _, sock in clients:
+            sock.close()
+
+
+def test_uploads_an_origin_reads_slowly_cannot_take_envoys_memory():
+    """Envoy buffers what a client sends faster than the origin reads, by connection and
+    stream, on its heap: a client with one presigned URL and many connections could take all
+    its memory. The shipped overload manager watches that heap: from 85% of it the streams
+    buffering the most are reset, and the proxy goes on serving. Here the heap is given 64 MiB
+    and 24 HTTP/2 connections of 4 uploads each push into an origin that never reads: without
+    the limit Envoy allocated 74 MiB for them (14 idle; measured 2026-12-04)."""
+    stalled = _StalledOrigin()
+    try:
+        config = render(origin_host="127.0.0.1", origin_port=stalled.port,
+                        filter_config=filter_config_json(f"127.0.0.1:{stalled.port}"))
+        (heap,) = [m for m in config["overload_manager"]["resource_monitors"] if m["name"].endswith("fixed_heap")]
+        heap["typed_config"]["max_heap_size_bytes"] = 64 << 20
+        with Envoy(config) as envoy:
+            resets = "envoy.overload_actions.reset_high_memory_stream.count"
+            _fill_envoys_buffers(envoy, connections=24, streams=4, until=lambda: envoy.counter(resets) > 0,
+                                 seconds=40)
+            assert envoy.counter(resets) > 0
+            # The clients gone, the pressure falls back below where anything is reset or refused
+            # (64% here: tcmalloc keeps what it freed), and the proxy serves.
+            pressure = "overload.envoy.resource_monitors.fixed_heap.pressure"
+            settled = time.monotonic() + 5
+            while envoy.counter(pressure) >= 85:
+                assert time.monotonic() < settled, f"the heap's pressure stayed at {envoy.counter(pressure)}%"
+                time.sleep(0.25)
+            assert send(envoy.authority, RawRequest("GET", "/bucket/k")).status == 403
+    finally:
+        stalled.close()
+
+
 @pytest.mark.parametrize("header", ["x-minio-force-delete", "x-rgw-anything", "X_Amz_Acl", "x_amz_copy_source",
                                     "x-oss-object-acl", "x-emc-namespace", "cf-create-bucket-if-missing"])
 def test_vendor_headers_and_underscore_spellings_are_refused(proxy, origin_s3, bucket, secret, header):
