@@ -696,6 +696,11 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
         at += lf + 1;
         if line.is_empty() {
             empty_lines += 1;
+            // The end, minio-go's separator and one spare, as for unsigned chunks; more would
+            // be bytes no signature covers (a red team sent a hundred, 2026-12-04).
+            if empty_lines > 2 {
+                return Err(ChunkError::Malformed("data after the trailer section"));
+            }
             continue;
         }
         if empty_lines > 0 {

@@ -278,9 +278,27 @@ pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
     let announced = req
         .single("x-amz-trailer")
         .map_err(|_| Rejection::new(InvalidArgument, "x-amz-trailer is repeated"))?;
-    Trailers::announced(announced)
-        .map(Framing::AwsChunked)
-        .map_err(|why| Rejection::new(InvalidRequest, why))
+    let trailers =
+        Trailers::announced(announced).map_err(|why| Rejection::new(InvalidRequest, why))?;
+    // The length the signer gave the data binds it as it binds signed chunks (a red team
+    // replayed one signed for 27 bytes with a megabyte, 2026-12-04).
+    let invalid_length = || {
+        Rejection::new(
+            InvalidArgument,
+            "x-amz-decoded-content-length must be one decimal number.",
+        )
+    };
+    let decoded_length = match req
+        .single("x-amz-decoded-content-length")
+        .map_err(|_| invalid_length())?
+    {
+        Some(value) => Some(crate::bytes::decimal(value).ok_or_else(invalid_length)?),
+        None => None,
+    };
+    Ok(Framing::AwsChunked {
+        trailers,
+        decoded_length,
+    })
 }
 
 /// The check of an unsigned aws-chunked body that no digest binds: its framing, and a trailer
@@ -400,7 +418,7 @@ pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Re
             });
     // What framing_of read: only checksums may be announced.
     let trailer =
-        matches!(framing, Framing::AwsChunked(announced) if announced != Trailers::default());
+        matches!(framing, Framing::AwsChunked { trailers, .. } if trailers != Trailers::default());
     if checksum || trailer {
         return Ok(None);
     }

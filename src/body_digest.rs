@@ -75,8 +75,11 @@ pub enum Framing {
     Plain,
     /// In unsigned aws-chunked framing (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the digest is
     /// over the decoded data, and the body must be well framed, its trailer carrying exactly
-    /// these checksums.
-    AwsChunked(Trailers),
+    /// these checksums and its chunks the length the request declares, if it declares one.
+    AwsChunked {
+        trailers: Trailers,
+        decoded_length: Option<u64>,
+    },
 }
 
 /// The check a request's body gets.
@@ -112,6 +115,9 @@ pub enum BodyError {
     OverBudget,
     /// Its aws-chunked framing is malformed or ends early (`InvalidRequest`).
     Framing(&'static str),
+    /// Its aws-chunked data is not as long as `x-amz-decoded-content-length` says
+    /// (`IncompleteBody`, as for signed chunks).
+    Length { declared: u64, actual: u64 },
 }
 
 impl Expected {
@@ -220,6 +226,9 @@ impl BodyError {
             ),
             BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
             BodyError::Framing(what) => Rejection::from(ChunkError::Malformed(what).s3_error()),
+            BodyError::Length { declared, actual } => {
+                Rejection::from(ChunkError::LengthMismatch { declared, actual }.s3_error())
+            }
         }
     }
 }
@@ -296,6 +305,8 @@ pub struct BodyDigest {
     digest: Option<RunningDigest>,
     /// The aws-chunked framing the digest's data is read from, if any.
     chunks: Option<ChunkDecoder>,
+    /// What `x-amz-decoded-content-length` declares the chunks carry, if it is given.
+    decoded_length: Option<u64>,
     /// What has arrived and not gone on: the last byte, or the whole document.
     held: Vec<u8>,
     /// The VM budget's cover for a held document.
@@ -309,7 +320,11 @@ impl BodyDigest {
         BodyDigest {
             digest: check.expected.map(RunningDigest::new),
             chunks: match check.framing {
-                Framing::AwsChunked(trailers) => Some(ChunkDecoder::new(trailers)),
+                Framing::AwsChunked { trailers, .. } => Some(ChunkDecoder::new(trailers)),
+                Framing::Plain => None,
+            },
+            decoded_length: match check.framing {
+                Framing::AwsChunked { decoded_length, .. } => decoded_length,
                 Framing::Plain => None,
             },
             check,
@@ -375,6 +390,10 @@ impl BodyDigest {
             (None, Some(chunks)) => chunks.feed(input, |_| {}).map_err(BodyError::Framing)?,
             (None, None) => {}
         }
+        // Refused as soon as a size line says more, before that chunk's data goes on.
+        if let Some(chunks) = &self.chunks {
+            self.check_length(chunks, |actual, declared| actual <= declared)?;
+        }
         match self.check.hold {
             Hold::LastByte => {
                 let lead = self.held.pop();
@@ -406,13 +425,34 @@ impl BodyDigest {
         }
     }
 
+    /// Whether the chunks' length so far stands `in_bounds` of the declared one, if any.
+    fn check_length(
+        &self,
+        chunks: &ChunkDecoder,
+        in_bounds: impl Fn(u64, u64) -> bool,
+    ) -> Result<(), BodyError> {
+        match self.decoded_length {
+            Some(declared) if !in_bounds(chunks.decoded(), declared) => Err(BodyError::Length {
+                declared,
+                actual: chunks.decoded(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The body has ended: what was held, if the body matches the digest.
     pub fn finish(&mut self) -> Result<Vec<u8>, BodyError> {
-        let framed = self.chunks.as_ref().map_or(Ok(()), ChunkDecoder::finish);
+        let framed = match &self.chunks {
+            None => Ok(()),
+            Some(chunks) => chunks
+                .finish()
+                .map_err(BodyError::Framing)
+                .and_then(|()| self.check_length(chunks, |actual, declared| actual == declared)),
+        };
         let digest = self.digest.take();
         let held = std::mem::take(&mut self.held);
         self.reservation.resize(0);
-        framed.map_err(BodyError::Framing)?;
+        framed?;
         match self.check.expected {
             Some(expected) if !digest.is_some_and(RunningDigest::matches) => {
                 Err(BodyError::Mismatch(expected))
@@ -617,7 +657,10 @@ mod tests {
             let check = BodyCheck {
                 expected: Some(expected),
                 hold: Hold::LastByte,
-                framing: Framing::AwsChunked(crc32),
+                framing: Framing::AwsChunked {
+                    trailers: crc32,
+                    decoded_length: None,
+                },
             };
             BodyDigest::new(check, MemoryBudget::new(1 << 20))
         };
@@ -647,7 +690,10 @@ mod tests {
         assert!(!BodyCheck {
             expected: Some(md5_of(b"")),
             hold: Hold::LastByte,
-            framing: Framing::AwsChunked(crc32)
+            framing: Framing::AwsChunked {
+                trailers: crc32,
+                decoded_length: None
+            }
         }
         .accepts_empty());
         // With no digest, the framing and the trailer alone: an unannounced trailer's last
@@ -656,7 +702,10 @@ mod tests {
             let check = BodyCheck {
                 expected: None,
                 hold: Hold::LastByte,
-                framing: Framing::AwsChunked(crc32),
+                framing: Framing::AwsChunked {
+                    trailers: crc32,
+                    decoded_length: None,
+                },
             };
             BodyDigest::new(check, MemoryBudget::new(1 << 20))
         };
@@ -669,6 +718,60 @@ mod tests {
             stream_with(framing_only(), &[smuggled]).1,
             Err(BodyError::Framing(_))
         ));
+    }
+
+    #[test]
+    fn an_aws_chunked_body_carries_the_length_it_declares() {
+        // A red team replayed a body signed for 27 bytes with a megabyte (2026-12-04).
+        let body = b"5\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        let crc32 = Trailers::announced(Some(b"x-amz-checksum-crc32")).unwrap();
+        let declaring = |decoded_length| {
+            let check = BodyCheck {
+                expected: None,
+                hold: Hold::LastByte,
+                framing: Framing::AwsChunked {
+                    trailers: crc32,
+                    decoded_length,
+                },
+            };
+            BodyDigest::new(check, MemoryBudget::new(1 << 20))
+        };
+        for cut in 0..=body.len() {
+            let (a, b) = body.split_at(cut);
+            assert_eq!(
+                stream_with(declaring(Some(15)), &[a, b]).1.as_deref(),
+                Ok(&body[..]),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            stream_with(declaring(Some(16)), &[body]).1,
+            Err(BodyError::Length {
+                declared: 16,
+                actual: 15
+            })
+        );
+        // More than declared is refused at the size line that says so: of the second chunk,
+        // only what came before its size line went on.
+        let (before, end) = stream_with(declaring(Some(5)), &[&body[..10], &body[10..]]);
+        assert_eq!(
+            end,
+            Err(BodyError::Length {
+                declared: 5,
+                actual: 15
+            })
+        );
+        assert!(before.len() < 10);
+        assert_eq!(
+            BodyError::Length {
+                declared: 5,
+                actual: 15
+            }
+            .rejection()
+            .error
+            .code,
+            crate::s3_error::S3ErrorCode::IncompleteBody
+        );
     }
 
     #[test]
@@ -756,7 +859,10 @@ mod tests {
         };
         assert!(check(md5_of(b""), Framing::Plain).accepts_empty());
         assert!(!check(md5_of(b"x"), Framing::Plain).accepts_empty());
-        let none = Framing::AwsChunked(Trailers::default());
+        let none = Framing::AwsChunked {
+            trailers: Trailers::default(),
+            decoded_length: None,
+        };
         assert!(!check(md5_of(b""), none).accepts_empty());
     }
 

@@ -95,6 +95,8 @@ pub struct ChunkDecoder {
     /// What the trailer must carry, and what it has so far.
     announced: Trailers,
     seen: Trailers,
+    /// The data its size lines have announced so far.
+    decoded: u64,
 }
 
 impl ChunkDecoder {
@@ -105,7 +107,13 @@ impl ChunkDecoder {
             line: Vec::new(),
             announced,
             seen: Trailers::default(),
+            decoded: 0,
         }
+    }
+
+    /// The bytes of data the chunks read so far announce, the current one's whole.
+    pub fn decoded(&self) -> u64 {
+        self.decoded
     }
 
     /// Takes the next piece of the encoded body, handing `data` every piece of chunk data in it,
@@ -186,6 +194,8 @@ impl ChunkDecoder {
             State::Size => {
                 let size = chunk_size(content)
                     .ok_or("a chunk size is not 1 to 8 hex digits (or carries an extension)")?;
+                // At most eight hex digits each: a sum past u64 would take 2^32 chunks.
+                self.decoded = self.decoded.saturating_add(size);
                 self.state = match size {
                     0 => State::Trailer,
                     size => State::Data(size),

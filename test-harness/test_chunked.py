@@ -374,6 +374,41 @@ def test_the_origin_checks_an_unsigned_trailer(proxy, origin_s3, bucket, origin_
     assert stored(origin_s3, bucket, "bad-crc") is None
 
 
+def unsigned_chunks(data: bytes, chunk_size: int) -> bytes:
+    """`data` in unsigned aws-chunked framing with its CRC32 trailer."""
+    chunks = [data[i:i + chunk_size] for i in range(0, len(data), chunk_size)]
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
+    return framed + b"0\r\nx-amz-checksum-crc32:" + crc32_checksum(data).encode() + b"\r\n\r\n"
+
+
+@pytest.mark.every_origin
+def test_unsigned_chunks_carry_the_length_their_signature_declares(proxy, origin_s3, bucket):
+    """Found by a red team (2026-12-04): nothing binds the data of unsigned chunks but its
+    length, the signed x-amz-decoded-content-length, and the filter did not compare it. A
+    captured upload signed for 27 bytes, replayed with a megabyte of other data and a CRC32 to
+    match, was stored by both origins, as was 36 bytes framed to the signed Content-Length.
+    More data than declared is refused at the chunk size that says so, less at the end: 400
+    IncompleteBody, as for signed chunks, and nothing stored."""
+    data = data_of(27)
+    for key, other in {"more": data_of(1 << 20), "less": data_of(26)}.items():
+        captured = chunked_put(proxy.authority, f"/{bucket}/{key}", data, UNSIGNED_TRAILER, chunk_size=11,
+                               sign_content_length=False)
+        body = unsigned_chunks(other, 64 * 1024)
+        r = send_refused(proxy, replace(captured, body=body).with_header("Content-Length", str(len(body))))
+        assert r is None or (r.status, error_code(r)) == (400, "IncompleteBody"), f"{key}: {r and r.body}"
+    # With Content-Length signed: 36 bytes in one chunk take as many bytes as 27 in three.
+    signed = chunked_put(proxy.authority, f"/{bucket}/declared", data, UNSIGNED_TRAILER, chunk_size=11)
+    body = unsigned_chunks(data_of(36), 36)
+    assert len(body) == len(signed.body)
+    r = send_refused(proxy, replace(signed, body=body))
+    assert r is None or (r.status, error_code(r)) == (400, "IncompleteBody"), r and r.body
+    for key in ("more", "less", "declared"):
+        assert stored(origin_s3, bucket, key) is None, key
+    # As signed, it is stored.
+    assert send(proxy.authority, signed).status == 200
+    assert stored(origin_s3, bucket, "declared") == data
+
+
 @pytest.mark.every_origin
 def test_an_unsigned_trailer_carries_only_what_x_amz_trailer_announced(proxy, origin_s3, bucket):
     """Nothing signs an unsigned trailer's values, and origins read its fields like headers:

@@ -555,6 +555,13 @@ fn minio_go_trailer_layout_is_accepted_and_nothing_else_after_an_empty_line() {
         ),
         format!("{crc}\nx-amz-trailer-signature:{sig}\n\r\nx-amz-trailer-signature:{sig}\r\n\r\n"),
         format!("\r\nx-amz-trailer-signature:{sig}\r\n\r\n"),
+        // More empty lines than the end, one separator and one spare (a red team sent a
+        // hundred, 2026-12-04).
+        format!("{crc}\n\r\nx-amz-trailer-signature:{sig}\r\n\r\n\r\n"),
+        format!(
+            "{crc}\n\r\nx-amz-trailer-signature:{sig}\r\n{}",
+            "\r\n".repeat(100)
+        ),
     ] {
         let body = [&minio[..final_header_end], section.as_bytes()].concat();
         assert_eq!(

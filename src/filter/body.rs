@@ -130,7 +130,9 @@ impl Stream {
             }
             return Err(match (check.framing, check.expected) {
                 // An aws-chunked body has at least its final chunk.
-                (Framing::AwsChunked(_), _) => Rejection::from(ChunkError::Truncated.s3_error()),
+                (Framing::AwsChunked { .. }, _) => {
+                    Rejection::from(ChunkError::Truncated.s3_error())
+                }
                 (Framing::Plain, Some(expected)) => BodyError::Mismatch(expected).rejection(),
                 // Not made: a plain body is checked only against a digest.
                 (Framing::Plain, None) => Rejection::internal("a body check with nothing to check"),
