@@ -130,7 +130,8 @@ fi
 listen_port=$(port PORT "${PORT:-8080}") || exit 64
 
 # Load balancers in front that append the client's address to X-Forwarded-For (Envoy then
-# takes the address that many hops back as the client's, for the origin).
+# takes the address that many hops back as the client's, for the origin). Above 0, PORT must
+# be reachable through them only: a client reaching it directly chooses that address.
 trusted_hops=${TRUSTED_PROXY_HOPS:-0}
 case $trusted_hops in
     '' | *[!0-9]* | ?????*) fail "TRUSTED_PROXY_HOPS must be a small number of load balancers, not '$trusted_hops'" ;;

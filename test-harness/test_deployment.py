@@ -93,6 +93,10 @@ def test_upstream_filter_example(origin, bucket, origin_s3):
             origin_s3.head_object(Bucket=bucket, Key="no")
         unsigned = send(envoy.authority, RawRequest("GET", f"/{bucket}/via%20upstream%20filter"))
         assert unsigned.status == 403
+        # /healthz as envoy.yaml serves it (a red team found it missing here, 2026-12-04):
+        # an unsigned GET is the health check, anything else S3's.
+        assert send(envoy.authority, RawRequest("GET", "/healthz")).status == 200
+        assert send(envoy.authority, RawRequest("PUT", "/healthz")).status == 403
 
 
 # -- docker-compose.yml -----------------------------------------------------------------------
