@@ -305,8 +305,6 @@ pub struct BodyDigest {
     digest: Option<RunningDigest>,
     /// The aws-chunked framing the digest's data is read from, if any.
     chunks: Option<ChunkDecoder>,
-    /// What `x-amz-decoded-content-length` declares the chunks carry, if it is given.
-    decoded_length: Option<u64>,
     /// What has arrived and not gone on: the last byte, or the whole document.
     held: Vec<u8>,
     /// The VM budget's cover for a held document.
@@ -321,10 +319,6 @@ impl BodyDigest {
             digest: check.expected.map(RunningDigest::new),
             chunks: match check.framing {
                 Framing::AwsChunked { trailers, .. } => Some(ChunkDecoder::new(trailers)),
-                Framing::Plain => None,
-            },
-            decoded_length: match check.framing {
-                Framing::AwsChunked { decoded_length, .. } => decoded_length,
                 Framing::Plain => None,
             },
             check,
@@ -425,14 +419,18 @@ impl BodyDigest {
         }
     }
 
-    /// Whether the chunks' length so far stands `in_bounds` of the declared one, if any.
+    /// Whether the chunks' length so far stands `in_bounds` of the one
+    /// `x-amz-decoded-content-length` declares, if it is given.
     fn check_length(
         &self,
         chunks: &ChunkDecoder,
         in_bounds: impl Fn(u64, u64) -> bool,
     ) -> Result<(), BodyError> {
-        match self.decoded_length {
-            Some(declared) if !in_bounds(chunks.decoded(), declared) => Err(BodyError::Length {
+        match self.check.framing {
+            Framing::AwsChunked {
+                decoded_length: Some(declared),
+                ..
+            } if !in_bounds(chunks.decoded(), declared) => Err(BodyError::Length {
                 declared,
                 actual: chunks.decoded(),
             }),
