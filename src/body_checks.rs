@@ -9,7 +9,9 @@ use crate::body_digest::{BodyCheck, Expected, Framing, Hold};
 use crate::bytes::{is_amz_name, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::S3ErrorCode::{InvalidArgument, InvalidDigest, InvalidRequest};
+use crate::s3_error::S3ErrorCode::{
+    InvalidArgument, InvalidDigest, InvalidRequest, MissingContentLength,
+};
 use crate::unsigned_chunks::Trailers;
 use crate::verify::Verified;
 
@@ -293,6 +295,14 @@ pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
         .map_err(|_| invalid_length())?
     {
         Some(value) => Some(crate::bytes::decimal(value).ok_or_else(invalid_length)?),
+        // Required as for signed chunks, and by S3: without it nothing binds the data at all,
+        // and Garage stores whatever the chunks carry (a red team, 2026-12-04).
+        None if carries_a_body(req.method) => {
+            return Err(Rejection::new(
+                MissingContentLength,
+                "An aws-chunked body needs a valid x-amz-decoded-content-length header.",
+            ))
+        }
         None => None,
     };
     Ok(Framing::AwsChunked {
@@ -450,18 +460,33 @@ fn is_checksum(name: &[u8]) -> bool {
 /// aws-chunked`) would have the origin decode the body the filter hashed as sent and store
 /// something else.
 pub(crate) fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejection> {
-    // Every value: an origin may read either of two (a review found the second let by).
-    let streaming = req.values("x-amz-content-sha256").any(|value| {
-        let value = value.trim_ascii();
-        starts_with_ignore_ascii_case(value, b"STREAMING-")
-    });
-    if streaming {
+    if declares_aws_chunked(req) {
         return Err(Rejection::new(
             InvalidArgument,
             "A presigned request whose body is bound by a signed digest cannot declare an aws-chunked body.",
         ));
     }
     Ok(())
+}
+
+/// SigV2 signs no aws-chunked body: S3 takes one under SigV4 only, and an origin given one
+/// under SigV2, or upgraded to SigV4 as `UNSIGNED-PAYLOAD`, stores the encoding itself, framed
+/// as whoever sends it chooses (s3s-fs did; a red team, 2026-12-04).
+pub(crate) fn refuse_aws_chunked_v2(req: &Request<'_>) -> Result<(), Rejection> {
+    if declares_aws_chunked(req) {
+        return Err(Rejection::new(
+            InvalidRequest,
+            "aws-chunked bodies are signed with Signature Version 4 only.",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether any `x-amz-content-sha256` value declares an aws-chunked body: every value, as an
+/// origin may read either of two (a review found the second let by).
+fn declares_aws_chunked(req: &Request<'_>) -> bool {
+    req.values("x-amz-content-sha256")
+        .any(|value| starts_with_ignore_ascii_case(value.trim_ascii(), b"STREAMING-"))
 }
 
 #[cfg(test)]

@@ -606,6 +606,48 @@ fn unsigned_amz_headers_are_impossible_under_sigv2() {
 }
 
 #[test]
+fn sigv2_cannot_declare_an_aws_chunked_body() {
+    // Found by a red team (2026-12-04): s3s-fs decodes aws-chunked only under SigV4, so a SigV2
+    // PUT declaring one stored the encoding itself, framed as its sender chose; upgraded to
+    // SigV4 it went as UNSIGNED-PAYLOAD, the same. S3 takes aws-chunked under SigV4 only.
+    for upgrade in [json!({}), json!({"origin_signature_version": "v4"})] {
+        let g = gateway(upgrade);
+        for mode in [
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        ] {
+            let pairs = header_v2(
+                "PUT",
+                PUBLIC,
+                "/bucket/k",
+                &[
+                    ("date", DATE),
+                    ("x-amz-content-sha256", mode),
+                    ("x-amz-decoded-content-length", "27"),
+                ],
+                &format!("PUT\n\n\n{DATE}\nx-amz-content-sha256:{mode}\nx-amz-decoded-content-length:27\n/bucket/k"),
+            );
+            assert_eq!(
+                decide(&g, &pairs, NOW)
+                    .map(|_| ())
+                    .map_err(|(code, _)| code),
+                Err(S3ErrorCode::InvalidRequest),
+                "{mode}"
+            );
+        }
+        // The same request with a plain payload passes.
+        let pairs = header_v2(
+            "PUT",
+            PUBLIC,
+            "/bucket/k",
+            &[("date", DATE), ("x-amz-decoded-content-length", "27")],
+            &format!("PUT\n\n\n{DATE}\nx-amz-decoded-content-length:27\n/bucket/k"),
+        );
+        assert!(decide(&g, &pairs, NOW).is_ok());
+    }
+}
+
+#[test]
 fn virtual_hosted_sigv2_names_its_bucket_in_the_resource() {
     let g = gateway(json!({"origin_addressing": "path"}));
     let pairs = header_v2(

@@ -15,7 +15,8 @@ use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
     body_check_for, carries_a_body, document_digest, framing_check, framing_of,
-    refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4, unexpected_body,
+    refuse_aws_chunked_v2, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
+    unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -695,6 +696,7 @@ impl Gateway {
         kind: AuthKind,
         now: u64,
     ) -> Result<(Forward<'c>, Covered), Rejection> {
+        refuse_aws_chunked_v2(req).map_err(|r| r.for_key(&verified.pair.client.access_key_id))?;
         // SigV2 has no payload hash of its own: what binds the body is a digest among what it
         // signs.
         let body_check = body_check_for(req, &route.target, Framing::Plain, || {
