@@ -30,8 +30,6 @@
 #   S3_RESIGN_WASM    the filter (/usr/local/lib/s3-resign/s3_resign.wasm)
 #   SYSTEM_CA_FILE    the system's CA bundle (/etc/ssl/certs/ca-certificates.crt)
 #   DRAIN_SECONDS     how long requests in flight may take to finish after SIGTERM (8)
-#   MAX_HEAP_MIB      Envoy's own heap (its buffers; not the filter's VMs): from 85% of it the
-#                     streams buffering the most are reset, from 98% requests answered 503 (1024)
 #   TLS_CERT_FILE     a PEM certificate chain: PORT then speaks HTTPS (h2 and http/1.1), with
 #   TLS_KEY_FILE      its private key (PEM, no passphrase); both or neither (plain HTTP)
 # Arguments are passed on to Envoy (for example --concurrency 2).
@@ -162,13 +160,6 @@ case ${DRAIN_SECONDS:-8} in
 esac
 drain_seconds=${DRAIN_SECONDS:-8}
 [ "${#drain_seconds}" -le 4 ] || fail "DRAIN_SECONDS must be at most 9999, not '$drain_seconds'"
-case ${MAX_HEAP_MIB:-1024} in
-    '' | *[!0-9]* | 0*) fail "MAX_HEAP_MIB must be a whole number of MiB, not '${MAX_HEAP_MIB}'" ;;
-esac
-max_heap_mib=${MAX_HEAP_MIB:-1024}
-[ "${#max_heap_mib}" -le 7 ] && [ "$max_heap_mib" -ge 64 ] \
-    || fail "MAX_HEAP_MIB must be from 64 to 9999999 MiB, not '$max_heap_mib'"
-max_heap_bytes=$((max_heap_mib * 1048576))
 case $bind in
     '' | *[!0-9A-Fa-f:.]*) fail "BIND_ADDRESS must be an IP address, not '$bind'" ;;
 esac
@@ -320,38 +311,13 @@ stats_config:
     - { tag_name: code, regex: '(code=\\.=(.*?);\\.;)' }
     - { tag_name: result, regex: '(result=\\.=(.*?);\\.;)' }
 # Bounds on what idle or slow clients can hold (SECURITY.md, "Exhaustion"): connections
-# overall here, streams per origin in the cluster's circuit breakers, time in the listener;
-# and Envoy's heap, on which every buffer is.
+# overall here, streams per origin in the cluster's circuit breakers, time in the listener.
 overload_manager:
-  refresh_interval: 0.25s
   resource_monitors:
     - name: envoy.resource_monitors.global_downstream_max_connections
       typed_config:
         \"@type\": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
         max_active_downstream_connections: 20000
-    # Envoy's own heap, MAX_HEAP_MIB: its buffers (the filter's VMs are not on it).
-    - name: envoy.resource_monitors.fixed_heap
-      typed_config:
-        \"@type\": type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig
-        max_heap_size_bytes: $max_heap_bytes
-  # Streams are charged for what they buffer from 1 MiB (2^20) up, so that those holding the
-  # most can be found and reset first.
-  buffer_factory_config: { minimum_account_to_track_power_of_two: 20 }
-  actions:
-    # From 85% of the heap, the streams buffering the most are reset (every tracked one at 95%);
-    # at 95% freed memory goes back to the system; at 98% new requests are answered 503.
-    - name: envoy.overload_actions.reset_high_memory_stream
-      triggers:
-        - name: envoy.resource_monitors.fixed_heap
-          scaled: { scaling_threshold: 0.85, saturation_threshold: 0.95 }
-    - name: envoy.overload_actions.shrink_heap
-      triggers:
-        - name: envoy.resource_monitors.fixed_heap
-          threshold: { value: 0.95 }
-    - name: envoy.overload_actions.stop_accepting_requests
-      triggers:
-        - name: envoy.resource_monitors.fixed_heap
-          threshold: { value: 0.98 }
 
 static_resources:
   listeners:

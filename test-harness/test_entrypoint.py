@@ -184,7 +184,7 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
 
     reference = yaml.safe_load(ENVOY_YAML.read_text())
     ref_hcm = reference["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http", MAX_HEAP_MIB="512")) as proxy:
+    with EntrypointProxy(python_proxy_env(origin.authority, ORIGIN_SCHEME="http")) as proxy:
         dump = {c["@type"].rsplit(".", 1)[1]: c for c in proxy.admin_json("/config_dump")["configs"]}
     (listener,) = [c["listener"] for c in dump["ListenersConfigDump"]["static_listeners"]
                    if c["listener"]["name"] == "s3_public"]
@@ -214,12 +214,6 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert wasm["failure_policy"] == "FAIL_RELOAD"
     assert wasm["configuration"]["value"] == ""
     assert dump["BootstrapConfigDump"]["bootstrap"]["stats_config"]["stats_tags"] == reference["stats_config"]["stats_tags"]
-    # The overload manager's actions on Envoy's heap, MAX_HEAP_MIB of it.
-    overload, ref_overload = dump["BootstrapConfigDump"]["bootstrap"]["overload_manager"], reference["overload_manager"]
-    assert overload["actions"] == ref_overload["actions"]
-    assert overload["buffer_factory_config"] == ref_overload["buffer_factory_config"]
-    (heap,) = [m for m in overload["resource_monitors"] if m["name"] == "envoy.resource_monitors.fixed_heap"]
-    assert int(heap["typed_config"]["max_heap_size_bytes"]) == 512 << 20
 
 
 def test_metrics_port_serves_metrics_and_readiness_only(origin, origin_s3, tmp_path):
@@ -785,8 +779,6 @@ BAD = [
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"),
     ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS must be"),
     ({"DRAIN_SECONDS": "5s"}, "DRAIN_SECONDS must be a whole number"),
-    ({"MAX_HEAP_MIB": "1g"}, "MAX_HEAP_MIB must be a whole number of MiB"),
-    ({"MAX_HEAP_MIB": "32"}, "MAX_HEAP_MIB must be from 64 to 9999999 MiB"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE: /etc/hostname holds no PEM certificate"),
     ({"ORIGIN_SCHEME": "http", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE is set but ORIGIN_SCHEME is http"),

@@ -140,8 +140,7 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
                                           "idleTimeout": hcm["common_http_protocol_options"]["idle_timeout"]}
     assert clients["http2"] == {"maxConcurrentStreams": hcm["http2_protocol_options"]["max_concurrent_streams"]}
     assert "clientIPDetection" not in clients and hcm["use_remote_address"] is True
-    (monitor,) = [m for m in config["overload_manager"]["resource_monitors"]
-                  if m["name"] == "envoy.resource_monitors.global_downstream_max_connections"]
+    (monitor,) = config["overload_manager"]["resource_monitors"]
     assert clients["connection"]["connectionLimit"]["value"] == monitor["typed_config"]["max_active_downstream_connections"]
     # What EG cannot set, the patch sets: normalize_path off, the request head deadline, no
     # client address internal (one range no client has, as envoy.yaml's).
