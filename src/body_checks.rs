@@ -10,7 +10,7 @@ use crate::bytes::{is_amz_name, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{
-    InvalidArgument, InvalidDigest, InvalidRequest, MissingContentLength,
+    self, InvalidArgument, InvalidDigest, InvalidRequest, MissingContentLength,
 };
 use crate::unsigned_chunks::Trailers;
 use crate::verify::Verified;
@@ -460,24 +460,31 @@ fn is_checksum(name: &[u8]) -> bool {
 /// aws-chunked`) would have the origin decode the body the filter hashed as sent and store
 /// something else.
 pub(crate) fn refuse_unsigned_streaming(req: &Request<'_>) -> Result<(), Rejection> {
-    if declares_aws_chunked(req) {
-        return Err(Rejection::new(
-            InvalidArgument,
-            "A presigned request whose body is bound by a signed digest cannot declare an aws-chunked body.",
-        ));
-    }
-    Ok(())
+    refuse_aws_chunked(
+        req,
+        InvalidArgument,
+        "A presigned request whose body is bound by a signed digest cannot declare an aws-chunked body.",
+    )
 }
 
 /// SigV2 signs no aws-chunked body: S3 takes one under SigV4 only, and an origin given one
 /// under SigV2, or upgraded to SigV4 as `UNSIGNED-PAYLOAD`, stores the encoding itself, framed
 /// as whoever sends it chooses (s3s-fs did; a red team, 2026-12-04).
 pub(crate) fn refuse_aws_chunked_v2(req: &Request<'_>) -> Result<(), Rejection> {
+    refuse_aws_chunked(
+        req,
+        InvalidRequest,
+        "aws-chunked bodies are signed with Signature Version 4 only.",
+    )
+}
+
+fn refuse_aws_chunked(
+    req: &Request<'_>,
+    code: S3ErrorCode,
+    message: &'static str,
+) -> Result<(), Rejection> {
     if declares_aws_chunked(req) {
-        return Err(Rejection::new(
-            InvalidRequest,
-            "aws-chunked bodies are signed with Signature Version 4 only.",
-        ));
+        return Err(Rejection::new(code, message));
     }
     Ok(())
 }
