@@ -283,31 +283,26 @@ pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
     let trailers =
         Trailers::announced(announced).map_err(|why| Rejection::new(InvalidRequest, why))?;
     // The length the signer gave the data binds it as it binds signed chunks (a red team
-    // replayed one signed for 27 bytes with a megabyte, 2026-12-04).
-    let invalid_length = || {
-        Rejection::new(
-            InvalidArgument,
-            "x-amz-decoded-content-length must be one decimal number.",
-        )
-    };
-    let decoded_length = match req
-        .single("x-amz-decoded-content-length")
-        .map_err(|_| invalid_length())?
-    {
-        Some(value) => Some(crate::bytes::decimal(value).ok_or_else(invalid_length)?),
-        // Required as for signed chunks, and by S3: without it nothing binds the data at all,
-        // and Garage stores whatever the chunks carry (a red team, 2026-12-04).
-        None if carries_a_body(req.method) => {
-            return Err(Rejection::new(
-                MissingContentLength,
-                "An aws-chunked body needs a valid x-amz-decoded-content-length header.",
-            ))
-        }
-        None => None,
+    // replayed one signed for 27 bytes with a megabyte, 2026-12-04), and is required as there
+    // and by S3: without it Garage stored whatever the chunks carried (a red team, the same day).
+    let decoded_length = if carries_a_body(req.method) {
+        Some(decoded_content_length(req)?)
+    } else {
+        None
     };
     Ok(Framing::AwsChunked {
         trailers,
         decoded_length,
+    })
+}
+
+/// `x-amz-decoded-content-length`, which every aws-chunked body needs, signed chunks or not.
+pub(crate) fn decoded_content_length(req: &Request<'_>) -> Result<u64, Rejection> {
+    req.number("x-amz-decoded-content-length").ok_or_else(|| {
+        Rejection::new(
+            MissingContentLength,
+            "An aws-chunked body needs a valid x-amz-decoded-content-length header.",
+        )
     })
 }
 

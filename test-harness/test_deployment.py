@@ -97,6 +97,9 @@ def test_upstream_filter_example(origin, bucket, origin_s3):
         # an unsigned GET is the health check, anything else S3's.
         assert send(envoy.authority, RawRequest("GET", "/healthz")).status == 200
         assert send(envoy.authority, RawRequest("PUT", "/healthz")).status == 403
+        # Exactly that path: with a query, or a bucket's listing behind it, the filter judges it.
+        for path in ("/healthz?list-type=2", f"/healthz/../{bucket}?list-type=2", f"/{bucket}?healthz"):
+            assert send(envoy.authority, RawRequest("GET", path)).status == 403, path
 
 
 # -- docker-compose.yml -----------------------------------------------------------------------

@@ -14,9 +14,9 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, carries_a_body, document_digest, framing_check, framing_of,
-    refuse_aws_chunked_v2, refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4,
-    unexpected_body,
+    body_check_for, carries_a_body, decoded_content_length, document_digest, framing_check,
+    framing_of, refuse_aws_chunked_v2, refuse_unsigned_streaming, signed_digest_v2,
+    signed_digest_v4, unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -508,12 +508,7 @@ impl Gateway {
         if !carries_a_body(req.method) {
             return Err(unexpected_body());
         }
-        let decoded_length = req.number("x-amz-decoded-content-length").ok_or_else(|| {
-            Rejection::new(
-                MissingContentLength,
-                "A signed aws-chunked body needs a valid x-amz-decoded-content-length header.",
-            )
-        })?;
+        let decoded_length = decoded_content_length(req)?;
         let chains = match resign::chunk_chains(
             verified,
             &auth.signature,
