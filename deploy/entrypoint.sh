@@ -22,6 +22,7 @@
 #   ORIGIN_SIGNATURE_VERSION               same (default) or v4 (origin_signature_version)
 #   ERROR_CORS_ORIGINS                     web origins that may read the filter's refusals (error_cors_origins)
 #   TRUSTED_PROXY_HOPS                     load balancers in front that append to X-Forwarded-For (0)
+#   TRUSTED_PROXY_CIDRS                    their addresses: other clients' X-Forwarded-For is not taken
 # and of this image (defaults suit it; the tests set them to run the same script natively):
 #   METRICS_PORT      Prometheus metrics and readiness, GET /stats/prometheus and /ready (9901)
 #   ADMIN_PORT        Envoy's admin interface, on 127.0.0.1 only (9902)
@@ -128,12 +129,78 @@ fi
 listen_port=$(port PORT "${PORT:-8080}") || exit 64
 
 # Load balancers in front that append the client's address to X-Forwarded-For (Envoy then
-# takes the address that many hops back as the client's, for the origin). Above 0, PORT must
-# be reachable through them only: a client reaching it directly chooses that address.
-trusted_hops=${TRUSTED_PROXY_HOPS:-0}
+# takes the address that many hops back as the client's, for the origin). Without
+# TRUSTED_PROXY_CIDRS, PORT must be reachable through them only: a client reaching it directly
+# chooses that address. With it, only connections from those addresses are taken at their word;
+# any other client is its own address, as with 0 hops.
+trusted_cidrs=${TRUSTED_PROXY_CIDRS:-}
+[ -z "$trusted_cidrs" ] && default_hops=0 || default_hops=1
+trusted_hops=${TRUSTED_PROXY_HOPS:-$default_hops}
 case $trusted_hops in
     '' | *[!0-9]* | ?????*) fail "TRUSTED_PROXY_HOPS must be a small number of load balancers, not '$trusted_hops'" ;;
 esac
+
+# An address or CIDR range for TRUSTED_PROXY_CIDRS (192.0.2.7, 10.0.0.0/8, 2001:db8::/32);
+# prints it as Envoy's CidrRange.
+cidr_range() {
+    address=${1%/*}
+    length=${1#"$address"}
+    length=${length#/}
+    case $address in
+        *:*)
+            max=128
+            case $address in *[!0-9A-Fa-f:]* | *:::* | *::*::*) return 1 ;; esac
+            (
+                IFS=:
+                # shellcheck disable=SC2086 # split on the colons, hex digits only
+                set -- $address
+                case $address in *::*) [ $# -le 8 ] ;; *) [ $# -eq 8 ] ;; esac || exit 1
+                for group; do
+                    case $group in ?????*) exit 1 ;; esac
+                done
+            ) || return 1
+            ;;
+        *.*.*.*)
+            max=32
+            case $address in *[!0-9.]* | *..* | .* | *.) return 1 ;; esac
+            (
+                IFS=.
+                # shellcheck disable=SC2086 # split on the dots, digits only
+                set -- $address
+                [ $# -eq 4 ] || exit 1
+                for octet; do
+                    case $octet in 0?* | ????*) exit 1 ;; esac
+                    [ "$octet" -le 255 ] || exit 1
+                done
+            ) || return 1
+            ;;
+        *) return 1 ;;
+    esac
+    case $1 in */*) ;; *) length=$max ;; esac
+    case $length in '' | *[!0-9]* | 0?* | ????*) return 1 ;; esac
+    [ "$length" -le "$max" ] || return 1
+    printf '{ address_prefix: "%s", prefix_len: %s }' "$address" "$length"
+}
+
+trusted_ranges=""
+if [ -n "$trusted_cidrs" ]; then
+    [ "$trusted_hops" -ge 1 ] \
+        || fail "TRUSTED_PROXY_CIDRS names load balancers that append to X-Forwarded-For: TRUSTED_PROXY_HOPS must be 1 or more with it, not $trusted_hops"
+    old_ifs=$IFS
+    IFS=,
+    set -f
+    for item in $trusted_cidrs; do
+        IFS=$old_ifs
+        item=${item#"${item%%[! ]*}"}
+        item=${item%"${item##*[! ]}"}
+        range=$(cidr_range "$item") \
+            || fail "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32), comma-separated, not '$item'"
+        trusted_ranges="$trusted_ranges${trusted_ranges:+, }$range"
+    done
+    IFS=$old_ifs
+    set +f
+    [ -n "$trusted_ranges" ] || fail "TRUSTED_PROXY_CIDRS lists no address: '$trusted_cidrs'"
+fi
 
 # Envoy logs at info (or above, when asked), its wasm component (the filter) at LOG_LEVEL.
 level=$(printf '%s' "${LOG_LEVEL:-info}" | tr '[:upper:]' '[:lower:]')
@@ -302,29 +369,12 @@ fi
 
 # -- Envoy's configuration -------------------------------------------------------------------
 
-config="$node
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } }
-stats_config:
-  stats_tags:
-    - { tag_name: kind, regex: '(kind=\\.=(.*?);\\.;)' }
-    - { tag_name: code, regex: '(code=\\.=(.*?);\\.;)' }
-    - { tag_name: result, regex: '(result=\\.=(.*?);\\.;)' }
-# Bounds on what idle or slow clients can hold (SECURITY.md, "Exhaustion"): connections
-# overall here, streams per origin in the cluster's circuit breakers, time in the listener.
-overload_manager:
-  resource_monitors:
-    - name: envoy.resource_monitors.global_downstream_max_connections
-      typed_config:
-        \"@type\": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
-        max_active_downstream_connections: 20000
-
-static_resources:
-  listeners:
-    - name: s3_public
-      address: { socket_address: { address: \"$bind\", port_value: $listen_port } }
-      filter_chains:
-        - filters:
+# One filter chain of the public listener: `public_chain HOPS MATCH`, HOPS the load balancers
+# trusted to append to X-Forwarded-For, MATCH what leads its list item (its name and the
+# sources it serves, or nothing).
+public_chain() {
+    printf '%s' "
+        - $2filters:
             - name: envoy.filters.network.http_connection_manager
               typed_config:
                 \"@type\": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
@@ -368,7 +418,7 @@ static_resources:
                 # listener's scheme; with more, Envoy keeps the X-Forwarded-Proto it receives, so
                 # the balancer must set it, not pass the client's on).
                 use_remote_address: true
-                xff_num_trusted_hops: $trusted_hops
+                xff_num_trusted_hops: $1
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:
@@ -441,7 +491,42 @@ static_resources:
                           value: \"\"
                   - name: envoy.filters.http.router
                     typed_config:
-                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router$listener_transport
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router$listener_transport"
+}
+
+if [ -n "$trusted_ranges" ]; then
+    # The balancers' connections (Envoy picks the chain with the longest matching range), then
+    # everyone else's, whose X-Forwarded-For and X-Forwarded-Proto Envoy replaces.
+    chains="$(public_chain "$trusted_hops" "name: trusted_proxies
+          filter_chain_match: { source_prefix_ranges: [ $trusted_ranges ] }
+          ")$(public_chain 0 "name: direct_clients
+          ")"
+else
+    chains=$(public_chain "$trusted_hops" "")
+fi
+
+config="$node
+admin:
+  address: { socket_address: { address: 127.0.0.1, port_value: $admin_port } }
+stats_config:
+  stats_tags:
+    - { tag_name: kind, regex: '(kind=\\.=(.*?);\\.;)' }
+    - { tag_name: code, regex: '(code=\\.=(.*?);\\.;)' }
+    - { tag_name: result, regex: '(result=\\.=(.*?);\\.;)' }
+# Bounds on what idle or slow clients can hold (SECURITY.md, "Exhaustion"): connections
+# overall here, streams per origin in the cluster's circuit breakers, time in the listener.
+overload_manager:
+  resource_monitors:
+    - name: envoy.resource_monitors.global_downstream_max_connections
+      typed_config:
+        \"@type\": type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+        max_active_downstream_connections: 20000
+
+static_resources:
+  listeners:
+    - name: s3_public
+      address: { socket_address: { address: \"$bind\", port_value: $listen_port } }
+      filter_chains:$chains
     # Bounded apart from PORT: outside the global 20,000 (flooding it cannot starve PORT), with
     # 64 connections of its own, each holding nothing long, as PORT's.
     - name: metrics

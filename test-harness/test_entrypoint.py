@@ -7,6 +7,7 @@ listens."""
 import contextlib
 import hashlib
 import http.client
+import http.server
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -216,6 +218,70 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert dump["BootstrapConfigDump"]["bootstrap"]["stats_config"]["stats_tags"] == reference["stats_config"]["stats_tags"]
 
 
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """An origin that records the headers of what it is sent and answers 200."""
+
+    received: list[dict] = []
+
+    def do_GET(self):
+        if self.path.startswith("/bucket/"):
+            self.received.append({k.lower(): v for k, v in self.headers.items()})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_only_the_load_balancers_named_say_who_the_client_is(tmp_path):
+    """TRUSTED_PROXY_CIDRS: X-Forwarded-For and X-Forwarded-Proto are taken from connections from
+    those addresses (here 127.0.0.2, the balancer) and replaced on any other (127.0.0.1, a client
+    that reaches PORT directly), so PORT need not be closed to everyone else."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = python_proxy_env(f"127.0.0.1:{server.server_port}", ORIGIN_SCHEME="http",
+                           TRUSTED_PROXY_CIDRS=" 127.0.0.2/32,2001:db8::/32 , 192.0.2.7")
+    try:
+        with EntrypointProxy(env) as proxy:
+            authority = f"localhost:{proxy.port}"
+            # Two hops written by the client, the balancer's appended last.
+            claims = [("X-Forwarded-For", "10.9.9.9, 10.1.2.3"), ("X-Forwarded-Proto", "https")]
+
+            def origin_sees(source: str) -> dict:
+                _Recorder.received = []
+                request = presign(authority, "GET", "/bucket/key", key=CLIENT_KEY, secret=CLIENT_SECRET)
+                for name, value in claims:
+                    request = request.with_header(name, value)
+                assert send(authority, request, source=source).status == 200
+                [headers] = _Recorder.received
+                return headers
+
+            balanced, direct = origin_sees("127.0.0.2"), origin_sees("127.0.0.1")
+            dump = {c["@type"].rsplit(".", 1)[1]: c for c in proxy.admin_json("/config_dump")["configs"]}
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Read once Envoy has stopped: it writes its access log in batches.
+    log = [json.loads(line) for line in proxy.log_text().splitlines() if line.startswith("{")]
+    # One hop trusted (the default with TRUSTED_PROXY_CIDRS): the entry the balancer appended.
+    assert (balanced["x-forwarded-for"], balanced["x-forwarded-proto"]) == ("10.1.2.3", "https")
+    assert (direct["x-forwarded-for"], direct["x-forwarded-proto"]) == ("127.0.0.1", "http")
+    assert [line["client"] for line in log if line["path"].startswith("/bucket/")] == ["10.1.2.3", "127.0.0.1"]
+    (listener,) = [c["listener"] for c in dump["ListenersConfigDump"]["static_listeners"]
+                   if c["listener"]["name"] == "s3_public"]
+    chains = listener["filter_chains"]
+    assert [c.get("name") for c in chains] == ["trusted_proxies", "direct_clients"]
+    assert [(r["address_prefix"], r["prefix_len"]) for r in chains[0]["filter_chain_match"]["source_prefix_ranges"]] \
+        == [("127.0.0.2", 32), ("2001:db8::", 32), ("192.0.2.7", 32)]
+    hcms = [c["filters"][0]["typed_config"] for c in chains]
+    assert [h.get("xff_num_trusted_hops", 0) for h in hcms] == [1, 0]
+    # Both chains are the same connection manager but for the hops.
+    for hcm in hcms:
+        hcm.pop("xff_num_trusted_hops", None)
+    assert hcms[0] == hcms[1]
+
+
 def test_metrics_port_serves_metrics_and_readiness_only(origin, origin_s3, tmp_path):
     env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http")
     with EntrypointProxy(env) as proxy:
@@ -313,7 +379,9 @@ def test_tls_on_the_public_listener(origin, origin_s3, public_pki, tmp_path, mon
     ca = str(public_pki["ca"].cert_file)
     cert, key = public_pki["pairs"][0]
     monkeypatch.setenv("AWS_CA_BUNDLE", ca)
-    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", TLS_CERT_FILE=str(cert), TLS_KEY_FILE=str(key))
+    # With TRUSTED_PROXY_CIDRS a load balancer's connections have a filter chain of their own.
+    env = python_proxy_env(origin.authority, ORIGIN_SCHEME="http", TLS_CERT_FILE=str(cert), TLS_KEY_FILE=str(key),
+                           TRUSTED_PROXY_CIDRS="127.0.0.2")
     with EntrypointProxy(env) as proxy:
         assert proxy.endpoint == f"https://localhost:{proxy.port}"
         authority = f"localhost:{proxy.port}"
@@ -331,6 +399,12 @@ def test_tls_on_the_public_listener(origin, origin_s3, public_pki, tmp_path, mon
             assert (r.status_code, r.content) == (200, b"from boto3 over TLS")
             r = requests.get(f"{proxy.endpoint}/healthz", verify=ca, timeout=30)
             assert r.status_code == 200
+            # The balancer's chain speaks TLS as well.
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=10, source_address=("127.0.0.2", 0)) as raw:
+                with ssl.create_default_context(cafile=ca).wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(f"GET {target_of(url)} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n".encode())
+                    answer = b"".join(iter(lambda: tls.recv(65536), b""))
+            assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\nfrom boto3 over TLS"), answer
         assert sorted(o["Key"] for o in json.loads(listed)["Contents"]) == ["boto3.txt", "cli.txt"]
         assert origin_s3.get_object(Bucket=bucket, Key="cli.txt")["Body"].read() == upload.read_bytes()
         assert origin_s3.get_object(Bucket=bucket, Key="boto3.txt")["Body"].read() == b"from boto3 over TLS"
@@ -370,6 +444,7 @@ def test_tls_on_the_public_listener(origin, origin_s3, public_pki, tmp_path, mon
     # The access log (flushed by the stop): the presigned URL in both protocols.
     access = [json.loads(line) for line in proxy.log_text().splitlines() if line.startswith("{")]
     assert {line["protocol"] for line in access if line["s3_auth_kind"] == "presigned_v4"} == {"HTTP/1.1", "HTTP/2"}
+    assert {line["client"] for line in access if line["s3_auth_kind"] == "presigned_v4"} == {"127.0.0.1", "127.0.0.2"}
 
 
 @pytest.mark.parametrize("sdk", ["v2", "minio"])
@@ -778,6 +853,16 @@ BAD = [
     ({"PORT": "70000"}, "PORT must be a port number"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be"),
     ({"TRUSTED_PROXY_HOPS": "one"}, "TRUSTED_PROXY_HOPS must be"),
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/8", "TRUSTED_PROXY_HOPS": "0"}, "TRUSTED_PROXY_HOPS must be 1 or more with it"),
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/33"}, "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges"),
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.256"}, "not '10.0.0.256'"),
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/8, lb.internal"}, "not 'lb.internal'"),
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/8,,*"}, "not ''"),
+    ({"TRUSTED_PROXY_CIDRS": "2001:db8::/129"}, "not '2001:db8::/129'"),
+    ({"TRUSTED_PROXY_CIDRS": "1:2:3:4:5:6:7:8:9"}, "not '1:2:3:4:5:6:7:8:9'"),
+    ({"TRUSTED_PROXY_CIDRS": "2001:db8::1::/64"}, "not '2001:db8::1::/64'"),
+    ({"TRUSTED_PROXY_CIDRS": "2001:db8:12345::"}, "not '2001:db8:12345::'"),
+    ({"TRUSTED_PROXY_CIDRS": " , "}, "TRUSTED_PROXY_CIDRS"),
     ({"DRAIN_SECONDS": "5s"}, "DRAIN_SECONDS must be a whole number"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE: /etc/hostname holds no PEM certificate"),

@@ -87,11 +87,13 @@ class Response:
     body: bytes
 
 
-def send(authority: str, request: RawRequest, port: int | None = None) -> Response:
-    """Sends the request to 127.0.0.1 with `Host: authority`, the target untouched."""
+def send(authority: str, request: RawRequest, port: int | None = None, source: str | None = None) -> Response:
+    """Sends the request to 127.0.0.1 with `Host: authority`, the target untouched; from the
+    loopback address `source` (127.0.0.2, say: a load balancer) if given."""
     if port is None:
         port = int(authority.rsplit(":", 1)[1])
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.putrequest(request.method, request.target, skip_host=True, skip_accept_encoding=True)
         if request.header("host") is None:
