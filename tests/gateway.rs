@@ -1983,6 +1983,45 @@ fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
         full_body_check(&put("x-amz-acl"), &g),
         Err(S3ErrorCode::InvalidRequest)
     );
+    // An anonymous upload (`anonymous: forward`) is held to the same framing and length.
+    let public = gateway(serde_json::json!({"anonymous": "forward"}));
+    let anonymous = |extra: &[(&str, &str)]| {
+        extra.iter().fold(
+            Head::new("PUT", "/public/k")
+                .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            |head, (name, value)| head.with(name, *value),
+        )
+    };
+    let with_length = anonymous(&[
+        ("x-amz-decoded-content-length", "5"),
+        ("x-amz-trailer", "x-amz-checksum-crc32"),
+    ]);
+    assert_eq!(
+        full_body_check(&with_length, &public),
+        Ok(Some(framing_only))
+    );
+    for extra in [
+        &[][..],
+        &[("x-amz-decoded-content-length", "five")][..],
+        &[
+            ("x-amz-decoded-content-length", "5"),
+            ("x-amz-decoded-content-length", "5"),
+        ][..],
+    ] {
+        assert_eq!(
+            full_body_check(&anonymous(extra), &public),
+            Err(S3ErrorCode::MissingContentLength),
+            "{extra:?}"
+        );
+    }
+    let announcing_acl = anonymous(&[
+        ("x-amz-decoded-content-length", "5"),
+        ("x-amz-trailer", "x-amz-acl"),
+    ]);
+    assert_eq!(
+        full_body_check(&announcing_acl, &public),
+        Err(S3ErrorCode::InvalidRequest)
+    );
     // A presigned PUT declaring such a body unsigned: read, with nothing announced, and its
     // length needed (which it cannot give unsigned).
     let url = presigned_put(MD5_HELLO, "host")
