@@ -137,11 +137,57 @@ trusted_cidrs=${TRUSTED_PROXY_CIDRS:-}
 [ -z "$trusted_cidrs" ] && default_hops=0 || default_hops=1
 trusted_hops=${TRUSTED_PROXY_HOPS:-$default_hops}
 case $trusted_hops in
-    '' | *[!0-9]* | ?????*) fail "TRUSTED_PROXY_HOPS must be a small number of load balancers, not '$trusted_hops'" ;;
+    # No leading zero: YAML reads 010 as octal.
+    '' | *[!0-9]* | 0?* | ?????*) fail "TRUSTED_PROXY_HOPS must be a small number of load balancers, not '$trusted_hops'" ;;
 esac
 
+# The eight groups of an IPv6 address written in hex, `::` expanded, space-separated; fails on
+# any other form.
+ipv6_groups() (
+    case $1 in
+        *[!0-9A-Fa-f:]* | *:::* | *::*::* | :[!:]* | *[!:]:) exit 1 ;;
+        *::*) head=${1%%::*} tail=${1#*::} ;;
+        *) head=$1 tail="" ;;
+    esac
+    IFS=:
+    groups="" n=0
+    for group in $head; do
+        case $group in '' | ?????*) exit 1 ;; esac
+        groups="$groups $group" n=$((n + 1))
+    done
+    rest=""
+    for group in $tail; do
+        case $group in '' | ?????*) exit 1 ;; esac
+        rest="$rest $group" n=$((n + 1))
+    done
+    case $1 in
+        *::*)
+            [ "$n" -le 7 ] || exit 1
+            while [ "$n" -lt 8 ]; do groups="$groups 0" n=$((n + 1)); done
+            ;;
+        *) [ "$n" -eq 8 ] || exit 1 ;;
+    esac
+    printf '%s\n' "$groups$rest"
+)
+
+# Whether an address has no bit set past its prefix: `host_bits_clear PREFIX WIDTH FIELD...`,
+# the fields WIDTH bits each, as shell arithmetic reads them.
+host_bits_clear() {
+    bits=$1 width=$2
+    shift 2
+    for field; do
+        if [ "$bits" -ge "$width" ]; then
+            bits=$((bits - width))
+            continue
+        fi
+        [ $((field % (1 << (width - bits)))) -eq 0 ] || return 1
+        bits=0
+    done
+}
+
 # An address or CIDR range for TRUSTED_PROXY_CIDRS (192.0.2.7, 10.0.0.0/8, 2001:db8::/32);
-# prints it as Envoy's CidrRange.
+# prints it as Envoy's CidrRange. A range with bits set past its prefix (10.0.0.5/8) is
+# refused: it reads as one host and would trust the whole range.
 cidr_range() {
     address=${1%/*}
     length=${1#"$address"}
@@ -149,21 +195,15 @@ cidr_range() {
     case $address in
         *:*)
             max=128
-            case $address in *[!0-9A-Fa-f:]* | *:::* | *::*::*) return 1 ;; esac
-            (
-                IFS=:
-                # shellcheck disable=SC2086 # split on the colons, hex digits only
-                set -- $address
-                case $address in *::*) [ $# -le 8 ] ;; *) [ $# -eq 8 ] ;; esac || exit 1
-                for group; do
-                    case $group in ?????*) exit 1 ;; esac
-                done
-            ) || return 1
+            groups=$(ipv6_groups "$address") || return 1
+            fields=""
+            for group in $groups; do fields="$fields 0x$group"; done
+            width=16
             ;;
         *.*.*.*)
             max=32
             case $address in *[!0-9.]* | *..* | .* | *.) return 1 ;; esac
-            (
+            fields=$(
                 IFS=.
                 # shellcheck disable=SC2086 # split on the dots, digits only
                 set -- $address
@@ -172,13 +212,18 @@ cidr_range() {
                     case $octet in 0?* | ????*) exit 1 ;; esac
                     [ "$octet" -le 255 ] || exit 1
                 done
+                printf '%s' "$*"
             ) || return 1
+            fields=$(printf '%s' "$fields" | tr . ' ')
+            width=8
             ;;
         *) return 1 ;;
     esac
     case $1 in */*) ;; *) length=$max ;; esac
     case $length in '' | *[!0-9]* | 0?* | ????*) return 1 ;; esac
     [ "$length" -le "$max" ] || return 1
+    # shellcheck disable=SC2086 # the fields, one argument each
+    host_bits_clear "$length" "$width" $fields || return 1
     printf '{ address_prefix: "%s", prefix_len: %s }' "$address" "$length"
 }
 
@@ -194,7 +239,7 @@ if [ -n "$trusted_cidrs" ]; then
         item=${item#"${item%%[! ]*}"}
         item=${item%"${item##*[! ]}"}
         range=$(cidr_range "$item") \
-            || fail "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32), comma-separated, not '$item'"
+            || fail "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32; no bit set past the prefix), comma-separated, not '$item'"
         trusted_ranges="$trusted_ranges${trusted_ranges:+, }$range"
     done
     IFS=$old_ifs

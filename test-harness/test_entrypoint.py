@@ -241,7 +241,7 @@ def test_only_the_load_balancers_named_say_who_the_client_is(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = python_proxy_env(f"127.0.0.1:{server.server_port}", ORIGIN_SCHEME="http",
-                           TRUSTED_PROXY_CIDRS=" 127.0.0.2/32,2001:db8::/32 , 192.0.2.7")
+                           TRUSTED_PROXY_CIDRS=" 127.0.0.2/32,2001:db8::/32 , 192.0.2.7,::2:3:4:5:6:7:8")
     try:
         with EntrypointProxy(env) as proxy:
             authority = f"localhost:{proxy.port}"
@@ -273,7 +273,7 @@ def test_only_the_load_balancers_named_say_who_the_client_is(tmp_path):
     chains = listener["filter_chains"]
     assert [c.get("name") for c in chains] == ["trusted_proxies", "direct_clients"]
     assert [(r["address_prefix"], r["prefix_len"]) for r in chains[0]["filter_chain_match"]["source_prefix_ranges"]] \
-        == [("127.0.0.2", 32), ("2001:db8::", 32), ("192.0.2.7", 32)]
+        == [("127.0.0.2", 32), ("2001:db8::", 32), ("192.0.2.7", 32), ("::2:3:4:5:6:7:8", 128)]
     hcms = [c["filters"][0]["typed_config"] for c in chains]
     assert [h.get("xff_num_trusted_hops", 0) for h in hcms] == [1, 0]
     # Both chains are the same connection manager but for the hops.
@@ -862,6 +862,11 @@ BAD = [
     ({"TRUSTED_PROXY_CIDRS": "1:2:3:4:5:6:7:8:9"}, "not '1:2:3:4:5:6:7:8:9'"),
     ({"TRUSTED_PROXY_CIDRS": "2001:db8::1::/64"}, "not '2001:db8::1::/64'"),
     ({"TRUSTED_PROXY_CIDRS": "2001:db8:12345::"}, "not '2001:db8:12345::'"),
+    # A range with host bits reads as one host and would trust the whole range (a red team).
+    ({"TRUSTED_PROXY_CIDRS": "127.0.0.5/8"}, "no bit set past the prefix), comma-separated, not '127.0.0.5/8'"),
+    ({"TRUSTED_PROXY_CIDRS": "2001:db8::1/64"}, "not '2001:db8::1/64'"),
+    # YAML reads 010 as octal: 8 hops (a red team).
+    ({"TRUSTED_PROXY_HOPS": "010"}, "TRUSTED_PROXY_HOPS must be"),
     ({"TRUSTED_PROXY_CIDRS": " , "}, "TRUSTED_PROXY_CIDRS"),
     ({"DRAIN_SECONDS": "5s"}, "DRAIN_SECONDS must be a whole number"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
