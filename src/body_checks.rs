@@ -318,6 +318,15 @@ pub(crate) fn framing_check(
         return Ok(None);
     }
     Ok(match framing_of(req)? {
+        // Signed chunks need a signature to chain from, which such a request lacks; another
+        // spelling would be read by an origin that takes it (Garage decodes
+        // `STREAMING-UNSIGNED-PAYLOAD`) with nothing here reading it (a red team, 2026-12-04).
+        Framing::Plain if declares_aws_chunked(req) => {
+            return Err(Rejection::new(
+                InvalidArgument,
+                "An aws-chunked body no signature covers must be declared STREAMING-UNSIGNED-PAYLOAD-TRAILER.",
+            ))
+        }
         Framing::Plain => None,
         framing => Some(BodyCheck {
             expected: None,

@@ -2022,6 +2022,39 @@ fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
         full_body_check(&announcing_acl, &public),
         Err(S3ErrorCode::InvalidRequest)
     );
+    // Any other aws-chunked declaration goes unread, for an origin to decode as it will: refused
+    // (a red team, 2026-12-04), on presigned URLs that bind no digest as on anonymous requests.
+    let plain = |head: Head| head.with("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    assert_eq!(
+        full_body_check(&plain(Head::new("PUT", "/public/k")), &public),
+        Ok(None)
+    );
+    assert_eq!(
+        full_body_check(&plain(presigned_query("PUT", "/bucket/k", "")), &g),
+        Ok(None)
+    );
+    for declared in [
+        "STREAMING-UNSIGNED-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+        "streaming-unsigned-payload-trailer",
+    ] {
+        let unread = Head::new("PUT", "/public/k")
+            .with("x-amz-content-sha256", declared)
+            .with("x-amz-decoded-content-length", "5");
+        assert_eq!(
+            full_body_check(&unread, &public),
+            Err(S3ErrorCode::InvalidArgument),
+            "{declared}"
+        );
+        let url = presigned_query("PUT", "/bucket/k", "").with("x-amz-content-sha256", declared);
+        assert_eq!(
+            full_body_check(&url, &g),
+            Err(S3ErrorCode::InvalidArgument),
+            "presigned, {declared}"
+        );
+    }
     // A presigned PUT declaring such a body unsigned: read, with nothing announced, and its
     // length needed (which it cannot give unsigned).
     let url = presigned_put(MD5_HELLO, "host")
