@@ -185,24 +185,25 @@ host_bits_clear() {
     done
 }
 
-# An address or CIDR range for TRUSTED_PROXY_CIDRS (192.0.2.7, 10.0.0.0/8, 2001:db8::/32);
-# prints it as Envoy's CidrRange. A range with bits set past its prefix (10.0.0.5/8) is
-# refused: it reads as one host and would trust the whole range.
-cidr_range() {
+# An address or CIDR range for TRUSTED_PROXY_CIDRS (192.0.2.7, 10.0.0.0/8, 2001:db8::/32):
+# prints a key that is the same for every spelling of one range (Envoy refuses a range given
+# twice, naming no variable), a space, and the range as Envoy's CidrRange. Fails (1) on what is
+# no address or range, and on a range with bits set past its prefix (10.0.0.5/8 reads as one
+# host and would trust the whole /8); fails (2) on a prefix of 0, which trusts every client.
+cidr_range() (
     address=${1%/*}
     length=${1#"$address"}
     length=${length#/}
     case $address in
         *:*)
-            max=128
-            groups=$(ipv6_groups "$address") || return 1
+            max=128 width=16 separator=:
+            groups=$(ipv6_groups "$address") || exit 1
             fields=""
-            for group in $groups; do fields="$fields 0x$group"; done
-            width=16
+            for group in $groups; do fields="$fields $((0x$group))"; done
             ;;
         *.*.*.*)
-            max=32
-            case $address in *[!0-9.]* | *..* | .* | *.) return 1 ;; esac
+            max=32 width=8 separator=.
+            case $address in *[!0-9.]* | *..* | .* | *.) exit 1 ;; esac
             fields=$(
                 IFS=.
                 # shellcheck disable=SC2086 # split on the dots, digits only
@@ -212,35 +213,47 @@ cidr_range() {
                     case $octet in 0?* | ????*) exit 1 ;; esac
                     [ "$octet" -le 255 ] || exit 1
                 done
-                printf '%s' "$*"
-            ) || return 1
-            fields=$(printf '%s' "$fields" | tr . ' ')
-            width=8
+                printf '%s ' "$@"
+            ) || exit 1
             ;;
-        *) return 1 ;;
+        *) exit 1 ;;
     esac
     case $1 in */*) ;; *) length=$max ;; esac
-    case $length in '' | *[!0-9]* | 0?* | ????*) return 1 ;; esac
-    [ "$length" -le "$max" ] || return 1
+    case $length in '' | *[!0-9]* | 0?* | ????*) exit 1 ;; esac
+    [ "$length" -le "$max" ] || exit 1
+    [ "$length" -gt 0 ] || exit 2
     # shellcheck disable=SC2086 # the fields, one argument each
-    host_bits_clear "$length" "$width" $fields || return 1
-    printf '{ address_prefix: "%s", prefix_len: %s }' "$address" "$length"
-}
+    host_bits_clear "$length" "$width" $fields || exit 1
+    # shellcheck disable=SC2086
+    key=$(printf "%s$separator" $fields)
+    printf '%s/%s { address_prefix: "%s", prefix_len: %s }' "$key" "$length" "$address" "$length"
+)
 
+# The balancers' ranges, from TRUSTED_PROXY_CIDRS: comma-separated, white space around each
+# ignored, and empty items too (a trailing comma, a YAML block's last line break).
 trusted_ranges=""
 if [ -n "$trusted_cidrs" ]; then
     [ "$trusted_hops" -ge 1 ] \
         || fail "TRUSTED_PROXY_CIDRS names load balancers that append to X-Forwarded-For: TRUSTED_PROXY_HOPS must be 1 or more with it, not $trusted_hops"
+    keys=" "
     old_ifs=$IFS
     IFS=,
     set -f
     for item in $trusted_cidrs; do
         IFS=$old_ifs
-        item=${item#"${item%%[! ]*}"}
-        item=${item%"${item##*[! ]}"}
-        range=$(cidr_range "$item") \
-            || fail "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32; no bit set past the prefix), comma-separated, not '$item'"
-        trusted_ranges="$trusted_ranges${trusted_ranges:+, }$range"
+        item=${item#"${item%%[![:space:]]*}"}
+        item=${item%"${item##*[![:space:]]}"}
+        [ -n "$item" ] || continue
+        if parsed=$(cidr_range "$item"); then
+            key=${parsed%% *}
+            case $keys in *" $key "*) fail "TRUSTED_PROXY_CIDRS lists '$item' twice (as another spelling, perhaps)" ;; esac
+            keys="$keys$key "
+            trusted_ranges="$trusted_ranges${trusted_ranges:+, }${parsed#* }"
+        elif [ $? -eq 2 ]; then
+            fail "TRUSTED_PROXY_CIDRS: '$item' would trust every client; for that, set TRUSTED_PROXY_HOPS alone"
+        else
+            fail "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges (10.0.0.0/8, 2001:db8::/32; no bit set past the prefix), comma-separated, not '$item'"
+        fi
     done
     IFS=$old_ifs
     set +f

@@ -309,7 +309,7 @@ pub(crate) fn decoded_content_length(req: &Request<'_>) -> Result<u64, Rejection
 /// The check of an unsigned aws-chunked body that no digest binds: its framing, and a trailer
 /// of exactly the checksums announced. What waits, waits until the trailer is read, so an
 /// origin never completes a body whose trailer carries more (a red team found such trailers
-/// forwarded, 2026-12-04).
+/// forwarded, 2026-12-04). Any other aws-chunked declaration is refused.
 pub(crate) fn framing_check(
     req: &Request<'_>,
     target: &Target<'_>,
@@ -317,23 +317,24 @@ pub(crate) fn framing_check(
     if !carries_a_body(req.method) {
         return Ok(None);
     }
-    Ok(match framing_of(req)? {
-        // Signed chunks need a signature to chain from, which such a request lacks; another
-        // spelling would be read by an origin that takes it (Garage decodes
-        // `STREAMING-UNSIGNED-PAYLOAD`) with nothing here reading it (a red team, 2026-12-04).
-        Framing::Plain if declares_aws_chunked(req) => {
+    let framing = framing_of(req)?;
+    if framing == Framing::Plain {
+        // Signed chunks would need a signature to chain from, which such a request lacks; any
+        // other spelling would go on unread for an origin that decodes it (Garage takes
+        // `STREAMING-UNSIGNED-PAYLOAD`; a red team, 2026-12-04).
+        if declares_aws_chunked(req) {
             return Err(Rejection::new(
                 InvalidArgument,
                 "An aws-chunked body no signature covers must be declared STREAMING-UNSIGNED-PAYLOAD-TRAILER.",
-            ))
+            ));
         }
-        Framing::Plain => None,
-        framing => Some(BodyCheck {
-            expected: None,
-            hold: hold_for(req, target),
-            framing,
-        }),
-    })
+        return Ok(None);
+    }
+    Ok(Some(BodyCheck {
+        expected: None,
+        hold: hold_for(req, target),
+        framing,
+    }))
 }
 
 /// Whether a request's body is a document (XML, JSON) rather than object data: a `POST`, or a

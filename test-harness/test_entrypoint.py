@@ -241,7 +241,7 @@ def test_only_the_load_balancers_named_say_who_the_client_is(tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = python_proxy_env(f"127.0.0.1:{server.server_port}", ORIGIN_SCHEME="http",
-                           TRUSTED_PROXY_CIDRS=" 127.0.0.2/32,2001:db8::/32 , 192.0.2.7,::2:3:4:5:6:7:8")
+                           TRUSTED_PROXY_CIDRS=" 127.0.0.2/32,2001:db8::/32 ,\t192.0.2.7,::2:3:4:5:6:7:8,\n")
     try:
         with EntrypointProxy(env) as proxy:
             authority = f"localhost:{proxy.port}"
@@ -857,7 +857,11 @@ BAD = [
     ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/33"}, "TRUSTED_PROXY_CIDRS must list addresses or CIDR ranges"),
     ({"TRUSTED_PROXY_CIDRS": "10.0.0.256"}, "not '10.0.0.256'"),
     ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/8, lb.internal"}, "not 'lb.internal'"),
-    ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/8,,*"}, "not ''"),
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.0/8,,*"}, "not '*'"),
+    # Envoy refuses a range twice, naming nothing (a review).
+    ({"TRUSTED_PROXY_CIDRS": "10.0.0.1, 10.0.0.1/32"}, "TRUSTED_PROXY_CIDRS lists '10.0.0.1/32' twice"),
+    ({"TRUSTED_PROXY_CIDRS": "2001:db8::/32,2001:0db8::/32"}, "lists '2001:0db8::/32' twice"),
+    ({"TRUSTED_PROXY_CIDRS": "0.0.0.0/0"}, "would trust every client"),
     ({"TRUSTED_PROXY_CIDRS": "2001:db8::/129"}, "not '2001:db8::/129'"),
     ({"TRUSTED_PROXY_CIDRS": "1:2:3:4:5:6:7:8:9"}, "not '1:2:3:4:5:6:7:8:9'"),
     ({"TRUSTED_PROXY_CIDRS": "2001:db8::1::/64"}, "not '2001:db8::1::/64'"),
@@ -867,7 +871,7 @@ BAD = [
     ({"TRUSTED_PROXY_CIDRS": "2001:db8::1/64"}, "not '2001:db8::1/64'"),
     # YAML reads 010 as octal: 8 hops (a red team).
     ({"TRUSTED_PROXY_HOPS": "010"}, "TRUSTED_PROXY_HOPS must be"),
-    ({"TRUSTED_PROXY_CIDRS": " , "}, "TRUSTED_PROXY_CIDRS"),
+    ({"TRUSTED_PROXY_CIDRS": " , "}, "TRUSTED_PROXY_CIDRS lists no address"),
     ({"DRAIN_SECONDS": "5s"}, "DRAIN_SECONDS must be a whole number"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/nonexistent/ca.pem"}, "ORIGIN_CA_FILE: cannot read /nonexistent/ca.pem"),
     ({"ORIGIN_SCHEME": "https", "ORIGIN_CA_FILE": "/etc/hostname"}, "ORIGIN_CA_FILE: /etc/hostname holds no PEM certificate"),
