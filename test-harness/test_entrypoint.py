@@ -37,6 +37,7 @@ from harness.clients import RawRequest, presign, s3_client, send, send_h2, targe
 from harness.entrypoint import EntrypointProxy, run_to_failure
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from harness.paths import envoy_binary
+from harness.programs import StandIn
 from test_deployment import assert_bounds_idle_clients
 from harness.tls import Authority, tls_front
 
@@ -218,7 +219,7 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert dump["BootstrapConfigDump"]["bootstrap"]["stats_config"]["stats_tags"] == reference["stats_config"]["stats_tags"]
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
+class _Recorder(StandIn):
     """An origin that records the headers of what it is sent and answers 200."""
 
     received: list[dict] = []
@@ -226,12 +227,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith("/bucket/"):
             self.received.append({k.lower(): v for k, v in self.headers.items()})
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+        self.answer()
 
 
 def test_only_the_load_balancers_named_say_who_the_client_is(tmp_path):
