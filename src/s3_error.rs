@@ -19,6 +19,7 @@ pub enum S3ErrorCode {
     InvalidDigest,
     InvalidPolicyDocument,
     InvalidRequest,
+    InvalidURI,
     MalformedPOSTRequest,
     MaxMessageLengthExceeded,
     /// S3 documents `MaxPostPreDataLengthExceededError` in its table of codes but answers
@@ -34,7 +35,7 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 24] = [
+    pub const ALL: [S3ErrorCode; 25] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -49,6 +50,7 @@ impl S3ErrorCode {
         S3ErrorCode::InvalidDigest,
         S3ErrorCode::InvalidPolicyDocument,
         S3ErrorCode::InvalidRequest,
+        S3ErrorCode::InvalidURI,
         S3ErrorCode::MalformedPOSTRequest,
         S3ErrorCode::MaxMessageLengthExceeded,
         S3ErrorCode::MaxPostPreDataLengthExceeded,
@@ -77,6 +79,7 @@ impl S3ErrorCode {
             S3ErrorCode::InvalidDigest => "InvalidDigest",
             S3ErrorCode::InvalidPolicyDocument => "InvalidPolicyDocument",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
+            S3ErrorCode::InvalidURI => "InvalidURI",
             S3ErrorCode::MalformedPOSTRequest => "MalformedPOSTRequest",
             S3ErrorCode::MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
             S3ErrorCode::MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
@@ -103,6 +106,7 @@ impl S3ErrorCode {
             | S3ErrorCode::InvalidDigest
             | S3ErrorCode::InvalidPolicyDocument
             | S3ErrorCode::InvalidRequest
+            | S3ErrorCode::InvalidURI
             | S3ErrorCode::MalformedPOSTRequest
             | S3ErrorCode::MaxMessageLengthExceeded
             | S3ErrorCode::MaxPostPreDataLengthExceeded
@@ -240,6 +244,7 @@ mod tests {
             (EntityTooLarge, 400),
             (EntityTooSmall, 400),
             (InvalidPolicyDocument, 400),
+            (InvalidURI, 400),
             (MalformedPOSTRequest, 400),
             (MaxPostPreDataLengthExceeded, 400),
             (MaxMessageLengthExceeded, 400),

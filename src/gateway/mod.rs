@@ -39,7 +39,7 @@ use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, router_directives, verify_v2};
 use screen::{
     auth_param_spelt_otherwise, is_preflight, joins_several, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
+    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, plain_uri,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -792,6 +792,7 @@ fn authenticated_checks(
     forward: &mut Forward<'_>,
     covered: &Covered,
 ) -> Result<(), Rejection> {
+    plain_uri(req)?;
     if forward.kind.signed_in_head() {
         no_form_in_a_signed_post(req)?;
     }

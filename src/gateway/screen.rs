@@ -13,6 +13,7 @@ use crate::s3_error::S3ErrorCode::*;
 use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv4::query::as_origins_read;
 use crate::sigv4::signing::ALGORITHM;
+use crate::sigv4::uri::is_canonical_query_component;
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
 
@@ -43,6 +44,49 @@ pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rej
             .copied()
     });
     named.map_or(Ok(()), |name| Err(auth_param_spelt_otherwise(name)))
+}
+
+/// Refuses a URI whose bytes origins read differently, so that one request has one meaning
+/// everywhere: a `%` that begins no escape (`/a%b`, `prefix=50%`), a literal percent sign to
+/// s3s and Garage, an error to Go's URL parser (MinIO's), canonicalised otherwise by Ceph RGW; and
+/// a query parameter name not in canonical form (`%58-Amz-Signature`, `%3d`), which s3s and
+/// Garage decode and canonicalise while Ceph signs it as sent. No client sends either: the SDKs
+/// encode every `%`, and every name canonically.
+pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
+    if has_stray_percent(req.raw_path()) {
+        return Err(stray_percent());
+    }
+    for param in req.params().iter().filter(|p| !p.canonical) {
+        if !is_canonical_query_component(param.name) {
+            return Err(Rejection::new(
+                InvalidArgument,
+                "A query parameter name is not in canonical form: percent-encode exactly the bytes outside A-Z a-z 0-9 - . _ ~, with upper-case hex digits, as the AWS SDKs do.",
+            ));
+        }
+        if has_stray_percent(param.value) {
+            return Err(stray_percent());
+        }
+    }
+    Ok(())
+}
+
+fn has_stray_percent(raw: &[u8]) -> bool {
+    let hex = |b: Option<&u8>| b.is_some_and(u8::is_ascii_hexdigit);
+    let mut rest = raw;
+    while let Some(at) = find_byte(rest, b'%') {
+        if !(hex(rest.get(at + 1)) && hex(rest.get(at + 2))) {
+            return true;
+        }
+        rest = &rest[at + 3..];
+    }
+    false
+}
+
+fn stray_percent() -> Rejection {
+    Rejection::new(
+        InvalidURI,
+        "Couldn't parse the specified URI: a '%' that begins no escape (send a percent sign as %25).",
+    )
 }
 
 /// A parameter named like authentication, quoted as the name it imitates (never its value).

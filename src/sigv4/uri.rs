@@ -128,6 +128,12 @@ pub fn stays_escaped(digits: Option<&[u8]>, unreserved: &ByteSet) -> bool {
     }
 }
 
+/// Whether a raw query name or value is in canonical form already (canonicalising it
+/// changes nothing).
+pub fn is_canonical_query_component(raw: &[u8]) -> bool {
+    canonical_run(raw, &QUERY_UNRESERVED) == raw.len()
+}
+
 /// The length of the start of `raw` that canonicalises to itself: unreserved bytes, and
 /// upper-case `%XX` escapes of bytes that stay escaped.
 fn canonical_run(raw: &[u8], unreserved: &ByteSet) -> usize {
