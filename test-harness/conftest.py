@@ -48,13 +48,14 @@ def origin(request):
 def origin_deviation(request, origin):
     """`origin_deviation(what, ...)`: this test meets known deviations of origins from S3
     (`Origin.deviations`); with an origin that has one, an assertion of the test must fail
-    (strict xfail: should the origin be fixed, the test fails until the mark goes)."""
+    (strict xfail: should the origin be fixed, the test fails until the mark goes). `raises`:
+    the exception the origin's refusal comes as, where a client raises its own."""
 
-    def expect(*what: str) -> None:
+    def expect(*what: str, raises: type[BaseException] | tuple = AssertionError) -> None:
         reasons = [origin.deviations[w] for w in what if w in origin.deviations]
         if reasons:
             reason = f"{origin.kind}: " + "; ".join(reasons)
-            request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
+            request.applymarker(pytest.mark.xfail(strict=True, raises=raises, reason=reason))
 
     return expect
 

@@ -31,8 +31,10 @@ import sys
 import urllib.parse
 
 import pytest
+from botocore.exceptions import ClientError
 
 from harness.clients import REGION, RawRequest, quote_key, send
+from harness.programs import UNSIGNED_TRAILER
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_post_policy import stored
 from test_rejections import assert_refused, error_code
@@ -106,7 +108,9 @@ def transfer_manager(proxy, secret: str = CLIENT_SECRET):
 
 
 @pytest.mark.every_origin
-def test_transfer_manager_round_trip_in_parts(proxy, origin_s3, bucket, tmp_path):
+def test_transfer_manager_round_trip_in_parts(proxy, origin_s3, bucket, tmp_path, origin_deviation):
+    # Its parts go with an unsigned CRC32 trailer.
+    origin_deviation(UNSIGNED_TRAILER, raises=ClientError)
     source = file_of(tmp_path, 20 * MIB)
     data = source.read_bytes()
     with transfer_manager(proxy) as manager:
@@ -119,8 +123,6 @@ def test_transfer_manager_round_trip_in_parts(proxy, origin_s3, bucket, tmp_path
 
 
 def test_transfer_manager_wrong_secret_is_refused(proxy, origin_s3, bucket, tmp_path):
-    from botocore.exceptions import ClientError
-
     before = proxy.origin_requests()
     with transfer_manager(proxy, "not-the-secret") as manager:
         with pytest.raises(ClientError) as e:
@@ -229,7 +231,9 @@ def test_botocore_with_the_crt_signer(proxy, origin_s3, bucket):
 
 
 @pytest.mark.every_origin
-def test_s3_client_put_and_get(proxy, origin_s3, bucket, bootstrap, tmp_path):
+def test_s3_client_put_and_get(proxy, origin_s3, bucket, bootstrap, tmp_path, origin_deviation):
+    # Its uploads go with an unsigned CRC32 trailer.
+    origin_deviation(UNSIGNED_TRAILER, raises=crt_s3.S3ResponseError)
     client = crt_client(bootstrap)
     signing = crt_s3.create_default_s3_signing_config(region=REGION, credential_provider=credentials())
     small = b"from the CRT's S3 client"
@@ -262,7 +266,10 @@ def test_s3_client_put_and_get(proxy, origin_s3, bucket, bootstrap, tmp_path):
 @pytest.mark.parametrize("size", [1000, 9 * MIB], ids=["single", "parts"])
 @pytest.mark.parametrize("location", ["HEADER", "TRAILER"])
 @pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
-def test_s3_client_checksums(proxy, origin_s3, bucket, bootstrap, tmp_path, algorithm, location, size):
+def test_s3_client_checksums(proxy, origin_s3, bucket, bootstrap, tmp_path, algorithm, location, size,
+                             origin_deviation):
+    if location == "TRAILER":
+        origin_deviation(UNSIGNED_TRAILER, raises=crt_s3.S3ResponseError)
     source = file_of(tmp_path, size)
     checksums = crt_s3.S3ChecksumConfig(algorithm=crt_s3.S3ChecksumAlgorithm[algorithm],
                                         location=crt_s3.S3ChecksumLocation[location])

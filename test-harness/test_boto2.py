@@ -17,6 +17,7 @@ import requests
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
+from harness.programs import COMPLETION_ETAG
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -108,12 +109,13 @@ def test_presigned_url(proxy, origin_s3, bucket):
 
 
 @pytest.mark.every_origin
-def test_multipart_upload(proxy, origin, origin_s3, bucket, tmp_path):
+def test_multipart_upload(proxy, origin, origin_s3, bucket, tmp_path, origin_deviation):
     """Parts signed by their SHA-256. boto 2 completes with the parts `ListParts` answers, in
     that order: s3s-fs 0.14.1 lists them in its directory's order, so the completion is
     refused there ("invalid part order"), sent directly as well."""
     if origin.kind == "s3s-fs":
         pytest.skip("s3s-fs 0.14.1 answers ListParts out of order (docs/testing.md), which boto 2 completes with")
+    origin_deviation(COMPLETION_ETAG)
     path = file_of(tmp_path, 11 * MIB + 1)
     out = boto2(proxy, "v4", "path", bucket, "multipart", "large.bin", path, 5 * MIB)
     assert out["result"].endswith('-3"')

@@ -30,6 +30,7 @@ from harness import Envoy, StandIn, stand_in_origin
 from harness.chunked import UNSIGNED_TRAILER
 from harness.clients import RawRequest, content_md5, presign, send, send_h2, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
+from harness.programs import UNSIGNED_TRAILER as UNSIGNED_TRAILER_DEVIATION
 from test_rejections import error_code
 from test_security import assert_object
 
@@ -261,12 +262,14 @@ def unsigned_chunks(data: bytes, trailer: str) -> bytes:
 
 @pytest.mark.every_origin
 @pytest.mark.parametrize("digest", ["content-md5", "x-amz-checksum-sha256"])
-def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin, origin_s3, bucket, digest):
+def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin, origin_s3, bucket, digest,
+                                                                  origin_deviation):
     """Found by a review (2026-12-01): what the AWS SDKs send over HTTPS, unsigned chunks with
     an unsigned CRC trailer (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), was left to the origin even
     with a signed Content-MD5 or checksum; a replay with other chunks and a matching CRC was
     stored by s3s-fs (which then answered BadDigest) and by Garage (which compared the CRC).
     The filter checks the decoded data against the signed digest."""
+    origin_deviation(UNSIGNED_TRAILER_DEVIATION)
     origin_s3.put_object(Bucket=bucket, Key="slot", Body=b"original")
     data, other = b"approved-file-contents", b"ATTACKER-file-contents"
     algorithm = "md5" if digest == "content-md5" else "sha256"

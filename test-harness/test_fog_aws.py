@@ -19,7 +19,7 @@ import requests
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
-from harness.programs import run_json_client
+from harness.programs import COMPLETION_ETAG, run_json_client
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -67,7 +67,10 @@ def test_objects(proxy, origin_s3, bucket):
     assert put["host"] == "localhost"
     assert stored(origin_s3, bucket, key) == (b"from fog", "text/x-fog", {"m": "1"})
     assert [r.get("body") for r in out["results"][1:3]] == ["from fog", "fog"]
-    assert out["results"][3] == {"length": 8, "contentType": "text/x-fog", "metadata": {"x-amz-meta-m": "1"}}
+    # fog takes every `x-amz-*` answer header for metadata: Ceph's x-amz-request-id too.
+    head = out["results"][3]
+    head["metadata"] = {k: v for k, v in head["metadata"].items() if k.startswith("x-amz-meta-")}
+    assert head == {"length": 8, "contentType": "text/x-fog", "metadata": {"x-amz-meta-m": "1"}}
     assert sent(out, 4)[0]["signed"] == "host;x-amz-content-sha256;x-amz-copy-source;x-amz-date"
     assert stored(origin_s3, bucket, "dir/copy.txt")[0] == b"from fog"
     assert out["results"][5] == [key, "dir/copy.txt"]
@@ -76,8 +79,9 @@ def test_objects(proxy, origin_s3, bucket):
 
 
 @pytest.mark.every_origin
-def test_file_bodies_signed_chunks_and_parts(proxy, origin_s3, bucket, tmp_path):
+def test_file_bodies_signed_chunks_and_parts(proxy, origin_s3, bucket, tmp_path, origin_deviation):
     """A File body streamed aws-chunked, each chunk signed by fog; a file in 3 parts."""
+    origin_deviation(COMPLETION_ETAG)
     small, large = file_of(tmp_path, MIB + 1), file_of(tmp_path, 11 * MIB + 1)
     before = proxy.prometheus()
     out = fog(proxy.endpoint, bucket, ("put-file", "file.bin", small), ("multipart", "large.bin", large, 5 * MIB))
@@ -92,7 +96,8 @@ def test_file_bodies_signed_chunks_and_parts(proxy, origin_s3, bucket, tmp_path)
     parts = [r for r in sent(out, 1) if r["query"] and "partNumber" in r["query"]]
     assert len(parts) == 3
     assert all(len(r["sha256"]) == 64 and r["md5"] for r in parts), parts
-    assert out["results"][1]["etag"].endswith("-3")
+    etag = out["results"][1]["etag"]
+    assert etag and etag.endswith("-3"), etag
     assert stored(origin_s3, bucket, "large.bin")[0] == large.read_bytes()
 
 

@@ -22,7 +22,7 @@ from harness.respellings import DOT_FAMILIES, FAMILIES, respellings
 
 SEED = int(os.environ.get("RANDOM_DIFFERENTIAL_SEED", "20261201"))
 # About 30 s in all here with the respellings below (a minute on a loaded machine).
-CASES = {"s3s-fs": 100, "garage": 50, "minio": 50}
+CASES = {"s3s-fs": 100, "garage": 50, "ceph": 50, "minio": 50}
 
 
 def case_numbers(kind: str) -> list[int]:

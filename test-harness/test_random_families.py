@@ -31,8 +31,8 @@ from harness.random_requests import ORIGINS
 from test_random_differential import SEED, fresh_bucket
 
 # About 37 s for both here, starting the origins and Envoys included.
-CASES = {"s3s-fs": 80, "garage": 60, "minio": 60}
-MORE_CASES = {"s3s-fs": 60, "garage": 50, "minio": 50}
+CASES = {"s3s-fs": 80, "garage": 60, "ceph": 60, "minio": 60}
+MORE_CASES = {"s3s-fs": 60, "garage": 50, "ceph": 50, "minio": 50}
 
 
 def closing(client):

@@ -14,6 +14,7 @@ import pytest
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from harness.paths import sdk_client_binary
 from harness.programs import EMPTY_PART
+from harness.programs import UNSIGNED_TRAILER as UNSIGNED_TRAILER_DEVIATION
 from harness.programs import SIGNED_TRAILER as SIGNED_TRAILER_DEVIATION
 
 SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
@@ -78,7 +79,7 @@ def test_sdk_over_https_uploads_unsigned_trailer_chunks(https_proxy, origin_s3, 
                                                         origin_deviation):
     """Over HTTP/1.1, and over HTTP/2 where the listener offers it (hyper then sends the
     stream in DATA frames, with its length and trailer inside the body as over HTTP/1.1)."""
-    origin_deviation(*empty_part(op, size))
+    origin_deviation(UNSIGNED_TRAILER_DEVIATION, *empty_part(op, size))
     path = file_of(tmp_path, size)
     before = https_proxy.prometheus()
     with https_proxy.speaking(https_proxy.protocol_of(speaks_h2=True)):

@@ -139,6 +139,8 @@ def _copy_source_conditions(plan: Plan, rng: random.Random) -> dict:
 
 def _copy_by_hand(plan: Plan, rng: random.Random, origin: Origin) -> None:
     what = rng.choice(["part_copy", "part_copy", "copy_replace"])
+    if what == "part_copy" and origin.part_copy_source_decoded_twice and "%" in plan.key:
+        what = "copy_replace"
     v2 = rng.random() < 0.3
     source = plan.key if rng.random() < 0.85 else "missing-" + plan.key[:20]
     headers = _copy_source_conditions(plan, rng)

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,6 +61,17 @@ def run_json_client(argv: list[str], env: dict, label: str, check: bool = True) 
     return out
 
 
+def end(process: subprocess.Popen, seconds: float) -> None:
+    """Stops a child process: SIGTERM, then SIGKILL if it is still running after `seconds`."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Program:
     """A child process with its own temporary directory and log file."""
 
@@ -101,13 +113,8 @@ class Program:
     def stop(self) -> None:
         """Stops the program and removes its files; the log text, with what the program wrote
         while stopping (Envoy flushes its access logs then), stays readable in memory."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(self.stop_seconds)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            end(self.process, self.stop_seconds)
         if self.log.exists():
             self._last_log = self.log.read_text(errors="replace")
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -139,10 +146,16 @@ class Program:
 
 
 # Known deviations from S3, the keys of `Origin.deviations`: a correct signed trailer refused,
-# a wrong unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
+# a correct unsigned trailer refused, an empty signed aws-chunked body refused, a body without
+# a Content-Length refused, a multipart completion answered without its ETag, a wrong
+# unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
 # another region accepted, a listing with `encoding-type=url` answered with keys not encoded,
 # a part's trailer checksum not given back, an XML answer without a Content-Type.
 SIGNED_TRAILER = "signed trailer"
+UNSIGNED_TRAILER = "unsigned trailer"
+EMPTY_SIGNED_CHUNKS = "empty signed chunks"
+LENGTHLESS_BODY = "lengthless body"
+COMPLETION_ETAG = "completion etag"
 UNSIGNED_TRAILER_CHECKSUM = "unsigned trailer checksum"
 EMPTY_PART = "empty part"
 FOREIGN_REGION = "foreign region"
@@ -336,7 +349,129 @@ s3_region = "{self.region}"
                 time.sleep(0.2)
 
 
-ORIGINS = {"s3s-fs": S3sFs, "garage": Garage, "minio": MinIO}
+class CephRgw(Origin):
+    """Ceph's RADOS Gateway (Debian's `radosgw`, Ceph 16.2 Pacific) on a cluster of one monitor
+    and one OSD keeping objects in memory (`memstore`), with cephx between them: the RGW
+    checks SigV2 and SigV4 headers, presigned URLs and chunk signatures itself, and serves
+    path-style requests (no `rgw dns name`). The origin's user is made with the origin key pair.
+    Ready in about 10 s; no manager daemon (nothing here needs one)."""
+
+    name = "ceph"
+    deviations = {
+        SIGNED_TRAILER: "Ceph 16.2 (Pacific) predates S3's flexible checksums: it refuses every "
+        "aws-chunked body with a trailer (400 XAmzContentSHA256Mismatch), sent directly too",
+        UNSIGNED_TRAILER: "Ceph 16.2 (Pacific) predates S3's flexible checksums: it refuses every "
+        "aws-chunked body with a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER: 400 "
+        "XAmzContentSHA256Mismatch, or 411 MissingContentLength for a part), sent directly too",
+        EMPTY_SIGNED_CHUNKS: "Ceph 16.2 refuses an empty signed aws-chunked body (only the final "
+        "chunk: 400 XAmzContentSHA256Mismatch), sent directly too",
+        FOREIGN_REGION: "Ceph 16.2's RGW takes a signature made for any region",
+        LENGTHLESS_BODY: "Ceph 16.2 refuses a body sent without a Content-Length (Transfer-Encoding: "
+        "chunked; Envoy sends an HTTP/2 body so), a browser form's too: 411 MissingContentLength, "
+        "sent directly too",
+        COMPLETION_ETAG: "Ceph 16.2 answers CompleteMultipartUpload with an empty <ETag></ETag> "
+        "(the object's HEAD has it), sent directly too",
+    }
+    # Its own daemons: the RGW is `process`, the one a test may kill and restart.
+    DAEMONS = ("ceph-mon", "ceph-osd", "radosgw")
+    CLI_SECONDS = 30
+
+    def _start(self):
+        self.port = free_port()
+        self.cluster: list[subprocess.Popen] = []
+        d = self.dir
+        mon = f"[v2:127.0.0.1:{free_port()}]"
+        fsid = str(uuid.uuid4())
+        self.conf = d / "ceph.conf"
+        self.conf.write_text(f"""[global]
+fsid = {fsid}
+mon host = {mon}
+keyring = {d}/keyring
+run dir = {d}
+admin socket = {d}/$name.asok
+log file = {d}/$name.log
+mon data = {d}/mon
+osd data = {d}/osd$id
+ms bind msgr1 = false
+auth allow insecure global id reclaim = false
+osd objectstore = memstore
+memstore device bytes = {8 << 30}
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon data avail warn = 1
+mon max pg per osd = 1000
+client mount timeout = {STARTUP_SECONDS}
+[client.rgw]
+rgw frontends = beast endpoint=127.0.0.1:{self.port}
+rgw data = {d}/rgw
+# SSE-C over plain HTTP, as the other origins here take it.
+rgw crypt require ssl = false
+""")
+        keyring = str(d / "keyring")
+        for name, caps in (("mon.", ["mon", "allow *"]),
+                           ("client.admin", ["mon", "allow *", "osd", "allow *", "mgr", "allow *"]),
+                           ("osd.0", ["mon", "allow profile osd", "osd", "allow *"]),
+                           ("client.rgw", ["mon", "allow rw", "osd", "allow rwx"])):
+            create = ["--create-keyring"] if name == "mon." else []
+            cap_args = [a for i in range(0, len(caps), 2) for a in ("--cap", caps[i], caps[i + 1])]
+            self._tool("ceph-authtool", keyring, *create, "--gen-key", "-n", name, *cap_args)
+        self._tool("monmaptool", "--create", "--fsid", fsid, "--addv", "a", mon, str(d / "monmap"))
+        for sub in ("mon", "osd0", "rgw"):
+            (d / sub).mkdir()
+        self._tool("ceph-mon", "-c", str(self.conf), "--mkfs", "-i", "a", "--monmap", str(d / "monmap"),
+                   "--keyring", keyring)
+        self._daemon("ceph-mon", "-c", str(self.conf), "-f", "-i", "a")
+        self._tool("ceph", "-c", str(self.conf), "osd", "create")
+        self._tool("ceph-osd", "-c", str(self.conf), "-i", "0", "--mkfs")
+        self._daemon("ceph-osd", "-c", str(self.conf), "-f", "-i", "0")
+        # `-d`: in the foreground, its log in `log.txt`.
+        self._spawn(["radosgw", "-c", str(self.conf), "-n", "client.rgw", "-d"])
+        wait_for_port(self.port, self.process, self.log, "radosgw")
+        self.admin("user", "create", "--uid=origin", "--display-name=origin",
+                   f"--access-key={self.access_key}", f"--secret-key={self.secret_key}")
+        self._wait_for_s3()
+
+    def _tool(self, *args: str) -> str:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=self.CLI_SECONDS,
+                              stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def _daemon(self, *args: str) -> None:
+        with open(self.dir / f"{args[0]}.out", "ab") as out:
+            self.cluster.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                                                 stdin=subprocess.DEVNULL, start_new_session=True))
+
+    def admin(self, *args: str) -> str:
+        """Runs a `radosgw-admin` command against this cluster; its output."""
+        return self._tool("radosgw-admin", "-c", str(self.conf), "-n", "client.admin", *args)
+
+    def _wait_for_s3(self) -> None:
+        client = s3_client(self.endpoint, self.access_key, self.secret_key, region=self.region)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                client.list_buckets()
+                return
+            except (BotoCoreError, ClientError) as e:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"radosgw does not serve S3 requests: {e}\n{tail(self.log)}") from e
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        # The gateway first, then the OSD, then the monitor: each still has what it talks to.
+        for daemon in [self.process, *getattr(self, "cluster", ())[::-1]]:
+            if daemon:
+                end(daemon, self.stop_seconds)
+        super().stop()
+
+ORIGINS = {"s3s-fs": S3sFs, "garage": Garage, "minio": MinIO, "ceph": CephRgw}
 
 
 class StandIn(http.server.BaseHTTPRequestHandler):
@@ -373,9 +508,14 @@ def stand_in_origin(handler: type[StandIn]):
 
 
 def origin_kinds() -> list[str]:
-    """Every origin the core client matrix runs against: s3s-fs and Garage always; MinIO
-    too when a `minio` binary is on PATH."""
-    return ["s3s-fs", "garage"] + (["minio"] if shutil.which("minio") else [])
+    """Every origin the core client matrix runs against: s3s-fs and Garage always; Ceph's RGW
+    when Debian's `radosgw`, `ceph-mon` and `ceph-osd` are installed; MinIO when a `minio`
+    binary is on PATH. `S3_RESIGN_ORIGINS` (kinds separated by commas) keeps only those."""
+    kinds = ["s3s-fs", "garage"]
+    kinds += ["ceph"] if all(map(shutil.which, CephRgw.DAEMONS)) else []
+    kinds += ["minio"] if shutil.which("minio") else []
+    only = [k for k in os.environ.get("S3_RESIGN_ORIGINS", "").split(",") if k]
+    return [k for k in kinds if k in only] if only else kinds
 
 
 def start_origin(kind: str) -> Origin:

@@ -300,7 +300,8 @@ def chunked_upload(ctx: Context, target: str, data: bytes, mode: str, chunk_size
 
 
 def _chunked(plan: Plan, rng: random.Random, origin: Origin) -> None:
-    mode = rng.choice([SIGNED, SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, UNSIGNED_TRAILER, "boto", "unsigned"])
+    trailers = [SIGNED_TRAILER, UNSIGNED_TRAILER, UNSIGNED_TRAILER] if origin.trailers else []
+    mode = rng.choice([SIGNED, SIGNED, *trailers, "boto", "unsigned"])
     plan.op = {"boto": "boto put_object", "unsigned": "UNSIGNED-PAYLOAD with checksum"}.get(mode, mode)
     chunk = rng.choice([8192, 8192, 16384, 65536])
     data = rng.randbytes(rng.choice([0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk, rng.randint(2, 3 * chunk)]))
@@ -364,7 +365,8 @@ def _multipart(plan: Plan, rng: random.Random, origin: Origin) -> None:
     parts = {i + 1: rng.randbytes(s) for i, s in enumerate(sizes)}
     order = list(parts)
     rng.shuffle(order)
-    ways = {p: rng.choice(["boto", "boto", SIGNED, UNSIGNED_TRAILER]) for p in order}
+    kinds = ["boto", "boto", SIGNED] + ([UNSIGNED_TRAILER] if origin.trailers else [])
+    ways = {p: rng.choice(kinds) for p in order}
     end = rng.choice(["complete", "complete", "complete", "abort", "none"])
     chosen = sorted(rng.sample(order, rng.randint(1, count)))
     wrong = rng.random() < 0.15
