@@ -1,9 +1,11 @@
 """Signed streaming uploads (aws-chunked) through the proxy, with the harness's own chunk
-writer: the origins (s3s-fs, Garage) check every chunk signature themselves, with the origin
+writer: the origins (s3s-fs, Garage, Ceph) check every chunk signature themselves, with the origin
 chain, so a stored object proves the filter verified and re-signed each chunk; a refused stream
 must leave no object."""
 
+import base64
 import hashlib
+import io
 import re
 from dataclasses import replace
 
@@ -324,39 +326,45 @@ def test_chains_are_independent_of_the_harness_signer():
     assert chain.chunk(b"") == "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
 
 
+def boto3_over_https(https_proxy, sent: list, **config):
+    """boto3 through the TLS listener; the headers of each PutObject it sends go into `sent`
+    (names in lower case)."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3", endpoint_url=https_proxy.endpoint, aws_access_key_id="CLIENTKEY",
+        aws_secret_access_key="client-secret", region_name="us-east-1", verify=https_proxy.ca_bundle,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                      **config),
+    )
+
+    def record(request, **_):
+        sent.append({k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()})
+
+    client.meta.events.register("before-send.s3.PutObject", record)
+    return client
+
+
 @pytest.mark.every_origin
 def test_boto3_over_https_sends_unsigned_trailer_chunks(https_proxy, origin_s3, bucket, origin_deviation):
     """boto3's default over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC checksum
     trailer; the header is re-signed, the body passes, the origin checks the checksum. urllib3
     offers no ALPN: HTTP/1.1 even where the listener offers h2."""
     origin_deviation(UNSIGNED_TRAILER_DEVIATION, raises=ClientError)
-    import boto3
-    from botocore.config import Config
-
     sent = []
-    client = boto3.client(
-        "s3", endpoint_url=https_proxy.endpoint, aws_access_key_id="CLIENTKEY",
-        aws_secret_access_key="client-secret", region_name="us-east-1", verify=https_proxy.ca_bundle,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-    client.meta.events.register("before-send.s3.PutObject",
-                                lambda request, **_: sent.append(dict(request.headers)))
+    client = boto3_over_https(https_proxy, sent)
     data = data_of(300_000)
-    import base64
-    import hashlib
-    import io
     with https_proxy.speaking(https_proxy.protocol_of(speaks_h2=False)):
         client.put_object(Bucket=bucket, Key="via-https", Body=io.BytesIO(data))
-    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[0].items()}
-    assert headers["x-amz-content-sha256"] == UNSIGNED_TRAILER
-    assert headers["x-amz-trailer"].startswith("x-amz-checksum-")
+    assert sent[0]["x-amz-content-sha256"] == UNSIGNED_TRAILER
+    assert sent[0]["x-amz-trailer"].startswith("x-amz-checksum-")
     assert stored(origin_s3, bucket, "via-https") == data
     assert client.get_object(Bucket=bucket, Key="via-https")["Body"].read() == data
     # With a signed Content-MD5 the filter checks the decoded chunks against it as they pass.
     md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
     client.put_object(Bucket=bucket, Key="with-md5", Body=io.BytesIO(data), ContentMD5=md5)
-    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[-1].items()}
-    assert headers["x-amz-content-sha256"] == UNSIGNED_TRAILER and headers["content-md5"] == md5
+    assert sent[-1]["x-amz-content-sha256"] == UNSIGNED_TRAILER and sent[-1]["content-md5"] == md5
     assert stored(origin_s3, bucket, "with-md5") == data
 
 
@@ -365,26 +373,13 @@ def test_boto3_over_https_computing_checksums_only_when_required_sends_no_traile
     """What README tells users of an origin that refuses trailers (Ceph before 18.2): with
     `request_checksum_calculation="when_required"` boto3 sends the body plain over HTTPS, its
     SHA-256 signed, which every origin takes."""
-    import io
-
-    import boto3
-    from botocore.config import Config
-
     sent = []
-    client = boto3.client(
-        "s3", endpoint_url=https_proxy.endpoint, aws_access_key_id="CLIENTKEY",
-        aws_secret_access_key="client-secret", region_name="us-east-1", verify=https_proxy.ca_bundle,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1},
-                      request_checksum_calculation="when_required"),
-    )
-    client.meta.events.register("before-send.s3.PutObject",
-                                lambda request, **_: sent.append(dict(request.headers)))
+    client = boto3_over_https(https_proxy, sent, request_checksum_calculation="when_required")
     data = data_of(300_000)
     with https_proxy.speaking(https_proxy.protocol_of(speaks_h2=False)):
         client.put_object(Bucket=bucket, Key="no-trailer", Body=io.BytesIO(data))
-    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[0].items()}
-    assert headers["x-amz-content-sha256"] == hashlib.sha256(data).hexdigest()
-    assert "x-amz-trailer" not in headers and "content-encoding" not in headers
+    assert sent[0]["x-amz-content-sha256"] == hashlib.sha256(data).hexdigest()
+    assert "x-amz-trailer" not in sent[0] and "content-encoding" not in sent[0]
     assert stored(origin_s3, bucket, "no-trailer") == data
 
 

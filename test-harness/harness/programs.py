@@ -188,6 +188,20 @@ class Origin(Program):
     def endpoint(self) -> str:
         return f"http://{self.authority}"
 
+    def _wait_for_s3(self) -> None:
+        """Serving S3 comes after listening (Garage applies its layout, Ceph its user): wait
+        for a signed request with the origin key to succeed."""
+        client = s3_client(self.endpoint, self.access_key, self.secret_key, region=self.region)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                client.list_buckets()
+                return
+            except (BotoCoreError, ClientError) as e:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} does not serve S3 requests: {e}\n{tail(self.log)}") from e
+                time.sleep(0.2)
+
 
 class S3sFs(Origin):
     name = "s3s-fs"
@@ -334,20 +348,6 @@ s3_region = "{self.region}"
                 raise RuntimeError(f"garage {' '.join(args)} failed:\n{done.stdout}{done.stderr}\n{tail(self.log)}")
             time.sleep(0.2)
 
-    def _wait_for_s3(self) -> None:
-        """A layout just applied takes a moment to reach the S3 API: wait for a signed request
-        with the origin key to succeed."""
-        client = s3_client(self.endpoint, self.access_key, self.secret_key, region=self.region)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                client.list_buckets()
-                return
-            except (BotoCoreError, ClientError) as e:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"garage does not serve S3 requests: {e}\n{tail(self.log)}") from e
-                time.sleep(0.2)
-
 
 class CephRgw(Origin):
     """Ceph's RADOS Gateway (Debian's `radosgw`, Ceph 16.2 Pacific) on a cluster of one monitor
@@ -451,18 +451,6 @@ rgw crypt require ssl = false
     def admin(self, *args: str) -> str:
         """Runs a `radosgw-admin` command against this cluster; its output."""
         return self._tool("radosgw-admin", "-c", str(self.conf), "-n", "client.admin", *args)
-
-    def _wait_for_s3(self) -> None:
-        client = s3_client(self.endpoint, self.access_key, self.secret_key, region=self.region)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                client.list_buckets()
-                return
-            except (BotoCoreError, ClientError) as e:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"radosgw does not serve S3 requests: {e}\n{tail(self.log)}") from e
-                time.sleep(0.2)
 
     def stop(self) -> None:
         # The gateway first, then the OSD, then the monitor: each still has what it talks to.
