@@ -312,3 +312,28 @@ def test_rejections_are_logged_without_secrets_or_signatures(proxy, origin_s3, b
     assert "X-Amz-Signature=*****" in log
     assert signature not in log
     assert CLIENT_SECRET not in log and "origin-secret" not in log
+
+
+@pytest.mark.every_origin
+def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, origin_s3, bucket):
+    """Found by a red team against Ceph RGW 16.2.15 (2026-12-04): a part copy whose source is
+    the key `%` aborted the gateway, sent anonymously under `anonymous: forward` as with any
+    key (Ceph decodes the source twice, before it checks any right); a HEAD of the service or of
+    a sub-resource was answered with a body, which Envoy read as the next answer on the shared
+    connection, so another client's request failed with 502. Each is refused before the origin,
+    which still serves."""
+    proxy = make_proxy(anonymous="forward")
+    origin_s3.put_object(Bucket=bucket, Key="%", Body=b"percent")
+    upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    part = f"/{bucket}/dst?partNumber=1&uploadId={upload}"
+    for source in (f"/{bucket}/%", f"/{bucket}/%25"):
+        for request in (RawRequest("PUT", part, [("x-amz-copy-source", source)]),
+                        sign_header(proxy.authority, "PUT", part, {"x-amz-copy-source": source})):
+            assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")
+    for target in ("/", f"/{bucket}?acl", f"/{bucket}?uploads", f"/{bucket}/%25?acl"):
+        for request in (RawRequest("HEAD", target), sign_header(proxy.authority, "HEAD", target)):
+            before = proxy.origin_requests()
+            assert send(proxy.authority, request).status == 400, target
+            assert proxy.origin_requests() == before, target
+    assert origin_s3.get_object(Bucket=bucket, Key="%")["Body"].read() == b"percent"
+    assert send(proxy.authority, sign_header(proxy.authority, "HEAD", f"/{bucket}/%25")).status == 200

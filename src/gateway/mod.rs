@@ -39,7 +39,8 @@ use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, router_directives, verify_v2};
 use screen::{
     auth_param_spelt_otherwise, is_preflight, joins_several, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, plain_uri,
+    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
+    one_reading_of_the_copy_source, only_s3s_head, plain_uri,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -793,6 +794,8 @@ fn authenticated_checks(
     covered: &Covered,
 ) -> Result<(), Rejection> {
     plain_uri(req)?;
+    only_s3s_head(req, target)?;
+    one_reading_of_the_copy_source(req)?;
     if forward.kind.signed_in_head() {
         no_form_in_a_signed_post(req)?;
     }

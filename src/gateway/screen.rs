@@ -11,6 +11,7 @@ use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::S3ErrorCode::*;
 use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
+use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::as_origins_read;
 use crate::sigv4::signing::ALGORITHM;
 use crate::sigv4::uri::is_canonical_query_component;
@@ -87,6 +88,51 @@ fn stray_percent() -> Rejection {
         InvalidURI,
         "Couldn't parse the specified URI: a '%' that begins no escape (send a percent sign as %25).",
     )
+}
+
+/// Refuses a `HEAD` that is neither HeadBucket nor HeadObject: one of the service or of a
+/// sub-resource (`?acl`, `?uploads`, `?uploadId`). S3 serves none; Ceph RGW answers several
+/// with a body (an ACL's XML, an empty chunked one), which Envoy then reads as the start of
+/// the next answer on the connection it shares between clients: another client's request
+/// failed with 502 (a red team against Ceph, 2026-12-04).
+pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
+    if req.method != b"HEAD" {
+        return Ok(());
+    }
+    let object_parameter = |name: &[u8]| {
+        name == b"versionId" || name == b"partNumber" || name.starts_with(b"response-")
+    };
+    let sub_resource = req.params().iter().any(|param| {
+        let name = param.decoded_name();
+        !object_parameter(&name)
+            && SUB_RESOURCES
+                .iter()
+                .any(|sub| sub.as_bytes().eq_ignore_ascii_case(&name))
+    });
+    if target.bucket.is_none() || sub_resource {
+        return Err(Rejection::new(
+            InvalidRequest,
+            "HEAD serves HeadBucket and HeadObject only, not the service or a sub-resource.",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an `x-amz-copy-source` whose key, decoded, still holds a `%`: Ceph RGW decodes a
+/// part copy's source (and a Swift copy's) twice, so it would copy another object than the one
+/// named, and the source key `%` aborts it (16.2.15, before it looks at any rights: an anonymous
+/// request did it under `anonymous: forward`; a red team against Ceph, 2026-12-04).
+pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
+    let twice = req
+        .values("x-amz-copy-source")
+        .any(|value| percent_decode(value).any(|byte| byte == b'%'));
+    if twice {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "The copy source names a key holding '%', which origins read differently (Ceph decodes a part copy's source twice); copy such a key with GetObject and PutObject.",
+        ));
+    }
+    Ok(())
 }
 
 /// A parameter named like authentication, quoted as the name it imitates (never its value).
