@@ -18,7 +18,7 @@ use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::rejection::Rejection;
 use s3_resign::request::Request;
 use s3_resign::s3_error::S3ErrorCode;
-use s3_resign::sigv4::uri::decode_query_component;
+use s3_resign::sigv4::uri::{decode_query_component, is_canonical_query_component};
 use s3_resign_fuzz::oracle::{
     filter_canonical, gateway, sign_with_aws_sigv4, uri_encode, with_params, Oracle, Payload,
     Signed, CLIENT, ORIGIN, ORIGIN_PAIR,
@@ -184,9 +184,32 @@ fn documented_refusal(
         S3ErrorCode::InvalidArgument if message.contains("Action") => {
             names.iter().any(|n| n == "action")
         }
+        S3ErrorCode::InvalidRequest if message.contains("HEAD serves") => method == "HEAD",
         S3ErrorCode::InvalidRequest => method == "POST",
+        S3ErrorCode::InvalidArgument if message.contains("copy source") => headers
+            .iter()
+            .any(|(n, v)| n == "x-amz-copy-source" && v.contains('%')),
+        S3ErrorCode::InvalidArgument if message.contains("canonical form") => query
+            .iter()
+            .any(|(n, _)| !is_canonical_query_component(n.as_bytes())),
+        S3ErrorCode::InvalidURI => {
+            stray_percent(key)
+                || query
+                    .iter()
+                    .any(|(_, v)| v.as_deref().is_some_and(stray_percent))
+        }
         _ => false,
     }
+}
+
+/// A `%` that begins no escape.
+fn stray_percent(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    })
 }
 
 fuzz_target!(|input: Input| {
