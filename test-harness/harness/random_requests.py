@@ -82,11 +82,6 @@ class Origin:
     # Uploads whose aws-chunked body carries a trailer (Ceph 16.2 refuses them all: it
     # predates S3's flexible checksums); none are generated where it does not.
     trailers: bool = True
-    # UploadPartCopy's `x-amz-copy-source` decoded twice (Ceph 16.2; CopyObject's once, as S3
-    # does): a source key holding `%` is another key (404 NoSuchKey), and the key `%` aborts
-    # the gateway (an assertion in RGWObjectCtx::set_atomic), sent directly too. Such part
-    # copies are not generated where it does.
-    part_copy_source_decoded_twice: bool = False
     # A presigned URL or a browser form past its expiry: S3 answers 403 AccessDenied ("Request
     # has expired", "Invalid according to Policy: Policy expired."), as the proxy does; Garage
     # 2.5.0 400 InvalidRequest ("Expiration date is in the past").
@@ -103,7 +98,7 @@ ORIGINS = {
                      signature_refusal="AccessDenied", missing_signed_header_refusal=(400, "InvalidRequest"),
                      expiry_refusal=(400, "InvalidRequest")),
     "ceph": Origin(sigv2=True, sigv2_bucket_as_sent=True, empty_delimiter=True, keys_as_files=False,
-                   max_key_bytes=1024, trailers=False, part_copy_source_decoded_twice=True),
+                   max_key_bytes=1024, trailers=False),
     # not run here yet (no `minio` binary): S3's limits, and object names as paths
     "minio": Origin(sigv2=True, sigv2_bucket_as_sent=False, empty_delimiter=True, keys_as_files=True,
                     max_key_bytes=1024),
