@@ -186,12 +186,15 @@ fn documented_refusal(
         }
         S3ErrorCode::InvalidRequest if message.contains("HEAD serves") => method == "HEAD",
         S3ErrorCode::InvalidRequest => method == "POST",
-        S3ErrorCode::InvalidArgument if message.contains("copy source") => headers
-            .iter()
-            .any(|(n, v)| n == "x-amz-copy-source" && v.contains('%')),
-        S3ErrorCode::InvalidArgument if message.contains("canonical form") => query
-            .iter()
-            .any(|(n, _)| !is_canonical_query_component(n.as_bytes())),
+        S3ErrorCode::InvalidArgument if message.contains("copy source") => {
+            headers.iter().any(|(n, _)| n == "x-amz-copy-source")
+        }
+        S3ErrorCode::InvalidArgument if message.contains("canonical form") => {
+            query.iter().any(|(n, _)| {
+                !is_canonical_query_component(n.as_bytes())
+                    || n.to_ascii_uppercase().contains("%3D")
+            })
+        }
         S3ErrorCode::InvalidURI => {
             stray_percent(key)
                 || query

@@ -51,17 +51,19 @@ pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rej
 /// everywhere: a `%` that begins no escape (`/a%b`, `prefix=50%`), a literal percent sign to
 /// s3s and Garage, an error to Go's URL parser (MinIO's), canonicalised otherwise by Ceph RGW; and
 /// a query parameter name not in canonical form (`%58-Amz-Signature`, `%3d`), which s3s and
-/// Garage decode and canonicalise while Ceph signs it as sent. No client sends either: the SDKs
-/// encode every `%`, and every name canonically.
+/// Garage decode and canonicalise while Ceph signs it as sent, or holding `%3D`, since Ceph
+/// decodes `name=value` whole before it splits it (`acl%3D` is its `?acl`). No client sends
+/// either: the SDKs encode every `%`, and every name canonically.
 pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
     if has_stray_percent(req.raw_path()) {
         return Err(stray_percent());
     }
-    for param in req.params().iter().filter(|p| !p.canonical) {
-        if !is_canonical_query_component(param.name) {
+    for param in req.params().iter().filter(|p| !p.canonical || p.escaped) {
+        // Ceph decodes a whole `name=value` before it splits it at `=`: `acl%3D` is its `acl`.
+        if !is_canonical_query_component(param.name) || contains_escaped_equals(param.name) {
             return Err(Rejection::new(
                 InvalidArgument,
-                "A query parameter name is not in canonical form: percent-encode exactly the bytes outside A-Z a-z 0-9 - . _ ~, with upper-case hex digits, as the AWS SDKs do.",
+                "A query parameter name is not in canonical form or holds an encoded '=': percent-encode exactly the bytes outside A-Z a-z 0-9 - . _ ~, with upper-case hex digits, as the AWS SDKs do.",
             ));
         }
         if has_stray_percent(param.value) {
@@ -69,6 +71,11 @@ pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
         }
     }
     Ok(())
+}
+
+fn contains_escaped_equals(name: &[u8]) -> bool {
+    name.windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'3' && w[2].eq_ignore_ascii_case(&b'd'))
 }
 
 fn has_stray_percent(raw: &[u8]) -> bool {
@@ -118,21 +125,57 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
     Ok(())
 }
 
-/// Refuses an `x-amz-copy-source` whose key, decoded, still holds a `%`: Ceph RGW decodes a
-/// part copy's source (and a Swift copy's) twice, so it would copy another object than the one
-/// named, and the source key `%` aborts it (16.2.15, before it looks at any rights: an anonymous
-/// request did it under `anonymous: forward`; a red team against Ceph, 2026-12-04).
+/// Refuses an `x-amz-copy-source` that does not name one object plainly: sent twice, without
+/// a bucket or a key (read as RGW reads it: decoded, then cut at `?versionId=`), or whose key,
+/// decoded, still holds a `%`. Ceph RGW 16.2.15 aborts on an empty source key before it looks
+/// at any rights, and decodes a part copy's source (and a Swift copy's) twice, so a key
+/// holding `%` is another object there and the key `%` is empty (an anonymous request did it
+/// under `anonymous: forward`; two red teams against Ceph, 2026-12-04).
 pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
-    let twice = req
-        .values("x-amz-copy-source")
-        .any(|value| percent_decode(value).any(|byte| byte == b'%'));
-    if twice {
+    let mut sources = req.values("x-amz-copy-source");
+    let (Some(source), None) = (sources.next(), sources.next()) else {
+        return match req.values("x-amz-copy-source").next() {
+            None => Ok(()),
+            Some(_) => Err(Rejection::new(
+                InvalidArgument,
+                "The copy source (x-amz-copy-source) may be sent once.",
+            )),
+        };
+    };
+    // S3 cuts the version off the value as sent, RGW after decoding it.
+    const VERSION: &[u8] = b"?versionId=";
+    let named = find_subslice(source, VERSION).map_or(source, |at| &source[..at]);
+    let decoded: Vec<u8> = percent_decode(named).collect();
+    if find_subslice(&decoded, VERSION).is_some() {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "The copy source names a key holding '?versionId=', which origins read differently.",
+        ));
+    }
+    let object = decoded.strip_prefix(b"/").unwrap_or(&decoded);
+    let (bucket, key) = match find_byte(object, b'/') {
+        Some(slash) => (&object[..slash], &object[slash + 1..]),
+        None => (object, &b""[..]),
+    };
+    if bucket.is_empty() || key.is_empty() {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "The copy source must name a bucket and a key: /bucket/key.",
+        ));
+    }
+    if find_byte(key, b'%').is_some() {
         return Err(Rejection::new(
             InvalidArgument,
             "The copy source names a key holding '%', which origins read differently (Ceph decodes a part copy's source twice); copy such a key with GetObject and PutObject.",
         ));
     }
     Ok(())
+}
+
+fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// A parameter named like authentication, quoted as the name it imitates (never its value).
