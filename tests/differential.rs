@@ -176,6 +176,20 @@ fn key_starts_with_a_slash(target: &str) -> bool {
         .is_some_and(|key| key.starts_with('/'))
 }
 
+/// Whether a query name holds an encoded `=`: Ceph decodes `name=value` before it splits it,
+/// so the filter refuses such a name.
+fn names_an_encoded_equals(target: &str) -> bool {
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query.split('&').any(|segment| {
+        segment
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase()
+            .contains("%3D")
+    })
+}
+
 fn assert_refused(gateway: &Gateway, pairs: &[(String, Vec<u8>)], now: u64, why: &str) {
     let req = Request::from_pairs(pairs).unwrap();
     match gateway.decide(&req, now) {
@@ -240,6 +254,11 @@ fn re_signed_header_auth_equals_aws_sigv4_for_the_origin() {
             assert_refused(&s.gateway, &pairs, now, "more than once");
             continue;
         }
+        if names_an_encoded_equals(&target) {
+            let pairs = pairs(&method, &target, &all);
+            assert_refused(&s.gateway, &pairs, now, "encoded '='");
+            continue;
+        }
         let f = forward(&s.gateway, &pairs(&method, &target, &all), now);
         assert_eq!(f.kind, AuthKind::HeaderV4);
         assert_eq!(f.path, None, "the path is kept");
@@ -298,6 +317,11 @@ fn re_signed_presigned_urls_equal_aws_sigv4_for_the_origin() {
         if repeats_a_header(&headers) {
             let pairs = pairs(&method, &url, &headers);
             assert_refused(&s.gateway, &pairs, now, "more than once");
+            continue;
+        }
+        if names_an_encoded_equals(&target) {
+            let pairs = pairs(&method, &url, &headers);
+            assert_refused(&s.gateway, &pairs, now, "encoded '='");
             continue;
         }
         let f = forward(&s.gateway, &pairs(&method, &url, &headers), now);

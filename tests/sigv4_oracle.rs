@@ -138,6 +138,15 @@ fn pairs(
     pairs
 }
 
+/// Whether a query name holds an encoded `=`.
+fn names_an_encoded_equals(target: &str) -> bool {
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query.split('&').any(|segment| {
+        let name = segment.split('=').next().unwrap_or_default();
+        name.to_ascii_uppercase().contains("%3D")
+    })
+}
+
 fn check(case: &Case, presigned: bool, gateway: &Gateway, origin_region: Option<&str>) {
     let client_payload = if presigned {
         "UNSIGNED-PAYLOAD"
@@ -180,6 +189,11 @@ fn check(case: &Case, presigned: bool, gateway: &Gateway, origin_region: Option<
     let now = case.date + (case.expires.min(900) - 1);
     let forward: Forward<'_> = match gateway.decide(&req, now) {
         Decision::Forward(f) => f,
+        // Refused by design: Ceph decodes `name=value` before it splits it.
+        Decision::Reject(r) if names_an_encoded_equals(&case.target) => {
+            assert!(r.error.message.contains("encoded '='"), "{what}");
+            return;
+        }
         Decision::Reject(r) => panic!("refused: {:?} {} {what}", r.error.code, r.error.message),
     };
     let origin_target = forward
