@@ -27,6 +27,13 @@ pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
     tail.iter().position(|&b| b == byte).map(|i| tail_start + i)
 }
 
+/// Where `needle` first occurs in `haystack` (for the rare lookups that are not one byte).
+pub fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
 /// Whether `text` starts with `prefix`, ASCII letters in any case.
 pub fn starts_with_ignore_ascii_case(text: &[u8], prefix: &[u8]) -> bool {
     text.get(..prefix.len())

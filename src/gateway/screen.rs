@@ -5,7 +5,7 @@
 
 use super::ECDSA_ALGORITHM;
 use crate::addressing::{Target, MINIO_OWN_BUCKET};
-use crate::bytes::find_byte;
+use crate::bytes::{find_byte, find_bytes};
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -14,7 +14,7 @@ use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::as_origins_read;
 use crate::sigv4::signing::ALGORITHM;
-use crate::sigv4::uri::is_canonical_query_component;
+use crate::sigv4::uri::{has_stray_percent, holds_escaped_equals, is_canonical_query_component};
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
 
@@ -60,7 +60,7 @@ pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
     }
     for param in req.params().iter().filter(|p| !p.canonical || p.escaped) {
         // Ceph decodes a whole `name=value` before it splits it at `=`: `acl%3D` is its `acl`.
-        if !is_canonical_query_component(param.name) || contains_escaped_equals(param.name) {
+        if !is_canonical_query_component(param.name) || holds_escaped_equals(param.name) {
             return Err(Rejection::new(
                 InvalidArgument,
                 "A query parameter name is not in canonical form or holds an encoded '=': percent-encode exactly the bytes outside A-Z a-z 0-9 - . _ ~, with upper-case hex digits, as the AWS SDKs do.",
@@ -71,23 +71,6 @@ pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
         }
     }
     Ok(())
-}
-
-fn contains_escaped_equals(name: &[u8]) -> bool {
-    name.windows(3)
-        .any(|w| w[0] == b'%' && w[1] == b'3' && w[2].eq_ignore_ascii_case(&b'd'))
-}
-
-fn has_stray_percent(raw: &[u8]) -> bool {
-    let hex = |b: Option<&u8>| b.is_some_and(u8::is_ascii_hexdigit);
-    let mut rest = raw;
-    while let Some(at) = find_byte(rest, b'%') {
-        if !(hex(rest.get(at + 1)) && hex(rest.get(at + 2))) {
-            return true;
-        }
-        rest = &rest[at + 3..];
-    }
-    false
 }
 
 fn stray_percent() -> Rejection {
@@ -133,20 +116,20 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
 /// under `anonymous: forward`; two red teams against Ceph, 2026-12-04).
 pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
     let mut sources = req.values("x-amz-copy-source");
-    let (Some(source), None) = (sources.next(), sources.next()) else {
-        return match req.values("x-amz-copy-source").next() {
-            None => Ok(()),
-            Some(_) => Err(Rejection::new(
-                InvalidArgument,
-                "The copy source (x-amz-copy-source) may be sent once.",
-            )),
-        };
+    let Some(source) = sources.next() else {
+        return Ok(());
     };
+    if sources.next().is_some() {
+        return Err(Rejection::new(
+            InvalidArgument,
+            "The copy source (x-amz-copy-source) may be sent once.",
+        ));
+    }
     // S3 cuts the version off the value as sent, RGW after decoding it.
     const VERSION: &[u8] = b"?versionId=";
-    let named = find_subslice(source, VERSION).map_or(source, |at| &source[..at]);
+    let named = find_bytes(source, VERSION).map_or(source, |at| &source[..at]);
     let decoded: Vec<u8> = percent_decode(named).collect();
-    if find_subslice(&decoded, VERSION).is_some() {
+    if find_bytes(&decoded, VERSION).is_some() {
         return Err(Rejection::new(
             InvalidArgument,
             "The copy source names a key holding '?versionId=', which origins read differently.",
@@ -170,12 +153,6 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
         ));
     }
     Ok(())
-}
-
-fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }
 
 /// A parameter named like authentication, quoted as the name it imitates (never its value).

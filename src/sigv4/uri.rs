@@ -5,6 +5,7 @@
 //! path decoded and encoded again: `%7E`, `~` and `%7e` all canonicalise to `~`, the way S3,
 //! MinIO and s3s read them.
 
+use crate::bytes::find_byte;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
 
@@ -134,6 +135,24 @@ pub fn is_canonical_query_component(raw: &[u8]) -> bool {
     canonical_run(raw, &QUERY_UNRESERVED) == raw.len()
 }
 
+/// Whether a `%` in `raw` begins no escape (`decode_at` reads it as a literal percent sign).
+pub fn has_stray_percent(raw: &[u8]) -> bool {
+    let mut rest = raw;
+    while let Some(at) = find_byte(rest, b'%') {
+        if decode_at(rest, at, false).1 == 1 {
+            return true;
+        }
+        rest = &rest[at + 3..];
+    }
+    false
+}
+
+/// Whether `raw` holds an escaped `=` (`%3D`, either case).
+pub fn holds_escaped_equals(raw: &[u8]) -> bool {
+    raw.windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'3' && w[2].eq_ignore_ascii_case(&b'd'))
+}
+
 /// The length of the start of `raw` that canonicalises to itself: unreserved bytes, and
 /// upper-case `%XX` escapes of bytes that stay escaped.
 fn canonical_run(raw: &[u8], unreserved: &ByteSet) -> usize {
@@ -203,6 +222,18 @@ mod tests {
         let mut s = String::new();
         encode_query_component(&mut s, input);
         s
+    }
+
+    #[test]
+    fn stray_percents_and_escaped_equals_are_told() {
+        for raw in [&b"%"[..], b"a%", b"%4", b"%zz", b"%%41", b"ok%20then%"] {
+            assert!(has_stray_percent(raw), "{raw:?}");
+        }
+        for raw in [&b""[..], b"a", b"%25", b"%2f%C3%A9", b"50%2520"] {
+            assert!(!has_stray_percent(raw), "{raw:?}");
+        }
+        assert!(holds_escaped_equals(b"acl%3D") && holds_escaped_equals(b"a%3db"));
+        assert!(!holds_escaped_equals(b"a%2D3D") && !holds_escaped_equals(b"a=b"));
     }
 
     #[test]
