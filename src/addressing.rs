@@ -241,6 +241,18 @@ impl<'r> Target<'r> {
         }
     }
 
+    /// Whether the key, decoded, holds a `.` or `..` segment. S3, Garage and Ceph RGW keep such
+    /// a key as written; an origin storing keys as files resolves it: s3s-fs served
+    /// `/b/../other/k` (or `/b/..%2Fother/k`) from the bucket `other` (a red team, 2026-12-04),
+    /// as it once stored browser forms' keys outside their prefix. No spelling reaches one
+    /// object everywhere, so such keys are refused like those beginning with `/`.
+    pub fn key_has_a_dot_segment(&self) -> bool {
+        // Most keys hold a dot (`photo.jpg`), few an escape: decoding is rarely a copy.
+        let key = self.key_path;
+        (find_byte(key, b'.').is_some() || find_byte(key, b'%').is_some())
+            && holds_a_dot_segment(&Cow::from(percent_decode(key)))
+    }
+
     /// The SigV2 canonical resource: `/bucket/key` in either style, `/bucket/` for a
     /// virtual-hosted bucket itself, the raw path as received otherwise.
     pub fn canonical_resource_v2(&self, raw_path: &[u8]) -> Vec<u8> {
@@ -369,6 +381,13 @@ fn leads_to_minios_own_apis(key_path: &[u8]) -> bool {
     percent_decode(first)
         .map(|b| b.to_ascii_lowercase())
         .eq(MINIO_OWN_BUCKET.bytes())
+}
+
+/// Whether a key (decoded) holds a `.` or `..` segment between `/` or `\`, the separators
+/// of the file systems an origin may store keys in.
+pub fn holds_a_dot_segment(key: &[u8]) -> bool {
+    key.split(|&b| b == b'/' || b == b'\\')
+        .any(|segment| matches!(segment, b"." | b".."))
 }
 
 /// Whether a path-style bucket segment spells with an escape a byte that needs none in a

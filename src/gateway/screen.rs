@@ -4,7 +4,7 @@
 //! itself (a CORS preflight, two `Authorization` headers).
 
 use super::ECDSA_ALGORITHM;
-use crate::addressing::{Target, MINIO_OWN_BUCKET};
+use crate::addressing::{holds_a_dot_segment, Target, MINIO_OWN_BUCKET};
 use crate::bytes::{find_byte, find_bytes};
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
@@ -108,32 +108,43 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
     Ok(())
 }
 
-/// Refuses an `x-amz-copy-source` that does not name one object plainly: sent twice, without
-/// a bucket or a key (read as RGW reads it: decoded, then cut at `?versionId=`), or whose key,
-/// decoded, still holds a `%`. Ceph RGW 16.2.15 aborts on an empty source key before it looks
-/// at any rights, and decodes a part copy's source (and a Swift copy's) twice, so a key
-/// holding `%` is another object there and the key `%` is empty (an anonymous request did it
-/// under `anonymous: forward`; two red teams against Ceph, 2026-12-04).
+/// Refuses an `x-amz-copy-source` that does not name one object plainly, as each origin reads
+/// it. Ceph RGW 16.2.15 aborts on an empty source key before it looks at any rights, cuts a
+/// CopyObject's source at its first raw `?`, decodes a part copy's source (and a Swift copy's)
+/// twice, reading `+` after a `?` as a space the second time, and reads a malformed escape as
+/// no source at all (it stored the body of a part copy instead); s3s and Garage decode once and
+/// keep a `?` other than `?versionId=` in the key. So the source is sent once, holds no `%`
+/// that begins no escape and no raw `?` but the version's, and names a bucket and a key, which
+/// decoded holds no `%`, no `?versionId=`, no `+` after a `?`, no leading `/` and no `.` or
+/// `..` segment (an anonymous request did the abort under `anonymous: forward`; three red
+/// teams against Ceph, 2026-12-04).
 pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
     let mut sources = req.values("x-amz-copy-source");
     let Some(source) = sources.next() else {
         return Ok(());
     };
+    let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     if sources.next().is_some() {
-        return Err(Rejection::new(
-            InvalidArgument,
-            "The copy source (x-amz-copy-source) may be sent once.",
-        ));
+        return refused("The copy source (x-amz-copy-source) may be sent once.");
     }
-    // S3 cuts the version off the value as sent, RGW after decoding it.
+    if has_stray_percent(source) {
+        return refused("The copy source holds a '%' that begins no escape.");
+    }
+    // S3 cuts the version off the value as sent, Ceph's CopyObject at its first raw `?`.
     const VERSION: &[u8] = b"?versionId=";
-    let named = find_bytes(source, VERSION).map_or(source, |at| &source[..at]);
+    let (named, version) = source.split_at(find_byte(source, b'?').unwrap_or(source.len()));
+    let plain_version = version.is_empty()
+        || (version.starts_with(VERSION) && find_byte(&version[1..], b'?').is_none());
+    if !plain_version {
+        return refused(
+            "The copy source holds a '?' other than its '?versionId=': encode a '?' in a key as %3F.",
+        );
+    }
     let decoded: Vec<u8> = percent_decode(named).collect();
     if find_bytes(&decoded, VERSION).is_some() {
-        return Err(Rejection::new(
-            InvalidArgument,
+        return refused(
             "The copy source names a key holding '?versionId=', which origins read differently.",
-        ));
+        );
     }
     let object = decoded.strip_prefix(b"/").unwrap_or(&decoded);
     let (bucket, key) = match find_byte(object, b'/') {
@@ -141,16 +152,15 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
         None => (object, &b""[..]),
     };
     if bucket.is_empty() || key.is_empty() {
-        return Err(Rejection::new(
-            InvalidArgument,
-            "The copy source must name a bucket and a key: /bucket/key.",
-        ));
+        return refused("The copy source must name a bucket and a key: /bucket/key.");
     }
-    if find_byte(key, b'%').is_some() {
-        return Err(Rejection::new(
-            InvalidArgument,
-            "The copy source names a key holding '%', which origins read differently (Ceph decodes a part copy's source twice); copy such a key with GetObject and PutObject.",
-        ));
+    let plus_after_a_question_mark =
+        find_byte(key, b'?').is_some_and(|at| find_byte(&key[at..], b'+').is_some());
+    if find_byte(object, b'%').is_some() || plus_after_a_question_mark {
+        return refused("The copy source names a key holding '%', or '+' after a '?', which origins read differently (Ceph decodes a part copy's source twice); copy such a key with GetObject and PutObject.");
+    }
+    if key.starts_with(b"/") || holds_a_dot_segment(key) {
+        return refused("The copy source names a key beginning with '/' or holding a '.' or '..' segment, which origins read differently.");
     }
     Ok(())
 }
