@@ -208,6 +208,10 @@ impl<'r> Target<'r> {
                 }
                 let segment = &rest[..end];
                 let invalid = || InvalidBucketName(String::from_utf8_lossy(segment).into_owned());
+                // A path's `.` and `..` are no bucket: an origin might resolve them.
+                if matches!(segment, b"." | b"..") {
+                    return Err(invalid());
+                }
                 let bucket = if find_byte(segment, b'%').is_none() {
                     Cow::Borrowed(std::str::from_utf8(segment).map_err(|_| invalid())?)
                 } else if escapes_a_name_byte(segment) {
@@ -239,18 +243,6 @@ impl<'r> Target<'r> {
             [b'%', b'2', f, ..] => f.eq_ignore_ascii_case(&b'f'),
             _ => false,
         }
-    }
-
-    /// Whether the key, decoded, holds a `.` or `..` segment. S3, Garage and Ceph RGW keep such
-    /// a key as written; an origin storing keys as files resolves it: s3s-fs served
-    /// `/b/../other/k` (or `/b/..%2Fother/k`) from the bucket `other` (a red team, 2026-12-04),
-    /// as it once stored browser forms' keys outside their prefix. No spelling reaches one
-    /// object everywhere, so such keys are refused like those beginning with `/`.
-    pub fn key_has_a_dot_segment(&self) -> bool {
-        // Most keys hold a dot (`photo.jpg`), few an escape: decoding is rarely a copy.
-        let key = self.key_path;
-        (find_byte(key, b'.').is_some() || find_byte(key, b'%').is_some())
-            && holds_a_dot_segment(&Cow::from(percent_decode(key)))
     }
 
     /// The SigV2 canonical resource: `/bucket/key` in either style, `/bucket/` for a
@@ -383,13 +375,6 @@ fn leads_to_minios_own_apis(key_path: &[u8]) -> bool {
         .eq(MINIO_OWN_BUCKET.bytes())
 }
 
-/// Whether a key (decoded) holds a `.` or `..` segment between `/` or `\`, the separators
-/// of the file systems an origin may store keys in.
-pub fn holds_a_dot_segment(key: &[u8]) -> bool {
-    key.split(|&b| b == b'/' || b == b'\\')
-        .any(|segment| matches!(segment, b"." | b".."))
-}
-
 /// Whether a path-style bucket segment spells with an escape a byte that needs none in a
 /// bucket name (`%62kt`), or `/`, or holds a malformed escape. Origins differ on whether they
 /// decode the segment (s3s does; Garage looks up `%62kt` as sent), so such a spelling names
@@ -501,6 +486,11 @@ mod tests {
             b"/b%6/k",
             b"/\xff/k",
             b"/b%FFt/k",
+            // and (a red team, 2026-12-04) a dot segment, which an origin might resolve
+            b"/../k",
+            b"/..",
+            b"/./k",
+            b"/%2E%2E/k",
         ] {
             assert!(target(path).is_err(), "{}", String::from_utf8_lossy(path));
         }

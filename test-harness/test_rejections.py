@@ -330,13 +330,19 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
     # decodes before it splits it at `=`
     # and (a third) a source Ceph reads as no source at all (a malformed escape: it stored the
     # body), cuts at a raw `?` other than the version's, or decodes again reading `+` after a
-    # `?` as a space; or a key origins storing keys as files resolve
+    # `?` as a space; or a key beginning with `/`
     for source in (f"/{bucket}/%", f"/{bucket}/%25", f"/{bucket}/", f"/{bucket}/%3FversionId=x", f"%2F{bucket}%2F",
                    f"/{bucket}/src?versionId=%zz", f"/{bucket}/src?versionID=x", f"/{bucket}/src?&versionId=x",
-                   f"/{bucket}/a%3Fb%2Bc", f"/{bucket}/a/../src", f"/{bucket}//src"):
+                   f"/{bucket}/a%3Fb%2Bc", f"/{bucket}//src",
+                   # and (a fourth) a version Ceph reads otherwise, a bucket that is a dot segment
+                   f"/{bucket}/src?versionId=a&versionId=b", f"/{bucket}/src?versionId=", f"/../{bucket}/src"):
         for request in (RawRequest("PUT", part, [("x-amz-copy-source", source)]),
                         sign_header(proxy.authority, "PUT", part, {"x-amz-copy-source": source})):
             assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")
+    # A source range outside a part copy: Ceph's CopyObject stores only that range.
+    ranged = {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": "bytes=0-3"}
+    assert_refused(proxy, origin_s3, bucket, sign_header(proxy.authority, "PUT", f"/{bucket}/dst", ranged),
+                   400, "InvalidArgument")
     for target in ("/", f"/{bucket}?acl", f"/{bucket}?uploads", f"/{bucket}/%25?acl", f"/{bucket}?acl%3D",
                    f"/{bucket}?uploads%3Dx"):
         for request in (RawRequest("HEAD", target), sign_header(proxy.authority, "HEAD", target)):
@@ -346,20 +352,3 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
     assert origin_s3.get_object(Bucket=bucket, Key="%")["Body"].read() == b"percent"
     assert send(proxy.authority, sign_header(proxy.authority, "HEAD", f"/{bucket}/%25")).status == 200
 
-
-@pytest.mark.every_origin
-def test_keys_origins_resolve_as_paths_are_refused(make_proxy, origin_s3, bucket):
-    """Found by a red team (2026-12-04): s3s-fs resolves a key's `..` segments, so a signed
-    `GET /bucket/../other/k` read the bucket `other`'s object, where S3, Garage and Ceph read the
-    key as written. A key holding a `.` or `..` segment, however spelt, is refused before the
-    origin, signed or anonymous; dots elsewhere make a key like any other."""
-    proxy = make_proxy(anonymous="forward")
-    for target in (f"/{bucket}/../{bucket}/k", f"/{bucket}/a/..%2F..%2Fk", f"/{bucket}/%2E%2E/k",
-                   f"/{bucket}/a/./k", f"/{bucket}/a/%2e"):
-        for method in ("GET", "PUT"):
-            for request in (RawRequest(method, target), sign_header(proxy.authority, method, target, body=b"x")):
-                assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")
-    for key in ("a/.../k", ".k", "k.", "a..b/..c"):
-        put = sign_header(proxy.authority, "PUT", f"/{bucket}/{key}", body=b"dots")
-        assert send(proxy.authority, put).status == 200, key
-        assert origin_s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"dots"

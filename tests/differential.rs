@@ -249,11 +249,6 @@ fn re_signed_header_auth_equals_aws_sigv4_for_the_origin() {
             assert_refused(&s.gateway, &pairs, now, "begin with '/'");
             continue;
         }
-        if key_has_a_dot_segment(&target) {
-            let pairs = pairs(&method, &target, &all);
-            assert_refused(&s.gateway, &pairs, now, "'..' segment");
-            continue;
-        }
         if repeats_a_header(&headers) {
             let pairs = pairs(&method, &target, &all);
             assert_refused(&s.gateway, &pairs, now, "more than once");
@@ -317,11 +312,6 @@ fn re_signed_presigned_urls_equal_aws_sigv4_for_the_origin() {
         if key_starts_with_a_slash(&target) {
             let pairs = pairs(&method, &url, &headers);
             assert_refused(&s.gateway, &pairs, now, "begin with '/'");
-            continue;
-        }
-        if key_has_a_dot_segment(&target) {
-            let pairs = pairs(&method, &url, &headers);
-            assert_refused(&s.gateway, &pairs, now, "'..' segment");
             continue;
         }
         if repeats_a_header(&headers) {

@@ -174,11 +174,6 @@ fn documented_refusal(
     match rejection.error.code {
         S3ErrorCode::InvalidArgument if message.contains("more than once") => repeated_header,
         S3ErrorCode::InvalidArgument if message.contains("begin with '/'") => key.starts_with('/'),
-        S3ErrorCode::InvalidArgument if message.starts_with("Object keys holding") => {
-            decode_query_component(key.as_bytes())
-                .split(|&b| b == b'/' || b == b'\\')
-                .any(|segment| segment == b"." || segment == b"..")
-        }
         S3ErrorCode::AuthorizationQueryParametersError => names.iter().any(|n| {
             n.contains("signature")
                 || n.starts_with("x-amz-")

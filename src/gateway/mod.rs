@@ -289,12 +289,6 @@ impl Gateway {
                 "Object keys that begin with '/' are not accepted: origins read them differently.",
             ));
         }
-        if target.key_has_a_dot_segment() {
-            return Err(Rejection::new(
-                InvalidArgument,
-                "Object keys holding a '.' or '..' segment are not accepted: origins storing keys as files resolve them.",
-            ));
-        }
         let origin = target.at_origin(
             req.raw_path(),
             &self.config.origin_authority,

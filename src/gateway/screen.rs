@@ -4,7 +4,7 @@
 //! itself (a CORS preflight, two `Authorization` headers).
 
 use super::ECDSA_ALGORITHM;
-use crate::addressing::{holds_a_dot_segment, Target, MINIO_OWN_BUCKET};
+use crate::addressing::{Target, MINIO_OWN_BUCKET};
 use crate::bytes::{find_byte, find_bytes};
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
@@ -114,16 +114,28 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
 /// twice, reading `+` after a `?` as a space the second time, and reads a malformed escape as
 /// no source at all (it stored the body of a part copy instead); s3s and Garage decode once and
 /// keep a `?` other than `?versionId=` in the key. So the source is sent once, holds no `%`
-/// that begins no escape and no raw `?` but the version's, and names a bucket and a key, which
-/// decoded holds no `%`, no `?versionId=`, no `+` after a `?`, no leading `/` and no `.` or
-/// `..` segment (an anonymous request did the abort under `anonymous: forward`; three red
-/// teams against Ceph, 2026-12-04).
+/// that begins no escape and no raw `?` but that of one version, and names a bucket and a key,
+/// which decoded hold no `%`, no `?versionId=` and no `+` after a `?`, the key no leading `/`
+/// and the bucket is no `.` or `..` (an anonymous request did the abort under `anonymous:
+/// forward`; four red teams against Ceph, 2026-12-04).
 pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
+    let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     let mut sources = req.values("x-amz-copy-source");
-    let Some(source) = sources.next() else {
+    let first = sources.next();
+    // A source range is a part copy's: Ceph's CopyObject stores just that range where S3, s3s
+    // and Garage copy the whole object (a red team, 2026-12-04).
+    if req.values("x-amz-copy-source-range").next().is_some()
+        && (first.is_none()
+            || !req
+                .params()
+                .iter()
+                .any(|p| *p.decoded_name() == *b"uploadId"))
+    {
+        return refused("x-amz-copy-source-range belongs to UploadPartCopy (a PUT with uploadId and partNumber and a copy source).");
+    }
+    let Some(source) = first else {
         return Ok(());
     };
-    let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     if sources.next().is_some() {
         return refused("The copy source (x-amz-copy-source) may be sent once.");
     }
@@ -133,11 +145,15 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     // S3 cuts the version off the value as sent, Ceph's CopyObject at its first raw `?`.
     const VERSION: &[u8] = b"?versionId=";
     let (named, version) = source.split_at(find_byte(source, b'?').unwrap_or(source.len()));
+    // One version, named: Ceph reads `&` as another parameter (the last `versionId` wins) and
+    // an empty one as the current version, which Garage does not find.
     let plain_version = version.is_empty()
-        || (version.starts_with(VERSION) && find_byte(&version[1..], b'?').is_none());
+        || version.strip_prefix(VERSION).is_some_and(|id| {
+            !id.is_empty() && find_byte(id, b'?').is_none() && find_byte(id, b'&').is_none()
+        });
     if !plain_version {
         return refused(
-            "The copy source holds a '?' other than its '?versionId=': encode a '?' in a key as %3F.",
+            "The copy source holds a '?' other than that of one '?versionId=' with a version: encode a '?' in a key as %3F.",
         );
     }
     let decoded: Vec<u8> = percent_decode(named).collect();
@@ -159,8 +175,8 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     if find_byte(object, b'%').is_some() || plus_after_a_question_mark {
         return refused("The copy source names a key holding '%', or '+' after a '?', which origins read differently (Ceph decodes a part copy's source twice); copy such a key with GetObject and PutObject.");
     }
-    if key.starts_with(b"/") || holds_a_dot_segment(key) {
-        return refused("The copy source names a key beginning with '/' or holding a '.' or '..' segment, which origins read differently.");
+    if key.starts_with(b"/") || matches!(bucket, b"." | b"..") {
+        return refused("The copy source names a key beginning with '/', or a bucket '.' or '..', which origins read differently.");
     }
     Ok(())
 }

@@ -8,7 +8,6 @@ use super::form_head::FormHead;
 use super::policy::SizeRange;
 use super::resign;
 use super::verify::{self, Signer, Verdict};
-use crate::addressing::holds_a_dot_segment;
 use crate::config::{Anonymous, Config};
 use crate::rejection::Rejection;
 
@@ -112,7 +111,12 @@ fn key_stays_where_written(form: &FormHead) -> Result<(), Rejection> {
         return Ok(());
     };
     let expanded = conditions::expand(key, form.filename());
-    let leaves = |key: &[u8]| matches!(key.first(), Some(b'/' | b'\\')) || holds_a_dot_segment(key);
+    let leaves = |key: &[u8]| {
+        matches!(key.first(), Some(b'/' | b'\\'))
+            || key
+                .split(|&b| b == b'/' || b == b'\\')
+                .any(|segment| matches!(segment, b"." | b".."))
+    };
     if leaves(key) || leaves(&expanded) {
         return Err(errors::invalid_argument(
             "A form's key must not begin with '/' or hold a '.' or '..' segment, which origins \

@@ -204,14 +204,3 @@ pub fn count(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
-
-/// Whether the key, decoded, holds a `.` or `..` segment: origins storing keys as files resolve
-/// it, so the filter refuses it.
-pub fn key_has_a_dot_segment(target: &str) -> bool {
-    let path = target.split('?').next().unwrap_or_default();
-    path.splitn(3, '/').nth(2).is_some_and(|key| {
-        let key: Vec<u8> = percent_encoding::percent_decode_str(key).collect();
-        key.split(|&b| b == b'/' || b == b'\\')
-            .any(|segment| segment == b"." || segment == b"..")
-    })
-}
