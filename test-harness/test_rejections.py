@@ -339,10 +339,12 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
         for request in (RawRequest("PUT", part, [("x-amz-copy-source", source)]),
                         sign_header(proxy.authority, "PUT", part, {"x-amz-copy-source": source})):
             assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")
-    # A source range outside a part copy: Ceph's CopyObject stores only that range.
+    # A source range outside a part copy: Ceph's CopyObject stores only that range; ...
     ranged = {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": "bytes=0-3"}
-    assert_refused(proxy, origin_s3, bucket, sign_header(proxy.authority, "PUT", f"/{bucket}/dst", ranged),
-                   400, "InvalidArgument")
+    # nor a copy naming an upload without a value or a part: Ceph's PutObject from a source
+    for target in (f"/{bucket}/dst", f"/{bucket}/dst?uploadId=", f"/{bucket}/dst?partNumber=1&uploadId="):
+        assert_refused(proxy, origin_s3, bucket, sign_header(proxy.authority, "PUT", target, ranged),
+                       400, "InvalidArgument")
     for target in ("/", f"/{bucket}?acl", f"/{bucket}?uploads", f"/{bucket}/%25?acl", f"/{bucket}?acl%3D",
                    f"/{bucket}?uploads%3Dx"):
         for request in (RawRequest("HEAD", target), sign_header(proxy.authority, "HEAD", target)):

@@ -946,7 +946,8 @@ fn a_copy_source_read_twice_is_refused() {
             copy("/bucket/k", source).decide(&g).unwrap_err().0,
             InvalidArgument
         );
-        let anonymous = Head::new("PUT", "/bucket/k?uploadId=x").with("x-amz-copy-source", source);
+        let anonymous =
+            Head::new("PUT", "/bucket/k?partNumber=1&uploadId=x").with("x-amz-copy-source", source);
         assert_eq!(
             anonymous.decide(&g).unwrap_err().0,
             InvalidArgument,
@@ -966,7 +967,8 @@ fn a_copy_source_read_twice_is_refused() {
     for source in empty {
         let part = copy("/bucket/k?partNumber=1&uploadId=u", source);
         assert_eq!(part.decide(&g).unwrap_err().0, InvalidArgument, "{source}");
-        let anonymous = Head::new("PUT", "/bucket/k?uploadId=x").with("x-amz-copy-source", source);
+        let anonymous =
+            Head::new("PUT", "/bucket/k?partNumber=1&uploadId=x").with("x-amz-copy-source", source);
         assert_eq!(
             anonymous.decide(&g).unwrap_err().0,
             InvalidArgument,
@@ -1024,6 +1026,31 @@ fn a_copy_source_read_twice_is_refused() {
     );
     let part = ranged("/bucket/k?partNumber=1&uploadId=u");
     assert_eq!(part.decide(&g), Ok(AuthKind::HeaderV4));
+    // An upload named without a value or a part: Ceph's PutObject from a source.
+    for path in [
+        "/bucket/k?uploadId=",
+        "/bucket/k?partNumber=1&uploadId=",
+        "/bucket/k?uploadId=u",
+        "/bucket/k?partNumber=&uploadId=u",
+        "/bucket/k?uploadId",
+    ] {
+        assert_eq!(
+            ranged(path).decide(&g).unwrap_err().0,
+            InvalidArgument,
+            "{path}"
+        );
+        let copy = copy(path, "/bucket/src");
+        assert_eq!(copy.decide(&g).unwrap_err().0, InvalidArgument, "{path}");
+    }
+    let range_twice = Head::new("PUT", "/bucket/k?partNumber=1&uploadId=u")
+        .with("x-amz-copy-source", "/bucket/src")
+        .with("x-amz-copy-source-range", "bytes=0-1")
+        .with("x-amz-copy-source-range", "bytes=0-2");
+    assert_eq!(range_twice.decide(&g).unwrap_err().0, InvalidArgument);
+    let range_once = Head::new("PUT", "/bucket/k?partNumber=1&uploadId=u")
+        .with("x-amz-copy-source", "/bucket/src")
+        .with("x-amz-copy-source-range", "bytes=0-1");
+    assert_eq!(range_once.decide(&g), Ok(AuthKind::Anonymous));
     let without_source = Head::new("PUT", "/bucket/k?partNumber=1&uploadId=u")
         .with("x-amz-copy-source-range", "bytes=0-3");
     assert_eq!(without_source.decide(&g).unwrap_err().0, InvalidArgument);

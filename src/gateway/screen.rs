@@ -113,7 +113,7 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
 /// CopyObject's source at its first raw `?`, decodes a part copy's source (and a Swift copy's)
 /// twice, reading `+` after a `?` as a space the second time, and reads a malformed escape as
 /// no source at all (it stored the body of a part copy instead); s3s and Garage decode once and
-/// keep a `?` other than `?versionId=` in the key. So the source is sent once, holds no `%`
+/// keep a `?` other than `?versionId=` in the key (Garage even that). So the source is sent once, holds no `%`
 /// that begins no escape and no raw `?` but that of one version, and names a bucket and a key,
 /// which decoded hold no `%`, no `?versionId=` and no `+` after a `?`, the key no leading `/`
 /// and the bucket is no `.` or `..` (an anonymous request did the abort under `anonymous:
@@ -122,20 +122,30 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     let mut sources = req.values("x-amz-copy-source");
     let first = sources.next();
-    // A source range is a part copy's: Ceph's CopyObject stores just that range where S3, s3s
-    // and Garage copy the whole object (a red team, 2026-12-04).
-    if req.values("x-amz-copy-source-range").next().is_some()
-        && (first.is_none()
-            || !req
-                .params()
-                .iter()
-                .any(|p| *p.decoded_name() == *b"uploadId"))
-    {
-        return refused("x-amz-copy-source-range belongs to UploadPartCopy (a PUT with uploadId and partNumber and a copy source).");
-    }
+    let ranged = req
+        .single("x-amz-copy-source-range")
+        .map_err(|_| Rejection::new(InvalidArgument, "x-amz-copy-source-range may be sent once."))?
+        .is_some();
     let Some(source) = first else {
-        return Ok(());
+        return if ranged {
+            refused(NOT_A_PART_COPY)
+        } else {
+            Ok(())
+        };
     };
+    // UploadPartCopy names its upload and part; Ceph reads a copy with an empty `uploadId` as
+    // a PutObject from the source (a range of it, without its metadata), where s3s and Garage
+    // copy the whole object, and only Ceph takes a range outside a part copy (red teams,
+    // 2026-12-04).
+    let given = |name: &[u8]| {
+        let mut found = req.params().iter().filter(|p| *p.decoded_name() == *name);
+        found.next().map(|p| !p.value.is_empty())
+    };
+    let upload = given(b"uploadId");
+    let part_copy = upload == Some(true) && given(b"partNumber") == Some(true);
+    if (ranged || upload.is_some()) && !part_copy {
+        return refused(NOT_A_PART_COPY);
+    }
     if sources.next().is_some() {
         return refused("The copy source (x-amz-copy-source) may be sent once.");
     }
@@ -180,6 +190,8 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     }
     Ok(())
 }
+
+const NOT_A_PART_COPY: &str = "A part copy (x-amz-copy-source-range, or a copy source with uploadId) names its uploadId and partNumber, each with a value, and a copy source.";
 
 /// A parameter named like authentication, quoted as the name it imitates (never its value).
 pub(super) fn auth_param_spelt_otherwise(name: &[u8]) -> Rejection {
