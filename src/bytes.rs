@@ -27,8 +27,12 @@ pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
     tail.iter().position(|&b| b == byte).map(|i| tail_start + i)
 }
 
-/// Where `needle` first occurs in `haystack` (for the rare lookups that are not one byte).
+/// Where `needle` first occurs in `haystack` (for the rare lookups that are not one byte); an
+/// empty needle at the start (`windows(0)` would panic).
 pub fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
     haystack
         .windows(needle.len())
         .position(|window| window == needle)
@@ -158,5 +162,13 @@ mod tests {
             let text: Vec<u8> = (0..=255u8).collect();
             assert_eq!(find_byte(&text, byte), Some(usize::from(byte)));
         }
+    }
+
+    #[test]
+    fn finds_a_subslice_and_an_empty_one_without_panicking() {
+        assert_eq!(find_bytes(b"/b/k?versionId=1", b"?versionId="), Some(4));
+        assert_eq!(find_bytes(b"?version", b"?versionId="), None);
+        assert_eq!(find_bytes(b"abc", b""), Some(0));
+        assert_eq!(find_bytes(b"", b""), Some(0));
     }
 }

@@ -176,20 +176,6 @@ fn key_starts_with_a_slash(target: &str) -> bool {
         .is_some_and(|key| key.starts_with('/'))
 }
 
-/// Whether a query name holds an encoded `=`: Ceph decodes `name=value` before it splits it,
-/// so the filter refuses such a name.
-fn names_an_encoded_equals(target: &str) -> bool {
-    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    query.split('&').any(|segment| {
-        segment
-            .split('=')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase()
-            .contains("%3D")
-    })
-}
-
 fn assert_refused(gateway: &Gateway, pairs: &[(String, Vec<u8>)], now: u64, why: &str) {
     let req = Request::from_pairs(pairs).unwrap();
     match gateway.decide(&req, now) {

@@ -11,7 +11,7 @@ use random_requests::oracle::{
     filter_canonical, gateway, sign_with_aws_sigv4, Oracle, Payload, Signed, CLIENT, ORIGIN,
     ORIGIN_PAIR,
 };
-use random_requests::{count, uri_encode, Rng, NOW};
+use random_requests::{count, names_an_encoded_equals, uri_encode, Rng, NOW};
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
 
@@ -136,15 +136,6 @@ fn pairs(
         pairs.push((n.to_ascii_lowercase(), v.trim().as_bytes().to_vec()));
     }
     pairs
-}
-
-/// Whether a query name holds an encoded `=`.
-fn names_an_encoded_equals(target: &str) -> bool {
-    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    query.split('&').any(|segment| {
-        let name = segment.split('=').next().unwrap_or_default();
-        name.to_ascii_uppercase().contains("%3D")
-    })
 }
 
 fn check(case: &Case, presigned: bool, gateway: &Gateway, origin_region: Option<&str>) {

@@ -113,11 +113,11 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
 /// CopyObject's source at its first raw `?`, decodes a part copy's source (and a Swift copy's)
 /// twice, reading `+` after a `?` as a space the second time, and reads a malformed escape as
 /// no source at all (it stored the body of a part copy instead); s3s and Garage decode once and
-/// keep a `?` other than `?versionId=` in the key (Garage even that). So the source is sent once, holds no `%`
-/// that begins no escape and no raw `?` but that of one version, and names a bucket and a key,
-/// which decoded hold no `%`, no `?versionId=` and no `+` after a `?`, the key no leading `/`
-/// and the bucket is no `.` or `..` (an anonymous request did the abort under `anonymous:
-/// forward`; four red teams against Ceph, 2026-12-04).
+/// keep a `?` other than `?versionId=` in the key (Garage even that). So the source is sent
+/// once, holds no `%` that begins no escape and no raw `?` but that of one version, and names
+/// a bucket and a key, which decoded hold no `%`, no `?versionId=` and no `+` after a `?`, the
+/// key no leading `/` and the bucket is no `.` or `..` (an anonymous request did the abort
+/// under `anonymous: forward`; four red teams against Ceph, 2026-12-04).
 pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     let mut sources = req.values("x-amz-copy-source");
@@ -138,8 +138,10 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     // copy the whole object, and only Ceph takes a range outside a part copy (red teams,
     // 2026-12-04).
     let given = |name: &[u8]| {
-        let mut found = req.params().iter().filter(|p| *p.decoded_name() == *name);
-        found.next().map(|p| !p.value.is_empty())
+        req.params()
+            .iter()
+            .find(|p| *p.decoded_name() == *name)
+            .map(|p| !p.value.is_empty())
     };
     let upload = given(b"uploadId");
     let part_copy = upload == Some(true) && given(b"partNumber") == Some(true);

@@ -204,3 +204,13 @@ pub fn count(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Whether a query name holds an encoded `=`: Ceph decodes `name=value` before it splits it,
+/// so the filter refuses such a name.
+pub fn names_an_encoded_equals(target: &str) -> bool {
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    query.split('&').any(|segment| {
+        let name = segment.split('=').next().unwrap_or_default();
+        name.to_ascii_uppercase().contains("%3D")
+    })
+}
