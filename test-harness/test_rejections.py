@@ -326,11 +326,9 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
     origin_s3.put_object(Bucket=bucket, Key="%", Body=b"percent")
     upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
     part = f"/{bucket}/dst?partNumber=1&uploadId={upload}"
-    # and (a later red team) a source whose key is empty as Ceph reads it, or a name that Ceph
-    # decodes before it splits it at `=`
-    # and (a third) a source Ceph reads as no source at all (a malformed escape: it stored the
-    # body), cuts at a raw `?` other than the version's, or decodes again reading `+` after a
-    # `?` as a space; or a key beginning with `/`
+    # and (later red teams) a source whose key is empty as Ceph reads it; that Ceph reads as no
+    # source at all (a malformed escape: it stored the body), cuts at a raw `?` other than the
+    # version's, or decodes again reading `+` after a `?` as a space; a key beginning with `/`
     for source in (f"/{bucket}/%", f"/{bucket}/%25", f"/{bucket}/", f"/{bucket}/%3FversionId=x", f"%2F{bucket}%2F",
                    f"/{bucket}/src?versionId=%zz", f"/{bucket}/src?versionID=x", f"/{bucket}/src?&versionId=x",
                    f"/{bucket}/a%3Fb%2Bc", f"/{bucket}//src",
@@ -339,9 +337,9 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
         for request in (RawRequest("PUT", part, [("x-amz-copy-source", source)]),
                         sign_header(proxy.authority, "PUT", part, {"x-amz-copy-source": source})):
             assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")
-    # A source range outside a part copy: Ceph's CopyObject stores only that range; ...
+    # A source range outside a part copy (Ceph's CopyObject stores only that range), or with an
+    # upload named without a value or a part (Ceph's PutObject from a source).
     ranged = {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": "bytes=0-3"}
-    # nor a copy naming an upload without a value or a part: Ceph's PutObject from a source
     for target in (f"/{bucket}/dst", f"/{bucket}/dst?uploadId=", f"/{bucket}/dst?partNumber=1&uploadId="):
         assert_refused(proxy, origin_s3, bucket, sign_header(proxy.authority, "PUT", target, ranged),
                        400, "InvalidArgument")
@@ -353,4 +351,3 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
             assert proxy.origin_requests() == before, target
     assert origin_s3.get_object(Bucket=bucket, Key="%")["Body"].read() == b"percent"
     assert send(proxy.authority, sign_header(proxy.authority, "HEAD", f"/{bucket}/%25")).status == 200
-

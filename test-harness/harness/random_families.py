@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put, crc32_checksum
 from .clients import RawRequest, Response, content_md5, presign, quote_key, sign_header, target_of
-from .random_requests import Origin, _file_and_directory, key, meta_value
+from .random_requests import Origin, copy_source_refused, _file_and_directory, key, meta_value
 
 FAMILIES = ["sigv2", "chunked", "multipart", "copy", "delete_objects", "post_form"]
 
@@ -432,8 +432,8 @@ def _code(r) -> Result:
 
 def _copy(plan: Plan, rng: random.Random, origin: Origin) -> None:
     source = rng.choice([plan.key, plan.key, "missing-" + plan.key[:20]])
-    if "%" in source:
-        plan.refused_by_design = (PERCENT_COPY_SOURCE, 400, "InvalidArgument")
+    if copy_source_refused(source):
+        plan.refused_by_design = (REFUSED_COPY_SOURCE, 400, "InvalidArgument")
     dest = plan.key if rng.random() < 0.2 else plan.key2
     params = {}
     directive = rng.choice([None, "COPY", "REPLACE", "REPLACE"])
@@ -492,9 +492,8 @@ def leaves_its_place(key: str) -> bool:
     return key.startswith(("/", "\\")) or any(segment in (".", "..") for segment in re.split(r"[/\\]", key))
 
 
-# The proxy refuses a copy source whose key holds `%` (Ceph decodes a part copy's source
-# twice, and the key `%` aborts it).
-PERCENT_COPY_SOURCE = "a copy source whose key holds '%'"
+# The proxy refuses a copy source whose key holds `%`, or `+` after a `?` (`copy_source_refused`).
+REFUSED_COPY_SOURCE = "a copy source whose key holds '%', or '+' after a '?'"
 FORM_KEY_REFUSAL = ("a form key beginning with '/' or with a '.' or '..' segment", 400, "InvalidArgument")
 
 

@@ -146,6 +146,13 @@ def make_case(seed: int, n: int, bucket: str, origin: Origin) -> Case:
     return case
 
 
+def copy_source_refused(key: str) -> bool:
+    """Whether the proxy refuses a copy of `key` by design (SECURITY.md, class 4): a key holding
+    `%`, or `+` after a `?` (Ceph decodes a part copy's source twice, reading that `+` as a
+    space, and aborts on the key `%`)."""
+    return "%" in key or "+" in key.partition("?")[2]
+
+
 def _file_and_directory(k: str, k2: str) -> bool:
     """Whether one key names the other's directory (`a` and `a/b`, `a//b`): S3 holds both, an
     origin that stores keys as files cannot (the second write is answered 500)."""
@@ -159,6 +166,10 @@ BOTO_OPS = ["put_object", "get_object", "head_object", "delete_object", "delete_
 
 def _boto(case: Case, rng: random.Random, bucket: str, origin: Origin) -> None:
     case.op = rng.choice(BOTO_OPS)
+    if case.op == "copy_object" and copy_source_refused(case.key):
+        # Refused by the proxy, not by the origin: a different answer by design. A HEAD
+        # draws nothing more, so the cases after it stay as they were.
+        case.op = "head_object"
     p = {"Bucket": bucket}
     if case.op == "put_object":
         p.update(Key=case.key, Body=case.body)
