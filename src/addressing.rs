@@ -362,6 +362,16 @@ impl<'r> Target<'r> {
 /// unsigned requests. No S3 bucket has the name there; elsewhere it is just unusual.
 pub const MINIO_OWN_BUCKET: &str = "minio";
 
+/// The bucket names origins keep for APIs of their own on the S3 port, and what each serves
+/// there. Ceph RGW reads a virtual-hosted request as path-style before it chooses an API, so
+/// `swift.<its domain>` is its Swift API too.
+pub const ORIGINS_OWN_BUCKETS: [(&str, &str); 4] = [
+    (MINIO_OWN_BUCKET, "MinIO serves its admin and node APIs"),
+    ("swift", "Ceph RGW serves OpenStack Swift"),
+    ("auth", "Ceph RGW serves Swift's logins"),
+    ("admin", "Ceph RGW serves its admin API"),
+];
+
 /// Whether a key's first segment is `minio`, however spelt. Virtual-hosted at the origin, the
 /// key is the whole path, and MinIO serves `/minio/admin/…`, `/minio/health/…`, its metrics and
 /// its nodes' APIs by the path alone, on any host, before S3's (a review of the refusal of the

@@ -25,6 +25,7 @@ pub enum S3ErrorCode {
     /// S3 documents `MaxPostPreDataLengthExceededError` in its table of codes but answers
     /// `MaxPostPreDataLengthExceeded` (without `Error`) on the wire; clients see the latter.
     MaxPostPreDataLengthExceeded,
+    MethodNotAllowed,
     MissingContentLength,
     NotImplemented,
     RequestTimeout,
@@ -35,7 +36,7 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 25] = [
+    pub const ALL: [S3ErrorCode; 26] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -54,6 +55,7 @@ impl S3ErrorCode {
         S3ErrorCode::MalformedPOSTRequest,
         S3ErrorCode::MaxMessageLengthExceeded,
         S3ErrorCode::MaxPostPreDataLengthExceeded,
+        S3ErrorCode::MethodNotAllowed,
         S3ErrorCode::MissingContentLength,
         S3ErrorCode::NotImplemented,
         S3ErrorCode::RequestTimeout,
@@ -83,6 +85,7 @@ impl S3ErrorCode {
             S3ErrorCode::MalformedPOSTRequest => "MalformedPOSTRequest",
             S3ErrorCode::MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
             S3ErrorCode::MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
+            S3ErrorCode::MethodNotAllowed => "MethodNotAllowed",
             S3ErrorCode::MissingContentLength => "MissingContentLength",
             S3ErrorCode::NotImplemented => "NotImplemented",
             S3ErrorCode::RequestTimeout => "RequestTimeout",
@@ -116,6 +119,7 @@ impl S3ErrorCode {
             | S3ErrorCode::InvalidAccessKeyId
             | S3ErrorCode::RequestTimeTooSkewed
             | S3ErrorCode::SignatureDoesNotMatch => 403,
+            S3ErrorCode::MethodNotAllowed => 405,
             S3ErrorCode::MissingContentLength => 411,
             S3ErrorCode::InternalError => 500,
             S3ErrorCode::NotImplemented => 501,
@@ -249,6 +253,7 @@ mod tests {
             (MaxPostPreDataLengthExceeded, 400),
             (MaxMessageLengthExceeded, 400),
             (XAmzContentSHA256Mismatch, 400),
+            (MethodNotAllowed, 405),
             (MissingContentLength, 411),
             (NotImplemented, 501),
             (InternalError, 500),

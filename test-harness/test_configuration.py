@@ -140,9 +140,12 @@ def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
         ("POST", "/", form, b"Action=AssumeRoleWithLDAPIdentity&LDAPUsername=u&LDAPPassword=p", 400, "InvalidRequest"),
         ("POST", f"/{bucket}/k", form, b"Action=AssumeRoleWithWebIdentity&WebIdentityToken=t", 400, "InvalidRequest"),
         ("GET", f"/{bucket}/k?Action=AssumeRoleWithWebIdentity", [], b"", 400, "InvalidArgument"),
-        ("GET", "/auth/v1.0", [("X-Auth-User", "t:u"), ("X-Auth-Key", "guess")], b"", 403, "AccessDenied"),
-        ("PUT", "/swift/v1/c/o", [("X-Auth-Token", "AUTH_rgwtk0")], b"x", 403, "AccessDenied"),
-        ("GET", "/swift/v1/AUTH_a/c/o?temp_url_sig=00&temp_url_expires=1", [], b"", 400,
+        # Swift's names, `auth` and `swift`, are refused as buckets; its credentials on any.
+        ("GET", "/auth/v1.0", [("X-Auth-User", "t:u"), ("X-Auth-Key", "guess")], b"", 400, "InvalidBucketName"),
+        ("GET", f"/{bucket}/v1.0", [("X-Auth-User", "t:u"), ("X-Auth-Key", "guess")], b"", 403, "AccessDenied"),
+        ("PUT", "/swift/v1/c/o", [("X-Auth-Token", "AUTH_rgwtk0")], b"x", 400, "InvalidBucketName"),
+        ("PUT", f"/{bucket}/v1/c/o", [("X-Auth-Token", "AUTH_rgwtk0")], b"x", 403, "AccessDenied"),
+        ("GET", f"/{bucket}/v1/AUTH_a/c/o?temp_url_sig=00&temp_url_expires=1", [], b"", 400,
          "AuthorizationQueryParametersError"),
     ]:
         r = send(envoy.authority, RawRequest(method, path, headers, body))

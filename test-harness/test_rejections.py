@@ -11,7 +11,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 
 
 def utc_now() -> datetime.datetime:
@@ -31,7 +31,7 @@ def assert_refused(proxy, origin_s3, bucket, request: RawRequest, status: int, c
     assert (r.status, error_code(r)) == (status, code), r.body
     assert r.headers["content-type"] == "application/xml"
     assert re.fullmatch(
-        rb'<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>\w+</Code><Message>[^<]+</Message>(<HeadersNotSigned>[^<]+</HeadersNotSigned>)?(<RequestId>[^<]+</RequestId>)?</Error>',
+        rb'<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>\w+</Code><Message>[^<]+</Message>(<HeadersNotSigned>[^<]+</HeadersNotSigned>|<Method>[^<]+</Method>)?(<RequestId>[^<]+</RequestId>)?</Error>',
         r.body,
     ), r.body
     assert proxy.origin_requests() == before, "the origin must not see a refused request"
@@ -312,6 +312,42 @@ def test_rejections_are_logged_without_secrets_or_signatures(proxy, origin_s3, b
     assert "X-Amz-Signature=*****" in log
     assert signature not in log
     assert CLIENT_SECRET not in log and "origin-secret" not in log
+
+
+@pytest.mark.every_origin
+def test_methods_s3_has_not_and_cephs_own_apis_are_refused(make_proxy, origin_s3, bucket):
+    """Found by a red team against Ceph RGW 16.2.15 (2026-12-04): `COPY /swift/v1/x/` with a
+    `Destination`, signed by any client key (or unsigned under `anonymous: forward`), reached
+    Ceph's Swift API, which read it as a copy from no object and died (a segmentation fault)
+    before any authentication, every request after it answered 503; and Swift answered
+    unsigned requests (`/swift/info` gave Ceph's version) and acts on headers no S3 signature
+    covers. A method S3 has not is refused with 405, and the names Ceph keeps for Swift, its
+    logins and its admin API are refused as buckets in either style, as MinIO's is; the
+    origin still serves."""
+    proxy = make_proxy(anonymous="forward")
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    for method in ("COPY", "PATCH", "PROPFIND", "MOVE"):
+        for target in ("/swift/v1/x/", f"/{bucket}/k"):
+            headers = {"destination": f"{bucket}/x"}
+            for request in (RawRequest(method, target, list(headers.items())),
+                            sign_header(proxy.authority, method, target, headers)):
+                r = assert_refused(proxy, origin_s3, bucket, request, 405, "MethodNotAllowed")
+                assert f"<Method>{method}</Method>".encode() in r.body, r.body
+    swift = f"swift.{PUBLIC_TEST_DOMAIN}"
+    for authority, request in [
+        (proxy.authority, RawRequest("GET", "/swift/info")),
+        (proxy.authority, RawRequest("GET", "/swift/healthcheck")),
+        (proxy.authority, RawRequest("GET", "/auth/v1.0")),
+        (proxy.authority, RawRequest("GET", "/admin/info")),
+        (proxy.authority, sign_header(proxy.authority, "PUT", f"/swift/v1/{bucket}/copy",
+                                      {"x-copy-from": f"{bucket}/k"})),
+        (proxy.authority, sign_header(proxy.authority, "GET", "/admin/user?uid=u")),
+        (proxy.authority, presign(proxy.authority, "GET", "/admin/usage")),
+        (swift, sign_header(swift, "GET", f"/v1/{bucket}")),
+    ]:
+        assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidBucketName", authority=authority)
+    r = send(proxy.authority, sign_header(proxy.authority, "GET", f"/{bucket}/k"))
+    assert (r.status, r.body) == (200, b"kept")
 
 
 @pytest.mark.every_origin

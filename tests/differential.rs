@@ -20,7 +20,7 @@ use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
-use s3_resign::s3_error::S3ErrorCode;
+use s3_resign::s3_error::S3ErrorCode::{self, InvalidArgument, MethodNotAllowed};
 use sha2::{Digest, Sha256};
 
 const PUBLIC: &str = "s3.mydomain.com";
@@ -167,6 +167,11 @@ fn repeats_a_header(headers: &[(String, String)]) -> bool {
     })
 }
 
+/// Whether S3 has the method: the filter refuses any other (`MethodNotAllowed`).
+fn is_s3_method(method: &str) -> bool {
+    ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"].contains(&method)
+}
+
 /// Whether the key starts with `/` (the path's first segment after the bucket is empty): one
 /// signature for keys that origins read differently, refused by the filter.
 fn key_starts_with_a_slash(target: &str) -> bool {
@@ -176,16 +181,17 @@ fn key_starts_with_a_slash(target: &str) -> bool {
         .is_some_and(|key| key.starts_with('/'))
 }
 
-fn assert_refused(gateway: &Gateway, pairs: &[(String, Vec<u8>)], now: u64, why: &str) {
+fn assert_refused(
+    gateway: &Gateway,
+    pairs: &[(String, Vec<u8>)],
+    now: u64,
+    code: S3ErrorCode,
+    why: &str,
+) {
     let req = Request::from_pairs(pairs).unwrap();
     match gateway.decide(&req, now) {
         Decision::Reject(r) => {
-            assert_eq!(
-                r.error.code,
-                S3ErrorCode::InvalidArgument,
-                "{}",
-                r.error.message
-            );
+            assert_eq!(r.error.code, code, "{}", r.error.message);
             assert!(r.error.message.contains(why), "{}", r.error.message);
         }
         Decision::Forward(_) => panic!("went on, though {why}: {pairs:?}"),
@@ -229,20 +235,25 @@ fn re_signed_header_auth_equals_aws_sigv4_for_the_origin() {
         let mut all = headers.clone();
         all.extend(client.headers);
         let now = when + rng.below(900) as u64;
-        // The key is read before the signature.
+        // The method is read first, the key before the signature.
+        if !is_s3_method(&method) {
+            let pairs = pairs(&method, &target, &all);
+            assert_refused(&s.gateway, &pairs, now, MethodNotAllowed, "not allowed");
+            continue;
+        }
         if key_starts_with_a_slash(&target) {
             let pairs = pairs(&method, &target, &all);
-            assert_refused(&s.gateway, &pairs, now, "begin with '/'");
+            assert_refused(&s.gateway, &pairs, now, InvalidArgument, "begin with '/'");
             continue;
         }
         if repeats_a_header(&headers) {
             let pairs = pairs(&method, &target, &all);
-            assert_refused(&s.gateway, &pairs, now, "more than once");
+            assert_refused(&s.gateway, &pairs, now, InvalidArgument, "more than once");
             continue;
         }
         if names_an_encoded_equals(&target) {
             let pairs = pairs(&method, &target, &all);
-            assert_refused(&s.gateway, &pairs, now, "encoded '='");
+            assert_refused(&s.gateway, &pairs, now, InvalidArgument, "encoded '='");
             continue;
         }
         let f = forward(&s.gateway, &pairs(&method, &target, &all), now);
@@ -294,20 +305,25 @@ fn re_signed_presigned_urls_equal_aws_sigv4_for_the_origin() {
         );
         let url = with_params(&target, &client.params);
         let now = when + rng.below(expires as usize) as u64;
-        // The key is read before the signature.
+        // The method is read first, the key before the signature.
+        if !is_s3_method(&method) {
+            let pairs = pairs(&method, &url, &headers);
+            assert_refused(&s.gateway, &pairs, now, MethodNotAllowed, "not allowed");
+            continue;
+        }
         if key_starts_with_a_slash(&target) {
             let pairs = pairs(&method, &url, &headers);
-            assert_refused(&s.gateway, &pairs, now, "begin with '/'");
+            assert_refused(&s.gateway, &pairs, now, InvalidArgument, "begin with '/'");
             continue;
         }
         if repeats_a_header(&headers) {
             let pairs = pairs(&method, &url, &headers);
-            assert_refused(&s.gateway, &pairs, now, "more than once");
+            assert_refused(&s.gateway, &pairs, now, InvalidArgument, "more than once");
             continue;
         }
         if names_an_encoded_equals(&target) {
             let pairs = pairs(&method, &url, &headers);
-            assert_refused(&s.gateway, &pairs, now, "encoded '='");
+            assert_refused(&s.gateway, &pairs, now, InvalidArgument, "encoded '='");
             continue;
         }
         let f = forward(&s.gateway, &pairs(&method, &url, &headers), now);

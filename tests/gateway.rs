@@ -754,6 +754,61 @@ fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
     }
 }
 
+#[test]
+fn cephs_own_apis_and_methods_s3_has_not_are_not_served() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    // Ceph RGW serves Swift, its logins and its admin API under these names, Swift acting on
+    // headers no S3 signature covers: refused as MinIO's name is, in either style.
+    for (host, path) in [
+        (PUBLIC.to_owned(), "/swift/info"),
+        (PUBLIC.to_owned(), "/swift/v1/bucket/k"),
+        (PUBLIC.to_owned(), "/Swift/v1"),
+        (PUBLIC.to_owned(), "/auth/v1.0"),
+        (PUBLIC.to_owned(), "/admin/user?uid=u"),
+        (format!("swift.{PUBLIC}"), "/v1/bucket/k"),
+        (format!("admin.{PUBLIC}"), "/info"),
+    ] {
+        let anonymous = Head::new("GET", path).set(":authority", host.as_str());
+        assert_eq!(
+            anonymous.decide(&g).unwrap_err().0,
+            InvalidBucketName,
+            "{host}{path}"
+        );
+    }
+    let signed = presigned_query("PUT", "/swift/v1/bucket/k", "");
+    assert_eq!(signed.decide(&g).unwrap_err().0, InvalidBucketName);
+    for name in ["/swifty/k", "/authors/k", "/administration/k"] {
+        assert_eq!(Head::new("GET", name).decide(&g), Ok(AuthKind::Anonymous));
+    }
+    // A method S3 has not names no operation a signature could grant; Ceph read a `COPY` as a
+    // Swift copy, and one from no object killed it before any authentication.
+    for method in [
+        "COPY", "PATCH", "PROPFIND", "MOVE", "TRACE", "get", "Get", "GET ",
+    ] {
+        for path in ["/bucket/k", "/swift/v1/x/"] {
+            let anonymous = Head::new(method, path).with("destination", "bucket/x");
+            assert_eq!(
+                anonymous.decide(&g).unwrap_err().0,
+                MethodNotAllowed,
+                "{method} {path}"
+            );
+        }
+        let signed = Head::new(method, "/bucket/k")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256)
+            .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+        assert_eq!(
+            signed.decide(&g).unwrap_err().0,
+            MethodNotAllowed,
+            "{method}"
+        );
+    }
+    for method in ["GET", "HEAD", "DELETE", "OPTIONS"] {
+        let anonymous = Head::new(method, "/bucket/k");
+        assert_eq!(anonymous.decide(&g), Ok(AuthKind::Anonymous), "{method}");
+    }
+}
+
 /// A presigned `POST /bucket` signing only the host, its `Content-Type` left free.
 fn presigned_post(content_type: &str) -> Head {
     let query = format!(
@@ -1107,12 +1162,13 @@ fn anonymous_forward_passes_s3_operations_only() {
             Head::new(method, path).with("content-type", "application/x-www-form-urlencoded");
         assert_eq!(head.decide(&g).unwrap_err().0, code, "{method} {path}");
     }
-    // Nor do Swift's credentials: a login, a token, a TempURL.
-    let login = Head::new("GET", "/auth/v1.0")
+    // Nor do Swift's credentials: a login, a token, a TempURL (on any bucket: Swift's own
+    // names, `swift` and `auth`, are refused before).
+    let login = Head::new("GET", "/public/v1.0")
         .with("x-auth-user", "t:u")
         .with("x-auth-key", "guess");
     assert_eq!(login.decide(&g).unwrap_err().0, AccessDenied);
-    let token = Head::new("PUT", "/swift/v1/c/o").with("X-Auth-Token", "AUTH_rgwtk0");
+    let token = Head::new("PUT", "/public/v1/c/o").with("X-Auth-Token", "AUTH_rgwtk0");
     assert_eq!(token.decide(&g).unwrap_err().0, AccessDenied);
     for query in [
         "temp_url_sig=00&temp_url_expires=1",
@@ -1120,7 +1176,7 @@ fn anonymous_forward_passes_s3_operations_only() {
         "?temp_url_sig=00",
         "AWSAccessKeyId%3DK&Expires%3D1&Signature%3Ds",
     ] {
-        let temp_url = Head::new("GET", &format!("/swift/v1/AUTH_a/c/o?{query}"));
+        let temp_url = Head::new("GET", &format!("/public/v1/AUTH_a/c/o?{query}"));
         let (code, message) = temp_url.decide(&g).unwrap_err();
         assert_eq!(code, AuthorizationQueryParametersError, "{query}");
         // The message (logged) names the parameter, never its value.

@@ -38,9 +38,9 @@ use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
 use crate::{resign, resign_v2, router_directives, verify_v2};
 use screen::{
-    auth_param_spelt_otherwise, is_preflight, joins_several, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
-    one_reading_of_the_copy_source, only_s3s_head, plain_uri,
+    an_s3_method, auth_param_spelt_otherwise, is_preflight, joins_several,
+    no_auth_param_spelt_otherwise, no_form_in_a_signed_post, no_origin_own_bucket,
+    no_other_service, one_reading_of_the_copy_source, only_s3s_head, plain_uri,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -227,6 +227,7 @@ impl Gateway {
         now: u64,
         proof: Proof<'_>,
     ) -> Result<Forward<'c>, Rejection> {
+        an_s3_method(req)?;
         let route = match self.route(req) {
             Ok(route) => route,
             // The edge served this host and bucket: this filter's `public_domains` differ.

@@ -1,15 +1,16 @@
 //! What a request is asked besides its signature: that it is S3's and nothing another service
-//! at the origin would read (STS and IAM, MinIO's admin and node APIs, Ceph's requests between
-//! zones, authentication spelt otherwise, a form in a signed `POST`), and how it announces
-//! itself (a CORS preflight, two `Authorization` headers).
+//! at the origin would read (a method S3 has not, STS and IAM, MinIO's admin and node APIs,
+//! Ceph's Swift, admin API and requests between zones, authentication spelt otherwise, a form
+//! in a signed `POST`), and how it announces itself (a CORS preflight, two `Authorization`
+//! headers).
 
 use super::ECDSA_ALGORITHM;
-use crate::addressing::{Target, MINIO_OWN_BUCKET};
+use crate::addressing::{Target, ORIGINS_OWN_BUCKETS};
 use crate::bytes::{find_byte, find_bytes};
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::S3ErrorCode::*;
+use crate::s3_error::{S3Error, S3ErrorCode::*};
 use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::as_origins_read;
@@ -210,18 +211,45 @@ pub(super) fn auth_param_spelt_otherwise(name: &[u8]) -> Rejection {
 /// request `rgwx-uid` makes it act as any user (an unanchored attack run, 2026-12-02).
 const RGW_SYSTEM_PREFIX: &[u8] = b"rgwx-";
 
-/// Refuses a request for MinIO's own APIs, in every mode and in either bucket style (a route
-/// that blocks `/minio/` would not see `minio.s3.mydomain.com/admin/…`, which becomes that
-/// path here): a client key translated to a key with admin rights would administer MinIO, and
-/// `anonymous: forward` would reach its unsigned node APIs (an unanchored attack run,
-/// 2026-12-02).
+/// Refuses a method S3 has not, in every mode, before anything else is read: it names no S3
+/// operation a signature could grant, and origins serve other APIs by such methods (Ceph RGW
+/// read a signed `COPY /swift/v1/x/` as a Swift copy from no object and died before any
+/// authentication; anonymous, the same under `anonymous: forward`: a red team, 2026-12-04).
+pub(super) fn an_s3_method(req: &Request<'_>) -> Result<(), Rejection> {
+    if matches!(
+        req.method,
+        b"GET" | b"HEAD" | b"PUT" | b"POST" | b"DELETE" | b"OPTIONS"
+    ) {
+        return Ok(());
+    }
+    let refusal = S3Error::new(
+        MethodNotAllowed,
+        "The specified method is not allowed against this resource: S3 serves GET, HEAD, PUT, POST, DELETE and OPTIONS.",
+    )
+    .with_detail("Method", String::from_utf8_lossy(req.method));
+    Err(refusal.into())
+}
+
+/// Refuses a request for a bucket an origin keeps for its own APIs (`ORIGINS_OWN_BUCKETS`), in
+/// every mode and in either bucket style (a route that blocks `/minio/` would not see
+/// `minio.s3.mydomain.com/admin/…`, which becomes that path here). A client key translated to
+/// a key with admin rights would administer MinIO or Ceph, `anonymous: forward` would reach
+/// MinIO's unsigned node APIs (an unanchored attack run, 2026-12-02), and Ceph's Swift API
+/// acts on headers no S3 signature covers (`X-Copy-From`, `Destination`, `X-Delete-At`) and
+/// answers unsigned requests (a red team, 2026-12-04). Elsewhere these are just unusual names.
 pub(super) fn no_origin_own_bucket(target: &Target<'_>) -> Result<(), Rejection> {
-    match target.bucket.as_deref() {
-        Some(bucket) if bucket.eq_ignore_ascii_case(MINIO_OWN_BUCKET) => Err(Rejection::new(
+    let Some(bucket) = target.bucket.as_deref() else {
+        return Ok(());
+    };
+    match ORIGINS_OWN_BUCKETS
+        .iter()
+        .find(|(name, _)| bucket.eq_ignore_ascii_case(name))
+    {
+        Some((name, serves)) => Err(Rejection::new(
             InvalidBucketName,
-            "The bucket name 'minio' is where MinIO serves its admin and node APIs; this endpoint serves only S3.",
+            format!("The bucket name '{name}' is where {serves}; this endpoint serves only S3."),
         )),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 
