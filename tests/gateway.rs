@@ -755,6 +755,23 @@ fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
 }
 
 #[test]
+fn a_host_not_served_is_quoted_unless_it_is_the_origins() {
+    let g = gateway(serde_json::json!({}));
+    let other = header_signed().set(":authority", "other.example");
+    let (code, message) = other.decide(&g).unwrap_err();
+    assert_eq!(code, InvalidRequest);
+    assert!(message.contains("'other.example'"), "{message}");
+    // An upstream filter's retry comes with the head it rewrote: the origin's address is not
+    // the client's to learn.
+    for origin in ["origin:9000", "ORIGIN:9000"] {
+        let retry = header_signed().set(":authority", origin);
+        let (code, message) = retry.decide(&g).unwrap_err();
+        assert_eq!(code, InvalidRequest);
+        assert!(!message.to_lowercase().contains("origin:9000"), "{message}");
+    }
+}
+
+#[test]
 fn cephs_own_apis_and_methods_s3_has_not_are_not_served() {
     let g = gateway(serde_json::json!({"anonymous": "forward"}));
     // Ceph RGW serves Swift, its logins and its admin API under these names, Swift acting on
