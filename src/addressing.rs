@@ -363,8 +363,11 @@ impl<'r> Target<'r> {
 pub const MINIO_OWN_BUCKET: &str = "minio";
 
 /// The bucket names origins keep for APIs of their own on the S3 port, and what each serves
-/// there. Ceph RGW reads a virtual-hosted request as path-style before it chooses an API, so
-/// `swift.<its domain>` is its Swift API too.
+/// there: the default `reserved_buckets`. Ceph's are the defaults of `rgw_swift_url_prefix`,
+/// `rgw_swift_auth_entry` and `rgw_admin_entry`. Ceph reads a virtual-hosted request as
+/// path-style (for a host under its `rgw_dns_name`, which `origin_addressing: virtual`
+/// needs anyway) before it chooses an API, so `swift.<its domain>` is its Swift API too, and
+/// a key `swift/…` of a bucket stays in that bucket.
 pub const ORIGINS_OWN_BUCKETS: [(&str, &str); 4] = [
     (MINIO_OWN_BUCKET, "MinIO serves its admin and node APIs"),
     ("swift", "Ceph RGW serves OpenStack Swift"),

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// The methods S3 serves: `MethodNotAllowed` answers any other, naming these in `Allow`.
+pub const S3_METHODS: [&str; 6] = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum S3ErrorCode {
     AccessDenied,

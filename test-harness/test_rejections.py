@@ -333,6 +333,7 @@ def test_methods_s3_has_not_and_cephs_own_apis_are_refused(make_proxy, origin_s3
                             sign_header(proxy.authority, method, target, headers)):
                 r = assert_refused(proxy, origin_s3, bucket, request, 405, "MethodNotAllowed")
                 assert f"<Method>{method}</Method>".encode() in r.body, r.body
+                assert r.headers["allow"] == "GET, HEAD, PUT, POST, DELETE, OPTIONS"
     swift = f"swift.{PUBLIC_TEST_DOMAIN}"
     for authority, request in [
         (proxy.authority, RawRequest("GET", "/swift/info")),
@@ -348,6 +349,24 @@ def test_methods_s3_has_not_and_cephs_own_apis_are_refused(make_proxy, origin_s3
         assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidBucketName", authority=authority)
     r = send(proxy.authority, sign_header(proxy.authority, "GET", f"/{bucket}/k"))
     assert (r.status, r.body) == (200, b"kept")
+
+
+def test_reserved_buckets_are_the_configurations(make_proxy, origin_s3):
+    """An origin without those APIs (s3s-fs here, Garage, AWS S3) may have buckets named
+    `admin` or `auth`: `reserved_buckets` lists the names refused, replacing the default."""
+    origin_s3.create_bucket(Bucket="admin")
+    origin_s3.put_object(Bucket="admin", Key="k", Body=b"an ordinary bucket")
+    default = make_proxy()
+    r = send(default.authority, sign_header(default.authority, "GET", "/admin/k"), port=default.port)
+    assert (r.status, error_code(r)) == (400, "InvalidBucketName"), r.body
+    listed = make_proxy(reserved_buckets=["minio", "swift"])
+    for name in ("admin", "auth"):
+        request = sign_header(listed.authority, "GET", f"/{name}/k")
+        r = send(listed.authority, request, port=listed.port)
+        assert r.status == (200 if name == "admin" else 404), r.body
+    assert send(listed.authority, sign_header(listed.authority, "GET", "/admin/k")).body == b"an ordinary bucket"
+    r = send(listed.authority, RawRequest("GET", "/swift/info"), port=listed.port)
+    assert (r.status, error_code(r)) == (400, "InvalidBucketName"), r.body
 
 
 @pytest.mark.every_origin

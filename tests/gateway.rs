@@ -763,12 +763,17 @@ fn a_host_not_served_is_quoted_unless_it_is_the_origins() {
     assert!(message.contains("'other.example'"), "{message}");
     // An upstream filter's retry comes with the head it rewrote: the origin's address is not
     // the client's to learn.
-    for origin in ["origin:9000", "ORIGIN:9000"] {
+    for origin in ["origin:9000", "ORIGIN:9000", "bucket.origin:9000"] {
         let retry = header_signed().set(":authority", origin);
         let (code, message) = retry.decide(&g).unwrap_err();
         assert_eq!(code, InvalidRequest);
         assert!(!message.to_lowercase().contains("origin:9000"), "{message}");
     }
+    let (_, message) = header_signed()
+        .set(":authority", "notorigin:9000")
+        .decide(&g)
+        .unwrap_err();
+    assert!(message.contains("'notorigin:9000'"), "{message}");
 }
 
 #[test]
@@ -797,6 +802,18 @@ fn cephs_own_apis_and_methods_s3_has_not_are_not_served() {
     for name in ["/swifty/k", "/authors/k", "/administration/k"] {
         assert_eq!(Head::new("GET", name).decide(&g), Ok(AuthKind::Anonymous));
     }
+    // The list is the configuration's: an origin without those APIs may serve the names.
+    let garage = gateway(serde_json::json!({"anonymous": "forward",
+                                            "reserved_buckets": ["minio", "backups"]}));
+    for path in ["/admin/k", "/swift/v1", "/auth/k"] {
+        assert_eq!(
+            Head::new("GET", path).decide(&garage),
+            Ok(AuthKind::Anonymous)
+        );
+    }
+    let (code, message) = Head::new("GET", "/backups/k").decide(&garage).unwrap_err();
+    assert_eq!(code, InvalidBucketName);
+    assert!(message.contains("'backups' is reserved"), "{message}");
     // A method S3 has not names no operation a signature could grant; Ceph read a `COPY` as a
     // Swift copy, and one from no object killed it before any authentication.
     for method in [

@@ -4,6 +4,7 @@
 // Tests sort with the standard library: clippy.toml's rule is about the module's size.
 #![allow(clippy::disallowed_methods)]
 
+use s3_resign::addressing::Style;
 use s3_resign::auth_kind::AuthKind;
 use s3_resign::aws_chunked::{Chains, ChunkedResigner, Trailer};
 use s3_resign::body_digest::Expected;
@@ -682,4 +683,18 @@ fn a_repeated_presigned_url_at_the_edge_is_granted_as_the_first() {
     }
     // The origin filters keep no cache: they verify nothing.
     assert_eq!(origins[0].1.presigned_cache_stats(), (0, 0));
+}
+
+#[test]
+fn an_origin_filter_refuses_a_method_s3_has_not_whoever_granted_it() {
+    // An edge of an older version may have granted one: Ceph's Swift API read a `COPY` as a
+    // copy from no object and died before any authentication (a red team, 2026-12-04).
+    let pairs = header_signed("COPY", "/bucket/k", &[], "UNSIGNED-PAYLOAD");
+    let req = Request::from_pairs(&pairs).unwrap();
+    let encoded = Grant::of(&req, NOW, Style::Path, 1 << 20).encode();
+    let grant = Grant::decode(&encoded).unwrap();
+    match origins()[0].1.decide_granted(&grant) {
+        Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::MethodNotAllowed),
+        d => panic!("re-signed a method S3 has not: {d:?}"),
+    }
 }

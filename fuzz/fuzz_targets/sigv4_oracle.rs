@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use s3_resign::gateway::{Decision, Gateway};
 use s3_resign::rejection::Rejection;
 use s3_resign::request::Request;
-use s3_resign::s3_error::S3ErrorCode;
+use s3_resign::s3_error::{S3ErrorCode, S3_METHODS};
 use s3_resign::sigv4::uri::{decode_query_component, is_canonical_query_component};
 use s3_resign_fuzz::oracle::{
     filter_canonical, gateway, sign_with_aws_sigv4, uri_encode, with_params, Oracle, Payload,
@@ -35,7 +35,7 @@ enum Method {
     Head,
     Delete,
     Post,
-    /// Upper-case letters, as any extension method.
+    /// Upper-case letters, as any extension method (S3 has none: refused).
     Other(Vec<u8>),
 }
 
@@ -172,6 +172,7 @@ fn documented_refusal(
         .enumerate()
         .any(|(i, (n, _))| headers[..i].iter().any(|(m, _)| m == n));
     match rejection.error.code {
+        S3ErrorCode::MethodNotAllowed => !S3_METHODS.contains(&method),
         S3ErrorCode::InvalidArgument if message.contains("more than once") => repeated_header,
         S3ErrorCode::InvalidArgument if message.contains("begin with '/'") => key.starts_with('/'),
         S3ErrorCode::AuthorizationQueryParametersError => names.iter().any(|n| {

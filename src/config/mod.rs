@@ -15,7 +15,9 @@ mod fields;
 mod legacy_env;
 pub(crate) mod strict_json;
 
-use crate::addressing::{OriginAddressing, PublicDomain, PublicDomains};
+use crate::addressing::{
+    is_valid_bucket, OriginAddressing, PublicDomain, PublicDomains, ORIGINS_OWN_BUCKETS,
+};
 use crate::error_cors::ErrorCors;
 use crate::sigv4::credential::is_region_name;
 use crate::sigv4::signing::Secret;
@@ -82,6 +84,9 @@ pub struct Config {
     pub presigned_cache_entries: usize,
     /// The web pages that may read the filter's own refusals (CORS).
     pub error_cors_origins: ErrorCors,
+    /// Bucket names refused in either style: where origins serve APIs of their own on the S3
+    /// port (`ORIGINS_OWN_BUCKETS` by default).
+    pub reserved_buckets: Vec<String>,
 }
 
 /// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
@@ -321,6 +326,7 @@ impl Config {
         let (max_chunk_size_bytes, chunk_memory_budget_bytes) = body_limits(&mut top)?;
         let held_body_timeout_seconds = held_body_timeout(&mut top)?;
         let presigned_cache_entries = presigned_cache_entries(&mut top)?;
+        let reserved_buckets = reserved_buckets(&mut top)?;
         let error_cors_origins = top.optional::<Vec<String>>("error_cors_origins")?.map_or(
             Ok(ErrorCors::default()),
             |list| {
@@ -374,6 +380,7 @@ impl Config {
             origin_addressing,
             origin_signature_version,
             error_cors_origins,
+            reserved_buckets,
             ..config
         })
     }
@@ -411,6 +418,7 @@ impl Config {
             held_body_timeout_seconds: DEFAULT_HELD_BODY_TIMEOUT_SECONDS,
             presigned_cache_entries: DEFAULT_PRESIGNED_CACHE_ENTRIES,
             error_cors_origins: ErrorCors::default(),
+            reserved_buckets: default_reserved_buckets(),
         })
     }
 
@@ -539,6 +547,28 @@ fn presigned_cache_entries(top: &mut Fields<'_>) -> Result<usize, ConfigError> {
         ));
     }
     Ok(presigned_cache_entries)
+}
+
+fn default_reserved_buckets() -> Vec<String> {
+    ORIGINS_OWN_BUCKETS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
+}
+
+/// `reserved_buckets`, each a bucket name: the list replaces the default, so an origin
+/// without those APIs may serve buckets of those names (`[]` reserves none).
+fn reserved_buckets(top: &mut Fields<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(names) = top.optional::<Vec<String>>("reserved_buckets")? else {
+        return Ok(default_reserved_buckets());
+    };
+    if let Some(i) = names.iter().position(|name| !is_valid_bucket(name)) {
+        return Err(ConfigError::new(
+            format!("{}[{i}]", top.path("reserved_buckets")),
+            "is not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')",
+        ));
+    }
+    Ok(names)
 }
 
 fn credential_pairs(

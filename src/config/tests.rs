@@ -28,6 +28,7 @@ fn minimal_configuration_gets_the_defaults() {
     assert_eq!(c.chunk_memory_budget_bytes, 64 * 1024 * 1024);
     assert_eq!(c.presigned_cache_entries, 4096);
     assert_eq!(c.held_body_timeout_seconds, 20);
+    assert_eq!(c.reserved_buckets, ["minio", "swift", "auth", "admin"]);
     assert!(!c.access_log_filter_state);
     let pair = c.credential("AK").unwrap();
     assert_eq!(pair.origin().access_key_id, "AK");
@@ -127,6 +128,19 @@ fn errors_name_the_field() {
     }
     let quick = parse(&with(r#""held_body_timeout_seconds":1"#)).unwrap();
     assert_eq!(quick.held_body_timeout_seconds, 1);
+    for (names, field) in [
+        (r#"["minio","Admin"]"#, "reserved_buckets[1]"),
+        (r#"["ab"]"#, "reserved_buckets[0]"),
+        (r#"["a_b","c"]"#, "reserved_buckets[0]"),
+        (r#""admin""#, "reserved_buckets"),
+    ] {
+        assert_eq!(
+            field_of(&with(&format!(r#""reserved_buckets":{names}"#))),
+            field
+        );
+    }
+    let none = parse(&with(r#""reserved_buckets":[]"#)).unwrap();
+    assert!(none.reserved_buckets.is_empty());
     for entries in ["-1", "1", "65537", "\"many\""] {
         assert_eq!(
             field_of(&with(&format!(r#""presigned_cache_entries":{entries}"#))),

@@ -13,7 +13,7 @@ use crate::memory_budget::MemoryBudget;
 use crate::origin_refusals::Ticket;
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::{S3Error, S3ErrorCode};
+use crate::s3_error::{S3Error, S3ErrorCode, S3_METHODS};
 use access_log::{printable_key_id, AccessLog};
 use body::Body;
 use counters::Counters;
@@ -602,6 +602,11 @@ fn answer(
         headers.push(("x-amz-request-id", id));
     }
     headers.extend_from_slice(cors);
+    let allow;
+    if error.code == S3ErrorCode::MethodNotAllowed {
+        allow = S3_METHODS.join(", ");
+        headers.push(("allow", &allow));
+    }
     let body = if head { &[][..] } else { body.as_bytes() };
     if let Err(status) = host::send_local_response(error.code.status(), &headers, body) {
         // Nothing was forwarded; Envoy times the stream out.

@@ -275,7 +275,7 @@ impl Gateway {
                 format!("The specified bucket is not valid: '{}'.", bad.0),
             )
         })?;
-        no_origin_own_bucket(&target)?;
+        no_origin_own_bucket(&target, &self.config.reserved_buckets)?;
         if target.key_starts_with_a_slash() {
             return Err(Rejection::new(
                 InvalidArgument,
@@ -290,11 +290,17 @@ impl Gateway {
         Ok(Route { target, origin })
     }
 
-    /// Quotes the host, unless it is the origin's: an upstream filter sees a retry with the
-    /// head it rewrote, and its address is not the client's to learn (a red team, 2026-12-04).
+    /// Quotes the host, unless it is the origin's (`bucket.` before it too, virtual-hosted):
+    /// an upstream filter sees a retry with the head it rewrote, and the origin's address is
+    /// not the client's to learn (a red team and a review, 2026-12-04).
     #[cold]
     fn host_not_served(&self, authority: &[u8]) -> Rejection {
-        let message = if authority.eq_ignore_ascii_case(self.config.origin_authority.as_bytes()) {
+        let origin = self.config.origin_authority.as_bytes();
+        let origins = authority.len() >= origin.len()
+            && authority[authority.len() - origin.len()..].eq_ignore_ascii_case(origin)
+            && (authority.len() == origin.len()
+                || authority[authority.len() - origin.len() - 1] == b'.');
+        let message = if origins {
             "This endpoint does not serve its origin's host.".to_owned()
         } else {
             format!(

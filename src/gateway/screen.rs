@@ -10,7 +10,7 @@ use crate::bytes::{find_byte, find_bytes};
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::{S3Error, S3ErrorCode::*};
+use crate::s3_error::{S3Error, S3ErrorCode::*, S3_METHODS};
 use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::as_origins_read;
@@ -216,41 +216,47 @@ const RGW_SYSTEM_PREFIX: &[u8] = b"rgwx-";
 /// read a signed `COPY /swift/v1/x/` as a Swift copy from no object and died before any
 /// authentication; anonymous, the same under `anonymous: forward`: a red team, 2026-12-04).
 pub(super) fn an_s3_method(req: &Request<'_>) -> Result<(), Rejection> {
-    if matches!(
-        req.method,
-        b"GET" | b"HEAD" | b"PUT" | b"POST" | b"DELETE" | b"OPTIONS"
-    ) {
+    if S3_METHODS.iter().any(|m| m.as_bytes() == req.method) {
         return Ok(());
     }
     let refusal = S3Error::new(
         MethodNotAllowed,
-        "The specified method is not allowed against this resource: S3 serves GET, HEAD, PUT, POST, DELETE and OPTIONS.",
+        format!(
+            "The specified method is not allowed against this resource: S3 serves {}.",
+            S3_METHODS.join(", ")
+        ),
     )
     .with_detail("Method", String::from_utf8_lossy(req.method));
     Err(refusal.into())
 }
 
-/// Refuses a request for a bucket an origin keeps for its own APIs (`ORIGINS_OWN_BUCKETS`), in
-/// every mode and in either bucket style (a route that blocks `/minio/` would not see
-/// `minio.s3.mydomain.com/admin/…`, which becomes that path here). A client key translated to
-/// a key with admin rights would administer MinIO or Ceph, `anonymous: forward` would reach
-/// MinIO's unsigned node APIs (an unanchored attack run, 2026-12-02), and Ceph's Swift API
-/// acts on headers no S3 signature covers (`X-Copy-From`, `Destination`, `X-Delete-At`) and
-/// answers unsigned requests (a red team, 2026-12-04). Elsewhere these are just unusual names.
-pub(super) fn no_origin_own_bucket(target: &Target<'_>) -> Result<(), Rejection> {
+/// Refuses a request for a bucket an origin keeps for its own APIs (`reserved_buckets`, by
+/// default `ORIGINS_OWN_BUCKETS`), in every mode and in either bucket style (a route that
+/// blocks `/minio/` would not see `minio.s3.mydomain.com/admin/…`, which becomes that path
+/// here). A client key translated to a key with admin rights would administer MinIO or Ceph,
+/// `anonymous: forward` would reach MinIO's unsigned node APIs (an unanchored attack run,
+/// 2026-12-02), and Ceph's Swift API acts on headers no S3 signature covers (`X-Copy-From`,
+/// `Destination`, `X-Delete-At`) and answers unsigned requests (a red team, 2026-12-04).
+pub(super) fn no_origin_own_bucket(
+    target: &Target<'_>,
+    reserved: &[String],
+) -> Result<(), Rejection> {
     let Some(bucket) = target.bucket.as_deref() else {
         return Ok(());
     };
-    match ORIGINS_OWN_BUCKETS
+    let Some(name) = reserved
         .iter()
-        .find(|(name, _)| bucket.eq_ignore_ascii_case(name))
-    {
-        Some((name, serves)) => Err(Rejection::new(
-            InvalidBucketName,
-            format!("The bucket name '{name}' is where {serves}; this endpoint serves only S3."),
-        )),
-        None => Ok(()),
-    }
+        .find(|name| bucket.eq_ignore_ascii_case(name))
+    else {
+        return Ok(());
+    };
+    let message = match ORIGINS_OWN_BUCKETS.iter().find(|(own, _)| own == name) {
+        Some((_, serves)) => {
+            format!("The bucket name '{name}' is where {serves}; this endpoint serves only S3.")
+        }
+        None => format!("The bucket name '{name}' is reserved at this endpoint."),
+    };
+    Err(Rejection::new(InvalidBucketName, message))
 }
 
 /// Refuses a request that is no S3 operation but another service's at the same origin, in
