@@ -21,6 +21,7 @@
 #   ORIGIN_ADDRESSING                      path (default), virtual or preserve (origin_addressing)
 #   ORIGIN_SIGNATURE_VERSION               same (default) or v4 (origin_signature_version)
 #   ERROR_CORS_ORIGINS                     web origins that may read the filter's refusals (error_cors_origins)
+#   RESERVED_BUCKETS                       bucket names refused, comma-separated (reserved_buckets)
 #   TRUSTED_PROXY_HOPS                     load balancers in front that append to X-Forwarded-For (0)
 #   TRUSTED_PROXY_CIDRS                    their addresses: other clients' X-Forwarded-For is not taken
 # and of this image (defaults suit it; the tests set them to run the same script natively):
@@ -300,7 +301,7 @@ plain TMPDIR "${TMPDIR:-/tmp}"
 env_keys=""
 for name in PUBLIC_DOMAINS ORIGIN_DOMAIN AWS_REGION CLIENT_ACCESS_KEY CLIENT_SECRET_KEY \
     AWS_ACCESS_KEY AWS_SECRET_KEY ORIGIN_ACCESS_KEY ORIGIN_SECRET_KEY LOG_LEVEL \
-    ORIGIN_ADDRESSING ORIGIN_SIGNATURE_VERSION ERROR_CORS_ORIGINS; do
+    ORIGIN_ADDRESSING ORIGIN_SIGNATURE_VERSION ERROR_CORS_ORIGINS RESERVED_BUCKETS; do
     [ -z "$(value "$name")" ] || env_keys="$env_keys${env_keys:+, }$name"
 done
 

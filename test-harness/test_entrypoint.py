@@ -877,6 +877,7 @@ BAD = [
     ({"ORIGIN_ADDRESSING": "vhost"}, "invalid configuration: ORIGIN_ADDRESSING"),
     ({"ORIGIN_SIGNATURE_VERSION": "2"}, "invalid configuration: ORIGIN_SIGNATURE_VERSION"),
     ({"ERROR_CORS_ORIGINS": "https://app.example/"}, "invalid configuration: ERROR_CORS_ORIGINS[0]"),
+    ({"RESERVED_BUCKETS": "minio,Admin"}, "invalid configuration: RESERVED_BUCKETS[1]"),
 ]
 
 

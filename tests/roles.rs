@@ -356,6 +356,16 @@ fn roles_refuse_the_other_roles_fields() {
         origin_with(cors).as_deref(),
         Some("origins[0].error_cors_origins")
     );
+    // The edge refuses the buckets it reserves before it grants anything; an origin filter
+    // re-signs the rest (a list of its own would refuse what the edge granted, as a host
+    // read otherwise).
+    let mut reserved = good.clone();
+    reserved["reserved_buckets"] = json!(["admin"]);
+    assert_eq!(
+        origin_with(reserved).as_deref(),
+        Some("origins[0].reserved_buckets")
+    );
+    assert_eq!(edge_with(json!({"reserved_buckets": []})), None);
     // It holds chunks to re-sign them: its budget is its own.
     let mut budget = good.clone();
     budget["chunk_memory_budget_bytes"] = json!(256 * 1024 * 1024);
@@ -697,4 +707,20 @@ fn an_origin_filter_refuses_a_method_s3_has_not_whoever_granted_it() {
         Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::MethodNotAllowed),
         d => panic!("re-signed a method S3 has not: {d:?}"),
     }
+}
+
+#[test]
+fn the_edge_decides_the_reserved_buckets() {
+    let pairs = header_signed("GET", "/admin/k", &[], "UNSIGNED-PAYLOAD");
+    let req = Request::from_pairs(&pairs).unwrap();
+    match edge().decide(&req, NOW) {
+        Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InvalidBucketName),
+        d => panic!("{d:?}"),
+    }
+    // An edge in front of origins without Ceph's entries serves the name, and they re-sign it.
+    let open = edge_with(json!({"reserved_buckets": ["minio"]}));
+    let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
+    let origins = origins();
+    let f = decided(origins[0].1.decide_granted(&grant));
+    assert_eq!(f.kind, AuthKind::HeaderV4);
 }

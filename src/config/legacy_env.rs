@@ -2,10 +2,12 @@
 //! configuration (the container image configures the filter this way).
 
 use super::{
-    addressing_named, check_access_key_id, check_addressing, check_secret, public_domains,
-    Anonymous, Common, CommonNames, Config, ConfigError, CredentialPair, Env, KeyPair, LogLevel,
-    OriginAddressing, OriginSignatureVersion, DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+    addressing_named, check_access_key_id, check_addressing, check_secret,
+    default_reserved_buckets, public_domains, Anonymous, Common, CommonNames, Config, ConfigError,
+    CredentialPair, Env, KeyPair, LogLevel, OriginAddressing, OriginSignatureVersion,
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS, NOT_A_BUCKET_NAME,
 };
+use crate::addressing::is_valid_bucket;
 use crate::error_cors::ErrorCors;
 use crate::sigv4::signing::{Secret, SecretKey};
 
@@ -13,7 +15,8 @@ impl Config {
     /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`,
     /// `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single pair `AWS_ACCESS_KEY`/
     /// `AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/`ORIGIN_SECRET_KEY`, `LOG_LEVEL`,
-    /// `ORIGIN_ADDRESSING`, `ORIGIN_SIGNATURE_VERSION` and `ERROR_CORS_ORIGINS`.
+    /// `ORIGIN_ADDRESSING`, `ORIGIN_SIGNATURE_VERSION`, `ERROR_CORS_ORIGINS` and
+    /// `RESERVED_BUCKETS`.
     pub(super) fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
         let var = |name: &str| legacy_var(env, name);
         let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
@@ -75,6 +78,7 @@ impl Config {
             origin_addressing,
             origin_signature_version: legacy_signature_version(env)?,
             error_cors_origins: legacy_error_cors(env)?,
+            reserved_buckets: legacy_reserved_buckets(env)?,
             // The container image, which configures the filter this way, logs them.
             access_log_filter_state: true,
             ..config
@@ -124,6 +128,30 @@ fn legacy_log_level(env: Env<'_>) -> Result<LogLevel, ConfigError> {
             ))
         }
     })
+}
+
+/// `RESERVED_BUCKETS`, comma-separated, as `reserved_buckets` (unset or empty, the default);
+/// an error names the entry by its place as written.
+fn legacy_reserved_buckets(env: Env<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = legacy_var(env, "RESERVED_BUCKETS") else {
+        return Ok(default_reserved_buckets());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .filter(|(_, name)| !name.is_empty())
+        .map(|(place, name)| {
+            if is_valid_bucket(name) {
+                Ok(name.to_owned())
+            } else {
+                Err(ConfigError::new(
+                    format!("RESERVED_BUCKETS[{place}]"),
+                    NOT_A_BUCKET_NAME,
+                ))
+            }
+        })
+        .collect()
 }
 
 /// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.

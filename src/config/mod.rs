@@ -380,7 +380,11 @@ impl Config {
             origin_addressing,
             origin_signature_version,
             error_cors_origins,
-            reserved_buckets,
+            // The edge refused what it reserves before it granted anything.
+            reserved_buckets: match role {
+                Role::Origin => Vec::new(),
+                _ => reserved_buckets,
+            },
             ..config
         })
     }
@@ -477,6 +481,7 @@ fn refuse_what_the_role_sets_elsewhere(
             "max_chunk_size_bytes",
             "presigned_cache_entries",
             "error_cors_origins",
+            "reserved_buckets",
         ],
         Role::Standalone => &[],
     };
@@ -549,6 +554,8 @@ fn presigned_cache_entries(top: &mut Fields<'_>) -> Result<usize, ConfigError> {
     Ok(presigned_cache_entries)
 }
 
+const NOT_A_BUCKET_NAME: &str = "is not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')";
+
 fn default_reserved_buckets() -> Vec<String> {
     ORIGINS_OWN_BUCKETS
         .iter()
@@ -565,7 +572,7 @@ fn reserved_buckets(top: &mut Fields<'_>) -> Result<Vec<String>, ConfigError> {
     if let Some(i) = names.iter().position(|name| !is_valid_bucket(name)) {
         return Err(ConfigError::new(
             format!("{}[{i}]", top.path("reserved_buckets")),
-            "is not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')",
+            NOT_A_BUCKET_NAME,
         ));
     }
     Ok(names)

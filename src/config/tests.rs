@@ -507,10 +507,15 @@ fn empty_configuration_reads_the_legacy_environment() {
         ("ORIGIN_ADDRESSING", "vhost", "h"),
         ("ORIGIN_SIGNATURE_VERSION", "2", "h"),
         ("ERROR_CORS_ORIGINS", "*,https://a.example", "h"),
+        ("RESERVED_BUCKETS", "minio,Admin", "h"),
     ] {
         let error = Config::parse(b"", &with(name, value, origin)).unwrap_err();
         assert!(error.field.starts_with(name), "{value}: {}", error.field);
     }
+    let c = Config::parse(b"", &with("RESERVED_BUCKETS", " minio, swift,", "h")).unwrap();
+    assert_eq!(c.reserved_buckets, ["minio", "swift"]);
+    let c = Config::parse(b"", &with("RESERVED_BUCKETS", "", "h")).unwrap();
+    assert_eq!(c.reserved_buckets, ["minio", "swift", "auth", "admin"]);
     // An entry is named by its place as written, empty entries counted.
     let places = [
         ("https://a.example,,null", "ERROR_CORS_ORIGINS[2]"),
