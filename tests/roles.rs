@@ -724,3 +724,19 @@ fn the_edge_decides_the_reserved_buckets() {
     let f = decided(origins[0].1.decide_granted(&grant));
     assert_eq!(f.kind, AuthKind::HeaderV4);
 }
+
+#[test]
+fn an_edge_quotes_every_host_it_does_not_serve() {
+    // It has no origin's host to keep to itself: a name ending in `.` was answered as the
+    // origin's (a red team, 2026-12-04).
+    for host in ["swift.s3.mydomain.test.", "elsewhere.example"] {
+        let pairs = header_signed_for(host, "GET", "/k", &[], "UNSIGNED-PAYLOAD");
+        let req = Request::from_pairs(&pairs).unwrap();
+        match edge().decide(&req, NOW) {
+            Decision::Reject(r) => {
+                assert!(r.error.message.contains(&format!("'{host}'")), "{r:?}")
+            }
+            d => panic!("{d:?}"),
+        }
+    }
+}

@@ -2,9 +2,9 @@
 //! configuration (the container image configures the filter this way).
 
 use super::{
-    addressing_named, check_access_key_id, check_addressing, check_secret,
-    default_reserved_buckets, public_domains, Anonymous, Common, CommonNames, Config, ConfigError,
-    CredentialPair, Env, KeyPair, LogLevel, OriginAddressing, OriginSignatureVersion,
+    addressing_named, check_access_key_id, check_addressing, check_reserved_listed_once,
+    check_secret, default_reserved_buckets, public_domains, Anonymous, Common, CommonNames, Config,
+    ConfigError, CredentialPair, Env, KeyPair, LogLevel, OriginAddressing, OriginSignatureVersion,
     DEFAULT_MAX_CLOCK_SKEW_SECONDS, NOT_A_BUCKET_NAME,
 };
 use crate::addressing::is_valid_bucket;
@@ -131,12 +131,20 @@ fn legacy_log_level(env: Env<'_>) -> Result<LogLevel, ConfigError> {
 }
 
 /// `RESERVED_BUCKETS`, comma-separated, as `reserved_buckets` (unset or empty, the default);
-/// an error names the entry by its place as written.
+/// an error names the entry by its place as written. A value of only blanks and commas (a
+/// template's stray space) is refused: read as no name, it would reserve none (a red team,
+/// 2026-12-04).
 fn legacy_reserved_buckets(env: Env<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(value) = legacy_var(env, "RESERVED_BUCKETS") else {
         return Ok(default_reserved_buckets());
     };
-    value
+    if value.split(',').all(|name| name.trim().is_empty()) {
+        return Err(ConfigError::new(
+            "RESERVED_BUCKETS",
+            "names no bucket: unset it for the default",
+        ));
+    }
+    let names: Vec<String> = value
         .split(',')
         .map(str::trim)
         .enumerate()
@@ -151,7 +159,9 @@ fn legacy_reserved_buckets(env: Env<'_>) -> Result<Vec<String>, ConfigError> {
                 ))
             }
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    check_reserved_listed_once(&names, "RESERVED_BUCKETS")?;
+    Ok(names)
 }
 
 /// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.

@@ -569,13 +569,23 @@ fn reserved_buckets(top: &mut Fields<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(names) = top.optional::<Vec<String>>("reserved_buckets")? else {
         return Ok(default_reserved_buckets());
     };
+    let path = top.path("reserved_buckets");
     if let Some(i) = names.iter().position(|name| !is_valid_bucket(name)) {
-        return Err(ConfigError::new(
-            format!("{}[{i}]", top.path("reserved_buckets")),
-            NOT_A_BUCKET_NAME,
-        ));
+        return Err(ConfigError::new(format!("{path}[{i}]"), NOT_A_BUCKET_NAME));
     }
+    check_reserved_listed_once(&names, &path)?;
     Ok(names)
+}
+
+/// Each name once: a repeat is a slip (two lists merged), and each costs every request a look.
+fn check_reserved_listed_once(names: &[String], path: &str) -> Result<(), ConfigError> {
+    match (1..names.len()).find(|&i| names[..i].contains(&names[i])) {
+        Some(i) => Err(ConfigError::new(
+            format!("{path}[{i}]"),
+            "repeats an earlier name",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn credential_pairs(

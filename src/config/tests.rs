@@ -133,6 +133,7 @@ fn errors_name_the_field() {
         (r#"["ab"]"#, "reserved_buckets[0]"),
         (r#"["a_b","c"]"#, "reserved_buckets[0]"),
         (r#""admin""#, "reserved_buckets"),
+        (r#"["admin","swift","admin"]"#, "reserved_buckets[2]"),
     ] {
         assert_eq!(
             field_of(&with(&format!(r#""reserved_buckets":{names}"#))),
@@ -508,6 +509,9 @@ fn empty_configuration_reads_the_legacy_environment() {
         ("ORIGIN_SIGNATURE_VERSION", "2", "h"),
         ("ERROR_CORS_ORIGINS", "*,https://a.example", "h"),
         ("RESERVED_BUCKETS", "minio,Admin", "h"),
+        ("RESERVED_BUCKETS", " ", "h"),
+        ("RESERVED_BUCKETS", " , ,", "h"),
+        ("RESERVED_BUCKETS", "minio,swift,minio", "h"),
     ] {
         let error = Config::parse(b"", &with(name, value, origin)).unwrap_err();
         assert!(error.field.starts_with(name), "{value}: {}", error.field);

@@ -295,8 +295,10 @@ impl Gateway {
     /// not the client's to learn (a red team and a review, 2026-12-04).
     #[cold]
     fn host_not_served(&self, authority: &[u8]) -> Rejection {
+        // An edge has no origin of its own (`origin_authority` empty): it quotes every host.
         let origin = self.config.origin_authority.as_bytes();
-        let origins = authority.len() >= origin.len()
+        let origins = !origin.is_empty()
+            && authority.len() >= origin.len()
             && authority[authority.len() - origin.len()..].eq_ignore_ascii_case(origin)
             && (authority.len() == origin.len()
                 || authority[authority.len() - origin.len() - 1] == b'.');
