@@ -2,12 +2,11 @@
 //! configuration (the container image configures the filter this way).
 
 use super::{
-    addressing_named, check_access_key_id, check_addressing, check_reserved_listed_once,
-    check_secret, default_reserved_buckets, public_domains, Anonymous, Common, CommonNames, Config,
-    ConfigError, CredentialPair, Env, KeyPair, LogLevel, OriginAddressing, OriginSignatureVersion,
-    DEFAULT_MAX_CLOCK_SKEW_SECONDS, NOT_A_BUCKET_NAME,
+    addressing_named, check_access_key_id, check_addressing, check_secret, checked_reserved,
+    default_reserved_buckets, public_domains, Anonymous, Common, CommonNames, Config, ConfigError,
+    CredentialPair, Env, KeyPair, LogLevel, OriginAddressing, OriginSignatureVersion,
+    DEFAULT_MAX_CLOCK_SKEW_SECONDS,
 };
-use crate::addressing::is_valid_bucket;
 use crate::error_cors::ErrorCors;
 use crate::sigv4::signing::{Secret, SecretKey};
 
@@ -144,24 +143,12 @@ fn legacy_reserved_buckets(env: Env<'_>) -> Result<Vec<String>, ConfigError> {
             "names no bucket: unset it for the default",
         ));
     }
-    let names: Vec<String> = value
+    let names = value
         .split(',')
         .map(str::trim)
         .enumerate()
-        .filter(|(_, name)| !name.is_empty())
-        .map(|(place, name)| {
-            if is_valid_bucket(name) {
-                Ok(name.to_owned())
-            } else {
-                Err(ConfigError::new(
-                    format!("RESERVED_BUCKETS[{place}]"),
-                    NOT_A_BUCKET_NAME,
-                ))
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    check_reserved_listed_once(&names, "RESERVED_BUCKETS")?;
-    Ok(names)
+        .filter(|(_, name)| !name.is_empty());
+    checked_reserved(names, "RESERVED_BUCKETS")
 }
 
 /// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.

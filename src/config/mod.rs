@@ -554,8 +554,6 @@ fn presigned_cache_entries(top: &mut Fields<'_>) -> Result<usize, ConfigError> {
     Ok(presigned_cache_entries)
 }
 
-const NOT_A_BUCKET_NAME: &str = "is not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')";
-
 fn default_reserved_buckets() -> Vec<String> {
     ORIGINS_OWN_BUCKETS
         .iter()
@@ -563,29 +561,36 @@ fn default_reserved_buckets() -> Vec<String> {
         .collect()
 }
 
-/// `reserved_buckets`, each a bucket name: the list replaces the default, so an origin
-/// without those APIs may serve buckets of those names (`[]` reserves none).
+/// `reserved_buckets`: the list replaces the default, so an origin without those APIs may
+/// serve buckets of those names (`[]` reserves none).
 fn reserved_buckets(top: &mut Fields<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(names) = top.optional::<Vec<String>>("reserved_buckets")? else {
         return Ok(default_reserved_buckets());
     };
     let path = top.path("reserved_buckets");
-    if let Some(i) = names.iter().position(|name| !is_valid_bucket(name)) {
-        return Err(ConfigError::new(format!("{path}[{i}]"), NOT_A_BUCKET_NAME));
-    }
-    check_reserved_listed_once(&names, &path)?;
-    Ok(names)
+    checked_reserved(names.iter().map(String::as_str).enumerate(), &path)
 }
 
-/// Each name once: a repeat is a slip (two lists merged), and each costs every request a look.
-fn check_reserved_listed_once(names: &[String], path: &str) -> Result<(), ConfigError> {
-    match (1..names.len()).find(|&i| names[..i].contains(&names[i])) {
-        Some(i) => Err(ConfigError::new(
-            format!("{path}[{i}]"),
-            "repeats an earlier name",
-        )),
-        None => Ok(()),
+/// Reserved bucket names, each with its place as written (which an error names): each a
+/// bucket name, and each once (a repeat is a slip, two lists merged, and costs every request
+/// a look).
+fn checked_reserved<'n>(
+    names: impl IntoIterator<Item = (usize, &'n str)>,
+    path: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let mut checked: Vec<String> = Vec::new();
+    for (place, name) in names {
+        let why = if !is_valid_bucket(name) {
+            "is not a bucket name (3 to 63 of a-z, 0-9, '.' and '-')"
+        } else if checked.iter().any(|earlier| earlier == name) {
+            "repeats an earlier name"
+        } else {
+            checked.push(name.to_owned());
+            continue;
+        };
+        return Err(ConfigError::new(format!("{path}[{place}]"), why));
     }
+    Ok(checked)
 }
 
 fn credential_pairs(

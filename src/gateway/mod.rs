@@ -297,11 +297,10 @@ impl Gateway {
     fn host_not_served(&self, authority: &[u8]) -> Rejection {
         // An edge has no origin of its own (`origin_authority` empty): it quotes every host.
         let origin = self.config.origin_authority.as_bytes();
-        let origins = !origin.is_empty()
-            && authority.len() >= origin.len()
-            && authority[authority.len() - origin.len()..].eq_ignore_ascii_case(origin)
-            && (authority.len() == origin.len()
-                || authority[authority.len() - origin.len() - 1] == b'.');
+        let origins = !origin.is_empty() && authority.len() >= origin.len() && {
+            let (bucket, host) = authority.split_at(authority.len() - origin.len());
+            host.eq_ignore_ascii_case(origin) && (bucket.is_empty() || bucket.ends_with(b"."))
+        };
         let message = if origins {
             "This endpoint does not serve its origin's host.".to_owned()
         } else {
