@@ -478,6 +478,62 @@ public_chain() {
                 # the balancer must set it, not pass the client's on).
                 use_remote_address: true
                 xff_num_trusted_hops: $1
+                # Envoy's own answers in S3's form, an XML body with a code, as S3 clients read
+                # errors: the origin unreachable or silent, a client too slow, a request Envoy
+                # cannot parse, a VM that failed. The filter's own answers match none of these
+                # (no response flag, no status among them, no code details), and /healthz
+                # keeps its empty 503 (flag LH). The body repeats nothing of the request; the
+                # request id is in x-amz-request-id.
+                local_reply_config:
+                  mappers:
+                    - filter:  # the origin silent too long: a retry's per-try timeout (UT), the route's idle_timeout (SI)
+                        and_filter:
+                          filters:
+                            - response_flag_filter: { flags: [UT, SI] }
+                            - status_code_filter: { comparison: { value: { default_value: 504, runtime_key: s3_resign.local_reply.504 } } }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>GatewayTimeout</Code><Message>No answer came in time; please try again.</Message></Error>' }
+                    - filter:  # no origin reached or it broke off: none healthy, refused, reset, retries spent, circuit open, a malformed answer
+                        response_flag_filter: { flags: [UH, UF, UC, UR, URX, UO, UPE] }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The origin cannot be reached; please try again.</Message></Error>' }
+                    - filter:  # the filter's VM failed on this request (failure_policy): nothing was forwarded
+                        extension_filter:
+                          name: envoy.access_loggers.extension_filters.cel
+                          typed_config:
+                            \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                            expression: \"response.code_details == 'wasm_fail_stream'\"
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The request could not be checked and was not forwarded; please try again.</Message></Error>' }
+                    - filter:  # the client's head or body came too slowly (request_headers_timeout, stream_idle_timeout): S3's 400
+                        status_code_filter: { comparison: { value: { default_value: 408, runtime_key: s3_resign.local_reply.408 } } }
+                      status_code: 400
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period.</Message></Error>' }
+                    - filter:  # headers over max_request_headers_kb: S3's 400
+                        status_code_filter: { comparison: { value: { default_value: 431, runtime_key: s3_resign.local_reply.431 } } }
+                      status_code: 400
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestHeaderSectionTooLarge</Code><Message>Your request header section exceeds the maximum allowed size.</Message></Error>' }
+                    - filter:  # a request Envoy refuses to parse (a malformed line or header, a name with an underscore, no Host)
+                        extension_filter:
+                          name: envoy.access_loggers.extension_filters.cel
+                          typed_config:
+                            \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                            expression: \"response.code == 400 && response.code_details != ''\"
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (a malformed request line or header, a header name with an underscore, no Host).</Message></Error>' }
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:

@@ -74,6 +74,16 @@ def test_every_shipped_connection_manager_bounds_idle_clients(name):
         assert_bounds_idle_clients(hcm, f"{name}: {hcm['stat_prefix']}")
 
 
+@pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
+def test_every_shipped_connection_manager_answers_in_s3s_form(name):
+    """Envoy's own answers (the origin unreachable, a client too slow, a request it cannot
+    parse) are S3 errors the same way in each shipped configuration (test_faults.py shows them
+    in a real Envoy; the image's rendered configuration: test_entrypoint.py)."""
+    (reference,) = connection_managers(load(ENVOY_DIR / "envoy.yaml"))
+    for hcm in connection_managers(load(ENVOY_DIR / name)):
+        assert hcm["local_reply_config"] == reference["local_reply_config"], f"{name}: {hcm['stat_prefix']}"
+
+
 # -- the upstream (cluster) filter example -----------------------------------------------------
 
 def test_upstream_filter_example(origin, bucket, origin_s3):
@@ -393,7 +403,7 @@ def test_istio_pieces_fit_together():
     assert patch == {k: hcm[k] for k in patch}
     assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
                           "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options",
-                          "internal_address_config", "http2_protocol_options"}
+                          "internal_address_config", "http2_protocol_options", "local_reply_config"}
     assert_bounds_idle_clients(patch, "the Istio gateway's EnvoyFilter", sets_remote_address=False)
     # Retries only of what never reached the origin (Istio's default retries a POST on 503).
     retries = service["spec"]["http"][0]["retries"]

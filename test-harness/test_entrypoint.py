@@ -212,6 +212,7 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
     assert routes["request_headers_to_add"][0]["header"]["key"] == "x-forwarded-for"
     assert hcm["access_log"][0]["typed_config"]["log_format"]["json_format"] == \
         ref_hcm["access_log"][0]["typed_config"]["log_format"]["json_format"]
+    assert hcm["local_reply_config"] == ref_hcm["local_reply_config"]
     assert [f["name"] for f in hcm["http_filters"]] == [f["name"] for f in ref_hcm["http_filters"]]
     wasm = hcm["http_filters"][1]["typed_config"]["config"]
     assert wasm["failure_policy"] == "FAIL_RELOAD"

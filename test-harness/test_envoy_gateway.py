@@ -143,10 +143,12 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     (monitor,) = config["overload_manager"]["resource_monitors"]
     assert clients["connection"]["connectionLimit"]["value"] == monitor["typed_config"]["max_active_downstream_connections"]
     # What EG cannot set, the patch sets: normalize_path off, the request head deadline, no
-    # client address internal (one range no client has, as envoy.yaml's).
+    # client address internal (one range no client has, as envoy.yaml's), Envoy's own answers
+    # in S3's form.
     patched = {p["operation"]["path"].lstrip("/"): p["operation"]["value"] for p in eg_doc("EnvoyPatchPolicy")["spec"]["jsonPatches"]}
     assert patched == {"normalize_path": hcm["normalize_path"], "request_headers_timeout": hcm["request_headers_timeout"],
-                       "internal_address_config": hcm["internal_address_config"]}
+                       "internal_address_config": hcm["internal_address_config"],
+                       "local_reply_config": hcm["local_reply_config"]}
     # The route: no whole-request deadline; X-Forwarded-For written anew, the claims removed.
     (rule,) = eg_doc("HTTPRoute")["spec"]["rules"]
     vhost_route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]

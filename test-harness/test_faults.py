@@ -9,6 +9,7 @@ forwards an unverified request."""
 import http.client
 import json
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json, render
 from harness.chunked import SIGNED, SIGNED_TRAILER, chunked_put
-from harness.clients import RawRequest, content_md5, presign, send, sign_header
+from harness.clients import RawRequest, Response as http_response, content_md5, presign, s3_client, send, sign_header
 from harness.faults import FaultyOrigin
 from harness.paths import envoy_binary
 from harness.programs import EnvoyExited, free_port
@@ -57,6 +58,19 @@ def proxy_in_front_of(faulty: FaultyOrigin, route_timeout: str | None = None, **
         yield envoy
 
 
+def assert_envoys_own(r, status: int, code: str, head: bool = False) -> None:
+    """An answer of Envoy's own, in S3's form (the shipped local_reply_config): the status, an
+    XML body with the code (none to a HEAD), the request's id as S3 gives it."""
+    assert r.status == status, (r.status, r.body[:300])
+    assert r.headers.get("content-type") == "application/xml", r.headers
+    if head:
+        assert r.body == b""
+    else:
+        assert error_code(r) == code, r.body
+        assert re.fullmatch(rb'<\?xml version="1.0" encoding="UTF-8"\?><Error><Code>\w+</Code><Message>[^<]+</Message></Error>',
+                            r.body), r.body
+
+
 def signed_get(envoy, path: str) -> RawRequest:
     return sign_header(envoy.authority, "GET", path)
 
@@ -86,8 +100,14 @@ def test_origin_down_gives_503_and_the_filter_keeps_serving():
         faulty.stop()
         for _ in range(3):
             r = send(envoy.authority, signed_get(envoy, "/bucket/while-down"))
-            assert r.status == 503, r.body
-            assert b"<Error>" not in r.body, "Envoy answers, not the filter"
+            assert_envoys_own(r, 503, "ServiceUnavailable")
+            assert re.fullmatch("[0-9a-f-]{36}", r.headers["x-amz-request-id"])
+        r = send(envoy.authority, sign_header(envoy.authority, "HEAD", "/bucket/while-down"))
+        assert_envoys_own(r, 503, "ServiceUnavailable", head=True)
+        # An SDK reads the code (botocore would retry 503s; once here).
+        with pytest.raises(ClientError) as refused:
+            s3_client(f"http://{envoy.authority}").get_object(Bucket="bucket", Key="while-down")
+        assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
         faulty.start()
         deadline = time.monotonic() + 15
         while send(envoy.authority, signed_get(envoy, "/bucket/probe")).status != 200:
@@ -101,12 +121,12 @@ def test_origin_slower_than_the_route_timeout_gives_504():
         wasm = wasm_state(envoy)
         started = time.monotonic()
         r = send(envoy.authority, signed_get(envoy, "/slow/4/bucket/k"))
-        assert r.status == 504, r.body
+        assert_envoys_own(r, 504, "GatewayTimeout")
         assert time.monotonic() - started < 3.5
         assert envoy.counter("cluster.s3_origin.upstream_rq_timeout") == 1
         # Presigned requests time out the same way.
         url = presign(envoy.authority, "GET", "/slow/4/bucket/presigned")
-        assert send(envoy.authority, url).status == 504
+        assert_envoys_own(send(envoy.authority, url), 504, "GatewayTimeout")
         assert_still_serving(envoy, faulty, wasm)
 
 
@@ -136,17 +156,65 @@ def test_origin_resetting_mid_response():
         wasm = wasm_state(envoy)
         # Before its response head: Envoy answers 503; inside it, 502 (a protocol error).
         r = send(envoy.authority, signed_get(envoy, "/reset-head/bucket/k"))
-        assert r.status == 503, r.body
+        assert_envoys_own(r, 503, "ServiceUnavailable")
         r = send(envoy.authority, signed_get(envoy, "/reset-partial/bucket/k"))
-        assert r.status == 502, r.body
+        assert_envoys_own(r, 502, "ServiceUnavailable")
         # Inside its body: the head went on, so the client sees the stream cut short.
         with pytest.raises((http.client.IncompleteRead, ConnectionError)):
             send(envoy.authority, signed_get(envoy, "/reset-body/bucket/k"))
         # A signed upload whose origin resets: 503, and the filter has let go of its body.
         upload = chunked_put(envoy.authority, "/reset-head/bucket/upload", b"u" * 150_000, SIGNED)
-        assert send(envoy.authority, upload).status == 503
+        assert_envoys_own(send(envoy.authority, upload), 503, "ServiceUnavailable")
         assert envoy.counter(HELD) == 0
         assert_still_serving(envoy, faulty, wasm)
+
+
+def raw_exchange(envoy, data: bytes, wait: float = 0) -> bytes:
+    """Sends bytes as they are, waits, and returns all Envoy answers until it closes."""
+    with socket.create_connection(("127.0.0.1", envoy.port), timeout=15) as sock:
+        sock.sendall(data)
+        time.sleep(wait)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def parsed(answer: bytes):
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode().split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines)
+    return http_response(int(status_line.split()[1]), headers, body)
+
+
+def test_envoys_refusals_of_a_client_are_s3_errors():
+    """What Envoy refuses of a client before the filter decides, in S3's form as S3 clients
+    read it: a head or body too slow (S3's 400 RequestTimeout), a header section too large
+    (400 RequestHeaderSectionTooLarge), a request it cannot parse or a header name with an
+    underscore (400 InvalidRequest). None reaches the origin whole (the slow body's head went on,
+    as any upload's does, and the origin is left waiting on it)."""
+    with FaultyOrigin() as faulty:
+        config = render(origin_host="127.0.0.1", origin_port=faulty.port, filter_config=filter_config_json(faulty.authority))
+        hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        hcm["request_headers_timeout"] = "1s"
+        hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["idle_timeout"] = "1s"
+        with Envoy(config) as envoy:
+            wasm = wasm_state(envoy)
+            r = parsed(raw_exchange(envoy, f"GET /bucket/k HTTP/1.1\r\nHost: {envoy.authority}\r\n".encode()))
+            assert_envoys_own(r, 400, "RequestTimeout")
+            upload = sign_header(envoy.authority, "PUT", "/bucket/slow-body", {}, b"b" * 100)
+            r = parsed(raw_exchange(envoy, raw_head(upload, envoy.authority) + b"bb"))
+            assert_envoys_own(r, 400, "RequestTimeout")
+            assert re.fullmatch("[0-9a-f-]{36}", r.headers["x-amz-request-id"])
+            r = send(envoy.authority, signed_get(envoy, "/bucket/k").with_header("x-big", "a" * 70_000))
+            assert_envoys_own(r, 400, "RequestHeaderSectionTooLarge")
+            r = send(envoy.authority, signed_get(envoy, "/bucket/k").with_header("x_amz_acl", "public-read"))
+            assert_envoys_own(r, 400, "InvalidRequest")
+            for malformed in (b"GET /bucket/k\x01 HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /bucket/k HTTP/1.1\r\n\r\n",
+                              b"PUT /bucket/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"):
+                assert_envoys_own(parsed(raw_exchange(envoy, malformed)), 400, "InvalidRequest")
+            assert [path for path in faulty.seen if path != "/"] == [], "a refused request reached the origin whole"
+            assert_still_serving(envoy, faulty, wasm)
 
 
 def raw_head(request: RawRequest, authority: str) -> bytes:

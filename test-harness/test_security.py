@@ -811,7 +811,7 @@ def assert_ticks_slowly_again(proxy, seconds: float = 2.0):
 
 def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):
     """The shipped failure policy, with a VM that traps on demand in place of the filter: the
-    request that crashed it is answered 503 and never forwarded, and service comes back on a
+    request that crashed it is answered 503 (ServiceUnavailable, in S3's form) and never forwarded, and service comes back on a
     fresh VM within the reload backoff instead of 503 until Envoy restarts."""
     config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config="crash")
     probe = wasm_filter(config)
@@ -823,7 +823,8 @@ def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):
         for _ in range(2):
             before = envoy.origin_requests()
             crash = send(envoy.authority, plain.with_header("x-probe-crash", "1"))
-            assert crash.status == 503
+            assert (crash.status, error_code(crash)) == (503, "ServiceUnavailable"), crash.body
+            assert crash.headers["content-type"] == "application/xml"
             assert envoy.origin_requests() == before, "the crashing request was forwarded"
             crashed = time.monotonic()
             while send(envoy.authority, plain).status == 503:
