@@ -21,6 +21,7 @@ from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
 from harness.paths import ENVOY_YAML, PROBE_WASM, ROOT, WASM
 from harness.schemas import compose_schema, crd_errors
+from test_rejections import error_code
 
 ENVOY_DIR = ROOT / "envoy"
 
@@ -103,6 +104,10 @@ def test_upstream_filter_example(origin, bucket, origin_s3):
             origin_s3.head_object(Bucket=bucket, Key="no")
         unsigned = send(envoy.authority, RawRequest("GET", f"/{bucket}/via%20upstream%20filter"))
         assert unsigned.status == 403
+        # The filter's own 400, as an upstream filter, is not taken for one of Envoy's
+        # (local_reply_config's mappers, which put those in S3's form too).
+        r = send(envoy.authority, RawRequest("GET", f"/{bucket}/k", [("Authorization", "Bogus x")]))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument") and b"Unsupported Authorization Type" in r.body
         # /healthz as envoy.yaml serves it (a red team found it missing here, 2026-12-04):
         # an unsigned GET is the health check, anything else S3's.
         assert send(envoy.authority, RawRequest("GET", "/healthz")).status == 200
