@@ -318,6 +318,8 @@ def _chunked(plan: Plan, rng: random.Random, origin: Origin) -> None:
         plan.broken += [] if right else ["Content-MD5"]
     if mode in (SIGNED, "unsigned") and rng.random() < 0.4:
         alg, right = rng.choice(list(CHECKSUMS)), rng.random() < 0.6
+        if mode == "unsigned" and alg in ("sha1", "sha256"):
+            right = right or not origin.checksum_headers  # `Origin.checksum_headers`
         headers[f"x-amz-checksum-{alg}"] = CHECKSUMS[alg](data if right else data + b"x")
         plan.broken += [] if right else ["checksum"]
     if wrong_trailer and mode in (SIGNED_TRAILER, UNSIGNED_TRAILER):
