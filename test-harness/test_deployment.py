@@ -30,6 +30,26 @@ def load(path: Path):
     return yaml.safe_load(path.read_text())
 
 
+class _NoDuplicateKeys(yaml.SafeLoader):
+    """YAML that names a key twice in one mapping: PyYAML and Envoy keep the last silently."""
+
+    def construct_mapping(self, node, deep=False):
+        names = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = sorted({str(n) for n in names if names.count(n) > 1})
+        if repeated:
+            raise yaml.constructor.ConstructorError(None, None, f"{repeated} repeated", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ROOT) for p in [*ENVOY_DIR.rglob("*.y*ml"), *(ROOT / "deploy").rglob("*.y*ml")]),
+                         ids=str)
+def test_no_shipped_yaml_names_a_key_twice(path):
+    """A key written twice (a red team found `headers_to_add` twice in one of envoy.yaml's
+    local reply mappers, 2026-12-05) is read as the last one by Envoy, kubectl and these
+    tests alike, so nothing else would notice it."""
+    list(yaml.load_all((ROOT / path).read_text(), Loader=_NoDuplicateKeys))
+
+
 # -- what every shipped configuration bounds ---------------------------------------------------
 
 SHIPPED_ENVOY_CONFIGS = ["envoy.yaml", "failover.yaml", "https-origin.yaml", "upstream-filter.yaml"]
