@@ -18,6 +18,7 @@
 //! chunks before it go on. What is held is reserved from the VM's `MemoryBudget` first and
 //! allocated fallibly, so many held uploads get 503 SlowDown instead of exhausting the VM.
 
+use crate::body_edits::Lead;
 use crate::bytes::split_once_bytes;
 use crate::memory_budget::{MemoryBudget, Reservation};
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -139,7 +140,7 @@ pub enum Trailer {
 pub struct Release {
     /// Apart from `prefix`, which it would otherwise have to be moved in front of: a byte
     /// written before a held chunk costs a copy of the chunk.
-    pub lead: Option<u8>,
+    pub lead: Lead,
     pub prefix: Vec<u8>,
     pub range: std::ops::Range<usize>,
 }
@@ -203,11 +204,13 @@ pub struct ChunkedResigner {
     chunks: u64,
     /// The trailer names the signed `x-amz-trailer` header announced, lower-cased, sorted.
     announced: Vec<Vec<u8>>,
-    /// The last byte of what was released, kept until more follows or the body ends well.
-    /// A body cut short right after a complete chunk would otherwise reach the origin whole
-    /// by its `Content-Length` before the filter hears that it ended, and a lenient origin
-    /// stores it without the final chunk.
-    last_released: Option<u8>,
+    /// The end of what was released, kept until more follows or the body ends well: its last
+    /// byte, and once all the data is in, from the data's last byte on. A body cut short
+    /// right after a complete chunk would otherwise reach the origin whole by its
+    /// `Content-Length` before the filter hears that it ended, and a lenient origin stores it
+    /// without the final chunk; Ceph RGW stores an upload as soon as its decoded length has
+    /// arrived, before the final chunk and the trailer (a red team, 2026-12-05).
+    kept: Lead,
 }
 
 impl ChunkedResigner {
@@ -234,7 +237,7 @@ impl ChunkedResigner {
             hasher: Sha256::new(),
             chunks: 0,
             announced: Vec::new(),
-            last_released: None,
+            kept: Lead::default(),
         }
     }
 
@@ -271,15 +274,25 @@ impl ChunkedResigner {
     /// place; the release says what goes on now, the rest waits in the resigner.
     pub fn feed(&mut self, input: &mut [u8]) -> Result<Release, ChunkError> {
         let mut release = self.feed_inner(input).inspect_err(|_| self.fail())?;
-        release.lead = self.last_released.take();
-        if release.range.end > release.range.start {
-            release.range.end -= 1;
-            self.last_released = input.get(release.range.end).copied();
-        } else if let Some(byte) = release.prefix.pop() {
-            self.last_released = Some(byte);
+        release.lead = std::mem::take(&mut self.kept);
+        // What was released ends with a chunk's CRLF: the data's last byte is two before it.
+        let keep = if self.declared_length > 0 && self.seen_length == self.declared_length {
+            Lead::MAX
         } else {
-            // Nothing new went on: the byte stays back.
-            self.last_released = release.lead.take();
+            1
+        };
+        while self.kept.as_slice().len() < keep {
+            let byte = if release.range.end > release.range.start {
+                release.range.end -= 1;
+                input.get(release.range.end).copied()
+            } else {
+                // Nothing new (or not enough) went on: what was kept stays back.
+                release.prefix.pop().or_else(|| release.lead.pop())
+            };
+            match byte {
+                Some(byte) if self.kept.push_front(byte) => {}
+                _ => break,
+            }
         }
         Ok(release)
     }
@@ -288,7 +301,7 @@ impl ChunkedResigner {
     pub fn feed_into(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkError> {
         let mut piece = input.to_vec();
         let release = self.feed(&mut piece)?;
-        out.extend(release.lead);
+        out.extend_from_slice(release.lead.as_slice());
         out.extend_from_slice(&release.prefix);
         out.extend_from_slice(&piece[release.range]);
         Ok(())
@@ -308,9 +321,11 @@ impl ChunkedResigner {
                 return Err(ChunkError::Truncated);
             }
         };
-        Ok(match self.last_released.take() {
-            Some(byte) => [&[byte][..], &rest].concat(),
-            None => rest,
+        let kept = std::mem::take(&mut self.kept);
+        Ok(if kept.is_empty() {
+            rest
+        } else {
+            [kept.as_slice(), &rest].concat()
         })
     }
 

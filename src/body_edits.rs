@@ -39,3 +39,51 @@ pub fn edits<'a>(
     let extra = [prepend(prefix), prepend(lead), append];
     std::iter::once(replace).chain(extra.into_iter().filter(|e| !e.data.is_empty()))
 }
+
+/// The few bytes a body reader kept back from what it released before, written ahead of
+/// what it releases next (or of the body's end): at most three, in place, since most pieces
+/// carry one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lead {
+    bytes: [u8; Lead::MAX],
+    len: usize,
+}
+
+impl Lead {
+    pub const MAX: usize = 3;
+
+    pub fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Puts `byte` before the bytes kept; false when there is no room.
+    pub fn push_front(&mut self, byte: u8) -> bool {
+        if self.len == Self::MAX {
+            return false;
+        }
+        self.bytes.copy_within(..self.len, 1);
+        self.bytes[0] = byte;
+        self.len += 1;
+        true
+    }
+
+    /// Takes the last byte kept.
+    pub fn pop(&mut self) -> Option<u8> {
+        self.len = self.len.checked_sub(1)?;
+        self.bytes.get(self.len).copied()
+    }
+}
+
+impl From<Option<u8>> for Lead {
+    fn from(byte: Option<u8>) -> Self {
+        let mut lead = Lead::default();
+        if let Some(byte) = byte {
+            lead.push_front(byte);
+        }
+        lead
+    }
+}

@@ -7,6 +7,8 @@ import base64
 import hashlib
 import io
 import re
+import socket
+import time
 from dataclasses import replace
 
 import pytest
@@ -26,6 +28,7 @@ from harness.programs import EMPTY_SIGNED_CHUNKS
 from harness.programs import SIGNED_TRAILER as SIGNED_TRAILER_DEVIATION
 from harness.programs import UNSIGNED_TRAILER as UNSIGNED_TRAILER_DEVIATION
 from harness.programs import UNSIGNED_TRAILER_CHECKSUM
+from test_faults import raw_head
 
 SIZES = [0, 1, 64 * 1024, 64 * 1024 + 1]
 
@@ -211,6 +214,26 @@ def test_truncated_and_mismatched_streams_leave_no_object(proxy, origin_s3, buck
     # Dropping a signed header breaks the signature first; unsigned, it would be 411.
     assert error_code(send_refused(proxy, missing)) in ("SignatureDoesNotMatch", "MissingContentLength")
     assert stored(origin_s3, bucket, "short") is None
+
+
+@pytest.mark.every_origin
+@pytest.mark.parametrize("size", [100, 3 * 64 * 1024])
+def test_an_upload_stopped_before_its_final_chunk_is_stored_nowhere(proxy, origin_s3, bucket, size):
+    """Found by a red team (2026-12-05): Ceph RGW stores a signed aws-chunked upload as soon as
+    its decoded length has arrived, before the final chunk and its signature; the filter held
+    back only the body's last byte, the CRLF after the data. The data's last byte now waits
+    with it until the final chunk verifies, so a client that stops there (or whose final
+    chunk would not verify) leaves nothing stored, with every origin; the whole upload still
+    goes through."""
+    data = data_of(size)
+    good = chunked_put(proxy.authority, f"/{bucket}/stopped", data, SIGNED)
+    final = good.body.rindex(b"0;chunk-signature=")
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall(raw_head(good, proxy.authority) + good.body[:final])
+        time.sleep(1)
+        assert stored(origin_s3, bucket, "stopped") is None
+    assert send(proxy.authority, good).status == 200
+    assert stored(origin_s3, bucket, "stopped") == data
 
 
 def resign_body(request: RawRequest, seed: str, data: bytes) -> bytes:

@@ -8,7 +8,7 @@ mod common;
 
 use common::{envoy_edit, s3_example};
 use s3_resign::aws_chunked::{Chains, ChunkError, ChunkedResigner, Trailer};
-use s3_resign::body_edits::edits;
+use s3_resign::body_edits::{edits, Lead};
 use s3_resign::memory_budget::MemoryBudget;
 use s3_resign::sigv4::amz_date::AmzDate;
 use s3_resign::sigv4::chunk_signing::ChunkChain;
@@ -321,28 +321,39 @@ fn completed_chunks_are_released_at_once_and_only_one_is_held() {
     let header = 5 + 17 + 64 + 2;
     assert_eq!(
         released,
-        3 * (header + 100_000 + 2) - 1,
-        "all three chunks out before the end, but for their last byte"
+        3 * (header + 100_000 + 2) - 3,
+        "all three chunks out before the end, but for the data's last byte and its CRLF"
     );
     assert_eq!(released + r.finish().unwrap().len(), body.len());
 }
 
-/// A body cut short right after a complete chunk: everything but the last byte goes on, so
-/// the origin never receives the whole `Content-Length`, and the end refuses it.
+/// A body cut short right after a complete chunk: everything but its last byte goes on, so
+/// the origin never receives the whole `Content-Length`, and the end refuses it. Once all the
+/// data is in, its last byte waits too, with its CRLF: Ceph RGW stores an upload as soon as
+/// its decoded length has arrived, before the final chunk (a red team, 2026-12-05).
 #[test]
 fn a_body_cut_after_a_complete_chunk_never_reaches_the_origin_whole() {
     let data = vec![5u8; 1000];
     let body = write_body(client(SEED), &[&data, &data], None, "\r\n");
     let final_chunk = "0;chunk-signature=\r\n\r\n".len() + 64;
-    let cut = &body[..body.len() - final_chunk];
-    for piece in [cut.len(), 1000, 7, 1] {
-        let mut r = resigner(SEED, Trailer::None, 2000);
-        let mut out = Vec::new();
-        for part in cut.chunks(piece) {
-            r.feed_into(part, &mut out).unwrap();
+    let chunk = "3e8;chunk-signature=\r\n".len() + 64 + 1000 + 2;
+    // After the last data chunk (all the data in), and after the first (half of it).
+    for (cut, kept) in [(body.len() - final_chunk, 3), (chunk, 1)] {
+        let cut = &body[..cut];
+        for piece in [cut.len(), 1000, 7, 1] {
+            let mut r = resigner(SEED, Trailer::None, 2000);
+            let mut out = Vec::new();
+            for part in cut.chunks(piece) {
+                r.feed_into(part, &mut out).unwrap();
+            }
+            assert_eq!(out.len(), cut.len() - kept, "pieces of {piece}");
+            assert_eq!(
+                out.last(),
+                cut.get(cut.len() - kept - 1),
+                "pieces of {piece}"
+            );
+            assert_eq!(r.finish(), Err(ChunkError::Truncated), "pieces of {piece}");
         }
-        assert_eq!(out.len(), cut.len() - 1, "pieces of {piece}");
-        assert_eq!(r.finish(), Err(ChunkError::Truncated), "pieces of {piece}");
     }
 }
 
@@ -358,21 +369,22 @@ fn complete_chunks_are_released_in_place_without_copies() {
     let release = r.feed(&mut first).unwrap();
     assert_eq!(
         (release.lead, release.prefix.len(), release.range.clone()),
-        (None, 0, 0..chunk - 1)
+        (Lead::default(), 0, 0..chunk - 1)
     );
     assert_eq!(r.held(), chunk / 2);
     // The next piece completes the held chunk (released as the prefix, after the byte that
-    // waited) and carries the third.
+    // waited) and carries the third, the last of the data: its last byte and CRLF wait for
+    // the final chunk.
     let mut second = body[chunk + chunk / 2..].to_vec();
     let release = r.feed(&mut second).unwrap();
-    assert_eq!(release.lead, Some(first[chunk - 1]));
+    assert_eq!(release.lead, Lead::from(Some(first[chunk - 1])));
     assert_eq!(release.prefix.len(), chunk);
     assert_eq!(
         release.range,
-        chunk - chunk / 2..chunk - chunk / 2 + chunk - 1
+        chunk - chunk / 2..chunk - chunk / 2 + chunk - 3
     );
     let mut out = first[..chunk - 1].to_vec();
-    out.extend(release.lead);
+    out.extend_from_slice(release.lead.as_slice());
     out.extend(&release.prefix);
     out.extend(&second[release.range]);
     out.extend(r.finish().unwrap());
@@ -734,7 +746,11 @@ fn held_chunks_draw_on_the_shared_budget_and_give_it_back() {
     let chunks_only = &body[..body.len() - final_chunk];
     let mut out3 = Vec::new();
     whole.feed_into(chunks_only, &mut out3).unwrap();
-    assert_eq!(out3.len(), chunks_only.len() - 1, "all but the last byte");
+    assert_eq!(
+        out3.len(),
+        chunks_only.len() - 3,
+        "all but the data's last byte and its CRLF"
+    );
     // An upload that fails gives back what it held.
     let mut failing = new();
     failing.feed_into(&body[..5_000], &mut Vec::new()).unwrap();

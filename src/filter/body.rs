@@ -9,7 +9,7 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
 use crate::body_checks::{carries_a_body, unexpected_body};
 use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
-use crate::body_edits;
+use crate::body_edits::{self, Lead};
 use crate::gateway::Forward;
 use crate::post_policy::{self, PostAuth, PostUpload, Verified};
 use crate::rejection::Rejection;
@@ -339,7 +339,7 @@ impl Stream {
             set_content_length(change)?;
         }
         Ok(BodyStep {
-            lead: None,
+            lead: Lead::default(),
             prefix: release.prefix,
             range: release.range,
             last,
@@ -410,7 +410,7 @@ fn digest_step(
         Vec::new()
     };
     Ok(BodyStep {
-        lead: release.lead,
+        lead: release.lead.into(),
         prefix: Vec::new(),
         range: release.range,
         last,
@@ -429,7 +429,7 @@ fn trailers_refused() -> Rejection {
 /// in place of the piece, and `last` after them.
 #[derive(Default)]
 struct BodyStep {
-    lead: Option<u8>,
+    lead: Lead,
     prefix: Vec<u8>,
     range: std::ops::Range<usize>,
     last: Vec<u8>,
@@ -440,7 +440,7 @@ struct BodyStep {
 impl BodyStep {
     /// Whether any of the body goes on.
     fn releases(&self) -> bool {
-        self.lead.is_some()
+        !self.lead.is_empty()
             || !self.prefix.is_empty()
             || !self.range.is_empty()
             || !self.last.is_empty()
