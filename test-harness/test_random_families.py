@@ -204,8 +204,9 @@ def step_difference(d, p, traits, plan) -> str | None:
         return None  # `Origin.expiry_refusal`
     if (d.status, d.code, p.status, p.code) == (400, traits.checksum_refusal, 400, "BadDigest"):
         return None  # `Origin.checksum_refusal`
-    if traits.resets_early_refusals and d.status and 400 <= d.status < 500 and (p.status, p.code) == (503, None):
-        return None  # the origin's answer lost to its reset (`Origin.resets_early_refusals`)
+    if traits.resets_early_refusals and d.status and 400 <= d.status < 500 and (
+            p.status, p.code) == (503, "ServiceUnavailable"):
+        return None  # the origin's answer lost to its reset (`Origin.resets_early_refusals`), Envoy's 503
     if d.status is None:
         return None if p.status in (502, 503) else "the origin closed the connection, the proxy answered"
     if d.ok != p.ok:
