@@ -281,7 +281,7 @@ impl ChunkedResigner {
         } else {
             1
         };
-        while self.kept.as_slice().len() < keep {
+        while self.kept.len() < keep {
             let byte = if release.range.end > release.range.start {
                 release.range.end -= 1;
                 input.get(release.range.end).copied()
@@ -289,10 +289,8 @@ impl ChunkedResigner {
                 // Nothing new (or not enough) went on: what was kept stays back.
                 release.prefix.pop().or_else(|| release.lead.pop())
             };
-            match byte {
-                Some(byte) if self.kept.push_front(byte) => {}
-                _ => break,
-            }
+            let Some(byte) = byte else { break };
+            self.kept.push_front(byte);
         }
         Ok(release)
     }

@@ -56,19 +56,21 @@ impl Lead {
         self.bytes.get(..self.len).unwrap_or_default()
     }
 
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
-    /// Puts `byte` before the bytes kept; false when there is no room.
-    pub fn push_front(&mut self, byte: u8) -> bool {
-        if self.len == Self::MAX {
-            return false;
+    /// Puts `byte` before the bytes kept, if there is room (callers keep at most `MAX`).
+    pub fn push_front(&mut self, byte: u8) {
+        if self.len < Self::MAX {
+            self.bytes.copy_within(..self.len, 1);
+            self.bytes[0] = byte;
+            self.len += 1;
         }
-        self.bytes.copy_within(..self.len, 1);
-        self.bytes[0] = byte;
-        self.len += 1;
-        true
     }
 
     /// Takes the last byte kept.
