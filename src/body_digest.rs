@@ -26,7 +26,8 @@
 //!
 //! How much is held until the digest matches (`Hold`): object data (PutObject, UploadPart)
 //! goes on as it arrives but for its last byte, since an origin stores an object only once it
-//! has all of `Content-Length`; a document is held whole (bounded by `MAX_DOCUMENT_BYTES` and
+//! has all of `Content-Length` (in aws-chunked framing, the digest is compared as soon as the
+//! data is all in, before the trailer); a document is held whole (bounded by `MAX_DOCUMENT_BYTES` and
 //! the VM's memory budget), since the padding after its end is the sender's choice. Plain
 //! Rust, no proxy-wasm: the filter applies it (`src/filter/`).
 
@@ -303,6 +304,8 @@ pub struct Release {
 pub struct BodyDigest {
     check: BodyCheck,
     digest: Option<RunningDigest>,
+    /// Whether the digest, taken once all the data was in, matched.
+    matched: bool,
     /// The aws-chunked framing the digest's data is read from, if any.
     chunks: Option<ChunkDecoder>,
     /// What has arrived and not gone on: the last byte, or the whole document.
@@ -317,6 +320,7 @@ impl BodyDigest {
     pub fn new(check: BodyCheck, budget: Rc<MemoryBudget>) -> Self {
         BodyDigest {
             digest: check.expected.map(RunningDigest::new),
+            matched: false,
             chunks: match check.framing {
                 Framing::AwsChunked { trailers, .. } => Some(ChunkDecoder::new(trailers)),
                 Framing::Plain => None,
@@ -388,6 +392,18 @@ impl BodyDigest {
         if let Some(chunks) = &self.chunks {
             self.check_length(chunks, |actual, declared| actual <= declared)?;
         }
+        // The data is all in: its digest is compared now, before any of this piece goes on.
+        // An origin may store the object once it has the data the request declares, before
+        // the final chunk and trailer (Ceph does so with signed chunks, a red team found,
+        // 2026-12-05), so the body's last byte held back would hold back only the trailer's.
+        let declared = self.declared_length();
+        if self
+            .chunks
+            .as_ref()
+            .is_some_and(|c| c.data_complete(declared))
+        {
+            self.check_digest()?;
+        }
         match self.check.hold {
             Hold::LastByte => {
                 let lead = self.held.pop();
@@ -419,6 +435,25 @@ impl BodyDigest {
         }
     }
 
+    /// The data's length an aws-chunked body declares (`x-amz-decoded-content-length`).
+    fn declared_length(&self) -> Option<u64> {
+        match self.check.framing {
+            Framing::AwsChunked { decoded_length, .. } => decoded_length,
+            Framing::Plain => None,
+        }
+    }
+
+    /// Compares the data's digest, once all of it is in (a second call answers as the first).
+    fn check_digest(&mut self) -> Result<(), BodyError> {
+        if let Some(digest) = self.digest.take() {
+            self.matched = digest.matches();
+        }
+        match self.check.expected {
+            Some(expected) if !self.matched => Err(BodyError::Mismatch(expected)),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the chunks' length so far stands `in_bounds` of the one
     /// `x-amz-decoded-content-length` declares, if it is given.
     fn check_length(
@@ -447,16 +482,11 @@ impl BodyDigest {
                 .map_err(BodyError::Framing)
                 .and_then(|()| self.check_length(chunks, |actual, declared| actual == declared)),
         };
-        let digest = self.digest.take();
+        let digest = self.check_digest();
         let held = std::mem::take(&mut self.held);
         self.reservation.resize(0);
         framed?;
-        match self.check.expected {
-            Some(expected) if !digest.is_some_and(RunningDigest::matches) => {
-                Err(BodyError::Mismatch(expected))
-            }
-            _ => Ok(held),
-        }
+        digest.map(|()| held)
     }
 }
 
@@ -716,6 +746,55 @@ mod tests {
             stream_with(framing_only(), &[smuggled]).1,
             Err(BodyError::Framing(_))
         ));
+    }
+
+    /// Its digest is compared once the data is all in, before the piece that completes it goes
+    /// on: an origin that stores once it has the declared length, before the trailer (Ceph
+    /// does with signed chunks), never has all of another body's data (a red team, 2026-12-05:
+    /// the body's last byte was held, and that was the trailer's).
+    #[test]
+    fn an_aws_chunked_body_never_gives_up_all_its_data_before_the_digest_matches() {
+        let data = b"hello0123456789";
+        let other = b"5\r\nHELLO\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        let data_end = 3 + 5 + 2 + 3 + 10;
+        assert_eq!(&other[data_end - 2..data_end + 2], b"89\r\n");
+        let crc32 = Trailers::announced(Some(b"x-amz-checksum-crc32")).unwrap();
+        let expected = md5_of(data);
+        let chunked = || {
+            let check = BodyCheck {
+                expected: Some(expected),
+                hold: Hold::LastByte,
+                framing: Framing::AwsChunked {
+                    trailers: crc32,
+                    decoded_length: Some(data.len() as u64),
+                },
+            };
+            BodyDigest::new(check, MemoryBudget::new(1 << 20))
+        };
+        for first in 0..=other.len() {
+            for second in first..=other.len() {
+                let pieces = [&other[..first], &other[first..second], &other[second..]];
+                let (before, end) = stream_with(chunked(), &pieces);
+                assert_eq!(end, Err(BodyError::Mismatch(expected)), "{first} {second}");
+                let at = format!("cut at {first} and {second}: {before:?}");
+                assert!(before.len() < data_end, "{at}");
+                // The piece that completed the data went on not at all.
+                let completing = [first, second, other.len()]
+                    .into_iter()
+                    .find(|&end| end >= data_end)
+                    .unwrap();
+                let start = [0, first, second]
+                    .into_iter()
+                    .filter(|&s| s < completing)
+                    .max();
+                assert!(before.len() <= start.unwrap_or(0), "{at}");
+            }
+        }
+        // The right data goes on whole, and the trailer's last byte waits for the end.
+        let body = b"5\r\nhello\r\nA\r\n0123456789\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        let (before, end) = stream_with(chunked(), &[&body[..data_end], &body[data_end..]]);
+        assert_eq!(before, body[..body.len() - 1]);
+        assert_eq!(end.as_deref(), Ok(&body[..]));
     }
 
     #[test]

@@ -116,6 +116,17 @@ impl ChunkDecoder {
         self.decoded
     }
 
+    /// Whether every byte of data has arrived: the final chunk has been read, or the data
+    /// comes to `declared`, the length the request declares (a size line announcing more is
+    /// refused by the caller).
+    pub fn data_complete(&self, declared: Option<u64>) -> bool {
+        match self.state {
+            State::Data(_) => false,
+            State::Trailer | State::Done(_) => true,
+            State::Size | State::DataEnd(_) => declared == Some(self.decoded),
+        }
+    }
+
     /// Takes the next piece of the encoded body, handing `data` every piece of chunk data in it,
     /// in order. The error says what is malformed.
     pub fn feed(

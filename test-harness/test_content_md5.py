@@ -31,6 +31,7 @@ from harness.chunked import UNSIGNED_TRAILER
 from harness.clients import RawRequest, content_md5, presign, send, send_h2, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from harness.programs import UNSIGNED_TRAILER as UNSIGNED_TRAILER_DEVIATION
+from test_faults import parsed, raw_head
 from test_rejections import error_code
 from test_security import assert_object
 
@@ -288,6 +289,34 @@ def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin,
     r = send(proxy.authority, RawRequest("PUT", captured.target, captured.headers, body))
     assert r.status == 200, r.body
     assert_object(origin_s3, bucket, "slot", data)
+
+
+@pytest.mark.every_origin
+def test_an_unsigned_chunked_replay_is_refused_once_its_data_is_in(proxy, origin_s3, bucket):
+    """Noticed by a red team (2026-12-05): the filter compared the signed digest of an
+    unsigned-chunk body at its end, holding back only its last byte, the trailer's. An origin
+    that stores an upload once it has the data `x-amz-decoded-content-length` declares, before
+    the final chunk and trailer (Ceph does so with signed chunks), would have stored a replay's
+    other data first. The digest is compared once the data is all in, before the piece that
+    completes it goes on: a replay whose sender stops after its data is refused then, and the
+    origin never has all of it."""
+    origin_s3.put_object(Bucket=bucket, Key="slot", Body=b"original")
+    data, other = b"approved-file-contents", b"ATTACKER-file-contents"
+    body = unsigned_chunks(data, "x-amz-checksum-crc32")
+    headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(data)),
+               "Content-Length": str(len(body)), "X-Amz-Trailer": "x-amz-checksum-crc32",
+               "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()}
+    captured = sign_header(proxy.authority, "PUT", f"/{bucket}/slot", headers, b"", payload_hash=UNSIGNED_TRAILER)
+    replayed = RawRequest("PUT", captured.target, captured.headers, unsigned_chunks(other, "x-amz-checksum-crc32"))
+    data_end = replayed.body.index(b"\r\n0\r\n") + 2
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall(raw_head(replayed, proxy.authority) + replayed.body[:data_end])
+        answer = b""
+        while b"</Error>" not in answer and (more := sock.recv(65536)):
+            answer += more
+        r = parsed(answer)
+        assert (r.status, error_code(r)) == (400, "BadDigest"), answer
+    assert_object(origin_s3, bucket, "slot", b"original")
 
 
 @pytest.mark.every_origin
