@@ -31,7 +31,7 @@ from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
 from .clients import RawRequest, content_md5, presign, quote_key, sign_header, target_of
 from .random_families import (FORM_KEY_REFUSAL, REFUSED_COPY_SOURCE, Context, Plan, Result, _boto, _send_reading_early_answers, _target,
                               leaves_its_place, list_parts_of, sign_v2, sign_v4_instead)
-from .random_requests import Origin, copy_source_refused
+from .random_requests import Origin, copy_source_refused, form_key
 
 
 # What differs between the two sides' answers without being what the request did: the bucket's
@@ -334,6 +334,7 @@ def _windows(plan: Plan, rng: random.Random, origin: Origin) -> None:
         plan.refused_by_design = ("an X-Amz-Expires over a week", 400, "AuthorizationQueryParametersError")
 
     if what == "form":
+        plan.key = form_key(plan.key, plan.key2, origin)
         # an expired policy is refused first (403 AccessDenied), as at the origin
         if leaves_its_place(plan.key) and expires > 1:
             plan.refused_by_design = FORM_KEY_REFUSAL

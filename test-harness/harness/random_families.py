@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put, crc32_checksum
 from .clients import RawRequest, Response, content_md5, presign, quote_key, sign_header, target_of
-from .random_requests import Origin, copy_source_refused, _file_and_directory, key, meta_value
+from .random_requests import Origin, copy_source_refused, form_key, _file_and_directory, key, meta_value
 
 FAMILIES = ["sigv2", "chunked", "multipart", "copy", "delete_objects", "post_form"]
 
@@ -254,6 +254,8 @@ def _sigv2(plan: Plan, rng: random.Random, origin: Origin) -> None:
         method = "PUT"
         k = plan.key2
         headers["x-amz-copy-source"] = None  # the side's bucket, filled in when sent
+        if copy_source_refused(plan.key):
+            plan.refused_by_design = (REFUSED_COPY_SOURCE, 400, "InvalidArgument")
         if rng.random() < 0.5:
             headers["x-amz-metadata-directive"] = rng.choice(["COPY", "REPLACE"])
             if headers["x-amz-metadata-directive"] == "REPLACE" and rng.random() < 0.7:
@@ -500,6 +502,7 @@ FORM_KEY_REFUSAL = ("a form key beginning with '/' or with a '.' or '..' segment
 
 
 def _post_form(plan: Plan, rng: random.Random, origin: Origin) -> None:
+    plan.key = form_key(plan.key, plan.key2, origin)
     data = rng.randbytes(rng.choice([0, 1, 10, 100, 3000]))
     conditions, fields, posted = [], {}, {}
     broken = []
