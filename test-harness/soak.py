@@ -8,11 +8,15 @@ processes at a sustained rate for a while (10 minutes by default), then the verd
   code by error code.
 
 Traffic: valid presigned GET and PUT, header-signed PUT and GET (botocore's signer), signed
-aws-chunked uploads with and without a signed trailer; and 20% invalid or malicious requests
-from the attack classes of SECURITY.md: an unsigned x-amz-* header on a presigned PUT, a vendor
-header on a signed DELETE, a forged signature, an expired URL, a host the proxy does not serve,
-an anonymous PUT, a SigV2 URL with a parameter its signature does not cover, a chunk whose data
-was changed, a signed trailer dropped, a chunk larger than allowed.
+aws-chunked uploads with and without a signed trailer, unsigned-chunk uploads with a CRC
+trailer bound by a signed Content-MD5 (the SDKs' over HTTPS), DeleteObjects (a document held
+whole until its digest matches), browser form uploads (held by the VM's budget until their
+policy is read); and 20% invalid or malicious requests from the attack classes of SECURITY.md:
+an unsigned x-amz-* header on a presigned PUT, a vendor header on a signed DELETE, a forged
+signature, an expired URL, a host the proxy does not serve, an anonymous PUT, a SigV2 URL with
+a parameter its signature does not cover, a chunk whose data was changed, a signed trailer
+dropped, a chunk larger than allowed, a captured unsigned-chunk upload or DeleteObjects
+replayed with another body, a form posting a field its policy forbids.
 
     make soak                                   # 10 minutes
     SOAK_SECONDS=120 make soak                  # shorter
@@ -38,8 +42,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Envoy, filter_config_json, render, start_origin  # noqa: E402
-from harness.chunked import SIGNED, SIGNED_TRAILER, chunked_put  # noqa: E402
-from harness.clients import RawRequest, presign, s3_client, send, sign_header  # noqa: E402
+import requests  # noqa: E402
+
+from harness.chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put  # noqa: E402
+from harness.clients import RawRequest, content_md5, presign, s3_client, send, sign_header, target_of  # noqa: E402
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET  # noqa: E402
 
 MAX_CHUNK = 64 * 1024
@@ -71,16 +77,47 @@ class Traffic:
         self.authority, self.bucket, self.worker, self.rng = authority, bucket, worker, rng
         self.small = bytes(rng.randrange(256) for _ in range(4096))
         self.upload = bytes(rng.randrange(256) for _ in range(150_000))
+        self.s3 = s3_client(f"http://{authority}")
+
+    def name(self) -> str:
+        # A fixed set of keys per worker, overwritten: the origin's disk stays small.
+        return f"w{self.worker}-{self.rng.randrange(20)}"
 
     def key(self) -> str:
-        # A fixed set of keys per worker, overwritten: the origin's disk stays small.
-        return f"/{self.bucket}/w{self.worker}-{self.rng.randrange(20)}"
+        return f"/{self.bucket}/{self.name()}"
+
+    def unsigned_chunks(self, key: str, data: bytes) -> RawRequest:
+        """An upload as the SDKs send one over HTTPS (unsigned chunks, a CRC trailer), bound
+        to `self.small` by its signed Content-MD5."""
+        return chunked_put(self.authority, key, data, UNSIGNED_TRAILER, chunk_size=1024,
+                           extra_headers={"Content-MD5": content_md5(self.small)})
+
+    def delete_objects(self, names: list[str], sent: list[str] | None = None) -> RawRequest:
+        """A DeleteObjects of `names`, its payload signed; sent with the document of `sent`."""
+        def document(keys):
+            return ("<Delete>" + "".join(f"<Object><Key>{k}</Key></Object>" for k in keys) + "</Delete>").encode()
+        body = document(names)
+        signed = sign_header(self.authority, "POST", f"/{self.bucket}?delete",
+                             {"Content-MD5": content_md5(body), "Content-Type": "application/xml"}, body)
+        return replace(signed, body=document(sent)) if sent else signed
+
+    def form(self, posted: dict | None = None) -> RawRequest:
+        """A browser form (boto3's `generate_presigned_post`) uploading `self.small`; `posted`
+        fields are sent in place of the form's own."""
+        form = self.s3.generate_presigned_post(
+            Bucket=self.bucket, Key=self.name(), Fields={"Content-Type": "text/plain"},
+            Conditions=[{"Content-Type": "text/plain"}, ["content-length-range", 0, 8192]], ExpiresIn=300)
+        prepared = requests.Request("POST", form["url"], data={**form["fields"], **(posted or {})},
+                                    files={"file": ("f.bin", self.small, "application/octet-stream")}).prepare()
+        return RawRequest("POST", target_of(form["url"]), [("Content-Type", prepared.headers["Content-Type"])],
+                          prepared.body)
 
     # (name, weight, build) -> build returns (request, status, kind, code, mid_stream)
     def valid(self):
         a, r = self.authority, self.rng
-        choice = r.choices(["presigned_get", "presigned_put", "header_put", "header_get", "chunked", "chunked_trailer"],
-                           [20, 15, 20, 15, 15, 15])[0]
+        choice = r.choices(["presigned_get", "presigned_put", "header_put", "header_get", "chunked", "chunked_trailer",
+                            "unsigned_chunks", "delete_objects", "form"],
+                           [20, 15, 20, 15, 15, 15, 10, 5, 10])[0]
         key = f"/{self.bucket}/seeded-{r.randrange(8)}" if choice.endswith("get") else self.key()
         if choice == "presigned_get":
             return choice, presign(a, "GET", key), 200, "presigned_v4", None
@@ -91,6 +128,12 @@ class Traffic:
             return choice, sign_header(a, "PUT", key, {"Content-Type": "application/octet-stream"}, self.small), 200, "header_v4", None
         if choice == "header_get":
             return choice, sign_header(a, "GET", key), 200, "header_v4", None
+        if choice == "unsigned_chunks":
+            return choice, self.unsigned_chunks(key, self.small), 200, "header_v4", None
+        if choice == "delete_objects":
+            return choice, self.delete_objects([self.name(), self.name()]), 200, "header_v4", None
+        if choice == "form":
+            return choice, self.form(), 204, "post_policy", None
         mode = SIGNED if choice == "chunked" else SIGNED_TRAILER
         return choice, chunked_put(a, key, self.upload, mode, chunk_size=MAX_CHUNK), 200, "chunked_v4", None
 
@@ -98,7 +141,8 @@ class Traffic:
         a, r = self.authority, self.rng
         key = self.key()
         choice = r.choice(["unsigned_amz", "vendor_header", "forged", "expired", "unserved_host", "anonymous",
-                           "v2_unsigned_param", "chunk_data", "trailer_dropped", "oversize_chunk"])
+                           "v2_unsigned_param", "chunk_data", "trailer_dropped", "oversize_chunk", "chunks_replayed",
+                           "delete_replayed", "form_policy"])
         if choice == "unsigned_amz":
             url = presign(a, "PUT", key)
             return choice, RawRequest("PUT", url.target, [("x-amz-acl", "public-read")], self.small), 403, None, "AccessDenied"
@@ -131,6 +175,15 @@ class Traffic:
             final = good.body.rindex(b";chunk-signature=")
             body = good.body[: good.body.index(b"\r\n", final) + 2] + b"\r\n"
             return choice, replace(good, body=body).with_header("Content-Length", str(len(body))), 400, "chunked_v4", "InvalidRequest"
+        if choice == "chunks_replayed":
+            captured = self.unsigned_chunks(key, self.small)
+            other = self.unsigned_chunks(key, self.small[::-1])
+            return choice, replace(captured, body=other.body), 400, "header_v4", "BadDigest"
+        if choice == "delete_replayed":
+            replayed = self.delete_objects([self.name()], sent=["seeded-0", "seeded-1"])
+            return choice, replayed, 400, "header_v4", "XAmzContentSHA256Mismatch"
+        if choice == "form_policy":
+            return choice, self.form({"Content-Type": "application/evil"}), 403, "post_policy", "AccessDenied"
         big = chunked_put(a, key, self.upload, SIGNED, chunk_size=2 * MAX_CHUNK)
         return choice, big, 400, "chunked_v4", "InvalidRequest"
 
@@ -161,7 +214,7 @@ def client(worker: int, authority: str, bucket: str, seconds: float, rate: float
             got = (response.status, error_code(response.body) if response.status >= 400 else "")
         except (ConnectionError, OSError) as e:
             # A body refused mid-stream may reset the connection while the client still sends.
-            if kind == "chunked_v4" and code:
+            if kind and code:
                 resets[name] += 1
                 continue
             got = (0, type(e).__name__)
@@ -251,7 +304,7 @@ def main() -> int:
     total = sum(sent.values())
     invalid = sum(n for name, n in sent.items() if name in (
         "unsigned_amz", "vendor_header", "forged", "expired", "unserved_host", "anonymous", "v2_unsigned_param",
-        "chunk_data", "trailer_dropped", "oversize_chunk"))
+        "chunk_data", "trailer_dropped", "oversize_chunk", "chunks_replayed", "delete_replayed", "form_policy"))
     elapsed = samples[-1][0]
     print(f"\nsent {total} requests in {elapsed:.0f} s ({total / elapsed:.1f}/s), {invalid} invalid ({invalid / total:.1%})")
     for name, n in sorted(sent.items()):
