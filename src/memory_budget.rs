@@ -29,6 +29,8 @@ pub struct MemoryBudget {
     /// at once and counted nowhere, they let a client reopening forms as fast as the tick
     /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
     taken_back: Cell<usize>,
+    /// The VM's time (`tell_time`) when this budget's filter last began a stream, or was made.
+    last_served: Cell<u64>,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -53,9 +55,26 @@ thread_local! {
 /// take what another's uploads need (a review of the first version).
 pub const MAX_HELD_IN_A_VM: usize = 256 * 1024 * 1024;
 
+/// How long after its filter last began a stream a budget still counts among those the VM's
+/// room is shared between (`MemoryBudget::scaled`), in seconds. Envoy keeps a replaced
+/// configuration, and its budget, until the listener's drain time has passed (600 s by
+/// default), connections or not: counted for as long, every listener update shrank every
+/// budget of the VM for ten minutes, and a key's share of a 256 MiB budget fell below one
+/// 64 MiB chunk at the first update (a red team, 2026-12-05).
+pub const SERVING_FOR_SECONDS: u64 = 20;
+
 thread_local! {
-    /// The limits of the budgets alive in this VM, added up.
-    static LIMITS_IN_THIS_VM: Cell<usize> = const { Cell::new(0) };
+    /// The budgets of this VM (alive or not: a dropped one is skipped, and pruned when the
+    /// next is made).
+    static BUDGETS_IN_THIS_VM: RefCell<Vec<Weak<MemoryBudget>>> = const { RefCell::new(Vec::new()) };
+    /// The VM's time in seconds, as its streams and ticks last read the clock.
+    static VM_TIME: Cell<u64> = const { Cell::new(0) };
+}
+
+/// What the clock says, read by a stream or a tick: budgets whose filters have served nothing
+/// for `SERVING_FOR_SECONDS` by it no longer count among the VM's.
+pub fn tell_time(now: u64) {
+    VM_TIME.with(|time| time.set(time.get().max(now)));
 }
 
 /// Bytes reserved now by every budget of this VM.
@@ -71,8 +90,7 @@ impl MemoryBudget {
     /// A budget of which one access key may hold at most `per_owner`, and the streams not yet
     /// verified at most `unverified` together.
     pub fn shared(limit: usize, per_owner: usize, unverified: usize) -> Rc<Self> {
-        LIMITS_IN_THIS_VM.with(|sum| sum.set(sum.get().saturating_add(limit)));
-        Rc::new(MemoryBudget {
+        let budget = Rc::new(MemoryBudget {
             limit,
             used: Cell::new(0),
             per_owner: per_owner.min(limit),
@@ -81,7 +99,27 @@ impl MemoryBudget {
             waiting: RefCell::new(VecDeque::new()),
             by_network: RefCell::new(Vec::new()),
             taken_back: Cell::new(0),
-        })
+            last_served: Cell::new(VM_TIME.with(Cell::get)),
+        });
+        BUDGETS_IN_THIS_VM.with(|budgets| {
+            if let Ok(mut budgets) = budgets.try_borrow_mut() {
+                budgets.retain(|b| b.strong_count() > 0);
+                budgets.push(Rc::downgrade(&budget));
+            }
+        });
+        budget
+    }
+
+    /// Its filter begins a stream: the budget counts among the VM's (`scaled`) for
+    /// `SERVING_FOR_SECONDS` more.
+    pub fn serving(&self) {
+        self.last_served.set(VM_TIME.with(Cell::get));
+    }
+
+    /// Whether it counts among the budgets the VM's room is shared between: it holds
+    /// something, or its filter has served lately.
+    fn in_use(&self, now: u64) -> bool {
+        self.used.get() > 0 || now < self.last_served.get().saturating_add(SERVING_FOR_SECONDS)
     }
 
     /// Charges `bytes` to the unverified streams' share for a browser form from `from` whose
@@ -327,10 +365,23 @@ impl MemoryBudget {
     }
 
     /// `bytes` of this budget's limits (the whole, a key's share, the unverified streams'),
-    /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when the VM's budgets add up
-    /// to more.
+    /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when the limits of the VM's
+    /// budgets in use (this one, those holding something, those whose filters served lately)
+    /// add up to more.
     fn scaled(&self, bytes: usize) -> usize {
-        let sum = LIMITS_IN_THIS_VM.with(Cell::get);
+        let now = VM_TIME.with(Cell::get);
+        let Some(others) = BUDGETS_IN_THIS_VM.with(|budgets| {
+            let budgets = budgets.try_borrow().ok()?;
+            let in_use = budgets.iter().filter_map(Weak::upgrade);
+            Some(
+                in_use
+                    .filter(|b| !std::ptr::eq(&**b, self) && b.in_use(now))
+                    .fold(0usize, |sum, b| sum.saturating_add(b.limit)),
+            )
+        }) else {
+            return 0;
+        };
+        let sum = others.saturating_add(self.limit);
         if sum <= MAX_HELD_IN_A_VM {
             return bytes;
         }
@@ -343,9 +394,9 @@ impl MemoryBudget {
             Some(total) if total <= self.scaled(self.limit) => total,
             _ => return false,
         };
-        // Shares shrink when a budget is added (a listener, a configuration reloaded while the
-        // old one drains) and the older ones keep what they hold: the VM's total stays bounded
-        // all the same (a review of the shares).
+        // Shares shrink when a budget comes into use (a listener, a configuration reloaded
+        // while the old one drains, a listener serving again) and the others keep what they
+        // hold: the VM's total stays bounded all the same (a review of the shares).
         if held_in_this_vm().saturating_add(bytes) > MAX_HELD_IN_A_VM {
             return false;
         }
@@ -392,12 +443,6 @@ impl MemoryBudget {
         let given = bytes.min(used);
         self.used.set(used - given);
         HELD_IN_THIS_VM.with(|held| held.set(held.get().saturating_sub(given)));
-    }
-}
-
-impl Drop for MemoryBudget {
-    fn drop(&mut self) {
-        LIMITS_IN_THIS_VM.with(|sum| sum.set(sum.get().saturating_sub(self.limit)));
     }
 }
 
@@ -670,6 +715,42 @@ mod tests {
         assert!(!Reservation::new(second.clone()).resize(1));
         drop(held);
         assert!(Reservation::new(second).resize(MAX_HELD_IN_A_VM / 2));
+    }
+
+    /// Envoy keeps a replaced configuration until its listener's drain time has passed, with
+    /// no connection left (a red team, 2026-12-05): its budget counts while it holds something
+    /// or while its filter has served lately, and no longer.
+    #[test]
+    fn a_budget_whose_filter_serves_no_more_leaves_the_others_their_room() {
+        const HALF: usize = MAX_HELD_IN_A_VM / 2;
+        tell_time(1_000);
+        let old = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        let new = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        let mut held = Reservation::new(new.clone());
+        assert!(held.resize(HALF) && !held.resize(HALF + 1));
+        // The new configuration serves on; the replaced one, nothing.
+        tell_time(1_000 + SERVING_FOR_SECONDS - 1);
+        new.serving();
+        assert!(!held.resize(HALF + 1));
+        tell_time(1_000 + SERVING_FOR_SECONDS);
+        new.serving();
+        assert!(held.resize(MAX_HELD_IN_A_VM));
+        // A stream of the old one (a connection still open on it) has it counted again: it
+        // finds the VM full, and the new one's share is half again.
+        old.serving();
+        assert!(!Reservation::new(old.clone()).resize(1));
+        assert!(held.resize(HALF) && !held.resize(HALF + 1));
+        // What a budget holds keeps it counted, however long ago its filter served.
+        let mut old_held = Reservation::new(old.clone());
+        assert!(old_held.resize(10));
+        tell_time(10_000);
+        new.serving();
+        assert!(!held.resize(HALF + 1));
+        drop(old_held);
+        assert!(held.resize(MAX_HELD_IN_A_VM));
+        drop(held);
+        assert_all_given_back(&new);
+        assert_all_given_back(&old);
     }
 
     #[test]

@@ -16,6 +16,7 @@ from harness.programs import free_port
 from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from harness.chunked import chunked_put
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
+from test_chunked import error_code, send_refused
 
 
 def test_counters_after_known_traffic(make_proxy, bucket):
@@ -54,6 +55,7 @@ def test_counters_after_known_traffic(make_proxy, bucket):
 
 README = ROOT / "README.md"
 VM_MEMORY = "wasmcustom.s3_resign_vm_memory_bytes"
+HELD = "wasmcustom.s3_resign_chunk_memory_held_bytes"
 
 
 def serve_on_every_worker(envoy: Envoy, workers: int) -> None:
@@ -72,7 +74,7 @@ def test_the_memory_gauges_add_up_over_the_workers(origin, bucket):
     """Found by a day-two walk-through (2026-12-01): every worker's VM set the shared gauges to
     its own value, so with two workers they showed whichever reported last. Each VM now adds
     its change: the gauges are the sums, and held bytes return to 0 when uploads end."""
-    held = "wasmcustom.s3_resign_chunk_memory_held_bytes"
+    held = HELD
     sums = {}
     for workers in (1, 3):
         config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
@@ -163,6 +165,54 @@ def test_listener_updates_count_a_load_per_vm_and_a_refused_one_once(origin, buc
         assert envoy.counter(invalid) == 1
         assert envoy.counter(ok) == loads
         assert send(envoy.authority, url).status == 404
+
+
+# How long a budget counts among the VM's after its filter last began a stream
+# (`memory_budget::SERVING_FOR_SECONDS`).
+SERVING_FOR_SECONDS = 20
+
+
+def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
+    """A red team (2026-12-05): Envoy keeps a replaced configuration until the listener's drain
+    time has passed (600 s by default), connections or not, and its budget counted among the
+    VM's for as long, so every listener update shrank the room of every upload in the VM for
+    ten minutes, the updates' shrinks stacking. A budget now counts while it holds something or
+    while its filter has served in the last 20 s: a replaced one gives its room back then."""
+    mib = 1024 * 1024
+    other = {"access_key_id": "OTHERKEY", "secret_access_key": "other-secret",
+             "origin_access_key_id": origin.access_key, "origin_secret_access_key": origin.secret_key}
+
+    def config(i: int) -> str:
+        # Two keys: one may hold half of the budget, 128 MiB.
+        base = json.loads(filter_config_json(origin))
+        base.update(chunk_memory_budget_bytes=256 * mib, max_chunk_size_bytes=32 * mib,
+                    credentials=base["credentials"] + [other],
+                    public_domains=base["public_domains"] + [f"update{i}.test"])
+        return json.dumps(base)
+
+    def served_by(envoy, i: int) -> bool:
+        """Whether the worker serves under configuration `i` (it alone serves its domain)."""
+        authority = f"update{i}.test:{envoy.port}"
+        return send(authority, presign(authority, "GET", f"/{bucket}/absent")).status == 404
+
+    lds = ListenerUpdates(origin, tmp_path)
+    with Envoy(lds.config) as envoy:
+        for i in range(1, 5):
+            lds.publish(config(i))
+            deadline = time.monotonic() + 10
+            while not served_by(envoy, i):
+                assert time.monotonic() < deadline, f"configuration {i} never served"
+                time.sleep(0.05)
+        upload = chunked_put(envoy.authority, f"/{bucket}/big", bytes(32 * mib), chunk_size=32 * mib)
+        # Four budgets that have served within 20 s, 1,024 MiB together: each scaled to a
+        # quarter, a key's share to 32 MiB, short of one chunk and its CRLF.
+        r = send_refused(envoy, upload)
+        assert r is None or (r.status, error_code(r)) == (503, "SlowDown")
+        assert envoy.prometheus().get('s3_resign_rejections_total{code="SlowDown"}') == 1
+        # The replaced ones have served nothing since: the newest has its whole room.
+        time.sleep(SERVING_FOR_SECONDS + 1)
+        assert send(envoy.authority, upload).status == 200
+        assert envoy.counter(HELD) == 0
 
 
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):

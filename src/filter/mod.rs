@@ -9,7 +9,7 @@ use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
 use crate::held_body::HoldClock;
-use crate::memory_budget::MemoryBudget;
+use crate::memory_budget::{self, MemoryBudget};
 use crate::origin_refusals::Ticket;
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -134,6 +134,7 @@ impl RootContext for Root {
         let Ok(now_ms) = host::unix_millis() else {
             return;
         };
+        memory_budget::tell_time(now_ms / 1000);
         let backlog =
             filters
                 .silent_holds
@@ -161,6 +162,9 @@ impl RootContext for Root {
         // root context, so its report stayed in the summed gauge for good (1.2 MB a push; a
         // red team on state, 2026-12-02). No host call unless the memory changed.
         self.counters.memory();
+        if let Some(filters) = &self.filters {
+            filters.budget.serving();
+        }
         Some(Box::new(Stream {
             filters: self.filters.clone(),
             counters: self.counters.clone(),
@@ -360,6 +364,7 @@ impl HttpContext for Stream {
                 let Ok(now) = host::unix_seconds() else {
                     return self.internal_error(self.head, "cannot read the clock");
                 };
+                memory_budget::tell_time(now);
                 let decision = gateway.decide(&req, now);
                 self.counters
                     .presigned_cache(gateway, &filters.cache_reported);
