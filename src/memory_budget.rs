@@ -29,8 +29,11 @@ pub struct MemoryBudget {
     /// at once and counted nowhere, they let a client reopening forms as fast as the tick
     /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
     taken_back: Cell<usize>,
-    /// The VM's time (`tell_time`) when this budget's filter last began a stream, or was made.
-    last_served: Cell<u64>,
+    /// The plugin configuration's name it was made for (`succeed`), if known.
+    lineage: RefCell<Option<Rc<str>>>,
+    /// Whether a budget made later for the same name has replaced it: it then weighs what it
+    /// holds, not its limit, among the VM's budgets (`scaled`).
+    superseded: Cell<bool>,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -55,26 +58,10 @@ thread_local! {
 /// take what another's uploads need (a review of the first version).
 pub const MAX_HELD_IN_A_VM: usize = 256 * 1024 * 1024;
 
-/// How long after its filter last began a stream a budget still counts among those the VM's
-/// room is shared between (`MemoryBudget::scaled`), in seconds. Envoy keeps a replaced
-/// configuration, and its budget, until the listener's drain time has passed (600 s by
-/// default), connections or not: counted for as long, every listener update shrank every
-/// budget of the VM for ten minutes, and a key's share of a 256 MiB budget fell below one
-/// 64 MiB chunk at the first update (a red team, 2026-12-05).
-pub const SERVING_FOR_SECONDS: u64 = 20;
-
 thread_local! {
     /// The budgets of this VM (alive or not: a dropped one is skipped, and pruned when the
     /// next is made).
     static BUDGETS_IN_THIS_VM: RefCell<Vec<Weak<MemoryBudget>>> = const { RefCell::new(Vec::new()) };
-    /// The VM's time in seconds, as its streams and ticks last read the clock.
-    static VM_TIME: Cell<u64> = const { Cell::new(0) };
-}
-
-/// What the clock says, read by a stream or a tick: budgets whose filters have served nothing
-/// for `SERVING_FOR_SECONDS` by it no longer count among the VM's.
-pub fn tell_time(now: u64) {
-    VM_TIME.with(|time| time.set(time.get().max(now)));
 }
 
 /// Bytes reserved now by every budget of this VM.
@@ -99,7 +86,8 @@ impl MemoryBudget {
             waiting: RefCell::new(VecDeque::new()),
             by_network: RefCell::new(Vec::new()),
             taken_back: Cell::new(0),
-            last_served: Cell::new(VM_TIME.with(Cell::get)),
+            lineage: RefCell::new(None),
+            superseded: Cell::new(false),
         });
         BUDGETS_IN_THIS_VM.with(|budgets| {
             if let Ok(mut budgets) = budgets.try_borrow_mut() {
@@ -110,16 +98,42 @@ impl MemoryBudget {
         budget
     }
 
-    /// Its filter begins a stream: the budget counts among the VM's (`scaled`) for
-    /// `SERVING_FOR_SECONDS` more.
-    pub fn serving(&self) {
-        self.last_served.set(VM_TIME.with(Cell::get));
+    /// This budget is made for the plugin configuration named `name`, and replaces those made
+    /// before for that name. Envoy keeps a configuration a listener update replaced, with its
+    /// budget, until the listener's drain time has passed (600 s by default), connections
+    /// or not: counted by its limit for as long, every update shrank every budget of the VM
+    /// for ten minutes, and a key's share of a 256 MiB budget fell below one 64 MiB chunk at
+    /// the first update (a red team, 2026-12-05). A replaced budget weighs what it holds: the
+    /// streams still under it keep their room, and nothing a client sends on an old
+    /// connection weighs more than what it holds (counted by a filter's streams for 20 s
+    /// instead, a later red team kept it counted with unsigned requests every 20 s).
+    pub fn succeed(&self, name: &str) {
+        let name: Rc<str> = Rc::from(name);
+        BUDGETS_IN_THIS_VM.with(|budgets| {
+            let Ok(budgets) = budgets.try_borrow() else {
+                return;
+            };
+            for older in budgets.iter().filter_map(Weak::upgrade) {
+                let same = older
+                    .lineage
+                    .try_borrow()
+                    .is_ok_and(|l| l.as_ref() == Some(&name));
+                if same && !std::ptr::eq(&*older, self) {
+                    older.superseded.set(true);
+                }
+            }
+        });
+        if let Ok(mut lineage) = self.lineage.try_borrow_mut() {
+            *lineage = Some(name);
+        }
     }
 
-    /// Whether it counts among the budgets the VM's room is shared between: it holds
-    /// something, or its filter has served lately.
-    fn in_use(&self, now: u64) -> bool {
-        self.used.get() > 0 || now < self.last_served.get().saturating_add(SERVING_FOR_SECONDS)
+    /// What it weighs among the VM's budgets: its limit, or once replaced, what it holds.
+    fn weight(&self) -> usize {
+        match self.superseded.get() {
+            true => self.used.get(),
+            false => self.limit,
+        }
     }
 
     /// Charges `bytes` to the unverified streams' share for a browser form from `from` whose
@@ -365,18 +379,16 @@ impl MemoryBudget {
     }
 
     /// `bytes` of this budget's limits (the whole, a key's share, the unverified streams'),
-    /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when the limits of the VM's
-    /// budgets in use (this one, those holding something, those whose filters served lately)
-    /// add up to more.
+    /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when its limit and what the
+    /// VM's other budgets weigh (`weight`) add up to more.
     fn scaled(&self, bytes: usize) -> usize {
-        let now = VM_TIME.with(Cell::get);
         let Some(others) = BUDGETS_IN_THIS_VM.with(|budgets| {
             let budgets = budgets.try_borrow().ok()?;
-            let in_use = budgets.iter().filter_map(Weak::upgrade);
+            let others = budgets.iter().filter_map(Weak::upgrade);
             Some(
-                in_use
-                    .filter(|b| !std::ptr::eq(&**b, self) && b.in_use(now))
-                    .fold(0usize, |sum, b| sum.saturating_add(b.limit)),
+                others
+                    .filter(|b| !std::ptr::eq(&**b, self))
+                    .fold(0usize, |sum, b| sum.saturating_add(b.weight())),
             )
         }) else {
             return 0;
@@ -394,9 +406,9 @@ impl MemoryBudget {
             Some(total) if total <= self.scaled(self.limit) => total,
             _ => return false,
         };
-        // Shares shrink when a budget comes into use (a listener, a configuration reloaded
-        // while the old one drains, a listener serving again) and the others keep what they
-        // hold: the VM's total stays bounded all the same (a review of the shares).
+        // Shares shrink when a budget is added (a listener, a configuration reloaded while the
+        // old one drains) and the others keep what they hold: the VM's total stays bounded all
+        // the same (a review of the shares).
         if held_in_this_vm().saturating_add(bytes) > MAX_HELD_IN_A_VM {
             return false;
         }
@@ -717,38 +729,37 @@ mod tests {
         assert!(Reservation::new(second).resize(MAX_HELD_IN_A_VM / 2));
     }
 
-    /// Envoy keeps a replaced configuration until its listener's drain time has passed, with
-    /// no connection left (a red team, 2026-12-05): its budget counts while it holds something
-    /// or while its filter has served lately, and no longer.
+    /// Envoy keeps a configuration a listener update replaced until the listener's drain time
+    /// has passed, with no connection left (a red team, 2026-12-05): a budget made for the same
+    /// name replaces the older, which then weighs what it holds.
     #[test]
-    fn a_budget_whose_filter_serves_no_more_leaves_the_others_their_room() {
+    fn a_replaced_budget_weighs_what_it_holds() {
         const HALF: usize = MAX_HELD_IN_A_VM / 2;
-        tell_time(1_000);
         let old = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        let new = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        let mut held = Reservation::new(new.clone());
-        assert!(held.resize(HALF) && !held.resize(HALF + 1));
-        // The new configuration serves on; the replaced one, nothing.
-        tell_time(1_000 + SERVING_FOR_SECONDS - 1);
-        new.serving();
-        assert!(!held.resize(HALF + 1));
-        tell_time(1_000 + SERVING_FOR_SECONDS);
-        new.serving();
-        assert!(held.resize(MAX_HELD_IN_A_VM));
-        // A stream of the old one (a connection still open on it) has it counted again: it
-        // finds the VM full, and the new one's share is half again.
-        old.serving();
-        assert!(!Reservation::new(old.clone()).resize(1));
-        assert!(held.resize(HALF) && !held.resize(HALF + 1));
-        // What a budget holds keeps it counted, however long ago its filter served.
+        old.succeed("s3-resign");
         let mut old_held = Reservation::new(old.clone());
         assert!(old_held.resize(10));
-        tell_time(10_000);
-        new.serving();
-        assert!(!held.resize(HALF + 1));
+        // Another listener's budget (another name) shares the VM's room by its limit.
+        let other = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        other.succeed("internal");
+        let new = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        let mut held = Reservation::new(new.clone());
+        assert!(!held.resize(MAX_HELD_IN_A_VM / 3 + 1));
+        new.succeed("s3-resign");
+        // The replaced one weighs its 10 bytes; the other listener's, half of the room.
+        let share = (MAX_HELD_IN_A_VM as u128 * MAX_HELD_IN_A_VM as u128
+            / (2 * MAX_HELD_IN_A_VM + 10) as u128) as usize;
+        assert!(held.resize(share) && !held.resize(share + 1));
+        drop(other);
+        // What the old one holds is still its own, and the VM's room is bounded.
+        assert!(!held.resize(MAX_HELD_IN_A_VM - 9) && held.resize(MAX_HELD_IN_A_VM - 10));
+        assert!(!old_held.resize(11));
         drop(old_held);
         assert!(held.resize(MAX_HELD_IN_A_VM));
+        // The old configuration's own streams still take against its share of the room.
         drop(held);
+        assert!(Reservation::new(old.clone()).resize(HALF));
+        assert!(!Reservation::new(old.clone()).resize(HALF + 1));
         assert_all_given_back(&new);
         assert_all_given_back(&old);
     }

@@ -1,6 +1,7 @@
 """What operators see: the filter's Prometheus counters after known traffic, and its log
 lines (one per rejection; the canonical request at debug level; never a secret)."""
 
+import http.client
 import json
 import re
 import time
@@ -16,7 +17,6 @@ from harness.programs import free_port
 from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from harness.chunked import chunked_put
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET, UPSTREAM_FILTER_YAML
-from test_chunked import error_code, send_refused
 
 
 def test_counters_after_known_traffic(make_proxy, bucket):
@@ -167,17 +167,14 @@ def test_listener_updates_count_a_load_per_vm_and_a_refused_one_once(origin, buc
         assert send(envoy.authority, url).status == 404
 
 
-# How long a budget counts among the VM's after its filter last began a stream
-# (`memory_budget::SERVING_FOR_SECONDS`).
-SERVING_FOR_SECONDS = 20
-
-
 def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
-    """A red team (2026-12-05): Envoy keeps a replaced configuration until the listener's drain
-    time has passed (600 s by default), connections or not, and its budget counted among the
-    VM's for as long, so every listener update shrank the room of every upload in the VM for
-    ten minutes, the updates' shrinks stacking. A budget now counts while it holds something or
-    while its filter has served in the last 20 s: a replaced one gives its room back then."""
+    """A red team (2026-12-05): Envoy keeps a configuration a listener update replaced until
+    the listener's drain time has passed (600 s by default), connections or not, and its budget
+    counted among the VM's by its limit for as long: every update shrank the room of every
+    upload in the VM for ten minutes, the updates' shrinks adding up. A budget made for the
+    same plugin name replaces the older, which then weighs what it holds. Nothing a client
+    sends on a connection still under an old configuration changes that (a later red team kept
+    a replaced configuration counted with unsigned requests on such connections)."""
     mib = 1024 * 1024
     other = {"access_key_id": "OTHERKEY", "secret_access_key": "other-secret",
              "origin_access_key_id": origin.access_key, "origin_secret_access_key": origin.secret_key}
@@ -185,7 +182,7 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
     def config(i: int) -> str:
         # Two keys: one may hold half of the budget, 128 MiB.
         base = json.loads(filter_config_json(origin))
-        base.update(chunk_memory_budget_bytes=256 * mib, max_chunk_size_bytes=32 * mib,
+        base.update(chunk_memory_budget_bytes=256 * mib, max_chunk_size_bytes=64 * mib,
                     credentials=base["credentials"] + [other],
                     public_domains=base["public_domains"] + [f"update{i}.test"])
         return json.dumps(base)
@@ -195,24 +192,34 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
         authority = f"update{i}.test:{envoy.port}"
         return send(authority, presign(authority, "GET", f"/{bucket}/absent")).status == 404
 
+    def unsigned_get(conn) -> int:
+        conn.request("GET", "/", headers={"Host": "localhost"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+
     lds = ListenerUpdates(origin, tmp_path)
     with Envoy(lds.config) as envoy:
+        old_connections = []
         for i in range(1, 5):
+            conn = http.client.HTTPConnection("127.0.0.1", envoy.port, timeout=10)
+            assert unsigned_get(conn) == 403
+            old_connections.append(conn)
             lds.publish(config(i))
             deadline = time.monotonic() + 10
             while not served_by(envoy, i):
                 assert time.monotonic() < deadline, f"configuration {i} never served"
                 time.sleep(0.05)
-        upload = chunked_put(envoy.authority, f"/{bucket}/big", bytes(32 * mib), chunk_size=32 * mib)
-        # Four budgets that have served within 20 s, 1,024 MiB together: each scaled to a
-        # quarter, a key's share to 32 MiB, short of one chunk and its CRLF.
-        r = send_refused(envoy, upload)
-        assert r is None or (r.status, error_code(r)) == (503, "SlowDown")
-        assert envoy.prometheus().get('s3_resign_rejections_total{code="SlowDown"}') == 1
-        # The replaced ones have served nothing since: the newest has its whole room.
-        time.sleep(SERVING_FOR_SECONDS + 1)
+        # Streams on connections opened under the replaced configurations, as the red team sent.
+        assert [unsigned_get(conn) for conn in old_connections] == [403] * 4
+        # Four budgets of 256 MiB counted by their limits scaled a key's share to 32 MiB, and
+        # one counted beside the newest, to 64 MiB: short of one chunk and its CRLF.
+        upload = chunked_put(envoy.authority, f"/{bucket}/big", bytes(64 * mib), chunk_size=64 * mib)
         assert send(envoy.authority, upload).status == 200
+        assert envoy.prometheus().get('s3_resign_rejections_total{code="SlowDown"}') == 0
         assert envoy.counter(HELD) == 0
+        for conn in old_connections:
+            conn.close()
 
 
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):

@@ -9,7 +9,7 @@ use crate::gateway::{Decision, Forward, Gateway};
 use crate::grant::Grant;
 use crate::header_map;
 use crate::held_body::HoldClock;
-use crate::memory_budget::{self, MemoryBudget};
+use crate::memory_budget::MemoryBudget;
 use crate::origin_refusals::Ticket;
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -112,6 +112,12 @@ impl RootContext for Root {
         match Plugin::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(plugin) => {
                 let filters = Rc::new(filters_of(plugin));
+                // A listener update makes the configuration anew under the filter's name: the
+                // one it replaces stays until its drain time has passed.
+                match host::get_property(&["plugin_name"]) {
+                    Ok(Some(name)) => filters.budget.succeed(&String::from_utf8_lossy(&name)),
+                    _ => log::warn!("cannot read the plugin's name: a configuration this one replaces keeps its share of the VM's memory until Envoy drops it"),
+                }
                 self.filters = Some(filters);
                 if let Err(status) = self.tick.set(silent_holds::TICK_MS) {
                     log::warn!("cannot set a tick: silent held bodies wait for Envoy's idle timeout ({status:?})");
@@ -134,7 +140,6 @@ impl RootContext for Root {
         let Ok(now_ms) = host::unix_millis() else {
             return;
         };
-        memory_budget::tell_time(now_ms / 1000);
         let backlog =
             filters
                 .silent_holds
@@ -162,9 +167,6 @@ impl RootContext for Root {
         // root context, so its report stayed in the summed gauge for good (1.2 MB a push; a
         // red team on state, 2026-12-02). No host call unless the memory changed.
         self.counters.memory();
-        if let Some(filters) = &self.filters {
-            filters.budget.serving();
-        }
         Some(Box::new(Stream {
             filters: self.filters.clone(),
             counters: self.counters.clone(),
@@ -364,7 +366,6 @@ impl HttpContext for Stream {
                 let Ok(now) = host::unix_seconds() else {
                     return self.internal_error(self.head, "cannot read the clock");
                 };
-                memory_budget::tell_time(now);
                 let decision = gateway.decide(&req, now);
                 self.counters
                     .presigned_cache(gateway, &filters.cache_reported);
