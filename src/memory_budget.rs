@@ -103,10 +103,10 @@ impl MemoryBudget {
     /// budget, until the listener's drain time has passed (600 s by default), connections
     /// or not: counted by its limit for as long, every update shrank every budget of the VM
     /// for ten minutes, and a key's share of a 256 MiB budget fell below one 64 MiB chunk at
-    /// the first update (a red team, 2026-12-05). A replaced budget weighs what it holds: the
-    /// streams still under it keep their room, and nothing a client sends on an old
-    /// connection weighs more than what it holds (counted by a filter's streams for 20 s
-    /// instead, a later red team kept it counted with unsigned requests every 20 s).
+    /// the first update (a red team, 2026-12-05). A replaced budget weighs what it holds
+    /// (`weight_in`): the streams still under it keep their room, and nothing a client sends
+    /// on an old connection weighs more than what it holds (counted by a filter's streams for
+    /// 20 s instead, a later red team kept it counted with unsigned requests every 20 s).
     pub fn succeed(&self, name: &str) {
         let name: Rc<str> = Rc::from(name);
         BUDGETS_IN_THIS_VM.with(|budgets| {
@@ -128,12 +128,43 @@ impl MemoryBudget {
         }
     }
 
-    /// What it weighs among the VM's budgets: its limit, or once replaced, what it holds.
-    fn weight(&self) -> usize {
-        match self.superseded.get() {
+    /// What it weighs in the share of `asking`: its limit, or what it holds once replaced, or
+    /// when both were made under one name. The configurations of one listener share the room
+    /// as a pool, each within its limit: Envoy brings back a configuration still draining when
+    /// an update rolls back to it, without configuring it again, and it would have stayed
+    /// replaced, halved by the one it had replaced (a red team, 2026-12-05).
+    fn weight_in(&self, asking: &MemoryBudget) -> usize {
+        match self.superseded.get() || self.same_lineage(asking) {
             true => self.used.get(),
             false => self.limit,
         }
+    }
+
+    fn same_lineage(&self, other: &MemoryBudget) -> bool {
+        match (self.lineage.try_borrow(), other.lineage.try_borrow()) {
+            (Ok(mine), Ok(theirs)) => mine.is_some() && *mine == *theirs,
+            _ => false,
+        }
+    }
+
+    /// What `owner` holds in the VM's other budgets made under this one's name: a key's share
+    /// is of what it holds across a listener's configurations, or holds kept open across
+    /// updates added up past it (a red team held 240 MiB with one key of two, 2026-12-05).
+    /// `None` when it cannot be told.
+    fn held_in_lineage_by(&self, owner: &str) -> Option<usize> {
+        BUDGETS_IN_THIS_VM.with(|budgets| {
+            let budgets = budgets.try_borrow().ok()?;
+            let mut held = 0usize;
+            for other in budgets.iter().filter_map(Weak::upgrade) {
+                if std::ptr::eq(&*other, self) || !other.same_lineage(self) {
+                    continue;
+                }
+                let owners = other.owners.try_borrow().ok()?;
+                let theirs = owners.iter().find(|(o, _)| &**o == owner);
+                held = held.saturating_add(theirs.map_or(0, |(_, n)| *n));
+            }
+            Some(held)
+        })
     }
 
     /// Charges `bytes` to the unverified streams' share for a browser form from `from` whose
@@ -380,7 +411,7 @@ impl MemoryBudget {
 
     /// `bytes` of this budget's limits (the whole, a key's share, the unverified streams'),
     /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when its limit and what the
-    /// VM's other budgets weigh (`weight`) add up to more.
+    /// VM's other budgets weigh in it (`weight_in`) add up to more.
     fn scaled(&self, bytes: usize) -> usize {
         let Some(others) = BUDGETS_IN_THIS_VM.with(|budgets| {
             let budgets = budgets.try_borrow().ok()?;
@@ -388,7 +419,7 @@ impl MemoryBudget {
             Some(
                 others
                     .filter(|b| !std::ptr::eq(&**b, self))
-                    .fold(0usize, |sum, b| sum.saturating_add(b.weight())),
+                    .fold(0usize, |sum, b| sum.saturating_add(b.weight_in(self))),
             )
         }) else {
             return 0;
@@ -429,7 +460,8 @@ impl MemoryBudget {
             } else {
                 self.per_owner
             });
-            if held > share {
+            let elsewhere = self.held_in_lineage_by(owner).unwrap_or(usize::MAX);
+            if held.saturating_add(elsewhere) > share {
                 if owners[at].1 == 0 {
                     owners.swap_remove(at);
                 }
@@ -734,7 +766,6 @@ mod tests {
     /// name replaces the older, which then weighs what it holds.
     #[test]
     fn a_replaced_budget_weighs_what_it_holds() {
-        const HALF: usize = MAX_HELD_IN_A_VM / 2;
         let old = MemoryBudget::new(MAX_HELD_IN_A_VM);
         old.succeed("s3-resign");
         let mut old_held = Reservation::new(old.clone());
@@ -750,18 +781,70 @@ mod tests {
         let share = (MAX_HELD_IN_A_VM as u128 * MAX_HELD_IN_A_VM as u128
             / (2 * MAX_HELD_IN_A_VM + 10) as u128) as usize;
         assert!(held.resize(share) && !held.resize(share + 1));
+        // The other listener's weighs the replaced one's 10 bytes and the new one's limit.
+        let other_share = (MAX_HELD_IN_A_VM as u128 * MAX_HELD_IN_A_VM as u128
+            / (2 * MAX_HELD_IN_A_VM + 10) as u128) as usize;
+        assert!(!Reservation::new(other.clone()).resize(other_share + 1));
         drop(other);
         // What the old one holds is still its own, and the VM's room is bounded.
         assert!(!held.resize(MAX_HELD_IN_A_VM - 9) && held.resize(MAX_HELD_IN_A_VM - 10));
         assert!(!old_held.resize(11));
         drop(old_held);
         assert!(held.resize(MAX_HELD_IN_A_VM));
-        // The old configuration's own streams still take against its share of the room.
         drop(held);
-        assert!(Reservation::new(old.clone()).resize(HALF));
-        assert!(!Reservation::new(old.clone()).resize(HALF + 1));
         assert_all_given_back(&new);
         assert_all_given_back(&old);
+    }
+
+    /// An update rolling back to a configuration still draining brings it back without
+    /// configuring it again, still marked replaced (a red team, 2026-12-05): the budgets of one
+    /// name share the room as a pool, so the one serving again has all of it that the other
+    /// does not hold.
+    #[test]
+    fn a_configuration_rolled_back_to_has_the_room_its_name_does_not_hold() {
+        let first = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        first.succeed("s3-resign");
+        let second = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        second.succeed("s3-resign");
+        let mut back = Reservation::new(first.clone());
+        assert!(back.resize(MAX_HELD_IN_A_VM));
+        assert!(!Reservation::new(second.clone()).resize(1));
+        assert!(back.resize(MAX_HELD_IN_A_VM - 100));
+        assert!(Reservation::new(second.clone()).resize(100));
+        drop(back);
+        assert_all_given_back(&first);
+        assert_all_given_back(&second);
+    }
+
+    /// A key's share is of what it holds across the configurations of one name: holds kept
+    /// open across updates added up to 240 MiB of one key of two (a red team, 2026-12-05).
+    #[test]
+    fn a_key_holds_its_share_across_the_configurations_of_one_name() {
+        const QUARTER: usize = MAX_HELD_IN_A_VM / 4;
+        let budgets: Vec<_> = (0..3)
+            .map(|_| {
+                let b = MemoryBudget::shared(MAX_HELD_IN_A_VM / 2, QUARTER, 1024);
+                b.succeed("s3-resign");
+                b
+            })
+            .collect();
+        let mut a = Reservation::new(budgets[0].clone()).owned_by("A");
+        assert!(a.resize(QUARTER / 2));
+        let mut b = Reservation::new(budgets[1].clone()).owned_by("A");
+        assert!(!b.resize(QUARTER / 2 + 1) && b.resize(QUARTER / 2));
+        assert!(!Reservation::new(budgets[2].clone()).owned_by("A").resize(1));
+        // Another key keeps its own share.
+        assert!(Reservation::new(budgets[2].clone())
+            .owned_by("B")
+            .resize(QUARTER));
+        drop(a);
+        assert!(Reservation::new(budgets[2].clone())
+            .owned_by("A")
+            .resize(QUARTER / 2));
+        drop(b);
+        for budget in &budgets {
+            assert_all_given_back(budget);
+        }
     }
 
     #[test]

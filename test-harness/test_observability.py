@@ -174,7 +174,9 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
     upload in the VM for ten minutes, the updates' shrinks adding up. A budget made for the
     same plugin name replaces the older, which then weighs what it holds. Nothing a client
     sends on a connection still under an old configuration changes that (a later red team kept
-    a replaced configuration counted with unsigned requests on such connections)."""
+    a replaced configuration counted with unsigned requests on such connections), and the
+    configurations of one name share the room as a pool, so that one rolled back to, which
+    Envoy serves again without configuring it anew, has it all (the red team after that)."""
     mib = 1024 * 1024
     other = {"access_key_id": "OTHERKEY", "secret_access_key": "other-secret",
              "origin_access_key_id": origin.access_key, "origin_secret_access_key": origin.secret_key}
@@ -214,6 +216,15 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
         assert [unsigned_get(conn) for conn in old_connections] == [403] * 4
         # Four budgets of 256 MiB counted by their limits scaled a key's share to 32 MiB, and
         # one counted beside the newest, to 64 MiB: short of one chunk and its CRLF.
+        upload = chunked_put(envoy.authority, f"/{bucket}/big", bytes(64 * mib), chunk_size=64 * mib)
+        assert send(envoy.authority, upload).status == 200
+        # Rolled back to the first, still draining: Envoy serves it again without configuring
+        # it anew (the next red team), and it shares the room with the ones of its name.
+        lds.publish(config(1))
+        deadline = time.monotonic() + 10
+        while not served_by(envoy, 1) or served_by(envoy, 4):
+            assert time.monotonic() < deadline, "the first configuration never served again"
+            time.sleep(0.05)
         upload = chunked_put(envoy.authority, f"/{bucket}/big", bytes(64 * mib), chunk_size=64 * mib)
         assert send(envoy.authority, upload).status == 200
         assert envoy.prometheus().get('s3_resign_rejections_total{code="SlowDown"}') == 0
