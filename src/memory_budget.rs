@@ -31,9 +31,8 @@ pub struct MemoryBudget {
     taken_back: Cell<usize>,
     /// The plugin configuration's name it was made for (`succeed`), if known.
     lineage: RefCell<Option<Rc<str>>>,
-    /// Whether a budget made later for the same name has replaced it: it then weighs what it
-    /// holds, not its limit, among the VM's budgets (`scaled`).
-    superseded: Cell<bool>,
+    /// When it was made, among the VM's budgets: a later one of its name replaces it.
+    made: u64,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -62,6 +61,8 @@ thread_local! {
     /// The budgets of this VM (alive or not: a dropped one is skipped, and pruned when the
     /// next is made).
     static BUDGETS_IN_THIS_VM: RefCell<Vec<Weak<MemoryBudget>>> = const { RefCell::new(Vec::new()) };
+    /// How many budgets this VM has made.
+    static BUDGETS_MADE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Bytes reserved now by every budget of this VM.
@@ -87,7 +88,10 @@ impl MemoryBudget {
             by_network: RefCell::new(Vec::new()),
             taken_back: Cell::new(0),
             lineage: RefCell::new(None),
-            superseded: Cell::new(false),
+            made: BUDGETS_MADE.with(|made| {
+                made.set(made.get().wrapping_add(1));
+                made.get()
+            }),
         });
         BUDGETS_IN_THIS_VM.with(|budgets| {
             if let Ok(mut budgets) = budgets.try_borrow_mut() {
@@ -98,43 +102,34 @@ impl MemoryBudget {
         budget
     }
 
-    /// This budget is made for the plugin configuration named `name`, and replaces those made
-    /// before for that name. Envoy keeps a configuration a listener update replaced, with its
-    /// budget, until the listener's drain time has passed (600 s by default), connections
-    /// or not: counted by its limit for as long, every update shrank every budget of the VM
-    /// for ten minutes, and a key's share of a 256 MiB budget fell below one 64 MiB chunk at
-    /// the first update (a red team, 2026-12-05). A replaced budget weighs what it holds
-    /// (`weight_in`): the streams still under it keep their room, and nothing a client sends
-    /// on an old connection weighs more than what it holds (counted by a filter's streams for
-    /// 20 s instead, a later red team kept it counted with unsigned requests every 20 s).
+    /// This budget is made for the plugin configuration named `name`: the configurations of
+    /// one name are taken for one listener's. Envoy keeps a configuration a listener update
+    /// replaced, with its budget, until the listener's drain time has passed (600 s by
+    /// default), connections or not, and brings one back without configuring it again when an
+    /// update rolls back to it. Counted by its limit, every update shrank every budget of the
+    /// VM for ten minutes (a red team, 2026-12-05); counted for 20 s after its last stream
+    /// instead, a replaced one was kept counted with unsigned requests on old connections;
+    /// marked replaced for good when the next was made, one rolled back to stayed so (the red
+    /// teams after). So the budgets of one name share one room (`in_lineage`), and to the
+    /// VM's others all but the latest made of them weigh what they hold (`weight_in`).
     pub fn succeed(&self, name: &str) {
-        let name: Rc<str> = Rc::from(name);
-        BUDGETS_IN_THIS_VM.with(|budgets| {
-            let Ok(budgets) = budgets.try_borrow() else {
-                return;
-            };
-            for older in budgets.iter().filter_map(Weak::upgrade) {
-                let same = older
-                    .lineage
-                    .try_borrow()
-                    .is_ok_and(|l| l.as_ref() == Some(&name));
-                if same && !std::ptr::eq(&*older, self) {
-                    older.superseded.set(true);
-                }
-            }
-        });
         if let Ok(mut lineage) = self.lineage.try_borrow_mut() {
-            *lineage = Some(name);
+            *lineage = Some(Rc::from(name));
         }
     }
 
-    /// What it weighs in the share of `asking`: its limit, or what it holds once replaced, or
-    /// when both were made under one name. The configurations of one listener share the room
-    /// as a pool, each within its limit: Envoy brings back a configuration still draining when
-    /// an update rolls back to it, without configuring it again, and it would have stayed
-    /// replaced, halved by the one it had replaced (a red team, 2026-12-05).
-    fn weight_in(&self, asking: &MemoryBudget) -> usize {
-        match self.superseded.get() || self.same_lineage(asking) {
+    /// What it weighs in the share of `asking`: nothing when `asking` is of its name (they
+    /// share one room, bounded in `take`), what it holds when a later budget of its name is
+    /// alive (the configuration was replaced, or rolled back from), else its limit.
+    fn weight_in(&self, asking: &MemoryBudget, budgets: &[Weak<MemoryBudget>]) -> usize {
+        if self.same_lineage(asking) {
+            return 0;
+        }
+        let replaced = budgets
+            .iter()
+            .filter_map(Weak::upgrade)
+            .any(|later| later.made > self.made && later.same_lineage(self));
+        match replaced {
             true => self.used.get(),
             false => self.limit,
         }
@@ -147,23 +142,29 @@ impl MemoryBudget {
         }
     }
 
-    /// What `owner` holds in the VM's other budgets made under this one's name: a key's share
-    /// is of what it holds across a listener's configurations, or holds kept open across
-    /// updates added up past it (a red team held 240 MiB with one key of two, 2026-12-05).
+    /// What the VM's other budgets of this one's name hold: all of them, and `owner`'s part.
+    /// One listener's configurations hold no more than one of them may (a red team had two
+    /// hold twice the limit), and a key no more than its share across them (holds kept open
+    /// across updates added up to 240 MiB of one key of two). Forms not yet verified count
+    /// in their own configuration only: one can take back only forms of its own, so forms
+    /// left waiting under a replaced configuration kept every new one out (2026-12-05).
     /// `None` when it cannot be told.
-    fn held_in_lineage_by(&self, owner: &str) -> Option<usize> {
+    fn in_lineage(&self, owner: Option<&str>) -> Option<(usize, usize)> {
         BUDGETS_IN_THIS_VM.with(|budgets| {
             let budgets = budgets.try_borrow().ok()?;
-            let mut held = 0usize;
+            let (mut all, mut owners_part) = (0usize, 0usize);
             for other in budgets.iter().filter_map(Weak::upgrade) {
                 if std::ptr::eq(&*other, self) || !other.same_lineage(self) {
                     continue;
                 }
-                let owners = other.owners.try_borrow().ok()?;
-                let theirs = owners.iter().find(|(o, _)| &**o == owner);
-                held = held.saturating_add(theirs.map_or(0, |(_, n)| *n));
+                all = all.saturating_add(other.used.get());
+                if let Some(owner) = owner.filter(|o| *o != UNVERIFIED) {
+                    let owners = other.owners.try_borrow().ok()?;
+                    let theirs = owners.iter().find(|(o, _)| &**o == owner);
+                    owners_part = owners_part.saturating_add(theirs.map_or(0, |(_, n)| *n));
+                }
             }
-            Some(held)
+            Some((all, owners_part))
         })
     }
 
@@ -419,7 +420,9 @@ impl MemoryBudget {
             Some(
                 others
                     .filter(|b| !std::ptr::eq(&**b, self))
-                    .fold(0usize, |sum, b| sum.saturating_add(b.weight_in(self))),
+                    .fold(0usize, |sum, b| {
+                        sum.saturating_add(b.weight_in(self, &budgets))
+                    }),
             )
         }) else {
             return 0;
@@ -433,8 +436,11 @@ impl MemoryBudget {
     }
 
     fn take(&self, owner: Option<&Rc<str>>, bytes: usize) -> bool {
+        let Some((lineage_holds, owners_elsewhere)) = self.in_lineage(owner.map(|o| &**o)) else {
+            return false;
+        };
         let total = match self.used.get().checked_add(bytes) {
-            Some(total) if total <= self.scaled(self.limit) => total,
+            Some(total) if total.saturating_add(lineage_holds) <= self.scaled(self.limit) => total,
             _ => return false,
         };
         // Shares shrink when a budget is added (a listener, a configuration reloaded while the
@@ -460,8 +466,7 @@ impl MemoryBudget {
             } else {
                 self.per_owner
             });
-            let elsewhere = self.held_in_lineage_by(owner).unwrap_or(usize::MAX);
-            if held.saturating_add(elsewhere) > share {
+            if held.saturating_add(owners_elsewhere) > share {
                 if owners[at].1 == 0 {
                     owners.swap_remove(at);
                 }
@@ -777,11 +782,12 @@ mod tests {
         let mut held = Reservation::new(new.clone());
         assert!(!held.resize(MAX_HELD_IN_A_VM / 3 + 1));
         new.succeed("s3-resign");
-        // The replaced one weighs its 10 bytes; the other listener's, half of the room.
-        let share = (MAX_HELD_IN_A_VM as u128 * MAX_HELD_IN_A_VM as u128
-            / (2 * MAX_HELD_IN_A_VM + 10) as u128) as usize;
-        assert!(held.resize(share) && !held.resize(share + 1));
-        // The other listener's weighs the replaced one's 10 bytes and the new one's limit.
+        // The other listener's weighs its limit: half of the room is their name's, and what
+        // the replaced one holds counts in it.
+        let share = MAX_HELD_IN_A_VM / 2;
+        assert!(held.resize(share - 10) && !held.resize(share - 9));
+        // In the other listener's share, the replaced one weighs its 10 bytes, the new one
+        // its limit.
         let other_share = (MAX_HELD_IN_A_VM as u128 * MAX_HELD_IN_A_VM as u128
             / (2 * MAX_HELD_IN_A_VM + 10) as u128) as usize;
         assert!(!Reservation::new(other.clone()).resize(other_share + 1));
@@ -814,6 +820,44 @@ mod tests {
         drop(back);
         assert_all_given_back(&first);
         assert_all_given_back(&second);
+    }
+
+    /// The latest made of a name weighs its limit in other names' shares, also once a later
+    /// one is gone: marked replaced for good, a configuration rolled back to (which Envoy does
+    /// not configure again) weighed what it held once the other had drained, and another
+    /// listener took its room (a red team, 2026-12-05).
+    #[test]
+    fn a_name_weighs_its_latest_limit_in_other_names_shares() {
+        let first = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        first.succeed("x");
+        let second = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        second.succeed("x");
+        let y = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        y.succeed("y");
+        let mut held = Reservation::new(y.clone());
+        assert!(held.resize(MAX_HELD_IN_A_VM / 2) && !held.resize(MAX_HELD_IN_A_VM / 2 + 1));
+        drop(second);
+        assert!(!held.resize(MAX_HELD_IN_A_VM / 2 + 1));
+        drop(held);
+        assert_all_given_back(&first);
+    }
+
+    /// Forms not yet verified count in their own configuration only, where they can be taken
+    /// back: counted across the name, forms left waiting under a replaced configuration kept
+    /// every form of the new one out (a red team, 2026-12-05).
+    #[test]
+    fn waiting_forms_of_a_replaced_configuration_leave_the_new_its_share() {
+        let old = MemoryBudget::shared(MAX_HELD_IN_A_VM, MAX_HELD_IN_A_VM / 2, 1024);
+        old.succeed("s3-resign");
+        let new = MemoryBudget::shared(MAX_HELD_IN_A_VM, MAX_HELD_IN_A_VM / 2, 1024);
+        new.succeed("s3-resign");
+        let mut waiting = Reservation::new(old.clone()).owned_by(UNVERIFIED);
+        assert!(waiting.resize(1024));
+        assert!(Reservation::new(new.clone())
+            .owned_by(UNVERIFIED)
+            .resize(1024));
+        drop(waiting);
+        assert_all_given_back(&old);
     }
 
     /// A key's share is of what it holds across the configurations of one name: holds kept
