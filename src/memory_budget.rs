@@ -29,8 +29,8 @@ pub struct MemoryBudget {
     /// at once and counted nowhere, they let a client reopening forms as fast as the tick
     /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
     taken_back: Cell<usize>,
-    /// The plugin configuration's name it was made for (`succeed`), if known.
-    lineage: RefCell<Option<Rc<str>>>,
+    /// The plugin configuration's name it was made for (`named`), if known.
+    lineage: Option<Rc<str>>,
     /// When it was made, among the VM's budgets: a later one of its name replaces it.
     made: u64,
 }
@@ -78,6 +78,26 @@ impl MemoryBudget {
     /// A budget of which one access key may hold at most `per_owner`, and the streams not yet
     /// verified at most `unverified` together.
     pub fn shared(limit: usize, per_owner: usize, unverified: usize) -> Rc<Self> {
+        Self::named(limit, per_owner, unverified, None)
+    }
+
+    /// A budget as `shared`, made for the plugin configuration named `lineage`: the
+    /// configurations of one name are taken for one listener's. Envoy keeps a configuration a
+    /// listener update replaced, with its budget, until the listener's drain time has passed
+    /// (600 s by default), connections or not, and brings one back without configuring it
+    /// again when an update rolls back to it. Counted by its limit, every update shrank every
+    /// budget of the VM for ten minutes (a red team, 2026-12-05); counted for 20 s after its
+    /// last stream instead, a replaced one was kept counted with unsigned requests on old
+    /// connections; marked replaced for good when the next was made, one rolled back to
+    /// stayed so (the red teams after). So the budgets of one name share one room
+    /// (`in_lineage`), and to the VM's others all but the latest made of them weigh what they
+    /// hold (`weight_in`).
+    pub fn named(
+        limit: usize,
+        per_owner: usize,
+        unverified: usize,
+        lineage: Option<&str>,
+    ) -> Rc<Self> {
         let budget = Rc::new(MemoryBudget {
             limit,
             used: Cell::new(0),
@@ -87,7 +107,7 @@ impl MemoryBudget {
             waiting: RefCell::new(VecDeque::new()),
             by_network: RefCell::new(Vec::new()),
             taken_back: Cell::new(0),
-            lineage: RefCell::new(None),
+            lineage: lineage.map(Rc::from),
             made: BUDGETS_MADE.with(|made| {
                 made.set(made.get().wrapping_add(1));
                 made.get()
@@ -100,22 +120,6 @@ impl MemoryBudget {
             }
         });
         budget
-    }
-
-    /// This budget is made for the plugin configuration named `name`: the configurations of
-    /// one name are taken for one listener's. Envoy keeps a configuration a listener update
-    /// replaced, with its budget, until the listener's drain time has passed (600 s by
-    /// default), connections or not, and brings one back without configuring it again when an
-    /// update rolls back to it. Counted by its limit, every update shrank every budget of the
-    /// VM for ten minutes (a red team, 2026-12-05); counted for 20 s after its last stream
-    /// instead, a replaced one was kept counted with unsigned requests on old connections;
-    /// marked replaced for good when the next was made, one rolled back to stayed so (the red
-    /// teams after). So the budgets of one name share one room (`in_lineage`), and to the
-    /// VM's others all but the latest made of them weigh what they hold (`weight_in`).
-    pub fn succeed(&self, name: &str) {
-        if let Ok(mut lineage) = self.lineage.try_borrow_mut() {
-            *lineage = Some(Rc::from(name));
-        }
     }
 
     /// What it weighs in the share of `asking`: nothing when `asking` is of its name (they
@@ -136,10 +140,7 @@ impl MemoryBudget {
     }
 
     fn same_lineage(&self, other: &MemoryBudget) -> bool {
-        match (self.lineage.try_borrow(), other.lineage.try_borrow()) {
-            (Ok(mine), Ok(theirs)) => mine.is_some() && *mine == *theirs,
-            _ => false,
-        }
+        self.lineage.is_some() && self.lineage == other.lineage
     }
 
     /// What the VM's other budgets of this one's name hold: all of them, and `owner`'s part.
@@ -414,33 +415,34 @@ impl MemoryBudget {
     /// scaled down to this budget's share of `MAX_HELD_IN_A_VM` when its limit and what the
     /// VM's other budgets weigh in it (`weight_in`) add up to more.
     fn scaled(&self, bytes: usize) -> usize {
-        let Some(others) = BUDGETS_IN_THIS_VM.with(|budgets| {
+        scale(bytes, self.weighed_with_others())
+    }
+
+    /// Its limit and what the VM's other budgets weigh in its share; `None` when it cannot be
+    /// told.
+    fn weighed_with_others(&self) -> Option<usize> {
+        BUDGETS_IN_THIS_VM.with(|budgets| {
             let budgets = budgets.try_borrow().ok()?;
             let others = budgets.iter().filter_map(Weak::upgrade);
             Some(
                 others
                     .filter(|b| !std::ptr::eq(&**b, self))
-                    .fold(0usize, |sum, b| {
+                    .fold(self.limit, |sum, b| {
                         sum.saturating_add(b.weight_in(self, &budgets))
                     }),
             )
-        }) else {
-            return 0;
-        };
-        let sum = others.saturating_add(self.limit);
-        if sum <= MAX_HELD_IN_A_VM {
-            return bytes;
-        }
-        let share = bytes as u128 * MAX_HELD_IN_A_VM as u128 / sum as u128;
-        usize::try_from(share).unwrap_or(bytes).min(bytes)
+        })
     }
 
     fn take(&self, owner: Option<&Rc<str>>, bytes: usize) -> bool {
         let Some((lineage_holds, owners_elsewhere)) = self.in_lineage(owner.map(|o| &**o)) else {
             return false;
         };
+        let weighed = self.weighed_with_others();
         let total = match self.used.get().checked_add(bytes) {
-            Some(total) if total.saturating_add(lineage_holds) <= self.scaled(self.limit) => total,
+            Some(total) if total.saturating_add(lineage_holds) <= scale(self.limit, weighed) => {
+                total
+            }
             _ => return false,
         };
         // Shares shrink when a budget is added (a listener, a configuration reloaded while the
@@ -461,11 +463,14 @@ impl MemoryBudget {
                 }
             };
             let held = owners[at].1.saturating_add(bytes);
-            let share = self.scaled(if &**owner == UNVERIFIED {
-                self.unverified
-            } else {
-                self.per_owner
-            });
+            let share = scale(
+                if &**owner == UNVERIFIED {
+                    self.unverified
+                } else {
+                    self.per_owner
+                },
+                weighed,
+            );
             if held.saturating_add(owners_elsewhere) > share {
                 if owners[at].1 == 0 {
                     owners.swap_remove(at);
@@ -493,6 +498,20 @@ impl MemoryBudget {
         self.used.set(used - given);
         HELD_IN_THIS_VM.with(|held| held.set(held.get().saturating_sub(given)));
     }
+}
+
+/// `bytes` of a budget's limits, scaled down to its share of `MAX_HELD_IN_A_VM` when `weighed`
+/// (its limit and what the VM's other budgets weigh in its share) is more; nothing when that
+/// cannot be told.
+fn scale(bytes: usize, weighed: Option<usize>) -> usize {
+    let Some(sum) = weighed else {
+        return 0;
+    };
+    if sum <= MAX_HELD_IN_A_VM {
+        return bytes;
+    }
+    let share = bytes as u128 * MAX_HELD_IN_A_VM as u128 / sum as u128;
+    usize::try_from(share).unwrap_or(bytes).min(bytes)
 }
 
 impl fmt::Debug for MemoryBudget {
@@ -704,6 +723,11 @@ mod tests {
 
     const KIB: usize = 1024;
 
+    /// A budget made for the plugin configuration named `name`.
+    fn named(limit: usize, name: &str) -> Rc<MemoryBudget> {
+        MemoryBudget::named(limit, limit, limit, Some(name))
+    }
+
     /// Everything was given back, and no network is counted.
     fn assert_all_given_back(budget: &MemoryBudget) {
         assert_eq!(budget.used(), 0);
@@ -771,17 +795,16 @@ mod tests {
     /// name replaces the older, which then weighs what it holds.
     #[test]
     fn a_replaced_budget_weighs_what_it_holds() {
-        let old = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        old.succeed("s3-resign");
+        let old = named(MAX_HELD_IN_A_VM, "s3-resign");
         let mut old_held = Reservation::new(old.clone());
         assert!(old_held.resize(10));
         // Another listener's budget (another name) shares the VM's room by its limit.
-        let other = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        other.succeed("internal");
-        let new = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        let other = named(MAX_HELD_IN_A_VM, "internal");
+        let unnamed = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        assert!(!Reservation::new(unnamed.clone()).resize(MAX_HELD_IN_A_VM / 3 + 1));
+        drop(unnamed);
+        let new = named(MAX_HELD_IN_A_VM, "s3-resign");
         let mut held = Reservation::new(new.clone());
-        assert!(!held.resize(MAX_HELD_IN_A_VM / 3 + 1));
-        new.succeed("s3-resign");
         // The other listener's weighs its limit: half of the room is their name's, and what
         // the replaced one holds counts in it.
         let share = MAX_HELD_IN_A_VM / 2;
@@ -808,10 +831,8 @@ mod tests {
     /// does not hold.
     #[test]
     fn a_configuration_rolled_back_to_has_the_room_its_name_does_not_hold() {
-        let first = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        first.succeed("s3-resign");
-        let second = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        second.succeed("s3-resign");
+        let first = named(MAX_HELD_IN_A_VM, "s3-resign");
+        let second = named(MAX_HELD_IN_A_VM, "s3-resign");
         let mut back = Reservation::new(first.clone());
         assert!(back.resize(MAX_HELD_IN_A_VM));
         assert!(!Reservation::new(second.clone()).resize(1));
@@ -828,12 +849,9 @@ mod tests {
     /// listener took its room (a red team, 2026-12-05).
     #[test]
     fn a_name_weighs_its_latest_limit_in_other_names_shares() {
-        let first = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        first.succeed("x");
-        let second = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        second.succeed("x");
-        let y = MemoryBudget::new(MAX_HELD_IN_A_VM);
-        y.succeed("y");
+        let first = named(MAX_HELD_IN_A_VM, "x");
+        let second = named(MAX_HELD_IN_A_VM, "x");
+        let y = named(MAX_HELD_IN_A_VM, "y");
         let mut held = Reservation::new(y.clone());
         assert!(held.resize(MAX_HELD_IN_A_VM / 2) && !held.resize(MAX_HELD_IN_A_VM / 2 + 1));
         drop(second);
@@ -847,10 +865,18 @@ mod tests {
     /// every form of the new one out (a red team, 2026-12-05).
     #[test]
     fn waiting_forms_of_a_replaced_configuration_leave_the_new_its_share() {
-        let old = MemoryBudget::shared(MAX_HELD_IN_A_VM, MAX_HELD_IN_A_VM / 2, 1024);
-        old.succeed("s3-resign");
-        let new = MemoryBudget::shared(MAX_HELD_IN_A_VM, MAX_HELD_IN_A_VM / 2, 1024);
-        new.succeed("s3-resign");
+        let old = MemoryBudget::named(
+            MAX_HELD_IN_A_VM,
+            MAX_HELD_IN_A_VM / 2,
+            1024,
+            Some("s3-resign"),
+        );
+        let new = MemoryBudget::named(
+            MAX_HELD_IN_A_VM,
+            MAX_HELD_IN_A_VM / 2,
+            1024,
+            Some("s3-resign"),
+        );
         let mut waiting = Reservation::new(old.clone()).owned_by(UNVERIFIED);
         assert!(waiting.resize(1024));
         assert!(Reservation::new(new.clone())
@@ -866,11 +892,7 @@ mod tests {
     fn a_key_holds_its_share_across_the_configurations_of_one_name() {
         const QUARTER: usize = MAX_HELD_IN_A_VM / 4;
         let budgets: Vec<_> = (0..3)
-            .map(|_| {
-                let b = MemoryBudget::shared(MAX_HELD_IN_A_VM / 2, QUARTER, 1024);
-                b.succeed("s3-resign");
-                b
-            })
+            .map(|_| MemoryBudget::named(MAX_HELD_IN_A_VM / 2, QUARTER, 1024, Some("s3-resign")))
             .collect();
         let mut a = Reservation::new(budgets[0].clone()).owned_by("A");
         assert!(a.resize(QUARTER / 2));

@@ -111,13 +111,16 @@ impl RootContext for Root {
         };
         match Plugin::parse(&json, &|name| std::env::var(name).ok()) {
             Ok(plugin) => {
-                let filters = Rc::new(filters_of(plugin));
                 // A listener update makes the configuration anew under the filter's name: the
                 // one it replaces stays until its drain time has passed.
-                match host::get_property(&["plugin_name"]) {
-                    Ok(Some(name)) => filters.budget.succeed(&String::from_utf8_lossy(&name)),
-                    _ => log::warn!("cannot read the plugin's name: a configuration this one replaces keeps its share of the VM's memory until Envoy drops it"),
-                }
+                let name = match host::get_property(&["plugin_name"]) {
+                    Ok(Some(name)) => Some(String::from_utf8_lossy(&name).into_owned()),
+                    _ => {
+                        log::warn!("cannot read the plugin's name: a configuration this one replaces keeps its share of the VM's memory until Envoy drops it");
+                        None
+                    }
+                };
+                let filters = Rc::new(filters_of(plugin, name.as_deref()));
                 self.filters = Some(filters);
                 if let Err(status) = self.tick.set(silent_holds::TICK_MS) {
                     log::warn!("cannot set a tick: silent held bodies wait for Envoy's idle timeout ({status:?})");
@@ -189,7 +192,7 @@ impl RootContext for Root {
 
 /// The gateways of a configuration, sharing one memory budget, with the log line that says
 /// what was configured.
-fn filters_of(plugin: Plugin) -> Filters {
+fn filters_of(plugin: Plugin, name: Option<&str>) -> Filters {
     let configs: Vec<&Config> = match &plugin {
         Plugin::Single(config) => vec![config],
         Plugin::Origins(origins) => origins.iter().map(|(_, c)| c).collect(),
@@ -200,7 +203,7 @@ fn filters_of(plugin: Plugin) -> Filters {
         .min()
         .unwrap_or_default();
     proxy_wasm::set_log_level(log_level(level));
-    let budget = crate::gateway::memory_budget(&configs);
+    let budget = crate::gateway::memory_budget(&configs, name);
     let budget_bytes = budget.limit();
     let held_body_grace_ms = configs
         .iter()

@@ -167,7 +167,7 @@ impl<'r, 'c> Route<'r, 'c> {
 
 impl Gateway {
     pub fn new(config: Config) -> Self {
-        let budget = memory_budget(&[&config]);
+        let budget = memory_budget(&[&config], None);
         Self::with_budget(config, budget)
     }
 
@@ -781,7 +781,7 @@ fn host_read_otherwise() -> Rejection {
 
 /// The memory budget for held chunks that the gateways of one filter share: the largest they
 /// configure, of which one access key may hold half when there are several keys to share it.
-pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
+pub fn memory_budget(configs: &[&Config], lineage: Option<&str>) -> Rc<MemoryBudget> {
     let limit = configs
         .iter()
         .map(|c| c.chunk_memory_budget_bytes)
@@ -796,7 +796,7 @@ pub fn memory_budget(configs: &[&Config]) -> Rc<MemoryBudget> {
     // Form fields held before their signature is checked: an eighth, or room for two forms'
     // fields at their longest, so that idle, unsigned forms cannot starve signed uploads.
     let unverified = (limit / 8).max(limit.min(2 * post_policy::DEFAULT_MAX_HEAD_BYTES));
-    MemoryBudget::shared(limit, per_key, unverified)
+    MemoryBudget::named(limit, per_key, unverified, lineage)
 }
 
 /// What every request is asked once authenticated, and the check its body gets where S3
@@ -844,7 +844,7 @@ mod tests {
         let json = r#"{"public_domains":["p"],"origin_authority":"o","credentials":[
             {"access_key_id":"A","secret_access_key":"a"},{"access_key_id":"B","secret_access_key":"b"}]}"#;
         let config = Config::parse(json.as_bytes(), &|_| None).unwrap();
-        let budget = memory_budget(&[&config]);
+        let budget = memory_budget(&[&config], None);
         let limit = budget.limit();
         let mut forms = Vec::new();
         loop {
