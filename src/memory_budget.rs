@@ -31,8 +31,6 @@ pub struct MemoryBudget {
     taken_back: Cell<usize>,
     /// The plugin configuration's name it was made for (`named`), if known.
     lineage: Option<Rc<str>>,
-    /// When it was made, among the VM's budgets: a later one of its name replaces it.
-    made: u64,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -58,11 +56,9 @@ thread_local! {
 pub const MAX_HELD_IN_A_VM: usize = 256 * 1024 * 1024;
 
 thread_local! {
-    /// The budgets of this VM (alive or not: a dropped one is skipped, and pruned when the
-    /// next is made).
+    /// The budgets of this VM in the order they were made (alive or not: a dropped one is
+    /// skipped, and pruned when the next is made).
     static BUDGETS_IN_THIS_VM: RefCell<Vec<Weak<MemoryBudget>>> = const { RefCell::new(Vec::new()) };
-    /// How many budgets this VM has made.
-    static BUDGETS_MADE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Bytes reserved now by every budget of this VM.
@@ -89,9 +85,10 @@ impl MemoryBudget {
     /// budget of the VM for ten minutes (a red team, 2026-12-05); counted for 20 s after its
     /// last stream instead, a replaced one was kept counted with unsigned requests on old
     /// connections; marked replaced for good when the next was made, one rolled back to
-    /// stayed so (the red teams after). So the budgets of one name share one room
-    /// (`in_lineage`), and to the VM's others all but the latest made of them weigh what they
-    /// hold (`weight_in`).
+    /// stayed so; the latest made weighing for the name, one rolled back to weighed what it
+    /// held while the other drained (the red teams after). So the budgets of one name share
+    /// one room (`in_lineage`), and weigh in the VM's others' shares once, by the largest
+    /// limit among them (`weight_in`).
     pub fn named(
         limit: usize,
         per_owner: usize,
@@ -108,10 +105,6 @@ impl MemoryBudget {
             by_network: RefCell::new(Vec::new()),
             taken_back: Cell::new(0),
             lineage: lineage.map(Rc::from),
-            made: BUDGETS_MADE.with(|made| {
-                made.set(made.get().wrapping_add(1));
-                made.get()
-            }),
         });
         BUDGETS_IN_THIS_VM.with(|budgets| {
             if let Ok(mut budgets) = budgets.try_borrow_mut() {
@@ -123,20 +116,25 @@ impl MemoryBudget {
     }
 
     /// What it weighs in the share of `asking`: nothing when `asking` is of its name (they
-    /// share one room, bounded in `take`), what it holds when a later budget of its name is
-    /// alive (the configuration was replaced, or rolled back from), else its limit.
+    /// share one room, bounded in `take`); else its limit when it is the first made of the
+    /// largest limit among the live budgets of its name, nothing when another is. Its name
+    /// holds at most the room of the largest (`in_lineage`), whichever of them serves: Envoy
+    /// does not tell which, and one rolled back to serves again while the other drains.
     fn weight_in(&self, asking: &MemoryBudget, budgets: &[Weak<MemoryBudget>]) -> usize {
         if self.same_lineage(asking) {
             return 0;
         }
-        let replaced = budgets
-            .iter()
-            .filter_map(Weak::upgrade)
-            .any(|later| later.made > self.made && later.same_lineage(self));
-        match replaced {
-            true => self.used.get(),
-            false => self.limit,
+        let mut earlier = true;
+        for other in budgets.iter().filter_map(Weak::upgrade) {
+            if std::ptr::eq(&*other, self) {
+                earlier = false;
+            } else if other.same_lineage(self)
+                && (other.limit > self.limit || (other.limit == self.limit && earlier))
+            {
+                return 0;
+            }
         }
+        self.limit
     }
 
     fn same_lineage(&self, other: &MemoryBudget) -> bool {
@@ -792,9 +790,9 @@ mod tests {
 
     /// Envoy keeps a configuration a listener update replaced until the listener's drain time
     /// has passed, with no connection left (a red team, 2026-12-05): a budget made for the same
-    /// name replaces the older, which then weighs what it holds.
+    /// name shares the older's room, and the name weighs in other listeners' shares once.
     #[test]
-    fn a_replaced_budget_weighs_what_it_holds() {
+    fn a_replaced_budget_shares_its_names_room() {
         let old = named(MAX_HELD_IN_A_VM, "s3-resign");
         let mut old_held = Reservation::new(old.clone());
         assert!(old_held.resize(10));
@@ -809,12 +807,10 @@ mod tests {
         // the replaced one holds counts in it.
         let share = MAX_HELD_IN_A_VM / 2;
         assert!(held.resize(share - 10) && !held.resize(share - 9));
-        // In the other listener's share, the replaced one weighs its 10 bytes, the new one
-        // its limit.
-        let other_share = (MAX_HELD_IN_A_VM as u128 * MAX_HELD_IN_A_VM as u128
-            / (2 * MAX_HELD_IN_A_VM + 10) as u128) as usize;
-        assert!(!Reservation::new(other.clone()).resize(other_share + 1));
-        drop(other);
+        // In the other listener's share, the name weighs one limit: half is the other's.
+        let mut others = Reservation::new(other.clone());
+        assert!(others.resize(share) && !others.resize(share + 1));
+        drop((others, other));
         // What the old one holds is still its own, and the VM's room is bounded.
         assert!(!held.resize(MAX_HELD_IN_A_VM - 9) && held.resize(MAX_HELD_IN_A_VM - 10));
         assert!(!old_held.resize(11));
@@ -843,21 +839,35 @@ mod tests {
         assert_all_given_back(&second);
     }
 
-    /// The latest made of a name weighs its limit in other names' shares, also once a later
-    /// one is gone: marked replaced for good, a configuration rolled back to (which Envoy does
-    /// not configure again) weighed what it held once the other had drained, and another
-    /// listener took its room (a red team, 2026-12-05).
+    /// A name weighs in other names' shares by the largest limit among its live budgets,
+    /// whichever serves. Marked replaced for good, a configuration rolled back to (which Envoy
+    /// does not configure again) weighed what it held once the other had drained; weighed so
+    /// while a later one of a smaller limit drained, it left another listener 230 MiB of 256
+    /// and its own 48 MiB chunk was refused (red teams, 2026-12-05).
     #[test]
-    fn a_name_weighs_its_latest_limit_in_other_names_shares() {
+    fn a_name_weighs_its_largest_live_limit_in_other_names_shares() {
+        const HALF: usize = MAX_HELD_IN_A_VM / 2;
         let first = named(MAX_HELD_IN_A_VM, "x");
         let second = named(MAX_HELD_IN_A_VM, "x");
         let y = named(MAX_HELD_IN_A_VM, "y");
         let mut held = Reservation::new(y.clone());
-        assert!(held.resize(MAX_HELD_IN_A_VM / 2) && !held.resize(MAX_HELD_IN_A_VM / 2 + 1));
+        assert!(held.resize(HALF) && !held.resize(HALF + 1));
         drop(second);
-        assert!(!held.resize(MAX_HELD_IN_A_VM / 2 + 1));
+        assert!(!held.resize(HALF + 1));
+        // Updated to a smaller limit, then rolled back while that one drains: the first
+        // serves again, with the room it had.
+        let smaller = named(MAX_HELD_IN_A_VM / 16, "x");
+        assert!(!held.resize(HALF + 1));
+        let mut back = Reservation::new(first.clone());
+        assert!(back.resize(HALF) && !back.resize(HALF + 1));
+        assert!(!Reservation::new(smaller.clone()).resize(1));
+        drop(back);
+        // Once the larger is gone, the smaller weighs: the other listener has the rest.
+        drop(first);
+        let room = (MAX_HELD_IN_A_VM as u128 * 16 / 17) as usize;
+        assert!(held.resize(room) && !held.resize(room + 1));
         drop(held);
-        assert_all_given_back(&first);
+        assert_all_given_back(&smaller);
     }
 
     /// Forms not yet verified count in their own configuration only, where they can be taken

@@ -171,12 +171,12 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
     """A red team (2026-12-05): Envoy keeps a configuration a listener update replaced until
     the listener's drain time has passed (600 s by default), connections or not, and its budget
     counted among the VM's by its limit for as long: every update shrank the room of every
-    upload in the VM for ten minutes, the updates' shrinks adding up. A budget made for the
-    same plugin name replaces the older, which then weighs what it holds. Nothing a client
-    sends on a connection still under an old configuration changes that (a later red team kept
-    a replaced configuration counted with unsigned requests on such connections), and the
-    configurations of one name share the room as a pool, so that one rolled back to, which
-    Envoy serves again without configuring it anew, has it all (the red team after that)."""
+    upload in the VM for ten minutes, the updates' shrinks adding up. The budgets of one plugin
+    name share one room, and weigh once in other names' shares, by the largest limit among
+    them. Nothing a client sends on a connection still under an old configuration changes that
+    (a later red team kept a replaced configuration counted with unsigned requests on such
+    connections), and one rolled back to, which Envoy serves again without configuring it
+    anew, has the room its name does not hold (the red teams after that)."""
     mib = 1024 * 1024
     other = {"access_key_id": "OTHERKEY", "secret_access_key": "other-secret",
              "origin_access_key_id": origin.access_key, "origin_secret_access_key": origin.secret_key}
