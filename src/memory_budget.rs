@@ -81,14 +81,11 @@ impl MemoryBudget {
     /// configurations of one name are taken for one listener's. Envoy keeps a configuration a
     /// listener update replaced, with its budget, until the listener's drain time has passed
     /// (600 s by default), connections or not, and brings one back without configuring it
-    /// again when an update rolls back to it. Counted by its limit, every update shrank every
-    /// budget of the VM for ten minutes (a red team, 2026-12-05); counted for 20 s after its
-    /// last stream instead, a replaced one was kept counted with unsigned requests on old
-    /// connections; marked replaced for good when the next was made, one rolled back to
-    /// stayed so; the latest made weighing for the name, one rolled back to weighed what it
-    /// held while the other drained (the red teams after). So the budgets of one name share
-    /// one room (`in_lineage`), and weigh in the VM's others' shares once, by the largest
-    /// limit among them (`weight_in`).
+    /// again when an update rolls back to it, so it cannot tell which of a name's
+    /// configurations serves. Counted each by its limit, every update shrank every budget of
+    /// the VM for ten minutes; the rules tried after that fell to the red teams SECURITY.md
+    /// (class 2) tells of. So the budgets of one name share one room (`in_lineage`), and
+    /// weigh in the VM's others' shares once, by the largest limit among them (`weight_in`).
     pub fn named(
         limit: usize,
         per_owner: usize,
