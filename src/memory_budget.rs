@@ -18,6 +18,21 @@ pub struct MemoryBudget {
     /// The most the streams owned by `UNVERIFIED` may hold together.
     unverified: usize,
     owners: RefCell<Vec<(Rc<str>, usize)>>,
+    /// The forms waiting for their fields under this budget and the others of its name.
+    forms: Rc<WaitingRoom>,
+    /// The plugin configuration's name it was made for (`named`), if known.
+    lineage: Option<Rc<str>>,
+}
+
+/// The browser forms waiting for their fields under the configurations of one plugin name (or
+/// under one budget without a name), one room for all: their unverified streams share one
+/// share across the name, as a key's do, so a new configuration's forms must be able to take
+/// back a replaced one's. With a room each, forms on connections opened before an update held
+/// an eighth in every configuration still alive (a listener with an 8 MiB budget refused a
+/// 6.5 MiB chunk), and counted across the name without it, they kept every new form out (red
+/// teams, 2026-12-05).
+#[derive(Default)]
+struct WaitingRoom {
     /// The charges of forms waiting for their fields, oldest first (`charge_waiting`).
     waiting: RefCell<VecDeque<Weak<Waiting>>>,
     /// What each network's waiting forms weigh, in the order the networks began to wait
@@ -29,8 +44,6 @@ pub struct MemoryBudget {
     /// at once and counted nowhere, they let a client reopening forms as fast as the tick
     /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
     taken_back: Cell<usize>,
-    /// The plugin configuration's name it was made for (`named`), if known.
-    lineage: Option<Rc<str>>,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -84,23 +97,32 @@ impl MemoryBudget {
     /// again when an update rolls back to it, so it cannot tell which of a name's
     /// configurations serves. Counted each by its limit, every update shrank every budget of
     /// the VM for ten minutes; the rules tried after that fell to the red teams SECURITY.md
-    /// (class 2) tells of. So the budgets of one name share one room (`in_lineage`), and
-    /// weigh in the VM's others' shares once, by the largest limit among them (`weight_in`).
+    /// (class 2) tells of. So the budgets of one name share one room (`in_lineage`) and one
+    /// waiting room for forms (`WaitingRoom`), and weigh in the VM's others' shares once, by
+    /// the largest limit among them (`weight_in`).
     pub fn named(
         limit: usize,
         per_owner: usize,
         unverified: usize,
         lineage: Option<&str>,
     ) -> Rc<Self> {
+        let forms = lineage
+            .and_then(|name| {
+                BUDGETS_IN_THIS_VM.with(|budgets| {
+                    let budgets = budgets.try_borrow().ok()?;
+                    let mut live = budgets.iter().filter_map(Weak::upgrade);
+                    let of_name = live.find(|b| b.lineage.as_deref() == Some(name))?;
+                    Some(of_name.forms.clone())
+                })
+            })
+            .unwrap_or_default();
         let budget = Rc::new(MemoryBudget {
             limit,
             used: Cell::new(0),
             per_owner: per_owner.min(limit),
             unverified: unverified.min(limit),
             owners: RefCell::new(Vec::new()),
-            waiting: RefCell::new(VecDeque::new()),
-            by_network: RefCell::new(Vec::new()),
-            taken_back: Cell::new(0),
+            forms,
             lineage: lineage.map(Rc::from),
         });
         BUDGETS_IN_THIS_VM.with(|budgets| {
@@ -141,10 +163,9 @@ impl MemoryBudget {
     /// What the VM's other budgets of this one's name hold: all of them, and `owner`'s part.
     /// One listener's configurations hold no more than one of them may (a red team had two
     /// hold twice the limit), and a key no more than its share across them (holds kept open
-    /// across updates added up to 240 MiB of one key of two). Forms not yet verified count
-    /// in their own configuration only: one can take back only forms of its own, so forms
-    /// left waiting under a replaced configuration kept every new one out (2026-12-05).
-    /// `None` when it cannot be told.
+    /// across updates added up to 240 MiB of one key of two); forms not yet verified too,
+    /// which take back each other's across them (`WaitingRoom`). `None` when it cannot be
+    /// told.
     fn in_lineage(&self, owner: Option<&str>) -> Option<(usize, usize)> {
         BUDGETS_IN_THIS_VM.with(|budgets| {
             let budgets = budgets.try_borrow().ok()?;
@@ -154,7 +175,7 @@ impl MemoryBudget {
                     continue;
                 }
                 all = all.saturating_add(other.used.get());
-                if let Some(owner) = owner.filter(|o| *o != UNVERIFIED) {
+                if let Some(owner) = owner {
                     let owners = other.owners.try_borrow().ok()?;
                     let theirs = owners.iter().find(|(o, _)| &**o == owner);
                     owners_part = owners_part.saturating_add(theirs.map_or(0, |(_, n)| *n));
@@ -190,8 +211,8 @@ impl MemoryBudget {
             taken_back: Cell::new(false),
             taken_for: Cell::new(None),
         });
-        self.count_waiting(from, form_weight(bytes));
-        if let Ok(mut waiting) = self.waiting.try_borrow_mut() {
+        self.forms.count(from, form_weight(bytes));
+        if let Ok(mut waiting) = self.forms.waiting.try_borrow_mut() {
             // Those that ended or paid leave from the front, where the oldest are.
             while waiting
                 .front()
@@ -212,28 +233,33 @@ impl MemoryBudget {
     /// (`take_back_waiting`); whether it did.
     fn make_room(&self, more: usize, asking: Asking<'_>) -> bool {
         let share = self.scaled(self.unverified);
-        let held = self.owners.try_borrow().map_or(usize::MAX, |owners| {
+        let here = self.owners.try_borrow().map_or(usize::MAX, |owners| {
             owners
                 .iter()
                 .find(|(owner, _)| &**owner == UNVERIFIED)
                 .map_or(0, |(_, held)| *held)
         });
+        let Some((_, elsewhere)) = self.in_lineage(Some(UNVERIFIED)) else {
+            return false;
+        };
+        let held = here.saturating_add(elsewhere);
         more <= share && held.saturating_add(more) > share && self.take_back_waiting(asking)
     }
 
     /// Takes back the charge of a form still waiting without having paid for it (never the
-    /// asking form's own), while what was taken back from streams not yet ended stays within
-    /// `took_back_allowance`; whether it did. The form is the oldest unpaid one of the network whose
-    /// waiting forms weigh the most (`heaviest_network`): a client flooding forms makes room
-    /// with its own, and another's form whose fields come late is taken back only for a
-    /// network waiting with less. Taking the oldest of all let one client cycling forms at
-    /// 20 KB/s have every form refused whose fields came 0.2 s after its headers (a red team,
-    /// 2026-12-03).
+    /// asking form's own; under any configuration of the name, `WaitingRoom`), while what was
+    /// taken back from streams not yet ended stays within `took_back_allowance`; whether it
+    /// did. The form is the oldest unpaid one of the network whose waiting forms weigh the
+    /// most (`heaviest_network`): a client flooding forms makes room with its own, and
+    /// another's form whose fields come late is taken back only for a network waiting with
+    /// less. Taking the oldest of all let one client cycling forms at 20 KB/s have every form
+    /// refused whose fields came 0.2 s after its headers (a red team, 2026-12-03).
     fn take_back_waiting(&self, asking: Asking<'_>) -> bool {
-        let Some(network) = self.heaviest_network(asking) else {
+        let room = &self.forms;
+        let Some(network) = room.heaviest_network(asking) else {
             return false;
         };
-        let Ok(mut waiting) = self.waiting.try_borrow_mut() else {
+        let Ok(mut waiting) = room.waiting.try_borrow_mut() else {
             return false;
         };
         waiting.retain(Waiting::can_be_taken_back);
@@ -245,32 +271,32 @@ impl MemoryBudget {
         }) else {
             return false;
         };
-        let taken_back = self.taken_back.get().saturating_add(charge.bytes);
+        let taken_back = room.taken_back.get().saturating_add(charge.bytes);
         if taken_back > self.took_back_allowance() {
             return false;
         }
         // Forms whose network is not known share the whole allowance, as all forms did.
         let taker = asking.network().flatten();
         // (One form may go past the cap, whatever its charge.)
-        if taker.is_some() && self.took_back(taker) >= self.took_back_cap() {
+        if taker.is_some() && room.took_back(taker) >= self.took_back_cap() {
             return false;
         }
         waiting.remove(at);
         drop(waiting);
         // Taken back, it weighs for its network until its stream ends.
-        self.settle_waiting(charge.from, 0, 1);
+        room.settle(charge.from, 0, 1);
         if taker.is_some() {
-            self.tally(taker, |n| {
+            room.tally(taker, |n| {
                 n.took_back = n.took_back.saturating_add(charge.bytes)
             });
             charge.taken_for.set(taker);
         }
         charge.taken_back.set(true);
-        self.taken_back.set(taken_back);
-        // Out of the forms' share and of the budget, counted in `taken_back` until the stream
-        // ends (`Waiting::drop`).
-        self.out_of_share(UNVERIFIED, charge.bytes);
-        self.release(charge.bytes);
+        room.taken_back.set(taken_back);
+        // Out of the forms' share and of the budget of its own configuration (maybe one this
+        // one replaced), counted in `taken_back` until the stream ends (`Waiting::drop`).
+        charge.budget.out_of_share(UNVERIFIED, charge.bytes);
+        charge.budget.release(charge.bytes);
         true
     }
 
@@ -284,82 +310,6 @@ impl MemoryBudget {
         self.scaled(self.unverified).max(TOOK_BACK_FLOOR)
     }
 
-    /// The network that makes room for `asking`: of the other networks with an unpaid form
-    /// to take back, the one whose waiting forms weigh the most, paid, unpaid or taken back
-    /// and not yet ended (unseen, a client's paid forms let its newcomers take another's
-    /// place), of equals the one waiting longest; but the asking form's own network when it
-    /// weighs more (counted with a new form), with an unpaid form of its own to take back
-    /// (never the asking form's), else none. So a few heavy forms from as many networks
-    /// cannot take a lighter network's place (a red team filled the share with one 104 KiB
-    /// form an address, from two addresses, 2026-12-03), nor can a client's fields, growing
-    /// beside its paid forms (the next red team).
-    fn heaviest_network(&self, asking: Asking<'_>) -> Option<Option<ClientNet>> {
-        let networks = self.by_network.try_borrow().ok()?;
-        let (asker, own) = (asking.network(), asking.own());
-        let mut asker_weight = match asking {
-            Asking::NewForm(_, weight) => weight,
-            Asking::Fields(_) => 0,
-        };
-        let mut asker_takeable = false;
-        let mut heaviest_other: Option<(Option<ClientNet>, usize)> = None;
-        for n in networks.iter() {
-            if asker == Some(n.network) {
-                asker_weight = asker_weight.saturating_add(n.weight);
-                let own_unpaid = own.is_some_and(|own| own.unpaid());
-                asker_takeable = n.unpaid > usize::from(own_unpaid);
-            } else if n.unpaid > 0 && heaviest_other.is_none_or(|(_, most)| n.weight > most) {
-                heaviest_other = Some((n.network, n.weight));
-            }
-        }
-        match heaviest_other {
-            Some((network, most)) if asker_weight <= most => Some(network),
-            _ => asker.filter(|_| asker_takeable),
-        }
-    }
-
-    /// Counts a new waiting form for its network: `weight`, and one unpaid form.
-    fn count_waiting(&self, network: Option<ClientNet>, weight: usize) {
-        self.tally(network, |n| {
-            n.weight = n.weight.saturating_add(weight);
-            n.unpaid = n.unpaid.saturating_add(1);
-        });
-    }
-
-    /// Stops counting `weight` and `unpaid` forms of a network's: a form paid (`0, 1`), was
-    /// taken back (`0, 1`: it weighs until its stream ends) or ended (`weight`, and 1 if it
-    /// had not paid).
-    fn settle_waiting(&self, network: Option<ClientNet>, weight: usize, unpaid: usize) {
-        self.tally(network, |n| {
-            n.weight = n.weight.saturating_sub(weight);
-            n.unpaid = n.unpaid.saturating_sub(unpaid);
-        });
-    }
-
-    /// Changes `network`'s tally, added when absent and removed once it counts nothing (in
-    /// place: the order is which began to wait first).
-    fn tally(&self, network: Option<ClientNet>, change: impl FnOnce(&mut NetworkWaiting)) {
-        let Ok(mut networks) = self.by_network.try_borrow_mut() else {
-            return;
-        };
-        let at = match networks.iter().position(|n| n.network == network) {
-            Some(at) => at,
-            None => {
-                networks.push(NetworkWaiting {
-                    network,
-                    weight: 0,
-                    unpaid: 0,
-                    took_back: 0,
-                });
-                networks.len() - 1
-            }
-        };
-        change(&mut networks[at]);
-        let n = &networks[at];
-        if n.weight == 0 && n.unpaid == 0 && n.took_back == 0 {
-            networks.remove(at);
-        }
-    }
-
     /// The most a network's forms may have taken back from streams not yet ended: a
     /// thirty-second of the share, but at least 64 KiB. Those streams last until the tick
     /// answers them, within one allowance for all networks (`took_back_allowance`), and when
@@ -369,15 +319,6 @@ impl MemoryBudget {
     /// default; a red team, 2026-12-03).
     fn took_back_cap(&self) -> usize {
         (self.scaled(self.unverified) / 32).max(64 * 1024)
-    }
-
-    fn took_back(&self, network: Option<ClientNet>) -> usize {
-        self.by_network.try_borrow().map_or(usize::MAX, |networks| {
-            networks
-                .iter()
-                .find(|n| n.network == network)
-                .map_or(0, |n| n.took_back)
-        })
     }
 
     /// Stops counting `bytes` against `owner`'s share (what it holds may still count).
@@ -394,7 +335,7 @@ impl MemoryBudget {
 
     /// Whether forms taken back still hold their streams, waiting for the tick's answer.
     pub fn holds_taken_back(&self) -> bool {
-        self.taken_back.get() > 0
+        self.forms.taken_back.get() > 0
     }
 
     /// Bytes reserved now, across all streams.
@@ -492,6 +433,93 @@ impl MemoryBudget {
         let given = bytes.min(used);
         self.used.set(used - given);
         HELD_IN_THIS_VM.with(|held| held.set(held.get().saturating_sub(given)));
+    }
+}
+
+impl WaitingRoom {
+    /// The network that makes room for `asking`: of the other networks with an unpaid form
+    /// to take back, the one whose waiting forms weigh the most, paid, unpaid or taken back
+    /// and not yet ended (unseen, a client's paid forms let its newcomers take another's
+    /// place), of equals the one waiting longest; but the asking form's own network when it
+    /// weighs more (counted with a new form), with an unpaid form of its own to take back
+    /// (never the asking form's), else none. So a few heavy forms from as many networks
+    /// cannot take a lighter network's place (a red team filled the share with one 104 KiB
+    /// form an address, from two addresses, 2026-12-03), nor can a client's fields, growing
+    /// beside its paid forms (the next red team).
+    fn heaviest_network(&self, asking: Asking<'_>) -> Option<Option<ClientNet>> {
+        let networks = self.by_network.try_borrow().ok()?;
+        let (asker, own) = (asking.network(), asking.own());
+        let mut asker_weight = match asking {
+            Asking::NewForm(_, weight) => weight,
+            Asking::Fields(_) => 0,
+        };
+        let mut asker_takeable = false;
+        let mut heaviest_other: Option<(Option<ClientNet>, usize)> = None;
+        for n in networks.iter() {
+            if asker == Some(n.network) {
+                asker_weight = asker_weight.saturating_add(n.weight);
+                let own_unpaid = own.is_some_and(|own| own.unpaid());
+                asker_takeable = n.unpaid > usize::from(own_unpaid);
+            } else if n.unpaid > 0 && heaviest_other.is_none_or(|(_, most)| n.weight > most) {
+                heaviest_other = Some((n.network, n.weight));
+            }
+        }
+        match heaviest_other {
+            Some((network, most)) if asker_weight <= most => Some(network),
+            _ => asker.filter(|_| asker_takeable),
+        }
+    }
+
+    /// Counts a new waiting form for its network: `weight`, and one unpaid form.
+    fn count(&self, network: Option<ClientNet>, weight: usize) {
+        self.tally(network, |n| {
+            n.weight = n.weight.saturating_add(weight);
+            n.unpaid = n.unpaid.saturating_add(1);
+        });
+    }
+
+    /// Stops counting `weight` and `unpaid` forms of a network's: a form paid (`0, 1`), was
+    /// taken back (`0, 1`: it weighs until its stream ends) or ended (`weight`, and 1 if it
+    /// had not paid).
+    fn settle(&self, network: Option<ClientNet>, weight: usize, unpaid: usize) {
+        self.tally(network, |n| {
+            n.weight = n.weight.saturating_sub(weight);
+            n.unpaid = n.unpaid.saturating_sub(unpaid);
+        });
+    }
+
+    /// Changes `network`'s tally, added when absent and removed once it counts nothing (in
+    /// place: the order is which began to wait first).
+    fn tally(&self, network: Option<ClientNet>, change: impl FnOnce(&mut NetworkWaiting)) {
+        let Ok(mut networks) = self.by_network.try_borrow_mut() else {
+            return;
+        };
+        let at = match networks.iter().position(|n| n.network == network) {
+            Some(at) => at,
+            None => {
+                networks.push(NetworkWaiting {
+                    network,
+                    weight: 0,
+                    unpaid: 0,
+                    took_back: 0,
+                });
+                networks.len() - 1
+            }
+        };
+        change(&mut networks[at]);
+        let n = &networks[at];
+        if n.weight == 0 && n.unpaid == 0 && n.took_back == 0 {
+            networks.remove(at);
+        }
+    }
+
+    fn took_back(&self, network: Option<ClientNet>) -> usize {
+        self.by_network.try_borrow().map_or(usize::MAX, |networks| {
+            networks
+                .iter()
+                .find(|n| n.network == network)
+                .map_or(0, |n| n.took_back)
+        })
     }
 }
 
@@ -594,7 +622,7 @@ impl Waiting {
         let unpaid = self.unpaid();
         self.arrived.set(self.arrived.get().max(arrived));
         if unpaid && !self.unpaid() {
-            self.budget.settle_waiting(self.from, 0, 1);
+            self.budget.forms.settle(self.from, 0, 1);
         }
     }
 
@@ -615,20 +643,18 @@ impl Waiting {
 impl Drop for Waiting {
     fn drop(&mut self) {
         let unpaid = usize::from(self.unpaid());
-        self.budget
-            .settle_waiting(self.from, form_weight(self.bytes), unpaid);
+        let room = &self.budget.forms;
+        room.settle(self.from, form_weight(self.bytes), unpaid);
         if let Some(taker) = self.taken_for.get() {
             let bytes = self.bytes;
-            self.budget.tally(Some(taker), |n| {
+            room.tally(Some(taker), |n| {
                 n.took_back = n.took_back.saturating_sub(bytes)
             });
         }
         if self.taken_back.get() {
             // Out of the share and the budget already (`take_back_waiting`).
-            let budget = &self.budget;
-            budget
-                .taken_back
-                .set(budget.taken_back.get().saturating_sub(self.bytes));
+            room.taken_back
+                .set(room.taken_back.get().saturating_sub(self.bytes));
         } else {
             self.budget.give_back(Some(UNVERIFIED), self.bytes);
         }
@@ -726,7 +752,7 @@ mod tests {
     /// Everything was given back, and no network is counted.
     fn assert_all_given_back(budget: &MemoryBudget) {
         assert_eq!(budget.used(), 0);
-        assert!(budget.by_network.borrow().is_empty());
+        assert!(budget.forms.by_network.borrow().is_empty());
         assert!(!budget.holds_taken_back());
         // (Each test runs on a thread of its own, with a VM total of its own.)
         assert_eq!(held_in_this_vm(), 0);
@@ -867,30 +893,56 @@ mod tests {
         assert_all_given_back(&smaller);
     }
 
-    /// Forms not yet verified count in their own configuration only, where they can be taken
-    /// back: counted across the name, forms left waiting under a replaced configuration kept
-    /// every form of the new one out (a red team, 2026-12-05).
+    /// The forms of a name's configurations wait in one room: one share for them all, and a
+    /// new configuration's forms take back a replaced one's that have not paid. With a share
+    /// each, forms waiting under a replaced configuration held an eighth of the listener's
+    /// room beside the new one's, and a listener with an 8 MiB budget refused a 6.5 MiB chunk;
+    /// counted across the name with a room each, they kept every new form out (red teams,
+    /// 2026-12-05).
     #[test]
-    fn waiting_forms_of_a_replaced_configuration_leave_the_new_its_share() {
-        let old = MemoryBudget::named(
-            MAX_HELD_IN_A_VM,
-            MAX_HELD_IN_A_VM / 2,
-            1024,
-            Some("s3-resign"),
-        );
-        let new = MemoryBudget::named(
-            MAX_HELD_IN_A_VM,
-            MAX_HELD_IN_A_VM / 2,
-            1024,
-            Some("s3-resign"),
-        );
-        let mut waiting = Reservation::new(old.clone()).owned_by(UNVERIFIED);
-        assert!(waiting.resize(1024));
-        assert!(Reservation::new(new.clone())
-            .owned_by(UNVERIFIED)
-            .resize(1024));
-        drop(waiting);
+    fn forms_of_a_names_configurations_wait_in_one_room() {
+        const FORM: usize = 10 * KIB;
+        let configuration = || {
+            MemoryBudget::named(
+                MAX_HELD_IN_A_VM / 2,
+                MAX_HELD_IN_A_VM / 4,
+                10 * FORM,
+                Some("s3-resign"),
+            )
+        };
+        let net = |last: u8| Some(ClientNet::V4([192, 0, 2, last]));
+        let (flood, browser) = (net(1), net(2));
+        // Forms on connections opened before an update fill the share.
+        let old = configuration();
+        let mut flooded: Vec<_> = (0..10)
+            .map(|_| old.charge_waiting(FORM, flood).unwrap())
+            .collect();
+        let new = configuration();
+        // A form under the new configuration takes back the oldest of the flood's.
+        let form = new.charge_waiting(FORM, browser).unwrap();
+        assert!(flooded[0].taken_back() && !form.taken_back());
+        assert_eq!((old.used(), new.used()), (9 * FORM, FORM));
+        assert!(old.holds_taken_back() && new.holds_taken_back());
+        flooded.remove(0);
+        assert!(!new.holds_taken_back());
+        // So do its fields, growing past the share the configurations hold together.
+        let mut fields = Reservation::new(new.clone()).owned_by(UNVERIFIED);
+        assert!(fields.resize_taking_back(2 * FORM, Some(&form)));
+        assert_eq!(flooded.iter().filter(|f| f.taken_back()).count(), 2);
+        flooded.retain(|f| !f.taken_back());
+        // And the flood's newcomers under the old configuration make room with its own.
+        let newcomer = old.charge_waiting(FORM, flood).unwrap();
+        assert!(flooded[0].taken_back() && !form.taken_back());
+        flooded.retain(|f| !f.taken_back());
+        // Forms that paid stay, whichever configuration they wait under: the share is full.
+        for paid in flooded.iter().chain([&newcomer, &form]) {
+            paid.arrived(FORM);
+        }
+        assert!(new.charge_waiting(FORM, browser).is_none());
+        assert!(old.charge_waiting(FORM, flood).is_none());
+        drop((flooded, newcomer, form, fields));
         assert_all_given_back(&old);
+        assert_all_given_back(&new);
     }
 
     /// A key's share is of what it holds across the configurations of one name: holds kept
@@ -997,7 +1049,7 @@ mod tests {
         drop((second, third, fields));
         assert_eq!(budget.used(), 0);
         assert!(budget.owners.borrow().is_empty());
-        assert!(budget.by_network.borrow().is_empty());
+        assert!(budget.forms.by_network.borrow().is_empty());
         // A plain resize (signed uploads') takes nothing back.
         let mut signed = Reservation::new(budget.clone()).owned_by("A");
         assert!(signed.resize(750));
@@ -1112,7 +1164,7 @@ mod tests {
         assert!(!fourth.taken_back() && !fifth.taken_back());
         drop(flooded);
         drop((newest, heavy, fourth, fifth));
-        assert!(budget.by_network.borrow().is_empty());
+        assert!(budget.forms.by_network.borrow().is_empty());
         // A form's fields, its network's only form, take the next network's oldest that has
         // not paid (the late network began first, then `a`'s, whose oldest has paid).
         let (a, b, c) = (net(10), net(11), net(12));

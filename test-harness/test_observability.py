@@ -4,6 +4,8 @@ lines (one per rejection; the canonical request at debug level; never a secret).
 import http.client
 import json
 import re
+import select
+import socket
 import time
 
 import pytest
@@ -231,6 +233,74 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
         assert envoy.counter(HELD) == 0
         for conn in old_connections:
             conn.close()
+
+
+def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth(origin, bucket, tmp_path):
+    """A red team (2026-12-05): after a listener update, browser forms with no signature, each
+    on a connection opened before it, waited in the replaced configuration's eighth of the
+    budget while new ones waited in the new one's, and a listener with an 8 MiB budget refused
+    a 6.5 MiB chunk it stored before. The forms of a name's configurations wait in one room,
+    an eighth of the listener's: a new configuration's forms take back a replaced one's."""
+    mib = 1024 * 1024
+
+    def config(domain: str) -> str:
+        base = json.loads(filter_config_json(origin))
+        base.update(chunk_memory_budget_bytes=8 * mib, max_chunk_size_bytes=8 * mib,
+                    public_domains=base["public_domains"] + [domain])
+        return json.dumps(base)
+
+    def served_by(envoy, domain: str) -> bool:
+        authority = f"{domain}:{envoy.port}"
+        return send(authority, presign(authority, "GET", f"/{bucket}/absent")).status == 404
+
+    def send_forms(envoy, socks, domain: str) -> None:
+        # Each waits with about 53 KiB of the share: 18 fill the eighth.
+        head = (f"POST /{bucket} HTTP/1.1\r\nHost: {domain}:{envoy.port}\r\n"
+                "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n"
+                f"X-Pad: {'a' * 40 * 1024}\r\n\r\n")
+        for sock in socks:
+            sock.sendall(head.encode())
+        time.sleep(0.5)
+
+    def connections(envoy, n: int) -> list:
+        return [socket.create_connection(("127.0.0.1", envoy.port), timeout=10) for _ in range(n)]
+
+    lds = ListenerUpdates(origin, tmp_path)
+    lds.publish(config("before.test"))
+    with Envoy(lds.config, concurrency=1) as envoy:
+        old = connections(envoy, 30)
+        # Each connection serves a request under the configuration it was opened under.
+        for sock in old:
+            authority = f"before.test:{envoy.port}"
+            signed = presign(authority, "GET", f"/{bucket}/absent")
+            sock.sendall(f"GET {signed.target} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+            assert sock.recv(65536).startswith(b"HTTP/1.1 404")
+        lds.publish(config("after.test"))
+        deadline = time.monotonic() + 10
+        while not served_by(envoy, "after.test"):
+            assert time.monotonic() < deadline, "the update never served"
+            time.sleep(0.05)
+        send_forms(envoy, old, "before.test")
+        new = connections(envoy, 30)
+        send_forms(envoy, new, "after.test")
+        try:
+            # One eighth for both configurations' forms, not one each: the first new ones took
+            # back old ones (a network takes back 64 KiB at most while those streams last),
+            # which the replaced configuration's tick answered.
+            assert envoy.counter(HELD) <= mib
+            waiting = [True] * 60
+            deadline = time.monotonic() + 5
+            while sum(waiting) > 18 and time.monotonic() < deadline:
+                for ready in select.select([s for s, w in zip(old + new, waiting) if w], [], [], 0.1)[0]:
+                    assert ready.recv(65536).startswith(b"HTTP/1.1 503 ")
+                    waiting[(old + new).index(ready)] = False
+            assert waiting[30:32] == [True, True] and sum(waiting) == 18, waiting
+            chunk = int(6.5 * mib)
+            upload = chunked_put(envoy.authority, f"/{bucket}/big", bytes(chunk), chunk_size=chunk)
+            assert send(envoy.authority, upload).status == 200
+        finally:
+            for sock in old + new:
+                sock.close()
 
 
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):

@@ -8,8 +8,8 @@
 //! nothing in each other's shares, and in other budgets' shares once, by the largest limit among
 //! the live ones; a budget without a name weighs its limit. A reservation grows when what its
 //! name's budgets hold together stays within the asking budget's scaled limit, the VM's total
-//! within 256 MiB, and its owner's holdings within the owner's scaled share (a key's counted
-//! across the name's budgets, the unverified streams' in their own budget only).
+//! within 256 MiB, and its owner's holdings within the owner's scaled share (a key's, or the
+//! unverified streams', counted across the name's budgets).
 //!
 //! Invariants: every growth is granted exactly when the rule grants it; the rooms the names
 //! may hold add up to no more than the VM's; the VM's gauge is what the reservations hold, and
@@ -155,17 +155,17 @@ impl Model {
         let Some(owner) = owner else {
             return true;
         };
-        let (share, elsewhere) = if owner == UNVERIFIED {
-            (b.unverified.min(b.limit), 0)
+        let share = if owner == UNVERIFIED {
+            b.unverified
         } else {
-            let elsewhere: usize = self
-                .live()
-                .filter(|(i, _)| *i != at && self.same_name(*i, at))
-                .map(|(i, _)| self.holds(i, Some(owner)))
-                .sum();
-            (b.per_owner.min(b.limit), elsewhere)
+            b.per_owner
         };
-        self.holds(at, Some(owner)) + more + elsewhere <= self.room(at, share)
+        let elsewhere: usize = self
+            .live()
+            .filter(|(i, _)| *i != at && self.same_name(*i, at))
+            .map(|(i, _)| self.holds(i, Some(owner)))
+            .sum();
+        self.holds(at, Some(owner)) + more + elsewhere <= self.room(at, share.min(b.limit))
     }
 
     /// What each name (and each budget without one) may hold at most, together.
