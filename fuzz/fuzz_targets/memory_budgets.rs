@@ -11,15 +11,21 @@
 //! within 256 MiB, and its owner's holdings within the owner's scaled share (a key's, or the
 //! unverified streams', counted across the name's budgets).
 //!
-//! Invariants: every growth is granted exactly when the rule grants it; the rooms the names
-//! may hold add up to no more than the VM's; the VM's gauge is what the reservations hold, and
-//! 0 once they are gone.
+//! Browser forms waiting for their fields are charged in the unverified streams' share, and
+//! past it take back the unpaid forms of any budget of their name (one waiting room a name).
+//!
+//! Invariants: every growth is granted exactly when the rule grants it; a form let in leaves
+//! its name's unverified streams within the asking budget's scaled share, and takes back only
+//! unpaid forms of its name; the rooms the names may hold add up to no more than the VM's;
+//! the VM's gauge is what the reservations and the forms not taken back hold, and 0 once they
+//! are gone.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use s3_resign::client_net::ClientNet;
 use s3_resign::memory_budget::{
-    held_in_this_vm, MemoryBudget, Reservation, MAX_HELD_IN_A_VM, UNVERIFIED,
+    held_in_this_vm, MemoryBudget, Reservation, Waiting, MAX_HELD_IN_A_VM, UNVERIFIED,
 };
 use std::rc::{Rc, Weak};
 
@@ -55,6 +61,19 @@ enum Op {
     End {
         reservation: u8,
     },
+    /// A browser form's head waits for its fields under a budget, from one of a few networks.
+    Form {
+        budget: u8,
+        bytes: u8,
+        network: u8,
+    },
+    /// A waiting form's fields bring its charge.
+    Pay {
+        form: u8,
+    },
+    EndForm {
+        form: u8,
+    },
 }
 
 struct Budget {
@@ -72,9 +91,16 @@ struct Held {
     reservation: Reservation,
 }
 
+struct Form {
+    budget: usize,
+    charge: Rc<Waiting>,
+    paid: bool,
+}
+
 struct Model {
     budgets: Vec<Budget>,
     held: Vec<Held>,
+    forms: Vec<Form>,
 }
 
 impl Model {
@@ -124,15 +150,43 @@ impl Model {
     }
 
     fn holds(&self, at: usize, owner: Option<&str>) -> usize {
-        self.held
+        let reserved: usize = self
+            .held
             .iter()
             .filter(|h| h.budget == at && (owner.is_none() || h.owner == owner))
             .map(|h| h.reservation.bytes())
+            .sum();
+        let waiting = if owner.is_none() || owner == Some(UNVERIFIED) {
+            self.forms_charged(|f| f.budget == at)
+        } else {
+            0
+        };
+        reserved + waiting
+    }
+
+    /// What the forms `which` picks hold, those taken back aside.
+    fn forms_charged(&self, which: impl Fn(&Form) -> bool) -> usize {
+        self.forms
+            .iter()
+            .filter(|f| which(f) && !f.charge.taken_back())
+            .map(|f| f.charge.bytes())
             .sum()
     }
 
     fn total(&self) -> usize {
-        self.held.iter().map(|h| h.reservation.bytes()).sum()
+        self.held
+            .iter()
+            .map(|h| h.reservation.bytes())
+            .sum::<usize>()
+            + self.forms_charged(|_| true)
+    }
+
+    /// What the unverified streams of budget `at` and of the live others of its name hold.
+    fn unverified_of_name(&self, at: usize) -> usize {
+        self.live()
+            .filter(|(i, _)| *i == at || self.same_name(*i, at))
+            .map(|(i, _)| self.holds(i, Some(UNVERIFIED)))
+            .sum()
     }
 
     /// Whether the rule lets reservation `r` grow by `more`.
@@ -195,6 +249,7 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut m = Model {
         budgets: Vec::new(),
         held: Vec::new(),
+        forms: Vec::new(),
     };
     for op in ops.into_iter().take(200) {
         match op {
@@ -265,6 +320,57 @@ fuzz_target!(|ops: Vec<Op>| {
                 let r = usize::from(reservation);
                 if r < m.held.len() {
                     m.held.swap_remove(r);
+                }
+            }
+            Op::Form {
+                budget,
+                bytes,
+                network,
+            } => {
+                let at = usize::from(budget);
+                let Some(handle) = m.budgets.get(at).and_then(|b| b.handle.clone()) else {
+                    continue;
+                };
+                let from = match network % 4 {
+                    0 => None,
+                    n => Some(ClientNet::V4([192, 0, 2, n])),
+                };
+                let bytes = (usize::from(bytes) % 16 + 1) * BYTES_UNIT / 4;
+                let before: Vec<bool> = m.forms.iter().map(|f| f.charge.taken_back()).collect();
+                let charge = handle.charge_waiting(bytes, from);
+                for (f, was) in m.forms.iter().zip(before) {
+                    if f.charge.taken_back() && !was {
+                        assert!(!f.paid, "a form that paid was taken back");
+                        assert!(
+                            f.budget == at || m.same_name(f.budget, at),
+                            "a form of another name was taken back"
+                        );
+                    }
+                }
+                if let Some(charge) = charge {
+                    m.forms.push(Form {
+                        budget: at,
+                        charge,
+                        paid: false,
+                    });
+                    let b = &m.budgets[at];
+                    let share = m.room(at, b.unverified.min(b.limit));
+                    assert!(
+                        m.unverified_of_name(at) <= share,
+                        "the name's forms past the share"
+                    );
+                }
+            }
+            Op::Pay { form } => {
+                if let Some(f) = m.forms.get_mut(usize::from(form)) {
+                    f.charge.arrived(f.charge.bytes());
+                    f.paid = !f.charge.taken_back();
+                }
+            }
+            Op::EndForm { form } => {
+                let f = usize::from(form);
+                if f < m.forms.len() {
+                    m.forms.swap_remove(f);
                 }
             }
         }
