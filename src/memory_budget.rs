@@ -232,7 +232,7 @@ impl MemoryBudget {
     /// budget as a whole, which signed uploads fill), takes back a waiting form's charge
     /// (`take_back_waiting`); whether it did.
     fn make_room(&self, more: usize, asking: Asking<'_>) -> bool {
-        let share = self.scaled(self.unverified);
+        let share = self.unverified_share();
         let here = self.owners.try_borrow().map_or(usize::MAX, |owners| {
             owners
                 .iter()
@@ -307,7 +307,7 @@ impl MemoryBudget {
     /// bytes (a header set indexed once), and three addresses taking back each other's at
     /// 600 a second kept half the browser uploads out (a red team, 2026-12-03).
     fn took_back_allowance(&self) -> usize {
-        self.scaled(self.unverified).max(TOOK_BACK_FLOOR)
+        self.unverified_share().max(TOOK_BACK_FLOOR)
     }
 
     /// The most a network's forms may have taken back from streams not yet ended: a
@@ -318,7 +318,7 @@ impl MemoryBudget {
     /// refused at their headers (2 KB/s over HTTP/2 at the smallest budget, 19 KB/s at the
     /// default; a red team, 2026-12-03).
     fn took_back_cap(&self) -> usize {
-        (self.scaled(self.unverified) / 32).max(64 * 1024)
+        (self.unverified_share() / 32).max(64 * 1024)
     }
 
     /// Stops counting `bytes` against `owner`'s share (what it holds may still count).
@@ -352,6 +352,29 @@ impl MemoryBudget {
     /// VM's other budgets weigh in it (`weight_in`) add up to more.
     fn scaled(&self, bytes: usize) -> usize {
         scale(bytes, self.weighed_with_others())
+    }
+
+    /// What the unverified streams of its name may hold together: the smallest share among
+    /// the name's live budgets, scaled. Anyone may send forms on connections opened under a
+    /// configuration of a larger budget, still draining after an update or a rollback to a
+    /// smaller one, and held to that configuration's share they kept 32 MiB under the 8 MiB
+    /// budget of the one serving (a red team, 2026-12-05). Envoy does not tell which serves.
+    fn unverified_share(&self) -> usize {
+        let own = self.scaled(self.unverified);
+        if self.lineage.is_none() {
+            return own;
+        }
+        BUDGETS_IN_THIS_VM.with(|budgets| {
+            let Ok(budgets) = budgets.try_borrow() else {
+                return 0;
+            };
+            budgets
+                .iter()
+                .filter_map(Weak::upgrade)
+                .filter(|b| !std::ptr::eq(&**b, self) && b.same_lineage(self))
+                .map(|b| b.scaled(b.unverified))
+                .fold(own, usize::min)
+        })
     }
 
     /// Its limit and what the VM's other budgets weigh in its share; `None` when it cannot be
@@ -399,14 +422,11 @@ impl MemoryBudget {
                 }
             };
             let held = owners[at].1.saturating_add(bytes);
-            let share = scale(
-                if &**owner == UNVERIFIED {
-                    self.unverified
-                } else {
-                    self.per_owner
-                },
-                weighed,
-            );
+            let share = if &**owner == UNVERIFIED {
+                self.unverified_share()
+            } else {
+                scale(self.per_owner, weighed)
+            };
             if held.saturating_add(owners_elsewhere) > share {
                 if owners[at].1 == 0 {
                     owners.swap_remove(at);
@@ -943,6 +963,32 @@ mod tests {
         drop((flooded, newcomer, form, fields));
         assert_all_given_back(&old);
         assert_all_given_back(&new);
+    }
+
+    /// The forms of a name hold the smallest unverified share among its live budgets: forms
+    /// on connections opened under a larger configuration, still draining, held its eighth,
+    /// four times the whole budget of the one serving (a red team, 2026-12-05).
+    #[test]
+    fn a_names_forms_hold_the_smallest_share_among_its_configurations() {
+        const MIB: usize = 1024 * KIB;
+        let configuration =
+            |limit: usize| MemoryBudget::named(limit, limit, limit / 8, Some("s3-resign"));
+        let serving = configuration(8 * MIB);
+        let replaced = configuration(256 * MIB);
+        let mut forms = Reservation::new(replaced.clone()).owned_by(UNVERIFIED);
+        assert!(!forms.resize(MIB + 1) && forms.resize(MIB));
+        let mut chunk = Reservation::new(serving.clone()).owned_by("KEY");
+        assert!(chunk.resize(7 * MIB));
+        // And what forms may take back, of every configuration's forms (a network's cap
+        // included): at the smallest share's.
+        assert_eq!(replaced.took_back_allowance(), TOOK_BACK_FLOOR);
+        assert_eq!(replaced.took_back_cap(), 64 * KIB);
+        drop(chunk);
+        // Once the smaller is gone, the larger's share is the name's.
+        drop(serving);
+        assert!(forms.resize(32 * MIB) && !forms.resize(32 * MIB + 1));
+        drop(forms);
+        assert_all_given_back(&replaced);
     }
 
     /// A key's share is of what it holds across the configurations of one name: holds kept

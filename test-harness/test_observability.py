@@ -235,17 +235,22 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
             conn.close()
 
 
-def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth(origin, bucket, tmp_path):
+@pytest.mark.parametrize("replaced_mib", [8, 64])
+def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth(
+        origin, bucket, tmp_path, replaced_mib):
     """A red team (2026-12-05): after a listener update, browser forms with no signature, each
     on a connection opened before it, waited in the replaced configuration's eighth of the
     budget while new ones waited in the new one's, and a listener with an 8 MiB budget refused
     a 6.5 MiB chunk it stored before. The forms of a name's configurations wait in one room,
-    an eighth of the listener's: a new configuration's forms take back a replaced one's."""
+    an eighth of the listener's: a new configuration's forms take back a replaced one's. And
+    the smallest eighth among them (the next red team: after an update from a 256 MiB budget,
+    forms under the replaced configuration held its eighth, 32 MiB, and the 8 MiB listener
+    refused every upload)."""
     mib = 1024 * 1024
 
-    def config(domain: str) -> str:
+    def config(domain: str, budget_mib: int = 8) -> str:
         base = json.loads(filter_config_json(origin))
-        base.update(chunk_memory_budget_bytes=8 * mib, max_chunk_size_bytes=8 * mib,
+        base.update(chunk_memory_budget_bytes=budget_mib * mib, max_chunk_size_bytes=8 * mib,
                     public_domains=base["public_domains"] + [domain])
         return json.dumps(base)
 
@@ -266,7 +271,7 @@ def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth
         return [socket.create_connection(("127.0.0.1", envoy.port), timeout=10) for _ in range(n)]
 
     lds = ListenerUpdates(origin, tmp_path)
-    lds.publish(config("before.test"))
+    lds.publish(config("before.test", replaced_mib))
     with Envoy(lds.config, concurrency=1) as envoy:
         old = connections(envoy, 30)
         # Each connection serves a request under the configuration it was opened under.

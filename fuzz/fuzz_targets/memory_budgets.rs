@@ -8,8 +8,9 @@
 //! nothing in each other's shares, and in other budgets' shares once, by the largest limit among
 //! the live ones; a budget without a name weighs its limit. A reservation grows when what its
 //! name's budgets hold together stays within the asking budget's scaled limit, the VM's total
-//! within 256 MiB, and its owner's holdings within the owner's scaled share (a key's, or the
-//! unverified streams', counted across the name's budgets).
+//! within 256 MiB, and its owner's holdings within the owner's scaled share, counted across the
+//! name's budgets (a key's share is the asking budget's; the unverified streams' the smallest
+//! among the name's live budgets).
 //!
 //! Browser forms waiting for their fields are charged in the unverified streams' share, and
 //! past it take back the unpaid forms of any budget of their name (one waiting room a name).
@@ -181,6 +182,16 @@ impl Model {
             + self.forms_charged(|_| true)
     }
 
+    /// What the unverified streams of budget `at`'s name may hold: the smallest scaled share
+    /// among its live budgets.
+    fn unverified_share(&self, at: usize) -> usize {
+        self.live()
+            .filter(|(i, _)| *i == at || self.same_name(*i, at))
+            .map(|(i, b)| self.room(i, b.unverified.min(b.limit)))
+            .min()
+            .unwrap_or(0)
+    }
+
     /// What the unverified streams of budget `at` and of the live others of its name hold.
     fn unverified_of_name(&self, at: usize) -> usize {
         self.live()
@@ -210,16 +221,16 @@ impl Model {
             return true;
         };
         let share = if owner == UNVERIFIED {
-            b.unverified
+            self.unverified_share(at)
         } else {
-            b.per_owner
+            self.room(at, b.per_owner.min(b.limit))
         };
         let elsewhere: usize = self
             .live()
             .filter(|(i, _)| *i != at && self.same_name(*i, at))
             .map(|(i, _)| self.holds(i, Some(owner)))
             .sum();
-        self.holds(at, Some(owner)) + more + elsewhere <= self.room(at, share.min(b.limit))
+        self.holds(at, Some(owner)) + more + elsewhere <= share
     }
 
     /// What each name (and each budget without one) may hold at most, together.
@@ -353,10 +364,8 @@ fuzz_target!(|ops: Vec<Op>| {
                         charge,
                         paid: false,
                     });
-                    let b = &m.budgets[at];
-                    let share = m.room(at, b.unverified.min(b.limit));
                     assert!(
-                        m.unverified_of_name(at) <= share,
+                        m.unverified_of_name(at) <= m.unverified_share(at),
                         "the name's forms past the share"
                     );
                 }
