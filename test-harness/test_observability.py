@@ -169,6 +169,12 @@ def test_listener_updates_count_a_load_per_vm_and_a_refused_one_once(origin, buc
         assert send(envoy.authority, url).status == 404
 
 
+def serves(envoy, bucket: str, domain: str) -> bool:
+    """Whether the worker serves under the configuration that alone lists `domain`."""
+    authority = f"{domain}:{envoy.port}"
+    return send(authority, presign(authority, "GET", f"/{bucket}/absent")).status == 404
+
+
 def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
     """A red team (2026-12-05): Envoy keeps a configuration a listener update replaced until
     the listener's drain time has passed (600 s by default), connections or not, and its budget
@@ -192,9 +198,7 @@ def test_a_replaced_configuration_gives_its_room_back(origin, bucket, tmp_path):
         return json.dumps(base)
 
     def served_by(envoy, i: int) -> bool:
-        """Whether the worker serves under configuration `i` (it alone serves its domain)."""
-        authority = f"update{i}.test:{envoy.port}"
-        return send(authority, presign(authority, "GET", f"/{bucket}/absent")).status == 404
+        return serves(envoy, bucket, f"update{i}.test")
 
     def unsigned_get(conn) -> int:
         conn.request("GET", "/", headers={"Host": "localhost"})
@@ -254,10 +258,6 @@ def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth
                     public_domains=base["public_domains"] + [domain])
         return json.dumps(base)
 
-    def served_by(envoy, domain: str) -> bool:
-        authority = f"{domain}:{envoy.port}"
-        return send(authority, presign(authority, "GET", f"/{bucket}/absent")).status == 404
-
     def send_forms(envoy, socks, domain: str) -> None:
         # Each waits with about 53 KiB of the share: 18 fill the eighth.
         head = (f"POST /{bucket} HTTP/1.1\r\nHost: {domain}:{envoy.port}\r\n"
@@ -282,7 +282,7 @@ def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth
             assert sock.recv(65536).startswith(b"HTTP/1.1 404")
         lds.publish(config("after.test"))
         deadline = time.monotonic() + 10
-        while not served_by(envoy, "after.test"):
+        while not serves(envoy, bucket, "after.test"):
             assert time.monotonic() < deadline, "the update never served"
             time.sleep(0.05)
         send_forms(envoy, old, "before.test")
