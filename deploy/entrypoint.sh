@@ -483,7 +483,9 @@ public_chain() {
                 # cannot parse, a VM that failed. The filter's own answers match none of these
                 # (no response flag, no status among them, no code details), and /healthz
                 # keeps its empty 503 (flag LH). The body repeats nothing of the request; the
-                # request id is in x-amz-request-id.
+                # request id is in x-amz-request-id. Cache-Control: no-store, as on the filter's
+                # answers: a cache in front must not keep for a URL an error one request's own
+                # headers caused (an oversized header, a slow client) and serve it to others.
                 local_reply_config:
                   mappers:
                     - filter:  # the origin silent too long: a retry's per-try timeout (UT), the route's idle_timeout (SI)
@@ -491,13 +493,17 @@ public_chain() {
                           filters:
                             - response_flag_filter: { flags: [UT, SI] }
                             - status_code_filter: { comparison: { value: { default_value: 504, runtime_key: s3_resign.local_reply.504 } } }
-                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      headers_to_add:
+                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>GatewayTimeout</Code><Message>No answer came in time; please try again.</Message></Error>' }
                     - filter:  # no origin reached or it broke off: none healthy, refused, reset, retries spent, circuit open, a malformed answer
                         response_flag_filter: { flags: [UH, UF, UC, UR, URX, UO, UPE] }
-                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      headers_to_add:
+                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The origin cannot be reached; please try again.</Message></Error>' }
@@ -507,33 +513,61 @@ public_chain() {
                           typed_config:
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
                             expression: \"response.code_details == 'wasm_fail_stream'\"
-                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      headers_to_add:
+                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The request could not be checked and was not forwarded; please try again.</Message></Error>' }
                     - filter:  # the client's head or body came too slowly (request_headers_timeout, stream_idle_timeout): S3's 400
                         status_code_filter: { comparison: { value: { default_value: 408, runtime_key: s3_resign.local_reply.408 } } }
                       status_code: 400
-                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      headers_to_add:
+                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period.</Message></Error>' }
                     - filter:  # headers over max_request_headers_kb: S3's 400
                         status_code_filter: { comparison: { value: { default_value: 431, runtime_key: s3_resign.local_reply.431 } } }
                       status_code: 400
+                      headers_to_add:
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestHeaderSectionTooLarge</Code><Message>Your request header section exceeds the maximum allowed size.</Message></Error>' }
-                    - filter:  # a request Envoy refuses to parse (a malformed line or header, a name with an underscore, no Host)
+                    - filter:  # a request Envoy refuses to parse (a malformed line or header, a name with an underscore, no Host) or HTTP/1.0 (426)
                         extension_filter:
                           name: envoy.access_loggers.extension_filters.cel
                           typed_config:
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                            expression: \"response.code == 400 && response.code_details != ''\"
-                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                            expression: \"(response.code == 400 || response.code == 426) && response.code_details != ''\"
+                      status_code: 400
+                      headers_to_add:
+                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
-                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (a malformed request line or header, a header name with an underscore, no Host).</Message></Error>' }
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (HTTP/1.0, a malformed request line or header, a header name with an underscore, no Host).</Message></Error>' }
+                    - filter:  # an Upgrade the route does not take (WebSocket: 403, CONNECT-UDP: 404): S3 serves none
+                        or_filter:
+                          filters:
+                            - extension_filter:
+                                name: envoy.access_loggers.extension_filters.cel
+                                typed_config:
+                                  \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                                  expression: \"response.code_details == 'upgrade_failed'\"
+                            - and_filter:
+                                filters:
+                                  - status_code_filter: { comparison: { value: { default_value: 404, runtime_key: s3_resign.local_reply.404 } } }
+                                  - header_filter: { header: { name: upgrade, present_match: true } }
+                      status_code: 501
+                      headers_to_add:
+                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>' }
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:

@@ -128,6 +128,20 @@ pub fn printable_of(text: &str, max: usize, whole: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A log entry of several lines with every line after the first led by `  | `: a line of
+/// it that the client wrote whole (a SigV2 string to sign is header values, one to a line)
+/// could otherwise pass for a line of Envoy's own log (RT60, 2026-12-05).
+pub fn continued_lines(entry: &str) -> Cow<'_, str> {
+    if entry.contains('\n') {
+        Cow::Owned(entry.replace('\n', CONTINUED))
+    } else {
+        Cow::Borrowed(entry)
+    }
+}
+
+/// What leads each further line of a log entry (`continued_lines`).
+pub const CONTINUED: &str = "\n  | ";
+
 /// A SigV4 canonical request for a debug line: its query line and credential headers masked.
 pub fn canonical_request(canonical: &[u8]) -> String {
     // Line 3 is the canonical query; header lines follow it.
@@ -194,6 +208,17 @@ mod tests {
             string_to_sign_v4(sts.as_bytes()),
             "AWS4-HMAC-SHA256\n20261201T000000Z\n20261201/us\\u{202e}/s3/aws4_request\nabc"
         );
+    }
+
+    #[test]
+    fn an_entry_s_further_lines_are_led_so_none_passes_for_envoys_own() {
+        let forged = "[2026-12-05 08:47:51.106][27685][info][wasm] forwarded GET /priv/secret.txt";
+        let sts = format!("PUT\n\n{forged}\n{forged}\n");
+        let entry = format!("string to sign:\n{}", string_to_sign_v2(sts.as_bytes()));
+        let logged = continued_lines(&entry);
+        assert!(logged.lines().skip(1).all(|line| line.starts_with("  | ")));
+        assert_eq!(logged.lines().count(), 6);
+        assert_eq!(continued_lines("one line"), "one line");
     }
 
     #[test]

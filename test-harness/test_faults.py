@@ -63,6 +63,7 @@ def assert_envoys_own(r, status: int, code: str, head: bool = False) -> None:
     XML body with the code (none to a HEAD), the request's id as S3 gives it."""
     assert r.status == status, (r.status, r.body[:300])
     assert r.headers.get("content-type") == "application/xml", r.headers
+    assert r.headers.get("cache-control") == "no-store", r.headers
     if head:
         assert r.body == b""
     else:
@@ -190,8 +191,9 @@ def parsed(answer: bytes):
 def test_envoys_refusals_of_a_client_are_s3_errors():
     """What Envoy refuses of a client before the filter decides, in S3's form as S3 clients
     read it: a head or body too slow (S3's 400 RequestTimeout), a header section too large
-    (400 RequestHeaderSectionTooLarge), a request it cannot parse or a header name with an
-    underscore (400 InvalidRequest). None reaches the origin whole (the slow body's head went on,
+    (400 RequestHeaderSectionTooLarge), a request it cannot parse, a header name with an
+    underscore or HTTP/1.0 (400 InvalidRequest), an `Upgrade` its route does not take (501
+    NotImplemented). None reaches the origin whole (the slow body's head went on,
     as any upload's does, and the origin is left waiting on it)."""
     with FaultyOrigin() as faulty:
         config = render(origin_host="127.0.0.1", origin_port=faulty.port, filter_config=filter_config_json(faulty.authority))
@@ -213,6 +215,17 @@ def test_envoys_refusals_of_a_client_are_s3_errors():
             for malformed in (b"GET /bucket/k\x01 HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /bucket/k HTTP/1.1\r\n\r\n",
                               b"PUT /bucket/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"):
                 assert_envoys_own(parsed(raw_exchange(envoy, malformed)), 400, "InvalidRequest")
+            # HTTP/1.0 (Envoy's 426), and the upgrades the route does not take (Envoy's 403 with
+            # no body, 404 in text; RT60, 2026-12-05).
+            http10 = f"GET /bucket/k HTTP/1.0\r\nHost: {envoy.authority}\r\n\r\n".encode()
+            assert_envoys_own(parsed(raw_exchange(envoy, http10)), 400, "InvalidRequest")
+            for upgrade in ("websocket", "CONNECT-UDP"):
+                head = raw_head(signed_get(envoy, "/bucket/k"), envoy.authority)
+                head = head.replace(b"\r\n\r\n", f"\r\nConnection: Upgrade\r\nUpgrade: {upgrade}\r\n\r\n".encode())
+                r = parsed(raw_exchange(envoy, head))
+                assert_envoys_own(r, 501, "NotImplemented")
+                if upgrade == "websocket":  # CONNECT-UDP's path is refused before Envoy gives an id
+                    assert re.fullmatch("[0-9a-f-]{36}", r.headers["x-amz-request-id"])
             assert [path for path in faulty.seen if path != "/"] == [], "a refused request reached the origin whole"
             assert_still_serving(envoy, faulty, wasm)
 

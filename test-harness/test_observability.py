@@ -392,9 +392,10 @@ def test_rejection_log_lines(origin, bucket):
     # At debug level: what the filter signed, for comparison with the client's own, led by
     # the request id the answer carries (a walk-through could not tell whose it was).
     request_id = answer.headers["x-amz-request-id"]
-    assert f"request id {request_id}: canonical request:\nPUT\n/" + bucket + "/logged%20key\n" in log
-    assert "x-amz-meta-a:1\n" in log
-    assert "string to sign:\nAWS4-HMAC-SHA256\n" in log
+    # Every further line is led by "  | ", so none a client wrote can pass for Envoy's own.
+    assert f"request id {request_id}: canonical request:\n  | PUT\n  | /" + bucket + "/logged%20key\n" in log
+    assert "\n  | x-amz-meta-a:1\n" in log
+    assert "\n  | string to sign:\n  | AWS4-HMAC-SHA256\n" in log
     # Accepted requests are not logged per request at info.
     assert "rejected GET" not in log
     for secret in (CLIENT_SECRET, ORIGIN_SECRET, "wrong-secret"):

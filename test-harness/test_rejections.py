@@ -30,6 +30,8 @@ def assert_refused(proxy, origin_s3, bucket, request: RawRequest, status: int, c
     r = send(authority or proxy.authority, request, port=proxy.port)
     assert (r.status, error_code(r)) == (status, code), r.body
     assert r.headers["content-type"] == "application/xml"
+    # A shared cache in front must not keep for the URL what this request's own parts caused.
+    assert r.headers["cache-control"] == "no-store"
     assert re.fullmatch(
         rb'<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>\w+</Code><Message>[^<]+</Message>(<HeadersNotSigned>[^<]+</HeadersNotSigned>|<Method>[^<]+</Method>)?(<RequestId>[^<]+</RequestId>)?</Error>',
         r.body,

@@ -114,12 +114,19 @@ def test_a_signed_header_split_in_two_is_refused(proxy, origin_s3, bucket):
     assert_object(origin_s3, bucket, "copy.txt", b"public")
 
 
-def test_a_host_not_served_is_refused(proxy, origin_s3, bucket):
-    """A request signed for another name (the origin's, or any endpoint sharing the key)."""
-    for host in (f"127.0.0.1:{proxy.port}", f"s3.example.net:{proxy.port}", "localhostx"):
+def test_a_host_not_served_is_refused(proxy, origin, origin_s3, bucket):
+    """A request signed for another name (the origin's, or any endpoint sharing the key). The
+    answer is the same whichever host it names: one that told the origin's host from others
+    let anyone confirm a guess of the origin's address (RT60, 2026-12-05)."""
+    answers = set()
+    for host in (f"127.0.0.1:{proxy.port}", f"s3.example.net:{proxy.port}", "localhostx",
+                 origin.authority, f"{bucket}.{origin.authority}", origin.authority.upper()):
         signed = sign_header(host, "PUT", f"/{bucket}/other-host", {}, b"x")
         r = assert_refused(proxy, origin_s3, bucket, signed, 400, "InvalidRequest", authority=host)
         assert b"does not serve the host" in r.body
+        answers.add(re.sub(rb"<RequestId>[^<]*</RequestId>", b"", r.body))
+    assert len(answers) == 1, answers
+    assert str(origin.port).encode() not in answers.pop()
 
 
 def test_an_absolute_uri_names_the_host(proxy, origin_s3, bucket, secret):

@@ -760,25 +760,28 @@ fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
 }
 
 #[test]
-fn a_host_not_served_is_quoted_unless_it_is_the_origins() {
+fn a_host_not_served_gets_one_answer_whichever_it_is() {
     let g = gateway(serde_json::json!({}));
-    let other = header_signed().set(":authority", "other.example");
-    let (code, message) = other.decide(&g).unwrap_err();
-    assert_eq!(code, InvalidRequest);
-    assert!(message.contains("'other.example'"), "{message}");
-    // An upstream filter's retry comes with the head it rewrote: the origin's address is not
-    // the client's to learn.
-    for origin in ["origin:9000", "ORIGIN:9000", "bucket.origin:9000"] {
-        let retry = header_signed().set(":authority", origin);
-        let (code, message) = retry.decide(&g).unwrap_err();
+    // An upstream filter's retry comes with the head it rewrote, and an answer that told the
+    // origin's host from others would confirm a guess of the origin's address (RT60): no
+    // host is quoted, the origin's or any other.
+    let mut answers = std::collections::BTreeSet::new();
+    for host in [
+        "other.example",
+        "origin:9000",
+        "ORIGIN:9000",
+        "bucket.origin:9000",
+        "notorigin:9000",
+    ] {
+        let (code, message) = header_signed()
+            .set(":authority", host)
+            .decide(&g)
+            .unwrap_err();
         assert_eq!(code, InvalidRequest);
-        assert!(!message.to_lowercase().contains("origin:9000"), "{message}");
+        answers.insert(message);
     }
-    let (_, message) = header_signed()
-        .set(":authority", "notorigin:9000")
-        .decide(&g)
-        .unwrap_err();
-    assert!(message.contains("'notorigin:9000'"), "{message}");
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(!answers.iter().any(|m| m.contains(':')), "{answers:?}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::header_map;
 use crate::held_body::HoldClock;
 use crate::memory_budget::MemoryBudget;
 use crate::origin_refusals::Ticket;
+use crate::redact;
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode, S3_METHODS};
@@ -541,7 +542,8 @@ impl Stream {
     /// and with several workers the lines of requests interleave.
     fn log_detail(&self, rejection: &Rejection) {
         let id = self.request_id.as_str().unwrap_or("-");
-        match &rejection.detail {
+        let detail = rejection.detail.as_deref().map(redact::continued_lines);
+        match detail {
             // The filter's configuration, not the client, is at fault: the operator must see it.
             Some(detail) if rejection.error.code == S3ErrorCode::InternalError => {
                 log::warn!("request id {id}: {detail}")
@@ -606,7 +608,12 @@ fn answer(
     }
     counts.access_log.rejected(error.code);
     let body = error.xml_body(request_id);
-    let mut headers = vec![("content-type", "application/xml")];
+    // `no-store`: a cache in front of Envoy must not keep, for a URL, a refusal one request's
+    // own headers caused and answer others with it (RT60, 2026-12-05).
+    let mut headers = vec![
+        ("content-type", "application/xml"),
+        ("cache-control", "no-store"),
+    ];
     if let Some(id) = request_id {
         headers.push(("x-amz-request-id", id));
     }
@@ -702,7 +709,7 @@ fn apply(forward: &Forward<'_>, ticket: Option<Ticket>) -> Result<(), host::Stat
 fn request_line(req: &Request<'_>) -> String {
     format!(
         "{} {}",
-        crate::redact::printable(&String::from_utf8_lossy(req.method), 32),
+        redact::printable(&String::from_utf8_lossy(req.method), 32),
         req.loggable_path(),
     )
 }

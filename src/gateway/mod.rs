@@ -36,7 +36,7 @@ use crate::sigv4::signature::Signature;
 use crate::sigv4::signing::ALGORITHM;
 use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
-use crate::{resign, resign_v2, router_directives, verify_v2};
+use crate::{redact, resign, resign_v2, router_directives, verify_v2};
 use screen::{
     an_s3_method, auth_param_spelt_otherwise, is_preflight, joins_several,
     no_auth_param_spelt_otherwise, no_form_in_a_signed_post, no_origin_own_bucket,
@@ -290,26 +290,19 @@ impl Gateway {
         Ok(Route { target, origin })
     }
 
-    /// Quotes the host, unless it is the origin's (`bucket.` before it too, virtual-hosted):
-    /// an upstream filter sees a retry with the head it rewrote, and the origin's address is
-    /// not the client's to learn (a red team and a review, 2026-12-04).
+    /// Quotes no host, the one refused going to the log only: an upstream filter sees a
+    /// retry with the head it rewrote, and the origin's address is not the client's to learn,
+    /// not even by an answer that differs when a guess names it (RT60, 2026-12-05).
     #[cold]
     fn host_not_served(&self, authority: &[u8]) -> Rejection {
-        // An edge has no origin of its own (`origin_authority` empty): it quotes every host.
-        let origin = self.config.origin_authority.as_bytes();
-        let origins = !origin.is_empty() && authority.len() >= origin.len() && {
-            let (bucket, host) = authority.split_at(authority.len() - origin.len());
-            host.eq_ignore_ascii_case(origin) && (bucket.is_empty() || bucket.ends_with(b"."))
-        };
-        let message = if origins {
-            "This endpoint does not serve its origin's host.".to_owned()
-        } else {
-            format!(
-                "This endpoint does not serve the host '{}'.",
-                String::from_utf8_lossy(authority)
-            )
-        };
-        Rejection::new(InvalidRequest, message)
+        Rejection::new(
+            InvalidRequest,
+            "This endpoint does not serve the host the request names.",
+        )
+        .with_log_detail(format!(
+            "host not served: '{}'",
+            redact::printable(&String::from_utf8_lossy(authority), 256)
+        ))
     }
 
     fn authenticate<'c>(
