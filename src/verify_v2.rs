@@ -26,7 +26,9 @@ use crate::sigv4::query::params;
 use crate::verify::{check_skew, credential_pair};
 
 /// Query parameters S3 reads unsigned under SigV2 that only shape a listing or a page of one.
-const UNSIGNED_READ_ONLY: [&[u8]; 16] = [
+const UNSIGNED_READ_ONLY: [&[u8]; 18] = [
+    // ListBuckets' paging and filter (2024): boto3 sends them unsigned under SigV2 (CS61).
+    b"bucket-region",
     b"continuation-token",
     b"delimiter",
     b"encoding-type",
@@ -34,6 +36,7 @@ const UNSIGNED_READ_ONLY: [&[u8]; 16] = [
     b"key-marker",
     b"list-type",
     b"marker",
+    b"max-buckets",
     b"max-keys",
     b"max-parts",
     b"max-uploads",
