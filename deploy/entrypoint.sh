@@ -536,27 +536,27 @@ public_chain() {
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestHeaderSectionTooLarge</Code><Message>Your request header section exceeds the maximum allowed size.</Message></Error>' }
-                    - filter:  # a request Envoy refuses to parse (a malformed line or header, a name with an underscore, no Host) or HTTP/1.0 (426)
+                    - filter:  # a request Envoy refuses to parse (a malformed line or header, a name with an underscore, no Host, a target not a path) or HTTP/1.0 (426)
                         extension_filter:
                           name: envoy.access_loggers.extension_filters.cel
                           typed_config:
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                            expression: \"(response.code == 400 || response.code == 426) && response.code_details != ''\"
+                            expression: \"(response.code == 400 || response.code == 426) && response.code_details != '' || response.code_details == 'absolute_path_rejected'\"
                       status_code: 400
                       headers_to_add:
                         - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                         - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                       body_format_override:
                         content_type: application/xml
-                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (HTTP/1.0, a malformed request line or header, a header name with an underscore, no Host).</Message></Error>' }
-                    - filter:  # an Upgrade the route does not take (WebSocket: 403, CONNECT-UDP: 404): S3 serves none
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (HTTP/1.0, a malformed request line or header, a header name with an underscore, no Host, a target that is not a path).</Message></Error>' }
+                    - filter:  # an Upgrade the route does not take (WebSocket: 403, CONNECT-UDP: 404) or a Transfer-Encoding Envoy does not (501): S3 serves none
                         or_filter:
                           filters:
                             - extension_filter:
                                 name: envoy.access_loggers.extension_filters.cel
                                 typed_config:
                                   \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                                  expression: \"response.code_details == 'upgrade_failed'\"
+                                  expression: \"response.code_details == 'upgrade_failed' || response.code_details == 'http1.invalid_transfer_encoding'\"
                             - and_filter:
                                 filters:
                                   - status_code_filter: { comparison: { value: { default_value: 404, runtime_key: s3_resign.local_reply.404 } } }
@@ -568,6 +568,14 @@ public_chain() {
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>' }
+                    - filter:  # any other answer of Envoy's own (/healthz, ...): kept as it is, but not for a cache
+                        extension_filter:
+                          name: envoy.access_loggers.extension_filters.cel
+                          typed_config:
+                            \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                            expression: \"response.code_details != ''\"
+                      headers_to_add:
+                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:

@@ -160,9 +160,13 @@ pub fn string_to_sign_v2(string_to_sign: &[u8]) -> String {
     masked_lines(string_to_sign, None, 4)
 }
 
+/// How much of one line of a debug entry is logged: container runtimes split a longer line
+/// into records of 16 KiB, the next one beginning with what the client wrote (RT62).
+const DETAIL_LINE_MAX: usize = 4096;
+
 /// `text` with the query on line `query_line` masked, and `name:value` lines of credential
 /// headers from line `headers_from` on; each line `printable` (a review found header values
-/// with line separators written raw into the debug detail, 2026-12-01).
+/// with line separators written raw into the debug detail, 2026-12-01) and cut.
 fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> String {
     let text = String::from_utf8_lossy(text);
     let mut out = String::with_capacity(text.len());
@@ -172,7 +176,7 @@ fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> 
         }
         if Some(i) == query_line {
             let masked = String::from_utf8_lossy(&query(line.as_bytes())).into_owned();
-            out.push_str(&printable(&masked, usize::MAX));
+            out.push_str(&printable(&masked, DETAIL_LINE_MAX));
             continue;
         }
         match line.split_once(':') {
@@ -181,7 +185,7 @@ fn masked_lines(text: &[u8], query_line: Option<usize>, headers_from: usize) -> 
                 out.push(':');
                 out.push_str(MASK);
             }
-            _ => out.push_str(&printable(line, usize::MAX)),
+            _ => out.push_str(&printable(line, DETAIL_LINE_MAX)),
         }
     }
     out
@@ -219,6 +223,27 @@ mod tests {
         assert!(logged.lines().skip(1).all(|line| line.starts_with("  | ")));
         assert_eq!(logged.lines().count(), 6);
         assert_eq!(continued_lines("one line"), "one line");
+    }
+
+    #[test]
+    fn a_debug_line_is_cut_before_a_log_pipeline_would_split_it() {
+        let long = format!(
+            "GET\n/k\n\nx-amz-meta-a:{}[forged]\nhost:h\n",
+            "A".repeat(20_000)
+        );
+        let logged = canonical_request(long.as_bytes());
+        assert!(
+            logged
+                .lines()
+                .all(|line| line.len() <= DETAIL_LINE_MAX + 32),
+            "{logged}"
+        );
+        assert!(!logged.contains("[forged]"));
+        let whole = "x-amz-meta-a:".len() + 20_000 + "[forged]".len();
+        assert!(
+            logged.contains(&format!("({whole} bytes)\nhost:h")),
+            "{logged}"
+        );
     }
 
     #[test]

@@ -125,6 +125,24 @@ def test_anonymous_forward_passes_unsigned_requests_only(make_proxy, bucket):
     assert envoy.origin_requests() == before + 1
 
 
+def test_anonymous_forward_lets_no_one_choose_the_answers_headers(make_proxy, bucket):
+    """S3 takes `response-content-type` and its kin only on signed requests: unsigned, an origin
+    honouring them would serve a public object as an HTML page of the public domain; Ceph
+    refuses them with a 200 head and then a 400 on a connection Envoy shares (RT60,
+    2026-12-05). Refused as S3 refuses them, before the origin; signed, they pass."""
+    envoy = make_proxy(anonymous="forward")
+    before = envoy.origin_requests()
+    for query in ("response-content-type=text/html", "response-content-disposition=inline&x=1"):
+        r = send(envoy.authority, RawRequest("GET", f"/{bucket}/public-object?{query}"))
+        assert r.status == 400 and b"<Code>InvalidRequest</Code>" in r.body, r.body
+        assert b"anonymous GET requests" in r.body
+    assert envoy.origin_requests() == before
+    envoy_s3 = s3_client(envoy.endpoint)
+    envoy_s3.put_object(Bucket=bucket, Key="page.txt", Body=b"<b>hi</b>")
+    got = envoy_s3.get_object(Bucket=bucket, Key="page.txt", ResponseContentType="text/plain; charset=utf-8")
+    assert got["ContentType"] == "text/plain; charset=utf-8"
+
+
 def test_anonymous_forward_passes_no_other_service(make_proxy, bucket):
     """MinIO and Ceph answer STS on the S3 port, authenticated by a web identity token or an
     LDAP password in the query or a urlencoded body, and Ceph Swift, by its own credentials:

@@ -226,6 +226,14 @@ def test_envoys_refusals_of_a_client_are_s3_errors():
                 assert_envoys_own(r, 501, "NotImplemented")
                 if upgrade == "websocket":  # CONNECT-UDP's path is refused before Envoy gives an id
                     assert re.fullmatch("[0-9a-f-]{36}", r.headers["x-amz-request-id"])
+            # A Transfer-Encoding Envoy does not take (its plain 501) and a target that is not a
+            # path (its empty 404), found by RT62; /healthz keeps its form, not for a cache.
+            gzip = f"PUT /bucket/k HTTP/1.1\r\nHost: {envoy.authority}\r\nTransfer-Encoding: gzip\r\n\r\n".encode()
+            assert_envoys_own(parsed(raw_exchange(envoy, gzip)), 501, "NotImplemented")
+            asterisk = f"OPTIONS * HTTP/1.1\r\nHost: {envoy.authority}\r\nConnection: close\r\n\r\n".encode()
+            assert_envoys_own(parsed(raw_exchange(envoy, asterisk)), 400, "InvalidRequest")
+            r = send(envoy.authority, RawRequest("GET", "/healthz"))
+            assert r.status in (200, 503) and (r.body, r.headers.get("cache-control")) == (b"", "no-store"), r
             assert [path for path in faulty.seen if path != "/"] == [], "a refused request reached the origin whole"
             assert_still_serving(envoy, faulty, wasm)
 

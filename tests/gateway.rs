@@ -1224,7 +1224,7 @@ fn anonymous_forward_passes_s3_operations_only() {
         ("POST", "/public/k?uploads"),
         ("POST", "/public?delete"),
         ("POST", "/public/k?uploadId=u"),
-        ("GET", "/public/k?actions=1&response-content-type=a"),
+        ("GET", "/public/k?actions=1&max-keys=a"),
         ("PUT", "/public/k"),
     ] {
         assert_eq!(
@@ -2466,4 +2466,35 @@ fn a_presigned_url_s_hex_content_sha256_binds_its_body() {
         full_body_check(&twice, &g),
         Err(S3ErrorCode::InvalidArgument)
     );
+}
+
+#[test]
+fn an_anonymous_request_chooses_no_answer_headers() {
+    // S3 takes `response-*` only signed; unsigned, an origin honouring them would serve a
+    // public object as a page of the public domain (RT60).
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    for query in [
+        "response-content-type=text/html",
+        "x=1&response-content-disposition=inline",
+        "Response-Content-Type=text/html",
+        "%72esponse-content-type=text/html",
+        "a=1;response-expires=0",
+        "response-content-type%3Dtext/html",
+    ] {
+        let (code, _) = Head::new("GET", &format!("/public/page.txt?{query}"))
+            .decide(&g)
+            .unwrap_err();
+        assert_eq!(code, InvalidRequest, "{query}");
+    }
+    for query in ["", "?versionId=v1", "?x-response-content-type=1"] {
+        let path = format!("/public/page.txt{query}");
+        assert_eq!(Head::new("GET", &path).decide(&g), Ok(AuthKind::Anonymous));
+    }
+    // Signed, they pass as S3 takes them.
+    let signed = presigned_query(
+        "GET",
+        "/public/page.txt",
+        "response-content-type=text%2Fhtml&",
+    );
+    assert!(signed.decide(&g).is_ok());
 }

@@ -39,8 +39,9 @@ use crate::verify::{self, Verified};
 use crate::{redact, resign, resign_v2, router_directives, verify_v2};
 use screen::{
     an_s3_method, auth_param_spelt_otherwise, is_preflight, joins_several,
-    no_auth_param_spelt_otherwise, no_form_in_a_signed_post, no_origin_own_bucket,
-    no_other_service, one_reading_of_the_copy_source, only_s3s_head, plain_uri,
+    no_answer_headers_chosen_unsigned, no_auth_param_spelt_otherwise, no_form_in_a_signed_post,
+    no_origin_own_bucket, no_other_service, one_reading_of_the_copy_source, only_s3s_head,
+    plain_uri,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -376,6 +377,7 @@ impl Gateway {
         match self.config.anonymous {
             Anonymous::Forward => {
                 no_other_service(req, &route.target)?;
+                no_answer_headers_chosen_unsigned(req)?;
                 let forward = Forward {
                     path: route.restyled_path(req),
                     ..Forward::to(AuthKind::Anonymous, Some(route.origin.authority.clone()))

@@ -307,6 +307,27 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
     Ok(())
 }
 
+/// An anonymous request that asks for answer headers of its choosing (`response-content-type`,
+/// `response-content-disposition`, ...): S3 takes them only signed, and an origin that
+/// honoured them unsigned would serve anyone's public object as a page of the public domain,
+/// its script run as the site's. Ceph RGW refuses them with a broken answer (a 200 head, then
+/// a 400) on the connection Envoy shares between clients (RT60, 2026-12-05).
+pub(super) fn no_answer_headers_chosen_unsigned(req: &Request<'_>) -> Result<(), Rejection> {
+    const PREFIX: &[u8] = b"response-";
+    let chosen = query_names(req).any(|name| {
+        as_origins_read(&name)
+            .get(..PREFIX.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
+    });
+    if chosen {
+        return Err(Rejection::new(
+            InvalidRequest,
+            "Request specific response headers cannot be used for anonymous GET requests.",
+        ));
+    }
+    Ok(())
+}
+
 /// A `POST` signed in its header or query whose body is a form (its `Content-Type` names
 /// `multipart/form-data`): origins read such a body as a browser upload, which authenticates
 /// by its own fields, whatever the query. Its signature leaves the body unsigned, so the form
