@@ -493,17 +493,13 @@ public_chain() {
                           filters:
                             - response_flag_filter: { flags: [UT, SI] }
                             - status_code_filter: { comparison: { value: { default_value: 504, runtime_key: s3_resign.local_reply.504 } } }
-                      headers_to_add:
-                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>GatewayTimeout</Code><Message>No answer came in time; please try again.</Message></Error>' }
                     - filter:  # no origin reached or it broke off: none healthy, refused, reset, retries spent, circuit open, a malformed answer
                         response_flag_filter: { flags: [UH, UF, UC, UR, URX, UO, UPE] }
-                      headers_to_add:
-                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The origin cannot be reached; please try again.</Message></Error>' }
@@ -513,26 +509,21 @@ public_chain() {
                           typed_config:
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
                             expression: \"response.code_details == 'wasm_fail_stream'\"
-                      headers_to_add:
-                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The request could not be checked and was not forwarded; please try again.</Message></Error>' }
                     - filter:  # the client's head or body came too slowly (request_headers_timeout, stream_idle_timeout): S3's 400
                         status_code_filter: { comparison: { value: { default_value: 408, runtime_key: s3_resign.local_reply.408 } } }
                       status_code: 400
-                      headers_to_add:
-                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period.</Message></Error>' }
                     - filter:  # headers over max_request_headers_kb: S3's 400
                         status_code_filter: { comparison: { value: { default_value: 431, runtime_key: s3_resign.local_reply.431 } } }
                       status_code: 400
-                      headers_to_add:
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestHeaderSectionTooLarge</Code><Message>Your request header section exceeds the maximum allowed size.</Message></Error>' }
@@ -543,9 +534,7 @@ public_chain() {
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
                             expression: \"(response.code == 400 || response.code == 426) && response.code_details != '' || response.code_details == 'absolute_path_rejected'\"
                       status_code: 400
-                      headers_to_add:
-                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (HTTP/1.0, a malformed request line or header, a header name with an underscore, no Host, a target that is not a path).</Message></Error>' }
@@ -562,9 +551,7 @@ public_chain() {
                                   - status_code_filter: { comparison: { value: { default_value: 404, runtime_key: s3_resign.local_reply.404 } } }
                                   - header_filter: { header: { name: upgrade, present_match: true } }
                       status_code: 501
-                      headers_to_add:
-                        - { header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>' }
@@ -574,8 +561,7 @@ public_chain() {
                           typed_config:
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
                             expression: \"response.code_details != ''\"
-                      headers_to_add:
-                        - { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }
+                      headers_to_add: [{ header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                 access_log:
                   - name: envoy.access_loggers.stdout
                     typed_config:
