@@ -114,6 +114,27 @@ def test_a_signed_header_split_in_two_is_refused(proxy, origin_s3, bucket):
     assert_object(origin_s3, bucket, "copy.txt", b"public")
 
 
+@pytest.mark.every_origin
+def test_an_answer_header_with_a_control_character_is_refused(proxy, origin_s3, bucket):
+    """Found by a red team (RT63, 2026-12-05): Ceph RGW refuses a `response-*` value holding a
+    control character by answering a HEAD with nothing at all (Envoy held the stream until the
+    route's idle timeout, an upstream connection with it) and a GET with a 200 head wrapped
+    around a 400 (Envoy's 502). Refused before the origin, signed or presigned."""
+    origin_s3.put_object(Bucket=bucket, Key="page.txt", Body=b"<b>hi</b>")
+    for method in ("HEAD", "GET"):
+        target = f"/{bucket}/page.txt?response-content-type=text%2Fhtml%01"
+        signed = sign_header(proxy.authority, method, target)
+        r = send(proxy.authority, signed)
+        assert (r.status, r.headers.get("cache-control")) == (400, "no-store"), r
+        if method == "GET":
+            assert_refused(proxy, origin_s3, bucket, signed, 400, "InvalidArgument")
+        url = presign(proxy.authority, method, f"/{bucket}/page.txt?response-content-disposition=inline%09x")
+        assert send(proxy.authority, url).status == 400
+    url = presign(proxy.authority, "GET", f"/{bucket}/page.txt?response-content-type=text%2Fplain%3B%20charset%3Dutf-8")
+    r = send(proxy.authority, url)
+    assert (r.status, r.body, r.headers["content-type"]) == (200, b"<b>hi</b>", "text/plain; charset=utf-8")
+
+
 def test_a_host_not_served_is_refused(proxy, origin, origin_s3, bucket):
     """A request signed for another name (the origin's, or any endpoint sharing the key). The
     answer is the same whichever host it names: one that told the origin's host from others

@@ -2498,3 +2498,44 @@ fn an_anonymous_request_chooses_no_answer_headers() {
     );
     assert!(signed.decide(&g).is_ok());
 }
+
+#[test]
+fn an_answer_header_value_holds_no_control_character() {
+    // Ceph RGW answered a signed HEAD with such a value with nothing at all, the stream held
+    // until the route's idle timeout (RT63).
+    let g = gateway(serde_json::json!({}));
+    for value in [
+        "text%2Fhtml%01",
+        "a%09b",
+        "a%7F",
+        "a%0D%0AX-A%3A%20b",
+        "%00",
+    ] {
+        for method in ["GET", "HEAD"] {
+            let signed = Head::new(method, &format!("/bucket/k?response-content-type={value}"))
+                .with("x-amz-date", DATE)
+                .with("x-amz-content-sha256", EMPTY_SHA256)
+                .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+            let (code, message) = signed.decide(&g).unwrap_err();
+            assert_eq!(code, InvalidArgument, "{method} {value}: {message}");
+            assert!(message.contains("control character"), "{message}");
+            let query = format!("response-content-disposition={value}&");
+            let (code, _) = presigned_query(method, "/bucket/k", &query)
+                .decide(&g)
+                .unwrap_err();
+            assert_eq!(code, InvalidArgument, "{method} {value} presigned");
+        }
+    }
+    for value in [
+        "text%2Fhtml%3B%20charset%3Dutf-8",
+        "attachment%3B%20filename%3D%22%C3%A9.txt%22",
+    ] {
+        let query = format!("response-content-disposition={value}&");
+        assert!(
+            presigned_query("GET", "/bucket/k", &query)
+                .decide(&g)
+                .is_ok(),
+            "{value}"
+        );
+    }
+}

@@ -307,6 +307,31 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
     Ok(())
 }
 
+/// A `response-*` value holding a control character: no answer header may carry one, and
+/// Ceph RGW, refusing it, answers a `HEAD` with nothing at all (the stream hung until the
+/// route's idle timeout, holding an upstream connection: RT63, 2026-12-05) and a `GET` with a
+/// 200 head wrapped around a 400. Asked after `plain_uri`, so a name is as canonical as sent
+/// and only an escaped value can hold one.
+pub(super) fn answer_headers_printable(req: &Request<'_>) -> Result<(), Rejection> {
+    const PREFIX: &[u8] = b"response-";
+    for param in req.params().iter().filter(|p| p.escaped) {
+        let named = param
+            .name
+            .get(..PREFIX.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX));
+        if named && param.decoded_value().iter().any(u8::is_ascii_control) {
+            return Err(Rejection::new(
+                InvalidArgument,
+                format!(
+                    "The value of '{}' holds a control character, which no answer header may carry.",
+                    String::from_utf8_lossy(param.name)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// An anonymous request that asks for answer headers of its choosing (`response-content-type`,
 /// `response-content-disposition`, ...): S3 takes them only signed, and an origin that
 /// honoured them unsigned would serve anyone's public object as a page of the public domain,
