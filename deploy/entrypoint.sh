@@ -532,7 +532,7 @@ public_chain() {
                           name: envoy.access_loggers.extension_filters.cel
                           typed_config:
                             \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
-                            expression: \"(response.code == 400 || response.code == 426) && response.code_details != '' || response.code_details == 'absolute_path_rejected'\"
+                            expression: \"((response.code == 400 || response.code == 426) && response.code_details != '') || response.code_details == 'absolute_path_rejected'\"
                       status_code: 400
                       headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
@@ -550,6 +550,7 @@ public_chain() {
                                 filters:
                                   - status_code_filter: { comparison: { value: { default_value: 404, runtime_key: s3_resign.local_reply.404 } } }
                                   - header_filter: { header: { name: upgrade, present_match: true } }
+                                  - extension_filter: { name: envoy.access_loggers.extension_filters.cel, typed_config: { \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter, expression: \"response.code_details != ''\" } }  # Envoy's, never the filter's
                       status_code: 501
                       headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:

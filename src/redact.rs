@@ -98,7 +98,8 @@ fn secret_in(segment: &[u8]) -> Option<Vec<u8>> {
 
 /// `text` fit for one log line: control characters, line and paragraph separators and bidi
 /// controls written escaped (`\u{2028}`), since some log viewers break or reorder lines at
-/// them, so nothing a client sent can split a line or forge another; cut after `max` bytes.
+/// them, so nothing a client sent can split a line or forge another; cut once `max` bytes are
+/// written.
 pub fn printable(text: &str, max: usize) -> Cow<'_, str> {
     printable_of(text, max, text.len())
 }
@@ -114,8 +115,10 @@ pub fn printable_of(text: &str, max: usize, whole: usize) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len().min(max) + 16);
-    for (at, c) in text.char_indices() {
-        if at >= max {
+    for c in text.chars() {
+        // What is written counts, escapes included: a line of C1 controls or U+2028 grows
+        // sixfold or threefold in escaping (a review, 2026-12-05).
+        if out.len() >= max {
             out.push_str(&format!("…({whole} bytes)"));
             break;
         }
@@ -140,7 +143,7 @@ pub fn continued_lines(entry: &str) -> Cow<'_, str> {
 }
 
 /// What leads each further line of a log entry (`continued_lines`).
-pub const CONTINUED: &str = "\n  | ";
+const CONTINUED: &str = "\n  | ";
 
 /// A SigV4 canonical request for a debug line: its query line and credential headers masked.
 pub fn canonical_request(canonical: &[u8]) -> String {
@@ -244,6 +247,15 @@ mod tests {
             logged.contains(&format!("({whole} bytes)\nhost:h")),
             "{logged}"
         );
+        // Escaped, a line grows: the cut counts what is written.
+        for c in ['\u{85}', '\u{2028}', '\u{1}'] {
+            let line = format!("x-amz-meta-a:{}", c.to_string().repeat(5_000));
+            let logged = canonical_request(format!("GET\n/k\n\n{line}\n").as_bytes());
+            assert!(
+                logged.lines().all(|l| l.len() <= DETAIL_LINE_MAX + 32),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

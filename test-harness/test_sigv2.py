@@ -52,7 +52,8 @@ def test_boto3_sigv2_listing(s3_v2, origin_s3, bucket):
     assert [o["Key"] for o in listed["Contents"]] == ["p/1", "p/2"]
     # ListBuckets' paging and filter (2024), which SigV2 leaves unsigned (CS61, 2026-12-05).
     assert bucket in [b["Name"] for b in s3_v2.list_buckets(MaxBuckets=1000)["Buckets"]]
-    s3_v2.list_buckets(MaxBuckets=1000, BucketRegion=origin_s3.meta.region_name)
+    listed = s3_v2.list_buckets(MaxBuckets=1000, BucketRegion=origin_s3.meta.region_name)
+    assert listed["ResponseMetadata"]["HTTPStatusCode"] == 200 and isinstance(listed["Buckets"], list)
 
 
 def test_boto3_sigv2_presigned(proxy, origin_s3, bucket):

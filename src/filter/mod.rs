@@ -542,13 +542,13 @@ impl Stream {
     /// and with several workers the lines of requests interleave.
     fn log_detail(&self, rejection: &Rejection) {
         let id = self.request_id.as_str().unwrap_or("-");
-        let detail = rejection.detail.as_deref().map(redact::continued_lines);
-        match detail {
+        // Led line by line only when it is written: a client may have many refused.
+        match rejection.detail.as_deref() {
             // The filter's configuration, not the client, is at fault: the operator must see it.
             Some(detail) if rejection.error.code == S3ErrorCode::InternalError => {
-                log::warn!("request id {id}: {detail}")
+                log::warn!("request id {id}: {}", redact::continued_lines(detail))
             }
-            Some(detail) => log::debug!("request id {id}: {detail}"),
+            Some(detail) => log::debug!("request id {id}: {}", redact::continued_lines(detail)),
             None => {}
         }
     }

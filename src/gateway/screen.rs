@@ -90,6 +90,7 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
     if req.method != b"HEAD" {
         return Ok(());
     }
+    // Exactly as S3 spells them: in another case, a sub-resource's name is one still.
     let object_parameter = |name: &[u8]| {
         name == b"versionId" || name == b"partNumber" || name.starts_with(b"response-")
     };
@@ -307,23 +308,17 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
     Ok(())
 }
 
-/// A `response-*` value holding a control character: no answer header may carry one, and
-/// Ceph RGW, refusing it, answers a `HEAD` with nothing at all (the stream hung until the
-/// route's idle timeout, holding an upstream connection: RT63, 2026-12-05) and a `GET` with a
-/// 200 head wrapped around a 400. Asked after `plain_uri`, so a name is as canonical as sent
-/// and only an escaped value can hold one.
+/// A `response-*` value holding a control character (a tab included): Ceph RGW, refusing it,
+/// answers a `HEAD` with nothing at all (the stream hung until the route's idle timeout,
+/// holding an upstream connection: RT63, 2026-12-05) and a `GET` with a 200 head wrapped
+/// around a 400. Every value is read, also one sent raw, which Envoy's codecs refuse today.
 pub(super) fn answer_headers_printable(req: &Request<'_>) -> Result<(), Rejection> {
-    const PREFIX: &[u8] = b"response-";
-    for param in req.params().iter().filter(|p| p.escaped) {
-        let named = param
-            .name
-            .get(..PREFIX.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX));
-        if named && param.decoded_value().iter().any(u8::is_ascii_control) {
+    for param in req.params().iter() {
+        if is_answer_header(param.name) && param.decoded_value().iter().any(u8::is_ascii_control) {
             return Err(Rejection::new(
                 InvalidArgument,
                 format!(
-                    "The value of '{}' holds a control character, which no answer header may carry.",
+                    "The value of '{}' holds a control character (a tab included), which this endpoint does not pass to the origin.",
                     String::from_utf8_lossy(param.name)
                 ),
             ));
@@ -332,19 +327,21 @@ pub(super) fn answer_headers_printable(req: &Request<'_>) -> Result<(), Rejectio
     Ok(())
 }
 
+/// Whether a (decoded) parameter name asks for an answer header: `response-content-type` and
+/// its kin, in any case.
+fn is_answer_header(name: &[u8]) -> bool {
+    const PREFIX: &[u8] = b"response-";
+    name.get(..PREFIX.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
+}
+
 /// An anonymous request that asks for answer headers of its choosing (`response-content-type`,
 /// `response-content-disposition`, ...): S3 takes them only signed, and an origin that
 /// honoured them unsigned would serve anyone's public object as a page of the public domain,
 /// its script run as the site's. Ceph RGW refuses them with a broken answer (a 200 head, then
 /// a 400) on the connection Envoy shares between clients (RT60, 2026-12-05).
 pub(super) fn no_answer_headers_chosen_unsigned(req: &Request<'_>) -> Result<(), Rejection> {
-    const PREFIX: &[u8] = b"response-";
-    let chosen = query_names(req).any(|name| {
-        as_origins_read(&name)
-            .get(..PREFIX.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
-    });
-    if chosen {
+    if query_names(req).any(|name| is_answer_header(as_origins_read(&name))) {
         return Err(Rejection::new(
             InvalidRequest,
             "Request specific response headers cannot be used for anonymous GET requests.",
