@@ -605,7 +605,7 @@ const QUERY_ORDER: &str = "both schemes sort the parameters they sign";
 const PLUS_IS_SPACE: &str = "in a query, `+` is a space, as S3 reads it";
 const VALUE_WHITESPACE: &str = "header values are trimmed before signing";
 const UNSIGNED_STANDARD: &str = "an unsigned standard header (User-Agent, Range under SigV2, …) changes no operation; S3 lets it go unsigned too";
-const V2_LISTING: &str = "SigV2 does not sign listing parameters (prefix, delimiter, max-keys, …); S3 reads them unsigned too, and they only shape a listing";
+const V2_LISTING: &str = "SigV2 does not sign listing parameters (prefix, delimiter, max-keys, max-buckets, …); S3 reads them unsigned too, and they only shape a listing";
 const V2_HOST: &str = "SigV2 signs the resource /bucket/key, not the host: another served name or style for the same bucket and key is the same object at the origin";
 const PRESIGNED_PAYLOAD: &str = "x-amz-content-sha256 may go unsigned (S3 allows it): the origin checks the body against it, which only restricts";
 const AT_THE_BOUND: &str = "at exactly the clock bound the request is still valid";
@@ -766,19 +766,20 @@ fn mutations(req: &Req, keys: &Keys, rng: &mut Rng) -> Vec<Mutation> {
             );
         }
     }
-    let added: [(&str, Expect); 6] = [
+    let v2_listing = if v4 {
+        refused
+    } else {
+        Expect::Same(V2_LISTING)
+    };
+    let added: [(&str, Expect); 8] = [
         ("x-mut=1", refused),
         ("acl", refused),
         ("retention", refused),
         ("versionId=3", refused),
-        (
-            "prefix=zz",
-            if v4 {
-                refused
-            } else {
-                Expect::Same(V2_LISTING)
-            },
-        ),
+        ("prefix=zz", v2_listing),
+        // ListBuckets' paging and filter, let pass unsigned under SigV2 since CS61.
+        ("max-buckets=1", v2_listing),
+        ("bucket-region=zz-east-9", v2_listing),
         ("X-Amz-Security-Token=token", refused),
     ];
     for (segment, expect) in added {
