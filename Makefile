@@ -59,7 +59,7 @@ UNEXPORT = python3 scripts/wasm_unexport.py $@ $(UNUSED_CALLBACKS) || { rm -f $@
 $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexport.py
 	@echo "==> building the filter ($(WASM))"
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
-	cargo build --release --target wasm32-wasip1
+	cargo build --release --target wasm32-wasip1 --target-dir target
 	$(UNEXPORT)
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 

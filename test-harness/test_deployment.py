@@ -200,6 +200,27 @@ def test_failover_tries_each_origin_once():
     assert policies and all(p["num_retries"] == origins - 1 for p in policies), policies
 
 
+def wasm_plugin_names(node) -> list[str]:
+    """The `name` of every Wasm HTTP filter's plugin configuration anywhere in a bootstrap."""
+    if isinstance(node, list):
+        return [name for item in node for name in wasm_plugin_names(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["config"]["name"]] if node.get("@type", "").endswith("filters.http.wasm.v3.Wasm") else []
+    return own + [name for value in node.values() for name in wasm_plugin_names(value)]
+
+
+@pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
+def test_every_shipped_plugin_is_seen_by_the_crash_alert(name):
+    """Envoy names a plugin's VM reload counter after its `name`; README's alert on crashed VMs
+    and the dashboard match names ending in `s3-resign`. failover.yaml's plugins were
+    `s3-resign-edge` and `s3-resign-origin`, so a crash under it showed nowhere (found
+    checking README against the build, 2026-12-05)."""
+    names = wasm_plugin_names(load(ENVOY_DIR / name))
+    assert names and all(n.endswith("s3-resign") for n in names), names
+    assert len(set(names)) == len(names), names
+
+
 def test_failover_compose_is_valid_and_runs_failover_yaml():
     """docker-compose.failover.yml: valid for the compose specification, two MinIOs with
     their own key pairs, Envoy running envoy/failover.yaml with the secrets it names."""
