@@ -16,9 +16,9 @@ use crate::unsigned_chunks::Trailers;
 use crate::verify::Verified;
 
 /// The strongest digest of its body a SigV4 request signed, for one whose payload hash is not
-/// signed: a hex `X-Amz-Content-Sha256` query parameter, a signed `x-amz-checksum-sha256` or
-/// `-sha1` (a header, or a query parameter, which the signature covers whole: a presigned URL
-/// may carry it there), else a signed `content-md5`.
+/// signed: a hex `X-Amz-Content-Sha256` query parameter, a signed `x-amz-checksum-sha256`,
+/// `-sha512`, `-sha1` or `-md5` (a header, or a query parameter, which the signature covers
+/// whole: a presigned URL may carry it there), else a signed `content-md5`.
 pub(crate) fn signed_digest_v4(
     verified: &Verified<'_, '_>,
     req: &Request<'_>,
@@ -88,8 +88,8 @@ pub(crate) fn signed_digest_v2(
     Ok(signed.strongest())
 }
 
-/// Every digest of its file a browser form's fields give (`x-amz-checksum-sha256` or `-sha1`,
-/// `Content-MD5`): a policy that pins one with `eq` allows that file only, and the origins check
+/// Every digest of its file a browser form's fields give (`x-amz-checksum-sha256`, `-sha512`,
+/// `-sha1` or `-md5`, `Content-MD5`): a policy that pins one with `eq` allows that file only, and the origins check
 /// them too late (s3s-fs stores the file first) or not at all (Garage reads a checksum field
 /// only beside `x-amz-checksum-algorithm`), so the filter compares the file before the form's
 /// end goes on (an attack run found other files stored, 2026-12-01). Every one, not the
@@ -122,13 +122,21 @@ enum Source {
 }
 
 /// The checksums S3 knows, each of which makes a request's one checksum, and whether it binds
-/// a body: a CRC does not (any body can be given any CRC), and is the origin's to compare.
-const CHECKSUMS: [(&str, bool); 5] = [
+/// a body: a CRC or an xxHash does not (any body can be given any such value: neither resists
+/// a forger), and is the origin's to compare. S3 added MD5, SHA-512 and the xxHashes in 2025;
+/// before the filter knew them, a signed SHA-512 or MD5 bound nothing here and no origin here
+/// compares one (a red team stored other bodies under both, 2026-12-05).
+const CHECKSUMS: [(&str, bool); 10] = [
     ("x-amz-checksum-crc32", false),
     ("x-amz-checksum-crc32c", false),
     ("x-amz-checksum-crc64nvme", false),
+    ("x-amz-checksum-xxhash64", false),
+    ("x-amz-checksum-xxhash3", false),
+    ("x-amz-checksum-xxhash128", false),
+    ("x-amz-checksum-md5", true),
     ("x-amz-checksum-sha1", true),
     ("x-amz-checksum-sha256", true),
+    ("x-amz-checksum-sha512", true),
 ];
 
 /// The digests of its body a request signed, as they are found: a `Content-MD5`, one checksum
@@ -402,7 +410,8 @@ fn requires_digest(method: &[u8], name: &[u8]) -> bool {
 /// replayed such a DeleteObjects with a `Content-MD5` of anything); none when it carries a CRC
 /// checksum instead (in a header, a presigned URL's query or an unsigned trailer announced
 /// for it), which binds as little as at S3, where anyone choosing the body can match it (the
-/// limit in SECURITY.md); refused, as S3 refuses it, when it carries no digest at all.
+/// limit in SECURITY.md; an xxHash likewise); refused, as S3 refuses it, when it carries no
+/// digest at all.
 pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Rejection> {
     let required = carries_a_body(req.method)
         && req
@@ -455,7 +464,7 @@ fn is_checksum(name: &[u8]) -> bool {
         return false;
     }
     let algorithm = name.get(PREFIX.len()..).unwrap_or_default();
-    "crc32 crc32c crc64nvme sha1 sha256"
+    "crc32 crc32c crc64nvme xxhash64 xxhash3 xxhash128 md5 sha1 sha256 sha512"
         .split(' ')
         .any(|known| known.as_bytes().eq_ignore_ascii_case(algorithm))
 }
@@ -509,6 +518,8 @@ mod tests {
     /// base64 of the MD5, the SHA-256 and the SHA-1 of "hello".
     const MD5_HELLO: &[u8] = b"XUFAKrxLKna5cZ2REBfFkg==";
     const SHA256_HELLO: &[u8] = b"LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+    const SHA512_HELLO: &[u8] =
+        b"m3HSJL1i83hdltRq0+o9czGb+8KJDKra4t/3JRlnPKcjI8PZm6XBHXx6zG4UuMXaDEZjR1wuXDre9G9zvN7AQw==";
     const SHA1_HELLO: &[u8] = b"qvTGHdzF6KLavt4PO0gs2a6pQ00=";
 
     fn request(method: &'static str, path: &'static str) -> Request<'static> {
@@ -545,6 +556,21 @@ mod tests {
             Ok(vec![md5, sha256])
         );
         assert_eq!(form(&[("x-amz-checksum-sha1", SHA1_HELLO)]), Ok(vec![sha1]));
+        // S3's newer checksums (2025): two that bind, an xxHash that does not.
+        let sha512 = Expected::checksum("x-amz-checksum-sha512", SHA512_HELLO).unwrap();
+        assert_eq!(
+            form(&[("x-amz-checksum-sha512", SHA512_HELLO)]),
+            Ok(vec![sha512])
+        );
+        let md5_checksum = Expected::checksum("x-amz-checksum-md5", MD5_HELLO).unwrap();
+        assert_eq!(
+            form(&[("X-Amz-Checksum-MD5", MD5_HELLO)]),
+            Ok(vec![md5_checksum])
+        );
+        assert_eq!(
+            form(&[("x-amz-checksum-xxhash64", b"AAAAAAAAAAA=")]),
+            Ok(vec![])
+        );
         assert_eq!(form(&[("key", b"k")]), Ok(vec![]));
         // A CRC binds nothing, but is a checksum: a second one is refused, as S3 refuses it.
         assert_eq!(form(&[("x-amz-checksum-crc32", b"NhCmhg==")]), Ok(vec![]));
@@ -555,6 +581,15 @@ mod tests {
             ][..],
             &[("x-amz-checksum-sha256", SHA1_HELLO)],
             &[("content-md5", b"abc")],
+            &[
+                ("x-amz-checksum-sha256", SHA256_HELLO),
+                ("x-amz-checksum-sha512", SHA512_HELLO),
+            ],
+            &[
+                ("x-amz-checksum-xxhash3", &b"AAAAAAAAAAA="[..]),
+                ("x-amz-checksum-md5", MD5_HELLO),
+            ],
+            &[("x-amz-checksum-sha512", SHA256_HELLO)],
         ] {
             assert!(form(bad).is_err(), "{bad:?}");
         }
@@ -629,7 +664,7 @@ mod tests {
             (b"x-amz-checksum-algorithm", b"CRC32"),
             (b"x-amz-checksum-crc32", b""),
             (b"x-amz-checksum-crc32", b"  "),
-            (b"x-amz-checksum-md5", b"XUFAKrxLKna5cZ2REBfFkg=="),
+            (b"x-amz-checksum-md4", b"XUFAKrxLKna5cZ2REBfFkg=="),
         ] {
             let refused = delete(vec![(name, value)], "/bucket?delete").unwrap_err();
             assert_eq!(refused.error.code, InvalidRequest, "{name:?} {value:?}");

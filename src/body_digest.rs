@@ -7,13 +7,14 @@
 //!   check the body is bound to the signature only if the origin checks `Content-MD5`, and
 //!   s3s-fs and Garage do not on several operations: a captured `POST ?delete` replayed with
 //!   another body deleted other keys (found by an attack run, 2026-12-01).
-//! - **A signed `x-amz-checksum-sha256` or `x-amz-checksum-sha1`** (header, or hoisted into a
-//!   presigned URL's query) with an unsigned payload hash: AWS's own recipe for a URL that
+//! - **A signed `x-amz-checksum-sha256`, `-sha512`, `-sha1` or `-md5`** (header, or hoisted
+//!   into a presigned URL's query) with an unsigned payload hash: AWS's own recipe for a URL that
 //!   uploads one file only. s3s-fs renames the object into place before it compares the
 //!   checksum and never compares an UploadPart's, and neither origin checks one on
 //!   DeleteObjects: replays with another body stored and deleted (found by an attack run,
-//!   2026-12-01). A signed CRC binds nothing (any body can be given any CRC) and stays the
-//!   origin's.
+//!   2026-12-01); no origin here compares a SHA-512 or an MD5 checksum at all (a red team,
+//!   2026-12-05). A signed CRC or xxHash binds nothing (any body can be given any such value)
+//!   and stays the origin's.
 //! - **A signed SHA-256 payload hash**: SeaweedFS never checks it on object data; and on a
 //!   document (a `POST`, a `PUT` of a sub-resource or a bucket) MinIO checks it when it reaches
 //!   the body's end, but its XML decoder stops at the root element's end and the handler acts
@@ -38,7 +39,7 @@ use crate::unsigned_chunks::{ChunkDecoder, Trailers};
 use base64::Engine;
 use md5::Md5;
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use std::rc::Rc;
 use subtle::ConstantTimeEq;
 
@@ -55,8 +56,12 @@ pub enum Expected {
     Sha256([u8; 32]),
     /// A signed `x-amz-checksum-sha256`.
     ChecksumSha256([u8; 32]),
+    /// A signed `x-amz-checksum-sha512`.
+    ChecksumSha512([u8; 64]),
     /// A signed `x-amz-checksum-sha1`.
     ChecksumSha1([u8; 20]),
+    /// A signed `x-amz-checksum-md5`.
+    ChecksumMd5([u8; 16]),
 }
 
 /// How much of the body waits for the digest.
@@ -127,17 +132,20 @@ impl Expected {
         base64_digest(value).map(Expected::Md5)
     }
 
-    /// The value of `x-amz-checksum-sha256` or `-sha1`, named in lower case: base64 of the
-    /// digest. (A CRC binds nothing: no `Expected` for one.)
+    /// The value of `x-amz-checksum-sha256`, `-sha512`, `-sha1` or `-md5`, named in lower case:
+    /// base64 of the digest. (A CRC or an xxHash binds nothing: no `Expected` for one.)
     pub fn checksum(name: &str, value: &[u8]) -> Result<Self, InvalidDigest> {
         match name {
             "x-amz-checksum-sha256" => base64_digest(value).map(Expected::ChecksumSha256),
+            "x-amz-checksum-sha512" => base64_digest(value).map(Expected::ChecksumSha512),
             "x-amz-checksum-sha1" => base64_digest(value).map(Expected::ChecksumSha1),
+            "x-amz-checksum-md5" => base64_digest(value).map(Expected::ChecksumMd5),
             _ => Err(InvalidDigest),
         }
     }
 
-    /// The digest to check of several a request signed: a SHA-256, else a SHA-1, else an MD5.
+    /// The digest to check of several a request signed: a SHA-256 or SHA-512, else a SHA-1,
+    /// else an MD5.
     pub fn strongest(self, other: Option<Self>) -> Self {
         match other {
             Some(other) if other.strength() > self.strength() => other,
@@ -147,9 +155,9 @@ impl Expected {
 
     fn strength(&self) -> u8 {
         match self {
-            Expected::Sha256(_) | Expected::ChecksumSha256(_) => 3,
+            Expected::Sha256(_) | Expected::ChecksumSha256(_) | Expected::ChecksumSha512(_) => 3,
             Expected::ChecksumSha1(_) => 2,
-            Expected::Md5(_) => 1,
+            Expected::Md5(_) | Expected::ChecksumMd5(_) => 1,
         }
     }
 
@@ -249,9 +257,17 @@ pub fn mismatch(expected: Expected) -> Rejection {
             BadDigest,
             "The SHA256 you specified did not match the calculated checksum.",
         ),
+        Expected::ChecksumSha512(_) => Rejection::new(
+            BadDigest,
+            "The SHA512 you specified did not match the calculated checksum.",
+        ),
         Expected::ChecksumSha1(_) => Rejection::new(
             BadDigest,
             "The SHA1 you specified did not match the calculated checksum.",
+        ),
+        Expected::ChecksumMd5(_) => Rejection::new(
+            BadDigest,
+            "The MD5 you specified did not match the calculated checksum.",
         ),
     }
 }
@@ -259,14 +275,16 @@ pub fn mismatch(expected: Expected) -> Rejection {
 enum Hasher {
     Md5(Md5),
     Sha256(Sha256),
+    Sha512(Sha512),
     Sha1(Sha1),
 }
 
 impl Hasher {
     fn of(expected: &Expected) -> Self {
         match expected {
-            Expected::Md5(_) => Hasher::Md5(Md5::new()),
+            Expected::Md5(_) | Expected::ChecksumMd5(_) => Hasher::Md5(Md5::new()),
             Expected::Sha256(_) | Expected::ChecksumSha256(_) => Hasher::Sha256(Sha256::new()),
+            Expected::ChecksumSha512(_) => Hasher::Sha512(Sha512::new()),
             Expected::ChecksumSha1(_) => Hasher::Sha1(Sha1::new()),
         }
     }
@@ -275,13 +293,17 @@ impl Hasher {
         match self {
             Hasher::Md5(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
             Hasher::Sha1(h) => h.update(data),
         }
     }
 
     fn matches(self, expected: &Expected) -> bool {
         let equal = match (self, expected) {
-            (Hasher::Md5(h), Expected::Md5(e)) => h.finalize().as_slice().ct_eq(e),
+            (Hasher::Md5(h), Expected::Md5(e) | Expected::ChecksumMd5(e)) => {
+                h.finalize().as_slice().ct_eq(e)
+            }
+            (Hasher::Sha512(h), Expected::ChecksumSha512(e)) => h.finalize().as_slice().ct_eq(e),
             (Hasher::Sha256(h), Expected::Sha256(e) | Expected::ChecksumSha256(e)) => {
                 h.finalize().as_slice().ct_eq(e)
             }
@@ -862,7 +884,16 @@ mod tests {
         .unwrap();
         let sha1 =
             Expected::checksum("x-amz-checksum-sha1", b64(&Sha1::digest(body)).as_bytes()).unwrap();
-        for expected in [sha256, sha1] {
+        // S3's newer two that bind (2025): a red team stored other bodies under each.
+        let sha512 = Expected::checksum(
+            "x-amz-checksum-sha512",
+            b64(&Sha512::digest(body)).as_bytes(),
+        )
+        .unwrap();
+        let md5 =
+            Expected::checksum("x-amz-checksum-md5", b64(&Md5::digest(body)).as_bytes()).unwrap();
+        assert_eq!(md5, Expected::ChecksumMd5(Md5::digest(body).into()));
+        for expected in [sha256, sha1, sha512, md5] {
             assert_eq!(stream(expected, &[body]).1.as_deref(), Ok(&body[..]));
             let other = b"another file";
             assert_eq!(
@@ -876,7 +907,10 @@ mod tests {
             ("x-amz-checksum-sha1", b64(&[1u8; 32])),
             ("x-amz-checksum-sha256", hex::encode(Sha256::digest(body))),
             ("x-amz-checksum-crc32", b64(&[1u8; 4])),
-            ("x-amz-checksum-sha512", b64(&[1u8; 64])),
+            ("x-amz-checksum-xxhash128", b64(&[1u8; 16])),
+            ("x-amz-checksum-sha512", b64(&[1u8; 32])),
+            ("x-amz-checksum-md5", b64(&[1u8; 20])),
+            ("x-amz-checksum-sha384", b64(&[1u8; 48])),
         ] {
             assert_eq!(
                 Expected::checksum(name, value.as_bytes()),
@@ -889,6 +923,8 @@ mod tests {
         assert_eq!(md5.strongest(Some(sha1)), sha1);
         assert_eq!(sha1.strongest(Some(md5)), sha1);
         assert_eq!(sha1.strongest(Some(sha256)), sha256);
+        assert_eq!(sha1.strongest(Some(sha512)), sha512);
+        assert_eq!(Expected::ChecksumMd5([0; 16]).strongest(Some(sha1)), sha1);
         assert_eq!(sha256.strongest(Some(sha256_of(body))), sha256);
         assert_eq!(md5.strongest(None), md5);
     }

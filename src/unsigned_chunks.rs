@@ -29,17 +29,22 @@ use crate::bytes::split_once_bytes;
 const MAX_LINE: usize = 1024;
 
 /// The trailers an unsigned aws-chunked body may carry: S3's checksums, each once.
-const CHECKSUMS: [&[u8]; 5] = [
+const CHECKSUMS: [&[u8]; 10] = [
     b"x-amz-checksum-crc32",
     b"x-amz-checksum-crc32c",
     b"x-amz-checksum-crc64nvme",
+    b"x-amz-checksum-xxhash64",
+    b"x-amz-checksum-xxhash3",
+    b"x-amz-checksum-xxhash128",
+    b"x-amz-checksum-md5",
     b"x-amz-checksum-sha1",
     b"x-amz-checksum-sha256",
+    b"x-amz-checksum-sha512",
 ];
 
 /// A set of the trailers in `CHECKSUMS`, one bit each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Trailers(u8);
+pub struct Trailers(u16);
 
 impl Trailers {
     /// The trailers an `x-amz-trailer` value announces (`a, b`; none without one). A name that
@@ -65,7 +70,7 @@ fn is_base64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
 }
 
-fn bit_of(name: &[u8]) -> Option<u8> {
+fn bit_of(name: &[u8]) -> Option<u16> {
     CHECKSUMS
         .iter()
         .position(|known| known.eq_ignore_ascii_case(name))
@@ -380,7 +385,8 @@ mod tests {
         for announced in [
             &b"x-amz-acl"[..],
             b"x-amz-checksum-crc32,x-amz-checksum-crc32",
-            b"x-amz-checksum-md5",
+            b"x-amz-checksum-md4",
+            b"x-amz-checksum-sha384",
         ] {
             assert!(Trailers::announced(Some(announced)).is_err());
         }

@@ -391,6 +391,36 @@ def test_boto3_over_https_sends_unsigned_trailer_chunks(https_proxy, origin_s3, 
     assert stored(origin_s3, bucket, "with-md5") == data
 
 
+def test_boto3_over_https_sends_a_sha512_in_its_trailer(https_proxy, origin_s3, bucket):
+    """S3's checksums of 2025 in an unsigned trailer (boto3 with `ChecksumAlgorithm`): the
+    filter took only the first five there and refused the upload, which s3s-fs stores (a red
+    team, 2026-12-05; Garage 2.5 knows none of these and refuses them itself, Ceph 16.2 every
+    trailer). boto3 computes a SHA-512 itself; MD5 and the xxHashes: the next test."""
+    sent = []
+    client = boto3_over_https(https_proxy, sent)
+    data = data_of(100_000)
+    with https_proxy.speaking(https_proxy.protocol_of(speaks_h2=False)):
+        client.put_object(Bucket=bucket, Key="newer", Body=io.BytesIO(data), ChecksumAlgorithm="SHA512")
+    assert sent[0]["x-amz-content-sha256"] == UNSIGNED_TRAILER
+    assert sent[0]["x-amz-trailer"] == "x-amz-checksum-sha512"
+    assert stored(origin_s3, bucket, "newer") == data
+
+
+@pytest.mark.parametrize("algorithm, digest_bytes", [("md5", 16), ("sha512", 64), ("xxhash64", 8), ("xxhash3", 8),
+                                                    ("xxhash128", 16)])
+def test_an_unsigned_trailer_may_carry_the_newer_checksums(proxy, origin_s3, bucket, algorithm, digest_bytes):
+    """As the JavaScript SDK sends an MD5 (a red team, 2026-12-05): each of S3's newer
+    checksums may be announced and carried, once, as the older five may."""
+    data = data_of(10_000)
+    value = base64.b64encode(hashlib.new(algorithm, data).digest() if algorithm in ("md5", "sha512")
+                             else bytes(digest_bytes)).decode()
+    request = chunked_put(proxy.authority, f"/{bucket}/{algorithm}", data, UNSIGNED_TRAILER,
+                          checksum=(f"x-amz-checksum-{algorithm}", value))
+    r = send(proxy.authority, request)
+    assert r.status == 200, r.body
+    assert stored(origin_s3, bucket, algorithm) == data
+
+
 @pytest.mark.every_origin
 def test_boto3_over_https_computing_checksums_only_when_required_sends_no_trailer(https_proxy, origin_s3, bucket):
     """What README tells users of an origin that refuses trailers (Ceph before 18.2): with

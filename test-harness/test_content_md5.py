@@ -143,11 +143,13 @@ def refused_checksum(proxy, request: RawRequest, algorithm: str):
 
 
 @pytest.mark.every_origin
-@pytest.mark.parametrize("algorithm", ["sha256", "sha1"])
+@pytest.mark.parametrize("algorithm", ["sha256", "sha1", "sha512", "md5"])
 def test_a_captured_delete_objects_bound_by_its_checksum_cannot_carry_other_keys(proxy, origin_s3, bucket, algorithm):
     """Found by an attack run (2026-12-01): with `UNSIGNED-PAYLOAD` (as SDKs sign over HTTPS)
     and a signed `x-amz-checksum-*`, neither s3s-fs nor Garage compared the checksum of a
-    DeleteObjects: the replay deleted the victim."""
+    DeleteObjects: the replay deleted the victim. S3's SHA-512 and MD5 checksums (2025) were
+    not known to the filter, and a lone one was refused as no digest at all (a red team,
+    2026-12-05)."""
     for key in ("tmp-1", "victim"):
         origin_s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
     body = delete_objects(bucket, "tmp-1")
@@ -165,24 +167,28 @@ def test_a_captured_delete_objects_bound_by_its_checksum_cannot_carry_other_keys
 
 
 @pytest.mark.every_origin
-def test_a_presigned_put_bound_to_its_checksum_uploads_only_that_file(proxy, origin_s3, bucket):
+@pytest.mark.parametrize("algorithm", ["sha256", "sha512", "md5"])
+def test_a_presigned_put_bound_to_its_checksum_uploads_only_that_file(proxy, origin_s3, bucket, algorithm):
     """AWS's recipe for a presigned URL that uploads one file only: boto3's
     `generate_presigned_url('put_object', Params={..., 'ChecksumSHA256': ...})` signs
     `x-amz-checksum-sha256`. s3s-fs renamed another body into place before it compared the
-    checksum (an attack run, 2026-12-01). The checksum may also be hoisted into the query."""
+    checksum (an attack run, 2026-12-01). The checksum may also be hoisted into the query (the
+    JavaScript SDK puts it there). S3's SHA-512 and MD5 checksums (2025) bound nothing: no
+    origin here compares them, and a red team stored other files under both (2026-12-05)."""
     body = b"the approved file\n" * 100
+    name = f"x-amz-checksum-{algorithm}"
     origin_s3.put_object(Bucket=bucket, Key="slot", Body=b"original")
-    signed_header = presign(proxy.authority, "PUT", f"/{bucket}/slot", {"x-amz-checksum-sha256": checksum("sha256", body)})
-    hoisted = presign(proxy.authority, "PUT", f"/{bucket}/slot?x-amz-checksum-sha256={quote(checksum('sha256', body), safe='')}")
+    signed_header = presign(proxy.authority, "PUT", f"/{bucket}/slot", {name: checksum(algorithm, body)})
+    hoisted = presign(proxy.authority, "PUT", f"/{bucket}/slot?{name}={quote(checksum(algorithm, body), safe='')}")
     for url in (signed_header, hoisted):
         for other in (b"<script>attacker</script>", body[:-1] + b"X"):
-            refused_checksum(proxy, RawRequest("PUT", url.target, url.headers, other), "sha256")
+            refused_checksum(proxy, RawRequest("PUT", url.target, url.headers, other), algorithm)
             assert_object(origin_s3, bucket, "slot", b"original")
     r = send(proxy.authority, RawRequest("PUT", signed_header.target, signed_header.headers, body))
     assert r.status == 200, r.body
     assert_object(origin_s3, bucket, "slot", body)
-    # A signed checksum that is no SHA-256 is refused as S3 refuses it.
-    bad = presign(proxy.authority, "PUT", f"/{bucket}/slot", {"x-amz-checksum-sha256": checksum("sha1", body)})
+    # A signed checksum of another algorithm's length is refused as S3 refuses it.
+    bad = presign(proxy.authority, "PUT", f"/{bucket}/slot", {name: checksum("sha1", body)})
     r = send(proxy.authority, RawRequest("PUT", bad.target, bad.headers, body))
     assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
 
