@@ -754,6 +754,13 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
                 return Err(ChunkError::Malformed("the trailer signature is repeated"));
             }
         } else {
+            // A stray CR (`value\r\r\n`) is signed as part of the value, and s3s-fs answers
+            // such a trailer 500 (a red team, 2026-12-05): a value is printable, as a header's.
+            if value.iter().any(|b| b.is_ascii_control()) {
+                return Err(ChunkError::Malformed(
+                    "a trailer value holds a control character",
+                ));
+            }
             entries.push((name, value));
         }
     }

@@ -187,7 +187,8 @@ def test_minios_own_apis_and_cephs_zone_requests_are_not_served(make_proxy, buck
     `minio` (admin S3-signed, some node APIs unsigned: the bootstrap check of CVE-2023-28432),
     and Ceph lets a system user's request act as any user with `rgwx-uid`: a client key
     translated to a powerful origin key, or `anonymous: forward`, would reach them. Refused in
-    either bucket style, signed or not, before the origin."""
+    either bucket style, signed or not, before the origin. So is S3 Express's CreateSession,
+    which would answer credentials of the origin's key."""
     envoy = make_proxy(anonymous="forward")
     before = envoy.origin_requests()
     virtual = f"minio.{PUBLIC_TEST_DOMAIN}"
@@ -200,6 +201,9 @@ def test_minios_own_apis_and_cephs_zone_requests_are_not_served(make_proxy, buck
         (virtual, sign_header(virtual, "GET", "/admin/v3/info"), 400, "InvalidBucketName"),
         (envoy.authority, sign_header(envoy.authority, "GET", f"/{bucket}/k?rgwx-uid=victim"), 400, "InvalidArgument"),
         (envoy.authority, RawRequest("GET", f"/{bucket}/k?rgwx-uid=victim"), 400, "InvalidArgument"),
+        # S3 Express's CreateSession: credentials of the origin's key (a red team, 2026-12-05).
+        (envoy.authority, sign_header(envoy.authority, "GET", f"/{bucket}?session"), 400, "InvalidArgument"),
+        (envoy.authority, presign(envoy.authority, "GET", f"/{bucket}?session"), 400, "InvalidArgument"),
     ]:
         r = send(authority, request, port=envoy.port)
         assert r.status == status and f"<Code>{code}</Code>".encode() in r.body, (authority, request.target, r.body)

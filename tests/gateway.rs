@@ -757,6 +757,27 @@ fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
             "{query}"
         );
     }
+    // S3 Express's CreateSession answers credentials of the identity that signed: the
+    // origin's key here (a red team, 2026-12-05).
+    for (path, query) in [
+        ("/bucket", "session&"),
+        ("/bucket", "Session=&"),
+        ("/bucket/k", "x=1;session&"),
+    ] {
+        let url = presigned_query("GET", path, query);
+        assert_eq!(url.decide(&g).unwrap_err().0, InvalidArgument, "{query}");
+    }
+    let header = Head::new("GET", "/bucket?session")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(header.decide(&g).unwrap_err().0, InvalidArgument);
+    // A parameter that only begins like it is not the operation.
+    let sessions = Head::new("GET", "/bucket?sessions")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", EMPTY_SHA256)
+        .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert!(sessions.decide(&g).is_ok());
 }
 
 #[test]

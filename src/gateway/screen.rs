@@ -271,6 +271,11 @@ pub(super) fn no_origin_own_bucket(
 /// upload, which comes unsigned and is verified on its own path: asked of signed requests
 /// before they are verified, and of anonymous ones that are no browser upload. Not asked of a
 /// repeat of a cached presigned URL: it was asked before it was cached.
+///
+/// S3 Express's CreateSession (`?session`) is S3's own login: it answers temporary credentials
+/// of the identity that signed, here the origin's key, which its holder could use at the
+/// origin without this endpoint (a red team found it forwarded, 2026-12-05; no origin here
+/// serves it).
 pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
     // The parameters as split already, and again at `;` (for origins whose query parser
     // splits there) only when there is one: a presigned URL's query is long, and splitting it
@@ -279,6 +284,8 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
         let name = as_origins_read(name);
         if name.eq_ignore_ascii_case(b"action") {
             Some("The Action parameter names an STS or IAM request, which this endpoint does not serve.")
+        } else if name.eq_ignore_ascii_case(b"session") {
+            Some("CreateSession (?session) hands out credentials of the origin's identity, which this endpoint does not serve.")
         } else if name
             .get(..RGW_SYSTEM_PREFIX.len())
             .is_some_and(|start| start.eq_ignore_ascii_case(RGW_SYSTEM_PREFIX))
