@@ -755,10 +755,11 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
             }
         } else {
             // A stray CR (`value\r\r\n`) is signed as part of the value, and s3s-fs answers
-            // such a trailer 500 (a red team, 2026-12-05): a value is printable, as a header's.
-            if value.iter().any(|b| b.is_ascii_control()) {
+            // such a trailer 500, as one that is not UTF-8 (red teams, 2026-12-05): the
+            // trailers S3 takes are checksums, printable ASCII.
+            if !value.iter().all(|b| matches!(b, b' '..=b'~')) {
                 return Err(ChunkError::Malformed(
-                    "a trailer value holds a control character",
+                    "a trailer value is not printable ASCII",
                 ));
             }
             entries.push((name, value));
