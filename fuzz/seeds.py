@@ -322,6 +322,7 @@ def main() -> int:
     example_key, example_secret = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     content = b"hello form"
     for name, digest in (("x-amz-checksum-sha256", hashlib.sha256), ("x-amz-checksum-sha1", hashlib.sha1),
+                         ("x-amz-checksum-sha512", hashlib.sha512), ("x-amz-checksum-md5", hashlib.md5),
                          ("content-md5", hashlib.md5)):
         pin = [(name, base64.b64encode(digest(content).digest()).decode())]
         boundary, body = post_form("bucket", "uploads/a.txt", secret=example_secret, access_key=example_key,

@@ -126,7 +126,7 @@ enum Source {
 /// a forger), and is the origin's to compare. S3 added MD5, SHA-512 and the xxHashes in 2025;
 /// before the filter knew them, a signed SHA-512 or MD5 bound nothing here and no origin here
 /// compares one (a red team stored other bodies under both, 2026-12-05).
-const CHECKSUMS: [(&str, bool); 10] = [
+pub(crate) const CHECKSUMS: [(&str, bool); 10] = [
     ("x-amz-checksum-crc32", false),
     ("x-amz-checksum-crc32c", false),
     ("x-amz-checksum-crc64nvme", false),
@@ -405,7 +405,7 @@ fn requires_digest(method: &[u8], name: &[u8]) -> bool {
 }
 
 /// The check the document of an operation that `requires_digest` gets when its signature binds
-/// no digest of it (no signed payload hash, chunk chain, `Content-MD5` or SHA checksum): its
+/// no digest of it (no signed payload hash, chunk chain, `Content-MD5`, or SHA or MD5 checksum): its
 /// `Content-MD5`, signed or not, compared here as S3 compares it (the origins do not: a review
 /// replayed such a DeleteObjects with a `Content-MD5` of anything); none when it carries a CRC
 /// checksum instead (in a header, a presigned URL's query or an unsigned trailer announced
@@ -588,6 +588,14 @@ mod tests {
             &[
                 ("x-amz-checksum-xxhash3", &b"AAAAAAAAAAA="[..]),
                 ("x-amz-checksum-md5", MD5_HELLO),
+            ],
+            &[
+                ("x-amz-checksum-xxhash64", &b"AAAAAAAAAAA="[..]),
+                ("x-amz-checksum-sha256", SHA256_HELLO),
+            ],
+            &[
+                ("x-amz-checksum-sha256", SHA256_HELLO),
+                ("x-amz-checksum-xxhash128", &b"AAAAAAAAAAAAAAAAAAAAAA=="[..]),
             ],
             &[("x-amz-checksum-sha512", SHA256_HELLO)],
         ] {

@@ -23,28 +23,19 @@
 //! header by another road (a red team saw them forwarded, 2026-12-04).
 
 use crate::aws_chunked::{chunk_size, trim_sp_htab};
+use crate::body_checks::CHECKSUMS;
 use crate::bytes::split_once_bytes;
 
 /// The most bytes a size line or a trailer line may have.
 const MAX_LINE: usize = 1024;
 
-/// The trailers an unsigned aws-chunked body may carry: S3's checksums, each once.
-const CHECKSUMS: [&[u8]; 10] = [
-    b"x-amz-checksum-crc32",
-    b"x-amz-checksum-crc32c",
-    b"x-amz-checksum-crc64nvme",
-    b"x-amz-checksum-xxhash64",
-    b"x-amz-checksum-xxhash3",
-    b"x-amz-checksum-xxhash128",
-    b"x-amz-checksum-md5",
-    b"x-amz-checksum-sha1",
-    b"x-amz-checksum-sha256",
-    b"x-amz-checksum-sha512",
-];
-
-/// A set of the trailers in `CHECKSUMS`, one bit each.
+/// A set of the trailers an unsigned aws-chunked body may carry, S3's checksums
+/// (`body_checks::CHECKSUMS`), each once: one bit each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Trailers(u16);
+
+// A bit for each checksum.
+const _: () = assert!(CHECKSUMS.len() <= u16::BITS as usize);
 
 impl Trailers {
     /// The trailers an `x-amz-trailer` value announces (`a, b`; none without one). A name that
@@ -73,7 +64,7 @@ fn is_base64(b: u8) -> bool {
 fn bit_of(name: &[u8]) -> Option<u16> {
     CHECKSUMS
         .iter()
-        .position(|known| known.eq_ignore_ascii_case(name))
+        .position(|(known, _)| known.as_bytes().eq_ignore_ascii_case(name))
         .map(|at| 1 << at)
 }
 
@@ -291,6 +282,36 @@ mod tests {
             decode_split(minio_go, b"x-amz-checksum-crc32c"),
             Ok(b"hello".to_vec())
         );
+    }
+
+    /// S3's ten checksums may each be announced and carried, all at once too: the set has a
+    /// bit for each (the last five, S3's of 2025, were refused as no checksum until a red
+    /// team sent the SDKs' SHA-512 and MD5 trailers, 2026-12-05).
+    #[test]
+    fn every_checksum_may_be_announced_and_carried() {
+        let names: Vec<&str> = CHECKSUMS.iter().map(|(name, _)| *name).collect();
+        let mut body = b"5\r\nhello\r\n0\r\n".to_vec();
+        for name in &names {
+            body.extend_from_slice(format!("{}:AAAAAA==\r\n", name.to_uppercase()).as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        assert_eq!(
+            decode_split(&body, names.join(", ").as_bytes()),
+            Ok(b"hello".to_vec())
+        );
+        // Each alone, the last bit as much as the first; and each refused when not announced.
+        for name in &names {
+            let one = format!("0\r\n{name}:AAAAAA==\r\n\r\n");
+            assert_eq!(
+                decode_split(one.as_bytes(), name.as_bytes()),
+                Ok(Vec::new())
+            );
+            assert_eq!(
+                decode_split(one.as_bytes(), b""),
+                Err("the trailers differ from those x-amz-trailer announced"),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -1667,9 +1667,11 @@ fn a_signed_content_md5_binds_a_body_whose_payload_hash_is_unsigned() {
     assert_eq!(body_check(&url, &edge), Ok(hello()));
 }
 
-/// base64 of the SHA-256 and the SHA-1 of "hello".
+/// base64 of the SHA-256, the SHA-1 and the SHA-512 of "hello".
 const SHA256_HELLO: &str = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
 const SHA1_HELLO: &str = "qvTGHdzF6KLavt4PO0gs2a6pQ00=";
+const SHA512_HELLO: &str =
+    "m3HSJL1i83hdltRq0+o9czGb+8KJDKra4t/3JRlnPKcjI8PZm6XBHXx6zG4UuMXaDEZjR1wuXDre9G9zvN7AQw==";
 
 #[test]
 fn a_signed_checksum_binds_a_body_whose_payload_hash_is_unsigned() {
@@ -1697,6 +1699,33 @@ fn a_signed_checksum_binds_a_body_whose_payload_hash_is_unsigned() {
         "host;x-amz-checksum-sha1;x-amz-content-sha256;x-amz-date",
     );
     assert_eq!(body_check(&head, &g), Ok(sha1));
+    // S3's of 2025 that bind: SHA-512 and MD5 (a red team stored other bodies under both,
+    // 2026-12-05); an xxHash binds as little as a CRC.
+    let sha512 = Expected::checksum("x-amz-checksum-sha512", SHA512_HELLO.as_bytes()).unwrap();
+    let head = put(
+        &[("x-amz-checksum-sha512", SHA512_HELLO)],
+        "host;x-amz-checksum-sha512;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Ok(Some(sha512)));
+    let md5 = Expected::checksum("x-amz-checksum-md5", MD5_HELLO.as_bytes()).unwrap();
+    let head = put(
+        &[("x-amz-checksum-md5", MD5_HELLO)],
+        "host;x-amz-checksum-md5;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Ok(Some(md5)));
+    let head = put(
+        &[("x-amz-checksum-xxhash64", "AAAAAAAAAAA=")],
+        "host;x-amz-checksum-xxhash64;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Ok(None));
+    let head = put(
+        &[
+            ("x-amz-checksum-sha256", SHA256_HELLO),
+            ("x-amz-checksum-xxhash64", "AAAAAAAAAAA="),
+        ],
+        "host;x-amz-checksum-sha256;x-amz-checksum-xxhash64;x-amz-content-sha256;x-amz-date",
+    );
+    assert_eq!(body_check(&head, &g), Err(InvalidRequest));
     // With a signed Content-MD5 too, the stronger digest is the one checked.
     let head = put(
         &[

@@ -982,6 +982,27 @@ fn a_sigv2_signed_checksum_binds_the_body_before_its_content_md5() {
         check.expected,
         Some(Expected::checksum("x-amz-checksum-sha1", sha1.as_bytes()).unwrap())
     );
+    // S3's SHA-512 and MD5 checksums (2025) bind as well (a red team, 2026-12-05).
+    let sha512 =
+        "m3HSJL1i83hdltRq0+o9czGb+8KJDKra4t/3JRlnPKcjI8PZm6XBHXx6zG4UuMXaDEZjR1wuXDre9G9zvN7AQw==";
+    for (name, value) in [
+        ("x-amz-checksum-sha512", sha512),
+        ("x-amz-checksum-md5", MD5_HELLO),
+    ] {
+        let put = header_v2(
+            "PUT",
+            PUBLIC,
+            "/bucket/k",
+            &[("date", DATE), (name, value)],
+            &format!("PUT\n\n\n{DATE}\n{name}:{value}\n/bucket/k"),
+        );
+        let check = decide(&g, &put, NOW).unwrap().body_check.unwrap();
+        assert_eq!(
+            check.expected,
+            Some(Expected::checksum(name, value.as_bytes()).unwrap()),
+            "{name}"
+        );
+    }
     let bad = header_v2(
         "PUT",
         PUBLIC,

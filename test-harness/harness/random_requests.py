@@ -58,13 +58,13 @@ class Origin:
     # EntityTooLarge or EntityTooSmall (so does the proxy), Garage 2.5.0 400 InvalidRequest.
     length_refusal: str | None = None
     # An upload whose `x-amz-checksum-*` header does not match its body: S3 answers 400
-    # BadDigest (so does the proxy, which checks a signed SHA-256 or SHA-1 itself), Garage
+    # BadDigest (so does the proxy, which checks a signed SHA-256, SHA-512, SHA-1 or MD5 itself), Garage
     # 2.5.0 400 InvalidDigest.
     checksum_refusal: str = "BadDigest"
     # An upload refused for a wrong Content-MD5 or `x-amz-checksum-*` (400 BadDigest) has still
     # written its body over the object's bytes, its ETag and metadata kept (s3s-fs 0.14.1 writes
     # the file as the body comes and checks the digest after). The proxy checks the strongest
-    # signed digest (payload SHA-256, checksum SHA-256 or SHA-1, Content-MD5) before the origin
+    # signed digest (payload SHA-256, checksum SHA-256, SHA-512, SHA-1 or MD5, Content-MD5) before the origin
     # sees the body's end; a wrong Content-MD5 beside a matching signed SHA-256 reaches it.
     writes_before_digest: bool = False
     # It answers an upload it refuses by its head (an upload id it does not know) before
@@ -84,7 +84,7 @@ class Origin:
     trailers: bool = True
     # It checks an upload's `x-amz-checksum-*` header against the body (S3, s3s 0.14.1, Garage
     # 2.5.0). Ceph 16.2 predates flexible checksums and stores the body whatever the header
-    # says; the proxy checks a signed SHA-256 or SHA-1 itself where no signed payload hash
+    # says; the proxy checks a signed SHA-256, SHA-512, SHA-1 or MD5 itself where no signed payload hash
     # binds the body (SigV4 `UNSIGNED-PAYLOAD`, SigV2), and refuses there (400 BadDigest) what
     # Ceph would store: by design, so such a wrong checksum is not generated where it does not.
     checksum_headers: bool = True
