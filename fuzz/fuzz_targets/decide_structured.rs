@@ -44,6 +44,8 @@ enum Name {
     XAmzCopySource,
     XAmzSecurityToken,
     XAmzChecksumCrc32,
+    XAmzChecksumSha512,
+    XAmzChecksumMd5,
     XAmzDate,
     XAmzContentSha256,
     XAmzDecodedContentLength,
@@ -71,6 +73,8 @@ impl Name {
             Name::XAmzCopySource => "x-amz-copy-source",
             Name::XAmzSecurityToken => "x-amz-security-token",
             Name::XAmzChecksumCrc32 => "x-amz-checksum-crc32",
+            Name::XAmzChecksumSha512 => "x-amz-checksum-sha512",
+            Name::XAmzChecksumMd5 => "x-amz-checksum-md5",
             Name::XAmzDate => "x-amz-date",
             Name::XAmzContentSha256 => "x-amz-content-sha256",
             Name::XAmzDecodedContentLength => "x-amz-decoded-content-length",
@@ -110,6 +114,7 @@ enum Param {
     AwsAccessKeyId,
     Expires,
     Signature,
+    Session,
     Other(Vec<u8>),
 }
 
@@ -135,6 +140,7 @@ impl Param {
             Param::AwsAccessKeyId => "AWSAccessKeyId",
             Param::Expires => "Expires",
             Param::Signature => "Signature",
+            Param::Session => "session",
             Param::Other(bytes) => return bytes.clone(),
         };
         known.as_bytes().to_vec()
