@@ -877,21 +877,12 @@ mod tests {
     fn checksums_bind_a_body_by_their_algorithm() {
         use sha1::Sha1;
         let body = b"one file only";
-        let sha256 = Expected::checksum(
-            "x-amz-checksum-sha256",
-            b64(&Sha256::digest(body)).as_bytes(),
-        )
-        .unwrap();
-        let sha1 =
-            Expected::checksum("x-amz-checksum-sha1", b64(&Sha1::digest(body)).as_bytes()).unwrap();
+        let of = |name: &str, digest: &[u8]| Expected::checksum(name, b64(digest).as_bytes());
+        let sha256 = of("x-amz-checksum-sha256", &Sha256::digest(body)).unwrap();
+        let sha1 = of("x-amz-checksum-sha1", &Sha1::digest(body)).unwrap();
         // S3's newer two that bind (2025): a red team stored other bodies under each.
-        let sha512 = Expected::checksum(
-            "x-amz-checksum-sha512",
-            b64(&Sha512::digest(body)).as_bytes(),
-        )
-        .unwrap();
-        let md5 =
-            Expected::checksum("x-amz-checksum-md5", b64(&Md5::digest(body)).as_bytes()).unwrap();
+        let sha512 = of("x-amz-checksum-sha512", &Sha512::digest(body)).unwrap();
+        let md5 = of("x-amz-checksum-md5", &Md5::digest(body)).unwrap();
         assert_eq!(md5, Expected::ChecksumMd5(Md5::digest(body).into()));
         for expected in [sha256, sha1, sha512, md5] {
             assert_eq!(stream(expected, &[body]).1.as_deref(), Ok(&body[..]));
