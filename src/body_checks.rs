@@ -384,27 +384,55 @@ fn is_object_data_param(name: &[u8]) -> bool {
     OBJECT_DATA_PARAMS.contains(&name) || is_amz_name(name)
 }
 
-/// Whether S3 refuses the operation `method` with the query parameter `name` names without a
-/// digest of its document (`Content-MD5` or a checksum), and compares the one it has: those
-/// its documentation says must carry one (DeleteObjects, a bucket's CORS, lifecycle, tagging
-/// and replication, object lock, an object's retention and legal hold). Without one S3 has
-/// nothing to bind a body whose payload hash is not signed; Garage and s3s-fs act on any body
-/// (an attack run, 2026-12-02, replayed a captured `UNSIGNED-PAYLOAD` DeleteObjects naming
-/// other keys, and a lifecycle rule expiring the whole bucket). Any case: refusing a spelling
-/// S3 would route elsewhere costs a client nothing it could have sent without a digest.
-fn requires_digest(method: &[u8], name: &[u8]) -> bool {
-    // Lists a loop scans: LLVM unrolls a table of string comparisons into 8 KB of code.
-    let documents = match method {
-        b"POST" => "delete",
-        b"PUT" => "cors lifecycle tagging replication object-lock retention legal-hold",
-        _ => return false,
-    };
-    documents
-        .split(' ')
-        .any(|document| document.as_bytes().eq_ignore_ascii_case(name))
+/// How S3 holds the document of an operation to a digest of it (`Content-MD5` or a checksum),
+/// which it compares: without one it has nothing to bind a body whose payload hash is not
+/// signed, and Garage, Ceph and s3s-fs act on any body (an attack run, 2026-12-02, replayed a
+/// captured `UNSIGNED-PAYLOAD` DeleteObjects naming other keys, and a lifecycle rule expiring
+/// the whole bucket; a red team, 2026-12-05, a bucket policy letting anyone read and write,
+/// ACLs, versioning, a website and the public access block, the list then holding only the
+/// first kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum DigestRequired {
+    /// Unless the body is empty: the rest of what S3's model marks `requestChecksumRequired`
+    /// (every SDK sends a digest with them). S3's documentation does not require one there,
+    /// and SigV2 clients set a canned ACL by its header alone (boto 2's `set_canned_acl`, an
+    /// empty `PUT ?acl`); an empty body is no document an origin could act on, and a replay
+    /// that brings one must bring its digest.
+    WithADocument,
+    /// Always: those S3's documentation says must carry one (DeleteObjects, a bucket's CORS,
+    /// lifecycle, tagging and replication, object lock, an object's retention and legal hold).
+    Always,
 }
 
-/// The check the document of an operation that `requires_digest` gets when its signature binds
+/// Whether the operation `method` with the query parameter `name` names requires a digest of
+/// its document, and how. Any case: refusing a spelling S3 would route elsewhere costs a client
+/// nothing it could have sent without a digest. `test_content_md5.py` checks the two lists
+/// against botocore's model.
+fn digest_required(method: &[u8], name: &[u8]) -> Option<DigestRequired> {
+    // Lists a loop scans: LLVM unrolls a table of string comparisons into 8 KB of code.
+    let (always, with_a_document) = match method {
+        b"POST" => ("delete", "metadataConfiguration metadataTable"),
+        b"PUT" => (
+            "cors lifecycle tagging replication object-lock retention legal-hold",
+            "acl encryption logging metadataInventoryTable metadataJournalTable notification \
+             ownershipControls policy publicAccessBlock requestPayment versioning website",
+        ),
+        _ => return None,
+    };
+    let listed = |list: &str| {
+        list.split_ascii_whitespace()
+            .any(|document| document.as_bytes().eq_ignore_ascii_case(name))
+    };
+    if listed(always) {
+        Some(DigestRequired::Always)
+    } else if listed(with_a_document) {
+        Some(DigestRequired::WithADocument)
+    } else {
+        None
+    }
+}
+
+/// The check the document of an operation that `digest_required` names gets when its signature binds
 /// no digest of it (no signed payload hash, chunk chain, `Content-MD5`, or SHA or MD5 checksum): its
 /// `Content-MD5`, signed or not, compared here as S3 compares it (the origins do not: a review
 /// replayed such a DeleteObjects with a `Content-MD5` of anything); none when it carries a CRC
@@ -413,13 +441,21 @@ fn requires_digest(method: &[u8], name: &[u8]) -> bool {
 /// limit in SECURITY.md; an xxHash likewise); refused, as S3 refuses it, when it carries no
 /// digest at all.
 pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Rejection> {
-    let required = carries_a_body(req.method)
-        && req
-            .params()
-            .iter()
-            .any(|param| requires_digest(req.method, &param.decoded_name()));
-    if !required {
+    if !carries_a_body(req.method) {
         return Ok(None);
+    }
+    let required = req
+        .params()
+        .iter()
+        .filter_map(|param| digest_required(req.method, &param.decoded_name()))
+        .max();
+    // An empty body: the head ends the stream, or announces no byte (Envoy forwards an HTTP/2
+    // request so whole and empty, whatever DATA follows).
+    let empty = req.ends_with_head() || req.number("content-length") == Some(0);
+    match required {
+        None => return Ok(None),
+        Some(DigestRequired::WithADocument) if empty => return Ok(None),
+        Some(_) => {}
     }
     let framing = framing_of(req)?;
     // A value S3 would read as none (SigV2 signs an empty `Content-MD5` line) gives none.

@@ -1942,6 +1942,26 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
         ("PUT", "/bucket?object-lock"),
         ("PUT", "/bucket/k?retention"),
         ("PUT", "/bucket/k?legal-hold"),
+        // The rest of what S3's model marks `requestChecksumRequired`: a red team replayed a
+        // bucket policy, ACLs, versioning, a website and the public access block with bodies
+        // of its own (2026-12-05).
+        ("PUT", "/bucket?policy"),
+        ("PUT", "/bucket?acl"),
+        ("PUT", "/bucket/k?acl"),
+        ("PUT", "/bucket?versioning"),
+        ("PUT", "/bucket?website"),
+        ("PUT", "/bucket?publicAccessBlock"),
+        ("PUT", "/bucket?requestPayment"),
+        ("PUT", "/bucket?encryption"),
+        ("PUT", "/bucket/k?encryption"),
+        ("PUT", "/bucket?ownershipControls"),
+        ("PUT", "/bucket?logging"),
+        ("PUT", "/bucket?notification"),
+        ("PUT", "/bucket/k?tagging"),
+        ("PUT", "/bucket?metadataInventoryTable"),
+        ("PUT", "/bucket?metadataJournalTable"),
+        ("POST", "/bucket?metadataTable"),
+        ("POST", "/bucket?metadataConfiguration"),
     ] {
         let head = unsigned_payload(method, path, &[]);
         assert_eq!(body_check(&head, &g), refused, "{method} {path}");
@@ -2014,17 +2034,43 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
             "{method} {path}"
         );
     }
+    // An empty body is no document: those S3's model alone requires a digest on take it (a
+    // canned ACL set by its header alone, as boto 2 and the random SigV2 family send it), and
+    // a replay that brings a body needs its digest; those S3 documents always need one.
+    for (method, path) in [
+        ("PUT", "/bucket?acl"),
+        ("PUT", "/bucket/k?acl"),
+        ("PUT", "/bucket?versioning"),
+        ("POST", "/bucket?metadataTable"),
+    ] {
+        let empty =
+            unsigned_payload(method, path, &[("x-amz-acl", "private")]).with("content-length", "0");
+        assert_eq!(body_check(&empty, &g), Ok(None), "{method} {path}");
+        let with_body =
+            unsigned_payload(method, path, &[("x-amz-acl", "private")]).with("content-length", "5");
+        assert_eq!(body_check(&with_body, &g), refused, "{method} {path}");
+    }
+    for (method, path) in [
+        ("POST", "/bucket?delete"),
+        ("PUT", "/bucket?cors"),
+        ("PUT", "/bucket/k?tagging"),
+    ] {
+        let empty = unsigned_payload(method, path, &[]).with("content-length", "0");
+        assert_eq!(body_check(&empty, &g), refused, "{method} {path}");
+    }
     // A presigned URL may carry its checksum in the query.
     let url = presigned_query("PUT", "/bucket", "cors&x-amz-checksum-crc32=NhCmhg%3D%3D&");
     assert_eq!(body_check(&url, &g), Ok(None));
-    // Object data, documents S3 takes without a digest and other methods need none.
+    // Object data, documents S3's model takes without a digest and other methods need none.
     for (method, path) in [
         ("PUT", "/bucket/k"),
         ("PUT", "/bucket/k?partNumber=1&uploadId=u"),
         ("POST", "/bucket/k?uploads"),
-        ("PUT", "/bucket/k?acl"),
-        ("PUT", "/bucket?policy"),
-        ("PUT", "/bucket?versioning"),
+        ("POST", "/bucket/k?uploadId=u"),
+        ("PUT", "/bucket?accelerate"),
+        ("PUT", "/bucket?analytics&id=a"),
+        ("POST", "/bucket/k?restore"),
+        ("GET", "/bucket?policy"),
         ("GET", "/bucket?lifecycle"),
         ("DELETE", "/bucket?cors"),
     ] {
