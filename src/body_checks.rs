@@ -12,6 +12,7 @@ use crate::request::Request;
 use crate::s3_error::S3ErrorCode::{
     self, InvalidArgument, InvalidDigest, InvalidRequest, MissingContentLength,
 };
+use crate::sigv4::query::{as_origins_read, names};
 use crate::unsigned_chunks::Trailers;
 use crate::verify::Verified;
 
@@ -444,10 +445,10 @@ pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Re
     if !carries_a_body(req.method) {
         return Ok(None);
     }
-    let required = req
-        .params()
-        .iter()
-        .filter_map(|param| digest_required(req.method, &param.decoded_name()))
+    // Every name an origin may read, as the screens read `Action` (a `;` splits the query for
+    // some parsers; Ceph decodes `policy%3D` into `policy=`).
+    let required = names(req.raw_query())
+        .filter_map(|name| digest_required(req.method, as_origins_read(&name)))
         .max();
     // An empty body: the head ends the stream, or announces no byte (Envoy forwards an HTTP/2
     // request so whole and empty, whatever DATA follows).

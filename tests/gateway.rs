@@ -1962,6 +1962,10 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
         ("PUT", "/bucket?metadataJournalTable"),
         ("POST", "/bucket?metadataTable"),
         ("POST", "/bucket?metadataConfiguration"),
+        // Read after a `;`, as some origins split the query (an escaped `=` and a doubled `?`
+        // are refused before: `plain_uri`).
+        ("PUT", "/bucket?x=1;policy"),
+        ("POST", "/bucket?x=1;delete"),
     ] {
         let head = unsigned_payload(method, path, &[]);
         assert_eq!(body_check(&head, &g), refused, "{method} {path}");

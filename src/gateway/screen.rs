@@ -13,7 +13,7 @@ use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode::*, S3_METHODS};
 use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv2::string_to_sign::SUB_RESOURCES;
-use crate::sigv4::query::as_origins_read;
+use crate::sigv4::query::{as_origins_read, names};
 use crate::sigv4::signing::ALGORITHM;
 use crate::sigv4::uri::{has_stray_percent, holds_escaped_equals, is_canonical_query_component};
 use percent_encoding::percent_decode;
@@ -379,15 +379,9 @@ pub(super) fn no_form_in_a_signed_post(req: &Request<'_>) -> Result<(), Rejectio
     Ok(())
 }
 
-/// The query's parameter names, decoded, also those after a `;` (for origins whose query
-/// parser splits there); compare them `as_origins_read`.
+/// The query's parameter names as any origin may split them (`sigv4::query::names`).
 pub(super) fn query_names<'r>(req: &Request<'r>) -> impl Iterator<Item = Cow<'r, [u8]>> {
-    req.raw_query()
-        .split(|&b| b == b'&' || b == b';')
-        .map(|segment| {
-            let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
-            percent_decode(raw_name).into()
-        })
+    names(req.raw_query())
 }
 
 /// A browser's CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`.

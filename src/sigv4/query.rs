@@ -63,6 +63,15 @@ pub fn as_origins_read(decoded: &[u8]) -> &[u8] {
     name.split(|&b| b == b'=').next().unwrap_or(name)
 }
 
+/// A raw query's parameter names, decoded, also those after a `;` (for origins whose query
+/// parser splits there); compare them `as_origins_read`.
+pub fn names(raw_query: &[u8]) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    raw_query.split(|&b| b == b'&' || b == b';').map(|segment| {
+        let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
+        percent_encoding::percent_decode(raw_name).into()
+    })
+}
+
 /// The non-empty `&`-separated segments of a raw query, in order.
 pub fn params(raw_query: &[u8]) -> Params<'_> {
     Params {
