@@ -397,8 +397,9 @@ enum DigestRequired {
     /// Unless the body is empty: the rest of what S3's model marks `requestChecksumRequired`
     /// (every SDK sends a digest with them). S3's documentation does not require one there,
     /// and SigV2 clients set a canned ACL by its header alone (boto 2's `set_canned_acl`, an
-    /// empty `PUT ?acl`); an empty body is no document an origin could act on, and a replay
-    /// that brings one must bring its digest.
+    /// empty `PUT ?acl`); an empty body holds nothing a replay chose, and a replay that brings
+    /// one must bring its digest, which SigV2 signs (a header-signed or presigned SigV4 replay
+    /// may add a `Content-MD5` of its own body, as at S3: SECURITY.md, 5c).
     WithADocument,
     /// Always: those S3's documentation says must carry one (DeleteObjects, a bucket's CORS,
     /// lifecycle, tagging and replication, object lock, an object's retention and legal hold).

@@ -408,3 +408,20 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
             assert proxy.origin_requests() == before, target
     assert origin_s3.get_object(Bucket=bucket, Key="%")["Body"].read() == b"percent"
     assert send(proxy.authority, sign_header(proxy.authority, "HEAD", f"/{bucket}/%25")).status == 200
+
+
+@pytest.mark.every_origin
+def test_a_copy_object_of_a_key_holding_percent_copies_that_key(proxy, origin_s3, bucket):
+    """Ceph decodes a part copy's source twice, a CopyObject's once, as S3, s3s-fs and Garage
+    do: the refusal of keys holding `%` (or `+` after a `?`) is a part copy's alone. It was
+    every copy's, and `aws s3 cp`, rclone and s3cmd failed to copy such keys between prefixes
+    (a compatibility sweep, 2026-12-05; s3cmd then fell back to SigV2 for the rest of its run).
+    Each copy takes the object named, not the one a second decoding names."""
+    client = s3_client(proxy.endpoint)
+    objects = {"a%41": b"literal percent-41", "aA": b"decoded A", "p%2Bq": b"percent-2B", "p+q": b"plus",
+               "x?y+z": b"plus after a question mark", "x?y z": b"space after a question mark", "100% off": b"sale"}
+    for key, body in objects.items():
+        origin_s3.put_object(Bucket=bucket, Key=key, Body=body)
+    for key, body in objects.items():
+        client.copy_object(Bucket=bucket, Key=f"copy/{key}", CopySource={"Bucket": bucket, "Key": key})
+        assert origin_s3.get_object(Bucket=bucket, Key=f"copy/{key}")["Body"].read() == body, key

@@ -29,7 +29,7 @@ from botocore.credentials import Credentials
 from .checksums import CHECKSUMS
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put
 from .clients import RawRequest, content_md5, presign, quote_key, sign_header, target_of
-from .random_families import (FORM_KEY_REFUSAL, REFUSED_COPY_SOURCE, Context, Plan, Result, _boto, _send_reading_early_answers, _target,
+from .random_families import (FORM_KEY_REFUSAL, Context, Plan, Result, _boto, _send_reading_early_answers, _target,
                               leaves_its_place, list_parts_of, sign_v2, sign_v4_instead)
 from .random_requests import Origin, copy_source_refused, form_key
 
@@ -142,10 +142,9 @@ def _copy_by_hand(plan: Plan, rng: random.Random, origin: Origin) -> None:
     v2 = rng.random() < 0.3
     source = plan.key if rng.random() < 0.85 else "missing-" + plan.key[:20]
     if copy_source_refused(source):
-        # Refused by design, so in one step (a part copy's is never sent: Ceph, sent it
-        # directly, aborts on the key `%`).
+        # A part copy's is never sent (the proxy refuses it by design, and Ceph, sent it
+        # directly, aborts on the key `%`); a CopyObject of it goes on, as at every origin.
         what = "copy_replace"
-        plan.refused_by_design = (REFUSED_COPY_SOURCE, 400, "InvalidArgument")
     headers = _copy_source_conditions(plan, rng)
     size = len(f"body of {plan.key}".encode())
     plan.op = f"{what}{' SigV2' if v2 else ''}"

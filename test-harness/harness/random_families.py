@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from .chunked import SIGNED, SIGNED_TRAILER, UNSIGNED_TRAILER, chunked_put, crc32_checksum
 from .clients import RawRequest, Response, content_md5, presign, quote_key, sign_header, target_of
-from .random_requests import Origin, copy_source_refused, form_key, _file_and_directory, key, meta_value
+from .random_requests import Origin, form_key, _file_and_directory, key, meta_value
 
 FAMILIES = ["sigv2", "chunked", "multipart", "copy", "delete_objects", "post_form"]
 
@@ -254,8 +254,6 @@ def _sigv2(plan: Plan, rng: random.Random, origin: Origin) -> None:
         method = "PUT"
         k = plan.key2
         headers["x-amz-copy-source"] = None  # the side's bucket, filled in when sent
-        if copy_source_refused(plan.key):
-            plan.refused_by_design = (REFUSED_COPY_SOURCE, 400, "InvalidArgument")
         if rng.random() < 0.5:
             headers["x-amz-metadata-directive"] = rng.choice(["COPY", "REPLACE"])
             if headers["x-amz-metadata-directive"] == "REPLACE" and rng.random() < 0.7:
@@ -436,8 +434,6 @@ def _code(r) -> Result:
 
 def _copy(plan: Plan, rng: random.Random, origin: Origin) -> None:
     source = rng.choice([plan.key, plan.key, "missing-" + plan.key[:20]])
-    if copy_source_refused(source):
-        plan.refused_by_design = (REFUSED_COPY_SOURCE, 400, "InvalidArgument")
     dest = plan.key if rng.random() < 0.2 else plan.key2
     params = {}
     directive = rng.choice([None, "COPY", "REPLACE", "REPLACE"])
@@ -496,8 +492,6 @@ def leaves_its_place(key: str) -> bool:
     return key.startswith(("/", "\\")) or any(segment in (".", "..") for segment in re.split(r"[/\\]", key))
 
 
-# The proxy refuses a copy source whose key holds `%`, or `+` after a `?` (`copy_source_refused`).
-REFUSED_COPY_SOURCE = "a copy source whose key holds '%', or '+' after a '?'"
 FORM_KEY_REFUSAL = ("a form key beginning with '/' or with a '.' or '..' segment", 400, "InvalidArgument")
 
 
