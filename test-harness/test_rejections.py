@@ -416,7 +416,8 @@ def test_a_copy_object_of_a_key_holding_percent_copies_that_key(proxy, origin_s3
     do: the refusal of keys holding `%` (or `+` after a `?`) is a part copy's alone. It was
     every copy's, and `aws s3 cp`, rclone and s3cmd failed to copy such keys between prefixes
     (a compatibility sweep, 2026-12-05; s3cmd then fell back to SigV2 for the rest of its run).
-    Each copy takes the object named, not the one a second decoding names."""
+    Each copy takes the object named, not the one a second decoding names; a source Ceph reads
+    as a part copy's (an escaped `/` first, RT69) is refused."""
     client = s3_client(proxy.endpoint)
     objects = {"a%41": b"literal percent-41", "aA": b"decoded A", "p%2Bq": b"percent-2B", "p+q": b"plus",
                "x?y+z": b"plus after a question mark", "x?y z": b"space after a question mark", "100% off": b"sale"}
@@ -425,3 +426,10 @@ def test_a_copy_object_of_a_key_holding_percent_copies_that_key(proxy, origin_s3
     for key, body in objects.items():
         client.copy_object(Bucket=bucket, Key=f"copy/{key}", CopySource={"Bucket": bucket, "Key": key})
         assert origin_s3.get_object(Bucket=bucket, Key=f"copy/{key}")["Body"].read() == body, key
+    # A source that begins with an escaped `/`: Ceph strips a raw `/` before it decodes, reads no
+    # bucket and copies as a part copy, decoding twice; `%2F<bucket>/%25` aborted it (RT69).
+    before = proxy.origin_requests()
+    for source in (f"%2F{bucket}/%25", f"%2f{bucket}/a%252541", f"%2F{bucket}/aA"):
+        r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/dst", {"x-amz-copy-source": source}))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (source, r.body)
+    assert proxy.origin_requests() == before

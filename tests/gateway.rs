@@ -1096,6 +1096,18 @@ fn a_copy_source_read_twice_is_refused() {
         refused_as_a_part_copy(source);
     }
     refused_every_way("bucket/%");
+    // An escaped `/` first: Ceph strips a raw `/` before it decodes, reads no bucket and copies
+    // as a part copy, decoding the key twice (RT69: `%2Fb/%25` aborted it; `%2Fb/a%252541`
+    // copied `a%41`).
+    for source in [
+        "%2Fbucket/%25",
+        "%2fbucket/a%252541",
+        "/%2Fbucket/k",
+        "%2Fbucket/meta",
+        "%2F%2Fbucket/k",
+    ] {
+        refused_every_way(source);
+    }
     // No bucket or key as Ceph reads it (decoded, then cut at `?versionId=`).
     for source in [
         "/bucket/",

@@ -170,6 +170,13 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
             "The copy source holds a '?' other than that of one '?versionId=' with a version: encode a '?' in a key as %3F.",
         );
     }
+    // Ceph strips a raw leading `/` before it decodes: `%2Fb/k` names no bucket there, which
+    // sends a CopyObject down its part copy's path, decoding the key twice (`%2Fb/%25` then
+    // aborted it, anonymous under `anonymous: forward`: RT69, 2026-12-05).
+    let raw = named.strip_prefix(b"/").unwrap_or(named);
+    if percent_decode(raw).next() == Some(b'/') {
+        return refused("The copy source begins with an escaped '/', which origins read differently: /bucket/key.");
+    }
     let decoded: Vec<u8> = percent_decode(named).collect();
     if find_bytes(&decoded, VERSION).is_some() {
         return refused(
