@@ -433,3 +433,29 @@ def test_a_copy_object_of_a_key_holding_percent_copies_that_key(proxy, origin_s3
         r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/dst", {"x-amz-copy-source": source}))
         assert (r.status, error_code(r)) == (400, "InvalidArgument"), (source, r.body)
     assert proxy.origin_requests() == before
+
+
+@pytest.mark.every_origin
+def test_a_part_s3_would_refuse_is_refused_before_the_origin(proxy, origin_s3, bucket):
+    """RT70 (2026-12-05): Ceph read a part copy's range from 2^63 on as "from the end" and
+    copied the source over and over (a 1 GiB part in 2.6 s; a range of 2^40 held a gateway
+    thread at full CPU without end), and origins stored part numbers S3 refuses, each its own
+    way. S3's bounds are kept here, before any origin."""
+    origin_s3.put_object(Bucket=bucket, Key="src", Body=b"source")
+    upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    before = proxy.origin_requests()
+    part = f"/{bucket}/mp?partNumber=1&uploadId={upload}"
+    for range_ in ("bytes=9223372036854775808-9223372036921884671", "bytes=9223372036854775808-", "bytes=0-5368709120"):
+        r = send(proxy.authority, sign_header(proxy.authority, "PUT", part,
+                                              {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": range_}))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (range_, r.body)
+    for number in ("0", "10001", "2147483647", "01"):
+        r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/mp?partNumber={number}&uploadId={upload}",
+                                              {}, b"part"))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (number, r.body)
+    assert proxy.origin_requests() == before
+    # Within them, a part copy goes on.
+    r = send(proxy.authority, sign_header(proxy.authority, "PUT", part,
+                                          {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": "bytes=0-2"}))
+    assert r.status in (200, 400), r.body  # Garage refuses a part copy smaller than 5 MiB but the last
+    origin_s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)

@@ -781,6 +781,77 @@ fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
 }
 
 #[test]
+fn a_part_names_its_number_once_and_a_range_s3_takes() {
+    // RT70 (2026-12-05): Ceph copied a range from 2^63 on without end, and stored parts that
+    // S3 refuses (0, 10001, 2^31-1), as did s3s-fs (-1, 0) and Garage (0, 10001).
+    let g = gateway(serde_json::json!({}));
+    let put = |path: &str, range: Option<&str>| {
+        let mut head = Head::new("PUT", path)
+            .with("x-amz-copy-source", "/bucket/src")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256);
+        let mut signed = "host;x-amz-content-sha256;x-amz-copy-source;x-amz-date";
+        if let Some(range) = range {
+            head = head.with("x-amz-copy-source-range", range);
+            signed =
+                "host;x-amz-content-sha256;x-amz-copy-source;x-amz-copy-source-range;x-amz-date";
+        }
+        head.sign("CK", "cs", signed).decide(&g)
+    };
+    let part = "/bucket/k?partNumber=1&uploadId=u";
+    for range in [
+        "bytes=0-0",
+        "bytes=0-5368709119",
+        "bytes=5497558138879-5497558138879",
+        "bytes=5-4",
+        "bytes=0-",
+    ] {
+        assert_eq!(put(part, Some(range)), Ok(AuthKind::HeaderV4), "{range}");
+    }
+    for range in [
+        "bytes=9223372036854775808-9223372036921884671",
+        "bytes=0-5368709120",
+        "bytes=5497558138880-5497558138880",
+        "bytes=9223372036854775808-",
+        "bytes=-5",
+        "bytes= 0-5",
+        "bytes=0-5,7-9",
+        "bytes=+0-5",
+        "bytes=0x0-5",
+        "Bytes=0-5",
+        "",
+    ] {
+        assert_eq!(
+            put(part, Some(range)).unwrap_err().0,
+            InvalidArgument,
+            "{range}"
+        );
+    }
+    for number in ["1", "10000", "42"] {
+        let path = format!("/bucket/k?partNumber={number}&uploadId=u");
+        assert_eq!(put(&path, None), Ok(AuthKind::HeaderV4), "{number}");
+    }
+    for path in [
+        "/bucket/k?partNumber=0&uploadId=u",
+        "/bucket/k?partNumber=-1&uploadId=u",
+        "/bucket/k?partNumber=10001&uploadId=u",
+        "/bucket/k?partNumber=2147483647&uploadId=u",
+        "/bucket/k?partNumber=01&uploadId=u",
+        "/bucket/k?partNumber=%2B1&uploadId=u",
+        "/bucket/k?partNumber=1&partNumber=2&uploadId=u",
+        "/bucket/k?partNumber=1&uploadId=u&uploadId=",
+        "/bucket/k?partNumber=1&uploadId=u&uploadId=v",
+    ] {
+        assert_eq!(put(path, None).unwrap_err().0, InvalidArgument, "{path}");
+    }
+    // A GetObject of a part, presigned, is held to the same numbers.
+    let url = presigned_query("GET", "/bucket/k", "partNumber=10001&");
+    assert_eq!(url.decide(&g).unwrap_err().0, InvalidArgument);
+    let url = presigned_query("GET", "/bucket/k", "partNumber=3&");
+    assert!(url.decide(&g).is_ok());
+}
+
+#[test]
 fn a_host_not_served_gets_one_answer_whichever_it_is() {
     let g = gateway(serde_json::json!({}));
     // An upstream filter's retry comes with the head it rewrote, and an answer that told the
