@@ -451,12 +451,9 @@ pub(crate) fn document_digest(req: &Request<'_>) -> Result<Option<BodyCheck>, Re
     let required = names(req.raw_query())
         .filter_map(|name| digest_required(req.method, as_origins_read(&name)))
         .max();
-    // An empty body: the head ends the stream, or announces no byte (Envoy forwards an HTTP/2
-    // request so whole and empty, whatever DATA follows).
-    let empty = req.ends_with_head() || req.number("content-length") == Some(0);
     match required {
         None => return Ok(None),
-        Some(DigestRequired::WithADocument) if empty => return Ok(None),
+        Some(DigestRequired::WithADocument) if req.has_no_body() => return Ok(None),
         Some(_) => {}
     }
     let framing = framing_of(req)?;

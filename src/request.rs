@@ -188,6 +188,13 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// Whether the body is empty whatever follows: the head ends the stream, or announces no
+    /// byte (an HTTP/2 head with `content-length: 0` that does not end its stream is a whole
+    /// request to an HTTP/1 origin, and Envoy refuses the DATA after it).
+    pub fn has_no_body(&self) -> bool {
+        self.ends_with_head || self.number("content-length") == Some(0)
+    }
+
     /// Whether the head says a body follows: a `Content-Length` other than 0, or a
     /// `Transfer-Encoding`.
     pub fn announces_a_body(&self) -> bool {

@@ -80,11 +80,10 @@ impl Stream {
         forward: &mut Forward<'_>,
         end_of_stream: bool,
     ) -> Result<Option<Body>, Rejection> {
-        // An HTTP/2 head with `content-length: 0` that does not end its stream is a whole
-        // request to an HTTP/1 origin: its body is empty, whatever DATA follows (which Envoy
-        // refuses), and judged now, as when the head ends the stream (an attack run had a
-        // signed PUT stored empty so, its digest never compared, 2026-12-04).
-        let empty = end_of_stream || req.number("content-length") == Some(0);
+        // Judged now, as when the head ends the stream, also for an HTTP/2 head announcing
+        // `content-length: 0` (an attack run had a signed PUT stored empty so, its digest never
+        // compared, 2026-12-04).
+        let empty = end_of_stream || req.has_no_body();
         if empty && forward.body.is_some() {
             return Err(Rejection::from(ChunkError::Truncated.s3_error()));
         }
