@@ -417,6 +417,27 @@ def test_every_document_the_model_requires_a_digest_on_is_refused_without_one(pr
     assert proxy.origin_requests() == before
 
 
+def test_an_empty_canned_acl_replayed_with_a_document_is_refused(proxy, bucket):
+    """The one new way such a request passes without a digest, an empty body (a canned ACL by
+    its `x-amz-acl` header alone), tried as an attacker would: the captured request goes on
+    as sent, and replayed with an ACL document in its body, its payload hash unsigned, it is
+    refused before the origin (a header-signed request and a presigned URL alike)."""
+    grant_all = (b'<AccessControlPolicy><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/'
+                 b'XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>'
+                 b'</Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>')
+    captured = sign_header(proxy.authority, "PUT", f"/{bucket}?acl", {"x-amz-acl": "private"}, b"",
+                           payload_hash="UNSIGNED-PAYLOAD")
+    url = presign(proxy.authority, "PUT", f"/{bucket}?acl", {"x-amz-acl": "private"})
+    for request in (captured, RawRequest("PUT", url.target, url.headers, b"")):
+        before = proxy.origin_requests()
+        send(proxy.authority, request)
+        assert proxy.origin_requests() == before + 1, request.target
+        unsized = [(n, v) for n, v in request.headers if n.lower() != "content-length"]
+        r = send(proxy.authority, RawRequest("PUT", request.target, unsized, grant_all))
+        assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
+        assert proxy.origin_requests() == before + 1, request.target
+
+
 def test_a_header_signed_unsigned_payload_is_bound_by_its_content_md5(proxy, origin_s3, bucket):
     body = b"x" * 1000
     signed = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned-payload.bin",
