@@ -445,10 +445,19 @@ def test_a_part_s3_would_refuse_is_refused_before_the_origin(proxy, origin_s3, b
     upload = origin_s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
     before = proxy.origin_requests()
     part = f"/{bucket}/mp?partNumber=1&uploadId={upload}"
-    for range_ in ("bytes=9223372036854775808-9223372036921884671", "bytes=9223372036854775808-", "bytes=0-5368709120"):
+    # An open end too: Ceph reads it as 0 and copies one byte, s3s-fs the source's rest (RT71).
+    for range_ in ("bytes=9223372036854775808-9223372036921884671", "bytes=9223372036854775808-", "bytes=0-5368709120",
+                   "bytes=0-"):
         r = send(proxy.authority, sign_header(proxy.authority, "PUT", part,
                                               {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": range_}))
         assert (r.status, error_code(r)) == (400, "InvalidArgument"), (range_, r.body)
+    # Garage reads a presigned URL's `x-amz-*` parameters as headers, Ceph and s3s-fs do not:
+    # a range (or source) there reached Garage unscreened (RT71).
+    for hoisted in ("x-amz-copy-source-range=bytes%3D0-5368709120", "x-amz-copy-source-range=bytes%3D-2",
+                    f"x-amz-copy-source=%2F{bucket}%2Fsrc"):
+        url = presign(proxy.authority, "PUT", f"{part}&{hoisted}", {"x-amz-copy-source": f"/{bucket}/src"})
+        r = send(proxy.authority, url)
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (hoisted, r.body)
     for number in ("0", "10001", "2147483647", "01"):
         r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/mp?partNumber={number}&uploadId={upload}",
                                               {}, b"part"))

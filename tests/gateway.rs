@@ -804,11 +804,12 @@ fn a_part_names_its_number_once_and_a_range_s3_takes() {
         "bytes=0-5368709119",
         "bytes=5497558138879-5497558138879",
         "bytes=5-4",
-        "bytes=0-",
     ] {
         assert_eq!(put(part, Some(range)), Ok(AuthKind::HeaderV4), "{range}");
     }
     for range in [
+        // RT71: Ceph reads an open end as 0 (one byte copied), s3s-fs as the source's end.
+        "bytes=0-",
         "bytes=9223372036854775808-9223372036921884671",
         "bytes=0-5368709120",
         "bytes=5497558138880-5497558138880",
@@ -849,6 +850,49 @@ fn a_part_names_its_number_once_and_a_range_s3_takes() {
     assert_eq!(url.decide(&g).unwrap_err().0, InvalidArgument);
     let url = presigned_query("GET", "/bucket/k", "partNumber=3&");
     assert!(url.decide(&g).is_ok());
+    // RT71: Garage reads a presigned URL's `x-amz-*` parameters as headers, Ceph and s3s-fs do
+    // not: a copy's source and range are taken as headers only.
+    for hoisted in [
+        "x-amz-copy-source-range=bytes%3D0-5368709120&",
+        "x-amz-copy-source=%2Fbucket%2Fsrc&",
+        "X-Amz-Copy-Source-If-Match=e&",
+    ] {
+        let url = presigned_query(
+            "PUT",
+            "/bucket/k",
+            &format!("partNumber=1&{hoisted}uploadId=u&"),
+        );
+        let (code, message) = url.decide(&g).unwrap_err();
+        assert_eq!(code, InvalidArgument, "{hoisted}");
+        assert!(message.contains("as headers"), "{hoisted}: {message}");
+    }
+    let url = presigned_query("PUT", "/bucket/k", "partNumber=1&uploadId=u&");
+    assert!(url.decide(&g).is_ok());
+}
+
+#[test]
+fn an_upload_or_version_is_named_by_a_value() {
+    // RT72 (2026-12-05): S3 refuses an empty `uploadId` or `versionId`; Ceph and Garage ran
+    // an abort as a DeleteObject, Ceph a part as a PutObject, all three a version's delete as
+    // the current object's.
+    let g = gateway(serde_json::json!({}));
+    for (method, query) in [
+        ("DELETE", "uploadId=&"),
+        ("PUT", "partNumber=1&uploadId=&"),
+        ("GET", "uploadId=&"),
+        ("DELETE", "versionId=&"),
+        ("GET", "versionId=&"),
+    ] {
+        let url = presigned_query(method, "/bucket/k", query);
+        let (code, message) = url.decide(&g).unwrap_err();
+        assert_eq!(code, InvalidArgument, "{method} {query}");
+        assert!(message.contains("empty string"), "{message}");
+    }
+    for (method, query) in [("DELETE", "uploadId=u&"), ("DELETE", "versionId=null&")] {
+        assert!(presigned_query(method, "/bucket/k", query)
+            .decide(&g)
+            .is_ok());
+    }
 }
 
 #[test]

@@ -40,8 +40,8 @@ use crate::{redact, resign, resign_v2, router_directives, verify_v2};
 use screen::{
     an_s3_method, answer_headers_printable, auth_param_spelt_otherwise, is_preflight,
     joins_several, no_answer_headers_chosen_unsigned, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, one_part_of_one_upload,
-    one_reading_of_the_copy_source, only_s3s_head, plain_uri,
+    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
+    one_reading_of_the_copy_source, only_s3s_head, plain_upload_part_and_version, plain_uri,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -806,7 +806,7 @@ fn authenticated_checks(
     plain_uri(req)?;
     answer_headers_printable(req)?;
     only_s3s_head(req, target)?;
-    one_part_of_one_upload(req)?;
+    plain_upload_part_and_version(req)?;
     one_reading_of_the_copy_source(req)?;
     if forward.kind.signed_in_head() {
         no_form_in_a_signed_post(req)?;

@@ -114,26 +114,20 @@ pub(super) fn only_s3s_head(req: &Request<'_>, target: &Target<'_>) -> Result<()
 const MAX_PART_BYTES: u64 = 5 << 30;
 const MAX_OBJECT_BYTES: u64 = 5 << 40;
 
-/// A part copy's `x-amz-copy-source-range` in S3's form, `bytes=first-last` in plain digits
-/// (an open `last` as s3s-fs takes it), each end within an object's size and the range
-/// within a part's; a `first` past `last` is the origins' to answer (416). Ceph RGW 16.2.15
-/// reads the ends as unsigned and then as signed offsets: from 2^63 on it copied the source
-/// over and over, a 1 GiB part in 2.6 s, without end for a range of 2^40 (RT70, 2026-12-05).
+/// A part copy's `x-amz-copy-source-range` in S3's form, `bytes=first-last` in plain digits,
+/// each end within an object's size and the range within a part's; a `first` past `last` is
+/// the origins' to answer (416). Ceph RGW 16.2.15 reads the ends as unsigned and then as
+/// signed offsets: from 2^63 on it copied the source over and over, a 1 GiB part in 2.6 s,
+/// without end for a range of 2^40 (RT70, 2026-12-05). And it reads an open `last` as 0:
+/// `bytes=0-` copied one byte where s3s-fs copies the rest of the source (RT71).
 fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
     let within = |end: &[u8]| decimal(end).filter(|&n| n < MAX_OBJECT_BYTES);
     let plain = range
         .strip_prefix(b"bytes=")
         .and_then(|ends| crate::bytes::split_once_bytes(ends, b'-'))
-        .and_then(|(first, last)| {
-            let first = within(first)?;
-            match last {
-                b"" => Some(()),
-                last => within(last)
-                    .filter(|&last| last < first || last - first < MAX_PART_BYTES)
-                    .map(|_| ()),
-            }
-        });
-    plain.ok_or_else(|| {
+        .and_then(|(first, last)| Some((within(first)?, within(last)?)))
+        .filter(|&(first, last)| last < first || last - first < MAX_PART_BYTES);
+    plain.map(|_| ()).ok_or_else(|| {
         Rejection::new(
             InvalidArgument,
             "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, at most 5 GiB apart.",
@@ -141,16 +135,42 @@ fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
     })
 }
 
-/// One `uploadId` and one `partNumber` at most, the part's a number from 1 to 10000 in plain
+/// One `uploadId` and one `partNumber` at most, neither an empty `uploadId` nor `versionId`, the part's a number from 1 to 10000 in plain
 /// digits, as S3 takes them. Origins read the rest each their own way: Ceph stored parts
 /// 10001 and 2147483647, s3s-fs parts 0 and -1, Garage parts 0 and 10001; and with two
 /// `uploadId`s the filter read the first, Ceph the last (RT70, 2026-12-05).
-pub(super) fn one_part_of_one_upload(req: &Request<'_>) -> Result<(), Rejection> {
+///
+/// And a copy's source and range as headers only: Garage reads a presigned URL's `x-amz-*`
+/// parameters as headers, Ceph and s3s-fs do not, so `?x-amz-copy-source-range=` reached
+/// Garage unscreened (a suffix range, one over 5 GiB: RT71, 2026-12-05), and a copy presigned
+/// so stores an empty object at the other two.
+pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rejection> {
+    const COPY: &[u8] = b"x-amz-copy-source";
     let (mut upload_ids, mut part_numbers) = (0, 0);
     // Names as sent: `plain_uri` has refused those not in canonical form, so no escape spells
     // either (and decoding each name cost 0.5k instructions a presigned GET).
     for param in req.params() {
         match param.name {
+            name if name.len() >= COPY.len() && name[..COPY.len()].eq_ignore_ascii_case(COPY) => {
+                return Err(Rejection::new(
+                    InvalidArgument,
+                    "x-amz-copy-source and its companions are headers: send them as headers, not query parameters, which origins read differently.",
+                ));
+            }
+            // S3 refuses an empty one; Ceph and Garage ran `DELETE ?uploadId=` as a
+            // DeleteObject, Ceph `PUT ?partNumber=1&uploadId=` as a PutObject, Garage `GET
+            // ?uploadId=` as a GetObject, and all three `DELETE ?versionId=` as a DeleteObject
+            // of the current version (RT72, 2026-12-05).
+            b"uploadId" | b"versionId" if param.value.is_empty() => {
+                return Err(Rejection::new(
+                    InvalidArgument,
+                    if param.name == b"uploadId" {
+                        "The uploadId cannot be the empty string."
+                    } else {
+                        "Version id cannot be the empty string."
+                    },
+                ));
+            }
             b"uploadId" => upload_ids += 1,
             b"partNumber" => {
                 part_numbers += 1;

@@ -183,7 +183,9 @@ def _copy_by_hand(plan: Plan, rng: random.Random, origin: Origin) -> None:
         return
 
     ranges = [None, f"bytes=0-{size - 1}", "bytes=0-3", f"bytes=2-{size - 2}", f"bytes={size - 1}-{size - 1}",
-              f"bytes=0-{size}", f"bytes={size}-{size + 5}", "bytes=5-2", "bytes=0-", "bytes=-3"]
+              f"bytes=0-{size}", f"bytes={size}-{size + 5}", "bytes=5-2", "bytes=-3"]
+    # not an open `bytes=0-`: s3s-fs copies the rest, Ceph one byte, the proxy refuses it (RT71;
+    # `test_a_part_s3_would_refuse_is_refused_before_the_origin`)
     parts = {1: rng.choice(ranges)}
     if rng.random() < 0.4:
         parts[2] = rng.choice(ranges)
