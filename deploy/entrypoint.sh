@@ -22,6 +22,7 @@
 #   ORIGIN_SIGNATURE_VERSION               same (default) or v4 (origin_signature_version)
 #   ERROR_CORS_ORIGINS                     web origins that may read the filter's refusals (error_cors_origins)
 #   RESERVED_BUCKETS                       bucket names refused, comma-separated (reserved_buckets)
+#   UNSUPPORTED_OPERATIONS                 S3 operations the origin lacks, answered 501 (unsupported_operations)
 #   TRUSTED_PROXY_HOPS                     load balancers in front that append to X-Forwarded-For (0)
 #   TRUSTED_PROXY_CIDRS                    their addresses: other clients' X-Forwarded-For is not taken
 # and of this image (defaults suit it; the tests set them to run the same script natively):
@@ -301,7 +302,8 @@ plain TMPDIR "${TMPDIR:-/tmp}"
 env_keys=""
 for name in PUBLIC_DOMAINS ORIGIN_DOMAIN AWS_REGION CLIENT_ACCESS_KEY CLIENT_SECRET_KEY \
     AWS_ACCESS_KEY AWS_SECRET_KEY ORIGIN_ACCESS_KEY ORIGIN_SECRET_KEY LOG_LEVEL \
-    ORIGIN_ADDRESSING ORIGIN_SIGNATURE_VERSION ERROR_CORS_ORIGINS RESERVED_BUCKETS; do
+    ORIGIN_ADDRESSING ORIGIN_SIGNATURE_VERSION ERROR_CORS_ORIGINS RESERVED_BUCKETS \
+    UNSUPPORTED_OPERATIONS; do
     [ -z "$(value "$name")" ] || env_keys="$env_keys${env_keys:+, }$name"
 done
 

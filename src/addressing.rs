@@ -183,6 +183,11 @@ pub enum OriginStyle {
 pub struct InvalidBucketName(pub String);
 
 impl<'r> Target<'r> {
+    /// Whether the request is for an object (a bucket and a key), not a bucket or the service.
+    pub fn is_object(&self) -> bool {
+        self.bucket.is_some() && !matches!(self.key_path, b"" | b"/")
+    }
+
     /// The target of a request in `style` with `raw_path` (before the query).
     pub fn parse(style: Style<'r>, raw_path: &'r [u8]) -> Result<Self, InvalidBucketName> {
         match style {

@@ -221,7 +221,7 @@ fn invalid_content_md5() -> Rejection {
 /// `?delete&uploadId=…` as DeleteObjects, and an object's `?uploads`, `?restore` or `?select`
 /// before `uploadId` (a later review).
 fn checksums_bind_the_body(req: &Request<'_>, target: &Target<'_>) -> bool {
-    let object = target.bucket.is_some() && !matches!(target.key_path, b"" | b"/");
+    let object = target.is_object();
     if req.method != b"POST" || !object {
         return true;
     }

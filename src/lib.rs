@@ -21,6 +21,7 @@ pub mod header_map;
 pub mod held_body;
 pub mod memory_budget;
 pub mod metrics;
+pub mod operations;
 pub mod origin_refusals;
 pub mod post_policy;
 mod presigned_cache;

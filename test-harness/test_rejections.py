@@ -11,7 +11,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN, filter_operations
 
 
 def utc_now() -> datetime.datetime:
@@ -468,3 +468,54 @@ def test_a_part_s3_would_refuse_is_refused_before_the_origin(proxy, origin_s3, b
                                           {"x-amz-copy-source": f"/{bucket}/src", "x-amz-copy-source-range": "bytes=0-2"}))
     assert r.status in (200, 400), r.body  # Garage refuses a part copy smaller than 5 MiB but the last
     origin_s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
+
+
+def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
+    """`src/operations.rs` names each operation and its route as botocore's S3 model does."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("s3")
+    operations = filter_operations()
+    assert len(operations) == 35
+    for name, method, on_object, sub_resource in operations:
+        http = model.operation_model(name).http
+        path, _, query = http["requestUri"].partition("?")
+        assert (http["method"], "{Key+}" in path, query.split("&")[0]) == (method, on_object, sub_resource), name
+
+
+@pytest.mark.every_origin
+def test_an_operation_the_origin_lacks_is_answered_before_it(proxy, origin_s3, bucket):
+    """RT72 (2026-12-05): an origin runs an S3 operation it does not know as the one the rest
+    of the request names (Ceph deleted an empty bucket for a DeleteBucketMetricsConfiguration,
+    Ceph and Garage served the object for a GetObjectAttributes, all three stored a presigned
+    RenameObject's body), and an empty `uploadId` or `versionId` as another operation still
+    (Ceph and Garage deleted the key for an AbortMultipartUpload of `uploadId=`)."""
+    origin_s3.put_object(Bucket=bucket, Key="victim", Body=b"kept")
+    empty = f"{bucket}-e"
+    origin_s3.create_bucket(Bucket=empty)
+    before = proxy.origin_requests()
+    for method, target, body in (
+        ("DELETE", f"/{empty}?metrics", b""),
+        ("DELETE", f"/{empty}?ownershipControls", b""),
+        ("GET", f"/{empty}?metrics", b""),
+        ("GET", f"/{bucket}/victim?attributes", b""),
+        ("PUT", f"/{bucket}/victim?encryption", b"<UpdateObjectEncryptionRequest/>"),
+    ):
+        r = send(proxy.authority, sign_header(proxy.authority, method, target, {}, body))
+        assert (r.status, error_code(r)) == (501, "NotImplemented"), (method, target, r.body)
+    url = presign(proxy.authority, "PUT", f"/{bucket}/new?renameObject", {"x-amz-rename-source": f"/{bucket}/victim"})
+    r = send(proxy.authority, replace(url, body=b"<script>alert(1)</script>"))
+    assert (r.status, error_code(r)) == (501, "NotImplemented"), r.body
+    for method, target, body in (
+        ("DELETE", f"/{bucket}/victim?uploadId=", b""),
+        ("PUT", f"/{bucket}/victim?partNumber=1&uploadId=", b"overwritten"),
+        ("GET", f"/{bucket}/victim?uploadId=", b""),
+        ("DELETE", f"/{bucket}/victim?versionId=", b""),
+    ):
+        r = send(proxy.authority, sign_header(proxy.authority, method, target, {}, body))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (method, target, r.body)
+    assert proxy.origin_requests() == before
+    origin_s3.head_bucket(Bucket=empty)
+    assert origin_s3.get_object(Bucket=bucket, Key="victim")["Body"].read() == b"kept"
+    assert "Contents" not in origin_s3.list_objects_v2(Bucket=bucket, Prefix="new")
+    origin_s3.delete_bucket(Bucket=empty)

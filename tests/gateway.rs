@@ -871,6 +871,89 @@ fn a_part_names_its_number_once_and_a_range_s3_takes() {
 }
 
 #[test]
+fn an_operation_the_origin_does_not_implement_is_answered_501() {
+    // RT72 (2026-12-05): an origin runs an operation it does not know as the one the rest of
+    // the request names: Ceph deleted the bucket for a DeleteBucketMetricsConfiguration.
+    let signed = |method: &str, path: &str| {
+        Head::new(method, path)
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256)
+            .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date")
+    };
+    let by_default = gateway(serde_json::json!({}));
+    for (method, path, operation) in [
+        (
+            "DELETE",
+            "/bucket?metrics",
+            "DeleteBucketMetricsConfiguration",
+        ),
+        (
+            "DELETE",
+            "/bucket?id=m&metrics",
+            "DeleteBucketMetricsConfiguration",
+        ),
+        (
+            "GET",
+            "/bucket?id=m&metrics",
+            "GetBucketMetricsConfiguration",
+        ),
+        ("GET", "/bucket?metrics", "ListBucketMetricsConfigurations"),
+        (
+            "DELETE",
+            "/bucket?ownershipControls",
+            "DeleteBucketOwnershipControls",
+        ),
+        ("GET", "/bucket/k?attributes", "GetObjectAttributes"),
+        ("PUT", "/bucket/k?renameObject", "RenameObject"),
+        ("PUT", "/bucket/k?encryption", "UpdateObjectEncryption"),
+        (
+            "POST",
+            "/bucket?metadataTable",
+            "CreateBucketMetadataTableConfiguration",
+        ),
+        // After a `;`, for origins that split there.
+        (
+            "DELETE",
+            "/bucket?x=1;inventory",
+            "DeleteBucketInventoryConfiguration",
+        ),
+    ] {
+        let (code, message) = signed(method, path).decide(&by_default).unwrap_err();
+        assert_eq!(code, NotImplemented, "{method} {path}");
+        assert!(message.starts_with(operation), "{method} {path}: {message}");
+    }
+    // Presigned too, and before the signature is checked.
+    let url = presigned_query("GET", "/bucket/k", "attributes&");
+    assert_eq!(url.decide(&by_default).unwrap_err().0, NotImplemented);
+    let forged = signed("DELETE", "/bucket?metrics").set("authorization", "AWS4-HMAC-SHA256 Credential=CK/20261129/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00");
+    assert_eq!(forged.decide(&by_default).unwrap_err().0, NotImplemented);
+    // What the origin serves goes on: bucket encryption by default, the same names spelt
+    // otherwise (no origin reads them as these), a configuration `id` alone.
+    for (method, path) in [
+        ("PUT", "/bucket?encryption"),
+        ("DELETE", "/bucket?encryption"),
+        ("DELETE", "/bucket?Metrics"),
+        ("GET", "/bucket?id=metrics"),
+        ("GET", "/bucket/k?metrics"),
+    ] {
+        assert!(
+            signed(method, path).decide(&by_default).is_ok(),
+            "{method} {path}"
+        );
+    }
+    let aws = gateway(serde_json::json!({"unsupported_operations": []}));
+    assert!(signed("DELETE", "/bucket?metrics").decide(&aws).is_ok());
+    let pacific =
+        gateway(serde_json::json!({"unsupported_operations": ["DeleteBucketEncryption"]}));
+    assert!(signed("DELETE", "/bucket?metrics").decide(&pacific).is_ok());
+    let (code, message) = signed("DELETE", "/bucket?encryption")
+        .decide(&pacific)
+        .unwrap_err();
+    assert_eq!(code, NotImplemented);
+    assert!(message.starts_with("DeleteBucketEncryption"), "{message}");
+}
+
+#[test]
 fn an_upload_or_version_is_named_by_a_value() {
     // RT72 (2026-12-05): S3 refuses an empty `uploadId` or `versionId`; Ceph and Garage ran
     // an abort as a DeleteObject, Ceph a part as a PutObject, all three a version's delete as
@@ -2068,7 +2151,8 @@ fn a_document_s3_requires_a_digest_on_is_refused_without_one() {
     // compares the one they carry, so a captured one whose payload hash is unsigned replays
     // there only with a digest of the new body; Garage and s3s-fs compare none and acted on any
     // body, deleting other keys and expiring the whole bucket.
-    let g = gateway(serde_json::json!({}));
+    // An origin that serves every operation (AWS S3): the others are refused before (501).
+    let g = gateway(serde_json::json!({"unsupported_operations": []}));
     let refused = Err(InvalidRequest);
     for (method, path) in [
         ("POST", "/bucket?delete"),

@@ -4,7 +4,7 @@
 use super::{
     addressing_named, check_access_key_id, check_addressing, check_secret, checked_reserved,
     default_reserved_buckets, public_domains, Anonymous, Common, CommonNames, Config, ConfigError,
-    CredentialPair, Env, KeyPair, LogLevel, OriginAddressing, OriginSignatureVersion,
+    CredentialPair, Env, KeyPair, LogLevel, OperationSet, OriginAddressing, OriginSignatureVersion,
     DEFAULT_MAX_CLOCK_SKEW_SECONDS,
 };
 use crate::error_cors::ErrorCors;
@@ -14,8 +14,8 @@ impl Config {
     /// `PUBLIC_DOMAINS` (comma-separated), `ORIGIN_DOMAIN`, `AWS_REGION`,
     /// `CLIENT_ACCESS_KEY`/`CLIENT_SECRET_KEY` (or the single pair `AWS_ACCESS_KEY`/
     /// `AWS_SECRET_KEY`) and optionally `ORIGIN_ACCESS_KEY`/`ORIGIN_SECRET_KEY`, `LOG_LEVEL`,
-    /// `ORIGIN_ADDRESSING`, `ORIGIN_SIGNATURE_VERSION`, `ERROR_CORS_ORIGINS` and
-    /// `RESERVED_BUCKETS`.
+    /// `ORIGIN_ADDRESSING`, `ORIGIN_SIGNATURE_VERSION`, `ERROR_CORS_ORIGINS`,
+    /// `RESERVED_BUCKETS` and `UNSUPPORTED_OPERATIONS`.
     pub(super) fn from_legacy_env(env: Env<'_>) -> Result<Config, ConfigError> {
         let var = |name: &str| legacy_var(env, name);
         let origin_authority = var("ORIGIN_DOMAIN").ok_or_else(|| {
@@ -78,6 +78,7 @@ impl Config {
             origin_signature_version: legacy_signature_version(env)?,
             error_cors_origins: legacy_error_cors(env)?,
             reserved_buckets: legacy_reserved_buckets(env)?,
+            unsupported_operations: legacy_unsupported_operations(env)?,
             // The container image, which configures the filter this way, logs them.
             access_log_filter_state: true,
             ..config
@@ -149,6 +150,31 @@ fn legacy_reserved_buckets(env: Env<'_>) -> Result<Vec<String>, ConfigError> {
         .enumerate()
         .filter(|(_, name)| !name.is_empty());
     checked_reserved(names, "RESERVED_BUCKETS")
+}
+
+/// `UNSUPPORTED_OPERATIONS`, comma-separated, as `unsupported_operations` (unset or empty,
+/// the default; `none`, none: a variable cannot be an empty list); an error names the entry
+/// by its place as written.
+fn legacy_unsupported_operations(env: Env<'_>) -> Result<OperationSet, ConfigError> {
+    let Some(value) = legacy_var(env, "UNSUPPORTED_OPERATIONS") else {
+        return Ok(OperationSet::default());
+    };
+    if value.trim() == "none" {
+        return Ok(OperationSet::empty());
+    }
+    if value.split(',').all(|name| name.trim().is_empty()) {
+        return Err(ConfigError::new(
+            "UNSUPPORTED_OPERATIONS",
+            "names no operation: unset it for the default, or say none",
+        ));
+    }
+    let names = value
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .filter(|(_, name)| !name.is_empty());
+    OperationSet::of_names(names)
+        .map_err(|(place, why)| ConfigError::new(format!("UNSUPPORTED_OPERATIONS[{place}]"), why))
 }
 
 /// `ERROR_CORS_ORIGINS`, comma-separated, as `error_cors_origins`.

@@ -19,6 +19,7 @@ use crate::addressing::{
     is_valid_bucket, OriginAddressing, PublicDomain, PublicDomains, ORIGINS_OWN_BUCKETS,
 };
 use crate::error_cors::ErrorCors;
+pub use crate::operations::OperationSet;
 use crate::sigv4::credential::is_region_name;
 use crate::sigv4::signing::Secret;
 use fields::{object, Fields};
@@ -87,6 +88,9 @@ pub struct Config {
     /// Bucket names refused in either style: where origins serve APIs of their own on the S3
     /// port (`ORIGINS_OWN_BUCKETS` by default).
     pub reserved_buckets: Vec<String>,
+    /// S3 operations the origin does not implement, answered 501 by the filter: an origin
+    /// runs an operation it does not know as another (`operations`).
+    pub unsupported_operations: OperationSet,
 }
 
 /// The most detailed log lines the filter emits (Envoy's `wasm` log level must allow them too).
@@ -327,6 +331,7 @@ impl Config {
         let held_body_timeout_seconds = held_body_timeout(&mut top)?;
         let presigned_cache_entries = presigned_cache_entries(&mut top)?;
         let reserved_buckets = reserved_buckets(&mut top)?;
+        let unsupported_operations = unsupported_operations(&mut top)?;
         let error_cors_origins = top.optional::<Vec<String>>("error_cors_origins")?.map_or(
             Ok(ErrorCors::default()),
             |list| {
@@ -385,6 +390,10 @@ impl Config {
                 Role::Origin => Vec::new(),
                 _ => reserved_buckets,
             },
+            unsupported_operations: match role {
+                Role::Origin => OperationSet::empty(),
+                _ => unsupported_operations,
+            },
             ..config
         })
     }
@@ -423,6 +432,7 @@ impl Config {
             presigned_cache_entries: DEFAULT_PRESIGNED_CACHE_ENTRIES,
             error_cors_origins: ErrorCors::default(),
             reserved_buckets: default_reserved_buckets(),
+            unsupported_operations: OperationSet::default(),
         })
     }
 
@@ -482,6 +492,7 @@ fn refuse_what_the_role_sets_elsewhere(
             "presigned_cache_entries",
             "error_cors_origins",
             "reserved_buckets",
+            "unsupported_operations",
         ],
         Role::Standalone => &[],
     };
@@ -569,6 +580,20 @@ fn reserved_buckets(top: &mut Fields<'_>) -> Result<Vec<String>, ConfigError> {
     };
     let path = top.path("reserved_buckets");
     checked_reserved(names.iter().map(String::as_str).enumerate(), &path)
+}
+
+/// `unsupported_operations`: the list replaces the default (`[]` refuses none, for an origin
+/// that serves them all, as AWS S3 does).
+fn unsupported_operations(top: &mut Fields<'_>) -> Result<OperationSet, ConfigError> {
+    let Some(names) = top.optional::<Vec<String>>("unsupported_operations")? else {
+        return Ok(OperationSet::default());
+    };
+    OperationSet::of_names(names.iter().map(String::as_str).enumerate()).map_err(|(place, why)| {
+        ConfigError::new(
+            format!("{}[{place}]", top.path("unsupported_operations")),
+            why,
+        )
+    })
 }
 
 /// Reserved bucket names, each with its place as written (which an error names): each a

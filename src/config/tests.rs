@@ -142,6 +142,29 @@ fn errors_name_the_field() {
     }
     let none = parse(&with(r#""reserved_buckets":[]"#)).unwrap();
     assert!(none.reserved_buckets.is_empty());
+    for (names, field) in [
+        (
+            r#"["RenameObject","GetObject"]"#,
+            "unsupported_operations[1]",
+        ),
+        (r#"["renameobject"]"#, "unsupported_operations[0]"),
+        (
+            r#"["RenameObject","RenameObject"]"#,
+            "unsupported_operations[1]",
+        ),
+        (r#""RenameObject""#, "unsupported_operations"),
+    ] {
+        assert_eq!(
+            field_of(&with(&format!(r#""unsupported_operations":{names}"#))),
+            field
+        );
+    }
+    assert_eq!(
+        parse(MINIMAL).unwrap().unsupported_operations,
+        OperationSet::default()
+    );
+    let none = parse(&with(r#""unsupported_operations":[]"#)).unwrap();
+    assert!(none.unsupported_operations.is_empty());
     for entries in ["-1", "1", "65537", "\"many\""] {
         assert_eq!(
             field_of(&with(&format!(r#""presigned_cache_entries":{entries}"#))),
@@ -512,6 +535,8 @@ fn empty_configuration_reads_the_legacy_environment() {
         ("RESERVED_BUCKETS", " ", "h"),
         ("RESERVED_BUCKETS", " , ,", "h"),
         ("RESERVED_BUCKETS", "minio,swift,minio", "h"),
+        ("UNSUPPORTED_OPERATIONS", "RenameObject,GetObject", "h"),
+        ("UNSUPPORTED_OPERATIONS", " , ", "h"),
     ] {
         let error = Config::parse(b"", &with(name, value, origin)).unwrap_err();
         assert!(error.field.starts_with(name), "{value}: {}", error.field);
@@ -520,6 +545,14 @@ fn empty_configuration_reads_the_legacy_environment() {
     assert_eq!(c.reserved_buckets, ["minio", "swift"]);
     let c = Config::parse(b"", &with("RESERVED_BUCKETS", "", "h")).unwrap();
     assert_eq!(c.reserved_buckets, ["minio", "swift", "auth", "admin"]);
+    assert_eq!(c.unsupported_operations, OperationSet::default());
+    let c = Config::parse(b"", &with("UNSUPPORTED_OPERATIONS", "none", "h")).unwrap();
+    assert!(c.unsupported_operations.is_empty());
+    let c = Config::parse(b"", &with("UNSUPPORTED_OPERATIONS", " RenameObject,", "h")).unwrap();
+    assert_eq!(
+        c.unsupported_operations.names().collect::<Vec<_>>(),
+        ["RenameObject"]
+    );
     // An entry is named by its place as written, empty entries counted.
     let places = [
         ("https://a.example,,null", "ERROR_CORS_ORIGINS[2]"),

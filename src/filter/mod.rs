@@ -86,7 +86,7 @@ struct Filters {
 
 enum FilterKind {
     /// A standalone or edge filter.
-    Single(Gateway),
+    Single(Box<Gateway>),
     /// An origin filter: a gateway per origin, by the name the endpoints carry.
     Origins(Vec<(String, Gateway)>),
 }
@@ -239,7 +239,9 @@ fn filters_of(plugin: Plugin, name: Option<&str>) -> Filters {
         }
     }
     let kind = match plugin {
-        Plugin::Single(config) => FilterKind::Single(Gateway::with_budget(config, budget.clone())),
+        Plugin::Single(config) => {
+            FilterKind::Single(Box::new(Gateway::with_budget(config, budget.clone())))
+        }
         Plugin::Origins(origins) => FilterKind::Origins(
             origins
                 .into_iter()

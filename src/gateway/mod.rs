@@ -350,7 +350,7 @@ impl Gateway {
         let several =
             u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
         if several > 0 {
-            no_other_service(req, &route.target)?;
+            no_other_service(req, &route.target, &self.config.unsupported_operations)?;
             if let Some(name) = v4_query.spelt_otherwise {
                 return Err(auth_param_spelt_otherwise(name));
             }
@@ -376,7 +376,7 @@ impl Gateway {
         }
         match self.config.anonymous {
             Anonymous::Forward => {
-                no_other_service(req, &route.target)?;
+                no_other_service(req, &route.target, &self.config.unsupported_operations)?;
                 no_answer_headers_chosen_unsigned(req)?;
                 let forward = Forward {
                     path: route.restyled_path(req),

@@ -7,6 +7,7 @@
 use super::ECDSA_ALGORITHM;
 use crate::addressing::{Target, ORIGINS_OWN_BUCKETS};
 use crate::bytes::{decimal, find_byte, find_bytes};
+use crate::operations::OperationSet;
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
 use crate::request::Request;
@@ -376,23 +377,34 @@ pub(super) fn no_origin_own_bucket(
 /// of the identity that signed, here the origin's key, which its holder could use at the
 /// origin without this endpoint (a red team found it forwarded, 2026-12-05; no origin here
 /// serves it).
-pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result<(), Rejection> {
+///
+/// Nor an operation the origin does not implement (`unsupported_operations`): it would run
+/// another in its place (`operations`).
+pub(super) fn no_other_service(
+    req: &Request<'_>,
+    target: &Target<'_>,
+    unsupported: &OperationSet,
+) -> Result<(), Rejection> {
+    let on_object = target.is_object();
+    let with_id = || req.params().iter().any(|p| *p.decoded_name() == *b"id");
     // The parameters as split already, and again at `;` (for origins whose query parser
     // splits there) only when there is one: a presigned URL's query is long, and splitting it
     // anew cost 5k instructions a request (`make bench-instructions`).
     let other = |name: &[u8]| {
         let name = as_origins_read(name);
         if name.eq_ignore_ascii_case(b"action") {
-            Some("The Action parameter names an STS or IAM request, which this endpoint does not serve.")
+            Some(Rejection::new(InvalidArgument, "The Action parameter names an STS or IAM request, which this endpoint does not serve."))
         } else if name.eq_ignore_ascii_case(b"session") {
-            Some("CreateSession (?session) hands out credentials of the origin's identity, which this endpoint does not serve.")
+            Some(Rejection::new(InvalidArgument, "CreateSession (?session) hands out credentials of the origin's identity, which this endpoint does not serve."))
         } else if name
             .get(..RGW_SYSTEM_PREFIX.len())
             .is_some_and(|start| start.eq_ignore_ascii_case(RGW_SYSTEM_PREFIX))
         {
-            Some("rgwx- parameters are Ceph's requests between zones, which this endpoint does not serve.")
+            Some(Rejection::new(InvalidArgument, "rgwx- parameters are Ceph's requests between zones, which this endpoint does not serve."))
         } else {
-            None
+            unsupported
+                .named_by(req.method, on_object, name, with_id)
+                .map(not_implemented)
         }
     };
     let named = req
@@ -403,8 +415,8 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
             find_byte(req.raw_query(), b';')
                 .and_then(|_| query_names(req).find_map(|name| other(&name)))
         });
-    if let Some(message) = named {
-        return Err(Rejection::new(InvalidArgument, message));
+    if let Some(rejection) = named {
+        return Err(rejection);
     }
     if req.method == b"POST" && (target.bucket.is_none() || req.raw_query().is_empty()) {
         return Err(Rejection::new(
@@ -413,6 +425,13 @@ pub(super) fn no_other_service(req: &Request<'_>, target: &Target<'_>) -> Result
         ));
     }
     Ok(())
+}
+
+fn not_implemented(operation: &str) -> Rejection {
+    Rejection::new(
+        NotImplemented,
+        format!("{operation} is not implemented by this endpoint's origin, which would run another operation in its place (unsupported_operations)."),
+    )
 }
 
 /// A `response-*` value holding a control character (a tab included): Ceph RGW, refusing it,
