@@ -476,7 +476,7 @@ def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
 
     model = botocore.session.get_session().get_service_model("s3")
     operations = filter_operations()
-    assert len(operations) == 35
+    assert len(operations) == 37
     for name, method, on_object, sub_resource in operations:
         http = model.operation_model(name).http
         path, _, query = http["requestUri"].partition("?")
@@ -498,6 +498,7 @@ def test_an_operation_the_origin_lacks_is_answered_before_it(proxy, origin_s3, b
         ("DELETE", f"/{empty}?metrics", b""),
         ("DELETE", f"/{empty}?ownershipControls", b""),
         ("GET", f"/{empty}?metrics", b""),
+        ("GET", f"/{bucket}?accelerate", b""),
         ("GET", f"/{bucket}/victim?attributes", b""),
         ("PUT", f"/{bucket}/victim?encryption", b"<UpdateObjectEncryptionRequest/>"),
     ):
