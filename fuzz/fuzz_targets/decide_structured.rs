@@ -115,6 +115,10 @@ enum Param {
     Expires,
     Signature,
     Session,
+    Metrics,
+    Attributes,
+    VersionId,
+    CopySourceRange,
     Other(Vec<u8>),
 }
 
@@ -141,6 +145,10 @@ impl Param {
             Param::Expires => "Expires",
             Param::Signature => "Signature",
             Param::Session => "session",
+            Param::Metrics => "metrics",
+            Param::Attributes => "attributes",
+            Param::VersionId => "versionId",
+            Param::CopySourceRange => "x-amz-copy-source-range",
             Param::Other(bytes) => return bytes.clone(),
         };
         known.as_bytes().to_vec()
