@@ -477,10 +477,16 @@ def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
     model = botocore.session.get_session().get_service_model("s3")
     operations = filter_operations()
     assert len(operations) == 37
-    for name, method, on_object, sub_resource in operations:
-        http = model.operation_model(name).http
+    for name, method, on_object, sub_resource, id_, _ in operations:
+        operation = model.operation_model(name)
+        http = operation.http
         path, _, query = http["requestUri"].partition("?")
         assert (http["method"], "{Key+}" in path, query.split("&")[0]) == (method, on_object, sub_resource), name
+        # A Get names the configuration, a List of the same sub-resource does not.
+        shape = operation.input_shape
+        names_id = "Id" in shape.members and "Id" in shape.required_members
+        siblings = [o for o in operations if o[1:4] == (method, on_object, sub_resource) and o[0] != name]
+        assert id_ == ("Any" if not siblings else "Named" if names_id else "None"), name
 
 
 @pytest.mark.every_origin

@@ -366,6 +366,14 @@ fn roles_refuse_the_other_roles_fields() {
         Some("origins[0].reserved_buckets")
     );
     assert_eq!(edge_with(json!({"reserved_buckets": []})), None);
+    // So are the operations the origins lack.
+    let mut unsupported = good.clone();
+    unsupported["unsupported_operations"] = json!(["RenameObject"]);
+    assert_eq!(
+        origin_with(unsupported).as_deref(),
+        Some("origins[0].unsupported_operations")
+    );
+    assert_eq!(edge_with(json!({"unsupported_operations": []})), None);
     // It holds chunks to re-sign them: its budget is its own.
     let mut budget = good.clone();
     budget["chunk_memory_budget_bytes"] = json!(256 * 1024 * 1024);
@@ -719,6 +727,22 @@ fn the_edge_decides_the_reserved_buckets() {
     }
     // An edge in front of origins without Ceph's entries serves the name, and they re-sign it.
     let open = edge_with(json!({"reserved_buckets": ["minio"]}));
+    let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
+    let origins = origins();
+    let f = decided(origins[0].1.decide_granted(&grant));
+    assert_eq!(f.kind, AuthKind::HeaderV4);
+}
+
+#[test]
+fn the_edge_answers_the_operations_its_origins_lack() {
+    let pairs = header_signed("DELETE", "/bucket?metrics", &[], "UNSIGNED-PAYLOAD");
+    let req = Request::from_pairs(&pairs).unwrap();
+    match edge().decide(&req, NOW) {
+        Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::NotImplemented),
+        d => panic!("{d:?}"),
+    }
+    // An edge in front of origins that serve it grants it, and they re-sign it.
+    let open = edge_with(json!({"unsupported_operations": []}));
     let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
     let origins = origins();
     let f = decided(origins[0].1.decide_granted(&grant));

@@ -554,6 +554,13 @@ fn empty_configuration_reads_the_legacy_environment() {
         ["RenameObject"]
     );
     // An entry is named by its place as written, empty entries counted.
+    for (value, field) in [
+        ("RenameObject,,GetObject", "UNSUPPORTED_OPERATIONS[2]"),
+        (" RenameObject, RenameObject", "UNSUPPORTED_OPERATIONS[1]"),
+    ] {
+        let error = Config::parse(b"", &with("UNSUPPORTED_OPERATIONS", value, "h")).unwrap_err();
+        assert_eq!(error.field, field, "{value}");
+    }
     let places = [
         ("https://a.example,,null", "ERROR_CORS_ORIGINS[2]"),
         (",https://A.example", "ERROR_CORS_ORIGINS[1]"),

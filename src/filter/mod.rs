@@ -85,7 +85,8 @@ struct Filters {
 }
 
 enum FilterKind {
-    /// A standalone or edge filter.
+    /// A standalone or edge filter (boxed: a `Gateway` is some 200 bytes, and the other
+    /// variant a pointer and two lengths).
     Single(Box<Gateway>),
     /// An origin filter: a gateway per origin, by the name the endpoints carry.
     Origins(Vec<(String, Gateway)>),

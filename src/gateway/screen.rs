@@ -16,7 +16,9 @@ use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::{as_origins_read, names};
 use crate::sigv4::signing::ALGORITHM;
-use crate::sigv4::uri::{has_stray_percent, holds_escaped_equals, is_canonical_query_component};
+use crate::sigv4::uri::{
+    decode_query_component, has_stray_percent, holds_escaped_equals, is_canonical_query_component,
+};
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
 
@@ -136,65 +138,98 @@ fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
     })
 }
 
-/// One `uploadId` and one `partNumber` at most, neither an empty `uploadId` nor `versionId`, the part's a number from 1 to 10000 in plain
-/// digits, as S3 takes them. Origins read the rest each their own way: Ceph stored parts
-/// 10001 and 2147483647, s3s-fs parts 0 and -1, Garage parts 0 and 10001; and with two
-/// `uploadId`s the filter read the first, Ceph the last (RT70, 2026-12-05).
+/// The parameters naming an upload, a part and a version as S3 takes them, and no copy
+/// header among the parameters.
 ///
-/// And a copy's source and range as headers only: Garage reads a presigned URL's `x-amz-*`
-/// parameters as headers, Ceph and s3s-fs do not, so `?x-amz-copy-source-range=` reached
-/// Garage unscreened (a suffix range, one over 5 GiB: RT71, 2026-12-05), and a copy presigned
-/// so stores an empty object at the other two.
+/// One `uploadId` and one `partNumber` at most, the part's a number from 1 to 10000 in plain
+/// digits: origins read the rest each their own way (Ceph stored parts 10001 and 2147483647,
+/// s3s-fs parts 0 and -1, Garage parts 0 and 10001; with two `uploadId`s the filter read the
+/// first, Ceph the last: RT70, 2026-12-05). No empty `uploadId` or `versionId`, which S3
+/// refuses: Ceph and Garage ran `DELETE ?uploadId=` as a DeleteObject, Ceph `PUT
+/// ?partNumber=1&uploadId=` as a PutObject, Garage `GET ?uploadId=` as a GetObject, and all
+/// three `DELETE ?versionId=` as the current object's delete (RT72). And a copy's source and
+/// range as headers only: Garage reads a presigned URL's `x-amz-*` parameters as headers, Ceph
+/// and s3s-fs do not, so `?x-amz-copy-source-range=` reached Garage unscreened (RT71).
+///
+/// Read as sent, and again split at `;` too when there is one, as origins whose query parser
+/// splits there read it (a review, 2026-12-05).
 pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rejection> {
-    const COPY: &[u8] = b"x-amz-copy-source";
-    let (mut upload_ids, mut part_numbers) = (0, 0);
     // Names as sent: `plain_uri` has refused those not in canonical form, so no escape spells
-    // either (and decoding each name cost 0.5k instructions a presigned GET).
+    // any (and decoding each name cost 0.5k instructions a presigned GET).
+    let mut as_sent = PartParams::default();
     for param in req.params() {
-        match param.name {
-            name if name.len() >= COPY.len() && name[..COPY.len()].eq_ignore_ascii_case(COPY) => {
-                return Err(Rejection::new(
-                    InvalidArgument,
-                    "x-amz-copy-source and its companions are headers: send them as headers, not query parameters, which origins read differently.",
-                ));
-            }
-            // S3 refuses an empty one; Ceph and Garage ran `DELETE ?uploadId=` as a
-            // DeleteObject, Ceph `PUT ?partNumber=1&uploadId=` as a PutObject, Garage `GET
-            // ?uploadId=` as a GetObject, and all three `DELETE ?versionId=` as a DeleteObject
-            // of the current version (RT72, 2026-12-05).
-            b"uploadId" | b"versionId" if param.value.is_empty() => {
-                return Err(Rejection::new(
-                    InvalidArgument,
-                    if param.name == b"uploadId" {
-                        "The uploadId cannot be the empty string."
-                    } else {
-                        "Version id cannot be the empty string."
-                    },
-                ));
-            }
-            b"uploadId" => upload_ids += 1,
-            b"partNumber" => {
-                part_numbers += 1;
-                let value = param.decoded_value();
-                let plain = !value.starts_with(b"0")
-                    && decimal(&value).is_some_and(|n| (1..=10_000).contains(&n));
-                if !plain {
-                    return Err(Rejection::new(
-                        InvalidArgument,
-                        "Part number must be an integer between 1 and 10000, inclusive.",
-                    ));
-                }
-            }
-            _ => {}
-        }
+        as_sent.read(param.name, param.value)?;
     }
-    if upload_ids > 1 || part_numbers > 1 {
-        return Err(Rejection::new(
-            InvalidArgument,
-            "uploadId and partNumber may each be given once.",
-        ));
+    as_sent.once()?;
+    if find_byte(req.raw_query(), b';').is_some() {
+        let mut split = PartParams::default();
+        for segment in req.raw_query().split(|&b| b == b'&' || b == b';') {
+            let (name, value) =
+                crate::bytes::split_once_bytes(segment, b'=').unwrap_or((segment, b""));
+            let name: Cow<'_, [u8]> = percent_decode(name).into();
+            split.read(as_origins_read(&name), value)?;
+        }
+        split.once()?;
     }
     Ok(())
+}
+
+/// How often a query names an upload and a part (`plain_upload_part_and_version`).
+#[derive(Default)]
+struct PartParams {
+    upload_ids: u8,
+    part_numbers: u8,
+}
+
+impl PartParams {
+    fn read(&mut self, name: &[u8], raw_value: &[u8]) -> Result<(), Rejection> {
+        const COPY: &[u8] = b"x-amz-copy-source";
+        match name {
+            name if name.len() >= COPY.len() && name[..COPY.len()].eq_ignore_ascii_case(COPY) => {
+                Err(Rejection::new(
+                    InvalidArgument,
+                    "x-amz-copy-source and its companions are headers: send them as headers, not query parameters, which origins read differently.",
+                ))
+            }
+            b"uploadId" if raw_value.is_empty() => Err(Rejection::new(
+                InvalidArgument,
+                "The uploadId cannot be the empty string.",
+            )),
+            b"versionId" if raw_value.is_empty() => Err(Rejection::new(
+                InvalidArgument,
+                "Version id cannot be the empty string.",
+            )),
+            b"uploadId" => {
+                self.upload_ids = self.upload_ids.saturating_add(1);
+                Ok(())
+            }
+            b"partNumber" => {
+                self.part_numbers = self.part_numbers.saturating_add(1);
+                let value = decode_query_component(raw_value);
+                let plain = !value.starts_with(b"0")
+                    && decimal(&value).is_some_and(|n| (1..=10_000).contains(&n));
+                if plain {
+                    Ok(())
+                } else {
+                    Err(Rejection::new(
+                        InvalidArgument,
+                        "Part number must be an integer between 1 and 10000, inclusive.",
+                    ))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn once(&self) -> Result<(), Rejection> {
+        if self.upload_ids > 1 || self.part_numbers > 1 {
+            return Err(Rejection::new(
+                InvalidArgument,
+                "uploadId and partNumber may each be given once.",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Refuses an `x-amz-copy-source` that does not name one object plainly, as each origin reads

@@ -20,12 +20,14 @@ ORIGIN_SECRET = "origin-secret"
 PUBLIC_TEST_DOMAIN = "s3.mydomain.test"
 
 
-def filter_operations() -> list[tuple[str, str, bool, str]]:
+def filter_operations() -> list[tuple[str, str, bool, str, str, bool]]:
     """The operations the filter can refuse (`src/operations.rs`): name, method, whether on an
-    object, sub-resource."""
+    object, sub-resource, whether the request names an `id` (`Named`, `None`, `Any`), whether
+    refused by default."""
     text = (ROOT / "src" / "operations.rs").read_text()
-    found = re.findall(r'op\(\s*"(\w+)",\s*"(\w+)",\s*(true|false),\s*"([\w-]+)"', text)
-    return [(name, method, on_object == "true", sub) for name, method, on_object, sub in found]
+    found = re.findall(r'op\("(\w+)",\s*"(\w+)",\s*(Bucket|Object),\s*"([\w-]+)",\s*Id::(\w+),\s*(Yes|Opt)\)', text)
+    return [(name, method, level == "Object", sub, id_, default == "Yes")
+            for name, method, level, sub, id_, default in found]
 
 
 def filter_config_json(origin, **overrides) -> str:
