@@ -253,34 +253,51 @@ mod tests {
     #[test]
     fn a_request_names_an_operation_by_method_level_and_sub_resource() {
         let set = OperationSet::default();
-        let named = |method: &str, on_object, name: &str, id| {
-            set.named_by(method.as_bytes(), on_object, name.as_bytes(), || id)
-        };
-        assert_eq!(
-            named("DELETE", false, "metrics", false),
-            Some("DeleteBucketMetricsConfiguration")
-        );
-        assert_eq!(
-            named("GET", false, "metrics", true),
-            Some("GetBucketMetricsConfiguration")
-        );
-        assert_eq!(
-            named("GET", false, "metrics", false),
-            Some("ListBucketMetricsConfigurations")
-        );
-        assert_eq!(
-            named("GET", true, "attributes", false),
-            Some("GetObjectAttributes")
-        );
-        assert_eq!(
-            named("PUT", true, "encryption", false),
-            Some("UpdateObjectEncryption")
-        );
-        // Sub-resources are compared as S3 and the origins compare them: exactly.
-        assert_eq!(named("DELETE", false, "Metrics", false), None);
-        assert_eq!(named("GET", true, "metrics", false), None);
-        assert_eq!(named("PUT", false, "encryption", false), None);
-        assert_eq!(named("GET", false, "X-Amz-Date", false), None);
+        for (method, on_object, name, id, expected) in [
+            (
+                "DELETE",
+                false,
+                "metrics",
+                false,
+                Some("DeleteBucketMetricsConfiguration"),
+            ),
+            (
+                "GET",
+                false,
+                "metrics",
+                true,
+                Some("GetBucketMetricsConfiguration"),
+            ),
+            (
+                "GET",
+                false,
+                "metrics",
+                false,
+                Some("ListBucketMetricsConfigurations"),
+            ),
+            (
+                "GET",
+                true,
+                "attributes",
+                false,
+                Some("GetObjectAttributes"),
+            ),
+            (
+                "PUT",
+                true,
+                "encryption",
+                false,
+                Some("UpdateObjectEncryption"),
+            ),
+            // Sub-resources are compared as S3 and the origins compare them: exactly.
+            ("DELETE", false, "Metrics", false, None),
+            ("GET", true, "metrics", false, None),
+            ("PUT", false, "encryption", false, None),
+            ("GET", false, "X-Amz-Date", false, None),
+        ] {
+            let found = set.named_by(method.as_bytes(), on_object, name.as_bytes(), || id);
+            assert_eq!(found, expected, "{method} {name}");
+        }
     }
 
     #[test]

@@ -138,18 +138,30 @@ fn legacy_reserved_buckets(env: Env<'_>) -> Result<Vec<String>, ConfigError> {
     let Some(value) = legacy_var(env, "RESERVED_BUCKETS") else {
         return Ok(default_reserved_buckets());
     };
+    let names = comma_separated(
+        &value,
+        "RESERVED_BUCKETS",
+        "names no bucket: unset it for the default",
+    )?;
+    checked_reserved(names, "RESERVED_BUCKETS")
+}
+
+/// A comma-separated list's entries, trimmed, each with its place as written (empty entries
+/// counted, then skipped). A value of only blanks and commas (a template's stray space) is
+/// refused with `names_none`: read as no entry, it would list none.
+fn comma_separated<'v>(
+    value: &'v str,
+    variable: &'static str,
+    names_none: &'static str,
+) -> Result<impl Iterator<Item = (usize, &'v str)>, ConfigError> {
     if value.split(',').all(|name| name.trim().is_empty()) {
-        return Err(ConfigError::new(
-            "RESERVED_BUCKETS",
-            "names no bucket: unset it for the default",
-        ));
+        return Err(ConfigError::new(variable, names_none));
     }
-    let names = value
+    Ok(value
         .split(',')
         .map(str::trim)
         .enumerate()
-        .filter(|(_, name)| !name.is_empty());
-    checked_reserved(names, "RESERVED_BUCKETS")
+        .filter(|(_, name)| !name.is_empty()))
 }
 
 /// `UNSUPPORTED_OPERATIONS`, comma-separated, as `unsupported_operations` (unset or empty,
@@ -162,17 +174,11 @@ fn legacy_unsupported_operations(env: Env<'_>) -> Result<OperationSet, ConfigErr
     if value.trim() == "none" {
         return Ok(OperationSet::empty());
     }
-    if value.split(',').all(|name| name.trim().is_empty()) {
-        return Err(ConfigError::new(
-            "UNSUPPORTED_OPERATIONS",
-            "names no operation: unset it for the default, or say none",
-        ));
-    }
-    let names = value
-        .split(',')
-        .map(str::trim)
-        .enumerate()
-        .filter(|(_, name)| !name.is_empty());
+    let names = comma_separated(
+        &value,
+        "UNSUPPORTED_OPERATIONS",
+        "names no operation: unset it for the default, or say none",
+    )?;
     OperationSet::of_names(names)
         .map_err(|(place, why)| ConfigError::new(format!("UNSUPPORTED_OPERATIONS[{place}]"), why))
 }
