@@ -148,8 +148,9 @@ fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
 /// refuses: Ceph and Garage ran `DELETE ?uploadId=` as a DeleteObject, Ceph `PUT
 /// ?partNumber=1&uploadId=` as a PutObject, Garage `GET ?uploadId=` as a GetObject, and all
 /// three `DELETE ?versionId=` as the current object's delete (RT72). And a copy's source and
-/// range as headers only: Garage reads a presigned URL's `x-amz-*` parameters as headers, Ceph
-/// and s3s-fs do not, so `?x-amz-copy-source-range=` reached Garage unscreened (RT71).
+/// range as headers only: Garage reads a presigned URL's `x-amz-*` parameters as headers,
+/// s3s-fs none and Ceph only some (`x-amz-meta-*`: RT77), so `?x-amz-copy-source-range=`
+/// reached Garage unscreened (RT71).
 ///
 /// Read as sent, and again split at `;` too when there is one, as origins whose query parser
 /// splits there read it (a review, 2026-12-05).
