@@ -141,9 +141,7 @@ class Traffic:
     def attack(self):
         a, r = self.authority, self.rng
         key = self.key()
-        choice = r.choice(["unsigned_amz", "vendor_header", "forged", "expired", "unserved_host", "anonymous",
-                           "v2_unsigned_param", "chunk_data", "trailer_dropped", "oversize_chunk", "chunks_replayed",
-                           "delete_replayed", "form_policy"])
+        choice = r.choice(ATTACKS)
         if choice == "unsigned_amz":
             url = presign(a, "PUT", key)
             return choice, RawRequest("PUT", url.target, [("x-amz-acl", "public-read")], self.small), 403, None, "AccessDenied"
@@ -183,10 +181,18 @@ class Traffic:
         if choice == "delete_replayed":
             replayed = self.delete_objects([self.name()], sent=["seeded-0", "seeded-1"])
             return choice, replayed, 400, "header_v4", "XAmzContentSHA256Mismatch"
+        if choice == "unsupported_operation":
+            # An origin that does not know it would run DeleteBucket (`unsupported_operations`).
+            return choice, sign_header(a, "DELETE", f"/{self.bucket}?metrics"), 501, None, "NotImplemented"
         if choice == "form_policy":
             return choice, self.form({"Content-Type": "application/evil"}), 403, "post_policy", "AccessDenied"
         big = chunked_put(a, key, self.upload, SIGNED, chunk_size=2 * MAX_CHUNK)
         return choice, big, 400, "chunked_v4", "InvalidRequest"
+
+
+ATTACKS = ("unsigned_amz", "vendor_header", "forged", "expired", "unserved_host", "anonymous", "v2_unsigned_param",
+           "chunk_data", "trailer_dropped", "oversize_chunk", "chunks_replayed", "delete_replayed", "form_policy",
+           "unsupported_operation")
 
 
 def client(worker: int, authority: str, bucket: str, seconds: float, rate: float, invalid_share: float, results):
@@ -308,9 +314,7 @@ def main() -> int:
         resets.update(o["resets"])
         unexpected += o["unexpected"]
     total = sum(sent.values())
-    invalid = sum(n for name, n in sent.items() if name in (
-        "unsigned_amz", "vendor_header", "forged", "expired", "unserved_host", "anonymous", "v2_unsigned_param",
-        "chunk_data", "trailer_dropped", "oversize_chunk", "chunks_replayed", "delete_replayed", "form_policy"))
+    invalid = sum(n for name, n in sent.items() if name in ATTACKS)
     elapsed = samples[-1][0]
     print(f"\nsent {total} requests in {elapsed:.0f} s ({total / elapsed:.1f}/s), {invalid} invalid ({invalid / total:.1%})")
     for name, n in sorted(sent.items()):
