@@ -578,3 +578,39 @@ pub(super) fn starts_a_scheme(rest: &[u8]) -> bool {
         .iter()
         .any(|scheme| part.starts_with(scheme) && part.get(scheme.len()) == Some(&b' '))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_semicolon_is_found_wherever_it_stands() {
+        // `holds_semicolon` looks only in parameters not in canonical form: every query of
+        // these bytes, up to four long, is read as a scan of the whole query reads it.
+        const BYTES: &[u8] = b";a=&%3B+";
+        let mut query = Vec::new();
+        for n in 0..BYTES.len().pow(4) {
+            query.clear();
+            let mut rest = n;
+            for _ in 0..4 {
+                query.push(BYTES[rest % BYTES.len()]);
+                rest /= BYTES.len();
+            }
+            let mut path = b"/bucket/k?".to_vec();
+            path.extend_from_slice(&query);
+            let pairs = [
+                (&b":method"[..], &b"GET"[..]),
+                (b":path", &path),
+                (b":authority", b"s3.example"),
+            ];
+            let req = Request::from_pairs(&pairs).unwrap();
+            let scanned = find_byte(&query, b';').is_some();
+            assert_eq!(
+                holds_semicolon(&req),
+                scanned,
+                "{:?}",
+                String::from_utf8_lossy(&query)
+            );
+        }
+    }
+}
