@@ -14,7 +14,7 @@ use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode::*, S3_METHODS};
 use crate::sigv2::authorization::SCHEME as SIGV2_SCHEME;
 use crate::sigv2::string_to_sign::SUB_RESOURCES;
-use crate::sigv4::query::{as_origins_read, names};
+use crate::sigv4::query::{as_origins_read, names, segments};
 use crate::sigv4::signing::ALGORITHM;
 use crate::sigv4::uri::{
     decode_query_component, has_stray_percent, holds_escaped_equals, is_canonical_query_component,
@@ -164,10 +164,7 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
     as_sent.once()?;
     if holds_semicolon(req) {
         let mut split = PartParams::default();
-        for segment in req.raw_query().split(|&b| b == b'&' || b == b';') {
-            let (name, value) =
-                crate::bytes::split_once_bytes(segment, b'=').unwrap_or((segment, b""));
-            let name: Cow<'_, [u8]> = percent_decode(name).into();
+        for (name, value) in segments(req.raw_query()) {
             split.read(as_origins_read(&name), value)?;
         }
         split.once()?;
@@ -258,10 +255,10 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     let mut sources = req.values("x-amz-copy-source");
     let first = sources.next();
-    let ranged = req
-        .single("x-amz-copy-source-range")
-        .map_err(|_| Rejection::new(InvalidArgument, "x-amz-copy-source-range may be sent once."))?
-        .is_some();
+    let range = req.single("x-amz-copy-source-range").map_err(|_| {
+        Rejection::new(InvalidArgument, "x-amz-copy-source-range may be sent once.")
+    })?;
+    let ranged = range.is_some();
     let Some(source) = first else {
         return if ranged {
             refused(NOT_A_PART_COPY)
@@ -284,7 +281,7 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     if (ranged || upload.is_some()) && !part_copy {
         return refused(NOT_A_PART_COPY);
     }
-    if let Ok(Some(range)) = req.single("x-amz-copy-source-range") {
+    if let Some(range) = range {
         copy_source_range(range)?;
     }
     if sources.next().is_some() {

@@ -5,7 +5,7 @@ use super::uri::{
     canonicalize_query_component, decode_query_component, encode_query_component, stays_escaped,
     QUERY_UNRESERVED,
 };
-use crate::bytes::find_byte;
+use crate::bytes::{find_byte, split_once_bytes};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -66,9 +66,14 @@ pub fn as_origins_read(decoded: &[u8]) -> &[u8] {
 /// A raw query's parameter names, decoded, also those after a `;` (for origins whose query
 /// parser splits there); compare them `as_origins_read`.
 pub fn names(raw_query: &[u8]) -> impl Iterator<Item = Cow<'_, [u8]>> {
+    segments(raw_query).map(|(name, _)| name)
+}
+
+/// A raw query's parameters split as `names` splits them: each name decoded, its value raw.
+pub fn segments(raw_query: &[u8]) -> impl Iterator<Item = (Cow<'_, [u8]>, &[u8])> {
     raw_query.split(|&b| b == b'&' || b == b';').map(|segment| {
-        let raw_name = segment.split(|&b| b == b'=').next().unwrap_or_default();
-        percent_encoding::percent_decode(raw_name).into()
+        let (raw_name, value) = split_once_bytes(segment, b'=').unwrap_or((segment, b""));
+        (percent_encoding::percent_decode(raw_name).into(), value)
     })
 }
 
