@@ -582,7 +582,7 @@ public_chain() {
                           bytes_in: \"%BYTES_RECEIVED%\"
                           bytes_out: \"%BYTES_SENT%\"
                           duration_ms: \"%DURATION%\"
-                          upstream_ms: \"%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%\"
+                          upstream_ms: \"%COMMON_DURATION(US_TX_BEG:US_RX_BEG:ms)%\"
                           upstream: \"%UPSTREAM_HOST%\"
                           user_agent: \"%REQ(USER-AGENT)%\"
                           s3_auth_kind: \"%FILTER_STATE(wasm.s3_resign.kind:PLAIN)%\"
@@ -637,7 +637,9 @@ public_chain() {
                           value: \"\"
                   - name: envoy.filters.http.router
                     typed_config:
-                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router$listener_transport"
+                      \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+                      # No x-envoy-* headers of the router's in answers or at the origin.
+                      suppress_envoy_headers: true$listener_transport"
 }
 
 if [ -n "$trusted_ranges" ]; then

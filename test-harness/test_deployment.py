@@ -95,6 +95,21 @@ def test_every_shipped_connection_manager_bounds_idle_clients(name):
         assert_bounds_idle_clients(hcm, f"{name}: {hcm['stat_prefix']}")
 
 
+def routers(hcm: dict) -> list[dict]:
+    """The router filters of a connection manager."""
+    return [f["typed_config"] for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.router"]
+
+
+@pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
+def test_every_shipped_router_adds_no_envoy_headers(name):
+    """No x-envoy-* headers of the router's: without `suppress_envoy_headers` every answer from
+    the origin carries x-envoy-upstream-service-time (which tells a client which requests got
+    past the filter, and s3cmd copies it into the metadata it sends back), and the origin would
+    get x-envoy-expected-rq-timeout-ms under a route timeout (test_security.py)."""
+    for hcm in connection_managers(load(ENVOY_DIR / name)):
+        assert [r.get("suppress_envoy_headers") for r in routers(hcm)] == [True], f"{name}: {hcm['stat_prefix']}"
+
+
 @pytest.mark.parametrize("name", SHIPPED_ENVOY_CONFIGS)
 def test_every_shipped_connection_manager_answers_in_s3s_form(name):
     """Envoy's own answers (the origin unreachable, a client too slow, a request it cannot
@@ -451,6 +466,12 @@ def test_istio_pieces_fit_together():
                           "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options",
                           "internal_address_config", "http2_protocol_options", "local_reply_config"}
     assert_bounds_idle_clients(patch, "the Istio gateway's EnvoyFilter", sets_remote_address=False)
+    # The router's patch: no x-envoy-* headers, as envoy.yaml's router.
+    router_patch = envoy_filter["spec"]["configPatches"][1]
+    assert router_patch["applyTo"] == "HTTP_FILTER"
+    assert router_patch["match"]["listener"]["filterChain"]["filter"]["subFilter"] == {"name": "envoy.filters.http.router"}
+    (router,) = routers(hcm)
+    assert router_patch["patch"]["value"]["typed_config"] == router
     # Retries only of what never reached the origin (Istio's default retries a POST on 503).
     retries = service["spec"]["http"][0]["retries"]
     assert set(retries["retryOn"].split(",")) == {"connect-failure", "refused-stream"}

