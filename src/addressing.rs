@@ -254,13 +254,7 @@ impl<'r> Target<'r> {
     /// virtual-hosted bucket itself, the raw path as received otherwise.
     pub fn canonical_resource_v2(&self, raw_path: &[u8]) -> Vec<u8> {
         match (&self.style, &self.bucket) {
-            (Style::Virtual { .. }, Some(bucket)) => {
-                let mut out = Vec::with_capacity(1 + bucket.len() + self.key_path.len());
-                out.push(b'/');
-                out.extend_from_slice(bucket.as_bytes());
-                out.extend_from_slice(self.key_path);
-                out
-            }
+            (Style::Virtual { .. }, Some(bucket)) => path_style(bucket, self.key_path),
             _ => raw_path.to_vec(),
         }
     }
@@ -281,13 +275,7 @@ impl<'r> Target<'r> {
     /// The SigV2 canonical resource of the same request at the origin.
     pub fn origin_resource_v2(&self, origin: &OriginTarget<'_, '_>) -> Vec<u8> {
         match (origin.style, &self.bucket) {
-            (OriginStyle::Virtual, Some(bucket)) => {
-                let mut out = Vec::with_capacity(1 + bucket.len() + origin.raw_path.len());
-                out.push(b'/');
-                out.extend_from_slice(bucket.as_bytes());
-                out.extend_from_slice(&origin.raw_path);
-                out
-            }
+            (OriginStyle::Virtual, Some(bucket)) => path_style(bucket, &origin.raw_path),
             _ => origin.raw_path.to_vec(),
         }
     }
@@ -310,14 +298,14 @@ impl<'r> Target<'r> {
         // path, as the SDKs do; so does a dotted one, which no wildcard certificate of the
         // origin's (`*.s3.example.com`, one label) would cover over TLS (botocore does the same),
         // and a key that would make the origin's path MinIO's own.
-        let bucket = self.bucket.as_deref().filter(|b| {
+        let host_bucket = self.bucket.as_deref().filter(|b| {
             wanted == OriginStyle::Virtual
                 && is_dns_compatible(b)
                 && !b.contains('.')
                 && !is_ip_literal(origin_authority)
                 && !leads_to_minios_own_apis(self.key_path)
         });
-        match (bucket, self.style) {
+        match (host_bucket, self.style) {
             (Some(bucket), Style::Virtual { .. }) => OriginTarget {
                 authority: Cow::Owned(format!("{bucket}.{origin_authority}")),
                 raw_path: Cow::Borrowed(raw_path),
@@ -341,13 +329,9 @@ impl<'r> Target<'r> {
                 } else {
                     self.key_path
                 };
-                let mut path = Vec::with_capacity(1 + bucket.len() + key.len());
-                path.push(b'/');
-                path.extend_from_slice(bucket.as_bytes());
-                path.extend_from_slice(key);
                 OriginTarget {
                     authority: Cow::Borrowed(origin_authority),
-                    raw_path: Cow::Owned(path),
+                    raw_path: Cow::Owned(path_style(bucket, key)),
                     style: OriginStyle::Path,
                     restyled: true,
                 }
@@ -360,6 +344,16 @@ impl<'r> Target<'r> {
             },
         }
     }
+}
+
+/// `/bucket` then `rest` (a key path, `/key…`, or nothing): the path-style path of a bucket's
+/// request.
+fn path_style(bucket: &str, rest: &[u8]) -> Vec<u8> {
+    let mut path = Vec::with_capacity(1 + bucket.len() + rest.len());
+    path.push(b'/');
+    path.extend_from_slice(bucket.as_bytes());
+    path.extend_from_slice(rest);
+    path
 }
 
 /// The bucket name MinIO keeps for its own APIs: admin (`/minio/admin/v3/…`, S3-signed), KMS,

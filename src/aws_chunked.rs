@@ -19,7 +19,7 @@
 //! allocated fallibly, so many held uploads get 503 SlowDown instead of exhausting the VM.
 
 use crate::body_edits::Lead;
-use crate::bytes::split_once_bytes;
+use crate::bytes::{split_once_bytes, starts_with_ignore_ascii_case};
 use crate::memory_budget::{MemoryBudget, Reservation};
 use crate::s3_error::{S3Error, S3ErrorCode};
 use crate::sigv4::chunk_signing::ChunkChain;
@@ -719,9 +719,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
         if empty_lines > 0 {
             // After an empty line: only minio-go's signature line, once (then only the end).
             let prefix = TRAILER_SIGNATURE.as_bytes();
-            let signs_the_trailers = line
-                .get(..prefix.len())
-                .is_some_and(|name| name.eq_ignore_ascii_case(prefix))
+            let signs_the_trailers = starts_with_ignore_ascii_case(line, prefix)
                 && line.get(prefix.len()) == Some(&b':')
                 && !entries.is_empty()
                 && signature.is_none();

@@ -43,7 +43,7 @@ struct WaitingRoom {
     /// the budget (the VM holds nothing for them), up to `took_back_allowance`. Given back
     /// at once and counted nowhere, they let a client reopening forms as fast as the tick
     /// answered keep 1,900 streams (147 MiB) on 20 connections (a red team, 2026-12-03).
-    taken_back: Cell<usize>,
+    taken_back_bytes: Cell<usize>,
 }
 
 /// The owner of what streams hold before any key is known: the fields of browser forms, read
@@ -271,8 +271,8 @@ impl MemoryBudget {
         }) else {
             return false;
         };
-        let taken_back = room.taken_back.get().saturating_add(charge.bytes);
-        if taken_back > self.took_back_allowance() {
+        let taken_back_bytes = room.taken_back_bytes.get().saturating_add(charge.bytes);
+        if taken_back_bytes > self.took_back_allowance() {
             return false;
         }
         // Forms whose network is not known share the whole allowance, as all forms did.
@@ -292,9 +292,9 @@ impl MemoryBudget {
             charge.taken_for.set(taker);
         }
         charge.taken_back.set(true);
-        room.taken_back.set(taken_back);
+        room.taken_back_bytes.set(taken_back_bytes);
         // Out of the forms' share and of the budget of its own configuration (maybe one this
-        // one replaced), counted in `taken_back` until the stream ends (`Waiting::drop`).
+        // one replaced), counted in `taken_back_bytes` until the stream ends (`Waiting::drop`).
         charge.budget.out_of_share(UNVERIFIED, charge.bytes);
         charge.budget.release(charge.bytes);
         true
@@ -335,7 +335,7 @@ impl MemoryBudget {
 
     /// Whether forms taken back still hold their streams, waiting for the tick's answer.
     pub fn holds_taken_back(&self) -> bool {
-        self.forms.taken_back.get() > 0
+        self.forms.taken_back_bytes.get() > 0
     }
 
     /// Bytes reserved now, across all streams.
@@ -563,7 +563,7 @@ impl fmt::Debug for MemoryBudget {
     }
 }
 
-/// What one network's waiting forms weigh (`MemoryBudget::heaviest_network`).
+/// What one network's waiting forms weigh (`WaitingRoom::heaviest_network`).
 struct NetworkWaiting {
     network: Option<ClientNet>,
     /// Its waiting forms' weights (`form_weight`), paid or not: what it holds of the share.
@@ -673,8 +673,8 @@ impl Drop for Waiting {
         }
         if self.taken_back.get() {
             // Out of the share and the budget already (`take_back_waiting`).
-            room.taken_back
-                .set(room.taken_back.get().saturating_sub(self.bytes));
+            room.taken_back_bytes
+                .set(room.taken_back_bytes.get().saturating_sub(self.bytes));
         } else {
             self.budget.give_back(Some(UNVERIFIED), self.bytes);
         }

@@ -35,8 +35,9 @@ pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
 /// what one upload can pin down small.
 pub const DEFAULT_MAX_CHUNK_SIZE_BYTES: u64 = 1024 * 1024;
 const CHUNK_SIZE_LIMITS: RangeInclusive<u64> = 8 * 1024..=64 * 1024 * 1024;
-/// What one VM (one Envoy worker) may hold of incomplete chunks across all its uploads: 64
-/// uploads at the largest default chunk at once.
+/// What one VM (one Envoy worker) may hold of request bodies across all its streams (incomplete
+/// chunks, documents awaiting their digest, form heads): 64 uploads at the largest default chunk
+/// at once. The name is from when chunks were all it held.
 pub const DEFAULT_CHUNK_MEMORY_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
 /// As long as AWS S3 is seen to wait for a silent upload before its `RequestTimeout`.
 pub const DEFAULT_HELD_BODY_TIMEOUT_SECONDS: u64 = 20;
@@ -74,8 +75,9 @@ pub struct Config {
     pub access_log_filter_state: bool,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,
-    /// The most this VM holds of incomplete chunks across all streams; past it, an upload
-    /// that needs to hold a chunk is refused with 503 SlowDown.
+    /// The most this VM holds of request bodies across all streams (incomplete chunks,
+    /// documents awaiting their digest, form heads; `memory_budget`); past it, a request that
+    /// needs to hold more is refused with 503 SlowDown.
     pub chunk_memory_budget_bytes: u64,
     /// How long a stream may hold body bytes in the VM without passing any on, beyond the
     /// time the bytes that arrive buy (`held_body`); past it the upload is refused.
@@ -648,6 +650,15 @@ fn check_credentials(
             "at least one key pair is required",
         ));
     }
+    no_repeated_key_id(credentials, credentials_name)?;
+    no_shared_client_secret(credentials, credentials_name)?;
+    no_client_holds_an_origin_secret(credentials, credentials_name)
+}
+
+fn no_repeated_key_id(
+    credentials: &[CredentialPair],
+    credentials_name: &str,
+) -> Result<(), ConfigError> {
     for (i, pair) in credentials.iter().enumerate() {
         if let Some(j) = credentials[..i]
             .iter()
@@ -659,20 +670,28 @@ fn check_credentials(
             ));
         }
     }
-    // No signature but a presigned SigV4 URL's covers the access key id (SigV4's
-    // `Credential` in the header, SigV2's `AWS id:` and `AWSAccessKeyId`, a SigV2 form's
-    // field): two key ids with one secret let a request signed as one go as the other,
-    // with the other's origin key pair (a configuration footgun hunt, 2026-12-01).
-    fn secret_of(pair: &CredentialPair) -> Option<&[u8]> {
-        pair.client.secret.as_ref().map(|s| s.key().expose())
-    }
+    Ok(())
+}
+
+fn client_secret(pair: &CredentialPair) -> Option<&[u8]> {
+    pair.client.secret.as_ref().map(|s| s.key().expose())
+}
+
+/// No signature but a presigned SigV4 URL's covers the access key id (SigV4's `Credential` in
+/// the header, SigV2's `AWS id:` and `AWSAccessKeyId`, a SigV2 form's field): two key ids with
+/// one secret let a request signed as one go as the other, with the other's origin key pair (a
+/// configuration footgun hunt, 2026-12-01).
+fn no_shared_client_secret(
+    credentials: &[CredentialPair],
+    credentials_name: &str,
+) -> Result<(), ConfigError> {
     for (i, pair) in credentials.iter().enumerate() {
-        let Some(secret) = secret_of(pair) else {
+        let Some(secret) = client_secret(pair) else {
             continue;
         };
         let shared = credentials[..i]
             .iter()
-            .position(|other| secret_of(other).is_some_and(|o| bool::from(o.ct_eq(secret))));
+            .position(|other| client_secret(other).is_some_and(|o| bool::from(o.ct_eq(secret))));
         if let Some(j) = shared {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
@@ -680,12 +699,19 @@ fn check_credentials(
             ));
         }
     }
-    // Nor may a client hold an origin key's secret: it could sign for the origin itself,
-    // around every check of the filter's (a tenants' attack run, 2026-12-01). Unless the
-    // origin key is the client's own pair, passed through for its requests: then it is
-    // the same key, whoever else's requests the origin gets signed with it.
+    Ok(())
+}
+
+/// No client may hold an origin key's secret: it could sign for the origin itself, around
+/// every check of the filter's (a tenants' attack run, 2026-12-01). Unless the origin key is
+/// the client's own pair, passed through for its requests: then it is the same key, whoever
+/// else's requests the origin gets signed with it.
+fn no_client_holds_an_origin_secret(
+    credentials: &[CredentialPair],
+    credentials_name: &str,
+) -> Result<(), ConfigError> {
     for (i, pair) in credentials.iter().enumerate() {
-        let Some(secret) = secret_of(pair) else {
+        let Some(secret) = client_secret(pair) else {
             continue;
         };
         let passed_through =

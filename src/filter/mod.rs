@@ -73,7 +73,7 @@ struct Filters {
     kind: FilterKind,
     /// Whether streams record their facts for the access log (`access_log_filter_state`).
     access_log: AccessLog,
-    /// Held chunks of every stream of this filter in this VM.
+    /// What every stream of this filter in this VM holds of request bodies.
     budget: Rc<MemoryBudget>,
     /// The time a stream's hold of body bytes starts with and may bank ahead (`held_body`):
     /// the longest its configurations allow.

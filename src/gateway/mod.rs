@@ -153,6 +153,12 @@ struct Route<'r, 'c> {
 }
 
 impl<'r, 'c> Route<'r, 'c> {
+    /// A forward of `kind` to the origin's authority that changes nothing else.
+    #[inline(always)]
+    fn forward(&self, kind: AuthKind) -> Forward<'c> {
+        Forward::to(kind, Some(self.origin.authority.clone()))
+    }
+
     /// The origin's `:path` when it differs from the client's.
     fn restyled_path(&self, req: &Request<'_>) -> Option<Vec<u8>> {
         self.origin.restyled.then(|| {
@@ -172,7 +178,7 @@ impl Gateway {
         Self::with_budget(config, budget)
     }
 
-    /// A gateway whose held chunks draw on `budget`, shared with others of the same VM.
+    /// A gateway whose held bodies draw on `budget`, shared with others of the same VM.
     pub fn with_budget(config: Config, budget: Rc<MemoryBudget>) -> Self {
         Gateway {
             presigned: PresignedCache::new(config.presigned_cache_entries),
@@ -328,7 +334,7 @@ impl Gateway {
             // client's should reach the origin) and no `x-amz-*` header.
             let forward = Forward {
                 path: Some(route.origin.raw_path.to_vec()),
-                ..Forward::to(AuthKind::Preflight, Some(route.origin.authority.clone()))
+                ..route.forward(AuthKind::Preflight)
             };
             return Ok((forward, Covered::Listed(String::new())));
         }
@@ -347,15 +353,15 @@ impl Gateway {
         }
         let v4_query = PresignedParams::of(req.params().iter().copied());
         let v2_query = v4_query.sigv2;
-        let several =
+        let mechanisms =
             u8::from(header.is_some()) + u8::from(v4_query.present()) + u8::from(v2_query);
-        if several > 0 {
+        if mechanisms > 0 {
             no_other_service(req, &route.target, &self.config.unsupported_operations)?;
             if let Some(name) = v4_query.spelt_otherwise {
                 return Err(auth_param_spelt_otherwise(name));
             }
         }
-        if several > 1 {
+        if mechanisms > 1 {
             return Err(Rejection::new(
                 InvalidArgument,
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
@@ -374,21 +380,29 @@ impl Gateway {
         if let Some(boundary) = post_policy::recognise(req, &route.target)? {
             return self.browser_upload(req, route, boundary);
         }
-        match self.config.anonymous {
-            Anonymous::Forward => {
-                no_other_service(req, &route.target, &self.config.unsupported_operations)?;
-                no_answer_headers_chosen_unsigned(req)?;
-                let forward = Forward {
-                    path: route.restyled_path(req),
-                    ..Forward::to(AuthKind::Anonymous, Some(route.origin.authority.clone()))
-                };
-                Ok((forward, Covered::Nothing))
-            }
-            Anonymous::Reject => Err(Rejection::new(
+        self.anonymous(req, route)
+    }
+
+    /// A request that carries no authentication, as `anonymous` says: forwarded unsigned
+    /// (after the screens an anonymous request gets) or refused.
+    fn anonymous<'c>(
+        &'c self,
+        req: &Request<'_>,
+        route: &Route<'_, 'c>,
+    ) -> Result<(Forward<'c>, Covered), Rejection> {
+        if self.config.anonymous == Anonymous::Reject {
+            return Err(Rejection::new(
                 AccessDenied,
                 "Anonymous requests are not allowed; sign the request with AWS Signature Version 4.",
-            )),
+            ));
         }
+        no_other_service(req, &route.target, &self.config.unsupported_operations)?;
+        no_answer_headers_chosen_unsigned(req)?;
+        let forward = Forward {
+            path: route.restyled_path(req),
+            ..route.forward(AuthKind::Anonymous)
+        };
+        Ok((forward, Covered::Nothing))
     }
 
     /// A POST Object form: its authentication is in the body, verified as it streams.
@@ -420,7 +434,7 @@ impl Gateway {
         let forward = Forward {
             path: route.restyled_path(req),
             form: Some(Box::new(upload)),
-            ..Forward::to(AuthKind::PostPolicy, Some(route.origin.authority.clone()))
+            ..route.forward(AuthKind::PostPolicy)
         };
         Ok((forward, post_policy::covered_headers()))
     }
@@ -495,7 +509,7 @@ impl Gateway {
             body,
             body_check,
             access_key_id: Some(&verified.pair.client.access_key_id),
-            ..Forward::to(kind, Some(route.origin.authority.clone()))
+            ..route.forward(kind)
         };
         Ok((forward, covered))
     }
@@ -585,7 +599,7 @@ impl Gateway {
             path,
             body_check,
             access_key_id: Some(&verified.pair.client.access_key_id),
-            ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
+            ..route.forward(AuthKind::PresignedV4)
         };
         Ok((forward, covered))
     }
@@ -660,7 +674,7 @@ impl Gateway {
             path: hit.path,
             body_check: hit.body_check,
             access_key_id: Some(&pair.client.access_key_id),
-            ..Forward::to(AuthKind::PresignedV4, Some(route.origin.authority.clone()))
+            ..route.forward(AuthKind::PresignedV4)
         };
         Ok((forward, Covered::Listed(hit.signed_list)))
     }
@@ -730,7 +744,7 @@ impl Gateway {
             headers: rewrite.headers,
             body_check,
             access_key_id: Some(&verified.pair.client.access_key_id),
-            ..Forward::to(kind, Some(route.origin.authority.clone()))
+            ..route.forward(kind)
         };
         Ok((forward, Covered::AllAmz))
     }
@@ -774,7 +788,7 @@ fn host_read_otherwise() -> Rejection {
     )
 }
 
-/// The memory budget for held chunks that the gateways of one filter share: the largest they
+/// The memory budget for held bodies that the gateways of one filter share: the largest they
 /// configure, of which one access key may hold half when there are several keys to share it.
 pub fn memory_budget(configs: &[&Config], lineage: Option<&str>) -> Rc<MemoryBudget> {
     let limit = configs

@@ -6,7 +6,7 @@
 
 use super::ECDSA_ALGORITHM;
 use crate::addressing::{Target, ORIGINS_OWN_BUCKETS};
-use crate::bytes::{decimal, find_byte, find_bytes};
+use crate::bytes::{decimal, find_byte, find_bytes, starts_with_ignore_ascii_case};
 use crate::operations::OperationSet;
 use crate::post_policy::boundary::{media_type, MediaType};
 use crate::rejection::Rejection;
@@ -194,7 +194,7 @@ impl PartParams {
     fn read(&mut self, name: &[u8], raw_value: &[u8]) -> Result<(), Rejection> {
         const COPY: &[u8] = b"x-amz-copy-source";
         match name {
-            name if name.len() >= COPY.len() && name[..COPY.len()].eq_ignore_ascii_case(COPY) => {
+            name if starts_with_ignore_ascii_case(name, COPY) => {
                 Err(Rejection::new(
                     InvalidArgument,
                     "x-amz-copy-source and its companions are headers: send them as headers, not query parameters, which origins read differently.",
@@ -287,6 +287,14 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     if sources.next().is_some() {
         return refused("The copy source (x-amz-copy-source) may be sent once.");
     }
+    copy_source_names_one_object(source, part_copy)
+}
+
+/// The copy source's value (`one_reading_of_the_copy_source`): no stray `%`, one plain
+/// version at most, a bucket and a key that every origin decodes alike, and in a part copy
+/// nothing Ceph decodes a second time.
+fn copy_source_names_one_object(source: &[u8], part_copy: bool) -> Result<(), Rejection> {
+    let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     if has_stray_percent(source) {
         return refused("The copy source holds a '%' that begins no escape.");
     }
@@ -440,10 +448,7 @@ pub(super) fn no_other_service(
             Some(Rejection::new(InvalidArgument, "The Action parameter names an STS or IAM request, which this endpoint does not serve."))
         } else if name.eq_ignore_ascii_case(b"session") {
             Some(Rejection::new(InvalidArgument, "CreateSession (?session) hands out credentials of the origin's identity, which this endpoint does not serve."))
-        } else if name
-            .get(..RGW_SYSTEM_PREFIX.len())
-            .is_some_and(|start| start.eq_ignore_ascii_case(RGW_SYSTEM_PREFIX))
-        {
+        } else if starts_with_ignore_ascii_case(name, RGW_SYSTEM_PREFIX) {
             Some(Rejection::new(InvalidArgument, "rgwx- parameters are Ceph's requests between zones, which this endpoint does not serve."))
         } else {
             unsupported
@@ -501,9 +506,7 @@ pub(super) fn answer_headers_printable(req: &Request<'_>) -> Result<(), Rejectio
 /// Whether a (decoded) parameter name asks for an answer header: `response-content-type` and
 /// its kin, in any case.
 fn is_answer_header(name: &[u8]) -> bool {
-    const PREFIX: &[u8] = b"response-";
-    name.get(..PREFIX.len())
-        .is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
+    starts_with_ignore_ascii_case(name, b"response-")
 }
 
 /// An anonymous request that asks for answer headers of its choosing (`response-content-type`,
@@ -544,7 +547,7 @@ pub(super) fn no_form_in_a_signed_post(req: &Request<'_>) -> Result<(), Rejectio
 }
 
 /// The query's parameter names as any origin may split them (`sigv4::query::names`).
-pub(super) fn query_names<'r>(req: &Request<'r>) -> impl Iterator<Item = Cow<'r, [u8]>> {
+fn query_names<'r>(req: &Request<'r>) -> impl Iterator<Item = Cow<'r, [u8]>> {
     names(req.raw_query())
 }
 
@@ -569,7 +572,7 @@ pub(super) fn joins_several(value: &[u8]) -> bool {
     false
 }
 
-pub(super) fn starts_a_scheme(rest: &[u8]) -> bool {
+fn starts_a_scheme(rest: &[u8]) -> bool {
     let part = rest.trim_ascii_start();
     [ALGORITHM.as_bytes(), ECDSA_ALGORITHM, SIGV2_SCHEME]
         .iter()
