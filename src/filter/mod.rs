@@ -444,8 +444,9 @@ impl Stream {
         }
     }
 
-    /// Applies the decision: the rewrite (after putting back what an earlier attempt changed,
-    /// for a grant) and the grant for the origin filters, or the error.
+    /// Applies the decision on `req` (under `grant`, the grant's request: the client's as the
+    /// edge verified it): the rewrite (after putting back what an earlier attempt changed, for
+    /// a grant) and the grant for the origin filters, or the error.
     fn carry_out(
         &mut self,
         req: &Request<'_>,
@@ -459,7 +460,7 @@ impl Stream {
         };
         self.edge_ticket = forward.grant.is_some().then(Ticket::open);
         let applied = grant
-            .map_or(Ok(()), |g| restore(&g.request()))
+            .map_or(Ok(()), |_| restore(req))
             .and_then(|()| apply(&forward, self.edge_ticket));
         if let Err(status) = applied {
             let why = format!("cannot rewrite the request: {status:?}");
