@@ -763,6 +763,19 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
             entries.push((name, value));
         }
     }
+    let (canonical, names) = canonical_trailers(entries)?;
+    Ok(TrailerSection {
+        canonical,
+        names,
+        signature,
+    })
+}
+
+/// The trailers as their signature covers them (`name:value\n`, sorted by name), and their
+/// names.
+fn canonical_trailers(
+    mut entries: Vec<(Vec<u8>, &[u8])>,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), ChunkError> {
     crate::sort::sort(&mut entries);
     // One value per name: two, sorted into the canonical form, would sign the same whichever
     // the origin read (a review).
@@ -777,11 +790,7 @@ fn parse_trailer_section(section: &[u8]) -> Result<TrailerSection, ChunkError> {
         canonical.extend_from_slice(value);
         canonical.push(b'\n');
     }
-    Ok(TrailerSection {
-        canonical,
-        names,
-        signature,
-    })
+    Ok((canonical, names))
 }
 
 /// Space and tab only, not `trim_ascii`'s CR and FF: a stray CR stays in the signed value.

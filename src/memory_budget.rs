@@ -177,8 +177,7 @@ impl MemoryBudget {
                 all = all.saturating_add(other.used.get());
                 if let Some(owner) = owner {
                     let owners = other.owners.try_borrow().ok()?;
-                    let theirs = owners.iter().find(|(o, _)| &**o == owner);
-                    owners_part = owners_part.saturating_add(theirs.map_or(0, |(_, n)| *n));
+                    owners_part = owners_part.saturating_add(held_by(&owners, owner));
                 }
             }
             Some((all, owners_part))
@@ -233,12 +232,10 @@ impl MemoryBudget {
     /// (`take_back_waiting`); whether it did.
     fn make_room(&self, more: usize, asking: Asking<'_>) -> bool {
         let share = self.unverified_share();
-        let here = self.owners.try_borrow().map_or(usize::MAX, |owners| {
-            owners
-                .iter()
-                .find(|(owner, _)| &**owner == UNVERIFIED)
-                .map_or(0, |(_, held)| *held)
-        });
+        let here = self
+            .owners
+            .try_borrow()
+            .map_or(usize::MAX, |owners| held_by(&owners, UNVERIFIED));
         let Some((_, elsewhere)) = self.in_lineage(Some(UNVERIFIED)) else {
             return false;
         };
@@ -541,6 +538,14 @@ impl WaitingRoom {
                 .map_or(0, |n| n.took_back)
         })
     }
+}
+
+/// What `owner` holds, in a budget's list of owners.
+fn held_by(owners: &[(Rc<str>, usize)], owner: &str) -> usize {
+    owners
+        .iter()
+        .find(|(o, _)| &**o == owner)
+        .map_or(0, |(_, held)| *held)
 }
 
 /// `bytes` of a budget's limits, scaled down to its share of `MAX_HELD_IN_A_VM` when `weighed`

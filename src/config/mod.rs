@@ -307,25 +307,12 @@ impl Config {
         let max_clock_skew_seconds = top
             .optional::<u64>("max_clock_skew_seconds")?
             .unwrap_or(DEFAULT_MAX_CLOCK_SKEW_SECONDS);
-        let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
-        if role == Role::Edge && anonymous == Anonymous::Forward {
-            // The origin filters, which may not set it, would refuse what the edge let by.
-            return Err(ConfigError::new(
-                top.path("anonymous"),
-                "an edge filter cannot let unsigned requests through: the origin filters re-sign only what the edge verified, and refuse the rest (serve public buckets from a standalone filter)",
-            ));
-        }
+        let anonymous = anonymous(&mut top, role)?;
         let log_level = top.optional::<LogLevel>("log_level")?.unwrap_or_default();
         let access_log_filter_state = top
             .optional::<bool>("access_log_filter_state")?
             .unwrap_or(false);
-        let origin_addressing = top.optional::<String>("origin_addressing")?.map_or(
-            Ok(OriginAddressing::default()),
-            |name| {
-                addressing_named(&name)
-                    .map_err(|r| ConfigError::new(top.path("origin_addressing"), r))
-            },
-        )?;
+        let origin_addressing = origin_addressing(&mut top)?;
         let origin_signature_version = top
             .optional::<OriginSignatureVersion>("origin_signature_version")?
             .unwrap_or_default();
@@ -334,14 +321,7 @@ impl Config {
         let presigned_cache_entries = presigned_cache_entries(&mut top)?;
         let reserved_buckets = reserved_buckets(&mut top)?;
         let unsupported_operations = unsupported_operations(&mut top)?;
-        let error_cors_origins = top.optional::<Vec<String>>("error_cors_origins")?.map_or(
-            Ok(ErrorCors::default()),
-            |list| {
-                ErrorCors::parse(list).map_err(|(i, why)| {
-                    ConfigError::new(format!("{}[{i}]", top.path("error_cors_origins")), why)
-                })
-            },
-        )?;
+        let error_cors_origins = error_cors_origins(&mut top)?;
         if role != Role::Edge && origin_authority.is_empty() {
             return Err(ConfigError::new(
                 top.path("origin_authority"),
@@ -525,6 +505,34 @@ fn body_limits(top: &mut Fields<'_>) -> Result<(u64, u64), ConfigError> {
         ));
     }
     Ok((max_chunk_size_bytes, chunk_memory_budget_bytes))
+}
+
+fn anonymous(top: &mut Fields<'_>, role: Role) -> Result<Anonymous, ConfigError> {
+    let anonymous = top.optional::<Anonymous>("anonymous")?.unwrap_or_default();
+    if role == Role::Edge && anonymous == Anonymous::Forward {
+        // The origin filters, which may not set it, would refuse what the edge let by.
+        return Err(ConfigError::new(
+            top.path("anonymous"),
+            "an edge filter cannot let unsigned requests through: the origin filters re-sign only what the edge verified, and refuse the rest (serve public buckets from a standalone filter)",
+        ));
+    }
+    Ok(anonymous)
+}
+
+fn origin_addressing(top: &mut Fields<'_>) -> Result<OriginAddressing, ConfigError> {
+    let Some(name) = top.optional::<String>("origin_addressing")? else {
+        return Ok(OriginAddressing::default());
+    };
+    addressing_named(&name).map_err(|r| ConfigError::new(top.path("origin_addressing"), r))
+}
+
+fn error_cors_origins(top: &mut Fields<'_>) -> Result<ErrorCors, ConfigError> {
+    let Some(list) = top.optional::<Vec<String>>("error_cors_origins")? else {
+        return Ok(ErrorCors::default());
+    };
+    ErrorCors::parse(list).map_err(|(i, why)| {
+        ConfigError::new(format!("{}[{i}]", top.path("error_cors_origins")), why)
+    })
 }
 
 fn held_body_timeout(top: &mut Fields<'_>) -> Result<u64, ConfigError> {
