@@ -20,7 +20,7 @@ use s3_resign::auth_kind::AuthKind;
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
 use s3_resign::request::Request;
-use s3_resign::s3_error::S3ErrorCode::{self, InvalidArgument, MethodNotAllowed};
+use s3_resign::s3_error::S3ErrorCode::{self, InvalidArgument, InvalidURI, MethodNotAllowed};
 use s3_resign::s3_error::S3_METHODS;
 use sha2::{Digest, Sha256};
 
@@ -252,6 +252,11 @@ fn re_signed_header_auth_equals_aws_sigv4_for_the_origin() {
             assert_refused(&s.gateway, &pairs, now, InvalidArgument, "more than once");
             continue;
         }
+        if path_holds_an_escaped_nul(&target) {
+            let pairs = pairs(&method, &target, &all);
+            assert_refused(&s.gateway, &pairs, now, InvalidURI, "encoded NUL");
+            continue;
+        }
         if names_an_encoded_equals(&target) {
             let pairs = pairs(&method, &target, &all);
             assert_refused(&s.gateway, &pairs, now, InvalidArgument, "encoded '='");
@@ -320,6 +325,11 @@ fn re_signed_presigned_urls_equal_aws_sigv4_for_the_origin() {
         if repeats_a_header(&headers) {
             let pairs = pairs(&method, &url, &headers);
             assert_refused(&s.gateway, &pairs, now, InvalidArgument, "more than once");
+            continue;
+        }
+        if path_holds_an_escaped_nul(&target) {
+            let pairs = pairs(&method, &url, &headers);
+            assert_refused(&s.gateway, &pairs, now, InvalidURI, "encoded NUL");
             continue;
         }
         if names_an_encoded_equals(&target) {

@@ -198,6 +198,7 @@ fn documented_refusal(
         }
         S3ErrorCode::InvalidURI => {
             stray_percent(key)
+                || (message.contains("NUL") && key.contains("%00"))
                 || query
                     .iter()
                     .any(|(_, v)| v.as_deref().is_some_and(stray_percent))

@@ -17,7 +17,8 @@ use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::{as_origins_read, names, segments};
 use crate::sigv4::signing::ALGORITHM;
 use crate::sigv4::uri::{
-    decode_query_component, has_stray_percent, holds_escaped_equals, is_canonical_query_component,
+    decode_query_component, has_stray_percent, holds_escaped_equals, holds_escaped_nul,
+    is_canonical_query_component,
 };
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
@@ -53,7 +54,8 @@ pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rej
 
 /// Refuses a URI whose bytes origins read differently, so that one request has one meaning
 /// everywhere: a `%` that begins no escape (`/a%b`, `prefix=50%`), a literal percent sign to
-/// s3s and Garage, an error to Go's URL parser (MinIO's), canonicalised otherwise by Ceph RGW; and
+/// s3s and Garage, an error to Go's URL parser (MinIO's), canonicalised otherwise by Ceph RGW; a
+/// path holding an escaped NUL; and
 /// a query parameter name not in canonical form (`%58-Amz-Signature`, `%3d`), which s3s and
 /// Garage decode and canonicalise while Ceph signs it as sent, or holding `%3D`, since Ceph
 /// decodes `name=value` whole before it splits it (`acl%3D` is its `?acl`). No client sends
@@ -61,6 +63,15 @@ pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rej
 pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
     if has_stray_percent(req.raw_path()) {
         return Err(stray_percent());
+    }
+    // Ceph RGW fails such a path before it reads the request and answers even a HEAD with a
+    // body, which Envoy read as the next answer on the connection it shares between clients:
+    // another client's request failed with 502 (RT82). s3s-fs answers 500, Garage stores it.
+    if holds_escaped_nul(req.raw_path()) {
+        return Err(Rejection::new(
+            InvalidURI,
+            "Couldn't parse the specified URI: the path holds an encoded NUL (%00), which origins read differently.",
+        ));
     }
     for param in req.params().iter().filter(|p| !p.canonical || p.escaped) {
         // Ceph decodes a whole `name=value` before it splits it at `=`: `acl%3D` is its `acl`.

@@ -147,6 +147,18 @@ pub fn has_stray_percent(raw: &[u8]) -> bool {
     false
 }
 
+/// Whether `raw` holds an escaped NUL (`%00`).
+pub fn holds_escaped_nul(raw: &[u8]) -> bool {
+    let mut rest = raw;
+    while let Some(at) = find_byte(rest, b'%') {
+        if rest.get(at + 1..at + 3) == Some(b"00") {
+            return true;
+        }
+        rest = &rest[at + 1..];
+    }
+    false
+}
+
 /// Whether `raw` holds an escaped `=` (`%3D`, either case).
 pub fn holds_escaped_equals(raw: &[u8]) -> bool {
     raw.windows(3)
@@ -311,6 +323,30 @@ mod tests {
         ));
         assert!(matches!(canonical_path(b"/b/a%2fk"), Cow::Owned(_)));
         assert!(matches!(canonical_path(b"/b/a k"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn an_escaped_nul_is_found_wherever_it_is() {
+        for raw in [
+            &b"%00"[..],
+            b"/b/k%00",
+            b"/b%00/k",
+            b"/%25%00",
+            b"/%%00",
+            b"/a%2500%00",
+        ] {
+            assert!(holds_escaped_nul(raw), "{raw:?}");
+        }
+        for raw in [
+            &b"/b/k"[..],
+            b"/b/%2500",
+            b"/b/%0",
+            b"/b/%",
+            b"/b/%0a0",
+            b"/b/00",
+        ] {
+            assert!(!holds_escaped_nul(raw), "{raw:?}");
+        }
     }
 
     #[test]

@@ -205,6 +205,12 @@ pub fn count(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Whether the path holds an escaped NUL (`%00`), which the filter refuses (Ceph answered even a
+/// HEAD of such a path with a body).
+pub fn path_holds_an_escaped_nul(target: &str) -> bool {
+    target.split('?').next().unwrap_or_default().contains("%00")
+}
+
 /// Whether a query name holds an encoded `=`: Ceph decodes `name=value` before it splits it,
 /// so the filter refuses such a name.
 pub fn names_an_encoded_equals(target: &str) -> bool {
