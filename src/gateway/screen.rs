@@ -17,8 +17,8 @@ use crate::sigv2::string_to_sign::SUB_RESOURCES;
 use crate::sigv4::query::{as_origins_read, names, segments};
 use crate::sigv4::signing::ALGORITHM;
 use crate::sigv4::uri::{
-    decode_query_component, has_stray_percent, holds_escaped_equals, holds_escaped_nul,
-    is_canonical_query_component,
+    decode_query_component, has_stray_percent, holds_escaped_equals, is_canonical_query_component,
+    path_escape_fault, EscapeFault,
 };
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
@@ -61,17 +61,18 @@ pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rej
 /// decodes `name=value` whole before it splits it (`acl%3D` is its `?acl`). No client sends
 /// either: the SDKs encode every `%`, and every name canonically.
 pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
-    if has_stray_percent(req.raw_path()) {
-        return Err(stray_percent());
-    }
-    // Ceph RGW fails such a path before it reads the request and answers even a HEAD with a
-    // body, which Envoy read as the next answer on the connection it shares between clients:
-    // another client's request failed with 502 (RT82). s3s-fs answers 500, Garage stores it.
-    if holds_escaped_nul(req.raw_path()) {
-        return Err(Rejection::new(
-            InvalidURI,
-            "Couldn't parse the specified URI: the path holds an encoded NUL (%00), which origins read differently.",
-        ));
+    match path_escape_fault(req.raw_path()) {
+        None => {}
+        Some(EscapeFault::StrayPercent) => return Err(stray_percent()),
+        // Ceph RGW fails such a path before it reads the request and answers even a HEAD with
+        // a body, which Envoy read as the next answer on the connection it shares between
+        // clients: another client's request failed with 502 (RT82). s3s-fs answers 500.
+        Some(EscapeFault::Nul) => {
+            return Err(Rejection::new(
+                InvalidURI,
+                "Couldn't parse the specified URI: the path holds an encoded NUL (%00), which origins read differently.",
+            ))
+        }
     }
     for param in req.params().iter().filter(|p| !p.canonical || p.escaped) {
         // Ceph decodes a whole `name=value` before it splits it at `=`: `acl%3D` is its `acl`.

@@ -147,16 +147,26 @@ pub fn has_stray_percent(raw: &[u8]) -> bool {
     false
 }
 
-/// Whether `raw` holds an escaped NUL (`%00`).
-pub fn holds_escaped_nul(raw: &[u8]) -> bool {
+/// An escape of a raw path that origins read differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EscapeFault {
+    /// A `%` that begins no escape (`has_stray_percent`).
+    StrayPercent,
+    /// `%00`: Ceph RGW fails the path before it reads the request.
+    Nul,
+}
+
+/// The first escape fault of a raw path, in one pass over its `%`s.
+pub fn path_escape_fault(raw: &[u8]) -> Option<EscapeFault> {
     let mut rest = raw;
     while let Some(at) = find_byte(rest, b'%') {
-        if rest.get(at + 1..at + 3) == Some(b"00") {
-            return true;
+        match decode_at(rest, at, false) {
+            (_, 1) => return Some(EscapeFault::StrayPercent),
+            (0, _) => return Some(EscapeFault::Nul),
+            _ => rest = &rest[at + 3..],
         }
-        rest = &rest[at + 1..];
     }
-    false
+    None
 }
 
 /// Whether `raw` holds an escaped `=` (`%3D`, either case).
@@ -326,26 +336,29 @@ mod tests {
     }
 
     #[test]
-    fn an_escaped_nul_is_found_wherever_it_is() {
-        for raw in [
-            &b"%00"[..],
-            b"/b/k%00",
-            b"/b%00/k",
-            b"/%25%00",
-            b"/%%00",
-            b"/a%2500%00",
-        ] {
-            assert!(holds_escaped_nul(raw), "{raw:?}");
-        }
-        for raw in [
-            &b"/b/k"[..],
-            b"/b/%2500",
-            b"/b/%0",
-            b"/b/%",
-            b"/b/%0a0",
-            b"/b/00",
-        ] {
-            assert!(!holds_escaped_nul(raw), "{raw:?}");
+    fn a_path_s_first_escape_fault_is_found() {
+        use EscapeFault::{Nul, StrayPercent};
+        let cases: [(&[u8], Option<EscapeFault>); 12] = [
+            (b"%00", Some(Nul)),
+            (b"/b/k%00", Some(Nul)),
+            (b"/b%00/k", Some(Nul)),
+            (b"/%25%00", Some(Nul)),
+            (b"/a%2500%00", Some(Nul)),
+            (b"/%00%zz", Some(Nul)),
+            (b"/%%00", Some(StrayPercent)),
+            (b"/b/%0", Some(StrayPercent)),
+            (b"/b/k", None),
+            (b"/b/%2500", None),
+            (b"/b/%0a0", None),
+            (b"/b/00%20", None),
+        ];
+        for (raw, fault) in cases {
+            assert_eq!(path_escape_fault(raw), fault, "{raw:?}");
+            assert_eq!(
+                has_stray_percent(raw),
+                fault == Some(StrayPercent) || raw == b"/%00%zz",
+                "{raw:?}"
+            );
         }
     }
 
