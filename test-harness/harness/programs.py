@@ -24,10 +24,20 @@ from .clients import s3_client
 STARTUP_SECONDS = 60
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, and never one this process was given before: the kernel
+    can hand out the same free port twice in a row (the image's PORT and METRICS_PORT once came
+    out equal, and the entrypoint refused to start)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, what: str) -> None:
