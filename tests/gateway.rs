@@ -1398,6 +1398,9 @@ fn a_copy_source_read_twice_is_refused() {
         "/bucket/src?versionId=",
         "/./bucket/k",
         "/../data/bucket/k",
+        // An escaped NUL, as in a path (a review, 2026-12-05).
+        "/bucket/k%00",
+        "/bucket%00/k",
     ] {
         refused_every_way(source);
     }

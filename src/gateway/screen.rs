@@ -307,8 +307,13 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
 /// nothing Ceph decodes a second time.
 fn copy_source_names_one_object(source: &[u8], part_copy: bool) -> Result<(), Rejection> {
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
-    if has_stray_percent(source) {
-        return refused("The copy source holds a '%' that begins no escape.");
+    match path_escape_fault(source) {
+        None => {}
+        Some(EscapeFault::StrayPercent) => {
+            return refused("The copy source holds a '%' that begins no escape.")
+        }
+        // As a path holding one (`plain_uri`).
+        Some(EscapeFault::Nul) => return refused("The copy source holds an encoded NUL (%00)."),
     }
     // S3 cuts the version off the value as sent, Ceph's CopyObject at its first raw `?`.
     const VERSION: &[u8] = b"?versionId=";

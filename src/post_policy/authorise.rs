@@ -125,6 +125,15 @@ fn key_stays_where_written(form: &FormHead) -> Result<(), Rejection> {
             &String::from_utf8_lossy(&expanded),
         ));
     }
+    // As a path holding `%00` is refused (`plain_uri`): s3s-fs answers such a key 500, Garage
+    // stores it, Ceph fails it (a review, 2026-12-05).
+    if expanded.contains(&0) {
+        return Err(errors::invalid_argument(
+            "A form's key must not hold a NUL, which origins read differently.",
+            KEY,
+            &String::from_utf8_lossy(&expanded),
+        ));
+    }
     Ok(())
 }
 
@@ -152,12 +161,14 @@ mod tests {
 
     /// A key with a `.` or `..` segment or a leading `/`, as written or as `${filename}` fills
     /// it, is refused, signed or anonymous: an origin storing keys as files would resolve it
-    /// (attack runs, 2026-12-04). Dots elsewhere are a key like any other.
+    /// (attack runs, 2026-12-04); so is one holding a NUL. Dots elsewhere are a key like any
+    /// other.
     #[test]
     fn a_form_s_key_has_no_dot_segment_nor_a_leading_slash() {
         let disposition = |name: &str| format!("Content-Disposition: form-data; name=\"{name}\"");
         let form = |key: &str, filename: &str, signed: bool| {
-            let fields = v4_fields(&v4_policy(&key.replace('\\', "\\\\")), DATE, "s3");
+            let policy_key = key.replace('\\', "\\\\").replace('\0', "\\u0000");
+            let fields = v4_fields(&v4_policy(&policy_key), DATE, "s3");
             let mut parts = vec![(disposition("key"), key.to_owned())];
             if signed {
                 parts.extend(fields.iter().map(|(n, v)| (disposition(n), v.clone())));
@@ -180,6 +191,8 @@ mod tests {
                 ("uploads/${filename}", "."),
                 ("/srv/data/other/evil.txt", "a.txt"),
                 ("\\srv\\other", "a.txt"),
+                // A NUL (a review, 2026-12-05; a file name holding one is refused with its part's header).
+                ("uploads/a\u{0}b", "a.txt"),
             ] {
                 let refused =
                     authorise(&config, &form(key, filename, signed), BUCKET, NOW).expect_err(key);
