@@ -928,19 +928,25 @@ class _Recorder(StandIn):
         self.answer(self.status())
 
 
-def headers_at_origin(sent: dict) -> dict:
-    """The headers a recording origin behind the shipped configuration receives of a signed
-    GET from 127.0.0.1 that carries `sent` besides."""
+def exchange_at_origin(sent: dict):
+    """The answer, and the headers a recording origin behind the shipped configuration
+    receives, of a signed GET from 127.0.0.1 that carries `sent` besides."""
     _Recorder.received = []
     with stand_in_origin(_Recorder) as config:
         with Envoy(config) as envoy:
             request = sign_header(envoy.authority, "GET", "/bucket/key")
             for name, value in sent.items():
                 request = request.with_header(name, value)
-            assert send(envoy.authority, request).status == 200
+            answer = send(envoy.authority, request)
+    assert answer.status == 200
     # Envoy's health checks of the origin come in too.
     [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
-    return headers
+    return answer, headers
+
+
+def headers_at_origin(sent: dict) -> dict:
+    """The headers the origin receives of `exchange_at_origin`'s GET."""
+    return exchange_at_origin(sent)[1]
 
 
 def test_the_origin_learns_the_client_address_from_envoy_not_from_the_client():
@@ -1013,13 +1019,8 @@ def test_no_header_tells_what_envoy_s_router_did():
     filter and how long the origin took (and s3cmd copied it into the metadata of `modify`),
     and the origin gets none of the router's either (x-envoy-expected-rq-timeout-ms, were a
     route given a timeout)."""
-    _Recorder.received = []
-    with stand_in_origin(_Recorder) as config:
-        with Envoy(config) as envoy:
-            r = send(envoy.authority, sign_header(envoy.authority, "GET", "/bucket/key"))
-    assert r.status == 200
+    r, headers = exchange_at_origin({})
     assert not [name for name in r.headers if name.lower().startswith("x-envoy-")], r.headers
-    [headers] = [h for path, h in _Recorder.received if path.startswith("/bucket/key")]
     # The connection manager's own, the client's address it saw, is not the router's.
     assert {name.lower() for name in headers if name.lower().startswith("x-envoy-")} <= {"x-envoy-external-address"}, headers
 

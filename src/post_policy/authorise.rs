@@ -105,7 +105,7 @@ pub fn authorise(
 /// (s3s-fs wrote `uploads/../../other-bucket/x` into another bucket, and a key naming a path
 /// from its root anywhere under it: attack runs, 2026-12-04). A presigned URL's or a signed
 /// request's key is its signer's choice (and one beginning with `/` is refused there too); a
-/// form's is its poster's.
+/// form's is its poster's. Nor may it hold a NUL, as a request's path may not hold `%00`.
 fn key_stays_where_written(form: &FormHead) -> Result<(), Rejection> {
     let Some(key) = form.value(KEY) else {
         return Ok(());

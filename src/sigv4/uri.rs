@@ -135,16 +135,29 @@ pub fn is_canonical_query_component(raw: &[u8]) -> bool {
     canonical_run(raw, &QUERY_UNRESERVED) == raw.len()
 }
 
+/// What each `%` of `raw` stands for, in order: the byte it escapes, or `None` for one that
+/// begins no escape (`decode_at` reads it as a literal percent sign), which ends the walk.
+fn percent_escapes(raw: &[u8]) -> impl Iterator<Item = Option<u8>> + '_ {
+    let mut rest = Some(raw);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let at = find_byte(r, b'%')?;
+        match decode_at(r, at, false) {
+            (byte, 3) => {
+                rest = Some(&r[at + 3..]);
+                Some(Some(byte))
+            }
+            _ => {
+                rest = None;
+                Some(None)
+            }
+        }
+    })
+}
+
 /// Whether a `%` in `raw` begins no escape (`decode_at` reads it as a literal percent sign).
 pub fn has_stray_percent(raw: &[u8]) -> bool {
-    let mut rest = raw;
-    while let Some(at) = find_byte(rest, b'%') {
-        if decode_at(rest, at, false).1 == 1 {
-            return true;
-        }
-        rest = &rest[at + 3..];
-    }
-    false
+    percent_escapes(raw).any(|byte| byte.is_none())
 }
 
 /// An escape of a raw path that origins read differently.
@@ -158,15 +171,11 @@ pub enum EscapeFault {
 
 /// The first escape fault of a raw path, in one pass over its `%`s.
 pub fn path_escape_fault(raw: &[u8]) -> Option<EscapeFault> {
-    let mut rest = raw;
-    while let Some(at) = find_byte(rest, b'%') {
-        match decode_at(rest, at, false) {
-            (_, 1) => return Some(EscapeFault::StrayPercent),
-            (0, _) => return Some(EscapeFault::Nul),
-            _ => rest = &rest[at + 3..],
-        }
-    }
-    None
+    percent_escapes(raw).find_map(|byte| match byte {
+        None => Some(EscapeFault::StrayPercent),
+        Some(0) => Some(EscapeFault::Nul),
+        Some(_) => None,
+    })
 }
 
 /// Whether `raw` holds an escaped `=` (`%3D`, either case).
