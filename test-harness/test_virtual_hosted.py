@@ -1,8 +1,9 @@
 """Virtual-hosted-style clients (`bucket.s3.mydomain.test/key`) through the proxy. No resolver
 knows the name: the clients use Envoy as their HTTP proxy, which is how the host reaches it
 unchanged. The origin gets the same bucket and key in the style it is configured for
-(`origin_addressing`): path-style at s3s-fs by address, virtual-hosted at s3s-fs by name."""
+(`origin_addressing`): path-style at an origin by address, virtual-hosted at one by name."""
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from harness import Envoy, Garage, S3sFs, filter_config_json, render
+from harness import Envoy, Garage, filter_config_json, origin_kinds, render, start_origin
 from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header, target_of
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 
@@ -173,27 +174,31 @@ def test_aws_cli_virtual_hosted(proxy, origin_s3, bucket, tmp_path):
     assert "cli.txt" in aws("s3", "ls", f"s3://{bucket}/")
 
 
-@pytest.fixture(scope="module")
-def named_origin():
-    """s3s-fs reached by name, taking virtual-hosted requests for `localhost`."""
-    with S3sFs(domains=("localhost",)) as o:
+@pytest.fixture(scope="module", params=origin_kinds())
+def named_origin(request):
+    """Each origin kind reached by name, taking virtual-hosted requests for `localhost`
+    (s3s-fs's `--domain`, Garage's `root_domain`, Ceph's `rgw dns name`, `MINIO_DOMAIN`)."""
+    with start_origin(request.param, domain="localhost") as o:
         yield o
 
 
+@pytest.mark.parametrize("addressing", ["virtual", "preserve"])
 @pytest.mark.parametrize("client_style", ["virtual", "path"])
-def test_virtual_hosted_origin(named_origin, client_style):
+def test_virtual_hosted_origin(named_origin, addressing, client_style):
     """`origin_addressing: virtual`: whatever the client's style, the origin gets
-    `bucket.localhost:port/key`."""
+    `bucket.localhost:port/key`; `preserve`: the client's style. The origin checks the
+    signature over that host, and the access log shows the path it got."""
     origin_authority = f"localhost:{named_origin.port}"
     config = render(
         origin_host="127.0.0.1",
         origin_port=named_origin.port,
-        filter_config=filter_config_json(origin_authority, origin_addressing="virtual"),
+        filter_config=filter_config_json(named_origin, origin_authority=origin_authority, origin_addressing=addressing),
     )
-    origin_s3 = s3_client(f"http://{origin_authority}", named_origin.access_key, named_origin.secret_key)
+    origin_s3 = s3_client(f"http://{origin_authority}", named_origin.access_key, named_origin.secret_key,
+                          region=named_origin.region)
     bucket = f"vo-{uuid.uuid4().hex[:10]}"
     origin_s3.create_bucket(Bucket=bucket)
-    with Envoy(config, log_level="debug") as proxy:
+    with Envoy(config) as proxy:
         client = virtual_client(proxy) if client_style == "virtual" else s3_client(proxy.endpoint)
         exercise(client, origin_s3, bucket)
         url = presign(proxy.authority, "GET", f"/{bucket}/multi")
@@ -203,6 +208,14 @@ def test_virtual_hosted_origin(named_origin, client_style):
         client.put_object(Bucket=bucket, Key="minio/admin/v3/info", Body=b"an object")
         assert client.get_object(Bucket=bucket, Key="minio/admin/v3/info")["Body"].read() == b"an object"
         assert origin_s3.get_object(Bucket=bucket, Key="minio/admin/v3/info")["Body"].read() == b"an object"
+    paths = {line["path"] for line in access_log(proxy) if line["method"] == "PUT"}
+    in_host = addressing == "virtual" or client_style == "virtual"
+    assert paths == {"/dir/a%20b.txt" if in_host else f"/{bucket}/dir/a%20b.txt", f"/{bucket}/minio/admin/v3/info",
+                     "/multi" if in_host else f"/{bucket}/multi"}, paths
+
+
+def access_log(envoy) -> list[dict]:
+    return [json.loads(line) for line in envoy.log_text().splitlines() if line.startswith("{")]
 
 
 def test_a_virtual_hosted_client_reaches_the_object_at_an_origin_that_reads_paths_only():

@@ -224,10 +224,10 @@ class S3sFs(Origin):
         "a `+` in a key reads as a space",
     }
 
-    def _start(self, domains: tuple[str, ...] = ()):
-        """`domains`: the names under which it takes virtual-hosted requests (on its port). With
-        any, s3s-fs reads every other host as a bucket name: address it by one of them."""
-        self.domains = domains
+    def _start(self, domain: str | None = None):
+        """`domain`: the name under which it takes virtual-hosted requests (on its port). With
+        one, s3s-fs reads every other host as a bucket name: address it by that name."""
+        self.domain = domain
         self.port = free_port()
         (self.dir / "data").mkdir()
         self._spawn(
@@ -239,7 +239,7 @@ class S3sFs(Origin):
                 "--secret-key", self.secret_key,
                 str(self.dir / "data"),
                 # s3s matches the Host header port included.
-                *(arg for domain in self.domains for arg in ("--domain", f"{domain}:{self.port}")),
+                *(("--domain", f"{domain}:{self.port}") if domain else ()),
             ],
             # Which signature version it checked, for the tests that must know.
             env={"RUST_LOG": "s3s::ops::signature=debug"},
@@ -250,7 +250,8 @@ class S3sFs(Origin):
 class MinIO(Origin):
     name = "minio"
 
-    def _start(self):
+    def _start(self, domain: str | None = None):
+        """`domain`: the name under which it takes virtual-hosted requests (`MINIO_DOMAIN`)."""
         self.port = free_port()
         self._spawn(
             [
@@ -258,7 +259,8 @@ class MinIO(Origin):
                 "--address", f"127.0.0.1:{self.port}",
                 "--console-address", f"127.0.0.1:{free_port()}",
             ],
-            env={"MINIO_ROOT_USER": self.access_key, "MINIO_ROOT_PASSWORD": self.secret_key},
+            env={"MINIO_ROOT_USER": self.access_key, "MINIO_ROOT_PASSWORD": self.secret_key,
+                 **({"MINIO_DOMAIN": domain} if domain else {})},
         )
         wait_for_port(self.port, self.process, self.log, "minio")
         # Listening comes before being ready to serve.
@@ -275,7 +277,8 @@ class MinIO(Origin):
 class Garage(Origin):
     """A single-node Garage cluster (https://garagehq.deuxfleurs.fr). Garage checks SigV4
     headers, presigned URLs and chunk signatures itself, refuses SigV2 and any region but its
-    own (`s3_region`), and serves path-style requests (no `root_domain`). Its origin key pair is
+    own (`s3_region`), and serves path-style requests (virtual-hosted ones too under a `domain`,
+    its `root_domain`). Its origin key pair is
     fixed, in the format of the keys Garage makes (`garage key create`): `GK` and 24 hex digits,
     a 64-hex-digit secret. (`garage key import` in 2.5.0 takes any id of 8 or more characters
     and any secret of 16 or more: the s3s-fs pair's secret is too short.)"""
@@ -302,9 +305,10 @@ class Garage(Origin):
     # workers have stopped long before.
     stop_seconds = 2
 
-    def _start(self):
+    def _start(self, domain: str | None = None):
         self.port = free_port()
         rpc = f"127.0.0.1:{free_port()}"
+        root_domain = f'root_domain = ".{domain}"\n' if domain else ""
         self.config_path = self.dir / "garage.toml"
         self.config_path.write_text(
             f"""metadata_dir = "{self.dir / 'meta'}"
@@ -319,7 +323,7 @@ rpc_secret = "{os.urandom(32).hex()}"
 [s3_api]
 api_bind_addr = "127.0.0.1:{self.port}"
 s3_region = "{self.region}"
-"""
+{root_domain}"""
         )
         self._spawn([paths.garage_binary(), "-c", str(self.config_path), "server"],
                     env={"RUST_LOG": "garage=info", "NO_COLOR": "1"})
@@ -363,7 +367,8 @@ class CephRgw(Origin):
     """Ceph's RADOS Gateway (Debian's `radosgw`, Ceph 16.2 Pacific) on a cluster of one monitor
     and one OSD keeping objects in memory (`memstore`), with cephx between them: the RGW
     checks SigV2 and SigV4 headers, presigned URLs and chunk signatures itself, and serves
-    path-style requests (no `rgw dns name`). The origin's user is made with the origin key pair.
+    path-style requests (virtual-hosted ones too under a `domain`, its `rgw dns name`). The
+    origin's user is made with the origin key pair.
     Ready in about 10 s; no manager daemon (nothing here needs one)."""
 
     name = "ceph"
@@ -386,9 +391,10 @@ class CephRgw(Origin):
     DAEMONS = ("ceph-mon", "ceph-osd", "radosgw")
     CLI_SECONDS = 30
 
-    def _start(self):
+    def _start(self, domain: str | None = None):
         self.port = free_port()
         self.cluster: list[subprocess.Popen] = []
+        dns_name = f"rgw dns name = {domain}\n" if domain else ""
         d = self.dir
         mon = f"[v2:127.0.0.1:{free_port()}]"
         fsid = str(uuid.uuid4())
@@ -421,7 +427,7 @@ rgw frontends = beast endpoint=127.0.0.1:{self.port}
 rgw data = {d}/rgw
 # SSE-C over plain HTTP, as the other origins here take it.
 rgw crypt require ssl = false
-""")
+{dns_name}""")
         keyring = str(d / "keyring")
         for name, caps in (("mon.", ["mon", "allow *"]),
                            ("client.admin", ["mon", "allow *", "osd", "allow *", "mgr", "allow *"]),
@@ -516,8 +522,10 @@ def origin_kinds() -> list[str]:
     return [k for k in kinds if k in only] if only else kinds
 
 
-def start_origin(kind: str) -> Origin:
-    return ORIGINS[kind]()
+def start_origin(kind: str, domain: str | None = None) -> Origin:
+    """An origin of that kind; under a `domain`, it also takes virtual-hosted requests for
+    `bucket.domain:port`."""
+    return ORIGINS[kind](domain=domain)
 
 
 class Envoy(Program):
