@@ -185,7 +185,17 @@ pub struct InvalidBucketName(pub String);
 impl<'r> Target<'r> {
     /// Whether the request is for an object (a bucket and a key), not a bucket or the service.
     pub fn is_object(&self) -> bool {
-        self.bucket.is_some() && !matches!(self.key_path, b"" | b"/")
+        self.bucket.is_some() && !self.has_no_key()
+    }
+
+    /// Whether the request is for a bucket itself (`/bucket`, `/bucket/`, or `/` under a
+    /// virtual-hosted bucket).
+    pub fn is_bucket(&self) -> bool {
+        self.bucket.is_some() && self.has_no_key()
+    }
+
+    fn has_no_key(&self) -> bool {
+        matches!(self.key_path, b"" | b"/")
     }
 
     /// The target of a request in `style` with `raw_path` (before the query).

@@ -354,8 +354,7 @@ fn is_document(req: &Request<'_>, target: &Target<'_>) -> bool {
     match req.method {
         b"POST" => true,
         b"PUT" => {
-            target.bucket.is_none()
-                || matches!(target.key_path, b"" | b"/")
+            !target.is_object()
                 // MinIO untars such a PUT into objects as it reads it, keys and all, before
                 // its digests are checked at the end (`PutObjectExtractHandler`).
                 || req.values(SNOWBALL).next().is_some()

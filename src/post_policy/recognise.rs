@@ -35,7 +35,7 @@ pub fn recognise(req: &Request<'_>, target: &Target<'_>) -> Result<Option<Bounda
         Ok(None) => return Ok(None),
         Err(_) => return Err(errors::malformed("the Content-Type header is repeated")),
     };
-    let to_bucket = target.bucket.is_some() && matches!(target.key_path, b"" | b"/");
+    let to_bucket = target.is_bucket();
     match media_type(content_type) {
         MediaType::Other => Ok(None),
         MediaType::FormData(boundary) if to_bucket && !req.has_query() => {
