@@ -27,7 +27,7 @@ from harness.chunked import SIGNED, SIGNED_TRAILER, chunked_put
 from harness.clients import RawRequest, Response as http_response, content_md5, presign, s3_client, send, sign_header
 from harness.faults import FaultyOrigin
 from harness.paths import envoy_binary
-from harness.programs import EnvoyExited, free_port
+from harness.programs import EnvoyExited, free_port, validate_envoy as validate
 from test_rejections import error_code
 
 # Envoy's own record of wasm VMs failing: a trap reloads the VM (FAIL_RELOAD).
@@ -320,14 +320,6 @@ def bad_config(origin, listen_port: int = 0) -> dict:
 def good_config(origin, listen_port: int = 0) -> dict:
     return render(origin_host="127.0.0.1", origin_port=origin.port, listen_port=listen_port,
                   filter_config=filter_config_json(origin))
-
-
-def validate(config: dict) -> subprocess.CompletedProcess:
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
-        yaml.safe_dump(config, f)
-        f.flush()
-        return subprocess.run([envoy_binary(), "--mode", "validate", "-c", f.name], capture_output=True,
-                              text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def test_validate_mode_runs_the_filters_configuration(origin):

@@ -665,6 +665,16 @@ class Envoy(Program):
         return self.counter("cluster.s3_origin.upstream_rq_total")
 
 
+def validate_envoy(config: dict) -> subprocess.CompletedProcess:
+    """`envoy --mode validate` of a configuration: it parses every field and runs the filter's
+    configure step (its VM loaded), opening no port."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        yaml.safe_dump(config, f)
+        f.flush()
+        return subprocess.run([paths.envoy_binary(), "--mode", "validate", "-c", f.name], capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
 class EnvoyExited(RuntimeError):
     def __init__(self, code: int, log: str):
         super().__init__(f"Envoy exited with {code}:\n{log[-4000:]}")
