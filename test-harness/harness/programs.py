@@ -160,7 +160,8 @@ class Program:
 # a Content-Length refused, a multipart completion answered without its ETag, a wrong
 # unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
 # another region accepted, a listing with `encoding-type=url` answered with keys not encoded,
-# a part's trailer checksum not given back, an XML answer without a Content-Type.
+# a part's trailer checksum not given back, an XML answer without a Content-Type, no listing of
+# a bucket's multipart uploads.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER = "unsigned trailer"
 EMPTY_SIGNED_CHUNKS = "empty signed chunks"
@@ -172,6 +173,7 @@ FOREIGN_REGION = "foreign region"
 URL_ENCODED_LISTING = "url-encoded listing"
 PART_CHECKSUM_ANSWER = "part checksum answer"
 UNTYPED_XML_ANSWER = "untyped XML answer"
+LISTED_UPLOADS = "listed uploads"
 
 
 class Origin(Program):
@@ -222,6 +224,8 @@ class S3sFs(Origin):
         URL_ENCODED_LISTING: "s3s-fs 0.14.1 answers a listing with encoding-type=url with its keys "
         "as stored, not URL-encoded (yet says <EncodingType>url</EncodingType>): clients decode them, "
         "a `+` in a key reads as a space",
+        LISTED_UPLOADS: "s3s-fs 0.14.1 does not implement ListMultipartUploads (501 NotImplemented), "
+        "which minio-js asks before each multipart upload, to resume one of the key's; sent directly too",
     }
 
     def _start(self, domain: str | None = None):

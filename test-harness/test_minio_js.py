@@ -1,0 +1,64 @@
+"""MinIO's JavaScript client (npm `minio`, test-harness/js-client/minio.mjs, one Node process
+per scenario) through the proxy, with its own SigV4 signer: objects path-style (the bucket's
+region asked first, GET ?location) and virtual-hosted, a ranged get, a server-side copy,
+a multipart upload (the bucket's incomplete uploads listed first), a multi-object delete, presigned GET and PUT URLs and a POST policy
+form sent with Node's fetch, and a wrong secret refused."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.paths import js_client_script
+from harness.programs import LISTED_UPLOADS
+from test_post_policy import stored
+
+pytestmark = pytest.mark.every_origin
+
+MIB = 1024 * 1024
+
+
+def minio_js(scenario: str, endpoint: str, bucket: str) -> dict:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
+           "NODE_NO_WARNINGS": "1"}
+    done = subprocess.run(["node", js_client_script("minio.mjs"), scenario, endpoint, bucket], env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("style", ["path", "virtual"])
+def test_objects(proxy, origin_s3, bucket, style):
+    if style == "path":
+        seen = minio_js("objects", proxy.endpoint, bucket)
+    else:  # bucket.s3.mydomain.test:port, which the script's agent connects to 127.0.0.1
+        seen = minio_js("objects-virtual", f"http://{PUBLIC_TEST_DOMAIN}:{proxy.port}", bucket)
+    key = "dir/a b&c=d.txt"
+    assert seen == {"body": "from minio-js", "range": "minio", "contentType": "text/x-minio", "metadata": "1",
+                    "keys": [key]}
+    assert stored(origin_s3, bucket, key) == (b"from minio-js", "text/x-minio", {"m": "1"})
+    assert stored(origin_s3, bucket, "copy.txt")[0] == b"from minio-js"
+    assert stored(origin_s3, bucket, "gone-1.txt") is None and stored(origin_s3, bucket, "gone-2.txt") is None
+
+
+def test_multipart(proxy, origin_s3, bucket, origin_deviation):
+    origin_deviation(LISTED_UPLOADS)
+    assert minio_js("multipart", proxy.endpoint, bucket) == {"size": 6 * MIB}
+    assert stored(origin_s3, bucket, "multipart.bin")[0] == b"m" * (6 * MIB)
+
+
+def test_presigned_urls_and_a_post_policy_form(proxy, origin_s3, bucket):
+    seen = minio_js("presigned", proxy.endpoint, bucket)
+    assert seen == {"putStatus": 200, "getStatus": 200, "getType": "text/x-presigned",
+                    "getBody": "presigned by minio-js", "postStatus": 204}
+    assert stored(origin_s3, bucket, "presigned.txt")[0] == b"presigned by minio-js"
+    assert stored(origin_s3, bucket, "form.txt")[:2] == (b"posted by minio-js", "text/x-form")
+
+
+def test_a_wrong_secret_is_refused(proxy, origin_s3, bucket):
+    origin_requests = proxy.origin_requests()
+    assert minio_js("wrong-secret", proxy.endpoint, bucket) == {"code": "SignatureDoesNotMatch"}
+    assert proxy.origin_requests() == origin_requests
+    assert stored(origin_s3, bucket, "never.txt") is None
