@@ -1,0 +1,74 @@
+"""The AWS SDK for JavaScript v2 (npm `aws-sdk`, test-harness/js-client/sdk_v2.mjs, one Node
+process per scenario) through the proxy: its own SigV4 signer (and its SigV2 one), objects
+path-style and virtual-hosted, a ranged get, a server-side copy, a multi-object delete, a
+ManagedUpload in parts, presigned URLs and a createPresignedPost form sent with Node's fetch,
+and a wrong secret refused."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.paths import js_client_script
+from test_post_policy import stored
+
+pytestmark = pytest.mark.every_origin
+
+MIB = 1024 * 1024
+
+
+def sdk_v2(scenario: str, endpoint: str, bucket: str, signer: str = "v4") -> dict:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+           "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1", "NODE_NO_WARNINGS": "1"}
+    done = subprocess.run(["node", js_client_script("sdk_v2.mjs"), scenario, endpoint, bucket, signer], env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("style", ["path", "virtual"])
+def test_objects(proxy, origin_s3, bucket, style):
+    if style == "path":
+        seen = sdk_v2("objects", proxy.endpoint, bucket)
+        assert seen.pop("hosts") == ["localhost"]
+    else:  # bucket.s3.mydomain.test:port, which the script's agent connects to 127.0.0.1
+        seen = sdk_v2("objects-virtual", f"http://{PUBLIC_TEST_DOMAIN}:{proxy.port}", bucket)
+        assert seen.pop("hosts") == [f"{bucket}.{PUBLIC_TEST_DOMAIN}"]
+    key = "dir/a b+c=d.txt"
+    assert seen == {"body": "from the JS SDK v2", "range": "the", "contentType": "text/x-js2", "metadata": {"m": "1"},
+                    "keys": [key], "deleted": ["gone-1.txt", "gone-2.txt"]}
+    assert stored(origin_s3, bucket, key) == (b"from the JS SDK v2", "text/x-js2", {"m": "1"})
+    assert stored(origin_s3, bucket, "copy.txt")[0] == b"from the JS SDK v2"
+    assert stored(origin_s3, bucket, "gone-1.txt") is None and stored(origin_s3, bucket, "gone-2.txt") is None
+
+
+def test_objects_signed_with_sigv2(origin, make_proxy, origin_s3, bucket):
+    """The SDK's SigV2 signer (`signatureVersion: "s3"`): SigV2 at the origin where it takes it,
+    upgraded to SigV4 for Garage, which does not."""
+    proxy = make_proxy(origin_signature_version="v4" if origin.kind == "garage" else "same")
+    seen = sdk_v2("objects", proxy.endpoint, bucket, signer="s3")
+    assert seen["body"] == "from the JS SDK v2" and seen["deleted"] == ["gone-1.txt", "gone-2.txt"]
+    assert stored(origin_s3, bucket, "dir/a b+c=d.txt") == (b"from the JS SDK v2", "text/x-js2", {"m": "1"})
+
+
+def test_multipart(proxy, origin_s3, bucket):
+    assert sdk_v2("multipart", proxy.endpoint, bucket) == {"key": "multipart.bin"}
+    assert stored(origin_s3, bucket, "multipart.bin")[0] == b"u" * (6 * MIB)
+
+
+def test_presigned_urls_and_a_post_form(proxy, origin_s3, bucket):
+    seen = sdk_v2("presigned", proxy.endpoint, bucket)
+    assert seen == {"putStatus": 200, "getStatus": 200, "getType": "text/x-presigned",
+                    "getBody": "presigned by the JS SDK v2", "postStatus": 204}
+    assert stored(origin_s3, bucket, "presigned.txt")[0] == b"presigned by the JS SDK v2"
+    assert stored(origin_s3, bucket, "form.txt")[:2] == (b"posted by the JS SDK v2", "text/x-form")
+
+
+def test_a_wrong_secret_is_refused(proxy, origin_s3, bucket):
+    origin_requests = proxy.origin_requests()
+    assert sdk_v2("wrong-secret", proxy.endpoint, bucket) == {"code": "SignatureDoesNotMatch"}
+    assert proxy.origin_requests() == origin_requests
+    assert stored(origin_s3, bucket, "never.txt") is None
