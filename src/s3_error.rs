@@ -5,6 +5,8 @@ use std::fmt;
 
 /// The methods S3 serves: `MethodNotAllowed` answers any other, naming these in `Allow`.
 pub const S3_METHODS: [&str; 6] = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"];
+/// `S3_METHODS` as `Allow` lists them.
+pub const S3_METHODS_ALLOWED: &str = "GET, HEAD, PUT, POST, DELETE, OPTIONS";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum S3ErrorCode {
@@ -149,6 +151,23 @@ impl S3Error {
         }
     }
 
+    /// The `Allow` header of a `MethodNotAllowed`: the methods the resource serves, GET alone
+    /// for the service.
+    pub fn allow(&self) -> Option<&'static str> {
+        let of_service = || {
+            self.details
+                .iter()
+                .any(|(e, t)| *e == "ResourceType" && t == "SERVICE")
+        };
+        (self.code == S3ErrorCode::MethodNotAllowed).then(|| {
+            if of_service() {
+                "GET"
+            } else {
+                S3_METHODS_ALLOWED
+            }
+        })
+    }
+
     pub fn with_detail(mut self, element: &'static str, text: impl Into<String>) -> Self {
         self.details.push((element, text.into()));
         self
@@ -220,15 +239,19 @@ mod tests {
 
     #[test]
     fn a_log_line_cannot_be_split_by_a_message() {
-        let e = S3Error {
-            code: S3ErrorCode::InvalidArgument,
-            message: "service 's3\n[info] forged\r\u{85}\u{2028}\u{202e}'".into(),
-            details: Vec::new(),
-        };
+        let e = S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "service 's3\n[info] forged\r\u{85}\u{2028}\u{202e}'",
+        );
         assert_eq!(
             e.to_string(),
             "InvalidArgument: service 's3\\u{a}[info] forged\\u{d}\\u{85}\\u{2028}\\u{202e}'"
         );
+    }
+
+    #[test]
+    fn allow_lists_the_s3_methods() {
+        assert_eq!(S3_METHODS_ALLOWED, S3_METHODS.join(", "));
     }
 
     #[test]

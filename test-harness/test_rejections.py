@@ -33,11 +33,11 @@ def assert_refused(proxy, origin_s3, bucket, request: RawRequest, status: int, c
     # A shared cache in front must not keep for the URL what this request's own parts caused.
     assert r.headers["cache-control"] == "no-store"
     assert re.fullmatch(
-        rb'<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>\w+</Code><Message>[^<]+</Message>(<HeadersNotSigned>[^<]+</HeadersNotSigned>|<Method>[^<]+</Method>)?(<RequestId>[^<]+</RequestId>)?</Error>',
+        rb'<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>\w+</Code><Message>[^<]+</Message>(<HeadersNotSigned>[^<]+</HeadersNotSigned>|<Method>[^<]+</Method>(<ResourceType>[^<]+</ResourceType>)?)?(<RequestId>[^<]+</RequestId>)?</Error>',
         r.body,
     ), r.body
     assert proxy.origin_requests() == before, "the origin must not see a refused request"
-    if request.method == "PUT":
+    if request.method == "PUT" and request.target.count("/") > 1:
         key = request.target.split("?")[0].split("/", 2)[2]
         with pytest.raises(ClientError):
             origin_s3.head_object(Bucket=bucket, Key=key)
@@ -351,6 +351,25 @@ def test_methods_s3_has_not_and_cephs_own_apis_are_refused(make_proxy, origin_s3
         assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidBucketName", authority=authority)
     r = send(proxy.authority, sign_header(proxy.authority, "GET", f"/{bucket}/k"))
     assert (r.status, r.body) == (200, b"kept")
+
+
+@pytest.mark.every_origin
+def test_the_service_is_neither_put_nor_deleted(make_proxy, origin_s3, bucket):
+    """Found by a red team (RT88, 2026-12-05): Ceph RGW 16.2 given an `rgw_dns_name` other than
+    the origin's authority reads that authority as a bucket's name, and a signed `PUT /`
+    (which S3 answers 405) made the bucket, into which every path-style request then went.
+    The filter answers S3's 405 (`Allow: GET`) signed, presigned or anonymous; the origin's
+    buckets are as they were."""
+    proxy = make_proxy(anonymous="forward")
+    buckets = sorted(b["Name"] for b in origin_s3.list_buckets()["Buckets"])
+    for method in ("PUT", "DELETE"):
+        for request in (sign_header(proxy.authority, method, "/"), presign(proxy.authority, method, "/"),
+                        RawRequest(method, "/"), RawRequest(method, "/?acl")):
+            r = assert_refused(proxy, origin_s3, bucket, request, 405, "MethodNotAllowed")
+            assert f"<Method>{method}</Method><ResourceType>SERVICE</ResourceType>".encode() in r.body, r.body
+            assert r.headers["allow"] == "GET"
+    assert sorted(b["Name"] for b in origin_s3.list_buckets()["Buckets"]) == buckets
+    assert send(proxy.authority, sign_header(proxy.authority, "GET", "/")).status == 200
 
 
 def test_reserved_buckets_are_the_configurations(make_proxy, origin_s3):

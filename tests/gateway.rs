@@ -1112,6 +1112,51 @@ fn cephs_own_apis_and_methods_s3_has_not_are_not_served() {
     }
 }
 
+/// A `PUT` or `DELETE` of the service is no S3 operation (S3: 405, `Allow: GET`). Ceph RGW,
+/// given an `rgw_dns_name` other than the origin's authority, read a signed `PUT /` as the
+/// creation of a bucket named after the host, into which every path-style request then went
+/// (RT88, 2026-12-05).
+#[test]
+fn the_service_is_neither_put_nor_deleted() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    for method in ["PUT", "DELETE"] {
+        let signed = Head::new(method, "/")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256)
+            .sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+        let req = Request::from_pairs(&signed.pairs).unwrap();
+        let Decision::Reject(r) = g.decide(&req, NOW) else {
+            panic!("{method} / forwarded")
+        };
+        assert_eq!(
+            (r.error.code, r.error.allow()),
+            (MethodNotAllowed, Some("GET"))
+        );
+        let xml = r.error.xml_body(None);
+        assert!(
+            xml.contains(&format!(
+                "<Method>{method}</Method><ResourceType>SERVICE</ResourceType>"
+            )),
+            "{xml}"
+        );
+        let url = presigned_query(method, "/", "");
+        assert_eq!(url.decide(&g).unwrap_err().0, MethodNotAllowed, "{method}");
+        for anonymous in [Head::new(method, "/"), Head::new(method, "/?acl")] {
+            assert_eq!(anonymous.decide(&g).unwrap_err().0, MethodNotAllowed);
+        }
+    }
+    // Of a bucket, both are operations; the service still lists.
+    assert_eq!(
+        Head::new("PUT", "/bucket").decide(&g),
+        Ok(AuthKind::Anonymous)
+    );
+    assert_eq!(
+        Head::new("DELETE", "/bucket/").decide(&g),
+        Ok(AuthKind::Anonymous)
+    );
+    assert_eq!(Head::new("GET", "/").decide(&g), Ok(AuthKind::Anonymous));
+}
+
 /// A presigned `POST /bucket` signing only the host, its `Content-Type` left free.
 fn presigned_post(content_type: &str) -> Head {
     let query = format!(

@@ -14,7 +14,7 @@ use crate::origin_refusals::Ticket;
 use crate::redact;
 use crate::rejection::Rejection;
 use crate::request::Request;
-use crate::s3_error::{S3Error, S3ErrorCode, S3_METHODS};
+use crate::s3_error::{S3Error, S3ErrorCode};
 use access_log::{printable_key_id, AccessLog};
 use body::Body;
 use counters::Counters;
@@ -622,10 +622,8 @@ fn answer(
         headers.push(("x-amz-request-id", id));
     }
     headers.extend_from_slice(cors);
-    let allow;
-    if error.code == S3ErrorCode::MethodNotAllowed {
-        allow = S3_METHODS.join(", ");
-        headers.push(("allow", &allow));
+    if let Some(methods) = error.allow() {
+        headers.push(("allow", methods));
     }
     let body = if head { &[][..] } else { body.as_bytes() };
     if let Err(status) = host::send_local_response(error.code.status(), &headers, body) {

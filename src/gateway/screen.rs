@@ -491,7 +491,24 @@ pub(super) fn no_other_service(
             "A POST names its S3 operation in the query (?uploads, ?delete, ...), or is a browser upload: this one is neither.",
         ));
     }
+    if target.bucket.is_none() && matches!(req.method, b"PUT" | b"DELETE") {
+        return Err(service_method_not_allowed(req.method).into());
+    }
     Ok(())
+}
+
+/// A `PUT` or `DELETE` of the service, which S3 answers `405` (`Allow: GET`): no operation.
+/// An origin that takes a `Host` it does not know for a bucket's name (Ceph RGW 16.2 with an
+/// `rgw_dns_name` other than the origin's authority) read a signed `PUT /` as the creation of
+/// a bucket named after the host, into which it then put every path-style request (RT88,
+/// 2026-12-05; a misconfiguration the README warns of, but nothing a signer meant).
+fn service_method_not_allowed(method: &[u8]) -> S3Error {
+    S3Error::new(
+        MethodNotAllowed,
+        "The specified method is not allowed against this resource: the service serves GET (ListBuckets) alone.",
+    )
+    .with_detail("Method", String::from_utf8_lossy(method))
+    .with_detail("ResourceType", "SERVICE")
 }
 
 fn not_implemented(operation: &str) -> Rejection {
