@@ -186,6 +186,14 @@ fn documented_refusal(
             names.iter().any(|n| n == "action")
         }
         S3ErrorCode::InvalidRequest if message.contains("HEAD serves") => method == "HEAD",
+        // The documents S3 requires a digest on (SECURITY.md, class 5c), named in the query.
+        S3ErrorCode::InvalidRequest if message.contains("Content-MD5 or x-amz-checksum-*") => {
+            matches!(method, "PUT" | "POST")
+                && !names.is_empty()
+                && !headers
+                    .iter()
+                    .any(|(n, _)| n == "content-md5" || n.starts_with("x-amz-checksum-"))
+        }
         S3ErrorCode::InvalidRequest => method == "POST",
         S3ErrorCode::InvalidArgument if message.contains("copy source") => {
             headers.iter().any(|(n, _)| n == "x-amz-copy-source")
