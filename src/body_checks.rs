@@ -392,7 +392,7 @@ fn is_object_data_param(name: &[u8]) -> bool {
 /// ACLs, versioning, a website and the public access block, the list then holding only the
 /// first kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum DigestRequired {
+pub enum DigestRequired {
     /// Unless the body is empty: the rest of what S3's model marks `requestChecksumRequired`
     /// (every SDK sends a digest with them). S3's documentation does not require one there,
     /// and SigV2 clients set a canned ACL by its header alone (boto 2's `set_canned_acl`, an
@@ -409,7 +409,7 @@ enum DigestRequired {
 /// its document, and how. Any case: refusing a spelling S3 would route elsewhere costs a client
 /// nothing it could have sent without a digest. `test_content_md5.py` checks the two lists
 /// against botocore's model.
-fn digest_required(method: &[u8], name: &[u8]) -> Option<DigestRequired> {
+pub fn digest_required(method: &[u8], name: &[u8]) -> Option<DigestRequired> {
     // Lists a loop scans: LLVM unrolls a table of string comparisons into 8 KB of code.
     let (always, with_a_document) = match method {
         b"POST" => ("delete", "metadataConfiguration metadataTable"),

@@ -8,7 +8,7 @@
 pub mod addressing;
 pub mod auth_kind;
 pub mod aws_chunked;
-mod body_checks;
+pub mod body_checks;
 pub mod body_digest;
 pub mod body_edits;
 mod bytes;

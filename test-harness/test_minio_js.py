@@ -33,8 +33,10 @@ def minio_js(scenario: str, endpoint: str, bucket: str) -> dict:
 def test_objects(proxy, origin_s3, bucket, style):
     if style == "path":
         seen = minio_js("objects", proxy.endpoint, bucket)
+        assert seen.pop("hosts") == ["localhost"]
     else:  # bucket.s3.mydomain.test:port, which the script's agent connects to 127.0.0.1
         seen = minio_js("objects-virtual", f"http://{PUBLIC_TEST_DOMAIN}:{proxy.port}", bucket)
+        assert seen.pop("hosts") == [f"{bucket}.{PUBLIC_TEST_DOMAIN}"]
     key = "dir/a b&c=d.txt"
     assert seen == {"body": "from minio-js", "range": "minio", "contentType": "text/x-minio", "metadata": "1",
                     "keys": [key]}

@@ -457,6 +457,28 @@ def test_a_copy_object_of_a_key_holding_percent_copies_that_key(proxy, origin_s3
     assert proxy.origin_requests() == before
 
 
+def test_a_copy_source_minio_parses_as_a_url_is_refused(proxy, origin_s3, bucket):
+    """MinIO parses a copy source as a URL (RT90, 2026-12-05, read in its source): a `#` begins
+    a fragment, a bucket ending in `:` is a scheme (`evil:/b/secret` copies `b/secret`), a
+    control byte leaves the source undecoded, a version of white space is none; and it trims a
+    `versionId` parameter of white space to none, the current object's. Refused, signed and
+    presigned; escaped, the same names copy."""
+    origin_s3.put_object(Bucket=bucket, Key="a#b", Body=b"hash")
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    before = proxy.origin_requests()
+    for source in (f"/{bucket}/a#b", f"evil:/{bucket}/k", f"/{bucket}/a\tb", f"/{bucket}/k?versionId=%20"):
+        r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/dst", {"x-amz-copy-source": source}))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (source, r.body)
+    for query in ("versionId=%20", "versionId=+", "versionId=%09"):
+        r = send(proxy.authority, presign(proxy.authority, "DELETE", f"/{bucket}/k?{query}"))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (query, r.body)
+    assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+    r = send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/dst", {"x-amz-copy-source": f"/{bucket}/a%23b"}))
+    assert r.status == 200, r.body
+    assert origin_s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"hash"
+
+
 @pytest.mark.every_origin
 def test_a_part_s3_would_refuse_is_refused_before_the_origin(proxy, origin_s3, bucket):
     """RT70 (2026-12-05): Ceph read a part copy's range from 2^63 on as "from the end" and

@@ -195,6 +195,15 @@ fn holds_semicolon(req: &Request<'_>) -> bool {
     })
 }
 
+/// Whether a query value decodes to white space alone, which MinIO trims to no value (a
+/// `versionId` of `%20` or `+` deleted the current object there: RT90, 2026-12-05, read in its
+/// source), as it trims an empty one.
+fn blank(raw_value: &[u8]) -> bool {
+    String::from_utf8_lossy(&decode_query_component(raw_value))
+        .trim()
+        .is_empty()
+}
+
 /// How often a query names an upload and a part (`plain_upload_part_and_version`).
 #[derive(Default)]
 struct PartParams {
@@ -212,11 +221,11 @@ impl PartParams {
                     "x-amz-copy-source and its companions are headers: send them as headers, not query parameters, which origins read differently.",
                 ))
             }
-            b"uploadId" if raw_value.is_empty() => Err(Rejection::new(
+            b"uploadId" if blank(raw_value) => Err(Rejection::new(
                 InvalidArgument,
                 "The uploadId cannot be the empty string.",
             )),
-            b"versionId" if raw_value.is_empty() => Err(Rejection::new(
+            b"versionId" if blank(raw_value) => Err(Rejection::new(
                 InvalidArgument,
                 "Version id cannot be the empty string.",
             )),
@@ -262,7 +271,8 @@ impl PartParams {
 /// once, holds no `%` that begins no escape and no raw `?` but that of one version, and names
 /// a bucket and a key, which decoded hold no `?versionId=` (nor, in a part copy, a `%` or a
 /// `+` after a `?`), the key no leading `/` and the bucket is no `.` or `..` (an anonymous request did the abort
-/// under `anonymous: forward`; four red teams against Ceph, 2026-12-04).
+/// under `anonymous: forward`; four red teams against Ceph, 2026-12-04). MinIO parses it as a
+/// URL: no raw `#`, control byte or bucket ending in `:` either, and no version of white space.
 pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     let mut sources = req.values("x-amz-copy-source");
@@ -322,18 +332,28 @@ fn copy_source_names_one_object(source: &[u8], part_copy: bool) -> Result<(), Re
     // an empty one as the current version, which Garage does not find.
     let plain_version = version.is_empty()
         || version.strip_prefix(VERSION).is_some_and(|id| {
-            !id.is_empty() && find_byte(id, b'?').is_none() && find_byte(id, b'&').is_none()
+            !blank(id) && find_byte(id, b'?').is_none() && find_byte(id, b'&').is_none()
         });
     if !plain_version {
         return refused(
             "The copy source holds a '?' other than that of one '?versionId=' with a version: encode a '?' in a key as %3F.",
         );
     }
+    let unrooted = named.strip_prefix(b"/").unwrap_or(named);
+    // MinIO reads the source as a URL (Go's `url.Parse`): it cuts a `#` off as a fragment,
+    // takes a bucket ending in `:` for a scheme (`evil:/b/k` copied `b/k`), and keeps a source
+    // holding a control byte undecoded (RT90, 2026-12-05, read in its source).
+    let bucket_as_sent = &unrooted[..find_byte(unrooted, b'/').unwrap_or(unrooted.len())];
+    if find_byte(source, b'#').is_some()
+        || source.iter().any(|&b| b < 0x20 || b == 0x7f)
+        || bucket_as_sent.ends_with(b":")
+    {
+        return refused("The copy source holds a raw '#' or control character, or a bucket ending in ':', which origins read differently: encode them (%23).");
+    }
     // Ceph strips a raw leading `/` before it decodes: `%2Fb/k` names no bucket there, which
     // sends a CopyObject down its part copy's path, decoding the key twice (`%2Fb/%25` then
     // aborted it, anonymous under `anonymous: forward`: RT69, 2026-12-05).
-    let raw = named.strip_prefix(b"/").unwrap_or(named);
-    if percent_decode(raw).next() == Some(b'/') {
+    if percent_decode(unrooted).next() == Some(b'/') {
         return refused("The copy source begins with an escaped '/', which origins read differently: /bucket/key.");
     }
     let decoded: Vec<u8> = percent_decode(named).collect();

@@ -4,7 +4,8 @@
 // with the key pair in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Each scenario does its
 // requests and prints one JSON object of what the client saw; the test checks the origin.
 // Over plain HTTP the client signs each body's SHA-256. `objects-virtual` addresses the bucket
-// in the host, its agent connecting every name to 127.0.0.1 (no resolver knows the name).
+// in the host; the client's agent connects every name to 127.0.0.1 (no resolver knows the
+// virtual-hosted ones) and records it.
 import http from "node:http";
 
 import * as Minio from "minio";
@@ -12,8 +13,12 @@ import * as Minio from "minio";
 const [scenario, endpoint, bucket] = process.argv.slice(2);
 const url = new URL(endpoint);
 
-const loopback = (host, options, callback) =>
+// Every name the client connects to, resolved to 127.0.0.1 and recorded.
+const hosts = new Set();
+const loopback = (host, options, callback) => {
+  hosts.add(host);
   options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
+};
 
 function client({ virtual = false, region } = {}) {
   return new Minio.Client({
@@ -26,7 +31,7 @@ function client({ virtual = false, region } = {}) {
     region,
     pathStyle: !virtual,
     partSize: 5 * 1024 * 1024,
-    transportAgent: virtual ? new http.Agent({ lookup: loopback }) : undefined,
+    transportAgent: new http.Agent({ lookup: loopback }),
   });
 }
 
@@ -60,6 +65,7 @@ async function objects(s3) {
     contentType: stat.metaData["content-type"],
     metadata: stat.metaData.m,
     keys: listed.map((o) => o.name ?? `prefix ${o.prefix}`),
+    hosts: [...hosts],
   };
 }
 
