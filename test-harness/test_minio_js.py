@@ -4,14 +4,10 @@ region asked first, GET ?location) and virtual-hosted, a ranged get, a server-si
 a multipart upload (the bucket's incomplete uploads listed first), a multi-object delete, presigned GET and PUT URLs and a POST policy
 form sent with Node's fetch, and a wrong secret refused."""
 
-import json
-import os
-import subprocess
-
 import pytest
 
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
-from harness.paths import js_client_script
+from harness.clients import js_client
+from harness.envoy_config import PUBLIC_TEST_DOMAIN
 from harness.programs import LISTED_UPLOADS
 from test_post_policy import stored
 
@@ -21,12 +17,7 @@ MIB = 1024 * 1024
 
 
 def minio_js(scenario: str, endpoint: str, bucket: str) -> dict:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
-           "NODE_NO_WARNINGS": "1"}
-    done = subprocess.run(["node", js_client_script("minio.mjs"), scenario, endpoint, bucket], env=env, capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
-    return json.loads(done.stdout)
+    return js_client("minio.mjs", scenario, endpoint, bucket)
 
 
 @pytest.mark.parametrize("style", ["path", "virtual"])

@@ -4,15 +4,11 @@ lib-storage, presigned URLs fetched with Node's fetch, a createPresignedPost for
 FormData. The client runs with its default checksums (a CRC32 on each upload); presigned uploads
 are made as the README advises, and the two catches it documents are asserted."""
 
-import json
-import os
-import subprocess
-
 import pytest
 from botocore.exceptions import ClientError
 
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
-from harness.paths import js_client_script
+from harness.clients import js_client
+from harness.envoy_config import PUBLIC_TEST_DOMAIN
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -22,13 +18,7 @@ MIB = 1024 * 1024
 
 
 def js(scenario: str, endpoint: str, bucket: str, arg: str = "", env: dict | None = None) -> dict:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
-           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-           "NODE_NO_WARNINGS": "1", **(env or {})}  # the SDK warns that Node 20 support ends
-    done = subprocess.run(["node", js_client_script(), scenario, endpoint, bucket, arg],
-                          env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
-    return json.loads(done.stdout)
+    return js_client("s3.mjs", scenario, endpoint, bucket, arg, env=env)
 
 
 @pytest.mark.parametrize("style", ["path", "virtual"])

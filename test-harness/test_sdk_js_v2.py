@@ -4,14 +4,10 @@ path-style and virtual-hosted, a ranged get, a server-side copy, a multi-object 
 ManagedUpload in parts, presigned URLs and a createPresignedPost form sent with Node's fetch,
 and a wrong secret refused."""
 
-import json
-import os
-import subprocess
-
 import pytest
 
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
-from harness.paths import js_client_script
+from harness.clients import js_client
+from harness.envoy_config import PUBLIC_TEST_DOMAIN
 from test_post_policy import stored
 
 pytestmark = pytest.mark.every_origin
@@ -20,13 +16,7 @@ MIB = 1024 * 1024
 
 
 def sdk_v2(scenario: str, endpoint: str, bucket: str, signer: str = "v4") -> dict:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
-           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-           "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1", "NODE_NO_WARNINGS": "1"}
-    done = subprocess.run(["node", js_client_script("sdk_v2.mjs"), scenario, endpoint, bucket, signer], env=env,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
-    return json.loads(done.stdout)
+    return js_client("sdk_v2.mjs", scenario, endpoint, bucket, signer)
 
 
 @pytest.mark.parametrize("style", ["path", "virtual"])

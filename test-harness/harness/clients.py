@@ -5,6 +5,9 @@ import base64
 import datetime
 import hashlib
 import http.client
+import json
+import os
+import subprocess
 import time
 import urllib.parse
 from contextlib import contextmanager
@@ -18,6 +21,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from .envoy_config import CLIENT_KEY, CLIENT_SECRET
+from .paths import js_client_script
 
 REGION = "us-east-1"
 
@@ -252,3 +256,16 @@ def target_of(url: str) -> str:
 def content_md5(body: bytes) -> str:
     """The Content-MD5 value of `body`: base64 of its MD5."""
     return base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+def js_client(script: str, scenario: str, endpoint: str, bucket: str, *args: str, env: dict | None = None) -> dict:
+    """Runs a scenario of a JavaScript test client (`test-harness/js-client/SCRIPT`) in a Node
+    process of its own, signing with the client key pair: what it printed, parsed."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": CLIENT_KEY, "AWS_SECRET_ACCESS_KEY": CLIENT_SECRET,
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+           # The SDKs warn that Node 20 support ends, v2 that it is in maintenance.
+           "NODE_NO_WARNINGS": "1", "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1", **(env or {})}
+    done = subprocess.run(["node", js_client_script(script), scenario, endpoint, bucket, *args],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
+    return json.loads(done.stdout)

@@ -10,15 +10,14 @@ import http from "node:http";
 
 import * as Minio from "minio";
 
+import { loopbackRecording, postForm, presignedAnswers } from "./common.mjs";
+
 const [scenario, endpoint, bucket] = process.argv.slice(2);
 const url = new URL(endpoint);
 
 // Every name the client connects to, resolved to 127.0.0.1 and recorded.
 const hosts = new Set();
-const loopback = (host, options, callback) => {
-  hosts.add(host);
-  options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
-};
+const loopback = loopbackRecording(hosts);
 
 function client({ virtual = false, region } = {}) {
   return new Minio.Client({
@@ -97,17 +96,8 @@ const scenarios = {
     policy.setContentType("text/x-form");
     policy.setContentLengthRange(1, 1024);
     const { postURL, formData } = await s3.presignedPostPolicy(policy);
-    const form = new FormData();
-    for (const [name, value] of Object.entries(formData)) form.append(name, value);
-    form.append("file", new Blob(["posted by minio-js"]), "form.txt");
-    const posted = await fetch(postURL, { method: "POST", body: form });
-    return {
-      putStatus,
-      getStatus: got.status,
-      getType: got.headers.get("content-type"),
-      getBody: await got.text(),
-      postStatus: posted.status,
-    };
+    const posted = await postForm(postURL, formData, "posted by minio-js");
+    return presignedAnswers(putStatus, got, posted);
   },
 
   // A signature made with another secret: the client's error.

@@ -21,10 +21,11 @@ import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { NodeHttp2Handler } from "@smithy/node-http-handler";
 
+import { loopbackRecording, postForm } from "./common.mjs";
+
 const [scenario, endpoint, bucket, arg] = process.argv.slice(2);
 
-const loopback = (host, options, callback) =>
-  options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
+const loopback = loopbackRecording(new Set());
 
 function client({ virtual = false, checksums = "WHEN_SUPPORTED" } = {}) {
   return new S3Client({
@@ -112,10 +113,7 @@ const scenarios = {
       Fields: { "Content-Type": "text/plain", success_action_status: "201" },
       Expires: 300,
     });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    form.append("file", new Blob(["posted by a form"], { type: "text/plain" }), "form.txt");
-    const r = await fetch(url, { method: "POST", body: form });
+    const r = await postForm(url, fields, "posted by a form", "text/plain");
     return { url, status: r.status, body: await r.text() };
   },
 };

@@ -8,10 +8,11 @@ import http from "node:http";
 
 import AWS from "aws-sdk";
 
+import { loopbackRecording, postForm, presignedAnswers } from "./common.mjs";
+
 const [scenario, endpoint, bucket, arg] = process.argv.slice(2);
 
-const loopback = (host, options, callback) =>
-  options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
+const loopback = loopbackRecording(new Set());
 
 function client({ virtual = false, secret = process.env.AWS_SECRET_ACCESS_KEY } = {}) {
   return new AWS.S3({
@@ -81,17 +82,8 @@ const scenarios = {
       Bucket: bucket, Fields: { key: "form.txt", "Content-Type": "text/x-form" }, Expires: 300,
       Conditions: [["content-length-range", 1, 1024]],
     });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
-    form.append("file", new Blob(["posted by the JS SDK v2"]), "form.txt");
-    const posted = await fetch(post.url, { method: "POST", body: form });
-    return {
-      putStatus,
-      getStatus: got.status,
-      getType: got.headers.get("content-type"),
-      getBody: await got.text(),
-      postStatus: posted.status,
-    };
+    const posted = await postForm(post.url, post.fields, "posted by the JS SDK v2");
+    return presignedAnswers(putStatus, got, posted);
   },
 
   // A signature made with another secret: the SDK's error code.
