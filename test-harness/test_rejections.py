@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from harness.clients import RawRequest, presign, s3_client, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN, filter_operations
+from harness.paths import ROOT
 
 
 def utc_now() -> datetime.datetime:
@@ -531,6 +532,35 @@ def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
         names_id = "Id" in shape.members and "Id" in shape.required_members
         siblings = [o for o in operations if o[1:4] == (method, on_object, sub_resource) and o[0] != name]
         assert id_ == ("Any" if not siblings else "Named" if names_id else "None"), name
+
+
+def test_a_version_is_taken_on_the_writes_s3_versions(proxy, origin_s3, bucket):
+    """MinIO writes the version a PutObject, CopyObject or multipart upload names, replacing one
+    that exists (RT92, 2026-12-05, read in its source); S3 takes a `versionId` on no such write.
+    The filter's list of the writes that take one (`VERSIONED_WRITES` in
+    `src/gateway/screen.rs`) is botocore's model's, and the others are refused before the
+    origin."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("s3")
+    versioned = set()
+    for name in model.operation_names:
+        operation = model.operation_model(name)
+        members = operation.input_shape.members if operation.input_shape else {}
+        if operation.http["method"] in ("PUT", "POST") and any(
+                m.serialization.get("location") == "querystring" and m.serialization.get("name") == "versionId"
+                for m in members.values()):
+            versioned.add(operation.http["requestUri"].partition("?")[2].split("&")[0])
+    text = (ROOT / "src" / "gateway" / "screen.rs").read_text()
+    listed = re.search(r"const VERSIONED_WRITES: \[&\[u8\]; \d+\] = \[(.*?)\];", text, re.S).group(1)
+    assert set(re.findall(r'b"([\w-]+)"', listed)) == versioned
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    before = proxy.origin_requests()
+    for method, query in (("PUT", "versionId=v"), ("POST", "uploads&versionId=v")):
+        r = send(proxy.authority, sign_header(proxy.authority, method, f"/{bucket}/k?{query}"))
+        assert (r.status, error_code(r)) == (400, "InvalidArgument"), (query, r.body)
+    assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
 
 
 @pytest.mark.every_origin
