@@ -2,6 +2,7 @@
 the origin never sees it (Envoy's upstream request counter does not move, and the object does
 not exist afterwards)."""
 
+import contextlib
 import datetime
 import re
 from dataclasses import replace
@@ -550,17 +551,22 @@ def test_a_version_is_taken_on_the_writes_s3_versions(proxy, origin_s3, bucket):
         if operation.http["method"] in ("PUT", "POST") and any(
                 m.serialization.get("location") == "querystring" and m.serialization.get("name") == "versionId"
                 for m in members.values()):
-            versioned.add(operation.http["requestUri"].partition("?")[2].split("&")[0])
+            versioned.add((operation.http["method"], operation.http["requestUri"].partition("?")[2].split("&")[0]))
     text = (ROOT / "src" / "gateway" / "screen.rs").read_text()
-    listed = re.search(r"const VERSIONED_WRITES: \[&\[u8\]; \d+\] = \[(.*?)\];", text, re.S).group(1)
-    assert set(re.findall(r'b"([\w-]+)"', listed)) == versioned
+    listed = re.search(r"const VERSIONED_WRITES: \[\(&\[u8\], &\[u8\]\); \d+\] = \[(.*?)\];", text, re.S).group(1)
+    assert set(re.findall(r'\(b"(\w+)", b"([\w-]+)"\)', listed)) == versioned
     origin_s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
     before = proxy.origin_requests()
-    for method, query in (("PUT", "versionId=v"), ("POST", "uploads&versionId=v")):
-        r = send(proxy.authority, sign_header(proxy.authority, method, f"/{bucket}/k?{query}"))
+    for method, query, headers in (("PUT", "versionId=v", {}), ("POST", "uploads&versionId=v", {}),
+                                   ("PUT", "tagging&versionId=v", {"x-amz-copy-source": f"/{bucket}/k"})):
+        r = send(proxy.authority, sign_header(proxy.authority, method, f"/{bucket}/k?{query}", headers))
         assert (r.status, error_code(r)) == (400, "InvalidArgument"), (query, r.body)
     assert proxy.origin_requests() == before
     assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+    # A version's ACL, as boto3 writes it, goes on to the origin, whatever it answers.
+    with contextlib.suppress(ClientError):
+        s3_client(proxy.endpoint).put_object_acl(Bucket=bucket, Key="k", VersionId="null", ACL="private")
+    assert proxy.origin_requests() == before + 1
 
 
 @pytest.mark.every_origin

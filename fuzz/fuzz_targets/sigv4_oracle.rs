@@ -191,6 +191,19 @@ fn documented_refusal(
                 || n == "expires"
                 || n.contains(';')
         }),
+        // Uploads, parts and versions as S3 takes them (README, "Requests always refused").
+        S3ErrorCode::InvalidArgument if message.contains("does not accept a version-id") => {
+            matches!(method, "PUT" | "POST") && names.iter().any(|n| n == "versionid")
+        }
+        S3ErrorCode::InvalidArgument
+            if message.contains("cannot be the empty string")
+                || message.contains("Part number must be")
+                || message.contains("may each be given once") =>
+        {
+            names
+                .iter()
+                .any(|n| matches!(n.as_str(), "uploadid" | "versionid" | "partnumber"))
+        }
         S3ErrorCode::InvalidArgument if message.contains("Action") => {
             names.iter().any(|n| n == "action")
         }

@@ -173,13 +173,13 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
     for param in req.params() {
         as_sent.read(param.name, param.value)?;
     }
-    as_sent.once(req.method)?;
+    as_sent.once(req)?;
     if holds_semicolon(req) {
         let mut split = PartParams::default();
         for (name, value) in segments(req.raw_query()) {
             split.read(as_origins_read(&name), value)?;
         }
-        split.once(req.method)?;
+        split.once(req)?;
     }
     Ok(())
 }
@@ -204,28 +204,30 @@ fn blank(raw_value: &[u8]) -> bool {
         .is_empty()
 }
 
-/// How often a query names an upload and a part, and whether it names a version and what of
-/// it (`plain_upload_part_and_version`).
+/// How often a query names an upload and a part, and whether it names a version and what
+/// write of one (`plain_upload_part_and_version`).
 #[derive(Default)]
 struct PartParams {
     upload_ids: u8,
     part_numbers: u8,
+    uploads: bool,
     version: bool,
-    versioned: bool,
 }
 
-/// The writes S3 takes a `versionId` on, by sub-resource: a version's ACL, tags, retention,
-/// legal hold and encryption, and its restore (`test_rejections.py` checks the list against
-/// botocore's model). PutObject, CopyObject and the multipart operations take none; MinIO
-/// writes the version named, replacing one that exists (RT92, 2026-12-05, read in its
-/// source), where S3 keeps a version as it was written.
-const VERSIONED_WRITES: [&[u8]; 6] = [
-    b"acl",
-    b"encryption",
-    b"legal-hold",
-    b"restore",
-    b"retention",
-    b"tagging",
+/// The writes S3 takes a `versionId` on, by method and sub-resource: a version's ACL, tags,
+/// retention, legal hold and encryption, and its restore (`test_rejections.py` checks the list
+/// against botocore's model). PutObject, CopyObject and the multipart operations take none;
+/// MinIO writes the version named, replacing one that exists (RT92, 2026-12-05, read in its
+/// source), where S3 keeps a version as it was written. MinIO's router tries a copy and the
+/// multipart operations before these (a review, RV93): a versioned write is one of none of
+/// those.
+const VERSIONED_WRITES: [(&[u8], &[u8]); 6] = [
+    (b"PUT", b"acl"),
+    (b"PUT", b"encryption"),
+    (b"PUT", b"legal-hold"),
+    (b"PUT", b"retention"),
+    (b"PUT", b"tagging"),
+    (b"POST", b"restore"),
 ];
 
 impl PartParams {
@@ -254,8 +256,8 @@ impl PartParams {
                 self.version = true;
                 Ok(())
             }
-            name if VERSIONED_WRITES.contains(&name) => {
-                self.versioned = true;
+            b"uploads" => {
+                self.uploads = true;
                 Ok(())
             }
             b"partNumber" => {
@@ -276,14 +278,28 @@ impl PartParams {
         }
     }
 
-    fn once(&self, method: &[u8]) -> Result<(), Rejection> {
+    /// Whether a `versionId` names the version of a write S3 takes one on: the method with a
+    /// `VERSIONED_WRITES` sub-resource (as origins read the names), and no copy or multipart
+    /// operation besides. Read only of a write naming a version, which few requests are.
+    fn a_versioned_write(&self, req: &Request<'_>) -> bool {
+        let named = names(req.raw_query()).any(|name| {
+            let name = as_origins_read(&name);
+            VERSIONED_WRITES
+                .iter()
+                .any(|&(method, write)| method == req.method && write == name)
+        });
+        let copies = req.values("x-amz-copy-source").next().is_some();
+        named && !copies && !self.uploads && self.upload_ids == 0 && self.part_numbers == 0
+    }
+
+    fn once(&self, req: &Request<'_>) -> Result<(), Rejection> {
         if self.upload_ids > 1 || self.part_numbers > 1 {
             return Err(Rejection::new(
                 InvalidArgument,
                 "uploadId and partNumber may each be given once.",
             ));
         }
-        if self.version && !self.versioned && matches!(method, b"PUT" | b"POST") {
+        if self.version && matches!(req.method, b"PUT" | b"POST") && !self.a_versioned_write(req) {
             return Err(Rejection::new(
                 InvalidArgument,
                 "This operation does not accept a version-id.",
