@@ -159,7 +159,8 @@ fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
 /// first, Ceph the last: RT70, 2026-12-05). No empty `uploadId` or `versionId`, which S3
 /// refuses: Ceph and Garage ran `DELETE ?uploadId=` as a DeleteObject, Ceph `PUT
 /// ?partNumber=1&uploadId=` as a PutObject, Garage `GET ?uploadId=` as a GetObject, and all
-/// three `DELETE ?versionId=` as the current object's delete (RT72). And a copy's source and
+/// three `DELETE ?versionId=` as the current object's delete (RT72); nor one of white space
+/// (`blank`), nor a `versionId` on a write S3 versions not (`VERSIONED_WRITES`). And a copy's source and
 /// range as headers only: Garage reads a presigned URL's `x-amz-*` parameters as headers,
 /// s3s-fs none and Ceph only some (`x-amz-meta-*`: RT77), so `?x-amz-copy-source-range=`
 /// reached Garage unscreened (RT71).
