@@ -244,6 +244,22 @@ pub(crate) fn unexpected_body() -> Rejection {
     Rejection::new(InvalidRequest, "Only PUT and POST requests carry a body.")
 }
 
+/// An aws-chunked body is an upload's (PutObject, UploadPart), a `PUT`'s: a `POST` sends its
+/// document whole. MinIO decodes the framing on a `PUT` alone and read a DeleteObjects'
+/// chunks as its XML, the chunk headers inside its keys (RT94, 2026-12-05, read in its
+/// source); Ceph answers such a `POST` 501. Every value of `x-amz-content-sha256`, signed or
+/// not (`declares_aws_chunked`).
+pub(crate) fn no_chunked_post(req: &Request<'_>) -> Result<(), Rejection> {
+    if req.method == b"POST" {
+        refuse_aws_chunked(
+            req,
+            InvalidRequest,
+            "An aws-chunked body (x-amz-content-sha256: STREAMING-...) is an upload's, a PUT's: a POST sends its document whole.",
+        )?;
+    }
+    Ok(())
+}
+
 /// The check the body of a `PUT` or a `POST` gets against `expected`, the digest its signature
 /// covers, if any. Other methods' bodies are not checked, nor `expected` read: origins ignore
 /// them. An unsigned aws-chunked body no digest binds gets `framing_check`'s instead.
@@ -286,6 +302,7 @@ pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
         Some(value) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {}
         _ => return Ok(Framing::Plain),
     }
+
     let announced = req
         .single("x-amz-trailer")
         .map_err(|_| Rejection::new(InvalidArgument, "x-amz-trailer is repeated"))?;

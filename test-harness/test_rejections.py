@@ -11,7 +11,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.clients import RawRequest, content_md5, presign, s3_client, send, sign_header
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN, filter_operations
 from harness.paths import ROOT
 
@@ -533,6 +533,25 @@ def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
         names_id = "Id" in shape.members and "Id" in shape.required_members
         siblings = [o for o in operations if o[1:4] == (method, on_object, sub_resource) and o[0] != name]
         assert id_ == ("Any" if not siblings else "Named" if names_id else "None"), name
+
+
+def test_a_post_sends_its_document_whole(proxy, origin_s3, bucket):
+    """MinIO decodes aws-chunked framing on a PUT alone: a DeleteObjects sent in chunks (its
+    Content-MD5 signed, the chunks split inside a key) was read as XML with the chunk headers
+    inside the key (RT94, 2026-12-05, read in MinIO's source). Refused before the origin."""
+    document = b"<Delete><Object><Key>k</Key></Object><Quiet>true</Quiet></Delete>"
+    chunked = (b"%x\r\n" % 30 + document[:30] + b"\r\n" + b"%x\r\n" % (len(document) - 30) + document[30:]
+               + b"\r\n0\r\n\r\n")
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    before = proxy.origin_requests()
+    request = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
+                          {"content-md5": content_md5(document), "content-encoding": "aws-chunked",
+                           "x-amz-decoded-content-length": str(len(document))},
+                          body=chunked, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    r = send(proxy.authority, request)
+    assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
+    assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
 
 
 def test_a_version_is_taken_on_the_writes_s3_versions(proxy, origin_s3, bucket):

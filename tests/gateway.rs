@@ -2804,6 +2804,47 @@ fn full_body_check(head: &Head, g: &Gateway) -> Result<Option<BodyCheck>, S3Erro
     forwarded(head, g, |f| f.body_check)
 }
 
+/// An aws-chunked body is a `PUT`'s: MinIO decodes the framing on a `PUT` alone, and read a
+/// DeleteObjects' chunks as its XML, the chunk headers inside its keys (RT94, 2026-12-05,
+/// read in its source).
+#[test]
+fn a_post_sends_its_document_whole() {
+    let g = gateway(serde_json::json!({"anonymous": "forward"}));
+    for mode in [
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    ] {
+        for target in [
+            "/bucket?delete",
+            "/bucket/k?uploadId=u",
+            "/bucket/k?restore",
+        ] {
+            let signed = Head::new("POST", target)
+                .with("x-amz-date", DATE)
+                .with("x-amz-content-sha256", mode)
+                .with("x-amz-decoded-content-length", "84")
+                .with("content-md5", "syhGRT+icAY18FuaYoh7/w==")
+                .sign(
+                    "CK",
+                    "cs",
+                    "content-md5;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length",
+                );
+            let (code, message) = signed.decide(&g).unwrap_err();
+            assert_eq!(code, InvalidRequest, "{mode} {target}");
+            assert!(message.contains("a PUT's"), "{message}");
+            let anonymous = Head::new("POST", target)
+                .with("x-amz-content-sha256", mode)
+                .with("x-amz-decoded-content-length", "84");
+            assert_eq!(
+                anonymous.decide(&g).unwrap_err().0,
+                InvalidRequest,
+                "{mode}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_unsigned_trailer_is_read_whether_or_not_a_digest_binds_the_body() {
     // Found by a red team (2026-12-04): with no digest signed the body went unread, and its

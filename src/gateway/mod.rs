@@ -15,8 +15,8 @@ use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
     body_check_for, carries_a_body, decoded_content_length, document_digest, framing_check,
-    framing_of, refuse_aws_chunked_v2, refuse_unsigned_streaming, signed_digest_v2,
-    signed_digest_v4, unexpected_body,
+    framing_of, no_chunked_post, refuse_aws_chunked_v2, refuse_unsigned_streaming,
+    signed_digest_v2, signed_digest_v4, unexpected_body,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -822,6 +822,7 @@ fn authenticated_checks(
     only_s3s_head(req, target)?;
     plain_upload_part_and_version(req)?;
     one_reading_of_the_copy_source(req)?;
+    no_chunked_post(req)?;
     if forward.kind.signed_in_head() {
         no_form_in_a_signed_post(req)?;
     }
