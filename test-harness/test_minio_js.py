@@ -10,6 +10,7 @@ from harness.clients import js_client
 from harness.envoy_config import PUBLIC_TEST_DOMAIN
 from harness.programs import LISTED_UPLOADS
 from test_post_policy import stored
+from test_sdk_js_v2 import assert_presigned_and_posted, assert_wrong_secret_refused
 
 pytestmark = pytest.mark.every_origin
 
@@ -43,15 +44,8 @@ def test_multipart(proxy, origin_s3, bucket, origin_deviation):
 
 
 def test_presigned_urls_and_a_post_policy_form(proxy, origin_s3, bucket):
-    seen = minio_js("presigned", proxy.endpoint, bucket)
-    assert seen == {"putStatus": 200, "getStatus": 200, "getType": "text/x-presigned",
-                    "getBody": "presigned by minio-js", "postStatus": 204}
-    assert stored(origin_s3, bucket, "presigned.txt")[0] == b"presigned by minio-js"
-    assert stored(origin_s3, bucket, "form.txt")[:2] == (b"posted by minio-js", "text/x-form")
+    assert_presigned_and_posted(minio_js("presigned", proxy.endpoint, bucket), origin_s3, bucket, "minio-js")
 
 
 def test_a_wrong_secret_is_refused(proxy, origin_s3, bucket):
-    origin_requests = proxy.origin_requests()
-    assert minio_js("wrong-secret", proxy.endpoint, bucket) == {"code": "SignatureDoesNotMatch"}
-    assert proxy.origin_requests() == origin_requests
-    assert stored(origin_s3, bucket, "never.txt") is None
+    assert_wrong_secret_refused(lambda: minio_js("wrong-secret", proxy.endpoint, bucket), proxy, origin_s3, bucket)

@@ -50,15 +50,25 @@ def test_multipart(proxy, origin_s3, bucket):
 
 
 def test_presigned_urls_and_a_post_form(proxy, origin_s3, bucket):
-    seen = sdk_v2("presigned", proxy.endpoint, bucket)
-    assert seen == {"putStatus": 200, "getStatus": 200, "getType": "text/x-presigned",
-                    "getBody": "presigned by the JS SDK v2", "postStatus": 204}
-    assert stored(origin_s3, bucket, "presigned.txt")[0] == b"presigned by the JS SDK v2"
-    assert stored(origin_s3, bucket, "form.txt")[:2] == (b"posted by the JS SDK v2", "text/x-form")
+    assert_presigned_and_posted(sdk_v2("presigned", proxy.endpoint, bucket), origin_s3, bucket, "the JS SDK v2")
 
 
 def test_a_wrong_secret_is_refused(proxy, origin_s3, bucket):
+    assert_wrong_secret_refused(lambda: sdk_v2("wrong-secret", proxy.endpoint, bucket), proxy, origin_s3, bucket)
+
+
+def assert_presigned_and_posted(seen: dict, origin_s3, bucket: str, client: str):
+    """A JavaScript client's `presigned` scenario: a presigned PUT and GET and a form post of
+    `text/x-form`, each stored as the client sent it."""
+    assert seen == {"putStatus": 200, "getStatus": 200, "getType": "text/x-presigned",
+                    "getBody": f"presigned by {client}", "postStatus": 204}
+    assert stored(origin_s3, bucket, "presigned.txt")[0] == f"presigned by {client}".encode()
+    assert stored(origin_s3, bucket, "form.txt")[:2] == (f"posted by {client}".encode(), "text/x-form")
+
+
+def assert_wrong_secret_refused(run, proxy, origin_s3, bucket: str):
+    """A JavaScript client's `wrong-secret` scenario, `run`: refused, the origin never asked."""
     origin_requests = proxy.origin_requests()
-    assert sdk_v2("wrong-secret", proxy.endpoint, bucket) == {"code": "SignatureDoesNotMatch"}
+    assert run() == {"code": "SignatureDoesNotMatch"}
     assert proxy.origin_requests() == origin_requests
     assert stored(origin_s3, bucket, "never.txt") is None
