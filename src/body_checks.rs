@@ -302,7 +302,6 @@ pub(crate) fn framing_of(req: &Request<'_>) -> Result<Framing, Rejection> {
         Some(value) if value.trim_ascii() == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" => {}
         _ => return Ok(Framing::Plain),
     }
-
     let announced = req
         .single("x-amz-trailer")
         .map_err(|_| Rejection::new(InvalidArgument, "x-amz-trailer is repeated"))?;

@@ -200,9 +200,8 @@ fn holds_semicolon(req: &Request<'_>) -> bool {
 /// `versionId` of `%20` or `+` deleted the current object there: RT90, 2026-12-05, read in its
 /// source), as it trims an empty one.
 fn blank(raw_value: &[u8]) -> bool {
-    String::from_utf8_lossy(&decode_query_component(raw_value))
-        .trim()
-        .is_empty()
+    // Bytes that are no UTF-8 are no white space either.
+    std::str::from_utf8(&decode_query_component(raw_value)).is_ok_and(|s| s.trim().is_empty())
 }
 
 /// How often a query names an upload and a part, and whether it names a version and what
