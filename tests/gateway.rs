@@ -1052,6 +1052,26 @@ fn an_upload_or_version_is_named_by_a_value() {
             "{method} {query}"
         );
     }
+    // One valid versioned write, replayed with one unsigned thing changed: a copy source
+    // added, the method, the host, the bucket style: none reaches the origin.
+    let tags = signed("PUT", "/bucket/k?tagging&versionId=v").sign("CK", "cs", SIGNED);
+    assert_eq!(tags.clone().decide(&aws), Ok(AuthKind::HeaderV4));
+    for (what, replay) in [
+        (
+            "copy source",
+            tags.clone().with("x-amz-copy-source", "/bucket/src"),
+        ),
+        ("method", tags.clone().set(":method", "POST")),
+        ("host", tags.clone().set(":authority", "other.example")),
+        (
+            "bucket style",
+            tags.clone()
+                .set(":authority", format!("bucket.{PUBLIC}"))
+                .set(":path", "/k?tagging&versionId=v"),
+        ),
+    ] {
+        assert!(replay.decide(&aws).is_err(), "{what}");
+    }
     // MinIO's router tries a copy and the multipart operations first (RV93): with one of
     // those, the version is the write's.
     let copy = signed("PUT", "/bucket/k?retention&versionId=v")
