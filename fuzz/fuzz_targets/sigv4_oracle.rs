@@ -170,6 +170,28 @@ fn documented_refusal(
             String::from_utf8_lossy(&decode_query_component(n.as_bytes())).to_ascii_lowercase()
         })
         .collect();
+    // The names too that origins splitting at `;` read, in a name or a value.
+    let split_names: Vec<String> = query
+        .iter()
+        .flat_map(|(n, v)| {
+            let text = match v {
+                Some(v) => format!("{n}={v}"),
+                None => n.clone(),
+            };
+            text.split(';')
+                .map(|segment| {
+                    let name = segment.split('=').next().unwrap_or(segment);
+                    String::from_utf8_lossy(&decode_query_component(name.as_bytes()))
+                        .to_ascii_lowercase()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let split_named = |wanted: &[&str]| {
+        split_names
+            .iter()
+            .any(|n| wanted.contains(&n.trim_start_matches('?')))
+    };
     let repeated_header = headers
         .iter()
         .enumerate()
@@ -191,18 +213,39 @@ fn documented_refusal(
                 || n == "expires"
                 || n.contains(';')
         }),
-        // Uploads, parts and versions as S3 takes them (README, "Requests always refused").
+        // Uploads, parts and versions as S3 takes them (README, "Requests always refused"): a
+        // version on a write is refused unless the write is one S3 versions, named exactly,
+        // with no copy source and no multipart parameter.
         S3ErrorCode::InvalidArgument if message.contains("does not accept a version-id") => {
-            matches!(method, "PUT" | "POST") && names.iter().any(|n| n == "versionid")
+            let named = |write: &str| {
+                query
+                    .iter()
+                    .any(|(n, _)| *decode_query_component(n.as_bytes()) == *write.as_bytes())
+            };
+            let versioned = match method {
+                "PUT" => ["acl", "encryption", "legal-hold", "retention", "tagging"]
+                    .into_iter()
+                    .any(named),
+                "POST" => named("restore"),
+                _ => false,
+            };
+            let multipart = split_named(&["uploads", "uploadid", "partnumber"]);
+            let copies = headers.iter().any(|(n, _)| n == "x-amz-copy-source");
+            matches!(method, "PUT" | "POST")
+                && split_named(&["versionid"])
+                && (!versioned || multipart || copies)
         }
-        S3ErrorCode::InvalidArgument
-            if message.contains("cannot be the empty string")
-                || message.contains("Part number must be")
-                || message.contains("may each be given once") =>
-        {
-            names
-                .iter()
-                .any(|n| matches!(n.as_str(), "uploadid" | "versionid" | "partnumber"))
+        S3ErrorCode::InvalidArgument if message.contains("Version id cannot be the empty") => {
+            split_named(&["versionid"])
+        }
+        S3ErrorCode::InvalidArgument if message.contains("uploadId cannot be the empty") => {
+            split_named(&["uploadid"])
+        }
+        S3ErrorCode::InvalidArgument if message.contains("Part number must be") => {
+            split_named(&["partnumber"])
+        }
+        S3ErrorCode::InvalidArgument if message.contains("may each be given once") => {
+            split_named(&["uploadid", "partnumber"])
         }
         S3ErrorCode::InvalidArgument if message.contains("Action") => {
             names.iter().any(|n| n == "action")

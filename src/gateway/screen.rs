@@ -174,13 +174,17 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
     for param in req.params() {
         as_sent.read(param.name, param.value)?;
     }
-    as_sent.once(req)?;
+    as_sent.once(req, |write| {
+        req.params().iter().any(|param| param.name == write)
+    })?;
     if holds_semicolon(req) {
         let mut split = PartParams::default();
         for (name, value) in segments(req.raw_query()) {
             split.read(as_origins_read(&name), value)?;
         }
-        split.once(req)?;
+        split.once(req, |write| {
+            segments(req.raw_query()).any(|(name, _)| as_origins_read(&name) == write)
+        })?;
     }
     Ok(())
 }
@@ -204,13 +208,12 @@ fn blank(raw_value: &[u8]) -> bool {
     std::str::from_utf8(&decode_query_component(raw_value)).is_ok_and(|s| s.trim().is_empty())
 }
 
-/// How often a query names an upload and a part, and whether it names a version and what
-/// write of one (`plain_upload_part_and_version`).
+/// How often one reading of a query names an upload and a part, and whether it names a
+/// version (`plain_upload_part_and_version`).
 #[derive(Default)]
 struct PartParams {
     upload_ids: u8,
     part_numbers: u8,
-    uploads: bool,
     version: bool,
 }
 
@@ -256,10 +259,6 @@ impl PartParams {
                 self.version = true;
                 Ok(())
             }
-            b"uploads" => {
-                self.uploads = true;
-                Ok(())
-            }
             b"partNumber" => {
                 self.part_numbers = self.part_numbers.saturating_add(1);
                 let value = decode_query_component(raw_value);
@@ -279,27 +278,41 @@ impl PartParams {
     }
 
     /// Whether a `versionId` names the version of a write S3 takes one on: the method with a
-    /// `VERSIONED_WRITES` sub-resource (as origins read the names), and no copy or multipart
-    /// operation besides. Read only of a write naming a version, which few requests are.
-    fn a_versioned_write(&self, req: &Request<'_>) -> bool {
-        let named = names(req.raw_query()).any(|name| {
-            let name = as_origins_read(&name);
-            VERSIONED_WRITES
-                .iter()
-                .any(|&(method, write)| method == req.method && write == name)
-        });
+    /// `VERSIONED_WRITES` sub-resource that this reading names (`names_write`: what allows is
+    /// read as this reading has it, the exact name, for a spelling only some origins take for
+    /// the sub-resource is PutObject to the others: RV95 let `?versionId=v&%3Ftagging` by), and
+    /// no copy or multipart operation besides, in any origin's reading (what refuses is read
+    /// as broadly as any origin may). Asked only of a write naming a version, which few
+    /// requests are.
+    fn a_versioned_write(&self, req: &Request<'_>, names_write: impl Fn(&[u8]) -> bool) -> bool {
+        let named = VERSIONED_WRITES
+            .iter()
+            .any(|&(method, write)| method == req.method && names_write(write));
         let copies = req.values("x-amz-copy-source").next().is_some();
-        named && !copies && !self.uploads && self.upload_ids == 0 && self.part_numbers == 0
+        let multipart = names(req.raw_query()).any(|name| {
+            matches!(
+                as_origins_read(&name),
+                b"uploads" | b"uploadId" | b"partNumber"
+            )
+        });
+        named && !copies && !multipart
     }
 
-    fn once(&self, req: &Request<'_>) -> Result<(), Rejection> {
+    fn once(
+        &self,
+        req: &Request<'_>,
+        names_write: impl Fn(&[u8]) -> bool,
+    ) -> Result<(), Rejection> {
         if self.upload_ids > 1 || self.part_numbers > 1 {
             return Err(Rejection::new(
                 InvalidArgument,
                 "uploadId and partNumber may each be given once.",
             ));
         }
-        if self.version && matches!(req.method, b"PUT" | b"POST") && !self.a_versioned_write(req) {
+        if self.version
+            && matches!(req.method, b"PUT" | b"POST")
+            && !self.a_versioned_write(req, names_write)
+        {
             return Err(Rejection::new(
                 InvalidArgument,
                 "This operation does not accept a version-id.",
