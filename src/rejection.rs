@@ -14,6 +14,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    #[cold]
     pub fn new(code: S3ErrorCode, message: impl Into<String>) -> Self {
         Rejection::from(S3Error::new(code, message))
     }
@@ -26,6 +27,7 @@ impl Rejection {
 
     /// The filter cannot carry the request out (its configuration, a host call): the client
     /// gets S3's generic answer, and the operator the reason, logged as a warning.
+    #[cold]
     pub fn internal(detail: impl Into<String>) -> Self {
         Rejection::new(
             S3ErrorCode::InternalError,

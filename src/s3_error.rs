@@ -143,6 +143,7 @@ pub struct S3Error {
 }
 
 impl S3Error {
+    #[cold]
     pub fn new(code: S3ErrorCode, message: impl Into<String>) -> Self {
         S3Error {
             code,
@@ -168,6 +169,7 @@ impl S3Error {
         })
     }
 
+    #[cold]
     pub fn with_detail(mut self, element: &'static str, text: impl Into<String>) -> Self {
         self.details.push((element, text.into()));
         self
