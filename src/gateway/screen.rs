@@ -174,7 +174,7 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
     for param in req.params() {
         as_sent.read(param.name, param.value)?;
     }
-    as_sent.once(req, |write| {
+    as_sent.once(req, &|write| {
         req.params().iter().any(|param| param.name == write)
     })?;
     if holds_semicolon(req) {
@@ -182,7 +182,7 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
         for (name, value) in segments(req.raw_query()) {
             split.read(as_origins_read(&name), value)?;
         }
-        split.once(req, |write| {
+        split.once(req, &|write| {
             segments(req.raw_query()).any(|(name, _)| as_origins_read(&name) == write)
         })?;
     }
@@ -284,7 +284,7 @@ impl PartParams {
     /// no copy or multipart operation besides, in any origin's reading (what refuses is read
     /// as broadly as any origin may). Asked only of a write naming a version, which few
     /// requests are.
-    fn a_versioned_write(&self, req: &Request<'_>, names_write: impl Fn(&[u8]) -> bool) -> bool {
+    fn a_versioned_write(&self, req: &Request<'_>, names_write: &dyn Fn(&[u8]) -> bool) -> bool {
         let named = VERSIONED_WRITES
             .iter()
             .any(|&(method, write)| method == req.method && names_write(write));
@@ -301,7 +301,7 @@ impl PartParams {
     fn once(
         &self,
         req: &Request<'_>,
-        names_write: impl Fn(&[u8]) -> bool,
+        names_write: &dyn Fn(&[u8]) -> bool,
     ) -> Result<(), Rejection> {
         if self.upload_ids > 1 || self.part_numbers > 1 {
             return Err(Rejection::new(
