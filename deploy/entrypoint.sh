@@ -413,7 +413,7 @@ node: { id: s3-resign, cluster: s3-resign }"
     listener_scheme=https
     # A handshake must end within 10 s, as a request head must arrive (request_headers_timeout):
     # otherwise a connection that sends part of a ClientHello, or nothing, holds its slot
-    # until the idle timeout, an hour (a red team found it, 2026-12-02).
+    # for as long as no other timeout ends it (a red team found it, 2026-12-02).
     listener_transport="
           transport_socket_connect_timeout: 10s
           transport_socket:
@@ -661,7 +661,7 @@ stats_config:
     - { tag_name: kind, regex: '(kind=\\.=(.*?);\\.;)' }
     - { tag_name: code, regex: '(code=\\.=(.*?);\\.;)' }
     - { tag_name: result, regex: '(result=\\.=(.*?);\\.;)' }
-# Bounds on what idle or slow clients can hold (SECURITY.md, "Exhaustion"): connections
+# Bounds on what idle or slow clients can hold (SECURITY.md, class 3, Exhaustion by idle clients): connections
 # overall here, streams per origin in the cluster's circuit breakers, time in the listener.
 overload_manager:
   resource_monitors:
