@@ -214,13 +214,16 @@ fn documented_refusal(
                 || n.contains(';')
         }),
         // Uploads, parts and versions as S3 takes them (README, "Requests always refused"): a
-        // version on a write is refused unless the write is one S3 versions, named exactly,
-        // with no copy source and no multipart parameter.
+        // version on a write is refused unless the write is one S3 versions, named exactly
+        // and bare, with no copy source and no multipart parameter.
         S3ErrorCode::InvalidArgument if message.contains("does not accept a version-id") => {
             let named = |write: &str| {
-                query
+                let mut copies = query
                     .iter()
-                    .any(|(n, _)| *decode_query_component(n.as_bytes()) == *write.as_bytes())
+                    .filter(|(n, _)| *decode_query_component(n.as_bytes()) == *write.as_bytes())
+                    .peekable();
+                copies.peek().is_some()
+                    && copies.all(|(_, v)| v.as_deref().is_none_or(str::is_empty))
             };
             let versioned = match method {
                 "PUT" => ["acl", "encryption", "legal-hold", "retention", "tagging"]
@@ -237,6 +240,9 @@ fn documented_refusal(
         }
         S3ErrorCode::InvalidArgument if message.contains("Version id cannot be the empty") => {
             split_named(&["versionid"])
+        }
+        S3ErrorCode::InvalidArgument if message.contains("holds no control character") => {
+            split_named(&["uploadid", "versionid"])
         }
         S3ErrorCode::InvalidArgument if message.contains("uploadId cannot be the empty") => {
             split_named(&["uploadid"])

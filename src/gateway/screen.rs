@@ -175,7 +175,7 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
         as_sent.read(param.name, param.value)?;
     }
     as_sent.once(req, &|write| {
-        req.params().iter().any(|param| param.name == write)
+        named_bare(req.params().iter().map(|p| (p.name == write, p.value)))
     })?;
     if holds_semicolon(req) {
         let mut split = PartParams::default();
@@ -183,7 +183,10 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
             split.read(as_origins_read(&name), value)?;
         }
         split.once(req, &|write| {
-            segments(req.raw_query()).any(|(name, _)| as_origins_read(&name) == write)
+            named_bare(
+                segments(req.raw_query())
+                    .map(|(name, value)| (as_origins_read(&name) == write, value)),
+            )
         })?;
     }
     Ok(())
@@ -200,12 +203,32 @@ fn holds_semicolon(req: &Request<'_>) -> bool {
     })
 }
 
+/// Whether a sub-resource is named (`params`: whether each parameter is it, and its raw value),
+/// and bare each time, as the SDKs send one: MinIO's router matches a sub-resource's first
+/// value, decoded, against `.*`, which a newline escapes, so `?tagging=%0A&versionId=v` was its
+/// PutObject of that version (a review, RV96, 2026-12-05, running MinIO's router).
+fn named_bare<'v>(mut params: impl Iterator<Item = (bool, &'v [u8])>) -> bool {
+    let mut named = false;
+    let bare = params.all(|(is_it, value)| {
+        named |= is_it;
+        !is_it || value.is_empty()
+    });
+    named && bare
+}
+
 /// Whether a query value decodes to white space alone, which MinIO trims to no value (a
 /// `versionId` of `%20` or `+` deleted the current object there: RT90, 2026-12-05, read in its
 /// source), as it trims an empty one.
 fn blank(raw_value: &[u8]) -> bool {
     // Bytes that are no UTF-8 are no white space either.
     std::str::from_utf8(&decode_query_component(raw_value)).is_ok_and(|s| s.trim().is_empty())
+}
+
+/// Whether a query value decodes to bytes holding a control character.
+fn holds_control(raw_value: &[u8]) -> bool {
+    decode_query_component(raw_value)
+        .iter()
+        .any(|&b| b.is_ascii_control())
 }
 
 /// How often one reading of a query names an upload and a part, and whether it names a
@@ -251,6 +274,12 @@ impl PartParams {
                 InvalidArgument,
                 "Version id cannot be the empty string.",
             )),
+            // No origin's ids hold one; MinIO's router, which matches an upload's id against
+            // `.*`, ran a part with `uploadId=u%0A` as a PutObject (RV96).
+            b"uploadId" | b"versionId" if holds_control(raw_value) => Err(Rejection::new(
+                InvalidArgument,
+                "An uploadId or versionId holds no control character.",
+            )),
             b"uploadId" => {
                 self.upload_ids = self.upload_ids.saturating_add(1);
                 Ok(())
@@ -278,7 +307,7 @@ impl PartParams {
     }
 
     /// Whether a `versionId` names the version of a write S3 takes one on: the method with a
-    /// `VERSIONED_WRITES` sub-resource that this reading names (`names_write`: what allows is
+    /// `VERSIONED_WRITES` sub-resource that this reading names bare (`names_write`: what allows is
     /// read as this reading has it, the exact name, for a spelling only some origins take for
     /// the sub-resource is PutObject to the others: RV95 let `?versionId=v&%3Ftagging` by), and
     /// no copy or multipart operation besides, in any origin's reading (what refuses is read
