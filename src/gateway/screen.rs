@@ -307,13 +307,13 @@ impl PartParams {
     }
 
     /// Whether a `versionId` names the version of a write S3 takes one on: the method with a
-    /// `VERSIONED_WRITES` sub-resource that this reading names bare (`names_write`: what allows is
-    /// read as this reading has it, the exact name, for a spelling only some origins take for
-    /// the sub-resource is PutObject to the others: RV95 let `?versionId=v&%3Ftagging` by), and
-    /// no copy or multipart operation besides, in any origin's reading (what refuses is read
-    /// as broadly as any origin may). Asked only of a write naming a version, which few
-    /// requests are.
-    fn a_versioned_write(&self, req: &Request<'_>, names_write: &dyn Fn(&[u8]) -> bool) -> bool {
+    /// `VERSIONED_WRITES` sub-resource that this reading of the query names bare
+    /// (`names_write`), and no copy or multipart operation besides in any reading. What allows
+    /// is read narrowly, as this reading has it: a spelling only some origins take for the
+    /// sub-resource is PutObject to the others (RV95: `?versionId=v&%3Ftagging`). What takes
+    /// the allowance back is read as broadly as any origin may. Asked only of a write naming a
+    /// version, which few requests are.
+    fn a_versioned_write(req: &Request<'_>, names_write: &dyn Fn(&[u8]) -> bool) -> bool {
         let named = VERSIONED_WRITES
             .iter()
             .any(|&(method, write)| method == req.method && names_write(write));
@@ -340,7 +340,7 @@ impl PartParams {
         }
         if self.version
             && matches!(req.method, b"PUT" | b"POST")
-            && !self.a_versioned_write(req, names_write)
+            && !Self::a_versioned_write(req, names_write)
         {
             return Err(Rejection::new(
                 InvalidArgument,
