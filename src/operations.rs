@@ -43,8 +43,8 @@ enum Id {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ByDefault {
     Yes,
-    /// Served by MinIO, Ceph from Quincy on and AWS S3 (Ceph 16.2 ran DeleteBucketEncryption
-    /// as DeleteBucket: list them for it).
+    /// Served by the origins that matter to it, run as another by some: list them for those
+    /// (README names which).
     Opt,
 }
 
@@ -72,9 +72,15 @@ use Level::{Bucket, Object};
 /// The operations the filter can refuse, as botocore's S3 model names and routes them. Of
 /// those listed by default MinIO serves GetObjectAttributes alone, AWS S3 all; Transfer
 /// Acceleration is an AWS endpoint of its own, of no use behind a proxy (Ceph 16.2 listed the
-/// bucket for a GetBucketAccelerateConfiguration: RT73, 2026-12-05).
+/// bucket for a GetBucketAccelerateConfiguration: RT73, 2026-12-05). MinIO's router, whose
+/// bucket routes come before its own table of the operations it lacks, runs a
+/// PutPublicAccessBlock, PutBucketWebsite, PutBucketLogging or PutBucketRequestPayment as
+/// CreateBucket and a DeletePublicAccessBlock as DeleteBucket (RT97, 2026-12-05, running
+/// MinIO's router): listed by default, which Ceph and AWS S3 serve. Bucket encryption (Ceph
+/// 16.2 ran DeleteBucketEncryption as DeleteBucket) and the other website and logging
+/// operations are served by MinIO.
 #[rustfmt::skip]
-pub const OPERATIONS: [Operation; 37] = [
+pub const OPERATIONS: [Operation; 47] = [
     op("GetBucketAnalyticsConfiguration",                 "GET",    Bucket, "analytics",              Id::Named, Yes),
     op("ListBucketAnalyticsConfigurations",               "GET",    Bucket, "analytics",              Id::None,  Yes),
     op("PutBucketAnalyticsConfiguration",                 "PUT",    Bucket, "analytics",              Id::Any,   Yes),
@@ -109,6 +115,16 @@ pub const OPERATIONS: [Operation; 37] = [
     op("GetObjectAttributes",                             "GET",    Object, "attributes",             Id::Any,   Yes),
     op("RenameObject",                                    "PUT",    Object, "renameObject",           Id::Any,   Yes),
     op("UpdateObjectEncryption",                          "PUT",    Object, "encryption",             Id::Any,   Yes),
+    op("GetPublicAccessBlock",                            "GET",    Bucket, "publicAccessBlock",      Id::Any,   Yes),
+    op("PutPublicAccessBlock",                            "PUT",    Bucket, "publicAccessBlock",      Id::Any,   Yes),
+    op("DeletePublicAccessBlock",                         "DELETE", Bucket, "publicAccessBlock",      Id::Any,   Yes),
+    op("PutBucketWebsite",                                "PUT",    Bucket, "website",                Id::Any,   Yes),
+    op("PutBucketLogging",                                "PUT",    Bucket, "logging",                Id::Any,   Yes),
+    op("PutBucketRequestPayment",                         "PUT",    Bucket, "requestPayment",         Id::Any,   Yes),
+    op("GetBucketRequestPayment",                         "GET",    Bucket, "requestPayment",         Id::Any,   Opt),
+    op("GetBucketWebsite",                                "GET",    Bucket, "website",                Id::Any,   Opt),
+    op("DeleteBucketWebsite",                             "DELETE", Bucket, "website",                Id::Any,   Opt),
+    op("GetBucketLogging",                                "GET",    Bucket, "logging",                Id::Any,   Opt),
     op("GetBucketEncryption",                             "GET",    Bucket, "encryption",             Id::Any,   Opt),
     op("PutBucketEncryption",                             "PUT",    Bucket, "encryption",             Id::Any,   Opt),
     op("DeleteBucketEncryption",                          "DELETE", Bucket, "encryption",             Id::Any,   Opt),
@@ -241,13 +257,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_is_all_but_bucket_encryption() {
+    fn the_default_is_all_but_what_minio_serves() {
         let default: Vec<_> = OperationSet::default().names().collect();
-        assert_eq!(default.len(), 34);
+        assert_eq!(default.len(), 40);
         assert!(default
             .iter()
             .all(|name| !name.ends_with("BucketEncryption")));
-        assert!(default.contains(&"UpdateObjectEncryption"));
+        for served in [
+            "GetBucketWebsite",
+            "DeleteBucketWebsite",
+            "GetBucketLogging",
+            "GetBucketRequestPayment",
+        ] {
+            assert!(!default.contains(&served), "{served}");
+        }
+        // MinIO runs these as CreateBucket and DeleteBucket (RT97).
+        for misrouted in [
+            "UpdateObjectEncryption",
+            "PutPublicAccessBlock",
+            "DeletePublicAccessBlock",
+            "PutBucketWebsite",
+            "PutBucketLogging",
+            "PutBucketRequestPayment",
+        ] {
+            assert!(default.contains(&misrouted), "{misrouted}");
+        }
     }
 
     #[test]

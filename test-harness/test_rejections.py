@@ -522,7 +522,7 @@ def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
 
     model = botocore.session.get_session().get_service_model("s3")
     operations = filter_operations()
-    assert len(operations) == 37
+    assert len(operations) == 47
     for name, method, on_object, sub_resource, id_, _ in operations:
         operation = model.operation_model(name)
         http = operation.http
@@ -550,6 +550,23 @@ def test_a_post_sends_its_document_whole(proxy, origin_s3, bucket):
                           body=chunked, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
     r = send(proxy.authority, request)
     assert (r.status, error_code(r)) == (400, "InvalidRequest"), r.body
+    assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+
+
+def test_a_form_s_type_in_unicode_is_no_plain_type(proxy, origin_s3, bucket):
+    """Go's `mime.ParseMediaType`, which MinIO reads a POST's type with, lower-cases by
+    Unicode's rules: `multİpart/form-data` (U+0130) is a browser upload to MinIO's router, which
+    an unsigned `Content-Type` on a signed DeleteObjects made of it (RT97, 2026-12-05). Refused
+    as any form in a signed POST."""
+    document = b"<Delete><Object><Key>k</Key></Object><Quiet>true</Quiet></Delete>"
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    before = proxy.origin_requests()
+    request = sign_header(proxy.authority, "POST", f"/{bucket}?delete", {"content-md5": content_md5(document)},
+                          body=document)
+    typed = request.with_header("content-type", "multİpart/form-data; boundary=x".encode())
+    r = send(proxy.authority, typed)
+    assert (r.status, error_code(r)) == (400, "InvalidArgument"), r.body
     assert proxy.origin_requests() == before
     assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
 
@@ -609,6 +626,9 @@ def test_an_operation_the_origin_lacks_is_answered_before_it(proxy, origin_s3, b
         ("GET", f"/{empty}?metrics", b"", lacking),
         ("GET", f"/{bucket}?accelerate", b"", lacking),
         ("GET", f"/{bucket}/victim?attributes", b"", lacking),
+        # MinIO's router runs these as DeleteBucket and CreateBucket (RT97, 2026-12-05).
+        ("DELETE", f"/{empty}?publicAccessBlock", b"", lacking),
+        ("PUT", f"/{bucket}-w?website", b"", lacking),
         ("PUT", f"/{bucket}/victim?encryption", b"<UpdateObjectEncryptionRequest/>", lacking),
         ("DELETE", f"/{bucket}/victim?uploadId=", b"", empty_id),
         ("PUT", f"/{bucket}/victim?partNumber=1&uploadId=", b"overwritten", empty_id),

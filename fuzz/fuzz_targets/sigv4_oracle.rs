@@ -253,6 +253,14 @@ fn documented_refusal(
         S3ErrorCode::InvalidArgument if message.contains("may each be given once") => {
             split_named(&["uploadid", "partnumber"])
         }
+        // A form in a signed POST, or a type that may name one as Go lower-cases it.
+        S3ErrorCode::InvalidArgument if message.contains("A browser upload") => {
+            method == "POST"
+                && headers.iter().any(|(n, v)| {
+                    n == "content-type"
+                        && (!v.is_ascii() || v.to_ascii_lowercase().contains("multipart/form-data"))
+                })
+        }
         S3ErrorCode::InvalidArgument if message.contains("Action") => {
             names.iter().any(|n| n == "action")
         }

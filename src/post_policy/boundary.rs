@@ -62,9 +62,13 @@ impl fmt::Debug for Boundary {
 /// without any of the form's checks.
 pub fn media_type(content_type: &[u8]) -> MediaType {
     const FORM_DATA: &[u8] = b"multipart/form-data";
-    let names_a_form = content_type
-        .windows(FORM_DATA.len())
-        .any(|w| w.eq_ignore_ascii_case(FORM_DATA));
+    // Go's `mime.ParseMediaType`, which MinIO reads a form's type with, lower-cases by
+    // Unicode's rules: `multİpart/form-data` (U+0130) is a form there (RT97, 2026-12-05). No
+    // media type holds a byte beyond ASCII: such a value may name a form, and is malformed.
+    let names_a_form = !content_type.is_ascii()
+        || content_type
+            .windows(FORM_DATA.len())
+            .any(|w| w.eq_ignore_ascii_case(FORM_DATA));
     if !names_a_form {
         return MediaType::Other;
     }
@@ -90,6 +94,16 @@ mod tests {
 
     fn boundary(content_type: &str) -> MediaType {
         media_type(content_type.as_bytes())
+    }
+
+    #[test]
+    fn a_type_beyond_ascii_is_no_plain_type() {
+        for content_type in ["multİpart/form-data; boundary=x", "text/plain; charset=é"] {
+            assert!(
+                matches!(boundary(content_type), MediaType::Malformed(_)),
+                "{content_type}"
+            );
+        }
     }
 
     fn form(b: &str) -> MediaType {
