@@ -76,8 +76,9 @@ use Level::{Bucket, Object};
 /// bucket routes come before its own table of the operations it lacks, runs a
 /// PutPublicAccessBlock, PutBucketWebsite, PutBucketLogging or PutBucketRequestPayment as
 /// CreateBucket and a DeletePublicAccessBlock as DeleteBucket (RT97, 2026-12-05, running
-/// MinIO's router): listed by default, which Ceph and AWS S3 serve. Bucket encryption (Ceph
-/// 16.2 ran DeleteBucketEncryption as DeleteBucket) and the other website and logging
+/// MinIO's router): listed by default, though AWS S3 serves them all, Ceph public access
+/// blocks, requester-pays and websites, and Garage websites. Bucket encryption (Ceph 16.2 ran
+/// DeleteBucketEncryption as DeleteBucket) and the other website, logging and requester-pays
 /// operations are served by MinIO.
 #[rustfmt::skip]
 pub const OPERATIONS: [Operation; 47] = [

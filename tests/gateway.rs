@@ -1033,6 +1033,11 @@ fn an_upload_or_version_is_named_by_a_value() {
     for (method, query) in [
         ("DELETE", "uploadId=u&"),
         ("DELETE", "versionId=null&"),
+        // White space within, or a byte beyond ASCII, is no control character (RV98).
+        ("DELETE", "versionId=a%20b&"),
+        ("DELETE", "versionId=a+b&"),
+        ("GET", "versionId=%C3%A9&"),
+        ("DELETE", "uploadId=u%C2%85&"),
         (
             "GET",
             "response-content-disposition=attachment;filename=a.txt&",

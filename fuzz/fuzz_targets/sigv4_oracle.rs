@@ -170,27 +170,29 @@ fn documented_refusal(
             String::from_utf8_lossy(&decode_query_component(n.as_bytes())).to_ascii_lowercase()
         })
         .collect();
-    // The names too that origins splitting at `;` read, in a name or a value.
-    let split_names: Vec<String> = query
+    // Each reading's parameters, names decoded in their case and raw values, as the filter
+    // reads ids and versions.
+    let exact_pairs: Vec<(String, String)> = query
         .iter()
         .flat_map(|(n, v)| {
             let text = match v {
                 Some(v) => format!("{n}={v}"),
                 None => n.clone(),
             };
-            text.split(';')
-                .map(|segment| {
-                    let name = segment.split('=').next().unwrap_or(segment);
-                    String::from_utf8_lossy(&decode_query_component(name.as_bytes()))
-                        .to_ascii_lowercase()
-                })
-                .collect::<Vec<_>>()
+            let split = text.split(';').map(str::to_owned).collect::<Vec<_>>();
+            std::iter::once(text).chain(split).collect::<Vec<_>>()
+        })
+        .map(|segment| {
+            let (name, value) = segment.split_once('=').unwrap_or((&segment, ""));
+            let decoded = decode_query_component(name.as_bytes());
+            let name = String::from_utf8_lossy(&decoded);
+            (name.trim_start_matches('?').to_owned(), value.to_owned())
         })
         .collect();
-    let split_named = |wanted: &[&str]| {
-        split_names
+    let exact_named = |wanted: &[&str]| {
+        exact_pairs
             .iter()
-            .any(|n| wanted.contains(&n.trim_start_matches('?')))
+            .any(|(n, _)| wanted.contains(&n.as_str()))
     };
     let repeated_header = headers
         .iter()
@@ -232,33 +234,40 @@ fn documented_refusal(
                 "POST" => named("restore"),
                 _ => false,
             };
-            let multipart = split_named(&["uploads", "uploadid", "partnumber"]);
+            let multipart = exact_named(&["uploads", "uploadId", "partNumber"]);
             let copies = headers.iter().any(|(n, _)| n == "x-amz-copy-source");
             matches!(method, "PUT" | "POST")
-                && split_named(&["versionid"])
+                && exact_named(&["versionId"])
                 && (!versioned || multipart || copies)
         }
         S3ErrorCode::InvalidArgument if message.contains("Version id cannot be the empty") => {
-            split_named(&["versionid"])
+            exact_named(&["versionId"])
         }
-        S3ErrorCode::InvalidArgument if message.contains("holds no control character") => {
-            split_named(&["uploadid", "versionid"])
+        S3ErrorCode::InvalidArgument if message.contains("may hold no control character") => {
+            exact_pairs.iter().any(|(n, v)| {
+                matches!(n.as_str(), "uploadId" | "versionId")
+                    && decode_query_component(v.as_bytes())
+                        .iter()
+                        .any(u8::is_ascii_control)
+            })
         }
         S3ErrorCode::InvalidArgument if message.contains("uploadId cannot be the empty") => {
-            split_named(&["uploadid"])
+            exact_named(&["uploadId"])
         }
         S3ErrorCode::InvalidArgument if message.contains("Part number must be") => {
-            split_named(&["partnumber"])
+            exact_named(&["partNumber"])
         }
         S3ErrorCode::InvalidArgument if message.contains("may each be given once") => {
-            split_named(&["uploadid", "partnumber"])
+            exact_named(&["uploadId", "partNumber"])
         }
-        // A form in a signed POST, or a type that may name one as Go lower-cases it.
+        // A form in a signed POST, its type read as Go lower-cases it (`İ` an `i`).
         S3ErrorCode::InvalidArgument if message.contains("A browser upload") => {
             method == "POST"
                 && headers.iter().any(|(n, v)| {
                     n == "content-type"
-                        && (!v.is_ascii() || v.to_ascii_lowercase().contains("multipart/form-data"))
+                        && v.replace('\u{130}', "i")
+                            .to_ascii_lowercase()
+                            .contains("multipart/form-data")
                 })
         }
         S3ErrorCode::InvalidArgument if message.contains("Action") => {

@@ -278,7 +278,7 @@ impl PartParams {
             // `.*`, ran a part with `uploadId=u%0A` as a PutObject (RV96).
             b"uploadId" | b"versionId" if holds_control(raw_value) => Err(Rejection::new(
                 InvalidArgument,
-                "An uploadId or versionId holds no control character.",
+                "An uploadId or versionId may hold no control character.",
             )),
             b"uploadId" => {
                 self.upload_ids = self.upload_ids.saturating_add(1);

@@ -57,18 +57,18 @@ impl fmt::Debug for Boundary {
 /// Reads a `Content-Type` value. The media type is case-insensitive, the boundary is not.
 ///
 /// A value that names `multipart/form-data` anywhere is a form, well-formed or not: MinIO
-/// takes a POST for a form on that substring alone, and Go trims white space the filter would
-/// not (U+00A0, `\v`), so a form the filter took for something else would reach the origin
-/// without any of the form's checks.
+/// routed a POST as a form on that substring alone before it read the type with Go's
+/// `mime.ParseMediaType`, which trims white space the filter would not (U+00A0, `\v`) and
+/// lower-cases by Unicode's rules, so `multİpart/form-data` (U+0130) is a form there too (RT97,
+/// 2026-12-05). A form the filter took for something else would reach the origin without any
+/// of the form's checks.
 pub fn media_type(content_type: &[u8]) -> MediaType {
     const FORM_DATA: &[u8] = b"multipart/form-data";
-    // Go's `mime.ParseMediaType`, which MinIO reads a form's type with, lower-cases by
-    // Unicode's rules: `multİpart/form-data` (U+0130) is a form there (RT97, 2026-12-05). No
-    // media type holds a byte beyond ASCII: such a value may name a form, and is malformed.
-    let names_a_form = !content_type.is_ascii()
-        || content_type
-            .windows(FORM_DATA.len())
-            .any(|w| w.eq_ignore_ascii_case(FORM_DATA));
+    let names_a_form = if content_type.is_ascii() {
+        contains_ignore_ascii_case(content_type, FORM_DATA)
+    } else {
+        contains_ignore_ascii_case(&unicode_lowered_to_ascii(content_type), FORM_DATA)
+    };
     if !names_a_form {
         return MediaType::Other;
     }
@@ -88,6 +88,32 @@ pub fn media_type(content_type: &[u8]) -> MediaType {
     }
 }
 
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// `value` with the two characters Unicode lower-cases to ASCII written as what they become:
+/// U+0130 (`İ`) as `i`, U+212A (the Kelvin sign) as `k`.
+fn unicode_lowered_to_ascii(value: &[u8]) -> Vec<u8> {
+    let mut lowered = Vec::with_capacity(value.len());
+    let mut rest = value;
+    while let Some((&first, tail)) = rest.split_first() {
+        if let Some(after) = rest.strip_prefix("\u{130}".as_bytes()) {
+            lowered.push(b'i');
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("\u{212a}".as_bytes()) {
+            lowered.push(b'k');
+            rest = after;
+        } else {
+            lowered.push(first);
+            rest = tail;
+        }
+    }
+    lowered
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,10 +123,16 @@ mod tests {
     }
 
     #[test]
-    fn a_type_beyond_ascii_is_no_plain_type() {
-        for content_type in ["multİpart/form-data; boundary=x", "text/plain; charset=é"] {
+    fn a_type_go_lower_cases_to_a_form_is_one() {
+        for content_type in ["multİpart/form-data; boundary=x", "MULTİPART/FORM-DATA"] {
             assert!(
                 matches!(boundary(content_type), MediaType::Malformed(_)),
+                "{content_type}"
+            );
+        }
+        for content_type in ["text/plain; charset=é", "application/xml; İ", "\u{212a}"] {
+            assert!(
+                matches!(boundary(content_type), MediaType::Other),
                 "{content_type}"
             );
         }
