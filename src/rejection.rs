@@ -2,9 +2,16 @@
 //! says about it. Every layer that can refuse a request returns one.
 
 use crate::s3_error::{S3Error, S3ErrorCode};
+use std::ops::{Deref, DerefMut};
 
+/// Boxed: a refusal is rare and large, and every `Result` that may carry one is then a word
+/// wide, moved as one up the layers that pass it on.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Rejection {
+pub struct Rejection(Box<Refusal>);
+
+/// What a `Rejection` holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
     pub error: S3Error,
     /// The key id the client claimed, for the log line.
     pub access_key_id: Option<String>,
@@ -52,11 +59,33 @@ impl Rejection {
 }
 
 impl From<S3Error> for Rejection {
+    #[cold]
     fn from(error: S3Error) -> Self {
-        Rejection {
+        Rejection(Box::new(Refusal {
             error,
             access_key_id: None,
             detail: None,
-        }
+        }))
+    }
+}
+
+impl Rejection {
+    /// The error the client gets, the rest let go.
+    pub fn into_error(self) -> S3Error {
+        self.0.error
+    }
+}
+
+impl Deref for Rejection {
+    type Target = Refusal;
+
+    fn deref(&self) -> &Refusal {
+        &self.0
+    }
+}
+
+impl DerefMut for Rejection {
+    fn deref_mut(&mut self) -> &mut Refusal {
+        &mut self.0
     }
 }

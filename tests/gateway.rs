@@ -124,7 +124,7 @@ impl Head {
         let req = Request::from_pairs(&self.pairs).unwrap();
         match gateway.decide(&req, NOW) {
             Decision::Forward(f) => Ok(f.kind),
-            Decision::Reject(r) => Err((r.error.code, r.error.message)),
+            Decision::Reject(r) => Err((r.error.code, r.into_error().message)),
         }
     }
 }
@@ -2743,7 +2743,7 @@ fn the_routers_directives_are_removed_from_every_request_let_through() {
     );
     assert_eq!(removed(&refused, &g), Err(S3ErrorCode::InvalidArgument));
     let message = match g.decide(&Request::from_pairs(&refused.pairs).unwrap(), NOW) {
-        Decision::Reject(r) => r.error.message,
+        Decision::Reject(r) => r.into_error().message,
         Decision::Forward(_) => panic!("forwarded"),
     };
     assert!(message.contains("x-envoy-max-retries"), "{message}");

@@ -440,7 +440,7 @@ fn refused(config: &Config, form: &Form, now: u64) -> (S3ErrorCode, String) {
     let Err(rejection) = post(config, form, now) else {
         panic!("accepted")
     };
-    (rejection.error.code, rejection.error.message)
+    (rejection.error.code, rejection.into_error().message)
 }
 
 fn post_example(config: &Config, e: &Example) -> Result<Posted, Rejection> {
@@ -467,7 +467,7 @@ fn example_refused(e: &Example, form: &Form, now: u64) -> (S3ErrorCode, String) 
     let Err((rejection, _)) = result else {
         panic!("accepted")
     };
-    (rejection.error.code, rejection.error.message)
+    (rejection.error.code, rejection.into_error().message)
 }
 
 fn failed(condition: &str) -> (S3ErrorCode, String) {
@@ -653,7 +653,7 @@ fn tampering_with_the_documented_sigv4_example_is_refused() {
         e.now,
     );
     assert_eq!(
-        other.err().map(|(r, _)| r.error.message),
+        other.err().map(|(r, _)| r.into_error().message),
         Some(failed(r#"["eq", "$bucket", "sigv4examplebucket"]"#).1)
     );
     // A field the policy does not name; x-ignore- fields need none.
@@ -792,7 +792,7 @@ fn every_condition_type_holds_or_fails() {
         all.extend_from_slice(fields);
         post(&config, &v4_form(&conditions, &all), NOW)
             .map(|_| ())
-            .map_err(|r| r.error.message)
+            .map_err(|r| r.into_error().message)
     };
     // eq, exact match, starts-with, "" for anything, names in any case.
     assert_eq!(

@@ -481,7 +481,7 @@ fn a_key_the_edge_verified_and_an_origin_lacks_is_the_configurations_fault() {
     match origin_gateways(vec![entry])[0].1.decide_granted(&grant) {
         Decision::Reject(r) => {
             assert_eq!(r.error.code, S3ErrorCode::InternalError);
-            assert!(r.detail.unwrap_or_default().contains("origins[]"));
+            assert!(r.detail.clone().unwrap_or_default().contains("origins[]"));
         }
         d => panic!("{d:?}"),
     }

@@ -118,7 +118,7 @@ fn decide<'g>(
     let req = Request::from_pairs(pairs).unwrap();
     match g.decide(&req, now) {
         Decision::Forward(f) => Ok(f),
-        Decision::Reject(r) => Err((r.error.code, r.error.message)),
+        Decision::Reject(r) => Err((r.error.code, r.into_error().message)),
     }
 }
 

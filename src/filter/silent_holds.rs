@@ -151,7 +151,7 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
     }
     let (error, why) = if hold.taken_back() {
         (
-            over_budget().error,
+            over_budget().into_error(),
             "its waiting form made room for a newer one",
         )
     } else {

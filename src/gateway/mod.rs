@@ -51,6 +51,8 @@ mod screen;
 
 const ECDSA_ALGORITHM: &[u8] = b"AWS4-ECDSA-P256-SHA256";
 
+// A forward is nearly every request's decision: boxed, it would cost each an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Decision<'c> {
     Forward(Forward<'c>),

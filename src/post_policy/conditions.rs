@@ -174,7 +174,7 @@ mod tests {
         )
         .map_err(|r| {
             assert_eq!(r.error.code, S3ErrorCode::AccessDenied);
-            r.error.message
+            r.into_error().message
         })
     }
 

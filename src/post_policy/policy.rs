@@ -296,7 +296,7 @@ mod tests {
     fn message(result: Result<Policy, Rejection>) -> String {
         let rejection = result.unwrap_err();
         assert_eq!(rejection.error.code, S3ErrorCode::InvalidPolicyDocument);
-        rejection.error.message
+        rejection.into_error().message
     }
 
     #[test]

@@ -245,7 +245,7 @@ mod tests {
                     Signer::V2 => "v2",
                 })
             }
-            Err(r) => Err((r.error.code, r.error.message)),
+            Err(r) => Err((r.error.code, r.into_error().message)),
         }
     }
 
