@@ -220,15 +220,12 @@ fn named_bare<'v>(mut params: impl Iterator<Item = (bool, &'v [u8])>) -> bool {
 /// `versionId` of `%20` or `+` deleted the current object there: RT90, 2026-12-05, read in its
 /// source), as it trims an empty one.
 fn blank(raw_value: &[u8]) -> bool {
-    // Bytes that are no UTF-8 are no white space either.
-    std::str::from_utf8(&decode_query_component(raw_value)).is_ok_and(|s| s.trim().is_empty())
+    white_space_alone(&decode_query_component(raw_value))
 }
 
-/// Whether a query value decodes to bytes holding a control character.
-fn holds_control(raw_value: &[u8]) -> bool {
-    decode_query_component(raw_value)
-        .iter()
-        .any(|&b| b.is_ascii_control())
+fn white_space_alone(decoded: &[u8]) -> bool {
+    // Bytes that are no UTF-8 are no white space either.
+    std::str::from_utf8(decoded).is_ok_and(|s| s.trim().is_empty())
 }
 
 /// How often one reading of a query names an upload and a part, and whether it names a
@@ -266,26 +263,32 @@ impl PartParams {
                     "x-amz-copy-source and its companions are headers: send them as headers, not query parameters, which origins read differently.",
                 ))
             }
-            b"uploadId" if blank(raw_value) => Err(Rejection::new(
-                InvalidArgument,
-                "The uploadId cannot be the empty string.",
-            )),
-            b"versionId" if blank(raw_value) => Err(Rejection::new(
-                InvalidArgument,
-                "Version id cannot be the empty string.",
-            )),
-            // No origin's ids hold one; MinIO's router, which matches an upload's id against
-            // `.*`, ran a part with `uploadId=u%0A` as a PutObject (RV96).
-            b"uploadId" | b"versionId" if holds_control(raw_value) => Err(Rejection::new(
-                InvalidArgument,
-                "An uploadId or versionId may hold no control character.",
-            )),
-            b"uploadId" => {
-                self.upload_ids = self.upload_ids.saturating_add(1);
-                Ok(())
-            }
-            b"versionId" => {
-                self.version = true;
+            b"uploadId" | b"versionId" => {
+                let upload = name == b"uploadId";
+                let value = decode_query_component(raw_value);
+                if white_space_alone(&value) {
+                    return Err(Rejection::new(
+                        InvalidArgument,
+                        if upload {
+                            "The uploadId cannot be the empty string."
+                        } else {
+                            "Version id cannot be the empty string."
+                        },
+                    ));
+                }
+                // No origin's ids hold one; MinIO's router, which matches an upload's id
+                // against `.*`, ran a part with `uploadId=u%0A` as a PutObject (RV96).
+                if value.iter().any(u8::is_ascii_control) {
+                    return Err(Rejection::new(
+                        InvalidArgument,
+                        "An uploadId or versionId may hold no control character.",
+                    ));
+                }
+                if upload {
+                    self.upload_ids = self.upload_ids.saturating_add(1);
+                } else {
+                    self.version = true;
+                }
                 Ok(())
             }
             b"partNumber" => {

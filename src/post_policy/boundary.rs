@@ -67,7 +67,11 @@ pub fn media_type(content_type: &[u8]) -> MediaType {
     let names_a_form = if content_type.is_ascii() {
         contains_ignore_ascii_case(content_type, FORM_DATA)
     } else {
-        contains_ignore_ascii_case(&unicode_lowered_to_ascii(content_type), FORM_DATA)
+        // The two characters Unicode lower-cases to ASCII, as they become.
+        let lowered = String::from_utf8_lossy(content_type)
+            .replace('\u{130}', "i")
+            .replace('\u{212a}', "k");
+        contains_ignore_ascii_case(lowered.as_bytes(), FORM_DATA)
     };
     if !names_a_form {
         return MediaType::Other;
@@ -92,26 +96,6 @@ fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-/// `value` with the two characters Unicode lower-cases to ASCII written as what they become:
-/// U+0130 (`İ`) as `i`, U+212A (the Kelvin sign) as `k`.
-fn unicode_lowered_to_ascii(value: &[u8]) -> Vec<u8> {
-    let mut lowered = Vec::with_capacity(value.len());
-    let mut rest = value;
-    while let Some((&first, tail)) = rest.split_first() {
-        if let Some(after) = rest.strip_prefix("\u{130}".as_bytes()) {
-            lowered.push(b'i');
-            rest = after;
-        } else if let Some(after) = rest.strip_prefix("\u{212a}".as_bytes()) {
-            lowered.push(b'k');
-            rest = after;
-        } else {
-            lowered.push(first);
-            rest = tail;
-        }
-    }
-    lowered
 }
 
 #[cfg(test)]
