@@ -602,10 +602,23 @@ def test_a_version_is_taken_on_the_writes_s3_versions(proxy, origin_s3, bucket):
         assert (r.status, error_code(r)) == (400, "InvalidArgument"), (query, r.body)
     assert proxy.origin_requests() == before
     assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
-    # A version's ACL, as boto3 writes it, goes on to the origin, whatever it answers.
+    # One valid versioned write, replayed with one unsigned thing changed: a copy source, the
+    # method, the host, the bucket style. None reaches the origin.
+    tags = sign_header(proxy.authority, "PUT", f"/{bucket}/k?tagging&versionId=v")
+    for replay in (tags.with_header("x-amz-copy-source", f"/{bucket}/k"), replace(tags, method="POST"),
+                   tags.with_header("host", "other.example"),
+                   replace(tags, target="/k?tagging&versionId=v").with_header("host", f"{bucket}.{proxy.authority}")):
+        r = send(proxy.authority, replay)
+        assert r.status in (400, 403), (replay, r.body)
+    assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+    # As signed, it goes on to the origin, whatever the origin answers; so does a version's ACL
+    # as boto3 writes it.
+    send(proxy.authority, tags)
+    assert proxy.origin_requests() == before + 1
     with contextlib.suppress(ClientError):
         s3_client(proxy.endpoint).put_object_acl(Bucket=bucket, Key="k", VersionId="null", ACL="private")
-    assert proxy.origin_requests() == before + 1
+    assert proxy.origin_requests() == before + 2
 
 
 @pytest.mark.every_origin
