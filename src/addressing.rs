@@ -388,13 +388,16 @@ pub const ORIGINS_OWN_BUCKETS: [(&str, &str); 4] = [
 /// key is the whole path, and MinIO serves `/minio/admin/…`, `/minio/health/…`, its metrics and
 /// its nodes' APIs by the path alone, on any host, before S3's (a review of the refusal of the
 /// bucket `minio`, 2026-12-02): such a key goes path-style, where it is an object like any
-/// other.
+/// other. The key is read decoded before it is split: MinIO routes on the decoded path when
+/// the raw one is no valid encoding (a `|` in it), so `minio%2Fadmin/v3/heal/b/x|` reached its
+/// admin API (an attack run on MinIO's router, 2026-12-06). Leading slashes are passed over,
+/// any case matches: path-style serves every key, so reading broadly costs nothing.
 fn leads_to_minios_own_apis(key_path: &[u8]) -> bool {
-    let rest = key_path.strip_prefix(b"/").unwrap_or(key_path);
-    let first = &rest[..find_byte(rest, b'/').unwrap_or(rest.len())];
-    percent_decode(first)
-        .map(|b| b.to_ascii_lowercase())
-        .eq(MINIO_OWN_BUCKET.bytes())
+    let mut key = percent_decode(key_path)
+        .skip_while(|&b| b == b'/')
+        .map(|b| b.to_ascii_lowercase());
+    MINIO_OWN_BUCKET.bytes().all(|m| key.next() == Some(m))
+        && matches!(key.next(), None | Some(b'/'))
 }
 
 /// Whether a path-style bucket segment spells with an escape a byte that needs none in a
@@ -814,6 +817,12 @@ mod tests {
             "/photos/%6Dinio/admin/v3/info",
             "/photos/minio",
             "/photos/minio/",
+            // Split only once decoded: MinIO routed `/minio%2Fadmin/v3/heal/photos/x|` by its
+            // decoded path, to its admin API.
+            "/photos/minio%2Fadmin/v3/heal/photos/x%7C",
+            "/photos/MINIO%2fhealth/live",
+            "/photos//minio/admin/v3/info",
+            "/photos/%2Fminio/admin/v3/info",
         ] {
             assert_eq!(
                 at_origin(Style::Path, path, Virtual),
@@ -825,6 +834,7 @@ mod tests {
             ("/photos/minios/x", "/minios/x"),
             ("/photos/x/minio/admin", "/x/minio/admin"),
             ("/photos/min", "/min"),
+            ("/photos/minio%2Dx/y", "/minio%2Dx/y"),
         ] {
             assert_eq!(
                 at_origin(Style::Path, path, Virtual),

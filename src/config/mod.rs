@@ -399,7 +399,11 @@ impl Config {
         Ok(Config {
             role: Role::Standalone,
             public_domains: common.public_domains,
-            origin_authority: common.origin_authority,
+            // Lower case: host names are, and MinIO reads `bkt.Origin.test` as no bucket's host
+            // (its router and its signature's resource match the domain case-sensitively), so
+            // a virtual-hosted DeleteObject of `bkt/victim` ran as DeleteBucket `victim` (an
+            // attack run on MinIO's router, 2026-12-06).
+            origin_authority: common.origin_authority.to_ascii_lowercase(),
             origin_region: common.origin_region,
             credentials: common.credentials,
             max_clock_skew_seconds: common.max_clock_skew_seconds,

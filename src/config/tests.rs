@@ -402,6 +402,32 @@ fn errors_never_carry_secrets() {
     }
 }
 
+/// Host names are case-insensitive, MinIO's reading of a virtual-hosted host is not: it took
+/// `bkt.Origin.test` for no bucket's host and ran a DeleteObject of `bkt/victim` as the
+/// DeleteBucket of `victim` (an attack run on MinIO's router, 2026-12-06). The origin's
+/// authority is kept, signed and sent in lower case, from either source.
+#[test]
+fn the_origin_authority_is_kept_in_lower_case() {
+    let json = MINIMAL.replace("s3.example.com", "S3.Example.COM:9000");
+    assert_eq!(
+        parse(&json).unwrap().origin_authority,
+        "s3.example.com:9000"
+    );
+    let env = |name: &str| {
+        Some(str::to_owned(match name {
+            "PUBLIC_DOMAINS" => "s3.mydomain.com",
+            "ORIGIN_DOMAIN" => "Origin.Test",
+            "CLIENT_ACCESS_KEY" => "CK",
+            "CLIENT_SECRET_KEY" => "cs",
+            _ => return None,
+        }))
+    };
+    assert_eq!(
+        Config::parse(b"", &env).unwrap().origin_authority,
+        "origin.test"
+    );
+}
+
 #[test]
 fn empty_configuration_reads_the_legacy_environment() {
     let vars = |pairs: &'static [(&'static str, &'static str)]| {
