@@ -689,6 +689,29 @@ fn client_secret(pair: &CredentialPair) -> Option<&[u8]> {
     pair.client.secret.as_ref().map(|s| s.key().expose())
 }
 
+/// Whether two secrets make the same HMAC key, so that whatever one signs the other signs
+/// too. HMAC hashes a key longer than its block (64 bytes, for SHA-1 and SHA-256 alike) and
+/// pads a shorter one with zeros: a secret of more than 64 bytes and its SHA-1 signed SigV2
+/// alike, and passed the comparison of the secrets as written (an attack run, 2026-12-06). A
+/// zero byte cannot end a secret (no control characters), but may end a digest. SigV4 keys
+/// HMAC-SHA256 with `AWS4` and the secret.
+fn sign_alike(a: &[u8], b: &[u8]) -> bool {
+    fn hmac_key<D: sha2::Digest>(key: &[u8]) -> Vec<u8> {
+        let mut key = if key.len() > 64 {
+            D::digest(key).to_vec()
+        } else {
+            key.to_vec()
+        };
+        while key.last() == Some(&0) {
+            key.pop();
+        }
+        key
+    }
+    let v4 = |secret: &[u8]| hmac_key::<sha2::Sha256>(&[b"AWS4", secret].concat());
+    bool::from(hmac_key::<sha1::Sha1>(a).ct_eq(&hmac_key::<sha1::Sha1>(b)))
+        || bool::from(v4(a).ct_eq(&v4(b)))
+}
+
 /// No signature but a presigned SigV4 URL's covers the access key id (SigV4's `Credential` in
 /// the header, SigV2's `AWS id:` and `AWSAccessKeyId`, a SigV2 form's field): two key ids with
 /// one secret let a request signed as one go as the other, with the other's origin key pair (a
@@ -703,7 +726,7 @@ fn no_shared_client_secret(
         };
         let shared = credentials[..i]
             .iter()
-            .position(|other| client_secret(other).is_some_and(|o| bool::from(o.ct_eq(secret))));
+            .position(|other| client_secret(other).is_some_and(|o| sign_alike(o, secret)));
         if let Some(j) = shared {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
@@ -730,7 +753,7 @@ fn no_client_holds_an_origin_secret(
             |key_id: &str| !pair.translates() && key_id == pair.client.access_key_id;
         let holds = |other: &CredentialPair| {
             !passed_through(&other.origin.access_key_id)
-                && bool::from(other.origin.secret.key().expose().ct_eq(secret))
+                && sign_alike(other.origin.secret.key().expose(), secret)
         };
         if let Some(j) = credentials.iter().position(holds) {
             let whose = if i == j {

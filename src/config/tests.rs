@@ -621,6 +621,41 @@ fn two_client_keys_may_not_share_a_secret() {
     assert!(Config::parse(own.as_bytes(), &env).is_ok());
 }
 
+/// HMAC hashes a key longer than 64 bytes: such a secret and its SHA-1 (here valid UTF-8
+/// without control characters, found by an attack run, 2026-12-06) sign SigV2 alike, so the
+/// pair counts as one secret, between two clients and between a client and an origin key.
+#[test]
+fn secrets_that_make_one_hmac_key_count_as_one() {
+    use sha2::Digest;
+    let long = format!("long-client-secret-of-alice-{}-2275476", "x".repeat(40));
+    let digest = String::from_utf8(sha1::Sha1::digest(long.as_bytes()).to_vec()).unwrap();
+    let quoted = |s: &str| serde_json::to_string(s).unwrap();
+    let clients = format!(
+        r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[
+        {{"access_key_id":"A","secret_access_key":{},"origin_access_key_id":"GKA","origin_secret_access_key":"a"}},
+        {{"access_key_id":"B","secret_access_key":{},"origin_access_key_id":"GKB","origin_secret_access_key":"b"}}]}}"#,
+        quoted(&long),
+        quoted(&digest)
+    );
+    let e = parse(&clients).unwrap_err();
+    assert_eq!(e.field, "credentials[1]");
+    assert!(
+        e.reason.contains("has the secret of credentials[0]"),
+        "{}",
+        e.reason
+    );
+    let origin = format!(
+        r#"{{"public_domains":["p"],"origin_authority":"h","credentials":[
+        {{"access_key_id":"A","secret_access_key":{},"origin_access_key_id":"GKA","origin_secret_access_key":{}}}]}}"#,
+        quoted(&long),
+        quoted(&digest)
+    );
+    assert_eq!(parse(&origin).unwrap_err().field, "credentials[0]");
+    // Another long secret is a secret of its own.
+    let other = clients.replace(&quoted(&digest), &quoted(&format!("{long}y")));
+    assert!(parse(&other).is_ok());
+}
+
 #[test]
 fn a_client_may_not_hold_an_origin_key_s_secret() {
     let config = |a: &str, b: &str| {
