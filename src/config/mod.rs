@@ -25,9 +25,9 @@ use crate::sigv4::signing::Secret;
 use fields::{object, Fields};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::RangeInclusive;
-use subtle::ConstantTimeEq;
 
 pub const DEFAULT_MAX_CLOCK_SKEW_SECONDS: u64 = 900;
 /// The largest aws-chunked chunk held in the VM. The AWS SDKs send 64 KiB (Rust, JS, Go, C++)
@@ -399,11 +399,7 @@ impl Config {
         Ok(Config {
             role: Role::Standalone,
             public_domains: common.public_domains,
-            // Lower case: host names are, and MinIO reads `bkt.Origin.test` as no bucket's host
-            // (its router and its signature's resource match the domain case-sensitively), so
-            // a virtual-hosted DeleteObject of `bkt/victim` ran as DeleteBucket `victim` (an
-            // attack run on MinIO's router, 2026-12-06).
-            origin_authority: common.origin_authority.to_ascii_lowercase(),
+            origin_authority: common.origin_authority,
             origin_region: common.origin_region,
             credentials: common.credentials,
             max_clock_skew_seconds: common.max_clock_skew_seconds,
@@ -685,17 +681,13 @@ fn no_repeated_key_id(
     Ok(())
 }
 
-fn client_secret(pair: &CredentialPair) -> Option<&[u8]> {
-    pair.client.secret.as_ref().map(|s| s.key().expose())
-}
-
-/// Whether two secrets make the same HMAC key, so that whatever one signs the other signs
-/// too. HMAC hashes a key longer than its block (64 bytes, for SHA-1 and SHA-256 alike) and
-/// pads a shorter one with zeros: a secret of more than 64 bytes and its SHA-1 signed SigV2
-/// alike, and passed the comparison of the secrets as written (an attack run, 2026-12-06). A
-/// zero byte cannot end a secret (no control characters), but may end a digest. SigV4 keys
-/// HMAC-SHA256 with `AWS4` and the secret.
-fn sign_alike(a: &[u8], b: &[u8]) -> bool {
+/// The keys HMAC makes of a secret, for SigV2 (HMAC-SHA1 keyed with the secret) and SigV4
+/// (HMAC-SHA256 keyed with `AWS4` and the secret): two secrets that make one key sign alike.
+/// HMAC hashes a key longer than its block (64 bytes, for both hashes) and pads a shorter one
+/// with zeros, so a secret of more than 64 bytes and its SHA-1 signed SigV2 alike, and passed
+/// the comparison of the secrets as written (an attack run, 2026-12-06). A zero byte cannot
+/// end a secret (no control characters), but may end a digest.
+fn hmac_keys(secret: &[u8]) -> [Vec<u8>; 2] {
     fn hmac_key<D: sha2::Digest>(key: &[u8]) -> Vec<u8> {
         let mut key = if key.len() > 64 {
             D::digest(key).to_vec()
@@ -707,9 +699,37 @@ fn sign_alike(a: &[u8], b: &[u8]) -> bool {
         }
         key
     }
-    let v4 = |secret: &[u8]| hmac_key::<sha2::Sha256>(&[b"AWS4", secret].concat());
-    bool::from(hmac_key::<sha1::Sha1>(a).ct_eq(&hmac_key::<sha1::Sha1>(b)))
-        || bool::from(v4(a).ct_eq(&v4(b)))
+    [
+        hmac_key::<sha1::Sha1>(secret),
+        hmac_key::<sha2::Sha256>(&[b"AWS4", secret].concat()),
+    ]
+}
+
+/// Which key pairs make each HMAC key, by hash (SigV2's, SigV4's), in the order listed.
+/// Looked up, not compared pair by pair: thousands of keys load in a blink, and nothing
+/// observes how long a configuration takes to load.
+#[derive(Default)]
+struct KeyIndex([HashMap<Vec<u8>, Vec<usize>>; 2]);
+
+impl KeyIndex {
+    fn insert(&mut self, secret: &[u8], at: usize) {
+        for (index, key) in self.0.iter_mut().zip(hmac_keys(secret)) {
+            index.entry(key).or_default().push(at);
+        }
+    }
+
+    /// The first listed pair, passing `wanted`, whose key signs as `secret` does.
+    fn first(&self, secret: &[u8], wanted: impl Fn(usize) -> bool) -> Option<usize> {
+        self.0
+            .iter()
+            .zip(hmac_keys(secret))
+            .filter_map(|(index, key)| index.get(&key)?.iter().copied().find(|&at| wanted(at)))
+            .min()
+    }
+}
+
+fn client_secret(pair: &CredentialPair) -> Option<&[u8]> {
+    pair.client.secret.as_ref().map(|s| s.key().expose())
 }
 
 /// No signature but a presigned SigV4 URL's covers the access key id (SigV4's `Credential` in
@@ -720,19 +740,18 @@ fn no_shared_client_secret(
     credentials: &[CredentialPair],
     credentials_name: &str,
 ) -> Result<(), ConfigError> {
+    let mut clients = KeyIndex::default();
     for (i, pair) in credentials.iter().enumerate() {
         let Some(secret) = client_secret(pair) else {
             continue;
         };
-        let shared = credentials[..i]
-            .iter()
-            .position(|other| client_secret(other).is_some_and(|o| sign_alike(o, secret)));
-        if let Some(j) = shared {
+        if let Some(j) = clients.first(secret, |_| true) {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
                 format!("has the secret of {credentials_name}[{j}]: no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
             ));
         }
+        clients.insert(secret, i);
     }
     Ok(())
 }
@@ -745,17 +764,18 @@ fn no_client_holds_an_origin_secret(
     credentials: &[CredentialPair],
     credentials_name: &str,
 ) -> Result<(), ConfigError> {
+    let mut origins = KeyIndex::default();
+    for (j, pair) in credentials.iter().enumerate() {
+        origins.insert(pair.origin.secret.key().expose(), j);
+    }
     for (i, pair) in credentials.iter().enumerate() {
         let Some(secret) = client_secret(pair) else {
             continue;
         };
-        let passed_through =
-            |key_id: &str| !pair.translates() && key_id == pair.client.access_key_id;
-        let holds = |other: &CredentialPair| {
-            !passed_through(&other.origin.access_key_id)
-                && sign_alike(other.origin.secret.key().expose(), secret)
+        let passed_through = |j: usize| {
+            !pair.translates() && credentials[j].origin.access_key_id == pair.client.access_key_id
         };
-        if let Some(j) = credentials.iter().position(holds) {
+        if let Some(j) = origins.first(secret, |j| !passed_through(j)) {
             let whose = if i == j {
                 "its own origin key".to_owned()
             } else {
@@ -945,6 +965,18 @@ fn check_addressing(addressing: OriginAddressing, origin_authority: &str) -> Res
     {
         return Err(
             "virtual needs an origin authority that is a host name, not an address".to_owned(),
+        );
+    }
+    // MinIO matches `bkt.<host>` to `MINIO_DOMAIN` as written, case and all, and reads a host
+    // that does not match path-style: with `Origin.test` against `origin.test`, a DeleteObject
+    // of `bkt/victim` ran as the DeleteBucket of `victim` (an attack run on MinIO's router,
+    // 2026-12-06). Lower-casing the name would only move the trap to a `MINIO_DOMAIN` in
+    // upper case (a review): both are to be written in lower case.
+    if addressing != OriginAddressing::Path
+        && origin_authority.bytes().any(|b| b.is_ascii_uppercase())
+    {
+        return Err(
+            "virtual and preserve need the origin authority in lower case: MinIO matches a bucket's host to MINIO_DOMAIN as written and reads any other path-style, so write both in lower case".to_owned(),
         );
     }
     Ok(())

@@ -402,29 +402,39 @@ fn errors_never_carry_secrets() {
     }
 }
 
-/// Host names are case-insensitive, MinIO's reading of a virtual-hosted host is not: it took
-/// `bkt.Origin.test` for no bucket's host and ran a DeleteObject of `bkt/victim` as the
-/// DeleteBucket of `victim` (an attack run on MinIO's router, 2026-12-06). The origin's
-/// authority is kept, signed and sent in lower case, from either source.
+/// MinIO matches a virtual-hosted host to `MINIO_DOMAIN` as written: with `Origin.test`
+/// against `origin.test` it read `bkt.Origin.test` path-style, and a DeleteObject of
+/// `bkt/victim` ran as the DeleteBucket of `victim` (an attack run on MinIO's router,
+/// 2026-12-06). Lower-casing the authority would trap a `MINIO_DOMAIN` in upper case instead
+/// (a review), so a bucket's host at the origin must be written in lower case, from either
+/// source; path-style, the case of the origin's name is the operator's.
 #[test]
-fn the_origin_authority_is_kept_in_lower_case() {
-    let json = MINIMAL.replace("s3.example.com", "S3.Example.COM:9000");
+fn a_virtual_hosted_origin_is_named_in_lower_case() {
+    let upper = MINIMAL.replace("s3.example.com", "S3.Example.com:9000");
     assert_eq!(
-        parse(&json).unwrap().origin_authority,
-        "s3.example.com:9000"
+        parse(&upper).unwrap().origin_authority,
+        "S3.Example.com:9000"
     );
+    for addressing in ["virtual", "preserve"] {
+        let json = upper.replacen("{", &format!(r#"{{"origin_addressing":"{addressing}","#), 1);
+        let e = parse(&json).unwrap_err();
+        assert_eq!(e.field, "origin_addressing");
+        assert!(e.reason.contains("lower case"), "{}", e.reason);
+        assert!(parse(&json.replace("S3.Example.com", "s3.example.com")).is_ok());
+    }
     let env = |name: &str| {
         Some(str::to_owned(match name {
             "PUBLIC_DOMAINS" => "s3.mydomain.com",
             "ORIGIN_DOMAIN" => "Origin.Test",
+            "ORIGIN_ADDRESSING" => "virtual",
             "CLIENT_ACCESS_KEY" => "CK",
             "CLIENT_SECRET_KEY" => "cs",
             _ => return None,
         }))
     };
     assert_eq!(
-        Config::parse(b"", &env).unwrap().origin_authority,
-        "origin.test"
+        Config::parse(b"", &env).unwrap_err().field,
+        "ORIGIN_ADDRESSING"
     );
 }
 
