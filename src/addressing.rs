@@ -371,6 +371,12 @@ fn path_style(bucket: &str, rest: &[u8]) -> Vec<u8> {
 /// unsigned requests. No S3 bucket has the name there; elsewhere it is just unusual.
 pub const MINIO_OWN_BUCKET: &str = "minio";
 
+/// Where MinIO keeps its own data (IAM users and their secrets, policies, bucket metadata,
+/// replication targets' credentials): a bucket its object layer serves to a key with rights
+/// on every bucket, though its router refuses it by name in a request's path. No other origin
+/// can have it: no S3 bucket name begins with `.`.
+pub const MINIO_META_BUCKET: &str = ".minio.sys";
+
 /// The bucket names origins keep for APIs of their own on the S3 port, and what each serves
 /// there: the default `reserved_buckets`. Ceph's are the defaults of `rgw_swift_url_prefix`,
 /// `rgw_swift_auth_entry` and `rgw_admin_entry`. Ceph reads a virtual-hosted request as

@@ -726,6 +726,13 @@ fn minios_own_apis_and_cephs_zone_requests_are_not_served() {
         ("POST", PUBLIC.to_owned(), "/minio/bootstrap/v1/verify?x"),
         ("GET", PUBLIC.to_owned(), "/MINIO/v2/metrics/cluster"),
         ("GET", PUBLIC.to_owned(), "/minio"),
+        // Where MinIO keeps its own data, whatever `reserved_buckets` says (RT102).
+        (
+            "GET",
+            PUBLIC.to_owned(),
+            "/.minio.sys/config/iam/format.json",
+        ),
+        ("PUT", PUBLIC.to_owned(), "/.Minio.Sys/k"),
     ] {
         assert_an_origins_own_bucket(&g, method, &host, path);
     }
@@ -1607,6 +1614,14 @@ fn a_copy_source_read_twice_is_refused() {
         "/bucket/src?versionId=V1;",
         "/bucket/src?versionId=;V1",
         "/bucket/src?versionId=V1;x=y",
+        // A bucket an origin keeps for itself: MinIO would copy its IAM users' secrets out of
+        // `.minio.sys` for a key with rights on every bucket (RT102, from MinIO's source).
+        "/.minio.sys/config/iam/users/alice/identity.json",
+        ".minio.sys/config/iam/format.json",
+        "/%2Eminio.sys%2Fconfig%2Fiam%2Fformat.json",
+        "/.MinIO.sys/buckets/bucket/.metadata.bin?versionId=null",
+        "/minio/admin/v3/info",
+        "/swift/k",
     ] {
         refused_every_way(source);
     }
@@ -1618,6 +1633,8 @@ fn a_copy_source_read_twice_is_refused() {
         "/bucket/a b",
         "tenant:bucket/k",
         "/bucket/k?versionId=a+b",
+        "/minio-backups/k",
+        "/.minio.system/k",
     ] {
         assert_eq!(
             copy("/bucket/k", source).decide(&g),

@@ -249,8 +249,14 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
-        authenticated_checks(req, &route.target, &mut forward, &covered)
-            .map_err(|r| r.for_key_of(forward.access_key_id))?;
+        authenticated_checks(
+            req,
+            &route.target,
+            &mut forward,
+            &covered,
+            &self.config.reserved_buckets,
+        )
+        .map_err(|r| r.for_key_of(forward.access_key_id))?;
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
         if let Some(signed) = forward
@@ -818,12 +824,13 @@ fn authenticated_checks(
     target: &Target<'_>,
     forward: &mut Forward<'_>,
     covered: &Covered,
+    reserved: &[String],
 ) -> Result<(), Rejection> {
     plain_uri(req)?;
     answer_headers_printable(req)?;
     only_s3s_head(req, target)?;
     plain_upload_part_and_version(req)?;
-    one_reading_of_the_copy_source(req)?;
+    one_reading_of_the_copy_source(req, reserved)?;
     no_chunked_post(req)?;
     if forward.kind.signed_in_head() {
         no_form_in_a_signed_post(req)?;

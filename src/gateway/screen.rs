@@ -5,7 +5,7 @@
 //! headers).
 
 use super::ECDSA_ALGORITHM;
-use crate::addressing::{Target, ORIGINS_OWN_BUCKETS};
+use crate::addressing::{Target, MINIO_META_BUCKET, ORIGINS_OWN_BUCKETS};
 use crate::bytes::{decimal, find_byte, find_bytes, starts_with_ignore_ascii_case};
 use crate::operations::OperationSet;
 use crate::post_policy::boundary::{media_type, MediaType};
@@ -365,7 +365,10 @@ impl PartParams {
 /// `+` after a `?`), the key no leading `/` and the bucket is no `.` or `..` (an anonymous request did the abort
 /// under `anonymous: forward`; four red teams against Ceph, 2026-12-04). MinIO parses it as a
 /// URL: no raw `#`, control byte or bucket ending in `:` either, and no version of white space.
-pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Rejection> {
+pub(super) fn one_reading_of_the_copy_source(
+    req: &Request<'_>,
+    reserved: &[String],
+) -> Result<(), Rejection> {
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     let mut sources = req.values("x-amz-copy-source");
     let first = sources.next();
@@ -401,13 +404,17 @@ pub(super) fn one_reading_of_the_copy_source(req: &Request<'_>) -> Result<(), Re
     if sources.next().is_some() {
         return refused("The copy source (x-amz-copy-source) may be sent once.");
     }
-    copy_source_names_one_object(source, part_copy)
+    copy_source_names_one_object(source, part_copy, reserved)
 }
 
 /// The copy source's value (`one_reading_of_the_copy_source`): no stray `%`, one plain
 /// version at most, a bucket and a key that every origin decodes alike, and in a part copy
 /// nothing Ceph decodes a second time.
-fn copy_source_names_one_object(source: &[u8], part_copy: bool) -> Result<(), Rejection> {
+fn copy_source_names_one_object(
+    source: &[u8],
+    part_copy: bool,
+    reserved: &[String],
+) -> Result<(), Rejection> {
     let refused = |why: &str| Err(Rejection::new(InvalidArgument, why));
     match path_escape_fault(source) {
         None => {}
@@ -462,6 +469,15 @@ fn copy_source_names_one_object(source: &[u8], part_copy: bool) -> Result<(), Re
     };
     if bucket.is_empty() || key.is_empty() {
         return refused("The copy source must name a bucket and a key: /bucket/key.");
+    }
+    // A copy reads its source with the rights the origin key has: from `.minio.sys` MinIO
+    // would copy its IAM users' secrets into the client's bucket, for a key with rights on
+    // every bucket (an attack run reading MinIO's copy handler, 2026-12-06).
+    if let Some(what) = origins_own(bucket, reserved) {
+        return Err(Rejection::new(
+            InvalidArgument,
+            format!("The copy source names the bucket {what}; this endpoint serves only S3."),
+        ));
     }
     // Ceph decodes a part copy's source twice (`a%2541` copies `aA`, `a%3Fb%2Bc` copies
     // `a?b c`; a malformed escape then kills it), a CopyObject's once, as S3 and the other
@@ -528,19 +544,32 @@ pub(super) fn no_origin_own_bucket(
     let Some(bucket) = target.bucket.as_deref() else {
         return Ok(());
     };
-    let Some(name) = reserved
+    match origins_own(bucket.as_bytes(), reserved) {
+        Some(what) => Err(Rejection::new(
+            InvalidBucketName,
+            format!("The bucket name {what}; this endpoint serves only S3."),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What an origin keeps under `bucket` for itself, if it does: a reserved name, or MinIO's
+/// own data (`MINIO_META_BUCKET`, whatever `reserved` says).
+fn origins_own(bucket: &[u8], reserved: &[String]) -> Option<String> {
+    if bucket.eq_ignore_ascii_case(MINIO_META_BUCKET.as_bytes()) {
+        return Some(format!(
+            "'{MINIO_META_BUCKET}' is where MinIO keeps its own data"
+        ));
+    }
+    let name = reserved
         .iter()
-        .find(|name| bucket.eq_ignore_ascii_case(name))
-    else {
-        return Ok(());
-    };
-    let message = match ORIGINS_OWN_BUCKETS.iter().find(|(own, _)| own == name) {
-        Some((_, serves)) => {
-            format!("The bucket name '{name}' is where {serves}; this endpoint serves only S3.")
-        }
-        None => format!("The bucket name '{name}' is reserved at this endpoint."),
-    };
-    Err(Rejection::new(InvalidBucketName, message))
+        .find(|name| bucket.eq_ignore_ascii_case(name.as_bytes()))?;
+    Some(
+        match ORIGINS_OWN_BUCKETS.iter().find(|(own, _)| own == name) {
+            Some((_, serves)) => format!("'{name}' is where {serves}"),
+            None => format!("'{name}' is reserved at this endpoint"),
+        },
+    )
 }
 
 /// Refuses a request that is no S3 operation but another service's at the same origin, in

@@ -3,11 +3,12 @@
 
 use super::conditions;
 use super::errors;
-use super::fields::{BUCKET, KEY};
+use super::fields::{base_name, BUCKET, FILENAME_VARIABLE, KEY};
 use super::form_head::FormHead;
 use super::policy::SizeRange;
 use super::resign;
 use super::verify::{self, Signer, Verdict};
+use crate::bytes::{find_byte, find_bytes};
 use crate::config::{Anonymous, Config};
 use crate::rejection::Rejection;
 
@@ -125,6 +126,19 @@ fn key_stays_where_written(form: &FormHead) -> Result<(), Rejection> {
             &String::from_utf8_lossy(&expanded),
         ));
     }
+    // Ceph reads a file name only up to a `;`, quotes and all (its disposition parser splits
+    // at every one): `uploads/${filename}` of `a;b.txt` was stored as `uploads/"a`, a key the
+    // filter never checked (an attack run, 2026-12-06). Only a key that takes the name is
+    // concerned; a file of such a name uploads under a key of its own.
+    if find_bytes(key, FILENAME_VARIABLE).is_some()
+        && find_byte(base_name(form.filename()), b';').is_some()
+    {
+        return Err(errors::invalid_argument(
+            "A form's key takes the file's name (${filename}), which holds ';', where origins end the name differently: rename the file, or give the key without ${filename}.",
+            KEY,
+            &String::from_utf8_lossy(&expanded),
+        ));
+    }
     // As a path holding `%00` is refused (`plain_uri`): s3s-fs answers such a key 500, Garage
     // stores it, Ceph fails it (a review, 2026-12-05).
     if expanded.contains(&0) {
@@ -193,6 +207,10 @@ mod tests {
                 ("\\srv\\other", "a.txt"),
                 // A NUL (a review, 2026-12-05; a file name holding one is refused with its part's header).
                 ("uploads/a\u{0}b", "a.txt"),
+                // Ceph ends a file name at a `;` (an attack run, 2026-12-06).
+                ("uploads/${filename}", "a;b.txt"),
+                ("${filename}", ";"),
+                ("uploads/${filename}", "files/report.pdf;.exe"),
             ] {
                 let refused =
                     authorise(&config, &form(key, filename, signed), BUCKET, NOW).expect_err(key);
@@ -201,6 +219,16 @@ mod tests {
             for key in ["uploads/..x", "uploads/x..", "uploads/.hidden", "a...b/c"] {
                 let passed = authorise(&config, &form(key, "a.txt", signed), BUCKET, NOW);
                 assert!(passed.is_ok(), "{key}: {passed:?}");
+            }
+            // A `;` in a name no key takes, or before the base name, is the file's own (signed,
+            // the test's policy names the key as written, which `${filename}` never matches).
+            let own = [
+                ("uploads/fixed", "a;b.txt"),
+                ("uploads/${filename}", "d;x/a.txt"),
+            ];
+            for (key, filename) in own.into_iter().take(if signed { 1 } else { 2 }) {
+                let passed = authorise(&config, &form(key, filename, signed), BUCKET, NOW);
+                assert!(passed.is_ok(), "{key} {filename}: {passed:?}");
             }
         }
     }
