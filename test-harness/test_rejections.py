@@ -411,7 +411,9 @@ def test_what_ceph_reads_twice_or_answers_with_a_body_is_refused(make_proxy, ori
                    f"/{bucket}/src?versionId=%zz", f"/{bucket}/src?versionID=x", f"/{bucket}/src?&versionId=x",
                    f"/{bucket}/a%3Fb%2Bc", f"/{bucket}//src",
                    # and (a fourth) a version Ceph reads otherwise, a bucket that is a dot segment
-                   f"/{bucket}/src?versionId=a&versionId=b", f"/{bucket}/src?versionId=", f"/../{bucket}/src"):
+                   f"/{bucket}/src?versionId=a&versionId=b", f"/{bucket}/src?versionId=", f"/../{bucket}/src",
+                   # and (RT102, 2026-12-06) an origin's own data: MinIO's IAM secrets, its admin
+                   "/.minio.sys/config/iam/format.json", "/minio/admin/v3/info"):
         for request in (RawRequest("PUT", part, [("x-amz-copy-source", source)]),
                         sign_header(proxy.authority, "PUT", part, {"x-amz-copy-source": source})):
             assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")

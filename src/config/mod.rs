@@ -25,7 +25,6 @@ use crate::sigv4::signing::Secret;
 use fields::{object, Fields};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::fmt;
 use std::ops::RangeInclusive;
 
@@ -705,27 +704,11 @@ fn hmac_keys(secret: &[u8]) -> [Vec<u8>; 2] {
     ]
 }
 
-/// Which key pairs make each HMAC key, by hash (SigV2's, SigV4's), in the order listed.
-/// Looked up, not compared pair by pair: thousands of keys load in a blink, and nothing
-/// observes how long a configuration takes to load.
-#[derive(Default)]
-struct KeyIndex([HashMap<Vec<u8>, Vec<usize>>; 2]);
-
-impl KeyIndex {
-    fn insert(&mut self, secret: &[u8], at: usize) {
-        for (index, key) in self.0.iter_mut().zip(hmac_keys(secret)) {
-            index.entry(key).or_default().push(at);
-        }
-    }
-
-    /// The first listed pair, passing `wanted`, whose key signs as `secret` does.
-    fn first(&self, secret: &[u8], wanted: impl Fn(usize) -> bool) -> Option<usize> {
-        self.0
-            .iter()
-            .zip(hmac_keys(secret))
-            .filter_map(|(index, key)| index.get(&key)?.iter().copied().find(|&at| wanted(at)))
-            .min()
-    }
+/// Whether two secrets' HMAC keys (`hmac_keys`) are one for either hash. Compared plainly:
+/// nothing observes how long a configuration takes to load, and thousands of keys compare
+/// pair by pair in milliseconds this way.
+fn sign_alike(a: &[Vec<u8>; 2], b: &[Vec<u8>; 2]) -> bool {
+    a[0] == b[0] || a[1] == b[1]
 }
 
 fn client_secret(pair: &CredentialPair) -> Option<&[u8]> {
@@ -740,18 +723,23 @@ fn no_shared_client_secret(
     credentials: &[CredentialPair],
     credentials_name: &str,
 ) -> Result<(), ConfigError> {
-    let mut clients = KeyIndex::default();
-    for (i, pair) in credentials.iter().enumerate() {
-        let Some(secret) = client_secret(pair) else {
+    let clients: Vec<Option<[Vec<u8>; 2]>> = credentials
+        .iter()
+        .map(|pair| client_secret(pair).map(hmac_keys))
+        .collect();
+    for (i, keys) in clients.iter().enumerate() {
+        let Some(keys) = keys else {
             continue;
         };
-        if let Some(j) = clients.first(secret, |_| true) {
+        let shared = clients[..i]
+            .iter()
+            .position(|other| other.as_ref().is_some_and(|o| sign_alike(o, keys)));
+        if let Some(j) = shared {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
                 format!("has the secret of {credentials_name}[{j}]: no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
             ));
         }
-        clients.insert(secret, i);
     }
     Ok(())
 }
@@ -764,18 +752,20 @@ fn no_client_holds_an_origin_secret(
     credentials: &[CredentialPair],
     credentials_name: &str,
 ) -> Result<(), ConfigError> {
-    let mut origins = KeyIndex::default();
-    for (j, pair) in credentials.iter().enumerate() {
-        origins.insert(pair.origin.secret.key().expose(), j);
-    }
+    let origins: Vec<[Vec<u8>; 2]> = credentials
+        .iter()
+        .map(|pair| hmac_keys(pair.origin.secret.key().expose()))
+        .collect();
     for (i, pair) in credentials.iter().enumerate() {
-        let Some(secret) = client_secret(pair) else {
+        let Some(keys) = client_secret(pair).map(hmac_keys) else {
             continue;
         };
-        let passed_through = |j: usize| {
-            !pair.translates() && credentials[j].origin.access_key_id == pair.client.access_key_id
+        let passed_through =
+            |key_id: &str| !pair.translates() && key_id == pair.client.access_key_id;
+        let holds = |(other, origin): (&CredentialPair, &[Vec<u8>; 2])| {
+            !passed_through(&other.origin.access_key_id) && sign_alike(origin, &keys)
         };
-        if let Some(j) = origins.first(secret, |j| !passed_through(j)) {
+        if let Some(j) = credentials.iter().zip(&origins).position(holds) {
             let whose = if i == j {
                 "its own origin key".to_owned()
             } else {
