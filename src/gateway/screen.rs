@@ -476,7 +476,7 @@ fn copy_source_names_one_object(
     if let Some(what) = origins_own(bucket, reserved) {
         return Err(Rejection::new(
             InvalidArgument,
-            format!("The copy source names the bucket {what}; this endpoint serves only S3."),
+            format!("The copy source's bucket {what}; this endpoint serves only S3."),
         ));
     }
     // Ceph decodes a part copy's source twice (`a%2541` copies `aA`, `a%3Fb%2Bc` copies
