@@ -26,7 +26,7 @@
 //! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW serves Swift on the
 //! same port and would authenticate a request by them (a review, 2026-12-01).
 
-use crate::bytes::{is_amz_name, split};
+use crate::bytes::{find_byte, is_amz_name, split};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -77,13 +77,27 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         Covered::AllAmz => is_amz_name(name),
         Covered::Listed(_) => covered.lists(name),
     };
-    let mut unsigned: Vec<String> = req
-        .headers
-        .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| protection(name).is_some_and(|p| !is_covered(name, p)))
-        .map(|name| String::from_utf8_lossy(name).to_ascii_lowercase())
-        .collect();
+    let mut unsigned: Vec<String> = Vec::new();
+    for (name, _) in req.headers.iter() {
+        let Some(protection) = protection(name) else {
+            continue;
+        };
+        if !is_covered(name, protection) {
+            unsigned.push(String::from_utf8_lossy(name).to_ascii_lowercase());
+        } else if find_byte(name, b'_').is_some() {
+            // Signed, or let by on an anonymous request, the `_` spelling would still pass
+            // every rule that reads the `-` one (a copy source's, the digest's, aws-chunked
+            // framing's) to reach an origin that folds it: Ceph copied from
+            // `x_amz_copy_source` unread (a review, 2026-12-06). No client spells them so.
+            return Err(Rejection::new(
+                S3ErrorCode::InvalidArgument,
+                format!(
+                    "The header '{}' is read as its '-' spelling by origins that fold '_' into '-': spell it with '-'.",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
+        }
+    }
     if unsigned.is_empty() {
         return Ok(());
     }
@@ -301,6 +315,23 @@ mod tests {
         // Signed under their own names, they pass.
         let signed = Covered::Listed("host;x-minio-force-delete".into());
         assert_eq!(unsigned(&headers[..1], &signed), None);
+        // Spelt with `_`, signed or on an anonymous request, they are refused all the same:
+        // the rules that read a header read the `-` spelling, and Ceph folds one into the
+        // other (a review, 2026-12-06).
+        let copy = [("X_Amz_Copy_Source", "b/secret")];
+        for covered in [
+            Covered::Listed("host;x_amz_copy_source".into()),
+            Covered::Nothing,
+        ] {
+            let pairs = request(&copy);
+            let req = Request::from_pairs(&pairs).unwrap();
+            let refused = check(&req, &covered).unwrap_err();
+            assert_eq!(
+                refused.error.code,
+                S3ErrorCode::InvalidArgument,
+                "{covered:?}"
+            );
+        }
     }
 
     #[test]
@@ -326,8 +357,12 @@ mod tests {
         ];
         let refused = "cf-create-bucket-if-missing, cf_copy_destination_if_none_match, ibm-sse-kp-customer-root-key-crn, x-cos-acl, x-emc-namespace, x-ntap-sg-consistency, x-obs-acl, x-oss-object-acl";
         assert_eq!(unsigned(&headers, &listed).as_deref(), Some(refused));
-        // The origin judges an anonymous request by them, as by x-amz-*.
-        assert_eq!(unsigned(&headers, &Covered::Nothing), None);
+        // The origin judges an anonymous request by them, as by x-amz-*, spelt with `-`.
+        let dashed: Vec<_> = headers
+            .into_iter()
+            .filter(|(n, _)| !n.contains('_'))
+            .collect();
+        assert_eq!(unsigned(&dashed, &Covered::Nothing), None);
     }
 
     #[test]
