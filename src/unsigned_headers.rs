@@ -84,11 +84,12 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
         };
         if !is_covered(name, protection) {
             unsigned.push(String::from_utf8_lossy(name).to_ascii_lowercase());
-        } else if find_byte(name, b'_').is_some() {
+        } else if find_byte(name, b'_').is_some() && !is_user_metadata(name) {
             // Signed, or let by on an anonymous request, the `_` spelling would still pass
             // every rule that reads the `-` one (a copy source's, the digest's, aws-chunked
             // framing's) to reach an origin that folds it: Ceph copied from
-            // `x_amz_copy_source` unread (a review, 2026-12-06). No client spells them so.
+            // `x_amz_copy_source` unread (a review, 2026-12-06). No client spells them so;
+            // a metadata key may hold `_` (`x-amz-meta-user_id`), and no rule reads one.
             return Err(Rejection::new(
                 S3ErrorCode::InvalidArgument,
                 format!(
@@ -222,6 +223,13 @@ fn condition_keys(first: u8) -> &'static [&'static [u8]] {
     }
 }
 
+/// A user metadata header, its prefix spelt as S3 spells it: its key is the user's own.
+fn is_user_metadata(name: &[u8]) -> bool {
+    const META: &[u8] = b"x-amz-meta-";
+    name.get(..META.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(META))
+}
+
 /// Whether `name`, folded, is `lower` (which is lower case, with `-`).
 fn folded_eq(name: &[u8], lower: &[u8]) -> bool {
     name.len() == lower.len() && name.iter().zip(lower).all(|(&n, &l)| fold(n) == l)
@@ -318,19 +326,28 @@ mod tests {
         // Spelt with `_`, signed or on an anonymous request, they are refused all the same:
         // the rules that read a header read the `-` spelling, and Ceph folds one into the
         // other (a review, 2026-12-06).
-        let copy = [("X_Amz_Copy_Source", "b/secret")];
+        for name in ["X_Amz_Copy_Source", "x-amz-copy_source", "x_amz_meta-a"] {
+            let pairs = request(&[(name, "b/secret")]);
+            let req = Request::from_pairs(&pairs).unwrap();
+            let signed = Covered::Listed(format!("host;{}", name.to_ascii_lowercase()));
+            for covered in [signed, Covered::Nothing] {
+                let refused = check(&req, &covered).unwrap_err();
+                assert_eq!(
+                    refused.error.code,
+                    S3ErrorCode::InvalidArgument,
+                    "{name} {covered:?}"
+                );
+            }
+        }
+        // A metadata key is the user's own, `_` and all (boto3's `Metadata={"user_id": …}`).
+        let pairs = request(&[("x-amz-meta-user_id", "7")]);
+        let req = Request::from_pairs(&pairs).unwrap();
         for covered in [
-            Covered::Listed("host;x_amz_copy_source".into()),
+            Covered::Listed("host;x-amz-meta-user_id".into()),
+            Covered::AllAmz,
             Covered::Nothing,
         ] {
-            let pairs = request(&copy);
-            let req = Request::from_pairs(&pairs).unwrap();
-            let refused = check(&req, &covered).unwrap_err();
-            assert_eq!(
-                refused.error.code,
-                S3ErrorCode::InvalidArgument,
-                "{covered:?}"
-            );
+            assert!(check(&req, &covered).is_ok(), "{covered:?}");
         }
     }
 
