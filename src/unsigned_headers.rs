@@ -90,13 +90,7 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
             // framing's) to reach an origin that folds it: Ceph copied from
             // `x_amz_copy_source` unread (a review, 2026-12-06). No client spells them so;
             // a metadata key may hold `_` (`x-amz-meta-user_id`), and no rule reads one.
-            return Err(Rejection::new(
-                S3ErrorCode::InvalidArgument,
-                format!(
-                    "The header '{}' is read as its '-' spelling by origins that fold '_' into '-': spell it with '-'.",
-                    String::from_utf8_lossy(name)
-                ),
-            ));
+            return Err(spelt_with_underscore(name));
         }
     }
     if unsigned.is_empty() {
@@ -221,6 +215,19 @@ fn condition_keys(first: u8) -> &'static [&'static [u8]] {
         b'w' => &[b"website"],
         _ => &[],
     }
+}
+
+/// The refusal of a protected name spelt with `_`, built out of the header loop's way.
+#[cold]
+#[inline(never)]
+fn spelt_with_underscore(name: &[u8]) -> Rejection {
+    Rejection::new(
+        S3ErrorCode::InvalidArgument,
+        format!(
+            "The header '{}' is read as its '-' spelling by origins that fold '_' into '-': spell it with '-'.",
+            String::from_utf8_lossy(name)
+        ),
+    )
 }
 
 /// A user metadata header, its prefix spelt as S3 spells it: its key is the user's own.
