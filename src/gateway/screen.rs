@@ -476,7 +476,7 @@ fn copy_source_names_one_object(
     if let Some(what) = origins_own(bucket, reserved) {
         return Err(Rejection::new(
             InvalidArgument,
-            format!("The copy source's bucket {what}; this endpoint serves only S3."),
+            format!("The copy source's bucket {what}."),
         ));
     }
     // Ceph decodes a part copy's source twice (`a%2541` copies `aA`, `a%3Fb%2Bc` copies
@@ -547,18 +547,18 @@ pub(super) fn no_origin_own_bucket(
     match origins_own(bucket.as_bytes(), reserved) {
         Some(what) => Err(Rejection::new(
             InvalidBucketName,
-            format!("The bucket name {what}; this endpoint serves only S3."),
+            format!("The bucket name {what}."),
         )),
         None => Ok(()),
     }
 }
 
-/// What an origin keeps under `bucket` for itself, if it does: a reserved name, or MinIO's
-/// own data (`MINIO_META_BUCKET`, whatever `reserved` says).
+/// What an origin keeps under `bucket` for itself, if it does, said after the name: a
+/// reserved name, or MinIO's own data (`MINIO_META_BUCKET`, whatever `reserved` says).
 fn origins_own(bucket: &[u8], reserved: &[String]) -> Option<String> {
     if bucket.eq_ignore_ascii_case(MINIO_META_BUCKET.as_bytes()) {
         return Some(format!(
-            "'{MINIO_META_BUCKET}' is where MinIO keeps its own data"
+            "'{MINIO_META_BUCKET}' is where MinIO keeps its own data; this endpoint serves only S3"
         ));
     }
     let name = reserved
@@ -566,7 +566,9 @@ fn origins_own(bucket: &[u8], reserved: &[String]) -> Option<String> {
         .find(|name| bucket.eq_ignore_ascii_case(name.as_bytes()))?;
     Some(
         match ORIGINS_OWN_BUCKETS.iter().find(|(own, _)| own == name) {
-            Some((_, serves)) => format!("'{name}' is where {serves}"),
+            Some((_, serves)) => {
+                format!("'{name}' is where {serves}; this endpoint serves only S3")
+            }
             None => format!("'{name}' is reserved at this endpoint"),
         },
     )
