@@ -1625,6 +1625,20 @@ fn a_copy_source_read_twice_is_refused() {
     ] {
         refused_every_way(source);
     }
+    // An origin's own bucket is named, and what the origin keeps there.
+    for (source, says) in [
+        (
+            "/.minio.sys/config/iam/format.json",
+            "'.minio.sys' is where MinIO keeps its own data",
+        ),
+        (
+            "/minio/admin/v3/info",
+            "'minio' is where MinIO serves its admin and node APIs",
+        ),
+    ] {
+        let refused = copy("/bucket/k", source).decide(&g).unwrap_err();
+        assert!(refused.1.contains(says), "{source}: {}", refused.1);
+    }
     // Escaped, and a colon inside a bucket (Ceph's `tenant:bucket`), they go on; a space is
     // no control byte (a mutant of the bound survived every native test).
     for source in [

@@ -714,6 +714,23 @@ fn a_repeat_is_named_with_the_first_it_repeats() {
     );
 }
 
+/// HMAC hashes a key only when it is longer than the 64-byte block: Garage's secrets are 64
+/// hex digits, used as they are (cargo-mutants made the bound `>=` unnoticed).
+#[test]
+fn hmac_hashes_only_keys_longer_than_its_block() {
+    use sha2::Digest;
+    let block = "k".repeat(64);
+    assert_eq!(hmac_keys(block.as_bytes())[0], block.as_bytes());
+    let longer = "k".repeat(65);
+    assert_eq!(
+        hmac_keys(longer.as_bytes())[0],
+        sha1::Sha1::digest(longer.as_bytes()).to_vec()
+    );
+    // SigV4's key is `AWS4` and the secret: 60 bytes of secret fill the block.
+    let v4 = |secret: &str| hmac_keys(secret.as_bytes())[1].len();
+    assert_eq!((v4(&"k".repeat(60)), v4(&"k".repeat(61))), (64, 32));
+}
+
 #[test]
 fn a_client_may_not_hold_an_origin_key_s_secret() {
     let config = |a: &str, b: &str| {
