@@ -26,7 +26,7 @@
 //! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW serves Swift on the
 //! same port and would authenticate a request by them (a review, 2026-12-01).
 
-use crate::bytes::{find_byte, is_amz_name, split};
+use crate::bytes::{find_byte, is_amz_name, split, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;
 use crate::request::Request;
 use crate::s3_error::{S3Error, S3ErrorCode};
@@ -232,9 +232,7 @@ fn spelt_with_underscore(name: &[u8]) -> Rejection {
 
 /// A user metadata header, its prefix spelt as S3 spells it: its key is the user's own.
 fn is_user_metadata(name: &[u8]) -> bool {
-    const META: &[u8] = b"x-amz-meta-";
-    name.get(..META.len())
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(META))
+    starts_with_ignore_ascii_case(name, b"x-amz-meta-")
 }
 
 /// Whether `name`, folded, is `lower` (which is lower case, with `-`).
