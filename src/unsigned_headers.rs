@@ -344,7 +344,12 @@ mod tests {
                 );
             }
         }
-        // A metadata key is the user's own, `_` and all (boto3's `Metadata={"user_id": …}`).
+        // A metadata key is the user's own, `_` and all (boto3's `Metadata={"user_id": …}`);
+        // added unsigned to a signed request, it is refused like any other.
+        assert_eq!(
+            unsigned(&[("x-amz-meta-user_id", "7")], &listed).as_deref(),
+            Some("x-amz-meta-user_id")
+        );
         let pairs = request(&[("x-amz-meta-user_id", "7")]);
         let req = Request::from_pairs(&pairs).unwrap();
         for covered in [
