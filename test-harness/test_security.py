@@ -882,6 +882,31 @@ def test_vendor_headers_and_underscore_spellings_are_refused(proxy, origin_s3, b
     assert_object(origin_s3, bucket, "secret.txt", b"the secret")
 
 
+@pytest.mark.every_origin
+def test_underscore_spellings_are_refused_where_envoy_lets_them_through(origin, origin_s3, bucket, secret):
+    """Envoy's own default (`headers_with_underscores_action: ALLOW`, which an operator's or a
+    mesh's listener may keep) hands `x_amz_copy_source` to the filter, and Ceph RGW reads it as
+    `x-amz-copy-source`: refused whether the client signed it or not, before any origin; a
+    metadata key of its own with `_` (boto3's `Metadata={'user_id': ...}`) still goes on."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["common_http_protocol_options"]["headers_with_underscores_action"] = "ALLOW"
+    with Envoy(config) as envoy:
+        before = envoy.origin_requests()
+        copy = {"x_amz_copy_source": f"/{bucket}/secret.txt"}
+        unsigned = sign_header(envoy.authority, "PUT", f"/{bucket}/stolen", {}, b"")
+        r = send(envoy.authority, unsigned.with_header("x_amz_copy_source", f"/{bucket}/secret.txt"))
+        assert r.status == 403 and headers_not_signed(r) == "x_amz_copy_source", r.body
+        r = send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/stolen", copy, b""))
+        assert r.status == 400 and error_code(r) == "InvalidArgument", r.body
+        assert envoy.origin_requests() == before
+        assert_object(origin_s3, bucket, "stolen", None)
+        metadata = {"x-amz-meta-user_id": "42"}
+        r = send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/tagged", metadata, b"m"))
+        assert r.status == 200, r.body
+        assert_object(origin_s3, bucket, "tagged", b"m")
+
+
 ALIASES = ["X-Goog-Meta-A", "x-object-meta-a", "Seaweed-X-Amz-Legal-Hold", "x-seaweedfs-sse-s3-base-iv",
            "SourceIp", "Nickname"]
 
