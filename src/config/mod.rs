@@ -645,8 +645,8 @@ fn credential_pairs(
     Ok(credentials)
 }
 
-/// The key pairs, each against the others: at least one, no access key id twice, no client
-/// secret twice, and no client secret that is an origin key's. `credentials_name` is how the
+/// The key pairs, each against the others: at least one, no access key id twice, no two client
+/// secrets that sign alike, and no client secret that signs as an origin key's. `credentials_name` is how the
 /// source calls the list.
 fn check_credentials(
     credentials: &[CredentialPair],
@@ -774,7 +774,7 @@ fn no_shared_client_secret(
         if let Some(j) = clients.first(secret, |j| j < i) {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
-                format!("has the secret of {credentials_name}[{j}]: no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
+                format!("has a secret that signs as that of {credentials_name}[{j}] (the same secret, or one longer than 64 bytes and the hash HMAC takes for it): no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
             ));
         }
     }
@@ -810,7 +810,7 @@ fn no_client_holds_an_origin_secret(
             };
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
-                format!("has the secret of {whose}: whoever holds this client key could sign for the origin itself; give it a secret of its own"),
+                format!("has a secret that signs as that of {whose} (the same secret, or one longer than 64 bytes and the hash HMAC takes for it): whoever holds this client key could sign for the origin itself; give it a secret of its own"),
             ));
         }
     }

@@ -650,7 +650,7 @@ fn secrets_that_make_one_hmac_key_count_as_one() {
     let e = parse(&clients).unwrap_err();
     assert_eq!(e.field, "credentials[1]");
     assert!(
-        e.reason.contains("has the secret of credentials[0]"),
+        e.reason.contains("signs as that of credentials[0]"),
         "{}",
         e.reason
     );
@@ -701,14 +701,16 @@ fn a_repeat_is_named_with_the_first_it_repeats() {
     ]);
     assert_eq!(e.field, "credentials[3]");
     assert!(
-        e.reason.starts_with("has the secret of credentials[2]:"),
+        e.reason
+            .starts_with("has a secret that signs as that of credentials[2] ("),
         "{}",
         e.reason
     );
     let e = config(&[("A", "a"), ("B", "b"), ("C", "a"), ("D", "a")]);
     assert_eq!(e.field, "credentials[2]");
     assert!(
-        e.reason.starts_with("has the secret of credentials[0]:"),
+        e.reason
+            .starts_with("has a secret that signs as that of credentials[0] ("),
         "{}",
         e.reason
     );
