@@ -74,6 +74,9 @@ def assert_bounds_idle_clients(hcm: dict, where: str, sets_remote_address: bool 
     most 100 streams at once on an HTTP/2 connection (a red team paused 1,000 a connection,
     2026-12-03)."""
     assert hcm.get("request_headers_timeout") == "10s", where
+    # A client ignoring a drain's GOAWAY or `connection: close` is closed after 1 s (Envoy's 5:
+    # a key an update removed kept serving for 6 s under --drain-strategy immediate, RT105).
+    assert hcm.get("drain_timeout") == "1s", where
     assert hcm.get("common_http_protocol_options", {}).get("idle_timeout") == "30s", where
     assert hcm.get("internal_address_config") == NO_INTERNAL_CLIENTS, where
     # The range is matched against the peer's address only with use_remote_address; without,
@@ -515,7 +518,7 @@ def test_istio_pieces_fit_together():
     hcm = envoy_yaml["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     assert patch == {k: hcm[k] for k in patch}
     assert set(patch) == {"normalize_path", "merge_slashes", "path_with_escaped_slashes_action",
-                          "request_headers_timeout", "stream_idle_timeout", "common_http_protocol_options",
+                          "request_headers_timeout", "drain_timeout", "stream_idle_timeout", "common_http_protocol_options",
                           "internal_address_config", "http2_protocol_options", "local_reply_config"}
     assert_bounds_idle_clients(patch, "the Istio gateway's EnvoyFilter", sets_remote_address=False)
     # The router's patch: no x-envoy-* headers, as envoy.yaml's router.

@@ -147,6 +147,7 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     # in S3's form.
     patched = {p["operation"]["path"].lstrip("/"): p["operation"]["value"] for p in eg_doc("EnvoyPatchPolicy")["spec"]["jsonPatches"]}
     assert patched == {"normalize_path": hcm["normalize_path"], "request_headers_timeout": hcm["request_headers_timeout"],
+                       "drain_timeout": hcm["drain_timeout"],
                        "internal_address_config": hcm["internal_address_config"],
                        "local_reply_config": hcm["local_reply_config"]}
     # The route: no whole-request deadline; X-Forwarded-For written anew, the claims removed.

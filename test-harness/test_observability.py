@@ -169,6 +169,51 @@ def test_listener_updates_count_a_load_per_vm_and_a_refused_one_once(origin, buc
         assert send(envoy.authority, url).status == 404
 
 
+class ImmediateDrainEnvoy(Envoy):
+    """Envoy run with `--drain-strategy immediate`, as README advises when a key has leaked."""
+
+    def _spawn(self, args, env=None):
+        super()._spawn(args + ["--drain-strategy", "immediate"], env)
+
+
+def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, origin_s3, bucket, tmp_path):
+    """README *Changing keys*: under `--drain-strategy immediate`, a connection opened before an
+    update that removed its key is closed within about 2 s: the connection manager's
+    `drain_timeout` (1 s in the shipped configurations) and Envoy's delayed close (1 s). A
+    client ignoring the `connection: close` (or HTTP/2's GOAWAY) is served until then: 6 s and
+    about 200 requests with Envoy's default `drain_timeout`, 5 s (RT105, 2026-12-06)."""
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"K")
+    lds = ListenerUpdates(origin, tmp_path)
+    with ImmediateDrainEnvoy(lds.config) as envoy:
+        url = presign(envoy.authority, "GET", f"/{bucket}/k", expires=600)
+        head = f"GET {url.target} HTTP/1.1\r\nHost: {envoy.authority}\r\n\r\n".encode()
+
+        def status_on(sock) -> int | None:
+            """The status of one more request on `sock`; None once Envoy has closed it."""
+            try:
+                sock.sendall(head)
+                answer = http.client.HTTPResponse(sock)
+                answer.begin()
+                answer.read()
+                return answer.status
+            except (OSError, http.client.HTTPException):
+                return None
+
+        with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as old:
+            assert status_on(old) == 200
+            revoked = json.loads(filter_config_json(origin))
+            revoked["credentials"][0]["access_key_id"] = "OTHERKEY"
+            updates = envoy.counter("listener_manager.lds.update_success")
+            lds.publish(json.dumps(revoked))
+            wait_for_counter(envoy, "listener_manager.lds.update_success", updates + 1)
+            assert send(envoy.authority, url).status == 403
+            served, updated = 0, time.monotonic()
+            while status_on(old) == 200 and time.monotonic() - updated < 10:
+                served += 1
+            stopped = time.monotonic() - updated
+            assert stopped < 4, f"{served} requests served on the old connection over {stopped:.1f} s after the update"
+
+
 def serves(envoy, bucket: str, domain: str) -> bool:
     """Whether the worker serves under the configuration that alone lists `domain`."""
     authority = f"{domain}:{envoy.port}"
