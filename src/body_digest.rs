@@ -119,8 +119,11 @@ pub enum BodyError {
     TooLarge,
     /// Holding it would exceed the VM's memory budget (`SlowDown`).
     OverBudget,
-    /// Its aws-chunked framing is malformed or ends early (`InvalidRequest`).
+    /// Its aws-chunked framing is malformed (`InvalidRequest`).
     Framing(&'static str),
+    /// Its aws-chunked body ends before its final chunk and trailer (`IncompleteBody`, as for
+    /// signed chunks).
+    Truncated,
     /// Its aws-chunked data is not as long as `x-amz-decoded-content-length` says
     /// (`IncompleteBody`, as for signed chunks).
     Length { declared: u64, actual: u64 },
@@ -235,6 +238,7 @@ impl BodyError {
             ),
             BodyError::OverBudget => Rejection::from(ChunkError::OverBudget.s3_error()),
             BodyError::Framing(what) => Rejection::from(ChunkError::Malformed(what).s3_error()),
+            BodyError::Truncated => Rejection::from(ChunkError::Truncated.s3_error()),
             BodyError::Length { declared, actual } => {
                 Rejection::from(ChunkError::LengthMismatch { declared, actual }.s3_error())
             }
@@ -501,7 +505,7 @@ impl BodyDigest {
             None => Ok(()),
             Some(chunks) => chunks
                 .finish()
-                .map_err(BodyError::Framing)
+                .map_err(|_| BodyError::Truncated)
                 .and_then(|()| self.check_length(chunks, |actual, declared| actual == declared)),
         };
         let digest = self.check_digest();
@@ -727,11 +731,15 @@ mod tests {
             stream_with(chunked(expected), &[other]).1,
             Err(BodyError::Mismatch(expected))
         );
+        // Ended early: S3's IncompleteBody, as for signed chunks (a documentation audit found
+        // InvalidRequest here, 2026-12-06).
         let truncated = &body[..body.len() - 2];
-        assert!(matches!(
-            stream_with(chunked(expected), &[truncated]).1,
-            Err(BodyError::Framing(_))
-        ));
+        let ended_early = stream_with(chunked(expected), &[truncated]).1;
+        assert_eq!(ended_early, Err(BodyError::Truncated));
+        assert_eq!(
+            BodyError::Truncated.rejection().error.code,
+            crate::s3_error::S3ErrorCode::IncompleteBody
+        );
         let extended = b"5;x=y\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
         assert!(matches!(
             stream_with(chunked(md5_of(b"hello")), &[extended]).1,

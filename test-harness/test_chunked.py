@@ -477,13 +477,15 @@ def test_unsigned_chunks_carry_the_length_their_signature_declares(proxy, origin
     captured upload signed for 27 bytes, replayed with a megabyte of other data and a CRC32 to
     match, was stored by both origins, as was 36 bytes framed to the signed Content-Length.
     More data than declared is refused at the chunk size that says so, less at the end: 400
-    IncompleteBody, as for signed chunks, and nothing stored."""
+    IncompleteBody, as for signed chunks, and nothing stored; so is a body that ends before its
+    final chunk and trailer (InvalidRequest until a documentation audit, 2026-12-06)."""
     origin_deviation(UNSIGNED_TRAILER_DEVIATION)
     data = data_of(27)
-    for key, other in {"more": data_of(1 << 20), "less": data_of(26)}.items():
+    ended_early = unsigned_chunks(data, 11).partition(b"0\r\nx-amz-checksum")[0]
+    for key, body in {"more": unsigned_chunks(data_of(1 << 20), 64 * 1024),
+                      "less": unsigned_chunks(data_of(26), 64 * 1024), "ended": ended_early}.items():
         captured = chunked_put(proxy.authority, f"/{bucket}/{key}", data, UNSIGNED_TRAILER, chunk_size=11,
                                sign_content_length=False)
-        body = unsigned_chunks(other, 64 * 1024)
         r = send_refused(proxy, replace(captured, body=body).with_header("Content-Length", str(len(body))))
         assert r is None or (r.status, error_code(r)) == (400, "IncompleteBody"), f"{key}: {r and r.body}"
     # With Content-Length signed: 36 bytes in one chunk take as many bytes as 27 in three.
@@ -492,7 +494,7 @@ def test_unsigned_chunks_carry_the_length_their_signature_declares(proxy, origin
     assert len(body) == len(signed.body)
     r = send_refused(proxy, replace(signed, body=body))
     assert r is None or (r.status, error_code(r)) == (400, "IncompleteBody"), r and r.body
-    for key in ("more", "less", "declared"):
+    for key in ("more", "less", "ended", "declared"):
         assert stored(origin_s3, bucket, key) is None, key
     # As signed, it is stored.
     assert send(proxy.authority, signed).status == 200
