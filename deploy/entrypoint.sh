@@ -450,7 +450,9 @@ public_chain() {
                 # Draining (a listener update, a stop): a connection whose client keeps sending
                 # after the first GOAWAY or connection: close is closed after 1 s, not
                 # Envoy's 5: with --drain-strategy immediate, a key removed by an update is
-                # served on connections opened before it for about 2 s, not 6 (red team RT105).
+                # served on a connection opened before it for about 2 s past that
+                # connection's next answer, not 6 (red team RT105); --drain-time-s bounds
+                # how long such a connection lives (README, Changing keys).
                 drain_timeout: 1s
                 # x_amz_acl is x-amz-acl to origins that read headers CGI-style: refuse
                 # names with underscores outright (the filter refuses them unsigned too).

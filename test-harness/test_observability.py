@@ -170,18 +170,24 @@ def test_listener_updates_count_a_load_per_vm_and_a_refused_one_once(origin, buc
 
 
 class ImmediateDrainEnvoy(Envoy):
-    """Envoy run with `--drain-strategy immediate`, as README advises when a key has leaked."""
+    """Envoy run as README advises when a key has leaked and it is not restarted:
+    `--drain-strategy immediate` and a short drain time."""
+
+    drain_seconds = 6
 
     def _spawn(self, args, env=None):
-        super()._spawn(args + ["--drain-strategy", "immediate"], env)
+        super()._spawn(args + ["--drain-strategy", "immediate", "--drain-time-s", str(self.drain_seconds)], env)
 
 
 def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, origin_s3, bucket, tmp_path):
     """README *Changing keys*: under `--drain-strategy immediate`, a connection opened before an
-    update that removed its key is closed within about 2 s: the connection manager's
-    `drain_timeout` (1 s in the shipped configurations) and Envoy's delayed close (1 s). A
-    client ignoring the `connection: close` (or HTTP/2's GOAWAY) is served until then: 6 s and
-    about 200 requests with Envoy's default `drain_timeout`, 5 s (RT105, 2026-12-06)."""
+    update that removed its key is told to close with its next answer after the update, and is
+    closed about 2 s later: the connection manager's `drain_timeout` (1 s in the shipped
+    configurations) and Envoy's delayed close (1 s). A client ignoring the `connection: close`
+    (or HTTP/2's GOAWAY) is served until then: 6 s and about 200 requests with Envoy's default
+    `drain_timeout`, 5 s (RT105, 2026-12-06). But the client chooses when it sends that next
+    request (RV109): a connection kept open and idle serves the removed key until the drain
+    time ends, when Envoy closes every connection of the old configuration."""
     origin_s3.put_object(Bucket=bucket, Key="k", Body=b"K")
     lds = ListenerUpdates(origin, tmp_path)
     with ImmediateDrainEnvoy(lds.config) as envoy:
@@ -199,19 +205,24 @@ def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, ori
             except (OSError, http.client.HTTPException):
                 return None
 
-        with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as old:
-            assert status_on(old) == 200
+        with (socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as busy,
+              socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as waiting):
+            assert status_on(busy) == status_on(waiting) == 200
             revoked = json.loads(filter_config_json(origin))
             revoked["credentials"][0]["access_key_id"] = "OTHERKEY"
             updates = envoy.counter("listener_manager.lds.update_success")
             lds.publish(json.dumps(revoked))
             wait_for_counter(envoy, "listener_manager.lds.update_success", updates + 1)
-            assert send(envoy.authority, url).status == 403
+            deadline = time.monotonic() + 10
+            while send(envoy.authority, url).status != 403:
+                assert time.monotonic() < deadline, "new connections still take the removed key"
             served, updated = 0, time.monotonic()
-            while status_on(old) == 200 and time.monotonic() - updated < 10:
+            while status_on(busy) == 200 and time.monotonic() - updated < 10:
                 served += 1
             stopped = time.monotonic() - updated
             assert stopped < 4, f"{served} requests served on the old connection over {stopped:.1f} s after the update"
+            time.sleep(max(0.0, updated + envoy.drain_seconds + 1 - time.monotonic()))
+            assert status_on(waiting) is None, "an old connection outlived the drain time"
 
 
 def serves(envoy, bucket: str, domain: str) -> bool:

@@ -774,7 +774,7 @@ fn no_shared_client_secret(
         if let Some(j) = clients.first(secret, |j| j < i) {
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
-                format!("has a secret that signs as that of {credentials_name}[{j}] (the same secret, or one longer than 64 bytes and the hash HMAC takes for it): no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
+                format!("has a secret that signs as that of {credentials_name}[{j}] (the same secret, or one HMAC cannot tell from it: a secret of more than 64 bytes and its SHA-1): no signature but a presigned SigV4 URL's covers the access key id, so a request signed with one key would pass as the other; give each key a secret of its own"),
             ));
         }
     }
@@ -810,7 +810,7 @@ fn no_client_holds_an_origin_secret(
             };
             return Err(ConfigError::new(
                 format!("{credentials_name}[{i}]"),
-                format!("has a secret that signs as that of {whose} (the same secret, or one longer than 64 bytes and the hash HMAC takes for it): whoever holds this client key could sign for the origin itself; give it a secret of its own"),
+                format!("has a secret that signs as that of {whose} (the same secret, or one HMAC cannot tell from it: a secret of more than 64 bytes and its SHA-1): whoever holds this client key could sign for the origin itself; give it a secret of its own"),
             ));
         }
     }
