@@ -288,9 +288,10 @@ def test_an_unsigned_chunked_upload_is_bound_by_its_signed_digest(proxy, origin,
     # Another body; the right one spoilt at its end; the right one with a nine-digit size,
     # which s3s reads as its first eight (a later review: s3s-fs stored another body).
     nine_digits = b"0" + f"{len(data):08x}".encode() + body[body.index(b"\r\n"):]
+    # (The spoilt end leaves a trailer line open when the body ends: IncompleteBody.)
     for replayed in (unsigned_chunks(other, "x-amz-checksum-crc32"), body[:-1] + b"X", nine_digits):
         r = send(proxy.authority, RawRequest("PUT", captured.target, captured.headers, replayed))
-        assert r.status == 400 and error_code(r) in ("BadDigest", "InvalidRequest"), r.body
+        assert r.status == 400 and error_code(r) in ("BadDigest", "InvalidRequest", "IncompleteBody"), r.body
         assert_object(origin_s3, bucket, "slot", b"original")
     r = send(proxy.authority, RawRequest("PUT", captured.target, captured.headers, body))
     assert r.status == 200, r.body
