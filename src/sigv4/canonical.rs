@@ -270,10 +270,6 @@ impl<'a> CanonicalRequest<'a> {
         hasher.finalize().into()
     }
 
-    pub fn query(&self) -> &str {
-        &self.query
-    }
-
     /// The canonical query changed in place.
     pub fn edit_query(&mut self, edit: impl FnOnce(&mut String)) {
         edit(self.query.to_mut());
@@ -352,16 +348,6 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
-/// The canonical value of the signed header `name`, or none when the request does not carry
-/// it. Verification and the presigned cache both read signed values through here, so a header
-/// signed with an empty value is never taken for one that is absent.
-pub fn signed_header_value<'v>(
-    headers: &[(&'v [u8], &'v [u8])],
-    name: &str,
-) -> Option<Cow<'v, [u8]>> {
-    signed_header(headers, name).map(|signed| signed.value)
-}
-
 /// A signed header's canonical value, and whether the request sent it more than once.
 pub struct SignedHeader<'v> {
     pub value: Cow<'v, [u8]>,
@@ -376,7 +362,10 @@ pub struct SignedHeader<'v> {
 /// aws-sdk-go v1 and boto 2 write `100-Continue`, and boto 2 signs it.
 const CONSUMED_EXPECT_SPELLINGS: [&[u8]; 2] = [b"100-continue", b"100-Continue"];
 
-/// `signed_header_value`, telling a header sent once from one sent several times.
+/// The canonical value of the signed header `name`, and whether the request sent it more than
+/// once; none when the request does not carry it. Verification and the presigned cache both
+/// read signed values through here, so a header signed with an empty value is never taken for
+/// one that is absent.
 pub fn signed_header<'v>(headers: &[(&'v [u8], &'v [u8])], name: &str) -> Option<SignedHeader<'v>> {
     let mut values = headers
         .iter()
