@@ -531,6 +531,20 @@ mod tests {
         assert_eq!(c.render(b"h"), b"GET\n/\n\nhost:h\n\nhost\nX".to_vec());
     }
 
+    /// The client reads which signed header never arrived (cargo-mutants: the message was
+    /// not held).
+    #[test]
+    fn a_signed_header_the_request_lacks_is_named() {
+        let signed = SignedHeaders::parse("host;x-amz-date;x-amz-meta-a").unwrap();
+        let headers: Vec<(&[u8], &[u8])> = vec![(b"x-amz-date", b"20130524T000000Z")];
+        let missing = CanonicalRequest::new(b"GET", "/k", "", &signed, &headers, "X").unwrap_err();
+        assert_eq!(missing, MissingSignedHeader("x-amz-meta-a".to_owned()));
+        assert_eq!(
+            missing.to_string(),
+            "the signed header 'x-amz-meta-a' is not in the request"
+        );
+    }
+
     #[test]
     fn an_authority_signed_for_http2_is_signed_as_host_for_the_origin() {
         // As the AWS SDK for JavaScript v3 signs over HTTP/2: `:authority`, first in order.
