@@ -646,8 +646,8 @@ fn credential_pairs(
 }
 
 /// The key pairs, each against the others: at least one, no access key id twice, no two client
-/// secrets that sign alike, and no client secret that signs as an origin key's. `credentials_name` is how the
-/// source calls the list.
+/// secrets that sign alike, and no client secret that signs as an origin key's.
+/// `credentials_name` is how the source calls the list.
 fn check_credentials(
     credentials: &[CredentialPair],
     credentials_name: &str,
