@@ -901,8 +901,13 @@ def test_underscore_spellings_are_refused_where_envoy_lets_them_through(origin, 
         assert r.status == 400 and error_code(r) == "InvalidArgument", r.body
         assert envoy.origin_requests() == before
         assert_object(origin_s3, bucket, "stolen", None)
-        metadata = {"x-amz-meta-user_id": "42"}
-        r = send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/tagged", metadata, b"m"))
+        metadata = sign_header(envoy.authority, "PUT", f"/{bucket}/tagged", {"x-amz-meta-user_id": "42"}, b"m")
+        # The exception is for a key the client signed: one added unsigned is refused.
+        r = send(envoy.authority, metadata.with_header("x-amz-meta-role_name", "admin"))
+        assert r.status == 403 and headers_not_signed(r) == "x-amz-meta-role_name", r.body
+        assert envoy.origin_requests() == before
+        assert_object(origin_s3, bucket, "tagged", None)
+        r = send(envoy.authority, metadata)
         assert r.status == 200, r.body
         assert_object(origin_s3, bucket, "tagged", b"m")
 
