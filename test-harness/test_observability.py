@@ -179,35 +179,93 @@ class ImmediateDrainEnvoy(Envoy):
         super()._spawn(args + ["--drain-strategy", "immediate", "--drain-time-s", str(self.drain_seconds)], env)
 
 
-def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, origin_s3, bucket, tmp_path):
+class OldConnection:
+    """A connection opened before an update, its client deaf to being told to go: it sends
+    each request as if nothing had been said, until Envoy closes the connection."""
+
+    def __init__(self, port: int, authority: str):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.authority = authority
+
+    def status(self, target: str) -> int | None:
+        """The status of one more GET of `target`; None once Envoy no longer answers."""
+        try:
+            return self._status(target)
+        except (OSError, http.client.HTTPException, ConnectionError):
+            return None
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class OldHttp1Connection(OldConnection):
+    """Deaf to `connection: close`."""
+
+    def _status(self, target: str) -> int:
+        self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {self.authority}\r\n\r\n".encode())
+        answer = http.client.HTTPResponse(self.sock)
+        answer.begin()
+        answer.read()
+        return answer.status
+
+
+class OldHttp2Connection(OldConnection):
+    """Deaf to GOAWAY: a new stream for every request (h2c, prior knowledge)."""
+
+    def __init__(self, port: int, authority: str):
+        import h2.config
+        import h2.connection
+        import hyperframe.frame
+
+        super().__init__(port, authority)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        # The h2 library would refuse new streams once told to go: leave it unaware.
+        self.conn._frame_dispatch_table[hyperframe.frame.GoAwayFrame] = lambda frame: ([], [])
+        self.conn.initiate_connection()
+        self.sock.sendall(self.conn.data_to_send())
+
+    def _status(self, target: str) -> int:
+        import h2.events
+
+        stream = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(stream, [(":method", "GET"), (":scheme", "http"), (":authority", self.authority),
+                                        (":path", target)], end_stream=True)
+        self.sock.sendall(self.conn.data_to_send())
+        status = None
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed")
+            for event in self.conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream:
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.StreamReset) and event.stream_id == stream:
+                    raise ConnectionError(f"stream reset: {event.error_code}")
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id == stream:
+                    self.sock.sendall(self.conn.data_to_send())
+                    return status
+            self.sock.sendall(self.conn.data_to_send())
+
+
+@pytest.mark.parametrize("old_connection", [OldHttp1Connection, OldHttp2Connection], ids=["http1", "http2"])
+def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, origin_s3, bucket, tmp_path,
+                                                                       old_connection):
     """README *Changing keys*: under `--drain-strategy immediate`, a connection opened before an
-    update that removed its key is told to close with its next answer after the update, and is
-    closed about 2 s later: the connection manager's `drain_timeout` (1 s in the shipped
-    configurations) and Envoy's delayed close (1 s). A client ignoring the `connection: close`
-    (or HTTP/2's GOAWAY) is served until then: 6 s and about 200 requests with Envoy's default
-    `drain_timeout`, 5 s (RT105, 2026-12-06). But the client chooses when it sends that next
-    request (RV109): a connection kept open and idle serves the removed key until the drain
-    time ends, when Envoy closes every connection of the old configuration."""
+    update that removed its key is told to close with its next answer after the update
+    (HTTP/1's `connection: close`, HTTP/2's GOAWAY), and is closed about 2 s later: the
+    connection manager's `drain_timeout` (1 s in the shipped configurations) and Envoy's delayed
+    close (1 s). A client deaf to being told is served until then: 6 s and about 200 requests
+    with Envoy's default `drain_timeout`, 5 s (RT105, 2026-12-06). But the client chooses when
+    it sends that next request (RV109): a connection kept open and idle serves the removed key
+    until the drain time ends, when Envoy closes every connection of the old configuration."""
     origin_s3.put_object(Bucket=bucket, Key="k", Body=b"K")
     lds = ListenerUpdates(origin, tmp_path)
     with ImmediateDrainEnvoy(lds.config) as envoy:
         url = presign(envoy.authority, "GET", f"/{bucket}/k", expires=600)
-        head = f"GET {url.target} HTTP/1.1\r\nHost: {envoy.authority}\r\n\r\n".encode()
-
-        def status_on(sock) -> int | None:
-            """The status of one more request on `sock`; None once Envoy has closed it."""
-            try:
-                sock.sendall(head)
-                answer = http.client.HTTPResponse(sock)
-                answer.begin()
-                answer.read()
-                return answer.status
-            except (OSError, http.client.HTTPException):
-                return None
-
-        with (socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as busy,
-              socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as waiting):
-            assert status_on(busy) == status_on(waiting) == 200
+        busy = old_connection(envoy.port, envoy.authority)
+        waiting = old_connection(envoy.port, envoy.authority)
+        try:
+            assert busy.status(url.target) == waiting.status(url.target) == 200
             revoked = json.loads(filter_config_json(origin))
             revoked["credentials"][0]["access_key_id"] = "OTHERKEY"
             updates = envoy.counter("listener_manager.lds.update_success")
@@ -217,12 +275,15 @@ def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, ori
             while send(envoy.authority, url).status != 403:
                 assert time.monotonic() < deadline, "new connections still take the removed key"
             served, updated = 0, time.monotonic()
-            while status_on(busy) == 200 and time.monotonic() - updated < 10:
+            while busy.status(url.target) == 200 and time.monotonic() - updated < 10:
                 served += 1
             stopped = time.monotonic() - updated
             assert stopped < 4, f"{served} requests served on the old connection over {stopped:.1f} s after the update"
             time.sleep(max(0.0, updated + envoy.drain_seconds + 1 - time.monotonic()))
-            assert status_on(waiting) is None, "an old connection outlived the drain time"
+            assert waiting.status(url.target) is None, "an old connection outlived the drain time"
+        finally:
+            busy.close()
+            waiting.close()
 
 
 def serves(envoy, bucket: str, domain: str) -> bool:
