@@ -454,10 +454,11 @@ public_chain() {
                 # connection's next answer, not 6 (red team RT105); --drain-time-s bounds
                 # how long such a connection lives (README, Changing keys).
                 drain_timeout: 1s
-                # x_amz_acl is x-amz-acl to origins that read headers CGI-style: refuse
-                # names with underscores outright (the filter refuses them unsigned too).
+                # Header names with underscores go on to the filter, which refuses all but a
+                # metadata key's (x-amz-meta-user_id, as boto3 sends Metadata={'user_id': 1}):
+                # x_amz_acl is x-amz-acl to origins that read headers CGI-style.
                 common_http_protocol_options:
-                  headers_with_underscores_action: REJECT_REQUEST
+                  headers_with_underscores_action: ALLOW
                   # A connection with no request in flight is closed after 30 s (Envoy's
                   # default: an hour). request_headers_timeout starts only at a request's
                   # first byte: without this, connections that never send one hold their
@@ -536,7 +537,7 @@ public_chain() {
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>RequestHeaderSectionTooLarge</Code><Message>Your request header section exceeds the maximum allowed size.</Message></Error>' }
-                    - filter:  # a request Envoy refuses to parse (a malformed line or header, a name with an underscore, no Host, a target not a path) or HTTP/1.0 (426)
+                    - filter:  # a request Envoy refuses to parse (a malformed line or header, no Host, a target not a path) or HTTP/1.0 (426)
                         extension_filter:
                           name: envoy.access_loggers.extension_filters.cel
                           typed_config:

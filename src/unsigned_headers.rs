@@ -25,6 +25,12 @@
 //! the origin asks about the anonymous client itself. So are Swift's credentials
 //! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW serves Swift on the
 //! same port and would authenticate a request by them (a review, 2026-12-01).
+//!
+//! No header name may hold `_` but a metadata key's (`x-amz-meta-user_id`, as boto3 sends
+//! `Metadata={'user_id': ...}`): an origin that folds `_` into `-` would read any other as a
+//! name the filter reads, or a route or policy matches, by its `-` spelling alone
+//! (`x_forwarded_for`, `if_none_match`). Envoy could refuse them all before the filter
+//! (`headers_with_underscores_action`), the metadata keys S3 clients send with them.
 
 use crate::bytes::{find_byte, is_amz_name, split, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;
@@ -80,6 +86,9 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     let mut unsigned: Vec<String> = Vec::new();
     for (name, _) in req.headers.iter() {
         let Some(protection) = protection(name) else {
+            if find_byte(name, b'_').is_some() {
+                return Err(spelt_with_underscore(name));
+            }
             continue;
         };
         if !is_covered(name, protection) {
@@ -359,6 +368,40 @@ mod tests {
         ] {
             assert!(check(&req, &covered).is_ok(), "{covered:?}");
         }
+    }
+
+    #[test]
+    fn no_other_name_may_hold_an_underscore() {
+        // Origins that fold `_` read these as the address a route rewrites, a condition, a
+        // digest; signed or not, anonymous or not, none goes on.
+        for name in [
+            "x_forwarded_for",
+            "X_Real_IP",
+            "if_none_match",
+            "content_md5",
+            "my_header",
+            "_",
+        ] {
+            let pairs = request(&[(name, "1")]);
+            let req = Request::from_pairs(&pairs).unwrap();
+            let signed = Covered::Listed(format!("host;{}", name.to_ascii_lowercase()));
+            for covered in [signed, Covered::AllAmz, Covered::Nothing] {
+                let refused = check(&req, &covered).unwrap_err();
+                assert_eq!(
+                    refused.error.code,
+                    S3ErrorCode::InvalidArgument,
+                    "{name} {covered:?}"
+                );
+                assert!(
+                    refused.error.message.contains(name),
+                    "{}",
+                    refused.error.message
+                );
+            }
+        }
+        let pairs = request(&[("x-forwarded-for", "1"), ("if-none-match", "*")]);
+        let req = Request::from_pairs(&pairs).unwrap();
+        assert!(check(&req, &Covered::Nothing).is_ok());
     }
 
     #[test]

@@ -134,8 +134,8 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     clients = eg_doc("ClientTrafficPolicy")["spec"]
     assert clients["path"] == {"escapedSlashesAction": "KeepUnchanged", "disableMergeSlashes": True}
     assert (hcm["path_with_escaped_slashes_action"], hcm["merge_slashes"]) == ("KEEP_UNCHANGED", False)
-    assert clients["headers"]["withUnderscoresAction"] == "RejectRequest"
-    assert hcm["common_http_protocol_options"]["headers_with_underscores_action"] == "REJECT_REQUEST"
+    assert clients["headers"]["withUnderscoresAction"] == "Allow"
+    assert hcm["common_http_protocol_options"]["headers_with_underscores_action"] == "ALLOW"
     assert clients["timeout"]["http"] == {"streamIdleTimeout": hcm["stream_idle_timeout"],
                                           "idleTimeout": hcm["common_http_protocol_options"]["idle_timeout"]}
     assert clients["http2"] == {"maxConcurrentStreams": hcm["http2_protocol_options"]["max_concurrent_streams"]}
@@ -178,6 +178,7 @@ HCM_PATCH_JSONPATH = f"$..filters[?(@.name=='{HCM_FILTER}')].typed_config"
 ESCAPED_SLASHES = {None: "UNESCAPE_AND_REDIRECT", "KeepUnchanged": "KEEP_UNCHANGED",
                    "RejectRequest": "REJECT_REQUEST", "UnescapeAndForward": "UNESCAPE_AND_FORWARD",
                    "UnescapeAndRedirect": "UNESCAPE_AND_REDIRECT"}
+UNDERSCORES = {None: "REJECT_REQUEST", "Allow": "ALLOW", "RejectRequest": "REJECT_REQUEST", "DropHeader": "DROP_HEADER"}
 
 
 def eg_listener(origin, *, client_policy: dict | None, hostnames: list[str]) -> tuple[dict, dict]:
@@ -212,7 +213,8 @@ def eg_listener(origin, *, client_policy: dict | None, hostnames: list[str]) -> 
         "normalize_path": True,
         "merge_slashes": not path.get("disableMergeSlashes", False),
         "path_with_escaped_slashes_action": ESCAPED_SLASHES[path.get("escapedSlashesAction")],
-        "common_http_protocol_options": {"headers_with_underscores_action": "REJECT_REQUEST"},
+        "common_http_protocol_options": {"headers_with_underscores_action": UNDERSCORES[
+            (client_policy or {}).get("headers", {}).get("withUnderscoresAction")]},
         "server_header_transformation": "PASS_THROUGH",
         "route_config": {
             "name": f"{NAMESPACE}/s3-resign/https",
