@@ -17,7 +17,7 @@ use crate::sigv4::signature::same_words;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::ops::RangeInclusive;
+use std::ops::Range;
 
 type Map = HashMap<Key, Entry, BuildHasherDefault<KeyHasher>>;
 
@@ -173,7 +173,7 @@ pub struct Entry {
     pub texts: Texts,
     /// Unix seconds from which the URL verifies (`X-Amz-Date` less the clock skew) until it
     /// expires (`X-Amz-Date` + `X-Amz-Expires`).
-    pub valid: RangeInclusive<i64>,
+    pub valid: Range<i64>,
     /// Every signed header but `host`, with its canonical value when verified.
     pub signed: Vec<(String, Vec<u8>)>,
     /// The client's key: its index in the configuration's credentials.
@@ -407,7 +407,7 @@ mod tests {
                 "host;x-amz-meta-a",
                 Some(origin.as_bytes()),
             ),
-            valid: 100..=200,
+            valid: 100..201,
             signed: vec![("x-amz-meta-a".into(), b"1".to_vec())],
             credential: 0,
             body_check: None,

@@ -204,8 +204,8 @@ fn presigned_to_v4(
     expires: u64,
     now: u64,
 ) -> Result<Rewrite, Unsignable> {
-    // A SigV4 URL lives a second at least: in the client's last valid second (`Expires`
-    // is now), signed from the second before, so it expires when the client's does.
+    // Verified only before `Expires`: signed now for the seconds left, the SigV4 URL expires
+    // when the client's does (and never is dated after it, whatever `now` a caller passes).
     let signed_at = now.min(expires.saturating_sub(1));
     let date = AmzDate::from_unix_seconds(signed_at);
     let date_text = date.to_string();

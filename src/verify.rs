@@ -95,8 +95,10 @@ pub fn presigned<'r, 'q: 'r, 'c>(
             "The request is dated too far in the future (X-Amz-Date).",
         ));
     }
-    // S3 counts X-Amz-Expires=0 as expired on arrival.
-    if url.expires == 0 || (now as i64) > signed_at + i64::from(url.expires) {
+    // Expired once X-Amz-Expires seconds have passed, as S3 and the origins count it (the
+    // last second too: an attack run on time found them refusing it, 2026-12-06), so that
+    // X-Amz-Expires=0 is expired on arrival.
+    if (now as i64) >= signed_at + i64::from(url.expires) {
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
     let mut canonical = CanonicalRequest::new(

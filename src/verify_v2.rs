@@ -110,7 +110,8 @@ pub fn presigned<'r, 'c>(
     proof: Proof<'_>,
 ) -> Result<VerifiedV2<'r, 'c>, Rejection> {
     let pair = credential_pair(config, &url.access_key_id)?;
-    if now > url.expires {
+    // Expired at `Expires` itself, as the origins count it.
+    if now >= url.expires {
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
     let content_md5 = check_repeated_headers(req)?;

@@ -608,7 +608,8 @@ const UNSIGNED_STANDARD: &str = "an unsigned standard header (User-Agent, Range 
 const V2_LISTING: &str = "SigV2 does not sign listing parameters (prefix, delimiter, max-keys, max-buckets, …); S3 reads them unsigned too, and they only shape a listing";
 const V2_HOST: &str = "SigV2 signs the resource /bucket/key, not the host: another served name or style for the same bucket and key is the same object at the origin";
 const PRESIGNED_PAYLOAD: &str = "x-amz-content-sha256 may go unsigned (S3 allows it): the origin checks the body against it, which only restricts";
-const AT_THE_BOUND: &str = "at exactly the clock bound the request is still valid";
+const AT_THE_BOUND: &str =
+    "at exactly the skew, or the second before the expiry, the request is still valid";
 
 struct Mutation {
     what: String,
@@ -973,9 +974,15 @@ fn mutations(req: &Req, keys: &Keys, rng: &mut Rng) -> Vec<Mutation> {
                 at(req.signed_at - SKEW - 1),
                 refused,
             );
+            // Expired once X-Amz-Expires seconds have passed, as at S3 and the origins.
             push(
                 "clock at the expiry".into(),
                 at(req.signed_at + req.expires),
+                refused,
+            );
+            push(
+                "clock a second before the expiry".into(),
+                at(req.signed_at + req.expires - 1),
                 Expect::Same(AT_THE_BOUND),
             );
             let later = s3_resign::sigv4::amz_date::AmzDate::from_unix_seconds(req.signed_at + 1)
@@ -987,10 +994,10 @@ fn mutations(req: &Req, keys: &Keys, rng: &mut Rng) -> Vec<Mutation> {
             );
         }
         Scheme::PresignedV2 => {
-            push("clock past Expires".into(), at(req.expires + 1), refused);
+            push("clock at Expires".into(), at(req.expires), refused);
             push(
-                "clock at Expires".into(),
-                at(req.expires),
+                "clock a second before Expires".into(),
+                at(req.expires - 1),
                 Expect::Same(AT_THE_BOUND),
             );
         }

@@ -637,7 +637,7 @@ impl Gateway {
                     verified.canonical.signed_headers(),
                     path,
                 ),
-                valid: signed_at.saturating_sub(skew)..=signed_at + i64::from(url.expires),
+                valid: signed_at.saturating_sub(skew)..signed_at + i64::from(url.expires),
                 signed: verified
                     .canonical
                     .headers()
