@@ -547,7 +547,7 @@ public_chain() {
                       headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
                       body_format_override:
                         content_type: application/xml
-                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (HTTP/1.0, a malformed request line or header, a header name with an underscore, no Host, a target that is not a path).</Message></Error>' }
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidRequest</Code><Message>The request is not HTTP this endpoint accepts (HTTP/1.0, a malformed request line or header, no Host, a target that is not a path).</Message></Error>' }
                     - filter:  # an Upgrade the route does not take (WebSocket: 403, CONNECT-UDP: 404) or a Transfer-Encoding Envoy does not (501): S3 serves none
                         or_filter:
                           filters:

@@ -98,7 +98,9 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
             // every rule that reads the `-` one (a copy source's, the digest's, aws-chunked
             // framing's) to reach an origin that folds it: Ceph copied from
             // `x_amz_copy_source` unread (a review, 2026-12-06). No client spells them so;
-            // a metadata key may hold `_` (`x-amz-meta-user_id`), and no rule reads one.
+            // a metadata key may hold `_` (`x-amz-meta-user_id`), and the one rule that reads
+            // a metadata key, MinIO's `snowball-auto-extract` (`body_checks`), reads it as
+            // MinIO does, which keeps `_` as sent.
             return Err(spelt_with_underscore(name));
         }
     }
