@@ -69,7 +69,7 @@ deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEM
 	$(if $(HAVE_GO_SDKS),$(GO_CLIENT))
 
 $(VENV)/.installed: test-harness/requirements.txt
-	@echo "==> installing Envoy, boto3, the AWS CLI, the AWS CRT, s3cmd, minio-py, pyarrow, obstore, OpenDAL, DuckDB with httpfs and pytest into $(VENV)"
+	@echo "==> installing Envoy, boto3, the AWS CLI, the AWS CRT, s3cmd, minio-py, pyarrow, obstore, s3fs, OpenDAL, DuckDB with httpfs and pytest into $(VENV)"
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r test-harness/requirements.txt
 	@touch $@
