@@ -29,8 +29,9 @@
 //! No header name may hold `_` but a metadata key's (`x-amz-meta-user_id`, as boto3 sends
 //! `Metadata={'user_id': ...}`): an origin that folds `_` into `-` would read any other as a
 //! name the filter reads, or a route or policy matches, by its `-` spelling alone
-//! (`x_forwarded_for`, `if_none_match`). Envoy could refuse them all before the filter
-//! (`headers_with_underscores_action`), the metadata keys S3 clients send with them.
+//! (`content_md5`, `x_forwarded_for`). Envoy could refuse them all before the filter
+//! (`headers_with_underscores_action`), but would refuse with them the metadata keys S3
+//! clients send.
 
 use crate::bytes::{find_byte, is_amz_name, split, starts_with_ignore_ascii_case};
 use crate::rejection::Rejection;

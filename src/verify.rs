@@ -96,9 +96,9 @@ pub fn presigned<'r, 'q: 'r, 'c>(
         ));
     }
     // Expired once X-Amz-Expires seconds have passed, as S3 and the origins count it (the
-    // last second too: an attack run on time found them refusing it, 2026-12-06), so that
-    // X-Amz-Expires=0 is expired on arrival.
-    if (now as i64) >= signed_at + i64::from(url.expires) {
+    // last second too: an attack run on time found them refusing it, 2026-12-06); and
+    // X-Amz-Expires=0, which S3 does not take (1 to 604800), never valid, not even dated ahead.
+    if url.expires == 0 || (now as i64) >= signed_at + i64::from(url.expires) {
         return Err(Rejection::new(AccessDenied, "Request has expired"));
     }
     let mut canonical = CanonicalRequest::new(

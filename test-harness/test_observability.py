@@ -181,16 +181,21 @@ class ImmediateDrainEnvoy(Envoy):
 
 class OldConnection:
     """A connection opened before an update, its client deaf to being told to go: it sends
-    each request as if nothing had been said, until Envoy closes the connection."""
+    each request as if nothing had been said, until Envoy closes the connection. `told`: Envoy
+    has said to go (HTTP/1's `connection: close`, HTTP/2's GOAWAY)."""
 
     def __init__(self, port: int, authority: str):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.authority = authority
+        self.told = False
 
     def status(self, target: str) -> int | None:
-        """The status of one more GET of `target`; None once Envoy no longer answers."""
+        """The status of one more GET of `target`; None once Envoy has closed or reset the
+        connection (an answer slower than the timeout fails the test rather than pass for one)."""
         try:
             return self._status(target)
+        except socket.timeout:
+            raise AssertionError("no answer within 10 s") from None
         except (OSError, http.client.HTTPException, ConnectionError):
             return None
 
@@ -206,6 +211,7 @@ class OldHttp1Connection(OldConnection):
         answer = http.client.HTTPResponse(self.sock)
         answer.begin()
         answer.read()
+        self.told = self.told or (answer.getheader("connection") or "").lower() == "close"
         return answer.status
 
 
@@ -220,9 +226,13 @@ class OldHttp2Connection(OldConnection):
         super().__init__(port, authority)
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
         # The h2 library would refuse new streams once told to go: leave it unaware.
-        self.conn._frame_dispatch_table[hyperframe.frame.GoAwayFrame] = lambda frame: ([], [])
+        self.conn._frame_dispatch_table[hyperframe.frame.GoAwayFrame] = self._goaway
         self.conn.initiate_connection()
         self.sock.sendall(self.conn.data_to_send())
+
+    def _goaway(self, frame) -> tuple[list, list]:
+        self.told = True
+        return [], []
 
     def _status(self, target: str) -> int:
         import h2.events
@@ -263,7 +273,11 @@ def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, ori
     with ImmediateDrainEnvoy(lds.config) as envoy:
         url = presign(envoy.authority, "GET", f"/{bucket}/k", expires=600)
         busy = old_connection(envoy.port, envoy.authority)
-        waiting = old_connection(envoy.port, envoy.authority)
+        try:
+            waiting = old_connection(envoy.port, envoy.authority)
+        except OSError:
+            busy.close()
+            raise
         try:
             assert busy.status(url.target) == waiting.status(url.target) == 200
             revoked = json.loads(filter_config_json(origin))
@@ -274,11 +288,17 @@ def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, ori
             deadline = time.monotonic() + 10
             while send(envoy.authority, url).status != 403:
                 assert time.monotonic() < deadline, "new connections still take the removed key"
-            served, updated = 0, time.monotonic()
-            while busy.status(url.target) == 200 and time.monotonic() - updated < 10:
+            served, served_told, updated = 0, 0, time.monotonic()
+            while time.monotonic() - updated < 10:
+                told = busy.told
+                if busy.status(url.target) != 200:
+                    break
                 served += 1
+                served_told += told
             stopped = time.monotonic() - updated
             assert stopped < 4, f"{served} requests served on the old connection over {stopped:.1f} s after the update"
+            # Told to go, it was served on: the client this bounds.
+            assert busy.told and served_told > 0, (served, served_told)
             time.sleep(max(0.0, updated + envoy.drain_seconds + 1 - time.monotonic()))
             assert waiting.status(url.target) is None, "an old connection outlived the drain time"
         finally:

@@ -936,6 +936,17 @@ def test_names_origins_read_as_amz_headers_or_condition_keys_are_refused(proxy, 
     assert_object(origin_s3, bucket, "secret.txt", b"the secret")
 
 
+def test_anonymous_requests_may_not_carry_a_name_with_an_underscore(make_proxy, origin_s3, bucket, secret):
+    """With `anonymous: forward`, a header name holding `_` is refused as on a signed request:
+    Ceph would read `x_forwarded_for` as the client's address."""
+    proxy = make_proxy(anonymous="forward")
+    before = proxy.origin_requests()
+    for name in ("x_forwarded_for", "if_none_match", "x_amz_acl"):
+        r = send(proxy.authority, RawRequest("GET", f"/{bucket}/secret.txt").with_header(name, "*"))
+        assert r.status == 400 and error_code(r) == "InvalidArgument", (name, r.body)
+    assert proxy.origin_requests() == before
+
+
 @pytest.mark.parametrize("header", ["SourceIp", "X-Goog-Meta-A"])
 def test_anonymous_requests_may_not_carry_them_either(make_proxy, origin_s3, bucket, secret, header):
     """With `anonymous: forward` an unsigned request goes on for the origin to judge, but not

@@ -6,7 +6,7 @@
 use crate::sigv4::amz_date::AmzDate;
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` to Unix seconds (the fraction is dropped: the policy is
-/// valid through the second it names).
+/// expired from the second it names on).
 pub fn parse(text: &str) -> Option<u64> {
     let b = text.as_bytes();
     let layout = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];

@@ -78,10 +78,10 @@ pub fn policy(expiration: &str, conditions: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(json)
 }
 
-/// A policy of the conditions a SigV4 form needs, expiring at `NOW`.
+/// A policy of the conditions a SigV4 form needs, expiring a second after `NOW`.
 pub fn v4_policy(key: &str) -> String {
     policy(
-        "2026-11-29T12:00:00Z",
+        "2026-11-29T12:00:01Z",
         &format!(
             r#"[{{"bucket": "{BUCKET}"}}, {{"key": "{key}"}}, {{"x-amz-algorithm": "AWS4-HMAC-SHA256"}},
                 {{"x-amz-credential": "{KEY}/20261129/us-east-1/s3/aws4_request"}}, {{"x-amz-date": "{DATE}"}}]"#

@@ -101,7 +101,8 @@ pub fn verify<'h, 'c>(
     } else {
         v2_form(config, form)?
     };
-    if now > verified.policy.expiration {
+    // Expired from the second it names on, as Ceph and MinIO count it (and a URL's expiry).
+    if now >= verified.policy.expiration {
         return Err(errors::expired().for_key(verified.access_key_id()));
     }
     Ok(Verdict::Signed(verified))
@@ -257,7 +258,7 @@ mod tests {
     /// one a second later is expired (the comparison made `>=`, `==` or `<` passed every
     /// unit test).
     #[test]
-    fn a_policy_holds_through_its_expirations_second() {
+    fn a_policy_holds_until_its_expirations_second() {
         let v4 = v4_fields(&v4_policy("a"), DATE, "s3");
         let v2 = v2_fields(&v4_policy("a"));
         for signed in [&v4, &v2] {
