@@ -208,6 +208,10 @@ fn documented_refusal(
         }
         S3ErrorCode::InvalidArgument if message.contains("more than once") => repeated_header,
         S3ErrorCode::InvalidArgument if message.contains("begin with '/'") => key.starts_with('/'),
+        // No header name holds `_` but a metadata key's (README, *Envoy configuration*).
+        S3ErrorCode::InvalidArgument if message.contains("fold '_' into '-'") => headers
+            .iter()
+            .any(|(n, _)| n.contains('_') && !n.to_ascii_lowercase().starts_with("x-amz-meta-")),
         S3ErrorCode::AuthorizationQueryParametersError => names.iter().any(|n| {
             n.contains("signature")
                 || n.starts_with("x-amz-")
