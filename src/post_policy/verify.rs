@@ -254,9 +254,9 @@ mod tests {
         outcome(fields, NOW).unwrap_err().0
     }
 
-    /// "valid through the second it names": a form posted in its expiration's second holds,
-    /// one a second later is expired (the comparison made `>=`, `==` or `<` passed every
-    /// unit test).
+    /// A form posted the second before its expiration's holds, one posted in that second is
+    /// expired, as Ceph and MinIO count it (the policy here expires a second after `NOW`; a
+    /// mutated comparison once passed every unit test).
     #[test]
     fn a_policy_holds_until_its_expirations_second() {
         let v4 = v4_fields(&v4_policy("a"), DATE, "s3");
