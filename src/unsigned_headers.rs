@@ -86,22 +86,17 @@ pub fn check(req: &Request<'_>, covered: &Covered) -> Result<(), Rejection> {
     };
     let mut unsigned: Vec<String> = Vec::new();
     for (name, _) in req.headers.iter() {
-        let Some(protection) = protection(name) else {
-            if find_byte(name, b'_').is_some() {
-                return Err(spelt_with_underscore(name));
-            }
-            continue;
-        };
-        if !is_covered(name, protection) {
+        // Unsigned, a protected name is refused with the others below, whatever its spelling.
+        if protection(name).is_some_and(|protection| !is_covered(name, protection)) {
             unsigned.push(String::from_utf8_lossy(name).to_ascii_lowercase());
         } else if find_byte(name, b'_').is_some() && !is_user_metadata(name) {
             // Signed, or let by on an anonymous request, the `_` spelling would still pass
             // every rule that reads the `-` one (a copy source's, the digest's, aws-chunked
-            // framing's) to reach an origin that folds it: Ceph copied from
-            // `x_amz_copy_source` unread (a review, 2026-12-06). No client spells them so;
-            // a metadata key may hold `_` (`x-amz-meta-user_id`), and the one rule that reads
-            // a metadata key, MinIO's `snowball-auto-extract` (`body_checks`), reads it as
-            // MinIO does, which keeps `_` as sent.
+            // framing's, a route's `X-Forwarded-For`) to reach an origin that folds it: Ceph
+            // copied from `x_amz_copy_source` unread (a review, 2026-12-06). No client spells
+            // them so; a metadata key may hold `_` (`x-amz-meta-user_id`), and the one rule
+            // that reads a metadata key, MinIO's `snowball-auto-extract` (`body_checks`),
+            // reads it as MinIO does, which keeps `_` as sent.
             return Err(spelt_with_underscore(name));
         }
     }
