@@ -199,7 +199,10 @@ class OldConnection:
         except (OSError, http.client.HTTPException, ConnectionError):
             return None
 
-    def close(self) -> None:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_) -> None:
         self.sock.close()
 
 
@@ -272,13 +275,8 @@ def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, ori
     lds = ListenerUpdates(origin, tmp_path)
     with ImmediateDrainEnvoy(lds.config) as envoy:
         url = presign(envoy.authority, "GET", f"/{bucket}/k", expires=600)
-        busy = old_connection(envoy.port, envoy.authority)
-        try:
-            waiting = old_connection(envoy.port, envoy.authority)
-        except OSError:
-            busy.close()
-            raise
-        try:
+        with (old_connection(envoy.port, envoy.authority) as busy,
+              old_connection(envoy.port, envoy.authority) as waiting):
             assert busy.status(url.target) == waiting.status(url.target) == 200
             revoked = json.loads(filter_config_json(origin))
             revoked["credentials"][0]["access_key_id"] = "OTHERKEY"
@@ -301,9 +299,6 @@ def test_a_removed_key_stops_on_connections_opened_before_the_update(origin, ori
             assert busy.told and served_told > 0, (served, served_told)
             time.sleep(max(0.0, updated + envoy.drain_seconds + 1 - time.monotonic()))
             assert waiting.status(url.target) is None, "an old connection outlived the drain time"
-        finally:
-            busy.close()
-            waiting.close()
 
 
 def serves(envoy, bucket: str, domain: str) -> bool:
