@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from harness.clients import send, sign_header
-from harness.programs import EMPTY_PART
+from harness.programs import EMPTY_PART, FORM_TYPED_UPLOAD
 
 # The core client matrix: every test here runs against every origin kind.
 pytestmark = pytest.mark.every_origin
@@ -135,6 +135,20 @@ def test_multipart_upload(s3, origin_s3, bucket):
     )
     stored = origin_s3.get_object(Bucket=bucket, Key="big")["Body"].read()
     assert hashlib.sha256(stored).digest() == hashlib.sha256(part1 + part2).digest()
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=x"])
+def test_a_multipart_upload_of_an_object_typed_as_a_form(s3, origin_s3, bucket, origin_deviation, content_type):
+    """CreateMultipartUpload carries the object's type and no body: a form's type is no form
+    (a signed POST with a body of that type is refused:
+    `test_post_policy.py::test_a_signed_post_cannot_carry_a_form`)."""
+    origin_deviation(FORM_TYPED_UPLOAD, raises=ClientError)
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="form", ContentType=content_type)["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="form", UploadId=uid, PartNumber=1, Body=b"--x--")["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="form", UploadId=uid,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    stored = origin_s3.get_object(Bucket=bucket, Key="form")
+    assert (stored["ContentType"], stored["Body"].read()) == (content_type, b"--x--")
 
 
 def test_the_origin_takes_an_empty_part_directly(origin, origin_s3, bucket, origin_deviation):

@@ -1362,6 +1362,15 @@ fn a_signed_post_carries_no_form() {
     // S3's own POSTs pass with any other body.
     let create = header_signed_post("/bucket/k?uploads", "application/xml");
     assert_eq!(create.decide(&g), Ok(AuthKind::HeaderV4));
+    // With no body there is no form: CreateMultipartUpload of an object typed as one.
+    let form = "multipart/form-data; boundary=b";
+    let typed = header_signed_post("/bucket/k?uploads", form);
+    let empty = typed.clone().with("content-length", "0");
+    assert_eq!(empty.decide(&g), Ok(AuthKind::HeaderV4));
+    let url = presigned_post(form).with("content-length", "0");
+    assert_eq!(url.decide(&g), Ok(AuthKind::PresignedV4));
+    let one_byte = typed.with("content-length", "1");
+    assert_eq!(one_byte.decide(&g).unwrap_err().0, InvalidArgument);
 }
 
 #[test]

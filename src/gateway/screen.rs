@@ -707,9 +707,12 @@ pub(super) fn no_answer_headers_chosen_unsigned(req: &Request<'_>) -> Result<(),
 /// by its own fields, whatever the query. Its signature leaves the body unsigned, so the form
 /// would go on without any of the checks a form gets here: an attack run (2026-12-01) had a
 /// presigned `POST /bucket` carry a form whose file its digest field did not pin, stored by
-/// Garage, and an anonymous form past `anonymous: reject`. No S3 operation posts a form.
+/// Garage, and an anonymous form past `anonymous: reject`. No S3 operation posts a form; but
+/// CreateMultipartUpload posts no body with the object's own type, which may be a form's: with
+/// no body there is no form to read (s3s-fs, which reads any such `POST` as a form, finds none
+/// and refuses it).
 pub(super) fn no_form_in_a_signed_post(req: &Request<'_>) -> Result<(), Rejection> {
-    if req.method != b"POST" {
+    if req.method != b"POST" || req.has_no_body() {
         return Ok(());
     }
     let form = req

@@ -161,7 +161,7 @@ class Program:
 # unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
 # another region accepted, a listing with `encoding-type=url` answered with keys not encoded,
 # a part's trailer checksum not given back, an XML answer without a Content-Type, no listing of
-# a bucket's multipart uploads.
+# a bucket's multipart uploads, a multipart upload of an object typed as a form refused.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER = "unsigned trailer"
 EMPTY_SIGNED_CHUNKS = "empty signed chunks"
@@ -174,6 +174,7 @@ URL_ENCODED_LISTING = "url-encoded listing"
 PART_CHECKSUM_ANSWER = "part checksum answer"
 UNTYPED_XML_ANSWER = "untyped XML answer"
 LISTED_UPLOADS = "listed uploads"
+FORM_TYPED_UPLOAD = "form-typed upload"
 
 
 class Origin(Program):
@@ -226,6 +227,9 @@ class S3sFs(Origin):
         "a `+` in a key reads as a space",
         LISTED_UPLOADS: "s3s-fs 0.14.1 does not implement ListMultipartUploads (501 NotImplemented), "
         "which minio-js asks before each multipart upload, to resume one of the key's; sent directly too",
+        FORM_TYPED_UPLOAD: "s3s-fs 0.14.1 reads any POST typed multipart/form-data as a browser upload, "
+        "so CreateMultipartUpload of an object of that type finds no form (400 MalformedPOSTRequest, "
+        "or InvalidRequest without a boundary); sent directly too",
     }
 
     def _start(self, domain: str | None = None):
