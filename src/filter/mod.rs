@@ -659,16 +659,19 @@ fn granted_ticket() -> Option<Ticket> {
     Ticket::from_bytes(&bytes)
 }
 
-/// The origin this attempt goes to: the only one, or the one the endpoint's metadata names.
+/// The origin this attempt goes to: the one the endpoint's metadata names, or the only one for
+/// an endpoint that names none. An endpoint naming an origin not configured here (a backup
+/// dropped from `origins` while the cluster still lists it) gets no origin's signature: it
+/// could replay it at that origin (RT117).
 fn origin_of(origins: &[(String, Gateway)]) -> Option<&Gateway> {
-    if let [(_, only)] = origins {
-        return Some(only);
+    match (host::get_property(&ORIGIN_METADATA).ok()?, origins) {
+        (None, [(_, only)]) => Some(only),
+        (None, _) => None,
+        (Some(name), _) => origins
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name.as_slice())
+            .map(|(_, gateway)| gateway),
     }
-    let name = host::get_property(&ORIGIN_METADATA).ok()??;
-    origins
-        .iter()
-        .find(|(n, _)| n.as_bytes() == name.as_slice())
-        .map(|(_, gateway)| gateway)
 }
 
 /// Puts back the headers a re-signed attempt may have changed, as the client sent them.
