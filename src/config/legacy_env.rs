@@ -34,19 +34,23 @@ impl Config {
             domains
                 .split(',')
                 .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty())
-                .collect(),
+                .enumerate()
+                .filter(|(_, d)| !d.is_empty()),
             "PUBLIC_DOMAINS",
         )?;
-        let client = match legacy_pair(env, "CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
-            Some(client) => client,
-            None => legacy_pair(env, "AWS_ACCESS_KEY", "AWS_SECRET_KEY")?.ok_or_else(|| {
-                ConfigError::new(
-                    "CLIENT_ACCESS_KEY",
-                    "set CLIENT_ACCESS_KEY/CLIENT_SECRET_KEY or AWS_ACCESS_KEY/AWS_SECRET_KEY",
-                )
-            })?,
-        };
+        let (client, client_secret) =
+            match legacy_pair(env, "CLIENT_ACCESS_KEY", "CLIENT_SECRET_KEY")? {
+                Some(client) => (client, "CLIENT_SECRET_KEY"),
+                None => (
+                    legacy_pair(env, "AWS_ACCESS_KEY", "AWS_SECRET_KEY")?.ok_or_else(|| {
+                        ConfigError::new(
+                        "CLIENT_ACCESS_KEY",
+                        "set CLIENT_ACCESS_KEY/CLIENT_SECRET_KEY or AWS_ACCESS_KEY/AWS_SECRET_KEY",
+                    )
+                    })?,
+                    "AWS_SECRET_KEY",
+                ),
+            };
         let origin = legacy_pair(env, "ORIGIN_ACCESS_KEY", "ORIGIN_SECRET_KEY")?;
         let config = Self::validated(
             Common {
@@ -63,7 +67,12 @@ impl Config {
                 credentials: "CLIENT_ACCESS_KEY",
                 max_clock_skew_seconds: "max_clock_skew_seconds",
             },
-        )?;
+        )
+        // One pair: a key pair's error names the variable, not a place in a list (RT117).
+        .map_err(|e| match e.field.as_str() {
+            "CLIENT_ACCESS_KEY[0]" => ConfigError::new(client_secret, e.reason),
+            _ => e,
+        })?;
         let origin_addressing = var("ORIGIN_ADDRESSING")
             .map_or(Ok(OriginAddressing::default()), |name| {
                 addressing_named(&name)

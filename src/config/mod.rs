@@ -177,8 +177,13 @@ impl CredentialPair {
     }
 
     /// A standalone filter's pair: the client's own key signs at the origin unless another
-    /// pair is given.
+    /// pair is given (the client's own, written out as the origin's, is none other: RT117 saw
+    /// it refused as a client holding an origin's secret).
     fn standalone(client: KeyPair, origin: Option<KeyPair>) -> Self {
+        let origin = origin.filter(|origin| {
+            origin.access_key_id != client.access_key_id
+                || origin.secret.key().expose() != client.secret.key().expose()
+        });
         let translated = origin.is_some();
         let origin = origin.unwrap_or_else(|| KeyPair {
             access_key_id: client.access_key_id.clone(),
@@ -292,7 +297,9 @@ impl Config {
     /// role are refused, so the split between verifying and signing is visible in the file.
     fn from_fields(mut top: Fields<'_>, role: Role, env: Env<'_>) -> Result<Config, ConfigError> {
         let public_domains = public_domains(
-            top.required::<Vec<String>>("public_domains")?,
+            top.required::<Vec<String>>("public_domains")?
+                .into_iter()
+                .enumerate(),
             &top.path("public_domains"),
         )?;
         let origin_authority = match role {
@@ -897,21 +904,21 @@ fn credential_pair(
     Ok(pair)
 }
 
-fn public_domains(list: Vec<String>, field: &str) -> Result<PublicDomains, ConfigError> {
-    if list.is_empty() {
-        return Err(ConfigError::new(
-            field,
-            "at least one host name is required",
-        ));
-    }
-    let mut domains: Vec<PublicDomain> = Vec::with_capacity(list.len());
-    for (i, text) in list.iter().enumerate() {
-        let domain = PublicDomain::parse(text)
+/// The host names `list` gives, each with its place in the list as written (an error names it
+/// so).
+fn public_domains(
+    list: impl Iterator<Item = (usize, String)>,
+    field: &str,
+) -> Result<PublicDomains, ConfigError> {
+    let mut domains: Vec<PublicDomain> = Vec::new();
+    let mut places = Vec::new();
+    for (i, text) in list {
+        let domain = PublicDomain::parse(&text)
             .map_err(|e| ConfigError::new(format!("{field}[{i}]"), e.0))?;
         if domains.contains(&domain) {
             return Err(ConfigError::new(format!("{field}[{i}]"), "is listed twice"));
         }
-        for (j, other) in domains.iter().enumerate() {
+        for (&j, other) in places.iter().zip(&domains) {
             let clash = domain.bucket_host_under(other).is_some()
                 || other.bucket_host_under(&domain).is_some();
             if clash {
@@ -924,6 +931,13 @@ fn public_domains(list: Vec<String>, field: &str) -> Result<PublicDomains, Confi
             }
         }
         domains.push(domain);
+        places.push(i);
+    }
+    if domains.is_empty() {
+        return Err(ConfigError::new(
+            field,
+            "at least one host name is required",
+        ));
     }
     Ok(PublicDomains::new(domains))
 }

@@ -489,6 +489,14 @@ fn empty_configuration_reads_the_legacy_environment() {
         Config::parse(b"", &env).unwrap_err().field,
         "PUBLIC_DOMAINS[1]"
     );
+    // An entry is named by its place as written, empty ones counted (RT117).
+    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a,,b_c")]);
+    assert_eq!(
+        Config::parse(b"", &env).unwrap_err().field,
+        "PUBLIC_DOMAINS[2]"
+    );
+    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", " , a")]);
+    assert!(Config::parse(b"", &env).is_err());
     let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "p")]);
     assert_eq!(
         Config::parse(b"", &env).unwrap_err().field,
@@ -513,6 +521,29 @@ fn empty_configuration_reads_the_legacy_environment() {
     assert_eq!(
         Config::parse(b"", &env).unwrap_err().field,
         "ORIGIN_ACCESS_KEY"
+    );
+    // The client's pair given again as the origin's is passed through; an origin key holding
+    // the client's secret is refused naming the client's variable (RT117: `CLIENT_ACCESS_KEY[0]`).
+    let own = vars(&[
+        ("ORIGIN_DOMAIN", "h"),
+        ("PUBLIC_DOMAINS", "p"),
+        ("AWS_ACCESS_KEY", "A"),
+        ("AWS_SECRET_KEY", "s"),
+        ("ORIGIN_ACCESS_KEY", "A"),
+        ("ORIGIN_SECRET_KEY", "s"),
+    ]);
+    assert!(!Config::parse(b"", &own).unwrap().credentials[0].translates());
+    let other = vars(&[
+        ("ORIGIN_DOMAIN", "h"),
+        ("PUBLIC_DOMAINS", "p"),
+        ("AWS_ACCESS_KEY", "A"),
+        ("AWS_SECRET_KEY", "s"),
+        ("ORIGIN_ACCESS_KEY", "O"),
+        ("ORIGIN_SECRET_KEY", "s"),
+    ]);
+    assert_eq!(
+        Config::parse(b"", &other).unwrap_err().field,
+        "AWS_SECRET_KEY"
     );
 
     let with_level = |level: &'static str| {
@@ -766,6 +797,18 @@ fn a_client_may_not_hold_an_origin_key_s_secret() {
     );
     let e = Config::parse(translated.as_bytes(), &no_env).unwrap_err();
     assert_eq!(e.field, "credentials[0]");
+    // The client's own pair written out as its origin pair is no other key (RT117: it was
+    // refused as one).
+    let own = r#"{"public_domains":["p"],"origin_authority":"h","credentials":[
+        {"access_key_id":"A","secret_access_key":"a","origin_access_key_id":"A","origin_secret_access_key":"a"}]}"#;
+    let config = Config::parse(own.as_bytes(), &no_env).unwrap();
+    assert!(!config.credentials[0].translates());
+    let other_secret = own.replace(
+        r#""origin_secret_access_key":"a""#,
+        r#""origin_secret_access_key":"o""#,
+    );
+    let config = Config::parse(other_secret.as_bytes(), &no_env).unwrap();
+    assert!(config.credentials[0].translates());
 }
 
 #[test]
