@@ -35,7 +35,8 @@ impl Config {
                 .split(',')
                 .map(|d| d.trim().to_owned())
                 .enumerate()
-                .filter(|(_, d)| !d.is_empty()),
+                .filter(|(_, d)| !d.is_empty())
+                .collect(),
             "PUBLIC_DOMAINS",
         )?;
         let (client, client_secret) =

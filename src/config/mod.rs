@@ -299,7 +299,8 @@ impl Config {
         let public_domains = public_domains(
             top.required::<Vec<String>>("public_domains")?
                 .into_iter()
-                .enumerate(),
+                .enumerate()
+                .collect(),
             &top.path("public_domains"),
         )?;
         let origin_authority = match role {
@@ -906,10 +907,7 @@ fn credential_pair(
 
 /// The host names `list` gives, each with its place in the list as written (an error names it
 /// so).
-fn public_domains(
-    list: impl Iterator<Item = (usize, String)>,
-    field: &str,
-) -> Result<PublicDomains, ConfigError> {
+fn public_domains(list: Vec<(usize, String)>, field: &str) -> Result<PublicDomains, ConfigError> {
     let mut domains: Vec<PublicDomain> = Vec::new();
     let mut places = Vec::new();
     for (i, text) in list {
