@@ -256,26 +256,26 @@ def test_an_endpoint_naming_an_origin_not_configured_gets_no_signature(primary, 
     """Found by an attack run (RT117, 2026-12-06): with one `origins[]` entry the origin filter
     signed for every endpoint, whatever its metadata named, so a backup dropped from the
     filter's list while the cluster still listed it received the primary's signatures (a
-    week's presigned URL among them), which whoever ran it could replay at the primary. An
-    endpoint naming an origin the filter does not list gets 500, and nothing is sent; one that
-    names none gets the only origin."""
+    week's presigned URL among them), which whoever ran it could replay at the primary. Shown
+    here on the primary's endpoint (the one traffic goes to), its metadata changed: naming an
+    origin the filter does not list, an empty name or none, it gets 500, and nothing is sent."""
     config = render_failover(primary, backup, configured=("primary",))
     endpoint = config["static_resources"]["clusters"][0]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
-    for named, works in (("primary", True), ("retired", False), (None, True)):
+    for named, works in (("primary", True), ("retired", False), ("", False), (None, False)):
         if named is None:
             del endpoint["metadata"]
         else:
             endpoint["metadata"]["filter_metadata"]["s3_resign"]["origin"] = named
         with Envoy(config) as envoy:
             wait_healthy(envoy, 2)
-            key = f"to-{named}"
+            key = f"to-{named or 'none'}"
             r = send(envoy.authority, sign_header(envoy.authority, "PUT", f"/{bucket}/{key}", {}, b"x"))
             url = send(envoy.authority, presign(envoy.authority, "GET", f"/{bucket}/{key}", expires=604800))
             if works:
                 assert (r.status, url.status, url.body) == (200, 200, b"x"), (named, r.body, url.body)
             else:
                 assert (r.status, url.status) == (500, 500) and b"InternalError" in r.body, (r.body, url.body)
-                assert has(primary, bucket, key) is None
+                assert has(primary, bucket, key) is None and has(backup, bucket, key) is None
                 assert "names no configured origin" in envoy.log_text()
 
 

@@ -495,8 +495,13 @@ fn empty_configuration_reads_the_legacy_environment() {
         Config::parse(b"", &env).unwrap_err().field,
         "PUBLIC_DOMAINS[2]"
     );
-    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", " , a")]);
-    assert!(Config::parse(b"", &env).is_err());
+    let env = vars(&[
+        ("ORIGIN_DOMAIN", "h"),
+        ("PUBLIC_DOMAINS", " , a"),
+        ("CLIENT_ACCESS_KEY", "CK"),
+        ("CLIENT_SECRET_KEY", "cs"),
+    ]);
+    assert!(Config::parse(b"", &env).is_ok());
     let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "p")]);
     assert_eq!(
         Config::parse(b"", &env).unwrap_err().field,

@@ -385,9 +385,16 @@ impl HttpContext for Stream {
                     Ok(grant) => grant,
                     Err(why) => return self.internal_error(self.head, &why),
                 };
-                let Some(gateway) = origin_of(origins) else {
-                    let why = "the endpoint's metadata names no configured origin (filter_metadata.s3_resign.origin)";
-                    return self.internal_error(self.head, why);
+                let gateway = match origin_of(origins) {
+                    Ok(Some(gateway)) => gateway,
+                    Ok(None) => {
+                        let why = "the endpoint's metadata names no configured origin (filter_metadata.s3_resign.origin)";
+                        return self.internal_error(self.head, why);
+                    }
+                    Err(status) => {
+                        let why = format!("cannot read the endpoint's metadata: {status:?}");
+                        return self.internal_error(self.head, &why);
+                    }
                 };
                 let decision = gateway.decide_granted(&grant);
                 self.carry_out(&grant.request(), decision, Some(&grant), end_of_stream)
@@ -659,19 +666,18 @@ fn granted_ticket() -> Option<Ticket> {
     Ticket::from_bytes(&bytes)
 }
 
-/// The origin this attempt goes to: the one the endpoint's metadata names, or the only one for
-/// an endpoint that names none. An endpoint naming an origin not configured here (a backup
-/// dropped from `origins` while the cluster still lists it) gets no origin's signature: it
-/// could replay it at that origin (RT117).
-fn origin_of(origins: &[(String, Gateway)]) -> Option<&Gateway> {
-    match (host::get_property(&ORIGIN_METADATA).ok()?, origins) {
-        (None, [(_, only)]) => Some(only),
-        (None, _) => None,
-        (Some(name), _) => origins
+/// The origin this attempt goes to: the one the endpoint's metadata names. An endpoint naming
+/// none, or one not configured here (a backup dropped from `origins` while the cluster still
+/// lists it), gets no origin's signature, even where only one is configured: it could replay
+/// it at that origin (RT117, RV119).
+fn origin_of(origins: &[(String, Gateway)]) -> Result<Option<&Gateway>, host::Status> {
+    let name = host::get_property(&ORIGIN_METADATA)?;
+    Ok(name.and_then(|name| {
+        origins
             .iter()
             .find(|(n, _)| n.as_bytes() == name.as_slice())
-            .map(|(_, gateway)| gateway),
-    }
+            .map(|(_, gateway)| gateway)
+    }))
 }
 
 /// Puts back the headers a re-signed attempt may have changed, as the client sent them.
