@@ -51,11 +51,23 @@ impl Counters {
     /// the change since it last reported and the gauges are the sums over the VMs; set to the
     /// VM's own value, they showed whichever VM reported last (a walk-through with two
     /// workers, 2026-12-01).
+    ///
+    /// A change is remembered as reported only once the host took it, so that a failed call
+    /// is made up for by the next rather than leaving the sums off for good (RV118).
     pub fn memory(&self) {
-        let now = [memory_budget::held_in_this_vm(), vm_memory_bytes()].map(|v| v as u64);
-        let before = REPORTED.with(|reported| reported.replace(now));
-        adjust(self.held_bytes, before[0], now[0]);
-        adjust(self.vm_memory, before[1], now[1]);
+        let now = [memory_budget::held_in_this_vm() as u64, vm_memory_bytes()];
+        REPORTED.with(|reported| {
+            let mut told = reported.get();
+            for (gauge, (told, now)) in [self.held_bytes, self.vm_memory]
+                .into_iter()
+                .zip(told.iter_mut().zip(now))
+            {
+                if adjust(gauge, *told, now) {
+                    *told = now;
+                }
+            }
+            reported.set(told);
+        });
     }
 
     /// The cache lookups a gateway made since `seen`, its counts when last reported.
@@ -95,17 +107,21 @@ thread_local! {
     static REPORTED: Cell<[u64; 2]> = const { Cell::new([0, 0]) };
 }
 
-/// Moves a gauge shared by every VM by this VM's change from `before` to `now`.
-fn adjust(id: Option<u32>, before: u64, now: u64) {
+/// Moves a gauge shared by every VM by this VM's change from `before` to `now`; whether the
+/// gauge now counts `now`.
+fn adjust(id: Option<u32>, before: u64, now: u64) -> bool {
     let delta = i64::try_from(now).unwrap_or(i64::MAX) - i64::try_from(before).unwrap_or(i64::MAX);
-    if let (Some(id), true) = (id, delta != 0) {
-        let _ = host::increment_metric(id, delta);
+    match id {
+        _ if delta == 0 => true,
+        Some(id) => host::increment_metric(id, delta).is_ok(),
+        None => false,
     }
 }
 
-fn vm_memory_bytes() -> usize {
-    const WASM_PAGE: usize = 64 * 1024;
-    core::arch::wasm32::memory_size(0) * WASM_PAGE
+/// In `u64`: 65,536 pages (4 GiB) would wrap a 32-bit `usize` to 0.
+fn vm_memory_bytes() -> u64 {
+    const WASM_PAGE: u64 = 64 * 1024;
+    core::arch::wasm32::memory_size(0) as u64 * WASM_PAGE
 }
 
 fn increment(id: Option<u32>) {
