@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from harness import Envoy, filter_config_json
 from harness.chunked import SIGNED, chunked_put
-from harness.clients import RawRequest, presign, s3_client, send, sign_header
+from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from harness.envoy_config import render, render_failover
 from harness.programs import Garage, S3sFs
 
@@ -277,6 +277,25 @@ def test_an_endpoint_naming_an_origin_not_configured_gets_no_signature(primary, 
                 assert (r.status, url.status) == (500, 500) and b"InternalError" in r.body, (r.body, url.body)
                 assert has(primary, bucket, key) is None and has(backup, bucket, key) is None
                 assert "names no configured origin" in envoy.log_text()
+
+
+def test_a_bodiless_post_typed_as_a_form_reaches_the_origin_over_http2(proxy, bucket):
+    """Found by an attack run (RT120, 2026-12-06): the grant does not say whether the request
+    ended with its head, so the origin filter read an HTTP/2 CreateMultipartUpload of an
+    object typed as a form (its head ending the stream, no `content-length`) as carrying a
+    form, and refused what the edge had passed. It now reads that from its own stream. The
+    primary, s3s-fs, reads any `POST` of that type as a form and answers
+    `MalformedPOSTRequest` itself, which the filter never answers to a signed request: the
+    request reached it."""
+    request = sign_header(proxy.authority, "POST", f"/{bucket}/typed?uploads",
+                          {"Content-Type": "multipart/form-data; boundary=x"})
+    headers = [(n.lower().encode(), v.encode()) for n, v in request.headers
+               if n.lower() not in ("host", "content-length")]
+    r = send_h2(proxy.authority, "POST", request.target.encode(), proxy.port, headers)
+    assert r.status == 400 and b"<Code>MalformedPOSTRequest</Code>" in r.body, r.body
+    # With a body, it is refused at the edge, as ever.
+    r = send_h2(proxy.authority, "POST", request.target.encode(), proxy.port, headers, b"--x--\r\n")
+    assert r.status == 400 and b"A browser upload" in r.body, r.body
 
 
 def test_edge_and_origin_filters_reading_a_host_otherwise(primary, backup, bucket):

@@ -244,11 +244,36 @@ fn each_origin_re_signs_the_grant_as_a_standalone_filter_would() {
             ("primary.example:9000", "PK", "ps", "us-east-1"),
             ("backup.example", "BK", "bs", "garage"),
         ]) {
-            let granted = decided(gateway.decide_granted(&grant));
+            let granted = decided(gateway.decide_granted(&grant, false));
             let reference = standalone(authority, key, secret, region);
             let expected = decided(reference.decide(&req, NOW));
             assert_eq!(rewrite(&granted), rewrite(&expected), "{name}");
             assert!(granted.grant.is_none());
+        }
+    }
+}
+
+/// The origin filter reads a bodiless request as the edge did: the grant does not say the
+/// request ended with its head, the stream does (RT120: an HTTP/2 CreateMultipartUpload of an
+/// object typed as a form, its head ending the stream, was refused there as a form).
+#[test]
+fn a_bodiless_post_typed_as_a_form_passes_both_filters() {
+    let pairs = header_signed(
+        "POST",
+        "/bucket/k?uploads",
+        &[("content-type", "multipart/form-data; boundary=x")],
+        "UNSIGNED-PAYLOAD",
+    );
+    let edge = edge();
+    let with_body = Request::from_pairs(&pairs).unwrap();
+    assert!(matches!(edge.decide(&with_body, NOW), Decision::Reject(_)));
+    let bodiless = Request::from_pairs(&pairs).unwrap().ending_with_head(true);
+    let grant = Grant::decode(&decided(edge.decide(&bodiless, NOW)).grant.unwrap()).unwrap();
+    for (name, gateway) in &origins() {
+        decided(gateway.decide_granted(&grant, true));
+        match gateway.decide_granted(&grant, false) {
+            Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InvalidArgument, "{name}"),
+            d => panic!("{name}: a body typed as a form went on: {d:?}"),
         }
     }
 }
@@ -268,7 +293,7 @@ fn a_signed_content_md5_is_checked_at_the_edge_and_again_at_the_origin() {
     assert_eq!(at_edge.body_check.and_then(|c| c.expected), expected);
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     for (name, gateway) in &origins() {
-        let granted = decided(gateway.decide_granted(&grant));
+        let granted = decided(gateway.decide_granted(&grant, false));
         assert_eq!(
             granted.body_check.and_then(|c| c.expected),
             expected,
@@ -439,7 +464,7 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
     );
     let req = Request::from_pairs(&pairs).unwrap();
     let grant = Grant::decode(&decided(edge.decide(&req, NOW)).grant.unwrap()).unwrap();
-    match origins[0].1.decide_granted(&grant) {
+    match origins[0].1.decide_granted(&grant, false) {
         Decision::Reject(r) => {
             assert_eq!(r.error.code, S3ErrorCode::InternalError);
             assert!(
@@ -455,7 +480,10 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
     // Nor a host it does not serve at all: the same misconfiguration.
     let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
     entry["public_domains"] = json!(["elsewhere.test"]);
-    match origin_gateways(vec![entry])[0].1.decide_granted(&grant) {
+    match origin_gateways(vec![entry])[0]
+        .1
+        .decide_granted(&grant, false)
+    {
         Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InternalError),
         d => panic!("{d:?}"),
     }
@@ -464,7 +492,7 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
     let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
     entry["public_domains"] = json!(["mydomain.test"]);
     let origins = origin_gateways(vec![entry]);
-    let f = decided(origins[0].1.decide_granted(&grant));
+    let f = decided(origins[0].1.decide_granted(&grant, false));
     assert_eq!(f.authority.as_deref(), Some("primary.example:9000"));
     assert_eq!(f.path.as_deref(), Some(&b"/files/tmp-x"[..]));
 }
@@ -478,7 +506,10 @@ fn a_key_the_edge_verified_and_an_origin_lacks_is_the_configurations_fault() {
     let grant = Grant::decode(&decided(edge().decide(&req, NOW)).grant.unwrap()).unwrap();
     let mut entry = origin_entry("backup", "backup.example", "BK", "bs", "garage");
     entry["credentials"][0]["access_key_id"] = json!("OTHER");
-    match origin_gateways(vec![entry])[0].1.decide_granted(&grant) {
+    match origin_gateways(vec![entry])[0]
+        .1
+        .decide_granted(&grant, false)
+    {
         Decision::Reject(r) => {
             assert_eq!(r.error.code, S3ErrorCode::InternalError);
             assert!(r.detail.clone().unwrap_or_default().contains("origins[]"));
@@ -501,7 +532,7 @@ fn the_time_window_is_the_edges() {
         .unwrap();
     let grant = Grant::decode(&grant).unwrap();
     for (name, gateway) in &origins() {
-        let f = decided(gateway.decide_granted(&grant));
+        let f = decided(gateway.decide_granted(&grant, false));
         assert!(f.authority.is_some(), "{name}");
     }
     // The edge's own window still holds.
@@ -571,7 +602,7 @@ fn chunked_bodies_are_verified_at_the_edge_and_re_signed_at_the_origin() {
 
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     let (_, primary) = &origins()[0];
-    let granted = decided(primary.decide_granted(&grant)).body.unwrap();
+    let granted = decided(primary.decide_granted(&grant, false)).body.unwrap();
     let reference = standalone("primary.example:9000", "PK", "ps", "us-east-1");
     let expected = decided(reference.decide(&req, NOW)).body.unwrap();
     assert_eq!(run(granted, &body), run(expected, &body));
@@ -612,7 +643,7 @@ fn the_largest_chunk_is_the_edges() {
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     assert_eq!(grant.max_chunk_size_bytes, 2 * 1024 * 1024);
     let (_, primary) = &origins()[0];
-    let mut resigner = decided(primary.decide_granted(&grant)).body.unwrap();
+    let mut resigner = decided(primary.decide_granted(&grant, false)).body.unwrap();
     let mut out = Vec::new();
     for piece in body.chunks(4096) {
         resigner.feed_into(piece, &mut out).unwrap();
@@ -695,8 +726,8 @@ fn a_repeated_presigned_url_at_the_edge_is_granted_as_the_first() {
     assert_eq!(repeat.now, NOW + 1);
     for (_, gateway) in &origins {
         assert_eq!(
-            rewrite(&decided(gateway.decide_granted(&repeat))),
-            rewrite(&decided(gateway.decide_granted(&first)))
+            rewrite(&decided(gateway.decide_granted(&repeat, false))),
+            rewrite(&decided(gateway.decide_granted(&first, false)))
         );
     }
     // The origin filters keep no cache: they verify nothing.
@@ -711,7 +742,7 @@ fn an_origin_filter_refuses_a_method_s3_has_not_whoever_granted_it() {
     let req = Request::from_pairs(&pairs).unwrap();
     let encoded = Grant::of(&req, NOW, Style::Path, 1 << 20).encode();
     let grant = Grant::decode(&encoded).unwrap();
-    match origins()[0].1.decide_granted(&grant) {
+    match origins()[0].1.decide_granted(&grant, false) {
         Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::MethodNotAllowed),
         d => panic!("re-signed a method S3 has not: {d:?}"),
     }
@@ -729,7 +760,7 @@ fn the_edge_decides_the_reserved_buckets() {
     let open = edge_with(json!({"reserved_buckets": ["minio"]}));
     let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
     let origins = origins();
-    let f = decided(origins[0].1.decide_granted(&grant));
+    let f = decided(origins[0].1.decide_granted(&grant, false));
     assert_eq!(f.kind, AuthKind::HeaderV4);
 }
 
@@ -745,7 +776,7 @@ fn the_edge_answers_the_operations_its_origins_lack() {
     let open = edge_with(json!({"unsupported_operations": []}));
     let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
     let origins = origins();
-    let f = decided(origins[0].1.decide_granted(&grant));
+    let f = decided(origins[0].1.decide_granted(&grant, false));
     assert_eq!(f.kind, AuthKind::HeaderV4);
 }
 

@@ -396,8 +396,11 @@ impl HttpContext for Stream {
                         return self.internal_error(self.head, &why);
                     }
                 };
-                let decision = gateway.decide_granted(&grant);
-                self.carry_out(&grant.request(), decision, Some(&grant), end_of_stream)
+                // Whether the request ends with its head is this stream's to tell: the grant
+                // does not carry it (RT120: a bodiless POST the edge passed was refused here).
+                let decision = gateway.decide_granted(&grant, end_of_stream);
+                let req = grant.request().ending_with_head(end_of_stream);
+                self.carry_out(&req, decision, Some(&grant), end_of_stream)
             }
         }
     }
