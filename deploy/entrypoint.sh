@@ -513,6 +513,17 @@ public_chain() {
                       body_format_override:
                         content_type: application/xml
                         text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The origin cannot be reached; please try again.</Message></Error>' }
+                    - filter:  # a retry could not hold the rest of the body (the route's buffer, 1 MiB): Envoy's 507, which no client retries (failover.yaml's routes retry)
+                        extension_filter:
+                          name: envoy.access_loggers.extension_filters.cel
+                          typed_config:
+                            \"@type\": type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter
+                            expression: \"response.code_details == 'request_payload_exceeded_retry_buffer_limit'\"
+                      status_code: 503
+                      headers_to_add: [{ header: { key: x-amz-request-id, value: \"%REQ(X-REQUEST-ID)%\" }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }, { header: { key: cache-control, value: no-store }, append_action: OVERWRITE_IF_EXISTS_OR_ADD }]
+                      body_format_override:
+                        content_type: application/xml
+                        text_format_source: { inline_string: '<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ServiceUnavailable</Code><Message>The origin cannot be reached, and the upload is too large to hold for another try; please try again.</Message></Error>' }
                     - filter:  # the filter's VM failed on this request (failure_policy): nothing was forwarded
                         extension_filter:
                           name: envoy.access_loggers.extension_filters.cel

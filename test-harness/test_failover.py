@@ -209,6 +209,57 @@ def test_an_upload_in_flight_when_the_primary_dies(proxy, primary, backup, bucke
     assert has(primary, bucket, key) is None
 
 
+def test_an_upload_too_large_for_a_retry_is_answered_in_s3s_form(primary, backup, bucket):
+    """Found by a compatibility sweep (CS121, 2026-12-06): with the primary just dead, a body
+    that overflowed the route's retry buffer while the retry waited got Envoy's own `507`
+    in plain text, which boto3, the AWS CLI, minio-py, the JS SDK and rclone neither read nor
+    retry. It is answered `503 ServiceUnavailable` in S3's XML, which they retry. Envoy draws
+    a retry's wait at random below its back-off: stretched to 10 s here, the body almost
+    always comes while it waits; should it not, the retry carries it to the backup (200), and
+    the next try (before the primary is ejected) shows the answer."""
+    config = render_failover(primary, backup, health_interval="30s")
+    routes = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
+        "route_config"]["virtual_hosts"][0]["routes"]
+    routes[0]["route"]["retry_policy"]["retry_back_off"] = {"base_interval": "10s", "max_interval": "10s"}
+    body = b"x" * (2 * 1024 * 1024)
+    answers = []
+    with Envoy(config) as envoy:
+        wait_healthy(envoy, 2)
+        primary.kill()
+        try:
+            for attempt in range(3):
+                key = f"too-large-{attempt}"
+                request = sign_header(envoy.authority, "PUT", f"/{bucket}/{key}", body=body,
+                                      payload_hash="UNSIGNED-PAYLOAD")
+                head = [f"PUT {request.target} HTTP/1.1", f"Host: {envoy.authority}", "Expect: 100-continue"]
+                head += [f"{n}: {v}" for n, v in request.headers if n.lower() != "host"]
+                with socket.create_connection(("127.0.0.1", envoy.port), timeout=30) as sock:
+                    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+                    assert sock.recv(65536).startswith(b"HTTP/1.1 100"), "no 100 Continue"
+                    time.sleep(0.05)  # the primary refuses the first attempt; the retry waits
+                    try:
+                        sock.sendall(body)
+                    except OSError:
+                        pass  # answered before the whole body went
+                    answer = b""
+                    while b"\r\n\r\n" not in answer or (b" 503 " in answer[:13] and b"</Error>" not in answer):
+                        piece = sock.recv(65536)
+                        if not piece:
+                            break
+                        answer += piece
+                answers.append(answer)
+                if answer.startswith(b"HTTP/1.1 503"):
+                    break
+                assert answer.startswith(b"HTTP/1.1 200") and has(backup, bucket, key) == body, answer[:300]
+        finally:
+            primary.restart()
+    answer = answers[-1]
+    assert answer.startswith(b"HTTP/1.1 503"), [a[:100] for a in answers]
+    assert b"<Code>ServiceUnavailable</Code>" in answer and b"x-amz-request-id" in answer.lower(), answer
+    key = f"too-large-{len(answers) - 1}"
+    assert has(primary, bucket, key) is None and has(backup, bucket, key) is None
+
+
 def test_healthz(primary, backup, bucket):
     with Envoy(render_failover(primary, backup)) as envoy:
         wait_healthy(envoy, 2)
