@@ -47,7 +47,8 @@ fn full_configuration_with_secrets_from_the_environment() {
           {"access_key_id": "CK2", "secret_access_key": "cs2"}
         ],
         "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug",
-        "access_log_filter_state": true,
+        "access_log_filter_state": true, "presigned_cache_entries": 128,
+        "error_cors_origins": ["https://app.example"],
         "max_chunk_size_bytes": 65536, "chunk_memory_budget_bytes": 1048576 }"#;
     let c = Config::parse(json.as_bytes(), &env).unwrap();
     let domains: Vec<String> = c.public_domains.iter().map(|d| d.to_string()).collect();
@@ -61,6 +62,16 @@ fn full_configuration_with_secrets_from_the_environment() {
     assert_eq!(c.anonymous, Anonymous::Forward);
     assert_eq!(c.log_level, LogLevel::Debug);
     assert!(c.access_log_filter_state);
+    // cargo-mutants: each field is read from the file, not left at its default.
+    assert_eq!(c.presigned_cache_entries, 128);
+    assert!(c
+        .error_cors_origins
+        .allows(b"https://app.example")
+        .is_some());
+    assert!(c
+        .error_cors_origins
+        .allows(b"https://other.example")
+        .is_none());
 }
 
 #[test]
