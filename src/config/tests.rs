@@ -490,22 +490,48 @@ fn empty_configuration_reads_the_legacy_environment() {
         Config::parse(b"", &no_env).unwrap_err().field,
         "ORIGIN_DOMAIN"
     );
-    let env = vars(&[("ORIGIN_DOMAIN", "h")]);
-    assert_eq!(
-        Config::parse(b"", &env).unwrap_err().field,
-        "PUBLIC_DOMAINS"
-    );
-    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a, http://b")]);
-    assert_eq!(
-        Config::parse(b"", &env).unwrap_err().field,
-        "PUBLIC_DOMAINS[1]"
-    );
-    // An entry is named by its place as written, empty ones counted (RT117).
-    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a,,b_c")]);
-    assert_eq!(
-        Config::parse(b"", &env).unwrap_err().field,
-        "PUBLIC_DOMAINS[2]"
-    );
+    // Each error names the variable, and an entry of a list its place as written, empty ones
+    // counted (RT117).
+    let named: [(&'static [(&str, &str)], &str); 6] = [
+        (&[("ORIGIN_DOMAIN", "h")], "PUBLIC_DOMAINS"),
+        (
+            &[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a, http://b")],
+            "PUBLIC_DOMAINS[1]",
+        ),
+        (
+            &[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "a,,b_c")],
+            "PUBLIC_DOMAINS[2]",
+        ),
+        (
+            &[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "p")],
+            "CLIENT_ACCESS_KEY",
+        ),
+        (
+            &[
+                ("ORIGIN_DOMAIN", "h"),
+                ("PUBLIC_DOMAINS", "p"),
+                ("CLIENT_ACCESS_KEY", "CK"),
+            ],
+            "CLIENT_SECRET_KEY",
+        ),
+        (
+            &[
+                ("ORIGIN_DOMAIN", "h"),
+                ("PUBLIC_DOMAINS", "p"),
+                ("AWS_ACCESS_KEY", "A"),
+                ("AWS_SECRET_KEY", "s"),
+                ("ORIGIN_SECRET_KEY", "x"),
+            ],
+            "ORIGIN_ACCESS_KEY",
+        ),
+    ];
+    for (pairs, field) in named {
+        assert_eq!(
+            Config::parse(b"", &vars(pairs)).unwrap_err().field,
+            field,
+            "{pairs:?}"
+        );
+    }
     let env = vars(&[
         ("ORIGIN_DOMAIN", "h"),
         ("PUBLIC_DOMAINS", " , a"),
@@ -513,52 +539,24 @@ fn empty_configuration_reads_the_legacy_environment() {
         ("CLIENT_SECRET_KEY", "cs"),
     ]);
     assert!(Config::parse(b"", &env).is_ok());
-    let env = vars(&[("ORIGIN_DOMAIN", "h"), ("PUBLIC_DOMAINS", "p")]);
-    assert_eq!(
-        Config::parse(b"", &env).unwrap_err().field,
-        "CLIENT_ACCESS_KEY"
-    );
-    let env = vars(&[
-        ("ORIGIN_DOMAIN", "h"),
-        ("PUBLIC_DOMAINS", "p"),
-        ("CLIENT_ACCESS_KEY", "CK"),
-    ]);
-    assert_eq!(
-        Config::parse(b"", &env).unwrap_err().field,
-        "CLIENT_SECRET_KEY"
-    );
-    let env = vars(&[
-        ("ORIGIN_DOMAIN", "h"),
-        ("PUBLIC_DOMAINS", "p"),
-        ("AWS_ACCESS_KEY", "A"),
-        ("AWS_SECRET_KEY", "s"),
-        ("ORIGIN_SECRET_KEY", "x"),
-    ]);
-    assert_eq!(
-        Config::parse(b"", &env).unwrap_err().field,
-        "ORIGIN_ACCESS_KEY"
-    );
     // The client's pair given again as the origin's is passed through; an origin key holding
     // the client's secret is refused naming the client's variable (RT117: `CLIENT_ACCESS_KEY[0]`).
-    let own = vars(&[
-        ("ORIGIN_DOMAIN", "h"),
-        ("PUBLIC_DOMAINS", "p"),
-        ("AWS_ACCESS_KEY", "A"),
-        ("AWS_SECRET_KEY", "s"),
-        ("ORIGIN_ACCESS_KEY", "A"),
-        ("ORIGIN_SECRET_KEY", "s"),
-    ]);
-    assert!(!Config::parse(b"", &own).unwrap().credentials[0].translates());
-    let other = vars(&[
-        ("ORIGIN_DOMAIN", "h"),
-        ("PUBLIC_DOMAINS", "p"),
-        ("AWS_ACCESS_KEY", "A"),
-        ("AWS_SECRET_KEY", "s"),
-        ("ORIGIN_ACCESS_KEY", "O"),
-        ("ORIGIN_SECRET_KEY", "s"),
-    ]);
+    let origin_key = |id: &'static str| {
+        move |name: &str| {
+            let value = match name {
+                "ORIGIN_DOMAIN" => "h",
+                "PUBLIC_DOMAINS" => "p",
+                "AWS_ACCESS_KEY" => "A",
+                "ORIGIN_ACCESS_KEY" => id,
+                "AWS_SECRET_KEY" | "ORIGIN_SECRET_KEY" => "s",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        }
+    };
+    assert!(!Config::parse(b"", &origin_key("A")).unwrap().credentials[0].translates());
     assert_eq!(
-        Config::parse(b"", &other).unwrap_err().field,
+        Config::parse(b"", &origin_key("O")).unwrap_err().field,
         "AWS_SECRET_KEY"
     );
 
