@@ -244,7 +244,7 @@ fn each_origin_re_signs_the_grant_as_a_standalone_filter_would() {
             ("primary.example:9000", "PK", "ps", "us-east-1"),
             ("backup.example", "BK", "bs", "garage"),
         ]) {
-            let granted = decided(gateway.decide_granted(&grant, false));
+            let granted = decided(gateway.decide_granted(&grant, &grant.request()));
             let reference = standalone(authority, key, secret, region);
             let expected = decided(reference.decide(&req, NOW));
             assert_eq!(rewrite(&granted), rewrite(&expected), "{name}");
@@ -270,8 +270,8 @@ fn a_bodiless_post_typed_as_a_form_passes_both_filters() {
     let bodiless = Request::from_pairs(&pairs).unwrap().ending_with_head(true);
     let grant = Grant::decode(&decided(edge.decide(&bodiless, NOW)).grant.unwrap()).unwrap();
     for (name, gateway) in &origins() {
-        decided(gateway.decide_granted(&grant, true));
-        match gateway.decide_granted(&grant, false) {
+        decided(gateway.decide_granted(&grant, &grant.request().ending_with_head(true)));
+        match gateway.decide_granted(&grant, &grant.request()) {
             Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InvalidArgument, "{name}"),
             d => panic!("{name}: a body typed as a form went on: {d:?}"),
         }
@@ -293,7 +293,7 @@ fn a_signed_content_md5_is_checked_at_the_edge_and_again_at_the_origin() {
     assert_eq!(at_edge.body_check.and_then(|c| c.expected), expected);
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     for (name, gateway) in &origins() {
-        let granted = decided(gateway.decide_granted(&grant, false));
+        let granted = decided(gateway.decide_granted(&grant, &grant.request()));
         assert_eq!(
             granted.body_check.and_then(|c| c.expected),
             expected,
@@ -464,7 +464,7 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
     );
     let req = Request::from_pairs(&pairs).unwrap();
     let grant = Grant::decode(&decided(edge.decide(&req, NOW)).grant.unwrap()).unwrap();
-    match origins[0].1.decide_granted(&grant, false) {
+    match origins[0].1.decide_granted(&grant, &grant.request()) {
         Decision::Reject(r) => {
             assert_eq!(r.error.code, S3ErrorCode::InternalError);
             assert!(
@@ -482,7 +482,7 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
     entry["public_domains"] = json!(["elsewhere.test"]);
     match origin_gateways(vec![entry])[0]
         .1
-        .decide_granted(&grant, false)
+        .decide_granted(&grant, &grant.request())
     {
         Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::InternalError),
         d => panic!("{d:?}"),
@@ -492,7 +492,7 @@ fn an_origin_filter_reading_the_host_otherwise_refuses_the_grant() {
     let mut entry = origin_entry("primary", "primary.example:9000", "PK", "ps", "us-east-1");
     entry["public_domains"] = json!(["mydomain.test"]);
     let origins = origin_gateways(vec![entry]);
-    let f = decided(origins[0].1.decide_granted(&grant, false));
+    let f = decided(origins[0].1.decide_granted(&grant, &grant.request()));
     assert_eq!(f.authority.as_deref(), Some("primary.example:9000"));
     assert_eq!(f.path.as_deref(), Some(&b"/files/tmp-x"[..]));
 }
@@ -508,7 +508,7 @@ fn a_key_the_edge_verified_and_an_origin_lacks_is_the_configurations_fault() {
     entry["credentials"][0]["access_key_id"] = json!("OTHER");
     match origin_gateways(vec![entry])[0]
         .1
-        .decide_granted(&grant, false)
+        .decide_granted(&grant, &grant.request())
     {
         Decision::Reject(r) => {
             assert_eq!(r.error.code, S3ErrorCode::InternalError);
@@ -532,7 +532,7 @@ fn the_time_window_is_the_edges() {
         .unwrap();
     let grant = Grant::decode(&grant).unwrap();
     for (name, gateway) in &origins() {
-        let f = decided(gateway.decide_granted(&grant, false));
+        let f = decided(gateway.decide_granted(&grant, &grant.request()));
         assert!(f.authority.is_some(), "{name}");
     }
     // The edge's own window still holds.
@@ -602,7 +602,9 @@ fn chunked_bodies_are_verified_at_the_edge_and_re_signed_at_the_origin() {
 
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     let (_, primary) = &origins()[0];
-    let granted = decided(primary.decide_granted(&grant, false)).body.unwrap();
+    let granted = decided(primary.decide_granted(&grant, &grant.request()))
+        .body
+        .unwrap();
     let reference = standalone("primary.example:9000", "PK", "ps", "us-east-1");
     let expected = decided(reference.decide(&req, NOW)).body.unwrap();
     assert_eq!(run(granted, &body), run(expected, &body));
@@ -643,7 +645,9 @@ fn the_largest_chunk_is_the_edges() {
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     assert_eq!(grant.max_chunk_size_bytes, 2 * 1024 * 1024);
     let (_, primary) = &origins()[0];
-    let mut resigner = decided(primary.decide_granted(&grant, false)).body.unwrap();
+    let mut resigner = decided(primary.decide_granted(&grant, &grant.request()))
+        .body
+        .unwrap();
     let mut out = Vec::new();
     for piece in body.chunks(4096) {
         resigner.feed_into(piece, &mut out).unwrap();
@@ -726,8 +730,8 @@ fn a_repeated_presigned_url_at_the_edge_is_granted_as_the_first() {
     assert_eq!(repeat.now, NOW + 1);
     for (_, gateway) in &origins {
         assert_eq!(
-            rewrite(&decided(gateway.decide_granted(&repeat, false))),
-            rewrite(&decided(gateway.decide_granted(&first, false)))
+            rewrite(&decided(gateway.decide_granted(&repeat, &repeat.request()))),
+            rewrite(&decided(gateway.decide_granted(&first, &first.request())))
         );
     }
     // The origin filters keep no cache: they verify nothing.
@@ -742,7 +746,7 @@ fn an_origin_filter_refuses_a_method_s3_has_not_whoever_granted_it() {
     let req = Request::from_pairs(&pairs).unwrap();
     let encoded = Grant::of(&req, NOW, Style::Path, 1 << 20).encode();
     let grant = Grant::decode(&encoded).unwrap();
-    match origins()[0].1.decide_granted(&grant, false) {
+    match origins()[0].1.decide_granted(&grant, &grant.request()) {
         Decision::Reject(r) => assert_eq!(r.error.code, S3ErrorCode::MethodNotAllowed),
         d => panic!("re-signed a method S3 has not: {d:?}"),
     }
@@ -760,7 +764,7 @@ fn the_edge_decides_the_reserved_buckets() {
     let open = edge_with(json!({"reserved_buckets": ["minio"]}));
     let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
     let origins = origins();
-    let f = decided(origins[0].1.decide_granted(&grant, false));
+    let f = decided(origins[0].1.decide_granted(&grant, &grant.request()));
     assert_eq!(f.kind, AuthKind::HeaderV4);
 }
 
@@ -776,7 +780,7 @@ fn the_edge_answers_the_operations_its_origins_lack() {
     let open = edge_with(json!({"unsupported_operations": []}));
     let grant = Grant::decode(&decided(open.decide(&req, NOW)).grant.unwrap()).unwrap();
     let origins = origins();
-    let f = decided(origins[0].1.decide_granted(&grant, false));
+    let f = decided(origins[0].1.decide_granted(&grant, &grant.request()));
     assert_eq!(f.kind, AuthKind::HeaderV4);
 }
 

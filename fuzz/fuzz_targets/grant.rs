@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(grant.encode(), data, "one grant, one encoding");
     let g = gateways();
     // Whether the stream ends with its head is the origin filter's own to tell: any.
-    let ends_with_head = data.len() % 2 == 1;
-    match g.origin_filter.decide_granted(&grant, ends_with_head) {
+    let req = grant.request().ending_with_head(data.len() % 2 == 1);
+    match g.origin_filter.decide_granted(&grant, &req) {
         Decision::Forward(mut forward) => {
             let _ = format!("{forward:?}");
             if let Some(resigner) = forward.body.as_mut() {

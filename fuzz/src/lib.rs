@@ -433,10 +433,8 @@ pub fn decide_everything(selector: u8, pairs: &[(Vec<u8>, Vec<u8>)], now: u64, b
         }
         if let Some(grant) = grant {
             let decoded = s3_resign::grant::Grant::decode(&grant).expect("a grant decodes");
-            match g
-                .origin_filter
-                .decide_granted(&decoded, req.ends_with_head())
-            {
+            let granted = decoded.request().ending_with_head(req.ends_with_head());
+            match g.origin_filter.decide_granted(&decoded, &granted) {
                 Decision::Forward(f) => {
                     let _ = format!("{f:?}");
                 }

@@ -396,10 +396,8 @@ impl HttpContext for Stream {
                         return self.internal_error(self.head, &why);
                     }
                 };
-                // Whether the request ends with its head is this stream's to tell: the grant
-                // does not carry it (RT120: a bodiless POST the edge passed was refused here).
-                let decision = gateway.decide_granted(&grant, end_of_stream);
                 let req = grant.request().ending_with_head(end_of_stream);
+                let decision = gateway.decide_granted(&grant, &req);
                 self.carry_out(&req, decision, Some(&grant), end_of_stream)
             }
         }

@@ -217,9 +217,10 @@ impl Gateway {
 
     /// Decides a request an edge filter verified, as an origin filter: the same checks at the
     /// time of verification, the signature taken as checked, the rewrite for this origin.
-    pub fn decide_granted<'c>(&'c self, grant: &Grant, ends_with_head: bool) -> Decision<'c> {
-        let req = grant.request().ending_with_head(ends_with_head);
-        match self.forward(&req, grant.now, Proof::Granted(grant)) {
+    /// `req` is the grant's request (`Grant::request`) as this stream carries it: whether it
+    /// ends with its head is the stream's to tell, which the grant does not (RT120).
+    pub fn decide_granted<'c>(&'c self, grant: &Grant, req: &Request<'_>) -> Decision<'c> {
+        match self.forward(req, grant.now, Proof::Granted(grant)) {
             Ok(forward) => Decision::Forward(forward),
             Err(rejection) => Decision::Reject(rejection),
         }
