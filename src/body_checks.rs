@@ -244,6 +244,14 @@ pub(crate) fn unexpected_body() -> Rejection {
     Rejection::new(InvalidRequest, "Only PUT and POST requests carry a body.")
 }
 
+/// A form in a `POST` signed in its header or query (`gateway::screen::no_form_in_a_signed_post`).
+pub(crate) fn form_in_a_signed_post() -> Rejection {
+    Rejection::new(
+        InvalidArgument,
+        "A browser upload (multipart/form-data) is signed by its policy, in its own fields: it carries no Authorization header and no signature in its query.",
+    )
+}
+
 /// An aws-chunked body is an upload's (PutObject, UploadPart), a `PUT`'s: a `POST` sends its
 /// document whole. MinIO decodes the framing on a `PUT` alone and read a DeleteObjects'
 /// chunks as its XML, the chunk headers inside its keys (RT94, 2026-12-05, read in its

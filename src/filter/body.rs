@@ -7,7 +7,7 @@ use super::silent_holds::{request_timeout, Hold};
 use super::{host, with_key, FilterKind, Stream};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::body_checks::{carries_a_body, unexpected_body};
+use crate::body_checks::{carries_a_body, form_in_a_signed_post, unexpected_body};
 use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
 use crate::body_edits::{self, Lead};
 use crate::gateway::Forward;
@@ -32,6 +32,10 @@ pub(super) enum Body {
     /// clients share (an attack run found such bodies forwarded, 2026-12-01); the refusal
     /// resets that connection.
     Unexpected,
+    /// A body that must be empty (`Forward::empty_body`: a signed `POST` typed as a form whose
+    /// head says nothing of its body). The request headers wait for the stream's end, and a
+    /// byte is refused as a form before anything of the request has gone on.
+    Empty,
 }
 
 impl Body {
@@ -41,7 +45,7 @@ impl Body {
             Body::Chunked(resigner) => resigner.held(),
             Body::Form(form) => form.held(),
             Body::Digest(check) => check.held(),
-            Body::Unexpected => 0,
+            Body::Unexpected | Body::Empty => 0,
         }
     }
 
@@ -51,7 +55,7 @@ impl Body {
             Body::Chunked(resigner) => resigner.reserved(),
             Body::Form(form) => form.reserved(),
             Body::Digest(check) => check.reserved(),
-            Body::Unexpected => 0,
+            Body::Unexpected | Body::Empty => 0,
         }
     }
 }
@@ -82,8 +86,8 @@ impl Stream {
     ) -> Result<Option<Body>, Rejection> {
         // Judged now, as when the head ends the stream, also for an HTTP/2 head announcing
         // `content-length: 0` (an attack run had a signed PUT stored empty so, its digest never
-        // compared, 2026-12-04).
-        let empty = end_of_stream || req.has_no_body();
+        // compared, 2026-12-04), and for a body that must be empty.
+        let empty = end_of_stream || req.has_no_body() || forward.empty_body;
         if empty && forward.body.is_some() {
             return Err(Rejection::from(ChunkError::Truncated.s3_error()));
         }
@@ -109,6 +113,8 @@ impl Stream {
             digest
         } else if unexpected {
             Some(Body::Unexpected)
+        } else if forward.empty_body {
+            Some(Body::Empty)
         } else {
             None
         })
@@ -169,6 +175,11 @@ impl Stream {
             Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
             Some(Body::Unexpected) if !input.is_empty() => Err(unexpected_body()),
             Some(Body::Unexpected) => Ok(BodyStep::default()),
+            Some(Body::Empty) if !input.is_empty() => Err(form_in_a_signed_post()),
+            Some(Body::Empty) => Ok(BodyStep {
+                wait: !end_of_stream,
+                ..BodyStep::default()
+            }),
             None => return Action::Continue,
         };
         self.record_memory();
@@ -359,7 +370,9 @@ impl Stream {
                 "the form ends in HTTP trailers, not in its closing boundary",
             )),
             // The body's last byte (or all of it) is still held here, its digest unchecked.
-            Some(Body::Digest(_) | Body::Unexpected) => self.refuse_body(trailers_refused()),
+            Some(Body::Digest(_) | Body::Unexpected | Body::Empty) => {
+                self.refuse_body(trailers_refused())
+            }
             // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
             // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
             // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).

@@ -474,7 +474,11 @@ impl Stream {
             let why = format!("cannot rewrite the request: {status:?}");
             return self.internal_error(self.head, &why);
         }
-        if forward.form.is_some() || forward.body.is_some() || forward.body_check.is_some() {
+        if forward.form.is_some()
+            || forward.body.is_some()
+            || forward.body_check.is_some()
+            || forward.empty_body
+        {
             // For the log line of a body refused mid-stream, when the head is gone.
             self.describe(req, forward.access_key_id);
         }
@@ -499,7 +503,12 @@ impl Stream {
         } else if let Some(ticket) = self.granted_ticket {
             ticket.forwarded();
         }
+        // A body that must be empty keeps the head until the stream ends.
+        let wait = matches!(body, Some(Body::Empty));
         self.body = body;
+        if wait {
+            return Action::Pause;
+        }
         Action::Continue
     }
 

@@ -79,6 +79,10 @@ pub struct Forward<'c> {
     /// what it must hash to and how much of it waits, checked as it streams
     /// (`body_digest::BodyDigest`). Not for an aws-chunked body or a form.
     pub body_check: Option<BodyCheck>,
+    /// For a signed `POST` typed as a form whose head says nothing of its body: the body must
+    /// be empty, and the request headers wait for its end (a byte is refused, nothing having
+    /// gone on).
+    pub empty_body: bool,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
     /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
@@ -99,6 +103,7 @@ impl<'c> Forward<'c> {
             body: None,
             form: None,
             body_check: None,
+            empty_body: false,
             access_key_id: None,
             grant: None,
             remove: Vec::new(),
@@ -834,7 +839,7 @@ fn authenticated_checks(
     one_reading_of_the_copy_source(req, reserved)?;
     no_chunked_post(req)?;
     if forward.kind.signed_in_head() {
-        no_form_in_a_signed_post(req)?;
+        forward.empty_body = no_form_in_a_signed_post(req)?;
     }
     // A signed chunk chain binds its body as a signed digest does.
     if forward.kind.signed_in_head()

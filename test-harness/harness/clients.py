@@ -125,8 +125,8 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
     negotiated by ALPN (as browsers, Go and curl reach a listener that offers it); `frame` cuts
     the body into DATA frames of at most that many bytes, each sent as soon as the peer's flow
     control allows (so the filter sees the body in pieces that fall anywhere); `trailers` end
-    the stream with a HEADERS frame after the body; `end_late` seconds after the body, an empty
-    DATA frame ends it (a client whose stream's end comes late)."""
+    the stream with a HEADERS frame after the body; `end_late` seconds after the body (or the
+    head, with none), an empty DATA frame ends it (a client whose stream's end comes late)."""
     import socket
 
     import h2.config
@@ -147,7 +147,7 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
         conn.initiate_connection()
         scheme = b"https" if ca else b"http"
         pseudo = [(b":method", method.encode()), (b":scheme", scheme), (b":authority", authority.encode()), (b":path", path)]
-        ends_with_head = end_stream and not body and not trailers
+        ends_with_head = end_stream and not body and not trailers and not end_late
         conn.send_headers(1, pseudo + list(headers), end_stream=ends_with_head)
         # 16384: the largest DATA frame a peer must take.
         size = min(frame or 16384, 16384)

@@ -9,6 +9,8 @@ import { createReadStream } from "node:fs";
 import http from "node:http";
 
 import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -102,6 +104,21 @@ const scenarios = {
       catches[name] = { query: [...new URL(url).searchParams.keys()], status: r.status, body: await r.text() };
     }
     return { putStatus, getStatus: got.status, body: await got.text(), catches };
+  },
+
+  // CreateMultipartUpload of an object typed as a form, then its abort. Over HTTP/2 the
+  // handler sends the bodiless POST as a head without `content-length`, its end in an empty
+  // DATA frame after it.
+  async "form-typed-upload"() {
+    const s3 = client();
+    const params = { Bucket: bucket, Key: "form-typed" };
+    try {
+      const created = await s3.send(new CreateMultipartUploadCommand({ ...params, ContentType: "multipart/form-data; boundary=x" }));
+      await s3.send(new AbortMultipartUploadCommand({ ...params, UploadId: created.UploadId }));
+      return { created: Boolean(created.UploadId), aborted: true };
+    } catch (e) {
+      return { error: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+    }
   },
 
   // A browser form from createPresignedPost, posted as multipart/form-data with fetch.
