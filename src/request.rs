@@ -195,6 +195,13 @@ impl<'a> Request<'a> {
         self.ends_with_head || self.number("content-length") == Some(0)
     }
 
+    /// Whether the head leaves the body unknown: it does not end the stream and announces no
+    /// length (HTTP/2 DATA frames without `content-length`; over HTTP/1, a chunked body, whose
+    /// `Transfer-Encoding` Envoy removes before the filter reads the head).
+    pub fn says_nothing_of_its_body(&self) -> bool {
+        !self.has_no_body() && !self.announces_a_body()
+    }
+
     /// Whether the head says a body follows: a `Content-Length` other than 0, or a
     /// `Transfer-Encoding`.
     pub fn announces_a_body(&self) -> bool {

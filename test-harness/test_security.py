@@ -1201,6 +1201,58 @@ def test_a_body_on_a_method_that_carries_none_is_refused(proxy, origin_s3, bucke
     assert send(proxy.authority, signed).body == b"object"
 
 
+@pytest.mark.every_origin
+def test_a_head_that_says_nothing_of_its_body_waits_for_it(proxy, origin_s3, bucket):
+    """Found by a compatibility sweep (CS123, 2026-12-06): over HTTP/2 the JS SDK v3 sends
+    each bodiless request as a head without `content-length`, then an empty DATA frame that
+    ends the stream. Envoy framed it for the HTTP/1 origin as an empty chunked body, which
+    s3s-fs answers 411 (a GET too) and Ceph 411 or 501. Such a head now waits in the filter for
+    its body's first byte or end, and an empty body goes on with `content-length: 0`. A byte of
+    a body on a method that carries none is refused before the head goes on: Garage had deleted
+    the object of a signed DELETE whose body was then refused (an attack run, 2026-12-03)."""
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"object")
+
+    def h2(method: str, key: str, body: bytes = b"", end_late: float = 0.2):
+        signed = presign(proxy.authority, method, f"/{bucket}/{key}")
+        headers = [(n.lower().encode(), v.encode()) for n, v in signed.headers if n.lower() != "host"]
+        return send_h2(proxy.authority, method, signed.target.encode(), proxy.port, headers, body, end_late=end_late)
+
+    r = h2("GET", "k")
+    assert (r.status, r.body) == (200, b"object"), r
+    r = h2("PUT", "empty")
+    assert r.status == 200, r
+    assert origin_s3.get_object(Bucket=bucket, Key="empty")["Body"].read() == b""
+    for body in (b"x", b"GET /other HTTP/1.1\r\nHost: s3.example.com\r\n\r\n"):
+        before = proxy.origin_requests()
+        r = h2("DELETE", "k", body, end_late=0)
+        assert r.status == 400 and b"Only PUT and POST" in r.body, r
+        assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"object"
+    assert h2("DELETE", "k").status == 204
+
+
+def test_where_heads_cannot_wait_none_waits(make_proxy, bucket):
+    """Istio's WasmPlugin and Envoy Gateway cannot set Envoy's `allow_on_headers_stop_iteration`:
+    there a head the filter held for its body would wait until the stream timed out. With the
+    filter's `allow_on_headers_stop_iteration: false` (their manifests set it) it holds none: a
+    head that says nothing of its body goes on at once (for the origin to frame, as Envoy
+    does), and a signed POST typed as a form is judged by its head alone."""
+    proxy = make_proxy(allow_on_headers_stop_iteration=False)
+
+    def h2_open(method: str, target: str, extra: dict | None = None):
+        """The head alone, the stream left open: answered only by what does not wait."""
+        signed = sign_header(proxy.authority, method, target, extra or {}, payload_hash="UNSIGNED-PAYLOAD")
+        headers = [(n.lower().encode(), v.encode()) for n, v in signed.headers
+                   if n.lower() not in ("host", "content-length")]
+        return send_h2(proxy.authority, method, signed.target.encode(), proxy.port, headers, end_stream=False)
+
+    form = h2_open("POST", f"/{bucket}/typed?uploads", {"Content-Type": "multipart/form-data; boundary=x"})
+    assert form.status == 400 and b"A browser upload" in form.body, form
+    before = proxy.origin_requests()
+    got = h2_open("GET", f"/{bucket}/absent")
+    assert proxy.origin_requests() == before + 1 and b"A browser upload" not in got.body, got
+
+
 def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_head(proxy, origin_s3, bucket):
     """Found by an attack run (2026-12-01): `Connection: content-length` has Envoy frame the
     body by the header and then remove it, so the filter saw no body announced, let the head of

@@ -1379,8 +1379,45 @@ fn a_signed_post_carries_no_form() {
         forwarded(&presigned_post(form), &g, |f| f.empty_body),
         Ok(true)
     );
-    let chunked = typed.with("transfer-encoding", "chunked");
+    let chunked = typed.clone().with("transfer-encoding", "chunked");
     assert_eq!(chunked.decide(&g).unwrap_err().0, InvalidArgument);
+    // Where the head cannot wait for its body (Istio, Envoy Gateway), it is judged alone.
+    let no_wait = gateway(serde_json::json!({"allow_on_headers_stop_iteration": false}));
+    assert_eq!(typed.decide(&no_wait).unwrap_err().0, InvalidArgument);
+    assert_eq!(forwarded(&empty, &no_wait, |f| f.empty_body), Ok(false));
+}
+
+/// A head that says nothing of its body (HTTP/2 DATA frames without `content-length`) waits for
+/// its first byte or its end, where it may: an empty body then goes on with `content-length: 0`
+/// rather than as an empty chunked one, which s3s-fs and Ceph answer 411 (CS123, 2026-12-06).
+#[test]
+fn a_head_that_says_nothing_of_its_body_waits_for_it() {
+    let g = gateway(serde_json::json!({}));
+    let no_wait = gateway(serde_json::json!({"allow_on_headers_stop_iteration": false}));
+    let put = header_signed();
+    let waits = |head: &Head, g: &Gateway| forwarded(head, g, |f| f.head_waits);
+    assert_eq!(waits(&put, &g), Ok(true));
+    assert_eq!(waits(&put, &no_wait), Ok(false));
+    assert_eq!(
+        waits(&put.clone().with("content-length", "0"), &g),
+        Ok(false)
+    );
+    assert_eq!(
+        waits(&put.clone().with("content-length", "4"), &g),
+        Ok(false)
+    );
+    let ended = Request::from_pairs(&put.pairs)
+        .unwrap()
+        .ending_with_head(true);
+    match g.decide(&ended, NOW) {
+        Decision::Forward(f) => assert!(!f.head_waits),
+        Decision::Reject(r) => panic!("{:?}", r.error),
+    }
+    // Any method: a GET framed so reaches an HTTP/1 origin chunked all the same.
+    assert_eq!(
+        waits(&presigned_query("GET", "/bucket/k", ""), &g),
+        Ok(true)
+    );
 }
 
 #[test]

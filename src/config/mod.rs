@@ -73,6 +73,11 @@ pub struct Config {
     /// filter state for the access log. Off unless asked for: Envoy spends about 5,000
     /// instructions on each property it stores, 1.5% of a request through it.
     pub access_log_filter_state: bool,
+    /// Whether the request headers may wait in the filter while the body reaches it: as the
+    /// Envoy wasm filter's `allow_on_headers_stop_iteration` is set (true in every shipped
+    /// Envoy configuration). Istio's `WasmPlugin` and Envoy Gateway cannot set it; there a
+    /// head held for its body would wait until the stream times out.
+    pub allow_on_headers_stop_iteration: bool,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,
     /// The most this VM holds of request bodies across all streams (incomplete chunks,
@@ -320,6 +325,9 @@ impl Config {
         let access_log_filter_state = top
             .optional::<bool>("access_log_filter_state")?
             .unwrap_or(false);
+        let allow_on_headers_stop_iteration = top
+            .optional::<bool>("allow_on_headers_stop_iteration")?
+            .unwrap_or(true);
         let origin_addressing = origin_addressing(&mut top)?;
         let origin_signature_version = top
             .optional::<OriginSignatureVersion>("origin_signature_version")?
@@ -365,6 +373,7 @@ impl Config {
             role,
             log_level,
             access_log_filter_state,
+            allow_on_headers_stop_iteration,
             max_chunk_size_bytes,
             chunk_memory_budget_bytes,
             held_body_timeout_seconds,
@@ -416,6 +425,7 @@ impl Config {
             origin_signature_version: OriginSignatureVersion::default(),
             log_level: LogLevel::default(),
             access_log_filter_state: false,
+            allow_on_headers_stop_iteration: true,
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
             held_body_timeout_seconds: DEFAULT_HELD_BODY_TIMEOUT_SECONDS,

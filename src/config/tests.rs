@@ -30,6 +30,7 @@ fn minimal_configuration_gets_the_defaults() {
     assert_eq!(c.held_body_timeout_seconds, 20);
     assert_eq!(c.reserved_buckets, ["minio", "swift", "auth", "admin"]);
     assert!(!c.access_log_filter_state);
+    assert!(c.allow_on_headers_stop_iteration);
     let pair = c.credential("AK").unwrap();
     assert_eq!(pair.origin().access_key_id, "AK");
     assert!(c.credential("ak").is_none());
@@ -48,6 +49,7 @@ fn full_configuration_with_secrets_from_the_environment() {
         ],
         "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug",
         "access_log_filter_state": true, "presigned_cache_entries": 128,
+        "allow_on_headers_stop_iteration": false,
         "error_cors_origins": ["https://app.example"],
         "max_chunk_size_bytes": 65536, "chunk_memory_budget_bytes": 1048576 }"#;
     let c = Config::parse(json.as_bytes(), &env).unwrap();
@@ -64,6 +66,7 @@ fn full_configuration_with_secrets_from_the_environment() {
     assert!(c.access_log_filter_state);
     // cargo-mutants: each field is read from the file, not left at its default.
     assert_eq!(c.presigned_cache_entries, 128);
+    assert!(!c.allow_on_headers_stop_iteration);
     assert!(c
         .error_cors_origins
         .allows(b"https://app.example")
@@ -215,6 +218,10 @@ fn errors_name_the_field() {
     assert_eq!(
         field_of(&with(r#""access_log_filter_state":"yes""#)),
         "access_log_filter_state"
+    );
+    assert_eq!(
+        field_of(&with(r#""allow_on_headers_stop_iteration":1"#)),
+        "allow_on_headers_stop_iteration"
     );
     assert_eq!(
         field_of(&with(r#""origin_addressing":"vhost""#)),

@@ -27,14 +27,15 @@ pub(super) enum Body {
     Digest(Box<BodyDigest>),
     /// A body on a method S3 gives none (all but `PUT` and `POST`) that its head did not
     /// announce (HTTP/2 DATA frames without `Content-Length`; an announced one is refused with
-    /// the head): refused at its first byte, before any of it goes on. An origin that ignores
+    /// the head): refused at its first byte, before any of it goes on, and before the head
+    /// where it may wait for the body (`Forward::head_waits`). An origin that ignores
     /// a `GET`'s `Content-Length` would read the body as the next request on a connection other
     /// clients share (an attack run found such bodies forwarded, 2026-12-01); the refusal
     /// resets that connection.
     Unexpected,
     /// A body that must be empty (`Forward::empty_body`: a signed `POST` typed as a form whose
-    /// head says nothing of its body). The request headers wait for the stream's end, and a
-    /// byte is refused as a form before anything of the request has gone on.
+    /// head says nothing of its body): a byte is refused as a form while the request headers
+    /// wait for it (`Forward::head_waits`), before anything of the request has gone on.
     Empty,
 }
 
@@ -159,6 +160,14 @@ impl Stream {
     /// Streams the body through its re-signer: what is complete and verified goes on (edited
     /// in Envoy's buffer), the rest stays in the VM until it is.
     pub(super) fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        if self.head_waits {
+            if size == 0 && !end_of_stream {
+                return Action::Pause;
+            }
+            if let Err(why) = self.release_head(size == 0) {
+                return self.internal_error(self.head, &why);
+            }
+        }
         if self.body.is_none() {
             return Action::Continue;
         }
@@ -176,10 +185,7 @@ impl Stream {
             Some(Body::Unexpected) if !input.is_empty() => Err(unexpected_body()),
             Some(Body::Unexpected) => Ok(BodyStep::default()),
             Some(Body::Empty) if !input.is_empty() => Err(form_in_a_signed_post()),
-            Some(Body::Empty) => Ok(BodyStep {
-                wait: !end_of_stream,
-                ..BodyStep::default()
-            }),
+            Some(Body::Empty) => Ok(BodyStep::default()),
             None => return Action::Continue,
         };
         self.record_memory();
@@ -357,11 +363,29 @@ impl Stream {
         })
     }
 
+    /// Lets the head that waited for the body go with it (`Forward::head_waits`): with
+    /// `content-length: 0` when the body ended with no byte, so that an HTTP/1 origin gets an
+    /// empty body of that length rather than an empty chunked one.
+    fn release_head(&mut self, no_byte: bool) -> Result<(), String> {
+        self.head_waits = false;
+        if no_byte {
+            host::set_request_header("content-length", Some(b"0"))
+                .map_err(|status| format!("cannot set the request's length: {status:?}"))?;
+        }
+        Ok(())
+    }
+
     /// HTTP trailers: refused after any body the filter reads, and any at all on a request
     /// without one. An aws-chunked body ends inside the body; HTTP trailers after it would end
     /// the stream with the final chunk still held here, unverifiable. A form's file is sized
     /// and closed inside the body too.
     pub(super) fn judge_trailers(&mut self, trailers: usize) -> Action {
+        if self.head_waits {
+            // Trailers end a body that had no byte.
+            if let Err(why) = self.release_head(true) {
+                return self.internal_error(self.head, &why);
+            }
+        }
         match &self.body {
             Some(Body::Chunked(_)) => {
                 self.refuse_body(Rejection::from(ChunkError::Truncated.s3_error()))

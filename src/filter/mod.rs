@@ -188,6 +188,7 @@ impl RootContext for Root {
             uncounted: None,
             edge_ticket: None,
             granted_ticket: None,
+            head_waits: false,
         }))
     }
 }
@@ -301,6 +302,8 @@ struct Stream {
     edge_ticket: Option<Ticket>,
     /// An origin filter's: the ticket of the edge stream that granted the request.
     granted_ticket: Option<Ticket>,
+    /// The request headers wait for the body's first byte or its end (`Forward::head_waits`).
+    head_waits: bool,
 }
 
 impl Context for Stream {}
@@ -316,7 +319,11 @@ impl Drop for Stream {
             self.uncounted = None;
         }
         // A request whose stream ended before its body did (the origin answered first, or the
-        // client went away) was forwarded all the same.
+        // client went away) was forwarded all the same, unless its head never went on (a
+        // review counted 300 abandoned held heads as forwarded, 2026-12-06).
+        if self.head_waits {
+            self.uncounted = None;
+        }
         self.count_forwarded();
         if self.body.take().is_some() {
             self.record_memory();
@@ -503,10 +510,9 @@ impl Stream {
         } else if let Some(ticket) = self.granted_ticket {
             ticket.forwarded();
         }
-        // A body that must be empty keeps the head until the stream ends.
-        let wait = matches!(body, Some(Body::Empty));
         self.body = body;
-        if wait {
+        self.head_waits = forward.head_waits;
+        if self.head_waits {
             return Action::Pause;
         }
         Action::Continue

@@ -80,9 +80,14 @@ pub struct Forward<'c> {
     /// (`body_digest::BodyDigest`). Not for an aws-chunked body or a form.
     pub body_check: Option<BodyCheck>,
     /// For a signed `POST` typed as a form whose head says nothing of its body: the body must
-    /// be empty, and the request headers wait for its end (a byte is refused, nothing having
-    /// gone on).
+    /// be empty (a byte is refused while the request headers wait for it, nothing having gone
+    /// on).
     pub empty_body: bool,
+    /// The request headers wait for the body's first byte or its end: the head says nothing of
+    /// it (`Request::says_nothing_of_its_body`) and may wait (`allow_on_headers_stop_iteration`).
+    /// Should the body end with none, `content-length: 0` goes with the head: Envoy would frame
+    /// an empty chunked body for an HTTP/1 origin, which s3s-fs and Ceph answer 411.
+    pub head_waits: bool,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
     /// From an edge filter: the verified request, for the origin filters (`Grant::encode`).
@@ -104,6 +109,7 @@ impl<'c> Forward<'c> {
             form: None,
             body_check: None,
             empty_body: false,
+            head_waits: false,
             access_key_id: None,
             grant: None,
             remove: Vec::new(),
@@ -255,14 +261,12 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
-        authenticated_checks(
-            req,
-            &route.target,
-            &mut forward,
-            &covered,
-            &self.config.reserved_buckets,
-        )
-        .map_err(|r| r.for_key_of(forward.access_key_id))?;
+        authenticated_checks(req, &route.target, &mut forward, &covered, &self.config)
+            .map_err(|r| r.for_key_of(forward.access_key_id))?;
+        // A form's head waits for the form's own head (`PostUpload`).
+        forward.head_waits = self.config.allow_on_headers_stop_iteration
+            && forward.form.is_none()
+            && req.says_nothing_of_its_body();
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
         if let Some(signed) = forward
@@ -830,16 +834,16 @@ fn authenticated_checks(
     target: &Target<'_>,
     forward: &mut Forward<'_>,
     covered: &Covered,
-    reserved: &[String],
+    config: &Config,
 ) -> Result<(), Rejection> {
     plain_uri(req)?;
     answer_headers_printable(req)?;
     only_s3s_head(req, target)?;
     plain_upload_part_and_version(req)?;
-    one_reading_of_the_copy_source(req, reserved)?;
+    one_reading_of_the_copy_source(req, &config.reserved_buckets)?;
     no_chunked_post(req)?;
     if forward.kind.signed_in_head() {
-        forward.empty_body = no_form_in_a_signed_post(req)?;
+        forward.empty_body = no_form_in_a_signed_post(req, config.allow_on_headers_stop_iteration)?;
     }
     // A signed chunk chain binds its body as a signed digest does.
     if forward.kind.signed_in_head()

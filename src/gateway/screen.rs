@@ -713,22 +713,28 @@ pub(super) fn no_answer_headers_chosen_unsigned(req: &Request<'_>) -> Result<(),
 /// no body there is no form to read (s3s-fs, which reads any such `POST` as a form, finds none
 /// and refuses it).
 ///
-/// `Ok(true)`: the head says nothing of its body, which must then be empty
-/// (`Forward::empty_body`). The JS SDK v3 over HTTP/2 sends CreateMultipartUpload so, a head
-/// without `content-length` and its end in an empty DATA frame after it (a compatibility
-/// sweep, 2026-12-06: refused at the head until then).
-pub(super) fn no_form_in_a_signed_post(req: &Request<'_>) -> Result<bool, Rejection> {
+/// `Ok(true)`: the head says nothing of its body (`Request::says_nothing_of_its_body`), which
+/// must then be empty (`Forward::empty_body`): the JS SDK v3 over HTTP/2 sends
+/// CreateMultipartUpload so, its end in an empty DATA frame after the head (a compatibility
+/// sweep, 2026-12-06). Judged by its body where the head may wait for it
+/// (`allow_on_headers_stop_iteration`), else refused with the head.
+pub(super) fn no_form_in_a_signed_post(
+    req: &Request<'_>,
+    head_may_wait: bool,
+) -> Result<bool, Rejection> {
     if req.method != b"POST" || req.has_no_body() {
         return Ok(false);
     }
     let form = req
         .values("content-type")
         .any(|value| !matches!(media_type(value), MediaType::Other));
-    match (form, req.announces_a_body()) {
-        (false, _) => Ok(false),
-        (true, true) => Err(form_in_a_signed_post()),
-        (true, false) => Ok(true),
+    if !form {
+        return Ok(false);
     }
+    if head_may_wait && req.says_nothing_of_its_body() {
+        return Ok(true);
+    }
+    Err(form_in_a_signed_post())
 }
 
 /// The query's parameter names as any origin may split them (`sigv4::query::names`).

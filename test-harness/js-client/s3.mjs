@@ -10,6 +10,7 @@ import http from "node:http";
 
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -106,19 +107,31 @@ const scenarios = {
     return { putStatus, getStatus: got.status, body: await got.text(), catches };
   },
 
-  // CreateMultipartUpload of an object typed as a form, then its abort. Over HTTP/2 the
-  // handler sends the bodiless POST as a head without `content-length`, its end in an empty
-  // DATA frame after it.
-  async "form-typed-upload"() {
+  // Requests without a body: over HTTP/2 the handler sends each as a head without
+  // `content-length`, its end in an empty DATA frame after it. CreateMultipartUpload of an
+  // object typed as a form among them. Each operation's status, or its error's name.
+  async bodiless() {
     const s3 = client();
-    const params = { Bucket: bucket, Key: "form-typed" };
-    try {
-      const created = await s3.send(new CreateMultipartUploadCommand({ ...params, ContentType: "multipart/form-data; boundary=x" }));
-      await s3.send(new AbortMultipartUploadCommand({ ...params, UploadId: created.UploadId }));
-      return { created: Boolean(created.UploadId), aborted: true };
-    } catch (e) {
-      return { error: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+    const seen = {};
+    const run = async (name, command) => {
+      try {
+        const out = await s3.send(command);
+        seen[name] = out.$metadata.httpStatusCode;
+        return out;
+      } catch (e) {
+        seen[name] = e.name;
+        return undefined;
+      }
+    };
+    await run("putEmpty", new PutObjectCommand({ Bucket: bucket, Key: "empty", Body: "" }));
+    await run("copy", new CopyObjectCommand({ Bucket: bucket, Key: "copied", CopySource: `${bucket}/empty` }));
+    await run("get", new GetObjectCommand({ Bucket: bucket, Key: "copied" }));
+    for (const [name, type] of [["create", undefined], ["createFormTyped", "multipart/form-data; boundary=x"]]) {
+      const created = await run(name, new CreateMultipartUploadCommand({ Bucket: bucket, Key: name, ContentType: type }));
+      if (created) await run(`${name}Abort`, new AbortMultipartUploadCommand({ Bucket: bucket, Key: name, UploadId: created.UploadId }));
     }
+    await run("delete", new DeleteObjectCommand({ Bucket: bucket, Key: "copied" }));
+    return seen;
   },
 
   // A browser form from createPresignedPost, posted as multipart/form-data with fetch.
