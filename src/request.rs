@@ -202,6 +202,12 @@ impl<'a> Request<'a> {
         !self.has_no_body() && !self.announces_a_body()
     }
 
+    /// Whether the client waits for a `100 Continue` before it sends the body.
+    pub fn expects_continue(&self) -> bool {
+        self.values("expect")
+            .any(|value| value.trim_ascii().eq_ignore_ascii_case(b"100-continue"))
+    }
+
     /// Whether the head says a body follows: a `Content-Length` other than 0, or a
     /// `Transfer-Encoding`.
     pub fn announces_a_body(&self) -> bool {

@@ -452,9 +452,11 @@ def test_forms_waiting_under_a_replaced_configuration_share_the_listeners_eighth
 
 def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origin_s3, bucket):
     """A request counts once all of it has gone on, or when its stream ends: an HTTP/2 GET
-    whose head does not end the stream (an empty DATA frame would) is answered by the origin
-    first (a review, 2026-12-01: it went uncounted)."""
-    envoy = make_proxy()
+    whose head does not end the stream (an empty DATA frame would) was answered by the origin
+    first (a review, 2026-12-01: it went uncounted). Where the filter may hold heads
+    (`allow_on_headers_stop_iteration`) such a head waits for the stream's end; here it may
+    not, and the origin answers first."""
+    envoy = make_proxy(allow_on_headers_stop_iteration=False)
     origin_s3.put_object(Bucket=bucket, Key="k", Body=b"object")
     signed = presign(envoy.authority, "GET", f"/{bucket}/k")
     r = send_h2(envoy.authority, "GET", signed.target.encode(), envoy.port, end_stream=False)
@@ -463,6 +465,33 @@ def test_a_request_answered_before_its_stream_ended_is_counted(make_proxy, origi
     while envoy.prometheus()['s3_resign_requests_total{kind="presigned_v4"}'] != 1:
         assert time.monotonic() < deadline, envoy.prometheus()
         time.sleep(0.05)
+
+
+def test_a_held_head_its_client_abandons_is_not_counted(make_proxy, origin_s3, bucket):
+    """A head that says nothing of its body waits in the filter for the body's first byte or
+    end; its client gone before either, nothing of it went on: not counted as forwarded (a
+    review counted 300 such heads, 2026-12-06), nor sent to the origin."""
+    import h2.config
+    import h2.connection
+
+    envoy = make_proxy()
+    origin_s3.put_object(Bucket=bucket, Key="k", Body=b"object")
+    signed = presign(envoy.authority, "DELETE", f"/{bucket}/k")
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as sock:
+        conn.initiate_connection()
+        conn.send_headers(1, [(":method", "DELETE"), (":scheme", "http"), (":authority", envoy.authority),
+                              (":path", signed.target)], end_stream=False)
+        sock.sendall(conn.data_to_send())
+        time.sleep(0.5)
+    deadline = time.monotonic() + 5
+    while envoy.counter("http.s3_public.downstream_cx_destroy") < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert envoy.origin_requests() == 0
+    counted = {k: v for k, v in envoy.prometheus().items() if v and k.startswith("s3_resign_requests_total")}
+    assert counted == {}, counted
+    assert origin_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"object"
 
 
 def test_a_request_a_filter_before_answers_is_counted_nowhere(origin, bucket):

@@ -1338,7 +1338,7 @@ fn header_signed_post(path: &str, content_type: &str) -> Head {
 fn a_signed_post_carries_no_form() {
     // Origins read a form body as a browser upload that authenticates by its own fields: the
     // request's signature would stand in for checks the form never got (an attack run).
-    let g = gateway(serde_json::json!({}));
+    let g = gateway(serde_json::json!({"allow_on_headers_stop_iteration": true}));
     let refused = |head: Head| forwarded(&head, &g, |f| f.empty_body);
     for content_type in [
         "multipart/form-data; boundary=b",
@@ -1353,7 +1353,7 @@ fn a_signed_post_carries_no_form() {
         assert_eq!(refused(url), Err(InvalidArgument));
     }
     // A repeat of a URL remembered while it carried no form is asked too.
-    let g = gateway(serde_json::json!({}));
+    let g = gateway(serde_json::json!({"allow_on_headers_stop_iteration": true}));
     let plain = presigned_post("text/plain").with("content-length", "5");
     remember(&plain, &g);
     assert_eq!(plain.decide(&g), Ok(AuthKind::PresignedV4));
@@ -1381,10 +1381,13 @@ fn a_signed_post_carries_no_form() {
     );
     let chunked = typed.clone().with("transfer-encoding", "chunked");
     assert_eq!(chunked.decide(&g).unwrap_err().0, InvalidArgument);
-    // Where the head cannot wait for its body (Istio, Envoy Gateway), it is judged alone.
-    let no_wait = gateway(serde_json::json!({"allow_on_headers_stop_iteration": false}));
+    // Where the head cannot wait for its body (Istio, Envoy Gateway: the default), or its
+    // client waits for a `100 Continue` first, it is judged alone.
+    let no_wait = gateway(serde_json::json!({}));
     assert_eq!(typed.decide(&no_wait).unwrap_err().0, InvalidArgument);
     assert_eq!(forwarded(&empty, &no_wait, |f| f.empty_body), Ok(false));
+    let expecting = typed.clone().with("expect", "100-Continue");
+    assert_eq!(expecting.decide(&g).unwrap_err().0, InvalidArgument);
 }
 
 /// A head that says nothing of its body (HTTP/2 DATA frames without `content-length`) waits for
@@ -1392,8 +1395,8 @@ fn a_signed_post_carries_no_form() {
 /// rather than as an empty chunked one, which s3s-fs and Ceph answer 411 (CS123, 2026-12-06).
 #[test]
 fn a_head_that_says_nothing_of_its_body_waits_for_it() {
-    let g = gateway(serde_json::json!({}));
-    let no_wait = gateway(serde_json::json!({"allow_on_headers_stop_iteration": false}));
+    let g = gateway(serde_json::json!({"allow_on_headers_stop_iteration": true}));
+    let no_wait = gateway(serde_json::json!({}));
     let put = header_signed();
     let waits = |head: &Head, g: &Gateway| forwarded(head, g, |f| f.head_waits);
     assert_eq!(waits(&put, &g), Ok(true));
@@ -1406,6 +1409,9 @@ fn a_head_that_says_nothing_of_its_body_waits_for_it() {
         waits(&put.clone().with("content-length", "4"), &g),
         Ok(false)
     );
+    // Its client would wait for the origin's `100 Continue` (`proxy_100_continue`).
+    let expecting = put.clone().with("expect", "100-continue");
+    assert_eq!(waits(&expecting, &g), Ok(false));
     let ended = Request::from_pairs(&put.pairs)
         .unwrap()
         .ending_with_head(true);

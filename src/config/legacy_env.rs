@@ -89,8 +89,10 @@ impl Config {
             error_cors_origins: legacy_error_cors(env)?,
             reserved_buckets: legacy_reserved_buckets(env)?,
             unsupported_operations: legacy_unsupported_operations(env)?,
-            // The container image, which configures the filter this way, logs them.
+            // The container image, which configures the filter this way, logs them, and its
+            // Envoy lets the filter stop on headers.
             access_log_filter_state: true,
+            allow_on_headers_stop_iteration: true,
             ..config
         })
     }

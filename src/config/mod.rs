@@ -74,9 +74,10 @@ pub struct Config {
     /// instructions on each property it stores, 1.5% of a request through it.
     pub access_log_filter_state: bool,
     /// Whether the request headers may wait in the filter while the body reaches it: as the
-    /// Envoy wasm filter's `allow_on_headers_stop_iteration` is set (true in every shipped
-    /// Envoy configuration). Istio's `WasmPlugin` and Envoy Gateway cannot set it; there a
-    /// head held for its body would wait until the stream times out.
+    /// Envoy wasm filter's `allow_on_headers_stop_iteration` is set. Off unless asked for
+    /// (every shipped Envoy configuration asks): where Envoy's is not set (Istio's
+    /// `WasmPlugin`, Envoy Gateway, a configuration written before the field) a head held for
+    /// its body would wait until the stream timed out (a review, 2026-12-06).
     pub allow_on_headers_stop_iteration: bool,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,
@@ -327,7 +328,7 @@ impl Config {
             .unwrap_or(false);
         let allow_on_headers_stop_iteration = top
             .optional::<bool>("allow_on_headers_stop_iteration")?
-            .unwrap_or(true);
+            .unwrap_or(false);
         let origin_addressing = origin_addressing(&mut top)?;
         let origin_signature_version = top
             .optional::<OriginSignatureVersion>("origin_signature_version")?
@@ -425,7 +426,7 @@ impl Config {
             origin_signature_version: OriginSignatureVersion::default(),
             log_level: LogLevel::default(),
             access_log_filter_state: false,
-            allow_on_headers_stop_iteration: true,
+            allow_on_headers_stop_iteration: false,
             max_chunk_size_bytes: DEFAULT_MAX_CHUNK_SIZE_BYTES,
             chunk_memory_budget_bytes: DEFAULT_CHUNK_MEMORY_BUDGET_BYTES,
             held_body_timeout_seconds: DEFAULT_HELD_BODY_TIMEOUT_SECONDS,

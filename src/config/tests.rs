@@ -30,7 +30,7 @@ fn minimal_configuration_gets_the_defaults() {
     assert_eq!(c.held_body_timeout_seconds, 20);
     assert_eq!(c.reserved_buckets, ["minio", "swift", "auth", "admin"]);
     assert!(!c.access_log_filter_state);
-    assert!(c.allow_on_headers_stop_iteration);
+    assert!(!c.allow_on_headers_stop_iteration);
     let pair = c.credential("AK").unwrap();
     assert_eq!(pair.origin().access_key_id, "AK");
     assert!(c.credential("ak").is_none());
@@ -49,7 +49,7 @@ fn full_configuration_with_secrets_from_the_environment() {
         ],
         "max_clock_skew_seconds": 60, "anonymous": "forward", "log_level": "debug",
         "access_log_filter_state": true, "presigned_cache_entries": 128,
-        "allow_on_headers_stop_iteration": false,
+        "allow_on_headers_stop_iteration": true,
         "error_cors_origins": ["https://app.example"],
         "max_chunk_size_bytes": 65536, "chunk_memory_budget_bytes": 1048576 }"#;
     let c = Config::parse(json.as_bytes(), &env).unwrap();
@@ -66,7 +66,7 @@ fn full_configuration_with_secrets_from_the_environment() {
     assert!(c.access_log_filter_state);
     // cargo-mutants: each field is read from the file, not left at its default.
     assert_eq!(c.presigned_cache_entries, 128);
-    assert!(!c.allow_on_headers_stop_iteration);
+    assert!(c.allow_on_headers_stop_iteration);
     assert!(c
         .error_cors_origins
         .allows(b"https://app.example")
@@ -482,6 +482,10 @@ fn empty_configuration_reads_the_legacy_environment() {
     assert_eq!(c.public_domains.iter().count(), 2);
     assert_eq!(c.log_level, LogLevel::Info);
     assert!(c.access_log_filter_state, "the image's access log reads it");
+    assert!(
+        c.allow_on_headers_stop_iteration,
+        "the image's Envoy lets it"
+    );
 
     let env = vars(&[
         ("PUBLIC_DOMAINS", "s3.mydomain.com"),

@@ -237,6 +237,15 @@ impl Gateway {
         }
     }
 
+    /// Whether the request's head may wait in the filter for its body: Envoy lets it stop on
+    /// headers (`allow_on_headers_stop_iteration`), and the client does not wait for a `100
+    /// Continue` before it sends the body (Envoy passes `Expect` on only with
+    /// `proxy_100_continue`, for the origin to answer: a review saw uploads stall until the
+    /// client's own timeout, 2026-12-06).
+    fn head_may_wait(&self, req: &Request<'_>) -> bool {
+        self.config.allow_on_headers_stop_iteration && !req.expects_continue()
+    }
+
     /// Whether this filter writes the origin's signature (an edge filter does not).
     fn signs(&self) -> bool {
         self.config.role != Role::Edge
@@ -261,12 +270,17 @@ impl Gateway {
             }
         }
         let (mut forward, covered) = self.authenticate(req, &route, now, proof)?;
-        authenticated_checks(req, &route.target, &mut forward, &covered, &self.config)
+        let head_may_wait = self.head_may_wait(req);
+        let checks = Checks {
+            reserved: &self.config.reserved_buckets,
+            // An edge filter held the head of what it granted until the body was judged.
+            judged_by_body: head_may_wait || matches!(proof, Proof::Granted(_)),
+        };
+        authenticated_checks(req, &route.target, &mut forward, &covered, &checks)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
         // A form's head waits for the form's own head (`PostUpload`).
-        forward.head_waits = self.config.allow_on_headers_stop_iteration
-            && forward.form.is_none()
-            && req.says_nothing_of_its_body();
+        forward.head_waits =
+            head_may_wait && forward.form.is_none() && req.says_nothing_of_its_body();
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
         if let Some(signed) = forward
@@ -826,6 +840,14 @@ pub fn memory_budget(configs: &[&Config], lineage: Option<&str>) -> Rc<MemoryBud
     MemoryBudget::named(limit, per_key, unverified, lineage)
 }
 
+/// What `authenticated_checks` goes by besides the request.
+struct Checks<'a> {
+    /// The bucket names origins keep for themselves (`Config::reserved_buckets`).
+    reserved: &'a [String],
+    /// A body the head says nothing of is judged as it comes, not refused with the head.
+    judged_by_body: bool,
+}
+
 /// What every request is asked once authenticated, and the check its body gets where S3
 /// requires a digest the signature does not cover (`document_digest`): after authentication,
 /// so that a repeat of a cached presigned URL is asked too, with its own `Content-MD5`.
@@ -834,16 +856,16 @@ fn authenticated_checks(
     target: &Target<'_>,
     forward: &mut Forward<'_>,
     covered: &Covered,
-    config: &Config,
+    checks: &Checks<'_>,
 ) -> Result<(), Rejection> {
     plain_uri(req)?;
     answer_headers_printable(req)?;
     only_s3s_head(req, target)?;
     plain_upload_part_and_version(req)?;
-    one_reading_of_the_copy_source(req, &config.reserved_buckets)?;
+    one_reading_of_the_copy_source(req, checks.reserved)?;
     no_chunked_post(req)?;
     if forward.kind.signed_in_head() {
-        forward.empty_body = no_form_in_a_signed_post(req, config.allow_on_headers_stop_iteration)?;
+        forward.empty_body = no_form_in_a_signed_post(req, checks.judged_by_body)?;
     }
     // A signed chunk chain binds its body as a signed digest does.
     if forward.kind.signed_in_head()

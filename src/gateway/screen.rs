@@ -717,10 +717,10 @@ pub(super) fn no_answer_headers_chosen_unsigned(req: &Request<'_>) -> Result<(),
 /// must then be empty (`Forward::empty_body`): the JS SDK v3 over HTTP/2 sends
 /// CreateMultipartUpload so, its end in an empty DATA frame after the head (a compatibility
 /// sweep, 2026-12-06). Judged by its body where the head may wait for it
-/// (`allow_on_headers_stop_iteration`), else refused with the head.
+/// (`allow_on_headers_stop_iteration`) or an edge filter's did, else refused with the head.
 pub(super) fn no_form_in_a_signed_post(
     req: &Request<'_>,
-    head_may_wait: bool,
+    judged_by_body: bool,
 ) -> Result<bool, Rejection> {
     if req.method != b"POST" || req.has_no_body() {
         return Ok(false);
@@ -731,7 +731,7 @@ pub(super) fn no_form_in_a_signed_post(
     if !form {
         return Ok(false);
     }
-    if head_may_wait && req.says_nothing_of_its_body() {
+    if judged_by_body && req.says_nothing_of_its_body() {
         return Ok(true);
     }
     Err(form_in_a_signed_post())

@@ -46,6 +46,8 @@ def filter_config_json(origin, **overrides) -> str:
         # proxy, with buckets in front of it (virtual-hosted style).
         "public_domains": ["localhost", PUBLIC_TEST_DOMAIN],
         "origin_authority": authority,
+        # As envoy/envoy.yaml: the harness's Envoy lets the filter stop on headers.
+        "allow_on_headers_stop_iteration": True,
         "credentials": [
             {
                 "access_key_id": CLIENT_KEY,
