@@ -1231,6 +1231,27 @@ def test_a_head_that_says_nothing_of_its_body_waits_for_it(proxy, origin_s3, buc
     assert h2("DELETE", "k").status == 204
 
 
+def test_a_head_whose_client_waits_for_100_continue_is_not_held(origin, origin_s3, bucket):
+    """With the connection manager's `proxy_100_continue` Envoy passes `Expect: 100-continue`
+    on for the origin to answer; a head held for its body's first byte would then wait on a
+    client that waits for the 100 (a review, 2026-12-06: curl stalled for its one-second expect
+    timeout, a client waiting for the 100 hung). Such a head goes on at once."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["proxy_100_continue"] = True
+    with Envoy(config) as envoy:
+        signed = presign(envoy.authority, "PUT", f"/{bucket}/continued")
+        head = (f"PUT {signed.target} HTTP/1.1\r\nHost: {envoy.authority}\r\n"
+                "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", envoy.port), timeout=5) as conn:
+            conn.sendall(head)
+            assert conn.recv(65536).startswith(b"HTTP/1.1 100 Continue"), "the origin's 100 never came"
+            conn.sendall(b"5\r\nhello\r\n0\r\n\r\n")
+            answer = conn.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert origin_s3.get_object(Bucket=bucket, Key="continued")["Body"].read() == b"hello"
+
+
 def test_where_heads_cannot_wait_none_waits(make_proxy, bucket):
     """Istio's WasmPlugin and Envoy Gateway cannot set Envoy's `allow_on_headers_stop_iteration`:
     there a head the filter held for its body would wait until the stream timed out. With the
