@@ -237,13 +237,16 @@ impl Gateway {
         }
     }
 
-    /// Whether the request's head may wait in the filter for its body: Envoy lets it stop on
-    /// headers (`allow_on_headers_stop_iteration`), and the client does not wait for a `100
-    /// Continue` before it sends the body (Envoy passes `Expect` on only with
-    /// `proxy_100_continue`, for the origin to answer: a review saw uploads stall until the
-    /// client's own timeout, 2026-12-06).
+    /// Whether the request's head may wait in the filter for a body it says nothing of
+    /// (`Request::says_nothing_of_its_body`): Envoy lets it stop on headers
+    /// (`allow_on_headers_stop_iteration`), and the client does not wait for a `100 Continue`
+    /// before it sends the body (Envoy passes `Expect` on only with `proxy_100_continue`, for
+    /// the origin to answer: a review saw uploads stall until the client's own timeout,
+    /// 2026-12-06).
     fn head_may_wait(&self, req: &Request<'_>) -> bool {
-        self.config.allow_on_headers_stop_iteration && !req.expects_continue()
+        self.config.allow_on_headers_stop_iteration
+            && req.says_nothing_of_its_body()
+            && !req.expects_continue()
     }
 
     /// Whether this filter writes the origin's signature (an edge filter does not).
@@ -279,8 +282,7 @@ impl Gateway {
         authenticated_checks(req, &route.target, &mut forward, &covered, &checks)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
         // A form's head waits for the form's own head (`PostUpload`).
-        forward.head_waits =
-            head_may_wait && forward.form.is_none() && req.says_nothing_of_its_body();
+        forward.head_waits = head_may_wait && forward.form.is_none();
         // Removed from what goes on; one the client signed would then fail at the origin.
         forward.remove = router_directives::present(req.headers.iter().map(|h| h.0));
         if let Some(signed) = forward
