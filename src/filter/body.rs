@@ -25,18 +25,16 @@ pub(super) enum Body {
     /// The request headers wait (`head_pending`) until the form's head is verified.
     Form(Box<PostUpload>),
     Digest(Box<BodyDigest>),
-    /// A body on a method S3 gives none (all but `PUT` and `POST`) that its head did not
-    /// announce (HTTP/2 DATA frames without `Content-Length`; an announced one is refused with
-    /// the head): refused at its first byte, before any of it goes on, and before the head
-    /// where it may wait for the body (`Forward::head_waits`). An origin that ignores
-    /// a `GET`'s `Content-Length` would read the body as the next request on a connection other
-    /// clients share (an attack run found such bodies forwarded, 2026-12-01); the refusal
-    /// resets that connection.
-    Unexpected,
-    /// A body that must be empty (`Forward::empty_body`: a signed `POST` typed as a form whose
-    /// head says nothing of its body): a byte is refused as a form while the request headers
-    /// wait for it (`Forward::head_waits`), before anything of the request has gone on.
-    Empty,
+    /// A body that must stay empty, its first byte refused with the refusal given, before any
+    /// of it goes on, and before the head where it may wait for the body
+    /// (`Forward::head_waits`). Two such: a body on a method S3 gives none (all but `PUT` and
+    /// `POST`) that its head did not announce (HTTP/2 DATA frames without `Content-Length`; an
+    /// announced one is refused with the head): an origin that ignores a `GET`'s
+    /// `Content-Length` would read the body as the next request on a connection other clients
+    /// share (an attack run found such bodies forwarded, 2026-12-01), and the refusal resets
+    /// that connection. And a signed `POST` typed as a form whose head says nothing of its body
+    /// (`Forward::empty_body`): a byte of it would be a form.
+    Empty(fn() -> Rejection),
 }
 
 impl Body {
@@ -46,7 +44,7 @@ impl Body {
             Body::Chunked(resigner) => resigner.held(),
             Body::Form(form) => form.held(),
             Body::Digest(check) => check.held(),
-            Body::Unexpected | Body::Empty => 0,
+            Body::Empty(_) => 0,
         }
     }
 
@@ -56,7 +54,7 @@ impl Body {
             Body::Chunked(resigner) => resigner.reserved(),
             Body::Form(form) => form.reserved(),
             Body::Digest(check) => check.reserved(),
-            Body::Unexpected | Body::Empty => 0,
+            Body::Empty(_) => 0,
         }
     }
 }
@@ -113,9 +111,9 @@ impl Stream {
         } else if digest.is_some() {
             digest
         } else if unexpected {
-            Some(Body::Unexpected)
+            Some(Body::Empty(unexpected_body))
         } else if forward.empty_body {
-            Some(Body::Empty)
+            Some(Body::Empty(form_in_a_signed_post))
         } else {
             None
         })
@@ -182,10 +180,8 @@ impl Stream {
             Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
             Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
             Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
-            Some(Body::Unexpected) if !input.is_empty() => Err(unexpected_body()),
-            Some(Body::Unexpected) => Ok(BodyStep::default()),
-            Some(Body::Empty) if !input.is_empty() => Err(form_in_a_signed_post()),
-            Some(Body::Empty) => Ok(BodyStep::default()),
+            Some(Body::Empty(refusal)) if !input.is_empty() => Err(refusal()),
+            Some(Body::Empty(_)) => Ok(BodyStep::default()),
             None => return Action::Continue,
         };
         self.record_memory();
@@ -394,9 +390,7 @@ impl Stream {
                 "the form ends in HTTP trailers, not in its closing boundary",
             )),
             // The body's last byte (or all of it) is still held here, its digest unchecked.
-            Some(Body::Digest(_) | Body::Unexpected | Body::Empty) => {
-                self.refuse_body(trailers_refused())
-            }
+            Some(Body::Digest(_) | Body::Empty(_)) => self.refuse_body(trailers_refused()),
             // No signature covers HTTP trailers, and no S3 client sends them; an upstream over
             // HTTP/2 (or HTTP/1 with `enable_trailers`) would carry them to the origin, an
             // unsigned `x-amz-acl` among them (found by an attack run, 2026-12-01).
