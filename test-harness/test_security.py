@@ -1231,6 +1231,33 @@ def test_a_head_that_says_nothing_of_its_body_waits_for_it(proxy, origin_s3, buc
     assert h2("DELETE", "k").status == 204
 
 
+def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy, bucket):
+    """Found by a compatibility sweep (CS123 F2, 2026-12-06): a canned-ACL `PUT ?acl` (the ACL
+    in `x-amz-acl`, no document) sent over HTTP/2 as a head without `content-length` and an
+    empty DATA frame was refused at the head for the digest S3 requires of an ACL document,
+    though it passed over HTTP/1 or with its head ending the stream. The head now waits for the
+    body: an empty one goes on, a first byte without a digest is refused before anything does."""
+    signed = {
+        "presigned": presign(proxy.authority, "PUT", f"/{bucket}/k?acl", {"x-amz-acl": "private"}),
+        "header-signed": sign_header(proxy.authority, "PUT", f"/{bucket}/k?acl", {"x-amz-acl": "private"},
+                                     payload_hash="UNSIGNED-PAYLOAD"),
+    }
+    for kind, request in signed.items():
+        headers = [(n.lower().encode(), v.encode()) for n, v in request.headers
+                   if n.lower() not in ("host", "content-length")]
+
+        def h2(body: bytes, end_late: float):
+            return send_h2(proxy.authority, "PUT", request.target.encode(), proxy.port, headers, body,
+                           end_late=end_late)
+
+        before = proxy.origin_requests()
+        r = h2(b"", 0.2)
+        assert b"Missing required header" not in r.body and proxy.origin_requests() == before + 1, (kind, r)
+        r = h2(b"<AccessControlPolicy/>", 0)
+        assert r.status == 400 and b"Missing required header" in r.body, (kind, r)
+        assert proxy.origin_requests() == before + 1, kind
+
+
 def test_a_head_whose_client_waits_for_100_continue_is_not_held(origin, origin_s3, bucket):
     """With the connection manager's `proxy_100_continue` Envoy passes `Expect: 100-continue`
     on for the origin to answer; a head held for its body's first byte would then wait on a

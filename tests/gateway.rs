@@ -1339,7 +1339,7 @@ fn a_signed_post_carries_no_form() {
     // Origins read a form body as a browser upload that authenticates by its own fields: the
     // request's signature would stand in for checks the form never got (an attack run).
     let g = gateway(serde_json::json!({"allow_on_headers_stop_iteration": true}));
-    let refused = |head: Head| forwarded(&head, &g, |f| f.empty_body);
+    let refused = |head: Head| forwarded(&head, &g, |f| f.empty_body.is_some());
     for content_type in [
         "multipart/form-data; boundary=b",
         "MULTIPART/FORM-DATA;boundary=b",
@@ -1362,21 +1362,24 @@ fn a_signed_post_carries_no_form() {
     assert_eq!(g.presigned_cache_stats().0, 2, "both were hits");
     // S3's own POSTs pass with any other body.
     let create = header_signed_post("/bucket/k?uploads", "application/xml");
-    assert_eq!(forwarded(&create, &g, |f| f.empty_body), Ok(false));
+    assert_eq!(
+        forwarded(&create, &g, |f| f.empty_body.is_some()),
+        Ok(false)
+    );
     // With no body there is no form: CreateMultipartUpload of an object typed as one.
     let form = "multipart/form-data; boundary=b";
     let typed = header_signed_post("/bucket/k?uploads", form);
     let empty = typed.clone().with("content-length", "0");
-    assert_eq!(forwarded(&empty, &g, |f| f.empty_body), Ok(false));
+    assert_eq!(forwarded(&empty, &g, |f| f.empty_body.is_some()), Ok(false));
     let url = presigned_post(form).with("content-length", "0");
-    assert_eq!(forwarded(&url, &g, |f| f.empty_body), Ok(false));
+    assert_eq!(forwarded(&url, &g, |f| f.empty_body.is_some()), Ok(false));
     let one_byte = typed.clone().with("content-length", "1");
     assert_eq!(one_byte.decide(&g).unwrap_err().0, InvalidArgument);
     // A head that says nothing of its body (HTTP/2 DATA frames without `content-length`, the
     // JS SDK v3's CreateMultipartUpload) goes on only with an empty body, judged as it comes.
-    assert_eq!(forwarded(&typed, &g, |f| f.empty_body), Ok(true));
+    assert_eq!(forwarded(&typed, &g, |f| f.empty_body.is_some()), Ok(true));
     assert_eq!(
-        forwarded(&presigned_post(form), &g, |f| f.empty_body),
+        forwarded(&presigned_post(form), &g, |f| f.empty_body.is_some()),
         Ok(true)
     );
     let chunked = typed.clone().with("transfer-encoding", "chunked");
@@ -1385,7 +1388,10 @@ fn a_signed_post_carries_no_form() {
     // client waits for a `100 Continue` first, it is judged alone.
     let no_wait = gateway(serde_json::json!({}));
     assert_eq!(typed.decide(&no_wait).unwrap_err().0, InvalidArgument);
-    assert_eq!(forwarded(&empty, &no_wait, |f| f.empty_body), Ok(false));
+    assert_eq!(
+        forwarded(&empty, &no_wait, |f| f.empty_body.is_some()),
+        Ok(false)
+    );
     let expecting = typed.clone().with("expect", "100-Continue");
     assert_eq!(expecting.decide(&g).unwrap_err().0, InvalidArgument);
 }
@@ -1424,6 +1430,54 @@ fn a_head_that_says_nothing_of_its_body_waits_for_it() {
         waits(&presigned_query("GET", "/bucket/k", ""), &g),
         Ok(true)
     );
+}
+
+/// A document S3 requires a digest of only when there is one (a `PUT ?acl` beside a canned
+/// ACL) needs none when its body is empty: where its head says nothing of the body (HTTP/2,
+/// the end in an empty DATA frame after the head), the head waits and a first byte without a
+/// digest is refused before anything goes on (CS123 F2, 2026-12-06).
+#[test]
+fn a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest() {
+    let g = gateway(serde_json::json!({"allow_on_headers_stop_iteration": true}));
+    let no_wait = gateway(serde_json::json!({}));
+    let acl = |path: &str| {
+        Head::new("PUT", path)
+            .with("x-amz-acl", "private")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+            .sign("CK", "cs", "host;x-amz-acl;x-amz-content-sha256;x-amz-date")
+    };
+    let canned = acl("/bucket/k?acl");
+    let must_be_empty = |head: &Head, g: &Gateway| {
+        forwarded(head, g, |f| {
+            (
+                f.empty_body.map(|refusal| refusal().error.code),
+                f.head_waits,
+            )
+        })
+    };
+    assert_eq!(must_be_empty(&canned, &g), Ok((Some(InvalidRequest), true)));
+    // Judged with the head where it cannot wait, or announces its body.
+    assert_eq!(canned.decide(&no_wait).unwrap_err().0, InvalidRequest);
+    let expecting = canned.clone().with("expect", "100-continue");
+    assert_eq!(expecting.decide(&g).unwrap_err().0, InvalidRequest);
+    let announced = canned.clone().with("content-length", "5");
+    assert_eq!(announced.decide(&g).unwrap_err().0, InvalidRequest);
+    let empty = canned.clone().with("content-length", "0");
+    assert_eq!(must_be_empty(&empty, &no_wait), Ok((None, false)));
+    // A digest checks the body as it comes; a document that always needs one needs one here.
+    let md5 = canned
+        .clone()
+        .with("content-md5", "XUFAKrxLKna5cZ2REBfFkg==");
+    assert_eq!(
+        forwarded(&md5, &g, |f| (
+            f.empty_body.is_none(),
+            f.body_check.is_some()
+        )),
+        Ok((true, true))
+    );
+    let tagging = acl("/bucket/k?tagging");
+    assert_eq!(tagging.decide(&g).unwrap_err().0, InvalidRequest);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use super::silent_holds::{request_timeout, Hold};
 use super::{host, with_key, FilterKind, Stream};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::body_checks::{carries_a_body, form_in_a_signed_post, unexpected_body};
+use crate::body_checks::{carries_a_body, unexpected_body};
 use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
 use crate::body_edits::{self, Lead};
 use crate::gateway::Forward;
@@ -27,13 +27,14 @@ pub(super) enum Body {
     Digest(Box<BodyDigest>),
     /// A body that must stay empty, its first byte refused with the refusal given, before any
     /// of it goes on, and before the head where it may wait for the body
-    /// (`Forward::head_waits`). Two such: a body on a method S3 gives none (all but `PUT` and
-    /// `POST`) that its head did not announce (HTTP/2 DATA frames without `Content-Length`; an
+    /// (`Forward::head_waits`). A body on a method S3 gives none (all but `PUT` and `POST`)
+    /// that its head did not announce (HTTP/2 DATA frames without `Content-Length`; an
     /// announced one is refused with the head): an origin that ignores a `GET`'s
     /// `Content-Length` would read the body as the next request on a connection other clients
     /// share (an attack run found such bodies forwarded, 2026-12-01), and the refusal resets
-    /// that connection. And a signed `POST` typed as a form whose head says nothing of its body
-    /// (`Forward::empty_body`): a byte of it would be a form.
+    /// that connection. And those of `Forward::empty_body`, whose heads say nothing of them: a
+    /// signed `POST` typed as a form (a byte of it would be a form), a document S3 requires a
+    /// digest of that comes without one.
     Empty(fn() -> Rejection),
 }
 
@@ -86,7 +87,7 @@ impl Stream {
         // Judged now, as when the head ends the stream, also for an HTTP/2 head announcing
         // `content-length: 0` (an attack run had a signed PUT stored empty so, its digest never
         // compared, 2026-12-04), and for a body that must be empty.
-        let empty = end_of_stream || req.has_no_body() || forward.empty_body;
+        let empty = end_of_stream || req.has_no_body() || forward.empty_body.is_some();
         if empty && forward.body.is_some() {
             return Err(Rejection::from(ChunkError::Truncated.s3_error()));
         }
@@ -112,10 +113,8 @@ impl Stream {
             digest
         } else if unexpected {
             Some(Body::Empty(unexpected_body))
-        } else if forward.empty_body {
-            Some(Body::Empty(form_in_a_signed_post))
         } else {
-            None
+            forward.empty_body.map(Body::Empty)
         })
     }
 

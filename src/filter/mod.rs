@@ -484,7 +484,7 @@ impl Stream {
         if forward.form.is_some()
             || forward.body.is_some()
             || forward.body_check.is_some()
-            || forward.empty_body
+            || forward.empty_body.is_some()
         {
             // For the log line of a body refused mid-stream, when the head is gone.
             self.describe(req, forward.access_key_id);

@@ -14,9 +14,9 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, carries_a_body, decoded_content_length, document_digest, framing_check,
-    framing_of, no_chunked_post, refuse_aws_chunked_v2, refuse_unsigned_streaming,
-    signed_digest_v2, signed_digest_v4, unexpected_body,
+    body_check_for, carries_a_body, decoded_content_length, document_digest, form_in_a_signed_post,
+    framing_check, framing_of, missing_document_digest, no_chunked_post, refuse_aws_chunked_v2,
+    refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4, unexpected_body, Document,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -79,10 +79,12 @@ pub struct Forward<'c> {
     /// what it must hash to and how much of it waits, checked as it streams
     /// (`body_digest::BodyDigest`). Not for an aws-chunked body or a form.
     pub body_check: Option<BodyCheck>,
-    /// For a signed `POST` typed as a form whose head says nothing of its body: the body must
-    /// be empty (a byte is refused while the request headers wait for it, nothing having gone
-    /// on).
-    pub empty_body: bool,
+    /// For a body that must be empty although its head says nothing of it: the refusal of its
+    /// first byte, given while the request headers wait for it, nothing having gone on. A
+    /// signed `POST` typed as a form (`screen::no_form_in_a_signed_post`); a document S3
+    /// requires a digest of only when there is one, which comes without
+    /// (`body_checks::Document::Empty`).
+    pub empty_body: Option<fn() -> Rejection>,
     /// The request headers wait for the body's first byte or its end: the head says nothing of
     /// it (`Request::says_nothing_of_its_body`) and may wait (`allow_on_headers_stop_iteration`).
     /// Should the body end with none, `content-length: 0` goes with the head: Envoy would frame
@@ -108,7 +110,7 @@ impl<'c> Forward<'c> {
             body: None,
             form: None,
             body_check: None,
-            empty_body: false,
+            empty_body: None,
             head_waits: false,
             access_key_id: None,
             grant: None,
@@ -866,16 +868,20 @@ fn authenticated_checks(
     plain_upload_part_and_version(req)?;
     one_reading_of_the_copy_source(req, checks.reserved)?;
     no_chunked_post(req)?;
-    if forward.kind.signed_in_head() {
-        forward.empty_body = no_form_in_a_signed_post(req, checks.judged_by_body)?;
+    if forward.kind.signed_in_head() && no_form_in_a_signed_post(req, checks.judged_by_body)? {
+        forward.empty_body = Some(form_in_a_signed_post);
     }
     // A signed chunk chain binds its body as a signed digest does.
     if forward.kind.signed_in_head()
         && forward.kind != AuthKind::ChunkedV4
         && forward.body_check.is_none()
     {
-        if let Some(check) = document_digest(req)? {
-            forward.body_check = Some(check);
+        match document_digest(req, checks.judged_by_body)? {
+            Some(Document::Check(check)) => forward.body_check = Some(check),
+            Some(Document::Empty) => {
+                forward.empty_body.get_or_insert(missing_document_digest);
+            }
+            None => {}
         }
     }
     if forward.kind == AuthKind::PresignedV4 && forward.body_check.is_some() {
