@@ -952,6 +952,34 @@ fn a_sigv2_body_is_bound_by_its_content_md5_whatever_the_origin_gets() {
     }
 }
 
+/// A canned ACL under SigV2 (boto 2, s3cmd), its head saying nothing of an empty body (HTTP/2
+/// without `content-length`, an empty DATA frame): the head waits, and a byte without a
+/// `Content-MD5` is refused before anything goes on (CS123 F2, 2026-12-06).
+#[test]
+fn a_sigv2_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest() {
+    let canned = |path: &str, sub_resource: &str| {
+        let headers = [("date", DATE), ("x-amz-acl", "public-read")];
+        let sts = format!("PUT\n\n\n{DATE}\nx-amz-acl:public-read\n/bucket/k?{sub_resource}");
+        header_v2("PUT", PUBLIC, path, &headers, &sts)
+    };
+    let g = gateway(json!({"allow_on_headers_stop_iteration": true}));
+    let f = decide(&g, &canned("/bucket/k?acl", "acl"), NOW).unwrap();
+    assert_eq!(f.kind, AuthKind::HeaderV2);
+    assert_eq!(
+        (
+            f.empty_body.map(|refusal| refusal().error.code),
+            f.head_waits
+        ),
+        (Some(InvalidRequest), true)
+    );
+    let no_wait = gateway(json!({}));
+    let refused = decide(&no_wait, &canned("/bucket/k?acl", "acl"), NOW).unwrap_err();
+    assert_eq!(refused.0, InvalidRequest);
+    let mut empty = canned("/bucket/k?acl", "acl");
+    empty.push(("content-length".into(), b"0".to_vec()));
+    assert!(decide(&no_wait, &empty, NOW).unwrap().empty_body.is_none());
+}
+
 #[test]
 fn a_sigv2_signed_checksum_binds_the_body_before_its_content_md5() {
     // SigV2 signs every `x-amz-*` header, a checksum among them (an attack run, 2026-12-01).
