@@ -667,7 +667,7 @@ fn parse_header(line: &[u8]) -> Result<(u64, Signature, usize), ChunkError> {
 }
 
 /// A chunk's size, as its header spells it: 1 to 8 hex digits. Eight at most, as origins read
-/// them: s3s reads the first eight and drops the rest (`000000010` is 1 byte to it, 16 here),
+/// them: s3s reads the first eight and drops the rest (`000000010` is 1 byte to it, 16 to another),
 /// Garage refuses a ninth. Any size a chunk may have fits (the SDKs send the shortest form).
 pub(crate) fn chunk_size(hex: &[u8]) -> Option<u64> {
     if hex.is_empty() || hex.len() > MAX_SIZE_DIGITS || !hex.iter().all(u8::is_ascii_hexdigit) {

@@ -1,8 +1,9 @@
-//! Which request bodies the filter checks against a digest their signature covers, and how
-//! much of each waits for the check. An origin that checks `Content-MD5`, a checksum or a
-//! signed SHA-256 itself may check it too late (after acting on a document or storing the
-//! object, or never); the filter checks as the body streams (`body_digest`), so a replayed
-//! signature cannot carry another body.
+//! Which request bodies the filter checks, and how: against a digest their signature covers, or the
+//! `Content-MD5` S3 requires of some documents, or for their aws-chunked framing alone, and how
+//! much of each waits for the check; and the bodies refused outright. An origin that checks
+//! `Content-MD5`, a checksum or a signed SHA-256 itself may check it too late (after acting on a
+//! document or storing the object, or never); the filter checks as the body streams
+//! (`body_digest`), so a replayed signature cannot carry another body.
 
 use crate::addressing::Target;
 use crate::body_digest::{BodyCheck, Expected, Framing, Hold};
@@ -90,12 +91,12 @@ pub(crate) fn signed_digest_v2(
 }
 
 /// Every digest of its file a browser form's fields give (`x-amz-checksum-sha256`, `-sha512`,
-/// `-sha1` or `-md5`, `Content-MD5`): a policy that pins one with `eq` allows that file only, and the origins check
-/// them too late (s3s-fs stores the file first) or not at all (Garage reads a checksum field
-/// only beside `x-amz-checksum-algorithm`), so the filter compares the file before the form's
-/// end goes on (an attack run found other files stored, 2026-12-01). Every one, not the
-/// strongest: the poster chooses the fields the policy leaves free, and a free SHA-256 of
-/// another file beside a pinned MD5 would have let that file by (a review).
+/// `-sha1` or `-md5`, `Content-MD5`): a policy that pins one with `eq` allows that file only, and
+/// the origins check them too late (s3s-fs stores the file first) or not at all (Garage reads a
+/// checksum field only beside `x-amz-checksum-algorithm`), so the filter compares the file before
+/// the form's end goes on (an attack run found other files stored, 2026-12-01). Every one, not the
+/// strongest: the poster chooses the fields the policy leaves free, and a free SHA-256 of another
+/// file beside a pinned MD5 would have let that file by (a review).
 pub(crate) fn form_file_digests<'f>(
     fields: impl Iterator<Item = (&'f str, &'f [u8])>,
 ) -> Result<Vec<Expected>, Rejection> {
@@ -269,8 +270,8 @@ pub(crate) fn no_chunked_post(req: &Request<'_>) -> Result<(), Rejection> {
 }
 
 /// The check the body of a `PUT` or a `POST` gets against `expected`, the digest its signature
-/// covers, if any. Other methods' bodies are not checked, nor `expected` read: origins ignore
-/// them. An unsigned aws-chunked body no digest binds gets `framing_check`'s instead.
+/// covers, if any. Other methods carry no body (one is refused: `unexpected_body`). An
+/// unsigned aws-chunked body no digest binds gets `framing_check`'s instead.
 pub(crate) fn body_check_for(
     req: &Request<'_>,
     target: &Target<'_>,
@@ -457,13 +458,13 @@ pub fn digest_required(method: &[u8], name: &[u8]) -> Option<DigestRequired> {
     }
 }
 
-/// The check the document of an operation that `digest_required` names gets when its signature binds
-/// no digest of it (no signed payload hash, chunk chain, `Content-MD5`, or SHA or MD5 checksum): its
-/// `Content-MD5`, signed or not, compared here as S3 compares it (the origins do not: a review
-/// replayed such a DeleteObjects with a `Content-MD5` of anything); none when it carries a CRC
-/// checksum instead (in a header, a presigned URL's query or an unsigned trailer announced
-/// for it), which binds as little as at S3, where anyone choosing the body can match it (the
-/// limit in SECURITY.md; an xxHash likewise); refused, as S3 refuses it, when it carries no
+/// The check the document of an operation that `digest_required` names gets when its signature
+/// binds no digest of it (no signed payload hash, chunk chain, `Content-MD5`, or SHA or MD5
+/// checksum): its `Content-MD5`, signed or not, compared here as S3 compares it (the origins do
+/// not: a review replayed such a DeleteObjects with a `Content-MD5` of anything); none when it
+/// carries a CRC checksum instead (in a header, a presigned URL's query or an unsigned trailer
+/// announced for it), which binds as little as at S3, where anyone choosing the body can match it
+/// (the limit in SECURITY.md; an xxHash likewise); refused, as S3 refuses it, when it carries no
 /// digest at all.
 ///
 /// `judged_by_body`: where the head says nothing of its body (`Request::says_nothing_of_its_body`)

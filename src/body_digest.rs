@@ -28,9 +28,9 @@
 //! How much is held until the digest matches (`Hold`): object data (PutObject, UploadPart)
 //! goes on as it arrives but for its last byte, since an origin stores an object only once it
 //! has all of `Content-Length` (in aws-chunked framing, the digest is compared as soon as the
-//! data is all in, before the trailer); a document is held whole (bounded by `MAX_DOCUMENT_BYTES` and
-//! the VM's memory budget), since the padding after its end is the sender's choice. Plain
-//! Rust, no proxy-wasm: the filter applies it (`src/filter/`).
+//! data is all in, before the trailer); a document is held whole (bounded by
+//! `MAX_DOCUMENT_BYTES` and the VM's memory budget), since the padding after its end is the
+//! sender's choice. Plain Rust, no proxy-wasm: the filter applies it (`src/filter/`).
 
 use crate::memory_budget::{MemoryBudget, Reservation};
 use crate::rejection::Rejection;

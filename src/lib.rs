@@ -3,7 +3,8 @@
 //! again for the origin.
 //!
 //! Everything but `filter` is plain Rust over plain types, tested natively; `filter` is the
-//! thin proxy-wasm adapter, built only for wasm32.
+//! proxy-wasm adapter (streams, bodies, timers and counts over the decisions made elsewhere),
+//! built only for wasm32.
 
 pub mod addressing;
 pub mod auth_kind;

@@ -13,10 +13,12 @@ pub const CONFIG_RELOADS: &str = "s3_resign_config_reloads_total";
 pub const PRESIGNED_CACHE: &str = "s3_resign_presigned_cache_lookups_total";
 /// Chunks of signed aws-chunked bodies verified and re-signed (untagged).
 pub const CHUNKS: &str = "s3_resign_chunks_resigned_total";
-/// Gauge: bytes of bodies the VM holds now, every budget of it together (an edge filter's and
-/// its origin filters'), against `chunk_memory_budget_bytes`.
+/// Gauge: bytes of bodies held now, summed over the VMs (each adds its own change), every
+/// budget of each together (an edge filter's and its origin filters'): against
+/// `chunk_memory_budget_bytes` per VM.
 pub const HELD_BYTES: &str = "s3_resign_chunk_memory_held_bytes";
-/// Gauge: the VM's linear memory (it grows, never shrinks): what the filter costs a worker.
+/// Gauge: the VMs' linear memory, summed over them (each grows, never shrinks): what the
+/// filter costs the workers.
 pub const VM_MEMORY: &str = "s3_resign_vm_memory_bytes";
 
 /// Requests forwarded to the origin, by how they authenticated.

@@ -104,7 +104,8 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// The request, ending with its head or not.
+    /// The request, ending with its head or not: the stream says so, not the head (a grant
+    /// carries no such fact: RT120).
     pub fn ending_with_head(mut self, ends: bool) -> Self {
         self.ends_with_head = ends;
         self

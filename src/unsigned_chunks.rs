@@ -285,7 +285,7 @@ mod tests {
     }
 
     /// S3's ten checksums may each be announced and carried, all at once too: the set has a
-    /// bit for each (the last five, S3's of 2025, were refused as no checksum until a red
+    /// bit for each (the five S3 added in 2025 were refused as no checksum until a red
     /// team sent the SDKs' SHA-512 and MD5 trailers, 2026-12-05).
     #[test]
     fn every_checksum_may_be_announced_and_carried() {

@@ -23,8 +23,9 @@
 //! `SecureTransport`, `CurrentTime`, a claim such as `Sub`) stand for that key's value. These
 //! are refused unsigned on anonymous requests as well: on those they would answer questions
 //! the origin asks about the anonymous client itself. So are Swift's credentials
-//! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW serves Swift on the
-//! same port and would authenticate a request by them (a review, 2026-12-01).
+//! (`X-Auth-User`, `X-Auth-Key`, `X-Auth-Token`, `X-Storage-*`, `X-Service-Token`): Ceph RGW
+//! serves Swift on the same port and would authenticate a request by them (a review,
+//! 2026-12-01).
 //!
 //! No header name may hold `_` but a metadata key's (`x-amz-meta-user_id`, as boto3 sends
 //! `Metadata={'user_id': ...}`): an origin that folds `_` into `-` would read any other as a

@@ -75,7 +75,8 @@ pub struct Config {
     pub access_log_filter_state: bool,
     /// Whether the request headers may wait in the filter while the body reaches it: as the
     /// Envoy wasm filter's `allow_on_headers_stop_iteration` is set. Off unless asked for
-    /// (every shipped Envoy configuration asks): where Envoy's is not set (Istio's
+    /// (every shipped Envoy configuration's standalone or edge filter asks; an origin filter
+    /// gets heads the edge held): where Envoy's is not set (Istio's
     /// `WasmPlugin`, Envoy Gateway, a configuration written before the field) a head held for
     /// its body would wait until the stream timed out (a review, 2026-12-06).
     pub allow_on_headers_stop_iteration: bool,

@@ -49,9 +49,9 @@ impl AccessLog {
 }
 
 /// The key id a client claimed, fit for a log line. It comes from the request (a presigned
-/// credential is percent-decoded, so it can hold a line break), so anything but printable
-/// ASCII becomes `?` and it is cut at 128 characters (AWS key ids have 16 to 128): a log line
-/// cannot be split or forged through it.
+/// credential is percent-decoded, so it can hold a line break), so anything but printable ASCII,
+/// and `"` and `\`, becomes `?` and it is cut at 128 characters (AWS key ids have 16 to 128): a log
+/// line cannot be split or forged through it.
 pub fn printable_key_id(id: &str) -> Cow<'_, str> {
     const MAX_KEY_ID: usize = 128;
     let printable = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\';

@@ -1,7 +1,8 @@
 //! The request body, as the stream's callbacks meet it: which body the decision left to read
-//! (a signed aws-chunked upload, a browser's form, a body bound by a digest, one its method
-//! should not have), each piece of it verified, re-signed and written back into Envoy's
-//! buffer, and the refusal of a body that fails on the way.
+//! (a signed aws-chunked upload, a browser's form, a body checked against a digest, one that
+//! must stay empty), each piece of it verified, re-signed and written back into Envoy's
+//! buffer, the head that waited for it let go, and the refusal of a body that fails on the
+//! way.
 
 use super::silent_holds::{request_timeout, Hold};
 use super::{host, with_key, FilterKind, Stream};
@@ -18,23 +19,18 @@ use crate::s3_error::S3ErrorCode;
 use proxy_wasm::types::{Action, BufferType};
 use std::rc::Rc;
 
-/// A body the filter reads: a signed aws-chunked upload, a browser's form, or a body checked
-/// against a digest its signature covers.
+/// A body the filter reads: a signed aws-chunked upload, a browser's form, a body checked
+/// against a digest, or one that must stay empty.
 pub(super) enum Body {
     Chunked(Box<ChunkedResigner>),
     /// The request headers wait (`head_pending`) until the form's head is verified.
     Form(Box<PostUpload>),
     Digest(Box<BodyDigest>),
-    /// A body that must stay empty, its first byte refused with the refusal given, before any
-    /// of it goes on, and before the head where it may wait for the body
-    /// (`Forward::head_waits`). A body on a method S3 gives none (all but `PUT` and `POST`)
-    /// that its head did not announce (HTTP/2 DATA frames without `Content-Length`; an
-    /// announced one is refused with the head): an origin that ignores a `GET`'s
-    /// `Content-Length` would read the body as the next request on a connection other clients
-    /// share (an attack run found such bodies forwarded, 2026-12-01), and the refusal resets
-    /// that connection. And those of `Forward::empty_body`, whose heads say nothing of them: a
-    /// signed `POST` typed as a form (a byte of it would be a form), a document S3 requires a
-    /// digest of that comes without one.
+    /// A body that must stay empty, its first byte refused with the refusal given before any
+    /// of it goes on (and before the head, where it waits: `Forward::head_waits`). A body its
+    /// head did not announce on a method S3 gives none (all but `PUT` and `POST`): an origin
+    /// that ignores a `GET`'s `Content-Length` would read it as the next request on a shared
+    /// connection (an attack run, 2026-12-01). And those of `Forward::empty_body`.
     Empty(fn() -> Rejection),
 }
 
@@ -154,8 +150,9 @@ impl Stream {
         Ok(Some(Body::Digest(Box::new(digest))))
     }
 
-    /// Streams the body through its re-signer: what is complete and verified goes on (edited
-    /// in Envoy's buffer), the rest stays in the VM until it is.
+    /// Lets a head that waited for the body go on (`release_head`), then streams the body
+    /// through its re-signer: what is complete and verified goes on (edited in Envoy's
+    /// buffer), the rest stays in the VM until it is.
     pub(super) fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         if self.head_waits {
             if size == 0 && !end_of_stream {
@@ -462,7 +459,7 @@ struct BodyStep {
     prefix: Vec<u8>,
     range: std::ops::Range<usize>,
     last: Vec<u8>,
-    /// Keep the request waiting.
+    /// Nothing goes on yet: the piece stays in the VM (Envoy's callback answers `Pause`).
     wait: bool,
 }
 

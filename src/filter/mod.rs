@@ -1,6 +1,8 @@
 //! The proxy-wasm adapter: read the request head, ask the gateway, apply its rewrite or send
-//! its error. It holds no logic of its own, and it never panics: a failed host call answers
-//! the request with an error instead of forwarding it (fail closed).
+//! its error; then the stream's own work, which needs Envoy: its body as it comes, the heads
+//! and bodies it holds and times, its counts. It decides nothing a request's bytes alone
+//! decide (that is the gateway's), and it never panics: a failed host call answers the
+//! request with an error instead of forwarding it (fail closed).
 
 use crate::auth_kind::AuthKind;
 use crate::config::{self, Config, Plugin, Role};
@@ -308,10 +310,11 @@ struct Stream {
 
 impl Context for Stream {}
 
-/// A stream that ends while its body is held (the client went away) gives the held bytes back
-/// to the VM's budget when Envoy deletes it. Not in `on_log`: the module does not export it,
-/// so that Envoy need not enter the VM once more for every request (`UNUSED_CALLBACKS` in the
-/// Makefile).
+/// When Envoy deletes the stream: the request's count (an edge ticket's, the forwarded one unless
+/// its head never went on), the held bytes of a stream that ended while its body was held given
+/// back to the VM's budget, and its silent hold forgotten. Not in `on_log`: the module does not
+/// export it, so that Envoy need not enter the VM once more for every request (`UNUSED_CALLBACKS`
+/// in the Makefile).
 impl Drop for Stream {
     fn drop(&mut self) {
         // An origin filter refused the last attempt and counted it: a rejection only.

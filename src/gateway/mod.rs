@@ -7,7 +7,8 @@
 //!
 //! By role (`config::Role`): a standalone filter verifies and re-signs; an edge filter verifies
 //! and hands a `Grant` on instead of re-signing; an origin filter re-signs from a grant
-//! (`decide_granted`), checking everything but the signature, which it cannot.
+//! (`decide_granted`), checking everything but the signature and its clock, which the edge
+//! checked.
 
 use crate::addressing::{OriginTarget, Style, Target};
 use crate::auth_kind::AuthKind;
@@ -80,14 +81,15 @@ pub struct Forward<'c> {
     /// (`body_digest::BodyDigest`). Not for an aws-chunked body or a form.
     pub body_check: Option<BodyCheck>,
     /// For a body that must be empty although its head says nothing of it: the refusal of its
-    /// first byte, given while the request headers wait for it, nothing having gone on. A
-    /// signed `POST` typed as a form (`screen::no_form_in_a_signed_post`); a document S3
-    /// requires a digest of only when there is one, which comes without
+    /// first byte, before anything goes on (the head waits, here or at the edge filter that
+    /// granted it). A signed `POST` typed as a form (`screen::no_form_in_a_signed_post`); a
+    /// document S3 requires a digest of only when there is one, which comes without
     /// (`body_checks::Document::Empty`).
     pub empty_body: Option<fn() -> Rejection>,
     /// The request headers wait for the body's first byte or its end: the head says nothing of
-    /// it (`Request::says_nothing_of_its_body`) and may wait (`allow_on_headers_stop_iteration`).
-    /// Should the body end with none, `content-length: 0` goes with the head: Envoy would frame
+    /// it (`Request::says_nothing_of_its_body`) and may wait (`Gateway::head_may_wait`: not a
+    /// client's awaiting `100 Continue`; a form's head waits for its own). Should the body end
+    /// with none, `content-length: 0` goes with the head: Envoy would frame
     /// an empty chunked body for an HTTP/1 origin, which s3s-fs and Ceph answer 411.
     pub head_waits: bool,
     /// The client's access key id, for log lines.
@@ -839,7 +841,8 @@ pub fn memory_budget(configs: &[&Config], lineage: Option<&str>) -> Rc<MemoryBud
         .unwrap_or(0);
     let per_key = if keys > 1 { limit / 2 } else { limit };
     // Form fields held before their signature is checked: an eighth, or room for two forms'
-    // fields at their longest, so that idle, unsigned forms cannot starve signed uploads.
+    // fields at their longest if more, so that idle, unsigned forms cannot starve signed
+    // uploads.
     let unverified = (limit / 8).max(limit.min(2 * post_policy::DEFAULT_MAX_HEAD_BYTES));
     MemoryBudget::named(limit, per_key, unverified, lineage)
 }

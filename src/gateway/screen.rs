@@ -1,8 +1,9 @@
 //! What a request is asked besides its signature: that it is S3's and nothing another service
 //! at the origin would read (a method S3 has not, STS and IAM, MinIO's admin and node APIs,
 //! Ceph's Swift, admin API and requests between zones, authentication spelt otherwise, a form
-//! in a signed `POST`), and how it announces itself (a CORS preflight, two `Authorization`
-//! headers).
+//! in a signed `POST`), that its URI, `HEAD`, part and version parameters, copy source and
+//! answer headers mean one thing to every origin, and how it announces itself (a CORS
+//! preflight, two `Authorization` headers).
 
 use super::ECDSA_ALGORITHM;
 use crate::addressing::{Target, MINIO_META_BUCKET, ORIGINS_OWN_BUCKETS};
@@ -56,11 +57,11 @@ pub(super) fn no_auth_param_spelt_otherwise(req: &Request<'_>) -> Result<(), Rej
 /// Refuses a URI whose bytes origins read differently, so that one request has one meaning
 /// everywhere: a `%` that begins no escape (`/a%b`, `prefix=50%`), a literal percent sign to
 /// s3s and Garage, an error to Go's URL parser (MinIO's), canonicalised otherwise by Ceph RGW; a
-/// path holding an escaped NUL; and
-/// a query parameter name not in canonical form (`%58-Amz-Signature`, `%3d`), which s3s and
-/// Garage decode and canonicalise while Ceph signs it as sent, or holding `%3D`, since Ceph
-/// decodes `name=value` whole before it splits it (`acl%3D` is its `?acl`). No client sends
-/// either: the SDKs encode every `%`, and every name canonically.
+/// path holding an escaped NUL; and a query parameter name not in canonical form
+/// (`%58-Amz-Signature`, `%3d`), which s3s and Garage decode and canonicalise while Ceph signs
+/// it as sent, or holding `%3D`, since Ceph decodes `name=value` whole before it splits it
+/// (`acl%3D` is its `?acl`). No client sends any of them: the SDKs encode every `%`, and every
+/// name canonically.
 pub(super) fn plain_uri(req: &Request<'_>) -> Result<(), Rejection> {
     match path_escape_fault(req.raw_path()) {
         None => {}
@@ -151,23 +152,22 @@ fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
     })
 }
 
-/// The parameters naming an upload, a part and a version as S3 takes them, and no copy
-/// header among the parameters.
+/// The parameters naming an upload, a part and a version as S3 takes them, and no copy header among
+/// the parameters.
 ///
 /// One `uploadId` and one `partNumber` at most, the part's a number from 1 to 10000 in plain
-/// digits: origins read the rest each their own way (Ceph stored parts 10001 and 2147483647,
-/// s3s-fs parts 0 and -1, Garage parts 0 and 10001; with two `uploadId`s the filter read the
-/// first, Ceph the last: RT70, 2026-12-05). No empty `uploadId` or `versionId`, which S3
-/// refuses: Ceph and Garage ran `DELETE ?uploadId=` as a DeleteObject, Ceph `PUT
-/// ?partNumber=1&uploadId=` as a PutObject, Garage `GET ?uploadId=` as a GetObject, and all
-/// three `DELETE ?versionId=` as the current object's delete (RT72); nor one of white space
-/// (`blank`), nor a `versionId` on a write S3 versions not (`VERSIONED_WRITES`). And a copy's source and
-/// range as headers only: Garage reads a presigned URL's `x-amz-*` parameters as headers,
-/// s3s-fs none and Ceph only some (`x-amz-meta-*`: RT77), so `?x-amz-copy-source-range=`
-/// reached Garage unscreened (RT71).
+/// digits: origins read the rest each their own way (Ceph stored parts 10001 and 2147483647, s3s-fs
+/// parts 0 and -1, Garage parts 0 and 10001; with two `uploadId`s the filter read the first, Ceph
+/// the last: RT70, 2026-12-05). No empty `uploadId` or `versionId`, which S3 refuses: Ceph and
+/// Garage ran `DELETE ?uploadId=` as a DeleteObject, Ceph `PUT ?partNumber=1&uploadId=` as a
+/// PutObject, Garage `GET ?uploadId=` as a GetObject, and all three `DELETE ?versionId=` as the
+/// current object's delete (RT72); nor one of white space (`blank`), nor a `versionId` on a write
+/// S3 versions not (`VERSIONED_WRITES`). And a copy's source and range as headers only: Garage
+/// reads a presigned URL's `x-amz-*` parameters as headers, s3s-fs none and Ceph only some
+/// (`x-amz-meta-*`: RT77), so `?x-amz-copy-source-range=` reached Garage unscreened (RT71).
 ///
-/// Read as sent, and again split at `;` too when there is one, as origins whose query parser
-/// splits there read it (a review, 2026-12-05).
+/// Read as sent, and again split at `;` too when there is one, as origins whose query parser splits
+/// there read it (a review, 2026-12-05).
 pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rejection> {
     // Names as sent: `plain_uri` has refused those not in canonical form, so no escape spells
     // any (and decoding each name cost 0.5k instructions a presigned GET).
@@ -355,17 +355,17 @@ impl PartParams {
     }
 }
 
-/// Refuses an `x-amz-copy-source` that does not name one object plainly, as each origin reads
-/// it. Ceph RGW 16.2.15 aborts on an empty source key before it looks at any rights, cuts a
+/// Refuses an `x-amz-copy-source` that does not name one object plainly, as each origin reads it.
+/// Ceph RGW 16.2.15 aborts on an empty source key before it looks at any rights, cuts a
 /// CopyObject's source at its first raw `?`, decodes a part copy's source (and a Swift copy's)
-/// twice, reading `+` after a `?` as a space the second time, and reads a malformed escape as
-/// no source at all (it stored the body of a part copy instead); s3s and Garage decode once and
-/// keep a `?` other than `?versionId=` in the key (Garage even that). So the source is sent
-/// once, holds no `%` that begins no escape and no raw `?` but that of one version, and names
-/// a bucket and a key, which decoded hold no `?versionId=` (nor, in a part copy, a `%` or a
-/// `+` after a `?`), the key no leading `/` and the bucket is no `.` or `..` (an anonymous request did the abort
-/// under `anonymous: forward`; four red teams against Ceph, 2026-12-04). MinIO parses it as a
-/// URL: no raw `#`, control byte or bucket ending in `:` either, and no version of white space.
+/// twice, reading `+` after a `?` as a space the second time, and reads a malformed escape as no
+/// source at all (it stored the body of a part copy instead); s3s and Garage decode once and keep a
+/// `?` other than `?versionId=` in the key (Garage even that). So the source is sent once, holds no
+/// `%` that begins no escape and no raw `?` but that of one version, and names a bucket and a key,
+/// which decoded hold no `?versionId=` (nor, in a part copy, a `%` or a `+` after a `?`), the key
+/// no leading `/` and the bucket is no `.` or `..` (an anonymous request did the abort under
+/// `anonymous: forward`; four red teams against Ceph, 2026-12-04). MinIO parses it as a URL: no raw
+/// `#`, control byte or bucket ending in `:` either, and no version of white space.
 pub(super) fn one_reading_of_the_copy_source(
     req: &Request<'_>,
     reserved: &[String],

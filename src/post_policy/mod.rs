@@ -52,12 +52,13 @@
 //!   Policy: Policy expired." / "Policy Condition failed: [\"eq\", \"$key\", …]" / "Extra input
 //!   fields: …"; 400 `InvalidPolicyDocument` "Invalid Policy: …"; 400 `EntityTooLarge` with
 //!   `ProposedSize` and `MaxSizeAllowed` (here only the latter: a file refused as it passes
-//!   its maximum has no known size), `EntityTooSmall` with `ProposedSize`; 400 `MaxPostPreDataLengthExceeded` (the wire code;
-//!   the table says `…Error`) with `MaxPostPreDataLengthBytes`; 400 `InvalidArgument` "Bucket
-//!   POST must contain a field named '…'"; a `${filename}` kept as written when the file part
-//!   has no `filename`; a condition on an absent field failing even with `""`. As recorded by
-//!   LocalStack's S3-validated tests and in client issue trackers (collected in mantle's
-//!   research note 19 on POST Object).
+//!   its maximum has no known size), `EntityTooSmall` with `ProposedSize`; 400
+//!   `MaxPostPreDataLengthExceeded` (the wire code; the table says `…Error`) with
+//!   `MaxPostPreDataLengthBytes`; 400 `InvalidArgument` "Bucket POST must contain a field
+//!   named '…'"; a `${filename}` kept as written when the file part has no `filename`; a
+//!   condition on an absent field failing even with `""`. As recorded by LocalStack's
+//!   S3-validated tests and in client issue trackers (collected in mantle's research note 19
+//!   on POST Object).
 //!
 //! Where S3 is lenient and an origin could read the form otherwise, this module refuses: a
 //! repeated field, a part header other than `Content-Disposition`/`Content-Type`, a backslash

@@ -1,7 +1,7 @@
-//! What the randomised tests share (`mutation.rs`, `differential.rs`): a seeded generator, URI
-//! encoding as the SDKs write it, and signing by an independent implementation — SigV4 by the
-//! AWS SDK for Rust's `aws-sigv4` (the fuzz crate's oracle module, shared), SigV2 by a string
-//! to sign written out here.
+//! What the randomised tests share (`mutation.rs`, `differential.rs` and four more): a seeded
+//! generator, URI encoding as the SDKs write it, and signing by an independent implementation
+//! — SigV4 by the AWS SDK for Rust's `aws-sigv4` (the fuzz crate's oracle module, shared),
+//! SigV2 by a string to sign written out here.
 #![allow(dead_code)]
 #![allow(clippy::disallowed_methods)] // the rule is about the module's size
 
