@@ -514,9 +514,11 @@ pub(crate) fn document_digest(
     if checksum || trailer {
         return Ok(None);
     }
+    // An aws-chunked body is never empty: it has its final chunk at least.
     if required == Some(DigestRequired::WithADocument)
         && judged_by_body
         && req.says_nothing_of_its_body()
+        && framing == Framing::Plain
     {
         return Ok(Some(Document::Empty));
     }

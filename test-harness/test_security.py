@@ -1231,6 +1231,24 @@ def test_a_head_that_says_nothing_of_its_body_waits_for_it(proxy, origin_s3, buc
     assert h2("DELETE", "k").status == 204
 
 
+def test_a_head_waiting_for_a_body_that_never_comes_is_answered(make_proxy, bucket):
+    """Found by a sweep (CS127, 2026-12-06): a head held for a body it said nothing of was
+    timed only by Envoy's idle timeouts, which an operator may turn off (it waited 25 s and
+    counting). It is timed as a silent hold is (`held_body_timeout_seconds`): answered 400
+    `RequestTimeout` by the filter's tick, nothing having gone on."""
+    proxy = make_proxy(held_body_timeout_seconds=1)
+    signed = sign_header(proxy.authority, "PUT", f"/{bucket}/never", payload_hash="UNSIGNED-PAYLOAD")
+    headers = [(n.lower().encode(), v.encode()) for n, v in signed.headers
+               if n.lower() not in ("host", "content-length")]
+    before = proxy.origin_requests()
+    started = time.monotonic()
+    r = send_h2(proxy.authority, "PUT", signed.target.encode(), proxy.port, headers, end_stream=False)
+    assert r.status == 400 and b"<Code>RequestTimeout</Code>" in r.body, r
+    assert 1 <= time.monotonic() - started < 4
+    assert proxy.origin_requests() == before
+    assert f"rejected PUT /{bucket}/never (access key CLIENTKEY): RequestTimeout: " in proxy.log_text()
+
+
 def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy, bucket):
     """Found by a compatibility sweep (CS123 F2, 2026-12-06): a canned-ACL `PUT ?acl` (the ACL
     in `x-amz-acl`, no document) sent over HTTP/2 as a head without `content-length` and an

@@ -1478,6 +1478,29 @@ fn a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest() {
     );
     let tagging = acl("/bucket/k?tagging");
     assert_eq!(tagging.decide(&g).unwrap_err().0, InvalidRequest);
+    // An aws-chunked body is never empty: without a digest it is refused as any document
+    // (RV126: it was refused as one cut short).
+    let chunked = Head::new("PUT", "/bucket?policy")
+        .with("content-encoding", "aws-chunked")
+        .with("x-amz-decoded-content-length", "5")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        .sign(
+            "CK",
+            "cs",
+            "content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length",
+        );
+    let refused = Request::from_pairs(&chunked.pairs).unwrap();
+    match g.decide(&refused, NOW) {
+        Decision::Reject(r) => assert_eq!(
+            (r.error.code, r.into_error().message.as_str()),
+            (
+                InvalidRequest,
+                "Missing required header for this request: Content-MD5 or x-amz-checksum-*"
+            )
+        ),
+        Decision::Forward(f) => panic!("forwarded: {f:?}"),
+    }
 }
 
 #[test]

@@ -237,12 +237,29 @@ impl Stream {
                     overdue.held, overdue.late_ms
                 ))
             })?;
-        // Should the client fall silent, the root's tick answers at the deadline.
-        let Some(filters) = &self.filters else {
-            return Ok(());
-        };
         match self.hold.deadline_ms() {
-            Some(deadline_ms) => filters
+            Some(deadline_ms) => self.answer_silence_at(deadline_ms),
+            None => self.forget_silence(),
+        }
+        Ok(())
+    }
+
+    /// Times a head that waits for its body (`Forward::head_waits`) as a hold of nothing: a
+    /// client that sends no byte of the body and does not end it within the grace is answered
+    /// as a silent hold is, not left to Envoy's idle timeouts, which an operator may turn off
+    /// (a sweep held such a head 25 s and counting, 2026-12-06).
+    pub(super) fn time_the_waiting_head(&mut self) -> Result<(), Rejection> {
+        let grace_ms = self.filters.as_ref().map_or(0, |f| f.held_body_grace_ms);
+        let now_ms = host::unix_millis()
+            .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
+        self.answer_silence_at(now_ms.saturating_add(grace_ms));
+        Ok(())
+    }
+
+    /// Should the client fall silent, the root's tick answers at `deadline_ms`.
+    fn answer_silence_at(&self, deadline_ms: u64) {
+        if let Some(filters) = &self.filters {
+            filters
                 .silent_holds
                 .track(self.context_id, deadline_ms, || Hold {
                     context_id: self.context_id,
@@ -260,10 +277,15 @@ impl Stream {
                         Some(Body::Form(form)) => form.waiting_charge().map(Rc::downgrade),
                         _ => None,
                     },
-                }),
-            None => filters.silent_holds.forget(self.context_id),
+                });
         }
-        Ok(())
+    }
+
+    /// The stream holds nothing the tick need answer.
+    pub(super) fn forget_silence(&self) {
+        if let Some(filters) = &self.filters {
+            filters.silent_holds.forget(self.context_id);
+        }
     }
 
     /// One piece of a signed aws-chunked body: what goes on of it (re-signed in place, a held
@@ -360,6 +382,7 @@ impl Stream {
     /// empty body of that length rather than an empty chunked one.
     fn release_head(&mut self, no_byte: bool) -> Result<(), String> {
         self.head_waits = false;
+        self.forget_silence();
         if no_byte {
             host::set_request_header("content-length", Some(b"0"))
                 .map_err(|status| format!("cannot set the request's length: {status:?}"))?;

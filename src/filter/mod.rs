@@ -331,9 +331,7 @@ impl Drop for Stream {
         if self.body.take().is_some() {
             self.record_memory();
         }
-        if let Some(filters) = &self.filters {
-            filters.silent_holds.forget(self.context_id);
-        }
+        self.forget_silence();
     }
 }
 
@@ -488,8 +486,10 @@ impl Stream {
             || forward.body.is_some()
             || forward.body_check.is_some()
             || forward.empty_body.is_some()
+            || forward.head_waits
         {
-            // For the log line of a body refused mid-stream, when the head is gone.
+            // For the log line of a body refused mid-stream, when the head is gone, or of a
+            // head that waited for its body in vain.
             self.describe(req, forward.access_key_id);
         }
         if let Some(form) = forward.form.take() {
@@ -516,6 +516,9 @@ impl Stream {
         self.body = body;
         self.head_waits = forward.head_waits;
         if self.head_waits {
+            if let Err(rejection) = self.time_the_waiting_head() {
+                return self.refuse_body(rejection);
+            }
             return Action::Pause;
         }
         Action::Continue

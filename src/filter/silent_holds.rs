@@ -1,7 +1,7 @@
-//! Streams that hold body bytes and have fallen silent. `held_body` is asked at each piece of
-//! a body; a stream that sends nothing more is never asked again and keeps its bytes until
-//! Envoy's idle timeout (300 s on the shipped routes). Each stream holding bytes leaves its
-//! deadline here, and the root's tick answers the ones past it, as their own body callback
+//! Streams that hold body bytes, or a head waiting for its body, and have fallen silent.
+//! `held_body` is asked at each piece of a body; a stream that sends nothing more is never
+//! asked again and keeps its bytes until Envoy's idle timeout (300 s on the shipped routes).
+//! Each stream holding bytes or a head leaves its deadline here, and the root's tick answers the ones past it, as their own body callback
 //! would have: 400 `RequestTimeout`, the upstream request reset, the bytes given back when
 //! Envoy deletes the stream.
 
