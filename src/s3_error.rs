@@ -37,11 +37,13 @@ pub enum S3ErrorCode {
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     SlowDown,
+    /// Not S3's: HTTP's 425 (RFC 8470) for a request sent in TLS early data.
+    TooEarly,
     XAmzContentSHA256Mismatch,
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 26] = [
+    pub const ALL: [S3ErrorCode; 27] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -67,6 +69,7 @@ impl S3ErrorCode {
         S3ErrorCode::RequestTimeTooSkewed,
         S3ErrorCode::SignatureDoesNotMatch,
         S3ErrorCode::SlowDown,
+        S3ErrorCode::TooEarly,
         S3ErrorCode::XAmzContentSHA256Mismatch,
     ];
 
@@ -97,6 +100,7 @@ impl S3ErrorCode {
             S3ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             S3ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             S3ErrorCode::SlowDown => "SlowDown",
+            S3ErrorCode::TooEarly => "TooEarly",
             S3ErrorCode::XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
         }
     }
@@ -126,6 +130,7 @@ impl S3ErrorCode {
             | S3ErrorCode::SignatureDoesNotMatch => 403,
             S3ErrorCode::MethodNotAllowed => 405,
             S3ErrorCode::MissingContentLength => 411,
+            S3ErrorCode::TooEarly => 425,
             S3ErrorCode::InternalError => 500,
             S3ErrorCode::NotImplemented => 501,
             S3ErrorCode::SlowDown => 503,
@@ -283,6 +288,7 @@ mod tests {
             (XAmzContentSHA256Mismatch, 400),
             (MethodNotAllowed, 405),
             (MissingContentLength, 411),
+            (TooEarly, 425),
             (NotImplemented, 501),
             (InternalError, 500),
             (SlowDown, 503),

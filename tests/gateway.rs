@@ -1503,6 +1503,28 @@ fn a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest() {
     }
 }
 
+/// Early data (0-RTT) can be replayed by whoever captured it: Envoy marks a request sent in it
+/// (`early-data: 1`), and only one that changes nothing goes on (CS127, 2026-12-06).
+#[test]
+fn a_request_that_changes_something_waits_until_the_handshake_is_done() {
+    let g = gateway(serde_json::json!({}));
+    for method in ["PUT", "POST", "DELETE"] {
+        let early = presigned_query(method, "/bucket/k", "").with("early-data", "1");
+        assert_eq!(early.decide(&g).unwrap_err().0, TooEarly, "{method}");
+        assert_eq!(TooEarly.status(), 425);
+        let later = presigned_query(method, "/bucket/k", "");
+        assert!(later.decide(&g).is_ok(), "{method}");
+    }
+    for method in ["GET", "HEAD"] {
+        let early = presigned_query(method, "/bucket/k", "").with("early-data", "1");
+        assert!(early.decide(&g).is_ok(), "{method}");
+    }
+    // Unsigned, a mark the client chose can only hold its own request back.
+    let anonymous = gateway(serde_json::json!({"anonymous": "forward"}));
+    let put = Head::new("PUT", "/bucket/k").with("early-data", "1");
+    assert_eq!(put.decide(&anonymous).unwrap_err().0, TooEarly);
+}
+
 #[test]
 fn a_signed_copy_of_an_authentication_parameter_in_another_case_is_refused() {
     let g = gateway(serde_json::json!({}));

@@ -41,7 +41,7 @@ use crate::{redact, resign, resign_v2, router_directives, verify_v2};
 use screen::{
     an_s3_method, answer_headers_printable, auth_param_spelt_otherwise, is_preflight,
     joins_several, no_answer_headers_chosen_unsigned, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service,
+    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, not_in_early_data,
     one_reading_of_the_copy_source, only_s3s_head, plain_upload_part_and_version, plain_uri,
 };
 use std::borrow::Cow;
@@ -265,6 +265,7 @@ impl Gateway {
         proof: Proof<'_>,
     ) -> Result<Forward<'c>, Rejection> {
         an_s3_method(req)?;
+        not_in_early_data(req)?;
         let route = match self.route(req) {
             Ok(route) => route,
             // The edge served this host and bucket: this filter's `public_domains` differ.

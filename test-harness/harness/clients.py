@@ -194,6 +194,82 @@ def send_h2(authority: str, method: str, path: bytes, port: int, headers: list[t
         sock.close()
 
 
+@dataclass
+class H3Exchange:
+    """What one HTTP/3 connection brought back: the answers, in the order of the requests,
+    and whether the server took the requests sent before the handshake (0-RTT)."""
+    responses: list[Response]
+    early_data_accepted: bool
+
+
+def send_h3(port: int, ca: str, authority: str, requests: list[RawRequest], *,
+            session_ticket=None, tickets: list | None = None, timeout: float = 15) -> H3Exchange:
+    """Requests over one HTTP/3 (QUIC) connection to 127.0.0.1:`port`, through aioquic, each
+    its own stream, sent at once. With `session_ticket` (one a former connection put in
+    `tickets`) the connection resumes that session and the requests go in TLS early data,
+    before the handshake completes, as browsers send them on a connection they resume."""
+    import asyncio
+
+    from aioquic.asyncio.client import connect
+    from aioquic.asyncio.protocol import QuicConnectionProtocol
+    from aioquic.h3.connection import H3_ALPN, H3Connection
+    from aioquic.h3.events import DataReceived, HeadersReceived
+    from aioquic.quic.configuration import QuicConfiguration
+
+    class Client(QuicConnectionProtocol):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.h3 = H3Connection(self._quic)
+            self.answers: dict[int, list] = {}
+            self.ended: dict[int, asyncio.Future] = {}
+
+        def quic_event_received(self, event):
+            for h3_event in self.h3.handle_event(event):
+                answer = self.answers.get(h3_event.stream_id)
+                if answer is None:
+                    continue
+                if isinstance(h3_event, HeadersReceived) and answer[0] is None:
+                    headers = {n.decode(): v.decode() for n, v in h3_event.headers}
+                    answer[0], answer[1] = int(headers.pop(":status")), headers
+                elif isinstance(h3_event, DataReceived):
+                    answer[2] += h3_event.data
+                if h3_event.stream_ended and not self.ended[h3_event.stream_id].done():
+                    self.ended[h3_event.stream_id].set_result(None)
+
+    async def run() -> H3Exchange:
+        configuration = QuicConfiguration(is_client=True, alpn_protocols=H3_ALPN,
+                                          server_name=authority.rsplit(":", 1)[0])
+        configuration.load_verify_locations(ca)
+        configuration.session_ticket = session_ticket
+        async with connect("127.0.0.1", port, configuration=configuration, create_protocol=Client,
+                           session_ticket_handler=(tickets.append if tickets is not None else None),
+                           wait_connected=session_ticket is None) as client:
+            streams = []
+            for request in requests:
+                stream = client._quic.get_next_available_stream_id()
+                client.answers[stream] = [None, {}, b""]
+                client.ended[stream] = asyncio.get_running_loop().create_future()
+                head = [(b":method", request.method.encode()), (b":scheme", b"https"),
+                        (b":authority", authority.encode()), (b":path", request.target.encode())]
+                head += [(n.lower().encode(), v.encode()) for n, v in request.headers if n.lower() != "host"]
+                client.h3.send_headers(stream, head, end_stream=not request.body)
+                if request.body:
+                    client.h3.send_data(stream, request.body, end_stream=True)
+                streams.append(stream)
+            client.transmit()
+            await asyncio.wait_for(asyncio.gather(*(client.ended[s] for s in streams)), timeout)
+            # A session's ticket comes after the handshake; wait for it a moment.
+            if tickets is not None and not tickets:
+                for _ in range(50):
+                    await asyncio.sleep(0.01)
+                    if tickets:
+                        break
+            return H3Exchange([Response(*client.answers[s]) for s in streams],
+                              bool(client._quic.tls.early_data_accepted))
+
+    return asyncio.run(run())
+
+
 @contextmanager
 def clock(when: datetime.datetime | None):
     """botocore's signers read the time through one function; pin it."""

@@ -153,6 +153,36 @@ def with_tls(config: dict, cert: str, key: str, alpn: list[str] | None = None) -
     return config
 
 
+def with_quic(config: dict, cert: str, key: str) -> dict:
+    """Beside the public listener, the same connection manager and filter on HTTP/3: a QUIC
+    listener on a UDP port of its own (Envoy's defaults: 0-RTT taken), its certificate this one."""
+    tcp = config["static_resources"]["listeners"][0]
+    quic = copy.deepcopy(tcp)
+    quic["name"] = f"{tcp['name']}_quic"
+    quic["address"] = {"socket_address": {"protocol": "UDP", "address": "127.0.0.1", "port_value": 0}}
+    quic["udp_listener_config"] = {"quic_options": {}, "downstream_socket_config": {"prefer_gro": True}}
+    chain = quic["filter_chains"][0]
+    chain.pop("transport_socket_connect_timeout", None)
+    chain["transport_socket"] = {
+        "name": "envoy.transport_sockets.quic",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.quic.v3.QuicDownstreamTransport",
+            "downstream_tls_context": {"common_tls_context": {
+                "tls_certificates": [{"certificate_chain": {"filename": cert}, "private_key": {"filename": key}}],
+                "alpn_protocols": ["h3"],
+            }},
+        },
+    }
+    hcm = chain["filters"][0]["typed_config"]
+    hcm["codec_type"] = "HTTP3"
+    hcm["stat_prefix"] = f"{hcm['stat_prefix']}_quic"
+    hcm["http3_protocol_options"] = {}
+    hcm.pop("http2_protocol_options", None)
+    quic.pop("listener_filters", None)
+    config["static_resources"]["listeners"].append(quic)
+    return config
+
+
 def with_origin_name(config: dict, name: str, trusted_ca: str) -> dict:
     """envoy/https-origin.yaml for a test origin: the name its certificate must carry (the
     fixed SNI and the name checked) and the CA bundle to trust."""

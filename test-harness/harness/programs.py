@@ -618,9 +618,13 @@ class Envoy(Program):
             time.sleep(0.05)
         raise RuntimeError(f"Envoy is not ready:\n{tail(self.log)}")
 
-    def _listener_port(self) -> int:
+    def _listener_port(self, index: int = 0) -> int:
         statuses = self.admin_json("/listeners?format=json")["listener_statuses"]
-        return statuses[0]["local_address"]["socket_address"]["port_value"]
+        return statuses[index]["local_address"]["socket_address"]["port_value"]
+
+    def quic_port(self) -> int:
+        """The UDP port of the HTTP/3 listener `with_quic` added."""
+        return self._listener_port(1)
 
     def admin_get(self, path: str) -> bytes:
         with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=self.admin_timeout) as r:
