@@ -1247,6 +1247,7 @@ def test_a_head_waiting_for_a_body_that_never_comes_is_answered(make_proxy, buck
     assert 1 <= time.monotonic() - started < 4
     assert proxy.origin_requests() == before
     assert f"rejected PUT /{bucket}/never (access key CLIENTKEY): RequestTimeout: " in proxy.log_text()
+    assert "its head waited for a body that never reached the filter" in proxy.log_text()
 
 
 def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy, bucket):

@@ -277,6 +277,8 @@ impl Stream {
                         Some(Body::Form(form)) => form.waiting_charge().map(Rc::downgrade),
                         _ => None,
                     },
+                    head_waits: self.head_waits,
+                    head: self.head,
                 });
         }
     }

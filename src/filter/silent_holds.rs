@@ -1,9 +1,9 @@
 //! Streams that hold body bytes, or a head waiting for its body, and have fallen silent.
 //! `held_body` is asked at each piece of a body; a stream that sends nothing more is never
 //! asked again and keeps its bytes until Envoy's idle timeout (300 s on the shipped routes).
-//! Each stream holding bytes or a head leaves its deadline here, and the root's tick answers the ones past it, as their own body callback
-//! would have: 400 `RequestTimeout`, the upstream request reset, the bytes given back when
-//! Envoy deletes the stream.
+//! Each stream holding bytes or a head leaves its deadline here, and the root's tick answers
+//! the ones past it, as their own body callback would have: 400 `RequestTimeout`, the upstream
+//! request reset, the bytes given back when Envoy deletes the stream.
 
 use super::access_log::AccessLog;
 use super::counters::Counters;
@@ -76,6 +76,10 @@ pub struct Hold {
     /// A form's charge for its waiting headers: taken back for a newer form, the form is
     /// refused at once (503 `SlowDown`), whatever its deadline.
     pub waiting: Option<Weak<Waiting>>,
+    /// The request headers wait for a body none of which has come (`Forward::head_waits`).
+    pub head_waits: bool,
+    /// The request is a `HEAD` (a head that waits may be one).
+    pub head: bool,
 }
 
 impl Hold {
@@ -154,6 +158,13 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
             over_budget().into_error(),
             "its waiting form made room for a newer one",
         )
+    } else if hold.head_waits {
+        // Also where Envoy never passes the body on: its `allow_on_headers_stop_iteration`
+        // off, the filter's on (a review, 2026-12-06).
+        (
+            request_timeout(),
+            "its head waited for a body that never reached the filter",
+        )
     } else {
         (request_timeout(), "its held body fell silent")
     };
@@ -173,6 +184,5 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
         granted_ticket: hold.granted_ticket,
         access_log,
     };
-    // A held body is a PUT's or a POST's: never a HEAD's.
-    super::answer(&hold.answered, counts, &error, false, request_id, &cors);
+    super::answer(&hold.answered, counts, &error, hold.head, request_id, &cors);
 }
