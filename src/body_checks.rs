@@ -240,6 +240,28 @@ pub(crate) fn carries_a_body(method: &[u8]) -> bool {
     matches!(method, b"PUT" | b"POST")
 }
 
+/// A body that must be empty, and why: its first byte is refused (`refusal`) before any of it
+/// goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MustBeEmpty {
+    /// A method S3 gives no body (all but `PUT` and `POST`).
+    BodylessMethod,
+    /// A signed `POST` typed as a form (`gateway::screen::no_form_in_a_signed_post`).
+    FormInASignedPost,
+    /// A document S3 requires a digest of, sent without one (`document_digest`).
+    DocumentWithoutDigest,
+}
+
+impl MustBeEmpty {
+    pub fn refusal(self) -> Rejection {
+        match self {
+            MustBeEmpty::BodylessMethod => unexpected_body(),
+            MustBeEmpty::FormInASignedPost => form_in_a_signed_post(),
+            MustBeEmpty::DocumentWithoutDigest => missing_document_digest(),
+        }
+    }
+}
+
 /// A body on a method that carries none.
 pub(crate) fn unexpected_body() -> Rejection {
     Rejection::new(InvalidRequest, "Only PUT and POST requests carry a body.")
@@ -467,14 +489,14 @@ pub fn digest_required(method: &[u8], name: &[u8]) -> Option<DigestRequired> {
 /// (the limit in SECURITY.md; an xxHash likewise); refused, as S3 refuses it, when it carries no
 /// digest at all.
 ///
-/// `judged_by_body`: where the head says nothing of its body (`Request::says_nothing_of_its_body`)
-/// and waits for it, a document that needs a digest only when there is one
-/// (`DigestRequired::WithADocument`) comes without one as `Document::Empty`: a canned-ACL `PUT
-/// ?acl` over HTTP/2, its end in an empty DATA frame after the head, is no document (a
-/// compatibility sweep, 2026-12-06).
+/// `judged_as_it_comes`: the head says nothing of its body (`Request::says_nothing_of_its_body`)
+/// and waits for it, here or at the edge filter that granted it. A document that needs a digest
+/// only when there is one (`DigestRequired::WithADocument`) may then come without one, as
+/// `Document::MustBeEmpty`: a canned-ACL `PUT ?acl` over HTTP/2, its end in an empty DATA frame
+/// after the head, is no document (a compatibility sweep, 2026-12-06).
 pub(crate) fn document_digest(
     req: &Request<'_>,
-    judged_by_body: bool,
+    judged_as_it_comes: bool,
 ) -> Result<Option<Document>, Rejection> {
     if !carries_a_body(req.method) {
         return Ok(None);
@@ -516,11 +538,10 @@ pub(crate) fn document_digest(
     }
     // An aws-chunked body is never empty: it has its final chunk at least.
     if required == Some(DigestRequired::WithADocument)
-        && judged_by_body
-        && req.says_nothing_of_its_body()
+        && judged_as_it_comes
         && framing == Framing::Plain
     {
-        return Ok(Some(Document::Empty));
+        return Ok(Some(Document::MustBeEmpty));
     }
     Err(missing_document_digest())
 }
@@ -530,8 +551,8 @@ pub(crate) fn document_digest(
 pub(crate) enum Document {
     /// Checked against the digest its head gives, as it streams.
     Check(BodyCheck),
-    /// It must be empty, its first byte refused (`missing_document_digest`).
-    Empty,
+    /// It must be empty (`MustBeEmpty::DocumentWithoutDigest`).
+    MustBeEmpty,
 }
 
 /// A document S3 requires a digest of comes with none.

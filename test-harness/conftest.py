@@ -174,7 +174,7 @@ def bucket(origin_s3):
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed:
-        names = ("proxy", "tls_proxy", "h2_proxy", "https_proxy", "public")
+        names = ("proxy", "tls_proxy", "h2_proxy", "https_proxy", "public", "h3_proxy")
         envoys = {id(e): e for e in map(item.funcargs.get, names) if isinstance(e, Envoy)}
         for envoy in envoys.values():
             report.sections.append(("envoy log (tail)", envoy.log_text()[-6000:]))

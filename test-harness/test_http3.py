@@ -21,16 +21,16 @@ def h3_proxy(origin):
         config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
         config = with_quic(with_tls(config, str(cert), str(key), ALPN_H2), str(cert), str(key))
         with Envoy(config) as envoy:
-            envoy.ca_bundle = str(ca)
+            envoy.ca_bundle, envoy.h3_port = str(ca), envoy.quic_port()
             yield envoy
 
 
 def over_h3(envoy, *requests: RawRequest, **kwargs):
-    return send_h3(envoy.quic_port(), envoy.ca_bundle, authority(envoy), list(requests), **kwargs)
+    return send_h3(envoy.h3_port, envoy.ca_bundle, authority(envoy), list(requests), **kwargs)
 
 
 def authority(envoy) -> str:
-    return f"localhost:{envoy.quic_port()}"
+    return f"localhost:{envoy.h3_port}"
 
 
 def put(envoy, target: str, body: bytes) -> RawRequest:

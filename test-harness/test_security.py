@@ -1244,7 +1244,7 @@ def test_a_head_waiting_for_a_body_that_never_comes_is_answered(make_proxy, buck
     started = time.monotonic()
     r = send_h2(proxy.authority, "PUT", signed.target.encode(), proxy.port, headers, end_stream=False)
     assert r.status == 400 and b"<Code>RequestTimeout</Code>" in r.body, r
-    assert 1 <= time.monotonic() - started < 4
+    assert 1 <= time.monotonic() - started < 10
     assert proxy.origin_requests() == before
     assert f"rejected PUT /{bucket}/never (access key CLIENTKEY): RequestTimeout: " in proxy.log_text()
     assert "its head waited for a body that never reached the filter" in proxy.log_text()
@@ -1269,9 +1269,14 @@ def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy,
             return send_h2(proxy.authority, "PUT", request.target.encode(), proxy.port, headers, body,
                            end_late=end_late)
 
+        # The origin answers it as it answers the same request ending with `content-length: 0`
+        # (s3s-fs and Garage implement no ACLs: 501), not as an empty chunked body (411).
+        reference = send_h2(proxy.authority, "PUT", request.target.encode(), proxy.port,
+                            headers + [(b"content-length", b"0")])
         before = proxy.origin_requests()
         r = h2(b"", 0.2)
-        assert b"Missing required header" not in r.body and proxy.origin_requests() == before + 1, (kind, r)
+        assert (r.status, error_code(r)) == (reference.status, error_code(reference)), (kind, r)
+        assert r.status != 411 and proxy.origin_requests() == before + 1, (kind, r)
         r = h2(b"<AccessControlPolicy/>", 0)
         assert r.status == 400 and b"Missing required header" in r.body, (kind, r)
         assert proxy.origin_requests() == before + 1, kind

@@ -268,19 +268,22 @@ fn a_bodiless_post_typed_as_a_form_passes_both_filters() {
     );
     let edge = edge_with(json!({"allow_on_headers_stop_iteration": true}));
     let unsaid = decided(edge.decide(&Request::from_pairs(&pairs).unwrap(), NOW));
-    assert!(unsaid.empty_body.is_some() && unsaid.head_waits);
+    assert!(unsaid.must_be_empty.is_some() && unsaid.head_waits);
     let bodiless = Request::from_pairs(&pairs).unwrap().ending_with_head(true);
     let at_edge = decided(edge.decide(&bodiless, NOW));
-    assert!(at_edge.empty_body.is_none());
+    assert!(at_edge.must_be_empty.is_none());
     let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
     for (name, gateway) in &origins() {
         let bodiless =
             decided(gateway.decide_granted(&grant, &grant.request().ending_with_head(true)));
-        assert!(bodiless.empty_body.is_none(), "{name}");
+        assert!(bodiless.must_be_empty.is_none(), "{name}");
         // The edge held the head until the body was judged, whatever this filter may do
         // (RV125: an origin filter that may not hold refused what the edge passed).
         let unsaid = decided(gateway.decide_granted(&grant, &grant.request()));
-        assert!(unsaid.empty_body.is_some() && !unsaid.head_waits, "{name}");
+        assert!(
+            unsaid.must_be_empty.is_some() && !unsaid.head_waits,
+            "{name}"
+        );
     }
     pairs.push(("content-length".into(), "7".into()));
     let with_body = Request::from_pairs(&pairs).unwrap();

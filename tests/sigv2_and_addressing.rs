@@ -5,6 +5,7 @@
 //! holds only the origin's key pair, as the origin does.
 
 use s3_resign::auth_kind::AuthKind;
+use s3_resign::body_checks::MustBeEmpty;
 use s3_resign::body_digest::{Expected, Hold};
 use s3_resign::config::Config;
 use s3_resign::gateway::{Decision, Forward, Gateway};
@@ -966,18 +967,18 @@ fn a_sigv2_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest() {
     let f = decide(&g, &canned("/bucket/k?acl", "acl"), NOW).unwrap();
     assert_eq!(f.kind, AuthKind::HeaderV2);
     assert_eq!(
-        (
-            f.empty_body.map(|refusal| refusal().error.code),
-            f.head_waits
-        ),
-        (Some(InvalidRequest), true)
+        (f.must_be_empty, f.head_waits),
+        (Some(MustBeEmpty::DocumentWithoutDigest), true)
     );
     let no_wait = gateway(json!({}));
     let refused = decide(&no_wait, &canned("/bucket/k?acl", "acl"), NOW).unwrap_err();
     assert_eq!(refused.0, InvalidRequest);
     let mut empty = canned("/bucket/k?acl", "acl");
     empty.push(("content-length".into(), b"0".to_vec()));
-    assert!(decide(&no_wait, &empty, NOW).unwrap().empty_body.is_none());
+    assert!(decide(&no_wait, &empty, NOW)
+        .unwrap()
+        .must_be_empty
+        .is_none());
 }
 
 #[test]

@@ -4,11 +4,11 @@
 //! buffer, the head that waited for it let go, and the refusal of a body that fails on the
 //! way.
 
-use super::silent_holds::{request_timeout, Hold};
+use super::silent_holds::{request_timeout, Hold, Holding};
 use super::{host, with_key, FilterKind, Stream};
 use crate::auth_kind::AuthKind;
 use crate::aws_chunked::{ChunkError, ChunkedResigner};
-use crate::body_checks::{carries_a_body, unexpected_body};
+use crate::body_checks::{carries_a_body, unexpected_body, MustBeEmpty};
 use crate::body_digest::{BodyCheck, BodyDigest, BodyError, Framing};
 use crate::body_edits::{self, Lead};
 use crate::gateway::Forward;
@@ -30,8 +30,8 @@ pub(super) enum Body {
     /// of it goes on (and before the head, where it waits: `Forward::head_waits`). A body its
     /// head did not announce on a method S3 gives none (all but `PUT` and `POST`): an origin
     /// that ignores a `GET`'s `Content-Length` would read it as the next request on a shared
-    /// connection (an attack run, 2026-12-01). And those of `Forward::empty_body`.
-    Empty(fn() -> Rejection),
+    /// connection (an attack run, 2026-12-01). And those of `Forward::must_be_empty`.
+    Empty(MustBeEmpty),
 }
 
 impl Body {
@@ -83,7 +83,7 @@ impl Stream {
         // Judged now, as when the head ends the stream, also for an HTTP/2 head announcing
         // `content-length: 0` (an attack run had a signed PUT stored empty so, its digest never
         // compared, 2026-12-04), and for a body that must be empty.
-        let empty = end_of_stream || req.has_no_body() || forward.empty_body.is_some();
+        let empty = end_of_stream || req.has_no_body() || forward.must_be_empty.is_some();
         if empty && forward.body.is_some() {
             return Err(Rejection::from(ChunkError::Truncated.s3_error()));
         }
@@ -108,9 +108,9 @@ impl Stream {
         } else if digest.is_some() {
             digest
         } else if unexpected {
-            Some(Body::Empty(unexpected_body))
+            Some(Body::Empty(MustBeEmpty::BodylessMethod))
         } else {
-            forward.empty_body.map(Body::Empty)
+            forward.must_be_empty.map(Body::Empty)
         })
     }
 
@@ -155,6 +155,8 @@ impl Stream {
     /// buffer), the rest stays in the VM until it is.
     pub(super) fn resign_body(&mut self, size: usize, end_of_stream: bool) -> Action {
         if self.head_waits {
+            // An empty DATA frame that does not end the stream says nothing: the head's time
+            // runs on (else a client could hold it with empty frames).
             if size == 0 && !end_of_stream {
                 return Action::Pause;
             }
@@ -176,7 +178,7 @@ impl Stream {
             Some(Body::Chunked(_)) => self.chunked_step(&mut input, end_of_stream),
             Some(Body::Form(_)) => self.form_step(&input, end_of_stream),
             Some(Body::Digest(check)) => digest_step(check, &input, end_of_stream),
-            Some(Body::Empty(refusal)) if !input.is_empty() => Err(refusal()),
+            Some(Body::Empty(why)) if !input.is_empty() => Err(why.refusal()),
             Some(Body::Empty(_)) => Ok(BodyStep::default()),
             None => return Action::Continue,
         };
@@ -226,9 +228,7 @@ impl Stream {
             .body
             .as_ref()
             .map_or((0, 0), |body| (body.held(), body.reserved()));
-        let grace_ms = self.filters.as_ref().map_or(0, |f| f.held_body_grace_ms);
-        let now_ms = host::unix_millis()
-            .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
+        let (now_ms, grace_ms) = self.now_and_grace()?;
         self.hold
             .observe(held, reserved, released, now_ms, grace_ms)
             .map_err(|overdue| {
@@ -248,12 +248,18 @@ impl Stream {
     /// client that sends no byte of the body and does not end it within the grace is answered
     /// as a silent hold is, not left to Envoy's idle timeouts, which an operator may turn off
     /// (a sweep held such a head 25 s and counting, 2026-12-06).
-    pub(super) fn time_the_waiting_head(&mut self) -> Result<(), Rejection> {
+    pub(super) fn time_the_waiting_head(&self) -> Result<(), Rejection> {
+        let (now_ms, grace_ms) = self.now_and_grace()?;
+        self.answer_silence_at(now_ms.saturating_add(grace_ms));
+        Ok(())
+    }
+
+    /// The time now, and the time a hold starts with (`held_body_timeout_seconds`).
+    fn now_and_grace(&self) -> Result<(u64, u64), Rejection> {
         let grace_ms = self.filters.as_ref().map_or(0, |f| f.held_body_grace_ms);
         let now_ms = host::unix_millis()
             .map_err(|status| Rejection::internal(format!("cannot read the clock: {status:?}")))?;
-        self.answer_silence_at(now_ms.saturating_add(grace_ms));
-        Ok(())
+        Ok((now_ms, grace_ms))
     }
 
     /// Should the client fall silent, the root's tick answers at `deadline_ms`.
@@ -273,12 +279,14 @@ impl Stream {
                             .map(|(name, value)| (name.to_owned(), value.to_owned()))
                             .collect()
                     }),
-                    waiting: match &self.body {
-                        Some(Body::Form(form)) => form.waiting_charge().map(Rc::downgrade),
-                        _ => None,
+                    holding: match &self.body {
+                        _ if self.head_waits => Holding::Head,
+                        Some(Body::Form(form)) => {
+                            Holding::Form(form.waiting_charge().map(Rc::downgrade))
+                        }
+                        _ => Holding::Body,
                     },
-                    head_waits: self.head_waits,
-                    head: self.head,
+                    head_request: self.head,
                 });
         }
     }

@@ -127,7 +127,7 @@ impl RootContext for Root {
                 let filters = Rc::new(filters_of(plugin, name.as_deref()));
                 self.filters = Some(filters);
                 if let Err(status) = self.tick.set(silent_holds::TICK_MS) {
-                    log::warn!("cannot set a tick: silent held bodies wait for Envoy's idle timeout ({status:?})");
+                    log::warn!("cannot set a tick: silent held bodies and waiting heads wait for Envoy's idle timeout ({status:?})");
                 }
                 self.counters.configured(true);
                 true
@@ -281,6 +281,7 @@ struct Stream {
     body: Option<Body>,
     /// Until when the body may hold bytes with none going on (`held_body`).
     hold: HoldClock,
+    /// The request is a `HEAD` (its answers carry no body).
     head: bool,
     /// `METHOD path` and the key id the request claims, for the log line of a body refused
     /// mid-stream, when the head is gone.
@@ -485,7 +486,7 @@ impl Stream {
         if forward.form.is_some()
             || forward.body.is_some()
             || forward.body_check.is_some()
-            || forward.empty_body.is_some()
+            || forward.must_be_empty.is_some()
             || forward.head_waits
         {
             // For the log line of a body refused mid-stream, when the head is gone, or of a

@@ -73,21 +73,31 @@ pub struct Hold {
     pub granted_ticket: Option<Ticket>,
     /// The CORS headers the stream's refusals carry (`error_cors_origins`).
     pub cors: Vec<(String, String)>,
-    /// A form's charge for its waiting headers: taken back for a newer form, the form is
-    /// refused at once (503 `SlowDown`), whatever its deadline.
-    pub waiting: Option<Weak<Waiting>>,
-    /// The request headers wait for a body none of which has come (`Forward::head_waits`).
-    pub head_waits: bool,
-    /// The request is a `HEAD` (a head that waits may be one).
-    pub head: bool,
+    pub holding: Holding,
+    /// The request is a `HEAD` (a head that waits for its body may be one).
+    pub head_request: bool,
+}
+
+/// What a stream holds while it waits: what its answer says.
+pub enum Holding {
+    /// Body bytes, none going on.
+    Body,
+    /// A browser form's fields, with its charge for its waiting headers: taken back for a
+    /// newer form, the form is refused at once (503 `SlowDown`), whatever its deadline.
+    Form(Option<Weak<Waiting>>),
+    /// The request headers, for a body none of which has come (`Forward::head_waits`).
+    Head,
 }
 
 impl Hold {
     fn taken_back(&self) -> bool {
-        self.waiting
-            .as_ref()
-            .and_then(Weak::upgrade)
-            .is_some_and(|w| w.taken_back())
+        match &self.holding {
+            Holding::Form(waiting) => waiting
+                .as_ref()
+                .and_then(Weak::upgrade)
+                .is_some_and(|w| w.taken_back()),
+            Holding::Body | Holding::Head => false,
+        }
     }
 
     fn due(&self, now_ms: u64) -> bool {
@@ -100,7 +110,8 @@ impl Hold {
 pub struct SilentHolds(RefCell<Vec<Hold>>);
 
 impl SilentHolds {
-    /// Sets the deadline of `context_id`'s hold (`make` describes a new one).
+    /// Sets the deadline of `context_id`'s hold (`make` describes a new one). What a hold holds
+    /// changes only through `forget`: a head let go forgets its hold before its body's starts.
     pub fn track(&self, context_id: u32, deadline_ms: u64, make: impl FnOnce() -> Hold) {
         let Ok(mut holds) = self.0.try_borrow_mut() else {
             return;
@@ -158,7 +169,7 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
             over_budget().into_error(),
             "its waiting form made room for a newer one",
         )
-    } else if hold.head_waits {
+    } else if matches!(hold.holding, Holding::Head) {
         // Also where Envoy never passes the body on: its `allow_on_headers_stop_iteration`
         // off, the filter's on (a review, 2026-12-06).
         (
@@ -184,5 +195,12 @@ fn answer(hold: &Hold, counters: &Counters, access_log: AccessLog) {
         granted_ticket: hold.granted_ticket,
         access_log,
     };
-    super::answer(&hold.answered, counts, &error, hold.head, request_id, &cors);
+    super::answer(
+        &hold.answered,
+        counts,
+        &error,
+        hold.head_request,
+        request_id,
+        &cors,
+    );
 }

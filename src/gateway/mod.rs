@@ -15,9 +15,9 @@ use crate::auth_kind::AuthKind;
 use crate::aws_chunked::Chains;
 use crate::aws_chunked::{ChunkedResigner, Trailer};
 use crate::body_checks::{
-    body_check_for, carries_a_body, decoded_content_length, document_digest, form_in_a_signed_post,
-    framing_check, framing_of, missing_document_digest, no_chunked_post, refuse_aws_chunked_v2,
-    refuse_unsigned_streaming, signed_digest_v2, signed_digest_v4, unexpected_body, Document,
+    body_check_for, carries_a_body, decoded_content_length, document_digest, framing_check,
+    framing_of, no_chunked_post, refuse_aws_chunked_v2, refuse_unsigned_streaming,
+    signed_digest_v2, signed_digest_v4, unexpected_body, Document, MustBeEmpty,
 };
 use crate::body_digest::{BodyCheck, Expected, Framing};
 use crate::config::{Anonymous, Config, OriginSignatureVersion, Role};
@@ -80,17 +80,18 @@ pub struct Forward<'c> {
     /// what it must hash to and how much of it waits, checked as it streams
     /// (`body_digest::BodyDigest`). Not for an aws-chunked body or a form.
     pub body_check: Option<BodyCheck>,
-    /// For a body that must be empty although its head says nothing of it: the refusal of its
-    /// first byte, before anything goes on (the head waits, here or at the edge filter that
+    /// For a body that must be empty although its head says nothing of it: why, its first byte
+    /// refused before anything goes on (the head waits, here or at the edge filter that
     /// granted it). A signed `POST` typed as a form (`screen::no_form_in_a_signed_post`); a
     /// document S3 requires a digest of only when there is one, which comes without
-    /// (`body_checks::Document::Empty`).
-    pub empty_body: Option<fn() -> Rejection>,
+    /// (`body_checks::Document::MustBeEmpty`).
+    pub must_be_empty: Option<MustBeEmpty>,
     /// The request headers wait for the body's first byte or its end: the head says nothing of
     /// it (`Request::says_nothing_of_its_body`) and may wait (`Gateway::head_may_wait`: not a
-    /// client's awaiting `100 Continue`; a form's head waits for its own). Should the body end
-    /// with none, `content-length: 0` goes with the head: Envoy would frame
-    /// an empty chunked body for an HTTP/1 origin, which s3s-fs and Ceph answer 411.
+    /// client's awaiting `100 Continue`; a form's head waits for its own), timed as a hold
+    /// (`held_body_timeout_seconds`). Should the body end with none, `content-length: 0` goes
+    /// with the head: Envoy would frame an empty chunked body for an HTTP/1 origin, which
+    /// s3s-fs and Ceph answer 411.
     pub head_waits: bool,
     /// The client's access key id, for log lines.
     pub access_key_id: Option<&'c str>,
@@ -112,7 +113,7 @@ impl<'c> Forward<'c> {
             body: None,
             form: None,
             body_check: None,
-            empty_body: None,
+            must_be_empty: None,
             head_waits: false,
             access_key_id: None,
             grant: None,
@@ -282,7 +283,8 @@ impl Gateway {
         let checks = Checks {
             reserved: &self.config.reserved_buckets,
             // An edge filter held the head of what it granted until the body was judged.
-            judged_by_body: head_may_wait || matches!(proof, Proof::Granted(_)),
+            judged_as_it_comes: (head_may_wait || matches!(proof, Proof::Granted(_)))
+                && req.says_nothing_of_its_body(),
         };
         authenticated_checks(req, &route.target, &mut forward, &covered, &checks)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
@@ -852,8 +854,9 @@ pub fn memory_budget(configs: &[&Config], lineage: Option<&str>) -> Rc<MemoryBud
 struct Checks<'a> {
     /// The bucket names origins keep for themselves (`Config::reserved_buckets`).
     reserved: &'a [String],
-    /// A body the head says nothing of is judged as it comes, not refused with the head.
-    judged_by_body: bool,
+    /// The head says nothing of its body and waits for it (here, or at the edge filter that
+    /// granted it): a body that must be empty is judged as it comes, not refused with the head.
+    judged_as_it_comes: bool,
 }
 
 /// What every request is asked once authenticated, and the check its body gets where S3
@@ -872,18 +875,21 @@ fn authenticated_checks(
     plain_upload_part_and_version(req)?;
     one_reading_of_the_copy_source(req, checks.reserved)?;
     no_chunked_post(req)?;
-    if forward.kind.signed_in_head() && no_form_in_a_signed_post(req, checks.judged_by_body)? {
-        forward.empty_body = Some(form_in_a_signed_post);
+    if forward.kind.signed_in_head() {
+        forward.must_be_empty = no_form_in_a_signed_post(req, checks.judged_as_it_comes)?;
     }
     // A signed chunk chain binds its body as a signed digest does.
     if forward.kind.signed_in_head()
         && forward.kind != AuthKind::ChunkedV4
         && forward.body_check.is_none()
     {
-        match document_digest(req, checks.judged_by_body)? {
+        match document_digest(req, checks.judged_as_it_comes)? {
             Some(Document::Check(check)) => forward.body_check = Some(check),
-            Some(Document::Empty) => {
-                forward.empty_body.get_or_insert(missing_document_digest);
+            // A form-typed `POST ?metadataTable` keeps the form's refusal: the first found.
+            Some(Document::MustBeEmpty) => {
+                forward
+                    .must_be_empty
+                    .get_or_insert(MustBeEmpty::DocumentWithoutDigest);
             }
             None => {}
         }

@@ -2,12 +2,12 @@
 //! at the origin would read (a method S3 has not, STS and IAM, MinIO's admin and node APIs,
 //! Ceph's Swift, admin API and requests between zones, authentication spelt otherwise, a form
 //! in a signed `POST`), that its URI, `HEAD`, part and version parameters, copy source and
-//! answer headers mean one thing to every origin, and how it announces itself (a CORS
-//! preflight, two `Authorization` headers).
+//! answer headers mean one thing to every origin, that it changes nothing if it came in TLS
+//! early data, and how it announces itself (a CORS preflight, two `Authorization` headers).
 
 use super::ECDSA_ALGORITHM;
 use crate::addressing::{Target, MINIO_META_BUCKET, ORIGINS_OWN_BUCKETS};
-use crate::body_checks::form_in_a_signed_post;
+use crate::body_checks::{form_in_a_signed_post, MustBeEmpty};
 use crate::bytes::{decimal, find_byte, find_bytes, starts_with_ignore_ascii_case};
 use crate::operations::OperationSet;
 use crate::post_policy::boundary::{media_type, MediaType};
@@ -731,26 +731,25 @@ pub(super) fn no_answer_headers_chosen_unsigned(req: &Request<'_>) -> Result<(),
 /// no body there is no form to read (s3s-fs, which reads any such `POST` as a form, finds none
 /// and refuses it).
 ///
-/// `Ok(true)`: the head says nothing of its body (`Request::says_nothing_of_its_body`), which
-/// must then be empty (`Forward::empty_body`): the JS SDK v3 over HTTP/2 sends
-/// CreateMultipartUpload so, its end in an empty DATA frame after the head (a compatibility
-/// sweep, 2026-12-06). Judged by its body where the head may wait for it
-/// (`allow_on_headers_stop_iteration`) or an edge filter's did, else refused with the head.
+/// `Ok(Some(..))`: the head says nothing of its body and waits for it (`judged_as_it_comes`, as
+/// `document_digest` reads it), which must then be empty (`Forward::must_be_empty`): the JS SDK
+/// v3 over HTTP/2 sends CreateMultipartUpload so, its end in an empty DATA frame after the head
+/// (a compatibility sweep, 2026-12-06). Else it is refused with the head.
 pub(super) fn no_form_in_a_signed_post(
     req: &Request<'_>,
-    judged_by_body: bool,
-) -> Result<bool, Rejection> {
+    judged_as_it_comes: bool,
+) -> Result<Option<MustBeEmpty>, Rejection> {
     if req.method != b"POST" || req.has_no_body() {
-        return Ok(false);
+        return Ok(None);
     }
     let form = req
         .values("content-type")
         .any(|value| !matches!(media_type(value), MediaType::Other));
     if !form {
-        return Ok(false);
+        return Ok(None);
     }
-    if judged_by_body && req.says_nothing_of_its_body() {
-        return Ok(true);
+    if judged_as_it_comes {
+        return Ok(Some(MustBeEmpty::FormInASignedPost));
     }
     Err(form_in_a_signed_post())
 }

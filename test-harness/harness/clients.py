@@ -215,6 +215,7 @@ def send_h3(port: int, ca: str, authority: str, requests: list[RawRequest], *,
     from aioquic.h3.connection import H3_ALPN, H3Connection
     from aioquic.h3.events import DataReceived, HeadersReceived
     from aioquic.quic.configuration import QuicConfiguration
+    from aioquic.quic.events import ConnectionTerminated, StreamReset
 
     class Client(QuicConnectionProtocol):
         def __init__(self, *args, **kwargs):
@@ -223,7 +224,16 @@ def send_h3(port: int, ca: str, authority: str, requests: list[RawRequest], *,
             self.answers: dict[int, list] = {}
             self.ended: dict[int, asyncio.Future] = {}
 
+        def fail(self, streams, why: str):
+            for stream in streams:
+                if not self.ended[stream].done():
+                    self.ended[stream].set_exception(ConnectionError(why))
+
         def quic_event_received(self, event):
+            if isinstance(event, StreamReset) and event.stream_id in self.ended:
+                self.fail([event.stream_id], f"stream {event.stream_id} reset: {event.error_code}")
+            elif isinstance(event, ConnectionTerminated):
+                self.fail(list(self.ended), f"connection closed: {event.error_code} {event.reason_phrase}")
             for h3_event in self.h3.handle_event(event):
                 answer = self.answers.get(h3_event.stream_id)
                 if answer is None:
@@ -241,6 +251,7 @@ def send_h3(port: int, ca: str, authority: str, requests: list[RawRequest], *,
                                           server_name=authority.rsplit(":", 1)[0])
         configuration.load_verify_locations(ca)
         configuration.session_ticket = session_ticket
+        configuration.idle_timeout = timeout
         async with connect("127.0.0.1", port, configuration=configuration, create_protocol=Client,
                            session_ticket_handler=(tickets.append if tickets is not None else None),
                            wait_connected=session_ticket is None) as client:
@@ -257,7 +268,7 @@ def send_h3(port: int, ca: str, authority: str, requests: list[RawRequest], *,
                     client.h3.send_data(stream, request.body, end_stream=True)
                 streams.append(stream)
             client.transmit()
-            await asyncio.wait_for(asyncio.gather(*(client.ended[s] for s in streams)), timeout)
+            await asyncio.gather(*(client.ended[s] for s in streams))
             # A session's ticket comes after the handshake; wait for it a moment.
             if tickets is not None and not tickets:
                 for _ in range(50):
@@ -267,7 +278,7 @@ def send_h3(port: int, ca: str, authority: str, requests: list[RawRequest], *,
             return H3Exchange([Response(*client.answers[s]) for s in streams],
                               bool(client._quic.tls.early_data_accepted))
 
-    return asyncio.run(run())
+    return asyncio.run(asyncio.wait_for(run(), timeout))
 
 
 @contextmanager

@@ -618,13 +618,15 @@ class Envoy(Program):
             time.sleep(0.05)
         raise RuntimeError(f"Envoy is not ready:\n{tail(self.log)}")
 
-    def _listener_port(self, index: int = 0) -> int:
+    def _listener_port(self) -> int:
         statuses = self.admin_json("/listeners?format=json")["listener_statuses"]
-        return statuses[index]["local_address"]["socket_address"]["port_value"]
+        return statuses[0]["local_address"]["socket_address"]["port_value"]
 
     def quic_port(self) -> int:
-        """The UDP port of the HTTP/3 listener `with_quic` added."""
-        return self._listener_port(1)
+        """The UDP port of the HTTP/3 listener `with_quic` added (named `…_quic`)."""
+        statuses = self.admin_json("/listeners?format=json")["listener_statuses"]
+        quic = next(s for s in statuses if s["name"].endswith("_quic"))
+        return quic["local_address"]["socket_address"]["port_value"]
 
     def admin_get(self, path: str) -> bytes:
         with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=self.admin_timeout) as r:
