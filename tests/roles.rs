@@ -7,6 +7,7 @@
 use s3_resign::addressing::Style;
 use s3_resign::auth_kind::AuthKind;
 use s3_resign::aws_chunked::{Chains, ChunkedResigner, Trailer};
+use s3_resign::body_checks::MustBeEmpty;
 use s3_resign::body_digest::Expected;
 use s3_resign::config::{Config, Plugin, Role};
 use s3_resign::gateway::{Decision, Forward, Gateway};
@@ -250,6 +251,33 @@ fn each_origin_re_signs_the_grant_as_a_standalone_filter_would() {
             assert_eq!(rewrite(&granted), rewrite(&expected), "{name}");
             assert!(granted.grant.is_none());
         }
+    }
+}
+
+/// A canned ACL whose head says nothing of its body (CS123 F2): the edge holds it for an empty
+/// body, and each origin filter takes the granted request so too, never refusing it at the head.
+#[test]
+fn a_lengthless_canned_acl_passes_both_filters() {
+    let pairs = header_signed(
+        "PUT",
+        "/bucket/k?acl",
+        &[("x-amz-acl", "private")],
+        "UNSIGNED-PAYLOAD",
+    );
+    let edge = edge_with(json!({"allow_on_headers_stop_iteration": true}));
+    let at_edge = decided(edge.decide(&Request::from_pairs(&pairs).unwrap(), NOW));
+    assert_eq!(
+        (at_edge.must_be_empty, at_edge.head_waits),
+        (Some(MustBeEmpty::DocumentWithoutDigest), true)
+    );
+    let grant = Grant::decode(&at_edge.grant.unwrap()).unwrap();
+    for (name, gateway) in &origins() {
+        let granted = decided(gateway.decide_granted(&grant, &grant.request()));
+        assert_eq!(
+            granted.must_be_empty,
+            Some(MustBeEmpty::DocumentWithoutDigest),
+            "{name}"
+        );
     }
 }
 
