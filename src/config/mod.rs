@@ -76,9 +76,10 @@ pub struct Config {
     /// Whether the request headers may wait in the filter while the body reaches it: as the
     /// Envoy wasm filter's `allow_on_headers_stop_iteration` is set. Off unless asked for
     /// (every shipped Envoy configuration's standalone or edge filter asks; an origin filter
-    /// gets heads the edge held): where Envoy's is not set (Istio's
-    /// `WasmPlugin`, Envoy Gateway, a configuration written before the field) a head held for
-    /// its body would wait until the stream timed out (a review, 2026-12-06).
+    /// gets heads the edge held): where Envoy's is not set (Istio's `WasmPlugin`, Envoy
+    /// Gateway, a configuration written before the field) a head held for its body would wait
+    /// for a body Envoy never passes on, until `held_body_timeout_seconds` answered it (a
+    /// review, 2026-12-06).
     pub allow_on_headers_stop_iteration: bool,
     /// The largest chunk of a signed aws-chunked body; larger chunks are refused.
     pub max_chunk_size_bytes: u64,

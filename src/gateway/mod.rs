@@ -283,8 +283,9 @@ impl Gateway {
         let checks = Checks {
             reserved: &self.config.reserved_buckets,
             // An edge filter held the head of what it granted until the body was judged.
-            judged_as_it_comes: (head_may_wait || matches!(proof, Proof::Granted(_)))
-                && req.says_nothing_of_its_body(),
+            // (`head_may_wait` already asked whether the head says nothing of its body.)
+            judged_as_it_comes: head_may_wait
+                || (matches!(proof, Proof::Granted(_)) && req.says_nothing_of_its_body()),
         };
         authenticated_checks(req, &route.target, &mut forward, &covered, &checks)
             .map_err(|r| r.for_key_of(forward.access_key_id))?;
