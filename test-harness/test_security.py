@@ -1265,9 +1265,9 @@ def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy,
         headers = [(n.lower().encode(), v.encode()) for n, v in request.headers
                    if n.lower() not in ("host", "content-length")]
 
-        def h2(body: bytes, end_late: float):
-            return send_h2(proxy.authority, "PUT", request.target.encode(), proxy.port, headers, body,
-                           end_late=end_late)
+        def h2(body: bytes, end_late: float, extra=(), method: str = "PUT"):
+            return send_h2(proxy.authority, method, request.target.encode(), proxy.port,
+                           headers + list(extra), body, end_late=end_late)
 
         # The origin answers it as it answers the same request ending with `content-length: 0`
         # (s3s-fs and Garage implement no ACLs: 501), not as an empty chunked body (411).
@@ -1279,6 +1279,12 @@ def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy,
         assert r.status != 411 and proxy.origin_requests() == before + 1, (kind, r)
         r = h2(b"<AccessControlPolicy/>", 0)
         assert r.status == 400 and b"Missing required header" in r.body, (kind, r)
+        # What an attacker holding the request would change, each unsigned: a grant header
+        # beside the canned ACL, another method. Refused at the head, the origin untouched.
+        r = h2(b"", 0.2, [(b"x-amz-grant-full-control", b"id=attacker")])
+        assert r.status == 403 and error_code(r) == "AccessDenied", (kind, r)
+        r = h2(b"", 0.2, method="POST")
+        assert r.status == 403 and error_code(r) == "SignatureDoesNotMatch", (kind, r)
         assert proxy.origin_requests() == before + 1, kind
 
 
