@@ -826,15 +826,22 @@ def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, b
     assert_ticks_slowly_again(proxy)
 
 
-def assert_ticks_slowly_again(proxy, seconds: float = 2.0):
+def assert_ticks_slowly_again(proxy, windows: int = 6):
     """Once nothing is overdue or waiting for its answer, the filter's tick is back to every
-    250 ms: ticking every millisecond, an idle Envoy spends about 6% of a core (0.5% at
-    250 ms)."""
+    250 ms: ticking every millisecond, an idle Envoy's worker spends 3.5 to 5% of a core
+    (under 1% at 250 ms; a mutation run, 2026-12-06). The worker alone is measured, since the main thread's stats flush
+    takes 5% for a second every five; and the quietest of a few one-second windows is
+    judged, since a shared machine's neighbours can take a second or two (CI saw an idle
+    Envoy's whole process at 3.0% over two seconds, 2026-12-06)."""
     time.sleep(0.5)
-    before = proxy.cpu_seconds()
-    time.sleep(seconds)
-    share = (proxy.cpu_seconds() - before) / seconds
-    assert share < 0.025, f"an idle Envoy spent {share:.1%} of a core"
+    shares = []
+    for _ in range(windows):
+        before = proxy.workers_cpu_seconds()
+        time.sleep(1.0)
+        shares.append(round(proxy.workers_cpu_seconds() - before, 4))
+        if shares[-1] < 0.025:
+            return
+    assert False, f"an idle Envoy's worker spent {min(shares):.1%} of a core at the least, in {shares}"
 
 
 def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):

@@ -602,6 +602,19 @@ class Envoy(Program):
         opened = {p: after[p] - before[p] for p in after if after[p] != before[p]}
         assert list(opened) == [protocol], f"connections opened, by protocol: {opened}, expected {protocol} only"
 
+    def workers_cpu_seconds(self) -> float:
+        """The CPU time Envoy's worker threads have used, in nanoseconds' precision: where the
+        filter's streams and ticks run, without the main thread's chores (its stats flush
+        takes about 5% of a core for a second every five, on this machine)."""
+        total = 0
+        for thread in Path(f"/proc/{self.process.pid}/task").iterdir():
+            try:
+                if (thread / "comm").read_text().startswith("wrk:"):
+                    total += int((thread / "schedstat").read_text().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return total / 1e9
+
     def _wait_ready(self, admin_path: Path, startup_seconds: float = STARTUP_SECONDS) -> str:
         deadline = time.monotonic() + startup_seconds
         while time.monotonic() < deadline:
