@@ -370,7 +370,7 @@ def test_a_held_chunk_that_stops_moving_is_refused(make_proxy, origin_s3, bucket
         wait_for_held(proxy, True)
         started = time.monotonic()
         refused_for_its_stall(silent.sock)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 5  # about 1.3 s: the grace, bought time, a tick
         wait_for_held(proxy, False)
     finally:
         silent.close()
@@ -402,12 +402,16 @@ def test_a_held_document_pays_for_what_it_reserved(make_proxy, origin_s3, bucket
     document = delete_objects(bucket, "kept")
     length = 3 << 20
     body = document.replace(b"<Delete>", b"<Delete>" + b" " * (length - len(document)))
-    signed = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
-                         {"Content-MD5": content_md5(body), "Content-Type": "application/xml"}, body,
-                         payload_hash="UNSIGNED-PAYLOAD")
-    lines = [f"POST {signed.target} HTTP/1.1", f"Host: {proxy.authority}"]
-    lines += [f"{n}: {v}" for n, v in signed.headers]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def head_for(proxy) -> bytes:
+        signed = sign_header(proxy.authority, "POST", f"/{bucket}?delete",
+                             {"Content-MD5": content_md5(body), "Content-Type": "application/xml"},
+                             body, payload_hash="UNSIGNED-PAYLOAD")
+        lines = [f"POST {signed.target} HTTP/1.1", f"Host: {proxy.authority}"]
+        lines += [f"{n}: {v}" for n, v in signed.headers]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    head = head_for(proxy)
 
     def trickle(sock, sent: int, per_second: int) -> int:
         """Sends the rest of the body at `per_second`, in tenths, until it ends or is
@@ -434,7 +438,11 @@ def test_a_held_document_pays_for_what_it_reserved(make_proxy, origin_s3, bucket
     finally:
         sock.close()
     assert_object(origin_s3, bucket, "kept", b"kept")
-    # One that brings its reservation in time goes on: 2.5 MiB, then 96 KiB/s.
+    # One that brings its reservation in time goes on: 2.5 MiB, then 96 KiB/s. On an Envoy of
+    # a longer grace, which banks 4 s ahead rather than 1.3: a pause of the test's own of 1.5 s
+    # refused it (RV131).
+    proxy = make_proxy(held_body_timeout_seconds=12)
+    head = head_for(proxy)
     sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
     try:
         sock.sendall(head + body[: 5 << 19])
@@ -485,7 +493,7 @@ def test_a_form_whose_fields_stop_moving_is_refused(make_proxy, bucket):
         wait_for_held(proxy, True)
         started = time.monotonic()
         refused_for_its_stall(sock)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 5  # about 1.3 s: the grace, bought time, a tick
         wait_for_held(proxy, False)
     finally:
         sock.close()
@@ -611,7 +619,9 @@ def test_a_form_taken_back_is_answered_at_once(make_proxy, origin_s3, bucket):
         for sock in socks:
             sock.close()
     print(f"taken back, answered after {[round(d * 1000) for d in delays]} ms")
-    assert sum(delays) / len(delays) < 0.06, delays
+    # Each within a few milliseconds (3 to 29 in RV131's 72); at the 250 ms tick's pace, each
+    # anywhere in 0 to 250. Two may be held up by the machine.
+    assert sum(d < 0.06 for d in delays) >= 6, delays
     assert_ticks_slowly_again(proxy)
 
 
@@ -800,21 +810,24 @@ def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, b
             socks.append(sock)
         sent = time.monotonic()
         answers: dict[socket.socket, bytes] = {}
+        first = None
         deadline = time.monotonic() + 30
         while len(answers) < len(socks) and time.monotonic() < deadline:
             waiting = [s for s in socks if s not in answers]
             readable, _, _ = select.select(waiting, [], [], 1)
+            first = first or (readable and time.monotonic())
             for sock in readable:
                 try:
                     answers[sock] = sock.recv(65536) or b"closed"
                 except ConnectionError:
                     answers[sock] = b"reset"
         # Within 16 a tick, a tick every millisecond while a backlog lasts (at 250 ms, 6 s; a
-        # mutation run found that untested, 2026-12-03).
-        answered = time.monotonic() - sent
+        # mutation run found that untested, 2026-12-03). From the first answer to the last,
+        # which leaves out how fast the machine took the 400 in (about 0.1 s, RV131).
+        last = time.monotonic()
         statuses = [a.split(b"\r\n", 1)[0] for a in answers.values()]
         assert len(answers) == 400 and set(statuses) == {b"HTTP/1.1 400 Bad Request"}, set(statuses)
-        assert answered < 3.5, answered
+        assert last - first < 2 and last - sent < 10, (first - sent, last - sent)
         assert all(b"<Code>RequestTimeout</Code>" in a for a in answers.values())
     finally:
         for sock in socks:
@@ -826,22 +839,22 @@ def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, b
     assert_ticks_slowly_again(proxy)
 
 
-def assert_ticks_slowly_again(proxy, windows: int = 6):
+def assert_ticks_slowly_again(proxy, windows: int = 5):
     """Once nothing is overdue or waiting for its answer, the filter's tick is back to every
-    250 ms: ticking every millisecond, an idle Envoy's worker spends 3.5 to 5% of a core
-    (under 1% at 250 ms; a mutation run, 2026-12-06). The worker alone is measured, since the main thread's stats flush
-    takes 5% for a second every five; and the quietest of a few one-second windows is
-    judged, since a shared machine's neighbours can take a second or two (CI saw an idle
-    Envoy's whole process at 3.0% over two seconds, 2026-12-06)."""
+    250 ms. Counted as the idle worker's wake-ups: about 20 a second at 250 ms, 800 to 900
+    ticking every millisecond (RV131, 2026-12-06). CPU time, measured before, depends on the
+    machine: CI failed a correct filter at 3.0% of a core (its stats flush included), and a
+    faster machine passed one that kept ticking every millisecond at 1.7%. The quietest of a
+    few one-second windows is judged."""
     time.sleep(0.5)
-    shares = []
+    rates = []
     for _ in range(windows):
-        before = proxy.workers_cpu_seconds()
+        before = proxy.workers_wakeups()
         time.sleep(1.0)
-        shares.append(round(proxy.workers_cpu_seconds() - before, 4))
-        if shares[-1] < 0.025:
+        rates.append(proxy.workers_wakeups() - before)
+        if rates[-1] < 200:
             return
-    assert False, f"an idle Envoy's worker spent {min(shares):.1%} of a core at the least, in {shares}"
+    assert False, f"an idle Envoy's worker woke {min(rates)} times a second at the least, in {rates}"
 
 
 def test_a_crashed_vm_is_replaced_within_seconds(origin, bucket):

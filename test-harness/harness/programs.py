@@ -602,18 +602,22 @@ class Envoy(Program):
         opened = {p: after[p] - before[p] for p in after if after[p] != before[p]}
         assert list(opened) == [protocol], f"connections opened, by protocol: {opened}, expected {protocol} only"
 
-    def workers_cpu_seconds(self) -> float:
-        """The CPU time Envoy's worker threads have used, in nanoseconds' precision: where the
-        filter's streams and ticks run, without the main thread's chores (its stats flush
-        takes about 5% of a core for a second every five, on this machine)."""
+    def workers_wakeups(self) -> int:
+        """How often Envoy's worker threads have gone to sleep and been woken (their voluntary
+        context switches): where the filter's streams and ticks run, one per timer that fires
+        on an idle worker. Unlike CPU time, the count does not depend on the machine's speed
+        or its neighbours."""
         total = 0
         for thread in Path(f"/proc/{self.process.pid}/task").iterdir():
             try:
-                if (thread / "comm").read_text().startswith("wrk:"):
-                    total += int((thread / "schedstat").read_text().split()[0])
+                if not (thread / "comm").read_text().startswith("wrk:"):
+                    continue
+                for line in (thread / "status").read_text().splitlines():
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
             except (FileNotFoundError, ProcessLookupError):
                 continue
-        return total / 1e9
+        return total
 
     def _wait_ready(self, admin_path: Path, startup_seconds: float = STARTUP_SECONDS) -> str:
         deadline = time.monotonic() + startup_seconds
