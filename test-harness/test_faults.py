@@ -292,11 +292,11 @@ def test_client_disconnects_mid_upload_leave_nothing_held_or_stored(make_proxy, 
             baseline = envoy.counter(VM_MEMORY)
     after = envoy.counter(VM_MEMORY)
     print(f"VM memory: baseline {baseline} bytes, after {rounds} rounds of disconnects {after} bytes")
-    # A VM's linear memory never shrinks and may step once to a new high-water mark when Envoy
+    # A VM's linear memory never shrinks and may step to a new high-water mark when Envoy
     # deletes a closed stream a little later than usual (a loaded machine: 128 KiB, once in a
-    # full run); a leak would keep growing, by a chunk or more for each of these 24 uploads
-    # (tests/no_leak.rs counts every byte natively).
-    assert after - baseline <= 128 * 1024, "the VM's memory grew with abandoned uploads"
+    # full run; two such steps are allowed); a leak would keep growing, by a chunk or more for
+    # each of these 24 uploads, 1.5 MiB (tests/no_leak.rs counts every byte natively).
+    assert after - baseline <= 256 * 1024, "the VM's memory grew with abandoned uploads"
     assert wasm_state(envoy) == wasm
     for key in keys:
         with pytest.raises(ClientError):

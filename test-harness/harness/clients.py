@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -356,3 +357,18 @@ def js_client(script: str, scenario: str, endpoint: str, bucket: str, *args: str
                           env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, f"{scenario}:\n{done.stderr}"
     return json.loads(done.stdout)
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the peer closes `sock` within `seconds` (whatever it sends before)."""
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if sock.recv(65536) == b"":
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+    return False
