@@ -3395,3 +3395,20 @@ fn an_answer_header_value_holds_no_control_character() {
         );
     }
 }
+
+/// Every verified forward names the key it verified: the access log reads it, and a held
+/// document is charged to that key's share of the memory budget (`body::digest_body`), so that
+/// one key cannot hold what the others need (cargo-mutants: a header-signed, a presigned and a
+/// repeated presigned forward without their key passed every test).
+#[test]
+fn every_verified_forward_names_its_key() {
+    let g = gateway(serde_json::json!({}));
+    let key = |head: &Head| forwarded(head, &g, |f| f.access_key_id.map(str::to_owned));
+    assert_eq!(key(&header_signed()), Ok(Some("CK".to_owned())));
+    let url = presigned();
+    // Verified, remembered, then served from the cache.
+    for _ in 0..3 {
+        assert_eq!(key(&url), Ok(Some("CK".to_owned())));
+    }
+    assert_eq!(g.presigned_cache_stats(), (1, 2));
+}

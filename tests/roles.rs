@@ -844,3 +844,32 @@ fn an_edge_refuses_every_host_it_does_not_serve_alike() {
         }
     }
 }
+
+/// A signed-trailer upload's trailer must carry what its signed `x-amz-trailer` announced: a
+/// section emptied on the way (no checksum, no trailer signature) is refused, and the origin
+/// never gets a body without the checksum its head promises (cargo-mutants: the announcement
+/// read for the other streaming mode instead passed every test).
+#[test]
+fn a_signed_trailer_must_carry_what_was_announced() {
+    let pairs = header_signed(
+        "PUT",
+        "/bucket/k",
+        &[
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "10"),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ],
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    );
+    let req = Request::from_pairs(&pairs).unwrap();
+    let authorization = String::from_utf8(pairs.last().unwrap().1.clone()).unwrap();
+    // Its chunks signed, its trailer section empty.
+    let body = chunked_body_of(authorization.rsplit('=').next().unwrap(), 10);
+    let g = standalone("origin:9000", "OK", "os", "us-east-1");
+    let mut resigner = decided(g.decide(&req, NOW)).body.unwrap();
+    let mut out = Vec::new();
+    let fed = body
+        .chunks(4096)
+        .try_for_each(|p| resigner.feed_into(p, &mut out));
+    assert!(fed.is_err() || resigner.finish().is_err());
+}
