@@ -1346,4 +1346,105 @@ mod tests {
         drop(heads);
         assert_eq!(budget.used(), 700);
     }
+
+    /// A reservation tells what it holds: the held-body clock times a hold by it
+    /// (`held_body`), and a hold that reserved nothing is no hold.
+    #[test]
+    fn a_reservation_tells_what_it_holds() {
+        let budget = MemoryBudget::new(100);
+        let mut held = Reservation::new(budget.clone()).owned_by("A");
+        assert!(held.resize(60));
+        assert_eq!(held.bytes(), 60);
+        assert!(!held.resize(101));
+        assert_eq!(held.bytes(), 60);
+        assert!(held.resize(20));
+        assert_eq!(held.bytes(), 20);
+    }
+
+    /// A reservation kept at its size stays when the shares shrank under it (a budget added
+    /// to the VM): nothing more is asked of the budget.
+    #[test]
+    fn a_reservation_kept_at_its_size_stays_when_shares_shrink() {
+        let first = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        let mut held = Reservation::new(first.clone()).owned_by("A");
+        assert!(held.resize(MAX_HELD_IN_A_VM));
+        let second = MemoryBudget::new(MAX_HELD_IN_A_VM);
+        assert!(held.resize(MAX_HELD_IN_A_VM) && !held.resize(MAX_HELD_IN_A_VM + 1));
+        assert!(held.resize(MAX_HELD_IN_A_VM / 4));
+        drop((held, second));
+        assert_all_given_back(&first);
+    }
+
+    /// The VM's list of budgets keeps only the live ones once the next is made: every
+    /// configuration update makes one, and a dead entry keeps its allocation.
+    #[test]
+    fn budgets_gone_leave_the_vms_list() {
+        for _ in 0..10 {
+            drop(MemoryBudget::new(100));
+        }
+        let _live = MemoryBudget::new(100);
+        assert_eq!(BUDGETS_IN_THIS_VM.with_borrow(Vec::len), 1);
+    }
+
+    /// Forms that paid or ended leave the waiting list even while older forms wait unpaid
+    /// at its front: a client sending forms that pay at once, behind 64 that never do, keeps
+    /// it at no more than twice those waiting.
+    #[test]
+    fn forms_that_paid_leave_the_waiting_list_behind_unpaid_ones() {
+        let budget = MemoryBudget::shared(1 << 20, 1 << 20, 1 << 20);
+        let slow: Vec<_> = (0..64)
+            .map(|_| budget.charge_waiting(10, None).unwrap())
+            .collect();
+        for _ in 0..1000 {
+            budget.charge_waiting(10, None).unwrap().arrived(10);
+        }
+        assert!(budget.forms.waiting.borrow().len() <= 128);
+        drop(slow);
+        assert_all_given_back(&budget);
+    }
+
+    /// A form refused because signed uploads fill the budget takes nothing back, even when it
+    /// would fill the forms' share exactly.
+    #[test]
+    fn a_form_filling_the_share_exactly_takes_nothing_back_from_a_full_budget() {
+        let budget = MemoryBudget::shared(800, 800, 100);
+        let mut signed = Reservation::new(budget.clone()).owned_by("A");
+        assert!(signed.resize(750));
+        let waiting = budget.charge_waiting(50, None).unwrap();
+        assert!(budget.charge_waiting(50, None).is_none());
+        let mut fields = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
+        assert!(!fields.resize_taking_back(50, None));
+        assert!(!waiting.taken_back());
+        drop((waiting, fields, signed));
+        assert_all_given_back(&budget);
+    }
+
+    /// Another name's smaller share for forms (another listener's) is not this name's, nor is
+    /// an unnamed budget's.
+    #[test]
+    fn a_names_forms_share_is_not_another_names() {
+        let x = MemoryBudget::named(1000, 1000, 100, Some("x"));
+        let _y = MemoryBudget::named(1000, 1000, 10, Some("y"));
+        let _unnamed = MemoryBudget::shared(1000, 1000, 10);
+        let mut forms = Reservation::new(x.clone()).owned_by(UNVERIFIED);
+        assert!(forms.resize(100) && !forms.resize(101));
+    }
+
+    /// A form's fields arriving after it paid (in several pieces) leave its network's other
+    /// unpaid forms counted: they still make room for another network's newcomer.
+    #[test]
+    fn fields_arriving_after_a_form_paid_leave_its_networks_unpaid_forms_counted() {
+        let budget = MemoryBudget::shared(1000, 1000, 40);
+        let net = |last: u8| Some(ClientNet::V4([192, 0, 2, last]));
+        let (a, b) = (net(1), net(2));
+        let paid = budget.charge_waiting(20, a).unwrap();
+        let unpaid = budget.charge_waiting(20, a).unwrap();
+        for arrived in [20, 30, 40] {
+            paid.arrived(arrived);
+        }
+        let newcomer = budget.charge_waiting(20, b).unwrap();
+        assert!(unpaid.taken_back() && !paid.taken_back() && !newcomer.taken_back());
+        drop((paid, unpaid, newcomer));
+        assert_all_given_back(&budget);
+    }
 }

@@ -96,6 +96,20 @@ mod tests {
         assert_eq!(Ticket::from_bytes(&[0; 7]), None);
     }
 
+    /// A ticket reaches the origin filters as its own number: read back as another (the
+    /// first of the VM's, say), an origin filter's refusal would be counted for another
+    /// request, and this one counted as forwarded.
+    #[test]
+    fn each_ticket_reads_back_as_itself() {
+        let tickets: Vec<Ticket> = (0..3).map(|_| Ticket::open()).collect();
+        for ticket in &tickets {
+            assert_eq!(Ticket::from_bytes(&ticket.to_bytes()), Some(*ticket));
+        }
+        assert_ne!(tickets[1].to_bytes(), tickets[2].to_bytes());
+        tickets[2].refused();
+        assert!(!tickets[0].close() && !tickets[1].close() && tickets[2].close());
+    }
+
     #[test]
     fn nothing_is_evicted_and_nothing_is_kept_without_an_edge() {
         // Refusals of tickets no edge opened (an origin filter with no edge before it, or a
