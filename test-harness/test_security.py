@@ -815,7 +815,8 @@ def test_many_silent_holds_due_at_once_are_all_answered(make_proxy, origin_s3, b
         while len(answers) < len(socks) and time.monotonic() < deadline:
             waiting = [s for s in socks if s not in answers]
             readable, _, _ = select.select(waiting, [], [], 1)
-            first = first or (readable and time.monotonic())
+            if readable and first is None:
+                first = time.monotonic()
             for sock in readable:
                 try:
                     answers[sock] = sock.recv(65536) or b"closed"

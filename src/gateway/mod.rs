@@ -941,24 +941,20 @@ mod tests {
     /// eighth is the larger, were tested).
     #[test]
     fn one_key_takes_the_whole_budget_and_small_budgets_room_for_two_forms() {
-        let config = |budget: usize, keys: &str| {
+        let config = |budget: usize| {
             let json = format!(
                 r#"{{"public_domains":["p"],"origin_authority":"o","max_chunk_size_bytes":8192,
-                "chunk_memory_budget_bytes":{budget},"credentials":[{keys}]}}"#
+                "chunk_memory_budget_bytes":{budget},
+                "credentials":[{{"access_key_id":"A","secret_access_key":"a"}}]}}"#
             );
             Config::parse(json.as_bytes(), &|_| None).unwrap()
         };
-        let one = config(1 << 20, r#"{"access_key_id":"A","secret_access_key":"a"}"#);
-        let budget = memory_budget(&[&one], None);
+        let budget = memory_budget(&[&config(1 << 20)], None);
         let mut all = Reservation::new(budget.clone()).owned_by("A");
         assert!(all.resize(budget.limit()));
         drop(all);
         // 512 KiB: an eighth is 64 KiB, one form's fields at their longest; two fit.
-        let small = config(
-            512 << 10,
-            r#"{"access_key_id":"A","secret_access_key":"a"}"#,
-        );
-        let budget = memory_budget(&[&small], None);
+        let budget = memory_budget(&[&config(512 << 10)], None);
         let mut forms = Reservation::new(budget.clone()).owned_by(UNVERIFIED);
         assert!(forms.resize(2 * crate::post_policy::DEFAULT_MAX_HEAD_BYTES));
         assert!(!forms.resize(2 * crate::post_policy::DEFAULT_MAX_HEAD_BYTES + 1));
