@@ -101,7 +101,8 @@ def just_after_a_health_check(envoy) -> None:
     once), so that what follows has most of a second before the next round can see an origin
     gone: killed at a random moment, the primary was marked down before the first request in
     1 of 80 tries, and the requests meant to show retries and ejection went straight to the
-    backup (RV131; CI-like runs saw 3 retries where 4 were asserted)."""
+    backup (RV131; CI-like runs saw 3 retries where 4 were asserted). It makes that rarer, not
+    impossible: the attempt counted may be the backup's."""
     attempts = f"{CLUSTER}.health_check.attempt"
     before = envoy.counter(attempts)
     deadline = time.monotonic() + 5
@@ -120,10 +121,13 @@ def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, bac
         # At once: the connection is refused, the attempt is retried on the backup.
         for key in traffic(proxy, bucket, "down"):
             assert has(backup, bucket, key) is not None, key
-        # Refused connections are the origin's own failures: outlier detection ejects it
-        # at the third in a row (unless a health check saw it gone first).
-        if proxy.counter(f"{CLUSTER}.upstream_cx_connect_fail") >= 3:
-            assert proxy.counter(f"{CLUSTER}.outlier_detection.ejections_enforced_total") >= 1
+        # Each attempt refused was tried again on the backup, and refused connections are the
+        # origin's own failures: outlier detection ejects it at the third in a row. A health
+        # check may still see it gone after fewer (the two origins' checks need not be in
+        # phase: make test saw none retried once), so: ejected exactly when three were retried.
+        retries = proxy.counter(f"{CLUSTER}.upstream_rq_retry")
+        ejected = proxy.counter(f"{CLUSTER}.outlier_detection.ejections_enforced_total")
+        assert (retries >= 3) == (ejected >= 1), (retries, ejected)
         # Within the health-check interval Envoy knows; everything still succeeds.
         wait_healthy(proxy, 1)
         keys = traffic(proxy, bucket, "known")
@@ -153,9 +157,6 @@ def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, bac
         time.sleep(0.2)
     for key in traffic(proxy, bucket, "back"):
         assert has(primary, bucket, key) is not None and has(backup, bucket, key) is None
-    # The "down" round's first three requests, each tried on the primary and again on the
-    # backup, before the ejection and the next health check.
-    assert proxy.counter(f"{CLUSTER}.upstream_rq_retry") >= 3
 
 
 def test_answers_a_client_can_provoke_move_no_traffic(proxy, primary, backup, bucket):
