@@ -75,7 +75,8 @@ fn pairs(method: &str, target: &str, headers: &[(String, String)]) -> Vec<(Strin
 }
 
 /// One round of traffic; returns how many requests were forwarded.
-fn round(g: &Gateway, rng: &mut Rng) -> usize {
+/// Runs one round's requests; counts in `held` an abandoned upload the budget was holding.
+fn round(g: &Gateway, rng: &mut Rng, held: &mut usize) -> usize {
     let mut forwarded = 0;
     let key = format!("/bucket/{}", rng.word(8));
     // Header-signed, presigned, and a forged copy of each.
@@ -190,6 +191,9 @@ fn round(g: &Gateway, rng: &mut Rng) -> usize {
         if ok && fate != "abandoned" {
             assert_eq!(resigner.finish().is_ok(), fate == "whole", "{fate}");
         }
+        if fate == "abandoned" && g.body_memory_used() > 0 {
+            *held += 1;
+        }
     }
     forwarded
 }
@@ -230,19 +234,25 @@ fn requests_leave_no_live_allocation_behind() {
     let g = gateway();
     let mut rng = Rng::new(7);
     for _ in 0..20 {
-        round(&g, &mut rng);
+        round(&g, &mut rng, &mut 0);
     }
     let before = LIVE.load(Ordering::Relaxed);
     let rounds = count("NO_LEAK_ROUNDS", 200);
-    let mut forwarded = 0;
+    let (mut forwarded, mut held) = (0, 0);
     for _ in 0..rounds {
-        forwarded += round(&g, &mut rng);
+        forwarded += round(&g, &mut rng, &mut held);
     }
     let after = LIVE.load(Ordering::Relaxed);
     assert_eq!(
         forwarded,
         rounds * 5,
         "2 signed requests and 3 uploads per round go on"
+    );
+    // A gauge stuck at 0 would pass the check below: cut a third of the way in, an upload is
+    // almost always inside a 16 KiB chunk, which the budget must be holding for it.
+    assert!(
+        held * 10 >= rounds * 9,
+        "only {held} of {rounds} abandoned uploads held memory in the budget"
     );
     assert_eq!(g.body_memory_used(), 0, "the memory budget is empty");
     assert_eq!(
