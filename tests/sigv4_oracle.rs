@@ -87,6 +87,11 @@ fn random_case(rng: &mut Rng) -> Case {
         let len = 1 + rng.below(20);
         headers.push((name, text(rng, len)));
     }
+    // A head that says it has no body, or announces one, takes the filter's bodiless pass.
+    if rng.chance(20) {
+        let length = ["0", "1", "17"][rng.below(3)];
+        headers.push(("content-length".to_owned(), length.to_owned()));
+    }
     let payload = match rng.below(3) {
         0 => "UNSIGNED-PAYLOAD".to_owned(),
         1 => EMPTY_SHA256.to_owned(),
