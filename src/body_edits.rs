@@ -89,3 +89,32 @@ impl From<Option<u8>> for Lead {
         lead
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `Lead` keeps at most `MAX` bytes, the one pushed last first, and gives them back from
+    /// the end; a push with no room left is dropped rather than written past the array (the
+    /// filter must never panic). cargo-mutants: `<` made `<=` in `push_front`, `is_empty`
+    /// made `false` and `pop` made `None` went unnoticed by the unit tests (`pop`'s by every
+    /// native test before `the_data_s_end_stays_back_while_the_final_chunk_comes`).
+    #[test]
+    fn a_lead_keeps_at_most_three_bytes_in_order() {
+        let mut lead = Lead::from(Some(b'c'));
+        assert_eq!(
+            (lead.as_slice(), lead.len(), lead.is_empty()),
+            (&b"c"[..], 1, false)
+        );
+        lead.push_front(b'b');
+        lead.push_front(b'a');
+        lead.push_front(b'z');
+        assert_eq!((lead.as_slice(), lead.len()), (&b"abc"[..], 3));
+        assert_eq!(lead.pop(), Some(b'c'));
+        assert_eq!(lead.pop(), Some(b'b'));
+        assert_eq!(lead.pop(), Some(b'a'));
+        assert_eq!(lead.pop(), None);
+        assert!(lead.is_empty());
+        assert_eq!(Lead::from(None), Lead::default());
+    }
+}

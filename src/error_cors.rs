@@ -77,7 +77,8 @@ impl ErrorCors {
 }
 
 /// An origin as a browser serialises it: `http` or `https`, `://`, a lower-case host (a name,
-/// `_` allowed as browsers allow it, an IPv4 address or a bracketed IPv6 one), and a port only
+/// `_` allowed as browsers allow it, an IPv4 address or a bracketed IPv6 one, in lower-case hex:
+/// browsers write even an IPv4-mapped address so, `[::ffff:7f00:1]`), and a port only
 /// when it is not the scheme's default; nothing after it. Anything else would never equal what
 /// a browser sends, and `null` (sandboxed pages, files) is no page's origin to trust.
 fn check_origin(origin: &str) -> Result<(), &'static str> {
@@ -99,7 +100,7 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
         !v6.is_empty()
             && v6
                 .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b':')
     } else {
         !host.is_empty()
             && host.split('.').all(|label| {
@@ -177,6 +178,32 @@ mod tests {
         }
     }
 
+    /// An IPv6 host is split from its port at the colon after the bracket, not at one of its
+    /// own, and holds only what a browser writes there (cargo-mutants: the split's guard made
+    /// `true` or its `&&` made `||`, which refused `http://[::1]`, unnoticed). An IPv4-mapped
+    /// address written with dots, or hex in upper case, would never equal a browser's `Origin`.
+    #[test]
+    fn an_ipv6_origin_is_read_whole() {
+        for ok in [
+            "http://[::1]",
+            "https://[2001:db8::1]",
+            "http://[::1]:8080",
+            "http://[::ffff:7f00:1]",
+        ] {
+            assert_eq!(check_origin(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://[zz]",
+            "http://[::1 ]",
+            "http://[::g]:8080",
+            "http://[::1",
+            "http://[::ffff:127.0.0.1]",
+            "https://[2001:DB8::1]",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn the_list_is_checked_entry_by_entry() {
         let list = |l: &[&str]| ErrorCors::parse(l.iter().map(|s| s.to_string()).collect());
@@ -211,6 +238,15 @@ mod tests {
             assert_eq!(headers(&cors, other), [pair("vary", "Origin")]);
         }
         assert_eq!(cors.headers(None).count(), 1);
+    }
+
+    /// The filter looks for a request's `Origin` only when the list is not empty: a list
+    /// taken for empty would give no listed page its refusals (cargo-mutants: `is_empty`
+    /// made to answer `true`, unnoticed natively).
+    #[test]
+    fn a_list_with_an_entry_is_not_empty() {
+        assert!(!cors(&["*"]).is_empty());
+        assert!(!cors(&["https://a.example"]).is_empty());
     }
 
     #[test]

@@ -258,6 +258,14 @@ mod tests {
         }
     }
 
+    /// Printable ASCII within the limit is logged as it is, not copied (cargo-mutants: the
+    /// fast path's `||` made `&&` sent every line through the escaping loop, unnoticed).
+    #[test]
+    fn printable_ascii_is_borrowed_as_it_is() {
+        assert!(matches!(printable("GET /b/k?x=1 a", 100), Cow::Borrowed(_)));
+        assert!(matches!(printable("a\tb", 100), Cow::Owned(_)));
+    }
+
     #[test]
     fn printable_escapes_and_cuts() {
         assert_eq!(printable("plain text", 100), "plain text");

@@ -256,6 +256,26 @@ mod tests {
         );
     }
 
+    /// `Allow` comes with a MethodNotAllowed alone: GET for the service, every S3 method for
+    /// anything else (cargo-mutants: the service's test with `&&` made `||`, or `==` made `!=`,
+    /// and `allow` made to answer `None`, unnoticed by the unit tests).
+    #[test]
+    fn allow_names_get_for_the_service_alone() {
+        let refused = |resource: &str| {
+            S3Error::new(S3ErrorCode::MethodNotAllowed, "m")
+                .with_detail("Method", "PUT")
+                .with_detail("ResourceType", resource)
+        };
+        assert_eq!(refused("SERVICE").allow(), Some("GET"));
+        assert_eq!(refused("OBJECT").allow(), Some(S3_METHODS_ALLOWED));
+        let method_only =
+            S3Error::new(S3ErrorCode::MethodNotAllowed, "m").with_detail("Method", "SERVICE");
+        assert_eq!(method_only.allow(), Some(S3_METHODS_ALLOWED));
+        let denied =
+            S3Error::new(S3ErrorCode::AccessDenied, "m").with_detail("ResourceType", "SERVICE");
+        assert_eq!(denied.allow(), None);
+    }
+
     #[test]
     fn allow_lists_the_s3_methods() {
         assert_eq!(S3_METHODS_ALLOWED, S3_METHODS.join(", "));

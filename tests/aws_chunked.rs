@@ -357,6 +357,28 @@ fn a_body_cut_after_a_complete_chunk_never_reaches_the_origin_whole() {
     }
 }
 
+/// And so it stays while the final chunk comes, however its pieces fall: a piece that
+/// releases nothing gives back nothing kept (cargo-mutants: `Lead::pop` made to answer `None`
+/// let the last data byte and its CRLF go on with the first piece of the final chunk, so that
+/// an origin held all the data before the final chunk was verified).
+#[test]
+fn the_data_s_end_stays_back_while_the_final_chunk_comes() {
+    let data = vec![5u8; 1000];
+    let body = write_body(client(SEED), &[&data, &data], None, "\r\n");
+    let final_chunk = "0;chunk-signature=\r\n\r\n".len() + 64;
+    let data_end = body.len() - final_chunk;
+    for cut in [data_end + 1, data_end + 20, body.len() - 1] {
+        for piece in [1, 7, 1000] {
+            let mut r = resigner(SEED, Trailer::None, 2000);
+            let mut out = Vec::new();
+            for part in body[..cut].chunks(piece) {
+                r.feed_into(part, &mut out).unwrap();
+            }
+            assert_eq!(out.len(), data_end - 3, "cut at {cut}, pieces of {piece}");
+        }
+    }
+}
+
 #[test]
 fn complete_chunks_are_released_in_place_without_copies() {
     let data = vec![3u8; 1000];

@@ -868,3 +868,129 @@ fn the_readme_s_configurations_load() {
     }
     assert!(loaded >= 2, "{loaded} configurations found in README.md");
 }
+
+/// Each range is taken at both ends, as README *Configuration* gives it (cargo-mutants: the
+/// bounds written `8 * 1024` and `64 * 1024 * 1024` made sums, `>` made `>=`, unnoticed).
+#[test]
+fn each_bound_is_taken_and_the_next_value_refused() {
+    let with = |extra: &str| MINIMAL.replacen('{', &format!("{{{extra},"), 1);
+    for (field, taken, refused) in [
+        ("max_chunk_size_bytes", "8192", "8191"),
+        ("max_chunk_size_bytes", "67108864", "67108865"),
+        ("max_clock_skew_seconds", "604800", "604801"),
+        ("presigned_cache_entries", "65536", "65537"),
+        ("presigned_cache_entries", "2", "1"),
+        ("held_body_timeout_seconds", "600", "601"),
+    ] {
+        assert!(
+            parse(&with(&format!(r#""{field}":{taken}"#))).is_ok(),
+            "{field}: {taken}"
+        );
+        assert_eq!(
+            field_of(&with(&format!(r#""{field}":{refused}"#))),
+            field,
+            "{refused}"
+        );
+    }
+    // One key may hold the whole budget: it need not hold two chunks (several keys must).
+    let one_key = parse(&with(
+        r#""max_chunk_size_bytes":1048576,"chunk_memory_budget_bytes":1048576"#,
+    ))
+    .unwrap();
+    assert_eq!(one_key.chunk_memory_budget_bytes, 1_048_576);
+}
+
+/// An IPv6 literal holds hex digits, colons and dots (an IPv4 tail) and nothing else
+/// (cargo-mutants: the check's `||` made `&&`, which let anything between the brackets through,
+/// and `== b'.'` made `!= b'.'`, unnoticed).
+#[test]
+fn an_ipv6_origin_holds_only_hex_digits_colons_and_dots() {
+    for bad in ["[zz]", "[::1 ]:9000", "[::1%eth0]", "[a/b]", "[h@x]"] {
+        assert_eq!(
+            field_of(&MINIMAL.replace("s3.example.com", bad)),
+            "origin_authority",
+            "{bad}"
+        );
+    }
+    for good in ["[::ffff:10.0.0.1]:9000", "[2001:DB8::1]"] {
+        assert!(
+            parse(&MINIMAL.replace("s3.example.com", good)).is_ok(),
+            "{good}"
+        );
+    }
+}
+
+/// A value serde refuses for what it is rather than for its type (a number out of range, a
+/// name that is not one of the field's) is named by its kind, and never quoted (cargo-mutants:
+/// `kind_of` made to answer "" unnoticed).
+#[test]
+fn a_refused_value_is_named_by_its_kind_not_quoted() {
+    let with = |extra: &str| MINIMAL.replacen('{', &format!("{{{extra},"), 1);
+    for (extra, field, kind) in [
+        (
+            r#""max_clock_skew_seconds":-7731"#,
+            "max_clock_skew_seconds",
+            ", found a number",
+        ),
+        (
+            r#""anonymous":"allow7731""#,
+            "anonymous",
+            ", found a string",
+        ),
+        (
+            r#""log_level":"verbose7731""#,
+            "log_level",
+            ", found a string",
+        ),
+    ] {
+        let e = parse(&with(extra)).unwrap_err();
+        assert_eq!(e.field, field);
+        assert!(e.reason.ends_with(kind), "{}", e.reason);
+        assert!(!e.reason.contains("7731"), "{}", e.reason);
+    }
+}
+
+/// An origin filter finds an attempt's origin by the name its endpoint's metadata carries: an
+/// empty name could match metadata read as empty (cargo-mutants: the check's `||` made `&&`,
+/// which took `""`, unnoticed).
+#[test]
+fn an_origin_is_named_and_named_once() {
+    let origins = |names: &[&str]| {
+        let entries: Vec<String> = names
+            .iter()
+            .map(|name| {
+                format!(
+                    r#"{{"name":"{name}","public_domains":["p"],"origin_authority":"h","credentials":[{{"access_key_id":"CK","origin_access_key_id":"OK","origin_secret_access_key":"os"}}]}}"#
+                )
+            })
+            .collect();
+        let json = format!(r#"{{"role":"origin","origins":[{}]}}"#, entries.join(","));
+        Plugin::parse(json.as_bytes(), &no_env)
+            .err()
+            .map(|e| e.field)
+    };
+    assert_eq!(origins(&[""]).as_deref(), Some("origins[0].name"));
+    assert_eq!(origins(&["a", ""]).as_deref(), Some("origins[1].name"));
+    assert_eq!(
+        origins(&["a", "b", "a"]).as_deref(),
+        Some("origins[2].name")
+    );
+    assert_eq!(origins(&["a", "b"]), None);
+}
+
+/// An origin filter re-signs what its edge granted: it remembers no presigned URL (it verifies
+/// none), and reserves no bucket and refuses no operation of its own (the edge did, before it
+/// granted anything). cargo-mutants: each `Role::Origin` arm deleted, unnoticed by the unit
+/// tests (the cache's, by every test: it is only memory no request reaches).
+#[test]
+fn an_origin_filter_keeps_no_cache_nor_lists_of_its_own() {
+    let json = r#"{"role":"origin","origins":[{"name":"a","public_domains":["p"],"origin_authority":"h","credentials":[{"access_key_id":"CK","origin_access_key_id":"OK","origin_secret_access_key":"os"}]}]}"#;
+    let Ok(Plugin::Origins(origins)) = Plugin::parse(json.as_bytes(), &no_env) else {
+        panic!("an origin filter's configuration did not load");
+    };
+    let config = &origins[0].1;
+    assert_eq!(config.role, Role::Origin);
+    assert_eq!(config.presigned_cache_entries, 0);
+    assert!(config.reserved_buckets.is_empty());
+    assert!(config.unsupported_operations.is_empty());
+}

@@ -252,10 +252,57 @@ mod tests {
         assert_eq!(held, ["20240105", "20240104", "20240103", "20240102"]);
     }
 
+    /// A cached key is found only by its whole scope: the same day in another region, or for
+    /// another service, derives its own key, and each scope finds its own key again after.
+    #[test]
+    fn cache_finds_a_key_only_by_its_whole_scope() {
+        let secret = Secret::new(SecretKey::new("s"));
+        let scopes = [
+            Scope {
+                date: "20240101",
+                region: "us-east-1",
+                service: "s3",
+            },
+            Scope {
+                date: "20240101",
+                region: "eu-west-1",
+                service: "s3",
+            },
+            Scope {
+                date: "20240101",
+                region: "us-east-1",
+                service: "s3-object-lambda",
+            },
+        ];
+        for _ in 0..2 {
+            for scope in &scopes {
+                let fresh = SigningKey::derive(&secret.key, scope).sign(b"x").to_hex();
+                assert_eq!(
+                    secret.signing_key(scope).sign(b"x").to_hex(),
+                    fresh,
+                    "{}/{}",
+                    scope.region,
+                    scope.service
+                );
+            }
+        }
+        // Three scopes, three slots: each was derived once, then found.
+        let slots = secret.cache.borrow();
+        assert_eq!(slots.iter().flatten().count(), 3);
+    }
+
     #[test]
     fn secrets_do_not_print() {
         let secret = Secret::new(SecretKey::new("hunter2"));
         assert!(!format!("{secret:?}").contains("hunter2"));
         assert!(!format!("{:?}", SecretKey::new("hunter2")).contains("hunter2"));
+        // Each says what it is, with its bytes masked.
+        assert_eq!(format!("{secret:?}"), "Secret(*****)");
+        assert_eq!(
+            format!("{:?}", SecretKey::new("hunter2")),
+            "SecretKey(*****)"
+        );
+        let key = SigningKey::derive(secret.key(), &scope("20240101"));
+        assert_eq!(format!("{key:?}"), "SigningKey(*****)");
     }
 }

@@ -371,6 +371,50 @@ mod tests {
         }
     }
 
+    /// A query component is canonical exactly when canonicalising it changes nothing (the
+    /// gateway's screen lets no other parameter name through).
+    #[test]
+    fn canonical_query_components_are_told() {
+        for raw in [
+            &b""[..],
+            b"X-Amz-Signature",
+            b"a%2F",
+            b"%E1%88%B4",
+            b"-._~09",
+        ] {
+            assert!(is_canonical_query_component(raw), "{raw:?}");
+        }
+        for raw in [
+            &b"%58-Amz-Signature"[..],
+            b"a%2f",
+            b"a b",
+            b"a+b",
+            b"acl=",
+            b"%",
+            b"%7E",
+            b"x%2",
+            "é".as_bytes(),
+        ] {
+            assert!(!is_canonical_query_component(raw), "{raw:?}");
+        }
+        // The same verdict as canonicalising, on every byte and escape.
+        for b in 0..=255u8 {
+            for raw in [
+                vec![b],
+                format!("%{b:02X}").into_bytes(),
+                format!("%{b:02x}").into_bytes(),
+            ] {
+                let mut canonical = String::new();
+                canonicalize_query_component(&mut canonical, &raw);
+                assert_eq!(
+                    is_canonical_query_component(&raw),
+                    canonical.as_bytes() == raw.as_slice(),
+                    "{raw:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn query_components_read_plus_as_space() {
         assert_eq!(&*decode_query_component(b"a+b%2Bc"), b"a b+c");
