@@ -69,4 +69,32 @@ mod tests {
             "result=.=invalid;.;s3_resign_config_reloads_total"
         );
     }
+
+    /// Every counter the filter defines has its name, and a name of its own: two that came
+    /// out the same would be one counter in Envoy (hits and misses summed), and a name other
+    /// than the documented one is missing from `/stats` and the dashboard.
+    #[test]
+    fn every_counter_has_its_own_name() {
+        assert_eq!(
+            presigned_cache(true),
+            "result=.=hit;.;s3_resign_presigned_cache_lookups_total"
+        );
+        assert_eq!(
+            presigned_cache(false),
+            "result=.=miss;.;s3_resign_presigned_cache_lookups_total"
+        );
+        assert_eq!(
+            config_reloads(true),
+            "result=.=ok;.;s3_resign_config_reloads_total"
+        );
+        let mut names: Vec<String> = AuthKind::ALL.iter().map(|k| requests(*k)).collect();
+        names.extend(S3ErrorCode::ALL.iter().map(|c| rejections(*c)));
+        names.extend([true, false].map(config_reloads));
+        names.extend([true, false].map(presigned_cache));
+        names.push(CHUNKS.to_owned());
+        let count = names.len();
+        crate::sort::sort(&mut names);
+        names.dedup();
+        assert_eq!(names.len(), count, "a name defined twice");
+    }
 }

@@ -89,3 +89,28 @@ impl DerefMut for Rejection {
         &mut self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key named by the layer that refused stays: the layers a refusal passes through name
+    /// one only where none is. The reason of an internal error is the log's, not the client's.
+    /// (cargo-mutants makes no viable mutant here: none of these types has a `Default`.)
+    #[test]
+    fn the_first_key_named_stays_and_the_detail_goes_to_the_log_only() {
+        let refused = Rejection::new(S3ErrorCode::AccessDenied, "m")
+            .for_key_of(None)
+            .for_key("A")
+            .for_key("B")
+            .for_key_of(Some("C"));
+        assert_eq!(refused.access_key_id.as_deref(), Some("A"));
+        let internal = Rejection::internal("the origin's key is unset");
+        assert_eq!(internal.error.code, S3ErrorCode::InternalError);
+        assert_eq!(
+            internal.detail.as_deref(),
+            Some("the origin's key is unset")
+        );
+        assert!(!internal.into_error().to_string().contains("unset"));
+    }
+}
