@@ -1352,6 +1352,37 @@ def test_where_heads_cannot_wait_none_waits(make_proxy, bucket):
     assert proxy.origin_requests() == before + 1 and b"A browser upload" not in got.body, got
 
 
+def test_a_hidden_body_is_refused_with_the_head_where_heads_cannot_wait(make_proxy, origin_s3, bucket):
+    """The test above, where no head waits for its body (`allow_on_headers_stop_iteration:
+    false`, as Istio's and Envoy Gateway's manifests set it): there the held head does not
+    stand in for the check of an HTTP/1 head that frames a body it does not announce, and a
+    presigned DELETE whose body is refused at its first byte must not have run (RV137: the
+    check's HTTP/1 half removed, no test failed)."""
+    proxy = make_proxy(allow_on_headers_stop_iteration=False)
+    smuggled = b"GET /other HTTP/1.1\r\nHost: s3.example.com\r\n\r\n"
+    origin_s3.put_object(Bucket=bucket, Key="victim", Body=b"kept")
+    before = proxy.origin_requests()
+    signed = presign(proxy.authority, "DELETE", f"/{bucket}/victim")
+    head = (f"DELETE {signed.target} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
+            f"Connection: content-length\r\nContent-Length: {len(smuggled)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as conn:
+        conn.sendall(head)
+        time.sleep(0.3)  # the head alone, as a slow client sends it
+        try:
+            conn.sendall(smuggled)
+        except OSError:
+            pass  # answered and closed already
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert proxy.origin_requests() == before, "the head went on"
+    assert origin_s3.get_object(Bucket=bucket, Key="victim")["Body"].read() == b"kept"
+
+
 def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_head(proxy, origin_s3, bucket):
     """Found by an attack run (2026-12-01): `Connection: content-length` has Envoy frame the
     body by the header and then remove it, so the filter saw no body announced, let the head of
@@ -1380,3 +1411,45 @@ def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_hea
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 400"), (hidden, answer[:300])
         assert origin_s3.get_object(Bucket=bucket, Key="victim")["Body"].read() == b"kept", hidden
+
+
+def test_a_form_s_head_in_pieces_holds_the_request_until_it_is_verified(proxy, origin_s3, bucket):
+    """A browser form whose fields come in two pieces: until the piece that completes its head
+    (and its policy's verification) nothing of the request reaches the origin, and a tampered
+    policy then keeps it from the origin altogether (RV137: a piece of a pending head let go
+    with `Continue`, and the form's request head released before its check, no test failed)."""
+    client = s3_client(proxy.endpoint)
+    head, body = browser_form_in_two(client, bucket, "pieces.txt", b"the file")
+    tampered = re.sub(rb'(name="policy"\r\n\r\n[A-Za-z0-9+/=]*?)[A-Za-z0-9+/]{4}(=*\r\n)', rb"\1AAAA\2", body, count=1)
+    assert tampered != body
+    cut = tampered.index(b'name="policy"')
+    before = proxy.origin_requests()
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+        sock.sendall(head.encode() + tampered[:cut])
+        time.sleep(0.5)
+        assert proxy.origin_requests() == before, "the form's request went on before its head was verified"
+        sock.sendall(tampered[cut:])
+        answer = sock.recv(65536)
+    assert answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 403")), answer[:300]
+    assert proxy.origin_requests() == before
+    with pytest.raises(ClientError):
+        origin_s3.head_object(Bucket=bucket, Key="pieces.txt")
+
+
+def test_a_signed_chunked_upload_whose_head_ends_the_stream_never_reaches_the_origin(proxy, origin_s3, bucket):
+    """A signed aws-chunked PUT sent with its head alone (`Content-Length: 0` over HTTP/1, the
+    head ending the stream over HTTP/2), as one holding another's signed head could send it:
+    an aws-chunked body has at least its final chunk, so it is refused at the head and the
+    origin gets nothing (RV137: the filter's refusal of a chunked body that cannot come
+    removed, no test failed; the re-signed head went on with nothing to verify)."""
+    origin_s3.put_object(Bucket=bucket, Key="kept", Body=b"kept")
+    signed = chunked_put(proxy.authority, f"/{bucket}/kept", b"the signed data", sign_content_length=False)
+    before = proxy.origin_requests()
+    headers = [(n, v) for n, v in signed.headers if n.lower() != "content-length"]
+    r = send(proxy.authority, RawRequest("PUT", signed.target, headers + [("Content-Length", "0")], b""))
+    assert (r.status, error_code(r)) == (400, "IncompleteBody"), r.body
+    h2_headers = [(n.lower().encode(), v.encode()) for n, v in headers if n.lower() != "host"]
+    r = send_h2(proxy.authority, "PUT", signed.target.encode(), proxy.port, h2_headers)
+    assert (r.status, error_code(r)) == (400, "IncompleteBody"), r
+    assert proxy.origin_requests() == before
+    assert origin_s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"kept"
