@@ -159,6 +159,39 @@ def test_traffic_goes_to_the_primary_and_fails_over_and_back(proxy, primary, bac
         assert has(primary, bucket, key) is not None and has(backup, bucket, key) is None
 
 
+def test_a_retry_goes_to_an_origin_addressed_otherwise_as_the_client_signed_it(backup):
+    """The origin filter rewrites the request's head for each attempt, and Envoy's retry
+    starts from that same head: the next attempt must start again from the client's. Here the
+    primary takes virtual-hosted requests (`bucket.localhost:port/key`) and the backup
+    path-style ones, so an attempt on the backup that started from the primary's head would
+    have the wrong host and path (RV137: `restore` skipped on a retry, and every failover test
+    passed, their two origins addressed alike)."""
+    with S3sFs(domain="localhost") as primary:
+        named = f"localhost:{primary.port}"
+        bucket = f"fo-{uuid.uuid4().hex[:10]}"
+        at_primary = s3_client(f"http://{named}", primary.access_key, primary.secret_key, region=primary.region)
+        at_primary.create_bucket(Bucket=bucket)
+        client_of(backup).create_bucket(Bucket=bucket)
+        entries = {"primary": {"origin_authority": named, "origin_addressing": "virtual"}}
+        with Envoy(render_failover(primary, backup, entries=entries)) as proxy:
+            wait_healthy(proxy, 2)
+
+            def put(key: str, body: bytes):
+                return send(proxy.authority, sign_header(proxy.authority, "PUT", f"/{bucket}/{key}", {}, body))
+
+            assert put("up", b"on the primary").status == 200
+            assert at_primary.get_object(Bucket=bucket, Key="up")["Body"].read() == b"on the primary"
+            just_after_a_health_check(proxy)
+            primary.kill()
+            before = proxy.counter(f"{CLUSTER}.upstream_rq_retry")
+            for n in range(3):
+                r = put(f"down-{n}", b"on the backup")
+                assert r.status == 200, (n, r.status, r.body)
+                assert has(backup, bucket, f"down-{n}") == b"on the backup"
+            # The test is about retries: at least the first request must have been one.
+            assert proxy.counter(f"{CLUSTER}.upstream_rq_retry") > before
+
+
 def test_answers_a_client_can_provoke_move_no_traffic(proxy, primary, backup, bucket):
     """An origin's 5xx answer is the client's to provoke: s3s-fs answers any CORS preflight,
     which anyone may send and the edge forwards unsigned, 501. A burst of them ejects nothing,

@@ -198,6 +198,7 @@ def with_origin_name(config: dict, name: str, trusted_ca: str) -> dict:
 def render_failover(
     primary, backup, *, health_interval: str = "1s", edge: bool = True, origin_domains: list[str] | None = None,
     origin_client_key: str = CLIENT_KEY, configured: tuple[str, ...] = ("primary", "backup"),
+    entries: dict[str, dict] | None = None,
 ) -> dict:
     """envoy/failover.yaml for this run: the two origins' addresses, keys and regions in the
     origin filter, the client pair in the edge filter (left out with `edge=False`, to show the
@@ -205,7 +206,7 @@ def render_failover(
     origin filter other `public_domains` than the edge's; `origin_client_key`, the client key
     the origins list (another than the edge's leaves every verified request refused there);
     `configured`, the `origins[]` entries the origin filter keeps (the cluster keeps both
-    endpoints)."""
+    endpoints); `entries`, fields to set in an entry, by its name."""
     config = copy.deepcopy(_load(FAILOVER_YAML))
     config["admin"]["address"]["socket_address"] = {"address": "127.0.0.1", "port_value": 0}
     listener = config["static_resources"]["listeners"][0]
@@ -229,6 +230,7 @@ def render_failover(
             "origin_access_key_id": origin.access_key,
             "origin_secret_access_key": origin.secret_key,
         }]
+        entry.update((entries or {}).get(entry["name"], {}))
     origins["origins"] = [entry for entry in origins["origins"] if entry["name"] in configured]
     origin_filter["configuration"]["value"] = json.dumps(origins)
     if not edge:
