@@ -1309,15 +1309,21 @@ def test_a_canned_acl_whose_head_says_nothing_of_its_body_needs_no_digest(proxy,
         assert proxy.origin_requests() == before + 1, kind
 
 
+def passing_100_continue_on(origin) -> Envoy:
+    """Envoy + filter with the connection manager's `proxy_100_continue`: Envoy passes
+    `Expect: 100-continue` on for the origin to answer, instead of answering it itself."""
+    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["proxy_100_continue"] = True
+    return Envoy(config)
+
+
 def test_a_head_whose_client_waits_for_100_continue_is_not_held(origin, origin_s3, bucket):
     """With the connection manager's `proxy_100_continue` Envoy passes `Expect: 100-continue`
     on for the origin to answer; a head held for its body's first byte would then wait on a
     client that waits for the 100 (a review, 2026-12-06: curl stalled for its one-second expect
     timeout, a client waiting for the 100 hung). Such a head goes on at once."""
-    config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=filter_config_json(origin))
-    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-    hcm["proxy_100_continue"] = True
-    with Envoy(config) as envoy:
+    with passing_100_continue_on(origin) as envoy:
         signed = presign(envoy.authority, "PUT", f"/{bucket}/continued")
         head = (f"PUT {signed.target} HTTP/1.1\r\nHost: {envoy.authority}\r\n"
                 "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
@@ -1352,18 +1358,25 @@ def test_where_heads_cannot_wait_none_waits(make_proxy, bucket):
     assert proxy.origin_requests() == before + 1 and b"A browser upload" not in got.body, got
 
 
-@pytest.mark.parametrize("heads_wait", [True, False], ids=["heads-wait", "heads-cannot-wait"])
-def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_head(make_proxy, origin_s3, bucket,
-                                                                                   heads_wait):
+@pytest.mark.parametrize("heads", ["wait", "cannot-wait", "wait-for-100-continue"])
+def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_head(request, origin, make_proxy,
+                                                                                   origin_s3, bucket, heads):
     """Found by an attack run (2026-12-01): `Connection: content-length` has Envoy frame the
     body by the header and then remove it, so the filter saw no body announced, let the head of
     a presigned DELETE go on and refused the body only at its first byte; sent a moment later,
     the DELETE had run. Over HTTP/1 a head that does not end the stream frames a body. Where
     heads may wait for their body (the default) the held head refuses that byte first; where
     they cannot (`allow_on_headers_stop_iteration: false`, as Istio's and Envoy Gateway's
-    manifests set it) only the check of the head stands (RV137: its HTTP/1 half removed, only
-    the second case fails)."""
-    proxy = make_proxy(allow_on_headers_stop_iteration=heads_wait)
+    manifests set it), or where its client waits for a `100 Continue` the origin is to send
+    (`proxy_100_continue`), only the check of the head stands (RV137: its HTTP/1 half removed,
+    the first case still passes)."""
+    if heads == "wait-for-100-continue":
+        proxy = passing_100_continue_on(origin)
+        request.addfinalizer(proxy.stop)
+        expect = "Expect: 100-continue\r\n"
+    else:
+        proxy = make_proxy(allow_on_headers_stop_iteration=heads == "wait")
+        expect = ""
     smuggled = b"GET /other HTTP/1.1\r\nHost: s3.example.com\r\n\r\n"
     for hidden in ("content-length", "transfer-encoding"):
         origin_s3.put_object(Bucket=bucket, Key="victim", Body=b"kept")
@@ -1372,7 +1385,7 @@ def test_a_body_whose_length_the_connection_header_hides_is_refused_with_the_hea
         framing = (f"Content-Length: {len(smuggled)}\r\n\r\n".encode(), smuggled) if hidden == "content-length" \
             else (b"Transfer-Encoding: chunked\r\n\r\n", b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled))
         head = (f"DELETE {signed.target} HTTP/1.1\r\nHost: {proxy.authority}\r\n"
-                f"Connection: {hidden}\r\n").encode() + framing[0]
+                f"{expect}Connection: {hidden}\r\n").encode() + framing[0]
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as conn:
             conn.sendall(head)
             time.sleep(0.3)  # the head alone, as a slow client sends it
