@@ -84,7 +84,7 @@ $(SCHEMAS)/node_modules/.installed: $(SCHEMAS)/package.json $(SCHEMAS)/package-l
 
 # The AWS SDK for JavaScript v3, a real client the integration tests drive (test_sdk_js.py).
 $(JS_CLIENT)/node_modules/.installed: $(JS_CLIENT)/package.json $(JS_CLIENT)/package-lock.json
-	@echo "==> installing the AWS SDKs for JavaScript v3 and v2 and minio-js (npm) into $(JS_CLIENT)/node_modules"
+	@echo "==> installing the AWS SDKs for JavaScript v3 and v2, minio-js and aws4fetch (npm) into $(JS_CLIENT)/node_modules"
 	cd $(JS_CLIENT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $@
 

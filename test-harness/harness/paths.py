@@ -67,7 +67,8 @@ JS_CLIENT = ROOT / "test-harness" / "js-client"
 
 def js_client_script(name: str = "s3.mjs") -> str:
     """A JavaScript test client (test-harness/js-client): `s3.mjs` the AWS SDK for JavaScript
-    v3's, `sdk_v2.mjs` v2's, `minio.mjs` minio-js's; their packages installed by `make deps` (npm ci)."""
+    v3's, `sdk_v2.mjs` v2's, `minio.mjs` minio-js's, `aws4fetch.mjs` aws4fetch's; their packages
+    installed by `make deps` (npm ci)."""
     if not (JS_CLIENT / "node_modules" / ".installed").exists():
         raise RuntimeError(f"{JS_CLIENT / 'node_modules'} is missing: run `make deps`")
     return str(JS_CLIENT / name)
