@@ -12,6 +12,7 @@ S3S_FS_VERSION := 0.14.1
 GARAGE    := $(TOOLS)/bin/garage
 GARAGE_VERSION := 2.5.0
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
+RUST_S3_CLIENT := $(TOOLS)/rust-s3-client/release/rust-s3-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 SCHEMAS   := test-harness/schemas
 JS_CLIENT := test-harness/js-client
@@ -65,7 +66,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexp
 	$(UNEXPORT)
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone \
+deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(RUST_S3_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone \
 	$(if $(HAVE_GO_SDKS),$(GO_CLIENT))
 
 $(VENV)/.installed: test-harness/requirements.txt
@@ -135,6 +136,12 @@ $(SDK_CLIENT): test-harness/sdk-client/Cargo.toml test-harness/sdk-client/Cargo.
 	cargo build --quiet --release --locked --manifest-path test-harness/sdk-client/Cargo.toml --target-dir $(TOOLS)/sdk-client
 	@touch $@
 
+# rust-s3, a Rust client with a signer of its own (test_rust_s3.py).
+$(RUST_S3_CLIENT): test-harness/rust-s3-client/Cargo.toml test-harness/rust-s3-client/Cargo.lock test-harness/rust-s3-client/src/main.rs
+	@echo "==> building the rust-s3 test client (a minute or two, once)"
+	cargo build --quiet --release --locked --manifest-path test-harness/rust-s3-client/Cargo.toml --target-dir $(TOOLS)/rust-s3-client
+	@touch $@
+
 # The AWS SDKs for Go v2 and v1 and minio-go, real clients the integration tests drive
 # (test_sdk_go.py): compiled offline against Debian's sources in GOPATH mode, which needs no
 # module proxy and takes the packaged versions as they are (about 35 s the first time).
@@ -167,6 +174,7 @@ lint:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path test-harness/sdk-client/Cargo.toml -- --check
+	cargo fmt --manifest-path test-harness/rust-s3-client/Cargo.toml -- --check
 	cargo fmt --manifest-path test-harness/wasm-probe/Cargo.toml -- --check
 	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --all-targets -- -D warnings

@@ -62,6 +62,14 @@ def sdk_client_binary() -> str:
     return str(path)
 
 
+def rust_s3_client_binary() -> str:
+    """The rust-s3 test client (test-harness/rust-s3-client), built by `make deps`."""
+    path = ROOT / ".tools" / "rust-s3-client" / "release" / "rust-s3-client"
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"{path} is missing: run `make deps`")
+    return str(path)
+
+
 JS_CLIENT = ROOT / "test-harness" / "js-client"
 
 
