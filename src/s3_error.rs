@@ -24,6 +24,8 @@ pub enum S3ErrorCode {
     InvalidDigest,
     InvalidPolicyDocument,
     InvalidRequest,
+    /// A session token (`x-amz-security-token`): this endpoint has long-term keys only.
+    InvalidToken,
     InvalidURI,
     MalformedPOSTRequest,
     MaxMessageLengthExceeded,
@@ -43,7 +45,7 @@ pub enum S3ErrorCode {
 }
 
 impl S3ErrorCode {
-    pub const ALL: [S3ErrorCode; 27] = [
+    pub const ALL: [S3ErrorCode; 28] = [
         S3ErrorCode::AccessDenied,
         S3ErrorCode::AuthorizationHeaderMalformed,
         S3ErrorCode::AuthorizationQueryParametersError,
@@ -58,6 +60,7 @@ impl S3ErrorCode {
         S3ErrorCode::InvalidDigest,
         S3ErrorCode::InvalidPolicyDocument,
         S3ErrorCode::InvalidRequest,
+        S3ErrorCode::InvalidToken,
         S3ErrorCode::InvalidURI,
         S3ErrorCode::MalformedPOSTRequest,
         S3ErrorCode::MaxMessageLengthExceeded,
@@ -89,6 +92,7 @@ impl S3ErrorCode {
             S3ErrorCode::InvalidDigest => "InvalidDigest",
             S3ErrorCode::InvalidPolicyDocument => "InvalidPolicyDocument",
             S3ErrorCode::InvalidRequest => "InvalidRequest",
+            S3ErrorCode::InvalidToken => "InvalidToken",
             S3ErrorCode::InvalidURI => "InvalidURI",
             S3ErrorCode::MalformedPOSTRequest => "MalformedPOSTRequest",
             S3ErrorCode::MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
@@ -118,6 +122,7 @@ impl S3ErrorCode {
             | S3ErrorCode::InvalidDigest
             | S3ErrorCode::InvalidPolicyDocument
             | S3ErrorCode::InvalidRequest
+            | S3ErrorCode::InvalidToken
             | S3ErrorCode::InvalidURI
             | S3ErrorCode::MalformedPOSTRequest
             | S3ErrorCode::MaxMessageLengthExceeded
@@ -295,6 +300,7 @@ mod tests {
             (InvalidArgument, 400),
             (InvalidBucketName, 400),
             (InvalidRequest, 400),
+            (InvalidToken, 400),
             (IncompleteBody, 400),
             (BadDigest, 400),
             (InvalidDigest, 400),

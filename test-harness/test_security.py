@@ -8,14 +8,18 @@ import socket
 import threading
 import time
 
+import boto3
 import pytest
+import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from harness.chunked import SIGNED, chunked_put
 from harness import Envoy, StandIn, filter_config_json, render, stand_in_origin
 from harness.envoy_config import wasm_filter
 from harness.paths import probe_wasm
-from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
+from harness.clients import REGION, RawRequest, presign, s3_client, send, send_h2, sign_header
+from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
 from test_rejections import assert_refused, error_code
 
 # Header families that change what S3 does with a request, one value each.
@@ -217,6 +221,32 @@ def test_two_authorization_headers(proxy, origin_s3, bucket):
     twice = RawRequest(signed.method, signed.target, signed.headers + [("Authorization", signed.header("Authorization"))], b"x")
     r = assert_refused(proxy, origin_s3, bucket, twice, 400, "InvalidArgument")
     assert b"Only one Authorization header" in r.body
+
+
+def test_a_session_token_is_refused_not_passed_on(proxy, origin_s3, bucket):
+    """A client with temporary credentials signs its session token (a compatibility sweep,
+    2026-12-07: apt-transport-s3 configured with a `Token` had it forwarded, re-signed beside
+    the origin's key). No key here has a token: refused, 400 `InvalidToken`, header-signed,
+    presigned (boto3 with `aws_session_token`) and in a browser form, nothing reaching the
+    origin."""
+    a = proxy.authority
+    header = sign_header(a, "PUT", f"/{bucket}/tok", {"x-amz-security-token": "FQoGZXIvYXdzE"}, b"x")
+    assert_refused(proxy, origin_s3, bucket, header, 400, "InvalidToken")
+    client = boto3.client("s3", endpoint_url=proxy.endpoint, aws_access_key_id=CLIENT_KEY,
+                          aws_secret_access_key=CLIENT_SECRET, aws_session_token="FQoGZXIvYXdzE", region_name=REGION,
+                          config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "tok"})
+    target = url.split(proxy.authority, 1)[1]
+    assert "X-Amz-Security-Token=" in target
+    assert_refused(proxy, origin_s3, bucket, RawRequest("PUT", target, [], b"x"), 400, "InvalidToken")
+    with pytest.raises(ClientError, match="InvalidToken"):
+        client.put_object(Bucket=bucket, Key="tok", Body=b"x")
+    form = client.generate_presigned_post(bucket, "tok")
+    assert "x-amz-security-token" in form["fields"]
+    r = requests.post(form["url"], data=form["fields"], files={"file": ("f", b"x")}, timeout=30)
+    assert r.status_code == 400 and b"<Code>InvalidToken</Code>" in r.content, r.content
+    with pytest.raises(ClientError):
+        origin_s3.head_object(Bucket=bucket, Key="tok")
 
 
 def test_debug_logs_mask_session_tokens(origin, origin_s3, bucket):

@@ -703,6 +703,42 @@ fn another_services_requests_are_not_served_signed_either() {
     assert_eq!(swift.decide(&g).unwrap_err().0, AccessDenied);
 }
 
+#[test]
+fn a_session_token_is_refused_signed_or_not() {
+    let g = gateway(serde_json::json!({}));
+    let head = |name: &str| {
+        Head::new("GET", "/bucket/k")
+            .with("x-amz-date", DATE)
+            .with("x-amz-content-sha256", EMPTY_SHA256)
+            .with(name, "FQoGZXIvYXdzE")
+    };
+    // Signed: verified, then refused rather than re-signed beside the origin's key.
+    for name in ["x-amz-security-token", "X-Amz-Security-Token"] {
+        let signed = head(name).sign(
+            "CK",
+            "cs",
+            "host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+        );
+        let (code, message) = signed.decide(&g).unwrap_err();
+        assert_eq!(code, InvalidToken, "{name}");
+        assert!(message.starts_with("Session tokens"), "{message}");
+    }
+    // Unsigned: an unsigned x-amz-* header, as before.
+    let unsigned =
+        head("x-amz-security-token").sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
+    assert_eq!(unsigned.decide(&g).unwrap_err().0, AccessDenied);
+    // In a presigned URL's query, in any case, also after a `;` for the origins that split there.
+    for extra in [
+        "X-Amz-Security-Token=t&",
+        "x-amz-security-token=t&",
+        "x=1;X-Amz-Security-Token=t&",
+    ] {
+        let url = presigned_query("GET", "/bucket/k", extra);
+        assert_eq!(url.decide(&g).unwrap_err().0, InvalidToken, "{extra}");
+    }
+    assert_eq!(presigned().decide(&g), Ok(AuthKind::PresignedV4));
+}
+
 /// An anonymous request for a bucket an origin keeps for its own APIs: refused as a bucket.
 fn assert_an_origins_own_bucket(g: &Gateway, method: &str, host: &str, path: &str) {
     let anonymous = Head::new(method, path).set(":authority", host);

@@ -41,8 +41,9 @@ use crate::{redact, resign, resign_v2, router_directives, verify_v2};
 use screen::{
     an_s3_method, answer_headers_printable, auth_param_spelt_otherwise, is_preflight,
     joins_several, no_answer_headers_chosen_unsigned, no_auth_param_spelt_otherwise,
-    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, not_in_early_data,
-    one_reading_of_the_copy_source, only_s3s_head, plain_upload_part_and_version, plain_uri,
+    no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, no_session_token,
+    not_in_early_data, one_reading_of_the_copy_source, only_s3s_head,
+    plain_upload_part_and_version, plain_uri,
 };
 use std::borrow::Cow;
 use std::fmt;
@@ -902,7 +903,8 @@ fn authenticated_checks(
     if forward.body_check.is_none() && forward.body.is_none() && forward.form.is_none() {
         forward.body_check = framing_check(req, target)?;
     }
-    unsigned_headers::check(req, covered)
+    unsigned_headers::check(req, covered)?;
+    no_session_token(req)
 }
 
 #[cfg(test)]

@@ -660,6 +660,29 @@ pub(super) fn no_other_service(
     Ok(())
 }
 
+/// The session token a client signs beside temporary credentials (`x-amz-security-token`, a
+/// header or a presigned URL's parameter, read as origins read its name). Every key here is a
+/// long-term one, so a token can belong to none of them; re-signed, it would reach the origin
+/// beside the origin's key as a credential of another identity, which AWS and Ceph's STS read
+/// to tie the request to that token's session (a compatibility sweep, 2026-12-07: an apt
+/// repository's client configured with a `Token` had it forwarded). Refused as S3 refuses a
+/// token that is not the key's, after the unsigned headers' check (an unsigned one is refused
+/// as any unsigned header is). A browser form's `x-amz-security-token` field is refused alike
+/// (`post_policy::verify`).
+pub(super) fn no_session_token(req: &Request<'_>) -> Result<(), Rejection> {
+    const TOKEN: &[u8] = b"x-amz-security-token";
+    let named = |name: &[u8]| as_origins_read(name).eq_ignore_ascii_case(TOKEN);
+    let in_query = req.params().iter().any(|p| named(&p.decoded_name()))
+        || (holds_semicolon(req) && query_names(req).any(|name| named(&name)));
+    if in_query || req.values("x-amz-security-token").next().is_some() {
+        return Err(Rejection::new(
+            InvalidToken,
+            "Session tokens (x-amz-security-token) are not accepted: sign with a long-term key pair of this endpoint, without a token.",
+        ));
+    }
+    Ok(())
+}
+
 /// A `PUT` or `DELETE` of the service, which S3 answers `405` (`Allow: GET`): no operation.
 /// An origin that takes a `Host` it does not know for a bucket's name (Ceph RGW 16.2 with an
 /// `rgw_dns_name` other than the origin's authority) read a signed `PUT /` as the creation of

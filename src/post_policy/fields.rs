@@ -18,6 +18,8 @@ pub const X_AMZ_CREDENTIAL: &str = "X-Amz-Credential";
 pub const X_AMZ_DATE: &str = "X-Amz-Date";
 pub const X_AMZ_SIGNATURE: &str = "X-Amz-Signature";
 
+pub const SESSION_TOKEN: &str = "x-amz-security-token";
+
 pub const AWS_ACCESS_KEY_ID: &str = "AWSAccessKeyId";
 pub const SIGNATURE: &str = "Signature";
 

@@ -17,8 +17,8 @@
 
 use super::errors;
 use super::fields::{
-    self, AWS_ACCESS_KEY_ID, KEY, POLICY, SIGNATURE, X_AMZ_ALGORITHM, X_AMZ_CREDENTIAL, X_AMZ_DATE,
-    X_AMZ_SIGNATURE,
+    self, AWS_ACCESS_KEY_ID, KEY, POLICY, SESSION_TOKEN, SIGNATURE, X_AMZ_ALGORITHM,
+    X_AMZ_CREDENTIAL, X_AMZ_DATE, X_AMZ_SIGNATURE,
 };
 use super::form_head::FormHead;
 use super::policy::Policy;
@@ -104,6 +104,15 @@ pub fn verify<'h, 'c>(
     // Expired from the second it names on, as Ceph and MinIO count it (and a URL's expiry).
     if now >= verified.policy.expiration {
         return Err(errors::expired().for_key(verified.access_key_id()));
+    }
+    // A session token would go on with the form, beside the origin's key (as a header's or a
+    // URL's would: `gateway::screen::no_session_token`).
+    if form.has(SESSION_TOKEN) {
+        return Err(Rejection::new(
+            S3ErrorCode::InvalidToken,
+            "Session tokens (the x-amz-security-token field) are not accepted: sign the policy with a long-term key pair of this endpoint, without a token.",
+        )
+        .for_key(verified.access_key_id()));
     }
     Ok(Verdict::Signed(verified))
 }
