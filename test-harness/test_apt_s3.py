@@ -27,6 +27,7 @@ import textwrap
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies
 
 METHOD = "/usr/lib/apt/methods/s3"
 pytestmark = pytest.mark.skipif(
@@ -113,7 +114,7 @@ class Apt:
                               "Acquire::Languages": "none", "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled": "false",
                               }.items():
             self.options += ["-o", f"{option}={value}"]
-        self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+        self.env = environ_without_proxies()
 
     def __call__(self, *args, check=True, program="apt-get") -> subprocess.CompletedProcess:
         done = subprocess.run([program, "-q", *self.options, *args], cwd=self.dir / "out", env=self.env,

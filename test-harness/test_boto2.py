@@ -17,7 +17,7 @@ import requests
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
-from harness.programs import COMPLETION_ETAG
+from harness.programs import COMPLETION_ETAG, environ_without_proxies
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -52,7 +52,7 @@ def boto2(proxy, signer: str, style: str, bucket: str, op: str, *args, secret: s
         where = [PUBLIC_TEST_DOMAIN, proxy.authority.replace("localhost", "127.0.0.1")]
     else:
         where = [proxy.authority]
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    env = environ_without_proxies()
     env.update(AWS_ACCESS_KEY_ID=CLIENT_KEY, AWS_SECRET_ACCESS_KEY=secret, BOTO_CONFIG=os.devnull)
     done = subprocess.run([SYSTEM_PYTHON, str(BOTO2_CLIENT), signer, style, *where, "--", bucket, op, *map(str, args)],
                           env=env, capture_output=True, text=True, timeout=120)

@@ -9,7 +9,6 @@ without `Content-Encoding: aws-chunked`, which fog leaves out on purpose), parts
 SHA-256 with a `Content-MD5`, and `Host` signed without a port."""
 
 import hashlib
-import os
 import shutil
 import subprocess
 
@@ -19,7 +18,7 @@ import requests
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
-from harness.programs import COMPLETION_ETAG, run_json_client
+from harness.programs import COMPLETION_ETAG, environ_without_proxies, run_json_client
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -43,7 +42,7 @@ def fog(endpoint: str, bucket: str, *ops: tuple, http_proxy: str | None = None, 
         check: bool = True) -> dict:
     """Runs the operations (each a tuple: name, arguments) in one process; its JSON: `results`
     (and, at a failure, `error` and `code`) and the `requests` sent, each with its `op` index."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "s3_proxy")}
+    env = environ_without_proxies("s3_proxy")
     env.update(AWS_ACCESS_KEY_ID=CLIENT_KEY, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=REGION)
     if http_proxy:
         env["S3_PROXY"] = http_proxy

@@ -27,6 +27,7 @@ import uuid
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies
 
 pytestmark = pytest.mark.skipif(shutil.which("git-annex") is None, reason="git-annex is not installed: apt-get install -y git-annex")
 
@@ -37,7 +38,7 @@ class Annex:
     def __init__(self, tmp_path, secret=CLIENT_SECRET, http_proxy=None):
         self.repo = tmp_path / "repo"
         self.repo.mkdir()
-        self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+        self.env = environ_without_proxies()
         self.env.update(AWS_ACCESS_KEY_ID=CLIENT_KEY, AWS_SECRET_ACCESS_KEY=secret, HOME=str(tmp_path),
                         GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
         if http_proxy:

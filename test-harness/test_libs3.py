@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies
 
 pytestmark = pytest.mark.skipif(shutil.which("s3") is None, reason="libs3 is not installed: apt-get install -y libs3-2")
 
@@ -30,7 +31,7 @@ KEYS = ["plain.txt", "dir/é.txt", "x~y", "semi;colon", "r&s=t", "star*(x)", "a%
 
 
 def s3(proxy, *args, vhost=False, secret=CLIENT_SECRET, key=CLIENT_KEY, host=None):
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    env = environ_without_proxies()
     env.update(S3_ACCESS_KEY_ID=key, S3_SECRET_ACCESS_KEY=secret, S3_HOSTNAME=host or proxy.authority)
     opts = ["-u"]
     if vhost:

@@ -5,7 +5,6 @@ through Envoy as its HTTP proxy. Asserted from the requests it sent: every body 
 SHA-256, and it signs `Date` beside `X-Amz-Date`, `Content-Length`, and `Range` when it sends one."""
 
 import hashlib
-import os
 import shutil
 import subprocess
 
@@ -15,7 +14,7 @@ import requests
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
 from harness.clients import REGION
-from harness.programs import UNTYPED_XML_ANSWER, run_json_client
+from harness.programs import UNTYPED_XML_ANSWER, environ_without_proxies, run_json_client
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
@@ -41,7 +40,7 @@ def pl(host: str, bucket: str, *ops: tuple, secret: str = CLIENT_SECRET, region:
        http_proxy: str | None = None, check: bool = True) -> dict:
     """Runs the operations (each a tuple: name, arguments) in one process; its JSON: `results`
     (and, at a failure, `error` and `code`) and the `requests` sent, each with its `op` index."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    env = environ_without_proxies()
     env.update(AWS_ACCESS_KEY_ID=CLIENT_KEY, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=region)
     if http_proxy:
         env.update(http_proxy=http_proxy, S3_VIRTUAL_HOST="1")

@@ -19,6 +19,7 @@ import subprocess
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies
 from test_post_policy import stored
 
 pytestmark = pytest.mark.skipif(
@@ -31,7 +32,7 @@ CHUNKS = "s3_resign_chunks_resigned_total"
 
 def restic(tmp_path, repository: str, *args, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET,
            http_proxy: str | None = None, check: bool = True, ca: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    env = environ_without_proxies()
     env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, RESTIC_PASSWORD="repository password",
                RESTIC_CACHE_DIR=str(tmp_path / "cache"), HOME=str(tmp_path))
     options = []

@@ -6,7 +6,6 @@ goes multipart from 8 MiB in `put_object_stream`. Virtual-hosted requests name t
 the host and reach Envoy as an HTTP proxy (`HTTP_PROXY`)."""
 
 import json
-import os
 import subprocess
 
 import pytest
@@ -14,6 +13,7 @@ import requests
 
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies
 from harness.paths import rust_s3_client_binary
 from test_post_policy import stored
 
@@ -24,7 +24,7 @@ KEYS = ["a b", "a+b", "a=b&c", "~tilde", "é/ü", "%41", "a//b", "trail/", "*", 
 
 def rust_s3(proxy, bucket: str, operation: str, *args: str, virtual: bool = False,
             secret: str = CLIENT_SECRET) -> dict:
-    env = {name: value for name, value in os.environ.items() if not name.lower().endswith("_proxy")}
+    env = environ_without_proxies()
     env.update(AWS_ACCESS_KEY_ID=CLIENT_KEY, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION=REGION)
     if virtual:
         endpoint, style = f"http://{PUBLIC_TEST_DOMAIN}", "virtual"

@@ -22,6 +22,7 @@ import time
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies, key_file
 
 pytestmark = pytest.mark.skipif(
     shutil.which("s3backer") is None or shutil.which("fusermount") is None or not os.access("/dev/fuse", os.R_OK | os.W_OK),
@@ -57,10 +58,8 @@ class Mount:
     def __init__(self, tmp_path, proxy, bucket, auth, prefix, vhost, secret=CLIENT_SECRET):
         self.dir = tmp_path / "mnt"
         self.dir.mkdir(exist_ok=True)
-        passwd = tmp_path / "passwd"
-        passwd.write_text(f"{CLIENT_KEY}:{secret}\n")
-        passwd.chmod(0o600)
-        self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+        passwd = key_file(tmp_path, CLIENT_KEY, secret)
+        self.env = environ_without_proxies()
         base = f"{proxy.endpoint}/"
         self.options = [f"--authVersion={auth}", f"--accessFile={passwd}", f"--prefix={prefix}", f"--blockSize={BLOCK}",
                         "--timeout=10", "--maxRetryPause=2000",

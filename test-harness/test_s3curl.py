@@ -5,13 +5,13 @@ HTTP proxy. s3curl signs the resource as `/bucket/key` only for the endpoints in
 (`@endpoints`, "customize here"), any other host as a CNAME bucket: the test adds the proxy's
 names to a copy of it, as its README tells a user to, beside its `.s3curl` key file."""
 
-import os
 import shutil
 import subprocess
 
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies
 from test_post_policy import stored
 
 S3CURL = shutil.which("s3curl")
@@ -36,7 +36,7 @@ def s3curl(tmp_path):
         keys = tmp_path / ".s3curl"
         keys.write_text(f"%awsSecretAccessKeys = ( proxy => {{ id => '{CLIENT_KEY}', key => '{secret}' }} );\n")
         keys.chmod(0o600)
-        env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+        env = environ_without_proxies()
         if http_proxy:
             env["http_proxy"] = http_proxy
         *options, url = args

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
+from harness.programs import environ_without_proxies, key_file
 
 pytestmark = pytest.mark.skipif(
     shutil.which("s3fs") is None or shutil.which("fusermount") is None or not os.access("/dev/fuse", os.R_OK | os.W_OK),
@@ -33,10 +34,8 @@ class S3fs:
                  region="us-east-1", *extra, auth="sigv4"):
         self.dir = tmp_path / "mnt"
         self.dir.mkdir(exist_ok=True)
-        passwd = tmp_path / "passwd"
-        passwd.write_text(f"{key}:{secret}\n")
-        passwd.chmod(0o600)
-        self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+        passwd = key_file(tmp_path, key, secret)
+        self.env = environ_without_proxies()
         url = endpoint
         # multipart_threshold=5 is refused by 1.90 ("must be at least 5242880, was: 5242880")
         options = [f"passwd_file={passwd}", f"endpoint={region}", auth, "retries=1", "connect_timeout=5",

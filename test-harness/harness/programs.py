@@ -61,6 +61,25 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy")
+
+
+def environ_without_proxies(*more: str) -> dict:
+    """This process's environment without its HTTP proxy settings (and the variables `more`
+    names), in any case: a client a test runs must reach only what the test points it at."""
+    dropped = PROXY_VARIABLES + more
+    return {name: value for name, value in os.environ.items() if name.lower() not in dropped}
+
+
+def key_file(directory, key: str, secret: str):
+    """`key:secret` in a file of `directory` only its owner may read, as s3fs-fuse and
+    s3backer take a key pair."""
+    path = directory / "passwd"
+    path.write_text(f"{key}:{secret}\n")
+    path.chmod(0o600)
+    return path
+
+
 def run_json_client(argv: list[str], env: dict, label: str, check: bool = True) -> dict:
     """Runs a test client that prints one JSON object (the Go and Ruby SDK clients); its
     stderr as `error` when it printed nothing. With `check`, it must have succeeded."""
