@@ -598,6 +598,30 @@ fn unsigned_amz_headers_are_impossible_under_sigv2() {
 }
 
 #[test]
+fn a_sigv2_session_token_is_refused_once_verified() {
+    // SigV2 signs every x-amz-* header, a session token's too: verified, then refused rather
+    // than re-signed beside the origin's key. A SigV2 URL's token parameter is one SigV2 does
+    // not sign: refused as any unsigned parameter is.
+    let g = gateway(json!({}));
+    let signed = header_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k",
+        &[("date", DATE), ("x-amz-security-token", "FQoGZXIvYXdzE")],
+        &format!("GET\n\n\n{DATE}\nx-amz-security-token:FQoGZXIvYXdzE\n/bucket/k"),
+    );
+    assert_eq!(decide(&g, &signed, NOW).unwrap_err().0, InvalidToken);
+    let url = presigned_v2(
+        "GET",
+        PUBLIC,
+        "/bucket/k?x-amz-security-token=FQoGZXIvYXdzE",
+        &[],
+        &format!("GET\n\n\n{EXPIRES}\n/bucket/k"),
+    );
+    assert_eq!(decide(&g, &url, NOW).unwrap_err().0, AccessDenied);
+}
+
+#[test]
 fn sigv2_cannot_declare_an_aws_chunked_body() {
     // Found by a red team (2026-12-04): s3s-fs decodes aws-chunked only under SigV4, so a SigV2
     // PUT declaring one stored the encoding itself, framed as its sender chose; upgraded to
