@@ -8,18 +8,15 @@ import socket
 import threading
 import time
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from harness.chunked import SIGNED, chunked_put
 from harness import Envoy, StandIn, filter_config_json, render, stand_in_origin
 from harness.envoy_config import wasm_filter
 from harness.paths import probe_wasm
-from harness.clients import REGION, RawRequest, presign, s3_client, send, send_h2, sign_header
-from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
+from harness.clients import RawRequest, presign, s3_client, send, send_h2, sign_header
 from test_rejections import assert_refused, error_code
 
 # Header families that change what S3 does with a request, one value each.
@@ -232,9 +229,7 @@ def test_a_session_token_is_refused_not_passed_on(proxy, origin_s3, bucket):
     a = proxy.authority
     header = sign_header(a, "PUT", f"/{bucket}/tok", {"x-amz-security-token": "FQoGZXIvYXdzE"}, b"x")
     assert_refused(proxy, origin_s3, bucket, header, 400, "InvalidToken")
-    client = boto3.client("s3", endpoint_url=proxy.endpoint, aws_access_key_id=CLIENT_KEY,
-                          aws_secret_access_key=CLIENT_SECRET, aws_session_token="FQoGZXIvYXdzE", region_name=REGION,
-                          config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    client = s3_client(proxy.endpoint, session_token="FQoGZXIvYXdzE")
     url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "tok"})
     target = url.split(proxy.authority, 1)[1]
     assert "X-Amz-Security-Token=" in target

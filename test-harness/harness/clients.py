@@ -27,9 +27,11 @@ from .paths import js_client_script
 REGION = "us-east-1"
 
 
-def s3_client(endpoint: str, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION, **config):
+def s3_client(endpoint: str, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET, region: str = REGION,
+              session_token: str | None = None, **config):
     """A boto3 S3 client as users configure one for an S3-compatible endpoint: SigV4,
-    path-style, unless `config` says otherwise (`signature_version="s3"`, `s3=…`)."""
+    path-style, unless `config` says otherwise (`signature_version="s3"`, `s3=…`); with
+    `session_token`, as temporary credentials sign."""
     settings = {
         "signature_version": "s3v4",
         "s3": {"addressing_style": "path"},
@@ -41,6 +43,7 @@ def s3_client(endpoint: str, key: str = CLIENT_KEY, secret: str = CLIENT_SECRET,
         endpoint_url=endpoint,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
+        aws_session_token=session_token,
         region_name=region,
         config=Config(**settings),
     )
