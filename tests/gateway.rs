@@ -727,11 +727,14 @@ fn a_session_token_is_refused_signed_or_not() {
     let unsigned =
         head("x-amz-security-token").sign("CK", "cs", "host;x-amz-content-sha256;x-amz-date");
     assert_eq!(unsigned.decide(&g).unwrap_err().0, AccessDenied);
-    // In a presigned URL's query, in any case, also after a `;` for the origins that split there.
+    // In a presigned URL's query, in any case, after an escaped `?` that origins skip, and after
+    // a `;` for the origins that split there.
     for extra in [
         "X-Amz-Security-Token=t&",
         "x-amz-security-token=t&",
+        "%3FX-Amz-Security-Token=t&",
         "x=1;X-Amz-Security-Token=t&",
+        "x=1;%3Fx-amz-security-token=t&",
     ] {
         let url = presigned_query("GET", "/bucket/k", extra);
         assert_eq!(url.decide(&g).unwrap_err().0, InvalidToken, "{extra}");
