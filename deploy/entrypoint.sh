@@ -478,6 +478,13 @@ public_chain() {
                 # few bytes and Envoy a stream with its headers (a red team opened 1,000 a
                 # connection, 2026-12-03). SDKs and browsers open far fewer.
                 http2_protocol_options: { max_concurrent_streams: 100 }
+                # HTTP/1 answers keep the origin's header-name case (ETag): as envoy.yaml.
+                http_protocol_options:
+                  header_key_format:
+                    stateful_formatter:
+                      name: preserve_case
+                      typed_config:
+                        \"@type\": type.googleapis.com/envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig
                 # Who the client is, as the origin reads it (MinIO's aws:SourceIp, its audit
                 # log), is Envoy's view of the peer, never the client's unsigned word:
                 # X-Forwarded-For is written anew and the headers that claim another address or
@@ -766,7 +773,13 @@ static_resources:
       typed_extension_protocol_options:
         envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
           \"@type\": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          explicit_http_config: { http_protocol_options: {} }$transport
+          explicit_http_config:
+            http_protocol_options:
+              header_key_format:
+                stateful_formatter:
+                  name: preserve_case
+                  typed_config:
+                    \"@type\": type.googleapis.com/envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig$transport
     - name: admin
       type: STATIC
       connect_timeout: 1s

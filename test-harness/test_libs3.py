@@ -10,8 +10,9 @@ Catches, client-side: `s3` exits 0 on an S3 error (the test reads its `ERROR:` l
 writes `x-amz-copy-source` raw (a key with ` `, `%`, `?` or UTF-8 cannot be copied, straight
 to the origin as well; the filter refuses `%` and `?` itself, 400 `InvalidArgument`); its dates
 end in `UTC`, not `GMT` (`expires=`, `ifModifiedSince=` refused by s3s-fs); it matches response
-header names case-sensitively (`Content-Type`, `Content-Length`, `ETag`), and Envoy's HTTP/1
-codec writes them lower-case, so `head` shows neither; over HTTPS it speaks HTTP/2 when ALPN
+header names case-sensitively (`Content-Type`, `Content-Length`, `ETag`): the shipped Envoy
+configurations keep the origin's case over HTTP/1 (`preserve_case`), so `head` shows them from
+Ceph, not from s3s-fs and Garage, which write lower case (straight too); over HTTPS it speaks HTTP/2 when ALPN
 offers it, and then reports stored PUTs as `InternalError`."""
 
 import os

@@ -93,6 +93,8 @@ class Response:
     status: int
     headers: dict
     body: bytes
+    # The header names as written on the wire, in their case (HTTP/1 only).
+    names: list[str] = field(default_factory=list)
 
 
 def send(authority: str, request: RawRequest, port: int | None = None, source: str | None = None) -> Response:
@@ -113,7 +115,8 @@ def send(authority: str, request: RawRequest, port: int | None = None, source: s
                 conn.putheader("Content-Length", str(len(request.body)))
         conn.endheaders(request.body or None)
         r = conn.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        headers = r.getheaders()
+        return Response(r.status, {k.lower(): v for k, v in headers}, r.read(), [k for k, _ in headers])
     finally:
         conn.close()
 
