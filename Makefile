@@ -13,6 +13,7 @@ GARAGE    := $(TOOLS)/bin/garage
 GARAGE_VERSION := 2.5.0
 SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 RUST_S3_CLIENT := $(TOOLS)/rust-s3-client/release/rust-s3-client
+MINIO_RS_CLIENT := $(TOOLS)/minio-rs-client/release/minio-rs-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
 SCHEMAS   := test-harness/schemas
 JS_CLIENT := test-harness/js-client
@@ -66,7 +67,7 @@ $(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs') scripts/wasm_unexp
 	$(UNEXPORT)
 	@ls -l $(WASM) | awk '{print "    " $$5 " bytes"}'
 
-deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(RUST_S3_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone \
+deps: $(VENV)/.installed $(S3S_FS) $(GARAGE) $(SDK_CLIENT) $(RUST_S3_CLIENT) $(MINIO_RS_CLIENT) $(PROBE_WASM) $(SCHEMAS)/node_modules/.installed $(JS_CLIENT)/node_modules/.installed rclone \
 	$(if $(HAVE_GO_SDKS),$(GO_CLIENT))
 
 $(VENV)/.installed: test-harness/requirements.txt
@@ -142,6 +143,12 @@ $(RUST_S3_CLIENT): test-harness/rust-s3-client/Cargo.toml test-harness/rust-s3-c
 	cargo build --quiet --release --locked --manifest-path test-harness/rust-s3-client/Cargo.toml --target-dir $(TOOLS)/rust-s3-client
 	@touch $@
 
+# minio-rs, MinIO's Rust SDK, with a signer of its own (test_minio_rs.py).
+$(MINIO_RS_CLIENT): test-harness/minio-rs-client/Cargo.toml test-harness/minio-rs-client/Cargo.lock test-harness/minio-rs-client/src/main.rs
+	@echo "==> building the minio-rs test client (a minute or two, once)"
+	cargo build --quiet --release --locked --manifest-path test-harness/minio-rs-client/Cargo.toml --target-dir $(TOOLS)/minio-rs-client
+	@touch $@
+
 # The AWS SDKs for Go v2 and v1 and minio-go, real clients the integration tests drive
 # (test_sdk_go.py): compiled offline against Debian's sources in GOPATH mode, which needs no
 # module proxy and takes the packaged versions as they are (about 35 s the first time).
@@ -175,6 +182,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path test-harness/sdk-client/Cargo.toml -- --check
 	cargo fmt --manifest-path test-harness/rust-s3-client/Cargo.toml -- --check
+	cargo fmt --manifest-path test-harness/minio-rs-client/Cargo.toml -- --check
 	cargo fmt --manifest-path test-harness/wasm-probe/Cargo.toml -- --check
 	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --all-targets -- -D warnings

@@ -14,7 +14,7 @@ import requests
 from harness.clients import REGION
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.programs import environ_without_proxies
-from harness.paths import rust_s3_client_binary
+from harness.paths import rust_client_binary
 from test_post_policy import stored
 
 # Keys it must encode as S3 does; a trailing `/` too (s3s-fs keeps such a key as a folder,
@@ -31,7 +31,7 @@ def rust_s3(proxy, bucket: str, operation: str, *args: str, virtual: bool = Fals
         env["HTTP_PROXY"] = proxy.endpoint.replace("localhost", "127.0.0.1")
     else:
         endpoint, style = proxy.endpoint, "path"
-    done = subprocess.run([rust_s3_client_binary(), endpoint, bucket, style, operation, *args],
+    done = subprocess.run([rust_client_binary("rust-s3-client"), endpoint, bucket, style, operation, *args],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -62,9 +62,9 @@ def sdk_client_binary() -> str:
     return str(path)
 
 
-def rust_s3_client_binary() -> str:
-    """The rust-s3 test client (test-harness/rust-s3-client), built by `make deps`."""
-    path = ROOT / ".tools" / "rust-s3-client" / "release" / "rust-s3-client"
+def rust_client_binary(name: str) -> str:
+    """A Rust test client (test-harness/NAME: rust-s3-client, minio-rs-client), built by `make deps`."""
+    path = ROOT / ".tools" / name / "release" / name
     if not os.access(path, os.X_OK):
         raise RuntimeError(f"{path} is missing: run `make deps`")
     return str(path)

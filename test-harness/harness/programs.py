@@ -180,7 +180,8 @@ class Program:
 # unsigned-trailer checksum accepted, an empty multipart part refused, a signature for
 # another region accepted, a listing with `encoding-type=url` answered with keys not encoded,
 # a part's trailer checksum not given back, an XML answer without a Content-Type, no listing of
-# a bucket's multipart uploads, a multipart upload of an object typed as a form refused.
+# a bucket's multipart uploads, a multipart upload of an object typed as a form refused, a
+# listing's objects without their ETag and storage class.
 SIGNED_TRAILER = "signed trailer"
 UNSIGNED_TRAILER = "unsigned trailer"
 EMPTY_SIGNED_CHUNKS = "empty signed chunks"
@@ -194,6 +195,7 @@ PART_CHECKSUM_ANSWER = "part checksum answer"
 UNTYPED_XML_ANSWER = "untyped XML answer"
 LISTED_UPLOADS = "listed uploads"
 FORM_TYPED_UPLOAD = "form-typed upload"
+LISTING_WITHOUT_ETAG = "listing without etag"
 
 
 class Origin(Program):
@@ -249,6 +251,8 @@ class S3sFs(Origin):
         FORM_TYPED_UPLOAD: "s3s-fs 0.14.1 reads any POST typed multipart/form-data as a browser upload, "
         "so CreateMultipartUpload of an object of that type finds no form (400 MalformedPOSTRequest, "
         "or InvalidRequest without a boundary); sent directly too",
+        LISTING_WITHOUT_ETAG: "s3s-fs 0.14.1 lists objects without <ETag> and <StorageClass>, which "
+        "aioaws requires; sent directly too",
     }
 
     def _start(self, domain: str | None = None):
