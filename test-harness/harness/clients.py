@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 import urllib.parse
+import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from unittest import mock
@@ -95,6 +96,28 @@ class Response:
     body: bytes
     # The header names as written on the wire, in their case (HTTP/1 only).
     names: list[str] = field(default_factory=list)
+
+
+def xml_texts(body: bytes, tag: str) -> list[str]:
+    """The texts of an S3 XML answer's elements named `tag`, whatever their namespace."""
+    return [e.text for e in ET.fromstring(body).iter() if e.tag.rsplit("}", 1)[-1] == tag]
+
+
+def listed_in_pages(page, prefix: str) -> list[str]:
+    """The keys and common prefixes under `prefix` of a ListObjectsV2 delimited by `/`, read in
+    pages of two: `page(params)` sends one page's request with these parameters and returns its
+    XML answer."""
+    listed, token = [], None
+    for _ in range(100):
+        params = {"list-type": "2", "prefix": prefix, "delimiter": "/", "max-keys": "2"}
+        if token:
+            params["continuation-token"] = token
+        body = page(params)
+        listed += xml_texts(body, "Key") + [p for p in xml_texts(body, "Prefix") if p != prefix]
+        token = next(iter(xml_texts(body, "NextContinuationToken")), None)
+        if not token:
+            return listed
+    raise AssertionError(f"more than 100 pages under {prefix!r}")
 
 
 def send(authority: str, request: RawRequest, port: int | None = None, source: str | None = None) -> Response:
