@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from harness.clients import presign, send, sign_header
 from harness.programs import EMPTY_PART, FORM_TYPED_UPLOAD
+from test_rejections import assert_refused
 
 # The core client matrix: every test here runs against every origin kind.
 pytestmark = pytest.mark.every_origin
@@ -102,6 +103,25 @@ def test_answers_keep_the_origins_header_name_case(proxy, origin, origin_s3, buc
     written = [name for name in straight.names if name.lower() in kept]
     assert "etag" in [name.lower() for name in written], straight.names
     assert [name for name in through.names if name.lower() in kept] == written, through.names
+
+
+def test_header_names_in_another_case_reach_the_origin_as_what_was_signed(proxy, origin_s3, bucket):
+    """The origin gets header names in the client's case (preserve_case): a signed request
+    whose names are upper case stores what its lower-case twin stores, and the same request
+    with an unsigned header added in upper case is refused, the origin untouched."""
+
+    def shouting(request):
+        return replace(request, headers=[(name.upper(), value) for name, value in request.headers])
+
+    signed = sign_header(proxy.authority, "PUT", f"/{bucket}/shouted", {"Content-Type": "text/x-case",
+                                                                         "x-amz-meta-who": "me"}, b"case")
+    r = send(proxy.authority, shouting(signed))
+    assert r.status == 200, r.body
+    got = origin_s3.get_object(Bucket=bucket, Key="shouted")
+    assert (got["Body"].read(), got["ContentType"], got["Metadata"]) == (b"case", "text/x-case", {"who": "me"})
+    other = sign_header(proxy.authority, "PUT", f"/{bucket}/unsigned", {"x-amz-meta-who": "me"}, b"case")
+    for name, value in (("X-AMZ-ACL", "public-read"), ("X-Amz-Meta-Evil", "1"), ("X-AMZ-TAGGING", "a=b")):
+        assert_refused(proxy, origin_s3, bucket, shouting(other).with_header(name, value), 403, "AccessDenied")
 
 
 @pytest.mark.parametrize("key", KEYS)
