@@ -2,6 +2,8 @@
 //! here rather than with `str::split` and a `char` pattern, whose generic searcher costs several
 //! times as much in the VM for the short fields of a signature.
 
+use std::borrow::Cow;
+
 /// Where `byte` first occurs in `haystack`, eight bytes at a time: `position` takes a branch
 /// per byte, and the fields searched here (an `Authorization` value, a credential, a
 /// signed-header list) hold their delimiters tens of bytes apart.
@@ -48,6 +50,33 @@ pub fn starts_with_ignore_ascii_case(text: &[u8], prefix: &[u8]) -> bool {
 /// after the prefix: what SigV2 signs and origins read as S3's own.
 pub fn is_amz_name(name: &[u8]) -> bool {
     name.len() > 6 && starts_with_ignore_ascii_case(name, b"x-amz-")
+}
+
+/// `text` with the characters Unicode's case rules turn into ASCII letters written as those
+/// letters: `İ` (U+0130) and `ı` (U+0131) as `i`, `ſ` (U+017F) as `s`, the Kelvin sign `K`
+/// (U+212A) as `k`. A server that lower-cases with Unicode's rules (Go's `strings.ToLower`),
+/// upper-cases with them, or folds case (Go's `strings.EqualFold`, Python's `casefold`) reads
+/// `x-amz-security-to%E2%84%AAen` as `x-amz-security-token`; compare with this, then ASCII
+/// case, to read a name as such a server may. No other character maps to a single ASCII
+/// letter; full case folding's expansions (`ß` to `ss`, `ﬅ` to `st`) are not covered.
+/// Bytes that are not UTF-8 stay as they are.
+pub fn unicode_lookalikes_as_ascii(text: &[u8]) -> Cow<'_, [u8]> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let mut ascii = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((&first, tail)) = rest.split_first() {
+        let (letter, after) = match rest {
+            [0xC4, 0xB0 | 0xB1, after @ ..] => (b'i', after),
+            [0xC5, 0xBF, after @ ..] => (b's', after),
+            [0xE2, 0x84, 0xAA, after @ ..] => (b'k', after),
+            _ => (first, tail),
+        };
+        ascii.push(letter);
+        rest = after;
+    }
+    Cow::Owned(ascii)
 }
 
 /// A decimal number written as digits only (`1*DIGIT`: no sign, no spaces, leading zeros
@@ -103,6 +132,26 @@ pub fn split_once_bytes(bytes: &[u8], delimiter: u8) -> Option<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_lookalikes_become_the_ascii_letters_servers_read() {
+        let read = |text: &str| unicode_lookalikes_as_ascii(text.as_bytes()).into_owned();
+        assert_eq!(
+            read("x-amz-\u{17f}ecur\u{130}ty-to\u{212a}en"),
+            b"x-amz-security-token"
+        );
+        assert_eq!(read("mult\u{131}part"), b"multipart");
+        // Other characters, and bytes that are not UTF-8, stay.
+        assert_eq!(read("caf\u{e9} \u{df}"), "caf\u{e9} \u{df}".as_bytes());
+        assert_eq!(
+            unicode_lookalikes_as_ascii(b"\xC4\xE2\x84\xC5").as_ref(),
+            b"\xC4\xE2\x84\xC5"
+        );
+        assert!(matches!(
+            unicode_lookalikes_as_ascii(b"plain"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn split_once_bytes_splits_at_the_first_delimiter() {

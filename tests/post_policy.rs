@@ -852,6 +852,14 @@ fn every_condition_type_holds_or_fails() {
     .unwrap_err()
     .starts_with("Session tokens"));
     assert!(with(&[], &[("x-amz-security-token", "token")]).is_err());
+    // Nor named with the Kelvin sign, which Unicode lower-cases to `k`: a field's name is a
+    // token (ASCII), as a query's look-alike names are not (`tests/gateway.rs`).
+    let lookalike = "x-amz-security-to\u{212a}en";
+    assert!(
+        with(&[json!({ lookalike: "token" })], &[(lookalike, "token")])
+            .unwrap_err()
+            .ends_with("a field name is not a token.")
+    );
     assert!(with(
         &[json!({"x-amz-security-token": "token"})],
         &[("x-amz-security-token", "other")]

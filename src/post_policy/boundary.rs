@@ -2,6 +2,7 @@
 //! (RFC 7578 §4.1, RFC 2046 §5.1.1).
 
 use super::header_params::{self, NameCase};
+use crate::bytes::unicode_lookalikes_as_ascii;
 use std::fmt;
 
 /// A multipart boundary: 1 to 70 of RFC 2046's `bchars`, not ending with a space. It can
@@ -60,19 +61,13 @@ impl fmt::Debug for Boundary {
 /// routed a POST as a form on that substring alone before it read the type with Go's
 /// `mime.ParseMediaType`, which trims white space the filter would not (U+00A0, `\v`) and
 /// lower-cases by Unicode's rules, so `multİpart/form-data` (U+0130) is a form there too (RT97,
-/// 2026-12-05). A form the filter took for something else would reach the origin without any
-/// of the form's checks.
+/// 2026-12-05), as are its spellings with the other characters a server's Unicode case rules
+/// may read as ASCII letters (a margin). A form the filter took for something else would reach
+/// the origin without any of the form's checks.
 pub fn media_type(content_type: &[u8]) -> MediaType {
     const FORM_DATA: &[u8] = b"multipart/form-data";
-    let names_a_form = if content_type.is_ascii() {
-        contains_ignore_ascii_case(content_type, FORM_DATA)
-    } else {
-        // The two characters Unicode lower-cases to ASCII, as they become.
-        let lowered = String::from_utf8_lossy(content_type)
-            .replace('\u{130}', "i")
-            .replace('\u{212a}', "k");
-        contains_ignore_ascii_case(lowered.as_bytes(), FORM_DATA)
-    };
+    let names_a_form =
+        contains_ignore_ascii_case(&unicode_lookalikes_as_ascii(content_type), FORM_DATA);
     if !names_a_form {
         return MediaType::Other;
     }
@@ -108,7 +103,12 @@ mod tests {
 
     #[test]
     fn a_type_go_lower_cases_to_a_form_is_one() {
-        for content_type in ["multİpart/form-data; boundary=x", "MULTİPART/FORM-DATA"] {
+        // Also as servers that upper-case or fold case read it (`ı`, U+0131: `I`).
+        for content_type in [
+            "multİpart/form-data; boundary=x",
+            "MULTİPART/FORM-DATA",
+            "multıpart/form-data",
+        ] {
             assert!(
                 matches!(boundary(content_type), MediaType::Malformed(_)),
                 "{content_type}"
