@@ -8,11 +8,12 @@ hand), runs in a real Envoy."""
 import copy
 import json
 import time
+import types
 
 import pytest
 import yaml
 
-from harness import Envoy, render
+from harness import Envoy, StandIn, render, stand_in_origin
 from harness.clients import RawRequest, presign, s3_client, send
 from harness.envoy_config import CLIENT_SECRET, ORIGIN_SECRET
 from harness.paths import ENVOY_YAML, ROOT, probe_wasm, wasm_module
@@ -129,7 +130,8 @@ def test_envoy_gateway_pieces_fit_together():
 def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     """What envoy/envoy.yaml sets for security (SECURITY.md), as the Envoy Gateway resources
     set it: path handling, the underscore rule, the idle and head timeouts, the connection
-    limit, the forwarded-for headers, the retries and the origin's circuit breakers."""
+    limit, the forwarded-for headers, the retries and the origin's circuit breakers; and the
+    header names' case."""
     hcm, config = envoy_yaml_hcm(), envoy_yaml()
     clients = eg_doc("ClientTrafficPolicy")["spec"]
     assert clients["path"] == {"escapedSlashesAction": "KeepUnchanged", "disableMergeSlashes": True}
@@ -139,6 +141,10 @@ def test_envoy_gateway_has_the_security_settings_of_envoy_yaml():
     assert clients["timeout"]["http"] == {"streamIdleTimeout": hcm["stream_idle_timeout"],
                                           "idleTimeout": hcm["common_http_protocol_options"]["idle_timeout"]}
     assert clients["http2"] == {"maxConcurrentStreams": hcm["http2_protocol_options"]["max_concurrent_streams"]}
+    # Header names in the case the other side wrote them: EG sets the formatter envoy.yaml
+    # sets on the listener on the route's clusters too (`eg_listener`).
+    assert clients["http1"] == {"preserveHeaderCase": True}
+    assert hcm["http_protocol_options"]["header_key_format"]["stateful_formatter"]["name"] == "preserve_case"
     assert "clientIPDetection" not in clients and hcm["use_remote_address"] is True
     (monitor,) = config["overload_manager"]["resource_monitors"]
     assert clients["connection"]["connectionLimit"]["value"] == monitor["typed_config"]["max_active_downstream_connections"]
@@ -249,6 +255,14 @@ def eg_listener(origin, *, client_policy: dict | None, hostnames: list[str]) -> 
         hcm["common_http_protocol_options"]["idle_timeout"] = http_timeouts["idleTimeout"]
     config = render(origin_host="127.0.0.1", origin_port=origin.port, filter_config=None)
     listener = config["static_resources"]["listeners"][0]
+    (shipped_hcm,) = [f["typed_config"] for f in listener["filter_chains"][0]["filters"] if f["name"] == HCM_FILTER]
+    (cluster,) = [c for c in config["static_resources"]["clusters"] if c["name"] == "s3_origin"]
+    # http1.preserveHeaderCase: the formatter on the listener and on the route's clusters
+    # (EG's cluster.go, buildHTTP1Settings), as envoy.yaml sets both; without it, neither.
+    if (client_policy or {}).get("http1", {}).get("preserveHeaderCase"):
+        hcm["http_protocol_options"] = shipped_hcm["http_protocol_options"]
+    else:
+        del cluster["typed_extension_protocol_options"]
     listener["filter_chains"][0]["filters"] = [{"name": HCM_FILTER, "typed_config": hcm}]
     return config, hcm
 
@@ -323,6 +337,40 @@ def test_the_route_must_list_the_origin_host(origin, bucket, origin_s3):
         assert r.status == status, (hostnames, r.status, r.body[:200])
         if status == 404:
             assert r.body == b"", "Envoy's own 404 (no route), not the origin's"
+
+
+def test_with_eg_header_names_keep_their_case(bucket):
+    """With the ClientTrafficPolicy's `http1.preserveHeaderCase`, an origin's `ETag` reaches
+    the client as `ETag` and a client's header name reaches the origin as the client wrote it,
+    as through envoy.yaml; without it, both in Envoy's lower case (an origin that writes its
+    names in S3's case stands in: s3s-fs and Garage write lower case)."""
+    received = []
+
+    class Cased(StandIn):
+        def do_GET(self):
+            if not self.path.startswith(f"/{bucket}/"):
+                return self.answer()  # Envoy's health checks
+            received.append([name for name in self.headers.keys() if name.lower() == "x-client-case"])
+            self.send_response(200)
+            for name, value in (("ETag", '"0123"'), ("Content-Type", "text/plain"), ("Content-Length", "0")):
+                self.send_header(name, value)
+            self.end_headers()
+
+    policy = eg_doc("ClientTrafficPolicy")["spec"]
+    lowered = {k: v for k, v in policy.items() if k != "http1"}
+    answered = []
+    with stand_in_origin(Cased) as shipped:
+        (cluster,) = [c for c in shipped["static_resources"]["clusters"] if c["name"] == "s3_origin"]
+        port = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"]
+        origin = types.SimpleNamespace(port=port, authority=f"127.0.0.1:{port}")
+        for client_policy in (policy, lowered):
+            config, _ = eg_listener(origin, client_policy=client_policy, hostnames=["localhost", "127.0.0.1"])
+            with Envoy(config, env=eg_env()) as envoy:
+                r = send(envoy.authority, presign(envoy.authority, "GET", f"/{bucket}/k").with_header("X-Client-Case", "1"))
+            assert r.status == 200, r.body
+            answered.append([name for name in r.names if name.lower() in ("etag", "content-type")])
+    assert answered == [["ETag", "Content-Type"], ["etag", "content-type"]]
+    assert received == [["X-Client-Case"], ["x-client-case"]]
 
 
 def test_with_eg_a_crashed_vm_answers_503_until_the_proxy_restarts(origin, bucket):
