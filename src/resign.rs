@@ -28,7 +28,7 @@ pub fn header_auth(
     origin: &OriginTarget<'_, '_>,
 ) -> HeaderResigned {
     restyle(verified, origin);
-    verified.canonical.leave_out_consumed_expect();
+    verified.canonical.leave_out_consumed();
     verified.canonical.sign_host_for_http1();
     let date_stamp = verified.date.date_stamp();
     let credential = origin_credential(config, verified.pair, verified.region, &date_stamp);

@@ -291,7 +291,8 @@ fn check_signature(
 
 /// A signed header sent more than once: the signature covers its values joined with `,`, and
 /// an origin that reads only the first would act on part of what was signed
-/// (`CanonicalRequest::repeated_header`). No S3 client repeats one.
+/// (`CanonicalRequest::repeated_header`). No SDK repeats one; a caller of a stand-alone signer
+/// can (AWS::Signature4 signs a repeated header joined, LWP sends it twice), and is told how.
 pub fn repeated_signed_header(name: &[u8]) -> Rejection {
     Rejection::new(
         InvalidArgument,

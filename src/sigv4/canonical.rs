@@ -38,6 +38,8 @@ pub struct CanonicalRequest<'a> {
     repeated: Option<&'a str>,
     /// `expect` is signed but was not received: Envoy answered it (see `signed_header`).
     expect_consumed: bool,
+    /// `transfer-encoding` is signed but was not received: Envoy framed the body by it.
+    framing_consumed: bool,
     /// The hash state after everything before the host line, from the last `hash`: the client's
     /// and the origin's canonical requests share it unless the path or query changed between.
     before_host: Option<Sha256>,
@@ -70,7 +72,7 @@ impl<'a> CanonicalRequest<'a> {
         // `host` is supplied at rendering: a URL signed over it alone needs no list here.
         let mut canonical = Vec::with_capacity(signed.names().len().saturating_sub(1));
         let mut repeated = None;
-        let mut expect_consumed = false;
+        let (mut expect_consumed, mut framing_consumed) = (false, false);
         let host_name = signed.host_name();
         for &name in signed.names() {
             if name == host_name {
@@ -81,7 +83,12 @@ impl<'a> CanonicalRequest<'a> {
             if signed.repeated {
                 repeated = repeated.or(Some(name));
             }
-            expect_consumed |= signed.consumed;
+            if signed.consumed {
+                match name {
+                    "expect" => expect_consumed = true,
+                    _ => framing_consumed = true,
+                }
+            }
             canonical.push((name, signed.value));
         }
         Ok(CanonicalRequest {
@@ -94,21 +101,28 @@ impl<'a> CanonicalRequest<'a> {
             payload,
             repeated,
             expect_consumed,
+            framing_consumed,
             before_host: None,
             splice: None,
         })
     }
 
-    /// Leaves a signed `Expect` that Envoy answered and dropped out of the request to sign:
-    /// the origin never receives it, so a signature over it would not verify there (the
-    /// client's, made before Envoy answered, did cover it). Signs less, never more.
-    pub fn leave_out_consumed_expect(&mut self) {
-        if !std::mem::take(&mut self.expect_consumed) {
+    /// Leaves the signed headers Envoy consumed out of the request to sign: an `Expect` it
+    /// answered, a `Transfer-Encoding` it framed the body by (it frames the body to the origin
+    /// itself). The origin receives neither as the client sent it, so a signature over them
+    /// need not verify there (the client's, made before Envoy took them, did cover them).
+    /// Signs less, never more.
+    pub fn leave_out_consumed(&mut self) {
+        let expect = std::mem::take(&mut self.expect_consumed);
+        let framing = std::mem::take(&mut self.framing_consumed);
+        if !expect && !framing {
             return;
         }
-        self.headers.retain(|(name, _)| *name != "expect");
+        let consumed =
+            |name: &str| (expect && name == "expect") || (framing && name == "transfer-encoding");
+        self.headers.retain(|(name, _)| !consumed(name));
         let names: Vec<&str> = crate::bytes::split(&self.signed_headers, b';')
-            .filter(|name| *name != "expect")
+            .filter(|name| !consumed(name))
             .collect();
         self.signed_headers = Cow::Owned(names.join(";"));
         self.before_host = None;
@@ -136,7 +150,7 @@ impl<'a> CanonicalRequest<'a> {
     /// false when there is none to try (no consumed `Expect`, or every spelling tried: the
     /// first is back, for the debug line of a mismatch). Only that value changes: the
     /// expectation is the same whatever its case, and it is never forwarded
-    /// (`leave_out_consumed_expect`).
+    /// (`leave_out_consumed`).
     pub fn respell_consumed_expect(&mut self) -> bool {
         if !self.expect_consumed {
             return false;
@@ -352,7 +366,8 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
 pub struct SignedHeader<'v> {
     pub value: Cow<'v, [u8]>,
     pub repeated: bool,
-    /// Not received: an `Expect` Envoy answered, standing for the value the client sent.
+    /// Not received: an `Expect` Envoy answered or a `Transfer-Encoding` it framed the body
+    /// by, standing for the value the client sent.
     pub consumed: bool,
 }
 
@@ -390,6 +405,22 @@ pub fn signed_header<'v>(headers: &[(&'v [u8], &'v [u8])], name: &str) -> Option
             repeated: false,
             consumed: true,
         }),
+        // Envoy's HTTP/1 codec frames a body by `Transfer-Encoding` and drops the header. It
+        // lets `chunked` alone through (any other coding is its 501), and only where the head
+        // gives no `Content-Length` (both are its 400). botocore signed it before it learnt
+        // it is hop-by-hop: the AWS CLI v2 2.9's checksum uploads over TLS (a compatibility
+        // sweep, 2026-12-07; s3s-fs and Garage take them straight).
+        None if name == "transfer-encoding"
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(b"content-length")) =>
+        {
+            Some(SignedHeader {
+                value: Cow::Borrowed(b"chunked"),
+                repeated: false,
+                consumed: true,
+            })
+        }
         None => None,
     }
 }
@@ -692,6 +723,33 @@ mod tests {
         assert!(String::from_utf8(c.render(b"h"))
             .unwrap()
             .contains("expect:100-continue\nhost:h\n"));
+    }
+
+    #[test]
+    fn a_signed_transfer_encoding_envoy_framed_the_body_by_is_chunked_then_left_out() {
+        let signed = SignedHeaders::parse("content-type;host;transfer-encoding").unwrap();
+        let typed: [(&[u8], &[u8]); 1] = [(b"content-type", b"text/plain")];
+        let mut c = CanonicalRequest::new(b"PUT", "/", "", &signed, &typed, "X").unwrap();
+        assert!(String::from_utf8(c.render(b"h")).unwrap().ends_with(
+            "host:h\ntransfer-encoding:chunked\n\ncontent-type;host;transfer-encoding\nX"
+        ));
+        c.leave_out_consumed();
+        assert_eq!(c.signed_headers(), "content-type;host");
+        assert!(String::from_utf8(c.render(b"h"))
+            .unwrap()
+            .ends_with("content-type:text/plain\nhost:h\n\ncontent-type;host\nX"));
+        // With a length the body was not framed by it: missing, as any signed header.
+        let sized: [(&[u8], &[u8]); 1] = [(b"Content-Length", b"3")];
+        let err = CanonicalRequest::new(b"PUT", "/", "", &signed, &sized, "X").unwrap_err();
+        assert_eq!(err, MissingSignedHeader("content-type".into()));
+        let signed = SignedHeaders::parse("host;transfer-encoding").unwrap();
+        let err = CanonicalRequest::new(b"PUT", "/", "", &signed, &sized, "X").unwrap_err();
+        assert_eq!(err, MissingSignedHeader("transfer-encoding".into()));
+        // Received (a filter that sees it), it is signed as received and stays.
+        let sent: [(&[u8], &[u8]); 1] = [(b"transfer-encoding", b"chunked")];
+        let mut c = CanonicalRequest::new(b"PUT", "/", "", &signed, &sent, "X").unwrap();
+        c.leave_out_consumed();
+        assert_eq!(c.signed_headers(), "host;transfer-encoding");
     }
 
     #[test]

@@ -120,9 +120,11 @@ def listed_in_pages(page, prefix: str) -> list[str]:
     raise AssertionError(f"more than 100 pages under {prefix!r}")
 
 
-def send(authority: str, request: RawRequest, port: int | None = None, source: str | None = None) -> Response:
+def send(authority: str, request: RawRequest, port: int | None = None, source: str | None = None,
+         chunked: bool = False) -> Response:
     """Sends the request to 127.0.0.1 with `Host: authority`, the target untouched; from the
-    loopback address `source` (127.0.0.2, say: a load balancer) if given."""
+    loopback address `source` (127.0.0.2, say: a load balancer) if given. `chunked` frames the
+    body in one HTTP/1.1 chunk and no `Content-Length` (the request names the coding)."""
     if port is None:
         port = int(authority.rsplit(":", 1)[1])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
@@ -133,10 +135,10 @@ def send(authority: str, request: RawRequest, port: int | None = None, source: s
             conn.putheader("Host", authority)
         for name, value in request.headers:
             conn.putheader(name, value)
-        if request.body or request.method in ("PUT", "POST"):
+        if (request.body or request.method in ("PUT", "POST")) and not chunked:
             if request.header("content-length") is None:
                 conn.putheader("Content-Length", str(len(request.body)))
-        conn.endheaders(request.body or None)
+        conn.endheaders(request.body or None, encode_chunked=chunked)
         r = conn.getresponse()
         headers = r.getheaders()
         return Response(r.status, {k.lower(): v for k, v in headers}, r.read(), [k for k, _ in headers])
