@@ -252,7 +252,7 @@ class S3sFs(Origin):
         "so CreateMultipartUpload of an object of that type finds no form (400 MalformedPOSTRequest, "
         "or InvalidRequest without a boundary); sent directly too",
         LISTING_WITHOUT_ETAG: "s3s-fs 0.14.1 lists objects without <ETag> and <StorageClass>, which "
-        "aioaws requires; sent directly too",
+        "aioaws and Libcloud require; sent directly too",
     }
 
     def _start(self, domain: str | None = None):
