@@ -10,7 +10,7 @@ use crate::request::Request;
 use crate::s3_error::S3ErrorCode::*;
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::authorization::AuthorizationV4;
-use crate::sigv4::canonical::CanonicalRequest;
+use crate::sigv4::canonical::{CanonicalRequest, MissingSignedHeader};
 use crate::sigv4::credential::Credential;
 use crate::sigv4::payload::{PayloadHash, UNSIGNED_PAYLOAD};
 use crate::sigv4::presigned::{PresignedV4, X_AMZ_CREDENTIAL, X_AMZ_SIGNATURE};
@@ -55,6 +55,7 @@ pub fn header_auth<'r, 'q: 'r, 'c>(
         payload.as_str(),
     )
     .map_err(|missing| Rejection::new(SignatureDoesNotMatch, missing.to_string()))?;
+    framed_body_follows(req, &canonical)?;
     if let Some(name) = canonical.repeated_header() {
         return Err(repeated_signed_header(name.as_bytes()));
     }
@@ -114,6 +115,7 @@ pub fn presigned<'r, 'q: 'r, 'c>(
         UNSIGNED_PAYLOAD,
     )
     .map_err(|missing| Rejection::new(SignatureDoesNotMatch, missing.to_string()))?;
+    framed_body_follows(req, &canonical)?;
     if let Some(name) = canonical.repeated_header() {
         return Err(repeated_signed_header(name.as_bytes()));
     }
@@ -287,6 +289,22 @@ fn check_signature(
         redact::canonical_request(&canonical_request),
         redact::string_to_sign_v4(string_to_sign.as_bytes())
     )))
+}
+
+/// A signed `Transfer-Encoding` Envoy framed the body by (`signed_header`) says a body
+/// follows. A head that ends its stream has none: the header was not sent, but taken out of a
+/// request whose body was (a request signed over a chunked body, replayed bare), and it is
+/// missing, as before Envoy's framing was read for it (RV145: an `UNSIGNED-PAYLOAD` one stored
+/// an empty object; a presigned one reached the origin to be refused there).
+fn framed_body_follows(
+    req: &Request<'_>,
+    canonical: &CanonicalRequest<'_>,
+) -> Result<(), Rejection> {
+    if canonical.framing_consumed() && req.has_no_body() {
+        let missing = MissingSignedHeader("transfer-encoding".to_owned());
+        return Err(Rejection::new(SignatureDoesNotMatch, missing.to_string()));
+    }
+    Ok(())
 }
 
 /// A signed header sent more than once: the signature covers its values joined with `,`, and

@@ -2075,6 +2075,86 @@ fn a_signed_expect_header_that_envoy_consumed_still_verifies() {
 }
 
 #[test]
+fn a_signed_transfer_encoding_envoy_consumed_stands_for_a_body() {
+    // The AWS CLI v2 2.9 signs `transfer-encoding: chunked`; Envoy frames the body by it and
+    // drops it before the filter reads the head, whose stream goes on with the body.
+    let g = gateway(serde_json::json!({}));
+    let decide = |head: &Head, ends_with_head: bool| {
+        let req = Request::from_pairs(&head.pairs)
+            .unwrap()
+            .ending_with_head(ends_with_head);
+        match g.decide(&req, NOW) {
+            Decision::Forward(f) => Ok(f
+                .header("authorization")
+                .map(|a| String::from_utf8(a.to_vec()).unwrap())),
+            Decision::Reject(r) => Err((r.error.code, r.into_error().message)),
+        }
+    };
+    let signed = Head::new("PUT", "/bucket/k")
+        .with("transfer-encoding", "chunked")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .sign(
+            "CK",
+            "cs",
+            "host;transfer-encoding;x-amz-content-sha256;x-amz-date",
+        )
+        .without("transfer-encoding");
+    let origin_auth = decide(&signed, false).unwrap().unwrap();
+    assert!(!origin_auth.contains("transfer-encoding"), "{origin_auth}");
+    // Replayed bare (a head that ends its stream), or with a length: the header is missing.
+    let missing = "the signed header 'transfer-encoding' is not in the request";
+    for (head, ends) in [
+        (signed.clone(), true),
+        (signed.clone().with("content-length", "7"), false),
+        (signed.clone().with("content-length", "0"), false),
+    ] {
+        let (code, message) = decide(&head, ends).unwrap_err();
+        assert_eq!((code, message.as_str()), (SignatureDoesNotMatch, missing));
+    }
+    // Signed as any other spelling than Envoy passes, it does not verify.
+    let other = Head::new("PUT", "/bucket/k")
+        .with("transfer-encoding", "gzip, chunked")
+        .with("x-amz-date", DATE)
+        .with("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        .sign(
+            "CK",
+            "cs",
+            "host;transfer-encoding;x-amz-content-sha256;x-amz-date",
+        )
+        .without("transfer-encoding");
+    assert_eq!(decide(&other, false).unwrap_err().0, SignatureDoesNotMatch);
+
+    // A presigned URL over it: with a body, each time (never cached, so a bare repeat is not a
+    // hit); bare, refused.
+    let g = gateway(serde_json::json!({"presigned_cache_entries": 16}));
+    let query = format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=CK%2F20261129%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={DATE}&X-Amz-Expires=600&X-Amz-SignedHeaders=host%3Btransfer-encoding"
+    );
+    let unsigned =
+        Head::new("PUT", &format!("/bucket/k?{query}")).with("transfer-encoding", "chunked");
+    let signature = unsigned.signature("cs", "host;transfer-encoding");
+    let url = unsigned
+        .set(
+            ":path",
+            format!("/bucket/k?{query}&X-Amz-Signature={signature}"),
+        )
+        .without("transfer-encoding");
+    for _ in 0..3 {
+        let req = Request::from_pairs(&url.pairs).unwrap();
+        assert!(matches!(g.decide(&req, NOW), Decision::Forward(_)));
+    }
+    let bare = Request::from_pairs(&url.pairs)
+        .unwrap()
+        .ending_with_head(true);
+    let Decision::Reject(r) = g.decide(&bare, NOW) else {
+        panic!("a bare repeat forwarded");
+    };
+    assert_eq!(r.error.code, SignatureDoesNotMatch);
+    assert_eq!(g.presigned_cache_stats().0, 0, "no hit");
+}
+
+#[test]
 fn a_consumed_expect_signed_as_boto_2_spells_it_verifies() {
     // boto 2.49 signs `expect:100-Continue`; Envoy consumes any case of it, so the filter
     // tries the spellings clients use. Found with Debian's python3-boto through Envoy.

@@ -635,7 +635,9 @@ impl Gateway {
         let path = self
             .signs()
             .then(|| resign::presigned(&self.config, &mut verified, &route.origin, req));
-        if let Some(key) = cache_key {
+        // Not a URL whose signed `Transfer-Encoding` Envoy consumed: whether a repeat has a body
+        // (`verify::framed_body_follows`) is not in the key.
+        if let Some(key) = cache_key.filter(|_| !verified.canonical.framing_consumed()) {
             self.remember_presigned(key, req, &url, &verified, path.as_deref(), body_check);
         }
         let forward = Forward {

@@ -129,6 +129,12 @@ impl<'a> CanonicalRequest<'a> {
         self.splice = None;
     }
 
+    /// Whether a signed `Transfer-Encoding` was not received, Envoy having framed the body by
+    /// it (`signed_header`): it stands for a body that follows.
+    pub fn framing_consumed(&self) -> bool {
+        self.framing_consumed
+    }
+
     /// Signs the host as `host` where the client signed it as `:authority` (HTTP/2): Envoy
     /// speaks HTTP/1.1 to the origin, which reads a `Host` header, never a pseudo-header, and
     /// could not verify a list naming `:authority`. The same value, under its HTTP/1.1 name.
