@@ -67,7 +67,7 @@ PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy")
 def environ_without_proxies(*more: str) -> dict:
     """This process's environment without its HTTP proxy settings (and the variables `more`
     names), in any case: a client a test runs must reach only what the test points it at."""
-    dropped = PROXY_VARIABLES + more
+    dropped = PROXY_VARIABLES + tuple(name.lower() for name in more)
     return {name: value for name, value in os.environ.items() if name.lower() not in dropped}
 
 
