@@ -19,29 +19,19 @@ whatever the region (straight to Garage, refused: through the proxy, re-signed f
 `origin_region`); a session token (`token`) is refused (400 InvalidToken)."""
 
 import json
-import shutil
 import subprocess
 
 import pytest
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
-from harness.programs import environ_without_proxies
+from harness.programs import environ_without_proxies, perl_modules_missing, results_ok as ok
 from test_post_policy import stored
 
 MIB = 1024 * 1024
 
 
-def amazon_s3_missing() -> str | None:
-    if shutil.which("perl") is None:
-        return "perl is not installed"
-    done = subprocess.run(["perl", "-MAmazon::S3", "-e", "1"], capture_output=True, timeout=60)
-    return None if done.returncode == 0 else "Amazon::S3 does not load"
-
-
-_missing = amazon_s3_missing()
-pytestmark = pytest.mark.skipif(
-    _missing is not None, reason=f"{_missing}: apt-get install -y libamazon-s3-perl (Amazon::S3)"
-)
+_missing = perl_modules_missing("libamazon-s3-perl", "Amazon::S3")
+pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
 SCRIPT = r'''#!/usr/bin/perl
 # Amazon::S3 (Debian libamazon-s3-perl 0.60) driver for the tests.
@@ -203,11 +193,6 @@ def pl(script, proxy, bucket, *ops, virtual=False, secret=CLIENT_SECRET, env=Non
                           timeout=120)
     assert done.stdout.strip(), done.stderr
     return json.loads(done.stdout)
-
-
-def ok(out: dict) -> list:
-    assert all("ok" in r for r in out["results"]), out["results"]
-    return [r["ok"] for r in out["results"]]
 
 
 def sent(out: dict, op: int) -> list[dict]:

@@ -22,7 +22,6 @@ InvalidArgument; Garage alone takes it straight); a session token goes into pres
 only (400 InvalidToken)."""
 
 import json
-import shutil
 import subprocess
 from urllib.parse import quote
 
@@ -31,21 +30,12 @@ import requests
 
 from harness.clients import listed_in_pages
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
-from harness.programs import environ_without_proxies
+from harness.programs import environ_without_proxies, perl_modules_missing
 from test_post_policy import stored
 
 
-def signature4_missing() -> str | None:
-    if shutil.which("perl") is None:
-        return "perl is not installed"
-    done = subprocess.run(["perl", "-MAWS::Signature4", "-MLWP::UserAgent", "-e", "1"], capture_output=True, timeout=60)
-    return None if done.returncode == 0 else "AWS::Signature4 does not load"
-
-
-_missing = signature4_missing()
-pytestmark = pytest.mark.skipif(
-    _missing is not None, reason=f"{_missing}: apt-get install -y libaws-signature4-perl (AWS::Signature4)"
-)
+_missing = perl_modules_missing("libaws-signature4-perl", "AWS::Signature4", "LWP::UserAgent")
+pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
 SCRIPT = r'''#!/usr/bin/perl
 # AWS::Signature4 (Debian libaws-signature4-perl 1.02) driver for the tests: a JSON list of

@@ -29,7 +29,7 @@ import pytest
 import requests
 
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET
-from harness.programs import LISTING_WITHOUT_ETAG, environ_without_proxies
+from harness.programs import LISTING_WITHOUT_ETAG, environ_without_proxies, results_ok as ok
 from test_post_policy import stored
 
 # Debian's Libcloud is installed for Debian's Python, not the tests' virtual environment.
@@ -156,11 +156,6 @@ def run(script, where, *ops, driver="s3", **settings) -> dict:
                           timeout=120, env=environ_without_proxies())
     assert done.stdout.strip(), done.stderr
     return json.loads(done.stdout)
-
-
-def ok(out: dict) -> list:
-    assert all("ok" in r for r in out["results"]), out["results"]
-    return [r["ok"] for r in out["results"]]
 
 
 def statuses(out: dict, op: int) -> list[int]:

@@ -5,8 +5,6 @@ through Envoy as its HTTP proxy. Asserted from the requests it sent: every body 
 SHA-256, and it signs `Date` beside `X-Amz-Date`, `Content-Length`, and `Range` when it sends one."""
 
 import hashlib
-import shutil
-import subprocess
 
 import pytest
 import requests
@@ -14,24 +12,15 @@ import requests
 from harness.envoy_config import CLIENT_KEY, CLIENT_SECRET, PUBLIC_TEST_DOMAIN
 from harness.paths import ROOT
 from harness.clients import REGION
-from harness.programs import UNTYPED_XML_ANSWER, environ_without_proxies, run_json_client
+from harness.programs import UNTYPED_XML_ANSWER, environ_without_proxies, perl_modules_missing, run_json_client
 from test_post_policy import stored
 from test_sdk_rust import file_of
 
 PERL_CLIENT = ROOT / "test-harness" / "perl-client" / "s3.pl"
 
 
-def perl_s3_missing() -> str | None:
-    if shutil.which("perl") is None:
-        return "perl is not installed"
-    done = subprocess.run(["perl", "-MNet::Amazon::S3", "-e", "1"], capture_output=True, timeout=60)
-    return None if done.returncode == 0 else "Net::Amazon::S3 does not load"
-
-
-_missing = perl_s3_missing()
-pytestmark = pytest.mark.skipif(
-    _missing is not None, reason=f"{_missing}: apt-get install -y libnet-amazon-s3-perl (Net::Amazon::S3)"
-)
+_missing = perl_modules_missing("libnet-amazon-s3-perl", "Net::Amazon::S3")
+pytestmark = pytest.mark.skipif(_missing is not None, reason=_missing or "")
 
 MIB = 1024 * 1024
 

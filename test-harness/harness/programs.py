@@ -71,6 +71,22 @@ def environ_without_proxies(*more: str) -> dict:
     return {name: value for name, value in os.environ.items() if name.lower() not in dropped}
 
 
+def perl_modules_missing(package: str, *modules: str) -> str | None:
+    """Why a Perl client's suite must skip, naming the Debian `package` to install, or None
+    when perl loads every module."""
+    if shutil.which("perl") is None:
+        return f"perl is not installed: apt-get install -y perl {package}"
+    done = subprocess.run(["perl", *(f"-M{m}" for m in modules), "-e", "1"], capture_output=True, timeout=60)
+    return None if done.returncode == 0 else f"{modules[0]} does not load: apt-get install -y {package}"
+
+
+def results_ok(out: dict) -> list:
+    """The values of a client script's `results` (`{"ok": value}` or `{"error": ...}` each, in
+    the order of its operations), every one of them asserted to have succeeded."""
+    assert all("ok" in r for r in out["results"]), out["results"]
+    return [r["ok"] for r in out["results"]]
+
+
 def key_file(directory, key: str, secret: str):
     """`key:secret` in a file of `directory` only its owner may read, as s3fs-fuse and
     s3backer take a key pair."""
