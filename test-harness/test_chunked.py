@@ -105,7 +105,7 @@ def test_a_signed_transfer_encoding_is_the_framing_envoy_took(proxy, origin_s3, 
     out of the origin's signature (Envoy frames the body to the origin itself). Signed but
     not sent, beside a `Content-Length`, it is missing: refused, nothing stored."""
     expect_deviations(origin_deviation, mode)
-    # What botocore left unsigned before 1.31 (the AWS CLI v2 2.9's copy: Debian's awscli).
+    # What botocore left unsigned until January 2025 (1.36; the AWS CLI v2 2.9's copy, Debian's).
     monkeypatch.setattr(botocore.auth, "SIGNED_HEADERS_BLACKLIST", ["expect", "user-agent", "x-amzn-trace-id"])
     data = data_of(70_000)
     signed = chunked_put(proxy.authority, f"/{bucket}/te", data, mode, sign_content_length=False,
