@@ -25,6 +25,7 @@ from harness.chunked import (
     signing_key,
 )
 from harness.clients import RawRequest, send, send_h2
+from harness.envoy_config import PUBLIC_TEST_DOMAIN
 from harness.programs import EMPTY_SIGNED_CHUNKS
 from harness.programs import SIGNED_TRAILER as SIGNED_TRAILER_DEVIATION
 from harness.programs import UNSIGNED_TRAILER as UNSIGNED_TRAILER_DEVIATION
@@ -103,7 +104,8 @@ def test_a_signed_transfer_encoding_is_the_framing_envoy_took(proxy, origin_s3, 
     (the AWS CLI v2 2.9's checksum uploads over TLS). Envoy frames the body by it and drops
     it before the filter reads the head: the filter verifies it as `chunked`, and leaves it
     out of the origin's signature (Envoy frames the body to the origin itself). Signed but
-    not sent, beside a `Content-Length`, it is missing: refused, nothing stored."""
+    not sent, beside a `Content-Length`, it is missing: refused, nothing stored; so is the
+    request with any other part its signature covers changed."""
     expect_deviations(origin_deviation, mode)
     # What botocore left unsigned until January 2025 (1.36; the AWS CLI v2 2.9's copy, Debian's).
     monkeypatch.setattr(botocore.auth, "SIGNED_HEADERS_BLACKLIST", ["expect", "user-agent", "x-amzn-trace-id"])
@@ -117,6 +119,27 @@ def test_a_signed_transfer_encoding_is_the_framing_envoy_took(proxy, origin_s3, 
     assert b"transfer-encoding" in r.body
     assert stored(origin_s3, bucket, "te") is None
     framed = replace(signed, headers=[(n, v) for n, v in signed.headers if n.lower() != "content-length"])
+    # One thing its signature covers changed (the header is supplied, not received): an
+    # unsigned x-amz-acl added, another key, another method, the bucket in the host, refused
+    # before the origin hears of it; with signed chunks, the body changed, refused with nothing
+    # stored (an unsigned-trailer body is unsigned, and its checksum the origin's to compare).
+    other_key = framed.target.replace(f"/{bucket}/te", f"/{bucket}/te-other")
+    virtual = framed.target.replace(f"/{bucket}/te", "/te")
+    before = proxy.origin_requests()
+    for tampered in (
+        framed.with_header("x-amz-acl", "public-read"),
+        replace(framed, target=other_key),
+        replace(framed, method="POST"),
+        replace(framed, target=virtual).with_header("Host", f"{bucket}.{PUBLIC_TEST_DOMAIN}:{proxy.port}"),
+    ):
+        r = send(proxy.authority, tampered, chunked=True)
+        assert r.status in (400, 403), (tampered, r.status, r.body)
+    assert proxy.origin_requests() == before, "the origin must not see a refused request"
+    if mode == SIGNED:
+        data_at = framed.body.index(b"\r\n") + 10
+        r = send(proxy.authority, replace(framed, body=tamper(framed.body, data_at)), chunked=True)
+        assert (r.status, error_code(r)) == (403, "SignatureDoesNotMatch"), r.body
+    assert stored(origin_s3, bucket, "te") is None and stored(origin_s3, bucket, "te-other") is None
     r = send(proxy.authority, framed, chunked=True)
     assert r.status == 200, r.body
     assert stored(origin_s3, bucket, "te") == data
