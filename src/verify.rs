@@ -291,16 +291,17 @@ fn check_signature(
     )))
 }
 
-/// A signed `Transfer-Encoding` Envoy framed the body by (`signed_header`) says a body
-/// follows. A head that ends its stream has none: the header was not sent, but taken out of a
-/// request whose body was (a request signed over a chunked body, replayed bare), and it is
-/// missing, as before Envoy's framing was read for it (RV145: an `UNSIGNED-PAYLOAD` one stored
-/// an empty object; a presigned one reached the origin to be refused there).
+/// A signed `Transfer-Encoding` the request lacks (`signed_header`) stands for Envoy's framing
+/// of a body whose length the head does not give. With a `Content-Length` (never beside a
+/// `Transfer-Encoding`: Envoy's 400), or on a head that ends its stream (a request signed over
+/// a chunked body, replayed bare), it was not sent: missing, as any signed header (RV145: a
+/// bare `UNSIGNED-PAYLOAD` one stored an empty object; a presigned one reached the origin to
+/// be refused there).
 fn framed_body_follows(
     req: &Request<'_>,
     canonical: &CanonicalRequest<'_>,
 ) -> Result<(), Rejection> {
-    if canonical.framing_consumed() && req.has_no_body() {
+    if canonical.framing_consumed() && !req.says_nothing_of_its_body() {
         let missing = MissingSignedHeader("transfer-encoding".to_owned());
         return Err(Rejection::new(SignatureDoesNotMatch, missing.to_string()));
     }
