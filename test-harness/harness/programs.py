@@ -25,17 +25,23 @@ STARTUP_SECONDS = 60
 
 
 _HANDED_OUT: set[int] = set()
+# Under pytest-xdist (`make test` runs the suite in worker processes) each worker takes only
+# its share of the ports: a port is free when handed out and taken a moment later, and two
+# Envoys given the same one would both bind it (SO_REUSEPORT) and share its connections. The
+# kernel hands bind() mostly odd ports, hence the share by port // 2.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_WORKERS = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 
 def free_port() -> int:
-    """A port nothing listens on now, and never one this process was given before: the kernel
-    can hand out the same free port twice in a row (the image's PORT and METRICS_PORT once came
-    out equal, and the entrypoint refused to start)."""
+    """A port nothing listens on now, never one this process was given before (the kernel can
+    hand out the same free port twice in a row: the image's PORT and METRICS_PORT once came out
+    equal, and the entrypoint refused to start), and never one another worker may be given."""
     while True:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
+        if port not in _HANDED_OUT and (port // 2) % _WORKERS == _WORKER:
             _HANDED_OUT.add(port)
             return port
 
