@@ -28,6 +28,12 @@ GO_CLIENT := $(TOOLS)/go-client/go-client
 GOCODE    := /usr/share/gocode/src/github.com
 HAVE_GO_SDKS := $(shell command -v go >/dev/null && test -d $(GOCODE)/aws/aws-sdk-go-v2/service/s3 \
 	&& test -d $(GOCODE)/aws/aws-sdk-go/service/s3 && test -d $(GOCODE)/minio/minio-go/v7 && echo yes)
+
+# $(call apt_install,packages): apt-get install, and on failure once more after `apt-get update`
+# (a fresh machine's package lists are empty or stale), whose errors it shows.
+apt_install = apt-get install -y -q $(1) >/dev/null 2>&1 \
+	|| { apt-get update -q >/dev/null && apt-get install -y -q $(1) >/dev/null; }
+
 export PATH := $(TOOLS)/bin:$(VENV)/bin:$(PATH)
 
 # Fuzzing (fuzz/, cargo fuzz on the nightly toolchain): a few seconds per target in `make
@@ -108,9 +114,8 @@ $(S3S_FS):
 # 4.4 minutes in two workers, against 3.5). Without libsodium-dev, about 6 minutes.
 GARAGE_OPTIMISED := blake2 sha2 sha1 md-5 crc32fast crc-fast xxhash-rust lmdb-master-sys heed
 $(GARAGE):
-	@echo "==> installing the Garage S3 server $(GARAGE_VERSION) (about 5 minutes, once)"
-	@pkg-config --exists libsodium 2>/dev/null || apt-get install -y -q pkg-config libsodium-dev >/dev/null 2>&1 \
-		|| { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q pkg-config libsodium-dev >/dev/null 2>&1; } \
+	@echo "==> installing the Garage S3 server $(GARAGE_VERSION) (about 4 minutes, once)"
+	@pkg-config --exists libsodium 2>/dev/null || $(call apt_install,pkg-config libsodium-dev) \
 		|| echo "==> libsodium-dev not installed: Garage builds libsodium's sources (2.5 minutes more)"
 	env $$(pkg-config --exists libsodium 2>/dev/null && echo SODIUM_USE_PKG_CONFIG=1) CARGO_PROFILE_RELEASE_OPT_LEVEL=0 \
 		cargo install --quiet garage@$(GARAGE_VERSION) --locked --root $(TOOLS) \
@@ -193,7 +198,7 @@ $(PROBE_WASM): test-harness/wasm-probe/Cargo.toml test-harness/wasm-probe/Cargo.
 # rclone, a real client the integration tests drive: Debian's package.
 rclone:
 	@command -v rclone >/dev/null || { echo "==> installing rclone (Debian package)"; \
-		apt-get install -y -q rclone >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q rclone >/dev/null; }; }
+		$(call apt_install,rclone); }
 
 lint:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
@@ -278,11 +283,11 @@ bench-vm: deps build
 
 # Instructions per request through Envoy under callgrind: the ratios of make bench, holding still.
 bench-instructions: deps build
-	@command -v valgrind >/dev/null || { echo "==> installing valgrind (Debian package)"; apt-get install -y -q valgrind >/dev/null; }
+	@command -v valgrind >/dev/null || { echo "==> installing valgrind (Debian package)"; $(call apt_install,valgrind); }
 	$(PYTHON) test-harness/bench_instructions.py
 
 bench: deps build bench-native bench-vm
-	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; apt-get install -y -q wrk >/dev/null; }
+	@command -v wrk >/dev/null || { echo "==> installing wrk (Debian package)"; $(call apt_install,wrk); }
 	$(PYTHON) test-harness/bench.py $(if $(shell command -v perf),--cpu-split)
 	$(PYTHON) test-harness/bench_chunked.py
 
