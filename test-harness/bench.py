@@ -32,6 +32,7 @@ Envoy's code lose (caches and branch predictors it evicts); instruction counts s
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -304,14 +305,30 @@ def main() -> int:
 
     summary = report(results, args)
     if args.json:
-        args.json.write_text(json.dumps(summary, indent=2))
+        write_json(args.json, summary)
     return 0
+
+
+def machine() -> dict:
+    """When and where a run was made, for its `--json` summary."""
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.processor() or platform.system()}",
+    }
+
+
+def write_json(path: Path, summary: dict) -> None:
+    """A run's summary as strict JSON: a ratio to a proxy the run left out is null, not NaN."""
+    def strict(value):
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        return None if isinstance(value, float) and math.isnan(value) else value
+    path.write_text(json.dumps(strict(summary), indent=2, allow_nan=False))
 
 
 def report(results: dict, args) -> dict:
     summary = {
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.processor() or platform.system()}",
+        **machine(),
         "connections": args.connections,
         "rounds": args.rounds,
         "workloads": {},

@@ -21,7 +21,7 @@ others: a stripped build inlines a few functions differently), the N wasm functi
 most.
 
     python test-harness/bench_instructions.py [--requests 400] [--variants ...] [--compare x.wasm]
-                                              [--cache-sim [--functions 25]]
+                                              [--cache-sim [--functions 25]] [--json out.json]
 """
 
 import argparse
@@ -35,7 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench import ACCESS_LOG, NATIVE, NOOP, PLAIN, PROBE, REPLAYS, S3_RESIGN, proxy_config, upstream_config, workloads  # noqa: E402
+from bench import (  # noqa: E402
+    ACCESS_LOG, NATIVE, NOOP, PLAIN, PROBE, REPLAYS, S3_RESIGN, machine, proxy_config, upstream_config, workloads,
+    write_json,
+)
 from harness import Envoy  # noqa: E402
 from harness.envoy_config import wasm_filter  # noqa: E402
 from harness.paths import ROOT  # noqa: E402
@@ -306,6 +309,7 @@ def main() -> int:
                         help="also count instruction-cache misses per request (callgrind's cache model)")
     parser.add_argument("--functions", type=int, default=0, metavar="N",
                         help="with --cache-sim: the N wasm functions of s3-resign that miss most")
+    parser.add_argument("--json", type=Path, help="also write the counts and ratios here")
     args = parser.parse_args()
     if args.functions and not args.cache_sim:
         parser.error("--functions needs --cache-sim")
@@ -338,6 +342,7 @@ def main() -> int:
         for name, config in configs.items():
             results[name] = measure(name, config, names, args.requests, args.cache_sim)
 
+    summary = {**machine(), "requests": args.requests, "warm_up": WARM_UP, "workloads": {}}
     print()
     print(f"{'workload':<40} {'proxy':<22} {'instr/req':>10} {'/plain':>7} {'/native':>8} {'/probe':>7}")
     for workload in names:
@@ -345,8 +350,14 @@ def main() -> int:
         # As request-rate ratios are: how many of this proxy's requests the reference's cost buys.
         ratio = lambda v, ref: counts[ref] / counts[v] if ref in counts else float("nan")
         for variant, count in counts.items():
-            print(f"{workload:<40} {variant:<22} {count / 1000:>9.1f}k {ratio(variant, PLAIN):>7.3f}"
-                  f" {ratio(variant, NATIVE):>8.3f} {ratio(variant, PROBE):>7.3f}")
+            row = {"instructions": count, "vs_plain": ratio(variant, PLAIN), "vs_native": ratio(variant, NATIVE),
+                   "vs_probe": ratio(variant, PROBE)}
+            if args.cache_sim:
+                row["i1_misses"] = results[variant][workload]["i1_misses"]
+                row["generated_misses"] = results[variant][workload]["generated_misses"]
+            summary["workloads"].setdefault(workload, {})[variant] = row
+            print(f"{workload:<40} {variant:<22} {count / 1000:>9.1f}k {row['vs_plain']:>7.3f}"
+                  f" {row['vs_native']:>8.3f} {row['vs_probe']:>7.3f}")
     if args.cache_sim:
         print(f"\n{'workload':<40} {'proxy':<22} {'I1 misses/req':>14} {'in generated code':>18}")
         for workload in names:
@@ -364,6 +375,8 @@ def main() -> int:
     print(f"\n{args.requests} requests per workload on one connection after {WARM_UP} to warm up, one Envoy worker,"
           " the worker thread counted. Ratios are the reference's instructions per request over the"
           " proxy's: comparable with make bench's request-rate ratios.")
+    if args.json:
+        write_json(args.json, summary)
     return 0
 
 
