@@ -518,6 +518,21 @@ def test_a_part_s3_would_refuse_is_refused_before_the_origin(proxy, origin_s3, b
     origin_s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
 
 
+def test_a_parameter_sent_twice_is_refused(proxy, origin_s3, bucket):
+    """An attack run (2026-12-08): SigV4 signs a repeated parameter's values sorted, so a
+    request signed over two versions verifies with them in either order, and origins read the
+    first value (MinIO) or the last. Refused, nothing reaching the origin; one version goes on."""
+    origin_s3.put_object(Bucket=bucket, Key="v", Body=b"x")
+    for query in ("versionId=a&versionId=b", "versionId=b&versionId=a", "list-type=2&prefix=a&prefix=b"):
+        target = f"/{bucket}/v?{query}" if "versionId" in query else f"/{bucket}?{query}"
+        request = sign_header(proxy.authority, "GET", target)
+        assert_refused(proxy, origin_s3, bucket, request, 400, "InvalidArgument")
+        assert b"more than once" in send(proxy.authority, request).body
+    before = proxy.origin_requests()
+    send(proxy.authority, sign_header(proxy.authority, "GET", f"/{bucket}/v?versionId=a"))
+    assert proxy.origin_requests() == before + 1
+
+
 def test_the_operations_the_filter_can_refuse_are_routed_as_s3_routes_them():
     """`src/operations.rs` names each operation and its route as botocore's S3 model does."""
     import botocore.session

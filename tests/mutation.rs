@@ -751,12 +751,8 @@ fn mutations(req: &Req, keys: &Keys, rng: &mut Rng) -> Vec<Mutation> {
         push(format!("query {name} changed"), m, expect);
         let mut m = req.clone();
         m.query.push(segment.clone());
-        let dup_expect = if v4 || signed {
-            refused
-        } else {
-            Expect::Same(V2_LISTING)
-        };
-        push(format!("query {name} duplicated"), m, dup_expect);
+        // Signed or not: origins read a name given twice differently.
+        push(format!("query {name} duplicated"), m, refused);
         if segment.contains("%20") {
             let mut m = req.clone();
             m.query[i] = segment.replacen("%20", "+", 1);

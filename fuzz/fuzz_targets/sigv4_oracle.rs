@@ -202,6 +202,12 @@ fn documented_refusal(
         .iter()
         .enumerate()
         .any(|(i, (n, _))| headers[..i].iter().any(|(m, _)| m == n));
+    // Names are encoded canonically here, so names equal as sent are equal decoded; one
+    // without a name names nothing.
+    let repeated_param = query
+        .iter()
+        .enumerate()
+        .any(|(i, (n, _))| !n.is_empty() && query[..i].iter().any(|(m, _)| m == n));
     match rejection.error.code {
         // S3 serves GET of the service alone (its 405 names it in `Allow`).
         S3ErrorCode::MethodNotAllowed => {
@@ -209,6 +215,9 @@ fn documented_refusal(
                 || (service
                     && matches!(method, "PUT" | "DELETE")
                     && rejection.error.allow() == Some("GET"))
+        }
+        S3ErrorCode::InvalidArgument if message.starts_with("The query parameter") => {
+            message.contains("more than once") && repeated_param
         }
         S3ErrorCode::InvalidArgument if message.contains("more than once") => repeated_header,
         S3ErrorCode::InvalidArgument if message.contains("begin with '/'") => key.starts_with('/'),
@@ -264,9 +273,6 @@ fn documented_refusal(
         }
         S3ErrorCode::InvalidArgument if message.contains("Part number must be") => {
             exact_named(&["partNumber"])
-        }
-        S3ErrorCode::InvalidArgument if message.contains("may each be given once") => {
-            exact_named(&["uploadId", "partNumber"])
         }
         // A form in a signed POST, its type read as Go lower-cases it (`İ` an `i`). (The
         // requests drawn here always have a body: no `content-length`, not ending at the head.)

@@ -39,8 +39,8 @@ use crate::unsigned_headers::{self, Covered};
 use crate::verify::{self, Verified};
 use crate::{redact, resign, resign_v2, router_directives, verify_v2};
 use screen::{
-    an_s3_method, answer_headers_printable, auth_param_spelt_otherwise, is_preflight,
-    joins_several, no_answer_headers_chosen_unsigned, no_auth_param_spelt_otherwise,
+    an_s3_method, answer_headers_printable, auth_param_spelt_otherwise, each_parameter_once,
+    is_preflight, joins_several, no_answer_headers_chosen_unsigned, no_auth_param_spelt_otherwise,
     no_form_in_a_signed_post, no_origin_own_bucket, no_other_service, no_session_token,
     not_in_early_data, one_reading_of_the_copy_source, only_s3s_head,
     plain_upload_part_and_version, plain_uri,
@@ -874,6 +874,7 @@ fn authenticated_checks(
     checks: &Checks<'_>,
 ) -> Result<(), Rejection> {
     plain_uri(req)?;
+    each_parameter_once(req)?;
     answer_headers_printable(req)?;
     only_s3s_head(req, target)?;
     plain_upload_part_and_version(req)?;

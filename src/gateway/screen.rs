@@ -24,6 +24,7 @@ use crate::sigv4::uri::{
     decode_query_component, has_stray_percent, holds_escaped_equals, is_canonical_query_component,
     path_escape_fault, EscapeFault,
 };
+use crate::sort::sort_by;
 use percent_encoding::percent_decode;
 use std::borrow::Cow;
 
@@ -157,10 +158,10 @@ fn copy_source_range(range: &[u8]) -> Result<(), Rejection> {
 /// The parameters naming an upload, a part and a version as S3 takes them, and no copy header among
 /// the parameters.
 ///
-/// One `uploadId` and one `partNumber` at most, the part's a number from 1 to 10000 in plain
-/// digits: origins read the rest each their own way (Ceph stored parts 10001 and 2147483647, s3s-fs
-/// parts 0 and -1, Garage parts 0 and 10001; with two `uploadId`s the filter read the first, Ceph
-/// the last: RT70, 2026-12-05). No empty `uploadId` or `versionId`, which S3 refuses: Ceph and
+/// A part's number from 1 to 10000 in plain digits: origins read the rest each their own way
+/// (Ceph stored parts 10001 and 2147483647, s3s-fs parts 0 and -1, Garage parts 0 and 10001:
+/// RT70, 2026-12-05; one of each, as of any parameter: `each_parameter_once`). No empty
+/// `uploadId` or `versionId`, which S3 refuses: Ceph and
 /// Garage ran `DELETE ?uploadId=` as a DeleteObject, Ceph `PUT ?partNumber=1&uploadId=` as a
 /// PutObject, Garage `GET ?uploadId=` as a GetObject, and all three `DELETE ?versionId=` as the
 /// current object's delete (RT72); nor one of white space (`blank`), nor a `versionId` on a write
@@ -177,7 +178,7 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
     for param in req.params() {
         as_sent.read(param.name, param.value)?;
     }
-    as_sent.once(req, &|write| {
+    as_sent.check_version(req, &|write| {
         named_bare(req.params().iter().map(|p| (p.name == write, p.value)))
     })?;
     if holds_semicolon(req) {
@@ -185,7 +186,7 @@ pub(super) fn plain_upload_part_and_version(req: &Request<'_>) -> Result<(), Rej
         for (name, value) in segments(req.raw_query()) {
             split.read(as_origins_read(&name), value)?;
         }
-        split.once(req, &|write| {
+        split.check_version(req, &|write| {
             named_bare(
                 segments(req.raw_query())
                     .map(|(name, value)| (as_origins_read(&name) == write, value)),
@@ -204,6 +205,58 @@ fn holds_semicolon(req: &Request<'_>) -> bool {
         !param.canonical
             && (find_byte(param.name, b';').is_some() || find_byte(param.value, b';').is_some())
     })
+}
+
+/// Refuses a query that names a parameter twice (`versionId=a&versionId=b`). Origins read a
+/// repeated parameter differently: MinIO (Go's `url.Values.Get`) the first value, Ceph RGW the
+/// last (RT70, for `uploadId`), while s3s-fs and Garage refuse it. And SigV4 signs the values
+/// sorted, so whoever holds a URL signed over both may send them in either order and choose
+/// the version such an origin acts on (an attack run, 2026-12-08). No S3 operation takes
+/// a parameter twice, and no client sends one. Read as sent (`plain_uri` has refused names not
+/// in canonical form, so a name has one spelling) and, when the query holds a `;`, as origins
+/// that split there read it. A segment without a name names nothing, so `=a&=b` passes.
+pub(super) fn each_parameter_once(req: &Request<'_>) -> Result<(), Rejection> {
+    if let Some(name) = first_repeat(req.params(), |p| p.name) {
+        return Err(given_twice(name));
+    }
+    if holds_semicolon(req) {
+        let split: Vec<Vec<u8>> = segments(req.raw_query())
+            .map(|(name, _)| as_origins_read(&name).to_vec())
+            .collect();
+        if let Some(name) = first_repeat(&split, |name| name) {
+            return Err(given_twice(name));
+        }
+    }
+    Ok(())
+}
+
+/// A name two of `items` share, the empty name aside: compared pairwise while there are a
+/// request's handful, sorted beyond, so that thousands cost n log n.
+fn first_repeat<'i, T>(items: &'i [T], name: impl Fn(&'i T) -> &'i [u8]) -> Option<&'i [u8]> {
+    const PAIRWISE: usize = 16;
+    if items.len() <= PAIRWISE {
+        return items.iter().enumerate().find_map(|(i, item)| {
+            let this = name(item);
+            let again = items[i + 1..].iter().any(|other| name(other) == this);
+            (again && !this.is_empty()).then_some(this)
+        });
+    }
+    let mut names: Vec<&[u8]> = items.iter().map(name).collect();
+    sort_by(&mut names, |a, b| a.cmp(b));
+    names
+        .windows(2)
+        .find(|pair| pair[0] == pair[1] && !pair[0].is_empty())
+        .map(|pair| pair[0])
+}
+
+fn given_twice(name: &[u8]) -> Rejection {
+    Rejection::new(
+        InvalidArgument,
+        format!(
+            "The query parameter '{}' is sent more than once, which origins read differently (some the first value, some the last); send it once.",
+            String::from_utf8_lossy(name)
+        ),
+    )
 }
 
 /// Whether a sub-resource is named (`params`: whether each parameter is it, and its raw value),
@@ -231,12 +284,9 @@ fn white_space_alone(decoded: &[u8]) -> bool {
     std::str::from_utf8(decoded).is_ok_and(|s| s.trim().is_empty())
 }
 
-/// How often one reading of a query names an upload and a part, and whether it names a
-/// version (`plain_upload_part_and_version`).
+/// Whether one reading of a query names a version (`plain_upload_part_and_version`).
 #[derive(Default)]
 struct PartParams {
-    upload_ids: u8,
-    part_numbers: u8,
     version: bool,
 }
 
@@ -287,15 +337,10 @@ impl PartParams {
                         "An uploadId or versionId may hold no control character.",
                     ));
                 }
-                if upload {
-                    self.upload_ids = self.upload_ids.saturating_add(1);
-                } else {
-                    self.version = true;
-                }
+                self.version |= !upload;
                 Ok(())
             }
             b"partNumber" => {
-                self.part_numbers = self.part_numbers.saturating_add(1);
                 let value = decode_query_component(raw_value);
                 let plain = !value.starts_with(b"0")
                     && decimal(&value).is_some_and(|n| (1..=10_000).contains(&n));
@@ -333,17 +378,11 @@ impl PartParams {
         named && !copies && !multipart
     }
 
-    fn once(
+    fn check_version(
         &self,
         req: &Request<'_>,
         names_write: &dyn Fn(&[u8]) -> bool,
     ) -> Result<(), Rejection> {
-        if self.upload_ids > 1 || self.part_numbers > 1 {
-            return Err(Rejection::new(
-                InvalidArgument,
-                "uploadId and partNumber may each be given once.",
-            ));
-        }
         if self.version
             && matches!(req.method, b"PUT" | b"POST")
             && !Self::a_versioned_write(req, names_write)

@@ -211,6 +211,20 @@ pub fn path_holds_an_escaped_nul(target: &str) -> bool {
     target.split('?').next().unwrap_or_default().contains("%00")
 }
 
+/// Whether a query names a parameter twice, which the filter refuses (origins read a repeated
+/// one differently). Names are encoded canonically here, so equal as sent is equal decoded.
+pub fn names_a_parameter_twice(target: &str) -> bool {
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let names: Vec<&str> = query
+        .split('&')
+        .map(|segment| segment.split('=').next().unwrap_or_default())
+        .collect();
+    names
+        .iter()
+        .enumerate()
+        .any(|(i, name)| !name.is_empty() && names[..i].contains(name))
+}
+
 /// Whether a query name holds an encoded `=`: Ceph decodes `name=value` before it splits it,
 /// so the filter refuses such a name.
 pub fn names_an_encoded_equals(target: &str) -> bool {
