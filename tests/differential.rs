@@ -2,8 +2,8 @@
 //!
 //! - the filter's re-signed SigV4 request (header and presigned) is exactly what the AWS SDK
 //!   for Rust's `aws-sigv4` signs for the origin — random methods, path bytes (`//`, `..`,
-//!   UTF-8, reserved characters), query parameters (names that begin with another's, bare names, any bytes), headers
-//!   (repeats, inner white space), dates, regions, key pairs;
+//!   UTF-8, reserved characters), query parameters (names that begin with another's, bare
+//!   names, any bytes), headers (repeats, inner white space), dates, regions, key pairs;
 //! - a signed aws-chunked body re-signed by the filter, fed in random pieces, is accepted by a
 //!   chunk verifier written here from the AWS documentation (HMAC-SHA256 chains, the trailer
 //!   signature), with the origin's key and the re-signed request's signature as seed; and the
